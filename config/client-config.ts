@@ -1,0 +1,45 @@
+/**
+ * The `config.js` that Jitsi clients (jitsi-meet, lib-jitsi-meet, the mobile and desktop apps)
+ * and Salon's own client read: derived from the server configuration, never edited by hand
+ * (docker-jitsi-meet regenerates it too; here it cannot drift).
+ */
+import type { Config } from './schema.ts';
+
+export interface ClientConfig {
+  hosts: { domain: string; muc: string; focus: string; anonymousdomain?: string; authdomain?: string };
+  focusUserJid: string;
+  websocket: string;
+  bosh: string;
+  [key: string]: unknown;
+}
+
+/** `origin` is the public origin, e.g. `https://meet.example.org` (no trailing slash). */
+export function buildClientConfig(config: Config, origin: string): ClientConfig {
+  const { xmpp, auth } = config;
+  const wsOrigin = origin.replace(/^http/, 'ws');
+  const hosts: ClientConfig['hosts'] = { domain: xmpp.domain, muc: xmpp.mucDomain, focus: xmpp.focusDomain };
+  if (auth.enabled && auth.guests) {
+    hosts.anonymousdomain = xmpp.guestDomain;
+    hosts.authdomain = xmpp.domain;
+  }
+  return {
+    hosts,
+    focusUserJid: `focus@${xmpp.authDomain}`,
+    websocket: `${wsOrigin}/xmpp-websocket`,
+    bosh: `${origin}/http-bind`,
+    // The bridge channel is the colibri-ws WebSocket announced in each Jingle offer.
+    bridgeChannel: { preferSctp: false },
+    p2p: { enabled: true },
+    // VP8 simulcast is what the bridge forwards best; clients prefer it.
+    videoQuality: { codecPreferenceOrder: ['VP8', 'H264', 'VP9', 'AV1'], preferredCodec: 'VP8' },
+    enableWelcomePage: true,
+    prejoinConfig: { enabled: true },
+    disableThirdPartyRequests: true,
+    analytics: { disabled: true },
+    enableInsecureRoomNameWarning: false,
+  };
+}
+
+export function clientConfigScript(config: ClientConfig): string {
+  return `var config = ${JSON.stringify(config, null, 2)};\n`;
+}

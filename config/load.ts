@@ -1,0 +1,205 @@
+/**
+ * Builds the Config from its four layers: defaults < file (--config / SALON_CONFIG, JSON)
+ * < environment (docker-jitsi-meet's names) < command-line flags. The only module that reads
+ * process.env. A bad value becomes one ConfigError line naming the key, where it came from
+ * and what is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { configSchema, type Config } from './schema.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'tls' | 'rate';
+interface Setting { path: string; kind: Kind }
+
+/** Environment variables, named as docker-jitsi-meet names them where it has a name. */
+export const envSettings: Record<string, Setting> = {
+  PUBLIC_URL: { path: 'publicUrl', kind: 'string' },
+  SALON_STATE_DIR: { path: 'stateDir', kind: 'string' },
+  LOG_LEVEL: { path: 'log.level', kind: 'string' },
+  HTTP_PORT: { path: 'http.port', kind: 'int' },
+  HTTPS_PORT: { path: 'http.httpsPort', kind: 'int' },
+  HTTP_HOST: { path: 'http.host', kind: 'string' },
+  SALON_TLS: { path: 'http.tls', kind: 'tls' },
+  TLS_CERT_FILE: { path: 'http.certFile', kind: 'string' },
+  TLS_KEY_FILE: { path: 'http.keyFile', kind: 'string' },
+  XMPP_DOMAIN: { path: 'xmpp.domain', kind: 'string' },
+  XMPP_AUTH_DOMAIN: { path: 'xmpp.authDomain', kind: 'string' },
+  XMPP_GUEST_DOMAIN: { path: 'xmpp.guestDomain', kind: 'string' },
+  XMPP_MUC_DOMAIN: { path: 'xmpp.mucDomain', kind: 'string' },
+  XMPP_INTERNAL_MUC_DOMAIN: { path: 'xmpp.internalMucDomain', kind: 'string' },
+  XMPP_PORT: { path: 'xmpp.c2s.port', kind: 'int' },
+  XMPP_COMPONENT_PORT: { path: 'xmpp.components.port', kind: 'int' },
+  XMPP_RESTRICT_ROOM_CREATION: { path: 'xmpp.restrictRoomCreation', kind: 'bool' },
+  PROSODY_C2S_LIMIT: { path: 'xmpp.limits.c2sBytesPerSecond', kind: 'rate' },
+  ENABLE_AUTH: { path: 'auth.enabled', kind: 'bool' },
+  ENABLE_GUESTS: { path: 'auth.guests', kind: 'bool' },
+  AUTH_TYPE: { path: 'auth.type', kind: 'string' },
+  JWT_APP_ID: { path: 'auth.jwt.appId', kind: 'string' },
+  JWT_APP_SECRET: { path: 'auth.jwt.appSecret', kind: 'string' },
+  JWT_ACCEPTED_ISSUERS: { path: 'auth.jwt.acceptedIssuers', kind: 'list' },
+  JWT_ACCEPTED_AUDIENCES: { path: 'auth.jwt.acceptedAudiences', kind: 'list' },
+  JVB_PORT: { path: 'media.port', kind: 'int' },
+  JVB_ADVERTISE_IPS: { path: 'media.advertiseIps', kind: 'list' },
+};
+
+/** Command-line flags (`--http-port 8000` or `--http-port=8000`). */
+export const flagSettings: Record<string, Setting> = {
+  '--public-url': { path: 'publicUrl', kind: 'string' },
+  '--state-dir': { path: 'stateDir', kind: 'string' },
+  '--log-level': { path: 'log.level', kind: 'string' },
+  '--http-port': { path: 'http.port', kind: 'int' },
+  '--https-port': { path: 'http.httpsPort', kind: 'int' },
+  '--http-host': { path: 'http.host', kind: 'string' },
+  '--tls': { path: 'http.tls', kind: 'tls' },
+  '--xmpp-port': { path: 'xmpp.c2s.port', kind: 'int' },
+  '--component-port': { path: 'xmpp.components.port', kind: 'int' },
+  '--media-port': { path: 'media.port', kind: 'int' },
+  '--domain': { path: 'xmpp.domain', kind: 'string' },
+};
+
+function convert(raw: string, kind: Kind, label: string): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'tls':
+      return raw === 'true' || raw === '1' ? 'self-signed' : raw === 'false' || raw === '0' ? 'off' : raw;
+    case 'int':
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${label}: expected a whole number, got ${JSON.stringify(raw)}`);
+      return Number(raw.trim());
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+      throw new ConfigError(`${label}: expected true or false, got ${JSON.stringify(raw)}`);
+    }
+    case 'rate': {
+      // Prosody's notation: "10kb/s", "512b/s", "1mb/s" (kb = 1024 bytes, as mod_limits reads it).
+      const m = /^(\d+)\s*(b|kb|mb)?(?:\/s)?$/i.exec(raw.trim());
+      if (!m) throw new ConfigError(`${label}: expected a rate such as 10kb/s, got ${JSON.stringify(raw)}`);
+      const unit = (m[2] ?? 'b').toLowerCase();
+      return Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    node = (typeof next === 'object' && next !== null ? next : (node[key] = {})) as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    out[key] = isPlainObject(prev) && isPlainObject(value) ? merge(prev, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const dataHome = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(dataHome, 'salon');
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Arguments that were not configuration flags (sub-command arguments). */
+  rest: string[];
+}
+
+/** Reads every layer and validates once; throws ConfigError with one line. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const sources = new Map<string, string>(); // config path → where it was set
+  let layer: Record<string, unknown> = {};
+  const rest: string[] = [];
+
+  // Flags first (to find --config), applied last.
+  const flagLayer: Record<string, unknown> = {};
+  let configFile = env.SALON_CONFIG;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq !== -1 ? arg.slice(0, eq) : arg;
+    const takeValue = (): string => {
+      if (eq !== -1) return arg.slice(eq + 1);
+      const value = argv[++i];
+      if (value === undefined) throw new ConfigError(`${name}: a value is required`);
+      return value;
+    };
+    if (name === '--config') {
+      configFile = takeValue();
+      continue;
+    }
+    const setting = flagSettings[name];
+    if (!setting) {
+      rest.push(arg);
+      continue;
+    }
+    setPath(flagLayer, setting.path, convert(takeValue(), setting.kind, name));
+    sources.set(setting.path, name);
+  }
+
+  if (configFile) {
+    let text: string;
+    try {
+      text = readFileSync(resolve(configFile), 'utf8');
+    } catch (err) {
+      throw new ConfigError(`config file ${configFile}: ${(err as Error).message}`);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (!isPlainObject(parsed)) throw new Error('not a JSON object');
+      layer = parsed;
+    } catch (err) {
+      throw new ConfigError(`config file ${configFile}: ${(err as Error).message}`);
+    }
+  }
+
+  const envLayer: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(envSettings)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    setPath(envLayer, setting.path, convert(raw, setting.kind, name));
+    sources.set(setting.path, name);
+  }
+
+  let input = merge(merge(layer, envLayer), flagLayer);
+  if (input.stateDir === undefined) input = { ...input, stateDir: defaultStateDir(env) };
+
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.join('.');
+      const where = sources.get(path) ?? (configFile ? `in ${configFile}` : undefined);
+      const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
+      return `${path || '(top)'}${where ? ` (${where})` : ''}: ${issue.message}${keys}`;
+    });
+    throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
+  }
+  const value = result.data;
+  if (value.http.tls === 'files' && (!value.http.certFile || !value.http.keyFile)) {
+    throw new ConfigError('http.tls (files): http.certFile and http.keyFile are required');
+  }
+  const config: Config = {
+    ...value,
+    publicUrl: (value.publicUrl ?? `http://localhost:${value.http.port}`).replace(/\/+$/, ''),
+    xmpp: { ...value.xmpp, focusDomain: value.xmpp.focusDomain ?? `focus.${value.xmpp.domain}` },
+  };
+  return { config, rest };
+}

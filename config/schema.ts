@@ -1,0 +1,89 @@
+/**
+ * Salon's one configuration type: a zod schema with defaults that run everything on one machine
+ * (the names and ports of ARCHITECTURE.md). Unknown keys are refused; every problem is reported.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const domain = z.string().min(1).max(253).regex(/^[a-z0-9.-]+$/, 'a lower-case DNS name');
+
+const limits = z.strictObject({
+  /** Largest stanza a client may send, in bytes (Prosody: c2s_stanza_size_limit). */
+  maxStanzaBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  maxDepth: z.number().int().min(4).max(1000).default(64),
+  maxAttributes: z.number().int().min(4).max(1000).default(64),
+  maxAttributeBytes: z.number().int().min(64).default(16 * 1024),
+  /** Bytes per second a client session may send before its reading is paused (Prosody mod_limits). */
+  c2sBytesPerSecond: z.number().int().min(512).default(10 * 1024),
+  /** Seconds of c2sBytesPerSecond a session may send at once. */
+  burstSeconds: z.number().min(1).max(60).default(4),
+  /** Connections still authenticating, per remote address. */
+  maxUnauthenticatedPerAddress: z.number().int().min(1).default(64),
+  /** All client connections, per remote address. */
+  maxConnectionsPerAddress: z.number().int().min(1).default(2000),
+  /** A connection must authenticate within this many seconds. */
+  unauthenticatedTimeoutSeconds: z.number().min(1).default(60),
+  /** Stanzas buffered for a client (unacknowledged or while hibernating) before it is closed. */
+  maxQueuedStanzas: z.number().int().min(16).default(1000),
+});
+
+export const configSchema = z.strictObject({
+  /** The address people type; WebSocket Origin checks and config.js use it. Default: http://localhost:<http.port>. */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Generated secrets, accounts and certificates. */
+  stateDir: z.string().min(1),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  http: z.strictObject({
+    host: z.string().default('0.0.0.0'),
+    port: port.default(8000),
+    httpsPort: port.default(8443),
+    /** off: HTTP only; self-signed: a certificate generated into the state dir; files: certFile/keyFile. */
+    tls: z.enum(['off', 'self-signed', 'files']).default('off'),
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+    /** Trust X-Forwarded-For from these peer addresses (a TLS-terminating proxy in front). */
+    trustedProxies: z.array(z.string()).default(['127.0.0.1', '::1']),
+  }).prefault({}),
+  xmpp: z.strictObject({
+    domain: domain.default('meet.jitsi'),
+    authDomain: domain.default('auth.meet.jitsi'),
+    guestDomain: domain.default('guest.meet.jitsi'),
+    mucDomain: domain.default('muc.meet.jitsi'),
+    internalMucDomain: domain.default('internal-muc.meet.jitsi'),
+    focusDomain: domain.optional(),
+    c2s: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(5222), enabled: z.boolean().default(true) }).prefault({}),
+    components: z.strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: port.default(5347),
+      enabled: z.boolean().default(true),
+      /** domain → shared secret for XEP-0114 components. */
+      secrets: z.record(z.string(), z.string().min(8)).default({}),
+    }).prefault({}),
+    /** Only the focus creates rooms on the conference MUC (Jitsi's restrict_room_creation). */
+    restrictRoomCreation: z.boolean().default(true),
+    /** How long a dropped session with stream management stays resumable (Prosody smacks_hibernation_time). */
+    smHibernationSeconds: z.number().int().min(0).max(3600).default(60),
+    limits: limits.prefault({}),
+  }).prefault({}),
+  auth: z.strictObject({
+    enabled: z.boolean().default(false),
+    guests: z.boolean().default(true),
+    type: z.enum(['internal', 'jwt', 'oidc']).default('internal'),
+    jwt: z.strictObject({
+      appId: z.string().optional(),
+      appSecret: z.string().optional(),
+      acceptedIssuers: z.array(z.string()).default([]),
+      acceptedAudiences: z.array(z.string()).default([]),
+    }).prefault({}),
+  }).prefault({}),
+  media: z.strictObject({
+    port: port.default(10000),
+    /** Addresses announced to clients (public IP behind NAT); discovered when empty. */
+    advertiseIps: z.array(z.string()).default([]),
+  }).prefault({}),
+});
+
+/** The input form (what files, env and flags may set). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The validated configuration with every default filled in. */
+export type Config = z.output<typeof configSchema> & { publicUrl: string; xmpp: { focusDomain: string } };

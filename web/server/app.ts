@@ -1,0 +1,83 @@
+/**
+ * The HTTP front (koa): the client configuration, health and metrics, and the HTTP-borne XMPP
+ * transports (BOSH requests here, WebSocket upgrades in `handleUpgrade`). Jitsi's tenant paths
+ * (`/<tenant>/config.js`, `/<tenant>/xmpp-websocket`, `/<tenant>/http-bind`) map to the same.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Koa from 'koa';
+import { Router } from '@koa/router';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+
+export interface HttpFrontOptions {
+  log: Logger;
+  registry: Registry;
+  /** The config.js script for a request (its public origin decides the URLs inside). */
+  clientConfigScript(req: IncomingMessage): string;
+  /** null when healthy, else what is wrong. */
+  health(): string | null;
+  bosh: { handleRequest(req: IncomingMessage, res: import('node:http').ServerResponse): void };
+  websocket: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
+}
+
+const TENANT = '{/:tenant}';
+
+export interface HttpFront {
+  app: Koa;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+export function createHttpFront(options: HttpFrontOptions): HttpFront {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true;
+  app.on('error', (err: Error) => options.log.error({ err }, 'HTTP handler failed'));
+
+  app.use(async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'same-origin');
+    await next();
+  });
+
+  const router = new Router();
+  router.get(`${TENANT}/config.js`, (ctx) => {
+    ctx.type = 'application/javascript; charset=utf-8';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = options.clientConfigScript(ctx.req);
+  });
+  router.get(`${TENANT}/interface_config.js`, (ctx) => {
+    ctx.type = 'application/javascript; charset=utf-8';
+    ctx.body = 'var interfaceConfig = {};\n';
+  });
+  router.get('/about/health', (ctx) => {
+    const problem = options.health();
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = problem ? 503 : 200;
+    ctx.body = problem ? { status: 'unhealthy', problem } : { status: 'ok' };
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = options.registry.contentType;
+    ctx.body = await options.registry.metrics();
+  });
+  // lib-jitsi-meet's WebSocket keep-alive is a plain GET on the service URL (protocol doc §1.3).
+  router.get(`${TENANT}/xmpp-websocket`, (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = 'XMPP over WebSocket (RFC 7395) is served here.\n';
+  });
+  router.all(`${TENANT}/http-bind`, (ctx) => {
+    ctx.respond = false;
+    options.bosh.handleRequest(ctx.req, ctx.res);
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  const websocketPath = /^(\/[^/?]+)?\/xmpp-websocket(\?|$)/;
+  return {
+    app,
+    handleUpgrade(req, socket, head) {
+      if (websocketPath.test(req.url ?? '')) return options.websocket.handleUpgrade(req, socket, head);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    },
+  };
+}

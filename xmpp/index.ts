@@ -1,0 +1,230 @@
+/**
+ * Salon's XMPP server: client hosts, the conference and internal MUC services, the router, and
+ * the transports that are not HTTP (TCP c2s with STARTTLS, XEP-0114 components). The HTTP front
+ * (web/server) mounts the WebSocket and BOSH transports this server makes.
+ */
+import { join } from 'node:path';
+import type { Element } from 'ltx';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { AccountStore } from './accounts.ts';
+import { ClientHost } from './host.ts';
+import { Jid, parseJid } from './jid.ts';
+import { AddressLimiter } from './limits.ts';
+import { LocalSession } from './local-session.ts';
+import { registerXmppMetrics, XmppCounters } from './metrics.ts';
+import { MucService } from './muc/index.ts';
+import type { DiscoIdentity, DiscoItem } from './protocol/disco.ts';
+import type { ExternalService } from './protocol/extdisco.ts';
+import { Router, type DomainService } from './router.ts';
+import type { TokenVerifier } from './sasl/anonymous.ts';
+import { SessionRegistry } from './session.ts';
+import type { ClientStreamContext, HostAuth } from './stream.ts';
+import { BoshTransport } from './transport/bosh.ts';
+import { ComponentListener } from './transport/component.ts';
+import { TcpC2sListener } from './transport/tcp.ts';
+import { WebSocketTransport } from './transport/websocket.ts';
+import type { XmlParserLimits } from './xml-parser.ts';
+
+export { Jid, parseJid, tryParseJid } from './jid.ts';
+export { StanzaError, StreamError } from './errors.ts';
+export type { LocalSession } from './local-session.ts';
+export type { DomainService } from './router.ts';
+export type { TokenVerifier } from './sasl/anonymous.ts';
+
+export interface XmppServerOptions {
+  domain: string;
+  authDomain: string;
+  guestDomain: string;
+  mucDomain: string;
+  internalMucDomain: string;
+  /** Whether the main domain requires accounts (ENABLE_AUTH); guests then use the guest domain. */
+  authEnabled: boolean;
+  guestsEnabled: boolean;
+  restrictRoomCreation: boolean;
+  stateDir: string;
+  version: string;
+  c2s: { enabled: boolean; host: string; port: number; tls: { key: string; cert: string } | undefined };
+  components: { enabled: boolean; host: string; port: number; secrets: Record<string, string> };
+  limits: {
+    maxStanzaBytes: number; maxDepth: number; maxAttributes: number; maxAttributeBytes: number;
+    c2sBytesPerSecond: number; burstSeconds: number; maxUnauthenticatedPerAddress: number;
+    maxConnectionsPerAddress: number; unauthenticatedTimeoutSeconds: number; maxQueuedStanzas: number;
+  };
+  hibernationSeconds: number;
+  allowedOrigins: ReadonlySet<string>;
+  trustedProxies: ReadonlySet<string>;
+  /** Service accounts created at first start: bare JID → password. */
+  serviceAccounts: Record<string, string>;
+  tokenVerifier?: TokenVerifier;
+  externalServices?: (requester: Jid) => ExternalService[];
+}
+
+export interface XmppServer {
+  readonly router: Router;
+  readonly accounts: AccountStore;
+  readonly muc: MucService;
+  readonly internalMuc: MucService;
+  readonly websocket: WebSocketTransport;
+  readonly bosh: BoshTransport;
+  /** Bound TCP ports (0 when the listener is off). */
+  readonly ports: { c2s: number; components: number };
+  readonly counters: XmppCounters;
+  /** Opens an in-process session bound at `jid` (a full JID); stanzas for it go to `onStanza`. */
+  connectLocal(jid: string, onStanza: (stanza: Element) => void): LocalSession;
+  /** Registers an in-process service for a domain (e.g. the focus component). */
+  addService(service: DomainService): () => void;
+  /** Adds a Jitsi component identity to the main domain's disco#info (category `component`). */
+  addComponentIdentity(identity: DiscoIdentity): void;
+  registerMetrics(registry: Registry): void;
+  close(): Promise<void>;
+}
+
+export async function startXmppServer(options: XmppServerOptions, log: Logger): Promise<XmppServer> {
+  const counters = new XmppCounters();
+  const router = new Router(log.child({ component: 'router' }), counters);
+  const accounts = await AccountStore.open(join(options.stateDir, 'accounts.json'));
+  for (const [jid, password] of Object.entries(options.serviceAccounts)) {
+    if (!accounts.has(jid)) await accounts.setPassword(jid, password);
+  }
+
+  const hosts = new Map<string, HostAuth>();
+  hosts.set(options.domain, options.authEnabled ? 'internal' : 'anonymous');
+  if (options.authEnabled && options.guestsEnabled) hosts.set(options.guestDomain, 'anonymous');
+  hosts.set(options.authDomain, 'internal');
+
+  const componentIdentities: DiscoIdentity[] = [];
+  const extraServices = new Set<string>();
+  const items = (): DiscoItem[] => [
+    { jid: options.mucDomain, name: 'Conferences' },
+    ...[...extraServices].map((jid) => ({ jid })),
+  ];
+  const removers: Array<() => void> = [];
+  for (const domain of hosts.keys()) {
+    removers.push(router.addService(new ClientHost(router, log.child({ component: 'host', domain }), {
+      domain,
+      items,
+      identities: () => componentIdentities,
+      version: options.version,
+      ...(options.externalServices ? { externalServices: options.externalServices } : {}),
+    })));
+  }
+
+  const admins = new Set([`focus@${options.authDomain}`]);
+  const muc = new MucService(router, log.child({ component: 'muc', domain: options.mucDomain }), {
+    domain: options.mucDomain,
+    name: 'Conferences',
+    admins,
+    restrictRoomCreation: options.restrictRoomCreation,
+    maxOccupantsPerRoom: 500,
+    maxHistoryMessages: 0,
+    defaultWhois: 'anyone',
+  });
+  const internalMuc = new MucService(router, log.child({ component: 'muc', domain: options.internalMucDomain }), {
+    domain: options.internalMucDomain,
+    name: 'Internal',
+    admins,
+    restrictRoomCreation: false,
+    allowedUserDomains: new Set([options.authDomain]),
+    maxOccupantsPerRoom: 1000,
+    maxHistoryMessages: 0,
+    defaultWhois: 'anyone',
+  });
+  removers.push(router.addService(muc), router.addService(internalMuc));
+
+  const registry = new SessionRegistry();
+  const addressLimiter = new AddressLimiter(options.limits.maxConnectionsPerAddress, options.limits.maxUnauthenticatedPerAddress);
+  const sessions = new Set<import('./session.ts').ClientSession>();
+  const ctx: ClientStreamContext = {
+    log: log.child({ component: 'c2s' }),
+    router,
+    accounts,
+    registry,
+    hosts,
+    defaultHost: options.domain,
+    trustedDomain: options.authDomain,
+    limits: options.limits,
+    hibernationSeconds: options.hibernationSeconds,
+    addressLimiter,
+    ...(options.tokenVerifier ? { tokenVerifier: options.tokenVerifier } : {}),
+    onStanzaIn: (kind) => counters.stanzaIn(kind),
+    onSessionOpened: (s) => {
+      counters.logins++;
+      sessions.add(s);
+    },
+    onSessionClosed: (s) => sessions.delete(s),
+  };
+  const parserLimits: XmlParserLimits = {
+    maxStanzaBytes: options.limits.maxStanzaBytes,
+    maxDepth: options.limits.maxDepth,
+    maxAttributes: options.limits.maxAttributes,
+    maxAttributeBytes: options.limits.maxAttributeBytes,
+    maxHeaderBytes: 8192,
+  };
+  const websocket = new WebSocketTransport(ctx, { parserLimits, allowedOrigins: options.allowedOrigins, trustedProxies: options.trustedProxies });
+  const bosh = new BoshTransport(ctx, { parserLimits, allowedOrigins: options.allowedOrigins, trustedProxies: options.trustedProxies });
+
+  const c2s = options.c2s.enabled
+    ? new TcpC2sListener(ctx, { host: options.c2s.host, port: options.c2s.port, parserLimits, tls: options.c2s.tls })
+    : undefined;
+  const components = options.components.enabled
+    ? new ComponentListener(router, log.child({ component: 'components' }), {
+      host: options.components.host, port: options.components.port, secrets: options.components.secrets,
+      parserLimits: { ...parserLimits, maxStanzaBytes: Math.max(parserLimits.maxStanzaBytes, 1024 * 1024) },
+    })
+    : undefined;
+  const ports = { c2s: (await c2s?.listen()) ?? 0, components: (await components?.listen()) ?? 0 };
+
+  const locals = new Set<LocalSession>();
+  let closed = false;
+
+  return {
+    router, accounts, muc, internalMuc, websocket, bosh, ports, counters,
+    connectLocal(jid, onStanza) {
+      const session = new LocalSession(parseJid(jid), router, log.child({ component: 'local', jid }), onStanza, (s) => locals.delete(s));
+      locals.add(session);
+      return session;
+    },
+    addService(service) {
+      extraServices.add(service.domain);
+      const remove = router.addService(service);
+      return () => {
+        extraServices.delete(service.domain);
+        remove();
+      };
+    },
+    addComponentIdentity(identity) {
+      componentIdentities.push(identity);
+    },
+    registerMetrics(metricsRegistry) {
+      registerXmppMetrics(metricsRegistry, counters, {
+        sessions: () => sessions.size,
+        connections: () => ({ websocket: websocket.connectionCount, bosh: bosh.sessionCount, tcp: c2s?.connectionCount ?? 0 }),
+        rooms: () => muc.roomCount,
+        occupants: () => muc.occupantCount,
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const failures: unknown[] = [];
+      const attempt = async (fn: () => unknown): Promise<void> => {
+        try {
+          await fn();
+        } catch (err) {
+          failures.push(err);
+        }
+      };
+      await attempt(() => websocket.close());
+      await attempt(() => bosh.close());
+      await attempt(() => c2s?.close());
+      await attempt(() => components?.close());
+      for (const s of [...sessions]) await attempt(() => s.close('system-shutdown'));
+      for (const l of [...locals]) await attempt(() => l.close('system-shutdown'));
+      await attempt(() => muc.close());
+      await attempt(() => internalMuc.close());
+      for (const remove of removers.reverse()) await attempt(remove);
+      if (failures.length) throw new AggregateError(failures, 'XMPP server did not close cleanly');
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Abuse limits of the c2s listeners (XEP-0205): a read-rate token bucket per session, as
+ * Prosody's mod_limits does, and connection counts per remote address.
+ */
+
+/** Token bucket over bytes read; `take` tells how long reading must pause. */
+export class ReadRateLimiter {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly bytesPerSecond: number,
+    private readonly burstBytes: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = burstBytes;
+    this.last = now();
+  }
+
+  /** Spends `bytes`; returns milliseconds to pause reading (0 while within budget). */
+  take(bytes: number): number {
+    const t = this.now();
+    this.tokens = Math.min(this.burstBytes, this.tokens + ((t - this.last) * this.bytesPerSecond) / 1000);
+    this.last = t;
+    this.tokens -= bytes;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.bytesPerSecond);
+  }
+}
+
+export type AdmissionRefusal = 'too-many-connections' | 'too-many-unauthenticated';
+
+/** Counts open and still-unauthenticated connections per remote address. */
+export class AddressLimiter {
+  private readonly open = new Map<string, number>();
+  private readonly unauthenticated = new Map<string, number>();
+
+  constructor(private readonly maxPerAddress: number, private readonly maxUnauthenticatedPerAddress: number) {}
+
+  /** Admits a new connection or says why not; an admitted one must later call `release`. */
+  admit(address: string): AdmissionRefusal | undefined {
+    const open = this.open.get(address) ?? 0;
+    const unauth = this.unauthenticated.get(address) ?? 0;
+    if (open >= this.maxPerAddress) return 'too-many-connections';
+    if (unauth >= this.maxUnauthenticatedPerAddress) return 'too-many-unauthenticated';
+    this.open.set(address, open + 1);
+    this.unauthenticated.set(address, unauth + 1);
+    return undefined;
+  }
+
+  authenticated(address: string): void {
+    decrement(this.unauthenticated, address);
+  }
+
+  release(address: string, wasAuthenticated: boolean): void {
+    decrement(this.open, address);
+    if (!wasAuthenticated) decrement(this.unauthenticated, address);
+  }
+
+  get trackedAddresses(): number {
+    return this.open.size;
+  }
+}
+
+function decrement(map: Map<string, number>, key: string): void {
+  const n = (map.get(key) ?? 0) - 1;
+  if (n <= 0) map.delete(key);
+  else map.set(key, n);
+}

@@ -1,0 +1,54 @@
+/**
+ * XEP-0215 External Service Discovery 1.0 (https://xmpp.org/extensions/xep-0215.html):
+ * the TURN/STUN servers clients should use. Jitsi clients ask `urn:xmpp:extdisco:2` first and
+ * fall back to `:1`.
+ */
+import { Element } from 'ltx';
+import { StanzaError } from '../errors.ts';
+
+export const NS_EXTDISCO_2 = 'urn:xmpp:extdisco:2';
+export const NS_EXTDISCO_1 = 'urn:xmpp:extdisco:1';
+
+export interface ExternalService {
+  type: 'stun' | 'turn' | 'turns';
+  host: string;
+  port?: number;
+  transport?: 'udp' | 'tcp';
+  username?: string;
+  password?: string;
+  /** ISO 8601 */
+  expires?: string;
+  restricted?: boolean;
+}
+
+export function buildExternalServices(ns: string, services: readonly ExternalService[]): Element {
+  const el = new Element('services', { xmlns: ns });
+  for (const s of services) {
+    const attrs: Record<string, string> = { type: s.type, host: s.host };
+    if (s.port !== undefined) attrs.port = String(s.port);
+    if (s.transport) attrs.transport = s.transport;
+    if (s.username) attrs.username = s.username;
+    if (s.password) attrs.password = s.password;
+    if (s.expires) attrs.expires = s.expires;
+    if (s.restricted) attrs.restricted = '1';
+    el.c('service', attrs);
+  }
+  return el;
+}
+
+export function parseExternalServices(el: Element): ExternalService[] {
+  if (el.name !== 'services' || (el.attrs.xmlns !== NS_EXTDISCO_2 && el.attrs.xmlns !== NS_EXTDISCO_1)) throw StanzaError.badRequest('not an extdisco services element');
+  return el.getChildren('service').map((s) => {
+    const { type, host, port, transport, username, password, expires, restricted } = s.attrs as Record<string, string | undefined>;
+    if ((type !== 'stun' && type !== 'turn' && type !== 'turns') || !host) throw StanzaError.badRequest('service lacks type or host');
+    return {
+      type, host,
+      ...(port ? { port: Number(port) } : {}),
+      ...(transport === 'udp' || transport === 'tcp' ? { transport } : {}),
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(expires ? { expires } : {}),
+      ...(restricted === '1' || restricted === 'true' ? { restricted: true } : {}),
+    };
+  });
+}

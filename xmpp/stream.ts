@@ -1,0 +1,455 @@
+/**
+ * One client-to-server XMPP stream (RFC 6120), independent of its framing: stream header and
+ * features, STARTTLS, SASL, resource binding, XEP-0198 enable/resume, then stanzas handed to the
+ * bound session with their `from` stamped by the server. Transports (WebSocket, BOSH, TCP) own
+ * the bytes and the parser and call `onOpen`, `onElement`, `onPeerClose`, `onTransportClosed`.
+ */
+import { randomBytes } from 'node:crypto';
+import { Element } from 'ltx';
+import type { Logger } from 'pino';
+import type { AccountStore } from './accounts.ts';
+import { StreamError } from './errors.ts';
+import { Jid } from './jid.ts';
+import type { AddressLimiter } from './limits.ts';
+import { ReadRateLimiter } from './limits.ts';
+import {
+  NS_BIND, NS_SASL, NS_SESSION, NS_SM, NS_TLS, buildSaslChallenge, buildSaslFailure, buildSaslSuccess,
+  buildStreamFeatures, decodeSaslPayload,
+} from './protocol/stream-features.ts';
+import type { Router } from './router.ts';
+import { AnonymousMechanism, type TokenVerifier } from './sasl/anonymous.ts';
+import { SaslFailure, type SaslContext, type SaslMechanism } from './sasl/mechanism.ts';
+import { PlainMechanism } from './sasl/plain.ts';
+import { ScramMechanism } from './sasl/scram.ts';
+import { ClientSession, type SessionLink, type SessionRegistry } from './session.ts';
+import { NS_CLIENT, isStanza, iqResult } from './stanza.ts';
+
+/** What a transport offers a stream. */
+export interface Framing {
+  readonly kind: 'websocket' | 'bosh' | 'tcp';
+  /** TLS, or a loopback connection (PLAIN is offered only then). */
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  /** The URL query of the WebSocket/BOSH request (Jitsi: room, token, previd). */
+  readonly query: URLSearchParams;
+  readonly canStartTls: boolean;
+  /** Sends the stream header: `<open/>` (RFC 7395), `<stream:stream>` (TCP), or the BOSH equivalent. */
+  sendHeader(attrs: Record<string, string>): void;
+  sendRaw(data: string): void;
+  /** Closes the stream (after the error, if any) and the connection. Idempotent. */
+  end(error?: StreamError): void;
+  pauseReading(ms: number): void;
+  /** TCP only: upgrade to TLS after `<proceed/>` was sent; the parser restarts. */
+  startTls(): Promise<void>;
+}
+
+export type HostAuth = 'anonymous' | 'internal';
+
+export interface ClientStreamContext {
+  log: Logger;
+  router: Router;
+  accounts: AccountStore;
+  registry: SessionRegistry;
+  /** Client virtual hosts and how each authenticates. */
+  hosts: ReadonlyMap<string, HostAuth>;
+  defaultHost: string;
+  /** Accounts of this domain (focus, bridges) are trusted: no read throttling. */
+  trustedDomain: string;
+  limits: {
+    maxStanzaBytes: number;
+    c2sBytesPerSecond: number;
+    burstSeconds: number;
+    unauthenticatedTimeoutSeconds: number;
+    maxQueuedStanzas: number;
+  };
+  hibernationSeconds: number;
+  addressLimiter: AddressLimiter;
+  tokenVerifier?: TokenVerifier;
+  /** Stanza counter hook (metrics). */
+  onStanzaIn?(kind: string): void;
+  onSessionOpened?(session: ClientSession): void;
+  onSessionClosed?(session: ClientSession, reason: string): void;
+}
+
+type State = 'wait-open' | 'sasl' | 'wait-restart' | 'authenticated' | 'bound' | 'closed';
+
+const MAX_SASL_FAILURES = 3;
+const MAX_PENDING_ELEMENTS = 32;
+
+export class ClientStream implements SessionLink {
+  private state: State = 'wait-open';
+  private domain: string;
+  private username: string | undefined;
+  private claims: Record<string, unknown> | undefined;
+  private mechanism: SaslMechanism | undefined;
+  private saslFailures = 0;
+  private session: ClientSession | undefined;
+  private readonly limiter: ReadRateLimiter;
+  private throttled = true;
+  private authTimer: NodeJS.Timeout | undefined;
+  private admitted = false;
+  private wasAuthenticated = false;
+  /** Elements that arrived while an asynchronous SASL step ran. */
+  private pending: Element[] = [];
+  private busy = false;
+  private readonly log: Logger;
+
+  constructor(private readonly framing: Framing, private readonly ctx: ClientStreamContext) {
+    this.domain = ctx.defaultHost;
+    this.log = ctx.log.child({ stream: randomBytes(4).toString('hex'), transport: framing.kind });
+    const burst = ctx.limits.c2sBytesPerSecond * ctx.limits.burstSeconds;
+    this.limiter = new ReadRateLimiter(ctx.limits.c2sBytesPerSecond, Math.max(burst, ctx.limits.maxStanzaBytes));
+    const refusal = ctx.addressLimiter.admit(framing.remoteAddress);
+    if (refusal) {
+      this.log.warn({ address: framing.remoteAddress, refusal }, 'connection refused');
+      this.framing.sendHeader(this.headerAttrs());
+      this.fail(new StreamError('policy-violation', refusal === 'too-many-connections' ? 'too many connections from your address' : 'too many unauthenticated connections from your address'));
+      return;
+    }
+    this.admitted = true;
+    this.authTimer = setTimeout(() => this.fail(new StreamError('connection-timeout', 'authentication took too long')), ctx.limits.unauthenticatedTimeoutSeconds * 1000);
+    this.authTimer.unref();
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get boundSession(): ClientSession | undefined {
+    return this.session;
+  }
+
+  /** Bytes read from the network; returns how long reading should pause (mod_limits). */
+  onBytes(count: number): void {
+    if (!this.throttled) return;
+    const pause = this.limiter.take(count);
+    if (pause > 0) this.framing.pauseReading(pause);
+  }
+
+  // --- SessionLink
+
+  sendRaw(data: string): void {
+    if (this.state !== 'closed') this.framing.sendRaw(data);
+  }
+
+  end(error?: StreamError): void {
+    this.fail(error);
+  }
+
+  // --- events from the transport
+
+  /** The stream header (or a stream restart) arrived with these attributes. */
+  onOpen(attrs: Record<string, string | undefined>): void {
+    if (this.state === 'closed') return;
+    const to = attrs.to?.toLowerCase();
+    if (this.state !== 'wait-open' && this.state !== 'wait-restart') {
+      return this.fail(new StreamError('not-well-formed', 'unexpected stream header'));
+    }
+    if (!to || !this.ctx.hosts.has(to) || (this.state === 'wait-restart' && to !== this.domain)) {
+      this.framing.sendHeader(this.headerAttrs());
+      return this.fail(new StreamError('host-unknown', `this server does not serve ${to ?? '(no domain)'}`));
+    }
+    this.domain = to;
+    this.framing.sendHeader(this.headerAttrs());
+    if (attrs.version !== '1.0') return this.fail(new StreamError('unsupported-version', 'XMPP 1.0 only'));
+    if (this.state === 'wait-open') {
+      this.state = 'sasl';
+      const requireTls = this.framing.canStartTls && !this.framing.secure;
+      this.framing.sendRaw(buildStreamFeatures({
+        ...(this.framing.canStartTls ? { starttls: { required: requireTls } } : {}),
+        ...(requireTls ? {} : { mechanisms: this.mechanismNames() }),
+        limits: { maxBytes: this.ctx.limits.maxStanzaBytes },
+      }).toString());
+    } else {
+      this.state = 'authenticated';
+      this.framing.sendRaw(buildStreamFeatures({ bind: true, sm: true, limits: { maxBytes: this.ctx.limits.maxStanzaBytes } }).toString());
+    }
+  }
+
+  /** A complete top-level element (not the framing `<open/>`/`<close/>`). */
+  onElement(el: Element): void {
+    if (this.state === 'closed') return;
+    if (this.busy) {
+      if (this.pending.length >= MAX_PENDING_ELEMENTS) return this.fail(new StreamError('policy-violation', 'too many stanzas during authentication'));
+      this.pending.push(el);
+      return;
+    }
+    try {
+      this.dispatch(el);
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
+  /** The client closed the stream (`</stream:stream>` or `<close/>`). */
+  onPeerClose(): void {
+    if (this.state === 'closed') return;
+    this.finish(true);
+    this.framing.end();
+  }
+
+  /** The connection is gone (for whatever reason). */
+  onTransportClosed(): void {
+    if (this.state === 'closed') return;
+    this.finish(false);
+  }
+
+  /** Sends the stream error and closes (RFC 6120 §4.9). */
+  fail(error?: StreamError): void {
+    if (this.state === 'closed') return;
+    if (error) this.log.debug({ condition: error.condition, text: error.text }, 'stream error');
+    this.finish(false);
+    this.framing.end(error);
+  }
+
+  // --- internals
+
+  private finish(clean: boolean): void {
+    const wasBound = this.state === 'bound';
+    this.state = 'closed';
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.authTimer = undefined;
+    this.pending = [];
+    if (this.admitted) this.ctx.addressLimiter.release(this.framing.remoteAddress, this.wasAuthenticated);
+    this.admitted = false;
+    if (wasBound) this.session?.detach(this, clean);
+  }
+
+  private handleError(err: unknown): void {
+    if (err instanceof StreamError) return this.fail(err);
+    this.log.error({ err }, 'stream handler failed');
+    this.fail(new StreamError('internal-server-error'));
+  }
+
+  private headerAttrs(): Record<string, string> {
+    return { from: this.domain, id: randomBytes(8).toString('hex'), version: '1.0', 'xml:lang': 'en' };
+  }
+
+  private mechanismNames(): string[] {
+    if (this.ctx.hosts.get(this.domain) === 'anonymous') return ['ANONYMOUS'];
+    return this.framing.secure ? ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'] : ['SCRAM-SHA-256', 'SCRAM-SHA-1'];
+  }
+
+  private dispatch(el: Element): void {
+    const ns = el.attrs.xmlns as string | undefined;
+    switch (this.state) {
+      case 'wait-open':
+      case 'wait-restart':
+        throw new StreamError('not-authorized', 'stream not open');
+      case 'sasl':
+        if (ns === NS_TLS && el.name === 'starttls') return this.startTls();
+        if (ns === NS_SASL) return this.sasl(el);
+        throw new StreamError('not-authorized', 'authenticate first');
+      case 'authenticated':
+        if (ns === NS_SM && el.name === 'resume') return this.resume(el);
+        if (ns === NS_SM && el.name === 'enable') {
+          this.framing.sendRaw(new Element('failed', { xmlns: NS_SM }).c('unexpected-request', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }).root().toString());
+          return;
+        }
+        if (el.name === 'iq' && (ns === NS_CLIENT || ns === undefined) && el.getChild('bind', NS_BIND)) return this.bind(el);
+        throw new StreamError('not-authorized', 'bind a resource first');
+      case 'bound':
+        return this.boundElement(el, ns);
+      case 'closed':
+        return;
+    }
+  }
+
+  private startTls(): void {
+    if (!this.framing.canStartTls || this.framing.secure) throw new StreamError('unsupported-feature', 'TLS is not available here');
+    this.framing.sendRaw(new Element('proceed', { xmlns: NS_TLS }).toString());
+    this.state = 'wait-open';
+    this.busy = true;
+    this.framing.startTls().then(
+      () => this.resumeProcessing(),
+      (err: unknown) => {
+        this.log.debug({ err }, 'TLS negotiation failed');
+        this.onTransportClosed();
+      },
+    );
+  }
+
+  private sasl(el: Element): void {
+    if (el.name === 'auth') {
+      const name = el.attrs.mechanism as string | undefined;
+      if (!name || !this.mechanismNames().includes(name)) {
+        this.framing.sendRaw(buildSaslFailure('invalid-mechanism').toString());
+        return;
+      }
+      this.mechanism = this.createMechanism(name);
+    } else if (el.name === 'abort') {
+      this.mechanism = undefined;
+      this.framing.sendRaw(buildSaslFailure('aborted').toString());
+      return;
+    } else if (el.name !== 'response' || !this.mechanism) {
+      throw new StreamError('policy-violation', `unexpected SASL element <${el.name}/>`);
+    }
+    let payload: Buffer | null;
+    try {
+      payload = decodeSaslPayload(el);
+    } catch {
+      this.mechanism = undefined;
+      this.framing.sendRaw(buildSaslFailure('incorrect-encoding').toString());
+      return;
+    }
+    const mechanism = this.mechanism;
+    this.busy = true;
+    mechanism.step(payload).then(
+      (result) => {
+        if (this.state === 'closed') return;
+        if (result.kind === 'challenge') {
+          this.framing.sendRaw(buildSaslChallenge(result.data).toString());
+        } else {
+          this.mechanism = undefined;
+          this.username = result.username;
+          this.claims = result.claims;
+          this.wasAuthenticated = true;
+          this.ctx.addressLimiter.authenticated(this.framing.remoteAddress);
+          if (this.authTimer) clearTimeout(this.authTimer);
+          this.authTimer = undefined;
+          this.state = 'wait-restart';
+          this.framing.sendRaw(buildSaslSuccess(result.data).toString());
+          this.log.debug({ user: `${result.username}@${this.domain}`, mechanism: mechanism.name }, 'authenticated');
+        }
+        this.resumeProcessing();
+      },
+      (err: unknown) => {
+        if (this.state === 'closed') return;
+        this.mechanism = undefined;
+        if (!(err instanceof SaslFailure)) {
+          this.log.error({ err }, 'SASL mechanism failed');
+          this.framing.sendRaw(buildSaslFailure('temporary-auth-failure').toString());
+        } else {
+          this.framing.sendRaw(buildSaslFailure(err.condition, err.text).toString());
+        }
+        if (++this.saslFailures >= MAX_SASL_FAILURES) return this.fail(new StreamError('policy-violation', 'too many failed authentication attempts'));
+        this.resumeProcessing();
+      },
+    );
+  }
+
+  private resumeProcessing(): void {
+    this.busy = false;
+    while (!this.busy && this.pending.length && this.state !== 'closed') {
+      const next = this.pending.shift()!;
+      try {
+        this.dispatch(next);
+      } catch (err) {
+        this.handleError(err);
+      }
+    }
+  }
+
+  private createMechanism(name: string): SaslMechanism {
+    const ctx: SaslContext = { domain: this.domain, secure: this.framing.secure, remoteAddress: this.framing.remoteAddress, query: this.framing.query };
+    switch (name) {
+      case 'ANONYMOUS':
+        return new AnonymousMechanism({
+          ctx,
+          usernameForResumption: (previd) => {
+            const session = this.ctx.registry.get(previd);
+            return session && session.jid.domain === this.domain ? session.jid.local : undefined;
+          },
+          ...(this.ctx.tokenVerifier ? { tokenVerifier: this.ctx.tokenVerifier } : {}),
+        });
+      case 'PLAIN':
+        return new PlainMechanism(ctx, this.ctx.accounts);
+      case 'SCRAM-SHA-1':
+        return new ScramMechanism('sha1', ctx, this.ctx.accounts);
+      default:
+        return new ScramMechanism('sha256', ctx, this.ctx.accounts);
+    }
+  }
+
+  private userJid(): Jid {
+    return new Jid(this.username ?? '', this.domain);
+  }
+
+  private bind(iq: Element): void {
+    if (iq.attrs.type !== 'set') throw new StreamError('not-authorized', 'bind with an IQ set');
+    const requested = iq.getChild('bind', NS_BIND)?.getChildText('resource')?.trim();
+    let jid: Jid;
+    try {
+      jid = this.userJid().withResource(requested || randomBytes(6).toString('base64url'));
+    } catch {
+      jid = this.userJid().withResource(randomBytes(6).toString('base64url'));
+    }
+    const existing = this.ctx.router.resource(jid.full);
+    if (existing instanceof ClientSession) {
+      // Prosody's default conflict_resolve: the old session goes (RFC 6120 §7.7.2.2).
+      existing.kick(new StreamError('conflict', 'replaced by a new connection'));
+    } else if (existing) {
+      jid = this.userJid().withResource(randomBytes(6).toString('base64url'));
+    }
+    const session = new ClientSession(jid, this, {
+      router: this.ctx.router,
+      registry: this.ctx.registry,
+      log: this.log,
+      hibernationSeconds: this.ctx.hibernationSeconds,
+      maxQueuedStanzas: this.ctx.limits.maxQueuedStanzas,
+      onClosed: (s, reason) => this.ctx.onSessionClosed?.(s, reason),
+    });
+    session.claims = this.claims;
+    this.ctx.router.bind(session);
+    this.session = session;
+    this.state = 'bound';
+    this.throttled = jid.domain !== this.ctx.trustedDomain;
+    const bind = new Element('bind', { xmlns: NS_BIND });
+    bind.c('jid').t(jid.full);
+    const reply = iqResult(iq, bind);
+    delete reply.attrs.from;
+    delete reply.attrs.to;
+    this.framing.sendRaw(reply.toString());
+    this.ctx.onSessionOpened?.(session);
+  }
+
+  private resume(el: Element): void {
+    const previd = el.attrs.previd as string | undefined;
+    const h = Number(el.attrs.h);
+    const session = previd ? this.ctx.registry.get(previd) : undefined;
+    if (!session || session.isClosed || session.jid.bare !== this.userJid().bare || !Number.isInteger(h) || h < 0) {
+      const failed = new Element('failed', { xmlns: NS_SM });
+      failed.c('item-not-found', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });
+      this.framing.sendRaw(failed.toString());
+      return;
+    }
+    this.session = session;
+    this.state = 'bound';
+    this.throttled = session.jid.domain !== this.ctx.trustedDomain;
+    session.resume(this, h);
+    this.log.debug({ jid: session.jid.full }, 'resumed');
+  }
+
+  private boundElement(el: Element, ns: string | undefined): void {
+    const session = this.session!;
+    if (ns === NS_SM) {
+      if (el.name === 'r') return this.framing.sendRaw(session.ackElement().toString());
+      if (el.name === 'a') return session.acknowledge(Number(el.attrs.h));
+      if (el.name === 'enable') {
+        this.framing.sendRaw(session.enableStreamManagement(el.attrs.resume === 'true' || el.attrs.resume === '1').toString());
+        return;
+      }
+      throw new StreamError('unsupported-stanza-type', `<${el.name}/> in ${NS_SM}`);
+    }
+    if (!isStanza(el)) throw new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`);
+    if (ns !== undefined && ns !== NS_CLIENT) throw new StreamError('invalid-namespace', `stanzas are in ${NS_CLIENT}`);
+    session.countInbound();
+    this.ctx.onStanzaIn?.(el.name);
+    // RFC 6120 §8.1.2.1: the server stamps `from`; a different one is a forgery.
+    const from = el.attrs.from as string | undefined;
+    if (from !== undefined && from !== session.jid.full && from !== session.jid.bare) {
+      throw new StreamError('invalid-from', 'the from address does not match this session');
+    }
+    el.attrs.from = session.jid.full;
+    el.attrs.xmlns = NS_CLIENT;
+    if (!el.attrs.to) {
+      if (el.name === 'presence') return session.presenceBroadcast(el);
+      // RFC 6120 §10.3: no 'to' means the account itself.
+      if (el.name === 'iq' && el.getChild('session', NS_SESSION)) {
+        return session.sendStanza(new Element('iq', { xmlns: NS_CLIENT, type: 'result', id: el.attrs.id ?? '' }).toString());
+      }
+      el.attrs.to = session.jid.bare;
+    }
+    this.ctx.router.route(el);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * XMPP over WebSocket (RFC 7395): subprotocol `xmpp`, framing elements `<open/>`/`<close/>`.
+ * The frames' bytes are one continuous input to the parser, so a stanza split over several
+ * frames parses the same as in one.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Element } from 'ltx';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { StreamError } from '../errors.ts';
+import { NS_FRAMING } from '../protocol/stream-features.ts';
+import { ClientStream, type ClientStreamContext, type Framing } from '../stream.ts';
+import { XmlParser, type XmlParserLimits } from '../xml-parser.ts';
+import { isOriginAllowed, isSecureRequest, remoteAddressOf } from './http-peer.ts';
+
+export interface WebSocketTransportOptions {
+  parserLimits: XmlParserLimits;
+  allowedOrigins: ReadonlySet<string>;
+  trustedProxies: ReadonlySet<string>;
+}
+
+export class WebSocketTransport {
+  private readonly server: WebSocketServer;
+  private readonly connections = new Set<WebSocketFraming>();
+
+  constructor(private readonly ctx: ClientStreamContext, private readonly options: WebSocketTransportOptions) {
+    this.server = new WebSocketServer({
+      noServer: true,
+      // Prosody caps the frame buffer at twice the stanza limit; the parser enforces the limit itself.
+      maxPayload: options.parserLimits.maxStanzaBytes * 2,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
+    });
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Handles an HTTP upgrade on the XMPP WebSocket path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!isOriginAllowed(req, this.options.allowedOrigins)) {
+      this.ctx.log.warn({ origin: req.headers.origin }, 'cross-origin XMPP WebSocket refused');
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (!offered.includes('xmpp')) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 35\r\n\r\nWebSocket subprotocol xmpp required');
+      return;
+    }
+    this.server.handleUpgrade(req, socket, head, (ws) => {
+      const framing = new WebSocketFraming(ws, req, this.ctx, this.options);
+      this.connections.add(framing);
+      ws.once('close', () => this.connections.delete(framing));
+    });
+  }
+
+  close(): void {
+    for (const c of this.connections) c.end(new StreamError('system-shutdown'));
+    this.server.close();
+  }
+}
+
+class WebSocketFraming implements Framing {
+  readonly kind = 'websocket' as const;
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  readonly query: URLSearchParams;
+  readonly canStartTls = false;
+  private readonly stream: ClientStream;
+  private readonly parser: XmlParser;
+  private ended = false;
+  private resumeTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ws: WebSocket, req: IncomingMessage, ctx: ClientStreamContext, options: WebSocketTransportOptions) {
+    this.secure = isSecureRequest(req, options.trustedProxies);
+    this.remoteAddress = remoteAddressOf(req, options.trustedProxies);
+    this.query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    this.parser = new XmlParser({
+      streamOpen: () => undefined,
+      streamClose: () => undefined,
+      stanza: (el) => this.onTopLevel(el),
+    }, { limits: options.parserLimits, rooted: false });
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onMessage(data));
+    ws.on('close', () => {
+      this.ended = true;
+      if (this.resumeTimer) clearTimeout(this.resumeTimer);
+      this.stream.onTransportClosed();
+    });
+    ws.on('error', (err) => {
+      // ws reports oversized frames (1009) and protocol errors here, then closes the socket.
+      ctx.log.debug({ err: err.message }, 'WebSocket error');
+    });
+    this.stream = new ClientStream(this, ctx);
+  }
+
+  private onMessage(data: Buffer | ArrayBuffer | Buffer[]): void {
+    if (this.ended) return;
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    this.stream.onBytes(bytes.length);
+    try {
+      this.parser.write(bytes);
+    } catch (err) {
+      if (err instanceof StreamError) this.stream.fail(err);
+      else this.stream.fail(new StreamError('internal-server-error'));
+    }
+  }
+
+  private onTopLevel(el: Element): void {
+    if (el.attrs.xmlns === NS_FRAMING) {
+      if (el.name === 'open') return this.stream.onOpen(el.attrs as Record<string, string>);
+      if (el.name === 'close') return this.stream.onPeerClose();
+    }
+    this.stream.onElement(el);
+  }
+
+  sendHeader(attrs: Record<string, string>): void {
+    this.sendRaw(new Element('open', { xmlns: NS_FRAMING, ...attrs }).toString());
+  }
+
+  sendRaw(data: string): void {
+    if (!this.ended) this.ws.send(data);
+  }
+
+  end(error?: StreamError): void {
+    if (this.ended) return;
+    if (error) this.sendRaw(error.toElement().toString());
+    this.sendRaw(new Element('close', { xmlns: NS_FRAMING }).toString());
+    this.ended = true;
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.ws.close(1000);
+    // A peer that never answers the closing handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  pauseReading(ms: number): void {
+    if (this.ended || this.resumeTimer) return;
+    this.ws.pause();
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      if (!this.ended) this.ws.resume();
+    }, ms);
+  }
+
+  async startTls(): Promise<void> {
+    throw new StreamError('unsupported-feature');
+  }
+}
