@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startXmppServer, type XmppServer } from '../xmpp/index.ts';
+import { startFocus } from '../focus/index.ts';
 import { createHttpFront } from '../web/server/app.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
 import type { Config } from './schema.ts';
@@ -92,6 +93,17 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     },
   }, log.child({ component: 'xmpp' }));
 
+  const focus = startFocus({
+    connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza),
+    addService: (service) => xmpp.addService(service),
+    route: (stanza) => xmpp.router.route(stanza),
+  }, log.child({ component: 'focus' }), {
+    domain: config.xmpp.focusDomain,
+    user: `focus@${config.xmpp.authDomain}`,
+    mucDomain: config.xmpp.mucDomain,
+    version: VERSION,
+  });
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'salon_' });
   xmpp.registerMetrics(registry);
@@ -128,6 +140,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     }
   } catch (err) {
     await Promise.all(servers.map(closeServer));
+    focus.close();
     await xmpp.close();
     throw err;
   }
@@ -139,6 +152,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     localOrigin: `http://127.0.0.1:${httpPort}`,
     close() {
       closing ??= (async () => {
+        focus.close();
         await xmpp.close();
         await Promise.all(servers.map(closeServer));
       })();

@@ -41,6 +41,8 @@ export interface Framing {
   pauseReading(ms: number): void;
   /** TCP only: upgrade to TLS after `<proceed/>` was sent; the parser restarts. */
   startTls(): Promise<void>;
+  /** After SASL success a new stream begins (RFC 6120 §6.4.6): rooted parsers reset here. */
+  streamRestarted?(): void;
 }
 
 export type HostAuth = 'anonymous' | 'internal';
@@ -256,7 +258,7 @@ export class ClientStream implements SessionLink {
   }
 
   private startTls(): void {
-    if (!this.framing.canStartTls || this.framing.secure) throw new StreamError('unsupported-feature', 'TLS is not available here');
+    if (!this.framing.canStartTls) throw new StreamError('unsupported-feature', 'TLS is not available here');
     this.framing.sendRaw(new Element('proceed', { xmlns: NS_TLS }).toString());
     this.state = 'wait-open';
     this.busy = true;
@@ -309,6 +311,7 @@ export class ClientStream implements SessionLink {
           this.authTimer = undefined;
           this.state = 'wait-restart';
           this.framing.sendRaw(buildSaslSuccess(result.data).toString());
+          this.framing.streamRestarted?.();
           this.log.debug({ user: `${result.username}@${this.domain}`, mechanism: mechanism.name }, 'authenticated');
         }
         this.resumeProcessing();

@@ -1,0 +1,120 @@
+/**
+ * The conference focus (Jicofo's job): answers clients' conference requests at
+ * `focus.<domain>`, creates each conference room by joining it as the occupant `focus`, and owns
+ * the conferences it started. It speaks XMPP only: an in-process session as
+ * focus@<auth domain>/focus and a domain service for focus.<domain>.
+ */
+import { Element } from 'ltx';
+import type { Logger } from 'pino';
+import { StanzaError } from '../xmpp/errors.ts';
+import { tryParseJid } from '../xmpp/jid.ts';
+import { buildConferenceAnswer, parseConferenceRequest, NS_FOCUS } from '../xmpp/protocol/conference-iq.ts';
+import { errorReply, iqPayload, iqResult } from '../xmpp/stanza.ts';
+import type { DomainService } from '../xmpp/router.ts';
+import { Conference } from './conference.ts';
+
+/** What the focus needs of an XMPP server (in process, or later a remote connection). */
+export interface FocusXmppLink {
+  connectLocal(jid: string, onStanza: (stanza: Element) => void): { send(stanza: Element): void; close(reason?: string): void };
+  addService(service: DomainService): () => void;
+  /** Routes a stanza sent by the focus component itself (from focus.<domain>). */
+  route(stanza: Element): void;
+}
+
+export interface FocusOptions {
+  /** The component address clients send conference requests to (`focus.<domain>`). */
+  domain: string;
+  /** The focus's own account, `focus@<auth domain>`. */
+  user: string;
+  mucDomain: string;
+  version: string;
+  idleTimeoutMs?: number;
+  /**
+   * Room policy hook: may refuse a conference request (throw a StanzaError). Open by default;
+   * authentication adds agents and guests.
+   */
+  policy?: (request: { room: string; requester: string }) => void;
+}
+
+export interface Focus {
+  readonly conferences: ReadonlyMap<string, Conference>;
+  close(): void;
+}
+
+export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptions): Focus {
+  const conferences = new Map<string, Conference>();
+  const focusJid = `${options.user}/focus`;
+  let closed = false;
+
+  const session = xmpp.connectLocal(focusJid, (stanza) => {
+    const from = tryParseJid(stanza.attrs.from as string | undefined);
+    if (!from) return;
+    const conference = conferences.get(from.bare);
+    if (stanza.name === 'presence') return conference?.onPresence(stanza);
+    if (stanza.name === 'iq' && (stanza.attrs.type === 'get' || stanza.attrs.type === 'set')) {
+      // Jingle and moderation requests come here later; nothing else is served yet.
+      const reply = errorReply(stanza, new StanzaError('cancel', 'service-unavailable'));
+      if (reply) session.send(reply);
+    }
+  });
+
+  const reply = (stanza: Element): void => xmpp.route(stanza);
+
+  const service: DomainService = {
+    domain: options.domain,
+    receive(stanza) {
+      if (stanza.name !== 'iq' || (stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set')) return;
+      handleIq(stanza).catch((err: unknown) => {
+        const error = err instanceof StanzaError ? err : new StanzaError('wait', 'internal-server-error');
+        if (!(err instanceof StanzaError)) log.error({ err }, 'conference request failed');
+        const answer = errorReply(stanza, error);
+        if (answer) reply(answer);
+      });
+    },
+  };
+  const removeService = xmpp.addService(service);
+
+  async function handleIq(iq: Element): Promise<void> {
+    const payload = iqPayload(iq);
+    if (payload.attrs.xmlns !== NS_FOCUS || payload.name !== 'conference' || iq.attrs.type !== 'set') {
+      throw new StanzaError('cancel', 'service-unavailable');
+    }
+    const request = parseConferenceRequest(payload);
+    const room = tryParseJid(request.room);
+    if (!room || !room.local || room.resource || room.domain !== options.mucDomain) {
+      throw StanzaError.badRequest(`room must be a room of ${options.mucDomain}`);
+    }
+    if (closed) throw new StanzaError('wait', 'service-unavailable', 'the focus is shutting down');
+    options.policy?.({ room: room.bare, requester: iq.attrs.from as string });
+    let conference = conferences.get(room.bare);
+    if (!conference) {
+      conference = new Conference(session, log.child({ room: room.bare }), {
+        roomJid: room.bare,
+        focusVersion: options.version,
+        idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+        onEnded: (c) => {
+          if (conferences.get(c.roomJid) === c) conferences.delete(c.roomJid);
+        },
+      });
+      conferences.set(room.bare, conference);
+    }
+    await conference.whenReady();
+    reply(iqResult(iq, buildConferenceAnswer({
+      room: room.bare,
+      ready: true,
+      focusJid: options.user,
+      properties: { authentication: 'false' },
+    })));
+  }
+
+  return {
+    conferences,
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const c of [...conferences.values()]) c.end('focus stopped');
+      removeService();
+      session.close('focus stopped');
+    },
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * Hostile input (security.md §7, "XMPP stream and parser"): each gets the right stream error for
+ * its own session only, other sessions keep working, and memory returns near its baseline.
+ */
+import assert from 'node:assert/strict';
+import { connect as tcpConnect } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer, type XmppClient } from './harness.ts';
+import { RawWsClient } from './raw-client.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function heapMiB(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / 1024 / 1024;
+}
+
+const LIMIT = 256 * 1024;
+
+/** A message stanza of exactly `bytes` bytes (UTF-8). */
+function messageOfSize(to: string, bytes: number): string {
+  const head = `<message xmlns="jabber:client" to="${to}" type="chat" id="big"><body>`;
+  const tail = '</body></message>';
+  return head + 'a'.repeat(bytes - Buffer.byteLength(head + tail)) + tail;
+}
+
+describe('bad input on the XMPP transports', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let witness: { client: XmppClient; jid: string };
+  let baseline: number;
+
+  before(async () => {
+    server = await startTestServer();
+    const w = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
+    witness = w;
+    baseline = heapMiB();
+  });
+  after(async () => {
+    await stopClient(witness.client);
+    await server.close();
+  });
+
+  /** The witness session must still be served after every case. */
+  afterEach(async () => {
+    const pong = await witness.client.iqCaller.request(xml('iq', { type: 'get', to: 'meet.jitsi' }, xml('ping', { xmlns: 'urn:xmpp:ping' })), 3000);
+    assert.equal(pong.attrs.type, 'result');
+  });
+
+  async function rawSession(): Promise<RawWsClient> {
+    const raw = new RawWsClient(server.wsUrl);
+    await raw.loginAnonymous();
+    return raw;
+  }
+
+  async function expectStreamError(send: (raw: RawWsClient) => void, condition: string, opts: { login?: boolean } = {}): Promise<void> {
+    const raw = opts.login === false ? new RawWsClient(server.wsUrl) : await rawSession();
+    await raw.open();
+    send(raw);
+    assert.equal(await raw.streamError(), condition);
+    await raw.closed;
+  }
+
+  it('refuses a DTD (billion laughs) with restricted-xml, expanding nothing', async () => {
+    const laughs = '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>';
+    await expectStreamError((raw) => raw.send(`${laughs}<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>`), 'restricted-xml', { login: false });
+  });
+
+  it('refuses comments and processing instructions with restricted-xml', async () => {
+    await expectStreamError((raw) => raw.send('<message xmlns="jabber:client" to="meet.jitsi"><!-- hidden --><body>x</body></message>'), 'restricted-xml');
+    await expectStreamError((raw) => raw.send('<message xmlns="jabber:client" to="meet.jitsi"><?php evil() ?></message>'), 'restricted-xml');
+  });
+
+  it('refuses an XML declaration in UTF-16', async () => {
+    await expectStreamError((raw) => raw.send('<?xml version="1.0" encoding="UTF-16"?><open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>'), 'unsupported-encoding', { login: false });
+  });
+
+  it('accepts a stanza of exactly the size limit and refuses one byte more with policy-violation', async () => {
+    const raw = await rawSession();
+    raw.send(messageOfSize('nobody@meet.jitsi', LIMIT));
+    // accepted: the server answers it (service-unavailable: nobody is online), the stream stays open
+    const answer = await raw.waitFor((e) => e.name === 'message' && e.attrs.id === 'big', 10_000, 'answer to the limit-size stanza');
+    assert.equal(answer.attrs.type, 'error');
+    raw.send(messageOfSize('nobody@meet.jitsi', LIMIT + 1));
+    assert.equal(await raw.streamError(), 'policy-violation');
+    await raw.closed;
+  });
+
+  it('closes a session sending a 10 MiB stanza without buffering it', async () => {
+    const raw = await rawSession();
+    const before = process.memoryUsage().rss;
+    raw.send(messageOfSize('nobody@meet.jitsi', 10 * 1024 * 1024));
+    const code = await raw.closed;
+    // ws refuses the frame before it is buffered (1009) or the parser stops it (policy-violation)
+    assert.ok(code === 1009 || raw.frames.some((f) => f.includes('policy-violation')), `closed with ${code}`);
+    assert.ok(process.memoryUsage().rss - before < 64 * 1024 * 1024);
+  });
+
+  it('refuses 10,000 nested elements and 10,000 attributes with policy-violation', async () => {
+    await expectStreamError((raw) => raw.send(`<message xmlns="jabber:client" to="meet.jitsi">${'<a>'.repeat(10_000)}`), 'policy-violation');
+    const attrs = Array.from({ length: 10_000 }, (_, i) => `a${i}="1"`).join(' ');
+    await expectStreamError((raw) => raw.send(`<message xmlns="jabber:client" to="meet.jitsi" ${attrs}/>`), 'policy-violation');
+  });
+
+  it('refuses invalid UTF-8 and U+0000 with not-well-formed', async () => {
+    await expectStreamError((raw) => raw.send(Buffer.concat([Buffer.from('<message xmlns="jabber:client" to="meet.jitsi"><body>'), Buffer.from([0xc3, 0x28]), Buffer.from('</body></message>')])), 'not-well-formed');
+    await expectStreamError((raw) => raw.send('<message xmlns="jabber:client" to="meet.jitsi"><body>a\u0000b</body></message>'), 'not-well-formed');
+    await expectStreamError((raw) => raw.send('<message xmlns="jabber:client" to="meet.jitsi"><body>&#0;</body></message>'), 'not-well-formed');
+  });
+
+  it('refuses a forged from with invalid-from, and the victim receives nothing', async () => {
+    const before = witness.client.streamManagement.inbound;
+    await expectStreamError((raw) => raw.send(`<message xmlns="jabber:client" from="${witness.jid}" to="${witness.jid}" type="chat"><body>forged</body></message>`), 'invalid-from');
+    assert.equal(witness.client.streamManagement.inbound, before);
+  });
+
+  it('answers unknown namespaces with an error reply, not a crash', async () => {
+    const raw = await rawSession();
+    raw.send('<iq xmlns="jabber:client" type="get" id="u1" to="meet.jitsi"><query xmlns="urn:example:unknown"/></iq>');
+    const reply = await raw.waitFor((e) => e.name === 'iq' && e.attrs.id === 'u1');
+    assert.equal(reply.attrs.type, 'error');
+    assert.ok(reply.getChild('error')?.getChild('service-unavailable'));
+    raw.send('<foo xmlns="urn:example:unknown"/>');
+    assert.equal(await raw.streamError(), 'unsupported-stanza-type');
+    raw.close();
+  });
+
+  it('parses a stanza split at every byte offset across WebSocket frames the same way', async () => {
+    const raw = new RawWsClient(server.wsUrl);
+    const jid = await raw.loginAnonymous();
+    const stanza = (id: string): string => `<message xmlns="jabber:client" to="${jid}" type="chat" id="${id}"><body>Grüße — 会議 🎥 &lt;ok&gt;</body><SourceInfo>{"a":{"muted":true}}</SourceInfo></message>`;
+    const id = (offset: number): string => `s${String(offset).padStart(4, '0')}`;
+    const length = Buffer.byteLength(stanza(id(0)));
+    for (let offset = 1; offset < length; offset++) {
+      const bytes = Buffer.from(stanza(id(offset)));
+      raw.send(bytes.subarray(0, offset));
+      raw.send(bytes.subarray(offset));
+    }
+    let expected: string | undefined;
+    for (let offset = 1; offset < length; offset++) {
+      const got = await raw.waitFor((e) => e.name === 'message' && e.attrs.id === id(offset), 10_000, `split at ${offset}`);
+      const normalised = got.toString().replace(id(offset), id(0));
+      expected ??= normalised;
+      assert.equal(normalised, expected, `split at byte ${offset}`);
+    }
+    assert.ok(expected?.includes('Grüße — 会議 🎥 &lt;ok&gt;'));
+    raw.close();
+  });
+
+  it('caps unauthenticated connections from one address and reaps them, while logged-in sessions go on', async () => {
+    const raws = Array.from({ length: 500 }, () => new RawWsClient(server.wsUrl));
+    await Promise.all(raws.map((r) => r.open().catch(() => undefined)));
+    for (const r of raws) r.send('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>');
+    const refused = await Promise.all(raws.slice(100).map((r) => r.streamError(10_000)));
+    assert.ok(refused.every((c) => c === 'policy-violation'), 'connections beyond the cap get policy-violation');
+    for (const r of raws) r.close();
+    await Promise.all(raws.map((r) => r.closed));
+    // the address may log in again once they are gone
+    const again = new RawWsClient(server.wsUrl);
+    assert.match(await again.loginAnonymous(), /@meet\.jitsi\//);
+    again.close();
+  });
+
+  it('forgets 1,000 connections dropped mid-handshake', async () => {
+    for (let batch = 0; batch < 10; batch++) {
+      const raws = Array.from({ length: 100 }, () => new RawWsClient(server.wsUrl));
+      await Promise.all(raws.map((r) => r.open()));
+      raws.forEach((r, i) => {
+        r.send('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>');
+        if (i % 2) r.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
+        if (i % 3 === 0) r.send('<message xmlns="jabber:client"><body>half');
+      });
+      for (const r of raws) r.close();
+      await Promise.all(raws.map((r) => r.closed));
+    }
+    await waitUntil(() => server.salon.xmpp.websocket.connectionCount === 1, 'connections to drain');
+  });
+
+  it('throttles a message flood from one session without slowing the others', async () => {
+    const flooder = await rawSession();
+    const chunk = `<message xmlns="jabber:client" to="nobody@meet.jitsi" type="headline"><body>${'x'.repeat(900)}</body></message>`;
+    for (let i = 0; i < 1000; i++) flooder.send(chunk);
+    // the witness's ping is answered quickly while the flood is being throttled
+    const started = performance.now();
+    await witness.client.iqCaller.request(xml('iq', { type: 'get', to: 'meet.jitsi' }, xml('ping', { xmlns: 'urn:xmpp:ping' })), 2000);
+    const pingMs = performance.now() - started;
+    assert.ok(pingMs < 1000, `ping took ${pingMs} ms`);
+    // After the burst allowance (one full stanza limit), reading runs at 10 KiB/s: ~10 of these a second.
+    await new Promise((r) => setTimeout(r, 1500));
+    const inDuring = server.salon.xmpp.counters.stanzasIn.message;
+    await new Promise((r) => setTimeout(r, 1000));
+    const perSecond = server.salon.xmpp.counters.stanzasIn.message - inDuring;
+    assert.ok(perSecond < 40, `${perSecond} stanzas/s read from the flooder`);
+    flooder.close();
+  });
+
+  it('refuses a cross-origin WebSocket upgrade with 403', async () => {
+    const raw = new RawWsClient(server.wsUrl, { origin: 'https://evil.example' });
+    await assert.rejects(raw.open(), /HTTP 403/);
+  });
+
+  it('returns memory near its baseline afterwards', async () => {
+    // The flooder's socket stays paused until its read budget refills; it may still be counted.
+    await waitUntil(() => server.salon.xmpp.websocket.connectionCount <= 2, 'connections to drain');
+    const after = heapMiB();
+    assert.ok(after - baseline < 30, `heap grew from ${baseline.toFixed(1)} to ${after.toFixed(1)} MiB`);
+  });
+});
+
+async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+void tcpConnect;
+void waitForStanza;

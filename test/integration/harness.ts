@@ -1,0 +1,93 @@
+/**
+ * Starts the whole Salon stack in-process on ephemeral loopback ports with a fresh state
+ * directory, and connects third-party XMPP clients (@xmpp/client) to it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { client as xmppClient, xml } from '@xmpp/client';
+import WebSocket from 'ws';
+import type { Element } from 'ltx';
+import { loadConfig } from '../../config/load.ts';
+import { startSalon, type SalonHandle } from '../../config/start.ts';
+
+export { xml };
+
+// @xmpp/websocket expects the WHATWG WebSocket global, which Node 20 lacks; ws provides it.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+
+export interface TestServer {
+  salon: SalonHandle;
+  httpOrigin: string;
+  wsUrl: string;
+  boshUrl: string;
+  c2sPort: number;
+  close(): Promise<void>;
+}
+
+/** `env` uses the same variable names as production (e.g. XMPP_RESTRICT_ROOM_CREATION). */
+export async function startTestServer(env: Record<string, string> = {}, flags: string[] = []): Promise<TestServer> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'salon-test-'));
+  const { config } = loadConfig([
+    '--http-port', '0', '--xmpp-port', '0', '--component-port', '0', '--media-port', '0',
+    '--http-host', '127.0.0.1', '--state-dir', stateDir, '--log-level', process.env.SALON_TEST_LOG ?? 'silent', ...flags,
+  ], env);
+  const salon = await startSalon({ ...config, xmpp: { ...config.xmpp, c2s: { ...config.xmpp.c2s, host: '127.0.0.1' } } });
+  const httpOrigin = salon.localOrigin;
+  return {
+    salon,
+    httpOrigin,
+    wsUrl: `${httpOrigin.replace('http', 'ws')}/xmpp-websocket`,
+    boshUrl: `${httpOrigin}/http-bind`,
+    c2sPort: salon.ports.c2s,
+    async close() {
+      await salon.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type XmppClient = ReturnType<typeof xmppClient>;
+
+export interface ConnectOptions {
+  service: string;
+  domain: string;
+  username?: string;
+  password?: string;
+  resource?: string;
+}
+
+/** Connects an @xmpp/client and resolves once it is online; stanzas are recorded in `inbox`. */
+export async function connectClient(options: ConnectOptions): Promise<{ client: XmppClient; jid: string; inbox: Element[] }> {
+  const client = xmppClient({
+    service: options.service,
+    domain: options.domain,
+    ...(options.username ? { username: options.username, password: options.password } : {}),
+    ...(options.resource ? { resource: options.resource } : {}),
+  });
+  client.reconnect.stop();
+  const inbox: Element[] = [];
+  client.on('stanza', (stanza: Element) => inbox.push(stanza));
+  client.on('error', () => undefined); // failures surface through start() or the test's own waits
+  const address = await client.start();
+  return { client, jid: address.toString(), inbox };
+}
+
+/** Waits until `inbox` holds a stanza matching `predicate` (polls the recorded stanzas). */
+export async function waitForStanza(inbox: Element[], predicate: (el: Element) => boolean, timeoutMs = 5000, what = 'stanza'): Promise<Element> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = inbox.find(predicate);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got: ${inbox.map((s) => s.toString().slice(0, 300)).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function stopClient(client: XmppClient): Promise<void> {
+  try {
+    await client.stop();
+  } catch {
+    // already closed by the server; nothing left to release
+  }
+}
