@@ -53,7 +53,7 @@ export interface LoadOptions {
 export const defaultLoadOptions: Omit<LoadOptions, 'url' | 'domain' | 'muc'> = {
   clients: 500,
   rooms: 25,
-  rate: 1,
+  rate: 0.2,
   duration: 20,
   warmup: 5,
   settle: 2,

@@ -60,8 +60,14 @@ describe('lib-jitsi-meet over Salon XMPP (browser)', function () {
     assert.equal((await joined(b, 'twoofus', 'Bert')).ok, true);
     const bSeen = await a.evaluate(() => (window as unknown as { salonTest: { waitForEvent(k: string, t: number): Promise<unknown> } }).salonTest.waitForEvent('USER_JOINED', 10_000));
     assert.ok(bSeen, 'Anne saw Bert join');
-    const role = await a.evaluate(() => (window as unknown as { salonTest: { waitForEvent(k: string, t: number): Promise<{ args: unknown[] } | null> } }).salonTest.waitForEvent('USER_ROLE_CHANGED', 10_000));
-    assert.ok(role && JSON.stringify(role.args).includes('moderator'), `the first participant is made moderator: ${JSON.stringify(role)}`);
+    // Auto-owner (Jicofo's rule): the focus makes the first participant owner, hence moderator.
+    const promoted = await a.waitForFunction(() => {
+      const t = (window as unknown as { salonTest: { events: Array<{ key: string; args: unknown[] }>; myUserId(): string } }).salonTest;
+      return t.events.some((e) => e.key === 'USER_ROLE_CHANGED' && e.args[0] === t.myUserId() && e.args[1] === 'moderator');
+    }, undefined, { timeout: 10_000 }).then(() => true, () => false);
+    assert.ok(promoted, 'the first participant is made moderator');
+    const bIsModerator = await b.evaluate(() => (window as unknown as { salonTest: { conference: { isModerator(): boolean } } }).salonTest.conference.isModerator());
+    assert.equal(bIsModerator, false, 'the second participant is not');
     await b.evaluate(() => (window as unknown as { salonTest: { sendMessage(t: string): void } }).salonTest.sendMessage('bonjour Anne'));
     const msg = await a.evaluate(() => (window as unknown as { salonTest: { waitForEvent(k: string, t: number): Promise<{ args: unknown[] } | null> } }).salonTest.waitForEvent('MESSAGE_RECEIVED', 10_000));
     assert.ok(msg, 'Anne received the message');

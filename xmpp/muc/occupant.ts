@@ -76,8 +76,7 @@ export class Occupant implements MucOccupantView {
   rename(nick: string): void {
     this.nick = nick;
     this.occupantJid = `${this.roomJid}/${nick}`;
-    const presence = relayedPresence(this.occupantJid, this.presence);
-    this.presence = presence;
+    this.presence = relayedPresence(this.occupantJid, this.presence);
     this.variants = this.newVariants();
   }
 
@@ -100,7 +99,9 @@ export class Occupant implements MucOccupantView {
     return withMucUser(this.presence, { items: [this.item(true, extras)], statuses: [...statuses] }, this.realJid.full);
   }
 
+  /** Replaced on every change, so a cached stanza never outlives the state it shows. */
   private newVariants(): PresenceVariants {
-    return new PresenceVariants((withJid) => withMucUser(this.presence, { items: [this.item(withJid)] }));
+    const presence = this.presence;
+    return new PresenceVariants((withJid) => withMucUser(presence, { items: [this.item(withJid)] }));
   }
 }
