@@ -49,7 +49,8 @@ export const defaultClientLimits: XmlParserLimits = Object.freeze({
 });
 
 export interface XmlParserEvents {
-  /** The root start tag (TCP `<stream:stream ...>`), attributes as written (incl. xmlns declarations). Only in rooted mode. */
+  /** The root start tag (TCP `<stream:stream ...>`), attributes as written (incl. xmlns
+   * declarations). Only in rooted mode. */
   streamOpen(name: string, attrs: Record<string, string>): void;
   /** A complete top-level element (depth 1 under the root in rooted mode; depth 0 element in rootless mode). */
   stanza(element: Element, byteLength: number): void;
@@ -482,8 +483,10 @@ export class XmlParser {
   private addAttribute(key: string, value: string): void {
     const t = this.tag;
     if (Object.hasOwn(t.attrs, key)) throw malformed('duplicate attribute');
-    if (key === '__proto__') Object.defineProperty(t.attrs, key, { value, enumerable: true, writable: true, configurable: true });
-    else t.attrs[key] = value;
+    // An own property even for '__proto__', which plain assignment would turn into a prototype change.
+    if (key === '__proto__') {
+      Object.defineProperty(t.attrs, key, { value, enumerable: true, writable: true, configurable: true });
+    } else t.attrs[key] = value;
     if (key.startsWith('xmlns') && (key.length === 5 || key.charCodeAt(5) === 0x3a)) {
       const prefix = key.slice(6);
       if (key.length > 5 && (!prefix || !value || prefix.includes(':'))) throw malformed('bad namespace declaration');
@@ -705,14 +708,18 @@ export class XmlParser {
   private requirePrefix(qname: string, own: string[] | undefined): void {
     const colon = qname.indexOf(':');
     if (colon < 0) return;
-    if (colon === 0 || colon === qname.length - 1 || qname.includes(':', colon + 1)) throw malformed('bad qualified name');
+    if (colon === 0 || colon === qname.length - 1 || qname.includes(':', colon + 1)) {
+      throw malformed('bad qualified name');
+    }
     const prefix = qname.slice(0, colon);
     if (prefix === 'xml' || (own !== undefined && lookup(own, prefix) !== undefined)) return;
     for (let k = this.stack.length - 1; k >= 0; k--) {
       const ns = this.stack[k]!.ns;
       if (ns !== undefined && lookup(ns, prefix) !== undefined) return;
     }
-    if (lookup(this.rootNs, prefix) === undefined) throw new StreamError('bad-namespace-prefix', 'undeclared namespace prefix');
+    if (lookup(this.rootNs, prefix) === undefined) {
+      throw new StreamError('bad-namespace-prefix', 'undeclared namespace prefix');
+    }
     if (!this.borrowed.includes(prefix)) this.borrowed.push(prefix);
   }
 
@@ -813,8 +820,8 @@ function checkChars(buf: Buffer, from: number, to: number): boolean {
   return cr;
 }
 
-/** With `ws`, applies XML 1.0 line-end normalization (§2.11), and in
- * attribute values (`to` = ' ') turns each whitespace character into a space (§3.3.3). */
+/** When `ws` (the text holds CR, or TAB/LF/CR in a value), applies XML 1.0 line-end normalization
+ * (§2.11) to text (`space` = '\n') or turns each whitespace character of a value into a space (§3.3.3). */
 function normalize(s: string, ws: boolean, space: string): string {
   if (!ws) return s;
   return space === '\n' ? s.replace(/\r\n?/g, '\n') : s.replace(/\r\n|[\t\n\r]/g, ' ');
@@ -839,7 +846,8 @@ function digit(c: number, radix: number): number {
 }
 
 function isXmlChar(cp: number): boolean {
-  return cp >= 0x20 ? cp <= 0xd7ff || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff) : cp === TAB || cp === LF || cp === CR;
+  if (cp < 0x20) return cp === TAB || cp === LF || cp === CR;
+  return cp <= 0xd7ff || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
 /** XML 1.0 §2.8 XMLDecl: version 1.0, then optionally encoding (UTF-8 only, RFC 6120 §11.6) and standalone. */
@@ -871,7 +879,9 @@ function checkDeclaration(buf: Buffer, from: number, to: number): void {
   }
   if (pairs.get('version') !== '1.0') throw new StreamError('unsupported-version', 'only XML 1.0 is supported');
   const encoding = pairs.get('encoding');
-  if (encoding !== undefined && encoding.toLowerCase() !== 'utf-8') throw new StreamError('unsupported-encoding', 'only UTF-8 is supported');
+  if (encoding !== undefined && encoding.toLowerCase() !== 'utf-8') {
+    throw new StreamError('unsupported-encoding', 'only UTF-8 is supported');
+  }
   const standalone = pairs.get('standalone');
   if (standalone !== undefined && standalone !== 'yes' && standalone !== 'no') throw malformed('bad XML declaration');
 }

@@ -1,3 +1,5 @@
+// Tests for the XMPP stream parser: valid input, every rejection with its stream error condition,
+// limits, chunking independence and the reset/dead lifecycle.
 import assert from 'node:assert/strict';
 import type { Element } from 'ltx';
 import { StreamError, type StreamErrorCondition } from '../../../xmpp/errors.ts';
@@ -27,7 +29,7 @@ function run(chunks: (string | Uint8Array)[], rooted: boolean, limits: XmlParser
 }
 
 function bytes(input: string | Uint8Array): Buffer {
-  return typeof input === 'string' ? Buffer.from(input) : Buffer.from(input);
+  return typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
 }
 
 /** Every stanza of one write, serialized. */
@@ -40,12 +42,13 @@ function oneByteAtATime(input: string | Uint8Array): Buffer[] {
   return Array.from(all, (_, i) => all.subarray(i, i + 1));
 }
 
-function rejects(chunks: (string | Uint8Array)[], rooted: boolean, condition: StreamErrorCondition, limits?: XmlParserLimits) {
+function assertCondition(chunks: (string | Uint8Array)[], rooted: boolean, condition: StreamErrorCondition, limits?: XmlParserLimits) {
   assert.throws(() => run(chunks, rooted, limits), { name: 'StreamError', condition });
 }
 
+/** Bytes from text and raw byte values, to build invalid UTF-8. */
 const utf8 = (...parts: (string | number[])[]) =>
-  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 
 describe('XmlParser', () => {
   describe('accepts valid XMPP', () => {
@@ -228,7 +231,8 @@ describe('XmlParser', () => {
       };
     }
     const stanzas = [
-      `<presence to='room@conference.meet.jitsi/abc' id='p1'><x xmlns='http://jabber.org/protocol/muc'/><nick xmlns='n'>Zoë &amp; 😀 &#x41;</nick><stream:x/></presence>`,
+      `<presence to='room@conference.meet.jitsi/abc' id='p1'><x xmlns='http://jabber.org/protocol/muc'/>` +
+        `<nick xmlns='n'>Zoë &amp; 😀 &#x41;</nick><stream:x/></presence>`,
       `<message type="chat"><body><![CDATA[a<b]]>\r\nx]</body></message>`,
       `<iq type='get' id='1'><q xmlns:p='urn:p'><p:i p:a='1' xml:lang='en'/></q></iq>`,
     ];
@@ -266,7 +270,10 @@ describe('XmlParser', () => {
           const at = rnd(doc.length);
           const kind = rnd(3);
           if (kind === 0) doc[at] = rnd(256);
-          else if (kind === 1) doc = Buffer.concat([doc.subarray(0, at), noise.subarray(rnd(noise.length)).subarray(0, 1 + rnd(3)), doc.subarray(at)]);
+          else if (kind === 1) {
+            const start = rnd(noise.length);
+            doc = Buffer.concat([doc.subarray(0, at), noise.subarray(start, start + 1 + rnd(3)), doc.subarray(at)]);
+          }
           else doc = Buffer.concat([doc.subarray(0, at), doc.subarray(at + 1 + rnd(5))]);
         }
         const limits = rnd(3) === 0 ? small : defaultClientLimits;
@@ -367,7 +374,7 @@ describe('XmlParser', () => {
       { title: 'text after the stream end', rooted: true, input: `${HEADER}</stream:stream> x`, condition: 'not-well-formed' },
     ];
     for (const c of cases) {
-      it(`${c.title} with ${c.condition}`, () => rejects([c.input], c.rooted ?? false, c.condition));
+      it(`${c.title} with ${c.condition}`, () => assertCondition([c.input], c.rooted ?? false, c.condition));
     }
 
     it('every case above with the same condition when fed one byte per write', () => {
@@ -377,8 +384,8 @@ describe('XmlParser', () => {
     });
 
     it('a DOCTYPE from its first three bytes, so nothing of the DTD is buffered', () => {
-      rejects(['<!D'], false, 'restricted-xml');
-      rejects(["<?xml version='1.0'?>", '<!', 'D'], true, 'restricted-xml');
+      assertCondition(['<!D'], false, 'restricted-xml');
+      assertCondition(["<?xml version='1.0'?>", '<!', 'D'], true, 'restricted-xml');
     });
 
     it('the billion laughs DTD with restricted-xml and no expansion', () => {
@@ -390,8 +397,8 @@ describe('XmlParser', () => {
         ']>',
         '<lolz>&lol9;</lolz>',
       ].join('\n');
-      rejects([lol], false, 'restricted-xml');
-      rejects([lol], true, 'restricted-xml');
+      assertCondition([lol], false, 'restricted-xml');
+      assertCondition([lol], true, 'restricted-xml');
     });
   });
 
@@ -403,18 +410,18 @@ describe('XmlParser', () => {
     it('accepts a stanza of exactly maxStanzaBytes and rejects one byte more', () => {
       assert.equal(Buffer.byteLength(message(max)), max);
       assert.deepEqual(run([message(max)], false).events.map((e) => e.slice(0, 14)), [`stanza ${max} `]);
-      rejects([message(max + 1)], false, 'policy-violation');
-      rejects([`${HEADER}${message(max + 1)}`], true, 'policy-violation');
+      assertCondition([message(max + 1)], false, 'policy-violation');
+      assertCondition([`${HEADER}${message(max + 1)}`], true, 'policy-violation');
     });
 
     it('counts the limit the same for a self-closing stanza', () => {
       const limits = { ...defaultClientLimits, maxStanzaBytes: 20 };
       assert.deepEqual(run([`<a b="${'y'.repeat(11)}"/>`], false, limits).events, [`stanza 20 <a b="${'y'.repeat(11)}"/>`]);
-      rejects([`<a b="${'y'.repeat(12)}"/>`], false, 'policy-violation', limits);
+      assertCondition([`<a b="${'y'.repeat(12)}"/>`], false, 'policy-violation', limits);
     });
 
     it('rejects a stanza as soon as it passes the limit, before it ends', () => {
-      rejects([message(max + 1).slice(0, max + 1)], false, 'policy-violation');
+      assertCondition([message(max + 1).slice(0, max + 1)], false, 'policy-violation');
     });
 
     for (const [what, open] of [
@@ -439,9 +446,9 @@ describe('XmlParser', () => {
     }
 
     it('rejects nesting deeper than maxDepth, without recursion at 10,000 levels', () => {
-      rejects(['<a>'.repeat(10_000)], false, 'policy-violation');
+      assertCondition(['<a>'.repeat(10_000)], false, 'policy-violation');
       const deep = '<a>'.repeat(65) + '</a>'.repeat(65);
-      rejects([deep], false, 'policy-violation');
+      assertCondition([deep], false, 'policy-violation');
       assert.equal(run(['<a>'.repeat(64) + '</a>'.repeat(64)], false).stanzas.length, 1);
       // ltx's toString() recurses, so this handler only keeps the element.
       const stanzas: Element[] = [];
@@ -457,17 +464,17 @@ describe('XmlParser', () => {
 
     it('rejects more than maxAttributes attributes (10,000 of them)', () => {
       const attrs = (n: number) => Array.from({ length: n }, (_, i) => ` a${i}="${i}"`).join('');
-      rejects([`<a${attrs(10_000)}/>`], false, 'policy-violation');
-      rejects([`<a${attrs(65)}/>`], false, 'policy-violation');
+      assertCondition([`<a${attrs(10_000)}/>`], false, 'policy-violation');
+      assertCondition([`<a${attrs(65)}/>`], false, 'policy-violation');
       assert.equal(run([`<a${attrs(64)}/>`], false).stanzas.length, 1);
     });
 
     it('rejects an attribute whose name plus value passes maxAttributeBytes', () => {
       const limit = defaultClientLimits.maxAttributeBytes;
       assert.equal(run([`<a b="${'v'.repeat(limit - 1)}"/>`], false).stanzas.length, 1);
-      rejects([`<a b="${'v'.repeat(limit)}"/>`], false, 'policy-violation');
-      rejects([`<a ${'n'.repeat(200_000)}="1"/>`], false, 'policy-violation');
-      rejects([`<a ${'n'.repeat(200_000)}`], false, 'policy-violation');
+      assertCondition([`<a b="${'v'.repeat(limit)}"/>`], false, 'policy-violation');
+      assertCondition([`<a ${'n'.repeat(200_000)}="1"/>`], false, 'policy-violation');
+      assertCondition([`<a ${'n'.repeat(200_000)}`], false, 'policy-violation');
     });
 
     it('rejects a stream header longer than maxHeaderBytes, also when it arrives in pieces', () => {
@@ -478,9 +485,9 @@ describe('XmlParser', () => {
       };
       assert.equal(Buffer.byteLength(header(limit)), limit);
       assert.equal(run([header(limit)], true).events.length, 1);
-      rejects([header(limit + 1)], true, 'policy-violation');
-      rejects(oneByteAtATime(header(limit + 1)).slice(0, limit + 1), true, 'policy-violation');
-      rejects([`<?xml version='1.0' ${' '.repeat(limit)}?>`], true, 'policy-violation');
+      assertCondition([header(limit + 1)], true, 'policy-violation');
+      assertCondition(oneByteAtATime(header(limit + 1)).slice(0, limit + 1), true, 'policy-violation');
+      assertCondition([`<?xml version='1.0' ${' '.repeat(limit)}?>`], true, 'policy-violation');
     });
   });
 
@@ -548,7 +555,11 @@ describe('XmlParser', () => {
 
     it('refuses limits that are not positive integers', () => {
       assert.throws(
-        () => new XmlParser({ streamOpen() {}, stanza() {}, streamClose() {} }, { limits: { ...defaultClientLimits, maxDepth: 0 }, rooted: true }),
+        () =>
+          new XmlParser(
+            { streamOpen() {}, stanza() {}, streamClose() {} },
+            { limits: { ...defaultClientLimits, maxDepth: 0 }, rooted: true },
+          ),
         RangeError,
       );
     });
