@@ -74,8 +74,7 @@ export class MucRoom implements MucRoomView {
   conferenceStartedAt: number | undefined;
   config: RoomConfig;
   readonly history: RoomHistory;
-  /** Set once 'room-created' was emitted; a room whose first join failed is dropped silently. */
-  announced = false;
+  /** Set by destroy(); the service then drops the room. */
   destroyed = false;
   private subjectText = '';
   private subjectFrom: string;
@@ -211,15 +210,20 @@ export class MucRoom implements MucRoomView {
   /** A groupchat message (without `to`) to every occupant, serialised once. */
   broadcastMessage(message: Element): Outgoing {
     const out = new Outgoing(message);
-    for (const occupant of this.byNick.values()) this.deliver(occupant.realJid.full, out);
+    this.deliverToAll(out);
     return out;
   }
 
+  private deliverToAll(out: Outgoing): void {
+    for (const occupant of this.byNick.values()) this.deliver(occupant.realJid.full, out);
+  }
+
+  /** §8.1: the new subject goes to everyone, and to every later newcomer. */
   setSubject(text: string, from: string): void {
     this.subjectText = text;
     this.subjectFrom = from;
     this.subjectOut = undefined;
-    this.broadcastMessage(this.subjectMessage().element);
+    this.deliverToAll(this.subjectMessage());
   }
 
   /** §7.2.15: the subject, or an empty one, ends the join sequence. */

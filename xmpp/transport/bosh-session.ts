@@ -137,6 +137,13 @@ export class BoshSession implements Framing {
     this.drain();
   }
 
+  /** A request whose payload broke the stream rules: the stream ends with that error, answered here. */
+  refuse(error: StreamError, res: ServerResponse): void {
+    this.stream.fail(error);
+    this.options.reply(res, this.terminal ?? buildTerminateBody('remote-stream-error', error.toElement().toString(), { 'xmlns:stream': NS_STREAM }));
+    this.destroy();
+  }
+
   /** Ends the session with a stream error (shutdown); whatever is held gets the terminal body. */
   close(error: StreamError): void {
     this.stream.fail(error);

@@ -9,12 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Element } from 'ltx';
+import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StreamError } from '../errors.ts';
 import type { ClientStreamContext } from '../stream.ts';
 import { XmlParser, type XmlParserLimits } from '../xml-parser.ts';
-import { BoshBadRequest, buildTerminateBody, parseBoshRequest, type BoshRequest } from './bosh-body.ts';
+import { BoshBadRequest, NS_HTTPBIND, buildTerminateBody, parseBoshRequest, type BoshRequest } from './bosh-body.ts';
 import { BoshSession } from './bosh-session.ts';
 import { isOriginAllowed, isSecureRequest, remoteAddressOf } from './http-peer.ts';
 
@@ -43,11 +43,7 @@ export class BoshTransport {
     this.log = ctx.log.child({ transport: 'bosh' });
     this.maxBodyBytes = options.parserLimits.maxStanzaBytes + WRAPPER_BYTES;
     // The body is the parser's top-level element, so it gets the stanza budget plus the wrapper's.
-    this.bodyLimits = {
-      ...options.parserLimits,
-      maxStanzaBytes: this.maxBodyBytes,
-      maxDepth: options.parserLimits.maxDepth + 1,
-    };
+    this.bodyLimits = { ...options.parserLimits, maxHeaderBytes: WRAPPER_BYTES };
   }
 
   get sessionCount(): number {
@@ -152,10 +148,15 @@ export class BoshTransport {
 
   private dispatch(req: IncomingMessage, bytes: Buffer, res: ServerResponse): void {
     let request: BoshRequest;
+    let sid: string | undefined;
     try {
-      request = parseBoshRequest(this.parseBody(bytes));
+      request = parseBoshRequest(this.parseBody(bytes, (attrs) => (sid = attrs.sid)));
     } catch (err) {
       if (!(err instanceof StreamError || err instanceof BoshBadRequest)) throw err;
+      // A stanza of a live session broke the stream rules (size, restricted XML, ...): that
+      // session ends with the stream error, as on the other transports.
+      const session = err instanceof StreamError && sid !== undefined ? this.sessions.get(sid) : undefined;
+      if (session) return session.refuse(err as StreamError, res);
       this.log.debug({ err: err.message }, 'bad BOSH body');
       return this.reply(res, buildTerminateBody('bad-request'), 400);
     }
@@ -165,16 +166,30 @@ export class BoshTransport {
     session.handle(request, res, bytes.length);
   }
 
-  private parseBody(bytes: Buffer): Element {
-    const elements: Element[] = [];
+  /**
+   * The `<body>` is parsed as a stream root, so each stanza inside it is held to the same
+   * limits (size, depth, attributes) as on the other transports.
+   */
+  private parseBody(bytes: Buffer, onBodyAttributes: (attrs: Record<string, string>) => void): Element {
+    let body: Element | undefined;
+    let ended = false;
     const parser = new XmlParser({
-      streamOpen: () => undefined,
-      streamClose: () => undefined,
-      stanza: (el) => elements.push(el),
-    }, { limits: this.bodyLimits, rooted: false });
+      streamOpen: (name, attrs) => {
+        body = new Element(name, attrs);
+        onBodyAttributes(attrs);
+      },
+      streamClose: () => {
+        ended = true;
+      },
+      stanza: (el) => {
+        // XEP-0206 §4: stanzas are qualified by jabber:client; an unqualified one inherits the
+        // body's namespace from the parser, which is not the stanza's.
+        if (el.attrs.xmlns === NS_HTTPBIND) el.attrs.xmlns = 'jabber:client';
+        body!.cnode(el);
+      },
+    }, { limits: this.bodyLimits, rooted: true });
     parser.write(bytes);
-    const body = elements[0];
-    if (elements.length !== 1 || !body) throw new BoshBadRequest('exactly one <body/> expected');
+    if (!body || !ended) throw new BoshBadRequest('exactly one <body/> expected');
     return body;
   }
 

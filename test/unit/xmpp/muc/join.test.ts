@@ -123,7 +123,7 @@ describe('MUC join, presence and leave (XEP-0045 §7.2, §7.6, §7.14)', () => {
   it('announces a leave to all, and destroys the room when the last occupant leaves', () => {
     const world = new World();
     const events: string[] = [];
-    world.muc.events.on('occupant-left', (room, o) => events.push(`left ${o.nick}`));
+    world.muc.events.on('occupant-left', (_room, o) => events.push(`left ${o.nick}`));
     world.muc.events.on('room-destroyed', (room) => events.push(`destroyed ${room.jid}`));
     const alice = world.client('alice@example/web');
     const bob = world.client('bob@example/web');
@@ -175,7 +175,7 @@ describe('MUC join, presence and leave (XEP-0045 §7.2, §7.6, §7.14)', () => {
   it('changes nick with 303 then presence under the new nick (§7.6)', () => {
     const world = new World();
     const renamed: string[] = [];
-    world.muc.events.on('occupant-renamed', (room, o, old) => renamed.push(`${old}->${o.nick}`));
+    world.muc.events.on('occupant-renamed', (_room, o, old) => renamed.push(`${old}->${o.nick}`));
     const alice = world.client('alice@example/web');
     const bob = world.client('bob@example/web');
     alice.join('room1', 'alice');

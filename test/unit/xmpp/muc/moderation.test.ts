@@ -47,7 +47,7 @@ describe('MUC moderation through muc#admin (XEP-0045 §8–§10)', () => {
   it('kicks with 307, actor and reason; the kicked gets 110 too and leaves the room', () => {
     const { world, focus, alice, bob } = room();
     const left: string[] = [];
-    world.muc.events.on('occupant-left', (r, o) => left.push(o.nick));
+    world.muc.events.on('occupant-left', (_r, o) => left.push(o.nick));
 
     focus.send(`<iq type="set" id="k1" to="${ROOM}"><query xmlns="${ADMIN}"><item nick="bob" role="none"><reason>You have been kicked.</reason></item></query></iq>`);
 
