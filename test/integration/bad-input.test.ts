@@ -3,7 +3,9 @@
  * its own session only, other sessions keep working, and memory returns near its baseline.
  */
 import assert from 'node:assert/strict';
-import { connect as tcpConnect } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer, type XmppClient } from './harness.ts';
@@ -197,6 +199,22 @@ describe('bad input on the XMPP transports', function () {
     flooder.close();
   });
 
+  it('reads the bridge account (a trusted service) at full speed while clients are throttled', async () => {
+    const { jvbPassword } = server.salon.secrets;
+    const jvb = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'jvb', password: jvbPassword, resource: 'bridge' });
+    try {
+      const body = 'y'.repeat(1000);
+      const started = performance.now();
+      for (let i = 0; i < 300; i++) await jvb.client.send(xml('message', { to: jvb.jid, type: 'chat', id: `j${i}` }, xml('body', {}, body)));
+      await waitForStanza(jvb.inbox, (s) => s.attrs.id === 'j299', 10_000, 'the last of 300 stanzas');
+      const ms = performance.now() - started;
+      // ~300 KiB: a throttled client would need ~30 s at 10 KiB/s.
+      assert.ok(ms < 5000, `300 KiB from the bridge account took ${ms.toFixed(0)} ms`);
+    } finally {
+      await stopClient(jvb.client);
+    }
+  });
+
   it('refuses a cross-origin WebSocket upgrade with 403', async () => {
     const raw = new RawWsClient(server.wsUrl, { origin: 'https://evil.example' });
     await assert.rejects(raw.open(), /HTTP 403/);
@@ -210,6 +228,33 @@ describe('bad input on the XMPP transports', function () {
   });
 });
 
+describe('connections that never authenticate', function () {
+  this.timeout(20_000);
+  it('are closed with connection-timeout after the configured time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'salon-cfg-'));
+    const file = join(dir, 'salon.json');
+    await writeFile(file, JSON.stringify({ xmpp: { limits: { unauthenticatedTimeoutSeconds: 1 } } }));
+    const server = await startTestServer({}, ['--config', file]);
+    try {
+      const raw = new RawWsClient(server.wsUrl);
+      await raw.open();
+      raw.send('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>');
+      const started = Date.now();
+      assert.equal(await raw.streamError(5000), 'connection-timeout');
+      assert.ok(Date.now() - started >= 900);
+      // an authenticated session is not subject to it
+      const ok = new RawWsClient(server.wsUrl);
+      await ok.loginAnonymous();
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(ok.closeCode, undefined);
+      ok.close();
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -217,6 +262,3 @@ async function waitUntil(check: () => boolean, what: string, timeoutMs = 10_000)
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-void tcpConnect;
-void waitForStanza;
