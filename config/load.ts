@@ -194,7 +194,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const value = result.data;
   if (value.http.tls === 'files' && (!value.http.certFile || !value.http.keyFile)) {
-    throw new ConfigError('http.tls (files): http.certFile and http.keyFile are required');
+    const where = sources.get('http.tls') ?? (configFile ? `in ${configFile}` : undefined);
+    throw new ConfigError(`http.tls${where ? ` (${where})` : ''}: 'files' requires http.certFile and http.keyFile`);
   }
   const config: Config = {
     ...value,

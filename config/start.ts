@@ -6,10 +6,9 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { startXmppServer, type XmppServer } from '../xmpp/index.ts';
+import { listen, startXmppServer, type XmppServer } from '../xmpp/index.ts';
 import { startFocus } from '../focus/index.ts';
 import { createHttpFront } from '../web/server/app.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
@@ -28,16 +27,6 @@ export interface SalonHandle {
   /** `http://127.0.0.1:<port>` of the plain HTTP listener, for local clients and tests. */
   localOrigin: string;
   close(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -6,7 +6,7 @@
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
-import { NS_MUC, NS_MUC_ADMIN, NS_MUC_USER } from './namespaces.ts';
+import { NS_MUC, NS_MUC_ADMIN, NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
 
 export interface ConferenceLink {
   /** Sends a stanza as the focus's own session (from focus@auth/focus). */

@@ -28,6 +28,7 @@ import type { XmlParserLimits } from './xml-parser.ts';
 
 export { Jid, parseJid, tryParseJid } from './jid.ts';
 export { StanzaError, StreamError } from './errors.ts';
+export { listen } from './transport/listen.ts';
 export type { LocalSession } from './local-session.ts';
 export type { DomainService } from './router.ts';
 export type { TokenVerifier } from './sasl/anonymous.ts';

@@ -14,6 +14,7 @@ import { tryParseJid } from '../jid.ts';
 import type { DomainService, Router } from '../router.ts';
 import { NS_CLIENT, errorReply, isStanza } from '../stanza.ts';
 import type { XmlParserLimits } from '../xml-parser.ts';
+import { listen } from './listen.ts';
 import { XmlSocket } from './xml-socket.ts';
 
 export const NS_COMPONENT = 'jabber:component:accept';
@@ -43,14 +44,7 @@ export class ComponentListener {
 
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address ? address.port : this.options.port);
-      });
-    });
+    return listen(this.server, this.options.port, this.options.host);
   }
 
   /** Ends every component stream with `system-shutdown` and stops listening. */

@@ -5,6 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { StreamError } from '../errors.ts';
+import { listen } from './listen.ts';
 import { NS_SASL } from '../protocol/stream-features.ts';
 import { NS_CLIENT } from '../stanza.ts';
 import { ClientStream, type ClientStreamContext, type Framing } from '../stream.ts';
@@ -42,14 +43,7 @@ export class TcpC2sListener {
 
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address ? address.port : this.options.port);
-      });
-    });
+    return listen(this.server, this.options.port, this.options.host);
   }
 
   /** Ends every stream with `system-shutdown` and stops listening; resolves once all sockets are gone. */

@@ -130,3 +130,17 @@ export function errorCondition(stanza: Element): { type: string; condition: stri
 export function statusCodes(stanza: Element): number[] {
   return (stanza.getChild('x', NS_MUC_USER)?.getChildren('status') ?? []).map((s) => Number(s.attrs.code));
 }
+
+/** focus (owner, moderator), alice and bob in room1; focus's and alice's inboxes cleared. */
+export function roomOfThree(options: ConstructorParameters<typeof World>[0] = {}) {
+  const world = new World(options);
+  const focus = world.client(FOCUS);
+  const alice = world.client('alice@example/web');
+  const bob = world.client('bob@example/web');
+  focus.join('room1', 'focus');
+  alice.join('room1', 'alice');
+  bob.join('room1', 'bob');
+  focus.clear();
+  alice.clear();
+  return { world, focus, alice, bob };
+}

@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { decodeProxyId, encodeProxyId } from '../../../../xmpp/muc/iq-proxy.ts';
-import { FOCUS, MUC, World, errorCondition } from './helpers.ts';
+import { FOCUS, MUC, World, errorCondition, roomOfThree } from './helpers.ts';
 
 const ROOM = `room1@${MUC}`;
 const JINGLE = 'urn:xmpp:jingle:1';
 
-function room() {
-  const world = new World();
-  const focus = world.client(FOCUS);
-  const alice = world.client('alice@example/web');
-  const bob = world.client('bob@example/web');
-  focus.join('room1', 'focus');
-  alice.join('room1', 'alice');
-  bob.join('room1', 'bob');
-  focus.clear();
-  alice.clear();
-  return { world, focus, alice, bob };
-}
+const room = () => roomOfThree();
 
 describe('MUC IQ routing between occupants (XEP-0045 §7.2.1, Prosody handle_iq_to_occupant)', () => {
   it('forwards a request from the sender\'s occupant JID and routes the result back with the original id', () => {

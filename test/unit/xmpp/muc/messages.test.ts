@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
-import { FOCUS, MUC, NS_MUC, NS_MUC_USER, World, errorCondition } from './helpers.ts';
+import { FOCUS, MUC, NS_MUC, NS_MUC_USER, World, errorCondition, roomOfThree } from './helpers.ts';
 
 const ROOM = `room1@${MUC}`;
 
-function room(options: ConstructorParameters<typeof World>[0] = {}) {
-  const world = new World(options);
-  const focus = world.client(FOCUS);
-  const alice = world.client('alice@example/web');
-  const bob = world.client('bob@example/web');
-  focus.join('room1', 'focus');
-  alice.join('room1', 'alice');
-  bob.join('room1', 'bob');
-  focus.clear();
-  alice.clear();
-  return { world, focus, alice, bob };
-}
+const room = roomOfThree;
 
 describe('MUC messages (XEP-0045 §7.4, §7.5, §7.8, §8.1)', () => {
   it('broadcasts a groupchat message to all occupants from the sender\'s occupant JID with the same id', () => {

@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
-import { FOCUS, MUC, NS_MUC, NS_MUC_USER, World, errorCondition, statusCodes } from './helpers.ts';
+import { FOCUS, MUC, NS_MUC, NS_MUC_USER, World, errorCondition, roomOfThree, statusCodes } from './helpers.ts';
 
 const ROOM = `room1@${MUC}`;
 const ADMIN = 'http://jabber.org/protocol/muc#admin';
 
-/** focus (owner, moderator), alice and bob (participants) in room1. */
-function room(options: ConstructorParameters<typeof World>[0] = {}) {
-  const world = new World({ restrictRoomCreation: true, ...options });
-  const focus = world.client(FOCUS);
-  const alice = world.client('alice@example/web');
-  const bob = world.client('bob@example/web');
-  focus.join('room1', 'focus');
-  alice.join('room1', 'alice');
-  bob.join('room1', 'bob');
-  focus.clear();
-  alice.clear();
-  return { world, focus, alice, bob };
-}
+const room = (options: Parameters<typeof roomOfThree>[0] = {}) => roomOfThree({ restrictRoomCreation: true, ...options });
 
 describe('MUC moderation through muc#admin (XEP-0045 §8–§10)', () => {
   it('Jitsi\'s grant-moderator (affiliation owner by bare JID) makes the occupant a moderator, broadcast to all', () => {
