@@ -54,6 +54,18 @@ describe('XMPP over WebSocket with @xmpp/client', function () {
     );
   });
 
+  it('replaces a session binding the same resource; the old one gets a conflict stream error', async () => {
+    const first = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'alice', password: 'correct horse battery', resource: 'same' });
+    clients.push(first.client);
+    const conflict = new Promise<string>((resolve) => first.client.on('error', (err: Error & { condition?: string }) => resolve(err.condition ?? err.message)));
+    const second = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'alice', password: 'correct horse battery', resource: 'same' });
+    clients.push(second.client);
+    assert.equal(await conflict, 'conflict');
+    assert.equal(second.jid, 'alice@auth.meet.jitsi/same');
+    const pong = await second.client.iqCaller.request(xml('iq', { type: 'get', to: 'meet.jitsi' }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
+    assert.equal(pong.attrs.type, 'result');
+  });
+
   it('answers disco#info on the domain with ping support, and pings', async () => {
     const { client } = await anonymous();
     const info = await client.iqCaller.request(xml('iq', { type: 'get', to: 'meet.jitsi' }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
