@@ -3,6 +3,7 @@
  * `focus`, owner), the conference requests waiting for it, the participants it has seen, and the
  * conference's end when the last one leaves. Jingle sessions and bridge allocation attach here.
  */
+import { randomUUID } from 'node:crypto';
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
@@ -81,6 +82,8 @@ export class Conference {
     const item = x?.getChild('item');
     if (presence.attrs.type === 'unavailable') {
       if (!this.participants.delete(nick)) return;
+      // XEP-0045 §7.6: a nickname change; the available presence from the new nick follows at once.
+      if (statuses.has('303')) return;
       if (this.participants.size === 0) this.end('last participant left');
       else this.ensureModerator();
       return;
@@ -102,7 +105,7 @@ export class Conference {
     const first = this.participants.values().next().value;
     if (!first) return;
     first.affiliation = 'owner';
-    const iq = new Element('iq', { type: 'set', to: this.roomJid, id: `owner-${Date.now().toString(36)}` });
+    const iq = new Element('iq', { type: 'set', to: this.roomJid, id: `owner-${randomUUID()}` });
     iq.c('query', { xmlns: NS_MUC_ADMIN }).c('item', { affiliation: 'owner', jid: first.realJid.split('/')[0]! });
     this.link.send(iq);
   }

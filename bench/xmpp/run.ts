@@ -9,7 +9,7 @@
 // See bench/README.md for what every column means.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -27,7 +27,8 @@ const BENCH = {
   wsPath: '/xmpp-websocket',
   salon: {
     /** argv after `node`; PORT and STATE_DIR are substituted */
-    args: ['--import', 'tsx', 'config/cli.ts', 'start', '--http-port', 'PORT', '--media-port', '0', '--state-dir', 'STATE_DIR'],
+    // As `npm start` runs it (package.json); SALON_BENCH_NODE_FLAGS adds Node flags for experiments.
+    args: ['--max-semi-space-size=1', ...(process.env.SALON_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'config/salon.js', 'start', '--http-port', 'PORT', '--xmpp-port', '0', '--component-port', '0', '--media-port', '0', '--state-dir', 'STATE_DIR'],
     env: { XMPP_RESTRICT_ROOM_CREATION: 'false', LOG_LEVEL: 'warn' } as Record<string, string>,
     healthPath: '/about/health',
   },
@@ -303,6 +304,7 @@ async function startProsody(keep: boolean, gc: string): Promise<RunningServer> {
   const dir = mkdtempSync(join(os.tmpdir(), 'salon-bench-prosody-'));
   const port = await freePort();
   const cfg = join(dir, 'prosody.cfg.lua');
+  mkdirSync(join(dir, 'data'));
   writeFileSync(cfg, prosodyConfig(dir, port, gc));
   const logFile = join(dir, 'stdout.log');
   const child = spawnLogged(BENCH.prosody.bin, ['-F', '--config', cfg], { cwd: dir, env: process.env, logFile });
@@ -329,8 +331,8 @@ async function startSalon(keep: boolean): Promise<RunningServer> {
   const dir = mkdtempSync(join(os.tmpdir(), 'salon-bench-salon-'));
   const port = await freePort();
   const stateDir = join(dir, 'state');
+  mkdirSync(stateDir);
   const args = BENCH.salon.args.map((a) => (a === 'PORT' ? String(port) : a === 'STATE_DIR' ? stateDir : a));
-  if (!existsSync(join(repoRoot, args[2]!))) throw new Error(`Salon entry point ${args[2]} does not exist yet`);
   const logFile = join(dir, 'salon.log');
   const child = spawnLogged(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...BENCH.salon.env }, logFile });
   const stop = stopper(child, dir, keep);

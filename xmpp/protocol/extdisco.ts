@@ -38,7 +38,10 @@ export function buildExternalServices(ns: string, services: readonly ExternalSer
 
 export function parseExternalServices(el: Element): ExternalService[] {
   if (el.name !== 'services' || (el.attrs.xmlns !== NS_EXTDISCO_2 && el.attrs.xmlns !== NS_EXTDISCO_1)) throw StanzaError.badRequest('not an extdisco services element');
-  return el.getChildren('service').map((s) => {
+  // XEP-0215 §3.1 lists services of any registered type (its own example has an ftp server); only
+  // STUN and TURN are of use here, so the others are skipped rather than failing the whole list.
+  const relevant = el.getChildren('service').filter((s) => s.attrs.type === undefined || ['stun', 'turn', 'turns'].includes(s.attrs.type as string));
+  return relevant.map((s) => {
     const { type, host, port, transport, username, password, expires, restricted } = s.attrs as Record<string, string | undefined>;
     if ((type !== 'stun' && type !== 'turn' && type !== 'turns') || !host) throw StanzaError.badRequest('service lacks type or host');
     return {

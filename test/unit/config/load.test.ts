@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../../config/load.ts';
+
+/** An environment with nothing but a state directory, so the machine's own environment never leaks in. */
+const BASE_ENV = { XDG_DATA_HOME: '/nonexistent/data' };
+
+function load(argv: string[] = [], env: Record<string, string> = {}) {
+  return loadConfig(argv, { ...BASE_ENV, ...env });
+}
+
+/** Asserts that loading fails with one ConfigError line mentioning every fragment. */
+function assertConfigError(argv: string[], env: Record<string, string>, ...fragments: string[]): void {
+  assert.throws(() => load(argv, env), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+    assert.doesNotMatch(err.message, /[\r\n]/, `more than one line: ${JSON.stringify(err.message)}`);
+    for (const fragment of fragments) assert.ok(err.message.includes(fragment), `${JSON.stringify(err.message)} lacks ${JSON.stringify(fragment)}`);
+    return true;
+  });
+}
+
+describe('config/load', () => {
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'salon-config-'));
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function configFile(name: string, content: string): Promise<string> {
+    const file = join(dir, name);
+    await writeFile(file, content);
+    return file;
+  }
+
+  describe('defaults', () => {
+    it('uses the single-machine ports 8000, 8443, 5222, 5347 and 10000', () => {
+      const { config } = load();
+      assert.equal(config.http.port, 8000);
+      assert.equal(config.http.httpsPort, 8443);
+      assert.equal(config.xmpp.c2s.port, 5222);
+      assert.equal(config.xmpp.components.port, 5347);
+      assert.equal(config.xmpp.components.host, '127.0.0.1');
+      assert.equal(config.media.port, 10000);
+      assert.equal(config.http.tls, 'off');
+    });
+
+    it('names the meet.jitsi family of domains and derives the focus domain from the main one', () => {
+      const { config } = load();
+      assert.equal(config.xmpp.domain, 'meet.jitsi');
+      assert.equal(config.xmpp.authDomain, 'auth.meet.jitsi');
+      assert.equal(config.xmpp.guestDomain, 'guest.meet.jitsi');
+      assert.equal(config.xmpp.mucDomain, 'muc.meet.jitsi');
+      assert.equal(config.xmpp.internalMucDomain, 'internal-muc.meet.jitsi');
+      assert.equal(config.xmpp.focusDomain, 'focus.meet.jitsi');
+    });
+
+    it('derives focusDomain from a configured domain', () => {
+      assert.equal(load(['--domain', 'example.org']).config.xmpp.focusDomain, 'focus.example.org');
+    });
+
+    it('derives publicUrl from http.port', () => {
+      assert.equal(load().config.publicUrl, 'http://localhost:8000');
+      assert.equal(load(['--http-port', '9000']).config.publicUrl, 'http://localhost:9000');
+    });
+
+    it('keeps a configured publicUrl, without its trailing slashes', () => {
+      assert.equal(load(['--public-url', 'https://meet.example.org/']).config.publicUrl, 'https://meet.example.org');
+    });
+
+    it('puts the state directory under XDG_DATA_HOME', () => {
+      assert.equal(load().config.stateDir, join('/nonexistent/data', 'salon'));
+    });
+
+    it('leaves authentication off with guests allowed', () => {
+      const { config } = load();
+      assert.equal(config.auth.enabled, false);
+      assert.equal(config.auth.guests, true);
+      assert.deepEqual(config.auth.jwt.acceptedIssuers, []);
+    });
+  });
+
+  describe('precedence file < environment < flags', () => {
+    it('takes a value from the file when nothing else sets it', async () => {
+      const file = await configFile('file-only.json', JSON.stringify({ http: { port: 7000 }, xmpp: { domain: 'file.example' } }));
+      const { config } = load(['--config', file]);
+      assert.equal(config.http.port, 7000);
+      assert.equal(config.xmpp.domain, 'file.example');
+    });
+
+    it('lets the environment override the file and flags override both', async () => {
+      const file = await configFile('layers.json', JSON.stringify({ http: { port: 7000, httpsPort: 7443 } }));
+      assert.equal(load(['--config', file], { HTTP_PORT: '7100' }).config.http.port, 7100);
+      const { config } = load(['--config', file, '--http-port', '7200'], { HTTP_PORT: '7100' });
+      assert.equal(config.http.port, 7200);
+      assert.equal(config.http.httpsPort, 7443, 'a sibling key of the file survives the deeper layers');
+    });
+
+    it('reads the file named by SALON_CONFIG, and --config wins over it', async () => {
+      const a = await configFile('a.json', JSON.stringify({ media: { port: 11000 } }));
+      const b = await configFile('b.json', JSON.stringify({ media: { port: 12000 } }));
+      assert.equal(load([], { SALON_CONFIG: a }).config.media.port, 11000);
+      assert.equal(load(['--config', b], { SALON_CONFIG: a }).config.media.port, 12000);
+    });
+  });
+
+  describe('flags', () => {
+    it('accepts both --flag value and --flag=value', () => {
+      assert.equal(load(['--http-port', '8100']).config.http.port, 8100);
+      assert.equal(load(['--http-port=8101']).config.http.port, 8101);
+      assert.equal(load(['--public-url=https://a.example/x=y']).config.publicUrl, 'https://a.example/x=y');
+    });
+
+    it('returns arguments that are not configuration flags in rest, in order', () => {
+      const { rest, config } = load(['user', '--http-port', '8100', 'add', 'bob@meet.jitsi', '--verbose']);
+      assert.deepEqual(rest, ['user', 'add', 'bob@meet.jitsi', '--verbose']);
+      assert.equal(config.http.port, 8100);
+    });
+
+    it('maps --tls true/false onto self-signed/off', () => {
+      assert.equal(load(['--tls', 'true']).config.http.tls, 'self-signed');
+      assert.equal(load(['--tls=0']).config.http.tls, 'off');
+    });
+
+    it('takes every flag to its own key', () => {
+      const { config } = load([
+        '--https-port', '1', '--http-host', '127.0.0.1', '--xmpp-port', '2', '--component-port', '3',
+        '--media-port', '4', '--log-level', 'debug', '--state-dir', '/tmp/salon-state',
+      ]);
+      assert.equal(config.http.httpsPort, 1);
+      assert.equal(config.http.host, '127.0.0.1');
+      assert.equal(config.xmpp.c2s.port, 2);
+      assert.equal(config.xmpp.components.port, 3);
+      assert.equal(config.media.port, 4);
+      assert.equal(config.log.level, 'debug');
+      assert.equal(config.stateDir, '/tmp/salon-state');
+    });
+
+    it('accepts port 0 (tests ask for any free port)', () => {
+      assert.equal(load(['--http-port', '0']).config.http.port, 0);
+    });
+  });
+
+  describe('docker-jitsi-meet environment names', () => {
+    it('reads HTTP_PORT, XMPP_DOMAIN, ENABLE_AUTH and JVB_PORT', () => {
+      const { config } = load([], { HTTP_PORT: '80', XMPP_DOMAIN: 'meet.example.org', ENABLE_AUTH: '1', JVB_PORT: '10001' });
+      assert.equal(config.http.port, 80);
+      assert.equal(config.xmpp.domain, 'meet.example.org');
+      assert.equal(config.xmpp.focusDomain, 'focus.meet.example.org');
+      assert.equal(config.auth.enabled, true);
+      assert.equal(config.media.port, 10001);
+    });
+
+    it('reads booleans as docker-jitsi-meet writes them: true/false, 1/0, yes/no', () => {
+      assert.equal(load([], { ENABLE_AUTH: 'true' }).config.auth.enabled, true);
+      assert.equal(load([], { ENABLE_AUTH: 'YES' }).config.auth.enabled, true);
+      assert.equal(load([], { ENABLE_GUESTS: 'false' }).config.auth.guests, false);
+      assert.equal(load([], { ENABLE_GUESTS: '0' }).config.auth.guests, false);
+    });
+
+    it('ignores variables set to the empty string (compose files pass unset variables that way)', () => {
+      const { config } = load([], { ENABLE_AUTH: '', HTTP_PORT: '' });
+      assert.equal(config.auth.enabled, false);
+      assert.equal(config.http.port, 8000);
+    });
+
+    it("reads PROSODY_C2S_LIMIT in Prosody's notation: 10kb/s is 10240 bytes per second", () => {
+      assert.equal(load([], { PROSODY_C2S_LIMIT: '10kb/s' }).config.xmpp.limits.c2sBytesPerSecond, 10240);
+      assert.equal(load([], { PROSODY_C2S_LIMIT: '1mb/s' }).config.xmpp.limits.c2sBytesPerSecond, 1024 * 1024);
+      assert.equal(load([], { PROSODY_C2S_LIMIT: '4096' }).config.xmpp.limits.c2sBytesPerSecond, 4096);
+    });
+
+    it('splits JWT_ACCEPTED_ISSUERS on commas, trimming and dropping empty entries', () => {
+      const { config } = load([], { JWT_ACCEPTED_ISSUERS: 'issuer-a, issuer-b,,', JWT_ACCEPTED_AUDIENCES: 'aud' });
+      assert.deepEqual(config.auth.jwt.acceptedIssuers, ['issuer-a', 'issuer-b']);
+      assert.deepEqual(config.auth.jwt.acceptedAudiences, ['aud']);
+    });
+  });
+
+  describe('bad values: one line naming the key and where it came from', () => {
+    it('HTTP_PORT=abc', () => {
+      assertConfigError([], { HTTP_PORT: 'abc' }, 'HTTP_PORT', 'abc');
+    });
+
+    it('--http-port 70000', () => {
+      assertConfigError(['--http-port', '70000'], {}, 'http.port', '--http-port');
+    });
+
+    it('--http-port=-1', () => {
+      assertConfigError(['--http-port=-1'], {}, '--http-port', '-1');
+    });
+
+    it('ENABLE_AUTH=maybe', () => {
+      assertConfigError([], { ENABLE_AUTH: 'maybe' }, 'ENABLE_AUTH', 'maybe');
+    });
+
+    it('PROSODY_C2S_LIMIT=fast', () => {
+      assertConfigError([], { PROSODY_C2S_LIMIT: 'fast' }, 'PROSODY_C2S_LIMIT', 'fast');
+    });
+
+    it('LOG_LEVEL=loud', () => {
+      assertConfigError([], { LOG_LEVEL: 'loud' }, 'log.level', 'LOG_LEVEL');
+    });
+
+    it('a flag without its value', () => {
+      assertConfigError(['--http-port'], {}, '--http-port');
+    });
+
+    it('an unknown key in the file, named with its parent and the file', async () => {
+      const file = await configFile('unknown-key.json', JSON.stringify({ http: { port: 8000, prot: 1 } }));
+      assertConfigError(['--config', file], {}, 'http', 'prot', file);
+    });
+
+    it('an unknown top-level key in the file', async () => {
+      const file = await configFile('unknown-top.json', JSON.stringify({ bogus: true }));
+      assertConfigError(['--config', file], {}, 'bogus', file);
+    });
+
+    it('every problem of a file at once, still on one line', async () => {
+      const file = await configFile('two-problems.json', JSON.stringify({ http: { port: 'x' }, media: { port: 99999 } }));
+      assertConfigError(['--config', file], {}, 'http.port', 'media.port', file);
+    });
+
+    it('--tls files without certificate files', () => {
+      assertConfigError(['--tls', 'files'], {}, 'http.tls', '--tls', 'certFile', 'keyFile');
+    });
+
+    it('SALON_TLS=files with only a certificate file', () => {
+      assertConfigError([], { SALON_TLS: 'files', TLS_CERT_FILE: '/etc/cert.pem' }, 'http.tls', 'SALON_TLS', 'keyFile');
+    });
+
+    it('tls "files" in the file without certificate files', async () => {
+      const file = await configFile('tls-files.json', JSON.stringify({ http: { tls: 'files' } }));
+      assertConfigError(['--config', file], {}, 'http.tls', file);
+    });
+
+    it('a config file that is not valid JSON (spread over several lines)', async () => {
+      const file = await configFile('broken.json', '{\n  "http": {\n    "port": 1,\n  }\n}\n');
+      assertConfigError(['--config', file], {}, file);
+    });
+
+    it('a config file that is JSON but not an object', async () => {
+      const file = await configFile('array.json', '[1, 2]');
+      assertConfigError(['--config', file], {}, file, 'not a JSON object');
+    });
+
+    it('a config file that does not exist', () => {
+      const file = join(dir, 'missing.json');
+      assertConfigError(['--config', file], {}, file);
+    });
+  });
+});
