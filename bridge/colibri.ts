@@ -1,0 +1,141 @@
+/**
+ * The bridge's Colibri2 service (jitsi-videobridge's ColibriV2 handling, protocol reference §6):
+ * conference-modify requests from the focus create and expire conferences and endpoints, take
+ * the endpoints' remote ICE/DTLS transport and sources, and are answered with conference-modified
+ * carrying each new endpoint's local transport (ufrag, pwd, host candidates, fingerprint with
+ * setup=actpass, the colibri-ws URL).
+ */
+import type { Element } from 'ltx';
+import type { Logger } from 'pino';
+import {
+  Colibri2Error, type Colibri2Endpoint, type Colibri2MediaSource, type ConferenceModify, type ConferenceModified,
+} from '../xmpp/protocol/colibri2.ts';
+import { buildIceUdpTransport, parseIceUdpTransport, type IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
+import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
+import { BridgeConference, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
+
+/** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
+export interface ColibriEndpoint extends ConferenceEndpoint {
+  localTransport(): { ufrag: string; pwd: string; fingerprint: DtlsFingerprint; candidates: IceCandidate[] };
+  setRemoteTransport(info: { ufrag?: string; pwd?: string; fingerprints: DtlsFingerprint[]; candidates: IceCandidate[] }): void;
+}
+
+export interface ColibriServiceOptions {
+  log: Logger;
+  createEndpoint(id: string, log: Logger): ColibriEndpoint;
+  /** The colibri-ws URL clients open for an endpoint (bridge channel). */
+  webSocketUrl(meetingId: string, endpointId: string): string;
+  /** True while draining or shutting down: new conferences are refused (jicofo moves them). */
+  refusingNewConferences(): boolean;
+}
+
+const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
+
+/** Reads the SSRCs of a complete source set: all of them, and those forwarded (see conference.ts). */
+export function readSources(mediaSources: readonly Colibri2MediaSource[]): EndpointSources {
+  const all = new Set<number>();
+  const forwarded = new Set<number>();
+  for (const media of mediaSources) {
+    const ssrcs = media.sources.filter((s) => s.name === 'source' && s.attrs.xmlns === NS_SSMA).map((s) => Number(s.attrs.ssrc));
+    for (const ssrc of ssrcs) if (Number.isInteger(ssrc) && ssrc > 0 && ssrc < 2 ** 32) all.add(ssrc);
+    if (media.type === 'audio') {
+      for (const ssrc of ssrcs) if (all.has(ssrc)) forwarded.add(ssrc);
+      continue;
+    }
+    const groups = media.ssrcGroups.map((g) => ({ semantics: g.attrs.semantics as string, ssrcs: g.getChildren('source').map((s) => Number(s.attrs.ssrc)) }));
+    const simulcastOthers = new Set(groups.filter((g) => g.semantics === 'SIM').flatMap((g) => g.ssrcs.slice(1)));
+    const rtxOf = new Map(groups.filter((g) => g.semantics === 'FID' && g.ssrcs.length === 2).map((g) => [g.ssrcs[1]!, g.ssrcs[0]!]));
+    for (const ssrc of ssrcs) {
+      if (simulcastOthers.has(ssrc)) continue;
+      const primary = rtxOf.get(ssrc);
+      if (primary !== undefined && simulcastOthers.has(primary)) continue;
+      forwarded.add(ssrc);
+    }
+  }
+  return { all, forwarded };
+}
+
+export class ColibriService {
+  private readonly conferences = new Map<string, BridgeConference>();
+
+  constructor(private readonly options: ColibriServiceOptions) {}
+
+  get conferenceCount(): number {
+    return this.conferences.size;
+  }
+
+  get endpointCount(): number {
+    let n = 0;
+    for (const c of this.conferences.values()) n += c.endpointCount;
+    return n;
+  }
+
+  /** Applies one conference-modify; throws Colibri2Error (or StanzaError) for the error reply. */
+  modify(request: ConferenceModify): ConferenceModified {
+    let conference = this.conferences.get(request.meetingId);
+    if (request.create) {
+      if (conference) throw Colibri2Error.conferenceAlreadyExists(request.meetingId);
+      if (this.options.refusingNewConferences()) throw Colibri2Error.gracefulShutdown();
+      conference = new BridgeConference(request.meetingId, request.name, this.options.log.child({ meetingId: request.meetingId }), (c) => {
+        if (this.conferences.get(c.meetingId) === c) this.conferences.delete(c.meetingId);
+      });
+      this.conferences.set(request.meetingId, conference);
+    }
+    if (!conference) throw Colibri2Error.conferenceNotFound(request.meetingId);
+    if (request.relays.length) throw Colibri2Error.featureNotImplemented('relays are not supported yet');
+    if (request.expire) {
+      conference.close('expired by the focus');
+      return { endpoints: [], relays: [] };
+    }
+    const answered: Colibri2Endpoint[] = [];
+    for (const requested of request.endpoints) {
+      const reply = this.modifyEndpoint(conference, requested);
+      if (reply) answered.push(reply);
+    }
+    return { endpoints: answered, relays: [] };
+  }
+
+  private modifyEndpoint(conference: BridgeConference, requested: Colibri2Endpoint): Colibri2Endpoint | undefined {
+    if (requested.expire) {
+      conference.removeEndpoint(requested.id, 'expired by the focus');
+      return { id: requested.id, expire: true, media: [], capabilities: [] };
+    }
+    let endpoint = conference.endpoint(requested.id) as ColibriEndpoint | undefined;
+    const created = !endpoint && requested.create === true;
+    if (!endpoint) {
+      if (!requested.create) throw Colibri2Error.unknownEndpoint(requested.id);
+      endpoint = this.options.createEndpoint(requested.id, this.options.log.child({ meetingId: conference.meetingId, epId: requested.id }));
+      conference.addEndpoint(endpoint);
+    }
+    const remote = requested.transport?.iceUdp;
+    if (remote) {
+      const transport = parseIceUdpTransport(remote);
+      endpoint.setRemoteTransport({
+        ...(transport.ufrag ? { ufrag: transport.ufrag } : {}),
+        ...(transport.pwd ? { pwd: transport.pwd } : {}),
+        fingerprints: transport.fingerprints,
+        candidates: transport.candidates,
+      });
+    }
+    if (requested.sources) conference.setSources(requested.id, readSources(requested.sources));
+    if (!created) return undefined;
+    return { id: requested.id, media: [], capabilities: [], transport: { iceUdp: this.localTransportElement(conference.meetingId, endpoint) } };
+  }
+
+  private localTransportElement(meetingId: string, endpoint: ColibriEndpoint): Element {
+    const local = endpoint.localTransport();
+    return buildIceUdpTransport({
+      ufrag: local.ufrag,
+      pwd: local.pwd,
+      rtcpMux: true,
+      fingerprints: [local.fingerprint],
+      candidates: local.candidates,
+      webSockets: [{ url: this.options.webSocketUrl(meetingId, endpoint.id) }],
+      extensions: [],
+    });
+  }
+
+  close(reason: string): void {
+    for (const conference of [...this.conferences.values()]) conference.close(reason);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * One conference on the bridge: its endpoints, the sources each announced (from Colibri2), and
+ * the forwarding between them. Forwarding is the first, fixed-layer policy of issue 3: audio to
+ * everyone; of each video sender, the primary SSRC of each simulcast group (the first SSRC, which
+ * receivers know, i.e. the lowest layer) and its RTX partner — so no re-stamping is needed yet.
+ * RTCP: PLI/FIR go from a receiver to the sender of the media SSRC they name.
+ */
+import type { Logger } from 'pino';
+
+/** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
+export interface ConferenceEndpoint {
+  readonly id: string;
+  readonly events: {
+    on(name: 'rtp' | 'rtcp', fn: (packet: Buffer) => void): () => void;
+  };
+  sendRtp(packet: Buffer): void;
+  sendRtcp(packet: Buffer): void;
+  close(reason: string): void;
+}
+
+export interface EndpointSources {
+  /** SSRCs whose packets are forwarded to the other endpoints. */
+  forwarded: Set<number>;
+  /** Every SSRC the endpoint announced. */
+  all: Set<number>;
+}
+
+interface Member {
+  endpoint: ConferenceEndpoint;
+  sources: EndpointSources;
+  unsubscribe: Array<() => void>;
+}
+
+export class BridgeConference {
+  private readonly members = new Map<string, Member>();
+  /** SSRC → owning endpoint id, for RTCP feedback routing. */
+  private readonly owners = new Map<number, string>();
+  private closed = false;
+
+  constructor(readonly meetingId: string, readonly name: string | undefined, private readonly log: Logger, private readonly onClosed: (c: BridgeConference) => void) {}
+
+  get endpointCount(): number {
+    return this.members.size;
+  }
+
+  endpoint(id: string): ConferenceEndpoint | undefined {
+    return this.members.get(id)?.endpoint;
+  }
+
+  addEndpoint(endpoint: ConferenceEndpoint): void {
+    if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
+    const member: Member = { endpoint, sources: { forwarded: new Set(), all: new Set() }, unsubscribe: [] };
+    member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
+    member.unsubscribe.push(endpoint.events.on('rtcp', (packet) => this.forwardRtcp(member, packet)));
+    this.members.set(endpoint.id, member);
+  }
+
+  /** Replaces an endpoint's announced sources (Colibri2 sends the complete set). */
+  setSources(id: string, sources: EndpointSources): void {
+    const member = this.members.get(id);
+    if (!member) return;
+    for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
+    member.sources = sources;
+    for (const ssrc of sources.all) this.owners.set(ssrc, id);
+  }
+
+  removeEndpoint(id: string, reason: string): void {
+    const member = this.members.get(id);
+    if (!member) return;
+    this.members.delete(id);
+    for (const off of member.unsubscribe) off();
+    for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
+    member.endpoint.close(reason);
+  }
+
+  private forwardRtp(from: Member, packet: Buffer): void {
+    if (packet.length < 12) return;
+    const ssrc = packet.readUInt32BE(8);
+    if (!from.sources.forwarded.has(ssrc)) return;
+    for (const member of this.members.values()) if (member !== from) member.endpoint.sendRtp(packet);
+  }
+
+  /** Feedback (PT 206 PSFB: PLI, FIR) is sent to the owner of its media SSRC; the rest is ours. */
+  private forwardRtcp(from: Member, packet: Buffer): void {
+    let offset = 0;
+    while (offset + 12 <= packet.length) {
+      const pt = packet[offset + 1]!;
+      const length = (packet.readUInt16BE(offset + 2) + 1) * 4;
+      if (offset + length > packet.length) return;
+      if (pt === 206) {
+        const mediaSsrc = packet.readUInt32BE(offset + 8);
+        const owner = this.owners.get(mediaSsrc);
+        const target = owner === undefined ? undefined : this.members.get(owner);
+        if (target && target !== from) target.endpoint.sendRtcp(packet.subarray(offset, offset + length));
+      }
+      offset += length;
+    }
+  }
+
+  /** Expires every endpoint; idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.members.keys()]) this.removeEndpoint(id, reason);
+    this.log.info({ meetingId: this.meetingId, reason }, 'conference closed');
+    this.onClosed(this);
+  }
+}

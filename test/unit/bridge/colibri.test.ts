@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse, type Element } from 'ltx';
+import { pino } from 'pino';
+import { ColibriService, readSources, type ColibriEndpoint } from '../../../bridge/colibri.ts';
+import { buildConferenceModified, parseConferenceModified, parseConferenceModify, type Colibri2Error } from '../../../xmpp/protocol/colibri2.ts';
+import { parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
+
+const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
+const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
+
+class FakeEndpoint implements ColibriEndpoint {
+  readonly sentRtp: Buffer[] = [];
+  readonly sentRtcp: Buffer[] = [];
+  remote: Parameters<ColibriEndpoint['setRemoteTransport']>[0] | undefined;
+  closedWith: string | undefined;
+  private readonly listeners = { rtp: new Set<(p: Buffer) => void>(), rtcp: new Set<(p: Buffer) => void>() };
+  readonly events = {
+    on: (name: 'rtp' | 'rtcp', fn: (p: Buffer) => void) => {
+      this.listeners[name].add(fn);
+      return () => this.listeners[name].delete(fn);
+    },
+  };
+  constructor(readonly id: string) {}
+  localTransport() {
+    return {
+      ufrag: `u-${this.id}`, pwd: 'p'.repeat(24),
+      fingerprint: { hash: 'sha-256', value: 'AA:BB', setup: 'actpass' as const },
+      candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '127.0.0.1', port: 10000, priority: 2130706431, protocol: 'udp' as const, type: 'host' as const }],
+    };
+  }
+  setRemoteTransport(info: Parameters<ColibriEndpoint['setRemoteTransport']>[0]) {
+    this.remote = info;
+  }
+  sendRtp(p: Buffer) {
+    this.sentRtp.push(p);
+  }
+  sendRtcp(p: Buffer) {
+    this.sentRtcp.push(p);
+  }
+  close(reason: string) {
+    this.closedWith ??= reason;
+  }
+  emit(name: 'rtp' | 'rtcp', p: Buffer) {
+    for (const fn of this.listeners[name]) fn(p);
+  }
+}
+
+function rtp(ssrc: number, seq = 1): Buffer {
+  const b = Buffer.alloc(20);
+  b[0] = 0x80;
+  b[1] = 96;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ssrc, 8);
+  return b;
+}
+
+function pli(sender: number, media: number): Buffer {
+  const b = Buffer.alloc(12);
+  b[0] = 0x81;
+  b[1] = 206;
+  b.writeUInt16BE(2, 2);
+  b.writeUInt32BE(sender, 4);
+  b.writeUInt32BE(media, 8);
+  return b;
+}
+
+function service(options: { refusing?: boolean } = {}) {
+  const endpoints = new Map<string, FakeEndpoint>();
+  const svc = new ColibriService({
+    log: pino({ level: 'silent' }),
+    createEndpoint: (id) => {
+      const e = new FakeEndpoint(id);
+      endpoints.set(id, e);
+      return e;
+    },
+    webSocketUrl: (meeting, ep) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=x`,
+    refusingNewConferences: () => options.refusing ?? false,
+  });
+  return { svc, endpoints };
+}
+
+describe('bridge Colibri2 service', () => {
+  it('creates a conference and an endpoint from Jicofo\'s allocation and answers its local transport', () => {
+    const { svc, endpoints } = service();
+    const answer = svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    assert.equal(svc.conferenceCount, 1);
+    assert.ok(endpoints.has('abcd1234'));
+    const [ep] = answer.endpoints;
+    assert.equal(ep?.id, 'abcd1234');
+    const transport = parseIceUdpTransport(ep!.transport!.iceUdp!);
+    assert.equal(transport.ufrag, 'u-abcd1234');
+    assert.equal(transport.fingerprints[0]?.setup, 'actpass');
+    assert.equal(transport.candidates[0]?.port, 10000);
+    assert.equal(transport.webSockets[0]?.url, `wss://meet.example/colibri-ws/jvb1/${MEETING}/abcd1234?pwd=x`);
+    assert.ok(transport.rtcpMux);
+    // the answer serialises and parses back as a conference-modified
+    assert.equal(parseConferenceModified(buildConferenceModified(answer)).endpoints[0]?.id, 'abcd1234');
+  });
+
+  it('hands the client\'s transport to the endpoint and records its sources on update', () => {
+    const { svc, endpoints } = service();
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    const answer = svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
+    assert.deepEqual(answer.endpoints, [], 'an update creates nothing to answer');
+    const remote = endpoints.get('abcd1234')!.remote;
+    assert.ok(remote && remote.fingerprints.length >= 1 && remote.candidates.length >= 1);
+  });
+
+  it('refuses unknown conferences and endpoints, duplicate creation and creation while draining', () => {
+    const { svc } = service();
+    assert.throws(() => svc.modify(parseConferenceModify(fixture('modify-jicofo-update'))), (e: Colibri2Error) => e.reason === 'conference_not_found');
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    assert.throws(() => svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate'))), (e: Colibri2Error) => e.reason === 'conference_already_exists');
+    assert.throws(() => svc.modify({ meetingId: MEETING, endpoints: [{ id: 'nobody', media: [], capabilities: [] }], relays: [] }), (e: Colibri2Error) => e.reason === 'unknown_endpoint' && e.endpointId === 'nobody');
+    const draining = service({ refusing: true });
+    assert.throws(() => draining.svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate'))), (e: Colibri2Error) => e.reason === 'graceful_shutdown');
+  });
+
+  it('expires endpoints and conferences, closing what it created', () => {
+    const { svc, endpoints } = service();
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }], relays: [] });
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-expire-endpoints')));
+    assert.equal(endpoints.get('abcd1234')!.closedWith, 'expired by the focus');
+    assert.equal(svc.endpointCount, 0);
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-expire-conference')));
+    assert.equal(svc.conferenceCount, 0);
+  });
+
+  it('forwards audio and each video sender\'s primary simulcast SSRC (and its RTX) to the others only', () => {
+    const { svc, endpoints } = service();
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
+    svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }, { id: 'ijkl9012', create: true, media: [], capabilities: [] }], relays: [] });
+    const sender = endpoints.get('abcd1234')!;
+    for (const ssrc of [3190521134, 1001, 2001, 1002, 2002, 4242]) sender.emit('rtp', rtp(ssrc));
+    for (const id of ['efgh5678', 'ijkl9012']) {
+      const got = endpoints.get(id)!.sentRtp.map((p) => p.readUInt32BE(8));
+      assert.deepEqual(got, [3190521134, 1001, 2001], `${id} receives audio, the primary layer and its RTX; not the other layer nor unknown SSRCs`);
+    }
+    assert.equal(sender.sentRtp.length, 0, 'nothing is sent back to the sender');
+  });
+
+  it('routes a receiver\'s PLI to the sender of the media SSRC it names', () => {
+    const { svc, endpoints } = service();
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
+    svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }], relays: [] });
+    endpoints.get('efgh5678')!.emit('rtcp', pli(777, 1001));
+    assert.equal(endpoints.get('abcd1234')!.sentRtcp.length, 1);
+    endpoints.get('efgh5678')!.emit('rtcp', pli(777, 999999));
+    assert.equal(endpoints.get('abcd1234')!.sentRtcp.length, 1, 'feedback for unknown SSRCs goes nowhere');
+  });
+
+  it('reads the forwarded SSRCs of a source set: audio, primary video, primary RTX', () => {
+    const update = parseConferenceModify(fixture('modify-jicofo-update'));
+    const sources = readSources(update.endpoints[0]!.sources!);
+    assert.deepEqual([...sources.forwarded].sort(), [1001, 2001, 3190521134].sort());
+    assert.equal(sources.all.size, 5);
+  });
+});
