@@ -23,8 +23,8 @@ export interface ColibriEndpoint extends ConferenceEndpoint {
 export interface ColibriServiceOptions {
   log: Logger;
   createEndpoint(id: string, log: Logger): ColibriEndpoint;
-  /** The colibri-ws URL clients open for an endpoint (bridge channel). */
-  webSocketUrl(meetingId: string, endpointId: string): string;
+  /** The colibri-ws URL clients open for an endpoint (bridge channel); `pwd` is the endpoint's ICE password, as JVB uses it. */
+  webSocketUrl(meetingId: string, endpointId: string, pwd: string): string;
   /** True while draining or shutting down: new conferences are refused (jicofo moves them). */
   refusingNewConferences(): boolean;
 }
@@ -130,7 +130,7 @@ export class ColibriService {
       rtcpMux: true,
       fingerprints: [local.fingerprint],
       candidates: local.candidates,
-      webSockets: [{ url: this.options.webSocketUrl(meetingId, endpoint.id) }],
+      webSockets: [{ url: this.options.webSocketUrl(meetingId, endpoint.id, local.pwd) }],
       extensions: [],
     });
   }

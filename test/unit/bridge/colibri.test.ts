@@ -74,7 +74,7 @@ function service(options: { refusing?: boolean } = {}) {
       endpoints.set(id, e);
       return e;
     },
-    webSocketUrl: (meeting, ep) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=x`,
+    webSocketUrl: (meeting, ep, pwd) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=${pwd}`,
     refusingNewConferences: () => options.refusing ?? false,
   });
   return { svc, endpoints };
@@ -92,7 +92,7 @@ describe('bridge Colibri2 service', () => {
     assert.equal(transport.ufrag, 'u-abcd1234');
     assert.equal(transport.fingerprints[0]?.setup, 'actpass');
     assert.equal(transport.candidates[0]?.port, 10000);
-    assert.equal(transport.webSockets[0]?.url, `wss://meet.example/colibri-ws/jvb1/${MEETING}/abcd1234?pwd=x`);
+    assert.equal(transport.webSockets[0]?.url, `wss://meet.example/colibri-ws/jvb1/${MEETING}/abcd1234?pwd=${'p'.repeat(24)}`);
     assert.ok(transport.rtcpMux);
     // the answer serialises and parses back as a conference-modified
     assert.equal(parseConferenceModified(buildConferenceModified(answer)).endpoints[0]?.id, 'abcd1234');

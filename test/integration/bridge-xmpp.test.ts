@@ -1,0 +1,82 @@
+/**
+ * The bridge role over XMPP, as Jicofo sees a jitsi-videobridge: brewery presence with stats and
+ * Colibri2 conference-modify answered with the endpoint's transport. The media endpoints are
+ * stand-ins here (the transport has its own tests); what is proven is the signalling.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse } from 'ltx';
+import { pino } from 'pino';
+import { startBridge, type Bridge } from '../../bridge/index.ts';
+import type { ColibriEndpoint } from '../../bridge/colibri.ts';
+import { parseColibriStats, parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
+import { parseIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
+import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer } from './harness.ts';
+
+function standInEndpoint(id: string): ColibriEndpoint {
+  return {
+    id,
+    events: { on: () => () => undefined },
+    localTransport: () => ({
+      ufrag: `uf${id}`, pwd: 'secretpassword0123456789',
+      fingerprint: { hash: 'sha-256', value: 'AB:CD', setup: 'actpass' },
+      candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '127.0.0.1', port: 10000, priority: 2130706431, protocol: 'udp', type: 'host' }],
+    }),
+    setRemoteTransport: () => undefined,
+    sendRtp: () => undefined,
+    sendRtcp: () => undefined,
+    close: () => undefined,
+  };
+}
+
+describe('the bridge over XMPP (brewery and Colibri2)', function () {
+  this.timeout(20_000);
+  let server: TestServer;
+  let bridge: Bridge;
+
+  before(async () => {
+    server = await startTestServer();
+    bridge = startBridge({ connectLocal: (jid, on) => server.salon.xmpp.connectLocal(jid, on) }, pino({ level: 'silent' }), {
+      id: 'jvb-test-1', user: 'jvb@auth.meet.jitsi', brewery: 'jvbbrewery@internal-muc.meet.jitsi', version: '0.1.0',
+      region: 'eu-west', publicWebSocketOrigin: 'wss://meet.example', createEndpoint: standInEndpoint,
+    });
+  });
+  after(async () => {
+    bridge.close();
+    await server.close();
+  });
+
+  it('registers in the brewery with its stats, and answers Colibri2 from the focus account only', async () => {
+    const focus = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'focus', password: server.salon.secrets.focusPassword, resource: 'test' });
+    const guest = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
+    try {
+      await focus.client.send(xml('presence', { to: 'jvbbrewery@internal-muc.meet.jitsi/focus-test' }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+      const seen = await waitForStanza(focus.inbox, (s) => s.name === 'presence' && s.attrs.from === 'jvbbrewery@internal-muc.meet.jitsi/jvb-test-1', 5000, 'bridge in the brewery');
+      const stats = parseColibriStats(seen.getChild('stats', 'http://jitsi.org/protocol/colibri')!);
+      assert.equal(stats.drain, 'false');
+      assert.equal(stats.region, 'eu-west');
+      assert.ok(Number(stats.stress_level) >= 0);
+      assert.equal(seen.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('item')?.attrs.jid, bridge.jid);
+
+      const request = parse(readFileSync(new URL('../fixtures/xmpp/colibri2/modify-jicofo-allocate.xml', import.meta.url), 'utf8'));
+      const modifyElement = request.name === 'iq' ? request.getChild('conference-modify')! : request;
+      const answer = await focus.client.iqCaller.request(xml('iq', { type: 'set', to: bridge.jid }, modifyElement));
+      const modified = parseConferenceModified(answer.getChild('conference-modified', 'jitsi:colibri2')!);
+      const transport = parseIceUdpTransport(modified.endpoints[0]!.transport!.iceUdp!);
+      assert.equal(transport.ufrag, 'ufabcd1234');
+      assert.match(transport.webSockets[0]!.url, /^wss:\/\/meet\.example\/colibri-ws\/jvb-test-1\/[0-9a-f-]+\/abcd1234\?pwd=secretpassword/);
+
+      await assert.rejects(
+        guest.client.iqCaller.request(xml('iq', { type: 'set', to: bridge.jid }, modifyElement)),
+        (err: Error & { condition?: string }) => err.condition === 'forbidden',
+      );
+      // the brewery itself is closed to accounts outside the auth domain
+      await guest.client.send(xml('presence', { to: 'jvbbrewery@internal-muc.meet.jitsi/intruder' }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+      const refused = await waitForStanza(guest.inbox, (s) => s.name === 'presence' && s.attrs.type === 'error', 5000, 'brewery refusal');
+      assert.ok(refused.getChild('error'));
+    } finally {
+      await stopClient(focus.client);
+      await stopClient(guest.client);
+    }
+  });
+});
