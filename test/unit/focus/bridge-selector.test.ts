@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { Element } from 'ltx';
+import { BridgeSelector } from '../../../focus/bridge-selector.ts';
+import { IqCaller } from '../../../focus/iq-caller.ts';
+import { StanzaError } from '../../../xmpp/errors.ts';
+
+function brewery(nick: string, stats: Record<string, string>, type?: string): Element {
+  const p = new Element('presence', { from: `jvbbrewery@internal-muc.example/${nick}`, ...(type ? { type } : {}) });
+  p.c('x', { xmlns: 'http://jabber.org/protocol/muc#user' }).c('item', { jid: `jvb@auth.example/${nick}`, affiliation: 'none', role: 'participant' });
+  const s = p.c('stats', { xmlns: 'http://jitsi.org/protocol/colibri' });
+  for (const [name, value] of Object.entries(stats)) s.c('stat', { name, value });
+  return p;
+}
+
+describe('bridge selection from the brewery', () => {
+  it('prefers the least stressed bridge, then the participant\'s region', () => {
+    const s = new BridgeSelector();
+    s.onBreweryPresence(brewery('a', { stress_level: '0.5', drain: 'false', region: 'eu' }));
+    s.onBreweryPresence(brewery('b', { stress_level: '0.1', drain: 'false', region: 'us' }));
+    assert.equal(s.select()?.jid, 'jvb@auth.example/b');
+    assert.equal(s.select('eu')?.jid, 'jvb@auth.example/a');
+  });
+
+  it('skips draining bridges, bridges that never said drain=false, and shutting-down ones for good', () => {
+    const s = new BridgeSelector();
+    s.onBreweryPresence(brewery('quiet', { stress_level: '0' }));
+    assert.equal(s.select(), undefined, 'drain unknown counts as draining (Jicofo)');
+    s.onBreweryPresence(brewery('quiet', { stress_level: '0', drain: 'false', graceful_shutdown: 'true' }));
+    assert.equal(s.select(), undefined);
+    s.onBreweryPresence(brewery('quiet', { stress_level: '0', drain: 'false', graceful_shutdown: 'false' }));
+    assert.equal(s.select(), undefined, 'graceful shutdown is sticky');
+  });
+
+  it('forgets a bridge that leaves the brewery', () => {
+    const s = new BridgeSelector();
+    s.onBreweryPresence(brewery('a', { stress_level: '0', drain: 'false' }));
+    assert.equal(s.count, 1);
+    s.onBreweryPresence(brewery('a', {}, 'unavailable'));
+    assert.equal(s.count, 0);
+    assert.equal(s.select(), undefined);
+  });
+});
+
+describe('the focus IQ caller', () => {
+  it('matches a result by id and sender, and turns an error into a StanzaError', async () => {
+    const sent: Element[] = [];
+    const caller = new IqCaller((s) => sent.push(s), 1000);
+    const pending = caller.request('jvb@auth.example/a', 'set', new Element('q', { xmlns: 'urn:x' }));
+    const id = sent[0]!.attrs.id as string;
+    assert.equal(caller.handleReply(new Element('iq', { type: 'result', id, from: 'intruder@example/x' })), false, 'a reply from someone else is not ours');
+    const result = new Element('iq', { type: 'result', id, from: 'jvb@auth.example/a' });
+    result.c('answer', { xmlns: 'urn:x' });
+    assert.equal(caller.handleReply(result), true);
+    assert.equal((await pending)?.name, 'answer');
+
+    const failing = caller.request('jvb@auth.example/a', 'get', new Element('q'));
+    const error = new Element('iq', { type: 'error', id: sent[1]!.attrs.id, from: 'jvb@auth.example/a' });
+    error.c('error', { type: 'cancel' }).c('item-not-found', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });
+    caller.handleReply(error);
+    await assert.rejects(failing, (e: StanzaError) => e.condition === 'item-not-found');
+  });
+
+  it('rejects what is pending when closed, and refuses new requests', async () => {
+    const caller = new IqCaller(() => undefined, 60_000);
+    const pending = caller.request('x@example/y', 'get', new Element('q'));
+    caller.close();
+    await assert.rejects(pending, (e: StanzaError) => e.condition === 'service-unavailable');
+    await assert.rejects(caller.request('x@example/y', 'get', new Element('q')));
+  });
+});
