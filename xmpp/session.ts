@@ -119,6 +119,11 @@ export class ClientSession implements Recipient {
     }
   }
 
+  /** Sends a non-stanza element (not counted, not queued for resumption). */
+  sendNonza(data: string): void {
+    if (!this.closed) this.link?.sendRaw(data);
+  }
+
   // --- stream management (XEP-0198)
 
   /** `<enable/>` (§3); returns the `<enabled/>` answer. */

@@ -14,7 +14,7 @@ import type { AddressLimiter } from './limits.ts';
 import { ReadRateLimiter } from './limits.ts';
 import {
   NS_BIND, NS_SASL, NS_SESSION, NS_SM, NS_TLS, buildSaslChallenge, buildSaslFailure, buildSaslSuccess,
-  buildStreamFeatures, decodeSaslPayload,
+  buildSmFailed, buildStreamFeatures, decodeSaslPayload, parseHandledCount,
 } from './protocol/stream-features.ts';
 import type { Router } from './router.ts';
 import { AnonymousMechanism, type TokenVerifier } from './sasl/anonymous.ts';
@@ -209,12 +209,16 @@ export class ClientStream implements SessionLink {
   private finish(clean: boolean): void {
     const wasBound = this.state === 'bound';
     this.state = 'closed';
-    if (this.authTimer) clearTimeout(this.authTimer);
-    this.authTimer = undefined;
+    this.clearAuthTimer();
     this.pending = [];
     if (this.admitted) this.ctx.addressLimiter.release(this.framing.remoteAddress, this.wasAuthenticated);
     this.admitted = false;
     if (wasBound) this.session?.detach(this, clean);
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.authTimer = undefined;
   }
 
   private handleError(err: unknown): void {
@@ -245,7 +249,7 @@ export class ClientStream implements SessionLink {
       case 'authenticated':
         if (ns === NS_SM && el.name === 'resume') return this.resume(el);
         if (ns === NS_SM && el.name === 'enable') {
-          this.framing.sendRaw(new Element('failed', { xmlns: NS_SM }).c('unexpected-request', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }).root().toString());
+          this.framing.sendRaw(buildSmFailed('unexpected-request').toString());
           return;
         }
         if (el.name === 'iq' && (ns === NS_CLIENT || ns === undefined) && el.getChild('bind', NS_BIND)) return this.bind(el);
@@ -262,6 +266,8 @@ export class ClientStream implements SessionLink {
     this.framing.sendRaw(new Element('proceed', { xmlns: NS_TLS }).toString());
     this.state = 'wait-open';
     this.busy = true;
+    // Nothing sent in plaintext after <starttls/> may be processed as if it came over TLS.
+    this.pending = [];
     this.framing.startTls().then(
       () => this.resumeProcessing(),
       (err: unknown) => {
@@ -307,8 +313,8 @@ export class ClientStream implements SessionLink {
           this.claims = result.claims;
           this.wasAuthenticated = true;
           this.ctx.addressLimiter.authenticated(this.framing.remoteAddress);
-          if (this.authTimer) clearTimeout(this.authTimer);
-          this.authTimer = undefined;
+          // The same deadline runs on until a resource is bound (or a session resumed): an
+          // authenticated stream that never binds is not left open.
           this.state = 'wait-restart';
           this.framing.sendRaw(buildSaslSuccess(result.data).toString());
           this.framing.streamRestarted?.();
@@ -396,6 +402,7 @@ export class ClientStream implements SessionLink {
     this.ctx.router.bind(session);
     this.session = session;
     this.state = 'bound';
+    this.clearAuthTimer();
     this.throttled = jid.domain !== this.ctx.trustedDomain;
     const bind = new Element('bind', { xmlns: NS_BIND });
     bind.c('jid').t(jid.full);
@@ -408,14 +415,13 @@ export class ClientStream implements SessionLink {
 
   private resume(el: Element): void {
     const previd = el.attrs.previd as string | undefined;
-    const h = Number(el.attrs.h);
+    const h = parseHandledCount(el.attrs.h as string | undefined);
+    if (h === undefined) return this.framing.sendRaw(buildSmFailed('bad-request').toString());
     const session = previd ? this.ctx.registry.get(previd) : undefined;
-    if (!session || session.isClosed || session.jid.bare !== this.userJid().bare || !Number.isInteger(h) || h < 0) {
-      const failed = new Element('failed', { xmlns: NS_SM });
-      failed.c('item-not-found', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });
-      this.framing.sendRaw(failed.toString());
-      return;
+    if (!session || session.isClosed || session.jid.bare !== this.userJid().bare) {
+      return this.framing.sendRaw(buildSmFailed('item-not-found').toString());
     }
+    this.clearAuthTimer();
     this.session = session;
     this.state = 'bound';
     this.throttled = session.jid.domain !== this.ctx.trustedDomain;
@@ -427,8 +433,14 @@ export class ClientStream implements SessionLink {
     const session = this.session!;
     if (ns === NS_SM) {
       if (el.name === 'r') return this.framing.sendRaw(session.ackElement().toString());
-      if (el.name === 'a') return session.acknowledge(Number(el.attrs.h));
+      if (el.name === 'a') {
+        const h = parseHandledCount(el.attrs.h as string | undefined);
+        if (h === undefined) throw new StreamError('undefined-condition', "'h' must be an unsigned 32-bit integer");
+        return session.acknowledge(h);
+      }
       if (el.name === 'enable') {
+        // XEP-0198 §3: a second enable is answered with <failed/>, the stream goes on.
+        if (session.streamManagementEnabled) return session.sendNonza(buildSmFailed('unexpected-request').toString());
         this.framing.sendRaw(session.enableStreamManagement(el.attrs.resume === 'true' || el.attrs.resume === '1').toString());
         return;
       }

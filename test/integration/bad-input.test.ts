@@ -215,6 +215,42 @@ describe('bad input on the XMPP transports', function () {
     }
   });
 
+  it('survives a WebSocket upgrade on a path no URL parser accepts', async () => {
+    const socket = (await import('node:net')).connect(Number(new URL(server.httpOrigin).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /\\[/xmpp-websocket?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n');
+    const answer = await new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString())));
+    socket.destroy();
+    assert.match(answer, /^HTTP\/1\.1 (101|400|404)/);
+    // the process is alive: the witness ping in afterEach proves it
+  });
+
+  it('answers stream management mistakes as XEP-0198 says: bad h is fatal, a second enable fails softly', async () => {
+    const raw = await rawSession();
+    raw.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');
+    await raw.waitFor((e) => e.name === 'enabled');
+    raw.send('<enable xmlns="urn:xmpp:sm:3"/>');
+    const failed = await raw.waitFor((e) => e.name === 'failed');
+    assert.ok(failed.getChild('unexpected-request'));
+    raw.send('<a xmlns="urn:xmpp:sm:3" h="lots"/>');
+    assert.equal(await raw.streamError(), 'undefined-condition');
+  });
+
+  it('refuses a resumption whose h is not a 32-bit count', async () => {
+    const raw = new RawWsClient(server.wsUrl);
+    await raw.open();
+    raw.send('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>');
+    await raw.waitFor((e) => e.name === 'stream:features');
+    raw.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
+    await raw.waitFor((e) => e.name === 'success');
+    raw.send('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>');
+    await raw.waitFor((e) => e.name === 'stream:features');
+    raw.send('<resume xmlns="urn:xmpp:sm:3" h="4294967296" previd="x"/>');
+    const failed = await raw.waitFor((e) => e.name === 'failed');
+    assert.ok(failed.getChild('bad-request'));
+    raw.close();
+  });
+
   it('refuses a cross-origin WebSocket upgrade with 403', async () => {
     const raw = new RawWsClient(server.wsUrl, { origin: 'https://evil.example' });
     await assert.rejects(raw.open(), /HTTP 403/);
@@ -242,7 +278,15 @@ describe('connections that never authenticate', function () {
       const started = Date.now();
       assert.equal(await raw.streamError(5000), 'connection-timeout');
       assert.ok(Date.now() - started >= 900);
-      // an authenticated session is not subject to it
+      // nor is a stream that authenticated but never binds left open
+      const unbound = new RawWsClient(server.wsUrl);
+      await unbound.open();
+      unbound.send('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>');
+      await unbound.waitFor((e) => e.name === 'stream:features');
+      unbound.send('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>');
+      await unbound.waitFor((e) => e.name === 'success');
+      assert.equal(await unbound.streamError(5000), 'connection-timeout');
+      // a bound session is not subject to it
       const ok = new RawWsClient(server.wsUrl);
       await ok.loginAnonymous();
       await new Promise((r) => setTimeout(r, 1500));

@@ -76,8 +76,14 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   return {
     app,
     handleUpgrade(req, socket, head) {
-      if (websocketPath.test(req.url ?? '')) return options.websocket.handleUpgrade(req, socket, head);
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      // The one boundary for upgrades: nothing a request carries may end the process.
+      try {
+        if (websocketPath.test(req.url ?? '')) return options.websocket.handleUpgrade(req, socket, head);
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      } catch (err) {
+        options.log.error({ err, url: req.url }, 'upgrade handling failed');
+        socket.destroy();
+      }
     },
   };
 }

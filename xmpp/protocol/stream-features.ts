@@ -72,3 +72,17 @@ export function decodeSaslPayload(el: Element): Buffer | null {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new Error('incorrect-encoding');
   return Buffer.from(text, 'base64');
 }
+
+/** XEP-0198 `<failed/>` with a stanza error condition (§3, §5). */
+export function buildSmFailed(condition: 'unexpected-request' | 'item-not-found' | 'bad-request'): Element {
+  const el = new Element('failed', { xmlns: NS_SM });
+  el.c(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });
+  return el;
+}
+
+/** An XEP-0198 `h`: an unsigned 32-bit integer written in decimal; undefined otherwise. */
+export function parseHandledCount(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,10}$/.test(value)) return undefined;
+  const h = Number(value);
+  return h < 2 ** 32 ? h : undefined;
+}

@@ -5,6 +5,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 
+/** The query of a request target, read without URL parsing (which throws on odd paths such as `/\\[`). */
+export function queryOf(req: IncomingMessage): URLSearchParams {
+  const target = req.url ?? '';
+  const at = target.indexOf('?');
+  return new URLSearchParams(at === -1 ? '' : target.slice(at + 1));
+}
+
 export function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

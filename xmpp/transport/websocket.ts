@@ -11,12 +11,14 @@ import { StreamError } from '../errors.ts';
 import { NS_FRAMING } from '../protocol/stream-features.ts';
 import { ClientStream, type ClientStreamContext, type Framing } from '../stream.ts';
 import { XmlParser, type XmlParserLimits } from '../xml-parser.ts';
-import { isOriginAllowed, isSecureRequest, remoteAddressOf } from './http-peer.ts';
+import { isOriginAllowed, isSecureRequest, queryOf, remoteAddressOf } from './http-peer.ts';
 
 export interface WebSocketTransportOptions {
   parserLimits: XmlParserLimits;
   allowedOrigins: ReadonlySet<string>;
   trustedProxies: ReadonlySet<string>;
+  /** WebSocket ping interval; a peer that misses one pong is dropped. Default 30 s. */
+  heartbeatMs?: number;
 }
 
 export class WebSocketTransport {
@@ -50,9 +52,14 @@ export class WebSocketTransport {
       return;
     }
     this.server.handleUpgrade(req, socket, head, (ws) => {
-      const framing = new WebSocketFraming(ws, req, this.ctx, this.options);
-      this.connections.add(framing);
-      ws.once('close', () => this.connections.delete(framing));
+      try {
+        const framing = new WebSocketFraming(ws, req, this.ctx, this.options);
+        this.connections.add(framing);
+        ws.once('close', () => this.connections.delete(framing));
+      } catch (err) {
+        this.ctx.log.error({ err }, 'WebSocket session setup failed');
+        ws.terminate();
+      }
     });
   }
 
@@ -72,22 +79,39 @@ class WebSocketFraming implements Framing {
   private readonly parser: XmlParser;
   private ended = false;
   private resumeTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private terminateTimer: NodeJS.Timeout | undefined;
+  private alive = true;
+  private readonly log: ClientStreamContext['log'];
 
   constructor(private readonly ws: WebSocket, req: IncomingMessage, ctx: ClientStreamContext, options: WebSocketTransportOptions) {
     this.secure = isSecureRequest(req, options.trustedProxies);
     this.remoteAddress = remoteAddressOf(req, options.trustedProxies);
-    this.query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    this.query = queryOf(req);
     this.parser = new XmlParser({
       streamOpen: () => undefined,
       streamClose: () => undefined,
       stanza: (el) => this.onTopLevel(el),
     }, { limits: options.parserLimits, rooted: false });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onMessage(data));
+    this.log = ctx.log;
     ws.on('close', () => {
       this.ended = true;
-      if (this.resumeTimer) clearTimeout(this.resumeTimer);
+      this.clearTimers();
       this.stream.onTransportClosed();
     });
+    // A half-open peer (lost network) is found by WebSocket pings, not left in its rooms for the
+    // kernel's retransmission timeout (security.md §7 #50).
+    ws.on('pong', () => (this.alive = true));
+    this.heartbeat = setInterval(() => {
+      if (!this.alive) {
+        this.ws.terminate();
+        return;
+      }
+      this.alive = false;
+      this.ws.ping();
+    }, options.heartbeatMs ?? 30_000);
+    this.heartbeat.unref();
     ws.on('error', (err) => {
       // ws reports oversized frames (1009) and protocol errors here, then closes the socket.
       ctx.log.debug({ err: err.message }, 'WebSocket error');
@@ -102,8 +126,9 @@ class WebSocketFraming implements Framing {
     try {
       this.parser.write(bytes);
     } catch (err) {
-      if (err instanceof StreamError) this.stream.fail(err);
-      else this.stream.fail(new StreamError('internal-server-error'));
+      if (err instanceof StreamError) return this.stream.fail(err);
+      this.log.error({ err }, 'WebSocket input handling failed');
+      this.stream.fail(new StreamError('internal-server-error'));
     }
   }
 
@@ -128,10 +153,18 @@ class WebSocketFraming implements Framing {
     if (error) this.sendRaw(error.toElement().toString());
     this.sendRaw(new Element('close', { xmlns: NS_FRAMING }).toString());
     this.ended = true;
-    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.clearTimers();
     this.ws.close(1000);
     // A peer that never answers the closing handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.terminateTimer = setTimeout(() => this.ws.terminate(), 2000);
+    this.terminateTimer.unref();
+  }
+
+  private clearTimers(): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.terminateTimer) clearTimeout(this.terminateTimer);
+    this.resumeTimer = this.heartbeat = this.terminateTimer = undefined;
   }
 
   pauseReading(ms: number): void {
