@@ -21,9 +21,17 @@ export interface Recipient {
 /** Whatever owns a domain: a client host, a MUC service, a component. */
 export interface DomainService {
   readonly domain: string;
+  /**
+   * Whether directed presence to addresses of this domain is remembered, so that a vanishing
+   * client's unavailable presence reaches it (MUC services, components). Default false.
+   */
+  readonly tracksPresence?: boolean;
   /** A stanza whose `to` is this domain or an address under it; `from` is already trusted. */
   receive(stanza: Element): void;
 }
+
+/** Addresses one resource's directed presence is remembered for (rooms it is in, peers). */
+const MAX_DIRECTED = 256;
 
 export interface RouterCounters {
   stanzaOut(kind: string): void;
@@ -148,8 +156,15 @@ export class Router {
     if (!from || !this.resources.has(from) || !to.resource) return;
     const type = presence.attrs.type as string | undefined;
     if (type === undefined) {
+      // Only addresses that exist and care (bound resources, rooms, components) are remembered,
+      // and at most MAX_DIRECTED per resource: a client cannot grow this map at will.
+      if (!this.resources.has(to.full) && !this.services.get(to.domain)?.tracksPresence) return;
       let set = this.directed.get(from);
       if (!set) this.directed.set(from, (set = new Set()));
+      if (set.size >= MAX_DIRECTED && !set.has(to.full)) {
+        this.log.warn({ from }, 'directed presence to too many addresses; not remembered');
+        return;
+      }
       set.add(to.full);
     } else if (type === 'unavailable') {
       this.directed.get(from)?.delete(to.full);

@@ -80,7 +80,11 @@ export function privateMessage(room: MucRoom, stanza: Element, from: Jid, nick: 
  * admission). The room password is never forwarded (JSA-2024-0001), unlike Prosody.
  */
 function invite(room: MucRoom, stanza: Element, from: Jid, sender: Occupant | undefined, invites: MucInvite[]): void {
-  const role = sender?.role ?? room.defaultRole(room.affiliationOf(from.bare));
+  // Only occupants invite, one invitee per message, and the relayed message carries nothing of
+  // the original but the invitation: otherwise one message could be multiplied at a victim.
+  if (!sender) throw new StanzaError('cancel', 'not-acceptable', 'you are not in this room');
+  if (invites.length > 1) throw StanzaError.badRequest('one invitation per message');
+  const role = sender.role;
   if (ROLE_RANK[role] <= ROLE_RANK.visitor) throw new StanzaError('auth', 'forbidden', 'you may not invite to this room');
   if (room.config.membersOnly) {
     const privileged = role === 'moderator' || room.hasAffiliationAtLeast(from.bare, 'admin')
@@ -98,7 +102,11 @@ function invite(room: MucRoom, stanza: Element, from: Jid, sender: Occupant | un
     if (reason !== undefined) relayed.reason = reason;
     const conference = new Element('x', { xmlns: NS_CONFERENCE, jid: room.jid });
     if (reason !== undefined) conference.t(reason);
-    room.send(rewrite(stanza, { from: room.jid, to: jid.full }, [buildMucUser({ invites: [relayed] }), conference]));
+    const message = new Element('message', { xmlns: 'jabber:client', from: room.jid, to: jid.full });
+    if (stanza.attrs.id !== undefined) message.attrs.id = stanza.attrs.id;
+    message.cnode(buildMucUser({ invites: [relayed] }));
+    message.cnode(conference);
+    room.send(message);
   }
 }
 

@@ -62,6 +62,8 @@ export type JoinPolicy = (context: JoinPolicyContext) => void;
 
 export class MucService implements DomainService {
   readonly domain: string;
+  /** Occupants that vanish must leave their rooms: the router remembers their presence here. */
+  readonly tracksPresence = true;
   readonly events: TypedEvents<MucEvents>;
   private readonly rooms = new Map<string, MucRoom>();
   private readonly extensions = new Set<MucRoomExtension>();

@@ -147,7 +147,7 @@ class ComponentConnection {
       this.log.warn('component domain already served');
       return this.end(new StreamError('conflict', `${this.domain} is already connected`));
     }
-    const service: DomainService = { domain: this.domain, receive: (stanza) => this.toComponent(stanza) };
+    const service: DomainService = { domain: this.domain, tracksPresence: true, receive: (stanza) => this.toComponent(stanza) };
     this.removeService = this.router.addService(service);
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;

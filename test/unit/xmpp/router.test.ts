@@ -20,6 +20,8 @@ class FakeRecipient implements Recipient {
 
 class FakeService implements DomainService {
   readonly received: Element[] = [];
+  /** Like a MUC service: departures of vanished clients must reach it. */
+  readonly tracksPresence = true;
   constructor(readonly domain: string) {}
   receive(stanza: Element): void {
     this.received.push(stanza);
@@ -181,6 +183,14 @@ describe('xmpp/router', () => {
       assert.equal(toRoom.getChildText('status'), 'connection lost');
       assert.equal(bob.received.length, 1);
       assert.equal(bob.received[0]!.attrs.type, 'unavailable');
+    });
+
+    it('remembers no presence sent to addresses that neither exist nor care, and caps what it remembers', () => {
+      for (let i = 0; i < 100; i++) router.route(stanza(`<presence from="alice@meet.jitsi/web" to="nobody@nowhere.example/${i}"/>`));
+      for (let i = 0; i < 400; i++) router.route(stanza(`<presence from="alice@meet.jitsi/web" to="room${i}@muc.meet.jitsi/alice"/>`));
+      muc.received.length = 0;
+      router.unbind(alice, 'connection lost');
+      assert.equal(muc.received.length, 256, 'at most 256 remembered targets');
     });
 
     it('forgets a target the resource already left with unavailable presence', () => {

@@ -286,7 +286,7 @@ describe('xmpp/session ClientSession', () => {
 
     it('a clean detach closes and unbinds instead of hibernating, and the rooms hear it left', () => {
       const muc: Element[] = [];
-      const service: DomainService = { domain: 'muc.meet.jitsi', receive: (s) => void muc.push(s) };
+      const service: DomainService = { domain: 'muc.meet.jitsi', tracksPresence: true, receive: (s) => void muc.push(s) };
       router.addService(service);
       router.route(parse('<presence from="alice@meet.jitsi/web" to="room@muc.meet.jitsi/alice"/>'));
       muc.length = 0;

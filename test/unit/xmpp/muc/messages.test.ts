@@ -125,6 +125,21 @@ describe('MUC messages (XEP-0045 §7.4, §7.5, §7.8, §8.1)', () => {
     assert.equal(world.muc.room(ROOM)?.affiliationOf('eve@example'), 'none');
   });
 
+  it('relays one invitation per message, from occupants only, with nothing of the original but the invitation', () => {
+    const { world, focus } = room();
+    const outsider = world.client('mallory@example/x');
+    const victim = world.client('victim@example/v');
+    outsider.send(`<message to="${ROOM}"><body>${'spam '.repeat(100)}</body><x xmlns="${NS_MUC_USER}"><invite to="victim@example/v"/></x></message>`);
+    assert.deepEqual(errorCondition(outsider.next()), { type: 'cancel', condition: 'not-acceptable' });
+    focus.send(`<message to="${ROOM}"><x xmlns="${NS_MUC_USER}"><invite to="victim@example/v"/><invite to="victim@example/v"/></x></message>`);
+    assert.deepEqual(errorCondition(focus.next()), { type: 'modify', condition: 'bad-request' });
+    assert.equal(victim.received.length, 0, 'nothing reached the victim');
+    focus.send(`<message to="${ROOM}" id="inv1"><body>big body</body><x xmlns="${NS_MUC_USER}"><invite to="victim@example/v"/></x></message>`);
+    const relayed = victim.next();
+    assert.equal(relayed.attrs.id, 'inv1');
+    assert.equal(relayed.getChild('body'), undefined, 'the body is not relayed');
+  });
+
   it('never lifts a ban through an invitation', () => {
     const world = new World({ roomDefaults: { membersOnly: true } });
     const focus = world.client(FOCUS);
