@@ -29,11 +29,15 @@ export interface SalonHandle {
   close(): Promise<void>;
 }
 
+/** Stops accepting at once; resolves when every connection is gone (see `dropConnections`). */
+function stopAccepting(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
 function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+  const closed = stopAccepting(server);
+  server.closeAllConnections();
+  return closed;
 }
 
 export function createLogger(config: Config): Logger {
@@ -141,9 +145,12 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     localOrigin: `http://127.0.0.1:${httpPort}`,
     close() {
       closing ??= (async () => {
+        // Stop accepting first, then the roles, then wait for the listeners to be gone.
+        const listenersClosed = Promise.all(servers.map(stopAccepting));
         focus.close();
         await xmpp.close();
-        await Promise.all(servers.map(closeServer));
+        for (const server of servers) server.closeAllConnections();
+        await listenersClosed;
       })();
       return closing;
     },

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AccountStore } from './accounts.ts';
 import { ClientHost } from './host.ts';
+import { StanzaError } from './errors.ts';
 import { Jid, parseJid } from './jid.ts';
 import { AddressLimiter } from './limits.ts';
 import { LocalSession } from './local-session.ts';
@@ -131,6 +132,14 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     maxHistoryMessages: 0,
     defaultWhois: 'anyone',
   });
+  // The nickname is the Jitsi endpoint id everywhere (Colibri, bridge channel, source names):
+  // it is kept to safe characters and cannot be changed once in the room, so nobody can take
+  // over another participant's endpoint id (Jitsi's muc_resource_validate, security.md §7 #22).
+  muc.setJoinPolicy(({ room, realJid, nick }) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(nick)) throw new StanzaError('modify', 'jid-malformed', 'nicknames are 1 to 64 letters, digits, - or _');
+    const current = room?.occupantByRealJid(realJid.full);
+    if (current && current.nick !== nick) throw new StanzaError('cancel', 'not-acceptable', 'nickname changes are not allowed in conferences');
+  });
   removers.push(router.addService(muc), router.addService(internalMuc));
 
   const registry = new SessionRegistry();
@@ -174,7 +183,18 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
       parserLimits: { ...parserLimits, maxStanzaBytes: Math.max(parserLimits.maxStanzaBytes, 1024 * 1024) },
     })
     : undefined;
-  const ports = { c2s: (await c2s?.listen()) ?? 0, components: (await components?.listen()) ?? 0 };
+  let ports: { c2s: number; components: number };
+  try {
+    ports = { c2s: (await c2s?.listen()) ?? 0, components: (await components?.listen()) ?? 0 };
+  } catch (err) {
+    // A port in use: what did start is stopped, so a failed start leaves nothing listening.
+    const logFailure = (e: unknown) => log.error({ err: e }, 'closing a listener after a failed start');
+    await c2s?.close().catch(logFailure);
+    await components?.close().catch(logFailure);
+    muc.close();
+    internalMuc.close();
+    throw err;
+  }
 
   const locals = new Set<LocalSession>();
   let closed = false;
@@ -216,14 +236,15 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
           failures.push(err);
         }
       };
+      // Rooms first (each destroyed once, not emptied occupant by occupant), then connections.
+      await attempt(() => muc.close());
+      await attempt(() => internalMuc.close());
       await attempt(() => websocket.close());
       await attempt(() => bosh.close());
       await attempt(() => c2s?.close());
       await attempt(() => components?.close());
       for (const s of [...sessions]) await attempt(() => s.close('system-shutdown'));
       for (const l of [...locals]) await attempt(() => l.close('system-shutdown'));
-      await attempt(() => muc.close());
-      await attempt(() => internalMuc.close());
       for (const remove of removers.reverse()) await attempt(remove);
       if (failures.length) throw new AggregateError(failures, 'XMPP server did not close cleanly');
     },

@@ -96,6 +96,11 @@ describe('HTTP front and configuration', function () {
     }
   });
 
+  it('serves metrics to local scrapers only, not through a proxy', async () => {
+    const proxied = await fetch(`${server.httpOrigin}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    assert.equal(proxied.status, 403);
+  });
+
   it('serves HTTPS with a certificate generated into the state directory', async () => {
     const port = server.salon.ports.https;
     assert.ok(port > 0);

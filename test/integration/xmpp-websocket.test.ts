@@ -164,6 +164,19 @@ describe('XMPP over WebSocket with @xmpp/client', function () {
       assert.ok(statuses(seenByOwner).includes('307'));
     });
 
+    it('keeps nicknames (endpoint ids) to safe characters and refuses nickname changes', async () => {
+      const a = await anonymous();
+      const room = `nicks@${MUC}`;
+      const bad = await join(a, room, 'évil nick');
+      assert.equal(bad.attrs.type, 'error');
+      assert.ok(bad.getChild('error')?.getChild('jid-malformed'));
+      a.inbox.length = 0;
+      await join(a, room, 'abcd1234');
+      await a.client.send(xml('presence', { to: `${room}/efgh5678` }));
+      const refused = await waitForStanza(a.inbox, (s) => s.name === 'presence' && s.attrs.type === 'error', 5000, 'nick change refused');
+      assert.ok(refused.getChild('error')?.getChild('not-acceptable'));
+    });
+
     it('refuses a password-protected room without the right password', async () => {
       const a = await anonymous();
       const b = await anonymous();

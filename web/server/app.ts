@@ -9,6 +9,7 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { isLoopback } from '../../xmpp/transport/http-peer.ts';
 
 export interface HttpFrontOptions {
   log: Logger;
@@ -57,6 +58,13 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     ctx.body = problem ? { status: 'unhealthy', problem } : { status: 'ok' };
   });
   router.get('/metrics', async (ctx) => {
+    // Operators' figures are not for the public: only a direct local scrape (no proxy in between)
+    // is answered, as JVB's private REST port and Prosody's metrics CIDR do.
+    if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || ctx.get('x-forwarded-for')) {
+      ctx.status = 403;
+      ctx.body = 'metrics are served to local scrapers only\n';
+      return;
+    }
     ctx.type = options.registry.contentType;
     ctx.body = await options.registry.metrics();
   });

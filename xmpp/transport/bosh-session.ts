@@ -15,6 +15,11 @@ const HOLD = 1;
 const REQUESTS = HOLD + 1;
 const POLLING_SECONDS = 5;
 const VERSION = '1.11';
+/**
+ * How long a session whose stream ended with no request held keeps its terminal body for the
+ * client's next request before it is dropped (it is dropped at once when a request collects it).
+ */
+const TERMINAL_GRACE_MS = 2000;
 
 /** Writes a response body; set up by the transport with status, type and CORS headers. */
 export type BoshReply = (res: ServerResponse, body: string, status?: number) => void;
@@ -26,6 +31,11 @@ export interface BoshSessionOptions {
   /** Seconds a request may be held (already the minimum of requested and allowed). */
   wait: number;
   inactivitySeconds: number;
+  /**
+   * Most bytes waiting in the outbox for the client's next request; past this the stream ends
+   * with policy-violation (a client that stopped polling while data keeps coming).
+   */
+  maxOutboxBytes: number;
   secure: boolean;
   remoteAddress: string;
   query: URLSearchParams;
@@ -62,16 +72,21 @@ export class BoshSession implements Framing {
   /** rid → the response sent for it, for retransmission (§14.3). */
   private readonly responses = new Map<number, string>();
   private outbox: string[] = [];
+  private outboxBytes = 0;
   /** The stream header attributes, once the stream sent its first header. */
   private header: Record<string, string> | undefined;
   /** Set when the stream ended: the body that ends the session. */
   private terminal: string | undefined;
   private processing = false;
   private destroyed = false;
+  /** The outbox went past maxOutboxBytes: the stream is being ended. */
+  private overflowed = false;
   private pausedUntil = 0;
   private flushTimer: NodeJS.Immediate | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private inactivityTimer: NodeJS.Timeout | undefined;
+  /** Drops a session whose terminal body no request collected (see TERMINAL_GRACE_MS). */
+  private terminalTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: BoshSessionOptions) {
     this.sid = options.sid;
@@ -125,6 +140,7 @@ export class BoshSession implements Framing {
       // The client gave up on the first copy (Strophe restarts slow requests with the same rid).
       this.options.reply(queued.res, buildBoshBody({}));
       queued.res = res;
+      this.watchQueued(rid, res);
       return;
     }
     if (rid > this.lastRid + REQUESTS) {
@@ -133,7 +149,7 @@ export class BoshSession implements Framing {
     }
     this.stream.onBytes(bytes);
     this.queued.set(rid, { request, res });
-    res.once('close', () => this.armInactivity());
+    this.watchQueued(rid, res);
     this.drain();
   }
 
@@ -158,7 +174,20 @@ export class BoshSession implements Framing {
   }
 
   sendRaw(data: string): void {
-    if (this.terminal !== undefined || this.destroyed) return;
+    if (this.terminal !== undefined || this.destroyed || this.overflowed) return;
+    this.outboxBytes += Buffer.byteLength(data);
+    // Only data nobody is about to take counts against the bound: a request being processed or
+    // held carries the outbox away (a resumption may replay many stanzas at once).
+    if (this.outboxBytes > this.options.maxOutboxBytes && !this.processing && !this.held.length) {
+      // The client is not collecting its data: what waits is dropped and the stream ends. Failing
+      // is deferred past the current delivery (which may be a broadcast to many sessions).
+      this.log.debug({ bytes: this.outboxBytes }, 'BOSH outbox full');
+      this.overflowed = true;
+      this.outbox = [];
+      this.outboxBytes = 0;
+      queueMicrotask(() => this.stream.fail(new StreamError('policy-violation', 'too much data waiting for the client')));
+      return;
+    }
     this.outbox.push(data);
     if (!this.processing && !this.flushTimer) this.flushTimer = setImmediate(() => this.flush());
   }
@@ -169,12 +198,19 @@ export class BoshSession implements Framing {
     this.terminal = error
       ? buildTerminateBody('remote-stream-error', this.takeOutbox() + error.toElement().toString(), { 'xmlns:stream': NS_STREAM })
       : buildTerminateBody(undefined, this.takeOutbox());
+    // A request being processed (or the creation request) ends with the terminal body itself.
     if (this.processing) return;
     const held = this.held.shift();
     if (held) {
       clearTimeout(held.timer);
-      this.finish(held.rid, held.res, this.terminal);
+      return this.finish(held.rid, held.res, this.terminal);
     }
+    // Nothing to send it on: the next request collects it (process(), create()); without one
+    // the session is dropped after the grace period, whatever the inactivity timer says.
+    this.terminalTimer ??= setTimeout(() => {
+      this.terminalTimer = undefined;
+      this.destroy();
+    }, TERMINAL_GRACE_MS);
   }
 
   pauseReading(ms: number): void {
@@ -304,7 +340,20 @@ export class BoshSession implements Framing {
   private takeOutbox(): string {
     const data = this.outbox.join('');
     this.outbox = [];
+    this.outboxBytes = 0;
     return data;
+  }
+
+  /**
+   * A request waiting in `queued` whose connection closes can never be answered: it leaves the
+   * queue (unless a retransmission with the same rid took its place), so a rid the client skipped
+   * does not keep the session alive forever, and inactivity counts again.
+   */
+  private watchQueued(rid: number, res: ServerResponse): void {
+    res.once('close', () => {
+      if (this.queued.get(rid)?.res === res) this.queued.delete(rid);
+      this.armInactivity();
+    });
   }
 
   /** §7.1 inactivity: counted while the client has no request at the connection manager. */
@@ -327,6 +376,8 @@ export class BoshSession implements Framing {
     if (this.destroyed) return;
     this.destroyed = true;
     this.disarmInactivity();
+    if (this.terminalTimer) clearTimeout(this.terminalTimer);
+    this.terminalTimer = undefined;
     if (this.flushTimer) clearImmediate(this.flushTimer);
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.flushTimer = undefined;
@@ -341,6 +392,7 @@ export class BoshSession implements Framing {
     this.queued.clear();
     this.responses.clear();
     this.outbox = [];
+    this.outboxBytes = 0;
     this.stream.onTransportClosed();
     this.options.onClosed(this.sid);
   }

@@ -16,7 +16,7 @@ import type { ClientStreamContext } from '../stream.ts';
 import { XmlParser, type XmlParserLimits } from '../xml-parser.ts';
 import { BoshBadRequest, NS_HTTPBIND, buildTerminateBody, parseBoshRequest, type BoshRequest } from './bosh-body.ts';
 import { BoshSession } from './bosh-session.ts';
-import { isOriginAllowed, isSecureRequest, remoteAddressOf } from './http-peer.ts';
+import { isOriginAllowed, isSecureRequest, queryOf, remoteAddressOf } from './http-peer.ts';
 
 export interface BoshTransportOptions {
   parserLimits: XmlParserLimits;
@@ -26,10 +26,19 @@ export interface BoshTransportOptions {
   maxWaitSeconds?: number;
   /** Seconds without any request after which a session is dropped. Default 60. */
   inactivitySeconds?: number;
+  /**
+   * Most bytes a session keeps for a client that has no request at the server; past this its
+   * stream ends with policy-violation. Default: two stanzas of the maximum size plus 1 MiB, room
+   * for a burst (a conference join's presences) arriving between a response and the next request
+   * or while a request waits out a read pause, yet a bound on a client that stopped polling.
+   */
+  maxOutboxBytes?: number;
 }
 
 /** Room for the `<body/>` wrapper around a stanza of the maximum size. */
 const WRAPPER_BYTES = 8192;
+/** Outbox room beyond two maximum-size stanzas (see BoshTransportOptions.maxOutboxBytes). */
+const OUTBOX_SLACK_BYTES = 1024 * 1024;
 const CONTENT_TYPE = 'text/xml; charset=utf-8';
 
 export class BoshTransport {
@@ -203,9 +212,10 @@ export class BoshTransport {
       log: this.log.child({ sid }),
       wait: Math.max(1, Math.min(request.wait ?? maxWait, maxWait)),
       inactivitySeconds: this.options.inactivitySeconds ?? 60,
+      maxOutboxBytes: this.options.maxOutboxBytes ?? 2 * this.options.parserLimits.maxStanzaBytes + OUTBOX_SLACK_BYTES,
       secure: isSecureRequest(req, this.options.trustedProxies),
       remoteAddress: remoteAddressOf(req, this.options.trustedProxies),
-      query: new URL(req.url ?? '/', 'http://localhost').searchParams,
+      query: queryOf(req),
       reply: (r, body, status) => this.reply(r, body, status),
       onClosed: (id) => this.sessions.delete(id),
     });

@@ -37,9 +37,13 @@ export interface XmlSocketOptions {
 /** Grace for a peer that never answers our `</stream:stream>` (RFC 6120 §4.4). */
 const DEFAULT_CLOSE_GRACE_MS = 2000;
 
+/** Thrown from a parser event handler to stop a parser that was retired in the middle of a chunk. */
+const RETIRED = Symbol('retired parser');
+
 export class XmlSocket {
   private socket: Socket;
-  private readonly parser: XmlParser;
+  /** Replaced (never reset) at STARTTLS: the plaintext parser must not see encrypted-stream bytes. */
+  private parser: XmlParser;
   private tls = false;
   private headerSent = false;
   private ended = false;
@@ -55,11 +59,7 @@ export class XmlSocket {
 
   constructor(socket: Socket, private readonly events: XmlSocketEvents, private readonly options: XmlSocketOptions) {
     this.socket = socket;
-    this.parser = new XmlParser({
-      streamOpen: (name, attrs) => this.streamOpen(name, attrs),
-      stanza: (el, byteLength) => this.events.element(el, byteLength),
-      streamClose: () => this.events.peerClose(),
-    }, { limits: options.limits, rooted: true });
+    this.parser = this.createParser();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     this.listen(socket);
@@ -126,12 +126,19 @@ export class XmlSocket {
    * STARTTLS (RFC 6120 §5.4.3.3): wraps the socket right after `<proceed/>` was written (those
    * bytes are already queued on the same handle, so they precede the handshake), waits for the
    * handshake, and restarts the stream. Rejects when the handshake fails.
+   *
+   * Nothing the client sent in plaintext after `<starttls/>` may count as part of the TLS stream
+   * (the STARTTLS command injection): called, as it is, from the `<starttls/>` element's handler,
+   * the plaintext parser is retired on the spot, so the rest of the current chunk is never parsed
+   * and no further event of it fires; later plaintext is no longer read. A fresh parser is in place
+   * before the TLS socket is listened to, so the first bytes it delivers are a new stream.
    */
   async startTls(context: SecureContext): Promise<void> {
     if (this.tls) throw new Error('TLS is already on');
     const raw = this.socket;
     raw.off('data', this.onData);
     this.clearResume();
+    this.parser = this.createParser();
     const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
     this.socket = secure;
     this.tls = true;
@@ -148,7 +155,34 @@ export class XmlSocket {
       secure.once('secure', ok);
       secure.once('close', gone);
     });
-    this.parser.reset();
+  }
+
+  /**
+   * A rooted parser whose events go to this socket while it is the current one. Once replaced
+   * (STARTTLS), the handler that replaced it stops it by throwing RETIRED, which read() swallows.
+   */
+  private createParser(): XmlParser {
+    const parser: XmlParser = new XmlParser({
+      streamOpen: (name, attrs) => {
+        this.checkCurrent(parser);
+        this.streamOpen(name, attrs);
+        this.checkCurrent(parser);
+      },
+      stanza: (el, byteLength) => {
+        this.checkCurrent(parser);
+        this.events.element(el, byteLength);
+        this.checkCurrent(parser);
+      },
+      streamClose: () => {
+        this.checkCurrent(parser);
+        this.events.peerClose();
+      },
+    }, { limits: this.options.limits, rooted: true });
+    return parser;
+  }
+
+  private checkCurrent(parser: XmlParser): void {
+    if (parser !== this.parser) throw RETIRED;
   }
 
   private listen(socket: Socket): void {
@@ -160,9 +194,12 @@ export class XmlSocket {
   private read(chunk: Buffer): void {
     if (this.ended || this.closed) return;
     this.events.bytes?.(chunk.length);
+    const parser = this.parser;
     try {
-      this.parser.write(chunk);
+      parser.write(chunk);
     } catch (err) {
+      // The plaintext parser was retired mid-chunk (STARTTLS): the rest of the chunk is dropped.
+      if (err === RETIRED || parser !== this.parser) return;
       if (err instanceof StreamError) return this.events.failed(err);
       this.options.log.error({ err }, 'stream event handler failed');
       this.events.failed(new StreamError('internal-server-error'));

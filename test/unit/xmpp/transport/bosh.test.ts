@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Element } from 'ltx';
 import { BoshTransport } from '../../../../xmpp/transport/bosh.ts';
@@ -23,7 +23,7 @@ describe('BoshTransport', () => {
     while (handled < count) await new Promise<void>((resolve) => handledWaiters.push(resolve));
   }
 
-  async function start(options: { maxWaitSeconds?: number; inactivitySeconds?: number } = {}): Promise<void> {
+  async function start(options: { maxWaitSeconds?: number; inactivitySeconds?: number; maxOutboxBytes?: number } = {}): Promise<void> {
     bosh = new BoshTransport(server.ctx, {
       parserLimits: testLimits,
       allowedOrigins: new Set(['https://meet.example']),
@@ -260,6 +260,76 @@ describe('BoshTransport', () => {
     assert.equal(reason, 'connection lost');
     assert.equal(server.router.resource(jid), undefined);
     assert.equal(bosh.sessionCount, 0);
+  });
+
+  /** Waits until `condition` holds, looking every 20 ms. */
+  async function until(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise<void>((resolve) => setTimeout(resolve, 20));
+  }
+
+  /** Posts a body with `rid` and closes its connection once the transport has dispatched it. */
+  async function postAndAbort(client: BoshClient, rid: number): Promise<void> {
+    const body = `<body xmlns='${NS_HTTPBIND}' rid='${rid}' sid='${client.sid}'/>`;
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/http-bind', agent: false, headers: { 'Content-Type': 'text/xml; charset=utf-8' } });
+    req.on('error', () => undefined); // the abort below
+    const target = handled + 1;
+    req.end(body);
+    await dispatched(target);
+    req.destroy();
+  }
+
+  it('drops a session after inactivity when a request waiting for a skipped rid is abandoned', async function () {
+    this.timeout(5000);
+    await start({ inactivitySeconds: 1 });
+    const client = new BoshClient(port);
+    const jid = await login(client);
+    // rid + 1 waits for rid, which never comes; then the client gives up on it.
+    const closed = server.nextSessionClosed();
+    await postAndAbort(client, client.rid + 1);
+    assert.equal(bosh.sessionCount, 1);
+    assert.equal(await closed, 'connection lost');
+    assert.equal(server.router.resource(jid), undefined);
+    assert.equal(bosh.sessionCount, 0);
+  });
+
+  it('drops a session whose stream ended before login with no request to carry the error', async function () {
+    this.timeout(5000);
+    server.ctx.limits.unauthenticatedTimeoutSeconds = 0.2;
+    await start();
+    // One client comes back in time and collects the stream error; the other never does.
+    const collecting = new BoshClient(port);
+    const silent = new BoshClient(port);
+    await collecting.create('meet.jitsi');
+    await silent.create('meet.jitsi');
+    assert.equal(bosh.sessionCount, 2);
+    await new Promise<void>((resolve) => setTimeout(resolve, 400));
+    const res = await collecting.post('');
+    assert.equal(terminateCondition(res), 'remote-stream-error');
+    assert.ok(res.body.getChild('error', NS_STREAMS)?.getChild('connection-timeout', NS_XMPP_STREAMS));
+    assert.equal(bosh.sessionCount, 1);
+    await until(() => bosh.sessionCount === 0);
+    const late = await silent.post('');
+    assert.equal(late.status, 404);
+  });
+
+  it('ends a session with policy-violation when its outbox outgrows the bound', async () => {
+    await start({ maxOutboxBytes: 20_000 });
+    const receiver = new BoshClient(port);
+    const sender = new BoshClient(port);
+    const receiverJid = await login(receiver);
+    await login(sender);
+    // The receiver has no request at the server: everything sent to it waits in its outbox.
+    const message = `<message xmlns='jabber:client' type='chat' to='${receiverJid}'><body>${'x'.repeat(8000)}</body></message>`;
+    const closed = server.nextSessionClosed();
+    const sent = await sender.post(`${message}${message}${message}${pingIq('after', 'meet.jitsi')}`);
+    assert.equal(payloadOf(sent.body).at(-1)?.attrs.id, 'after', 'the sender goes on');
+    await closed;
+    assert.equal(server.router.resource(receiverJid), undefined);
+    const res = await receiver.post('');
+    assert.equal(terminateCondition(res), 'remote-stream-error');
+    assert.ok(res.body.getChild('error', NS_STREAMS)?.getChild('policy-violation', NS_XMPP_STREAMS));
+    assert.deepEqual(payloadOf(res.body).map((el) => el.name), ['stream:error'], 'the waiting data was dropped');
+    assert.equal(bosh.sessionCount, 1);
   });
 
   it('ends held requests with system-shutdown when the transport closes', async () => {

@@ -126,6 +126,30 @@ describe('TcpC2sListener', () => {
     await restartBindPing(client);
   });
 
+  it('ignores stanzas sent in plaintext after <starttls/> (STARTTLS command injection)', async () => {
+    const port = await start({ loopbackIsSecure: false });
+    const client = await connect(port);
+    client.open(DOMAIN);
+    await client.header();
+    await client.element('stream:features');
+    // One write: whatever follows <starttls/> in plaintext must not survive into the TLS stream.
+    client.send(`<starttls xmlns='${NS_TLS}'/>${pingIq('inj', DOMAIN)}`);
+    await client.element('proceed');
+    await client.startTls(pems.cert, DOMAIN);
+    client.open(DOMAIN);
+    const header = await client.header();
+    assert.ok(header.id);
+    const features = await client.element('stream:features');
+    assert.deepEqual(mechanismsOf(features), ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+    client.send(plainAuth(USER, PASSWORD));
+    await client.element('success');
+    // restartBindPing reads every element up to the ping result: an <iq id='inj'/> reply (or a
+    // stream error) in between fails it.
+    await restartBindPing(client);
+    client.send('</stream:stream>');
+    assert.equal((await client.next()).kind, 'close');
+  });
+
   it('refuses PLAIN before TLS on a connection that is not secure', async () => {
     const port = await start({ loopbackIsSecure: false });
     const client = await connect(port);
