@@ -1,5 +1,5 @@
-// Generates the bridge's DTLS certificate (ECDSA P-256, werift's generator) and the SHA-256
-// fingerprint announced in Colibri2 (jitsi-protocol.md §6.2).
+// The bridge's DTLS certificate (ECDSA P-256, made by werift's generator) and the SHA-256
+// fingerprint announced in Colibri2 (jitsi-protocol.md §6.2, §8.2). One per MediaTransport.
 
 import { X509Certificate } from 'node:crypto';
 import { CipherContext, HashAlgorithm, NamedCurveAlgorithm, SignatureAlgorithm, type SignatureHash } from 'werift';

@@ -1,0 +1,320 @@
+// One endpoint's media transport on the shared UDP port (jitsi-protocol.md §8.1, §8.2): the
+// controlling ICE agent, DTLS (server, or client when the remote answered setup=passive), then
+// SRTP/SRTCP both ways with replay windows. Created by MediaTransport.createEndpoint
+// (bridge/transport/index.ts), which owns the socket and the certificate.
+
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
+import type { IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
+import type { DtlsCertificate } from './transport/certificate.ts';
+import type { Clock } from './transport/clock.ts';
+import { DtlsLink, type DtlsRole, type SrtpKeyingMaterial } from './transport/dtls-link.ts';
+import { TypedEvents } from './transport/events.ts';
+import { IceAgent, type IceState, type IceTiming } from './transport/ice-agent.ts';
+import { SrtpProtection, type UnprotectResult } from './transport/srtp-protection.ts';
+import { addressKey, type MuxClient, type RemoteAddress, type UdpMux } from './transport/udp-mux.ts';
+
+export type EndpointState = 'new' | 'checking' | 'connected' | 'failed' | 'closed';
+
+/** What the bridge announces in the Colibri2 `<transport>` (jitsi-protocol.md §6.2). */
+export interface LocalTransportInfo {
+  ufrag: string;
+  pwd: string;
+  /** The bridge certificate's, with setup `actpass`. */
+  fingerprint: DtlsFingerprint;
+  /** Host candidates: the advertised IPs (or the bound address), the media port, UDP. */
+  candidates: IceCandidate[];
+}
+
+/** The client's transport from session-accept / transport-info, via the focus's Colibri2 update. */
+export interface RemoteTransportInfo {
+  ufrag?: string;
+  pwd?: string;
+  fingerprints: DtlsFingerprint[];
+  candidates: IceCandidate[];
+}
+
+export interface EndpointStats {
+  /** Authenticated, decrypted RTP and RTCP packets and their wire bytes. */
+  packetsIn: number;
+  bytesIn: number;
+  /** Encrypted packets sent and their wire bytes. */
+  packetsOut: number;
+  bytesOut: number;
+  authFailures: number;
+  replays: number;
+  malformed: number;
+  /** Packets given to sendRtp/sendRtcp before 'connected' (dropped). */
+  droppedOut: number;
+}
+
+export interface EndpointEvents {
+  state: (state: EndpointState, reason: string) => void;
+  /** A decrypted, authenticated, non-replayed RTP packet (header, payload and padding). */
+  rtp: (packet: Buffer) => void;
+  /** A decrypted compound RTCP packet. */
+  rtcp: (packet: Buffer) => void;
+}
+
+/** What MediaTransport gives each endpoint. */
+export interface EndpointContext {
+  mux: UdpMux;
+  certificate: DtlsCertificate;
+  clock: Clock;
+  /** Our host candidates (already numbered); their priority is the local one for pairing. */
+  candidates: IceCandidate[];
+  /** Whether the socket can reach this IP (address family). */
+  reachable(ip: string): boolean;
+  iceTiming?: Partial<IceTiming>;
+  /** Fail when not connected this long after the first remote transport; default 20 000 ms. */
+  connectTimeoutMs?: number;
+}
+
+export class Endpoint {
+  readonly id: string;
+  readonly events: TypedEvents<EndpointEvents>;
+  readonly #context: EndpointContext;
+  readonly #log: Logger;
+  readonly #local: LocalTransportInfo;
+  readonly #ice: IceAgent;
+  readonly #client: MuxClient;
+  readonly #disposers: Array<() => void> = [];
+  readonly #stats: EndpointStats = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, authFailures: 0, replays: 0, malformed: 0, droppedOut: 0 };
+  readonly #created: number;
+  #state: EndpointState = 'new';
+  #dtls: DtlsLink | undefined;
+  #remoteFingerprints: DtlsFingerprint[] = [];
+  #remoteSetup: DtlsFingerprint['setup'];
+  #srtp: SrtpProtection | undefined;
+  /** Where DTLS goes until ICE has nominated: the last (validated) address DTLS came from. */
+  #dtlsPeer: RemoteAddress | undefined;
+  #cancelConnectTimer: (() => void) | undefined;
+
+  constructor(id: string, log: Logger, context: EndpointContext) {
+    this.id = id;
+    this.#log = log;
+    this.#context = context;
+    this.#created = context.clock.now();
+    this.events = new TypedEvents<EndpointEvents>(log);
+    const [first] = context.candidates;
+    // RFC 8445 §5.3: ufrag ≥ 24 bits, password ≥ 128 bits of randomness.
+    this.#local = {
+      ufrag: randomBytes(6).toString('hex'),
+      pwd: randomBytes(16).toString('hex'),
+      fingerprint: { ...context.certificate.fingerprint, setup: 'actpass' },
+      candidates: context.candidates,
+    };
+    this.#client = {
+      handleStunRequest: (message, raw, from) => this.#ice.handleRequest(message, raw, from),
+      handleStunResponse: (message, raw, from) => this.#ice.handleResponse(message, raw, from),
+      handleDatagram: (kind, data, from) => (kind === 'dtls' ? this.#receiveDtls(data, from) : this.#receiveMedia(data)),
+    } satisfies MuxClient;
+    const mux = context.mux;
+    this.#ice = new IceAgent({
+      localUfrag: this.#local.ufrag,
+      localPwd: this.#local.pwd,
+      localPriority: first?.priority ?? 0,
+      clock: context.clock,
+      log,
+      ...(context.iceTiming ? { timing: context.iceTiming } : {}),
+      io: {
+        send: (data, to) => mux.send(data, to),
+        addTransaction: (tid) => mux.addTransaction(tid, this.#client),
+        removeTransaction: (tid) => mux.removeTransaction(tid, this.#client),
+        validated: (address) => {
+          if (!mux.bindAddress(address, this.#client)) this.#log.warn({ remote: addressKey(address) }, 'remote address not bound (taken or over the limit)');
+        },
+      },
+    });
+    mux.addClient(this.#local.ufrag, this.#client);
+    this.#disposers.push(
+      () => mux.removeClient(this.#client),
+      () => this.#ice.close('endpoint closed'),
+      this.#ice.events.on('state', (state, reason) => this.#onIceState(state, reason)),
+    );
+    log.info({ ufrag: this.#local.ufrag }, 'endpoint created');
+  }
+
+  get state(): EndpointState {
+    return this.#state;
+  }
+
+  /** The nominated remote address, once ICE has one. */
+  get selectedAddress(): RemoteAddress | undefined {
+    return this.#ice.selectedAddress;
+  }
+
+  localTransport(): LocalTransportInfo {
+    return { ...this.#local, fingerprint: { ...this.#local.fingerprint }, candidates: this.#local.candidates.map((c) => ({ ...c })) };
+  }
+
+  /**
+   * From session-accept or transport-info. Credentials start ICE (later different ones are
+   * ignored: no ICE restart); fingerprints may come before or after the DTLS handshake.
+   */
+  setRemoteTransport(info: RemoteTransportInfo): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (info.fingerprints.length > 0) {
+      this.#remoteFingerprints = info.fingerprints;
+      this.#remoteSetup = info.fingerprints.find((f) => f.setup !== undefined)?.setup ?? this.#remoteSetup;
+      this.#dtls?.setRemoteFingerprints(info.fingerprints);
+    }
+    for (const candidate of info.candidates) {
+      if (candidate.protocol !== 'udp' || candidate.component !== 1 || isIP(candidate.ip) === 0 || !this.#context.reachable(candidate.ip)) continue;
+      this.#ice.addRemoteCandidate({ host: candidate.ip, port: candidate.port, priority: candidate.priority });
+    }
+    if (info.ufrag !== undefined && info.pwd !== undefined) this.#ice.setRemoteCredentials(info.ufrag, info.pwd);
+    if (!this.#cancelConnectTimer && this.#state !== 'connected') {
+      this.#cancelConnectTimer = this.#context.clock.setTimeout(() => {
+        this.#cancelConnectTimer = undefined;
+        if (this.#state !== 'connected') this.#fail('not connected before the connect timeout');
+      }, this.#context.connectTimeoutMs ?? 20_000);
+    }
+    if (this.#ice.state === 'connected' && this.#dtlsRole() === 'client') this.#ensureDtls().start();
+  }
+
+  /** Encrypts one plaintext RTP packet and sends it on the selected pair; dropped before 'connected'. */
+  sendRtp(packet: Buffer): void {
+    this.#send(packet, 'rtp');
+  }
+
+  /** Encrypts one plaintext compound RTCP packet and sends it on the selected pair. */
+  sendRtcp(packet: Buffer): void {
+    this.#send(packet, 'rtcp');
+  }
+
+  stats(): EndpointStats {
+    return { ...this.#stats };
+  }
+
+  /** Idempotent: stops ICE and DTLS, removes the mux routes, emits 'closed'. */
+  close(reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#cancelConnectTimer?.();
+    this.#cancelConnectTimer = undefined;
+    const errors: unknown[] = [];
+    for (const dispose of this.#disposers.splice(0).reverse()) {
+      try {
+        dispose();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    this.#dtls?.close();
+    this.#srtp = undefined;
+    if (errors.length > 0) this.#log.error({ err: new AggregateError(errors, 'closing endpoint') }, 'endpoint close failed in part');
+    this.#log.info({ reason, ms: Math.round(this.#context.clock.now() - this.#created), stats: this.#stats }, 'endpoint closed');
+    this.#setState('closed', reason);
+    this.events.clear();
+  }
+
+  #send(packet: Buffer, kind: 'rtp' | 'rtcp'): void {
+    const to = this.#ice.selectedAddress;
+    if (this.#state !== 'connected' || !this.#srtp || !to) {
+      this.#stats.droppedOut++;
+      return;
+    }
+    const protectedPacket = kind === 'rtp' ? this.#srtp.protectRtp(packet) : this.#srtp.protectRtcp(packet);
+    if (!protectedPacket) {
+      this.#log.debug({ kind, length: packet.length }, 'unsendable packet dropped');
+      this.#stats.droppedOut++;
+      return;
+    }
+    this.#stats.packetsOut++;
+    this.#stats.bytesOut += protectedPacket.length;
+    this.#context.mux.send(protectedPacket, to);
+  }
+
+  #dtlsRole(): DtlsRole {
+    // RFC 5763 §5: we offered actpass; an answer of passive makes us the client.
+    return this.#remoteSetup === 'passive' ? 'client' : 'server';
+  }
+
+  #ensureDtls(): DtlsLink {
+    if (this.#dtls) return this.#dtls;
+    const link = new DtlsLink({
+      role: this.#dtlsRole(),
+      certificate: this.#context.certificate,
+      log: this.#log,
+      send: (data) => {
+        const to = this.#ice.selectedAddress ?? this.#dtlsPeer;
+        if (to) this.#context.mux.send(data, to);
+      },
+    });
+    this.#dtls = link;
+    this.#disposers.push(
+      link.events.on('connected', (keys) => this.#onDtlsConnected(keys)),
+      link.events.on('failed', (error) => this.#fail(`DTLS: ${error.message}`)),
+    );
+    if (this.#remoteFingerprints.length > 0) link.setRemoteFingerprints(this.#remoteFingerprints);
+    return link;
+  }
+
+  #receiveDtls(data: Buffer, from: RemoteAddress): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    this.#dtlsPeer = from;
+    const link = this.#ensureDtls();
+    if (link.role === 'client' && !this.#ice.selectedAddress) link.start();
+    link.handle(data);
+  }
+
+  #receiveMedia(data: Buffer): void {
+    const srtp = this.#srtp;
+    if (!srtp) return;
+    // RFC 5761 §4: RTCP packet types 192-223 share the port with RTP (rtcp-mux).
+    const second = data[1] ?? 0;
+    const isRtcp = second >= 192 && second <= 223;
+    const result: UnprotectResult = isRtcp ? srtp.unprotectRtcp(data) : srtp.unprotectRtp(data);
+    if (!result.ok) {
+      if (result.reason === 'auth') this.#stats.authFailures++;
+      else if (result.reason === 'replay') this.#stats.replays++;
+      else this.#stats.malformed++;
+      return;
+    }
+    this.#stats.packetsIn++;
+    this.#stats.bytesIn += data.length;
+    this.events.emit(isRtcp ? 'rtcp' : 'rtp', result.packet);
+  }
+
+  #onIceState(state: IceState, reason: string): void {
+    if (state === 'checking') this.#setState('checking', reason);
+    else if (state === 'failed') this.#fail(`ICE: ${reason}`);
+    else if (state === 'connected') {
+      if (this.#dtlsRole() === 'client' && this.#remoteFingerprints.length > 0) this.#ensureDtls().start();
+      this.#maybeConnected(`ICE ${reason}`);
+    }
+  }
+
+  #onDtlsConnected(keys: SrtpKeyingMaterial): void {
+    this.#srtp = new SrtpProtection(keys);
+    this.#maybeConnected(`DTLS ${this.#dtls?.role ?? ''} connected, SRTP profile ${keys.profile}`);
+  }
+
+  /** The browser starts DTLS once its side has a valid pair, often before our nomination: both are needed. */
+  #maybeConnected(reason: string): void {
+    if (!this.#srtp || this.#ice.state !== 'connected' || this.#state === 'connected') return;
+    this.#cancelConnectTimer?.();
+    this.#cancelConnectTimer = undefined;
+    this.#log.info({ ms: Math.round(this.#context.clock.now() - this.#created), remote: addressKey(this.#ice.selectedAddress!) }, 'endpoint connected');
+    this.#setState('connected', reason);
+  }
+
+  #fail(reason: string): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    this.#log.warn({ reason }, 'endpoint failed');
+    this.#cancelConnectTimer?.();
+    this.#cancelConnectTimer = undefined;
+    this.#ice.close('endpoint failed');
+    this.#dtls?.close();
+    this.#srtp = undefined;
+    this.#setState('failed', reason);
+  }
+
+  #setState(state: EndpointState, reason: string): void {
+    if (this.#state === state || this.#state === 'closed') return;
+    this.#state = state;
+    this.events.emit('state', state, reason);
+  }
+}

@@ -1,0 +1,172 @@
+// One endpoint's DTLS association (jitsi-protocol.md §8.2): werift's DtlsServer — or DtlsClient when
+// the remote answered setup=passive — over an in-memory datagram transport that the endpoint feeds
+// with records from the ICE-validated address. After the handshake it authenticates the peer
+// (signalled fingerprint plus the key-possession proof werift skips, see dtls-verify.ts) and exports
+// the SRTP keying material (RFC 5764 §4.2).
+
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { DtlsClient, DtlsServer, keyLength, saltLength, type Address, type SrtpProfile, type Transport } from 'werift';
+import type { DtlsCertificate } from './certificate.ts';
+import { containsClientHello, fingerprintMatches, verifyClientCertificateVerify, verifyServerKeyExchange, type FingerprintLike } from './dtls-verify.ts';
+import { TypedEvents } from './events.ts';
+
+export type DtlsRole = 'server' | 'client';
+export type DtlsLinkState = 'handshaking' | 'connected' | 'failed' | 'closed';
+
+export interface SrtpKeyingMaterial {
+  readonly profile: SrtpProfile;
+  readonly localMasterKey: Buffer;
+  readonly localMasterSalt: Buffer;
+  readonly remoteMasterKey: Buffer;
+  readonly remoteMasterSalt: Buffer;
+}
+
+export interface DtlsLinkEvents {
+  connected: (keys: SrtpKeyingMaterial) => void;
+  failed: (error: Error) => void;
+}
+
+export interface DtlsLinkOptions {
+  role: DtlsRole;
+  certificate: DtlsCertificate;
+  /** Writes one DTLS datagram towards the peer. */
+  send: (data: Buffer) => void;
+  log: Logger;
+}
+
+/** Offered in use_srtp, preferred first: AEAD_AES_128_GCM, then AES128_CM_HMAC_SHA1_80 (§8.2). */
+const SRTP_PROFILES: SrtpProfile[] = [7, 1];
+const UNBOUND: AddressInfo = { address: '0.0.0.0', port: 0, family: 'IPv4' };
+
+/** werift's Transport, fed by hand: records are pushed in, and what comes out goes to `send`. */
+class DatagramTransport implements Transport {
+  readonly type = 'memory';
+  readonly address = UNBOUND;
+  closed = false;
+  onData: (data: Buffer, addr: Address) => void = () => undefined;
+
+  constructor(private readonly sendDatagram: (data: Buffer) => void) {}
+
+  send = async (data: Buffer): Promise<void> => {
+    // werift's flight retransmissions sleep on timers it never cancels: they must send nothing after close.
+    if (!this.closed) this.sendDatagram(data);
+  };
+
+  close = async (): Promise<void> => {
+    this.closed = true;
+  };
+}
+
+export class DtlsLink {
+  readonly role: DtlsRole;
+  readonly events: TypedEvents<DtlsLinkEvents>;
+  readonly #transport: DatagramTransport;
+  readonly #socket: DtlsServer | DtlsClient;
+  readonly #log: Logger;
+  readonly #disposers: Array<() => void> = [];
+  #remoteFingerprints: readonly FingerprintLike[] | undefined;
+  #handshakeDone = false;
+  #started = false;
+  #state: DtlsLinkState = 'handshaking';
+  /** ClientHellos received after the handshake and dropped. */
+  lateClientHellos = 0;
+
+  constructor(options: DtlsLinkOptions) {
+    this.role = options.role;
+    this.#log = options.log;
+    this.events = new TypedEvents<DtlsLinkEvents>(options.log);
+    this.#transport = new DatagramTransport(options.send);
+    const common = {
+      transport: this.#transport,
+      cert: options.certificate.certPem,
+      key: options.certificate.keyPem,
+      signatureHash: options.certificate.signatureHash,
+      srtpProfiles: SRTP_PROFILES,
+      extendedMasterSecret: true,
+    };
+    // As server, ask for the client's certificate: its fingerprint is what authenticates the peer.
+    this.#socket = options.role === 'server' ? new DtlsServer({ ...common, certificateRequest: true }) : new DtlsClient(common);
+    const connect = this.#socket.onConnect.subscribe(() => {
+      this.#handshakeDone = true;
+      this.#verifyAndKey();
+    });
+    const error = this.#socket.onError.subscribe((e: unknown) => this.#fail(e instanceof Error ? e : new Error(String(e))));
+    this.#disposers.push(connect.unSubscribe, error.unSubscribe);
+  }
+
+  get state(): DtlsLinkState {
+    return this.#state;
+  }
+
+  /** Client role: sends the first ClientHello (call once a path to the peer exists). Server: no-op. */
+  start(): void {
+    if (this.#started || this.#state !== 'handshaking' || !(this.#socket instanceof DtlsClient)) return;
+    this.#started = true;
+    this.#socket.connect().catch((error: unknown) => {
+      if (this.#state === 'handshaking') this.#fail(error instanceof Error ? error : new Error(String(error)));
+    });
+  }
+
+  /** The fingerprints from the answer; may arrive before or after the handshake completes. */
+  setRemoteFingerprints(fingerprints: readonly FingerprintLike[]): void {
+    this.#remoteFingerprints = fingerprints;
+    if (this.#handshakeDone) this.#verifyAndKey();
+  }
+
+  /** One datagram of DTLS records from the peer. */
+  handle(data: Buffer): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (this.#handshakeDone && containsClientHello(data)) {
+      // werift's server would start over (renegotiation()) and drop its keys: WebRTC never renegotiates.
+      this.lateClientHellos++;
+      return;
+    }
+    this.#transport.onData(data, [UNBOUND.address, UNBOUND.port]);
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    for (const dispose of this.#disposers.reverse()) dispose();
+    this.#disposers.length = 0;
+    void this.#transport.close();
+    this.#socket.close();
+    this.events.clear();
+  }
+
+  #verifyAndKey(): void {
+    if (this.#state !== 'handshaking' || !this.#remoteFingerprints) return;
+    const certificate = this.#socket.remoteCertificate;
+    if (!certificate) return this.#fail(new Error('the DTLS peer sent no certificate'));
+    if (!fingerprintMatches(certificate, this.#remoteFingerprints)) {
+      return this.#fail(new Error('the DTLS peer certificate does not match the signalled fingerprint'));
+    }
+    const proof = this.role === 'server' ? verifyClientCertificateVerify(this.#socket, certificate) : verifyServerKeyExchange(this.#socket, certificate);
+    if (proof !== 'ok') return this.#fail(new Error(`the DTLS peer's ${this.role === 'server' ? 'CertificateVerify' : 'ServerKeyExchange signature'}: ${proof}`));
+    const profile = this.#socket.srtp.srtpProfile;
+    if (profile === undefined) return this.#fail(new Error('no SRTP profile negotiated (use_srtp)'));
+    const keys = this.#socket.extractSessionKeys(keyLength(profile), saltLength(profile)) as {
+      localKey: Buffer;
+      localSalt: Buffer;
+      remoteKey: Buffer;
+      remoteSalt: Buffer;
+    };
+    this.#state = 'connected';
+    this.events.emit('connected', {
+      profile,
+      localMasterKey: keys.localKey,
+      localMasterSalt: keys.localSalt,
+      remoteMasterKey: keys.remoteKey,
+      remoteMasterSalt: keys.remoteSalt,
+    });
+  }
+
+  #fail(error: Error): void {
+    if (this.#state !== 'handshaking') return;
+    this.#state = 'failed';
+    this.#log.warn({ err: error, role: this.role }, 'DTLS failed');
+    this.events.emit('failed', error);
+  }
+}

@@ -1,0 +1,151 @@
+// The bridge's media transport: the one UDP socket every endpoint shares (demultiplexed by
+// udp-mux.ts as jitsi-videobridge does on port 10000, jitsi-protocol.md §8.1), the DTLS certificate,
+// and the endpoints (bridge/endpoint.ts) created on it.
+
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import type { IceCandidate } from '../../xmpp/protocol/jingle-ice.ts';
+import { Endpoint, type EndpointContext } from '../endpoint.ts';
+import { generateCertificate, type DtlsCertificate } from './certificate.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { candidatePriority, type IceTiming } from './ice-agent.ts';
+import { UdpMux, type UdpMuxLimits, type UdpMuxStats } from './udp-mux.ts';
+import { warmUp } from './warm-up.ts';
+
+export type { Clock } from './clock.ts';
+export type { DtlsCertificate } from './certificate.ts';
+
+export interface MediaTransportOptions {
+  /** Address to bind, e.g. `0.0.0.0` or `127.0.0.1`; IPv6 addresses bind a udp6 socket. */
+  host: string;
+  /** Port to bind (10000 in production); 0 picks an ephemeral one. */
+  port: number;
+  /** IPs announced as host candidates (public or NAT-mapped); empty: the bound address, or loopback if wildcard. */
+  advertiseIps: string[];
+  log: Logger;
+  /** Default: the process clock. */
+  clock?: Clock;
+  /** Default: a fresh ECDSA P-256 certificate. */
+  certificate?: DtlsCertificate;
+  /** Default: DEFAULT_MUX_LIMITS. */
+  limits?: Partial<UdpMuxLimits>;
+  /** Default: DEFAULT_ICE_TIMING. */
+  iceTiming?: Partial<IceTiming>;
+  /** Fail an endpoint not connected this long after its first remote transport; default 20 000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** RFC 8445 §5.1.2.2 type preference of host candidates. */
+const HOST_TYPE_PREFERENCE = 126;
+
+export class MediaTransport {
+  readonly port: number;
+  readonly fingerprint: { hash: 'sha-256'; value: string };
+  readonly #socket: Socket;
+  readonly #mux: UdpMux;
+  readonly #log: Logger;
+  readonly #context: Omit<EndpointContext, 'candidates'> & { candidates: IceCandidate[] };
+  readonly #endpoints = new Map<string, Endpoint>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(socket: Socket, certificate: DtlsCertificate, options: MediaTransportOptions) {
+    this.#socket = socket;
+    this.#log = options.log;
+    this.port = socket.address().port;
+    this.fingerprint = { ...certificate.fingerprint };
+    this.#mux = new UdpMux({
+      limits: options.limits ?? {},
+      send: (data, to) =>
+        socket.send(data, to.port, to.host, (error) => {
+          if (error) this.#log.debug({ err: error, to: `${to.host}:${to.port}` }, 'UDP send failed');
+        }),
+      onClientError: (error) => this.#log.error({ err: error }, 'endpoint failed to handle a datagram'),
+    });
+    socket.on('message', (data, rinfo) => this.#mux.receive(data, { host: rinfo.address, port: rinfo.port }));
+    socket.on('error', (error) => this.#log.error({ err: error }, 'media socket error'));
+    const udp6 = socket.address().family === 'IPv6';
+    this.#context = {
+      mux: this.#mux,
+      certificate,
+      clock: options.clock ?? systemClock,
+      candidates: hostCandidates(options.advertiseIps, socket.address().address, this.port, udp6),
+      reachable: udp6 ? isIPv6 : isIPv4,
+      ...(options.iceTiming ? { iceTiming: options.iceTiming } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    };
+  }
+
+  /** Binds the socket, makes (or takes) the certificate and runs a DTLS/SRTP warm-up. */
+  static async start(options: MediaTransportOptions): Promise<MediaTransport> {
+    const certificate = options.certificate ?? (await generateCertificate());
+    const warmUpMs = await warmUp(certificate, options.log.child({ part: 'warm-up' }));
+    const socket = createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(options.host) });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(options.port, options.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const transport = new MediaTransport(socket, certificate, options);
+    options.log.info(
+      { port: transport.port, candidates: transport.#context.candidates.map((c) => c.ip), warmUpMs: Math.round(warmUpMs) },
+      'media transport started',
+    );
+    return transport;
+  }
+
+  /** Counters of the demultiplexer. */
+  get muxStats(): Readonly<UdpMuxStats> {
+    return { ...this.#mux.stats };
+  }
+
+  /** Sizes of the endpoint map and the mux routes, for tests that check all is gone after close. */
+  get sizes(): { endpoints: number; ufrags: number; addresses: number; transactions: number } {
+    return { endpoints: this.#endpoints.size, ...this.#mux.routes };
+  }
+
+  /** A new endpoint on the shared port; throws if the id exists, the mux is full or the transport closed. */
+  createEndpoint(id: string, log: Logger): Endpoint {
+    if (this.#closing) throw new Error('media transport closed');
+    if (this.#endpoints.has(id)) throw new Error(`endpoint ${id} exists`);
+    const endpoint = new Endpoint(id, log, this.#context);
+    this.#endpoints.set(id, endpoint);
+    endpoint.events.on('state', (state) => {
+      if (state === 'closed' && this.#endpoints.get(id) === endpoint) this.#endpoints.delete(id);
+    });
+    return endpoint;
+  }
+
+  /** Closes every endpoint ('media transport closed'), then the socket. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      for (const endpoint of [...this.#endpoints.values()]) endpoint.close('media transport closed');
+      this.#endpoints.clear();
+      this.#mux.close();
+      this.#socket.close(() => resolve());
+    });
+    return this.#closing;
+  }
+}
+
+/** Jingle host candidates, one per announced IP, all on the shared port (XEP-0176 §5.2). */
+export function hostCandidates(advertiseIps: readonly string[], boundAddress: string, port: number, udp6: boolean): IceCandidate[] {
+  const wildcard = boundAddress === '0.0.0.0' || boundAddress === '::';
+  const ips = advertiseIps.length > 0 ? advertiseIps : [wildcard ? (udp6 ? '::1' : '127.0.0.1') : boundAddress];
+  return ips.map((ip, i) => ({
+    component: 1,
+    foundation: String(i + 1),
+    generation: 0,
+    id: randomBytes(5).toString('hex'),
+    ip,
+    port,
+    // Earlier IPs are preferred: local preference 65535 - i (RFC 8445 §5.1.2.1).
+    priority: candidatePriority(HOST_TYPE_PREFERENCE) - i * 256,
+    protocol: 'udp',
+    type: 'host',
+    network: 0,
+  }));
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import pino from 'pino';
+import { DtlsClient, DtlsServer, type Transport } from 'werift';
+import { generateCertificate, type DtlsCertificate } from '../../../../bridge/transport/certificate.ts';
+import { DtlsLink, type SrtpKeyingMaterial } from '../../../../bridge/transport/dtls-link.ts';
+import { containsClientHello, fingerprintMatches } from '../../../../bridge/transport/dtls-verify.ts';
+
+const log = pino({ level: 'silent' });
+
+/** werift's Transport delivering to `deliver` on the next turn, as a datagram would arrive. */
+function memoryTransport(deliver: (data: Buffer) => void): Transport {
+  return {
+    type: 'memory',
+    closed: false,
+    address: { address: '127.0.0.1', port: 0, family: 'IPv4' },
+    onData: () => undefined,
+    send: async (data: Buffer) => void setImmediate(() => deliver(data)),
+    close: async () => undefined,
+  };
+}
+
+function outcome(link: DtlsLink): Promise<string> {
+  return new Promise((resolve) => {
+    link.events.on('connected', (keys) => resolve(`connected profile ${keys.profile}`));
+    link.events.on('failed', (error) => resolve(error.message));
+  });
+}
+
+describe('bridge/transport/dtls-link (two in-process peers)', function () {
+  this.timeout(20_000);
+  let bridge: DtlsCertificate;
+  let browser: DtlsCertificate;
+  let attacker: DtlsCertificate;
+  const cleanup: Array<() => void> = [];
+
+  before(async () => {
+    [bridge, browser, attacker] = await Promise.all([generateCertificate(), generateCertificate(), generateCertificate()]);
+  });
+  afterEach(() => {
+    for (const close of cleanup.splice(0)) close();
+  });
+
+  /** Our server link against werift's DtlsClient presenting `cert` signed with `key`. */
+  function serverAgainstWeriftClient(options: { key?: string; fingerprints?: DtlsCertificate['fingerprint'][] } = {}) {
+    let toClient: (data: Buffer) => void = () => undefined;
+    const link = new DtlsLink({ role: 'server', certificate: bridge, log, send: (data) => setImmediate(() => toClient(data)) });
+    const fromClient: Buffer[] = [];
+    const transport = memoryTransport((data) => {
+      fromClient.push(data);
+      link.handle(data);
+    });
+    toClient = (data) => transport.onData(data, ['127.0.0.1', 0]);
+    const client = new DtlsClient({ transport, cert: browser.certPem, key: options.key ?? browser.keyPem, signatureHash: browser.signatureHash, srtpProfiles: [7, 1], extendedMasterSecret: true });
+    cleanup.push(() => link.close(), () => client.close());
+    return { link, client, fromClient, fingerprints: options.fingerprints ?? [browser.fingerprint] };
+  }
+
+  it('as server, connects werift’s client, checks its fingerprint and exports matching SRTP keys', async () => {
+    const { link, client, fingerprints } = serverAgainstWeriftClient();
+    const result = outcome(link);
+    let keys: SrtpKeyingMaterial | undefined;
+    link.events.on('connected', (k) => (keys = k));
+    link.setRemoteFingerprints(fingerprints);
+    await client.connect();
+    assert.equal(await result, 'connected profile 7', 'AEAD_AES_128_GCM is preferred');
+    const theirs = client.extractSessionKeys(16, 12) as { localKey: Buffer; remoteKey: Buffer };
+    assert.ok(keys?.remoteMasterKey.equals(theirs.localKey));
+    assert.ok(keys?.localMasterKey.equals(theirs.remoteKey));
+  });
+
+  it('accepts the fingerprint after the handshake as well as before', async () => {
+    const { link, client, fingerprints } = serverAgainstWeriftClient();
+    const result = outcome(link);
+    await client.connect();
+    assert.equal(link.state, 'handshaking', 'no keys without a fingerprint to check');
+    link.setRemoteFingerprints(fingerprints.map((f) => ({ hash: 'SHA-256', value: f.value.toLowerCase() })));
+    assert.equal(await result, 'connected profile 7');
+  });
+
+  it('fails when the client certificate does not match the signalled fingerprint', async () => {
+    const { link, client } = serverAgainstWeriftClient({ fingerprints: [attacker.fingerprint] });
+    const result = outcome(link);
+    link.setRemoteFingerprints([attacker.fingerprint]);
+    await client.connect();
+    assert.match(await result, /does not match the signalled fingerprint/);
+    assert.equal(link.state, 'failed');
+  });
+
+  it('fails a client that presents the signalled certificate but signs CertificateVerify with another key', async () => {
+    const { link, client, fingerprints } = serverAgainstWeriftClient({ key: attacker.keyPem });
+    const result = outcome(link);
+    link.setRemoteFingerprints(fingerprints);
+    client.connect().catch(() => undefined); // werift's client believes it connected; our check decides
+    assert.equal(await result, "the DTLS peer's CertificateVerify: bad signature");
+  });
+
+  it('drops a ClientHello that arrives after the handshake instead of restarting it', async () => {
+    const { link, client, fingerprints, fromClient } = serverAgainstWeriftClient();
+    const result = outcome(link);
+    link.setRemoteFingerprints(fingerprints);
+    await client.connect();
+    await result;
+    const firstHello = fromClient[0];
+    assert.ok(firstHello && containsClientHello(firstHello));
+    assert.equal(fromClient.filter(containsClientHello).length, 2, 'the first ClientHello and the one with the cookie');
+    link.handle(firstHello);
+    assert.equal(link.lateClientHellos, 1);
+    assert.equal(link.state, 'connected');
+  });
+
+  it('as client (remote setup=passive), connects to werift’s server and checks its ServerKeyExchange signature', async () => {
+    const results: string[] = [];
+    for (const key of [browser.keyPem, attacker.keyPem]) {
+      let toLink: (data: Buffer) => void = () => undefined;
+      const transport = memoryTransport((data) => toLink(data));
+      const link = new DtlsLink({ role: 'client', certificate: bridge, log, send: (data) => setImmediate(() => transport.onData(data, ['127.0.0.1', 0])) });
+      toLink = (data) => link.handle(data);
+      const server = new DtlsServer({ transport, cert: browser.certPem, key, signatureHash: browser.signatureHash, srtpProfiles: [1], extendedMasterSecret: true, certificateRequest: true });
+      cleanup.push(() => link.close(), () => server.close());
+      const result = outcome(link);
+      link.setRemoteFingerprints([browser.fingerprint]);
+      link.start();
+      results.push(await result);
+    }
+    assert.deepEqual(results, ['connected profile 1', "the DTLS peer's ServerKeyExchange signature: bad signature"]);
+  });
+
+  it('close is idempotent and sends nothing afterwards', async () => {
+    const sent: Buffer[] = [];
+    const link = new DtlsLink({ role: 'client', certificate: bridge, log, send: (data) => sent.push(data) });
+    link.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = sent.length;
+    assert.ok(before >= 1, 'the ClientHello went out');
+    link.close();
+    link.close();
+    link.handle(Buffer.from([22, 0xfe, 0xfd]));
+    assert.equal(link.state, 'closed');
+    assert.equal(sent.length, before);
+  });
+
+  it('matches fingerprints case-insensitively and ignores unknown hash names', () => {
+    const der = new X509Certificate(browser.certPem).raw;
+    assert.ok(fingerprintMatches(der, [{ hash: 'SHA-256', value: browser.fingerprint.value.toLowerCase() }]));
+    assert.equal(fingerprintMatches(der, [{ hash: 'md5', value: browser.fingerprint.value }]), false);
+    assert.equal(fingerprintMatches(der, []), false);
+  });
+});
