@@ -73,7 +73,7 @@ async function start(argv: string[]): Promise<void> {
   const salon = await startSalon(config, log);
   log.info({
     http: salon.ports.http, https: salon.ports.https || undefined, c2s: salon.ports.c2s || undefined,
-    components: salon.ports.components || undefined, publicUrl: config.publicUrl, stateDir: config.stateDir,
+    components: salon.ports.components || undefined, media: salon.ports.media, publicUrl: config.publicUrl, stateDir: config.stateDir,
   }, `Salon is listening: open ${config.publicUrl}`);
   let stopping = false;
   const stop = (signal: string): void => {

@@ -10,6 +10,9 @@ import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { listen, startXmppServer, type XmppServer } from '../xmpp/index.ts';
 import { startFocus } from '../focus/index.ts';
+import { startBridge, type Bridge } from '../bridge/index.ts';
+import { MediaTransport } from '../bridge/transport/index.ts';
+import { networkInterfaces } from 'node:os';
 import { createHttpFront } from '../web/server/app.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
 import type { Config } from './schema.ts';
@@ -17,13 +20,26 @@ import { ensureStateDir, loadSecrets, loadSelfSignedCertificate, type Secrets } 
 
 export const VERSION = '0.1.0';
 
+/**
+ * Addresses the bridge announces when none are configured: this machine's LAN IPv4 addresses,
+ * then loopback (JVB_ADVERTISE_IPS names the public address behind NAT instead).
+ */
+export function discoverMediaAddresses(): string[] {
+  const lan = Object.values(networkInterfaces()).flat()
+    .filter((i): i is NonNullable<typeof i> => i !== undefined && i.family === 'IPv4' && !i.internal)
+    .map((i) => i.address);
+  return [...new Set([...lan, '127.0.0.1'])];
+}
+
 export interface SalonHandle {
   config: Config;
   log: Logger;
   xmpp: XmppServer;
+  bridge: Bridge;
+  media: MediaTransport;
   secrets: Secrets;
   /** Bound ports (useful when 0 was asked). */
-  ports: { http: number; https: number; c2s: number; components: number };
+  ports: { http: number; https: number; c2s: number; components: number; media: number };
   /** `http://127.0.0.1:<port>` of the plain HTTP listener, for local clients and tests. */
   localOrigin: string;
   close(): Promise<void>;
@@ -97,6 +113,22 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     version: VERSION,
   });
 
+  const media = await MediaTransport.start({
+    host: '0.0.0.0',
+    port: config.media.port,
+    advertiseIps: config.media.advertiseIps.length ? config.media.advertiseIps : discoverMediaAddresses(),
+    log: log.child({ component: 'media' }),
+  });
+  const publicUrl = new URL(config.publicUrl);
+  const bridge = startBridge({ connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza) }, log.child({ component: 'bridge' }), {
+    id: 'jvb-1',
+    user: `jvb@${config.xmpp.authDomain}`,
+    brewery: `jvbbrewery@${config.xmpp.internalMucDomain}`,
+    version: VERSION,
+    publicWebSocketOrigin: `${publicUrl.protocol === 'https:' ? 'wss' : 'ws'}://${publicUrl.host}`,
+    createEndpoint: (id, endpointLog) => media.createEndpoint(id, endpointLog),
+  });
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'salon_' });
   xmpp.registerMetrics(registry);
@@ -134,20 +166,24 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
   } catch (err) {
     await Promise.all(servers.map(closeServer));
     focus.close();
+    bridge.close();
+    await media.close();
     await xmpp.close();
     throw err;
   }
 
   let closing: Promise<void> | undefined;
   return {
-    config, log, xmpp, secrets,
-    ports: { http: httpPort, https: httpsPort, c2s: xmpp.ports.c2s, components: xmpp.ports.components },
+    config, log, xmpp, secrets, bridge, media,
+    ports: { http: httpPort, https: httpsPort, c2s: xmpp.ports.c2s, components: xmpp.ports.components, media: media.port },
     localOrigin: `http://127.0.0.1:${httpPort}`,
     close() {
       closing ??= (async () => {
         // Stop accepting first, then the roles, then wait for the listeners to be gone.
         const listenersClosed = Promise.all(servers.map(stopAccepting));
         focus.close();
+        bridge.close();
+        await media.close();
         await xmpp.close();
         for (const server of servers) server.closeAllConnections();
         await listenersClosed;
