@@ -27,6 +27,8 @@ export interface ColibriServiceOptions {
   webSocketUrl(meetingId: string, endpointId: string, pwd: string): string;
   /** True while draining or shutting down: new conferences are refused (jicofo moves them). */
   refusingNewConferences(): boolean;
+  /** An endpoint went away (expired, or its conference did). */
+  onEndpointRemoved?(meetingId: string, endpointId: string): void;
 }
 
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
@@ -78,7 +80,7 @@ export class ColibriService {
       if (this.options.refusingNewConferences()) throw Colibri2Error.gracefulShutdown();
       conference = new BridgeConference(request.meetingId, request.name, this.options.log.child({ meetingId: request.meetingId }), (c) => {
         if (this.conferences.get(c.meetingId) === c) this.conferences.delete(c.meetingId);
-      });
+      }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId));
       this.conferences.set(request.meetingId, conference);
     }
     if (!conference) throw Colibri2Error.conferenceNotFound(request.meetingId);
@@ -133,6 +135,12 @@ export class ColibriService {
       webSockets: [{ url: this.options.webSocketUrl(meetingId, endpoint.id, local.pwd) }],
       extensions: [],
     });
+  }
+
+  /** The ICE password of an endpoint (the bridge channel's password), if it exists. */
+  passwordOf(meetingId: string, endpointId: string): string | undefined {
+    const endpoint = this.conferences.get(meetingId)?.endpoint(endpointId) as ColibriEndpoint | undefined;
+    return endpoint?.localTransport().pwd;
   }
 
   close(reason: string): void {

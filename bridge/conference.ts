@@ -37,7 +37,13 @@ export class BridgeConference {
   private readonly owners = new Map<number, string>();
   private closed = false;
 
-  constructor(readonly meetingId: string, readonly name: string | undefined, private readonly log: Logger, private readonly onClosed: (c: BridgeConference) => void) {}
+  constructor(
+    readonly meetingId: string,
+    readonly name: string | undefined,
+    private readonly log: Logger,
+    private readonly onClosed: (c: BridgeConference) => void,
+    private readonly onEndpointRemoved: (meetingId: string, endpointId: string) => void = () => undefined,
+  ) {}
 
   get endpointCount(): number {
     return this.members.size;
@@ -71,6 +77,7 @@ export class BridgeConference {
     for (const off of member.unsubscribe) off();
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.endpoint.close(reason);
+    this.onEndpointRemoved(this.meetingId, id);
   }
 
   private forwardRtp(from: Member, packet: Buffer): void {

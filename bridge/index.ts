@@ -11,6 +11,7 @@ import { StanzaError } from '../xmpp/errors.ts';
 import { buildColibriStats, buildConferenceModified, parseConferenceModify, NS_COLIBRI2 } from '../xmpp/protocol/colibri2.ts';
 import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
 import { errorReply, iqResult } from '../xmpp/stanza.ts';
+import { BridgeChannelServer } from './bridge-channel.ts';
 import { ColibriService, type ColibriEndpoint } from './colibri.ts';
 
 export { ColibriService } from './colibri.ts';
@@ -40,6 +41,8 @@ export interface Bridge {
   readonly id: string;
   readonly jid: string;
   readonly colibri: ColibriService;
+  /** The colibri-ws endpoint the HTTP front hands upgrades to. */
+  readonly channel: BridgeChannelServer;
   /** Stops taking new conferences (jicofo moves them elsewhere); existing ones go on. */
   drain(on: boolean): void;
   close(): void;
@@ -49,8 +52,11 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
   const jid = `${options.user}/${options.id}`;
   let draining = false;
   let closed = false;
+  // The directory is the Colibri2 service; it is only consulted once both exist.
+  const channel: BridgeChannelServer = new BridgeChannelServer(options.id, { passwordOf: (m, e) => colibri.passwordOf(m, e) }, log.child({ part: 'channel' }));
   const colibri = new ColibriService({
     log,
+    onEndpointRemoved: (meetingId, endpointId) => channel.closeEndpoint(meetingId, endpointId),
     createEndpoint: options.createEndpoint,
     webSocketUrl: (meetingId, endpointId, pwd) =>
       `${options.publicWebSocketOrigin}/colibri-ws/${encodeURIComponent(options.id)}/${encodeURIComponent(meetingId)}/${encodeURIComponent(endpointId)}?pwd=${encodeURIComponent(pwd)}`,
@@ -105,6 +111,7 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     id: options.id,
     jid,
     colibri,
+    channel,
     drain(on) {
       draining = on;
       publishStats();
@@ -114,6 +121,7 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
       closed = true;
       clearInterval(timer);
       colibri.close('bridge stopped');
+      channel.close();
       session.send(new Element('presence', { to: `${options.brewery}/${options.id}`, type: 'unavailable' }));
       session.close('bridge stopped');
     },

@@ -148,6 +148,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     health: () => null,
     bosh: xmpp.bosh,
     websocket: xmpp.websocket,
+    bridgeChannel: bridge.channel,
   });
   const servers: Server[] = [];
   const httpServer = createHttpServer(front.app.callback());

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'ltx';
+import WebSocket from 'ws';
 import { pino } from 'pino';
 import { startBridge, type Bridge } from '../../bridge/index.ts';
 import type { ColibriEndpoint } from '../../bridge/colibri.ts';
@@ -77,6 +78,77 @@ describe('the bridge over XMPP (brewery and Colibri2)', function () {
     } finally {
       await stopClient(focus.client);
       await stopClient(guest.client);
+    }
+  });
+});
+
+describe('the bridge channel (colibri-ws)', function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => server.close());
+
+  async function allocate(focus: Awaited<ReturnType<typeof connectClient>>, meetingId: string, id: string, create: boolean): Promise<string> {
+    const modify = xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': meetingId, ...(create ? { create: 'true', name: 'room@muc.meet.jitsi' } : {}) },
+      xml('endpoint', { id, create: 'true' }, xml('transport', { 'ice-controlling': 'true' })));
+    const answer = await focus.client.iqCaller.request(xml('iq', { type: 'set', to: server.salon.bridge.jid }, modify));
+    const modified = parseConferenceModified(answer.getChild('conference-modified', 'jitsi:colibri2')!);
+    const url = new URL(parseIceUdpTransport(modified.endpoints[0]!.transport!.iceUdp!).webSockets[0]!.url);
+    return `${server.httpOrigin.replace('http', 'ws')}${url.pathname}${url.search}`;
+  }
+
+  function open(url: string): Promise<{ ws: import('ws').WebSocket; messages: Array<Record<string, unknown>> }> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const messages: Array<Record<string, unknown>> = [];
+      ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
+      ws.once('open', () => resolve({ ws, messages }));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  async function until(check: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  it('greets with ServerHello, relays endpoint messages with the sender stamped by the bridge, and refuses bad passwords alike', async () => {
+    const focus = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'focus', password: server.salon.secrets.focusPassword, resource: 'channel-test' });
+    try {
+      const urlA = await allocate(focus, 'meeting-1', 'aaaa1111', true);
+      const urlB = await allocate(focus, 'meeting-1', 'bbbb2222', false);
+      const a = await open(urlA);
+      const b = await open(urlB);
+      await until(() => a.messages.length > 0 && b.messages.length > 0, 'ServerHello');
+      assert.equal(a.messages[0]!.colibriClass, 'ServerHello');
+
+      a.ws.send('this is not JSON');
+      a.ws.send(JSON.stringify({ colibriClass: 'NoSuchClass' }));
+      a.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: 'bbbb2222', from: 'forged', msgPayload: { type: 'hello', text: 'salut' } }));
+      await until(() => b.messages.length > 1, 'relayed message');
+      assert.deepEqual(b.messages[1], { colibriClass: 'EndpointMessage', to: 'bbbb2222', from: 'aaaa1111', msgPayload: { type: 'hello', text: 'salut' } });
+      assert.equal(a.messages.length, 1, 'nothing comes back to the sender');
+
+      const wrong = new URL(urlB);
+      wrong.searchParams.set('pwd', 'guess');
+      await assert.rejects(open(wrong.toString()), /HTTP 403/);
+      await assert.rejects(open(urlB.replace('bbbb2222', 'cccc3333')), /HTTP 403/);
+      await assert.rejects(open(urlB.replace('meeting-1', 'meeting-2')), /HTTP 403/);
+
+      // expiring the endpoint closes its channel
+      const closed = new Promise((resolve) => b.ws.once('close', resolve));
+      await focus.client.iqCaller.request(xml('iq', { type: 'set', to: server.salon.bridge.jid },
+        xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': 'meeting-1' }, xml('endpoint', { id: 'bbbb2222', expire: 'true' }))));
+      await closed;
+      a.ws.close();
+    } finally {
+      await stopClient(focus.client);
     }
   });
 });

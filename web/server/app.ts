@@ -20,6 +20,8 @@ export interface HttpFrontOptions {
   health(): string | null;
   bosh: { handleRequest(req: IncomingMessage, res: import('node:http').ServerResponse): void };
   websocket: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
+  /** The bridge channel (colibri-ws) of the bridge running in this process, if any. */
+  bridgeChannel?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
 }
 
 const TENANT = '{/:tenant}';
@@ -87,6 +89,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       // The one boundary for upgrades: nothing a request carries may end the process.
       try {
         if (websocketPath.test(req.url ?? '')) return options.websocket.handleUpgrade(req, socket, head);
+        if (options.bridgeChannel?.matches(req.url ?? '')) return options.bridgeChannel.handleUpgrade(req, socket, head);
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       } catch (err) {
         options.log.error({ err, url: req.url }, 'upgrade handling failed');

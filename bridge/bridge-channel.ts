@@ -1,0 +1,130 @@
+/**
+ * The bridge channel over WebSocket (colibri-ws, protocol reference §7): one socket per endpoint
+ * at /colibri-ws/<bridge id>/<meeting id>/<endpoint id>?pwd=<the endpoint's ICE password>.
+ * The bridge greets with ServerHello and relays EndpointMessage and EndpointStats between the
+ * endpoints of one conference, stamping `from` itself; what it does not handle yet is logged and
+ * ignored, never fatal. A wrong bridge, conference, endpoint or password all get the same 403.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  BridgeChannelMessageError, MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, parseBridgeChannelMessage, serialiseBridgeChannelMessage,
+  type BridgeChannelMessage,
+} from '../xmpp/protocol/bridge-channel.ts';
+
+/** What the channel needs to find an endpoint and its peers. */
+export interface ChannelDirectory {
+  /** The endpoint's ICE password, or undefined when there is no such endpoint. */
+  passwordOf(meetingId: string, endpointId: string): string | undefined;
+}
+
+const PATH = /^\/colibri-ws\/([^/?]+)\/([^/?]+)\/([^/?]+)(?:\?(.*))?$/;
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class BridgeChannelServer {
+  private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false });
+  /** meeting id → endpoint id → socket */
+  private readonly sockets = new Map<string, Map<string, WebSocket>>();
+
+  constructor(private readonly bridgeId: string, private readonly directory: ChannelDirectory, private readonly log: Logger) {}
+
+  /** True when the request is for this bridge's channel path (the HTTP front asks before routing). */
+  matches(url: string): boolean {
+    const m = PATH.exec(url);
+    return m !== null && safeDecode(m[1]!) === this.bridgeId;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const m = PATH.exec(req.url ?? '');
+    const meetingId = m ? safeDecode(m[2]!) : undefined;
+    const endpointId = m ? safeDecode(m[3]!) : undefined;
+    const pwd = new URLSearchParams(m?.[4] ?? '').get('pwd') ?? '';
+    const expected = meetingId && endpointId ? this.directory.passwordOf(meetingId, endpointId) : undefined;
+    if (!m || !meetingId || !endpointId || expected === undefined || !sameSecret(pwd, expected)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.server.handleUpgrade(req, socket, head, (ws) => this.attach(ws, meetingId, endpointId));
+  }
+
+  /** Sends a message to one endpoint of a conference (when its channel is open). */
+  send(meetingId: string, endpointId: string, message: BridgeChannelMessage): void {
+    const ws = this.sockets.get(meetingId)?.get(endpointId);
+    if (ws && ws.readyState === ws.OPEN) ws.send(serialiseBridgeChannelMessage(message));
+  }
+
+  /** Closes an endpoint's channel (its endpoint expired). */
+  closeEndpoint(meetingId: string, endpointId: string): void {
+    this.sockets.get(meetingId)?.get(endpointId)?.close(1000, 'endpoint expired');
+  }
+
+  close(): void {
+    for (const endpoints of this.sockets.values()) for (const ws of endpoints.values()) ws.terminate();
+    this.sockets.clear();
+    this.server.close();
+  }
+
+  private attach(ws: WebSocket, meetingId: string, endpointId: string): void {
+    let endpoints = this.sockets.get(meetingId);
+    if (!endpoints) this.sockets.set(meetingId, (endpoints = new Map()));
+    endpoints.get(endpointId)?.close(1000, 'replaced by a new channel');
+    endpoints.set(endpointId, ws);
+    ws.on('error', (err) => this.log.debug({ err: err.message, epId: endpointId }, 'bridge channel error'));
+    ws.on('close', () => {
+      const current = this.sockets.get(meetingId);
+      if (current?.get(endpointId) === ws) current.delete(endpointId);
+      if (current?.size === 0) this.sockets.delete(meetingId);
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return;
+      this.onMessage(meetingId, endpointId, data.toString('utf8'));
+    });
+    ws.send(serialiseBridgeChannelMessage({ colibriClass: 'ServerHello' }));
+  }
+
+  private onMessage(meetingId: string, from: string, text: string): void {
+    let message: BridgeChannelMessage;
+    try {
+      message = parseBridgeChannelMessage(text);
+    } catch (err) {
+      if (!(err instanceof BridgeChannelMessageError)) throw err;
+      this.log.debug({ epId: from, kind: err.kind }, 'bridge channel message ignored');
+      return;
+    }
+    switch (message.colibriClass) {
+      case 'EndpointMessage':
+      case 'EndpointStats': {
+        // The bridge says who sent it; a client's own `from` is never trusted.
+        const stamped = { ...message, from } as BridgeChannelMessage;
+        const to = message.colibriClass === 'EndpointMessage' ? message.to : '';
+        const payload = serialiseBridgeChannelMessage(stamped);
+        for (const [id, ws] of this.sockets.get(meetingId) ?? []) {
+          if (id !== from && (to === '' || to === id) && ws.readyState === ws.OPEN) ws.send(payload);
+        }
+        return;
+      }
+      case 'ClientHello':
+        this.send(meetingId, from, { colibriClass: 'ServerHello' });
+        return;
+      default:
+        // ReceiverVideoConstraints, ReceiverAudioSubscription, …: layer selection comes later.
+        this.log.trace({ epId: from, colibriClass: message.colibriClass }, 'bridge channel message not handled yet');
+    }
+  }
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined; // a malformed escape names no endpoint
+  }
+}
