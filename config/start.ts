@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { listen, startXmppServer, type XmppServer } from '../xmpp/index.ts';
-import { startFocus } from '../focus/index.ts';
+import { startFocus, type Focus } from '../focus/index.ts';
 import { startBridge, type Bridge } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
 import { networkInterfaces } from 'node:os';
@@ -35,6 +35,7 @@ export interface SalonHandle {
   config: Config;
   log: Logger;
   xmpp: XmppServer;
+  focus: Focus;
   bridge: Bridge;
   media: MediaTransport;
   secrets: Secrets;
@@ -110,6 +111,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     domain: config.xmpp.focusDomain,
     user: `focus@${config.xmpp.authDomain}`,
     mucDomain: config.xmpp.mucDomain,
+    brewery: `jvbbrewery@${config.xmpp.internalMucDomain}`,
     version: VERSION,
   });
 
@@ -175,7 +177,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
 
   let closing: Promise<void> | undefined;
   return {
-    config, log, xmpp, secrets, bridge, media,
+    config, log, xmpp, secrets, focus, bridge, media,
     ports: { http: httpPort, https: httpsPort, c2s: xmpp.ports.c2s, components: xmpp.ports.components, media: media.port },
     localOrigin: `http://127.0.0.1:${httpPort}`,
     close() {

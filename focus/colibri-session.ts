@@ -5,13 +5,17 @@
  */
 import type { Element } from 'ltx';
 import {
-  buildConferenceModify, parseConferenceModified, type Colibri2Endpoint, type Colibri2Media, type Colibri2MediaSource,
+  buildConferenceModify, Colibri2Capability, parseConferenceModified, type Colibri2Endpoint, type ConferenceModified, type Colibri2Media, type Colibri2MediaSource,
 } from '../xmpp/protocol/colibri2.ts';
 import type { IqCaller } from './iq-caller.ts';
 
 export interface AllocatedEndpoint {
   /** The bridge's `<transport xmlns="urn:xmpp:jingle:transports:ice-udp:1">` for this endpoint. */
   iceUdp: Element;
+  /** The endpoint as the bridge answered it (transport with the SCTP port, if asked for). */
+  endpoint: Colibri2Endpoint;
+  /** The bridge's own feedback sources, when the answer carried them (§6.2). */
+  feedbackSources?: Colibri2MediaSource[];
 }
 
 export class ColibriSession {
@@ -30,7 +34,8 @@ export class ColibriSession {
     return this.endpoints.size;
   }
 
-  async allocate(endpointId: string, options: { statsId?: string; media: Colibri2Media[]; capabilities?: string[] }): Promise<AllocatedEndpoint> {
+  /** @param options.sctp ask for a data channel (the client supports SCTP). Default false. */
+  async allocate(endpointId: string, options: { statsId?: string; media: Colibri2Media[]; capabilities?: string[]; sctp?: boolean }): Promise<AllocatedEndpoint> {
     const create = !this.created;
     this.created = true;
     const endpoint: Colibri2Endpoint = {
@@ -38,15 +43,15 @@ export class ColibriSession {
       create: true,
       ...(options.statsId ? { statsId: options.statsId } : {}),
       media: options.media,
-      transport: { iceControlling: true },
-      capabilities: options.capabilities ?? [],
+      transport: { iceControlling: true, ...(options.sctp ? { sctp: {} } : {}) },
+      capabilities: options.capabilities ?? [Colibri2Capability.sourceNames],
     };
     this.endpoints.add(endpointId);
     const answer = await this.modify([endpoint], create);
     const allocated = answer.endpoints.find((e) => e.id === endpointId);
     const iceUdp = allocated?.transport?.iceUdp;
-    if (!iceUdp) throw new Error(`the bridge gave no transport for ${endpointId}`);
-    return { iceUdp };
+    if (!allocated || !iceUdp) throw new Error(`the bridge gave no transport for ${endpointId}`);
+    return { iceUdp, endpoint: allocated, ...(answer.feedbackSources ? { feedbackSources: answer.feedbackSources } : {}) };
   }
 
   /** The participant's own transport (from session-accept / transport-info) and complete sources. */
@@ -73,7 +78,7 @@ export class ColibriSession {
     await this.iq.request(this.bridgeJid, 'set', buildConferenceModify({ meetingId: this.meetingId, expire: true, endpoints: [], relays: [] }));
   }
 
-  private async modify(endpoints: Colibri2Endpoint[], create = false) {
+  private async modify(endpoints: Colibri2Endpoint[], create = false): Promise<ConferenceModified> {
     const payload = buildConferenceModify({
       meetingId: this.meetingId,
       ...(create ? { create: true, name: this.roomJid, rtcstatsEnabled: false } : {}),

@@ -1,13 +1,23 @@
 /**
  * One conference as the focus sees it: the focus's own occupancy of the MUC room (nickname
  * `focus`, owner), the conference requests waiting for it, the participants it has seen, and the
- * conference's end when the last one leaves. Jingle sessions and bridge allocation attach here.
+ * conference's end when the last one leaves, the `<bridgeNotAvailable/>` flag in its presence and
+ * remote mute. Jingle sessions and bridge allocation are ./conference-media.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
+import { NS_FOCUS } from '../xmpp/protocol/conference-iq.ts';
+import { NS_JINGLE, parseJingle } from '../xmpp/protocol/jingle.ts';
 import { NS_MUC, NS_MUC_ADMIN, NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
+import { iqPayload } from '../xmpp/stanza.ts';
+import { ConferenceMedia, type MediaOptions } from './conference-media.ts';
+import type { IqCaller } from './iq-caller.ts';
+import { readParticipantPresence, type Participant } from './participant.ts';
+
+/** Remote mute namespaces (§4.5): `http://jitsi.org/jitmeet/<audio|video|desktop>`. */
+const MUTE_NAMESPACES = new Set(['http://jitsi.org/jitmeet/audio', 'http://jitsi.org/jitmeet/video', 'http://jitsi.org/jitmeet/desktop']);
 
 export interface ConferenceLink {
   /** Sends a stanza as the focus's own session (from focus@auth/focus). */
@@ -20,12 +30,8 @@ export interface ConferenceOptions {
   /** A conference nobody joins within this time ends. */
   idleTimeoutMs: number;
   onEnded(conference: Conference, reason: string): void;
-}
-
-interface Participant {
-  nick: string;
-  realJid: string;
-  affiliation: string;
+  /** Bridges and Jingle; without it the conference manages only the room. */
+  media?: MediaOptions;
 }
 
 type Waiter = { resolve(): void; reject(err: StanzaError): void };
@@ -35,11 +41,19 @@ export class Conference {
   private readonly waiters: Waiter[] = [];
   private readonly participants = new Map<string, Participant>();
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly media: ConferenceMedia | undefined;
+  private bridgeNotAvailable = false;
   readonly createdAt = Date.now();
   readonly roomJid: string;
 
   constructor(private readonly link: ConferenceLink, private readonly log: Logger, private readonly options: ConferenceOptions) {
     this.roomJid = options.roomJid;
+    if (options.media) {
+      this.media = new ConferenceMedia(this.roomJid, this.participants, options.media, log, (missing) => {
+        this.bridgeNotAvailable = missing;
+        if (this.state === 'joined') this.link.send(this.focusPresence(false));
+      });
+    }
     this.armIdleTimer();
     this.link.send(this.focusPresence(true));
   }
@@ -79,21 +93,58 @@ export class Conference {
       }
       return;
     }
-    const item = x?.getChild('item');
     if (presence.attrs.type === 'unavailable') {
-      if (!this.participants.delete(nick)) return;
+      const participant = this.participants.get(nick);
+      if (!participant) return;
+      this.participants.delete(nick);
+      this.media?.participantLeft(participant);
       // XEP-0045 §7.6: a nickname change; the available presence from the new nick follows at once.
       if (statuses.has('303')) return;
       if (this.participants.size === 0) this.end('last participant left');
       else this.ensureModerator();
       return;
     }
-    const realJid = item?.attrs.jid as string | undefined;
-    if (!realJid) return; // non-anonymous rooms always carry it; anything else is not ours to manage
-    this.participants.set(nick, { nick, realJid, affiliation: (item?.attrs.affiliation as string) ?? 'none' });
+    const fields = readParticipantPresence(presence);
+    if (!fields) return; // non-anonymous rooms always carry the real JID; anything else is not ours to manage
+    const known = this.participants.get(nick);
+    if (known) Object.assign(known, fields);
+    else this.participants.set(nick, { nick, occupantJid: from, ...fields });
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.ensureModerator();
+    this.media?.update();
+  }
+
+  /** The bridges changed (a brewery presence): invitations waiting for a bridge are retried. */
+  bridgesChanged(): void {
+    if (this.state === 'joined') this.media?.update();
+  }
+
+  /**
+   * An IQ get/set from an occupant (`room/nick`) to the focus: Jingle (§5) or remote mute (§4.5).
+   * @returns the result payload, if any.
+   * @throws StanzaError, answered to that occupant only.
+   */
+  handleIq(iq: Element, iqCaller: IqCaller): Element | undefined {
+    const from = iq.attrs.from as string;
+    const participant = this.participants.get(from.slice(this.roomJid.length + 1));
+    const payload = iqPayload(iq);
+    if (payload.name === 'jingle' && payload.getNS() === NS_JINGLE && iq.attrs.type === 'set') {
+      const jingle = parseJingle(payload);
+      if (!participant || !this.media) throw new StanzaError('cancel', 'item-not-found', `unknown session '${jingle.sid}'`);
+      this.media.handleJingle(participant, jingle);
+      return undefined;
+    }
+    if (payload.name === 'mute' && MUTE_NAMESPACES.has(payload.getNS() ?? '') && iq.attrs.type === 'set') {
+      if (!participant || participant.role !== 'moderator') throw new StanzaError('auth', 'forbidden', 'only moderators may mute others');
+      const target = this.participants.get(String(payload.attrs.jid ?? '').slice(this.roomJid.length + 1));
+      if (!target || payload.attrs.jid !== target.occupantJid) throw new StanzaError('cancel', 'item-not-found', 'no such participant');
+      if (payload.getText().trim() !== 'true') throw new StanzaError('cancel', 'not-allowed', 'only muting is allowed');
+      const forwarded = new Element('mute', { xmlns: payload.getNS() ?? '', actor: participant.occupantJid }).t('true');
+      iqCaller.request(target.occupantJid, 'set', forwarded).catch((err: unknown) => this.log.debug({ err, target: target.nick }, 'the mute target did not acknowledge'));
+      return undefined;
+    }
+    throw new StanzaError('cancel', 'service-unavailable');
   }
 
   /**
@@ -122,6 +173,7 @@ export class Conference {
     const properties = presence.c('conference-properties', { xmlns: 'http://jitsi.org/protocol/focus' });
     properties.c('property', { key: 'support-terminate-restart', value: 'true' });
     properties.c('property', { key: 'created-ms', value: String(this.createdAt) });
+    if (this.bridgeNotAvailable) presence.c('bridgeNotAvailable', { xmlns: NS_FOCUS });
     return presence;
   }
 
@@ -134,6 +186,7 @@ export class Conference {
     this.idleTimer = undefined;
     const err = error ?? new StanzaError('wait', 'service-unavailable', 'conference ended');
     for (const w of this.waiters.splice(0)) w.reject(err);
+    this.media?.close();
     if (wasIn) this.link.send(new Element('presence', { to: `${this.roomJid}/focus`, type: 'unavailable' }));
     this.participants.clear();
     this.log.info({ room: this.roomJid, reason }, 'conference ended');

@@ -2,16 +2,20 @@
  * The conference focus (Jicofo's job): answers clients' conference requests at
  * `focus.<domain>`, creates each conference room by joining it as the occupant `focus`, and owns
  * the conferences it started. It speaks XMPP only: an in-process session as
- * focus@<auth domain>/focus and a domain service for focus.<domain>.
+ * focus@<auth domain>/focus and a domain service for focus.<domain>. From the same session it sits in
+ * the brewery room to learn the bridges (§6.1) and drives them with Colibri2 (§6.2).
  */
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
 import { tryParseJid } from '../xmpp/jid.ts';
 import { buildConferenceAnswer, parseConferenceRequest, NS_FOCUS } from '../xmpp/protocol/conference-iq.ts';
+import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
 import { errorReply, iqPayload, iqResult } from '../xmpp/stanza.ts';
 import type { DomainService } from '../xmpp/router.ts';
+import { BridgeSelector } from './bridge-selector.ts';
 import { Conference } from './conference.ts';
+import { IqCaller } from './iq-caller.ts';
 
 /** What the focus needs of an XMPP server (in process, or later a remote connection). */
 export interface FocusXmppLink {
@@ -30,6 +34,17 @@ export interface FocusOptions {
   version: string;
   idleTimeoutMs?: number;
   /**
+   * The brewery room, `jvbbrewery@<internal MUC domain>`. Without it the focus knows no bridge and
+   * conferences get no media (the focus presence says `<bridgeNotAvailable/>`).
+   */
+  brewery?: string;
+  /** The focus session's resource. Default `focus`. */
+  resource?: string;
+  /** Timeout of the focus's own requests (Colibri2, Jingle). Default 15000 ms. */
+  requestTimeoutMs?: number;
+  /** Timeout of the disco#info asked of each participant. Default 3000 ms. */
+  discoTimeoutMs?: number;
+  /**
    * Room policy hook: may refuse a conference request (throw a StanzaError). Open by default;
    * authentication adds agents and guests.
    */
@@ -38,25 +53,53 @@ export interface FocusOptions {
 
 export interface Focus {
   readonly conferences: ReadonlyMap<string, Conference>;
+  readonly bridges: BridgeSelector;
   close(): void;
 }
 
 export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptions): Focus {
   const conferences = new Map<string, Conference>();
-  const focusJid = `${options.user}/focus`;
+  const focusJid = `${options.user}/${options.resource ?? 'focus'}`;
+  const selector = new BridgeSelector();
   let closed = false;
 
   const session = xmpp.connectLocal(focusJid, (stanza) => {
+    const type = stanza.attrs.type as string | undefined;
+    if (stanza.name === 'iq' && (type === 'result' || type === 'error')) {
+      iqCaller.handleReply(stanza);
+      return;
+    }
     const from = tryParseJid(stanza.attrs.from as string | undefined);
     if (!from) return;
+    if (options.brewery && from.bare === options.brewery) {
+      if (stanza.name !== 'presence') return;
+      selector.onBreweryPresence(stanza);
+      for (const c of conferences.values()) c.bridgesChanged();
+      return;
+    }
     const conference = conferences.get(from.bare);
     if (stanza.name === 'presence') return conference?.onPresence(stanza);
-    if (stanza.name === 'iq' && (stanza.attrs.type === 'get' || stanza.attrs.type === 'set')) {
-      // Jingle and moderation requests come here later; nothing else is served yet.
-      const reply = errorReply(stanza, new StanzaError('cancel', 'service-unavailable'));
-      if (reply) session.send(reply);
-    }
+    if (stanza.name === 'iq' && (type === 'get' || type === 'set')) handleOccupantIq(stanza, conference);
   });
+  const iqCaller = new IqCaller((stanza) => session.send(stanza), options.requestTimeoutMs);
+  if (options.brewery) {
+    session.send(new Element('presence', { to: `${options.brewery}/focus` }).c('x', { xmlns: NS_MUC }).up());
+  }
+
+  /** The one error boundary for IQs from room occupants (Jingle, mute). */
+  function handleOccupantIq(iq: Element, conference: Conference | undefined): void {
+    let answer: Element | undefined;
+    try {
+      if (!conference) throw new StanzaError('cancel', 'service-unavailable');
+      answer = iqResult(iq, conference.handleIq(iq, iqCaller));
+    } catch (err) {
+      const error = err instanceof StanzaError ? err : new StanzaError('wait', 'internal-server-error');
+      if (err instanceof StanzaError) log.debug({ from: iq.attrs.from, condition: error.condition, text: error.text }, 'refused a request');
+      else log.error({ err, from: iq.attrs.from }, 'handling a request failed');
+      answer = errorReply(iq, error);
+    }
+    if (answer) session.send(answer);
+  }
 
   const reply = (stanza: Element): void => xmpp.route(stanza);
 
@@ -90,6 +133,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
     if (!conference) {
       conference = new Conference(session, log.child({ room: room.bare }), {
         roomJid: room.bare,
+        media: { iq: iqCaller, selector, focusJid, ...(options.discoTimeoutMs ? { discoTimeoutMs: options.discoTimeoutMs } : {}) },
         focusVersion: options.version,
         idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
         onEnded: (c) => {
@@ -109,11 +153,14 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
 
   return {
     conferences,
+    bridges: selector,
     close() {
       if (closed) return;
       closed = true;
       for (const c of [...conferences.values()]) c.end('focus stopped');
       removeService();
+      if (options.brewery) session.send(new Element('presence', { to: `${options.brewery}/focus`, type: 'unavailable' }));
+      iqCaller.close();
       session.close('focus stopped');
     },
   };

@@ -20,14 +20,14 @@ export class IqCaller {
   constructor(private readonly send: (stanza: Element) => void, private readonly timeoutMs = 15_000) {}
 
   /** Sends `<iq type=… to=…>payload</iq>`; resolves with the result's payload element (or undefined). */
-  request(to: string, type: 'get' | 'set', payload: Element): Promise<Element | undefined> {
+  request(to: string, type: 'get' | 'set', payload: Element, timeoutMs = this.timeoutMs): Promise<Element | undefined> {
     if (this.closed) return Promise.reject(new StanzaError('wait', 'service-unavailable', 'the focus is stopping'));
     const id = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new StanzaError('wait', 'remote-server-timeout', `no answer from ${to}`));
-      }, this.timeoutMs);
+      }, timeoutMs);
       timer.unref();
       this.pending.set(id, {
         to,
@@ -54,6 +54,10 @@ export class IqCaller {
       pending.reject(err);
     }
     return true;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
   }
 
   close(): void {

@@ -222,10 +222,11 @@ export class RtcpWalker {
   /** Item `type` of the chunk at `chunkOffset` as Latin-1 text, or undefined. Allocates; not for the hot path. */
   sdesItem(chunkOffset: number, type: number): string | undefined {
     const buf = this.buf;
+    const end = this.offset + this.length - this.paddingLength;
     let i = chunkOffset + 4;
-    while (buf[i] !== 0) {
+    while (i + 2 <= end && buf[i] !== 0) {
       const len = buf[i + 1]!;
-      if (buf[i] === type) return String.fromCharCode(...buf.subarray(i + 2, i + 2 + len));
+      if (buf[i] === type) return i + 2 + len <= end ? String.fromCharCode(...buf.subarray(i + 2, i + 2 + len)) : undefined;
       i += 2 + len;
     }
     return undefined;

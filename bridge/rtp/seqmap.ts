@@ -27,6 +27,7 @@ import type { Vp8Descriptor } from './vp8.ts';
  * stage and refill it per packet ({@link readSeqMapPacket}); the map never keeps a reference.
  */
 export interface SeqMapPacket {
+  /** Unsigned, as {@link RtpHeader} reads it. */
   ssrc: number;
   sequenceNumber: number;
   timestamp: number;
@@ -243,15 +244,19 @@ export class SeqMap {
 
   /**
    * Records that `packet` is deliberately not forwarded, so later outputs close up over it.
-   * Returns true when dropping leaves no hole in the output; false when the packet already owns an
-   * output slot (it arrived late, after newer packets were mapped around it): forward it with
-   * {@link map} instead, or the receiver will wait for it.
+   * Returns true when dropping leaves no hole in the output. False when the packet already owns an
+   * output slot: it was lost and arrives late, after newer packets were mapped around it, so the
+   * map could not know it would be dropped. Its slot is then left in the out* fields, as by
+   * {@link map}: send the packet there, or a padding-only packet, or the receiver NACKs the hole.
    */
   drop(packet: SeqMapPacket): boolean {
     const seq = packet.sequenceNumber;
     const ahead = (seq - this.#lastIn) & 0xffff;
     if (!this.#active || packet.ssrc !== this.#inSsrc || ahead === 0 || ahead >= 0x8000) {
-      return this.#find(packet.ssrc, seq) < 0;
+      const range = this.#find(packet.ssrc, seq);
+      if (range < 0) return true;
+      this.#output(packet, this.#rSeqDelta[range]!, this.#rTsDelta[range]!, this.#rPidDelta[range]!, this.#rTl0Delta[range]!);
+      return false;
     }
     // Packets lost between the last one and this one keep their slots, with the current deltas.
     if (ahead > 1) this.#cover((seq - 1) & 0xffff);

@@ -89,6 +89,7 @@ describe('bridge/rtp/rtcp', () => {
       assert.equal(two.sdesItem(two.sdesChunkOffset(0), SDES_CNAME), 'ab');
       assert.equal(two.sdesChunkOffset(1), 16);
       assert.equal(two.sdesItem(16, SDES_CNAME), undefined);
+      assert.equal(two.sdesItem(40, SDES_CNAME), undefined, 'an offset past the packet reads nothing');
     });
 
     it('RR: signed cumulative loss', () => {

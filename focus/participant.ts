@@ -1,0 +1,39 @@
+/**
+ * One occupant of a conference room as the focus sees it (protocol notes §4.4): endpoint id = nick,
+ * stats id, region, MUC role, the client's disco#info features (asked once) and its Jingle session.
+ */
+import type { Element } from 'ltx';
+import { NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
+import type { JingleSession } from './jingle-session.ts';
+import type { ClientFeatures } from './offer.ts';
+
+export interface Participant {
+  /** The nickname, which is also the bridge endpoint id. */
+  readonly nick: string;
+  /** `room@muc/nick`: where the focus sends Jingle and disco#info (the MUC relays them). */
+  readonly occupantJid: string;
+  realJid: string;
+  affiliation: string;
+  role: string;
+  statsId?: string;
+  region?: string;
+  /** The client's features, asked once (disco#info to the occupant JID). */
+  features?: Promise<ClientFeatures>;
+  session?: JingleSession;
+}
+
+/** The participant's fields from its MUC presence; undefined without a real JID (not ours to manage). */
+export function readParticipantPresence(presence: Element): Omit<Participant, 'nick' | 'occupantJid'> | undefined {
+  const item = presence.getChild('x', NS_MUC_USER)?.getChild('item');
+  const realJid = item?.attrs.jid as string | undefined;
+  if (!realJid) return undefined;
+  const statsId = presence.getChildText('stats-id')?.trim();
+  const region = presence.getChildText('jitsi_participant_region')?.trim();
+  return {
+    realJid,
+    affiliation: (item?.attrs.affiliation as string | undefined) ?? 'none',
+    role: (item?.attrs.role as string | undefined) ?? 'participant',
+    ...(statsId ? { statsId } : {}),
+    ...(region ? { region } : {}),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The focus's media path against the real server: two @xmpp/client participants ask for the
+ * conference, join the room, get a session-initiate carrying the bridge's transport, answer it
+ * with lib-jitsi-meet's recorded session-accept, and each learns the other's sources.
+ * The focus and the bridge are the ones `npm start` runs (config/start.ts).
+ */
+import assert from 'node:assert/strict';
+import type { Element } from 'ltx';
+import { ClientFeature } from '../../focus/offer.ts';
+import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
+import { sessionAcceptFor } from '../unit/focus/session-accept-fixture.ts';
+import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer, type XmppClient } from './harness.ts';
+
+const ROOM = 'jingletest@muc.meet.jitsi';
+const FOCUS_DOMAIN = 'focus.meet.jitsi';
+
+/** @xmpp/client's iq callee (test/types/xmpp-client.d.ts leaves it out). */
+type IqHandler = (ctx: { stanza: Element; element: Element }) => Element | boolean;
+type WithCallee = XmppClient & { iqCallee: { get(ns: string, name: string, handler: IqHandler): void; set(ns: string, name: string, handler: IqHandler): void } };
+
+interface Participant {
+  client: XmppClient;
+  inbox: Element[];
+  jingle: Jingle[];
+}
+
+async function join(server: TestServer, nick: string): Promise<Participant> {
+  const { client, inbox } = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
+  const jingle: Jingle[] = [];
+  const { iqCallee } = client as WithCallee;
+  iqCallee.set('urn:xmpp:jingle:1', 'jingle', (ctx) => {
+    jingle.push(parseJingle(ctx.element));
+    return true;
+  });
+  iqCallee.get('http://jabber.org/protocol/disco#info', 'query', () =>
+    xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' },
+      ...[ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx].map((v) => xml('feature', { var: v }))));
+  await client.iqCaller.request(xml('iq', { type: 'set', to: FOCUS_DOMAIN }, xml('conference', { xmlns: 'http://jitsi.org/protocol/focus', room: ROOM, 'machine-uid': `m-${nick}` })));
+  await client.send(xml('presence', { to: `${ROOM}/${nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' }), xml('stats-id', {}, `stats-${nick}`)));
+  await waitForStanza(inbox, (s) => s.name === 'presence' && s.attrs.from === `${ROOM}/${nick}`, 5000, `${nick}'s own presence`);
+  return { client, inbox, jingle };
+}
+
+async function waitForJingle(p: Participant, action: string, what: string): Promise<Jingle> {
+  const deadline = Date.now() + 8000;
+  for (;;) {
+    const found = p.jingle.find((j) => j.action === action);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${p.jingle.map((j) => j.action).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('focus Jingle with the real server and bridge', function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  const clients: XmppClient[] = [];
+
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    for (const c of clients) await stopClient(c);
+    await server.close();
+  });
+
+  it('offers each participant the bridge transport and passes one\'s accepted sources to the other', async () => {
+    const deadline = Date.now() + 5000;
+    while (server.salon.focus.bridges.count === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(server.salon.focus.bridges.count > 0, 'the focus sees the bridge in the brewery');
+
+    const alice = await join(server, 'alice');
+    clients.push(alice.client);
+    const bob = await join(server, 'bob');
+    clients.push(bob.client);
+
+    const offers = await Promise.all([alice, bob].map((p, i) => waitForJingle(p, 'session-initiate', `session-initiate ${i}`)));
+    for (const offer of offers) {
+      assert.equal(offer.initiator, 'focus@auth.meet.jitsi/focus');
+      const transport = offer.contents[0]!.transport!;
+      assert.ok(transport.ufrag && transport.ufrag.length > 0, 'bridge ufrag');
+      assert.ok(transport.fingerprints.length > 0, 'bridge fingerprint');
+      assert.equal(offer.groups[0]?.semantics, 'BUNDLE');
+      assert.deepEqual(offer.groups[0]?.contents, offer.contents.map((c) => c.name));
+    }
+    const [aliceOffer, bobOffer] = offers;
+    assert.notEqual(aliceOffer!.contents[0]!.transport!.ufrag, bobOffer!.contents[0]!.transport!.ufrag, 'one bridge endpoint each');
+
+    await alice.client.iqCaller.request(xml('iq', { type: 'set', to: `${ROOM}/focus` }, sessionAcceptFor('alice', aliceOffer!.sid, 0)));
+    await bob.client.iqCaller.request(xml('iq', { type: 'set', to: `${ROOM}/focus` }, sessionAcceptFor('bob', bobOffer!.sid, 7)));
+
+    const toBob = await waitForJingle(bob, 'source-add', 'source-add to bob');
+    assert.equal(toBob.sid, bobOffer!.sid);
+    assert.equal(toBob.sources?.[0]?.owner, 'alice');
+    assert.ok(toBob.sources[0].video.some((s) => s.name === 'alice-v0'));
+    assert.ok(toBob.sources[0].audio.some((s) => s.name === 'alice-a0'));
+    const toAlice = await waitForJingle(alice, 'source-add', 'source-add to alice');
+    assert.equal(toAlice.sources?.[0]?.owner, 'bob');
+
+    const conference = server.salon.focus.conferences.get(ROOM);
+    assert.ok(conference);
+    assert.equal(conference.participantCount, 2);
+  });
+});

@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { Element } from 'ltx';
+import { pino } from 'pino';
+import { StanzaError } from '../../../xmpp/errors.ts';
+import { buildColibriStats, buildConferenceModified, parseConferenceModify, type ConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
+import { buildDiscoInfo } from '../../../xmpp/protocol/disco.ts';
+import { buildIceUdpTransport, parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
+import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/jingle.ts';
+import { BridgeSelector } from '../../../focus/bridge-selector.ts';
+import { Conference, type ConferenceLink } from '../../../focus/conference.ts';
+import { IqCaller } from '../../../focus/iq-caller.ts';
+import { ClientFeature } from '../../../focus/offer.ts';
+import { fixtureSsrcs, sessionAcceptFor } from './session-accept-fixture.ts';
+
+const ROOM = 'myroom@muc.meet.jitsi';
+const FOCUS = 'focus@auth.meet.jitsi/focus';
+const BRIDGE = 'jvb@auth.meet.jitsi/jvb1';
+const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+const NS_FOCUS = 'http://jitsi.org/protocol/focus';
+
+/** The focus's session: records what it sends, and plays the bridge and the clients' disco#info. */
+class FakeLink implements ConferenceLink {
+  readonly sent: Element[] = [];
+  /** Jingle requests the focus sent, by occupant nick. */
+  readonly jingle = new Map<string, Jingle[]>();
+  readonly colibri: ConferenceModify[] = [];
+  iq!: IqCaller;
+  features: string[] = [ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources, ClientFeature.tcc];
+
+  send(stanza: Element): void {
+    this.sent.push(stanza);
+    if (stanza.name !== 'iq' || (stanza.attrs.type !== 'set' && stanza.attrs.type !== 'get')) return;
+    // Answer asynchronously, as the network would.
+    queueMicrotask(() => this.answer(stanza));
+  }
+
+  private answer(iq: Element): void {
+    const to = String(iq.attrs.to);
+    const reply = (payload?: Element) => {
+      const result = new Element('iq', { type: 'result', id: iq.attrs.id, from: to, to: FOCUS });
+      if (payload) result.cnode(payload);
+      this.iq.handleReply(result);
+    };
+    const payload = iq.getChildElements()[0]!;
+    if (to === BRIDGE) {
+      const modify = parseConferenceModify(payload);
+      this.colibri.push(modify);
+      const created = modify.endpoints.filter((e) => e.create);
+      return reply(buildConferenceModified({
+        endpoints: created.map((e) => ({
+          id: e.id, media: [], capabilities: [],
+          transport: {
+            iceUdp: buildIceUdpTransport({
+              ufrag: `bridge-${e.id}`, pwd: 'bridgepassword0123456789', rtcpMux: true, extensions: [], webSockets: [],
+              fingerprints: [{ hash: 'sha-256', value: 'AB:CD:EF', setup: 'actpass' }],
+              candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '192.0.2.1', port: 10000, priority: 1, protocol: 'udp', type: 'host', network: 0 }],
+            }),
+            sctp: { port: 5000 },
+          },
+        })),
+        relays: [],
+      }));
+    }
+    if (payload.name === 'query') return reply(buildDiscoInfo({ identities: [], features: this.features }));
+    if (payload.name === 'jingle') {
+      const nick = to.slice(ROOM.length + 1);
+      this.jingle.set(nick, [...(this.jingle.get(nick) ?? []), parseJingle(payload)]);
+      return reply();
+    }
+    reply();
+  }
+
+  jingleTo(nick: string, action: string): Jingle[] {
+    return (this.jingle.get(nick) ?? []).filter((j) => j.action === action);
+  }
+}
+
+/** Lets the chain of fake answers (microtasks and promise continuations) run to the end. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function occupant(nick: string, opts: { type?: string; role?: string; statuses?: number[]; jid?: string } = {}): Element {
+  const presence = new Element('presence', { from: `${ROOM}/${nick}`, to: FOCUS, type: opts.type });
+  const x = presence.c('x', { xmlns: NS_MUC_USER });
+  x.c('item', { affiliation: 'none', role: opts.role ?? 'participant', jid: opts.jid ?? `${nick}@meet.jitsi/web` });
+  for (const code of opts.statuses ?? []) x.c('status', { code: String(code) });
+  presence.c('stats-id').t(`stats-${nick}`);
+  return presence;
+}
+
+function breweryPresence(): Element {
+  const presence = new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb1', to: FOCUS });
+  presence.c('x', { xmlns: NS_MUC_USER }).c('item', { jid: BRIDGE, role: 'participant', affiliation: 'none' });
+  presence.cnode(buildColibriStats({ stress_level: '0.1', drain: 'false' }));
+  return presence;
+}
+
+function jingleIq(nick: string, jingle: Element): Element {
+  return new Element('iq', { type: 'set', from: `${ROOM}/${nick}`, to: FOCUS, id: `j-${nick}` }).cnode(jingle).root();
+}
+
+describe('focus/conference-media (Jingle and Colibri2 through the conference)', () => {
+  let link: FakeLink;
+  let iq: IqCaller;
+  let selector: BridgeSelector;
+  let conference: Conference;
+
+  beforeEach(() => {
+    link = new FakeLink();
+    iq = new IqCaller((s) => link.send(s), 60_000);
+    link.iq = iq;
+    selector = new BridgeSelector();
+    selector.onBreweryPresence(breweryPresence());
+    conference = new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+      media: { iq, selector, focusJid: FOCUS, meetingId: 'meeting-1' },
+    });
+    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+  });
+
+  afterEach(() => {
+    conference.end('test over');
+    iq.close();
+  });
+
+  async function twoJoined(): Promise<void> {
+    conference.onPresence(occupant('alice'));
+    conference.onPresence(occupant('bob'));
+    await settle();
+  }
+
+  async function accept(nick: string, offset: number): Promise<void> {
+    const sid = link.jingleTo(nick, 'session-initiate')[0]!.sid;
+    conference.handleIq(jingleIq(nick, sessionAcceptFor(nick, sid, offset)), iq);
+    await settle();
+  }
+
+  it('sends no offer to a lone participant', async () => {
+    conference.onPresence(occupant('alice'));
+    await settle();
+    assert.equal(link.jingle.size, 0);
+    assert.equal(link.colibri.length, 0);
+  });
+
+  it('offers both participants a session with the bridge transport once two are present', async () => {
+    await twoJoined();
+    for (const nick of ['alice', 'bob']) {
+      const [offer] = link.jingleTo(nick, 'session-initiate');
+      assert.ok(offer, `${nick} got a session-initiate`);
+      assert.equal(offer.initiator, FOCUS);
+      const transport = offer.contents[0]!.transport!;
+      assert.equal(transport.ufrag, `bridge-${nick}`);
+      assert.equal(transport.fingerprints[0]?.setup, 'actpass');
+      assert.deepEqual(offer.groups[0]?.contents, ['audio', 'video', 'data']);
+      assert.equal(offer.contents.find((c) => c.name === 'data')?.transport?.sctpMap?.port, 5000);
+    }
+    const allocations = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.deepEqual(allocations.map((e) => [e.id, e.statsId]).sort(), [['alice', 'stats-alice'], ['bob', 'stats-bob']]);
+    assert.equal(link.colibri.filter((m) => m.create).length, 1, 'one Colibri2 conference');
+    assert.ok(link.colibri.every((m) => m.meetingId === 'meeting-1'));
+  });
+
+  it('passes a session-accept to the bridge and its sources to the other participant', async () => {
+    await twoJoined();
+    await accept('alice', 0);
+    const update = link.colibri.at(-1)!.endpoints[0]!;
+    assert.equal(update.id, 'alice');
+    assert.equal(parseIceUdpTransport(update.transport!.iceUdp!).ufrag, 'Zb1x');
+    assert.ok(update.sources!.some((ms) => ms.id === 'alice-v0'));
+    // bob has not accepted yet: nothing is sent to him before his session is active
+    assert.equal(link.jingleTo('bob', 'source-add').length, 0);
+    await accept('bob', 1);
+    const [add] = link.jingleTo('bob', 'source-add');
+    assert.ok(add, 'bob learns alice\'s sources when his session becomes active');
+    assert.equal(add.sources?.[0]?.owner, 'alice');
+    assert.ok(add.sources[0].video.length > 0 && add.sources[0].audio.length > 0);
+    const [toAlice] = link.jingleTo('alice', 'source-add');
+    assert.equal(toAlice?.sources?.[0]?.owner, 'bob');
+  });
+
+  it('puts earlier participants\' sources into a later offer', async () => {
+    await twoJoined();
+    await accept('alice', 0);
+    conference.onPresence(occupant('carol'));
+    await settle();
+    const [offer] = link.jingleTo('carol', 'session-initiate');
+    assert.deepEqual(offer?.sources?.map((s) => s.owner), ['alice']);
+  });
+
+  it('answers a malformed session-accept with bad-request, to that participant only', async () => {
+    await twoJoined();
+    const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
+    const bare = buildJingle({ action: 'session-accept', sid, contents: [], groups: [], extensions: [] });
+    assert.throws(() => conference.handleIq(jingleIq('alice', bare), iq), (e: StanzaError) => e.condition === 'bad-request');
+    await settle();
+    assert.equal(link.jingleTo('bob', 'source-add').length, 0);
+    await accept('alice', 0); // the session stays usable
+    assert.equal(link.colibri.at(-1)!.endpoints[0]!.id, 'alice');
+  });
+
+  it('refuses an SSRC another participant owns, leaving the others untouched', async () => {
+    await twoJoined();
+    await accept('alice', 0);
+    const sid = link.jingleTo('bob', 'session-initiate')[0]!.sid;
+    const before = link.colibri.length;
+    assert.throws(() => conference.handleIq(jingleIq('bob', sessionAcceptFor('bob', sid, 0)), iq), (e: StanzaError) => e.condition === 'bad-request' && /already used by alice/.test(e.text ?? ''));
+    await settle();
+    assert.equal(link.colibri.length, before, 'nothing sent to the bridge');
+    assert.equal(link.jingleTo('alice', 'source-add').length, 0);
+  });
+
+  it('answers an unknown sid with item-not-found and <unknown-session/>, an unsupported action with feature-not-implemented', async () => {
+    await twoJoined();
+    const wrong = buildJingle({ action: 'session-accept', sid: 'nope', contents: [], groups: [], extensions: [] });
+    assert.throws(() => conference.handleIq(jingleIq('alice', wrong), iq),
+      (e: StanzaError) => e.condition === 'item-not-found' && e.application?.name === 'unknown-session');
+    const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
+    const info = buildJingle({ action: 'content-modify', sid, contents: [], groups: [], extensions: [] });
+    assert.throws(() => conference.handleIq(jingleIq('alice', info), iq), (e: StanzaError) => e.condition === 'feature-not-implemented');
+  });
+
+  it('forwards transport-info to the bridge', async () => {
+    await twoJoined();
+    await accept('alice', 0);
+    const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
+    const transport = buildIceUdpTransport({ ufrag: 'Zb1x', pwd: 'q9V0aB3cD4eF5gH6iJ7kL8mN', rtcpMux: false, extensions: [], webSockets: [], fingerprints: [],
+      candidates: [{ component: 1, foundation: '9', generation: 0, id: 'x', ip: '198.51.100.9', port: 5555, priority: 5, protocol: 'udp', type: 'srflx', network: 0 }] });
+    const info = new Element('jingle', { xmlns: 'urn:xmpp:jingle:1', action: 'transport-info', sid });
+    info.c('content', { creator: 'responder', name: '0' }).cnode(transport);
+    conference.handleIq(jingleIq('alice', info), iq);
+    await settle();
+    const update = link.colibri.at(-1)!.endpoints[0]!;
+    assert.equal(parseIceUdpTransport(update.transport!.iceUdp!).candidates[0]?.ip, '198.51.100.9');
+  });
+
+  it('on leave expires the endpoint and sends source-remove to the others; the conference end expires the bridge conference', async () => {
+    await twoJoined();
+    await accept('alice', 0);
+    await accept('bob', 1);
+    conference.onPresence(occupant('alice', { type: 'unavailable', role: 'none' }));
+    await settle();
+    assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)));
+    const [remove] = link.jingleTo('bob', 'source-remove');
+    assert.equal(remove?.sources?.[0]?.owner, 'alice');
+    const removed = remove.sources[0].video.map((s) => s.ssrc).concat(remove.sources[0].audio.map((s) => s.ssrc));
+    assert.ok(removed.every((ssrc) => fixtureSsrcs(0).includes(ssrc)));
+    conference.onPresence(occupant('bob', { type: 'unavailable', role: 'none' }));
+    await settle();
+    assert.ok(link.colibri.some((m) => m.expire), 'Colibri2 conference expired');
+    assert.equal(iq.pendingCount, 0);
+  });
+
+  it('re-invites with a new session after session-terminate with restart', async () => {
+    await twoJoined();
+    await accept('alice', 0);
+    const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
+    const terminate = buildJingle({ action: 'session-terminate', sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] }, bridgeSession: { restart: true } });
+    conference.handleIq(jingleIq('alice', terminate), iq);
+    await settle();
+    const offers = link.jingleTo('alice', 'session-initiate');
+    assert.equal(offers.length, 2);
+    assert.notEqual(offers[1]!.sid, sid);
+    assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)));
+  });
+
+  it('says bridgeNotAvailable in the focus presence when no bridge is known, and invites once one appears', async () => {
+    selector.onBreweryPresence(new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb1', type: 'unavailable' }));
+    link.sent.length = 0;
+    await twoJoined();
+    const flagged = link.sent.find((s) => s.name === 'presence' && s.getChild('bridgeNotAvailable', NS_FOCUS));
+    assert.ok(flagged, 'focus presence with bridgeNotAvailable');
+    assert.equal(link.jingle.size, 0);
+    selector.onBreweryPresence(breweryPresence());
+    conference.bridgesChanged();
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
+    const last = link.sent.filter((s) => s.name === 'presence').at(-1)!;
+    assert.equal(last.getChild('bridgeNotAvailable', NS_FOCUS), undefined);
+  });
+
+  it('forwards a moderator\'s mute to the target with the actor, and refuses a non-moderator', async () => {
+    conference.onPresence(occupant('alice', { role: 'moderator' }));
+    conference.onPresence(occupant('bob'));
+    const mute = (from: string, target: string) => new Element('iq', { type: 'set', from: `${ROOM}/${from}`, to: `${ROOM}/focus`, id: 'm1' })
+      .c('mute', { xmlns: 'http://jitsi.org/jitmeet/audio', jid: `${ROOM}/${target}` }).t('true').root();
+    assert.throws(() => conference.handleIq(mute('bob', 'alice'), iq), (e: StanzaError) => e.condition === 'forbidden');
+    link.sent.length = 0;
+    conference.handleIq(mute('alice', 'bob'), iq);
+    const forwarded = link.sent.find((s) => s.name === 'iq' && s.getChild('mute'));
+    assert.equal(forwarded?.attrs.to, `${ROOM}/bob`);
+    assert.equal(forwarded?.getChild('mute')?.attrs.actor, `${ROOM}/alice`);
+    assert.equal(forwarded?.getChild('mute')?.getText(), 'true');
+  });
+});
