@@ -5,7 +5,8 @@
  * carrying each new endpoint's local transport (ufrag, pwd, host candidates, fingerprint with
  * setup=actpass, the colibri-ws URL).
  */
-import type { Element } from 'ltx';
+import { randomInt } from 'node:crypto';
+import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import {
   Colibri2Error, type Colibri2Endpoint, type Colibri2MediaSource, type ConferenceModify, type ConferenceModified,
@@ -57,8 +58,27 @@ export function readSources(mediaSources: readonly Colibri2MediaSource[]): Endpo
   return { all, forwarded };
 }
 
+/**
+ * The bridge's own sources in a conference (JVB's jvb-a0 / jvb-v0): the SSRCs its RTCP feedback
+ * and keyframe requests come from. Announced to every client in the offer, they also give the
+ * client's first audio and video m-lines an SSRC, without which Chrome cannot demultiplex once
+ * more m-lines with the same payload types are added.
+ */
+function feedbackSources(audioSsrc: number, videoSsrc: number): Colibri2MediaSource[] {
+  const source = (ssrc: number, name: string, media: string): Element => {
+    const el = new Element('source', { xmlns: NS_SSMA, ssrc: String(ssrc), name });
+    el.c('parameter', { name: 'msid', value: `mixedmslabel mixedlabel${media}0` });
+    return el;
+  };
+  return [
+    { type: 'audio', id: 'jvb-a0', sources: [source(audioSsrc, 'jvb-a0', 'audio')], ssrcGroups: [] },
+    { type: 'video', id: 'jvb-v0', sources: [source(videoSsrc, 'jvb-v0', 'video')], ssrcGroups: [] },
+  ];
+}
+
 export class ColibriService {
   private readonly conferences = new Map<string, BridgeConference>();
+  private readonly feedbackSsrcs = new Map<string, [number, number]>();
 
   constructor(private readonly options: ColibriServiceOptions) {}
 
@@ -80,8 +100,10 @@ export class ColibriService {
       if (this.options.refusingNewConferences()) throw Colibri2Error.gracefulShutdown();
       conference = new BridgeConference(request.meetingId, request.name, this.options.log.child({ meetingId: request.meetingId }), (c) => {
         if (this.conferences.get(c.meetingId) === c) this.conferences.delete(c.meetingId);
+        this.feedbackSsrcs.delete(c.meetingId);
       }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId));
       this.conferences.set(request.meetingId, conference);
+      this.feedbackSsrcs.set(request.meetingId, [randomInt(1, 2 ** 31), randomInt(1, 2 ** 31)]);
     }
     if (!conference) throw Colibri2Error.conferenceNotFound(request.meetingId);
     if (request.relays.length) throw Colibri2Error.featureNotImplemented('relays are not supported yet');
@@ -94,6 +116,9 @@ export class ColibriService {
       const reply = this.modifyEndpoint(conference, requested);
       if (reply) answered.push(reply);
     }
+    // Sent when an endpoint (or the conference) was created, as JVB does.
+    const ssrcs = this.feedbackSsrcs.get(request.meetingId);
+    if (answered.some((e) => e.transport) && ssrcs) return { endpoints: answered, relays: [], feedbackSources: feedbackSources(...ssrcs) };
     return { endpoints: answered, relays: [] };
   }
 

@@ -3,6 +3,7 @@
  * directory, and connects third-party XMPP clients (@xmpp/client) to it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { client as xmppClient, xml } from '@xmpp/client';
@@ -26,10 +27,21 @@ export interface TestServer {
 }
 
 /** `env` uses the same variable names as production (e.g. XMPP_RESTRICT_ROOM_CREATION). */
+/** A free loopback TCP port (so the public URL, which clients are given, can name it). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 export async function startTestServer(env: Record<string, string> = {}, flags: string[] = []): Promise<TestServer> {
   const stateDir = await mkdtemp(join(tmpdir(), 'salon-test-'));
+  const port = await freePort();
   const { config } = loadConfig([
-    '--http-port', '0', '--xmpp-port', '0', '--component-port', '0', '--media-port', '0',
+    '--http-port', String(port), '--public-url', `http://127.0.0.1:${port}`,
+    '--xmpp-port', '0', '--component-port', '0', '--media-port', '0',
     '--http-host', '127.0.0.1', '--state-dir', stateDir, '--log-level', process.env.SALON_TEST_LOG ?? 'silent', ...flags,
   ], env);
   const salon = await startSalon({ ...config, xmpp: { ...config.xmpp, c2s: { ...config.xmpp.c2s, host: '127.0.0.1' } } });

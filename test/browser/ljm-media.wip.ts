@@ -1,0 +1,120 @@
+/**
+ * NOT YET IN `npm test` (the .wip.ts name keeps it out of mocha's spec): it fails today.
+ * Both participants reach ICE and DTLS "connected" with the bridge and, when the bridge channel
+ * cannot open, receive each other's audio and decode video; once the colibri-ws channel opens,
+ * lib-jitsi-meet 2021 fails to apply the source-add ("Failed to apply demuxer criteria for '2'")
+ * and no remote frame is decoded. Run it with:
+ *   npx mocha --no-config -n import=tsx --extension ts --timeout 90000 test/browser/ljm-media.wip.ts
+ * (SALON_DEBUG_JINGLE=1 prints the Jingle each page received when it fails.)
+ *
+ * Two lib-jitsi-meet participants (p2p off) with Chromium's fake camera and microphone meet
+ * through Salon's focus and bridge: each receives the other's audio and video, proven by
+ * growing bytesReceived and framesDecoded in getStats(), and the bridge channel opens.
+ */
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../integration/harness.ts';
+import { launchBrowser, type BrowserHarness } from './chromium.ts';
+import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
+import { startPageServer, type PageServer } from './page-server.ts';
+
+interface Inbound { kind: string; bytes: number; frames: number }
+
+async function joinWithMedia(page: Page, room: string): Promise<{ ok: boolean; joinedMs?: number; error?: string }> {
+  return page.evaluate(async (roomName) => {
+    const w = window as unknown as Record<string, any>;
+    const started = performance.now();
+    const c = await w.salonTest.connect(roomName);
+    if (!c.ok) return { ok: false, error: String(c.error) };
+    const tracks = await w.JitsiMeetJS.createLocalTracks({ devices: ['audio', 'video'] });
+    const conference = w.salonTest.connection.initJitsiConference(roomName, { ...w.config, p2p: { enabled: false } });
+    w.salonTest.conference = conference;
+    for (const track of tracks) await conference.addTrack(track);
+    conference.join();
+    return { ok: true, joinedMs: performance.now() - started };
+  }, room);
+}
+
+/** Inbound RTP of the bridge session, from the browser's own statistics. */
+async function inbound(page: Page): Promise<{ ice: string; rtp: Inbound[]; firstFrameMs?: number }> {
+  return page.evaluate(async () => {
+    const w = window as unknown as Record<string, any>;
+    const session = w.salonTest.conference?.jvbJingleSession;
+    if (!session) return { ice: 'no-session', rtp: [] };
+    const pc = session.peerconnection.peerconnection as RTCPeerConnection;
+    const rtp: Array<{ kind: string; bytes: number; frames: number }> = [];
+    (await pc.getStats()).forEach((r: any) => {
+      if (r.type === 'inbound-rtp') rtp.push({ kind: r.kind, bytes: r.bytesReceived ?? 0, frames: r.framesDecoded ?? 0 });
+    });
+    return { ice: pc.iceConnectionState, rtp };
+  });
+}
+
+function total(rtp: Inbound[], kind: string): { bytes: number; frames: number } {
+  return rtp.filter((r) => r.kind === kind).reduce((a, r) => ({ bytes: a.bytes + r.bytes, frames: a.frames + r.frames }), { bytes: 0, frames: 0 });
+}
+
+describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', function () {
+  this.timeout(90_000);
+  let server: TestServer;
+  let pages: PageServer;
+  let browser: BrowserHarness;
+
+  before(async () => {
+    server = await startTestServer();
+    pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
+    browser = await launchBrowser({ extraArgs: ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await pages?.close();
+    await server?.close();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && process.env.SALON_DEBUG_JINGLE) {
+      for (const page of browser.browser.contexts().flatMap((c) => c.pages())) {
+        const frames = await page.evaluate(() => (window as unknown as Record<string, any>).salonTest.xmpp.filter((f: any) => f.dir === 'in' && /action="(session-initiate|source-add|source-remove)"/.test(f.data)).map((f: any) => `${/action="([^"]+)"/.exec(f.data)?.[1]} ${/<json-message[^>]*>([^<]*)</.exec(f.data)?.[1] ?? ''}`));
+        console.error(frames.join('\n'));
+      }
+    }
+    if (this.currentTest?.state === 'failed') console.error(browser.dumpLogs().split('\n').filter((l) => /error|fail/i.test(l)).slice(-60).join('\n'));
+  });
+
+  it('two participants receive each other\'s audio and video (bytes and decoded frames grow)', async () => {
+    const a = await browser.newPage(`${pages.origin}/`, { label: 'a' });
+    const b = await browser.newPage(`${pages.origin}/`, { label: 'b' });
+    const started = Date.now();
+    assert.equal((await joinWithMedia(a, 'mediaroom')).ok, true);
+    assert.equal((await joinWithMedia(b, 'mediaroom')).ok, true);
+
+    // Wait for the first remote frame at each side, then measure growth over two seconds.
+    let firstFrameMs = 0;
+    for (const page of [a, b]) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const s = await inbound(page);
+        if (total(s.rtp, 'video').frames > 0) break;
+        if (Date.now() > deadline) assert.fail(`no video frame decoded: ${JSON.stringify(s)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      firstFrameMs = Math.max(firstFrameMs, Date.now() - started);
+    }
+    const before = await Promise.all([a, b].map(inbound));
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await Promise.all([a, b].map(inbound));
+    for (const i of [0, 1]) {
+      assert.equal(after[i]!.ice, 'connected');
+      for (const kind of ['audio', 'video']) {
+        const x = total(before[i]!.rtp, kind);
+        const y = total(after[i]!.rtp, kind);
+        assert.ok(y.bytes > x.bytes, `participant ${i} receives ${kind}: ${x.bytes} → ${y.bytes} bytes`);
+      }
+      const frames = total(after[i]!.rtp, 'video').frames - total(before[i]!.rtp, 'video').frames;
+      assert.ok(frames >= 20, `participant ${i} decodes the other's video: ${frames} frames in 2 s`);
+    }
+    console.log(`      two joins to both first remote frames decoded: ${firstFrameMs} ms`);
+    // the bridge channel (colibri-ws) opened for both
+    const opened = await Promise.all([a, b].map((p) => p.evaluate(() => (window as unknown as Record<string, any>).salonTest.events.some((e: { key: string }) => e.key === 'DATA_CHANNEL_OPENED'))));
+    assert.deepEqual(opened, [true, true], 'the bridge channel opened at both');
+  });
+});
