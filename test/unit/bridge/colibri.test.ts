@@ -94,6 +94,8 @@ describe('bridge Colibri2 service', () => {
     assert.equal(transport.candidates[0]?.port, 10000);
     assert.equal(transport.webSockets[0]?.url, `wss://meet.example/colibri-ws/jvb1/${MEETING}/abcd1234?pwd=${'p'.repeat(24)}`);
     assert.ok(transport.rtcpMux);
+    // the bridge's own sources come with a created endpoint (JVB's jvb-a0 / jvb-v0)
+    assert.deepEqual(answer.feedbackSources?.map((m) => [m.type, m.id, m.sources[0]?.attrs.name]), [['audio', 'jvb-a0', 'jvb-a0'], ['video', 'jvb-v0', 'jvb-v0']]);
     // the answer serialises and parses back as a conference-modified
     assert.equal(parseConferenceModified(buildConferenceModified(answer)).endpoints[0]?.id, 'abcd1234');
   });
