@@ -14,6 +14,7 @@
  */
 import { Element } from 'ltx';
 import { StanzaError } from '../errors.ts';
+import { readBoolean } from './attributes.ts';
 
 export const NS_JINGLE_DTLS = 'urn:xmpp:jingle:apps:dtls:0';
 
@@ -36,13 +37,6 @@ export interface DtlsFingerprint {
 }
 
 /** The `true|false|1|0` of an XML Schema boolean; absent stays absent. */
-function readBoolean(el: Element, name: string): boolean | undefined {
-  const raw = el.attrs[name] as unknown;
-  if (raw === undefined) return undefined;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw StanzaError.badRequest(`<${el.name}/> has a bad '${name}': '${String(raw)}'`);
-}
 
 export function isDtlsSetup(value: unknown): value is DtlsSetup {
   return typeof value === 'string' && (SETUPS as readonly string[]).includes(value);

@@ -25,6 +25,7 @@
  */
 import { clone, Element } from 'ltx';
 import { StanzaError } from '../errors.ts';
+import { oneOf, required, requiredUint, uint } from './attributes.ts';
 import type { JingleSenders } from './jingle.ts';
 
 export const NS_JINGLE_RTP = 'urn:xmpp:jingle:apps:rtp:1';
@@ -120,32 +121,9 @@ export interface RtpDescription {
   extensions: Element[];
 }
 
-function required(el: Element, name: string): string {
-  const value = el.attrs[name] as unknown;
-  if (typeof value !== 'string' || value === '') throw StanzaError.badRequest(`<${el.name}/> lacks '${name}'`);
-  return value;
-}
 
-function uint(el: Element, name: string, max: number, min = 0): number | undefined {
-  const raw = el.attrs[name] as unknown;
-  if (raw === undefined) return undefined;
-  const value = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
-  if (!(value >= min && value <= max)) throw StanzaError.badRequest(`<${el.name}/> has a bad '${name}': '${String(raw)}'`);
-  return value;
-}
 
-function requiredUint(el: Element, name: string, max: number, min = 0): number {
-  const value = uint(el, name, max, min);
-  if (value === undefined) throw StanzaError.badRequest(`<${el.name}/> lacks '${name}'`);
-  return value;
-}
 
-function oneOf<T extends string>(el: Element, name: string, values: readonly T[]): T | undefined {
-  const raw = el.attrs[name] as unknown;
-  if (raw === undefined) return undefined;
-  if (!(values as readonly unknown[]).includes(raw)) throw StanzaError.badRequest(`<${el.name}/> has a bad '${name}': '${String(raw)}'`);
-  return raw as T;
-}
 
 const str = (n: number | undefined) => (n === undefined ? undefined : String(n));
 

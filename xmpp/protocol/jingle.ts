@@ -22,6 +22,7 @@
  */
 import { clone, Element } from 'ltx';
 import { StanzaError } from '../errors.ts';
+import { oneOf, readBoolean, required } from './attributes.ts';
 import { NS_FOCUS } from './conference-iq.ts';
 import { buildIceUdpTransport, NS_JINGLE_ICE_UDP, parseIceUdpTransport, type IceUdpTransport } from './jingle-ice.ts';
 import {
@@ -145,31 +146,13 @@ export interface Jingle {
   extensions: Element[];
 }
 
-function oneOf<T extends string>(el: Element, name: string, values: readonly T[]): T | undefined {
-  const raw = el.attrs[name] as unknown;
-  if (raw === undefined) return undefined;
-  if (!(values as readonly unknown[]).includes(raw)) throw StanzaError.badRequest(`<${el.name}/> has a bad '${name}': '${String(raw)}'`);
-  return raw as T;
-}
 
-function required(el: Element, name: string): string {
-  const value = el.attrs[name] as unknown;
-  if (typeof value !== 'string' || value === '') throw StanzaError.badRequest(`<${el.name}/> lacks '${name}'`);
-  return value;
-}
 
 function optionalString(el: Element, name: string): string | undefined {
   const value = el.attrs[name] as unknown;
   return typeof value === 'string' ? value : undefined;
 }
 
-function readBoolean(el: Element, name: string): boolean | undefined {
-  const raw = el.attrs[name] as unknown;
-  if (raw === undefined) return undefined;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw StanzaError.badRequest(`<${el.name}/> has a bad '${name}': '${String(raw)}'`);
-}
 
 const bool = (value: boolean | undefined) => (value === undefined ? undefined : String(value));
 
