@@ -13,7 +13,7 @@ import {
 } from '../xmpp/protocol/colibri2.ts';
 import { buildIceUdpTransport, parseIceUdpTransport, type IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
-import { BridgeConference, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
+import { BridgeConference, SENDER_SCOPED_EXTENSIONS, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
 
 /** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
 export interface ColibriEndpoint extends ConferenceEndpoint {
@@ -134,6 +134,10 @@ export class ColibriService {
       endpoint = this.options.createEndpoint(requested.id, this.options.log.child({ meetingId: conference.meetingId, epId: requested.id }));
       conference.addEndpoint(endpoint);
     }
+    conference.setSenderScopedExtensionIds(requested.media.flatMap((m) => m.rtpHdrExts)
+      .filter((e) => SENDER_SCOPED_EXTENSIONS.includes(String(e.attrs.uri)))
+      .map((e) => Number(e.attrs.id))
+      .filter((id) => Number.isInteger(id) && id > 0 && id < 256));
     const remote = requested.transport?.iceUdp;
     if (remote) {
       const transport = parseIceUdpTransport(remote);

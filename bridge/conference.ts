@@ -31,8 +31,57 @@ interface Member {
   unsubscribe: Array<() => void>;
 }
 
+/** Header extensions that name the SENDER's m-line: never forwarded (RFC 8843 §9.2, as JVB strips them). */
+export const SENDER_SCOPED_EXTENSIONS: readonly string[] = [
+  'urn:ietf:params:rtp-hdrext:sdes:mid',
+  'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+];
+
+/**
+ * Blanks the given header extensions in place (RFC 8285 elements become padding bytes). A
+ * receiver's browser would otherwise route the packet by the sender's MID to the receiver's own
+ * m-line of that MID and latch its SSRC there, before signalling gives the SSRC its own m-line.
+ */
+export function blankExtensions(packet: Buffer, ids: ReadonlySet<number>): void {
+  if (ids.size === 0 || packet.length < 12 || !(packet[0]! & 0x10)) return;
+  const start = 12 + (packet[0]! & 0x0f) * 4;
+  if (packet.length < start + 4) return;
+  const profile = packet.readUInt16BE(start);
+  const end = start + 4 + packet.readUInt16BE(start + 2) * 4;
+  if (end > packet.length) return;
+  let i = start + 4;
+  if (profile === 0xbede) {
+    while (i < end) {
+      const byte = packet[i]!;
+      if (byte === 0) {
+        i++;
+        continue;
+      }
+      const id = byte >> 4;
+      if (id === 15) return;
+      const next = i + 2 + (byte & 0x0f);
+      if (ids.has(id)) packet.fill(0, i, Math.min(next, end));
+      i = next;
+    }
+  } else if ((profile & 0xfff0) === 0x1000) {
+    while (i + 1 < end) {
+      const id = packet[i]!;
+      if (id === 0) {
+        i++;
+        continue;
+      }
+      const next = i + 2 + packet[i + 1]!;
+      if (ids.has(id)) packet.fill(0, i, Math.min(next, end));
+      i = next;
+    }
+  }
+}
+
 export class BridgeConference {
   private readonly members = new Map<string, Member>();
+  /** Ids of SENDER_SCOPED_EXTENSIONS as negotiated (the focus uses one table for everybody). */
+  private readonly blanked = new Set<number>();
   /** SSRC → owning endpoint id, for RTCP feedback routing. */
   private readonly owners = new Map<number, string>();
   private closed = false;
@@ -61,6 +110,11 @@ export class BridgeConference {
     this.members.set(endpoint.id, member);
   }
 
+  /** Learns the negotiated ids of the sender-scoped header extensions (from Colibri2 media). */
+  setSenderScopedExtensionIds(ids: Iterable<number>): void {
+    for (const id of ids) this.blanked.add(id);
+  }
+
   /** Replaces an endpoint's announced sources (Colibri2 sends the complete set). */
   setSources(id: string, sources: EndpointSources): void {
     const member = this.members.get(id);
@@ -84,6 +138,7 @@ export class BridgeConference {
     if (packet.length < 12) return;
     const ssrc = packet.readUInt32BE(8);
     if (!from.sources.forwarded.has(ssrc)) return;
+    blankExtensions(packet, this.blanked);
     for (const member of this.members.values()) if (member !== from) member.endpoint.sendRtp(packet);
   }
 

@@ -162,3 +162,24 @@ describe('bridge Colibri2 service', () => {
     assert.equal(sources.all.size, 5);
   });
 });
+
+describe('forwarded RTP header extensions', () => {
+  it('blanks the sender-scoped MID extension (one-byte form) and keeps the others', async () => {
+    const { blankExtensions } = await import('../../../bridge/conference.ts');
+    // V=2, X=1; seq 1; ts 0; ssrc 1; extension 0xBEDE length 2 words: id 1 (audio level, 1 byte), id 10 (MID "0"), padding
+    const packet = Buffer.from('9000000100000000000000' + '01' + 'bede0002' + '10' + '85' + 'a0' + '30' + '00000000' + 'cafe', 'hex');
+    blankExtensions(packet, new Set([10]));
+    assert.equal(packet.subarray(16, 24).toString('hex'), '108500000000' + '0000', 'MID element zeroed (padding), audio level kept');
+    assert.equal(packet.subarray(24).toString('hex'), 'cafe', 'payload untouched');
+  });
+
+  it('blanks in the two-byte form and ignores a truncated extension block', async () => {
+    const { blankExtensions } = await import('../../../bridge/conference.ts');
+    const packet = Buffer.from('900000010000000000000001' + '10000001' + '0a013000', 'hex');
+    blankExtensions(packet, new Set([10]));
+    assert.equal(packet.subarray(16).toString('hex'), '00000000');
+    const truncated = Buffer.from('900000010000000000000001bede0009', 'hex');
+    blankExtensions(truncated, new Set([10]));
+    assert.equal(truncated.toString('hex'), '900000010000000000000001bede0009');
+  });
+});
