@@ -1,7 +1,8 @@
 /**
  * Two lib-jitsi-meet participants (p2p off) with Chromium's fake camera and microphone meet
  * through Salon's focus and bridge: each receives the other's audio and video, proven by
- * growing bytesReceived and framesDecoded in getStats(), and the bridge channel opens.
+ * growing bytesReceived and framesDecoded in getStats(), and the bridge channel opens; then
+ * three participants each receive both others.
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -110,5 +111,28 @@ describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', fun
       () => (window as unknown as Record<string, any>).salonTest.conference.rtc?._channel?.isOpen?.() === true, undefined, { timeout: 10_000 },
     ).then(() => true, () => false)));
     assert.deepEqual(opened, [true, true], 'the bridge channel (colibri-ws) is open at both');
+    for (const page of [a, b]) await page.context().close();
+  });
+
+  it('three participants each receive both others\' audio and video', async () => {
+    const trio = [await browser.newPage(`${pages.origin}/`, { label: 'x' }), await browser.newPage(`${pages.origin}/`, { label: 'y' }), await browser.newPage(`${pages.origin}/`, { label: 'z' })];
+    for (const page of trio) assert.equal((await joinWithMedia(page, 'threeroom')).ok, true);
+    const decoding = async (page: Page): Promise<number> => (await inbound(page)).rtp.filter((r) => r.kind === 'video' && r.frames > 0).length;
+    for (const page of trio) {
+      const deadline = Date.now() + 30_000;
+      while ((await decoding(page)) < 2) {
+        if (Date.now() > deadline) assert.fail(`a participant decodes ${await decoding(page)} of 2 remote videos: ${JSON.stringify(await inbound(page))}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const before = await Promise.all(trio.map(inbound));
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await Promise.all(trio.map(inbound));
+    trio.forEach((_, i) => {
+      const audioStreams = after[i]!.rtp.filter((r) => r.kind === 'audio' && r.bytes > 0).length;
+      assert.ok(audioStreams >= 2, `participant ${i} receives two audio streams (${audioStreams})`);
+      for (const kind of ['audio', 'video']) assert.ok(total(after[i]!.rtp, kind).bytes > total(before[i]!.rtp, kind).bytes, `participant ${i}: ${kind} grows`);
+    });
+    for (const page of trio) await page.context().close();
   });
 });
