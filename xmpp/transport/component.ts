@@ -14,7 +14,7 @@ import { tryParseJid } from '../jid.ts';
 import type { DomainService, Router } from '../router.ts';
 import { NS_CLIENT, errorReply, isStanza } from '../stanza.ts';
 import type { XmlParserLimits } from '../xml-parser.ts';
-import { listen } from './listen.ts';
+import { closeListener, listen } from './listen.ts';
 import { XmlSocket } from './xml-socket.ts';
 
 export const NS_COMPONENT = 'jabber:component:accept';
@@ -49,15 +49,7 @@ export class ComponentListener {
 
   /** Ends every component stream with `system-shutdown` and stops listening. */
   async close(): Promise<void> {
-    const connections = [...this.connections];
-    for (const c of connections) c.end(new StreamError('system-shutdown'));
-    await Promise.all([
-      new Promise<void>((resolve, reject) => {
-        if (!this.server.listening) return resolve();
-        this.server.close((err) => (err ? reject(err) : resolve()));
-      }),
-      ...connections.map((c) => c.whenClosed),
-    ]);
+    await closeListener(this.server, this.connections, (c) => c.end(new StreamError('system-shutdown')), (c) => c.whenClosed);
   }
 
   private accept(socket: Socket): void {

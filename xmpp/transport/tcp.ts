@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { StreamError } from '../errors.ts';
-import { listen } from './listen.ts';
+import { closeListener, listen } from './listen.ts';
 import { NS_SASL } from '../protocol/stream-features.ts';
 import { NS_CLIENT } from '../stanza.ts';
 import { ClientStream, type ClientStreamContext, type Framing } from '../stream.ts';
@@ -48,15 +48,7 @@ export class TcpC2sListener {
 
   /** Ends every stream with `system-shutdown` and stops listening; resolves once all sockets are gone. */
   async close(): Promise<void> {
-    const connections = [...this.connections];
-    for (const c of connections) c.shutdown();
-    await Promise.all([
-      new Promise<void>((resolve, reject) => {
-        if (!this.server.listening) return resolve();
-        this.server.close((err) => (err ? reject(err) : resolve()));
-      }),
-      ...connections.map((c) => c.whenClosed),
-    ]);
+    await closeListener(this.server, this.connections, (c) => c.shutdown(), (c) => c.whenClosed);
   }
 
   private accept(socket: Socket): void {
