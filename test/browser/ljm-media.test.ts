@@ -135,4 +135,27 @@ describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', fun
     });
     for (const page of trio) await page.context().close();
   });
+
+  it('a participant\'s mute reaches the other participant', async () => {
+    const a = await browser.newPage(`${pages.origin}/`, { label: 'm' });
+    const b = await browser.newPage(`${pages.origin}/`, { label: 'n' });
+    assert.equal((await joinWithMedia(a, 'eventsroom')).ok, true);
+    assert.equal((await joinWithMedia(b, 'eventsroom')).ok, true);
+    const channelOpen = (p: Page) => p.waitForFunction(() => (window as unknown as Record<string, any>).salonTest.conference.rtc?._channel?.isOpen?.() === true, undefined, { timeout: 20_000 });
+    await Promise.all([channelOpen(a), channelOpen(b)]);
+
+    // mute: the audio track's mute reaches the other through presence
+    await a.evaluate(async () => {
+      const w = window as unknown as Record<string, any>;
+      const audio = w.salonTest.conference.getLocalAudioTrack();
+      await audio.mute();
+    });
+    assert.ok(await b.waitForFunction(() => {
+      const w = window as unknown as Record<string, any>;
+      return w.salonTest.conference.getParticipants().some((p: any) => p.getTracks().some((t: any) => t.getType() === 'audio' && t.isMuted()));
+    }, undefined, { timeout: 15_000 }).then(() => true, () => false), 'the other sees the remote audio muted');
+
+
+    for (const page of [a, b]) await page.context().close();
+  });
 });
