@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../integration/harness.ts';
-import { launchBrowser, type BrowserHarness } from './chromium.ts';
-import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
-import { startPageServer, type PageServer } from './page-server.ts';
+import type { TestServer } from '../integration/harness.ts';
+import type { BrowserHarness } from './chromium.ts';
+import { startLjmRig, type LjmRig } from './ljm-rig.ts';
 
 interface Inbound { kind: string; bytes: number; frames: number }
 
@@ -49,20 +48,16 @@ function total(rtp: Inbound[], kind: string): { bytes: number; frames: number } 
 
 describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', function () {
   this.timeout(90_000);
+  let rig: LjmRig;
   let server: TestServer;
-  let pages: PageServer;
   let browser: BrowserHarness;
+  let pages: { origin: string };
 
   before(async () => {
-    server = await startTestServer();
-    pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
-    browser = await launchBrowser({ extraArgs: ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] });
+    rig = await startLjmRig({ media: true });
+    ({ server, browser, pages } = rig);
   });
-  after(async () => {
-    await browser?.close();
-    await pages?.close();
-    await server?.close();
-  });
+  after(async () => rig?.close());
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && process.env.SALON_DEBUG_JINGLE) {
       for (const page of browser.browser.contexts().flatMap((c) => c.pages())) {

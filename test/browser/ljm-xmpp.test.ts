@@ -5,29 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../integration/harness.ts';
-import { launchBrowser, type BrowserHarness } from './chromium.ts';
-import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
-import { startPageServer, type PageServer } from './page-server.ts';
+import type { TestServer } from '../integration/harness.ts';
+import type { BrowserHarness } from './chromium.ts';
+import { startLjmRig, type LjmRig } from './ljm-rig.ts';
 
 interface HarnessResult { ok: boolean; error?: string; message?: string; jid?: string }
 
 describe('lib-jitsi-meet over Salon XMPP (browser)', function () {
   this.timeout(60_000);
+  let rig: LjmRig;
   let server: TestServer;
-  let pages: PageServer;
   let browser: BrowserHarness;
+  let pages: { origin: string };
 
   before(async () => {
-    server = await startTestServer();
-    pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
-    browser = await launchBrowser();
+    rig = await startLjmRig();
+    ({ server, browser, pages } = rig);
   });
-  after(async () => {
-    await browser?.close();
-    await pages?.close();
-    await server?.close();
-  });
+  after(async () => rig?.close());
   afterEach(function () {
     if (this.currentTest?.state === 'failed') console.error(browser.dumpLogs().split('\n').slice(-80).join('\n'));
   });
