@@ -86,6 +86,11 @@ export class ColibriService {
     return this.conferences.size;
   }
 
+  /** The live conferences (for statistics). */
+  conferenceList(): BridgeConference[] {
+    return [...this.conferences.values()];
+  }
+
   get endpointCount(): number {
     let n = 0;
     for (const c of this.conferences.values()) n += c.endpointCount;

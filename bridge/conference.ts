@@ -25,6 +25,23 @@ export interface EndpointSources {
   all: Set<number>;
 }
 
+/** Counters of one conference's media path, read by bridge/stats.ts. */
+export interface ConferenceMediaStats {
+  /** RTP packets and bytes received from senders and accepted for forwarding. */
+  rtpPacketsReceived: number;
+  rtpBytesReceived: number;
+  /** Copies sent to receivers (one per receiver) and their plaintext bytes. */
+  rtpPacketsForwarded: number;
+  rtpBytesForwarded: number;
+  /** RFC 3550 A.3 over every received SSRC: packets expected and lost (cumulative). */
+  packetsExpected: number;
+  packetsLost: number;
+  /** Time from a packet's arrival at the conference to its last copy handed to the socket. */
+  forwardingDelayNsTotal: number;
+  forwardingDelayNsMax: number;
+  forwardingDelaySamples: number;
+}
+
 interface Member {
   endpoint: ConferenceEndpoint;
   sources: EndpointSources;
@@ -85,6 +102,10 @@ export class BridgeConference {
   /** SSRC → owning endpoint id, for RTCP feedback routing. */
   private readonly owners = new Map<number, string>();
   private closed = false;
+  private readonly counters: ConferenceMediaStats = {
+    rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
+    packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
+  };
 
   constructor(
     readonly meetingId: string,
@@ -96,6 +117,15 @@ export class BridgeConference {
 
   get endpointCount(): number {
     return this.members.size;
+  }
+
+  /** Ids of the endpoints, in the order they were added. */
+  endpointIds(): string[] {
+    return [...this.members.keys()];
+  }
+
+  mediaStats(): ConferenceMediaStats {
+    return { ...this.counters };
   }
 
   endpoint(id: string): ConferenceEndpoint | undefined {
@@ -138,8 +168,23 @@ export class BridgeConference {
     if (packet.length < 12) return;
     const ssrc = packet.readUInt32BE(8);
     if (!from.sources.forwarded.has(ssrc)) return;
+    const start = process.hrtime.bigint();
+    this.counters.rtpPacketsReceived++;
+    this.counters.rtpBytesReceived += packet.length;
     blankExtensions(packet, this.blanked);
-    for (const member of this.members.values()) if (member !== from) member.endpoint.sendRtp(packet);
+    let copies = 0;
+    for (const member of this.members.values()) {
+      if (member === from) continue;
+      member.endpoint.sendRtp(packet);
+      copies++;
+    }
+    if (copies === 0) return;
+    const delay = Number(process.hrtime.bigint() - start);
+    this.counters.rtpPacketsForwarded += copies;
+    this.counters.rtpBytesForwarded += copies * packet.length;
+    this.counters.forwardingDelayNsTotal += delay;
+    this.counters.forwardingDelaySamples++;
+    if (delay > this.counters.forwardingDelayNsMax) this.counters.forwardingDelayNsMax = delay;
   }
 
   /** Feedback (PT 206 PSFB: PLI, FIR) is sent to the owner of its media SSRC; the rest is ours. */
