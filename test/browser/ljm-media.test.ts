@@ -8,43 +8,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { TestServer } from '../integration/harness.ts';
 import type { BrowserHarness } from './chromium.ts';
-import { startLjmRig, type LjmRig } from './ljm-rig.ts';
-
-interface Inbound { kind: string; bytes: number; frames: number }
-
-async function joinWithMedia(page: Page, room: string): Promise<{ ok: boolean; joinedMs?: number; error?: string }> {
-  return page.evaluate(async (roomName) => {
-    const w = window as unknown as Record<string, any>;
-    const started = performance.now();
-    const c = await w.salonTest.connect(roomName);
-    if (!c.ok) return { ok: false, error: String(c.error) };
-    const tracks = await w.JitsiMeetJS.createLocalTracks({ devices: ['audio', 'video'] });
-    const conference = w.salonTest.connection.initJitsiConference(roomName, { ...w.config, p2p: { enabled: false } });
-    w.salonTest.conference = conference;
-    for (const track of tracks) await conference.addTrack(track);
-    conference.join();
-    return { ok: true, joinedMs: performance.now() - started };
-  }, room);
-}
-
-/** Inbound RTP of the bridge session, from the browser's own statistics. */
-async function inbound(page: Page): Promise<{ ice: string; rtp: Inbound[]; firstFrameMs?: number }> {
-  return page.evaluate(async () => {
-    const w = window as unknown as Record<string, any>;
-    const session = w.salonTest.conference?.jvbJingleSession;
-    if (!session) return { ice: 'no-session', rtp: [] };
-    const pc = session.peerconnection.peerconnection as RTCPeerConnection;
-    const rtp: Array<{ kind: string; bytes: number; frames: number }> = [];
-    (await pc.getStats()).forEach((r: any) => {
-      if (r.type === 'inbound-rtp') rtp.push({ kind: r.kind, bytes: r.bytesReceived ?? 0, frames: r.framesDecoded ?? 0 });
-    });
-    return { ice: pc.iceConnectionState, rtp };
-  });
-}
-
-function total(rtp: Inbound[], kind: string): { bytes: number; frames: number } {
-  return rtp.filter((r) => r.kind === kind).reduce((a, r) => ({ bytes: a.bytes + r.bytes, frames: a.frames + r.frames }), { bytes: 0, frames: 0 });
-}
+import { inbound, joinWithMedia, startLjmRig, total, type LjmRig } from './ljm-rig.ts';
 
 describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', function () {
   this.timeout(90_000);

@@ -63,6 +63,7 @@ export interface LjmResult {
  *   join(room, nick, {timeoutMs, conferenceOverrides})        -> {ok, event}: CONFERENCE_JOINED or CONFERENCE_FAILED
  *   sendMessage(text), leave(), disconnect()
  *   waitForEvent(key, timeoutMs, fromIndex)                   -> first event with that key (or its string name)
+ *   watch(conference)                                         -> records a conference's events too
  *   events[], xmpp[] (raw XMPP frames in/out), myUserId(), participants(), clear()
  */
 export function ljmHarnessHtml(configJsUrl: string, opts: LjmHarnessOptions = {}): string {
@@ -303,6 +304,9 @@ const HARNESS_SCRIPT = String.raw`
     },
 
     waitForEvent: waitForEvent,
+    // Records a conference made by the test itself (events[] with source 'conference').
+    now: now,
+    watch: function (conference) { subscribe(conference, 'conference', JitsiMeetJS.events.conference); },
     myUserId: function () { return api.conference ? api.conference.myUserId() : null; },
     participants: function () {
       return api.conference ? api.conference.getParticipants().map(function (p) { return safe(p); }) : [];

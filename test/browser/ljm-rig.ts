@@ -2,6 +2,7 @@
  * What every lib-jitsi-meet browser test starts: a fresh Salon on loopback, a page server with
  * the harness page (loading Salon's /config.js cross-origin), and Debian's Chromium.
  */
+import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../integration/harness.ts';
 import { launchBrowser, type BrowserHarness } from './chromium.ts';
 import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
@@ -33,3 +34,79 @@ export async function startLjmRig(options: { media?: boolean } = {}): Promise<Lj
     },
   };
 }
+
+export interface Inbound { kind: string; bytes: number; frames: number }
+
+export interface MediaJoinOptions {
+  /** Peer-to-peer for 1:1 (default off: the call goes through the bridge). */
+  p2p?: boolean;
+  devices?: Array<'audio' | 'video' | 'desktop'>;
+}
+
+/**
+ * Connects, creates local tracks from Chromium's fake devices, joins `room` and records the
+ * conference's events (salonTest.events). Resolves once join() is called, not when joined.
+ */
+export async function joinWithMedia(page: Page, room: string, options: MediaJoinOptions = {}): Promise<{ ok: boolean; joinedMs?: number; error?: string }> {
+  return page.evaluate(async ({ roomName, p2p, devices }) => {
+    const w = window as unknown as Record<string, any>;
+    const started = performance.now();
+    const c = await w.salonTest.connect(roomName);
+    if (!c.ok) return { ok: false, error: String(c.error) };
+    const tracks = await w.JitsiMeetJS.createLocalTracks({ devices });
+    const conference = w.salonTest.connection.initJitsiConference(roomName, { ...w.config, p2p: { ...(w.config.p2p ?? {}), enabled: p2p } });
+    w.salonTest.conference = conference;
+    w.salonTest.watch(conference);
+    for (const track of tracks) await conference.addTrack(track);
+    conference.join();
+    return { ok: true, joinedMs: performance.now() - started };
+  }, { roomName: room, p2p: options.p2p ?? false, devices: options.devices ?? ['audio', 'video'] });
+}
+
+/** Resolves when the page's bridge channel (colibri-ws) is open. */
+export async function channelOpen(page: Page, timeout = 20_000): Promise<void> {
+  await page.waitForFunction(() => (window as unknown as Record<string, any>).salonTest.conference?.rtc?._channel?.isOpen?.() === true, undefined, { timeout });
+}
+
+/**
+ * Milliseconds from the page's conference IQ (the focus request, as sent on the wire) to the
+ * first remote video frame decoded, polled every 20 ms in the page.
+ */
+export async function conferenceIqToFirstFrameMs(page: Page, timeout = 30_000): Promise<number> {
+  return page.evaluate(async (limit) => {
+    const w = window as unknown as Record<string, any>;
+    const deadline = performance.now() + limit;
+    for (;;) {
+      const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
+      let frames = 0;
+      if (pc) (await pc.getStats()).forEach((r: any) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded ?? 0; });
+      if (frames > 0) break;
+      if (performance.now() > deadline) throw new Error('no remote video frame decoded');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const decodedAt = w.salonTest.now();
+    const iq = w.salonTest.xmpp.find((f: any) => f.dir === 'out' && f.data.includes('http://jitsi.org/protocol/focus') && /<conference[\s>]/.test(f.data));
+    if (!iq) throw new Error('no conference IQ recorded');
+    return decodedAt - iq.t;
+  }, timeout);
+}
+
+/** Inbound RTP of the bridge session, from the browser's own statistics. */
+export async function inbound(page: Page): Promise<{ ice: string; rtp: Inbound[]; firstFrameMs?: number }> {
+  return page.evaluate(async () => {
+    const w = window as unknown as Record<string, any>;
+    const session = w.salonTest.conference?.jvbJingleSession;
+    if (!session) return { ice: 'no-session', rtp: [] };
+    const pc = session.peerconnection.peerconnection as RTCPeerConnection;
+    const rtp: Array<{ kind: string; bytes: number; frames: number }> = [];
+    (await pc.getStats()).forEach((r: any) => {
+      if (r.type === 'inbound-rtp') rtp.push({ kind: r.kind, bytes: r.bytesReceived ?? 0, frames: r.framesDecoded ?? 0 });
+    });
+    return { ice: pc.iceConnectionState, rtp };
+  });
+}
+
+export function total(rtp: Inbound[], kind: string): { bytes: number; frames: number } {
+  return rtp.filter((r) => r.kind === kind).reduce((a, r) => ({ bytes: a.bytes + r.bytes, frames: a.frames + r.frames }), { bytes: 0, frames: 0 });
+}
+
