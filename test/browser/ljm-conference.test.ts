@@ -97,4 +97,68 @@ describe('lib-jitsi-meet conference events through Salon (browser)', function ()
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(total((await inbound(x)).rtp, 'video').bytes > before, 'x still receives y\'s video');
   });
+
+  it('one-to-one with p2p on: the call goes peer-to-peer through the MUC\'s IQ routing', async () => {
+    const a = await browser.newPage(pageUrl, { label: 'p' });
+    const b = await browser.newPage(pageUrl, { label: 'q' });
+    assert.equal((await joinWithMedia(a, 'p2proom', { p2p: true })).ok, true);
+    assert.equal((await joinWithMedia(b, 'p2proom', { p2p: true })).ok, true);
+    const p2pStats = (page: Page) => page.evaluate(async () => {
+      const c = (window as unknown as AnyWindow).salonTest.conference;
+      const pc = c.p2pJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
+      if (!pc) return { active: false, ice: 'none', audioBytes: 0, videoFrames: 0 };
+      let audioBytes = 0;
+      let videoFrames = 0;
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type !== 'inbound-rtp') return;
+        if (r.kind === 'audio') audioBytes += r.bytesReceived ?? 0;
+        else videoFrames += r.framesDecoded ?? 0;
+      });
+      return { active: c.isP2PActive(), ice: pc.iceConnectionState, audioBytes, videoFrames };
+    });
+    for (const page of [a, b]) {
+      await waitFor(page, () => (window as unknown as AnyWindow).salonTest.conference.isP2PActive() === true, 'the p2p session is active', 30_000);
+    }
+    const before = await Promise.all([a, b].map(p2pStats));
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await Promise.all([a, b].map(p2pStats));
+    for (const i of [0, 1]) {
+      assert.ok(['connected', 'completed'].includes(after[i]!.ice), `p2p ICE of ${i}: ${after[i]!.ice}`);
+      assert.ok(after[i]!.audioBytes > before[i]!.audioBytes, `participant ${i} receives audio peer-to-peer`);
+      assert.ok(after[i]!.videoFrames - before[i]!.videoFrames >= 20, `participant ${i} decodes video peer-to-peer: ${after[i]!.videoFrames - before[i]!.videoFrames} frames in 2 s`);
+    }
+    // the Jingle of the p2p session went occupant to occupant through the room
+    const relayed = await b.evaluate(() => (window as unknown as AnyWindow).salonTest.xmpp.some((f: any) => f.dir === 'in' && /action="session-initiate"/.test(f.data) && /from="p2proom@[^"]+\/[^"]+"/.test(f.data) && !/\/focus"/.test(f.data.match(/from="[^"]+"/)?.[0] ?? '')));
+    const initiatedByA = await a.evaluate(() => (window as unknown as AnyWindow).salonTest.xmpp.some((f: any) => f.dir === 'in' && /action="session-initiate"/.test(f.data) && /from="p2proom@[^"]+\/[^"]+"/.test(f.data) && !/\/focus"/.test(f.data.match(/from="[^"]+"/)?.[0] ?? '')));
+    assert.ok(relayed || initiatedByA, 'a p2p session-initiate came from an occupant\'s room address');
+  });
+
+  it('a malformed session-accept from one participant leaves the others\' call running', async () => {
+    const a = await browser.newPage(pageUrl, { label: 'g' });
+    const b = await browser.newPage(pageUrl, { label: 'h' });
+    const c = await browser.newPage(pageUrl, { label: 'bad' });
+    assert.equal((await joinWithMedia(a, 'badroom')).ok, true);
+    assert.equal((await joinWithMedia(b, 'badroom')).ok, true);
+    const videoBytes = async (page: Page) => total((await inbound(page)).rtp, 'video').bytes;
+    for (const page of [a, b]) {
+      await waitFor(page, () => (window as unknown as AnyWindow).salonTest.conference.rtc.getRemoteTracks().length === 2, 'a and b have each other\'s tracks', 30_000);
+    }
+    assert.equal((await joinWithMedia(c, 'badroom', { breakSessionAccept: true })).ok, true);
+    // the focus refuses c's session-accept with an error
+    const refused = await c.waitForFunction(() => {
+      const frames = (window as unknown as AnyWindow).salonTest.xmpp as Array<{ dir: string; data: string }>;
+      const accept = frames.find((f) => f.dir === 'out' && f.data.includes('action="session-accept"'));
+      const id = accept && /<iq [^>]*id="([^"]+)"/.exec(accept.data)?.[1];
+      return id !== undefined && frames.some((f) => f.dir === 'in' && f.data.includes(`id="${id}"`) && f.data.includes('type="error"'));
+    }, undefined, { timeout: 20_000 }).then(() => true, () => false);
+    assert.ok(refused, 'c\'s malformed session-accept is answered with an error');
+    // a and b go on receiving each other's media
+    const before = await Promise.all([a, b].map(videoBytes));
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await Promise.all([a, b].map(videoBytes));
+    assert.ok(after[0]! > before[0]! && after[1]! > before[1]!, `a and b still receive video: ${before} → ${after}`);
+    for (const page of [a, b]) {
+      assert.equal(await page.evaluate(() => (window as unknown as AnyWindow).salonTest.conference.jvbJingleSession.peerconnection.peerconnection.iceConnectionState), 'connected');
+    }
+  });
 });

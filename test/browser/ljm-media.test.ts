@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { TestServer } from '../integration/harness.ts';
 import type { BrowserHarness } from './chromium.ts';
-import { inbound, joinWithMedia, startLjmRig, total, type LjmRig } from './ljm-rig.ts';
+import { conferenceIqToFirstFrameMs, inbound, joinWithMedia, startLjmRig, total, type LjmRig } from './ljm-rig.ts';
 
 describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', function () {
   this.timeout(90_000);
@@ -64,7 +64,7 @@ describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', fun
       const frames = total(after[i]!.rtp, 'video').frames - total(before[i]!.rtp, 'video').frames;
       assert.ok(frames >= 20, `participant ${i} decodes the other's video: ${frames} frames in 2 s`);
     }
-    console.log(`      two joins to both first remote frames decoded: ${firstFrameMs} ms`);
+    console.log(`      two joins to both first remote frames decoded: ${firstFrameMs} ms; the second participant's conference IQ to its first remote frame: ${Math.round(await conferenceIqToFirstFrameMs(b))} ms`);
     // the bridge channel (colibri-ws) opened for both
     const opened = await Promise.all([a, b].map((p) => p.waitForFunction(
       () => (window as unknown as Record<string, any>).salonTest.conference.rtc?._channel?.isOpen?.() === true, undefined, { timeout: 10_000 },

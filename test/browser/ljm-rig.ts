@@ -41,6 +41,8 @@ export interface MediaJoinOptions {
   /** Peer-to-peer for 1:1 (default off: the call goes through the bridge). */
   p2p?: boolean;
   devices?: Array<'audio' | 'video' | 'desktop'>;
+  /** Makes the page's session-accept malformed on the wire (every source's ssrc becomes text). */
+  breakSessionAccept?: boolean;
 }
 
 /**
@@ -48,19 +50,41 @@ export interface MediaJoinOptions {
  * conference's events (salonTest.events). Resolves once join() is called, not when joined.
  */
 export async function joinWithMedia(page: Page, room: string, options: MediaJoinOptions = {}): Promise<{ ok: boolean; joinedMs?: number; error?: string }> {
-  return page.evaluate(async ({ roomName, p2p, devices }) => {
+  return page.evaluate(async ({ roomName, p2p, devices, breakSessionAccept }) => {
     const w = window as unknown as Record<string, any>;
     const started = performance.now();
     const c = await w.salonTest.connect(roomName);
     if (!c.ok) return { ok: false, error: String(c.error) };
+    if (breakSessionAccept) {
+      const strophe = w.salonTest.connection.xmpp.connection._stropheConn;
+      const sendIQ = strophe.sendIQ.bind(strophe);
+      strophe.sendIQ = (stanza: any, ...rest: unknown[]) => {
+        const element: Element = typeof stanza.tree === 'function' ? stanza.tree() : stanza;
+        if (element.querySelector('jingle[action="session-accept"]')) {
+          for (const source of Array.from(element.getElementsByTagName('source'))) source.setAttribute('ssrc', 'not-a-number');
+        }
+        return sendIQ(stanza, ...rest);
+      };
+    }
     const tracks = await w.JitsiMeetJS.createLocalTracks({ devices });
     const conference = w.salonTest.connection.initJitsiConference(roomName, { ...w.config, p2p: { ...(w.config.p2p ?? {}), enabled: p2p } });
     w.salonTest.conference = conference;
     w.salonTest.watch(conference);
     for (const track of tracks) await conference.addTrack(track);
     conference.join();
+    // Notes when the first remote video frame is decoded on the bridge connection (20 ms polls).
+    const poll = setInterval(async () => {
+      const pc = conference.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
+      if (!pc || w.salonTest.firstRemoteFrameAt !== undefined) return;
+      let frames = 0;
+      (await pc.getStats()).forEach((r: any) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded ?? 0; });
+      if (frames > 0 && w.salonTest.firstRemoteFrameAt === undefined) {
+        w.salonTest.firstRemoteFrameAt = w.salonTest.now();
+        clearInterval(poll);
+      }
+    }, 20);
     return { ok: true, joinedMs: performance.now() - started };
-  }, { roomName: room, p2p: options.p2p ?? false, devices: options.devices ?? ['audio', 'video'] });
+  }, { roomName: room, p2p: options.p2p ?? false, devices: options.devices ?? ['audio', 'video'], breakSessionAccept: options.breakSessionAccept ?? false });
 }
 
 /** Resolves when the page's bridge channel (colibri-ws) is open. */
@@ -70,25 +94,16 @@ export async function channelOpen(page: Page, timeout = 20_000): Promise<void> {
 
 /**
  * Milliseconds from the page's conference IQ (the focus request, as sent on the wire) to the
- * first remote video frame decoded, polled every 20 ms in the page.
+ * first remote video frame decoded (noted by joinWithMedia's poller).
  */
 export async function conferenceIqToFirstFrameMs(page: Page, timeout = 30_000): Promise<number> {
-  return page.evaluate(async (limit) => {
+  await page.waitForFunction(() => (window as unknown as Record<string, any>).salonTest.firstRemoteFrameAt !== undefined, undefined, { timeout });
+  return page.evaluate(() => {
     const w = window as unknown as Record<string, any>;
-    const deadline = performance.now() + limit;
-    for (;;) {
-      const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
-      let frames = 0;
-      if (pc) (await pc.getStats()).forEach((r: any) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded ?? 0; });
-      if (frames > 0) break;
-      if (performance.now() > deadline) throw new Error('no remote video frame decoded');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const decodedAt = w.salonTest.now();
     const iq = w.salonTest.xmpp.find((f: any) => f.dir === 'out' && f.data.includes('http://jitsi.org/protocol/focus') && /<conference[\s>]/.test(f.data));
     if (!iq) throw new Error('no conference IQ recorded');
-    return decodedAt - iq.t;
-  }, timeout);
+    return w.salonTest.firstRemoteFrameAt - iq.t;
+  });
 }
 
 /** Inbound RTP of the bridge session, from the browser's own statistics. */
