@@ -34,8 +34,6 @@ export interface MediaOptions {
   minParticipants?: number;
   /** How long to wait for a client's disco#info before assuming {@link FALLBACK_CLIENT_FEATURES}. Default 3000. */
   discoTimeoutMs?: number;
-  /** Colibri2 meeting id. Default a random UUID. */
-  meetingId?: string;
 }
 
 export class ConferenceMedia {
@@ -46,6 +44,8 @@ export class ConferenceMedia {
   private readonly sources = new ConferenceSources();
   private bridgeMissing = false;
   private closed = false;
+  /** The room's `muc#roominfo_meetingId`, used as the Colibri2 meeting id (as Jicofo does). */
+  private meetingId: string | undefined;
 
   constructor(
     private readonly roomJid: string,
@@ -56,9 +56,27 @@ export class ConferenceMedia {
     private readonly onBridgeMissing: (missing: boolean) => void,
   ) {}
 
+  /** While the room's meeting id is being read; invitations wait for it. */
+  private meetingIdLookup: Promise<unknown> | undefined;
+
+  /**
+   * The room's meeting id, being read: the bridge conference is named after it (as Jicofo does),
+   * so invitations wait until `lookup` settles (a missing id gives a random one).
+   */
+  readMeetingId(lookup: Promise<string | undefined>): void {
+    const settled = lookup.then((id) => {
+      if (id) this.meetingId ??= id;
+    }, () => undefined).finally(() => {
+      if (this.meetingIdLookup !== settled) return;
+      this.meetingIdLookup = undefined;
+      this.update();
+    });
+    this.meetingIdLookup = settled;
+  }
+
   /** Invites everyone without a session, once enough participants are present (§3.1). */
   update(): void {
-    if (this.closed || this.participants.size < (this.options.minParticipants ?? 2)) return;
+    if (this.closed || this.meetingIdLookup || this.participants.size < (this.options.minParticipants ?? 2)) return;
     for (const p of this.participants.values()) if (!p.session) this.invite(p);
   }
 
@@ -66,7 +84,7 @@ export class ConferenceMedia {
     if (!this.colibri) {
       const bridge = this.options.selector.select(p.region);
       if (!bridge) return this.setBridgeMissing(true);
-      this.colibri = new ColibriSession(this.options.iq, bridge.jid, this.options.meetingId ?? randomUUID(), this.roomJid);
+      this.colibri = new ColibriSession(this.options.iq, bridge.jid, this.meetingId ?? randomUUID(), this.roomJid);
       this.bridgeRegion = bridge.region;
       this.log.info({ bridge: bridge.jid, meetingId: this.colibri.meetingId }, 'bridge selected');
     }

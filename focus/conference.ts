@@ -8,7 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
+import { FIELD_MEETING_ID } from '../xmpp/muc/config.ts';
 import { NS_FOCUS } from '../xmpp/protocol/conference-iq.ts';
+import { fieldValue } from '../xmpp/protocol/dataform.ts';
+import { NS_DISCO_INFO, parseDiscoInfo } from '../xmpp/protocol/disco.ts';
 import { NS_JINGLE, parseJingle } from '../xmpp/protocol/jingle.ts';
 import { NS_MUC, NS_MUC_ADMIN, NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
 import { iqPayload } from '../xmpp/stanza.ts';
@@ -89,6 +92,7 @@ export class Conference {
       if (this.state === 'joining') {
         this.state = 'joined';
         this.log.info({ room: this.roomJid }, 'conference started');
+        this.readMeetingId();
         for (const w of this.waiters.splice(0)) w.resolve();
       }
       return;
@@ -159,6 +163,23 @@ export class Conference {
     const iq = new Element('iq', { type: 'set', to: this.roomJid, id: `owner-${randomUUID()}` });
     iq.c('query', { xmlns: NS_MUC_ADMIN }).c('item', { affiliation: 'owner', jid: first.realJid.split('/')[0]! });
     this.link.send(iq);
+  }
+
+  /** Jicofo reads the room's meeting id (mod_muc_meeting_id's field) and names the bridge conference after it. */
+  private readMeetingId(): void {
+    const iq = this.options.media?.iq;
+    if (!this.media || !iq) return;
+    this.media.readMeetingId(iq.request(this.roomJid, 'get', new Element('query', { xmlns: NS_DISCO_INFO }), 3000).then((answer) => {
+      for (const form of answer ? parseDiscoInfo(answer).forms ?? [] : []) {
+        const id = fieldValue(form, FIELD_MEETING_ID);
+        if (id) return id;
+      }
+      this.log.debug({ room: this.roomJid }, 'the room has no meeting id');
+      return undefined;
+    }, (err: unknown) => {
+      this.log.debug({ err, room: this.roomJid }, 'room disco#info failed');
+      return undefined;
+    }));
   }
 
   private armIdleTimer(): void {

@@ -84,6 +84,12 @@ describe('focus Jingle with the real server and bridge', function () {
       assert.deepEqual(offer.groups[0]?.contents, offer.contents.map((c) => c.name));
     }
     const [aliceOffer, bobOffer] = offers;
+    // the bridge conference is named after the room's meeting id (muc#roominfo_meetingId), as with Jicofo
+    const roomInfo = await alice.client.iqCaller.request(xml('iq', { type: 'get', to: ROOM }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+    const meetingId = roomInfo.getChild('query')?.getChild('x', 'jabber:x:data')?.getChildren('field').find((f) => f.attrs.var === 'muc#roominfo_meetingId')?.getChildText('value');
+    assert.ok(meetingId, 'the room has a meeting id');
+    const channelUrl = new URL(aliceOffer!.contents[0]!.transport!.webSockets[0]!.url);
+    assert.equal(decodeURIComponent(channelUrl.pathname.split('/')[3]!), meetingId);
     assert.notEqual(aliceOffer!.contents[0]!.transport!.ufrag, bobOffer!.contents[0]!.transport!.ufrag, 'one bridge endpoint each');
 
     await alice.client.iqCaller.request(xml('iq', { type: 'set', to: `${ROOM}/focus` }, sessionAcceptFor('alice', aliceOffer!.sid, 0)));

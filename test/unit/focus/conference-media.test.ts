@@ -61,6 +61,13 @@ class FakeLink implements ConferenceLink {
         relays: [],
       }));
     }
+    if (payload.name === 'query' && to === ROOM) {
+      // the room's disco#info: Jitsi's meeting id in the muc#roominfo form
+      return reply(buildDiscoInfo({ identities: [], features: [], forms: [{ type: 'result', fields: [
+        { var: 'FORM_TYPE', type: 'hidden', values: ['http://jabber.org/protocol/muc#roominfo'] },
+        { var: 'muc#roominfo_meetingId', values: ['meeting-1'] },
+      ] }] }));
+    }
     if (payload.name === 'query') return reply(buildDiscoInfo({ identities: [], features: this.features }));
     if (payload.name === 'jingle') {
       const nick = to.slice(ROOM.length + 1);
@@ -112,7 +119,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     selector.onBreweryPresence(breweryPresence());
     conference = new Conference(link, pino({ level: 'silent' }), {
       roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
-      media: { iq, selector, focusJid: FOCUS, meetingId: 'meeting-1' },
+      media: { iq, selector, focusJid: FOCUS },
     });
     conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
   });
@@ -156,7 +163,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     const allocations = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
     assert.deepEqual(allocations.map((e) => [e.id, e.statsId]).sort(), [['alice', 'stats-alice'], ['bob', 'stats-bob']]);
     assert.equal(link.colibri.filter((m) => m.create).length, 1, 'one Colibri2 conference');
-    assert.ok(link.colibri.every((m) => m.meetingId === 'meeting-1'));
+    assert.ok(link.colibri.every((m) => m.meetingId === 'meeting-1'), 'the bridge conference is named after the room\'s meeting id');
   });
 
   it('passes a session-accept to the bridge and its sources to the other participant', async () => {
