@@ -2,7 +2,9 @@
  * The bridge channel over WebSocket (colibri-ws, protocol reference §7): one socket per endpoint
  * at /colibri-ws/<bridge id>/<meeting id>/<endpoint id>?pwd=<the endpoint's ICE password>.
  * The bridge greets with ServerHello and relays EndpointMessage and EndpointStats between the
- * endpoints of one conference, stamping `from` itself; what it does not handle yet is logged and
+ * endpoints of one conference, stamping `from` itself; the other client → bridge messages
+ * (ReceiverVideoConstraints, ReceiverAudioSubscription, LastNChangedEvent, the video type ones) go
+ * to the endpoint's conference through the directory. What is malformed or unknown is logged and
  * ignored, never fatal. A wrong bridge, conference, endpoint or password all get the same 403.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -11,14 +13,18 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  BridgeChannelMessageError, MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, parseBridgeChannelMessage, serialiseBridgeChannelMessage,
-  type BridgeChannelMessage,
+  BridgeChannelMessageError, MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, isClientToBridgeMessage, parseBridgeChannelMessage,
+  serialiseBridgeChannelMessage, type BridgeChannelMessage, type ClientToBridgeMessage,
 } from '../xmpp/protocol/bridge-channel.ts';
 
-/** What the channel needs to find an endpoint and its peers. */
+/** What the channel needs of the conferences: finding an endpoint, and handing it what the endpoint says. */
 export interface ChannelDirectory {
   /** The endpoint's ICE password, or undefined when there is no such endpoint. */
   passwordOf(meetingId: string, endpointId: string): string | undefined;
+  /** A validated client → bridge message the channel does not handle itself; must not throw for its content. */
+  onEndpointMessage(meetingId: string, endpointId: string, message: ClientToBridgeMessage): void;
+  /** The endpoint's channel opened and was greeted: a chance to send it the current state. */
+  onChannelOpened(meetingId: string, endpointId: string): void;
 }
 
 const PATH = /^\/colibri-ws\/([^/?]+)\/([^/?]+)\/([^/?]+)(?:\?(.*))?$/;
@@ -88,6 +94,7 @@ export class BridgeChannelServer {
       this.onMessage(meetingId, endpointId, data.toString('utf8'));
     });
     ws.send(serialiseBridgeChannelMessage({ colibriClass: 'ServerHello' }));
+    this.toDirectory(endpointId, () => this.directory.onChannelOpened(meetingId, endpointId));
   }
 
   private onMessage(meetingId: string, from: string, text: string): void {
@@ -115,8 +122,17 @@ export class BridgeChannelServer {
         this.send(meetingId, from, { colibriClass: 'ServerHello' });
         return;
       default:
-        // ReceiverVideoConstraints, ReceiverAudioSubscription, …: layer selection comes later.
-        this.log.trace({ epId: from, colibriClass: message.colibriClass }, 'bridge channel message not handled yet');
+        if (isClientToBridgeMessage(message)) this.toDirectory(from, () => this.directory.onEndpointMessage(meetingId, from, message));
+        else this.log.debug({ epId: from, colibriClass: message.colibriClass }, 'bridge → client message from a client ignored');
+    }
+  }
+
+  /** The one boundary for the conference side: a throw there is our bug, logged, and the socket stays. */
+  private toDirectory(endpointId: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.error({ err, epId: endpointId }, 'bridge channel message handling failed');
     }
   }
 }

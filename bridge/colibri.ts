@@ -13,7 +13,9 @@ import {
 } from '../xmpp/protocol/colibri2.ts';
 import { buildIceUdpTransport, parseIceUdpTransport, type IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
+import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
 import { BridgeConference, SENDER_SCOPED_EXTENSIONS, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
+import type { NamedSource } from './forwarding.ts';
 
 /** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
 export interface ColibriEndpoint extends ConferenceEndpoint {
@@ -30,32 +32,59 @@ export interface ColibriServiceOptions {
   refusingNewConferences(): boolean;
   /** An endpoint went away (expired, or its conference did). */
   onEndpointRemoved?(meetingId: string, endpointId: string): void;
+  /** Sends a bridge-channel message to an endpoint (dropped while its channel is not open). */
+  sendToEndpoint?(meetingId: string, endpointId: string, message: BridgeToClientMessage): void;
+  /** Monotonic milliseconds for the conferences' speech activity and keyframe pacing. Default performance.now(). */
+  now?(): number;
 }
+
+/** RFC 6464 client-to-mixer audio level: the conference reads it for the dominant speaker. */
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
 
-/** Reads the SSRCs of a complete source set: all of them, and those forwarded (see conference.ts). */
+/**
+ * Reads a complete source set: every SSRC, the SSRCs forwarded (see conference.ts: audio, and of
+ * video the first SSRC of each simulcast group with its RTX partner) and the named sources they
+ * belong to (one per `<media-source>`, whose id is the source name, e.g. `abcd1234-v0`). A video
+ * source is a screen share when its `<source>`s say `videoType="desktop"` (XEP-0339 with Jitsi's
+ * attribute, jingle-rtp.ts).
+ */
 export function readSources(mediaSources: readonly Colibri2MediaSource[]): EndpointSources {
   const all = new Set<number>();
   const forwarded = new Set<number>();
+  const sourceOf = new Map<number, NamedSource>();
+  const named: NamedSource[] = [];
   for (const media of mediaSources) {
-    const ssrcs = media.sources.filter((s) => s.name === 'source' && s.attrs.xmlns === NS_SSMA).map((s) => Number(s.attrs.ssrc));
+    const elements = media.sources.filter((s) => s.name === 'source' && s.attrs.xmlns === NS_SSMA);
+    const ssrcs = elements.map((s) => Number(s.attrs.ssrc));
     for (const ssrc of ssrcs) if (Number.isInteger(ssrc) && ssrc > 0 && ssrc < 2 ** 32) all.add(ssrc);
+    const ours: number[] = [];
+    let primarySsrc: number | undefined;
     if (media.type === 'audio') {
-      for (const ssrc of ssrcs) if (all.has(ssrc)) forwarded.add(ssrc);
-      continue;
+      for (const ssrc of ssrcs) if (all.has(ssrc)) ours.push(ssrc);
+      primarySsrc = ours[0];
+    } else {
+      const groups = media.ssrcGroups.map((g) => ({ semantics: g.attrs.semantics as string, ssrcs: g.getChildren('source').map((s) => Number(s.attrs.ssrc)) }));
+      const simulcastOthers = new Set(groups.filter((g) => g.semantics === 'SIM').flatMap((g) => g.ssrcs.slice(1)));
+      const rtxOf = new Map(groups.filter((g) => g.semantics === 'FID' && g.ssrcs.length === 2).map((g) => [g.ssrcs[1]!, g.ssrcs[0]!]));
+      for (const ssrc of ssrcs) {
+        if (!all.has(ssrc) || simulcastOthers.has(ssrc)) continue;
+        const primary = rtxOf.get(ssrc);
+        if (primary !== undefined && simulcastOthers.has(primary)) continue;
+        ours.push(ssrc);
+      }
+      primarySsrc = ours.find((ssrc) => !rtxOf.has(ssrc));
     }
-    const groups = media.ssrcGroups.map((g) => ({ semantics: g.attrs.semantics as string, ssrcs: g.getChildren('source').map((s) => Number(s.attrs.ssrc)) }));
-    const simulcastOthers = new Set(groups.filter((g) => g.semantics === 'SIM').flatMap((g) => g.ssrcs.slice(1)));
-    const rtxOf = new Map(groups.filter((g) => g.semantics === 'FID' && g.ssrcs.length === 2).map((g) => [g.ssrcs[1]!, g.ssrcs[0]!]));
-    for (const ssrc of ssrcs) {
-      if (simulcastOthers.has(ssrc)) continue;
-      const primary = rtxOf.get(ssrc);
-      if (primary !== undefined && simulcastOthers.has(primary)) continue;
+    const desktop = media.type === 'video' && elements.some((s) => String(s.attrs.videoType).toLowerCase() === 'desktop');
+    const source: NamedSource = { name: media.id, media: media.type, desktop, ...(primarySsrc === undefined ? {} : { primarySsrc }) };
+    named.push(source);
+    for (const ssrc of ours) {
       forwarded.add(ssrc);
+      sourceOf.set(ssrc, source);
     }
   }
-  return { all, forwarded };
+  return { all, forwarded, sourceOf, named };
 }
 
 /**
@@ -103,12 +132,19 @@ export class ColibriService {
     if (request.create) {
       if (conference) throw Colibri2Error.conferenceAlreadyExists(request.meetingId);
       if (this.options.refusingNewConferences()) throw Colibri2Error.gracefulShutdown();
+      const feedbackSsrcs: [number, number] = [randomInt(1, 2 ** 31), randomInt(1, 2 ** 31)];
       conference = new BridgeConference(request.meetingId, request.name, this.options.log.child({ meetingId: request.meetingId }), (c) => {
         if (this.conferences.get(c.meetingId) === c) this.conferences.delete(c.meetingId);
         this.feedbackSsrcs.delete(c.meetingId);
-      }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId));
+      }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId), { feedbackSsrcs: { audio: feedbackSsrcs[0], video: feedbackSsrcs[1] } });
       this.conferences.set(request.meetingId, conference);
-      this.feedbackSsrcs.set(request.meetingId, [randomInt(1, 2 ** 31), randomInt(1, 2 ** 31)]);
+      this.feedbackSsrcs.set(request.meetingId, feedbackSsrcs);
+      const meetingId = request.meetingId;
+      conference.useBridgeChannel({
+        send: (endpointId, message) => this.options.sendToEndpoint?.(meetingId, endpointId, message),
+        keyframeRequestSsrc: feedbackSsrcs[1],
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
     }
     if (!conference) throw Colibri2Error.conferenceNotFound(request.meetingId);
     if (request.relays.length) throw Colibri2Error.featureNotImplemented('relays are not supported yet');
@@ -143,6 +179,8 @@ export class ColibriService {
       .filter((e) => SENDER_SCOPED_EXTENSIONS.includes(String(e.attrs.uri)))
       .map((e) => Number(e.attrs.id))
       .filter((id) => Number.isInteger(id) && id > 0 && id < 256));
+    const audioLevelId = Number(requested.media.find((m) => m.type === 'audio')?.rtpHdrExts.find((e) => e.attrs.uri === AUDIO_LEVEL_URI)?.attrs.id);
+    if (Number.isInteger(audioLevelId) && audioLevelId > 0 && audioLevelId < 256) conference.setAudioLevelExtensionId(audioLevelId);
     const remote = requested.transport?.iceUdp;
     if (remote) {
       const transport = parseIceUdpTransport(remote);
@@ -169,6 +207,16 @@ export class ColibriService {
       webSockets: [{ url: this.options.webSocketUrl(meetingId, endpoint.id, local.pwd) }],
       extensions: [],
     });
+  }
+
+  /** A client → bridge message from an endpoint's bridge channel (ReceiverVideoConstraints and the like). */
+  onEndpointMessage(meetingId: string, endpointId: string, message: ClientToBridgeMessage): void {
+    this.conferences.get(meetingId)?.onChannelMessage(endpointId, message);
+  }
+
+  /** An endpoint's bridge channel opened: its conference brings it up to date. */
+  onChannelOpened(meetingId: string, endpointId: string): void {
+    this.conferences.get(meetingId)?.onChannelOpened(endpointId);
   }
 
   /** The ICE password of an endpoint (the bridge channel's password), if it exists. */

@@ -3,9 +3,22 @@
  * the forwarding between them. Forwarding is the first, fixed-layer policy of issue 3: audio to
  * everyone; of each video sender, the primary SSRC of each simulcast group (the first SSRC, which
  * receivers know, i.e. the lowest layer) and its RTX partner — so no re-stamping is needed yet.
- * RTCP: PLI/FIR go from a receiver to the sender of the media SSRC they name.
+ * RTCP is terminated by its RtcpTermination (bridge/rtcp-termination.ts): receiver reports and
+ * transport-cc feedback to senders; SRs, NACK, PLI and FIR relayed.
+ * Which receiver gets which source follows what it asked on its bridge channel (the policy is
+ * bridge/forwarding.ts: ForwardedSources, SenderSourceConstraints and keyframe requests follow
+ * from it), and audio levels elect the dominant speaker (bridge/dominant-speaker.ts).
  */
 import type { Logger } from 'pino';
+import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
+import { DominantSpeakerDetector, type SpeakerState } from './dominant-speaker.ts';
+import {
+  compareForwarding, planForwarding, toAudioSubscription, withLastN, withVideoConstraints,
+  type ConferenceSource, type ForwardingPlan, type NamedSource, type ReceiverRequest,
+} from './forwarding.ts';
+import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
+import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
+import type { Clock } from './transport/clock.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
 export interface ConferenceEndpoint {
@@ -23,7 +36,30 @@ export interface EndpointSources {
   forwarded: Set<number>;
   /** Every SSRC the endpoint announced. */
   all: Set<number>;
+  /** Forwarded SSRC → the named source it belongs to (an RTX SSRC to its primary's). */
+  sourceOf: Map<number, NamedSource>;
+  /** The endpoint's sources (Colibri2 `<media-source>`s), in signalling order. */
+  named: NamedSource[];
 }
+
+function noSources(): EndpointSources {
+  return { forwarded: new Set(), all: new Set(), sourceOf: new Map(), named: [] };
+}
+
+/** How the conference reaches its endpoints' bridge channels (bridge/bridge-channel.ts). */
+export interface ConferenceChannelOptions {
+  /** Sends a message on an endpoint's channel; dropped while that is not open. */
+  send(endpointId: string, message: BridgeToClientMessage): void;
+  /** The SSRC keyframe requests come from: the bridge's video feedback source (jvb-v0). Default 0. */
+  keyframeRequestSsrc?: number;
+  /** Monotonic milliseconds, for speech activity and keyframe pacing. Default performance.now(). */
+  now?(): number;
+}
+
+/** Keyframe requests for one source are at least this far apart: later newcomers share the keyframe coming. */
+const KEYFRAME_REQUEST_GAP_MS = 300;
+/** RFC 6464 audio level's id when Colibri2 does not say (focus/offer.ts offers 1). */
+const DEFAULT_AUDIO_LEVEL_ID = 1;
 
 /** Counters of one conference's media path, read by bridge/stats.ts. */
 export interface ConferenceMediaStats {
@@ -40,6 +76,16 @@ export interface ConferenceMediaStats {
   forwardingDelayNsTotal: number;
   forwardingDelayNsMax: number;
   forwardingDelaySamples: number;
+}
+
+/** What the conference's RTCP termination needs from its creator. */
+export interface ConferenceMediaOptions {
+  /** The bridge's feedback sources of this conference (ColibriService draws them). */
+  feedbackSsrcs: FeedbackSsrcs;
+  /** Default: the process clock. */
+  clock?: Clock;
+  /** Header extension id of the transport-wide sequence number; default 5. */
+  transportCcExtensionId?: number;
 }
 
 interface Member {
@@ -102,6 +148,18 @@ export class BridgeConference {
   /** SSRC → owning endpoint id, for RTCP feedback routing. */
   private readonly owners = new Map<number, string>();
   private closed = false;
+  /** Bridge channel side: speech activity, what receivers asked for, and the plan in force. */
+  private channel: ConferenceChannelOptions | undefined;
+  private now: () => number = () => performance.now();
+  private readonly speech = new DominantSpeakerDetector({ now: () => this.now() });
+  private readonly requests = new Map<string, ReceiverRequest>();
+  /** Source name → whether it is a screen share, as its sender's SourceVideoTypeMessage said. */
+  private readonly desktopOverrides = new Map<string, boolean>();
+  private readonly lastKeyframeRequest = new Map<string, number>();
+  private plan: ForwardingPlan | undefined;
+  private audioLevelId = DEFAULT_AUDIO_LEVEL_ID;
+  private readonly header = new RtpHeader();
+  private readonly rtcp: RtcpTermination;
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
@@ -113,7 +171,16 @@ export class BridgeConference {
     private readonly log: Logger,
     private readonly onClosed: (c: BridgeConference) => void,
     private readonly onEndpointRemoved: (meetingId: string, endpointId: string) => void = () => undefined,
-  ) {}
+    media: ConferenceMediaOptions,
+  ) {
+    this.rtcp = new RtcpTermination({
+      ownerOf: (ssrc) => this.owners.get(ssrc),
+      isForwarded: (id, ssrc) => this.members.get(id)?.sources.forwarded.has(ssrc) === true,
+      endpointIds: () => this.members.keys(),
+      sendRtcp: (id, packet) => this.members.get(id)?.endpoint.sendRtcp(packet),
+    }, { ...media, log });
+    this.rtcp.start();
+  }
 
   get endpointCount(): number {
     return this.members.size;
@@ -125,7 +192,7 @@ export class BridgeConference {
   }
 
   mediaStats(): ConferenceMediaStats {
-    return { ...this.counters };
+    return { ...this.counters, ...this.rtcp.counters() };
   }
 
   endpoint(id: string): ConferenceEndpoint | undefined {
@@ -134,10 +201,14 @@ export class BridgeConference {
 
   addEndpoint(endpoint: ConferenceEndpoint): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
-    const member: Member = { endpoint, sources: { forwarded: new Set(), all: new Set() }, unsubscribe: [] };
+    const member: Member = { endpoint, sources: noSources(), unsubscribe: [] };
+    // Receive statistics first: forwarding may rewrite the packet in place.
+    member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.rtcp.receiveRtp(endpoint.id, packet)));
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
-    member.unsubscribe.push(endpoint.events.on('rtcp', (packet) => this.forwardRtcp(member, packet)));
+    member.unsubscribe.push(endpoint.events.on('rtcp', (packet) => this.rtcp.receiveRtcp(endpoint.id, packet)));
     this.members.set(endpoint.id, member);
+    this.rtcp.addEndpoint(endpoint.id);
+    this.refreshForwarding();
   }
 
   /** Learns the negotiated ids of the sender-scoped header extensions (from Colibri2 media). */
@@ -152,6 +223,8 @@ export class BridgeConference {
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = sources;
     for (const ssrc of sources.all) this.owners.set(ssrc, id);
+    this.rtcp.sourcesChanged(id);
+    this.refreshForwarding();
   }
 
   removeEndpoint(id: string, reason: string): void {
@@ -159,8 +232,10 @@ export class BridgeConference {
     if (!member) return;
     this.members.delete(id);
     for (const off of member.unsubscribe) off();
+    this.rtcp.removeEndpoint(id);
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.endpoint.close(reason);
+    this.forgetReceiver(member);
     this.onEndpointRemoved(this.meetingId, id);
   }
 
@@ -171,10 +246,12 @@ export class BridgeConference {
     const start = process.hrtime.bigint();
     this.counters.rtpPacketsReceived++;
     this.counters.rtpBytesReceived += packet.length;
+    const source = from.sources.sourceOf.get(ssrc);
+    if (source?.media === 'audio') this.hearAudioLevel(from, packet);
     blankExtensions(packet, this.blanked);
     let copies = 0;
     for (const member of this.members.values()) {
-      if (member === from) continue;
+      if (member === from || (source && !this.forwards(member.endpoint.id, source.name))) continue;
       member.endpoint.sendRtp(packet);
       copies++;
     }
@@ -187,21 +264,131 @@ export class BridgeConference {
     if (delay > this.counters.forwardingDelayNsMax) this.counters.forwardingDelayNsMax = delay;
   }
 
-  /** Feedback (PT 206 PSFB: PLI, FIR) is sent to the owner of its media SSRC; the rest is ours. */
-  private forwardRtcp(from: Member, packet: Buffer): void {
-    let offset = 0;
-    while (offset + 12 <= packet.length) {
-      const pt = packet[offset + 1]!;
-      const length = (packet.readUInt16BE(offset + 2) + 1) * 4;
-      if (offset + length > packet.length) return;
-      if (pt === 206) {
-        const mediaSsrc = packet.readUInt32BE(offset + 8);
-        const owner = this.owners.get(mediaSsrc);
-        const target = owner === undefined ? undefined : this.members.get(owner);
-        if (target && target !== from) target.endpoint.sendRtcp(packet.subarray(offset, offset + length));
+  /** Connects the conference to its endpoints' bridge channels (ColibriService, right after creating it). */
+  useBridgeChannel(options: ConferenceChannelOptions): void {
+    this.channel = options;
+    if (options.now) this.now = options.now;
+  }
+
+  /** Learns the negotiated id of the ssrc-audio-level extension (from Colibri2 media). */
+  setAudioLevelExtensionId(id: number): void {
+    this.audioLevelId = id;
+  }
+
+  /** A client → bridge message from an endpoint's channel; what it names is checked, so it never throws. */
+  onChannelMessage(endpointId: string, message: ClientToBridgeMessage): void {
+    const member = this.members.get(endpointId);
+    if (!member || this.closed) return;
+    let request = this.requests.get(endpointId);
+    if (!request) this.requests.set(endpointId, (request = { id: endpointId }));
+    switch (message.colibriClass) {
+      case 'ReceiverVideoConstraints':
+        request.video = withVideoConstraints(request.video, message);
+        break;
+      case 'LastNChangedEvent':
+        request.video = withLastN(request.video, message.lastN);
+        break;
+      case 'ReceiverAudioSubscription':
+        request.audio = toAudioSubscription(message);
+        break;
+      case 'SourceVideoTypeMessage':
+      case 'VideoTypeMessage': {
+        // The deprecated VideoTypeMessage speaks of the endpoint's first video source.
+        const video = member.sources.named.filter((s) => s.media === 'video');
+        const name = message.colibriClass === 'SourceVideoTypeMessage' ? message.sourceName : video[0]?.name;
+        if (!video.some((s) => s.name === name)) return; // only its own sources, and known ones
+        this.desktopOverrides.set(name!, message.videoType === 'DESKTOP' || message.videoType === 'DESKTOP_HIGH_FPS');
+        break;
       }
-      offset += length;
+      default:
+        return; // the channel relays the rest itself
     }
+    this.refreshForwarding();
+  }
+
+  /** An endpoint's channel opened (after ServerHello): it learns the speaker, its forwarded sources and its sources' constraints. */
+  onChannelOpened(endpointId: string): void {
+    const member = this.members.get(endpointId);
+    if (!member) return;
+    const speaker = this.speech.state;
+    if (speaker) this.send(endpointId, speakerMessage(speaker));
+    const video = this.plan?.video.get(endpointId);
+    if (video) this.send(endpointId, { colibriClass: 'ForwardedSources', forwardedSources: [...video.keys()] });
+    for (const source of member.sources.named) {
+      const maxHeight = this.plan?.senderHeights.get(source.name);
+      if (maxHeight !== undefined) this.send(endpointId, { colibriClass: 'SenderSourceConstraints', sourceName: source.name, maxHeight });
+    }
+  }
+
+  /** Whether `receiverId` is sent source `name`; one not planned yet gets everything, like one that asked nothing. */
+  private forwards(receiverId: string, name: string): boolean {
+    return this.plan?.receiving.get(receiverId)?.has(name) ?? true;
+  }
+
+  /** Feeds the packet's RFC 6464 level (before forwarding; it is left in the packet) to speech activity. */
+  private hearAudioLevel(from: Member, packet: Buffer): void {
+    if (this.header.parse(packet) !== 'ok') return;
+    const level = readAudioLevel(this.header, this.audioLevelId);
+    if (level < 0) return;
+    const change = this.speech.levelReceived(from.endpoint.id, level);
+    if (change) this.speakerChanged(change);
+  }
+
+  private speakerChanged(state: SpeakerState): void {
+    const message = speakerMessage(state);
+    for (const id of this.members.keys()) this.send(id, message);
+    this.refreshForwarding();
+  }
+
+  /**
+   * Plans forwarding anew (bridge/forwarding.ts) and tells what changed: ForwardedSources to
+   * receivers, SenderSourceConstraints to senders, and a keyframe request (PLI) to the sender of
+   * each source that starts going somewhere, so its new receiver need not wait for the next one.
+   */
+  private refreshForwarding(): void {
+    if (this.closed) return;
+    const receivers: ReceiverRequest[] = [];
+    const sources: ConferenceSource[] = [];
+    const byName = new Map<string, { owner: Member; source: NamedSource }>();
+    for (const [id, member] of this.members) {
+      receivers.push(this.requests.get(id) ?? { id });
+      for (const source of member.sources.named) {
+        sources.push({ name: source.name, owner: id, media: source.media, desktop: this.desktopOverrides.get(source.name) ?? source.desktop });
+        byName.set(source.name, { owner: member, source });
+      }
+    }
+    const speaker = this.speech.state;
+    const plan = planForwarding(receivers, sources, speaker ? [speaker.dominant, ...speaker.previous] : []);
+    const changes = compareForwarding(this.plan, plan);
+    this.plan = plan;
+    for (const [id, forwardedSources] of changes.forwardedSources) this.send(id, { colibriClass: 'ForwardedSources', forwardedSources });
+    for (const [sourceName, maxHeight] of changes.senderHeights) {
+      const owner = byName.get(sourceName)?.owner.endpoint.id;
+      if (owner !== undefined) this.send(owner, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
+    }
+    const now = this.now();
+    for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);
+    for (const name of changes.keyframes) {
+      const found = byName.get(name);
+      const ssrc = found?.source.primarySsrc;
+      if (!found || ssrc === undefined || now - (this.lastKeyframeRequest.get(name) ?? -Infinity) < KEYFRAME_REQUEST_GAP_MS) continue;
+      this.lastKeyframeRequest.set(name, now);
+      found.owner.endpoint.sendRtcp(buildPli(this.channel?.keyframeRequestSsrc ?? 0, ssrc));
+    }
+  }
+
+  /** Drops what a departed endpoint asked for and said; the others' plan follows. */
+  private forgetReceiver(member: Member): void {
+    const id = member.endpoint.id;
+    this.requests.delete(id);
+    for (const source of member.sources.named) this.desktopOverrides.delete(source.name);
+    const change = this.speech.remove(id);
+    if (change) this.speakerChanged(change);
+    else this.refreshForwarding();
+  }
+
+  private send(endpointId: string, message: BridgeToClientMessage): void {
+    if (!this.closed) this.channel?.send(endpointId, message);
   }
 
   /** Expires every endpoint; idempotent. */
@@ -209,7 +396,23 @@ export class BridgeConference {
     if (this.closed) return;
     this.closed = true;
     for (const id of [...this.members.keys()]) this.removeEndpoint(id, reason);
+    this.rtcp.close();
     this.log.info({ meetingId: this.meetingId, reason }, 'conference closed');
     this.onClosed(this);
   }
+}
+
+function speakerMessage(state: SpeakerState): BridgeToClientMessage {
+  return { colibriClass: 'DominantSpeakerEndpointChangeEvent', dominantSpeakerEndpoint: state.dominant, previousSpeakers: [...state.previous], silence: state.silence };
+}
+
+/** RFC 4585 §6.3.1 Picture Loss Indication: PSFB (PT 206) FMT 1, no FCI; 12 bytes. */
+export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
+  const packet = Buffer.alloc(12);
+  packet[0] = 0x80 | 1;
+  packet[1] = 206;
+  packet.writeUInt16BE(2, 2);
+  packet.writeUInt32BE(senderSsrc >>> 0, 4);
+  packet.writeUInt32BE(mediaSsrc >>> 0, 8);
+  return packet;
 }

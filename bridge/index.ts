@@ -35,6 +35,8 @@ export interface BridgeOptions {
   createEndpoint(id: string, log: Logger): ColibriEndpoint;
   /** How often the brewery presence (stats) is refreshed. */
   statsIntervalMs?: number;
+  /** Monotonic milliseconds for speech activity and keyframe pacing. Default performance.now(). */
+  now?(): number;
 }
 
 export interface Bridge {
@@ -53,14 +55,20 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
   let draining = false;
   let closed = false;
   // The directory is the Colibri2 service; it is only consulted once both exist.
-  const channel: BridgeChannelServer = new BridgeChannelServer(options.id, { passwordOf: (m, e) => colibri.passwordOf(m, e) }, log.child({ part: 'channel' }));
+  const channel: BridgeChannelServer = new BridgeChannelServer(options.id, {
+    passwordOf: (m, e) => colibri.passwordOf(m, e),
+    onEndpointMessage: (m, e, message) => colibri.onEndpointMessage(m, e, message),
+    onChannelOpened: (m, e) => colibri.onChannelOpened(m, e),
+  }, log.child({ part: 'channel' }));
   const colibri = new ColibriService({
     log,
     onEndpointRemoved: (meetingId, endpointId) => channel.closeEndpoint(meetingId, endpointId),
+    sendToEndpoint: (meetingId, endpointId, message) => channel.send(meetingId, endpointId, message),
     createEndpoint: options.createEndpoint,
     webSocketUrl: (meetingId, endpointId, pwd) =>
       `${options.publicWebSocketOrigin}/colibri-ws/${encodeURIComponent(options.id)}/${encodeURIComponent(meetingId)}/${encodeURIComponent(endpointId)}?pwd=${encodeURIComponent(pwd)}`,
     refusingNewConferences: () => draining || closed,
+    ...(options.now ? { now: options.now } : {}),
   });
 
   const session = xmpp.connectLocal(jid, (stanza) => {

@@ -320,6 +320,68 @@ export class RtcpWalker {
   }
 }
 
+/** One reception report block (RFC 3550 §6.4.1), as the bridge writes it into its receiver reports. */
+export interface ReportBlock {
+  /** SSRC_n: the source reported on. */
+  ssrc: number;
+  /** Fraction lost since the previous report, 8-bit fixed point (÷ 256). */
+  fractionLost: number;
+  /** Cumulative packets lost, signed 24-bit. */
+  cumulativeLost: number;
+  /** Extended highest sequence number received. */
+  highestSequence: number;
+  /** Interarrival jitter in timestamp units. */
+  jitter: number;
+  /** LSR: middle 32 bits of the NTP timestamp of the last SR received, 0 if none. */
+  lastSr: number;
+  /** DLSR: delay since that SR in units of 1/65536 s, 0 if none. */
+  delaySinceLastSr: number;
+}
+
+/** RFC 3550 §6.4: the 5-bit RC field limits a report to 31 blocks; more go into further RRs. */
+export const MAX_REPORT_BLOCKS = 31;
+
+/**
+ * Receiver reports (RFC 3550 §6.4.2) from `senderSsrc` carrying `blocks`, 31 per RR, as one
+ * compound packet; a single empty RR when there are no blocks.
+ */
+export function buildReceiverReports(senderSsrc: number, blocks: readonly ReportBlock[]): Buffer {
+  const packets = Math.max(1, Math.ceil(blocks.length / MAX_REPORT_BLOCKS));
+  const out = Buffer.alloc(8 * packets + REPORT_BLOCK_LENGTH * blocks.length);
+  let offset = 0;
+  for (let p = 0; p < packets; p++) {
+    const chunk = blocks.slice(p * MAX_REPORT_BLOCKS, (p + 1) * MAX_REPORT_BLOCKS);
+    out[offset] = 0x80 | chunk.length;
+    out[offset + 1] = RTCP_RR;
+    writeU16(out, offset + 2, 1 + (REPORT_BLOCK_LENGTH / 4) * chunk.length);
+    writeU32(out, offset + 4, senderSsrc);
+    offset += 8;
+    for (const block of chunk) {
+      writeU32(out, offset, block.ssrc);
+      writeU32(out, offset + 4, block.cumulativeLost & 0xff_ffff);
+      out[offset + 4] = block.fractionLost & 0xff;
+      writeU32(out, offset + 8, block.highestSequence);
+      writeU32(out, offset + 12, block.jitter);
+      writeU32(out, offset + 16, block.lastSr);
+      writeU32(out, offset + 20, block.delaySinceLastSr);
+      offset += REPORT_BLOCK_LENGTH;
+    }
+  }
+  return out;
+}
+
+/**
+ * A copy of the SR the walker is on with only its sender info (RFC 3550 §6.4.1): report blocks
+ * and profile-specific extensions removed, RC = 0, no padding. The report blocks describe what
+ * its sender received, which is the bridge's business, not the other receivers'.
+ */
+export function senderInfoOnly(walker: RtcpWalker): Buffer {
+  const out = Buffer.from(walker.buf.subarray(walker.offset, walker.offset + 28));
+  out[0] = 0x80;
+  writeU16(out, 2, 6);
+  return out;
+}
+
 /**
  * Appends the sequence numbers one generic NACK entry reports lost (RFC 4585 §6.2.1: PID, then
  * PID + i + 1 for each set bit i of BLP) to `out`; returns how many were appended.

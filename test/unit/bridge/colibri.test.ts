@@ -149,10 +149,12 @@ describe('bridge Colibri2 service', () => {
     svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
     svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
     svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }], relays: [] });
+    const sent = endpoints.get('abcd1234')!.sentRtcp;
+    const before = sent.length; // the bridge's own keyframe request, as efgh5678 started receiving 1001
     endpoints.get('efgh5678')!.emit('rtcp', pli(777, 1001));
-    assert.equal(endpoints.get('abcd1234')!.sentRtcp.length, 1);
+    assert.equal(sent.length, before + 1);
     endpoints.get('efgh5678')!.emit('rtcp', pli(777, 999999));
-    assert.equal(endpoints.get('abcd1234')!.sentRtcp.length, 1, 'feedback for unknown SSRCs goes nowhere');
+    assert.equal(sent.length, before + 1, 'feedback for unknown SSRCs goes nowhere');
   });
 
   it('reads the forwarded SSRCs of a source set: audio, primary video, primary RTX', () => {
@@ -160,6 +162,18 @@ describe('bridge Colibri2 service', () => {
     const sources = readSources(update.endpoints[0]!.sources!);
     assert.deepEqual([...sources.forwarded].sort(), [1001, 2001, 3190521134].sort());
     assert.equal(sources.all.size, 5);
+  });
+
+  it('names the source each forwarded SSRC belongs to, with its primary SSRC and video type', () => {
+    const update = parseConferenceModify(fixture('modify-jicofo-update'));
+    const sources = readSources(update.endpoints[0]!.sources!);
+    assert.deepEqual(sources.named, [
+      { name: 'abcd1234-a0', media: 'audio', desktop: false, primarySsrc: 3190521134 },
+      { name: 'abcd1234-v0', media: 'video', desktop: false, primarySsrc: 1001 },
+    ]);
+    assert.deepEqual([...sources.sourceOf].map(([ssrc, s]) => [ssrc, s.name]).sort(), [[1001, 'abcd1234-v0'], [2001, 'abcd1234-v0'], [3190521134, 'abcd1234-a0']]);
+    const screen = readSources([{ type: 'video', id: 'abcd1234-v1', ssrcGroups: [], sources: [parse('<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="77" name="abcd1234-v1" videoType="desktop"/>')] }]);
+    assert.deepEqual(screen.named, [{ name: 'abcd1234-v1', media: 'video', desktop: true, primarySsrc: 77 }]);
   });
 });
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { RtcpWalker, SDES_CNAME, expandNack, isRtcp, type RtcpKind } from '../../../../bridge/rtp/rtcp.ts';
+import {
+  RtcpWalker, SDES_CNAME, buildReceiverReports, expandNack, isRtcp, senderInfoOnly, type ReportBlock, type RtcpKind,
+} from '../../../../bridge/rtp/rtcp.ts';
 import { fir, hex, remb, rrNack, rrPli, sdesBye, srSdes, transportCc, vp8Keyframe } from './fixtures.ts';
 
 function kinds(buf: Uint8Array): Array<RtcpKind | 'malformed'> {
@@ -305,5 +307,64 @@ describe('bridge/rtp/rtcp', () => {
     for (const [name, bytes, rtcp] of cases) {
       it(`${name} → ${rtcp ? 'RTCP' : 'not RTCP'}`, () => assert.equal(isRtcp(bytes), rtcp));
     }
+  });
+});
+
+describe('bridge/rtp/rtcp builders', () => {
+  const block = (ssrc: number): ReportBlock => ({
+    ssrc, fractionLost: 5, cumulativeLost: -2, highestSequence: 0x11a2b, jitter: 32, lastSr: 0x5a4b8000, delaySinceLastSr: 0x4000,
+  });
+
+  it('buildReceiverReports writes RFC 3550 §6.4.2 RRs with signed 24-bit cumulative loss', () => {
+    assert.deepEqual(buildReceiverReports(0x01020304, [block(0xaabbccdd)]), hex(`
+      81 c9 00 07   # V=2 RC=1 PT=201 RR, length 7 (32 bytes)
+      01 02 03 04   # SSRC of packet sender (the bridge's feedback SSRC)
+      aa bb cc dd   # SSRC_1
+      05 ff ff fe   # fraction lost 5/256 | cumulative lost −2
+      00 01 1a 2b   # extended highest sequence
+      00 00 00 20   # jitter
+      5a 4b 80 00   # LSR
+      00 00 40 00   # DLSR
+    `));
+    assert.deepEqual(buildReceiverReports(7, []), hex('80 c9 00 01  00 00 00 07'), 'no blocks: an empty RR');
+  });
+
+  it('buildReceiverReports puts at most 31 blocks in one RR and walks back block by block', () => {
+    const blocks = Array.from({ length: 40 }, (_, i) => block(1000 + i));
+    const built = buildReceiverReports(9, blocks);
+    const w = new RtcpWalker();
+    w.reset(built);
+    const seen: number[] = [];
+    const counts: number[] = [];
+    while (w.next() === 'ok') {
+      assert.equal(w.kind, 'rr');
+      assert.equal(w.senderSsrc, 9);
+      counts.push(w.count);
+      for (let i = 0; i < w.count; i++) {
+        seen.push(w.reportSsrc(i));
+        assert.equal(w.reportCumulativeLost(i), -2);
+        assert.equal(w.reportFractionLost(i), 5);
+        assert.equal(w.reportLastSr(i), 0x5a4b8000);
+      }
+    }
+    assert.deepEqual(counts, [31, 9]);
+    assert.deepEqual(seen, blocks.map((b) => b.ssrc));
+  });
+
+  it('senderInfoOnly copies an SR without its report blocks', () => {
+    const w = new RtcpWalker();
+    const buf = srSdes();
+    w.reset(buf);
+    assert.equal(w.next(), 'ok');
+    const sr = senderInfoOnly(w);
+    assert.deepEqual(sr, Buffer.concat([hex('80 c8 00 06'), buf.subarray(4, 28)]));
+    sr[4] = 0;
+    assert.equal(buf[4], 0x11, 'a copy, not a view');
+    const again = new RtcpWalker();
+    again.reset(sr);
+    assert.equal(again.next(), 'ok');
+    assert.equal(again.kind, 'sr');
+    assert.equal(again.count, 0);
+    assert.equal(again.next(), 'end');
   });
 });

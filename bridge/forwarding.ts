@@ -1,0 +1,198 @@
+/**
+ * Which sources each receiver of a conference gets, and what each video sender is asked to send
+ * (protocol notes §7.2 and §8.4; jitsi-videobridge's AllocationSettings, Prioritize and
+ * BandwidthAllocator for the ranking). Pure: the conference feeds it the receivers' requests,
+ * the sources in join order and the speaker history, and applies the plan it returns.
+ *
+ * Per receiver, video sources are ranked: on-stage, then selected, then those of the dominant and
+ * recent speakers, then the rest in join order; screen shares come before cameras within each of
+ * these tiers. The first `lastN` (-1: all) are kept, and of those the ones whose effective maxHeight
+ * is 0 are dropped. Bandwidth is not considered yet, and one fixed simulcast layer is forwarded,
+ * so the heights only feed SenderSourceConstraints.
+ *
+ * Deviation from JVB: before a receiver's first ReceiverVideoConstraints, everything is forwarded
+ * (JVB's initial-max-height-px is 0, forwarding nothing), so clients that never send constraints
+ * still see video. Audio goes to everyone unless ReceiverAudioSubscription says otherwise.
+ */
+import type { BridgeChannelMessageOf } from '../xmpp/protocol/bridge-channel.ts';
+
+/** What "no limit" stands for: a constraint of -1, or a receiver that sent none. */
+export const UNLIMITED_HEIGHT = 2160;
+/** JVB's default-max-height-px: the height of a source the receiver's constraints do not name. */
+export const DEFAULT_MAX_HEIGHT = 180;
+/** Most source names kept from one list or constraints map of a message (the rest is ignored). */
+export const MAX_LISTED_SOURCES = 256;
+
+export type SourceMedia = 'audio' | 'video';
+
+/** One named source of an endpoint (a Colibri2 `<media-source>`), as signalling describes it. */
+export interface NamedSource {
+  name: string;
+  media: SourceMedia;
+  /** `videoType="desktop"` in signalling; a SourceVideoTypeMessage may say otherwise later. */
+  desktop: boolean;
+  /** The SSRC receivers know (the first of the SIM group): what keyframe requests name. */
+  primarySsrc?: number;
+}
+
+/** A source of the conference with its owner; the policy takes them in join order. */
+export interface ConferenceSource {
+  name: string;
+  owner: string;
+  media: SourceMedia;
+  desktop: boolean;
+}
+
+/** A receiver's video wishes, merged from its ReceiverVideoConstraints (and LastNChangedEvent). */
+export interface VideoSettings {
+  /** -1: no limit. */
+  lastN: number;
+  onStageSources: readonly string[];
+  selectedSources: readonly string[];
+  /** Height of sources `maxHeights` does not name; -1: no limit, 0: none. */
+  defaultMaxHeight: number;
+  maxHeights: ReadonlyMap<string, number>;
+}
+
+/** ReceiverAudioSubscription: names are source names or endpoint ids; `exclude` wins. */
+export interface AudioSubscription {
+  all: boolean;
+  include: ReadonlySet<string>;
+  exclude: ReadonlySet<string>;
+}
+
+/** What one receiver asked for; an absent part has not been asked yet. */
+export interface ReceiverRequest {
+  id: string;
+  video?: VideoSettings;
+  audio?: AudioSubscription;
+}
+
+const NO_VIDEO_SETTINGS: VideoSettings = {
+  lastN: -1, onStageSources: [], selectedSources: [], defaultMaxHeight: DEFAULT_MAX_HEIGHT, maxHeights: new Map(),
+};
+
+/** Merges a ReceiverVideoConstraints into the receiver's settings: absent fields keep their value (as JVB does). */
+export function withVideoConstraints(previous: VideoSettings | undefined, message: BridgeChannelMessageOf<'ReceiverVideoConstraints'>): VideoSettings {
+  const settings = { ...(previous ?? NO_VIDEO_SETTINGS) };
+  if (message.lastN !== undefined) settings.lastN = message.lastN;
+  if (message.onStageSources) settings.onStageSources = message.onStageSources.slice(0, MAX_LISTED_SOURCES);
+  if (message.selectedSources) settings.selectedSources = message.selectedSources.slice(0, MAX_LISTED_SOURCES);
+  if (message.defaultConstraints) settings.defaultMaxHeight = message.defaultConstraints.maxHeight;
+  if (message.constraints) {
+    settings.maxHeights = new Map(Object.entries(message.constraints).slice(0, MAX_LISTED_SOURCES).map(([name, c]) => [name, c.maxHeight]));
+  }
+  return settings;
+}
+
+/** LastNChangedEvent, the legacy setter. */
+export function withLastN(previous: VideoSettings | undefined, lastN: number): VideoSettings {
+  return { ...(previous ?? NO_VIDEO_SETTINGS), lastN };
+}
+
+export function toAudioSubscription(message: BridgeChannelMessageOf<'ReceiverAudioSubscription'>): AudioSubscription {
+  return {
+    all: message.all,
+    include: new Set(message.include.slice(0, MAX_LISTED_SOURCES)),
+    exclude: new Set(message.exclude.slice(0, MAX_LISTED_SOURCES)),
+  };
+}
+
+export function receivesAudio(subscription: AudioSubscription | undefined, source: ConferenceSource): boolean {
+  if (!subscription) return true;
+  const named = (set: ReadonlySet<string>) => set.has(source.name) || set.has(source.owner);
+  if (named(subscription.exclude)) return false;
+  return subscription.all || named(subscription.include);
+}
+
+/** The other endpoints' video sources in the receiver's order of priority. */
+export function rankVideo(receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[]): ConferenceSource[] {
+  const video = sources.filter((s) => s.media === 'video' && s.owner !== receiver.id);
+  const byName = new Map(video.map((s) => [s.name, s]));
+  const tiers: ConferenceSource[][] = [[], [], [], []];
+  const placed = new Set<string>();
+  const place = (tier: number, source: ConferenceSource | undefined) => {
+    if (source && !placed.has(source.name)) {
+      placed.add(source.name);
+      tiers[tier]!.push(source);
+    }
+  };
+  for (const name of receiver.video?.onStageSources ?? []) place(0, byName.get(name));
+  for (const name of receiver.video?.selectedSources ?? []) place(1, byName.get(name));
+  for (const speaker of speakers) for (const source of video) if (source.owner === speaker) place(2, source);
+  for (const source of video) place(3, source);
+  return tiers.flatMap((tier) => [...tier.filter((s) => s.desktop), ...tier.filter((s) => !s.desktop)]);
+}
+
+/** The video sources forwarded to a receiver, in rank order, each with the height it wants (> 0). */
+export function selectVideo(receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[]): Map<string, number> {
+  const ranked = rankVideo(receiver, sources, speakers);
+  const settings = receiver.video;
+  if (!settings) return new Map(ranked.map((s) => [s.name, UNLIMITED_HEIGHT]));
+  const kept = settings.lastN < 0 ? ranked : ranked.slice(0, settings.lastN);
+  const chosen = new Map<string, number>();
+  for (const source of kept) {
+    const height = settings.maxHeights.get(source.name) ?? settings.defaultMaxHeight;
+    if (height !== 0) chosen.set(source.name, height < 0 ? UNLIMITED_HEIGHT : height);
+  }
+  return chosen;
+}
+
+/** What every receiver gets and every video sender is asked for. */
+export interface ForwardingPlan {
+  /** Receiver id → forwarded video source → wanted height, in rank order. */
+  video: Map<string, Map<string, number>>;
+  /** Receiver id → every source (audio and video) it is sent. */
+  receiving: Map<string, Set<string>>;
+  /** Video source → the greatest height a receiver it is forwarded to wants; 0 when none. */
+  senderHeights: Map<string, number>;
+}
+
+/**
+ * The plan for the whole conference. `sources` in join order (owners as they joined, then each
+ * owner's sources in signalling order); `speakers` the dominant speaker first, then the recent ones.
+ */
+export function planForwarding(
+  receivers: readonly ReceiverRequest[],
+  sources: readonly ConferenceSource[],
+  speakers: readonly string[],
+): ForwardingPlan {
+  const plan: ForwardingPlan = { video: new Map(), receiving: new Map(), senderHeights: new Map() };
+  for (const source of sources) if (source.media === 'video') plan.senderHeights.set(source.name, 0);
+  for (const receiver of receivers) {
+    const video = selectVideo(receiver, sources, speakers);
+    const receiving = new Set(video.keys());
+    for (const source of sources) {
+      if (source.media === 'audio' && source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);
+    }
+    for (const [name, height] of video) plan.senderHeights.set(name, Math.max(plan.senderHeights.get(name) ?? 0, height));
+    plan.video.set(receiver.id, video);
+    plan.receiving.set(receiver.id, receiving);
+  }
+  return plan;
+}
+
+/** What to tell endpoints after a new plan replaces `previous`. */
+export interface ForwardingChanges {
+  /** Receiver id → its forwarded video sources (ForwardedSources), for receivers whose set changed. */
+  forwardedSources: Map<string, string[]>;
+  /** Video source → its new SenderSourceConstraints height, for sources whose height changed. */
+  senderHeights: Map<string, number>;
+  /** Video sources that started going to some receiver: their senders owe a keyframe. */
+  keyframes: Set<string>;
+}
+
+export function compareForwarding(previous: ForwardingPlan | undefined, next: ForwardingPlan): ForwardingChanges {
+  const changes: ForwardingChanges = { forwardedSources: new Map(), senderHeights: new Map(), keyframes: new Set() };
+  for (const [id, video] of next.video) {
+    const before = previous?.video.get(id);
+    for (const name of video.keys()) if (!before?.has(name)) changes.keyframes.add(name);
+    // A receiver never told anything assumes everything is forwarded; nothing to say while there is nothing.
+    const changed = before ? before.size !== video.size || [...video.keys()].some((name) => !before.has(name)) : video.size > 0;
+    if (changed) changes.forwardedSources.set(id, [...video.keys()]);
+  }
+  for (const [name, height] of next.senderHeights) {
+    if (previous?.senderHeights.get(name) !== height) changes.senderHeights.set(name, height);
+  }
+  return changes;
+}

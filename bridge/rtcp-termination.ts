@@ -1,0 +1,290 @@
+/**
+ * The bridge's RTCP termination for one conference (jitsi-protocol.md §8.3, §8.6), as
+ * jitsi-videobridge does it per hop: the bridge is the receiver of every sender's RTP, so it
+ * generates the feedback a receiver owes — transport-wide congestion control feedback per endpoint
+ * (one BUNDLE transport) every 50 ms, and receiver reports (RFC 3550 §6.4.2) per sender endpoint
+ * every second — and it is the sender towards every receiver, so receivers' RRs and transport-cc
+ * feedback stop here. What passes: sender reports, with their report blocks stripped, go to every
+ * other endpoint (lip-sync needs the NTP↔RTP mapping); NACK, PLI, FIR and other payload-specific
+ * feedback go to the owner of the media SSRC they name (SSRCs and sequence numbers are not
+ * rewritten yet, so they pass unchanged).
+ */
+import type { Logger } from 'pino';
+import { readTransportSequence, RtpHeader } from './rtp/packet.ts';
+import { ReceiveStatistics } from './rtp/receive-stats.ts';
+import { buildReceiverReports, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
+import { TransportCcRecorder } from './rtp/transport-cc.ts';
+import { systemClock, type Clock } from './transport/clock.ts';
+
+/** The bridge's own SSRCs in a conference (`jvb-a0`, `jvb-v0`), the sender SSRCs of its feedback. */
+export interface FeedbackSsrcs {
+  audio: number;
+  video: number;
+}
+
+/** What the termination needs of its conference. */
+export interface RtcpTerminationHost {
+  /** The endpoint that announced `ssrc` (Colibri2 sources), if any. */
+  ownerOf(ssrc: number): string | undefined;
+  /** Whether the endpoint's `ssrc` is forwarded to the others (their receivers know it). */
+  isForwarded(endpointId: string, ssrc: number): boolean;
+  endpointIds(): Iterable<string>;
+  sendRtcp(endpointId: string, packet: Buffer): void;
+}
+
+export interface RtcpTerminationOptions {
+  feedbackSsrcs: FeedbackSsrcs;
+  log: Logger;
+  /** Default: the process clock. */
+  clock?: Clock;
+  /** Header extension id of the transport-wide sequence number; default 5 (focus/offer.ts). */
+  transportCcExtensionId?: number;
+  /**
+   * RTP clock rate of each payload type. Clock rate 90 000 means video, anything else audio;
+   * payload types not listed are taken as video. Default: {@link DEFAULT_CLOCK_RATES}.
+   */
+  clockRates?: ReadonlyMap<number, number>;
+  /** Transport-cc feedback period; default 50 ms. */
+  feedbackIntervalMs?: number;
+  /** Feedback goes out early once this many packets await it; default 100. */
+  feedbackPendingLimit?: number;
+  /** Receiver report period; default 1000 ms. The timer stops after two periods without RTP. */
+  reportIntervalMs?: number;
+}
+
+/**
+ * The audio payload types of the focus's default offer (focus/offer.ts DEFAULT_CODECS: opus 111,
+ * its RED 112, telephone-event 126); every other payload type is video at 90 kHz.
+ */
+export const DEFAULT_CLOCK_RATES: ReadonlyMap<number, number> = new Map([[111, 48_000], [112, 48_000], [126, 8_000]]);
+
+const VIDEO_CLOCK_RATE = 90_000;
+
+interface ReceivedStream {
+  stats: ReceiveStatistics;
+  kind: 'audio' | 'video';
+}
+
+interface EndpointFeedback {
+  tcc: TransportCcRecorder;
+  /** SSRC of the last packet with a transport-wide sequence number (the feedback's media SSRC). */
+  mediaSsrc: number;
+  streams: Map<number, ReceivedStream>;
+}
+
+export class RtcpTermination {
+  readonly #host: RtcpTerminationHost;
+  readonly #ssrcs: FeedbackSsrcs;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #extensionId: number;
+  readonly #clockRates: ReadonlyMap<number, number>;
+  readonly #feedbackIntervalMs: number;
+  readonly #pendingLimit: number;
+  readonly #reportIntervalMs: number;
+  readonly #endpoints = new Map<string, EndpointFeedback>();
+  readonly #header = new RtpHeader();
+  readonly #walker = new RtcpWalker();
+  /** The one timer (feedback period), armed while RTP flows; its canceller. */
+  #cancelTick: (() => void) | undefined;
+  #nextReportAt = 0;
+  #lastPacketAt = -Infinity;
+  /** A.3 totals of streams that are gone, so the conference's counters stay cumulative. */
+  #retired = { expected: 0, lost: 0 };
+  #started = false;
+  #closed = false;
+
+  constructor(host: RtcpTerminationHost, options: RtcpTerminationOptions) {
+    this.#host = host;
+    this.#ssrcs = options.feedbackSsrcs;
+    this.#log = options.log;
+    this.#clock = options.clock ?? systemClock;
+    this.#extensionId = options.transportCcExtensionId ?? 5;
+    this.#clockRates = options.clockRates ?? DEFAULT_CLOCK_RATES;
+    this.#feedbackIntervalMs = options.feedbackIntervalMs ?? 50;
+    this.#pendingLimit = options.feedbackPendingLimit ?? 100;
+    this.#reportIntervalMs = options.reportIntervalMs ?? 1000;
+  }
+
+  /**
+   * Starts feedback and reports; close() stops them. The timer runs only while RTP arrives (the
+   * first packet arms it, two report periods without one let it lapse), so a conference without
+   * media — or one a test never closes — holds no timer.
+   */
+  start(): void {
+    if (!this.#closed) this.#started = true;
+  }
+
+  addEndpoint(id: string): void {
+    if (this.#closed || this.#endpoints.has(id)) return;
+    this.#endpoints.set(id, { tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map() });
+  }
+
+  removeEndpoint(id: string): void {
+    const state = this.#endpoints.get(id);
+    if (!state) return;
+    for (const stream of state.streams.values()) this.#retire(stream);
+    this.#endpoints.delete(id);
+  }
+
+  /** Forgets the statistics of SSRCs the endpoint no longer announces (after a source update). */
+  sourcesChanged(id: string): void {
+    const state = this.#endpoints.get(id);
+    if (!state) return;
+    for (const [ssrc, stream] of state.streams) {
+      if (this.#host.ownerOf(ssrc) === id) continue;
+      this.#retire(stream);
+      state.streams.delete(ssrc);
+    }
+  }
+
+  /** One RTP packet from an endpoint, before anything rewrites it. */
+  receiveRtp(id: string, packet: Buffer): void {
+    const state = this.#endpoints.get(id);
+    const header = this.#header;
+    if (!state || header.parse(packet) !== 'ok') return;
+    const now = this.#clock.now();
+    this.#wake(now);
+    const transportSequence = readTransportSequence(header, this.#extensionId);
+    if (transportSequence >= 0) {
+      state.tcc.record(transportSequence, now * 1000);
+      state.mediaSsrc = header.ssrc;
+    }
+    const ssrc = header.ssrc;
+    if (this.#host.ownerOf(ssrc) === id) {
+      const clockRate = this.#clockRates.get(header.payloadType) ?? VIDEO_CLOCK_RATE;
+      let stream = state.streams.get(ssrc);
+      if (!stream) {
+        stream = { stats: new ReceiveStatistics(ssrc), kind: clockRate === VIDEO_CLOCK_RATE ? 'video' : 'audio' };
+        state.streams.set(ssrc, stream);
+      }
+      stream.stats.update(header.sequenceNumber, header.timestamp, now, clockRate);
+    }
+    if (state.tcc.pending >= this.#pendingLimit) this.#sendFeedback(id, state);
+  }
+
+  /** One compound RTCP packet from an endpoint: see the file comment for what passes. */
+  receiveRtcp(id: string, packet: Buffer): void {
+    const state = this.#endpoints.get(id);
+    if (!state) return;
+    const out = new Map<string, Buffer[]>();
+    const push = (target: string | undefined, part: Buffer): void => {
+      if (target === undefined || target === id) return;
+      const list = out.get(target);
+      if (list) list.push(part);
+      else out.set(target, [part]);
+    };
+    const walker = this.#walker;
+    walker.reset(packet);
+    while (walker.next() === 'ok') {
+      const part = (): Buffer => packet.subarray(walker.offset, walker.offset + walker.length);
+      switch (walker.kind) {
+        case 'sr': {
+          const ssrc = walker.senderSsrc;
+          if (this.#host.ownerOf(ssrc) !== id) break;
+          state.streams.get(ssrc)?.stats.onSenderReport(walker.ntpSeconds, walker.ntpFraction, this.#clock.now());
+          if (!this.#host.isForwarded(id, ssrc)) break;
+          const info = senderInfoOnly(walker);
+          for (const other of this.#host.endpointIds()) push(other, info);
+          break;
+        }
+        case 'nack':
+        case 'pli':
+        case 'psfb':
+          push(this.#host.ownerOf(walker.mediaSsrc), part());
+          break;
+        case 'fir':
+          // RFC 5104 §4.3.1.2: the media SSRC field is 0; the FCI names the source.
+          push(this.#host.ownerOf(walker.firSsrc(0)), part());
+          break;
+        default:
+          // RR, SDES, BYE, APP, XR, transport-cc, REMB: the bridge is the sender towards this endpoint.
+          break;
+      }
+    }
+    for (const [target, parts] of out) this.#host.sendRtcp(target, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  /** RFC 3550 A.3 totals over every stream received in this conference, gone ones included. */
+  counters(): { packetsExpected: number; packetsLost: number } {
+    let expected = this.#retired.expected;
+    let lost = this.#retired.lost;
+    for (const state of this.#endpoints.values()) {
+      for (const { stats } of state.streams.values()) {
+        expected += stats.packetsExpected;
+        lost += stats.packetsLost;
+      }
+    }
+    return { packetsExpected: expected, packetsLost: lost };
+  }
+
+  /** Streams and transports with state, for leak checks. */
+  get sizes(): { endpoints: number; streams: number; timers: number } {
+    let streams = 0;
+    for (const state of this.#endpoints.values()) streams += state.streams.size;
+    return { endpoints: this.#endpoints.size, streams, timers: this.#cancelTick ? 1 : 0 };
+  }
+
+  /** Stops the timer and forgets every endpoint; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancelTick?.();
+    this.#cancelTick = undefined;
+    for (const id of [...this.#endpoints.keys()]) this.removeEndpoint(id);
+  }
+
+  #retire(stream: ReceivedStream): void {
+    this.#retired.expected += stream.stats.packetsExpected;
+    this.#retired.lost += stream.stats.packetsLost;
+  }
+
+  /** Arms the timer for a packet arriving at `now`; the first report comes one period after media (re)starts. */
+  #wake(now: number): void {
+    this.#lastPacketAt = now;
+    if (this.#cancelTick || !this.#started || this.#closed) return;
+    this.#nextReportAt = now + this.#reportIntervalMs;
+    this.#cancelTick = this.#clock.setTimeout(() => this.#tick(), this.#feedbackIntervalMs);
+  }
+
+  /** Every feedback period: transport-cc to every endpoint, receiver reports when due. */
+  #tick(): void {
+    this.#cancelTick = undefined;
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    try {
+      for (const [id, state] of this.#endpoints) this.#sendFeedback(id, state);
+      if (now >= this.#nextReportAt) {
+        this.#nextReportAt = now + this.#reportIntervalMs;
+        this.#sendReports(now);
+      }
+    } catch (err) {
+      this.#log.error({ err }, 'RTCP termination tick failed');
+    }
+    if (now - this.#lastPacketAt <= 2 * this.#reportIntervalMs) {
+      this.#cancelTick = this.#clock.setTimeout(() => this.#tick(), this.#feedbackIntervalMs);
+    }
+  }
+
+  #sendFeedback(id: string, state: EndpointFeedback): void {
+    const packets = state.tcc.takeFeedback(this.#ssrcs.video, state.mediaSsrc, this.#clock.now() * 1000);
+    for (const packet of packets) this.#host.sendRtcp(id, packet);
+  }
+
+  /** One compound per sender endpoint: an RR from the audio feedback SSRC, one from the video one. */
+  #sendReports(now: number): void {
+    for (const [id, state] of this.#endpoints) {
+      const audio: ReportBlock[] = [];
+      const video: ReportBlock[] = [];
+      for (const stream of state.streams.values()) {
+        if (!stream.stats.heardSinceReport) continue;
+        const block = stream.stats.report(now);
+        if (block) (stream.kind === 'audio' ? audio : video).push(block);
+      }
+      const parts: Buffer[] = [];
+      if (audio.length > 0) parts.push(buildReceiverReports(this.#ssrcs.audio, audio));
+      if (video.length > 0) parts.push(buildReceiverReports(this.#ssrcs.video, video));
+      if (parts.length > 0) this.#host.sendRtcp(id, Buffer.concat(parts));
+    }
+  }
+}

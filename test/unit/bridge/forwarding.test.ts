@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import {
+  DEFAULT_MAX_HEIGHT, MAX_LISTED_SOURCES, UNLIMITED_HEIGHT, compareForwarding, planForwarding, rankVideo, selectVideo,
+  toAudioSubscription, withLastN, withVideoConstraints, type ConferenceSource, type ReceiverRequest,
+} from '../../../bridge/forwarding.ts';
+import { parseBridgeChannelMessage, type BridgeChannelMessageOf } from '../../../xmpp/protocol/bridge-channel.ts';
+
+/** Endpoints a, b, c, d joined in that order; each has a camera and a microphone, c also shares its screen. */
+const SOURCES: ConferenceSource[] = [
+  ...['a', 'b', 'c', 'd'].flatMap((owner) => [
+    { name: `${owner}-a0`, owner, media: 'audio' as const, desktop: false },
+    { name: `${owner}-v0`, owner, media: 'video' as const, desktop: false },
+  ]),
+  { name: 'c-v1', owner: 'c', media: 'video', desktop: true },
+];
+
+function constraints(fields: Record<string, unknown>): BridgeChannelMessageOf<'ReceiverVideoConstraints'> {
+  return parseBridgeChannelMessage(JSON.stringify({ colibriClass: 'ReceiverVideoConstraints', ...fields })) as BridgeChannelMessageOf<'ReceiverVideoConstraints'>;
+}
+
+function audio(fields: Record<string, unknown>) {
+  return toAudioSubscription(parseBridgeChannelMessage(JSON.stringify({ colibriClass: 'ReceiverAudioSubscription', ...fields })) as BridgeChannelMessageOf<'ReceiverAudioSubscription'>);
+}
+
+const receiver = (id: string, fields?: Record<string, unknown>): ReceiverRequest => ({ id, ...(fields ? { video: withVideoConstraints(undefined, constraints(fields)) } : {}) });
+const names = (map: Map<string, number>) => [...map.keys()];
+
+describe('forwarding policy', () => {
+  describe('video selection', () => {
+    it('forwards every other video source at full height before the receiver says anything', () => {
+      assert.deepEqual([...selectVideo(receiver('a'), SOURCES, [])], [['c-v1', UNLIMITED_HEIGHT], ['b-v0', UNLIMITED_HEIGHT], ['c-v0', UNLIMITED_HEIGHT], ['d-v0', UNLIMITED_HEIGHT]]);
+    });
+
+    it('ranks on-stage, then selected, then speakers, then join order; screen shares first within a tier', () => {
+      const r = receiver('a', { onStageSources: ['d-v0', 'nobody-v0', 'a-v0'], selectedSources: ['b-v0'] });
+      assert.deepEqual(rankVideo(r, SOURCES, ['c', 'a']).map((s) => s.name), ['d-v0', 'b-v0', 'c-v1', 'c-v0'],
+        'unknown and own sources are ignored; the speaker c\'s screen share before its camera');
+      assert.deepEqual(rankVideo(receiver('a'), SOURCES, ['d', 'b']).map((s) => s.name), ['d-v0', 'b-v0', 'c-v1', 'c-v0']);
+    });
+
+    it('keeps the first lastN: 0 forwards no video, 1 the top source, -1 all of them', () => {
+      const sees = (lastN: number) => names(selectVideo(receiver('a', { lastN, onStageSources: ['c-v0'] }), SOURCES, ['d']));
+      assert.deepEqual(sees(0), []);
+      assert.deepEqual(sees(1), ['c-v0']);
+      assert.deepEqual(sees(2), ['c-v0', 'd-v0']);
+      assert.deepEqual(sees(-1), ['c-v0', 'd-v0', 'c-v1', 'b-v0']);
+      assert.deepEqual(sees(1_000_000_000), sees(-1), 'an absurd lastN is just "all"');
+    });
+
+    it('drops sources whose effective maxHeight is 0 after lastN, and gives the others their height', () => {
+      const r = receiver('a', { lastN: 2, defaultConstraints: { maxHeight: 360 }, constraints: { 'b-v0': { maxHeight: 0 }, 'c-v0': { maxHeight: -1 } } });
+      assert.deepEqual([...selectVideo(r, SOURCES, ['b', 'c'])], [['c-v1', 360]], 'b-v0 (0) is dropped; c-v0 fell beyond lastN 2');
+      const only = receiver('a', { defaultConstraints: { maxHeight: 0 }, constraints: { 'c-v0': { maxHeight: 720 } } });
+      assert.deepEqual([...selectVideo(only, SOURCES, [])], [['c-v0', 720]], 'a default of 0 forwards only the sources named');
+      assert.deepEqual([...selectVideo(receiver('a', { constraints: { 'c-v0': { maxHeight: -1 } } }), SOURCES, [])],
+        [['c-v1', DEFAULT_MAX_HEIGHT], ['b-v0', DEFAULT_MAX_HEIGHT], ['c-v0', UNLIMITED_HEIGHT], ['d-v0', DEFAULT_MAX_HEIGHT]],
+        'unnamed sources get JVB\'s default of 180; -1 is unlimited');
+    });
+
+    it('merges constraints messages field by field and bounds what it keeps', () => {
+      let settings = withVideoConstraints(undefined, constraints({ lastN: 3, onStageSources: ['b-v0'], defaultConstraints: { maxHeight: 360 } }));
+      settings = withVideoConstraints(settings, constraints({ constraints: { 'b-v0': { maxHeight: 720 } } }));
+      assert.deepEqual({ ...settings, maxHeights: [...settings.maxHeights] },
+        { lastN: 3, onStageSources: ['b-v0'], selectedSources: [], defaultMaxHeight: 360, maxHeights: [['b-v0', 720]] });
+      settings = withLastN(settings, 0);
+      assert.equal(settings.lastN, 0);
+      assert.equal(withLastN(undefined, 2).defaultMaxHeight, DEFAULT_MAX_HEIGHT, 'LastNChangedEvent alone starts from the defaults');
+      const many = Array.from({ length: 1000 }, (_, i) => `x${i}-v0`);
+      const huge = withVideoConstraints(undefined, constraints({ selectedSources: many, constraints: Object.fromEntries(many.map((n) => [n, { maxHeight: 1 }])) }));
+      assert.equal(huge.selectedSources.length, MAX_LISTED_SOURCES);
+      assert.equal(huge.maxHeights.size, MAX_LISTED_SOURCES);
+    });
+  });
+
+  describe('audio', () => {
+    const heard = (subscription: ReturnType<typeof audio> | undefined) =>
+      [...planForwarding([{ id: 'a', ...(subscription ? { audio: subscription } : {}) }], SOURCES, []).receiving.get('a')!].filter((n) => n.includes('-a'));
+
+    it('forwards all other audio by default, and whatever the video constraints say', () => {
+      assert.deepEqual(heard(undefined), ['b-a0', 'c-a0', 'd-a0']);
+      const plan = planForwarding([receiver('a', { lastN: 0 })], SOURCES, []);
+      assert.deepEqual([...plan.receiving.get('a')!], ['b-a0', 'c-a0', 'd-a0'], 'lastN 0 leaves audio alone');
+    });
+
+    it('follows ReceiverAudioSubscription: include by source or endpoint, exclude wins, legacy modes', () => {
+      assert.deepEqual(heard(audio({ all: false, include: ['c-a0', 'd'] })), ['c-a0', 'd-a0']);
+      assert.deepEqual(heard(audio({ all: true, exclude: ['b-a0'] })), ['c-a0', 'd-a0']);
+      assert.deepEqual(heard(audio({ include: ['b'], exclude: ['b-a0'] })), []);
+      assert.deepEqual(heard(audio({ mode: 'None' })), []);
+      assert.deepEqual(heard(audio({ mode: 'Exclude', list: ['d-a0'] })), ['b-a0', 'c-a0']);
+      assert.deepEqual(heard(audio({ mode: 'All' })), ['b-a0', 'c-a0', 'd-a0']);
+    });
+  });
+
+  describe('sender source constraints', () => {
+    it('asks each sender for the greatest height a receiver it is forwarded to wants', () => {
+      const plan = planForwarding([
+        receiver('a', { lastN: 1, onStageSources: ['b-v0'], constraints: { 'b-v0': { maxHeight: 720 } } }),
+        receiver('b', { defaultConstraints: { maxHeight: 360 }, constraints: { 'c-v1': { maxHeight: 0 } } }),
+        receiver('c', { defaultConstraints: { maxHeight: 0 } }),
+        receiver('d', {}),
+      ], SOURCES, []);
+      assert.deepEqual([...plan.senderHeights], [['a-v0', 360], ['b-v0', 720], ['c-v0', 360], ['d-v0', 360], ['c-v1', DEFAULT_MAX_HEIGHT]],
+        'd\'s empty constraints mean the default 180, below b\'s 360; of c-v1, b wants nothing and a has no room');
+    });
+
+    it('asks for 2160 when a receiver has not constrained anything yet, and 0 when no receiver gets the source', () => {
+      const plan = planForwarding([receiver('a', { lastN: 0 }), receiver('b')], SOURCES.filter((s) => s.owner !== 'c'), []);
+      assert.deepEqual([...plan.senderHeights], [['a-v0', UNLIMITED_HEIGHT], ['b-v0', 0], ['d-v0', UNLIMITED_HEIGHT]]);
+    });
+  });
+
+  describe('plan changes', () => {
+    it('announces forwarded sets and sender heights only when they change, and asks keyframes for what starts', () => {
+      const first = planForwarding([receiver('a'), receiver('b')], SOURCES.filter((s) => s.owner === 'a' || s.owner === 'b'), []);
+      const initial = compareForwarding(undefined, first);
+      assert.deepEqual([...initial.forwardedSources], [['a', ['b-v0']], ['b', ['a-v0']]]);
+      assert.deepEqual([...initial.senderHeights], [['a-v0', UNLIMITED_HEIGHT], ['b-v0', UNLIMITED_HEIGHT]]);
+      assert.deepEqual([...initial.keyframes], ['b-v0', 'a-v0']);
+
+      const same = compareForwarding(first, planForwarding([receiver('a'), receiver('b')], SOURCES.filter((s) => s.owner === 'a' || s.owner === 'b'), []));
+      assert.deepEqual([same.forwardedSources.size, same.senderHeights.size, same.keyframes.size], [0, 0, 0]);
+
+      const lastN0 = planForwarding([receiver('a', { lastN: 0 }), receiver('b')], SOURCES.filter((s) => s.owner === 'a' || s.owner === 'b'), []);
+      const stopped = compareForwarding(first, lastN0);
+      assert.deepEqual([...stopped.forwardedSources], [['a', []]]);
+      assert.deepEqual([...stopped.senderHeights], [['b-v0', 0]]);
+      assert.deepEqual([...stopped.keyframes], []);
+
+      const back = compareForwarding(lastN0, first);
+      assert.deepEqual([...back.forwardedSources], [['a', ['b-v0']]]);
+      assert.deepEqual([...back.keyframes], ['b-v0'], 'forwarded again: its receiver needs a keyframe');
+    });
+
+    it('tells a lone receiver nothing until there is something to forward', () => {
+      const alone = planForwarding([receiver('a')], SOURCES.filter((s) => s.owner === 'a'), []);
+      const changes = compareForwarding(undefined, alone);
+      assert.equal(changes.forwardedSources.size, 0);
+      assert.deepEqual([...changes.senderHeights], [['a-v0', 0]], 'its own camera is wanted by nobody');
+    });
+  });
+});

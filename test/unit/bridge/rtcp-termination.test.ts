@@ -1,0 +1,286 @@
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { BridgeConference, type ConferenceEndpoint } from '../../../bridge/conference.ts';
+import { RtcpTermination, type RtcpTerminationHost } from '../../../bridge/rtcp-termination.ts';
+import { RtcpWalker, buildReceiverReports, type RtcpKind } from '../../../bridge/rtp/rtcp.ts';
+import { buildTransportCc, parseTransportCc } from '../../../bridge/rtp/transport-cc.ts';
+import { TypedEvents } from '../../../bridge/transport/events.ts';
+import { hex } from './rtp/fixtures.ts';
+import { ManualClock } from './transport/manual-clock.ts';
+
+const log = pino({ level: 'silent' });
+const FEEDBACK = { audio: 0xa0a0a0a0, video: 0xb0b0b0b0 };
+const OPUS = 111;
+const VP8 = 100;
+const A_AUDIO = 1001;
+const A_VIDEO = 1002;
+const A_VIDEO_LAYER = 1003; // a simulcast layer the others do not receive
+const B_VIDEO = 2002;
+
+/** An RTP packet; with `transportSeq`, a one-byte extension block with id 5 (transport-wide seq). */
+function rtp(ssrc: number, seq: number, timestamp: number, pt: number, transportSeq?: number): Buffer {
+  const ext = transportSeq === undefined ? 0 : 8;
+  const buf = Buffer.alloc(12 + ext + 10);
+  buf[0] = ext ? 0x90 : 0x80;
+  buf[1] = pt;
+  buf.writeUInt16BE(seq & 0xffff, 2);
+  buf.writeUInt32BE(timestamp >>> 0, 4);
+  buf.writeUInt32BE(ssrc, 8);
+  if (transportSeq !== undefined) {
+    buf.writeUInt32BE(0xbede0001, 12);
+    buf[16] = 0x51; // id 5, length 2
+    buf.writeUInt16BE(transportSeq & 0xffff, 17);
+  }
+  return buf;
+}
+
+/** SR (RFC 3550 §6.4.1) with one report block, as a browser sends it. */
+function sr(ssrc: number, ntpSeconds: number, ntpFraction: number): Buffer {
+  const buf = hex(`
+    81 c8 00 0c  00 00 00 00  00 00 00 00  00 00 00 00
+    00 0f 42 40  00 00 01 2c  00 04 93 e0
+    aa bb cc dd  05 00 00 0a  00 01 1a 2b  00 00 00 20  5a 4b 80 00  00 00 40 00
+  `);
+  buf.writeUInt32BE(ssrc, 4);
+  buf.writeUInt32BE(ntpSeconds, 8);
+  buf.writeUInt32BE(ntpFraction, 12);
+  return buf;
+}
+
+const nack = (media: number): Buffer => hex(`81 cd 00 03  00 00 00 09  ${media.toString(16).padStart(8, '0')}  00 10 00 05`);
+const pli = (media: number): Buffer => hex(`81 ce 00 02  00 00 00 09  ${media.toString(16).padStart(8, '0')}`);
+const fir = (media: number): Buffer => hex(`84 ce 00 04  00 00 00 09  00 00 00 00  ${media.toString(16).padStart(8, '0')}  07 00 00 00`);
+const remb = (media: number): Buffer => hex(`8f ce 00 05  00 00 00 09  00 00 00 00  52 45 4d 42  01 0b d0 90  ${media.toString(16).padStart(8, '0')}`);
+const sdes = (): Buffer => hex('81 ca 00 02  00 00 00 09  00 00 00 00');
+
+function kinds(packet: Buffer): RtcpKind[] {
+  const w = new RtcpWalker();
+  w.reset(packet);
+  const out: RtcpKind[] = [];
+  while (w.next() === 'ok') out.push(w.kind);
+  return out;
+}
+
+class FakeHost implements RtcpTerminationHost {
+  readonly owners = new Map<number, string>();
+  readonly forwarded = new Map<string, Set<number>>();
+  readonly sent: Array<{ to: string; packet: Buffer }> = [];
+  ownerOf(ssrc: number): string | undefined {
+    return this.owners.get(ssrc);
+  }
+  isForwarded(id: string, ssrc: number): boolean {
+    return this.forwarded.get(id)?.has(ssrc) === true;
+  }
+  endpointIds(): Iterable<string> {
+    return this.forwarded.keys();
+  }
+  sendRtcp(to: string, packet: Buffer): void {
+    this.sent.push({ to, packet: Buffer.from(packet) });
+  }
+  take(): Array<{ to: string; packet: Buffer }> {
+    return this.sent.splice(0);
+  }
+}
+
+function setup(): { host: FakeHost; clock: ManualClock; rtcp: RtcpTermination } {
+  const host = new FakeHost();
+  const clock = new ManualClock();
+  host.owners.set(A_AUDIO, 'a').set(A_VIDEO, 'a').set(A_VIDEO_LAYER, 'a').set(B_VIDEO, 'b');
+  host.forwarded.set('a', new Set([A_AUDIO, A_VIDEO])).set('b', new Set([B_VIDEO])).set('c', new Set());
+  const rtcp = new RtcpTermination(host, { feedbackSsrcs: FEEDBACK, log, clock });
+  for (const id of ['a', 'b', 'c']) rtcp.addEndpoint(id);
+  rtcp.start();
+  return { host, clock, rtcp };
+}
+
+describe('bridge/rtcp-termination', () => {
+  it('sends transport-cc feedback every 50 ms to the sender, for every packet with extension 5', () => {
+    const { host, clock, rtcp } = setup();
+    rtcp.receiveRtp('a', rtp(A_AUDIO, 1, 0, OPUS, 10));
+    clock.advance(1);
+    rtcp.receiveRtp('a', rtp(9999, 1, 0, 96, 11)); // an unannounced SSRC (e.g. a probe) still counts
+    clock.advance(2);
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 1, 0, VP8, 13)); // 12 lost
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 2, 0, VP8)); // no transport-wide sequence number
+    assert.deepEqual(host.take(), [], 'nothing before the feedback period');
+    clock.advance(47);
+    const sent = host.take();
+    assert.deepEqual(sent.map((s) => s.to), ['a']);
+    const fb = parseTransportCc(sent[0]!.packet)!;
+    assert.deepEqual(fb, {
+      senderSsrc: FEEDBACK.video, mediaSsrc: A_VIDEO, baseSequence: 10, referenceTime: 0, feedbackCount: 0, deltas: [0, 4, undefined, 8],
+    });
+    clock.advance(50);
+    assert.deepEqual(host.take(), [], 'nothing new, nothing sent');
+  });
+
+  it('sends feedback at once when 100 packets await it', () => {
+    const { host, rtcp } = setup();
+    for (let i = 0; i < 99; i++) rtcp.receiveRtp('b', rtp(B_VIDEO, i, 0, VP8, i));
+    assert.equal(host.sent.length, 0);
+    rtcp.receiveRtp('b', rtp(B_VIDEO, 99, 0, VP8, 99));
+    const sent = host.take();
+    assert.deepEqual(sent.map((s) => s.to), ['b']);
+    assert.equal(parseTransportCc(sent[0]!.packet)!.deltas.length, 100);
+  });
+
+  it('sends each sender a receiver report per second: audio blocks from jvb-a0, video from jvb-v0, LSR/DLSR from its SRs', () => {
+    const { host, clock, rtcp } = setup();
+    for (let i = 0; i < 10; i++) {
+      if (i !== 5) rtcp.receiveRtp('a', rtp(A_AUDIO, 100 + i, i * 960, OPUS));
+      rtcp.receiveRtp('a', rtp(A_VIDEO, 5000 + i, i * 3000, VP8));
+      rtcp.receiveRtp('a', rtp(A_VIDEO_LAYER, 7000 + i, i * 3000, VP8));
+    }
+    clock.advance(500);
+    rtcp.receiveRtcp('a', sr(A_VIDEO, 0x0000_1234, 0x5678_0000));
+    host.take();
+    clock.advance(500);
+    const reports = host.take().filter((s) => kinds(s.packet).includes('rr'));
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]!.to, 'a');
+    const w = new RtcpWalker();
+    w.reset(reports[0]!.packet);
+    const seen: Array<Record<string, number>> = [];
+    while (w.next() === 'ok') {
+      for (let i = 0; i < w.count; i++) {
+        seen.push({
+          from: w.senderSsrc, ssrc: w.reportSsrc(i), fraction: w.reportFractionLost(i), lost: w.reportCumulativeLost(i),
+          highest: w.reportHighestSequence(i), lsr: w.reportLastSr(i), dlsr: w.reportDelaySinceLastSr(i),
+        });
+      }
+    }
+    assert.deepEqual(seen, [
+      // audio: 101…109 expected (the first packet is probation), 105 lost
+      { from: FEEDBACK.audio, ssrc: A_AUDIO, fraction: Math.floor(256 / 9), lost: 1, highest: 109, lsr: 0, dlsr: 0 },
+      { from: FEEDBACK.video, ssrc: A_VIDEO, fraction: 0, lost: 0, highest: 5009, lsr: 0x1234_5678, dlsr: 65536 / 2 },
+      { from: FEEDBACK.video, ssrc: A_VIDEO_LAYER, fraction: 0, lost: 0, highest: 7009, lsr: 0, dlsr: 0 },
+    ]);
+    clock.advance(1000);
+    assert.deepEqual(host.take(), [], 'no report for streams not heard from since the last one');
+    assert.deepEqual(rtcp.counters(), { packetsExpected: 9 + 9 + 9, packetsLost: 1 });
+  });
+
+  it('forwards the SRs of forwarded SSRCs to every other endpoint, without report blocks', () => {
+    const { host, rtcp } = setup();
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 1, 0, VP8));
+    rtcp.receiveRtcp('a', Buffer.concat([sr(A_VIDEO, 1, 2), sr(A_VIDEO_LAYER, 1, 2), sdes()]));
+    const sent = host.take();
+    assert.deepEqual(sent.map((s) => s.to), ['b', 'c']);
+    for (const { packet } of sent) {
+      assert.deepEqual(kinds(packet), ['sr'], 'only the forwarded SSRC\'s SR, no SDES');
+      assert.equal(packet.length, 28);
+      assert.equal(packet[0], 0x80, 'RC = 0');
+      assert.equal(packet.readUInt32BE(4), A_VIDEO);
+    }
+    rtcp.receiveRtcp('a', sr(B_VIDEO, 1, 2));
+    assert.deepEqual(host.take(), [], 'an SR for an SSRC the endpoint does not own is dropped');
+  });
+
+  it('routes NACK, PLI and FIR to the owner of the media SSRC and drops RR, SDES, REMB and transport-cc', () => {
+    const { host, rtcp } = setup();
+    const fromB = Buffer.concat([
+      buildReceiverReports(2, [{ ssrc: A_VIDEO, fractionLost: 0, cumulativeLost: 0, highestSequence: 1, jitter: 0, lastSr: 0, delaySinceLastSr: 0 }]),
+      sdes(), nack(A_VIDEO), pli(A_VIDEO), fir(A_VIDEO), remb(A_VIDEO), nack(424242), pli(B_VIDEO),
+      buildTransportCc({ senderSsrc: 2, mediaSsrc: A_VIDEO, baseSequence: 1, referenceTime: 0, feedbackCount: 0, deltas: [1] }),
+    ]);
+    rtcp.receiveRtcp('b', fromB);
+    const sent = host.take();
+    assert.deepEqual(sent.map((s) => s.to), ['a'], 'unknown SSRCs and the sender\'s own go nowhere');
+    assert.deepEqual(kinds(sent[0]!.packet), ['nack', 'pli', 'fir']);
+    assert.deepEqual(sent[0]!.packet, Buffer.concat([nack(A_VIDEO), pli(A_VIDEO), fir(A_VIDEO)]), 'unchanged');
+  });
+
+  it('keeps the A.3 totals when sources change or endpoints leave, and removes their state', () => {
+    const { host, rtcp } = setup();
+    for (const seq of [1, 2, 3, 5]) rtcp.receiveRtp('a', rtp(A_VIDEO_LAYER, seq, 0, VP8, seq));
+    for (const seq of [1, 2, 4]) rtcp.receiveRtp('b', rtp(B_VIDEO, seq, 0, VP8, seq));
+    assert.deepEqual(rtcp.counters(), { packetsExpected: 4 + 3, packetsLost: 1 + 1 });
+    assert.equal(rtcp.sizes.streams, 2);
+    host.owners.delete(A_VIDEO_LAYER);
+    rtcp.sourcesChanged('a');
+    assert.equal(rtcp.sizes.streams, 1);
+    rtcp.removeEndpoint('b');
+    assert.deepEqual(rtcp.sizes, { endpoints: 2, streams: 0, timers: 1 });
+    assert.deepEqual(rtcp.counters(), { packetsExpected: 7, packetsLost: 2 });
+    rtcp.receiveRtp('b', rtp(B_VIDEO, 5, 0, VP8, 5));
+    assert.equal(rtcp.sizes.streams, 0, 'a removed endpoint\'s packets are ignored');
+  });
+
+  it('holds a timer only while RTP arrives: armed by a packet, lapsing two report periods after the last', () => {
+    const { host, clock, rtcp } = setup();
+    clock.advance(10_000);
+    assert.equal(clock.pending, 0, 'no media, no timer');
+    rtcp.receiveRtcp('b', pli(A_VIDEO));
+    assert.equal(clock.pending, 0, 'RTCP alone does not arm it');
+    for (let i = 0; i < 3; i++) rtcp.receiveRtp('a', rtp(A_VIDEO, i, i * 3000, VP8, i));
+    assert.equal(rtcp.sizes.timers, 1);
+    clock.advance(1000);
+    assert.ok(host.take().some((s) => kinds(s.packet).includes('rr')), 'a report one period after media started');
+    clock.advance(1000);
+    assert.equal(rtcp.sizes.timers, 1, 'still armed two periods after the last packet');
+    clock.advance(100);
+    assert.equal(rtcp.sizes.timers, 0, 'then it lapses');
+    assert.equal(clock.pending, 0);
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 3, 9000, VP8, 3));
+    assert.equal(clock.pending, 1, 'the next packet arms it again');
+    clock.advance(50);
+    assert.equal(parseTransportCc(host.take()[0]!.packet)!.baseSequence, 3);
+  });
+
+  it('close() stops its timer and forgets every endpoint; idempotent', () => {
+    const { clock, rtcp } = setup();
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 1, 0, VP8, 1));
+    assert.equal(clock.pending, 1);
+    rtcp.close();
+    rtcp.close();
+    assert.equal(clock.pending, 0);
+    assert.deepEqual(rtcp.sizes, { endpoints: 0, streams: 0, timers: 0 });
+  });
+
+  describe('in BridgeConference', () => {
+    class FakeEndpoint implements ConferenceEndpoint {
+      readonly events = new TypedEvents<{ rtp: (p: Buffer) => void; rtcp: (p: Buffer) => void }>(log);
+      readonly rtcpOut: Buffer[] = [];
+      readonly rtpOut: Buffer[] = [];
+      closed = false;
+      constructor(readonly id: string) {}
+      sendRtp(packet: Buffer): void {
+        this.rtpOut.push(Buffer.from(packet));
+      }
+      sendRtcp(packet: Buffer): void {
+        this.rtcpOut.push(Buffer.from(packet));
+      }
+      close(): void {
+        this.closed = true;
+      }
+    }
+
+    it('reports on what a sender sends, fills packetsExpected/packetsLost and leaves no timer after close', () => {
+      const clock = new ManualClock();
+      const conference = new BridgeConference('m', undefined, log, () => undefined, () => undefined, { feedbackSsrcs: FEEDBACK, clock });
+      const a = new FakeEndpoint('a');
+      const b = new FakeEndpoint('b');
+      conference.addEndpoint(a);
+      conference.addEndpoint(b);
+      conference.setSources('a', { all: new Set([A_VIDEO]), forwarded: new Set([A_VIDEO]), sourceOf: new Map(), named: [] });
+      conference.setSources('b', { all: new Set([B_VIDEO]), forwarded: new Set([B_VIDEO]), sourceOf: new Map(), named: [] });
+      for (const seq of [1, 2, 3, 4, 6]) a.events.emit('rtp', rtp(A_VIDEO, seq, seq * 3000, VP8, seq));
+      assert.equal(b.rtpOut.length, 5, 'forwarding goes on');
+      b.events.emit('rtcp', pli(A_VIDEO));
+      assert.deepEqual(a.rtcpOut.map(kinds), [['pli']]);
+      clock.advance(1000);
+      const toA = a.rtcpOut.slice(1).map(kinds);
+      assert.ok(toA.some((k) => k.includes('transport-cc')), 'transport-cc feedback to the sender');
+      assert.ok(toA.some((k) => k.includes('rr')), 'a receiver report to the sender');
+      assert.ok(b.rtcpOut.every((p) => !kinds(p).includes('rr')), 'b sent nothing, gets no report');
+      const stats = conference.mediaStats();
+      assert.equal(stats.packetsExpected, 5);
+      assert.equal(stats.packetsLost, 1);
+      conference.removeEndpoint('a', 'left');
+      assert.equal(conference.mediaStats().packetsExpected, 5, 'cumulative after the sender left');
+      conference.close('test');
+      assert.equal(clock.pending, 0, 'no timer left');
+      assert.ok(a.closed && b.closed);
+    });
+  });
+});

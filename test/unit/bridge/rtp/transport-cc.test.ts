@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { RtcpWalker } from '../../../../bridge/rtp/rtcp.ts';
+import {
+  TransportCcRecorder, buildTransportCc, parseTransportCc, type TransportCcFeedback,
+} from '../../../../bridge/rtp/transport-cc.ts';
+import { hex } from './fixtures.ts';
+
+const SENDER = 0x11111111;
+const MEDIA = 0x22222222;
+
+function feedback(baseSequence: number, referenceTime: number, feedbackCount: number, deltas: Array<number | undefined>): TransportCcFeedback {
+  return { senderSsrc: SENDER, mediaSsrc: MEDIA, baseSequence, referenceTime, feedbackCount, deltas };
+}
+
+/** A tiny deterministic PRNG (mulberry32) for the round-trip cases. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('bridge/rtp/transport-cc', () => {
+  describe('buildTransportCc (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1)', () => {
+    it('three small deltas: one run length chunk, RTCP padding to 32 bits', () => {
+      const built = buildTransportCc(feedback(1000, 100, 2, [4, 8, 1]));
+      assert.deepEqual(built, hex(`
+        af cd 00 06   # V=2 P=1 FMT=15 | PT=205 | length 6 (28 bytes)
+        11 11 11 11   # SSRC of packet sender
+        22 22 22 22   # SSRC of media source
+        03 e8 00 03   # base sequence 1000 | packet status count 3
+        00 00 64 02   # reference time 100 (6.4 s) | feedback packet count 2
+        20 03         # run length chunk: T=0 S=01 (small delta) run 3
+        04 08 01      # receive deltas 1 ms, 2 ms, 0.25 ms
+        00 00 03      # padding, count 3
+      `));
+    });
+
+    it('a missing packet and large deltas: a two-bit status vector chunk', () => {
+      const built = buildTransportCc(feedback(0xfffe, 0x123456, 0xff, [1, undefined, 256, -4, 2]));
+      assert.deepEqual(built, hex(`
+        8f cd 00 06   # V=2 P=0 FMT=15 | PT=205 | length 6 (28 bytes, no padding needed)
+        11 11 11 11
+        22 22 22 22
+        ff fe 00 05   # base sequence 65534 | 5 statuses (65534 … 2, across the wrap)
+        12 34 56 ff   # reference time 0x123456 | feedback packet count 255
+        d2 90         # T=1 S=1: 01 00 10 10 01 (small, missing, large, large, small) 00 00
+        01            # small delta 0.25 ms
+        01 00         # large delta 256 ticks = 64 ms
+        ff fc         # large (negative) delta −4 ticks = −1 ms: reordered
+        02            # small delta 0.5 ms
+      `));
+    });
+
+    it('received and missing packets without large deltas: a one-bit status vector chunk', () => {
+      const built = buildTransportCc(feedback(7, 0, 0, [10, undefined, 20, 30, undefined, undefined, 40, 50, 60, 70]));
+      assert.deepEqual(built, hex(`
+        af cd 00 07   # P=1, length 7 (32 bytes)
+        11 11 11 11
+        22 22 22 22
+        00 07 00 0a   # base 7 | 10 statuses
+        00 00 00 00   # reference time 0 | count 0
+        ac f0         # T=1 S=0: 1 0 1 1 0 0 1 1 1 1 (+4 unused zero bits)
+        0a 14 1e 28 32 3c 46
+        00 00 03
+      `));
+    });
+
+    it('a long run of missing packets: a run length chunk of symbol 00', () => {
+      const deltas = [5, ...new Array<undefined>(30).fill(undefined), 6];
+      const built = buildTransportCc(feedback(0, 0, 0, deltas));
+      assert.deepEqual(built.subarray(20), hex(`
+        a0 00         # one-bit vector: received, then 13 missing
+        00 11         # run length: 17 missing
+        20 01         # run length: 1 small delta
+        05 06         # deltas
+      `));
+    });
+
+    it('is a transport-cc sub-packet to the RTCP walker', () => {
+      const built = buildTransportCc(feedback(1234, 300, 7, [20, 40, 60]));
+      const walker = new RtcpWalker();
+      walker.reset(built);
+      assert.equal(walker.next(), 'ok');
+      assert.equal(walker.kind, 'transport-cc');
+      assert.deepEqual([walker.tccBaseSequence, walker.tccStatusCount, walker.tccReferenceTime, walker.tccFeedbackCount], [1234, 3, 300, 7]);
+      assert.equal(walker.next(), 'end');
+    });
+
+    it('refuses an empty feedback and deltas that do not fit 16 bits', () => {
+      assert.throws(() => buildTransportCc(feedback(0, 0, 0, [])), RangeError);
+      assert.throws(() => buildTransportCc(feedback(0, 0, 0, [0x8000])), RangeError);
+      assert.throws(() => buildTransportCc(feedback(0, 0, 0, [-0x8001])), RangeError);
+    });
+
+    it('parse(build(x)) is x for 500 random feedbacks (every chunk kind and delta size)', () => {
+      const next = random(42);
+      for (let n = 0; n < 500; n++) {
+        const count = 1 + Math.floor(next() * 200);
+        const lossy = next();
+        const deltas: Array<number | undefined> = [];
+        for (let i = 0; i < count; i++) {
+          const r = next();
+          if (r < lossy * 0.5) deltas.push(undefined);
+          else if (r < 0.9) deltas.push(Math.floor(next() * 256));
+          else deltas.push(Math.floor(next() * 0x10000) - 0x8000);
+        }
+        // some runs to exercise run length chunks
+        if (next() < 0.3) deltas.push(...new Array<number>(Math.floor(next() * 40)).fill(3));
+        if (deltas[0] === undefined) deltas[0] = 0;
+        const x = feedback(Math.floor(next() * 0x10000), Math.floor(next() * 0x1000000), n & 0xff, deltas);
+        const built = buildTransportCc(x);
+        assert.equal(built.length % 4, 0);
+        assert.deepEqual(parseTransportCc(built), x, `case ${n}`);
+      }
+    });
+  });
+
+  describe('TransportCcRecorder', () => {
+    const take = (r: TransportCcRecorder, nowUs: number): TransportCcFeedback[] =>
+      r.takeFeedback(SENDER, MEDIA, nowUs).map((p) => parseTransportCc(p)!);
+
+    it('reports packets in order with deltas from the 64 ms reference time, then nothing until more arrive', () => {
+      const r = new TransportCcRecorder();
+      // first arrival 1 000 000 µs: reference time floor(1e6 / 64e3) = 15 (960 ms), first delta 40 ms = 160 ticks
+      r.record(10, 1_000_000);
+      r.record(11, 1_001_000);
+      r.record(12, 1_001_250);
+      assert.equal(r.pending, 3);
+      const [fb, more] = take(r, 1_002_000);
+      assert.equal(more, undefined);
+      assert.deepEqual(fb, feedback(10, 15, 0, [160, 4, 1]));
+      assert.equal(r.pending, 0);
+      assert.deepEqual(take(r, 1_050_000), []);
+      r.record(13, 1_060_000);
+      assert.deepEqual(take(r, 1_070_000), [feedback(13, 16, 1, [Math.round(1_060_000 / 250) - 16 * 256])]);
+    });
+
+    it('reports a missing packet as not received, across the sequence wrap', () => {
+      const r = new TransportCcRecorder();
+      r.record(65534, 0);
+      r.record(0, 2000); // 65535 lost
+      r.record(1, 3000);
+      assert.deepEqual(take(r, 4000), [feedback(65534, 0, 0, [0, undefined, 8, 4])]);
+    });
+
+    it('reports a reordered packet in sequence order with a negative (large) delta', () => {
+      const r = new TransportCcRecorder();
+      r.record(100, 0);
+      r.record(102, 1000);
+      r.record(101, 2000);
+      assert.deepEqual(take(r, 3000), [feedback(100, 0, 0, [0, 8, -4])]);
+    });
+
+    it('reports a packet that arrives after it was reported missing again, with what follows it', () => {
+      const r = new TransportCcRecorder();
+      r.record(100, 0);
+      r.record(102, 1000);
+      assert.deepEqual(take(r, 1000), [feedback(100, 0, 0, [0, undefined, 4])]);
+      r.record(101, 60_000);
+      r.record(103, 61_000);
+      // window goes back to 101: 101 (now received), 102 (repeated), 103
+      assert.deepEqual(take(r, 62_000), [feedback(101, 0, 1, [240, -236, 240])]);
+    });
+
+    it('ignores duplicates and packets older than the history', () => {
+      const r = new TransportCcRecorder({ historyUs: 100_000 });
+      r.record(1, 0);
+      r.record(2, 1000);
+      take(r, 1000);
+      r.record(2, 2000);
+      assert.equal(r.pending, 0, 'a duplicate is not recorded');
+      r.record(3, 200_000);
+      assert.equal(take(r, 200_000).length, 1);
+      assert.equal(r.size, 1, 'arrivals older than the history are forgotten once reported');
+      r.record(0, 200_500);
+      assert.equal(r.pending, 0, 'a packet from before the forgotten history is ignored');
+    });
+
+    it('starts a new feedback (new reference time) when a delta does not fit 16 bits', () => {
+      const r = new TransportCcRecorder();
+      r.record(1, 0);
+      r.record(2, 9_000_000); // 36 000 ticks later
+      assert.deepEqual(take(r, 9_000_000), [
+        feedback(1, 0, 0, [0]),
+        feedback(2, Math.floor(9_000_000 / 64_000), 1, [(9_000_000 / 250) - 140 * 256]),
+      ]);
+    });
+
+    it('splits a round into packets under the size limit and counts feedback packets modulo 256', () => {
+      const r = new TransportCcRecorder({ maxPacketBytes: 64 });
+      for (let i = 0; i < 200; i++) r.record(i, i * 1000);
+      const packets = r.takeFeedback(SENDER, MEDIA, 200_000);
+      assert.ok(packets.length > 1);
+      for (const p of packets) assert.ok(p.length <= 64);
+      const parsed = packets.map((p) => parseTransportCc(p)!);
+      const seqs = parsed.flatMap((fb) => fb.deltas.map((_, k) => (fb.baseSequence + k) & 0xffff));
+      assert.deepEqual(seqs, Array.from({ length: 200 }, (_, i) => i), 'every sequence number once, in order');
+      assert.deepEqual(parsed.map((fb) => fb.feedbackCount), parsed.map((_, k) => k));
+      const many = new TransportCcRecorder();
+      for (let i = 0; i < 300; i++) {
+        many.record(i, i * 1000);
+        many.takeFeedback(SENDER, MEDIA, i * 1000);
+      }
+      many.record(300, 300_000);
+      assert.equal(parseTransportCc(many.takeFeedback(SENDER, MEDIA, 300_000)[0]!)!.feedbackCount, 300 & 0xff);
+    });
+  });
+});
