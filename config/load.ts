@@ -43,6 +43,8 @@ export const envSettings: Record<string, Setting> = {
   JWT_APP_SECRET: { path: 'auth.jwt.appSecret', kind: 'string' },
   JWT_ACCEPTED_ISSUERS: { path: 'auth.jwt.acceptedIssuers', kind: 'list' },
   JWT_ACCEPTED_AUDIENCES: { path: 'auth.jwt.acceptedAudiences', kind: 'list' },
+  TURN_CREDENTIALS: { path: 'turn.secret', kind: 'string' },
+  TURN_TTL: { path: 'turn.ttlSeconds', kind: 'int' },
   JVB_PORT: { path: 'media.port', kind: 'int' },
   JVB_ADVERTISE_IPS: { path: 'media.advertiseIps', kind: 'list' },
 };
@@ -89,6 +91,33 @@ function convert(raw: string, kind: Kind, label: string): unknown {
   }
 }
 
+/**
+ * docker-jitsi-meet's STUN/TURN variables (its Prosody template) as the `turn.servers` list:
+ * STUN_HOST with STUN_PORT over UDP; each of the comma-separated TURN_HOST with TURN_PORT, once per
+ * transport of the comma-separated TURN_TRANSPORT; each TURNS_HOST with TURNS_PORT over TCP. Ports
+ * default to 443 and TURN_TRANSPORT to tcp, as there. Undefined when none of the hosts is set, so
+ * a list from the config file stays.
+ */
+function turnServersFromEnv(env: NodeJS.ProcessEnv, sources: Map<string, string>): unknown[] | undefined {
+  const list = (name: string): string[] => convert(env[name] ?? '', 'list', name) as string[];
+  const portOf = (name: string): number => (env[name] ? convert(env[name], 'int', name) as number : 443);
+  const servers: Array<Record<string, unknown>> = [];
+  const add = (server: Record<string, unknown>, hostVar: string, portVar: string, transportVar?: string): void => {
+    const at = `turn.servers.${servers.length}`;
+    sources.set(`${at}.host`, hostVar);
+    sources.set(`${at}.port`, portVar);
+    if (transportVar) sources.set(`${at}.transport`, transportVar);
+    servers.push(server);
+  };
+  for (const host of list('STUN_HOST')) add({ type: 'stun', host, port: portOf('STUN_PORT'), transport: 'udp' }, 'STUN_HOST', 'STUN_PORT');
+  const transports = env.TURN_TRANSPORT ? list('TURN_TRANSPORT') : ['tcp'];
+  for (const host of list('TURN_HOST')) {
+    for (const transport of transports) add({ type: 'turn', host, port: portOf('TURN_PORT'), transport }, 'TURN_HOST', 'TURN_PORT', 'TURN_TRANSPORT');
+  }
+  for (const host of list('TURNS_HOST')) add({ type: 'turns', host, port: portOf('TURNS_PORT'), transport: 'tcp' }, 'TURNS_HOST', 'TURNS_PORT');
+  return servers.length ? servers : undefined;
+}
+
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');
   let node = target;
@@ -110,6 +139,15 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Where the value at `path` (or the nearest enclosing one) was set. */
+function sourceOf(sources: ReadonlyMap<string, string>, path: string): string | undefined {
+  for (let at = path; at; at = at.slice(0, Math.max(0, at.lastIndexOf('.')))) {
+    const source = sources.get(at);
+    if (source) return source;
+  }
+  return undefined;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
@@ -179,6 +217,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     sources.set(setting.path, name);
   }
 
+  const turnServers = turnServersFromEnv(env, sources);
+  if (turnServers) setPath(envLayer, 'turn.servers', turnServers);
+
   let input = merge(merge(layer, envLayer), flagLayer);
   if (input.stateDir === undefined) input = { ...input, stateDir: defaultStateDir(env) };
 
@@ -186,7 +227,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.join('.');
-      const where = sources.get(path) ?? (configFile ? `in ${configFile}` : undefined);
+      const where = sourceOf(sources, path) ?? (configFile ? `in ${configFile}` : undefined);
       const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
       return `${path || '(top)'}${where ? ` (${where})` : ''}: ${issue.message}${keys}`;
     });

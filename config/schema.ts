@@ -76,6 +76,20 @@ export const configSchema = z.strictObject({
       acceptedAudiences: z.array(z.string()).default([]),
     }).prefault({}),
   }).prefault({}),
+  /** STUN and TURN servers announced to clients (XEP-0215), as docker-jitsi-meet's Prosody does. */
+  turn: z.strictObject({
+    servers: z.array(z.strictObject({
+      type: z.enum(['stun', 'turn', 'turns']),
+      /** A DNS name or an IP address. */
+      host: z.string().min(1).max(253).regex(/^[^\s"'<>&]+$/, 'a host name or IP address'),
+      port: port.optional(),
+      transport: z.enum(['udp', 'tcp']).optional(),
+    })).default([]),
+    /** The TURN server's shared secret (coturn use-auth-secret, static-auth-secret): credentials are minted per request. */
+    secret: z.string().min(8).optional(),
+    /** How long minted credentials stay valid, in seconds. */
+    ttlSeconds: z.number().int().min(60).max(7 * 86400).default(86400),
+  }).prefault({}),
   media: z.strictObject({
     port: port.default(10000),
     /** Addresses announced to clients (public IP behind NAT); discovered when empty. */

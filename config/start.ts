@@ -12,6 +12,8 @@ import { listen, startXmppServer, type XmppServer } from '../xmpp/index.ts';
 import { startFocus, type Focus } from '../focus/index.ts';
 import { startBridge, type Bridge } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
+import { BridgeStats } from '../bridge/stats.ts';
+import { registerBridgeMetrics } from '../bridge/stats-metrics.ts';
 import { networkInterfaces } from 'node:os';
 import { createHttpFront } from '../web/server/app.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
@@ -37,6 +39,7 @@ export interface SalonHandle {
   xmpp: XmppServer;
   focus: Focus;
   bridge: Bridge;
+  bridgeStats: BridgeStats;
   media: MediaTransport;
   secrets: Secrets;
   /** Bound ports (useful when 0 was asked). */
@@ -97,11 +100,16 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     hibernationSeconds: config.xmpp.smHibernationSeconds,
     allowedOrigins,
     trustedProxies,
+    externalServices: config.turn,
     serviceAccounts: {
       [`focus@${config.xmpp.authDomain}`]: secrets.focusPassword,
       [`jvb@${config.xmpp.authDomain}`]: secrets.jvbPassword,
     },
   }, log.child({ component: 'xmpp' }));
+
+  if (!config.turn.secret && config.turn.servers.some((s) => s.type !== 'stun')) {
+    log.warn('TURN servers are announced without credentials: set TURN_CREDENTIALS to the TURN server\'s shared secret');
+  }
 
   const focus = startFocus({
     connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza),
@@ -128,12 +136,15 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     brewery: `jvbbrewery@${config.xmpp.internalMucDomain}`,
     version: VERSION,
     publicWebSocketOrigin: `${publicUrl.protocol === 'https:' ? 'wss' : 'ws'}://${publicUrl.host}`,
-    createEndpoint: (id, endpointLog) => media.createEndpoint(id, endpointLog),
+    // Counted from creation, so an endpoint that closes between two reads still adds to the totals.
+    createEndpoint: (id, endpointLog) => bridgeStats.watchEndpoint(media.createEndpoint(id, endpointLog)),
   });
+  const bridgeStats = new BridgeStats({ conferences: () => bridge.colibri.conferenceList(), version: VERSION });
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'salon_' });
   xmpp.registerMetrics(registry);
+  registerBridgeMetrics(registry, bridgeStats);
 
   /** The origin config.js speaks of: the public URL, or the loopback address the request came to. */
   const originFor = (req: IncomingMessage): string => {
@@ -150,6 +161,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     health: () => null,
     bosh: xmpp.bosh,
     websocket: xmpp.websocket,
+    bridgeStats,
     bridgeChannel: bridge.channel,
   });
   const servers: Server[] = [];
@@ -169,6 +181,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
   } catch (err) {
     await Promise.all(servers.map(closeServer));
     focus.close();
+    bridgeStats.close();
     bridge.close();
     await media.close();
     await xmpp.close();
@@ -177,7 +190,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
 
   let closing: Promise<void> | undefined;
   return {
-    config, log, xmpp, secrets, focus, bridge, media,
+    config, log, xmpp, secrets, focus, bridge, bridgeStats, media,
     ports: { http: httpPort, https: httpsPort, c2s: xmpp.ports.c2s, components: xmpp.ports.components, media: media.port },
     localOrigin: `http://127.0.0.1:${httpPort}`,
     close() {
@@ -185,6 +198,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
         // Stop accepting first, then the roles, then wait for the listeners to be gone.
         const listenersClosed = Promise.all(servers.map(stopAccepting));
         focus.close();
+        bridgeStats.close();
         bridge.close();
         await media.close();
         await xmpp.close();

@@ -9,7 +9,7 @@ import { StanzaError } from './errors.ts';
 import { parseJid, type Jid } from './jid.ts';
 import { buildDiscoInfo, buildDiscoItems, NS_DISCO_INFO, NS_DISCO_ITEMS, type DiscoIdentity, type DiscoItem } from './protocol/disco.ts';
 import { NS_PING } from './protocol/ping.ts';
-import { buildExternalServices, NS_EXTDISCO_1, NS_EXTDISCO_2, type ExternalService } from './protocol/extdisco.ts';
+import { buildCredentials, buildExternalServices, NS_EXTDISCO_1, NS_EXTDISCO_2, parseCredentials, type ExternalService } from './protocol/extdisco.ts';
 import type { DomainService, Router } from './router.ts';
 import { Outgoing } from './outgoing.ts';
 import { iqPayload, iqResult } from './stanza.ts';
@@ -23,7 +23,10 @@ export interface ClientHostOptions {
   items?: () => DiscoItem[];
   /** Extra disco#info identities (Jitsi's `component` identities naming optional services). */
   identities?: () => DiscoIdentity[];
-  /** TURN/STUN services announced through XEP-0215 (may mint fresh credentials per request). */
+  /**
+   * TURN/STUN services announced through XEP-0215 (may mint fresh credentials per request); throws
+   * a StanzaError (forbidden) for a requester that may not have them.
+   */
   externalServices?: (requester: Jid) => ExternalService[];
   version: string;
 }
@@ -72,6 +75,15 @@ export class ClientHost implements DomainService {
       const services = this.options.externalServices?.(from) ?? [];
       const filter = payload.attrs.type as string | undefined;
       return this.reply(stanza, buildExternalServices(ns, filter ? services.filter((s) => s.type === filter) : services));
+    }
+    if (type === 'get' && (ns === NS_EXTDISCO_2 || ns === NS_EXTDISCO_1) && payload.name === 'credentials') {
+      // §3.3: the request names a service by host and type, and by port when several share them.
+      const wanted = parseCredentials(payload);
+      if (wanted.length === 0) throw StanzaError.badRequest('the request names no STUN or TURN service');
+      const services = this.options.externalServices?.(from) ?? [];
+      const matching = services.filter((s) => wanted.some((w) => w.type === s.type && w.host === s.host && (w.port === undefined || w.port === s.port)));
+      if (matching.length === 0) throw new StanzaError('cancel', 'item-not-found', 'no such service here');
+      return this.reply(stanza, buildCredentials(ns, matching));
     }
     if (type === 'get' && ns === NS_VERSION) {
       const query = new Element('query', { xmlns: NS_VERSION });

@@ -10,13 +10,13 @@ import type { Registry } from 'prom-client';
 import { AccountStore } from './accounts.ts';
 import { ClientHost } from './host.ts';
 import { StanzaError } from './errors.ts';
+import { externalServicesFor, type ExternalServiceConfig } from './external-services.ts';
 import { Jid, parseJid } from './jid.ts';
 import { AddressLimiter } from './limits.ts';
 import { LocalSession } from './local-session.ts';
 import { registerXmppMetrics, XmppCounters } from './metrics.ts';
 import { MucService } from './muc/index.ts';
 import type { DiscoIdentity, DiscoItem } from './protocol/disco.ts';
-import type { ExternalService } from './protocol/extdisco.ts';
 import { Router, type DomainService } from './router.ts';
 import type { TokenVerifier } from './sasl/anonymous.ts';
 import { SessionRegistry } from './session.ts';
@@ -59,7 +59,8 @@ export interface XmppServerOptions {
   /** Service accounts created at first start: bare JID → password. */
   serviceAccounts: Record<string, string>;
   tokenVerifier?: TokenVerifier;
-  externalServices?: (requester: Jid) => ExternalService[];
+  /** STUN/TURN servers for XEP-0215, with the TURN REST shared secret; none by default. */
+  externalServices?: { servers: readonly ExternalServiceConfig[]; secret?: string; ttlSeconds: number };
 }
 
 export interface XmppServer {
@@ -101,6 +102,12 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     { jid: options.mucDomain, name: 'Conferences' },
     ...[...extraServices].map((jid) => ({ jid })),
   ];
+  const externalServices = externalServicesFor({
+    servers: options.externalServices?.servers ?? [],
+    ttlSeconds: options.externalServices?.ttlSeconds ?? 86400,
+    ...(options.externalServices?.secret ? { secret: options.externalServices.secret } : {}),
+    domains: new Set(hosts.keys()),
+  });
   const removers: Array<() => void> = [];
   for (const domain of hosts.keys()) {
     removers.push(router.addService(new ClientHost(router, log.child({ component: 'host', domain }), {
@@ -108,7 +115,7 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
       items,
       identities: () => componentIdentities,
       version: options.version,
-      ...(options.externalServices ? { externalServices: options.externalServices } : {}),
+      externalServices,
     })));
   }
 

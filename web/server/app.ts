@@ -1,7 +1,8 @@
 /**
- * The HTTP front (koa): the client configuration, health and metrics, and the HTTP-borne XMPP
- * transports (BOSH requests here, WebSocket upgrades in `handleUpgrade`). Jitsi's tenant paths
- * (`/<tenant>/config.js`, `/<tenant>/xmpp-websocket`, `/<tenant>/http-bind`) map to the same.
+ * The HTTP front (koa): the client configuration, health, metrics and the bridge's statistics
+ * (these two for local scrapers only), and the HTTP-borne XMPP transports (BOSH requests here,
+ * WebSocket upgrades in `handleUpgrade`). Jitsi's tenant paths (`/<tenant>/config.js`,
+ * `/<tenant>/xmpp-websocket`, `/<tenant>/http-bind`) map to the same.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,11 +21,26 @@ export interface HttpFrontOptions {
   health(): string | null;
   bosh: { handleRequest(req: IncomingMessage, res: import('node:http').ServerResponse): void };
   websocket: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
+  /** The statistics of the bridge running in this process, if any (JVB's `/colibri/stats`). */
+  bridgeStats?: { colibriStats(): Record<string, string | number | boolean> };
   /** The bridge channel (colibri-ws) of the bridge running in this process, if any. */
   bridgeChannel?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
 }
 
 const TENANT = '{/:tenant}';
+
+/**
+ * Operators' figures are not for the public: only a direct local scrape (no proxy in between) is
+ * answered, as JVB's private REST port and Prosody's metrics CIDR do.
+ */
+const localScrapersOnly: Koa.Middleware = async (ctx, next) => {
+  if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || ctx.get('x-forwarded-for')) {
+    ctx.status = 403;
+    ctx.body = 'served to local scrapers only\n';
+    return;
+  }
+  await next();
+};
 
 export interface HttpFront {
   app: Koa;
@@ -59,17 +75,17 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     ctx.status = problem ? 503 : 200;
     ctx.body = problem ? { status: 'unhealthy', problem } : { status: 'ok' };
   });
-  router.get('/metrics', async (ctx) => {
-    // Operators' figures are not for the public: only a direct local scrape (no proxy in between)
-    // is answered, as JVB's private REST port and Prosody's metrics CIDR do.
-    if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || ctx.get('x-forwarded-for')) {
-      ctx.status = 403;
-      ctx.body = 'metrics are served to local scrapers only\n';
-      return;
-    }
+  router.get('/metrics', localScrapersOnly, async (ctx) => {
     ctx.type = options.registry.contentType;
     ctx.body = await options.registry.metrics();
   });
+  const { bridgeStats } = options;
+  if (bridgeStats) {
+    router.get('/colibri/stats', localScrapersOnly, (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = bridgeStats.colibriStats();
+    });
+  }
   // lib-jitsi-meet's WebSocket keep-alive is a plain GET on the service URL (protocol doc §1.3).
   router.get(`${TENANT}/xmpp-websocket`, (ctx) => {
     ctx.set('Cache-Control', 'no-store');

@@ -182,6 +182,48 @@ describe('config/load', () => {
     });
   });
 
+  describe("docker-jitsi-meet's STUN and TURN variables", () => {
+    it('announces nothing by default', () => {
+      const { config } = load();
+      assert.deepEqual(config.turn, { servers: [], ttlSeconds: 86400 });
+    });
+
+    it('builds the server list as its Prosody template does: ports 443, TURN over each TURN_TRANSPORT, TURNS over TCP', () => {
+      const { config } = load([], {
+        STUN_HOST: 'stun.example.org', TURN_HOST: 'turn1.example.org, turn2.example.org', TURN_TRANSPORT: 'udp,tcp',
+        TURNS_HOST: 'turns.example.org', TURNS_PORT: '5349', TURN_CREDENTIALS: 'a shared secret', TURN_TTL: '3600',
+      });
+      assert.deepEqual(config.turn.servers, [
+        { type: 'stun', host: 'stun.example.org', port: 443, transport: 'udp' },
+        { type: 'turn', host: 'turn1.example.org', port: 443, transport: 'udp' },
+        { type: 'turn', host: 'turn1.example.org', port: 443, transport: 'tcp' },
+        { type: 'turn', host: 'turn2.example.org', port: 443, transport: 'udp' },
+        { type: 'turn', host: 'turn2.example.org', port: 443, transport: 'tcp' },
+        { type: 'turns', host: 'turns.example.org', port: 5349, transport: 'tcp' },
+      ]);
+      assert.equal(config.turn.secret, 'a shared secret');
+      assert.equal(config.turn.ttlSeconds, 3600);
+    });
+
+    it('takes TURN over TCP when TURN_TRANSPORT is not set', () => {
+      const { config } = load([], { TURN_HOST: 'turn.example.org', TURN_PORT: '3478' });
+      assert.deepEqual(config.turn.servers, [{ type: 'turn', host: 'turn.example.org', port: 3478, transport: 'tcp' }]);
+    });
+
+    it('keeps the list of the config file when no host variable is set', async () => {
+      const servers = [{ type: 'turn', host: 'relay.example.org', port: 3478, transport: 'udp' }];
+      const file = await configFile('turn.json', JSON.stringify({ turn: { servers } }));
+      assert.deepEqual(load(['--config', file], { TURN_CREDENTIALS: 'a shared secret' }).config.turn.servers, servers);
+    });
+
+    it('names the variable of a bad transport or port', () => {
+      assertConfigError([], { TURN_HOST: 'turn.example.org', TURN_TRANSPORT: 'sctp' }, 'turn.servers.0.transport', 'TURN_TRANSPORT');
+      assertConfigError([], { TURNS_HOST: 'turn.example.org', TURNS_PORT: '70000' }, 'turn.servers.0.port', 'TURNS_PORT');
+      assertConfigError([], { STUN_HOST: 'stun.example.org', STUN_PORT: 'x' }, 'STUN_PORT');
+      assertConfigError([], { TURN_CREDENTIALS: 'short' }, 'turn.secret', 'TURN_CREDENTIALS');
+    });
+  });
+
   describe('bad values: one line naming the key and where it came from', () => {
     it('HTTP_PORT=abc', () => {
       assertConfigError([], { HTTP_PORT: 'abc' }, 'HTTP_PORT', 'abc');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { Element, parse } from 'ltx';
 import { pino } from 'pino';
-import { parseStanzaError } from '../../../xmpp/errors.ts';
+import { parseStanzaError, StanzaError } from '../../../xmpp/errors.ts';
 import { ClientHost, type ClientHostOptions } from '../../../xmpp/host.ts';
 import { parseJid, type Jid } from '../../../xmpp/jid.ts';
 import type { Outgoing } from '../../../xmpp/outgoing.ts';
 import { parseDiscoInfo, parseDiscoItems } from '../../../xmpp/protocol/disco.ts';
-import { parseExternalServices, type ExternalService } from '../../../xmpp/protocol/extdisco.ts';
+import { parseCredentials, parseExternalServices, type ExternalService } from '../../../xmpp/protocol/extdisco.ts';
 import { Router, type Recipient } from '../../../xmpp/router.ts';
 
 class FakeClient implements Recipient {
@@ -126,6 +126,20 @@ describe('xmpp/host ClientHost', () => {
       assert.deepEqual(parseExternalServices(reply.getChild('services')!).map((s) => s.type), ['turn']);
     });
 
+    it('answers a credentials request with the service it names (XEP-0215 §3.3)', () => {
+      const reply = alice.ask('<iq type="get" id="c1" to="meet.jitsi"><credentials xmlns="urn:xmpp:extdisco:2"><service host="turn.example.com" type="turn"/></credentials></iq>');
+      assert.equal(reply.attrs.type, 'result');
+      assert.deepEqual(parseCredentials(reply.getChild('credentials', 'urn:xmpp:extdisco:2')!), [TURN[1]]);
+      assert.deepEqual(requesters, ['alice@meet.jitsi/web']);
+    });
+
+    it('answers a credentials request for a service it does not have with item-not-found', () => {
+      const wrongPort = alice.ask('<iq type="get" id="c2" to="meet.jitsi"><credentials xmlns="urn:xmpp:extdisco:2"><service host="turn.example.com" type="turn" port="5349"/></credentials></iq>');
+      assert.equal(parseStanzaError(wrongPort)?.condition, 'item-not-found');
+      const empty = alice.ask('<iq type="get" id="c3" to="meet.jitsi"><credentials xmlns="urn:xmpp:extdisco:2"/></iq>');
+      assert.equal(parseStanzaError(empty)?.condition, 'bad-request');
+    });
+
     it('answers an unknown namespace with service-unavailable', () => {
       const reply = alice.ask('<iq type="get" id="u1" to="meet.jitsi"><query xmlns="urn:example:unknown"/></iq>');
       assert.equal(reply.attrs.type, 'error');
@@ -147,6 +161,16 @@ describe('xmpp/host ClientHost', () => {
       alice.send('<presence to="meet.jitsi"/>');
       alice.send('<iq type="result" id="r1" to="meet.jitsi"/>');
       assert.deepEqual(alice.received, []);
+    });
+  });
+
+  describe('external services refused to the requester', () => {
+    it('answers services and credentials requests with the provider\'s forbidden', () => {
+      addHost({ externalServices: () => { throw new StanzaError('auth', 'forbidden', 'not for you'); } });
+      const services = alice.ask('<iq type="get" id="f1" to="meet.jitsi"><services xmlns="urn:xmpp:extdisco:2"/></iq>');
+      assert.deepEqual(parseStanzaError(services), { type: 'auth', condition: 'forbidden', text: 'not for you' });
+      const credentials = alice.ask('<iq type="get" id="f2" to="meet.jitsi"><credentials xmlns="urn:xmpp:extdisco:2"><service host="h" type="turn"/></credentials></iq>');
+      assert.equal(parseStanzaError(credentials)?.condition, 'forbidden');
     });
   });
 

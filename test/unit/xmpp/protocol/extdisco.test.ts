@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { parse, type Element } from 'ltx';
 import { StanzaError } from '../../../../xmpp/errors.ts';
-import { buildExternalServices, NS_EXTDISCO_2, parseExternalServices, type ExternalService } from '../../../../xmpp/protocol/extdisco.ts';
+import { buildCredentials, buildExternalServices, NS_EXTDISCO_2, parseCredentials, parseExternalServices, type ExternalService } from '../../../../xmpp/protocol/extdisco.ts';
 import { describeFixtures, type Codec } from './fixtures.ts';
 
 const services: Codec<ExternalService[]> = {
@@ -11,8 +11,14 @@ const services: Codec<ExternalService[]> = {
   build: (value, payload: Element) => buildExternalServices(String(payload.attrs.xmlns), value),
 };
 
+const credentials: Codec<ExternalService[]> = {
+  ns: NS_EXTDISCO_2,
+  parse: parseCredentials,
+  build: (value, payload: Element) => buildCredentials(String(payload.attrs.xmlns), value),
+};
+
 describe('xmpp/protocol/extdisco (XEP-0215)', () => {
-  describeFixtures('extdisco', { services });
+  describeFixtures('extdisco', { services, credentials });
 
   it('keeps the STUN and TURN services of a list that also names other service types (XEP-0215 §3.1 with its ftp entry)', () => {
     const list = parse(`<services xmlns='urn:xmpp:extdisco:2'>
@@ -41,6 +47,7 @@ describe('xmpp/protocol/extdisco (XEP-0215)', () => {
   it('refuses an element that is not extdisco services', () => {
     assert.throws(() => parseExternalServices(parse('<services xmlns="urn:xmpp:extdisco:3"/>')), StanzaError);
     assert.throws(() => parseExternalServices(parse(`<credentials xmlns="${NS_EXTDISCO_2}"/>`)), StanzaError);
+    assert.throws(() => parseCredentials(parse(`<services xmlns="${NS_EXTDISCO_2}"/>`)), StanzaError);
   });
 
   it('builds no attribute for what a service does not have', () => {

@@ -1,0 +1,87 @@
+/**
+ * The bridge's figures for /metrics (names prefixed `salon_bridge_`, in the spirit of JVB's
+ * `jitsi_jvb_` metrics). Every value is read from BridgeStats when Prometheus scrapes: nothing is
+ * incremented per packet.
+ *
+ * The forwarding delay is a summary without quantiles (`_sum` in seconds and `_count` packets):
+ * `rate(_sum[1m]) / rate(_count[1m])` gives the mean delay over any window Prometheus chooses and
+ * adds up across bridges, which an average gauge over our 5 s sampling interval would not. The
+ * largest delay is a gauge beside it (per live conference since it started), because a maximum
+ * cannot be rebuilt from sums.
+ */
+import { Counter, Gauge, Summary, type MetricType, type Registry } from 'prom-client';
+import { stressLevel, type BridgeSnapshot, type BridgeStats, type BridgeTotals } from './stats.ts';
+
+/**
+ * A summary whose sum and count are totals kept elsewhere. prom-client's Summary only takes
+ * observations one by one, so `get` reports the totals itself, in the shape its Summary reports.
+ */
+class TotalsSummary extends Summary {
+  readonly #read: () => { sum: number; count: number };
+  readonly #name: string;
+  readonly #help: string;
+
+  constructor(name: string, help: string, registry: Registry, read: () => { sum: number; count: number }) {
+    super({ name, help, percentiles: [], registers: [registry] });
+    this.#name = name;
+    this.#help = help;
+    this.#read = read;
+  }
+
+  override async get(): ReturnType<Summary['get']> {
+    const { sum, count } = this.#read();
+    return {
+      name: this.#name,
+      help: this.#help,
+      // prom-client's typings declare a numeric enum here; its registry prints the string.
+      type: 'summary' as unknown as MetricType,
+      aggregator: 'sum',
+      collect: () => undefined,
+      values: [
+        { labels: {}, metricName: `${this.#name}_sum`, value: sum },
+        { labels: {}, metricName: `${this.#name}_count`, value: count },
+      ],
+    };
+  }
+}
+
+const COUNTERS: Array<[name: string, help: string, key: keyof BridgeTotals]> = [
+  ['salon_bridge_conferences_created_total', 'Conferences created on the bridge', 'conferencesCreated'],
+  ['salon_bridge_conferences_completed_total', 'Conferences ended on the bridge', 'conferencesCompleted'],
+  ['salon_bridge_endpoints_created_total', 'Endpoints created on the bridge', 'endpointsCreated'],
+  ['salon_bridge_packets_received_total', 'SRTP and SRTCP packets received and authenticated', 'packetsReceived'],
+  ['salon_bridge_packets_sent_total', 'SRTP and SRTCP packets sent', 'packetsSent'],
+  ['salon_bridge_bytes_received_total', 'Wire bytes of the packets received and authenticated', 'bytesReceived'],
+  ['salon_bridge_bytes_sent_total', 'Wire bytes of the packets sent', 'bytesSent'],
+  ['salon_bridge_rtp_packets_forwarded_total', 'RTP packet copies forwarded to receivers', 'rtpPacketsForwarded'],
+  ['salon_bridge_rtp_packets_expected_total', 'RTP packets expected from senders (RFC 3550 A.3)', 'rtpPacketsExpected'],
+  ['salon_bridge_rtp_packets_lost_total', 'RTP packets lost on the way from senders (RFC 3550 A.3)', 'rtpPacketsLost'],
+  ['salon_bridge_srtp_auth_failures_total', 'Packets dropped because SRTP or SRTCP authentication failed', 'srtpAuthFailures'],
+  ['salon_bridge_srtp_replays_total', 'Packets dropped as SRTP or SRTCP replays', 'srtpReplays'],
+];
+
+/** Registers the bridge metrics on `registry`; each scrape reads `stats` once per metric. */
+export function registerBridgeMetrics(registry: Registry, stats: BridgeStats): void {
+  const gauge = (name: string, help: string, value: (s: BridgeSnapshot) => number): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(value(stats.snapshot())); } });
+  };
+  gauge('salon_bridge_conferences', 'Conferences on the bridge', (s) => s.conferences);
+  gauge('salon_bridge_endpoints', 'Endpoints on the bridge', (s) => s.endpoints);
+  gauge('salon_bridge_largest_conference', 'Endpoints of the largest conference', (s) => s.largestConference);
+  gauge('salon_bridge_stress', 'Load from 0 (idle) to 1 (full), as announced to the focus', (s) => stressLevel(s.endpoints));
+  gauge('salon_bridge_forwarding_delay_max_seconds', 'Largest forwarding delay of the live conferences, each since it started', (s) => s.forwardingDelayNsMax / 1e9);
+  for (const [name, help, key] of COUNTERS) {
+    new Counter({
+      name, help, registers: [registry],
+      collect() {
+        // The totals are cumulative already: the counter shows them rather than counting itself.
+        this.reset();
+        this.inc(stats.snapshot().totals[key]);
+      },
+    });
+  }
+  new TotalsSummary('salon_bridge_forwarding_delay_seconds', 'Time from a packet reaching its conference to its last copy handed to the socket', registry, () => {
+    const { totals } = stats.snapshot();
+    return { sum: totals.forwardingDelayNsTotal / 1e9, count: totals.forwardingDelaySamples };
+  });
+}

@@ -1,0 +1,305 @@
+/**
+ * The bridge's statistics, read from the running conferences and endpoints: the figures of
+ * jitsi-videobridge's `/colibri/stats` (doc/statistics.md; field names as JVB's
+ * VideobridgeStatisticsShim writes them) and the totals behind the Prometheus metrics
+ * (bridge/stats-metrics.ts). Nothing here runs per packet: the media path keeps plain counters
+ * (ConferenceMediaStats, EndpointStats) and they are read when somebody asks.
+ *
+ * Totals never go backwards although conferences and endpoints come and go: an object is known
+ * by identity from the first read that sees it (or from `watchEndpoint`, at creation), and its
+ * final counters move into the closed totals when it goes (a conference leaves the live list;
+ * an endpoint reaches state `closed`). Rates are the difference between two samples taken by the
+ * collector's own timer (JVB: `videobridge.stats.interval`, 5 s), not per request.
+ */
+import type { ConferenceMediaStats } from './conference.ts';
+import type { EndpointStats } from './endpoint.ts';
+
+/** What is read of an endpoint (bridge/endpoint.ts Endpoint). */
+export interface StatsEndpoint {
+  readonly state: string;
+  stats(): EndpointStats;
+}
+
+/** What is read of a conference (bridge/conference.ts BridgeConference). */
+export interface StatsConference {
+  readonly endpointCount: number;
+  endpointIds(): string[];
+  endpoint(id: string): object | undefined;
+  mediaStats(): ConferenceMediaStats;
+}
+
+export interface BridgeStatsOptions {
+  /** The live conferences (ColibriService.conferenceList). */
+  conferences(): readonly StatsConference[];
+  version: string;
+  region?: string;
+  /** Whether the bridge refuses new conferences (drain mode); default: never. */
+  draining?(): boolean;
+  /** Sampling period of the rates in ms; default 5000, as JVB's stats interval. */
+  intervalMs?: number;
+  /** Monotonic milliseconds; default performance.now. */
+  now?(): number;
+  /** Wall clock (epoch ms) for `current_timestamp`; default Date.now. */
+  epochMs?(): number;
+  /** Starts the sampling timer and returns its canceller; default an unref'd setInterval. */
+  every?(ms: number, fn: () => void): () => void;
+}
+
+/** Cumulative figures since the bridge started (live objects plus those already gone). */
+export interface BridgeTotals {
+  conferencesCreated: number;
+  conferencesCompleted: number;
+  endpointsCreated: number;
+  /** SRTP/SRTCP packets and their wire bytes, as the endpoints received and sent them. */
+  packetsReceived: number;
+  bytesReceived: number;
+  packetsSent: number;
+  bytesSent: number;
+  srtpAuthFailures: number;
+  srtpReplays: number;
+  /** RTP accepted for forwarding, the copies forwarded, and RFC 3550 A.3 loss on the way in. */
+  rtpPacketsReceived: number;
+  rtpPacketsForwarded: number;
+  rtpPacketsExpected: number;
+  rtpPacketsLost: number;
+  forwardingDelayNsTotal: number;
+  forwardingDelaySamples: number;
+}
+
+export interface BridgeSnapshot {
+  conferences: number;
+  endpoints: number;
+  largestConference: number;
+  /** The largest forwarding delay of the live conferences, each since it started (ns). */
+  forwardingDelayNsMax: number;
+  totals: BridgeTotals;
+}
+
+/** Rates over the last sampling interval. */
+export interface BridgeRates {
+  packetRateDownload: number;
+  packetRateUpload: number;
+  bitRateDownloadKbps: number;
+  bitRateUploadKbps: number;
+  /** Fraction of the RTP packets expected in the interval that were lost (0 to 1). */
+  lossRateDownload: number;
+  forwardingDelayMsAverage: number;
+}
+
+/** Endpoints at which the bridge calls itself fully loaded (stress 1). */
+const FULL_LOAD_ENDPOINTS = 500;
+
+/**
+ * JVB's `stress_level` (0 = idle, 1 = full): here endpoints over FULL_LOAD_ENDPOINTS, the figure
+ * the brewery presence (bridge/index.ts) announces to the focus.
+ */
+export function stressLevel(endpoints: number): number {
+  return Math.min(1, endpoints / FULL_LOAD_ENDPOINTS);
+}
+
+function zeroTotals(): BridgeTotals {
+  return {
+    conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
+    packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
+    rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0,
+  };
+}
+
+const ZERO_RATES: BridgeRates = {
+  packetRateDownload: 0, packetRateUpload: 0, bitRateDownloadKbps: 0, bitRateUploadKbps: 0, lossRateDownload: 0, forwardingDelayMsAverage: 0,
+};
+
+function addEndpoint(into: BridgeTotals, s: EndpointStats): void {
+  into.packetsReceived += s.packetsIn;
+  into.bytesReceived += s.bytesIn;
+  into.packetsSent += s.packetsOut;
+  into.bytesSent += s.bytesOut;
+  into.srtpAuthFailures += s.authFailures;
+  into.srtpReplays += s.replays;
+}
+
+function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
+  into.rtpPacketsReceived += s.rtpPacketsReceived;
+  into.rtpPacketsForwarded += s.rtpPacketsForwarded;
+  into.rtpPacketsExpected += s.packetsExpected;
+  into.rtpPacketsLost += s.packetsLost;
+  into.forwardingDelayNsTotal += s.forwardingDelayNsTotal;
+  into.forwardingDelaySamples += s.forwardingDelaySamples;
+}
+
+function isStatsEndpoint(value: object): value is StatsEndpoint {
+  return 'stats' in value && typeof value.stats === 'function' && 'state' in value && typeof value.state === 'string';
+}
+
+/** `yyyy-MM-dd HH:mm:ss.SSS` in UTC, JVB's current_timestamp format. */
+function jvbTimestamp(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+const round = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+export class BridgeStats {
+  readonly #options: BridgeStatsOptions;
+  readonly #now: () => number;
+  /** Live objects already counted; what has been folded into #settled is never counted again. */
+  readonly #conferences = new Set<StatsConference>();
+  readonly #endpoints = new Set<StatsEndpoint>();
+  readonly #folded = new WeakSet<object>();
+  /** The final counters of what is gone, and the created/completed counts. */
+  readonly #settled: BridgeTotals = zeroTotals();
+  /** The highest totals reported so far (see snapshot). */
+  #reported: BridgeTotals = zeroTotals();
+  #lastSample: { at: number; totals: BridgeTotals } | undefined;
+  #rates: BridgeRates = ZERO_RATES;
+  #stopTimer: (() => void) | undefined;
+
+  constructor(options: BridgeStatsOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.sample();
+    const every = options.every ?? ((ms, fn) => {
+      const timer = setInterval(fn, ms);
+      timer.unref();
+      return () => clearInterval(timer);
+    });
+    this.#stopTimer = every(options.intervalMs ?? 5000, () => this.sample());
+  }
+
+  /**
+   * Counts an endpoint from its creation, so one that closes before any read still adds to the
+   * totals (the composition root wraps the bridge's endpoint factory with this). Returns it.
+   */
+  watchEndpoint<T extends object>(endpoint: T): T {
+    if (isStatsEndpoint(endpoint) && !this.#folded.has(endpoint) && !this.#endpoints.has(endpoint)) {
+      this.#endpoints.add(endpoint);
+      this.#settled.endpointsCreated++;
+    }
+    // Its conference exists by now: count it too, in case it closes before the next read.
+    this.#refresh();
+    return endpoint;
+  }
+
+  /** Live counts and cumulative totals, read now. */
+  snapshot(): BridgeSnapshot {
+    const live = this.#refresh();
+    const totals = { ...this.#settled };
+    let largestConference = 0;
+    let forwardingDelayNsMax = 0;
+    for (const endpoint of this.#endpoints) addEndpoint(totals, endpoint.stats());
+    for (const conference of live) {
+      const media = conference.mediaStats();
+      addConference(totals, media);
+      largestConference = Math.max(largestConference, conference.endpointCount);
+      forwardingDelayNsMax = Math.max(forwardingDelayNsMax, media.forwardingDelayNsMax);
+    }
+    // RFC 3550's cumulative loss shrinks when duplicates arrive; a counter must not, so every
+    // total is reported at its high-water mark.
+    for (const key of Object.keys(totals) as Array<keyof BridgeTotals>) totals[key] = Math.max(totals[key], this.#reported[key]);
+    this.#reported = { ...totals };
+    const endpoints = live.reduce((n, c) => n + c.endpointCount, 0);
+    return { conferences: live.length, endpoints, largestConference, forwardingDelayNsMax, totals };
+  }
+
+  /** Rates over the last sampling interval (zero until two samples exist). */
+  get rates(): BridgeRates {
+    return this.#rates;
+  }
+
+  /** Takes a sample now: the rates become those since the previous sample. Run by the timer. */
+  sample(): void {
+    const at = this.#now();
+    const { totals } = this.snapshot();
+    const last = this.#lastSample;
+    const seconds = last ? (at - last.at) / 1000 : 0;
+    if (last && seconds > 0) {
+      const delta = (key: keyof BridgeTotals): number => totals[key] - last.totals[key];
+      const expected = delta('rtpPacketsExpected');
+      const samples = delta('forwardingDelaySamples');
+      this.#rates = {
+        packetRateDownload: delta('packetsReceived') / seconds,
+        packetRateUpload: delta('packetsSent') / seconds,
+        bitRateDownloadKbps: (delta('bytesReceived') * 8) / seconds / 1000,
+        bitRateUploadKbps: (delta('bytesSent') * 8) / seconds / 1000,
+        lossRateDownload: expected > 0 ? Math.min(1, delta('rtpPacketsLost') / expected) : 0,
+        forwardingDelayMsAverage: samples > 0 ? delta('forwardingDelayNsTotal') / samples / 1e6 : 0,
+      };
+    }
+    this.#lastSample = { at, totals };
+  }
+
+  /** The `/colibri/stats` document (JVB's names; forwarding_delay_* are Salon's own). */
+  colibriStats(): Record<string, string | number | boolean> {
+    const s = this.snapshot();
+    const r = this.#rates;
+    const draining = this.#options.draining?.() ?? false;
+    return {
+      current_timestamp: jvbTimestamp(this.#options.epochMs?.() ?? Date.now()),
+      version: this.#options.version,
+      ...(this.#options.region ? { region: this.#options.region } : {}),
+      conferences: s.conferences,
+      participants: s.endpoints,
+      endpoints: s.endpoints,
+      largest_conference: s.largestConference,
+      total_conferences_created: s.totals.conferencesCreated,
+      total_conferences_completed: s.totals.conferencesCompleted,
+      total_participants: s.totals.endpointsCreated,
+      packet_rate_download: Math.round(r.packetRateDownload),
+      packet_rate_upload: Math.round(r.packetRateUpload),
+      bit_rate_download: Math.round(r.bitRateDownloadKbps),
+      bit_rate_upload: Math.round(r.bitRateUploadKbps),
+      total_packets_received: s.totals.packetsReceived,
+      total_packets_sent: s.totals.packetsSent,
+      total_bytes_received: s.totals.bytesReceived,
+      total_bytes_sent: s.totals.bytesSent,
+      loss_rate_download: round(r.lossRateDownload, 5),
+      // Deprecated in JVB as download + upload loss; upload loss (from receiver reports) is not measured yet.
+      rtp_loss: round(r.lossRateDownload, 5),
+      incoming_loss: round(r.lossRateDownload, 5),
+      stress_level: round(stressLevel(s.endpoints), 3),
+      graceful_shutdown: false,
+      drain: draining,
+      forwarding_delay_ms_avg: round(r.forwardingDelayMsAverage, 3),
+      forwarding_delay_ms_max: round(s.forwardingDelayNsMax / 1e6, 3),
+    };
+  }
+
+  /** Stops the sampling timer; idempotent. Reads still work (the rates stay as last sampled). */
+  close(): void {
+    this.#stopTimer?.();
+    this.#stopTimer = undefined;
+  }
+
+  /** Brings the known objects up to date with the live ones; returns the live conferences. */
+  #refresh(): readonly StatsConference[] {
+    const live = this.#options.conferences();
+    const present = new Set(live);
+    for (const conference of this.#conferences) {
+      if (present.has(conference)) continue;
+      // Gone: its counters are final (no members are left to forward for).
+      addConference(this.#settled, conference.mediaStats());
+      this.#settled.conferencesCompleted++;
+      this.#conferences.delete(conference);
+      this.#folded.add(conference);
+    }
+    for (const conference of live) {
+      if (!this.#conferences.has(conference) && !this.#folded.has(conference)) {
+        this.#conferences.add(conference);
+        this.#settled.conferencesCreated++;
+      }
+      for (const id of conference.endpointIds()) {
+        const endpoint = conference.endpoint(id);
+        if (!endpoint || !isStatsEndpoint(endpoint) || this.#endpoints.has(endpoint) || this.#folded.has(endpoint)) continue;
+        this.#endpoints.add(endpoint);
+        this.#settled.endpointsCreated++;
+      }
+    }
+    for (const endpoint of this.#endpoints) {
+      if (endpoint.state !== 'closed') continue;
+      addEndpoint(this.#settled, endpoint.stats());
+      this.#endpoints.delete(endpoint);
+      this.#folded.add(endpoint);
+    }
+    return live;
+  }
+}
