@@ -44,47 +44,54 @@ const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
 
 /**
- * Reads a complete source set: every SSRC, the SSRCs forwarded (see conference.ts: audio, and of
- * video the first SSRC of each simulcast group with its RTX partner) and the named sources they
- * belong to (one per `<media-source>`, whose id is the source name, e.g. `abcd1234-v0`). A video
- * source is a screen share when its `<source>`s say `videoType="desktop"` (XEP-0339 with Jitsi's
- * attribute, jingle-rtp.ts).
+ * Reads a complete source set: every SSRC, the SSRCs forwarded (audio; of video every simulcast
+ * layer and RTX SSRC, which the conference's projection turns into the one SSRC receivers know)
+ * and the named sources they belong to (one per `<media-source>`, whose id is the source name,
+ * e.g. `abcd1234-v0`). A video source is a screen share when its `<source>`s say
+ * `videoType="desktop"` (XEP-0339 with Jitsi's attribute, jingle-rtp.ts).
  */
 export function readSources(mediaSources: readonly Colibri2MediaSource[]): EndpointSources {
   const all = new Set<number>();
   const forwarded = new Set<number>();
   const sourceOf = new Map<number, NamedSource>();
   const named: NamedSource[] = [];
+  const valid = (ssrc: number): boolean => Number.isInteger(ssrc) && ssrc > 0 && ssrc < 2 ** 32;
   for (const media of mediaSources) {
     const elements = media.sources.filter((s) => s.name === 'source' && s.attrs.xmlns === NS_SSMA);
-    const ssrcs = elements.map((s) => Number(s.attrs.ssrc));
-    for (const ssrc of ssrcs) if (Number.isInteger(ssrc) && ssrc > 0 && ssrc < 2 ** 32) all.add(ssrc);
-    const ours: number[] = [];
-    let primarySsrc: number | undefined;
-    if (media.type === 'audio') {
-      for (const ssrc of ssrcs) if (all.has(ssrc)) ours.push(ssrc);
-      primarySsrc = ours[0];
-    } else {
-      const groups = media.ssrcGroups.map((g) => ({ semantics: g.attrs.semantics as string, ssrcs: g.getChildren('source').map((s) => Number(s.attrs.ssrc)) }));
-      const simulcastOthers = new Set(groups.filter((g) => g.semantics === 'SIM').flatMap((g) => g.ssrcs.slice(1)));
-      const rtxOf = new Map(groups.filter((g) => g.semantics === 'FID' && g.ssrcs.length === 2).map((g) => [g.ssrcs[1]!, g.ssrcs[0]!]));
-      for (const ssrc of ssrcs) {
-        if (!all.has(ssrc) || simulcastOthers.has(ssrc)) continue;
-        const primary = rtxOf.get(ssrc);
-        if (primary !== undefined && simulcastOthers.has(primary)) continue;
-        ours.push(ssrc);
-      }
-      primarySsrc = ours.find((ssrc) => !rtxOf.has(ssrc));
-    }
+    const ssrcs = elements.map((s) => Number(s.attrs.ssrc)).filter(valid);
+    for (const ssrc of ssrcs) all.add(ssrc);
     const desktop = media.type === 'video' && elements.some((s) => String(s.attrs.videoType).toLowerCase() === 'desktop');
-    const source: NamedSource = { name: media.id, media: media.type, desktop, ...(primarySsrc === undefined ? {} : { primarySsrc }) };
+    let source: NamedSource;
+    if (media.type === 'audio') {
+      source = { name: media.id, media: media.type, desktop, ...(ssrcs[0] === undefined ? {} : { primarySsrc: ssrcs[0] }) };
+    } else {
+      const groups = media.ssrcGroups.map((g) => ({ semantics: String(g.attrs.semantics), ssrcs: g.getChildren('source').map((s) => Number(s.attrs.ssrc)) }))
+        .filter((g) => g.ssrcs.every((ssrc) => all.has(ssrc)));
+      const rtx = new Map(groups.filter((g) => g.semantics === 'FID' && g.ssrcs.length === 2).map((g) => [g.ssrcs[0]!, g.ssrcs[1]!]));
+      const rtxSsrcs = new Set(rtx.values());
+      const layers = groups.find((g) => g.semantics === 'SIM')?.ssrcs ?? ssrcs.filter((ssrc) => !rtxSsrcs.has(ssrc)).slice(0, 1);
+      source = { name: media.id, media: media.type, desktop };
+      if (layers.length > 0) {
+        source.primarySsrc = layers[0]!;
+        source.layers = { layers, rtx };
+      }
+    }
     named.push(source);
-    for (const ssrc of ours) {
+    // Every SSRC of the source: its layers, their RTX, and (audio) all it announced.
+    for (const ssrc of ssrcs) {
       forwarded.add(ssrc);
       sourceOf.set(ssrc, source);
     }
   }
   return { all, forwarded, sourceOf, named };
+}
+
+/** A Colibri2 `<payload-type>`'s id, name and, for RTX, the payload type it repairs. */
+function readPayloadType(el: Element): { id: number; name: string; apt?: number } | undefined {
+  const id = Number(el.attrs.id);
+  if (!Number.isInteger(id) || id < 0 || id > 127) return undefined;
+  const apt = Number(el.getChildren('parameter').find((p) => p.attrs.name === 'apt')?.attrs.value);
+  return { id, name: String(el.attrs.name ?? ''), ...(Number.isInteger(apt) && apt >= 0 && apt <= 127 ? { apt } : {}) };
 }
 
 /**
@@ -181,6 +188,8 @@ export class ColibriService {
       .filter((id) => Number.isInteger(id) && id > 0 && id < 256));
     const audioLevelId = Number(requested.media.find((m) => m.type === 'audio')?.rtpHdrExts.find((e) => e.attrs.uri === AUDIO_LEVEL_URI)?.attrs.id);
     if (Number.isInteger(audioLevelId) && audioLevelId > 0 && audioLevelId < 256) conference.setAudioLevelExtensionId(audioLevelId);
+    const video = requested.media.find((m) => m.type === 'video');
+    if (video) conference.setVideoPayloadTypes(video.payloadTypes.map(readPayloadType).filter((p) => p !== undefined));
     const remote = requested.transport?.iceUdp;
     if (remote) {
       const transport = parseIceUdpTransport(remote);

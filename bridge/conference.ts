@@ -1,8 +1,8 @@
 /**
  * One conference on the bridge: its endpoints, the sources each announced (from Colibri2), and
- * the forwarding between them. Forwarding is the first, fixed-layer policy of issue 3: audio to
- * everyone; of each video sender, the primary SSRC of each simulcast group (the first SSRC, which
- * receivers know, i.e. the lowest layer) and its RTX partner — so no re-stamping is needed yet.
+ * the forwarding between them. Audio goes out as it came; each video source goes out through its
+ * VideoProjection (bridge/video-projection.ts): one simulcast layer at a time, re-stamped onto the
+ * SSRC receivers know, the layer following the height receivers want.
  * RTCP is terminated by its RtcpTermination (bridge/rtcp-termination.ts): receiver reports and
  * transport-cc feedback to senders; SRs, NACK, PLI and FIR relayed.
  * Which receiver gets which source follows what it asked on its bridge channel (the policy is
@@ -17,6 +17,8 @@ import {
   type ConferenceSource, type ForwardingPlan, type NamedSource, type ReceiverRequest,
 } from './forwarding.ts';
 import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
+import { buildNack, buildPli } from './rtp/rtcp.ts';
+import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
 import type { Clock } from './transport/clock.ts';
 
@@ -160,6 +162,14 @@ export class BridgeConference {
   private audioLevelId = DEFAULT_AUDIO_LEVEL_ID;
   private readonly header = new RtpHeader();
   private readonly rtcp: RtcpTermination;
+  /** Video source name → its projection (one per source, shared by all its receivers). */
+  private readonly projections = new Map<string, VideoProjection>();
+  /** The SSRC receivers know (a projection's) → that projection, for their feedback. */
+  private readonly projectionOf = new Map<number, { owner: string; projection: VideoProjection }>();
+  private readonly feedbackVideoSsrc: number;
+  /** Video payload types as Colibri2 announces them (defaults: focus/offer.ts, VP8 100 with RTX 96). */
+  private readonly vp8PayloadTypes = new Set<number>([100]);
+  private readonly rtxPayloadTypes = new Map<number, number>([[96, 100]]);
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
@@ -178,7 +188,10 @@ export class BridgeConference {
       isForwarded: (id, ssrc) => this.members.get(id)?.sources.forwarded.has(ssrc) === true,
       endpointIds: () => this.members.keys(),
       sendRtcp: (id, packet) => this.members.get(id)?.endpoint.sendRtcp(packet),
+      translateFeedback: (kind, mediaSsrc, lost) => this.translateFeedback(kind, mediaSsrc, lost),
+      rewriteSenderReport: (report) => this.rewriteSenderReport(report),
     }, { ...media, log });
+    this.feedbackVideoSsrc = media.feedbackSsrcs.video;
     this.rtcp.start();
   }
 
@@ -223,6 +236,7 @@ export class BridgeConference {
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = sources;
     for (const ssrc of sources.all) this.owners.set(ssrc, id);
+    this.updateProjections(member);
     this.rtcp.sourcesChanged(id);
     this.refreshForwarding();
   }
@@ -234,6 +248,8 @@ export class BridgeConference {
     for (const off of member.unsubscribe) off();
     this.rtcp.removeEndpoint(id);
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
+    member.sources = noSources();
+    this.updateProjections(member);
     member.endpoint.close(reason);
     this.forgetReceiver(member);
     this.onEndpointRemoved(this.meetingId, id);
@@ -248,17 +264,24 @@ export class BridgeConference {
     this.counters.rtpBytesReceived += packet.length;
     const source = from.sources.sourceOf.get(ssrc);
     if (source?.media === 'audio') this.hearAudioLevel(from, packet);
-    blankExtensions(packet, this.blanked);
+    let out = packet;
+    const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;
+    if (projection) {
+      const projected = projection.project(packet);
+      if (!projected) return;
+      out = Buffer.isBuffer(projected) ? projected : Buffer.from(projected.buffer, projected.byteOffset, projected.byteLength);
+    }
+    blankExtensions(out, this.blanked);
     let copies = 0;
     for (const member of this.members.values()) {
       if (member === from || (source && !this.forwards(member.endpoint.id, source.name))) continue;
-      member.endpoint.sendRtp(packet);
+      member.endpoint.sendRtp(out);
       copies++;
     }
     if (copies === 0) return;
     const delay = Number(process.hrtime.bigint() - start);
     this.counters.rtpPacketsForwarded += copies;
-    this.counters.rtpBytesForwarded += copies * packet.length;
+    this.counters.rtpBytesForwarded += copies * out.length;
     this.counters.forwardingDelayNsTotal += delay;
     this.counters.forwardingDelaySamples++;
     if (delay > this.counters.forwardingDelayNsMax) this.counters.forwardingDelayNsMax = delay;
@@ -268,6 +291,17 @@ export class BridgeConference {
   useBridgeChannel(options: ConferenceChannelOptions): void {
     this.channel = options;
     if (options.now) this.now = options.now;
+  }
+
+  /** Learns the video payload types (VP8, and RTX with its `apt`) from Colibri2 `<payload-type>`s. */
+  setVideoPayloadTypes(payloadTypes: ReadonlyArray<{ id: number; name: string; apt?: number }>): void {
+    const vp8 = payloadTypes.filter((p) => p.name.toUpperCase() === 'VP8').map((p) => p.id);
+    const rtx = payloadTypes.filter((p) => p.name.toLowerCase() === 'rtx' && p.apt !== undefined).map((p) => [p.id, p.apt!] as const);
+    if (vp8.length === 0) return;
+    this.vp8PayloadTypes.clear();
+    for (const id of vp8) this.vp8PayloadTypes.add(id);
+    this.rtxPayloadTypes.clear();
+    for (const [id, apt] of rtx) this.rtxPayloadTypes.set(id, apt);
   }
 
   /** Learns the negotiated id of the ssrc-audio-level extension (from Colibri2 media). */
@@ -368,13 +402,84 @@ export class BridgeConference {
     }
     const now = this.now();
     for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);
-    for (const name of changes.keyframes) {
-      const found = byName.get(name);
-      const ssrc = found?.source.primarySsrc;
-      if (!found || ssrc === undefined || now - (this.lastKeyframeRequest.get(name) ?? -Infinity) < KEYFRAME_REQUEST_GAP_MS) continue;
-      this.lastKeyframeRequest.set(name, now);
-      found.owner.endpoint.sendRtcp(buildPli(this.channel?.keyframeRequestSsrc ?? 0, ssrc));
+    for (const name of changes.keyframes) this.requestKeyframe(name, byName.get(name)?.owner);
+    for (const [name, projection] of this.projections) projection.setWantedHeight(plan.senderHeights.get(name) ?? 0);
+  }
+
+  /**
+   * Asks a source's sender for a keyframe (PLI from the bridge's video feedback SSRC) for the layer
+   * its projection forwards; at most one per source every {@link KEYFRAME_REQUEST_GAP_MS}.
+   */
+  private requestKeyframe(name: string, owner: Member | undefined): void {
+    const now = this.now();
+    if (!owner || now - (this.lastKeyframeRequest.get(name) ?? -Infinity) < KEYFRAME_REQUEST_GAP_MS) return;
+    this.lastKeyframeRequest.set(name, now);
+    const projection = this.projections.get(name);
+    if (projection) projection.keyframeNeeded();
+    else {
+      const ssrc = owner.sources.named.find((s) => s.name === name)?.primarySsrc;
+      if (ssrc !== undefined) owner.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc));
     }
+  }
+
+  /** Keeps one projection per video source of `member`, kept when its layers did not change. */
+  private updateProjections(member: Member): void {
+    const id = member.endpoint.id;
+    const wanted = new Map<string, VideoSourceLayers>();
+    for (const source of member.sources.named) if (source.media === 'video' && source.layers) wanted.set(source.name, source.layers);
+    for (const [ssrc, entry] of this.projectionOf) {
+      if (entry.owner !== id) continue;
+      const name = [...this.projections].find(([, p]) => p === entry.projection)?.[0];
+      const layers = name === undefined ? undefined : wanted.get(name);
+      if (name !== undefined && layers && sameLayers(layers, entry.projection)) continue;
+      this.projectionOf.delete(ssrc);
+      if (name !== undefined) this.projections.delete(name);
+    }
+    for (const [name, layers] of wanted) {
+      if (this.projections.has(name)) continue;
+      const projection = new VideoProjection(layers, {
+        rtxPayloadTypes: this.rtxPayloadTypes,
+        vp8PayloadTypes: this.vp8PayloadTypes,
+        now: () => this.now(),
+        requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),
+      });
+      projection.setWantedHeight(this.plan?.senderHeights.get(name) ?? 0);
+      this.projections.set(name, projection);
+      this.projectionOf.set(projection.ssrc, { owner: id, projection });
+    }
+  }
+
+  /** A receiver's NACK or keyframe request about a projected SSRC, as its sender must get it. */
+  private translateFeedback(kind: 'nack' | 'keyframe', mediaSsrc: number, lost: readonly number[]): Array<{ owner: string; packet: Buffer }> | undefined {
+    const entry = this.projectionOf.get(mediaSsrc);
+    if (!entry) return undefined;
+    if (kind === 'keyframe') {
+      entry.projection.keyframeNeeded();
+      return [];
+    }
+    const bySsrc = new Map<number, number[]>();
+    for (const seq of lost) {
+      const input = entry.projection.reverse(seq);
+      if (!input) continue;
+      const list = bySsrc.get(input.ssrc);
+      if (list) list.push(input.sequence);
+      else bySsrc.set(input.ssrc, [input.sequence]);
+    }
+    return [...bySsrc].map(([ssrc, seqs]) => ({ owner: entry.owner, packet: buildNack(this.feedbackVideoSsrc, ssrc, seqs) }));
+  }
+
+  /** A video layer's sender report goes to receivers as the projection's SSRC and timestamps; other layers' do not. */
+  private rewriteSenderReport(report: Buffer): boolean | undefined {
+    const ssrc = report.readUInt32BE(4);
+    const owner = this.owners.get(ssrc);
+    const source = owner === undefined ? undefined : this.members.get(owner)?.sources.sourceOf.get(ssrc);
+    const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;
+    if (!projection) return undefined;
+    const timestamp = projection.senderReportTimestamp(ssrc, report.readUInt32BE(16));
+    if (timestamp === undefined) return false;
+    report.writeUInt32BE(projection.ssrc, 4);
+    report.writeUInt32BE(timestamp, 16);
+    return true;
   }
 
   /** Drops what a departed endpoint asked for and said; the others' plan follows. */
@@ -406,13 +511,8 @@ function speakerMessage(state: SpeakerState): BridgeToClientMessage {
   return { colibriClass: 'DominantSpeakerEndpointChangeEvent', dominantSpeakerEndpoint: state.dominant, previousSpeakers: [...state.previous], silence: state.silence };
 }
 
-/** RFC 4585 §6.3.1 Picture Loss Indication: PSFB (PT 206) FMT 1, no FCI; 12 bytes. */
-export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
-  const packet = Buffer.alloc(12);
-  packet[0] = 0x80 | 1;
-  packet[1] = 206;
-  packet.writeUInt16BE(2, 2);
-  packet.writeUInt32BE(senderSsrc >>> 0, 4);
-  packet.writeUInt32BE(mediaSsrc >>> 0, 8);
-  return packet;
+function sameLayers(layers: VideoSourceLayers, projection: VideoProjection): boolean {
+  const known = projection.ssrcs();
+  const next = [...layers.layers, ...layers.layers.map((l) => layers.rtx.get(l)).filter((r): r is number => r !== undefined)];
+  return known.length === next.length && known.every((ssrc, i) => ssrc === next[i]);
 }

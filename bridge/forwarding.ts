@@ -15,6 +15,7 @@
  * still see video. Audio goes to everyone unless ReceiverAudioSubscription says otherwise.
  */
 import type { BridgeChannelMessageOf } from '../xmpp/protocol/bridge-channel.ts';
+import type { VideoSourceLayers } from './video-projection.ts';
 
 /** What "no limit" stands for: a constraint of -1, or a receiver that sent none. */
 export const UNLIMITED_HEIGHT = 2160;
@@ -33,6 +34,8 @@ export interface NamedSource {
   desktop: boolean;
   /** The SSRC receivers know (the first of the SIM group): what keyframe requests name. */
   primarySsrc?: number;
+  /** Of a video source: its simulcast layers and their RTX SSRCs (bridge/video-projection.ts). */
+  layers?: VideoSourceLayers;
 }
 
 /** A source of the conference with its owner; the policy takes them in join order. */

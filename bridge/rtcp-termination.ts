@@ -6,13 +6,15 @@
  * every second — and it is the sender towards every receiver, so receivers' RRs and transport-cc
  * feedback stop here. What passes: sender reports, with their report blocks stripped, go to every
  * other endpoint (lip-sync needs the NTP↔RTP mapping); NACK, PLI, FIR and other payload-specific
- * feedback go to the owner of the media SSRC they name (SSRCs and sequence numbers are not
- * rewritten yet, so they pass unchanged).
+ * feedback go to the owner of the media SSRC they name. Where the conference re-stamps a source
+ * (a simulcast video source projected onto the SSRC receivers know, video-projection.ts), the
+ * host translates: SRs of the forwarded layer get that SSRC and its timestamps, a keyframe request
+ * names the layer being forwarded, a NACK the sender's own sequence numbers.
  */
 import type { Logger } from 'pino';
 import { readTransportSequence, RtpHeader } from './rtp/packet.ts';
 import { ReceiveStatistics } from './rtp/receive-stats.ts';
-import { buildReceiverReports, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
+import { buildReceiverReports, expandNack, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
 import { TransportCcRecorder } from './rtp/transport-cc.ts';
 import { systemClock, type Clock } from './transport/clock.ts';
 
@@ -30,6 +32,17 @@ export interface RtcpTerminationHost {
   isForwarded(endpointId: string, ssrc: number): boolean;
   endpointIds(): Iterable<string>;
   sendRtcp(endpointId: string, packet: Buffer): void;
+  /**
+   * Feedback from a receiver about `mediaSsrc` as the sender must get it, when that SSRC is a
+   * re-stamped one: `lost` holds a NACK's sequence numbers (empty for a PLI or FIR). Undefined:
+   * the SSRC is not re-stamped and the packet goes unchanged to its owner.
+   */
+  translateFeedback?(kind: 'nack' | 'keyframe', mediaSsrc: number, lost: readonly number[]): Array<{ owner: string; packet: Buffer }> | undefined;
+  /**
+   * A sender report (sender info only, SSRC at byte 4, RTP timestamp at byte 16) as receivers
+   * must see it: rewritten in place (true), unchanged (undefined), or not for them (false).
+   */
+  rewriteSenderReport?(report: Buffer): boolean | undefined;
 }
 
 export interface RtcpTerminationOptions {
@@ -185,17 +198,29 @@ export class RtcpTermination {
           state.streams.get(ssrc)?.stats.onSenderReport(walker.ntpSeconds, walker.ntpFraction, this.#clock.now());
           if (!this.#host.isForwarded(id, ssrc)) break;
           const info = senderInfoOnly(walker);
+          if (this.#host.rewriteSenderReport?.(info) === false) break;
           for (const other of this.#host.endpointIds()) push(other, info);
           break;
         }
-        case 'nack':
+        case 'nack': {
+          const lost: number[] = [];
+          for (let i = 0; i < walker.nackCount; i++) expandNack(walker.nackPid(i), walker.nackBlp(i), lost);
+          const translated = this.#host.translateFeedback?.('nack', walker.mediaSsrc, lost);
+          if (translated) for (const { owner, packet: nack } of translated) push(owner, nack);
+          else push(this.#host.ownerOf(walker.mediaSsrc), part());
+          break;
+        }
         case 'pli':
+        case 'fir': {
+          // RFC 5104 §4.3.1.2: a FIR's media SSRC field is 0; its FCI names the source.
+          const mediaSsrc = walker.kind === 'fir' ? walker.firSsrc(0) : walker.mediaSsrc;
+          const translated = this.#host.translateFeedback?.('keyframe', mediaSsrc, []);
+          if (translated) for (const { owner, packet: pli } of translated) push(owner, pli);
+          else push(this.#host.ownerOf(mediaSsrc), part());
+          break;
+        }
         case 'psfb':
           push(this.#host.ownerOf(walker.mediaSsrc), part());
-          break;
-        case 'fir':
-          // RFC 5104 §4.3.1.2: the media SSRC field is 0; the FCI names the source.
-          push(this.#host.ownerOf(walker.firSsrc(0)), part());
           break;
         default:
           // RR, SDES, BYE, APP, XR, transport-cc, REMB: the bridge is the sender towards this endpoint.

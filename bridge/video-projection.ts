@@ -94,6 +94,14 @@ export class VideoProjection {
     if (height <= 0) this.#map.pause();
   }
 
+  /** Asks the sender for a keyframe of the layer wanted (or forwarded): a receiver needs one now. */
+  keyframeNeeded(): void {
+    const current = this.#map.currentSsrc;
+    const ssrc = this.#target >= 0 ? this.#target : current >= 0 ? current : this.ssrc;
+    this.#lastKeyframeRequest = this.#options.now();
+    this.#options.requestKeyframe(ssrc);
+  }
+
   /**
    * Re-stamps one RTP packet of this source (layer or RTX) for the receivers, in place for media
    * and into a new buffer for a retransmission. Undefined when it is not to be forwarded.
@@ -116,6 +124,8 @@ export class VideoProjection {
     }
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
+    // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
+    if (this.#layers.length === 1) input.keyframe = true;
     if (input.keyframe && vp8 !== undefined && repairedLayer === undefined) {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
       if (size) this.#heights.set(header.ssrc, size.height);

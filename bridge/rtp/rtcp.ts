@@ -453,3 +453,51 @@ function sdesChunkEnd(buf: Uint8Array, packetOffset: number, chunk: number, limi
   const aligned = packetOffset + ((i - packetOffset + 3) & ~3);
   return aligned <= limit ? aligned : -1;
 }
+
+/** RFC 4585 §6.3.1 Picture Loss Indication: PSFB (PT 206) FMT 1, no FCI; 12 bytes. */
+export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
+  const packet = Buffer.alloc(12);
+  packet[0] = 0x80 | FMT_PLI;
+  packet[1] = RTCP_PSFB;
+  writeU16(packet, 2, 2);
+  packet.writeUInt32BE(senderSsrc >>> 0, 4);
+  packet.writeUInt32BE(mediaSsrc >>> 0, 8);
+  return packet;
+}
+
+/**
+ * RFC 4585 §6.2.1 generic NACK (RTPFB, PT 205, FMT 1) for the given lost sequence numbers of
+ * `mediaSsrc`, packed into PID + BLP entries (each covers a PID and the 16 that follow it).
+ */
+export function buildNack(senderSsrc: number, mediaSsrc: number, lost: readonly number[]): Buffer {
+  const sorted = [...new Set(lost.map((s) => s & 0xffff))].sort((a, b) => a - b);
+  // Sequence numbers wrap: start after the largest gap so a run across 65535 → 0 stays together.
+  let start = 0;
+  let widest = -1;
+  for (let i = 0; i < sorted.length; i++) {
+    const gap = ((sorted[i]! - sorted[(i + sorted.length - 1) % sorted.length]!) & 0xffff) || 0x10000;
+    if (gap > widest) {
+      widest = gap;
+      start = i;
+    }
+  }
+  const ordered = [...sorted.slice(start), ...sorted.slice(0, start)];
+  const entries: Array<[number, number]> = [];
+  for (const seq of ordered) {
+    const last = entries.at(-1);
+    const distance = last ? (seq - last[0]) & 0xffff : 0;
+    if (last && distance >= 1 && distance <= 16) last[1] |= 1 << (distance - 1);
+    else entries.push([seq, 0]);
+  }
+  const packet = Buffer.alloc(12 + 4 * entries.length);
+  packet[0] = 0x80 | FMT_NACK;
+  packet[1] = RTCP_RTPFB;
+  writeU16(packet, 2, 2 + entries.length);
+  packet.writeUInt32BE(senderSsrc >>> 0, 4);
+  packet.writeUInt32BE(mediaSsrc >>> 0, 8);
+  entries.forEach(([pid, blp], i) => {
+    writeU16(packet, 12 + 4 * i, pid);
+    writeU16(packet, 14 + 4 * i, blp);
+  });
+  return packet;
+}

@@ -98,6 +98,51 @@ describe('lib-jitsi-meet conference events through Salon (browser)', function ()
     assert.ok(total((await inbound(x)).rtp, 'video').bytes > before, 'x still receives y\'s video');
   });
 
+  it('a screen share (desktop video type) reaches the others', async () => {
+    const a = await browser.newPage(pageUrl, { label: 's' });
+    const b = await browser.newPage(pageUrl, { label: 't' });
+    assert.equal((await joinWithMedia(a, 'shareroom')).ok, true);
+    assert.equal((await joinWithMedia(b, 'shareroom')).ok, true);
+    await waitFor(b, () => {
+      const w = window as unknown as AnyWindow;
+      // this client leaves a camera's type unset (no <videoType> in presence for cameras)
+      return w.salonTest.conference.rtc.getRemoteTracks().some((t: any) => t.getType() === 'video' && t.getVideoType() !== 'desktop');
+    }, 'b has a\'s camera track', 30_000);
+    const aId = await a.evaluate(() => (window as unknown as AnyWindow).salonTest.conference.myUserId());
+    // the jitsi-meet way: the camera track is replaced by a getDisplayMedia track
+    const shared = await a.evaluate(async () => {
+      const w = window as unknown as AnyWindow;
+      const tracks = await w.JitsiMeetJS.createLocalTracks({ devices: ['desktop'] });
+      const desktop = tracks.find((t: any) => t.getType() === 'video');
+      for (const t of tracks) if (t !== desktop) await t.dispose(); // the screen's audio, if any
+      const camera = w.salonTest.conference.getLocalVideoTrack();
+      await w.salonTest.conference.replaceTrack(camera, desktop);
+      const settings = desktop.getTrack().getSettings();
+      return { videoType: desktop.getVideoType(), surface: settings.displaySurface, width: settings.width };
+    });
+    assert.equal(shared.videoType, 'desktop');
+    await waitFor(b, () => {
+      const w = window as unknown as AnyWindow;
+      return w.salonTest.conference.rtc.getRemoteTracks().some((t: any) => t.getType() === 'video' && t.getVideoType() === 'desktop');
+    }, 'b sees a\'s video as desktop');
+    const owner = await b.evaluate(() => (window as unknown as AnyWindow).salonTest.conference.rtc.getRemoteTracks().find((t: any) => t.getVideoType() === 'desktop').getParticipantId());
+    assert.equal(owner, aId);
+    // and the screen's frames are decoded at b
+    const framesAt = async () => total((await inbound(b)).rtp, 'video').frames;
+    const before = await framesAt();
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await framesAt();
+    assert.ok(after - before >= 10, `b decodes the shared screen: ${after - before} frames in 2 s`);
+    // the screen's own picture: wider than Chromium's fake camera (640×480)
+    const width = await b.evaluate(async () => {
+      const pc = (window as unknown as AnyWindow).salonTest.conference.jvbJingleSession.peerconnection.peerconnection as RTCPeerConnection;
+      let w = 0;
+      (await pc.getStats()).forEach((r: any) => { if (r.type === 'inbound-rtp' && r.kind === 'video') w = Math.max(w, r.frameWidth ?? 0); });
+      return w;
+    });
+    assert.ok(width > 640, `the screen arrives at its own size: ${width} px wide (shared at ${shared.width})`);
+  });
+
   it('one-to-one with p2p on: the call goes peer-to-peer through the MUC\'s IQ routing', async () => {
     const a = await browser.newPage(pageUrl, { label: 'p' });
     const b = await browser.newPage(pageUrl, { label: 'q' });

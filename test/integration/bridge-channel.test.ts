@@ -14,6 +14,7 @@ import { startBridge, type Bridge } from '../../bridge/index.ts';
 import type { ColibriEndpoint } from '../../bridge/colibri.ts';
 import { parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
+import { rtxRtp } from '../unit/bridge/rtp/fixtures.ts';
 import { connectClient, startTestServer, stopClient, xml, type TestServer } from './harness.ts';
 
 const BRIDGE = 'jvb-channel-test';
@@ -184,7 +185,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     const { a, b, epA, epB } = await conference();
     let seq = 0;
     const sendAll = () => {
-      for (const ssrc of [A_AUDIO, A_CAMERA, A_CAMERA_RTX, A_SCREEN]) epA.emit(rtp(ssrc, ++seq));
+      for (const ssrc of [A_AUDIO, A_CAMERA, A_CAMERA_RTX, A_SCREEN]) epA.emit(ssrc === A_CAMERA_RTX ? rtxRtp(rtp(A_CAMERA, seq), A_CAMERA_RTX, seq) : rtp(ssrc, ++seq));
     };
     let mark = epB.sentRtp.length;
     sendAll();
@@ -211,7 +212,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     b.ws.send(JSON.stringify({ colibriClass: 'ReceiverVideoConstraints', constraints: { [`${A}-v1`]: { maxHeight: 0 }, [`${A}-v0`]: { maxHeight: 360 } } }));
     assert.deepEqual(await next(b, 'ForwardedSources', fromB), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] });
     const mark = epB.sentRtp.length;
-    for (const ssrc of [A_SCREEN, A_CAMERA, A_CAMERA_RTX, A_AUDIO]) epA.emit(rtp(ssrc, 7));
+    for (const ssrc of [A_SCREEN, A_CAMERA, A_CAMERA_RTX, A_AUDIO]) epA.emit(ssrc === A_CAMERA_RTX ? rtxRtp(rtp(A_CAMERA, 7), A_CAMERA_RTX, 7) : rtp(ssrc, 7));
     assert.deepEqual(epB.ssrcsSince(mark), [A_CAMERA, A_CAMERA_RTX, A_AUDIO]);
   });
 

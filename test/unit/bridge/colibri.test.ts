@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { ColibriService, readSources, type ColibriEndpoint } from '../../../bridge/colibri.ts';
 import { buildConferenceModified, parseConferenceModified, parseConferenceModify, type Colibri2Error } from '../../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
+import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
@@ -130,18 +131,30 @@ describe('bridge Colibri2 service', () => {
     assert.equal(svc.conferenceCount, 0);
   });
 
-  it('forwards audio and each video sender\'s primary simulcast SSRC (and its RTX) to the others only', () => {
+  it('forwards audio and one simulcast layer per video source, re-stamped onto the primary SSRC (retransmissions onto its RTX), to the others only', () => {
     const { svc, endpoints } = service();
     svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
     svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
     svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }, { id: 'ijkl9012', create: true, media: [], capabilities: [] }], relays: [] });
     const sender = endpoints.get('abcd1234')!;
-    for (const ssrc of [3190521134, 1001, 2001, 1002, 2002, 4242]) sender.emit('rtp', rtp(ssrc));
+    // layer 1 (1001, RTX 2001) sends a keyframe and its retransmission; layer 2 (1002) a delta frame: not switchable yet
+    const key = vp8Rtp(1001, 10);
+    const retransmission = rtxRtp(key, 2001, 500);
+    sender.emit('rtp', rtp(3190521134));
+    sender.emit('rtp', key);
+    sender.emit('rtp', retransmission);
+    sender.emit('rtp', vp8Rtp(1002, 7000, { key: false }));
+    sender.emit('rtp', rtxRtp(vp8Rtp(1002, 6999, { key: false }), 2002, 9));
+    sender.emit('rtp', rtp(4242));
     for (const id of ['efgh5678', 'ijkl9012']) {
       const got = endpoints.get(id)!.sentRtp.map((p) => p.readUInt32BE(8));
-      assert.deepEqual(got, [3190521134, 1001, 2001], `${id} receives audio, the primary layer and its RTX; not the other layer nor unknown SSRCs`);
+      assert.deepEqual(got, [3190521134, 1001, 2001], `${id} receives audio, one layer on the primary SSRC and its retransmission on the primary RTX; not the other layer nor unknown SSRCs`);
+      const rtx = endpoints.get(id)!.sentRtp[2]!;
+      assert.equal(rtx.readUInt16BE(12), endpoints.get(id)!.sentRtp[1]!.readUInt16BE(2), 'the retransmission names the forwarded sequence number');
     }
     assert.equal(sender.sentRtp.length, 0, 'nothing is sent back to the sender');
+    const plis = sender.sentRtcp.filter((p) => p[1] === 206 && (p[0]! & 0x1f) === 1).map((p) => p.readUInt32BE(8));
+    assert.ok(plis.includes(1002), 'the taller layer (wanted: nobody constrained) is asked for a keyframe');
   });
 
   it('routes a receiver\'s PLI to the sender of the media SSRC it names', () => {
@@ -157,23 +170,26 @@ describe('bridge Colibri2 service', () => {
     assert.equal(sent.length, before + 1, 'feedback for unknown SSRCs goes nowhere');
   });
 
-  it('reads the forwarded SSRCs of a source set: audio, primary video, primary RTX', () => {
+  it('reads the SSRCs of a source set: every layer and RTX of video goes to the projection, with its simulcast layers', () => {
     const update = parseConferenceModify(fixture('modify-jicofo-update'));
     const sources = readSources(update.endpoints[0]!.sources!);
-    assert.deepEqual([...sources.forwarded].sort(), [1001, 2001, 3190521134].sort());
+    assert.deepEqual([...sources.forwarded].sort(), [1001, 1002, 2001, 2002, 3190521134].sort());
     assert.equal(sources.all.size, 5);
+    const video = sources.named.find((s) => s.media === 'video')!;
+    assert.deepEqual(video.layers?.layers, [1001, 1002]);
+    assert.deepEqual([...video.layers!.rtx], [[1001, 2001], [1002, 2002]]);
   });
 
   it('names the source each forwarded SSRC belongs to, with its primary SSRC and video type', () => {
     const update = parseConferenceModify(fixture('modify-jicofo-update'));
     const sources = readSources(update.endpoints[0]!.sources!);
-    assert.deepEqual(sources.named, [
+    assert.deepEqual(sources.named.map(({ layers: _, ...s }) => s), [
       { name: 'abcd1234-a0', media: 'audio', desktop: false, primarySsrc: 3190521134 },
       { name: 'abcd1234-v0', media: 'video', desktop: false, primarySsrc: 1001 },
     ]);
-    assert.deepEqual([...sources.sourceOf].map(([ssrc, s]) => [ssrc, s.name]).sort(), [[1001, 'abcd1234-v0'], [2001, 'abcd1234-v0'], [3190521134, 'abcd1234-a0']]);
+    assert.deepEqual([...sources.sourceOf].map(([ssrc, s]) => [ssrc, s.name]).sort(), [[1001, 'abcd1234-v0'], [1002, 'abcd1234-v0'], [2001, 'abcd1234-v0'], [2002, 'abcd1234-v0'], [3190521134, 'abcd1234-a0']]);
     const screen = readSources([{ type: 'video', id: 'abcd1234-v1', ssrcGroups: [], sources: [parse('<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="77" name="abcd1234-v1" videoType="desktop"/>')] }]);
-    assert.deepEqual(screen.named, [{ name: 'abcd1234-v1', media: 'video', desktop: true, primarySsrc: 77 }]);
+    assert.deepEqual(screen.named, [{ name: 'abcd1234-v1', media: 'video', desktop: true, primarySsrc: 77, layers: { layers: [77], rtx: new Map() } }]);
   });
 });
 

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { ColibriService, type ColibriEndpoint } from '../../../bridge/colibri.ts';
 import { parseConferenceModify, type Colibri2MediaSource } from '../../../xmpp/protocol/colibri2.ts';
 import { parseBridgeChannelMessage, type BridgeToClientMessage, type ClientToBridgeMessage } from '../../../xmpp/protocol/bridge-channel.ts';
+import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
 const A = 'abcd1234';
@@ -99,7 +100,7 @@ describe('bridge conference and the bridge channel', () => {
     close = () => c.svc.close('test over');
     assert.deepEqual(c.of(B, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] });
     assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 2160 });
-    c.a.emit('rtp', rtp(1001, 1));
+    c.a.emit('rtp', vp8Rtp(1001, 1));
     c.a.emit('rtp', rtp(3190521134, 1));
     assert.deepEqual(c.b.sentRtp.map((p) => p.readUInt32BE(8)), [1001, 3190521134]);
   });
@@ -110,7 +111,9 @@ describe('bridge conference and the bridge channel', () => {
     c.say(B, { colibriClass: 'ReceiverVideoConstraints', lastN: 0 });
     assert.deepEqual(c.of(B, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [] });
     assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 0 });
-    for (const ssrc of [1001, 2001, 3190521134]) c.a.emit('rtp', rtp(ssrc, 2));
+    c.a.emit('rtp', vp8Rtp(1001, 2));
+    c.a.emit('rtp', rtxRtp(vp8Rtp(1001, 2), 2001, 2));
+    c.a.emit('rtp', rtp(3190521134, 2));
     assert.deepEqual(c.b.sentRtp.map((p) => p.readUInt32BE(8)), [3190521134], 'audio only; the video and its RTX are held back');
 
     c.a.sentRtcp.length = 0;
@@ -124,7 +127,7 @@ describe('bridge conference and the bridge channel', () => {
     const pli = c.a.sentRtcp.find((p) => p[1] === 206 && (p[0]! & 0x1f) === 1);
     assert.ok(pli, 'a PLI went to the sender');
     assert.deepEqual([pli.readUInt32BE(4), pli.readUInt32BE(8)], [c.videoFeedbackSsrc, 1001], 'from the bridge\'s jvb-v0, for the primary SSRC');
-    c.a.emit('rtp', rtp(1001, 3));
+    c.a.emit('rtp', vp8Rtp(1001, 3));
     assert.equal(c.b.sentRtp.at(-1)!.readUInt32BE(8), 1001);
   });
 
@@ -132,10 +135,10 @@ describe('bridge conference and the bridge channel', () => {
     const c = conference();
     close = () => c.svc.close('test over');
     c.say(A, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${B}-v0`]: { maxHeight: 0 }, 'nobody-v7': { maxHeight: 720 } } });
-    c.b.emit('rtp', rtp(6001, 1));
+    c.b.emit('rtp', vp8Rtp(6001, 1));
     c.b.emit('rtp', rtp(5001, 1));
     assert.deepEqual(c.a.sentRtp.map((p) => p.readUInt32BE(8)), [5001]);
-    c.a.emit('rtp', rtp(1001, 1));
+    c.a.emit('rtp', vp8Rtp(1001, 1));
     assert.deepEqual(c.b.sentRtp.map((p) => p.readUInt32BE(8)), [1001], 'the other direction is untouched');
   });
 
@@ -144,7 +147,7 @@ describe('bridge conference and the bridge channel', () => {
     close = () => c.svc.close('test over');
     c.say(B, { colibriClass: 'ReceiverAudioSubscription', mode: 'None' });
     c.a.emit('rtp', rtp(3190521134, 1));
-    c.a.emit('rtp', rtp(1001, 1));
+    c.a.emit('rtp', vp8Rtp(1001, 1));
     assert.deepEqual(c.b.sentRtp.map((p) => p.readUInt32BE(8)), [1001]);
     const before = c.inbox.get(A)!.length + c.inbox.get(B)!.length;
     c.say(B, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${A}-v0`, videoType: 'desktop' });
@@ -190,7 +193,7 @@ describe('bridge conference and the bridge channel', () => {
     // The same id joins again: it starts from nothing asked, so B's camera is wanted at full height again.
     c.svc.modify({ meetingId: MEETING, endpoints: [{ id: A, create: true, media: [], capabilities: [] }], relays: [] });
     assert.deepEqual(c.of(B, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${B}-v0`, maxHeight: 2160 });
-    c.b.emit('rtp', rtp(6001, 2));
+    c.b.emit('rtp', vp8Rtp(6001, 2));
     assert.deepEqual(c.endpoints.get(A)!.sentRtp.map((p) => p.readUInt32BE(8)), [6001]);
   });
 });

@@ -194,3 +194,43 @@ export const sdesBye = (): Buffer =>
     81 cb 00 01   # SC=1 BYE, length 1
     11 22 33 44   # SSRC
   `);
+
+/**
+ * A one-packet VP8 frame of the focus's offer (PT 100): RTP header (timestamp seq × 3000), a
+ * descriptor with a 15-bit PictureID (= seq), and a keyframe header of `height` (16:9) or a
+ * delta frame's tag.
+ */
+export function vp8Rtp(ssrc: number, seq: number, options: { key?: boolean; height?: number; payloadType?: number } = {}): Buffer {
+  const key = options.key ?? true;
+  const height = options.height ?? 360;
+  const b = Buffer.alloc(12 + 4 + 10 + 16, 0xab);
+  b[0] = 0x80;
+  b[1] = options.payloadType ?? 100;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE((seq * 3000) >>> 0, 4);
+  b.writeUInt32BE(ssrc >>> 0, 8);
+  b[12] = 0x90; // X, S, partition 0
+  b[13] = 0x80; // I: PictureID follows
+  b.writeUInt16BE(0x8000 | (seq & 0x7fff), 14);
+  if (key) {
+    b.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a], 16);
+    b.writeUInt16LE(Math.round((height * 16) / 9), 22);
+    b.writeUInt16LE(height, 24);
+  } else {
+    b[16] = 0x11; // P = 1: an interframe
+  }
+  return b;
+}
+
+/** RFC 4588 retransmission of `original` on `rtxSsrc` (PT 96 by default): OSN first in the payload. */
+export function rtxRtp(original: Buffer, rtxSsrc: number, rtxSeq: number, payloadType = 96): Buffer {
+  const out = Buffer.alloc(original.length + 2);
+  original.copy(out, 0, 0, 12);
+  out[0] = 0x80;
+  out[1] = (original[1]! & 0x80) | payloadType;
+  out.writeUInt16BE(rtxSeq & 0xffff, 2);
+  out.writeUInt32BE(rtxSsrc >>> 0, 8);
+  out.writeUInt16BE(original.readUInt16BE(2), 12);
+  original.copy(out, 14, 12);
+  return out;
+}
