@@ -3,7 +3,9 @@
  * as jvb@<auth domain>/<bridge id>, joins the brewery room jvbbrewery@<internal MUC> with a
  * `<stats>` presence (stress, drain, version, region), and answers Colibri2 conference-modify
  * requests from the focus. Media endpoints come from a factory (bridge/endpoint.ts on the shared
- * UDP port in production).
+ * UDP port in production). The XMPP session is a link: in process beside the server
+ * (`inProcessLink`), or a c2s connection from another machine that may drop and come back; each
+ * time it comes online the bridge (re)joins the brewery, and its conferences live on meanwhile.
  */
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
@@ -13,12 +15,43 @@ import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
 import { errorReply, iqResult } from '../xmpp/stanza.ts';
 import { BridgeChannelServer } from './bridge-channel.ts';
 import { ColibriService, type ColibriEndpoint } from './colibri.ts';
+import { stressLevel } from './stats.ts';
 
 export { ColibriService } from './colibri.ts';
+export { BridgeStats, stressLevel, type BridgeStatsOptions } from './stats.ts';
+export { registerBridgeMetrics } from './stats-metrics.ts';
 
-/** What the bridge needs of an XMPP server (in process, or later a remote connection). */
+/** What the bridge does with its XMPP session. */
+export interface BridgeXmppHandlers {
+  /** A stanza addressed to the bridge. */
+  stanza(stanza: Element): void;
+  /**
+   * The session is (again) usable: called once it is first established and after every
+   * reconnection, never from inside `connect` itself.
+   */
+  online(): void;
+}
+
+export interface BridgeXmppSession {
+  /** Sends as the bridge; dropped while the link is down (the bridge re-announces itself on `online`). */
+  send(stanza: Element): void;
+  close(reason?: string): void;
+}
+
+/** What the bridge needs of an XMPP server: one session as `jid`, in process or over the network. */
 export interface BridgeXmppLink {
-  connectLocal(jid: string, onStanza: (stanza: Element) => void): { send(stanza: Element): void; close(reason?: string): void };
+  connect(jid: string, handlers: BridgeXmppHandlers): BridgeXmppSession;
+}
+
+/** The link for a bridge in the XMPP server's own process: an in-process session, online at once. */
+export function inProcessLink(server: { connectLocal(jid: string, onStanza: (stanza: Element) => void): BridgeXmppSession }): BridgeXmppLink {
+  return {
+    connect(jid, handlers) {
+      const session = server.connectLocal(jid, (stanza) => handlers.stanza(stanza));
+      queueMicrotask(() => handlers.online());
+      return session;
+    },
+  };
 }
 
 export interface BridgeOptions {
@@ -45,6 +78,8 @@ export interface Bridge {
   readonly colibri: ColibriService;
   /** The colibri-ws endpoint the HTTP front hands upgrades to. */
   readonly channel: BridgeChannelServer;
+  /** Whether the bridge refuses new conferences (see `drain`). */
+  readonly draining: boolean;
   /** Stops taking new conferences (jicofo moves them elsewhere); existing ones go on. */
   drain(on: boolean): void;
   close(): void;
@@ -71,7 +106,14 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     ...(options.now ? { now: options.now } : {}),
   });
 
-  const session = xmpp.connectLocal(jid, (stanza) => {
+  const session = xmpp.connect(jid, { stanza: onStanza, online: () => publishStats(true) });
+
+  function onStanza(stanza: Element): void {
+    if (stanza.name === 'presence' && stanza.attrs.type === 'error' && String(stanza.attrs.from ?? '').startsWith(`${options.brewery}/`)) {
+      // Most often another bridge holds this nickname (409 conflict): bridge ids must be unique.
+      log.error({ brewery: options.brewery, id: options.id, error: stanza.getChild('error')?.toString() }, 'the brewery refused the bridge');
+      return;
+    }
     if (stanza.name !== 'iq' || (stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set')) return;
     const request = stanza.getChild('conference-modify', NS_COLIBRI2);
     try {
@@ -88,13 +130,13 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
       if (reply) session.send(reply);
     }
     publishStats();
-  });
+  }
 
   let lastStats = '';
   function publishStats(join = false): void {
     if (closed) return;
     const stats: Record<string, string> = {
-      stress_level: Math.min(1, colibri.endpointCount / 500).toFixed(3),
+      stress_level: stressLevel(colibri.endpointCount).toFixed(3),
       drain: String(draining),
       graceful_shutdown: 'false',
       healthy: 'true',
@@ -111,7 +153,6 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     presence.cnode(buildColibriStats(stats));
     session.send(presence);
   }
-  publishStats(true);
   const timer = setInterval(() => publishStats(), options.statsIntervalMs ?? 5000);
   timer.unref();
 
@@ -120,6 +161,9 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     jid,
     colibri,
     channel,
+    get draining() {
+      return draining;
+    },
     drain(on) {
       draining = on;
       publishStats();

@@ -3,6 +3,7 @@
  * Config is most of its work; it then hands the Config to the roles it starts.
  *
  *   salon start [flags]                  every role in one process (the default)
+ *   salon bridge [flags]                 a videobridge alone, joining a Salon on another machine
  *   salon user add|passwd|remove JID     manage accounts (password read from stdin)
  *   salon user list
  */
@@ -11,17 +12,24 @@ import { join } from 'node:path';
 import { AccountStore } from '../xmpp/accounts.ts';
 import { parseJid } from '../xmpp/jid.ts';
 import { ConfigError, loadConfig } from './load.ts';
+import type { Logger } from 'pino';
+import { startStandaloneBridge } from './start-bridge.ts';
 import { createLogger, startSalon } from './start.ts';
 import { ensureStateDir } from './state.ts';
 
 const USAGE = `usage: salon <command> [flags]
   start                       start every role (XMPP, focus, bridge, web) in one process
+                              (--no-bridge: all but the bridge; media goes to remote bridges)
+  bridge                      start a videobridge alone: it logs in to the XMPP server at
+                              --xmpp-server HOST[:PORT] as JVB_AUTH_USER with JVB_AUTH_PASSWORD
   user add JID                create an account (password read from stdin or prompted)
   user passwd JID             change its password
   user remove JID             delete it
   user list                   list accounts
 flags: --config FILE --state-dir DIR --http-port N --https-port N --tls off|self-signed|files
-       --media-port N --xmpp-port N --component-port N --public-url URL --domain D --log-level L`;
+       --media-port N --xmpp-port N --component-port N --public-url URL --domain D --log-level L
+       --no-bridge --bridge-id ID --region R --xmpp-server HOST[:PORT] --xmpp-tls verify|insecure
+       --xmpp-ca-file FILE`;
 
 async function readPassword(prompt: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stdin.isTTY ? process.stderr : undefined, terminal: Boolean(process.stdin.isTTY) });
@@ -66,21 +74,14 @@ async function userCommand(args: string[], argv: string[]): Promise<void> {
   }
 }
 
-async function start(argv: string[]): Promise<void> {
-  const { config, rest } = loadConfig(argv);
-  if (rest.length) throw new ConfigError(`unknown argument ${rest[0]}\n${USAGE}`);
-  const log = createLogger(config);
-  const salon = await startSalon(config, log);
-  log.info({
-    http: salon.ports.http, https: salon.ports.https || undefined, c2s: salon.ports.c2s || undefined,
-    components: salon.ports.components || undefined, media: salon.ports.media, publicUrl: config.publicUrl, stateDir: config.stateDir,
-  }, `Salon is listening: open ${config.publicUrl}`);
+/** Runs until SIGINT or SIGTERM, then closes `handle` and exits. */
+function stopOnSignals(handle: { close(): Promise<void> }, log: Logger): void {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    salon.close().then(
+    handle.close().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'stopped with errors');
@@ -92,16 +93,37 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+async function start(argv: string[]): Promise<void> {
+  const { config, rest } = loadConfig(argv);
+  if (rest.length) throw new ConfigError(`unknown argument ${rest[0]}\n${USAGE}`);
+  const log = createLogger(config);
+  const salon = await startSalon(config, log);
+  log.info({
+    http: salon.ports.http, https: salon.ports.https || undefined, c2s: salon.ports.c2s || undefined,
+    components: salon.ports.components || undefined, media: salon.ports.media || undefined, publicUrl: config.publicUrl, stateDir: config.stateDir,
+  }, `Salon is listening: open ${config.publicUrl}`);
+  stopOnSignals(salon, log);
+}
+
+async function bridge(argv: string[]): Promise<void> {
+  const { config, rest } = loadConfig(argv);
+  if (rest.length) throw new ConfigError(`unknown argument ${rest[0]}\n${USAGE}`);
+  const log = createLogger(config);
+  const handle = await startStandaloneBridge(config, log);
+  stopOnSignals(handle, log);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === 'start') return await start(rest);
+    if (command === 'bridge') return await bridge(rest);
     if (command === 'user') {
       const flagsAt = rest.findIndex((a) => a.startsWith('--'));
       const args = flagsAt === -1 ? rest : rest.slice(0, flagsAt);
       return await userCommand(args, flagsAt === -1 ? [] : rest.slice(flagsAt));
     }
-    if (command === 'focus' || command === 'bridge') throw new ConfigError(`salon ${command}: running this role alone is not available yet; use salon start`);
+    if (command === 'focus') throw new ConfigError('salon focus: running this role alone is not available yet; use salon start');
     console.error(USAGE);
     process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   } catch (err) {

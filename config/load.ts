@@ -14,7 +14,8 @@ export class ConfigError extends Error {
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'tls' | 'rate';
-interface Setting { path: string; kind: Kind }
+/** `set`: a flag that takes no value and sets this one (`--no-bridge`). */
+interface Setting { path: string; kind: Kind; set?: unknown }
 
 /** Environment variables, named as docker-jitsi-meet names them where it has a name. */
 export const envSettings: Record<string, Setting> = {
@@ -47,6 +48,15 @@ export const envSettings: Record<string, Setting> = {
   TURN_TTL: { path: 'turn.ttlSeconds', kind: 'int' },
   JVB_PORT: { path: 'media.port', kind: 'int' },
   JVB_ADVERTISE_IPS: { path: 'media.advertiseIps', kind: 'list' },
+  SALON_BRIDGE: { path: 'bridge.enabled', kind: 'bool' },
+  JVB_MUC_NICKNAME: { path: 'bridge.id', kind: 'string' },
+  JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },
+  JVB_BREWERY_MUC: { path: 'bridge.brewery', kind: 'string' },
+  JVB_AUTH_USER: { path: 'bridge.user', kind: 'string' },
+  JVB_AUTH_PASSWORD: { path: 'bridge.password', kind: 'string' },
+  XMPP_SERVER: { path: 'bridge.xmppServer', kind: 'string' },
+  SALON_XMPP_TLS: { path: 'bridge.xmppTls', kind: 'string' },
+  SALON_XMPP_CA_FILE: { path: 'bridge.xmppCaFile', kind: 'string' },
 };
 
 /** Command-line flags (`--http-port 8000` or `--http-port=8000`). */
@@ -62,6 +72,12 @@ export const flagSettings: Record<string, Setting> = {
   '--component-port': { path: 'xmpp.components.port', kind: 'int' },
   '--media-port': { path: 'media.port', kind: 'int' },
   '--domain': { path: 'xmpp.domain', kind: 'string' },
+  '--no-bridge': { path: 'bridge.enabled', kind: 'bool', set: false },
+  '--bridge-id': { path: 'bridge.id', kind: 'string' },
+  '--region': { path: 'bridge.region', kind: 'string' },
+  '--xmpp-server': { path: 'bridge.xmppServer', kind: 'string' },
+  '--xmpp-tls': { path: 'bridge.xmppTls', kind: 'string' },
+  '--xmpp-ca-file': { path: 'bridge.xmppCaFile', kind: 'string' },
 };
 
 function convert(raw: string, kind: Kind, label: string): unknown {
@@ -187,6 +203,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const setting = flagSettings[name];
     if (!setting) {
       rest.push(arg);
+      continue;
+    }
+    if (setting.set !== undefined) {
+      if (eq !== -1) throw new ConfigError(`${name} takes no value`);
+      setPath(flagLayer, setting.path, setting.set);
+      sources.set(setting.path, name);
       continue;
     }
     setPath(flagLayer, setting.path, convert(takeValue(), setting.kind, name));

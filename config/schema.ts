@@ -6,6 +6,8 @@ import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
 const domain = z.string().min(1).max(253).regex(/^[a-z0-9.-]+$/, 'a lower-case DNS name');
+/** A name that is safe as a JID localpart or resource, a MUC nickname and a URL path segment. */
+const token = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dots, dashes and underscores (64 at most)');
 
 const limits = z.strictObject({
   /** Largest stanza a client may send, in bytes (Prosody: c2s_stanza_size_limit). */
@@ -94,6 +96,37 @@ export const configSchema = z.strictObject({
     port: port.default(10000),
     /** Addresses announced to clients (public IP behind NAT); discovered when empty. */
     advertiseIps: z.array(z.string()).default([]),
+  }).prefault({}),
+  /**
+   * The videobridge: the one `salon start` runs beside the other roles (unless `enabled` is false),
+   * or the one `salon bridge` runs alone, logged in to the XMPP server of a Salon (or Prosody)
+   * elsewhere, as jitsi-videobridge does.
+   */
+  bridge: z.strictObject({
+    /** Run a bridge inside `salon start`; false leaves media to bridges started with `salon bridge`. */
+    enabled: z.boolean().default(true),
+    /**
+     * The bridge's XMPP resource, brewery nickname and colibri-ws path segment: unique per bridge.
+     * Default `jvb-1` in `salon start`, the host name in `salon bridge`.
+     */
+    id: token.optional(),
+    /** Announced in the brewery; the focus prefers a bridge in the participant's region. */
+    region: token.optional(),
+    /** The brewery room on the internal MUC domain. */
+    brewery: token.default('jvbbrewery'),
+    /** The bridges' account, `<user>@<auth domain>`. */
+    user: token.default('jvb'),
+    /**
+     * The account's password. `salon start` gives the account this password (default: one
+     * generated into the state dir's secrets.json); `salon bridge` logs in with it.
+     */
+    password: z.string().min(8).optional(),
+    /** Where `salon bridge` finds the XMPP server: `host` or `host:port` (default port: xmpp.c2s.port). */
+    xmppServer: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:/,[\]]+)(:\d{1,5})?$/, 'one host or host:port').default('localhost'),
+    /** How `salon bridge` judges the server's certificate: verify it (default), or accept any (self-signed test set-ups). */
+    xmppTls: z.enum(['verify', 'insecure']).default('verify'),
+    /** With `verify`: a PEM file of the CA to trust (or the server's self-signed certificate) instead of the system's CAs. */
+    xmppCaFile: z.string().min(1).optional(),
   }).prefault({}),
 });
 

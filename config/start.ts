@@ -1,7 +1,9 @@
 /**
  * Starts the roles of one Salon process from a validated Config and returns one handle whose
- * close() stops them in reverse order. `salon start` runs every role here; tests call
- * startSalon with port 0 and read the bound ports.
+ * close() stops them in reverse order. `salon start` runs every role here (the bridge unless
+ * `bridge.enabled` is false); tests call startSalon with port 0 and read the bound ports. The
+ * bridge role's own composition (`startBridgeRole`) and the HTTP listeners (`listenHttp`) are
+ * shared with `salon bridge` (config/start-bridge.ts).
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -10,15 +12,13 @@ import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { listen, startXmppServer, type XmppServer } from '../xmpp/index.ts';
 import { startFocus, type Focus } from '../focus/index.ts';
-import { startBridge, type Bridge } from '../bridge/index.ts';
+import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
-import { BridgeStats } from '../bridge/stats.ts';
-import { registerBridgeMetrics } from '../bridge/stats-metrics.ts';
 import { networkInterfaces } from 'node:os';
-import { createHttpFront } from '../web/server/app.ts';
+import { createHttpFront, type HttpFront } from '../web/server/app.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
 import type { Config } from './schema.ts';
-import { ensureStateDir, loadSecrets, loadSelfSignedCertificate, type Secrets } from './state.ts';
+import { ensureStateDir, loadSecrets, loadSelfSignedCertificate, type Certificate, type Secrets } from './state.ts';
 
 export const VERSION = '0.1.0';
 
@@ -38,11 +38,12 @@ export interface SalonHandle {
   log: Logger;
   xmpp: XmppServer;
   focus: Focus;
-  bridge: Bridge;
-  bridgeStats: BridgeStats;
-  media: MediaTransport;
+  /** The built-in bridge, its statistics and its media transport; absent with `--no-bridge`. */
+  bridge: Bridge | undefined;
+  bridgeStats: BridgeStats | undefined;
+  media: MediaTransport | undefined;
   secrets: Secrets;
-  /** Bound ports (useful when 0 was asked). */
+  /** Bound ports (useful when 0 was asked); media is 0 without a built-in bridge. */
   ports: { http: number; https: number; c2s: number; components: number; media: number };
   /** `http://127.0.0.1:<port>` of the plain HTTP listener, for local clients and tests. */
   localOrigin: string;
@@ -58,6 +59,96 @@ function closeServer(server: Server): Promise<void> {
   const closed = stopAccepting(server);
   server.closeAllConnections();
   return closed;
+}
+
+/** The brewery room bridges join and the focus watches. */
+export function breweryJid(config: Config): string {
+  return `${config.bridge.brewery}@${config.xmpp.internalMucDomain}`;
+}
+
+/** The videobridge role: its media transport, the bridge on a link to the XMPP server, its statistics. */
+export interface BridgeRole {
+  bridge: Bridge;
+  stats: BridgeStats;
+  media: MediaTransport;
+  /** Closes the bridge (it leaves the brewery), its statistics and its media transport. */
+  close(): Promise<void>;
+}
+
+export async function startBridgeRole(config: Config, link: BridgeXmppLink, log: Logger, id: string): Promise<BridgeRole> {
+  const media = await MediaTransport.start({
+    host: '0.0.0.0',
+    port: config.media.port,
+    advertiseIps: config.media.advertiseIps.length ? config.media.advertiseIps : discoverMediaAddresses(),
+    log: log.child({ component: 'media' }),
+  });
+  const publicUrl = new URL(config.publicUrl);
+  const { region } = config.bridge;
+  const bridge = startBridge(link, log.child({ component: 'bridge' }), {
+    id,
+    user: `${config.bridge.user}@${config.xmpp.authDomain}`,
+    brewery: breweryJid(config),
+    version: VERSION,
+    ...(region ? { region } : {}),
+    publicWebSocketOrigin: `${publicUrl.protocol === 'https:' ? 'wss' : 'ws'}://${publicUrl.host}`,
+    // Counted from creation, so an endpoint that closes between two reads still adds to the totals.
+    createEndpoint: (endpointId, endpointLog) => stats.watchEndpoint(media.createEndpoint(endpointId, endpointLog)),
+  });
+  const stats = new BridgeStats({
+    conferences: () => bridge.colibri.conferenceList(),
+    version: VERSION,
+    ...(region ? { region } : {}),
+    draining: () => bridge.draining,
+  });
+  return {
+    bridge, stats, media,
+    async close() {
+      stats.close();
+      bridge.close();
+      await media.close();
+    },
+  };
+}
+
+/** The HTTP (and, unless `http.tls` is off, HTTPS) listeners of a front. */
+export interface HttpListeners {
+  http: number;
+  https: number;
+  /** Stops accepting at once; resolves when the listeners are gone (see `dropConnections`). */
+  stopAccepting(): Promise<void>;
+  /** Ends the connections still open (upgraded sockets included). */
+  dropConnections(): void;
+}
+
+export async function listenHttp(config: Config, front: HttpFront, tls: Certificate | undefined): Promise<HttpListeners> {
+  const servers: Server[] = [];
+  const httpServer = createHttpServer(front.app.callback());
+  httpServer.on('upgrade', front.handleUpgrade);
+  servers.push(httpServer);
+  let https = 0;
+  let http = 0;
+  try {
+    http = await listen(httpServer, config.http.port, config.http.host);
+    if (config.http.tls !== 'off' && tls) {
+      const httpsServer = createHttpsServer({ cert: tls.cert, key: tls.key }, front.app.callback());
+      httpsServer.on('upgrade', front.handleUpgrade);
+      servers.push(httpsServer);
+      https = await listen(httpsServer, config.http.httpsPort, config.http.host);
+    }
+  } catch (err) {
+    await Promise.all(servers.map(closeServer));
+    throw err;
+  }
+  return {
+    http,
+    https,
+    stopAccepting: async () => {
+      await Promise.all(servers.map(stopAccepting));
+    },
+    dropConnections: () => {
+      for (const server of servers) server.closeAllConnections();
+    },
+  };
 }
 
 export function createLogger(config: Config): Logger {
@@ -83,6 +174,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
   const trustedProxies = new Set(config.http.trustedProxies);
 
   const { limits } = config.xmpp;
+  const bridgeAccount = `${config.bridge.user}@${config.xmpp.authDomain}`;
   const xmpp = await startXmppServer({
     domain: config.xmpp.domain,
     authDomain: config.xmpp.authDomain,
@@ -103,9 +195,21 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     externalServices: config.turn,
     serviceAccounts: {
       [`focus@${config.xmpp.authDomain}`]: secrets.focusPassword,
-      [`jvb@${config.xmpp.authDomain}`]: secrets.jvbPassword,
+      [bridgeAccount]: config.bridge.password ?? secrets.jvbPassword,
     },
   }, log.child({ component: 'xmpp' }));
+  // A configured bridge password (JVB_AUTH_PASSWORD, shared with the `salon bridge` hosts) is the
+  // account's, even when the account was made earlier with the generated one.
+  const configuredPassword = config.bridge.password;
+  try {
+    if (configuredPassword && !(await xmpp.accounts.verifyPassword(bridgeAccount, configuredPassword))) {
+      await xmpp.accounts.setPassword(bridgeAccount, configuredPassword);
+      log.info({ account: bridgeAccount }, 'bridge account password set from the configuration');
+    }
+  } catch (err) {
+    await xmpp.close();
+    throw err;
+  }
 
   if (!config.turn.secret && config.turn.servers.some((s) => s.type !== 'stun')) {
     log.warn('TURN servers are announced without credentials: set TURN_CREDENTIALS to the TURN server\'s shared secret');
@@ -119,90 +223,64 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     domain: config.xmpp.focusDomain,
     user: `focus@${config.xmpp.authDomain}`,
     mucDomain: config.xmpp.mucDomain,
-    brewery: `jvbbrewery@${config.xmpp.internalMucDomain}`,
+    brewery: breweryJid(config),
     version: VERSION,
   });
-
-  const media = await MediaTransport.start({
-    host: '0.0.0.0',
-    port: config.media.port,
-    advertiseIps: config.media.advertiseIps.length ? config.media.advertiseIps : discoverMediaAddresses(),
-    log: log.child({ component: 'media' }),
-  });
-  const publicUrl = new URL(config.publicUrl);
-  const bridge = startBridge({ connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza) }, log.child({ component: 'bridge' }), {
-    id: 'jvb-1',
-    user: `jvb@${config.xmpp.authDomain}`,
-    brewery: `jvbbrewery@${config.xmpp.internalMucDomain}`,
-    version: VERSION,
-    publicWebSocketOrigin: `${publicUrl.protocol === 'https:' ? 'wss' : 'ws'}://${publicUrl.host}`,
-    // Counted from creation, so an endpoint that closes between two reads still adds to the totals.
-    createEndpoint: (id, endpointLog) => bridgeStats.watchEndpoint(media.createEndpoint(id, endpointLog)),
-  });
-  const bridgeStats = new BridgeStats({ conferences: () => bridge.colibri.conferenceList(), version: VERSION });
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'salon_' });
   xmpp.registerMetrics(registry);
-  registerBridgeMetrics(registry, bridgeStats);
 
-  /** The origin config.js speaks of: the public URL, or the loopback address the request came to. */
-  const originFor = (req: IncomingMessage): string => {
-    const host = req.headers.host ?? '';
-    const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
-    if (!loopback || host === new URL(config.publicUrl).host) return publicOrigin;
-    return `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${host}`;
-  };
-
-  const front = createHttpFront({
-    log: log.child({ component: 'http' }),
-    registry,
-    clientConfigScript: (req) => clientConfigScript(buildClientConfig(config, originFor(req))),
-    health: () => null,
-    bosh: xmpp.bosh,
-    websocket: xmpp.websocket,
-    bridgeStats,
-    bridgeChannel: bridge.channel,
-  });
-  const servers: Server[] = [];
-  const httpServer = createHttpServer(front.app.callback());
-  httpServer.on('upgrade', front.handleUpgrade);
-  servers.push(httpServer);
-  let httpsPort = 0;
-  let httpPort = 0;
+  let bridgeRole: BridgeRole | undefined;
+  let http: HttpListeners | undefined;
   try {
-    httpPort = await listen(httpServer, config.http.port, config.http.host);
-    if (config.http.tls !== 'off') {
-      const httpsServer = createHttpsServer({ cert: tls.cert, key: tls.key }, front.app.callback());
-      httpsServer.on('upgrade', front.handleUpgrade);
-      servers.push(httpsServer);
-      httpsPort = await listen(httpsServer, config.http.httpsPort, config.http.host);
+    if (config.bridge.enabled) {
+      bridgeRole = await startBridgeRole(config, inProcessLink(xmpp), log, config.bridge.id ?? 'jvb-1');
+      registerBridgeMetrics(registry, bridgeRole.stats);
+    } else {
+      log.info({ brewery: breweryJid(config) }, 'no built-in bridge: conferences use the bridges in the brewery');
     }
+
+    /** The origin config.js speaks of: the public URL, or the loopback address the request came to. */
+    const originFor = (req: IncomingMessage): string => {
+      const host = req.headers.host ?? '';
+      const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
+      if (!loopback || host === new URL(config.publicUrl).host) return publicOrigin;
+      return `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${host}`;
+    };
+
+    const front = createHttpFront({
+      log: log.child({ component: 'http' }),
+      registry,
+      clientConfigScript: (req) => clientConfigScript(buildClientConfig(config, originFor(req))),
+      health: () => null,
+      bosh: xmpp.bosh,
+      websocket: xmpp.websocket,
+      ...(bridgeRole ? { bridgeStats: bridgeRole.stats, bridgeDrain: bridgeRole.bridge, bridgeChannel: bridgeRole.bridge.channel } : {}),
+    });
+    http = await listenHttp(config, front, tls);
   } catch (err) {
-    await Promise.all(servers.map(closeServer));
     focus.close();
-    bridgeStats.close();
-    bridge.close();
-    await media.close();
+    await bridgeRole?.close();
     await xmpp.close();
     throw err;
   }
+  const listeners = http;
 
   let closing: Promise<void> | undefined;
   return {
-    config, log, xmpp, secrets, focus, bridge, bridgeStats, media,
-    ports: { http: httpPort, https: httpsPort, c2s: xmpp.ports.c2s, components: xmpp.ports.components, media: media.port },
-    localOrigin: `http://127.0.0.1:${httpPort}`,
+    config, log, xmpp, secrets, focus,
+    bridge: bridgeRole?.bridge, bridgeStats: bridgeRole?.stats, media: bridgeRole?.media,
+    ports: { http: listeners.http, https: listeners.https, c2s: xmpp.ports.c2s, components: xmpp.ports.components, media: bridgeRole?.media.port ?? 0 },
+    localOrigin: `http://127.0.0.1:${listeners.http}`,
     close() {
       closing ??= (async () => {
         // Stop accepting first, then the roles, then wait for the listeners to be gone.
-        const listenersClosed = Promise.all(servers.map(stopAccepting));
+        const listenersClosed = listeners.stopAccepting();
         focus.close();
-        bridgeStats.close();
-        bridge.close();
-        await media.close();
+        await bridgeRole?.close();
         await xmpp.close();
-        for (const server of servers) server.closeAllConnections();
+        listeners.dropConnections();
         await listenersClosed;
       })();
       return closing;

@@ -45,6 +45,20 @@ export async function loadSecrets(dir: string): Promise<Secrets> {
   return secrets;
 }
 
+/**
+ * The secrets of an existing state dir, without creating any: `salon bridge` on the XMPP server's
+ * own machine finds the bridge account's password there. Undefined when there is no secrets.json.
+ */
+export async function readSecrets(dir: string): Promise<Partial<Secrets> | undefined> {
+  const file = join(dir, 'secrets.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Partial<Secrets>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
+}
+
 export interface Certificate {
   cert: string;
   key: string;

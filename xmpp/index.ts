@@ -30,6 +30,8 @@ import type { XmlParserLimits } from './xml-parser.ts';
 export { Jid, parseJid, tryParseJid } from './jid.ts';
 export { StanzaError, StreamError } from './errors.ts';
 export { listen } from './transport/listen.ts';
+export { C2sLink, type C2sLinkOptions, type C2sSessionInfo, type TlsPolicy } from './client/c2s-link.ts';
+export { isLoopback } from './transport/http-peer.ts';
 export type { LocalSession } from './local-session.ts';
 export type { DomainService } from './router.ts';
 export type { TokenVerifier } from './sasl/anonymous.ts';

@@ -1,9 +1,10 @@
 /**
  * What every lib-jitsi-meet browser test starts: a fresh Salon on loopback, a page server with
- * the harness page (loading Salon's /config.js cross-origin), and Debian's Chromium.
+ * the harness page (loading Salon's /config.js cross-origin), and Debian's Chromium; optionally
+ * with the media on a bridge of its own (`salon start --no-bridge` plus `salon bridge`).
  */
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../integration/harness.ts';
+import { startTestBridge, startTestServer, type TestBridge, type TestServer } from '../integration/harness.ts';
 import { launchBrowser, type BrowserHarness } from './chromium.ts';
 import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
 import { startPageServer, type PageServer } from './page-server.ts';
@@ -14,12 +15,21 @@ export interface LjmRig {
   browser: BrowserHarness;
   /** The harness page's URL. */
   pageUrl: string;
+  /** The standalone bridge, with `remoteBridge`. */
+  bridge?: TestBridge;
   close(): Promise<void>;
 }
 
-/** `media`: Chromium flags for WebRTC to the bridge on loopback (no mDNS hiding of addresses). */
-export async function startLjmRig(options: { media?: boolean } = {}): Promise<LjmRig> {
-  const server = await startTestServer();
+export interface LjmRigOptions {
+  /** Chromium flags for WebRTC to the bridge on loopback (no mDNS hiding of addresses). */
+  media?: boolean;
+  /** Salon without its built-in bridge, and a `salon bridge` logged in over TCP c2s carrying the media. */
+  remoteBridge?: boolean;
+}
+
+export async function startLjmRig(options: LjmRigOptions = {}): Promise<LjmRig> {
+  const server = await startTestServer({}, options.remoteBridge ? ['--no-bridge'] : []);
+  const bridge = options.remoteBridge ? await startTestBridge(server) : undefined;
   const pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
   const browser = await launchBrowser(options.media
     ? { extraArgs: ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] }
@@ -27,9 +37,11 @@ export async function startLjmRig(options: { media?: boolean } = {}): Promise<Lj
   return {
     server, pages, browser,
     pageUrl: `${pages.origin}/`,
+    ...(bridge ? { bridge } : {}),
     async close() {
       await browser.close();
       await pages.close();
+      await bridge?.close();
       await server.close();
     },
   };

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { startBridge, type Bridge } from '../../bridge/index.ts';
+import { inProcessLink, startBridge, type Bridge } from '../../bridge/index.ts';
 import type { ColibriEndpoint } from '../../bridge/colibri.ts';
 import { parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
@@ -93,7 +93,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
 
   before(async () => {
     server = await startTestServer();
-    bridge = startBridge({ connectLocal: (jid, on) => server.salon.xmpp.connectLocal(jid, on) }, pino({ level: 'silent' }), {
+    bridge = startBridge(inProcessLink(server.salon.xmpp), pino({ level: 'silent' }), {
       id: BRIDGE, user: 'jvb@auth.meet.jitsi', brewery: 'jvbbrewery@internal-muc.meet.jitsi', version: '0.1.0',
       publicWebSocketOrigin: 'wss://meet.example',
       createEndpoint: (id) => {

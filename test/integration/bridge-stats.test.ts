@@ -38,7 +38,7 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
 
     const focus = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'focus', password: server.salon.secrets.focusPassword, resource: 'stats-test' });
     try {
-      const bridge = server.salon.bridge.jid;
+      const bridge = server.salon.bridge!.jid;
       const modify = (attrs: Record<string, string>, ...endpoints: ReturnType<typeof xml>[]) =>
         focus.client.iqCaller.request(xml('iq', { type: 'set', to: bridge }, xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': 'stats-meeting', ...attrs }, ...endpoints)));
       const answer = await modify({ create: 'true', name: 'stats@muc.meet.jitsi' },

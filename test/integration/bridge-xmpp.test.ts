@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'ltx';
 import WebSocket from 'ws';
 import { pino } from 'pino';
-import { startBridge, type Bridge } from '../../bridge/index.ts';
+import { inProcessLink, startBridge, type Bridge } from '../../bridge/index.ts';
 import type { ColibriEndpoint } from '../../bridge/colibri.ts';
 import { parseColibriStats, parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
@@ -37,7 +37,7 @@ describe('the bridge over XMPP (brewery and Colibri2)', function () {
 
   before(async () => {
     server = await startTestServer();
-    bridge = startBridge({ connectLocal: (jid, on) => server.salon.xmpp.connectLocal(jid, on) }, pino({ level: 'silent' }), {
+    bridge = startBridge(inProcessLink(server.salon.xmpp), pino({ level: 'silent' }), {
       id: 'jvb-test-1', user: 'jvb@auth.meet.jitsi', brewery: 'jvbbrewery@internal-muc.meet.jitsi', version: '0.1.0',
       region: 'eu-west', publicWebSocketOrigin: 'wss://meet.example', createEndpoint: standInEndpoint,
     });
@@ -93,7 +93,7 @@ describe('the bridge channel (colibri-ws)', function () {
   async function allocate(focus: Awaited<ReturnType<typeof connectClient>>, meetingId: string, id: string, create: boolean): Promise<string> {
     const modify = xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': meetingId, ...(create ? { create: 'true', name: 'room@muc.meet.jitsi' } : {}) },
       xml('endpoint', { id, create: 'true' }, xml('transport', { 'ice-controlling': 'true' })));
-    const answer = await focus.client.iqCaller.request(xml('iq', { type: 'set', to: server.salon.bridge.jid }, modify));
+    const answer = await focus.client.iqCaller.request(xml('iq', { type: 'set', to: server.salon.bridge!.jid }, modify));
     const modified = parseConferenceModified(answer.getChild('conference-modified', 'jitsi:colibri2')!);
     const url = new URL(parseIceUdpTransport(modified.endpoints[0]!.transport!.iceUdp!).webSockets[0]!.url);
     return `${server.httpOrigin.replace('http', 'ws')}${url.pathname}${url.search}`;
@@ -145,7 +145,7 @@ describe('the bridge channel (colibri-ws)', function () {
 
       // expiring the endpoint closes its channel
       const closed = new Promise((resolve) => b.ws.once('close', resolve));
-      await focus.client.iqCaller.request(xml('iq', { type: 'set', to: server.salon.bridge.jid },
+      await focus.client.iqCaller.request(xml('iq', { type: 'set', to: server.salon.bridge!.jid },
         xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': 'meeting-1' }, xml('endpoint', { id: 'bbbb2222', expire: 'true' }))));
       await closed;
       a.ws.close();

@@ -10,6 +10,7 @@ import { client as xmppClient, xml } from '@xmpp/client';
 import WebSocket from 'ws';
 import type { Element } from 'ltx';
 import { loadConfig } from '../../config/load.ts';
+import { startStandaloneBridge, type StandaloneBridge } from '../../config/start-bridge.ts';
 import { startSalon, type SalonHandle } from '../../config/start.ts';
 
 export { xml };
@@ -26,9 +27,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** `env` uses the same variable names as production (e.g. XMPP_RESTRICT_ROOM_CREATION). */
 /** A free loopback TCP port (so the public URL, which clients are given, can name it). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;
@@ -36,6 +36,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** `env` uses the same variable names as production (e.g. XMPP_RESTRICT_ROOM_CREATION). */
 export async function startTestServer(env: Record<string, string> = {}, flags: string[] = []): Promise<TestServer> {
   const stateDir = await mkdtemp(join(tmpdir(), 'salon-test-'));
   const port = await freePort();
@@ -57,6 +58,52 @@ export async function startTestServer(env: Record<string, string> = {}, flags: s
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface TestBridge {
+  host: StandaloneBridge;
+  /** `http://127.0.0.1:<port>`: the bridge's public URL, so its colibri-ws origin is the ws:// one. */
+  origin: string;
+  close(): Promise<void>;
+}
+
+export interface TestBridgeOptions {
+  /** `host:port` of the XMPP server; default the test server's c2s port. */
+  xmppServer?: string;
+  /** Trust the test server's self-signed certificate (--xmpp-ca-file); default true. */
+  trustServer?: boolean;
+  flags?: string[];
+}
+
+/**
+ * Starts `salon bridge` in-process as the command does (loadConfig, then startStandaloneBridge),
+ * with its own state dir and a fast reconnection back-off, logging in to `server` over TCP c2s.
+ */
+export async function startTestBridge(server: TestServer, options: TestBridgeOptions = {}): Promise<TestBridge> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'salon-bridge-test-'));
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const trust = options.trustServer ?? true;
+  try {
+    const { config } = loadConfig([
+      '--state-dir', stateDir, '--http-host', '127.0.0.1', '--http-port', String(port), '--public-url', origin, '--media-port', '0',
+      '--xmpp-server', options.xmppServer ?? `127.0.0.1:${server.c2sPort}`, '--log-level', process.env.SALON_TEST_LOG ?? 'silent',
+      ...(trust ? ['--xmpp-ca-file', join(server.salon.config.stateDir, 'self-signed.crt')] : []),
+      ...(options.flags ?? []),
+    ], { JVB_AUTH_PASSWORD: server.salon.secrets.jvbPassword });
+    const host = await startStandaloneBridge(config, undefined, { retry: { firstMs: 50, maxMs: 200 } });
+    return {
+      host,
+      origin,
+      async close() {
+        await host.close();
+        await rm(stateDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(stateDir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 export type XmppClient = ReturnType<typeof xmppClient>;

@@ -2,7 +2,8 @@
  * The HTTP front (koa): the client configuration, health, metrics and the bridge's statistics
  * (these two for local scrapers only), and the HTTP-borne XMPP transports (BOSH requests here,
  * WebSocket upgrades in `handleUpgrade`). Jitsi's tenant paths (`/<tenant>/config.js`,
- * `/<tenant>/xmpp-websocket`, `/<tenant>/http-bind`) map to the same.
+ * `/<tenant>/xmpp-websocket`, `/<tenant>/http-bind`) map to the same. A bridge running alone
+ * (`salon bridge`) serves only health, metrics, its statistics and its bridge channel.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -15,14 +16,17 @@ import { isLoopback } from '../../xmpp/transport/http-peer.ts';
 export interface HttpFrontOptions {
   log: Logger;
   registry: Registry;
-  /** The config.js script for a request (its public origin decides the URLs inside). */
-  clientConfigScript(req: IncomingMessage): string;
+  /** The config.js script for a request (its public origin decides the URLs inside); none on a bridge alone. */
+  clientConfigScript?(req: IncomingMessage): string;
   /** null when healthy, else what is wrong. */
   health(): string | null;
-  bosh: { handleRequest(req: IncomingMessage, res: import('node:http').ServerResponse): void };
-  websocket: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
+  /** XMPP over BOSH and WebSocket, when this process runs the XMPP server. */
+  bosh?: { handleRequest(req: IncomingMessage, res: import('node:http').ServerResponse): void };
+  websocket?: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
   /** The statistics of the bridge running in this process, if any (JVB's `/colibri/stats`). */
   bridgeStats?: { colibriStats(): Record<string, string | number | boolean> };
+  /** Drain mode of the bridge running in this process, if any (JVB's `/colibri/drain`). */
+  bridgeDrain?: { readonly draining: boolean; drain(on: boolean): void };
   /** The bridge channel (colibri-ws) of the bridge running in this process, if any. */
   bridgeChannel?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
 }
@@ -60,15 +64,18 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   });
 
   const router = new Router();
-  router.get(`${TENANT}/config.js`, (ctx) => {
-    ctx.type = 'application/javascript; charset=utf-8';
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.body = options.clientConfigScript(ctx.req);
-  });
-  router.get(`${TENANT}/interface_config.js`, (ctx) => {
-    ctx.type = 'application/javascript; charset=utf-8';
-    ctx.body = 'var interfaceConfig = {};\n';
-  });
+  const { clientConfigScript, bosh, websocket } = options;
+  if (clientConfigScript) {
+    router.get(`${TENANT}/config.js`, (ctx) => {
+      ctx.type = 'application/javascript; charset=utf-8';
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.body = clientConfigScript(ctx.req);
+    });
+    router.get(`${TENANT}/interface_config.js`, (ctx) => {
+      ctx.type = 'application/javascript; charset=utf-8';
+      ctx.body = 'var interfaceConfig = {};\n';
+    });
+  }
   router.get('/about/health', (ctx) => {
     const problem = options.health();
     ctx.set('Cache-Control', 'no-store');
@@ -86,15 +93,33 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       ctx.body = bridgeStats.colibriStats();
     });
   }
-  // lib-jitsi-meet's WebSocket keep-alive is a plain GET on the service URL (protocol doc §1.3).
-  router.get(`${TENANT}/xmpp-websocket`, (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = 'XMPP over WebSocket (RFC 7395) is served here.\n';
-  });
-  router.all(`${TENANT}/http-bind`, (ctx) => {
-    ctx.respond = false;
-    options.bosh.handleRequest(ctx.req, ctx.res);
-  });
+  const { bridgeDrain } = options;
+  if (bridgeDrain) {
+    // As jitsi-videobridge's private REST interface: GET the state, POST enable or disable.
+    router.get('/colibri/drain', localScrapersOnly, (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { drain: bridgeDrain.draining };
+    });
+    for (const [mode, on] of [['enable', true], ['disable', false]] as const) {
+      router.post(`/colibri/drain/${mode}`, localScrapersOnly, (ctx) => {
+        bridgeDrain.drain(on);
+        ctx.body = { drain: bridgeDrain.draining };
+      });
+    }
+  }
+  if (websocket) {
+    // lib-jitsi-meet's WebSocket keep-alive is a plain GET on the service URL (protocol doc §1.3).
+    router.get(`${TENANT}/xmpp-websocket`, (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = 'XMPP over WebSocket (RFC 7395) is served here.\n';
+    });
+  }
+  if (bosh) {
+    router.all(`${TENANT}/http-bind`, (ctx) => {
+      ctx.respond = false;
+      bosh.handleRequest(ctx.req, ctx.res);
+    });
+  }
   app.use(router.routes());
   app.use(router.allowedMethods());
 
@@ -104,7 +129,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     handleUpgrade(req, socket, head) {
       // The one boundary for upgrades: nothing a request carries may end the process.
       try {
-        if (websocketPath.test(req.url ?? '')) return options.websocket.handleUpgrade(req, socket, head);
+        if (websocket && websocketPath.test(req.url ?? '')) return websocket.handleUpgrade(req, socket, head);
         if (options.bridgeChannel?.matches(req.url ?? '')) return options.bridgeChannel.handleUpgrade(req, socket, head);
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       } catch (err) {

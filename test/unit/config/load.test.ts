@@ -296,4 +296,60 @@ describe('config/load', () => {
       assertConfigError(['--config', file], {}, file);
     });
   });
+  describe('the bridge (salon start --no-bridge, salon bridge)', () => {
+    it('runs the built-in bridge by default, joining jvbbrewery as jvb and verifying the XMPP server certificate', () => {
+      const { bridge } = load().config;
+      assert.equal(bridge.enabled, true);
+      assert.equal(bridge.brewery, 'jvbbrewery');
+      assert.equal(bridge.user, 'jvb');
+      assert.equal(bridge.xmppServer, 'localhost');
+      assert.equal(bridge.xmppTls, 'verify');
+      assert.equal(bridge.id, undefined);
+      assert.equal(bridge.password, undefined);
+    });
+
+    it('--no-bridge and SALON_BRIDGE=false turn the built-in bridge off; the flag wins over the environment', () => {
+      assert.equal(load(['--no-bridge']).config.bridge.enabled, false);
+      assert.equal(load([], { SALON_BRIDGE: 'false' }).config.bridge.enabled, false);
+      assert.equal(load(['--no-bridge'], { SALON_BRIDGE: 'true' }).config.bridge.enabled, false);
+    });
+
+    it('--no-bridge takes no value and leaves the next argument alone', () => {
+      const { config, rest } = load(['--no-bridge', 'extra']);
+      assert.equal(config.bridge.enabled, false);
+      assert.deepEqual(rest, ['extra']);
+      assertConfigError(['--no-bridge=yes'], {}, '--no-bridge', 'no value');
+    });
+
+    it('reads docker-jitsi-meet\'s JVB variables', () => {
+      const { bridge, xmpp } = load([], {
+        XMPP_SERVER: 'xmpp.meet.jitsi', XMPP_PORT: '5223', JVB_AUTH_USER: 'bridges', JVB_AUTH_PASSWORD: 'a long password',
+        JVB_BREWERY_MUC: 'otherbrewery', JVB_MUC_NICKNAME: 'jvb-eu-1', JVB_OCTO_REGION: 'eu-west',
+      }).config;
+      assert.deepEqual(
+        { server: bridge.xmppServer, user: bridge.user, password: bridge.password, brewery: bridge.brewery, id: bridge.id, region: bridge.region, port: xmpp.c2s.port },
+        { server: 'xmpp.meet.jitsi', user: 'bridges', password: 'a long password', brewery: 'otherbrewery', id: 'jvb-eu-1', region: 'eu-west', port: 5223 },
+      );
+    });
+
+    it('takes the XMPP server, TLS policy, CA file, id and region as flags', () => {
+      const { bridge } = load(['--xmpp-server', 'meet.example.org:5269', '--xmpp-tls', 'insecure', '--xmpp-ca-file', '/etc/ca.pem', '--bridge-id', 'b2', '--region', 'us']).config;
+      assert.deepEqual(
+        { s: bridge.xmppServer, t: bridge.xmppTls, ca: bridge.xmppCaFile, id: bridge.id, r: bridge.region },
+        { s: 'meet.example.org:5269', t: 'insecure', ca: '/etc/ca.pem', id: 'b2', r: 'us' },
+      );
+    });
+
+    it('refuses a list of XMPP servers (one per bridge)', () => {
+      assertConfigError([], { XMPP_SERVER: 'a.example,b.example' }, 'bridge.xmppServer', 'XMPP_SERVER', 'host:port');
+    });
+
+    it('refuses a bridge id that cannot be an XMPP resource, nickname and URL segment', () => {
+      assertConfigError(['--bridge-id', 'my bridge/1'], {}, 'bridge.id', '--bridge-id');
+    });
+
+    it('refuses an unknown certificate policy', () => {
+      assertConfigError([], { SALON_XMPP_TLS: 'maybe' }, 'bridge.xmppTls', 'SALON_XMPP_TLS');
+    });
+  });
 });

@@ -1,0 +1,194 @@
+/**
+ * `salon bridge` against a `salon start --no-bridge`, on loopback: the bridge logs in over TCP c2s
+ * (STARTTLS with the server's self-signed certificate as its CA, SCRAM-SHA-256), joins the
+ * brewery, the focus puts a conference on it, clients are sent to its own colibri-ws origin, and
+ * it comes back into the brewery after its connection is cut. The connection runs through a TCP
+ * relay the test can cut, as a network would.
+ */
+import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
+import type { Element } from 'ltx';
+import WebSocket from 'ws';
+import type { StandaloneBridge } from '../../config/start-bridge.ts';
+import { ClientFeature } from '../../focus/offer.ts';
+import { listen } from '../../xmpp/index.ts';
+import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
+import { connectClient, startTestBridge, startTestServer, stopClient, waitForStanza, xml, type TestBridge, type TestServer, type XmppClient } from './harness.ts';
+
+const ROOM = 'remotebridge@muc.meet.jitsi';
+const BRIDGE_ID = 'jvb-remote-1';
+
+/** @xmpp/client's iq callee (test/types/xmpp-client.d.ts leaves it out). */
+type IqHandler = (ctx: { stanza: Element; element: Element }) => Element | boolean;
+type WithCallee = XmppClient & { iqCallee: { get(ns: string, name: string, handler: IqHandler): void; set(ns: string, name: string, handler: IqHandler): void } };
+
+/** A TCP relay to the server's c2s port whose connections the test can cut. */
+interface Relay {
+  port: number;
+  connections: number;
+  cut(): void;
+  close(): Promise<void>;
+}
+
+async function startRelay(targetPort: number): Promise<Relay> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((inbound) => {
+    connections++;
+    const outbound = connect(targetPort, '127.0.0.1');
+    const end = (): void => {
+      inbound.destroy();
+      outbound.destroy();
+      sockets.delete(inbound);
+      sockets.delete(outbound);
+    };
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('error', end);
+      s.on('close', end);
+    }
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  const port = await listen(server, 0, '127.0.0.1');
+  return {
+    port,
+    get connections() {
+      return connections;
+    },
+    cut() {
+      for (const s of [...sockets]) s.destroy();
+    },
+    close: () => {
+      for (const s of [...sockets]) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Participant {
+  client: XmppClient;
+  jingle: Jingle[];
+}
+
+async function joinRoom(server: TestServer, nick: string): Promise<Participant> {
+  const { client, inbox } = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
+  const jingle: Jingle[] = [];
+  const { iqCallee } = client as WithCallee;
+  iqCallee.set('urn:xmpp:jingle:1', 'jingle', (ctx) => {
+    jingle.push(parseJingle(ctx.element));
+    return true;
+  });
+  iqCallee.get('http://jabber.org/protocol/disco#info', 'query', () =>
+    xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' },
+      ...[ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources].map((v) => xml('feature', { var: v }))));
+  await client.iqCaller.request(xml('iq', { type: 'set', to: 'focus.meet.jitsi' }, xml('conference', { xmlns: 'http://jitsi.org/protocol/focus', room: ROOM, 'machine-uid': `m-${nick}` })));
+  await client.send(xml('presence', { to: `${ROOM}/${nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+  await waitForStanza(inbox, (s) => s.name === 'presence' && s.attrs.from === `${ROOM}/${nick}`, 5000, `${nick}'s own presence`);
+  return { client, jingle };
+}
+
+describe('a videobridge on another machine (salon bridge)', function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  let relay: Relay;
+  const bridges: TestBridge[] = [];
+  const clients: XmppClient[] = [];
+
+  async function startBridgeHost(flags: string[], trustServer = true): Promise<{ host: StandaloneBridge; origin: string }> {
+    const bridge = await startTestBridge(server, { xmppServer: `127.0.0.1:${relay.port}`, trustServer, flags });
+    bridges.push(bridge);
+    return bridge;
+  }
+
+  before(async () => {
+    server = await startTestServer({}, ['--no-bridge']);
+    relay = await startRelay(server.c2sPort);
+  });
+  after(async () => {
+    for (const c of clients) await stopClient(c);
+    for (const b of bridges) await b.close();
+    await relay.close();
+    await server.close();
+  });
+
+  it('runs no bridge of its own with --no-bridge', () => {
+    assert.equal(server.salon.bridge, undefined);
+    assert.equal(server.salon.media, undefined);
+    assert.equal(server.salon.focus.bridges.count, 0);
+  });
+
+  it('refuses the server\'s self-signed certificate unless told to trust it, and keeps retrying', async () => {
+    const { host } = await startBridgeHost(['--bridge-id', 'jvb-untrusting'], false);
+    await until(() => relay.connections >= 2, 'a second attempt after the first failed');
+    assert.match(host.link.lastError ?? '', /self[- ]signed certificate/);
+    assert.equal(host.link.sessionCount, 0);
+    assert.equal(server.salon.focus.bridges.count, 0);
+    await host.close();
+    assert.equal(host.link.state, 'closed');
+  });
+
+  it('logs in with SCRAM-SHA-256 over STARTTLS, and the focus puts a conference on it with its own colibri-ws origin', async () => {
+    const { host, origin } = await startBridgeHost(['--bridge-id', BRIDGE_ID]);
+    await until(() => server.salon.focus.bridges.count === 1, 'the focus sees the bridge in the brewery');
+    assert.deepEqual(host.link.session, { jid: `jvb@auth.meet.jitsi/${BRIDGE_ID}`, mechanism: 'SCRAM-SHA-256', encrypted: true });
+    assert.equal(server.salon.focus.bridges.select()?.jid, host.bridge.jid);
+
+    const alice = await joinRoom(server, 'alice');
+    clients.push(alice.client);
+    const bob = await joinRoom(server, 'bob');
+    clients.push(bob.client);
+    await until(() => alice.jingle.length > 0 && bob.jingle.length > 0, 'session-initiate to both');
+    assert.equal(host.bridge.colibri.endpointCount, 2, 'both endpoints are on the remote bridge');
+    assert.equal(host.bridge.colibri.conferenceCount, 1);
+
+    const offer = alice.jingle.find((j) => j.action === 'session-initiate')!;
+    const channelUrl = new URL(offer.contents[0]!.transport!.webSockets[0]!.url);
+    assert.equal(channelUrl.origin, origin.replace('http', 'ws'), 'the bridge channel is the standalone bridge\'s');
+    assert.equal(channelUrl.pathname.split('/')[2], BRIDGE_ID);
+    const hello = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const ws = new WebSocket(channelUrl);
+      ws.once('message', (data: Buffer) => {
+        ws.close();
+        resolve(JSON.parse(data.toString()) as Record<string, unknown>);
+      });
+      ws.once('error', reject);
+    });
+    assert.equal(hello.colibriClass, 'ServerHello');
+
+    // Drain mode through the bridge's local REST interface, as jitsi-videobridge's.
+    const drain = async (mode: 'enable' | 'disable'): Promise<unknown> => (await fetch(`${host.localOrigin}/colibri/drain/${mode}`, { method: 'POST' })).json();
+    assert.deepEqual(await drain('enable'), { drain: true });
+    assert.equal(host.bridge.draining, true);
+    assert.equal(host.bridgeStats.colibriStats().drain, true);
+    await until(() => server.salon.focus.bridges.count === 1 && server.salon.focus.bridges.select() === undefined, 'the focus sees the bridge draining');
+    assert.deepEqual(await drain('disable'), { drain: false });
+    await until(() => server.salon.focus.bridges.select() !== undefined, 'the focus sees the bridge back');
+  });
+
+  it('rejoins the brewery after its connection is cut, with its conference intact', async () => {
+    const { host } = bridges.at(-1)!;
+    assert.equal(host.link.sessionCount, 1);
+    relay.cut();
+    await until(() => server.salon.focus.bridges.count === 0, 'the bridge leaves the brewery with its session');
+    await until(() => host.link.sessionCount === 2 && server.salon.focus.bridges.count === 1, 'the bridge back in the brewery');
+    assert.equal(server.salon.focus.bridges.select()?.jid, host.bridge.jid);
+    assert.equal(host.bridge.colibri.endpointCount, 2, 'the conference lived on');
+  });
+
+  it('leaves the brewery when closed', async () => {
+    const { host } = bridges.at(-1)!;
+    await host.close();
+    assert.equal(host.link.state, 'closed');
+    await until(() => server.salon.focus.bridges.count === 0, 'the bridge gone from the brewery');
+    assert.equal(host.bridge.colibri.conferenceCount, 0);
+  });
+});
