@@ -27,6 +27,10 @@ export interface ChannelDirectory {
   onChannelOpened(meetingId: string, endpointId: string): void;
 }
 
+/** Sustained messages per second one endpoint may send on its channel, and the burst allowed. */
+export const MESSAGES_PER_SECOND = 20;
+export const MESSAGE_BURST = 60;
+
 const PATH = /^\/colibri-ws\/([^/?]+)\/([^/?]+)\/([^/?]+)(?:\?(.*))?$/;
 
 function sameSecret(a: string, b: string): boolean {
@@ -89,8 +93,21 @@ export class BridgeChannelServer {
       if (current?.get(endpointId) === ws) current.delete(endpointId);
       if (current?.size === 0) this.sockets.delete(meetingId);
     });
+    // A token bucket per channel: a flood from one endpoint is dropped here, before it costs the
+    // others relayed copies or the conference re-planning its forwarding.
+    let tokens = MESSAGE_BURST;
+    let refilled = performance.now();
+    let dropped = 0;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) return;
+      const now = performance.now();
+      tokens = Math.min(MESSAGE_BURST, tokens + ((now - refilled) / 1000) * MESSAGES_PER_SECOND);
+      refilled = now;
+      if (tokens < 1) {
+        if (dropped++ % 100 === 0) this.log.warn({ epId: endpointId, dropped }, 'bridge channel messages over the rate limit dropped');
+        return;
+      }
+      tokens--;
       this.onMessage(meetingId, endpointId, data.toString('utf8'));
     });
     ws.send(serialiseBridgeChannelMessage({ colibriClass: 'ServerHello' }));

@@ -137,7 +137,9 @@ export class ColibriService {
   modify(request: ConferenceModify): ConferenceModified {
     let conference = this.conferences.get(request.meetingId);
     if (request.create) {
-      if (conference) throw Colibri2Error.conferenceAlreadyExists(request.meetingId);
+      // A conference left with no endpoint (its expiry lost on the way) does not block the room's next one.
+      if (conference && conference.endpointCount > 0) throw Colibri2Error.conferenceAlreadyExists(request.meetingId);
+      conference?.close('replaced by a new conference of the same meeting');
       if (this.options.refusingNewConferences()) throw Colibri2Error.gracefulShutdown();
       const feedbackSsrcs: [number, number] = [randomInt(1, 2 ** 31), randomInt(1, 2 ** 31)];
       conference = new BridgeConference(request.meetingId, request.name, this.options.log.child({ meetingId: request.meetingId }), (c) => {

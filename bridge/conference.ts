@@ -58,6 +58,12 @@ export interface ConferenceChannelOptions {
   now?(): number;
 }
 
+/** A receiver may have this many packets retransmitted per second; the rest of its NACKs are dropped. */
+const NACKS_PER_SECOND = 1000;
+/** A retransmission is forwarded to those who asked for it this long ago at most. */
+const RETRANSMISSION_WAIT_MS = 1000;
+const MAX_RETRANSMISSION_REQUESTS = 8192;
+
 /** Keyframe requests for one source are at least this far apart: later newcomers share the keyframe coming. */
 const KEYFRAME_REQUEST_GAP_MS = 300;
 /** RFC 6464 audio level's id when Colibri2 does not say (focus/offer.ts offers 1). */
@@ -96,11 +102,16 @@ interface Member {
   unsubscribe: Array<() => void>;
 }
 
-/** Header extensions that name the SENDER's m-line: never forwarded (RFC 8843 §9.2, as JVB strips them). */
+/**
+ * Header extensions that belong to the sender's side and are never forwarded: MID and RID name
+ * the SENDER's m-line (RFC 8843 §9.2; JVB strips them too), and the transport-wide sequence number
+ * counts the sender → bridge hop (receivers would feed back mixed-up numbers of several senders).
+ */
 export const SENDER_SCOPED_EXTENSIONS: readonly string[] = [
   'urn:ietf:params:rtp-hdrext:sdes:mid',
   'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
   'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
 ];
 
 /**
@@ -166,6 +177,10 @@ export class BridgeConference {
   private readonly projections = new Map<string, VideoProjection>();
   /** The SSRC receivers know (a projection's) → that projection, for their feedback. */
   private readonly projectionOf = new Map<number, { owner: string; projection: VideoProjection }>();
+  /** (layer SSRC × 65536 + sequence) → who NACKed it and when: retransmissions go to them only. */
+  private readonly retransmissionRequests = new Map<number, { receivers: Set<string>; at: number }>();
+  /** Receiver → NACKed packets counted in the current second. */
+  private readonly nackWindows = new Map<string, { start: number; count: number }>();
   private readonly feedbackVideoSsrc: number;
   /** Video payload types as Colibri2 announces them (defaults: focus/offer.ts, VP8 100 with RTX 96). */
   private readonly vp8PayloadTypes = new Set<number>([100]);
@@ -188,7 +203,7 @@ export class BridgeConference {
       isForwarded: (id, ssrc) => this.members.get(id)?.sources.forwarded.has(ssrc) === true,
       endpointIds: () => this.members.keys(),
       sendRtcp: (id, packet) => this.members.get(id)?.endpoint.sendRtcp(packet),
-      translateFeedback: (kind, mediaSsrc, lost) => this.translateFeedback(kind, mediaSsrc, lost),
+      translateFeedback: (kind, mediaSsrc, lost, receiverId) => this.translateFeedback(kind, mediaSsrc, lost, receiverId),
       rewriteSenderReport: (report) => this.rewriteSenderReport(report),
     }, { ...media, log });
     this.feedbackVideoSsrc = media.feedbackSsrcs.video;
@@ -247,6 +262,7 @@ export class BridgeConference {
     this.members.delete(id);
     for (const off of member.unsubscribe) off();
     this.rtcp.removeEndpoint(id);
+    this.nackWindows.delete(id);
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = noSources();
     this.updateProjections(member);
@@ -266,6 +282,11 @@ export class BridgeConference {
     if (source?.media === 'audio') this.hearAudioLevel(from, packet);
     let out = packet;
     const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;
+    let askers: Set<string> | undefined;
+    if (projection && source?.layers && ssrc !== projection.ssrc && ![...source.layers.layers].includes(ssrc)) {
+      askers = this.retransmissionAskers(packet, source.layers);
+      if (!askers) return;
+    }
     if (projection) {
       const projected = projection.project(packet);
       if (!projected) return;
@@ -274,7 +295,7 @@ export class BridgeConference {
     blankExtensions(out, this.blanked);
     let copies = 0;
     for (const member of this.members.values()) {
-      if (member === from || (source && !this.forwards(member.endpoint.id, source.name))) continue;
+      if (member === from || (source && !this.forwards(member.endpoint.id, source.name)) || (askers && !askers.has(member.endpoint.id))) continue;
       member.endpoint.sendRtp(out);
       copies++;
     }
@@ -402,6 +423,7 @@ export class BridgeConference {
     }
     const now = this.now();
     for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);
+    for (const name of this.desktopOverrides.keys()) if (!byName.has(name)) this.desktopOverrides.delete(name);
     for (const name of changes.keyframes) this.requestKeyframe(name, byName.get(name)?.owner);
     for (const [name, projection] of this.projections) projection.setWantedHeight(plan.senderHeights.get(name) ?? 0);
   }
@@ -450,22 +472,66 @@ export class BridgeConference {
   }
 
   /** A receiver's NACK or keyframe request about a projected SSRC, as its sender must get it. */
-  private translateFeedback(kind: 'nack' | 'keyframe', mediaSsrc: number, lost: readonly number[]): Array<{ owner: string; packet: Buffer }> | undefined {
+  private translateFeedback(kind: 'nack' | 'keyframe', mediaSsrc: number, lost: readonly number[], receiverId: string): Array<{ owner: string; packet: Buffer }> | undefined {
     const entry = this.projectionOf.get(mediaSsrc);
     if (!entry) return undefined;
     if (kind === 'keyframe') {
-      entry.projection.keyframeNeeded();
+      entry.projection.keyframeNeeded(); // paced by the projection
       return [];
     }
+    const now = this.now();
+    const budget = this.nackBudget(receiverId, now, lost.length);
     const bySsrc = new Map<number, number[]>();
-    for (const seq of lost) {
+    for (const seq of lost.slice(0, budget)) {
       const input = entry.projection.reverse(seq);
       if (!input) continue;
+      this.expectRetransmission(input.ssrc, input.sequence, receiverId, now);
       const list = bySsrc.get(input.ssrc);
       if (list) list.push(input.sequence);
       else bySsrc.set(input.ssrc, [input.sequence]);
     }
     return [...bySsrc].map(([ssrc, seqs]) => ({ owner: entry.owner, packet: buildNack(this.feedbackVideoSsrc, ssrc, seqs) }));
+  }
+
+  /** How many of `asked` NACKed packets a receiver may still ask for this second ({@link NACKS_PER_SECOND}). */
+  private nackBudget(receiverId: string, now: number, asked: number): number {
+    let window = this.nackWindows.get(receiverId);
+    if (!window || now - window.start >= 1000) this.nackWindows.set(receiverId, (window = { start: now, count: 0 }));
+    const granted = Math.max(0, Math.min(asked, NACKS_PER_SECOND - window.count));
+    window.count += granted;
+    return granted;
+  }
+
+  /** Notes that `receiverId` asked for (layer SSRC, sequence): its retransmission goes to the askers only. */
+  private expectRetransmission(ssrc: number, sequence: number, receiverId: string, now: number): void {
+    const key = ssrc * 65536 + sequence;
+    const known = this.retransmissionRequests.get(key);
+    if (known && now - known.at < RETRANSMISSION_WAIT_MS) {
+      known.receivers.add(receiverId);
+      return;
+    }
+    if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) {
+      for (const [k, r] of this.retransmissionRequests) if (now - r.at >= RETRANSMISSION_WAIT_MS) this.retransmissionRequests.delete(k);
+      if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) return;
+    }
+    this.retransmissionRequests.set(key, { receivers: new Set([receiverId]), at: now });
+  }
+
+  /**
+   * For an RTX packet of a projected source: the receivers that asked for the packet it repairs
+   * (consumed), or undefined when nobody did lately (Chrome's bandwidth probes resend old packets
+   * on RTX; they stop at the bridge).
+   */
+  private retransmissionAskers(packet: Buffer, layers: VideoSourceLayers): Set<string> | undefined {
+    const ssrc = packet.readUInt32BE(8);
+    let layer: number | undefined;
+    for (const [l, rtx] of layers.rtx) if (rtx === ssrc) layer = l;
+    if (layer === undefined || this.header.parse(packet) !== 'ok' || this.header.payloadLength < 2) return undefined;
+    const key = layer * 65536 + packet.readUInt16BE(this.header.payloadOffset);
+    const request = this.retransmissionRequests.get(key);
+    if (!request) return undefined;
+    this.retransmissionRequests.delete(key);
+    return this.now() - request.at < RETRANSMISSION_WAIT_MS ? request.receivers : undefined;
   }
 
   /** A video layer's sender report goes to receivers as the projection's SSRC and timestamps; other layers' do not. */

@@ -79,8 +79,14 @@ const NO_VIDEO_SETTINGS: VideoSettings = {
 export function withVideoConstraints(previous: VideoSettings | undefined, message: BridgeChannelMessageOf<'ReceiverVideoConstraints'>): VideoSettings {
   const settings = { ...(previous ?? NO_VIDEO_SETTINGS) };
   if (message.lastN !== undefined) settings.lastN = message.lastN;
-  if (message.onStageSources) settings.onStageSources = message.onStageSources.slice(0, MAX_LISTED_SOURCES);
-  if (message.selectedSources) settings.selectedSources = message.selectedSources.slice(0, MAX_LISTED_SOURCES);
+  // Older clients name endpoints instead of sources (JVB accepts both): the lists and the
+  // constraints' keys may hold either, resolved when ranking (an endpoint id means its video sources).
+  if (message.onStageSources || message.onStageEndpoints) {
+    settings.onStageSources = [...(message.onStageSources ?? []), ...(message.onStageEndpoints ?? [])].slice(0, MAX_LISTED_SOURCES);
+  }
+  if (message.selectedSources || message.selectedEndpoints) {
+    settings.selectedSources = [...(message.selectedSources ?? []), ...(message.selectedEndpoints ?? [])].slice(0, MAX_LISTED_SOURCES);
+  }
   if (message.defaultConstraints) settings.defaultMaxHeight = message.defaultConstraints.maxHeight;
   if (message.constraints) {
     settings.maxHeights = new Map(Object.entries(message.constraints).slice(0, MAX_LISTED_SOURCES).map(([name, c]) => [name, c.maxHeight]));
@@ -120,8 +126,12 @@ export function rankVideo(receiver: ReceiverRequest, sources: readonly Conferenc
       tiers[tier]!.push(source);
     }
   };
-  for (const name of receiver.video?.onStageSources ?? []) place(0, byName.get(name));
-  for (const name of receiver.video?.selectedSources ?? []) place(1, byName.get(name));
+  const named = (name: string): ConferenceSource[] => {
+    const source = byName.get(name);
+    return source ? [source] : video.filter((s) => s.owner === name);
+  };
+  for (const name of receiver.video?.onStageSources ?? []) for (const source of named(name)) place(0, source);
+  for (const name of receiver.video?.selectedSources ?? []) for (const source of named(name)) place(1, source);
   for (const speaker of speakers) for (const source of video) if (source.owner === speaker) place(2, source);
   for (const source of video) place(3, source);
   return tiers.flatMap((tier) => [...tier.filter((s) => s.desktop), ...tier.filter((s) => !s.desktop)]);
@@ -135,7 +145,7 @@ export function selectVideo(receiver: ReceiverRequest, sources: readonly Confere
   const kept = settings.lastN < 0 ? ranked : ranked.slice(0, settings.lastN);
   const chosen = new Map<string, number>();
   for (const source of kept) {
-    const height = settings.maxHeights.get(source.name) ?? settings.defaultMaxHeight;
+    const height = settings.maxHeights.get(source.name) ?? settings.maxHeights.get(source.owner) ?? settings.defaultMaxHeight;
     if (height !== 0) chosen.set(source.name, height < 0 ? UNLIMITED_HEIGHT : height);
   }
   return chosen;

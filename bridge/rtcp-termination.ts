@@ -37,7 +37,7 @@ export interface RtcpTerminationHost {
    * re-stamped one: `lost` holds a NACK's sequence numbers (empty for a PLI or FIR). Undefined:
    * the SSRC is not re-stamped and the packet goes unchanged to its owner.
    */
-  translateFeedback?(kind: 'nack' | 'keyframe', mediaSsrc: number, lost: readonly number[]): Array<{ owner: string; packet: Buffer }> | undefined;
+  translateFeedback?(kind: 'nack' | 'keyframe', mediaSsrc: number, lost: readonly number[], receiverId: string): Array<{ owner: string; packet: Buffer }> | undefined;
   /**
    * A sender report (sender info only, SSRC at byte 4, RTP timestamp at byte 16) as receivers
    * must see it: rewritten in place (true), unchanged (undefined), or not for them (false).
@@ -73,6 +73,9 @@ export const DEFAULT_CLOCK_RATES: ReadonlyMap<number, number> = new Map([[111, 4
 
 const VIDEO_CLOCK_RATE = 90_000;
 
+/** Keyframe requests passed to one sender SSRC are at least this far apart (receivers share the keyframe coming). */
+export const KEYFRAME_REQUEST_GAP_MS = 300;
+
 interface ReceivedStream {
   stats: ReceiveStatistics;
   kind: 'audio' | 'video';
@@ -106,6 +109,8 @@ export class RtcpTermination {
   #retired = { expected: 0, lost: 0 };
   #started = false;
   #closed = false;
+  /** Media SSRC → when a keyframe request for it last went to its sender (one per gap). */
+  readonly #lastKeyframeRequest = new Map<number, number>();
 
   constructor(host: RtcpTerminationHost, options: RtcpTerminationOptions) {
     this.#host = host;
@@ -205,29 +210,54 @@ export class RtcpTermination {
         case 'nack': {
           const lost: number[] = [];
           for (let i = 0; i < walker.nackCount; i++) expandNack(walker.nackPid(i), walker.nackBlp(i), lost);
-          const translated = this.#host.translateFeedback?.('nack', walker.mediaSsrc, lost);
+          const translated = this.#host.translateFeedback?.('nack', walker.mediaSsrc, lost, id);
           if (translated) for (const { owner, packet: nack } of translated) push(owner, nack);
-          else push(this.#host.ownerOf(walker.mediaSsrc), part());
+          else if (this.#routable(walker.mediaSsrc)) push(this.#host.ownerOf(walker.mediaSsrc), this.#asBridge(part()));
           break;
         }
         case 'pli':
         case 'fir': {
           // RFC 5104 §4.3.1.2: a FIR's media SSRC field is 0; its FCI names the source.
           const mediaSsrc = walker.kind === 'fir' ? walker.firSsrc(0) : walker.mediaSsrc;
-          const translated = this.#host.translateFeedback?.('keyframe', mediaSsrc, []);
+          const translated = this.#host.translateFeedback?.('keyframe', mediaSsrc, [], id);
           if (translated) for (const { owner, packet: pli } of translated) push(owner, pli);
-          else push(this.#host.ownerOf(mediaSsrc), part());
+          else if (this.#routable(mediaSsrc) && this.#keyframeGate(mediaSsrc)) push(this.#host.ownerOf(mediaSsrc), this.#asBridge(part()));
           break;
         }
-        case 'psfb':
-          push(this.#host.ownerOf(walker.mediaSsrc), part());
-          break;
         default:
-          // RR, SDES, BYE, APP, XR, transport-cc, REMB: the bridge is the sender towards this endpoint.
+          // RR, SDES, BYE, APP, XR, transport-cc, REMB, other payload-specific feedback: the bridge
+          // is the sender towards this endpoint.
           break;
       }
     }
     for (const [target, parts] of out) this.#host.sendRtcp(target, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  /** Feedback goes only about an SSRC some endpoint forwards to the others. */
+  #routable(mediaSsrc: number): boolean {
+    const owner = this.#host.ownerOf(mediaSsrc);
+    return owner !== undefined && this.#host.isForwarded(owner, mediaSsrc);
+  }
+
+  /**
+   * A copy of a receiver's feedback sent as the bridge's own (its video feedback SSRC): the
+   * receiver's SSRCs mean nothing to the sender, and each new one would cost the sender's SRTCP
+   * context state.
+   */
+  #asBridge(part: Buffer): Buffer {
+    const copy = Buffer.from(part);
+    copy.writeUInt32BE(this.#ssrcs.video >>> 0, 4);
+    return copy;
+  }
+
+  /** One keyframe request per media SSRC per {@link KEYFRAME_REQUEST_GAP_MS}, however many receivers ask. */
+  #keyframeGate(mediaSsrc: number): boolean {
+    const now = this.#clock.now();
+    const last = this.#lastKeyframeRequest.get(mediaSsrc);
+    if (last !== undefined && now - last < KEYFRAME_REQUEST_GAP_MS) return false;
+    if (this.#lastKeyframeRequest.size >= 4096) this.#lastKeyframeRequest.clear();
+    this.#lastKeyframeRequest.set(mediaSsrc, now);
+    return true;
   }
 
   /** RFC 3550 A.3 totals over every stream received in this conference, gone ones included. */

@@ -20,8 +20,8 @@ import { SeqMap, createSeqMapPacket, readSeqMapPacket, type SeqMapPacket } from 
 import { Vp8Descriptor, readKeyframeDimensions } from './rtp/vp8.ts';
 
 /** A layer that sent nothing this long is taken as stopped. */
-export const LAYER_TIMEOUT_MS = 1000;
-/** Keyframe requests for a wanted layer are repeated this often until a keyframe arrives. */
+export const LAYER_TIMEOUT_MS = 500;
+/** Keyframe requests of one source (for a wanted layer, or for receivers) are at least this far apart. */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 
 export interface VideoSourceLayers {
@@ -97,8 +97,13 @@ export class VideoProjection {
   /** Asks the sender for a keyframe of the layer wanted (or forwarded): a receiver needs one now. */
   keyframeNeeded(): void {
     const current = this.#map.currentSsrc;
-    const ssrc = this.#target >= 0 ? this.#target : current >= 0 ? current : this.ssrc;
-    this.#lastKeyframeRequest = this.#options.now();
+    this.#askKeyframe(this.#target >= 0 ? this.#target : current >= 0 ? current : this.ssrc, this.#options.now());
+  }
+
+  /** At most one request per {@link KEYFRAME_REQUEST_INTERVAL_MS}, whoever asks and however often the target moves. */
+  #askKeyframe(ssrc: number, now: number): void {
+    if (now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_INTERVAL_MS) return;
+    this.#lastKeyframeRequest = now;
     this.#options.requestKeyframe(ssrc);
   }
 
@@ -159,19 +164,13 @@ export class VideoProjection {
   /** Chooses the target layer from what arrives, and switches to it on its keyframe. */
   #follow(input: SeqMapPacket, now: number): void {
     const target = this.#chooseTarget(now);
-    if (target !== this.#target) {
-      this.#target = target;
-      this.#lastKeyframeRequest = Number.NEGATIVE_INFINITY;
-    }
+    this.#target = target;
     if (target < 0 || target === this.#map.currentSsrc) return;
     if (input.ssrc === target && this.#map.canSwitchTo(input)) {
       this.#map.switchTo(input);
       return;
     }
-    if (now - this.#lastKeyframeRequest >= KEYFRAME_REQUEST_INTERVAL_MS) {
-      this.#lastKeyframeRequest = now;
-      this.#options.requestKeyframe(target);
-    }
+    this.#askKeyframe(target, now);
   }
 
   #chooseTarget(now: number): number {

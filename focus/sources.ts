@@ -212,7 +212,9 @@ export class ConferenceSources {
       if (twin) throw new SourceError({ reason: 'ssrc-in-use', ssrc, owner: endpoint });
       const msidOwner = msid === undefined ? undefined : this.msidOwner(msid);
       if (msid !== undefined && msidOwner !== undefined && msidOwner !== endpoint) throw new SourceError({ reason: 'msid-in-use', msid, owner: msidOwner });
-      if (this.limits.requireNamePrefix && name !== undefined && !name.startsWith(`${endpoint}-`)) {
+      // `<endpoint>-<media letter><index>` (abcd1234-v0), as clients name them: with the bare prefix
+      // check, endpoint `ab` could claim `ab-cd-v0`, a name of endpoint `ab-cd`.
+      if (this.limits.requireNamePrefix && name !== undefined && !(name.startsWith(`${endpoint}-`) && /^[a-z]+\d+$/.test(name.slice(endpoint.length + 1)))) {
         throw new SourceError({ reason: 'bad-source-name', ssrc, name });
       }
       sources.push(source);

@@ -74,6 +74,9 @@ const schemas = {
     lastN: lastN.optional(),
     selectedSources: z.array(sourceName).optional(),
     onStageSources: z.array(sourceName).optional(),
+    /** The older form (lib-jitsi-meet before source names): endpoint ids, and `constraints` keyed by endpoint id. */
+    selectedEndpoints: z.array(sourceName).optional(),
+    onStageEndpoints: z.array(sourceName).optional(),
     defaultConstraints: videoConstraints.optional(),
     /** Source name → constraints. */
     constraints: z.record(sourceName, videoConstraints).optional(),

@@ -56,6 +56,17 @@ function rtp(ssrc: number, seq = 1): Buffer {
   return b;
 }
 
+function nack(sender: number, media: number, seq: number): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 0x81;
+  b[1] = 205;
+  b.writeUInt16BE(3, 2);
+  b.writeUInt32BE(sender, 4);
+  b.writeUInt32BE(media, 8);
+  b.writeUInt16BE(seq, 12);
+  return b;
+}
+
 function pli(sender: number, media: number): Buffer {
   const b = Buffer.alloc(12);
   b[0] = 0x81;
@@ -137,35 +148,60 @@ describe('bridge Colibri2 service', () => {
     svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
     svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }, { id: 'ijkl9012', create: true, media: [], capabilities: [] }], relays: [] });
     const sender = endpoints.get('abcd1234')!;
-    // layer 1 (1001, RTX 2001) sends a keyframe and its retransmission; layer 2 (1002) a delta frame: not switchable yet
+    // layer 1 (1001, RTX 2001) sends a keyframe; layer 2 (1002) a delta frame: not switchable yet
     const key = vp8Rtp(1001, 10);
-    const retransmission = rtxRtp(key, 2001, 500);
     sender.emit('rtp', rtp(3190521134));
-    sender.emit('rtp', key);
-    sender.emit('rtp', retransmission);
+    sender.emit('rtp', Buffer.from(key));
     sender.emit('rtp', vp8Rtp(1002, 7000, { key: false }));
-    sender.emit('rtp', rtxRtp(vp8Rtp(1002, 6999, { key: false }), 2002, 9));
     sender.emit('rtp', rtp(4242));
     for (const id of ['efgh5678', 'ijkl9012']) {
       const got = endpoints.get(id)!.sentRtp.map((p) => p.readUInt32BE(8));
-      assert.deepEqual(got, [3190521134, 1001, 2001], `${id} receives audio, one layer on the primary SSRC and its retransmission on the primary RTX; not the other layer nor unknown SSRCs`);
-      const rtx = endpoints.get(id)!.sentRtp[2]!;
-      assert.equal(rtx.readUInt16BE(12), endpoints.get(id)!.sentRtp[1]!.readUInt16BE(2), 'the retransmission names the forwarded sequence number');
+      assert.deepEqual(got, [3190521134, 1001], `${id} receives audio and one layer on the primary SSRC; not the other layer nor unknown SSRCs`);
     }
+    // efgh5678 NACKs the forwarded packet: the sender is asked for ITS sequence number, and the
+    // retransmission goes to efgh5678 alone, re-wrapped on the primary's RTX SSRC
+    const forwardedSeq = endpoints.get('efgh5678')!.sentRtp[1]!.readUInt16BE(2);
+    endpoints.get('efgh5678')!.emit('rtcp', nack(0xdead, 1001, forwardedSeq));
+    const asked = sender.sentRtcp.filter((p) => p[1] === 205 && (p[0]! & 0x1f) === 1);
+    assert.equal(asked.length, 1, 'one NACK reaches the sender');
+    assert.deepEqual([asked[0]!.readUInt32BE(8), asked[0]!.readUInt16BE(12)], [1001, 10], 'for the layer SSRC and its own sequence number');
+    assert.notEqual(asked[0]!.readUInt32BE(4), 0xdead, 'sent as the bridge, not as the receiver');
+    sender.emit('rtp', rtxRtp(key, 2001, 500));
+    sender.emit('rtp', rtxRtp(vp8Rtp(1001, 9), 2001, 501)); // nobody asked (a probe): stops here
+    const rtxAt = (id: string) => endpoints.get(id)!.sentRtp.filter((p) => p.readUInt32BE(8) === 2001);
+    assert.equal(rtxAt('ijkl9012').length, 0, 'no retransmission for who did not ask');
+    assert.equal(rtxAt('efgh5678').length, 1);
+    assert.equal(rtxAt('efgh5678')[0]!.readUInt16BE(12), forwardedSeq, 'the retransmission names the forwarded sequence number');
     assert.equal(sender.sentRtp.length, 0, 'nothing is sent back to the sender');
     const plis = sender.sentRtcp.filter((p) => p[1] === 206 && (p[0]! & 0x1f) === 1).map((p) => p.readUInt32BE(8));
-    assert.ok(plis.includes(1002), 'the taller layer (wanted: nobody constrained) is asked for a keyframe');
+    assert.ok(plis.length >= 1 && plis.every((ssrc) => ssrc === 1001 || ssrc === 1002), 'keyframes are asked of the source\'s layers');
   });
 
-  it('routes a receiver\'s PLI to the sender of the media SSRC it names', () => {
+  it('lets a new conference of a meeting replace one left without endpoints (a lost expiry), not a live one', () => {
+    const { svc } = service();
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    assert.throws(() => svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate'))), /already exists|conference/i, 'a live conference is not replaced');
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-expire-endpoints')));
+    assert.equal(svc.conferenceCount, 1, 'its endpoints went, the conference stayed (the expiry of the conference was lost)');
+    const again = svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    assert.ok(again.endpoints.some((e) => e.transport), 'the room\'s next conference is created');
+    assert.equal(svc.conferenceCount, 1);
+    assert.equal(svc.endpointCount, 1);
+  });
+
+  it('routes a receiver\'s PLI to the sender of the media SSRC it names', async () => {
     const { svc, endpoints } = service();
     svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
     svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
     svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }], relays: [] });
     const sent = endpoints.get('abcd1234')!.sentRtcp;
-    const before = sent.length; // the bridge's own keyframe request, as efgh5678 started receiving 1001
+    await new Promise((r) => setTimeout(r, 310)); // past the pacing of the bridge's own request, made as efgh5678 started receiving
+    const before = sent.length;
     endpoints.get('efgh5678')!.emit('rtcp', pli(777, 1001));
     assert.equal(sent.length, before + 1);
+    assert.deepEqual([sent.at(-1)![1], sent.at(-1)!.readUInt32BE(8)], [206, 1001], 'a PLI for the layer being forwarded');
+    endpoints.get('efgh5678')!.emit('rtcp', pli(777, 1001));
+    assert.equal(sent.length, before + 1, 'a second request within 300 ms shares the keyframe coming');
     endpoints.get('efgh5678')!.emit('rtcp', pli(777, 999999));
     assert.equal(sent.length, before + 1, 'feedback for unknown SSRCs goes nowhere');
   });

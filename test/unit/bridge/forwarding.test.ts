@@ -57,6 +57,14 @@ describe('forwarding policy', () => {
         'unnamed sources get JVB\'s default of 180; -1 is unlimited');
     });
 
+    it('understands the older endpoint-keyed form (onStageEndpoints, selectedEndpoints, constraints by endpoint id)', () => {
+      // lib-jitsi-meet before source names: {"onStageEndpoints":["c"],"defaultConstraints":{"maxHeight":180},"constraints":{"c":{"maxHeight":720}}}
+      const r = receiver('a', { lastN: 3, onStageEndpoints: ['c'], selectedEndpoints: ['d'], defaultConstraints: { maxHeight: 180 }, constraints: { c: { maxHeight: 720 } } });
+      assert.deepEqual([...selectVideo(r, SOURCES, [])], [['c-v1', 720], ['c-v0', 720], ['d-v0', 180]], 'c\'s sources on stage at 720, d selected, b beyond lastN');
+      const hidden = receiver('a', { constraints: { b: { maxHeight: 0 } } });
+      assert.ok(!names(selectVideo(hidden, SOURCES, [])).includes('b-v0'), 'maxHeight 0 for an endpoint stops its video');
+    });
+
     it('merges constraints messages field by field and bounds what it keeps', () => {
       let settings = withVideoConstraints(undefined, constraints({ lastN: 3, onStageSources: ['b-v0'], defaultConstraints: { maxHeight: 360 } }));
       settings = withVideoConstraints(settings, constraints({ constraints: { 'b-v0': { maxHeight: 720 } } }));

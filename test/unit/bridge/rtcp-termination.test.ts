@@ -176,8 +176,8 @@ describe('bridge/rtcp-termination', () => {
     assert.deepEqual(host.take(), [], 'an SR for an SSRC the endpoint does not own is dropped');
   });
 
-  it('routes NACK, PLI and FIR to the owner of the media SSRC and drops RR, SDES, REMB and transport-cc', () => {
-    const { host, rtcp } = setup();
+  it('routes NACK, PLI and FIR to the owner of the media SSRC as the bridge\'s own, and drops RR, SDES, REMB and transport-cc', () => {
+    const { host, clock, rtcp } = setup();
     const fromB = Buffer.concat([
       buildReceiverReports(2, [{ ssrc: A_VIDEO, fractionLost: 0, cumulativeLost: 0, highestSequence: 1, jitter: 0, lastSr: 0, delaySinceLastSr: 0 }]),
       sdes(), nack(A_VIDEO), pli(A_VIDEO), fir(A_VIDEO), remb(A_VIDEO), nack(424242), pli(B_VIDEO),
@@ -186,8 +186,18 @@ describe('bridge/rtcp-termination', () => {
     rtcp.receiveRtcp('b', fromB);
     const sent = host.take();
     assert.deepEqual(sent.map((s) => s.to), ['a'], 'unknown SSRCs and the sender\'s own go nowhere');
-    assert.deepEqual(kinds(sent[0]!.packet), ['nack', 'pli', 'fir']);
-    assert.deepEqual(sent[0]!.packet, Buffer.concat([nack(A_VIDEO), pli(A_VIDEO), fir(A_VIDEO)]), 'unchanged');
+    assert.deepEqual(kinds(sent[0]!.packet), ['nack', 'pli'], 'the FIR right after the PLI is one keyframe request too many');
+    const asBridge = (p: Buffer) => { const c = Buffer.from(p); c.writeUInt32BE(FEEDBACK.video, 4); return c; };
+    assert.deepEqual(sent[0]!.packet, Buffer.concat([asBridge(nack(A_VIDEO)), asBridge(pli(A_VIDEO))]), 'from the bridge\'s feedback SSRC, otherwise unchanged');
+
+    // a flood of keyframe requests from receivers reaches the sender once per 300 ms
+    for (let i = 0; i < 50; i++) rtcp.receiveRtcp('c', pli(A_VIDEO));
+    assert.deepEqual(host.take(), [], 'within the gap: nothing more');
+    clock.advance(300);
+    rtcp.receiveRtcp('c', Buffer.concat([fir(A_VIDEO), pli(A_VIDEO), pli(A_VIDEO)]));
+    const later = host.take();
+    assert.equal(later.length, 1);
+    assert.deepEqual(kinds(later[0]!.packet), ['fir']);
   });
 
   it('keeps the A.3 totals when sources change or endpoints leave, and removes their state', () => {

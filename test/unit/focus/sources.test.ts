@@ -251,6 +251,12 @@ describe('focus/sources', () => {
           { reason: 'bad-source-name', ssrc: 1, name: `${A}a0` },
           'not-acceptable',
         );
+        // endpoint A may not claim a name of endpoint `A-cd` (its prefix followed by more of an id)
+        assertRefused(
+          () => conference.add(A, { sources: [{ ...audio(A, 1), name: `${A}-cd-a0` }], groups: [] }),
+          { reason: 'bad-source-name', ssrc: 1, name: `${A}-cd-a0` },
+          'not-acceptable',
+        );
       });
 
       it('accepts unnamed sources, and any name when the rule is off', () => {
