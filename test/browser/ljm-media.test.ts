@@ -92,6 +92,11 @@ describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', fun
       assert.ok(audioStreams >= 2, `participant ${i} receives two audio streams (${audioStreams})`);
       for (const kind of ['audio', 'video']) assert.ok(total(after[i]!.rtp, kind).bytes > total(before[i]!.rtp, kind).bytes, `participant ${i}: ${kind} grows`);
     });
+    // the bridge's own account of it (/colibri/stats, served to local callers)
+    const stats = await (await fetch(`${server.httpOrigin}/colibri/stats`)).json() as Record<string, number>;
+    assert.equal(stats.participants, 3);
+    assert.ok(stats.total_packets_received! > 0 && stats.total_packets_sent! > stats.total_packets_received! / 2, `packets in and out: ${stats.total_packets_received} / ${stats.total_packets_sent}`);
+    console.log(`      bridge: ${stats.total_packets_received} packets in, ${stats.total_packets_sent} out; forwarding delay ${stats.forwarding_delay_ms_avg} ms average, ${stats.forwarding_delay_ms_max} ms max`);
     for (const page of trio) await page.context().close();
   });
 
