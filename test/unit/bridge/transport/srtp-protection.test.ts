@@ -107,20 +107,15 @@ describe('bridge/transport/srtp-protection', () => {
         for (const seq of [5, 65_534, 6, 7]) assert.ok(other.receiver.unprotectRtp(other.sender.protectRtp(rtp(seq))!).ok, `seq ${seq}`);
       });
 
-      it('measures the per-packet cost of protect and unprotect (1 100-byte payloads)', () => {
+      it('carries 5 000 packets of 1 100 bytes in order, each verified once (the cost is measured in bench/bridge-srtp.ts)', () => {
         const { sender, receiver } = pair(profile, salt);
         const count = 5_000;
         const plain = Array.from({ length: count }, (_, i) => rtp(i, { payload: randomBytes(1_100) }));
-        let started = process.hrtime.bigint();
         const wire = plain.map((p) => sender.protectRtp(p)!);
-        const protectUs = Number(process.hrtime.bigint() - started) / 1000 / count;
-        started = process.hrtime.bigint();
         let ok = 0;
         for (const packet of wire) if (receiver.unprotectRtp(packet).ok) ok++;
-        const unprotectUs = Number(process.hrtime.bigint() - started) / 1000 / count;
         assert.equal(ok, count);
-        console.log(`      ${name}: protect ${protectUs.toFixed(1)} µs, replay check + unprotect ${unprotectUs.toFixed(1)} µs per packet`);
-        assert.ok(unprotectUs < 200, 'well above one conference’s packet rate per core');
+        assert.equal(receiver.unprotectRtp(wire[count - 1]!).ok, false, 'and a second copy of the last one is a replay');
       });
     });
   }
