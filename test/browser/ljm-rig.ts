@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /**
  * What every lib-jitsi-meet browser test starts: a fresh Salon on loopback, a page server with
  * the harness page (loading Salon's /config.js cross-origin), and Debian's Chromium; optionally
@@ -137,3 +138,33 @@ export function total(rtp: Inbound[], kind: string): { bytes: number; frames: nu
   return rtp.filter((r) => r.kind === kind).reduce((a, r) => ({ bytes: a.bytes + r.bytes, frames: a.frames + r.frames }), { bytes: 0, frames: 0 });
 }
 
+
+/** Waits (up to 30 s) until each page has decoded a first remote video frame. */
+export async function waitForRemoteVideo(pages: readonly Page[]): Promise<void> {
+  for (const page of pages) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const s = await inbound(page);
+      if (total(s.rtp, 'video').frames > 0) break;
+      if (Date.now() > deadline) assert.fail(`no video frame decoded: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Over two seconds, every page's bridge connection stays connected and its audio and video bytes and decoded frames (≥ 20) grow. */
+export async function assertMediaFlows(pages: readonly Page[]): Promise<void> {
+  const before = await Promise.all(pages.map(inbound));
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = await Promise.all(pages.map(inbound));
+  pages.forEach((_, i) => {
+    assert.equal(after[i]!.ice, 'connected');
+    for (const kind of ['audio', 'video']) {
+      const x = total(before[i]!.rtp, kind);
+      const y = total(after[i]!.rtp, kind);
+      assert.ok(y.bytes > x.bytes, `participant ${i} receives ${kind}: ${x.bytes} → ${y.bytes} bytes`);
+    }
+    const frames = total(after[i]!.rtp, 'video').frames - total(before[i]!.rtp, 'video').frames;
+    assert.ok(frames >= 20, `participant ${i} decodes the other's video: ${frames} frames in 2 s`);
+  });
+}
