@@ -5,43 +5,17 @@
  * The focus and the bridge are the ones `npm start` runs (config/start.ts).
  */
 import assert from 'node:assert/strict';
-import type { Element } from 'ltx';
 import { ClientFeature } from '../../focus/offer.ts';
-import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
+import type { Jingle } from '../../xmpp/protocol/jingle.ts';
 import { sessionAcceptFor } from '../unit/focus/session-accept-fixture.ts';
-import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer, type XmppClient } from './harness.ts';
+import { joinConference, type ConferenceParticipant } from './conference-participant.ts';
+import { startTestServer, stopClient, xml, type TestServer, type XmppClient } from './harness.ts';
 
 const ROOM = 'jingletest@muc.meet.jitsi';
-const FOCUS_DOMAIN = 'focus.meet.jitsi';
+/** What the participants answer the focus's disco#info with. */
+const FEATURES = [ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx];
 
-/** @xmpp/client's iq callee (test/types/xmpp-client.d.ts leaves it out). */
-type IqHandler = (ctx: { stanza: Element; element: Element }) => Element | boolean;
-type WithCallee = XmppClient & { iqCallee: { get(ns: string, name: string, handler: IqHandler): void; set(ns: string, name: string, handler: IqHandler): void } };
-
-interface Participant {
-  client: XmppClient;
-  inbox: Element[];
-  jingle: Jingle[];
-}
-
-async function join(server: TestServer, nick: string): Promise<Participant> {
-  const { client, inbox } = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
-  const jingle: Jingle[] = [];
-  const { iqCallee } = client as WithCallee;
-  iqCallee.set('urn:xmpp:jingle:1', 'jingle', (ctx) => {
-    jingle.push(parseJingle(ctx.element));
-    return true;
-  });
-  iqCallee.get('http://jabber.org/protocol/disco#info', 'query', () =>
-    xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' },
-      ...[ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx].map((v) => xml('feature', { var: v }))));
-  await client.iqCaller.request(xml('iq', { type: 'set', to: FOCUS_DOMAIN }, xml('conference', { xmlns: 'http://jitsi.org/protocol/focus', room: ROOM, 'machine-uid': `m-${nick}` })));
-  await client.send(xml('presence', { to: `${ROOM}/${nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' }), xml('stats-id', {}, `stats-${nick}`)));
-  await waitForStanza(inbox, (s) => s.name === 'presence' && s.attrs.from === `${ROOM}/${nick}`, 5000, `${nick}'s own presence`);
-  return { client, inbox, jingle };
-}
-
-async function waitForJingle(p: Participant, action: string, what: string): Promise<Jingle> {
+async function waitForJingle(p: ConferenceParticipant, action: string, what: string): Promise<Jingle> {
   const deadline = Date.now() + 8000;
   for (;;) {
     const found = p.jingle.find((j) => j.action === action);
@@ -69,9 +43,9 @@ describe('focus Jingle with the real server and bridge', function () {
     while (server.salon.focus.bridges.count === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.ok(server.salon.focus.bridges.count > 0, 'the focus sees the bridge in the brewery');
 
-    const alice = await join(server, 'alice');
+    const alice = await joinConference(server, ROOM, 'alice', { features: FEATURES, statsId: 'stats-alice' });
     clients.push(alice.client);
-    const bob = await join(server, 'bob');
+    const bob = await joinConference(server, ROOM, 'bob', { features: FEATURES, statsId: 'stats-bob' });
     clients.push(bob.client);
 
     const offers = await Promise.all([alice, bob].map((p, i) => waitForJingle(p, 'session-initiate', `session-initiate ${i}`)));

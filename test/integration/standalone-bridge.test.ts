@@ -7,20 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
-import type { Element } from 'ltx';
 import WebSocket from 'ws';
 import type { StandaloneBridge } from '../../config/start-bridge.ts';
-import { ClientFeature } from '../../focus/offer.ts';
 import { listen } from '../../xmpp/index.ts';
-import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
-import { connectClient, startTestBridge, startTestServer, stopClient, waitForStanza, xml, type TestBridge, type TestServer, type XmppClient } from './harness.ts';
+import { joinConference } from './conference-participant.ts';
+import { startTestBridge, startTestServer, stopClient, type TestBridge, type TestServer, type XmppClient } from './harness.ts';
 
 const ROOM = 'remotebridge@muc.meet.jitsi';
 const BRIDGE_ID = 'jvb-remote-1';
 
-/** @xmpp/client's iq callee (test/types/xmpp-client.d.ts leaves it out). */
-type IqHandler = (ctx: { stanza: Element; element: Element }) => Element | boolean;
-type WithCallee = XmppClient & { iqCallee: { get(ns: string, name: string, handler: IqHandler): void; set(ns: string, name: string, handler: IqHandler): void } };
 
 /** A TCP relay to the server's c2s port whose connections the test can cut. */
 interface Relay {
@@ -74,28 +69,6 @@ async function until(check: () => boolean, what: string, timeoutMs = 8000): Prom
   }
 }
 
-interface Participant {
-  client: XmppClient;
-  jingle: Jingle[];
-}
-
-async function joinRoom(server: TestServer, nick: string): Promise<Participant> {
-  const { client, inbox } = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
-  const jingle: Jingle[] = [];
-  const { iqCallee } = client as WithCallee;
-  iqCallee.set('urn:xmpp:jingle:1', 'jingle', (ctx) => {
-    jingle.push(parseJingle(ctx.element));
-    return true;
-  });
-  iqCallee.get('http://jabber.org/protocol/disco#info', 'query', () =>
-    xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' },
-      ...[ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources].map((v) => xml('feature', { var: v }))));
-  await client.iqCaller.request(xml('iq', { type: 'set', to: 'focus.meet.jitsi' }, xml('conference', { xmlns: 'http://jitsi.org/protocol/focus', room: ROOM, 'machine-uid': `m-${nick}` })));
-  await client.send(xml('presence', { to: `${ROOM}/${nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
-  await waitForStanza(inbox, (s) => s.name === 'presence' && s.attrs.from === `${ROOM}/${nick}`, 5000, `${nick}'s own presence`);
-  return { client, jingle };
-}
-
 describe('a videobridge on another machine (salon bridge)', function () {
   this.timeout(30_000);
   let server: TestServer;
@@ -142,9 +115,9 @@ describe('a videobridge on another machine (salon bridge)', function () {
     assert.deepEqual(host.link.session, { jid: `jvb@auth.meet.jitsi/${BRIDGE_ID}`, mechanism: 'SCRAM-SHA-256', encrypted: true });
     assert.equal(server.salon.focus.bridges.select()?.jid, host.bridge.jid);
 
-    const alice = await joinRoom(server, 'alice');
+    const alice = await joinConference(server, ROOM, 'alice');
     clients.push(alice.client);
-    const bob = await joinRoom(server, 'bob');
+    const bob = await joinConference(server, ROOM, 'bob');
     clients.push(bob.client);
     await until(() => alice.jingle.length > 0 && bob.jingle.length > 0, 'session-initiate to both');
     assert.equal(host.bridge.colibri.endpointCount, 2, 'both endpoints are on the remote bridge');
