@@ -11,11 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { inProcessLink, startBridge, type Bridge } from '../../bridge/index.ts';
-import type { ColibriEndpoint } from '../../bridge/colibri.ts';
 import { parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
 import { rtxRtp } from '../unit/bridge/rtp/fixtures.ts';
 import { connectClient, startTestServer, stopClient, xml, type TestServer } from './harness.ts';
+import { FakeEndpoint } from '../unit/bridge/fake-endpoint.ts';
 
 const BRIDGE = 'jvb-channel-test';
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
@@ -29,38 +29,6 @@ const A_SCREEN = 1300;
 const B_AUDIO = 2111;
 const B_CAMERA = 2200;
 
-/** A media endpoint whose RTP the test injects and whose output it records. */
-class StandInEndpoint implements ColibriEndpoint {
-  readonly sentRtp: Buffer[] = [];
-  private readonly listeners = { rtp: new Set<(p: Buffer) => void>(), rtcp: new Set<(p: Buffer) => void>() };
-  readonly events = {
-    on: (name: 'rtp' | 'rtcp', fn: (p: Buffer) => void) => {
-      this.listeners[name].add(fn);
-      return () => this.listeners[name].delete(fn);
-    },
-  };
-  constructor(readonly id: string) {}
-  localTransport() {
-    return {
-      ufrag: `uf${this.id}`, pwd: `pwd-${this.id}-0123456789`,
-      fingerprint: { hash: 'sha-256', value: 'AB:CD', setup: 'actpass' as const },
-      candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '127.0.0.1', port: 10000, priority: 2130706431, protocol: 'udp' as const, type: 'host' as const }],
-    };
-  }
-  setRemoteTransport() {}
-  sendRtp(p: Buffer) {
-    this.sentRtp.push(Buffer.from(p));
-  }
-  sendRtcp() {}
-  close() {}
-  emit(p: Buffer) {
-    for (const fn of this.listeners.rtp) fn(p);
-  }
-  /** SSRCs of the RTP handed to this endpoint since `from`. */
-  ssrcsSince(from: number): number[] {
-    return this.sentRtp.slice(from).map((p) => p.readUInt32BE(8));
-  }
-}
 
 /** RTP with the RFC 6464 audio level in one-byte header extension 1 when `level` is given. */
 function rtp(ssrc: number, seq: number, level?: number): Buffer {
@@ -86,7 +54,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
   let channelServer: Server;
   let channelOrigin: string;
   let speechClock = 0;
-  const endpoints = new Map<string, StandInEndpoint>();
+  const endpoints = new Map<string, FakeEndpoint>();
   let focus: Awaited<ReturnType<typeof connectClient>>;
   const open: WebSocket[] = [];
   let meeting = 0;
@@ -97,7 +65,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
       id: BRIDGE, user: 'jvb@auth.meet.jitsi', brewery: 'jvbbrewery@internal-muc.meet.jitsi', version: '0.1.0',
       publicWebSocketOrigin: 'wss://meet.example',
       createEndpoint: (id) => {
-        const endpoint = new StandInEndpoint(id);
+        const endpoint = new FakeEndpoint(id);
         endpoints.set(id, endpoint);
         return endpoint;
       },
@@ -126,7 +94,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
   const mediaSource = (type: string, id: string, ...children: ReturnType<typeof xml>[]) => xml('media-source', { type, id }, ...children);
 
   /** Allocates A (microphone, camera + RTX, screen share) and B (microphone, camera) and opens both channels. */
-  async function conference(): Promise<{ a: Channel; b: Channel; epA: StandInEndpoint; epB: StandInEndpoint }> {
+  async function conference(): Promise<{ a: Channel; b: Channel; epA: FakeEndpoint; epB: FakeEndpoint }> {
     const meetingId = `meeting-${++meeting}`;
     const audioLevel = xml('media', { type: 'audio' },
       xml('rtp-hdrext', { xmlns: 'urn:xmpp:jingle:apps:rtp:rtp-hdrext:0', id: '1', uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' }));
@@ -185,7 +153,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     const { a, b, epA, epB } = await conference();
     let seq = 0;
     const sendAll = () => {
-      for (const ssrc of [A_AUDIO, A_CAMERA, A_CAMERA_RTX, A_SCREEN]) epA.emit(ssrc === A_CAMERA_RTX ? rtxRtp(rtp(A_CAMERA, seq), A_CAMERA_RTX, seq) : rtp(ssrc, ++seq));
+      for (const ssrc of [A_AUDIO, A_CAMERA, A_CAMERA_RTX, A_SCREEN]) epA.emit('rtp', ssrc === A_CAMERA_RTX ? rtxRtp(rtp(A_CAMERA, seq), A_CAMERA_RTX, seq) : rtp(ssrc, ++seq));
     };
     let mark = epB.sentRtp.length;
     sendAll();
@@ -228,7 +196,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     b.ws.send(JSON.stringify({ colibriClass: 'ReceiverVideoConstraints', constraints: { [`${A}-v1`]: { maxHeight: 0 }, [`${A}-v0`]: { maxHeight: 360 } } }));
     assert.deepEqual(await next(b, 'ForwardedSources', fromB), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] });
     const mark = epB.sentRtp.length;
-    for (const ssrc of [A_SCREEN, A_CAMERA, A_CAMERA_RTX, A_AUDIO]) epA.emit(ssrc === A_CAMERA_RTX ? rtxRtp(rtp(A_CAMERA, 7), A_CAMERA_RTX, 7) : rtp(ssrc, 7));
+    for (const ssrc of [A_SCREEN, A_CAMERA, A_CAMERA_RTX, A_AUDIO]) epA.emit('rtp', ssrc === A_CAMERA_RTX ? rtxRtp(rtp(A_CAMERA, 7), A_CAMERA_RTX, 7) : rtp(ssrc, 7));
     assert.deepEqual(epB.ssrcsSince(mark), [A_CAMERA, A_AUDIO], 'the camera (its unsolicited retransmission stops at the bridge) and the audio');
   });
 
@@ -236,7 +204,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     const { a, b, epA, epB } = await conference();
     const fromB = b.messages.length;
     // B is heard first, in silence (127 = −127 dBov), so B takes the floor as the only one heard…
-    epB.emit(rtp(B_AUDIO, 1, 127));
+    epB.emit('rtp', rtp(B_AUDIO, 1, 127));
     assert.deepEqual(await next(b, 'DominantSpeakerEndpointChangeEvent', fromB),
       { colibriClass: 'DominantSpeakerEndpointChangeEvent', dominantSpeakerEndpoint: B, previousSpeakers: [], silence: false });
     // …then A talks (−30 dBov words, −75 dBov pauses) for 1.5 s of speech clock while B stays silent.
@@ -244,8 +212,8 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     const fromB2 = b.messages.length;
     for (let i = 0; i < 75; i++) {
       speechClock += 20;
-      epB.emit(rtp(B_AUDIO, i + 2, 127));
-      epA.emit(rtp(A_AUDIO, i + 1, i % 13 < 10 ? 0x80 | 30 : 75));
+      epB.emit('rtp', rtp(B_AUDIO, i + 2, 127));
+      epA.emit('rtp', rtp(A_AUDIO, i + 1, i % 13 < 10 ? 0x80 | 30 : 75));
     }
     const event = { colibriClass: 'DominantSpeakerEndpointChangeEvent', dominantSpeakerEndpoint: A, previousSpeakers: [B], silence: false };
     assert.deepEqual(await next(b, 'DominantSpeakerEndpointChangeEvent', fromB2), event);
@@ -277,7 +245,7 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     assert.equal(b.ws.readyState, WebSocket.OPEN);
     assert.equal(b.messages.slice(fromB).filter((m) => m.colibriClass === 'ForwardedSources').length, 1, 'nothing changed what B gets');
     const mark = epB.sentRtp.length;
-    for (const ssrc of [A_CAMERA, A_SCREEN]) epA.emit(rtp(ssrc, 9));
+    for (const ssrc of [A_CAMERA, A_SCREEN]) epA.emit('rtp', rtp(ssrc, 9));
     assert.deepEqual(epB.ssrcsSince(mark), [A_SCREEN], 'still lastN 1 with A\'s screen on stage');
 
     const fromAbsurd = b.messages.length;

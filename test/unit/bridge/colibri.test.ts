@@ -2,50 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse, type Element } from 'ltx';
 import { pino } from 'pino';
-import { ColibriService, readSources, type ColibriEndpoint } from '../../../bridge/colibri.ts';
+import { ColibriService, readSources } from '../../../bridge/colibri.ts';
 import { buildConferenceModified, parseConferenceModified, parseConferenceModify, type Colibri2Error } from '../../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
+import { FakeEndpoint } from './fake-endpoint.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
 
-class FakeEndpoint implements ColibriEndpoint {
-  readonly sentRtp: Buffer[] = [];
-  readonly sentRtcp: Buffer[] = [];
-  remote: Parameters<ColibriEndpoint['setRemoteTransport']>[0] | undefined;
-  closedWith: string | undefined;
-  private readonly listeners = { rtp: new Set<(p: Buffer) => void>(), rtcp: new Set<(p: Buffer) => void>() };
-  readonly events = {
-    on: (name: 'rtp' | 'rtcp', fn: (p: Buffer) => void) => {
-      this.listeners[name].add(fn);
-      return () => this.listeners[name].delete(fn);
-    },
-  };
-  constructor(readonly id: string) {}
-  localTransport() {
-    return {
-      ufrag: `u-${this.id}`, pwd: 'p'.repeat(24),
-      fingerprint: { hash: 'sha-256', value: 'AA:BB', setup: 'actpass' as const },
-      candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '127.0.0.1', port: 10000, priority: 2130706431, protocol: 'udp' as const, type: 'host' as const }],
-    };
-  }
-  setRemoteTransport(info: Parameters<ColibriEndpoint['setRemoteTransport']>[0]) {
-    this.remote = info;
-  }
-  sendRtp(p: Buffer) {
-    this.sentRtp.push(p);
-  }
-  sendRtcp(p: Buffer) {
-    this.sentRtcp.push(p);
-  }
-  close(reason: string) {
-    this.closedWith ??= reason;
-  }
-  emit(name: 'rtp' | 'rtcp', p: Buffer) {
-    for (const fn of this.listeners[name]) fn(p);
-  }
-}
 
 function rtp(ssrc: number, seq = 1): Buffer {
   const b = Buffer.alloc(20);

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Element, parse } from 'ltx';
 import { pino } from 'pino';
-import { ColibriService, type ColibriEndpoint } from '../../../bridge/colibri.ts';
+import { ColibriService } from '../../../bridge/colibri.ts';
 import { parseConferenceModify, type Colibri2MediaSource } from '../../../xmpp/protocol/colibri2.ts';
 import { parseBridgeChannelMessage, type BridgeToClientMessage, type ClientToBridgeMessage } from '../../../xmpp/protocol/bridge-channel.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
+import { FakeEndpoint } from './fake-endpoint.ts';
 
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
 const A = 'abcd1234';
@@ -18,32 +19,6 @@ const B = 'efgh5678';
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
 const fixture = (name: string) => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
 
-class FakeEndpoint implements ColibriEndpoint {
-  readonly sentRtp: Buffer[] = [];
-  readonly sentRtcp: Buffer[] = [];
-  private readonly listeners = { rtp: new Set<(p: Buffer) => void>(), rtcp: new Set<(p: Buffer) => void>() };
-  readonly events = {
-    on: (name: 'rtp' | 'rtcp', fn: (p: Buffer) => void) => {
-      this.listeners[name].add(fn);
-      return () => this.listeners[name].delete(fn);
-    },
-  };
-  constructor(readonly id: string) {}
-  localTransport() {
-    return { ufrag: 'u', pwd: 'p'.repeat(24), fingerprint: { hash: 'sha-256', value: 'AA', setup: 'actpass' as const }, candidates: [] };
-  }
-  setRemoteTransport() {}
-  sendRtp(p: Buffer) {
-    this.sentRtp.push(Buffer.from(p));
-  }
-  sendRtcp(p: Buffer) {
-    this.sentRtcp.push(Buffer.from(p));
-  }
-  close() {}
-  emit(name: 'rtp' | 'rtcp', p: Buffer) {
-    for (const fn of this.listeners[name]) fn(p);
-  }
-}
 
 /** An RTP packet; with `level`, it carries the RFC 6464 audio level as one-byte extension 1. */
 function rtp(ssrc: number, seq: number, level?: number): Buffer {
