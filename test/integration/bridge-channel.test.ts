@@ -16,6 +16,7 @@ import { parseIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
 import { rtxRtp } from '../unit/bridge/rtp/fixtures.ts';
 import { connectClient, startTestServer, stopClient, xml, type TestServer } from './harness.ts';
 import { FakeEndpoint } from '../unit/bridge/fake-endpoint.ts';
+import { openChannel, until, type Channel } from './channel-client.ts';
 
 const BRIDGE = 'jvb-channel-test';
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
@@ -40,11 +41,6 @@ function rtp(ssrc: number, seq: number, level?: number): Buffer {
   header.writeUInt32BE(ssrc, 8);
   const extension = level === undefined ? Buffer.alloc(0) : Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x10, level, 0x00, 0x00]);
   return Buffer.concat([header, extension, Buffer.alloc(40, 0xab)]);
-}
-
-interface Channel {
-  ws: WebSocket;
-  messages: Array<Record<string, unknown>>;
 }
 
 describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)', function () {
@@ -121,26 +117,12 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     return { a, b, epA: endpoints.get(A)!, epB: endpoints.get(B)! };
   }
 
-  function connect(url: string): Promise<Channel> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      open.push(ws);
-      const messages: Array<Record<string, unknown>> = [];
-      ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
-      ws.once('open', () => resolve({ ws, messages }));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-      ws.once('error', reject);
-    });
+  async function connect(url: string): Promise<Channel> {
+    const channel = await openChannel(url);
+    open.push(channel.ws);
+    return channel;
   }
 
-  /** Polls `check` until it holds (the sockets deliver asynchronously). */
-  async function until(check: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
 
   /** Waits for the next message of a class after `from` messages; returns it. */
   async function next(channel: Channel, colibriClass: string, from: number): Promise<Record<string, unknown>> {

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'ltx';
-import WebSocket from 'ws';
 import { pino } from 'pino';
 import { inProcessLink, startBridge, type Bridge } from '../../bridge/index.ts';
 import type { ColibriEndpoint } from '../../bridge/colibri.ts';
 import { parseColibriStats, parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
 import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer } from './harness.ts';
+import { openChannel, until } from './channel-client.ts';
 
 function standInEndpoint(id: string): ColibriEndpoint {
   return {
@@ -99,32 +99,15 @@ describe('the bridge channel (colibri-ws)', function () {
     return `${server.httpOrigin.replace('http', 'ws')}${url.pathname}${url.search}`;
   }
 
-  function open(url: string): Promise<{ ws: import('ws').WebSocket; messages: Array<Record<string, unknown>> }> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      const messages: Array<Record<string, unknown>> = [];
-      ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
-      ws.once('open', () => resolve({ ws, messages }));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-      ws.once('error', reject);
-    });
-  }
 
-  async function until(check: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
   it('greets with ServerHello, relays endpoint messages with the sender stamped by the bridge, and refuses bad passwords alike', async () => {
     const focus = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'focus', password: server.salon.secrets.focusPassword, resource: 'channel-test' });
     try {
       const urlA = await allocate(focus, 'meeting-1', 'aaaa1111', true);
       const urlB = await allocate(focus, 'meeting-1', 'bbbb2222', false);
-      const a = await open(urlA);
-      const b = await open(urlB);
+      const a = await openChannel(urlA);
+      const b = await openChannel(urlB);
       await until(() => a.messages.length > 0 && b.messages.length > 0, 'ServerHello');
       assert.equal(a.messages[0]!.colibriClass, 'ServerHello');
 
@@ -139,9 +122,9 @@ describe('the bridge channel (colibri-ws)', function () {
 
       const wrong = new URL(urlB);
       wrong.searchParams.set('pwd', 'guess');
-      await assert.rejects(open(wrong.toString()), /HTTP 403/);
-      await assert.rejects(open(urlB.replace('bbbb2222', 'cccc3333')), /HTTP 403/);
-      await assert.rejects(open(urlB.replace('meeting-1', 'meeting-2')), /HTTP 403/);
+      await assert.rejects(openChannel(wrong.toString()), /HTTP 403/);
+      await assert.rejects(openChannel(urlB.replace('bbbb2222', 'cccc3333')), /HTTP 403/);
+      await assert.rejects(openChannel(urlB.replace('meeting-1', 'meeting-2')), /HTTP 403/);
 
       // expiring the endpoint closes its channel
       const closed = new Promise((resolve) => b.ws.once('close', resolve));

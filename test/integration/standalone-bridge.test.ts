@@ -12,6 +12,7 @@ import type { StandaloneBridge } from '../../config/start-bridge.ts';
 import { listen } from '../../xmpp/index.ts';
 import { joinConference } from './conference-participant.ts';
 import { startTestBridge, startTestServer, stopClient, type TestBridge, type TestServer, type XmppClient } from './harness.ts';
+import { until as waitUntil } from './channel-client.ts';
 
 const ROOM = 'remotebridge@muc.meet.jitsi';
 const BRIDGE_ID = 'jvb-remote-1';
@@ -61,13 +62,8 @@ async function startRelay(targetPort: number): Promise<Relay> {
   };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The bridge reconnects with back-off: a longer wait than the channel tests'. */
+const until = (check: () => boolean, what: string, timeoutMs = 8000): Promise<void> => waitUntil(check, what, timeoutMs);
 
 describe('a videobridge on another machine (salon bridge)', function () {
   this.timeout(30_000);
