@@ -176,7 +176,7 @@ export class BridgeConference {
   /** Video source name → its projection (one per source, shared by all its receivers). */
   private readonly projections = new Map<string, VideoProjection>();
   /** The SSRC receivers know (a projection's) → that projection, for their feedback. */
-  private readonly projectionOf = new Map<number, { owner: string; projection: VideoProjection }>();
+  private readonly projectionOf = new Map<number, { owner: string; name: string; projection: VideoProjection }>();
   /** (layer SSRC × 65536 + sequence) → who NACKed it and when: retransmissions go to them only. */
   private readonly retransmissionRequests = new Map<number, { receivers: Set<string>; at: number }>();
   /** Receiver → NACKed packets counted in the current second. */
@@ -283,7 +283,7 @@ export class BridgeConference {
     let out = packet;
     const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;
     let askers: Set<string> | undefined;
-    if (projection && source?.layers && ssrc !== projection.ssrc && ![...source.layers.layers].includes(ssrc)) {
+    if (projection && source?.layers && !source.layers.layers.includes(ssrc)) {
       askers = this.retransmissionAskers(packet, source.layers);
       if (!askers) return;
     }
@@ -451,11 +451,10 @@ export class BridgeConference {
     for (const source of member.sources.named) if (source.media === 'video' && source.layers) wanted.set(source.name, source.layers);
     for (const [ssrc, entry] of this.projectionOf) {
       if (entry.owner !== id) continue;
-      const name = [...this.projections].find(([, p]) => p === entry.projection)?.[0];
-      const layers = name === undefined ? undefined : wanted.get(name);
-      if (name !== undefined && layers && sameLayers(layers, entry.projection)) continue;
+      const layers = wanted.get(entry.name);
+      if (layers && sameLayers(layers, entry.projection)) continue;
       this.projectionOf.delete(ssrc);
-      if (name !== undefined) this.projections.delete(name);
+      this.projections.delete(entry.name);
     }
     for (const [name, layers] of wanted) {
       if (this.projections.has(name)) continue;
@@ -467,7 +466,7 @@ export class BridgeConference {
       });
       projection.setWantedHeight(this.plan?.senderHeights.get(name) ?? 0);
       this.projections.set(name, projection);
-      this.projectionOf.set(projection.ssrc, { owner: id, projection });
+      this.projectionOf.set(projection.ssrc, { owner: id, name, projection });
     }
   }
 
