@@ -1,0 +1,22 @@
+/** Switches the interface language; each name is written in its own language (WCAG 3.1.2). */
+import { LANGS, useI18n } from '../../i18n/index.tsx';
+
+export function LanguageSwitch() {
+  const { lang, setLang, t } = useI18n();
+  return (
+    <div class="language-switch" role="group" aria-label={t('lang.label')}>
+      {LANGS.map((code) => (
+        <button
+          key={code}
+          type="button"
+          class="link-button"
+          lang={code}
+          aria-pressed={lang === code}
+          onClick={() => setLang(code)}
+        >
+          {t(`lang.${code}`)}
+        </button>
+      ))}
+    </div>
+  );
+}
