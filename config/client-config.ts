@@ -37,6 +37,9 @@ export function buildClientConfig(config: Config, origin: string): ClientConfig 
     disableThirdPartyRequests: true,
     analytics: { disabled: true },
     enableInsecureRoomNameWarning: false,
+    // jitsi-meet opens `new URL(<focus's etherpad name>, etherpad_base)` in an iframe (protocol
+    // doc §9); the page is served at the root whatever tenant path config.js was asked under.
+    ...(config.pad.enabled ? { etherpad_base: `${origin}/etherpad/p/` } : {}),
   };
 }
 

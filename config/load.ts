@@ -13,7 +13,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'list' | 'tls' | 'rate';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'words' | 'tls' | 'rate';
 /** `set`: a flag that takes no value and sets this one (`--no-bridge`). */
 interface Setting { path: string; kind: Kind; set?: unknown }
 
@@ -57,6 +57,8 @@ export const envSettings: Record<string, Setting> = {
   XMPP_SERVER: { path: 'bridge.xmppServer', kind: 'string' },
   SALON_XMPP_TLS: { path: 'bridge.xmppTls', kind: 'string' },
   SALON_XMPP_CA_FILE: { path: 'bridge.xmppCaFile', kind: 'string' },
+  SALON_FRAME_ANCESTORS: { path: 'web.frameAncestors', kind: 'words' },
+  SALON_CONNECT_SOURCES: { path: 'web.connectSources', kind: 'words' },
 };
 
 /** Command-line flags (`--http-port 8000` or `--http-port=8000`). */
@@ -104,6 +106,9 @@ function convert(raw: string, kind: Kind, label: string): unknown {
     }
     case 'list':
       return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'words':
+      // Space-separated, as CSP source lists are written.
+      return raw.split(/\s+/).filter(Boolean);
   }
 }
 

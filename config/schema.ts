@@ -8,6 +8,15 @@ const port = z.number().int().min(0).max(65535);
 const domain = z.string().min(1).max(253).regex(/^[a-z0-9.-]+$/, 'a lower-case DNS name');
 /** A name that is safe as a JID localpart or resource, a MUC nickname and a URL path segment. */
 const token = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dots, dashes and underscores (64 at most)');
+/**
+ * One CSP source expression (CSP3 §2.3.1): 'self', 'none', a scheme (`https:`), or a host with an
+ * optional scheme, `*.` wildcard, port and path. No quotes, spaces, `;` or `,`, so a configured
+ * value cannot add a directive to the header.
+ */
+const cspSource = z.string().regex(
+  /^(?:'self'|'none'|\*|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?:\d{1,5}|\*))?(?:\/[^\s;,'"]*)?)$/i,
+  "a CSP source such as 'self', https: or https://app.example.org",
+);
 
 const limits = z.strictObject({
   /** Largest stanza a client may send, in bytes (Prosody: c2s_stanza_size_limit). */
@@ -127,6 +136,28 @@ export const configSchema = z.strictObject({
     xmppTls: z.enum(['verify', 'insecure']).default('verify'),
     /** With `verify`: a PEM file of the CA to trust (or the server's self-signed certificate) instead of the system's CAs. */
     xmppCaFile: z.string().min(1).optional(),
+  }).prefault({}),
+  /** The web client's pages (web/server/client-pages.ts). */
+  web: z.strictObject({
+    /**
+     * Who may show Salon in an iframe (CSP frame-ancestors): integrators' origins, and `file:` for
+     * the jitsi-meet-electron desktop app, whose meeting window is a local file.
+     */
+    frameAncestors: z.array(cspSource).min(1).default(["'self'"])
+      .refine((list) => !list.includes("'none'") || list.length === 1, "'none' must stand alone"),
+    /** Further CSP connect-src sources: the origins of bridges on other hosts (their colibri-ws). */
+    connectSources: z.array(cspSource).default([]),
+  }).prefault({}),
+  /** The shared document (web/server/pad): Quill + OT, in memory only, destroyed with its conference. */
+  pad: z.strictObject({
+    /** Off: no document, no `<etherpad>` in the focus presence, no `etherpad_base` in config.js. */
+    enabled: z.boolean().default(true),
+    /** Longest document, in characters; changes beyond are refused. */
+    maxDocumentChars: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+    /** Largest WebSocket message, in bytes; a bigger one closes that connection. */
+    maxMessageBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+    /** How long a token from the focus admits a new connection, in seconds. */
+    tokenTtlSeconds: z.number().int().min(1).max(3600).default(60),
   }).prefault({}),
 });
 

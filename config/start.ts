@@ -16,6 +16,9 @@ import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Br
 import { MediaTransport } from '../bridge/transport/index.ts';
 import { networkInterfaces } from 'node:os';
 import { createHttpFront, type HttpFront } from '../web/server/app.ts';
+import { sharedClientBundle, type ClientBundle } from '../web/server/bundle.ts';
+import { clientPages } from '../web/server/client-pages.ts';
+import { startPadService, type PadService } from '../web/server/pad/index.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
 import type { Config } from './schema.ts';
 import { ensureStateDir, loadSecrets, loadSelfSignedCertificate, type Certificate, type Secrets } from './state.ts';
@@ -38,6 +41,8 @@ export interface SalonHandle {
   log: Logger;
   xmpp: XmppServer;
   focus: Focus;
+  /** The shared documents (one per conference, in memory); absent when `pad.enabled` is false. */
+  pad: PadService | undefined;
   /** The built-in bridge, its statistics and its media transport; absent with `--no-bridge`. */
   bridge: Bridge | undefined;
   bridgeStats: BridgeStats | undefined;
@@ -160,7 +165,16 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-export async function startSalon(config: Config, log: Logger = createLogger(config)): Promise<SalonHandle> {
+export interface StartOptions {
+  /** The built web client; default: the process's one build (web/server/bundle.ts). */
+  clientBundle?: ClientBundle;
+}
+
+export async function startSalon(config: Config, log: Logger = createLogger(config), options: StartOptions = {}): Promise<SalonHandle> {
+  // The client first: a source that does not compile stops the start here, with esbuild's errors.
+  const clientBundle = options.clientBundle ?? await sharedClientBundle();
+  log.info({ component: 'http', buildMs: clientBundle.buildMs, assets: clientBundle.assets.size }, 'web client built');
+  for (const warning of clientBundle.warnings) log.warn({ component: 'http', warning }, 'web client build warning');
   await ensureStateDir(config.stateDir);
   const secrets = await loadSecrets(config.stateDir);
   const hostnames = [new URL(config.publicUrl).hostname, config.xmpp.domain];
@@ -215,6 +229,15 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     log.warn('TURN servers are announced without credentials: set TURN_CREDENTIALS to the TURN server\'s shared secret');
   }
 
+  const pad = config.pad.enabled
+    ? startPadService({
+      log: log.child({ component: 'pad' }),
+      allowedOrigins,
+      maxDocumentChars: config.pad.maxDocumentChars,
+      maxMessageBytes: config.pad.maxMessageBytes,
+      tokenTtlMs: config.pad.tokenTtlSeconds * 1000,
+    })
+    : undefined;
   const focus = startFocus({
     connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza),
     addService: (service) => xmpp.addService(service),
@@ -225,6 +248,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     mucDomain: config.xmpp.mucDomain,
     brewery: breweryJid(config),
     version: VERSION,
+    ...(pad ? { documents: pad } : {}),
   });
 
   const registry = new Registry();
@@ -257,10 +281,19 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       bosh: xmpp.bosh,
       websocket: xmpp.websocket,
       ...(bridgeRole ? { bridgeStats: bridgeRole.stats, bridgeDrain: bridgeRole.bridge, bridgeChannel: bridgeRole.bridge.channel } : {}),
+      ...(pad ? { pad } : {}),
+      clientPages: clientPages({
+        bundle: clientBundle,
+        frameAncestors: config.web.frameAncestors,
+        connectSources: config.web.connectSources,
+        originFor,
+        etherpadPage: config.pad.enabled,
+      }),
     });
     http = await listenHttp(config, front, tls);
   } catch (err) {
     focus.close();
+    await pad?.close();
     await bridgeRole?.close();
     await xmpp.close();
     throw err;
@@ -269,7 +302,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
 
   let closing: Promise<void> | undefined;
   return {
-    config, log, xmpp, secrets, focus,
+    config, log, xmpp, secrets, focus, pad,
     bridge: bridgeRole?.bridge, bridgeStats: bridgeRole?.stats, media: bridgeRole?.media,
     ports: { http: listeners.http, https: listeners.https, c2s: xmpp.ports.c2s, components: xmpp.ports.components, media: bridgeRole?.media.port ?? 0 },
     localOrigin: `http://127.0.0.1:${listeners.http}`,
@@ -278,6 +311,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
         // Stop accepting first, then the roles, then wait for the listeners to be gone.
         const listenersClosed = listeners.stopAccepting();
         focus.close();
+        await pad?.close();
         await bridgeRole?.close();
         await xmpp.close();
         listeners.dropConnections();

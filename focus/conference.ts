@@ -14,9 +14,11 @@ import { fieldValue } from '../xmpp/protocol/dataform.ts';
 import { NS_DISCO_INFO, parseDiscoInfo } from '../xmpp/protocol/disco.ts';
 import { NS_JINGLE, parseJingle } from '../xmpp/protocol/jingle.ts';
 import { NS_MUC, NS_MUC_ADMIN, NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
+import { buildEtherpad } from '../xmpp/protocol/salon-document.ts';
 import { iqPayload } from '../xmpp/stanza.ts';
 import { ConferenceMedia, type MediaOptions } from './conference-media.ts';
 import type { IqCaller } from './iq-caller.ts';
+import { notAnOccupant, type ConferenceDocument, type DocumentAccess, type SharedDocuments } from './pad.ts';
 import { readParticipantPresence, type Participant } from './participant.ts';
 
 /** Remote mute namespaces (§4.5): `http://jitsi.org/jitmeet/<audio|video|desktop>`. */
@@ -35,6 +37,8 @@ export interface ConferenceOptions {
   onEnded(conference: Conference, reason: string): void;
   /** Bridges and Jingle; without it the conference manages only the room. */
   media?: MediaOptions;
+  /** The shared documents service; without it the conference has no document. */
+  documents?: SharedDocuments;
 }
 
 type Waiter = { resolve(): void; reject(err: StanzaError): void };
@@ -46,6 +50,8 @@ export class Conference {
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly media: ConferenceMedia | undefined;
   private bridgeNotAvailable = false;
+  /** This conference's shared document (./pad.ts), made before the focus's first presence names it. */
+  private readonly document: ConferenceDocument | undefined;
   readonly createdAt = Date.now();
   readonly roomJid: string;
 
@@ -57,6 +63,7 @@ export class Conference {
         if (this.state === 'joined') this.link.send(this.focusPresence(false));
       });
     }
+    this.document = options.documents?.create(this.roomJid);
     this.armIdleTimer();
     this.link.send(this.focusPresence(true));
   }
@@ -102,6 +109,7 @@ export class Conference {
       if (!participant) return;
       this.participants.delete(nick);
       this.media?.participantLeft(participant);
+      this.document?.revoke(participant.occupantJid);
       // XEP-0045 §7.6: a nickname change; the available presence from the new nick follows at once.
       if (statuses.has('303')) return;
       if (this.participants.size === 0) this.end('last participant left');
@@ -117,6 +125,16 @@ export class Conference {
     this.idleTimer = undefined;
     this.ensureModerator();
     this.media?.update();
+  }
+
+  /**
+   * Access to the shared document for the session `requester` (a full JID), which must be a
+   * participant: its token is bound to its occupant JID, so leaving ends it.
+   */
+  grantDocument(requester: string): DocumentAccess {
+    if (!this.document || this.state !== 'joined') throw notAnOccupant();
+    for (const p of this.participants.values()) if (p.realJid === requester) return this.document.grant(p.occupantJid);
+    throw notAnOccupant();
   }
 
   /** The bridges changed (a brewery presence): invitations waiting for a bridge are retried. */
@@ -195,6 +213,8 @@ export class Conference {
     properties.c('property', { key: 'support-terminate-restart', value: 'true' });
     properties.c('property', { key: 'created-ms', value: String(this.createdAt) });
     if (this.bridgeNotAvailable) presence.c('bridgeNotAvailable', { xmlns: NS_FOCUS });
+    // jitsi-meet shows its shared-document button for this name (jitsi-protocol.md §9).
+    if (this.document) presence.cnode(buildEtherpad(this.document.name));
     return presence;
   }
 
@@ -208,6 +228,7 @@ export class Conference {
     const err = error ?? new StanzaError('wait', 'service-unavailable', 'conference ended');
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.media?.close();
+    this.document?.destroy();
     if (wasIn) this.link.send(new Element('presence', { to: `${this.roomJid}/focus`, type: 'unavailable' }));
     this.participants.clear();
     this.log.info({ room: this.roomJid, reason }, 'conference ended');

@@ -11,11 +11,13 @@ import { StanzaError } from '../xmpp/errors.ts';
 import { tryParseJid } from '../xmpp/jid.ts';
 import { buildConferenceAnswer, parseConferenceRequest, NS_FOCUS } from '../xmpp/protocol/conference-iq.ts';
 import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
+import { NS_DOCUMENT } from '../xmpp/protocol/salon-document.ts';
 import { errorReply, iqPayload, iqResult } from '../xmpp/stanza.ts';
 import type { DomainService } from '../xmpp/router.ts';
 import { BridgeSelector } from './bridge-selector.ts';
 import { Conference } from './conference.ts';
 import { IqCaller } from './iq-caller.ts';
+import { answerDocumentRequest, type SharedDocuments } from './pad.ts';
 
 /** What the focus needs of an XMPP server (in process, or later a remote connection). */
 export interface FocusXmppLink {
@@ -49,6 +51,8 @@ export interface FocusOptions {
    * authentication adds agents and guests.
    */
   policy?: (request: { room: string; requester: string }) => void;
+  /** The shared documents service (one document per conference); none without it. */
+  documents?: SharedDocuments;
 }
 
 export interface Focus {
@@ -119,6 +123,10 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
 
   async function handleIq(iq: Element): Promise<void> {
     const payload = iqPayload(iq);
+    if (payload.name === 'document' && payload.attrs.xmlns === NS_DOCUMENT) {
+      reply(iqResult(iq, answerDocumentRequest(iq, payload, conferences)));
+      return;
+    }
     if (payload.attrs.xmlns !== NS_FOCUS || payload.name !== 'conference' || iq.attrs.type !== 'set') {
       throw new StanzaError('cancel', 'service-unavailable');
     }
@@ -136,6 +144,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
         media: { iq: iqCaller, selector, focusJid, ...(options.discoTimeoutMs ? { discoTimeoutMs: options.discoTimeoutMs } : {}) },
         focusVersion: options.version,
         idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+        ...(options.documents ? { documents: options.documents } : {}),
         onEnded: (c) => {
           if (conferences.get(c.roomJid) === c) conferences.delete(c.roomJid);
         },

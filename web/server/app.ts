@@ -2,7 +2,8 @@
  * The HTTP front (koa): the client configuration, health, metrics and the bridge's statistics
  * (these two for local scrapers only), and the HTTP-borne XMPP transports (BOSH requests here,
  * WebSocket upgrades in `handleUpgrade`). Jitsi's tenant paths (`/<tenant>/config.js`,
- * `/<tenant>/xmpp-websocket`, `/<tenant>/http-bind`) map to the same. A bridge running alone
+ * `/<tenant>/xmpp-websocket`, `/<tenant>/http-bind`) map to the same; the web client's pages and
+ * assets come after these routes (`clientPages`). A bridge running alone
  * (`salon bridge`) serves only health, metrics, its statistics and its bridge channel.
  */
 import type { IncomingMessage } from 'node:http';
@@ -29,6 +30,10 @@ export interface HttpFrontOptions {
   bridgeDrain?: { readonly draining: boolean; drain(on: boolean): void };
   /** The bridge channel (colibri-ws) of the bridge running in this process, if any. */
   bridgeChannel?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
+  /** The shared document's WebSocket (`/pad/<id>`, ./pad/index.ts), if this process serves documents. */
+  pad?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
+  /** The web client's pages and assets (./client-pages.ts), after every route above. */
+  clientPages?: Koa.Middleware;
 }
 
 const TENANT = '{/:tenant}';
@@ -122,6 +127,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   }
   app.use(router.routes());
   app.use(router.allowedMethods());
+  if (options.clientPages) app.use(options.clientPages);
 
   const websocketPath = /^(\/[^/?]+)?\/xmpp-websocket(\?|$)/;
   return {
@@ -131,6 +137,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
       try {
         if (websocket && websocketPath.test(req.url ?? '')) return websocket.handleUpgrade(req, socket, head);
         if (options.bridgeChannel?.matches(req.url ?? '')) return options.bridgeChannel.handleUpgrade(req, socket, head);
+        if (options.pad?.matches(req.url ?? '')) return options.pad.handleUpgrade(req, socket, head);
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       } catch (err) {
         options.log.error({ err, url: req.url }, 'upgrade handling failed');

@@ -1,0 +1,290 @@
+/**
+ * The shared document end to end: a real server, real XMPP participants in real conferences, the
+ * editor's sharedb client over a real WebSocket, and raw sockets for what a hostile client sends.
+ */
+import assert from 'node:assert/strict';
+import { PadCloseCode, PadErrorCode } from '../../web/client/doc/wire.ts';
+import { joinConference, type ConferenceParticipant } from './conference-participant.ts';
+import { connectClient, startTestServer, stopClient, xml, type TestServer, type XmppClient } from './harness.ts';
+import { etherpadName, RawSocket, requestDocument, socketUrl, TestEditor, waitFor } from './pad-client.ts';
+
+describe('shared document (integration)', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let clients: XmppClient[];
+  let editors: TestEditor[];
+  let sockets: RawSocket[];
+  let roomCount = 0;
+
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  beforeEach(() => {
+    clients = [];
+    editors = [];
+    sockets = [];
+  });
+
+  afterEach(async () => {
+    for (const e of editors) e.close();
+    for (const s of sockets) s.close();
+    await Promise.all(clients.map(stopClient));
+    // Every conference ends with its last participant, and its document with it.
+    await waitFor(() => server.salon.focus.conferences.size === 0, 'the conferences to end');
+    const pad = server.salon.pad!;
+    await waitFor(() => pad.stats().agents === 0, 'the document connections to close');
+    assert.deepEqual(pad.stats(), { documents: 0, connections: 0, agents: 0, stored: 0 });
+  });
+
+  const newRoom = (): string => `pad${++roomCount}-${Date.now().toString(36)}@muc.meet.jitsi`;
+
+  async function join(room: string, nick: string): Promise<ConferenceParticipant> {
+    const participant = await joinConference(server, room, nick);
+    clients.push(participant.client);
+    return participant;
+  }
+
+  function editor(path: string, token?: string): TestEditor {
+    const e = new TestEditor(socketUrl(server, path), token);
+    editors.push(e);
+    return e;
+  }
+
+  function raw(path: string, headers: Record<string, string> = {}): RawSocket {
+    const s = new RawSocket(socketUrl(server, path), headers);
+    sockets.push(s);
+    return s;
+  }
+
+  const withToken = (path: string, token: string): string => `${path}?token=${encodeURIComponent(token)}`;
+
+  it('gives a participant a token for the room\'s document and refuses a session that is not in the room', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    const grant = await requestDocument(alice.client, room);
+    assert.equal(grant.room, room);
+    assert.match(grant.path, /^\/pad\/[A-Za-z0-9_-]{16}$/);
+    const lifetime = Date.parse(grant.expires) - Date.now();
+    assert.ok(lifetime > 50_000 && lifetime <= 60_000, `a token lives about 60 s, not ${lifetime} ms`);
+
+    const { client: outsider } = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
+    clients.push(outsider);
+    await assert.rejects(requestDocument(outsider, room), (err: { condition?: string }) => err.condition === 'forbidden');
+    await assert.rejects(requestDocument(outsider, 'nosuchroom@muc.meet.jitsi'), (err: { condition?: string }) => err.condition === 'forbidden');
+
+    const e = editor(grant.path, grant.token);
+    await e.synced();
+    assert.equal(e.text, '\n', 'a new document is empty (a lone newline, as Quill has it)');
+  });
+
+  it('refuses forged, expired, missing and other-room tokens, wrong capabilities and foreign origins at the WebSocket', async () => {
+    const roomA = newRoom();
+    const roomB = newRoom();
+    const alice = await join(roomA, 'alice');
+    const bob = await join(roomB, 'bob');
+    const a = await requestDocument(alice.client, roomA);
+    const b = await requestDocument(bob.client, roomB);
+    const docA = a.path.slice('/pad/'.length);
+
+    const [payload, mac] = a.token.split('.') as [string, string];
+    const forged = `${payload}.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}`;
+    const expired = server.salon.pad!.tokens.mint({ doc: docA, room: roomA, occupant: `${roomA}/alice` }, -1).token;
+    const refusals = {
+      forged: raw(withToken(a.path, forged)),
+      expired: raw(withToken(a.path, expired)),
+      'other room': raw(withToken(a.path, b.token)),
+      missing: raw(a.path),
+    };
+    for (const [what, socket] of Object.entries(refusals)) {
+      const outcome = await socket.ended();
+      assert.equal(outcome.closeCode, PadCloseCode.refused, `${what} token: ${JSON.stringify(outcome)}`);
+      assert.deepEqual(socket.received, [], `${what} token: nothing of the document is sent`);
+    }
+    assert.equal(refusals.expired.outcome.closeReason, 'token expired');
+
+    const name = etherpadName(alice.inbox, roomA);
+    assert.ok(name);
+    const wrongSecret = raw(`/pad/${docA}.${'A'.repeat(22)}`);
+    const unknownDoc = raw(`/pad/${'Z'.repeat(16)}.${name.split('.')[1]}`);
+    for (const socket of [wrongSecret, unknownDoc]) assert.equal((await socket.ended()).closeCode, PadCloseCode.gone);
+
+    const crossSite = raw(withToken(a.path, a.token), { Origin: 'https://evil.example' });
+    assert.equal((await crossSite.ended()).httpStatus, 403);
+
+    // The genuine token still opens its own document.
+    const e = editor(a.path, a.token);
+    await e.synced();
+  });
+
+  it('converges three clients typing at once to the same text holding everyone\'s words', async () => {
+    const room = newRoom();
+    const nicks = ['alice', 'bob', 'carol'];
+    const participants = [];
+    for (const nick of nicks) participants.push(await join(room, nick));
+    const grants = await Promise.all(participants.map((p) => requestDocument(p.client, room)));
+    assert.equal(new Set(grants.map((g) => g.path)).size, 1, 'one document per conference');
+    const three = grants.map((g) => editor(g.path, g.token));
+    await Promise.all(three.map((e) => e.synced()));
+
+    // Everyone types 20 words in the same turn of the event loop, at the start, the end and in between.
+    for (let i = 0; i < 20; i++) {
+      three.forEach((e, n) => {
+        const text = e.text;
+        // Between two words (a word split by another's insert could not be found again).
+        const middle = text.lastIndexOf(' ', Math.floor(text.length / 2)) + 1;
+        const at = i % 3 === 0 ? 0 : i % 3 === 1 ? text.length - 1 : middle;
+        assert.equal(e.insert(at, `${nicks[n]}${i} `), true);
+      });
+    }
+    const words = nicks.flatMap((nick) => Array.from({ length: 20 }, (_, i) => `${nick}${i} `));
+    await waitFor(() => three.every((e) => !e.sync.hasPending && e.text === three[0]!.text), 'the three texts to converge');
+    for (const word of words) assert.ok(three[0]!.text.includes(word), `"${word}" in ${JSON.stringify(three[0]!.text)}`);
+    assert.equal(three[0]!.text.length, words.join('').length + 1);
+    assert.deepEqual(three[1]!.sync.content?.ops, three[0]!.sync.content?.ops);
+    assert.deepEqual(three[2]!.sync.content?.ops, three[0]!.sync.content?.ops);
+
+    // A latecomer loads the same text from the server.
+    const late = editor(grants[0]!.path, (await requestDocument(participants[0]!.client, room)).token);
+    await late.synced();
+    assert.equal(late.text, three[0]!.text);
+  });
+
+  it('announces the document name to occupants and serves it to the capability while the conference lasts', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    const name = etherpadName(alice.inbox, room);
+    assert.ok(name, 'the focus presence carries <etherpad>');
+    assert.match(name, /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}$/);
+
+    for (const path of ['/config.js', '/sometenant/config.js']) {
+      const configJs = await (await fetch(`${server.httpOrigin}${path}`)).text();
+      assert.ok(configJs.includes(`"etherpad_base": "${server.httpOrigin}/etherpad/p/"`), `${path}: ${configJs}`);
+    }
+    const page = await fetch(`${server.httpOrigin}/etherpad/p/${name}`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+
+    const grant = await requestDocument(alice.client, room);
+    assert.ok(!grant.path.includes(name.split('.')[1]!), 'the token path does not carry the capability');
+    const viaToken = editor(grant.path, grant.token);
+    const viaName = editor(`/pad/${name}`);
+    await Promise.all([viaToken.synced(), viaName.synced()]);
+    viaName.insert(0, 'from jitsi-meet ');
+    await waitFor(() => viaToken.text === 'from jitsi-meet \n', 'the capability client\'s text to reach the token client');
+  });
+
+  it('closes a leaving occupant\'s connections, and when the conference ends destroys the document for good', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    const bob = await join(room, 'bob');
+    const name = etherpadName(alice.inbox, room)!;
+    const aliceGrant = await requestDocument(alice.client, room);
+    const bobGrant = await requestDocument(bob.client, room);
+    const docId = aliceGrant.path.slice('/pad/'.length);
+    const aliceEditor = editor(aliceGrant.path, aliceGrant.token);
+    const bobEditor = editor(bobGrant.path, bobGrant.token);
+    const guest = editor(`/pad/${name}`);
+    await Promise.all([aliceEditor, bobEditor, guest].map((e) => e.synced()));
+    aliceEditor.insert(0, 'confidential notes');
+    await waitFor(() => guest.text.startsWith('confidential notes'), 'the notes to reach the guest');
+
+    await bob.client.send(xml('presence', { to: `${room}/bob`, type: 'unavailable' }));
+    await waitFor(() => bobEditor.status === 'refused', 'bob\'s connection to close when he leaves');
+    assert.equal(aliceEditor.status, 'synced');
+    const bobAgain = raw(withToken(bobGrant.path, bobGrant.token));
+    assert.equal((await bobAgain.ended()).closeCode, PadCloseCode.refused, 'a token of an occupant who left no longer opens');
+
+    const pad = server.salon.pad!;
+    assert.equal(pad.holds(docId), true);
+    await alice.client.send(xml('presence', { to: `${room}/alice`, type: 'unavailable' }));
+    // Alice's own connection closes as she leaves; the guest's because the conference ended.
+    await waitFor(() => aliceEditor.status === 'refused' && guest.status === 'ended', 'every connection to close as the conference ends');
+    assert.equal(pad.holds(docId), false, 'the backend keeps nothing of the document');
+    await waitFor(() => pad.stats().agents === 0, 'the sharedb agents to close');
+    assert.deepEqual(pad.stats(), { documents: 0, connections: 0, agents: 0, stored: 0 });
+
+    // A new conference in the same room: a new, empty document under a new name.
+    const carol = await join(room, 'carol');
+    const newName = etherpadName(carol.inbox, room);
+    assert.ok(newName && newName !== name, 'a new document name');
+    const carolGrant = await requestDocument(carol.client, room);
+    assert.notEqual(carolGrant.path, aliceGrant.path);
+    const fresh = editor(carolGrant.path, carolGrant.token);
+    await fresh.synced();
+    assert.equal(fresh.text, '\n');
+
+    const oldToken = raw(withToken(aliceGrant.path, aliceGrant.token));
+    const oldName = raw(`/pad/${name}`);
+    const oldTokenNewDoc = raw(withToken(carolGrant.path, aliceGrant.token));
+    assert.equal((await oldToken.ended()).closeCode, PadCloseCode.gone);
+    assert.equal((await oldName.ended()).closeCode, PadCloseCode.gone);
+    assert.equal((await oldTokenNewDoc.ended()).closeCode, PadCloseCode.refused);
+  });
+
+  it('lets a connection read and write its own document only', async () => {
+    const roomA = newRoom();
+    const roomB = newRoom();
+    const alice = await join(roomA, 'alice');
+    const bob = await join(roomB, 'bob');
+    const a = await requestDocument(alice.client, roomA);
+    const b = await requestDocument(bob.client, roomB);
+    const docB = b.path.slice('/pad/'.length);
+    const bobEditor = editor(b.path, b.token);
+    await bobEditor.synced();
+    bobEditor.insert(0, 'bob only');
+    await waitFor(() => bobEditor.text === 'bob only\n' && !bobEditor.sync.hasPending, 'bob\'s text to be stored');
+
+    const intruder = raw(withToken(a.path, a.token));
+    assert.equal(await intruder.opened, true);
+    intruder.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 2 });
+    intruder.send({ a: 'f', c: 'pad', d: docB });
+    intruder.send({ a: 's', c: 'pad', d: docB });
+    intruder.send({ a: 'op', c: 'pad', d: docB, v: 1, src: 'x', seq: 1, op: [{ insert: 'pwned ' }] });
+    intruder.send({ a: 'qf', id: 1, c: 'pad', q: {} });
+    intruder.send({ a: 'nf', id: 2, c: 'pad', d: docB, v: null });
+    intruder.send({ a: 'bs', c: 'pad', b: [docB] });
+    intruder.send({ a: 'op', c: 'pad', d: a.path.slice('/pad/'.length), v: 1, src: 'x', seq: 2, del: true });
+    await waitFor(() => intruder.received.filter((m) => m.error).length === 7, 'seven refusals');
+    for (const reply of intruder.received.filter((m) => m.error)) {
+      assert.equal((reply.error as { code: string }).code, PadErrorCode.forbidden, JSON.stringify(reply));
+      assert.equal(reply.data, undefined, 'no document data in a refusal');
+    }
+    assert.ok(!intruder.received.some((m) => JSON.stringify(m).includes('bob only')), 'nothing of the other document reached the intruder');
+    const check = editor(b.path, (await requestDocument(bob.client, roomB)).token);
+    await check.synced();
+    assert.equal(check.text, 'bob only\n');
+  });
+
+  it('cuts off a client that floods or sends an oversized message, refuses an op that makes the document too large, and others keep editing', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    const bob = await join(room, 'bob');
+    const aliceGrant = await requestDocument(alice.client, room);
+    const aliceEditor = editor(aliceGrant.path, aliceGrant.token);
+    const watcher = editor(aliceGrant.path, (await requestDocument(bob.client, room)).token);
+    await Promise.all([aliceEditor.synced(), watcher.synced()]);
+
+    const flooder = raw(withToken(aliceGrant.path, (await requestDocument(bob.client, room)).token));
+    assert.equal(await flooder.opened, true);
+    for (let i = 0; i < 1000; i++) flooder.send({ a: 'pp' });
+    assert.equal((await flooder.ended()).closeCode, 1008);
+
+    const giant = raw(withToken(aliceGrant.path, (await requestDocument(bob.client, room)).token));
+    assert.equal(await giant.opened, true);
+    giant.send(JSON.stringify({ a: 'op', c: 'pad', d: aliceGrant.path.slice(5), v: 1, op: [{ insert: 'x'.repeat(3 * 1024 * 1024) }] }));
+    assert.equal((await giant.ended()).closeCode, 1009);
+
+    // An op over the document limit (1 Mi characters) is refused with its own code; the content is reloaded.
+    assert.equal(aliceEditor.insert(0, 'y'.repeat(1024 * 1024 + 1)), true);
+    await waitFor(() => aliceEditor.refusals.includes(PadErrorCode.tooLarge), 'the too-large refusal');
+    await waitFor(() => aliceEditor.text === '\n' && aliceEditor.status === 'synced', 'the refused op to be rolled back');
+
+    aliceEditor.insert(0, 'still editing');
+    await waitFor(() => watcher.text === 'still editing\n', 'the next edit to reach the other client');
+    assert.equal(aliceEditor.status, 'synced');
+  });
+});

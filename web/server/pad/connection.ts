@@ -1,0 +1,117 @@
+/**
+ * One browser's WebSocket to a shared document, adapted to sharedb's object stream: it meters what
+ * the peer sends (messages and bytes per second, token buckets) and cuts off a peer that floods,
+ * pings to find dead peers, and closes with the code that tells the editor why.
+ */
+import type { Logger } from 'pino';
+import type ShareDB from 'sharedb';
+import type { WebSocket } from 'ws';
+import WebSocketJSONStream from '@teamwork/websocket-json-stream';
+import type { AgentRequest, ClientBinding } from './access.ts';
+
+export interface ConnectionLimits {
+  /** Sustained messages per second a peer may send. */
+  messagesPerSecond: number;
+  /** Messages a peer may send at once above the sustained rate. */
+  messageBurst: number;
+  /** Sustained bytes per second. */
+  bytesPerSecond: number;
+  /** Bytes a peer may send at once (a large paste) above the sustained rate. */
+  byteBurst: number;
+  /** WebSocket ping interval; a peer that misses one pong is dropped. */
+  heartbeatMs: number;
+}
+
+/** A token bucket: `take` fails once the burst is spent faster than the rate refills it. */
+class Bucket {
+  private level: number;
+  private at: number;
+
+  constructor(private readonly rate: number, private readonly burst: number, private readonly now: () => number) {
+    this.level = burst;
+    this.at = now();
+  }
+
+  take(amount: number): boolean {
+    const t = this.now();
+    this.level = Math.min(this.burst, this.level + ((t - this.at) / 1000) * this.rate);
+    this.at = t;
+    this.level -= amount;
+    return this.level >= 0;
+  }
+}
+
+export interface PadConnectionOptions {
+  docId: string;
+  /** The occupant's room JID for token access; undefined for the capability (jitsi-meet's page). */
+  occupant: string | undefined;
+  backend: ShareDB;
+  limits: ConnectionLimits;
+  log: Logger;
+  onClosed(connection: PadConnection): void;
+  now?: () => number;
+}
+
+export class PadConnection implements ClientBinding {
+  readonly docId: string;
+  readonly occupant: string | undefined;
+  readonly log: Logger;
+  private closing = false;
+  private alive = true;
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly ws: WebSocket, options: PadConnectionOptions) {
+    this.docId = options.docId;
+    this.occupant = options.occupant;
+    this.log = options.log;
+    const now = options.now ?? Date.now;
+    const messages = new Bucket(options.limits.messagesPerSecond, options.limits.messageBurst, now);
+    const bytes = new Bucket(options.limits.bytesPerSecond, options.limits.byteBurst, now);
+    // Registered before the JSON stream's own listener, so a message over the limits finds the
+    // connection already closing and the access middleware drops it unprocessed.
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      if (this.closing) return;
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+      if (isBinary) return this.close(1003, 'text frames only');
+      if (!messages.take(1) || !bytes.take(size)) {
+        this.log.warn({ docId: this.docId }, 'document connection over its rate limit: closed');
+        this.close(1008, 'too many changes too fast');
+      }
+    });
+    ws.on('error', (err) => {
+      // ws reports oversized messages (then closes with 1009) and protocol errors here.
+      this.log.debug({ err: err.message }, 'document WebSocket error');
+    });
+    ws.on('pong', () => (this.alive = true));
+    this.heartbeat = setInterval(() => {
+      if (!this.alive) return this.ws.terminate();
+      this.alive = false;
+      this.ws.ping();
+    }, options.limits.heartbeatMs);
+    this.heartbeat.unref();
+    ws.once('close', () => {
+      this.closing = true;
+      clearInterval(this.heartbeat);
+      options.onClosed(this);
+    });
+
+    const stream = new WebSocketJSONStream(ws);
+    // A malformed frame makes the stream destroy itself (closing the socket with 1011); the
+    // error is the peer's, not ours.
+    stream.on('error', (err: Error) => this.log.debug({ err: err.message }, 'document stream error'));
+    const request: AgentRequest = { kind: 'client', binding: this };
+    options.backend.listen(stream, request);
+  }
+
+  get admitted(): boolean {
+    return !this.closing;
+  }
+
+  /** Closes with `code` (see PadCloseCode) and a reason the editor may show. Idempotent. */
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    this.ws.close(code, reason);
+  }
+}

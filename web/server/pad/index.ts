@@ -1,0 +1,197 @@
+/**
+ * The shared documents service: a sharedb backend with the rich-text OT type held in memory only,
+ * one document per conference (created by the focus when the conference starts, destroyed when
+ * it ends), and its WebSocket endpoint `/pad/<id>` (optionally under a tenant path), upgraded by
+ * the HTTP front. See ./document.ts for the two ways in and why.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import ShareDB from 'sharedb';
+import richText from 'rich-text';
+import { WebSocketServer } from 'ws';
+import { isOriginAllowed, queryOf } from '../../../xmpp/transport/http-peer.ts';
+import { PAD_COLLECTION, PAD_PATH, PadCloseCode } from '../../client/doc/wire.ts';
+import { installAccessControl, type AgentRequest } from './access.ts';
+import { PadConnection, type ConnectionLimits } from './connection.ts';
+import { SharedDocument, type Admission } from './document.ts';
+import { DocumentStore } from './document-store.ts';
+import { TokenSigner } from './tokens.ts';
+
+export type { DocumentAccess } from './document.ts';
+export { SharedDocument } from './document.ts';
+
+export interface PadServiceOptions {
+  log: Logger;
+  /** Browser origins allowed to open a document WebSocket (as for /xmpp-websocket). */
+  allowedOrigins: ReadonlySet<string>;
+  /** Longest document, in characters. Default 1 MiB (1048576). */
+  maxDocumentChars?: number;
+  /** Largest WebSocket message; a bigger one closes the connection (1009). Default 2 MiB. */
+  maxMessageBytes?: number;
+  /** How long a focus-minted token admits new connections, in ms. Default 60000. */
+  tokenTtlMs?: number;
+  /** Per-connection rate limits. Default 50 messages/s (burst 200), 256 KiB/s (burst 4 MiB), ping every 30 s. */
+  limits?: Partial<ConnectionLimits>;
+  /** Ops kept per document for late transforms and reconnections. Default 1000. */
+  maxOpsKept?: number;
+  /** The clock (ms since epoch), for tokens and rate limits. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface PadStats {
+  documents: number;
+  connections: number;
+  /** sharedb agents still open (one per connection, while it lasts). */
+  agents: number;
+  /** Documents with anything stored. */
+  stored: number;
+}
+
+export interface PadService {
+  /** The conference `room` starts: its new, empty document (focus/pad.ts `SharedDocuments`). */
+  create(room: string): SharedDocument;
+  /** Whether an upgrade request is for a document. */
+  matches(url: string): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Mints and checks tokens (tests mint an expired one with it). */
+  readonly tokens: TokenSigner;
+  /** Whether the backend still stores anything for document `id`. */
+  holds(id: string): boolean;
+  stats(): PadStats;
+  /** Destroys every document and closes the backend. */
+  close(): Promise<void>;
+}
+
+function refuseHttp(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+export function startPadService(options: PadServiceOptions): PadService {
+  const { log } = options;
+  const maxDocumentChars = options.maxDocumentChars ?? 1024 * 1024;
+  const limits: ConnectionLimits = {
+    // sharedb's client has one op in flight at a time, so even a held-down key (auto-repeat,
+    // ~30/s) stays under this; a script sending as fast as it can does not.
+    messagesPerSecond: 50, messageBurst: 200, bytesPerSecond: 256 * 1024, byteBurst: 4 * 1024 * 1024, heartbeatMs: 30_000,
+    ...options.limits,
+  };
+  const tokens = new TokenSigner({ ttlMs: options.tokenTtlMs ?? 60_000, ...(options.now ? { now: options.now } : {}) });
+  const store = new DocumentStore(PAD_COLLECTION, options.maxOpsKept);
+  ShareDB.types.register(richText.type);
+  // sharedb's logger is its module's own; send its chatter (error replies' stacks among it) to ours.
+  const sharedbLog = log.child({ lib: 'sharedb' });
+  ShareDB.logger.setMethods({
+    info: (...args: unknown[]) => sharedbLog.debug(args.map(String).join(' ')),
+    warn: (...args: unknown[]) => sharedbLog.debug(args.map(String).join(' ')),
+    error: (...args: unknown[]) => sharedbLog.error(args.map(String).join(' ')),
+  });
+  const backend = new ShareDB({
+    db: store,
+    presence: false,
+    doNotForwardSendPresenceErrorsToClient: true,
+    errorHandler: (err) => log.error({ err }, 'sharedb failed'),
+  });
+  installAccessControl(backend, { maxDocumentChars });
+
+  const documents = new Map<string, SharedDocument>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 2 * 1024 * 1024, perMessageDeflate: false });
+  let closed = false;
+
+  /** The server's own connection creates the empty document; it is closed right after. */
+  function createContent(document: SharedDocument): void {
+    store.open(document.id);
+    const request: AgentRequest = { kind: 'server' };
+    const connection = backend.connect(undefined, request);
+    const doc = connection.get(PAD_COLLECTION, document.id);
+    // Quill's documents always end with a newline; starting with one keeps both sides alike.
+    doc.create([{ insert: '\n' }], richText.type.uri!, (err) => {
+      connection.close();
+      // A document destroyed while being created has no store entry left to write to: expected.
+      if (err && document.open) log.error({ err, room: document.room }, 'creating a shared document failed');
+    });
+  }
+
+  function admit(req: IncomingMessage, id: string, secret: string | undefined): { document: SharedDocument | undefined; admission: Admission } {
+    const document = documents.get(id);
+    if (secret !== undefined) {
+      return { document, admission: document ? document.admitCapability(secret) : { ok: false, code: PadCloseCode.gone, reason: 'no such document', why: 'capability' } };
+    }
+    const token = queryOf(req).get('token');
+    if (!token) return { document, admission: { ok: false, code: PadCloseCode.refused, reason: 'token required', why: 'no token' } };
+    if (!document) return { document, admission: { ok: false, code: PadCloseCode.gone, reason: 'the conference has ended', why: 'unknown document' } };
+    return { document, admission: document.admitToken(token) };
+  }
+
+  return {
+    tokens,
+    create(room) {
+      if (closed) throw new Error('the shared documents service is closed');
+      const document = new SharedDocument({
+        room,
+        tokens,
+        log,
+        onDestroyed: (d) => {
+          documents.delete(d.id);
+          store.drop(d.id);
+        },
+      });
+      documents.set(document.id, document);
+      createContent(document);
+      log.info({ room }, 'shared document created');
+      return document;
+    },
+
+    matches(url) {
+      return PAD_PATH.test(url);
+    },
+
+    handleUpgrade(req, socket, head) {
+      if (!isOriginAllowed(req, options.allowedOrigins)) {
+        log.warn({ origin: req.headers.origin }, 'cross-origin document WebSocket refused');
+        return refuseHttp(socket, '403 Forbidden');
+      }
+      const match = PAD_PATH.exec(req.url ?? '');
+      if (!match || closed) return refuseHttp(socket, '404 Not Found');
+      const id = match[1]!;
+      const { document, admission } = admit(req, id, match[2]);
+      // Refusals are completed as WebSocket closes with a code, not HTTP statuses: a browser
+      // page sees only the close code, and the editor tells "ended" from "refused" by it.
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        if (!admission.ok || !document?.open) {
+          const refusal = admission.ok ? { code: PadCloseCode.gone, reason: 'the conference has ended', why: 'destroyed' } : admission;
+          log.debug({ why: refusal.why }, 'document connection refused');
+          ws.close(refusal.code, refusal.reason);
+          return;
+        }
+        const connection = new PadConnection(ws, {
+          docId: document.id,
+          occupant: admission.occupant,
+          backend,
+          limits,
+          log: log.child({ room: document.room }),
+          onClosed: (c) => document.detach(c),
+          ...(options.now ? { now: options.now } : {}),
+        });
+        document.attach(connection);
+      });
+    },
+
+    holds: (id) => store.holds(id),
+
+    stats() {
+      let connections = 0;
+      for (const d of documents.values()) connections += d.connectionCount;
+      const { agentsCount } = backend as unknown as { agentsCount: number };
+      return { documents: documents.size, connections, agents: agentsCount, stored: store.size };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const d of [...documents.values()]) d.destroy('the server is shutting down');
+      wss.close();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+    },
+  };
+}
