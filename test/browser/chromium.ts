@@ -46,6 +46,12 @@ export interface NewPageOptions {
   label?: string;
   /** Navigation timeout in ms (default 15000). */
   timeoutMs?: number;
+  /** Browser language of the page's context (default Chromium's, en-US). */
+  locale?: string;
+  /** Viewport size (default Playwright's 1280x720). */
+  viewport?: { width: number; height: number };
+  /** A script run in the page before any of its own (test instrumentation). */
+  initScript?: string;
 }
 
 export interface LaunchOptions {
@@ -83,8 +89,12 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserHa
     if (closing) throw new Error('launchBrowser: harness already closed');
     pageCount += 1;
     const label = pageOpts.label ?? `p${pageCount}`;
-    const context = await browser.newContext();
+    const context = await browser.newContext({
+      ...(pageOpts.locale ? { locale: pageOpts.locale } : {}),
+      ...(pageOpts.viewport ? { viewport: pageOpts.viewport } : {}),
+    });
     contexts.add(context);
+    if (pageOpts.initScript) await context.addInitScript(pageOpts.initScript);
     context.on('close', () => contexts.delete(context));
     const page = await context.newPage();
     page.on('console', (msg) => push(`${label} [console.${msg.type()}] ${msg.text()}`));

@@ -48,7 +48,7 @@ export async function startLjmRig(options: LjmRigOptions = {}): Promise<LjmRig> 
   };
 }
 
-export interface Inbound { kind: string; bytes: number; frames: number }
+export interface Inbound { kind: string; ssrc?: number; bytes: number; frames: number }
 
 export interface MediaJoinOptions {
   /** Peer-to-peer for 1:1 (default off: the call goes through the bridge). */
@@ -126,9 +126,9 @@ export async function inbound(page: Page): Promise<{ ice: string; rtp: Inbound[]
     const session = w.salonTest.conference?.jvbJingleSession;
     if (!session) return { ice: 'no-session', rtp: [] };
     const pc = session.peerconnection.peerconnection as RTCPeerConnection;
-    const rtp: Array<{ kind: string; bytes: number; frames: number }> = [];
+    const rtp: Array<{ kind: string; ssrc: number; bytes: number; frames: number }> = [];
     (await pc.getStats()).forEach((r: any) => {
-      if (r.type === 'inbound-rtp') rtp.push({ kind: r.kind, bytes: r.bytesReceived ?? 0, frames: r.framesDecoded ?? 0 });
+      if (r.type === 'inbound-rtp') rtp.push({ kind: r.kind, ssrc: r.ssrc, bytes: r.bytesReceived ?? 0, frames: r.framesDecoded ?? 0 });
     });
     return { ice: pc.iceConnectionState, rtp };
   });
