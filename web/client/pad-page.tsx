@@ -8,7 +8,7 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { padSocketUrl } from './doc/address.ts';
-import { saveFile } from './doc/download.ts';
+import { downloadBlob } from './ui/document/download.ts';
 import type { EditorHandle, EditorStatus } from './doc/editor.ts';
 import { pickLang, strings, type Lang } from './doc/strings.ts';
 import './doc/pad-page.css';
@@ -55,10 +55,10 @@ function PadPage({ lang, url }: { lang: Lang; url: string | undefined }) {
         <h1>{t.title}</h1>
         <p class="pad-page-warning">{t.pageWarning}</p>
         <div class="pad-page-actions">
-          <button type="button" disabled={!editor} onClick={() => editor && saveFile(editor.downloadHtml(), `document-${stamp}.html`)}>
+          <button type="button" disabled={!editor} onClick={() => editor && downloadBlob(editor.downloadHtml(), `document-${stamp}.html`)}>
             {t.downloadHtml}
           </button>
-          <button type="button" disabled={!editor} onClick={() => editor && saveFile(editor.downloadText(), `document-${stamp}.txt`)}>
+          <button type="button" disabled={!editor} onClick={() => editor && downloadBlob(editor.downloadText(), `document-${stamp}.txt`)}>
             {t.downloadText}
           </button>
         </div>

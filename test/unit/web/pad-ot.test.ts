@@ -2,20 +2,10 @@ import assert from 'node:assert/strict';
 import richText from 'rich-text';
 import { richTextType } from '../../../web/client/doc/ot.ts';
 import { Delta, type Op } from '../../../web/client/doc/delta.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 const server = richText.type;
 
-/** A small deterministic generator (mulberry32), so a failure names a reproducible case. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ATTRIBUTES = [undefined, { bold: true }, { italic: true }, { bold: null }, { header: 1 }, { link: 'https://example.org/' }];
 
@@ -85,7 +75,7 @@ describe('web/client/doc/ot (the rich-text OT type over quill-delta 5)', () => {
   });
 
   it('agrees with rich-text on apply, compose and transform for 2000 random pairs, and converges', () => {
-    const rand = random(20251217);
+    const rand = seededRandom(20251217);
     for (let i = 0; i < 2000; i++) {
       const doc = randomDocument(rand);
       const a = randomChange(rand, lengthOf(doc));

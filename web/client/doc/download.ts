@@ -1,6 +1,6 @@
 /**
  * The document as files to keep after the meeting: HTML (Quill's semantic HTML in a minimal
- * document with its charset and title) and plain text, and saving a file from the page.
+ * document with its charset and title) and plain text (saved by ../ui/document/download.ts).
  */
 import type { Lang } from './strings.ts';
 
@@ -33,18 +33,4 @@ function plainSpaces(doc: Document): void {
 
 export function textFile(text: string): Blob {
   return new Blob([text], { type: 'text/plain;charset=utf-8' });
-}
-
-/** Saves `blob` as `filename` through a temporary `<a download>` (no server round trip). */
-export function saveFile(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = filename;
-  a.rel = 'noopener';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // The download has taken the URL; revoking on the next task frees the Blob.
-  setTimeout(() => URL.revokeObjectURL(url), 0);
 }

@@ -4,6 +4,7 @@ import {
   TransportCcRecorder, buildTransportCc, parseTransportCc, type TransportCcFeedback,
 } from '../../../../bridge/rtp/transport-cc.ts';
 import { hex } from './fixtures.ts';
+import { seededRandom } from '../../seeded-random.ts';
 
 const SENDER = 0x11111111;
 const MEDIA = 0x22222222;
@@ -12,17 +13,6 @@ function feedback(baseSequence: number, referenceTime: number, feedbackCount: nu
   return { senderSsrc: SENDER, mediaSsrc: MEDIA, baseSequence, referenceTime, feedbackCount, deltas };
 }
 
-/** A tiny deterministic PRNG (mulberry32) for the round-trip cases. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('bridge/rtp/transport-cc', () => {
   describe('buildTransportCc (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1)', () => {
@@ -98,7 +88,7 @@ describe('bridge/rtp/transport-cc', () => {
     });
 
     it('parse(build(x)) is x for 500 random feedbacks (every chunk kind and delta size)', () => {
-      const next = random(42);
+      const next = seededRandom(42);
       for (let n = 0; n < 500; n++) {
         const count = 1 + Math.floor(next() * 200);
         const lossy = next();
