@@ -47,6 +47,17 @@ describe('shared document (integration)', function () {
     clients.push(participant.client);
     return participant;
   }
+  /** Alice in one conference and Bob in another, each with the focus's grant for their room's document. */
+  async function twoRooms() {
+    const roomA = newRoom();
+    const roomB = newRoom();
+    const alice = await join(roomA, 'alice');
+    const bob = await join(roomB, 'bob');
+    const a = await requestDocument(alice.client, roomA);
+    const b = await requestDocument(bob.client, roomB);
+    return { roomA, roomB, alice, bob, a, b };
+  }
+
 
   function editor(path: string, token?: string): TestEditor {
     const e = new TestEditor(socketUrl(server, path), token);
@@ -82,12 +93,7 @@ describe('shared document (integration)', function () {
   });
 
   it('refuses forged, expired, missing and other-room tokens, wrong capabilities and foreign origins at the WebSocket', async () => {
-    const roomA = newRoom();
-    const roomB = newRoom();
-    const alice = await join(roomA, 'alice');
-    const bob = await join(roomB, 'bob');
-    const a = await requestDocument(alice.client, roomA);
-    const b = await requestDocument(bob.client, roomB);
+    const { roomA, roomB, alice, bob, a, b } = await twoRooms();
     const docA = a.path.slice('/pad/'.length);
 
     const [payload, mac] = a.token.split('.') as [string, string];
@@ -226,12 +232,7 @@ describe('shared document (integration)', function () {
   });
 
   it('lets a connection read and write its own document only', async () => {
-    const roomA = newRoom();
-    const roomB = newRoom();
-    const alice = await join(roomA, 'alice');
-    const bob = await join(roomB, 'bob');
-    const a = await requestDocument(alice.client, roomA);
-    const b = await requestDocument(bob.client, roomB);
+    const { roomA, roomB, alice, bob, a, b } = await twoRooms();
     const docB = b.path.slice('/pad/'.length);
     const bobEditor = editor(b.path, b.token);
     await bobEditor.synced();
