@@ -38,6 +38,8 @@ export interface DocumentGrant {
   expires: string;
 }
 
+/** `/pad/<id>`, optionally under one tenant segment; ids are base64url. */
+const DOCUMENT_PATH = /^(?:\/[A-Za-z0-9_.-]{1,64})?\/pad\/[A-Za-z0-9_-]{1,128}$/;
 const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 /** Tokens are base64url with one dot; the bound keeps an absurd attribute out. */
 const MAX_TOKEN_LENGTH = 4096;
@@ -64,8 +66,9 @@ export function buildDocumentRequest(request: DocumentRequest): Element {
 export function parseDocumentGrant(el: Element): DocumentGrant {
   documentElement(el, 'document grant');
   const path = required(el, 'path');
-  // Relative to the origin the client already trusts: never another host (`//host/...`).
-  if (!path.startsWith('/') || path.startsWith('//') || /\s/.test(path)) throw StanzaError.badRequest("document 'path' must be an absolute path");
+  // Only the pad's own endpoint on the origin the client already trusts: never another host
+  // (`//host/…`), nor a backslash that URL parsing would turn into one.
+  if (!DOCUMENT_PATH.test(path)) throw StanzaError.badRequest("document 'path' must be /pad/<document id>");
   const token = required(el, 'token');
   if (token.length > MAX_TOKEN_LENGTH) throw StanzaError.badRequest("document 'token' is too long");
   const expires = required(el, 'expires');

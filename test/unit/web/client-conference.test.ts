@@ -30,6 +30,14 @@ describe('web client: occupant presence', () => {
       ['ef56', 'Bob', 'moderator', 'u@meet.jitsi/r', false, true, true, 1700, [110]]);
   });
 
+  it('ignores SourceInfo entries that are not objects (a hostile presence cannot break the reader)', () => {
+    for (const json of ['{"x-a0":null,"x-v0":7}', '[1,2]', 'null', '"text"', '{"__proto__":{"muted":true}}']) {
+      const o = parseOccupantPresence(parse(`<presence from="r@m/x"><SourceInfo>${json}</SourceInfo><videomuted>true</videomuted></presence>`));
+      assert.equal(o.videoMuted, true, json);
+      assert.equal(o.screenSharing, false, json);
+    }
+  });
+
   it('falls back to legacy mute flags, survives bad SourceInfo JSON and unknown roles', () => {
     const o = parseOccupantPresence(parse(`<presence from="r@m/x"><SourceInfo>{not json</SourceInfo><audiomuted>true</audiomuted>
       <x xmlns="http://jabber.org/protocol/muc#user"><item role="emperor"/></x></presence>`));

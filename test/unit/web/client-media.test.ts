@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { parse } from 'ltx';
 import { parseJingle } from '../../../xmpp/protocol/jingle.ts';
-import { buildRemoteOffer, parseLocalAnswer, type RemoteOffer } from '../../../web/client/media/session-description.ts';
+import { buildRemoteOffer, parseLocalAnswer, sdpToken, type RemoteOffer } from '../../../web/client/media/session-description.ts';
 import { localDescription, receivedPart, remoteSourcesOf } from '../../../web/client/media/jingle-sources.ts';
 import { parseCandidate } from '../../../web/client/media/jingle-peer.ts';
 import { qualityFromScore, scoreOf } from '../../../web/client/conference/quality-monitor.ts';
@@ -126,6 +126,14 @@ describe('web client: session descriptions', () => {
     assert.deepEqual(answer.sections.get('video')?.ssrcs, [{ ssrc: 8, msid: 'st tv' }, { ssrc: 9, msid: undefined }]);
     assert.deepEqual(answer.sections.get('video')?.groups, [{ semantics: 'FID', ssrcs: [8, 9] }]);
     assert.equal(answer.sections.get('screen')?.direction, 'inactive');
+  });
+
+  it('writes participants\' names as SDP tokens: a nickname with spaces or a line break cannot add lines', () => {
+    assert.equal(sdpToken('ab12'), 'ab12');
+    assert.equal(sdpToken('a b\r\na=x'), 'a_20b_d_aa_3dx');
+    const hostile = buildRemoteOffer({ ...offer, slots: [{ mid: 'r0', media: 'video', role: 'remote', source: { name: 'x y-v0', owner: 'x y\r\nm=audio', media: 'video', ssrcs: [5], groups: [], msid: undefined, videoType: 'camera' } }] });
+    assert.ok(hostile.split('\r\n').includes('a=msid:x_20y_d_am_3daudio x_20y-v0'));
+    assert.equal(hostile.split('\r\n').filter((l) => l.startsWith('m=')).length, 1);
   });
 
   it('refuses an answer without a fingerprint', () => {

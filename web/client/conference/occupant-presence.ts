@@ -62,14 +62,21 @@ export interface OccupantPresence {
   etherpad: string | undefined;
 }
 
-function readSourceInfo(text: string | null): Record<string, { muted?: unknown; videoType?: unknown }> | undefined {
-  if (!text) return undefined;
+type SourceInfo = Array<[name: string, info: { muted?: unknown; videoType?: unknown }]>;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `<SourceInfo>` JSON as [source name, info] pairs; anything that is not an object of objects is left out. */
+function readSourceInfo(text: string | null): SourceInfo {
+  if (!text) return [];
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, { muted?: unknown; videoType?: unknown }>) : undefined;
+    value = JSON.parse(text);
   } catch {
-    return undefined;
+    return [];
   }
+  if (!isPlainObject(value)) return [];
+  return Object.entries(value).filter((entry): entry is [string, Record<string, unknown>] => isPlainObject(entry[1]));
 }
 
 export function parseOccupantPresence(presence: Element): OccupantPresence {
@@ -78,8 +85,7 @@ export function parseOccupantPresence(presence: Element): OccupantPresence {
   const x = presence.getChild('x', NS_MUC_USER);
   const item = x?.getChild('item');
   const role = item?.attrs.role;
-  const sourceInfo = readSourceInfo(presence.getChildText('SourceInfo'));
-  const entries = sourceInfo ? Object.entries(sourceInfo) : [];
+  const entries = readSourceInfo(presence.getChildText('SourceInfo'));
   const mutedOf = (letter: 'a' | 'v', legacy: string): boolean => {
     const mine = entries.filter(([name, info]) => name.startsWith(`${nick}-${letter}`) && info.videoType !== 'desktop');
     if (mine.length > 0) return mine.every(([, info]) => info.muted === true);

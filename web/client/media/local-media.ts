@@ -24,7 +24,26 @@ export class LocalMedia {
   audioFailure: MediaFailure | undefined;
   videoFailure: MediaFailure | undefined;
 
+  /** After close() every track that still arrives (a pending permission prompt) is stopped at once. */
+  private closed = false;
+
   constructor(private devices: DeviceChoice) {}
+
+  private current(kind: 'audio' | 'video'): MediaStreamTrack | undefined {
+    return kind === 'audio' ? this.audio : this.video;
+  }
+
+  /** A second open racing this one: the newer track wins, the older one is stopped. */
+  private replacing(previous: MediaStreamTrack | undefined, next: MediaStreamTrack | undefined): MediaStreamTrack | undefined {
+    previous?.stop();
+    return this.keep(next);
+  }
+
+  /** Keeps `track` unless we were closed meanwhile. */
+  private keep(track: MediaStreamTrack | undefined): MediaStreamTrack | undefined {
+    if (this.closed) track?.stop();
+    return this.closed ? undefined : track;
+  }
 
   /** Opens the microphone (then disabled when `muted`), and the camera unless `videoMuted`. */
   async open(audioMuted: boolean, videoMuted: boolean): Promise<void> {
@@ -40,7 +59,7 @@ export class LocalMedia {
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: this.devices.audioInput ? { deviceId: { exact: this.devices.audioInput } } : true,
       });
-      this.audio = stream.getAudioTracks()[0];
+      this.audio = this.replacing(this.current('audio'), stream.getAudioTracks()[0]);
       this.audioFailure = undefined;
     } catch (err) {
       this.audioFailure = mediaFailureOf(err);
@@ -55,7 +74,7 @@ export class LocalMedia {
       const stream = await navigator.mediaDevices.getUserMedia({
         video: this.devices.videoInput ? { ...VIDEO_CONSTRAINTS, deviceId: { exact: this.devices.videoInput } } : VIDEO_CONSTRAINTS,
       });
-      this.video = stream.getVideoTracks()[0];
+      this.video = this.replacing(this.current('video'), stream.getVideoTracks()[0]);
       if (this.video) this.video.contentHint = 'motion';
       this.videoFailure = undefined;
     } catch (err) {
@@ -75,13 +94,16 @@ export class LocalMedia {
       const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
       // Some browsers add tab audio even when not asked: it is not sent.
       for (const track of stream.getAudioTracks()) track.stop();
-      const track = stream.getVideoTracks()[0];
+      const track = this.keep(stream.getVideoTracks()[0]);
       if (!track) return undefined;
       track.contentHint = 'detail';
       track.addEventListener('ended', onEnded, { once: true });
+      this.screen?.stop();
       this.screen = track;
       return track;
-    } catch {
+    } catch (err) {
+      // The user closing the picker is NotAllowedError; anything else is worth a line in the console.
+      if (!(err instanceof DOMException && err.name === 'NotAllowedError')) console.warn('screen capture failed', err);
       return undefined;
     }
   }
@@ -106,6 +128,7 @@ export class LocalMedia {
   }
 
   close(): void {
+    this.closed = true;
     this.audio?.stop();
     this.closeVideo();
     this.closeScreen();

@@ -68,6 +68,15 @@ const DROPPED_EXTENSIONS = new Set([
   'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
 ]);
 
+/**
+ * An endpoint id or source name as an SDP token (RFC 8830 msid-id, RFC 7022 CNAME): endpoint ids
+ * are MUC nicknames chosen by participants, and a space or line break there would break every
+ * other participant's description. Other characters become `_<hex>`.
+ */
+export function sdpToken(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, (c) => `_${c.codePointAt(0)?.toString(16) ?? ''}`).slice(0, 64) || '_';
+}
+
 function direction(slot: Slot): string {
   switch (slot.role) {
     case 'local-audio': case 'local-video': return 'sendrecv';
@@ -128,8 +137,10 @@ export function buildRemoteOffer(offer: RemoteOffer): string {
     );
     if (slot.source) {
       const { source } = slot;
-      const msid = `${source.owner} ${source.name}`;
-      lines.push(`a=msid:${msid}`, ...sourceLines(source.ssrcs, source.groups, source.owner, msid));
+      // One stream per participant, so Chrome keeps its audio and video in sync (same CNAME and stream id).
+      const stream = sdpToken(source.owner);
+      const msid = `${stream} ${sdpToken(source.name)}`;
+      lines.push(`a=msid:${msid}`, ...sourceLines(source.ssrcs, source.groups, stream, msid));
     } else if (slot.feedbackSsrc !== undefined) {
       lines.push(...sourceLines([slot.feedbackSsrc], [], 'jvb', `jvb jvb-${slot.media === 'audio' ? 'a0' : 'v0'}`));
     }

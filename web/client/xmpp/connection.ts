@@ -43,6 +43,8 @@ export type IqHandler = (iq: Element, payload: Element) => Element | undefined |
 export type ConnectionStatus = 'connecting' | 'online' | 'reconnecting' | 'resumed' | 'closed';
 
 interface Pending {
+  /** Where the request went ('' for our own server/account): only that address may answer (RFC 6120 §8.1.2.1). */
+  to: string;
   resolve(el: Element): void;
   reject(err: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -118,6 +120,8 @@ export class XmppConnection {
   private reconnectAttempt = 0;
   /** The current socket carries the session (bound or resumed): stanzas may go out on it. */
   private live = false;
+  /** A stream error after which resuming is pointless (conflict, policy-violation, …). */
+  private finalError: string | undefined;
 
   constructor(private readonly options: ConnectionOptions) {}
 
@@ -155,14 +159,16 @@ export class XmppConnection {
 
   /** Sends an IQ and resolves with its result; an error answer rejects with IqError. */
   iq(iq: Element, timeoutMs = IQ_TIMEOUT_MS): Promise<Element> {
-    const id = iq.attrs.id ?? `c${++this.nextId}`;
+    if (this.status === 'closed') return Promise.reject(new IqError('gone', undefined, 'the connection is closed'));
+    // Unpredictable ids: an answer forged by another user would have to guess one.
+    const id = iq.attrs.id ?? `${randomId()}${++this.nextId}`;
     iq.attrs.id = id;
     return new Promise<Element>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new IqError('remote-server-timeout', undefined, 'no answer'));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { to: String(iq.attrs.to ?? ''), resolve, reject, timer });
       this.send(iq);
     });
   }
@@ -174,6 +180,7 @@ export class XmppConnection {
     clearTimeout(this.reconnectTimer);
     this.socket?.close(true);
     this.socket = undefined;
+    this.frameFail?.(new Error('the connection closed'));
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new IqError('gone', undefined, 'the connection closed'));
@@ -183,7 +190,7 @@ export class XmppConnection {
 
   private setStatus(status: ConnectionStatus): void {
     this.status = status;
-    for (const listener of this.statusListeners) listener(status);
+    for (const listener of this.statusListeners) safely(() => listener(status));
   }
 
   /** Opens a socket, authenticates, then binds (fresh) or resumes (`previd`). */
@@ -270,10 +277,16 @@ export class XmppConnection {
       return;
     }
     if (el.name === 'close' && el.getNS() === NS_FRAMING) return this.socket?.close(false);
+    if (el.name === 'error' || el.name === 'stream:error') {
+      // RFC 6120 §4.9: the stream ends. Some conditions mean a resumption would be refused too.
+      const condition = el.children.find((c): c is Element => typeof c !== 'string')?.name ?? 'undefined-condition';
+      this.finalError = FINAL_STREAM_ERRORS.has(condition) ? condition : undefined;
+      return this.socket?.close(false);
+    }
     if (el.name !== 'iq' && el.name !== 'message' && el.name !== 'presence') return;
     this.inbound = (this.inbound + 1) >>> 0;
     if (el.name === 'iq') return this.onIq(el);
-    for (const listener of this.stanzaListeners) listener(el);
+    for (const listener of this.stanzaListeners) safely(() => listener(el));
   }
 
   private acknowledge(h: number): void {
@@ -288,7 +301,7 @@ export class XmppConnection {
     const { type, id } = iq.attrs;
     if (type === 'result' || type === 'error') {
       const pending = this.pending.get(id);
-      if (!pending) return;
+      if (!pending || !this.isFromAddressee(String(iq.attrs.from ?? ''), pending.to)) return;
       this.pending.delete(id);
       clearTimeout(pending.timer);
       if (type === 'result') return pending.resolve(iq);
@@ -316,6 +329,14 @@ export class XmppConnection {
       .then(answer, (err: unknown) => fail(err instanceof IqError ? err.condition : 'bad-request', err instanceof Error ? err.message : undefined));
   }
 
+  /** RFC 6120 §8.1.2.1: the answer comes from where the request went (our server answers for our account). */
+  private isFromAddressee(from: string, to: string): boolean {
+    if (from === to) return true;
+    if (to !== '') return false;
+    const own = bareJid(this.jid);
+    return from === own || from === this.jid || from === own.slice(own.indexOf('@') + 1);
+  }
+
   private onSocketEnd(socket: Socket, clean: boolean): void {
     if (socket !== this.socket || this.status === 'closed' || clean) return;
     this.socket = undefined;
@@ -323,11 +344,12 @@ export class XmppConnection {
     // A socket lost while logging in fails that attempt; its caller decides what next.
     this.frameFail?.(new Error('the WebSocket closed'));
     if (this.status === 'connecting' || this.status === 'reconnecting') return;
+    if (this.finalError) return this.fail();
     this.setStatus('reconnecting');
     this.scheduleResume();
   }
 
-  /** Tries to resume with backoff (0.5 s, 1 s, 2 s … 5 s) until the server forgets the session. */
+  /** Tries to resume with backoff (0.5 s, 1 s, 2 s, then every 5 s; about 70 s in all) until the server forgets the session. */
   private scheduleResume(): void {
     const smId = this.smId;
     if (!smId) return this.fail();
@@ -341,7 +363,7 @@ export class XmppConnection {
         },
         (err: unknown) => {
           if (this.status === 'closed') return;
-          // A refused resumption is final; a socket that could not open is retried for 60 s.
+          // A refused resumption is final; a socket that could not open is retried for about 70 s.
           if (err instanceof Error && err.message.includes('could not be resumed')) return this.fail();
           if (this.reconnectAttempt > 16) return this.fail();
           this.socket?.close(false);
@@ -353,6 +375,22 @@ export class XmppConnection {
 
   private fail(): void {
     this.close();
+  }
+}
+
+/** Stream errors that end the session for good (RFC 6120 §4.9.3): no resumption is tried after them. */
+const FINAL_STREAM_ERRORS = new Set(['conflict', 'policy-violation', 'not-authorized', 'host-unknown', 'invalid-from', 'see-other-host']);
+
+function randomId(): string {
+  return [...crypto.getRandomValues(new Uint8Array(6))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Runs a listener; its exception is logged and does not stop the stanza's other listeners. */
+function safely(run: () => void): void {
+  try {
+    run();
+  } catch (err) {
+    console.error('a connection listener failed', err);
   }
 }
 

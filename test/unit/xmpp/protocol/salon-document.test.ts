@@ -31,6 +31,9 @@ describe('xmpp/protocol/salon-document (shared document access)', () => {
     assertBadRequest(() => parseDocumentGrant(parse(grantXml({ path: '//evil.example/pad/x' }))), "'path'");
     assertBadRequest(() => parseDocumentGrant(parse(grantXml({ path: 'https://evil.example/pad/x' }))), "'path'");
     assertBadRequest(() => parseDocumentGrant(parse(grantXml({ path: '/pad/a b' }))), "'path'");
+    assertBadRequest(() => parseDocumentGrant(parse(grantXml({ path: '/\\evil.example/pad/x' }))), "'path'");
+    assertBadRequest(() => parseDocumentGrant(parse(grantXml({ path: '/pad/../config.js' }))), "'path'");
+    assertBadRequest(() => parseDocumentGrant(parse(grantXml({ path: '/other/x' }))), "'path'");
   });
 
   it('refuses a grant with a malformed expiry or an oversized token', () => {
