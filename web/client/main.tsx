@@ -15,10 +15,13 @@ const config = (globalThis as { config?: unknown }).config as JitsiConfig;
 // The one place the embedding code plugs in. `startEmbedding` is called first: the embedder waits
 // for the events it sends at once. The URL's whitelisted settings (#config.prejoinConfig.enabled,
 // #config.startWithAudioMuted/VideoMuted, #userInfo.displayName, ?jwt / #jwt, ?lang) become the
-// app's initial options, and each conference is attached to the endpoint (attach returns detach).
+// app's initial options, and each conference is attached to the endpoint (attach returns detach),
+// with the room's way to join again with a password (the `password` command's second meaning).
 const endpoint = startEmbedding(window);
 const initial = initialOptionsFrom(parseUrlOverrides(location));
-const onConference: OnConference | undefined = endpoint ? (controller) => endpoint.attach(controller) : undefined;
+const onConference: OnConference | undefined = endpoint
+  ? (controller, _options, room) => endpoint.attach(controller, { joinWithPassword: room.joinWithPassword })
+  : undefined;
 // ──────────────────────────────────────────────────────────────────────────────────────────
 
 function mountPoint(): HTMLElement {

@@ -102,6 +102,15 @@ describe('web/client/embed/state-events', () => {
     ]);
   });
 
+  it('asks the embedder for the password each time a join is refused for want of it, and only then', () => {
+    const connecting = conferenceState();
+    const locked = conferenceState({ phase: { name: 'failed', error: 'password-required' } });
+    assert.deepEqual(conferenceEvents(connecting, locked), [{ name: 'password-required' }]);
+    assert.deepEqual(conferenceEvents(baselineOf(locked), locked), [{ name: 'password-required' }], 'attached after the refusal');
+    assert.deepEqual(conferenceEvents(locked, { ...locked }), [], 'the same refusal once');
+    assert.deepEqual(conferenceEvents(connecting, conferenceState({ phase: { name: 'failed', error: 'room-full' } })), []);
+  });
+
   it('a reconnection is not a leave; leaving is', () => {
     const joined = joinedState([bob]);
     const reconnecting = { ...joined, phase: { name: 'reconnecting' } } as const;
@@ -168,16 +177,53 @@ describe('web/client/embed/endpoint', () => {
     endpoint.close();
   });
 
-  it('says readyToClose after a kick only when the app asks', () => {
+  for (const reason of ['kicked', 'ended'] as const) {
+    it(`says readyToClose once after the conference ends without a hang-up (${reason}), as jitsi-meet does`, () => {
+      const { endpoint, names, net } = embedded();
+      const controller = new FakeController(joinedState());
+      endpoint.attach(controller);
+      const left = { ...joinedState(), phase: { name: 'left', reason } } as const;
+      controller.setState(left);
+      controller.setState({ ...left, notices: [] });
+      net.flush();
+      assert.deepEqual(names().slice(2), ['video-conference-joined', 'video-conference-left', 'video-ready-to-close']);
+      endpoint.close();
+    });
+  }
+
+  it('a refused join says passwordRequired and not readyToClose; the next conference may say it again', () => {
     const { endpoint, names, net } = embedded();
-    const controller = new FakeController(joinedState());
-    endpoint.attach(controller);
-    controller.setState({ ...joinedState(), phase: { name: 'left', reason: 'kicked' } });
+    const first = new FakeController(conferenceState());
+    endpoint.attach(first);
+    first.setState(conferenceState({ phase: { name: 'failed', error: 'password-required' } }));
+    const second = new FakeController(conferenceState());
+    endpoint.attach(second);
+    second.setState(joinedState());
+    second.setState({ ...joinedState(), phase: { name: 'left', reason: 'kicked' } });
     net.flush();
-    assert.equal(names().at(-1), 'video-conference-left');
-    endpoint.readyToClose();
-    net.flush();
-    assert.equal(names().at(-1), 'video-ready-to-close');
+    assert.deepEqual(names().slice(2), ['password-required', 'video-conference-joined', 'video-conference-left', 'video-ready-to-close']);
+    endpoint.close();
+  });
+
+  it('the password command joins with the password while a join waits for one, and locks the room otherwise', () => {
+    const { endpoint, command, errors } = embedded();
+    const given: string[] = [];
+    const locked = new FakeController(conferenceState({ phase: { name: 'failed', error: 'password-required' } }));
+    endpoint.attach(locked, { joinWithPassword: (password) => given.push(password) });
+    command('password', 's3cret');
+    command('password', 42);
+    assert.deepEqual(given, ['s3cret']);
+    assert.deepEqual(locked.calls, [], 'a failed conference is not asked to lock its room');
+    const joined = new FakeController(joinedState([], {}, { role: 'moderator' }));
+    endpoint.attach(joined, { joinWithPassword: (password) => given.push(password) });
+    command('password', 'lock it');
+    assert.deepEqual(joined.calls, [['setRoomPassword', 'lock it']]);
+    assert.deepEqual(given, ['s3cret']);
+    // Without a way to join again (the app gave none), the command is reported, not misused.
+    endpoint.attach(locked);
+    command('password', 'lost');
+    assert.deepEqual(locked.calls, []);
+    assert.deepEqual(errors.map((e) => e[1]), ['password']);
     endpoint.close();
   });
 

@@ -67,6 +67,7 @@ class ConferenceClient implements ConferenceController {
   private readonly quality: QualityMonitor;
   private occupants = new Map<string, OccupantPresence>();
   private ended = false;
+  /** Sent with every join, rejoins included: the one we were given, or the one we set as moderator. */
   private password: string | undefined;
 
   constructor(private readonly options: JoinOptions, private readonly config: JitsiConfig) {
@@ -74,6 +75,7 @@ class ConferenceClient implements ConferenceController {
     this.roomJid = `${room}@${config.hosts.muc}`;
     this.focusDomain = config.hosts.focus ?? `focus.${config.hosts.domain}`;
     this.store = new ConferenceStore(options.room);
+    this.password = options.password;
     this.media = new LocalMedia(options.devices);
     this.own = {
       displayName: options.displayName, audioMuted: options.audioMuted, videoMuted: options.videoMuted,

@@ -126,4 +126,10 @@ export interface JoinOptions {
   readonly devices: DeviceChoice;
   /** A JWT from the URL (`?jwt=` or `#jwt=`), passed to the server as Jitsi clients do. */
   readonly jwt: string | undefined;
+  /**
+   * The room's password, sent in the join presence (XEP-0045 §7.2.6). Given when a locked room
+   * refused an earlier join (phase `failed`, `password-required`); the room answers a wrong one
+   * the same way. Default: none.
+   */
+  readonly password?: string;
 }

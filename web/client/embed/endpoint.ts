@@ -8,17 +8,19 @@
  * const endpoint = startEmbedding();           // main.tsx, at start; undefined when not framed
  * const overrides = parseUrlOverrides(location); // pre-join defaults: display name, muted, prejoin
  * // … once a ConferenceController exists (before or after the join, either works):
- * const detach = endpoint?.attach(controller);  // events out, commands and requests in
- * // … after a leave the user did not choose (kicked, conference ended), once the page may go:
- * endpoint?.readyToClose();                     // the desktop app closes its window on this
+ * const detach = endpoint?.attach(controller, { joinWithPassword }); // events out, commands and requests in
  * detach?.();                                   // when that controller is dropped
  * ```
  * At construction it sends `browser-support` and `ready` (the desktop app hides its spinner on
  * the first; the API calls the integrator's `onload` on the second). Attached, it turns state
  * changes into events (./state-events.ts) and runs commands and requests on the controller.
- * A hang-up (the app's button, or the `hangup` command) sends `readyToClose` by itself, as
- * jitsi-meet's hangup does. Commands that arrive before `attach` wait (at most
- * MAX_WAITING_COMMANDS) and run on attach.
+ * Every end of the call sends `readyToClose` (the desktop app closes the meeting on it,
+ * integrators dispose of the frame), once: a hang-up (the app's button, or the `hangup` command),
+ * being removed, and the conference ending, as jitsi-meet's hangup, KICKED_OUT and
+ * CONFERENCE_DESTROYED paths do. A failed join does not: the user may still get in (with a
+ * password, say). Commands that arrive before `attach` wait (at most MAX_WAITING_COMMANDS) and
+ * run on attach. The `password` command joins with the password while a join waits for one
+ * (`passwordRequired` was sent), through the app's `joinWithPassword`; otherwise it locks the room.
  *
  * Every command argument comes from another origin: each is type-checked and bounded here
  * before it reaches the controller, and nothing received is ever turned into a URL or HTML.
@@ -52,9 +54,19 @@ export interface EndpointOptions {
   readonly reportError?: (what: string, err: unknown) => void;
 }
 
-/** What a command may use: the controller, and the endpoint's error report and readyToClose. */
+/** What the app lets the embedder do besides driving the attached controller. */
+export interface AttachOptions {
+  /**
+   * Joins again with a password after the conference failed with `password-required` (the
+   * `password` command's meaning while a join waits for one). Default: the command is dropped.
+   */
+  readonly joinWithPassword?: (password: string) => void;
+}
+
+/** What a command may use: the controller, the app's options, and the endpoint's error report and readyToClose. */
 interface CommandContext {
   readonly controller: ConferenceController;
+  readonly options: AttachOptions;
   report(what: string, err: unknown): void;
   readyToClose(): void;
 }
@@ -74,6 +86,7 @@ export class ExternalApiEndpoint {
   readonly #report: (what: string, err: unknown) => void;
   readonly #waiting: Array<{ name: string; args: readonly unknown[] }> = [];
   #controller: ConferenceController | undefined;
+  #options: AttachOptions = {};
   #unsubscribe: (() => void) | undefined;
   #last: ConferenceState | undefined;
   #readyToCloseSent = false;
@@ -98,10 +111,11 @@ export class ExternalApiEndpoint {
    * Reports `controller`'s conference to the embedder and lets the embedder drive it; replaces a
    * controller attached before. Returns the function that detaches it (idempotent).
    */
-  attach(controller: ConferenceController): () => void {
+  attach(controller: ConferenceController, options: AttachOptions = {}): () => void {
     this.detach();
     if (this.#closed) return () => undefined;
     this.#controller = controller;
+    this.#options = options;
     this.#readyToCloseSent = false;
     const first = controller.getState();
     this.#last = baselineOf(first);
@@ -119,6 +133,7 @@ export class ExternalApiEndpoint {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#controller = undefined;
+    this.#options = {};
     this.#last = undefined;
   }
 
@@ -152,8 +167,7 @@ export class ExternalApiEndpoint {
     this.#last = state;
     if (!prev || prev === state) return;
     for (const event of conferenceEvents(prev, state)) this.#channel.sendEvent(event);
-    const hungUp = state.phase.name === 'left' && state.phase.reason === 'hangup';
-    if (hungUp && prev.phase.name !== 'left') this.readyToClose();
+    if (state.phase.name === 'left' && prev.phase.name !== 'left') this.readyToClose();
   }
 
   #onCommand(data: unknown): void {
@@ -177,7 +191,7 @@ export class ExternalApiEndpoint {
     const controller = this.#controller;
     const command = COMMANDS[name];
     if (!controller || !command) return;
-    command({ controller, report: this.#report, readyToClose: () => this.readyToClose() }, args);
+    command({ controller, options: this.#options, report: this.#report, readyToClose: () => this.readyToClose() }, args);
   }
 
   #onRequest(data: unknown, respond: Respond): void {
@@ -265,9 +279,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     const recipient = text(to, MAX_ID_CHARS);
     if (recipient !== undefined) ctx.controller.sendChatMessage(body, recipient);
   },
+  // API.js: while a join waits for a password (lib-jitsi-meet's PASSWORD_REQUIRED, after which
+  // jitsi-meet sent `passwordRequired`) it joins with it; otherwise it locks the room.
   'password': (ctx, [password]) => {
     const value = text(password, MAX_PASSWORD_CHARS);
-    if (value !== undefined) ctx.controller.setRoomPassword(value);
+    if (value === undefined) return;
+    const { phase } = ctx.controller.getState();
+    if (phase.name !== 'failed' || phase.error !== 'password-required') ctx.controller.setRoomPassword(value);
+    else if (ctx.options.joinWithPassword) ctx.options.joinWithPassword(value);
+    else ctx.report('the iframe API password command has no join to give it to', 'password');
   },
   'toggle-raise-hand': (ctx) => {
     const local = localOf(ctx.controller.getState());

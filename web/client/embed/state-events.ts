@@ -10,6 +10,7 @@ import type { ChatMessage, ConferenceState, Participant } from '../conference/mo
 export type ApiEvent =
   | { readonly name: 'video-conference-joined'; readonly roomName: string; readonly id: string; readonly displayName: string; readonly formattedDisplayName: string; readonly breakoutRoom: false; readonly visitor: false }
   | { readonly name: 'video-conference-left'; readonly roomName: string }
+  | { readonly name: 'password-required' }
   | { readonly name: 'participant-joined'; readonly id: string; readonly displayName: string; readonly formattedDisplayName: string }
   | { readonly name: 'participant-left'; readonly id: string }
   | { readonly name: 'display-name-change'; readonly id: string; readonly displayname: string; readonly formattedDisplayName: string }
@@ -21,6 +22,11 @@ export type ApiEvent =
   | { readonly name: 'dominant-speaker-changed'; readonly id: string }
   | { readonly name: 'incoming-message'; readonly from: string; readonly nick: string; readonly message: string; readonly privateMessage: boolean; readonly stamp: number }
   | { readonly name: 'outgoing-message'; readonly message: string; readonly privateMessage: boolean };
+
+/** The join was refused for want of the right password (none given, or a wrong one). */
+function asksPassword(state: ConferenceState): boolean {
+  return state.phase.name === 'failed' && state.phase.error === 'password-required';
+}
 
 /** In the conference for the API's purposes: a reconnection is not a leave. */
 function inConference(state: ConferenceState): boolean {
@@ -129,5 +135,8 @@ export function conferenceEvents(prev: ConferenceState, next: ConferenceState): 
   }
 
   if (wasIn && !isIn) events.push({ name: 'video-conference-left', roomName: prev.room });
+  // jitsi-meet's external-api middleware sends it on each PASSWORD_REQUIRED failure, a wrong
+  // password's included; the embedder answers with the `password` command.
+  if (asksPassword(next) && !asksPassword(prev)) events.push({ name: 'password-required' });
   return events;
 }

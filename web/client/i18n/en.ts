@@ -165,6 +165,10 @@ export const en = {
   'end.error.media-failed': 'The audio or video connection could not be established.',
   'end.rejoin': 'Join again',
   'end.home': 'Back to home',
+  'end.password': 'Password of the meeting',
+  'end.passwordEmpty': 'Enter the password of the meeting.',
+  'end.passwordWrong': 'This password is not the right one. Check it and try again.',
+  'end.join': 'Join',
 
   'notice.joined': '{name} joined the meeting',
   'notice.left': '{name} left the meeting',

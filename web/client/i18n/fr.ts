@@ -164,6 +164,10 @@ export const fr: Messages = {
   'end.error.media-failed': 'La connexion audio ou vidéo n’a pas pu être établie.',
   'end.rejoin': 'Rejoindre à nouveau',
   'end.home': 'Retour à l’accueil',
+  'end.password': 'Mot de passe de la réunion',
+  'end.passwordEmpty': 'Saisissez le mot de passe de la réunion.',
+  'end.passwordWrong': 'Ce mot de passe n’est pas le bon. Vérifiez-le et réessayez.',
+  'end.join': 'Rejoindre',
 
   'notice.joined': '{name} a rejoint la réunion',
   'notice.left': '{name} a quitté la réunion',

@@ -9,7 +9,7 @@ import { useI18n } from '../../i18n/index.tsx';
 import { Chat } from '../chat/index.tsx';
 import { DocumentPanel } from '../document/index.tsx';
 import type { EditorHandle } from '../document/load-editor.ts';
-import { EndScreen } from '../end-screen/index.tsx';
+import { EndScreen, type PasswordPrompt } from '../end-screen/index.tsx';
 import { useConference } from '../hooks/use-conference.ts';
 import { useDocumentTitle } from '../hooks/use-document-title.ts';
 import { useShortcuts } from '../hooks/use-shortcuts.ts';
@@ -29,6 +29,8 @@ import { LeaveDialog } from './leave-dialog.tsx';
 export interface ConferenceViewProps {
   readonly controller: ConferenceController;
   readonly devices: DeviceChoice;
+  /** For the end screen of a room that asks for a password. */
+  readonly passwordPrompt: PasswordPrompt;
   readonly onRejoin: () => void;
   readonly onHome: () => void;
 }
@@ -40,7 +42,7 @@ function report(action: string): (err: unknown) => void {
 
 const canShareScreen = (): boolean => typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 
-export function ConferenceView({ controller, devices: initialDevices, onRejoin, onHome }: ConferenceViewProps) {
+export function ConferenceView({ controller, devices: initialDevices, passwordPrompt, onRejoin, onHome }: ConferenceViewProps) {
   const { t } = useI18n();
   const state = useConference(controller);
   useDocumentTitle(`${t('conf.title', { room: state.room })} – ${t('app.name')}`);
@@ -123,7 +125,7 @@ export function ConferenceView({ controller, devices: initialDevices, onRejoin, 
 
   const phase = state.phase;
   if (phase.name === 'left' || phase.name === 'failed') {
-    return <EndScreen phase={phase} onRejoin={onRejoin} onHome={onHome} />;
+    return <EndScreen phase={phase} passwordPrompt={passwordPrompt} onRejoin={onRejoin} onHome={onHome} />;
   }
   const closePanel = (): void => setPanel(undefined);
   return (

@@ -1,0 +1,145 @@
+/**
+ * A room locked with a password, in Salon's own web client served by a real Salon (Chromium, fake
+ * devices): the moderator sets the password from the participants pane; a newcomer is asked for
+ * it, refused with a message when it is wrong, and let in with the right one; a page framed by
+ * Jitsi's iframe API gets `passwordRequired`, answers with `executeCommand('password', …)`, and
+ * says `readyToClose` when the moderator removes it.
+ */
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../integration/harness.ts';
+import { launchBrowser, type BrowserHarness } from './chromium.ts';
+import { axeViolations, screenshot } from './fixtures/ui-page.ts';
+import { startPageServer, type PageServer } from './page-server.ts';
+import { joinSalon, pressJoin } from './salon-page.ts';
+
+type AnyWindow = Record<string, any>;
+
+/**
+ * An integrator's page on another origin: frames `room` of the Salon at `salon` (host:port) with
+ * the pre-join screen off, records the API's events in `window.events` and exposes `window.api`.
+ */
+const INTEGRATOR_HTML = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>integrator</title></head>
+<body>
+<div id="meet"></div>
+<script>
+  var params = new URLSearchParams(location.search);
+  var salon = params.get('salon');
+  window.events = [];
+  var script = document.createElement('script');
+  script.src = 'http://' + salon + '/external_api.js';
+  script.onload = function () {
+    var api = new JitsiMeetExternalAPI(salon, {
+      roomName: params.get('room'),
+      parentNode: document.getElementById('meet'),
+      noSSL: true,
+      configOverwrite: { prejoinConfig: { enabled: false }, startWithVideoMuted: true },
+      userInfo: { displayName: params.get('name') }
+    });
+    window.api = api;
+    ['passwordRequired', 'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose'].forEach(function (name) {
+      api.on(name, function (data) { window.events.push({ name: name, data: data }); });
+    });
+  };
+  document.head.appendChild(script);
+</script>
+</body>
+</html>
+`;
+
+/** The names of the iframe API events the integrator page received so far. */
+function eventNames(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as AnyWindow).events.map((e: { name: string }) => e.name));
+}
+
+/** Waits until the integrator page has received `count` events called `name`. */
+async function waitForEvents(page: Page, name: string, count: number, timeout: number): Promise<void> {
+  const ok = await page.waitForFunction(
+    ([n, c]) => (window as unknown as AnyWindow).events.filter((e: { name: string }) => e.name === n).length >= (c as number),
+    [name, count] as const, { timeout },
+  ).then(() => true, () => false);
+  if (!ok) assert.fail(`fewer than ${count} ${name} event(s) within ${timeout} ms; got: ${JSON.stringify(await eventNames(page))}`);
+}
+
+describe('Salon web client: a room locked with a password', function () {
+  this.timeout(120_000);
+  const pages: Record<string, string> = { '/integrator': INTEGRATOR_HTML };
+  let pageServer: PageServer;
+  let server: TestServer;
+  let browser: BrowserHarness;
+  let integratorOrigin: string;
+  let alice: Page;
+  const room = 'LockedSalon1';
+  const password = 'correct horse';
+
+  before(async () => {
+    pageServer = await startPageServer(pages, {});
+    // localhost: another site than Salon's 127.0.0.1, allowed to frame it.
+    integratorOrigin = pageServer.origin.replace('127.0.0.1', 'localhost');
+    server = await startTestServer({ SALON_FRAME_ANCESTORS: `'self' ${integratorOrigin}` });
+    browser = await launchBrowser({ extraArgs: ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] });
+    alice = await joinSalon(browser, server.httpOrigin, room, 'Alice', { label: 'alice' });
+  });
+
+  after(async function () {
+    if (this.currentTest?.state === 'failed' || process.env.SALON_BROWSER_LOG === 'dump') console.log(browser?.dumpLogs().slice(-30_000));
+    await browser?.close();
+    await server?.close();
+    await pageServer?.close();
+  });
+
+  it('the moderator locks the room from the participants pane', async () => {
+    await alice.getByRole('button', { name: 'Participants', exact: true }).click();
+    await alice.getByLabel('Room password').fill(password);
+    await alice.getByRole('button', { name: 'Apply the password' }).click();
+    await alice.getByText('The room password was updated.').waitFor();
+  });
+
+  it('a newcomer is asked for the password, refused with a message when it is wrong, let in with the right one', async () => {
+    const bob = await browser.newPage(`${server.httpOrigin}/${room}`, { locale: 'en-GB', label: 'bob' });
+    await pressJoin(bob, 'Bob');
+    const field = bob.getByLabel('Password of the meeting');
+    await field.waitFor({ timeout: 20_000 });
+    await bob.getByText('This meeting is protected by a password.').waitFor();
+    assert.equal(await field.getAttribute('type'), 'password');
+    assert.equal(await field.getAttribute('autocomplete'), 'off');
+    assert.equal(await bob.getByText('This password is not the right one', { exact: false }).count(), 0, 'no error before any password was tried');
+
+    await field.fill('wrong horse');
+    await bob.getByRole('button', { name: 'Join', exact: true }).click();
+    const error = bob.getByText('This password is not the right one. Check it and try again.');
+    await error.waitFor({ timeout: 20_000 });
+    const again = bob.getByLabel('Password of the meeting');
+    assert.equal(await again.getAttribute('aria-invalid'), 'true');
+    assert.equal(await again.evaluate((el) => el === document.activeElement), true, 'the field has the focus, read with its error');
+    assert.equal(await alice.getByRole('list', { name: 'Participant list' }).getByText('Bob').count(), 0, 'Bob is not in the room');
+    assert.deepEqual(await axeViolations(bob), []);
+    await screenshot(bob, 'app-password-wrong');
+
+    await again.fill(password);
+    await bob.getByRole('button', { name: 'Join', exact: true }).click();
+    await bob.getByRole('button', { name: 'Leave the meeting' }).waitFor({ timeout: 20_000 });
+    await alice.getByRole('list', { name: 'Participant list' }).getByText('Bob').waitFor({ timeout: 10_000 });
+    await bob.context().close();
+    await alice.getByRole('list', { name: 'Participant list' }).getByText('Bob').waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  it('a framed page gets passwordRequired and joins with executeCommand("password"); removed, it says readyToClose', async () => {
+    const query = new URLSearchParams({ salon: new URL(server.httpOrigin).host, room, name: 'Carol' });
+    const integrator = await browser.newPage(`${integratorOrigin}/integrator?${query}`, { label: 'integrator' });
+    await waitForEvents(integrator, 'passwordRequired', 1, 30_000);
+    await integrator.evaluate(() => (window as unknown as AnyWindow).api.executeCommand('password', 'wrong horse'));
+    await waitForEvents(integrator, 'passwordRequired', 2, 20_000);
+    await integrator.evaluate((pw) => (window as unknown as AnyWindow).api.executeCommand('password', pw), password);
+    await waitForEvents(integrator, 'videoConferenceJoined', 1, 30_000);
+    const list = alice.getByRole('list', { name: 'Participant list' });
+    await list.getByText('Carol').waitFor({ timeout: 10_000 });
+
+    await alice.getByRole('button', { name: 'Remove – Carol' }).click();
+    await waitForEvents(integrator, 'readyToClose', 1, 20_000);
+    assert.deepEqual(await eventNames(integrator), ['passwordRequired', 'passwordRequired', 'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose']);
+    await list.getByText('Carol').waitFor({ state: 'detached', timeout: 10_000 });
+  });
+});
