@@ -115,6 +115,9 @@ describe('Salon web client with a lib-jitsi-meet client', function () {
     await alice.getByRole('button', { name: 'Remove – Bob' }).click();
     await bob.getByText('You were removed from the meeting').waitFor({ timeout: 10_000 });
     await alice.getByRole('list', { name: 'Participant list' }).getByText('Bob').waitFor({ state: 'detached', timeout: 10_000 });
+    // The lib-jitsi-meet client sees Bob gone too, and keeps receiving Alice.
+    await ljm.waitForFunction(() => (window as any).salonTest.conference.getParticipants().length === 1, undefined, { timeout: 10_000 });
+    assert.deepEqual(await ljm.evaluate(() => (window as any).salonTest.conference.getParticipants().map((p: any) => p.getDisplayName())), ['Alice']);
     await assertReceives(() => ljmInbound(ljm), { audio: 1, video: 1 }, 'the lib-jitsi-meet client after Bob left');
   });
 });

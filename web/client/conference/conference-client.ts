@@ -2,22 +2,32 @@
  * Salon's conference client: joins a room the way lib-jitsi-meet does (XMPP over the WebSocket,
  * the focus's conference IQ, the MUC with Jitsi's presence, Jingle with the focus, the bridge channel)
  * and keeps the `ConferenceState` the views render. Owns the XMPP connection, the Jingle session, the
- * bridge channel, our devices and the statistics timer; `leave()` closes them all.
+ * bridge channel, our devices, the statistics timer and its own timers; `leave()` closes them all.
+ * Stanzas come from ./room-stanzas.ts and ./occupant-presence.ts, the SDP side from ../media/.
+ * About 570 lines, over the house limit on purpose: the room's signalling is one state machine (join,
+ * resumption, rejoin, session restart, leave) whose transitions are easiest to check read together;
+ * what is not part of it (stanzas, presence, SDP, remote media, the store) lives in its own module.
  */
 import { Element } from 'ltx';
-import { buildConferenceRequest, NS_FOCUS } from '../../../xmpp/protocol/conference-iq.ts';
-import { buildJingle, NS_JINGLE, parseJingle, type Jingle } from '../../../xmpp/protocol/jingle.ts';
-import { NS_MUC_ADMIN } from '../../../xmpp/protocol/muc-user.ts';
+import { tryParseJid } from '../../../xmpp/jid.ts';
 import type { BridgeToClientMessage } from '../../../xmpp/protocol/bridge-channel.ts';
+import { buildConferenceRequest, NS_FOCUS } from '../../../xmpp/protocol/conference-iq.ts';
+import { NS_DISCO_INFO } from '../../../xmpp/protocol/disco.ts';
+import { buildJingle, NS_JINGLE, parseJingle, type Jingle } from '../../../xmpp/protocol/jingle.ts';
+import { NS_DOCUMENT, parseDocumentGrant } from '../../../xmpp/protocol/salon-document.ts';
 import { JinglePeer, type ReceivedTrack } from '../media/jingle-peer.ts';
 import { LocalMedia } from '../media/local-media.ts';
-import { IqError, XmppConnection, resourceOf } from '../xmpp/connection.ts';
+import { IqError, XmppConnection } from '../xmpp/connection.ts';
 import { BridgeChannelClient } from './bridge-channel-client.ts';
 import { ConferenceStore } from './conference-store.ts';
-import type { ConferenceController, ConferenceErrorKind, ConferenceState, DeviceChoice, JoinOptions, RemoteMedia } from './model.ts';
-import { buildOwnPresence, parseOccupantPresence, type OccupantPresence, type OwnPresence } from './occupant-presence.ts';
+import type { ConferenceController, ConferenceErrorKind, ConferenceState, DeviceChoice, JoinOptions } from './model.ts';
+import { buildOwnPresence, NS_NICK, parseOccupantPresence, type OccupantPresence, type OwnPresence } from './occupant-presence.ts';
 import { qualityFromScore, QualityMonitor } from './quality-monitor.ts';
-import { buildDocumentRequest, NS_DOCUMENT, parseDocumentGrant } from '../../../xmpp/protocol/salon-document.ts';
+import { RemoteMediaView } from './remote-media.ts';
+import {
+  buildChatMessage, buildClientDiscoInfo, buildDocumentIq, buildMucAdminRequest, buildP2pDecline, buildRemoteMuteRequest,
+  buildRoomPasswordRequest, MUTE_NAMESPACES,
+} from './room-stanzas.ts';
 
 /** The part of jitsi-meet's config.js the client reads. */
 export interface JitsiConfig {
@@ -26,23 +36,13 @@ export interface JitsiConfig {
   focusUserJid?: string;
 }
 
-const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
-const MUTE_NAMESPACES = { audio: 'http://jitsi.org/jitmeet/audio', video: 'http://jitsi.org/jitmeet/video' } as const;
-
-/** What we tell the focus we support (disco#info, §3.3): Jingle RTP audio/video over ICE-UDP with DTLS, RTX, transport-cc. */
-const FEATURES = [
-  'http://jabber.org/protocol/disco#info',
-  'urn:xmpp:jingle:1',
-  'urn:xmpp:jingle:apps:rtp:1',
-  'urn:xmpp:jingle:apps:rtp:audio',
-  'urn:xmpp:jingle:apps:rtp:video',
-  'urn:xmpp:jingle:transports:ice-udp:1',
-  'urn:xmpp:jingle:apps:dtls:0',
-  'urn:ietf:rfc:5761',
-  'urn:ietf:rfc:5888',
-  'urn:ietf:rfc:4588',
-  'http://jitsi.org/tcc',
-];
+/** Conference requests while the focus answers "not ready" (it is starting the room), one a second. */
+const MAX_CONFERENCE_REQUESTS = 30;
+/** Session restarts allowed within RESTART_WINDOW_MS before the call is given up as failed. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
+/** ICE `disconnected` may heal by itself; after this long the session is restarted. */
+const ICE_GRACE_MS = 5000;
 
 function randomHex(bytes: number): string {
   return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -59,11 +59,19 @@ class ConferenceClient implements ConferenceController {
   private readonly media: LocalMedia;
   private readonly own: OwnPresence;
   private connection: XmppConnection | undefined;
+  /** Our nick and endpoint id: 8 hex digits, as lib-jitsi-meet makes them. */
   private endpointId = randomHex(4);
   private peer: JinglePeer | undefined;
   private channel: BridgeChannelClient | undefined;
   private received: readonly ReceivedTrack[] = [];
-  private readonly streams = new Map<string, MediaStream>();
+  private readonly remoteMedia = new RemoteMediaView();
+  /** Every timer this client starts, cleared when it ends. */
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private iceGraceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the recent session restarts happened. */
+  private restarts: number[] = [];
+  /** A screen share is being started or stopped. */
+  private screenChange: Promise<void> | undefined;
   private readonly quality: QualityMonitor;
   private occupants = new Map<string, OccupantPresence>();
   private ended = false;
@@ -123,25 +131,38 @@ class ConferenceClient implements ConferenceController {
     this.connection = connection;
     connection.onStanza((stanza) => this.onStanza(stanza));
     connection.onStatus((status) => this.onConnectionStatus(connection, status));
-    connection.handleIq(NS_DISCO_INFO, 'query', () => {
-      const query = new Element('query', { xmlns: NS_DISCO_INFO });
-      query.c('identity', { category: 'client', type: 'web', name: 'Salon' });
-      for (const feature of FEATURES) query.c('feature', { var: feature });
-      return query;
-    });
+    connection.handleIq(NS_DISCO_INFO, 'query', () => buildClientDiscoInfo());
     connection.handleIq(NS_JINGLE, 'jingle', (iq, payload) => this.onJingle(iq, parseJingle(payload)));
     for (const [kind, ns] of Object.entries(MUTE_NAMESPACES)) {
       connection.handleIq(ns, 'mute', (iq, payload) => this.onRemoteMute(kind as 'audio' | 'video', iq, payload));
     }
-    await connection.connect();
-    const request = buildConferenceRequest({ room: this.roomJid, machineUid: this.own.statsId, properties: {} });
-    for (;;) {
-      const answer = await connection.iq(new Element('iq', { type: 'set', to: this.focusDomain }).cnode(request).root());
-      if (answer.getChild('conference', NS_FOCUS)?.attrs.ready === 'true') break;
-      // Not ready: the focus is starting the room; ask again as lib-jitsi-meet does.
-      await new Promise((r) => setTimeout(r, 1000));
+    try {
+      await connection.connect();
+      const request = buildConferenceRequest({ room: this.roomJid, machineUid: this.own.statsId, properties: {} });
+      for (let attempt = 1; ; attempt++) {
+        const answer = await connection.iq(new Element('iq', { type: 'set', to: this.focusDomain }).cnode(request).root());
+        if (answer.getChild('conference', NS_FOCUS)?.attrs.ready === 'true') break;
+        if (this.ended || attempt >= MAX_CONFERENCE_REQUESTS) throw new Error('the focus never said the room was ready');
+        // Not ready: the focus is starting the room; ask again as lib-jitsi-meet does.
+        await this.delay(1000);
+      }
+    } catch (err) {
+      // A failed attempt leaves no logged-in session behind.
+      connection.close();
+      throw err;
     }
     this.sendPresence({ ...(this.password ? { password: this.password } : {}) });
+  }
+
+  /** A pause that ends with this client (its timer is cleared by end()). */
+  private delay(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
   }
 
   private sendPresence(join?: { password?: string }): void {
@@ -166,12 +187,16 @@ class ConferenceClient implements ConferenceController {
     this.endpointId = randomHex(4);
     const retry = (attempt: number) => {
       if (this.ended) return;
-      this.join().catch(() => setTimeout(() => retry(attempt + 1), Math.min(10_000, 1000 * 2 ** attempt)));
+      this.join().catch((err: unknown) => {
+        console.warn(`rejoining failed (attempt ${attempt + 1}), trying again`, err);
+        this.delay(Math.min(10_000, 1000 * 2 ** attempt)).then(() => retry(attempt + 1), () => undefined);
+      });
     };
     retry(0);
   }
 
   private closeSession(): void {
+    clearTimeout(this.iceGraceTimer);
     this.quality.stop();
     this.peer?.close();
     this.peer = undefined;
@@ -188,9 +213,11 @@ class ConferenceClient implements ConferenceController {
     if (stanza.name === 'message') return this.onMessage(stanza);
   }
 
+  /** The focus occupant: nick `focus`, and, where the room shows real JIDs, the focus's own account (§4.3). */
   private isFocus(occupant: OccupantPresence): boolean {
     const focusUser = this.config.focusUserJid;
-    return occupant.nick === 'focus' || (focusUser !== undefined && occupant.jid?.startsWith(`${focusUser}/`) === true);
+    if (occupant.nick !== 'focus') return false;
+    return focusUser === undefined || occupant.jid === undefined || occupant.jid.startsWith(`${focusUser}/`);
   }
 
   private onPresence(presence: Element): void {
@@ -201,7 +228,8 @@ class ConferenceClient implements ConferenceController {
       return this.fail(kind);
     }
     const occupant = parseOccupantPresence(presence);
-    if (this.isFocus(occupant)) return;
+    // The bare room JID is not an occupant (its presence errors are handled above).
+    if (!String(presence.attrs.from ?? '').includes('/') || this.isFocus(occupant)) return;
     const self = occupant.nick === this.endpointId || occupant.statusCodes.includes(110);
     if (occupant.unavailable) {
       if (self) {
@@ -237,14 +265,14 @@ class ConferenceClient implements ConferenceController {
   private onMessage(message: Element): void {
     const body = message.getChildText('body');
     if (body === null || message.attrs.type === 'error') return;
-    const from = resourceOf(String(message.attrs.from));
+    const from = tryParseJid(String(message.attrs.from))?.resource;
     if (!from || message.getChild('delay', 'urn:xmpp:delay')) return;
     const type = message.attrs.type;
     if (type === 'groupchat' && from === this.endpointId) return;
     const occupant = this.occupants.get(from);
     this.store.addMessage({
       from,
-      fromName: occupant?.displayName || message.getChildText('nick', 'http://jabber.org/protocol/nick') || from,
+      fromName: occupant?.displayName || message.getChildText('nick', NS_NICK) || from,
       privateWith: type === 'chat' ? from : undefined,
       text: body,
       timestamp: Date.now(),
@@ -259,9 +287,7 @@ class ConferenceClient implements ConferenceController {
     if (from !== `${this.roomJid}/focus`) {
       // A peer-to-peer offer from a jitsi-meet client: Salon's client talks through the bridge only.
       if (jingle.action === 'session-initiate') {
-        queueMicrotask(() => this.connection?.send(new Element('iq', { type: 'set', to: from }).cnode(
-          buildJingle({ action: 'session-terminate', sid: jingle.sid, contents: [], groups: [], extensions: [], reason: { condition: 'decline', extensions: [] } }),
-        ).root()));
+        queueMicrotask(() => this.connection?.send(buildP2pDecline(from, jingle.sid)));
         return undefined;
       }
       throw new IqError('item-not-found', undefined, 'no such session');
@@ -286,8 +312,10 @@ class ConferenceClient implements ConferenceController {
         this.mediaReady.then(() => peer.accept(this.media.audio, this.media.video))
           .then(() => (this.own.screenSharing && this.media.screen ? peer.setScreen(this.media.screen) : undefined))
           .catch((err: unknown) => {
+            // A session replaced meanwhile fails too; only the current one is restarted.
+            if (peer !== this.peer) return;
             console.error('answering the offer failed', err);
-            this.restartSession();
+            this.restartSession(peer);
           });
         return undefined;
       }
@@ -295,7 +323,8 @@ class ConferenceClient implements ConferenceController {
         if (jingle.sid === this.peer?.sid) this.peer.updateSources(jingle).catch((err: unknown) => console.error('a source change failed', err));
         return undefined;
       case 'session-terminate':
-        this.closeSession();
+        // A late terminate of a session already replaced leaves the current one alone.
+        if (jingle.sid === this.peer?.sid) this.closeSession();
         return undefined;
       case 'transport-info': case 'session-info':
         return undefined;
@@ -310,20 +339,23 @@ class ConferenceClient implements ConferenceController {
     await this.connection.iq(new Element('iq', { type: 'set', to: `${this.roomJid}/focus` }).cnode(buildJingle(jingle)).root());
   }
 
-  private iceFailedTimer: ReturnType<typeof setTimeout> | undefined;
-
   private onIceState(peer: JinglePeer, state: RTCIceConnectionState): void {
     if (peer !== this.peer) return;
-    clearTimeout(this.iceFailedTimer);
+    clearTimeout(this.iceGraceTimer);
     // A broken path: after a grace period (ICE may recover by itself) the focus is asked for a new session.
-    if (state === 'failed') this.restartSession();
-    else if (state === 'disconnected') this.iceFailedTimer = setTimeout(() => this.restartSession(), 5000);
+    if (state === 'failed') this.restartSession(peer);
+    else if (state === 'disconnected') this.iceGraceTimer = setTimeout(() => this.restartSession(peer), ICE_GRACE_MS);
   }
 
-  /** Jicofo's session restart (§5.6): session-terminate with `<bridge-session restart="true"/>`, then a new offer. */
-  private restartSession(): void {
-    const peer = this.peer;
-    if (!peer || this.ended) return;
+  /**
+   * Jicofo's session restart (§5.6): session-terminate with `<bridge-session restart="true"/>`, then a
+   * new offer. A session that keeps failing (MAX_RESTARTS in a minute) ends the call as failed.
+   */
+  private restartSession(peer: JinglePeer): void {
+    if (peer !== this.peer || this.ended) return;
+    const now = Date.now();
+    this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
+    if (this.restarts.length > MAX_RESTARTS) return this.fail('media-failed');
     const { sid } = peer;
     this.closeSession();
     this.sendJingle({
@@ -349,7 +381,10 @@ class ConferenceClient implements ConferenceController {
     }
   }
 
-  /** What video we want: everyone's, at the height the tiles need (the screen share sharpest). */
+  /**
+   * What video we want: everyone's (last-N off), screens on stage at full size; cameras at 720p while
+   * tiles are large (four people or fewer), 360p beyond, where a tile is a quarter of the stage or less.
+   */
   private sendConstraints(): void {
     const count = this.store.state.participants.size;
     const screens = this.received.filter((r) => r.source.videoType === 'desktop').map((r) => r.source.name);
@@ -363,21 +398,7 @@ class ConferenceClient implements ConferenceController {
   }
 
   private refreshRemoteMedia(): void {
-    const media: RemoteMedia[] = [];
-    const live = new Set<string>();
-    for (const { source, track } of this.received) {
-      const occupant = this.occupants.get(source.owner);
-      if (!occupant) continue;
-      const key = `${source.name}/${track.id}`;
-      live.add(key);
-      let stream = this.streams.get(key);
-      if (!stream) this.streams.set(key, (stream = new MediaStream([track])));
-      // lib-jitsi-meet shares a screen on its camera source and says so in presence.
-      const screen = source.videoType === 'desktop' || (source.name.endsWith('-v0') && occupant.screenSharing && !this.received.some((r) => r.source.owner === source.owner && r.source.videoType === 'desktop'));
-      media.push({ participantId: source.owner, kind: source.media === 'audio' ? 'audio' : screen ? 'screen' : 'camera', stream });
-    }
-    for (const key of [...this.streams.keys()]) if (!live.has(key)) this.streams.delete(key);
-    this.store.setRemoteMedia(media);
+    this.store.setRemoteMedia(this.remoteMedia.update(this.received, this.occupants));
     this.sendConstraints();
   }
 
@@ -402,17 +423,30 @@ class ConferenceClient implements ConferenceController {
   }
 
   async setScreenSharing(on: boolean): Promise<void> {
-    if (on === this.own.screenSharing) return;
-    if (on) {
-      const track = await this.media.openScreen(() => void this.setScreenSharing(false));
-      if (!track) return;
-      this.own.screenSharing = true;
-      this.updateOwn();
-      await this.peer?.setScreen(track);
-      this.channel?.send({ colibriClass: 'SourceVideoTypeMessage', sourceName: `${this.endpointId}-v1`, videoType: 'DESKTOP' });
-    } else {
-      this.own.screenSharing = false;
+    // One change at a time: a double click or a button plus an iframe command must not open two captures.
+    while (this.screenChange) await this.screenChange;
+    if (on === this.own.screenSharing || this.ended) return;
+    this.screenChange = (on ? this.startScreen() : this.stopScreen()).finally(() => {
+      this.screenChange = undefined;
+    });
+    await this.screenChange;
+  }
+
+  private async startScreen(): Promise<void> {
+    const track = await this.media.openScreen(() => void this.setScreenSharing(false));
+    if (!track) return;
+    this.own.screenSharing = true;
+    this.updateOwn();
+    await this.peer?.setScreen(track);
+    this.channel?.send({ colibriClass: 'SourceVideoTypeMessage', sourceName: `${this.endpointId}-v1`, videoType: 'DESKTOP' });
+  }
+
+  private async stopScreen(): Promise<void> {
+    this.own.screenSharing = false;
+    try {
       await this.peer?.setScreen(null);
+    } finally {
+      // The capture stops even when the session is gone mid-change.
       this.media.closeScreen();
       this.updateOwn();
     }
@@ -442,9 +476,7 @@ class ConferenceClient implements ConferenceController {
   sendChatMessage(text: string, to?: string): void {
     const trimmed = text.trim();
     if (!trimmed || !this.connection) return;
-    const message = new Element('message', to ? { to: `${this.roomJid}/${to}`, type: 'chat', id: randomHex(8) } : { to: this.roomJid, type: 'groupchat', id: randomHex(8) });
-    message.c('body').t(trimmed).up().c('nick', { xmlns: 'http://jabber.org/protocol/nick' }).t(this.own.displayName);
-    this.connection.send(message);
+    this.connection.send(buildChatMessage(this.roomJid, randomHex(8), trimmed, this.own.displayName, to));
     this.store.addMessage({ from: this.endpointId, fromName: this.own.displayName, privateWith: to, text: trimmed, timestamp: Date.now(), local: true });
   }
 
@@ -459,48 +491,44 @@ class ConferenceClient implements ConferenceController {
   }
 
   muteParticipant(id: string): void {
-    const mute = new Element('mute', { xmlns: MUTE_NAMESPACES.audio, jid: `${this.roomJid}/${id}` }).t('true');
-    this.connection?.iq(new Element('iq', { type: 'set', to: `${this.roomJid}/focus` }).cnode(mute).root())
-      .catch((err: unknown) => console.warn('mute refused', err));
+    this.request(buildRemoteMuteRequest(this.roomJid, id), 'the focus refused to mute');
   }
 
   kickParticipant(id: string): void {
-    this.admin({ nick: id, role: 'none' });
+    this.request(buildMucAdminRequest(this.roomJid, { nick: id, role: 'none' }), 'the room refused to remove a participant');
   }
 
   grantModerator(id: string): void {
-    const jid = this.occupants.get(id)?.jid;
-    if (jid) this.admin({ jid: jid.split('/')[0] ?? jid, affiliation: 'owner' });
-  }
-
-  private admin(attrs: Record<string, string>): void {
-    const query = new Element('query', { xmlns: NS_MUC_ADMIN }).c('item', attrs).root();
-    this.connection?.iq(new Element('iq', { type: 'set', to: this.roomJid }).cnode(query).root())
-      .catch((err: unknown) => console.warn('the room refused a moderation request', err));
+    const jid = tryParseJid(this.occupants.get(id)?.jid);
+    if (jid) this.request(buildMucAdminRequest(this.roomJid, { jid: jid.bare, affiliation: 'owner' }), 'the room refused to grant ownership');
   }
 
   setRoomPassword(password: string): void {
     this.password = password || undefined;
-    const form = new Element('x', { xmlns: 'jabber:x:data', type: 'submit' });
-    form.c('field', { var: 'FORM_TYPE' }).c('value').t('http://jabber.org/protocol/muc#roomconfig');
-    form.c('field', { var: 'muc#roomconfig_roomsecret' }).c('value').t(password);
-    form.c('field', { var: 'muc#roomconfig_passwordprotectedroom' }).c('value').t(password ? '1' : '0');
-    const query = new Element('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }).cnode(form).root();
-    this.connection?.iq(new Element('iq', { type: 'set', to: this.roomJid }).cnode(query).root())
-      .catch((err: unknown) => console.warn('the room refused the password', err));
+    this.request(buildRoomPasswordRequest(this.roomJid, password), 'the room refused the password');
+  }
+
+  /** An IQ whose refusal only matters to the console (the server enforces who may do what). */
+  private request(iq: Element, refusal: string): void {
+    this.connection?.iq(iq).catch((err: unknown) => console.warn(refusal, err));
   }
 
   async openDocument(): Promise<{ url: string; token: string }> {
     if (!this.connection) throw new Error('not connected');
-    const answer = await this.connection.iq(new Element('iq', { type: 'get', to: this.focusDomain }).cnode(buildDocumentRequest({ room: this.roomJid })).root());
+    const answer = await this.connection.iq(buildDocumentIq(this.focusDomain, this.roomJid));
     const grant = answer.getChild('document', NS_DOCUMENT);
     if (!grant) throw new Error('the focus answered without a document');
-    const { path, token } = parseDocumentGrant(grant);
+    const { room, path, token } = parseDocumentGrant(grant);
+    if (room !== this.roomJid) throw new Error('the focus answered for another room');
     return { url: new URL(path, location.href.replace(/^http/, 'ws')).toString(), token };
   }
 
-  /** Remote mute by a moderator (§4.5): the focus relays it; only muting is possible. */
-  private onRemoteMute(kind: 'audio' | 'video', _iq: Element, payload: Element): undefined {
+  /**
+   * Remote mute by a moderator (§4.5): only the focus relays it (anyone could send us the IQ
+   * directly or through the room); only muting is possible.
+   */
+  private onRemoteMute(kind: 'audio' | 'video', iq: Element, payload: Element): undefined {
+    if (iq.attrs.from !== `${this.roomJid}/focus`) throw new IqError('forbidden', undefined, 'only the focus mutes participants');
     if (payload.getText().trim() !== 'true') return undefined;
     if (kind === 'audio') void this.setAudioMuted(true);
     else void this.setVideoMuted(true);
@@ -517,6 +545,7 @@ class ConferenceClient implements ConferenceController {
     this.ended = true;
     const connection = this.connection;
     if (reason === 'hangup') connection?.send(new Element('presence', { to: `${this.roomJid}/${this.endpointId}`, type: 'unavailable' }));
+    this.clearTimers();
     this.closeSession();
     this.media.close();
     connection?.close();
@@ -529,9 +558,15 @@ class ConferenceClient implements ConferenceController {
     console.error('the conference failed', err);
     const kind: ConferenceErrorKind = typeof err === 'string' ? (err as ConferenceErrorKind) : 'connection-failed';
     this.ended = true;
+    this.clearTimers();
     this.closeSession();
     this.media.close();
     this.connection?.close();
     this.store.setPhase({ name: 'failed', error: kind });
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
   }
 }

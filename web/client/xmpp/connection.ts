@@ -12,6 +12,7 @@
  * model of the same stanzas.
  */
 import { Element, parse } from 'ltx';
+import { tryParseJid } from '../../../xmpp/jid.ts';
 
 const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -333,8 +334,8 @@ export class XmppConnection {
   private isFromAddressee(from: string, to: string): boolean {
     if (from === to) return true;
     if (to !== '') return false;
-    const own = bareJid(this.jid);
-    return from === own || from === this.jid || from === own.slice(own.indexOf('@') + 1);
+    const own = tryParseJid(this.jid);
+    return from === this.jid || (own !== undefined && (from === own.bare || from === own.domain));
   }
 
   private onSocketEnd(socket: Socket, clean: boolean): void {
@@ -392,16 +393,4 @@ function safely(run: () => void): void {
   } catch (err) {
     console.error('a connection listener failed', err);
   }
-}
-
-/** The bare JID part (`node@domain`) of a JID. */
-export function bareJid(jid: string): string {
-  const slash = jid.indexOf('/');
-  return slash < 0 ? jid : jid.slice(0, slash);
-}
-
-/** The resource part of a JID (the occupant nick of a room JID), or ''. */
-export function resourceOf(jid: string): string {
-  const slash = jid.indexOf('/');
-  return slash < 0 ? '' : jid.slice(slash + 1);
 }
