@@ -84,6 +84,8 @@ export class DocumentSync {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retryDelay: number;
   private closed = false;
+  /** Refusals since the last successful sync. */
+  private refusals = 0;
 
   constructor(private readonly options: SyncOptions, private readonly events: SyncEvents) {
     this.WebSocketClass = options.WebSocket ?? WebSocket;
@@ -156,7 +158,15 @@ export class DocumentSync {
   private socketClosed(socket: WebSocket, code: number): void {
     if (this.closed || socket !== this.socket) return;
     if (code === PadCloseCode.gone) return this.finish('ended');
-    if (code === PadCloseCode.refused) return this.finish('refused');
+    if (code === PadCloseCode.refused) {
+      // A token is refused once it expired, or after a rejoin made us another occupant: with a way to
+      // ask for a fresh one, ask once before giving up.
+      if (!this.options.renew || this.refusals++ > 0) return this.finish('refused');
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
     this.setStatus('offline');
     this.retryTimer = setTimeout(() => void this.reconnect(), this.retryDelay);
     this.retryDelay = Math.min(this.retryDelay * 2, this.delays.max);
@@ -169,8 +179,10 @@ export class DocumentSync {
       try {
         this.address = await this.options.renew();
       } catch (err) {
-        // No fresh token now (signalling down too): try again later with the old address.
+        // No fresh token now (signalling down too): the old one would only be refused; try again later.
         console.warn('could not renew the document token', err);
+        if (!this.closed) this.scheduleReconnect();
+        return;
       }
       if (this.closed) return;
     }
@@ -195,7 +207,10 @@ export class DocumentSync {
     const state = this.connection.state;
     if (state === 'connected') {
       this.retryDelay = this.delays.first;
-      if (this.doc.type) this.setStatus('synced');
+      if (this.doc.type) {
+        this.refusals = 0;
+        this.setStatus('synced');
+      }
     } else if (state === 'connecting') {
       if (this.current !== 'offline') this.setStatus('connecting');
     }
