@@ -39,7 +39,7 @@ export function buildClientConfig(config: Config, origin: string): ClientConfig 
     enableInsecureRoomNameWarning: false,
     // jitsi-meet opens `new URL(<focus's etherpad name>, etherpad_base)` in an iframe (protocol
     // doc §9); the page is served at the root whatever tenant path config.js was asked under.
-    ...(config.pad.enabled ? { etherpad_base: `${origin}/etherpad/p/` } : {}),
+    ...(config.pad.enabled && config.pad.jitsiMeetPage ? { etherpad_base: `${origin}/etherpad/p/` } : {}),
   };
 }
 

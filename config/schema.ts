@@ -152,6 +152,17 @@ export const configSchema = z.strictObject({
   pad: z.strictObject({
     /** Off: no document, no `<etherpad>` in the focus presence, no `etherpad_base` in config.js. */
     enabled: z.boolean().default(true),
+    /**
+     * jitsi-meet's way in: the capability name in the focus presence, `etherpad_base` in config.js
+     * and the `/etherpad/p/<name>` page. Off: Salon's clients open the document with their tokens only.
+     */
+    jitsiMeetPage: z.boolean().default(true),
+    /** Connections admitted at once to one document, for one occupant, and through the capability name. */
+    maxConnections: z.strictObject({
+      perDocument: z.number().int().min(1).max(10_000).default(100),
+      perOccupant: z.number().int().min(1).max(100).default(4),
+      perCapability: z.number().int().min(1).max(10_000).default(50),
+    }).prefault({}),
     /** Longest document, in characters; changes beyond are refused. */
     maxDocumentChars: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
     /** Largest WebSocket message, in bytes; a bigger one closes that connection. */

@@ -236,6 +236,8 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       maxDocumentChars: config.pad.maxDocumentChars,
       maxMessageBytes: config.pad.maxMessageBytes,
       tokenTtlMs: config.pad.tokenTtlSeconds * 1000,
+      jitsiMeetPage: config.pad.jitsiMeetPage,
+      maxConnections: config.pad.maxConnections,
     })
     : undefined;
   const focus = startFocus({
@@ -287,7 +289,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
         frameAncestors: config.web.frameAncestors,
         connectSources: config.web.connectSources,
         originFor,
-        etherpadPage: config.pad.enabled,
+        etherpadPage: config.pad.enabled && config.pad.jitsiMeetPage,
       }),
     });
     http = await listenHttp(config, front, tls);

@@ -21,6 +21,12 @@ import type { IqCaller } from './iq-caller.ts';
 import { notAnOccupant, type ConferenceDocument, type DocumentAccess, type SharedDocuments } from './pad.ts';
 import { readParticipantPresence, type Participant } from './participant.ts';
 
+/**
+ * Statuses of an occupant's unavailable presence saying the room removed it (XEP-0045 §8.2 kick
+ * 307, §9.1 ban 301, §9.4/§9.7 affiliation change 321, §10.2 members-only 322), as opposed to leaving.
+ */
+const REMOVAL_STATUSES = ['301', '307', '321', '322'];
+
 /** Remote mute namespaces (§4.5): `http://jitsi.org/jitmeet/<audio|video|desktop>`. */
 const MUTE_NAMESPACES = new Set(['http://jitsi.org/jitmeet/audio', 'http://jitsi.org/jitmeet/video', 'http://jitsi.org/jitmeet/desktop']);
 
@@ -112,8 +118,9 @@ export class Conference {
       this.document?.revoke(participant.occupantJid);
       // XEP-0045 §7.6: a nickname change; the available presence from the new nick follows at once.
       if (statuses.has('303')) return;
-      if (this.participants.size === 0) this.end('last participant left');
-      else this.ensureModerator();
+      if (this.participants.size === 0) return this.end('last participant left');
+      if (REMOVAL_STATUSES.some((code) => statuses.has(code))) this.renewDocumentName(nick);
+      this.ensureModerator();
       return;
     }
     const fields = readParticipantPresence(presence);
@@ -135,6 +142,28 @@ export class Conference {
     if (!this.document || this.state !== 'joined') throw notAnOccupant();
     for (const p of this.participants.values()) if (p.realJid === requester) return this.document.grant(p.occupantJid);
     throw notAnOccupant();
+  }
+
+  /**
+   * A participant was removed: it saw the document's capability name in the focus's presence, so
+   * the name is renewed and the new one republished to the occupants left (the removed one no
+   * longer receives room presence). Its token connections already closed with `revoke`.
+   *
+   * Every connection made through the old name closes, honest jitsi-meet users' too: a capability
+   * names no one, so the removed participant's connections cannot be told from theirs. They get
+   * the new name from this presence: lib-jitsi-meet runs its `etherpad` handlers on every focus
+   * presence (ChatRoom.onPresence), and jitsi-meet's etherpad middleware stores the new URL each
+   * time (setDocumentUrl). The mobile app's document screen renders a WebView from that URL, so
+   * it reloads on the new name. The web app builds its iframe once, at the first opening, from the
+   * URL of that moment and keeps it for the whole conference (modules/UI/etherpad/Etherpad.js,
+   * EtherpadManager.openEtherpad), so a web user who had the document open sees it refused until
+   * they reload the conference; one who had not opened it yet gets the new name.
+   */
+  private renewDocumentName(removed: string): void {
+    if (!this.document?.name) return;
+    this.document.renewName();
+    this.log.info({ room: this.roomJid, removed }, 'participant removed: shared document name renewed');
+    if (this.state === 'joined') this.link.send(this.focusPresence(false));
   }
 
   /** The bridges changed (a brewery presence): invitations waiting for a bridge are retried. */
@@ -213,8 +242,10 @@ export class Conference {
     properties.c('property', { key: 'support-terminate-restart', value: 'true' });
     properties.c('property', { key: 'created-ms', value: String(this.createdAt) });
     if (this.bridgeNotAvailable) presence.c('bridgeNotAvailable', { xmlns: NS_FOCUS });
-    // jitsi-meet shows its shared-document button for this name (jitsi-protocol.md §9).
-    if (this.document) presence.cnode(buildEtherpad(this.document.name));
+    // jitsi-meet shows its shared-document button for this name (jitsi-protocol.md §9); none
+    // when the document opens with tokens only.
+    const name = this.document?.name;
+    if (name) presence.cnode(buildEtherpad(name));
     return presence;
   }
 

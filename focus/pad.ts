@@ -6,7 +6,8 @@
  *
  * The conference (./conference.ts) creates its document when it starts, announces the document's
  * name in its presence for jitsi-meet (`<etherpad>`, jitsi-protocol.md §9), revokes an occupant's
- * access when it leaves, and destroys the document when the conference ends.
+ * access when it leaves, renews the name when a participant is removed, and destroys the document
+ * when the conference ends.
  */
 import type { Element } from 'ltx';
 import { StanzaError } from '../xmpp/errors.ts';
@@ -23,12 +24,20 @@ export interface DocumentAccess {
 
 /** One conference's document, as the conference holds it. */
 export interface ConferenceDocument {
-  /** The capability name announced in the focus's presence (jitsi-meet's etherpad document name). */
-  readonly name: string;
+  /**
+   * The capability name announced in the focus's presence (jitsi-meet's etherpad document name);
+   * undefined when the document opens with tokens only (config `pad.jitsiMeetPage` off).
+   */
+  readonly name: string | undefined;
   /** Lets `occupant` (`room@muc/nick`) in. */
   grant(occupant: string): DocumentAccess;
   /** The occupant left: its tokens stop and its connections close. */
   revoke(occupant: string): void;
+  /**
+   * A participant was removed (kicked or banned) after seeing the name: `name` changes, the old
+   * one opens nothing more, and the connections made through it close.
+   */
+  renewName(): void;
   /** The conference ended: every connection closes and the content is forgotten. Idempotent. */
   destroy(reason?: string): void;
 }

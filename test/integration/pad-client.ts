@@ -26,10 +26,16 @@ export async function requestDocument(client: XmppClient, room: string): Promise
   return parseDocumentGrant(payload);
 }
 
-/** The document name in the focus's presence in `room`, as an occupant received it. */
+/** Every document name in the focus's presences in `room`, as an occupant received them, oldest first. */
+export function etherpadNames(inbox: Element[], room: string): string[] {
+  return inbox
+    .filter((s) => s.name === 'presence' && s.attrs.from === `${room}/focus` && s.getChild('etherpad', NS_ETHERPAD))
+    .map((s) => s.getChildText('etherpad', NS_ETHERPAD)!.trim());
+}
+
+/** The document name in the focus's latest presence in `room` that carried one. */
 export function etherpadName(inbox: Element[], room: string): string | undefined {
-  const presence = inbox.find((s) => s.name === 'presence' && s.attrs.from === `${room}/focus` && s.getChild('etherpad', NS_ETHERPAD));
-  return presence?.getChildText('etherpad', NS_ETHERPAD)?.trim();
+  return etherpadNames(inbox, room).at(-1);
 }
 
 export function socketUrl(server: TestServer, path: string): string {

@@ -3,10 +3,15 @@
  * editor's sharedb client over a real WebSocket, and raw sockets for what a hostile client sends.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { NS_ETHERPAD } from '../../xmpp/protocol/salon-document.ts';
+import { NS_MUC_ADMIN, NS_MUC_USER } from '../../xmpp/protocol/muc-user.ts';
 import { PadCloseCode, PadErrorCode } from '../../web/client/doc/wire.ts';
 import { joinConference, type ConferenceParticipant } from './conference-participant.ts';
-import { connectClient, startTestServer, stopClient, xml, type TestServer, type XmppClient } from './harness.ts';
-import { etherpadName, RawSocket, requestDocument, socketUrl, TestEditor, waitFor } from './pad-client.ts';
+import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer, type XmppClient } from './harness.ts';
+import { etherpadName, etherpadNames, RawSocket, requestDocument, socketUrl, TestEditor, waitFor } from './pad-client.ts';
 
 describe('shared document (integration)', function () {
   this.timeout(60_000);
@@ -231,6 +236,90 @@ describe('shared document (integration)', function () {
     assert.equal((await oldTokenNewDoc.ended()).closeCode, PadCloseCode.refused);
   });
 
+  it('renews the document name when a participant is kicked or banned: connections through the old name close, it opens nothing more, the room gets the new one', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    // The focus makes the first participant owner (Jicofo's auto-owner rule): she may kick and ban.
+    await waitForStanza(alice.inbox, (s) => s.name === 'presence' && s.attrs.from === `${room}/alice`
+      && s.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.affiliation === 'owner', 5000, 'alice to be made owner');
+    const bob = await join(room, 'bob');
+    const carol = await join(room, 'carol');
+    const name = etherpadName(bob.inbox, room)!;
+    const aliceGrant = await requestDocument(alice.client, room);
+    const bobGrant = await requestDocument(bob.client, room);
+    const aliceEditor = editor(aliceGrant.path, aliceGrant.token);
+    const bobEditor = editor(bobGrant.path, bobGrant.token);
+    const bobViaName = editor(`/pad/${name}`);
+    const honestViaName = editor(`/pad/${name}`);
+    await Promise.all([aliceEditor, bobEditor, bobViaName, honestViaName].map((e) => e.synced()));
+    aliceEditor.insert(0, 'before the kick ');
+    await waitFor(() => bobViaName.text === 'before the kick \n', 'the text to reach the capability clients');
+
+    await alice.client.iqCaller.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { nick: 'bob', role: 'none' }))));
+    await waitFor(() => bobEditor.status === 'refused', 'the kicked participant\'s token connection to close');
+    // Every connection through the old name closes: the kicked one's cannot be told from the others'.
+    await waitFor(() => bobViaName.status === 'refused' && honestViaName.status === 'refused', 'the connections through the old name to close');
+    assert.equal(aliceEditor.status, 'synced', 'token connections of those who stay are untouched');
+
+    await waitFor(() => etherpadNames(alice.inbox, room).length === 2 && etherpadNames(carol.inbox, room).length === 2, 'the new name to reach the occupants left');
+    const renamed = etherpadName(alice.inbox, room)!;
+    assert.notEqual(renamed, name);
+    assert.equal(renamed.split('.')[0], name.split('.')[0], 'the same document');
+    assert.equal(etherpadName(carol.inbox, room), renamed);
+    assert.ok(!bob.inbox.some((s) => s.getChild('etherpad', NS_ETHERPAD)?.getText().trim() === renamed), 'the kicked participant never sees the new name');
+
+    const oldName = raw(`/pad/${name}`);
+    const outcome = await oldName.ended();
+    assert.equal(outcome.closeCode, PadCloseCode.refused, JSON.stringify(outcome));
+    assert.deepEqual(oldName.received, [], 'nothing of the document through the old name');
+    const reopened = editor(`/pad/${renamed}`);
+    await reopened.synced();
+    assert.equal(reopened.text, 'before the kick \n', 'the new name opens the same document');
+
+    // A ban renews it again.
+    const carolJid = carol.client.jid!.toString().split('/')[0]!;
+    await alice.client.iqCaller.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { affiliation: 'outcast', jid: carolJid }))));
+    await waitFor(() => reopened.status === 'refused', 'the connection through the second name to close after the ban');
+    await waitFor(() => etherpadNames(alice.inbox, room).length === 3, 'a third name');
+    assert.equal((await raw(`/pad/${renamed}`).ended()).closeCode, PadCloseCode.refused);
+    assert.equal(aliceEditor.status, 'synced');
+  });
+
+  it('caps the connections of one occupant and through the name, and cuts off a connection that keeps re-reading the document', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    const name = etherpadName(alice.inbox, room)!;
+    const grant = await requestDocument(alice.client, room);
+    const tabs = [1, 2, 3, 4].map(() => editor(grant.path, grant.token));
+    await Promise.all(tabs.map((e) => e.synced()));
+    const fifth = raw(withToken(grant.path, grant.token));
+    const refusal = await fifth.ended();
+    assert.equal(refusal.closeCode, PadCloseCode.refused, JSON.stringify(refusal));
+    assert.match(refusal.closeReason ?? '', /too many connections/);
+    tabs[0]!.close();
+    await waitFor(() => server.salon.pad!.stats().connections === 3, 'the closed tab to be gone');
+    const again = editor(grant.path, grant.token);
+    await again.synced();
+
+    const viaName: RawSocket[] = [];
+    for (let i = 0; i < 50; i++) viaName.push(raw(`/pad/${name}`));
+    assert.ok((await Promise.all(viaName.map((s) => s.opened))).every(Boolean));
+    await waitFor(() => server.salon.pad!.stats().connections === 54, 'fifty connections through the name');
+    const beyond = await raw(`/pad/${name}`).ended();
+    assert.equal(beyond.closeCode, PadCloseCode.refused, JSON.stringify(beyond));
+    for (const s of viaName) s.close();
+    await waitFor(() => server.salon.pad!.stats().connections === 4, 'the connections through the name to be gone');
+
+    const reader = raw(`/pad/${name}`);
+    assert.equal(await reader.opened, true);
+    reader.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 2 });
+    for (let i = 0; i < 30; i++) reader.send({ a: 'f', c: 'pad', d: grant.path.slice('/pad/'.length) });
+    assert.equal((await reader.ended()).closeCode, 1008);
+    const answered = reader.received.filter((m) => m.a === 'f' && m.data).length;
+    assert.ok(answered >= 1 && answered <= 10, `${answered} reads answered: the burst at most`);
+    assert.equal(again.status, 'synced');
+  });
+
   it('lets a connection read and write its own document only', async () => {
     const { roomA, roomB, alice, bob, a, b } = await twoRooms();
     const docB = b.path.slice('/pad/'.length);
@@ -287,5 +376,50 @@ describe('shared document (integration)', function () {
     aliceEditor.insert(0, 'still editing');
     await waitFor(() => watcher.text === 'still editing\n', 'the next edit to reach the other client');
     assert.equal(aliceEditor.status, 'synced');
+  });
+});
+
+describe('shared document without jitsi-meet\'s page (integration)', function () {
+  this.timeout(60_000);
+
+  it('announces no name, serves no page, refuses every capability and still opens with a token', async () => {
+    const dir = await mkdtemp(joinPath(tmpdir(), 'salon-pad-config-'));
+    const file = joinPath(dir, 'config.json');
+    await writeFile(file, JSON.stringify({ pad: { jitsiMeetPage: false } }));
+    const server = await startTestServer({}, ['--config', file]);
+    const clients: XmppClient[] = [];
+    let tokenEditor: TestEditor | undefined;
+    let capability: RawSocket | undefined;
+    try {
+      const room = `tokenonly-${Date.now().toString(36)}@muc.meet.jitsi`;
+      const alice = await joinConference(server, room, 'alice');
+      clients.push(alice.client);
+      await waitForStanza(alice.inbox, (s) => s.name === 'presence' && s.attrs.from === `${room}/focus`, 5000, 'the focus\'s presence');
+      assert.ok(alice.inbox.every((s) => !s.getChild('etherpad', NS_ETHERPAD)), 'no <etherpad> in any presence');
+
+      const configJs = await (await fetch(`${server.httpOrigin}/config.js`)).text();
+      assert.ok(configJs.includes('"bosh"'), configJs);
+      assert.ok(!configJs.includes('etherpad_base'), configJs);
+
+      const grant = await requestDocument(alice.client, room);
+      const docId = grant.path.slice('/pad/'.length);
+      const page = await fetch(`${server.httpOrigin}/etherpad/p/${docId}.${'A'.repeat(22)}`);
+      assert.equal(page.status, 404);
+      assert.doesNotMatch(page.headers.get('content-type') ?? '', /text\/html/);
+
+      capability = new RawSocket(socketUrl(server, `/pad/${docId}.${'A'.repeat(22)}`));
+      const outcome = await capability.ended();
+      assert.equal(outcome.closeCode, PadCloseCode.refused, JSON.stringify(outcome));
+
+      tokenEditor = new TestEditor(socketUrl(server, grant.path), grant.token);
+      await tokenEditor.synced();
+      assert.equal(tokenEditor.text, '\n');
+    } finally {
+      tokenEditor?.close();
+      capability?.close();
+      await Promise.all(clients.map(stopClient));
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -39,6 +39,15 @@ export interface HttpFrontOptions {
 const TENANT = '{/:tenant}';
 
 /**
+ * A request target fit for the log: no query (`?token=`, `?previd=`, `?pwd=` are credentials) and
+ * no shared document name, which is itself a capability (`/pad/<id>.<secret>`, `/etherpad/p/<name>`).
+ */
+function loggablePath(url: string | undefined): string {
+  const path = (url ?? '').split(/[?#]/, 1)[0]!;
+  return path.replace(/\/(pad|etherpad\/p)\/[^/]+/g, '/$1/…');
+}
+
+/**
  * Operators' figures are not for the public: only a direct local scrape (no proxy in between) is
  * answered, as JVB's private REST port and Prosody's metrics CIDR do.
  */
@@ -140,7 +149,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
         if (options.pad?.matches(req.url ?? '')) return options.pad.handleUpgrade(req, socket, head);
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       } catch (err) {
-        options.log.error({ err, url: req.url }, 'upgrade handling failed');
+        options.log.error({ err, path: loggablePath(req.url) }, 'upgrade handling failed');
         socket.destroy();
       }
     },

@@ -19,8 +19,10 @@ class FakeLink implements ConferenceLink {
 /** A documents service that records what the conference asks of it. */
 class FakeDocuments implements SharedDocuments {
   readonly created: FakeDocument[] = [];
+  /** @param named false: documents open with tokens only (config `pad.jitsiMeetPage` off). */
+  constructor(private readonly named = true) {}
   create(room: string): ConferenceDocument {
-    const doc = new FakeDocument(room, `doc${this.created.length}.secret${this.created.length}`);
+    const doc = new FakeDocument(room, `doc${this.created.length}`, this.named);
     this.created.push(doc);
     return doc;
   }
@@ -29,14 +31,21 @@ class FakeDocuments implements SharedDocuments {
 class FakeDocument implements ConferenceDocument {
   readonly granted: string[] = [];
   readonly revoked: string[] = [];
+  renewals = 0;
   destroyed = 0;
-  constructor(readonly room: string, readonly name: string) {}
+  constructor(readonly room: string, readonly id: string, private readonly named: boolean) {}
+  get name(): string | undefined {
+    return this.named ? `${this.id}.secret${this.renewals}` : undefined;
+  }
   grant(occupant: string): DocumentAccess {
     this.granted.push(occupant);
-    return { path: `/pad/${this.name.split('.')[0]}`, token: `token-for-${occupant}`, expiresAt: Date.UTC(2025, 11, 17, 19, 1) };
+    return { path: `/pad/${this.id}`, token: `token-for-${occupant}`, expiresAt: Date.UTC(2025, 11, 17, 19, 1) };
   }
   revoke(occupant: string): void {
     this.revoked.push(occupant);
+  }
+  renewName(): void {
+    this.renewals += 1;
   }
   destroy(): void {
     this.destroyed += 1;
@@ -53,7 +62,9 @@ function occupantPresence(nick: string, opts: { jid?: string; type?: string; sta
 
 const focusSelf = () => occupantPresence('focus', { jid: 'focus@auth.meet.jitsi/focus', statuses: [110, 201] });
 const joined = (nick: string) => occupantPresence(nick, { jid: `${nick}@meet.jitsi/web` });
-const left = (nick: string) => occupantPresence(nick, { type: 'unavailable', jid: `${nick}@meet.jitsi/web` });
+const left = (nick: string, statuses: number[] = []) => occupantPresence(nick, { type: 'unavailable', jid: `${nick}@meet.jitsi/web`, statuses });
+/** The `<etherpad>` name in the last presence the focus sent, if any. */
+const lastEtherpad = (link: FakeLink): string | undefined => link.sent.filter((s) => s.name === 'presence').at(-1)?.getChild('etherpad', NS_ETHERPAD)?.getText();
 
 function documentIq(from: string, room = ROOM, type = 'get'): [Element, Element] {
   const payload = buildDocumentRequest({ room });
@@ -122,6 +133,61 @@ describe('focus/pad (the conference\'s shared document)', () => {
     assert.deepEqual(documents.created[0]!.revoked, [`${ROOM}/bob`]);
     assertForbidden(() => conference.grantDocument('bob@meet.jitsi/web'));
     assert.equal(documents.created[0]!.destroyed, 0);
+  });
+
+  it('renews the document name when a participant is kicked or banned and republishes it, but not when one leaves or changes nick', () => {
+    conference.onPresence(focusSelf());
+    for (const nick of ['alice', 'bob', 'carol', 'dave', 'erin']) conference.onPresence(joined(nick));
+    const doc = documents.created[0]!;
+    const sentBefore = link.sent.length;
+
+    conference.onPresence(left('bob', [307]));
+    assert.equal(doc.renewals, 1, 'a kick renews the name');
+    assert.deepEqual(doc.revoked, [`${ROOM}/bob`], 'and the kicked occupant\'s tokens are revoked');
+    const presence = link.sent.at(-1)!;
+    assert.equal(presence.name, 'presence');
+    assert.equal(presence.attrs.to, `${ROOM}/focus`);
+    assert.equal(presence.attrs.type, undefined, 'an update of the focus\'s presence, not a leave');
+    assert.equal(lastEtherpad(link), 'doc0.secret1', 'the new name, for the occupants left');
+
+    conference.onPresence(left('carol', [301]));
+    assert.equal(doc.renewals, 2, 'a ban renews it again');
+    assert.equal(lastEtherpad(link), 'doc0.secret2');
+
+    const sentAfterRemovals = link.sent.length;
+    assert.equal(sentAfterRemovals - sentBefore, 2, 'one presence per removal');
+    conference.onPresence(left('dave'));
+    conference.onPresence(left('erin', [303]));
+    assert.equal(doc.renewals, 2, 'leaving or changing nickname keeps the name');
+    assert.ok(link.sent.slice(sentAfterRemovals).every((s) => s.name !== 'presence'), 'and republishes nothing');
+  });
+
+  it('does not renew the name when the removed participant was the last: the document is destroyed', () => {
+    conference.onPresence(focusSelf());
+    conference.onPresence(joined('alice'));
+    conference.onPresence(left('alice', [307]));
+    assert.equal(documents.created[0]!.renewals, 0);
+    assert.equal(documents.created[0]!.destroyed, 1);
+  });
+
+  it('announces no name and renews none when the document opens with tokens only', () => {
+    const tokenOnlyLink = new FakeLink();
+    const tokenOnly = new FakeDocuments(false);
+    const c = new Conference(tokenOnlyLink, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: '1.0-test', idleTimeoutMs: 3_600_000, documents: tokenOnly, onEnded: () => undefined,
+    });
+    try {
+      c.onPresence(focusSelf());
+      c.onPresence(joined('alice'));
+      c.onPresence(joined('bob'));
+      c.onPresence(left('bob', [307]));
+      assert.equal(tokenOnly.created[0]!.renewals, 0);
+      assert.equal(tokenOnlyLink.sent.filter((s) => s.name === 'presence').length, 1, 'the join presence only');
+      assert.ok(tokenOnlyLink.sent.every((s) => !s.getChild('etherpad', NS_ETHERPAD)));
+      assert.equal(c.grantDocument('alice@meet.jitsi/web').path, '/pad/doc0', 'tokens still open it');
+    } finally {
+      c.end('test over');
+    }
   });
 
   it('destroys the document once when the last participant leaves', () => {

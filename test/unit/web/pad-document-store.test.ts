@@ -52,13 +52,44 @@ describe('web/server/pad/document-store (memory-only sharedb database)', () => {
   });
 
   it('keeps only the last maxOps ops and says which are gone', async () => {
-    const store = new DocumentStore('pad', 3);
+    const store = new DocumentStore('pad', { maxOps: 3 });
     store.open('d1');
     await commitVersions(store, 'd1', 5);
     const kept = await call<{ v: number }[]>((cb) => store.getOps('pad', 'd1', 2, 5, null, cb));
     assert.deepEqual(kept.map((o) => o.v), [2, 3, 4]);
     await assert.rejects(call((cb) => store.getOps('pad', 'd1', 1, null, null, cb)), /Missing ops/);
     assert.equal(await call((cb) => store.getCommittedOpVersion('pad', 'd1', null, { v: 0, src: 'c', seq: 4 }, null, cb)), 3);
+  });
+
+  it('bounds the op log by the size of its ops too, dropping the oldest and keeping at least the newest', async () => {
+    const store = new DocumentStore('pad', { maxOps: 1000, maxOpChars: 10_000 });
+    store.open('d1');
+    const paste = (v: number, chars: number) => ({ v, src: 'c', seq: v + 1, op: [{ insert: 'x'.repeat(chars) }], m: { ts: v } });
+    const snapshot = (v: number) => ({ v, type: TYPE, data: { ops: [{ insert: '\n' }] }, m: null });
+    for (let v = 0; v < 10; v++) assert.equal(await call<boolean>((cb) => store.commit('pad', 'd1', paste(v, 3000), snapshot(v + 1), {}, cb)), true);
+    const log = store.opLog('d1')!;
+    assert.equal(log.ops, 3, 'three 3000-character ops fit in 10000 characters, a fourth does not');
+    assert.ok(log.chars <= 10_000, `${log.chars} characters kept`);
+    assert.deepEqual((await call<{ v: number }[]>((cb) => store.getOps('pad', 'd1', 7, null, null, cb))).map((o) => o.v), [7, 8, 9]);
+    await assert.rejects(call((cb) => store.getOps('pad', 'd1', 6, null, null, cb)), /Missing ops/);
+
+    // One op larger than the whole bound is still kept alone: a late op can be transformed against it.
+    await call((cb) => store.commit('pad', 'd1', paste(10, 50_000), snapshot(11), {}, cb));
+    assert.deepEqual(store.opLog('d1'), { ops: 1, chars: JSON.stringify(paste(10, 50_000)).length, firstOp: 10 });
+  });
+
+  it('hands out ops whose changes never reach what it stores', async () => {
+    const store = new DocumentStore('pad');
+    store.open('d1');
+    await commitVersions(store, 'd1', 3);
+    const [first] = await call<{ v: number; c?: string; op: { insert: string }[] }[]>((cb) => store.getOps('pad', 'd1', 1, 2, null, cb));
+    // sharedb sets an op's own fields on what it is handed; the content is shared, frozen.
+    first!.c = 'pad';
+    first!.v = 99;
+    assert.throws(() => first!.op.push({ insert: 'mutated' }), TypeError);
+    assert.throws(() => { first!.op[0]!.insert = 'mutated'; }, TypeError);
+    const [again] = await call<{ v: number; c?: string; op: { insert: string }[] }[]>((cb) => store.getOps('pad', 'd1', 1, 2, { metadata: true }, cb));
+    assert.deepEqual(again, { v: 1, src: 'c', seq: 2, op: [{ insert: '1' }], m: { ts: 1 } });
   });
 
   it('forgets everything of a dropped document and refuses later writes to it', async () => {

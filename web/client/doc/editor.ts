@@ -6,10 +6,13 @@
  *
  * Only the user's own edits (Quill source `user`) are sent; the server's content and other
  * participants' changes are applied with source `api`, so they are never echoed back. Quill's
- * `formats` allow-list keeps anything else out of the document, pasted HTML included (Quill
- * parses a paste in an inert DOMParser document, so a pasted `<img onerror>` or `<script>` never
- * runs, and without an image format registered it is dropped); its link format rewrites any URL
- * whose scheme is not http(s), mailto, tel or sms to `about:blank` before it reaches the page.
+ * `formats` allow-list keeps anything else out of the document, pasted HTML included: without an
+ * image format registered a pasted `<img>` is dropped, and a `<script>` with it. Quill parses a
+ * paste with DOMParser, yet Chromium still attempts a pasted `<img onerror>` handler there
+ * (test/browser/pad-editor.test.ts sees the attempt): what stops it is the page's CSP
+ * `script-src 'self'`, which refuses inline handlers, so that policy must never be loosened (no
+ * 'unsafe-inline', no 'unsafe-hashes'). Quill's link format rewrites any URL whose scheme is not
+ * http(s), mailto, tel or sms to `about:blank` before it reaches the page.
  */
 import Quill from 'quill/core.js';
 import Toolbar from 'quill/modules/toolbar.js';

@@ -12,7 +12,10 @@ export const PAD_COLLECTION = 'pad';
  * The client does not reconnect after these.
  */
 export const PadCloseCode = {
-  /** The token or capability was refused, or the occupant left the room. */
+  /**
+   * The token or capability was refused (a capability is also replaced when a participant is
+   * removed from the room), the document has as many connections as it takes, or the occupant left.
+   */
   refused: 4403,
   /** No such document: the conference has ended (or the address is wrong). */
   gone: 4404,

@@ -16,6 +16,8 @@ export interface ClientBinding {
   /** False once the connection is closing: nothing more it sent is processed. */
   readonly admitted: boolean;
   readonly log: Logger;
+  /** Counts a read (fetch or subscribe); false when over the connection's read rate (it then closes). */
+  allowRead(): boolean;
 }
 
 /** The `req` given to `backend.listen`/`backend.connect`, which sharedb hands to 'connect' middleware. */
@@ -64,6 +66,8 @@ export function installAccessControl(backend: ShareDB, options: AccessOptions): 
     else if (!DOCUMENT_ACTIONS.has(action)) problem = `action '${action.slice(0, 8)}' is not allowed`;
     else if (message.c !== PAD_COLLECTION || message.d !== binding.docId) problem = 'another document';
     else if (action === 'op' && ('create' in message || 'del' in message)) problem = 'documents are created and deleted by the server only';
+    // Each read may send back the whole document or op log: a peer repeating them is cut off.
+    else if ((action === 'f' || action === 's') && !binding.allowRead()) problem = 'too many reads';
     if (problem) {
       binding.log.debug({ action: typeof action === 'string' ? action.slice(0, 8) : undefined, problem }, 'refused a document message');
       return next(refusal(PadErrorCode.forbidden, problem));

@@ -1,7 +1,8 @@
 /**
  * One browser's WebSocket to a shared document, adapted to sharedb's object stream: it meters what
- * the peer sends (messages and bytes per second, token buckets) and cuts off a peer that floods,
- * pings to find dead peers, and closes with the code that tells the editor why.
+ * the peer sends (messages, bytes and document reads per second, token buckets) and cuts off a
+ * peer that floods or leaves what it asked for unread, pings to find dead peers, and closes with
+ * the code that tells the editor why.
  */
 import type { Logger } from 'pino';
 import type ShareDB from 'sharedb';
@@ -18,8 +19,20 @@ export interface ConnectionLimits {
   bytesPerSecond: number;
   /** Bytes a peer may send at once (a large paste) above the sustained rate. */
   byteBurst: number;
+  /**
+   * Sustained document reads (fetch, subscribe) per second. A read is a small message whose answer
+   * may be the whole document or the whole op log, so reads are counted apart.
+   */
+  readsPerSecond: number;
+  /** Reads a peer may make at once above the sustained rate. */
+  readBurst: number;
   /** WebSocket ping interval; a peer that misses one pong is dropped. */
   heartbeatMs: number;
+  /**
+   * Bytes queued to a peer that does not read them (ops and snapshots it asked for); beyond, it is
+   * dropped rather than held in memory. Checked at each message it sends and each heartbeat.
+   */
+  maxBufferedBytes: number;
 }
 
 /** A token bucket: `take` fails once the burst is spent faster than the rate refills it. */
@@ -59,6 +72,7 @@ export class PadConnection implements ClientBinding {
   private closing = false;
   private alive = true;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly reads: Bucket;
 
   constructor(private readonly ws: WebSocket, options: PadConnectionOptions) {
     this.docId = options.docId;
@@ -67,6 +81,7 @@ export class PadConnection implements ClientBinding {
     const now = options.now ?? Date.now;
     const messages = new Bucket(options.limits.messagesPerSecond, options.limits.messageBurst, now);
     const bytes = new Bucket(options.limits.bytesPerSecond, options.limits.byteBurst, now);
+    this.reads = new Bucket(options.limits.readsPerSecond, options.limits.readBurst, now);
     // Registered before the JSON stream's own listener, so a message over the limits finds the
     // connection already closing and the access middleware drops it unprocessed.
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
@@ -76,7 +91,9 @@ export class PadConnection implements ClientBinding {
       if (!messages.take(1) || !bytes.take(size)) {
         this.log.warn({ docId: this.docId }, 'document connection over its rate limit: closed');
         this.close(1008, 'too many changes too fast');
+        return;
       }
+      this.checkBacklog(options.limits.maxBufferedBytes);
     });
     ws.on('error', (err) => {
       // ws reports oversized messages (then closes with 1009) and protocol errors here.
@@ -85,6 +102,7 @@ export class PadConnection implements ClientBinding {
     ws.on('pong', () => (this.alive = true));
     this.heartbeat = setInterval(() => {
       if (!this.alive) return this.ws.terminate();
+      if (this.checkBacklog(options.limits.maxBufferedBytes)) return;
       this.alive = false;
       this.ws.ping();
     }, options.limits.heartbeatMs);
@@ -105,6 +123,25 @@ export class PadConnection implements ClientBinding {
 
   get admitted(): boolean {
     return !this.closing;
+  }
+
+  /** Counts one document read; a peer over its read rate is closed (1008) and the read refused. */
+  allowRead(): boolean {
+    if (this.reads.take(1)) return true;
+    this.log.warn({ docId: this.docId }, 'document connection over its read rate: closed');
+    this.close(1008, 'too many reads too fast');
+    return false;
+  }
+
+  /** Drops a peer that lets more than `max` bytes queue up unread; true when it did. */
+  private checkBacklog(max: number): boolean {
+    if (this.ws.bufferedAmount <= max) return false;
+    this.log.warn({ docId: this.docId, buffered: this.ws.bufferedAmount }, 'document connection not reading what it asked for: closed');
+    // Nothing more can reach a peer that does not read, not even a close frame: cut it.
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    this.ws.terminate();
+    return true;
   }
 
   /** Closes with `code` (see PadCloseCode) and a reason the editor may show. Idempotent. */

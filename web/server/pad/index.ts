@@ -14,11 +14,11 @@ import { isOriginAllowed, queryOf } from '../../../xmpp/transport/http-peer.ts';
 import { PAD_COLLECTION, PAD_PATH, PadCloseCode } from '../../client/doc/wire.ts';
 import { installAccessControl, type AgentRequest } from './access.ts';
 import { PadConnection, type ConnectionLimits } from './connection.ts';
-import { SharedDocument, type Admission } from './document.ts';
+import { SharedDocument, type Admission, type ConnectionCaps } from './document.ts';
 import { DocumentStore } from './document-store.ts';
 import { TokenSigner } from './tokens.ts';
 
-export type { DocumentAccess } from './document.ts';
+export type { ConnectionCaps, DocumentAccess } from './document.ts';
 export { SharedDocument } from './document.ts';
 
 export interface PadServiceOptions {
@@ -31,10 +31,22 @@ export interface PadServiceOptions {
   maxMessageBytes?: number;
   /** How long a focus-minted token admits new connections, in ms. Default 60000. */
   tokenTtlMs?: number;
-  /** Per-connection rate limits. Default 50 messages/s (burst 200), 256 KiB/s (burst 4 MiB), ping every 30 s. */
+  /**
+   * Per-connection limits. Default 50 messages/s (burst 200), 256 KiB/s (burst 4 MiB), 1 read/s
+   * (burst 10), ping every 30 s, 16 MiB queued unread.
+   */
   limits?: Partial<ConnectionLimits>;
+  /** Connections admitted at once. Default 100 per document, 4 per occupant, 50 through the capability. */
+  maxConnections?: Partial<ConnectionCaps>;
+  /**
+   * Whether documents also open through their capability name, for jitsi-meet's page (config
+   * `pad.jitsiMeetPage`). Off: documents have no name and only tokens open them. Default true.
+   */
+  jitsiMeetPage?: boolean;
   /** Ops kept per document for late transforms and reconnections. Default 1000. */
   maxOpsKept?: number;
+  /** Characters of op JSON kept per document, whatever their number. Default 8 Mi (8388608). */
+  maxOpChars?: number;
   /** The clock (ms since epoch), for tokens and rate limits. Default `Date.now`. */
   now?: () => number;
 }
@@ -67,6 +79,28 @@ function refuseHttp(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/**
+ * Set once: sharedb keeps one logger for the whole process (sharedb/lib/logger), not one per
+ * backend, so its lines cannot be told apart by service. The first service started points it at
+ * its own log and later ones leave it alone, rather than each start stealing it (tests start
+ * many servers in one process). The type registry is process-wide too, and registering once is enough.
+ */
+let sharedbConfigured = false;
+
+function configureSharedb(log: Logger): void {
+  if (sharedbConfigured) return;
+  sharedbConfigured = true;
+  ShareDB.types.register(richText.type);
+  // sharedb's chatter (error replies' stacks among it) goes to our log: its warnings are about
+  // peers (an agent closed on a bad message), so debug; its errors are ours.
+  const sharedbLog = log.child({ lib: 'sharedb' });
+  ShareDB.logger.setMethods({
+    info: (...args: unknown[]) => sharedbLog.debug(args.map(String).join(' ')),
+    warn: (...args: unknown[]) => sharedbLog.debug(args.map(String).join(' ')),
+    error: (...args: unknown[]) => sharedbLog.error(args.map(String).join(' ')),
+  });
+}
+
 export function startPadService(options: PadServiceOptions): PadService {
   const { log } = options;
   const maxDocumentChars = options.maxDocumentChars ?? 1024 * 1024;
@@ -74,18 +108,21 @@ export function startPadService(options: PadServiceOptions): PadService {
     // sharedb's client has one op in flight at a time, so even a held-down key (auto-repeat,
     // ~30/s) stays under this; a script sending as fast as it can does not.
     messagesPerSecond: 50, messageBurst: 200, bytesPerSecond: 256 * 1024, byteBurst: 4 * 1024 * 1024, heartbeatMs: 30_000,
+    // The editor reads once per connection, and again after a refused change; a peer asking for
+    // the op log over and over, or not reading what it asked for, costs memory instead.
+    readsPerSecond: 1, readBurst: 10, maxBufferedBytes: 16 * 1024 * 1024,
     ...options.limits,
   };
+  // A conference's participants each need one connection (a second tab, a reconnection overlapping
+  // the old socket: four); capability holders are held below the document's cap (see ConnectionCaps).
+  const caps: ConnectionCaps = { perDocument: 100, perOccupant: 4, perCapability: 50, ...options.maxConnections };
+  const jitsiMeetPage = options.jitsiMeetPage ?? true;
   const tokens = new TokenSigner({ ttlMs: options.tokenTtlMs ?? 60_000, ...(options.now ? { now: options.now } : {}) });
-  const store = new DocumentStore(PAD_COLLECTION, options.maxOpsKept);
-  ShareDB.types.register(richText.type);
-  // sharedb's logger is its module's own; send its chatter (error replies' stacks among it) to ours.
-  const sharedbLog = log.child({ lib: 'sharedb' });
-  ShareDB.logger.setMethods({
-    info: (...args: unknown[]) => sharedbLog.debug(args.map(String).join(' ')),
-    warn: (...args: unknown[]) => sharedbLog.debug(args.map(String).join(' ')),
-    error: (...args: unknown[]) => sharedbLog.error(args.map(String).join(' ')),
+  const store = new DocumentStore(PAD_COLLECTION, {
+    ...(options.maxOpsKept !== undefined ? { maxOps: options.maxOpsKept } : {}),
+    ...(options.maxOpChars !== undefined ? { maxOpChars: options.maxOpChars } : {}),
   });
+  configureSharedb(log);
   const backend = new ShareDB({
     db: store,
     presence: false,
@@ -115,6 +152,7 @@ export function startPadService(options: PadServiceOptions): PadService {
   function admit(req: IncomingMessage, id: string, secret: string | undefined): { document: SharedDocument | undefined; admission: Admission } {
     const document = documents.get(id);
     if (secret !== undefined) {
+      if (!jitsiMeetPage) return { document, admission: { ok: false, code: PadCloseCode.refused, reason: 'this document opens with a token only', why: 'capability off' } };
       return { document, admission: document ? document.admitCapability(secret) : { ok: false, code: PadCloseCode.gone, reason: 'no such document', why: 'capability' } };
     }
     const token = queryOf(req).get('token');
@@ -130,6 +168,8 @@ export function startPadService(options: PadServiceOptions): PadService {
       const document = new SharedDocument({
         room,
         tokens,
+        capability: jitsiMeetPage,
+        caps,
         log,
         onDestroyed: (d) => {
           documents.delete(d.id);
@@ -154,13 +194,16 @@ export function startPadService(options: PadServiceOptions): PadService {
       const match = PAD_PATH.exec(req.url ?? '');
       if (!match || closed) return refuseHttp(socket, '404 Not Found');
       const id = match[1]!;
-      const { document, admission } = admit(req, id, match[2]);
+      const secret = match[2];
       // Refusals are completed as WebSocket closes with a code, not HTTP statuses: a browser
-      // page sees only the close code, and the editor tells "ended" from "refused" by it.
+      // page sees only the close code, and the editor tells "ended" from "refused" by it. The
+      // admission is decided once the upgrade is done, right before the connection is counted,
+      // so a name renewed or a cap reached meanwhile is seen.
       wss.handleUpgrade(req, socket, head, (ws) => {
+        const { document, admission } = admit(req, id, secret);
         if (!admission.ok || !document?.open) {
           const refusal = admission.ok ? { code: PadCloseCode.gone, reason: 'the conference has ended', why: 'destroyed' } : admission;
-          log.debug({ why: refusal.why }, 'document connection refused');
+          log.debug({ why: refusal.why, room: document?.room }, 'document connection refused');
           ws.close(refusal.code, refusal.reason);
           return;
         }
