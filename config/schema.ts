@@ -18,6 +18,11 @@ const cspSource = z.string().regex(
   "a CSP source such as 'self', https: or https://app.example.org",
 );
 
+/** `*` and bare schemes (`https:`) open a CSP directive to the whole web. */
+function isOpenSource(source: string): boolean {
+  return source === '*' || /^[a-z][a-z0-9+.-]*:$/i.test(source);
+}
+
 const limits = z.strictObject({
   /** Largest stanza a client may send, in bytes (Prosody: c2s_stanza_size_limit). */
   maxStanzaBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
@@ -144,9 +149,14 @@ export const configSchema = z.strictObject({
      * the jitsi-meet-electron desktop app, whose meeting window is a local file.
      */
     frameAncestors: z.array(cspSource).min(1).default(["'self'"])
-      .refine((list) => !list.includes("'none'") || list.length === 1, "'none' must stand alone"),
+      .refine((list) => !list.includes("'none'") || list.length === 1, "'none' must stand alone")
+      // A framing page drives the iframe API with the user's rights (hang up, kick, set a password):
+      // a wildcard or a whole scheme would hand that to any site. `file:` is the desktop app's.
+      .refine((list) => list.every((source) => !isOpenSource(source) || source === 'file:'),
+        "name the origins that may frame Salon: no '*' nor a whole scheme such as https: (file: is allowed, for the desktop app)"),
     /** Further CSP connect-src sources: the origins of bridges on other hosts (their colibri-ws). */
-    connectSources: z.array(cspSource).default([]),
+    connectSources: z.array(cspSource).default([])
+      .refine((list) => list.every((source) => !isOpenSource(source)), "name the bridges' origins: no '*' nor a whole scheme such as wss:"),
   }).prefault({}),
   /** The shared document (web/server/pad): Quill + OT, in memory only, destroyed with its conference. */
   pad: z.strictObject({

@@ -156,6 +156,14 @@ describe('config/load', () => {
       assert.equal(config.media.port, 10001);
     });
 
+    it('refuses frame-ancestors and connect sources that open to any site, and keeps file: for the desktop app', () => {
+      assertConfigError([], { SALON_FRAME_ANCESTORS: "'self' *" }, 'web.frameAncestors', 'SALON_FRAME_ANCESTORS');
+      assertConfigError([], { SALON_FRAME_ANCESTORS: 'https:' }, 'web.frameAncestors');
+      assertConfigError([], { SALON_CONNECT_SOURCES: 'wss:' }, 'web.connectSources');
+      assert.deepEqual(load([], { SALON_FRAME_ANCESTORS: "'self' file: https://intranet.example.org" }).config.web.frameAncestors,
+        ["'self'", 'file:', 'https://intranet.example.org']);
+    });
+
     it('reads booleans as docker-jitsi-meet writes them: true/false, 1/0, yes/no', () => {
       assert.equal(load([], { ENABLE_AUTH: 'true' }).config.auth.enabled, true);
       assert.equal(load([], { ENABLE_AUTH: 'YES' }).config.auth.enabled, true);
