@@ -9,49 +9,11 @@ import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../integration/harness.ts';
 import { launchBrowser, type BrowserHarness } from './chromium.ts';
 import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
+import { INTEGRATOR_HTML } from './fixtures/integrator-page.ts';
 import { startPageServer, type PageServer } from './page-server.ts';
 
 type AnyWindow = Record<string, any>;
 
-/**
- * The integrator's page: everything from its query (`salon`, `room`, `name`), the events
- * recorded in `window.events` as `{name, data}`, the API object as `window.api`.
- */
-const INTEGRATOR_HTML = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>integrator</title></head>
-<body>
-<div id="meet"></div>
-<script>
-  var params = new URLSearchParams(location.search);
-  var salon = params.get('salon');
-  window.events = [];
-  var script = document.createElement('script');
-  script.src = 'http://' + salon + '/external_api.js';
-  script.onerror = function () { window.loadError = 'external_api.js did not load'; };
-  script.onload = function () {
-    var api = new JitsiMeetExternalAPI(salon, {
-      roomName: params.get('room'),
-      width: 800,
-      height: 600,
-      parentNode: document.getElementById('meet'),
-      noSSL: true,
-      configOverwrite: { prejoinConfig: { enabled: false }, startWithVideoMuted: true },
-      userInfo: { displayName: params.get('name') },
-      onload: function () { window.events.push({ name: 'onload' }); }
-    });
-    window.api = api;
-    ['browserSupport', 'ready', 'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose', 'participantJoined',
-     'participantLeft', 'audioMuteStatusChanged', 'videoMuteStatusChanged', 'incomingMessage', 'outgoingMessage',
-     'participantRoleChanged', 'displayNameChange'].forEach(function (name) {
-      api.on(name, function (data) { window.events.push({ name: name, data: data }); });
-    });
-  };
-  document.head.appendChild(script);
-</script>
-</body>
-</html>
-`;
 
 async function waitForEvent(page: Page, name: string, timeout: number): Promise<Record<string, unknown>> {
   const found = await page.waitForFunction(

@@ -10,44 +10,12 @@ import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../integration/harness.ts';
 import { launchBrowser, type BrowserHarness } from './chromium.ts';
 import { axeViolations, screenshot } from './fixtures/ui-page.ts';
+import { INTEGRATOR_HTML } from './fixtures/integrator-page.ts';
 import { startPageServer, type PageServer } from './page-server.ts';
 import { joinSalon, pressJoin } from './salon-page.ts';
 
 type AnyWindow = Record<string, any>;
 
-/**
- * An integrator's page on another origin: frames `room` of the Salon at `salon` (host:port) with
- * the pre-join screen off, records the API's events in `window.events` and exposes `window.api`.
- */
-const INTEGRATOR_HTML = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>integrator</title></head>
-<body>
-<div id="meet"></div>
-<script>
-  var params = new URLSearchParams(location.search);
-  var salon = params.get('salon');
-  window.events = [];
-  var script = document.createElement('script');
-  script.src = 'http://' + salon + '/external_api.js';
-  script.onload = function () {
-    var api = new JitsiMeetExternalAPI(salon, {
-      roomName: params.get('room'),
-      parentNode: document.getElementById('meet'),
-      noSSL: true,
-      configOverwrite: { prejoinConfig: { enabled: false }, startWithVideoMuted: true },
-      userInfo: { displayName: params.get('name') }
-    });
-    window.api = api;
-    ['passwordRequired', 'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose'].forEach(function (name) {
-      api.on(name, function (data) { window.events.push({ name: name, data: data }); });
-    });
-  };
-  document.head.appendChild(script);
-</script>
-</body>
-</html>
-`;
 
 /** The names of the iframe API events the integrator page received so far. */
 function eventNames(page: Page): Promise<string[]> {
@@ -139,7 +107,8 @@ describe('Salon web client: a room locked with a password', function () {
 
     await alice.getByRole('button', { name: 'Remove – Carol' }).click();
     await waitForEvents(integrator, 'readyToClose', 1, 20_000);
-    assert.deepEqual(await eventNames(integrator), ['passwordRequired', 'passwordRequired', 'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose']);
+    const calls = ['passwordRequired', 'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose'];
+    assert.deepEqual((await eventNames(integrator)).filter((n) => calls.includes(n)), ['passwordRequired', 'passwordRequired', 'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose']);
     await list.getByText('Carol').waitFor({ state: 'detached', timeout: 10_000 });
   });
 });

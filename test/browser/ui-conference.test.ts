@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { en } from '../../web/client/i18n/en.ts';
-import { joinFromPrejoin, startUiRig, type UiRig } from './fixtures/ui-page.ts';
+import { joinFromPrejoin, useUiRig } from './fixtures/ui-page.ts';
 
 async function fakeCalls(page: Page, method: string): Promise<unknown[][]> {
   return page.evaluate((m) => (window.__fake?.calls ?? []).filter((c) => c.method === m).map((c) => [...c.args]), method);
@@ -19,20 +19,10 @@ async function waitForCalls(page: Page, method: string, count: number): Promise<
 
 describe('views: behaviour', function () {
   this.timeout(60_000);
-  let rig: UiRig;
-
-  before(async () => {
-    rig = await startUiRig();
-  });
-  after(async () => {
-    await rig?.close();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(rig.harness.dumpLogs());
-  });
+  const ui = useUiRig();
 
   it('chat messages are shown as text: no markup runs or is inserted, only the https URL becomes a link', async () => {
-    const page = await rig.open('/ReunionEquipe', 'en-GB');
+    const page = await ui.rig.open('/ReunionEquipe', 'en-GB');
     await joinFromPrejoin(page);
     const hostile = [
       '<script>window.__pwned=1</script>',
@@ -76,7 +66,7 @@ describe('views: behaviour', function () {
   });
 
   it('Tab reaches every toolbar button in order, and each has a name; toggles state aria-pressed', async () => {
-    const page = await rig.open('/ReunionEquipe', 'en-GB');
+    const page = await ui.rig.open('/ReunionEquipe', 'en-GB');
     await joinFromPrejoin(page);
     const buttons = await page.evaluate(() => {
       const all = Array.from(document.querySelectorAll<HTMLButtonElement>('[role="toolbar"] button'));
@@ -99,7 +89,7 @@ describe('views: behaviour', function () {
   });
 
   it('M mutes through the controller, R raises the hand, ? opens the help; typing in the chat box triggers nothing', async () => {
-    const page = await rig.open('/ReunionEquipe', 'en-GB');
+    const page = await ui.rig.open('/ReunionEquipe', 'en-GB');
     await joinFromPrejoin(page);
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
 
@@ -130,7 +120,7 @@ describe('views: behaviour', function () {
   });
 
   it('the landing page refuses "a b/c" with an error tied to the field, suggests a name, and Enter joins a valid one', async () => {
-    const page = await rig.open('/', 'en-GB');
+    const page = await ui.rig.open('/', 'en-GB');
     const input = page.locator('input[name="room"]');
     const suggestion = await page.locator('[data-testid="suggestion"]').textContent();
     assert.match(suggestion ?? '', /^Suggested name: [A-Za-z]+\d{4}$/);
@@ -152,11 +142,11 @@ describe('views: behaviour', function () {
   });
 
   it('refused camera and microphone: the pre-join screen explains it and joins with both off', async () => {
-    const page = await rig.open('/', 'en-GB');
+    const page = await ui.rig.open('/', 'en-GB');
     await page.addInitScript(() => {
       navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('refused', 'NotAllowedError'));
     });
-    await page.goto(`${rig.origin}/ReunionEquipe`);
+    await page.goto(`${ui.rig.origin}/ReunionEquipe`);
     const problem = page.locator('.problem');
     await problem.waitFor();
     assert.deepEqual(await problem.allTextContents(), [en['prejoin.denied']]);
@@ -172,7 +162,7 @@ describe('views: behaviour', function () {
   });
 
   it('leaving after opening the document offers the download in a dialog, then shows the end screen', async () => {
-    const page = await rig.open('/ReunionEquipe', 'en-GB');
+    const page = await ui.rig.open('/ReunionEquipe', 'en-GB');
     await joinFromPrejoin(page);
     await page.locator('[data-panel="document"]').click();
     await page.locator('.fake-editor').waitFor();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { en, type MessageKey } from '../../web/client/i18n/en.ts';
 import { fr } from '../../web/client/i18n/fr.ts';
-import { joinFromPrejoin, startUiRig, type UiRig } from './fixtures/ui-page.ts';
+import { joinFromPrejoin, useUiRig } from './fixtures/ui-page.ts';
 
 interface Matcher {
   readonly key: MessageKey;
@@ -58,21 +58,11 @@ async function collectTexts(page: Page): Promise<string[]> {
 
 describe('views: the French interface', function () {
   this.timeout(90_000);
-  let rig: UiRig;
-
-  before(async () => {
-    rig = await startUiRig();
-  });
-  after(async () => {
-    await rig?.close();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(rig.harness.dumpLogs());
-  });
+  const ui = useUiRig();
 
   it('the check finds English when it is there (the English landing page)', async () => {
     const matchers = englishMatchers();
-    const page = await rig.open('/', 'en-GB');
+    const page = await ui.rig.open('/', 'en-GB');
     await page.locator('h1').waitFor();
     const found = (await collectTexts(page)).filter((text) => matchers.some((m) => m.test(text)));
     assert.ok(found.length >= 5, `only ${found.length} English strings found: ${found.join(' | ')}`);
@@ -87,7 +77,7 @@ describe('views: the French interface', function () {
       for (const text of await collectTexts(page)) if (!seen.has(text)) seen.set(text, where);
     };
 
-    const page = await rig.open('/', 'fr-FR');
+    const page = await ui.rig.open('/', 'fr-FR');
     await page.locator('h1').waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
     await visit('landing', page);

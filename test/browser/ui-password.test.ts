@@ -4,24 +4,14 @@
  * and Rejoindre starting a new conference.
  */
 import assert from 'node:assert/strict';
-import { axeViolations, joinFromPrejoin, screenshot, startUiRig, type UiRig } from './fixtures/ui-page.ts';
+import { axeViolations, joinFromPrejoin, screenshot, useUiRig } from './fixtures/ui-page.ts';
 
 describe('views: joining a room locked with a password', function () {
   this.timeout(60_000);
-  let rig: UiRig;
-
-  before(async () => {
-    rig = await startUiRig();
-  });
-  after(async () => {
-    await rig?.close();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(rig.harness.dumpLogs());
-  });
+  const ui = useUiRig();
 
   it('asks for the password in French, refuses an empty one, and joins again with one', async () => {
-    const page = await rig.open('/ReunionSecrete', 'fr-FR');
+    const page = await ui.rig.open('/ReunionSecrete', 'fr-FR');
     await joinFromPrejoin(page);
     const first = await page.evaluateHandle(() => window.__fake);
     await page.evaluate(() => window.__fake?.setPhase({ name: 'failed', error: 'password-required' }));

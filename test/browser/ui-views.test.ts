@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { axeViolations, joinFromPrejoin, screenshot, startUiRig, type UiRig } from './fixtures/ui-page.ts';
+import { axeViolations, joinFromPrejoin, screenshot, useUiRig } from './fixtures/ui-page.ts';
 
 const LOCALES = [['en', 'en-GB'], ['fr', 'fr-FR']] as const;
 
@@ -22,20 +22,10 @@ async function waitForVideos(page: Page, count: number): Promise<void> {
 
 describe('views: accessibility and look', function () {
   this.timeout(60_000);
-  let rig: UiRig;
-
-  before(async () => {
-    rig = await startUiRig();
-  });
-  after(async () => {
-    await rig?.close();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(rig.harness.dumpLogs());
-  });
+  const ui = useUiRig();
 
   it('axe-core really runs: an image without a text alternative is reported', async () => {
-    const page = await rig.open('/', 'en-GB');
+    const page = await ui.rig.open('/', 'en-GB');
     await page.locator('h1').waitFor();
     await page.evaluate(() => {
       const img = document.createElement('img');
@@ -48,7 +38,7 @@ describe('views: accessibility and look', function () {
 
   it('at 360 px wide nothing scrolls sideways (WCAG 1.4.10): pre-join, conference, chat', async () => {
     const narrow = { width: 360, height: 740 };
-    const page = await rig.open('/ReunionEquipe', 'fr-FR', narrow);
+    const page = await ui.rig.open('/ReunionEquipe', 'fr-FR', narrow);
     await waitForVideos(page, 1);
     const overflow = (): Promise<number> => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.equal(await overflow(), 0, 'pre-join overflows horizontally');
@@ -64,7 +54,7 @@ describe('views: accessibility and look', function () {
   });
 
   it('speaker view with a shared screen, the settings and document panels, the dialogs and the end screen have no axe violation', async () => {
-    const page = await rig.open('/ReunionEquipe?others=3', 'en-GB');
+    const page = await ui.rig.open('/ReunionEquipe?others=3', 'en-GB');
     await joinFromPrejoin(page);
     await page.evaluate(() => {
       const canvas = document.createElement('canvas');
@@ -126,7 +116,7 @@ describe('views: accessibility and look', function () {
 
   for (const [lang, locale] of LOCALES) {
     it(`the landing page has no axe violation (${lang}), in the browser's language`, async () => {
-      const page = await rig.open('/', locale);
+      const page = await ui.rig.open('/', locale);
       await page.locator('h1').waitFor();
       assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
       assertNoViolations(await axeViolations(page), `landing ${lang}`);
@@ -134,7 +124,7 @@ describe('views: accessibility and look', function () {
     });
 
     it(`the pre-join screen has no axe violation with the camera preview running (${lang})`, async () => {
-      const page = await rig.open('/ReunionEquipe', locale);
+      const page = await ui.rig.open('/ReunionEquipe', locale);
       await page.locator('input[name="displayName"]').waitFor();
       await waitForVideos(page, 1);
       assertNoViolations(await axeViolations(page), `pre-join ${lang}`);
@@ -142,7 +132,7 @@ describe('views: accessibility and look', function () {
     });
 
     it(`a three-person conference with chat, then participants open has no axe violation (${lang})`, async () => {
-      const page = await rig.open('/ReunionEquipe', locale);
+      const page = await ui.rig.open('/ReunionEquipe', locale);
       await joinFromPrejoin(page);
       await waitForVideos(page, 2);
       assert.equal(await page.locator('.tile').count(), 3);

@@ -3,6 +3,8 @@
  * user does anything: whether the pre-join screen shows, the starting mute states, the name, the
  * token. main.tsx fills it from the whitelisted URL settings the embedding code parses.
  */
+import type { UrlOverrides } from '../embed/url-overrides.ts';
+
 export interface InitialOptions {
   /** jitsi-meet's `prejoinConfig.enabled` (default true). */
   readonly prejoinEnabled: boolean;
@@ -27,15 +29,8 @@ export const DEFAULT_INITIAL_OPTIONS: InitialOptions = {
   lang: undefined,
 };
 
-/** The URL's overrides (any field left undefined keeps the default). */
-export interface InitialOverrides {
-  readonly prejoinEnabled: boolean | undefined;
-  readonly startWithAudioMuted: boolean | undefined;
-  readonly startWithVideoMuted: boolean | undefined;
-  readonly displayName: string | undefined;
-  readonly jwt: string | undefined;
-  readonly lang: string | undefined;
-}
+/** The URL's overrides (any field left undefined keeps the default), as ../embed/url-overrides.ts reads them. */
+export type InitialOverrides = Omit<UrlOverrides, 'apiId'>;
 
 export function initialOptionsFrom(overrides: InitialOverrides): InitialOptions {
   return {

@@ -2,7 +2,7 @@
 import { useId, useMemo, useRef, useState } from 'preact/hooks';
 import { useI18n, type MessageKey } from '../../i18n/index.tsx';
 import { useDocumentTitle } from '../hooks/use-document-title.ts';
-import { LanguageSwitch } from '../language-switch/index.tsx';
+import { TopBar } from '../language-switch/index.tsx';
 import { roomNameProblem, suggestRoomName, type RoomNameProblem } from './room-name.ts';
 
 const PROBLEM_MESSAGES: Readonly<Record<RoomNameProblem, MessageKey>> = {
@@ -47,10 +47,7 @@ export function Landing({ invalidRoom, onJoin }: LandingProps) {
 
   return (
     <div class="page page--light">
-      <header class="top-bar">
-        <span class="brand">{t('app.name')}</span>
-        <LanguageSwitch />
-      </header>
+      <TopBar />
       <main class="page-main page--center" id="main">
         <div class="card card--narrow">
           <h1>{t('landing.title')}</h1>

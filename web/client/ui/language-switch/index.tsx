@@ -1,4 +1,4 @@
-/** Switches the interface language; each name is written in its own language (WCAG 3.1.2). */
+/** Switches the interface language (each name written in its own language, WCAG 3.1.2), and the light pages' header that holds it. */
 import { LANGS, useI18n } from '../../i18n/index.tsx';
 
 export function LanguageSwitch() {
@@ -18,5 +18,16 @@ export function LanguageSwitch() {
         </button>
       ))}
     </div>
+  );
+}
+
+/** The light pages' header (landing, pre-join): the service's name and the language switch. */
+export function TopBar() {
+  const { t } = useI18n();
+  return (
+    <header class="top-bar">
+      <span class="brand">{t('app.name')}</span>
+      <LanguageSwitch />
+    </header>
   );
 }

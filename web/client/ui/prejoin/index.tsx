@@ -14,7 +14,7 @@ import { useDocumentTitle } from '../hooks/use-document-title.ts';
 import { useMediaPreview } from '../hooks/use-media-preview.ts';
 import { useStoredString } from '../hooks/use-stored-string.ts';
 import { SpeakerIcon } from '../icons/index.tsx';
-import { LanguageSwitch } from '../language-switch/index.tsx';
+import { TopBar } from '../language-switch/index.tsx';
 import { useTrackStream, Video } from '../media/video.tsx';
 import { DeviceSelect } from './device-select.tsx';
 import { problemMessages } from './problems.ts';
@@ -98,10 +98,7 @@ export function Prejoin(props: PrejoinProps) {
   const bothFailed = preview.audioProblem !== undefined && preview.videoProblem !== undefined;
   return (
     <div class="page page--light">
-      <header class="top-bar">
-        <span class="brand">{t('app.name')}</span>
-        <LanguageSwitch />
-      </header>
+      <TopBar />
       <main class="page-main" id="main">
         <div class="prejoin">
           <h1>{t('prejoin.title')}</h1>
