@@ -152,19 +152,29 @@ export async function waitForRemoteVideo(pages: readonly Page[]): Promise<void> 
   }
 }
 
-/** Over two seconds, every page's bridge connection stays connected and its audio and video bytes and decoded frames (≥ 20) grow. */
+/**
+ * Every page's bridge connection is connected and its audio and video bytes grow and at least 20
+ * more video frames are decoded, within 15 s (polled; a loaded machine decodes slower, not never).
+ */
 export async function assertMediaFlows(pages: readonly Page[]): Promise<void> {
   const before = await Promise.all(pages.map(inbound));
-  await new Promise((r) => setTimeout(r, 2000));
-  const after = await Promise.all(pages.map(inbound));
-  pages.forEach((_, i) => {
-    assert.equal(after[i]!.ice, 'connected');
-    for (const kind of ['audio', 'video']) {
-      const x = total(before[i]!.rtp, kind);
-      const y = total(after[i]!.rtp, kind);
-      assert.ok(y.bytes > x.bytes, `participant ${i} receives ${kind}: ${x.bytes} → ${y.bytes} bytes`);
-    }
-    const frames = total(after[i]!.rtp, 'video').frames - total(before[i]!.rtp, 'video').frames;
-    assert.ok(frames >= 20, `participant ${i} decodes the other's video: ${frames} frames in 2 s`);
-  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const after = await Promise.all(pages.map(inbound));
+    const problems = pages.flatMap((_, i) => {
+      const found: string[] = [];
+      if (after[i]!.ice !== 'connected') found.push(`participant ${i}: ICE ${after[i]!.ice}`);
+      for (const kind of ['audio', 'video']) {
+        const x = total(before[i]!.rtp, kind);
+        const y = total(after[i]!.rtp, kind);
+        if (y.bytes <= x.bytes) found.push(`participant ${i} receives no more ${kind}: ${x.bytes} → ${y.bytes} bytes`);
+      }
+      const frames = total(after[i]!.rtp, 'video').frames - total(before[i]!.rtp, 'video').frames;
+      if (frames < 20) found.push(`participant ${i} decodes ${frames} more frames (20 wanted)`);
+      return found;
+    });
+    if (problems.length === 0) return;
+    if (Date.now() > deadline) assert.fail(problems.join('; '));
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -59,6 +59,8 @@ class ConferenceClient implements ConferenceController {
   private readonly media: LocalMedia;
   private readonly own: OwnPresence;
   private connection: XmppConnection | undefined;
+  /** The connection that got us into the room: only its loss calls for a rejoin (a failed attempt does not). */
+  private joinedConnection: XmppConnection | undefined;
   /** Our nick and endpoint id: 8 hex digits, as lib-jitsi-meet makes them. */
   private endpointId = randomHex(4);
   private peer: JinglePeer | undefined;
@@ -151,12 +153,14 @@ class ConferenceClient implements ConferenceController {
       connection.close();
       throw err;
     }
+    this.joinedConnection = connection;
     this.sendPresence({ ...(this.password ? { password: this.password } : {}) });
   }
 
-  /** A pause that ends with this client (its timer is cleared by end()). */
+  /** A pause that ends with this client (its timer is cleared by end(); after the end it never resolves). */
   private delay(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      if (this.ended) return;
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         resolve();
@@ -175,7 +179,7 @@ class ConferenceClient implements ConferenceController {
     else if (status === 'resumed') {
       this.store.setPhase({ name: 'joined' });
       this.store.notice({ kind: 'reconnected' });
-    } else if (status === 'closed') this.rejoin();
+    } else if (status === 'closed' && connection === this.joinedConnection) this.rejoin();
   }
 
   /** The session is gone for good (server restarted or forgot us): a new one joins the same room. */
