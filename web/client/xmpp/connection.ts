@@ -30,6 +30,8 @@ export interface ConnectionOptions {
   domain: string;
   /** A JWT handed to the server as lib-jitsi-meet does (`?token=`). */
   token?: string;
+  /** First resumption delay in ms, doubled per attempt up to 5 s. Default 500. */
+  resumeDelayMs?: number;
 }
 
 /** An IQ error answer, with its RFC 6120 §8.3 condition. */
@@ -354,7 +356,7 @@ export class XmppConnection {
   private scheduleResume(): void {
     const smId = this.smId;
     if (!smId) return this.fail();
-    const delay = Math.min(5000, 500 * 2 ** this.reconnectAttempt++);
+    const delay = Math.min(5000, (this.options.resumeDelayMs ?? 500) * 2 ** this.reconnectAttempt++);
     this.reconnectTimer = setTimeout(() => {
       this.open(smId).then(
         () => {
