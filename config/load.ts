@@ -44,6 +44,8 @@ export const envSettings: Record<string, Setting> = {
   JWT_APP_SECRET: { path: 'auth.jwt.appSecret', kind: 'string' },
   JWT_ACCEPTED_ISSUERS: { path: 'auth.jwt.acceptedIssuers', kind: 'list' },
   JWT_ACCEPTED_AUDIENCES: { path: 'auth.jwt.acceptedAudiences', kind: 'list' },
+  JWT_PUBLIC_KEY_FILE: { path: 'auth.jwt.publicKeyFile', kind: 'string' },
+  JWT_JWKS_FILE: { path: 'auth.jwt.jwksFile', kind: 'string' },
   TURN_CREDENTIALS: { path: 'turn.secret', kind: 'string' },
   TURN_TTL: { path: 'turn.ttlSeconds', kind: 'int' },
   JVB_PORT: { path: 'media.port', kind: 'int' },
@@ -264,6 +266,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (value.http.tls === 'files' && (!value.http.certFile || !value.http.keyFile)) {
     const where = sources.get('http.tls') ?? (configFile ? `in ${configFile}` : undefined);
     throw new ConfigError(`http.tls${where ? ` (${where})` : ''}: 'files' requires http.certFile and http.keyFile`);
+  }
+  const jwt = value.auth.jwt;
+  if (value.auth.enabled && value.auth.type === 'jwt') {
+    const where = sources.get('auth.type') ?? (configFile ? `in ${configFile}` : undefined);
+    if (!jwt.appSecret && !jwt.publicKeyFile && !jwt.jwksFile) {
+      throw new ConfigError(`auth.type${where ? ` (${where})` : ''}: 'jwt' requires JWT_APP_SECRET, JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE`);
+    }
+    if (!jwt.appId && jwt.acceptedIssuers.length === 0) {
+      throw new ConfigError(`auth.type${where ? ` (${where})` : ''}: 'jwt' requires JWT_APP_ID or JWT_ACCEPTED_ISSUERS`);
+    }
   }
   const config: Config = {
     ...value,

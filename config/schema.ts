@@ -85,10 +85,19 @@ export const configSchema = z.strictObject({
     enabled: z.boolean().default(false),
     guests: z.boolean().default(true),
     type: z.enum(['internal', 'jwt', 'oidc']).default('internal'),
+    /** Jitsi-format tokens (AUTH_TYPE=jwt): a shared secret (HS256), a public key or a JWKS (RS256/ES256), or both kinds. */
     jwt: z.strictObject({
+      /** The default accepted issuer and audience. */
       appId: z.string().optional(),
+      /** Verifies HS256/HS384/HS512 tokens. */
       appSecret: z.string().optional(),
+      /** A PEM public key (RSA or EC) verifying RS256/384/512 or ES256/384/512 tokens. */
+      publicKeyFile: z.string().min(1).optional(),
+      /** A JSON Web Key Set file of public keys, chosen by the token's `kid`. */
+      jwksFile: z.string().min(1).optional(),
+      /** Default [appId]. */
       acceptedIssuers: z.array(z.string()).default([]),
+      /** Default [appId, "jitsi"]. */
       acceptedAudiences: z.array(z.string()).default([]),
     }).prefault({}),
   }).prefault({}),

@@ -19,7 +19,7 @@ import { MucService } from './muc/index.ts';
 import type { DiscoIdentity, DiscoItem } from './protocol/disco.ts';
 import { Router, type DomainService } from './router.ts';
 import type { TokenVerifier } from './sasl/anonymous.ts';
-import { SessionRegistry } from './session.ts';
+import { ClientSession, SessionRegistry } from './session.ts';
 import type { ClientStreamContext, HostAuth } from './stream.ts';
 import { BoshTransport } from './transport/bosh.ts';
 import { ComponentListener } from './transport/component.ts';
@@ -35,6 +35,7 @@ export { isLoopback } from './transport/http-peer.ts';
 export type { LocalSession } from './local-session.ts';
 export type { DomainService } from './router.ts';
 export type { TokenVerifier } from './sasl/anonymous.ts';
+export { createJwtVerifier, readJwtKeys, tokenGrants, type JwtVerifierOptions, type TokenGrants } from './auth/jwt.ts';
 
 export interface XmppServerOptions {
   domain: string;
@@ -60,6 +61,11 @@ export interface XmppServerOptions {
   trustedProxies: ReadonlySet<string>;
   /** Service accounts created at first start: bare JID → password. */
   serviceAccounts: Record<string, string>;
+  /**
+   * Verifies `?token=` on SASL ANONYMOUS logins. With `authEnabled` the main domain then takes
+   * token logins (a token is required there) instead of accounts, as Prosody's
+   * `authentication = "token"`; guests still log in anonymously on the guest domain.
+   */
   tokenVerifier?: TokenVerifier;
   /** STUN/TURN servers for XEP-0215, with the TURN REST shared secret; none by default. */
   externalServices?: { servers: readonly ExternalServiceConfig[]; secret?: string; ttlSeconds: number };
@@ -82,8 +88,16 @@ export interface XmppServer {
   /** Adds a Jitsi component identity to the main domain's disco#info (category `component`). */
   addComponentIdentity(identity: DiscoIdentity): void;
   registerMetrics(registry: Registry): void;
+  /** How the client bound at `fullJid` logged in; undefined when no client session is bound there. */
+  sessionIdentity(fullJid: string): SessionIdentity | undefined;
   close(): Promise<void>;
 }
+
+/** How a client session authenticated: an account's password, a token (with its claims), or nothing. */
+export type SessionIdentity =
+  | { authenticated: 'password' }
+  | { authenticated: 'token'; claims: Record<string, unknown> }
+  | { authenticated: 'anonymous' };
 
 export async function startXmppServer(options: XmppServerOptions, log: Logger): Promise<XmppServer> {
   const counters = new XmppCounters();
@@ -93,8 +107,9 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     if (!accounts.has(jid)) await accounts.setPassword(jid, password);
   }
 
+  const tokenLogins = options.authEnabled && options.tokenVerifier !== undefined;
   const hosts = new Map<string, HostAuth>();
-  hosts.set(options.domain, options.authEnabled ? 'internal' : 'anonymous');
+  hosts.set(options.domain, options.authEnabled && !tokenLogins ? 'internal' : 'anonymous');
   if (options.authEnabled && options.guestsEnabled) hosts.set(options.guestDomain, 'anonymous');
   hosts.set(options.authDomain, 'internal');
 
@@ -153,7 +168,7 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
 
   const registry = new SessionRegistry();
   const addressLimiter = new AddressLimiter(options.limits.maxConnectionsPerAddress, options.limits.maxUnauthenticatedPerAddress);
-  const sessions = new Set<import('./session.ts').ClientSession>();
+  const sessions = new Set<ClientSession>();
   const ctx: ClientStreamContext = {
     log: log.child({ component: 'c2s' }),
     router,
@@ -165,7 +180,7 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     limits: options.limits,
     hibernationSeconds: options.hibernationSeconds,
     addressLimiter,
-    ...(options.tokenVerifier ? { tokenVerifier: options.tokenVerifier } : {}),
+    ...(options.tokenVerifier ? { tokenVerifier: withTokenRequirement(options.tokenVerifier, tokenLogins ? options.domain : undefined) } : {}),
     onStanzaIn: (kind) => counters.stanzaIn(kind),
     onSessionOpened: (s) => {
       counters.logins++;
@@ -234,6 +249,13 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
         occupants: () => muc.occupantCount,
       });
     },
+    sessionIdentity(fullJid) {
+      const session = router.resource(fullJid);
+      if (!(session instanceof ClientSession) || session.isClosed) return undefined;
+      if (session.claims) return { authenticated: 'token', claims: session.claims };
+      // PLAIN and SCRAM are the only mechanisms of an 'internal' host (stream.ts).
+      return hosts.get(session.jid.domain) === 'internal' ? { authenticated: 'password' } : { authenticated: 'anonymous' };
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -257,5 +279,13 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
       for (const remove of removers.reverse()) await attempt(remove);
       if (failures.length) throw new AggregateError(failures, 'XMPP server did not close cleanly');
     },
+  };
+}
+
+/** The verifier, requiring a token on `domain` (the main domain when it takes token logins). */
+function withTokenRequirement(verifier: TokenVerifier, domain: string | undefined): TokenVerifier {
+  return {
+    verify: (token, ctx) => verifier.verify(token, ctx),
+    requiresToken: (d) => d === domain || (verifier.requiresToken?.(d) ?? false),
   };
 }

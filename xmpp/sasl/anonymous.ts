@@ -10,6 +10,11 @@ import { SaslFailure, type SaslContext, type SaslMechanism, type SaslStep } from
 export interface TokenVerifier {
   /** Resolves the token's claims, or throws SaslFailure('not-allowed'-like) with a reason text. */
   verify(token: string, ctx: SaslContext): Promise<Record<string, unknown>>;
+  /**
+   * Whether a login on `domain` must carry a token (a Prosody VirtualHost with
+   * `authentication = "token"` and `allow_empty_token = false`); default never.
+   */
+  requiresToken?(domain: string): boolean;
 }
 
 export interface AnonymousOptions {
@@ -29,6 +34,7 @@ export class AnonymousMechanism implements SaslMechanism {
     let claims: Record<string, unknown> | undefined;
     if (token && tokenVerifier) claims = await tokenVerifier.verify(token, ctx);
     else if (token) throw new SaslFailure('not-authorized', 'tokens are not accepted on this server');
+    else if (tokenVerifier?.requiresToken?.(ctx.domain)) throw new SaslFailure('not-authorized', 'a token is required');
     const previd = ctx.query.get('previd');
     const username = (previd && this.options.usernameForResumption(previd)) || randomUUID();
     return claims ? { kind: 'success', username, claims } : { kind: 'success', username };
