@@ -10,8 +10,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { listen, startXmppServer, type XmppServer } from '../xmpp/index.ts';
-import { startFocus, type Focus } from '../focus/index.ts';
+import { createJwtVerifier, listen, readJwtKeys, startXmppServer, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
+import { createOwnerRule, createRoomPolicy, startFocus, type Focus } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
 import { networkInterfaces } from 'node:os';
@@ -69,6 +69,24 @@ function closeServer(server: Server): Promise<void> {
 /** The brewery room bridges join and the focus watches. */
 export function breweryJid(config: Config): string {
   return `${config.bridge.brewery}@${config.xmpp.internalMucDomain}`;
+}
+
+/**
+ * The focus's room policy (ENABLE_AUTH, ENABLE_GUESTS): agents start rooms and are owners, guests
+ * wait for one. An agent is a session on the main XMPP domain (a PLAIN/SCRAM account); sessions of
+ * the guest domain are guests.
+ */
+function roomPolicy(config: Config): { policy: ReturnType<typeof createRoomPolicy>; isModerator?: (realJid: string) => boolean } {
+  const identify = (fullJid: string): { agent: boolean } => {
+    // The one place where an identity is decided: token sessions (JWT, on the main domain too)
+    // are to refine this from the session's claims (`xmpp.sessionIdentity(fullJid)`).
+    const bare = fullJid.split('/')[0]!;
+    const at = bare.indexOf('@');
+    return { agent: at > 0 && bare.slice(at + 1) === config.xmpp.domain };
+  };
+  const options = { authEnabled: config.auth.enabled, guestsAllowed: config.auth.guests, identify };
+  const isModerator = createOwnerRule(options);
+  return { policy: createRoomPolicy(options), ...(isModerator ? { isModerator } : {}) };
 }
 
 /** The videobridge role: its media transport, the bridge on a link to the XMPP server, its statistics. */
@@ -165,6 +183,19 @@ export function createLogger(config: Config): Logger {
   });
 }
 
+/** The JWT verifier of AUTH_TYPE=jwt, its key files read once here. */
+async function jwtVerifier(config: Config, log: Logger): Promise<TokenVerifier> {
+  const { jwt } = config.auth;
+  return createJwtVerifier({
+    ...await readJwtKeys({ publicKeyFile: jwt.publicKeyFile, jwksFile: jwt.jwksFile }),
+    ...(jwt.appId ? { appId: jwt.appId } : {}),
+    ...(jwt.appSecret ? { appSecret: jwt.appSecret } : {}),
+    acceptedIssuers: jwt.acceptedIssuers,
+    acceptedAudiences: jwt.acceptedAudiences,
+    log: log.child({ component: 'jwt' }),
+  });
+}
+
 export interface StartOptions {
   /** The built web client; default: the process's one build (web/server/bundle.ts). */
   clientBundle?: ClientBundle;
@@ -189,6 +220,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
 
   const { limits } = config.xmpp;
   const bridgeAccount = `${config.bridge.user}@${config.xmpp.authDomain}`;
+  const tokenVerifier = config.auth.enabled && config.auth.type === 'jwt' ? await jwtVerifier(config, log) : undefined;
   const xmpp = await startXmppServer({
     domain: config.xmpp.domain,
     authDomain: config.xmpp.authDomain,
@@ -207,6 +239,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     allowedOrigins,
     trustedProxies,
     externalServices: config.turn,
+    ...(tokenVerifier ? { tokenVerifier } : {}),
     serviceAccounts: {
       [`focus@${config.xmpp.authDomain}`]: secrets.focusPassword,
       [bridgeAccount]: config.bridge.password ?? secrets.jvbPassword,
@@ -251,6 +284,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     brewery: breweryJid(config),
     version: VERSION,
     ...(pad ? { documents: pad } : {}),
+    ...roomPolicy(config),
   });
 
   const registry = new Registry();

@@ -45,6 +45,11 @@ export interface ConferenceOptions {
   media?: MediaOptions;
   /** The shared documents service; without it the conference has no document. */
   documents?: SharedDocuments;
+  /**
+   * With authentication: who is made owner, by real JID (every agent, never a guest). Without it,
+   * Jicofo's auto-owner rule: the oldest participant.
+   */
+  isModerator?: (realJid: string) => boolean;
 }
 
 type Waiter = { resolve(): void; reject(err: StanzaError): void };
@@ -199,16 +204,26 @@ export class Conference {
   }
 
   /**
-   * Jicofo's auto-owner rule (protocol reference §3.4): without authentication the oldest
-   * participant is owner; when it leaves, the next oldest is granted ownership.
+   * Jicofo's owner rules (protocol reference §3.4). Without authentication, auto-owner: the oldest
+   * participant is owner; when it leaves, the next oldest is granted ownership. With
+   * authentication (`isModerator`), every agent is granted ownership and guests never are, even
+   * when no owner is left.
    */
   private ensureModerator(): void {
+    const isModerator = this.options.isModerator;
+    if (isModerator) {
+      for (const p of this.participants.values()) if (p.affiliation !== 'owner' && isModerator(p.realJid)) this.grantOwner(p);
+      return;
+    }
     for (const p of this.participants.values()) if (p.affiliation === 'owner') return;
     const first = this.participants.values().next().value;
-    if (!first) return;
-    first.affiliation = 'owner';
+    if (first) this.grantOwner(first);
+  }
+
+  private grantOwner(participant: Participant): void {
+    participant.affiliation = 'owner';
     const iq = new Element('iq', { type: 'set', to: this.roomJid, id: `owner-${randomUUID()}` });
-    iq.c('query', { xmlns: NS_MUC_ADMIN }).c('item', { affiliation: 'owner', jid: first.realJid.split('/')[0]! });
+    iq.c('query', { xmlns: NS_MUC_ADMIN }).c('item', { affiliation: 'owner', jid: participant.realJid.split('/')[0]! });
     this.link.send(iq);
   }
 

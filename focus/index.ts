@@ -19,6 +19,8 @@ import { Conference } from './conference.ts';
 import { IqCaller } from './iq-caller.ts';
 import { answerDocumentRequest, type SharedDocuments } from './pad.ts';
 
+export { createOwnerRule, createRoomPolicy, WAIT_FOR_HOST_TEXT, type Identity, type RoomRequest } from './room-policy.ts';
+
 /** What the focus needs of an XMPP server (in process, or later a remote connection). */
 export interface FocusXmppLink {
   connectLocal(jid: string, onStanza: (stanza: Element) => void): { send(stanza: Element): void; close(reason?: string): void };
@@ -48,9 +50,15 @@ export interface FocusOptions {
   discoTimeoutMs?: number;
   /**
    * Room policy hook: may refuse a conference request (throw a StanzaError). Open by default;
-   * authentication adds agents and guests.
+   * authentication adds agents and guests (./room-policy.ts). `exists`: the room's conference is
+   * running (started and not ended).
    */
-  policy?: (request: { room: string; requester: string }) => void;
+  policy?: (request: { room: string; requester: string; exists: boolean }) => void;
+  /**
+   * Who is made owner, by real JID (./room-policy.ts `createOwnerRule`). Default: Jicofo's
+   * auto-owner rule, the oldest participant.
+   */
+  isModerator?: (realJid: string) => boolean;
   /** The shared documents service (one document per conference); none without it. */
   documents?: SharedDocuments;
 }
@@ -136,8 +144,8 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       throw StanzaError.badRequest(`room must be a room of ${options.mucDomain}`);
     }
     if (closed) throw new StanzaError('wait', 'service-unavailable', 'the focus is shutting down');
-    options.policy?.({ room: room.bare, requester: iq.attrs.from as string });
     let conference = conferences.get(room.bare);
+    options.policy?.({ room: room.bare, requester: iq.attrs.from as string, exists: conference !== undefined });
     if (!conference) {
       conference = new Conference(session, log.child({ room: room.bare }), {
         roomJid: room.bare,
@@ -145,6 +153,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
         focusVersion: options.version,
         idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
         ...(options.documents ? { documents: options.documents } : {}),
+        ...(options.isModerator ? { isModerator: options.isModerator } : {}),
         onEnded: (c) => {
           if (conferences.get(c.roomJid) === c) conferences.delete(c.roomJid);
         },

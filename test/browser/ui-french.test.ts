@@ -120,6 +120,9 @@ describe('views: the French interface', function () {
     await page.evaluate(() => window.__fake?.setPhase({ name: 'reconnecting' }));
     await page.locator('.banner--warning').waitFor();
     await visit('reconnecting', page);
+    await page.evaluate(() => window.__fake?.setPhase({ name: 'waiting-for-host' }));
+    await page.locator('h1').filter({ hasText: fr['wait.title'] }).waitFor();
+    await visit('waiting for the host', page);
     await page.evaluate(() => window.__fake?.setPhase({ name: 'joined' }));
     await page.keyboard.press('Shift+?');
     await page.locator('dialog[open]').waitFor();

@@ -23,10 +23,12 @@ export interface JoinOptions {
   features?: readonly string[];
   /** Sent as `<stats-id>` in the join presence. */
   statsId?: string;
+  /** Where and how to log in. Default: anonymously on meet.jitsi (authentication off). */
+  login?: { domain: string; username?: string; password?: string };
 }
 
 export async function joinConference(server: TestServer, room: string, nick: string, options: JoinOptions = {}): Promise<ConferenceParticipant> {
-  const { client, inbox } = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
+  const { client, inbox } = await connectClient({ service: server.wsUrl, ...(options.login ?? { domain: 'meet.jitsi' }) });
   const jingle: Jingle[] = [];
   const { iqCallee } = client as WithCallee;
   iqCallee.set('urn:xmpp:jingle:1', 'jingle', (ctx) => {

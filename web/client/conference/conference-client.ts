@@ -4,7 +4,7 @@
  * and keeps the `ConferenceState` the views render. Owns the XMPP connection, the Jingle session, the
  * bridge channel, our devices, the statistics timer and its own timers; `leave()` closes them all.
  * Stanzas come from ./room-stanzas.ts and ./occupant-presence.ts, the SDP side from ../media/.
- * About 570 lines, over the house limit on purpose: the room's signalling is one state machine (join,
+ * About 600 lines, over the house limit on purpose: the room's signalling is one state machine (join,
  * resumption, rejoin, session restart, leave) whose transitions are easiest to check read together;
  * what is not part of it (stanzas, presence, SDP, remote media, the store) lives in its own module.
  */
@@ -38,6 +38,11 @@ export interface JitsiConfig {
 
 /** Conference requests while the focus answers "not ready" (it is starting the room), one a second. */
 const MAX_CONFERENCE_REQUESTS = 30;
+/**
+ * While the focus refuses us because no organiser started the room, the request is sent again this
+ * often: jitsi-meet's `waitForOwner` retries every 5 s (react/features/authentication).
+ */
+const WAIT_FOR_HOST_RETRY_MS = 5000;
 /** Session restarts allowed within RESTART_WINDOW_MS before the call is given up as failed. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
@@ -142,7 +147,12 @@ class ConferenceClient implements ConferenceController {
       await connection.connect();
       const request = buildConferenceRequest({ room: this.roomJid, machineUid: this.own.statsId, properties: {} });
       for (let attempt = 1; ; attempt++) {
-        const answer = await connection.iq(new Element('iq', { type: 'set', to: this.focusDomain }).cnode(request).root());
+        const answer = await this.askFocus(connection, request);
+        if (answer === 'no-host') {
+          attempt = 0;
+          await this.delay(WAIT_FOR_HOST_RETRY_MS);
+          continue;
+        }
         if (answer.getChild('conference', NS_FOCUS)?.attrs.ready === 'true') break;
         if (this.ended || attempt >= MAX_CONFERENCE_REQUESTS) throw new Error('the focus never said the room was ready');
         // Not ready: the focus is starting the room; ask again as lib-jitsi-meet does.
@@ -154,7 +164,24 @@ class ConferenceClient implements ConferenceController {
       throw err;
     }
     this.joinedConnection = connection;
+    if (this.store.state.phase.name === 'waiting-for-host') this.store.setPhase({ name: 'connecting' });
     this.sendPresence({ ...(this.password ? { password: this.password } : {}) });
+  }
+
+  /**
+   * One conference request. With authentication on, a guest asking before any organiser started
+   * the room gets Jicofo's `not-authorized` error (text "not authorized user domain"), which
+   * lib-jitsi-meet reports as AUTHENTICATION_REQUIRED (modules/xmpp/moderator.js) and jitsi-meet
+   * answers with its "waiting for the host" dialog: that is 'no-host', and the phase says so.
+   */
+  private async askFocus(connection: XmppConnection, request: Element): Promise<Element | 'no-host'> {
+    try {
+      return await connection.iq(new Element('iq', { type: 'set', to: this.focusDomain }).cnode(request).root());
+    } catch (err) {
+      if (!(err instanceof IqError) || err.condition !== 'not-authorized') throw err;
+      if (!this.ended) this.store.setPhase({ name: 'waiting-for-host' });
+      return 'no-host';
+    }
   }
 
   /** A pause that ends with this client (its timer is cleared by end(); after the end it never resolves). */

@@ -50,6 +50,11 @@ export interface RemoteMedia {
 
 export type ConferencePhase =
   | { readonly name: 'connecting' }
+  /**
+   * Only authenticated organisers start a meeting and none is there yet: the client asks again on
+   * its own every few seconds and goes on joining when one arrives.
+   */
+  | { readonly name: 'waiting-for-host' }
   | { readonly name: 'joined' }
   /** The signalling connection dropped; the client is reconnecting on its own. */
   | { readonly name: 'reconnecting' }

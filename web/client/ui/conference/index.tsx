@@ -25,6 +25,7 @@ import { collectMedia } from '../stage/layout.ts';
 import { Stage } from '../stage/index.tsx';
 import { Toolbar, type PanelName } from '../toolbar/index.tsx';
 import { LeaveDialog } from './leave-dialog.tsx';
+import { WaitingForHost } from './waiting-for-host.tsx';
 
 export interface ConferenceViewProps {
   readonly controller: ConferenceController;
@@ -126,6 +127,9 @@ export function ConferenceView({ controller, devices: initialDevices, passwordPr
   const phase = state.phase;
   if (phase.name === 'left' || phase.name === 'failed') {
     return <EndScreen phase={phase} passwordPrompt={passwordPrompt} onRejoin={onRejoin} onHome={onHome} />;
+  }
+  if (phase.name === 'waiting-for-host') {
+    return <WaitingForHost room={state.room} onLeave={() => controller.leave().catch(report('leaving'))} />;
   }
   const closePanel = (): void => setPanel(undefined);
   return (
