@@ -10,8 +10,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createJwtVerifier, listen, readJwtKeys, startXmppServer, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
-import { createOwnerRule, createRoomPolicy, startFocus, type Focus } from '../focus/index.ts';
+import { createJwtVerifier, listen, readJwtKeys, startXmppServer, tokenGrants, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
+import { createOwnerRule, createRoomPolicy, startFocus, type Focus, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
 import { networkInterfaces } from 'node:os';
@@ -73,13 +73,19 @@ export function breweryJid(config: Config): string {
 
 /**
  * The focus's room policy (ENABLE_AUTH, ENABLE_GUESTS): agents start rooms and are owners, guests
- * wait for one. An agent is a session on the main XMPP domain (a PLAIN/SCRAM account); sessions of
- * the guest domain are guests.
+ * wait for one. An agent is a session on the main XMPP domain: a PLAIN/SCRAM account, or a token
+ * (JWT) whose room claim names the room (its moderator claim decides ownership); sessions of the
+ * guest domain are guests.
  */
-function roomPolicy(config: Config): { policy: ReturnType<typeof createRoomPolicy>; isModerator?: (realJid: string) => boolean } {
-  const identify = (fullJid: string): { agent: boolean } => {
-    // The one place where an identity is decided: token sessions (JWT, on the main domain too)
-    // are to refine this from the session's claims (`xmpp.sessionIdentity(fullJid)`).
+function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): { policy: ReturnType<typeof createRoomPolicy>; isModerator?: (realJid: string) => boolean } {
+  const identify = (fullJid: string, room?: string): Identity => {
+    // A token session (AUTH_TYPE=jwt) is an agent for the rooms its token names; its moderator claim decides ownership.
+    const session = xmpp.sessionIdentity(fullJid);
+    if (session?.authenticated === 'token') {
+      const grants = tokenGrants(session.claims ?? {}, room ? room.split('@')[0]! : '*');
+      if (room && !grants.allowed) return { agent: false, refusal: grants.reason ?? 'token for another room' };
+      return { agent: true, moderator: grants.moderator };
+    }
     const bare = fullJid.split('/')[0]!;
     const at = bare.indexOf('@');
     return { agent: at > 0 && bare.slice(at + 1) === config.xmpp.domain };
@@ -284,7 +290,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     brewery: breweryJid(config),
     version: VERSION,
     ...(pad ? { documents: pad } : {}),
-    ...roomPolicy(config),
+    ...roomPolicy(config, xmpp),
   });
 
   const registry = new Registry();

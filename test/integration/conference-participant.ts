@@ -25,10 +25,13 @@ export interface JoinOptions {
   statsId?: string;
   /** Where and how to log in. Default: anonymously on meet.jitsi (authentication off). */
   login?: { domain: string; username?: string; password?: string };
+  /** A JWT, on the service URL as Jitsi clients put it (`?token=`). */
+  token?: string;
 }
 
 export async function joinConference(server: TestServer, room: string, nick: string, options: JoinOptions = {}): Promise<ConferenceParticipant> {
-  const { client, inbox } = await connectClient({ service: server.wsUrl, ...(options.login ?? { domain: 'meet.jitsi' }) });
+  const service = options.token ? `${server.wsUrl}?token=${encodeURIComponent(options.token)}` : server.wsUrl;
+  const { client, inbox } = await connectClient({ service, ...(options.login ?? { domain: 'meet.jitsi' }) });
   const jingle: Jingle[] = [];
   const { iqCallee } = client as WithCallee;
   iqCallee.set('urn:xmpp:jingle:1', 'jingle', (ctx) => {

@@ -58,6 +58,16 @@ describe('focus/room-policy', () => {
     it('tells refused guests why in the text', () => {
       assert.throws(() => createRoomPolicy(options(true, false))({ room: ROOM, requester: GUEST, exists: true }), /guests are not allowed/);
     });
+
+    it('refuses an identity refused for this room (a token for another room) with not-allowed and the reason, even if the room exists', () => {
+      const policy = createRoomPolicy({ authEnabled: true, guestsAllowed: true, identify: (_jid, room) => (room === ROOM ? { agent: false, refusal: 'token for another room' } : { agent: true }) });
+      assert.throws(() => policy({ room: ROOM, requester: AGENT, exists: true }), (err: unknown) => {
+        assert.ok(err instanceof StanzaError);
+        assert.equal(err.condition, 'not-allowed');
+        assert.equal(err.text, 'token for another room');
+        return true;
+      });
+    });
   });
 
   describe('owner rule', () => {
@@ -70,6 +80,13 @@ describe('focus/room-policy', () => {
       assert.ok(rule);
       assert.equal(rule(AGENT), true);
       assert.equal(rule(GUEST), false);
+    });
+
+    it('follows an agent\'s moderator flag when it has one (a token saying moderator: false)', () => {
+      const rule = createOwnerRule({ authEnabled: true, guestsAllowed: true, identify: (jid) => ({ agent: true, moderator: !jid.startsWith('member') }) });
+      assert.ok(rule);
+      assert.equal(rule('member@meet.jitsi/x'), false);
+      assert.equal(rule('host@meet.jitsi/x'), true);
     });
   });
 

@@ -132,7 +132,8 @@ class ConferenceClient implements ConferenceController {
     const websocket = this.config.websocket ?? `${location.origin.replace(/^http/, 'ws')}/xmpp-websocket`;
     const connection = new XmppConnection({
       url: websocket,
-      domain: this.config.hosts.anonymousdomain ?? this.config.hosts.domain,
+      // A token holder logs in on the main domain (where tokens are checked); everyone else on the guest domain when there is one.
+      domain: this.options.jwt ? this.config.hosts.domain : this.config.hosts.anonymousdomain ?? this.config.hosts.domain,
       ...(this.options.jwt ? { token: this.options.jwt } : {}),
     });
     this.connection = connection;
