@@ -41,6 +41,16 @@ const limits = z.strictObject({
   unauthenticatedTimeoutSeconds: z.number().min(1).default(60),
   /** Stanzas buffered for a client (unacknowledged or while hibernating) before it is closed. */
   maxQueuedStanzas: z.number().int().min(16).default(1000),
+  /** Failed PLAIN/SCRAM logins per account, then per address, before further ones are refused (temporary-auth-failure). */
+  loginFailuresPerAccount: z.number().int().min(1).default(5),
+  loginFailuresPerAddress: z.number().int().min(1).default(20),
+  /** Seconds in which the failure allowances are earned back (Prosody mod_limit_auth's period). */
+  loginFailureWindowSeconds: z.number().min(1).max(86400).default(300),
+  /** Conference requests one session may send at once, earned back over conferenceRequestWindowSeconds (resource-constraint beyond). */
+  conferenceRequestBurst: z.number().int().min(1).default(10),
+  conferenceRequestWindowSeconds: z.number().min(1).max(3600).default(10),
+  /** Rooms one user (bare JID) may bring into being per minute. */
+  roomCreationsPerMinute: z.number().int().min(1).default(5),
 });
 
 export const configSchema = z.strictObject({

@@ -291,6 +291,11 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     version: VERSION,
     ...(pad ? { documents: pad } : {}),
     ...roomPolicy(config, xmpp),
+    requestLimits: {
+      burst: limits.conferenceRequestBurst,
+      windowSeconds: limits.conferenceRequestWindowSeconds,
+      roomCreationsPerMinute: limits.roomCreationsPerMinute,
+    },
   });
 
   const registry = new Registry();

@@ -18,6 +18,7 @@ import { BridgeSelector } from './bridge-selector.ts';
 import { Conference } from './conference.ts';
 import { IqCaller } from './iq-caller.ts';
 import { answerDocumentRequest, type SharedDocuments } from './pad.ts';
+import { ConferenceRequestLimiter, type ConferenceRequestLimits } from './request-limits.ts';
 
 export { createOwnerRule, createRoomPolicy, WAIT_FOR_HOST_TEXT, type Identity, type RoomRequest } from './room-policy.ts';
 
@@ -61,6 +62,8 @@ export interface FocusOptions {
   isModerator?: (realJid: string) => boolean;
   /** The shared documents service (one document per conference); none without it. */
   documents?: SharedDocuments;
+  /** Conference requests per session and new rooms per user (./request-limits.ts); none: unlimited. */
+  requestLimits?: ConferenceRequestLimits;
 }
 
 export interface Focus {
@@ -73,6 +76,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
   const conferences = new Map<string, Conference>();
   const focusJid = `${options.user}/${options.resource ?? 'focus'}`;
   const selector = new BridgeSelector();
+  const limiter = options.requestLimits ? new ConferenceRequestLimiter(options.requestLimits) : undefined;
   let closed = false;
 
   const session = xmpp.connectLocal(focusJid, (stanza) => {
@@ -144,9 +148,12 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       throw StanzaError.badRequest(`room must be a room of ${options.mucDomain}`);
     }
     if (closed) throw new StanzaError('wait', 'service-unavailable', 'the focus is shutting down');
+    const requester = iq.attrs.from as string;
+    limiter?.request(requester);
     let conference = conferences.get(room.bare);
-    options.policy?.({ room: room.bare, requester: iq.attrs.from as string, exists: conference !== undefined });
+    options.policy?.({ room: room.bare, requester, exists: conference !== undefined });
     if (!conference) {
+      limiter?.creation(requester);
       conference = new Conference(session, log.child({ room: room.bare }), {
         roomJid: room.bare,
         media: { iq: iqCaller, selector, focusJid, ...(options.discoTimeoutMs ? { discoTimeoutMs: options.discoTimeoutMs } : {}) },

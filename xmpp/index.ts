@@ -13,6 +13,7 @@ import { StanzaError } from './errors.ts';
 import { externalServicesFor, type ExternalServiceConfig } from './external-services.ts';
 import { Jid, parseJid } from './jid.ts';
 import { AddressLimiter } from './limits.ts';
+import { LoginLimiter } from './login-limits.ts';
 import { LocalSession } from './local-session.ts';
 import { registerXmppMetrics, XmppCounters } from './metrics.ts';
 import { MucService } from './muc/index.ts';
@@ -55,6 +56,8 @@ export interface XmppServerOptions {
     maxStanzaBytes: number; maxDepth: number; maxAttributes: number; maxAttributeBytes: number;
     c2sBytesPerSecond: number; burstSeconds: number; maxUnauthenticatedPerAddress: number;
     maxConnectionsPerAddress: number; unauthenticatedTimeoutSeconds: number; maxQueuedStanzas: number;
+    /** Failed-login limits (./login-limits.ts); defaults 5 per account, 20 per address, 300 s. */
+    loginFailuresPerAccount?: number; loginFailuresPerAddress?: number; loginFailureWindowSeconds?: number;
   };
   hibernationSeconds: number;
   allowedOrigins: ReadonlySet<string>;
@@ -180,6 +183,11 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     limits: options.limits,
     hibernationSeconds: options.hibernationSeconds,
     addressLimiter,
+    loginLimiter: new LoginLimiter({
+      failuresPerAccount: options.limits.loginFailuresPerAccount ?? 5,
+      failuresPerAddress: options.limits.loginFailuresPerAddress ?? 20,
+      windowSeconds: options.limits.loginFailureWindowSeconds ?? 300,
+    }),
     ...(options.tokenVerifier ? { tokenVerifier: withTokenRequirement(options.tokenVerifier, tokenLogins ? options.domain : undefined) } : {}),
     onStanzaIn: (kind) => counters.stanzaIn(kind),
     onSessionOpened: (s) => {

@@ -3,7 +3,10 @@
  * Prosody's mod_limits does, and connection counts per remote address.
  */
 
-/** Token bucket over bytes read; `take` tells how long reading must pause. */
+/**
+ * Token bucket over bytes read; `take` tells how long reading must pause. It counts other events
+ * too (./keyed-rate-limiter.ts), with `wait` to refuse one without spending.
+ */
 export class ReadRateLimiter {
   private tokens: number;
   private last: number;
@@ -19,11 +22,31 @@ export class ReadRateLimiter {
 
   /** Spends `bytes`; returns milliseconds to pause reading (0 while within budget). */
   take(bytes: number): number {
+    this.refill();
+    this.tokens -= bytes;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.bytesPerSecond);
+  }
+
+  /**
+   * Spends nothing: milliseconds until `amount` could be taken within budget (0: now). Lets the
+   * same bucket count attempts (login failures, conference requests) refused without spending.
+   */
+  wait(amount: number): number {
+    this.refill();
+    const missing = amount - this.tokens;
+    return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.bytesPerSecond);
+  }
+
+  /** The bucket is full again: it holds no history worth keeping. */
+  get full(): boolean {
+    this.refill();
+    return this.tokens >= this.burstBytes;
+  }
+
+  private refill(): void {
     const t = this.now();
     this.tokens = Math.min(this.burstBytes, this.tokens + ((t - this.last) * this.bytesPerSecond) / 1000);
     this.last = t;
-    this.tokens -= bytes;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.bytesPerSecond);
   }
 }
 

@@ -11,6 +11,7 @@ import type { AccountStore } from './accounts.ts';
 import { StreamError } from './errors.ts';
 import { Jid } from './jid.ts';
 import type { AddressLimiter } from './limits.ts';
+import type { LoginLimiter } from './login-limits.ts';
 import { ReadRateLimiter } from './limits.ts';
 import {
   NS_BIND, NS_SASL, NS_SESSION, NS_SM, NS_TLS, buildSaslChallenge, buildSaslFailure, buildSaslSuccess,
@@ -66,6 +67,8 @@ export interface ClientStreamContext {
   };
   hibernationSeconds: number;
   addressLimiter: AddressLimiter;
+  /** Failed PLAIN/SCRAM logins per account and per address; none: unlimited. */
+  loginLimiter?: LoginLimiter;
   tokenVerifier?: TokenVerifier;
   /** Stanza counter hook (metrics). */
   onStanzaIn?(kind: string): void;
@@ -85,6 +88,8 @@ export class ClientStream implements SessionLink {
   private claims: Record<string, unknown> | undefined;
   private mechanism: SaslMechanism | undefined;
   private saslFailures = 0;
+  /** The account the current PLAIN/SCRAM exchange tries, once the mechanism has read it. */
+  private attemptedAccount: string | undefined;
   private session: ClientSession | undefined;
   private readonly limiter: ReadRateLimiter;
   private throttled = true;
@@ -284,6 +289,15 @@ export class ClientStream implements SessionLink {
         this.framing.sendRaw(buildSaslFailure('invalid-mechanism').toString());
         return;
       }
+      this.attemptedAccount = undefined;
+      // mod_limit_auth: an address over its failures is refused before any mechanism runs.
+      const refusal = name === 'ANONYMOUS' ? undefined : this.ctx.loginLimiter?.refusal(this.framing.remoteAddress);
+      if (refusal) {
+        this.log.warn({ address: this.framing.remoteAddress }, 'login refused: too many failed logins from this address');
+        this.framing.sendRaw(buildSaslFailure(refusal.condition, refusal.text).toString());
+        if (++this.saslFailures >= MAX_SASL_FAILURES) this.fail(new StreamError('policy-violation', 'too many failed authentication attempts'));
+        return;
+      }
       this.mechanism = this.createMechanism(name);
     } else if (el.name === 'abort') {
       this.mechanism = undefined;
@@ -313,6 +327,7 @@ export class ClientStream implements SessionLink {
           this.claims = result.claims;
           this.wasAuthenticated = true;
           this.ctx.addressLimiter.authenticated(this.framing.remoteAddress);
+          if (this.attemptedAccount) this.ctx.loginLimiter?.succeeded(this.attemptedAccount);
           // The same deadline runs on until a resource is bound (or a session resumed): an
           // authenticated stream that never binds is not left open.
           this.state = 'wait-restart';
@@ -330,6 +345,10 @@ export class ClientStream implements SessionLink {
           this.framing.sendRaw(buildSaslFailure('temporary-auth-failure').toString());
         } else {
           this.framing.sendRaw(buildSaslFailure(err.condition, err.text).toString());
+          // Only a checked password counts (wrong, or an account that does not exist).
+          if (err.condition === 'not-authorized' && mechanism.name !== 'ANONYMOUS') {
+            this.ctx.loginLimiter?.failed(this.framing.remoteAddress, this.attemptedAccount);
+          }
         }
         if (++this.saslFailures >= MAX_SASL_FAILURES) return this.fail(new StreamError('policy-violation', 'too many failed authentication attempts'));
         this.resumeProcessing();
@@ -350,7 +369,20 @@ export class ClientStream implements SessionLink {
   }
 
   private createMechanism(name: string): SaslMechanism {
-    const ctx: SaslContext = { domain: this.domain, secure: this.framing.secure, remoteAddress: this.framing.remoteAddress, query: this.framing.query };
+    const ctx: SaslContext = {
+      domain: this.domain, secure: this.framing.secure, remoteAddress: this.framing.remoteAddress, query: this.framing.query,
+      admit: (account) => {
+        // Service accounts (focus, bridges) have generated passwords: a per-account lock would
+        // only let anyone lock the bridges out, so they are limited per address alone.
+        const tracked = this.domain === this.ctx.trustedDomain ? undefined : account;
+        this.attemptedAccount = tracked;
+        const refusal = this.ctx.loginLimiter?.refusal(this.framing.remoteAddress, tracked);
+        if (refusal) {
+          this.log.warn({ address: this.framing.remoteAddress, account }, 'login refused: too many failed logins');
+          throw refusal;
+        }
+      },
+    };
     switch (name) {
       case 'ANONYMOUS':
         return new AnonymousMechanism({

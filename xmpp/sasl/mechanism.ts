@@ -31,4 +31,9 @@ export interface SaslContext {
   remoteAddress: string;
   /** The transport's URL query (WebSocket/BOSH): Jitsi's `token`, `previd`, `room`. */
   query: URLSearchParams;
+  /**
+   * Called with the account (`user@domain`) before its password is checked; throws a SaslFailure
+   * to refuse the attempt unchecked (failed-login limits, ../login-limits.ts).
+   */
+  admit?(account: string): void;
 }

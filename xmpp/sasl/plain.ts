@@ -21,6 +21,7 @@ export class PlainMechanism implements SaslMechanism {
       throw new SaslFailure('not-authorized');
     }
     if (authzid && authzid !== `${username}@${this.ctx.domain}` && authzid !== username) throw new SaslFailure('invalid-authzid');
+    this.ctx.admit?.(`${username}@${this.ctx.domain}`);
     const ok = await this.accounts.verifyPassword(`${username}@${this.ctx.domain}`, password);
     if (!ok) throw new SaslFailure('not-authorized', 'wrong username or password');
     return { kind: 'success', username };

@@ -69,6 +69,7 @@ export class ScramMechanism implements SaslMechanism {
     // The authzid may only name the account itself, as for PLAIN (RFC 6120 §6.4.6).
     const authzid = m[2] ? decodeSaslName(m[2].slice(2)) : '';
     if (authzid && authzid !== `${this.username}@${this.ctx.domain}` && authzid !== this.username) throw new SaslFailure('invalid-authzid');
+    this.ctx.admit?.(`${this.username}@${this.ctx.domain}`);
     const account = this.accounts.get(`${this.username}@${this.ctx.domain}`);
     const creds = account?.scram[this.hash];
     this.known = creds !== undefined;
