@@ -6,10 +6,7 @@
 import assert from 'node:assert/strict';
 import { SignJWT, type JWTPayload } from 'jose';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../integration/harness.ts';
-import { launchBrowser, type BrowserHarness } from './chromium.ts';
-import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
-import { startPageServer, type PageServer } from './page-server.ts';
+import { startLjmRig, type LjmRig } from './ljm-rig.ts';
 
 const APP = 'salon-ljm-app';
 const SECRET = 'browser test secret, long enough for HS256';
@@ -25,22 +22,16 @@ function token(over: JWTPayload = {}): Promise<string> {
 
 describe('lib-jitsi-meet with a JWT (browser)', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  let pages: PageServer;
-  let browser: BrowserHarness;
+  let rig: LjmRig;
 
   before(async () => {
-    server = await startTestServer({ ENABLE_AUTH: 'true', AUTH_TYPE: 'jwt', JWT_APP_ID: APP, JWT_APP_SECRET: SECRET });
-    pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
-    browser = await launchBrowser();
+    rig = await startLjmRig({ env: { ENABLE_AUTH: 'true', AUTH_TYPE: 'jwt', JWT_APP_ID: APP, JWT_APP_SECRET: SECRET } });
   });
   after(async () => {
-    await browser?.close();
-    await pages?.close();
-    await server?.close();
+    await rig?.close();
   });
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(browser.dumpLogs().split('\n').slice(-60).join('\n'));
+    if (this.currentTest?.state === 'failed') console.error(rig.browser.dumpLogs().split('\n').slice(-60).join('\n'));
   });
 
   function connect(page: Page, room: string, jwt: string): Promise<ConnectResult> {
@@ -55,17 +46,17 @@ describe('lib-jitsi-meet with a JWT (browser)', function () {
   }
 
   it('logs in on the main domain with a valid token, and the server knows the session as a token holder', async () => {
-    const page = await browser.newPage(`${pages.origin}/`, { label: 'host' });
+    const page = await rig.browser.newPage(rig.pageUrl, { label: 'host' });
     const result = await connect(page, 'tokenroom', await token({ room: 'tokenroom' }));
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.match(result.jid ?? '', /@meet\.jitsi\//);
-    const identity = server.salon.xmpp.sessionIdentity(result.jid!);
+    const identity = rig.server.salon.xmpp.sessionIdentity(result.jid!);
     assert.ok(identity?.authenticated === 'token', JSON.stringify(identity));
     assert.equal(identity.claims.room, 'tokenroom');
   });
 
   it('is refused with an expired token, and the failure names the reason', async () => {
-    const page = await browser.newPage(`${pages.origin}/`, { label: 'late' });
+    const page = await rig.browser.newPage(rig.pageUrl, { label: 'late' });
     const result = await connect(page, 'tokenroom', await token({ exp: Math.floor(Date.now() / 1000) - 3600 }));
     assert.equal(result.ok, false, JSON.stringify(result));
     const failure = (await inboundFrames(page)).find((f) => f.includes('<failure') && f.includes('urn:ietf:params:xml:ns:xmpp-sasl'));

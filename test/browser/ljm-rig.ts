@@ -26,10 +26,12 @@ export interface LjmRigOptions {
   media?: boolean;
   /** Salon without its built-in bridge, and a `salon bridge` logged in over TCP c2s carrying the media. */
   remoteBridge?: boolean;
+  /** Environment for Salon (ENABLE_AUTH, AUTH_TYPE, JWT_*, …). */
+  env?: Record<string, string>;
 }
 
 export async function startLjmRig(options: LjmRigOptions = {}): Promise<LjmRig> {
-  const server = await startTestServer({}, options.remoteBridge ? ['--no-bridge'] : []);
+  const server = await startTestServer(options.env ?? {}, options.remoteBridge ? ['--no-bridge'] : []);
   const bridge = options.remoteBridge ? await startTestBridge(server) : undefined;
   const pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
   const browser = await launchBrowser(options.media

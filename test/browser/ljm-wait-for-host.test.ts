@@ -11,10 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../integration/harness.ts';
-import { launchBrowser, type BrowserHarness } from './chromium.ts';
-import { LJM_PAGE_ASSETS, ljmHarnessHtml, type LjmResult } from './ljm-page.ts';
-import { startPageServer, type PageServer } from './page-server.ts';
+import type { LjmResult } from './ljm-page.ts';
+import { startLjmRig, type LjmRig } from './ljm-rig.ts';
 
 type Harness = {
   salonTest: {
@@ -30,27 +28,21 @@ type Harness = {
 describe('lib-jitsi-meet: a guest waits for the host (browser)', function () {
   this.timeout(90_000);
   const room = 'ljmwaitroom';
-  let server: TestServer;
-  let pages: PageServer;
-  let browser: BrowserHarness;
+  let rig: LjmRig;
 
   before(async () => {
-    server = await startTestServer({ ENABLE_AUTH: 'true', ENABLE_GUESTS: 'true' });
-    await server.salon.xmpp.accounts.setPassword('alice@meet.jitsi', 'alice password 123');
-    pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
-    browser = await launchBrowser();
+    rig = await startLjmRig({ env: { ENABLE_AUTH: 'true', ENABLE_GUESTS: 'true' } });
+    await rig.server.salon.xmpp.accounts.setPassword('alice@meet.jitsi', 'alice password 123');
   });
   after(async () => {
-    await browser?.close();
-    await pages?.close();
-    await server?.close();
+    await rig?.close();
   });
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(browser.dumpLogs().split('\n').slice(-60).join('\n'));
+    if (this.currentTest?.state === 'failed') console.error(rig.browser.dumpLogs().split('\n').slice(-60).join('\n'));
   });
 
   it('refuses the guest as Jicofo does, makes the host moderator, and lets the guest in on its retry', async () => {
-    const guest: Page = await browser.newPage(`${pages.origin}/`, { label: 'guest' });
+    const guest: Page = await rig.browser.newPage(rig.pageUrl, { label: 'guest' });
     const refused = await guest.evaluate((r) => (window as unknown as Harness).salonTest.join(r, 'Guest', { timeoutMs: 4000 }), room);
     assert.deepEqual(refused, { ok: false, error: 'timeout' }, 'the guest is not in the room');
     const answers = await guest.evaluate(() => (window as unknown as Harness).salonTest.xmpp.filter((f) => f.dir === 'in').map((f) => f.data));
@@ -58,10 +50,10 @@ describe('lib-jitsi-meet: a guest waits for the host (browser)', function () {
     assert.ok(refusal, `the focus refused the conference request: ${answers.join('\n')}`);
     assert.match(refusal, /<not-authorized xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"\/>/);
     assert.match(refusal, /not authorized user domain/);
-    assert.match(browser.dumpLogs(), /guest .*Unauthorized to start the conference/);
-    assert.equal(server.salon.focus.conferences.has(`${room}@muc.meet.jitsi`), false);
+    assert.match(rig.browser.dumpLogs(), /guest .*Unauthorized to start the conference/);
+    assert.equal(rig.server.salon.focus.conferences.has(`${room}@muc.meet.jitsi`), false);
 
-    const host: Page = await browser.newPage(`${pages.origin}/`, { label: 'host' });
+    const host: Page = await rig.browser.newPage(rig.pageUrl, { label: 'host' });
     const connected = await host.evaluate((r) => (window as unknown as Harness).salonTest.connect(r, { id: 'alice@meet.jitsi', password: 'alice password 123' }), room);
     assert.equal(connected.ok, true, JSON.stringify(connected));
     assert.match(String(connected.jid), /^alice@meet\.jitsi\//);

@@ -76,13 +76,17 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('web client: XMPP connection', () => {
-  const saved = (globalThis as { WebSocket?: unknown }).WebSocket;
+  // Whatever is there when each test starts (other suites install `ws` as the global WebSocket).
+  let saved: unknown;
   beforeEach(() => {
+    saved = (globalThis as { WebSocket?: unknown }).WebSocket;
     FakeSocket.all = [];
     (globalThis as { WebSocket?: unknown }).WebSocket = FakeSocket;
   });
   afterEach(() => {
-    (globalThis as { WebSocket?: unknown }).WebSocket = saved;
+    // Node 20 has no global WebSocket of its own: leave none behind when there was none.
+    if (saved === undefined) delete (globalThis as { WebSocket?: unknown }).WebSocket;
+    else (globalThis as { WebSocket?: unknown }).WebSocket = saved;
   });
 
   async function connected(state: Parameters<typeof loginServer>[0], token?: string) {
