@@ -154,6 +154,11 @@ class ConferenceClient implements ConferenceController {
           await this.delay(WAIT_FOR_HOST_RETRY_MS);
           continue;
         }
+        if (answer === 'busy') {
+          if (this.ended || attempt >= MAX_CONFERENCE_REQUESTS) throw new Error('the focus stayed too busy to answer');
+          await this.delay(2000);
+          continue;
+        }
         if (answer.getChild('conference', NS_FOCUS)?.attrs.ready === 'true') break;
         if (this.ended || attempt >= MAX_CONFERENCE_REQUESTS) throw new Error('the focus never said the room was ready');
         // Not ready: the focus is starting the room; ask again as lib-jitsi-meet does.
@@ -175,10 +180,12 @@ class ConferenceClient implements ConferenceController {
    * lib-jitsi-meet reports as AUTHENTICATION_REQUIRED (modules/xmpp/moderator.js) and jitsi-meet
    * answers with its "waiting for the host" dialog: that is 'no-host', and the phase says so.
    */
-  private async askFocus(connection: XmppConnection, request: Element): Promise<Element | 'no-host'> {
+  private async askFocus(connection: XmppConnection, request: Element): Promise<Element | 'no-host' | 'busy'> {
     try {
       return await connection.iq(new Element('iq', { type: 'set', to: this.focusDomain }).cnode(request).root());
     } catch (err) {
+      // The focus's request limit (`<resource-constraint/>`, type wait): ask again a little later.
+      if (err instanceof IqError && err.condition === 'resource-constraint') return 'busy';
       if (!(err instanceof IqError) || err.condition !== 'not-authorized') throw err;
       if (!this.ended) this.store.setPhase({ name: 'waiting-for-host' });
       return 'no-host';
