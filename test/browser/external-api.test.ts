@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../integration/harness.ts';
-import { launchBrowser, type BrowserHarness } from './chromium.ts';
+import type { BrowserHarness } from './chromium.ts';
 import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
-import { INTEGRATOR_HTML } from './fixtures/integrator-page.ts';
-import { startPageServer, type PageServer } from './page-server.ts';
+import { startIntegratorRig, type IntegratorRig } from './fixtures/integrator-page.ts';
 
 type AnyWindow = Record<string, any>;
 
@@ -29,35 +28,25 @@ async function waitForEvent(page: Page, name: string, timeout: number): Promise<
 
 describe('Jitsi iframe API against Salon (browser)', function () {
   this.timeout(120_000);
-  const pages: Record<string, string> = { '/integrator': INTEGRATOR_HTML };
-  let pageServer: PageServer;
+  let rig: IntegratorRig;
   let server: TestServer;
   let browser: BrowserHarness;
-  /** The integrator's origin: localhost, so it is another site than Salon's 127.0.0.1. */
-  let integratorOrigin: string;
 
   before(async () => {
-    pageServer = await startPageServer(pages, LJM_PAGE_ASSETS);
-    integratorOrigin = pageServer.origin.replace('127.0.0.1', 'localhost');
-    server = await startTestServer({ SALON_FRAME_ANCESTORS: `'self' ${integratorOrigin}` });
-    // The lib-jitsi-meet participant's page, once Salon's address is known (pages are read per request).
-    pages['/ljm'] = ljmHarnessHtml(`${server.httpOrigin}/config.js`);
-    browser = await launchBrowser({ extraArgs: ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] });
+    rig = await startIntegratorRig(LJM_PAGE_ASSETS);
+    ({ server, browser } = rig);
+    // The lib-jitsi-meet participant's page, once Salon's address is known.
+    rig.pages['/ljm'] = ljmHarnessHtml(`${server.httpOrigin}/config.js`);
   });
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await pageServer?.close();
+    await rig?.close();
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') console.error(browser.dumpLogs().split('\n').slice(-60).join('\n'));
     for (const context of browser.browser.contexts()) await context.close();
   });
 
-  function integratorUrl(room: string, name: string, salon = server.httpOrigin): string {
-    const query = new URLSearchParams({ salon: new URL(salon).host, room, name });
-    return `${integratorOrigin}/integrator?${query}`;
-  }
+  const integratorUrl = (room: string, name: string, salon?: string): string => rig.integratorUrl(room, name, salon);
 
   it('the framed Salon page answers the integrator: browserSupport, then ready (onload)', async () => {
     const page = await browser.newPage(integratorUrl('apiroomone', 'Ada'), { label: 'integrator' });
@@ -120,7 +109,7 @@ describe('Jitsi iframe API against Salon (browser)', function () {
   it('participantJoined arrives when a lib-jitsi-meet participant joins the room', async () => {
     const page = await browser.newPage(integratorUrl('apiroomthree', 'Ada'), { label: 'integrator' });
     await waitForEvent(page, 'videoConferenceJoined', 30_000);
-    const ljm = await browser.newPage(`${pageServer.origin}/ljm`, { label: 'ljm' });
+    const ljm = await browser.newPage(`${rig.pageServer.origin}/ljm`, { label: 'ljm' });
     const result = await ljm.evaluate(() => (window as unknown as AnyWindow).salonTest.join('apiroomthree', 'Bob'));
     assert.equal(result.ok, true, JSON.stringify(result));
     const joined = await waitForEvent(page, 'participantJoined', 20_000);

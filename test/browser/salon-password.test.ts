@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../integration/harness.ts';
-import { launchBrowser, type BrowserHarness } from './chromium.ts';
+import type { TestServer } from '../integration/harness.ts';
+import type { BrowserHarness } from './chromium.ts';
 import { axeViolations, screenshot } from './fixtures/ui-page.ts';
-import { INTEGRATOR_HTML } from './fixtures/integrator-page.ts';
-import { startPageServer, type PageServer } from './page-server.ts';
+import { startIntegratorRig, type IntegratorRig } from './fixtures/integrator-page.ts';
 import { joinSalon, pressJoin } from './salon-page.ts';
 
 type AnyWindow = Record<string, any>;
@@ -33,29 +32,22 @@ async function waitForEvents(page: Page, name: string, count: number, timeout: n
 
 describe('Salon web client: a room locked with a password', function () {
   this.timeout(120_000);
-  const pages: Record<string, string> = { '/integrator': INTEGRATOR_HTML };
-  let pageServer: PageServer;
+  let rig: IntegratorRig;
   let server: TestServer;
   let browser: BrowserHarness;
-  let integratorOrigin: string;
   let alice: Page;
   const room = 'LockedSalon1';
   const password = 'correct horse';
 
   before(async () => {
-    pageServer = await startPageServer(pages, {});
-    // localhost: another site than Salon's 127.0.0.1, allowed to frame it.
-    integratorOrigin = pageServer.origin.replace('127.0.0.1', 'localhost');
-    server = await startTestServer({ SALON_FRAME_ANCESTORS: `'self' ${integratorOrigin}` });
-    browser = await launchBrowser({ extraArgs: ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] });
+    rig = await startIntegratorRig();
+    ({ server, browser } = rig);
     alice = await joinSalon(browser, server.httpOrigin, room, 'Alice', { label: 'alice' });
   });
 
   after(async function () {
     if (this.currentTest?.state === 'failed' || process.env.SALON_BROWSER_LOG === 'dump') console.log(browser?.dumpLogs().slice(-30_000));
-    await browser?.close();
-    await server?.close();
-    await pageServer?.close();
+    await rig?.close();
   });
 
   it('the moderator locks the room from the participants pane', async () => {
@@ -95,8 +87,7 @@ describe('Salon web client: a room locked with a password', function () {
   });
 
   it('a framed page gets passwordRequired and joins with executeCommand("password"); removed, it says readyToClose', async () => {
-    const query = new URLSearchParams({ salon: new URL(server.httpOrigin).host, room, name: 'Carol' });
-    const integrator = await browser.newPage(`${integratorOrigin}/integrator?${query}`, { label: 'integrator' });
+    const integrator = await browser.newPage(rig.integratorUrl(room, 'Carol'), { label: 'integrator' });
     await waitForEvents(integrator, 'passwordRequired', 1, 30_000);
     await integrator.evaluate(() => (window as unknown as AnyWindow).api.executeCommand('password', 'wrong horse'));
     await waitForEvents(integrator, 'passwordRequired', 2, 20_000);
