@@ -40,6 +40,7 @@ export const envSettings: Record<string, Setting> = {
   ENABLE_AUTH: { path: 'auth.enabled', kind: 'bool' },
   ENABLE_GUESTS: { path: 'auth.guests', kind: 'bool' },
   AUTH_TYPE: { path: 'auth.type', kind: 'string' },
+  SALON_MODERATORS: { path: 'auth.moderators', kind: 'string' },
   JWT_APP_ID: { path: 'auth.jwt.appId', kind: 'string' },
   JWT_APP_SECRET: { path: 'auth.jwt.appSecret', kind: 'string' },
   JWT_ACCEPTED_ISSUERS: { path: 'auth.jwt.acceptedIssuers', kind: 'list' },

@@ -95,6 +95,11 @@ export const configSchema = z.strictObject({
     enabled: z.boolean().default(false),
     guests: z.boolean().default(true),
     type: z.enum(['internal', 'jwt', 'oidc']).default('internal'),
+    /**
+     * Which agents the focus makes moderators: every agent that joins (Jicofo with authentication),
+     * or only the first one, then the oldest agent present when no moderator is left.
+     */
+    moderators: z.enum(['all-agents', 'first-agent']).default('all-agents'),
     /** Jitsi-format tokens (AUTH_TYPE=jwt): a shared secret (HS256), a public key or a JWKS (RS256/ES256), or both kinds. */
     jwt: z.strictObject({
       /** The default accepted issuer and audience. */

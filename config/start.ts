@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createJwtVerifier, listen, readJwtKeys, startXmppServer, tokenGrants, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
-import { createOwnerRule, createRoomPolicy, startFocus, type Focus, type Identity } from '../focus/index.ts';
+import { AuthenticationSessions, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
 import { networkInterfaces } from 'node:os';
@@ -77,8 +77,17 @@ export function breweryJid(config: Config): string {
  * (JWT) whose room claim names the room (its moderator claim decides ownership); sessions of the
  * guest domain are guests.
  */
-function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): { policy: ReturnType<typeof createRoomPolicy>; isModerator?: (realJid: string) => boolean } {
+function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): Pick<FocusOptions, 'policy' | 'isModerator' | 'authentication' | 'moderators'> {
+  const sessions = new AuthenticationSessions();
+  /** A password login on the main domain (the secure domain): its bare JID. */
+  const accountOf = (fullJid: string): string | undefined => {
+    if (xmpp.sessionIdentity(fullJid)?.authenticated !== 'password') return undefined;
+    const bare = fullJid.split('/')[0]!;
+    return bare.slice(bare.indexOf('@') + 1) === config.xmpp.domain ? bare : undefined;
+  };
   const identify = (fullJid: string, room?: string): Identity => {
+    // A guest connection that presented an account's authentication session (jitsi-meet's "I am the host" login).
+    if (sessions.identityOf(fullJid) !== undefined) return { agent: true };
     // A token session (AUTH_TYPE=jwt) is an agent for the rooms its token names; its moderator claim decides ownership.
     const session = xmpp.sessionIdentity(fullJid);
     if (session?.authenticated === 'token') {
@@ -92,7 +101,13 @@ function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): 
   };
   const options = { authEnabled: config.auth.enabled, guestsAllowed: config.auth.guests, identify };
   const isModerator = createOwnerRule(options);
-  return { policy: createRoomPolicy(options), ...(isModerator ? { isModerator } : {}) };
+  if (!config.auth.enabled) return { policy: createRoomPolicy(options) };
+  return {
+    policy: createRoomPolicy(options),
+    ...(isModerator ? { isModerator } : {}),
+    moderators: config.auth.moderators,
+    authentication: { external: config.auth.type !== 'internal', accountOf, sessions },
+  };
 }
 
 /** The videobridge role: its media transport, the bridge on a link to the XMPP server, its statistics. */

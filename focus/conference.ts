@@ -50,6 +50,8 @@ export interface ConferenceOptions {
    * Jicofo's auto-owner rule: the oldest participant.
    */
   isModerator?: (realJid: string) => boolean;
+  /** With `isModerator`: 'first-agent' makes only one agent owner at a time (see ensureModerator). */
+  moderators?: 'all-agents' | 'first-agent';
 }
 
 type Waiter = { resolve(): void; reject(err: StanzaError): void };
@@ -207,10 +209,16 @@ export class Conference {
    * Jicofo's owner rules (protocol reference §3.4). Without authentication, auto-owner: the oldest
    * participant is owner; when it leaves, the next oldest is granted ownership. With
    * authentication (`isModerator`), every agent is granted ownership and guests never are, even
-   * when no owner is left.
+   * when no owner is left. With 'first-agent', only the oldest agent present is granted it when no
+   * owner is left (a moderator may still grant it to others).
    */
   private ensureModerator(): void {
     const isModerator = this.options.isModerator;
+    if (isModerator && this.options.moderators === 'first-agent') {
+      for (const p of this.participants.values()) if (p.affiliation === 'owner') return;
+      for (const p of this.participants.values()) if (isModerator(p.realJid)) return this.grantOwner(p);
+      return;
+    }
     if (isModerator) {
       for (const p of this.participants.values()) if (p.affiliation !== 'owner' && isModerator(p.realJid)) this.grantOwner(p);
       return;

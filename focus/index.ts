@@ -17,9 +17,11 @@ import type { DomainService } from '../xmpp/router.ts';
 import { BridgeSelector } from './bridge-selector.ts';
 import { Conference } from './conference.ts';
 import { IqCaller } from './iq-caller.ts';
+import { AuthenticationSessions } from './auth-sessions.ts';
 import { answerDocumentRequest, type SharedDocuments } from './pad.ts';
 import { ConferenceRequestLimiter, type ConferenceRequestLimits } from './request-limits.ts';
 
+export { AuthenticationSessions, sessionInvalidError, type AuthenticationSession } from './auth-sessions.ts';
 export { createOwnerRule, createRoomPolicy, WAIT_FOR_HOST_TEXT, type Identity, type RoomRequest } from './room-policy.ts';
 
 /** What the focus needs of an XMPP server (in process, or later a remote connection). */
@@ -56,10 +58,25 @@ export interface FocusOptions {
    */
   policy?: (request: { room: string; requester: string; exists: boolean }) => void;
   /**
+   * Authentication is on (ENABLE_AUTH): answers say so (`authentication`, `externalAuth`) and,
+   * for password accounts, the focus keeps jitsi-meet's authentication sessions
+   * (./auth-sessions.ts) so a guest connection that presents one is taken for the account.
+   */
+  authentication?: {
+    /** Tokens (JWT, OpenID Connect) rather than accounts: jitsi-meet then offers its token login. */
+    external: boolean;
+    /** The account a session logged in to with a password (its bare JID), or undefined. */
+    accountOf(fullJid: string): string | undefined;
+    /** Shared with the room policy, which takes the JIDs they vouch for as the account. */
+    sessions: AuthenticationSessions;
+  };
+  /**
    * Who is made owner, by real JID (./room-policy.ts `createOwnerRule`). Default: Jicofo's
    * auto-owner rule, the oldest participant.
    */
   isModerator?: (realJid: string) => boolean;
+  /** With `isModerator`: every agent is made owner (default), or only the first, then the oldest agent left. */
+  moderators?: 'all-agents' | 'first-agent';
   /** The shared documents service (one document per conference); none without it. */
   documents?: SharedDocuments;
   /** Conference requests per session and new rooms per user (./request-limits.ts); none: unlimited. */
@@ -139,6 +156,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       reply(iqResult(iq, answerDocumentRequest(iq, payload, conferences)));
       return;
     }
+    if (payload.attrs.xmlns === NS_FOCUS && payload.name === 'logout' && iq.attrs.type === 'set') return logout(iq, payload);
     if (payload.attrs.xmlns !== NS_FOCUS || payload.name !== 'conference' || iq.attrs.type !== 'set') {
       throw new StanzaError('cancel', 'service-unavailable');
     }
@@ -150,6 +168,9 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
     if (closed) throw new StanzaError('wait', 'service-unavailable', 'the focus is shutting down');
     const requester = iq.attrs.from as string;
     limiter?.request(requester);
+    const auth = options.authentication;
+    // Before the policy: a request with a valid session id is the account's (auth-sessions.ts).
+    const authSession = auth?.sessions.authenticate(requester, auth.accountOf(requester), request.sessionId, request.machineUid);
     let conference = conferences.get(room.bare);
     options.policy?.({ room: room.bare, requester, exists: conference !== undefined });
     if (!conference) {
@@ -161,6 +182,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
         idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
         ...(options.documents ? { documents: options.documents } : {}),
         ...(options.isModerator ? { isModerator: options.isModerator } : {}),
+        ...(options.moderators ? { moderators: options.moderators } : {}),
         onEnded: (c) => {
           if (conferences.get(c.roomJid) === c) conferences.delete(c.roomJid);
         },
@@ -172,8 +194,17 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       room: room.bare,
       ready: true,
       focusJid: options.user,
-      properties: { authentication: 'false' },
+      ...(authSession ? { sessionId: authSession.id, identity: authSession.identity } : {}),
+      properties: auth ? { authentication: 'true', externalAuth: String(auth.external) } : { authentication: 'false' },
     })));
+  }
+
+  /** `<logout session-id=…/>` (lib-jitsi-meet Moderator.logout): ends the requester's authentication session. */
+  function logout(iq: Element, payload: Element): void {
+    const sessionId = payload.attrs['session-id'] as string | undefined;
+    if (!options.authentication || !sessionId) throw StanzaError.badRequest('no session to log out of');
+    options.authentication.sessions.logout(iq.attrs.from as string, sessionId);
+    reply(iqResult(iq, new Element('logout', { xmlns: NS_FOCUS })));
   }
 
   return {
@@ -183,6 +214,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       if (closed) return;
       closed = true;
       for (const c of [...conferences.values()]) c.end('focus stopped');
+      options.authentication?.sessions.clear();
       removeService();
       if (options.brewery) session.send(new Element('presence', { to: `${options.brewery}/focus`, type: 'unavailable' }));
       iqCaller.close();
