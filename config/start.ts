@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createJwtVerifier, listen, readJwtKeys, startXmppServer, tokenGrants, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
+import { createIdentityStamp, identityFromClaims, type StampedIdentity } from '../xmpp/muc/identity-stamp.ts';
 import { AuthenticationSessions, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
@@ -77,7 +78,7 @@ export function breweryJid(config: Config): string {
  * (JWT) whose room claim names the room (its moderator claim decides ownership); sessions of the
  * guest domain are guests.
  */
-function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): Pick<FocusOptions, 'policy' | 'isModerator' | 'authentication' | 'moderators'> {
+function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): Pick<FocusOptions, 'policy' | 'isModerator' | 'authentication' | 'moderators'> & { occupantIdentity(fullJid: string): StampedIdentity | undefined } {
   const sessions = new AuthenticationSessions();
   /** A password login on the main domain (the secure domain): its bare JID. */
   const accountOf = (fullJid: string): string | undefined => {
@@ -101,8 +102,16 @@ function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): 
   };
   const options = { authEnabled: config.auth.enabled, guestsAllowed: config.auth.guests, identify };
   const isModerator = createOwnerRule(options);
-  if (!config.auth.enabled) return { policy: createRoomPolicy(options) };
+  /** What the MUC stamps in an occupant's presence (xmpp/muc/identity-stamp.ts): tokens' claims, accounts. */
+  const occupantIdentity = (fullJid: string): StampedIdentity | undefined => {
+    const session = xmpp.sessionIdentity(fullJid);
+    if (session?.authenticated === 'token') return identityFromClaims(session.claims);
+    const account = accountOf(fullJid) ?? sessions.identityOf(fullJid);
+    return account ? { id: account } : undefined;
+  };
+  if (!config.auth.enabled) return { policy: createRoomPolicy(options), occupantIdentity };
   return {
+    occupantIdentity,
     policy: createRoomPolicy(options),
     ...(isModerator ? { isModerator } : {}),
     moderators: config.auth.moderators,
@@ -294,6 +303,8 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       maxConnections: config.pad.maxConnections,
     })
     : undefined;
+  const { occupantIdentity, ...policy } = roomPolicy(config, xmpp);
+  xmpp.muc.setStamp(createIdentityStamp(occupantIdentity));
   const focus = startFocus({
     connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza),
     addService: (service) => xmpp.addService(service),
@@ -305,7 +316,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     brewery: breweryJid(config),
     version: VERSION,
     ...(pad ? { documents: pad } : {}),
-    ...roomPolicy(config, xmpp),
+    ...policy,
     requestLimits: {
       burst: limits.conferenceRequestBurst,
       windowSeconds: limits.conferenceRequestWindowSeconds,

@@ -24,6 +24,7 @@ import { iqToOccupant } from './iq-proxy.ts';
 import { changeNick, join, kickForError, leave, updatePresence } from './join.ts';
 import { messageToRoom, privateMessage } from './messages.ts';
 import { handleAdminIq } from './moderation.ts';
+import type { OccupantStamp } from './identity-stamp.ts';
 import { MucRoom, type MucRoomView, type RoomConfig } from './room.ts';
 
 export interface MucServiceOptions {
@@ -69,6 +70,7 @@ export class MucService implements DomainService {
   private readonly extensions = new Set<MucRoomExtension>();
   private readonly context: RoomContext;
   private joinPolicy: JoinPolicy | undefined;
+  private stamp: OccupantStamp | undefined;
   private readonly queue: Element[] = [];
   private draining = false;
   private closed = false;
@@ -110,6 +112,11 @@ export class MucService implements DomainService {
 
   setJoinPolicy(policy: JoinPolicy | undefined): void {
     this.joinPolicy = policy;
+  }
+
+  /** Rewrites what clients send rooms before the rooms see it (./identity-stamp.ts); none by default. */
+  setStamp(stamp: OccupantStamp | undefined): void {
+    this.stamp = stamp;
   }
 
   /** Adds disco and configuration hooks for a feature (lobby, breakout rooms); returns the remover. */
@@ -156,8 +163,9 @@ export class MucService implements DomainService {
       }
       roomJid = to.bare;
       const room = this.rooms.get(roomJid);
-      if (stanza.name === 'presence') this.presence(room, stanza, from, to);
-      else if (stanza.name === 'message') this.message(room, stanza, from, to);
+      const stamp = stanza.attrs.type !== 'error' ? this.stamp : undefined;
+      if (stanza.name === 'presence') this.presence(room, stamp && stanza.attrs.type === undefined ? stamp.presence(from, stanza) : stanza, from, to);
+      else if (stanza.name === 'message') this.message(room, stamp ? stamp.message(from, stanza) : stanza, from, to);
       else if (stanza.name === 'iq') this.iq(room, stanza, from, to);
     } catch (err) {
       this.fail(stanza, err);
