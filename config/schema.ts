@@ -46,6 +46,9 @@ const limits = z.strictObject({
   loginFailuresPerAddress: z.number().int().min(1).default(20),
   /** Seconds in which the failure allowances are earned back (Prosody mod_limit_auth's period). */
   loginFailureWindowSeconds: z.number().min(1).max(86400).default(300),
+  /** Wrong room passwords per room and address, earned back over roomPasswordFailureWindowSeconds (policy-violation beyond). */
+  roomPasswordFailures: z.number().int().min(1).default(5),
+  roomPasswordFailureWindowSeconds: z.number().min(1).max(86400).default(300),
   /** Conference requests one session may send at once, earned back over conferenceRequestWindowSeconds (resource-constraint beyond). */
   conferenceRequestBurst: z.number().int().min(1).default(10),
   conferenceRequestWindowSeconds: z.number().min(1).max(3600).default(10),

@@ -58,6 +58,8 @@ export interface XmppServerOptions {
     maxConnectionsPerAddress: number; unauthenticatedTimeoutSeconds: number; maxQueuedStanzas: number;
     /** Failed-login limits (./login-limits.ts); defaults 5 per account, 20 per address, 300 s. */
     loginFailuresPerAccount?: number; loginFailuresPerAddress?: number; loginFailureWindowSeconds?: number;
+    /** Wrong room passwords per room and address; defaults 5 per 300 s. */
+    roomPasswordFailures?: number; roomPasswordFailureWindowSeconds?: number;
   };
   hibernationSeconds: number;
   allowedOrigins: ReadonlySet<string>;
@@ -145,6 +147,15 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     name: 'Conferences',
     admins,
     restrictRoomCreation: options.restrictRoomCreation,
+    passwordAttempts: {
+      burst: options.limits.roomPasswordFailures ?? 5,
+      refillSeconds: options.limits.roomPasswordFailureWindowSeconds ?? 300,
+      // By address, as anonymous guests get a new JID with each connection.
+      keyOf: (jid) => {
+        const session = router.resource(jid.full);
+        return session instanceof ClientSession && session.remoteAddress !== undefined ? session.remoteAddress : jid.bare;
+      },
+    },
     maxOccupantsPerRoom: 500,
     maxHistoryMessages: 0,
     defaultWhois: 'anyone',

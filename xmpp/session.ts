@@ -72,6 +72,8 @@ export class ClientSession implements Recipient {
   readonly since = Date.now();
   /** Claims of the token the client logged in with (JWT), if any. */
   claims: Record<string, unknown> | undefined;
+  /** The client's address (after trusted proxies), for limits keyed by address. */
+  remoteAddress: string | undefined;
   /** Whether the client has sent its initial (broadcast) presence (RFC 6121 §4.2). */
   available = false;
 

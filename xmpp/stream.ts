@@ -431,6 +431,7 @@ export class ClientStream implements SessionLink {
       onClosed: (s, reason) => this.ctx.onSessionClosed?.(s, reason),
     });
     session.claims = this.claims;
+    session.remoteAddress = this.framing.remoteAddress;
     this.ctx.router.bind(session);
     this.session = session;
     this.state = 'bound';

@@ -13,9 +13,13 @@ export class RawWsClient {
   private readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
-  constructor(readonly url: string, options: { origin?: string; protocol?: string | null } = {}) {
+  constructor(readonly url: string, options: { origin?: string; protocol?: string | null; localAddress?: string } = {}) {
     const protocols = options.protocol === null ? [] : [options.protocol ?? 'xmpp'];
-    this.ws = new WebSocket(url, protocols, options.origin ? { headers: { Origin: options.origin } } : {});
+    this.ws = new WebSocket(url, protocols, {
+      ...(options.origin ? { headers: { Origin: options.origin } } : {}),
+      // Another loopback address (127.0.0.2) stands for another machine in limits keyed by address.
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);

@@ -25,6 +25,8 @@ import { changeNick, join, kickForError, leave, updatePresence } from './join.ts
 import { messageToRoom, privateMessage } from './messages.ts';
 import { handleAdminIq } from './moderation.ts';
 import type { OccupantStamp } from './identity-stamp.ts';
+import { KeyedRateLimiter } from '../keyed-rate-limiter.ts';
+import { isPasswordProtected } from './password.ts';
 import { MucRoom, type MucRoomView, type RoomConfig } from './room.ts';
 
 export interface MucServiceOptions {
@@ -48,6 +50,11 @@ export interface MucServiceOptions {
   roomDefaults?: Partial<RoomConfig>;
   /** Clock in ms, injectable for tests; default Date.now. */
   now?: () => number;
+  /**
+   * Wrong room passwords allowed per room and client (`keyOf`: its address) before further
+   * attempts are refused without being checked, earned back over `refillSeconds`; none: unlimited.
+   */
+  passwordAttempts?: { burst: number; refillSeconds: number; keyOf(realJid: Jid): string };
 }
 
 export interface JoinPolicyContext {
@@ -71,6 +78,7 @@ export class MucService implements DomainService {
   private readonly context: RoomContext;
   private joinPolicy: JoinPolicy | undefined;
   private stamp: OccupantStamp | undefined;
+  private readonly passwordLimiter: KeyedRateLimiter | undefined;
   private readonly queue: Element[] = [];
   private draining = false;
   private closed = false;
@@ -78,6 +86,8 @@ export class MucService implements DomainService {
   constructor(private readonly router: Router, private readonly log: Logger, private readonly options: MucServiceOptions) {
     this.domain = parseJid(options.domain).domain;
     this.events = new TypedEvents<MucEvents>(log);
+    const attempts = options.passwordAttempts;
+    this.passwordLimiter = attempts ? new KeyedRateLimiter({ burst: attempts.burst, refillSeconds: attempts.refillSeconds }) : undefined;
     const clock = options.now ?? Date.now;
     this.context = {
       router,
@@ -248,7 +258,28 @@ export class MucService implements DomainService {
     }
     if (!to.resource) throw new StanzaError('modify', 'jid-malformed', 'a nickname is required');
     this.checkPolicy(room, from, to.resource, stanza);
-    join(room, { realJid: from, nick: to.resource, presence: stanza, created: false });
+    this.joinGuardingPassword(room, { realJid: from, nick: to.resource, presence: stanza, created: false });
+  }
+
+  /**
+   * Joins, counting wrong room passwords per room and client: past the allowance the attempt is
+   * refused before the password is looked at (`policy-violation`, type wait), so guessing a
+   * room's password costs the guesser time, not the room's other visitors (keyed by address).
+   */
+  private joinGuardingPassword(room: MucRoom, request: Parameters<typeof join>[1]): void {
+    const limiter = this.passwordLimiter;
+    const guarded = limiter && isPasswordProtected(room.config) && !this.options.admins.has(request.realJid.bare);
+    const key = guarded ? `${room.jid}\u0000${this.options.passwordAttempts!.keyOf(request.realJid)}` : '';
+    if (guarded) {
+      const waitMs = limiter.wait(key);
+      if (waitMs > 0) throw new StanzaError('wait', 'policy-violation', `too many wrong passwords for this room: try again in ${Math.ceil(waitMs / 1000)} s`);
+    }
+    try {
+      join(room, request);
+    } catch (err) {
+      if (guarded && err instanceof StanzaError && err.condition === 'not-authorized') limiter.spend(key);
+      throw err;
+    }
   }
 
   private message(room: MucRoom | undefined, stanza: Element, from: Jid, to: Jid): void {
