@@ -22,7 +22,8 @@ const USAGE = `usage: salon <command> [flags]
                               (--no-bridge: all but the bridge; media goes to remote bridges)
   bridge                      start a videobridge alone: it logs in to the XMPP server at
                               --xmpp-server HOST[:PORT] as JVB_AUTH_USER with JVB_AUTH_PASSWORD
-  user add JID                create an account (password read from stdin or prompted)
+  user add JID                create an account (password read from stdin or prompted;
+                              kept as XMPP_PASSWORD_STORAGE says: scrypt, the default, or scram)
   user passwd JID             change its password
   user remove JID             delete it
   user list                   list accounts
@@ -46,7 +47,8 @@ async function userCommand(args: string[], argv: string[]): Promise<void> {
   const { config } = loadConfig(argv);
   const [action, target] = args;
   await ensureStateDir(config.stateDir);
-  const accounts = await AccountStore.open(join(config.stateDir, 'accounts.json'));
+  // New and changed passwords are kept the way the server is configured to keep them.
+  const accounts = await AccountStore.open(join(config.stateDir, 'accounts.json'), { storage: config.xmpp.passwordStorage });
   if (action === 'list') {
     for (const jid of accounts.list()) console.log(jid);
     return;

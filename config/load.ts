@@ -37,6 +37,7 @@ export const envSettings: Record<string, Setting> = {
   XMPP_COMPONENT_PORT: { path: 'xmpp.components.port', kind: 'int' },
   XMPP_RESTRICT_ROOM_CREATION: { path: 'xmpp.restrictRoomCreation', kind: 'bool' },
   PROSODY_C2S_LIMIT: { path: 'xmpp.limits.c2sBytesPerSecond', kind: 'rate' },
+  XMPP_PASSWORD_STORAGE: { path: 'xmpp.passwordStorage', kind: 'string' },
   ENABLE_AUTH: { path: 'auth.enabled', kind: 'bool' },
   ENABLE_GUESTS: { path: 'auth.guests', kind: 'bool' },
   AUTH_TYPE: { path: 'auth.type', kind: 'string' },

@@ -270,6 +270,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     trustedProxies,
     externalServices: config.turn,
     ...(tokenVerifier ? { tokenVerifier } : {}),
+    passwordStorage: config.xmpp.passwordStorage,
     serviceAccounts: {
       [`focus@${config.xmpp.authDomain}`]: secrets.focusPassword,
       [bridgeAccount]: config.bridge.password ?? secrets.jvbPassword,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Element } from 'ltx';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { AccountStore } from './accounts.ts';
+import { AccountStore, type PasswordStorage } from './accounts.ts';
 import { ClientHost } from './host.ts';
 import { StanzaError } from './errors.ts';
 import { externalServicesFor, type ExternalServiceConfig } from './external-services.ts';
@@ -66,6 +66,8 @@ export interface XmppServerOptions {
   trustedProxies: ReadonlySet<string>;
   /** Service accounts created at first start: bare JID → password. */
   serviceAccounts: Record<string, string>;
+  /** How account passwords are kept (./accounts.ts): scrypt (PLAIN logins only) or SCRAM keys; default scrypt. */
+  passwordStorage?: PasswordStorage;
   /**
    * Verifies `?token=` on SASL ANONYMOUS logins. With `authEnabled` the main domain then takes
    * token logins (a token is required there) instead of accounts, as Prosody's
@@ -107,9 +109,11 @@ export type SessionIdentity =
 export async function startXmppServer(options: XmppServerOptions, log: Logger): Promise<XmppServer> {
   const counters = new XmppCounters();
   const router = new Router(log.child({ component: 'router' }), counters);
-  const accounts = await AccountStore.open(join(options.stateDir, 'accounts.json'));
+  const accounts = await AccountStore.open(join(options.stateDir, 'accounts.json'), { storage: options.passwordStorage ?? 'scrypt' });
   for (const [jid, password] of Object.entries(options.serviceAccounts)) {
     if (!accounts.has(jid)) await accounts.setPassword(jid, password);
+    // Checking the known password moves a service account kept the other way to the configured one.
+    else if (accounts.needsRehash(jid)) await accounts.verifyPassword(jid, password);
   }
 
   const tokenLogins = options.authEnabled && options.tokenVerifier !== undefined;

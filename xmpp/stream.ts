@@ -238,6 +238,9 @@ export class ClientStream implements SessionLink {
 
   private mechanismNames(): string[] {
     if (this.ctx.hosts.get(this.domain) === 'anonymous') return ['ANONYMOUS'];
+    // SCRAM needs the PBKDF2 keys; accounts kept as scrypt hashes can only check a password
+    // given in full, so PLAIN alone, and (as always for PLAIN) only over TLS or loopback.
+    if (this.ctx.accounts.storage === 'scrypt') return this.framing.secure ? ['PLAIN'] : [];
     return this.framing.secure ? ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'] : ['SCRAM-SHA-256', 'SCRAM-SHA-1'];
   }
 

@@ -191,11 +191,14 @@ describe('the salon command', function () {
   });
 
   it('adds, lists, re-keys and removes accounts, storing no password in clear', async () => {
-    const salon = (args: string[], input?: string) => run('node', ['config/salon.js', 'user', ...args, '--state-dir', stateDir], input === undefined ? {} : { input });
+    const salon = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) => run('node', ['config/salon.js', 'user', ...args, '--state-dir', stateDir], { env, ...(input === undefined ? {} : { input }) });
+    const alice = async () => (JSON.parse(await readFile(join(stateDir, 'accounts.json'), 'utf8')) as { accounts: Record<string, Record<string, unknown>> }).accounts['alice@meet.jitsi'];
     assert.equal((await salon(['add', 'alice@meet.jitsi'], 'first password 1\n')).code, 0);
+    assert.deepEqual(Object.keys((await alice())!).sort(), ['createdAt', 'scrypt'], 'kept as scrypt by default');
     assert.equal((await salon(['add', 'alice@meet.jitsi'], 'again password\n')).code, 2, 'no duplicate');
     assert.match((await salon(['list'])).stdout, /^alice@meet\.jitsi$/m);
-    assert.equal((await salon(['passwd', 'alice@meet.jitsi'], 'second password 2\n')).code, 0);
+    assert.equal((await salon(['passwd', 'alice@meet.jitsi'], 'second password 2\n', { XMPP_PASSWORD_STORAGE: 'scram' })).code, 0);
+    assert.deepEqual(Object.keys((await alice())!).sort(), ['createdAt', 'scram'], 'kept as SCRAM keys as configured');
     const file = await readFile(join(stateDir, 'accounts.json'), 'utf8');
     assert.ok(!file.includes('second password 2') && !file.includes('first password 1'));
     assert.match(file, /storedKey/);

@@ -1,6 +1,7 @@
 /**
  * `salon bridge` against a `salon start --no-bridge`, on loopback: the bridge logs in over TCP c2s
- * (STARTTLS with the server's self-signed certificate as its CA, SCRAM-SHA-256), joins the
+ * (STARTTLS with the server's self-signed certificate as its CA, then PLAIN, the only mechanism a
+ * server keeping accounts as scrypt hashes offers; SCRAM-SHA-256 with XMPP_PASSWORD_STORAGE=scram), joins the
  * brewery, the focus puts a conference on it, clients are sent to its own colibri-ws origin, and
  * it comes back into the brewery after its connection is cut. The connection runs through a TCP
  * relay the test can cut, as a network would.
@@ -105,10 +106,10 @@ describe('a videobridge on another machine (salon bridge)', function () {
     assert.equal(host.link.state, 'closed');
   });
 
-  it('logs in with SCRAM-SHA-256 over STARTTLS, and the focus puts a conference on it with its own colibri-ws origin', async () => {
+  it('logs in with PLAIN over STARTTLS, and the focus puts a conference on it with its own colibri-ws origin', async () => {
     const { host, origin } = await startBridgeHost(['--bridge-id', BRIDGE_ID]);
     await until(() => server.salon.focus.bridges.count === 1, 'the focus sees the bridge in the brewery');
-    assert.deepEqual(host.link.session, { jid: `jvb@auth.meet.jitsi/${BRIDGE_ID}`, mechanism: 'SCRAM-SHA-256', encrypted: true });
+    assert.deepEqual(host.link.session, { jid: `jvb@auth.meet.jitsi/${BRIDGE_ID}`, mechanism: 'PLAIN', encrypted: true });
     assert.equal(server.salon.focus.bridges.select()?.jid, host.bridge.jid);
 
     const alice = await joinConference(server, ROOM, 'alice');
@@ -159,5 +160,25 @@ describe('a videobridge on another machine (salon bridge)', function () {
     assert.equal(host.link.state, 'closed');
     await until(() => server.salon.focus.bridges.count === 0, 'the bridge gone from the brewery');
     assert.equal(host.bridge.colibri.conferenceCount, 0);
+  });
+});
+
+describe('a videobridge on another machine, accounts kept as SCRAM keys (XMPP_PASSWORD_STORAGE=scram)', function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  let bridge: TestBridge | undefined;
+
+  before(async () => {
+    server = await startTestServer({ XMPP_PASSWORD_STORAGE: 'scram' }, ['--no-bridge']);
+  });
+  after(async () => {
+    await bridge?.close();
+    await server.close();
+  });
+
+  it('logs in with SCRAM-SHA-256 over STARTTLS and joins the brewery', async () => {
+    bridge = await startTestBridge(server, { trustServer: true, flags: ['--bridge-id', 'jvb-scram'] });
+    await until(() => server.salon.focus.bridges.count === 1, 'the focus sees the bridge in the brewery');
+    assert.deepEqual(bridge.host.link.session, { jid: 'jvb@auth.meet.jitsi/jvb-scram', mechanism: 'SCRAM-SHA-256', encrypted: true });
   });
 });

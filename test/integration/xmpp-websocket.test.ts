@@ -3,7 +3,11 @@
  * not write): login, discovery, ping, multi-user chat as Jitsi uses it, and resumption.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Element } from 'ltx';
+import { client as xmppClient } from '@xmpp/client';
 import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer, type XmppClient } from './harness.ts';
 import { RawWsClient } from './raw-client.ts';
 
@@ -19,6 +23,42 @@ function mucItem(presence: Element): Element | undefined {
 function statuses(presence: Element): string[] {
   return presence.getChild('x', NS_MUC_USER)?.getChildren('status').map((s) => s.attrs.code as string) ?? [];
 }
+
+/** The SASL mechanisms the server offers on a fresh stream to `domain`. */
+async function offeredMechanisms(wsUrl: string, domain: string): Promise<string[]> {
+  const raw = new RawWsClient(wsUrl);
+  try {
+    await raw.open();
+    raw.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="${domain}" version="1.0"/>`);
+    const features = await raw.waitFor((e) => e.name === 'stream:features', 5000, 'features');
+    return features.getChild('mechanisms', 'urn:ietf:params:xml:ns:xmpp-sasl')?.getChildren('mechanism').map((m) => m.getText()) ?? [];
+  } finally {
+    raw.ws.close();
+  }
+}
+
+/** Logs in with @xmpp/client using exactly `mechanism`; resolves with the bound JID. */
+async function loginWith(wsUrl: string, mechanism: string, password: string): Promise<XmppClient> {
+  const client = xmppClient({
+    service: wsUrl,
+    domain: 'auth.meet.jitsi',
+    resource: mechanism,
+    credentials: async (authenticate: (creds: Record<string, string>, mechanism: string) => Promise<void>) => {
+      await authenticate({ username: 'alice', password }, mechanism);
+    },
+  });
+  client.reconnect.stop();
+  client.on('error', () => undefined);
+  try {
+    await client.start();
+  } catch (err) {
+    await stopClient(client);
+    throw err;
+  }
+  return client;
+}
+
+const failedWith = (condition: string) => (err: Error & { condition?: string }) => err.condition === condition || err.message.includes(condition);
 
 describe('XMPP over WebSocket with @xmpp/client', function () {
   let server: TestServer;
@@ -44,7 +84,8 @@ describe('XMPP over WebSocket with @xmpp/client', function () {
     assert.match(jid, /^[0-9a-f-]{36}@meet\.jitsi\/.+$/);
   });
 
-  it('logs in with SCRAM-SHA-1 on the auth domain and refuses a wrong password', async () => {
+  it('logs in with a password on the auth domain (PLAIN alone: accounts kept as scrypt) and refuses a wrong password', async () => {
+    assert.deepEqual(await offeredMechanisms(server.wsUrl, 'auth.meet.jitsi'), ['PLAIN']);
     const alice = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'alice', password: 'correct horse battery', resource: 'laptop' });
     clients.push(alice.client);
     assert.equal(alice.jid, 'alice@auth.meet.jitsi/laptop');
@@ -52,6 +93,10 @@ describe('XMPP over WebSocket with @xmpp/client', function () {
       connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'alice', password: 'wrong password!' }),
       (err: Error & { condition?: string }) => err.condition === 'not-authorized' || /not-authorized/.test(err.message),
     );
+  });
+
+  it('refuses SCRAM, which it does not offer, even with the right password', async () => {
+    await assert.rejects(loginWith(server.wsUrl, 'SCRAM-SHA-1', 'correct horse battery'), failedWith('invalid-mechanism'));
   });
 
   it('replaces a session binding the same resource; the old one gets a conflict stream error', async () => {
@@ -252,3 +297,53 @@ async function waitForCondition(check: () => boolean, what: string, timeoutMs = 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('XMPP over WebSocket with accounts kept as SCRAM keys (XMPP_PASSWORD_STORAGE=scram)', function () {
+  let server: TestServer;
+  const clients: XmppClient[] = [];
+
+  before(async () => {
+    server = await startTestServer({ XMPP_PASSWORD_STORAGE: 'scram' });
+    await server.salon.xmpp.accounts.setPassword('alice@auth.meet.jitsi', 'correct horse battery');
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map(stopClient));
+  });
+  after(async () => server.close());
+
+  it('offers SCRAM-SHA-256, SCRAM-SHA-1 and (loopback) PLAIN, logs in with SCRAM-SHA-1 and refuses a wrong password', async () => {
+    assert.deepEqual(await offeredMechanisms(server.wsUrl, 'auth.meet.jitsi'), ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+    const alice = await loginWith(server.wsUrl, 'SCRAM-SHA-1', 'correct horse battery');
+    clients.push(alice);
+    assert.equal(alice.jid?.toString(), 'alice@auth.meet.jitsi/SCRAM-SHA-1');
+    await assert.rejects(loginWith(server.wsUrl, 'SCRAM-SHA-1', 'wrong password!'), failedWith('not-authorized'));
+    clients.push(await loginWith(server.wsUrl, 'PLAIN', 'correct horse battery'));
+  });
+});
+
+describe('service accounts across a change of XMPP_PASSWORD_STORAGE', function () {
+  let stateDir: string;
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'salon-storage-'));
+  });
+  after(async () => rm(stateDir, { recursive: true, force: true }));
+
+  const kept = async (): Promise<Record<string, string[]>> => {
+    const { accounts } = JSON.parse(await readFile(join(stateDir, 'accounts.json'), 'utf8')) as { accounts: Record<string, object> };
+    return Object.fromEntries(Object.entries(accounts).map(([jid, account]) => [jid, Object.keys(account).filter((k) => k !== 'createdAt')]));
+  };
+
+  it('are made as SCRAM keys in scram mode, then rehashed to scrypt at the next start in the default mode', async () => {
+    const scram = await startTestServer({ XMPP_PASSWORD_STORAGE: 'scram' }, ['--state-dir', stateDir]);
+    await scram.close();
+    assert.deepEqual(await kept(), { 'focus@auth.meet.jitsi': ['scram'], 'jvb@auth.meet.jitsi': ['scram'] });
+    const scrypt = await startTestServer({}, ['--state-dir', stateDir]);
+    try {
+      assert.deepEqual(await kept(), { 'focus@auth.meet.jitsi': ['scrypt'], 'jvb@auth.meet.jitsi': ['scrypt'] });
+      const secrets = JSON.parse(await readFile(join(stateDir, 'secrets.json'), 'utf8')) as Record<string, string>;
+      assert.equal(await scrypt.salon.xmpp.accounts.verifyPassword('jvb@auth.meet.jitsi', secrets.jvbPassword!), true);
+    } finally {
+      await scrypt.close();
+    }
+  });
+});

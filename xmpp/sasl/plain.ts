@@ -1,5 +1,6 @@
 /**
- * SASL PLAIN (RFC 4616), offered only on TLS or loopback connections.
+ * SASL PLAIN (RFC 4616), offered only on TLS or loopback connections. With accounts kept as
+ * scrypt hashes it is the only password mechanism: the store checks (and may migrate) the account.
  */
 import type { AccountStore } from '../accounts.ts';
 import { normaliseLocal } from '../jid.ts';

@@ -1,7 +1,8 @@
 /**
  * SASL SCRAM-SHA-1 and SCRAM-SHA-256 (RFC 5802, RFC 7677), server side, against the stored
  * keys of the accounts store. Channel binding (-PLUS) is not offered, so a client asking for it
- * ("p=") is refused; "y" (client supports it, thinks we do not) is accepted.
+ * ("p=") is refused; "y" (client supports it, thinks we do not) is accepted. Offered only when
+ * the accounts are kept as SCRAM keys (xmpp.passwordStorage `scram`).
  */
 import { randomBytes, createHmac } from 'node:crypto';
 import { constantTimeEqual, digest, hmac, DEFAULT_ITERATIONS, type AccountStore, type ScramHash } from '../accounts.ts';
@@ -71,7 +72,9 @@ export class ScramMechanism implements SaslMechanism {
     if (authzid && authzid !== `${this.username}@${this.ctx.domain}` && authzid !== this.username) throw new SaslFailure('invalid-authzid');
     this.ctx.admit?.(`${this.username}@${this.ctx.domain}`);
     const account = this.accounts.get(`${this.username}@${this.ctx.domain}`);
-    const creds = account?.scram[this.hash];
+    // An account kept as scrypt only has no SCRAM keys: it gets the same fake salt as an unknown
+    // account and fails like a wrong password, so the exchange does not tell it exists.
+    const creds = account?.scram?.[this.hash];
     this.known = creds !== undefined;
     const salt = creds ? creds.salt : createHmac('sha256', fakeSaltKey).update(this.username).digest().subarray(0, 16).toString('base64');
     const iterations = creds?.iterations ?? DEFAULT_ITERATIONS;

@@ -18,6 +18,8 @@ describe('xmpp/sasl/client', () => {
       [['PLAIN', 'SCRAM-SHA-1', 'SCRAM-SHA-256'], true, 'SCRAM-SHA-256'],
       [['PLAIN', 'SCRAM-SHA-1'], false, 'SCRAM-SHA-1'],
       [['PLAIN', 'ANONYMOUS'], true, 'PLAIN'],
+      // A server keeping accounts as scrypt hashes offers PLAIN alone, and only on a private connection.
+      [['PLAIN'], true, 'PLAIN'],
       [['PLAIN'], false, undefined],
       [['ANONYMOUS', 'SCRAM-SHA-1-PLUS'], true, undefined],
     ];
@@ -78,7 +80,7 @@ describe('xmpp/sasl/client', () => {
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'salon-sasl-client-'));
-      accounts = await AccountStore.open(join(dir, 'accounts.json'));
+      accounts = await AccountStore.open(join(dir, 'accounts.json'), { storage: 'scram' });
       await accounts.setPassword(`jvb@${DOMAIN}`, 'the bridge password');
     });
     after(async () => rm(dir, { recursive: true, force: true }));
@@ -101,6 +103,15 @@ describe('xmpp/sasl/client', () => {
       const client = createSaslClient('SCRAM-SHA-256', 'jvb', 'not the password');
       const first = await server.step(client.initial());
       await assert.rejects(server.step(await client.challenge(first.kind === 'challenge' ? first.data : Buffer.alloc(0))), /not-authorized/);
+    });
+
+    it('PLAIN: logs in with one message against an account kept as a scrypt hash', async () => {
+      const scryptAccounts = await AccountStore.open(join(dir, 'scrypt-accounts.json'));
+      await scryptAccounts.setPassword(`jvb@${DOMAIN}`, 'the bridge password');
+      const client = createSaslClient(chooseMechanism(['PLAIN'], true)!, 'jvb', 'the bridge password');
+      const done = await new PlainMechanism(ctx, scryptAccounts).step(client.initial());
+      assert.deepEqual(done, { kind: 'success', username: 'jvb' });
+      await assert.rejects(new PlainMechanism(ctx, scryptAccounts).step(createSaslClient('PLAIN', 'jvb', 'not the password').initial()), /not-authorized/);
     });
 
     it('PLAIN: logs in with one message', async () => {

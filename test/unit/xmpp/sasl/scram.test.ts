@@ -94,7 +94,7 @@ describe('xmpp/sasl/scram', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'salon-scram-'));
-    accounts = await AccountStore.open(join(dir, 'accounts.json'));
+    accounts = await AccountStore.open(join(dir, 'accounts.json'), { storage: 'scram' });
     await accounts.setPassword(`alice@${DOMAIN}`, 'correct horse battery');
     await accounts.setPassword(`x=y,z@${DOMAIN}`, 'another password');
   });
@@ -294,6 +294,37 @@ describe('xmpp/sasl/scram', () => {
     });
   }
 
+  describe('an account kept as a scrypt hash only', () => {
+    let scryptDir: string;
+    let scryptAccounts: AccountStore;
+
+    before(async () => {
+      scryptDir = await mkdtemp(join(tmpdir(), 'salon-scram-scrypt-'));
+      scryptAccounts = await AccountStore.open(join(scryptDir, 'accounts.json'), { storage: 'scrypt' });
+      await scryptAccounts.setPassword(`carol@${DOMAIN}`, 'correct horse battery');
+    });
+
+    after(async () => {
+      await rm(scryptDir, { recursive: true, force: true });
+    });
+
+    for (const hash of ['sha1', 'sha256'] as const) {
+      it(`${hash}: is refused with the right password exactly as an unknown account is (the same fake salt)`, async () => {
+        const asScrypt = new ScramClient(hash, 'carol', 'correct horse battery');
+        const mechanism = new ScramMechanism(hash, ctx, scryptAccounts);
+        const serverFirst = challengeText(await mechanism.step(Buffer.from(asScrypt.clientFirst)));
+        // The same name in a store where it does not exist at all.
+        const asUnknown = challengeText(await new ScramMechanism(hash, ctx, accounts).step(Buffer.from(new ScramClient(hash, 'carol', 'x').clientFirst)));
+        const [, , salt, iterations] = SERVER_FIRST.exec(serverFirst) ?? [];
+        const [, , unknownSalt, unknownIterations] = SERVER_FIRST.exec(asUnknown) ?? [];
+        assert.ok(salt);
+        assert.equal(salt, unknownSalt);
+        assert.equal(iterations, unknownIterations);
+        await assertSaslFailure(mechanism.step(Buffer.from(asScrypt.clientFinal(serverFirst))), 'not-authorized');
+      });
+    }
+  });
+
   describe('against stored RFC 7677 credentials', () => {
     let rfcDir: string;
     let rfcAccounts: AccountStore;
@@ -310,7 +341,8 @@ describe('xmpp/sasl/scram', () => {
       const file = join(rfcDir, 'accounts.json');
       const accountsFile = { version: 1, accounts: { [`user@${DOMAIN}`]: { scram: { sha1: credentials('sha1'), sha256: credentials('sha256') }, createdAt: '2026-01-01T00:00:00.000Z' } } };
       await writeFile(file, JSON.stringify(accountsFile), { mode: 0o600 });
-      rfcAccounts = await AccountStore.open(file);
+      // Kept as SCRAM keys: a PLAIN check must not move the account to scrypt under the next test.
+      rfcAccounts = await AccountStore.open(file, { storage: 'scram' });
     });
 
     after(async () => {

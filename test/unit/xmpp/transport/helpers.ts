@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { Element, parse } from 'ltx';
 import { pino } from 'pino';
-import { AccountStore, digest, hmac, saltedPassword, type ScramHash } from '../../../../xmpp/accounts.ts';
+import { AccountStore, digest, hmac, saltedPassword, type PasswordStorage, type ScramHash } from '../../../../xmpp/accounts.ts';
 import { ClientHost } from '../../../../xmpp/host.ts';
 import { AddressLimiter } from '../../../../xmpp/limits.ts';
 import { Router } from '../../../../xmpp/router.ts';
@@ -40,12 +40,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A minimal c2s server: meet.jitsi (anonymous) and auth.meet.jitsi (accounts), each a ClientHost. */
-export async function createTestServer(): Promise<TestServer> {
+/**
+ * A minimal c2s server: meet.jitsi (anonymous) and auth.meet.jitsi (accounts), each a ClientHost.
+ * Accounts are kept as SCRAM keys unless asked otherwise, so SCRAM logins can be tested.
+ */
+export async function createTestServer(options: { passwordStorage?: PasswordStorage } = {}): Promise<TestServer> {
   const log = pino({ level: 'silent' });
   const router = new Router(log);
   const dir = await mkdtemp(join(tmpdir(), 'salon-transport-'));
-  const accounts = await AccountStore.open(join(dir, 'accounts.json'));
+  const accounts = await AccountStore.open(join(dir, 'accounts.json'), { storage: options.passwordStorage ?? 'scram' });
   const hosts = new Map<string, HostAuth>([['meet.jitsi', 'anonymous'], ['auth.meet.jitsi', 'internal']]);
   const removers = [...hosts.keys()].map((domain) => router.addService(new ClientHost(router, log, { domain, version: 'test' })));
   const closedSessions: Array<{ jid: string; reason: string }> = [];

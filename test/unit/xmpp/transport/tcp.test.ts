@@ -150,6 +150,53 @@ describe('TcpC2sListener', () => {
     assert.equal((await client.next()).kind, 'close');
   });
 
+  describe('with accounts kept as scrypt hashes', () => {
+    beforeEach(async () => {
+      await server.close();
+      server = await createTestServer({ passwordStorage: 'scrypt' });
+      await server.accounts.setPassword(`${USER}@${DOMAIN}`, PASSWORD);
+    });
+
+    it('offers PLAIN alone on loopback and logs in with it', async () => {
+      const port = await start();
+      const client = await connect(port);
+      client.open(DOMAIN);
+      await client.header();
+      assert.deepEqual(mechanismsOf(await client.element('stream:features')), ['PLAIN']);
+      client.send(plainAuth(USER, PASSWORD));
+      await client.element('success');
+      await restartBindPing(client);
+    });
+
+    it('refuses SCRAM as a mechanism it does not offer', async () => {
+      const port = await start();
+      const client = await connect(port);
+      client.open(DOMAIN);
+      await client.header();
+      await client.element('stream:features');
+      client.send(new ScramClient('sha256', USER, PASSWORD).auth());
+      assert.ok((await client.element('failure')).getChild('invalid-mechanism'));
+    });
+
+    it('offers no mechanism to a remote client before TLS, then PLAIN alone over TLS', async () => {
+      const port = await start({ loopbackIsSecure: false });
+      const client = await connect(port);
+      client.open(DOMAIN);
+      await client.header();
+      const before = await client.element('stream:features');
+      assert.ok(before.getChild('starttls', NS_TLS));
+      assert.deepEqual(mechanismsOf(before), []);
+      client.send(`<starttls xmlns='${NS_TLS}'/>`);
+      await client.element('proceed');
+      await client.startTls(pems.cert, DOMAIN);
+      client.open(DOMAIN);
+      await client.header();
+      assert.deepEqual(mechanismsOf(await client.element('stream:features')), ['PLAIN']);
+      client.send(plainAuth(USER, PASSWORD));
+      await client.element('success');
+    });
+  });
+
   it('refuses PLAIN before TLS on a connection that is not secure', async () => {
     const port = await start({ loopbackIsSecure: false });
     const client = await connect(port);
