@@ -4,6 +4,7 @@
  * (docker-jitsi-meet regenerates it too; here it cannot drift).
  */
 import type { Config } from './schema.ts';
+import { tokenAuthUrlTemplate } from '../web/server/auth/oidc.ts';
 
 export interface ClientConfig {
   hosts: { domain: string; muc: string; focus: string; anonymousdomain?: string; authdomain?: string };
@@ -40,6 +41,9 @@ export function buildClientConfig(config: Config, origin: string): ClientConfig 
     // jitsi-meet opens `new URL(<focus's etherpad name>, etherpad_base)` in an iframe (protocol
     // doc §9); the page is served at the root whatever tenant path config.js was asked under.
     ...(config.pad.enabled && config.pad.jitsiMeetPage ? { etherpad_base: `${origin}/etherpad/p/` } : {}),
+    // AUTH_TYPE=oidc: jitsi-meet's "I am the host" (and Salon's "Sign in") go to Salon's sign-in,
+    // which comes back to the room with a token (web/server/auth/oidc.ts).
+    ...(auth.enabled && auth.type === 'oidc' ? { tokenAuthUrl: tokenAuthUrlTemplate(origin) } : {}),
   };
 }
 

@@ -18,6 +18,12 @@ const cspSource = z.string().regex(
   "a CSP source such as 'self', https: or https://app.example.org",
 );
 
+/** An https URL, or an http one on this machine (a test or development identity provider). */
+function isHttpsOrLoopback(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 /** `*` and bare schemes (`https:`) open a CSP directive to the whole web. */
 function isOpenSource(source: string): boolean {
   return source === '*' || /^[a-z][a-z0-9+.-]*:$/i.test(source);
@@ -132,6 +138,37 @@ export const configSchema = z.strictObject({
       /** Default [appId, "jitsi"]. */
       acceptedAudiences: z.array(z.string()).default([]),
     }).prefault({}),
+    /**
+     * OpenID Connect sign-in for agents (AUTH_TYPE=oidc, web/server/auth/oidc.ts): the authorization
+     * code flow with PKCE against any provider (ProConnect for French State agents); on return Salon
+     * mints a Jitsi-format token (auth.jwt's app id and secret, or a secret of the state dir).
+     */
+    oidc: z.strictObject({
+      /** The provider's issuer (its discovery document is read from it) or its discovery URL. */
+      issuer: z.url({ protocol: /^https?$/ }).optional(),
+      clientId: z.string().min(1).optional(),
+      /** The client secret; none for a public client (PKCE alone). */
+      clientSecret: z.string().min(1).optional(),
+      /** A file holding the client secret (Docker or systemd secrets), read at start. */
+      clientSecretFile: z.string().min(1).optional(),
+      scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope token (RFC 6749 §3.3)'))
+        .default(['openid', 'email', 'profile'])
+        .refine((list) => list.includes('openid'), 'the scopes must include openid'),
+      /** Where the provider sends the browser back; default `<public URL>/auth/oidc/callback`. */
+      redirectUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** E-mail domains whose holders may sign in as agents; empty: any account of the provider. */
+      allowedDomains: z.array(z.string().trim().toLowerCase().pipe(domain)).default([]),
+      /** Lifetime of the minted token, in seconds: it must outlast the join and any full reconnection. */
+      tokenTtlSeconds: z.number().int().min(60).max(86400).default(3600),
+    }).prefault({}),
+  }).superRefine((auth, ctx) => {
+    if (!auth.enabled || auth.type !== 'oidc') return;
+    const { oidc } = auth;
+    if (!oidc.issuer) ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'AUTH_TYPE=oidc requires OIDC_ISSUER (the provider\'s issuer URL)' });
+    if (!oidc.clientId) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientId'], message: 'AUTH_TYPE=oidc requires OIDC_CLIENT_ID (the client registered at the provider)' });
+    if (oidc.clientSecret && oidc.clientSecretFile) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientSecretFile'], message: 'give OIDC_CLIENT_SECRET or OIDC_CLIENT_SECRET_FILE, not both' });
+    // The provider's answers carry identities: plain HTTP only to a provider on this machine.
+    if (oidc.issuer && !isHttpsOrLoopback(oidc.issuer)) ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'the provider must be reached over https (http only on loopback)' });
   }).prefault({}),
   /** STUN and TURN servers announced to clients (XEP-0215), as docker-jitsi-meet's Prosody does. */
   turn: z.strictObject({

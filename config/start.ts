@@ -19,6 +19,7 @@ import { networkInterfaces } from 'node:os';
 import { createHttpFront, type HttpFront } from '../web/server/app.ts';
 import { sharedClientBundle, type ClientBundle } from '../web/server/bundle.ts';
 import { clientPages } from '../web/server/client-pages.ts';
+import { oidcMintingKey, oidcSignInFromConfig, type MintingKey } from '../web/server/auth/oidc.ts';
 import { startPadService, type PadService } from '../web/server/pad/index.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
 import type { Config } from './schema.ts';
@@ -213,15 +214,21 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-/** The JWT verifier of AUTH_TYPE=jwt, its key files read once here. */
-async function jwtVerifier(config: Config, log: Logger): Promise<TokenVerifier> {
+/**
+ * The JWT verifier of AUTH_TYPE=jwt, its key files read once here; with AUTH_TYPE=oidc it also
+ * (or only) verifies the tokens Salon mints after a sign-in (`minted`), exactly as other tokens.
+ */
+async function jwtVerifier(config: Config, log: Logger, minted?: MintingKey): Promise<TokenVerifier> {
   const { jwt } = config.auth;
+  const appId = minted?.appId ?? jwt.appId;
+  const appSecret = minted?.secret ?? jwt.appSecret;
+  const withMinted = (list: readonly string[]): string[] => (minted && list.length && !list.includes(minted.appId) ? [...list, minted.appId] : [...list]);
   return createJwtVerifier({
     ...await readJwtKeys({ publicKeyFile: jwt.publicKeyFile, jwksFile: jwt.jwksFile }),
-    ...(jwt.appId ? { appId: jwt.appId } : {}),
-    ...(jwt.appSecret ? { appSecret: jwt.appSecret } : {}),
-    acceptedIssuers: jwt.acceptedIssuers,
-    acceptedAudiences: jwt.acceptedAudiences,
+    ...(appId ? { appId } : {}),
+    ...(appSecret ? { appSecret } : {}),
+    acceptedIssuers: withMinted(jwt.acceptedIssuers),
+    acceptedAudiences: withMinted(jwt.acceptedAudiences),
     log: log.child({ component: 'jwt' }),
   });
 }
@@ -250,7 +257,11 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
 
   const { limits } = config.xmpp;
   const bridgeAccount = `${config.bridge.user}@${config.xmpp.authDomain}`;
-  const tokenVerifier = config.auth.enabled && config.auth.type === 'jwt' ? await jwtVerifier(config, log) : undefined;
+  const oidc = config.auth.enabled && config.auth.type === 'oidc';
+  const tokenVerifier = config.auth.enabled && config.auth.type === 'jwt' ? await jwtVerifier(config, log)
+    : oidc ? await jwtVerifier(config, log, oidcMintingKey(config, secrets)) : undefined;
+  // Read before anything listens: a missing client secret file stops the start here.
+  const signIn = oidc ? await oidcSignInFromConfig(config, secrets, log.child({ component: 'oidc' }), trustedProxies) : undefined;
   const xmpp = await startXmppServer({
     domain: config.xmpp.domain,
     authDomain: config.xmpp.authDomain,
@@ -356,6 +367,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       websocket: xmpp.websocket,
       ...(bridgeRole ? { bridgeStats: bridgeRole.stats, bridgeDrain: bridgeRole.bridge, bridgeChannel: bridgeRole.bridge.channel } : {}),
       ...(pad ? { pad } : {}),
+      ...(signIn ? { signIn: signIn.middleware } : {}),
       clientPages: clientPages({
         bundle: clientBundle,
         frameAncestors: config.web.frameAncestors,

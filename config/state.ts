@@ -15,6 +15,11 @@ export interface Secrets {
   jvbPassword: string;
   /** Key for short-lived tokens Salon mints itself (bridge channel, document access). */
   tokenKey: string;
+  /**
+   * Signs (HS256) the Jitsi-format tokens minted after an OpenID Connect sign-in when no
+   * JWT_APP_SECRET is configured; the XMPP server verifies them with it.
+   */
+  oidcTokenSecret: string;
 }
 
 export async function ensureStateDir(dir: string): Promise<void> {
@@ -40,6 +45,8 @@ export async function loadSecrets(dir: string): Promise<Secrets> {
     focusPassword: stored.focusPassword ?? secret(),
     jvbPassword: stored.jvbPassword ?? secret(),
     tokenKey: stored.tokenKey ?? secret(),
+    // 32 bytes: the full strength of HS256 (RFC 7518 §3.2 asks for a key of at least the hash size).
+    oidcTokenSecret: stored.oidcTokenSecret ?? randomBytes(32).toString('base64url'),
   };
   if (JSON.stringify(stored) !== JSON.stringify(secrets)) await writeAtomic(file, JSON.stringify(secrets, null, 1));
   return secrets;

@@ -32,6 +32,8 @@ export interface HttpFrontOptions {
   bridgeChannel?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
   /** The shared document's WebSocket (`/pad/<id>`, ./pad/index.ts), if this process serves documents. */
   pad?: { matches(url: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void };
+  /** OpenID Connect sign-in for agents (`/auth/oidc/…`, ./auth/oidc.ts), with AUTH_TYPE=oidc. */
+  signIn?: Koa.Middleware;
   /** The web client's pages and assets (./client-pages.ts), after every route above. */
   clientPages?: Koa.Middleware;
 }
@@ -136,6 +138,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   }
   app.use(router.routes());
   app.use(router.allowedMethods());
+  if (options.signIn) app.use(options.signIn);
   if (options.clientPages) app.use(options.clientPages);
 
   const websocketPath = /^(\/[^/?]+)?\/xmpp-websocket(\?|$)/;
