@@ -203,6 +203,7 @@ export class ColibriService {
       });
     }
     if (requested.sources) conference.setSources(requested.id, readSources(requested.sources));
+    if (requested.forceMute) conference.setForceMute(requested.id, requested.forceMute);
     if (!created) return undefined;
     return { id: requested.id, media: [], capabilities: [], transport: { iceUdp: this.localTransportElement(conference.meetingId, endpoint) } };
   }

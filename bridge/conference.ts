@@ -100,6 +100,8 @@ interface Member {
   endpoint: ConferenceEndpoint;
   sources: EndpointSources;
   unsubscribe: Array<() => void>;
+  /** Colibri2 `<force-mute>`: what the focus stopped this endpoint from sending to the others. */
+  forceMuted: { audio: boolean; video: boolean };
 }
 
 /**
@@ -229,7 +231,7 @@ export class BridgeConference {
 
   addEndpoint(endpoint: ConferenceEndpoint): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
-    const member: Member = { endpoint, sources: noSources(), unsubscribe: [] };
+    const member: Member = { endpoint, sources: noSources(), unsubscribe: [], forceMuted: { audio: false, video: false } };
     // Receive statistics first: forwarding may rewrite the packet in place.
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.rtcp.receiveRtp(endpoint.id, packet)));
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
@@ -256,6 +258,23 @@ export class BridgeConference {
     this.refreshForwarding();
   }
 
+  /**
+   * Colibri2 `<force-mute audio= video=>` (Jicofo mutes non-approved participants under A/V
+   * moderation this way): while set, the endpoint's packets of that media are forwarded to nobody,
+   * whatever its client does. Video covers screen sharing too, as in JVB. Absent values are kept.
+   */
+  setForceMute(id: string, mute: { audio?: boolean; video?: boolean }): void {
+    const member = this.members.get(id);
+    if (!member) return;
+    if (mute.audio !== undefined) member.forceMuted.audio = mute.audio;
+    if (mute.video !== undefined) member.forceMuted.video = mute.video;
+  }
+
+  /** Whether the endpoint is force-muted for that media (for tests and statistics). */
+  isForceMuted(id: string, media: 'audio' | 'video'): boolean {
+    return this.members.get(id)?.forceMuted[media] === true;
+  }
+
   removeEndpoint(id: string, reason: string): void {
     const member = this.members.get(id);
     if (!member) return;
@@ -275,10 +294,11 @@ export class BridgeConference {
     if (packet.length < 12) return;
     const ssrc = packet.readUInt32BE(8);
     if (!from.sources.forwarded.has(ssrc)) return;
+    const source = from.sources.sourceOf.get(ssrc);
+    if (source && from.forceMuted[source.media === 'audio' ? 'audio' : 'video']) return;
     const start = process.hrtime.bigint();
     this.counters.rtpPacketsReceived++;
     this.counters.rtpBytesReceived += packet.length;
-    const source = from.sources.sourceOf.get(ssrc);
     if (source?.media === 'audio') this.hearAudioLevel(from, packet);
     let out = packet;
     const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;

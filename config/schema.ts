@@ -86,6 +86,22 @@ export const configSchema = z.strictObject({
     mucDomain: domain.default('muc.meet.jitsi'),
     internalMucDomain: domain.default('internal-muc.meet.jitsi'),
     focusDomain: domain.optional(),
+    /** Jitsi's A/V moderation component (docker-jitsi-meet ENABLE_AV_MODERATION), at avModerationDomain. */
+    avModeration: z.boolean().default(true),
+    /** Default `avmoderation.<domain>`, as docker-jitsi-meet names it. */
+    avModerationDomain: domain.optional(),
+    /** Jitsi's "end meeting for everyone" component (ENABLE_END_CONFERENCE), at endConferenceDomain. */
+    endConference: z.boolean().default(true),
+    /** Default `endconference.<domain>`. */
+    endConferenceDomain: domain.optional(),
+    /** Jitsi's lobby rooms (mod_muc_lobby_rooms); default `lobby.<domain>`, as docker-jitsi-meet names it. */
+    lobbyDomain: domain.optional(),
+    lobby: z.strictObject({
+      /** Every new conference starts with its lobby on (ENABLE_LOBBY); a moderator switches it per room either way. */
+      enabledByDefault: z.boolean().default(false),
+      /** Knockers must give a display name (mod_muc_lobby_rooms muc_lobby_check_display_name_required). */
+      displayNameRequired: z.boolean().default(true),
+    }).prefault({}),
     c2s: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(5222), enabled: z.boolean().default(true) }).prefault({}),
     components: z.strictObject({
       host: z.string().default('127.0.0.1'),

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createJwtVerifier, listen, readJwtKeys, startXmppServer, tokenGrants, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
+import { createJwtVerifier, listen, readJwtKeys, startXmppServer, tokenGrants, type LobbyBypass, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
 import { createIdentityStamp, identityFromClaims, type StampedIdentity } from '../xmpp/muc/identity-stamp.ts';
 import { AuthenticationSessions, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
@@ -120,6 +120,30 @@ function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): 
   };
 }
 
+/**
+ * Who enters a conference whose lobby is on without knocking, besides its members and moderators
+ * (xmpp/muc/lobby.ts). Service accounts of the auth domain (a SIP gateway, a recorder) always, as
+ * docker-jitsi-meet's `muc_lobby_whitelist`. With authentication: agents, that is an account's
+ * password login on the main domain, a token naming the room, or whoever the focus would make
+ * owner (`isModerator`, which also knows jitsi-meet's host logins); guests knock. Without
+ * authentication everyone is a guest, but the first comer while nobody moderates the room enters
+ * (the focus then makes it owner, Jicofo's auto-owner rule), so a room with its lobby on from the
+ * start has someone to let the others in.
+ */
+function lobbyBypass(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>, isModerator: ((realJid: string) => boolean) | undefined): LobbyBypass {
+  const focus = `focus@${config.xmpp.authDomain}`;
+  return ({ room, realJid }) => {
+    if (realJid.domain === config.xmpp.authDomain) return true;
+    if (!config.auth.enabled) {
+      return ![...room.occupants.values()].some((o) => o.role === 'moderator' && o.realJid.bare !== focus);
+    }
+    const session = xmpp.sessionIdentity(realJid.full);
+    if (session?.authenticated === 'token') return tokenGrants(session.claims, room.jid.slice(0, room.jid.indexOf('@'))).allowed;
+    if (session?.authenticated === 'password' && realJid.domain === config.xmpp.domain) return true;
+    return isModerator?.(realJid.full) ?? false;
+  };
+}
+
 /** The videobridge role: its media transport, the bridge on a link to the XMPP server, its statistics. */
 export interface BridgeRole {
   bridge: Bridge;
@@ -205,6 +229,15 @@ export async function listenHttp(config: Config, front: HttpFront, tls: Certific
   };
 }
 
+/** Addresses of Jitsi's optional components that are on (docker-jitsi-meet's names by default). */
+function componentDomains(config: Config): { avModerationDomain?: string; endConferenceDomain?: string } {
+  const { xmpp } = config;
+  return {
+    ...(xmpp.avModeration ? { avModerationDomain: xmpp.avModerationDomain ?? `avmoderation.${xmpp.domain}` } : {}),
+    ...(xmpp.endConference ? { endConferenceDomain: xmpp.endConferenceDomain ?? `endconference.${xmpp.domain}` } : {}),
+  };
+}
+
 export function createLogger(config: Config): Logger {
   return pino({
     level: config.log.level,
@@ -281,6 +314,12 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     trustedProxies,
     externalServices: config.turn,
     ...(tokenVerifier ? { tokenVerifier } : {}),
+    ...componentDomains(config),
+    lobby: {
+      domain: config.xmpp.lobbyDomain ?? `lobby.${config.xmpp.domain}`,
+      enabledByDefault: config.xmpp.lobby.enabledByDefault,
+      displayNameRequired: config.xmpp.lobby.displayNameRequired,
+    },
     passwordStorage: config.xmpp.passwordStorage,
     serviceAccounts: {
       [`focus@${config.xmpp.authDomain}`]: secrets.focusPassword,
@@ -316,6 +355,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     })
     : undefined;
   const { occupantIdentity, ...policy } = roomPolicy(config, xmpp);
+  xmpp.lobby?.setBypass(lobbyBypass(config, xmpp, policy.isModerator));
   xmpp.muc.setStamp(createIdentityStamp(occupantIdentity));
   const focus = startFocus({
     connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza),
@@ -329,6 +369,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     version: VERSION,
     ...(pad ? { documents: pad } : {}),
     ...policy,
+    ...(componentDomains(config).avModerationDomain ? { avModerationDomain: componentDomains(config).avModerationDomain } : {}),
     requestLimits: {
       burst: limits.conferenceRequestBurst,
       windowSeconds: limits.conferenceRequestWindowSeconds,

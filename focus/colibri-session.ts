@@ -5,7 +5,7 @@
  */
 import type { Element } from 'ltx';
 import {
-  buildConferenceModify, Colibri2Capability, parseConferenceModified, type Colibri2Endpoint, type ConferenceModified, type Colibri2Media, type Colibri2MediaSource,
+  buildConferenceModify, Colibri2Capability, parseConferenceModified, type Colibri2Endpoint, type Colibri2ForceMute, type ConferenceModified, type Colibri2Media, type Colibri2MediaSource,
 } from '../xmpp/protocol/colibri2.ts';
 import type { IqCaller } from './iq-caller.ts';
 
@@ -35,7 +35,7 @@ export class ColibriSession {
   }
 
   /** @param options.sctp ask for a data channel (the client supports SCTP). Default false. */
-  async allocate(endpointId: string, options: { statsId?: string; media: Colibri2Media[]; capabilities?: string[]; sctp?: boolean }): Promise<AllocatedEndpoint> {
+  async allocate(endpointId: string, options: { statsId?: string; media: Colibri2Media[]; capabilities?: string[]; sctp?: boolean; forceMute?: Colibri2ForceMute }): Promise<AllocatedEndpoint> {
     const create = !this.created;
     this.created = true;
     const endpoint: Colibri2Endpoint = {
@@ -45,6 +45,7 @@ export class ColibriSession {
       media: options.media,
       transport: { iceControlling: true, ...(options.sctp ? { sctp: {} } : {}) },
       capabilities: options.capabilities ?? [Colibri2Capability.sourceNames],
+      ...(options.forceMute ? { forceMute: options.forceMute } : {}),
     };
     this.endpoints.add(endpointId);
     const answer = await this.modify([endpoint], create);
@@ -55,7 +56,7 @@ export class ColibriSession {
   }
 
   /** The participant's own transport (from session-accept / transport-info) and complete sources. */
-  async update(endpointId: string, change: { iceUdp?: Element; sources?: Colibri2MediaSource[] }): Promise<void> {
+  async update(endpointId: string, change: { iceUdp?: Element; sources?: Colibri2MediaSource[]; forceMute?: Colibri2ForceMute }): Promise<void> {
     if (!this.endpoints.has(endpointId)) return;
     await this.modify([{
       id: endpointId,
@@ -63,6 +64,7 @@ export class ColibriSession {
       capabilities: [],
       ...(change.iceUdp ? { transport: { iceUdp: change.iceUdp } } : {}),
       ...(change.sources ? { sources: change.sources } : {}),
+      ...(change.forceMute ? { forceMute: change.forceMute } : {}),
     }]);
   }
 

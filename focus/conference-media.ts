@@ -20,6 +20,7 @@ import {
   readClientFeatures, readSessionAccept, readSourceChanges, readTransportInfo, type ClientFeatures,
 } from './offer.ts';
 import type { Participant } from './participant.ts';
+import { NOT_FORCE_MUTED, type ForceMute } from './av-moderation.ts';
 import { ConferenceSources, EMPTY_SOURCES, toColibri2Sources, type OwnedSources } from './sources.ts';
 
 export const NS_JINGLE_ERRORS = 'urn:xmpp:jingle:errors:1';
@@ -46,6 +47,8 @@ export class ConferenceMedia {
   private closed = false;
   /** The room's `muc#roominfo_meetingId`, used as the Colibri2 meeting id (as Jicofo does). */
   private meetingId: string | undefined;
+  /** Force-mute wanted per endpoint (A/V moderation, ./av-moderation.ts); absent: none. */
+  private readonly forceMuted = new Map<string, ForceMute>();
 
   constructor(
     private readonly roomJid: string,
@@ -104,8 +107,11 @@ export class ConferenceMedia {
   private async initiate(p: Participant, session: JingleSession, colibri: ColibriSession): Promise<void> {
     const features = await this.features(p);
     if (session.ended) return;
+    const forceMute = this.forceMuted.get(p.nick);
     const allocated = await colibri.allocate(p.nick, {
       ...(p.statsId ? { statsId: p.statsId } : {}),
+      // Jicofo's ParticipantInviteRunnable: a participant joining under A/V moderation is muted at the bridge from the start.
+      ...(forceMute ? { forceMute } : {}),
       media: buildColibri2Media(features),
       sctp: features.sctp,
     });
@@ -213,7 +219,20 @@ export class ConferenceMedia {
 
   /** The participant left the room (it is no longer in the participants map). */
   participantLeft(p: Participant): void {
+    this.forceMuted.delete(p.nick);
     this.endSession(p);
+  }
+
+  /**
+   * What the bridge must drop of `p`'s media (Colibri2 `<force-mute>`); told to the bridge when it
+   * changes, or with the endpoint's allocation if it has none yet.
+   */
+  setForceMute(p: Participant, mute: ForceMute): void {
+    const previous = this.forceMuted.get(p.nick) ?? NOT_FORCE_MUTED;
+    if (previous.audio === mute.audio && previous.video === mute.video) return;
+    if (mute.audio || mute.video) this.forceMuted.set(p.nick, mute);
+    else this.forceMuted.delete(p.nick);
+    if (p.session) this.updateBridge(p, { forceMute: mute });
   }
 
   /** Ends every session and expires the Colibri2 conference. Idempotent. */

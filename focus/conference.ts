@@ -16,6 +16,8 @@ import { NS_JINGLE, parseJingle } from '../xmpp/protocol/jingle.ts';
 import { NS_MUC, NS_MUC_ADMIN, NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
 import { buildEtherpad } from '../xmpp/protocol/salon-document.ts';
 import { iqPayload } from '../xmpp/stanza.ts';
+import type { AvModerationNotice, ModeratedMedia } from '../xmpp/protocol/av-moderation.ts';
+import { AvModeration } from './av-moderation.ts';
 import { ConferenceMedia, type MediaOptions } from './conference-media.ts';
 import type { IqCaller } from './iq-caller.ts';
 import { notAnOccupant, type ConferenceDocument, type DocumentAccess, type SharedDocuments } from './pad.ts';
@@ -28,7 +30,9 @@ import { readParticipantPresence, type Participant } from './participant.ts';
 const REMOVAL_STATUSES = ['301', '307', '321', '322'];
 
 /** Remote mute namespaces (§4.5): `http://jitsi.org/jitmeet/<audio|video|desktop>`. */
-const MUTE_NAMESPACES = new Set(['http://jitsi.org/jitmeet/audio', 'http://jitsi.org/jitmeet/video', 'http://jitsi.org/jitmeet/desktop']);
+const MUTE_NAMESPACES = new Map<string, ModeratedMedia>([
+  ['http://jitsi.org/jitmeet/audio', 'audio'], ['http://jitsi.org/jitmeet/video', 'video'], ['http://jitsi.org/jitmeet/desktop', 'desktop'],
+]);
 
 export interface ConferenceLink {
   /** Sends a stanza as the focus's own session (from focus@auth/focus). */
@@ -63,6 +67,8 @@ export class Conference {
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly media: ConferenceMedia | undefined;
   private bridgeNotAvailable = false;
+  /** A/V moderation as the component announced it; enforced at the bridge. */
+  private readonly avModeration = new AvModeration();
   /** This conference's shared document (./pad.ts), made before the focus's first presence names it. */
   private readonly document: ConferenceDocument | undefined;
   readonly createdAt = Date.now();
@@ -138,6 +144,9 @@ export class Conference {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.ensureModerator();
+    // A newcomer under A/V moderation is muted at the bridge from its allocation; a role change may lift it.
+    const participant = this.participants.get(nick)!;
+    this.media?.setForceMute(participant, this.avModeration.forceMuteOf(participant));
     this.media?.update();
   }
 
@@ -193,16 +202,49 @@ export class Conference {
       this.media.handleJingle(participant, jingle);
       return undefined;
     }
-    if (payload.name === 'mute' && MUTE_NAMESPACES.has(payload.getNS() ?? '') && iq.attrs.type === 'set') {
-      if (!participant || participant.role !== 'moderator') throw new StanzaError('auth', 'forbidden', 'only moderators may mute others');
+    const media = MUTE_NAMESPACES.get(payload.getNS() ?? '');
+    if (payload.name === 'mute' && media && iq.attrs.type === 'set') {
+      if (!participant) throw new StanzaError('auth', 'forbidden', 'only moderators may mute others');
       const target = this.participants.get(String(payload.attrs.jid ?? '').slice(this.roomJid.length + 1));
+      const self = target === participant;
+      if (!self && participant.role !== 'moderator') throw new StanzaError('auth', 'forbidden', 'only moderators may mute others');
       if (!target || payload.attrs.jid !== target.occupantJid) throw new StanzaError('cancel', 'item-not-found', 'no such participant');
-      if (payload.getText().trim() !== 'true') throw new StanzaError('cancel', 'not-allowed', 'only muting is allowed');
+      const text = payload.getText().trim();
+      if (text === 'false' && self) {
+        // lib-jitsi-meet asks this when a participant the focus muted unmutes (JitsiConference
+        // _fireMuteChangeEvent); Jicofo's handleMuteRequest refuses it under A/V moderation
+        // unless approved, and the bridge keeps dropping the media.
+        if (!this.avModeration.mayUnmute(target, media)) throw new StanzaError('cancel', 'not-allowed', 'a moderator must approve you first');
+        return undefined;
+      }
+      if (text !== 'true') throw new StanzaError('cancel', 'not-allowed', 'only muting is allowed');
+      if (self) return undefined; // muting oneself needs nobody told
       const forwarded = new Element('mute', { xmlns: payload.getNS() ?? '', actor: participant.occupantJid }).t('true');
       iqCaller.request(target.occupantJid, 'set', forwarded).catch((err: unknown) => this.log.debug({ err, target: target.nick }, 'the mute target did not acknowledge'));
       return undefined;
     }
     throw new StanzaError('cancel', 'service-unavailable');
+  }
+
+  /**
+   * A notice of the A/V moderation component about this room (Jicofo's AvModerationHandler). When
+   * a media type becomes moderated, everyone not allowed is asked to mute (the enabling moderator
+   * named as actor, and skipped); then every endpoint's bridge state follows the new state.
+   */
+  onAvModeration(notice: AvModerationNotice): void {
+    if (this.state === 'ended') return;
+    const nowModerated = this.avModeration.apply(notice);
+    const actor = notice.kind === 'enabled' ? notice.actor : undefined;
+    for (const media of nowModerated) {
+      this.log.info({ room: this.roomJid, media, actor }, 'A/V moderation enabled: muting participants');
+      for (const p of this.participants.values()) {
+        if (p.occupantJid === actor || this.avModeration.mayUnmute(p, media)) continue;
+        const iq = new Element('iq', { type: 'set', to: p.occupantJid, id: `mute-${randomUUID()}` });
+        iq.c('mute', { xmlns: `http://jitsi.org/jitmeet/${media}`, ...(actor ? { actor } : {}) }).t('true');
+        this.link.send(iq);
+      }
+    }
+    for (const p of this.participants.values()) this.media?.setForceMute(p, this.avModeration.forceMuteOf(p));
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
 import { tryParseJid } from '../xmpp/jid.ts';
 import { buildConferenceAnswer, parseConferenceRequest, NS_FOCUS } from '../xmpp/protocol/conference-iq.ts';
+import { parseAvModerationMessage } from '../xmpp/protocol/av-moderation.ts';
 import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
 import { NS_DOCUMENT } from '../xmpp/protocol/salon-document.ts';
 import { errorReply, iqPayload, iqResult } from '../xmpp/stanza.ts';
@@ -81,6 +82,11 @@ export interface FocusOptions {
   documents?: SharedDocuments;
   /** Conference requests per session and new rooms per user (./request-limits.ts); none: unlimited. */
   requestLimits?: ConferenceRequestLimits;
+  /**
+   * The A/V moderation component (`avmoderation.<domain>`): its `json-message`s to the focus say
+   * what each room moderates, enforced at the bridge (./av-moderation.ts). None: not enforced.
+   */
+  avModerationDomain?: string;
 }
 
 export interface Focus {
@@ -110,6 +116,9 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       for (const c of conferences.values()) c.bridgesChanged();
       return;
     }
+    if (stanza.name === 'message' && options.avModerationDomain !== undefined && from.full === options.avModerationDomain) {
+      return onAvModerationMessage(stanza);
+    }
     const conference = conferences.get(from.bare);
     if (stanza.name === 'presence') return conference?.onPresence(stanza);
     if (stanza.name === 'iq' && (type === 'get' || type === 'set')) handleOccupantIq(stanza, conference);
@@ -117,6 +126,17 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
   const iqCaller = new IqCaller((stanza) => session.send(stanza), options.requestTimeoutMs);
   if (options.brewery) {
     session.send(new Element('presence', { to: `${options.brewery}/focus` }).c('x', { xmlns: NS_MUC }).up());
+  }
+
+  /** As Jicofo's AvModerationHandler: the notice names its room, whose conference applies it. */
+  function onAvModerationMessage(message: Element): void {
+    try {
+      const notice = parseAvModerationMessage(message);
+      if (notice) conferences.get(notice.room)?.onAvModeration(notice);
+    } catch (err) {
+      if (err instanceof StanzaError) log.warn({ condition: err.condition, text: err.text }, 'unreadable av_moderation message');
+      else log.error({ err }, 'applying an av_moderation message failed');
+    }
   }
 
   /** The one error boundary for IQs from room occupants (Jingle, mute). */

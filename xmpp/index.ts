@@ -17,6 +17,10 @@ import { LoginLimiter } from './login-limits.ts';
 import { LocalSession } from './local-session.ts';
 import { registerXmppMetrics, XmppCounters } from './metrics.ts';
 import { MucService } from './muc/index.ts';
+import { Lobby } from './muc/lobby.ts';
+import { LOBBY_IDENTITY_TYPE } from './muc/lobby-protocol.ts';
+import { AvModerationComponent } from './components/av-moderation.ts';
+import { EndConferenceComponent } from './components/end-conference.ts';
 import type { DiscoIdentity, DiscoItem } from './protocol/disco.ts';
 import { Router, type DomainService } from './router.ts';
 import type { TokenVerifier } from './sasl/anonymous.ts';
@@ -36,6 +40,7 @@ export { isLoopback } from './transport/http-peer.ts';
 export type { LocalSession } from './local-session.ts';
 export type { DomainService } from './router.ts';
 export type { TokenVerifier } from './sasl/anonymous.ts';
+export type { LobbyBypass } from './muc/lobby.ts';
 export { createJwtVerifier, readJwtKeys, tokenGrants, type JwtVerifierOptions, type TokenGrants } from './auth/jwt.ts';
 
 export interface XmppServerOptions {
@@ -76,6 +81,15 @@ export interface XmppServerOptions {
   tokenVerifier?: TokenVerifier;
   /** STUN/TURN servers for XEP-0215, with the TURN REST shared secret; none by default. */
   externalServices?: { servers: readonly ExternalServiceConfig[]; secret?: string; ttlSeconds: number };
+  /** The A/V moderation component's address (docker-jitsi-meet: `avmoderation.<domain>`); none without it. */
+  avModerationDomain?: string;
+  /** The end-conference component's address (`endconference.<domain>`); none without it. */
+  endConferenceDomain?: string;
+  /**
+   * Jitsi's lobby (./muc/lobby.ts) on its own MUC domain (docker-jitsi-meet: `lobby.<domain>`);
+   * with `enabledByDefault` every new conference room starts members-only, its lobby on.
+   */
+  lobby?: { domain: string; enabledByDefault: boolean; displayNameRequired?: boolean };
 }
 
 export interface XmppServer {
@@ -83,6 +97,8 @@ export interface XmppServer {
   readonly accounts: AccountStore;
   readonly muc: MucService;
   readonly internalMuc: MucService;
+  /** The lobby (its MUC service and who bypasses it); undefined when not configured. */
+  readonly lobby: Lobby | undefined;
   readonly websocket: WebSocketTransport;
   readonly bosh: BoshTransport;
   /** Bound TCP ports (0 when the listener is off). */
@@ -163,6 +179,8 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     maxOccupantsPerRoom: 500,
     maxHistoryMessages: 0,
     defaultWhois: 'anyone',
+    // Members-only from its creation, so nobody enters between the focus creating it and the lobby opening.
+    ...(options.lobby?.enabledByDefault ? { roomDefaults: { membersOnly: true } } : {}),
   });
   const internalMuc = new MucService(router, log.child({ component: 'muc', domain: options.internalMucDomain }), {
     domain: options.internalMucDomain,
@@ -183,6 +201,36 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     if (current && current.nick !== nick) throw new StanzaError('cancel', 'not-acceptable', 'nickname changes are not allowed in conferences');
   });
   removers.push(router.addService(muc), router.addService(internalMuc));
+  // Jitsi's optional components, announced as mod_av_moderation / mod_end_conference do (§2.6):
+  // an identity of category `component` in the main domain's disco#info, its name the address.
+  const avModeration = options.avModerationDomain
+    ? new AvModerationComponent(options.avModerationDomain, router, muc, log.child({ component: 'av-moderation' }))
+    : undefined;
+  if (avModeration) {
+    removers.push(router.addService(avModeration), () => avModeration.close());
+    componentIdentities.push({ category: 'component', type: 'av_moderation', name: avModeration.domain });
+    extraServices.add(avModeration.domain);
+  }
+  if (options.endConferenceDomain) {
+    const endConference = new EndConferenceComponent(options.endConferenceDomain, router, muc, log.child({ component: 'end-conference' }));
+    removers.push(router.addService(endConference));
+    componentIdentities.push({ category: 'component', type: 'end_conference', name: endConference.domain });
+    extraServices.add(endConference.domain);
+  }
+
+  // mod_muc_lobby_rooms announces the lobby as a `lobbyrooms` component identity of the main domain.
+  const lobby = options.lobby
+    ? new Lobby(router, log.child({ component: 'muc', domain: options.lobby.domain }), muc, {
+      domain: options.lobby.domain,
+      admins,
+      displayNameRequired: options.lobby.displayNameRequired ?? true,
+    })
+    : undefined;
+  if (lobby) {
+    removers.push(router.addService(lobby.service), () => lobby.close());
+    componentIdentities.push({ category: 'component', type: LOBBY_IDENTITY_TYPE, name: lobby.service.domain });
+    extraServices.add(lobby.service.domain);
+  }
 
   const registry = new SessionRegistry();
   const addressLimiter = new AddressLimiter(options.limits.maxConnectionsPerAddress, options.limits.maxUnauthenticatedPerAddress);
@@ -240,6 +288,7 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     await components?.close().catch(logFailure);
     muc.close();
     internalMuc.close();
+    lobby?.close();
     throw err;
   }
 
@@ -247,7 +296,7 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
   let closed = false;
 
   return {
-    router, accounts, muc, internalMuc, websocket, bosh, ports, counters,
+    router, accounts, muc, internalMuc, lobby, websocket, bosh, ports, counters,
     connectLocal(jid, onStanza) {
       const session = new LocalSession(parseJid(jid), router, log.child({ component: 'local', jid }), onStanza, (s) => locals.delete(s));
       locals.add(session);

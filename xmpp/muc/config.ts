@@ -115,14 +115,16 @@ export function handleOwnerIq(room: MucRoom, iq: Element, query: Element, from: 
   if (form.type === 'cancel') return undefined;
   if (form.type !== 'submit') throw StanzaError.badRequest('not a submitted form');
   const next = applyConfigForm(room.config, form, room.ctx.limits.maxOccupantsPerRoom);
-  if (changed(room.config, next)) reconfigure(room, next);
+  if (changed(room.config, next)) reconfigure(room, next, from);
   return undefined;
 }
 
 /** Installs a new configuration and tells the occupants (§10.2.1). */
-export function reconfigure(room: MucRoom, next: RoomConfig): void {
+export function reconfigure(room: MucRoom, next: RoomConfig, actor?: Jid): void {
   const previous = room.config;
   room.config = next;
+  // Features react first: Jitsi's lobby makes the people already in the room members, so none is removed below.
+  for (const extension of room.ctx.extensions) extension.configChanged?.(room, previous, actor);
   if (next.membersOnly && !previous.membersOnly) {
     // §9.x: non-members are removed with 322 when a room becomes members-only.
     for (const occupant of [...room.occupants.values()]) {

@@ -2,12 +2,14 @@
  * What a room needs from the MUC service that owns it: the router, the service options, the
  * event listeners, extension hooks and the service-wide admin list.
  */
+import type { Element } from 'ltx';
+import type { Jid } from '../jid.ts';
 import type { Router } from '../router.ts';
 import type { DataFormField } from '../protocol/dataform.ts';
-import type { MucWhois } from '../protocol/muc-user.ts';
+import type { MucAffiliation, MucWhois } from '../protocol/muc-user.ts';
 import type { TypedEvents } from './events.ts';
-import type { MucOccupantView } from './occupant.ts';
-import type { MucRoomView, RoomConfig } from './room.ts';
+import type { ItemExtras, MucOccupantView, Occupant } from './occupant.ts';
+import type { MucRoom, MucRoomView, RoomConfig } from './room.ts';
 
 /** Events of a MUC service. Listeners run synchronously after the state change they report. */
 export interface MucEvents {
@@ -29,6 +31,34 @@ export interface MucRoomExtension {
   discoFeatures?(room: MucRoomView): string[];
   roomInfoFields?(room: MucRoomView): DataFormField[];
   configFields?(room: MucRoomView): DataFormField[];
+  /**
+   * Before a new occupant enters (Prosody's muc-occupant-pre-join): throws the StanzaError the
+   * joiner gets, or may make it a member first (a lobby bypass) or let it in without the room
+   * password (a member let in from the lobby).
+   */
+  admission?(room: MucRoom, join: { realJid: Jid; nick: string; presence: Element; affiliation: MucAffiliation }): MucAdmission | void;
+  /** An affiliation that replaces the room's own (lobby rooms take the main room's). */
+  affiliationOf?(room: MucRoomView, bareJid: string): MucAffiliation | undefined;
+  /** Whether `viewer` receives `subject`'s presence; default yes (self presence always goes). */
+  presenceVisible?(room: MucRoomView, viewer: MucOccupantView, subject: MucOccupantView): boolean;
+  /** Whether `viewer` receives a groupchat, private message or IQ from `sender`; default yes. */
+  messageVisible?(room: MucRoomView, viewer: MucOccupantView, sender: MucOccupantView): boolean;
+  /** After a configuration change is installed, before non-members are removed from a members-only room. */
+  configChanged?(room: MucRoom, previous: Readonly<RoomConfig>, actor: Jid | undefined): void;
+  /** Whether `inviter` may send mediated invitations (lobby rooms: moderators only); default yes. */
+  mayInvite?(room: MucRoomView, inviter: MucOccupantView): boolean;
+  /** After a mediated invitation was relayed (and the invitee made a member of a members-only room). */
+  invited?(room: MucRoom, inviter: Occupant, invitee: Jid): void;
+  /** After an occupant was removed by the room (kick 307, ban 301, …), with what its item said. */
+  removed?(room: MucRoom, occupant: Occupant, statuses: readonly number[], extras: ItemExtras): void;
+}
+
+/** What a feature decides about a join (MucRoomExtension.admission). */
+export interface MucAdmission {
+  /** Record the joiner (without affiliation) as a member before it enters. */
+  makeMember?: boolean;
+  /** Let it in without the room password. */
+  waivePassword?: boolean;
 }
 
 /** The service options a room reads. */

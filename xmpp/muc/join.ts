@@ -4,7 +4,7 @@
  * "kickable" errors).
  */
 import { Element } from 'ltx';
-import { StanzaError, NS_XMPP_STANZAS } from '../errors.ts';
+import { StanzaError, NS_XMPP_STANZAS, type StanzaErrorCondition, type StanzaErrorType } from '../errors.ts';
 import type { Jid } from '../jid.ts';
 import { MucStatus, NS_MUC, parseMucJoin } from '../protocol/muc-user.ts';
 import { Occupant } from './occupant.ts';
@@ -29,16 +29,26 @@ export interface JoinRequest {
 export function join(room: MucRoom, request: JoinRequest): Occupant {
   const { realJid, nick, presence } = request;
   const admin = room.ctx.isServiceAdmin(realJid.bare);
-  const affiliation = room.affiliationOf(realJid.bare);
+  let affiliation = room.affiliationOf(realJid.bare);
   // §7.2.8 banned users
   if (affiliation === 'outcast') throw new StanzaError('auth', 'forbidden', 'you are banned from this room');
+  // Features decide first (Jitsi's lobby answers non-members before the members-only check does).
+  let waivePassword = false;
+  for (const extension of room.ctx.extensions) {
+    const decision = extension.admission?.(room, { realJid, nick, presence, affiliation });
+    if (decision?.makeMember && affiliation === 'none') {
+      room.recordAffiliation(realJid.bare, 'member');
+      affiliation = 'member';
+    }
+    if (decision?.waivePassword) waivePassword = true;
+  }
   const role = room.defaultRole(affiliation);
   // §7.2.7 members-only rooms
   if (role === 'none') throw new StanzaError('auth', 'registration-required', 'this room is members-only');
   const mucX = presence.getChild('x', NS_MUC);
   const wanted = mucX ? parseMucJoin(mucX) : {};
   // §7.2.6 password-protected rooms
-  if (!admin && isPasswordProtected(room.config) && !passwordMatches(room.config.password, wanted.password)) {
+  if (!admin && !waivePassword && isPasswordProtected(room.config) && !passwordMatches(room.config.password, wanted.password)) {
     throw new StanzaError('auth', 'not-authorized', 'a password is required to enter this room');
   }
   // §7.2.9 nickname conflict; one session per nick
@@ -113,4 +123,28 @@ export function kickForError(room: MucRoom, occupant: Occupant, stanza: Element)
   presence.c('status').t(`Kicked: ${condition.replace(/-/g, ' ')}`);
   room.evict(occupant, [MucStatus.kicked], {}, presence);
   room.log.debug({ nick: occupant.nick, condition }, 'occupant removed after an error from its client');
+}
+
+/**
+ * A join refusal that also carries elements beside `<error/>` in the error presence, and the
+ * legacy numeric `code` on `<error/>` (Jitsi's lobby puts `<lobbyroom>` both inside the error and
+ * directly in the presence, where lib-jitsi-meet's ChatRoom.onPresenceError reads it).
+ */
+export class JoinRefusal extends StanzaError {
+  constructor(
+    type: StanzaErrorType,
+    condition: StanzaErrorCondition,
+    text: string,
+    application: Element | undefined,
+    readonly presenceChildren: readonly Element[],
+    readonly legacyCode?: string,
+  ) {
+    super(type, condition, text, application);
+  }
+
+  override toElement(): Element {
+    const el = super.toElement();
+    if (this.legacyCode !== undefined) el.attrs.code = this.legacyCode;
+    return el;
+  }
 }

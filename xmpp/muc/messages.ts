@@ -56,7 +56,7 @@ function groupchat(room: MucRoom, stanza: Element, sender: Occupant | undefined)
   }
   if (sender.role === 'visitor') throw new StanzaError('auth', 'forbidden', 'visitors may not speak in a moderated room');
   const message = rewrite(stanza, { from: sender.occupantJid });
-  room.broadcastMessage(message);
+  room.broadcastMessage(message, sender);
   room.history.add(message, room.jid, room.ctx.now());
 }
 
@@ -71,7 +71,7 @@ export function privateMessage(room: MucRoom, stanza: Element, from: Jid, nick: 
   if (type === 'groupchat') throw StanzaError.badRequest('groupchat messages go to the room');
   if (type === 'error' && isKickableError(stanza)) return kickForError(room, sender, stanza);
   const target = room.occupantByNick(nick);
-  if (!target) throw new StanzaError('cancel', 'item-not-found', 'recipient not in room');
+  if (!target || !room.messageVisible(target, sender)) throw new StanzaError('cancel', 'item-not-found', 'recipient not in room');
   room.send(rewrite(stanza, { from: sender.occupantJid, to: target.realJid.full }, [new Element('x', { xmlns: NS_MUC_USER })]));
 }
 
@@ -83,9 +83,17 @@ function invite(room: MucRoom, stanza: Element, from: Jid, sender: Occupant | un
   // Only occupants invite, one invitee per message, and the relayed message carries nothing of
   // the original but the invitation: otherwise one message could be multiplied at a victim.
   if (!sender) throw new StanzaError('cancel', 'not-acceptable', 'you are not in this room');
-  if (invites.length > 1) throw StanzaError.badRequest('one invitation per message');
+  if (invites.length > 1) {
+    // Except a moderator letting several people in from Jitsi's lobby at once (lib-jitsi-meet
+    // Lobby.approveAccess with a list; mod_muc_lobby_rooms relays every <invite/>): distinct invitees.
+    const admitting = room.config.membersOnly && sender.role === 'moderator';
+    if (!admitting || new Set(invites.map((i) => i.to)).size !== invites.length) throw StanzaError.badRequest('one invitation per message');
+  }
   const role = sender.role;
   if (ROLE_RANK[role] <= ROLE_RANK.visitor) throw new StanzaError('auth', 'forbidden', 'you may not invite to this room');
+  for (const extension of room.ctx.extensions) {
+    if (extension.mayInvite?.(room, sender) === false) throw new StanzaError('auth', 'forbidden', 'you may not invite to this room');
+  }
   if (room.config.membersOnly) {
     const privileged = role === 'moderator' || room.hasAffiliationAtLeast(from.bare, 'admin')
       || (room.config.allowInvites && room.hasAffiliationAtLeast(from.bare, 'member'));
@@ -107,6 +115,7 @@ function invite(room: MucRoom, stanza: Element, from: Jid, sender: Occupant | un
     message.cnode(buildMucUser({ invites: [relayed] }));
     message.cnode(conference);
     room.send(message);
+    for (const extension of room.ctx.extensions) extension.invited?.(room, sender, jid);
   }
 }
 

@@ -129,7 +129,24 @@ export class MucRoom implements MucRoomView {
 
   affiliationOf(bareJid: string): MucAffiliation {
     if (this.ctx.isServiceAdmin(bareJid)) return 'owner';
+    for (const extension of this.ctx.extensions) {
+      const delegated = extension.affiliationOf?.(this, bareJid);
+      if (delegated !== undefined) return delegated;
+    }
     return this.affiliationMap.get(bareJid) ?? 'none';
+  }
+
+  /** Whether `viewer` receives `subject`'s presence (extensions may hide occupants, as in lobby rooms). */
+  presenceVisible(viewer: Occupant, subject: Occupant): boolean {
+    if (viewer === subject) return true;
+    for (const extension of this.ctx.extensions) if (extension.presenceVisible?.(this, viewer, subject) === false) return false;
+    return true;
+  }
+
+  /** Whether `viewer` receives messages and IQs from `sender`. */
+  messageVisible(viewer: Occupant, sender: Occupant): boolean {
+    for (const extension of this.ctx.extensions) if (extension.messageVisible?.(this, viewer, sender) === false) return false;
+    return true;
   }
 
   recordAffiliation(bareJid: string, affiliation: MucAffiliation): void {
@@ -188,14 +205,16 @@ export class MucRoom implements MucRoomView {
   /** Every other occupant's presence to `newcomer` (§7.2.3), each from its cache. */
   sendOccupantList(newcomer: Occupant): void {
     for (const other of this.byNick.values()) {
-      if (other !== newcomer) this.deliver(newcomer.realJid.full, other.broadcast.get(this.canSeeRealJids(newcomer, other)));
+      if (other !== newcomer && this.presenceVisible(newcomer, other)) {
+        this.deliver(newcomer.realJid.full, other.broadcast.get(this.canSeeRealJids(newcomer, other)));
+      }
     }
   }
 
   /** `others` to every occupant but `subject` (the variant each may see), then `self` to `subject`. */
   broadcastPresence(subject: Occupant, others: PresenceVariants, self: Element | undefined): void {
     for (const viewer of this.byNick.values()) {
-      if (viewer !== subject) this.deliver(viewer.realJid.full, others.get(this.canSeeRealJids(viewer, subject)));
+      if (viewer !== subject && this.presenceVisible(viewer, subject)) this.deliver(viewer.realJid.full, others.get(this.canSeeRealJids(viewer, subject)));
     }
     if (self) this.send(self);
   }
@@ -208,9 +227,10 @@ export class MucRoom implements MucRoomView {
   }
 
   /** A groupchat message (without `to`) to every occupant, serialised once. */
-  broadcastMessage(message: Element): Outgoing {
+  broadcastMessage(message: Element, sender?: Occupant): Outgoing {
     const out = new Outgoing(message);
-    this.deliverToAll(out);
+    if (!sender) this.deliverToAll(out);
+    else for (const occupant of this.byNick.values()) if (this.messageVisible(occupant, sender)) this.deliver(occupant.realJid.full, out);
     return out;
   }
 
@@ -246,6 +266,8 @@ export class MucRoom implements MucRoomView {
     const base = relayedPresence(occupant.occupantJid, clientPresence, 'unavailable');
     const variants = new PresenceVariants((withJid) => withMucUser(base, { items: [occupant.item(withJid, extras, 'none')], statuses }));
     this.broadcastPresence(occupant, variants, withMucUser(base, { items: [occupant.item(true, extras, 'none')], statuses: [...statuses, MucStatus.self] }, occupant.realJid.full));
+    // Told before its role becomes 'none', so a feature still sees what the occupant was.
+    if (statuses.length > 0) for (const extension of this.ctx.extensions) extension.removed?.(this, occupant, statuses, extras);
     occupant.setRole('none');
     this.ctx.events.emit('occupant-left', this, occupant);
   }

@@ -15,13 +15,13 @@ import { parseJid, tryParseJid, type Jid } from '../jid.ts';
 import type { DomainService, Router } from '../router.ts';
 import { errorReply, iqPayload, iqResult, requireAttr } from '../stanza.ts';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS } from '../protocol/disco.ts';
-import { NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_UNIQUE, type MucWhois } from '../protocol/muc-user.ts';
+import { NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_UNIQUE, type MucDestroy, type MucWhois } from '../protocol/muc-user.ts';
 import { handleOwnerIq } from './config.ts';
 import type { MucEvents, MucRoomExtension, RoomContext } from './context.ts';
 import { roomDiscoInfo, roomDiscoItems, serviceDiscoInfo, serviceDiscoItems } from './disco.ts';
 import { TypedEvents } from './events.ts';
 import { iqToOccupant } from './iq-proxy.ts';
-import { changeNick, join, kickForError, leave, updatePresence } from './join.ts';
+import { changeNick, join, JoinRefusal, kickForError, leave, updatePresence } from './join.ts';
 import { messageToRoom, privateMessage } from './messages.ts';
 import { handleAdminIq } from './moderation.ts';
 import type { OccupantStamp } from './identity-stamp.ts';
@@ -48,6 +48,8 @@ export interface MucServiceOptions {
   defaultWhois: MucWhois;
   /** Settings of new rooms beyond the defaults (public, temporary, open, unmoderated). */
   roomDefaults?: Partial<RoomConfig>;
+  /** disco#info nodes answered like the service itself (the lobby's `lobbyrooms`, which lib-jitsi-meet asks for). */
+  infoNodes?: ReadonlySet<string>;
   /** Clock in ms, injectable for tests; default Date.now. */
   now?: () => number;
   /**
@@ -120,6 +122,24 @@ export class MucService implements DomainService {
     return count;
   }
 
+  /** The rooms where the session `fullJid` is an occupant (a client is usually in one). */
+  roomsWith(fullJid: string): MucRoomView[] {
+    return [...this.rooms.values()].filter((room) => room.occupantByRealJid(fullJid) !== undefined);
+  }
+
+  /**
+   * Destroys a room on the service's own authority (XEP-0045 §10.9; Jitsi's end-conference
+   * component calls Prosody's room:destroy the same way): every occupant gets its unavailable
+   * presence with `<destroy/>`, then the room is dropped. False when there is no such room.
+   */
+  destroyRoom(bareJid: string, destroy: MucDestroy): boolean {
+    const room = this.rooms.get(bareJid);
+    if (!room || this.closed) return false;
+    room.destroy(destroy);
+    this.settle(bareJid, 'ended for everyone');
+    return true;
+  }
+
   setJoinPolicy(policy: JoinPolicy | undefined): void {
     this.joinPolicy = policy;
   }
@@ -127,6 +147,24 @@ export class MucService implements DomainService {
   /** Rewrites what clients send rooms before the rooms see it (./identity-stamp.ts); none by default. */
   setStamp(stamp: OccupantStamp | undefined): void {
     this.stamp = stamp;
+  }
+
+  /**
+   * Makes a room on the server's own initiative (Jitsi's lobby rooms), with no owner but the
+   * service admins and `config` over the defaults; returns the existing room if there is one.
+   */
+  openRoom(roomJid: string, config: Partial<RoomConfig> = {}): MucRoom {
+    if (this.closed) throw new StanzaError('cancel', 'service-unavailable', 'the MUC service is closed');
+    const jid = parseJid(roomJid);
+    if (!jid.local || jid.resource || jid.domain !== this.domain) throw new Error(`${roomJid} is not a room of ${this.domain}`);
+    const existing = this.rooms.get(jid.bare);
+    if (existing) return existing;
+    const room = new MucRoom(this.context, jid.bare, this.log.child({ room: jid.bare }));
+    room.config = { ...room.config, ...config };
+    this.rooms.set(jid.bare, room);
+    this.log.info({ room: jid.bare, meetingId: room.meetingId }, 'room opened by the server');
+    this.events.emit('room-created', room);
+    return room;
   }
 
   /** Adds disco and configuration hooks for a feature (lobby, breakout rooms); returns the remover. */
@@ -196,6 +234,7 @@ export class MucService implements DomainService {
         const reply = errorReply(stanza, err);
         if (!reply?.attrs.to) return;
         reply.children.unshift(new Element('x', { xmlns: NS_MUC }));
+        if (err instanceof JoinRefusal) reply.children.push(...err.presenceChildren);
         return this.router.route(reply);
       }
       this.router.bounce(stanza, err);
@@ -294,7 +333,15 @@ export class MucService implements DomainService {
       if (type === 'get' || type === 'set') throw new StanzaError('cancel', 'item-not-found', 'no such room');
       return;
     }
-    if (to.resource) return iqToOccupant(room, stanza, from, to.resource);
+    if (to.resource) {
+      // Occupants a feature hides from each other (lobby knockers) cannot reach each other either.
+      const sender = room.occupantByRealJid(from.full);
+      const target = room.occupantByNick(to.resource);
+      if ((type === 'get' || type === 'set') && sender && target && sender !== target && !room.messageVisible(target, sender)) {
+        throw new StanzaError('cancel', 'item-not-found', 'recipient not in room');
+      }
+      return iqToOccupant(room, stanza, from, to.resource);
+    }
     if (type !== 'get' && type !== 'set') return;
     const payload = iqPayload(stanza);
     const ns = payload.attrs.xmlns as string | undefined;
@@ -325,10 +372,16 @@ export class MucService implements DomainService {
     if (type !== 'get' && type !== 'set') return;
     const payload = iqPayload(stanza);
     const ns = payload.attrs.xmlns;
-    if (type === 'get' && (ns === NS_DISCO_INFO || ns === NS_DISCO_ITEMS) && payload.attrs.node !== undefined) {
+    const node = payload.attrs.node as string | undefined;
+    const infoNode = ns === NS_DISCO_INFO && node !== undefined && this.options.infoNodes?.has(node);
+    if (type === 'get' && (ns === NS_DISCO_INFO || ns === NS_DISCO_ITEMS) && node !== undefined && !infoNode) {
       throw new StanzaError('cancel', 'item-not-found', 'no such node');
     }
-    if (type === 'get' && ns === NS_DISCO_INFO) return this.router.route(iqResult(stanza, serviceDiscoInfo(this.options.name)));
+    if (type === 'get' && ns === NS_DISCO_INFO) {
+      const info = serviceDiscoInfo(this.options.name);
+      if (infoNode) info.attrs.node = node;
+      return this.router.route(iqResult(stanza, info));
+    }
     if (type === 'get' && ns === NS_DISCO_ITEMS) {
       const visible = !this.options.allowedUserDomains || this.options.allowedUserDomains.has(from.domain);
       return this.router.route(iqResult(stanza, serviceDiscoItems(visible ? this.rooms.values() : [])));
