@@ -130,7 +130,7 @@ function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): 
  * (the focus then makes it owner, Jicofo's auto-owner rule), so a room with its lobby on from the
  * start has someone to let the others in.
  */
-function lobbyBypass(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>, isModerator: ((realJid: string) => boolean) | undefined): LobbyBypass {
+function lobbyBypass(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>, isModerator: ((realJid: string, roomJid: string) => boolean) | undefined): LobbyBypass {
   const focus = `focus@${config.xmpp.authDomain}`;
   return ({ room, realJid }) => {
     if (realJid.domain === config.xmpp.authDomain) return true;
@@ -140,7 +140,7 @@ function lobbyBypass(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>, 
     const session = xmpp.sessionIdentity(realJid.full);
     if (session?.authenticated === 'token') return tokenGrants(session.claims, room.jid.slice(0, room.jid.indexOf('@'))).allowed;
     if (session?.authenticated === 'password' && realJid.domain === config.xmpp.domain) return true;
-    return isModerator?.(realJid.full) ?? false;
+    return isModerator?.(realJid.full, room.jid) ?? false;
   };
 }
 

@@ -53,7 +53,7 @@ export interface ConferenceOptions {
    * With authentication: who is made owner, by real JID (every agent, never a guest). Without it,
    * Jicofo's auto-owner rule: the oldest participant.
    */
-  isModerator?: (realJid: string) => boolean;
+  isModerator?: (realJid: string, roomJid: string) => boolean;
   /** With `isModerator`: 'first-agent' makes only one agent owner at a time (see ensureModerator). */
   moderators?: 'all-agents' | 'first-agent';
 }
@@ -258,11 +258,11 @@ export class Conference {
     const isModerator = this.options.isModerator;
     if (isModerator && this.options.moderators === 'first-agent') {
       for (const p of this.participants.values()) if (p.affiliation === 'owner') return;
-      for (const p of this.participants.values()) if (isModerator(p.realJid)) return this.grantOwner(p);
+      for (const p of this.participants.values()) if (isModerator(p.realJid, this.roomJid)) return this.grantOwner(p);
       return;
     }
     if (isModerator) {
-      for (const p of this.participants.values()) if (p.affiliation !== 'owner' && isModerator(p.realJid)) this.grantOwner(p);
+      for (const p of this.participants.values()) if (p.affiliation !== 'owner' && isModerator(p.realJid, this.roomJid)) this.grantOwner(p);
       return;
     }
     for (const p of this.participants.values()) if (p.affiliation === 'owner') return;

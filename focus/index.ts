@@ -75,7 +75,7 @@ export interface FocusOptions {
    * Who is made owner, by real JID (./room-policy.ts `createOwnerRule`). Default: Jicofo's
    * auto-owner rule, the oldest participant.
    */
-  isModerator?: (realJid: string) => boolean;
+  isModerator?: (realJid: string, roomJid: string) => boolean;
   /** With `isModerator`: every agent is made owner (default), or only the first, then the oldest agent left. */
   moderators?: 'all-agents' | 'first-agent';
   /** The shared documents service (one document per conference); none without it. */

@@ -77,10 +77,12 @@ export function createRoomPolicy(options: RoomPolicyOptions): (request: RoomRequ
  * (Jicofo grants owner to each authenticated participant, protocol reference §3.4), never a guest.
  * Undefined with authentication off, where the oldest participant is owner.
  */
-export function createOwnerRule(options: RoomPolicyOptions): ((realJid: string) => boolean) | undefined {
+export function createOwnerRule(options: RoomPolicyOptions): ((realJid: string, roomJid: string) => boolean) | undefined {
   if (!options.authEnabled) return undefined;
-  return (realJid) => {
-    const identity = options.identify(realJid);
+  return (realJid, roomJid) => {
+    // For this room: a token for another room makes nobody owner here.
+    const identity = options.identify(realJid, roomJid);
+    if (identity.refusal) return false;
     return identity.moderator ?? identity.agent;
   };
 }

@@ -42,6 +42,7 @@ export type { DomainService } from './router.ts';
 export type { TokenVerifier } from './sasl/anonymous.ts';
 export type { LobbyBypass } from './muc/lobby.ts';
 export { createJwtVerifier, readJwtKeys, tokenGrants, type JwtVerifierOptions, type TokenGrants } from './auth/jwt.ts';
+import { tokenGrants } from './auth/jwt.ts';
 
 export interface XmppServerOptions {
   domain: string;
@@ -199,6 +200,13 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(nick)) throw new StanzaError('modify', 'jid-malformed', 'nicknames are 1 to 64 letters, digits, - or _');
     const current = room?.occupantByRealJid(realJid.full);
     if (current && current.nick !== nick) throw new StanzaError('cancel', 'not-acceptable', 'nickname changes are not allowed in conferences');
+    // A token opens the rooms its room claim names, and no other (Prosody's token_verification at
+    // the MUC join): the focus refuses its conference request, and the room its presence.
+    const session = room ? router.resource(realJid.full) : undefined;
+    if (room && session instanceof ClientSession && session.claims) {
+      const grants = tokenGrants(session.claims, parseJid(room.jid).local ?? '');
+      if (!grants.allowed) throw new StanzaError('cancel', 'not-allowed', grants.reason ?? 'token for another room');
+    }
   });
   removers.push(router.addService(muc), router.addService(internalMuc));
   // Jitsi's optional components, announced as mod_av_moderation / mod_end_conference do (§2.6):

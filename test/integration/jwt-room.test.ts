@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { SignJWT, type JWTPayload } from 'jose';
 import { joinConference, type ConferenceParticipant } from './conference-participant.ts';
-import { startTestServer, stopClient, waitForStanza, type TestServer } from './harness.ts';
+import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer } from './harness.ts';
 
 const APP = 'salon-room-app';
 const SECRET = 'room policy secret, long enough for HS256';
@@ -65,5 +65,22 @@ describe('room policy with tokens (AUTH_TYPE=jwt)', function () {
     assert.ok(item, 'the member\'s presence');
     assert.notEqual(item.attrs.affiliation, 'owner');
     assert.notEqual(item.attrs.role, 'moderator');
+  });
+
+  it('refuses a moderator token for another room at the room itself, so its holder cannot walk in and be made owner', async () => {
+    const room = 'board@muc.meet.jitsi';
+    const host = await joinConference(server, room, 'host', { token: await token({ room: 'board', context: { user: { name: 'H', moderator: true } } }) });
+    participants.push(host);
+    // Someone holding a moderator token for another room skips the focus and sends its presence straight to the room.
+    const service = `${server.wsUrl}?token=${encodeURIComponent(await token({ room: 'daily', context: { user: { name: 'I', moderator: true } } }))}`;
+    const intruder = await connectClient({ service, domain: 'meet.jitsi' });
+    participants.push({ client: intruder.client, inbox: intruder.inbox, jingle: [] });
+    await intruder.client.send(xml('presence', { to: `${room}/intruder` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+    const refusal = await waitForStanza(intruder.inbox, (s) => s.name === 'presence' && s.attrs.type === 'error', 5000, 'the refusal');
+    assert.ok(refusal.getChild('error')?.getChild('not-allowed', 'urn:ietf:params:xml:ns:xmpp-stanzas'));
+    assert.equal(refusal.getChild('error')?.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas'), 'token for another room');
+    // The room's own answer to the host's next request is in after anything the intruder's join could have caused.
+    await host.client.iqCaller.request(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+    assert.ok(!host.inbox.some((s) => s.name === 'presence' && s.attrs.from === `${room}/intruder`), 'nobody saw the intruder');
   });
 });

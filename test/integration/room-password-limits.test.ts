@@ -82,4 +82,43 @@ describe('room passwords: guessing is throttled per address', function () {
     const admitted = await friend.waitFor((e) => e.name === 'presence' && e.attrs.from === `${room}/friend`, 5000, 'friend joined');
     assert.notEqual(admitted.attrs.type, 'error');
   });
+
+  it('counts wrong passwords that would skip a lobby, and never holds up a member', async () => {
+    const room = 'guarded@muc.meet.jitsi';
+    const owner = await joinConference(server, room, 'owner');
+    clients.push(owner.client);
+    await waitForStanza(owner.inbox, (s) => s.name === 'presence' && s.attrs.from === `${room}/owner`
+      && s.getChild('x', 'http://jabber.org/protocol/muc#user')?.getChild('item')?.attrs.affiliation === 'owner', 5000, 'owner');
+    await owner.client.iqCaller.request(lockForm(room, 'correct horse'));
+    await owner.client.iqCaller.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: NS_MUC_OWNER }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
+      xml('field', { var: 'FORM_TYPE' }, xml('value', {}, 'http://jabber.org/protocol/muc#roomconfig')),
+      xml('field', { var: 'muc#roomconfig_membersonly' }, xml('value', {}, '1'))))));
+
+    // A member from the guesser's address, made one before the guessing starts.
+    const member = new RawWsClient(server.wsUrl, { localAddress: '127.0.0.3' });
+    raws.push(member);
+    const memberJid = await member.loginAnonymous();
+    await owner.client.iqCaller.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#admin' },
+      xml('item', { affiliation: 'member', jid: memberJid.split('/')[0] }))));
+
+    const guesser = new RawWsClient(server.wsUrl, { localAddress: '127.0.0.3' });
+    raws.push(guesser);
+    await guesser.loginAnonymous();
+    const attempt = async (n: number, password: string): Promise<Element> => {
+      guesser.send(xml('presence', { xmlns: 'jabber:client', to: `${room}/g${n}`, id: `g${n}` }, xml('x', { xmlns: NS_MUC }, xml('password', {}, password)),
+        xml('nick', { xmlns: 'http://jabber.org/protocol/nick' }, 'Guesser')).toString());
+      return guesser.waitFor((e) => e.name === 'presence' && (e.attrs.id === `g${n}` || e.attrs.from === `${room}/g${n}`), 5000, `answer ${n}`);
+    };
+    for (let i = 0; i < 5; i++) {
+      const answer = await attempt(i, `guess ${i}`);
+      assert.ok(answer.getChild('error')?.getChild('registration-required', NS_STANZAS), 'a wrong password means knocking');
+    }
+    const throttled = await attempt(5, 'correct horse');
+    assert.ok(throttled.getChild('error')?.getChild('policy-violation', NS_STANZAS), 'the right password is not even checked now');
+
+    // The member, from the same address, enters without a password.
+    member.send(xml('presence', { xmlns: 'jabber:client', to: `${room}/member` }, xml('x', { xmlns: NS_MUC })).toString());
+    const entered = await member.waitFor((e) => e.name === 'presence' && e.attrs.from === `${room}/member`, 5000, 'member joined');
+    assert.notEqual(entered.attrs.type, 'error');
+  });
 });

@@ -15,7 +15,7 @@ import { parseJid, tryParseJid, type Jid } from '../jid.ts';
 import type { DomainService, Router } from '../router.ts';
 import { errorReply, iqPayload, iqResult, requireAttr } from '../stanza.ts';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS } from '../protocol/disco.ts';
-import { NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_UNIQUE, type MucDestroy, type MucWhois } from '../protocol/muc-user.ts';
+import { NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_UNIQUE, parseMucJoin, type MucDestroy, type MucWhois } from '../protocol/muc-user.ts';
 import { handleOwnerIq } from './config.ts';
 import type { MucEvents, MucRoomExtension, RoomContext } from './context.ts';
 import { roomDiscoInfo, roomDiscoItems, serviceDiscoInfo, serviceDiscoItems } from './disco.ts';
@@ -26,7 +26,7 @@ import { messageToRoom, privateMessage } from './messages.ts';
 import { handleAdminIq } from './moderation.ts';
 import type { OccupantStamp } from './identity-stamp.ts';
 import { KeyedRateLimiter } from '../keyed-rate-limiter.ts';
-import { isPasswordProtected } from './password.ts';
+import { isPasswordProtected, passwordMatches } from './password.ts';
 import { MucRoom, type MucRoomView, type RoomConfig } from './room.ts';
 
 export interface MucServiceOptions {
@@ -301,24 +301,26 @@ export class MucService implements DomainService {
   }
 
   /**
-   * Joins, counting wrong room passwords per room and client: past the allowance the attempt is
-   * refused before the password is looked at (`policy-violation`, type wait), so guessing a
-   * room's password costs the guesser time, not the room's other visitors (keyed by address).
+   * Joins, counting wrong room passwords per room and client: past the allowance, joins that give a
+   * password are refused before it is looked at (`policy-violation`, type wait), so guessing a
+   * room's password (to enter, or to skip its lobby) costs the guesser time. Joins without a
+   * password (members, people let in from the lobby) and the room's members and owners are never
+   * held up, so a guesser sharing their address cannot lock them out.
    */
   private joinGuardingPassword(room: MucRoom, request: Parameters<typeof join>[1]): void {
     const limiter = this.passwordLimiter;
-    const guarded = limiter && isPasswordProtected(room.config) && !this.options.admins.has(request.realJid.bare);
-    const key = guarded ? `${room.jid}\u0000${this.options.passwordAttempts!.keyOf(request.realJid)}` : '';
-    if (guarded) {
-      const waitMs = limiter.wait(key);
-      if (waitMs > 0) throw new StanzaError('wait', 'policy-violation', `too many wrong passwords for this room: try again in ${Math.ceil(waitMs / 1000)} s`);
-    }
-    try {
-      join(room, request);
-    } catch (err) {
-      if (guarded && err instanceof StanzaError && err.condition === 'not-authorized') limiter.spend(key);
-      throw err;
-    }
+    const mucX = request.presence.getChild('x', NS_MUC);
+    const given = mucX ? parseMucJoin(mucX).password : undefined;
+    const affiliation = room.affiliationOf(request.realJid.bare);
+    const guarded = limiter !== undefined && given !== undefined && isPasswordProtected(room.config)
+      && !this.options.admins.has(request.realJid.bare) && affiliation !== 'member' && affiliation !== 'admin' && affiliation !== 'owner';
+    if (!guarded) return void join(room, request);
+    const key = `${room.jid}\u0000${this.options.passwordAttempts!.keyOf(request.realJid)}`;
+    const waitMs = limiter.wait(key);
+    if (waitMs > 0) throw new StanzaError('wait', 'policy-violation', `too many wrong passwords for this room: try again in ${Math.ceil(waitMs / 1000)} s`);
+    // Counted whatever the join's outcome: with a lobby, a wrong password means knocking, not an error.
+    if (!passwordMatches(room.config.password, given)) limiter.spend(key);
+    join(room, request);
   }
 
   private message(room: MucRoom | undefined, stanza: Element, from: Jid, to: Jid): void {

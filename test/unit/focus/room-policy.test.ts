@@ -78,15 +78,25 @@ describe('focus/room-policy', () => {
     it('names agents, never guests, with authentication on', () => {
       const rule = createOwnerRule(options(true, true));
       assert.ok(rule);
-      assert.equal(rule(AGENT), true);
-      assert.equal(rule(GUEST), false);
+      assert.equal(rule(AGENT, ROOM), true);
+      assert.equal(rule(GUEST, ROOM), false);
     });
 
     it('follows an agent\'s moderator flag when it has one (a token saying moderator: false)', () => {
       const rule = createOwnerRule({ authEnabled: true, guestsAllowed: true, identify: (jid) => ({ agent: true, moderator: !jid.startsWith('member') }) });
       assert.ok(rule);
-      assert.equal(rule('member@meet.jitsi/x'), false);
-      assert.equal(rule('host@meet.jitsi/x'), true);
+      assert.equal(rule('member@meet.jitsi/x', ROOM), false);
+      assert.equal(rule('host@meet.jitsi/x', ROOM), true);
+    });
+
+    it('makes nobody owner of a room its identity is refused for (a token for another room)', () => {
+      const rule = createOwnerRule({
+        authEnabled: true, guestsAllowed: true,
+        identify: (_jid, room) => (room === 'other@muc.meet.jitsi' ? { agent: false, refusal: 'token for another room' } : { agent: true, moderator: true }),
+      });
+      assert.ok(rule);
+      assert.equal(rule('host@meet.jitsi/x', 'other@muc.meet.jitsi'), false);
+      assert.equal(rule('host@meet.jitsi/x', ROOM), true);
     });
   });
 
