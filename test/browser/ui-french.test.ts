@@ -108,6 +108,13 @@ describe('views: the French interface', function () {
     await page.locator('[data-panel="participants"]').click();
     await page.locator('.people-list').waitFor();
     await visit('participants', page);
+    await page.evaluate(() => {
+      window.__fake?.addKnocker('k1', 'Kim Lefèvre');
+      window.__fake?.setAudioModerated(true);
+    });
+    await page.locator('.people-section').first().waitFor();
+    await page.locator('.toast').filter({ hasText: 'Kim Lefèvre' }).waitFor();
+    await visit('participants: lobby and moderation', page);
     await page.locator('[data-panel="settings"]').click();
     await page.locator('.settings').waitFor();
     await visit('settings', page);
@@ -123,6 +130,20 @@ describe('views: the French interface', function () {
     await page.evaluate(() => window.__fake?.setPhase({ name: 'waiting-for-host' }));
     await page.locator('h1').filter({ hasText: fr['wait.title'] }).waitFor();
     await visit('waiting for the host', page);
+    await page.evaluate(() => window.__fake?.setPhase({ name: 'waiting-for-host', signIn: { kind: 'password' } }));
+    await page.getByRole('button', { name: fr['wait.hostSignIn'] }).click();
+    await page.getByRole('button', { name: fr['wait.signIn'], exact: true }).click();
+    await page.locator('[role="alert"]').waitFor();
+    await visit('host sign-in', page);
+    await page.evaluate(() => window.__fake?.setPhase({ name: 'lobby', step: 'knock' }));
+    await page.locator('h1').filter({ hasText: fr['lobby.title'] }).waitFor();
+    await page.locator('input[name="lobbyName"]').fill('');
+    await page.getByRole('button', { name: fr['lobby.knock'] }).click();
+    await page.locator('[role="alert"]').waitFor();
+    await visit('lobby: knock', page);
+    await page.evaluate(() => window.__fake?.setPhase({ name: 'lobby', step: 'waiting' }));
+    await page.locator('h1').filter({ hasText: fr['lobby.waitingTitle'] }).waitFor();
+    await visit('lobby: waiting', page);
     await page.evaluate(() => window.__fake?.setPhase({ name: 'joined' }));
     await page.keyboard.press('Shift+?');
     await page.locator('dialog[open]').waitFor();
@@ -131,12 +152,15 @@ describe('views: the French interface', function () {
     await page.locator('[data-panel="settings"] ~ button, [role="toolbar"] button.tool--danger').last().click();
     await page.locator('dialog[open]').waitFor();
     await visit('leave dialog', page);
-    await page.locator('dialog[open] .button--danger-solid').click();
+    await page.locator('dialog[open] .button--danger-solid').first().click(); // Leave (the next one ends the meeting for everyone)
     await page.locator('h1').filter({ hasText: fr['end.hangup'] }).waitFor();
     await visit('end screen', page);
     await page.evaluate(() => window.__fake?.setPhase({ name: 'failed', error: 'room-full' }));
     await page.locator('h1').filter({ hasText: fr['end.failed'] }).waitFor();
     await visit('failure screen', page);
+    await page.evaluate(() => window.__fake?.setPhase({ name: 'left', reason: 'denied' }));
+    await page.locator('h1').filter({ hasText: fr['end.denied'] }).waitFor();
+    await visit('refused at the lobby', page);
 
     const english = [...seen].flatMap(([text, where]) =>
       matchers.filter((m) => m.test(text)).map((m) => `${where}: "${text}" is English (${m.key})`));

@@ -165,4 +165,46 @@ describe('web client: XMPP connection', () => {
     assert.equal(FakeSocket.all.length, 1, 'no new socket');
     await assert.rejects(connection.iq(new Element('iq', { type: 'get' })), /closed/);
   });
+  it('signs in with SCRAM-SHA-1 when offered (proving the server too), adds the room to the URL, reports a wrong password', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AccountStore } = await import('../../../xmpp/accounts.ts');
+    const { ScramMechanism } = await import('../../../xmpp/sasl/scram.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'salon-web-login-'));
+    try {
+      const accounts = await AccountStore.open(join(dir, 'accounts.json'), { storage: 'scram' });
+      await accounts.setPassword('alice@meet.jitsi', 'correct horse');
+      const state = { stanzas: [] as Element[], smId: 'sm-scram', handled: 0 };
+      const anonymous = loginServer(state);
+      const features = '<features xmlns="http://etherx.jabber.org/streams"><mechanisms xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><mechanism>SCRAM-SHA-1</mechanism><mechanism>PLAIN</mechanism></mechanisms></features>';
+      const sasl = 'urn:ietf:params:xml:ns:xmpp-sasl';
+      FakeSocket.serve = (frame, socket) => {
+        const server = ((socket as unknown as { scram?: InstanceType<typeof ScramMechanism> }).scram ??= new ScramMechanism('sha1',
+          { domain: 'meet.jitsi', secure: true, remoteAddress: '127.0.0.1', query: new URLSearchParams() }, accounts));
+        const answer = (response: string) => server.step(Buffer.from(response, 'base64')).then(
+          (step) => socket.deliver(step.kind === 'challenge'
+            ? `<challenge xmlns="${sasl}">${step.data.toString('base64')}</challenge>`
+            : `<success xmlns="${sasl}">${step.data?.toString('base64') ?? ''}</success>`),
+          () => socket.deliver(`<failure xmlns="${sasl}"><not-authorized/></failure>`));
+        if (frame.name === 'open' && socket.sent.filter((f) => f.name === 'open').length === 1) socket.deliver(features);
+        else if (frame.name === 'auth') void answer(frame.getText());
+        else if (frame.name === 'response') void answer(frame.getText());
+        else anonymous(frame, socket);
+      };
+      const connect = (password: string) => new XmppConnection({
+        url: 'wss://meet.example/xmpp-websocket', domain: 'meet.jitsi', room: 'team', credentials: { username: 'alice', password },
+      });
+      const good = connect('correct horse');
+      await good.connect();
+      const socket = FakeSocket.all.at(-1)!;
+      assert.equal(new URL(socket.url).searchParams.get('room'), 'team');
+      assert.equal(socket.sent.find((f) => f.name === 'auth')?.attrs.mechanism, 'SCRAM-SHA-1');
+      assert.equal(good.jid, 'u1@meet.jitsi/r1');
+      good.close();
+      await assert.rejects(connect('wrong horse').connect(), { message: 'login refused: not-authorized' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -104,7 +104,12 @@ export function conferenceState(fields: Partial<ConferenceState> = {}): Conferen
   return {
     room: 'myroom', phase: { name: 'connecting' }, localId: undefined, participants: new Map(), messages: [],
     remoteMedia: [], local: { audio: undefined, video: undefined, screen: undefined }, dominantSpeakerId: undefined,
-    notices: [], ...fields,
+    notices: [],
+    moderation: {
+      lobbySupported: false, lobbyEnabled: false, knockers: [], canEndForEveryone: false,
+      avModerationSupported: false, audioModerated: false, mayUnmute: true, allowedToSpeak: [],
+    },
+    ...fields,
   };
 }
 
@@ -172,6 +177,33 @@ export class FakeController implements ConferenceController {
   }
   setRoomPassword(password: string): void {
     this.calls.push(['setRoomPassword', password]);
+  }
+  muteEveryone(): void {
+    this.calls.push(['muteEveryone']);
+  }
+  setLobbyEnabled(on: boolean): void {
+    this.calls.push(['setLobbyEnabled', on]);
+  }
+  admitKnocker(id: string): void {
+    this.calls.push(['admitKnocker', id]);
+  }
+  denyKnocker(id: string): void {
+    this.calls.push(['denyKnocker', id]);
+  }
+  setAudioModeration(on: boolean): void {
+    this.calls.push(['setAudioModeration', on]);
+  }
+  allowToSpeak(id: string): void {
+    this.calls.push(['allowToSpeak', id]);
+  }
+  endForEveryone(): void {
+    this.calls.push(['endForEveryone']);
+  }
+  knock(displayName: string): void {
+    this.calls.push(['knock', displayName]);
+  }
+  async signIn(username: string, password: string): Promise<void> {
+    this.calls.push(['signIn', username, password]);
   }
   async openDocument(): Promise<{ url: string; token: string }> {
     return { url: '', token: '' };

@@ -3,10 +3,12 @@
  * the focus's conference IQ, the MUC with Jitsi's presence, Jingle with the focus, the bridge channel)
  * and keeps the `ConferenceState` the views render. Owns the XMPP connection, the Jingle session, the
  * bridge channel, our devices, the statistics timer and its own timers; `leave()` closes them all.
- * Stanzas come from ./room-stanzas.ts and ./occupant-presence.ts, the SDP side from ../media/.
- * About 600 lines, over the house limit on purpose: the room's signalling is one state machine (join,
- * resumption, rejoin, session restart, leave) whose transitions are easiest to check read together;
- * what is not part of it (stanzas, presence, SDP, remote media, the store) lives in its own module.
+ * Stanzas come from ./room-stanzas.ts and ./occupant-presence.ts, the lobby, A/V moderation and
+ * the other moderation features from ./room-moderation.ts, the SDP side from ../media/.
+ * About 800 lines, over the house limit on purpose: the room's signalling is one state machine (join,
+ * waiting for the host and the organiser's sign-in, resumption, rejoin, session restart, leave)
+ * whose transitions are easiest to check read together; what is not part of it (stanzas, presence,
+ * moderation, SDP, remote media, the store) lives in its own module.
  */
 import { Element } from 'ltx';
 import { tryParseJid } from '../../../xmpp/jid.ts';
@@ -20,10 +22,12 @@ import { LocalMedia } from '../media/local-media.ts';
 import { IqError, XmppConnection } from '../xmpp/connection.ts';
 import { BridgeChannelClient } from './bridge-channel-client.ts';
 import { ConferenceStore } from './conference-store.ts';
-import type { ConferenceController, ConferenceErrorKind, ConferenceState, DeviceChoice, JoinOptions } from './model.ts';
+import type { ConferenceController, ConferenceErrorKind, ConferenceState, DeviceChoice, HostSignIn, JoinOptions, LeaveReason } from './model.ts';
+import { parseJoinRefusal } from './moderation-stanzas.ts';
 import { buildOwnPresence, NS_NICK, parseOccupantPresence, type OccupantPresence, type OwnPresence } from './occupant-presence.ts';
 import { qualityFromScore, QualityMonitor } from './quality-monitor.ts';
 import { RemoteMediaView } from './remote-media.ts';
+import { RoomModeration } from './room-moderation.ts';
 import {
   buildChatMessage, buildClientDiscoInfo, buildDocumentIq, buildMucAdminRequest, buildP2pDecline, buildRemoteMuteRequest,
   buildRoomPasswordRequest, MUTE_NAMESPACES,
@@ -34,6 +38,22 @@ export interface JitsiConfig {
   hosts: { domain: string; muc: string; focus?: string; anonymousdomain?: string };
   websocket?: string;
   focusUserJid?: string;
+  /**
+   * Where an organiser signs in to get a token (jitsi-meet's `tokenAuthUrl`): `{room}` in it is
+   * replaced by the room's name and `{state}` by the encoded JSON `{"room":…}`; without `{room}`,
+   * `?room=` is added. The service comes back to the room with `?jwt=`.
+   */
+  tokenAuthUrl?: string;
+}
+
+/** The sign-in address of `tokenAuthUrl` for a room (jitsi-meet's getTokenAuthUrl, reduced to the room). */
+export function tokenAuthUrlFor(template: string, room: string, base: string): string {
+  const filled = template
+    .replaceAll('{room}', encodeURIComponent(room))
+    .replaceAll('{state}', encodeURIComponent(JSON.stringify({ room })));
+  const url = new URL(filled, base);
+  if (!template.includes('{room}') && !url.searchParams.has('room')) url.searchParams.set('room', room);
+  return url.toString();
 }
 
 /** Conference requests while the focus answers "not ready" (it is starting the room), one a second. */
@@ -84,6 +104,12 @@ class ConferenceClient implements ConferenceController {
   private ended = false;
   /** Sent with every join, rejoins included: the one we were given, or the one we set as moderator. */
   private password: string | undefined;
+  private readonly moderation: RoomModeration;
+  /** An account of the service the organiser signed in with (SASL on the main domain). */
+  private credentials: { username: string; password: string } | undefined;
+  /** A signed-in connection waiting to replace the guest one, and how to wake the host wait for it. */
+  private signedIn: XmppConnection | undefined;
+  private wakeHostWait: (() => void) | undefined;
 
   constructor(private readonly options: JoinOptions, private readonly config: JitsiConfig) {
     const room = options.room.toLowerCase();
@@ -96,6 +122,27 @@ class ConferenceClient implements ConferenceController {
       displayName: options.displayName, audioMuted: options.audioMuted, videoMuted: options.videoMuted,
       screenSharing: false, raisedHandAt: undefined, statsId: randomHex(6),
     };
+    this.moderation = new RoomModeration({
+      roomJid: this.roomJid,
+      domain: config.hosts.domain,
+      store: this.store,
+      connection: () => this.connection,
+      nick: () => this.endpointId,
+      displayName: () => this.own.displayName,
+      setDisplayName: (name) => {
+        this.own.displayName = name.trim().slice(0, 64);
+      },
+      isModerator: () => this.isModerator(),
+      occupants: () => this.occupants.values(),
+      hasPassword: () => this.password !== undefined,
+      enterRoom: () => this.sendPresence({ ...(this.password ? { password: this.password } : {}) }),
+      denied: () => void this.end('denied'),
+      fail: (kind) => this.fail(kind),
+      lowerHand: () => {
+        if (this.own.raisedHandAt !== undefined) this.setRaisedHand(false);
+      },
+      ended: () => this.ended,
+    });
     this.quality = new QualityMonitor((quality, score) => {
       this.store.updateParticipant(this.endpointId, { connectionQuality: quality });
       this.channel?.send({ colibriClass: 'EndpointStats', connectionQuality: score });
@@ -127,31 +174,53 @@ class ConferenceClient implements ConferenceController {
     await Promise.all([this.mediaReady, this.join()]);
   }
 
-  /** Logs in, asks the focus for the room and enters it. A lost session that cannot resume comes back here. */
-  private async join(): Promise<void> {
+  /** A connection with our handlers: anonymous (guest domain), with the page's token, or with the organiser's account. */
+  private createConnection(credentials: { username: string; password: string } | undefined): XmppConnection {
     const websocket = this.config.websocket ?? `${location.origin.replace(/^http/, 'ws')}/xmpp-websocket`;
+    const main = this.options.jwt !== undefined || credentials !== undefined;
     const connection = new XmppConnection({
       url: websocket,
-      // A token holder logs in on the main domain (where tokens are checked); everyone else on the guest domain when there is one.
-      domain: this.options.jwt ? this.config.hosts.domain : this.config.hosts.anonymousdomain ?? this.config.hosts.domain,
+      // A token holder or an account logs in on the main domain (where tokens and accounts are
+      // checked); everyone else on the guest domain when there is one.
+      domain: main ? this.config.hosts.domain : this.config.hosts.anonymousdomain ?? this.config.hosts.domain,
+      // jitsi-meet adds the room to the service URL: Prosody's components (A/V moderation, end
+      // conference) find the sender's room from it.
+      room: this.options.room.toLowerCase(),
       ...(this.options.jwt ? { token: this.options.jwt } : {}),
+      ...(credentials ? { credentials } : {}),
     });
-    this.connection = connection;
-    connection.onStanza((stanza) => this.onStanza(stanza));
+    connection.onStanza((stanza) => this.onStanza(connection, stanza));
     connection.onStatus((status) => this.onConnectionStatus(connection, status));
     connection.handleIq(NS_DISCO_INFO, 'query', () => buildClientDiscoInfo());
     connection.handleIq(NS_JINGLE, 'jingle', (iq, payload) => this.onJingle(iq, parseJingle(payload)));
     for (const [kind, ns] of Object.entries(MUTE_NAMESPACES)) {
       connection.handleIq(ns, 'mute', (iq, payload) => this.onRemoteMute(kind as 'audio' | 'video', iq, payload));
     }
+    return connection;
+  }
+
+  /** Logs in, asks the focus for the room and enters it. A lost session that cannot resume comes back here. */
+  private async join(): Promise<void> {
+    let connection = this.createConnection(this.credentials);
+    this.connection = connection;
     try {
       await connection.connect();
+      this.moderation.discoverComponents(connection);
       const request = buildConferenceRequest({ room: this.roomJid, machineUid: this.own.statsId, properties: {} });
       for (let attempt = 1; ; attempt++) {
         const answer = await this.askFocus(connection, request);
         if (answer === 'no-host') {
           attempt = 0;
-          await this.delay(WAIT_FOR_HOST_RETRY_MS);
+          if (!this.signedIn) await this.waitForHost();
+          // The organiser signed in meanwhile: its session replaces the guest one and asks again.
+          const signedIn = this.signedIn;
+          if (signedIn && signedIn !== connection) {
+            this.signedIn = undefined;
+            connection.close();
+            connection = signedIn;
+            this.connection = connection;
+            this.moderation.discoverComponents(connection);
+          }
           continue;
         }
         if (answer === 'busy') {
@@ -187,9 +256,51 @@ class ConferenceClient implements ConferenceController {
       // The focus's request limit (`<resource-constraint/>`, type wait): ask again a little later.
       if (err instanceof IqError && err.condition === 'resource-constraint') return 'busy';
       if (!(err instanceof IqError) || err.condition !== 'not-authorized') throw err;
-      if (!this.ended) this.store.setPhase({ name: 'waiting-for-host' });
+      if (!this.ended && this.store.state.phase.name !== 'waiting-for-host') {
+        const signIn = this.hostSignIn();
+        this.store.setPhase(signIn ? { name: 'waiting-for-host', signIn } : { name: 'waiting-for-host' });
+      }
       return 'no-host';
     }
+  }
+
+  /**
+   * How a waiting organiser may sign in: the token service when config.js names one; else, on a
+   * deployment with a guest domain (authentication on), an account of the service. Not for someone
+   * already signed in or holding a token.
+   */
+  private hostSignIn(): HostSignIn | undefined {
+    if (this.credentials || this.options.jwt) return undefined;
+    if (this.config.tokenAuthUrl) return { kind: 'url', url: tokenAuthUrlFor(this.config.tokenAuthUrl, this.options.room, location.href) };
+    return this.config.hosts.anonymousdomain ? { kind: 'password' } : undefined;
+  }
+
+  /** The pause between two asks while no organiser is there; a sign-in ends it early. */
+  private waitForHost(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wakeHostWait = () => resolve();
+      this.delay(WAIT_FOR_HOST_RETRY_MS).then(resolve, resolve);
+    }).finally(() => {
+      this.wakeHostWait = undefined;
+    });
+  }
+
+  async signIn(username: string, password: string): Promise<void> {
+    if (this.ended || this.store.state.phase.name !== 'waiting-for-host') return;
+    const credentials = { username: username.trim(), password };
+    const connection = this.createConnection(credentials);
+    try {
+      await connection.connect();
+    } catch (err) {
+      connection.close();
+      // Wrong credentials, or anything else (a login limit, the network): the form says which.
+      throw new Error(err instanceof Error && /^login refused: not-authorized/.test(err.message) ? 'not-authorized' : 'connection-failed');
+    }
+    if (this.ended) return void connection.close();
+    this.credentials = credentials;
+    this.signedIn?.close();
+    this.signedIn = connection;
+    this.wakeHostWait?.();
   }
 
   /** A pause that ends with this client (its timer is cleared by end(); after the end it never resolves). */
@@ -222,6 +333,7 @@ class ConferenceClient implements ConferenceController {
     this.store.setPhase({ name: 'reconnecting' });
     this.closeSession();
     this.occupants.clear();
+    this.moderation.reset();
     this.store.resetParticipants();
     this.endpointId = randomHex(4);
     const retry = (attempt: number) => {
@@ -245,8 +357,10 @@ class ConferenceClient implements ConferenceController {
     this.refreshRemoteMedia();
   }
 
-  private onStanza(stanza: Element): void {
+  private onStanza(connection: XmppConnection, stanza: Element): void {
+    if (connection !== this.connection) return;
     const from = String(stanza.attrs.from ?? '');
+    if (this.moderation.handle(stanza)) return;
     if (!from.startsWith(`${this.roomJid}/`) && from !== this.roomJid) return;
     if (stanza.name === 'presence') return this.onPresence(stanza);
     if (stanza.name === 'message') return this.onMessage(stanza);
@@ -261,7 +375,10 @@ class ConferenceClient implements ConferenceController {
 
   private onPresence(presence: Element): void {
     if (presence.attrs.type === 'error') {
-      const condition = presence.getChild('error')?.children.find((c): c is Element => typeof c !== 'string')?.name;
+      const refusal = parseJoinRefusal(presence);
+      // A members-only room (its lobby is on): we knock at its lobby (Lobby.js, protocol notes §4.9).
+      if (refusal.condition === 'registration-required') return this.moderation.onMembersOnly(refusal.lobbyRoom);
+      const condition = refusal.condition;
       const kind: ConferenceErrorKind = condition === 'not-authorized' ? 'password-required'
         : condition === 'service-unavailable' ? 'room-full' : condition === 'forbidden' ? 'not-allowed' : 'connection-failed';
       return this.fail(kind);
@@ -272,6 +389,8 @@ class ConferenceClient implements ConferenceController {
     const self = occupant.nick === this.endpointId || occupant.statusCodes.includes(110);
     if (occupant.unavailable) {
       if (self) {
+        // Kicked (307); otherwise the room went away: destroyed (`<destroy/>`, the meeting was
+        // ended for everyone) or shut.
         const reason = occupant.statusCodes.includes(307) ? 'kicked' : 'ended';
         return void this.end(reason);
       }
@@ -282,6 +401,7 @@ class ConferenceClient implements ConferenceController {
       return;
     }
     const isNew = !this.occupants.has(occupant.nick);
+    const roleBefore = this.occupants.get(occupant.nick)?.role;
     this.occupants.set(occupant.nick, occupant);
     this.store.upsertParticipant({
       id: occupant.nick,
@@ -295,13 +415,60 @@ class ConferenceClient implements ConferenceController {
     });
     if (self && isNew) {
       this.store.setJoined(this.endpointId);
+      this.moderation.onJoined();
     } else if (isNew && this.store.state.phase.name === 'joined') {
       this.store.notice({ kind: 'joined', name: occupant.displayName || occupant.nick });
     }
+    if (self && roleBefore !== occupant.role) this.moderation.onLocalRole();
+    if (isNew && !self) this.moderation.onOccupantJoined();
     this.refreshRemoteMedia();
   }
 
+  // ---- Moderation (./room-moderation.ts does the work) -------------------------------------------------
+
+  private isModerator(): boolean {
+    return this.occupants.get(this.endpointId)?.role === 'moderator';
+  }
+
+  knock(displayName: string): void {
+    this.moderation.knock(displayName);
+  }
+
+  setLobbyEnabled(on: boolean): void {
+    this.moderation.setLobbyEnabled(on);
+  }
+
+  admitKnocker(id: string): void {
+    this.moderation.admitKnocker(id);
+  }
+
+  denyKnocker(id: string): void {
+    this.moderation.denyKnocker(id);
+  }
+
+  endForEveryone(): void {
+    this.moderation.endForEveryone();
+  }
+
+  setAudioModeration(on: boolean): void {
+    this.moderation.setAudioModeration(on);
+  }
+
+  allowToSpeak(id: string): void {
+    this.moderation.allowToSpeak(id);
+  }
+
+  muteEveryone(): void {
+    if (!this.isModerator()) return;
+    // jitsi-meet's muteAllParticipants: one remote mute per other participant, through the focus.
+    for (const participant of this.store.state.participants.values()) {
+      if (!participant.local) this.muteParticipant(participant.id);
+    }
+    this.store.notice({ kind: 'everyone-muted' });
+  }
+
   private onMessage(message: Element): void {
+    if (message.attrs.from === this.roomJid) this.moderation.onRoomMessage(message);
     const body = message.getChildText('body');
     if (body === null || message.attrs.type === 'error') return;
     const from = tryParseJid(String(message.attrs.from))?.resource;
@@ -444,6 +611,12 @@ class ConferenceClient implements ConferenceController {
   // ---- Actions ------------------------------------------------------------------------------------
 
   async setAudioMuted(muted: boolean): Promise<void> {
+    if (!muted && !this.store.state.moderation.mayUnmute) {
+      // Microphones are moderated: instead of unmuting we ask to speak, as jitsi-meet does.
+      if (this.own.raisedHandAt === undefined) this.setRaisedHand(true);
+      this.store.notice({ kind: 'asked-to-speak' });
+      return;
+    }
     if (!muted && !this.media.audio) await this.peer?.replaceTrack('audio', (await this.media.openAudio()) ?? null);
     if (this.media.audio) this.media.audio.enabled = !muted;
     this.own.audioMuted = muted || !this.media.audio;
@@ -579,11 +752,13 @@ class ConferenceClient implements ConferenceController {
     await this.end('hangup');
   }
 
-  private async end(reason: 'hangup' | 'kicked' | 'ended'): Promise<void> {
+  private async end(reason: LeaveReason): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     const connection = this.connection;
+    this.moderation.close(reason === 'hangup');
     if (reason === 'hangup') connection?.send(new Element('presence', { to: `${this.roomJid}/${this.endpointId}`, type: 'unavailable' }));
+    this.signedIn?.close();
     this.clearTimers();
     this.closeSession();
     this.media.close();
@@ -601,6 +776,7 @@ class ConferenceClient implements ConferenceController {
     this.closeSession();
     this.media.close();
     this.connection?.close();
+    this.signedIn?.close();
     this.store.setPhase({ name: 'failed', error: kind });
   }
 

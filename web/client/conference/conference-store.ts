@@ -3,7 +3,7 @@
  * the subscribers, so views compare by reference. Pure bookkeeping, no signalling.
  */
 import type { LocalMedia } from '../media/local-media.ts';
-import type { ChatMessage, ConferencePhase, ConferenceState, Notice, Participant, RemoteMedia } from './model.ts';
+import type { ChatMessage, ConferencePhase, ConferenceState, ModerationState, Notice, Participant, RemoteMedia } from './model.ts';
 
 /** Notices kept for the live region; older ones are dropped. */
 const MAX_NOTICES = 20;
@@ -30,7 +30,17 @@ export class ConferenceStore {
       local: { audio: undefined, video: undefined, screen: undefined },
       dominantSpeakerId: undefined,
       notices: [],
+      moderation: {
+        lobbySupported: false, lobbyEnabled: false, knockers: [], canEndForEveryone: false,
+        avModerationSupported: false, audioModerated: false, mayUnmute: true, allowedToSpeak: [],
+      },
     };
+  }
+
+  setModeration(change: Partial<ModerationState>): void {
+    const before = this.state.moderation;
+    if ((Object.keys(change) as (keyof ModerationState)[]).every((k) => before[k] === change[k])) return;
+    this.set({ moderation: { ...before, ...change } });
   }
 
   subscribe(listener: () => void): () => void {

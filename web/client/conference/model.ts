@@ -54,13 +54,29 @@ export type ConferencePhase =
    * Only authenticated organisers start a meeting and none is there yet: the client asks again on
    * its own every few seconds and goes on joining when one arrives.
    */
-  | { readonly name: 'waiting-for-host' }
+  | { readonly name: 'waiting-for-host'; readonly signIn?: HostSignIn }
+  /**
+   * The room is members-only (its lobby is on): `knock` asks for our name and whether to ask to
+   * join; `waiting` while we wait in the lobby room for a moderator's answer.
+   */
+  | { readonly name: 'lobby'; readonly step: 'knock' | 'waiting' }
   | { readonly name: 'joined' }
   /** The signalling connection dropped; the client is reconnecting on its own. */
   | { readonly name: 'reconnecting' }
-  /** Left by the user, kicked, or the conference ended. */
-  | { readonly name: 'left'; readonly reason: 'hangup' | 'kicked' | 'ended' }
+  /** Left by the user, kicked, the conference ended, or a moderator refused us at the lobby. */
+  | { readonly name: 'left'; readonly reason: LeaveReason }
   | { readonly name: 'failed'; readonly error: ConferenceErrorKind };
+
+export type LeaveReason = 'hangup' | 'kicked' | 'ended' | 'denied';
+
+/**
+ * How an organiser waiting with the guests may sign in to start the meeting: through the
+ * deployment's token service (config.js `tokenAuthUrl`, a page that comes back with `?jwt=`), or
+ * with a username and password of the service's own accounts.
+ */
+export type HostSignIn =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'password' };
 
 export type ConferenceErrorKind =
   | 'connection-failed' | 'focus-unavailable' | 'room-full' | 'password-required' | 'not-allowed' | 'media-failed';
@@ -84,12 +100,47 @@ export interface ConferenceState {
   readonly dominantSpeakerId: string | undefined;
   /** A short user-facing notice (someone joined, you were muted, …); the UI announces it politely. */
   readonly notices: readonly Notice[];
+  readonly moderation: ModerationState;
+}
+
+/** Someone waiting in the lobby for a moderator to let them in. */
+export interface Knocker {
+  /** Its nick in the lobby room. */
+  readonly id: string;
+  readonly displayName: string;
+}
+
+/** The room's moderation features as this client knows them. */
+export interface ModerationState {
+  /** The service has a lobby (members-only rooms with a lobby room). */
+  readonly lobbySupported: boolean;
+  /** The lobby is on: the room is members-only. */
+  readonly lobbyEnabled: boolean;
+  /** Seen by moderators: people knocking, oldest first. */
+  readonly knockers: readonly Knocker[];
+  /** The service can end a meeting for everyone (moderators only). */
+  readonly canEndForEveryone: boolean;
+  /** The service has A/V moderation. */
+  readonly avModerationSupported: boolean;
+  /** Microphones are moderated: only moderators and approved participants may unmute. */
+  readonly audioModerated: boolean;
+  /** We may unmute our microphone (always true when not moderated, or as moderator). */
+  readonly mayUnmute: boolean;
+  /** Seen by moderators while microphones are moderated: who was allowed to speak. */
+  readonly allowedToSpeak: readonly string[];
 }
 
 export type Notice =
   | { readonly id: number; readonly kind: 'joined' | 'left'; readonly name: string }
   | { readonly id: number; readonly kind: 'muted-by-moderator' }
-  | { readonly id: number; readonly kind: 'reconnected' };
+  | { readonly id: number; readonly kind: 'reconnected' }
+  /** For moderators: someone asks to join from the lobby. */
+  | { readonly id: number; readonly kind: 'knocking'; readonly name: string }
+  | { readonly id: number; readonly kind: 'lobby-on' | 'lobby-off' }
+  | { readonly id: number; readonly kind: 'audio-moderation-on' | 'audio-moderation-off' }
+  /** A moderator lets us speak, or our unmute was refused (a request to speak was sent instead). */
+  | { readonly id: number; readonly kind: 'may-unmute' | 'asked-to-speak' }
+  | { readonly id: number; readonly kind: 'everyone-muted' };
 
 export interface DeviceChoice {
   readonly audioInput: string | undefined;
@@ -117,6 +168,28 @@ export interface ConferenceController {
   grantModerator(id: string): void;
   /** Locks the room with a password (empty: unlocks). Moderators only. */
   setRoomPassword(password: string): void;
+  /** Mutes every other participant's microphone (one request per person to the focus, as jitsi-meet does). */
+  muteEveryone(): void;
+  /** Turns the lobby on or off (the room becomes members-only). Moderators only. */
+  setLobbyEnabled(on: boolean): void;
+  /** Lets a knocker in, or refuses it. Moderators only. */
+  admitKnocker(id: string): void;
+  denyKnocker(id: string): void;
+  /** Turns microphone moderation on (participants then ask to speak) or off. Moderators only. */
+  setAudioModeration(on: boolean): void;
+  /** Lets a participant unmute while microphones are moderated. Moderators only. */
+  allowToSpeak(id: string): void;
+  /** Ends the meeting for everyone (the room is destroyed). Moderators only. */
+  endForEveryone(): void;
+  /**
+   * In the lobby's `knock` step: asks the moderators to let us in, with this display name.
+   */
+  knock(displayName: string): void;
+  /**
+   * While waiting for the host: signs in with an account of the service and asks again; rejects
+   * with `'not-authorized'` for a wrong username or password.
+   */
+  signIn(username: string, password: string): Promise<void>;
   /** Address and token of the room's shared document (asked of the server each time). */
   openDocument(): Promise<{ readonly url: string; readonly token: string }>;
   leave(): Promise<void>;

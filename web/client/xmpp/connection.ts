@@ -1,6 +1,7 @@
 /**
  * The browser client's XMPP connection: RFC 7395 over the browser's WebSocket, SASL ANONYMOUS (a JWT,
- * when there is one, rides in the URL as `?token=`, as lib-jitsi-meet does), resource binding, and
+ * when there is one, rides in the URL as `?token=`, as lib-jitsi-meet does) or, for an organiser
+ * signing in with an account, SCRAM-SHA-1 or PLAIN, resource binding, and
  * XEP-0198 stream management with resumption so a network drop does not lose the conference.
  *
  * Written here rather than taken from StanzaJS: StanzaJS parses every stanza into JSON through its
@@ -13,6 +14,7 @@
  */
 import { Element, parse } from 'ltx';
 import { tryParseJid } from '../../../xmpp/jid.ts';
+import { fromBase64, ScramSha1Client, toBase64 } from './scram.ts';
 
 const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -30,6 +32,10 @@ export interface ConnectionOptions {
   domain: string;
   /** A JWT handed to the server as lib-jitsi-meet does (`?token=`). */
   token?: string;
+  /** The room, added to the URL as jitsi-meet does (`?room=`): some components find the sender's room from it. */
+  room?: string;
+  /** An account of the service: logs in with SCRAM-SHA-1 (or PLAIN) instead of ANONYMOUS. */
+  credentials?: { username: string; password: string };
   /** First resumption delay in ms, doubled per attempt up to 5 s. Default 500. */
   resumeDelayMs?: number;
 }
@@ -199,6 +205,7 @@ export class XmppConnection {
   /** Opens a socket, authenticates, then binds (fresh) or resumes (`previd`). */
   private async open(previd: string | undefined): Promise<void> {
     const url = new URL(this.options.url);
+    if (this.options.room && !url.searchParams.has('room')) url.searchParams.set('room', this.options.room);
     if (this.options.token) url.searchParams.set('token', this.options.token);
     if (previd) url.searchParams.set('previd', previd);
     const socket = new Socket(url.toString(), (el) => this.onFrame(el), (clean) => this.onSocketEnd(socket, clean));
@@ -207,12 +214,8 @@ export class XmppConnection {
     const openStream = () => socket.send(new Element('open', { xmlns: NS_FRAMING, to: this.options.domain, version: '1.0' }));
     openStream();
     const features = await this.nextFrame((el) => el.name === 'features' || el.name === 'stream:features');
-    if (!features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism').some((m) => m.getText() === 'ANONYMOUS')) {
-      throw new Error('the server offers no anonymous login');
-    }
-    socket.send(new Element('auth', { xmlns: NS_SASL, mechanism: 'ANONYMOUS' }));
-    const outcome = await this.nextFrame((el) => el.getNS() === NS_SASL && (el.name === 'success' || el.name === 'failure'));
-    if (outcome.name === 'failure') throw new Error(`login refused: ${outcome.getChild('text')?.getText() ?? 'not-authorized'}`);
+    const offered = features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism').map((m) => m.getText().trim()) ?? [];
+    await this.authenticate(socket, offered);
     openStream();
     await this.nextFrame((el) => el.name === 'features' || el.name === 'stream:features');
     if (previd) return this.resume(socket, previd);
@@ -228,6 +231,48 @@ export class XmppConnection {
     this.live = true;
     for (const stanza of this.unacked) socket.send(stanza);
     if (!this.smId) this.unacked.length = 0;
+  }
+
+  /**
+   * SASL (RFC 6120 §6): ANONYMOUS for guests and token holders; with an account, SCRAM-SHA-1
+   * (RFC 5802) when offered, else PLAIN (the socket is TLS in production), the order Strophe prefers.
+   */
+  private async authenticate(socket: Socket, offered: readonly string[]): Promise<void> {
+    const credentials = this.options.credentials;
+    const outcomeOf = () => this.nextFrame((el) => el.getNS() === NS_SASL && ['success', 'failure', 'challenge'].includes(el.name));
+    // The condition first (not-authorized: wrong credentials; temporary-auth-failure: try later), then the server's text.
+    const refused = (failure: Element) => {
+      const condition = failure.getChildElements().find((c) => c.name !== 'text')?.name ?? 'not-authorized';
+      const text = failure.getChildText('text');
+      return new Error(`login refused: ${condition}${text ? ` (${text})` : ''}`);
+    };
+    if (!credentials) {
+      if (!offered.includes('ANONYMOUS')) throw new Error('the server offers no anonymous login');
+      socket.send(new Element('auth', { xmlns: NS_SASL, mechanism: 'ANONYMOUS' }));
+      const outcome = await outcomeOf();
+      if (outcome.name !== 'success') throw refused(outcome);
+      return;
+    }
+    if (offered.includes('SCRAM-SHA-1')) {
+      const scram = new ScramSha1Client(credentials.username, credentials.password);
+      socket.send(new Element('auth', { xmlns: NS_SASL, mechanism: 'SCRAM-SHA-1' }).t(toBase64(scram.first())));
+      const challenge = await outcomeOf();
+      if (challenge.name !== 'challenge') throw refused(challenge);
+      const final = await scram.final(fromBase64(challenge.getText()));
+      socket.send(new Element('response', { xmlns: NS_SASL }).t(toBase64(final)));
+      const outcome = await outcomeOf();
+      if (outcome.name !== 'success') throw refused(outcome);
+      // The server proves it knows the password too (RFC 5802 §3, server signature).
+      if (!(await scram.verify(fromBase64(outcome.getText())))) throw new Error('login refused: the server signature is wrong');
+      return;
+    }
+    if (offered.includes('PLAIN')) {
+      socket.send(new Element('auth', { xmlns: NS_SASL, mechanism: 'PLAIN' }).t(toBase64(`\0${credentials.username}\0${credentials.password}`)));
+      const outcome = await outcomeOf();
+      if (outcome.name !== 'success') throw refused(outcome);
+      return;
+    }
+    throw new Error('the server offers no password login');
   }
 
   /** XEP-0198 §5: resumes; replays what the server has not acknowledged. */

@@ -25,11 +25,14 @@ import { collectMedia } from '../stage/layout.ts';
 import { Stage } from '../stage/index.tsx';
 import { Toolbar, type PanelName } from '../toolbar/index.tsx';
 import { LeaveDialog } from './leave-dialog.tsx';
+import { LobbyScreen } from './lobby-screen.tsx';
 import { WaitingForHost } from './waiting-for-host.tsx';
 
 export interface ConferenceViewProps {
   readonly controller: ConferenceController;
   readonly devices: DeviceChoice;
+  /** The name given before joining: the lobby's knock step starts with it. */
+  readonly initialName?: string;
   /** For the end screen of a room that asks for a password. */
   readonly passwordPrompt: PasswordPrompt;
   readonly onRejoin: () => void;
@@ -43,7 +46,7 @@ function report(action: string): (err: unknown) => void {
 
 const canShareScreen = (): boolean => typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 
-export function ConferenceView({ controller, devices: initialDevices, passwordPrompt, onRejoin, onHome }: ConferenceViewProps) {
+export function ConferenceView({ controller, devices: initialDevices, initialName = '', passwordPrompt, onRejoin, onHome }: ConferenceViewProps) {
   const { t } = useI18n();
   const state = useConference(controller);
   useDocumentTitle(`${t('conf.title', { room: state.room })} – ${t('app.name')}`);
@@ -73,6 +76,8 @@ export function ConferenceView({ controller, devices: initialDevices, passwordPr
   const videoMuted = me?.videoMuted ?? true;
   const sharing = state.local.screen !== undefined;
   const handRaised = me?.raisedHandAt !== undefined;
+  const moderator = me?.role === 'moderator';
+  const canEndForEveryone = moderator && state.moderation.canEndForEveryone;
   const actions = {
     toggleAudio: () => controller.setAudioMuted(!audioMuted).catch(report('microphone toggle')),
     toggleVideo: () => controller.setVideoMuted(!videoMuted).catch(report('camera toggle')),
@@ -89,7 +94,7 @@ export function ConferenceView({ controller, devices: initialDevices, passwordPr
       if (!unpin) setTileView(false);
     },
     leave: () => {
-      if (documentOpened) setDialog('leave');
+      if (documentOpened || canEndForEveryone) setDialog('leave');
       else controller.leave().catch(report('leaving'));
     },
   };
@@ -129,7 +134,12 @@ export function ConferenceView({ controller, devices: initialDevices, passwordPr
     return <EndScreen phase={phase} passwordPrompt={passwordPrompt} onRejoin={onRejoin} onHome={onHome} />;
   }
   if (phase.name === 'waiting-for-host') {
-    return <WaitingForHost room={state.room} onLeave={() => controller.leave().catch(report('leaving'))} />;
+    return <WaitingForHost room={state.room} signIn={phase.signIn} onSignIn={(user, password) => controller.signIn(user, password)}
+      onLeave={() => controller.leave().catch(report('leaving'))} />;
+  }
+  if (phase.name === 'lobby') {
+    return <LobbyScreen room={state.room} step={phase.step} initialName={me?.displayName ?? initialName}
+      onKnock={(name) => controller.knock(name)} onLeave={() => controller.leave().catch(report('leaving'))} />;
   }
   const closePanel = (): void => setPanel(undefined);
   return (
@@ -155,7 +165,11 @@ export function ConferenceView({ controller, devices: initialDevices, passwordPr
           <Panel title={t('people.title', { count: participants.length })} hidden={panel !== 'participants'} onClose={closePanel}>
             <Participants participants={participants}
               onMute={(id) => controller.muteParticipant(id)} onKick={(id) => controller.kickParticipant(id)}
-              onGrantModerator={(id) => controller.grantModerator(id)} onSetPassword={(p) => controller.setRoomPassword(p)} />
+              onGrantModerator={(id) => controller.grantModerator(id)} onSetPassword={(p) => controller.setRoomPassword(p)}
+              moderation={state.moderation} onMuteEveryone={() => controller.muteEveryone()}
+              onSetLobby={(on) => controller.setLobbyEnabled(on)} onAdmit={(id) => controller.admitKnocker(id)}
+              onDeny={(id) => controller.denyKnocker(id)} onSetAudioModeration={(on) => controller.setAudioModeration(on)}
+              onAllowToSpeak={(id) => controller.allowToSpeak(id)} />
           </Panel>
           {documentOpened && (
             <Panel title={t('doc.title')} hidden={panel !== 'document'} onClose={closePanel} class="panel--document">
@@ -177,8 +191,8 @@ export function ConferenceView({ controller, devices: initialDevices, passwordPr
         </aside>
       </div>
       <footer class="conf-footer">
-        <Toolbar audioMuted={audioMuted} videoMuted={videoMuted} screenSharing={sharing} handRaised={handRaised}
-          tileView={tileView} panel={panel} unread={unread} canShareScreen={canShareScreen()}
+        <Toolbar audioMuted={audioMuted} micModerated={!state.moderation.mayUnmute} videoMuted={videoMuted} screenSharing={sharing} handRaised={handRaised}
+          tileView={tileView} panel={panel} unread={unread} waiting={moderator ? state.moderation.knockers.length : 0} canShareScreen={canShareScreen()}
           onToggleAudio={actions.toggleAudio} onToggleVideo={actions.toggleVideo} onToggleShare={actions.toggleShare}
           onTogglePanel={actions.togglePanel} onToggleHand={actions.toggleHand} onToggleTileView={actions.toggleTileView}
           onShowShortcuts={() => setDialog('shortcuts')} onLeave={actions.leave} />
@@ -188,7 +202,8 @@ export function ConferenceView({ controller, devices: initialDevices, passwordPr
       {dialog === 'leave' && (
         <LeaveDialog room={state.room} editor={editor.current}
           onCancel={() => setDialog(undefined)}
-          onLeave={() => { setDialog(undefined); controller.leave().catch(report('leaving')); }} />
+          onLeave={() => { setDialog(undefined); controller.leave().catch(report('leaving')); }}
+          onEndForEveryone={canEndForEveryone ? () => { setDialog(undefined); controller.endForEveryone(); } : undefined} />
       )}
     </div>
   );

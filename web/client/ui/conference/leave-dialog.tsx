@@ -1,4 +1,7 @@
-/** Before leaving a meeting whose document was opened: offers to download it first. */
+/**
+ * Before leaving: offers to download the shared document first when it was opened, and offers a
+ * moderator to end the meeting for everyone (jitsi-meet's "End meeting for all").
+ */
 import { useI18n } from '../../i18n/index.tsx';
 import { Dialog } from '../dialog/index.tsx';
 import { downloadBlob } from '../document/download.ts';
@@ -10,13 +13,16 @@ export interface LeaveDialogProps {
   readonly editor: EditorHandle | undefined;
   readonly onLeave: () => void;
   readonly onCancel: () => void;
+  /** Given to a moderator when the service can end meetings: ends it for everyone. */
+  readonly onEndForEveryone: (() => void) | undefined;
 }
 
-export function LeaveDialog({ room, editor, onLeave, onCancel }: LeaveDialogProps) {
+export function LeaveDialog({ room, editor, onLeave, onCancel, onEndForEveryone }: LeaveDialogProps) {
   const { t } = useI18n();
   return (
     <Dialog title={t('leave.title')} closeLabel={t('leave.cancel')} onClose={onCancel}>
-      <p>{t('leave.body')}</p>
+      {onEndForEveryone && <p>{t('leave.moderatorBody')}</p>}
+      {(editor || !onEndForEveryone) && <p>{t('leave.body')}</p>}
       {editor && (
         <div class="document-actions">
           <button type="button" class="button" onClick={() => downloadBlob(editor.downloadHtml(), `${room}.html`)}>
@@ -30,6 +36,9 @@ export function LeaveDialog({ room, editor, onLeave, onCancel }: LeaveDialogProp
       <div class="actions actions--end">
         <button type="button" class="button" onClick={onCancel} autofocus>{t('leave.cancel')}</button>
         <button type="button" class="button button--danger-solid" onClick={onLeave}>{t('leave.confirm')}</button>
+        {onEndForEveryone && (
+          <button type="button" class="button button--danger-solid" onClick={onEndForEveryone}>{t('leave.endForEveryone')}</button>
+        )}
       </div>
     </Dialog>
   );

@@ -1,5 +1,5 @@
 /**
- * Announces the conference's notices (joins, leaves, muted by a moderator, reconnected) in a
+ * Announces the conference's notices (joins, leaves, knocks, moderation changes, reconnected) in a
  * polite live region, shown as short-lived toasts: removals are not announced, additions are.
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -14,9 +14,17 @@ function noticeText(notice: Notice, t: (key: MessageKey, params?: Record<string,
   switch (notice.kind) {
     case 'joined':
     case 'left':
+    case 'knocking':
       return t(`notice.${notice.kind}`, { name: notice.name });
     case 'muted-by-moderator':
     case 'reconnected':
+    case 'lobby-on':
+    case 'lobby-off':
+    case 'audio-moderation-on':
+    case 'audio-moderation-off':
+    case 'may-unmute':
+    case 'asked-to-speak':
+    case 'everyone-muted':
       return t(`notice.${notice.kind}`);
   }
 }

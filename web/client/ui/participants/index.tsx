@@ -1,9 +1,11 @@
 /**
  * The participants panel: everyone with role, mute and hand state (raised hands first); for a
- * moderator, mute / remove / make moderator per person and the room password.
+ * moderator, the people waiting in the lobby (admit, deny), mute / remove / make moderator and,
+ * when microphones are moderated, allow to speak per person; then mute everyone, the switches of
+ * microphone moderation and of the lobby, and the room password.
  */
 import { useId, useState } from 'preact/hooks';
-import type { Participant } from '../../conference/model.ts';
+import type { Knocker, ModerationState, Participant } from '../../conference/model.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { CameraOffIcon, HandIcon, MicOffIcon } from '../icons/index.tsx';
 import { avatarHue, initials } from '../stage/layout.ts';
@@ -15,6 +17,13 @@ export interface ParticipantsProps {
   readonly onKick: (id: string) => void;
   readonly onGrantModerator: (id: string) => void;
   readonly onSetPassword: (password: string) => void;
+  readonly moderation: ModerationState;
+  readonly onMuteEveryone: () => void;
+  readonly onSetLobby: (on: boolean) => void;
+  readonly onAdmit: (id: string) => void;
+  readonly onDeny: (id: string) => void;
+  readonly onSetAudioModeration: (on: boolean) => void;
+  readonly onAllowToSpeak: (id: string) => void;
 }
 
 /**
@@ -47,6 +56,9 @@ function Row({ p, moderator, props }: { p: Participant; moderator: boolean; prop
         </span>
         {moderator && !p.local && (
           <span class="person-actions">
+            {props.moderation.audioModerated && p.raisedHandAt !== undefined && !props.moderation.allowedToSpeak.includes(p.id) && (
+              <ActionButton label={t('people.allowSpeak')} name={p.displayName} onClick={() => props.onAllowToSpeak(p.id)} />
+            )}
             <ActionButton label={t('people.mute')} name={p.displayName} disabled={p.audioMuted} onClick={() => props.onMute(p.id)} />
             {p.role !== 'moderator' && (
               <ActionButton label={t('people.grant')} name={p.displayName} onClick={() => props.onGrantModerator(p.id)} />
@@ -79,14 +91,78 @@ function PasswordForm({ onSetPassword }: { onSetPassword: (password: string) => 
   );
 }
 
+function Knockers({ knockers, props }: { knockers: readonly Knocker[]; props: ParticipantsProps }) {
+  const { t } = useI18n();
+  const headingId = useId();
+  return (
+    <section class="people-section" aria-labelledby={headingId}>
+      <h3 id={headingId} class="people-heading">{t('people.waiting', { count: String(knockers.length) })}</h3>
+      <ul class="people-list">
+        {knockers.map((k) => (
+          <li key={k.id} class="person">
+            <span class={`person-avatar avatar-bg--${avatarHue(k.id, 8)}`} aria-hidden="true">{initials(k.displayName)}</span>
+            <div class="person-main">
+              <span class="person-name">{k.displayName}</span>
+              <span class="person-actions">
+                <ActionButton label={t('people.admit')} name={k.displayName} onClick={() => props.onAdmit(k.id)} />
+                <ActionButton label={t('people.deny')} name={k.displayName} danger onClick={() => props.onDeny(k.id)} />
+              </span>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** A labelled checkbox that acts at once (a switch): its state is the room's, not a draft. */
+function Switch({ label, hint, checked, onChange }: { label: string; hint?: string; checked: boolean; onChange: (on: boolean) => void }) {
+  const id = useId();
+  const hintId = useId();
+  return (
+    <div class="field field--inline">
+      <label class="check" for={id}>
+        <input id={id} type="checkbox" role="switch" checked={checked} aria-describedby={hint ? hintId : undefined}
+          onChange={(e) => onChange(e.currentTarget.checked)} />
+        <span>{label}</span>
+      </label>
+      {hint && <p id={hintId} class="hint">{hint}</p>}
+    </div>
+  );
+}
+
+function ModerationControls({ props }: { props: ParticipantsProps }) {
+  const { t } = useI18n();
+  const headingId = useId();
+  const { moderation } = props;
+  return (
+    <section class="people-section moderation" aria-labelledby={headingId}>
+      <h3 id={headingId} class="people-heading">{t('people.moderation')}</h3>
+      <div class="actions">
+        <button type="button" class="button" onClick={props.onMuteEveryone}>{t('people.muteAll')}</button>
+      </div>
+      {moderation.avModerationSupported && (
+        <Switch label={t('people.selfUnmute')} hint={t('people.selfUnmuteHint')} checked={!moderation.audioModerated}
+          onChange={(on) => props.onSetAudioModeration(!on)} />
+      )}
+      {moderation.lobbySupported && (
+        <Switch label={t('people.lobby')} checked={moderation.lobbyEnabled} onChange={props.onSetLobby} />
+      )}
+    </section>
+  );
+}
+
 export function Participants(props: ParticipantsProps) {
   const { t } = useI18n();
   const moderator = props.participants.some((p) => p.local && p.role === 'moderator');
+  const knockers = moderator ? props.moderation.knockers : [];
   return (
     <div class="people">
+      {knockers.length > 0 && <Knockers knockers={knockers} props={props} />}
       <ul class="people-list" aria-label={t('people.list')}>
         {sortForList(props.participants).map((p) => <Row key={p.id} p={p} moderator={moderator} props={props} />)}
       </ul>
+      {moderator && <ModerationControls props={props} />}
       {moderator && <PasswordForm onSetPassword={props.onSetPassword} />}
     </div>
   );

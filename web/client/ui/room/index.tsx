@@ -99,6 +99,7 @@ export function RoomPage({ room, initial, createConference, onConference, onHome
   }
   return (
     <ConferenceView key={joined.attempt} controller={joined.controller} devices={joined.options.devices}
+      initialName={joined.options.displayName}
       passwordPrompt={{ rejected: joined.options.password !== undefined, join: passwordActions(joined).joinWithPassword }}
       onHome={onHome}
       onRejoin={() => replace(joined, joined.options)} />

@@ -15,12 +15,16 @@ export type PanelName = 'chat' | 'participants' | 'document' | 'settings';
 
 export interface ToolbarProps {
   readonly audioMuted: boolean;
+  /** Microphones are moderated and we may not unmute: the button asks to speak instead. */
+  readonly micModerated: boolean;
   readonly videoMuted: boolean;
   readonly screenSharing: boolean;
   readonly handRaised: boolean;
   readonly tileView: boolean;
   readonly panel: PanelName | undefined;
   readonly unread: number;
+  /** People waiting in the lobby (moderators only; 0 otherwise). */
+  readonly waiting: number;
   readonly canShareScreen: boolean;
   readonly onToggleAudio: () => void;
   readonly onToggleVideo: () => void;
@@ -67,11 +71,13 @@ function ToolbarButton({ label, shortcut, pressed, onClick, children, variant, d
 export function Toolbar(props: ToolbarProps) {
   const { t, plural } = useI18n();
   const unreadId = useId();
+  const waitingId = useId();
   const { panel } = props;
   return (
     <div class="toolbar" role="toolbar" aria-label={t('toolbar.label')}>
       <div class="toolbar-group">
-        <ToolbarButton label={t('toolbar.mute')} shortcut="M" pressed={props.audioMuted} onClick={props.onToggleAudio}>
+        <ToolbarButton label={props.audioMuted && props.micModerated ? t('toolbar.askToSpeak') : t('toolbar.mute')} shortcut="M"
+          pressed={props.audioMuted} onClick={props.onToggleAudio}>
           {props.audioMuted ? <MicOffIcon /> : <MicIcon />}
         </ToolbarButton>
         <ToolbarButton label={t('toolbar.stopCamera')} shortcut="V" pressed={props.videoMuted} onClick={props.onToggleVideo}>
@@ -96,10 +102,18 @@ export function Toolbar(props: ToolbarProps) {
             </>
           )}
         </span>
-        <ToolbarButton label={t('toolbar.participants')} shortcut="P" pressed={panel === 'participants'} panel="participants"
-          onClick={() => props.onTogglePanel('participants')}>
-          <PeopleIcon />
-        </ToolbarButton>
+        <span class="tool-wrap">
+          <ToolbarButton label={t('toolbar.participants')} shortcut="P" pressed={panel === 'participants'} panel="participants"
+            describedBy={props.waiting > 0 ? waitingId : undefined} onClick={() => props.onTogglePanel('participants')}>
+            <PeopleIcon />
+          </ToolbarButton>
+          {props.waiting > 0 && (
+            <>
+              <span class="badge" aria-hidden="true">{props.waiting > 99 ? '99+' : props.waiting}</span>
+              <span id={waitingId} class="sr-only">{plural('toolbar.waiting', props.waiting)}</span>
+            </>
+          )}
+        </span>
         <ToolbarButton label={t('toolbar.document')} pressed={panel === 'document'} panel="document" onClick={() => props.onTogglePanel('document')}>
           <DocumentIcon />
         </ToolbarButton>
