@@ -356,7 +356,9 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     : undefined;
   const { occupantIdentity, ...policy } = roomPolicy(config, xmpp);
   xmpp.lobby?.setBypass(lobbyBypass(config, xmpp, policy.isModerator));
-  xmpp.muc.setStamp(createIdentityStamp(occupantIdentity));
+  const stamp = createIdentityStamp(occupantIdentity);
+  xmpp.muc.setStamp(stamp);
+  xmpp.lobby?.service.setStamp(stamp);
   const focus = startFocus({
     connectLocal: (jid, onStanza) => xmpp.connectLocal(jid, onStanza),
     addService: (service) => xmpp.addService(service),

@@ -50,6 +50,8 @@ export class AuthenticationSessions {
   /** By id; Map order is least recently used first (a use moves the session to the end). */
   private readonly sessions = new Map<string, AuthenticationSession>();
   private readonly byJid = new Map<string, AuthenticationSession>();
+  /** By account and machine-uid: one session per account and browser. */
+  private readonly byAccount = new Map<string, AuthenticationSession>();
   private readonly lifetimeMs: number;
   private readonly maxSessions: number;
   private readonly maxJids: number;
@@ -87,8 +89,15 @@ export class AuthenticationSessions {
     }
     if (account === undefined) return undefined;
     if (!machineUid) throw new StanzaError('cancel', 'not-acceptable', "Missing mandatory attribute 'machine-uid'");
+    // The same account in the same browser asks again (another room, a reload): its session goes on.
+    const existing = this.byAccount.get(`${account}\u0000${machineUid}`);
+    if (existing) {
+      this.use(existing, requester);
+      return existing;
+    }
     const session: AuthenticationSession = { id: randomUUID(), identity: account, machineUid, usedAt: 0, jids: new Set() };
     this.sessions.set(session.id, session);
+    this.byAccount.set(`${account}\u0000${machineUid}`, session);
     while (this.sessions.size > this.maxSessions) this.remove(this.sessions.values().next().value!);
     this.use(session, requester);
     return session;
@@ -122,6 +131,7 @@ export class AuthenticationSessions {
   clear(): void {
     this.sessions.clear();
     this.byJid.clear();
+    this.byAccount.clear();
   }
 
   private use(session: AuthenticationSession, jid: string): void {
@@ -151,6 +161,8 @@ export class AuthenticationSessions {
 
   private remove(session: AuthenticationSession): void {
     this.sessions.delete(session.id);
+    const key = `${session.identity}\u0000${session.machineUid}`;
+    if (this.byAccount.get(key) === session) this.byAccount.delete(key);
     for (const jid of session.jids) if (this.byJid.get(jid) === session) this.byJid.delete(jid);
   }
 }

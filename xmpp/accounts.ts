@@ -54,6 +54,7 @@ export const SCRYPT_PARAMS = { N: 2 ** 15, r: 8, p: 1 } as const;
 const SCRYPT_KEY_LENGTH = 32;
 /** Bounds for parameters read from the file: a hand-edited N must not ask for gigabytes. */
 const SCRYPT_MAX_N = 2 ** 20;
+const SCRYPT_MAX_MEMORY = 256 * 1024 * 1024;
 
 export async function saltedPassword(password: string, salt: Buffer, iterations: number, hash: ScramHash): Promise<Buffer> {
   return pbkdf2Async(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations, KEY_LENGTH[hash], hash);
@@ -122,7 +123,9 @@ const FAKE_SCRAM: ScramCredentials = { salt: randomBytes(16).toString('base64'),
 
 function validScrypt(c: ScryptCredentials): boolean {
   return typeof c.salt === 'string' && typeof c.hash === 'string' && Number.isInteger(c.N) && c.N >= 2 && c.N <= SCRYPT_MAX_N
-    && (c.N & (c.N - 1)) === 0 && Number.isInteger(c.r) && c.r >= 1 && c.r <= 32 && Number.isInteger(c.p) && c.p >= 1 && c.p <= 16;
+    && (c.N & (c.N - 1)) === 0 && Number.isInteger(c.r) && c.r >= 1 && c.r <= 32 && Number.isInteger(c.p) && c.p >= 1 && c.p <= 16
+    // scrypt needs 128·N·r bytes: at most 256 MiB per hash, 8 times the default.
+    && 128 * c.N * c.r <= SCRYPT_MAX_MEMORY;
 }
 
 export interface AccountStoreOptions {

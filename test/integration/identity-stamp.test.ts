@@ -56,7 +56,7 @@ describe('identity stamped from the session', function () {
     const user = stamped.getChild('identity')?.getChild('user');
     assert.equal(user?.getChildText('id'), 'agent-42');
     assert.equal(user?.getChildText('name'), 'Alice Agent');
-    assert.equal(user?.getChildText('email'), 'alice@example.gouv.fr');
+    assert.equal(user?.getChild('email'), undefined, "the agent's e-mail is not handed to every guest");
     assert.equal(stamped.getChild('identity')?.getChildText('group'), 'ministry');
     assert.equal(stamped.getChildren('identity').length, 1);
 
@@ -66,6 +66,11 @@ describe('identity stamped from the session', function () {
     assert.equal(guestSeen.getChild('identity'), undefined, 'no identity reaches the room from a guest');
     assert.ok(guestSeen.getChild('x', 'urn:example:unknown'), 'other elements are kept');
 
+    // The same under another prefix, and in a leave.
+    await guest.client.send(xml('presence', { to: `${ROOM}/guest` }, xml('p:identity', { 'xmlns:p': 'jabber:client' }, xml('p:user', {}, xml('p:id', {}, 'agent-42'))), xml('status', {}, 'prefixed')));
+    const prefixed = await presenceOf(agent.inbox, 'guest', (p) => p.getChildText('status') === 'prefixed');
+    assert.deepEqual(prefixed.getChildElements().filter((c) => c.getName() === 'identity'), []);
+
     // A message with a forged display name arrives without it.
     await guest.client.send(xml('message', { to: ROOM, type: 'groupchat', id: 'm1' },
       xml('body', {}, 'hello'), xml('display-name', { xmlns: 'http://jitsi.org/protocol/display-name', source: 'token' }, 'Alice Agent')));
@@ -73,5 +78,9 @@ describe('identity stamped from the session', function () {
     assert.equal(message.attrs.from, `${ROOM}/guest`);
     assert.equal(message.getChildText('body'), 'hello');
     assert.equal(message.getChild('display-name', 'http://jitsi.org/protocol/display-name'), undefined);
+
+    await guest.client.send(xml('presence', { to: `${ROOM}/guest`, type: 'unavailable' }, forgedIdentity()));
+    const left = await presenceOf(agent.inbox, 'guest', (p) => p.attrs.type === 'unavailable');
+    assert.equal(left.getChild('identity'), undefined, 'no identity in a leave either');
   });
 });

@@ -4,11 +4,13 @@
  * server removes what a client could forge about who it is and writes what its session proves.
  *
  * - Presence: any client `<identity>` is dropped; an agent's presence gets the server's
- *   `<identity><user><id/><name/><email/><avatar/></user><group/></identity>` (the token's
+ *   `<identity><user><id/><name/><avatar/></user><group/></identity>` (the token's
  *   `context.user` and `context.group`, or the account for a password login), and a token that
  *   names its holder fixes the display name (`<nick xmlns="http://jabber.org/protocol/nick">`):
  *   a guest can choose any name, but never carries an identity, and an agent's name is the one its
- *   token gives.
+ *   token gives. The e-mail a token carries is not stamped: every guest would read it
+ *   (mod_presence_identity sends it; a confidential service does not hand agents' addresses to
+ *   anyone with the link).
  * - Messages: a client `<display-name xmlns="http://jitsi.org/protocol/display-name">` is dropped
  *   (Prosody adds that element itself, for visitors' messages only).
  *
@@ -26,7 +28,6 @@ export const NS_DISPLAY_NAME = 'http://jitsi.org/protocol/display-name';
 export interface StampedIdentity {
   readonly id: string;
   readonly name?: string;
-  readonly email?: string;
   readonly avatar?: string;
   readonly group?: string;
 }
@@ -34,13 +35,14 @@ export interface StampedIdentity {
 /** Rewrites what a client sends a room before the room handles it (MucService.setStamp). */
 export interface OccupantStamp {
   /** An available presence (join, update, nick change). */
+  /** Any presence but errors: available ones get the identity, unavailable ones lose forged ones. */
   presence(realJid: Jid, presence: Element): Element;
   message(realJid: Jid, message: Element): Element;
 }
 
-/** A client-written `<identity>` (jabber:client, as jitsi-meet's is) or one in any namespace. */
+/** A client-written `<identity>` (jabber:client, as jitsi-meet's is), in any namespace or with any prefix. */
 function isIdentity(child: Element): boolean {
-  return child.name === 'identity';
+  return child.getName() === 'identity';
 }
 
 function copyWith(stanza: Element, children: Array<Element | string>): Element {
@@ -55,7 +57,6 @@ export function buildIdentity(identity: StampedIdentity): Element {
   const user = el.c('user');
   user.c('id').t(identity.id);
   if (identity.name) user.c('name').t(identity.name);
-  if (identity.email) user.c('email').t(identity.email);
   if (identity.avatar) user.c('avatar').t(identity.avatar);
   if (identity.group) el.c('group').t(identity.group);
   return el;
@@ -71,7 +72,6 @@ export function parseIdentity(presence: Element): StampedIdentity | undefined {
   return {
     id,
     ...(text('name') ? { name: text('name')! } : {}),
-    ...(text('email') ? { email: text('email')! } : {}),
     ...(text('avatar') ? { avatar: text('avatar')! } : {}),
     ...(group ? { group } : {}),
   };
@@ -81,7 +81,7 @@ export function parseIdentity(presence: Element): StampedIdentity | undefined {
 export function createIdentityStamp(identityOf: (fullJid: string) => StampedIdentity | undefined): OccupantStamp {
   return {
     presence(realJid, presence) {
-      const identity = identityOf(realJid.full);
+      const identity = presence.attrs.type === undefined ? identityOf(realJid.full) : undefined;
       const children = presence.children.filter((c) => typeof c === 'string' || !isIdentity(c));
       if (identity) {
         if (identity.name) {
@@ -95,7 +95,7 @@ export function createIdentityStamp(identityOf: (fullJid: string) => StampedIden
       return children.length === presence.children.length && !identity ? presence : copyWith(presence, children);
     },
     message(_realJid, message) {
-      const children = message.children.filter((c) => typeof c === 'string' || !(c.name === 'display-name' && c.getNS() === NS_DISPLAY_NAME));
+      const children = message.children.filter((c) => typeof c === 'string' || !(c.getName() === 'display-name' && c.getNS() === NS_DISPLAY_NAME));
       return children.length === message.children.length ? message : copyWith(message, children);
     },
   };
@@ -109,8 +109,7 @@ export function identityFromClaims(claims: Record<string, unknown>): StampedIden
   const id = str(user.id) ?? str(claims.sub);
   if (!id) return undefined;
   const name = str(user.name);
-  const email = str(user.email);
   const avatar = str(user.avatar);
   const group = str(context.group);
-  return { id, ...(name ? { name } : {}), ...(email ? { email } : {}), ...(avatar ? { avatar } : {}), ...(group ? { group } : {}) };
+  return { id, ...(name ? { name } : {}), ...(avatar ? { avatar } : {}), ...(group ? { group } : {}) };
 }

@@ -81,6 +81,9 @@ function setRole(room: MucRoom, actor: Actor, target: Occupant, role: MucRole, r
   }
   if (role === 'none') {
     room.evict(target, [MucStatus.kicked], extrasOf(actor, reason));
+    // In a members-only room (Jitsi's lobby) a kicked member loses the membership that let it in:
+    // it knocks again instead of rejoining at once, without the lobby or the room password.
+    if (room.config.membersOnly && target.affiliation === 'member') room.recordAffiliation(target.realJid.bare, 'none');
     room.log.info({ nick: target.nick, by: actor.jid.full }, 'occupant kicked');
     return;
   }

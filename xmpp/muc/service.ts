@@ -212,7 +212,7 @@ export class MucService implements DomainService {
       roomJid = to.bare;
       const room = this.rooms.get(roomJid);
       const stamp = stanza.attrs.type !== 'error' ? this.stamp : undefined;
-      if (stanza.name === 'presence') this.presence(room, stamp && stanza.attrs.type === undefined ? stamp.presence(from, stanza) : stanza, from, to);
+      if (stanza.name === 'presence') this.presence(room, stamp ? stamp.presence(from, stanza) : stanza, from, to);
       else if (stanza.name === 'message') this.message(room, stamp ? stamp.message(from, stanza) : stanza, from, to);
       else if (stanza.name === 'iq') this.iq(room, stanza, from, to);
     } catch (err) {

@@ -23,6 +23,16 @@ describe('focus authentication sessions (secure-domain login)', () => {
     assert.equal(sessions.identityOf('guest2@guest/y'), undefined);
   });
 
+  it('keeps one session per account and browser', () => {
+    const sessions = new AuthenticationSessions();
+    const first = sessions.authenticate('alice@meet/a', 'alice@meet', undefined, 'm1')!;
+    assert.equal(sessions.authenticate('alice@meet/b', 'alice@meet', undefined, 'm1'), first, 'the same browser asks again');
+    assert.notEqual(sessions.authenticate('alice@meet/c', 'alice@meet', undefined, 'm2'), first, 'another browser gets its own');
+    assert.equal(sessions.size, 2);
+    sessions.logout('alice@meet/a', first.id);
+    assert.notEqual(sessions.authenticate('alice@meet/a', 'alice@meet', undefined, 'm1'), first, 'a new one after logout');
+  });
+
   it('forgets a session after its lifetime without use, and the least recently used beyond the cap', () => {
     let now = 1_000_000;
     const sessions = new AuthenticationSessions({ lifetimeMs: 60_000, maxSessions: 2, now: () => now });

@@ -151,6 +151,10 @@ describe('xmpp/accounts AccountStore', () => {
     const huge = { salt: 'AAAA', N: 2 ** 30, r: 8, p: 1, hash: 'AAAA' };
     await writeFile(join(dir, 'huge.json'), JSON.stringify({ version: 2, accounts: { 'a@meet.jitsi': { scrypt: huge, createdAt: '2026-01-01T00:00:00.000Z' } } }));
     await assert.rejects(AccountStore.open(join(dir, 'huge.json')), /bad scrypt parameters/);
+    // Within each bound but 4 GiB together (128 · 2^20 · 32 bytes).
+    const heavy = { salt: 'AAAA', N: 2 ** 20, r: 32, p: 1, hash: 'AAAA' };
+    await writeFile(join(dir, 'heavy.json'), JSON.stringify({ version: 2, accounts: { 'a@meet.jitsi': { scrypt: heavy, createdAt: '2026-01-01T00:00:00.000Z' } } }));
+    await assert.rejects(AccountStore.open(join(dir, 'heavy.json')), /bad scrypt parameters/);
   });
 
   describe('moving between the two storages', () => {
