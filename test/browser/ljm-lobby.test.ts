@@ -20,6 +20,8 @@ type Conference = {
   joinLobby(name: string): Promise<unknown>;
   lobbyApproveAccess(id: string): void;
   lobbyDenyAccess(id: string): void;
+  grantOwner(id: string): void;
+  revokeOwner(id: string): void;
   myUserId(): string;
   getParticipants(): Array<{ getId(): string; getDisplayName(): string }>;
 };
@@ -68,6 +70,8 @@ describe('lib-jitsi-meet: the lobby (browser)', function () {
   this.timeout(120_000);
   let rig: LjmRig;
   let host: Page;
+  /** The participant let in by the first test, a member of the conference. */
+  let admitted: Page | undefined;
 
   before(async () => {
     rig = await startLjmRig();
@@ -120,6 +124,45 @@ describe('lib-jitsi-meet: the lobby (browser)', function () {
       }
     }, { knocker: id, i: from });
     assert.deepEqual(left, [id]);
+    admitted = guest;
+  });
+
+  it('takes the lobby away from a moderator whose ownership is revoked: its page stops showing knockers', async () => {
+    assert.ok(admitted, 'a participant was let in by the previous test');
+    const member = admitted;
+    const memberId = await member.evaluate(() => (window as unknown as Harness).salonTest.conference!.myUserId());
+    // Made owner, lib-jitsi-meet joins the lobby room as a moderator (Lobby._maybeJoinLobbyRoom on LOCAL_ROLE_CHANGED).
+    await host.evaluate((mid) => (window as unknown as Harness).salonTest.conference!.grantOwner(mid), memberId);
+    await member.waitForFunction(() => (window as unknown as Harness).salonTest.conference?.isModerator() === true, undefined, { timeout: 10_000 });
+    const knocker = await rig.browser.newPage(rig.pageUrl, { label: 'knocker' });
+    const memberFrom = await member.evaluate(() => (window as unknown as Harness).salonTest.events.length);
+    const hostFrom = await host.evaluate(() => (window as unknown as Harness).salonTest.events.length);
+    await knock(knocker, 'Knocker');
+    assert.equal(await joinLobby(knocker, 'Knocker'), 'joined');
+    const idSeenByMember = await knockerId(member, 'Knocker', memberFrom);
+    const id = await knockerId(host, 'Knocker', hostFrom);
+
+    const revokedFrom = await member.evaluate(() => (window as unknown as Harness).salonTest.events.length);
+    await host.evaluate((mid) => (window as unknown as Harness).salonTest.conference!.revokeOwner(mid), memberId);
+    await member.waitForFunction(() => (window as unknown as Harness).salonTest.conference?.isModerator() === false, undefined, { timeout: 10_000 });
+    // Removed from the lobby room (321), its page drops the knocker it was showing.
+    const gone = await member.evaluate(async ({ knockerJid, i }) => {
+      const t = (window as unknown as Harness).salonTest;
+      for (let at = i; ;) {
+        const ev = await t.waitForEvent('LOBBY_USER_LEFT', 10_000, at);
+        if (!ev || ev.args[0] === knockerJid) return ev?.args ?? null;
+        at = t.events.indexOf(ev) + 1;
+      }
+    }, { knockerJid: idSeenByMember, i: revokedFrom });
+    assert.deepEqual(gone, [idSeenByMember]);
+    // The knocker still waits: the host turns it away.
+    const knockerFrom = await knocker.evaluate(() => (window as unknown as Harness).salonTest.events.length);
+    await host.evaluate((k) => (window as unknown as Harness).salonTest.conference!.lobbyDenyAccess(k), id);
+    const outcome = await knocker.evaluate(async (i) => {
+      const ev = await (window as unknown as Harness).salonTest.waitForEvent(['CONFERENCE_JOINED', 'CONFERENCE_FAILED'], 20_000, i);
+      return ev ? { key: ev.key, args: ev.args } : null;
+    }, knockerFrom);
+    assert.deepEqual(outcome, { key: 'CONFERENCE_FAILED', args: ['conference.connectionError.accessDenied'] });
   });
 
   it('tells a participant the moderator turned it away', async () => {

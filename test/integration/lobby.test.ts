@@ -217,6 +217,64 @@ describe('lobby: knocking, letting in and turning away (mod_muc_lobby_rooms)', f
       assert.equal(errorCondition(await join(second, `${ROOM}/second`, { name: 'Second' })), 'registration-required');
     });
 
+    it('takes moderation of the lobby away from a moderator whose ownership is revoked: it leaves the lobby room and may no longer turn anyone away', async () => {
+      // bob, a guest let in and made owner by alice, moderates the lobby beside her (the focus only re-grants agents).
+      const bob = await connect('guest');
+      await askFocus(bob, ROOM);
+      await host.client.send(xml('message', { to: ROOM }, xml('x', { xmlns: NS_MUC_USER }, xml('invite', { to: bob.jid }))));
+      await waitForStanza(bob.inbox, (s) => s.name === 'message' && s.attrs.from === ROOM, 5000, 'invitation');
+      assert.equal((await join(bob, `${ROOM}/bob`, { name: 'Bob' })).attrs.type, undefined);
+      const bare = bob.jid.split('/')[0];
+      await host.client.iqCaller.request(xml('iq', { type: 'set', to: ROOM }, xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { affiliation: 'owner', jid: bare }))));
+      await waitForStanza(bob.inbox, (s) => s.attrs.from === `${ROOM}/bob` && itemOf(s)?.attrs.affiliation === 'owner', 5000, 'ownership');
+      const lobbySelf = await join(bob, `${LOBBY}/bob`, { name: 'Bob' });
+      assert.equal(itemOf(lobbySelf)?.attrs.role, 'moderator');
+
+      const knocker = await connect('guest');
+      await askFocus(knocker, ROOM);
+      assert.equal((await join(knocker, `${LOBBY}/knocker`, { name: 'Knocker' })).attrs.type, undefined);
+      const seen = await waitForStanza(bob.inbox, (s) => s.attrs.from === `${LOBBY}/knocker` && s.attrs.type === undefined, 5000, 'knocker seen by bob');
+      assert.equal(itemOf(seen)?.attrs.jid, knocker.jid);
+
+      // alice revokes it (lib-jitsi-meet's JitsiConference.revokeOwner: affiliation member in a members-only room).
+      await host.client.iqCaller.request(xml('iq', { type: 'set', to: ROOM }, xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { affiliation: 'member', jid: bare }))));
+      const demoted = await waitForStanza(bob.inbox, (s) => s.attrs.from === `${ROOM}/bob` && itemOf(s)?.attrs.affiliation === 'member', 5000, 'demotion');
+      assert.equal(itemOf(demoted)?.attrs.role, 'participant');
+      assert.notEqual(demoted.attrs.type, 'unavailable', 'still in the conference');
+      const removed = await waitForStanza(bob.inbox, (s) => s.attrs.from === `${LOBBY}/bob` && s.attrs.type === 'unavailable', 5000, 'removal from the lobby room');
+      assert.deepEqual(statuses(removed).sort(), ['110', '321']);
+
+      // It no longer hears of knockers, and its kick is refused; the knocker still waits.
+      const mark = bob.inbox.length;
+      await knocker.client.send(xml('presence', { to: `${LOBBY}/knocker` }, xml('nick', { xmlns: NS_NICK }, 'Knocker again')));
+      await assert.rejects(bob.client.iqCaller.request(xml('iq', { type: 'set', to: LOBBY }, xml('query', { xmlns: NS_MUC_ADMIN }, xml('item', { nick: 'knocker', role: 'none' })))),
+        (err: IqFailure) => err.condition === 'forbidden');
+      await waitForStanza(host.inbox, (s) => s.attrs.from === `${LOBBY}/knocker` && s.getChildText('nick', NS_NICK) === 'Knocker again', 5000, 'update seen by alice');
+      await barrier(bob);
+      assert.equal(bob.inbox.slice(mark).some((s) => String(s.attrs.from).startsWith(`${LOBBY}/`)), false);
+      assert.ok(server.salon.xmpp.lobby?.service.room(LOBBY)?.occupants.has('knocker'));
+      await knocker.client.send(xml('presence', { to: `${LOBBY}/knocker`, type: 'unavailable' }));
+      await bob.client.send(xml('presence', { to: `${ROOM}/bob`, type: 'unavailable' }));
+    });
+
+    it('lists in the lobby room\'s disco#items only what the requester sees: a knocker finds no other knocker', async () => {
+      const one = await connect('guest');
+      const two = await connect('guest');
+      for (const [p, nick] of [[one, 'one'], [two, 'two']] as const) {
+        await askFocus(p, ROOM);
+        assert.equal((await join(p, `${LOBBY}/${nick}`, { name: nick })).attrs.type, undefined);
+      }
+      const items = async (p: Person): Promise<string[]> => {
+        const result = await p.client.iqCaller.request(xml('iq', { type: 'get', to: LOBBY }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' })));
+        return result.getChild('query')!.getChildren('item').map((i) => String(i.attrs.jid)).sort();
+      };
+      assert.deepEqual(await items(one), [`${LOBBY}/one`]);
+      assert.deepEqual(await items(two), [`${LOBBY}/two`]);
+      const seenByHost = await items(host);
+      assert.ok(seenByHost.includes(`${LOBBY}/one`) && seenByHost.includes(`${LOBBY}/two`) && seenByHost.includes(`${LOBBY}/alice`));
+      for (const [p, nick] of [[one, 'one'], [two, 'two']] as const) await p.client.send(xml('presence', { to: `${LOBBY}/${nick}`, type: 'unavailable' }));
+    });
+
     it('destroys the lobby room when the lobby goes off, sending those waiting to the main room', async () => {
       const waiting = await connect('guest');
       await askFocus(waiting, ROOM);

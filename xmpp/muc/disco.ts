@@ -64,9 +64,14 @@ export function roomDiscoInfo(room: MucRoom): Element {
   });
 }
 
-/** §6.5 occupants, shown only to occupants. */
+/**
+ * §6.5 occupants, shown only to occupants, and of them only those whose presence the requester
+ * receives: a feature hiding occupants from each other (lobby knockers) hides them here too.
+ */
 export function roomDiscoItems(room: MucRoom, requester: Jid): Element {
-  const visible = room.occupantByRealJid(requester.full) !== undefined;
-  const items = visible ? [...room.occupants.values()].map((o) => ({ jid: o.occupantJid, name: o.nick })) : [];
+  const viewer = room.occupantByRealJid(requester.full);
+  const items = viewer === undefined ? [] : [...room.occupants.values()]
+    .filter((o) => room.presenceVisible(viewer, o))
+    .map((o) => ({ jid: o.occupantJid, name: o.nick }));
   return buildDiscoItems({ items });
 }

@@ -14,10 +14,13 @@
  *   and the lobby room's JID, or displayname-required when no `<nick>` was sent. Members and
  *   above, the focus, those the bypass rule admits (agents) and those giving the room password
  *   enter, and become members.
- * - In the lobby room, affiliations are the main room's (owners there are owners here, moderators
- *   of the main room are admins here), so moderators moderate and knockers are participants.
+ * - In the lobby room, affiliations are the main room's while one moderates there (owners there are
+ *   owners here, other moderators of the main room are admins here), so moderators moderate and
+ *   knockers are participants. A moderator that stops moderating the main room (demoted, or gone
+ *   from it) is removed from the lobby room at once (321), as roles are set at join.
  *   Knockers see no one but themselves and reach only moderators; moderators see knockers, with
- *   their real JIDs, nicks and whatever else their presence carries (e-mail), not each other.
+ *   their real JIDs, nicks and whatever else their presence carries (e-mail), not each other;
+ *   disco#items of the lobby room lists only what the requester sees.
  * - The main room hears `lobby-notify` messages from the moderator who switched the lobby, let
  *   someone in or turned someone away.
  */
@@ -54,6 +57,8 @@ export type LobbyBypass = (request: { room: MucRoomView; realJid: Jid }) => bool
 
 /** Jitsi's reason when the lobby room goes (destroy_lobby_room). */
 const LOBBY_CLOSED = 'Lobby room closed.';
+/** Why a moderator of the lobby is removed from it when it stops moderating the conference. */
+const NO_LONGER_MODERATOR = 'No longer a moderator of the conference.';
 
 function displayName(occupant: MucOccupantView): string | undefined {
   return occupant.presence.getChildText('nick', NS_NICK) || undefined;
@@ -62,8 +67,8 @@ function displayName(occupant: MucOccupantView): string | undefined {
 export class Lobby {
   /** The lobby MUC service, to register with the router. */
   readonly service: MucService;
-  /** Main room JID → its lobby room's JID, while its lobby is on; and back, to the main room. */
-  private readonly lobbies = new Map<string, string>();
+  /** Main room JID → its lobby room, while its lobby is on; and lobby room JID back to the main room. */
+  private readonly lobbies = new Map<string, MucRoom>();
   private readonly mains = new Map<string, MucRoom>();
   private bypass: LobbyBypass | undefined;
   private readonly disposers: Array<() => void> = [];
@@ -89,11 +94,16 @@ export class Lobby {
       main.addExtension(this.mainRoomExtension()),
       this.service.addExtension(this.lobbyRoomExtension()),
       main.events.on('room-destroyed', (room) => this.switchOff(room.jid, undefined)),
+      // Moderation of the lobby is held through moderation of the conference: it ends with it.
+      main.events.on('occupant-updated', (room, occupant) => {
+        if (occupant.role !== 'moderator') this.revokeLobbyModeration(room, occupant.realJid.bare);
+      }),
+      main.events.on('occupant-left', (room, occupant) => this.revokeLobbyModeration(room, occupant.realJid.bare)),
       // A lobby room destroyed by other means (its owner's muc#owner destroy) is forgotten, and
       // made again by the next knock.
       this.service.events.on('room-destroyed', (room) => {
         const main = this.mains.get(room.jid);
-        if (main && this.lobbies.get(main.jid) === room.jid) this.lobbies.delete(main.jid);
+        if (main && this.lobbies.get(main.jid)?.jid === room.jid) this.lobbies.delete(main.jid);
         this.mains.delete(room.jid);
       }),
     );
@@ -106,7 +116,7 @@ export class Lobby {
 
   /** The lobby room of a main room, while its lobby is on. */
   lobbyRoomOf(mainRoomJid: string): string | undefined {
-    return this.lobbies.get(mainRoomJid);
+    return this.lobbies.get(mainRoomJid)?.jid;
   }
 
   /** Closes every lobby room (waiting clients get `<destroy/>`); idempotent. */
@@ -122,10 +132,9 @@ export class Lobby {
   /** Opens the lobby room of `main` (or finds it); returns its JID. */
   private switchOn(main: MucRoom): string {
     const known = this.lobbies.get(main.jid);
-    if (known && this.service.room(known)) return known;
+    if (known && this.service.room(known.jid) === known) return known.jid;
     const lobbyJid = `${parseJid(main.jid).local}@${this.service.domain}`;
-    this.service.openRoom(lobbyJid);
-    this.lobbies.set(main.jid, lobbyJid);
+    this.lobbies.set(main.jid, this.service.openRoom(lobbyJid));
     this.mains.set(lobbyJid, main);
     this.log.info({ room: main.jid, lobby: lobbyJid }, 'lobby on');
     return lobbyJid;
@@ -133,7 +142,7 @@ export class Lobby {
 
   /** Destroys the lobby room of `mainJid`, sending waiting clients to `venue` if given. */
   private switchOff(mainJid: string, venue: string | undefined): void {
-    const lobbyJid = this.lobbies.get(mainJid);
+    const lobbyJid = this.lobbies.get(mainJid)?.jid;
     if (lobbyJid === undefined) return;
     this.lobbies.delete(mainJid);
     this.mains.delete(lobbyJid);
@@ -161,7 +170,7 @@ export class Lobby {
   private mainRoomExtension(): MucRoomExtension {
     return {
       roomInfoFields: (room) => {
-        const lobbyJid = this.lobbies.get(room.jid);
+        const lobbyJid = this.lobbies.get(room.jid)?.jid;
         return lobbyJid !== undefined && room.config.membersOnly ? [field.text(FIELD_LOBBY_ROOM, lobbyJid, 'Lobby room jid')] : [];
       },
       admission: (room, join) => {
@@ -195,13 +204,31 @@ export class Lobby {
         }
       },
       invited: (room, inviter, invitee) => {
-        const lobbyJid = this.lobbies.get(room.jid);
-        const knocker = lobbyJid === undefined ? undefined : this.service.room(lobbyJid)?.occupantByRealJid(invitee.full);
+        const knocker = this.lobbies.get(room.jid)?.occupantByRealJid(invitee.full);
         if (!knocker) return;
         const name = displayName(knocker);
         this.notify(room, inviter.realJid.full, { event: 'LOBBY-ACCESS-GRANTED', value: knocker.occupantJid, ...(name ? { name } : {}) });
       },
     };
+  }
+
+  /**
+   * Removes from the lobby room of `main` the occupants of `bareJid` that moderate there but no
+   * longer moderate the conference (demoted, or gone from it): a role is set once, at join, so
+   * without this a former moderator would keep seeing knockers' real JIDs and turning them away.
+   * They get their unavailable presence with 321 (their standing changed), which no one else sees.
+   */
+  private revokeLobbyModeration(main: MucRoomView, bareJid: string): void {
+    const lobby = this.lobbies.get(main.jid);
+    // A conference that ends takes its lobby room with it (switchOff), waiting clients told why.
+    if (!lobby || this.mains.get(lobby.jid)?.destroyed !== false) return;
+    const stays = lobby.defaultRole(lobby.affiliationOf(bareJid)) === 'moderator';
+    if (stays) return;
+    for (const occupant of lobby.occupantsOf(bareJid)) {
+      if (occupant.role !== 'moderator') continue;
+      lobby.evict(occupant, [MucStatus.affiliationChanged], { reason: NO_LONGER_MODERATOR });
+      this.log.info({ room: main.jid, lobby: lobby.jid, jid: occupant.realJid.full }, 'lobby moderation revoked');
+    }
   }
 
   /**
@@ -222,16 +249,17 @@ export class Lobby {
 
   private lobbyRoomExtension(): MucRoomExtension {
     return {
+      // mod_muc_lobby_rooms reads the main room's affiliation at every use (its lobby room_mt.get_affiliation,
+      // filter_stanza); here the lobby affiliation is that of a moderator of the main room while one of
+      // its sessions moderates there (owners and admins, and moderators by role, granted with muc#admin
+      // without affiliation), so an owner who left the conference does not moderate its lobby.
       affiliationOf: (room, bareJid): MucAffiliation => {
         const main = this.mainRoomOf(room.jid);
         if (!main) return 'none';
         const affiliation = main.affiliationOf(bareJid);
-        if (affiliation !== 'none' && affiliation !== 'member') return affiliation;
-        // A moderator by role (granted with muc#admin, no affiliation) moderates the lobby too.
-        for (const occupant of main.occupants.values()) {
-          if (occupant.realJid.bare === bareJid && occupant.role === 'moderator') return 'admin';
-        }
-        return affiliation;
+        if (affiliation === 'none' || affiliation === 'outcast') return affiliation;
+        if (main.occupantsOf(bareJid).some((o) => o.role === 'moderator')) return affiliation === 'member' ? 'admin' : affiliation;
+        return 'member';
       },
       // mod_muc_lobby_rooms filter_stanza: knockers' presences go to moderators only, moderators'
       // to no one; messages only between a moderator and anyone.

@@ -198,6 +198,118 @@ describe('Jitsi lobby (mod_muc_lobby_rooms)', () => {
     assert.equal(presencesFrom(mod, `${LOBBY}/mod`)[0]?.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.role, 'moderator');
   });
 
+  it('removes a moderator by role from the lobby room once demoted in the conference, and refuses what it then sends there', () => {
+    const { world, lobby, alice } = conference();
+    switchOn(alice);
+    lobby.setBypass(({ realJid }) => realJid.bare === 'mod@example');
+    const mod = world.client('mod@example/web');
+    mod.join('room1', 'mod');
+    alice.send(`<iq type="set" id="m" to="${ROOM}"><query xmlns="${ADMIN}"><item nick="mod" role="moderator"/></query></iq>`);
+    alice.send(`<presence to="${LOBBY}/alice"><x xmlns="${NS_MUC}"/></presence>`);
+    mod.send(`<presence to="${LOBBY}/mod"><x xmlns="${NS_MUC}"/></presence>`);
+    const k = world.client('k@guest.example/web');
+    k.send(`<presence to="${LOBBY}/k"><x xmlns="${NS_MUC}"/>${NICK('K')}</presence>`);
+    assert.equal(presencesFrom(mod, `${LOBBY}/k`).length, 1, 'the moderator sees the knocker');
+    for (const c of [alice, mod, k]) c.clear();
+
+    alice.send(`<iq type="set" id="demote" to="${ROOM}"><query xmlns="${ADMIN}"><item nick="mod" role="participant"/></query></iq>`);
+    assert.equal(world.muc.room(ROOM)?.occupants.get('mod')?.role, 'participant');
+    const out = presencesFrom(mod, `${LOBBY}/mod`);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]?.attrs.type, 'unavailable');
+    assert.deepEqual(statusCodes(out[0]!).sort(), [110, 321]);
+    assert.equal(lobby.service.room(LOBBY)?.occupants.has('mod'), false);
+    assert.equal(lobby.service.room(LOBBY)?.affiliationOf('mod@example'), 'member');
+    // Nobody else heard of it: moderators of the lobby are invisible to its other occupants.
+    assert.equal(k.received.length, 0);
+    assert.equal(presencesFrom(alice, `${LOBBY}/mod`).length, 0);
+
+    // What it sends the lobby room afterwards is refused, and knockers' presences no longer reach it.
+    mod.clear();
+    mod.send(`<iq type="set" id="kick" to="${LOBBY}"><query xmlns="${ADMIN}"><item nick="k" role="none"/></query></iq>`);
+    assert.deepEqual(errorCondition(mod.next()), { type: 'auth', condition: 'forbidden' });
+    mod.send(`<message to="${LOBBY}" id="inv"><x xmlns="${NS_MUC_USER}"><invite to="k@guest.example/web"/></x></message>`);
+    assert.equal(errorCondition(mod.next()).condition, 'not-acceptable');
+    assert.equal(lobby.service.room(LOBBY)?.occupants.has('k'), true);
+    k.send(`<presence to="${LOBBY}/k"><x xmlns="${NS_MUC}"/>${NICK('K again')}</presence>`);
+    assert.equal(mod.received.length, 0);
+    // Coming back, it is one more participant: it sees no knocker and may not kick.
+    mod.send(`<presence to="${LOBBY}/mod"><x xmlns="${NS_MUC}"/></presence>`);
+    assert.equal(presencesFrom(mod, `${LOBBY}/mod`)[0]?.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.role, 'participant');
+    assert.equal(presencesFrom(mod, `${LOBBY}/k`).length, 0);
+    mod.clear();
+    mod.send(`<iq type="set" id="kick2" to="${LOBBY}"><query xmlns="${ADMIN}"><item nick="k" role="none"/></query></iq>`);
+    assert.deepEqual(errorCondition(mod.next()), { type: 'auth', condition: 'forbidden' });
+  });
+
+  it('removes an owner from the lobby room when its ownership is revoked or when it leaves the conference, not on a mere presence update', () => {
+    const { world, lobby, alice, bob } = conference();
+    switchOn(alice);
+    alice.send(`<iq type="set" id="own-bob" to="${ROOM}"><query xmlns="${ADMIN}"><item affiliation="owner" jid="bob@example"/></query></iq>`);
+    for (const c of [alice, bob]) c.send(`<presence to="${LOBBY}/${c === alice ? 'alice' : 'bob'}"><x xmlns="${NS_MUC}"/></presence>`);
+    assert.equal(presencesFrom(bob, `${LOBBY}/bob`)[0]?.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.role, 'moderator');
+    const k = world.client('k@guest.example/web');
+    k.send(`<presence to="${LOBBY}/k"><x xmlns="${NS_MUC}"/>${NICK('K')}</presence>`);
+    assert.equal(presencesFrom(bob, `${LOBBY}/k`).length, 1);
+    for (const c of [alice, bob]) c.clear();
+
+    // A presence update in the conference changes nothing.
+    alice.send(`<presence to="${ROOM}/alice"><status>busy</status></presence>`);
+    assert.equal(lobby.service.room(LOBBY)?.occupants.get('alice')?.role, 'moderator');
+
+    // Ownership revoked: in a members-only room that removes bob from the conference (321), and from the lobby.
+    alice.send(`<iq type="set" id="revoke" to="${ROOM}"><query xmlns="${ADMIN}"><item affiliation="none" jid="bob@example"/></query></iq>`);
+    assert.deepEqual(statusCodes(presencesFrom(bob, `${ROOM}/bob`).at(-1)!).sort(), [110, 321]);
+    const out = presencesFrom(bob, `${LOBBY}/bob`).at(-1)!;
+    assert.equal(out.attrs.type, 'unavailable');
+    assert.deepEqual(statusCodes(out).sort(), [110, 321]);
+    assert.equal(lobby.service.room(LOBBY)?.occupants.has('bob'), false);
+    assert.equal(lobby.service.room(LOBBY)?.occupants.get('alice')?.role, 'moderator');
+
+    // An owner leaving the conference stops moderating its lobby, though it stays owner of the room.
+    alice.clear();
+    alice.send(`<presence to="${ROOM}/alice" type="unavailable"/>`);
+    assert.equal(presencesFrom(alice, `${LOBBY}/alice`).at(-1)?.attrs.type, 'unavailable');
+    assert.equal(lobby.service.room(LOBBY)?.occupants.has('alice'), false);
+    assert.equal(world.muc.room(ROOM)?.affiliationOf('alice@example'), 'owner');
+    assert.equal(lobby.service.room(LOBBY)?.affiliationOf('alice@example'), 'member');
+    assert.equal(lobby.service.room(LOBBY)?.occupants.has('k'), true);
+  });
+
+  it('tells a moderator waiting in the lobby room that it is destroyed when the conference is ended for everyone', () => {
+    const { world, lobby, alice } = conference();
+    switchOn(alice);
+    alice.send(`<presence to="${LOBBY}/alice"><x xmlns="${NS_MUC}"/></presence>`);
+    alice.clear();
+    assert.ok(world.muc.destroyRoom(ROOM, { reason: 'ended' }));
+    const out = presencesFrom(alice, `${LOBBY}/alice`);
+    assert.equal(out.length, 1);
+    assert.ok(out[0]?.getChild('x', NS_MUC_USER)?.getChild('destroy'));
+    assert.equal(lobby.service.roomCount, 0);
+  });
+
+  it('lists in the lobby room\'s disco#items only the occupants the requester sees', () => {
+    const { world, alice, bob } = conference();
+    switchOn(alice);
+    alice.send(`<presence to="${LOBBY}/alice"><x xmlns="${NS_MUC}"/></presence>`);
+    const k1 = world.client('k1@guest.example/web');
+    const k2 = world.client('k2@guest.example/web');
+    k1.send(`<presence to="${LOBBY}/k1"><x xmlns="${NS_MUC}"/>${NICK('K one')}</presence>`);
+    k2.send(`<presence to="${LOBBY}/k2"><x xmlns="${NS_MUC}"/>${NICK('K two')}</presence>`);
+    const items = (c: FakeClient, room: string): string[] => {
+      c.clear();
+      c.send(`<iq type="get" id="items" to="${room}"><query xmlns="http://jabber.org/protocol/disco#items"/></iq>`);
+      const result = c.next();
+      assert.equal(result.attrs.type, 'result');
+      return result.getChild('query')!.getChildren('item').map((i) => String(i.attrs.jid)).sort();
+    };
+    assert.deepEqual(items(k1, LOBBY), [`${LOBBY}/k1`]);
+    assert.deepEqual(items(k2, LOBBY), [`${LOBBY}/k2`]);
+    assert.deepEqual(items(alice, LOBBY), [`${LOBBY}/alice`, `${LOBBY}/k1`, `${LOBBY}/k2`]);
+    assert.deepEqual(items(bob, LOBBY), [], 'not an occupant of the lobby room');
+    assert.deepEqual(items(bob, ROOM), [`${ROOM}/alice`, `${ROOM}/bob`, `${ROOM}/focus`]);
+  });
+
   it('makes an invited knocker a member and tells the room; a kick in the lobby turns one away and tells the room too', () => {
     const { world, alice, bob } = conference();
     switchOn(alice);
