@@ -50,19 +50,37 @@ describe('OpenID Connect sign-in in the browser', function () {
     await page.locator('input[name="login"]').fill('agent-1');
     await page.locator('input[name="password"]').fill('any password');
     await page.getByRole('button', { name: 'Sign-in' }).click();
+    const callback = page.waitForResponse((response) => response.url().startsWith(`${server.httpOrigin}/auth/oidc/callback?`), { timeout: 15_000 });
     await page.getByRole('button', { name: 'Continue' }).click();
+    const target = new URL((await callback).headers().location ?? '', server.httpOrigin);
+    assert.equal(target.pathname, `/${room}`);
+    assert.match(target.hash, /^#jwt=%22[\w-]+\.[\w-]+\.[\w-]+%22$/, 'the token in the fragment, as a JSON string');
+    assert.equal(target.search, '', 'no token in the query, where access logs would keep it');
     await page.waitForURL((url) => url.origin === server.httpOrigin && url.pathname === `/${room}`, { timeout: 15_000 });
-    assert.ok(new URL(page.url()).searchParams.get('jwt'), 'the room URL carries the token');
+    // The client takes the token out of the address bar at once: no copied room link carries it.
+    await page.waitForFunction(() => !location.href.includes('jwt'), undefined, { timeout: 10_000 });
+    assert.equal(await page.evaluate(() => location.href), `${server.httpOrigin}/${room}`);
 
     await pressJoin(page, 'Marie Curie');
     await page.getByRole('button', { name: 'Leave the meeting' }).waitFor({ timeout: 20_000 });
     const muc = `${room}@muc.meet.jitsi`;
+    // The call screen shows while the focus is still being asked: poll until a deadline.
+    for (const deadline = Date.now() + 10_000; !server.salon.focus.conferences.has(muc) && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.equal(server.salon.focus.conferences.has(muc), true, 'the agent started the conference');
 
     // A guest may now join, and sees the agent as the room's owner.
     guest = await joinConference(server, muc, 'guest', { login: { domain: 'guest.meet.jitsi' } });
-    await waitForStanza(guest.inbox, (s) => s.name === 'presence' && String(s.attrs.from).startsWith(`${muc}/`)
+    const agentPresence = await waitForStanza(guest.inbox, (s) => s.name === 'presence' && String(s.attrs.from).startsWith(`${muc}/`)
       && s.attrs.from !== `${muc}/guest` && s.attrs.from !== `${muc}/focus`
       && s.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.affiliation === 'owner', 10_000, "the agent's presence as owner");
+
+    // The conference request's machine-uid is the browser's own private id, not the stats-id all occupants see.
+    const machineUid = await page.evaluate(() => localStorage.getItem('salon.machineUid'));
+    assert.match(machineUid ?? '', /^[0-9a-f]{32}$/);
+    const statsId = agentPresence.getChildText('stats-id');
+    assert.ok(statsId, 'the agent announces a stats-id');
+    assert.notEqual(statsId, machineUid);
   });
 });

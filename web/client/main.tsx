@@ -8,17 +8,21 @@ import { App, type OnConference } from './app.tsx';
 import { createConference, type JitsiConfig } from './conference/conference-client.ts';
 import { parseUrlOverrides, startEmbedding } from './embed/index.ts';
 import { initialOptionsFrom } from './ui/initial-options.ts';
+import { takePageToken } from './ui/page-token.ts';
 
 const config = (globalThis as { config?: unknown }).config as JitsiConfig;
 
 // ── Embedding (iframe API) ─────────────────────────────────────────────────────────────────
 // The one place the embedding code plugs in. `startEmbedding` is called first: the embedder waits
 // for the events it sends at once. The URL's whitelisted settings (#config.prejoinConfig.enabled,
-// #config.startWithAudioMuted/VideoMuted, #userInfo.displayName, ?jwt / #jwt, ?lang) become the
+// #config.startWithAudioMuted/VideoMuted, #userInfo.displayName, #jwt / ?jwt, ?lang) become the
 // app's initial options, and each conference is attached to the endpoint (attach returns detach),
 // with the room's way to join again with a password (the `password` command's second meaning).
+// The token leaves the address bar at once (./ui/page-token.ts).
 const endpoint = startEmbedding(window);
-const initial = initialOptionsFrom(parseUrlOverrides(location));
+const overrides = parseUrlOverrides(location);
+const jwt = takePageToken({ location, history, storage: () => sessionStorage, now: Date.now() }, overrides.jwt);
+const initial = initialOptionsFrom({ ...overrides, jwt });
 const onConference: OnConference | undefined = endpoint
   ? (controller, _options, room) => endpoint.attach(controller, { joinWithPassword: room.joinWithPassword })
   : undefined;

@@ -3,7 +3,7 @@
  * reads it, and everything else (including hostile keys and values) ignored.
  */
 import assert from 'node:assert/strict';
-import { MAX_DISPLAY_NAME, MAX_VALUE_CHARS, parseUrlOverrides, type UrlOverrides } from '../../../web/client/embed/url-overrides.ts';
+import { addressWithoutToken, MAX_DISPLAY_NAME, MAX_VALUE_CHARS, parseUrlOverrides, type UrlOverrides } from '../../../web/client/embed/url-overrides.ts';
 import { buildFrameUrl } from '../../../web/external-api/frame-url.ts';
 
 const NONE: UrlOverrides = {
@@ -45,11 +45,25 @@ describe('web/client/embed/url-overrides', () => {
     assert.equal(parse('#jwt=%22' + JWT + '%22').jwt, JWT);
   });
 
-  it('prefers the query JWT and language over the hash ones', () => {
+  it("prefers the hash JWT over the query's (as jitsi-meet's parseJWTFromURLParams), the query language over the hash's", () => {
     const other = 'aaa.bbb.ccc';
-    const result = parse(`#jwt=%22${other}%22&config.defaultLanguage=%22en%22`, `?jwt=${JWT}&lang=fr`);
+    const result = parse(`#jwt=%22${JWT}%22&config.defaultLanguage=%22en%22`, `?jwt=${other}&lang=fr`);
     assert.equal(result.jwt, JWT);
     assert.equal(result.lang, 'fr');
+    assert.equal(parse(`#jwt=${JWT}`).jwt, JWT, 'an unquoted hash token, typed by hand');
+    assert.equal(parse('#jwt=not-a-jwt', `?jwt=${JWT}`).jwt, JWT, 'a hash value that is no token leaves the query one');
+  });
+
+  it('gives the address without its token, everything else kept as written', () => {
+    const at = (pathname: string, search: string, hash: string): string | undefined => addressWithoutToken({ pathname, search, hash });
+    assert.equal(at('/Reunion', '', '#jwt=%22a.b.c%22&config.prejoinConfig.enabled=false'), '/Reunion#config.prejoinConfig.enabled=false');
+    assert.equal(at('/Reunion', '?jwt=a.b.c', ''), '/Reunion');
+    assert.equal(at('/equipe/Reunion', '?lang=fr&jwt=a.b.c', '#userInfo.displayName=%22Ada%22&jwt=%22a.b.c%22&jitsi_meet_external_api_id=2'),
+      '/equipe/Reunion?lang=fr#userInfo.displayName=%22Ada%22&jitsi_meet_external_api_id=2');
+    assert.equal(at('/Reunion', '?jwt', '#jwt=&jwt=x'), '/Reunion', 'every jwt parameter, even empty or repeated');
+    assert.equal(at('/Reunion', '?lang=fr', '#config.startWithAudioMuted=true'), undefined, 'nothing to take out');
+    assert.equal(at('/Reunion', '?jwtx=1', '#xjwt=2'), undefined, 'other keys that merely contain jwt stay');
+    assert.equal(at('/', '', ''), undefined);
   });
 
   it('ignores every key outside the whitelist, security-relevant ones included', () => {

@@ -22,6 +22,7 @@ import { LocalMedia } from '../media/local-media.ts';
 import { IqError, XmppConnection } from '../xmpp/connection.ts';
 import { BridgeChannelClient } from './bridge-channel-client.ts';
 import { ConferenceStore } from './conference-store.ts';
+import { machineUid } from './machine-uid.ts';
 import type { ConferenceController, ConferenceErrorKind, ConferenceState, DeviceChoice, HostSignIn, JoinOptions, LeaveReason } from './model.ts';
 import { parseJoinRefusal } from './moderation-stanzas.ts';
 import { buildOwnPresence, NS_NICK, parseOccupantPresence, type OccupantPresence, type OwnPresence } from './occupant-presence.ts';
@@ -41,7 +42,7 @@ export interface JitsiConfig {
   /**
    * Where an organiser signs in to get a token (jitsi-meet's `tokenAuthUrl`): `{room}` in it is
    * replaced by the room's name and `{state}` by the encoded JSON `{"room":…}`; without `{room}`,
-   * `?room=` is added. The service comes back to the room with `?jwt=`.
+   * `?room=` is added. The service comes back to the room with `#jwt=` (or `?jwt=`).
    */
   tokenAuthUrl?: string;
 }
@@ -206,7 +207,7 @@ class ConferenceClient implements ConferenceController {
     try {
       await connection.connect();
       this.moderation.discoverComponents(connection);
-      const request = buildConferenceRequest({ room: this.roomJid, machineUid: this.own.statsId, properties: {} });
+      const request = buildConferenceRequest({ room: this.roomJid, machineUid: machineUid(), properties: {} });
       for (let attempt = 1; ; attempt++) {
         const answer = await this.askFocus(connection, request);
         if (answer === 'no-host') {

@@ -71,7 +71,7 @@ export type LeaveReason = 'hangup' | 'kicked' | 'ended' | 'denied';
 
 /**
  * How an organiser waiting with the guests may sign in to start the meeting: through the
- * deployment's token service (config.js `tokenAuthUrl`, a page that comes back with `?jwt=`), or
+ * deployment's token service (config.js `tokenAuthUrl`, a page that comes back with `#jwt=`), or
  * with a username and password of the service's own accounts.
  */
 export type HostSignIn =

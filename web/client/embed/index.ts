@@ -7,7 +7,7 @@ import { ExternalApiEndpoint, startEmbeddingIn } from './endpoint.ts';
 import { parseUrlOverrides } from './url-overrides.ts';
 
 export { ExternalApiEndpoint } from './endpoint.ts';
-export { parseUrlOverrides, type UrlOverrides } from './url-overrides.ts';
+export { addressWithoutToken, parseUrlOverrides, type UrlOverrides } from './url-overrides.ts';
 
 /**
  * The iframe API endpoint if this page is framed and its URL hash names an API instance

@@ -15,7 +15,12 @@
  * - the API passes a whole object per top-level key, e.g. `config.prejoinConfig={"enabled":false}`,
  *   where a hand-written link says `config.prejoinConfig.enabled=false`; both are read;
  * - the query carries `jwt` and `lang` as plain text (`?jwt=…&lang=fr`); the JWT may also come in
- *   the hash (`#jwt="…"`); the query's wins, as in jitsi-meet's `parseJWTFromURLParams`.
+ *   the hash (`#jwt="…"`, or unquoted by hand), and the hash's wins, as in jitsi-meet's
+ *   `parseJWTFromURLParams` (react/features/base/jwt/functions.ts): its sign-in services and its
+ *   iframe API put it there, out of server logs.
+ *
+ * `addressWithoutToken` gives the same address with every `jwt` parameter taken out, for the page to
+ * show once it has read the token (../ui/page-token.ts).
  */
 
 export interface UrlOverrides {
@@ -157,7 +162,26 @@ export function parseUrlOverrides(location: { readonly hash: string; readonly se
     startWithAudioMuted: booleanOf(hash.get('config.startWithAudioMuted')),
     startWithVideoMuted: booleanOf(hash.get('config.startWithVideoMuted')),
     displayName: displayNameFrom(hash.get('userInfo.displayName')),
-    jwt: jwtOf(queryText('jwt')) ?? jwtOf(stringOf(hash.get('jwt'))),
+    jwt: jwtOf(stringOf(hash.get('jwt'))) ?? jwtOf(queryText('jwt')),
     lang: languageOf(queryText('lang')) ?? languageOf(stringOf(hash.get('config.defaultLanguage'))),
   };
+}
+
+const isJwtParam = (item: string): boolean => item === 'jwt' || item.startsWith('jwt=');
+
+/** A `?…` or `#…` part without its `jwt` parameters, the others as written ('' when none is left). */
+function withoutJwt(part: string): string {
+  const kept = part.slice(1).split('&').filter((item) => !isJwtParam(item));
+  return kept.some((item) => item !== '') ? `${part[0]}${kept.join('&')}` : '';
+}
+
+/**
+ * The page's address (path, query, hash) without its `jwt` parameters, the others kept as written
+ * and in order; `undefined` when it has none. A token must not stay in the address bar, the
+ * history, or a room link copied from there to invite someone.
+ */
+export function addressWithoutToken(location: { readonly pathname: string; readonly search: string; readonly hash: string }): string | undefined {
+  const parts = [location.search, location.hash];
+  if (!parts.some((part) => part.slice(1).split('&').some(isJwtParam))) return undefined;
+  return `${location.pathname}${parts.map(withoutJwt).join('')}`;
 }

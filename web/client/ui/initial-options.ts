@@ -14,7 +14,7 @@ export interface InitialOptions {
   readonly startVideoMuted: boolean;
   /** jitsi-meet's `userInfo.displayName`; overrides the remembered name. */
   readonly displayName: string | undefined;
-  /** A JWT given as `?jwt=` (or `#jwt=` by the embedding code), passed on to the server. */
+  /** A JWT given as `#jwt=` or `?jwt=` (kept for a reload of the tab, ./page-token.ts), passed on to the server. */
   readonly jwt: string | undefined;
   /** A language tag the URL asks for (`?lang=`, `config.defaultLanguage`); fr or en is used from it. */
   readonly lang: string | undefined;

@@ -9,14 +9,18 @@
  * the state, PKCE, and the ID token's `iss`, `aud`, `exp` and `nonce`), reads the user's name and
  * e-mail from the ID token or the UserInfo endpoint (ProConnect answers the latter only, as a signed
  * JWT), checks the e-mail domain, then mints a Jitsi-format token for that one room and sends the
- * browser to `/<Room>?jwt=<token>`, which Salon's client and jitsi-meet both read.
+ * browser to `/<Room>#jwt="<token>"`, which Salon's client and jitsi-meet both read. The token rides
+ * in the fragment, which browsers never send: it stays out of access logs, proxies and `Referer`
+ * headers, and the client takes it out of the address bar at once (web/client/ui/page-token.ts).
  *
  * Stock jitsi-meet clients come here through config.js `tokenAuthUrl` (see `tokenAuthUrlTemplate`):
  * jitsi-meet substitutes `{room}` with the room name and `{state}` with a URL-encoded JSON object
  * (`room`, `roomSafe`, `tenant`, `config.*` overrides) and navigates to it when the user, waiting
  * for the host, says "I am the host" (jitsi-meet react/features/authentication/functions.web.ts,
  * getTokenAuthUrl; actions.web.ts, openTokenAuthUrl). It reads the token back from the room URL's
- * `#jwt=` or `?jwt=` (react/features/base/jwt/functions.ts, parseJWTFromURLParams).
+ * `#jwt=` first, as a JSON string like every hash value, else `?jwt=` (react/features/base/jwt/
+ * functions.ts, parseJWTFromURLParams, since jitsi-meet PR 14749/14760, 2024; older releases read
+ * `?jwt=` only).
  *
  * Every failure (provider unreachable, refused consent, unknown or replayed state, a token that
  * does not verify, an e-mail domain not allowed, too many sign-ins at once) ends on a small page in
@@ -171,6 +175,17 @@ function escapeHtml(text: string): string {
 /** The room's path, under its tenant if any. */
 function roomPath(room: string, tenant: string | undefined): string {
   return `${tenant ? `/${encodeURIComponent(tenant)}` : ''}/${encodeURIComponent(room)}`;
+}
+
+/**
+ * The room URL's fragment: the token and the carried settings, as jitsi-meet writes a hash
+ * (react/features/base/util/uri.ts, urlObjectToString): `key=<URL-encoded JSON value>` joined by
+ * `&`, keys as they are. The token is a JSON string, `jwt=%22…%22`, since jitsi-meet JSON-parses
+ * every hash value and drops one that does not parse.
+ */
+function roomHash(token: string, overrides: ReadonlyArray<readonly [string, string]>): string {
+  // The carried settings' values are JSON already (`true`, `false`).
+  return [`jwt=${encodeURIComponent(JSON.stringify(token))}`, ...overrides.map(([key, json]) => `${key}=${encodeURIComponent(json)}`)].join('&');
 }
 
 function problemPage(problem: Problem, back: string, retry: string | undefined): string {
@@ -418,8 +433,7 @@ export function createOidcSignIn(options: OidcSignInOptions): OidcSignIn {
     const token = await mint({ sub, email, name: displayName(claims) ?? email?.split('@')[0] }, entry);
     log.info({ room: entry.room }, 'agent signed in');
     const target = new URL(roomPath(entry.room, entry.tenant), options.publicOrigin);
-    target.searchParams.set('jwt', token);
-    if (entry.overrides.length) target.hash = new URLSearchParams(entry.overrides).toString();
+    target.hash = roomHash(token, entry.overrides);
     ctx.redirect(target.href);
   };
 
@@ -427,8 +441,8 @@ export function createOidcSignIn(options: OidcSignInOptions): OidcSignIn {
    * A Jitsi-format token (jitsi-meet doc/tokens.md) for the one room, its holder a moderator. It
    * lives `tokenTtlSeconds` (default one hour): the client presents it at every full connection,
    * including the reconnection after a network change outlasting XEP-0198 hibernation and a page
-   * reload, so it must outlast a meeting's start; it stays in the browser's history and address
-   * bar, so it should not outlast a working session by much.
+   * reload, so it must outlast a meeting's start; a client that leaves it in the address bar
+   * leaves it in the browser's history too, so it should not outlast a working session by much.
    */
   const mint = (user: { sub: string; email: string | undefined; name: string | undefined }, entry: Pending): Promise<string> => {
     const issuedAt = Math.floor(now() / 1000);
