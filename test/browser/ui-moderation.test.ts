@@ -59,6 +59,11 @@ describe('views: moderation', function () {
       const page = await ui.rig.open('/ReunionPrivee?others=3', locale);
       await joinFromPrejoin(page);
       await page.locator('[data-panel="participants"]').click();
+      // The signed-in agent (this moderator) is marked as such; the three guests are not.
+      const agentTags = page.locator('.person .tag', { hasText: new RegExp(`^${t['people.verified']}$`) });
+      await agentTags.first().waitFor();
+      assert.equal(await agentTags.count(), 1);
+      assert.equal(await agentTags.getAttribute('title'), t['people.verifiedHint']);
       const lobby = page.getByRole('switch', { name: t['people.lobby'] });
       await lobby.waitFor();
       assert.equal(await lobby.isChecked(), false);
@@ -124,6 +129,7 @@ describe('views: moderation', function () {
       assert.equal(await ask.getAttribute('aria-pressed'), 'true');
       await page.locator('[data-panel="participants"]').click();
       assert.equal(await page.getByRole('switch').count(), 0, 'no moderation switches for participants');
+      assert.equal(await page.locator('.person .tag', { hasText: new RegExp(`^${t['people.verified']}$`) }).count(), 0, 'a guest is not marked as an agent');
       await assertAxeClean(page, 'participant with moderated microphones');
       // Leaving goes straight out: nothing to end, no document.
       await page.getByRole('button', { name: t['toolbar.leave'] }).click();

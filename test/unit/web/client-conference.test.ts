@@ -30,6 +30,14 @@ describe('web client: occupant presence', () => {
       ['ef56', 'Bob', 'moderator', 'u@meet.jitsi/r', false, true, true, 1700, [110]]);
   });
 
+  it("reads the server's <identity> as a verified agent, and nothing else as one", () => {
+    const agent = parseOccupantPresence(parse(`<presence from="r@m/a"><identity><user><id>agent-42</id><name>Alice</name></user></identity></presence>`));
+    assert.equal(agent.verified, true);
+    for (const xml of ['<presence from="r@m/g"/>', '<presence from="r@m/g"><identity/></presence>', '<presence from="r@m/g"><identity><user><name>Alice</name></user></identity></presence>']) {
+      assert.equal(parseOccupantPresence(parse(xml)).verified, false, xml);
+    }
+  });
+
   it('ignores SourceInfo entries that are not objects (a hostile presence cannot break the reader)', () => {
     for (const json of ['{"x-a0":null,"x-v0":7}', '[1,2]', 'null', '"text"', '{"__proto__":{"muted":true}}']) {
       const o = parseOccupantPresence(parse(`<presence from="r@m/x"><SourceInfo>${json}</SourceInfo><videomuted>true</videomuted></presence>`));

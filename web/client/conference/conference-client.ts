@@ -413,6 +413,7 @@ class ConferenceClient implements ConferenceController {
       videoMuted: self ? this.own.videoMuted : occupant.videoMuted,
       raisedHandAt: self ? this.own.raisedHandAt : occupant.raisedHandAt,
       screenSharing: self ? this.own.screenSharing : occupant.screenSharing,
+      verified: occupant.verified,
     });
     if (self && isNew) {
       this.store.setJoined(this.endpointId);

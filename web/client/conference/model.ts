@@ -24,6 +24,8 @@ export interface Participant {
   /** Shares a screen or window (a `desktop` video source). */
   readonly screenSharing: boolean;
   readonly connectionQuality: ConnectionQuality;
+  /** The service vouches for who this is (an agent signed in or holding a token); guests are not. */
+  readonly verified?: boolean;
 }
 
 export interface ChatMessage {

@@ -60,6 +60,11 @@ export interface OccupantPresence {
   raisedHandAt: number | undefined;
   /** The focus's `<etherpad>`, when the presence has one. */
   etherpad: string | undefined;
+  /**
+   * The server's `<identity>` is in the presence: the room stamps it for agents (accounts, tokens)
+   * and removes any a client writes (xmpp/muc/identity-stamp.ts), so a guest never has one.
+   */
+  verified: boolean;
 }
 
 type SourceInfo = Array<[name: string, info: { muted?: unknown; videoType?: unknown }]>;
@@ -105,5 +110,6 @@ export function parseOccupantPresence(presence: Element): OccupantPresence {
     screenSharing: entries.some(([, info]) => info.videoType === 'desktop' && info.muted !== true) || presence.getChildText('videoType') === 'desktop',
     raisedHandAt: Number.isFinite(raised) && raised > 0 ? raised : undefined,
     etherpad: presence.getChildText('etherpad', 'http://jitsi.org/jitmeet/etherpad') ?? undefined,
+    verified: Boolean(presence.getChild('identity')?.getChild('user')?.getChildText('id')),
   };
 }

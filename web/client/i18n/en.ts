@@ -132,6 +132,8 @@ export const en = {
   'people.title': 'Participants ({count})',
   'people.list': 'Participant list',
   'people.moderator': 'Moderator',
+  'people.verified': 'Agent',
+  'people.verifiedHint': 'Identity checked by the service (signed-in agent)',
   'people.handRaised': 'Hand raised',
   'people.micOff': 'Microphone off',
   'people.camOff': 'Camera off',

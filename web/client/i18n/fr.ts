@@ -131,6 +131,8 @@ export const fr: Messages = {
   'people.title': 'Participants ({count})',
   'people.list': 'Liste des participants',
   'people.moderator': 'Modérateur',
+  'people.verified': 'Agent',
+  'people.verifiedHint': 'Identité vérifiée par le service (agent connecté)',
   'people.handRaised': 'Main levée',
   'people.micOff': 'Micro coupé',
   'people.camOff': 'Caméra coupée',

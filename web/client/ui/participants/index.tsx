@@ -50,6 +50,7 @@ function Row({ p, moderator, props }: { p: Participant; moderator: boolean; prop
         <span class="person-name">{name}</span>
         <span class="person-tags">
           {p.role === 'moderator' && <span class="tag">{t('people.moderator')}</span>}
+          {p.verified && <span class="tag" title={t('people.verifiedHint')}>{t('people.verified')}</span>}
           {p.raisedHandAt !== undefined && <span class="tag tag--hand"><HandIcon />{t('people.handRaised')}</span>}
           {p.audioMuted && <span class="tag tag--icon" title={t('people.micOff')}><MicOffIcon /><span class="sr-only">{t('people.micOff')}</span></span>}
           {p.videoMuted && <span class="tag tag--icon" title={t('people.camOff')}><CameraOffIcon /><span class="sr-only">{t('people.camOff')}</span></span>}
