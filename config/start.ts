@@ -79,7 +79,7 @@ export function breweryJid(config: Config): string {
  * (JWT) whose room claim names the room (its moderator claim decides ownership); sessions of the
  * guest domain are guests.
  */
-function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): Pick<FocusOptions, 'policy' | 'isModerator' | 'authentication' | 'moderators'> & { occupantIdentity(fullJid: string): StampedIdentity | undefined } {
+function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): Pick<FocusOptions, 'policy' | 'isModerator' | 'authentication' | 'moderators'> & { occupantIdentity(fullJid: string): StampedIdentity | undefined; isAgent(fullJid: string, roomJid: string): boolean } {
   const sessions = new AuthenticationSessions();
   /** A password login on the main domain (the secure domain): its bare JID. */
   const accountOf = (fullJid: string): string | undefined => {
@@ -110,9 +110,15 @@ function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): 
     const account = accountOf(fullJid) ?? sessions.identityOf(fullJid);
     return account ? { id: account } : undefined;
   };
-  if (!config.auth.enabled) return { policy: createRoomPolicy(options), occupantIdentity };
+  /** An agent for that room: an account (or a host login presenting its session), or a token naming it. */
+  const isAgent = (fullJid: string, roomJid: string): boolean => {
+    const identity = identify(fullJid, roomJid);
+    return identity.agent && !identity.refusal;
+  };
+  if (!config.auth.enabled) return { policy: createRoomPolicy(options), occupantIdentity, isAgent };
   return {
     occupantIdentity,
+    isAgent,
     policy: createRoomPolicy(options),
     ...(isModerator ? { isModerator } : {}),
     moderators: config.auth.moderators,
@@ -123,24 +129,21 @@ function roomPolicy(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>): 
 /**
  * Who enters a conference whose lobby is on without knocking, besides its members and moderators
  * (xmpp/muc/lobby.ts). Service accounts of the auth domain (a SIP gateway, a recorder) always, as
- * docker-jitsi-meet's `muc_lobby_whitelist`. With authentication: agents, that is an account's
- * password login on the main domain, a token naming the room, or whoever the focus would make
- * owner (`isModerator`, which also knows jitsi-meet's host logins); guests knock. Without
+ * docker-jitsi-meet's `muc_lobby_whitelist`. With authentication: agents for that room (`isAgent`
+ * of the room policy: an account, a host login presenting its session, a token naming the room);
+ * guests knock. Without
  * authentication everyone is a guest, but the first comer while nobody moderates the room enters
  * (the focus then makes it owner, Jicofo's auto-owner rule), so a room with its lobby on from the
  * start has someone to let the others in.
  */
-function lobbyBypass(config: Config, xmpp: Pick<XmppServer, 'sessionIdentity'>, isModerator: ((realJid: string, roomJid: string) => boolean) | undefined): LobbyBypass {
+function lobbyBypass(config: Config, isAgent: (realJid: string, roomJid: string) => boolean): LobbyBypass {
   const focus = `focus@${config.xmpp.authDomain}`;
   return ({ room, realJid }) => {
     if (realJid.domain === config.xmpp.authDomain) return true;
     if (!config.auth.enabled) {
       return ![...room.occupants.values()].some((o) => o.role === 'moderator' && o.realJid.bare !== focus);
     }
-    const session = xmpp.sessionIdentity(realJid.full);
-    if (session?.authenticated === 'token') return tokenGrants(session.claims, room.jid.slice(0, room.jid.indexOf('@'))).allowed;
-    if (session?.authenticated === 'password' && realJid.domain === config.xmpp.domain) return true;
-    return isModerator?.(realJid.full, room.jid) ?? false;
+    return isAgent(realJid.full, room.jid);
   };
 }
 
@@ -354,8 +357,8 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       maxConnections: config.pad.maxConnections,
     })
     : undefined;
-  const { occupantIdentity, ...policy } = roomPolicy(config, xmpp);
-  xmpp.lobby?.setBypass(lobbyBypass(config, xmpp, policy.isModerator));
+  const { occupantIdentity, isAgent, ...policy } = roomPolicy(config, xmpp);
+  xmpp.lobby?.setBypass(lobbyBypass(config, isAgent));
   const stamp = createIdentityStamp(occupantIdentity);
   xmpp.muc.setStamp(stamp);
   xmpp.lobby?.service.setStamp(stamp);
