@@ -3,7 +3,10 @@
  * conference-modify requests from the focus create and expire conferences and endpoints, take
  * the endpoints' remote ICE/DTLS transport and sources, and are answered with conference-modified
  * carrying each new endpoint's local transport (ufrag, pwd, host candidates, fingerprint with
- * setup=actpass, the colibri-ws URL).
+ * setup=actpass, the colibri-ws URL). It also expires, on its own, endpoints whose transport failed
+ * or went silent and conferences left empty (jitsi-videobridge's VideobridgeExpireThread); it tells
+ * the focus nothing (neither does JVB): the focus learns it from the client's ICE failure
+ * (session-terminate with restart) or from unknown_endpoint on its next request.
  */
 import { randomInt } from 'node:crypto';
 import { Element } from 'ltx';
@@ -15,13 +18,30 @@ import { buildIceUdpTransport, parseIceUdpTransport, type IceCandidate } from '.
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
 import { BridgeConference, SENDER_SCOPED_EXTENSIONS, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
+import type { EndpointActivity } from './endpoint.ts';
 import type { NamedSource } from './forwarding.ts';
 
 /** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
 export interface ColibriEndpoint extends ConferenceEndpoint {
   localTransport(): { ufrag: string; pwd: string; fingerprint: DtlsFingerprint; candidates: IceCandidate[] };
   setRemoteTransport(info: { ufrag?: string; pwd?: string; fingerprints: DtlsFingerprint[]; candidates: IceCandidate[] }): void;
+  /** How alive its transport is, for expiry; an endpoint without it is only expired by the focus. */
+  activity?(): EndpointActivity;
 }
+
+/** When the bridge expires what the focus left behind (jitsi-videobridge reference.conf `entity-expiration`). */
+export interface ColibriExpiry {
+  /** An endpoint that heard nothing from its client this long is expired. Default 60 000 (JVB's `entity-expiration.timeout`). */
+  inactivityMs: number;
+  /** An endpoint that never heard from its client is expired this long after its creation. Default 120 000 (JVB Endpoint's epTimeout). */
+  neverHeardMs: number;
+  /** A conference without endpoints is expired once this old. Default 20 000 (JVB Conference.shouldExpire). */
+  emptyConferenceMs: number;
+  /** How often the sweep runs; 0: never on its own (tests call expireInactive). Default 10 000. */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_COLIBRI_EXPIRY: ColibriExpiry = { inactivityMs: 60_000, neverHeardMs: 120_000, emptyConferenceMs: 20_000, checkIntervalMs: 10_000 };
 
 export interface ColibriServiceOptions {
   log: Logger;
@@ -34,8 +54,10 @@ export interface ColibriServiceOptions {
   onEndpointRemoved?(meetingId: string, endpointId: string): void;
   /** Sends a bridge-channel message to an endpoint (dropped while its channel is not open). */
   sendToEndpoint?(meetingId: string, endpointId: string, message: BridgeToClientMessage): void;
-  /** Monotonic milliseconds for the conferences' speech activity and keyframe pacing. Default performance.now(). */
+  /** Monotonic milliseconds for the conferences' speech activity and keyframe pacing, and their age. Default performance.now(). */
   now?(): number;
+  /** Expiry of failed or silent endpoints and empty conferences; see {@link DEFAULT_COLIBRI_EXPIRY}. */
+  expiry?: Partial<ColibriExpiry>;
 }
 
 /** RFC 6464 client-to-mixer audio level: the conference reads it for the dominant speaker. */
@@ -115,8 +137,20 @@ function feedbackSources(audioSsrc: number, videoSsrc: number): Colibri2MediaSou
 export class ColibriService {
   private readonly conferences = new Map<string, BridgeConference>();
   private readonly feedbackSsrcs = new Map<string, [number, number]>();
+  /** Creation time (options.now) of each conference, for the empty-conference expiry. */
+  private readonly createdAt = new Map<string, number>();
+  private readonly expiry: ColibriExpiry;
+  private readonly now: () => number;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: ColibriServiceOptions) {}
+  constructor(private readonly options: ColibriServiceOptions) {
+    this.expiry = { ...DEFAULT_COLIBRI_EXPIRY, ...options.expiry };
+    this.now = options.now ?? (() => performance.now());
+    if (this.expiry.checkIntervalMs > 0) {
+      this.sweepTimer = setInterval(() => this.expireInactive(), this.expiry.checkIntervalMs);
+      this.sweepTimer.unref();
+    }
+  }
 
   get conferenceCount(): number {
     return this.conferences.size;
@@ -143,11 +177,14 @@ export class ColibriService {
       if (this.options.refusingNewConferences()) throw Colibri2Error.gracefulShutdown();
       const feedbackSsrcs: [number, number] = [randomInt(1, 2 ** 31), randomInt(1, 2 ** 31)];
       conference = new BridgeConference(request.meetingId, request.name, this.options.log.child({ meetingId: request.meetingId }), (c) => {
-        if (this.conferences.get(c.meetingId) === c) this.conferences.delete(c.meetingId);
+        if (this.conferences.get(c.meetingId) !== c) return;
+        this.conferences.delete(c.meetingId);
         this.feedbackSsrcs.delete(c.meetingId);
+        this.createdAt.delete(c.meetingId);
       }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId), { feedbackSsrcs: { audio: feedbackSsrcs[0], video: feedbackSsrcs[1] } });
       this.conferences.set(request.meetingId, conference);
       this.feedbackSsrcs.set(request.meetingId, feedbackSsrcs);
+      this.createdAt.set(request.meetingId, this.now());
       const meetingId = request.meetingId;
       conference.useBridgeChannel({
         send: (endpointId, message) => this.options.sendToEndpoint?.(meetingId, endpointId, message),
@@ -237,7 +274,43 @@ export class ColibriService {
     return endpoint?.localTransport().pwd;
   }
 
+  /**
+   * One expiry sweep (jitsi-videobridge VideobridgeExpireThread, Endpoint.shouldExpire,
+   * Conference.shouldExpire): endpoints whose ICE or DTLS failed, that never heard from their client
+   * within `neverHeardMs` of their creation, or heard nothing for `inactivityMs`, are removed; then
+   * conferences without endpoints older than `emptyConferenceMs` are closed. Runs every
+   * `checkIntervalMs`; returns what it expired.
+   */
+  expireInactive(): { endpoints: Array<{ meetingId: string; endpointId: string; reason: string }>; conferences: string[] } {
+    const expired: ReturnType<ColibriService['expireInactive']> = { endpoints: [], conferences: [] };
+    for (const conference of [...this.conferences.values()]) {
+      for (const id of conference.endpointIds()) {
+        const endpoint = conference.endpoint(id) as ColibriEndpoint | undefined;
+        const reason = endpoint?.activity ? this.expiryReason(endpoint.activity()) : undefined;
+        if (!reason) continue;
+        this.options.log.info({ meetingId: conference.meetingId, epId: id, reason }, 'expiring an endpoint');
+        conference.removeEndpoint(id, reason);
+        expired.endpoints.push({ meetingId: conference.meetingId, endpointId: id, reason });
+      }
+      const age = this.now() - (this.createdAt.get(conference.meetingId) ?? this.now());
+      if (conference.endpointCount === 0 && age >= this.expiry.emptyConferenceMs) {
+        conference.close('expired: no endpoints');
+        expired.conferences.push(conference.meetingId);
+      }
+    }
+    return expired;
+  }
+
+  private expiryReason(activity: EndpointActivity): string | undefined {
+    if (activity.failed) return 'expired: its transport failed';
+    if (!activity.heard && activity.idleMs >= this.expiry.neverHeardMs) return 'expired: never heard from its client';
+    if (activity.heard && activity.idleMs >= this.expiry.inactivityMs) return 'expired: inactive';
+    return undefined;
+  }
+
   close(reason: string): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     for (const conference of [...this.conferences.values()]) conference.close(reason);
   }
 }

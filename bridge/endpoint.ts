@@ -50,6 +50,19 @@ export interface EndpointStats {
   droppedOut: number;
 }
 
+/**
+ * How alive an endpoint is, for the bridge's expiry (jitsi-videobridge Endpoint.shouldExpire):
+ * read on each expiry sweep, never per packet.
+ */
+export interface EndpointActivity {
+  /** ICE failed (no pair, or consent lost: RFC 7675) or DTLS failed: without ICE restart it cannot recover. */
+  failed: boolean;
+  /** Whether anything ever came from the client: STUN for its ufrag or transactions, DTLS, authenticated SRTP. */
+  heard: boolean;
+  /** Milliseconds since that last happened, or since the endpoint was created when it never did. */
+  idleMs: number;
+}
+
 export interface EndpointEvents {
   state: (state: EndpointState, reason: string) => void;
   /** A decrypted, authenticated, non-replayed RTP packet (header, payload and padding). */
@@ -91,6 +104,8 @@ export class Endpoint {
   /** Where DTLS goes until ICE has nominated: the last (validated) address DTLS came from. */
   #dtlsPeer: RemoteAddress | undefined;
   #cancelConnectTimer: (() => void) | undefined;
+  /** Clock time of the last datagram from the client (see EndpointActivity.heard); undefined: never. */
+  #lastHeard: number | undefined;
 
   constructor(id: string, log: Logger, context: EndpointContext) {
     this.id = id;
@@ -107,8 +122,15 @@ export class Endpoint {
       candidates: context.candidates,
     };
     this.#client = {
-      handleStunRequest: (message, raw, from) => this.#ice.handleRequest(message, raw, from),
-      handleStunResponse: (message, raw, from) => this.#ice.handleResponse(message, raw, from),
+      // STUN reaches us only for our ufrag or our transactions; consent keeps this fresh while the client lives.
+      handleStunRequest: (message, raw, from) => {
+        this.#heard();
+        this.#ice.handleRequest(message, raw, from);
+      },
+      handleStunResponse: (message, raw, from) => {
+        this.#heard();
+        this.#ice.handleResponse(message, raw, from);
+      },
       handleDatagram: (kind, data, from) => (kind === 'dtls' ? this.#receiveDtls(data, from) : this.#receiveMedia(data)),
     } satisfies MuxClient;
     const mux = context.mux;
@@ -189,6 +211,16 @@ export class Endpoint {
     return { ...this.#stats };
   }
 
+  /** For the bridge's expiry sweep (bridge/colibri.ts). */
+  activity(): EndpointActivity {
+    const since = this.#lastHeard ?? this.#created;
+    return { failed: this.#state === 'failed', heard: this.#lastHeard !== undefined, idleMs: Math.max(0, this.#context.clock.now() - since) };
+  }
+
+  #heard(): void {
+    this.#lastHeard = this.#context.clock.now();
+  }
+
   /** Idempotent: stops ICE and DTLS, removes the mux routes, emits 'closed'. */
   close(reason: string): void {
     if (this.#state === 'closed') return;
@@ -255,6 +287,7 @@ export class Endpoint {
   #receiveDtls(data: Buffer, from: RemoteAddress): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
     this.#dtlsPeer = from;
+    this.#heard();
     const link = this.#ensureDtls();
     if (link.role === 'client' && !this.#ice.selectedAddress) link.start();
     link.handle(data);
@@ -275,6 +308,7 @@ export class Endpoint {
     }
     this.#stats.packetsIn++;
     this.#stats.bytesIn += data.length;
+    this.#lastHeard = this.#context.clock.now();
     this.events.emit(isRtcp ? 'rtcp' : 'rtp', result.packet);
   }
 

@@ -14,7 +14,7 @@ import { buildColibriStats, buildConferenceModified, parseConferenceModify, NS_C
 import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
 import { errorReply, iqResult } from '../xmpp/stanza.ts';
 import { BridgeChannelServer } from './bridge-channel.ts';
-import { ColibriService, type ColibriEndpoint } from './colibri.ts';
+import { ColibriService, type ColibriEndpoint, type ColibriExpiry } from './colibri.ts';
 import { stressLevel } from './stats.ts';
 
 export { ColibriService } from './colibri.ts';
@@ -70,6 +70,8 @@ export interface BridgeOptions {
   statsIntervalMs?: number;
   /** Monotonic milliseconds for speech activity and keyframe pacing. Default performance.now(). */
   now?(): number;
+  /** When failed or silent endpoints and empty conferences are expired (./colibri.ts DEFAULT_COLIBRI_EXPIRY). */
+  expiry?: Partial<ColibriExpiry>;
 }
 
 export interface Bridge {
@@ -104,6 +106,7 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
       `${options.publicWebSocketOrigin}/colibri-ws/${encodeURIComponent(options.id)}/${encodeURIComponent(meetingId)}/${encodeURIComponent(endpointId)}?pwd=${encodeURIComponent(pwd)}`,
     refusingNewConferences: () => draining || closed,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.expiry ? { expiry: options.expiry } : {}),
   });
 
   const session = xmpp.connect(jid, { stanza: onStanza, online: () => publishStats(true) });

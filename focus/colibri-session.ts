@@ -1,13 +1,64 @@
 /**
  * The focus's side of Colibri2 for one conference on one bridge (Jicofo's ColibriV2SessionManager
  * in small): allocate an endpoint per participant, pass on its transport and sources, expire it,
- * expire the conference. The conference is created by the first allocation.
+ * expire the conference. The conference is created by the first allocation; {@link colibriFailure}
+ * says what a failed request means for the conference (Jicofo's ColibriV2SessionManager.handleResponse
+ * and Colibri2Session.sendRequest).
  */
 import type { Element } from 'ltx';
+import { StanzaError } from '../xmpp/errors.ts';
 import {
-  buildConferenceModify, Colibri2Capability, parseConferenceModified, type Colibri2Endpoint, type Colibri2ForceMute, type ConferenceModified, type Colibri2Media, type Colibri2MediaSource,
+  buildConferenceModify, Colibri2Capability, parseColibri2Error, parseConferenceModified,
+  type Colibri2Endpoint, type Colibri2ErrorReply, type Colibri2ForceMute, type ConferenceModified, type Colibri2Media, type Colibri2MediaSource,
 } from '../xmpp/protocol/colibri2.ts';
 import type { IqCaller } from './iq-caller.ts';
+
+/**
+ * What a failed Colibri2 request means (Jicofo's reading of the error, ColibriV2SessionManager.kt):
+ * - `bridge-failed`: no answer, or an error only a broken bridge gives; the bridge is marked
+ *   non-operational and the conference's participants move to another bridge.
+ * - `session-lost`: the bridge lives but its conference is not ours any more (expired, replaced,
+ *   shutting down); the participants are re-invited, the same bridge may be chosen again.
+ * - `endpoint-lost`: the bridge expired this endpoint (unknown_endpoint): that participant alone is re-invited.
+ * - `refused`: our request was wrong (bad-request) or the error did not come from the bridge;
+ *   retrying would repeat it, so nothing moves.
+ */
+export type ColibriFailure =
+  | { kind: 'bridge-failed'; reason: string }
+  | { kind: 'session-lost'; reason: string; shuttingDown?: boolean }
+  | { kind: 'endpoint-lost'; reason: string; endpointId: string }
+  | { kind: 'refused'; reason: string };
+
+/** The error reply behind a rejection of {@link IqCaller.request}; undefined when none came. */
+function errorReply(err: unknown): Element | undefined {
+  return err instanceof StanzaError ? (err as StanzaError & { reply?: Element }).reply : undefined;
+}
+
+/** Reads a rejection of {@link IqCaller.request} to a bridge. */
+export function colibriFailure(err: unknown): ColibriFailure {
+  if (!(err instanceof StanzaError)) return { kind: 'refused', reason: String(err) };
+  const reply = errorReply(err);
+  // IqCaller's own timeout (and its closing) have no reply: the bridge never answered.
+  if (!reply) return err.condition === 'remote-server-timeout' ? { kind: 'bridge-failed', reason: 'no answer (timeout)' } : { kind: 'refused', reason: err.message };
+  let error: Colibri2ErrorReply;
+  try {
+    error = parseColibri2Error(reply);
+  } catch {
+    return { kind: 'bridge-failed', reason: `unreadable error: ${err.message}` };
+  }
+  const reason = `${error.condition}${error.reason ? ` (${error.reason})` : ''}${error.text ? `: ${error.text}` : ''}`;
+  if (error.reason === 'unknown_endpoint' && error.endpointId !== undefined) return { kind: 'endpoint-lost', reason, endpointId: error.endpointId };
+  switch (error.condition) {
+    case 'bad-request': return { kind: 'refused', reason };
+    case 'item-not-found':
+      // Not from the bridge (no reason): most likely the MUC, the occupant gone.
+      return error.reason === 'conference_not_found' ? { kind: 'session-lost', reason } : { kind: 'refused', reason };
+    case 'conflict': return { kind: 'session-lost', reason };
+    case 'service-unavailable':
+      return error.reason === 'graceful_shutdown' ? { kind: 'session-lost', reason, shuttingDown: true } : { kind: 'bridge-failed', reason };
+    default: return { kind: 'bridge-failed', reason };
+  }
+}
 
 export interface AllocatedEndpoint {
   /** The bridge's `<transport xmlns="urn:xmpp:jingle:transports:ice-udp:1">` for this endpoint. */
@@ -22,6 +73,8 @@ export class ColibriSession {
   private created = false;
   private expired = false;
   private readonly endpoints = new Set<string>();
+  /** The request creating the conference: later allocations wait for it, so none lands on a stale conference. */
+  private creating: Promise<unknown> | undefined;
 
   constructor(
     private readonly iq: IqCaller,
@@ -48,7 +101,16 @@ export class ColibriSession {
       ...(options.forceMute ? { forceMute: options.forceMute } : {}),
     };
     this.endpoints.add(endpointId);
-    const answer = await this.modify([endpoint], create);
+    let answer: ConferenceModified;
+    if (create) {
+      const creation = this.create(endpoint);
+      this.creating = creation;
+      answer = await creation;
+    } else {
+      await this.creating;
+      if (this.expired) throw new Error('the Colibri2 conference was expired');
+      answer = await this.modify([endpoint]);
+    }
     const allocated = answer.endpoints.find((e) => e.id === endpointId);
     const iceUdp = allocated?.transport?.iceUdp;
     if (!allocated || !iceUdp) throw new Error(`the bridge gave no transport for ${endpointId}`);
@@ -66,6 +128,28 @@ export class ColibriSession {
       ...(change.sources ? { sources: change.sources } : {}),
       ...(change.forceMute ? { forceMute: change.forceMute } : {}),
     }]);
+  }
+
+  /**
+   * Creates the conference with its first endpoint. A conference of this meeting id the bridge
+   * still holds is ours from before (we left the bridge while it was unreachable, and it came
+   * back): it is expired, then created again, once.
+   */
+  private async create(endpoint: Colibri2Endpoint): Promise<ConferenceModified> {
+    try {
+      return await this.modify([endpoint], true);
+    } catch (err) {
+      const reply = errorReply(err);
+      let exists = false;
+      try {
+        exists = reply !== undefined && parseColibri2Error(reply).reason === 'conference_already_exists';
+      } catch {
+        // an unreadable error is not that one
+      }
+      if (!exists) throw err;
+      await this.iq.request(this.bridgeJid, 'set', buildConferenceModify({ meetingId: this.meetingId, expire: true, endpoints: [], relays: [] }));
+      return this.modify([endpoint], true);
+    }
   }
 
   async expireEndpoint(endpointId: string): Promise<void> {

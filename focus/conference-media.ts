@@ -3,6 +3,10 @@
  * once enough participants are present, each gets a bridge endpoint (one Colibri2 conference per
  * conference) and a Jingle session-initiate; their answers, candidates and source changes go to the
  * bridge and, as source-add/source-remove, to the other participants (protocol notes §3.1, §5, §6.2–6.3).
+ * When the bridge goes (gone from the brewery, a request timed out or failed as a broken bridge
+ * fails) every participant is moved as Jicofo moves them (JitsiMeetConferenceImpl.reInviteParticipants
+ * with the RestartJingle method): session-terminate, then a new session-initiate on another bridge,
+ * or as soon as one appears (§5.6).
  */
 import { randomUUID } from 'node:crypto';
 import { Element } from 'ltx';
@@ -10,9 +14,9 @@ import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
 import { NS_DISCO_INFO, parseDiscoInfo } from '../xmpp/protocol/disco.ts';
 import { buildIceUdpTransport } from '../xmpp/protocol/jingle-ice.ts';
-import type { Jingle } from '../xmpp/protocol/jingle.ts';
+import { buildJingle, type Jingle } from '../xmpp/protocol/jingle.ts';
 import type { BridgeSelector } from './bridge-selector.ts';
-import { ColibriSession } from './colibri-session.ts';
+import { ColibriSession, colibriFailure } from './colibri-session.ts';
 import type { IqCaller } from './iq-caller.ts';
 import { JingleSession } from './jingle-session.ts';
 import {
@@ -37,13 +41,24 @@ export interface MediaOptions {
   discoTimeoutMs?: number;
 }
 
+/**
+ * While no bridge is usable the invitations are retried this often, besides on every brewery
+ * change: a bridge marked failed becomes usable again with time alone (BridgeSelector.markFailed).
+ */
+const BRIDGE_RETRY_MS = 5_000;
+
+/** The `<text/>` of Jicofo's session-terminate when it moves a participant (Participant.terminateJingleSession). */
+export const MOVING_TEXT = 'moving';
+
 export class ConferenceMedia {
   private colibri: ColibriSession | undefined;
   private bridgeRegion: string | undefined;
-  private readonly bridgeSessionId = randomUUID();
+  /** Names the Colibri2 session in the offers' `<bridge-session/>` (Jicofo's Colibri2Session id): new on each bridge. */
+  private bridgeSessionId = randomUUID();
   private bridgeSources: OwnedSources | undefined;
   private readonly sources = new ConferenceSources();
   private bridgeMissing = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The room's `muc#roominfo_meetingId`, used as the Colibri2 meeting id (as Jicofo does). */
   private meetingId: string | undefined;
@@ -77,18 +92,32 @@ export class ConferenceMedia {
     this.meetingIdLookup = settled;
   }
 
-  /** Invites everyone without a session, once enough participants are present (§3.1). */
+  /**
+   * Moves the conference off its bridge if that left the brewery or failed (Jicofo's
+   * BridgeSelector bridgeRemoved → JitsiMeetConferenceImpl.removeBridge), then invites everyone
+   * without a session, once enough participants are present (§3.1).
+   */
   update(): void {
-    if (this.closed || this.meetingIdLookup || this.participants.size < (this.options.minParticipants ?? 2)) return;
+    if (this.closed) return;
+    const colibri = this.colibri;
+    if (colibri && !this.options.selector.isOperational(colibri.bridgeJid)) this.moveOff(colibri, 'the bridge left the brewery or failed');
+    if (this.meetingIdLookup || this.participants.size < (this.options.minParticipants ?? 2)) return;
     for (const p of this.participants.values()) if (!p.session) this.invite(p);
   }
 
   private invite(p: Participant): void {
     if (!this.colibri) {
       const bridge = this.options.selector.select(p.region);
-      if (!bridge) return this.setBridgeMissing(true);
+      if (!bridge) {
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          this.update();
+        }, BRIDGE_RETRY_MS).unref();
+        return this.setBridgeMissing(true);
+      }
       this.colibri = new ColibriSession(this.options.iq, bridge.jid, this.meetingId ?? randomUUID(), this.roomJid);
       this.bridgeRegion = bridge.region;
+      this.bridgeSessionId = randomUUID();
       this.log.info({ bridge: bridge.jid, meetingId: this.colibri.meetingId }, 'bridge selected');
     }
     this.setBridgeMissing(false);
@@ -98,23 +127,35 @@ export class ConferenceMedia {
     this.initiate(p, session, colibri).catch((err: unknown) => {
       if (session.ended) return;
       this.log.warn({ err, endpoint: p.nick }, 'inviting the participant failed');
-      session.close();
-      if (p.session === session) p.session = undefined;
-      colibri.expireEndpoint(p.nick).catch((e: unknown) => this.log.warn({ err: e, endpoint: p.nick }, 'expiring a failed endpoint failed'));
+      this.dropSession(p, session, colibri);
     });
+  }
+
+  /** An invitation that cannot go on: its session ends here, its endpoint is expired. */
+  private dropSession(p: Participant, session: JingleSession, colibri: ColibriSession): void {
+    session.close();
+    if (p.session === session) p.session = undefined;
+    colibri.expireEndpoint(p.nick).catch((e: unknown) => this.log.warn({ err: e, endpoint: p.nick }, 'expiring a failed endpoint failed'));
   }
 
   private async initiate(p: Participant, session: JingleSession, colibri: ColibriSession): Promise<void> {
     const features = await this.features(p);
     if (session.ended) return;
     const forceMute = this.forceMuted.get(p.nick);
-    const allocated = await colibri.allocate(p.nick, {
-      ...(p.statsId ? { statsId: p.statsId } : {}),
-      // Jicofo's ParticipantInviteRunnable: a participant joining under A/V moderation is muted at the bridge from the start.
-      ...(forceMute ? { forceMute } : {}),
-      media: buildColibri2Media(features),
-      sctp: features.sctp,
-    });
+    let allocated: Awaited<ReturnType<ColibriSession['allocate']>>;
+    try {
+      allocated = await colibri.allocate(p.nick, {
+        ...(p.statsId ? { statsId: p.statsId } : {}),
+        // Jicofo's ParticipantInviteRunnable: a participant joining under A/V moderation is muted at the bridge from the start.
+        ...(forceMute ? { forceMute } : {}),
+        media: buildColibri2Media(features),
+        sctp: features.sctp,
+      });
+    } catch (err) {
+      if (session.ended) return;
+      if (this.onColibriFailure(colibri, err, p)) return;
+      throw err;
+    }
     if (session.ended) return;
     if (allocated.feedbackSources) this.bridgeSources = readBridgeSources(allocated.feedbackSources);
     const others = this.sources.others(p.nick);
@@ -205,14 +246,94 @@ export class ConferenceMedia {
   }
 
   private updateBridge(p: Participant, change: Parameters<ColibriSession['update']>[1]): void {
-    this.colibri?.update(p.nick, change).catch((err: unknown) => this.log.warn({ err, endpoint: p.nick }, 'the bridge refused an endpoint update'));
+    const colibri = this.colibri;
+    colibri?.update(p.nick, change).catch((err: unknown) => {
+      if (colibri !== this.colibri) this.log.debug({ err, endpoint: p.nick }, 'an update to the bridge left failed');
+      else if (!this.onColibriFailure(colibri, err, p)) this.log.warn({ err, endpoint: p.nick }, 'the bridge refused an endpoint update');
+    });
+  }
+
+  /**
+   * A Colibri2 request to `colibri`'s bridge failed (./colibri-session.ts colibriFailure). Returns
+   * true when that moved participants (all of them, or `p` alone whose endpoint the bridge
+   * expired); false when the error concerns the request only.
+   */
+  private onColibriFailure(colibri: ColibriSession, err: unknown, p?: Participant): boolean {
+    if (this.closed || colibri !== this.colibri) return false;
+    const failure = colibriFailure(err);
+    switch (failure.kind) {
+      case 'refused': return false;
+      case 'endpoint-lost': {
+        // Jicofo's Colibri2Session.sendRequest → endpointFailed → re-invite that participant.
+        const lost = this.participants.get(failure.endpointId) ?? (p?.nick === failure.endpointId ? p : undefined);
+        if (!lost?.session) return false;
+        this.log.warn({ endpoint: lost.nick, reason: failure.reason }, 'the bridge no longer knows the endpoint: re-inviting the participant');
+        this.terminate(lost, failure.reason);
+        this.endSession(lost);
+        queueMicrotask(() => this.update());
+        return true;
+      }
+      case 'bridge-failed':
+        this.options.selector.markFailed(colibri.bridgeJid);
+        this.moveOff(colibri, failure.reason);
+        return true;
+      case 'session-lost':
+        if (failure.shuttingDown) this.options.selector.markShuttingDown(colibri.bridgeJid);
+        this.moveOff(colibri, failure.reason);
+        return true;
+    }
+  }
+
+  /**
+   * Moves every participant off `colibri` (Jicofo's reInviteParticipants, RestartJingle): each
+   * session is terminated (`<success/>`, "moving"; lib-jitsi-meet closes its PeerConnection and
+   * accepts the next session-initiate), the sources are forgotten (every session is new), the old
+   * bridge conference is expired if the bridge still hears, and everyone is invited again on the
+   * bridge selected next, or when one appears.
+   */
+  private moveOff(colibri: ColibriSession, reason: string): void {
+    if (this.closed || colibri !== this.colibri) return;
+    this.colibri = undefined;
+    this.bridgeSources = undefined;
+    const moved: string[] = [];
+    for (const p of this.participants.values()) {
+      if (!p.session) continue;
+      this.terminate(p, reason);
+      p.session.close();
+      p.session = undefined;
+      this.sources.removeEndpoint(p.nick);
+      moved.push(p.nick);
+    }
+    this.log.warn({ bridge: colibri.bridgeJid, reason, moved }, 'moving the conference off its bridge');
+    colibri.expire().catch((err: unknown) => this.log.debug({ err, bridge: colibri.bridgeJid }, 'expiring the conference on the bridge left failed'));
+    queueMicrotask(() => this.update());
+  }
+
+  /**
+   * Tells `p` its session ends because it moves (Jicofo's JingleSession.terminate: `<reason><success/>
+   * <text>moving</text></reason>`); sent only once the client has the session-initiate.
+   */
+  private terminate(p: Participant, reason: string): void {
+    const session = p.session;
+    if (!session || session.ended || session.state === 'initiating') return;
+    const terminate = buildJingle({
+      action: 'session-terminate', sid: session.sid, initiator: this.options.focusJid, contents: [], groups: [], extensions: [],
+      reason: { condition: 'success', text: MOVING_TEXT, extensions: [] },
+    });
+    this.log.info({ endpoint: p.nick, sid: session.sid, reason }, 'session-terminate: moving the participant');
+    this.options.iq.request(p.occupantJid, 'set', terminate).catch((err: unknown) => this.log.debug({ err, endpoint: p.nick }, 'the client did not acknowledge session-terminate'));
   }
 
   /** Ends `p`'s session: bridge endpoint expired, its sources removed from the others. */
   private endSession(p: Participant): void {
     p.session?.close();
     p.session = undefined;
-    this.colibri?.expireEndpoint(p.nick).catch((err: unknown) => this.log.warn({ err, endpoint: p.nick }, 'expiring the endpoint failed'));
+    const colibri = this.colibri;
+    colibri?.expireEndpoint(p.nick).catch((err: unknown) => {
+      // unknown_endpoint: the bridge expired it first, nothing is left to do.
+      if (colibriFailure(err).kind === 'endpoint-lost') this.log.debug({ err, endpoint: p.nick }, 'the bridge had already expired the endpoint');
+      else if (!this.onColibriFailure(colibri, err)) this.log.warn({ err, endpoint: p.nick }, 'expiring the endpoint failed');
+    });
     this.sources.removeEndpoint(p.nick);
     for (const other of this.participants.values()) if (other.nick !== p.nick) other.session?.syncSources(p.nick, EMPTY_SOURCES);
   }
@@ -239,6 +360,8 @@ export class ConferenceMedia {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     for (const p of this.participants.values()) {
       p.session?.close();
       p.session = undefined;

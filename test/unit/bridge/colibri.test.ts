@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse, type Element } from 'ltx';
 import { pino } from 'pino';
 import { ColibriService, readSources } from '../../../bridge/colibri.ts';
+import type { EndpointActivity } from '../../../bridge/endpoint.ts';
 import { buildConferenceModified, parseConferenceModified, parseConferenceModify, type Colibri2Error } from '../../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
@@ -212,5 +213,95 @@ describe('forwarded RTP header extensions', () => {
     const truncated = Buffer.from('900000010000000000000001bede0009', 'hex');
     blankExtensions(truncated, new Set([10]));
     assert.equal(truncated.toString('hex'), '900000010000000000000001bede0009');
+  });
+});
+
+/** A fake endpoint whose liveness the test sets (what bridge/endpoint.ts reports from ICE, DTLS and SRTP). */
+class LivenessEndpoint extends FakeEndpoint {
+  state: EndpointActivity = { failed: false, heard: true, idleMs: 0 };
+  activity(): EndpointActivity {
+    return { ...this.state };
+  }
+}
+
+describe('bridge expiry of failed and silent endpoints (JVB VideobridgeExpireThread)', () => {
+  function expiringService() {
+    let now = 0;
+    const endpoints = new Map<string, LivenessEndpoint>();
+    const removed: string[] = [];
+    const svc = new ColibriService({
+      log: pino({ level: 'silent' }),
+      createEndpoint: (id) => {
+        const e = new LivenessEndpoint(id);
+        endpoints.set(id, e);
+        return e;
+      },
+      webSocketUrl: () => 'wss://meet.example/colibri-ws/x',
+      refusingNewConferences: () => false,
+      onEndpointRemoved: (meetingId, endpointId) => removed.push(`${meetingId}/${endpointId}`),
+      now: () => now,
+      expiry: { checkIntervalMs: 0 },
+    });
+    const create = (id: string, conference = false) =>
+      svc.modify({ meetingId: MEETING, ...(conference ? { create: true } : {}), endpoints: [{ id, create: true, media: [], capabilities: [] }], relays: [] });
+    return { svc, endpoints, removed, create, advance: (ms: number) => void (now += ms) };
+  }
+
+  it('expires an endpoint whose ICE failed at the next sweep, and keeps the live one', () => {
+    const { svc, endpoints, removed, create } = expiringService();
+    create('alice', true);
+    create('bob');
+    endpoints.get('alice')!.state = { failed: true, heard: true, idleMs: 1_000 };
+    const swept = svc.expireInactive();
+    assert.deepEqual(swept.endpoints.map((e) => e.endpointId), ['alice']);
+    assert.equal(endpoints.get('alice')!.closedWith, 'expired: its transport failed');
+    assert.equal(endpoints.get('bob')!.closedWith, undefined);
+    assert.deepEqual(removed, [`${MEETING}/alice`], 'its bridge channel is closed as for a focus expiry');
+    assert.equal(svc.endpointCount, 1);
+    assert.equal(svc.conferenceCount, 1);
+    // the focus, not knowing yet, gets unknown_endpoint for it (how Jicofo learns it)
+    assert.throws(() => svc.modify({ meetingId: MEETING, endpoints: [{ id: 'alice', media: [], capabilities: [] }], relays: [] }),
+      (e: Colibri2Error) => e.reason === 'unknown_endpoint' && e.endpointId === 'alice');
+  });
+
+  it('expires an endpoint silent for the inactivity time (60 s by default), one never heard from after 120 s', () => {
+    const { svc, endpoints, create } = expiringService();
+    create('alice', true);
+    create('bob');
+    create('carol');
+    endpoints.get('alice')!.state = { failed: false, heard: true, idleMs: 59_999 };
+    endpoints.get('bob')!.state = { failed: false, heard: false, idleMs: 119_999 };
+    assert.deepEqual(svc.expireInactive().endpoints, [], 'not yet');
+    endpoints.get('alice')!.state = { failed: false, heard: true, idleMs: 60_000 };
+    endpoints.get('bob')!.state = { failed: false, heard: false, idleMs: 120_000 };
+    const swept = svc.expireInactive();
+    assert.deepEqual(swept.endpoints.map((e) => [e.endpointId, e.reason]), [['alice', 'expired: inactive'], ['bob', 'expired: never heard from its client']]);
+    assert.equal(svc.endpointCount, 1, 'carol, who is heard, stays');
+  });
+
+  it('closes a conference left without endpoints once 20 s old, freeing the meeting id', () => {
+    const { svc, endpoints, create, advance } = expiringService();
+    create('alice', true);
+    endpoints.get('alice')!.state = { failed: true, heard: false, idleMs: 0 };
+    const early = svc.expireInactive();
+    assert.deepEqual(early.endpoints.map((e) => e.endpointId), ['alice']);
+    assert.deepEqual(early.conferences, [], 'a young empty conference waits (the focus may be re-inviting)');
+    assert.equal(svc.conferenceCount, 1);
+    advance(20_000);
+    assert.deepEqual(svc.expireInactive().conferences, [MEETING]);
+    assert.equal(svc.conferenceCount, 0);
+    assert.equal(svc.endpointCount, 0);
+    assert.throws(() => svc.modify({ meetingId: MEETING, endpoints: [{ id: 'alice', create: true, media: [], capabilities: [] }], relays: [] }),
+      (e: Colibri2Error) => e.reason === 'conference_not_found', 'the focus learns it on its next request');
+    create('alice', true);
+    assert.equal(svc.conferenceCount, 1, 'a new conference of the meeting can be created');
+  });
+
+  it('leaves alone endpoints that report no activity (only the focus expires them)', () => {
+    const { svc } = service();
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    assert.deepEqual(svc.expireInactive().endpoints, []);
+    assert.equal(svc.endpointCount, 1);
+    svc.close('test over');
   });
 });

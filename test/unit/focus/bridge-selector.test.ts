@@ -41,6 +41,38 @@ describe('bridge selection from the brewery', () => {
   });
 });
 
+describe('bridge failure (Jicofo Bridge.isOperational)', () => {
+  it('neither selects nor keeps a failed bridge for the reset time, even while its presence stays', () => {
+    let now = 0;
+    const s = new BridgeSelector({ failureResetMs: 60_000, now: () => now });
+    s.onBreweryPresence(brewery('a', { stress_level: '0.1', drain: 'false' }));
+    s.onBreweryPresence(brewery('b', { stress_level: '0.5', drain: 'false' }));
+    assert.equal(s.isOperational('jvb@auth.example/a'), true);
+    s.markFailed('jvb@auth.example/a');
+    assert.equal(s.isOperational('jvb@auth.example/a'), false);
+    assert.equal(s.select()?.jid, 'jvb@auth.example/b');
+    s.onBreweryPresence(brewery('a', { stress_level: '0.1', drain: 'false' }));
+    assert.equal(s.isOperational('jvb@auth.example/a'), false, 'a stats presence does not clear the failure');
+    now += 60_000;
+    assert.equal(s.isOperational('jvb@auth.example/a'), true);
+    assert.equal(s.select()?.jid, 'jvb@auth.example/a');
+  });
+
+  it('keeps conferences on a draining bridge but not on one gone from the brewery; graceful_shutdown stops selection', () => {
+    const s = new BridgeSelector();
+    s.onBreweryPresence(brewery('a', { stress_level: '0', drain: 'true' }));
+    assert.equal(s.isOperational('jvb@auth.example/a'), true, 'draining bridges keep their conferences');
+    assert.equal(s.select(), undefined);
+    s.onBreweryPresence(brewery('b', { stress_level: '0', drain: 'false' }));
+    s.markShuttingDown('jvb@auth.example/b');
+    assert.equal(s.select(), undefined);
+    assert.equal(s.isOperational('jvb@auth.example/b'), true);
+    s.onBreweryPresence(brewery('a', {}, 'unavailable'));
+    assert.equal(s.isOperational('jvb@auth.example/a'), false);
+    assert.equal(s.isOperational('jvb@auth.example/nobody'), false);
+  });
+});
+
 describe('the focus IQ caller', () => {
   it('matches a result by id and sender, and turns an error into a StanzaError', async () => {
     const sent: Element[] = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Element } from 'ltx';
 import { pino } from 'pino';
 import { StanzaError } from '../../../xmpp/errors.ts';
-import { buildColibriStats, buildConferenceModified, parseConferenceModify, type ConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
+import { buildColibriStats, buildConferenceModified, Colibri2Error, parseConferenceModify, type ConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
 import { buildDiscoInfo } from '../../../xmpp/protocol/disco.ts';
 import { buildIceUdpTransport, parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
 import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/jingle.ts';
@@ -24,6 +24,12 @@ class FakeLink implements ConferenceLink {
   /** Jingle requests the focus sent, by occupant nick. */
   readonly jingle = new Map<string, Jingle[]>();
   readonly colibri: ConferenceModify[] = [];
+  /** The bridge each entry of `colibri` was sent to. */
+  readonly colibriTo: string[] = [];
+  /** Bridges that do not answer (dead, or cut off). */
+  readonly silent = new Set<string>();
+  /** An error the bridge answers the next request matching the predicate with. */
+  failNext: { when: (modify: ConferenceModify) => boolean; error: Element } | undefined;
   iq!: IqCaller;
   features: string[] = [ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources, ClientFeature.tcc];
 
@@ -42,16 +48,25 @@ class FakeLink implements ConferenceLink {
       this.iq.handleReply(result);
     };
     const payload = iq.getChildElements()[0]!;
-    if (to === BRIDGE) {
+    if (to.startsWith('jvb@auth.meet.jitsi/')) {
       const modify = parseConferenceModify(payload);
       this.colibri.push(modify);
+      this.colibriTo.push(to);
+      if (this.silent.has(to)) return;
+      if (this.failNext?.when(modify)) {
+        const error = new Element('iq', { type: 'error', id: iq.attrs.id, from: to, to: FOCUS }).cnode(this.failNext.error).root();
+        this.failNext = undefined;
+        this.iq.handleReply(error);
+        return;
+      }
+      const prefix = to === BRIDGE ? 'bridge' : to.split('/')[1]!;
       const created = modify.endpoints.filter((e) => e.create);
       return reply(buildConferenceModified({
         endpoints: created.map((e) => ({
           id: e.id, media: [], capabilities: [],
           transport: {
             iceUdp: buildIceUdpTransport({
-              ufrag: `bridge-${e.id}`, pwd: 'bridgepassword0123456789', rtcpMux: true, extensions: [], webSockets: [],
+              ufrag: `${prefix}-${e.id}`, pwd: 'bridgepassword0123456789', rtcpMux: true, extensions: [], webSockets: [],
               fingerprints: [{ hash: 'sha-256', value: 'AB:CD:EF', setup: 'actpass' }],
               candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '192.0.2.1', port: 10000, priority: 1, protocol: 'udp', type: 'host', network: 0 }],
             }),
@@ -94,10 +109,10 @@ function occupant(nick: string, opts: { type?: string; role?: string; statuses?:
   return presence;
 }
 
-function breweryPresence(): Element {
-  const presence = new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb1', to: FOCUS });
-  presence.c('x', { xmlns: NS_MUC_USER }).c('item', { jid: BRIDGE, role: 'participant', affiliation: 'none' });
-  presence.cnode(buildColibriStats({ stress_level: '0.1', drain: 'false' }));
+function breweryPresence(id = 'jvb1', stress = '0.1'): Element {
+  const presence = new Element('presence', { from: `jvbbrewery@internal-muc.meet.jitsi/${id}`, to: FOCUS });
+  presence.c('x', { xmlns: NS_MUC_USER }).c('item', { jid: `jvb@auth.meet.jitsi/${id}`, role: 'participant', affiliation: 'none' });
+  presence.cnode(buildColibriStats({ stress_level: stress, drain: 'false' }));
   return presence;
 }
 
@@ -296,5 +311,172 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(forwarded?.attrs.to, `${ROOM}/bob`);
     assert.equal(forwarded?.getChild('mute')?.attrs.actor, `${ROOM}/alice`);
     assert.equal(forwarded?.getChild('mute')?.getText(), 'true');
+  });
+});
+
+describe('focus/conference-media moving a conference off a failed bridge (Jicofo bridgeRemoved → re-invite)', () => {
+  const JVB2 = 'jvb@auth.meet.jitsi/jvb2';
+  let link: FakeLink;
+  let iq: IqCaller;
+  let selector: BridgeSelector;
+  let conference: Conference;
+
+  function setup(timeoutMs = 60_000): void {
+    link = new FakeLink();
+    iq = new IqCaller((s) => link.send(s), timeoutMs);
+    link.iq = iq;
+    selector = new BridgeSelector();
+    selector.onBreweryPresence(breweryPresence('jvb1', '0.1'));
+    selector.onBreweryPresence(breweryPresence('jvb2', '0.5'));
+    conference = new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+      media: { iq, selector, focusJid: FOCUS },
+    });
+    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+  }
+
+  afterEach(() => {
+    conference.end('test over');
+    iq.close();
+  });
+
+  /** Polls (the fake answers and IqCaller timeouts run on their own) until `check` holds. */
+  async function until(check: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** The participant accepts its latest session-initiate. */
+  async function acceptLatest(nick: string, offset: number): Promise<void> {
+    const sid = link.jingleTo(nick, 'session-initiate').at(-1)!.sid;
+    conference.handleIq(jingleIq(nick, sessionAcceptFor(nick, sid, offset)), iq);
+    await settle();
+  }
+
+  async function bothOnJvb1(): Promise<void> {
+    conference.onPresence(occupant('alice'));
+    conference.onPresence(occupant('bob'));
+    await settle();
+    await acceptLatest('alice', 0);
+    await acceptLatest('bob', 1);
+    assert.ok(link.colibriTo.every((to) => to === BRIDGE), 'the least stressed bridge was chosen');
+  }
+
+  function transportInfo(nick: string): Element {
+    const sid = link.jingleTo(nick, 'session-initiate').at(-1)!.sid;
+    const transport = buildIceUdpTransport({ ufrag: 'Zb1x', pwd: 'q9V0aB3cD4eF5gH6iJ7kL8mN', rtcpMux: false, extensions: [], webSockets: [], fingerprints: [],
+      candidates: [{ component: 1, foundation: '9', generation: 0, id: 'x', ip: '198.51.100.9', port: 5555, priority: 5, protocol: 'udp', type: 'srflx', network: 0 }] });
+    const info = new Element('jingle', { xmlns: 'urn:xmpp:jingle:1', action: 'transport-info', sid });
+    info.c('content', { creator: 'responder', name: '0' }).cnode(transport);
+    return jingleIq(nick, info);
+  }
+
+  /** The participant's Jingle requests, in order, as `action sid`. */
+  const script = (nick: string) => (link.jingle.get(nick) ?? []).map((j) => `${j.action} ${j.sid}`);
+
+  function assertMoved(nick: string, prefix: string, sameBridge = false): void {
+    const offers = link.jingleTo(nick, 'session-initiate');
+    assert.equal(offers.length, 2, `${nick} is invited again`);
+    const [terminate] = link.jingleTo(nick, 'session-terminate');
+    assert.ok(terminate, `${nick} gets session-terminate`);
+    assert.equal(terminate.sid, offers[0]!.sid, 'for its old session');
+    assert.deepEqual([terminate.reason?.condition, terminate.reason?.text], ['success', 'moving'], 'Jicofo\'s reason when it moves a participant');
+    assert.equal(terminate.initiator, FOCUS);
+    const order = script(nick);
+    assert.ok(order.indexOf(`session-terminate ${offers[0]!.sid}`) < order.indexOf(`session-initiate ${offers[1]!.sid}`), 'terminate first, then the new offer');
+    assert.notEqual(offers[1]!.sid, offers[0]!.sid);
+    assert.equal(offers[1]!.contents[0]!.transport!.ufrag, `${prefix}-${nick}`, 'the new offer carries the other bridge\'s transport');
+    if (sameBridge) assert.equal(offers[1]!.bridgeSession?.id, offers[0]!.bridgeSession?.id, 'the same bridge session');
+    else assert.notEqual(offers[1]!.bridgeSession?.id, offers[0]!.bridgeSession?.id, 'a new bridge session');
+  }
+
+  it('moves every participant to another bridge when its bridge leaves the brewery, and Colibri2 follows', async () => {
+    setup();
+    await bothOnJvb1();
+    const before = link.colibri.length;
+    selector.onBreweryPresence(new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb1', type: 'unavailable' }));
+    conference.bridgesChanged();
+    await settle();
+    assertMoved('alice', 'jvb2');
+    assertMoved('bob', 'jvb2');
+    const after = link.colibri.slice(before).map((m, i) => ({ m, to: link.colibriTo[before + i] }));
+    assert.deepEqual(after.filter(({ to }) => to === BRIDGE).map(({ m }) => m.expire), [true], 'the old bridge is only told to expire the conference');
+    const created = after.filter(({ to }) => to === JVB2);
+    assert.equal(created.filter(({ m }) => m.create).length, 1, 'one new Colibri2 conference on the other bridge');
+    assert.deepEqual(created.flatMap(({ m }) => m.endpoints.filter((e) => e.create).map((e) => e.id)).sort(), ['alice', 'bob']);
+    assert.ok(created.every(({ m }) => m.meetingId === 'meeting-1'));
+    // the new sessions run on the new bridge: same sources accepted again, updates go to jvb2
+    await acceptLatest('alice', 0);
+    await acceptLatest('bob', 1);
+    assert.equal(link.colibriTo.at(-1), JVB2);
+    assert.equal(link.colibri.at(-1)!.endpoints[0]!.sources!.length > 0, true);
+    const add = link.jingleTo('bob', 'source-add').at(-1);
+    assert.equal(add?.sid, link.jingleTo('bob', 'session-initiate')[1]!.sid, 'bob learns alice\'s sources on his new session');
+  });
+
+  it('marks a bridge that stops answering Colibri2 as failed and moves the conference off it', async () => {
+    setup(40);
+    await bothOnJvb1();
+    link.silent.add(BRIDGE);
+    conference.handleIq(transportInfo('alice'), iq);
+    await until(() => link.jingleTo('bob', 'session-initiate').length === 2 && link.jingleTo('alice', 'session-initiate').length === 2, 'both re-invited');
+    assert.equal(selector.isOperational(BRIDGE), false, 'its presence is still there, but it is not operational');
+    assert.equal(selector.select()?.jid, JVB2);
+    assertMoved('alice', 'jvb2');
+    assertMoved('bob', 'jvb2');
+  });
+
+  it('re-invites only the participant whose endpoint the bridge expired (unknown_endpoint)', async () => {
+    setup();
+    await bothOnJvb1();
+    link.failNext = {
+      when: (m) => m.endpoints.some((e) => e.id === 'alice' && !e.create && !e.expire),
+      error: Colibri2Error.unknownEndpoint('alice').toElement(),
+    };
+    conference.handleIq(transportInfo('alice'), iq);
+    await settle();
+    assertMoved('alice', 'bridge', true);
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 1, 'bob keeps his session');
+    assert.equal(link.jingleTo('bob', 'session-terminate').length, 0);
+    assert.equal(link.jingleTo('bob', 'source-remove').at(-1)?.sources?.[0]?.owner, 'alice', 'bob is told alice\'s sources are gone until she accepts again');
+    assert.ok(link.colibriTo.every((to) => to === BRIDGE), 'the bridge stays');
+    assert.equal(selector.isOperational(BRIDGE), true);
+  });
+
+  it('waits with bridgeNotAvailable when no other bridge is left, and invites everyone on the next one', async () => {
+    setup();
+    selector.onBreweryPresence(new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb2', type: 'unavailable' }));
+    await bothOnJvb1();
+    link.sent.length = 0;
+    selector.onBreweryPresence(new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb1', type: 'unavailable' }));
+    conference.bridgesChanged();
+    await settle();
+    for (const nick of ['alice', 'bob']) {
+      assert.equal(link.jingleTo(nick, 'session-terminate').length, 1);
+      assert.equal(link.jingleTo(nick, 'session-initiate').length, 1, 'nowhere to go yet');
+    }
+    assert.ok(link.sent.some((s) => s.name === 'presence' && s.getChild('bridgeNotAvailable', NS_FOCUS)), 'the focus presence says bridgeNotAvailable');
+    selector.onBreweryPresence(breweryPresence('jvb2'));
+    conference.bridgesChanged();
+    await settle();
+    assertMoved('alice', 'jvb2');
+    assertMoved('bob', 'jvb2');
+    assert.equal(link.sent.filter((s) => s.name === 'presence').at(-1)!.getChild('bridgeNotAvailable', NS_FOCUS), undefined);
+  });
+
+  it('takes back its own stale conference when the bridge still holds the meeting id (conference_already_exists)', async () => {
+    setup();
+    link.failNext = { when: (m) => m.create === true, error: Colibri2Error.conferenceAlreadyExists('meeting-1').toElement() };
+    conference.onPresence(occupant('alice'));
+    conference.onPresence(occupant('bob'));
+    await settle();
+    const kinds = link.colibri.map((m) => (m.create ? 'create' : m.expire ? 'expire' : m.endpoints.map((e) => e.id).join()));
+    assert.deepEqual(kinds, ['create', 'expire', 'create', 'bob'], 'expire, then create again, before the second allocation');
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 1);
+    assert.equal(link.jingleTo('alice', 'session-terminate').length + link.jingleTo('bob', 'session-terminate').length, 0);
   });
 });

@@ -208,6 +208,19 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
     assert.equal(h.clock.pending, 0, 'a failed endpoint runs no timer');
   });
 
+  it('reports when it last heard from its client and whether it failed, for the bridge\'s expiry', () => {
+    const h = harness(bridge, browser);
+    cleanup.push(h.close);
+    h.clock.advance(1_500);
+    assert.deepEqual(h.endpoint.activity(), { failed: false, heard: false, idleMs: 1_500 }, 'never heard: idle since its creation');
+    h.browserChecks();
+    assert.deepEqual(h.endpoint.activity(), { failed: false, heard: true, idleMs: 0 }, 'a check for its ufrag counts');
+    h.remote();
+    h.clock.advance(40_000); // no DTLS ever comes: the connect timeout fails it
+    assert.equal(h.endpoint.state, 'failed');
+    assert.deepEqual(h.endpoint.activity(), { failed: true, heard: true, idleMs: 40_000 });
+  });
+
   it('fails at the connect timeout when the browser never answers, and ignores a second set of credentials', () => {
     const h = harness(bridge, browser);
     cleanup.push(h.close);

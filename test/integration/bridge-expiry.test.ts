@@ -1,0 +1,71 @@
+/**
+ * The bridge's own expiry with real endpoints on a real UDP socket (bridge/colibri.ts
+ * expireInactive, as jitsi-videobridge's VideobridgeExpireThread): an endpoint whose client never
+ * shows up, or whose transport failed, is removed on the next sweep with everything it held on the
+ * shared port, and its conference goes once empty.
+ */
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { ColibriService } from '../../bridge/colibri.ts';
+import { MediaTransport } from '../../bridge/transport/index.ts';
+import { buildIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
+import { until } from './channel-client.ts';
+
+const log = pino({ level: 'silent' });
+
+describe('bridge expiry of endpoints on the media transport', function () {
+  this.timeout(20_000);
+  let media: MediaTransport;
+  let colibri: ColibriService;
+
+  beforeEach(async () => {
+    media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, connectTimeoutMs: 300 });
+  });
+  afterEach(async () => {
+    colibri?.close('test over');
+    await media.close();
+  });
+
+  function start(expiry: { neverHeardMs: number; inactivityMs: number; emptyConferenceMs: number }): void {
+    colibri = new ColibriService({
+      log,
+      createEndpoint: (id, endpointLog) => media.createEndpoint(id, endpointLog),
+      webSocketUrl: () => 'ws://127.0.0.1/colibri-ws/x',
+      refusingNewConferences: () => false,
+      expiry: { ...expiry, checkIntervalMs: 50 },
+    });
+  }
+
+  const allocate = (id: string, create: boolean) =>
+    colibri.modify({ meetingId: 'm-1', ...(create ? { create: true, name: 'room@muc.meet.jitsi' } : {}), endpoints: [{ id, create: true, media: [], capabilities: [] }], relays: [] });
+
+  it('expires an endpoint never heard from, frees its routes on the shared port, then the empty conference', async () => {
+    start({ neverHeardMs: 200, inactivityMs: 60_000, emptyConferenceMs: 400 });
+    allocate('alice', true);
+    assert.deepEqual([media.sizes.endpoints, media.sizes.ufrags], [1, 1]);
+    await until(() => colibri.endpointCount === 0, 'the endpoint expired');
+    assert.deepEqual(media.sizes, { endpoints: 0, ufrags: 0, addresses: 0, transactions: 0 }, 'nothing left on the shared port');
+    assert.equal(colibri.conferenceCount, 1, 'the conference waits a while for the focus');
+    await until(() => colibri.conferenceCount === 0, 'the empty conference expired');
+  });
+
+  it('expires an endpoint whose ICE failed (nobody answers its checks), keeping the others', async () => {
+    start({ neverHeardMs: 60_000, inactivityMs: 60_000, emptyConferenceMs: 60_000 });
+    allocate('alice', true);
+    allocate('bob', false);
+    // alice's client "answers" with a transport nobody listens on: ICE checks go unanswered until the connect timeout
+    colibri.modify({ meetingId: 'm-1', endpoints: [{ id: 'alice', media: [], capabilities: [], transport: { iceUdp: remoteTransport() } }], relays: [] });
+    await until(() => colibri.endpointCount === 1, 'alice expired');
+    assert.equal(colibri.conferenceList()[0]!.endpointIds()[0], 'bob');
+    assert.equal(media.sizes.endpoints, 1);
+  });
+});
+
+function remoteTransport() {
+  // Built through the protocol module, as the focus sends it after session-accept.
+  return buildIceUdpTransport({
+    ufrag: 'nobody', pwd: 'nobodynobodynobodynobody', rtcpMux: true, extensions: [], webSockets: [],
+    fingerprints: [{ hash: 'sha-256', value: 'AA:BB', setup: 'active' }],
+    candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c', ip: '127.0.0.1', port: 9, priority: 1, protocol: 'udp', type: 'host', network: 0 }],
+  });
+}
