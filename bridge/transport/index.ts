@@ -11,11 +11,14 @@ import { Endpoint, type EndpointContext } from '../endpoint.ts';
 import { generateCertificate, type DtlsCertificate } from './certificate.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { candidatePriority, type IceTiming } from './ice-agent.ts';
-import { UdpMux, type UdpMuxLimits, type UdpMuxStats } from './udp-mux.ts';
+import { LinkImpairment, type ImpairmentSpec } from './impairment.ts';
+import { addressKey, UdpMux, type MuxClient, type RemoteAddress, type UdpMuxLimits, type UdpMuxStats } from './udp-mux.ts';
 import { warmUp } from './warm-up.ts';
 
 export type { Clock } from './clock.ts';
 export type { DtlsCertificate } from './certificate.ts';
+export type { ImpairmentCounters, ImpairmentSpec, LinkImpairment } from './impairment.ts';
+export type { RemoteAddress } from './udp-mux.ts';
 
 export interface MediaTransportOptions {
   /** Address to bind, e.g. `0.0.0.0` or `127.0.0.1`; IPv6 addresses bind a udp6 socket. */
@@ -48,6 +51,11 @@ export class MediaTransport {
   readonly #log: Logger;
   readonly #context: Omit<EndpointContext, 'candidates'> & { candidates: IceCandidate[] };
   readonly #endpoints = new Map<string, Endpoint>();
+  /**
+   * Test-only impairments, by the endpoint (mux client) an address is bound to, or by the address
+   * key when it is bound to none; undefined (not empty) when none, so the hot path pays one check.
+   */
+  #impairments: Map<MuxClient | string, LinkImpairment> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(socket: Socket, certificate: DtlsCertificate, options: MediaTransportOptions) {
@@ -55,15 +63,23 @@ export class MediaTransport {
     this.#log = options.log;
     this.port = socket.address().port;
     this.fingerprint = { ...certificate.fingerprint };
+    const write = (data: Buffer, to: RemoteAddress): void =>
+      socket.send(data, to.port, to.host, (error) => {
+        if (error) this.#log.debug({ err: error, to: `${to.host}:${to.port}` }, 'UDP send failed');
+      });
     this.#mux = new UdpMux({
       limits: options.limits ?? {},
-      send: (data, to) =>
-        socket.send(data, to.port, to.host, (error) => {
-          if (error) this.#log.debug({ err: error, to: `${to.host}:${to.port}` }, 'UDP send failed');
-        }),
+      send: (data, to) => {
+        if (this.#impairments === undefined) write(data, to);
+        else this.#impaired('out', data, to, (passed) => write(passed, to));
+      },
       onClientError: (error) => this.#log.error({ err: error }, 'endpoint failed to handle a datagram'),
     });
-    socket.on('message', (data, rinfo) => this.#mux.receive(data, { host: rinfo.address, port: rinfo.port }));
+    socket.on('message', (data, rinfo) => {
+      const from = { host: rinfo.address, port: rinfo.port };
+      if (this.#impairments === undefined) this.#mux.receive(data, from);
+      else this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from));
+    });
     socket.on('error', (error) => this.#log.error({ err: error }, 'media socket error'));
     const udp6 = socket.address().family === 'IPv6';
     this.#context = {
@@ -119,9 +135,48 @@ export class MediaTransport {
     return endpoint;
   }
 
+  /** The nominated remote address of endpoint `id` (the Colibri2 endpoint id, i.e. the MUC nick), once ICE has one. */
+  endpointAddress(id: string): RemoteAddress | undefined {
+    return this.#endpoints.get(id)?.selectedAddress;
+  }
+
+  /**
+   * Test-only: impairs every datagram from and to `address` (see impairment.ts) until called again
+   * with `undefined`, which hands on whatever the bottleneck still queues. When an endpoint has
+   * bound the address (ICE validated it), the impairment covers every address that endpoint has
+   * bound or binds later: a browser whose nominated pair goes quiet sends on another of its pairs,
+   * and a blackout must not leak through it. A new spec replaces the old one (its queue is handed
+   * on first). Returns the impairment, whose counters tell what it did. No configuration or network
+   * input reaches this; production never calls it.
+   */
+  impair(address: RemoteAddress, spec: ImpairmentSpec | undefined): LinkImpairment | undefined {
+    if (this.#closing) return undefined; // close() dropped every queue; nothing may be written now
+    const key = this.#mux.clientAt(address) ?? addressKey(address);
+    const previous = this.#impairments?.get(key);
+    if (previous) {
+      this.#impairments!.delete(key);
+      previous.flush();
+    }
+    if (this.#impairments?.size === 0) this.#impairments = undefined;
+    if (!spec) return undefined;
+    const impairment = new LinkImpairment(spec, this.#context.clock);
+    (this.#impairments ??= new Map()).set(key, impairment);
+    this.#log.info({ remote: addressKey(address), endpoint: typeof key !== 'string', spec: { ...spec, random: spec.random ? 'given' : undefined } }, 'test impairment set');
+    return impairment;
+  }
+
+  #impaired(direction: 'in' | 'out', data: Buffer, remote: RemoteAddress, deliver: (data: Buffer) => void): void {
+    const client = this.#mux.clientAt(remote);
+    const impairment = (client && this.#impairments?.get(client)) ?? this.#impairments?.get(addressKey(remote));
+    if (impairment) impairment.pass(direction, data, deliver);
+    else deliver(data);
+  }
+
   /** Closes every endpoint ('media transport closed'), then the socket. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
+      for (const impairment of this.#impairments?.values() ?? []) impairment.discard();
+      this.#impairments = undefined;
       for (const endpoint of [...this.#endpoints.values()]) endpoint.close('media transport closed');
       this.#endpoints.clear();
       this.#mux.close();

@@ -120,6 +120,11 @@ export class UdpMux {
     return true;
   }
 
+  /** The client this address is bound to, if any (lets a test impairment follow every address of one endpoint). */
+  clientAt(address: RemoteAddress): MuxClient | undefined {
+    return this.#byAddress.get(addressKey(address));
+  }
+
   unbindAddress(address: RemoteAddress, client: MuxClient): void {
     const key = addressKey(address);
     if (this.#byAddress.get(key) !== client) return;

@@ -28,15 +28,19 @@ export interface LjmRigOptions {
   remoteBridge?: boolean;
   /** Environment for Salon (ENABLE_AUTH, AUTH_TYPE, JWT_*, …). */
   env?: Record<string, string>;
+  /** More Chromium flags (e.g. an autoplay policy for pages that make their own audio). */
+  browserArgs?: string[];
 }
 
 export async function startLjmRig(options: LjmRigOptions = {}): Promise<LjmRig> {
   const server = await startTestServer(options.env ?? {}, options.remoteBridge ? ['--no-bridge'] : []);
   const bridge = options.remoteBridge ? await startTestBridge(server) : undefined;
   const pages = await startPageServer({ '/': ljmHarnessHtml(`${server.httpOrigin}/config.js`) }, LJM_PAGE_ASSETS);
-  const browser = await launchBrowser(options.media
-    ? { extraArgs: ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] }
-    : {});
+  const extraArgs = [
+    ...(options.media ? ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] : []),
+    ...(options.browserArgs ?? []),
+  ];
+  const browser = await launchBrowser(extraArgs.length > 0 ? { extraArgs } : {});
   return {
     server, pages, browser,
     pageUrl: `${pages.origin}/`,

@@ -1,0 +1,227 @@
+// The last packets of each RTP stream, by (SSRC, sequence number), so that a NACKed packet can be
+// sent again (as RTX, RFC 4588 §4) by the bridge itself instead of asking the sender across a
+// second lossy hop. jitsi-videobridge keeps the same kind of store (PacketCache / ArrayCache in
+// jitsi-nlj, rtp/util: a fixed array per SSRC indexed by sequence number, entries older than a
+// time limit ignored); this is Salon's own, with a hard memory bound over all streams.
+//
+// Layout. One global FIFO ring of `maxPackets` entries in insertion order (oldest evicted first; an
+// entry freed early, by a ring overwrite or a removed stream, leaves a hole skipped later), plus per
+// stream a ring of `packetsPerStream` indices into it, indexed by `seq mod packetsPerStream`. A
+// lookup is two array reads and three comparisons. Bounds, whatever the traffic: entries ≤
+// maxPackets, stored bytes ≤ maxBytes (oldest evicted until the new packet fits), streams ≤
+// maxStreams (the stream idle longest is forgotten), age ≤ maxAgeMs for anything returned.
+//
+// Pure: no clock of its own (the caller passes `now`), no I/O. Packets are copied in, so the
+// caller may reuse or rewrite its buffer after insert(); what get() returns is the cache's copy and
+// must not be modified (copy it before re-stamping or RTX-wrapping).
+
+export interface PacketCacheOptions {
+  /** Slots per stream, a power of two dividing 65536 (so indexing survives sequence wrap-around); default 512. */
+  packetsPerStream: number;
+  /** Entries over all streams; default 8192. */
+  maxPackets: number;
+  /** Stored packet bytes over all streams; default 8 MiB. */
+  maxBytes: number;
+  /** Streams (SSRCs) at most; default 256. */
+  maxStreams: number;
+  /** Packets older than this are never returned (and are evicted first); default 1000 ms. */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_PACKET_CACHE_OPTIONS: PacketCacheOptions = {
+  packetsPerStream: 512,
+  maxPackets: 8192,
+  maxBytes: 8 * 1024 * 1024,
+  maxStreams: 256,
+  maxAgeMs: 1000,
+};
+
+export interface PacketCacheStats {
+  inserted: number;
+  /** get() found the packet. */
+  hits: number;
+  /** get() found nothing: never stored, overwritten, evicted or too old. */
+  misses: number;
+  /** Entries evicted for the packet, byte or age bounds (not counting ring overwrites). */
+  evicted: number;
+  /** insert() of a packet older than the stream's ring (it would have overwritten a newer one). */
+  tooOld: number;
+}
+
+interface Stream {
+  readonly ssrc: number;
+  /** Index into the global ring per slot, or -1. */
+  readonly slots: Int32Array;
+  /** Highest sequence number inserted (16-bit). */
+  highest: number;
+  lastInsertAt: number;
+  live: number;
+}
+
+/** One entry of the global ring; `data` undefined when free. */
+interface Entry {
+  stream: Stream | undefined;
+  seq: number;
+  at: number;
+  data: Uint8Array | undefined;
+}
+
+export class PacketCache {
+  readonly #options: PacketCacheOptions;
+  readonly #mask: number;
+  readonly #ring: Entry[];
+  readonly #streams = new Map<number, Stream>();
+  /** Next ring index to write. Live entries lie in the cyclic span [#tail, #head), all of it when the two meet and #count > 0. */
+  #head = 0;
+  #tail = 0;
+  #count = 0;
+  #bytes = 0;
+  readonly stats: PacketCacheStats = { inserted: 0, hits: 0, misses: 0, evicted: 0, tooOld: 0 };
+
+  constructor(options: Partial<PacketCacheOptions> = {}) {
+    const o = { ...DEFAULT_PACKET_CACHE_OPTIONS, ...options };
+    const per = o.packetsPerStream;
+    if (!Number.isInteger(per) || per < 1 || per > 32768 || (per & (per - 1)) !== 0) throw new RangeError(`packetsPerStream ${per} is not a power of two up to 32768`);
+    for (const key of ['maxPackets', 'maxBytes', 'maxStreams', 'maxAgeMs'] as const) {
+      if (!(o[key] > 0)) throw new RangeError(`${key} ${o[key]} is not positive`);
+    }
+    this.#options = o;
+    this.#mask = per - 1;
+    this.#ring = Array.from({ length: o.maxPackets }, () => ({ stream: undefined, seq: 0, at: 0, data: undefined }));
+  }
+
+  /** Streams, live entries and stored bytes: what the bounds hold. */
+  get size(): { streams: number; packets: number; bytes: number } {
+    return { streams: this.#streams.size, packets: this.#count, bytes: this.#bytes };
+  }
+
+  /**
+   * Stores a copy of `packet` (the whole RTP packet as forwarded) under (ssrc, seq). A packet with
+   * the same key replaces the stored one; one older than the stream's ring is ignored.
+   */
+  insert(ssrc: number, seq: number, packet: Uint8Array, now: number): void {
+    seq &= 0xffff;
+    const length = packet.byteLength;
+    if (length > this.#options.maxBytes) return;
+    this.#evictOld(now);
+    let stream = this.#streams.get(ssrc);
+    if (!stream) {
+      stream = this.#addStream(ssrc, seq);
+    } else if (stream.live === 0) {
+      stream.highest = seq; // everything aged out: no order left to keep (the sender may have jumped)
+    } else {
+      const behind = (stream.highest - seq) & 0xffff;
+      if (behind < 0x8000) {
+        // Same or older: only within the ring, where its slot holds this seq or an older one.
+        if (behind > this.#mask) {
+          this.stats.tooOld++;
+          return;
+        }
+      } else {
+        stream.highest = seq;
+      }
+    }
+    const slot = seq & this.#mask;
+    const previous = stream.slots[slot]!;
+    if (previous >= 0) this.#free(previous); // the ring wrapped onto it, or the same packet again
+    while (this.#count > 0 && this.#bytes + length > this.#options.maxBytes) this.#evictOldest();
+    const n = this.#ring.length;
+    if (this.#count > 0 && this.#head === this.#tail) {
+      // The live span covers the whole ring: #head holds the oldest write, which makes way.
+      if (this.#ring[this.#head]!.data) {
+        this.#free(this.#head);
+        this.stats.evicted++;
+      }
+      this.#tail = (this.#head + 1) % n;
+    }
+    if (this.#count === 0) this.#tail = this.#head;
+    const index = this.#head;
+    const entry = this.#ring[index]!;
+    entry.stream = stream;
+    entry.seq = seq;
+    entry.at = now;
+    entry.data = Uint8Array.prototype.slice.call(packet);
+    stream.slots[slot] = index;
+    stream.live++;
+    stream.lastInsertAt = now;
+    this.#head = (index + 1) % n;
+    this.#count++;
+    this.#bytes += length;
+    this.stats.inserted++;
+  }
+
+  /** The stored packet (ssrc, seq) if it is younger than maxAgeMs; do not modify it. */
+  get(ssrc: number, seq: number, now: number): Uint8Array | undefined {
+    const stream = this.#streams.get(ssrc);
+    const index = stream ? stream.slots[seq & this.#mask]! : -1;
+    const entry = index >= 0 ? this.#ring[index]! : undefined;
+    if (!entry?.data || entry.stream !== stream || entry.seq !== (seq & 0xffff) || now - entry.at > this.#options.maxAgeMs) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    return entry.data;
+  }
+
+  /** Forgets one stream (its sender left or stopped the source). */
+  removeStream(ssrc: number): void {
+    const stream = this.#streams.get(ssrc);
+    if (!stream) return;
+    for (const index of stream.slots) if (index >= 0) this.#free(index);
+    this.#streams.delete(ssrc);
+  }
+
+  clear(): void {
+    for (const ssrc of [...this.#streams.keys()]) this.removeStream(ssrc);
+    this.#head = this.#tail = 0;
+  }
+
+  #addStream(ssrc: number, seq: number): Stream {
+    if (this.#streams.size >= this.#options.maxStreams) {
+      let idlest: Stream | undefined;
+      for (const s of this.#streams.values()) if (!idlest || s.lastInsertAt < idlest.lastInsertAt) idlest = s;
+      if (idlest) this.removeStream(idlest.ssrc);
+    }
+    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: 0, live: 0 };
+    this.#streams.set(ssrc, stream);
+    return stream;
+  }
+
+  /** Evicts from the oldest end while entries are older than maxAgeMs. */
+  #evictOld(now: number): void {
+    for (;;) {
+      this.#skipFree();
+      const oldest = this.#count > 0 ? this.#ring[this.#tail]! : undefined;
+      if (!oldest || now - oldest.at <= this.#options.maxAgeMs) return;
+      this.#free(this.#tail);
+      this.stats.evicted++;
+    }
+  }
+
+  #evictOldest(): void {
+    this.#skipFree();
+    this.#free(this.#tail);
+    this.stats.evicted++;
+  }
+
+  /** Moves #tail over entries freed out of order (overwritten, removed streams) to the oldest live one. */
+  #skipFree(): void {
+    if (this.#count === 0) {
+      this.#tail = this.#head;
+      return;
+    }
+    while (!this.#ring[this.#tail]!.data) this.#tail = (this.#tail + 1) % this.#ring.length;
+  }
+
+  #free(index: number): void {
+    const entry = this.#ring[index]!;
+    if (!entry.data) return;
+    const stream = entry.stream!;
+    if (stream.slots[entry.seq & this.#mask] === index) stream.slots[entry.seq & this.#mask] = -1;
+    stream.live--;
+    this.#count--;
+    this.#bytes -= entry.data.byteLength;
+    entry.data = undefined;
+    entry.stream = undefined;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Video survives packet loss through the bridge: two lib-jitsi-meet participants meet through
+ * Salon's focus and bridge; the receiver's decoded frame rate of the sender's video is measured
+ * over a window without impairment, then with 10 % random loss (seeded) on the SENDER's path,
+ * both directions, at the bridge's media socket (MediaTransport.impair).
+ *
+ * Why the sender's path: loss there is upstream of the bridge, where only the sender can repair it.
+ * The receiver sees the gaps, NACKs; the bridge maps the NACK onto the sender's layer SSRC and
+ * sequence numbers (conference.ts translateFeedback), the sender retransmits on RTX (itself 10 %
+ * lossy), and the bridge re-wraps the RTX for the receiver: the whole end-to-end repair path. The
+ * 10 % also hits the sender's RTCP both ways, so its bandwidth estimate sees the loss too. (Loss on
+ * the receiver's path is the case the bridge's own packet cache will answer once wired.)
+ *
+ * The decoded frame rate must stay above 80 % of the lossless run, and retransmission must be seen
+ * happening: NACKs sent by the receiver and retransmitted packets sent by the sender.
+ */
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import type { ImpairmentCounters } from '../../bridge/transport/index.ts';
+import { seededRandom } from '../unit/seeded-random.ts';
+import { joinWithMedia, startLjmRig, waitForRemoteVideo, type LjmRig } from './ljm-rig.ts';
+
+const WINDOW_MS = 10_000;
+/** After the first frames: libwebrtc's bandwidth estimate ramps up and simulcast layers switch on. */
+const WARM_UP_MS = 8_000;
+/** After a change of impairment, before measuring. */
+const SETTLE_MS = 3_000;
+const LOSS = 0.1;
+
+interface VideoCounters {
+  /** Receiver: inbound video. */
+  framesDecoded: number;
+  nackCount: number;
+  packetsLost: number;
+  packetsReceived: number;
+  framesReceived: number;
+  /** Receiver: packets repaired by RTX (Chromium's retransmittedPacketsReceived). */
+  retransmittedPacketsReceived: number;
+  pliCount: number;
+  freezeCount: number;
+  frameHeight?: number;
+  /** Sender: outbound video, every simulcast layer. */
+  retransmittedPacketsSent: number;
+  packetsSent: number;
+  /** Sender: per simulcast layer SSRC, its height, frames encoded and quality limitation. */
+  layers: Record<number, { height: number; frames: number; limitation: string }>;
+  availableOutgoingBps?: number;
+}
+
+async function videoCounters(page: Page): Promise<VideoCounters> {
+  return page.evaluate(async () => {
+    const w = window as unknown as Record<string, any>;
+    const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
+    const out: VideoCounters = { framesDecoded: 0, nackCount: 0, packetsLost: 0, packetsReceived: 0, framesReceived: 0, retransmittedPacketsReceived: 0, pliCount: 0, freezeCount: 0, retransmittedPacketsSent: 0, packetsSent: 0, layers: {} };
+    if (!pc) return out;
+    const report = await pc.getStats();
+    let selectedPair: string | undefined;
+    report.forEach((r: any) => { if (r.type === 'transport') selectedPair = r.selectedCandidatePairId; });
+    report.forEach((r: any) => {
+      if (r.type === 'candidate-pair' && r.id === selectedPair) out.availableOutgoingBps = r.availableOutgoingBitrate;
+      if (r.kind !== 'video') return;
+      if (r.type === 'inbound-rtp') {
+        out.framesDecoded += r.framesDecoded ?? 0;
+        out.nackCount += r.nackCount ?? 0;
+        out.packetsLost += r.packetsLost ?? 0;
+        out.packetsReceived += r.packetsReceived ?? 0;
+        out.framesReceived += r.framesReceived ?? 0;
+        out.retransmittedPacketsReceived += r.retransmittedPacketsReceived ?? 0;
+        out.pliCount += r.pliCount ?? 0;
+        out.freezeCount += r.freezeCount ?? 0;
+        if (r.frameHeight) out.frameHeight = r.frameHeight;
+      }
+      if (r.type === 'outbound-rtp') {
+        out.retransmittedPacketsSent += r.retransmittedPacketsSent ?? 0;
+        out.packetsSent += r.packetsSent ?? 0;
+        out.layers[r.ssrc] = { height: r.frameHeight ?? 0, frames: r.framesEncoded ?? 0, limitation: r.qualityLimitationReason ?? '' };
+      }
+    });
+    return out;
+  });
+}
+
+interface Window {
+  fps: number;
+  /** Receiver: frames received, PLIs sent, freezes. */
+  receivedFps: number;
+  repaired: number;
+  plis: number;
+  freezes: number;
+  /** Sender: per layer, its height, encoded frame rate and limitation; its bandwidth estimate. */
+  encoded: string[];
+  estimateKbps: number;
+  nacks: number;
+  lost: number;
+  received: number;
+  retransmitted: number;
+  sent: number;
+  height?: number;
+}
+
+/** The receiver's decoded frame rate and both ends' counters over WINDOW_MS. */
+async function measure(sender: Page, receiver: Page): Promise<Window> {
+  const [tx0, rx0] = [await videoCounters(sender), await videoCounters(receiver)];
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, WINDOW_MS)); // a measurement window, not a wait for a condition
+  const [tx1, rx1] = [await videoCounters(sender), await videoCounters(receiver)];
+  const seconds = (Date.now() - t0) / 1000;
+  return {
+    fps: (rx1.framesDecoded - rx0.framesDecoded) / seconds,
+    receivedFps: (rx1.framesReceived - rx0.framesReceived) / seconds,
+    repaired: rx1.retransmittedPacketsReceived - rx0.retransmittedPacketsReceived,
+    plis: rx1.pliCount - rx0.pliCount,
+    freezes: rx1.freezeCount - rx0.freezeCount,
+    encoded: Object.entries(tx1.layers).map(([ssrc, l]) => `${l.height}p ${((l.frames - (tx0.layers[Number(ssrc)]?.frames ?? 0)) / seconds).toFixed(1)} fps ${l.limitation}`),
+    estimateKbps: Math.round((tx1.availableOutgoingBps ?? 0) / 1000),
+    nacks: rx1.nackCount - rx0.nackCount,
+    lost: rx1.packetsLost - rx0.packetsLost,
+    received: rx1.packetsReceived - rx0.packetsReceived,
+    retransmitted: tx1.retransmittedPacketsSent - tx0.retransmittedPacketsSent,
+    sent: tx1.packetsSent - tx0.packetsSent,
+    ...(rx1.frameHeight ? { height: rx1.frameHeight } : {}),
+  };
+}
+
+function describeWindow(w: Window): string {
+  return `${w.fps.toFixed(1)} fps decoded (${w.height ?? '?'}p), ${w.receivedFps.toFixed(1)} received; receiver: ${w.received} packets, ${w.lost} lost, ${w.nacks} NACKs, ${w.repaired} retransmissions received, ${w.plis} PLIs, ${w.freezes} freezes; ` +
+    `sender: ${w.sent} packets, ${w.retransmitted} retransmitted, encoding ${w.encoded.join(', ')}; estimate ${w.estimateKbps} kbps`;
+}
+
+describe('video through the bridge under 10 % loss on the sender\'s path (browser)', function () {
+  this.timeout(150_000);
+  let rig: LjmRig;
+
+  before(async () => {
+    rig = await startLjmRig({ media: true });
+  });
+  after(async () => rig?.close());
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') console.error(rig.browser.dumpLogs().split('\n').filter((l) => /error|fail/i.test(l)).slice(-40).join('\n'));
+  });
+
+  // Pending: on this 2-core machine it passed 6 of 9 runs (62 %, 72 %, 75 % in the failures):
+  // frames are still lost although retransmission happens, and the sender's bandwidth estimate
+  // does not recover after the loss. The bridge's own packet cache (bridge/rtp/packet-cache.ts)
+  // answering NACKs is not wired yet. Run it with `it` to measure; it stays here until it passes
+  // reliably, at the same threshold.
+  it.skip('keeps the receiver\'s decoded frame rate above 80 % of the lossless run, by NACK and RTX', async () => {
+    const media = rig.server.salon.media;
+    assert.ok(media, 'the built-in bridge');
+    const sender = await rig.browser.newPage(rig.pageUrl, { label: 'tx' });
+    const receiver = await rig.browser.newPage(rig.pageUrl, { label: 'rx' });
+    assert.equal((await joinWithMedia(sender, 'lossroom')).ok, true);
+    assert.equal((await joinWithMedia(receiver, 'lossroom')).ok, true);
+    await waitForRemoteVideo([sender, receiver]);
+    const senderId = await sender.evaluate(() => (window as unknown as Record<string, any>).salonTest.myUserId() as string);
+    const address = media.endpointAddress(senderId);
+    assert.ok(address, `the sender's endpoint ${senderId} has a nominated remote address`);
+
+    // Lossless, lossy, lossless again: the baseline is the mean of the two lossless windows, so a
+    // drift over the run (bandwidth estimate still ramping, a loaded machine) does not pass for the
+    // effect of the loss either way.
+    await new Promise((r) => setTimeout(r, WARM_UP_MS)); // let the bandwidth estimate and layers settle
+    const before = await measure(sender, receiver);
+    console.log(`      lossless: ${describeWindow(before)}`);
+    let lossy: Window;
+    let counters: { in: ImpairmentCounters; out: ImpairmentCounters };
+    const impairment = media.impair(address, { loss: LOSS, random: seededRandom(0x5a10) })!;
+    try {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      lossy = await measure(sender, receiver);
+      counters = { in: impairment.counters('in'), out: impairment.counters('out') };
+    } finally {
+      media.impair(address, undefined);
+    }
+    console.log(`      10 % loss: ${describeWindow(lossy)}`);
+    console.log(`      impairment on the sender's path: in ${counters.in.lost}/${counters.in.lost + counters.in.passed} dropped, out ${counters.out.lost}/${counters.out.lost + counters.out.passed} dropped`);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const after = await measure(sender, receiver);
+    console.log(`      lossless again: ${describeWindow(after)}`);
+    const baseline = (before.fps + after.fps) / 2;
+    console.log(`      decoded frame rate under loss: ${((100 * lossy.fps) / baseline).toFixed(0)} % of the lossless mean (${baseline.toFixed(1)} fps)`);
+
+    assert.ok(before.fps > 5 && after.fps > 5, `the lossless runs decode video (${before.fps.toFixed(1)}, ${after.fps.toFixed(1)} fps)`);
+    assert.ok(counters.in.lost > 0 && counters.out.lost > 0, 'the impairment dropped datagrams both ways');
+    assert.ok(lossy.nacks > 0, `the receiver sent NACKs (${lossy.nacks})`);
+    assert.ok(lossy.retransmitted > 0, `the sender retransmitted (${lossy.retransmitted} packets)`);
+    assert.ok(lossy.fps >= 0.8 * baseline, `decoded ${lossy.fps.toFixed(1)} fps under loss, below 80 % of the lossless ${baseline.toFixed(1)} fps`);
+    for (const page of [sender, receiver]) await page.context().close();
+  });
+});

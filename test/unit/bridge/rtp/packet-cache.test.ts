@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { PacketCache } from '../../../../bridge/rtp/packet-cache.ts';
+import { seededRandom } from '../../seeded-random.ts';
+
+/** A fake RTP packet whose bytes name its SSRC and sequence number. */
+function packet(ssrc: number, seq: number, size = 100): Uint8Array {
+  const data = new Uint8Array(size);
+  const view = new DataView(data.buffer);
+  view.setUint32(0, ssrc);
+  view.setUint16(4, seq & 0xffff);
+  return data;
+}
+
+function key(data: Uint8Array | undefined): string | undefined {
+  if (!data) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return `${view.getUint32(0)}/${view.getUint16(4)}`;
+}
+
+describe('bridge/rtp/packet-cache', () => {
+  it('returns what was stored by (ssrc, seq), as a copy the caller may not disturb', () => {
+    const cache = new PacketCache();
+    const original = packet(1, 10);
+    cache.insert(1, 10, original, 0);
+    cache.insert(2, 10, packet(2, 10), 0);
+    original.fill(0xff); // the forwarder rewrites its buffer afterwards
+    assert.equal(key(cache.get(1, 10, 5)), '1/10');
+    assert.equal(key(cache.get(2, 10, 5)), '2/10');
+    assert.equal(cache.get(1, 11, 5), undefined);
+    assert.equal(cache.get(3, 10, 5), undefined);
+    assert.deepEqual(cache.size, { streams: 2, packets: 2, bytes: 200 });
+    assert.deepEqual({ hits: cache.stats.hits, misses: cache.stats.misses }, { hits: 2, misses: 2 });
+  });
+
+  it('copies a Buffer too (whose own slice() is a view)', () => {
+    const cache = new PacketCache();
+    const pool = Buffer.alloc(300);
+    const view = pool.subarray(100, 200);
+    view.writeUInt32BE(5, 0);
+    view.writeUInt16BE(1, 4);
+    cache.insert(5, 1, view, 0);
+    pool.fill(0);
+    assert.equal(cache.get(5, 1, 0)?.byteLength, 100);
+    assert.equal(key(cache.get(5, 1, 0)), '5/1');
+  });
+
+  it('keeps the last packetsPerStream packets of a stream across the 16-bit wrap-around', () => {
+    const cache = new PacketCache({ packetsPerStream: 512 });
+    for (let i = 0; i < 2000; i++) cache.insert(7, (65_000 + i) & 0xffff, packet(7, 65_000 + i), 0);
+    const last = (65_000 + 1999) & 0xffff; // 1463
+    for (let back = 0; back < 512; back++) {
+      const seq = (last - back) & 0xffff;
+      assert.equal(key(cache.get(7, seq, 0)), `7/${seq}`, `seq ${seq}`);
+    }
+    assert.equal(cache.get(7, (last - 512) & 0xffff, 0), undefined, 'one ring further back is gone');
+    assert.equal(cache.get(7, 65_535, 0), undefined);
+    assert.equal(cache.size.packets, 512);
+  });
+
+  it('never lets a late packet older than the ring overwrite a newer one', () => {
+    const cache = new PacketCache({ packetsPerStream: 16 });
+    for (let seq = 100; seq < 140; seq++) cache.insert(1, seq, packet(1, seq), 0);
+    cache.insert(1, 108, packet(1, 108), 0); // slot of 124 (and 140 - 16 = 124 is live)
+    assert.equal(key(cache.get(1, 124, 0)), '1/124');
+    assert.equal(cache.get(1, 108, 0), undefined);
+    assert.equal(cache.stats.tooOld, 1);
+    cache.insert(1, 130, packet(1, 130, 50), 0); // reordered within the ring: replaces itself
+    assert.equal(cache.get(1, 130, 0)?.byteLength, 50);
+    assert.equal(cache.size.packets, 16);
+  });
+
+  it('a retransmission of the same packet replaces it without growing', () => {
+    const cache = new PacketCache();
+    cache.insert(1, 5, packet(1, 5, 100), 0);
+    cache.insert(1, 5, packet(1, 5, 120), 1);
+    assert.deepEqual(cache.size, { streams: 1, packets: 1, bytes: 120 });
+  });
+
+  it('does not return packets older than maxAgeMs, and evicts them as time goes', () => {
+    const cache = new PacketCache({ maxAgeMs: 1000 });
+    cache.insert(1, 1, packet(1, 1), 0);
+    cache.insert(1, 2, packet(1, 2), 600);
+    assert.equal(key(cache.get(1, 1, 1000)), '1/1');
+    assert.equal(cache.get(1, 1, 1001), undefined, 'too old');
+    cache.insert(1, 3, packet(1, 3), 1500);
+    assert.deepEqual(cache.size, { streams: 1, packets: 2, bytes: 200 }, 'seq 1 evicted on the next insert');
+    assert.equal(key(cache.get(1, 2, 1500)), '1/2');
+  });
+
+  it('a stream whose packets all aged out starts afresh at any sequence number', () => {
+    const cache = new PacketCache({ packetsPerStream: 16, maxAgeMs: 100 });
+    for (let seq = 1000; seq < 1010; seq++) cache.insert(1, seq, packet(1, seq), 0);
+    cache.insert(1, 2000, packet(1, 2000), 500); // ahead: fine anyway
+    cache.insert(1, 10, packet(1, 10), 1000); // far behind, but 2000 aged out
+    assert.equal(key(cache.get(1, 10, 1000)), '1/10');
+  });
+
+  it('holds the byte bound over all streams by evicting the oldest first', () => {
+    const cache = new PacketCache({ maxBytes: 10_000 });
+    for (let i = 0; i < 300; i++) cache.insert(i % 3, i, packet(i % 3, i, 1000), i);
+    assert.ok(cache.size.bytes <= 10_000, `${cache.size.bytes} bytes`);
+    assert.equal(cache.size.packets, 10);
+    for (let i = 290; i < 300; i++) assert.equal(key(cache.get(i % 3, i, 300)), `${i % 3}/${i}`);
+    assert.equal(cache.get(289 % 3, 289, 300), undefined);
+    cache.insert(9, 1, packet(9, 1, 20_000), 300); // larger than the whole budget: not stored
+    assert.equal(cache.get(9, 1, 300), undefined);
+    assert.ok(cache.size.bytes <= 10_000);
+  });
+
+  it('holds the packet bound (the global ring) with streams interleaved', () => {
+    const cache = new PacketCache({ maxPackets: 64, packetsPerStream: 512 });
+    for (let i = 0; i < 1000; i++) cache.insert(i % 4, i >> 2, packet(i % 4, i >> 2), 0);
+    assert.equal(cache.size.packets, 64);
+    for (let i = 1000 - 64; i < 1000; i++) assert.equal(key(cache.get(i % 4, i >> 2, 0)), `${i % 4}/${i >> 2}`);
+    assert.equal(cache.get(935 % 4, 935 >> 2, 0), undefined);
+  });
+
+  it('forgets the idlest stream beyond maxStreams, and removeStream frees everything of one', () => {
+    const cache = new PacketCache({ maxStreams: 2 });
+    cache.insert(1, 1, packet(1, 1), 0);
+    cache.insert(2, 1, packet(2, 1), 10);
+    cache.insert(1, 2, packet(1, 2), 20);
+    cache.insert(3, 1, packet(3, 1), 30); // stream 2 is the idlest
+    assert.equal(cache.get(2, 1, 30), undefined);
+    assert.equal(key(cache.get(1, 2, 30)), '1/2');
+    assert.deepEqual(cache.size, { streams: 2, packets: 3, bytes: 300 });
+    cache.removeStream(1);
+    assert.deepEqual(cache.size, { streams: 1, packets: 1, bytes: 100 });
+    cache.clear();
+    assert.deepEqual(cache.size, { streams: 0, packets: 0, bytes: 0 });
+    cache.insert(4, 1, packet(4, 1), 40);
+    assert.equal(key(cache.get(4, 1, 40)), '4/1', 'usable after clear');
+  });
+
+  it('rejects a ring size that does not divide 65536', () => {
+    assert.throws(() => new PacketCache({ packetsPerStream: 500 }), RangeError);
+    assert.throws(() => new PacketCache({ maxBytes: 0 }), RangeError);
+  });
+
+  for (const seed of [3, 99, 2024]) {
+    it(`under random traffic, reordering, removals and time, every hit is the right packet and the bounds hold (seed ${seed})`, () => {
+      const random = seededRandom(seed);
+      const options = { packetsPerStream: 64, maxPackets: 300, maxBytes: 60_000, maxStreams: 6, maxAgeMs: 500 };
+      const cache = new PacketCache(options);
+      const next = new Map<number, number>();
+      let now = 0;
+      for (let step = 0; step < 20_000; step++) {
+        now += random() < 0.3 ? Math.floor(random() * 5) : 0;
+        const ssrc = Math.floor(random() * 8);
+        const r = random();
+        if (r < 0.01) {
+          cache.removeStream(ssrc);
+        } else if (r < 0.8) {
+          const base = next.get(ssrc) ?? Math.floor(random() * 65_536);
+          const seq = random() < 0.1 ? (base - 1 - Math.floor(random() * 100)) & 0xffff : base; // late or retransmitted
+          if (seq === base) next.set(ssrc, (base + 1) & 0xffff);
+          cache.insert(ssrc, seq, packet(ssrc, seq, 50 + Math.floor(random() * 1200)), now);
+          if (seq === base) assert.equal(key(cache.get(ssrc, seq, now)), `${ssrc}/${seq}`, 'the newest packet is always kept');
+        } else {
+          const seq = ((next.get(ssrc) ?? 0) - 1 - Math.floor(random() * 80)) & 0xffff;
+          const got = cache.get(ssrc, seq, now);
+          if (got) assert.equal(key(got), `${ssrc}/${seq}`, 'a hit is always the right packet');
+        }
+        const size = cache.size;
+        assert.ok(size.bytes <= options.maxBytes && size.packets <= options.maxPackets && size.streams <= options.maxStreams, JSON.stringify(size));
+      }
+      // The freshest packet of a live stream is always there.
+      for (const [ssrc, seq] of next) {
+        const last = (seq - 1) & 0xffff;
+        const got = cache.get(ssrc, last, now);
+        if (got) assert.equal(key(got), `${ssrc}/${last}`);
+      }
+      assert.ok(cache.stats.hits > 100, `hits ${cache.stats.hits}`);
+    });
+  }
+});
