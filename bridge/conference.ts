@@ -1,8 +1,9 @@
 /**
  * One conference on the bridge: its endpoints, the sources each announced (from Colibri2), and
  * the forwarding between them. Audio goes out as it came; each video source goes out through its
- * VideoProjection (bridge/video-projection.ts): one simulcast layer at a time, re-stamped onto the
- * SSRC receivers know, the layer following the height receivers want.
+ * VideoProjection (bridge/video-projection.ts): to each receiver one simulcast layer at a time,
+ * re-stamped onto the SSRC receivers know, the layer following the height THAT receiver wants;
+ * the sender is asked for the tallest any receiver wants.
  * RTCP is terminated by its RtcpTermination (bridge/rtcp-termination.ts): receiver reports and
  * transport-cc feedback to senders; SRs, NACK, PLI and FIR relayed.
  * Which receiver gets which source follows what it asked on its bridge channel (the policy is
@@ -28,6 +29,10 @@ export interface ConferenceEndpoint {
   readonly events: {
     on(name: 'rtp' | 'rtcp', fn: (packet: Buffer) => void): () => void;
   };
+  /**
+   * Sends one RTP packet. The packet is consumed before the call returns (the endpoint encrypts
+   * into a buffer of its own): the conference rewrites the same buffer for the next receiver.
+   */
   sendRtp(packet: Buffer): void;
   sendRtcp(packet: Buffer): void;
   close(reason: string): void;
@@ -74,7 +79,7 @@ export interface ConferenceMediaStats {
   /** RTP packets and bytes received from senders and accepted for forwarding. */
   rtpPacketsReceived: number;
   rtpBytesReceived: number;
-  /** Copies sent to receivers (one per receiver) and their plaintext bytes. */
+  /** Packets sent to receivers (one per receiver) and their plaintext bytes. */
   rtpPacketsForwarded: number;
   rtpBytesForwarded: number;
   /** RFC 3550 A.3 over every received SSRC: packets expected and lost (cumulative). */
@@ -175,7 +180,7 @@ export class BridgeConference {
   private audioLevelId = DEFAULT_AUDIO_LEVEL_ID;
   private readonly header = new RtpHeader();
   private readonly rtcp: RtcpTermination;
-  /** Video source name → its projection (one per source, shared by all its receivers). */
+  /** Video source name → its projection (one per source, with a state per receiver). */
   private readonly projections = new Map<string, VideoProjection>();
   /** The SSRC receivers know (a projection's) → that projection, for their feedback. */
   private readonly projectionOf = new Map<number, { owner: string; name: string; projection: VideoProjection }>();
@@ -300,33 +305,46 @@ export class BridgeConference {
     this.counters.rtpPacketsReceived++;
     this.counters.rtpBytesReceived += packet.length;
     if (source?.media === 'audio') this.hearAudioLevel(from, packet);
-    let out = packet;
     const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;
-    let askers: Set<string> | undefined;
-    if (projection && source?.layers && !source.layers.layers.includes(ssrc)) {
-      askers = this.retransmissionAskers(packet, source.layers);
-      if (!askers) return;
-    }
-    if (projection) {
-      const projected = projection.project(packet);
-      if (!projected) return;
-      out = Buffer.isBuffer(projected) ? projected : Buffer.from(projected.buffer, projected.byteOffset, projected.byteLength);
-    }
-    blankExtensions(out, this.blanked);
     let copies = 0;
-    for (const member of this.members.values()) {
-      if (member === from || (source && !this.forwards(member.endpoint.id, source.name)) || (askers && !askers.has(member.endpoint.id))) continue;
-      member.endpoint.sendRtp(out);
-      copies++;
+    let bytes = 0;
+    if (projection && source?.layers) {
+      let askers: Set<string> | undefined;
+      if (!source.layers.layers.includes(ssrc)) {
+        askers = this.retransmissionAskers(packet, source.layers);
+        if (!askers) return;
+      }
+      blankExtensions(packet, this.blanked);
+      this.sentBytes = 0;
+      copies = projection.project(packet, this.sendProjected, askers);
+      bytes = this.sentBytes;
+    } else {
+      blankExtensions(packet, this.blanked);
+      for (const member of this.members.values()) {
+        if (member === from || (source && !this.forwards(member.endpoint.id, source.name))) continue;
+        member.endpoint.sendRtp(packet);
+        copies++;
+      }
+      bytes = copies * packet.length;
     }
     if (copies === 0) return;
     const delay = Number(process.hrtime.bigint() - start);
     this.counters.rtpPacketsForwarded += copies;
-    this.counters.rtpBytesForwarded += copies * out.length;
+    this.counters.rtpBytesForwarded += bytes;
     this.counters.forwardingDelayNsTotal += delay;
     this.counters.forwardingDelaySamples++;
     if (delay > this.counters.forwardingDelayNsMax) this.counters.forwardingDelayNsMax = delay;
   }
+
+  /** Bytes handed over by {@link sendProjected} for the packet being forwarded. */
+  private sentBytes = 0;
+  /** A projection's output for one receiver (made once: forwarding allocates nothing per packet). */
+  private readonly sendProjected = (receiverId: string, packet: Buffer): void => {
+    const member = this.members.get(receiverId);
+    if (!member) return;
+    member.endpoint.sendRtp(packet);
+    this.sentBytes += packet.length;
+  };
 
   /** Connects the conference to its endpoints' bridge channels (ColibriService, right after creating it). */
   useBridgeChannel(options: ConferenceChannelOptions): void {
@@ -444,8 +462,25 @@ export class BridgeConference {
     const now = this.now();
     for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);
     for (const name of this.desktopOverrides.keys()) if (!byName.has(name)) this.desktopOverrides.delete(name);
-    for (const name of changes.keyframes) this.requestKeyframe(name, byName.get(name)?.owner);
-    for (const [name, projection] of this.projections) projection.setWantedHeight(plan.senderHeights.get(name) ?? 0);
+    // Projected sources ask for the keyframes of receivers that start or resume themselves (planProjection).
+    for (const name of changes.keyframes) if (!this.projections.has(name)) this.requestKeyframe(name, byName.get(name)?.owner);
+    for (const [name, projection] of this.projections) this.planProjection(name, projection);
+  }
+
+  /** Gives a projection each receiver's height and frame rate from the plan; receivers gone are forgotten. */
+  private planProjection(name: string, projection: VideoProjection): void {
+    const plan = this.plan;
+    if (!plan) return;
+    for (const id of [...projection.receiverIds()]) {
+      if (!this.members.has(id)) projection.removeReceiver(id);
+      else if (!plan.video.get(id)?.has(name)) projection.setWantedHeight(id, 0);
+    }
+    for (const [id, video] of plan.video) {
+      const height = video.get(name);
+      if (height === undefined) continue;
+      projection.setWantedHeight(id, height);
+      projection.setMaxFrameRate(id, plan.frameRates.get(id)?.get(name));
+    }
   }
 
   /**
@@ -456,12 +491,8 @@ export class BridgeConference {
     const now = this.now();
     if (!owner || now - (this.lastKeyframeRequest.get(name) ?? -Infinity) < KEYFRAME_REQUEST_GAP_MS) return;
     this.lastKeyframeRequest.set(name, now);
-    const projection = this.projections.get(name);
-    if (projection) projection.keyframeNeeded();
-    else {
-      const ssrc = owner.sources.named.find((s) => s.name === name)?.primarySsrc;
-      if (ssrc !== undefined) owner.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc));
-    }
+    const ssrc = owner.sources.named.find((s) => s.name === name)?.primarySsrc;
+    if (ssrc !== undefined) owner.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc));
   }
 
   /** Keeps one projection per video source of `member`, kept when its layers did not change. */
@@ -484,8 +515,8 @@ export class BridgeConference {
         now: () => this.now(),
         requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),
       });
-      projection.setWantedHeight(this.plan?.senderHeights.get(name) ?? 0);
       this.projections.set(name, projection);
+      this.planProjection(name, projection);
       this.projectionOf.set(projection.ssrc, { owner: id, name, projection });
     }
   }
@@ -495,14 +526,14 @@ export class BridgeConference {
     const entry = this.projectionOf.get(mediaSsrc);
     if (!entry) return undefined;
     if (kind === 'keyframe') {
-      entry.projection.keyframeNeeded(); // paced by the projection
+      entry.projection.keyframeNeeded(receiverId); // paced by the projection
       return [];
     }
     const now = this.now();
     const budget = this.nackBudget(receiverId, now, lost.length);
     const bySsrc = new Map<number, number[]>();
     for (const seq of lost.slice(0, budget)) {
-      const input = entry.projection.reverse(seq);
+      const input = entry.projection.reverse(receiverId, seq);
       if (!input) continue;
       this.expectRetransmission(input.ssrc, input.sequence, receiverId, now);
       const list = bySsrc.get(input.ssrc);
@@ -553,18 +584,28 @@ export class BridgeConference {
     return this.now() - request.at < RETRANSMISSION_WAIT_MS ? request.receivers : undefined;
   }
 
-  /** A video layer's sender report goes to receivers as the projection's SSRC and timestamps; other layers' do not. */
+  /**
+   * A video layer's sender report goes, as the projection's SSRC with its timestamps, to each
+   * receiver that is forwarded that layer: timestamps differ per receiver, so the conference sends
+   * those copies itself and the shared one is held back. Other layers' reports go nowhere.
+   */
   private rewriteSenderReport(report: Buffer): boolean | undefined {
     const ssrc = report.readUInt32BE(4);
     const owner = this.owners.get(ssrc);
     const source = owner === undefined ? undefined : this.members.get(owner)?.sources.sourceOf.get(ssrc);
     const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;
     if (!projection) return undefined;
-    const timestamp = projection.senderReportTimestamp(ssrc, report.readUInt32BE(16));
-    if (timestamp === undefined) return false;
-    report.writeUInt32BE(projection.ssrc, 4);
-    report.writeUInt32BE(timestamp, 16);
-    return true;
+    const rtpTimestamp = report.readUInt32BE(16);
+    for (const id of projection.receiverIds()) {
+      const timestamp = projection.senderReportTimestamp(id, ssrc, rtpTimestamp);
+      const member = this.members.get(id);
+      if (timestamp === undefined || !member) continue;
+      const copy = Buffer.from(report);
+      copy.writeUInt32BE(projection.ssrc, 4);
+      copy.writeUInt32BE(timestamp, 16);
+      member.endpoint.sendRtcp(copy);
+    }
+    return false;
   }
 
   /** Drops what a departed endpoint asked for and said; the others' plan follows. */

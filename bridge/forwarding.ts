@@ -7,8 +7,9 @@
  * Per receiver, video sources are ranked: on-stage, then selected, then those of the dominant and
  * recent speakers, then the rest in join order; screen shares come before cameras within each of
  * these tiers. The first `lastN` (-1: all) are kept, and of those the ones whose effective maxHeight
- * is 0 are dropped. Bandwidth is not considered yet, and one fixed simulcast layer is forwarded,
- * so the heights only feed SenderSourceConstraints.
+ * is 0 are dropped. Bandwidth is not considered yet. Each receiver's heights (and frame rates)
+ * choose the simulcast layer (and VP8 temporal layers) it is sent (bridge/video-projection.ts);
+ * the tallest of them per source is what SenderSourceConstraints asks of the sender.
  *
  * Deviation from JVB: before a receiver's first ReceiverVideoConstraints, everything is forwarded
  * (JVB's initial-max-height-px is 0, forwarding nothing), so clients that never send constraints
@@ -55,6 +56,10 @@ export interface VideoSettings {
   /** Height of sources `maxHeights` does not name; -1: no limit, 0: none. */
   defaultMaxHeight: number;
   maxHeights: ReadonlyMap<string, number>;
+  /** Frame rate of sources `maxFrameRates` does not name; -1: no limit. */
+  defaultMaxFrameRate: number;
+  /** Source name (or endpoint id) → the frame rate wanted at most; -1: no limit. */
+  maxFrameRates: ReadonlyMap<string, number>;
 }
 
 /** ReceiverAudioSubscription: names are source names or endpoint ids; `exclude` wins. */
@@ -73,6 +78,7 @@ export interface ReceiverRequest {
 
 const NO_VIDEO_SETTINGS: VideoSettings = {
   lastN: -1, onStageSources: [], selectedSources: [], defaultMaxHeight: DEFAULT_MAX_HEIGHT, maxHeights: new Map(),
+  defaultMaxFrameRate: -1, maxFrameRates: new Map(),
 };
 
 /** Merges a ReceiverVideoConstraints into the receiver's settings: absent fields keep their value (as JVB does). */
@@ -87,9 +93,14 @@ export function withVideoConstraints(previous: VideoSettings | undefined, messag
   if (message.selectedSources || message.selectedEndpoints) {
     settings.selectedSources = [...(message.selectedSources ?? []), ...(message.selectedEndpoints ?? [])].slice(0, MAX_LISTED_SOURCES);
   }
-  if (message.defaultConstraints) settings.defaultMaxHeight = message.defaultConstraints.maxHeight;
+  if (message.defaultConstraints) {
+    settings.defaultMaxHeight = message.defaultConstraints.maxHeight;
+    settings.defaultMaxFrameRate = message.defaultConstraints.maxFrameRate ?? -1;
+  }
   if (message.constraints) {
-    settings.maxHeights = new Map(Object.entries(message.constraints).slice(0, MAX_LISTED_SOURCES).map(([name, c]) => [name, c.maxHeight]));
+    const listed = Object.entries(message.constraints).slice(0, MAX_LISTED_SOURCES);
+    settings.maxHeights = new Map(listed.map(([name, c]) => [name, c.maxHeight]));
+    settings.maxFrameRates = new Map(listed.filter(([, c]) => c.maxFrameRate !== undefined).map(([name, c]) => [name, c.maxFrameRate!]));
   }
   return settings;
 }
@@ -151,10 +162,22 @@ export function selectVideo(receiver: ReceiverRequest, sources: readonly Confere
   return chosen;
 }
 
+/**
+ * The frame rate a receiver wants at most of a source (VideoConstraints' maxFrameRate, from the
+ * source's own constraints else the default ones); -1: no limit.
+ */
+export function maxFrameRateOf(receiver: ReceiverRequest, source: ConferenceSource): number {
+  const settings = receiver.video;
+  if (!settings) return -1;
+  return settings.maxFrameRates.get(source.name) ?? settings.maxFrameRates.get(source.owner) ?? settings.defaultMaxFrameRate;
+}
+
 /** What every receiver gets and every video sender is asked for. */
 export interface ForwardingPlan {
   /** Receiver id → forwarded video source → wanted height, in rank order. */
   video: Map<string, Map<string, number>>;
+  /** Receiver id → forwarded video source → the frame rate wanted at most, for the sources with a limit only. */
+  frameRates: Map<string, Map<string, number>>;
   /** Receiver id → every source (audio and video) it is sent. */
   receiving: Map<string, Set<string>>;
   /** Video source → the greatest height a receiver it is forwarded to wants; 0 when none. */
@@ -170,7 +193,8 @@ export function planForwarding(
   sources: readonly ConferenceSource[],
   speakers: readonly string[],
 ): ForwardingPlan {
-  const plan: ForwardingPlan = { video: new Map(), receiving: new Map(), senderHeights: new Map() };
+  const plan: ForwardingPlan = { video: new Map(), frameRates: new Map(), receiving: new Map(), senderHeights: new Map() };
+  const byName = new Map(sources.map((s) => [s.name, s]));
   for (const source of sources) if (source.media === 'video') plan.senderHeights.set(source.name, 0);
   for (const receiver of receivers) {
     const video = selectVideo(receiver, sources, speakers);
@@ -180,6 +204,12 @@ export function planForwarding(
     }
     for (const [name, height] of video) plan.senderHeights.set(name, Math.max(plan.senderHeights.get(name) ?? 0, height));
     plan.video.set(receiver.id, video);
+    const frameRates = new Map<string, number>();
+    for (const name of video.keys()) {
+      const rate = maxFrameRateOf(receiver, byName.get(name)!);
+      if (rate >= 0) frameRates.set(name, rate);
+    }
+    if (frameRates.size > 0) plan.frameRates.set(receiver.id, frameRates);
     plan.receiving.set(receiver.id, receiving);
   }
   return plan;

@@ -1,19 +1,29 @@
 /**
- * One video source as its receivers see it (jitsi-protocol.md §8.5). A simulcast sender sends up
- * to three layers, each on its own SSRC with its own RTX SSRC, but the focus tells receivers only
- * the first SSRC of the SIM group and its RTX partner. The bridge forwards ONE layer at a time,
- * re-stamped onto that SSRC with continuous sequence numbers, timestamps and VP8 PictureID /
- * TL0PICIDX (bridge/rtp/seqmap.ts), and retransmissions re-wrapped onto the known RTX SSRC.
+ * One video source as each of its receivers sees it (jitsi-protocol.md §8.5). A simulcast sender
+ * sends up to three layers, each on its own SSRC with its own RTX SSRC, but the focus tells
+ * receivers only the first SSRC of the SIM group and its RTX partner. The bridge forwards to each
+ * receiver ONE layer at a time, re-stamped onto that SSRC with sequence numbers, timestamps and
+ * VP8 PictureID / TL0PICIDX continuous for THAT receiver (one bridge/rtp/seqmap.ts SeqMap per
+ * receiver), and retransmissions re-wrapped onto the known RTX SSRC.
  *
- * Layer choice (the fixed policy until receivers' bandwidth counts): the highest layer that is
- * arriving and not taller than the wanted height (learned from each layer's VP8 keyframes; before
- * that, by position: the top layer is assumed full height, each one below half of it); when no
- * arriving layer fits, the lowest arriving one. A sender that stops a layer (Chrome does when its
- * bandwidth estimate is low, and a screen share often sends only its top layer) is left after
- * {@link LAYER_TIMEOUT_MS}. Switches happen on a keyframe of the target layer, which is requested
- * from the sender (PLI) when the target changes and again while none comes.
+ * Layer choice, per receiver (the fixed policy until receivers' bandwidth counts; jitsi-videobridge
+ * keeps one projection context per receiver and source as well, AdaptiveSourceProjection.java):
+ * the highest layer that is arriving and not taller than the height the receiver wants (learned
+ * from each layer's VP8 keyframes; before that, by position: the top layer is assumed full height,
+ * each one below half of it); when no arriving layer fits, the lowest arriving one. A sender that
+ * stops a layer (Chrome does when its bandwidth estimate is low, and a screen share often sends only
+ * its top layer) is left after {@link LAYER_TIMEOUT_MS}. Switches happen on a keyframe of the
+ * target layer, which is requested from the sender (PLI) when the target changes and again while
+ * none comes; requests are paced per layer, however many receivers wait for it.
  *
- * One projection serves every receiver of the source: the output is the same stream for all.
+ * Temporal layers: a receiver with a frame-rate limit gets only the VP8 temporal layers (TID) that
+ * fit it; the rest are dropped through SeqMap.drop(), so its stream stays without holes. Going up
+ * waits for a layer-sync (Y) picture of a layer not forwarded (or a keyframe), whose references it
+ * has.
+ *
+ * One packet in, one rewrite per receiver: the packet (or, for a retransmission, one scratch
+ * buffer) is re-stamped in place for each receiver in turn and handed over at once; the receiver's
+ * endpoint consumes it before the next rewrite (it encrypts into a buffer of its own).
  */
 import { RtpHeader, unwrapRtx, wrapRtx } from './rtp/packet.ts';
 import { SeqMap, createSeqMapPacket, readSeqMapPacket, type SeqMapPacket } from './rtp/seqmap.ts';
@@ -21,8 +31,12 @@ import { Vp8Descriptor, readKeyframeDimensions } from './rtp/vp8.ts';
 
 /** A layer that sent nothing this long is taken as stopped. */
 export const LAYER_TIMEOUT_MS = 500;
-/** Keyframe requests of one source (for a wanted layer, or for receivers) are at least this far apart. */
+/** Keyframe requests for one layer (whoever wants it) are at least this far apart. */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
+/** Frame rate of the top VP8 temporal layer when it is not known better (LJM sends 30 fps, L1T3). */
+export const FULL_FRAME_RATE = 30;
+/** Highest VP8 TID forwarded when the receiver sets no frame-rate limit. */
+const ALL_TEMPORAL_LAYERS = 3;
 
 export interface VideoSourceLayers {
   /** SSRCs of the layers, lowest first (the SIM group's order); one entry without simulcast. */
@@ -42,6 +56,33 @@ export interface VideoProjectionOptions {
   requestKeyframe(ssrc: number): void;
 }
 
+/** Hands one projected packet to a receiver; the buffer is reused once the call returns. */
+export type ProjectedPacketSink = (receiverId: string, packet: Buffer) => void;
+
+/** What one receiver of the source is sent. */
+class ReceiverState {
+  readonly map: SeqMap;
+  /** 0: paused (nothing forwarded, the stream continues where it stopped when it resumes). */
+  wantedHeight = 0;
+  /** Highest VP8 temporal layer (TID) wanted. */
+  maxTemporalId = ALL_TEMPORAL_LAYERS;
+  /** Highest TID forwarded now: falls at once, rises to a layer's TID on its layer-sync picture (or to maxTemporalId on a keyframe). */
+  temporalId = ALL_TEMPORAL_LAYERS;
+  /** PictureID of the picture whose TID decided {@link dropping} (every packet of a picture follows its first). */
+  decidedPicture = -1;
+  dropping = false;
+  target = -1;
+  /** The layer forwarded before the current one: its late packets still own output slots. */
+  previousSsrc = -1;
+  /** Input minus output RTP timestamp of the current segment, for Sender Reports. */
+  timestampDelta = 0;
+  rtxSequence = Math.floor(Math.random() * 0x10000);
+
+  constructor(readonly id: string, ssrc: number) {
+    this.map = new SeqMap({ ssrc });
+  }
+}
+
 export class VideoProjection {
   /** The SSRC receivers know (first of the SIM group) and its RTX partner. */
   readonly ssrc: number;
@@ -49,20 +90,26 @@ export class VideoProjection {
   readonly #layers: readonly number[];
   readonly #layerOfRtx = new Map<number, number>();
   readonly #options: VideoProjectionOptions;
-  readonly #map: SeqMap;
-  readonly #lastSeen = new Map<number, number>();
-  readonly #heights = new Map<number, number>();
+  readonly #receivers = new Map<string, ReceiverState>();
+  /** The receivers as an array: the per-packet loop walks it. */
+  #receiverList: ReceiverState[] = [];
+  /** Per layer (index into #layers): last arrival, and height from its last keyframe (0: unknown). */
+  readonly #lastSeen: Float64Array;
+  readonly #heights: Float64Array;
+  /** The layers arriving (lowest first) with their heights, as of {@link #survey}; shared by every receiver's choice. */
+  readonly #arriving: Uint32Array;
+  readonly #arrivingHeight: Float64Array;
+  #arrivingCount = 0;
+  readonly #lastKeyframeRequest = new Map<number, number>();
   readonly #header = new RtpHeader();
   readonly #vp8 = new Vp8Descriptor();
   readonly #packet: SeqMapPacket = createSeqMapPacket();
   /** Outgoing RTX payload type per repaired payload type. */
   readonly #rtxPayloadTypeOf = new Map<number, number>();
-  #wantedHeight = Number.POSITIVE_INFINITY;
-  #target = -1;
-  #lastKeyframeRequest = Number.NEGATIVE_INFINITY;
-  #rtxSequence = Math.floor(Math.random() * 0x10000);
-  /** Input minus output RTP timestamp of the current segment, for Sender Reports. */
-  #timestampDelta = 0;
+  /** Where retransmissions are re-wrapped, one receiver after the other. */
+  #scratch = Buffer.allocUnsafe(1600);
+  /** Whether the packet being projected starts a keyframe (read before a single layer's switch rule). */
+  #keyframe = false;
 
   constructor(source: VideoSourceLayers, options: VideoProjectionOptions) {
     if (source.layers.length === 0) throw new Error('a video source needs at least one SSRC');
@@ -73,9 +120,13 @@ export class VideoProjection {
       const rtx = source.rtx.get(layer);
       if (rtx !== undefined) this.#layerOfRtx.set(rtx >>> 0, layer);
     }
+    const n = this.#layers.length;
+    this.#lastSeen = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    this.#heights = new Float64Array(n);
+    this.#arriving = new Uint32Array(n);
+    this.#arrivingHeight = new Float64Array(n);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
-    this.#map = new SeqMap({ ssrc: this.ssrc });
   }
 
   /** Every SSRC of the source (layers and RTX): the packets {@link project} takes. */
@@ -83,115 +134,244 @@ export class VideoProjection {
     return [...this.#layers, ...this.#layerOfRtx.keys()];
   }
 
-  /** The layer SSRC being forwarded, or -1. */
-  get forwardedLayer(): number {
-    return this.#map.currentSsrc;
+  /** Receivers with state (paused ones included). */
+  receiverIds(): IterableIterator<string> {
+    return this.#receivers.keys();
   }
 
-  /** The tallest picture any receiver wants (0: nobody wants this source; the stream pauses). */
-  setWantedHeight(height: number): void {
-    this.#wantedHeight = height;
-    if (height <= 0) this.#map.pause();
+  /** The layer SSRC forwarded to `receiverId`, or -1. */
+  forwardedLayer(receiverId: string): number {
+    return this.#receivers.get(receiverId)?.map.currentSsrc ?? -1;
   }
 
-  /** Asks the sender for a keyframe of the layer wanted (or forwarded): a receiver needs one now. */
-  keyframeNeeded(): void {
-    const current = this.#map.currentSsrc;
-    this.#askKeyframe(this.#target >= 0 ? this.#target : current >= 0 ? current : this.ssrc, this.#options.now());
+  /**
+   * The height `receiverId` wants of this source (0: none; its stream pauses and continues where
+   * it stopped when it resumes). A receiver starting or resuming needs a keyframe, asked here.
+   */
+  setWantedHeight(receiverId: string, height: number): void {
+    let receiver = this.#receivers.get(receiverId);
+    if (!receiver) {
+      if (height <= 0) return;
+      this.#receivers.set(receiverId, (receiver = new ReceiverState(receiverId, this.ssrc)));
+      this.#receiverList = [...this.#receivers.values()];
+    }
+    const before = receiver.wantedHeight;
+    receiver.wantedHeight = Math.max(0, height);
+    if (receiver.wantedHeight === 0) receiver.map.pause();
+    else if (before === 0) this.keyframeNeeded(receiverId);
   }
 
-  /** At most one request per {@link KEYFRAME_REQUEST_INTERVAL_MS}, whoever asks and however often the target moves. */
+  /**
+   * The frame rate `receiverId` wants at most (ReceiverVideoConstraints' maxFrameRate; -1 or
+   * absent: no limit): VP8 temporal layers above it are not forwarded. Layer TID t is taken to
+   * run at FULL_FRAME_RATE / 2^(2 - t) (L1T3: 7.5, 15, 30 fps); TL0 always goes.
+   */
+  setMaxFrameRate(receiverId: string, maxFrameRate: number | undefined): void {
+    const receiver = this.#receivers.get(receiverId);
+    if (!receiver) return;
+    let tid = ALL_TEMPORAL_LAYERS;
+    if (maxFrameRate !== undefined && maxFrameRate >= 0) {
+      tid = 0;
+      while (tid < 2 && FULL_FRAME_RATE / 2 ** (2 - (tid + 1)) <= maxFrameRate) tid++;
+      if (tid === 2) tid = ALL_TEMPORAL_LAYERS;
+    }
+    receiver.maxTemporalId = tid;
+    if (receiver.temporalId > tid) receiver.temporalId = tid;
+  }
+
+  /** Forgets a receiver that left. */
+  removeReceiver(receiverId: string): void {
+    if (this.#receivers.delete(receiverId)) this.#receiverList = [...this.#receivers.values()];
+  }
+
+  /**
+   * Asks the sender for a keyframe of the layer `receiverId` waits for (or is forwarded): its
+   * decoder needs one now. Without a receiver, of every layer some receiver waits for.
+   */
+  keyframeNeeded(receiverId?: string): void {
+    const now = this.#options.now();
+    if (receiverId !== undefined) {
+      const receiver = this.#receivers.get(receiverId);
+      if (receiver) this.#askKeyframe(this.#layerFor(receiver, now), now);
+      return;
+    }
+    for (const receiver of this.#receivers.values()) if (receiver.wantedHeight > 0) this.#askKeyframe(this.#layerFor(receiver, now), now);
+  }
+
+  /** The layer the receiver should be forwarded now (its height may have changed since the last packet). */
+  #layerFor(receiver: ReceiverState, now: number): number {
+    this.#survey(now);
+    const target = this.#targetFor(receiver.wantedHeight);
+    if (target >= 0) return target;
+    const current = receiver.map.currentSsrc;
+    return current >= 0 ? current : this.ssrc;
+  }
+
+  /** At most one request per layer per {@link KEYFRAME_REQUEST_INTERVAL_MS}, whoever asks and however often targets move. */
   #askKeyframe(ssrc: number, now: number): void {
-    if (now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_INTERVAL_MS) return;
-    this.#lastKeyframeRequest = now;
+    if (now - (this.#lastKeyframeRequest.get(ssrc) ?? Number.NEGATIVE_INFINITY) < KEYFRAME_REQUEST_INTERVAL_MS) return;
+    this.#lastKeyframeRequest.set(ssrc, now);
     this.#options.requestKeyframe(ssrc);
   }
 
   /**
-   * Re-stamps one RTP packet of this source (layer or RTX) for the receivers, in place for media
-   * and into a new buffer for a retransmission. Undefined when it is not to be forwarded.
+   * Re-stamps one RTP packet of this source (layer or RTX) for each receiver it goes to and hands
+   * it to `send`: media to every receiver that is forwarded its layer, a retransmission to those of
+   * `askers` (the receivers that NACKed it) that were sent the packet it repairs. The media packet
+   * is rewritten in place. Returns how many packets were handed over.
    */
-  project(packet: Uint8Array): Uint8Array | undefined {
-    if (this.#wantedHeight <= 0) return undefined;
+  project(packet: Buffer, send: ProjectedPacketSink, askers?: ReadonlySet<string>): number {
     const header = this.#header;
-    if (header.parse(packet) !== 'ok') return undefined;
+    if (header.parse(packet) !== 'ok') return 0;
     const now = this.#options.now();
     const repairedLayer = this.#layerOfRtx.get(header.ssrc);
     let original = -1;
     if (repairedLayer !== undefined) {
       original = this.#options.rtxPayloadTypes.get(header.payloadType) ?? -1;
       // Chrome's bandwidth probes are padding-only RTX packets: nothing to repair.
-      if (original < 0 || unwrapRtx(header, repairedLayer, original) === undefined) return undefined;
-    } else if (this.#layers.includes(header.ssrc)) {
-      this.#lastSeen.set(header.ssrc, now);
+      if (original < 0 || unwrapRtx(header, repairedLayer, original) === undefined) return 0;
     } else {
-      return undefined;
+      const index = this.#layers.indexOf(header.ssrc);
+      if (index < 0) return 0;
+      this.#lastSeen[index] = now;
     }
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
+    this.#keyframe = input.keyframe;
     // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
     if (this.#layers.length === 1) input.keyframe = true;
     if (input.keyframe && vp8 !== undefined && repairedLayer === undefined) {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
-      if (size) this.#heights.set(header.ssrc, size.height);
+      if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
-    if (repairedLayer === undefined) this.#follow(input, now);
-    const verdict = this.#map.map(input);
-    if (verdict === 'unknown') return undefined;
-    if (verdict === 'new') this.#timestampDelta = (input.timestamp - this.#map.outTimestamp) >>> 0;
-    this.#map.applyTo(header, vp8);
-    if (repairedLayer === undefined) return header.buf.subarray(0, header.length);
+    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, now, send) : this.#forwardRetransmission(input, vp8, original, send, askers);
+  }
+
+  #forwardMedia(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, now: number, send: ProjectedPacketSink): number {
+    const header = this.#header;
+    const packet = header.buf as Buffer;
+    const tid = vp8 === undefined ? -1 : vp8.temporalId;
+    let sent = 0;
+    this.#survey(now);
+    for (const receiver of this.#receiverList) {
+      if (receiver.wantedHeight <= 0) continue;
+      const id = receiver.id;
+      this.#follow(receiver, input, now);
+      const current = receiver.map.currentSsrc;
+      // Another layer's packet maps only when it is a late one of the layer left before.
+      if (input.ssrc !== current && input.ssrc !== receiver.previousSsrc) continue;
+      // Packets of other layers only map when late ones of a layer left still own a slot.
+      if (tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid)) {
+        if (receiver.map.drop(input)) continue;
+        // It already owns an output slot (lost, now late): send it there rather than leave a hole.
+        receiver.map.applyTo(header, vp8);
+        send(id, packet);
+        sent++;
+        continue;
+      }
+      const verdict = receiver.map.map(input);
+      if (verdict === 'unknown') continue;
+      if (verdict === 'new') receiver.timestampDelta = (input.timestamp - receiver.map.outTimestamp) >>> 0;
+      receiver.map.applyTo(header, vp8);
+      send(id, packet);
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Whether this packet of the forwarded layer is above the temporal layers the receiver gets.
+   * Decided on a picture's first packet, the rest of the picture follows; going up takes a
+   * layer-sync picture (its references are all in lower layers) or a keyframe.
+   */
+  #dropTemporal(receiver: ReceiverState, input: SeqMapPacket, vp8: Vp8Descriptor, tid: number): boolean {
+    if (receiver.maxTemporalId >= ALL_TEMPORAL_LAYERS && receiver.temporalId >= ALL_TEMPORAL_LAYERS) return false;
+    if (input.pictureId < 0 || input.pictureId !== receiver.decidedPicture) {
+      receiver.decidedPicture = input.pictureId;
+      // After a keyframe every later picture references only pictures from it on: all may go.
+      if (this.#keyframe) receiver.temporalId = receiver.maxTemporalId;
+      else if (tid > receiver.temporalId && tid <= receiver.maxTemporalId && vp8.layerSync) receiver.temporalId = tid;
+      receiver.dropping = tid > receiver.temporalId;
+    }
+    return receiver.dropping;
+  }
+
+  #forwardRetransmission(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, original: number, send: ProjectedPacketSink, askers: ReadonlySet<string> | undefined): number {
+    const header = this.#header;
     const rtxPayloadType = this.#rtxPayloadTypeOf.get(original);
-    if (this.rtxSsrc === undefined || rtxPayloadType === undefined) return undefined;
-    this.#rtxSequence = (this.#rtxSequence + 1) & 0xffff;
-    return wrapRtx(header, this.rtxSsrc, rtxPayloadType, this.#rtxSequence);
+    if (this.rtxSsrc === undefined || rtxPayloadType === undefined || !askers) return 0;
+    if (this.#scratch.length < header.length + 2) this.#scratch = Buffer.allocUnsafe(header.length + 2);
+    let sent = 0;
+    for (const id of askers) {
+      const receiver = this.#receivers.get(id);
+      // 'new' would be a packet the receiver never had a slot for: it cannot have asked for it.
+      if (!receiver || receiver.map.map(input) !== 'old') continue;
+      receiver.map.applyTo(header, vp8);
+      receiver.rtxSequence = (receiver.rtxSequence + 1) & 0xffff;
+      send(id, wrapRtx(header, this.rtxSsrc, rtxPayloadType, receiver.rtxSequence, this.#scratch) as Buffer);
+      sent++;
+    }
+    return sent;
   }
 
   /**
    * A receiver's NACKed sequence number (of {@link ssrc}) as the sender's (layer SSRC, sequence
    * number), or undefined when it maps to nothing still known.
    */
-  reverse(sequence: number): { ssrc: number; sequence: number } | undefined {
-    return this.#map.reverse(sequence) ? { ssrc: this.#map.reverseSsrc, sequence: this.#map.reverseSequence } : undefined;
+  reverse(receiverId: string, sequence: number): { ssrc: number; sequence: number } | undefined {
+    const map = this.#receivers.get(receiverId)?.map;
+    return map?.reverse(sequence) ? { ssrc: map.reverseSsrc, sequence: map.reverseSequence } : undefined;
   }
 
-  /** A sender report's RTP timestamp for the forwarded layer, as receivers see it; undefined for the others. */
-  senderReportTimestamp(layerSsrc: number, rtpTimestamp: number): number | undefined {
-    if (layerSsrc >>> 0 !== this.#map.currentSsrc) return undefined;
-    return (rtpTimestamp - this.#timestampDelta) >>> 0;
+  /** A sender report's RTP timestamp for `layerSsrc` as `receiverId` sees it; undefined when that layer is not what it is forwarded. */
+  senderReportTimestamp(receiverId: string, layerSsrc: number, rtpTimestamp: number): number | undefined {
+    const receiver = this.#receivers.get(receiverId);
+    if (!receiver || receiver.wantedHeight <= 0 || layerSsrc >>> 0 !== receiver.map.currentSsrc) return undefined;
+    return (rtpTimestamp - receiver.timestampDelta) >>> 0;
   }
 
-  /** Chooses the target layer from what arrives, and switches to it on its keyframe. */
-  #follow(input: SeqMapPacket, now: number): void {
-    const target = this.#chooseTarget(now);
-    this.#target = target;
-    if (target < 0 || target === this.#map.currentSsrc) return;
-    if (input.ssrc === target && this.#map.canSwitchTo(input)) {
-      this.#map.switchTo(input);
+  /** Chooses the receiver's target layer from what arrives, and switches to it on its keyframe. */
+  #follow(receiver: ReceiverState, input: SeqMapPacket, now: number): void {
+    const target = this.#targetFor(receiver.wantedHeight);
+    receiver.target = target;
+    if (target < 0 || target === receiver.map.currentSsrc) return;
+    if (input.ssrc === target && receiver.map.canSwitchTo(input)) {
+      receiver.previousSsrc = receiver.map.currentSsrc;
+      receiver.map.switchTo(input);
+      // A keyframe references nothing: every temporal layer wanted may follow it.
+      receiver.temporalId = receiver.maxTemporalId;
+      receiver.decidedPicture = -1;
       return;
     }
     this.#askKeyframe(target, now);
   }
 
-  #chooseTarget(now: number): number {
-    const top = this.#layers.length - 1;
-    let fitting = -1;
-    let lowestArriving = -1;
-    for (let i = 0; i <= top; i++) {
-      const ssrc = this.#layers[i]!;
-      const seen = this.#lastSeen.get(ssrc);
-      if (seen === undefined || now - seen > LAYER_TIMEOUT_MS) continue;
-      if (lowestArriving < 0) lowestArriving = ssrc;
-      if (this.#heightOf(i) <= this.#wantedHeight) fitting = ssrc;
+  /** Notes which layers arrive (none silent longer than {@link LAYER_TIMEOUT_MS}) and their heights. */
+  #survey(now: number): void {
+    let count = 0;
+    for (let i = 0; i < this.#layers.length; i++) {
+      if (now - this.#lastSeen[i]! > LAYER_TIMEOUT_MS) continue;
+      this.#arriving[count] = this.#layers[i]!;
+      this.#arrivingHeight[count] = this.#heightOf(i);
+      count++;
     }
-    return fitting >= 0 ? fitting : lowestArriving;
+    this.#arrivingCount = count;
+  }
+
+  /** Of the layers surveyed: the tallest that fits, else the lowest; -1 when none arrives. */
+  #targetFor(wantedHeight: number): number {
+    if (this.#arrivingCount === 0) return -1;
+    let fitting = this.#arriving[0]!;
+    for (let i = 1; i < this.#arrivingCount; i++) if (this.#arrivingHeight[i]! <= wantedHeight) fitting = this.#arriving[i]!;
+    return fitting;
   }
 
   /** The layer's height from its last keyframe; unknown: by position (each layer half the next). */
   #heightOf(index: number): number {
-    const known = this.#heights.get(this.#layers[index]!);
-    if (known !== undefined) return known;
-    const topHeight = this.#heights.get(this.#layers[this.#layers.length - 1]!) ?? 720;
-    return topHeight / 2 ** (this.#layers.length - 1 - index);
+    const known = this.#heights[index]!;
+    if (known > 0) return known;
+    const top = this.#layers.length - 1;
+    const topHeight = this.#heights[top]! > 0 ? this.#heights[top]! : 720;
+    return topHeight / 2 ** (top - index);
   }
 }

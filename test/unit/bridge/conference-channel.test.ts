@@ -37,6 +37,39 @@ const B_SOURCES: Colibri2MediaSource[] = [
   { type: 'video', id: `${B}-v0`, sources: [source(6001, `${B}-v0`)], ssrcGroups: [] },
 ];
 
+/** A's camera (fixture modify-jicofo-update): layers 1001 (low) and 1002 (high), RTX 2001 and 2002. */
+const [LOW, HIGH, LOW_RTX, HIGH_RTX] = [1001, 1002, 2001, 2002];
+
+/** A one-packet frame of a layer; its last payload byte names the layer, so receivers' copies tell which they got. */
+function layerFrame(ssrc: number, seq: number, key: boolean): Buffer {
+  const p = vp8Rtp(ssrc, seq, { key, height: ssrc === LOW ? 180 : 720 });
+  p[p.length - 1] = ssrc === LOW ? 0x10 : 0x20;
+  return p;
+}
+
+/** A sender report (sender info only). */
+function senderReport(ssrc: number, rtpTimestamp: number): Buffer {
+  const b = Buffer.alloc(28);
+  b[0] = 0x80;
+  b[1] = 200;
+  b.writeUInt16BE(6, 2);
+  b.writeUInt32BE(ssrc, 4);
+  b.writeUInt32BE(0xe000_0000, 8);
+  b.writeUInt32BE(rtpTimestamp >>> 0, 16);
+  return b;
+}
+
+function nack(sender: number, media: number, seq: number): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 0x81;
+  b[1] = 205;
+  b.writeUInt16BE(3, 2);
+  b.writeUInt32BE(sender, 4);
+  b.writeUInt32BE(media, 8);
+  b.writeUInt16BE(seq, 12);
+  return b;
+}
+
 function conference() {
   const clock = { now: 0 };
   const endpoints = new Map<string, FakeEndpoint>();
@@ -170,5 +203,108 @@ describe('bridge conference and the bridge channel', () => {
     assert.deepEqual(c.of(B, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${B}-v0`, maxHeight: 2160 });
     c.b.emit('rtp', vp8Rtp(6001, 2));
     assert.deepEqual(c.endpoints.get(A)!.sentRtp.map((p) => p.readUInt32BE(8)), [6001]);
+  });
+
+  it('sends each receiver the layer ITS constraints ask for, with its own numbering, NACK translation, retransmissions and sender reports', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const C = 'ijkl9012';
+    c.inbox.set(C, []);
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [] }], relays: [] });
+    const cEnd = c.endpoints.get(C)!;
+    c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 180 } });
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+    assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 720 }, 'the sender is asked for the tallest');
+
+    const layersOf = (e: typeof cEnd, from = 0) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW).map((p) => (p.at(-1) === 0x10 ? 'low' : 'high'));
+    const seq = new Map([[LOW, 100], [HIGH, 7000]]);
+    const next = (ssrc: number) => { const n = seq.get(ssrc)!; seq.set(ssrc, n + 1); return n; };
+    const last = (ssrc: number) => seq.get(ssrc)! - 1;
+    const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
+      for (let i = 0; i < n; i++) {
+        for (const ssrc of [LOW, HIGH]) c.a.emit('rtp', layerFrame(ssrc, next(ssrc), key(ssrc, i)));
+        c.clock.now += 33;
+      }
+    };
+    frames(1, () => false);
+    frames(5, (_, i) => i === 0);
+    assert.deepEqual(layersOf(c.b), Array(5).fill('low'), 'B (180) gets the low layer');
+    assert.deepEqual(layersOf(cEnd), Array(5).fill('high'), 'C (720 on stage) gets the high layer, on the same SSRC');
+
+    // NACKs: each receiver's sequence number goes back to the layer and sequence number it came from
+    c.a.sentRtcp.length = 0;
+    const bLast = c.b.sentRtp.at(-1)!;
+    const cLast = cEnd.sentRtp.at(-1)!;
+    c.b.emit('rtcp', nack(0xb, LOW, bLast.readUInt16BE(2)));
+    cEnd.emit('rtcp', nack(0xc, LOW, cLast.readUInt16BE(2)));
+    const asked = c.a.sentRtcp.filter((p) => p[1] === 205).map((p) => [p.readUInt32BE(8), p.readUInt16BE(12)]);
+    assert.deepEqual(asked, [[LOW, last(LOW)], [HIGH, last(HIGH)]]);
+    const before = [c.b.sentRtp.length, cEnd.sentRtp.length];
+    c.a.emit('rtp', rtxRtp(layerFrame(HIGH, last(HIGH), false), HIGH_RTX, 1));
+    c.a.emit('rtp', rtxRtp(layerFrame(LOW, last(LOW), false), LOW_RTX, 1));
+    const rtxTo = (e: typeof cEnd, from: number) => e.sentRtp.slice(from).map((p) => [p.readUInt32BE(8), p.readUInt16BE(12)]);
+    assert.deepEqual(rtxTo(cEnd, before[1]!), [[LOW_RTX, cLast.readUInt16BE(2)]], 'C gets the high layer\'s retransmission on the known RTX SSRC, in its numbering');
+    assert.deepEqual(rtxTo(c.b, before[0]!), [[LOW_RTX, bLast.readUInt16BE(2)]], 'B gets the low one, in its numbering');
+
+    // Sender reports: each layer's goes, re-stamped, to the receivers forwarded that layer only
+    c.b.sentRtcp.length = 0;
+    cEnd.sentRtcp.length = 0;
+    c.a.emit('rtcp', senderReport(HIGH, (last(HIGH)) * 3000));
+    const srs = (e: typeof cEnd) => e.sentRtcp.filter((p) => p[1] === 200).map((p) => [p.readUInt32BE(4), p.readUInt32BE(16)]);
+    assert.deepEqual(srs(cEnd), [[LOW, cLast.readUInt32BE(4)]], 'C: the high layer\'s report, as the known SSRC and C\'s timestamps');
+    assert.deepEqual(srs(c.b), [], 'B is not forwarded the high layer');
+    c.a.emit('rtcp', senderReport(LOW, (last(LOW)) * 3000));
+    assert.deepEqual(srs(c.b), [[LOW, bLast.readUInt32BE(4)]]);
+
+    // B now wants 720 too: it switches on the high layer's keyframe, its numbering continuous
+    c.clock.now += 1000;
+    c.a.sentRtcp.length = 0;
+    const from = c.b.sentRtp.length;
+    c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 720 } });
+    frames(2, () => false);
+    assert.ok(c.a.sentRtcp.some((p) => p[1] === 206 && p.readUInt32BE(8) === HIGH), 'a keyframe is asked of the high layer');
+    frames(3, (ssrc, i) => ssrc === HIGH && i === 0);
+    assert.deepEqual(layersOf(c.b, from), ['low', 'low', 'low', 'high', 'high', 'high']);
+    const bSeqs = c.b.sentRtp.filter((p) => p.readUInt32BE(8) === LOW).map((p) => p.readUInt16BE(2));
+    for (let i = 1; i < bSeqs.length; i++) assert.equal(bSeqs[i], (bSeqs[i - 1]! + 1) & 0xffff, `B's sequence numbers continuous at ${i}`);
+    const cSeqs = cEnd.sentRtp.filter((p) => p.readUInt32BE(8) === LOW).map((p) => p.readUInt16BE(2));
+    for (let i = 1; i < cSeqs.length; i++) assert.equal(cSeqs[i], (cSeqs[i - 1]! + 1) & 0xffff, `C's sequence numbers continuous at ${i}`);
+  });
+
+  it('drops the VP8 temporal layers above a receiver\'s maxFrameRate, its numbering without holes', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    /** One-packet frames of B's camera (single SSRC 6001) in the L1T3 pattern; TL1/TL2 layer syncs after each TL0. */
+    const pattern = [0, 2, 1, 2];
+    let n = 0;
+    const frame = () => {
+      const tid = pattern[n % 4]!;
+      const p = Buffer.alloc(12 + 5 + 10, 0xab);
+      p[0] = 0x80;
+      p[1] = 100;
+      p.writeUInt16BE(300 + n, 2);
+      p.writeUInt32BE(n * 3000, 4);
+      p.writeUInt32BE(6001, 8);
+      p[12] = 0x90;
+      p[13] = 0xa0; // I, T
+      p.writeUInt16BE(0x8000 | n, 14);
+      p[16] = (tid << 6) | (tid > 0 && n % 4 !== 3 ? 0x20 : 0);
+      p[17] = n === 0 ? 0x10 : 0x11; // a keyframe first
+      n++;
+      return p;
+    };
+    c.say(A, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${B}-v0`]: { maxHeight: 720, maxFrameRate: 15 } } });
+    for (let i = 0; i < 8; i++) c.b.emit('rtp', frame());
+    const video = () => c.a.sentRtp.filter((p) => p.readUInt32BE(8) === 6001);
+    assert.deepEqual(video().map((p) => p[16]! >> 6), [0, 1, 0, 1], 'TL0 and TL1 only (15 of 30 fps)');
+    c.say(A, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${B}-v0`]: { maxHeight: 720, maxFrameRate: 30 } } });
+    for (let i = 0; i < 4; i++) c.b.emit('rtp', frame());
+    assert.deepEqual(video().map((p) => p[16]! >> 6), [0, 1, 0, 1, 0, 2, 1, 2], 'every layer again');
+    const seqs = video().map((p) => p.readUInt16BE(2));
+    const pids = video().map((p) => p.readUInt16BE(14) & 0x7fff);
+    for (let i = 1; i < seqs.length; i++) {
+      assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, `sequence continuous at ${i}`);
+      assert.equal(pids[i], (pids[i - 1]! + 1) & 0x7fff, `PictureID continuous at ${i}`);
+    }
   });
 });

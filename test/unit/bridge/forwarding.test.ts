@@ -68,8 +68,8 @@ describe('forwarding policy', () => {
     it('merges constraints messages field by field and bounds what it keeps', () => {
       let settings = withVideoConstraints(undefined, constraints({ lastN: 3, onStageSources: ['b-v0'], defaultConstraints: { maxHeight: 360 } }));
       settings = withVideoConstraints(settings, constraints({ constraints: { 'b-v0': { maxHeight: 720 } } }));
-      assert.deepEqual({ ...settings, maxHeights: [...settings.maxHeights] },
-        { lastN: 3, onStageSources: ['b-v0'], selectedSources: [], defaultMaxHeight: 360, maxHeights: [['b-v0', 720]] });
+      assert.deepEqual({ ...settings, maxHeights: [...settings.maxHeights], maxFrameRates: [...settings.maxFrameRates] },
+        { lastN: 3, onStageSources: ['b-v0'], selectedSources: [], defaultMaxHeight: 360, maxHeights: [['b-v0', 720]], defaultMaxFrameRate: -1, maxFrameRates: [] });
       settings = withLastN(settings, 0);
       assert.equal(settings.lastN, 0);
       assert.equal(withLastN(undefined, 2).defaultMaxHeight, DEFAULT_MAX_HEIGHT, 'LastNChangedEvent alone starts from the defaults');
@@ -112,9 +112,33 @@ describe('forwarding policy', () => {
         'd\'s empty constraints mean the default 180, below b\'s 360; of c-v1, b wants nothing and a has no room');
     });
 
+    it('gives each receiver its own height per source, the sender the tallest', () => {
+      const plan = planForwarding([
+        receiver('a', { onStageSources: ['b-v0'], constraints: { 'b-v0': { maxHeight: 720 } } }),
+        receiver('c', { constraints: { 'b-v0': { maxHeight: 180 } } }),
+      ], SOURCES.filter((s) => s.owner !== 'd'), []);
+      assert.equal(plan.video.get('a')!.get('b-v0'), 720);
+      assert.equal(plan.video.get('c')!.get('b-v0'), 180);
+      assert.equal(plan.senderHeights.get('b-v0'), 720);
+    });
+
     it('asks for 2160 when a receiver has not constrained anything yet, and 0 when no receiver gets the source', () => {
       const plan = planForwarding([receiver('a', { lastN: 0 }), receiver('b')], SOURCES.filter((s) => s.owner !== 'c'), []);
       assert.deepEqual([...plan.senderHeights], [['a-v0', UNLIMITED_HEIGHT], ['b-v0', 0], ['d-v0', UNLIMITED_HEIGHT]]);
+    });
+  });
+
+  describe('frame rates', () => {
+    it('keeps maxFrameRate per receiver and source (own constraints, else the default; -1 or absent: no limit)', () => {
+      const plan = planForwarding([
+        receiver('a', { defaultConstraints: { maxHeight: 360, maxFrameRate: 15 }, constraints: { 'b-v0': { maxHeight: 720, maxFrameRate: 30 }, c: { maxHeight: 180 } } }),
+        receiver('b', { defaultConstraints: { maxHeight: 360, maxFrameRate: -1 } }),
+        receiver('c'),
+      ], SOURCES, []);
+      assert.deepEqual([...plan.frameRates.get('a')!], [['c-v1', 15], ['b-v0', 30], ['c-v0', 15], ['d-v0', 15]],
+        'c\'s sources are named by endpoint without a rate: the default applies');
+      assert.equal(plan.frameRates.get('b'), undefined);
+      assert.equal(plan.frameRates.get('c'), undefined);
     });
   });
 

@@ -8,23 +8,29 @@ const RTX = 96;
 const [L0, L1, L2] = [0x1000, 0x2000, 0x3000];
 const [R0, R1, R2] = [0x1001, 0x2001, 0x3001];
 
-/** A VP8 packet: RTP header, descriptor with a 15-bit PictureID, and a keyframe or delta frame header. */
-function vp8(ssrc: number, seq: number, ts: number, pid: number, key: boolean, height = 0): Buffer {
-  const b = Buffer.alloc(12 + 4 + 10 + 20);
+/**
+ * A VP8 packet: RTP header, descriptor with a 15-bit PictureID (and, with `tid`, TID and the
+ * layer-sync bit), and a keyframe or delta frame header.
+ */
+function vp8(ssrc: number, seq: number, ts: number, pid: number, key: boolean, height = 0, tid?: { tid: number; sync: boolean }): Buffer {
+  const t = tid === undefined ? 0 : 1;
+  const b = Buffer.alloc(12 + 4 + t + 10 + 20);
   b[0] = 0x80;
   b[1] = VP8;
   b.writeUInt16BE(seq & 0xffff, 2);
   b.writeUInt32BE(ts >>> 0, 4);
   b.writeUInt32BE(ssrc, 8);
   b[12] = 0x90; // X, S, partition 0
-  b[13] = 0x80; // I
+  b[13] = tid === undefined ? 0x80 : 0xa0; // I (and T)
   b.writeUInt16BE(0x8000 | (pid & 0x7fff), 14);
+  if (tid) b[16] = (tid.tid << 6) | (tid.sync ? 0x20 : 0);
+  const h = 16 + t;
   if (key) {
-    b.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a], 16);
-    b.writeUInt16LE(Math.round((height * 16) / 9), 22);
-    b.writeUInt16LE(height, 24);
+    b.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a], h);
+    b.writeUInt16LE(Math.round((height * 16) / 9), h + 6);
+    b.writeUInt16LE(height, h + 8);
   } else {
-    b[16] = 0x11;
+    b[h] = 0x11;
   }
   return b;
 }
@@ -40,14 +46,16 @@ function rtxOf(packet: Buffer, rtxSsrc: number, rtxSeq: number): Buffer {
   return out;
 }
 
-function read(packet: Uint8Array): { ssrc: number; seq: number; ts: number; pt: number; pid: number; osn?: number } {
+interface Out { ssrc: number; seq: number; ts: number; pt: number; pid: number; tid: number; osn?: number }
+
+function read(packet: Uint8Array): Out {
   const h = new RtpHeader();
   assert.equal(h.parse(packet), 'ok');
   const buf = Buffer.from(packet);
-  if (h.payloadType === RTX) return { ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, pt: h.payloadType, pid: -1, osn: buf.readUInt16BE(h.payloadOffset) };
+  if (h.payloadType === RTX) return { ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, pt: h.payloadType, pid: -1, tid: -1, osn: buf.readUInt16BE(h.payloadOffset) };
   const d = new Vp8Descriptor();
   assert.ok(d.parse(h.buf, h.payloadOffset, h.payloadLength));
-  return { ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, pt: h.payloadType, pid: d.pictureId };
+  return { ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, pt: h.payloadType, pid: d.pictureId, tid: d.temporalId };
 }
 
 /** Three layers (180, 360, 720) sending frames of one packet at 30 fps. */
@@ -55,9 +63,9 @@ class Sender {
   seq = new Map([[L0, 100], [L1, 5000], [L2, 60000]]);
   pid = new Map([[L0, 10], [L1, 2000], [L2, 30000]]);
   ts = new Map([[L0, 1000], [L1, 777777], [L2, 4294960000]]);
-  frame(ssrc: number, key = false): Buffer {
+  frame(ssrc: number, key = false, tid?: { tid: number; sync: boolean }): Buffer {
     const height = ssrc === L0 ? 180 : ssrc === L1 ? 360 : 720;
-    const p = vp8(ssrc, this.seq.get(ssrc)!, this.ts.get(ssrc)!, this.pid.get(ssrc)!, key, height);
+    const p = vp8(ssrc, this.seq.get(ssrc)!, this.ts.get(ssrc)!, this.pid.get(ssrc)!, key, height, tid);
     this.seq.set(ssrc, (this.seq.get(ssrc)! + 1) & 0xffff);
     this.pid.set(ssrc, (this.pid.get(ssrc)! + 1) & 0x7fff);
     this.ts.set(ssrc, (this.ts.get(ssrc)! + 3000) >>> 0);
@@ -72,91 +80,225 @@ function setup(layers = [L0, L1, L2]) {
     { layers, rtx: new Map([[L0, R0], [L1, R1], [L2, R2]]) },
     { rtxPayloadTypes: new Map([[RTX, VP8]]), vp8PayloadTypes: new Set([VP8]), now: () => now, requestKeyframe: (s) => requests.push(s) },
   );
-  return { projection, requests, advance: (ms: number) => { now += ms; } };
+  /** What each receiver was handed, read at once (the buffer is rewritten for the next one). */
+  const got = new Map<string, Out[]>();
+  const sink = (id: string, packet: Buffer) => {
+    let list = got.get(id);
+    if (!list) got.set(id, (list = []));
+    list.push(read(packet));
+  };
+  const project = (packet: Buffer, askers?: ReadonlySet<string>) => projection.project(packet, sink, askers);
+  const of = (id: string) => got.get(id) ?? [];
+  return { projection, requests, project, of, advance: (ms: number) => { now += ms; } };
 }
 
-describe('VideoProjection (one simulcast source re-stamped onto the SSRC receivers know)', () => {
+/** Sequence numbers without gaps, timestamps advancing (< 1 s a step), PictureIDs without gaps. */
+function assertContinuous(out: readonly Out[], who: string): void {
+  for (let i = 1; i < out.length; i++) {
+    assert.equal(out[i]!.seq, (out[i - 1]!.seq + 1) & 0xffff, `${who}: sequence continuous at ${i}`);
+    assert.equal(out[i]!.pid, (out[i - 1]!.pid + 1) & 0x7fff, `${who}: PictureID continuous at ${i}`);
+    const step = (out[i]!.ts - out[i - 1]!.ts) >>> 0;
+    assert.ok(step > 0 && step < 90_000, `${who}: timestamp advances at ${i} (${step})`);
+  }
+}
+
+describe('VideoProjection (one simulcast source re-stamped per receiver onto the SSRC receivers know)', () => {
   it('forwards the tallest layer that fits the wanted height, switching on its keyframe', () => {
-    const { projection, requests, advance } = setup();
-    projection.setWantedHeight(360);
+    const { projection, requests, project, of, advance } = setup();
+    projection.setWantedHeight('r', 360);
     const s = new Sender();
-    const out: Array<ReturnType<typeof read>> = [];
     // keyframes teach two heights; the first layer arriving is forwarded at once; 360p is
     // estimated (half of 720) and wanted, but its first keyframe comes only at frame 5
-    for (const ssrc of [L0, L1, L2]) {
-      const r = projection.project(s.frame(ssrc, ssrc !== L1));
-      if (r) out.push(read(r));
-    }
+    for (const ssrc of [L0, L1, L2]) project(s.frame(ssrc, ssrc !== L1));
     for (let i = 0; i < 10; i++) {
       advance(33);
-      for (const ssrc of [L0, L1, L2]) {
-        const r = projection.project(s.frame(ssrc, i === 5 && ssrc === L1));
-        if (r) out.push(read(r));
-      }
+      for (const ssrc of [L0, L1, L2]) project(s.frame(ssrc, i === 5 && ssrc === L1));
     }
-    assert.equal(projection.forwardedLayer, L1, 'the 360p layer is forwarded');
+    const out = of('r');
+    assert.equal(projection.forwardedLayer('r'), L1, 'the 360p layer is forwarded');
     assert.ok(requests.includes(L1), 'a keyframe was asked of the 360p layer');
     assert.ok(out.every((p) => p.ssrc === L0), 'every packet goes out on the SSRC receivers know');
-    for (let i = 1; i < out.length; i++) {
-      assert.equal(out[i]!.seq, (out[i - 1]!.seq + 1) & 0xffff, `sequence continuous at ${i}`);
-      assert.equal(out[i]!.pid, (out[i - 1]!.pid + 1) & 0x7fff, `PictureID continuous at ${i}`);
-      assert.ok(((out[i]!.ts - out[i - 1]!.ts) >>> 0) > 0 && ((out[i]!.ts - out[i - 1]!.ts) >>> 0) < 90_000, `timestamp advances at ${i}`);
-    }
+    assertContinuous(out, 'r');
     // 180p until the switch (frames 0-5), 360p from its keyframe (frames 5-10), never 720p
     assert.equal(out.length, 12, `one layer at a time: ${out.length}`);
   });
 
-  it('a screen share sending only its top layer is forwarded from that layer', () => {
-    const { projection } = setup();
-    projection.setWantedHeight(180);
+  it('two receivers with different heights get different layers of one sender, each stream continuous across its own switch', () => {
+    const { projection, requests, project, of, advance } = setup();
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 180);
     const s = new Sender();
-    let forwarded = 0;
-    for (let i = 0; i < 5; i++) if (projection.project(s.frame(L2, i === 0))) forwarded++;
-    assert.equal(forwarded, 5);
-    assert.equal(projection.forwardedLayer, L2);
+    const layerAt = new Map<string, number[]>([['a', []], ['b', []]]);
+    const frames = (n: number, keyAt: (i: number, ssrc: number) => boolean) => {
+      for (let i = 0; i < n; i++) {
+        for (const ssrc of [L0, L1, L2]) {
+          const before = [of('a').length, of('b').length];
+          project(s.frame(ssrc, keyAt(i, ssrc)));
+          if (of('a').length > before[0]!) layerAt.get('a')!.push(ssrc);
+          if (of('b').length > before[1]!) layerAt.get('b')!.push(ssrc);
+        }
+        advance(33);
+      }
+    };
+    frames(1, () => false); // every layer is seen arriving; nothing starts without a keyframe
+    frames(5, (i) => i === 0);
+    assert.equal(projection.forwardedLayer('a'), L2, 'a, 720 wanted, gets the 720p layer');
+    assert.equal(projection.forwardedLayer('b'), L0, 'b, 180 wanted, gets the 180p layer');
+    assert.deepEqual(layerAt.get('a'), Array(5).fill(L2));
+    assert.deepEqual(layerAt.get('b'), Array(5).fill(L0));
+
+    // b asks for 720: it stays on 180p until a 720p keyframe (asked of the sender), then switches
+    requests.length = 0;
+    advance(KEYFRAME_GAP);
+    projection.setWantedHeight('b', 720);
+    frames(3, () => false);
+    assert.equal(projection.forwardedLayer('b'), L0, 'no switch without a keyframe of the target');
+    assert.ok(requests.includes(L2), 'a keyframe was asked of the 720p layer');
+    frames(4, (i, ssrc) => i === 0 && ssrc === L2);
+    assert.equal(projection.forwardedLayer('b'), L2);
+    assert.deepEqual(layerAt.get('b'), [...Array(9).fill(L0), ...Array(4).fill(L2)], 'the 180p frame sent before the 720p keyframe of the same round still goes');
+    assert.deepEqual(layerAt.get('a'), Array(12).fill(L2), 'a is not disturbed');
+    for (const id of ['a', 'b']) {
+      assert.ok(of(id).every((p) => p.ssrc === L0), `${id}: on the SSRC receivers know`);
+      assertContinuous(of(id), id);
+    }
+    assert.notDeepEqual(of('a').map((p) => p.seq), of('b').map((p) => p.seq), 'each receiver has its own numbering');
+
+    // and back down to 180: again on the 180p keyframe only, still continuous
+    projection.setWantedHeight('b', 180);
+    frames(2, () => false);
+    frames(2, (i, ssrc) => i === 0 && ssrc === L0);
+    assert.equal(projection.forwardedLayer('b'), L0);
+    assertContinuous(of('b'), 'b after going down');
+  });
+
+  it('a screen share sending only its top layer is forwarded from that layer', () => {
+    const { projection, project, of } = setup();
+    projection.setWantedHeight('r', 180);
+    const s = new Sender();
+    for (let i = 0; i < 5; i++) project(s.frame(L2, i === 0));
+    assert.equal(of('r').length, 5);
+    assert.equal(projection.forwardedLayer('r'), L2);
   });
 
   it('falls back to a lower layer when the forwarded one stops', () => {
-    const { projection, requests, advance } = setup();
+    const { projection, requests, project, advance } = setup();
+    projection.setWantedHeight('r', 2160);
     const s = new Sender();
-    projection.project(s.frame(L0, true));
-    projection.project(s.frame(L2, true));
-    assert.ok(projection.project(s.frame(L2)));
-    assert.equal(projection.forwardedLayer, L2);
+    project(s.frame(L0, true));
+    project(s.frame(L2, true));
+    assert.equal(project(s.frame(L2)), 1);
+    assert.equal(projection.forwardedLayer('r'), L2);
     advance(LAYER_TIMEOUT_MS + 1);
-    assert.equal(projection.project(s.frame(L0)), undefined, 'not before a keyframe of the lower layer');
+    assert.equal(project(s.frame(L0)), 0, 'not before a keyframe of the lower layer');
     assert.ok(requests.includes(L0));
-    assert.ok(projection.project(s.frame(L0, true)));
-    assert.equal(projection.forwardedLayer, L0);
+    assert.equal(project(s.frame(L0, true)), 1);
+    assert.equal(projection.forwardedLayer('r'), L0);
   });
 
-  it('retransmissions are re-wrapped onto the known RTX SSRC with the output sequence number; NACKs map back', () => {
-    const { projection } = setup([L0, L1]);
+  it('retransmissions go to the receivers that asked, each re-wrapped onto the known RTX SSRC with its own numbers; NACKs map back per receiver', () => {
+    const { projection, project, of } = setup([L0, L1]);
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 720);
     const s = new Sender();
-    const first = s.frame(L1, true);
-    const original = Buffer.from(first);
-    const forwarded = read(projection.project(first)!);
-    assert.equal(forwarded.ssrc, L0);
-    const rtx = projection.project(rtxOf(original, R1, 9))!;
-    assert.ok(rtx, 'the retransmission is forwarded');
-    const r = read(rtx);
-    assert.deepEqual([r.ssrc, r.pt, r.osn, r.ts], [R0, RTX, forwarded.seq, forwarded.ts]);
-    assert.deepEqual(projection.reverse(forwarded.seq), { ssrc: L1, sequence: original.readUInt16BE(2) });
-    // a retransmission of a layer not forwarded, and a padding-only probe, go nowhere
-    assert.equal(projection.project(rtxOf(s.frame(L0, true), R0, 10)), undefined);
+    project(s.frame(L1, true));
+    projection.setWantedHeight('b', 0); // b pauses: its numbering stops, a's goes on
+    project(s.frame(L1));
+    projection.setWantedHeight('b', 720);
+    const original = s.frame(L1, true);
+    const copy = Buffer.from(original);
+    project(original);
+    const [a, b] = [of('a').at(-1)!, of('b').at(-1)!];
+    assert.deepEqual([a.ssrc, b.ssrc], [L0, L0]);
+    assert.equal(b.seq, (of('b')[0]!.seq + 1) & 0xffff, 'b\'s stream continues where it paused');
+    assert.notEqual(a.seq, b.seq);
+    assert.deepEqual(projection.reverse('a', a.seq), { ssrc: L1, sequence: copy.readUInt16BE(2) });
+    assert.deepEqual(projection.reverse('b', b.seq), { ssrc: L1, sequence: copy.readUInt16BE(2) });
+    assert.equal(projection.reverse('nobody', a.seq), undefined);
+
+    assert.equal(project(rtxOf(copy, R1, 9), new Set(['a', 'b', 'nobody'])), 2, 'one retransmission per receiver that asked');
+    const [ra, rb] = [of('a').at(-1)!, of('b').at(-1)!];
+    assert.deepEqual([ra.ssrc, ra.pt, ra.osn, ra.ts], [R0, RTX, a.seq, a.ts]);
+    assert.deepEqual([rb.ssrc, rb.pt, rb.osn, rb.ts], [R0, RTX, b.seq, b.ts]);
+    assert.equal(project(rtxOf(copy, R1, 10), new Set(['a'])), 1);
+    assert.equal(of('a').at(-1)!.seq, (ra.seq + 1) & 0xffff, 'a\'s RTX numbering is continuous');
+    // without askers, a layer not forwarded, and a padding-only probe: nothing
+    assert.equal(project(rtxOf(copy, R1, 11)), 0);
+    assert.equal(project(rtxOf(s.frame(L0, true), R0, 12), new Set(['a'])), 0);
     const probe = Buffer.alloc(12 + 1);
     probe[0] = 0x80; probe[1] = RTX; probe.writeUInt32BE(R1, 8);
-    assert.equal(projection.project(probe), undefined);
+    assert.equal(project(probe, new Set(['a'])), 0);
   });
 
-  it('wanted height 0 forwards nothing; sender reports follow the forwarded layer', () => {
-    const { projection } = setup([L0]);
+  it('wanted height 0 forwards nothing; sender reports follow each receiver\'s layer and timestamps', () => {
+    const { projection, project, of, advance } = setup();
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 180);
     const s = new Sender();
-    const p = read(projection.project(s.frame(L0, true))!);
-    assert.equal(projection.senderReportTimestamp(L0, 1000), 1000, 'the first segment keeps its timestamps');
-    assert.equal(p.ts, 1000);
-    assert.equal(projection.senderReportTimestamp(L1, 5), undefined);
-    projection.setWantedHeight(0);
-    assert.equal(projection.project(s.frame(L0, true)), undefined);
+    project(s.frame(L0));
+    project(s.frame(L2));
+    s.ts.set(L0, 1000);
+    s.ts.set(L2, 4294960000);
+    project(s.frame(L0, true));
+    project(s.frame(L2, true));
+    assert.equal(projection.senderReportTimestamp('b', L0, 1000), 1000, 'the first segment keeps its timestamps');
+    assert.equal(projection.senderReportTimestamp('a', L0, 1000), undefined, 'a is not forwarded 180p');
+    assert.equal(projection.senderReportTimestamp('a', L2, 4294960000), 4294960000);
+    advance(100);
+    projection.setWantedHeight('b', 720);
+    project(s.frame(L2, true));
+    const last = of('b').at(-1)!;
+    assert.equal(projection.forwardedLayer('b'), L2);
+    assert.equal(projection.senderReportTimestamp('b', L2, (4294960000 + 3000) >>> 0), last.ts, 'b\'s report is in b\'s timestamps');
+    assert.equal(projection.senderReportTimestamp('b', L0, 1000), undefined);
+    projection.setWantedHeight('a', 0);
+    projection.setWantedHeight('b', 0);
+    assert.equal(project(s.frame(L2, true)), 0);
+    assert.equal(projection.senderReportTimestamp('a', L2, 1), undefined, 'paused: no reports');
+  });
+
+  it('asks for keyframes per layer: two receivers waiting for different layers both get their request', () => {
+    const { projection, requests, project } = setup();
+    const s = new Sender();
+    for (const ssrc of [L0, L1, L2]) project(s.frame(ssrc));
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 180);
+    assert.deepEqual(requests, [L2, L0]);
+    projection.keyframeNeeded('a');
+    projection.keyframeNeeded('b');
+    assert.deepEqual(requests, [L2, L0], 'paced per layer');
+  });
+
+  it('drops VP8 temporal layers above a receiver\'s frame rate, without holes, and goes up again on a layer sync', () => {
+    const { projection, project, of, advance } = setup([L0]);
+    projection.setWantedHeight('full', 720);
+    projection.setWantedHeight('slow', 720);
+    projection.setMaxFrameRate('slow', 15);
+    const s = new Sender();
+    // L1T3: TIDs 0 2 1 2 0 2 1 2 …; the first TL1 and TL2 after each TL0 are layer syncs here
+    const pattern = [0, 2, 1, 2];
+    const tidOf: number[] = [];
+    const send = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const tid = pattern[tidOf.length % 4]!;
+        tidOf.push(tid);
+        project(s.frame(L0, tidOf.length === 1, { tid, sync: tid > 0 && tidOf.length % 4 !== 0 }));
+        advance(33);
+      }
+    };
+    send(12);
+    assert.equal(of('full').length, 12);
+    assert.deepEqual(of('slow').map((p) => p.tid), [0, 1, 0, 1, 0, 1], '15 fps: TL0 and TL1');
+    assertContinuous(of('slow'), 'slow');
+    assertContinuous(of('full'), 'full');
+    projection.setMaxFrameRate('slow', 7.5);
+    send(8);
+    assert.deepEqual(of('slow').slice(6).map((p) => p.tid), [0, 0]);
+    projection.setMaxFrameRate('slow', undefined);
+    send(8);
+    assert.deepEqual(of('slow').slice(8).map((p) => p.tid), [0, 2, 1, 2, 0, 2, 1, 2], 'every layer again from the first syncs');
+    assertContinuous(of('slow'), 'slow');
   });
 });
+
+const KEYFRAME_GAP = 300;

@@ -1,0 +1,125 @@
+// Micro-benchmark of one conference's video forwarding: ns per received packet to project a
+// simulcast VP8 source and hand the copies to R receivers (BridgeConference.forwardRtp with the
+// receive statistics in front of it; endpoints that drop what they are given, so SRTP is not
+// counted: bench/bridge-srtp.ts measures that). Not a test:
+// `node --import tsx bench/bridge-forward.ts [--packets N] [--receivers 1,4,16]`.
+//
+// Each row: the sender sends its three layers in turn (180p, 360p, 720p, one packet each per
+// round, a keyframe every 300 packets of a layer); receivers ask for alternating heights (720 and
+// 180) so that, where the bridge projects per receiver, two layers go out.
+
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { BridgeConference, type ConferenceEndpoint, type EndpointSources } from '../bridge/conference.ts';
+import type { NamedSource } from '../bridge/forwarding.ts';
+import type { Clock } from '../bridge/transport/clock.ts';
+
+const { values } = parseArgs({ options: { packets: { type: 'string', default: '300000' }, receivers: { type: 'string', default: '1,4,16' } } });
+const N = Number(values.packets);
+const LAYERS = [0x1000, 0x2000, 0x3000];
+const HEIGHTS = [180, 360, 720];
+
+class NullEndpoint implements ConferenceEndpoint {
+  sent = 0;
+  bytes = 0;
+  private readonly rtp = new Set<(p: Buffer) => void>();
+  readonly events = {
+    on: (name: 'rtp' | 'rtcp', fn: (p: Buffer) => void) => {
+      if (name === 'rtp') this.rtp.add(fn);
+      return () => this.rtp.delete(fn);
+    },
+  };
+  constructor(readonly id: string) {}
+  sendRtp(p: Buffer): void {
+    this.sent++;
+    this.bytes += p.length;
+  }
+  sendRtcp(): void {}
+  close(): void {}
+  emit(p: Buffer): void {
+    for (const fn of this.rtp) fn(p);
+  }
+}
+
+/** A manual clock: no timer ever fires, time moves with the packets. */
+let time = 0;
+const clock: Clock = { now: () => time, setTimeout: () => () => undefined };
+
+function packet(layer: number, seq: number, key: boolean): Buffer {
+  const b = Buffer.alloc(1100, 0xab);
+  b[0] = 0x80;
+  b[1] = 100;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE((seq * 3000) >>> 0, 4);
+  b.writeUInt32BE(LAYERS[layer]!, 8);
+  b[12] = 0x90;
+  b[13] = 0x80;
+  b.writeUInt16BE(0x8000 | (seq & 0x7fff), 14);
+  if (key) {
+    b.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a], 16);
+    b.writeUInt16LE(Math.round((HEIGHTS[layer]! * 16) / 9), 22);
+    b.writeUInt16LE(HEIGHTS[layer]!, 24);
+  } else {
+    b[16] = 0x11;
+  }
+  return b;
+}
+
+function run(receivers: number): { ns: number; copies: number } {
+  const conference = new BridgeConference('bench', undefined, pino({ level: 'silent' }), () => undefined, () => undefined, {
+    feedbackSsrcs: { audio: 1, video: 2 },
+    clock,
+  });
+  conference.useBridgeChannel({ send: () => undefined, now: () => clock.now() });
+  const sender = new NullEndpoint('sender');
+  conference.addEndpoint(sender);
+  const source: NamedSource = {
+    name: 'sender-v0', media: 'video', desktop: false, primarySsrc: LAYERS[0],
+    layers: { layers: LAYERS, rtx: new Map() },
+  };
+  const sources: EndpointSources = { forwarded: new Set(LAYERS), all: new Set(LAYERS), sourceOf: new Map(LAYERS.map((l) => [l, source])), named: [source] };
+  conference.setSources('sender', sources);
+  const sinks: NullEndpoint[] = [];
+  for (let r = 0; r < receivers; r++) {
+    const e = new NullEndpoint(`r${r}`);
+    sinks.push(e);
+    conference.addEndpoint(e);
+    conference.onChannelMessage(e.id, { colibriClass: 'ReceiverVideoConstraints', lastN: -1, defaultConstraints: { maxHeight: r % 2 === 0 ? 720 : 180 } });
+  }
+  // Pre-built packets (one per layer and sequence number mod a period), copied fresh per send as a socket would.
+  const period = 300;
+  const templates = LAYERS.map((_, layer) => Array.from({ length: period }, (_, i) => packet(layer, i, i === 0)));
+  const scratch = Buffer.alloc(1100);
+  const seqBase = [100, 20000, 40000];
+  let i = 0;
+  const step = (): void => {
+    const layer = i % 3;
+    const n = Math.floor(i / 3);
+    const t = templates[layer]![n % period]!;
+    t.copy(scratch);
+    scratch.writeUInt16BE((seqBase[layer]! + n) & 0xffff, 2);
+    scratch.writeUInt32BE(((seqBase[layer]! + n) * 3000) >>> 0, 4);
+    scratch.writeUInt16BE(0x8000 | (n & 0x7fff), 14);
+    if (layer === 2) time += 11;
+    sender.emit(scratch);
+    i++;
+  };
+  for (let w = 0; w < Math.min(N, 60_000); w++) step();
+  let best = Number.POSITIVE_INFINITY;
+  let copies = 0;
+  for (let round = 0; round < 3; round++) {
+    const before = sinks.reduce((s, e) => s + e.sent, 0);
+    const start = process.hrtime.bigint();
+    for (let k = 0; k < N; k++) step();
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / N);
+    copies = (sinks.reduce((s, e) => s + e.sent, 0) - before) / N;
+  }
+  conference.close('bench over');
+  return { ns: best, copies };
+}
+
+console.log(`bridge conference forwarding micro-benchmark, Node ${process.version}, ${N} packets per round, best of 3 rounds`);
+for (const r of values.receivers.split(',').map(Number)) {
+  const { ns, copies } = run(r);
+  console.log(`${String(r).padStart(3)} receivers: ${ns.toFixed(0).padStart(6)} ns per received packet, ${copies.toFixed(2)} copies sent per received packet, ${(ns / Math.max(copies, 1e-9)).toFixed(0)} ns per copy`);
+}
