@@ -68,6 +68,7 @@ export class DtlsLink {
   #remoteFingerprints: readonly FingerprintLike[] | undefined;
   #handshakeDone = false;
   #started = false;
+  #sawHelloVerify = false;
   #state: DtlsLinkState = 'handshaking';
   /** ClientHellos received after the handshake and dropped. */
   lateClientHellos = 0;
@@ -122,6 +123,14 @@ export class DtlsLink {
       this.lateClientHellos++;
       return;
     }
+    if (this.role === 'client' && isHelloVerifyRequest(data)) {
+      // werift's client throws a bare Error on a second HelloVerifyRequest (its Flight3 runs once),
+      // and that error would fail the link. A second one is the server answering our retransmitted
+      // first ClientHello (a slow peer, a loaded machine): our ClientHello with the cookie is
+      // already out and werift retransmits it on its own timer, so the duplicate is dropped.
+      if (this.#sawHelloVerify) return;
+      this.#sawHelloVerify = true;
+    }
     this.#transport.onData(data, [UNBOUND.address, UNBOUND.port]);
   }
 
@@ -169,4 +178,12 @@ export class DtlsLink {
     this.#log.warn({ err: error, role: this.role }, 'DTLS failed');
     this.events.emit('failed', error);
   }
+}
+
+/**
+ * A datagram whose first record is a handshake (content type 22) carrying a HelloVerifyRequest
+ * (handshake type 3, right after the 13-byte DTLS record header; RFC 6347 §4.1, §4.2.1).
+ */
+function isHelloVerifyRequest(data: Buffer): boolean {
+  return data.length > 13 && data[0] === 22 && data[13] === 3;
 }

@@ -126,6 +126,25 @@ describe('bridge/transport/dtls-link (two in-process peers)', function () {
     assert.deepEqual(results, ['connected profile 1', "the DTLS peer's ServerKeyExchange signature: bad signature"]);
   });
 
+  it('as client, survives a HelloVerifyRequest that arrives twice (a retransmission under load)', async () => {
+    let toLink: (data: Buffer) => void = () => undefined;
+    let duplicated = 0;
+    const transport = memoryTransport((data) => {
+      toLink(data);
+      // The server's first flight (HelloVerifyRequest: handshake record, message type 3) twice.
+      if (data[0] === 22 && data[13] === 3 && duplicated++ === 0) toLink(Buffer.from(data));
+    });
+    const link = new DtlsLink({ role: 'client', certificate: bridge, log, send: (data) => setImmediate(() => transport.onData(data, ['127.0.0.1', 0])) });
+    toLink = (data) => link.handle(data);
+    const server = new DtlsServer({ transport, cert: browser.certPem, key: browser.keyPem, signatureHash: browser.signatureHash, srtpProfiles: [1], extendedMasterSecret: true, certificateRequest: true });
+    cleanup.push(() => link.close(), () => server.close());
+    const result = outcome(link);
+    link.setRemoteFingerprints([browser.fingerprint]);
+    link.start();
+    assert.equal(await result, 'connected profile 1');
+    assert.equal(duplicated, 1, 'the HelloVerifyRequest was delivered twice');
+  });
+
   it('close is idempotent and sends nothing afterwards', async () => {
     const sent: Buffer[] = [];
     const link = new DtlsLink({ role: 'client', certificate: bridge, log, send: (data) => sent.push(data) });
