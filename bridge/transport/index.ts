@@ -15,6 +15,9 @@ import { LinkImpairment, type ImpairmentSpec } from './impairment.ts';
 import { addressKey, UdpMux, type MuxClient, type RemoteAddress, type UdpMuxLimits, type UdpMuxStats } from './udp-mux.ts';
 import { warmUp } from './warm-up.ts';
 
+/** Asked for the media socket's receive and send buffers. */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export type { Clock } from './clock.ts';
 export type { DtlsCertificate } from './certificate.ts';
 export type { ImpairmentCounters, ImpairmentSpec, LinkImpairment } from './impairment.ts';
@@ -97,7 +100,13 @@ export class MediaTransport {
   static async start(options: MediaTransportOptions): Promise<MediaTransport> {
     const certificate = options.certificate ?? (await generateCertificate());
     const warmUpMs = await warmUp(certificate, options.log.child({ part: 'warm-up' }));
-    const socket = createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(options.host) });
+    // The default 208 KiB receive buffer holds a few ms of a busy bridge's traffic: any pause (a
+    // garbage collection) overflowed it and the kernel dropped packets (bench/bridge-load). The
+    // kernel caps what is asked at net.core.rmem_max / wmem_max.
+    const socket = createSocket({
+      type: isIPv6(options.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(options.host),
+      recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(options.port, options.host, () => {
@@ -107,7 +116,10 @@ export class MediaTransport {
     });
     const transport = new MediaTransport(socket, certificate, options);
     options.log.info(
-      { port: transport.port, candidates: transport.#context.candidates.map((c) => c.ip), warmUpMs: Math.round(warmUpMs) },
+      {
+        port: transport.port, candidates: transport.#context.candidates.map((c) => c.ip), warmUpMs: Math.round(warmUpMs),
+        recvBufferBytes: socket.getRecvBufferSize(), sendBufferBytes: socket.getSendBufferSize(),
+      },
       'media transport started',
     );
     return transport;
