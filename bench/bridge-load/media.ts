@@ -1,0 +1,259 @@
+// Synthetic media for the bridge load generator: VP8-shaped RTP on three simulcast layers plus
+// Opus-shaped audio, each packet carrying a trailer (who sent it, and when, on this process's
+// clock) so that receivers can measure the delay the bridge adds; and the receivers' counters.
+//
+// The VP8 payload descriptor is a valid RFC 7741 §4.2 one (X, I with a 15-bit PictureID, L with
+// TL0PICIDX, T with TID 0 and Y), and the first packet of a keyframe carries the RFC 6386 §9.1
+// keyframe header with the layer's dimensions, since the bridge learns layer heights from it.
+
+import { performance } from 'node:perf_hooks';
+
+export const VP8_PT = 100;
+export const OPUS_PT = 111;
+export const VIDEO_CLOCK = 90_000;
+const TRAILER_MAGIC = 0x53_4c_42_4c; // "SLBL"
+/** magic (4) + sender index (2) + layer (1) + reserved (1) + send time in ms (float64, 8). */
+export const TRAILER_BYTES = 16;
+
+/** Per simulcast layer, lowest first as in the SIM group. */
+export interface LayerSpec {
+  width: number;
+  height: number;
+  /** Packets per frame. */
+  packets: number;
+  /** RTP packet size in bytes (header included, before SRTP). */
+  bytes: number;
+}
+
+export const LAYERS: readonly LayerSpec[] = [
+  { width: 320, height: 180, packets: 1, bytes: 400 },
+  { width: 640, height: 360, packets: 2, bytes: 900 },
+  { width: 1280, height: 720, packets: 5, bytes: 1200 },
+];
+export const FRAME_RATE = 30;
+export const AUDIO_PACKET_MS = 20;
+export const AUDIO_BYTES = 120;
+/** A keyframe on every layer this often, besides those the bridge asks for (PLI/FIR). */
+export const KEYFRAME_INTERVAL_MS = 3000;
+
+/** Packets per second one sender offers, by kind. */
+export function offeredPps(): { video: number; audio: number; total: number } {
+  const video = LAYERS.reduce((sum, l) => sum + l.packets * FRAME_RATE, 0);
+  const audio = 1000 / AUDIO_PACKET_MS;
+  return { video, audio, total: video + audio };
+}
+
+class RtpStream {
+  sequence: number;
+  timestamp: number;
+  constructor(readonly ssrc: number) {
+    this.sequence = (ssrc * 7) & 0xffff;
+    this.timestamp = ssrc >>> 3;
+  }
+
+  header(packet: Buffer, pt: number, marker: boolean): void {
+    packet[0] = 0x80;
+    packet[1] = (marker ? 0x80 : 0) | pt;
+    packet.writeUInt16BE(this.sequence, 2);
+    packet.writeUInt32BE(this.timestamp >>> 0, 4);
+    packet.writeUInt32BE(this.ssrc, 8);
+    this.sequence = (this.sequence + 1) & 0xffff;
+  }
+}
+
+function writeTrailer(packet: Buffer, sender: number, layer: number): void {
+  const at = packet.length - TRAILER_BYTES;
+  packet.writeUInt32BE(TRAILER_MAGIC, at);
+  packet.writeUInt16BE(sender, at + 4);
+  packet[at + 6] = layer;
+  packet[at + 7] = 0;
+  packet.writeDoubleBE(performance.now(), at + 8);
+}
+
+/** One simulcast layer's VP8 stream. */
+export class Vp8Layer {
+  readonly #rtp: RtpStream;
+  #pictureId: number;
+  #tl0PicIdx: number;
+  keyframeWanted = true;
+
+  constructor(ssrc: number, readonly index: number, readonly spec: LayerSpec, readonly sender: number) {
+    this.#rtp = new RtpStream(ssrc);
+    this.#pictureId = ssrc & 0x7fff;
+    this.#tl0PicIdx = ssrc & 0xff;
+  }
+
+  get ssrc(): number {
+    return this.#rtp.ssrc;
+  }
+
+  /** The packets of the next frame (plaintext RTP). */
+  frame(keyframe: boolean): Buffer[] {
+    const key = keyframe || this.keyframeWanted;
+    this.keyframeWanted = false;
+    const out: Buffer[] = [];
+    const { packets, bytes, width, height } = this.spec;
+    for (let i = 0; i < packets; i++) {
+      const packet = Buffer.alloc(bytes);
+      this.#rtp.header(packet, VP8_PT, i === packets - 1);
+      let at = 12;
+      // X=1, N=0, S=1 on the frame's first packet, PID=0.
+      packet[at++] = 0x80 | (i === 0 ? 0x10 : 0);
+      packet[at++] = 0xe0; // I, L, T
+      packet[at++] = 0x80 | (this.#pictureId >>> 8);
+      packet[at++] = this.#pictureId & 0xff;
+      packet[at++] = this.#tl0PicIdx;
+      packet[at++] = 0x20; // TID 0, Y=1, KEYIDX 0
+      if (i === 0) {
+        // VP8 payload header: 3-byte frame tag (P bit = 0 for a keyframe, show_frame = 1).
+        packet[at++] = key ? 0x10 : 0x11;
+        packet[at++] = 0x02;
+        packet[at++] = 0x00;
+        if (key) {
+          packet[at++] = 0x9d;
+          packet[at++] = 0x01;
+          packet[at++] = 0x2a;
+          packet.writeUInt16LE(width, at);
+          packet.writeUInt16LE(height, at + 2);
+        }
+      }
+      writeTrailer(packet, this.sender, this.index);
+      out.push(packet);
+    }
+    this.#rtp.timestamp += VIDEO_CLOCK / FRAME_RATE;
+    this.#pictureId = (this.#pictureId + 1) & 0x7fff;
+    this.#tl0PicIdx = (this.#tl0PicIdx + 1) & 0xff;
+    return out;
+  }
+}
+
+export class AudioStream {
+  readonly #rtp: RtpStream;
+  constructor(ssrc: number, readonly sender: number) {
+    this.#rtp = new RtpStream(ssrc);
+  }
+
+  get ssrc(): number {
+    return this.#rtp.ssrc;
+  }
+
+  packet(): Buffer {
+    const packet = Buffer.alloc(AUDIO_BYTES, 0x5a);
+    this.#rtp.header(packet, OPUS_PT, false);
+    packet[12] = 0x78; // an Opus TOC byte (SILK/CELT hybrid-looking); the bridge does not read it
+    writeTrailer(packet, this.sender, 255);
+    this.#rtp.timestamp += 48 * AUDIO_PACKET_MS;
+    return packet;
+  }
+}
+
+/** A histogram of delays in 0.05 ms steps up to 2 s, so percentiles need no per-packet storage. */
+export class DelayHistogram {
+  static readonly STEP_MS = 0.05;
+  readonly buckets = new Uint32Array(40_000);
+  count = 0;
+  over = 0;
+
+  add(ms: number): void {
+    const i = Math.max(0, Math.floor(ms / DelayHistogram.STEP_MS));
+    if (i >= this.buckets.length) this.over++;
+    else this.buckets[i]!++;
+    this.count++;
+  }
+
+  merge(other: DelayHistogram): void {
+    for (let i = 0; i < this.buckets.length; i++) this.buckets[i]! += other.buckets[i]!;
+    this.count += other.count;
+    this.over += other.over;
+  }
+
+  percentile(p: number): number {
+    if (this.count === 0) return NaN;
+    const rank = Math.ceil((p / 100) * this.count);
+    let seen = 0;
+    for (let i = 0; i < this.buckets.length; i++) {
+      seen += this.buckets[i]!;
+      if (seen >= rank) return (i + 1) * DelayHistogram.STEP_MS;
+    }
+    return Infinity;
+  }
+}
+
+/** Sequence accounting of one received SSRC within the measured window. */
+class SeqTrack {
+  first = -1;
+  highest = -1;
+  received = 0;
+
+  add(sequence: number): void {
+    if (this.highest < 0) {
+      this.first = this.highest = sequence;
+    } else {
+      // Extend the 16-bit number to the one nearest the highest seen (RFC 3550 A.1 in spirit).
+      const diff = ((sequence - (this.highest & 0xffff) + 0x8000) & 0xffff) - 0x8000;
+      const extended = this.highest + diff;
+      if (extended > this.highest) this.highest = extended;
+      if (extended < this.first) this.first = extended;
+    }
+    this.received++;
+  }
+
+  get expected(): number {
+    return this.first < 0 ? 0 : this.highest - this.first + 1;
+  }
+}
+
+/** What one participant's receiving side counts. */
+export class ReceiveStats {
+  measuring = false;
+  packets = 0;
+  videoPackets = 0;
+  audioPackets = 0;
+  rtx = 0;
+  bytes = 0;
+  /** Packets without our trailer (e.g. padding probes). */
+  foreign = 0;
+  authFailures = 0;
+  readonly delay = new DelayHistogram();
+  readonly #tracks = new Map<number, SeqTrack>();
+
+  /** A decrypted RTP packet. */
+  onRtp(packet: Buffer, now: number): void {
+    if (!this.measuring) return;
+    const pt = packet[1]! & 0x7f;
+    const ssrc = packet.readUInt32BE(8);
+    if (pt !== VP8_PT && pt !== OPUS_PT) {
+      this.rtx++;
+      return;
+    }
+    const at = packet.length - TRAILER_BYTES;
+    if (at < 12 || packet.readUInt32BE(at) !== TRAILER_MAGIC) {
+      this.foreign++;
+      return;
+    }
+    this.packets++;
+    this.bytes += packet.length;
+    if (pt === VP8_PT) this.videoPackets++;
+    else this.audioPackets++;
+    this.delay.add(now - packet.readDoubleBE(at + 8));
+    let track = this.#tracks.get(ssrc);
+    if (!track) this.#tracks.set(ssrc, (track = new SeqTrack()));
+    track.add(packet.readUInt16BE(2));
+  }
+
+  /** Per received SSRC: sequence numbers expected and packets received. */
+  perSsrc(): Array<{ ssrc: number; expected: number; received: number }> {
+    return [...this.#tracks].map(([ssrc, t]) => ({ ssrc, expected: t.expected, received: t.received }));
+  }
+
+  /** Sequence numbers expected and received over every SSRC (gaps = lost). */
+  sequenceTotals(): { expected: number; received: number } {
+    let expected = 0;
+    let received = 0;
+    for (const t of this.#tracks.values()) {
+      expected += t.expected;
+      received += t.received;
+    }
+    return { expected, received: Math.min(received, expected) };
+  }
+}

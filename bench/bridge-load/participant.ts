@@ -1,0 +1,440 @@
+// One synthetic conference participant, without a browser, joining through Salon's real signalling:
+// XMPP login over the WebSocket (@xmpp/client), the focus's conference IQ, the MUC join (answering
+// the focus's disco#info with the features lib-jitsi-meet announces), a session-accept shaped like
+// lib-jitsi-meet's (test/fixtures/xmpp/jingle/jingle-session-accept-ljm.xml: a SIM group of 3 SSRCs
+// with their FID/RTX groups), ICE as the controlled side, DTLS as client, SRTP, and the colibri-ws
+// bridge channel (ReceiverVideoConstraints with last-N).
+
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { client as xmppClient, xml } from '@xmpp/client';
+import { parse, type Element } from 'ltx';
+import type { AddressInfo } from 'node:net';
+import { DtlsClient, Message, classes, keyLength, methods, parseMessage, saltLength, type Address, type Transport } from 'werift';
+import WebSocket from 'ws';
+import { ClientFeature } from '../../focus/offer.ts';
+import type { DtlsCertificate } from '../../bridge/transport/certificate.ts';
+import type { SrtpKeyingMaterial } from '../../bridge/transport/dtls-link.ts';
+import { fingerprintMatches, type FingerprintLike } from '../../bridge/transport/dtls-verify.ts';
+import { SrtpProtection } from '../../bridge/transport/srtp-protection.ts';
+import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
+import { serialiseBridgeChannelMessage } from '../../xmpp/protocol/bridge-channel.ts';
+import { AudioStream, LAYERS, ReceiveStats, Vp8Layer } from './media.ts';
+
+// @xmpp/websocket expects the WHATWG WebSocket global, which Node 20 lacks; ws provides it.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+
+const FIXTURE = new URL('../../test/fixtures/xmpp/jingle/jingle-session-accept-ljm.xml', import.meta.url);
+const FIXTURE_XML = readFileSync(FIXTURE, 'utf8');
+/** The fixture's SSRCs: audio, then video SIM (low → high), then each layer's RTX (FID). */
+const FIXTURE_AUDIO = 3190521134;
+const FIXTURE_SIM = [1001857386, 2938471520, 470391826];
+const FIXTURE_RTX = [3661027495, 1287730164, 2510983347];
+/** What lib-jitsi-meet announces (bar SCTP: the bridge channel is colibri-ws). */
+const FEATURES = [ClientFeature.audio, ClientFeature.video, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx];
+
+/** werift's Transport, fed by hand from our UDP socket. */
+class DatagramTransport implements Transport {
+  readonly type = 'memory';
+  readonly address: AddressInfo = { address: '0.0.0.0', port: 0, family: 'IPv4' };
+  closed = false;
+  onData: (data: Buffer, addr: Address) => void = () => undefined;
+  constructor(private readonly sendDatagram: (data: Buffer) => void) {}
+  send = async (data: Buffer): Promise<void> => {
+    if (!this.closed) this.sendDatagram(data);
+  };
+  close = async (): Promise<void> => {
+    this.closed = true;
+  };
+}
+
+/**
+ * werift's DTLS client, as bridge/transport/dtls-link.ts drives it but tolerant of one werift quirk:
+ * a repeated HelloVerifyRequest (the bridge's answer to a ClientHello retransmission that crossed its
+ * first answer) makes werift report an error although the handshake goes on; DtlsLink, built for the
+ * server side, would give up there. The bridge's certificate is checked against its fingerprint.
+ */
+class BenchDtlsClient {
+  readonly #transport: DatagramTransport;
+  readonly #client: DtlsClient;
+  #done = false;
+
+  constructor(certificate: DtlsCertificate, send: (data: Buffer) => void, fingerprints: readonly FingerprintLike[],
+    connected: (keys: SrtpKeyingMaterial) => void, failed: (e: Error) => void) {
+    this.#transport = new DatagramTransport(send);
+    this.#client = new DtlsClient({
+      transport: this.#transport, cert: certificate.certPem, key: certificate.keyPem, signatureHash: certificate.signatureHash,
+      srtpProfiles: [7, 1], extendedMasterSecret: true,
+    });
+    this.#client.onConnect.subscribe(() => {
+      if (this.#done) return;
+      this.#done = true;
+      const certificateDer = this.#client.remoteCertificate;
+      const profile = this.#client.srtp.srtpProfile;
+      if (!certificateDer || !fingerprintMatches(certificateDer, fingerprints)) return failed(new Error('bridge certificate does not match its fingerprint'));
+      if (profile === undefined) return failed(new Error('no SRTP profile negotiated'));
+      const keys = this.#client.extractSessionKeys(keyLength(profile), saltLength(profile)) as Record<'localKey' | 'localSalt' | 'remoteKey' | 'remoteSalt', Buffer>;
+      connected({ profile, localMasterKey: keys.localKey, localMasterSalt: keys.localSalt, remoteMasterKey: keys.remoteKey, remoteMasterSalt: keys.remoteSalt });
+    });
+    this.#client.onError.subscribe(() => undefined); // see above; a real failure shows as the join timeout
+  }
+
+  start(): void {
+    this.#client.connect().catch(() => undefined);
+  }
+
+  handle(data: Buffer): void {
+    this.#transport.onData(data, ['0.0.0.0', 0]);
+  }
+
+  close(): void {
+    void this.#transport.close();
+    this.#client.close();
+  }
+}
+
+type IqHandler = (ctx: { stanza: Element; element: Element }) => Element | boolean;
+interface IqCallee {
+  get(ns: string, name: string, handler: IqHandler): void;
+  set(ns: string, name: string, handler: IqHandler): void;
+}
+
+export interface ParticipantOptions {
+  wsUrl: string;
+  domain: string;
+  /** room@muc.domain */
+  room: string;
+  /** MUC nick, which is the endpoint id. */
+  nick: string;
+  /** Index carried in every packet's trailer. */
+  index: number;
+  certificate: DtlsCertificate;
+  sends: boolean;
+  /** Last-N in the receiver's constraints; 0 for a send-only participant. */
+  lastN: number;
+  /** Source names this participant puts on stage (asking `onStageHeight`); the others at `defaultHeight`. */
+  onStage: string[];
+  onStageHeight: number;
+  defaultHeight: number;
+}
+
+export interface ParticipantCounters {
+  sent: number;
+  sendErrors: number;
+  keyframeRequests: number;
+  rtcpIn: number;
+  channelMessages: Record<string, number>;
+}
+
+export class Participant {
+  readonly stats = new ReceiveStats();
+  readonly counters: ParticipantCounters = { sent: 0, sendErrors: 0, keyframeRequests: 0, rtcpIn: 0, channelMessages: {} };
+  readonly layers: Vp8Layer[] = [];
+  /** ICE and DTLS progress, for join failures. */
+  readonly link = { checksSent: 0, checkResponses: 0, checkErrors: 0, bridgeChecks: 0, dtlsIn: 0, dtlsStarted: false, srtp: false };
+  /** Jingle actions received from the focus, in order. */
+  readonly jingleActions: string[] = [];
+  audio: AudioStream | undefined;
+  readonly #o: ParticipantOptions;
+  readonly #ufrag = randomBytes(4).toString('hex');
+  readonly #pwd = randomBytes(16).toString('hex');
+  #xmpp: ReturnType<typeof xmppClient> | undefined;
+  #socket: Socket | undefined;
+  #channel: WebSocket | undefined;
+  #dtls: BenchDtlsClient | undefined;
+  #srtp: SrtpProtection | undefined;
+  #bridge: { host: string; port: number } | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+  #offer: Jingle | undefined;
+  #connected: (() => void) | undefined;
+  #failed: ((e: Error) => void) | undefined;
+
+  constructor(options: ParticipantOptions) {
+    this.#o = options;
+    if (options.sends) {
+      const base = 0x1000_0000 + options.index * 16;
+      LAYERS.forEach((spec, i) => this.layers.push(new Vp8Layer(base + i, i, spec, options.index)));
+      this.audio = new AudioStream(base + 8, options.index);
+    }
+  }
+
+  get nick(): string {
+    return this.#o.nick;
+  }
+
+  /** Our UDP port and the bridge's (once the offer came), for the socket drop counters in /proc/net/udp. */
+  get ports(): { local: number | undefined; bridge: number | undefined } {
+    let local: number | undefined;
+    try {
+      local = this.#socket?.address().port;
+    } catch {
+      // not bound, or closed
+    }
+    return { local, bridge: this.#bridge?.port };
+  }
+
+  get videoSourceName(): string {
+    return `${this.#o.nick}-v0`;
+  }
+
+  /** Logs in, joins, answers the offer; resolves once SRTP is keyed and the bridge channel is open. */
+  async join(timeoutMs = 30_000): Promise<void> {
+    const o = this.#o;
+    let step = 'XMPP login';
+    const connected = new Promise<void>((resolve, reject) => {
+      this.#connected = resolve;
+      this.#failed = reject;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${o.nick}: no media after ${timeoutMs} ms, at: ${step}; Jingle received: ${this.jingleActions.join(', ') || 'none'}; ICE/DTLS ${JSON.stringify(this.link)}`)), timeoutMs);
+    });
+    const steps = async (): Promise<void> => {
+      const client = xmppClient({ service: o.wsUrl, domain: o.domain });
+      this.#xmpp = client;
+      client.reconnect.stop();
+      client.on('error', () => undefined); // surfaced through start() and the join timeout
+      const callee = (client as unknown as { iqCallee: IqCallee }).iqCallee;
+      callee.get('http://jabber.org/protocol/disco#info', 'query', () =>
+        xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }, ...FEATURES.map((v) => xml('feature', { var: v }))));
+      callee.set('urn:xmpp:jingle:1', 'jingle', (ctx) => {
+        const jingle = parseJingle(ctx.element);
+        this.jingleActions.push(jingle.action);
+        if (jingle.action === 'session-initiate' && !this.#offer) {
+          this.#offer = jingle;
+          step = 'session-accept';
+          setImmediate(() => this.#accept(jingle).catch((e: unknown) => this.#failed?.(e instanceof Error ? e : new Error(String(e)))));
+        }
+        return true;
+      });
+      await client.start();
+      step = 'conference IQ';
+      await client.iqCaller.request(xml('iq', { type: 'set', to: `focus.${o.domain}` },
+        xml('conference', { xmlns: 'http://jitsi.org/protocol/focus', room: o.room, 'machine-uid': `bench-${o.nick}` })), 20_000);
+      step = 'MUC join, waiting for session-initiate';
+      await client.send(xml('presence', { to: `${o.room}/${o.nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+      await connected;
+    };
+    try {
+      await Promise.race([steps(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #accept(offer: Jingle): Promise<void> {
+    const o = this.#o;
+    const transport = offer.contents.find((c) => c.transport)?.transport;
+    if (!transport?.ufrag || !transport.pwd) throw new Error(`${o.nick}: session-initiate without ICE credentials`);
+    const candidate = transport.candidates.find((c) => c.protocol === 'udp' && /^\d+\.\d+\.\d+\.\d+$/.test(c.ip));
+    if (!candidate) throw new Error(`${o.nick}: no IPv4 UDP candidate in the offer`);
+    const wsUrl = transport.webSockets[0]?.url;
+    if (!wsUrl) throw new Error(`${o.nick}: no colibri-ws URL in the offer`);
+    this.#bridge = { host: candidate.ip, port: candidate.port };
+    const bridgeUfrag = transport.ufrag;
+    const bridgePwd = transport.pwd;
+
+    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    this.#socket = socket;
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    this.#dtls = new BenchDtlsClient(o.certificate, (data) => this.#send(data), transport.fingerprints, (keys) => {
+      this.#srtp = new SrtpProtection(keys);
+      this.link.srtp = true;
+      clearInterval(this.#checkTimer);
+      this.#openChannel(wsUrl);
+    }, (e) => this.#failed?.(e));
+    let dtlsStarted = false;
+    socket.on('message', (data) => {
+      const first = data[0]!;
+      if (first < 4) {
+        const message = parseMessage(data);
+        if (!message) return;
+        if (message.messageClass === classes.ERROR) this.link.checkErrors++;
+        if (message.messageClass === classes.REQUEST) {
+          this.link.bridgeChecks++;
+          // The bridge's check (and later its consent checks): answer as the controlled agent.
+          const response = new Message(methods.BINDING, classes.RESPONSE, message.transactionId)
+            .setAttribute('XOR-MAPPED-ADDRESS', ['127.0.0.1', socket.address().port])
+            .addMessageIntegrity(Buffer.from(this.#pwd, 'utf8'))
+            .addFingerprint();
+          this.#send(response.bytes);
+        } else if (message.messageClass === classes.RESPONSE && !dtlsStarted) {
+          this.link.checkResponses++;
+          this.link.dtlsStarted = true;
+          // Our check got through: the bridge knows this address; start DTLS (we answered setup=active).
+          dtlsStarted = true;
+          this.#dtls!.start();
+        }
+      } else if (first >= 20 && first < 64) {
+        this.link.dtlsIn++;
+        this.#dtls?.handle(data);
+      }
+      else if (first >= 128 && first < 192) this.#media(data);
+    });
+
+    // The session-accept: the fixture, re-addressed to this endpoint and its transport.
+    await this.#xmpp!.iqCaller.request(xml('iq', { type: 'set', to: `${o.room}/focus` }, this.#sessionAccept(offer.sid)), 15_000);
+
+    const check = (): void => {
+      const request = new Message(methods.BINDING, classes.REQUEST)
+        .setAttribute('USERNAME', `${bridgeUfrag}:${this.#ufrag}`)
+        .setAttribute('PRIORITY', 1_853_824_767)
+        .setAttribute('ICE-CONTROLLED', BigInt(o.index + 1));
+      request.addMessageIntegrity(Buffer.from(bridgePwd, 'utf8'));
+      request.addFingerprint();
+      this.#send(request.bytes);
+      this.link.checksSent++;
+    };
+    check();
+    this.#checkTimer = setInterval(check, 100);
+  }
+
+  #sessionAccept(sid: string): Element {
+    const o = this.#o;
+    const iq = parse(FIXTURE_XML);
+    const jingle = iq.getChild('jingle')!;
+    jingle.attrs.sid = sid;
+    delete jingle.attrs.responder;
+    const ssrcs = new Map<number, number>();
+    if (o.sends) {
+      ssrcs.set(FIXTURE_AUDIO, this.audio!.ssrc);
+      FIXTURE_SIM.forEach((s, i) => ssrcs.set(s, this.layers[i]!.ssrc));
+      FIXTURE_RTX.forEach((s, i) => ssrcs.set(s, this.layers[i]!.ssrc + 4));
+    }
+    const fingerprint = o.certificate.fingerprint;
+    const walk = (el: Element): void => {
+      for (const child of [...el.getChildElements()]) {
+        if (!o.sends && (child.name === 'source' || child.name === 'ssrc-group') && el.name === 'description') {
+          el.remove(child);
+          continue;
+        }
+        if (child.name === 'content' && child.attrs.name === 'data') {
+          el.remove(child); // no SCTP: the bridge channel is colibri-ws
+          continue;
+        }
+        if (child.name === 'transport') {
+          child.attrs.ufrag = this.#ufrag;
+          child.attrs.pwd = this.#pwd;
+          const fp = child.getChild('fingerprint');
+          if (fp) {
+            fp.attrs.hash = fingerprint.hash;
+            fp.attrs.setup = 'active';
+            fp.children = [fingerprint.value];
+          }
+        }
+        if (typeof child.attrs.ssrc === 'string') {
+          const mapped = ssrcs.get(Number(child.attrs.ssrc));
+          if (mapped !== undefined) child.attrs.ssrc = String(mapped);
+        }
+        if (child.name === 'source' && typeof child.attrs.name === 'string') child.attrs.name = child.attrs.name.replace('abcd1234', o.nick);
+        if (child.name === 'parameter' && child.attrs.name === 'msid') child.attrs.value = `${o.nick}-${String(child.attrs.value)}`;
+        walk(child);
+      }
+    };
+    walk(jingle);
+    return jingle;
+  }
+
+  /** The colibri-ws URL from the offer. */
+  channelUrl = '';
+
+  #openChannel(url: string): void {
+    const o = this.#o;
+    this.channelUrl = url;
+    const ws = new WebSocket(url);
+    this.#channel = ws;
+    ws.on('message', (data: Buffer) => {
+      try {
+        const cls = (JSON.parse(data.toString()) as { colibriClass?: string }).colibriClass ?? '?';
+        this.counters.channelMessages[cls] = (this.counters.channelMessages[cls] ?? 0) + 1;
+      } catch {
+        // not JSON: ignore, as a client would
+      }
+    });
+    ws.once('open', () => {
+      const constraints: Record<string, { maxHeight: number }> = {};
+      for (const name of o.onStage) constraints[name] = { maxHeight: o.onStageHeight };
+      ws.send(serialiseBridgeChannelMessage({
+        colibriClass: 'ReceiverVideoConstraints',
+        lastN: o.lastN,
+        onStageSources: o.onStage,
+        defaultConstraints: { maxHeight: o.defaultHeight },
+        constraints,
+      }));
+      this.#connected?.();
+    });
+    ws.once('error', (e) => this.#failed?.(new Error(`${o.nick}: bridge channel ${url}: ${e.message}; Jingle received: ${this.jingleActions.join(', ')}`)));
+  }
+
+  #media(data: Buffer): void {
+    const srtp = this.#srtp;
+    if (!srtp) return;
+    const pt = data[1]!;
+    if (pt >= 192 && pt <= 223) {
+      const result = srtp.unprotectRtcp(data);
+      if (!result.ok) return;
+      this.counters.rtcpIn++;
+      this.#rtcp(result.packet);
+      return;
+    }
+    const result = srtp.unprotectRtp(data);
+    if (!result.ok) {
+      if (this.stats.measuring) this.stats.authFailures++;
+      return;
+    }
+    this.stats.onRtp(result.packet, performance.now());
+  }
+
+  /** PLI (PSFB FMT 1) and FIR (FMT 4) make the named layer's next frame a keyframe. */
+  #rtcp(packet: Buffer): void {
+    let at = 0;
+    while (at + 12 <= packet.length) {
+      const fmt = packet[at]! & 0x1f;
+      const pt = packet[at + 1]!;
+      const length = (packet.readUInt16BE(at + 2) + 1) * 4;
+      if (pt === 206 && (fmt === 1 || fmt === 4)) {
+        const media = fmt === 1 ? packet.readUInt32BE(at + 8) : at + 16 <= packet.length ? packet.readUInt32BE(at + 12) : 0;
+        const layer = this.layers.find((l) => l.ssrc === media);
+        if (layer) {
+          layer.keyframeWanted = true;
+          this.counters.keyframeRequests++;
+        }
+      }
+      at += length;
+    }
+  }
+
+  /** Protects and sends plaintext RTP packets (no-op before SRTP is keyed). */
+  sendRtp(packets: Buffer[]): void {
+    const srtp = this.#srtp;
+    if (!srtp) return;
+    for (const packet of packets) {
+      const wire = srtp.protectRtp(packet);
+      if (!wire) continue;
+      this.#send(wire);
+      this.counters.sent++;
+    }
+  }
+
+  #send(data: Buffer): void {
+    const bridge = this.#bridge;
+    if (!bridge || !this.#socket) return;
+    this.#socket.send(data, bridge.port, bridge.host, (e) => {
+      if (e) this.counters.sendErrors++;
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#checkTimer);
+    this.#channel?.close();
+    this.#dtls?.close();
+    this.#socket?.close();
+    try {
+      await this.#xmpp?.stop();
+    } catch {
+      // the server may already have closed the stream
+    }
+  }
+}

@@ -1,0 +1,488 @@
+// Bridge load benchmark: synthetic participants (bench/bridge-load/participant.ts) load the bridge
+// of a Salon server run as a child process (all roles, like `salon start`, on ephemeral ports), so
+// that the server's CPU time (from /proc/<pid>/stat) is measured apart from the load generator's.
+// Prints one JSON line per scenario and a table. Method: bench/README.md, "bench/bridge-load".
+
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { generateCertificate } from '../../bridge/transport/certificate.ts';
+import { AUDIO_PACKET_MS, DelayHistogram, FRAME_RATE, KEYFRAME_INTERVAL_MS, LAYERS, offeredPps } from './media.ts';
+import { Participant } from './participant.ts';
+
+const HOST = '127.0.0.1';
+/** A sender further behind its schedule than this skips frames instead of catching up. */
+const MAX_CATCH_UP_MS = 100;
+const DOMAIN = 'meet.jitsi';
+const MUC = `muc.${DOMAIN}`;
+const repoRoot = new URL('../..', import.meta.url).pathname;
+
+interface Scenario {
+  name: string;
+  rooms: number;
+  /** Per room. */
+  senders: number;
+  /** Per room, receive-only participants; 0 when every sender also receives. */
+  receivers: number;
+}
+
+const FULL: Scenario[] = [
+  { name: '1x(10s+10r)', rooms: 1, senders: 10, receivers: 10 },
+  { name: '20x3', rooms: 20, senders: 3, receivers: 0 },
+];
+const QUICK: Scenario[] = [
+  { name: '1x(4s+4r)', rooms: 1, senders: 4, receivers: 4 },
+  { name: '5x3', rooms: 5, senders: 3, receivers: 0 },
+];
+
+// ---------------------------------------------------------------------------
+// /proc
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of one process (all its threads), in seconds. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is stat field 3 (state); utime is field 14, stime 15.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Busy and total CPU seconds of the whole machine (/proc/stat, all CPUs). */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+
+/** Datagrams dropped (receive buffer full) on the loopback UDP sockets bound to `ports` (/proc/net/udp "drops"). */
+function udpDrops(ports: ReadonlySet<number>): number {
+  let drops = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    const port = parseInt(f[1]!.split(':')[1]!, 16);
+    if (ports.has(port)) drops += Number(f[12]);
+  }
+  return drops;
+}
+
+// ---------------------------------------------------------------------------
+// The server child
+
+interface Server {
+  pid: number;
+  wsUrl: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, HOST, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Scheduling priority (nice) for the server child and the generator; set with --priority (negative needs root). */
+let priority = 0;
+
+/** --udp-buffer: receive/send buffer for the server's UDP sockets (0: the server's own choice). */
+let udpBuffer = 0;
+
+async function startServer(cpuProfDir: string | undefined): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'salon-bench-bridge-'));
+  const stateDir = join(dir, 'state');
+  mkdirSync(stateDir);
+  const port = await freePort();
+  const args = [
+    '--max-semi-space-size=1',
+    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+    ...(udpBuffer > 0 ? ['--import', 'tsx', '--import', './bench/bridge-load/udp-buffer.ts'] : []),
+    'config/salon.js', 'start',
+    '--http-port', String(port), '--http-host', HOST, '--public-url', `http://${HOST}:${port}`,
+    '--xmpp-port', '0', '--component-port', '0', '--media-port', '0', '--state-dir', stateDir,
+  ];
+  const out = createWriteStream(join(dir, 'salon.log'));
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'warn', XMPP_RESTRICT_ROOM_CREATION: 'false', SALON_BENCH_UDP_BUFFER: String(udpBuffer) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(out);
+  child.stderr!.pipe(out);
+  if (priority !== 0) setPriority(child.pid!, priority);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(t);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited) throw new Error(`the server exited during start; log:\n${readFileSync(join(dir, 'salon.log'), 'utf8').slice(-3000)}`);
+    try {
+      const res = await fetch(`http://${HOST}:${port}/about/health`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('the server did not answer /about/health within 90 s');
+    }
+    await sleep(100);
+  }
+  return { pid: child.pid!, wsUrl: `ws://${HOST}:${port}/xmpp-websocket`, dir, stop };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------
+// One scenario
+
+interface Result {
+  scenario: string;
+  participants: number;
+  joinFailures: number;
+  forwardedPps: number;
+  cpuSeconds: number;
+  ppsPerCore: number;
+  p50ms: number;
+  p99ms: number;
+  lossPct: number;
+  offeredPps: number;
+  sentPps: number;
+  durationS: number;
+  serverCores: number;
+  generatorCores: number;
+  otherCores: number;
+  generatorLateFrames: number;
+  /** Frames (per sender, all layers) not sent because the generator was over MAX_CATCH_UP_MS behind. */
+  generatorSkippedFrames: number;
+  maxLagMs: number;
+  keyframeRequests: number;
+  /** Datagrams the kernel dropped in the window because the bridge's socket buffer was full (it did not read in time). */
+  bridgeSocketDrops: number;
+  /** The same on the generator's sockets. */
+  generatorSocketDrops: number;
+}
+
+/**
+ * The server's start-time DTLS warm-up (bridge/transport/warm-up.ts) can fail on a loaded machine
+ * (werift's client errors on a repeated HelloVerifyRequest), and then `salon start` exits: try again.
+ */
+async function startServerRetrying(cpuProfDir: string | undefined): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer(cpuProfDir);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      process.stderr.write(`  server start failed (attempt ${attempt}), retrying: ${String(e).split('\n').slice(0, 3).join(' ').slice(0, 300)}\n`);
+    }
+  }
+}
+
+async function runScenario(s: Scenario, opts: { warmup: number; duration: number; cpuProfDir: string | undefined; concurrency: number; verbose: boolean }): Promise<Result> {
+  const server = await startServerRetrying(opts.cpuProfDir);
+  const participants: Participant[] = [];
+  try {
+    const certificate = await generateCertificate();
+    let index = 0;
+    for (let r = 0; r < s.rooms; r++) {
+      const room = `bench${r}@${MUC}`;
+      const senderNicks = Array.from({ length: s.senders }, (_, i) => `r${r}s${i}`);
+      const sources = senderNicks.map((n) => `${n}-v0`);
+      const receiveAll = s.receivers === 0;
+      for (let i = 0; i < s.senders; i++) {
+        const others = sources.filter((_, j) => j !== i);
+        participants.push(new Participant({
+          wsUrl: server.wsUrl, domain: DOMAIN, room, nick: senderNicks[i]!, index: index++, certificate, sends: true,
+          // In rooms of senders that receive: the next sender on stage at 720p, the others 180p (a typical stage view).
+          lastN: receiveAll ? -1 : 0,
+          onStage: receiveAll ? [others[i % others.length]!] : [],
+          onStageHeight: 720,
+          defaultHeight: receiveAll ? 180 : 0,
+        }));
+      }
+      for (let i = 0; i < s.receivers; i++) {
+        participants.push(new Participant({
+          wsUrl: server.wsUrl, domain: DOMAIN, room, nick: `r${r}v${i}`, index: index++, certificate, sends: false,
+          lastN: -1, onStage: [sources[i % sources.length]!], onStageHeight: 720, defaultHeight: 180,
+        }));
+      }
+    }
+    // The focus needs the bridge in its brewery before it can answer the first conference IQ.
+    await sleep(1000);
+    const joinStart = performance.now();
+    let next = 0;
+    const failures: string[] = [];
+    const failed = new Set<Participant>();
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, participants.length) }, async () => {
+      while (next < participants.length) {
+        const p = participants[next++]!;
+        try {
+          await p.join();
+        } catch (e) {
+          failures.push(e instanceof Error ? e.message : String(e));
+          failed.add(p);
+          await p.close(); // it must not send media it half set up
+        }
+      }
+    }));
+    for (const f of failures) process.stderr.write(`  join failed: ${f}\n`);
+    if (failures.length > participants.length / 4) throw new Error(`${failures.length} of ${participants.length} participants failed to join`);
+    const joinSeconds = (performance.now() - joinStart) / 1000;
+    process.stderr.write(`  ${s.name}: ${participants.length} participants joined and keyed in ${joinSeconds.toFixed(1)} s\n`);
+
+    // Open-loop sender: a 2 ms tick sends every frame and audio packet that is due, so the offered rate
+    // does not depend on the bridge; frames are staggered over the frame interval.
+    const senders = participants.filter((p) => p.layers.length > 0 && !failed.has(p));
+    const frameMs = 1000 / FRAME_RATE;
+    const t0 = performance.now() + 50;
+    const schedule = senders.map((p, i) => ({
+      p,
+      nextFrame: t0 + (i * frameMs) / senders.length,
+      nextAudio: t0 + (i * AUDIO_PACKET_MS) / senders.length,
+      nextKey: t0 + KEYFRAME_INTERVAL_MS + (i * KEYFRAME_INTERVAL_MS) / senders.length,
+    }));
+    let lateFrames = 0;
+    let skippedFrames = 0;
+    let maxLag = 0;
+    let measuring = false;
+    const tick = (): void => {
+      const now = performance.now();
+      for (const e of schedule) {
+        if (now - e.nextFrame > MAX_CATCH_UP_MS) {
+          // Far behind (the generator's host was busy): skip the missed frames and audio rather than
+          // send them in one burst, which would measure the burst, not the bridge. Counted, and the
+          // sent rate shows it.
+          const missed = Math.floor((now - e.nextFrame) / frameMs);
+          if (measuring) skippedFrames += missed;
+          e.nextFrame += missed * frameMs;
+          e.nextAudio += Math.floor((now - e.nextAudio) / AUDIO_PACKET_MS) * AUDIO_PACKET_MS;
+        }
+        while (e.nextFrame <= now) {
+          const lag = now - e.nextFrame;
+          if (measuring) {
+            if (lag > frameMs) lateFrames++;
+            if (lag > maxLag) maxLag = lag;
+          }
+          const key = e.nextFrame >= e.nextKey;
+          if (key) e.nextKey += KEYFRAME_INTERVAL_MS;
+          for (const layer of e.p.layers) e.p.sendRtp(layer.frame(key));
+          e.nextFrame += frameMs;
+        }
+        while (e.nextAudio <= now) {
+          e.p.sendRtp([e.p.audio!.packet()]);
+          e.nextAudio += AUDIO_PACKET_MS;
+        }
+      }
+    };
+    const timer = setInterval(tick, 2);
+    await sleep(opts.warmup * 1000);
+
+    // The measured window.
+    const sentBefore = senders.reduce((n, p) => n + p.counters.sent, 0);
+    const keyBefore = senders.reduce((n, p) => n + p.counters.keyframeRequests, 0);
+    const bridgePorts = new Set(participants.map((p) => p.ports.bridge).filter((p) => p !== undefined));
+    const ownPorts = new Set(participants.map((p) => p.ports.local).filter((p) => p !== undefined));
+    const bridgeDrops0 = udpDrops(bridgePorts);
+    const ownDrops0 = udpDrops(ownPorts);
+    const cpu0 = processCpuSeconds(server.pid);
+    const self0 = process.cpuUsage();
+    const machine0 = machineCpu();
+    const w0 = performance.now();
+    for (const p of participants) p.stats.measuring = true;
+    measuring = true;
+    await sleep(opts.duration * 1000);
+    for (const p of participants) p.stats.measuring = false;
+    measuring = false;
+    const w1 = performance.now();
+    const cpu1 = processCpuSeconds(server.pid);
+    const bridgeDrops = udpDrops(bridgePorts) - bridgeDrops0;
+    const generatorDrops = udpDrops(ownPorts) - ownDrops0;
+    const self1 = process.cpuUsage(self0);
+    const machine1 = machineCpu();
+    const sentAfter = senders.reduce((n, p) => n + p.counters.sent, 0);
+    const keyAfter = senders.reduce((n, p) => n + p.counters.keyframeRequests, 0);
+    clearInterval(timer);
+
+    const seconds = (w1 - w0) / 1000;
+    const delay = new DelayHistogram();
+    let received = 0;
+    let expected = 0;
+    let receivedInSeq = 0;
+    for (const p of participants) {
+      delay.merge(p.stats.delay);
+      received += p.stats.packets;
+      const t = p.stats.sequenceTotals();
+      expected += t.expected;
+      receivedInSeq += t.received;
+    }
+    if (opts.verbose) {
+      for (const p of participants) {
+        const detail = p.stats.perSsrc().map((t) => `${t.ssrc.toString(16)}:${t.received}/${t.expected}`).join(' ');
+        process.stderr.write(`  ${p.nick} (${p.channelUrl}): ${p.stats.videoPackets} video, ${p.stats.audioPackets} audio, ${p.stats.rtx} other, auth failures ${p.stats.authFailures}; ${detail}; channel ${JSON.stringify(p.counters.channelMessages)}\n`);
+      }
+    }
+    const cpuSeconds = cpu1 - cpu0;
+    const generatorSeconds = (self1.user + self1.system) / 1e6;
+    const machineBusy = machine1.busy - machine0.busy;
+    const forwardedPps = received / seconds;
+    return {
+      scenario: s.name,
+      participants: participants.length,
+      joinFailures: failures.length,
+      forwardedPps: round(forwardedPps, 0),
+      cpuSeconds: round(cpuSeconds, 2),
+      ppsPerCore: round(cpuSeconds > 0 ? received / cpuSeconds : NaN, 0),
+      p50ms: round(delay.percentile(50), 2),
+      p99ms: round(delay.percentile(99), 2),
+      lossPct: round(expected > 0 ? (100 * (expected - receivedInSeq)) / expected : NaN, 3),
+      offeredPps: round(senders.length * offeredPps().total, 0),
+      sentPps: round((sentAfter - sentBefore) / seconds, 0),
+      durationS: round(seconds, 2),
+      serverCores: round(cpuSeconds / seconds, 2),
+      generatorCores: round(generatorSeconds / seconds, 2),
+      otherCores: round(Math.max(0, machineBusy - cpuSeconds - generatorSeconds) / seconds, 2),
+      generatorLateFrames: lateFrames,
+      generatorSkippedFrames: skippedFrames,
+      maxLagMs: round(maxLag, 1),
+      keyframeRequests: keyAfter - keyBefore,
+      bridgeSocketDrops: bridgeDrops,
+      generatorSocketDrops: generatorDrops,
+    };
+  } finally {
+    await Promise.all(participants.map((p) => p.close()));
+    await server.stop();
+  }
+}
+
+const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
+
+// ---------------------------------------------------------------------------
+// --cpu-prof summary
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+function summariseProfile(dir: string, top: number): string {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const lines: string[] = [];
+  for (const file of files) {
+    const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number };
+    // Percentages of the busy samples: idle time says nothing about where the CPU goes.
+    const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+    const total = profile.samples.filter((id) => !idleIds.has(id)).length;
+    // The tsx loader's worker thread has its own profile, nearly all idle: skip such threads.
+    if (total < 0.1 * profile.samples.length) continue;
+    const byFunction = new Map<string, number>();
+    const byFile = new Map<string, number>();
+    for (const node of profile.nodes) {
+      const hits = node.hitCount ?? 0;
+      if (!hits || idleIds.has(node.id)) continue;
+      const url = node.callFrame.url.replace(/^file:\/\//, '').replace(repoRoot, '').replace(/^.*node_modules\//, 'node_modules/');
+      const name = `${node.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${node.callFrame.lineNumber + 1}` : ''}`.trim();
+      byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
+      const group = url ? url.replace(/^node_modules\/((?:@[^/]+\/)?[^/]+).*$/, 'node_modules/$1') : node.callFrame.functionName;
+      byFile.set(group, (byFile.get(group) ?? 0) + hits);
+    }
+    const pct = (n: number) => `${((100 * n) / total).toFixed(1).padStart(5)} %`;
+    lines.push(`${file}: ${total} busy of ${profile.samples.length} samples over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s (whole server life, joins included); % of busy samples`);
+    lines.push('  self time by function:');
+    for (const [name, n] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(n)}  ${name}`);
+    lines.push('  self time by file / package:');
+    for (const [name, n] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(n)}  ${name}`);
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------
+
+function table(results: Result[]): string {
+  const keys = Object.keys(results[0]!).filter((k) => k !== 'scenario') as Array<keyof Result>;
+  const header = ['', ...results.map((r) => r.scenario)];
+  const rows = keys.map((k) => [k, ...results.map((r) => String(r[k]))]);
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      scenario: { type: 'string' },
+      warmup: { type: 'string' },
+      duration: { type: 'string' },
+      concurrency: { type: 'string', default: '4' },
+      'cpu-prof': { type: 'boolean', default: false },
+      priority: { type: 'string', default: '0' },
+      'udp-buffer': { type: 'string', default: '0' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--cpu-prof] [--verbose]
+scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick)`);
+    return;
+  }
+  priority = Number(values.priority);
+  udpBuffer = Number(values['udp-buffer']);
+  if (priority !== 0) setPriority(priority);
+  const scenarios = (values.quick ? QUICK : FULL).filter((s) => !values.scenario || s.name === values.scenario);
+  if (scenarios.length === 0) throw new Error(`no scenario named ${values.scenario}`);
+  const warmup = Number(values.warmup ?? (values.quick ? 3 : 10));
+  const duration = Number(values.duration ?? (values.quick ? 8 : 30));
+  const o = offeredPps();
+  process.stderr.write(`per sender: ${LAYERS.map((l) => `${l.height}p ${l.packets}x${l.bytes} B`).join(', ')} per frame at ${FRAME_RATE} fps, `
+    + `audio ${1000 / AUDIO_PACKET_MS} pps; ${o.total} pps offered per sender; warm-up ${warmup} s, window ${duration} s\n`);
+  const results: Result[] = [];
+  for (const s of scenarios) {
+    const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
+    const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
+    results.push(result);
+    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct } = result;
+    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct }));
+    if (profDir) {
+      console.log(summariseProfile(profDir, 25));
+      console.log(`  (profile kept in ${profDir})`);
+    }
+  }
+  console.log(table(results));
+  for (const r of results) {
+    const frames = (r.offeredPps / offeredPps().total) * FRAME_RATE * r.durationS;
+    if (r.generatorCores > 0.9 || r.sentPps < 0.98 * r.offeredPps || r.generatorLateFrames > 0.01 * frames) {
+      console.log(`note: ${r.scenario}: the generator used ${r.generatorCores} cores, sent ${r.sentPps} of ${r.offeredPps} pps and was late (> 1 frame interval) on ${r.generatorLateFrames} frames (max ${r.maxLagMs} ms)`
+        + `${r.otherCores > 0.2 ? `; other processes used ${r.otherCores} cores meanwhile` : ''}: the load or the delays are limited by the generator's host, not the bridge`);
+    }
+  }
+}
+
+await main();
