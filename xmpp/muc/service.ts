@@ -309,11 +309,13 @@ export class MucService implements DomainService {
    */
   private joinGuardingPassword(room: MucRoom, request: Parameters<typeof join>[1]): void {
     const limiter = this.passwordLimiter;
+    // Open rooms (nearly every join) go straight in, without reading the join element twice.
+    if (limiter === undefined || !isPasswordProtected(room.config)) return void join(room, request);
     const mucX = request.presence.getChild('x', NS_MUC);
     const given = mucX ? parseMucJoin(mucX).password : undefined;
     const affiliation = room.affiliationOf(request.realJid.bare);
-    const guarded = limiter !== undefined && given !== undefined && isPasswordProtected(room.config)
-      && !this.options.admins.has(request.realJid.bare) && affiliation !== 'member' && affiliation !== 'admin' && affiliation !== 'owner';
+    const guarded = given !== undefined && !this.options.admins.has(request.realJid.bare)
+      && affiliation !== 'member' && affiliation !== 'admin' && affiliation !== 'owner';
     if (!guarded) return void join(room, request);
     const key = `${room.jid}\u0000${this.options.passwordAttempts!.keyOf(request.realJid)}`;
     const waitMs = limiter.wait(key);
