@@ -17,7 +17,7 @@ import {
 import { buildIceUdpTransport, parseIceUdpTransport, type IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
-import { BridgeConference, SENDER_SCOPED_EXTENSIONS, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
+import { BridgeConference, SENDER_SCOPED_EXTENSIONS, TRANSPORT_CC_URI, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
 import type { EndpointActivity } from './endpoint.ts';
 import type { NamedSource } from './forwarding.ts';
 
@@ -225,6 +225,8 @@ export class ColibriService {
       .filter((e) => SENDER_SCOPED_EXTENSIONS.includes(String(e.attrs.uri)))
       .map((e) => Number(e.attrs.id))
       .filter((id) => Number.isInteger(id) && id > 0 && id < 256));
+    const transportCcId = Number(requested.media.flatMap((m) => m.rtpHdrExts).find((e) => e.attrs.uri === TRANSPORT_CC_URI)?.attrs.id);
+    if (Number.isInteger(transportCcId) && transportCcId > 0 && transportCcId < 15) conference.setTransportCcExtensionId(transportCcId);
     const audioLevelId = Number(requested.media.find((m) => m.type === 'audio')?.rtpHdrExts.find((e) => e.attrs.uri === AUDIO_LEVEL_URI)?.attrs.id);
     if (Number.isInteger(audioLevelId) && audioLevelId > 0 && audioLevelId < 256) conference.setAudioLevelExtensionId(audioLevelId);
     const video = requested.media.find((m) => m.type === 'video');

@@ -18,9 +18,13 @@ import {
   type ConferenceSource, type ForwardingPlan, type NamedSource, type ReceiverRequest,
 } from './forwarding.ts';
 import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
+import { allocateBandwidth, type AllocationSource } from './bandwidth-allocation.ts';
+import { SendSideBandwidthEstimator } from './bwe/estimator.ts';
+import { PacketCache } from './rtp/packet-cache.ts';
+import { parseTransportCc, type TransportCcFeedback } from './rtp/transport-cc.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
-import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
+import { RtpHeader, readAudioLevel, writeTransportSequence } from './rtp/packet.ts';
 import type { Clock } from './transport/clock.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
@@ -89,6 +93,9 @@ export interface ConferenceMediaStats {
   forwardingDelayNsTotal: number;
   forwardingDelayNsMax: number;
   forwardingDelaySamples: number;
+  /** Receivers' NACKed packets the bridge sent again from its cache, and those it asked senders for. */
+  retransmissionsFromCache: number;
+  retransmissionsRequested: number;
 }
 
 /** What the conference's RTCP termination needs from its creator. */
@@ -99,6 +106,32 @@ export interface ConferenceMediaOptions {
   clock?: Clock;
   /** Header extension id of the transport-wide sequence number; default 5. */
   transportCcExtensionId?: number;
+  /** Makes each receiver's bandwidth estimator; default bridge/bwe/estimator.ts. */
+  createEstimator?: () => BandwidthEstimator;
+}
+
+/** What the conference needs of a receiver's send-side bandwidth estimator (bridge/bwe/). */
+export interface BandwidthEstimator {
+  packetSent(sequence: number, size: number, nowMs: number): void;
+  /** True when the estimate changed. */
+  transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean;
+  remb(bitrateBps: number, nowMs: number): boolean;
+  readonly estimateBps: number;
+}
+
+/** A receiver's layers are re-allocated to its bandwidth estimate at most this often. */
+const REALLOCATION_GAP_MS = 250;
+
+/** The bridge → receiver side of one endpoint: transport-wide numbering, estimate, allocation. */
+interface ReceiverBandwidth {
+  estimator: BandwidthEstimator;
+  /** Next transport-wide sequence number written into what the bridge sends it. */
+  sequence: number;
+  /** Whether it ever sent transport-cc or REMB: until then its layers follow its constraints only. */
+  heard: boolean;
+  allocatedAt: number;
+  /** Video source → the height its estimate allows (bridge/bandwidth-allocation.ts). */
+  caps: Map<string, number>;
 }
 
 interface Member {
@@ -107,19 +140,23 @@ interface Member {
   unsubscribe: Array<() => void>;
   /** Colibri2 `<force-mute>`: what the focus stopped this endpoint from sending to the others. */
   forceMuted: { audio: boolean; video: boolean };
+  bandwidth: ReceiverBandwidth;
 }
 
 /**
  * Header extensions that belong to the sender's side and are never forwarded: MID and RID name
- * the SENDER's m-line (RFC 8843 §9.2; JVB strips them too), and the transport-wide sequence number
- * counts the sender → bridge hop (receivers would feed back mixed-up numbers of several senders).
+ * the SENDER's m-line (RFC 8843 §9.2; JVB strips them too). The transport-wide sequence number
+ * counts the sender → bridge hop: it is overwritten per receiver with the bridge's own numbering
+ * of that receiver's transport ({@link TRANSPORT_CC_URI}).
  */
 export const SENDER_SCOPED_EXTENSIONS: readonly string[] = [
   'urn:ietf:params:rtp-hdrext:sdes:mid',
   'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
   'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
-  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
 ];
+
+/** draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: the transport-wide sequence number. */
+export const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
 /**
  * Blanks the given header extensions in place (RFC 8285 elements become padding bytes). A
@@ -179,6 +216,10 @@ export class BridgeConference {
   private plan: ForwardingPlan | undefined;
   private audioLevelId = DEFAULT_AUDIO_LEVEL_ID;
   private readonly header = new RtpHeader();
+  /** Parses what goes to a receiver, for its transport-wide sequence number. */
+  private readonly sendHeader = new RtpHeader();
+  private transportCcId: number;
+  private readonly createEstimator: () => BandwidthEstimator;
   private readonly rtcp: RtcpTermination;
   /** Video source name → its projection (one per source, with a state per receiver). */
   private readonly projections = new Map<string, VideoProjection>();
@@ -195,7 +236,10 @@ export class BridgeConference {
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
+    retransmissionsFromCache: 0, retransmissionsRequested: 0,
   };
+  /** The last second of every video layer received (bounded: bridge/rtp/packet-cache.ts), for receivers' NACKs. */
+  private readonly cache = new PacketCache();
 
   constructor(
     readonly meetingId: string,
@@ -212,7 +256,10 @@ export class BridgeConference {
       sendRtcp: (id, packet) => this.members.get(id)?.endpoint.sendRtcp(packet),
       translateFeedback: (kind, mediaSsrc, lost, receiverId) => this.translateFeedback(kind, mediaSsrc, lost, receiverId),
       rewriteSenderReport: (report) => this.rewriteSenderReport(report),
+      bandwidthFeedback: (id, feedback) => this.bandwidthFeedback(id, feedback),
     }, { ...media, log });
+    this.transportCcId = media.transportCcExtensionId ?? 5;
+    this.createEstimator = media.createEstimator ?? (() => new SendSideBandwidthEstimator());
     this.feedbackVideoSsrc = media.feedbackSsrcs.video;
     this.rtcp.start();
   }
@@ -236,7 +283,10 @@ export class BridgeConference {
 
   addEndpoint(endpoint: ConferenceEndpoint): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
-    const member: Member = { endpoint, sources: noSources(), unsubscribe: [], forceMuted: { audio: false, video: false } };
+    const member: Member = {
+      endpoint, sources: noSources(), unsubscribe: [], forceMuted: { audio: false, video: false },
+      bandwidth: { estimator: this.createEstimator(), sequence: 0, heard: false, allocatedAt: Number.NEGATIVE_INFINITY, caps: new Map() },
+    };
     // Receive statistics first: forwarding may rewrite the packet in place.
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.rtcp.receiveRtp(endpoint.id, packet)));
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
@@ -244,6 +294,11 @@ export class BridgeConference {
     this.members.set(endpoint.id, member);
     this.rtcp.addEndpoint(endpoint.id);
     this.refreshForwarding();
+  }
+
+  /** Learns the negotiated id of the transport-wide sequence number (from Colibri2 media). */
+  setTransportCcExtensionId(id: number): void {
+    this.transportCcId = id;
   }
 
   /** Learns the negotiated ids of the sender-scoped header extensions (from Colibri2 media). */
@@ -322,7 +377,7 @@ export class BridgeConference {
       blankExtensions(packet, this.blanked);
       for (const member of this.members.values()) {
         if (member === from || (source && !this.forwards(member.endpoint.id, source.name))) continue;
-        member.endpoint.sendRtp(packet);
+        this.sendRtpTo(member, packet);
         copies++;
       }
       bytes = copies * packet.length;
@@ -342,9 +397,70 @@ export class BridgeConference {
   private readonly sendProjected = (receiverId: string, packet: Buffer): void => {
     const member = this.members.get(receiverId);
     if (!member) return;
-    member.endpoint.sendRtp(packet);
+    this.sendRtpTo(member, packet);
     this.sentBytes += packet.length;
   };
+
+  /**
+   * Sends one RTP packet to a receiver with the next transport-wide sequence number of ITS
+   * transport written in (when the packet carries the extension), noted for its estimator.
+   */
+  private sendRtpTo(member: Member, packet: Buffer): void {
+    const header = this.sendHeader;
+    const bandwidth = member.bandwidth;
+    if (header.parse(packet) === 'ok' && writeTransportSequence(header, this.transportCcId, bandwidth.sequence)) {
+      bandwidth.estimator.packetSent(bandwidth.sequence, packet.length, this.now());
+      bandwidth.sequence = (bandwidth.sequence + 1) & 0xffff;
+    }
+    member.endpoint.sendRtp(packet);
+  }
+
+  /**
+   * A receiver's transport-cc feedback or REMB about what the bridge sends it: its estimate is
+   * updated, and its layers re-allocated (at most every {@link REALLOCATION_GAP_MS}).
+   */
+  private bandwidthFeedback(id: string, feedback: { kind: 'transport-cc'; packet: Buffer } | { kind: 'remb'; bitrate: number }): void {
+    const member = this.members.get(id);
+    if (!member || this.closed) return;
+    const now = this.now();
+    const bandwidth = member.bandwidth;
+    if (feedback.kind === 'transport-cc') {
+      const parsed = parseTransportCc(feedback.packet);
+      if (!parsed) return;
+      bandwidth.estimator.transportCcFeedback(parsed, now);
+    } else {
+      bandwidth.estimator.remb(feedback.bitrate, now);
+    }
+    bandwidth.heard = true;
+    if (now - bandwidth.allocatedAt >= REALLOCATION_GAP_MS) this.allocate(member, now);
+  }
+
+  /** Caps each video source the receiver is forwarded at the layer its estimate affords. */
+  private allocate(member: Member, now: number): void {
+    const id = member.endpoint.id;
+    const video = this.plan?.video.get(id);
+    member.bandwidth.allocatedAt = now;
+    if (!video) return;
+    const sources: AllocationSource[] = [];
+    for (const [name, wantedHeight] of video) {
+      const projection = this.projections.get(name);
+      if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
+    }
+    member.bandwidth.caps = allocateBandwidth(member.bandwidth.estimator.estimateBps, sources);
+    for (const [name, wantedHeight] of video) this.projections.get(name)?.setWantedHeight(id, this.cappedHeight(member, name, wantedHeight));
+  }
+
+  /** The height a receiver is forwarded of a source: what it wants, within what its bandwidth affords once known. */
+  private cappedHeight(member: Member | undefined, name: string, wantedHeight: number): number {
+    const cap = member?.bandwidth.heard ? member.bandwidth.caps.get(name) : undefined;
+    return cap === undefined ? wantedHeight : Math.min(wantedHeight, cap);
+  }
+
+  /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
+  bandwidthEstimate(id: string): number | undefined {
+    const bandwidth = this.members.get(id)?.bandwidth;
+    return bandwidth?.heard ? bandwidth.estimator.estimateBps : undefined;
+  }
 
   /** Connects the conference to its endpoints' bridge channels (ColibriService, right after creating it). */
   useBridgeChannel(options: ConferenceChannelOptions): void {
@@ -478,7 +594,7 @@ export class BridgeConference {
     for (const [id, video] of plan.video) {
       const height = video.get(name);
       if (height === undefined) continue;
-      projection.setWantedHeight(id, height);
+      projection.setWantedHeight(id, this.cappedHeight(this.members.get(id), name, height));
       projection.setMaxFrameRate(id, plan.frameRates.get(id)?.get(name));
     }
   }
@@ -504,6 +620,7 @@ export class BridgeConference {
       if (entry.owner !== id) continue;
       const layers = wanted.get(entry.name);
       if (layers && sameLayers(layers, entry.projection)) continue;
+      for (const layer of entry.projection.ssrcs()) this.cache.removeStream(layer);
       this.projectionOf.delete(ssrc);
       this.projections.delete(entry.name);
     }
@@ -514,6 +631,7 @@ export class BridgeConference {
         vp8PayloadTypes: this.vp8PayloadTypes,
         now: () => this.now(),
         requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),
+        cache: this.cache,
       });
       this.projections.set(name, projection);
       this.planProjection(name, projection);
@@ -521,7 +639,11 @@ export class BridgeConference {
     }
   }
 
-  /** A receiver's NACK or keyframe request about a projected SSRC, as its sender must get it. */
+  /**
+   * A receiver's NACK or keyframe request about a projected SSRC, as its sender must get it. A
+   * NACKed packet still in the bridge's cache is sent again from there at once (the sender's hop
+   * may be the lossy one too); only the others are asked of the sender.
+   */
   private translateFeedback(kind: 'nack' | 'keyframe', mediaSsrc: number, lost: readonly number[], receiverId: string): Array<{ owner: string; packet: Buffer }> | undefined {
     const entry = this.projectionOf.get(mediaSsrc);
     if (!entry) return undefined;
@@ -533,8 +655,10 @@ export class BridgeConference {
     const budget = this.nackBudget(receiverId, now, lost.length);
     const bySsrc = new Map<number, number[]>();
     for (const seq of lost.slice(0, budget)) {
-      const input = entry.projection.reverse(receiverId, seq);
-      if (!input) continue;
+      const input = entry.projection.retransmit(receiverId, seq, this.sendProjected);
+      if (input === 'sent') this.counters.retransmissionsFromCache++;
+      if (input === 'sent' || !input) continue;
+      this.counters.retransmissionsRequested++;
       this.expectRetransmission(input.ssrc, input.sequence, receiverId, now);
       const list = bySsrc.get(input.ssrc);
       if (list) list.push(input.sequence);
@@ -628,6 +752,7 @@ export class BridgeConference {
     this.closed = true;
     for (const id of [...this.members.keys()]) this.removeEndpoint(id, reason);
     this.rtcp.close();
+    this.cache.clear();
     this.log.info({ meetingId: this.meetingId, reason }, 'conference closed');
     this.onClosed(this);
   }

@@ -43,6 +43,11 @@ export interface RtcpTerminationHost {
    * must see it: rewritten in place (true), unchanged (undefined), or not for them (false).
    */
   rewriteSenderReport?(report: Buffer): boolean | undefined;
+  /**
+   * The endpoint's feedback about what the bridge sends it: a transport-cc packet (a view of the
+   * compound, valid during the call) or a REMB's bitrate. For its bandwidth estimate.
+   */
+  bandwidthFeedback?(endpointId: string, feedback: { kind: 'transport-cc'; packet: Buffer } | { kind: 'remb'; bitrate: number }): void;
 }
 
 export interface RtcpTerminationOptions {
@@ -224,9 +229,16 @@ export class RtcpTermination {
           else if (this.#routable(mediaSsrc) && this.#keyframeGate(mediaSsrc)) push(this.#host.ownerOf(mediaSsrc), this.#asBridge(part()));
           break;
         }
+        case 'transport-cc':
+          // The bridge is the sender towards this endpoint: its feedback is the bridge's.
+          this.#host.bandwidthFeedback?.(id, { kind: 'transport-cc', packet: part() });
+          break;
+        case 'remb':
+          this.#host.bandwidthFeedback?.(id, { kind: 'remb', bitrate: walker.rembBitrate });
+          break;
         default:
-          // RR, SDES, BYE, APP, XR, transport-cc, REMB, other payload-specific feedback: the bridge
-          // is the sender towards this endpoint.
+          // RR, SDES, BYE, APP, XR, other payload-specific feedback: the bridge is the sender
+          // towards this endpoint.
           break;
       }
     }

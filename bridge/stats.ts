@@ -64,6 +64,9 @@ export interface BridgeTotals {
   rtpPacketsLost: number;
   forwardingDelayNsTotal: number;
   forwardingDelaySamples: number;
+  /** Receivers' NACKs answered from the bridge's packet cache, and those passed to senders. */
+  retransmissionsFromCache: number;
+  retransmissionsRequested: number;
 }
 
 export interface BridgeSnapshot {
@@ -102,7 +105,7 @@ function zeroTotals(): BridgeTotals {
     conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
     packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
     rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
-    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0,
   };
 }
 
@@ -126,6 +129,8 @@ function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
   into.rtpPacketsLost += s.packetsLost;
   into.forwardingDelayNsTotal += s.forwardingDelayNsTotal;
   into.forwardingDelaySamples += s.forwardingDelaySamples;
+  into.retransmissionsFromCache += s.retransmissionsFromCache;
+  into.retransmissionsRequested += s.retransmissionsRequested;
 }
 
 function isStatsEndpoint(value: object): value is StatsEndpoint {

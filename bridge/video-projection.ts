@@ -25,6 +25,7 @@
  * buffer) is re-stamped in place for each receiver in turn and handed over at once; the receiver's
  * endpoint consumes it before the next rewrite (it encrypts into a buffer of its own).
  */
+import type { PacketCache } from './rtp/packet-cache.ts';
 import { RtpHeader, unwrapRtx, wrapRtx } from './rtp/packet.ts';
 import { SeqMap, createSeqMapPacket, readSeqMapPacket, type SeqMapPacket } from './rtp/seqmap.ts';
 import { Vp8Descriptor, readKeyframeDimensions } from './rtp/vp8.ts';
@@ -35,6 +36,8 @@ export const LAYER_TIMEOUT_MS = 500;
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 /** Frame rate of the top VP8 temporal layer when it is not known better (LJM sends 30 fps, L1T3). */
 export const FULL_FRAME_RATE = 30;
+/** Each layer's bitrate is measured over windows this long. */
+const BITRATE_WINDOW_MS = 1000;
 /** Highest VP8 TID forwarded when the receiver sets no frame-rate limit. */
 const ALL_TEMPORAL_LAYERS = 3;
 
@@ -54,6 +57,29 @@ export interface VideoProjectionOptions {
   now(): number;
   /** Asks the sender for a keyframe on `ssrc` (the conference sends a PLI). */
   requestKeyframe(ssrc: number): void;
+  /**
+   * Where every layer packet that arrives (and every retransmission, unwrapped) is kept, as the
+   * sender sent it, so that receivers' NACKs are answered by the bridge ({@link retransmit}).
+   */
+  cache?: PacketCache;
+}
+
+/** What {@link VideoProjection.retransmit} did with a receiver's NACKed sequence number. */
+export type RetransmitResult =
+  /** The bridge's copy went to the receiver as RTX. */
+  | 'sent'
+  /** Not in the cache: the sender must be asked for (layer SSRC, sequence). */
+  | { ssrc: number; sequence: number }
+  /** The sequence number maps to nothing still known. */
+  | undefined;
+
+/** An arriving layer as bandwidth allocation sees it (bridge/bandwidth-allocation.ts). */
+export interface ArrivingLayer {
+  ssrc: number;
+  /** From its last keyframe, else by position. */
+  height: number;
+  /** Bits per second of RTP (headers included) over the last full window; 0 before one. */
+  bitrate: number;
 }
 
 /** Hands one projected packet to a receiver; the buffer is reused once the call returns. */
@@ -100,6 +126,10 @@ export class VideoProjection {
   readonly #arriving: Uint32Array;
   readonly #arrivingHeight: Float64Array;
   #arrivingCount = 0;
+  /** Per layer: RTP bytes in the current window, and the bitrate of the last full one. */
+  readonly #windowBytes: Float64Array;
+  readonly #bitrates: Float64Array;
+  #windowStart = Number.NEGATIVE_INFINITY;
   readonly #lastKeyframeRequest = new Map<number, number>();
   readonly #header = new RtpHeader();
   readonly #vp8 = new Vp8Descriptor();
@@ -108,6 +138,8 @@ export class VideoProjection {
   readonly #rtxPayloadTypeOf = new Map<number, number>();
   /** Where retransmissions are re-wrapped, one receiver after the other. */
   #scratch = Buffer.allocUnsafe(1600);
+  /** Where a cached packet is copied to be re-stamped (the cache's own copy stays as the sender sent it). */
+  #cached = Buffer.allocUnsafe(1600);
   /** Whether the packet being projected starts a keyframe (read before a single layer's switch rule). */
   #keyframe = false;
 
@@ -125,6 +157,8 @@ export class VideoProjection {
     this.#heights = new Float64Array(n);
     this.#arriving = new Uint32Array(n);
     this.#arrivingHeight = new Float64Array(n);
+    this.#windowBytes = new Float64Array(n);
+    this.#bitrates = new Float64Array(n);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
   }
@@ -234,7 +268,10 @@ export class VideoProjection {
       const index = this.#layers.indexOf(header.ssrc);
       if (index < 0) return 0;
       this.#lastSeen[index] = now;
+      this.#measure(index, header.length, now);
     }
+    // Kept before any receiver's rewrite, under the sender's own SSRC and sequence number.
+    this.#options.cache?.insert(header.ssrc, header.sequenceNumber, header.buf, now);
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
     this.#keyframe = input.keyframe;
@@ -297,21 +334,53 @@ export class VideoProjection {
   }
 
   #forwardRetransmission(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, original: number, send: ProjectedPacketSink, askers: ReadonlySet<string> | undefined): number {
-    const header = this.#header;
     const rtxPayloadType = this.#rtxPayloadTypeOf.get(original);
-    if (this.rtxSsrc === undefined || rtxPayloadType === undefined || !askers) return 0;
-    if (this.#scratch.length < header.length + 2) this.#scratch = Buffer.allocUnsafe(header.length + 2);
+    if (rtxPayloadType === undefined || !askers) return 0;
     let sent = 0;
     for (const id of askers) {
       const receiver = this.#receivers.get(id);
-      // 'new' would be a packet the receiver never had a slot for: it cannot have asked for it.
-      if (!receiver || receiver.map.map(input) !== 'old') continue;
-      receiver.map.applyTo(header, vp8);
-      receiver.rtxSequence = (receiver.rtxSequence + 1) & 0xffff;
-      send(id, wrapRtx(header, this.rtxSsrc, rtxPayloadType, receiver.rtxSequence, this.#scratch) as Buffer);
-      sent++;
+      if (receiver && this.#resendTo(receiver, input, vp8, rtxPayloadType, send)) sent++;
     }
     return sent;
+  }
+
+  /**
+   * Re-stamps the parsed packet (this.#header, `input`) as `receiver` was sent it and hands it over
+   * as RTX on the receiver's RTX SSRC. False when the receiver never had a slot for it ('new' would
+   * be a packet it cannot have asked for) or there is no RTX to send on.
+   */
+  #resendTo(receiver: ReceiverState, input: SeqMapPacket, vp8: Vp8Descriptor | undefined, rtxPayloadType: number, send: ProjectedPacketSink): boolean {
+    const header = this.#header;
+    if (this.rtxSsrc === undefined || receiver.map.map(input) !== 'old') return false;
+    if (this.#scratch.length < header.length + 2) this.#scratch = Buffer.allocUnsafe(header.length + 2);
+    receiver.map.applyTo(header, vp8);
+    receiver.rtxSequence = (receiver.rtxSequence + 1) & 0xffff;
+    send(receiver.id, wrapRtx(header, this.rtxSsrc, rtxPayloadType, receiver.rtxSequence, this.#scratch) as Buffer);
+    return true;
+  }
+
+  /**
+   * A receiver's NACK of `sequence` (of {@link ssrc}, as it was sent it): answered from the cache
+   * when the bridge has the packet (RFC 4588 RTX on the receiver's RTX SSRC, re-stamped as the
+   * first time), else the sender's (layer SSRC, sequence) to ask for.
+   */
+  retransmit(receiverId: string, sequence: number, send: ProjectedPacketSink): RetransmitResult {
+    const receiver = this.#receivers.get(receiverId);
+    if (!receiver?.map.reverse(sequence)) return undefined;
+    const ssrc = receiver.map.reverseSsrc;
+    const original = receiver.map.reverseSequence;
+    const now = this.#options.now();
+    const cached = this.#options.cache?.get(ssrc, original, now);
+    if (cached === undefined || this.rtxSsrc === undefined) return { ssrc, sequence: original };
+    if (this.#cached.length < cached.byteLength) this.#cached = Buffer.allocUnsafe(cached.byteLength);
+    const copy = this.#cached.subarray(0, cached.byteLength);
+    copy.set(cached);
+    const header = this.#header;
+    const rtxPayloadType = this.#rtxPayloadTypeOf.get(header.parse(copy) === 'ok' ? header.payloadType : -1);
+    if (rtxPayloadType === undefined) return { ssrc, sequence: original };
+    const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
+    const input = readSeqMapPacket(this.#packet, header, vp8, now);
+    return this.#resendTo(receiver, input, vp8, rtxPayloadType, send) ? 'sent' : { ssrc, sequence: original };
   }
 
   /**
@@ -344,6 +413,33 @@ export class VideoProjection {
       return;
     }
     this.#askKeyframe(target, now);
+  }
+
+  /** Counts a layer packet's bytes; closes the bitrate window when it is over. */
+  #measure(index: number, bytes: number, now: number): void {
+    const elapsed = now - this.#windowStart;
+    if (elapsed >= BITRATE_WINDOW_MS) {
+      // A window much longer than planned (the source paused) says nothing of the rate now.
+      const valid = elapsed < 2 * BITRATE_WINDOW_MS;
+      for (let i = 0; i < this.#bitrates.length; i++) {
+        this.#bitrates[i] = valid ? (this.#windowBytes[i]! * 8000) / elapsed : 0;
+        this.#windowBytes[i] = 0;
+      }
+      this.#windowStart = now;
+    }
+    this.#windowBytes[index] = this.#windowBytes[index]! + bytes;
+  }
+
+  /** The layers arriving now, lowest first, with their heights and bitrates (for bandwidth allocation). */
+  arrivingLayers(): ArrivingLayer[] {
+    const now = this.#options.now();
+    this.#survey(now);
+    const layers: ArrivingLayer[] = [];
+    for (let i = 0; i < this.#arrivingCount; i++) {
+      const ssrc = this.#arriving[i]!;
+      layers.push({ ssrc, height: this.#arrivingHeight[i]!, bitrate: this.#bitrates[this.#layers.indexOf(ssrc)]! });
+    }
+    return layers;
   }
 
   /** Notes which layers arrive (none silent longer than {@link LAYER_TIMEOUT_MS}) and their heights. */

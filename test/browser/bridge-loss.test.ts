@@ -1,18 +1,23 @@
 /**
  * Video survives packet loss through the bridge: two lib-jitsi-meet participants meet through
  * Salon's focus and bridge; the receiver's decoded frame rate of the sender's video is measured
- * over a window without impairment, then with 10 % random loss (seeded) on the SENDER's path,
- * both directions, at the bridge's media socket (MediaTransport.impair).
+ * over a window without impairment, then with 10 % random loss (seeded) on one participant's path,
+ * both directions, at the bridge's media socket (MediaTransport.impair), then without again.
  *
- * Why the sender's path: loss there is upstream of the bridge, where only the sender can repair it.
- * The receiver sees the gaps, NACKs; the bridge maps the NACK onto the sender's layer SSRC and
- * sequence numbers (conference.ts translateFeedback), the sender retransmits on RTX (itself 10 %
- * lossy), and the bridge re-wraps the RTX for the receiver: the whole end-to-end repair path. The
- * 10 % also hits the sender's RTCP both ways, so its bandwidth estimate sees the loss too. (Loss on
- * the receiver's path is the case the bridge's own packet cache will answer once wired.)
+ * The RECEIVER's path: loss downstream of the bridge. The receiver sees the gaps and NACKs (its
+ * NACKs are 10 % lossy too); the bridge answers from its own packet cache (bridge/rtp/packet-cache.ts)
+ * with RTX on the receiver's RTX SSRC, re-stamped as the first time — the sender is not involved.
+ * The bridge's estimate for the receiver sees the loss as well and may move it to a lower layer,
+ * whose frame rate is the same.
  *
- * The decoded frame rate must stay above 80 % of the lossless run, and retransmission must be seen
- * happening: NACKs sent by the receiver and retransmitted packets sent by the sender.
+ * The SENDER's path: loss upstream of the bridge, where only the sender can repair it: the NACK is
+ * mapped onto the sender's layer SSRC and sequence numbers, the sender retransmits on RTX (itself
+ * 10 % lossy), the bridge re-wraps it for the receiver. The sender's own bandwidth estimate sees
+ * 10 % loss on everything it sends and falls (Chrome's loss-based control), which no bridge can
+ * prevent: see the pending case below.
+ *
+ * The decoded frame rate must stay above 80 % of the lossless mean, and retransmission must be
+ * seen happening (NACKs sent, retransmitted packets received).
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -127,7 +132,7 @@ function describeWindow(w: Window): string {
     `sender: ${w.sent} packets, ${w.retransmitted} retransmitted, encoding ${w.encoded.join(', ')}; estimate ${w.estimateKbps} kbps`;
 }
 
-describe('video through the bridge under 10 % loss on the sender\'s path (browser)', function () {
+describe('video through the bridge under 10 % random loss (browser)', function () {
   this.timeout(150_000);
   let rig: LjmRig;
 
@@ -139,22 +144,20 @@ describe('video through the bridge under 10 % loss on the sender\'s path (browse
     if (this.currentTest?.state === 'failed') console.error(rig.browser.dumpLogs().split('\n').filter((l) => /error|fail/i.test(l)).slice(-40).join('\n'));
   });
 
-  // Pending: on this 2-core machine it passed 6 of 9 runs (62 %, 72 %, 75 % in the failures):
-  // frames are still lost although retransmission happens, and the sender's bandwidth estimate
-  // does not recover after the loss. The bridge's own packet cache (bridge/rtp/packet-cache.ts)
-  // answering NACKs is not wired yet. Run it with `it` to measure; it stays here until it passes
-  // reliably, at the same threshold.
-  it.skip('keeps the receiver\'s decoded frame rate above 80 % of the lossless run, by NACK and RTX', async () => {
+  /** One run: lossless, 10 % loss on `path`, lossless again; in room `room`. */
+  async function run(path: 'sender' | 'receiver', room: string): Promise<void> {
     const media = rig.server.salon.media;
     assert.ok(media, 'the built-in bridge');
     const sender = await rig.browser.newPage(rig.pageUrl, { label: 'tx' });
     const receiver = await rig.browser.newPage(rig.pageUrl, { label: 'rx' });
-    assert.equal((await joinWithMedia(sender, 'lossroom')).ok, true);
-    assert.equal((await joinWithMedia(receiver, 'lossroom')).ok, true);
+    assert.equal((await joinWithMedia(sender, room)).ok, true);
+    assert.equal((await joinWithMedia(receiver, room)).ok, true);
     await waitForRemoteVideo([sender, receiver]);
-    const senderId = await sender.evaluate(() => (window as unknown as Record<string, any>).salonTest.myUserId() as string);
-    const address = media.endpointAddress(senderId);
-    assert.ok(address, `the sender's endpoint ${senderId} has a nominated remote address`);
+    const lossy = path === 'sender' ? sender : receiver;
+    const lossyId = await lossy.evaluate(() => (window as unknown as Record<string, any>).salonTest.myUserId() as string);
+    const address = media.endpointAddress(lossyId);
+    assert.ok(address, `the ${path}'s endpoint ${lossyId} has a nominated remote address`);
+    const conference = rig.server.salon.bridge!.colibri.conferenceList().find((c) => c.endpointIds().includes(lossyId))!;
 
     // Lossless, lossy, lossless again: the baseline is the mean of the two lossless windows, so a
     // drift over the run (bandwidth estimate still ramping, a loaded machine) does not pass for the
@@ -162,29 +165,49 @@ describe('video through the bridge under 10 % loss on the sender\'s path (browse
     await new Promise((r) => setTimeout(r, WARM_UP_MS)); // let the bandwidth estimate and layers settle
     const before = await measure(sender, receiver);
     console.log(`      lossless: ${describeWindow(before)}`);
-    let lossy: Window;
+    let during: Window;
     let counters: { in: ImpairmentCounters; out: ImpairmentCounters };
+    const cacheBefore = conference.mediaStats();
     const impairment = media.impair(address, { loss: LOSS, random: seededRandom(0x5a10) })!;
     try {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
-      lossy = await measure(sender, receiver);
+      during = await measure(sender, receiver);
       counters = { in: impairment.counters('in'), out: impairment.counters('out') };
     } finally {
       media.impair(address, undefined);
     }
-    console.log(`      10 % loss: ${describeWindow(lossy)}`);
-    console.log(`      impairment on the sender's path: in ${counters.in.lost}/${counters.in.lost + counters.in.passed} dropped, out ${counters.out.lost}/${counters.out.lost + counters.out.passed} dropped`);
+    const cacheAfter = conference.mediaStats();
+    const fromCache = cacheAfter.retransmissionsFromCache - cacheBefore.retransmissionsFromCache;
+    const requested = cacheAfter.retransmissionsRequested - cacheBefore.retransmissionsRequested;
+    console.log(`      10 % loss: ${describeWindow(during)}`);
+    console.log(`      the bridge: ${fromCache} NACKed packets sent again from its cache, ${requested} asked of the sender`);
+    console.log(`      impairment on the ${path}'s path: in ${counters.in.lost}/${counters.in.lost + counters.in.passed} dropped, out ${counters.out.lost}/${counters.out.lost + counters.out.passed} dropped`);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const after = await measure(sender, receiver);
     console.log(`      lossless again: ${describeWindow(after)}`);
     const baseline = (before.fps + after.fps) / 2;
-    console.log(`      decoded frame rate under loss: ${((100 * lossy.fps) / baseline).toFixed(0)} % of the lossless mean (${baseline.toFixed(1)} fps)`);
+    console.log(`      decoded frame rate under loss: ${((100 * during.fps) / baseline).toFixed(0)} % of the lossless mean (${baseline.toFixed(1)} fps)`);
 
     assert.ok(before.fps > 5 && after.fps > 5, `the lossless runs decode video (${before.fps.toFixed(1)}, ${after.fps.toFixed(1)} fps)`);
     assert.ok(counters.in.lost > 0 && counters.out.lost > 0, 'the impairment dropped datagrams both ways');
-    assert.ok(lossy.nacks > 0, `the receiver sent NACKs (${lossy.nacks})`);
-    assert.ok(lossy.retransmitted > 0, `the sender retransmitted (${lossy.retransmitted} packets)`);
-    assert.ok(lossy.fps >= 0.8 * baseline, `decoded ${lossy.fps.toFixed(1)} fps under loss, below 80 % of the lossless ${baseline.toFixed(1)} fps`);
+    assert.ok(during.nacks > 0, `the receiver sent NACKs (${during.nacks})`);
+    assert.ok(during.repaired > 0, `the receiver got retransmissions (${during.repaired})`);
+    if (path === 'receiver') assert.ok(fromCache > 0, `the bridge answered NACKs from its cache (${fromCache}; ${requested} asked of the sender)`);
+    else assert.ok(during.retransmitted > 0, `the sender retransmitted (${during.retransmitted} packets)`);
+    assert.ok(during.fps >= 0.8 * baseline, `decoded ${during.fps.toFixed(1)} fps under loss, below 80 % of the lossless ${baseline.toFixed(1)} fps`);
     for (const page of [sender, receiver]) await page.context().close();
+  }
+
+  it('keeps the receiver\'s decoded frame rate above 80 % of the lossless run with 10 % loss on ITS path, by the bridge\'s NACK/RTX from its cache', async () => {
+    await run('receiver', 'lossroomrx');
+  });
+
+  // Pending: with the loss on the SENDER's path it passed 6 of 9 runs on this 2-core machine
+  // (62 %, 72 %, 75 % in the failures): frames are lost although retransmission happens, and the
+  // sender's own bandwidth estimate falls from ~1.6 Mbit/s to ~80 kbit/s under 10 % loss and does not
+  // recover within the window (Chrome's loss-based control, on the sender's side of the bridge).
+  // Run it with `it` to measure; it stays here until it passes reliably at the same threshold.
+  it.skip('keeps the receiver\'s decoded frame rate above 80 % of the lossless run with 10 % loss on the sender\'s path', async () => {
+    await run('sender', 'lossroomtx');
   });
 });

@@ -124,20 +124,32 @@ describe('bridge Colibri2 service', () => {
       const got = endpoints.get(id)!.sentRtp.map((p) => p.readUInt32BE(8));
       assert.deepEqual(got, [3190521134, 1001], `${id} receives audio and one layer on the primary SSRC; not the other layer nor unknown SSRCs`);
     }
-    // efgh5678 NACKs the forwarded packet: the sender is asked for ITS sequence number, and the
-    // retransmission goes to efgh5678 alone, re-wrapped on the primary's RTX SSRC
+    // efgh5678 NACKs the forwarded packet: the bridge has it in its cache and sends it again at once,
+    // re-wrapped on the primary's RTX SSRC, to efgh5678 alone; the sender is not asked
     const forwardedSeq = endpoints.get('efgh5678')!.sentRtp[1]!.readUInt16BE(2);
-    endpoints.get('efgh5678')!.emit('rtcp', nack(0xdead, 1001, forwardedSeq));
-    const asked = sender.sentRtcp.filter((p) => p[1] === 205 && (p[0]! & 0x1f) === 1);
-    assert.equal(asked.length, 1, 'one NACK reaches the sender');
-    assert.deepEqual([asked[0]!.readUInt32BE(8), asked[0]!.readUInt16BE(12)], [1001, 10], 'for the layer SSRC and its own sequence number');
-    assert.notEqual(asked[0]!.readUInt32BE(4), 0xdead, 'sent as the bridge, not as the receiver');
-    sender.emit('rtp', rtxRtp(key, 2001, 500));
-    sender.emit('rtp', rtxRtp(vp8Rtp(1001, 9), 2001, 501)); // nobody asked (a probe): stops here
     const rtxAt = (id: string) => endpoints.get(id)!.sentRtp.filter((p) => p.readUInt32BE(8) === 2001);
-    assert.equal(rtxAt('ijkl9012').length, 0, 'no retransmission for who did not ask');
-    assert.equal(rtxAt('efgh5678').length, 1);
+    const nacksToSender = () => sender.sentRtcp.filter((p) => p[1] === 205 && (p[0]! & 0x1f) === 1);
+    endpoints.get('efgh5678')!.emit('rtcp', nack(0xdead, 1001, forwardedSeq));
+    assert.equal(nacksToSender().length, 0, 'a packet the bridge has is not asked of the sender');
+    assert.equal(rtxAt('efgh5678').length, 1, 'answered from the cache');
     assert.equal(rtxAt('efgh5678')[0]!.readUInt16BE(12), forwardedSeq, 'the retransmission names the forwarded sequence number');
+    assert.deepEqual([...rtxAt('efgh5678')[0]!.subarray(14)], [...key.subarray(12)], 'with the payload the sender sent');
+    assert.equal(rtxAt('ijkl9012').length, 0, 'no retransmission for who did not ask');
+
+    // Sequence number 11 never reached the bridge: efgh5678's NACK of its slot goes to the sender,
+    // for the layer SSRC and the sender's own sequence number; the retransmission goes to efgh5678 alone
+    sender.emit('rtp', vp8Rtp(1001, 12, { key: false }));
+    const afterGap = endpoints.get('efgh5678')!.sentRtp.at(-1)!.readUInt16BE(2);
+    endpoints.get('efgh5678')!.emit('rtcp', nack(0xdead, 1001, (afterGap - 1) & 0xffff));
+    const asked = nacksToSender();
+    assert.equal(asked.length, 1, 'one NACK reaches the sender');
+    assert.deepEqual([asked[0]!.readUInt32BE(8), asked[0]!.readUInt16BE(12)], [1001, 11], 'for the layer SSRC and its own sequence number');
+    assert.notEqual(asked[0]!.readUInt32BE(4), 0xdead, 'sent as the bridge, not as the receiver');
+    sender.emit('rtp', rtxRtp(vp8Rtp(1001, 11, { key: false }), 2001, 500));
+    sender.emit('rtp', rtxRtp(vp8Rtp(1001, 9), 2001, 501)); // nobody asked (a probe): stops here
+    assert.equal(rtxAt('ijkl9012').length, 0, 'no retransmission for who did not ask');
+    assert.equal(rtxAt('efgh5678').length, 2);
+    assert.equal(rtxAt('efgh5678')[1]!.readUInt16BE(12), (afterGap - 1) & 0xffff, 'the retransmission fills the receiver\'s hole');
     assert.equal(sender.sentRtp.length, 0, 'nothing is sent back to the sender');
     const plis = sender.sentRtcp.filter((p) => p[1] === 206 && (p[0]! & 0x1f) === 1).map((p) => p.readUInt32BE(8));
     assert.ok(plis.length >= 1 && plis.every((ssrc) => ssrc === 1001 || ssrc === 1002), 'keyframes are asked of the source\'s layers');

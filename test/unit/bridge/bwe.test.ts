@@ -1,0 +1,481 @@
+import assert from 'node:assert/strict';
+import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
+import { SendHistory } from '../../../bridge/bwe/send-history.ts';
+import {
+  TransportCcRecorder, buildTransportCc, parseTransportCc, type TransportCcFeedback,
+} from '../../../bridge/rtp/transport-cc.ts';
+import { seededRandom } from '../seeded-random.ts';
+
+const PACKET_BYTES = 1200;
+/** The receiver's clock: 5 s before its 24-bit reference time (64 ms units) wraps. */
+const RECEIVER_CLOCK_US = 0x100_0000 * 64_000 - 5_000_000;
+
+interface LinkOptions {
+  capacityBps: number;
+  propagationMs?: number;
+  /** Bytes the bottleneck queue holds; a packet that would exceed it is dropped. */
+  queueBytes?: number;
+  /** Random loss after the bottleneck, 0..1. */
+  lossRate?: number;
+  /** Random extra propagation delay, 0..jitterMs (order kept). */
+  jitterMs?: number;
+  seed?: number;
+}
+
+/**
+ * A bottleneck with a FIFO queue: arrival = max(send, previous departure) + size·8/capacity +
+ * propagation; drop when the queue would exceed its limit; optional random loss and jitter.
+ */
+class Link {
+  capacityBps: number;
+  readonly #propagationMs: number;
+  readonly #queueBytes: number;
+  readonly #lossRate: number;
+  readonly #jitterMs: number;
+  readonly #random: () => number;
+  #departureMs = 0;
+  #lastArrivalMs = 0;
+
+  constructor(options: LinkOptions) {
+    this.capacityBps = options.capacityBps;
+    this.#propagationMs = options.propagationMs ?? 20;
+    this.#queueBytes = options.queueBytes ?? 60_000;
+    this.#lossRate = options.lossRate ?? 0;
+    this.#jitterMs = options.jitterMs ?? 0;
+    this.#random = seededRandom(options.seed ?? 1);
+  }
+
+  /** Arrival time of a packet sent at `sendMs`, or undefined when it is lost. */
+  send(bytes: number, sendMs: number): number | undefined {
+    const backlogBytes = (Math.max(0, this.#departureMs - sendMs) * this.capacityBps) / 8000;
+    if (backlogBytes + bytes > this.#queueBytes) return undefined;
+    this.#departureMs = Math.max(sendMs, this.#departureMs) + (bytes * 8000) / this.capacityBps;
+    if (this.#lossRate > 0 && this.#random() < this.#lossRate) return undefined;
+    const jitter = this.#jitterMs > 0 ? this.#random() * this.#jitterMs : 0;
+    this.#lastArrivalMs = Math.max(this.#lastArrivalMs, this.#departureMs + this.#propagationMs + jitter);
+    return this.#lastArrivalMs;
+  }
+}
+
+/**
+ * Bridge → link → receiver, in 1 ms steps of simulated time: the sender paces packets every 5 ms
+ * at the rate it is told, the receiver records arrivals with the real TransportCcRecorder and sends
+ * feedback every `feedbackIntervalMs`, which comes back after the return delay and is parsed with
+ * parseTransportCc before it reaches the estimator.
+ */
+class Simulation {
+  nowMs = 0;
+  sequence: number;
+  readonly estimator: SendSideBandwidthEstimator;
+  readonly link: Link;
+  readonly #recorder = new TransportCcRecorder();
+  readonly #inFlight: Array<{ arrivalMs: number; sequence: number }> = [];
+  readonly #feedback: Array<{ dueMs: number; packet: Buffer }> = [];
+  readonly #feedbackIntervalMs: number;
+  readonly #returnMs: number;
+  #creditBytes = 0;
+  sentBytes = 0;
+
+  constructor(estimator: SendSideBandwidthEstimator, link: Link, options: { startSequence?: number; feedbackIntervalMs?: number; returnMs?: number } = {}) {
+    this.estimator = estimator;
+    this.link = link;
+    this.sequence = options.startSequence ?? 65_000;
+    this.#feedbackIntervalMs = options.feedbackIntervalMs ?? 100;
+    this.#returnMs = options.returnMs ?? 20;
+  }
+
+  /** Runs until `untilMs`, sending at `rateBps(now)`; `observe` sees the estimate after each feedback. */
+  run(untilMs: number, rateBps: (nowMs: number) => number, observe?: (nowMs: number, estimateBps: number) => void): void {
+    for (; this.nowMs < untilMs; this.nowMs++) {
+      const now = this.nowMs;
+      if (now % 5 === 0) {
+        this.#creditBytes += (rateBps(now) * 5) / 8000;
+        while (this.#creditBytes >= PACKET_BYTES) {
+          this.#creditBytes -= PACKET_BYTES;
+          const sequence = this.sequence & 0xffff;
+          this.sequence++;
+          this.estimator.packetSent(sequence, PACKET_BYTES, now);
+          this.sentBytes += PACKET_BYTES;
+          const arrivalMs = this.link.send(PACKET_BYTES, now);
+          if (arrivalMs !== undefined) this.#inFlight.push({ arrivalMs, sequence });
+        }
+      }
+      while (this.#inFlight.length > 0 && this.#inFlight[0]!.arrivalMs <= now) {
+        const { arrivalMs, sequence } = this.#inFlight.shift()!;
+        this.#recorder.record(sequence, RECEIVER_CLOCK_US + Math.round(arrivalMs * 1000));
+      }
+      if (now % this.#feedbackIntervalMs === 0) {
+        for (const packet of this.#recorder.takeFeedback(1, 2, RECEIVER_CLOCK_US + now * 1000)) {
+          this.#feedback.push({ dueMs: now + this.#returnMs, packet });
+        }
+      }
+      while (this.#feedback.length > 0 && this.#feedback[0]!.dueMs <= now) {
+        const parsed = parseTransportCc(this.#feedback.shift()!.packet);
+        assert.ok(parsed);
+        this.estimator.transportCcFeedback(parsed, now);
+        observe?.(now, this.estimator.estimateBps);
+      }
+    }
+  }
+}
+
+function assertSane(estimator: SendSideBandwidthEstimator, minBps: number, maxBps: number): void {
+  const estimate = estimator.estimateBps;
+  assert.ok(Number.isFinite(estimate) && estimate >= minBps && estimate <= maxBps, `estimate ${estimate}`);
+  const state = estimator.state;
+  for (const [name, value] of Object.entries(state)) {
+    if (typeof value === 'number') assert.ok(Number.isFinite(value) && value >= 0, `${name} ${value}`);
+  }
+  assert.ok(state.lossFraction <= 1);
+}
+
+function feedback(baseSequence: number, referenceTime: number, feedbackCount: number, deltas: Array<number | undefined>): TransportCcFeedback {
+  return { senderSsrc: 1, mediaSsrc: 2, baseSequence, referenceTime, feedbackCount, deltas };
+}
+
+/**
+ * Feedback from arrival times in ms on the receiver's clock (undefined: not received), with the
+ * reference time and deltas as a receiver computes them.
+ */
+function fromArrivals(baseSequence: number, feedbackCount: number, arrivalsMs: Array<number | undefined>): TransportCcFeedback {
+  const first = arrivalsMs.find((a) => a !== undefined)!;
+  const referenceTime = Math.floor(first / 64);
+  let previous = referenceTime * 256;
+  const deltas = arrivalsMs.map((arrival) => {
+    if (arrival === undefined) return undefined;
+    const ticks = Math.round(arrival * 4);
+    const delta = ticks - previous;
+    previous = ticks;
+    return delta;
+  });
+  return feedback(baseSequence & 0xffff, referenceTime & 0xff_ffff, feedbackCount, deltas);
+}
+
+/** Through the wire format, as the bridge will get it. */
+function wire(value: TransportCcFeedback): TransportCcFeedback {
+  const parsed = parseTransportCc(buildTransportCc(value));
+  assert.ok(parsed);
+  return parsed;
+}
+
+const figures: string[] = [];
+
+describe('bridge/bwe', () => {
+  after(() => {
+    if (figures.length > 0) console.log(`      figures:\n${figures.map((line) => `        ${line}`).join('\n')}`);
+  });
+
+  describe('SendHistory', () => {
+    it('finds packets across the 16-bit wrap, forgets those older than the ring, knows no future ones', () => {
+      const history = new SendHistory(16);
+      for (let k = 0; k < 40; k++) history.add((65_530 + k) & 0xffff, 100 + k, k);
+      assert.equal(history.find((65_530 + 39) & 0xffff) >= 0, true);
+      const slot = history.find((65_530 + 30) & 0xffff);
+      assert.equal(history.sendMsAt(slot), 30);
+      assert.equal(history.sizeAt(slot), 130);
+      assert.equal(history.find((65_530 + 20) & 0xffff), -1, 'older than 16 packets');
+      assert.equal(history.find((65_530 + 40) & 0xffff), -1, 'not sent yet');
+    });
+
+    it('a number further behind than the ring is a restart of the numbering', () => {
+      const history = new SendHistory(16);
+      for (let k = 0; k < 40; k++) history.add(1000 + k, 100, k);
+      history.add(500, 999, 50);
+      history.add(501, 999, 51);
+      assert.equal(history.sizeAt(history.find(501)), 999);
+      assert.equal(history.find(1039), -1, 'the old numbers are gone');
+    });
+
+    it('keeps the first record of a number sent twice; nothing before the first packet', () => {
+      const history = new SendHistory(16);
+      assert.equal(history.find(0), -1);
+      history.add(7, 100, 1);
+      history.add(7, 500, 2);
+      assert.equal(history.sizeAt(history.find(7)), 100);
+    });
+  });
+
+  describe('delay-based estimation through a simulated bottleneck', () => {
+    it('2 Mbps through a 10 Mbps link with jitter: the estimate never falls and ends above 2 Mbps', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const sim = new Simulation(estimator, new Link({ capacityBps: 10_000_000, jitterMs: 3, seed: 7 }));
+      let lowest = Infinity;
+      let overuse = 0;
+      sim.run(10_000, () => 2_000_000, (_now, estimate) => {
+        lowest = Math.min(lowest, estimate);
+        if (estimator.state.delayState === 'overusing') overuse++;
+        assertSane(estimator, 30_000, 20_000_000);
+      });
+      const state = estimator.state;
+      figures.push(`2 Mbps over 10 Mbps, 10 s: lowest ${lowest} bps, final ${estimator.estimateBps} bps, acked ${state.ackedBps} bps`);
+      assert.equal(overuse, 0);
+      assert.ok(lowest >= 2_500_000, `lowest ${lowest}`);
+      assert.ok(estimator.estimateBps >= 2_000_000);
+      // Growth is bounded by what was acknowledged: 1.5 × 2 Mbps + 200 kbps.
+      assert.ok(estimator.estimateBps <= 3_300_000, `final ${estimator.estimateBps}`);
+      assert.ok(Math.abs(state.ackedBps! - 2_000_000) < 150_000, `acked ${state.ackedBps}`);
+      assert.equal(state.lossFraction, 0);
+    });
+
+    it('2.5 Mbps into a 600 kbps bottleneck: below 600 kbps within 2 s', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const sim = new Simulation(estimator, new Link({ capacityBps: 600_000 }));
+      let reactedMs: number | undefined;
+      let overusedMs: number | undefined;
+      sim.run(2_000, () => 2_500_000, (now, estimate) => {
+        if (overusedMs === undefined && estimator.state.delayState === 'overusing') overusedMs = now;
+        if (reactedMs === undefined && estimate < 600_000) reactedMs = now;
+        assertSane(estimator, 30_000, 20_000_000);
+      });
+      const state = estimator.state;
+      figures.push(`2.5 Mbps into 600 kbps: over-use at ${overusedMs} ms, estimate < 600 kbps at ${reactedMs} ms, ` +
+        `at 2 s: ${estimator.estimateBps} bps (delay-based ${state.delayBasedBps}, loss ${state.lossFraction.toFixed(2)})`);
+      assert.ok(overusedMs !== undefined);
+      assert.ok(reactedMs !== undefined && reactedMs <= 2_000);
+      assert.ok(estimator.estimateBps < 600_000);
+      // The delay-based part lands near 0.85 × the bottleneck's rate.
+      assert.ok(state.delayBasedBps > 400_000 && state.delayBasedBps < 600_000, `delay-based ${state.delayBasedBps}`);
+    });
+
+    it('a sender following the estimate settles under a 600 kbps cap, then climbs above 1.5 Mbps once it is lifted', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const link = new Link({ capacityBps: 600_000 });
+      const sim = new Simulation(estimator, link);
+      const follow = (): number => Math.min(estimator.estimateBps, 3_000_000);
+      const capped: number[] = [];
+      sim.run(10_000, follow, (now, estimate) => {
+        if (now >= 5_000) capped.push(estimate);
+      });
+      const mean = capped.reduce((a, b) => a + b, 0) / capped.length;
+      const high = Math.max(...capped);
+      const low = Math.min(...capped);
+      assert.ok(mean > 350_000 && mean < 700_000, `mean under the cap ${mean}`);
+      link.capacityBps = 10_000_000;
+      let recoveredMs: number | undefined;
+      sim.run(40_000, follow, (now, estimate) => {
+        if (recoveredMs === undefined && estimate > 1_500_000) recoveredMs = now - 10_000;
+        assertSane(estimator, 30_000, 20_000_000);
+      });
+      figures.push(`following the estimate under 600 kbps (5–10 s): mean ${Math.round(mean)}, range ${low}–${high} bps; ` +
+        `cap lifted at 10 s: above 1.5 Mbps after ${recoveredMs} ms, at 40 s ${estimator.estimateBps} bps`);
+      assert.ok(recoveredMs !== undefined && recoveredMs <= 20_000, `recovered after ${recoveredMs} ms`);
+      assert.ok(estimator.estimateBps >= 2_500_000, 'keeps up with a 3 Mbps sender on a free link');
+    });
+
+    it('feedback every 50 ms works the same way (reacts to a 600 kbps bottleneck)', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const sim = new Simulation(estimator, new Link({ capacityBps: 600_000 }), { feedbackIntervalMs: 50, startSequence: 0 });
+      let reactedMs: number | undefined;
+      sim.run(2_000, () => 2_500_000, (now, estimate) => {
+        if (reactedMs === undefined && estimate < 600_000) reactedMs = now;
+      });
+      figures.push(`2.5 Mbps into 600 kbps, feedback every 50 ms: < 600 kbps at ${reactedMs} ms`);
+      assert.ok(reactedMs !== undefined && reactedMs <= 2_000);
+    });
+  });
+
+  describe('loss-based estimation (draft-ietf-rmcat-gcc-02 §6)', () => {
+    it('10 % random loss on an ample link: the estimate decreases', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const sim = new Simulation(estimator, new Link({ capacityBps: 10_000_000, lossRate: 0.1, seed: 3 }));
+      sim.run(10_000, () => 2_000_000, () => assertSane(estimator, 30_000, 20_000_000));
+      const state = estimator.state;
+      figures.push(`10 % loss, 10 s: ${estimator.estimateBps} bps (delay-based ${state.delayBasedBps}, last loss ${state.lossFraction.toFixed(3)})`);
+      assert.ok(estimator.estimateBps < 2_000_000, `estimate ${estimator.estimateBps}`);
+      assert.ok(state.delayBasedBps >= 2_500_000, 'the delay-based part sees no congestion');
+      assert.ok(state.lossFraction > 0.05 && state.lossFraction < 0.2);
+    });
+
+    it('1 % random loss: the estimate does not decrease', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const sim = new Simulation(estimator, new Link({ capacityBps: 10_000_000, lossRate: 0.01, seed: 5 }));
+      let lowest = Infinity;
+      sim.run(10_000, () => 2_000_000, (_now, estimate) => {
+        lowest = Math.min(lowest, estimate);
+      });
+      figures.push(`1 % loss, 10 s: lowest ${lowest}, final ${estimator.estimateBps} bps`);
+      assert.ok(lowest >= 2_500_000, `lowest ${lowest}`);
+      assert.ok(estimator.estimateBps >= 2_500_000);
+    });
+
+    it('counts losses across the sequence wrap, once each, and a late arrival takes back its loss', () => {
+      const estimator = new SendSideBandwidthEstimator({ initialBps: 1_000_000 });
+      // 80 packets from 65 520 on (wrapping to 0 at index 16), one every 20 ms, 30 ms transit.
+      for (let k = 0; k < 80; k++) estimator.packetSent((65_520 + k) & 0xffff, 1000, k * 20);
+      const arrival = (k: number): number => k * 20 + 30;
+      const lost = new Set([14, 20, 21, 22, 50, 60]);
+      const arrivals = (from: number, to: number): Array<number | undefined> => {
+        const list: Array<number | undefined> = [];
+        for (let k = from; k < to; k++) list.push(lost.has(k) ? undefined : arrival(k));
+        return list;
+      };
+      estimator.transportCcFeedback(wire(fromArrivals(65_520, 0, arrivals(0, 20))), 500);
+      estimator.transportCcFeedback(wire(fromArrivals(65_540, 1, arrivals(20, 40))), 1_000);
+      assert.equal(estimator.state.lossFraction, 4 / 40);
+      assert.equal(estimator.estimateBps, 1_000_000, 'a 10 % loss holds');
+      // Index 20 (sequence 4) arrives late; the receiver reports again from there, 21 and 22 still missing.
+      lost.delete(20);
+      const late: Array<number | undefined> = [1_590, ...arrivals(21, 80)];
+      estimator.transportCcFeedback(wire(fromArrivals(4, 2, late)), 1_700);
+      // 40 new packets (40..79) with 2 lost, minus the one that came late: 1 / 40.
+      assert.equal(estimator.state.lossFraction, 1 / 40);
+    });
+  });
+
+  describe('hostile and malformed feedback', () => {
+    const MIN = 50_000;
+    const MAX = 10_000_000;
+
+    it('feedback for packets never sent, before anything was sent: nothing changes', () => {
+      const estimator = new SendSideBandwidthEstimator({ minBps: MIN, maxBps: MAX });
+      assert.equal(estimator.transportCcFeedback(wire(feedback(100, 5, 0, [1, 2, undefined, 4])), 10), false);
+      assert.equal(estimator.estimateBps, 2_500_000);
+      assert.equal(estimator.state.ackedBps, undefined);
+    });
+
+    it('sequences ahead of the highest sent and older than the history are ignored', () => {
+      const estimator = new SendSideBandwidthEstimator({ historySize: 64 });
+      for (let k = 0; k < 200; k++) estimator.packetSent(k, 1000, k);
+      // 0..9 are forgotten (the ring holds 64); 200..209 were never sent.
+      assert.equal(estimator.transportCcFeedback(wire(feedback(0, 1, 0, new Array(10).fill(undefined))), 300), false);
+      assert.equal(estimator.transportCcFeedback(wire(feedback(200, 1, 1, new Array(10).fill(4))), 300), false);
+      assert.equal(estimator.state.lossFraction, 0);
+      assert.equal(estimator.state.ackedBps, undefined);
+    });
+
+    it('the same feedback twice, and feedback out of order, count each packet once', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      for (let k = 0; k < 100; k++) estimator.packetSent(k, 1000, k * 5);
+      const first = wire(feedback(0, 10, 0, new Array(50).fill(20)));
+      const second = wire(feedback(50, 13, 1, new Array(50).fill(20)));
+      estimator.transportCcFeedback(second, 600);
+      estimator.transportCcFeedback(first, 601);
+      const acked = estimator.state.ackedBps;
+      assert.ok(acked !== undefined && acked > 0);
+      assert.equal(estimator.transportCcFeedback(first, 602), false);
+      assert.equal(estimator.transportCcFeedback(second, 603), false);
+      assert.equal(estimator.state.ackedBps, acked);
+      assertSane(estimator, 30_000, 20_000_000);
+    });
+
+    it('negative and huge deltas, reference time jumps, NaN, non-numbers, empty and 65 535-long lists never throw nor poison', () => {
+      const estimator = new SendSideBandwidthEstimator({ minBps: MIN, maxBps: MAX });
+      let sequence = 65_500;
+      let now = 0;
+      const send = (n: number): void => {
+        for (let k = 0; k < n; k++) estimator.packetSent(sequence++ & 0xffff, 1200, now++);
+      };
+      send(100);
+      const cases: TransportCcFeedback[] = [
+        feedback(65_500, 1, 0, new Array(100).fill(-32_768)),
+        feedback(65_500, 0xff_ffff, 0, new Array(100).fill(32_767)),
+        feedback(65_500, 0, 7, [0, -32_768, 32_767, -32_768, 32_767, undefined, 0]),
+        feedback(65_500, 12_345, 200, [Number.NaN, 1, 2]),
+        feedback(65_550, 9, 3, [1, Infinity, 2]),
+        feedback(65_560, 9, 3, ['x' as unknown as number, 1]),
+        feedback(65_500, 9, 3, []),
+        feedback(0, 9, 3, new Array(0xffff).fill(1)),
+        { senderSsrc: 1, mediaSsrc: 2, baseSequence: Number.NaN, referenceTime: 1, feedbackCount: 0, deltas: [1] },
+        { senderSsrc: 1, mediaSsrc: 2, baseSequence: 1, referenceTime: Infinity, feedbackCount: 0, deltas: [1] },
+        { senderSsrc: 1, mediaSsrc: 2, baseSequence: 1, referenceTime: 1, feedbackCount: 0, deltas: null as unknown as number[] },
+        null as unknown as TransportCcFeedback,
+      ];
+      for (const value of cases) {
+        send(50);
+        assert.doesNotThrow(() => estimator.transportCcFeedback(value, now));
+        assertSane(estimator, MIN, MAX);
+      }
+      assert.doesNotThrow(() => estimator.transportCcFeedback(feedback(0, 0, 0, [1]), Number.NaN));
+      assertSane(estimator, MIN, MAX);
+    });
+
+    it('seeded random feedback, parsed random bytes and clock jumps keep the estimate finite and in bounds', () => {
+      for (const seed of [1, 2, 3]) {
+        const random = seededRandom(seed);
+        const estimator = new SendSideBandwidthEstimator({ minBps: MIN, maxBps: MAX });
+        let sequence = Math.floor(random() * 0x10000);
+        let now = 0;
+        for (let round = 0; round < 400; round++) {
+          const n = Math.floor(random() * 60);
+          for (let k = 0; k < n; k++) estimator.packetSent(sequence++ & 0xffff, Math.floor(random() * 1500), now);
+          now += Math.floor(random() * 40);
+          const kind = random();
+          if (kind < 0.5) {
+            const length = 1 + Math.floor(random() * 300);
+            const deltas: Array<number | undefined> = [];
+            for (let k = 0; k < length; k++) {
+              const r = random();
+              deltas.push(r < 0.2 ? undefined : r < 0.9 ? Math.floor(random() * 256) : Math.floor(random() * 65_536) - 32_768);
+            }
+            const base = random() < 0.8 ? (sequence - Math.floor(random() * 400)) & 0xffff : Math.floor(random() * 0x10000);
+            estimator.transportCcFeedback(wire(feedback(base, Math.floor(random() * 0x100_0000), round & 0xff, deltas)), now);
+          } else if (kind < 0.9) {
+            const bytes = Buffer.alloc(20 + Math.floor(random() * 80));
+            for (let k = 0; k < bytes.length; k++) bytes[k] = Math.floor(random() * 256);
+            bytes[0] = 0x8f;
+            bytes[1] = 205;
+            bytes.writeUInt16BE(Math.floor(bytes.length / 4) - 1, 2);
+            const parsed = parseTransportCc(bytes);
+            if (parsed) estimator.transportCcFeedback(parsed, now);
+          } else {
+            estimator.remb(random() < 0.5 ? random() * 1e8 : -1, now);
+          }
+          assertSane(estimator, MIN, MAX);
+        }
+      }
+    });
+
+    it('a receiver clock jump of minutes restarts the delay filter instead of signalling over-use', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      let sequence = 0;
+      let overuse = 0;
+      for (let round = 0; round < 40; round++) {
+        const base = sequence;
+        const offsetMs = round < 20 ? 1_000 : 193_000;
+        const arrivals: number[] = [];
+        for (let k = 0; k < 20; k++) {
+          const sendMs = round * 100 + k * 5;
+          estimator.packetSent(sequence++ & 0xffff, 1200, sendMs);
+          arrivals.push(sendMs + 30 + offsetMs);
+        }
+        estimator.transportCcFeedback(wire(fromArrivals(base, round, arrivals)), round * 100 + 150);
+        if (estimator.state.delayState === 'overusing') overuse++;
+        assertSane(estimator, 30_000, 20_000_000);
+      }
+      assert.equal(overuse, 0);
+      assert.ok(estimator.estimateBps >= 2_500_000);
+    });
+  });
+
+  describe('REMB (draft-alvestrand-rmcat-remb-03)', () => {
+    it('without transport-cc the estimate follows REMB, bounded; invalid values are ignored', () => {
+      const estimator = new SendSideBandwidthEstimator({ minBps: 100_000, maxBps: 5_000_000 });
+      assert.equal(estimator.remb(800_000, 0), true);
+      assert.equal(estimator.estimateBps, 800_000);
+      assert.equal(estimator.remb(800_000, 100), false);
+      assert.equal(estimator.remb(3_000_000, 200), true);
+      assert.equal(estimator.estimateBps, 3_000_000);
+      estimator.remb(1e12, 300);
+      assert.equal(estimator.estimateBps, 5_000_000);
+      estimator.remb(0, 400);
+      assert.equal(estimator.estimateBps, 100_000);
+      for (const value of [Number.NaN, -5, Infinity]) assert.equal(estimator.remb(value, 500), false);
+      assert.equal(estimator.estimateBps, 100_000);
+      assert.equal(estimator.state.rembBps, 100_000);
+    });
+
+    it('with transport-cc, REMB bounds the estimate from above for as long as it is repeated', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const sim = new Simulation(estimator, new Link({ capacityBps: 10_000_000 }));
+      sim.run(2_000, () => 2_000_000);
+      const before = estimator.estimateBps;
+      assert.ok(before >= 2_500_000);
+      estimator.remb(700_000, sim.nowMs);
+      assert.equal(estimator.estimateBps, 700_000);
+      sim.run(4_000, () => 700_000);
+      assert.equal(estimator.estimateBps, 700_000, 'still bounded 2 s later');
+      sim.run(12_000, () => 700_000);
+      assert.ok(estimator.estimateBps > 700_000, 'a REMB not repeated for 5 s no longer bounds');
+    });
+  });
+});
