@@ -58,6 +58,8 @@ export interface ColibriServiceOptions {
   now?(): number;
   /** Expiry of failed or silent endpoints and empty conferences; see {@link DEFAULT_COLIBRI_EXPIRY}. */
   expiry?: Partial<ColibriExpiry>;
+  /** Each conference forwards only the audio of this many loudest speakers; 0 or absent: all (bridge/loudest-audio.ts). */
+  loudestAudio?: number;
 }
 
 /** RFC 6464 client-to-mixer audio level: the conference reads it for the dominant speaker. */
@@ -181,7 +183,10 @@ export class ColibriService {
         this.conferences.delete(c.meetingId);
         this.feedbackSsrcs.delete(c.meetingId);
         this.createdAt.delete(c.meetingId);
-      }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId), { feedbackSsrcs: { audio: feedbackSsrcs[0], video: feedbackSsrcs[1] } });
+      }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId), {
+        feedbackSsrcs: { audio: feedbackSsrcs[0], video: feedbackSsrcs[1] },
+        ...(this.options.loudestAudio ? { loudestAudio: this.options.loudestAudio } : {}),
+      });
       this.conferences.set(request.meetingId, conference);
       this.feedbackSsrcs.set(request.meetingId, feedbackSsrcs);
       this.createdAt.set(request.meetingId, this.now());

@@ -20,6 +20,7 @@ import {
 import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
 import { allocateBandwidth, type AllocationSource } from './bandwidth-allocation.ts';
 import { SendSideBandwidthEstimator } from './bwe/estimator.ts';
+import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
 import { parseTransportCc, type TransportCcFeedback } from './rtp/transport-cc.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
@@ -108,6 +109,8 @@ export interface ConferenceMediaOptions {
   transportCcExtensionId?: number;
   /** Makes each receiver's bandwidth estimator; default bridge/bwe/estimator.ts. */
   createEstimator?: () => BandwidthEstimator;
+  /** Forward only the audio of this many loudest speakers (and the dominant one); 0 or absent: all audio. */
+  loudestAudio?: number;
 }
 
 /** What the conference needs of a receiver's send-side bandwidth estimator (bridge/bwe/). */
@@ -220,6 +223,8 @@ export class BridgeConference {
   private readonly sendHeader = new RtpHeader();
   private transportCcId: number;
   private readonly createEstimator: () => BandwidthEstimator;
+  /** "Route loudest only" (bridge/loudest-audio.ts), when configured. */
+  private readonly loudest: LoudestAudio | undefined;
   private readonly rtcp: RtcpTermination;
   /** Video source name → its projection (one per source, with a state per receiver). */
   private readonly projections = new Map<string, VideoProjection>();
@@ -260,6 +265,7 @@ export class BridgeConference {
     }, { ...media, log });
     this.transportCcId = media.transportCcExtensionId ?? 5;
     this.createEstimator = media.createEstimator ?? (() => new SendSideBandwidthEstimator());
+    this.loudest = media.loudestAudio ? new LoudestAudio(media.loudestAudio) : undefined;
     this.feedbackVideoSsrc = media.feedbackSsrcs.video;
     this.rtcp.start();
   }
@@ -341,6 +347,7 @@ export class BridgeConference {
     this.members.delete(id);
     for (const off of member.unsubscribe) off();
     this.rtcp.removeEndpoint(id);
+    this.loudest?.remove(id);
     this.nackWindows.delete(id);
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = noSources();
@@ -359,7 +366,7 @@ export class BridgeConference {
     const start = process.hrtime.bigint();
     this.counters.rtpPacketsReceived++;
     this.counters.rtpBytesReceived += packet.length;
-    if (source?.media === 'audio') this.hearAudioLevel(from, packet);
+    if (source?.media === 'audio' && !this.hearAudioLevel(from, packet)) return;
     const projection = source?.media === 'video' ? this.projections.get(source.name) : undefined;
     let copies = 0;
     let bytes = 0;
@@ -534,13 +541,17 @@ export class BridgeConference {
     return this.plan?.receiving.get(receiverId)?.has(name) ?? true;
   }
 
-  /** Feeds the packet's RFC 6464 level (before forwarding; it is left in the packet) to speech activity. */
-  private hearAudioLevel(from: Member, packet: Buffer): void {
-    if (this.header.parse(packet) !== 'ok') return;
-    const level = readAudioLevel(this.header, this.audioLevelId);
-    if (level < 0) return;
-    const change = this.speech.levelReceived(from.endpoint.id, level);
-    if (change) this.speakerChanged(change);
+  /**
+   * Feeds the packet's RFC 6464 level (before forwarding; it is left in the packet) to speech
+   * activity; false when "route loudest only" keeps the packet from the others.
+   */
+  private hearAudioLevel(from: Member, packet: Buffer): boolean {
+    const level = this.header.parse(packet) === 'ok' ? readAudioLevel(this.header, this.audioLevelId) : -1;
+    if (level >= 0) {
+      const change = this.speech.levelReceived(from.endpoint.id, level);
+      if (change) this.speakerChanged(change);
+    }
+    return this.loudest ? this.loudest.levelReceived(from.endpoint.id, level, this.now(), this.speech.state?.dominant) : true;
   }
 
   private speakerChanged(state: SpeakerState): void {

@@ -72,6 +72,8 @@ export interface BridgeOptions {
   now?(): number;
   /** When failed or silent endpoints and empty conferences are expired (./colibri.ts DEFAULT_COLIBRI_EXPIRY). */
   expiry?: Partial<ColibriExpiry>;
+  /** Forward only the audio of this many loudest speakers per conference; 0 or absent: all. */
+  loudestAudio?: number;
 }
 
 export interface Bridge {
@@ -107,6 +109,7 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     refusingNewConferences: () => draining || closed,
     ...(options.now ? { now: options.now } : {}),
     ...(options.expiry ? { expiry: options.expiry } : {}),
+    ...(options.loudestAudio ? { loudestAudio: options.loudestAudio } : {}),
   });
 
   const session = xmpp.connect(jid, { stanza: onStanza, online: () => publishStats(true) });

@@ -66,6 +66,7 @@ export const envSettings: Record<string, Setting> = {
   SALON_BRIDGE: { path: 'bridge.enabled', kind: 'bool' },
   JVB_MUC_NICKNAME: { path: 'bridge.id', kind: 'string' },
   JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },
+  SALON_BRIDGE_LOUDEST_AUDIO: { path: 'bridge.loudestAudio', kind: 'int' },
   JVB_BREWERY_MUC: { path: 'bridge.brewery', kind: 'string' },
   JVB_AUTH_USER: { path: 'bridge.user', kind: 'string' },
   JVB_AUTH_PASSWORD: { path: 'bridge.password', kind: 'string' },

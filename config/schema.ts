@@ -220,6 +220,11 @@ export const configSchema = z.strictObject({
     id: token.optional(),
     /** Announced in the brewery; the focus prefers a bridge in the participant's region. */
     region: token.optional(),
+    /**
+     * Large rooms: forward only the audio of this many loudest speakers (and the dominant one),
+     * as jitsi-videobridge's "route loudest only"; 0 (default) forwards every participant's audio.
+     */
+    loudestAudio: z.number().int().min(0).max(100).default(0),
     /** The brewery room on the internal MUC domain. */
     brewery: token.default('jvbbrewery'),
     /** The bridges' account, `<user>@<auth domain>`. */

@@ -171,6 +171,7 @@ export async function startBridgeRole(config: Config, link: BridgeXmppLink, log:
     brewery: breweryJid(config),
     version: VERSION,
     ...(region ? { region } : {}),
+    ...(config.bridge.loudestAudio > 0 ? { loudestAudio: config.bridge.loudestAudio } : {}),
     publicWebSocketOrigin: `${publicUrl.protocol === 'https:' ? 'wss' : 'ws'}://${publicUrl.host}`,
     // Counted from creation, so an endpoint that closes between two reads still adds to the totals.
     createEndpoint: (endpointId, endpointLog) => stats.watchEndpoint(media.createEndpoint(endpointId, endpointLog)),

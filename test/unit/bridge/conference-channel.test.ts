@@ -70,7 +70,7 @@ function nack(sender: number, media: number, seq: number): Buffer {
   return b;
 }
 
-function conference() {
+function conference(options: { loudestAudio?: number } = {}) {
   const clock = { now: 0 };
   const endpoints = new Map<string, FakeEndpoint>();
   const inbox = new Map<string, BridgeToClientMessage[]>([[A, []], [B, []]]);
@@ -84,6 +84,7 @@ function conference() {
     webSocketUrl: () => 'wss://meet.example/colibri-ws',
     refusingNewConferences: () => false,
     now: () => clock.now,
+    ...options,
     sendToEndpoint: (meetingId, endpointId, message) => {
       assert.equal(meetingId, MEETING);
       inbox.get(endpointId)?.push(message);
@@ -181,6 +182,36 @@ describe('bridge conference and the bridge channel', () => {
       { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] },
       { colibriClass: 'SenderSourceConstraints', sourceName: `${B}-v0`, maxHeight: 2160 },
     ]);
+  });
+
+  it('with "route loudest only", forwards the loudest speakers\' audio and the dominant speaker\'s, and stops the rest', () => {
+    const c = conference({ loudestAudio: 1 });
+    close = () => c.svc.close('test over');
+    const C = 'ijkl9012';
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [], sources: [
+      { type: 'audio', id: `${C}-a0`, sources: [source(7001, `${C}-a0`)], ssrcGroups: [] },
+    ] }], relays: [] });
+    const audioAt = (e: typeof c.a, ssrc: number) => e.sentRtp.filter((p) => p.readUInt32BE(8) === ssrc).length;
+    // A speaks loudly and becomes the dominant speaker; B and C murmur.
+    for (let seq = 1; seq <= 20; seq++) {
+      c.a.emit('rtp', rtp(3190521134, seq, 20));
+      c.endpoints.get(C)!.emit('rtp', rtp(7001, seq, 60));
+      c.b.emit('rtp', rtp(5001, seq, 90));
+      c.clock.now += 20;
+    }
+    assert.equal(audioAt(c.b, 3190521134), 20, 'A, the loudest and dominant, reaches B every time');
+    assert.ok(audioAt(c.a, 7001) <= 1, `C is not among the loudest one: at most its first packet passed (${audioAt(c.a, 7001)})`);
+    assert.equal(audioAt(c.a, 5001), 0, 'B, quieter still, reaches nobody');
+    // A goes quiet (muted: no packets): C is now the loudest that is sending.
+    const before = audioAt(c.b, 7001);
+    c.clock.now += 200;
+    for (let seq = 21; seq <= 30; seq++) {
+      c.endpoints.get(C)!.emit('rtp', rtp(7001, seq, 60));
+      c.b.emit('rtp', rtp(5001, seq, 90));
+      c.clock.now += 20;
+    }
+    assert.equal(audioAt(c.b, 7001) - before, 10, 'C reaches B once A is silent');
+    assert.equal(audioAt(c.endpoints.get(C)!, 5001), 0, 'B still reaches nobody');
   });
 
   it('forgets what a departed endpoint asked for, and hands the floor on when the dominant speaker leaves', () => {
