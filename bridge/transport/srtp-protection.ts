@@ -1,95 +1,115 @@
-// SRTP and SRTCP for one endpoint (RFC 3711; AEAD_AES_128_GCM per RFC 7714): werift's sessions for
-// the ciphers, plus what they lack — replay windows on what comes in (RTP by SSRC and packet index,
-// RTCP by SSRC and SRTCP index; bridge/rtp/replay.ts) and padding that survives encryption.
-// Pure: buffers in, buffers out.
+// SRTP and SRTCP for one endpoint (RFC 3711; AEAD_AES_128_GCM per RFC 7714): the crypto of
+// srtp-cipher.ts with long-lived per-direction contexts, plus the packet-index bookkeeping —
+// RFC 3711 §3.3.1 / Appendix A index estimates and replay windows (§3.3.2) on what comes in (RTP by
+// SSRC and packet index, RTCP by SSRC and SRTCP index; bridge/rtp/replay.ts), rollover counters
+// and the SRTCP index on what goes out. Pure: buffers in, fresh buffers out; never throws.
 
-import { RtpHeader, SrtcpSession, SrtpAuthenticationError, SrtpSession } from 'werift';
 import { estimateSrtpIndex, readSrtcpIndex, ReplayWindow, rolloverCounter } from '../rtp/replay.ts';
 import type { SrtpKeyingMaterial } from './dtls-link.ts';
+import { createSrtpTransform, type SrtpTransform } from './srtp-cipher.ts';
 
 export type UnprotectResult = { ok: true; packet: Buffer } | { ok: false; reason: 'auth' | 'replay' | 'malformed' };
 
-/** SRTP protection profile numbers (RFC 5764 §4.1.2, RFC 7714 §14.2). */
-const AEAD_AES_128_GCM = 7;
 const RTP_HEADER = 12;
 const RTCP_HEADER = 8;
 /** Replay windows kept per direction at most; the oldest SSRC's is dropped beyond (only authenticated SSRCs get one). */
 const MAX_SSRCS = 256;
+/** Outgoing SSRCs whose highest packet index is remembered; the oldest is forgotten beyond. */
+const MAX_SENDING_SSRCS = 1024;
+/** RFC 3711 §3.4: the SRTCP index is 31 bits. */
+const SRTCP_INDEX_MODULUS = 0x8000_0000;
+const ROC_MINUS_ONE = 0xffff_ffff;
 
 export class SrtpProtection {
+  /** The negotiated protection profile (RFC 5764 §4.1.2, RFC 7714 §14.2). */
   readonly profile: number;
-  readonly #rtp: SrtpSession;
-  readonly #rtcp: SrtcpSession;
+  readonly #local: SrtpTransform;
+  readonly #remote: SrtpTransform;
   readonly #rtpReplay = new Map<number, ReplayWindow>();
   readonly #rtcpReplay = new Map<number, ReplayWindow>();
-  /** Bytes after the SRTCP index: HMAC-SHA1-80's tag; GCM puts its tag before the index. */
-  readonly #srtcpTrailer: number;
+  /** Highest SRTP packet index sent, by SSRC: its ROC is the sender's rollover counter (§3.3.1). */
+  readonly #sent = new Map<number, number>();
+  /** SRTCP index of the last packet sent; one counter for the session, so it rises for every SSRC. */
+  #srtcpIndex = 0;
 
+  /** @throws only if `keys.profile` is not a profile srtp-cipher.ts implements (DTLS offers no others). */
   constructor(keys: SrtpKeyingMaterial) {
     this.profile = keys.profile;
-    const config = {
-      profile: keys.profile,
-      keys: {
-        localMasterKey: keys.localMasterKey,
-        localMasterSalt: keys.localMasterSalt,
-        remoteMasterKey: keys.remoteMasterKey,
-        remoteMasterSalt: keys.remoteMasterSalt,
-      },
-    };
-    this.#rtp = new SrtpSession(config);
-    this.#rtcp = new SrtcpSession(config);
-    this.#srtcpTrailer = keys.profile === AEAD_AES_128_GCM ? 0 : 10;
+    this.#local = createSrtpTransform(keys.profile, keys.localMasterKey, keys.localMasterSalt);
+    this.#remote = createSrtpTransform(keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt);
   }
 
-  /** Encrypts one plaintext RTP packet; undefined if it is not RTP. */
+  /** Encrypts one plaintext RTP packet (padding included); undefined if it is not RTP. */
   protectRtp(packet: Buffer): Buffer | undefined {
-    if (packet.length < RTP_HEADER || packet[0]! >> 6 !== 2) return undefined;
-    let header: RtpHeader;
-    try {
-      header = RtpHeader.deSerialize(packet);
-    } catch {
-      return undefined; // the caller's packet is malformed; the caller counts it
+    const headerLength = rtpHeaderLength(packet, packet.length);
+    if (headerLength < 0) return undefined;
+    const ssrc = packet.readUInt32BE(8);
+    const highest = this.#sent.get(ssrc);
+    let index = estimateSrtpIndex(highest ?? -1, packet.readUInt16BE(2));
+    if (highest === undefined) {
+      if (this.#sent.size >= MAX_SENDING_SSRCS) this.#sent.delete(this.#sent.keys().next().value!);
+      this.#sent.set(ssrc, index);
+    } else if (rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(highest) === 0) {
+      // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0
+      // and leave the highest index alone.
+      index %= 65_536;
+    } else if (index > highest) {
+      this.#sent.set(ssrc, index);
     }
-    if (header.payloadOffset > packet.length) return undefined;
-    // werift encrypts `payload` after the header it re-serialises, and never writes the padding
-    // the header declares: keep the padding bytes in the payload so they are encrypted and sent.
-    return this.#rtp.encrypt(packet.subarray(header.payloadOffset), header);
+    return this.#local.encryptRtp(packet, headerLength, rolloverCounter(index));
   }
 
   /** Encrypts one plaintext compound RTCP packet; undefined if it is not RTCP. */
   protectRtcp(packet: Buffer): Buffer | undefined {
     if (packet.length < RTCP_HEADER || packet[0]! >> 6 !== 2) return undefined;
-    return this.#rtcp.encrypt(packet);
+    this.#srtcpIndex = (this.#srtcpIndex + 1) % SRTCP_INDEX_MODULUS;
+    return this.#local.encryptRtcp(packet, this.#srtcpIndex);
   }
 
   /** Authenticates, replay-checks and decrypts one SRTP packet. */
   unprotectRtp(data: Buffer): UnprotectResult {
-    if (data.length < RTP_HEADER || data[0]! >> 6 !== 2) return { ok: false, reason: 'malformed' };
+    const headerLength = rtpHeaderLength(data, data.length - this.#remote.rtpOverhead);
+    if (headerLength < 0) return { ok: false, reason: 'malformed' };
     const ssrc = data.readUInt32BE(8);
     const window = this.#rtpReplay.get(ssrc);
-    const sequence = data.readUInt16BE(2);
-    let index = estimateSrtpIndex(window?.highest ?? -1, sequence);
-    // Appendix A's ROC - 1 wraps to 2^32 - 1 while the ROC is 0 (a packet reordered across the
-    // first wrap). werift keeps its own ROC, so that index would not be the one authenticated, and
-    // committing it would push the window out of reach of every later packet: use ROC 0.
-    if (window && rolloverCounter(window.highest) === 0 && rolloverCounter(index) === 0xffff_ffff) index = sequence;
-    if (window && window.check(index) !== 'ok') return { ok: false, reason: 'replay' };
-    const result = decrypt(() => this.#rtp.decrypt(data));
-    if (result.ok) windowFor(this.#rtpReplay, ssrc).update(index);
-    return result;
+    const index = estimateSrtpIndex(window?.highest ?? -1, data.readUInt16BE(2));
+    if (window) {
+      // Appendix A's ROC - 1 while the ROC is 0: a packet from before the stream's first one.
+      if (rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(window.highest) === 0) return { ok: false, reason: 'replay' };
+      if (window.check(index) !== 'ok') return { ok: false, reason: 'replay' };
+    }
+    const packet = this.#remote.decryptRtp(data, headerLength, rolloverCounter(index));
+    if (!packet) return { ok: false, reason: 'auth' };
+    windowFor(this.#rtpReplay, ssrc).update(index);
+    return { ok: true, packet };
   }
 
   /** Authenticates, replay-checks and decrypts one SRTCP packet. */
   unprotectRtcp(data: Buffer): UnprotectResult {
-    const index = readSrtcpIndex(data, this.#srtcpTrailer);
-    if (index < 0 || data[0]! >> 6 !== 2) return { ok: false, reason: 'malformed' };
+    if (data.length < RTCP_HEADER + this.#remote.rtcpOverhead || data[0]! >> 6 !== 2) return { ok: false, reason: 'malformed' };
+    const index = readSrtcpIndex(data, this.#remote.srtcpTrailer);
     const ssrc = data.readUInt32BE(4);
     const window = this.#rtcpReplay.get(ssrc);
     if (window && window.check(index) !== 'ok') return { ok: false, reason: 'replay' };
-    const result = decrypt(() => this.#rtcp.decrypt(data));
-    if (result.ok) windowFor(this.#rtcpReplay, ssrc).update(index);
-    return result;
+    const packet = this.#remote.decryptRtcp(data);
+    if (!packet) return { ok: false, reason: 'auth' };
+    windowFor(this.#rtcpReplay, ssrc).update(index);
+    return { ok: true, packet };
   }
+}
+
+/**
+ * RFC 3550 §5.1, §5.3.1: the RTP header's length (fixed part, CSRCs, extension) when `packet` is
+ * version 2 and the header fits in its first `limit` bytes; -1 otherwise.
+ */
+function rtpHeaderLength(packet: Buffer, limit: number): number {
+  if (limit < RTP_HEADER || packet[0]! >> 6 !== 2) return -1;
+  let length = RTP_HEADER + 4 * (packet[0]! & 0x0f);
+  if (packet[0]! & 0x10) {
+    if (length + 4 > limit) return -1;
+    length += 4 + 4 * packet.readUInt16BE(length + 2);
+  }
+  return length <= limit ? length : -1;
 }
 
 function windowFor(windows: Map<number, ReplayWindow>, ssrc: number): ReplayWindow {
@@ -101,14 +121,4 @@ function windowFor(windows: Map<number, ReplayWindow>, ssrc: number): ReplayWind
   }
   windows.set(ssrc, (window = new ReplayWindow()));
   return window;
-}
-
-function decrypt(run: () => Buffer): UnprotectResult {
-  try {
-    return { ok: true, packet: run() };
-  } catch (error) {
-    // werift throws SrtpAuthenticationError for bad tags and short packets; anything else is a
-    // packet its parsers could not read.
-    return { ok: false, reason: error instanceof SrtpAuthenticationError ? 'auth' : 'malformed' };
-  }
 }
