@@ -22,6 +22,32 @@ export interface AllocationSource {
   layers: ReadonlyArray<{ height: number; bitrate: number }>;
 }
 
+/** What the allocation gives, and what the sources would take with no limit (for probing). */
+export interface Allocation {
+  /** Source name → the height of the layer the budget allows. */
+  caps: Map<string, number>;
+  /** Bitrate of the chosen layers. */
+  allocatedBps: number;
+  /** Bitrate of the layers the wanted heights alone would choose. */
+  idealBps: number;
+}
+
+/** {@link allocateBandwidth} with the bitrates it chose and would choose without a budget. */
+export function allocate(estimateBps: number, sources: readonly AllocationSource[]): Allocation {
+  const caps = allocateBandwidth(estimateBps, sources);
+  let allocatedBps = 0;
+  let idealBps = 0;
+  for (const source of sources) {
+    const cap = caps.get(source.name);
+    if (cap === undefined) continue;
+    let ideal = source.layers[0]!;
+    for (const layer of source.layers) if (layer.height <= source.wantedHeight) ideal = layer;
+    idealBps += ideal.bitrate;
+    allocatedBps += source.layers.find((l) => l.height === cap)?.bitrate ?? 0;
+  }
+  return { caps, allocatedBps, idealBps };
+}
+
 /**
  * Source name → the height of the layer the budget allows (to be used as the receiver's cap for
  * that source). Sources without an arriving layer are left out (nothing to choose yet).

@@ -18,7 +18,7 @@ import {
   type ConferenceSource, type ForwardingPlan, type NamedSource, type ReceiverRequest,
 } from './forwarding.ts';
 import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
-import { allocateBandwidth, type AllocationSource } from './bandwidth-allocation.ts';
+import { allocate, type AllocationSource } from './bandwidth-allocation.ts';
 import { SendSideBandwidthEstimator } from './bwe/estimator.ts';
 import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
@@ -97,6 +97,8 @@ export interface ConferenceMediaStats {
   /** Receivers' NACKed packets the bridge sent again from its cache, and those it asked senders for. */
   retransmissionsFromCache: number;
   retransmissionsRequested: number;
+  /** Bytes of packet copies sent to probe receivers' bandwidth. */
+  probingBytes: number;
 }
 
 /** What the conference's RTCP termination needs from its creator. */
@@ -124,6 +126,8 @@ export interface BandwidthEstimator {
 
 /** A receiver's layers are re-allocated to its bandwidth estimate at most this often. */
 const REALLOCATION_GAP_MS = 250;
+/** Probing sends at most this many packets again per feedback (of the newest), whatever the gap to fill. */
+const MAX_PROBE_PACKETS = 20;
 
 /** The bridge → receiver side of one endpoint: transport-wide numbering, estimate, allocation. */
 interface ReceiverBandwidth {
@@ -135,6 +139,12 @@ interface ReceiverBandwidth {
   allocatedAt: number;
   /** Video source → the height its estimate allows (bridge/bandwidth-allocation.ts). */
   caps: Map<string, number>;
+  /** Of the last allocation: the bitrate chosen, and what the wanted heights alone would take. */
+  allocatedBps: number;
+  idealBps: number;
+  /** Media bytes sent since the last probe, and when that was (probing measures the send rate from them). */
+  mediaBytes: number;
+  probedAt: number;
 }
 
 interface Member {
@@ -241,7 +251,7 @@ export class BridgeConference {
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
-    retransmissionsFromCache: 0, retransmissionsRequested: 0,
+    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0,
   };
   /** The last second of every video layer received (bounded: bridge/rtp/packet-cache.ts), for receivers' NACKs. */
   private readonly cache = new PacketCache();
@@ -291,7 +301,10 @@ export class BridgeConference {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
     const member: Member = {
       endpoint, sources: noSources(), unsubscribe: [], forceMuted: { audio: false, video: false },
-      bandwidth: { estimator: this.createEstimator(), sequence: 0, heard: false, allocatedAt: Number.NEGATIVE_INFINITY, caps: new Map() },
+      bandwidth: {
+        estimator: this.createEstimator(), sequence: 0, heard: false, allocatedAt: Number.NEGATIVE_INFINITY, caps: new Map(),
+        allocatedBps: 0, idealBps: 0, mediaBytes: 0, probedAt: Number.NEGATIVE_INFINITY,
+      },
     };
     // Receive statistics first: forwarding may rewrite the packet in place.
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.rtcp.receiveRtp(endpoint.id, packet)));
@@ -415,6 +428,7 @@ export class BridgeConference {
   private sendRtpTo(member: Member, packet: Buffer): void {
     const header = this.sendHeader;
     const bandwidth = member.bandwidth;
+    bandwidth.mediaBytes += packet.length;
     if (header.parse(packet) === 'ok' && writeTransportSequence(header, this.transportCcId, bandwidth.sequence)) {
       bandwidth.estimator.packetSent(bandwidth.sequence, packet.length, this.now());
       bandwidth.sequence = (bandwidth.sequence + 1) & 0xffff;
@@ -440,7 +454,45 @@ export class BridgeConference {
     }
     bandwidth.heard = true;
     if (now - bandwidth.allocatedAt >= REALLOCATION_GAP_MS) this.allocate(member, now);
+    this.probe(member, now);
   }
+
+  /**
+   * Bandwidth probing (jitsi-videobridge's BandwidthProbing): while a receiver's estimate holds its
+   * layers below what it wants, the bridge fills the gap between what it sends and
+   * min(estimate, what it wants) with copies of packets the receiver already got (RTX from the
+   * cache). Its feedback then acknowledges that rate and the estimate may grow past it (the
+   * estimator never runs far ahead of what was acknowledged); the next layer follows once the
+   * estimate affords it. Copies sent for probing are not counted as media.
+   */
+  private probe(member: Member, now: number): void {
+    const bandwidth = member.bandwidth;
+    const elapsed = now - bandwidth.probedAt;
+    const mediaBps = elapsed > 0 ? (bandwidth.mediaBytes * 8000) / elapsed : 0;
+    bandwidth.probedAt = now;
+    bandwidth.mediaBytes = 0;
+    if (!(elapsed > 0 && elapsed <= 1000) || bandwidth.idealBps <= bandwidth.allocatedBps) return;
+    const target = Math.min(bandwidth.estimator.estimateBps, bandwidth.idealBps);
+    let bytes = ((target - mediaBps) * elapsed) / 8000;
+    if (bytes <= 0) return;
+    const id = member.endpoint.id;
+    for (const name of this.plan?.video.get(id)?.keys() ?? []) {
+      const projection = this.projections.get(name);
+      if (!projection) continue;
+      // Not through sendProjected: the copies are not media (nor counted as forwarded).
+      bytes -= projection.probe(id, bytes, MAX_PROBE_PACKETS, this.sendProbe);
+      if (bytes <= 0) return;
+    }
+  }
+
+  /** A probing copy for one receiver: numbered on its transport like media, not counted as media. */
+  private readonly sendProbe = (receiverId: string, packet: Buffer): void => {
+    const member = this.members.get(receiverId);
+    if (!member) return;
+    this.sendRtpTo(member, packet);
+    member.bandwidth.mediaBytes -= packet.length;
+    this.counters.probingBytes += packet.length;
+  };
 
   /** Caps each video source the receiver is forwarded at the layer its estimate affords. */
   private allocate(member: Member, now: number): void {
@@ -453,7 +505,10 @@ export class BridgeConference {
       const projection = this.projections.get(name);
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
     }
-    member.bandwidth.caps = allocateBandwidth(member.bandwidth.estimator.estimateBps, sources);
+    const allocation = allocate(member.bandwidth.estimator.estimateBps, sources);
+    member.bandwidth.caps = allocation.caps;
+    member.bandwidth.allocatedBps = allocation.allocatedBps;
+    member.bandwidth.idealBps = allocation.idealBps;
     for (const [name, wantedHeight] of video) this.projections.get(name)?.setWantedHeight(id, this.cappedHeight(member, name, wantedHeight));
   }
 

@@ -67,6 +67,8 @@ export interface BridgeTotals {
   /** Receivers' NACKs answered from the bridge's packet cache, and those passed to senders. */
   retransmissionsFromCache: number;
   retransmissionsRequested: number;
+  /** Bytes of packet copies sent to probe receivers' bandwidth. */
+  probingBytes: number;
 }
 
 export interface BridgeSnapshot {
@@ -105,7 +107,7 @@ function zeroTotals(): BridgeTotals {
     conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
     packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
     rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
-    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0,
   };
 }
 
@@ -131,6 +133,7 @@ function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
   into.forwardingDelaySamples += s.forwardingDelaySamples;
   into.retransmissionsFromCache += s.retransmissionsFromCache;
   into.retransmissionsRequested += s.retransmissionsRequested;
+  into.probingBytes += s.probingBytes;
 }
 
 function isStatsEndpoint(value: object): value is StatsEndpoint {

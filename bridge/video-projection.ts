@@ -392,6 +392,25 @@ export class VideoProjection {
     return map?.reverse(sequence) ? { ssrc: map.reverseSsrc, sequence: map.reverseSequence } : undefined;
   }
 
+  /**
+   * Bandwidth probing: sends `receiverId` again, as RTX, up to `count` of the packets it was sent
+   * last (newest first, from the cache), until `bytes` are sent. The receiver drops the copies; its
+   * transport-cc feedback counts them, which lets its estimate grow past what it receives now.
+   * Returns the bytes sent. Nothing is asked of the sender.
+   */
+  probe(receiverId: string, bytes: number, count: number, send: ProjectedPacketSink): number {
+    const receiver = this.#receivers.get(receiverId);
+    if (!receiver || receiver.wantedHeight <= 0 || receiver.map.currentSsrc < 0) return 0;
+    const highest = receiver.map.highestOutSequence;
+    let sent = 0;
+    const counting: ProjectedPacketSink = (id, packet) => {
+      sent += packet.length;
+      send(id, packet);
+    };
+    for (let k = 0; k < count && sent < bytes; k++) this.retransmit(receiverId, (highest - k) & 0xffff, counting);
+    return sent;
+  }
+
   /** A sender report's RTP timestamp for `layerSsrc` as `receiverId` sees it; undefined when that layer is not what it is forwarded. */
   senderReportTimestamp(receiverId: string, layerSsrc: number, rtpTimestamp: number): number | undefined {
     const receiver = this.#receivers.get(receiverId);

@@ -313,6 +313,10 @@ export class SeqMap {
   }
 
   /** Newest output sequence number assigned (lost-upstream slots included). */
+  get highestOutSequence(): number {
+    return this.#highestOut();
+  }
+
   #highestOut(): number {
     return this.#active ? (this.#lastIn + this.#seqDelta) & 0xffff : this.#lastOutSeq;
   }

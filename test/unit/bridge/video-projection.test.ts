@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PacketCache } from '../../../bridge/rtp/packet-cache.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { Vp8Descriptor } from '../../../bridge/rtp/vp8.ts';
 import { LAYER_TIMEOUT_MS, VideoProjection } from '../../../bridge/video-projection.ts';
@@ -73,12 +74,12 @@ class Sender {
   }
 }
 
-function setup(layers = [L0, L1, L2]) {
+function setup(layers = [L0, L1, L2], cache?: PacketCache) {
   let now = 0;
   const requests: number[] = [];
   const projection = new VideoProjection(
     { layers, rtx: new Map([[L0, R0], [L1, R1], [L2, R2]]) },
-    { rtxPayloadTypes: new Map([[RTX, VP8]]), vp8PayloadTypes: new Set([VP8]), now: () => now, requestKeyframe: (s) => requests.push(s) },
+    { rtxPayloadTypes: new Map([[RTX, VP8]]), vp8PayloadTypes: new Set([VP8]), now: () => now, requestKeyframe: (s) => requests.push(s), ...(cache ? { cache } : {}) },
   );
   /** What each receiver was handed, read at once (the buffer is rewritten for the next one). */
   const got = new Map<string, Out[]>();
@@ -89,7 +90,7 @@ function setup(layers = [L0, L1, L2]) {
   };
   const project = (packet: Buffer, askers?: ReadonlySet<string>) => projection.project(packet, sink, askers);
   const of = (id: string) => got.get(id) ?? [];
-  return { projection, requests, project, of, advance: (ms: number) => { now += ms; } };
+  return { projection, requests, project, of, sink, advance: (ms: number) => { now += ms; } };
 }
 
 /** Sequence numbers without gaps, timestamps advancing (< 1 s a step), PictureIDs without gaps. */
@@ -298,6 +299,59 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     send(8);
     assert.deepEqual(of('slow').slice(8).map((p) => p.tid), [0, 2, 1, 2, 0, 2, 1, 2], 'every layer again from the first syncs');
     assertContinuous(of('slow'), 'slow');
+  });
+
+  it('answers a NACK from its cache (RTX re-stamped per receiver), asks the sender only for what it lacks, and probes with copies of the newest packets', () => {
+    const cache = new PacketCache();
+    const { projection, project, of, sink, advance } = setup([L0, L1], cache);
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 180);
+    const s = new Sender();
+    for (let i = 0; i < 5; i++) {
+      project(s.frame(L0, i === 0));
+      project(s.frame(L1, i === 0));
+      advance(33);
+    }
+    const [a, b] = [of('a'), of('b')];
+    assert.equal(projection.forwardedLayer('a'), L1);
+    assert.equal(projection.forwardedLayer('b'), L0);
+    // a NACKs its third packet: the cache has it; a gets it as RTX in a's numbering
+    assert.equal(projection.retransmit('a', a[2]!.seq, sink), 'sent');
+    const ra = of('a').at(-1)!;
+    assert.deepEqual([ra.ssrc, ra.pt, ra.osn, ra.ts], [R0, RTX, a[2]!.seq, a[2]!.ts]);
+    assert.equal(projection.retransmit('b', b[1]!.seq, sink), 'sent');
+    assert.deepEqual([of('b').at(-1)!.osn, of('b').at(-1)!.ts], [b[1]!.seq, b[1]!.ts]);
+    // a packet lost before the bridge: its slot is known, the sender is asked for it
+    const gap = s.frame(L1); // never projected: lost on the way in
+    advance(33);
+    project(s.frame(L1));
+    const lost = (of('a').at(-1)!.seq - 1) & 0xffff;
+    assert.deepEqual(projection.retransmit('a', lost, sink), { ssrc: L1, sequence: gap.readUInt16BE(2) });
+    // a second later the cache no longer answers: the sender is asked
+    advance(1001);
+    assert.deepEqual(projection.retransmit('a', a[2]!.seq, sink), { ssrc: L1, sequence: 5001 }, 'a[0] was the 180p layer\'s first packet, a[1] and a[2] the 360p layer\'s 5000 and 5001');
+    assert.equal(projection.retransmit('nobody', a[2]!.seq, sink), undefined);
+
+    // probing: copies of the newest packets, newest first, until the bytes asked are sent
+    project(s.frame(L1));
+    project(s.frame(L1));
+    const newest = of('a').slice(-2);
+    const before = of('a').length;
+    const size = gap.length + 2;
+    assert.equal(projection.probe('a', 2 * size - 1, 10, sink), 2 * size, 'two RTX copies cover the bytes asked');
+    assert.deepEqual(of('a').slice(before).map((p) => [p.ssrc, p.osn]), [[R0, newest[1]!.seq], [R0, newest[0]!.seq]]);
+    assert.equal(projection.probe('nobody', 10_000, 10, sink), 0);
+    // each layer's bitrate is measured from what arrives
+    for (let i = 0; i < 70; i++) {
+      advance(33);
+      project(s.frame(L0));
+      if (i >= 35) project(s.frame(L1)); // the 360p layer only in the second window
+    }
+    const layers = projection.arrivingLayers();
+    assert.deepEqual(layers.map((l) => l.ssrc), [L0, L1]);
+    const frameBits = gap.length * 8;
+    assert.ok(Math.abs(layers[0]!.bitrate - 30 * frameBits) < 0.1 * 30 * frameBits, `180p: one packet per 33 ms: ${JSON.stringify(layers)}`);
+    assert.ok(layers[1]!.bitrate > 0 && layers[1]!.bitrate < layers[0]!.bitrate, `360p: part of the window only: ${JSON.stringify(layers)}`);
   });
 });
 
