@@ -22,6 +22,7 @@ import { allocate, type AllocationSource } from './bandwidth-allocation.ts';
 import { SendSideBandwidthEstimator } from './bwe/estimator.ts';
 import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
+import { RETRY_INTERVAL_MS, RetransmissionRequester } from './rtp/retransmission-requester.ts';
 import { parseTransportCc, type TransportCcFeedback } from './rtp/transport-cc.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
@@ -73,6 +74,8 @@ const NACKS_PER_SECOND = 1000;
 /** A retransmission is forwarded to those who asked for it this long ago at most. */
 const RETRANSMISSION_WAIT_MS = 1000;
 const MAX_RETRANSMISSION_REQUESTS = 8192;
+/** The bridge's own NACKs are re-sent from arriving packets at most this often. */
+const OWN_NACK_CHECK_MS = 20;
 
 /** Keyframe requests for one source are at least this far apart: later newcomers share the keyframe coming. */
 const KEYFRAME_REQUEST_GAP_MS = 300;
@@ -94,11 +97,13 @@ export interface ConferenceMediaStats {
   forwardingDelayNsTotal: number;
   forwardingDelayNsMax: number;
   forwardingDelaySamples: number;
-  /** Receivers' NACKed packets the bridge sent again from its cache, and those it asked senders for. */
+  /** Receivers' NACKed packets the bridge sent again from its cache, and those not in it (asked of senders unless just asked). */
   retransmissionsFromCache: number;
   retransmissionsRequested: number;
   /** Bytes of packet copies sent to probe receivers' bandwidth. */
   probingBytes: number;
+  /** Packets missing from senders' video layers that the bridge NACKed itself (each request counted). */
+  ownRetransmissionRequests: number;
 }
 
 /** What the conference's RTCP termination needs from its creator. */
@@ -251,10 +256,13 @@ export class BridgeConference {
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
-    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0,
+    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0,
   };
   /** The last second of every video layer received (bounded: bridge/rtp/packet-cache.ts), for receivers' NACKs. */
   private readonly cache = new PacketCache();
+  /** Gaps in senders' video layers, which the bridge NACKs itself (bridge/rtp/retransmission-requester.ts). */
+  private readonly requester = new RetransmissionRequester();
+  private ownNacksCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly meetingId: string,
@@ -388,6 +396,8 @@ export class BridgeConference {
       if (!source.layers.layers.includes(ssrc)) {
         askers = this.retransmissionAskers(packet, source.layers);
         if (!askers) return;
+      } else {
+        this.requestMissing(ssrc, packet.readUInt16BE(2));
       }
       blankExtensions(packet, this.blanked);
       this.sentBytes = 0;
@@ -686,7 +696,10 @@ export class BridgeConference {
       if (entry.owner !== id) continue;
       const layers = wanted.get(entry.name);
       if (layers && sameLayers(layers, entry.projection)) continue;
-      for (const layer of entry.projection.ssrcs()) this.cache.removeStream(layer);
+      for (const layer of entry.projection.ssrcs()) {
+        this.cache.removeStream(layer);
+        this.requester.remove(layer);
+      }
       this.projectionOf.delete(ssrc);
       this.projections.delete(entry.name);
     }
@@ -725,7 +738,8 @@ export class BridgeConference {
       if (input === 'sent') this.counters.retransmissionsFromCache++;
       if (input === 'sent' || !input) continue;
       this.counters.retransmissionsRequested++;
-      this.expectRetransmission(input.ssrc, input.sequence, receiverId, now);
+      // Asked of the sender a moment ago (by the bridge itself, or for another receiver): wait for it.
+      if (this.expectRetransmission(input.ssrc, input.sequence, receiverId, now) < RETRY_INTERVAL_MS) continue;
       const list = bySsrc.get(input.ssrc);
       if (list) list.push(input.sequence);
       else bySsrc.set(input.ssrc, [input.sequence]);
@@ -742,19 +756,45 @@ export class BridgeConference {
     return granted;
   }
 
-  /** Notes that `receiverId` asked for (layer SSRC, sequence): its retransmission goes to the askers only. */
-  private expectRetransmission(ssrc: number, sequence: number, receiverId: string, now: number): void {
+  /**
+   * Notes that (layer SSRC, sequence) is asked of the sender, for `receiverId` (or for the bridge's
+   * own cache when undefined): its retransmission goes to the askers only. Returns how long ago it
+   * was asked already (Infinity: it was not), the new request being noted as of now.
+   */
+  private expectRetransmission(ssrc: number, sequence: number, receiverId: string | undefined, now: number): number {
     const key = ssrc * 65536 + sequence;
     const known = this.retransmissionRequests.get(key);
     if (known && now - known.at < RETRANSMISSION_WAIT_MS) {
-      known.receivers.add(receiverId);
-      return;
+      if (receiverId !== undefined) known.receivers.add(receiverId);
+      const age = now - known.at;
+      if (age >= RETRY_INTERVAL_MS) known.at = now;
+      return age;
     }
     if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) {
       for (const [k, r] of this.retransmissionRequests) if (now - r.at >= RETRANSMISSION_WAIT_MS) this.retransmissionRequests.delete(k);
-      if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) return;
+      if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) return Number.POSITIVE_INFINITY;
     }
-    this.retransmissionRequests.set(key, { receivers: new Set([receiverId]), at: now });
+    this.retransmissionRequests.set(key, { receivers: new Set(receiverId === undefined ? [] : [receiverId]), at: now });
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * A sender's video layer packet arrived: gaps it shows are NACKed to that sender at once by the
+   * bridge itself (and asked again while missing), so the packet is in the cache before receivers
+   * ask, whether or not any receiver is forwarded that layer now.
+   */
+  private requestMissing(ssrc: number, sequence: number): void {
+    const now = this.now();
+    const verdict = this.requester.received(ssrc, sequence, now);
+    if (verdict !== 'gap' && !(this.requester.waiting && now - this.ownNacksCheckedAt >= OWN_NACK_CHECK_MS)) return;
+    this.ownNacksCheckedAt = now;
+    for (const [layer, sequences] of this.requester.due(now)) {
+      const owner = this.members.get(this.owners.get(layer) ?? '');
+      if (!owner) continue;
+      for (const missing of sequences) this.expectRetransmission(layer, missing, undefined, now);
+      this.counters.ownRetransmissionRequests += sequences.length;
+      owner.endpoint.sendRtcp(buildNack(this.feedbackVideoSsrc, layer, sequences));
+    }
   }
 
   /**
@@ -767,7 +807,9 @@ export class BridgeConference {
     let layer: number | undefined;
     for (const [l, rtx] of layers.rtx) if (rtx === ssrc) layer = l;
     if (layer === undefined || this.header.parse(packet) !== 'ok' || this.header.payloadLength < 2) return undefined;
-    const key = layer * 65536 + packet.readUInt16BE(this.header.payloadOffset);
+    const original = packet.readUInt16BE(this.header.payloadOffset);
+    this.requester.received(layer, original, this.now());
+    const key = layer * 65536 + original;
     const request = this.retransmissionRequests.get(key);
     if (!request) return undefined;
     this.retransmissionRequests.delete(key);

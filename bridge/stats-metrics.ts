@@ -58,7 +58,8 @@ const COUNTERS: Array<[name: string, help: string, key: keyof BridgeTotals]> = [
   ['salon_bridge_rtp_packets_lost_total', 'RTP packets lost on the way from senders (RFC 3550 A.3)', 'rtpPacketsLost'],
   ['salon_bridge_srtp_auth_failures_total', 'Packets dropped because SRTP or SRTCP authentication failed', 'srtpAuthFailures'],
   ['salon_bridge_retransmissions_from_cache_total', 'Packets receivers NACKed that the bridge sent again from its packet cache', 'retransmissionsFromCache'],
-  ['salon_bridge_retransmissions_requested_total', 'Packets receivers NACKed that the bridge asked their senders for', 'retransmissionsRequested'],
+  ['salon_bridge_retransmissions_requested_total', 'Packets receivers NACKed that were not in the bridge\'s cache (asked of their senders unless just asked)', 'retransmissionsRequested'],
+  ['salon_bridge_own_retransmission_requests_total', 'Packets missing from senders that the bridge NACKed itself', 'ownRetransmissionRequests'],
   ['salon_bridge_probing_bytes_total', 'Bytes of packet copies sent to receivers to probe their bandwidth', 'probingBytes'],
   ['salon_bridge_srtp_replays_total', 'Packets dropped as SRTP or SRTCP replays', 'srtpReplays'],
 ];

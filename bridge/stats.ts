@@ -69,6 +69,8 @@ export interface BridgeTotals {
   retransmissionsRequested: number;
   /** Bytes of packet copies sent to probe receivers' bandwidth. */
   probingBytes: number;
+  /** Packets missing from senders that the bridge NACKed itself. */
+  ownRetransmissionRequests: number;
 }
 
 export interface BridgeSnapshot {
@@ -107,7 +109,7 @@ function zeroTotals(): BridgeTotals {
     conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
     packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
     rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
-    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0,
   };
 }
 
@@ -134,6 +136,7 @@ function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
   into.retransmissionsFromCache += s.retransmissionsFromCache;
   into.retransmissionsRequested += s.retransmissionsRequested;
   into.probingBytes += s.probingBytes;
+  into.ownRetransmissionRequests += s.ownRetransmissionRequests;
 }
 
 function isStatsEndpoint(value: object): value is StatsEndpoint {

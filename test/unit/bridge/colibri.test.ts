@@ -136,9 +136,11 @@ describe('bridge Colibri2 service', () => {
     assert.deepEqual([...rtxAt('efgh5678')[0]!.subarray(14)], [...key.subarray(12)], 'with the payload the sender sent');
     assert.equal(rtxAt('ijkl9012').length, 0, 'no retransmission for who did not ask');
 
-    // Sequence number 11 never reached the bridge: efgh5678's NACK of its slot goes to the sender,
-    // for the layer SSRC and the sender's own sequence number; the retransmission goes to efgh5678 alone
+    // Sequence number 11 never reached the bridge: the gap makes the bridge NACK it at once, for
+    // the layer SSRC and the sender's own sequence number; efgh5678's NACK of its slot, coming
+    // while that request is fresh, asks nothing more; the retransmission goes to efgh5678 alone
     sender.emit('rtp', vp8Rtp(1001, 12, { key: false }));
+    assert.equal(nacksToSender().length, 1, 'the bridge asks for the missing packet itself');
     const afterGap = endpoints.get('efgh5678')!.sentRtp.at(-1)!.readUInt16BE(2);
     endpoints.get('efgh5678')!.emit('rtcp', nack(0xdead, 1001, (afterGap - 1) & 0xffff));
     const asked = nacksToSender();

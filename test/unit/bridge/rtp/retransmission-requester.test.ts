@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { MAX_GAP, MAX_REQUESTS, RETRY_INTERVAL_MS, RetransmissionRequester } from '../../../../bridge/rtp/retransmission-requester.ts';
+
+const S = 0x1234;
+
+describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', () => {
+  it('asks for a gap at once, again after the retry interval, and stops after MAX_REQUESTS', () => {
+    const r = new RetransmissionRequester();
+    assert.equal(r.received(S, 100, 0), 'ok');
+    assert.equal(r.received(S, 101, 1), 'ok');
+    assert.equal(r.received(S, 104, 2), 'gap');
+    assert.deepEqual([...r.due(2)], [[S, [102, 103]]]);
+    assert.deepEqual([...r.due(2 + RETRY_INTERVAL_MS - 1)], [], 'not before the retry interval');
+    for (let i = 1; i < MAX_REQUESTS; i++) assert.deepEqual([...r.due(2 + i * RETRY_INTERVAL_MS)], [[S, [102, 103]]]);
+    assert.deepEqual([...r.due(2 + MAX_REQUESTS * RETRY_INTERVAL_MS)], [], 'given up');
+    assert.equal(r.waiting, false);
+  });
+
+  it('forgets a packet that arrives late or retransmitted', () => {
+    const r = new RetransmissionRequester();
+    r.received(S, 10, 0);
+    r.received(S, 13, 1);
+    assert.equal(r.received(S, 12, 2), 'filled');
+    assert.equal(r.received(S, 12, 3), 'ok', 'a duplicate fills nothing');
+    assert.deepEqual([...r.due(3)], [[S, [11]]]);
+    assert.equal(r.received(S, 11, 4), 'filled');
+    assert.equal(r.waiting, false);
+    assert.deepEqual([...r.due(500)], []);
+  });
+
+  it('handles the sequence wrap, ignores jumps larger than MAX_GAP, and keeps streams apart', () => {
+    const r = new RetransmissionRequester();
+    r.received(S, 65534, 0);
+    assert.equal(r.received(S, 1, 1), 'gap');
+    r.received(7, 500, 1);
+    r.received(7, 502, 1);
+    assert.deepEqual([...r.due(1)], [[S, [65535, 0]], [7, [501]]]);
+    assert.equal(r.received(S, 1 + MAX_GAP + 1, 2), 'ok', 'a jump: a restart, not loss');
+    assert.equal(r.size.pending, 1, 'the jump asks nothing new and drops S\'s old gaps; 7\'s stays');
+    r.remove(S);
+    r.remove(7);
+    assert.deepEqual(r.size, { streams: 0, pending: 0 });
+  });
+
+  it('stays bounded whatever the input', () => {
+    const r = new RetransmissionRequester();
+    for (let ssrc = 0; ssrc < 1000; ssrc++) {
+      r.received(ssrc, 0, ssrc);
+      for (let seq = 2; seq < 2000; seq += 2) r.received(ssrc, seq, ssrc);
+    }
+    const { streams, pending } = r.size;
+    assert.ok(streams <= 256, `streams ${streams}`);
+    assert.ok(pending <= 256 * 256, `pending ${pending}`);
+  });
+});
