@@ -236,6 +236,64 @@ describe('bridge conference and the bridge channel', () => {
     assert.deepEqual(c.endpoints.get(A)!.sentRtp.map((p) => p.readUInt32BE(8)), [6001]);
   });
 
+  it('numbers what it sends each receiver on ITS transport, and moves a receiver whose REMB cannot carry the tall layer down to the low one, the other staying', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const C = 'ijkl9012';
+    c.inbox.set(C, []);
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [] }], relays: [] });
+    const cEnd = c.endpoints.get(C)!;
+    const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
+    c.say(B, stage);
+    c.say(C, stage);
+    // The sender's packets carry ITS transport-wide sequence number (extension 5, focus/offer.ts).
+    const seq = new Map([[LOW, 100], [HIGH, 7000]]);
+    let senderTransportSeq = 40_000;
+    const withTransportSeq = (p: Buffer): Buffer => {
+      const out = Buffer.concat([p.subarray(0, 12), Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x51, 0, 0, 0]), p.subarray(12)]);
+      out[0] = (out[0]! | 0x10);
+      out.writeUInt16BE(senderTransportSeq++ & 0xffff, 17);
+      return out;
+    };
+    const layersOf = (e: typeof cEnd, from = 0) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW).map((p) => (p.at(-1) === 0x10 ? 'low' : 'high'));
+    const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
+      for (let i = 0; i < n; i++) {
+        for (const ssrc of [LOW, HIGH]) {
+          const s = seq.get(ssrc)!;
+          seq.set(ssrc, s + 1);
+          // The high layer's frames are ten times the low one's: bitrates the bridge measures.
+          const frame = layerFrame(ssrc, s, key(ssrc, i));
+          c.a.emit('rtp', withTransportSeq(ssrc === HIGH ? Buffer.concat([frame.subarray(0, frame.length - 1), Buffer.alloc(900), frame.subarray(-1)]) : frame));
+        }
+        c.clock.now += 33;
+      }
+    };
+    frames(40, (_, i) => i === 0);
+    assert.deepEqual(layersOf(c.b).slice(-3), ['high', 'high', 'high'], 'B gets the tall layer');
+    assert.deepEqual(layersOf(cEnd).slice(-3), ['high', 'high', 'high'], 'C too');
+    const transportSeqs = (e: typeof cEnd) => e.sentRtp.filter((p) => p[0]! & 0x10).map((p) => p.readUInt16BE(17));
+    const bSeqs = transportSeqs(c.b);
+    assert.ok(bSeqs.length >= 40 && bSeqs.every((s, i) => i === 0 || s === ((bSeqs[i - 1]! + 1) & 0xffff)), 'B\'s packets are numbered continuously on B\'s transport');
+    assert.equal(bSeqs[0], 0, 'from the bridge\'s own start, not the sender\'s numbers');
+
+    // C says (REMB, draft-alvestrand-rmcat-remb-03) it can take 100 kbit/s: less than the tall layer.
+    const remb = Buffer.alloc(24);
+    remb[0] = 0x8f;
+    remb[1] = 206;
+    remb.writeUInt16BE(5, 2);
+    remb.writeUInt32BE(0xc, 4);
+    remb.write('REMB', 12, 'latin1');
+    // Num SSRC (1), then BR Exp (6 bits, 0) and BR Mantissa (18 bits): 100 000 bit/s.
+    remb.writeUInt32BE(((1 << 24) | 100_000) >>> 0, 16);
+    remb.writeUInt32BE(LOW, 20);
+    cEnd.emit('rtcp', remb);
+    assert.ok((c.svc.conferenceList()[0]!.bandwidthEstimate(C) ?? Infinity) <= 100_000, `C's estimate follows its REMB: ${c.svc.conferenceList()[0]!.bandwidthEstimate(C)}`);
+    const [fromB, fromC] = [c.b.sentRtp.length, cEnd.sentRtp.length];
+    frames(10, (ssrc, i) => ssrc === LOW && i === 2);
+    assert.deepEqual(layersOf(cEnd, fromC).slice(-3), ['low', 'low', 'low'], 'C moved to the low layer on its keyframe');
+    assert.deepEqual(layersOf(c.b, fromB).slice(-3), ['high', 'high', 'high'], 'B, who said nothing, keeps the tall one');
+  });
+
   it('sends each receiver the layer ITS constraints ask for, with its own numbering, NACK translation, retransmissions and sender reports', () => {
     const c = conference();
     close = () => c.svc.close('test over');
