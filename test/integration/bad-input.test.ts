@@ -225,6 +225,30 @@ describe('bad input on the XMPP transports', function () {
     // the process is alive: the witness ping in afterEach proves it
   });
 
+  it('survives clients resetting their sockets while their WebSocket upgrades are refused', async () => {
+    const net = await import('node:net');
+    const port = Number(new URL(server.httpOrigin).port);
+    const upgrade = (path: string, origin?: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${origin ? `Origin: ${origin}\r\n` : ''}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    const refused = [
+      upgrade('/no-such-websocket'), // 404 from the front
+      upgrade('/xmpp-websocket', 'https://evil.example'), // 403, cross-origin
+      upgrade('/colibri-ws/jvb-1/nomeeting/noendpoint?pwd=x'), // unknown bridge endpoint
+    ];
+    for (let round = 0; round < 30; round++) {
+      for (const request of refused) {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(request);
+        socket.resetAndDestroy(); // RST: the server's refusal meets a reset socket
+      }
+    }
+    // An error thrown by a refused socket would surface here as an uncaught exception.
+    await new Promise((r) => setTimeout(r, 300));
+    const answer = await fetch(`${server.httpOrigin}/config.js`);
+    assert.equal(answer.status, 200, 'the server still answers');
+  });
+
   it('answers stream management mistakes as XEP-0198 says: bad h is fatal, a second enable fails softly', async () => {
     const raw = await rawSession();
     raw.send('<enable xmlns="urn:xmpp:sm:3" resume="true"/>');

@@ -145,7 +145,10 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   return {
     app,
     handleUpgrade(req, socket, head) {
-      // The one boundary for upgrades: nothing a request carries may end the process.
+      // The one boundary for upgrades: nothing a request carries may end the process. Node took
+      // its own error listener off the socket when it handed it over: one that vanishes (reset)
+      // while being refused with a raw HTTP answer, or before ws takes it, would otherwise throw.
+      socket.on('error', ignoreSocketError);
       try {
         if (websocket && websocketPath.test(req.url ?? '')) return websocket.handleUpgrade(req, socket, head);
         if (options.bridgeChannel?.matches(req.url ?? '')) return options.bridgeChannel.handleUpgrade(req, socket, head);
@@ -158,3 +161,6 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
     },
   };
 }
+
+/** An upgrade socket's error (the client reset it): nothing to do, its owner sees it close. */
+function ignoreSocketError(): void {}

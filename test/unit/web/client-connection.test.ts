@@ -70,8 +70,13 @@ function loginServer(state: { stanzas: Element[]; resumedH?: number; smId: strin
   };
 }
 
+/**
+ * Waits for `condition` through event-loop turns that let timers run too (a resumption waits on
+ * a timer, which a count of setImmediate turns can outrun); gives up after 5 s.
+ */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setImmediate(r));
+  const deadline = Date.now() + 5000;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
   assert.ok(condition(), what);
 }
 
