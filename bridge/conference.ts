@@ -19,14 +19,14 @@ import {
 } from './forwarding.ts';
 import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
 import { allocate, type AllocationSource } from './bandwidth-allocation.ts';
-import { SendSideBandwidthEstimator } from './bwe/estimator.ts';
 import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
 import { RETRY_INTERVAL_MS, RetransmissionRequester } from './rtp/retransmission-requester.ts';
-import { parseTransportCc, type TransportCcFeedback } from './rtp/transport-cc.ts';
+import { parseTransportCc } from './rtp/transport-cc.ts';
+import { ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
-import { RtpHeader, readAudioLevel, writeTransportSequence } from './rtp/packet.ts';
+import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
 import type { Clock } from './transport/clock.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
@@ -120,37 +120,10 @@ export interface ConferenceMediaOptions {
   loudestAudio?: number;
 }
 
-/** What the conference needs of a receiver's send-side bandwidth estimator (bridge/bwe/). */
-export interface BandwidthEstimator {
-  packetSent(sequence: number, size: number, nowMs: number): void;
-  /** True when the estimate changed. */
-  transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean;
-  remb(bitrateBps: number, nowMs: number): boolean;
-  readonly estimateBps: number;
-}
+export type { BandwidthEstimator } from './receiver-bandwidth.ts';
 
-/** A receiver's layers are re-allocated to its bandwidth estimate at most this often. */
-const REALLOCATION_GAP_MS = 250;
 /** Probing sends at most this many packets again per feedback (of the newest), whatever the gap to fill. */
 const MAX_PROBE_PACKETS = 20;
-
-/** The bridge → receiver side of one endpoint: transport-wide numbering, estimate, allocation. */
-interface ReceiverBandwidth {
-  estimator: BandwidthEstimator;
-  /** Next transport-wide sequence number written into what the bridge sends it. */
-  sequence: number;
-  /** Whether it ever sent transport-cc or REMB: until then its layers follow its constraints only. */
-  heard: boolean;
-  allocatedAt: number;
-  /** Video source → the height its estimate allows (bridge/bandwidth-allocation.ts). */
-  caps: Map<string, number>;
-  /** Of the last allocation: the bitrate chosen, and what the wanted heights alone would take. */
-  allocatedBps: number;
-  idealBps: number;
-  /** Media bytes sent since the last probe, and when that was (probing measures the send rate from them). */
-  mediaBytes: number;
-  probedAt: number;
-}
 
 interface Member {
   endpoint: ConferenceEndpoint;
@@ -237,7 +210,7 @@ export class BridgeConference {
   /** Parses what goes to a receiver, for its transport-wide sequence number. */
   private readonly sendHeader = new RtpHeader();
   private transportCcId: number;
-  private readonly createEstimator: () => BandwidthEstimator;
+  private readonly createEstimator: (() => BandwidthEstimator) | undefined;
   /** "Route loudest only" (bridge/loudest-audio.ts), when configured. */
   private readonly loudest: LoudestAudio | undefined;
   private readonly rtcp: RtcpTermination;
@@ -282,7 +255,7 @@ export class BridgeConference {
       bandwidthFeedback: (id, feedback) => this.bandwidthFeedback(id, feedback),
     }, { ...media, log });
     this.transportCcId = media.transportCcExtensionId ?? 5;
-    this.createEstimator = media.createEstimator ?? (() => new SendSideBandwidthEstimator());
+    this.createEstimator = media.createEstimator;
     this.loudest = media.loudestAudio ? new LoudestAudio(media.loudestAudio) : undefined;
     this.feedbackVideoSsrc = media.feedbackSsrcs.video;
     this.rtcp.start();
@@ -309,10 +282,7 @@ export class BridgeConference {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
     const member: Member = {
       endpoint, sources: noSources(), unsubscribe: [], forceMuted: { audio: false, video: false },
-      bandwidth: {
-        estimator: this.createEstimator(), sequence: 0, heard: false, allocatedAt: Number.NEGATIVE_INFINITY, caps: new Map(),
-        allocatedBps: 0, idealBps: 0, mediaBytes: 0, probedAt: Number.NEGATIVE_INFINITY,
-      },
+      bandwidth: new ReceiverBandwidth(this.createEstimator?.()),
     };
     // Receive statistics first: forwarding may rewrite the packet in place.
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.rtcp.receiveRtp(endpoint.id, packet)));
@@ -435,55 +405,34 @@ export class BridgeConference {
    * Sends one RTP packet to a receiver with the next transport-wide sequence number of ITS
    * transport written in (when the packet carries the extension), noted for its estimator.
    */
-  private sendRtpTo(member: Member, packet: Buffer): void {
-    const header = this.sendHeader;
-    const bandwidth = member.bandwidth;
-    bandwidth.mediaBytes += packet.length;
-    if (header.parse(packet) === 'ok' && writeTransportSequence(header, this.transportCcId, bandwidth.sequence)) {
-      bandwidth.estimator.packetSent(bandwidth.sequence, packet.length, this.now());
-      bandwidth.sequence = (bandwidth.sequence + 1) & 0xffff;
-    }
+  private sendRtpTo(member: Member, packet: Buffer, media = true): void {
+    if (this.sendHeader.parse(packet) === 'ok') member.bandwidth.stamp(this.sendHeader, this.transportCcId, this.now(), media);
     member.endpoint.sendRtp(packet);
   }
 
   /**
    * A receiver's transport-cc feedback or REMB about what the bridge sends it: its estimate is
-   * updated, and its layers re-allocated (at most every {@link REALLOCATION_GAP_MS}).
+   * updated, its layers re-allocated when due, and it is probed when its estimate holds it back.
    */
   private bandwidthFeedback(id: string, feedback: { kind: 'transport-cc'; packet: Buffer } | { kind: 'remb'; bitrate: number }): void {
     const member = this.members.get(id);
     if (!member || this.closed) return;
     const now = this.now();
-    const bandwidth = member.bandwidth;
+    let due: boolean;
     if (feedback.kind === 'transport-cc') {
       const parsed = parseTransportCc(feedback.packet);
       if (!parsed) return;
-      bandwidth.estimator.transportCcFeedback(parsed, now);
+      due = member.bandwidth.feedback({ kind: 'transport-cc', parsed }, now);
     } else {
-      bandwidth.estimator.remb(feedback.bitrate, now);
+      due = member.bandwidth.feedback(feedback, now);
     }
-    bandwidth.heard = true;
-    if (now - bandwidth.allocatedAt >= REALLOCATION_GAP_MS) this.allocate(member, now);
+    if (due) this.allocate(member, now);
     this.probe(member, now);
   }
 
-  /**
-   * Bandwidth probing (jitsi-videobridge's BandwidthProbing): while a receiver's estimate holds its
-   * layers below what it wants, the bridge fills the gap between what it sends and
-   * min(estimate, what it wants) with copies of packets the receiver already got (RTX from the
-   * cache). Its feedback then acknowledges that rate and the estimate may grow past it (the
-   * estimator never runs far ahead of what was acknowledged); the next layer follows once the
-   * estimate affords it. Copies sent for probing are not counted as media.
-   */
+  /** Sends a receiver the probing its bandwidth is owed (receiver-bandwidth.ts): RTX copies of its newest packets. */
   private probe(member: Member, now: number): void {
-    const bandwidth = member.bandwidth;
-    const elapsed = now - bandwidth.probedAt;
-    const mediaBps = elapsed > 0 ? (bandwidth.mediaBytes * 8000) / elapsed : 0;
-    bandwidth.probedAt = now;
-    bandwidth.mediaBytes = 0;
-    if (!(elapsed > 0 && elapsed <= 1000) || bandwidth.idealBps <= bandwidth.allocatedBps) return;
-    const target = Math.min(bandwidth.estimator.estimateBps, bandwidth.idealBps);
-    let bytes = ((target - mediaBps) * elapsed) / 8000;
+    let bytes = member.bandwidth.probeBytes(now);
     if (bytes <= 0) return;
     const id = member.endpoint.id;
     for (const name of this.plan?.video.get(id)?.keys() ?? []) {
@@ -499,8 +448,7 @@ export class BridgeConference {
   private readonly sendProbe = (receiverId: string, packet: Buffer): void => {
     const member = this.members.get(receiverId);
     if (!member) return;
-    this.sendRtpTo(member, packet);
-    member.bandwidth.mediaBytes -= packet.length;
+    this.sendRtpTo(member, packet, false);
     this.counters.probingBytes += packet.length;
   };
 
@@ -508,30 +456,18 @@ export class BridgeConference {
   private allocate(member: Member, now: number): void {
     const id = member.endpoint.id;
     const video = this.plan?.video.get(id);
-    member.bandwidth.allocatedAt = now;
-    if (!video) return;
     const sources: AllocationSource[] = [];
-    for (const [name, wantedHeight] of video) {
+    for (const [name, wantedHeight] of video ?? []) {
       const projection = this.projections.get(name);
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
     }
-    const allocation = allocate(member.bandwidth.estimator.estimateBps, sources);
-    member.bandwidth.caps = allocation.caps;
-    member.bandwidth.allocatedBps = allocation.allocatedBps;
-    member.bandwidth.idealBps = allocation.idealBps;
-    for (const [name, wantedHeight] of video) this.projections.get(name)?.setWantedHeight(id, this.cappedHeight(member, name, wantedHeight));
-  }
-
-  /** The height a receiver is forwarded of a source: what it wants, within what its bandwidth affords once known. */
-  private cappedHeight(member: Member | undefined, name: string, wantedHeight: number): number {
-    const cap = member?.bandwidth.heard ? member.bandwidth.caps.get(name) : undefined;
-    return cap === undefined ? wantedHeight : Math.min(wantedHeight, cap);
+    member.bandwidth.allocated(allocate(member.bandwidth.budgetBps, sources), now);
+    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight));
   }
 
   /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
   bandwidthEstimate(id: string): number | undefined {
-    const bandwidth = this.members.get(id)?.bandwidth;
-    return bandwidth?.heard ? bandwidth.estimator.estimateBps : undefined;
+    return this.members.get(id)?.bandwidth.estimateBps;
   }
 
   /** Connects the conference to its endpoints' bridge channels (ColibriService, right after creating it). */
@@ -670,7 +606,8 @@ export class BridgeConference {
     for (const [id, video] of plan.video) {
       const height = video.get(name);
       if (height === undefined) continue;
-      projection.setWantedHeight(id, this.cappedHeight(this.members.get(id), name, height));
+      const member = this.members.get(id);
+      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height);
       projection.setMaxFrameRate(id, plan.frameRates.get(id)?.get(name));
     }
   }

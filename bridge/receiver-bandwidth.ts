@@ -1,0 +1,106 @@
+/**
+ * The bridge → receiver side of one endpoint (jitsi-protocol.md §8.4; jitsi-videobridge keeps the
+ * same per endpoint: its TransportCcEngine, BandwidthEstimator, BitrateController and
+ * BandwidthProbing): the transport-wide sequence numbers the bridge writes into what it sends that
+ * receiver (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2), the send-side estimate its
+ * feedback drives (bridge/bwe/), the layer heights the estimate affords
+ * (bridge/bandwidth-allocation.ts), and how much probing it is owed. The conference owns one per
+ * endpoint and does what needs the other endpoints: allocation over the projections, and sending.
+ */
+import type { Allocation } from './bandwidth-allocation.ts';
+import { SendSideBandwidthEstimator } from './bwe/estimator.ts';
+import { writeTransportSequence, type RtpHeader } from './rtp/packet.ts';
+import type { TransportCcFeedback } from './rtp/transport-cc.ts';
+
+/** What a receiver's send-side bandwidth estimator does (bridge/bwe/estimator.ts is the default). */
+export interface BandwidthEstimator {
+  packetSent(sequence: number, size: number, nowMs: number): void;
+  /** True when the estimate changed. */
+  transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean;
+  remb(bitrateBps: number, nowMs: number): boolean;
+  readonly estimateBps: number;
+}
+
+/** Layers are re-allocated to the estimate at most this often. */
+export const REALLOCATION_GAP_MS = 250;
+
+export class ReceiverBandwidth {
+  readonly #estimator: BandwidthEstimator;
+  /** Next transport-wide sequence number written into what the bridge sends. */
+  #sequence = 0;
+  /** Whether the receiver ever sent transport-cc or REMB: until then its layers follow its constraints only. */
+  #heard = false;
+  #allocatedAt = Number.NEGATIVE_INFINITY;
+  /** Video source → the height the estimate allows. */
+  #caps = new Map<string, number>();
+  #allocatedBps = 0;
+  #idealBps = 0;
+  /** Media bytes sent since the last probe, and when that was. */
+  #mediaBytes = 0;
+  #probedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(estimator: BandwidthEstimator = new SendSideBandwidthEstimator()) {
+    this.#estimator = estimator;
+  }
+
+  /** The estimate (bps) once the receiver gave feedback; undefined before. */
+  get estimateBps(): number | undefined {
+    return this.#heard ? this.#estimator.estimateBps : undefined;
+  }
+
+  /** The estimate the allocation works with (the estimator's initial one before any feedback). */
+  get budgetBps(): number {
+    return this.#estimator.estimateBps;
+  }
+
+  /**
+   * One RTP packet about to be sent (parsed in `header`): writes the next transport-wide sequence
+   * number into extension `extensionId` when the packet carries it, and notes the packet for the
+   * estimator. `media`: false for probing copies, which do not count as what the receiver is sent.
+   */
+  stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): void {
+    if (media) this.#mediaBytes += header.length;
+    if (!writeTransportSequence(header, extensionId, this.#sequence)) return;
+    this.#estimator.packetSent(this.#sequence, header.length, now);
+    this.#sequence = (this.#sequence + 1) & 0xffff;
+  }
+
+  /** The receiver's transport-cc feedback or REMB; true when its layers are due for re-allocation. */
+  feedback(feedback: { kind: 'transport-cc'; parsed: TransportCcFeedback } | { kind: 'remb'; bitrate: number }, now: number): boolean {
+    if (feedback.kind === 'transport-cc') this.#estimator.transportCcFeedback(feedback.parsed, now);
+    else this.#estimator.remb(feedback.bitrate, now);
+    this.#heard = true;
+    return now - this.#allocatedAt >= REALLOCATION_GAP_MS;
+  }
+
+  /** The allocation made for the current estimate. */
+  allocated(allocation: Allocation, now: number): void {
+    this.#allocatedAt = now;
+    this.#caps = allocation.caps;
+    this.#allocatedBps = allocation.allocatedBps;
+    this.#idealBps = allocation.idealBps;
+  }
+
+  /** The height the receiver is forwarded of a source: what it wants, within what its estimate affords once known. */
+  cappedHeight(name: string, wantedHeight: number): number {
+    const cap = this.#heard ? this.#caps.get(name) : undefined;
+    return cap === undefined ? wantedHeight : Math.min(wantedHeight, cap);
+  }
+
+  /**
+   * Probing (jitsi-videobridge's BandwidthProbing): the bytes to send now as copies, filling the
+   * gap between what media the receiver was sent since the last call and min(estimate, what its
+   * wanted layers would take) — only while the estimate holds its layers below what it wants.
+   * Its feedback then acknowledges that rate, and the estimate may grow past it (the estimator
+   * never runs far ahead of what was acknowledged); the next layer follows once it affords it.
+   */
+  probeBytes(now: number): number {
+    const elapsed = now - this.#probedAt;
+    const mediaBps = elapsed > 0 ? (this.#mediaBytes * 8000) / elapsed : 0;
+    this.#probedAt = now;
+    this.#mediaBytes = 0;
+    if (!(elapsed > 0 && elapsed <= 1000) || this.#idealBps <= this.#allocatedBps) return 0;
+    const target = Math.min(this.#estimator.estimateBps, this.#idealBps);
+    return Math.max(0, ((target - mediaBps) * elapsed) / 8000);
+  }
+}
