@@ -10,24 +10,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { channelOpen, joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.ts';
-
-interface VideoIn { frameHeight: number; framesDecoded: number; bytesReceived: number }
-
-/** The remote video a receiver decodes (the one with the most frames). */
-async function videoIn(page: Page): Promise<VideoIn | undefined> {
-  return page.evaluate(async () => {
-    const w = window as unknown as Record<string, any>;
-    const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
-    if (!pc) return undefined;
-    let best: VideoIn | undefined;
-    (await pc.getStats()).forEach((r: any) => {
-      if (r.type !== 'inbound-rtp' || r.kind !== 'video' || !(r.framesDecoded > 0)) return;
-      if (best && best.framesDecoded >= r.framesDecoded) return;
-      best = { frameHeight: r.frameHeight ?? 0, framesDecoded: r.framesDecoded, bytesReceived: r.bytesReceived ?? 0 };
-    });
-    return best;
-  });
-}
+import { constrain, pollUntil, remoteVideo as videoIn, type RemoteVideo } from './video-probes.ts';
 
 /** The heights the sender encodes now (simulcast layers with frames). */
 async function encodedHeights(page: Page): Promise<number[]> {
@@ -38,24 +21,6 @@ async function encodedHeights(page: Page): Promise<number[]> {
     (await pc?.getStats())?.forEach((r: any) => { if (r.type === 'outbound-rtp' && r.kind === 'video' && r.framesEncoded > 0 && r.frameHeight) heights.push(r.frameHeight); });
     return heights.sort((x, y) => x - y);
   });
-}
-
-async function onStage(page: Page, sourceName: string): Promise<void> {
-  await page.evaluate((name) => {
-    const w = window as unknown as Record<string, any>;
-    w.salonTest.conference.setReceiverConstraints({
-      lastN: -1, onStageSources: [name], selectedSources: [], defaultConstraints: { maxHeight: 180 }, constraints: { [name]: { maxHeight: 720 } },
-    });
-  }, sourceName);
-}
-
-async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** What the issue asks: the capped receiver is on a lower layer within this long of the cap. */
@@ -86,8 +51,8 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
     await Promise.all([sender, a, b].map((p) => channelOpen(p, 30_000)));
     const id = (page: Page) => page.evaluate(() => (window as unknown as Record<string, any>).salonTest.conference.myUserId() as string);
     const sourceName = `${await id(sender)}-v0`;
-    await onStage(a, sourceName);
-    await onStage(b, sourceName);
+    await constrain(a, sourceName, 720, true);
+    await constrain(b, sourceName, 720, true);
 
     // Both decode the sender's tallest layer (Chrome turns it on once its own estimate allows).
     const start = await pollUntil(async () => ({ heights: await encodedHeights(sender), a: await videoIn(a), b: await videoIn(b) }),
@@ -105,7 +70,7 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
     const aBefore = (await videoIn(a))!;
     const capped = Date.now();
     media.impair(address, { rateBps: CAP_BPS });
-    let moved: VideoIn | undefined;
+    let moved: RemoteVideo | undefined;
     try {
       moved = await pollUntil(() => videoIn(b), (v) => v !== undefined && v.frameHeight < top, REACTION_MS);
       const reactionMs = Date.now() - capped;

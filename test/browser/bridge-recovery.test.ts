@@ -10,17 +10,9 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { assertMediaFlows, inbound, joinWithMedia, startLjmRig, total, waitForRemoteVideo, type LjmRig } from './ljm-rig.ts';
+import { sessionIdentity } from './video-probes.ts';
 
 const BLACKOUT_MS = 5_000;
-
-/** What tells a reload or a new Jingle session apart: a marker set on the page, the session id. */
-async function pageIdentity(page: Page): Promise<{ marker: unknown; sid: string | undefined; ice: string | undefined }> {
-  return page.evaluate(() => {
-    const w = window as unknown as Record<string, any>;
-    const session = w.salonTest.conference?.jvbJingleSession;
-    return { marker: w.blackoutMarker, sid: session?.sid, ice: session?.peerconnection?.peerconnection?.iceConnectionState };
-  });
-}
 
 async function receivedBytes(page: Page): Promise<number> {
   const stats = await inbound(page);
@@ -49,7 +41,7 @@ describe('media through the bridge after a 5 s blackout of one participant (brow
     await waitForRemoteVideo([dark, other]);
     await assertMediaFlows([dark, other]);
     await dark.evaluate(() => { (window as unknown as Record<string, any>).blackoutMarker = 'same page'; });
-    const before = await pageIdentity(dark);
+    const before = await sessionIdentity(dark, 'blackoutMarker');
     const darkId = await dark.evaluate(() => (window as unknown as Record<string, any>).salonTest.myUserId() as string);
     const address = media.endpointAddress(darkId);
     assert.ok(address, `the participant's endpoint ${darkId} has a nominated remote address`);
@@ -77,12 +69,12 @@ describe('media through the bridge after a 5 s blackout of one participant (brow
 
     const recoveryStarted = Date.now();
     const iceDeadline = Date.now() + 30_000;
-    for (let id = await pageIdentity(dark); id.ice !== 'connected'; id = await pageIdentity(dark)) {
+    for (let id = await sessionIdentity(dark, 'blackoutMarker'); id.ice !== 'connected'; id = await sessionIdentity(dark, 'blackoutMarker')) {
       assert.ok(Date.now() < iceDeadline, `ICE of the participant back to connected (still ${id.ice})`);
       await new Promise((r) => setTimeout(r, 200));
     }
     await assertMediaFlows([dark, other]);
-    const afterId = await pageIdentity(dark);
+    const afterId = await sessionIdentity(dark, 'blackoutMarker');
     console.log(`      media flowing both ways again ${Date.now() - recoveryStarted} ms after the blackout; Jingle session ${before.sid === afterId.sid ? 'kept' : `replaced (${before.sid} → ${afterId.sid})`}`);
     assert.equal(afterId.marker, 'same page', 'the page was not reloaded');
     assert.ok(media.endpointAddress(darkId), 'the bridge still has the participant\'s endpoint');

@@ -10,24 +10,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { BrowserHarness } from './chromium.ts';
 import { channelOpen, joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.ts';
-
-/** The remote video a receiver decodes (the one with the most frames). */
-interface VideoIn { frameHeight: number; framesDecoded: number; freezeCount: number; totalFreezesDuration: number }
-
-async function videoIn(page: Page): Promise<VideoIn | undefined> {
-  return page.evaluate(async () => {
-    const w = window as unknown as Record<string, any>;
-    const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
-    if (!pc) return undefined;
-    let best: VideoIn | undefined;
-    (await pc.getStats()).forEach((r: any) => {
-      if (r.type !== 'inbound-rtp' || r.kind !== 'video' || !(r.framesDecoded > 0)) return;
-      if (best && best.framesDecoded >= r.framesDecoded) return;
-      best = { frameHeight: r.frameHeight ?? 0, framesDecoded: r.framesDecoded, freezeCount: r.freezeCount ?? 0, totalFreezesDuration: r.totalFreezesDuration ?? 0 };
-    });
-    return best;
-  });
-}
+import { constrain, pollUntil, remoteVideo as videoIn } from './video-probes.ts';
 
 interface VideoOut { ssrc: number; framesEncoded: number; frameHeight: number; limitation?: string }
 
@@ -54,30 +37,6 @@ async function senderState(page: Page): Promise<unknown> {
     (await pc?.getStats())?.forEach((r: any) => { if (r.type === 'candidate-pair' && r.nominated) bwe = r.availableOutgoingBitrate; });
     return { active, availableOutgoingBitrate: bwe };
   });
-}
-
-/** jitsi-meet's receiver constraints for one remote source: on stage (or not) at `maxHeight`. */
-async function constrain(page: Page, sourceName: string, maxHeight: number, onStage: boolean): Promise<void> {
-  await page.evaluate(({ name, height, stage }) => {
-    const w = window as unknown as Record<string, any>;
-    w.salonTest.conference.setReceiverConstraints({
-      lastN: -1,
-      onStageSources: stage ? [name] : [],
-      selectedSources: [],
-      defaultConstraints: { maxHeight: 180 },
-      constraints: { [name]: { maxHeight: height } },
-    });
-  }, { name: sourceName, height: maxHeight, stage: onStage });
-}
-
-/** Polls `probe` every 250 ms until `done` holds or `ms` pass; returns the last value either way. */
-async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /**

@@ -100,6 +100,14 @@ function conference(options: { loudestAudio?: number } = {}) {
   return { svc, endpoints, inbox, say, of, a: endpoints.get(A)!, b: endpoints.get(B)!, videoFeedbackSsrc, clock };
 }
 
+/** A third endpoint, C, without sources, whose channel messages are kept. */
+function thirdEndpoint(c: ReturnType<typeof conference>) {
+  const C = 'ijkl9012';
+  c.inbox.set(C, []);
+  c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [] }], relays: [] });
+  return { C, cEnd: c.endpoints.get(C)! };
+}
+
 describe('bridge conference and the bridge channel', () => {
   let close: (() => void) | undefined;
   afterEach(() => close?.());
@@ -239,10 +247,7 @@ describe('bridge conference and the bridge channel', () => {
   it('numbers what it sends each receiver on ITS transport, and moves a receiver whose REMB cannot carry the tall layer down to the low one, the other staying', () => {
     const c = conference();
     close = () => c.svc.close('test over');
-    const C = 'ijkl9012';
-    c.inbox.set(C, []);
-    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [] }], relays: [] });
-    const cEnd = c.endpoints.get(C)!;
+    const { C, cEnd } = thirdEndpoint(c);
     const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
     c.say(B, stage);
     c.say(C, stage);
@@ -297,10 +302,7 @@ describe('bridge conference and the bridge channel', () => {
   it('sends each receiver the layer ITS constraints ask for, with its own numbering, NACK translation, retransmissions and sender reports', () => {
     const c = conference();
     close = () => c.svc.close('test over');
-    const C = 'ijkl9012';
-    c.inbox.set(C, []);
-    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [] }], relays: [] });
-    const cEnd = c.endpoints.get(C)!;
+    const { C, cEnd } = thirdEndpoint(c);
     c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 180 } });
     c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
     assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 720 }, 'the sender is asked for the tallest');

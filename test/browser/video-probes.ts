@@ -1,0 +1,54 @@
+// What the bridge's browser tests read from lib-jitsi-meet pages (getStats, the Jingle session)
+// and ask of them (jitsi-meet's receiver constraints), shared by those tests.
+import type { Page } from 'playwright-core';
+
+/** The remote video a receiver decodes: the inbound-rtp with the most frames decoded. */
+export interface RemoteVideo { frameHeight: number; framesDecoded: number; freezeCount: number; totalFreezesDuration: number; bytesReceived: number }
+
+export async function remoteVideo(page: Page): Promise<RemoteVideo | undefined> {
+  return page.evaluate(async () => {
+    const w = window as unknown as Record<string, any>;
+    const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
+    if (!pc) return undefined;
+    let best: RemoteVideo | undefined;
+    (await pc.getStats()).forEach((r: any) => {
+      if (r.type !== 'inbound-rtp' || r.kind !== 'video' || !(r.framesDecoded > 0)) return;
+      if (best && best.framesDecoded >= r.framesDecoded) return;
+      best = { frameHeight: r.frameHeight ?? 0, framesDecoded: r.framesDecoded, freezeCount: r.freezeCount ?? 0, totalFreezesDuration: r.totalFreezesDuration ?? 0, bytesReceived: r.bytesReceived ?? 0 };
+    });
+    return best;
+  });
+}
+
+/** jitsi-meet's receiver constraints for one remote source: on stage (or not) at `maxHeight`, others at 180. */
+export async function constrain(page: Page, sourceName: string, maxHeight: number, onStage: boolean): Promise<void> {
+  await page.evaluate(({ name, height, stage }) => {
+    const w = window as unknown as Record<string, any>;
+    w.salonTest.conference.setReceiverConstraints({
+      lastN: -1,
+      onStageSources: stage ? [name] : [],
+      selectedSources: [],
+      defaultConstraints: { maxHeight: 180 },
+      constraints: { [name]: { maxHeight: height } },
+    });
+  }, { name: sourceName, height: maxHeight, stage: onStage });
+}
+
+/** Polls `probe` every 200 ms until `done` holds or `ms` pass; returns the last value either way. */
+export async function pollUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** What tells a reload or a new Jingle session apart: a marker the test set on the page, the session id, its ICE state. */
+export async function sessionIdentity(page: Page, marker: string): Promise<{ marker: unknown; sid: string | undefined; ice: string | undefined }> {
+  return page.evaluate((name) => {
+    const w = window as unknown as Record<string, any>;
+    const session = w.salonTest.conference?.jvbJingleSession;
+    return { marker: w[name], sid: session?.sid, ice: session?.peerconnection?.peerconnection?.iceConnectionState };
+  }, marker);
+}
