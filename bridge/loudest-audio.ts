@@ -32,11 +32,13 @@ export class LoudestAudio {
   }
 
   /**
-   * One audio packet of `id` with RFC 6464 `level` (0..127; a packet without one passes -1 and
-   * counts as silence) at `now`: whether to forward it. `dominant`: the dominant speaker's id.
+   * One audio packet of `id` with its RFC 6464 byte `level` (the V bit and the level 0..127; a
+   * packet without one passes -1 and counts as silence) at `now`: whether to forward it.
+   * `dominant`: the dominant speaker's id.
    */
   levelReceived(id: string, level: number, now: number, dominant: string | undefined): boolean {
-    const loudness = level >= 0 && level <= 127 ? 127 - level : 0;
+    // The byte read from the packet: the V (voice activity) bit on top of the 7-bit level.
+    const loudness = level >= 0 ? 127 - (level & 0x7f) : 0;
     let energy = this.#energies.get(id);
     if (!energy) this.#energies.set(id, (energy = { loudness, at: now }));
     else {

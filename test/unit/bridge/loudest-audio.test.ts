@@ -43,6 +43,13 @@ describe('route loudest audio only', () => {
     assert.equal(forwarded, 3);
   });
 
+  it('reads the level under the voice-activity bit Chrome sets while someone speaks', () => {
+    const loudest = new LoudestAudio(1);
+    assert.equal(loudest.levelReceived('quiet', 90, 0, undefined), true);
+    assert.equal(loudest.levelReceived('talker', 0x80 | LOUD, 1, undefined), true, 'V=1, -20 dBov: the loudest');
+    assert.equal(loudest.levelReceived('quiet', 90, 2, undefined), false);
+  });
+
   it('refuses a count below one', () => {
     assert.throws(() => new LoudestAudio(0), RangeError);
   });
