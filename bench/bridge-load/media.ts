@@ -5,6 +5,8 @@
 // The VP8 payload descriptor is a valid RFC 7741 §4.2 one (X, I with a 15-bit PictureID, L with
 // TL0PICIDX, T with TID 0 and Y), and the first packet of a keyframe carries the RFC 6386 §9.1
 // keyframe header with the layer's dimensions, since the bridge learns layer heights from it.
+// Audio packets carry the RFC 6464 ssrc-audio-level extension (RFC 8285 §4.2 one-byte form), from
+// which the bridge picks the dominant speaker and the loudest streams.
 
 import { performance } from 'node:perf_hooks';
 
@@ -33,6 +35,11 @@ export const LAYERS: readonly LayerSpec[] = [
 export const FRAME_RATE = 30;
 export const AUDIO_PACKET_MS = 20;
 export const AUDIO_BYTES = 120;
+/** RFC 6464 levels (−dBov) of the synthetic audio: a talker, and a participant unmuted but silent. */
+export const TALKER_LEVEL = 20;
+export const QUIET_LEVEL = 60;
+/** The ssrc-audio-level extension id when the offer names none (the focus's default table). */
+export const DEFAULT_AUDIO_LEVEL_ID = 1;
 /** A keyframe on every layer this often, besides those the bridge asks for (PLI/FIR). */
 export const KEYFRAME_INTERVAL_MS = 3000;
 
@@ -51,8 +58,9 @@ class RtpStream {
     this.timestamp = ssrc >>> 3;
   }
 
-  header(packet: Buffer, pt: number, marker: boolean): void {
-    packet[0] = 0x80;
+  /** Writes the 12-byte fixed header; `extension` sets X (RFC 3550 §5.1: the caller writes the extension at byte 12). */
+  header(packet: Buffer, pt: number, marker: boolean, extension = false): void {
+    packet[0] = extension ? 0x90 : 0x80;
     packet[1] = (marker ? 0x80 : 0) | pt;
     packet.writeUInt16BE(this.sequence, 2);
     packet.writeUInt32BE(this.timestamp >>> 0, 4);
@@ -85,6 +93,11 @@ export class Vp8Layer {
 
   get ssrc(): number {
     return this.#rtp.ssrc;
+  }
+
+  /** The layer's frame height, as its keyframes signal it. */
+  get height(): number {
+    return this.spec.height;
   }
 
   /** The packets of the next frame (plaintext RTP). */
@@ -127,9 +140,14 @@ export class Vp8Layer {
   }
 }
 
+/** Opus-shaped audio with an RFC 6464 audio level in every packet. */
 export class AudioStream {
   readonly #rtp: RtpStream;
-  constructor(ssrc: number, readonly sender: number) {
+  /**
+   * @param level RFC 6464 §3 level, 0..127 (−dBov; 127 = silence), sent with V = 0.
+   * @param levelExtensionId the negotiated id of urn:ietf:params:rtp-hdrext:ssrc-audio-level (1..14).
+   */
+  constructor(ssrc: number, readonly sender: number, public level: number, public levelExtensionId = DEFAULT_AUDIO_LEVEL_ID) {
     this.#rtp = new RtpStream(ssrc);
   }
 
@@ -137,53 +155,83 @@ export class AudioStream {
     return this.#rtp.ssrc;
   }
 
+  /** One packet of AUDIO_BYTES, extension included (so packet sizes do not depend on it). */
   packet(): Buffer {
     const packet = Buffer.alloc(AUDIO_BYTES, 0x5a);
-    this.#rtp.header(packet, OPUS_PT, false);
-    packet[12] = 0x78; // an Opus TOC byte (SILK/CELT hybrid-looking); the bridge does not read it
+    this.#rtp.header(packet, OPUS_PT, false, true);
+    // RFC 8285 §4.2: profile 0xBEDE, length 1 (32-bit words), element ID | (L = 0: one byte), level, padding.
+    packet.writeUInt16BE(0xbede, 12);
+    packet.writeUInt16BE(1, 14);
+    packet[16] = (this.levelExtensionId << 4) | 0;
+    packet[17] = this.level & 0x7f;
+    packet[18] = 0;
+    packet[19] = 0;
+    packet[20] = 0x78; // an Opus TOC byte (SILK/CELT hybrid-looking); the bridge does not read it
     writeTrailer(packet, this.sender, 255);
     this.#rtp.timestamp += 48 * AUDIO_PACKET_MS;
     return packet;
   }
 }
 
-/** A histogram of delays in 0.05 ms steps up to 2 s, so percentiles need no per-packet storage. */
+/**
+ * A histogram of delays in 0.05 ms steps up to 2 s, then 10 ms steps up to 60 s (a saturated
+ * bridge queues for seconds), so percentiles need no per-packet storage.
+ */
 export class DelayHistogram {
   static readonly STEP_MS = 0.05;
-  readonly buckets = new Uint32Array(40_000);
+  static readonly FINE_MS = 2000;
+  static readonly COARSE_STEP_MS = 10;
+  static readonly MAX_MS = 60_000;
+  static readonly #FINE = DelayHistogram.FINE_MS / DelayHistogram.STEP_MS;
+  readonly buckets = new Uint32Array(DelayHistogram.#FINE + (DelayHistogram.MAX_MS - DelayHistogram.FINE_MS) / DelayHistogram.COARSE_STEP_MS);
   count = 0;
   over = 0;
 
   add(ms: number): void {
-    const i = Math.max(0, Math.floor(ms / DelayHistogram.STEP_MS));
+    const i = ms < DelayHistogram.FINE_MS
+      ? Math.max(0, Math.floor(ms / DelayHistogram.STEP_MS))
+      : DelayHistogram.#FINE + Math.floor((ms - DelayHistogram.FINE_MS) / DelayHistogram.COARSE_STEP_MS);
     if (i >= this.buckets.length) this.over++;
     else this.buckets[i]!++;
     this.count++;
   }
 
   merge(other: DelayHistogram): void {
+    if (other.count === 0) return;
     for (let i = 0; i < this.buckets.length; i++) this.buckets[i]! += other.buckets[i]!;
     this.count += other.count;
     this.over += other.over;
   }
 
+  /** The upper bound of the bucket holding the p-th percentile; Infinity beyond MAX_MS. */
   percentile(p: number): number {
     if (this.count === 0) return NaN;
     const rank = Math.ceil((p / 100) * this.count);
     let seen = 0;
     for (let i = 0; i < this.buckets.length; i++) {
       seen += this.buckets[i]!;
-      if (seen >= rank) return (i + 1) * DelayHistogram.STEP_MS;
+      if (seen >= rank) {
+        return i < DelayHistogram.#FINE
+          ? (i + 1) * DelayHistogram.STEP_MS
+          : DelayHistogram.FINE_MS + (i - DelayHistogram.#FINE + 1) * DelayHistogram.COARSE_STEP_MS;
+      }
     }
     return Infinity;
   }
 }
 
-/** Sequence accounting of one received SSRC within the measured window. */
+/**
+ * Sequence accounting of one received SSRC within the measured window. The bridge forwards each
+ * video source on one SSRC with sequence numbers it keeps continuous over layer switches, layers a
+ * sender stops and packets it drops on purpose (bridge/rtp/seqmap.ts), so a sender that stops a
+ * layer, or all its video, leaves a pause and no gap: only packets lost or dropped by accident count.
+ */
 class SeqTrack {
   first = -1;
   highest = -1;
   received = 0;
+
+  constructor(readonly video: boolean) {}
 
   add(sequence: number): void {
     if (this.highest < 0) {
@@ -203,6 +251,14 @@ class SeqTrack {
   }
 }
 
+/** Sequence numbers expected and packets received, over every received SSRC and by kind. */
+export interface SequenceTotals {
+  expected: number;
+  received: number;
+  video: { expected: number; received: number };
+  audio: { expected: number; received: number };
+}
+
 /** What one participant's receiving side counts. */
 export class ReceiveStats {
   measuring = false;
@@ -214,6 +270,8 @@ export class ReceiveStats {
   /** Packets without our trailer (e.g. padding probes). */
   foreign = 0;
   authFailures = 0;
+  /** Packets counted from their (clear) SRTP header only, not decrypted: no delay from them. */
+  headerOnly = 0;
   readonly delay = new DelayHistogram();
   readonly #tracks = new Map<number, SeqTrack>();
 
@@ -221,7 +279,6 @@ export class ReceiveStats {
   onRtp(packet: Buffer, now: number): void {
     if (!this.measuring) return;
     const pt = packet[1]! & 0x7f;
-    const ssrc = packet.readUInt32BE(8);
     if (pt !== VP8_PT && pt !== OPUS_PT) {
       this.rtx++;
       return;
@@ -231,13 +288,34 @@ export class ReceiveStats {
       this.foreign++;
       return;
     }
+    this.delay.add(now - packet.readDoubleBE(at + 8));
+    this.#count(packet, pt);
+  }
+
+  /**
+   * An SRTP packet counted without decrypting it (RFC 3711 §3.1: the RTP header, with payload type,
+   * sequence number and SSRC, is sent in the clear): packets and gaps, not delay. It saves the
+   * generator the decryption of what most receivers of a large room get.
+   */
+  onProtectedRtp(packet: Buffer): void {
+    if (!this.measuring || packet.length < 12) return;
+    const pt = packet[1]! & 0x7f;
+    if (pt !== VP8_PT && pt !== OPUS_PT) {
+      this.rtx++;
+      return;
+    }
+    this.headerOnly++;
+    this.#count(packet, pt);
+  }
+
+  #count(packet: Buffer, pt: number): void {
     this.packets++;
     this.bytes += packet.length;
     if (pt === VP8_PT) this.videoPackets++;
     else this.audioPackets++;
-    this.delay.add(now - packet.readDoubleBE(at + 8));
+    const ssrc = packet.readUInt32BE(8);
     let track = this.#tracks.get(ssrc);
-    if (!track) this.#tracks.set(ssrc, (track = new SeqTrack()));
+    if (!track) this.#tracks.set(ssrc, (track = new SeqTrack(pt === VP8_PT)));
     track.add(packet.readUInt16BE(2));
   }
 
@@ -246,14 +324,15 @@ export class ReceiveStats {
     return [...this.#tracks].map(([ssrc, t]) => ({ ssrc, expected: t.expected, received: t.received }));
   }
 
-  /** Sequence numbers expected and received over every SSRC (gaps = lost). */
-  sequenceTotals(): { expected: number; received: number } {
-    let expected = 0;
-    let received = 0;
+  /** Sequence numbers expected and received over every SSRC (gaps = lost), and by kind. */
+  sequenceTotals(): SequenceTotals {
+    const video = { expected: 0, received: 0 };
+    const audio = { expected: 0, received: 0 };
     for (const t of this.#tracks.values()) {
-      expected += t.expected;
-      received += t.received;
+      const kind = t.video ? video : audio;
+      kind.expected += t.expected;
+      kind.received += Math.min(t.received, t.expected);
     }
-    return { expected, received: Math.min(received, expected) };
+    return { expected: video.expected + audio.expected, received: video.received + audio.received, video, audio };
   }
 }

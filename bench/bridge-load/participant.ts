@@ -4,6 +4,12 @@
 // lib-jitsi-meet's (test/fixtures/xmpp/jingle/jingle-session-accept-ljm.xml: a SIM group of 3 SSRCs
 // with their FID/RTX groups), ICE as the controlled side, DTLS as client, SRTP, and the colibri-ws
 // bridge channel (ReceiverVideoConstraints with last-N).
+//
+// As a sender it obeys the bridge's SenderSourceConstraints as lib-jitsi-meet does (its
+// TPCUtils/TraceablePeerConnection set each simulcast encoding active when its height fits): only
+// the layers no taller than maxHeight (at least the lowest while maxHeight > 0), no video at all
+// at 0 (nobody receives the source), everything before the first constraint; a layer that comes
+// back starts with a keyframe, as a re-enabled encoding does. A muted participant sends no audio.
 
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -21,7 +27,7 @@ import { fingerprintMatches, type FingerprintLike } from '../../bridge/transport
 import { SrtpProtection } from '../../bridge/transport/srtp-protection.ts';
 import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
 import { serialiseBridgeChannelMessage } from '../../xmpp/protocol/bridge-channel.ts';
-import { AudioStream, LAYERS, ReceiveStats, Vp8Layer } from './media.ts';
+import { AudioStream, DEFAULT_AUDIO_LEVEL_ID, LAYERS, QUIET_LEVEL, ReceiveStats, Vp8Layer } from './media.ts';
 
 // @xmpp/websocket expects the WHATWG WebSocket global, which Node 20 lacks; ws provides it.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -111,7 +117,17 @@ export interface ParticipantOptions {
   /** Index carried in every packet's trailer. */
   index: number;
   certificate: DtlsCertificate;
+  /** Sends simulcast video (and audio unless `audio` is false). */
   sends: boolean;
+  /** A sender that is not muted: sends audio at `audioLevel`. Default true. */
+  audio?: boolean;
+  /** RFC 6464 level (−dBov) of its audio; default QUIET_LEVEL. */
+  audioLevel?: number;
+  /**
+   * Decrypts what it receives (delay from the trailer, SRTP authentication checked); otherwise it
+   * counts packets and sequence gaps from the clear SRTP headers only. Default true.
+   */
+  decrypts?: boolean;
   /** Last-N in the receiver's constraints; 0 for a send-only participant. */
   lastN: number;
   /** Source names this participant puts on stage (asking `onStageHeight`); the others at `defaultHeight`. */
@@ -126,12 +142,22 @@ export interface ParticipantCounters {
   keyframeRequests: number;
   rtcpIn: number;
   channelMessages: Record<string, number>;
+  /** SenderSourceConstraints for this participant's video source, and how many changed its layers. */
+  senderConstraints: number;
+  layerChanges: number;
 }
 
 export class Participant {
   readonly stats = new ReceiveStats();
-  readonly counters: ParticipantCounters = { sent: 0, sendErrors: 0, keyframeRequests: 0, rtcpIn: 0, channelMessages: {} };
+  readonly counters: ParticipantCounters = {
+    sent: 0, sendErrors: 0, keyframeRequests: 0, rtcpIn: 0, channelMessages: {}, senderConstraints: 0, layerChanges: 0,
+  };
+  /** All simulcast layers, lowest first (empty for a receive-only participant). */
   readonly layers: Vp8Layer[] = [];
+  /** The layers it sends now, per the last SenderSourceConstraints (all before the first). */
+  activeLayers: readonly Vp8Layer[] = [];
+  /** maxHeight of the last SenderSourceConstraints for its video source; undefined before any. */
+  senderMaxHeight: number | undefined;
   /** ICE and DTLS progress, for join failures. */
   readonly link = { checksSent: 0, checkResponses: 0, checkErrors: 0, bridgeChecks: 0, dtlsIn: 0, dtlsStarted: false, srtp: false };
   /** Jingle actions received from the focus, in order. */
@@ -156,7 +182,9 @@ export class Participant {
     if (options.sends) {
       const base = 0x1000_0000 + options.index * 16;
       LAYERS.forEach((spec, i) => this.layers.push(new Vp8Layer(base + i, i, spec, options.index)));
-      this.audio = new AudioStream(base + 8, options.index);
+      this.activeLayers = this.layers;
+      // A muted participant has its audio source signalled all the same (lib-jitsi-meet keeps the track).
+      this.audio = new AudioStream(base + 8, options.index, options.audioLevel ?? QUIET_LEVEL);
     }
   }
 
@@ -177,6 +205,32 @@ export class Participant {
 
   get videoSourceName(): string {
     return `${this.#o.nick}-v0`;
+  }
+
+  /** Whether it sends audio packets (a sender that is not muted). */
+  get sendsAudio(): boolean {
+    return this.audio !== undefined && this.#o.audio !== false;
+  }
+
+  /**
+   * A SenderSourceConstraints for its video source: the layers no taller than `maxHeight` (at
+   * least the lowest while it is above 0), none at 0, all when it is negative (no limit).
+   */
+  applySenderConstraints(maxHeight: number): void {
+    this.counters.senderConstraints++;
+    this.senderMaxHeight = maxHeight;
+    let next: readonly Vp8Layer[];
+    if (maxHeight < 0) next = this.layers;
+    else if (maxHeight === 0) next = [];
+    else {
+      const fitting = this.layers.filter((l) => l.height <= maxHeight);
+      next = fitting.length > 0 ? fitting : this.layers.slice(0, 1);
+    }
+    if (next.length === this.activeLayers.length && next.every((l, i) => l === this.activeLayers[i])) return;
+    // A layer (re)enabled starts with a keyframe, as an encoding the browser turns back on does.
+    for (const layer of next) if (!this.activeLayers.includes(layer)) layer.keyframeWanted = true;
+    this.activeLayers = next;
+    this.counters.layerChanges++;
   }
 
   /** Logs in, joins, answers the offer; resolves once SRTP is keyed and the bridge channel is open. */
@@ -233,6 +287,9 @@ export class Participant {
     const wsUrl = transport.webSockets[0]?.url;
     if (!wsUrl) throw new Error(`${o.nick}: no colibri-ws URL in the offer`);
     this.#bridge = { host: candidate.ip, port: candidate.port };
+    const levelId = offer.contents.find((c) => c.description?.media === 'audio')?.description?.headerExtensions
+      .find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level')?.id;
+    if (this.audio) this.audio.levelExtensionId = levelId !== undefined && levelId >= 1 && levelId <= 14 ? levelId : DEFAULT_AUDIO_LEVEL_ID;
     const bridgeUfrag = transport.ufrag;
     const bridgePwd = transport.pwd;
 
@@ -347,8 +404,11 @@ export class Participant {
     this.#channel = ws;
     ws.on('message', (data: Buffer) => {
       try {
-        const cls = (JSON.parse(data.toString()) as { colibriClass?: string }).colibriClass ?? '?';
+        const message = JSON.parse(data.toString()) as { colibriClass?: string; sourceName?: unknown; maxHeight?: unknown };
+        const cls = message.colibriClass ?? '?';
         this.counters.channelMessages[cls] = (this.counters.channelMessages[cls] ?? 0) + 1;
+        if (cls === 'SenderSourceConstraints' && message.sourceName === this.videoSourceName && typeof message.maxHeight === 'number'
+          && this.layers.length > 0) this.applySenderConstraints(message.maxHeight);
       } catch {
         // not JSON: ignore, as a client would
       }
@@ -377,6 +437,10 @@ export class Participant {
       if (!result.ok) return;
       this.counters.rtcpIn++;
       this.#rtcp(result.packet);
+      return;
+    }
+    if (this.#o.decrypts === false) {
+      this.stats.onProtectedRtp(data);
       return;
     }
     const result = srtp.unprotectRtp(data);
@@ -426,7 +490,12 @@ export class Participant {
     });
   }
 
+  #closed = false;
+
+  /** Leaves and releases everything; a second call (a failed join is closed at once, then with the rest) does nothing. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     clearInterval(this.#checkTimer);
     this.#channel?.close();
     this.#dtls?.close();
