@@ -26,11 +26,11 @@ import type { ImpairmentCounters } from '../../bridge/transport/index.ts';
 import { seededRandom } from '../unit/seeded-random.ts';
 import { joinWithMedia, startLjmRig, waitForRemoteVideo, type LjmRig } from './ljm-rig.ts';
 
-const WINDOW_MS = 10_000;
+const WINDOW_MS = 8_000;
 /** After the first frames: libwebrtc's bandwidth estimate ramps up and simulcast layers switch on. */
-const WARM_UP_MS = 8_000;
+const WARM_UP_MS = 5_000;
 /** After a change of impairment, before measuring. */
-const SETTLE_MS = 3_000;
+const SETTLE_MS = 2_000;
 const LOSS = 0.1;
 
 interface VideoCounters {

@@ -47,22 +47,29 @@ describe('media through the bridge after a 5 s blackout of one participant (brow
     assert.ok(address, `the participant's endpoint ${darkId} has a nominated remote address`);
 
     const impairment = media.impair(address, { blackoutMs: BLACKOUT_MS })!;
+    const blackoutStarted = Date.now();
     const during = { dark: await receivedBytes(dark), other: await receivedBytes(other) };
+    /** Counts 2 s into the blackout: what was in flight, or received but not counted yet by a loaded browser, is in by then. */
+    let settled: { dark: number; other: number } | undefined;
     try {
       // The blackout ends on the bridge's clock; poll for it rather than sleeping a guess.
       const deadline = Date.now() + BLACKOUT_MS + 5_000;
       while (impairment.blackedOut) {
         assert.ok(Date.now() < deadline, 'the blackout ends');
         await new Promise((r) => setTimeout(r, 200));
+        if (!settled && Date.now() - blackoutStarted >= 2_000) settled = { dark: await receivedBytes(dark), other: await receivedBytes(other) };
       }
       const dropped = { in: impairment.counters('in').blackedOut, out: impairment.counters('out').blackedOut };
       const after = { dark: await receivedBytes(dark), other: await receivedBytes(other) };
       console.log(`      blackout: ${dropped.in} datagrams from and ${dropped.out} to the participant dropped; bytes received meanwhile: participant ${after.dark - during.dark}, other ${after.other - during.other}`);
       assert.ok(dropped.in > 0 && dropped.out > 0, 'the blackout dropped datagrams both ways');
-      // Only what was in flight when it began may have arrived, both ways: far less than 5 s of
-      // audio and video (it would leak if the browser moved to another of its candidate pairs).
-      assert.ok(after.dark - during.dark < 20_000, `the participant received ${after.dark - during.dark} bytes during the blackout`);
-      assert.ok(after.other - during.other < 20_000, `the other participant received ${after.other - during.other} bytes from it during the blackout`);
+      // Only what was in flight when it began may have arrived, both ways (and a loaded browser may
+      // count it late: 34 kB was once counted in the first seconds on a busy machine); in the last
+      // ~3 s of the blackout nothing at all (it would leak if the browser moved to another of its
+      // candidate pairs).
+      assert.ok(settled, 'the blackout lasted more than 2 s');
+      assert.ok(after.dark - settled.dark < 2_000, `the participant received ${after.dark - settled.dark} bytes late in the blackout`);
+      assert.ok(after.other - settled.other < 2_000, `the other participant received ${after.other - settled.other} bytes from it late in the blackout`);
     } finally {
       media.impair(address, undefined);
     }

@@ -24,7 +24,7 @@ describe('web/server/app (WebSocket upgrades)', () => {
     ];
     for (const url of targets) {
       let destroyed = false;
-      front.handleUpgrade({ url, headers: {} } as IncomingMessage, { destroy: () => void (destroyed = true) } as unknown as Duplex, Buffer.alloc(0));
+      front.handleUpgrade({ url, headers: {} } as IncomingMessage, { destroy: () => void (destroyed = true), on: () => undefined } as unknown as Duplex, Buffer.alloc(0));
       assert.equal(destroyed, true, `${url}: the socket is dropped`);
     }
     assert.equal(lines.length, targets.length);
