@@ -17,12 +17,11 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { client as xmppClient, xml } from '@xmpp/client';
 import { parse, type Element } from 'ltx';
-import type { AddressInfo } from 'node:net';
-import { DtlsClient, Message, classes, keyLength, methods, parseMessage, saltLength, type Address, type Transport } from 'werift';
+import { DtlsClient, Message, classes, keyLength, methods, parseMessage, saltLength } from 'werift';
 import WebSocket from 'ws';
 import { ClientFeature } from '../../focus/offer.ts';
 import type { DtlsCertificate } from '../../bridge/transport/certificate.ts';
-import type { SrtpKeyingMaterial } from '../../bridge/transport/dtls-link.ts';
+import { DatagramTransport, type SrtpKeyingMaterial } from '../../bridge/transport/dtls-link.ts';
 import { fingerprintMatches, type FingerprintLike } from '../../bridge/transport/dtls-verify.ts';
 import { SrtpProtection } from '../../bridge/transport/srtp-protection.ts';
 import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
@@ -40,21 +39,6 @@ const FIXTURE_SIM = [1001857386, 2938471520, 470391826];
 const FIXTURE_RTX = [3661027495, 1287730164, 2510983347];
 /** What lib-jitsi-meet announces (bar SCTP: the bridge channel is colibri-ws). */
 const FEATURES = [ClientFeature.audio, ClientFeature.video, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx];
-
-/** werift's Transport, fed by hand from our UDP socket. */
-class DatagramTransport implements Transport {
-  readonly type = 'memory';
-  readonly address: AddressInfo = { address: '0.0.0.0', port: 0, family: 'IPv4' };
-  closed = false;
-  onData: (data: Buffer, addr: Address) => void = () => undefined;
-  constructor(private readonly sendDatagram: (data: Buffer) => void) {}
-  send = async (data: Buffer): Promise<void> => {
-    if (!this.closed) this.sendDatagram(data);
-  };
-  close = async (): Promise<void> => {
-    this.closed = true;
-  };
-}
 
 /**
  * werift's DTLS client, as bridge/transport/dtls-link.ts drives it but tolerant of one werift quirk:

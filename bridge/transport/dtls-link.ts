@@ -40,7 +40,7 @@ const SRTP_PROFILES: SrtpProfile[] = [7, 1];
 const UNBOUND: AddressInfo = { address: '0.0.0.0', port: 0, family: 'IPv4' };
 
 /** werift's Transport, fed by hand: records are pushed in, and what comes out goes to `send`. */
-class DatagramTransport implements Transport {
+export class DatagramTransport implements Transport {
   readonly type = 'memory';
   readonly address = UNBOUND;
   closed = false;

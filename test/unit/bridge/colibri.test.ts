@@ -8,6 +8,7 @@ import { buildConferenceModified, parseConferenceModified, parseConferenceModify
 import { parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { FakeEndpoint } from './fake-endpoint.ts';
+import { buildNack } from '../../../bridge/rtp/rtcp.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
@@ -22,16 +23,8 @@ function rtp(ssrc: number, seq = 1): Buffer {
   return b;
 }
 
-function nack(sender: number, media: number, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 0x81;
-  b[1] = 205;
-  b.writeUInt16BE(3, 2);
-  b.writeUInt32BE(sender, 4);
-  b.writeUInt32BE(media, 8);
-  b.writeUInt16BE(seq, 12);
-  return b;
-}
+/** A NACK of one packet (RFC 4585 §6.2.1), as receivers send it. */
+const nack = (sender: number, media: number, seq: number): Buffer => buildNack(sender, media, [seq]);
 
 function pli(sender: number, media: number): Buffer {
   const b = Buffer.alloc(12);

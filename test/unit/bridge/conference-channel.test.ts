@@ -12,6 +12,7 @@ import { parseConferenceModify, type Colibri2MediaSource } from '../../../xmpp/p
 import { parseBridgeChannelMessage, type BridgeToClientMessage, type ClientToBridgeMessage } from '../../../xmpp/protocol/bridge-channel.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { FakeEndpoint } from './fake-endpoint.ts';
+import { buildNack } from '../../../bridge/rtp/rtcp.ts';
 
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
 const A = 'abcd1234';
@@ -59,16 +60,8 @@ function senderReport(ssrc: number, rtpTimestamp: number): Buffer {
   return b;
 }
 
-function nack(sender: number, media: number, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 0x81;
-  b[1] = 205;
-  b.writeUInt16BE(3, 2);
-  b.writeUInt32BE(sender, 4);
-  b.writeUInt32BE(media, 8);
-  b.writeUInt16BE(seq, 12);
-  return b;
-}
+/** A NACK of one packet (RFC 4585 §6.2.1), as receivers send it. */
+const nack = (sender: number, media: number, seq: number): Buffer => buildNack(sender, media, [seq]);
 
 function conference(options: { loudestAudio?: number } = {}) {
   const clock = { now: 0 };
