@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
+import type { NativeMedia, UdpSendBatch } from './native/index.ts';
 import type { DtlsCertificate } from './transport/certificate.ts';
 import type { Clock } from './transport/clock.ts';
 import { DtlsLink, type DtlsRole, type SrtpKeyingMaterial } from './transport/dtls-link.ts';
@@ -83,6 +84,10 @@ export interface EndpointContext {
   iceTiming?: Partial<IceTiming>;
   /** Fail when not connected this long after the first remote transport; default 20 000 ms. */
   connectTimeoutMs?: number;
+  /** The native media path (SRTP transforms), when the transport uses it. */
+  native?: NativeMedia;
+  /** Where SRTP packets are queued for one sendmmsg, when the transport has it at the moment. */
+  sendBatch?(): UdpSendBatch | undefined;
 }
 
 export class Endpoint {
@@ -248,6 +253,15 @@ export class Endpoint {
       this.#stats.droppedOut++;
       return;
     }
+    if (kind === 'rtp') {
+      const batch = this.#context.sendBatch?.();
+      const queued = batch ? this.#srtp.queueRtp(packet, batch, to) : -1;
+      if (queued >= 0) {
+        this.#stats.packetsOut++;
+        this.#stats.bytesOut += queued;
+        return;
+      }
+    }
     const protectedPacket = kind === 'rtp' ? this.#srtp.protectRtp(packet) : this.#srtp.protectRtcp(packet);
     if (!protectedPacket) {
       this.#log.debug({ kind, length: packet.length }, 'unsendable packet dropped');
@@ -322,7 +336,7 @@ export class Endpoint {
   }
 
   #onDtlsConnected(keys: SrtpKeyingMaterial): void {
-    this.#srtp = new SrtpProtection(keys);
+    this.#srtp = new SrtpProtection(keys, this.#context.native);
     this.#maybeConnected(`DTLS ${this.#dtls?.role ?? ''} connected, SRTP profile ${keys.profile}`);
   }
 

@@ -63,6 +63,7 @@ export const envSettings: Record<string, Setting> = {
   TURN_TTL: { path: 'turn.ttlSeconds', kind: 'int' },
   JVB_PORT: { path: 'media.port', kind: 'int' },
   JVB_ADVERTISE_IPS: { path: 'media.advertiseIps', kind: 'list' },
+  SALON_BRIDGE_NATIVE: { path: 'media.native', kind: 'string' },
   SALON_BRIDGE: { path: 'bridge.enabled', kind: 'bool' },
   JVB_MUC_NICKNAME: { path: 'bridge.id', kind: 'string' },
   JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },

@@ -204,6 +204,12 @@ export const configSchema = z.strictObject({
     port: port.default(10000),
     /** Addresses announced to clients (public IP behind NAT); discovered when empty. */
     advertiseIps: z.array(z.string()).default([]),
+    /**
+     * The bridge's native media path (SRTP over OpenSSL contexts, batched UDP sends; built by
+     * `npm install`): `auto` uses it when it was built, `on` refuses to start without it, `off`
+     * keeps the TypeScript path.
+     */
+    native: z.enum(['auto', 'on', 'off']).default('auto'),
   }).prefault({}),
   /**
    * The videobridge: the one `salon start` runs beside the other roles (unless `enabled` is false),

@@ -161,6 +161,7 @@ export async function startBridgeRole(config: Config, link: BridgeXmppLink, log:
     host: '0.0.0.0',
     port: config.media.port,
     advertiseIps: config.media.advertiseIps.length ? config.media.advertiseIps : discoverMediaAddresses(),
+    native: config.media.native,
     log: log.child({ component: 'media' }),
   });
   const publicUrl = new URL(config.publicUrl);

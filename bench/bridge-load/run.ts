@@ -205,6 +205,8 @@ interface Result {
   joinFailures: number;
   /** SALON_BRIDGE_LOUDEST_AUDIO as the server got it ('-': unset). */
   loudestAudio: string;
+  /** SALON_BRIDGE_NATIVE as the server got it: `auto` runs the native media path when it was built. */
+  native: string;
   forwardedPps: number;
   cpuSeconds: number;
   ppsPerCore: number;
@@ -451,6 +453,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       participants: participants.length,
       joinFailures: failures.length,
       loudestAudio: process.env.SALON_BRIDGE_LOUDEST_AUDIO || '-',
+      native: process.env.SALON_BRIDGE_NATIVE || 'auto',
       forwardedPps: round(forwardedPps, 0),
       cpuSeconds: round(cpuSeconds, 2),
       ppsPerCore: round(cpuSeconds > 0 ? received / cpuSeconds : NaN, 0),
@@ -552,12 +555,13 @@ async function main(): Promise<void> {
       priority: { type: 'string', default: '0' },
       'udp-buffer': { type: 'string', default: '0' },
       'loudest-audio': { type: 'string' },
+      native: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--loudest-audio N] [--cpu-prof] [--verbose]
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--loudest-audio N] [--native auto|on|off] [--cpu-prof] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick)`);
     return;
   }
@@ -565,6 +569,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   udpBuffer = Number(values['udp-buffer']);
   // The server child inherits the environment: this sets the bridge's loudest-N audio routing.
   if (values['loudest-audio'] !== undefined) process.env.SALON_BRIDGE_LOUDEST_AUDIO = values['loudest-audio'];
+  // The server's media path: auto (native when built), on, off (TypeScript).
+  if (values.native !== undefined) process.env.SALON_BRIDGE_NATIVE = values.native;
   if (priority !== 0) setPriority(priority);
   const scenarios = (values.quick ? QUICK : FULL).filter((s) => !values.scenario || s.name === values.scenario);
   if (scenarios.length === 0) throw new Error(`no scenario named ${values.scenario}`);

@@ -8,6 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { IceCandidate } from '../../xmpp/protocol/jingle-ice.ts';
 import { Endpoint, type EndpointContext } from '../endpoint.ts';
+import { selectNativeMedia, UdpSendBatch, type NativeMedia, type NativeMode } from '../native/index.ts';
 import { generateCertificate, type DtlsCertificate } from './certificate.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { candidatePriority, type IceTiming } from './ice-agent.ts';
@@ -39,6 +40,8 @@ export interface MediaTransportOptions {
   limits?: Partial<UdpMuxLimits>;
   /** Default: DEFAULT_ICE_TIMING. */
   iceTiming?: Partial<IceTiming>;
+  /** The native media path (bridge/native): default `auto`, used when it was built. */
+  native?: NativeMode;
   /** Fail an endpoint not connected this long after its first remote transport; default 20 000 ms. */
   connectTimeoutMs?: number;
 }
@@ -60,8 +63,10 @@ export class MediaTransport {
    */
   #impairments: Map<MuxClient | string, LinkImpairment> | undefined;
   #closing: Promise<void> | undefined;
+  /** Batched SRTP sends on the socket (native path); undefined on the TypeScript path. */
+  readonly #batch: UdpSendBatch | undefined;
 
-  private constructor(socket: Socket, certificate: DtlsCertificate, options: MediaTransportOptions) {
+  private constructor(socket: Socket, certificate: DtlsCertificate, options: MediaTransportOptions, native: NativeMedia | undefined) {
     this.#socket = socket;
     this.#log = options.log;
     this.port = socket.address().port;
@@ -84,6 +89,9 @@ export class MediaTransport {
       else this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from));
     });
     socket.on('error', (error) => this.#log.error({ err: error }, 'media socket error'));
+    this.#batch = native
+      ? UdpSendBatch.forSocket(native, socket, (count, errno) => this.#log.debug({ count, errno }, 'UDP sends refused'))
+      : undefined;
     const udp6 = socket.address().family === 'IPv6';
     this.#context = {
       mux: this.#mux,
@@ -93,13 +101,22 @@ export class MediaTransport {
       reachable: udp6 ? isIPv6 : isIPv4,
       ...(options.iceTiming ? { iceTiming: options.iceTiming } : {}),
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(native ? { native } : {}),
+      // Impaired links (tests) go through the mux's send, one datagram at a time.
+      sendBatch: () => (this.#impairments === undefined ? this.#batch : undefined),
     };
+  }
+
+  /** Which media path runs: `native` (the addon's SRTP and batched sends), `native-srtp` (no batch), or `typescript`. */
+  get mediaPath(): 'native' | 'native-srtp' | 'typescript' {
+    return this.#context.native ? (this.#batch ? 'native' : 'native-srtp') : 'typescript';
   }
 
   /** Binds the socket, makes (or takes) the certificate and runs a DTLS/SRTP warm-up. */
   static async start(options: MediaTransportOptions): Promise<MediaTransport> {
+    const native = selectNativeMedia(options.native ?? 'auto');
     const certificate = options.certificate ?? (await generateCertificate());
-    const warmUpMs = await warmUp(certificate, options.log.child({ part: 'warm-up' }));
+    const warmUpMs = await warmUp(certificate, options.log.child({ part: 'warm-up' }), native);
     // The default 208 KiB receive buffer holds a few ms of a busy bridge's traffic: any pause (a
     // garbage collection) overflowed it and the kernel dropped packets (bench/bridge-load). The
     // kernel caps what is asked at net.core.rmem_max / wmem_max.
@@ -114,10 +131,11 @@ export class MediaTransport {
         resolve();
       });
     });
-    const transport = new MediaTransport(socket, certificate, options);
+    const transport = new MediaTransport(socket, certificate, options, native);
     options.log.info(
       {
         port: transport.port, candidates: transport.#context.candidates.map((c) => c.ip), warmUpMs: Math.round(warmUpMs),
+        mediaPath: transport.mediaPath, ...(native ? { openssl: native.openssl } : {}),
         recvBufferBytes: socket.getRecvBufferSize(), sendBufferBytes: socket.getSendBufferSize(),
       },
       'media transport started',
@@ -192,6 +210,7 @@ export class MediaTransport {
       for (const endpoint of [...this.#endpoints.values()]) endpoint.close('media transport closed');
       this.#endpoints.clear();
       this.#mux.close();
+      this.#batch?.close();
       this.#socket.close(() => resolve());
     });
     return this.#closing;

@@ -2,11 +2,15 @@
 // srtp-cipher.ts with long-lived per-direction contexts, plus the packet-index bookkeeping —
 // RFC 3711 §3.3.1 / Appendix A index estimates and replay windows (§3.3.2) on what comes in (RTP by
 // SSRC and packet index, RTCP by SSRC and SRTCP index; bridge/rtp/replay.ts), rollover counters
-// and the SRTCP index on what goes out. Pure: buffers in, fresh buffers out; never throws.
+// and the SRTCP index on what goes out. The transforms are the addon's when it is given
+// (bridge/native: same bytes, less CPU), else srtp-cipher.ts's. Fresh buffers out (the addon
+// decrypts what comes in in place: the caller gives the datagram up); never throws.
 
 import { estimateSrtpIndex, readSrtcpIndex, ReplayWindow, rolloverCounter } from '../rtp/replay.ts';
+import { NativeTransform, type NativeMedia, type UdpSendBatch } from '../native/index.ts';
 import type { SrtpKeyingMaterial } from './dtls-link.ts';
 import { createSrtpTransform, type SrtpTransform } from './srtp-cipher.ts';
+import type { RemoteAddress } from './udp-mux.ts';
 
 export type UnprotectResult = { ok: true; packet: Buffer } | { ok: false; reason: 'auth' | 'replay' | 'malformed' };
 
@@ -33,16 +37,36 @@ export class SrtpProtection {
   #srtcpIndex = 0;
 
   /** @throws only if `keys.profile` is not a profile srtp-cipher.ts implements (DTLS offers no others). */
-  constructor(keys: SrtpKeyingMaterial) {
+  constructor(keys: SrtpKeyingMaterial, native?: NativeMedia) {
     this.profile = keys.profile;
-    this.#local = createSrtpTransform(keys.profile, keys.localMasterKey, keys.localMasterSalt);
-    this.#remote = createSrtpTransform(keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt);
+    this.#local = native
+      ? new NativeTransform(native, keys.profile, keys.localMasterKey, keys.localMasterSalt)
+      : createSrtpTransform(keys.profile, keys.localMasterKey, keys.localMasterSalt);
+    this.#remote = native
+      ? new NativeTransform(native, keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt)
+      : createSrtpTransform(keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt);
   }
 
   /** Encrypts one plaintext RTP packet (padding included); undefined if it is not RTP. */
   protectRtp(packet: Buffer): Buffer | undefined {
     const headerLength = rtpHeaderLength(packet, packet.length);
     if (headerLength < 0) return undefined;
+    return this.#local.encryptRtp(packet, headerLength, this.#sendingRoc(packet));
+  }
+
+  /**
+   * Encrypts one plaintext RTP packet into a batch of datagrams for `to`: its SRTP length, or -1
+   * when it was not queued (not RTP, no native transform, a batch that refused it: protectRtp then).
+   */
+  queueRtp(packet: Buffer, batch: UdpSendBatch, to: RemoteAddress): number {
+    if (!(this.#local instanceof NativeTransform)) return -1;
+    const headerLength = rtpHeaderLength(packet, packet.length);
+    if (headerLength < 0) return -1;
+    return batch.queueRtp(this.#local, packet, headerLength, this.#sendingRoc(packet), to);
+  }
+
+  /** The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated. */
+  #sendingRoc(packet: Buffer): number {
     const ssrc = packet.readUInt32BE(8);
     const highest = this.#sent.get(ssrc);
     let index = estimateSrtpIndex(highest ?? -1, packet.readUInt16BE(2));
@@ -56,7 +80,7 @@ export class SrtpProtection {
     } else if (index > highest) {
       this.#sent.set(ssrc, index);
     }
-    return this.#local.encryptRtp(packet, headerLength, rolloverCounter(index));
+    return rolloverCounter(index);
   }
 
   /** Encrypts one plaintext compound RTCP packet; undefined if it is not RTCP. */

@@ -283,7 +283,16 @@ describe('bridge media transport: Chromium ↔ Endpoints of one MediaTransport o
     return { endpoint, page, connectMs, reason, echo };
   }
 
-  it('connects (ICE controlling, DTLS server), decrypts the browser’s SRTP and echoes video it decodes', async () => {
+  // Both media paths: the native one (the addon's SRTP, batched sends; the default when it was
+  // built) and the TypeScript one it falls back to.
+  for (const native of ['auto', 'off'] as const) {
+  it(`connects (ICE controlling, DTLS server), decrypts the browser’s SRTP and echoes video it decodes (media.native ${native})`, async () => {
+    if (native === 'off') {
+      await transport.close();
+      transport = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, native });
+    }
+    const expectedPath = native === 'off' || process.env.SALON_BRIDGE_NATIVE === 'off' ? 'typescript' : 'native';
+    assert.equal(transport.mediaPath, expectedPath);
     const { endpoint, page, connectMs, reason, echo } = await connectAndEcho('alice');
     const first = await page.evaluate(() => (window as unknown as TestWindow).t.framesDecodedAtLeast(1, 15_000));
     const start = { at: performance.now(), stats: endpoint.stats(), cpu: process.cpuUsage() };
@@ -310,6 +319,7 @@ describe('bridge media transport: Chromium ↔ Endpoints of one MediaTransport o
       `node process CPU ${((cpuUs / 1000 / (end.at - start.at)) * 100).toFixed(1)} % of a core (Playwright included)`);
     console.log(`      echoed frames decoded ${later.framesDecoded} at width ${later.frameWidth}; mux ${JSON.stringify(transport.muxStats)}`);
   });
+  }
 
   it('serves two endpoints on the same port at once, each decoding its own echo', async () => {
     const [alice, bob] = await Promise.all([connectAndEcho('alice'), connectAndEcho('bob')]);

@@ -1,10 +1,12 @@
 // bridge/transport/srtp-cipher.ts through SrtpProtection, against an independent implementation:
 // werift's SrtpSession / SrtcpSession (the SRTP the bridge used before) as the oracle, byte for
-// byte, both ways; and the key derivation against RFC 3711 Appendix B.3's test vectors.
+// byte, both ways; and the key derivation against RFC 3711 Appendix B.3's test vectors. The same
+// cases run on the native path's transforms (bridge/native, SrtpProtection given the addon).
 
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { RtpHeader, SrtcpSession, SrtpSession } from 'werift';
+import { nativeMedia, type NativeMedia } from '../../../../bridge/native/index.ts';
 import type { SrtpKeyingMaterial } from '../../../../bridge/transport/dtls-link.ts';
 import { deriveSessionKey } from '../../../../bridge/transport/srtp-cipher.ts';
 import { SrtpProtection } from '../../../../bridge/transport/srtp-protection.ts';
@@ -21,12 +23,12 @@ interface Side {
 }
 
 /** Both ends of a session, each as ours and as werift's, keyed as DTLS-SRTP would key them. */
-function session(profile: 1 | 7, saltLength: number): { a: Side; b: Side } {
+function session(profile: 1 | 7, saltLength: number, native: NativeMedia | undefined): { a: Side; b: Side } {
   const [k1, s1, k2, s2] = [randomBytes(16), randomBytes(saltLength), randomBytes(16), randomBytes(saltLength)];
   const side = (lk: Buffer, ls: Buffer, rk: Buffer, rs: Buffer): Side => {
     const keys: SrtpKeyingMaterial = { profile, localMasterKey: lk, localMasterSalt: ls, remoteMasterKey: rk, remoteMasterSalt: rs };
     const config = { profile, keys: { localMasterKey: lk, localMasterSalt: ls, remoteMasterKey: rk, remoteMasterSalt: rs } };
-    return { ours: new SrtpProtection(keys), rtp: new SrtpSession(config), rtcp: new SrtcpSession(config) };
+    return { ours: new SrtpProtection(keys, native), rtp: new SrtpSession(config), rtcp: new SrtcpSession(config) };
   };
   return { a: side(k1, s1, k2, s2), b: side(k2, s2, k1, s1) };
 }
@@ -95,6 +97,19 @@ function rtcp(ssrc: number, blocks: number): Buffer {
  */
 const ACROSS_THE_WRAP = [65_520, 65_521, 65_530, 65_533, 65_534, 0, 1, 65_535, 2, 3, 4, 10, 100, 1_000];
 
+/** The TypeScript transforms, then the addon's (absent only when SALON_BRIDGE_NATIVE=off). */
+const PATHS: Array<{ path: string; native: () => NativeMedia | undefined }> = [
+  { path: 'TypeScript path', native: () => undefined },
+  {
+    path: 'native path',
+    native: () => {
+      const { native, error } = nativeMedia();
+      assert.ok(native, `the native media path did not load (${error ?? ''}): npm install builds it with node-gyp`);
+      return native;
+    },
+  },
+];
+
 describe('bridge/transport/srtp-cipher', () => {
   it('derives the session keys of RFC 3711 Appendix B.3', () => {
     const key = Buffer.from('E1F97A0D3E018BE0D64FA32C06DE4139', 'hex');
@@ -104,10 +119,15 @@ describe('bridge/transport/srtp-cipher', () => {
     assert.equal(deriveSessionKey(key, salt, 1, 20).toString('hex'), 'cebe321f6ff7716b6fd4ab49af256a156d38baa4');
   });
 
-  for (const { profile, name, salt, tag } of PROFILES) {
-    describe(name, () => {
+  for (const { path, native: pathNative } of PATHS) for (const { profile, name, salt, tag } of PROFILES) {
+    describe(`${path}: ${name}`, function () {
+      if (path === 'native path' && process.env.SALON_BRIDGE_NATIVE === 'off') return;
+      let native: NativeMedia | undefined;
+      before(() => {
+        native = pathNative();
+      });
       it('protects RTP exactly as werift does, and each side decrypts the other, across the 16-bit wrap', () => {
-        const { a, b } = session(profile, salt);
+        const { a, b } = session(profile, salt, native);
         const ssrcs = [0x1234_5678, 0xdead_beef];
         for (const sequence of ACROSS_THE_WRAP) {
           for (const ssrc of ssrcs) {
@@ -127,7 +147,7 @@ describe('bridge/transport/srtp-cipher', () => {
       });
 
       it('matches werift on many random packets, and on packets going the other way', () => {
-        const { a, b } = session(profile, salt);
+        const { a, b } = session(profile, salt, native);
         let sequence = randomInt(65_536);
         for (let i = 0; i < 300; i++, sequence++) {
           const plain = rtp(sequence, randomShape(0xabcd_0001));
@@ -141,7 +161,7 @@ describe('bridge/transport/srtp-cipher', () => {
       });
 
       it("rejects a tampered tag, payload or header as 'auth', a truncated packet as 'malformed', a replay as 'replay'", () => {
-        const { a, b } = session(profile, salt);
+        const { a, b } = session(profile, salt, native);
         const wire = a.ours.protectRtp(rtp(10, { extension: 'one-byte', csrcs: 2 }))!;
         for (const at of [wire.length - 1, wire.length - tag - 1, 1, 13]) {
           const forged = Buffer.from(wire);
@@ -158,7 +178,7 @@ describe('bridge/transport/srtp-cipher', () => {
       });
 
       it('protects SRTCP exactly as werift does for one SSRC, and each side decrypts the other', () => {
-        const { a, b } = session(profile, salt);
+        const { a, b } = session(profile, salt, native);
         for (let i = 0; i < 20; i++) {
           const plain = rtcp(0x0102_0304, i % 4);
           const ours = a.ours.protectRtcp(plain)!;
@@ -174,7 +194,7 @@ describe('bridge/transport/srtp-cipher', () => {
       });
 
       it("rejects tampered SRTCP as 'auth', short as 'malformed', replayed as 'replay'", () => {
-        const { a, b } = session(profile, salt);
+        const { a, b } = session(profile, salt, native);
         const wire = a.ours.protectRtcp(rtcp(77, 2))!;
         const trailer = tag + 4;
         for (const at of [wire.length - 1, wire.length - trailer - 1, 9, 1]) {

@@ -1,0 +1,540 @@
+// The bridge's native media path: SRTP/SRTCP transforms (RFC 3711 AES-CM with HMAC-SHA1-80,
+// RFC 7714 AEAD_AES_128_GCM) over OpenSSL contexts kept for the life of a session, and a batch of
+// outgoing datagrams written with one sendmmsg(2) per flush.
+//
+// Why by hand: Node's crypto API makes a new cipher object per GCM packet (its IV is bound at
+// creation) and has no way to keep a hashed HMAC key; and Node's dgram sends one datagram per
+// call through libuv's queue (≈ 4 µs each). Together they were most of the bridge's CPU per
+// forwarded packet (bench/bridge-load). No npm package does SRTP over Node's own OpenSSL or
+// batched UDP sends on an existing socket.
+//
+// The packet-index bookkeeping (rollover counters, SRTCP index, replay windows) stays in
+// TypeScript (bridge/transport/srtp-protection.ts): these functions take the header length and
+// the ROC or SRTCP index, as bridge/transport/srtp-cipher.ts does, and must give byte-identical
+// output (test/unit/native-media.test.ts). Every length is checked here: a wrong call returns -1,
+// never reads or writes out of bounds.
+
+#include <napi.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kProfileAesCmHmacSha1_80 = 1;  // RFC 5764 §4.1.2
+constexpr int kProfileAeadAes128Gcm = 7;      // RFC 7714 §14.2
+constexpr size_t kKeyLength = 16;
+constexpr size_t kSaltLength = 14;
+constexpr size_t kGcmIvLength = 12;
+constexpr size_t kAuthKeyLength = 20;
+constexpr size_t kHmacTag = 10;
+constexpr size_t kGcmTag = 16;
+constexpr size_t kRtpHeader = 12;
+constexpr size_t kRtcpHeader = 8;
+constexpr size_t kSrtcpIndexLength = 4;
+
+uint32_t ReadU32(const uint8_t* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
+void WriteU32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 24);
+  p[1] = uint8_t(v >> 16);
+  p[2] = uint8_t(v >> 8);
+  p[3] = uint8_t(v);
+}
+
+// HMAC-SHA1 (RFC 2104) with the key's inner and outer pads hashed once: a packet costs two
+// SHA_CTX copies and the hashing of its own bytes.
+class HmacSha1 {
+ public:
+  void SetKey(const uint8_t* key, size_t length) {
+    uint8_t pad[64];
+    memset(pad, 0x36, sizeof pad);
+    for (size_t i = 0; i < length; i++) pad[i] ^= key[i];
+    SHA1_Init(&inner_);
+    SHA1_Update(&inner_, pad, sizeof pad);
+    memset(pad, 0x5c, sizeof pad);
+    for (size_t i = 0; i < length; i++) pad[i] ^= key[i];
+    SHA1_Init(&outer_);
+    SHA1_Update(&outer_, pad, sizeof pad);
+  }
+
+  // MAC of a || b (b may be empty).
+  void Mac(const uint8_t* a, size_t a_length, const uint8_t* b, size_t b_length, uint8_t out[SHA_DIGEST_LENGTH]) const {
+    SHA_CTX context = inner_;
+    SHA1_Update(&context, a, a_length);
+    if (b_length > 0) SHA1_Update(&context, b, b_length);
+    uint8_t inner_digest[SHA_DIGEST_LENGTH];
+    SHA1_Final(inner_digest, &context);
+    context = outer_;
+    SHA1_Update(&context, inner_digest, sizeof inner_digest);
+    SHA1_Final(out, &context);
+  }
+
+ private:
+  SHA_CTX inner_;
+  SHA_CTX outer_;
+};
+
+struct CipherContext {
+  EVP_CIPHER_CTX* context = nullptr;
+  ~CipherContext() { EVP_CIPHER_CTX_free(context); }
+};
+
+// One direction's keys (what one master key and salt protect): SRTP and SRTCP.
+class Transform {
+ public:
+  // Session keys as derived by srtp-cipher.ts's deriveSessionKey (RFC 3711 §4.3, RFC 7714 §11).
+  bool Init(int profile, const uint8_t* rtp_key, const uint8_t* rtp_salt, const uint8_t* rtp_auth, const uint8_t* rtcp_key,
+            const uint8_t* rtcp_salt, const uint8_t* rtcp_auth) {
+    profile_ = profile;
+    memcpy(rtp_salt_, rtp_salt, profile == kProfileAeadAes128Gcm ? kGcmIvLength : kSaltLength);
+    memcpy(rtcp_salt_, rtcp_salt, profile == kProfileAeadAes128Gcm ? kGcmIvLength : kSaltLength);
+    const EVP_CIPHER* cipher = profile == kProfileAeadAes128Gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr();
+    if (!InitContext(rtp_encrypt_, cipher, rtp_key, true) || !InitContext(rtcp_encrypt_, cipher, rtcp_key, true)) return false;
+    if (profile == kProfileAeadAes128Gcm) {
+      if (!InitContext(rtp_decrypt_, cipher, rtp_key, false) || !InitContext(rtcp_decrypt_, cipher, rtcp_key, false)) return false;
+      for (CipherContext* c : {&rtp_encrypt_, &rtcp_encrypt_, &rtp_decrypt_, &rtcp_decrypt_}) {
+        if (EVP_CIPHER_CTX_ctrl(c->context, EVP_CTRL_GCM_SET_IVLEN, int(kGcmIvLength), nullptr) != 1) return false;
+      }
+    } else {
+      rtp_auth_.SetKey(rtp_auth, kAuthKeyLength);
+      rtcp_auth_.SetKey(rtcp_auth, kAuthKeyLength);
+    }
+    return true;
+  }
+
+  size_t rtp_overhead() const { return profile_ == kProfileAeadAes128Gcm ? kGcmTag : kHmacTag; }
+  size_t rtcp_overhead() const { return rtp_overhead() + kSrtcpIndexLength; }
+
+  // Writes the SRTP packet of `in` (header `header` bytes) to `out`; returns its length or -1.
+  long EncryptRtp(const uint8_t* in, size_t length, size_t header, uint32_t roc, uint8_t* out, size_t capacity) {
+    if (header < kRtpHeader || header > length || capacity < length + rtp_overhead()) return -1;
+    if (out != in) memmove(out, in, header);
+    const uint32_t ssrc = ReadU32(in + 8);
+    const uint16_t seq = uint16_t((in[2] << 8) | in[3]);
+    if (profile_ == kProfileAeadAes128Gcm) {
+      uint8_t iv[kGcmIvLength];
+      GcmRtpIv(ssrc, roc, seq, iv);
+      if (!GcmSeal(rtp_encrypt_.context, iv, in, header, nullptr, 0, in + header, length - header, out + header, out + length)) return -1;
+      return long(length + kGcmTag);
+    }
+    uint8_t iv[16];
+    CounterIv(rtp_salt_, ssrc, roc, seq, iv);
+    if (!Ctr(rtp_encrypt_.context, iv, in + header, length - header, out + header)) return -1;
+    uint8_t roc_bytes[4];
+    WriteU32(roc_bytes, roc);
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    rtp_auth_.Mac(out, length, roc_bytes, 4, digest);
+    memcpy(out + length, digest, kHmacTag);
+    return long(length + kHmacTag);
+  }
+
+  // Authenticates and decrypts `data` (with its tag) in place; the plaintext length, or -1.
+  long DecryptRtp(uint8_t* data, size_t length, size_t header, uint32_t roc) {
+    if (length < rtp_overhead() || header < kRtpHeader || header > length - rtp_overhead()) return -1;
+    const size_t plain = length - rtp_overhead();
+    const uint32_t ssrc = ReadU32(data + 8);
+    const uint16_t seq = uint16_t((data[2] << 8) | data[3]);
+    if (profile_ == kProfileAeadAes128Gcm) {
+      uint8_t iv[kGcmIvLength];
+      GcmRtpIv(ssrc, roc, seq, iv);
+      return GcmOpen(rtp_decrypt_.context, iv, data, header, nullptr, 0, data + header, plain - header, data + plain) ? long(plain) : -1;
+    }
+    uint8_t roc_bytes[4];
+    WriteU32(roc_bytes, roc);
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    rtp_auth_.Mac(data, plain, roc_bytes, 4, digest);
+    if (CRYPTO_memcmp(digest, data + plain, kHmacTag) != 0) return -1;
+    uint8_t iv[16];
+    CounterIv(rtp_salt_, ssrc, roc, seq, iv);
+    return Ctr(rtp_encrypt_.context, iv, data + header, plain - header, data + header) ? long(plain) : -1;
+  }
+
+  // SRTCP with this 31-bit index, E flag set (RFC 3711 §3.4; RFC 7714 §9, §17).
+  long EncryptRtcp(const uint8_t* in, size_t length, uint32_t index, uint8_t* out, size_t capacity) {
+    if (length < kRtcpHeader || capacity < length + rtcp_overhead()) return -1;
+    if (out != in) memmove(out, in, kRtcpHeader);
+    const uint32_t ssrc = ReadU32(in + 4);
+    const uint32_t e_index = index | 0x80000000u;
+    if (profile_ == kProfileAeadAes128Gcm) {
+      uint8_t iv[kGcmIvLength];
+      GcmRtcpIv(ssrc, index, iv);
+      uint8_t index_bytes[4];
+      WriteU32(index_bytes, e_index);
+      if (!GcmSeal(rtcp_encrypt_.context, iv, in, kRtcpHeader, index_bytes, 4, in + kRtcpHeader, length - kRtcpHeader, out + kRtcpHeader,
+                   out + length)) {
+        return -1;
+      }
+      memcpy(out + length + kGcmTag, index_bytes, 4);
+      return long(length + kGcmTag + 4);
+    }
+    uint8_t iv[16];
+    CounterIv(rtcp_salt_, ssrc, index >> 16, uint16_t(index & 0xffff), iv);
+    if (!Ctr(rtcp_encrypt_.context, iv, in + kRtcpHeader, length - kRtcpHeader, out + kRtcpHeader)) return -1;
+    WriteU32(out + length, e_index);
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    rtcp_auth_.Mac(out, length + 4, nullptr, 0, digest);
+    memcpy(out + length + 4, digest, kHmacTag);
+    return long(length + 4 + kHmacTag);
+  }
+
+  // Authenticates (and, E set, decrypts) an SRTCP packet in place; the RTCP length, or -1.
+  long DecryptRtcp(uint8_t* data, size_t length) {
+    if (length < kRtcpHeader + rtcp_overhead()) return -1;
+    const uint32_t ssrc = ReadU32(data + 4);
+    if (profile_ == kProfileAeadAes128Gcm) {
+      const size_t index_offset = length - kSrtcpIndexLength;
+      const size_t tag_offset = index_offset - kGcmTag;
+      const uint32_t e_index = ReadU32(data + index_offset);
+      uint8_t iv[kGcmIvLength];
+      GcmRtcpIv(ssrc, e_index & 0x7fffffffu, iv);
+      if (e_index >> 31) {
+        return GcmOpen(rtcp_decrypt_.context, iv, data, kRtcpHeader, data + index_offset, 4, data + kRtcpHeader, tag_offset - kRtcpHeader,
+                       data + tag_offset)
+                   ? long(tag_offset)
+                   : -1;
+      }
+      // E clear: everything but the tag is authenticated, nothing encrypted.
+      return GcmOpen(rtcp_decrypt_.context, iv, data, tag_offset, data + index_offset, 4, nullptr, 0, data + tag_offset) ? long(tag_offset) : -1;
+    }
+    const size_t authenticated = length - kHmacTag;
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    rtcp_auth_.Mac(data, authenticated, nullptr, 0, digest);
+    if (CRYPTO_memcmp(digest, data + authenticated, kHmacTag) != 0) return -1;
+    const size_t plain = authenticated - kSrtcpIndexLength;
+    const uint32_t e_index = ReadU32(data + plain);
+    if (e_index >> 31) {
+      const uint32_t index = e_index & 0x7fffffffu;
+      uint8_t iv[16];
+      CounterIv(rtcp_salt_, ssrc, index >> 16, uint16_t(index & 0xffff), iv);
+      if (!Ctr(rtcp_encrypt_.context, iv, data + kRtcpHeader, plain - kRtcpHeader, data + kRtcpHeader)) return -1;
+    }
+    return long(plain);
+  }
+
+ private:
+  static bool InitContext(CipherContext& c, const EVP_CIPHER* cipher, const uint8_t* key, bool encrypt) {
+    c.context = EVP_CIPHER_CTX_new();
+    if (c.context == nullptr) return false;
+    return (encrypt ? EVP_EncryptInit_ex(c.context, cipher, nullptr, key, nullptr) : EVP_DecryptInit_ex(c.context, cipher, nullptr, key, nullptr)) == 1;
+  }
+
+  // RFC 3711 §4.1.1: IV = (k_s · 2^16) ⊕ (SSRC · 2^64) ⊕ (i · 2^16), i = high32 · 2^16 + low16.
+  // OpenSSL's CTR mode increments the whole 128-bit block; within a packet (< 2^16 blocks) that is
+  // the same as AES-CM's 16-bit block counter.
+  static void CounterIv(const uint8_t* salt, uint32_t ssrc, uint32_t high32, uint16_t low16, uint8_t iv[16]) {
+    memcpy(iv, salt, kSaltLength);
+    iv[14] = iv[15] = 0;
+    iv[4] ^= uint8_t(ssrc >> 24), iv[5] ^= uint8_t(ssrc >> 16), iv[6] ^= uint8_t(ssrc >> 8), iv[7] ^= uint8_t(ssrc);
+    iv[8] ^= uint8_t(high32 >> 24), iv[9] ^= uint8_t(high32 >> 16), iv[10] ^= uint8_t(high32 >> 8), iv[11] ^= uint8_t(high32);
+    iv[12] ^= uint8_t(low16 >> 8), iv[13] ^= uint8_t(low16);
+  }
+
+  // RFC 7714 §8.1: IV = salt ⊕ (00 00 | SSRC | ROC | SEQ).
+  void GcmRtpIv(uint32_t ssrc, uint32_t roc, uint16_t seq, uint8_t iv[kGcmIvLength]) const {
+    memcpy(iv, rtp_salt_, kGcmIvLength);
+    iv[2] ^= uint8_t(ssrc >> 24), iv[3] ^= uint8_t(ssrc >> 16), iv[4] ^= uint8_t(ssrc >> 8), iv[5] ^= uint8_t(ssrc);
+    iv[6] ^= uint8_t(roc >> 24), iv[7] ^= uint8_t(roc >> 16), iv[8] ^= uint8_t(roc >> 8), iv[9] ^= uint8_t(roc);
+    iv[10] ^= uint8_t(seq >> 8), iv[11] ^= uint8_t(seq);
+  }
+
+  // RFC 7714 §9.1: IV = salt ⊕ (00 00 | SSRC | 00 00 | 0 | SRTCP index).
+  void GcmRtcpIv(uint32_t ssrc, uint32_t index, uint8_t iv[kGcmIvLength]) const {
+    memcpy(iv, rtcp_salt_, kGcmIvLength);
+    iv[2] ^= uint8_t(ssrc >> 24), iv[3] ^= uint8_t(ssrc >> 16), iv[4] ^= uint8_t(ssrc >> 8), iv[5] ^= uint8_t(ssrc);
+    iv[8] ^= uint8_t(index >> 24), iv[9] ^= uint8_t(index >> 16), iv[10] ^= uint8_t(index >> 8), iv[11] ^= uint8_t(index);
+  }
+
+  static bool Ctr(EVP_CIPHER_CTX* c, const uint8_t iv[16], const uint8_t* in, size_t length, uint8_t* out) {
+    int written = 0;
+    if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv) != 1) return false;
+    return length == 0 || EVP_EncryptUpdate(c, out, &written, in, int(length)) == 1;
+  }
+
+  // AAD = aad1 || aad2; the tag goes to `tag`.
+  static bool GcmSeal(EVP_CIPHER_CTX* c, const uint8_t* iv, const uint8_t* aad1, size_t aad1_length, const uint8_t* aad2,
+                      size_t aad2_length, const uint8_t* in, size_t length, uint8_t* out, uint8_t* tag) {
+    int written = 0;
+    if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv) != 1) return false;
+    if (EVP_EncryptUpdate(c, nullptr, &written, aad1, int(aad1_length)) != 1) return false;
+    if (aad2_length > 0 && EVP_EncryptUpdate(c, nullptr, &written, aad2, int(aad2_length)) != 1) return false;
+    if (length > 0 && EVP_EncryptUpdate(c, out, &written, in, int(length)) != 1) return false;
+    if (EVP_EncryptFinal_ex(c, out + length, &written) != 1) return false;
+    return EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, int(kGcmTag), tag) == 1;
+  }
+
+  static bool GcmOpen(EVP_CIPHER_CTX* c, const uint8_t* iv, const uint8_t* aad1, size_t aad1_length, const uint8_t* aad2, size_t aad2_length,
+                      uint8_t* data, size_t length, const uint8_t* tag) {
+    int written = 0;
+    if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv) != 1) return false;
+    if (EVP_DecryptUpdate(c, nullptr, &written, aad1, int(aad1_length)) != 1) return false;
+    if (aad2_length > 0 && EVP_DecryptUpdate(c, nullptr, &written, aad2, int(aad2_length)) != 1) return false;
+    if (length > 0 && EVP_DecryptUpdate(c, data, &written, data, int(length)) != 1) return false;
+    if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(kGcmTag), const_cast<uint8_t*>(tag)) != 1) return false;
+    return EVP_DecryptFinal_ex(c, data + length, &written) == 1;
+  }
+
+  int profile_ = 0;
+  uint8_t rtp_salt_[kSaltLength] = {};
+  uint8_t rtcp_salt_[kSaltLength] = {};
+  CipherContext rtp_encrypt_, rtcp_encrypt_, rtp_decrypt_, rtcp_decrypt_;
+  HmacSha1 rtp_auth_, rtcp_auth_;
+};
+
+// Bytes of a Uint8Array argument (a Buffer or a view of one); false if it is not one.
+bool Bytes(const Napi::Value& value, uint8_t** data, size_t* length) {
+  if (!value.IsTypedArray()) return false;
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  if (array.TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array bytes = value.As<Napi::Uint8Array>();
+  *data = bytes.Data();
+  *length = bytes.ElementLength();
+  return true;
+}
+
+uint32_t U32(const Napi::Value& value) { return value.IsNumber() ? value.As<Napi::Number>().Uint32Value() : 0; }
+
+Napi::Value Fail(Napi::Env env) { return Napi::Number::New(env, -1); }
+
+// Marks SrtpTransform objects, so that a UdpBatch never takes another object for one.
+const napi_type_tag kTransformTag = {0x5a1072c7a3f94e01ULL, 0x8d2b6e4f1c0a9b37ULL};
+
+class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SrtpTransform",
+                       {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::DecryptRtp>("decryptRtp"),
+                        InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
+                        InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp")});
+  }
+
+  // new SrtpTransform(profile, rtpKey, rtpSalt, rtpAuthKey, rtcpKey, rtcpSalt, rtcpAuthKey)
+  explicit SrtpTransform(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SrtpTransform>(info) {
+    Napi::Env env = info.Env();
+    const int profile = int(U32(info[0]));
+    if (profile != kProfileAesCmHmacSha1_80 && profile != kProfileAeadAes128Gcm) {
+      Napi::TypeError::New(env, "unsupported SRTP protection profile").ThrowAsJavaScriptException();
+      return;
+    }
+    const size_t salt_length = profile == kProfileAeadAes128Gcm ? kGcmIvLength : kSaltLength;
+    const size_t auth_length = profile == kProfileAeadAes128Gcm ? 0 : kAuthKeyLength;
+    const size_t expected[6] = {kKeyLength, salt_length, auth_length, kKeyLength, salt_length, auth_length};
+    uint8_t* keys[6] = {};
+    for (int i = 0; i < 6; i++) {
+      size_t length = 0;
+      if (!Bytes(info[i + 1], &keys[i], &length) || length < expected[i]) {
+        Napi::TypeError::New(env, "SRTP session key of the wrong length").ThrowAsJavaScriptException();
+        return;
+      }
+    }
+    if (!transform_.Init(profile, keys[0], keys[1], keys[2], keys[3], keys[4], keys[5])) {
+      Napi::Error::New(env, "OpenSSL refused the SRTP keys").ThrowAsJavaScriptException();
+      return;
+    }
+    info.This().As<Napi::Object>().TypeTag(&kTransformTag);
+  }
+
+  Transform& transform() { return transform_; }
+
+ private:
+  // encryptRtp(packet, headerLength, roc, out) → length written to out, or -1
+  Napi::Value EncryptRtp(const Napi::CallbackInfo& info) {
+    uint8_t *in, *out;
+    size_t length, capacity;
+    if (!Bytes(info[0], &in, &length) || !Bytes(info[3], &out, &capacity)) return Fail(info.Env());
+    if (in < out + capacity && out < in + length) return Fail(info.Env());  // overlapping buffers
+    return Napi::Number::New(info.Env(), double(transform_.EncryptRtp(in, length, U32(info[1]), U32(info[2]), out, capacity)));
+  }
+
+  // decryptRtp(packet, headerLength, roc) → plaintext length (decrypted in place), or -1
+  Napi::Value DecryptRtp(const Napi::CallbackInfo& info) {
+    uint8_t* data;
+    size_t length;
+    if (!Bytes(info[0], &data, &length)) return Fail(info.Env());
+    return Napi::Number::New(info.Env(), double(transform_.DecryptRtp(data, length, U32(info[1]), U32(info[2]))));
+  }
+
+  // encryptRtcp(packet, index, out) → length written to out, or -1
+  Napi::Value EncryptRtcp(const Napi::CallbackInfo& info) {
+    uint8_t *in, *out;
+    size_t length, capacity;
+    if (!Bytes(info[0], &in, &length) || !Bytes(info[2], &out, &capacity)) return Fail(info.Env());
+    if (in < out + capacity && out < in + length) return Fail(info.Env());
+    return Napi::Number::New(info.Env(), double(transform_.EncryptRtcp(in, length, U32(info[1]) & 0x7fffffffu, out, capacity)));
+  }
+
+  // decryptRtcp(packet) → RTCP length (decrypted in place), or -1
+  Napi::Value DecryptRtcp(const Napi::CallbackInfo& info) {
+    uint8_t* data;
+    size_t length;
+    if (!Bytes(info[0], &data, &length)) return Fail(info.Env());
+    return Napi::Number::New(info.Env(), double(transform_.DecryptRtcp(data, length)));
+  }
+
+  Transform transform_;
+};
+
+// Outgoing datagrams gathered into slots of one slab and written with sendmmsg(2) on a socket
+// the caller owns (Node's dgram socket: its descriptor). Sending beside libuv is safe for UDP:
+// each datagram is one system call's whole, and libuv only reads from the socket here.
+class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "UdpBatch",
+                       {InstanceMethod<&UdpBatch::QueueRtp>("queueRtp"), InstanceMethod<&UdpBatch::Queue>("queue"),
+                        InstanceMethod<&UdpBatch::Flush>("flush"), InstanceAccessor<&UdpBatch::Pending>("pending"),
+                        InstanceAccessor<&UdpBatch::LastError>("lastError")});
+  }
+
+  // new UdpBatch(fd, capacity, slotBytes)
+  explicit UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
+    fd_ = int(U32(info[0]));
+    capacity_ = std::max<size_t>(1, std::min<size_t>(U32(info[1]), 1024));
+    slot_bytes_ = std::max<size_t>(256, std::min<size_t>(U32(info[2]), 65536));
+    slab_.resize(capacity_ * slot_bytes_);
+    addresses_.resize(capacity_);
+    vectors_.resize(capacity_);
+    messages_.resize(capacity_);
+  }
+
+ private:
+  // queueRtp(transform, packet, headerLength, roc, sockaddr) → SRTP length queued, -1 if it cannot be
+  // (bad arguments, too big for a slot): the caller sends it its own way. Flushes first when full.
+  Napi::Value QueueRtp(const Napi::CallbackInfo& info) {
+    if (!info[0].IsObject()) return Fail(info.Env());
+    Napi::Object object = info[0].As<Napi::Object>();
+    if (!object.CheckTypeTag(&kTransformTag)) return Fail(info.Env());
+    SrtpTransform* transform = SrtpTransform::Unwrap(object);
+    uint8_t *packet, *address;
+    size_t length, address_length;
+    if (!Bytes(info[1], &packet, &length) || !Bytes(info[4], &address, &address_length) || !ValidAddress(address, address_length)) {
+      return Fail(info.Env());
+    }
+    if (count_ == capacity_) SendAll();
+    uint8_t* slot = &slab_[count_ * slot_bytes_];
+    const long written = transform->transform().EncryptRtp(packet, length, U32(info[2]), U32(info[3]), slot, slot_bytes_);
+    if (written < 0) return Fail(info.Env());
+    Add(slot, size_t(written), address, address_length);
+    return Napi::Number::New(info.Env(), double(written));
+  }
+
+  // queue(datagram, sockaddr) → its length, or -1 (too big, bad address).
+  Napi::Value Queue(const Napi::CallbackInfo& info) {
+    uint8_t *data, *address;
+    size_t length, address_length;
+    if (!Bytes(info[0], &data, &length) || !Bytes(info[1], &address, &address_length) || !ValidAddress(address, address_length) ||
+        length > slot_bytes_) {
+      return Fail(info.Env());
+    }
+    if (count_ == capacity_) SendAll();
+    uint8_t* slot = &slab_[count_ * slot_bytes_];
+    memcpy(slot, data, length);
+    Add(slot, length, address, address_length);
+    return Napi::Number::New(info.Env(), double(length));
+  }
+
+  // flush() → datagrams the kernel refused since the last flush (their errno in lastError).
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    SendAll();
+    const uint32_t failed = failed_;
+    failed_ = 0;
+    return Napi::Number::New(info.Env(), failed);
+  }
+
+  Napi::Value Pending(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(count_)); }
+  Napi::Value LastError(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_error_); }
+
+  static bool ValidAddress(const uint8_t* address, size_t length) {
+    if (length == sizeof(sockaddr_in)) return reinterpret_cast<const sockaddr_in*>(address)->sin_family == AF_INET;
+    if (length == sizeof(sockaddr_in6)) return reinterpret_cast<const sockaddr_in6*>(address)->sin6_family == AF_INET6;
+    return false;
+  }
+
+  void Add(uint8_t* slot, size_t length, const uint8_t* address, size_t address_length) {
+    memcpy(&addresses_[count_], address, address_length);
+    vectors_[count_] = {slot, length};
+    msghdr& header = messages_[count_].msg_hdr;
+    memset(&messages_[count_], 0, sizeof messages_[count_]);
+    header.msg_name = &addresses_[count_];
+    header.msg_namelen = socklen_t(address_length);
+    header.msg_iov = &vectors_[count_];
+    header.msg_iovlen = 1;
+    count_++;
+  }
+
+  // Writes every queued datagram; one the kernel refuses is counted and skipped (a full send
+  // buffer, EAGAIN, drops the rest of the batch: UDP may lose, the bridge must not block).
+  void SendAll() {
+    size_t next = 0;
+    while (next < count_) {
+      const int sent = sendmmsg(fd_, &messages_[next], unsigned(count_ - next), MSG_DONTWAIT);
+      if (sent > 0) {
+        next += size_t(sent);
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      last_error_ = sent < 0 ? errno : EIO;
+      if (last_error_ == EAGAIN || last_error_ == EWOULDBLOCK || last_error_ == ENOBUFS) {
+        failed_ += uint32_t(count_ - next);
+        break;
+      }
+      failed_++;
+      next++;
+    }
+    count_ = 0;
+  }
+
+  int fd_ = -1;
+  size_t capacity_ = 0;
+  size_t slot_bytes_ = 0;
+  size_t count_ = 0;
+  uint32_t failed_ = 0;
+  int last_error_ = 0;
+  std::vector<uint8_t> slab_;
+  std::vector<sockaddr_in6> addresses_;
+  std::vector<iovec> vectors_;
+  std::vector<mmsghdr> messages_;
+};
+
+// encodeAddress(host, port) → a sockaddr_in or sockaddr_in6 in a Buffer, or undefined.
+Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsNumber()) return env.Undefined();
+  const std::string host = info[0].As<Napi::String>().Utf8Value();
+  const uint32_t port = info[1].As<Napi::Number>().Uint32Value();
+  if (port == 0 || port > 65535) return env.Undefined();
+  sockaddr_in v4 = {};
+  if (inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(uint16_t(port));
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&v4), sizeof v4);
+  }
+  sockaddr_in6 v6 = {};
+  if (inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(uint16_t(port));
+    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&v6), sizeof v6);
+  }
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("SrtpTransform", SrtpTransform::Define(env));
+  exports.Set("UdpBatch", UdpBatch::Define(env));
+  exports.Set("encodeAddress", Napi::Function::New(env, EncodeAddress));
+  exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(salon_media, Init)

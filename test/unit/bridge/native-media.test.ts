@@ -1,0 +1,148 @@
+// bridge/native (salon_media.cc): the addon is there (npm install builds it), refuses bad calls
+// with -1 or a TypeError instead of touching memory it was not given, and its batched sends reach
+// a real UDP socket on loopback, each datagram decrypted by the TypeScript path to what was queued.
+// Byte-for-byte agreement with werift and the TypeScript transforms: srtp-cipher.test.ts.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { nativeMedia, NativeTransform, selectNativeMedia, UdpSendBatch, type NativeMedia } from '../../../bridge/native/index.ts';
+import type { SrtpKeyingMaterial } from '../../../bridge/transport/dtls-link.ts';
+import { SrtpProtection } from '../../../bridge/transport/srtp-protection.ts';
+
+function rtp(sequence: number, payload: number, ssrc = 0x1111_2222): Buffer {
+  const packet = randomBytes(12 + payload);
+  packet[0] = 0x80;
+  packet[1] = 96;
+  packet.writeUInt16BE(sequence & 0xffff, 2);
+  packet.writeUInt32BE(ssrc, 8);
+  return packet;
+}
+
+function keys(profile: 1 | 7): { sender: SrtpKeyingMaterial; receiver: SrtpKeyingMaterial } {
+  const salt = profile === 7 ? 12 : 14;
+  const [k1, s1, k2, s2] = [randomBytes(16), randomBytes(salt), randomBytes(16), randomBytes(salt)];
+  return {
+    sender: { profile, localMasterKey: k1, localMasterSalt: s1, remoteMasterKey: k2, remoteMasterSalt: s2 },
+    receiver: { profile, localMasterKey: k2, localMasterSalt: s2, remoteMasterKey: k1, remoteMasterSalt: s1 },
+  };
+}
+
+async function bound(): Promise<Socket> {
+  // 150 datagrams of up to 1.3 kB at once overflow the default receive buffer (208 KiB, each counted with its overhead).
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return socket;
+}
+
+describe('bridge/native: the addon', function () {
+  if (process.env.SALON_BRIDGE_NATIVE === 'off') return;
+  let addon: NativeMedia;
+  const sockets: Socket[] = [];
+
+  before(() => {
+    const { native, error } = nativeMedia();
+    assert.ok(native, `the native media path did not load (${error ?? ''}): npm install builds it (a C++ compiler, make and python3)`);
+    addon = native;
+    assert.match(addon.openssl, /^OpenSSL 3\./, 'it runs on the OpenSSL inside Node');
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.close();
+  });
+
+  it('is what media.native "auto" and "on" select, and "off" does not', () => {
+    assert.equal(selectNativeMedia('auto'), addon);
+    assert.equal(selectNativeMedia('on'), addon);
+    assert.equal(selectNativeMedia('off'), undefined);
+  });
+
+  it('refuses keys of the wrong length or an unknown profile with a TypeError', () => {
+    const k = randomBytes(16);
+    const s = randomBytes(14);
+    const a = randomBytes(20);
+    assert.throws(() => new addon.SrtpTransform(2, k, s, a, k, s, a), TypeError);
+    assert.throws(() => new addon.SrtpTransform(1, k.subarray(0, 15), s, a, k, s, a), TypeError);
+    assert.throws(() => new addon.SrtpTransform(1, k, s, a.subarray(0, 10), k, s, a), TypeError);
+    assert.throws(() => new addon.SrtpTransform(7, k, s.subarray(0, 11), a, k, s, a), TypeError);
+    assert.throws(() => new (addon.SrtpTransform as unknown as new (...a: unknown[]) => unknown)(1, 'key', s, a, k, s, a), TypeError);
+  });
+
+  for (const profile of [1, 7] as const) {
+    it(`profile ${profile}: returns -1 for calls that do not fit, and leaves the buffers alone`, () => {
+      const transform = new NativeTransform(addon, profile, randomBytes(16), randomBytes(profile === 7 ? 12 : 14)).native;
+      const packet = rtp(5, 100);
+      const copy = Buffer.from(packet);
+      const out = Buffer.alloc(packet.length + 16);
+      assert.equal(transform.encryptRtp(packet, 11, 0, out), -1, 'header shorter than 12 bytes');
+      assert.equal(transform.encryptRtp(packet, packet.length + 1, 0, out), -1, 'header beyond the packet');
+      assert.equal(transform.encryptRtp(packet, 12, 0, Buffer.alloc(packet.length + 9)), -1, 'no room for the tag');
+      assert.equal(transform.encryptRtp(packet, 12, 0, packet.subarray(20)), -1, 'overlapping input and output');
+      assert.equal(transform.encryptRtp('packet' as unknown as Buffer, 12, 0, out), -1, 'not bytes');
+      assert.equal(transform.encryptRtp(new Uint16Array(80) as unknown as Buffer, 12, 0, out), -1, 'not octets');
+      assert.equal(transform.decryptRtp(packet.subarray(0, 20), 12, 0), -1, 'shorter than header and tag');
+      assert.equal(transform.decryptRtp(Buffer.alloc(0), 12, 0), -1, 'empty');
+      assert.equal(transform.encryptRtcp(packet.subarray(0, 7), 1, out), -1, 'RTCP shorter than its header');
+      assert.equal(transform.decryptRtcp(packet.subarray(0, 8)), -1, 'SRTCP without room for its trailer');
+      assert.ok(packet.equals(copy), 'nothing written to the input');
+      const length = transform.encryptRtp(packet, 12, 0, out);
+      assert.equal(length, packet.length + (profile === 7 ? 16 : 10));
+      const wire = Buffer.from(out.subarray(0, length));
+      wire[wire.length - 1]! ^= 1;
+      assert.equal(transform.decryptRtp(wire, 12, 0), -1, 'a forged tag');
+      assert.equal(transform.decryptRtp(Buffer.from(out.subarray(0, length)), 12, 1), -1, 'the wrong ROC');
+      assert.equal(transform.decryptRtp(Buffer.from(out.subarray(0, length)), 12, 0), packet.length);
+    });
+  }
+
+  it('queues SRTP into one sendmmsg per handler, over a full batch too, and each datagram decrypts to its packet', async () => {
+    const bridge = await bound();
+    const receiver = await bound();
+    sockets.push(bridge, receiver);
+    const { sender, receiver: receiverKeys } = keys(1);
+    const protection = new SrtpProtection(sender, addon);
+    const check = new SrtpProtection(receiverKeys);
+    const refused: number[] = [];
+    const batch = UdpSendBatch.forSocket(addon, bridge, (count) => refused.push(count));
+    assert.ok(batch, "the dgram socket's descriptor is found");
+    const to = { host: '127.0.0.1', port: receiver.address().port };
+    const sent = Array.from({ length: 150 }, (_, i) => rtp(1000 + i, 50 + i * 8));
+    const arrived: Buffer[] = [];
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${arrived.length} of ${sent.length} datagrams arrived`)), 5_000);
+      receiver.on('message', (data) => {
+        arrived.push(data);
+        if (arrived.length === sent.length) resolve(clearTimeout(timer));
+      });
+    });
+    for (const packet of sent) assert.equal(protection.queueRtp(packet, batch, to), packet.length + 10);
+    await all;
+    assert.deepEqual(refused, []);
+    for (const [i, data] of arrived.entries()) {
+      const back = check.unprotectRtp(data);
+      assert.ok(back.ok, `datagram ${i} authenticates`);
+      assert.ok(back.packet.equals(sent[i]!), `datagram ${i} is packet ${i}, in order`);
+    }
+    batch.close();
+    assert.equal(protection.queueRtp(sent[0]!, batch, to), -1, 'nothing is queued after close');
+  });
+
+  it('refuses what it cannot send: a packet too big for a slot, a host that is not an IP, a closed batch', async () => {
+    const bridge = await bound();
+    sockets.push(bridge);
+    const protection = new SrtpProtection(keys(7).sender, addon);
+    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined)!;
+    const to = { host: '127.0.0.1', port: 9 };
+    assert.equal(protection.queueRtp(rtp(1, 1_590), batch, to), -1, 'over the 1 600-byte slot with its tag');
+    assert.equal(protection.queueRtp(rtp(2, 100), batch, { host: 'localhost', port: 9 }), -1, 'a name, not an address');
+    assert.equal(protection.queueRtp(rtp(3, 100), batch, { host: '127.0.0.1', port: 0 }), -1, 'port 0');
+    assert.equal(addon.encodeAddress('::1', 5000)?.length, 28, 'IPv6: a sockaddr_in6');
+    assert.equal(addon.encodeAddress('10.0.0.1', 5000)?.length, 16, 'IPv4: a sockaddr_in');
+    const raw = new addon.UdpBatch(-1, 4, 1_600);
+    assert.equal(raw.queueRtp({} as never, rtp(4, 10), 12, 0, addon.encodeAddress('127.0.0.1', 9)!), -1, 'not a transform');
+    assert.equal(raw.queue(rtp(5, 10), Buffer.alloc(16)), -1, 'an address of no family');
+    assert.equal(raw.queue(rtp(6, 10), addon.encodeAddress('127.0.0.1', 9)!), 22);
+    assert.equal(raw.flush(), 1, 'a bad descriptor: the kernel refuses, counted, nothing thrown');
+    assert.equal(raw.lastError, 9, 'EBADF');
+    batch.close();
+  });
+});
