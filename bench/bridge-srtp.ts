@@ -1,15 +1,19 @@
 // Micro-benchmark of SRTP on the bridge's media path: µs per 1 100-byte RTP packet to protect,
 // and to check against the replay window and unprotect, for both profiles browsers negotiate —
-// SrtpProtection (srtp-cipher.ts, long-lived crypto contexts) against werift's SrtpSession used
-// the way the bridge used it before (header parse + encrypt; replay check + decrypt). Also the two
-// ways of computing HMAC-SHA1 that srtp-cipher.ts chose between.
+// SrtpProtection on the TypeScript path (srtp-cipher.ts, long-lived crypto contexts) and on the
+// native path (bridge/native), against werift's SrtpSession used the way the bridge used it before
+// (header parse + encrypt; replay check + decrypt). Also the two ways of computing HMAC-SHA1 that
+// srtp-cipher.ts chose between, and a datagram's send on loopback: dgram's send against the
+// native batch (sendmmsg), kernel time included.
 // Not a test: `node --import tsx bench/bridge-srtp.ts [--packets N]`. Figures are CPU time (user +
 // system) of this process, best of five rounds, so that other load on the machine skews them less.
 
 import { createHash, createHmac, hash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { RtpHeader, SrtpSession } from 'werift';
 import { estimateSrtpIndex, ReplayWindow } from '../bridge/rtp/replay.ts';
+import { nativeMedia, UdpSendBatch } from '../bridge/native/index.ts';
 import type { SrtpKeyingMaterial } from '../bridge/transport/dtls-link.ts';
 import { SrtpProtection } from '../bridge/transport/srtp-protection.ts';
 
@@ -91,16 +95,18 @@ function measure(create: (keys: SrtpKeyingMaterial) => Protector, profile: 1 | 7
 
 const us = (value: number): string => `${value.toFixed(1).padStart(5)} µs`;
 
-console.log(`CPU µs per 1 100-byte RTP packet, best of ${ROUNDS} rounds of ${N}:`);
+const addon = nativeMedia().native;
+console.log(`CPU µs per 1 100-byte RTP packet, best of ${ROUNDS} rounds of ${N}${addon ? '' : ' (native path not built)'}:`);
 for (const { profile, name, saltLength } of [
   { profile: 7 as const, name: 'AEAD_AES_128_GCM', saltLength: 12 },
   { profile: 1 as const, name: 'AES128_CM_HMAC_SHA1_80', saltLength: 14 },
 ]) {
   const before = measure((keys) => new WeriftSrtp(keys), profile, saltLength);
   const after = measure((keys) => new SrtpProtection(keys), profile, saltLength);
+  const native = addon ? measure((keys) => new SrtpProtection(keys, addon), profile, saltLength) : undefined;
   console.log(
-    `${name.padEnd(24)} protect: werift ${us(before.protect)}  ours ${us(after.protect)}   ` +
-      `replay check + unprotect: werift ${us(before.unprotect)}  ours ${us(after.unprotect)}`,
+    `${name.padEnd(24)} protect: werift ${us(before.protect)}  TypeScript ${us(after.protect)}  native ${native ? us(native.protect) : '  -'}   ` +
+      `replay check + unprotect: werift ${us(before.unprotect)}  TypeScript ${us(after.unprotect)}  native ${native ? us(native.unprotect) : '  -'}`,
   );
 }
 
@@ -133,3 +139,39 @@ for (const [name, run] of [
   }
   console.log(`HMAC-SHA1 ${name.padEnd(22)} ${us(best)}`);
 }
+
+// One 1 128-byte datagram to a socket on loopback, CPU of this process (the kernel's delivery on
+// loopback is done in the sender's system call, so it counts): dgram's send, one call each, against
+// the native batch flushed every FAN_OUT datagrams (one incoming packet's copies to that many receivers).
+const FAN_OUT = 20;
+const sender = createSocket('udp4');
+const sink = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+await new Promise<void>((resolve) => sender.bind(0, '127.0.0.1', resolve));
+await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+sink.on('message', () => undefined);
+const to = { host: '127.0.0.1', port: sink.address().port };
+const datagram = randomBytes(1_128);
+const batch = addon ? UdpSendBatch.forSocket(addon, sender, () => undefined) : undefined;
+for (const [name, send] of [
+  ['dgram send per datagram', (count: number) => {
+    for (let i = 0; i < count; i++) sender.send(datagram, to.port, to.host);
+  }],
+  ...(batch ? [[`sendmmsg per ${FAN_OUT}`, (count: number) => {
+    for (let i = 0; i < count; i++) batch.queue(datagram, to);
+  }] as const] : []),
+] as const) {
+  let best = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = process.cpuUsage();
+    // Bursts of FAN_OUT, each followed by the microtask that flushes the batch (and lets the sink read).
+    for (let burst = 0; burst < N / FAN_OUT / 4; burst++) {
+      send(FAN_OUT);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    best = Math.min(best, cpuMicroseconds(started) / (N / 4));
+  }
+  console.log(`UDP ${name.padEnd(28)} ${us(best)} (sender and sink in this process)`);
+}
+batch?.close();
+sender.close();
+sink.close();
