@@ -225,6 +225,8 @@ export class BridgeConference {
   private readonly feedbackVideoSsrc: number;
   /** Video payload types as Colibri2 announces them (defaults: focus/offer.ts, VP8 100 with RTX 96). */
   private readonly vp8PayloadTypes = new Set<number>([100]);
+  /** VP9's, when the focus offers it (ENABLE_CODEC_VP9: 101 with RTX 97); none by default. */
+  private readonly vp9PayloadTypes = new Set<number>();
   private readonly rtxPayloadTypes = new Map<number, number>([[96, 100]]);
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
@@ -476,13 +478,22 @@ export class BridgeConference {
     if (options.now) this.now = options.now;
   }
 
-  /** Learns the video payload types (VP8, and RTX with its `apt`) from Colibri2 `<payload-type>`s. */
+  /**
+   * Learns the video payload types (VP8, VP9, and RTX with its `apt`) from Colibri2 `<payload-type>`s.
+   * A list naming neither VP8 nor VP9 changes nothing; one without VP8 keeps VP8's, one without VP9
+   * forgets VP9's.
+   */
   setVideoPayloadTypes(payloadTypes: ReadonlyArray<{ id: number; name: string; apt?: number }>): void {
     const vp8 = payloadTypes.filter((p) => p.name.toUpperCase() === 'VP8').map((p) => p.id);
+    const vp9 = payloadTypes.filter((p) => p.name.toUpperCase() === 'VP9').map((p) => p.id);
     const rtx = payloadTypes.filter((p) => p.name.toLowerCase() === 'rtx' && p.apt !== undefined).map((p) => [p.id, p.apt!] as const);
-    if (vp8.length === 0) return;
-    this.vp8PayloadTypes.clear();
-    for (const id of vp8) this.vp8PayloadTypes.add(id);
+    if (vp8.length === 0 && vp9.length === 0) return;
+    if (vp8.length > 0) {
+      this.vp8PayloadTypes.clear();
+      for (const id of vp8) this.vp8PayloadTypes.add(id);
+    }
+    this.vp9PayloadTypes.clear();
+    for (const id of vp9) this.vp9PayloadTypes.add(id);
     this.rtxPayloadTypes.clear();
     for (const [id, apt] of rtx) this.rtxPayloadTypes.set(id, apt);
   }
@@ -645,6 +656,7 @@ export class BridgeConference {
       const projection = new VideoProjection(layers, {
         rtxPayloadTypes: this.rtxPayloadTypes,
         vp8PayloadTypes: this.vp8PayloadTypes,
+        vp9PayloadTypes: this.vp9PayloadTypes,
         now: () => this.now(),
         requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),
         cache: this.cache,

@@ -21,6 +21,17 @@
  * waits for a layer-sync (Y) picture of a layer not forwarded (or a keyframe), whose references it
  * has.
  *
+ * VP9 SVC (lib-jitsi-meet sends VP9 as one SSRC carrying up to three spatial layers, L3T3_KEY):
+ * within the forwarded SSRC, a receiver gets the spatial layers (SID) up to the tallest that fits
+ * its height — the resolutions come from the scalability structure of the keyframes, else each
+ * layer is taken as half the next — and the temporal layers (TID) its frame rate allows, decided
+ * per picture; the RTP marker is moved to the end of the highest spatial layer it is sent. Every
+ * lower spatial layer goes too (simple and always decodable; JVB sends K-SVC's upper layer alone
+ * between keyframes, which saves about a quarter). Going down happens at the next picture; going
+ * up, whose layer chain the receiver does not have, on a keyframe (asked of the sender). The
+ * stream keeps its picture IDs (no SSRC switch in SVC); dropped packets leave no hole in the
+ * receiver's sequence numbers (SeqMap.drop). RFC 9628; jitsi-videobridge's Vp9QualityFilter.
+ *
  * One packet in, one rewrite per receiver: the packet (or, for a retransmission, one scratch
  * buffer) is re-stamped in place for each receiver in turn and handed over at once; the receiver's
  * endpoint consumes it before the next rewrite (it encrypts into a buffer of its own).
@@ -29,6 +40,7 @@ import type { PacketCache } from './rtp/packet-cache.ts';
 import { RtpHeader, unwrapRtx, wrapRtx } from './rtp/packet.ts';
 import { SeqMap, createSeqMapPacket, readSeqMapPacket, type SeqMapPacket } from './rtp/seqmap.ts';
 import { Vp8Descriptor, readKeyframeDimensions } from './rtp/vp8.ts';
+import { VP9_MAX_SPATIAL_LAYERS, Vp9Descriptor } from './rtp/vp9.ts';
 
 /** A layer that sent nothing this long is taken as stopped. */
 export const LAYER_TIMEOUT_MS = 500;
@@ -40,6 +52,8 @@ export const FULL_FRAME_RATE = 30;
 const BITRATE_WINDOW_MS = 1000;
 /** Highest VP8 TID forwarded when the receiver sets no frame-rate limit. */
 const ALL_TEMPORAL_LAYERS = 3;
+/** VP9: a SID above any (every spatial layer goes). */
+const ALL_SPATIAL_LAYERS = VP9_MAX_SPATIAL_LAYERS;
 
 export interface VideoSourceLayers {
   /** SSRCs of the layers, lowest first (the SIM group's order); one entry without simulcast. */
@@ -53,6 +67,8 @@ export interface VideoProjectionOptions {
   rtxPayloadTypes: ReadonlyMap<number, number>;
   /** Payload types that carry VP8 (keyframes and PictureIDs are read from them). */
   vp8PayloadTypes: ReadonlySet<number>;
+  /** Payload types that carry VP9 (spatial and temporal layers are read from them); default none. */
+  vp9PayloadTypes?: ReadonlySet<number>;
   /** Monotonic milliseconds. */
   now(): number;
   /** Asks the sender for a keyframe on `ssrc` (the conference sends a PLI). */
@@ -100,6 +116,8 @@ class ReceiverState {
   target = -1;
   /** The layer forwarded before the current one: its late packets still own output slots. */
   previousSsrc = -1;
+  /** VP9: highest spatial layer (SID) forwarded; ALL_SPATIAL_LAYERS until a keyframe sets it. */
+  spatialId = ALL_SPATIAL_LAYERS;
   /** Input minus output RTP timestamp of the current segment, for Sender Reports. */
   timestampDelta = 0;
   rtxSequence = Math.floor(Math.random() * 0x10000);
@@ -133,6 +151,15 @@ export class VideoProjection {
   readonly #lastKeyframeRequest = new Map<number, number>();
   readonly #header = new RtpHeader();
   readonly #vp8 = new Vp8Descriptor();
+  readonly #vp9 = new Vp9Descriptor();
+  /** VP9 SVC: spatial layers of the stream (from its scalability structure, else the highest SID seen + 1), their heights (0: unknown), last arrivals and bytes per window. */
+  #spatialCount = 0;
+  readonly #spatialHeights = new Float64Array(VP9_MAX_SPATIAL_LAYERS);
+  readonly #spatialLastSeen = new Float64Array(VP9_MAX_SPATIAL_LAYERS).fill(Number.NEGATIVE_INFINITY);
+  readonly #spatialWindowBytes = new Float64Array(VP9_MAX_SPATIAL_LAYERS);
+  readonly #spatialBitrates = new Float64Array(VP9_MAX_SPATIAL_LAYERS);
+  /** The SSRC whose VP9 spatial layers were last seen. */
+  #spatialSsrc = -1;
   readonly #packet: SeqMapPacket = createSeqMapPacket();
   /** Outgoing RTX payload type per repaired payload type. */
   readonly #rtxPayloadTypeOf = new Map<number, number>();
@@ -273,7 +300,12 @@ export class VideoProjection {
     // Kept before any receiver's rewrite, under the sender's own SSRC and sequence number.
     this.#options.cache?.insert(header.ssrc, header.sequenceNumber, header.buf, now);
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
+    const vp9 = vp8 === undefined && this.#options.vp9PayloadTypes?.has(header.payloadType) && this.#vp9.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp9 : undefined;
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
+    if (vp9 !== undefined) {
+      input.keyframe = vp9.keyframeStart;
+      if (repairedLayer === undefined) this.#noteSpatialLayer(vp9, header.ssrc, header.length, now);
+    }
     this.#keyframe = input.keyframe;
     // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
     if (this.#layers.length === 1) input.keyframe = true;
@@ -281,13 +313,65 @@ export class VideoProjection {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
-    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, now, send) : this.#forwardRetransmission(input, vp8, original, send, askers);
+    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, vp9, now, send) : this.#forwardRetransmission(input, vp8, original, send, askers);
   }
 
-  #forwardMedia(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, now: number, send: ProjectedPacketSink): number {
+  /** VP9: the packet's spatial layer is arriving; its keyframe's scalability structure gives the layers' heights. */
+  #noteSpatialLayer(vp9: Vp9Descriptor, ssrc: number, bytes: number, now: number): void {
+    const sid = vp9.spatialId;
+    if (ssrc !== this.#spatialSsrc) {
+      this.#spatialSsrc = ssrc;
+      this.#spatialCount = 0;
+      this.#spatialHeights.fill(0);
+      this.#spatialLastSeen.fill(Number.NEGATIVE_INFINITY);
+    }
+    if (vp9.ssLayers > 0) {
+      this.#spatialCount = vp9.ssLayers;
+      for (let s = 0; s < VP9_MAX_SPATIAL_LAYERS; s++) {
+        this.#spatialHeights[s] = s < vp9.ssLayers ? vp9.ssHeights[s]! : 0;
+        // The structure announces the layers of this very picture: they count as arriving from its first packet.
+        this.#spatialLastSeen[s] = s < vp9.ssLayers ? now : Number.NEGATIVE_INFINITY;
+      }
+      const top = vp9.ssHeights[vp9.ssLayers - 1]!;
+      if (top > 0) this.#heights[this.#layers.indexOf(ssrc)] = top;
+    } else if (sid >= this.#spatialCount) {
+      this.#spatialCount = sid + 1;
+    }
+    this.#spatialLastSeen[sid] = now;
+    this.#spatialWindowBytes[sid] = this.#spatialWindowBytes[sid]! + bytes;
+  }
+
+  /** VP9 spatial layers arriving on `ssrc` now (SIDs 0 … n-1 with none silent too long); 0 when it is not SVC. */
+  #spatialLayersOf(ssrc: number, now: number): number {
+    if (ssrc !== this.#spatialSsrc) return 0;
+    let n = 0;
+    while (n < this.#spatialCount && now - this.#spatialLastSeen[n]! <= LAYER_TIMEOUT_MS) n++;
+    return n;
+  }
+
+  /** Height of VP9 spatial layer `sid` of `count`: from the scalability structure, else half the next (the top one the SSRC's height). */
+  #spatialHeight(sid: number, count: number): number {
+    const known = this.#spatialHeights[sid]!;
+    if (known > 0) return known;
+    const index = this.#layers.indexOf(this.#spatialSsrc);
+    const top = this.#spatialHeights[count - 1]! > 0 ? this.#spatialHeights[count - 1]! : index >= 0 ? this.#heightOf(index) : 720;
+    return top / 2 ** (count - 1 - sid);
+  }
+
+  /** The highest VP9 spatial layer that fits `wantedHeight` (else 0) among `count`. */
+  #spatialTargetFor(wantedHeight: number, count: number): number {
+    let target = 0;
+    for (let s = 1; s < count; s++) if (this.#spatialHeight(s, count) <= wantedHeight) target = s;
+    return target;
+  }
+
+  #forwardMedia(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, vp9: Vp9Descriptor | undefined, now: number, send: ProjectedPacketSink): number {
     const header = this.#header;
     const packet = header.buf as Buffer;
     const tid = vp8 === undefined ? -1 : vp8.temporalId;
+    // VP9: the octet with the marker bit, restored after each receiver it was moved for.
+    const markerOctet = packet[1]!;
+    const spatialLayers = vp9 === undefined ? 0 : this.#spatialLayersOf(input.ssrc, now);
     let sent = 0;
     this.#survey(now);
     for (const receiver of this.#receiverList) {
@@ -297,8 +381,14 @@ export class VideoProjection {
       const current = receiver.map.currentSsrc;
       // Another layer's packet maps only when it is a late one of the layer left before.
       if (input.ssrc !== current && input.ssrc !== receiver.previousSsrc) continue;
+      const dropped = vp9 !== undefined
+        ? input.ssrc === current && this.#dropVp9(receiver, input, vp9, spatialLayers, now)
+        : tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid);
+      // The end of the highest spatial layer the receiver gets ends its picture (RFC 9628 §4.1).
+      if (vp9 !== undefined && !dropped && vp9.endsFrame && vp9.spatialId === receiver.spatialId) packet[1] = markerOctet | 0x80;
+      else packet[1] = markerOctet;
       // Packets of other layers only map when late ones of a layer left still own a slot.
-      if (tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid)) {
+      if (dropped) {
         if (receiver.map.drop(input)) continue;
         // It already owns an output slot (lost, now late): send it there rather than leave a hole.
         receiver.map.applyTo(header, vp8);
@@ -313,7 +403,31 @@ export class VideoProjection {
       send(id, packet);
       sent++;
     }
+    packet[1] = markerOctet;
     return sent;
+  }
+
+  /**
+   * VP9: whether this packet of the forwarded SSRC is above the spatial or temporal layers the
+   * receiver gets. Both are decided on a picture's first packet (B on SID 0): a keyframe sets the
+   * spatial layer to the target, a lower target takes effect at once, a higher one waits for a
+   * keyframe (asked here); temporal layers as for VP8, going up at a switching-up point.
+   */
+  #dropVp9(receiver: ReceiverState, input: SeqMapPacket, vp9: Vp9Descriptor, spatialLayers: number, now: number): boolean {
+    if (vp9.pictureStart) {
+      const target = spatialLayers > 1 ? this.#spatialTargetFor(receiver.wantedHeight, spatialLayers) : ALL_SPATIAL_LAYERS;
+      if (this.#keyframe) {
+        receiver.spatialId = target;
+        receiver.temporalId = receiver.maxTemporalId;
+      } else {
+        if (target < receiver.spatialId) receiver.spatialId = target;
+        else if (target > receiver.spatialId) this.#askKeyframe(input.ssrc, now);
+        const tid = vp9.temporalId;
+        if (tid > receiver.temporalId && tid <= receiver.maxTemporalId && vp9.switchingUp) receiver.temporalId = tid;
+      }
+      receiver.dropping = vp9.temporalId > receiver.temporalId;
+    }
+    return receiver.dropping || vp9.spatialId > receiver.spatialId;
   }
 
   /**
@@ -444,6 +558,10 @@ export class VideoProjection {
         this.#bitrates[i] = valid ? (this.#windowBytes[i]! * 8000) / elapsed : 0;
         this.#windowBytes[i] = 0;
       }
+      for (let s = 0; s < VP9_MAX_SPATIAL_LAYERS; s++) {
+        this.#spatialBitrates[s] = valid ? (this.#spatialWindowBytes[s]! * 8000) / elapsed : 0;
+        this.#spatialWindowBytes[s] = 0;
+      }
       this.#windowStart = now;
     }
     this.#windowBytes[index] = this.#windowBytes[index]! + bytes;
@@ -456,6 +574,16 @@ export class VideoProjection {
     const layers: ArrivingLayer[] = [];
     for (let i = 0; i < this.#arrivingCount; i++) {
       const ssrc = this.#arriving[i]!;
+      const spatial = this.#spatialLayersOf(ssrc, now);
+      if (spatial > 1) {
+        // VP9 SVC: each spatial layer is a choice; it costs itself and every layer below (all are sent).
+        let bitrate = 0;
+        for (let s = 0; s < spatial; s++) {
+          bitrate += this.#spatialBitrates[s]!;
+          layers.push({ ssrc, height: this.#spatialHeight(s, spatial), bitrate });
+        }
+        continue;
+      }
       layers.push({ ssrc, height: this.#arrivingHeight[i]!, bitrate: this.#bitrates[this.#layers.indexOf(ssrc)]! });
     }
     return layers;

@@ -31,8 +31,12 @@ export function buildClientConfig(config: Config, origin: string): ClientConfig 
     // The bridge channel is the colibri-ws WebSocket announced in each Jingle offer.
     bridgeChannel: { preferSctp: false },
     p2p: { enabled: true },
-    // VP8 simulcast is what the bridge forwards best; clients prefer it.
-    videoQuality: { codecPreferenceOrder: ['VP8', 'H264', 'VP9', 'AV1'], preferredCodec: 'VP8' },
+    // VP8 simulcast is what the bridge forwards best; clients prefer it. With ENABLE_CODEC_VP9 the focus
+    // offers VP9 too and lib-jitsi-meet sends the first offered codec of this order: VP9 (SVC), whose
+    // spatial and temporal layers the bridge forwards per receiver.
+    videoQuality: config.video.vp9
+      ? { codecPreferenceOrder: ['VP9', 'VP8', 'H264', 'AV1'], preferredCodec: 'VP9' }
+      : { codecPreferenceOrder: ['VP8', 'H264', 'VP9', 'AV1'], preferredCodec: 'VP8' },
     enableWelcomePage: true,
     prejoinConfig: { enabled: true },
     disableThirdPartyRequests: true,

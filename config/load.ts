@@ -64,6 +64,7 @@ export const envSettings: Record<string, Setting> = {
   JVB_PORT: { path: 'media.port', kind: 'int' },
   JVB_ADVERTISE_IPS: { path: 'media.advertiseIps', kind: 'list' },
   SALON_BRIDGE_NATIVE: { path: 'media.native', kind: 'string' },
+  ENABLE_CODEC_VP9: { path: 'video.vp9', kind: 'bool' },
   SALON_BRIDGE: { path: 'bridge.enabled', kind: 'bool' },
   JVB_MUC_NICKNAME: { path: 'bridge.id', kind: 'string' },
   JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },

@@ -211,6 +211,14 @@ export const configSchema = z.strictObject({
      */
     native: z.enum(['auto', 'on', 'off']).default('auto'),
   }).prefault({}),
+  /** The video codecs the focus offers (focus/offer.ts) and config.js makes clients prefer. */
+  video: z.strictObject({
+    /**
+     * Offer VP9 (SVC) besides VP8 (docker-jitsi-meet's ENABLE_CODEC_VP9, a Jicofo setting); lib-jitsi-meet
+     * clients then send VP9 (config.js prefers it). Off: VP8 only, as before.
+     */
+    vp9: z.boolean().default(false),
+  }).prefault({}),
   /**
    * The videobridge: the one `salon start` runs beside the other roles (unless `enabled` is false),
    * or the one `salon bridge` runs alone, logged in to the XMPP server of a Salon (or Prosody)

@@ -12,7 +12,7 @@ import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createJwtVerifier, listen, readJwtKeys, startXmppServer, tokenGrants, type LobbyBypass, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
 import { createIdentityStamp, identityFromClaims, type StampedIdentity } from '../xmpp/muc/identity-stamp.ts';
-import { AuthenticationSessions, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
+import { AuthenticationSessions, codecTable, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
 import { networkInterfaces } from 'node:os';
@@ -377,6 +377,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     ...(pad ? { documents: pad } : {}),
     ...policy,
     ...(componentDomains(config).avModerationDomain ? { avModerationDomain: componentDomains(config).avModerationDomain } : {}),
+    codecs: codecTable({ vp9: config.video.vp9 }),
     requestLimits: {
       burst: limits.conferenceRequestBurst,
       windowSeconds: limits.conferenceRequestWindowSeconds,

@@ -21,7 +21,7 @@ import type { IqCaller } from './iq-caller.ts';
 import { JingleSession } from './jingle-session.ts';
 import {
   buildColibri2Media, buildSessionInitiate, FALLBACK_CLIENT_FEATURES, readBridgeSources, readBridgeTransport,
-  readClientFeatures, readSessionAccept, readSourceChanges, readTransportInfo, type ClientFeatures,
+  readClientFeatures, readSessionAccept, readSourceChanges, readTransportInfo, type ClientFeatures, type CodecTable,
 } from './offer.ts';
 import type { Participant } from './participant.ts';
 import { NOT_FORCE_MUTED, type ForceMute } from './av-moderation.ts';
@@ -39,6 +39,8 @@ export interface MediaOptions {
   minParticipants?: number;
   /** How long to wait for a client's disco#info before assuming {@link FALLBACK_CLIENT_FEATURES}. Default 3000. */
   discoTimeoutMs?: number;
+  /** The codecs offered to clients and given to the bridge (./offer.ts codecTable). Default DEFAULT_CODECS. */
+  codecs?: CodecTable;
 }
 
 /**
@@ -148,7 +150,7 @@ export class ConferenceMedia {
         ...(p.statsId ? { statsId: p.statsId } : {}),
         // Jicofo's ParticipantInviteRunnable: a participant joining under A/V moderation is muted at the bridge from the start.
         ...(forceMute ? { forceMute } : {}),
-        media: buildColibri2Media(features),
+        media: buildColibri2Media(features, this.options.codecs),
         sctp: features.sctp,
       });
     } catch (err) {
@@ -166,6 +168,7 @@ export class ConferenceMedia {
       features,
       ...(this.bridgeSources ? { bridgeSources: this.bridgeSources } : {}),
       sources: others,
+      ...(this.options.codecs ? { codecs: this.options.codecs } : {}),
       bridgeSession: { id: this.bridgeSessionId, ...(this.bridgeRegion ? { region: this.bridgeRegion } : {}) },
     });
     await session.initiate(offer, features, others);

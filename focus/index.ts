@@ -21,9 +21,11 @@ import { IqCaller } from './iq-caller.ts';
 import { AuthenticationSessions } from './auth-sessions.ts';
 import { answerDocumentRequest, type SharedDocuments } from './pad.ts';
 import { ConferenceRequestLimiter, type ConferenceRequestLimits } from './request-limits.ts';
+import type { CodecTable } from './offer.ts';
 
 export { AuthenticationSessions, sessionInvalidError, type AuthenticationSession } from './auth-sessions.ts';
 export { createOwnerRule, createRoomPolicy, WAIT_FOR_HOST_TEXT, type Identity, type RoomRequest } from './room-policy.ts';
+export { codecTable, type CodecOptions, type CodecTable } from './offer.ts';
 
 /** What the focus needs of an XMPP server (in process, or later a remote connection). */
 export interface FocusXmppLink {
@@ -87,6 +89,8 @@ export interface FocusOptions {
    * what each room moderates, enforced at the bridge (./av-moderation.ts). None: not enforced.
    */
   avModerationDomain?: string;
+  /** The codecs offered to clients and given to the bridge (./offer.ts codecTable). Default: opus and VP8. */
+  codecs?: CodecTable;
 }
 
 export interface Focus {
@@ -197,7 +201,11 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       limiter?.creation(requester);
       conference = new Conference(session, log.child({ room: room.bare }), {
         roomJid: room.bare,
-        media: { iq: iqCaller, selector, focusJid, ...(options.discoTimeoutMs ? { discoTimeoutMs: options.discoTimeoutMs } : {}) },
+        media: {
+          iq: iqCaller, selector, focusJid,
+          ...(options.discoTimeoutMs ? { discoTimeoutMs: options.discoTimeoutMs } : {}),
+          ...(options.codecs ? { codecs: options.codecs } : {}),
+        },
         focusVersion: options.version,
         idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
         ...(options.documents ? { documents: options.documents } : {}),

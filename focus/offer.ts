@@ -17,8 +17,10 @@
  * - sources in one `<json-message/>` for clients with `http://jitsi.org/json-encoded-sources`, else in the
  *   descriptions with `<ssrc-info owner=<endpoint id>/>`; the bridge's `jvb` sources first;
  * - `initiator` is whatever the caller passes: Jicofo writes its own real JID (`focus@auth…/focus`).
- * Salon's default table offers only opus (+ telephone-event) and VP8 (+ RTX): the SFU cannot route VP9/AV1
- * SVC or H264 yet (§8.6, §11.2); those, and the AV1 dependency descriptor, are added as table entries.
+ * Salon's default table offers only opus (+ telephone-event) and VP8 (+ RTX). VP9 (pt 101, RTX 97, Jicofo's
+ * numbers and feedback, after VP8 as Jicofo orders them) is opt-in ({@link codecTable}, ENABLE_CODEC_VP9): the
+ * bridge forwards its SVC layers per receiver. The SFU cannot route AV1 SVC or H264 yet (§8.6, §11.2); those,
+ * and the AV1 dependency descriptor, are added as table entries.
  * Where Jicofo omits `useinbandfec` whenever RED is enabled in its config, Salon omits it only when RED is
  * actually offered. Pure and browser-safe.
  */
@@ -144,6 +146,32 @@ export const DEFAULT_CODECS: Readonly<CodecTable> = Object.freeze({
   extmapAllowMixed: true,
   audioMaxptime: 60,
 } satisfies CodecTable);
+
+/** VP9 as Jicofo offers it (jicofo.codec.video.vp9): pt 101, RTX 97, VP8's feedback, no fmtp. */
+export const VP9_CODEC: Readonly<CodecSpec> = Object.freeze({
+  media: 'video', name: 'VP9', pt: 101, clockrate: 90000, parameters: [], feedback: [...VIDEO_FEEDBACK],
+  bwe: ['goog-remb', 'transport-cc'], rtx: { pt: 97, feedback: [...VIDEO_FEEDBACK] },
+} satisfies CodecSpec);
+
+/** Which optional codecs the focus offers besides {@link DEFAULT_CODECS}'. */
+export interface CodecOptions {
+  /** VP9 (SVC) after VP8 (ENABLE_CODEC_VP9). Default false. */
+  vp9?: boolean;
+}
+
+/**
+ * The codec table the focus offers and gives the bridge: {@link DEFAULT_CODECS} itself when nothing
+ * optional is on, else a copy with {@link VP9_CODEC} right after VP8 (Jicofo's order: VP8, then VP9).
+ */
+export function codecTable(options: CodecOptions = {}): Readonly<CodecTable> {
+  if (!options.vp9) return DEFAULT_CODECS;
+  const codecs: CodecSpec[] = [];
+  for (const codec of DEFAULT_CODECS.codecs) {
+    codecs.push(codec);
+    if (codec.media === 'video' && codec.name === 'VP8') codecs.push(VP9_CODEC);
+  }
+  return { ...DEFAULT_CODECS, codecs };
+}
 
 /** Which estimator the client gets (ParticipantInviteRunnable.createOffer): TCC if it can, else REMB if it can. */
 function bweInUse(features: ClientFeatures): BweFeedback | undefined {

@@ -67,6 +67,14 @@ describe('config/client-config', () => {
     assert.equal(quality.preferredCodec, 'VP8');
   });
 
+  it('makes lib-jitsi-meet prefer VP9 only with ENABLE_CODEC_VP9', () => {
+    const on = buildClientConfig(config([], { ENABLE_CODEC_VP9: 'true' }), 'http://localhost:8000');
+    assert.deepEqual(on.videoQuality, { codecPreferenceOrder: ['VP9', 'VP8', 'H264', 'AV1'], preferredCodec: 'VP9' });
+    const off = buildClientConfig(config([], { ENABLE_CODEC_VP9: 'false' }), 'http://localhost:8000');
+    assert.deepEqual(off.videoQuality, { codecPreferenceOrder: ['VP8', 'H264', 'VP9', 'AV1'], preferredCodec: 'VP8' });
+    assert.deepEqual(buildClientConfig(config(), 'http://localhost:8000').videoQuality, off.videoQuality);
+  });
+
   it('writes a script that evaluates to the same object', () => {
     const built = buildClientConfig(config([], { ENABLE_AUTH: '1' }), 'https://meet.example.org');
     const script = clientConfigScript(built);

@@ -171,6 +171,13 @@ describe('config/load', () => {
       assert.equal(load([], { ENABLE_GUESTS: '0' }).config.auth.guests, false);
     });
 
+    it("reads ENABLE_CODEC_VP9 (Jicofo's VP9 offer), off by default", () => {
+      assert.equal(load().config.video.vp9, false);
+      assert.equal(load([], { ENABLE_CODEC_VP9: 'true' }).config.video.vp9, true);
+      assert.equal(load([], { ENABLE_CODEC_VP9: '0' }).config.video.vp9, false);
+      assertConfigError([], { ENABLE_CODEC_VP9: 'maybe' }, 'ENABLE_CODEC_VP9');
+    });
+
     it('ignores variables set to the empty string (compose files pass unset variables that way)', () => {
       const { config } = load([], { ENABLE_AUTH: '', HTTP_PORT: '' });
       assert.equal(config.auth.enabled, false);

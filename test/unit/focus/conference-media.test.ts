@@ -9,7 +9,7 @@ import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/ji
 import { BridgeSelector } from '../../../focus/bridge-selector.ts';
 import { Conference, type ConferenceLink } from '../../../focus/conference.ts';
 import { IqCaller } from '../../../focus/iq-caller.ts';
-import { ClientFeature } from '../../../focus/offer.ts';
+import { ClientFeature, codecTable } from '../../../focus/offer.ts';
 import { fixtureSsrcs, sessionAcceptFor } from './session-accept-fixture.ts';
 
 const ROOM = 'myroom@muc.meet.jitsi';
@@ -179,6 +179,36 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.deepEqual(allocations.map((e) => [e.id, e.statsId]).sort(), [['alice', 'stats-alice'], ['bob', 'stats-bob']]);
     assert.equal(link.colibri.filter((m) => m.create).length, 1, 'one Colibri2 conference');
     assert.ok(link.colibri.every((m) => m.meetingId === 'meeting-1'), 'the bridge conference is named after the room\'s meeting id');
+  });
+
+  it('offers VP9 to clients and gives it to the bridge only with the VP9 table (ENABLE_CODEC_VP9)', async () => {
+    const videoPayloads = (ids: Element[]) => ids.map((e) => `${e.attrs.id} ${e.attrs.name}`);
+    await twoJoined();
+    const plain = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.deepEqual(plain.map((e) => videoPayloads(e.media.find((m) => m.type === 'video')!.payloadTypes)), [['100 VP8'], ['100 VP8']]);
+    assert.deepEqual(link.jingleTo('alice', 'session-initiate')[0]!.contents.find((c) => c.name === 'video')!.description!.payloadTypes.map((p) => p.name), ['VP8']);
+
+    conference.end('replaced');
+    iq.close();
+    link = new FakeLink();
+    link.features = [...link.features, ClientFeature.rtx];
+    iq = new IqCaller((s) => link.send(s), 60_000);
+    link.iq = iq;
+    conference = new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+      media: { iq, selector, focusJid: FOCUS, codecs: codecTable({ vp9: true }) },
+    });
+    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+    await twoJoined();
+    const allocations = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.equal(allocations.length, 2);
+    for (const endpoint of allocations) {
+      assert.deepEqual(videoPayloads(endpoint.media.find((m) => m.type === 'video')!.payloadTypes), ['100 VP8', '101 VP9', '96 rtx', '97 rtx']);
+    }
+    for (const nick of ['alice', 'bob']) {
+      const video = link.jingleTo(nick, 'session-initiate')[0]!.contents.find((c) => c.name === 'video')!.description!;
+      assert.deepEqual(video.payloadTypes.map((p) => `${p.id} ${p.name}`), ['100 VP8', '101 VP9', '96 rtx', '97 rtx']);
+    }
   });
 
   it('passes a session-accept to the bridge and its sources to the other participant', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, type Element } from 'ltx';
 import {
-  buildColibri2Media, buildSessionInitiate, ClientFeature, DEFAULT_CODECS, FALLBACK_CLIENT_FEATURES, HeaderExtensionUri,
+  buildColibri2Media, buildSessionInitiate, ClientFeature, codecTable, DEFAULT_CODECS, FALLBACK_CLIENT_FEATURES, HeaderExtensionUri,
   offerDescriptions, readBridgeSources, readBridgeTransport, readClientFeatures, readSessionAccept, readSourceChanges,
   readTransportInfo, VIDEO_FEEDBACK, type ClientFeatures, type CodecTable, type OfferParams,
 } from '../../../focus/offer.ts';
@@ -273,6 +273,67 @@ describe('focus/offer', () => {
       }).toString()));
       assert.deepEqual(modify.endpoints[0]!.media.map((m) => m.payloadTypes.map((e) => e.attrs.name)), [['opus', 'telephone-event'], ['VP8', 'rtx']]);
       assert.equal(modify.endpoints[0]!.media[1]!.payloadTypes[1]!.getChild('parameter')?.attrs.value, '100');
+    });
+  });
+
+  describe('VP9, opt-in (ENABLE_CODEC_VP9)', () => {
+    const VP9 = codecTable({ vp9: true });
+
+    it('leaves the offer and the Colibri2 media exactly as before when off', () => {
+      assert.equal(codecTable(), DEFAULT_CODECS);
+      assert.equal(codecTable({ vp9: false }), DEFAULT_CODECS);
+      for (const features of [LJM_FEATURES, { ...LJM_FEATURES, jsonSources: false, tcc: false }]) {
+        assert.equal(buildJingle(offer({ features, codecs: codecTable({ vp9: false }) })).toString(), buildJingle(offer({ features })).toString());
+        assert.deepEqual(
+          buildColibri2Media(features, codecTable({ vp9: false })).map((m) => m.payloadTypes.map(String)),
+          buildColibri2Media(features).map((m) => m.payloadTypes.map(String)),
+        );
+      }
+      assert.ok(!buildJingle(offer({ codecs: codecTable() })).toString().includes('VP9'));
+    });
+
+    it('offers VP8 100 then VP9 101, then RTX 96 (apt=100) and 97 (apt=101), VP9 with the same feedback as VP8', () => {
+      const video = described(offer({ codecs: VP9 }), 'video');
+      assert.deepEqual(payloads(video), ['100 VP8', '101 VP9', '96 rtx', '97 rtx']);
+      const byId = (id: number) => video?.payloadTypes.find((p) => p.id === id);
+      assert.deepEqual(fb(byId(101)), ['ccm fir', 'nack', 'nack pli', 'transport-cc']);
+      assert.deepEqual(byId(101)?.parameters, []);
+      assert.equal(byId(101)?.clockrate, 90000);
+      assert.deepEqual(byId(96)?.parameters, [{ name: 'apt', value: '100' }]);
+      assert.deepEqual(byId(97)?.parameters, [{ name: 'apt', value: '101' }]);
+      assert.deepEqual(fb(byId(97)), ['ccm fir', 'nack', 'nack pli']);
+      assert.deepEqual(fb(described(offer({ codecs: VP9, features: { ...LJM_FEATURES, tcc: false } }), 'video')?.payloadTypes[1]), ['ccm fir', 'nack', 'nack pli', 'goog-remb']);
+      // The audio side and the header extensions do not change.
+      assert.deepEqual(described(offer({ codecs: VP9 }), 'audio'), described(offer(), 'audio'));
+      assert.deepEqual(video?.headerExtensions, described(offer(), 'video')?.headerExtensions);
+      assert.deepEqual(DEFAULT_CODECS.codecs.map((c) => c.name), ['opus', 'telephone-event', 'VP8'], 'the default table is not changed');
+    });
+
+    it("writes VP9 and its RTX exactly as Jicofo's offer does (fixture jingle-session-initiate-jicofo)", () => {
+      const pick = (jingle: Element, id: string) => jingle.getChildren('content').find((c) => c.attrs.name === 'video')
+        ?.getChild('description')?.getChildren('payload-type').find((p) => p.attrs.id === id);
+      const expected = jingleFixture('jingle-session-initiate-jicofo.xml');
+      const built = buildJingle(offer({ codecs: VP9 }));
+      for (const id of ['101', '97']) {
+        const ours = pick(built, id);
+        const jicofo = pick(expected, id);
+        assert.ok(ours && jicofo, `payload type ${id} in both offers`);
+        assert.equal(canonicalXml(ours), canonicalXml(jicofo));
+      }
+    });
+
+    it('gives the bridge VP9 101 and RTX 97 (apt=101) in the Colibri2 media, through the codec and back', () => {
+      const media = buildColibri2Media(LJM_FEATURES, VP9);
+      const modify = parseConferenceModify(parse(buildConferenceModify({
+        meetingId: 'm', endpoints: [{ id: 'abcd1234', create: true, media, capabilities: ['source-names'] }], relays: [],
+      }).toString()));
+      const video = modify.endpoints[0]!.media.find((m) => m.type === 'video')!;
+      assert.deepEqual(video.payloadTypes.map((e) => `${e.attrs.id} ${e.attrs.name}`), ['100 VP8', '101 VP9', '96 rtx', '97 rtx']);
+      assert.deepEqual(video.payloadTypes.filter((e) => e.attrs.name === 'rtx').map((e) => e.getChild('parameter')?.attrs.value), ['100', '101']);
+      assert.deepEqual(
+        buildColibri2Media(LJM_FEATURES, VP9).find((m) => m.type === 'audio')!.payloadTypes.map(String),
+        buildColibri2Media(LJM_FEATURES).find((m) => m.type === 'audio')!.payloadTypes.map(String),
+      );
     });
   });
 

@@ -1,0 +1,183 @@
+// VideoProjection with a VP9 SVC sender (lib-jitsi-meet's L3T3_KEY: one SSRC, three spatial
+// layers, three temporal layers): per receiver, the spatial layers up to its height and the
+// temporal layers up to its frame rate, the marker moved to the end of its highest spatial layer,
+// without holes in its sequence numbers; up on a keyframe only.
+import assert from 'node:assert/strict';
+import { RtpHeader } from '../../../bridge/rtp/packet.ts';
+import { Vp9Descriptor } from '../../../bridge/rtp/vp9.ts';
+import { VideoProjection } from '../../../bridge/video-projection.ts';
+
+const VP9 = 101;
+const RTX = 97;
+const [S0, S1, S2] = [0x5000, 0x6000, 0x7000];
+const HEIGHTS = [180, 360, 720];
+/** L1T3's temporal pattern, per picture. */
+const TIDS = [0, 2, 1, 2];
+
+interface Out { seq: number; ts: number; marker: boolean; sid: number; tid: number; pid: number }
+
+class Vp9Sender {
+  seq = 65_530;
+  pid = 32_760;
+  ts = 1_000;
+  tl0 = 250;
+  picture = 0;
+
+  /** One picture: two packets per spatial layer; the keyframe's first packet carries the scalability structure. */
+  next(key: boolean, spatialLayers = 3): Buffer[] {
+    const tid = key ? 0 : TIDS[this.picture % 4]!;
+    if (key) this.picture = 0;
+    if (tid === 0) this.tl0 = (this.tl0 + 1) & 0xff;
+    const packets: Buffer[] = [];
+    for (let sid = 0; sid < spatialLayers; sid++) {
+      for (let part = 0; part < 2; part++) {
+        const ss = key && sid === 0 && part === 0;
+        const b = Buffer.alloc(12 + 5 + (ss ? 1 + 4 * spatialLayers : 0) + 30);
+        b[0] = 0x80;
+        b[1] = VP9 | (sid === spatialLayers - 1 && part === 1 ? 0x80 : 0);
+        b.writeUInt16BE(this.seq, 2);
+        this.seq = (this.seq + 1) & 0xffff;
+        b.writeUInt32BE(this.ts >>> 0, 4);
+        b.writeUInt32BE(S0, 8);
+        b[12] = 0x80 | (key ? 0 : 0x40) | 0x20 | (part === 0 ? 0x08 : 0) | (part === 1 ? 0x04 : 0) | (ss ? 0x02 : 0);
+        b.writeUInt16BE(0x8000 | this.pid, 13);
+        b[15] = (tid << 5) | (tid > 0 ? 0x10 : 0) | (sid << 1) | (key && sid > 0 ? 1 : 0);
+        b[16] = this.tl0;
+        if (ss) {
+          b[17] = ((spatialLayers - 1) << 5) | 0x10;
+          for (let s = 0; s < spatialLayers; s++) {
+            b.writeUInt16BE(Math.round((HEIGHTS[s]! * 16) / 9), 18 + 4 * s);
+            b.writeUInt16BE(HEIGHTS[s]!, 20 + 4 * s);
+          }
+        }
+        packets.push(b);
+      }
+    }
+    this.pid = (this.pid + 1) & 0x7fff;
+    this.ts = (this.ts + 3000) >>> 0;
+    this.picture++;
+    return packets;
+  }
+}
+
+function setup() {
+  let now = 0;
+  const requests: number[] = [];
+  const projection = new VideoProjection(
+    { layers: [S0, S1, S2], rtx: new Map() },
+    { rtxPayloadTypes: new Map([[RTX, VP9]]), vp8PayloadTypes: new Set([100]), vp9PayloadTypes: new Set([VP9]), now: () => now, requestKeyframe: (s) => requests.push(s) },
+  );
+  const got = new Map<string, Out[]>();
+  const h = new RtpHeader();
+  const d = new Vp9Descriptor();
+  const sink = (id: string, packet: Buffer) => {
+    assert.equal(h.parse(packet), 'ok');
+    assert.ok(d.parse(h.buf, h.payloadOffset, h.payloadLength));
+    let list = got.get(id);
+    if (!list) got.set(id, (list = []));
+    list.push({ seq: h.sequenceNumber, ts: h.timestamp, marker: h.marker, sid: d.spatialId, tid: d.temporalId, pid: d.pictureId });
+  };
+  const send = (packets: Buffer[]) => {
+    for (const p of packets) {
+      const before = p[1];
+      projection.project(p, sink);
+      assert.equal(p[1], before, 'the marker octet is restored after every receiver');
+    }
+    now += 33;
+  };
+  const take = (id: string): Out[] => {
+    const list = got.get(id) ?? [];
+    got.set(id, []);
+    return list;
+  };
+  return { projection, requests, send, take, advance: (ms: number) => { now += ms; } };
+}
+
+function assertNoHoles(out: readonly Out[], who: string): void {
+  for (let i = 1; i < out.length; i++) assert.equal(out[i]!.seq, (out[i - 1]!.seq + 1) & 0xffff, `${who}: sequence continuous at ${i}`);
+}
+
+/** The marker is on the last packet of each picture sent, and only there. */
+function assertMarkers(out: readonly Out[], who: string): void {
+  for (let i = 0; i < out.length; i++) {
+    const last = i === out.length - 1 || out[i + 1]!.pid !== out[i]!.pid;
+    assert.equal(out[i]!.marker, last, `${who}: marker at ${i} (picture ${out[i]!.pid}, SID ${out[i]!.sid})`);
+  }
+}
+
+describe('VideoProjection with VP9 SVC (one SSRC, spatial and temporal layers per receiver)', () => {
+  it('sends a 720 receiver every spatial layer and a 180 one only SID 0, with the marker moved and no holes', () => {
+    const { projection, send, take } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 180);
+    send(sender.next(true));
+    for (let i = 0; i < 8; i++) send(sender.next(false));
+    const a = take('a');
+    const b = take('b');
+    assert.equal(a.length, 9 * 6);
+    assert.deepEqual([...new Set(a.map((o) => o.sid))], [0, 1, 2]);
+    assert.equal(b.length, 9 * 2);
+    assert.deepEqual([...new Set(b.map((o) => o.sid))], [0]);
+    for (const [who, out] of [['a', a], ['b', b]] as const) {
+      assertNoHoles(out, who);
+      assertMarkers(out, who);
+      assert.ok(out.every((o) => o.ts >= 1_000), `${who}: timestamps kept`);
+    }
+    assert.equal(projection.forwardedLayer('b'), S0);
+    const layers = projection.arrivingLayers();
+    assert.deepEqual(layers.map((l) => l.height), [180, 360, 720], 'the scalability structure gives the heights');
+  });
+
+  it('a receiver goes down at the next picture, and up only on a keyframe it asked for', () => {
+    const { projection, requests, send, take, advance } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('b', 720);
+    send(sender.next(true));
+    send(sender.next(false));
+    assert.equal(new Set(take('b').map((o) => o.sid)).size, 3);
+    projection.setWantedHeight('b', 360);
+    send(sender.next(false));
+    const down = take('b');
+    assert.deepEqual([...new Set(down.map((o) => o.sid))], [0, 1], 'SID 2 stops at once');
+    assertMarkers(down, 'down');
+    requests.length = 0;
+    advance(300); // past the pacing of the keyframe request made when B started
+    projection.setWantedHeight('b', 720);
+    for (let i = 0; i < 3; i++) send(sender.next(false));
+    assert.deepEqual([...new Set(take('b').map((o) => o.sid))], [0, 1], 'no upper layer before a keyframe');
+    assert.deepEqual(requests, [S0], 'one keyframe request (paced) for the layer it waits for');
+    send(sender.next(true));
+    send(sender.next(false));
+    const up = take('b');
+    assert.deepEqual([...new Set(up.map((o) => o.sid))], [0, 1, 2], 'all layers from the keyframe on');
+    assertMarkers(up, 'up');
+  });
+
+  it('drops temporal layers above a frame-rate limit, picture by picture, without holes', () => {
+    const { projection, send, take } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('b', 180);
+    send(sender.next(true));
+    projection.setMaxFrameRate('b', 15);
+    for (let i = 0; i < 8; i++) send(sender.next(false));
+    const out = take('b');
+    assert.ok(out.every((o) => o.tid <= 1), `no TID 2: ${JSON.stringify(out.map((o) => o.tid))}`);
+    assert.equal(out.length, 2 * (1 + 4), 'the keyframe and the four TID 0/1 pictures');
+    assertNoHoles(out, 'b');
+    projection.setMaxFrameRate('b', undefined);
+    for (let i = 0; i < 4; i++) send(sender.next(false));
+    assert.ok(take('b').some((o) => o.tid === 2), 'TID 2 again from a switching-up point');
+  });
+
+  it('a single-layer VP9 stream (L1T3) is forwarded whole, its marker untouched', () => {
+    const { projection, send, take } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('b', 180);
+    send(sender.next(true, 1));
+    for (let i = 0; i < 4; i++) send(sender.next(false, 1));
+    const out = take('b');
+    assert.equal(out.length, 5 * 2);
+    assertMarkers(out, 'b');
+  });
+});
