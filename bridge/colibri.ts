@@ -64,6 +64,8 @@ export interface ColibriServiceOptions {
 
 /** RFC 6464 client-to-mixer audio level: the conference reads it for the dominant speaker. */
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+/** AV1 RTP specification Appendix A: the Dependency Descriptor (offered on video with AV1). */
+const DEPENDENCY_DESCRIPTOR_URI = 'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension';
 
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
 
@@ -235,6 +237,8 @@ export class ColibriService {
     const audioLevelId = Number(requested.media.find((m) => m.type === 'audio')?.rtpHdrExts.find((e) => e.attrs.uri === AUDIO_LEVEL_URI)?.attrs.id);
     if (Number.isInteger(audioLevelId) && audioLevelId > 0 && audioLevelId < 256) conference.setAudioLevelExtensionId(audioLevelId);
     const video = requested.media.find((m) => m.type === 'video');
+    const ddId = Number(video?.rtpHdrExts.find((e) => e.attrs.uri === DEPENDENCY_DESCRIPTOR_URI)?.attrs.id);
+    if (Number.isInteger(ddId) && ddId > 0 && ddId < 256) conference.setDependencyDescriptorExtensionId(ddId);
     if (video) conference.setVideoPayloadTypes(video.payloadTypes.map(readPayloadType).filter((p) => p !== undefined));
     const remote = requested.transport?.iceUdp;
     if (remote) {

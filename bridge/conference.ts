@@ -227,6 +227,10 @@ export class BridgeConference {
   private readonly vp8PayloadTypes = new Set<number>([100]);
   /** VP9's, when the focus offers it (ENABLE_CODEC_VP9: 101 with RTX 97); none by default. */
   private readonly vp9PayloadTypes = new Set<number>();
+  /** AV1's, when the focus offers it (ENABLE_CODEC_AV1: 41 with RTX 42); none by default. */
+  private readonly av1PayloadTypes = new Set<number>();
+  /** The Dependency Descriptor header extension's id (offered with AV1), or -1. */
+  private dependencyDescriptorId = -1;
   private readonly rtxPayloadTypes = new Map<number, number>([[96, 100]]);
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
@@ -479,23 +483,31 @@ export class BridgeConference {
   }
 
   /**
-   * Learns the video payload types (VP8, VP9, and RTX with its `apt`) from Colibri2 `<payload-type>`s.
-   * A list naming neither VP8 nor VP9 changes nothing; one without VP8 keeps VP8's, one without VP9
-   * forgets VP9's.
+   * Learns the video payload types (VP8, VP9, AV1, and RTX with its `apt`) from Colibri2 `<payload-type>`s.
+   * A list naming none of the three changes nothing; one without VP8 keeps VP8's, one without VP9
+   * or AV1 forgets theirs.
    */
   setVideoPayloadTypes(payloadTypes: ReadonlyArray<{ id: number; name: string; apt?: number }>): void {
     const vp8 = payloadTypes.filter((p) => p.name.toUpperCase() === 'VP8').map((p) => p.id);
     const vp9 = payloadTypes.filter((p) => p.name.toUpperCase() === 'VP9').map((p) => p.id);
+    const av1 = payloadTypes.filter((p) => p.name.toUpperCase() === 'AV1').map((p) => p.id);
     const rtx = payloadTypes.filter((p) => p.name.toLowerCase() === 'rtx' && p.apt !== undefined).map((p) => [p.id, p.apt!] as const);
-    if (vp8.length === 0 && vp9.length === 0) return;
+    if (vp8.length === 0 && vp9.length === 0 && av1.length === 0) return;
     if (vp8.length > 0) {
       this.vp8PayloadTypes.clear();
       for (const id of vp8) this.vp8PayloadTypes.add(id);
     }
     this.vp9PayloadTypes.clear();
     for (const id of vp9) this.vp9PayloadTypes.add(id);
+    this.av1PayloadTypes.clear();
+    for (const id of av1) this.av1PayloadTypes.add(id);
     this.rtxPayloadTypes.clear();
     for (const [id, apt] of rtx) this.rtxPayloadTypes.set(id, apt);
+  }
+
+  /** Learns the negotiated id of the Dependency Descriptor extension (from Colibri2 video media). */
+  setDependencyDescriptorExtensionId(id: number): void {
+    this.dependencyDescriptorId = id;
   }
 
   /** Learns the negotiated id of the ssrc-audio-level extension (from Colibri2 media). */
@@ -657,6 +669,8 @@ export class BridgeConference {
         rtxPayloadTypes: this.rtxPayloadTypes,
         vp8PayloadTypes: this.vp8PayloadTypes,
         vp9PayloadTypes: this.vp9PayloadTypes,
+        av1PayloadTypes: this.av1PayloadTypes,
+        dependencyDescriptorId: () => this.dependencyDescriptorId,
         now: () => this.now(),
         requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),
         cache: this.cache,

@@ -21,7 +21,9 @@
  * waits for a layer-sync (Y) picture of a layer not forwarded (or a keyframe), whose references it
  * has.
  *
- * VP9 SVC (lib-jitsi-meet sends VP9 as one SSRC carrying up to three spatial layers, L3T3_KEY):
+ * SVC, VP9 and AV1 (lib-jitsi-meet sends either as one SSRC carrying up to three spatial layers,
+ * L3T3_KEY; VP9's layers are read from its payload descriptor, AV1's from the Dependency Descriptor
+ * header extension and the template structure its keyframes carry):
  * within the forwarded SSRC, a receiver gets the spatial layers (SID) up to the tallest that fits
  * its height — the resolutions come from the scalability structure of the keyframes, else each
  * layer is taken as half the next — and the temporal layers (TID) its frame rate allows, decided
@@ -30,7 +32,12 @@
  * between keyframes, which saves about a quarter). Going down happens at the next picture; going
  * up, whose layer chain the receiver does not have, on a keyframe (asked of the sender). The
  * stream keeps its picture IDs (no SSRC switch in SVC); dropped packets leave no hole in the
- * receiver's sequence numbers (SeqMap.drop). RFC 9628; jitsi-videobridge's Vp9QualityFilter.
+ * receiver's sequence numbers (SeqMap.drop). RFC 9628; AV1 RTP specification Appendix A;
+ * jitsi-videobridge's Vp9QualityFilter and Av1DDQualityFilter. A temporal layer comes back at a
+ * TID 0 picture (everything after it references it or later ones) or, VP9, a switching-up point.
+ * The Dependency Descriptor of VP8 and VP9 packets is blanked to padding: their receivers are
+ * sent those codecs' own descriptors rewritten, and a descriptor left as the sender numbered it
+ * would contradict them after a simulcast switch. AV1 packets keep theirs (one SSRC, no switch).
  *
  * One packet in, one rewrite per receiver: the packet (or, for a retransmission, one scratch
  * buffer) is re-stamped in place for each receiver in turn and handed over at once; the receiver's
@@ -40,6 +47,7 @@ import type { PacketCache } from './rtp/packet-cache.ts';
 import { RtpHeader, unwrapRtx, wrapRtx } from './rtp/packet.ts';
 import { SeqMap, createSeqMapPacket, readSeqMapPacket, type SeqMapPacket } from './rtp/seqmap.ts';
 import { Vp8Descriptor, readKeyframeDimensions } from './rtp/vp8.ts';
+import { DependencyDescriptor, DependencyStructure } from './rtp/dependency-descriptor.ts';
 import { VP9_MAX_SPATIAL_LAYERS, Vp9Descriptor } from './rtp/vp9.ts';
 
 /** A layer that sent nothing this long is taken as stopped. */
@@ -52,7 +60,7 @@ export const FULL_FRAME_RATE = 30;
 const BITRATE_WINDOW_MS = 1000;
 /** Highest VP8 TID forwarded when the receiver sets no frame-rate limit. */
 const ALL_TEMPORAL_LAYERS = 3;
-/** VP9: a SID above any (every spatial layer goes). */
+/** SVC: a SID above any (every spatial layer goes). */
 const ALL_SPATIAL_LAYERS = VP9_MAX_SPATIAL_LAYERS;
 
 export interface VideoSourceLayers {
@@ -69,6 +77,10 @@ export interface VideoProjectionOptions {
   vp8PayloadTypes: ReadonlySet<number>;
   /** Payload types that carry VP9 (spatial and temporal layers are read from them); default none. */
   vp9PayloadTypes?: ReadonlySet<number>;
+  /** Payload types that carry AV1 (layers from the Dependency Descriptor); default none. */
+  av1PayloadTypes?: ReadonlySet<number>;
+  /** The negotiated id of the Dependency Descriptor header extension, or -1 (read when packets come). */
+  dependencyDescriptorId?(): number;
   /** Monotonic milliseconds. */
   now(): number;
   /** Asks the sender for a keyframe on `ssrc` (the conference sends a PLI). */
@@ -98,6 +110,24 @@ export interface ArrivingLayer {
   bitrate: number;
 }
 
+/** One packet's place in an SVC stream, from the VP9 descriptor or the AV1 Dependency Descriptor. */
+interface SvcPacket {
+  /** First packet of a picture (temporal unit): its SID 0 frame's first packet. */
+  pictureStart: boolean;
+  /** First packet of a keyframe picture. */
+  keyframe: boolean;
+  spatialId: number;
+  temporalId: number;
+  /** VP9's U bit: a higher temporal layer may start here. */
+  switchingUp: boolean;
+  /** Last packet of its spatial layer's frame. */
+  endsFrame: boolean;
+  /** On a keyframe: the spatial layers announced, 0 when not said. */
+  declaredLayers: number;
+  /** With declaredLayers: their heights (0 where unknown). */
+  declaredHeights: ArrayLike<number>;
+}
+
 /** Hands one projected packet to a receiver; the buffer is reused once the call returns. */
 export type ProjectedPacketSink = (receiverId: string, packet: Buffer) => void;
 
@@ -116,7 +146,7 @@ class ReceiverState {
   target = -1;
   /** The layer forwarded before the current one: its late packets still own output slots. */
   previousSsrc = -1;
-  /** VP9: highest spatial layer (SID) forwarded; ALL_SPATIAL_LAYERS until a keyframe sets it. */
+  /** SVC: highest spatial layer (SID) forwarded; ALL_SPATIAL_LAYERS until a keyframe sets it. */
   spatialId = ALL_SPATIAL_LAYERS;
   /** Input minus output RTP timestamp of the current segment, for Sender Reports. */
   timestampDelta = 0;
@@ -152,13 +182,21 @@ export class VideoProjection {
   readonly #header = new RtpHeader();
   readonly #vp8 = new Vp8Descriptor();
   readonly #vp9 = new Vp9Descriptor();
-  /** VP9 SVC: spatial layers of the stream (from its scalability structure, else the highest SID seen + 1), their heights (0: unknown), last arrivals and bytes per window. */
+  readonly #dd = new DependencyDescriptor();
+  /** AV1: the template structure of the last keyframe (templateCount 0: none yet). */
+  readonly #ddStructure = new DependencyStructure();
+  readonly #svc: SvcPacket = {
+    pictureStart: false, keyframe: false, spatialId: 0, temporalId: 0, switchingUp: false, endsFrame: false, declaredLayers: 0, declaredHeights: [],
+  };
+  /** #svc when the last packet read was VP9 (its Dependency Descriptor, if any, is blanked), else undefined. */
+  #vp9Svc: SvcPacket | undefined;
+  /** SVC: spatial layers of the stream (from its scalability structure, else the highest SID seen + 1), their heights (0: unknown), last arrivals and bytes per window. */
   #spatialCount = 0;
   readonly #spatialHeights = new Float64Array(VP9_MAX_SPATIAL_LAYERS);
   readonly #spatialLastSeen = new Float64Array(VP9_MAX_SPATIAL_LAYERS).fill(Number.NEGATIVE_INFINITY);
   readonly #spatialWindowBytes = new Float64Array(VP9_MAX_SPATIAL_LAYERS);
   readonly #spatialBitrates = new Float64Array(VP9_MAX_SPATIAL_LAYERS);
-  /** The SSRC whose VP9 spatial layers were last seen. */
+  /** The SSRC whose SVC spatial layers were last seen. */
   #spatialSsrc = -1;
   readonly #packet: SeqMapPacket = createSeqMapPacket();
   /** Outgoing RTX payload type per repaired payload type. */
@@ -297,14 +335,15 @@ export class VideoProjection {
       this.#lastSeen[index] = now;
       this.#measure(index, header.length, now);
     }
+    const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
+    const svc = vp8 === undefined ? this.#readSvc(header.payloadType) : undefined;
+    if (vp8 !== undefined || (svc !== undefined && svc === this.#vp9Svc)) this.#blankDependencyDescriptor();
     // Kept before any receiver's rewrite, under the sender's own SSRC and sequence number.
     this.#options.cache?.insert(header.ssrc, header.sequenceNumber, header.buf, now);
-    const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
-    const vp9 = vp8 === undefined && this.#options.vp9PayloadTypes?.has(header.payloadType) && this.#vp9.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp9 : undefined;
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
-    if (vp9 !== undefined) {
-      input.keyframe = vp9.keyframeStart;
-      if (repairedLayer === undefined) this.#noteSpatialLayer(vp9, header.ssrc, header.length, now);
+    if (svc !== undefined) {
+      input.keyframe = svc.keyframe;
+      if (repairedLayer === undefined) this.#noteSpatialLayer(svc, header.ssrc, header.length, now);
     }
     this.#keyframe = input.keyframe;
     // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
@@ -313,26 +352,79 @@ export class VideoProjection {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
-    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, vp9, now, send) : this.#forwardRetransmission(input, vp8, original, send, askers);
+    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, original, send, askers);
   }
 
-  /** VP9: the packet's spatial layer is arriving; its keyframe's scalability structure gives the layers' heights. */
-  #noteSpatialLayer(vp9: Vp9Descriptor, ssrc: number, bytes: number, now: number): void {
-    const sid = vp9.spatialId;
+  /** The parsed packet's (this.#header) SVC facts, for VP9 and AV1 payload types; undefined for others or when unreadable. */
+  #readSvc(payloadType: number): SvcPacket | undefined {
+    const header = this.#header;
+    const svc = this.#svc;
+    this.#vp9Svc = undefined;
+    if (this.#options.vp9PayloadTypes?.has(payloadType)) {
+      const vp9 = this.#vp9;
+      if (!vp9.parse(header.buf, header.payloadOffset, header.payloadLength)) return undefined;
+      svc.pictureStart = vp9.pictureStart;
+      svc.keyframe = vp9.keyframeStart;
+      svc.spatialId = vp9.spatialId;
+      svc.temporalId = vp9.temporalId;
+      svc.switchingUp = vp9.switchingUp;
+      svc.endsFrame = vp9.endsFrame;
+      svc.declaredLayers = vp9.ssLayers;
+      svc.declaredHeights = vp9.ssHeights;
+      this.#vp9Svc = svc;
+      return svc;
+    }
+    if (!this.#options.av1PayloadTypes?.has(payloadType)) return undefined;
+    const id = this.#options.dependencyDescriptorId?.() ?? -1;
+    const at = id > 0 ? header.findExtension(id) : -1;
+    const dd = this.#dd;
+    if (at < 0 || !dd.parse(header.buf, at, header.foundLength)) return undefined;
+    // A structure comes with each keyframe, in its first packet; it names every later packet's template.
+    if (dd.hasStructure && dd.startOfFrame) this.#ddStructure.copyFrom(dd.structure);
+    const structure = this.#ddStructure;
+    const template = structure.templateCount > 0 ? structure.templateIndex(dd.templateId) : -1;
+    if (template < 0) return undefined;
+    svc.spatialId = structure.templateSpatialIds[template]!;
+    svc.temporalId = structure.templateTemporalIds[template]!;
+    svc.pictureStart = dd.startOfFrame && svc.spatialId === 0;
+    svc.keyframe = dd.hasStructure && dd.startOfFrame;
+    svc.switchingUp = false;
+    svc.endsFrame = dd.endOfFrame;
+    svc.declaredLayers = dd.hasStructure ? structure.maxSpatialId + 1 : 0;
+    svc.declaredHeights = structure.heights;
+    return svc;
+  }
+
+  /** Turns the parsed packet's Dependency Descriptor element, if any, into padding (id 0 bytes, RFC 8285 §4.2-§4.3). */
+  #blankDependencyDescriptor(): void {
+    const id = this.#options.dependencyDescriptorId?.() ?? -1;
+    if (id <= 0) return;
+    const header = this.#header;
+    const at = header.findExtension(id);
+    if (at < 0) return;
+    // The element's own header (1 byte in the one-byte form, 2 in the two-byte form) goes too.
+    const start = at - (header.extensionProfile === 0xbede ? 1 : 2);
+    header.buf.fill(0, start, at + header.foundLength);
+  }
+
+  /** SVC: the packet's spatial layer is arriving; a keyframe's structure gives the layers and their heights. */
+  #noteSpatialLayer(svc: SvcPacket, ssrc: number, bytes: number, now: number): void {
+    const sid = svc.spatialId;
     if (ssrc !== this.#spatialSsrc) {
       this.#spatialSsrc = ssrc;
       this.#spatialCount = 0;
       this.#spatialHeights.fill(0);
       this.#spatialLastSeen.fill(Number.NEGATIVE_INFINITY);
     }
-    if (vp9.ssLayers > 0) {
-      this.#spatialCount = vp9.ssLayers;
+    const declared = Math.min(svc.declaredLayers, VP9_MAX_SPATIAL_LAYERS);
+    if (declared > 0) {
+      this.#spatialCount = declared;
       for (let s = 0; s < VP9_MAX_SPATIAL_LAYERS; s++) {
-        this.#spatialHeights[s] = s < vp9.ssLayers ? vp9.ssHeights[s]! : 0;
+        this.#spatialHeights[s] = s < declared ? svc.declaredHeights[s] ?? 0 : 0;
         // The structure announces the layers of this very picture: they count as arriving from its first packet.
-        this.#spatialLastSeen[s] = s < vp9.ssLayers ? now : Number.NEGATIVE_INFINITY;
+        this.#spatialLastSeen[s] = s < declared ? now : Number.NEGATIVE_INFINITY;
       }
-      const top = vp9.ssHeights[vp9.ssLayers - 1]!;
+      const top = this.#spatialHeights[declared - 1]!;
       if (top > 0) this.#heights[this.#layers.indexOf(ssrc)] = top;
     } else if (sid >= this.#spatialCount) {
       this.#spatialCount = sid + 1;
@@ -341,7 +433,7 @@ export class VideoProjection {
     this.#spatialWindowBytes[sid] = this.#spatialWindowBytes[sid]! + bytes;
   }
 
-  /** VP9 spatial layers arriving on `ssrc` now (SIDs 0 … n-1 with none silent too long); 0 when it is not SVC. */
+  /** SVC spatial layers arriving on `ssrc` now (SIDs 0 … n-1 with none silent too long); 0 when it is not SVC. */
   #spatialLayersOf(ssrc: number, now: number): number {
     if (ssrc !== this.#spatialSsrc) return 0;
     let n = 0;
@@ -349,7 +441,7 @@ export class VideoProjection {
     return n;
   }
 
-  /** Height of VP9 spatial layer `sid` of `count`: from the scalability structure, else half the next (the top one the SSRC's height). */
+  /** Height of SVC spatial layer `sid` of `count`: from the scalability structure, else half the next (the top one the SSRC's height). */
   #spatialHeight(sid: number, count: number): number {
     const known = this.#spatialHeights[sid]!;
     if (known > 0) return known;
@@ -358,20 +450,20 @@ export class VideoProjection {
     return top / 2 ** (count - 1 - sid);
   }
 
-  /** The highest VP9 spatial layer that fits `wantedHeight` (else 0) among `count`. */
+  /** The highest SVC spatial layer that fits `wantedHeight` (else 0) among `count`. */
   #spatialTargetFor(wantedHeight: number, count: number): number {
     let target = 0;
     for (let s = 1; s < count; s++) if (this.#spatialHeight(s, count) <= wantedHeight) target = s;
     return target;
   }
 
-  #forwardMedia(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, vp9: Vp9Descriptor | undefined, now: number, send: ProjectedPacketSink): number {
+  #forwardMedia(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, svc: SvcPacket | undefined, now: number, send: ProjectedPacketSink): number {
     const header = this.#header;
     const packet = header.buf as Buffer;
     const tid = vp8 === undefined ? -1 : vp8.temporalId;
-    // VP9: the octet with the marker bit, restored after each receiver it was moved for.
+    // SVC: the octet with the marker bit, restored after each receiver it was moved for.
     const markerOctet = packet[1]!;
-    const spatialLayers = vp9 === undefined ? 0 : this.#spatialLayersOf(input.ssrc, now);
+    const spatialLayers = svc === undefined ? 0 : this.#spatialLayersOf(input.ssrc, now);
     let sent = 0;
     this.#survey(now);
     for (const receiver of this.#receiverList) {
@@ -381,11 +473,11 @@ export class VideoProjection {
       const current = receiver.map.currentSsrc;
       // Another layer's packet maps only when it is a late one of the layer left before.
       if (input.ssrc !== current && input.ssrc !== receiver.previousSsrc) continue;
-      const dropped = vp9 !== undefined
-        ? input.ssrc === current && this.#dropVp9(receiver, input, vp9, spatialLayers, now)
+      const dropped = svc !== undefined
+        ? input.ssrc === current && this.#dropSvc(receiver, input, svc, spatialLayers, now)
         : tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid);
-      // The end of the highest spatial layer the receiver gets ends its picture (RFC 9628 §4.1).
-      if (vp9 !== undefined && !dropped && vp9.endsFrame && vp9.spatialId === receiver.spatialId) packet[1] = markerOctet | 0x80;
+      // The end of the highest spatial layer the receiver gets ends its picture (RFC 9628 §4.1; AV1 RTP §4.3: end of the temporal unit).
+      if (svc !== undefined && !dropped && svc.endsFrame && svc.spatialId === receiver.spatialId) packet[1] = markerOctet | 0x80;
       else packet[1] = markerOctet;
       // Packets of other layers only map when late ones of a layer left still own a slot.
       if (dropped) {
@@ -408,13 +500,13 @@ export class VideoProjection {
   }
 
   /**
-   * VP9: whether this packet of the forwarded SSRC is above the spatial or temporal layers the
-   * receiver gets. Both are decided on a picture's first packet (B on SID 0): a keyframe sets the
-   * spatial layer to the target, a lower target takes effect at once, a higher one waits for a
-   * keyframe (asked here); temporal layers as for VP8, going up at a switching-up point.
+   * SVC: whether this packet of the forwarded SSRC is above the spatial or temporal layers the
+   * receiver gets. Both are decided on a picture's first packet: a keyframe sets the spatial layer
+   * to the target, a lower target takes effect at once, a higher one waits for a keyframe (asked
+   * here); a temporal layer dropped comes back at a TID 0 picture or a switching-up point.
    */
-  #dropVp9(receiver: ReceiverState, input: SeqMapPacket, vp9: Vp9Descriptor, spatialLayers: number, now: number): boolean {
-    if (vp9.pictureStart) {
+  #dropSvc(receiver: ReceiverState, input: SeqMapPacket, svc: SvcPacket, spatialLayers: number, now: number): boolean {
+    if (svc.pictureStart) {
       const target = spatialLayers > 1 ? this.#spatialTargetFor(receiver.wantedHeight, spatialLayers) : ALL_SPATIAL_LAYERS;
       if (this.#keyframe) {
         receiver.spatialId = target;
@@ -422,12 +514,14 @@ export class VideoProjection {
       } else {
         if (target < receiver.spatialId) receiver.spatialId = target;
         else if (target > receiver.spatialId) this.#askKeyframe(input.ssrc, now);
-        const tid = vp9.temporalId;
-        if (tid > receiver.temporalId && tid <= receiver.maxTemporalId && vp9.switchingUp) receiver.temporalId = tid;
+        const tid = svc.temporalId;
+        // After a TID 0 picture every later one references it or later ones: all wanted layers may go.
+        if (tid === 0) receiver.temporalId = receiver.maxTemporalId;
+        else if (tid > receiver.temporalId && tid <= receiver.maxTemporalId && svc.switchingUp) receiver.temporalId = tid;
       }
-      receiver.dropping = vp9.temporalId > receiver.temporalId;
+      receiver.dropping = svc.temporalId > receiver.temporalId;
     }
-    return receiver.dropping || vp9.spatialId > receiver.spatialId;
+    return receiver.dropping || svc.spatialId > receiver.spatialId;
   }
 
   /**
@@ -576,7 +670,7 @@ export class VideoProjection {
       const ssrc = this.#arriving[i]!;
       const spatial = this.#spatialLayersOf(ssrc, now);
       if (spatial > 1) {
-        // VP9 SVC: each spatial layer is a choice; it costs itself and every layer below (all are sent).
+        // SVC: each spatial layer is a choice; it costs itself and every layer below (all are sent).
         let bitrate = 0;
         for (let s = 0; s < spatial; s++) {
           bitrate += this.#spatialBitrates[s]!;

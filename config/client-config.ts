@@ -31,12 +31,7 @@ export function buildClientConfig(config: Config, origin: string): ClientConfig 
     // The bridge channel is the colibri-ws WebSocket announced in each Jingle offer.
     bridgeChannel: { preferSctp: false },
     p2p: { enabled: true },
-    // VP8 simulcast is what the bridge forwards best; clients prefer it. With ENABLE_CODEC_VP9 the focus
-    // offers VP9 too and lib-jitsi-meet sends the first offered codec of this order: VP9 (SVC), whose
-    // spatial and temporal layers the bridge forwards per receiver.
-    videoQuality: config.video.vp9
-      ? { codecPreferenceOrder: ['VP9', 'VP8', 'H264', 'AV1'], preferredCodec: 'VP9' }
-      : { codecPreferenceOrder: ['VP8', 'H264', 'VP9', 'AV1'], preferredCodec: 'VP8' },
+    videoQuality: videoQuality(config.video),
     enableWelcomePage: true,
     prejoinConfig: { enabled: true },
     disableThirdPartyRequests: true,
@@ -49,6 +44,20 @@ export function buildClientConfig(config: Config, origin: string): ClientConfig 
     // which comes back to the room with a token (web/server/auth/oidc.ts).
     ...(auth.enabled && auth.type === 'oidc' ? { tokenAuthUrl: tokenAuthUrlTemplate(origin) } : {}),
   };
+}
+
+/**
+ * lib-jitsi-meet's codec preference: VP8 simulcast, which the bridge forwards best, unless the focus
+ * offers an optional codec (ENABLE_CODEC_AV1, ENABLE_CODEC_VP9); lib-jitsi-meet then sends the first
+ * offered codec of this order, AV1 before VP9, whose layers the bridge forwards per receiver.
+ */
+function videoQuality(video: Config['video']): { codecPreferenceOrder: string[]; preferredCodec: string } {
+  const optional = [['AV1', video.av1], ['VP9', video.vp9]] as const;
+  const enabled = optional.filter(([, on]) => on).map(([name]) => name);
+  // The codecs not offered keep today's places after H264: VP9, then AV1.
+  const rest = ['VP9', 'AV1'].filter((name) => !(enabled as readonly string[]).includes(name));
+  const codecPreferenceOrder = [...enabled, 'VP8', 'H264', ...rest];
+  return { codecPreferenceOrder, preferredCodec: codecPreferenceOrder[0]! };
 }
 
 export function clientConfigScript(config: ClientConfig): string {

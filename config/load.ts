@@ -65,6 +65,7 @@ export const envSettings: Record<string, Setting> = {
   JVB_ADVERTISE_IPS: { path: 'media.advertiseIps', kind: 'list' },
   SALON_BRIDGE_NATIVE: { path: 'media.native', kind: 'string' },
   ENABLE_CODEC_VP9: { path: 'video.vp9', kind: 'bool' },
+  ENABLE_CODEC_AV1: { path: 'video.av1', kind: 'bool' },
   SALON_BRIDGE: { path: 'bridge.enabled', kind: 'bool' },
   JVB_MUC_NICKNAME: { path: 'bridge.id', kind: 'string' },
   JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },

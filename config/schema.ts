@@ -218,6 +218,12 @@ export const configSchema = z.strictObject({
      * clients then send VP9 (config.js prefers it). Off: VP8 only, as before.
      */
     vp9: z.boolean().default(false),
+    /**
+     * Offer AV1 after VP8 (and VP9), with the AV1 dependency descriptor header extension the bridge
+     * forwards its layers by (docker-jitsi-meet's ENABLE_CODEC_AV1, a Jicofo setting); lib-jitsi-meet
+     * clients then send AV1 (config.js prefers it, before VP9). Off: not offered, as before.
+     */
+    av1: z.boolean().default(false),
   }).prefault({}),
   /**
    * The videobridge: the one `salon start` runs beside the other roles (unless `enabled` is false),

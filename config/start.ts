@@ -377,7 +377,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     ...(pad ? { documents: pad } : {}),
     ...policy,
     ...(componentDomains(config).avModerationDomain ? { avModerationDomain: componentDomains(config).avModerationDomain } : {}),
-    codecs: codecTable({ vp9: config.video.vp9 }),
+    codecs: codecTable({ vp9: config.video.vp9, av1: config.video.av1 }),
     requestLimits: {
       burst: limits.conferenceRequestBurst,
       windowSeconds: limits.conferenceRequestWindowSeconds,

@@ -19,8 +19,13 @@
  * - `initiator` is whatever the caller passes: Jicofo writes its own real JID (`focus@auth…/focus`).
  * Salon's default table offers only opus (+ telephone-event) and VP8 (+ RTX). VP9 (pt 101, RTX 97, Jicofo's
  * numbers and feedback, after VP8 as Jicofo orders them) is opt-in ({@link codecTable}, ENABLE_CODEC_VP9): the
- * bridge forwards its SVC layers per receiver. The SFU cannot route AV1 SVC or H264 yet (§8.6, §11.2); those,
- * and the AV1 dependency descriptor, are added as table entries.
+ * bridge forwards its SVC layers per receiver. AV1 (pt 41, RTX 42, Jicofo's numbers and feedback) is opt-in
+ * too (ENABLE_CODEC_AV1), with the AV1 RTP Dependency Descriptor header extension (AV1 RTP specification,
+ * Appendix A; id 11 on video, as Jicofo) from which the bridge picks each receiver's spatial and temporal
+ * layers. AV1 comes after VP8 and VP9, not first as in Jicofo: Salon's own client sends the first offered
+ * codec and must stay on VP8; lib-jitsi-meet picks by config.js's preference order instead. A keyframe's
+ * dependency descriptor (~90 bytes) needs two-byte header extensions, hence `extmap-allow-mixed`
+ * (RFC 8285 §4.3, §6). The SFU cannot route H264 yet (§8.6, §11.2); it would be added as a table entry.
  * Where Jicofo omits `useinbandfec` whenever RED is enabled in its config, Salon omits it only when RED is
  * actually offered. Pure and browser-safe.
  */
@@ -153,24 +158,50 @@ export const VP9_CODEC: Readonly<CodecSpec> = Object.freeze({
   bwe: ['goog-remb', 'transport-cc'], rtx: { pt: 97, feedback: [...VIDEO_FEEDBACK] },
 } satisfies CodecSpec);
 
+/** AV1 as Jicofo offers it (jicofo.codec.video.av1): pt 41, RTX 42, VP8's feedback, no fmtp. */
+export const AV1_CODEC: Readonly<CodecSpec> = Object.freeze({
+  media: 'video', name: 'AV1', pt: 41, clockrate: 90000, parameters: [], feedback: [...VIDEO_FEEDBACK],
+  bwe: ['goog-remb', 'transport-cc'], rtx: { pt: 42, feedback: [...VIDEO_FEEDBACK] },
+} satisfies CodecSpec);
+
+/**
+ * The AV1 dependency descriptor header extension (AV1 RTP specification, Appendix A) on video, with
+ * Jicofo's id 11; offered with {@link AV1_CODEC} only.
+ */
+export const AV1_DEPENDENCY_DESCRIPTOR: Readonly<HeaderExtensionSpec> = Object.freeze({
+  id: 11, uri: HeaderExtensionUri.av1DependencyDescriptor, media: Object.freeze(['video'] as const),
+} satisfies HeaderExtensionSpec);
+
 /** Which optional codecs the focus offers besides {@link DEFAULT_CODECS}'. */
 export interface CodecOptions {
   /** VP9 (SVC) after VP8 (ENABLE_CODEC_VP9). Default false. */
   vp9?: boolean;
+  /** AV1 after VP8 and VP9, with the dependency descriptor extension (ENABLE_CODEC_AV1). Default false. */
+  av1?: boolean;
 }
 
 /**
  * The codec table the focus offers and gives the bridge: {@link DEFAULT_CODECS} itself when nothing
- * optional is on, else a copy with {@link VP9_CODEC} right after VP8 (Jicofo's order: VP8, then VP9).
+ * optional is on, else a copy with {@link VP9_CODEC} right after VP8 (Jicofo's order: VP8, then VP9),
+ * then {@link AV1_CODEC}, whose {@link AV1_DEPENDENCY_DESCRIPTOR} goes after the audio level extension
+ * (where Jicofo lists it).
  */
 export function codecTable(options: CodecOptions = {}): Readonly<CodecTable> {
-  if (!options.vp9) return DEFAULT_CODECS;
+  if (!options.vp9 && !options.av1) return DEFAULT_CODECS;
   const codecs: CodecSpec[] = [];
   for (const codec of DEFAULT_CODECS.codecs) {
     codecs.push(codec);
-    if (codec.media === 'video' && codec.name === 'VP8') codecs.push(VP9_CODEC);
+    if (codec.media !== 'video' || codec.name !== 'VP8') continue;
+    if (options.vp9) codecs.push(VP9_CODEC);
+    if (options.av1) codecs.push(AV1_CODEC);
   }
-  return { ...DEFAULT_CODECS, codecs };
+  if (!options.av1) return { ...DEFAULT_CODECS, codecs };
+  const headerExtensions: HeaderExtensionSpec[] = [];
+  for (const extension of DEFAULT_CODECS.headerExtensions) {
+    headerExtensions.push(extension);
+    if (extension.uri === HeaderExtensionUri.audioLevel) headerExtensions.push(AV1_DEPENDENCY_DESCRIPTOR);
+  }
+  return { ...DEFAULT_CODECS, codecs, headerExtensions };
 }
 
 /** Which estimator the client gets (ParticipantInviteRunnable.createOffer): TCC if it can, else REMB if it can. */

@@ -75,6 +75,14 @@ describe('config/client-config', () => {
     assert.deepEqual(buildClientConfig(config(), 'http://localhost:8000').videoQuality, off.videoQuality);
   });
 
+  it('makes lib-jitsi-meet prefer AV1 with ENABLE_CODEC_AV1, before VP9 when both are on', () => {
+    const quality = (env: Record<string, string>) => buildClientConfig(config([], env), 'http://localhost:8000').videoQuality;
+    assert.deepEqual(quality({ ENABLE_CODEC_AV1: 'true' }), { codecPreferenceOrder: ['AV1', 'VP8', 'H264', 'VP9'], preferredCodec: 'AV1' });
+    assert.deepEqual(quality({ ENABLE_CODEC_AV1: 'true', ENABLE_CODEC_VP9: 'true' }), { codecPreferenceOrder: ['AV1', 'VP9', 'VP8', 'H264'], preferredCodec: 'AV1' });
+    assert.deepEqual(quality({ ENABLE_CODEC_AV1: 'false', ENABLE_CODEC_VP9: 'true' }), { codecPreferenceOrder: ['VP9', 'VP8', 'H264', 'AV1'], preferredCodec: 'VP9' });
+    assert.deepEqual(quality({ ENABLE_CODEC_AV1: 'false' }), { codecPreferenceOrder: ['VP8', 'H264', 'VP9', 'AV1'], preferredCodec: 'VP8' });
+  });
+
   it('writes a script that evaluates to the same object', () => {
     const built = buildClientConfig(config([], { ENABLE_AUTH: '1' }), 'https://meet.example.org');
     const script = clientConfigScript(built);

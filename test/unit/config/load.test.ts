@@ -178,6 +178,15 @@ describe('config/load', () => {
       assertConfigError([], { ENABLE_CODEC_VP9: 'maybe' }, 'ENABLE_CODEC_VP9');
     });
 
+    it("reads ENABLE_CODEC_AV1 (Jicofo's AV1 offer), off by default, apart from VP9", () => {
+      assert.equal(load().config.video.av1, false);
+      assert.equal(load([], { ENABLE_CODEC_AV1: 'true' }).config.video.av1, true);
+      assert.equal(load([], { ENABLE_CODEC_AV1: 'true' }).config.video.vp9, false);
+      assert.equal(load([], { ENABLE_CODEC_VP9: 'true' }).config.video.av1, false);
+      assert.equal(load([], { ENABLE_CODEC_AV1: '0' }).config.video.av1, false);
+      assertConfigError([], { ENABLE_CODEC_AV1: 'maybe' }, 'ENABLE_CODEC_AV1');
+    });
+
     it('ignores variables set to the empty string (compose files pass unset variables that way)', () => {
       const { config } = load([], { ENABLE_AUTH: '', HTTP_PORT: '' });
       assert.equal(config.auth.enabled, false);

@@ -9,7 +9,7 @@ import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/ji
 import { BridgeSelector } from '../../../focus/bridge-selector.ts';
 import { Conference, type ConferenceLink } from '../../../focus/conference.ts';
 import { IqCaller } from '../../../focus/iq-caller.ts';
-import { ClientFeature, codecTable } from '../../../focus/offer.ts';
+import { ClientFeature, codecTable, HeaderExtensionUri } from '../../../focus/offer.ts';
 import { fixtureSsrcs, sessionAcceptFor } from './session-accept-fixture.ts';
 
 const ROOM = 'myroom@muc.meet.jitsi';
@@ -208,6 +208,43 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     for (const nick of ['alice', 'bob']) {
       const video = link.jingleTo(nick, 'session-initiate')[0]!.contents.find((c) => c.name === 'video')!.description!;
       assert.deepEqual(video.payloadTypes.map((p) => `${p.id} ${p.name}`), ['100 VP8', '101 VP9', '96 rtx', '97 rtx']);
+    }
+  });
+
+  it('offers AV1 and its dependency descriptor to clients and the bridge only with the AV1 table (ENABLE_CODEC_AV1)', async () => {
+    const DD = HeaderExtensionUri.av1DependencyDescriptor;
+    const ids = (els: Element[]) => els.map((e) => `${e.attrs.id} ${e.attrs.name ?? e.attrs.uri}`);
+    await twoJoined();
+    const plain = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.ok(plain.every((e) => e.media.every((m) => !m.rtpHdrExts.some((h) => h.attrs.uri === DD))));
+    assert.ok(!link.jingleTo('alice', 'session-initiate')[0]!.contents.some((c) => c.description?.headerExtensions.some((h) => h.uri === DD)));
+
+    conference.end('replaced');
+    iq.close();
+    link = new FakeLink();
+    link.features = [...link.features, ClientFeature.rtx];
+    iq = new IqCaller((s) => link.send(s), 60_000);
+    link.iq = iq;
+    conference = new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+      media: { iq, selector, focusJid: FOCUS, codecs: codecTable({ vp9: true, av1: true }) },
+    });
+    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+    await twoJoined();
+    const allocations = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.equal(allocations.length, 2);
+    for (const endpoint of allocations) {
+      const video = endpoint.media.find((m) => m.type === 'video')!;
+      assert.deepEqual(ids(video.payloadTypes), ['100 VP8', '101 VP9', '41 AV1', '96 rtx', '97 rtx', '42 rtx']);
+      assert.deepEqual(ids(video.rtpHdrExts).filter((h) => h.endsWith(DD)), [`11 ${DD}`]);
+      assert.ok(!endpoint.media.find((m) => m.type === 'audio')!.rtpHdrExts.some((h) => h.attrs.uri === DD));
+    }
+    for (const nick of ['alice', 'bob']) {
+      const offer = link.jingleTo(nick, 'session-initiate')[0]!;
+      const video = offer.contents.find((c) => c.name === 'video')!.description!;
+      assert.deepEqual(video.payloadTypes.map((p) => `${p.id} ${p.name}`), ['100 VP8', '101 VP9', '41 AV1', '96 rtx', '97 rtx', '42 rtx']);
+      assert.deepEqual(video.headerExtensions.filter((h) => h.uri === DD).map((h) => h.id), [11]);
+      assert.ok(!offer.contents.find((c) => c.name === 'audio')!.description!.headerExtensions.some((h) => h.uri === DD));
     }
   });
 

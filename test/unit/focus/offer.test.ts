@@ -337,6 +337,104 @@ describe('focus/offer', () => {
     });
   });
 
+  describe('AV1, opt-in (ENABLE_CODEC_AV1)', () => {
+    const AV1 = codecTable({ av1: true });
+    const BOTH = codecTable({ vp9: true, av1: true });
+    const DD = HeaderExtensionUri.av1DependencyDescriptor;
+    const hdrexts = (d: RtpDescription | undefined) => d?.headerExtensions.map((h) => `${h.id} ${h.uri}`) ?? [];
+
+    it('leaves the offer and the Colibri2 media exactly as before when off', () => {
+      assert.equal(codecTable({ av1: false }), DEFAULT_CODECS);
+      assert.equal(codecTable({ vp9: false, av1: false }), DEFAULT_CODECS);
+      for (const features of [LJM_FEATURES, { ...LJM_FEATURES, jsonSources: false, tcc: false }]) {
+        assert.equal(buildJingle(offer({ features, codecs: codecTable({ av1: false }) })).toString(), buildJingle(offer({ features })).toString());
+        assert.deepEqual(
+          buildColibri2Media(features, codecTable({ av1: false })).map((m) => [...m.payloadTypes, ...m.rtpHdrExts].map(String)),
+          buildColibri2Media(features).map((m) => [...m.payloadTypes, ...m.rtpHdrExts].map(String)),
+        );
+      }
+      const vp9Only = buildJingle(offer({ codecs: codecTable({ vp9: true, av1: false }) })).toString();
+      assert.ok(!vp9Only.includes('AV1') && !vp9Only.includes(DD));
+      assert.deepEqual(DEFAULT_CODECS.headerExtensions.map((h) => h.id), [1, 10, 3, 5], 'the default table is not changed');
+    });
+
+    it('offers AV1 41 after VP8, then RTX 96 (apt=100) and 42 (apt=41), AV1 with the same feedback as VP8', () => {
+      const video = described(offer({ codecs: AV1 }), 'video');
+      assert.deepEqual(payloads(video), ['100 VP8', '41 AV1', '96 rtx', '42 rtx']);
+      const byId = (id: number) => video?.payloadTypes.find((p) => p.id === id);
+      assert.deepEqual(fb(byId(41)), ['ccm fir', 'nack', 'nack pli', 'transport-cc']);
+      assert.deepEqual(byId(41)?.parameters, []);
+      assert.equal(byId(41)?.clockrate, 90000);
+      assert.deepEqual(byId(42)?.parameters, [{ name: 'apt', value: '41' }]);
+      assert.deepEqual(fb(byId(42)), ['ccm fir', 'nack', 'nack pli']);
+      assert.deepEqual(fb(described(offer({ codecs: AV1, features: { ...LJM_FEATURES, tcc: false } }), 'video')?.payloadTypes[1]), ['ccm fir', 'nack', 'nack pli', 'goog-remb']);
+      assert.deepEqual(payloads(described(offer({ codecs: AV1, features: { ...LJM_FEATURES, rtx: false } }), 'video')), ['100 VP8', '41 AV1']);
+    });
+
+    it('offers AV1 after VP8 and VP9 when both are on', () => {
+      const video = described(offer({ codecs: BOTH }), 'video');
+      assert.deepEqual(payloads(video), ['100 VP8', '101 VP9', '41 AV1', '96 rtx', '97 rtx', '42 rtx']);
+      assert.deepEqual(BOTH.codecs.map((c) => c.name), ['opus', 'telephone-event', 'VP8', 'VP9', 'AV1']);
+    });
+
+    it('adds the dependency descriptor (id 11) to the video description only, where Jicofo lists it', () => {
+      for (const table of [AV1, BOTH]) {
+        const jingle = offer({ codecs: table });
+        assert.deepEqual(hdrexts(described(jingle, 'video')), [`11 ${DD}`, ...hdrexts(described(offer(), 'video'))]);
+        assert.deepEqual(hdrexts(described(jingle, 'audio')), hdrexts(described(offer(), 'audio')));
+        assert.deepEqual(payloads(described(jingle, 'audio')), payloads(described(offer(), 'audio')));
+        assert.equal(described(jingle, 'video')?.extmapAllowMixed, true);
+      }
+      // Also without transport-cc, and without json sources (sources in the descriptions).
+      const remb = described(offer({ codecs: AV1, features: { ...LJM_FEATURES, tcc: false, jsonSources: false } }), 'video');
+      assert.deepEqual(remb?.headerExtensions.map((h) => h.id), [11, 10, 3]);
+    });
+
+    it("writes AV1, its RTX and the dependency descriptor exactly as Jicofo's offer does (fixture jingle-session-initiate-jicofo)", () => {
+      const videoDescription = (jingle: Element) => jingle.getChildren('content').find((c) => c.attrs.name === 'video')?.getChild('description');
+      const pick = (jingle: Element, id: string) => videoDescription(jingle)?.getChildren('payload-type').find((p) => p.attrs.id === id);
+      const expected = jingleFixture('jingle-session-initiate-jicofo.xml');
+      const built = buildJingle(offer({ codecs: BOTH }));
+      for (const id of ['41', '42']) {
+        const ours = pick(built, id);
+        const jicofo = pick(expected, id);
+        assert.ok(ours && jicofo, `payload type ${id} in both offers`);
+        assert.equal(canonicalXml(ours), canonicalXml(jicofo));
+      }
+      const exts = (jingle: Element) => videoDescription(jingle)?.getChildren('rtp-hdrext').map((e) => canonicalXml(e)) ?? [];
+      assert.deepEqual(exts(built), exts(expected));
+      assert.ok(videoDescription(built)?.getChild('extmap-allow-mixed'));
+      // Parsed back as a client reads it.
+      const parsed = parseJingle(parse(built.toString()));
+      assert.deepEqual(described(parsed, 'video')?.headerExtensions.find((h) => h.id === 11)?.uri, DD);
+      assert.ok(!described(parsed, 'audio')?.headerExtensions.some((h) => h.uri === DD));
+    });
+
+    it('gives the bridge AV1 41, RTX 42 (apt=41) and the dependency descriptor on video only, through the Colibri2 codec and back', () => {
+      for (const [table, names] of [[AV1, ['100 VP8', '41 AV1', '96 rtx', '42 rtx']], [BOTH, ['100 VP8', '101 VP9', '41 AV1', '96 rtx', '97 rtx', '42 rtx']]] as const) {
+        const media = buildColibri2Media(LJM_FEATURES, table);
+        const modify = parseConferenceModify(parse(buildConferenceModify({
+          meetingId: 'm', endpoints: [{ id: 'abcd1234', create: true, media, capabilities: ['source-names'] }], relays: [],
+        }).toString()));
+        const byType = (type: string) => modify.endpoints[0]!.media.find((m) => m.type === type)!;
+        const video = byType('video');
+        assert.deepEqual(video.payloadTypes.map((e) => `${e.attrs.id} ${e.attrs.name}`), names);
+        assert.equal(video.payloadTypes.find((e) => e.attrs.id === '42')?.getChild('parameter')?.attrs.value, '41');
+        assert.deepEqual(video.rtpHdrExts.map((e) => [e.getNS(), e.attrs.id, e.attrs.uri]), [
+          ['urn:xmpp:jingle:apps:rtp:rtp-hdrext:0', '11', DD],
+          ...buildColibri2Media(LJM_FEATURES).find((m) => m.type === 'video')!.rtpHdrExts.map((e) => [e.getNS(), e.attrs.id, e.attrs.uri]),
+        ]);
+        assert.equal(video.extmapAllowMixed, true);
+        const audio = byType('audio');
+        assert.ok(!audio.rtpHdrExts.some((e) => e.attrs.uri === DD));
+        assert.deepEqual(
+          media.find((m) => m.type === 'audio')!.rtpHdrExts.map(String),
+          buildColibri2Media(LJM_FEATURES).find((m) => m.type === 'audio')!.rtpHdrExts.map(String),
+        );
+      }
+    });
+  });
+
   describe('what the bridge gave', () => {
     it("reads the endpoint's ICE-UDP transport and SCTP port from conference-modified (fixture modified-jvb-allocate)", () => {
       const modified = parseConferenceModified(fixture('colibri2', 'modified-jvb-allocate.xml'));

@@ -104,6 +104,15 @@ describe('web client: session descriptions', () => {
     assert.ok(!sdp.includes('sdes:mid'));
   });
 
+  it('allows two-byte header extensions where the offer says extmap-allow-mixed (a Dependency Descriptor needs them), only there', () => {
+    assert.ok(!lines.includes('a=extmap-allow-mixed'));
+    const mixed = buildRemoteOffer({ ...offer, codecs: { ...offer.codecs, video: { ...offer.codecs.video, extmapAllowMixed: true } } }).split('\r\n');
+    const sections = mixed.join('\n').split('\nm=').slice(1);
+    for (const section of sections) {
+      assert.equal(section.split('\n').includes('a=extmap-allow-mixed'), section.startsWith('video'), section.split('\n')[0]);
+    }
+  });
+
   it('declares a remote source with its msid and FID group, and the bridge feedback SSRC in our audio section', () => {
     assert.ok(lines.includes('a=msid:abcd abcd-v0'));
     assert.ok(lines.includes('a=ssrc-group:FID 23 22'));

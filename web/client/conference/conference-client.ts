@@ -45,6 +45,8 @@ export interface JitsiConfig {
    * `?room=` is added. The service comes back to the room with `#jwt=` (or `?jwt=`).
    */
   tokenAuthUrl?: string;
+  /** Video codecs in preference order (`AV1`, `VP9`, `VP8`, …): an SVC codec the offer carries is sent with spatial layers. */
+  videoQuality?: { codecPreferenceOrder?: string[] };
 }
 
 /** The sign-in address of `tokenAuthUrl` for a room (jitsi-meet's getTokenAuthUrl, reduced to the room). */
@@ -506,6 +508,7 @@ class ConferenceClient implements ConferenceController {
         this.channel?.close();
         const peer = new JinglePeer(jingle, {
           endpointId: this.endpointId,
+          ...(this.config.videoQuality?.codecPreferenceOrder ? { videoCodecPreference: this.config.videoQuality.codecPreferenceOrder } : {}),
           send: (j) => this.sendJingle(j),
           onReceivedTracks: (tracks) => {
             this.received = tracks;

@@ -28,13 +28,25 @@ export interface JinglePeerOptions {
   /** ICE connection state of the session. */
   onIceState(state: RTCIceConnectionState): void;
   iceServers?: RTCIceServer[];
+  /**
+   * config.js `videoQuality.codecPreferenceOrder`: the first of AV1 and VP9 in it that the offer
+   * and the browser both have is what the camera is sent with, as one encoding with three spatial
+   * and three temporal layers (L3T3_KEY, as lib-jitsi-meet does), which the bridge forwards per
+   * receiver. Without one (the default table offers only VP8), the first codec of the offer.
+   */
+  videoCodecPreference?: readonly string[];
 }
+
+/** Codecs sent as one SVC encoding when preferred; the bridge reads their layers (VP9 descriptor, AV1 dependency descriptor). */
+const SVC_CODECS = ['AV1', 'VP9'];
+/** lib-jitsi-meet's mode for a 720p camera. */
+const SVC_MODE = 'L3T3_KEY';
 
 const LOCAL_MIDS = { audio: 'audio', video: 'video', screen: 'screen' } as const;
 
 function contentsCodecs(contents: readonly JingleContent[], media: 'audio' | 'video'): MediaCodecs {
   const d = contents.find((c) => c.description?.media === media)?.description;
-  return { payloadTypes: d?.payloadTypes ?? [], feedback: d?.feedback ?? [], headerExtensions: d?.headerExtensions ?? [] };
+  return { payloadTypes: d?.payloadTypes ?? [], feedback: d?.feedback ?? [], headerExtensions: d?.headerExtensions ?? [], extmapAllowMixed: d?.extmapAllowMixed ?? false };
 }
 
 /** The bridge's transport: every content shares it under BUNDLE; the first one carrying credentials wins. */
@@ -92,6 +104,7 @@ export class JinglePeer {
   /** Answers the offer with our microphone and camera (either may be absent) and sends session-accept. */
   accept(audio: MediaStreamTrack | undefined, video: MediaStreamTrack | undefined): Promise<void> {
     return this.run(async () => {
+      const svc = this.preferSvcCodec();
       await this.pc.setRemoteDescription({ type: 'offer', sdp: buildRemoteOffer(this.offer) });
       for (const [mid, track] of [[LOCAL_MIDS.audio, audio], [LOCAL_MIDS.video, video]] as const) {
         const transceiver = this.transceiver(mid);
@@ -100,6 +113,7 @@ export class JinglePeer {
       }
       this.transceiver(LOCAL_MIDS.screen).direction = 'inactive';
       const answer = await this.answerOffer();
+      if (svc) await this.useSpatialLayers(this.transceiver(LOCAL_MIDS.video).sender);
       this.localSources = this.readLocalSources(answer);
       const transport = {
         ufrag: answer.ufrag, pwd: answer.pwd, rtcpMux: true, fingerprints: [answer.fingerprint], candidates: [], webSockets: [], extensions: [],
@@ -174,6 +188,36 @@ export class JinglePeer {
     const transceiver = this.pc.getTransceivers().find((t) => t.mid === mid);
     if (!transceiver) throw new Error(`no transceiver for m-section '${mid}'`);
     return transceiver;
+  }
+
+  /**
+   * Puts the preferred SVC codec first among the video codecs of the offer we give the browser, when
+   * the offer and the browser's encoder have one, and returns it: Chrome, as answerer, sends with
+   * the offer's first codec (lib-jitsi-meet reorders the offer the same way). Every codec stays
+   * for receiving.
+   */
+  private preferSvcCodec(): string | undefined {
+    const payloadTypes = this.offer.codecs.video.payloadTypes;
+    const offered = new Set(payloadTypes.map((p) => (p.name ?? '').toUpperCase()));
+    const wanted = (this.options.videoCodecPreference ?? []).map((c) => c.toUpperCase()).find((c) => SVC_CODECS.includes(c) && offered.has(c));
+    const encoders = typeof RTCRtpSender.getCapabilities === 'function' ? RTCRtpSender.getCapabilities('video')?.codecs ?? [] : [];
+    if (!wanted || !encoders.some((c) => c.mimeType.toUpperCase() === `VIDEO/${wanted}`)) return undefined;
+    const first = payloadTypes.filter((p) => (p.name ?? '').toUpperCase() === wanted);
+    this.offer.codecs.video.payloadTypes = [...first, ...payloadTypes.filter((p) => !first.includes(p))];
+    return wanted;
+  }
+
+  /** Asks for spatial and temporal layers in the camera's one encoding; a browser that refuses sends one layer. */
+  private async useSpatialLayers(sender: RTCRtpSender): Promise<void> {
+    const parameters = sender.getParameters();
+    const encoding = parameters.encodings[0] as (RTCRtpEncodingParameters & { scalabilityMode?: string }) | undefined;
+    if (!encoding || encoding.scalabilityMode === SVC_MODE) return;
+    encoding.scalabilityMode = SVC_MODE;
+    try {
+      await sender.setParameters(parameters);
+    } catch {
+      // An encoder without that mode (or an older browser): one layer, still forwarded.
+    }
   }
 
   private async answerOffer(): Promise<LocalAnswer> {

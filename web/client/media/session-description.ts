@@ -16,6 +16,11 @@ export interface MediaCodecs {
   payloadTypes: PayloadType[];
   feedback: RtcpFeedback[];
   headerExtensions: RtpHeaderExtension[];
+  /**
+   * XEP-0294 `<extmap-allow-mixed/>` (RFC 8285 §6): the browser may send two-byte header extensions,
+   * which a Dependency Descriptor with its template structure (≈ 90 bytes) needs.
+   */
+  extmapAllowMixed?: boolean;
 }
 
 /** The bridge's side of the bundled transport. */
@@ -131,6 +136,7 @@ export function buildRemoteOffer(offer: RemoteOffer): string {
       'a=setup:actpass',
       `a=mid:${slot.mid}`,
       ...codecs.headerExtensions.filter((e) => !DROPPED_EXTENSIONS.has(e.uri)).map((e) => `a=extmap:${e.id} ${e.uri}`),
+      ...(codecs.extmapAllowMixed ? ['a=extmap-allow-mixed'] : []),
       `a=${direction(slot)}`,
       'a=rtcp-mux',
       ...codecLines(codecs),
