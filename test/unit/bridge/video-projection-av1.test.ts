@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { DependencyDescriptor } from '../../../bridge/rtp/dependency-descriptor.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { VideoProjection } from '../../../bridge/video-projection.ts';
+import { recordProjection } from './projection-recorder.ts';
 import { l3t3Structure, writeDependencyDescriptor } from './rtp/dd-writer.ts';
 
 const AV1 = 41;
@@ -73,33 +74,17 @@ function setup() {
       now: () => now, requestKeyframe: (s) => requests.push(s),
     },
   );
-  const got = new Map<string, Out[]>();
   const h = new RtpHeader();
   const dd = new DependencyDescriptor();
   const structure = l3t3Structure(OFFSET);
-  const sink = (id: string, packet: Buffer) => {
+  const { send, take } = recordProjection(projection, (packet): Out => {
     assert.equal(h.parse(packet), 'ok');
     const at = h.findExtension(DD_ID);
     assert.ok(at >= 0 && dd.parse(h.buf, at, h.foundLength), 'AV1 packets keep their descriptor');
     const template = structure.templates[(dd.templateId + 64 - OFFSET) % 64]!;
-    let list = got.get(id);
-    if (!list) got.set(id, (list = []));
-    list.push({ seq: h.sequenceNumber, marker: h.marker, sid: template.spatialId, tid: template.temporalId, frameNumber: dd.frameNumber });
-  };
-  const send = (packets: Buffer[]) => {
-    for (const p of packets) {
-      const before = p[1];
-      projection.project(p, sink);
-      assert.equal(p[1], before, 'the marker octet is restored after every receiver');
-    }
-    now += 33;
-  };
-  const take = (id: string): Out[] => {
-    const list = got.get(id) ?? [];
-    got.set(id, []);
-    return list;
-  };
-  return { projection, requests, send, take, sink, advance: (ms: number) => { now += ms; } };
+    return { seq: h.sequenceNumber, marker: h.marker, sid: template.spatialId, tid: template.temporalId, frameNumber: dd.frameNumber };
+  }, () => { now += 33; });
+  return { projection, requests, send, take, advance: (ms: number) => { now += ms; } };
 }
 
 function check(out: readonly Out[], who: string): void {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { Vp9Descriptor } from '../../../bridge/rtp/vp9.ts';
 import { VideoProjection } from '../../../bridge/video-projection.ts';
+import { recordProjection } from './projection-recorder.ts';
 
 const VP9 = 101;
 const RTX = 97;
@@ -67,29 +68,13 @@ function setup() {
     { layers: [S0, S1, S2], rtx: new Map() },
     { rtxPayloadTypes: new Map([[RTX, VP9]]), vp8PayloadTypes: new Set([100]), vp9PayloadTypes: new Set([VP9]), now: () => now, requestKeyframe: (s) => requests.push(s) },
   );
-  const got = new Map<string, Out[]>();
   const h = new RtpHeader();
   const d = new Vp9Descriptor();
-  const sink = (id: string, packet: Buffer) => {
+  const { send, take } = recordProjection(projection, (packet): Out => {
     assert.equal(h.parse(packet), 'ok');
     assert.ok(d.parse(h.buf, h.payloadOffset, h.payloadLength));
-    let list = got.get(id);
-    if (!list) got.set(id, (list = []));
-    list.push({ seq: h.sequenceNumber, ts: h.timestamp, marker: h.marker, sid: d.spatialId, tid: d.temporalId, pid: d.pictureId });
-  };
-  const send = (packets: Buffer[]) => {
-    for (const p of packets) {
-      const before = p[1];
-      projection.project(p, sink);
-      assert.equal(p[1], before, 'the marker octet is restored after every receiver');
-    }
-    now += 33;
-  };
-  const take = (id: string): Out[] => {
-    const list = got.get(id) ?? [];
-    got.set(id, []);
-    return list;
-  };
+    return { seq: h.sequenceNumber, ts: h.timestamp, marker: h.marker, sid: d.spatialId, tid: d.temporalId, pid: d.pictureId };
+  }, () => { now += 33; });
   return { projection, requests, send, take, advance: (ms: number) => { now += ms; } };
 }
 

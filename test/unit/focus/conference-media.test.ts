@@ -9,7 +9,7 @@ import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/ji
 import { BridgeSelector } from '../../../focus/bridge-selector.ts';
 import { Conference, type ConferenceLink } from '../../../focus/conference.ts';
 import { IqCaller } from '../../../focus/iq-caller.ts';
-import { ClientFeature, codecTable, HeaderExtensionUri } from '../../../focus/offer.ts';
+import { ClientFeature, codecTable, HeaderExtensionUri, type CodecTable } from '../../../focus/offer.ts';
 import { fixtureSsrcs, sessionAcceptFor } from './session-accept-fixture.ts';
 
 const ROOM = 'myroom@muc.meet.jitsi';
@@ -181,13 +181,8 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.ok(link.colibri.every((m) => m.meetingId === 'meeting-1'), 'the bridge conference is named after the room\'s meeting id');
   });
 
-  it('offers VP9 to clients and gives it to the bridge only with the VP9 table (ENABLE_CODEC_VP9)', async () => {
-    const videoPayloads = (ids: Element[]) => ids.map((e) => `${e.attrs.id} ${e.attrs.name}`);
-    await twoJoined();
-    const plain = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
-    assert.deepEqual(plain.map((e) => videoPayloads(e.media.find((m) => m.type === 'video')!.payloadTypes)), [['100 VP8'], ['100 VP8']]);
-    assert.deepEqual(link.jingleTo('alice', 'session-initiate')[0]!.contents.find((c) => c.name === 'video')!.description!.payloadTypes.map((p) => p.name), ['VP8']);
-
+  /** Ends the conference and starts another on a fresh link (clients with RTX), offering `codecs`. */
+  function restartWith(codecs: CodecTable): void {
     conference.end('replaced');
     iq.close();
     link = new FakeLink();
@@ -196,9 +191,19 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     link.iq = iq;
     conference = new Conference(link, pino({ level: 'silent' }), {
       roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
-      media: { iq, selector, focusJid: FOCUS, codecs: codecTable({ vp9: true }) },
+      media: { iq, selector, focusJid: FOCUS, codecs },
     });
     conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+  }
+
+  it('offers VP9 to clients and gives it to the bridge only with the VP9 table (ENABLE_CODEC_VP9)', async () => {
+    const videoPayloads = (ids: Element[]) => ids.map((e) => `${e.attrs.id} ${e.attrs.name}`);
+    await twoJoined();
+    const plain = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.deepEqual(plain.map((e) => videoPayloads(e.media.find((m) => m.type === 'video')!.payloadTypes)), [['100 VP8'], ['100 VP8']]);
+    assert.deepEqual(link.jingleTo('alice', 'session-initiate')[0]!.contents.find((c) => c.name === 'video')!.description!.payloadTypes.map((p) => p.name), ['VP8']);
+
+    restartWith(codecTable({ vp9: true }));
     await twoJoined();
     const allocations = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
     assert.equal(allocations.length, 2);
@@ -219,17 +224,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.ok(plain.every((e) => e.media.every((m) => !m.rtpHdrExts.some((h) => h.attrs.uri === DD))));
     assert.ok(!link.jingleTo('alice', 'session-initiate')[0]!.contents.some((c) => c.description?.headerExtensions.some((h) => h.uri === DD)));
 
-    conference.end('replaced');
-    iq.close();
-    link = new FakeLink();
-    link.features = [...link.features, ClientFeature.rtx];
-    iq = new IqCaller((s) => link.send(s), 60_000);
-    link.iq = iq;
-    conference = new Conference(link, pino({ level: 'silent' }), {
-      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
-      media: { iq, selector, focusJid: FOCUS, codecs: codecTable({ vp9: true, av1: true }) },
-    });
-    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+    restartWith(codecTable({ vp9: true, av1: true }));
     await twoJoined();
     const allocations = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
     assert.equal(allocations.length, 2);
