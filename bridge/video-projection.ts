@@ -190,6 +190,8 @@ export class VideoProjection {
   };
   /** #svc when the last packet read was VP9 (its Dependency Descriptor, if any, is blanked), else undefined. */
   #vp9Svc: SvcPacket | undefined;
+  /** The last AV1 packet named a template of no structure known: a keyframe is needed. */
+  #structureMissing = false;
   /** SVC: spatial layers of the stream (from its scalability structure, else the highest SID seen + 1), their heights (0: unknown), last arrivals and bytes per window. */
   #spatialCount = 0;
   readonly #spatialHeights = new Float64Array(VP9_MAX_SPATIAL_LAYERS);
@@ -336,8 +338,12 @@ export class VideoProjection {
       this.#measure(index, header.length, now);
     }
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
-    const svc = vp8 === undefined ? this.#readSvc(header.payloadType) : undefined;
+    this.#structureMissing = false;
+    // A retransmission's keyframe is an old one: its structure is not the one in force.
+    const svc = vp8 === undefined ? this.#readSvc(header.payloadType, repairedLayer === undefined) : undefined;
     if (vp8 !== undefined || (svc !== undefined && svc === this.#vp9Svc)) this.#blankDependencyDescriptor();
+    // AV1 without a structure yet (its keyframe was lost): nothing can be decoded before the next one.
+    if (this.#structureMissing) this.#askKeyframe(header.ssrc, now);
     // Kept before any receiver's rewrite, under the sender's own SSRC and sequence number.
     this.#options.cache?.insert(header.ssrc, header.sequenceNumber, header.buf, now);
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
@@ -352,11 +358,14 @@ export class VideoProjection {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
-    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, original, send, askers);
+    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, askers);
   }
 
-  /** The parsed packet's (this.#header) SVC facts, for VP9 and AV1 payload types; undefined for others or when unreadable. */
-  #readSvc(payloadType: number): SvcPacket | undefined {
+  /**
+   * The parsed packet's (this.#header) SVC facts, for VP9 and AV1 payload types; undefined for
+   * others or when unreadable. `learn`: an AV1 keyframe's structure becomes the one in force.
+   */
+  #readSvc(payloadType: number, learn: boolean): SvcPacket | undefined {
     const header = this.#header;
     const svc = this.#svc;
     this.#vp9Svc = undefined;
@@ -380,10 +389,13 @@ export class VideoProjection {
     const dd = this.#dd;
     if (at < 0 || !dd.parse(header.buf, at, header.foundLength)) return undefined;
     // A structure comes with each keyframe, in its first packet; it names every later packet's template.
-    if (dd.hasStructure && dd.startOfFrame) this.#ddStructure.copyFrom(dd.structure);
-    const structure = this.#ddStructure;
+    if (learn && dd.hasStructure && dd.startOfFrame) this.#ddStructure.copyFrom(dd.structure);
+    const structure = dd.hasStructure ? dd.structure : this.#ddStructure;
     const template = structure.templateCount > 0 ? structure.templateIndex(dd.templateId) : -1;
-    if (template < 0) return undefined;
+    if (template < 0) {
+      this.#structureMissing = learn;
+      return undefined;
+    }
     svc.spatialId = structure.templateSpatialIds[template]!;
     svc.temporalId = structure.templateTemporalIds[template]!;
     svc.pictureStart = dd.startOfFrame && svc.spatialId === 0;
@@ -541,29 +553,36 @@ export class VideoProjection {
     return receiver.dropping;
   }
 
-  #forwardRetransmission(input: SeqMapPacket, vp8: Vp8Descriptor | undefined, original: number, send: ProjectedPacketSink, askers: ReadonlySet<string> | undefined): number {
+  #forwardRetransmission(
+    input: SeqMapPacket, vp8: Vp8Descriptor | undefined, svc: SvcPacket | undefined, original: number, send: ProjectedPacketSink,
+    askers: ReadonlySet<string> | undefined,
+  ): number {
     const rtxPayloadType = this.#rtxPayloadTypeOf.get(original);
     if (rtxPayloadType === undefined || !askers) return 0;
     let sent = 0;
     for (const id of askers) {
       const receiver = this.#receivers.get(id);
-      if (receiver && this.#resendTo(receiver, input, vp8, rtxPayloadType, send)) sent++;
+      if (receiver && this.#resendTo(receiver, input, vp8, svc, rtxPayloadType, send)) sent++;
     }
     return sent;
   }
 
   /**
    * Re-stamps the parsed packet (this.#header, `input`) as `receiver` was sent it and hands it over
-   * as RTX on the receiver's RTX SSRC. False when the receiver never had a slot for it ('new' would
-   * be a packet it cannot have asked for) or there is no RTX to send on.
+   * as RTX on the receiver's RTX SSRC — for SVC with the marker where its live copy had it (the end
+   * of the highest spatial layer it gets). False when the receiver never had a slot for it ('new'
+   * would be a packet it cannot have asked for) or there is no RTX to send on.
    */
-  #resendTo(receiver: ReceiverState, input: SeqMapPacket, vp8: Vp8Descriptor | undefined, rtxPayloadType: number, send: ProjectedPacketSink): boolean {
+  #resendTo(receiver: ReceiverState, input: SeqMapPacket, vp8: Vp8Descriptor | undefined, svc: SvcPacket | undefined, rtxPayloadType: number, send: ProjectedPacketSink): boolean {
     const header = this.#header;
     if (this.rtxSsrc === undefined || receiver.map.map(input) !== 'old') return false;
     if (this.#scratch.length < header.length + 2) this.#scratch = Buffer.allocUnsafe(header.length + 2);
     receiver.map.applyTo(header, vp8);
     receiver.rtxSequence = (receiver.rtxSequence + 1) & 0xffff;
+    const markerOctet = header.buf[1]!;
+    if (svc !== undefined && svc.endsFrame && svc.spatialId === receiver.spatialId) header.buf[1] = markerOctet | 0x80;
     send(receiver.id, wrapRtx(header, this.rtxSsrc, rtxPayloadType, receiver.rtxSequence, this.#scratch) as Buffer);
+    header.buf[1] = markerOctet;
     return true;
   }
 
@@ -587,8 +606,9 @@ export class VideoProjection {
     const rtxPayloadType = this.#rtxPayloadTypeOf.get(header.parse(copy) === 'ok' ? header.payloadType : -1);
     if (rtxPayloadType === undefined) return { ssrc, sequence: original };
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
+    const svc = vp8 === undefined ? this.#readSvc(header.payloadType, false) : undefined;
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
-    return this.#resendTo(receiver, input, vp8, rtxPayloadType, send) ? 'sent' : { ssrc, sequence: original };
+    return this.#resendTo(receiver, input, vp8, svc, rtxPayloadType, send) ? 'sent' : { ssrc, sequence: original };
   }
 
   /**

@@ -106,23 +106,26 @@ export class NativeTransform implements SrtpTransform {
     this.srtcpTrailer = gcm ? 0 : 10;
   }
 
-  encryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer {
+  /** Undefined when the addon refuses the packet (it checks every length; SrtpProtection has already). */
+  encryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer | undefined {
     const out = Buffer.allocUnsafe(packet.length + this.rtpOverhead);
     const length = this.native.encryptRtp(packet, headerLength, roc >>> 0, out);
-    if (length < 0) throw new RangeError('SRTP: the native transform refused a packet');
-    return out.subarray(0, length);
+    return length < 0 ? undefined : out.subarray(0, length);
   }
 
+  /**
+   * Decrypts in place: the caller gives `packet` up. With GCM the bytes are overwritten before the
+   * tag is checked, so a packet that fails is left garbled (it is dropped anyway).
+   */
   decryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer | undefined {
     const length = this.native.decryptRtp(packet, headerLength, roc >>> 0);
     return length < 0 ? undefined : packet.subarray(0, length);
   }
 
-  encryptRtcp(packet: Buffer, index: number): Buffer {
+  encryptRtcp(packet: Buffer, index: number): Buffer | undefined {
     const out = Buffer.allocUnsafe(packet.length + this.rtcpOverhead);
     const length = this.native.encryptRtcp(packet, index, out);
-    if (length < 0) throw new RangeError('SRTCP: the native transform refused a packet');
-    return out.subarray(0, length);
+    return length < 0 ? undefined : out.subarray(0, length);
   }
 
   decryptRtcp(packet: Buffer): Buffer | undefined {

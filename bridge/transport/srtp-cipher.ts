@@ -83,11 +83,11 @@ export interface SrtpTransform {
    * SRTP-protects an RTP packet whose header (fixed part, CSRCs, extension) is `headerLength`
    * bytes, with rollover counter `roc`: everything after the header is encrypted, padding included.
    */
-  encryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer;
+  encryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer | undefined;
   /** The RTP packet back, or undefined when its tag does not verify; `packet` has the tag, `headerLength` ≤ its length - rtpOverhead. */
   decryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer | undefined;
   /** SRTCP-protects a compound RTCP packet (≥ 8 bytes) with this 31-bit SRTCP index; E flag set. */
-  encryptRtcp(packet: Buffer, index: number): Buffer;
+  encryptRtcp(packet: Buffer, index: number): Buffer | undefined;
   /** The RTCP packet back (E flag clear: only authenticated), or undefined when the tag does not verify; `packet.length` ≥ 8 + rtcpOverhead. */
   decryptRtcp(packet: Buffer): Buffer | undefined;
 }

@@ -142,12 +142,15 @@ describe('VideoProjection with AV1 SVC (Dependency Descriptor: layers per receiv
     assert.ok(take('b').some((o) => o.tid === 2), 'T2 again after a T0 picture');
   });
 
-  it('packets before any structure are forwarded whole (the receiver asks for a keyframe)', () => {
-    const { projection, send, take } = setup();
+  it('packets before any structure ask the sender for a keyframe; the receiver starts with it', () => {
+    const { projection, requests, send, take, advance } = setup();
     const sender = new Av1Sender();
     sender.next(true); // lost: never reaches the bridge
     projection.setWantedHeight('b', 180);
+    advance(300); // past the request made when B started
+    requests.length = 0;
     send(sender.next(false));
+    assert.deepEqual(requests, [S0], 'a keyframe is asked (once, paced) when the structure is missing');
     assert.equal(take('b').length, 0, 'nothing before a keyframe');
     send(sender.next(true));
     assert.equal(take('b').length, 2);

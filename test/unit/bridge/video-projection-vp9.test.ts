@@ -3,6 +3,7 @@
 // temporal layers up to its frame rate, the marker moved to the end of its highest spatial layer,
 // without holes in its sequence numbers; up on a keyframe only.
 import assert from 'node:assert/strict';
+import { PacketCache } from '../../../bridge/rtp/packet-cache.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { Vp9Descriptor } from '../../../bridge/rtp/vp9.ts';
 import { VideoProjection } from '../../../bridge/video-projection.ts';
@@ -11,6 +12,7 @@ import { recordProjection } from './projection-recorder.ts';
 const VP9 = 101;
 const RTX = 97;
 const [S0, S1, S2] = [0x5000, 0x6000, 0x7000];
+const R0 = 0x5001;
 const HEIGHTS = [180, 360, 720];
 /** L1T3's temporal pattern, per picture. */
 const TIDS = [0, 2, 1, 2];
@@ -65,8 +67,11 @@ function setup() {
   let now = 0;
   const requests: number[] = [];
   const projection = new VideoProjection(
-    { layers: [S0, S1, S2], rtx: new Map() },
-    { rtxPayloadTypes: new Map([[RTX, VP9]]), vp8PayloadTypes: new Set([100]), vp9PayloadTypes: new Set([VP9]), now: () => now, requestKeyframe: (s) => requests.push(s) },
+    { layers: [S0, S1, S2], rtx: new Map([[S0, R0]]) },
+    {
+      rtxPayloadTypes: new Map([[RTX, VP9]]), vp8PayloadTypes: new Set([100]), vp9PayloadTypes: new Set([VP9]), now: () => now,
+      requestKeyframe: (s) => requests.push(s), cache: new PacketCache(),
+    },
   );
   const h = new RtpHeader();
   const d = new Vp9Descriptor();
@@ -153,6 +158,31 @@ describe('VideoProjection with VP9 SVC (one SSRC, spatial and temporal layers pe
     projection.setMaxFrameRate('b', undefined);
     for (let i = 0; i < 4; i++) send(sender.next(false));
     assert.ok(take('b').some((o) => o.tid === 2), 'TID 2 again from a switching-up point');
+  });
+
+  it('a NACKed packet comes back from the cache as RTX with the marker where the receiver\'s live copy had it', () => {
+    const { projection, send, take } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('b', 180);
+    send(sender.next(true));
+    send(sender.next(false));
+    const live = take('b');
+    const end = live.at(-1)!;
+    assert.ok(end.marker && end.sid === 0, 'the live copy of the end of SID 0 has the marker');
+    const h = new RtpHeader();
+    const resent: Array<{ marker: boolean; osn: number }> = [];
+    const result = projection.retransmit('b', end.seq, (_id, packet) => {
+      assert.equal(h.parse(packet), 'ok');
+      assert.equal(h.ssrc, R0);
+      resent.push({ marker: h.marker, osn: packet.readUInt16BE(h.payloadOffset) });
+    });
+    assert.equal(result, 'sent');
+    assert.deepEqual(resent, [{ marker: true, osn: end.seq }]);
+    const first = live.at(-2)!;
+    projection.retransmit('b', first.seq, (_id, packet) => {
+      assert.equal(h.parse(packet), 'ok');
+      assert.equal(h.marker, false, 'a packet that did not end the picture comes back without it');
+    });
   });
 
   it('a single-layer VP9 stream (L1T3) is forwarded whole, its marker untouched', () => {

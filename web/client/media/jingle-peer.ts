@@ -199,9 +199,11 @@ export class JinglePeer {
   private preferSvcCodec(): string | undefined {
     const payloadTypes = this.offer.codecs.video.payloadTypes;
     const offered = new Set(payloadTypes.map((p) => (p.name ?? '').toUpperCase()));
-    const wanted = (this.options.videoCodecPreference ?? []).map((c) => c.toUpperCase()).find((c) => SVC_CODECS.includes(c) && offered.has(c));
     const encoders = typeof RTCRtpSender.getCapabilities === 'function' ? RTCRtpSender.getCapabilities('video')?.codecs ?? [] : [];
-    if (!wanted || !encoders.some((c) => c.mimeType.toUpperCase() === `VIDEO/${wanted}`)) return undefined;
+    // The first preferred codec the offer and the encoder both have: an SVC one, or nothing to change.
+    const wanted = (this.options.videoCodecPreference ?? []).map((c) => c.toUpperCase())
+      .find((c) => offered.has(c) && encoders.some((e) => e.mimeType.toUpperCase() === `VIDEO/${c}`));
+    if (!wanted || !SVC_CODECS.includes(wanted)) return undefined;
     const first = payloadTypes.filter((p) => (p.name ?? '').toUpperCase() === wanted);
     this.offer.codecs.video.payloadTypes = [...first, ...payloadTypes.filter((p) => !first.includes(p))];
     return wanted;
