@@ -128,6 +128,14 @@ interface SvcPacket {
   declaredHeights: ArrayLike<number>;
 }
 
+/**
+ * Whether this SVC packet ends the picture as `receiver` gets it: the last packet of the highest
+ * spatial layer it is sent (RFC 9628 §4.1; AV1 RTP §4.3: the end of the temporal unit).
+ */
+function endsPictureFor(svc: SvcPacket, receiver: ReceiverState): boolean {
+  return svc.endsFrame && svc.spatialId === receiver.spatialId;
+}
+
 /** Hands one projected packet to a receiver; the buffer is reused once the call returns. */
 export type ProjectedPacketSink = (receiverId: string, packet: Buffer) => void;
 
@@ -489,8 +497,7 @@ export class VideoProjection {
         ? input.ssrc === current && this.#dropSvc(receiver, input, svc, spatialLayers, now)
         : tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid);
       // The end of the highest spatial layer the receiver gets ends its picture (RFC 9628 §4.1; AV1 RTP §4.3: end of the temporal unit).
-      if (svc !== undefined && !dropped && svc.endsFrame && svc.spatialId === receiver.spatialId) packet[1] = markerOctet | 0x80;
-      else packet[1] = markerOctet;
+      if (svc !== undefined) packet[1] = !dropped && endsPictureFor(svc, receiver) ? markerOctet | 0x80 : markerOctet;
       // Packets of other layers only map when late ones of a layer left still own a slot.
       if (dropped) {
         if (receiver.map.drop(input)) continue;
@@ -580,7 +587,7 @@ export class VideoProjection {
     receiver.map.applyTo(header, vp8);
     receiver.rtxSequence = (receiver.rtxSequence + 1) & 0xffff;
     const markerOctet = header.buf[1]!;
-    if (svc !== undefined && svc.endsFrame && svc.spatialId === receiver.spatialId) header.buf[1] = markerOctet | 0x80;
+    if (svc !== undefined && endsPictureFor(svc, receiver)) header.buf[1] = markerOctet | 0x80;
     send(receiver.id, wrapRtx(header, this.rtxSsrc, rtxPayloadType, receiver.rtxSequence, this.#scratch) as Buffer);
     header.buf[1] = markerOctet;
     return true;
