@@ -21,7 +21,7 @@ import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
 import { allocate, type AllocationSource } from './bandwidth-allocation.ts';
 import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
-import { RETRY_INTERVAL_MS, RetransmissionRequester } from './rtp/retransmission-requester.ts';
+import { RetransmissionRequester } from './rtp/retransmission-requester.ts';
 import { parseTransportCc } from './rtp/transport-cc.ts';
 import { ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
@@ -218,8 +218,12 @@ export class BridgeConference {
   private readonly projections = new Map<string, VideoProjection>();
   /** The SSRC receivers know (a projection's) → that projection, for their feedback. */
   private readonly projectionOf = new Map<number, { owner: string; name: string; projection: VideoProjection }>();
-  /** (layer SSRC × 65536 + sequence) → who NACKed it and when: retransmissions go to them only. */
-  private readonly retransmissionRequests = new Map<number, { receivers: Set<string>; at: number }>();
+  /**
+   * (layer SSRC × 65536 + sequence) → who NACKed it and when, and whether the bridge asked for it
+   * itself (lost on the way in, so every receiver with a slot for it lacks it): retransmissions go
+   * to them only.
+   */
+  private readonly retransmissionRequests = new Map<number, { receivers: Set<string>; bridge: boolean; at: number }>();
   /** Receiver → NACKed packets counted in the current second. */
   private readonly nackWindows = new Map<string, { start: number; count: number }>();
   private readonly feedbackVideoSsrc: number;
@@ -368,7 +372,7 @@ export class BridgeConference {
     let copies = 0;
     let bytes = 0;
     if (projection && source?.layers) {
-      let askers: Set<string> | undefined;
+      let askers: { receivers: Set<string>; bridge: boolean } | undefined;
       if (!source.layers.layers.includes(ssrc)) {
         askers = this.retransmissionAskers(packet, source.layers);
         if (!askers) return;
@@ -377,7 +381,7 @@ export class BridgeConference {
       }
       blankExtensions(packet, this.blanked);
       this.sentBytes = 0;
-      copies = projection.project(packet, this.sendProjected, askers);
+      copies = projection.project(packet, this.sendProjected, askers?.receivers, askers?.bridge);
       bytes = this.sentBytes;
     } else {
       blankExtensions(packet, this.blanked);
@@ -702,7 +706,7 @@ export class BridgeConference {
       if (input === 'sent' || !input) continue;
       this.counters.retransmissionsRequested++;
       // Asked of the sender a moment ago (by the bridge itself, or for another receiver): wait for it.
-      if (this.expectRetransmission(input.ssrc, input.sequence, receiverId, now) < RETRY_INTERVAL_MS) continue;
+      if (this.expectRetransmission(input.ssrc, input.sequence, receiverId, now) < this.requester.retryInterval(input.ssrc)) continue;
       const list = bySsrc.get(input.ssrc);
       if (list) list.push(input.sequence);
       else bySsrc.set(input.ssrc, [input.sequence]);
@@ -729,15 +733,16 @@ export class BridgeConference {
     const known = this.retransmissionRequests.get(key);
     if (known && now - known.at < RETRANSMISSION_WAIT_MS) {
       if (receiverId !== undefined) known.receivers.add(receiverId);
+      else known.bridge = true;
       const age = now - known.at;
-      if (age >= RETRY_INTERVAL_MS) known.at = now;
+      if (age >= this.requester.retryInterval(ssrc)) known.at = now;
       return age;
     }
     if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) {
       for (const [k, r] of this.retransmissionRequests) if (now - r.at >= RETRANSMISSION_WAIT_MS) this.retransmissionRequests.delete(k);
       if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) return Number.POSITIVE_INFINITY;
     }
-    this.retransmissionRequests.set(key, { receivers: new Set(receiverId === undefined ? [] : [receiverId]), at: now });
+    this.retransmissionRequests.set(key, { receivers: new Set(receiverId === undefined ? [] : [receiverId]), bridge: receiverId === undefined, at: now });
     return Number.POSITIVE_INFINITY;
   }
 
@@ -761,22 +766,22 @@ export class BridgeConference {
   }
 
   /**
-   * For an RTX packet of a projected source: the receivers that asked for the packet it repairs
-   * (consumed), or undefined when nobody did lately (Chrome's bandwidth probes resend old packets
-   * on RTX; they stop at the bridge).
+   * For an RTX packet of a projected source: the receivers that asked for the packet it repairs,
+   * and whether the bridge did (the request is consumed), or undefined when nobody did lately
+   * (Chrome's bandwidth probes resend old packets on RTX; they stop at the bridge).
    */
-  private retransmissionAskers(packet: Buffer, layers: VideoSourceLayers): Set<string> | undefined {
+  private retransmissionAskers(packet: Buffer, layers: VideoSourceLayers): { receivers: Set<string>; bridge: boolean } | undefined {
     const ssrc = packet.readUInt32BE(8);
     let layer: number | undefined;
     for (const [l, rtx] of layers.rtx) if (rtx === ssrc) layer = l;
     if (layer === undefined || this.header.parse(packet) !== 'ok' || this.header.payloadLength < 2) return undefined;
     const original = packet.readUInt16BE(this.header.payloadOffset);
-    this.requester.received(layer, original, this.now());
+    this.requester.received(layer, original, this.now(), true);
     const key = layer * 65536 + original;
     const request = this.retransmissionRequests.get(key);
     if (!request) return undefined;
     this.retransmissionRequests.delete(key);
-    return this.now() - request.at < RETRANSMISSION_WAIT_MS ? request.receivers : undefined;
+    return this.now() - request.at < RETRANSMISSION_WAIT_MS ? request : undefined;
   }
 
   /**

@@ -326,10 +326,12 @@ export class VideoProjection {
   /**
    * Re-stamps one RTP packet of this source (layer or RTX) for each receiver it goes to and hands
    * it to `send`: media to every receiver that is forwarded its layer, a retransmission to those of
-   * `askers` (the receivers that NACKed it) that were sent the packet it repairs. The media packet
-   * is rewritten in place. Returns how many packets were handed over.
+   * `askers` (the receivers that NACKed it) that were sent the packet it repairs — or, when the
+   * bridge itself asked for it (`lostOnTheWayIn`: no receiver has it), to every receiver that has a
+   * slot for it, without waiting for their NACKs. The media packet is rewritten in place. Returns
+   * how many packets were handed over.
    */
-  project(packet: Buffer, send: ProjectedPacketSink, askers?: ReadonlySet<string>): number {
+  project(packet: Buffer, send: ProjectedPacketSink, askers?: ReadonlySet<string>, lostOnTheWayIn = false): number {
     const header = this.#header;
     if (header.parse(packet) !== 'ok') return 0;
     const now = this.#options.now();
@@ -366,7 +368,7 @@ export class VideoProjection {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
-    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, askers);
+    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
   }
 
   /**
@@ -562,7 +564,7 @@ export class VideoProjection {
 
   #forwardRetransmission(
     input: SeqMapPacket, vp8: Vp8Descriptor | undefined, svc: SvcPacket | undefined, original: number, send: ProjectedPacketSink,
-    askers: ReadonlySet<string> | undefined,
+    askers: Iterable<string> | undefined,
   ): number {
     const rtxPayloadType = this.#rtxPayloadTypeOf.get(original);
     if (rtxPayloadType === undefined || !askers) return 0;
@@ -582,7 +584,7 @@ export class VideoProjection {
    */
   #resendTo(receiver: ReceiverState, input: SeqMapPacket, vp8: Vp8Descriptor | undefined, svc: SvcPacket | undefined, rtxPayloadType: number, send: ProjectedPacketSink): boolean {
     const header = this.#header;
-    if (this.rtxSsrc === undefined || receiver.map.map(input) !== 'old') return false;
+    if (this.rtxSsrc === undefined || receiver.map.isAhead(input) || receiver.map.map(input) !== 'old') return false;
     if (this.#scratch.length < header.length + 2) this.#scratch = Buffer.allocUnsafe(header.length + 2);
     receiver.map.applyTo(header, vp8);
     receiver.rtxSequence = (receiver.rtxSequence + 1) & 0xffff;

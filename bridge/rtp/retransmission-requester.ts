@@ -6,19 +6,28 @@
 // (RetransmissionRequester in jitsi-nlj).
 //
 // Per stream: the highest sequence number seen; each gap opened by a newer packet (up to
-// MAX_GAP missing) becomes pending; a pending packet is asked now, then again every
-// RETRY_INTERVAL_MS, at most MAX_REQUESTS times, and forgotten when it arrives (late, or
-// retransmitted) or once asked enough. Bounded: MAX_PENDING per stream (the oldest give way),
-// MAX_STREAMS streams (the idlest is forgotten). Pure: the caller gives the time and sends the NACKs.
+// MAX_GAP missing) becomes pending; a pending packet is asked now, then again every retry
+// interval, at most MAX_REQUESTS times, and forgotten when it arrives (late, or retransmitted) or
+// once asked enough. The retry interval follows the sender: the time from the first NACK of a
+// packet to its retransmission (a round trip plus the sender's pacing; a packet asked twice gives
+// no sample, as its answer could be to either NACK — Karn's rule), smoothed, doubled, and kept
+// within [MIN_RETRY_INTERVAL_MS, MAX_RETRY_INTERVAL_MS]; RETRY_INTERVAL_MS before any answer. On a
+// near network a lost NACK or retransmission is thus asked again within tens of milliseconds, in
+// time for the receiver's jitter buffer, and a far sender is not asked twice before it can answer.
+// Bounded: MAX_PENDING per stream (the oldest give way), MAX_STREAMS streams (the idlest is
+// forgotten). Pure: the caller gives the time and sends the NACKs.
 
 import { seqDiff } from './serial.ts';
 
 /** A gap larger than this is a restart or a jump of the sender, not loss: nothing is asked. */
 export const MAX_GAP = 100;
-/** How often one missing packet is asked again (about a round trip to a sender plus its pacing). */
+/** How often one missing packet is asked again while the sender's response time is unknown. */
 export const RETRY_INTERVAL_MS = 100;
+/** Bounds of the retry interval learnt from the sender's response times. */
+export const MIN_RETRY_INTERVAL_MS = 20;
+export const MAX_RETRY_INTERVAL_MS = 400;
 /** How many times one missing packet is asked. */
-export const MAX_REQUESTS = 3;
+export const MAX_REQUESTS = 4;
 const MAX_PENDING = 256;
 const MAX_STREAMS = 256;
 
@@ -33,6 +42,10 @@ interface Stream {
   lastSeenAt: number;
   /** Sequence number → its state, in the order the gaps opened (Map keeps insertion order). */
   pending: Map<number, Pending>;
+  /** Smoothed time from a first NACK to its retransmission (ms); NaN before one. */
+  responseMs: number;
+  /** Twice that, bounded; RETRY_INTERVAL_MS before any sample. */
+  retryIntervalMs: number;
 }
 
 export class RetransmissionRequester {
@@ -41,20 +54,26 @@ export class RetransmissionRequester {
   #pending = 0;
 
   /**
-   * A packet of `ssrc` arrived (new, late or retransmitted): 'gap' when it showed packets missing
-   * before it (ask {@link due} now), 'filled' when it was one of them, else 'ok'.
+   * A packet of `ssrc` arrived (new, late, or `retransmitted` on RTX): 'gap' when it showed packets
+   * missing before it (ask {@link due} now), 'filled' when it was one of them, else 'ok'.
    */
-  received(ssrc: number, sequence: number, now: number): 'ok' | 'gap' | 'filled' {
+  received(ssrc: number, sequence: number, now: number, retransmitted = false): 'ok' | 'gap' | 'filled' {
     sequence &= 0xffff;
     let stream = this.#streams.get(ssrc);
     if (!stream) {
       if (this.#streams.size >= MAX_STREAMS) this.#forgetIdlest();
-      this.#streams.set(ssrc, { highest: sequence, lastSeenAt: now, pending: new Map() });
+      this.#streams.set(ssrc, { highest: sequence, lastSeenAt: now, pending: new Map(), responseMs: Number.NaN, retryIntervalMs: RETRY_INTERVAL_MS });
       return 'ok';
     }
     stream.lastSeenAt = now;
     const ahead = seqDiff(sequence, stream.highest);
-    if (ahead <= 0) return this.#settle(stream, sequence) ? 'filled' : 'ok';
+    if (ahead <= 0) {
+      const pending = stream.pending.get(sequence);
+      if (!pending) return 'ok';
+      if (retransmitted && pending.asked === 1) this.#learnResponse(stream, now - pending.askedAt);
+      this.#settle(stream, sequence);
+      return 'filled';
+    }
     let gap = false;
     if (ahead > 1 && ahead <= MAX_GAP) {
       for (let missing = stream.highest + 1; missing !== stream.highest + ahead; missing++) {
@@ -78,7 +97,7 @@ export class RetransmissionRequester {
   due(now: number, into: Map<number, number[]> = new Map()): Map<number, number[]> {
     for (const [ssrc, stream] of this.#streams) {
       for (const [sequence, pending] of stream.pending) {
-        if (now - pending.askedAt < RETRY_INTERVAL_MS) continue;
+        if (now - pending.askedAt < stream.retryIntervalMs) continue;
         pending.askedAt = now;
         pending.asked++;
         const list = into.get(ssrc);
@@ -88,6 +107,11 @@ export class RetransmissionRequester {
       }
     }
     return into;
+  }
+
+  /** How long after a NACK of `ssrc` to ask again when nothing came (ms). */
+  retryInterval(ssrc: number): number {
+    return this.#streams.get(ssrc)?.retryIntervalMs ?? RETRY_INTERVAL_MS;
   }
 
   /** Whether anything waits to be asked (again): the caller need not call {@link due} otherwise. */
@@ -111,6 +135,12 @@ export class RetransmissionRequester {
     if (!stream.pending.delete(sequence)) return false;
     this.#pending--;
     return true;
+  }
+
+  #learnResponse(stream: Stream, sample: number): void {
+    if (!(sample >= 0)) return;
+    stream.responseMs = Number.isNaN(stream.responseMs) ? sample : 0.875 * stream.responseMs + 0.125 * sample;
+    stream.retryIntervalMs = Math.min(MAX_RETRY_INTERVAL_MS, Math.max(MIN_RETRY_INTERVAL_MS, 2 * stream.responseMs));
   }
 
   #forgetIdlest(): void {

@@ -223,6 +223,13 @@ export class SeqMap {
     this.#open = false;
   }
 
+  /** Whether {@link map} would take `packet` as 'new' (advancing the stream): a repair must not. */
+  isAhead(packet: SeqMapPacket): boolean {
+    if (!this.#active || packet.ssrc !== this.#inSsrc) return false;
+    const ahead = (packet.sequenceNumber - this.#lastIn) & 0xffff;
+    return ahead !== 0 && ahead < 0x8000;
+  }
+
   /**
    * Maps `packet` to its output values (left in outSequence, outTimestamp, outPictureId,
    * outTl0PicIdx). Only the current layer advances the stream; any layer may be looked up.

@@ -131,7 +131,8 @@ describe('bridge Colibri2 service', () => {
 
     // Sequence number 11 never reached the bridge: the gap makes the bridge NACK it at once, for
     // the layer SSRC and the sender's own sequence number; efgh5678's NACK of its slot, coming
-    // while that request is fresh, asks nothing more; the retransmission goes to efgh5678 alone
+    // while that request is fresh, asks nothing more; the retransmission goes to both receivers,
+    // which lack it alike, whether they NACKed it yet or not
     sender.emit('rtp', vp8Rtp(1001, 12, { key: false }));
     assert.equal(nacksToSender().length, 1, 'the bridge asks for the missing packet itself');
     const afterGap = endpoints.get('efgh5678')!.sentRtp.at(-1)!.readUInt16BE(2);
@@ -142,9 +143,11 @@ describe('bridge Colibri2 service', () => {
     assert.notEqual(asked[0]!.readUInt32BE(4), 0xdead, 'sent as the bridge, not as the receiver');
     sender.emit('rtp', rtxRtp(vp8Rtp(1001, 11, { key: false }), 2001, 500));
     sender.emit('rtp', rtxRtp(vp8Rtp(1001, 9), 2001, 501)); // nobody asked (a probe): stops here
-    assert.equal(rtxAt('ijkl9012').length, 0, 'no retransmission for who did not ask');
     assert.equal(rtxAt('efgh5678').length, 2);
     assert.equal(rtxAt('efgh5678')[1]!.readUInt16BE(12), (afterGap - 1) & 0xffff, 'the retransmission fills the receiver\'s hole');
+    assert.equal(rtxAt('ijkl9012').length, 1, 'and the other receiver\'s, without its NACK; the probe reaches nobody');
+    const otherGap = endpoints.get('ijkl9012')!.sentRtp.filter((p) => p.readUInt32BE(8) === 1001).at(-1)!.readUInt16BE(2);
+    assert.equal(rtxAt('ijkl9012')[0]!.readUInt16BE(12), (otherGap - 1) & 0xffff);
     assert.equal(sender.sentRtp.length, 0, 'nothing is sent back to the sender');
     const plis = sender.sentRtcp.filter((p) => p[1] === 206 && (p[0]! & 0x1f) === 1).map((p) => p.readUInt32BE(8));
     assert.ok(plis.length >= 1 && plis.every((ssrc) => ssrc === 1001 || ssrc === 1002), 'keyframes are asked of the source\'s layers');

@@ -88,7 +88,7 @@ function setup(layers = [L0, L1, L2], cache?: PacketCache) {
     if (!list) got.set(id, (list = []));
     list.push(read(packet));
   };
-  const project = (packet: Buffer, askers?: ReadonlySet<string>) => projection.project(packet, sink, askers);
+  const project = (packet: Buffer, askers?: ReadonlySet<string>, lostOnTheWayIn = false) => projection.project(packet, sink, askers, lostOnTheWayIn);
   const of = (id: string) => got.get(id) ?? [];
   return { projection, requests, project, of, sink, advance: (ms: number) => { now += ms; } };
 }
@@ -229,6 +229,36 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     const probe = Buffer.alloc(12 + 1);
     probe[0] = 0x80; probe[1] = RTX; probe.writeUInt32BE(R1, 8);
     assert.equal(project(probe, new Set(['a'])), 0);
+  });
+
+  it('a packet lost on the way in and resent at the bridge\'s own request goes to every receiver with a slot for it, and never advances a stream', () => {
+    const { projection, project, of } = setup([L0, L1]);
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 720);
+    projection.setWantedHeight('c', 180);
+    const s = new Sender();
+    project(s.frame(L1, true));
+    project(s.frame(L0, true));
+    const lost = s.frame(L1);
+    project(s.frame(L1));
+    const [a, b] = [of('a').map((p) => p.seq), of('b').map((p) => p.seq)];
+    assert.equal(a[1], (a[0]! + 2) & 0xffff, 'a\'s stream keeps the lost packet\'s slot');
+    const cBefore = of('c').length;
+
+    assert.equal(project(rtxOf(lost, R1, 1), new Set(), true), 2, 'a and b, which never had it, without a NACK of theirs');
+    for (const [id, seqs] of [['a', a], ['b', b]] as const) {
+      const repair = of(id).at(-1)!;
+      assert.deepEqual([repair.ssrc, repair.pt, repair.osn], [R0, RTX, (seqs[0]! + 1) & 0xffff], `${id} gets it in its slot`);
+    }
+    assert.equal(of('c').length, cBefore, 'c, on the 180p layer, has no slot for it');
+
+    // An RTX copy of a packet no receiver was sent yet (it overtook the original): nobody, and the
+    // original then still opens its slot, continuous.
+    const next = s.frame(L1);
+    assert.equal(project(rtxOf(next, R1, 2), new Set(), true), 0);
+    project(next);
+    assert.equal(of('a').at(-1)!.ssrc, L0);
+    assert.equal(of('a').at(-1)!.seq, (a[1]! + 1) & 0xffff, 'the original follows on, as new');
   });
 
   it('wanted height 0 forwards nothing; sender reports follow each receiver\'s layer and timestamps', () => {

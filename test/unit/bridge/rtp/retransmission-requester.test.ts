@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MAX_GAP, MAX_REQUESTS, RETRY_INTERVAL_MS, RetransmissionRequester } from '../../../../bridge/rtp/retransmission-requester.ts';
+import { MAX_GAP, MAX_REQUESTS, MAX_RETRY_INTERVAL_MS, MIN_RETRY_INTERVAL_MS, RETRY_INTERVAL_MS, RetransmissionRequester } from '../../../../bridge/rtp/retransmission-requester.ts';
 
 const S = 0x1234;
 
@@ -14,6 +14,46 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
     for (let i = 1; i < MAX_REQUESTS; i++) assert.deepEqual([...r.due(2 + i * RETRY_INTERVAL_MS)], [[S, [102, 103]]]);
     assert.deepEqual([...r.due(2 + MAX_REQUESTS * RETRY_INTERVAL_MS)], [], 'given up');
     assert.equal(r.waiting, false);
+  });
+
+  it('asks again after twice the sender\'s smoothed response time, within bounds, learnt only from packets asked once', () => {
+    const r = new RetransmissionRequester();
+    let seq = 0;
+    let now = 0;
+    /** One packet lost and asked at `now`; its retransmission comes `after` ms later (or never). */
+    const lose = (after?: number, retransmitted = true) => {
+      r.received(S, seq, now);
+      seq += 2;
+      r.received(S, seq, now);
+      assert.deepEqual([...r.due(now)], [[S, [seq - 1]]]);
+      if (after !== undefined) assert.equal(r.received(S, seq - 1, now + after, retransmitted), 'filled');
+      now += 1000;
+    };
+    assert.equal(r.retryInterval(S + 1), RETRY_INTERVAL_MS, 'a stream not seen yet');
+    lose(undefined);
+    assert.equal(r.retryInterval(S), RETRY_INTERVAL_MS, 'no answer yet: the default');
+    assert.equal(r.size.pending, 1);
+    for (let i = 1; i < MAX_REQUESTS; i++) r.due(now + i * RETRY_INTERVAL_MS);
+    now += MAX_REQUESTS * RETRY_INTERVAL_MS;
+    assert.equal(r.size.pending, 0, 'given up unanswered');
+    lose(4);
+    assert.equal(r.retryInterval(S), MIN_RETRY_INTERVAL_MS, 'a 4 ms answer: asked again after the floor, not after 8 ms');
+    lose(30, false);
+    assert.equal(r.retryInterval(S), MIN_RETRY_INTERVAL_MS, 'a late original is no answer to the NACK');
+    for (let i = 0; i < 40; i++) lose(60);
+    assert.ok(Math.abs(r.retryInterval(S) - 120) < 1, `60 ms answers: every 120 ms (${r.retryInterval(S)})`);
+    for (let i = 0; i < 60; i++) lose(900);
+    assert.equal(r.retryInterval(S), MAX_RETRY_INTERVAL_MS, 'a far sender: the ceiling');
+
+    // A packet asked twice: its retransmission could answer either NACK, so it teaches nothing.
+    const before = r.retryInterval(S);
+    r.received(S, seq, now);
+    seq += 2;
+    r.received(S, seq, now);
+    r.due(now);
+    r.due(now + before);
+    assert.equal(r.received(S, seq - 1, now + before + 1, true), 'filled');
+    assert.equal(r.retryInterval(S), before);
   });
 
   it('forgets a packet that arrives late or retransmitted', () => {
