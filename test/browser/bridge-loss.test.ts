@@ -151,9 +151,11 @@ describe('video through the bridge under 10 % random loss (browser)', function (
     assert.ok(media, 'the built-in bridge');
     const sender = await rig.browser.newPage(rig.pageUrl, { label: 'tx' });
     const receiver = await rig.browser.newPage(rig.pageUrl, { label: 'rx' });
+    // The receiver sends audio only: a second camera's three encodings would only load the two
+    // cores the bridge and both browsers share, and what is measured is the sender's video.
     assert.equal((await joinWithMedia(sender, room)).ok, true);
-    assert.equal((await joinWithMedia(receiver, room)).ok, true);
-    await waitForRemoteVideo([sender, receiver]);
+    assert.equal((await joinWithMedia(receiver, room, { devices: ['audio'] })).ok, true);
+    await waitForRemoteVideo([receiver]);
     const lossy = path === 'sender' ? sender : receiver;
     const lossyId = await lossy.evaluate(() => (window as unknown as Record<string, any>).salonTest.myUserId() as string);
     const address = media.endpointAddress(lossyId);
