@@ -163,7 +163,7 @@ for (const [name, send] of [
   let best = Infinity;
   for (let round = 0; round < ROUNDS; round++) {
     const started = process.cpuUsage();
-    // Bursts of FAN_OUT, each followed by the microtask that flushes the batch (and lets the sink read).
+    // Bursts of FAN_OUT, each followed by the end of the event loop turn, which flushes the batch (and lets the sink read).
     for (let burst = 0; burst < N / FAN_OUT / 4; burst++) {
       send(FAN_OUT);
       await new Promise<void>((resolve) => setImmediate(resolve));

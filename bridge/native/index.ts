@@ -140,10 +140,13 @@ const BATCH_CAPACITY = 64;
 const SLOT_BYTES = 1_600;
 
 /**
- * The media socket's batch: packets queued while one datagram (or timer) is handled go out
- * together in one sendmmsg when that handler returns (a microtask), so one incoming packet's
- * copies to every receiver cost one system call. Owned by the MediaTransport; after close()
- * nothing is queued.
+ * The media socket's batch: packets queued during one turn of the event loop go out together in
+ * one sendmmsg at its end (setImmediate: after the poll phase, in which libuv reads every datagram
+ * ready on the socket, up to 32 at a time, and Node hands each to the bridge), or as soon as
+ * BATCH_CAPACITY are queued. So the copies of all the packets that arrived together share a
+ * system call: in a room of three, where one packet makes two copies, flushing per incoming
+ * packet cost a system call for every two datagrams. What waits is only the handling of the
+ * datagrams that were already there. Owned by the MediaTransport; after close() nothing is queued.
  */
 export class UdpSendBatch {
   readonly #batch: NativeUdpBatch;
@@ -208,7 +211,7 @@ export class UdpSendBatch {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(this.#flush);
+    setImmediate(this.#flush);
   }
 
   #address(to: RemoteAddress): Buffer | undefined {

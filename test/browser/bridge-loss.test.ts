@@ -26,9 +26,9 @@ import type { ImpairmentCounters } from '../../bridge/transport/index.ts';
 import { seededRandom } from '../unit/seeded-random.ts';
 import { joinWithMedia, startLjmRig, waitForRemoteVideo, type LjmRig } from './ljm-rig.ts';
 
-const WINDOW_MS = 8_000;
+const WINDOW_MS = 6_000;
 /** After the first frames: libwebrtc's bandwidth estimate ramps up and simulcast layers switch on. */
-const WARM_UP_MS = 5_000;
+const WARM_UP_MS = 4_000;
 /** After a change of impairment, before measuring. */
 const SETTLE_MS = 2_000;
 const LOSS = 0.1;
