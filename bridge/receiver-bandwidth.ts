@@ -14,7 +14,9 @@ import type { TransportCcFeedback } from './rtp/transport-cc.ts';
 
 /** What a receiver's send-side bandwidth estimator does (bridge/bwe/estimator.ts is the default). */
 export interface BandwidthEstimator {
-  packetSent(sequence: number, size: number, nowMs: number): void;
+  packetSent(sequence: number, size: number, nowMs: number, probeCluster?: number): void;
+  /** Optional: the packets sent next with `id` form a probe cluster aiming at `targetBps`. */
+  beginProbeCluster?(id: number, targetBps: number, nowMs: number): boolean;
   /** True when the estimate changed. */
   transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean;
   remb(bitrateBps: number, nowMs: number): boolean;
@@ -23,6 +25,18 @@ export interface BandwidthEstimator {
 
 /** Layers are re-allocated to the estimate at most this often. */
 export const REALLOCATION_GAP_MS = 250;
+/**
+ * Probe clusters (a burst at up to twice the estimate, measured by the estimator) for a receiver
+ * held below the layers it wants: the first this long after it was first held back or after the
+ * last cluster; each cluster that does not raise the estimate doubles the gap, up to the maximum.
+ */
+export const PROBE_CLUSTER_GAP_MS = 1000;
+export const PROBE_CLUSTER_MAX_GAP_MS = 8000;
+/** A cluster is at least this many packets, and this long at its target rate. */
+const PROBE_CLUSTER_PACKETS = 5;
+const PROBE_CLUSTER_MS = 15;
+/** Bytes of one probe packet the cluster size assumes (the copies are recent video packets). */
+const PROBE_PACKET_BYTES = 1200;
 
 export class ReceiverBandwidth {
   readonly #estimator: BandwidthEstimator;
@@ -38,6 +52,14 @@ export class ReceiverBandwidth {
   /** Media bytes sent since the last probe, and when that was. */
   #mediaBytes = 0;
   #probedAt = Number.NEGATIVE_INFINITY;
+  /** The probe cluster being sent (0: none), the last id given, when the next is due, and the gap. */
+  #cluster = 0;
+  #lastCluster = 0;
+  #clusterDueAt = Number.NaN;
+  #clusterGapMs = PROBE_CLUSTER_GAP_MS;
+  #lastClusterAt = Number.NaN;
+  #clusterJudged = false;
+  #estimateAtCluster = 0;
 
   constructor(estimator: BandwidthEstimator = new SendSideBandwidthEstimator()) {
     this.#estimator = estimator;
@@ -61,7 +83,7 @@ export class ReceiverBandwidth {
   stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): void {
     if (media) this.#mediaBytes += header.length;
     if (!writeTransportSequence(header, extensionId, this.#sequence)) return;
-    this.#estimator.packetSent(this.#sequence, header.length, now);
+    this.#estimator.packetSent(this.#sequence, header.length, now, media ? 0 : this.#cluster);
     this.#sequence = (this.#sequence + 1) & 0xffff;
   }
 
@@ -99,8 +121,45 @@ export class ReceiverBandwidth {
     const mediaBps = elapsed > 0 ? (this.#mediaBytes * 8000) / elapsed : 0;
     this.#probedAt = now;
     this.#mediaBytes = 0;
-    if (!(elapsed > 0 && elapsed <= 1000) || this.#idealBps <= this.#allocatedBps) return 0;
-    const target = Math.min(this.#estimator.estimateBps, this.#idealBps);
-    return Math.max(0, ((target - mediaBps) * elapsed) / 8000);
+    this.#cluster = 0;
+    const heldBack = this.#idealBps > this.#allocatedBps;
+    if (!heldBack) {
+      this.#clusterDueAt = Number.NaN;
+      this.#clusterGapMs = PROBE_CLUSTER_GAP_MS;
+      return 0;
+    }
+    // Held back from now on: the first cluster comes a gap later.
+    if (Number.isNaN(this.#clusterDueAt)) this.#clusterDueAt = now + PROBE_CLUSTER_GAP_MS;
+    if (!(elapsed > 0 && elapsed <= 1000)) return 0;
+    const estimate = this.#estimator.estimateBps;
+    const fill = Math.max(0, ((Math.min(estimate, this.#idealBps) - mediaBps) * elapsed) / 8000);
+    return fill + this.#clusterBytes(now, estimate);
+  }
+
+  /**
+   * When a probe cluster is due: opens it (the copies sent next are its packets) and returns its
+   * bytes — a burst at up to twice the estimate, no more than the wanted layers need — else 0.
+   */
+  #clusterBytes(now: number, estimate: number): number {
+    if (now < this.#clusterDueAt || !this.#estimator.beginProbeCluster) return 0;
+    // A gap after a cluster, its outcome is known: when it did not move the estimate, the next
+    // waits twice as long as the last did.
+    if (this.#lastCluster !== 0 && !this.#clusterJudged) {
+      this.#clusterJudged = true;
+      this.#clusterGapMs = estimate > this.#estimateAtCluster ? PROBE_CLUSTER_GAP_MS : Math.min(2 * this.#clusterGapMs, PROBE_CLUSTER_MAX_GAP_MS);
+      this.#clusterDueAt = this.#lastClusterAt + this.#clusterGapMs;
+      if (now < this.#clusterDueAt) return 0;
+    }
+    const target = Math.min(2 * estimate, Math.max(this.#idealBps, estimate));
+    const id = (this.#lastCluster % 0xffff_fffe) + 1;
+    // Refused while the path is congested: asked again at the next feedback.
+    if (!this.#estimator.beginProbeCluster(id, target, now)) return 0;
+    this.#clusterDueAt = now + PROBE_CLUSTER_GAP_MS;
+    this.#clusterJudged = false;
+    this.#lastClusterAt = now;
+    this.#lastCluster = id;
+    this.#cluster = id;
+    this.#estimateAtCluster = estimate;
+    return Math.max(PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES, (target * PROBE_CLUSTER_MS) / 8000);
   }
 }

@@ -23,6 +23,14 @@
 //   before a loss-based decrease are no longer counted: their fate was decided at the old rate, and
 //   counting them (they are reported a queue delay later) would cut the estimate twice.
 // - The estimate is min(delay-based, loss-based, REMB when the receiver sends it) in [min, max].
+// - Probe clusters (as libwebrtc's ProbeBitrateEstimator): packets sent in one burst as a probe
+//   (beginProbeCluster, then packetSent with its id) are timed at the receiver; the bytes that
+//   arrived after the first one over the span of their arrivals is the rate the path delivered.
+//   A result above 1.5 × the estimate, with no over-use and loss under 10 %, becomes the
+//   delay-based estimate at once (bounded by the cluster's target) and lifts the loss-based bound
+//   — so an estimate cut by a passing congestion comes back in a few clusters instead of at 8 %/s.
+//   A result closer to the estimate proves nothing (a bottleneck's own burst allowance inflates a
+//   short train's rate) and is ignored. At most one cluster is measured at a time.
 //
 // Growth bound: the bridge has no probing, so the estimate may run ahead of what was acknowledged
 // (raising a receiver to a higher simulcast layer is the probe), but an increase never takes the
@@ -72,6 +80,8 @@ export interface BandwidthEstimatorState {
   delayState: DelayState;
   /** Smoothed time from sending a packet to getting its feedback (RTT plus the feedback interval). */
   feedbackRttMs: number | undefined;
+  /** The last probe cluster's measured delivery rate, whether it was taken or not. */
+  probeResultBps: number | undefined;
 }
 
 const BURST_MS = 5;
@@ -113,6 +123,17 @@ const LOSS_LOW = 0.02;
 const REMB_TIMEOUT_MS = 5000;
 const TRANSPORT_CC_TIMEOUT_MS = 5000;
 const DEFAULT_RTT_MS = 100;
+/** Packets of a probe cluster that must arrive for a result, and the share of those sent. */
+const PROBE_MIN_PACKETS = 4;
+const PROBE_MIN_DELIVERED = 0.8;
+/** A probe result counts when it shows this many times the estimate. */
+const PROBE_MIN_GAIN = 1.5;
+/** Arrival spans are measured no finer than this (transport-cc reports 250 µs ticks). */
+const PROBE_MIN_SPAN_MS = 1;
+/** No probe cluster this soon after a decrease of the estimate. */
+const PROBE_CALM_MS = 1000;
+/** A cluster whose feedback is not complete after this long is given up. */
+const PROBE_TIMEOUT_MS = 1000;
 
 /** Bytes acknowledged per 25 ms of arrival time, over the last 500 ms. */
 class AckedBitrate {
@@ -340,6 +361,9 @@ export class SendSideBandwidthEstimator {
   #lossFraction = 0;
   /** Packets sent before this were answered by the last loss-based decrease and are not counted. */
   #lossCountFromMs = -Infinity;
+  // The probe cluster being measured (id 0: none).
+  #probe = { id: 0, targetBps: 0, startedMs: 0, sent: 0, arrived: 0, lost: 0, bytes: 0, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, firstSize: 0 };
+  #probeResultBps: number | undefined;
   // Feedback decoding.
   #referenceTime = NaN;
   #clockOffsetMs = NaN;
@@ -371,15 +395,39 @@ export class SendSideBandwidthEstimator {
       lossFraction: this.#lossFraction,
       delayState: this.#delay.state,
       feedbackRttMs: Number.isNaN(this.#rttMs) ? undefined : this.#rttMs,
+      probeResultBps: this.#probeResultBps,
     };
   }
 
   /**
    * One RTP packet sent with transport-wide sequence number `sequence` (16 bits), `size` bytes on
-   * the wire, at `nowMs`. O(1), no allocation.
+   * the wire, at `nowMs`; `probeCluster`: the id given to {@link beginProbeCluster} when it is part
+   * of that burst. O(1), no allocation.
    */
-  packetSent(sequence: number, size: number, nowMs: number): void {
-    this.#history.add(sequence, size, nowMs);
+  packetSent(sequence: number, size: number, nowMs: number, probeCluster = 0): void {
+    this.#history.add(sequence, size, nowMs, probeCluster === this.#probe.id ? probeCluster : 0);
+    if (probeCluster !== 0 && probeCluster === this.#probe.id) this.#probe.sent++;
+  }
+
+  /**
+   * The packets sent next with `id` (> 0) form a probe cluster meant to show `targetBps`; any
+   * cluster still being measured is given up. Returns false (send no cluster) when `id` is not
+   * usable, or while the path shows congestion: delay growing, loss of 2 % or more in the last
+   * window, or a decrease less than PROBE_CALM_MS ago.
+   */
+  beginProbeCluster(id: number, targetBps: number, nowMs: number): boolean {
+    if (!Number.isInteger(id) || id <= 0 || id > 0xffff_ffff || !(targetBps > 0) || !Number.isFinite(nowMs)) return false;
+    // Not into a congestion: a burst would only add to the queue and the loss (a switch down
+    // waiting for its keyframe would wait longer).
+    if (this.#delay.state !== 'normal' || this.#lossFraction >= LOSS_LOW) return false;
+    if (nowMs - this.#decreasedMs < PROBE_CALM_MS || nowMs - this.#lossCountFromMs < PROBE_CALM_MS) return false;
+    this.#probe = { id, targetBps, startedMs: nowMs, sent: 0, arrived: 0, lost: 0, bytes: 0, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, firstSize: 0 };
+    return true;
+  }
+
+  /** Whether a probe cluster is being measured (sent, its feedback not all in yet). */
+  probing(nowMs: number): boolean {
+    return this.#probe.id !== 0 && nowMs - this.#probe.startedMs < PROBE_TIMEOUT_MS;
   }
 
   /** One parsed transport-cc feedback from the receiver, got at `nowMs`; true when the estimate changed. */
@@ -405,6 +453,7 @@ export class SendSideBandwidthEstimator {
       if (delta === undefined || delta === null) {
         if (slot >= 0 && this.#history.statusAt(slot) === FeedbackStatus.Unreported) {
           this.#history.setStatus(slot, FeedbackStatus.Lost);
+          if (this.#probe.id !== 0 && this.#history.clusterAt(slot) === this.#probe.id) this.#probe.lost++;
           if (this.#history.sendMsAt(slot) >= this.#lossCountFromMs) {
             this.#lossExpected++;
             this.#lossLost++;
@@ -435,6 +484,7 @@ export class SendSideBandwidthEstimator {
       }
       this.#clockOffsetMs = offsetMs;
       this.#acked.add(arrivalMs, this.#history.sizeAt(slot));
+      if (this.#probe.id !== 0 && this.#history.clusterAt(slot) === this.#probe.id) this.#probeArrived(arrivalMs, this.#history.sizeAt(slot));
       this.#delay.packet(sendMs, arrivalMs);
       if (sendMs > newestSendMs) newestSendMs = sendMs;
     }
@@ -449,8 +499,42 @@ export class SendSideBandwidthEstimator {
     const before = this.#estimateBps;
     this.#updateDelayBased(nowMs);
     this.#updateLossBased(nowMs);
+    this.#probeResult(nowMs);
     this.#publish();
     return this.#estimateBps !== before;
+  }
+
+  #probeArrived(arrivalMs: number, size: number): void {
+    const probe = this.#probe;
+    probe.arrived++;
+    probe.bytes += size;
+    if (arrivalMs < probe.firstArrivalMs) {
+      probe.firstArrivalMs = arrivalMs;
+      probe.firstSize = size;
+    }
+    if (arrivalMs > probe.lastArrivalMs) probe.lastArrivalMs = arrivalMs;
+  }
+
+  /** Once the cluster's feedback is all in: its delivery rate, taken when it shows clearly more than the estimate. */
+  #probeResult(nowMs: number): void {
+    const probe = this.#probe;
+    if (probe.id === 0) return;
+    if (nowMs - probe.startedMs >= PROBE_TIMEOUT_MS) {
+      probe.id = 0;
+      return;
+    }
+    if (probe.sent === 0 || probe.arrived + probe.lost < probe.sent) return;
+    probe.id = 0;
+    if (probe.arrived < PROBE_MIN_PACKETS || probe.arrived < PROBE_MIN_DELIVERED * probe.sent) return;
+    // The first arrival opens the span: what came after it, over the span, is the delivery rate.
+    const spanMs = Math.max(probe.lastArrivalMs - probe.firstArrivalMs, PROBE_MIN_SPAN_MS);
+    const delivered = Math.min(((probe.bytes - probe.firstSize) * 8000) / spanMs, probe.targetBps);
+    this.#probeResultBps = Math.round(delivered);
+    if (delivered < PROBE_MIN_GAIN * this.#estimateBps || this.#delay.state === 'overusing' || this.#lossFraction > LOSS_HIGH) return;
+    this.#delayBasedBps = this.#clamp(Math.max(this.#delayBasedBps, delivered));
+    if (this.#lossBasedBps < delivered) this.#lossBasedBps = Infinity;
+    this.#capacityBps = undefined;
+    this.#rateState = 'increase';
   }
 
   /**

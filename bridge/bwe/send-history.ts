@@ -26,6 +26,8 @@ export class SendHistory {
   readonly #sendMs: Float64Array;
   readonly #size: Uint32Array;
   readonly #status: Uint8Array;
+  /** Probe cluster each packet belonged to (0: none). */
+  readonly #cluster: Uint32Array;
   #highest = -1;
 
   /** `capacity` is rounded up to a power of two in [16, 32768] (half the 16-bit space, for unwrapping). */
@@ -37,6 +39,7 @@ export class SendHistory {
     this.#sendMs = new Float64Array(size);
     this.#size = new Uint32Array(size);
     this.#status = new Uint8Array(size);
+    this.#cluster = new Uint32Array(size);
   }
 
   /** Unwrapped number of the highest packet sent, or −1 before the first. */
@@ -46,10 +49,10 @@ export class SendHistory {
 
   /**
    * Records one packet sent with the 16-bit transport-wide `sequence`, `size` bytes on the wire, at
-   * `sendMs`. A number sent twice keeps its first record; one further behind than the ring holds
-   * is taken as a restart of the numbering.
+   * `sendMs`, as part of probe cluster `cluster` (0: none). A number sent twice keeps its first
+   * record; one further behind than the ring holds is taken as a restart of the numbering.
    */
-  add(sequence: number, size: number, sendMs: number): void {
+  add(sequence: number, size: number, sendMs: number, cluster = 0): void {
     if (!Number.isFinite(sequence) || !Number.isFinite(sendMs)) return;
     const seq = sequence & 0xffff;
     // Unwrapped numbers start at 2^16 so that a first packet followed by older ones stays positive.
@@ -62,6 +65,7 @@ export class SendHistory {
     this.#sendMs[slot] = sendMs;
     this.#size[slot] = Number.isFinite(size) && size > 0 ? Math.min(Math.round(size), 0xffff) : 0;
     this.#status[slot] = FeedbackStatus.Unreported;
+    this.#cluster[slot] = cluster >>> 0;
     if (unwrapped > this.#highest) this.#highest = unwrapped;
   }
 
@@ -84,6 +88,10 @@ export class SendHistory {
 
   sizeAt(slot: number): number {
     return this.#size[slot]!;
+  }
+
+  clusterAt(slot: number): number {
+    return this.#cluster[slot]!;
   }
 
   statusAt(slot: number): FeedbackStatus {

@@ -84,10 +84,29 @@ class Simulation {
     this.#returnMs = options.returnMs ?? 20;
   }
 
+  /** When set: called every ms; a number > 0 sends that many packets at once as a new probe cluster aiming at twice the estimate. */
+  probe: ((nowMs: number) => number) | undefined;
+  #cluster = 0;
+  /** Probe clusters sent (the estimator accepted to begin them). */
+  clusters = 0;
+
   /** Runs until `untilMs`, sending at `rateBps(now)`; `observe` sees the estimate after each feedback. */
   run(untilMs: number, rateBps: (nowMs: number) => number, observe?: (nowMs: number, estimateBps: number) => void): void {
     for (; this.nowMs < untilMs; this.nowMs++) {
       const now = this.nowMs;
+      const burst = this.probe?.(now) ?? 0;
+      // Refused while the path is congested.
+      if (burst > 0 && this.estimator.beginProbeCluster(this.#cluster + 1, 2 * this.estimator.estimateBps, now)) {
+        this.#cluster++;
+        this.clusters++;
+        for (let i = 0; i < burst; i++) {
+          const sequence = this.sequence & 0xffff;
+          this.sequence++;
+          this.estimator.packetSent(sequence, PACKET_BYTES, now, this.#cluster);
+          const arrivalMs = this.link.send(PACKET_BYTES, now);
+          if (arrivalMs !== undefined) this.#inFlight.push({ arrivalMs, sequence });
+        }
+      }
       if (now % 5 === 0) {
         this.#creditBytes += (rateBps(now) * 5) / 8000;
         while (this.#creditBytes >= PACKET_BYTES) {
@@ -260,6 +279,61 @@ describe('bridge/bwe', () => {
         `cap lifted at 10 s: above 1.5 Mbps after ${recoveredMs} ms, at 40 s ${estimator.estimateBps} bps`);
       assert.ok(recoveredMs !== undefined && recoveredMs <= 20_000, `recovered after ${recoveredMs} ms`);
       assert.ok(estimator.estimateBps >= 2_500_000, 'keeps up with a 3 Mbps sender on a free link');
+    });
+
+    it('with a probe cluster every second, the estimate stays under a 600 kbps cap and is back above 1.5 Mbps within 3 s of its lifting', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const link = new Link({ capacityBps: 600_000 });
+      const sim = new Simulation(estimator, link);
+      const follow = (): number => Math.min(estimator.estimateBps, 3_000_000);
+      // As the bridge does while a receiver is held below the layers it wants: a burst of 8 copies a second.
+      sim.probe = (now) => (now % 1000 === 500 && estimator.estimateBps < 3_000_000 ? 8 : 0);
+      const capped: number[] = [];
+      const results = new Set<number>();
+      sim.run(10_000, follow, (now, estimate) => {
+        if (now >= 5_000) capped.push(estimate);
+        const result = estimator.state.probeResultBps;
+        if (result !== undefined) results.add(result);
+      });
+      const mean = capped.reduce((a, b) => a + b, 0) / capped.length;
+      assert.ok(mean > 350_000 && mean < 700_000, `mean under the cap ${mean}`);
+      assert.ok(Math.max(...capped) < 1_000_000, `no cluster lifts the estimate far above the cap: ${Math.max(...capped)}`);
+      assert.ok(sim.clusters > 0 && sim.clusters < 10, `clusters under the cap only when it is calm: ${sim.clusters} in 10 s`);
+      assert.ok(results.size > 0 && [...results].every((r) => r < 900_000), `the clusters measured about the cap: ${[...results].join(', ')}`);
+      link.capacityBps = 10_000_000;
+      let recoveredMs: number | undefined;
+      sim.run(20_000, follow, (now, estimate) => {
+        if (recoveredMs === undefined && estimate > 1_500_000) recoveredMs = now - 10_000;
+        assertSane(estimator, 30_000, 20_000_000);
+      });
+      figures.push(`with a probe cluster a second when calm: under 600 kbps mean ${Math.round(mean)} bps, ${sim.clusters} clusters in 10 s; cap lifted at 10 s: above 1.5 Mbps after ${recoveredMs} ms`);
+      assert.ok(recoveredMs !== undefined && recoveredMs <= 3_000, `recovered after ${recoveredMs} ms`);
+      assert.ok(estimator.estimateBps >= 2_500_000);
+    });
+
+    it('a probe cluster whose feedback never comes, or whose packets are lost, changes nothing', () => {
+      const estimator = new SendSideBandwidthEstimator({ initialBps: 500_000 });
+      assert.equal(estimator.beginProbeCluster(0, 1_000_000, 0), false, 'id 0 means no cluster');
+      assert.equal(estimator.beginProbeCluster(1, Number.NaN, 0), false);
+      assert.equal(estimator.beginProbeCluster(1, 1_000_000, 0), true);
+      for (let s = 0; s < 8; s++) estimator.packetSent(s, PACKET_BYTES, 0, 1);
+      assert.equal(estimator.probing(10), true);
+      // Half the cluster lost: no result.
+      estimator.transportCcFeedback(wire(fromArrivals(0, 0, [30, undefined, 30.25, undefined, 30.5, undefined, 30.75, undefined])), 60);
+      assert.equal(estimator.state.probeResultBps, undefined);
+      assert.equal(estimator.probing(60), false, 'done with it');
+      assert.ok(estimator.estimateBps <= 500_000);
+      // A cluster never reported is given up after a second.
+      estimator.beginProbeCluster(2, 1_000_000, 100);
+      for (let s = 8; s < 16; s++) estimator.packetSent(s, PACKET_BYTES, 100, 2);
+      assert.equal(estimator.probing(1099), true);
+      assert.equal(estimator.probing(1100), false);
+      // Packets stamped with an old cluster's id are not counted into the current one.
+      estimator.beginProbeCluster(3, 1_000_000, 1200);
+      for (let s = 16; s < 24; s++) estimator.packetSent(s, PACKET_BYTES, 1200, 2);
+      estimator.transportCcFeedback(wire(fromArrivals(16, 1, [1230, 1230.25, 1230.5, 1230.75, 1231, 1231.25, 1231.5, 1231.75])), 1260);
+      assert.equal(estimator.state.probeResultBps, undefined);
+      assert.equal(estimator.probing(1260), true, 'cluster 3 sent nothing yet');
     });
 
     it('feedback every 50 ms works the same way (reacts to a 600 kbps bottleneck)', () => {

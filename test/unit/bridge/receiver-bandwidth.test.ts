@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { ReceiverBandwidth, REALLOCATION_GAP_MS, type BandwidthEstimator } from '../../../bridge/receiver-bandwidth.ts';
+import { PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_MAX_GAP_MS, ReceiverBandwidth, REALLOCATION_GAP_MS, type BandwidthEstimator } from '../../../bridge/receiver-bandwidth.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 
 /** A stand-in estimator (this is a unit test of the state around it): the estimate is set by hand. */
 class FixedEstimator implements BandwidthEstimator {
   estimateBps = 1_000_000;
   readonly sent: Array<[number, number]> = [];
-  packetSent(sequence: number, size: number): void {
+  readonly clusterOf = new Map<number, number>();
+  packetSent(sequence: number, size: number, _now: number, probeCluster = 0): void {
     this.sent.push([sequence, size]);
+    this.clusterOf.set(sequence, probeCluster);
   }
   transportCcFeedback(): boolean {
     return false;
@@ -67,5 +69,56 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(bandwidth.probeBytes(100), ((800_000 - 80_000) * 100) / 8000);
     bandwidth.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, 100);
     assert.equal(bandwidth.probeBytes(200), 0, 'nothing owed once it gets what it wants');
+  });
+
+  it('sends a probe cluster a second while held back, its copies marked, backing off while clusters raise nothing', () => {
+    const clusters: Array<{ id: number; target: number; at: number }> = [];
+    class ProbingEstimator extends FixedEstimator {
+      beginProbeCluster(id: number, targetBps: number, nowMs: number): boolean {
+        clusters.push({ id, target: targetBps, at: nowMs });
+        return true;
+      }
+    }
+    const estimator = new ProbingEstimator();
+    const bandwidth = new ReceiverBandwidth(estimator);
+    bandwidth.feedback({ kind: 'remb', bitrate: 400_000 }, 0);
+    bandwidth.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, 0);
+    const calls = (from: number, to: number) => {
+      const bytes: Array<[number, number]> = [];
+      for (let t = from; t <= to; t += 100) bytes.push([t, bandwidth.probeBytes(t)]);
+      return bytes;
+    };
+    calls(0, PROBE_CLUSTER_GAP_MS - 100);
+    assert.equal(clusters.length, 0, 'none in the first second held back');
+    const withCluster = calls(PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_GAP_MS)[0]![1];
+    assert.deepEqual(clusters, [{ id: 1, target: 800_000, at: PROBE_CLUSTER_GAP_MS }], 'twice the estimate, below the ideal');
+    assert.ok(withCluster >= 5 * 1200, `at least five packets' worth: ${withCluster}`);
+    bandwidth.stamp(packet(1), 5, PROBE_CLUSTER_GAP_MS, false);
+    bandwidth.stamp(packet(2), 5, PROBE_CLUSTER_GAP_MS, true);
+    assert.deepEqual([estimator.clusterOf.get(0), estimator.clusterOf.get(1)], [1, 0], 'the copies are the cluster, media is not');
+    bandwidth.probeBytes(PROBE_CLUSTER_GAP_MS + 100);
+    bandwidth.stamp(packet(3), 5, PROBE_CLUSTER_GAP_MS + 100, false);
+    assert.equal(estimator.clusterOf.get(2), 0, 'later fill copies are not');
+
+    // The estimate did not move: the next cluster waits twice as long, and so on up to the maximum.
+    calls(PROBE_CLUSTER_GAP_MS + 200, 60_000);
+    const gaps = clusters.slice(1).map((c, i) => c.at - clusters[i]!.at);
+    assert.deepEqual(gaps.slice(0, 4), [2000, 4000, 8000, 8000]);
+    assert.ok(gaps.every((g) => g <= PROBE_CLUSTER_MAX_GAP_MS));
+    // A cluster that raised it: the next a second after it.
+    const before = clusters.length;
+    let t = 60_100;
+    for (; clusters.length === before; t += 100) bandwidth.probeBytes(t);
+    estimator.estimateBps = 900_000; // what that cluster showed
+    calls(t, t + 3 * PROBE_CLUSTER_GAP_MS);
+    const after = clusters.slice(before).map((c) => c.at);
+    assert.equal(after[1]! - after[0]!, PROBE_CLUSTER_GAP_MS, `${after}`);
+    assert.equal(clusters[before + 1]!.target, 1_500_000, 'never above what its layers would take (when that exceeds the estimate)');
+
+    // Not held back: no cluster.
+    const count = clusters.length;
+    bandwidth.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, 0);
+    calls(200_000, 220_000);
+    assert.equal(clusters.length, count);
   });
 });
