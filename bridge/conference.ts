@@ -39,7 +39,8 @@ export interface ConferenceEndpoint {
    * Sends one RTP packet. The packet is consumed before the call returns (the endpoint encrypts
    * into a buffer of its own): the conference rewrites the same buffer for the next receiver.
    */
-  sendRtp(packet: Buffer): void;
+  /** `copies` > 1: the same datagram that many times. */
+  sendRtp(packet: Buffer, copies?: number): void;
   sendRtcp(packet: Buffer): void;
   close(reason: string): void;
 }
@@ -104,6 +105,8 @@ export interface ConferenceMediaStats {
   probingBytes: number;
   /** Packets missing from senders' video layers that the bridge NACKed itself (each request counted). */
   ownRetransmissionRequests: number;
+  /** Frame ends sent a second time to receivers losing packets (receiver-bandwidth.ts FRAME_END_REPEAT_LOSS). */
+  frameEndsRepeated: number;
 }
 
 /** What the conference's RTCP termination needs from its creator. */
@@ -239,7 +242,7 @@ export class BridgeConference {
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
-    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0,
+    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0,
   };
   /** The last second of every video layer received (bounded: bridge/rtp/packet-cache.ts), for receivers' NACKs. */
   private readonly cache = new PacketCache();
@@ -407,17 +410,20 @@ export class BridgeConference {
   private readonly sendProjected = (receiverId: string, packet: Buffer): void => {
     const member = this.members.get(receiverId);
     if (!member) return;
-    this.sendRtpTo(member, packet);
-    this.sentBytes += packet.length;
+    // A frame's last packet (the marker) twice to a receiver losing packets without congestion.
+    const copies = packet.length > 1 && (packet[1]! & 0x80) !== 0 && member.bandwidth.repeatFrameEnds ? 2 : 1;
+    this.sendRtpTo(member, packet, true, copies);
+    this.sentBytes += copies * packet.length;
+    if (copies > 1) this.counters.frameEndsRepeated++;
   };
 
   /**
    * Sends one RTP packet to a receiver with the next transport-wide sequence number of ITS
    * transport written in (when the packet carries the extension), noted for its estimator.
    */
-  private sendRtpTo(member: Member, packet: Buffer, media = true): void {
+  private sendRtpTo(member: Member, packet: Buffer, media = true, copies = 1): void {
     if (this.sendHeader.parse(packet) === 'ok') member.bandwidth.stamp(this.sendHeader, this.transportCcId, this.now(), media);
-    member.endpoint.sendRtp(packet);
+    member.endpoint.sendRtp(packet, copies);
   }
 
   /**

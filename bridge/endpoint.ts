@@ -202,9 +202,14 @@ export class Endpoint {
     if (this.#ice.state === 'connected' && this.#dtlsRole() === 'client') this.#ensureDtls().start();
   }
 
-  /** Encrypts one plaintext RTP packet and sends it on the selected pair; dropped before 'connected'. */
-  sendRtp(packet: Buffer): void {
-    this.#send(packet, 'rtp');
+  /**
+   * Encrypts one plaintext RTP packet and sends it on the selected pair; dropped before
+   * 'connected'. `copies` > 1 sends the same datagram that many times (byte for byte: the same
+   * SRTP index over the same bytes, so nothing is learnt from the repeat; the receiver's replay
+   * window keeps the first to arrive).
+   */
+  sendRtp(packet: Buffer, copies = 1): void {
+    this.#send(packet, 'rtp', copies);
   }
 
   /** Encrypts one plaintext compound RTCP packet and sends it on the selected pair. */
@@ -247,7 +252,7 @@ export class Endpoint {
     this.events.clear();
   }
 
-  #send(packet: Buffer, kind: 'rtp' | 'rtcp'): void {
+  #send(packet: Buffer, kind: 'rtp' | 'rtcp', copies = 1): void {
     const to = this.#ice.selectedAddress;
     if (this.#state !== 'connected' || !this.#srtp || !to) {
       this.#stats.droppedOut++;
@@ -257,8 +262,10 @@ export class Endpoint {
       const batch = this.#context.sendBatch?.();
       const queued = batch ? this.#srtp.queueRtp(packet, batch, to) : -1;
       if (queued >= 0) {
-        this.#stats.packetsOut++;
-        this.#stats.bytesOut += queued;
+        // The same plaintext, key and index encrypt to the same datagram.
+        for (let copy = 1; copy < copies; copy++) this.#srtp.queueRtp(packet, batch!, to);
+        this.#stats.packetsOut += copies;
+        this.#stats.bytesOut += copies * queued;
         return;
       }
     }
@@ -268,9 +275,11 @@ export class Endpoint {
       this.#stats.droppedOut++;
       return;
     }
-    this.#stats.packetsOut++;
-    this.#stats.bytesOut += protectedPacket.length;
-    this.#context.mux.send(protectedPacket, to);
+    for (let copy = 0; copy < copies; copy++) {
+      this.#stats.packetsOut++;
+      this.#stats.bytesOut += protectedPacket.length;
+      this.#context.mux.send(protectedPacket, to);
+    }
   }
 
   #dtlsRole(): DtlsRole {

@@ -21,10 +21,25 @@ export interface BandwidthEstimator {
   transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean;
   remb(bitrateBps: number, nowMs: number): boolean;
   readonly estimateBps: number;
+  /** Optional: the fraction of packets the receiver reported lost lately (0..1). */
+  readonly lossFraction?: number;
+  /** Optional: whether the path's queue is growing (congestion). */
+  readonly overusing?: boolean;
 }
 
 /** Layers are re-allocated to the estimate at most this often. */
 export const REALLOCATION_GAP_MS = 250;
+/**
+ * A receiver that lost this share of packets lately, its queue not growing, is sent the last
+ * packet of each video frame twice. Loss detected by a sequence gap shows only with the next
+ * packet; within a frame that is at once and the NACKed packet comes back in time, but after a
+ * frame's last packet it is the next frame, a frame interval later, when the receiver's jitter
+ * buffer (a few milliseconds deep on a short path) has already dropped the incomplete frame. With
+ * the repeat, a frame end is lost only when both copies are (1 % instead of 10 % at 10 % loss).
+ * Loss with a growing queue is congestion, which a repeat would feed: none then.
+ */
+export const FRAME_END_REPEAT_LOSS = 0.03;
+
 /**
  * Probe clusters (a burst at up to twice the estimate, measured by the estimator) for a receiver
  * held below the layers it wants: the first this long after it was first held back or after the
@@ -68,6 +83,11 @@ export class ReceiverBandwidth {
   /** The estimate (bps) once the receiver gave feedback; undefined before. */
   get estimateBps(): number | undefined {
     return this.#heard ? this.#estimator.estimateBps : undefined;
+  }
+
+  /** Whether the last packet of each video frame is sent twice (see FRAME_END_REPEAT_LOSS). */
+  get repeatFrameEnds(): boolean {
+    return this.#heard && (this.#estimator.lossFraction ?? 0) >= FRAME_END_REPEAT_LOSS && this.#estimator.overusing !== true;
   }
 
   /** The estimate the allocation works with (the estimator's initial one before any feedback). */

@@ -71,6 +71,8 @@ export interface BridgeTotals {
   probingBytes: number;
   /** Packets missing from senders that the bridge NACKed itself. */
   ownRetransmissionRequests: number;
+  /** Frame ends sent a second time to receivers losing packets. */
+  frameEndsRepeated: number;
 }
 
 export interface BridgeSnapshot {
@@ -109,7 +111,7 @@ function zeroTotals(): BridgeTotals {
     conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
     packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
     rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
-    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0,
   };
 }
 
@@ -137,6 +139,7 @@ function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
   into.retransmissionsRequested += s.retransmissionsRequested;
   into.probingBytes += s.probingBytes;
   into.ownRetransmissionRequests += s.ownRetransmissionRequests;
+  into.frameEndsRepeated += s.frameEndsRepeated;
 }
 
 function isStatsEndpoint(value: object): value is StatsEndpoint {

@@ -383,6 +383,16 @@ export class SendSideBandwidthEstimator {
     return this.#estimateBps;
   }
 
+  /** Fraction lost in the last completed loss window (0..1). */
+  get lossFraction(): number {
+    return this.#lossFraction;
+  }
+
+  /** Whether the delay detector sees the queue growing (congestion). */
+  get overusing(): boolean {
+    return this.#delay.state === 'overusing';
+  }
+
   /** For stats and logs. */
   get state(): BandwidthEstimatorState {
     const acked = this.#acked.rate();

@@ -24,7 +24,8 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { ImpairmentCounters } from '../../bridge/transport/index.ts';
 import { seededRandom } from '../unit/seeded-random.ts';
-import { joinWithMedia, startLjmRig, waitForRemoteVideo, type LjmRig } from './ljm-rig.ts';
+import { channelOpen, joinWithMedia, startLjmRig, waitForRemoteVideo, type LjmRig } from './ljm-rig.ts';
+import { constrain } from './video-probes.ts';
 
 const WINDOW_MS = 6_000;
 /** After the first frames: libwebrtc's bandwidth estimate ramps up and simulcast layers switch on. */
@@ -156,6 +157,10 @@ describe('video through the bridge under 10 % random loss (browser)', function (
     assert.equal((await joinWithMedia(sender, room)).ok, true);
     assert.equal((await joinWithMedia(receiver, room, { devices: ['audio'] })).ok, true);
     await waitForRemoteVideo([receiver]);
+    // The sender on the receiver's stage at up to 720 lines, as the person speaking is watched.
+    await channelOpen(receiver);
+    const senderId = await sender.evaluate(() => (window as unknown as Record<string, any>).salonTest.myUserId() as string);
+    await constrain(receiver, `${senderId}-v0`, 720, true);
     const lossy = path === 'sender' ? sender : receiver;
     const lossyId = await lossy.evaluate(() => (window as unknown as Record<string, any>).salonTest.myUserId() as string);
     const address = media.endpointAddress(lossyId);
@@ -183,8 +188,9 @@ describe('video through the bridge under 10 % random loss (browser)', function (
     const fromCache = cacheAfter.retransmissionsFromCache - cacheBefore.retransmissionsFromCache;
     const requested = cacheAfter.retransmissionsRequested - cacheBefore.retransmissionsRequested;
     const own = cacheAfter.ownRetransmissionRequests - cacheBefore.ownRetransmissionRequests;
+    const repeated = cacheAfter.frameEndsRepeated - cacheBefore.frameEndsRepeated;
     console.log(`      10 % loss: ${describeWindow(during)}`);
-    console.log(`      the bridge: ${fromCache} NACKed packets sent again from its cache, ${requested} NACKed packets not in its cache (asked of the sender unless it just had), ${own} requests of its own`);
+    console.log(`      the bridge: ${fromCache} NACKed packets sent again from its cache, ${requested} NACKed packets not in its cache (asked of the sender unless it just had), ${own} requests of its own, ${repeated} frame ends sent twice`);
     console.log(`      impairment on the ${path}'s path: in ${counters.in.lost}/${counters.in.lost + counters.in.passed} dropped, out ${counters.out.lost}/${counters.out.lost + counters.out.passed} dropped`);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const after = await measure(sender, receiver);
@@ -196,7 +202,10 @@ describe('video through the bridge under 10 % random loss (browser)', function (
     assert.ok(counters.in.lost > 0 && counters.out.lost > 0, 'the impairment dropped datagrams both ways');
     assert.ok(during.nacks > 0, `the receiver sent NACKs (${during.nacks})`);
     assert.ok(during.repaired > 0, `the receiver got retransmissions (${during.repaired})`);
-    if (path === 'receiver') assert.ok(fromCache > 0, `the bridge answered NACKs from its cache (${fromCache}; ${requested} asked of the sender)`);
+    if (path === 'receiver') {
+      assert.ok(fromCache > 0, `the bridge answered NACKs from its cache (${fromCache}; ${requested} asked of the sender)`);
+      assert.ok(repeated > 0, 'the bridge sent the lossy receiver its frame ends twice');
+    }
     else {
       assert.ok(own > 0, `the bridge asked the sender for what it lost (${own})`);
       assert.ok(during.retransmitted > 0, `the sender retransmitted (${during.retransmitted} packets)`);

@@ -31,8 +31,8 @@ export class FakeEndpoint implements ColibriEndpoint {
     this.remote = info;
   }
 
-  sendRtp(p: Buffer) {
-    this.sentRtp.push(Buffer.from(p));
+  sendRtp(p: Buffer, copies = 1) {
+    for (let copy = 0; copy < copies; copy++) this.sentRtp.push(Buffer.from(p));
   }
 
   sendRtcp(p: Buffer) {

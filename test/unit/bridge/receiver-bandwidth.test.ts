@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_MAX_GAP_MS, ReceiverBandwidth, REALLOCATION_GAP_MS, type BandwidthEstimator } from '../../../bridge/receiver-bandwidth.ts';
+import { FRAME_END_REPEAT_LOSS, PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_MAX_GAP_MS, ReceiverBandwidth, REALLOCATION_GAP_MS, type BandwidthEstimator } from '../../../bridge/receiver-bandwidth.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 
 /** A stand-in estimator (this is a unit test of the state around it): the estimate is set by hand. */
@@ -120,5 +120,24 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     bandwidth.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, 0);
     calls(200_000, 220_000);
     assert.equal(clusters.length, count);
+  });
+
+  it('repeats frame ends only for a receiver that reported loss of 3 % or more, and not while its queue grows', () => {
+    const estimator = new (class extends FixedEstimator {
+      lossFraction = 0;
+      overusing = false;
+    })();
+    const bandwidth = new ReceiverBandwidth(estimator);
+    estimator.lossFraction = 0.1;
+    assert.equal(bandwidth.repeatFrameEnds, false, 'no feedback heard yet');
+    bandwidth.feedback({ kind: 'remb', bitrate: 1_000_000 }, 0);
+    assert.equal(bandwidth.repeatFrameEnds, true);
+    estimator.lossFraction = FRAME_END_REPEAT_LOSS - 0.001;
+    assert.equal(bandwidth.repeatFrameEnds, false);
+    estimator.lossFraction = FRAME_END_REPEAT_LOSS;
+    assert.equal(bandwidth.repeatFrameEnds, true);
+    estimator.overusing = true;
+    assert.equal(bandwidth.repeatFrameEnds, false, 'congestion: a repeat would feed it');
+    assert.equal(new ReceiverBandwidth(new FixedEstimator()).repeatFrameEnds, false, 'an estimator that tells no loss');
   });
 });
