@@ -367,7 +367,8 @@ export class BridgeConference {
     if (!from.sources.forwarded.has(ssrc)) return;
     const source = from.sources.sourceOf.get(ssrc);
     if (source && from.forceMuted[source.media === 'audio' ? 'audio' : 'video']) return;
-    const start = process.hrtime.bigint();
+    // performance.now() (a double, sub-microsecond here): hrtime.bigint() allocates two BigInts per packet.
+    const start = performance.now();
     this.counters.rtpPacketsReceived++;
     this.counters.rtpBytesReceived += packet.length;
     if (source?.media === 'audio' && !this.hearAudioLevel(from, packet)) return;
@@ -396,7 +397,7 @@ export class BridgeConference {
       bytes = copies * packet.length;
     }
     if (copies === 0) return;
-    const delay = Number(process.hrtime.bigint() - start);
+    const delay = Math.round((performance.now() - start) * 1e6);
     this.counters.rtpPacketsForwarded += copies;
     this.counters.rtpBytesForwarded += bytes;
     this.counters.forwardingDelayNsTotal += delay;
@@ -451,14 +452,19 @@ export class BridgeConference {
     let bytes = member.bandwidth.probeBytes(now);
     if (bytes <= 0) return;
     const id = member.endpoint.id;
-    for (const name of this.plan?.video.get(id)?.keys() ?? []) {
-      const projection = this.projections.get(name);
-      if (!projection) continue;
-      // Not through sendProjected: the copies are not media (nor counted as forwarded).
-      bytes -= projection.probe(id, bytes, MAX_PROBE_PACKETS, this.sendProbe);
-      if (bytes <= 0) return;
+    try {
+      for (const name of this.plan?.video.get(id)?.keys() ?? []) {
+        const projection = this.projections.get(name);
+        if (!projection) continue;
+        // Not through sendProjected: the copies are not media (nor counted as forwarded).
+        bytes -= projection.probe(id, bytes, MAX_PROBE_PACKETS, this.sendProbe);
+        if (bytes <= 0) return;
+      }
+    } finally {
+      member.bandwidth.probeSent();
     }
   }
+
 
   /** A probing copy for one receiver: numbered on its transport like media, not counted as media. */
   private readonly sendProbe = (receiverId: string, packet: Buffer): void => {
@@ -760,6 +766,7 @@ export class BridgeConference {
   private requestMissing(ssrc: number, sequence: number): void {
     const now = this.now();
     const verdict = this.requester.received(ssrc, sequence, now);
+    if (verdict === 'filled') this.arrivedLate(ssrc, sequence);
     if (verdict !== 'gap' && !(this.requester.waiting && now - this.ownNacksCheckedAt >= OWN_NACK_CHECK_MS)) return;
     this.ownNacksCheckedAt = now;
     for (const [layer, sequences] of this.requester.due(now)) {
@@ -769,6 +776,18 @@ export class BridgeConference {
       this.counters.ownRetransmissionRequests += sequences.length;
       owner.endpoint.sendRtcp(buildNack(this.feedbackVideoSsrc, layer, sequences));
     }
+  }
+
+  /**
+   * A packet the bridge asked for arrived late rather than lost: the receivers got it with it, so
+   * the sender's retransmission, when it comes, goes only to receivers that NACKed it themselves.
+   */
+  private arrivedLate(ssrc: number, sequence: number): void {
+    const key = ssrc * 65536 + sequence;
+    const request = this.retransmissionRequests.get(key);
+    if (!request) return;
+    request.bridge = false;
+    if (request.receivers.size === 0) this.retransmissionRequests.delete(key);
   }
 
   /**

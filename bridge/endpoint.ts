@@ -262,10 +262,14 @@ export class Endpoint {
       const batch = this.#context.sendBatch?.();
       const queued = batch ? this.#srtp.queueRtp(packet, batch, to) : -1;
       if (queued >= 0) {
+        this.#stats.packetsOut++;
+        this.#stats.bytesOut += queued;
         // The same plaintext, key and index encrypt to the same datagram.
-        for (let copy = 1; copy < copies; copy++) this.#srtp.queueRtp(packet, batch!, to);
-        this.#stats.packetsOut += copies;
-        this.#stats.bytesOut += copies * queued;
+        for (let copy = 1; copy < copies; copy++) {
+          if (this.#srtp.queueRtp(packet, batch!, to) < 0) break;
+          this.#stats.packetsOut++;
+          this.#stats.bytesOut += queued;
+        }
         return;
       }
     }

@@ -8,7 +8,7 @@
  * endpoint and does what needs the other endpoints: allocation over the projections, and sending.
  */
 import type { Allocation } from './bandwidth-allocation.ts';
-import { SendSideBandwidthEstimator } from './bwe/estimator.ts';
+import { PROBE_MIN_GAIN, SendSideBandwidthEstimator } from './bwe/estimator.ts';
 import { writeTransportSequence, type RtpHeader } from './rtp/packet.ts';
 import type { TransportCcFeedback } from './rtp/transport-cc.ts';
 
@@ -17,6 +17,8 @@ export interface BandwidthEstimator {
   packetSent(sequence: number, size: number, nowMs: number, probeCluster?: number): void;
   /** Optional: the packets sent next with `id` form a probe cluster aiming at `targetBps`. */
   beginProbeCluster?(id: number, targetBps: number, nowMs: number): boolean;
+  /** Optional, with beginProbeCluster: how many clusters' results raised the estimate so far. */
+  readonly probeResultsTaken?: number;
   /** True when the estimate changed. */
   transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean;
   remb(bitrateBps: number, nowMs: number): boolean;
@@ -74,7 +76,7 @@ export class ReceiverBandwidth {
   #clusterGapMs = PROBE_CLUSTER_GAP_MS;
   #lastClusterAt = Number.NaN;
   #clusterJudged = false;
-  #estimateAtCluster = 0;
+  #takenAtCluster = 0;
 
   constructor(estimator: BandwidthEstimator = new SendSideBandwidthEstimator()) {
     this.#estimator = estimator;
@@ -146,6 +148,7 @@ export class ReceiverBandwidth {
     if (!heldBack) {
       this.#clusterDueAt = Number.NaN;
       this.#clusterGapMs = PROBE_CLUSTER_GAP_MS;
+      this.#clusterJudged = true; // the last cluster, if any, is not judged when held back again
       return 0;
     }
     // Held back from now on: the first cluster comes a gap later.
@@ -154,6 +157,11 @@ export class ReceiverBandwidth {
     const estimate = this.#estimator.estimateBps;
     const fill = Math.max(0, ((Math.min(estimate, this.#idealBps) - mediaBps) * elapsed) / 8000);
     return fill + this.#clusterBytes(now, estimate);
+  }
+
+  /** The probing copies owed by {@link probeBytes} were sent: later copies are no cluster's. */
+  probeSent(): void {
+    this.#cluster = 0;
   }
 
   /**
@@ -166,11 +174,15 @@ export class ReceiverBandwidth {
     // waits twice as long as the last did.
     if (this.#lastCluster !== 0 && !this.#clusterJudged) {
       this.#clusterJudged = true;
-      this.#clusterGapMs = estimate > this.#estimateAtCluster ? PROBE_CLUSTER_GAP_MS : Math.min(2 * this.#clusterGapMs, PROBE_CLUSTER_MAX_GAP_MS);
+      const taken = (this.#estimator.probeResultsTaken ?? 0) > this.#takenAtCluster;
+      this.#clusterGapMs = taken ? PROBE_CLUSTER_GAP_MS : Math.min(2 * this.#clusterGapMs, PROBE_CLUSTER_MAX_GAP_MS);
       this.#clusterDueAt = this.#lastClusterAt + this.#clusterGapMs;
       if (now < this.#clusterDueAt) return 0;
     }
     const target = Math.min(2 * estimate, Math.max(this.#idealBps, estimate));
+    // Wanted layers so close to the estimate that no result could count: padding and the
+    // estimate's own growth get there.
+    if (target < PROBE_MIN_GAIN * estimate) return 0;
     const id = (this.#lastCluster % 0xffff_fffe) + 1;
     // Refused while the path is congested: asked again at the next feedback.
     if (!this.#estimator.beginProbeCluster(id, target, now)) return 0;
@@ -179,7 +191,7 @@ export class ReceiverBandwidth {
     this.#lastClusterAt = now;
     this.#lastCluster = id;
     this.#cluster = id;
-    this.#estimateAtCluster = estimate;
+    this.#takenAtCluster = this.#estimator.probeResultsTaken ?? 0;
     return Math.max(PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES, (target * PROBE_CLUSTER_MS) / 8000);
   }
 }

@@ -23,16 +23,20 @@
 //   before a loss-based decrease are no longer counted: their fate was decided at the old rate, and
 //   counting them (they are reported a queue delay later) would cut the estimate twice.
 // - The estimate is min(delay-based, loss-based, REMB when the receiver sends it) in [min, max].
-// - Probe clusters (as libwebrtc's ProbeBitrateEstimator): packets sent in one burst as a probe
-//   (beginProbeCluster, then packetSent with its id) are timed at the receiver; the bytes that
-//   arrived after the first one over the span of their arrivals is the rate the path delivered.
-//   A result above 1.5 × the estimate, with no over-use and loss under 10 %, becomes the
-//   delay-based estimate at once (bounded by the cluster's target) and lifts the loss-based bound
-//   — so an estimate cut by a passing congestion comes back in a few clusters instead of at 8 %/s.
-//   A result closer to the estimate proves nothing (a bottleneck's own burst allowance inflates a
-//   short train's rate) and is ignored. At most one cluster is measured at a time.
+// - Probe clusters: packets sent back to back as a probe (beginProbeCluster, then packetSent with
+//   its id) are timed at the receiver; the bytes that arrived after the first one over the span of
+//   their arrivals is the rate the path delivered them at. Unlike libwebrtc's paced clusters
+//   (ProbeBitrateEstimator takes min(send rate, receive rate)), the bridge's burst leaves in one
+//   sendmmsg, so this is the dispersion of a packet train: the bottleneck's rate, which cross
+//   traffic it shares may not leave free. Hence the bounds: a result counts only at 1.5 × the
+//   estimate or more (closer proves nothing: a bottleneck's burst allowance inflates a short
+//   train), with no over-use and loss under 10 %; it is capped by the cluster's target (at most
+//   twice the estimate); it then becomes the delay-based estimate at once and the loss-based
+//   bound's floor. Too high a result shows as over-use once media fills it, and is cut as any. So
+//   an estimate cut by a passing congestion comes back in a few clusters instead of at 8 %/s. At
+//   most one cluster is measured at a time; one whose feedback is incomplete after 1 s is dropped.
 //
-// Growth bound: the bridge has no probing, so the estimate may run ahead of what was acknowledged
+// Growth bound: besides the clusters, the estimate may run ahead of what was acknowledged
 // (raising a receiver to a higher simulcast layer is the probe), but an increase never takes the
 // delay-based estimate above 1.5 × acknowledged + 200 kbps; a higher estimate is not cut by this
 // rule. A receiver that gets 2 Mbps is so credited with at most 3.2 Mbps, enough for the next layer.
@@ -127,7 +131,7 @@ const DEFAULT_RTT_MS = 100;
 const PROBE_MIN_PACKETS = 4;
 const PROBE_MIN_DELIVERED = 0.8;
 /** A probe result counts when it shows this many times the estimate. */
-const PROBE_MIN_GAIN = 1.5;
+export const PROBE_MIN_GAIN = 1.5;
 /** Arrival spans are measured no finer than this (transport-cc reports 250 µs ticks). */
 const PROBE_MIN_SPAN_MS = 1;
 /** No probe cluster this soon after a decrease of the estimate. */
@@ -435,10 +439,8 @@ export class SendSideBandwidthEstimator {
     return true;
   }
 
-  /** Whether a probe cluster is being measured (sent, its feedback not all in yet). */
-  probing(nowMs: number): boolean {
-    return this.#probe.id !== 0 && nowMs - this.#probe.startedMs < PROBE_TIMEOUT_MS;
-  }
+  /** Probe clusters whose result raised the estimate, since the start. */
+  probeResultsTaken = 0;
 
   /** One parsed transport-cc feedback from the receiver, got at `nowMs`; true when the estimate changed. */
   transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean {
@@ -482,6 +484,7 @@ export class SendSideBandwidthEstimator {
         if (status === FeedbackStatus.Lost) this.#lossLost--; // reported missing before, arrived late
         else this.#lossExpected++;
       }
+      if (status === FeedbackStatus.Lost && this.#probe.id !== 0 && this.#history.clusterAt(slot) === this.#probe.id) this.#probe.lost--;
       this.#history.setStatus(slot, FeedbackStatus.Received);
       reported++;
       const arrivalMs = ticks / 4;
@@ -542,7 +545,8 @@ export class SendSideBandwidthEstimator {
     this.#probeResultBps = Math.round(delivered);
     if (delivered < PROBE_MIN_GAIN * this.#estimateBps || this.#delay.state === 'overusing' || this.#lossFraction > LOSS_HIGH) return;
     this.#delayBasedBps = this.#clamp(Math.max(this.#delayBasedBps, delivered));
-    if (this.#lossBasedBps < delivered) this.#lossBasedBps = Infinity;
+    if (this.#lossBasedBps < delivered) this.#lossBasedBps = this.#clamp(delivered);
+    this.probeResultsTaken++;
     this.#capacityBps = undefined;
     this.#rateState = 'increase';
   }

@@ -146,7 +146,10 @@ const SLOT_BYTES = 1_600;
  * BATCH_CAPACITY are queued. So the copies of all the packets that arrived together share a
  * system call: in a room of three, where one packet makes two copies, flushing per incoming
  * packet cost a system call for every two datagrams. What waits is only the handling of the
- * datagrams that were already there. Owned by the MediaTransport; after close() nothing is queued.
+ * datagrams that were already there. What goes out through dgram instead (RTCP, DTLS, STUN, and
+ * everything on impaired links) may so leave before RTP queued earlier in the same turn: harmless,
+ * as an RTCP sender report carries its own time and timestamp pair, not a place in the stream.
+ * Owned by the MediaTransport; after close() nothing is queued.
  */
 export class UdpSendBatch {
   readonly #batch: NativeUdpBatch;

@@ -14,6 +14,7 @@
 // within [MIN_RETRY_INTERVAL_MS, MAX_RETRY_INTERVAL_MS]; RETRY_INTERVAL_MS before any answer. On a
 // near network a lost NACK or retransmission is thus asked again within tens of milliseconds, in
 // time for the receiver's jitter buffer, and a far sender is not asked twice before it can answer.
+// A packet answered only after a second NACK, or never, doubles the interval (Karn's backoff).
 // Bounded: MAX_PENDING per stream (the oldest give way), MAX_STREAMS streams (the idlest is
 // forgotten). Pure: the caller gives the time and sends the NACKs.
 
@@ -71,6 +72,8 @@ export class RetransmissionRequester {
       const pending = stream.pending.get(sequence);
       if (!pending) return 'ok';
       if (retransmitted && pending.asked === 1) this.#learnResponse(stream, now - pending.askedAt);
+      // Answered only after being asked again: the interval may be too short for this sender now.
+      else if (retransmitted && pending.asked > 1) this.#backOff(stream);
       this.#settle(stream, sequence);
       return 'filled';
     }
@@ -96,6 +99,7 @@ export class RetransmissionRequester {
    */
   due(now: number, into: Map<number, number[]> = new Map()): Map<number, number[]> {
     for (const [ssrc, stream] of this.#streams) {
+      let gaveUp = false;
       for (const [sequence, pending] of stream.pending) {
         if (now - pending.askedAt < stream.retryIntervalMs) continue;
         pending.askedAt = now;
@@ -103,8 +107,13 @@ export class RetransmissionRequester {
         const list = into.get(ssrc);
         if (list) list.push(sequence);
         else into.set(ssrc, [sequence]);
-        if (pending.asked >= MAX_REQUESTS) this.#settle(stream, sequence);
+        if (pending.asked >= MAX_REQUESTS) {
+          this.#settle(stream, sequence);
+          gaveUp = true;
+        }
       }
+      // Once per stream and call: the packets still pending keep the interval they were asked with.
+      if (gaveUp) this.#backOff(stream);
     }
     return into;
   }
@@ -135,6 +144,15 @@ export class RetransmissionRequester {
     if (!stream.pending.delete(sequence)) return false;
     this.#pending--;
     return true;
+  }
+
+  /**
+   * Karn's rule takes no sample from a packet asked twice, so an interval learnt on a fast path
+   * would never grow when the sender slows down; as in TCP, an answer that needed a second NACK,
+   * or none at all, doubles it (within the bounds) until a clean sample comes.
+   */
+  #backOff(stream: Stream): void {
+    stream.retryIntervalMs = Math.min(MAX_RETRY_INTERVAL_MS, 2 * stream.retryIntervalMs);
   }
 
   #learnResponse(stream: Stream, sample: number): void {

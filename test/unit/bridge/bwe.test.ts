@@ -311,29 +311,40 @@ describe('bridge/bwe', () => {
       assert.ok(estimator.estimateBps >= 2_500_000);
     });
 
-    it('a probe cluster whose feedback never comes, or whose packets are lost, changes nothing', () => {
+    it('a probe cluster half lost, never reported in time, or of another id changes nothing; one reported lost then received counts each packet once', () => {
       const estimator = new SendSideBandwidthEstimator({ initialBps: 500_000 });
       assert.equal(estimator.beginProbeCluster(0, 1_000_000, 0), false, 'id 0 means no cluster');
       assert.equal(estimator.beginProbeCluster(1, Number.NaN, 0), false);
       assert.equal(estimator.beginProbeCluster(1, 1_000_000, 0), true);
       for (let s = 0; s < 8; s++) estimator.packetSent(s, PACKET_BYTES, 0, 1);
-      assert.equal(estimator.probing(10), true);
       // Half the cluster lost: no result.
       estimator.transportCcFeedback(wire(fromArrivals(0, 0, [30, undefined, 30.25, undefined, 30.5, undefined, 30.75, undefined])), 60);
       assert.equal(estimator.state.probeResultBps, undefined);
-      assert.equal(estimator.probing(60), false, 'done with it');
       assert.ok(estimator.estimateBps <= 500_000);
-      // A cluster never reported is given up after a second.
+      // A cluster whose feedback comes after a second is given up.
       estimator.beginProbeCluster(2, 1_000_000, 100);
       for (let s = 8; s < 16; s++) estimator.packetSent(s, PACKET_BYTES, 100, 2);
-      assert.equal(estimator.probing(1099), true);
-      assert.equal(estimator.probing(1100), false);
+      estimator.transportCcFeedback(wire(fromArrivals(8, 1, [1130, 1130.25, 1130.5, 1130.75, 1131, 1131.25, 1131.5, 1131.75])), 1150);
+      assert.equal(estimator.state.probeResultBps, undefined);
       // Packets stamped with an old cluster's id are not counted into the current one.
       estimator.beginProbeCluster(3, 1_000_000, 1200);
       for (let s = 16; s < 24; s++) estimator.packetSent(s, PACKET_BYTES, 1200, 2);
-      estimator.transportCcFeedback(wire(fromArrivals(16, 1, [1230, 1230.25, 1230.5, 1230.75, 1231, 1231.25, 1231.5, 1231.75])), 1260);
+      estimator.transportCcFeedback(wire(fromArrivals(16, 2, [1230, 1230.25, 1230.5, 1230.75, 1231, 1231.25, 1231.5, 1231.75])), 1260);
       assert.equal(estimator.state.probeResultBps, undefined);
-      assert.equal(estimator.probing(1260), true, 'cluster 3 sent nothing yet');
+      assert.equal(estimator.probeResultsTaken, 0);
+      assert.equal(estimator.beginProbeCluster(4, 1_000_000, 1300), false, 'refused after the 17 % loss of the first cluster');
+
+      // A packet reported lost, then received, is counted once: the cluster waits for its last packet.
+      const fresh = new SendSideBandwidthEstimator({ initialBps: 500_000 });
+      assert.equal(fresh.beginProbeCluster(1, 1_000_000, 0), true);
+      for (let s = 0; s < 8; s++) fresh.packetSent(s, PACKET_BYTES, 0, 1);
+      fresh.transportCcFeedback(wire(fromArrivals(0, 0, [30, 30.25, 30.5, 30.75, undefined])), 60);
+      fresh.transportCcFeedback(wire(fromArrivals(4, 1, [31, 31.25, 31.5])), 62);
+      assert.equal(fresh.state.probeResultBps, undefined, 'seven of eight in (the fifth once lost, once received)');
+      fresh.transportCcFeedback(wire(fromArrivals(7, 2, [31.75])), 65);
+      assert.equal(fresh.state.probeResultBps, 1_000_000, 'arrived within 2 ms: capped at the target');
+      assert.equal(fresh.probeResultsTaken, 1);
+      assert.equal(fresh.estimateBps, 1_000_000);
     });
 
     it('feedback every 50 ms works the same way (reacts to a 600 kbps bottleneck)', () => {

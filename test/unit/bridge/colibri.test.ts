@@ -148,6 +148,17 @@ describe('bridge Colibri2 service', () => {
     assert.equal(rtxAt('ijkl9012').length, 1, 'and the other receiver\'s, without its NACK; the probe reaches nobody');
     const otherGap = endpoints.get('ijkl9012')!.sentRtp.filter((p) => p.readUInt32BE(8) === 1001).at(-1)!.readUInt16BE(2);
     assert.equal(rtxAt('ijkl9012')[0]!.readUInt16BE(12), (otherGap - 1) & 0xffff);
+
+    // 13 is late, not lost: the bridge asks for it, then the original comes and goes out to both;
+    // the sender's retransmission that follows goes to nobody (nobody NACKed it).
+    sender.emit('rtp', vp8Rtp(1001, 14, { key: false }));
+    assert.equal(nacksToSender().length, 2, 'asked');
+    const copies = (id: string) => endpoints.get(id)!.sentRtp.filter((p) => p.readUInt32BE(8) === 1001).length;
+    const [e0, i0] = [copies('efgh5678'), copies('ijkl9012')];
+    sender.emit('rtp', vp8Rtp(1001, 13, { key: false }));
+    assert.deepEqual([copies('efgh5678'), copies('ijkl9012')], [e0 + 1, i0 + 1], 'the late original fills both holes');
+    sender.emit('rtp', rtxRtp(vp8Rtp(1001, 13, { key: false }), 2001, 502));
+    assert.deepEqual([rtxAt('efgh5678').length, rtxAt('ijkl9012').length], [2, 1], 'its retransmission is not sent to receivers that have it');
     assert.equal(sender.sentRtp.length, 0, 'nothing is sent back to the sender');
     const plis = sender.sentRtcp.filter((p) => p[1] === 206 && (p[0]! & 0x1f) === 1).map((p) => p.readUInt32BE(8));
     assert.ok(plis.length >= 1 && plis.every((ssrc) => ssrc === 1001 || ssrc === 1002), 'keyframes are asked of the source\'s layers');

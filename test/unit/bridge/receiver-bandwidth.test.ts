@@ -74,6 +74,7 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
   it('sends a probe cluster a second while held back, its copies marked, backing off while clusters raise nothing', () => {
     const clusters: Array<{ id: number; target: number; at: number }> = [];
     class ProbingEstimator extends FixedEstimator {
+      probeResultsTaken = 0;
       beginProbeCluster(id: number, targetBps: number, nowMs: number): boolean {
         clusters.push({ id, target: targetBps, at: nowMs });
         return true;
@@ -96,24 +97,31 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     bandwidth.stamp(packet(1), 5, PROBE_CLUSTER_GAP_MS, false);
     bandwidth.stamp(packet(2), 5, PROBE_CLUSTER_GAP_MS, true);
     assert.deepEqual([estimator.clusterOf.get(0), estimator.clusterOf.get(1)], [1, 0], 'the copies are the cluster, media is not');
-    bandwidth.probeBytes(PROBE_CLUSTER_GAP_MS + 100);
-    bandwidth.stamp(packet(3), 5, PROBE_CLUSTER_GAP_MS + 100, false);
-    assert.equal(estimator.clusterOf.get(2), 0, 'later fill copies are not');
+    bandwidth.probeSent();
+    bandwidth.stamp(packet(3), 5, PROBE_CLUSTER_GAP_MS, false);
+    assert.equal(estimator.clusterOf.get(2), 0, 'copies after the burst are not');
 
-    // The estimate did not move: the next cluster waits twice as long, and so on up to the maximum.
+    // No cluster's result was taken: the next waits twice as long, and so on up to the maximum.
     calls(PROBE_CLUSTER_GAP_MS + 200, 60_000);
     const gaps = clusters.slice(1).map((c, i) => c.at - clusters[i]!.at);
     assert.deepEqual(gaps.slice(0, 4), [2000, 4000, 8000, 8000]);
     assert.ok(gaps.every((g) => g <= PROBE_CLUSTER_MAX_GAP_MS));
-    // A cluster that raised it: the next a second after it.
+    // A cluster whose result was taken: the next a second after it.
     const before = clusters.length;
     let t = 60_100;
     for (; clusters.length === before; t += 100) bandwidth.probeBytes(t);
     estimator.estimateBps = 900_000; // what that cluster showed
+    estimator.probeResultsTaken++;
     calls(t, t + 3 * PROBE_CLUSTER_GAP_MS);
     const after = clusters.slice(before).map((c) => c.at);
     assert.equal(after[1]! - after[0]!, PROBE_CLUSTER_GAP_MS, `${after}`);
     assert.equal(clusters[before + 1]!.target, 1_500_000, 'never above what its layers would take (when that exceeds the estimate)');
+
+    // Wanted layers within 1.5 x the estimate: no cluster could prove anything, none is sent.
+    const whileClose = clusters.length;
+    estimator.estimateBps = 1_200_000;
+    calls(t + 4 * PROBE_CLUSTER_GAP_MS, t + 20 * PROBE_CLUSTER_GAP_MS);
+    assert.equal(clusters.length, whileClose);
 
     // Not held back: no cluster.
     const count = clusters.length;

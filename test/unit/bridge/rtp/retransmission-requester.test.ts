@@ -36,16 +36,15 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
     for (let i = 1; i < MAX_REQUESTS; i++) r.due(now + i * RETRY_INTERVAL_MS);
     now += MAX_REQUESTS * RETRY_INTERVAL_MS;
     assert.equal(r.size.pending, 0, 'given up unanswered');
+    assert.equal(r.retryInterval(S), 2 * RETRY_INTERVAL_MS, 'unanswered: backed off');
     lose(4);
     assert.equal(r.retryInterval(S), MIN_RETRY_INTERVAL_MS, 'a 4 ms answer: asked again after the floor, not after 8 ms');
     lose(30, false);
     assert.equal(r.retryInterval(S), MIN_RETRY_INTERVAL_MS, 'a late original is no answer to the NACK');
     for (let i = 0; i < 40; i++) lose(60);
     assert.ok(Math.abs(r.retryInterval(S) - 120) < 1, `60 ms answers: every 120 ms (${r.retryInterval(S)})`);
-    for (let i = 0; i < 60; i++) lose(900);
-    assert.equal(r.retryInterval(S), MAX_RETRY_INTERVAL_MS, 'a far sender: the ceiling');
-
-    // A packet asked twice: its retransmission could answer either NACK, so it teaches nothing.
+    // A packet asked twice: its retransmission could answer either NACK, so it is no sample
+    // (Karn's rule), but it shows the interval too short for the sender now: it doubles.
     const before = r.retryInterval(S);
     r.received(S, seq, now);
     seq += 2;
@@ -53,7 +52,17 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
     r.due(now);
     r.due(now + before);
     assert.equal(r.received(S, seq - 1, now + before + 1, true), 'filled');
-    assert.equal(r.retryInterval(S), before);
+    assert.ok(Math.abs(r.retryInterval(S) - 2 * before) < 1e-9, `${r.retryInterval(S)}`);
+    now += 1000;
+    lose(60);
+    assert.ok(Math.abs(r.retryInterval(S) - 120) < 1, 'the next clean answer sets it from the smoothed time again');
+    for (let i = 0; i < 60; i++) lose(900);
+    assert.equal(r.retryInterval(S), MAX_RETRY_INTERVAL_MS, 'a far sender: the ceiling');
+    r.received(S, seq, now);
+    seq += 2;
+    r.received(S, seq, now);
+    for (let i = 0; i < MAX_REQUESTS; i++) r.due(now + i * MAX_RETRY_INTERVAL_MS);
+    assert.equal(r.retryInterval(S), MAX_RETRY_INTERVAL_MS, 'backing off stops at the ceiling');
   });
 
   it('forgets a packet that arrives late or retransmitted', () => {
