@@ -137,6 +137,7 @@ export class ReceiverBandwidth {
    * wanted layers would take) — only while the estimate holds its layers below what it wants.
    * Its feedback then acknowledges that rate, and the estimate may grow past it (the estimator
    * never runs far ahead of what was acknowledged); the next layer follows once it affords it.
+   * Once a second (PROBE_CLUSTER_GAP_MS, backing off) a probe cluster is added: see #clusterBytes.
    */
   probeBytes(now: number): number {
     const elapsed = now - this.#probedAt;
@@ -170,8 +171,8 @@ export class ReceiverBandwidth {
    */
   #clusterBytes(now: number, estimate: number): number {
     if (now < this.#clusterDueAt || !this.#estimator.beginProbeCluster) return 0;
-    // A gap after a cluster, its outcome is known: when it did not move the estimate, the next
-    // waits twice as long as the last did.
+    // A gap after a cluster, its outcome is known: when the estimator did not take its result,
+    // the next waits twice as long as the last did.
     if (this.#lastCluster !== 0 && !this.#clusterJudged) {
       this.#clusterJudged = true;
       const taken = (this.#estimator.probeResultsTaken ?? 0) > this.#takenAtCluster;
