@@ -38,8 +38,8 @@ export interface ConferenceEndpoint {
   /**
    * Sends one RTP packet. The packet is consumed before the call returns (the endpoint encrypts
    * into a buffer of its own): the conference rewrites the same buffer for the next receiver.
+   * `copies` > 1: the same datagram that many times.
    */
-  /** `copies` > 1: the same datagram that many times. */
   sendRtp(packet: Buffer, copies?: number): void;
   sendRtcp(packet: Buffer): void;
   close(reason: string): void;
@@ -464,7 +464,6 @@ export class BridgeConference {
       member.bandwidth.probeSent();
     }
   }
-
 
   /** A probing copy for one receiver: numbered on its transport like media, not counted as media. */
   private readonly sendProbe = (receiverId: string, packet: Buffer): void => {
