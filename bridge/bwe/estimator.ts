@@ -368,6 +368,7 @@ export class SendSideBandwidthEstimator {
   // The probe cluster being measured (id 0: none).
   #probe = { id: 0, targetBps: 0, startedMs: 0, sent: 0, arrived: 0, lost: 0, bytes: 0, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, firstSize: 0 };
   #probeResultBps: number | undefined;
+  #probeResultsTaken = 0;
   // Feedback decoding.
   #referenceTime = NaN;
   #clockOffsetMs = NaN;
@@ -440,7 +441,9 @@ export class SendSideBandwidthEstimator {
   }
 
   /** Probe clusters whose result raised the estimate, since the start. */
-  probeResultsTaken = 0;
+  get probeResultsTaken(): number {
+    return this.#probeResultsTaken;
+  }
 
   /** One parsed transport-cc feedback from the receiver, got at `nowMs`; true when the estimate changed. */
   transportCcFeedback(feedback: TransportCcFeedback, nowMs: number): boolean {
@@ -546,7 +549,7 @@ export class SendSideBandwidthEstimator {
     if (delivered < PROBE_MIN_GAIN * this.#estimateBps || this.#delay.state === 'overusing' || this.#lossFraction > LOSS_HIGH) return;
     this.#delayBasedBps = this.#clamp(Math.max(this.#delayBasedBps, delivered));
     if (this.#lossBasedBps < delivered) this.#lossBasedBps = this.#clamp(delivered);
-    this.probeResultsTaken++;
+    this.#probeResultsTaken++;
     this.#capacityBps = undefined;
     this.#rateState = 'increase';
   }
