@@ -9,7 +9,8 @@
  * largest delay is a gauge beside it (per live conference since it started), because a maximum
  * cannot be rebuilt from sums.
  */
-import { Counter, Gauge, Summary, type MetricType, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Summary, type MetricType, type Registry } from 'prom-client';
+import type { WireDelays } from './native/index.ts';
 import { stressLevel, type BridgeSnapshot, type BridgeStats, type BridgeTotals } from './stats.ts';
 
 /**
@@ -65,8 +66,55 @@ const COUNTERS: Array<[name: string, help: string, key: keyof BridgeTotals]> = [
   ['salon_bridge_srtp_replays_total', 'Packets dropped as SRTP or SRTCP replays', 'srtpReplays'],
 ];
 
-/** Registers the bridge metrics on `registry`; each scrape reads `stats` once per metric. */
-export function registerBridgeMetrics(registry: Registry, stats: BridgeStats): void {
+/** Upper bounds (seconds) of the wire-delay histogram's buckets. */
+export const WIRE_DELAY_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1];
+
+/**
+ * A histogram read from the media socket's own fine one (50 µs buckets, kept in the addon) when
+ * Prometheus scrapes: prom-client's Histogram only takes observations one by one.
+ */
+class WireDelayHistogram extends Histogram {
+  readonly #read: () => WireDelays | undefined;
+  readonly #name: string;
+  readonly #help: string;
+
+  constructor(name: string, help: string, registry: Registry, read: () => WireDelays | undefined) {
+    super({ name, help, buckets: WIRE_DELAY_BUCKETS, registers: [registry] });
+    this.#name = name;
+    this.#help = help;
+    this.#read = read;
+  }
+
+  override async get(): ReturnType<Histogram['get']> {
+    return this.getForPromString();
+  }
+
+  /** What the registry prints (prom-client asks a histogram for this rather than get()). */
+  async getForPromString(): ReturnType<Histogram['get']> {
+    const delays = this.#read();
+    const values: Array<{ labels: { le?: number | string }; metricName: string; value: number }> = [];
+    let count = 0;
+    let fine = 0;
+    for (const le of WIRE_DELAY_BUCKETS) {
+      // Fine bucket i spans [i, i + 1) × bucketMs: it is under `le` when its upper end is.
+      const end = delays ? Math.min(delays.counts.length - 1, Math.round((le * 1000) / delays.bucketMs)) : 0;
+      for (; delays && fine < end; fine++) count += delays.counts[fine]!;
+      values.push({ labels: { le }, metricName: `${this.#name}_bucket`, value: count });
+    }
+    for (; delays && fine < delays.counts.length; fine++) count += delays.counts[fine]!;
+    values.push({ labels: { le: '+Inf' }, metricName: `${this.#name}_bucket`, value: count });
+    values.push({ labels: {}, metricName: `${this.#name}_sum`, value: (delays?.sumMs ?? 0) / 1000 });
+    values.push({ labels: {}, metricName: `${this.#name}_count`, value: count });
+    // prom-client's typings declare a numeric enum for the type; its registry prints the string.
+    return { name: this.#name, help: this.#help, type: 'histogram' as unknown as MetricType, aggregator: 'sum', values } as Awaited<ReturnType<Histogram['get']>>;
+  }
+}
+
+/**
+ * Registers the bridge metrics on `registry`; each scrape reads `stats` once per metric, and the
+ * media socket's wire delays (`wireDelays`, the native path) when given.
+ */
+export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, wireDelays?: () => WireDelays | undefined): void {
   const gauge = (name: string, help: string, value: (s: BridgeSnapshot) => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(value(stats.snapshot())); } });
   };
@@ -84,6 +132,13 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats): v
         this.inc(stats.snapshot().totals[key]);
       },
     });
+  }
+  if (wireDelays) {
+    new WireDelayHistogram(
+      'salon_bridge_wire_delay_seconds',
+      'Time from the kernel receiving a packet to its copies leaving the media socket (native media path: forwarded copies and retransmissions answering a NACK)',
+      registry, wireDelays,
+    );
   }
   new TotalsSummary('salon_bridge_forwarding_delay_seconds', 'Time from a packet reaching its conference to its last copy handed to the socket', registry, () => {
     const { totals } = stats.snapshot();

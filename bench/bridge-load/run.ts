@@ -107,11 +107,62 @@ function udpDrops(ports: ReadonlySet<number>): number {
 }
 
 // ---------------------------------------------------------------------------
+// The bridge's own wire-to-wire delay (native media path)
+
+const WIRE_DELAY = 'salon_bridge_wire_delay_seconds_bucket';
+
+/**
+ * The server's `salon_bridge_wire_delay_seconds` histogram from /metrics: [upper bound in ms
+ * (Infinity for +Inf), cumulative count]; empty when the server has none (TypeScript media path).
+ */
+async function wireDelayBuckets(metricsUrl: string): Promise<Array<[number, number]>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const buckets: Array<[number, number]> = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(WIRE_DELAY)) continue;
+    const match = /le="([^"]+)"\}\s+(\S+)/.exec(line);
+    if (match) buckets.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
+  }
+  return buckets.sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * Quantile q (0–1) of the window between two scrapes, as Prometheus's histogram_quantile: linear
+ * within the bucket it falls in. In the +Inf bucket it is the last finite bound, prefixed with
+ * "≥" by the caller (`wireOver`). NaN when nothing was counted.
+ */
+function wireQuantile(before: Array<[number, number]>, after: Array<[number, number]>, q: number): { ms: number; over: boolean } {
+  const window = after.map(([le, n], i) => [le, n - (before[i]?.[1] ?? 0)] as [number, number]);
+  const total = window.at(-1)?.[1] ?? 0;
+  if (total <= 0) return { ms: NaN, over: false };
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const [le, count] of window) {
+    if (count >= rank) {
+      if (le === Infinity) return { ms: lower, over: true };
+      return { ms: lower + ((le - lower) * (rank - below)) / Math.max(1, count - below), over: false };
+    }
+    lower = le;
+    below = count;
+  }
+  return { ms: lower, over: true };
+}
+
+function wireFigures(before: Array<[number, number]>, after: Array<[number, number]>): Pick<Result, 'wireP50ms' | 'wireP99ms' | 'wireSamples'> {
+  const samples = (after.at(-1)?.[1] ?? 0) - (before.at(-1)?.[1] ?? 0);
+  if (after.length === 0 || samples <= 0) return { wireP50ms: '-', wireP99ms: '-', wireSamples: samples };
+  const show = ({ ms, over }: { ms: number; over: boolean }): number | string => (over ? `≥${round(ms, 2)}` : round(ms, 2));
+  return { wireP50ms: show(wireQuantile(before, after, 0.5)), wireP99ms: show(wireQuantile(before, after, 0.99)), wireSamples: samples };
+}
+
+// ---------------------------------------------------------------------------
 // The server child
 
 interface Server {
   pid: number;
   wsUrl: string;
+  metricsUrl: string;
   dir: string;
   stop(): Promise<void>;
 }
@@ -191,7 +242,7 @@ async function startServer(cpuProfDir: string | undefined): Promise<Server> {
     }
     await sleep(100);
   }
-  return { pid: child.pid!, wsUrl: `ws://${HOST}:${port}/xmpp-websocket`, dir, stop };
+  return { pid: child.pid!, wsUrl: `ws://${HOST}:${port}/xmpp-websocket`, metricsUrl: `http://${HOST}:${port}/metrics`, dir, stop };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -212,6 +263,11 @@ interface Result {
   ppsPerCore: number;
   p50ms: number;
   p99ms: number;
+  /** The bridge's own added delay, kernel receive to sendmmsg (salon_bridge_wire_delay_seconds; '-' on the TypeScript path). */
+  wireP50ms: number | string;
+  wireP99ms: number | string;
+  /** Forwarded copies (and NACK answers) the wire delay counts. */
+  wireSamples: number;
   lossPct: number;
   videoLossPct: number;
   audioLossPct: number;
@@ -397,6 +453,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     const cpu0 = processCpuSeconds(server.pid);
     const self0 = process.cpuUsage();
     const machine0 = machineCpu();
+    const wire0 = await wireDelayBuckets(server.metricsUrl);
     const w0 = performance.now();
     for (const p of participants) p.stats.measuring = true;
     measuring = true;
@@ -405,6 +462,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     measuring = false;
     const w1 = performance.now();
     const cpu1 = processCpuSeconds(server.pid);
+    const wire1 = await wireDelayBuckets(server.metricsUrl);
     const bridgeDrops = udpDrops(bridgePorts) - bridgeDrops0;
     const generatorDrops = udpDrops(ownPorts) - ownDrops0;
     const self1 = process.cpuUsage(self0);
@@ -459,6 +517,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       ppsPerCore: round(cpuSeconds > 0 ? received / cpuSeconds : NaN, 0),
       p50ms: round(delay.percentile(50), 2),
       p99ms: round(delay.percentile(99), 2),
+      ...wireFigures(wire0, wire1),
       lossPct: lossOf(seq),
       videoLossPct: lossOf(seq.video),
       audioLossPct: lossOf(seq.audio),
@@ -584,8 +643,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
     const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
     const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
     results.push(result);
-    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct } = result;
-    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct }));
+    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms } = result;
+    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms }));
     if (profDir) {
       console.log(summariseProfile(profDir, 25));
       console.log(`  (profile kept in ${profDir})`);

@@ -1,10 +1,12 @@
 // The bridge's native media path (salon_media.cc, built by `npm install`): SRTP/SRTCP transforms
-// over long-lived OpenSSL contexts and batched UDP sends (sendmmsg). The TypeScript path
-// (bridge/transport/srtp-cipher.ts, Node's dgram) does the same work and stays the fallback:
+// over long-lived OpenSSL contexts, the media socket read with recvmmsg, and batched UDP sends
+// (sendmmsg). The TypeScript path (bridge/transport/srtp-cipher.ts, Node's dgram) does the same
+// work and stays the fallback:
 // `media.native` (SALON_BRIDGE_NATIVE) chooses — `auto` (default: native when it was built),
 // `on` (refuse to start without it), `off`.
 
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import type { Socket } from 'node:dgram';
 import type { RemoteAddress } from '../transport/udp-mux.ts';
 import {
@@ -35,11 +37,52 @@ interface NativeUdpBatch {
   readonly lastError: number;
 }
 
+/** The media socket (salon_media.cc `UdpSocket`), bound at construction. */
+interface NativeUdpSocket {
+  /** Reads from now on: `onDatagrams` per recvmmsg, datagram i being metadata[2i] bytes from peer metadata[2i + 1]. */
+  start(onDatagrams: (bytes: ArrayBuffer, count: number, generation: number) => void): void;
+  /** 0, or the errno the kernel refused the datagram with. */
+  sendTo(datagram: Uint8Array, address: Buffer): number;
+  /** [host, port] of a peer id of the current generation. */
+  peer(id: number): [string, number] | undefined;
+  close(): void;
+  readonly fd: number;
+  readonly port: number;
+  readonly address: string | undefined;
+  readonly metadata: Int32Array;
+  /** Kernel arrival times (ms, realtime) of the datagrams of a call; [capacity]: the one being handled. */
+  readonly arrivals: Float64Array;
+  /** Datagrams sent by a batch on this socket, by wire-to-wire delay in 50 µs buckets up to 100 ms, then the delays' sum (ms). */
+  delays(): Float64Array;
+  readonly recvBufferSize: number;
+  readonly sendBufferSize: number;
+  readonly counters: MediaSocketCounters;
+}
+
+/** A histogram of wire-to-wire delays (NativeMediaSocket.wireDelays). */
+export interface WireDelays {
+  bucketMs: number;
+  /** counts[i]: datagrams with a delay in [i, i + 1) × bucketMs; the last one holds everything later. */
+  counts: Float64Array;
+  sumMs: number;
+}
+
+export interface MediaSocketCounters {
+  /** Datagrams received and handed on. */
+  datagrams: number;
+  /** Dropped for being longer than a receive slot. */
+  truncated: number;
+  /** Failed reads, and the errno of the last. */
+  errors: number;
+  lastError: number;
+}
+
 export interface NativeMedia {
   SrtpTransform: new (
     profile: number, rtpKey: Buffer, rtpSalt: Buffer, rtpAuthKey: Buffer, rtcpKey: Buffer, rtcpSalt: Buffer, rtcpAuthKey: Buffer,
   ) => NativeSrtpTransform;
-  UdpBatch: new (fd: number, capacity: number, slotBytes: number) => NativeUdpBatch;
+  UdpBatch: new (fd: number, capacity: number, slotBytes: number, socket?: NativeUdpSocket) => NativeUdpBatch;
+  UdpSocket: new (host: string, port: number, bufferBytes: number, capacity: number, slotBytes: number, maxPeers: number) => NativeUdpSocket;
   /** A sockaddr_in / sockaddr_in6 for sendmmsg; undefined if `host` is not an IP address. */
   encodeAddress(host: string, port: number): Buffer | undefined;
   /** The OpenSSL the addon runs on (Node's own). */
@@ -165,9 +208,9 @@ export class UdpSendBatch {
     if (refused > 0) this.#onRefused(refused, this.#batch.lastError);
   };
 
-  private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void) {
+  private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void, socket?: NativeUdpSocket) {
     this.#addon = addon;
-    this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES);
+    this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES, socket);
     this.#onRefused = onRefused;
   }
 
@@ -182,6 +225,11 @@ export class UdpSendBatch {
     const fd = state?.handle?.fd;
     if (typeof fd !== 'number' || fd < 0) return undefined;
     return new UdpSendBatch(addon, fd, onRefused);
+  }
+
+  /** The batch of a NativeMediaSocket, closed before it (NativeMediaSocket.sendBatch). */
+  static forMediaSocket(addon: NativeMedia, socket: NativeUdpSocket, onRefused: (count: number, errno: number) => void): UdpSendBatch {
+    return new UdpSendBatch(addon, socket.fd, onRefused, socket);
   }
 
   /** SRTP-protects `packet` into the batch; its length, or -1 when it was not queued (send it another way). */
@@ -218,12 +266,149 @@ export class UdpSendBatch {
   }
 
   #address(to: RemoteAddress): Buffer | undefined {
-    let address = this.#addresses.get(to);
-    if (!address) {
-      address = this.#addon.encodeAddress(to.host, to.port);
-      if (!address) return undefined;
-      this.#addresses.set(to, address);
+    return encodedAddress(this.#addon, this.#addresses, to);
+  }
+}
+
+/** `to` as a sockaddr, encoded once per address object (the media socket gives one object per peer). */
+function encodedAddress(addon: NativeMedia, cache: WeakMap<RemoteAddress, Buffer>, to: RemoteAddress): Buffer | undefined {
+  let address = cache.get(to);
+  if (!address) {
+    address = addon.encodeAddress(to.host, to.port);
+    if (!address) return undefined;
+    cache.set(to, address);
+  }
+  return address;
+}
+
+/** Datagrams per recvmmsg at most. */
+const RECEIVE_CAPACITY = 64;
+/**
+ * Room per received datagram. Media and STUN are far smaller; a DTLS flight is cut to the path
+ * MTU by its sender. A longer datagram is dropped and counted (`counters.truncated`): nothing the
+ * bridge speaks needs it, and a 64 KiB slot per datagram (dgram's) is what made receiving dear.
+ */
+const RECEIVE_SLOT_BYTES = 4_096;
+/** Width of the wire-delay buckets (salon_media.cc UdpSocket::kDelayBucketsPerMs). */
+const WIRE_DELAY_BUCKET_MS = 0.05;
+/** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
+const MAX_PEERS = 65_536;
+
+/**
+ * The bridge's media socket on the native path, in place of a dgram socket: the addon reads it
+ * with recvmmsg (up to 64 datagrams per system call, copied end to end into one ArrayBuffer, of
+ * which each datagram gets a Buffer view: it may be kept) and sends with sendto or, for SRTP, a
+ * UdpSendBatch on its descriptor. A source address is one RemoteAddress object for as long as the
+ * addon's peer table remembers it, so that a datagram costs no address string.
+ */
+export class NativeMediaSocket {
+  readonly #addon: NativeMedia;
+  readonly #socket: NativeUdpSocket;
+  readonly #metadata: Int32Array;
+  readonly #arrivals: Float64Array;
+  readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
+  #peers: (RemoteAddress | undefined)[] = [];
+  #generation = 0;
+  #handler: ((data: Buffer, from: RemoteAddress) => void) | undefined;
+  #batch: UdpSendBatch | undefined;
+  #closed = false;
+
+  /** @throws a system error (code EADDRINUSE, …) when the address cannot be bound */
+  constructor(addon: NativeMedia, host: string, port: number, bufferBytes: number, maxPeers = MAX_PEERS) {
+    this.#addon = addon;
+    this.#socket = new addon.UdpSocket(host, port, bufferBytes, RECEIVE_CAPACITY, RECEIVE_SLOT_BYTES, maxPeers);
+    this.#metadata = this.#socket.metadata;
+    this.#arrivals = this.#socket.arrivals;
+  }
+
+  /**
+   * The wire-to-wire delay of what the batch sent: counts[i] datagrams left (sendmmsg returned)
+   * between i and i + 1 buckets of `bucketMs` after the kernel received the datagram they came
+   * from (SO_TIMESTAMPNS); the last bucket holds everything later. Only what was sent while an
+   * incoming datagram was being handled counts (forwarded copies, and retransmissions answering
+   * a NACK); timer-driven sends do not.
+   */
+  wireDelays(): WireDelays {
+    const delays = this.#socket.delays();
+    return { bucketMs: WIRE_DELAY_BUCKET_MS, counts: delays.subarray(0, delays.length - 1), sumMs: delays[delays.length - 1]! };
+  }
+
+  get port(): number {
+    return this.#socket.port;
+  }
+
+  /** The bound address, e.g. `0.0.0.0`. */
+  get address(): string {
+    return this.#socket.address ?? '';
+  }
+
+  get recvBufferSize(): number {
+    return this.#socket.recvBufferSize;
+  }
+
+  get sendBufferSize(): number {
+    return this.#socket.sendBufferSize;
+  }
+
+  get counters(): MediaSocketCounters {
+    return this.#socket.counters;
+  }
+
+  /** Starts reading: every datagram to `handler`, which must not throw (a throw is an uncaught exception). */
+  receive(handler: (data: Buffer, from: RemoteAddress) => void): void {
+    this.#handler = handler;
+    this.#socket.start(this.#onDatagrams);
+  }
+
+  /** The batch on this socket, made at the first call; undefined once closed. */
+  sendBatch(onRefused: (count: number, errno: number) => void): UdpSendBatch | undefined {
+    if (this.#closed) return undefined;
+    return (this.#batch ??= UdpSendBatch.forMediaSocket(this.#addon, this.#socket, onRefused));
+  }
+
+  /** Sends one datagram now; 0, or the errno it was refused with (EINVAL for a host that is not an IP). */
+  send(data: Buffer, to: RemoteAddress): number {
+    if (this.#closed) return EBADF;
+    const address = encodedAddress(this.#addon, this.#addresses, to);
+    return address ? this.#socket.sendTo(data, address) : EINVAL;
+  }
+
+  /** Sends what the batch holds, stops reading and closes the descriptor. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#batch?.close();
+    this.#socket.close();
+    this.#peers = [];
+  }
+
+  readonly #onDatagrams = (bytes: ArrayBuffer, count: number, generation: number): void => {
+    if (generation !== this.#generation) {
+      this.#peers = [];
+      this.#generation = generation;
     }
+    const metadata = this.#metadata;
+    const arrivals = this.#arrivals;
+    let offset = 0;
+    for (let i = 0; i < count && !this.#closed; i++) {
+      const length = metadata[2 * i]!;
+      const id = metadata[2 * i + 1]!;
+      const from = this.#peers[id] ?? this.#peer(id);
+      const data = Buffer.from(bytes, offset, length);
+      offset += length;
+      arrivals[RECEIVE_CAPACITY] = arrivals[i]!;
+      if (from) this.#handler!(data, from);
+    }
+    arrivals[RECEIVE_CAPACITY] = 0;
+  };
+
+  #peer(id: number): RemoteAddress | undefined {
+    const peer = this.#socket.peer(id);
+    if (!peer) return undefined;
+    const address: RemoteAddress = Object.freeze({ host: peer[0], port: peer[1] });
+    this.#peers[id] = address;
     return address;
   }
 }
+
+const { EBADF, EINVAL } = constants.errno;

@@ -1,12 +1,14 @@
 // The bridge's native media path: SRTP/SRTCP transforms (RFC 3711 AES-CM with HMAC-SHA1-80,
-// RFC 7714 AEAD_AES_128_GCM) over OpenSSL contexts kept for the life of a session, and a batch of
-// outgoing datagrams written with one sendmmsg(2) per flush.
+// RFC 7714 AEAD_AES_128_GCM) over OpenSSL contexts kept for the life of a session, a batch of
+// outgoing datagrams written with one sendmmsg(2) per flush, and the media socket itself, read
+// with recvmmsg(2) under a libuv poll handle.
 //
 // Why by hand: Node's crypto API makes a new cipher object per GCM packet (its IV is bound at
 // creation) and has no way to keep a hashed HMAC key; and Node's dgram sends one datagram per
-// call through libuv's queue (≈ 4 µs each). Together they were most of the bridge's CPU per
-// forwarded packet (bench/bridge-load). No npm package does SRTP over Node's own OpenSSL or
-// batched UDP sends on an existing socket.
+// call through libuv's queue (≈ 4 µs each) and receives one per call, each into a fresh 64 KiB
+// allocation turned into its own ArrayBuffer, with a new address string and JavaScript call.
+// Together they were most of the bridge's CPU per forwarded packet (bench/bridge-load). No npm
+// package does SRTP over Node's own OpenSSL or batched UDP on Node's event loop.
 //
 // The packet-index bookkeeping (rollover counters, SRTCP index, replay windows) stays in
 // TypeScript (bridge/transport/srtp-protection.ts): these functions take the header length and
@@ -23,10 +25,15 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -305,8 +312,9 @@ uint32_t U32(const Napi::Value& value) { return value.IsNumber() ? value.As<Napi
 
 Napi::Value Fail(Napi::Env env) { return Napi::Number::New(env, -1); }
 
-// Marks SrtpTransform objects, so that a UdpBatch never takes another object for one.
+// Marks SrtpTransform and UdpSocket objects, so that a UdpBatch never takes another object for one.
 const napi_type_tag kTransformTag = {0x5a1072c7a3f94e01ULL, 0x8d2b6e4f1c0a9b37ULL};
+const napi_type_tag kSocketTag = {0x3c9e1b5d7f20a864ULL, 0xe14a6c08b3d95f72ULL};
 
 class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
  public:
@@ -383,6 +391,441 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   Transform transform_;
 };
 
+// The source addresses of received datagrams, each given a small number (its peer id) the first
+// time it is seen, so that JavaScript makes one address object per peer instead of one string per
+// datagram. At most `capacity` peers: a flood of new source addresses empties the table and starts
+// a new generation (JavaScript then forgets its own table), so memory stays bounded whatever comes.
+class PeerTable {
+ public:
+  explicit PeerTable(size_t capacity) : capacity_(capacity) {}
+
+  uint32_t Id(const sockaddr_in6& from, socklen_t length) {
+    Key key = {};
+    if (from.sin6_family == AF_INET && length >= socklen_t(sizeof(sockaddr_in))) {
+      const sockaddr_in& v4 = reinterpret_cast<const sockaddr_in&>(from);
+      key.family = AF_INET;
+      memcpy(key.bytes, &v4.sin_addr, 4);
+      memcpy(key.bytes + 16, &v4.sin_port, 2);
+    } else {
+      key.family = AF_INET6;
+      memcpy(key.bytes, &from.sin6_addr, 16);
+      memcpy(key.bytes + 16, &from.sin6_port, 2);
+    }
+    auto found = ids_.find(key);
+    if (found != ids_.end()) return found->second;
+    if (peers_.size() >= capacity_) {
+      ids_.clear();
+      peers_.clear();
+      generation_++;
+    }
+    const uint32_t id = uint32_t(peers_.size());
+    ids_.emplace(key, id);
+    peers_.push_back(key);
+    return id;
+  }
+
+  // The peer's address as text (inet_ntop) and port; false for an unknown id.
+  bool Describe(uint32_t id, std::string* host, uint16_t* port) const {
+    if (id >= peers_.size()) return false;
+    const Key& key = peers_[id];
+    char text[INET6_ADDRSTRLEN] = {};
+    if (inet_ntop(key.family, key.bytes, text, sizeof text) == nullptr) return false;
+    *host = text;
+    *port = uint16_t((key.bytes[16] << 8) | key.bytes[17]);
+    return true;
+  }
+
+  uint32_t generation() const { return generation_; }
+
+ private:
+  struct Key {
+    uint8_t bytes[18];  // address (4 or 16 bytes), then the port in network order at 16
+    uint8_t family;
+    bool operator==(const Key& other) const { return family == other.family && memcmp(bytes, other.bytes, sizeof bytes) == 0; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& key) const {
+      uint64_t hash = 1469598103934665603ULL ^ key.family;  // FNV-1a
+      for (uint8_t byte : key.bytes) hash = (hash ^ byte) * 1099511628211ULL;
+      return size_t(hash);
+    }
+  };
+  size_t capacity_;
+  uint32_t generation_ = 0;
+  std::unordered_map<Key, uint32_t, KeyHash> ids_;
+  std::vector<Key> peers_;
+};
+
+Napi::Error SystemError(Napi::Env env, const char* syscall, int error, const std::string& where) {
+  Napi::Error result = Napi::Error::New(env, std::string(syscall) + " " + strerror(error) + " " + where);
+  const char* code = error == EADDRINUSE      ? "EADDRINUSE"
+                     : error == EADDRNOTAVAIL ? "EADDRNOTAVAIL"
+                     : error == EACCES        ? "EACCES"
+                     : error == EAFNOSUPPORT  ? "EAFNOSUPPORT"
+                     : error == EMFILE        ? "EMFILE"
+                                              : "ESYSTEM";
+  result.Set("code", Napi::String::New(env, code));
+  result.Set("errno", Napi::Number::New(env, -error));
+  result.Set("syscall", Napi::String::New(env, syscall));
+  return result;
+}
+
+// The bridge's media socket, in place of a Node dgram socket: bound here, read with recvmmsg(2)
+// when libuv polls it readable (up to kReadRounds × capacity datagrams per wake-up, so one busy
+// socket cannot hold the event loop), and handed to JavaScript one recvmmsg at a time: one
+// ArrayBuffer with the datagrams end to end, their lengths and peer ids in `metadata`. Sends:
+// sendTo (one datagram, at once) and a UdpBatch on `fd`. Owned by the JavaScript MediaSocket:
+// close() stops the poll handle and closes the descriptor; the object stays referenced while it
+// polls, so it cannot be collected with libuv still holding it.
+class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "UdpSocket",
+                       {InstanceMethod<&UdpSocket::Start>("start"), InstanceMethod<&UdpSocket::SendTo>("sendTo"),
+                        InstanceMethod<&UdpSocket::Peer>("peer"), InstanceMethod<&UdpSocket::Close>("close"),
+                        InstanceAccessor<&UdpSocket::Fd>("fd"), InstanceAccessor<&UdpSocket::Port>("port"),
+                        InstanceAccessor<&UdpSocket::Address>("address"), InstanceAccessor<&UdpSocket::Metadata>("metadata"),
+                        InstanceAccessor<&UdpSocket::RecvBufferSize>("recvBufferSize"),
+                        InstanceAccessor<&UdpSocket::SendBufferSize>("sendBufferSize"),
+                        InstanceAccessor<&UdpSocket::Counters>("counters"), InstanceAccessor<&UdpSocket::Arrivals>("arrivals"),
+                        InstanceMethod<&UdpSocket::Delays>("delays")});
+  }
+
+  // new UdpSocket(host, port, bufferBytes, capacity, slotBytes, maxPeers): bound, not yet reading.
+  // An IPv6 host binds an IPv6-only socket (as dgram's ipv6Only). Throws a system error (code,
+  // errno, syscall, as Node's) when the socket cannot be had.
+  explicit UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info), peers_(std::max<size_t>(1, U32(info[5]))) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "UdpSocket(host, port, …): host must be an IP address").ThrowAsJavaScriptException();
+      return;
+    }
+    const std::string host = info[0].As<Napi::String>().Utf8Value();
+    const uint32_t port = U32(info[1]);
+    const int buffer_bytes = int(std::min<uint32_t>(U32(info[2]), 1u << 30));
+    capacity_ = std::max<size_t>(1, std::min<size_t>(U32(info[3]), 1024));
+    slot_bytes_ = std::max<size_t>(256, std::min<size_t>(U32(info[4]), 65536));
+    sockaddr_in6 address = {};
+    socklen_t address_length = 0;
+    sockaddr_in& v4 = reinterpret_cast<sockaddr_in&>(address);
+    if (port <= 65535 && inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1) {
+      v4.sin_family = AF_INET;
+      v4.sin_port = htons(uint16_t(port));
+      address_length = sizeof(sockaddr_in);
+    } else if (port <= 65535 && inet_pton(AF_INET6, host.c_str(), &address.sin6_addr) == 1) {
+      address.sin6_family = AF_INET6;
+      address.sin6_port = htons(uint16_t(port));
+      address_length = sizeof(sockaddr_in6);
+    } else {
+      Napi::TypeError::New(env, "UdpSocket: " + host + " is not an IP address, or the port is out of range").ThrowAsJavaScriptException();
+      return;
+    }
+    const std::string where = host + ":" + std::to_string(port);
+    fd_ = socket(address.sin6_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      SystemError(env, "socket", errno, where).ThrowAsJavaScriptException();
+      return;
+    }
+    const int on = 1;
+    if (address.sin6_family == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    // The kernel's arrival time of each datagram (CLOCK_REALTIME), for the wire-to-wire delay.
+    setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    // As dgram's recvBufferSize/sendBufferSize: the kernel caps them at net.core.rmem_max/wmem_max.
+    if (buffer_bytes > 0) {
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+      setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
+    }
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&address), address_length) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      fd_ = -1;
+      SystemError(env, "bind", error, where).ThrowAsJavaScriptException();
+      return;
+    }
+    slab_.resize(capacity_ * slot_bytes_);
+    sources_.resize(capacity_);
+    vectors_.resize(capacity_);
+    messages_.resize(capacity_);
+    controls_.resize(capacity_ * kControlBytes);
+    Napi::Int32Array metadata = Napi::Int32Array::New(env, capacity_ * 2);
+    metadata_data_ = metadata.Data();
+    metadata_ = Napi::Persistent(metadata);
+    Napi::Float64Array arrivals = Napi::Float64Array::New(env, capacity_ + 1);
+    arrivals_data_ = arrivals.Data();
+    arrivals_ = Napi::Persistent(arrivals);
+    info.This().As<Napi::Object>().TypeTag(&kSocketTag);
+  }
+
+  // The arrival time (ms, CLOCK_REALTIME) of the datagram JavaScript is handling: it writes
+  // arrivals[i] into arrivals[capacity] before handing datagram i on, 0 outside; a UdpBatch reads
+  // it for each datagram it queues.
+  double current_arrival() const { return arrivals_data_[capacity_]; }
+
+  // One datagram sent `delay_ms` after the datagram it came from arrived.
+  void CountDelay(double delay_ms) {
+    if (!(delay_ms >= 0)) return;  // the realtime clock was stepped back
+    delays_[std::min<size_t>(size_t(delay_ms * kDelayBucketsPerMs), kDelayBuckets - 1)]++;
+    delay_sum_ms_ += delay_ms;
+  }
+
+  ~UdpSocket() override {
+    // Only reached once libuv has let go of the poll handle (the object is referenced while it polls).
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  static constexpr int kReadRounds = 4;
+  static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(timespec));
+  static constexpr size_t kDelayBucketsPerMs = 20;               // 50 µs
+  static constexpr size_t kDelayBuckets = 100 * kDelayBucketsPerMs;  // up to 100 ms
+
+ public:
+  static constexpr size_t delay_buckets() { return kDelayBuckets; }
+
+ private:
+
+  // start(onDatagrams): onDatagrams(bytes: ArrayBuffer, count, generation) for every recvmmsg that
+  // returned datagrams; datagram i is metadata[2i] bytes from peer metadata[2i + 1].
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || poll_ != nullptr || !info[0].IsFunction()) {
+      Napi::Error::New(env, "UdpSocket.start: closed, started already, or no callback").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      Napi::Error::New(env, "UdpSocket.start: no event loop").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int error = uv_poll_init_socket(loop, poll_, fd_);
+    if (error == 0) error = uv_poll_start(poll_, UV_READABLE, OnReadable);
+    if (error != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+      poll_ = nullptr;
+      Napi::Error::New(env, std::string("UdpSocket.start: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    env_ = env;
+    on_datagrams_ = Napi::Persistent(info[0].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(env, "SalonMediaSocket");
+    Ref();
+    return env.Undefined();
+  }
+
+  // sendTo(datagram, sockaddr) → 0, or the errno the kernel refused it with (UDP may lose: never blocks).
+  Napi::Value SendTo(const Napi::CallbackInfo& info) {
+    uint8_t *data, *address;
+    size_t length, address_length;
+    if (fd_ < 0) return Napi::Number::New(info.Env(), EBADF);
+    if (!Bytes(info[0], &data, &length) || !Bytes(info[1], &address, &address_length) ||
+        !(address_length == sizeof(sockaddr_in) || address_length == sizeof(sockaddr_in6))) {
+      return Napi::Number::New(info.Env(), EINVAL);
+    }
+    ssize_t sent;
+    do {
+      sent = sendto(fd_, data, length, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(address), socklen_t(address_length));
+    } while (sent < 0 && errno == EINTR);
+    return Napi::Number::New(info.Env(), sent < 0 ? errno : 0);
+  }
+
+  // peer(id) → [host, port] of a source seen in this generation, or undefined.
+  Napi::Value Peer(const Napi::CallbackInfo& info) {
+    std::string host;
+    uint16_t port = 0;
+    if (!info[0].IsNumber() || !peers_.Describe(U32(info[0]), &host, &port)) return info.Env().Undefined();
+    Napi::Array result = Napi::Array::New(info.Env(), 2);
+    result.Set(uint32_t(0), Napi::String::New(info.Env(), host));
+    result.Set(uint32_t(1), Napi::Number::New(info.Env(), port));
+    return result;
+  }
+
+  // close(): no more reads; the descriptor is closed at once (after libuv's watcher is removed, which
+  // uv_poll_stop does). Idempotent.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+  Napi::Value Arrivals(const Napi::CallbackInfo& info) { return arrivals_.Value(); }
+
+  // delays() → Float64Array of kDelayBuckets counts, then their sum in ms: bucket i counts the
+  // datagrams sent i/kDelayBucketsPerMs ms (up to the next bucket) after the kernel received what
+  // they came from; the last bucket holds everything later.
+  Napi::Value Delays(const Napi::CallbackInfo& info) {
+    Napi::Float64Array result = Napi::Float64Array::New(info.Env(), kDelayBuckets + 1);
+    for (size_t i = 0; i < kDelayBuckets; i++) result[i] = double(delays_[i]);
+    result[kDelayBuckets] = delay_sum_ms_;
+    return result;
+  }
+  Napi::Value Metadata(const Napi::CallbackInfo& info) { return metadata_.Value(); }
+
+  Napi::Value Port(const Napi::CallbackInfo& info) {
+    sockaddr_in6 address = {};
+    socklen_t length = sizeof address;
+    if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return Napi::Number::New(info.Env(), 0);
+    return Napi::Number::New(info.Env(), ntohs(address.sin6_port));  // sin_port and sin6_port share their offset
+  }
+
+  // The bound address as text, e.g. "0.0.0.0" or "::1".
+  Napi::Value Address(const Napi::CallbackInfo& info) {
+    sockaddr_in6 address = {};
+    socklen_t length = sizeof address;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return info.Env().Undefined();
+    const void* bytes = address.sin6_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in&>(address).sin_addr)
+                                                       : static_cast<const void*>(&address.sin6_addr);
+    if (inet_ntop(address.sin6_family, bytes, text, sizeof text) == nullptr) return info.Env().Undefined();
+    return Napi::String::New(info.Env(), text);
+  }
+
+  Napi::Value RecvBufferSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), SocketOption(SO_RCVBUF)); }
+  Napi::Value SendBufferSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), SocketOption(SO_SNDBUF)); }
+
+  // { datagrams, truncated, errors, lastError }: received and handed on; dropped for being longer
+  // than a slot; failed reads (and the errno of the last).
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("datagrams", Napi::Number::New(info.Env(), double(datagrams_)));
+    result.Set("truncated", Napi::Number::New(info.Env(), double(truncated_)));
+    result.Set("errors", Napi::Number::New(info.Env(), double(errors_)));
+    result.Set("lastError", Napi::Number::New(info.Env(), last_error_));
+    return result;
+  }
+
+  // SCM_TIMESTAMPNS of a received datagram in ms, or 0 when the kernel gave none.
+  static double ArrivalMs(msghdr& header) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+        timespec at;
+        memcpy(&at, CMSG_DATA(c), sizeof at);
+        return double(at.tv_sec) * 1e3 + double(at.tv_nsec) / 1e6;
+      }
+    }
+    return 0;
+  }
+
+  int SocketOption(int option) const {
+    int value = 0;
+    socklen_t length = sizeof value;
+    if (fd_ < 0 || getsockopt(fd_, SOL_SOCKET, option, &value, &length) != 0) return 0;
+    return value;
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    UdpSocket* self = static_cast<UdpSocket*>(handle->data);
+    if (status < 0) {
+      self->errors_++;
+      self->last_error_ = -status;
+      return;
+    }
+    self->ReadAll();
+  }
+
+  static void OnClosed(uv_handle_t* handle) {
+    UdpSocket* self = static_cast<UdpSocket*>(handle->data);
+    delete reinterpret_cast<uv_poll_t*>(handle);
+    Napi::HandleScope scope(self->env_);
+    self->on_datagrams_.Reset();
+    self->Unref();  // from here the object may be collected
+  }
+
+  void ReadAll() {
+    Napi::HandleScope scope(env_);
+    for (int round = 0; round < kReadRounds && fd_ >= 0; round++) {
+      for (size_t i = 0; i < capacity_; i++) {
+        vectors_[i] = {&slab_[i * slot_bytes_], slot_bytes_};
+        memset(&messages_[i], 0, sizeof messages_[i]);
+        messages_[i].msg_hdr.msg_name = &sources_[i];
+        messages_[i].msg_hdr.msg_namelen = sizeof sources_[i];
+        messages_[i].msg_hdr.msg_iov = &vectors_[i];
+        messages_[i].msg_hdr.msg_iovlen = 1;
+        messages_[i].msg_hdr.msg_control = &controls_[i * kControlBytes];
+        messages_[i].msg_hdr.msg_controllen = kControlBytes;
+      }
+      const int received = recvmmsg(fd_, messages_.data(), unsigned(capacity_), MSG_DONTWAIT, nullptr);
+      if (received < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          errors_++;  // e.g. ENOMEM; the socket stays polled
+          last_error_ = errno;
+        }
+        return;
+      }
+      if (received == 0) return;
+      size_t total = 0;
+      for (int i = 0; i < received; i++) {
+        if (!(messages_[i].msg_hdr.msg_flags & MSG_TRUNC)) total += messages_[i].msg_len;
+      }
+      Napi::ArrayBuffer bytes = Napi::ArrayBuffer::New(env_, total);
+      uint8_t* out = static_cast<uint8_t*>(bytes.Data());
+      uint32_t count = 0;
+      for (int i = 0; i < received; i++) {
+        if (messages_[i].msg_hdr.msg_flags & MSG_TRUNC) {
+          truncated_++;
+          continue;
+        }
+        const size_t length = messages_[i].msg_len;
+        memcpy(out, &slab_[size_t(i) * slot_bytes_], length);
+        out += length;
+        metadata_data_[2 * count] = int32_t(length);
+        metadata_data_[2 * count + 1] = int32_t(peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen));
+        arrivals_data_[count] = ArrivalMs(messages_[i].msg_hdr);
+        count++;
+      }
+      datagrams_ += count;
+      if (count > 0) {
+        napi_value result;
+        napi_value args[3] = {bytes, Napi::Number::New(env_, count), Napi::Number::New(env_, peers_.generation())};
+        Napi::Object receiver = Value();
+        napi_status status = napi_make_callback(env_, *context_, receiver, on_datagrams_.Value(), 3, args, &result);
+        if (status != napi_ok) {
+          // The handler threw (a bug: it catches what endpoints throw): as for any event handler, the
+          // process's uncaught-exception path decides.
+          napi_value error;
+          if (napi_get_and_clear_last_exception(env_, &error) == napi_ok) napi_fatal_exception(env_, error);
+          return;
+        }
+      }
+      if (size_t(received) < capacity_) return;
+    }
+  }
+
+  Napi::Env env_ = nullptr;
+  int fd_ = -1;
+  size_t capacity_ = 0;
+  size_t slot_bytes_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference on_datagrams_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+  Napi::Reference<Napi::Int32Array> metadata_;
+  int32_t* metadata_data_ = nullptr;
+  Napi::Reference<Napi::Float64Array> arrivals_;
+  double* arrivals_data_ = nullptr;
+  std::vector<uint8_t> controls_;
+  uint64_t delays_[kDelayBuckets] = {};
+  double delay_sum_ms_ = 0;
+  PeerTable peers_;
+  std::vector<uint8_t> slab_;
+  std::vector<sockaddr_in6> sources_;
+  std::vector<iovec> vectors_;
+  std::vector<mmsghdr> messages_;
+  uint64_t datagrams_ = 0;
+  uint64_t truncated_ = 0;
+  uint64_t errors_ = 0;
+  int last_error_ = 0;
+};
+
 // Outgoing datagrams gathered into slots of one slab and written with sendmmsg(2) on a socket
 // the caller owns (Node's dgram socket: its descriptor). Sending beside libuv is safe for UDP:
 // each datagram is one system call's whole, and libuv only reads from the socket here.
@@ -395,15 +838,21 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
                         InstanceAccessor<&UdpBatch::LastError>("lastError")});
   }
 
-  // new UdpBatch(fd, capacity, slotBytes)
+  // new UdpBatch(fd, capacity, slotBytes[, socket]): with the UdpSocket whose descriptor fd is, each
+  // datagram sent counts its wire-to-wire delay there (socket.delays()).
   explicit UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
     fd_ = int(U32(info[0]));
+    if (info[3].IsObject() && info[3].As<Napi::Object>().CheckTypeTag(&kSocketTag)) {
+      socket_ = UdpSocket::Unwrap(info[3].As<Napi::Object>());
+      socket_reference_ = Napi::Persistent(info[3].As<Napi::Object>());  // the socket lives as long as the batch
+    }
     capacity_ = std::max<size_t>(1, std::min<size_t>(U32(info[1]), 1024));
     slot_bytes_ = std::max<size_t>(256, std::min<size_t>(U32(info[2]), 65536));
     slab_.resize(capacity_ * slot_bytes_);
     addresses_.resize(capacity_);
     vectors_.resize(capacity_);
     messages_.resize(capacity_);
+    arrivals_.resize(capacity_);
   }
 
  private:
@@ -468,6 +917,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     header.msg_namelen = socklen_t(address_length);
     header.msg_iov = &vectors_[count_];
     header.msg_iovlen = 1;
+    arrivals_[count_] = socket_ != nullptr ? socket_->current_arrival() : 0;
     count_++;
   }
 
@@ -478,6 +928,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     while (next < count_) {
       const int sent = sendmmsg(fd_, &messages_[next], unsigned(count_ - next), MSG_DONTWAIT);
       if (sent > 0) {
+        if (socket_ != nullptr) CountDelays(next, next + size_t(sent));
         next += size_t(sent);
         continue;
       }
@@ -493,7 +944,19 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     count_ = 0;
   }
 
+  void CountDelays(size_t from, size_t to) {
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const double now_ms = double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
+    for (size_t i = from; i < to; i++) {
+      if (arrivals_[i] > 0) socket_->CountDelay(now_ms - arrivals_[i]);
+    }
+  }
+
   int fd_ = -1;
+  UdpSocket* socket_ = nullptr;
+  Napi::ObjectReference socket_reference_;
+  std::vector<double> arrivals_;
   size_t capacity_ = 0;
   size_t slot_bytes_ = 0;
   size_t count_ = 0;
@@ -530,6 +993,7 @@ Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SrtpTransform", SrtpTransform::Define(env));
   exports.Set("UdpBatch", UdpBatch::Define(env));
+  exports.Set("UdpSocket", UdpSocket::Define(env));
   exports.Set("encodeAddress", Napi::Function::New(env, EncodeAddress));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   return exports;

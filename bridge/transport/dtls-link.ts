@@ -58,6 +58,9 @@ export class DatagramTransport implements Transport {
   };
 }
 
+/** DTLS datagrams waiting for werift at most; one flight is a handful. */
+const MAX_PENDING_DATAGRAMS = 32;
+
 export class DtlsLink {
   readonly role: DtlsRole;
   readonly events: TypedEvents<DtlsLinkEvents>;
@@ -70,6 +73,10 @@ export class DtlsLink {
   #started = false;
   #sawHelloVerify = false;
   #state: DtlsLinkState = 'handshaking';
+  /** Datagrams received and not yet handed to werift (handle()), at most MAX_PENDING_DATAGRAMS. */
+  readonly #pending: Buffer[] = [];
+  /** Datagrams dropped because MAX_PENDING_DATAGRAMS were waiting. */
+  droppedDatagrams = 0;
   /** ClientHellos received after the handshake and dropped. */
   lateClientHellos = 0;
 
@@ -115,8 +122,32 @@ export class DtlsLink {
     if (this.#handshakeDone) this.#verifyAndKey();
   }
 
-  /** One datagram of DTLS records from the peer. */
+  /**
+   * One datagram of DTLS records from the peer. Handed to werift in a turn of the event loop of
+   * its own, after the datagrams before it: werift handles a handshake flight asynchronously, and
+   * the next datagram of the same flight must find that work done (promises settled), as it did
+   * when each datagram came in its own socket callback. The media socket hands on a whole read of
+   * datagrams at once; without this, a flight split over datagrams read together could stall the
+   * handshake.
+   */
   handle(data: Buffer): void {
+    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (this.#pending.length >= MAX_PENDING_DATAGRAMS) {
+      this.droppedDatagrams++; // a flood from the peer: a real flight is a handful of datagrams
+      return;
+    }
+    this.#pending.push(data);
+    if (this.#pending.length === 1) setImmediate(this.#deliverNext);
+  }
+
+  readonly #deliverNext = (): void => {
+    const data = this.#pending.shift();
+    if (data === undefined) return;
+    if (this.#pending.length > 0) setImmediate(this.#deliverNext);
+    this.#deliver(data);
+  };
+
+  #deliver(data: Buffer): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
     if (this.#handshakeDone && containsClientHello(data)) {
       // werift's server would start over (renegotiation()) and drop its keys: WebRTC never renegotiates.
@@ -138,6 +169,7 @@ export class DtlsLink {
   close(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#pending.length = 0;
     for (const dispose of this.#disposers.reverse()) dispose();
     this.#disposers.length = 0;
     void this.#transport.close();

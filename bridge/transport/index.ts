@@ -8,7 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { IceCandidate } from '../../xmpp/protocol/jingle-ice.ts';
 import { Endpoint, type EndpointContext } from '../endpoint.ts';
-import { selectNativeMedia, UdpSendBatch, type NativeMedia, type NativeMode } from '../native/index.ts';
+import { NativeMediaSocket, selectNativeMedia, type NativeMedia, type NativeMode, type UdpSendBatch, type WireDelays } from '../native/index.ts';
 import { generateCertificate, type DtlsCertificate } from './certificate.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { candidatePriority, type IceTiming } from './ice-agent.ts';
@@ -52,7 +52,7 @@ const HOST_TYPE_PREFERENCE = 126;
 export class MediaTransport {
   readonly port: number;
   readonly fingerprint: { hash: 'sha-256'; value: string };
-  readonly #socket: Socket;
+  readonly #socket: MediaSocket;
   readonly #mux: UdpMux;
   readonly #log: Logger;
   readonly #context: Omit<EndpointContext, 'candidates'> & { candidates: IceCandidate[] };
@@ -63,18 +63,15 @@ export class MediaTransport {
    */
   #impairments: Map<MuxClient | string, LinkImpairment> | undefined;
   #closing: Promise<void> | undefined;
-  /** Batched SRTP sends on the socket (native path); undefined on the TypeScript path. */
+  /** Batched SRTP sends on the socket (native path); undefined on the TypeScript path. Closed with the socket. */
   readonly #batch: UdpSendBatch | undefined;
 
-  private constructor(socket: Socket, certificate: DtlsCertificate, options: MediaTransportOptions, native: NativeMedia | undefined) {
+  private constructor(socket: MediaSocket, certificate: DtlsCertificate, options: MediaTransportOptions, native: NativeMedia | undefined) {
     this.#socket = socket;
     this.#log = options.log;
-    this.port = socket.address().port;
+    this.port = socket.port;
     this.fingerprint = { ...certificate.fingerprint };
-    const write = (data: Buffer, to: RemoteAddress): void =>
-      socket.send(data, to.port, to.host, (error) => {
-        if (error) this.#log.debug({ err: error, to: `${to.host}:${to.port}` }, 'UDP send failed');
-      });
+    const write = (data: Buffer, to: RemoteAddress): void => socket.send(data, to);
     this.#mux = new UdpMux({
       limits: options.limits ?? {},
       send: (data, to) => {
@@ -83,21 +80,17 @@ export class MediaTransport {
       },
       onClientError: (error) => this.#log.error({ err: error }, 'endpoint failed to handle a datagram'),
     });
-    socket.on('message', (data, rinfo) => {
-      const from = { host: rinfo.address, port: rinfo.port };
+    socket.receive((data, from) => {
       if (this.#impairments === undefined) this.#mux.receive(data, from);
       else this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from));
     });
-    socket.on('error', (error) => this.#log.error({ err: error }, 'media socket error'));
-    this.#batch = native
-      ? UdpSendBatch.forSocket(native, socket, (count, errno) => this.#log.debug({ count, errno }, 'UDP sends refused'))
-      : undefined;
-    const udp6 = socket.address().family === 'IPv6';
+    this.#batch = socket.sendBatch();
+    const udp6 = socket.udp6;
     this.#context = {
       mux: this.#mux,
       certificate,
       clock: options.clock ?? systemClock,
-      candidates: hostCandidates(options.advertiseIps, socket.address().address, this.port, udp6),
+      candidates: hostCandidates(options.advertiseIps, socket.address, this.port, udp6),
       reachable: udp6 ? isIPv6 : isIPv4,
       ...(options.iceTiming ? { iceTiming: options.iceTiming } : {}),
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
@@ -107,9 +100,9 @@ export class MediaTransport {
     };
   }
 
-  /** Which media path runs: `native` (the addon's SRTP and batched sends), `native-srtp` (no batch), or `typescript`. */
-  get mediaPath(): 'native' | 'native-srtp' | 'typescript' {
-    return this.#context.native ? (this.#batch ? 'native' : 'native-srtp') : 'typescript';
+  /** Which media path runs: `native` (the addon's socket, SRTP and batched sends) or `typescript` (dgram, srtp-cipher.ts). */
+  get mediaPath(): 'native' | 'typescript' {
+    return this.#context.native ? 'native' : 'typescript';
   }
 
   /** Binds the socket, makes (or takes) the certificate and runs a DTLS/SRTP warm-up. */
@@ -120,27 +113,26 @@ export class MediaTransport {
     // The default 208 KiB receive buffer holds a few ms of a busy bridge's traffic: any pause (a
     // garbage collection) overflowed it and the kernel dropped packets (bench/bridge-load). The
     // kernel caps what is asked at net.core.rmem_max / wmem_max.
-    const socket = createSocket({
-      type: isIPv6(options.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(options.host),
-      recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES,
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(options.port, options.host, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const socket = native ? nativeSocket(native, options.host, options.port, options.log) : await dgramSocket(options.host, options.port, options.log);
     const transport = new MediaTransport(socket, certificate, options, native);
     options.log.info(
       {
         port: transport.port, candidates: transport.#context.candidates.map((c) => c.ip), warmUpMs: Math.round(warmUpMs),
         mediaPath: transport.mediaPath, ...(native ? { openssl: native.openssl } : {}),
-        recvBufferBytes: socket.getRecvBufferSize(), sendBufferBytes: socket.getSendBufferSize(),
+        recvBufferBytes: socket.recvBufferSize, sendBufferBytes: socket.sendBufferSize,
       },
       'media transport started',
     );
     return transport;
+  }
+
+  /**
+   * On the native path, the bridge's added delay as the wire sees it: from the kernel receiving a
+   * datagram to the copies made while handling it leaving in a sendmmsg (so including any wait in
+   * the socket's receive queue while the event loop was busy). Undefined on the TypeScript path.
+   */
+  wireDelays(): WireDelays | undefined {
+    return this.#socket.wireDelays();
   }
 
   /** Counters of the demultiplexer. */
@@ -210,11 +202,88 @@ export class MediaTransport {
       for (const endpoint of [...this.#endpoints.values()]) endpoint.close('media transport closed');
       this.#endpoints.clear();
       this.#mux.close();
-      this.#batch?.close();
-      this.#socket.close(() => resolve());
+      void this.#socket.close().then(resolve);
     });
     return this.#closing;
   }
+}
+
+/** The transport's UDP socket: the addon's on the native path, Node's dgram on the TypeScript one. */
+interface MediaSocket {
+  readonly port: number;
+  /** The bound address. */
+  readonly address: string;
+  readonly udp6: boolean;
+  readonly recvBufferSize: number;
+  readonly sendBufferSize: number;
+  /** Every datagram from now on to `handler`. */
+  receive(handler: (data: Buffer, from: RemoteAddress) => void): void;
+  /** One datagram, now; a refusal is logged (UDP may lose). */
+  send(data: Buffer, to: RemoteAddress): void;
+  /** Batched SRTP sends (sendmmsg), on the native path. */
+  sendBatch(): UdpSendBatch | undefined;
+  /** Wire-to-wire delays of what the batch sent, on the native path. */
+  wireDelays(): WireDelays | undefined;
+  /** Flushes the batch, then closes. */
+  close(): Promise<void>;
+}
+
+/** The addon's socket (recvmmsg, sendto, sendmmsg). @throws when the address cannot be bound */
+function nativeSocket(native: NativeMedia, host: string, port: number, log: Logger): MediaSocket {
+  const socket = new NativeMediaSocket(native, host, port, SOCKET_BUFFER_BYTES);
+  return {
+    port: socket.port,
+    address: socket.address,
+    udp6: isIPv6(host),
+    recvBufferSize: socket.recvBufferSize,
+    sendBufferSize: socket.sendBufferSize,
+    receive: (handler) => socket.receive(handler),
+    send: (data, to) => {
+      const errno = socket.send(data, to);
+      if (errno !== 0) log.debug({ errno, to: `${to.host}:${to.port}` }, 'UDP send failed');
+    },
+    sendBatch: () => socket.sendBatch((count, errno) => log.debug({ count, errno }, 'UDP sends refused')),
+    wireDelays: () => socket.wireDelays(),
+    close: () => {
+      socket.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Node's dgram socket (the TypeScript path). */
+async function dgramSocket(host: string, port: number, log: Logger): Promise<MediaSocket> {
+  const socket: Socket = createSocket({
+    type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(host),
+    recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.on('error', (error) => log.error({ err: error }, 'media socket error'));
+  const bound = socket.address();
+  return {
+    port: bound.port,
+    address: bound.address,
+    udp6: bound.family === 'IPv6',
+    recvBufferSize: socket.getRecvBufferSize(),
+    sendBufferSize: socket.getSendBufferSize(),
+    receive: (handler) => {
+      socket.on('message', (data, rinfo) => handler(data, { host: rinfo.address, port: rinfo.port }));
+    },
+    send: (data, to) => {
+      socket.send(data, to.port, to.host, (error) => {
+        if (error) log.debug({ err: error, to: `${to.host}:${to.port}` }, 'UDP send failed');
+      });
+    },
+    sendBatch: () => undefined,
+    wireDelays: () => undefined,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
 }
 
 /** Jingle host candidates, one per announced IP, all on the shared port (XEP-0176 §5.2). */

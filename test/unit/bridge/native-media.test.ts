@@ -1,12 +1,15 @@
 // bridge/native (salon_media.cc): the addon is there (npm install builds it), refuses bad calls
 // with -1 or a TypeError instead of touching memory it was not given, and its batched sends reach
 // a real UDP socket on loopback, each datagram decrypted by the TypeScript path to what was queued.
+// Its media socket reads real datagrams from dgram sockets on loopback.
 // Byte-for-byte agreement with werift and the TypeScript transforms: srtp-cipher.test.ts.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { nativeMedia, NativeTransform, selectNativeMedia, UdpSendBatch, type NativeMedia } from '../../../bridge/native/index.ts';
+import { constants } from 'node:os';
+import { nativeMedia, NativeMediaSocket, NativeTransform, selectNativeMedia, UdpSendBatch, type NativeMedia } from '../../../bridge/native/index.ts';
+import type { RemoteAddress } from '../../../bridge/transport/udp-mux.ts';
 import type { SrtpKeyingMaterial } from '../../../bridge/transport/dtls-link.ts';
 import { SrtpProtection } from '../../../bridge/transport/srtp-protection.ts';
 
@@ -144,5 +147,173 @@ describe('bridge/native: the addon', function () {
     assert.equal(raw.flush(), 1, 'a bad descriptor: the kernel refuses, counted, nothing thrown');
     assert.equal(raw.lastError, 9, 'EBADF');
     batch.close();
+  });
+});
+
+describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
+  if (process.env.SALON_BRIDGE_NATIVE === 'off') return;
+  let addon: NativeMedia;
+  const sockets: Socket[] = [];
+  const media: NativeMediaSocket[] = [];
+
+  before(function () {
+    const { native } = nativeMedia();
+    assert.ok(native, 'the native media path is built');
+    addon = native;
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.close();
+    for (const socket of media.splice(0)) socket.close();
+  });
+
+  function open(host = '127.0.0.1', port = 0, maxPeers?: number): NativeMediaSocket {
+    const socket = new NativeMediaSocket(addon, host, port, 4 << 20, maxPeers);
+    media.push(socket);
+    return socket;
+  }
+
+  async function peer(type: 'udp4' | 'udp6' = 'udp4'): Promise<Socket> {
+    const socket = await (type === 'udp4' ? bound() : new Promise<Socket>((resolve) => {
+      const s = createSocket('udp6');
+      s.bind(0, '::1', () => resolve(s));
+    }));
+    sockets.push(socket);
+    return socket;
+  }
+
+  /** Resolves with the first `count` datagrams `socket` hands on. */
+  function collect(socket: NativeMediaSocket, count: number): Promise<Array<{ data: Buffer; from: RemoteAddress }>> {
+    const got: Array<{ data: Buffer; from: RemoteAddress }> = [];
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${got.length} of ${count} datagrams arrived`)), 5_000);
+      socket.receive((data, from) => {
+        got.push({ data, from });
+        if (got.length === count) resolve((clearTimeout(timer), got));
+      });
+    });
+  }
+
+  function sendFrom(socket: Socket, to: NativeMediaSocket, data: Buffer, host = '127.0.0.1'): Promise<void> {
+    return new Promise((resolve, reject) => socket.send(data, to.port, host, (error) => (error ? reject(error) : resolve())));
+  }
+
+  it('hands on 300 datagrams sent at once, in order, each its own bytes, with one address object per source', async () => {
+    const socket = open();
+    assert.ok(socket.port > 0);
+    assert.equal(socket.address, '127.0.0.1');
+    assert.ok(socket.recvBufferSize > 0 && socket.sendBufferSize > 0);
+    const [a, b] = [await peer(), await peer()];
+    const sent = Array.from({ length: 300 }, (_, i) => rtp(i, 20 + (i % 50) * 20));
+    const arrived = collect(socket, sent.length);
+    await Promise.all(sent.map((data, i) => sendFrom(i % 2 === 0 ? a : b, socket, data)));
+    const got = await arrived;
+    for (const [i, { data, from }] of got.entries()) {
+      assert.ok(data.equals(sent[i]!), `datagram ${i} is what was sent, kept intact after the later ones`);
+      assert.equal(from.host, '127.0.0.1');
+      assert.equal(from.port, (i % 2 === 0 ? a : b).address().port);
+      assert.equal(from, got[i % 2]!.from, 'the same address object for every datagram of a source');
+    }
+    assert.equal(socket.counters.datagrams, 300);
+    assert.equal(socket.counters.truncated, 0);
+  });
+
+  it('IPv6: binds v6-only, reads ::1', async () => {
+    const socket = open('::1');
+    assert.equal(socket.address, '::1');
+    const v6 = await peer('udp6');
+    const arrived = collect(socket, 1);
+    await sendFrom(v6, socket, Buffer.from('hello'), '::1');
+    const [{ data, from }] = await arrived as [{ data: Buffer; from: RemoteAddress }];
+    assert.equal(data.toString(), 'hello');
+    assert.deepEqual({ ...from }, { host: '::1', port: v6.address().port });
+  });
+
+  it('drops a datagram longer than its 4 096-byte slot, counts it and goes on', async () => {
+    const socket = open();
+    const a = await peer();
+    const arrived = collect(socket, 2);
+    await sendFrom(a, socket, Buffer.alloc(1_000, 1));
+    await sendFrom(a, socket, Buffer.alloc(5_000, 2));
+    await sendFrom(a, socket, Buffer.alloc(4_096, 3));
+    const got = await arrived;
+    assert.deepEqual(got.map(({ data }) => [data.length, data[0]]), [[1_000, 1], [4_096, 3]]);
+    assert.equal(socket.counters.truncated, 1);
+  });
+
+  it('sends with sendto; refuses a host that is not an IP, and everything once closed', async () => {
+    const socket = open();
+    const a = await peer();
+    const received = new Promise<Buffer>((resolve) => a.once('message', resolve));
+    assert.equal(socket.send(Buffer.from('to a'), { host: '127.0.0.1', port: a.address().port }), 0);
+    assert.equal((await received).toString(), 'to a');
+    assert.equal(socket.send(Buffer.from('x'), { host: 'localhost', port: a.address().port }), constants.errno.EINVAL);
+    socket.close();
+    socket.close();
+    assert.equal(socket.send(Buffer.from('x'), { host: '127.0.0.1', port: a.address().port }), constants.errno.EBADF);
+    assert.equal(socket.sendBatch(() => undefined), undefined, 'no batch once closed');
+  });
+
+  it('refuses a port in use with a system error, and frees its own at close', () => {
+    const first = open();
+    assert.throws(() => open('127.0.0.1', first.port), (error: NodeJS.ErrnoException) => error.code === 'EADDRINUSE' && error.syscall === 'bind');
+    assert.throws(() => open('localhost'), TypeError, 'a name, not an address');
+    const port = first.port;
+    first.close();
+    const again = open('127.0.0.1', port);
+    assert.equal(again.port, port, 'the port is free as soon as close() returns');
+  });
+
+  it('stops reading at close, also from inside its own handler', async () => {
+    const socket = open();
+    const a = await peer();
+    const seen: number[] = [];
+    socket.receive((data) => {
+      seen.push(data[0]!);
+      socket.close();
+    });
+    await Promise.all([1, 2, 3].map((n) => sendFrom(a, socket, Buffer.from([n]))));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(seen, [1], 'nothing is handed on after close, not even the rest of the same read');
+  });
+
+  it('forgets its peers when over capacity (a flood of sources) and still names each source right', async () => {
+    const socket = open('127.0.0.1', 0, 2);
+    const peers = [await peer(), await peer(), await peer()];
+    const got: Array<{ data: Buffer; from: RemoteAddress }> = [];
+    socket.receive((data, from) => got.push({ data, from }));
+    for (let round = 0; round < 2; round++) {
+      for (const [i, p] of peers.entries()) {
+        await sendFrom(p, socket, Buffer.from([i]));
+        await new Promise((resolve) => setTimeout(resolve, 5)); // one read each, so the table turns over between reads
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(got.length, 6);
+    for (const { data, from } of got) assert.equal(from.port, peers[data[0]!]!.address().port);
+  });
+
+  it('counts the wire-to-wire delay of what its batch sends while a datagram is handled, and only that', async () => {
+    const socket = open();
+    const a = await peer();
+    const batch = socket.sendBatch(() => undefined)!;
+    const to = { host: '127.0.0.1', port: a.address().port };
+    let echoed = 0;
+    const back = new Promise<void>((resolve) => a.on('message', () => ++echoed === 20 && resolve()));
+    socket.receive((data) => {
+      const started = performance.now();
+      while (performance.now() - started < 2); // 2 ms of work per datagram
+      batch.queue(data, to);
+    });
+    for (let i = 0; i < 20; i++) await sendFrom(a, socket, Buffer.from([0x80, i]));
+    await back;
+    batch.queue(Buffer.from([0x80, 99]), to); // outside any handler: not counted
+    await new Promise((resolve) => setImmediate(resolve));
+    const { bucketMs, counts, sumMs } = socket.wireDelays();
+    const total = counts.reduce((n, c) => n + c, 0);
+    assert.equal(bucketMs, 0.05);
+    assert.equal(total, 20, 'one delay per forwarded datagram');
+    const under2ms = counts.subarray(0, Math.round(2 / bucketMs)).reduce((n, c) => n + c, 0);
+    assert.equal(under2ms, 0, 'each waited at least the 2 ms of work done before it was queued');
+    assert.ok(sumMs >= 40 && sumMs < 20 * 100, `sum ${sumMs} ms`);
   });
 });

@@ -4,6 +4,7 @@ import type { ConferenceMediaStats } from '../../../bridge/conference.ts';
 import type { EndpointStats } from '../../../bridge/endpoint.ts';
 import { BridgeStats, stressLevel, type StatsConference, type StatsEndpoint } from '../../../bridge/stats.ts';
 import { registerBridgeMetrics } from '../../../bridge/stats-metrics.ts';
+import type { WireDelays } from '../../../bridge/native/index.ts';
 
 class FakeEndpoint implements StatsEndpoint {
   state = 'connected';
@@ -261,5 +262,38 @@ describe('bridge/stats-metrics registerBridgeMetrics', () => {
     const after = await registry.metrics();
     assert.equal(Number(/^salon_bridge_packets_received_total (\S+)$/m.exec(after)?.[1]), 3, 'the counter survives the conference');
     assert.equal(Number(/^salon_bridge_conferences_completed_total (\S+)$/m.exec(after)?.[1]), 1);
+  });
+});
+
+describe('bridge/stats-metrics: the wire delay histogram', () => {
+  it('sums the media socket’s 50 µs buckets into its Prometheus buckets at scrape time', async () => {
+    const r = rig();
+    const registry = new Registry();
+    const counts = new Float64Array(2000);
+    counts[0] = 4; // [0, 0.05) ms
+    counts[4] = 1; // [0.2, 0.25) ms: under le=0.00025
+    counts[5] = 2; // [0.25, 0.3) ms: under le=0.0005
+    counts[79] = 3; // [3.95, 4) ms: under le=0.004
+    counts[1999] = 1; // 99.95 ms and later: +Inf only
+    let delays: WireDelays | undefined = { bucketMs: 0.05, counts, sumMs: 130 };
+    registerBridgeMetrics(registry, r.stats, () => delays);
+    const bucket = (text: string, le: string): number => Number(new RegExp(`^salon_bridge_wire_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    let text = await registry.metrics();
+    assert.match(text, /^# TYPE salon_bridge_wire_delay_seconds histogram$/m);
+    assert.equal(bucket(text, '0.00025'), 5);
+    assert.equal(bucket(text, '0.0005'), 7);
+    assert.equal(bucket(text, '0.003'), 7);
+    assert.equal(bucket(text, '0.004'), 10);
+    assert.equal(bucket(text, '0.1'), 10);
+    assert.equal(bucket(text, '+Inf'), 11);
+    assert.equal(Number(/^salon_bridge_wire_delay_seconds_count (\S+)$/m.exec(text)?.[1]), 11);
+    assert.equal(Number(/^salon_bridge_wire_delay_seconds_sum (\S+)$/m.exec(text)?.[1]), 0.13);
+
+    counts[0] = 10;
+    text = await registry.metrics();
+    assert.equal(bucket(text, '0.00025'), 11, 'read again at each scrape');
+    delays = undefined;
+    text = await registry.metrics();
+    assert.equal(bucket(text, '+Inf'), 0, 'no media socket (TypeScript path): empty');
   });
 });
