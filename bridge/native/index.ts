@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type { Socket } from 'node:dgram';
-import type { RemoteAddress } from '../transport/udp-mux.ts';
+import { addressKey, type RemoteAddress } from '../transport/udp-mux.ts';
 import {
   deriveSessionKey, SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80, type SrtpCipherProfile, type SrtpTransform,
 } from '../transport/srtp-cipher.ts';
@@ -405,7 +405,8 @@ export class NativeMediaSocket {
   #peer(id: number): RemoteAddress | undefined {
     const peer = this.#socket.peer(id);
     if (!peer) return undefined;
-    const address: RemoteAddress = Object.freeze({ host: peer[0], port: peer[1] });
+    const [host, port] = peer;
+    const address: RemoteAddress = Object.freeze({ host, port, key: addressKey({ host, port }) });
     this.#peers[id] = address;
     return address;
   }

@@ -12,10 +12,12 @@ import { classes, parseMessage, type Message } from 'werift';
 export interface RemoteAddress {
   readonly host: string;
   readonly port: number;
+  /** addressKey() made once, by a socket that gives one object per source (NativeMediaSocket). */
+  readonly key?: string;
 }
 
 export function addressKey(address: RemoteAddress): string {
-  return `${address.host}|${address.port}`;
+  return address.key ?? `${address.host}|${address.port}`;
 }
 
 /** What an endpoint handles once the mux has routed a datagram to it. */

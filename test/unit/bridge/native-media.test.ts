@@ -225,7 +225,8 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     await sendFrom(v6, socket, Buffer.from('hello'), '::1');
     const [{ data, from }] = await arrived as [{ data: Buffer; from: RemoteAddress }];
     assert.equal(data.toString(), 'hello');
-    assert.deepEqual({ ...from }, { host: '::1', port: v6.address().port });
+    assert.deepEqual({ host: from.host, port: from.port }, { host: '::1', port: v6.address().port });
+    assert.equal(from.key, `::1|${v6.address().port}`, 'its mux key made once');
   });
 
   it('drops a datagram longer than its 4 096-byte slot, counts it and goes on', async () => {
