@@ -10,7 +10,7 @@
  * cannot be rebuilt from sums.
  */
 import { Counter, Gauge, Histogram, Summary, type MetricType, type Registry } from 'prom-client';
-import type { WireDelays } from './native/index.ts';
+import type { MediaSocketCounters, WireDelays } from './native/index.ts';
 import { stressLevel, type BridgeSnapshot, type BridgeStats, type BridgeTotals } from './stats.ts';
 
 /**
@@ -110,11 +110,17 @@ class WireDelayHistogram extends Histogram {
   }
 }
 
+/** What the media transport's own socket tells (MediaTransport; undefined on the TypeScript path). */
+export interface MediaSocketFigures {
+  wireDelays(): WireDelays | undefined;
+  socketCounters(): MediaSocketCounters | undefined;
+}
+
 /**
  * Registers the bridge metrics on `registry`; each scrape reads `stats` once per metric, and the
- * media socket's wire delays (`wireDelays`, the native path) when given.
+ * media socket's figures (the native path) when given.
  */
-export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, wireDelays?: () => WireDelays | undefined): void {
+export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, media?: MediaSocketFigures): void {
   const gauge = (name: string, help: string, value: (s: BridgeSnapshot) => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(value(stats.snapshot())); } });
   };
@@ -133,12 +139,23 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, wi
       },
     });
   }
-  if (wireDelays) {
+  if (media) {
     new WireDelayHistogram(
       'salon_bridge_wire_delay_seconds',
       'Time from the kernel receiving a packet to its copies leaving the media socket (native media path: forwarded copies and retransmissions answering a NACK)',
-      registry, wireDelays,
+      registry, () => media.wireDelays(),
     );
+    const socketCounter = (name: string, help: string, key: 'truncated' | 'errors'): void => {
+      new Counter({
+        name, help, registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(media.socketCounters()?.[key] ?? 0);
+        },
+      });
+    };
+    socketCounter('salon_bridge_media_socket_truncated_total', 'Datagrams dropped by the media socket for being longer than its 4 096-byte receive slots', 'truncated');
+    socketCounter('salon_bridge_media_socket_errors_total', 'Errors reading the media socket (it goes on reading)', 'errors');
   }
   new TotalsSummary('salon_bridge_forwarding_delay_seconds', 'Time from a packet reaching its conference to its last copy handed to the socket', registry, () => {
     const { totals } = stats.snapshot();

@@ -394,7 +394,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
   try {
     if (config.bridge.enabled) {
       bridgeRole = await startBridgeRole(config, inProcessLink(xmpp), log, config.bridge.id ?? 'jvb-1');
-      registerBridgeMetrics(registry, bridgeRole.stats, () => bridgeRole?.media.wireDelays());
+      registerBridgeMetrics(registry, bridgeRole.stats, bridgeRole.media);
     } else {
       log.info({ brewery: breweryJid(config) }, 'no built-in bridge: conferences use the bridges in the brewery');
     }

@@ -6,7 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { setPriority, tmpdir } from 'node:os';
+import { availableParallelism, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -181,6 +181,9 @@ let priority = 0;
 /** --udp-buffer: receive/send buffer for the server's UDP sockets (0: the server's own choice). */
 let udpBuffer = 0;
 
+/** --pin: the server on CPU 1 (taskset), the generator on CPU 0, so that neither takes the other's core. */
+let pinServer = false;
+
 async function startServer(cpuProfDir: string | undefined): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'salon-bench-bridge-'));
   const stateDir = join(dir, 'state');
@@ -195,7 +198,8 @@ async function startServer(cpuProfDir: string | undefined): Promise<Server> {
     '--xmpp-port', '0', '--component-port', '0', '--media-port', '0', '--state-dir', stateDir,
   ];
   const out = createWriteStream(join(dir, 'salon.log'));
-  const child: ChildProcess = spawn(process.execPath, args, {
+  // taskset execs node in place: the child's pid is the server's.
+  const child: ChildProcess = spawn(pinServer ? 'taskset' : process.execPath, pinServer ? ['-c', '1', process.execPath, ...args] : args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'warn', XMPP_RESTRICT_ROOM_CREATION: 'false', SALON_BENCH_UDP_BUFFER: String(udpBuffer) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -448,12 +452,13 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     const changesBefore = senders.reduce((n, p) => n + p.counters.layerChanges, 0);
     const bridgePorts = new Set(participants.map((p) => p.ports.bridge).filter((p) => p !== undefined));
     const ownPorts = new Set(participants.map((p) => p.ports.local).filter((p) => p !== undefined));
+    // Scraped first, so that rendering /metrics is outside the CPU window.
+    const wire0 = await wireDelayBuckets(server.metricsUrl);
     const bridgeDrops0 = udpDrops(bridgePorts);
     const ownDrops0 = udpDrops(ownPorts);
     const cpu0 = processCpuSeconds(server.pid);
     const self0 = process.cpuUsage();
     const machine0 = machineCpu();
-    const wire0 = await wireDelayBuckets(server.metricsUrl);
     const w0 = performance.now();
     for (const p of participants) p.stats.measuring = true;
     measuring = true;
@@ -613,6 +618,7 @@ async function main(): Promise<void> {
       'cpu-prof': { type: 'boolean', default: false },
       priority: { type: 'string', default: '0' },
       'udp-buffer': { type: 'string', default: '0' },
+      pin: { type: 'boolean', default: false },
       'loudest-audio': { type: 'string' },
       native: { type: 'string' },
       verbose: { type: 'boolean', default: false },
@@ -620,7 +626,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--loudest-audio N] [--native auto|on|off] [--cpu-prof] [--verbose]
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--native auto|on|off] [--cpu-prof] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick)`);
     return;
   }
@@ -631,6 +637,12 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   // The server's media path: auto (native when built), on, off (TypeScript).
   if (values.native !== undefined) process.env.SALON_BRIDGE_NATIVE = values.native;
   if (priority !== 0) setPriority(priority);
+  if (values.pin) {
+    if (availableParallelism() < 2) throw new Error('--pin needs two CPUs');
+    // The generator (every thread of this process) on CPU 0; the server child on CPU 1 (startServer).
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    pinServer = true;
+  }
   const scenarios = (values.quick ? QUICK : FULL).filter((s) => !values.scenario || s.name === values.scenario);
   if (scenarios.length === 0) throw new Error(`no scenario named ${values.scenario}`);
   const warmup = Number(values.warmup ?? (values.quick ? 3 : 10));

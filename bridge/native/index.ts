@@ -96,7 +96,12 @@ export function nativeMedia(): { native: NativeMedia | undefined; error: string 
   if (!loaded) {
     try {
       const require = createRequire(import.meta.url);
-      loaded = { native: require('./build/Release/salon_media.node') as NativeMedia, error: undefined };
+      const native = require('./build/Release/salon_media.node') as Partial<NativeMedia>;
+      // A build older than this code (a pull without npm install) lacks what came since.
+      const missing = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress'] as const).filter((name) => typeof native[name] !== 'function');
+      loaded = missing.length === 0
+        ? { native: native as NativeMedia, error: undefined }
+        : { native: undefined, error: `the native media path was built from older sources (no ${missing.join(', ')}): run npm install` };
     } catch (error) {
       loaded = { native: undefined, error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
     }
@@ -310,6 +315,8 @@ export class NativeMediaSocket {
   #peers: (RemoteAddress | undefined)[] = [];
   #generation = 0;
   #handler: ((data: Buffer, from: RemoteAddress) => void) | undefined;
+  /** Datagrams whose peer id the addon could not name (never expected: ids come from the same read's generation). */
+  unknownPeers = 0;
   #batch: UdpSendBatch | undefined;
   #closed = false;
 
@@ -390,6 +397,7 @@ export class NativeMediaSocket {
     const metadata = this.#metadata;
     const arrivals = this.#arrivals;
     let offset = 0;
+    let failure: { error: unknown } | undefined;
     for (let i = 0; i < count && !this.#closed; i++) {
       const length = metadata[2 * i]!;
       const id = metadata[2 * i + 1]!;
@@ -397,9 +405,16 @@ export class NativeMediaSocket {
       const data = Buffer.from(bytes, offset, length);
       offset += length;
       arrivals[RECEIVE_CAPACITY] = arrivals[i]!;
-      if (from) this.#handler!(data, from);
+      try {
+        if (from) this.#handler!(data, from);
+        else this.unknownPeers++;
+      } catch (error) {
+        failure ??= { error }; // the rest of the read is still handed on
+      }
     }
     arrivals[RECEIVE_CAPACITY] = 0;
+    // As a throwing 'message' listener of a dgram socket: an uncaught exception (the addon raises it).
+    if (failure) throw failure.error;
   };
 
   #peer(id: number): RemoteAddress | undefined {

@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -393,11 +394,21 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
 
 // The source addresses of received datagrams, each given a small number (its peer id) the first
 // time it is seen, so that JavaScript makes one address object per peer instead of one string per
-// datagram. At most `capacity` peers: a flood of new source addresses empties the table and starts
-// a new generation (JavaScript then forgets its own table), so memory stays bounded whatever comes.
+// datagram. Bounded: before a read that could take it over `capacity` peers, the table is emptied
+// and a new generation starts (JavaScript then forgets its own table). Never during a read: the
+// ids of one read all belong to the generation it is handed on with. So at most capacity + one
+// read's datagrams, whatever a flood of source addresses does.
 class PeerTable {
  public:
   explicit PeerTable(size_t capacity) : capacity_(capacity) {}
+
+  // Called before each read of up to `incoming` datagrams.
+  void MakeRoom(size_t incoming) {
+    if (peers_.empty() || peers_.size() + incoming <= capacity_) return;
+    ids_.clear();
+    peers_.clear();
+    generation_++;
+  }
 
   uint32_t Id(const sockaddr_in6& from, socklen_t length) {
     Key key = {};
@@ -410,14 +421,10 @@ class PeerTable {
       key.family = AF_INET6;
       memcpy(key.bytes, &from.sin6_addr, 16);
       memcpy(key.bytes + 16, &from.sin6_port, 2);
+      key.scope = from.sin6_scope_id;  // link-local peers on different interfaces are different peers
     }
     auto found = ids_.find(key);
     if (found != ids_.end()) return found->second;
-    if (peers_.size() >= capacity_) {
-      ids_.clear();
-      peers_.clear();
-      generation_++;
-    }
     const uint32_t id = uint32_t(peers_.size());
     ids_.emplace(key, id);
     peers_.push_back(key);
@@ -431,6 +438,12 @@ class PeerTable {
     char text[INET6_ADDRSTRLEN] = {};
     if (inet_ntop(key.family, key.bytes, text, sizeof text) == nullptr) return false;
     *host = text;
+    if (key.scope != 0) {
+      // As Node's dgram gives it: fe80::1%eth0 (the index when the interface has no name).
+      char name[IF_NAMESIZE] = {};
+      *host += "%";
+      *host += if_indextoname(key.scope, name) != nullptr ? std::string(name) : std::to_string(key.scope);
+    }
     *port = uint16_t((key.bytes[16] << 8) | key.bytes[17]);
     return true;
   }
@@ -441,11 +454,14 @@ class PeerTable {
   struct Key {
     uint8_t bytes[18];  // address (4 or 16 bytes), then the port in network order at 16
     uint8_t family;
-    bool operator==(const Key& other) const { return family == other.family && memcmp(bytes, other.bytes, sizeof bytes) == 0; }
+    uint32_t scope;  // IPv6 scope id (link-local), else 0
+    bool operator==(const Key& other) const {
+      return family == other.family && scope == other.scope && memcmp(bytes, other.bytes, sizeof bytes) == 0;
+    }
   };
   struct KeyHash {
     size_t operator()(const Key& key) const {
-      uint64_t hash = 1469598103934665603ULL ^ key.family;  // FNV-1a
+      uint64_t hash = (1469598103934665603ULL ^ key.family ^ (uint64_t(key.scope) << 8)) * 1099511628211ULL;  // FNV-1a
       for (uint8_t byte : key.bytes) hash = (hash ^ byte) * 1099511628211ULL;
       return size_t(hash);
     }
@@ -561,6 +577,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // it for each datagram it queues.
   double current_arrival() const { return arrivals_data_[capacity_]; }
 
+  // -1 once closed.
+  int fd() const { return fd_; }
+
   // One datagram sent `delay_ms` after the datagram it came from arrived.
   void CountDelay(double delay_ms) {
     if (!(delay_ms >= 0)) return;  // the realtime clock was stepped back
@@ -569,8 +588,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   ~UdpSocket() override {
-    // Only reached once libuv has let go of the poll handle (the object is referenced while it polls).
-    if (fd_ >= 0) ::close(fd_);
+    // Normally reached once libuv has let go of the poll handle (the object is referenced while it
+    // polls); at an environment's teardown, whatever is still open is let go of here.
+    StopPolling(/*detach=*/true);
   }
 
  private:
@@ -611,6 +631,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     on_datagrams_ = Napi::Persistent(info[0].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "SalonMediaSocket");
     Ref();
+    if (napi_add_env_cleanup_hook(env, OnEnvironmentCleanup, this) == napi_ok) cleanup_hook_ = true;
     return env.Undefined();
   }
 
@@ -644,15 +665,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // close(): no more reads; the descriptor is closed at once (after libuv's watcher is removed, which
   // uv_poll_stop does). Idempotent.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
-      poll_ = nullptr;
-    }
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
+    StopPolling(/*detach=*/false);
     return info.Env().Undefined();
   }
 
@@ -724,9 +737,17 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   static void OnReadable(uv_poll_t* handle, int status, int events) {
     UdpSocket* self = static_cast<UdpSocket*>(handle->data);
+    if (self == nullptr) return;
     if (status < 0) {
+      // libuv stops a poll handle whose descriptor reports an error (POLLERR): take the socket's
+      // pending error (SO_ERROR clears it), count it and poll again, so that the bridge never
+      // stops receiving for one ICMP error.
+      int error = 0;
+      socklen_t length = sizeof error;
+      if (self->fd_ >= 0) getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &error, &length);
       self->errors_++;
-      self->last_error_ = -status;
+      self->last_error_ = error != 0 ? error : -status;
+      if (self->poll_ == handle && self->fd_ >= 0) uv_poll_start(handle, UV_READABLE, OnReadable);
       return;
     }
     self->ReadAll();
@@ -735,9 +756,36 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   static void OnClosed(uv_handle_t* handle) {
     UdpSocket* self = static_cast<UdpSocket*>(handle->data);
     delete reinterpret_cast<uv_poll_t*>(handle);
+    if (self == nullptr) return;  // closed by the environment's teardown (OnEnvironmentCleanup)
     Napi::HandleScope scope(self->env_);
     self->on_datagrams_.Reset();
     self->Unref();  // from here the object may be collected
+  }
+
+  // The Node-API environment is going away (a worker thread ending) with the socket still open:
+  // Node-API will finalize the object even though it is referenced, so libuv must let go of it
+  // first. The handle is closed without a pointer back to the object.
+  static void OnEnvironmentCleanup(void* data) {
+    UdpSocket* self = static_cast<UdpSocket*>(data);
+    self->cleanup_hook_ = false;
+    self->StopPolling(/*detach=*/true);
+  }
+
+  void StopPolling(bool detach) {
+    if (cleanup_hook_) {
+      napi_remove_env_cleanup_hook(env_, OnEnvironmentCleanup, this);
+      cleanup_hook_ = false;
+    }
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      if (detach) poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
   }
 
   void ReadAll() {
@@ -753,6 +801,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         messages_[i].msg_hdr.msg_control = &controls_[i * kControlBytes];
         messages_[i].msg_hdr.msg_controllen = kControlBytes;
       }
+      peers_.MakeRoom(capacity_);
       const int received = recvmmsg(fd_, messages_.data(), unsigned(capacity_), MSG_DONTWAIT, nullptr);
       if (received < 0) {
         if (errno == EINTR) continue;
@@ -776,7 +825,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           continue;
         }
         const size_t length = messages_[i].msg_len;
-        memcpy(out, &slab_[size_t(i) * slot_bytes_], length);
+        if (length > 0) memcpy(out, &slab_[size_t(i) * slot_bytes_], length);
         out += length;
         metadata_data_[2 * count] = int32_t(length);
         metadata_data_[2 * count + 1] = int32_t(peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen));
@@ -791,9 +840,13 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         napi_status status = napi_make_callback(env_, *context_, receiver, on_datagrams_.Value(), 3, args, &result);
         if (status != napi_ok) {
           // The handler threw (a bug: it catches what endpoints throw): as for any event handler, the
-          // process's uncaught-exception path decides.
+          // process's uncaught-exception path decides. No exception pending: JavaScript cannot run
+          // any more (the environment is ending).
+          bool pending = false;
           napi_value error;
-          if (napi_get_and_clear_last_exception(env_, &error) == napi_ok) napi_fatal_exception(env_, error);
+          if (napi_is_exception_pending(env_, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env_, &error) == napi_ok) {
+            napi_fatal_exception(env_, error);
+          }
           return;
         }
       }
@@ -806,6 +859,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   size_t capacity_ = 0;
   size_t slot_bytes_ = 0;
   uv_poll_t* poll_ = nullptr;
+  bool cleanup_hook_ = false;
   Napi::FunctionReference on_datagrams_;
   std::unique_ptr<Napi::AsyncContext> context_;
   Napi::Reference<Napi::Int32Array> metadata_;
@@ -924,9 +978,18 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   // Writes every queued datagram; one the kernel refuses is counted and skipped (a full send
   // buffer, EAGAIN, drops the rest of the batch: UDP may lose, the bridge must not block).
   void SendAll() {
+    // A batch of a UdpSocket writes on its descriptor as long as it is open, never on a number the
+    // kernel may have given to another file since.
+    const int fd = socket_ != nullptr ? socket_->fd() : fd_;
+    if (fd < 0 && count_ > 0) {
+      failed_ += uint32_t(count_);
+      last_error_ = EBADF;
+      count_ = 0;
+      return;
+    }
     size_t next = 0;
     while (next < count_) {
-      const int sent = sendmmsg(fd_, &messages_[next], unsigned(count_ - next), MSG_DONTWAIT);
+      const int sent = sendmmsg(fd, &messages_[next], unsigned(count_ - next), MSG_DONTWAIT);
       if (sent > 0) {
         if (socket_ != nullptr) CountDelays(next, next + size_t(sent));
         next += size_t(sent);
@@ -982,7 +1045,16 @@ Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
     return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&v4), sizeof v4);
   }
   sockaddr_in6 v6 = {};
-  if (inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr) == 1) {
+  // fe80::1%eth0: the scope (an interface name or index) as dgram takes it.
+  const size_t percent = host.find('%');
+  const std::string address = host.substr(0, percent);
+  if (inet_pton(AF_INET6, address.c_str(), &v6.sin6_addr) == 1) {
+    if (percent != std::string::npos) {
+      const std::string scope = host.substr(percent + 1);
+      v6.sin6_scope_id = if_nametoindex(scope.c_str());
+      if (v6.sin6_scope_id == 0) v6.sin6_scope_id = uint32_t(strtoul(scope.c_str(), nullptr, 10));
+      if (v6.sin6_scope_id == 0) return env.Undefined();
+    }
     v6.sin6_family = AF_INET6;
     v6.sin6_port = htons(uint16_t(port));
     return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(&v6), sizeof v6);

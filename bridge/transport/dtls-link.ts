@@ -75,6 +75,8 @@ export class DtlsLink {
   #state: DtlsLinkState = 'handshaking';
   /** Datagrams received and not yet handed to werift (handle()), at most MAX_PENDING_DATAGRAMS. */
   readonly #pending: Buffer[] = [];
+  /** A datagram went to werift in this turn of the event loop (cleared by the next setImmediate). */
+  #deliveredThisTurn = false;
   /** Datagrams dropped because MAX_PENDING_DATAGRAMS were waiting. */
   droppedDatagrams = 0;
   /** ClientHellos received after the handshake and dropped. */
@@ -123,28 +125,32 @@ export class DtlsLink {
   }
 
   /**
-   * One datagram of DTLS records from the peer. Handed to werift in a turn of the event loop of
-   * its own, after the datagrams before it: werift handles a handshake flight asynchronously, and
-   * the next datagram of the same flight must find that work done (promises settled), as it did
-   * when each datagram came in its own socket callback. The media socket hands on a whole read of
-   * datagrams at once; without this, a flight split over datagrams read together could stall the
-   * handshake.
+   * One datagram of DTLS records from the peer. At most one is handed to werift per turn of the
+   * event loop, the others wait for the next turns, in order: werift handles a handshake flight
+   * asynchronously, and the next datagram of the same flight must find that work done (promises
+   * settled), as it did when each datagram came in its own socket callback. The media socket
+   * hands on a whole read of datagrams at once; without this, a flight split over datagrams read
+   * together could stall the handshake. The first datagram of a turn goes at once.
    */
   handle(data: Buffer): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (!this.#deliveredThisTurn) {
+      this.#deliveredThisTurn = true;
+      setImmediate(this.#nextTurn);
+      this.#deliver(data);
+      return;
+    }
     if (this.#pending.length >= MAX_PENDING_DATAGRAMS) {
       this.droppedDatagrams++; // a flood from the peer: a real flight is a handful of datagrams
       return;
     }
     this.#pending.push(data);
-    if (this.#pending.length === 1) setImmediate(this.#deliverNext);
   }
 
-  readonly #deliverNext = (): void => {
+  readonly #nextTurn = (): void => {
+    this.#deliveredThisTurn = false;
     const data = this.#pending.shift();
-    if (data === undefined) return;
-    if (this.#pending.length > 0) setImmediate(this.#deliverNext);
-    this.#deliver(data);
+    if (data !== undefined) this.handle(data);
   };
 
   #deliver(data: Buffer): void {

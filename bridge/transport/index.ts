@@ -8,7 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { IceCandidate } from '../../xmpp/protocol/jingle-ice.ts';
 import { Endpoint, type EndpointContext } from '../endpoint.ts';
-import { NativeMediaSocket, selectNativeMedia, type NativeMedia, type NativeMode, type UdpSendBatch, type WireDelays } from '../native/index.ts';
+import { NativeMediaSocket, selectNativeMedia, type NativeMedia, type NativeMode, type MediaSocketCounters, type UdpSendBatch, type WireDelays } from '../native/index.ts';
 import { generateCertificate, type DtlsCertificate } from './certificate.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { candidatePriority, type IceTiming } from './ice-agent.ts';
@@ -135,6 +135,11 @@ export class MediaTransport {
     return this.#socket.wireDelays();
   }
 
+  /** The native media socket's counters (truncated datagrams, read errors); undefined on the TypeScript path. */
+  socketCounters(): MediaSocketCounters | undefined {
+    return this.#socket.counters();
+  }
+
   /** Counters of the demultiplexer. */
   get muxStats(): Readonly<UdpMuxStats> {
     return { ...this.#mux.stats };
@@ -224,6 +229,8 @@ interface MediaSocket {
   sendBatch(): UdpSendBatch | undefined;
   /** Wire-to-wire delays of what the batch sent, on the native path. */
   wireDelays(): WireDelays | undefined;
+  /** The native socket's counters. */
+  counters(): MediaSocketCounters | undefined;
   /** Flushes the batch, then closes. */
   close(): Promise<void>;
 }
@@ -244,6 +251,7 @@ function nativeSocket(native: NativeMedia, host: string, port: number, log: Logg
     },
     sendBatch: () => socket.sendBatch((count, errno) => log.debug({ count, errno }, 'UDP sends refused')),
     wireDelays: () => socket.wireDelays(),
+    counters: () => socket.counters,
     close: () => {
       socket.close();
       return Promise.resolve();
@@ -282,6 +290,7 @@ async function dgramSocket(host: string, port: number, log: Logger): Promise<Med
     },
     sendBatch: () => undefined,
     wireDelays: () => undefined,
+    counters: () => undefined,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }

@@ -277,20 +277,23 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.deepEqual(seen, [1], 'nothing is handed on after close, not even the rest of the same read');
   });
 
-  it('forgets its peers when over capacity (a flood of sources) and still names each source right', async () => {
+  it('forgets its peers when over capacity (a flood of sources), between reads only, and names each source right', async () => {
     const socket = open('127.0.0.1', 0, 2);
-    const peers = [await peer(), await peer(), await peer()];
+    const peers = [await peer(), await peer(), await peer(), await peer()];
     const got: Array<{ data: Buffer; from: RemoteAddress }> = [];
     socket.receive((data, from) => got.push({ data, from }));
-    for (let round = 0; round < 2; round++) {
-      for (const [i, p] of peers.entries()) {
-        await sendFrom(p, socket, Buffer.from([i]));
-        await new Promise((resolve) => setTimeout(resolve, 5)); // one read each, so the table turns over between reads
-      }
+    // Four sources in one read: over the table's two, so a reset in the middle of the read would
+    // name the first ones after the later ones.
+    await Promise.all(peers.map((p, i) => sendFrom(p, socket, Buffer.from([i]))));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    for (const [i, p] of peers.entries()) {
+      await sendFrom(p, socket, Buffer.from([i])); // then one read each: the table turns over between reads
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(got.length, 6);
-    for (const { data, from } of got) assert.equal(from.port, peers[data[0]!]!.address().port);
+    assert.equal(got.length, 8);
+    for (const { data, from } of got) assert.equal(from.port, peers[data[0]!]!.address().port, `datagram from source ${data[0]}`);
+    assert.equal(socket.unknownPeers, 0);
   });
 
   it('counts the wire-to-wire delay of what its batch sends while a datagram is handled, and only that', async () => {

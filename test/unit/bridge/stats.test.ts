@@ -266,7 +266,7 @@ describe('bridge/stats-metrics registerBridgeMetrics', () => {
 });
 
 describe('bridge/stats-metrics: the wire delay histogram', () => {
-  it('sums the media socket’s 50 µs buckets into its Prometheus buckets at scrape time', async () => {
+  it('sums the media socket’s 50 µs buckets into its Prometheus buckets at scrape time, beside its counters', async () => {
     const r = rig();
     const registry = new Registry();
     const counts = new Float64Array(2000);
@@ -276,7 +276,7 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     counts[79] = 3; // [3.95, 4) ms: under le=0.004
     counts[1999] = 1; // 99.95 ms and later: +Inf only
     let delays: WireDelays | undefined = { bucketMs: 0.05, counts, sumMs: 130 };
-    registerBridgeMetrics(registry, r.stats, () => delays);
+    registerBridgeMetrics(registry, r.stats, { wireDelays: () => delays, socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105 }) });
     const bucket = (text: string, le: string): number => Number(new RegExp(`^salon_bridge_wire_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     let text = await registry.metrics();
     assert.match(text, /^# TYPE salon_bridge_wire_delay_seconds histogram$/m);
@@ -288,6 +288,9 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     assert.equal(bucket(text, '+Inf'), 11);
     assert.equal(Number(/^salon_bridge_wire_delay_seconds_count (\S+)$/m.exec(text)?.[1]), 11);
     assert.equal(Number(/^salon_bridge_wire_delay_seconds_sum (\S+)$/m.exec(text)?.[1]), 0.13);
+
+    assert.equal(Number(/^salon_bridge_media_socket_truncated_total (\S+)$/m.exec(text)?.[1]), 2);
+    assert.equal(Number(/^salon_bridge_media_socket_errors_total (\S+)$/m.exec(text)?.[1]), 1);
 
     counts[0] = 10;
     text = await registry.metrics();
