@@ -23,7 +23,7 @@ import { ClientFeature } from '../../focus/offer.ts';
 import type { DtlsCertificate } from '../../bridge/transport/certificate.ts';
 import { DatagramTransport, type SrtpKeyingMaterial } from '../../bridge/transport/dtls-link.ts';
 import { fingerprintMatches, type FingerprintLike } from '../../bridge/transport/dtls-verify.ts';
-import { nativeMedia } from '../../bridge/native/index.ts';
+import { NativeMediaSocket, nativeMedia } from '../../bridge/native/index.ts';
 import { SrtpProtection } from '../../bridge/transport/srtp-protection.ts';
 import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
 import { serialiseBridgeChannelMessage } from '../../xmpp/protocol/bridge-channel.ts';
@@ -40,6 +40,42 @@ const FIXTURE_SIM = [1001857386, 2938471520, 470391826];
 const FIXTURE_RTX = [3661027495, 1287730164, 2510983347];
 /** What lib-jitsi-meet announces (bar SCTP: the bridge channel is colibri-ws). */
 const FEATURES = [ClientFeature.audio, ClientFeature.video, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx];
+
+/** The participant's UDP socket, as the generator uses it. */
+interface MediaPort {
+  readonly port: number;
+  receive(handler: (data: Buffer) => void): void;
+  send(data: Buffer, to: { host: string; port: number }, failed: () => void): void;
+  close(): void;
+}
+
+/**
+ * The addon's socket when it was built (recvmmsg, sendto: much less of the generator's CPU per
+ * packet, so more of the machine is left to the server and the generator's own bursts are rarer),
+ * Node's dgram otherwise or with SALON_BENCH_GENERATOR_DGRAM=1.
+ */
+async function openPort(): Promise<MediaPort> {
+  const addon = process.env.SALON_BENCH_GENERATOR_DGRAM === '1' ? undefined : nativeMedia().native;
+  if (addon) {
+    const socket = new NativeMediaSocket(addon, '127.0.0.1', 0, 4 << 20);
+    return {
+      port: socket.port,
+      receive: (handler) => socket.receive((data) => handler(data)),
+      send: (data, to, failed) => {
+        if (socket.send(data, to) !== 0) failed();
+      },
+      close: () => socket.close(),
+    };
+  }
+  const socket: Socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return {
+    port: socket.address().port,
+    receive: (handler) => socket.on('message', handler),
+    send: (data, to, failed) => socket.send(data, to.port, to.host, (e) => e && failed()),
+    close: () => socket.close(),
+  };
+}
 
 /**
  * werift's DTLS client, as bridge/transport/dtls-link.ts drives it but tolerant of one werift quirk:
@@ -76,11 +112,27 @@ class BenchDtlsClient {
     this.#client.connect().catch(() => undefined);
   }
 
+  /**
+   * One datagram to werift per turn of the event loop, in order (as DtlsLink.handle: werift's
+   * handshake is asynchronous, and a read of the addon's socket hands on several datagrams at once).
+   */
   handle(data: Buffer): void {
+    if (this.#pending.push(data) === 1) setImmediate(this.#next);
+  }
+
+  readonly #pending: Buffer[] = [];
+  readonly #next = (): void => {
+    const data = this.#pending.shift();
+    if (this.#pending.length > 0) setImmediate(this.#next);
+    if (data) this.#deliver(data);
+  };
+
+  #deliver(data: Buffer): void {
     this.#transport.onData(data, ['0.0.0.0', 0]);
   }
 
   close(): void {
+    this.#pending.length = 0;
     void this.#transport.close();
     this.#client.close();
   }
@@ -152,7 +204,7 @@ export class Participant {
   readonly #ufrag = randomBytes(4).toString('hex');
   readonly #pwd = randomBytes(16).toString('hex');
   #xmpp: ReturnType<typeof xmppClient> | undefined;
-  #socket: Socket | undefined;
+  #socket: MediaPort | undefined;
   #channel: WebSocket | undefined;
   #dtls: BenchDtlsClient | undefined;
   #srtp: SrtpProtection | undefined;
@@ -179,13 +231,7 @@ export class Participant {
 
   /** Our UDP port and the bridge's (once the offer came), for the socket drop counters in /proc/net/udp. */
   get ports(): { local: number | undefined; bridge: number | undefined } {
-    let local: number | undefined;
-    try {
-      local = this.#socket?.address().port;
-    } catch {
-      // not bound, or closed
-    }
-    return { local, bridge: this.#bridge?.port };
+    return { local: this.#socket?.port, bridge: this.#bridge?.port };
   }
 
   get videoSourceName(): string {
@@ -278,9 +324,8 @@ export class Participant {
     const bridgeUfrag = transport.ufrag;
     const bridgePwd = transport.pwd;
 
-    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    const socket = await openPort();
     this.#socket = socket;
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     this.#dtls = new BenchDtlsClient(o.certificate, (data) => this.#send(data), transport.fingerprints, (keys) => {
       // The addon's SRTP when it was built (less of the generator's CPU; the bytes are the same).
       this.#srtp = new SrtpProtection(keys, nativeMedia().native);
@@ -289,7 +334,7 @@ export class Participant {
       this.#openChannel(wsUrl);
     }, (e) => this.#failed?.(e));
     let dtlsStarted = false;
-    socket.on('message', (data) => {
+    socket.receive((data) => {
       const first = data[0]!;
       if (first < 4) {
         const message = parseMessage(data);
@@ -299,7 +344,7 @@ export class Participant {
           this.link.bridgeChecks++;
           // The bridge's check (and later its consent checks): answer as the controlled agent.
           const response = new Message(methods.BINDING, classes.RESPONSE, message.transactionId)
-            .setAttribute('XOR-MAPPED-ADDRESS', ['127.0.0.1', socket.address().port])
+            .setAttribute('XOR-MAPPED-ADDRESS', ['127.0.0.1', socket.port])
             .addMessageIntegrity(Buffer.from(this.#pwd, 'utf8'))
             .addFingerprint();
           this.#send(response.bytes);
@@ -471,9 +516,7 @@ export class Participant {
   #send(data: Buffer): void {
     const bridge = this.#bridge;
     if (!bridge || !this.#socket) return;
-    this.#socket.send(data, bridge.port, bridge.host, (e) => {
-      if (e) this.counters.sendErrors++;
-    });
+    this.#socket.send(data, bridge, () => this.counters.sendErrors++);
   }
 
   #closed = false;
