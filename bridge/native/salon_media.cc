@@ -881,8 +881,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 };
 
 // Outgoing datagrams gathered into slots of one slab and written with sendmmsg(2) on a socket
-// the caller owns (Node's dgram socket: its descriptor). Sending beside libuv is safe for UDP:
-// each datagram is one system call's whole, and libuv only reads from the socket here.
+// the caller owns: a UdpSocket (the bridge's media socket), or a dgram socket's descriptor (the
+// SRTP benchmark, tests). Sending beside libuv is safe for UDP: each datagram is one system
+// call's whole, and libuv only reads from the socket here.
 class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
  public:
   static Napi::Function Define(Napi::Env env) {
