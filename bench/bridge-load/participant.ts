@@ -17,12 +17,12 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { client as xmppClient, xml } from '@xmpp/client';
 import { parse, type Element } from 'ltx';
-import { DtlsClient, Message, classes, keyLength, methods, parseMessage, saltLength } from 'werift';
+import pino from 'pino';
+import { Message, classes, methods, parseMessage } from 'werift';
 import WebSocket from 'ws';
 import { ClientFeature } from '../../focus/offer.ts';
 import type { DtlsCertificate } from '../../bridge/transport/certificate.ts';
-import { DatagramTransport, type SrtpKeyingMaterial } from '../../bridge/transport/dtls-link.ts';
-import { fingerprintMatches, type FingerprintLike } from '../../bridge/transport/dtls-verify.ts';
+import { DtlsLink } from '../../bridge/transport/dtls-link.ts';
 import { NativeMediaSocket, nativeMedia } from '../../bridge/native/index.ts';
 import { SrtpProtection } from '../../bridge/transport/srtp-protection.ts';
 import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
@@ -77,66 +77,8 @@ async function openPort(): Promise<MediaPort> {
   };
 }
 
-/**
- * werift's DTLS client, as bridge/transport/dtls-link.ts drives it but tolerant of one werift quirk:
- * a repeated HelloVerifyRequest (the bridge's answer to a ClientHello retransmission that crossed its
- * first answer) makes werift report an error although the handshake goes on; DtlsLink, built for the
- * server side, would give up there. The bridge's certificate is checked against its fingerprint.
- */
-class BenchDtlsClient {
-  readonly #transport: DatagramTransport;
-  readonly #client: DtlsClient;
-  #done = false;
-
-  constructor(certificate: DtlsCertificate, send: (data: Buffer) => void, fingerprints: readonly FingerprintLike[],
-    connected: (keys: SrtpKeyingMaterial) => void, failed: (e: Error) => void) {
-    this.#transport = new DatagramTransport(send);
-    this.#client = new DtlsClient({
-      transport: this.#transport, cert: certificate.certPem, key: certificate.keyPem, signatureHash: certificate.signatureHash,
-      srtpProfiles: [7, 1], extendedMasterSecret: true,
-    });
-    this.#client.onConnect.subscribe(() => {
-      if (this.#done) return;
-      this.#done = true;
-      const certificateDer = this.#client.remoteCertificate;
-      const profile = this.#client.srtp.srtpProfile;
-      if (!certificateDer || !fingerprintMatches(certificateDer, fingerprints)) return failed(new Error('bridge certificate does not match its fingerprint'));
-      if (profile === undefined) return failed(new Error('no SRTP profile negotiated'));
-      const keys = this.#client.extractSessionKeys(keyLength(profile), saltLength(profile)) as Record<'localKey' | 'localSalt' | 'remoteKey' | 'remoteSalt', Buffer>;
-      connected({ profile, localMasterKey: keys.localKey, localMasterSalt: keys.localSalt, remoteMasterKey: keys.remoteKey, remoteMasterSalt: keys.remoteSalt });
-    });
-    this.#client.onError.subscribe(() => undefined); // see above; a real failure shows as the join timeout
-  }
-
-  start(): void {
-    this.#client.connect().catch(() => undefined);
-  }
-
-  /**
-   * One datagram to werift per turn of the event loop, in order (as DtlsLink.handle: werift's
-   * handshake is asynchronous, and a read of the addon's socket hands on several datagrams at once).
-   */
-  handle(data: Buffer): void {
-    if (this.#pending.push(data) === 1) setImmediate(this.#next);
-  }
-
-  readonly #pending: Buffer[] = [];
-  readonly #next = (): void => {
-    const data = this.#pending.shift();
-    if (this.#pending.length > 0) setImmediate(this.#next);
-    if (data) this.#deliver(data);
-  };
-
-  #deliver(data: Buffer): void {
-    this.#transport.onData(data, ['0.0.0.0', 0]);
-  }
-
-  close(): void {
-    this.#pending.length = 0;
-    void this.#transport.close();
-    this.#client.close();
-  }
-}
+/** The DTLS link logs nothing here: a failure shows as the join's. */
+const SILENT = pino({ level: 'silent' });
 
 type IqHandler = (ctx: { stanza: Element; element: Element }) => Element | boolean;
 interface IqCallee {
@@ -206,7 +148,7 @@ export class Participant {
   #xmpp: ReturnType<typeof xmppClient> | undefined;
   #socket: MediaPort | undefined;
   #channel: WebSocket | undefined;
-  #dtls: BenchDtlsClient | undefined;
+  #dtls: DtlsLink | undefined;
   #srtp: SrtpProtection | undefined;
   #bridge: { host: string; port: number } | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
@@ -326,13 +268,19 @@ export class Participant {
 
     const socket = await openPort();
     this.#socket = socket;
-    this.#dtls = new BenchDtlsClient(o.certificate, (data) => this.#send(data), transport.fingerprints, (keys) => {
+    // The bridge's own DTLS link in the client role (we answered setup=active): werift's client,
+    // the bridge's certificate checked against its fingerprint, datagrams one turn apart.
+    const dtls = new DtlsLink({ role: 'client', certificate: o.certificate, send: (data) => this.#send(data), log: SILENT });
+    this.#dtls = dtls;
+    dtls.setRemoteFingerprints(transport.fingerprints);
+    dtls.events.on('connected', (keys) => {
       // The addon's SRTP when it was built (less of the generator's CPU; the bytes are the same).
       this.#srtp = new SrtpProtection(keys, nativeMedia().native);
       this.link.srtp = true;
       clearInterval(this.#checkTimer);
       this.#openChannel(wsUrl);
-    }, (e) => this.#failed?.(e));
+    });
+    dtls.events.on('failed', (e) => this.#failed?.(e));
     let dtlsStarted = false;
     socket.receive((data) => {
       const first = data[0]!;
