@@ -599,11 +599,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   static constexpr size_t kDelayBucketsPerMs = 20;               // 50 µs
   static constexpr size_t kDelayBuckets = 100 * kDelayBucketsPerMs;  // up to 100 ms
 
- public:
-  static constexpr size_t delay_buckets() { return kDelayBuckets; }
-
- private:
-
   // start(onDatagrams): onDatagrams(bytes: ArrayBuffer, count, generation) for every recvmmsg that
   // returned datagrams; datagram i is metadata[2i] bytes from peer metadata[2i + 1].
   Napi::Value Start(const Napi::CallbackInfo& info) {
