@@ -7,6 +7,7 @@
 // independent participants: LJM keeps its machine-uid and stats id in localStorage.
 // `chromium.launch` gives each launch a fresh temporary user-data dir, removed on close.
 
+import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** The exact flags the browser is started with (fake camera/mic, no network chatter, no QUIC). */
@@ -74,6 +75,9 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserHa
     if (echo) process.stderr.write(`[browser] ${stamped}\n`);
   };
 
+  if (!existsSync(executablePath)) {
+    throw new Error(`no Chromium at ${executablePath}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
+  }
   const browser = await chromium.launch({
     executablePath,
     headless: true,

@@ -69,6 +69,14 @@ describe('views: moderation', function () {
       assert.equal(await lobby.isChecked(), false);
       await lobby.check();
       assert.deepEqual(await fakeCalls(page, 'setLobbyEnabled'), [[true]]);
+      // Until the room confirms, the switch shows what was asked, busy, through other renders.
+      assert.equal(await lobby.getAttribute('aria-busy'), 'true');
+      await page.evaluate(() => window.__fake?.receiveMessage('Bonjour', 'alice'));
+      await page.getByText('Bonjour').first().waitFor({ state: 'attached' });
+      assert.equal(await lobby.isChecked(), true, 'a render before the confirmation does not flip the switch back');
+      await page.evaluate(() => window.__fake?.confirmLobby());
+      await page.waitForFunction(() => !document.querySelector('[role="switch"][aria-busy]'));
+      assert.equal(await lobby.isChecked(), true);
 
       await page.evaluate(() => {
         window.__fake?.addKnocker('k1', 'Kim Lefèvre');

@@ -4,7 +4,7 @@
  * when microphones are moderated, allow to speak per person; then mute everyone, the switches of
  * microphone moderation and of the lobby, and the room password.
  */
-import { useId, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 import type { Knocker, ModerationState, Participant } from '../../conference/model.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { CameraOffIcon, HandIcon, MicOffIcon } from '../icons/index.tsx';
@@ -116,15 +116,32 @@ function Knockers({ knockers, props }: { knockers: readonly Knocker[]; props: Pa
   );
 }
 
-/** A labelled checkbox that acts at once (a switch): its state is the room's, not a draft. */
+/** How long a switch shows the state asked for while the room has not confirmed it. */
+const SWITCH_PENDING_MS = 10_000;
+
+/**
+ * A labelled checkbox that acts at once (a switch): its state is the room's, not a draft. Between
+ * the click and the room's confirmation it shows the state asked for (aria-busy), so that a render
+ * caused by anything else in the meantime does not flip it back; without a confirmation within
+ * SWITCH_PENDING_MS (refused, or lost) it shows the room's state again.
+ */
 function Switch({ label, hint, checked, onChange }: { label: string; hint?: string; checked: boolean; onChange: (on: boolean) => void }) {
   const id = useId();
   const hintId = useId();
+  const [asked, setAsked] = useState<boolean | null>(null);
+  useEffect(() => {
+    if (asked === null) return undefined;
+    if (asked === checked) { setAsked(null); return undefined; }
+    const timer = setTimeout(() => setAsked(null), SWITCH_PENDING_MS);
+    return () => clearTimeout(timer);
+  }, [asked, checked]);
+  const shown = asked ?? checked;
   return (
     <div class="field field--inline">
       <label class="check" for={id}>
-        <input id={id} type="checkbox" role="switch" checked={checked} aria-describedby={hint ? hintId : undefined}
-          onChange={(e) => onChange(e.currentTarget.checked)} />
+        <input id={id} type="checkbox" role="switch" checked={shown} aria-busy={asked !== null ? 'true' : undefined}
+          aria-describedby={hint ? hintId : undefined}
+          onChange={(e) => { const on = e.currentTarget.checked; setAsked(on); onChange(on); }} />
         <span>{label}</span>
       </label>
       {hint && <p id={hintId} class="hint">{hint}</p>}
