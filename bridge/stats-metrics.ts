@@ -113,6 +113,7 @@ class WireDelayHistogram extends Histogram {
 /** What the media transport's own socket tells (MediaTransport; undefined on the TypeScript path). */
 export interface MediaSocketFigures {
   wireDelays(): WireDelays | undefined;
+  readDelays(): WireDelays | undefined;
   socketCounters(): MediaSocketCounters | undefined;
 }
 
@@ -144,6 +145,11 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
       'salon_bridge_wire_delay_seconds',
       'Time from the kernel receiving a packet to its copies leaving the media socket (native media path: forwarded copies and retransmissions answering a NACK)',
       registry, () => media.wireDelays(),
+    );
+    new WireDelayHistogram(
+      'salon_bridge_read_delay_seconds',
+      'Time from the kernel receiving a datagram to the bridge reading it from the media socket (native media path): the part of the wire delay spent waiting for the event loop',
+      registry, () => media.readDelays(),
     );
     const socketCounter = (name: string, help: string, key: 'truncated' | 'errors'): void => {
       new Counter({

@@ -109,23 +109,32 @@ function udpDrops(ports: ReadonlySet<number>): number {
 }
 
 // ---------------------------------------------------------------------------
-// The bridge's own wire-to-wire delay (native media path)
+// The bridge's own wire-to-wire delay, and its part before the read (native media path)
 
 const WIRE_DELAY = 'salon_bridge_wire_delay_seconds_bucket';
+const READ_DELAY = 'salon_bridge_read_delay_seconds_bucket';
+
+interface DelayBuckets {
+  wire: Array<[number, number]>;
+  read: Array<[number, number]>;
+}
 
 /**
- * The server's `salon_bridge_wire_delay_seconds` histogram from /metrics: [upper bound in ms
- * (Infinity for +Inf), cumulative count]; empty when the server has none (TypeScript media path).
+ * The server's `salon_bridge_wire_delay_seconds` and `salon_bridge_read_delay_seconds` histograms
+ * from one scrape of /metrics: [upper bound in ms (Infinity for +Inf), cumulative count]; empty
+ * when the server has none (TypeScript media path).
  */
-async function wireDelayBuckets(metricsUrl: string): Promise<Array<[number, number]>> {
+async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets: Array<[number, number]> = [];
+  const buckets: DelayBuckets = { wire: [], read: [] };
   for (const line of text.split('\n')) {
-    if (!line.startsWith(WIRE_DELAY)) continue;
-    const match = /le="([^"]+)"\}\s+(\S+)/.exec(line);
-    if (match) buckets.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
+    const into = line.startsWith(WIRE_DELAY) ? buckets.wire : line.startsWith(READ_DELAY) ? buckets.read : undefined;
+    const match = into && /le="([^"]+)"\}\s+(\S+)/.exec(line);
+    if (into && match) into.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
   }
-  return buckets.sort((a, b) => a[0] - b[0]);
+  buckets.wire.sort((a, b) => a[0] - b[0]);
+  buckets.read.sort((a, b) => a[0] - b[0]);
+  return buckets;
 }
 
 /**
@@ -151,11 +160,16 @@ function wireQuantile(before: Array<[number, number]>, after: Array<[number, num
   return { ms: lower, over: true };
 }
 
-function wireFigures(before: Array<[number, number]>, after: Array<[number, number]>): Pick<Result, 'wireP50ms' | 'wireP99ms' | 'wireSamples'> {
-  const samples = (after.at(-1)?.[1] ?? 0) - (before.at(-1)?.[1] ?? 0);
-  if (after.length === 0 || samples <= 0) return { wireP50ms: '-', wireP99ms: '-', wireSamples: samples };
+function wireFigures(before: DelayBuckets, after: DelayBuckets): Pick<Result, 'wireP50ms' | 'wireP99ms' | 'wireSamples' | 'readP50ms' | 'readP99ms'> {
   const show = ({ ms, over }: { ms: number; over: boolean }): number | string => (over ? `≥${round(ms, 2)}` : round(ms, 2));
-  return { wireP50ms: show(wireQuantile(before, after, 0.5)), wireP99ms: show(wireQuantile(before, after, 0.99)), wireSamples: samples };
+  const quantiles = (b: Array<[number, number]>, a: Array<[number, number]>): [number | string, number | string] => {
+    const samples = (a.at(-1)?.[1] ?? 0) - (b.at(-1)?.[1] ?? 0);
+    return a.length === 0 || samples <= 0 ? ['-', '-'] : [show(wireQuantile(b, a, 0.5)), show(wireQuantile(b, a, 0.99))];
+  };
+  const [wireP50ms, wireP99ms] = quantiles(before.wire, after.wire);
+  const [readP50ms, readP99ms] = quantiles(before.read, after.read);
+  const wireSamples = (after.wire.at(-1)?.[1] ?? 0) - (before.wire.at(-1)?.[1] ?? 0);
+  return { wireP50ms, wireP99ms, wireSamples, readP50ms, readP99ms };
 }
 
 // ---------------------------------------------------------------------------
@@ -274,6 +288,9 @@ interface Result {
   wireP99ms: number | string;
   /** Forwarded copies (and NACK answers) the wire delay counts. */
   wireSamples: number;
+  /** The part before the read: kernel receive to recvmmsg, per datagram (salon_bridge_read_delay_seconds). */
+  readP50ms: number | string;
+  readP99ms: number | string;
   lossPct: number;
   videoLossPct: number;
   audioLossPct: number;
@@ -455,7 +472,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     const bridgePorts = new Set(participants.map((p) => p.ports.bridge).filter((p) => p !== undefined));
     const ownPorts = new Set(participants.map((p) => p.ports.local).filter((p) => p !== undefined));
     // Scraped first, so that rendering /metrics is outside the CPU window.
-    const wire0 = await wireDelayBuckets(server.metricsUrl);
+    const wire0 = await delayBuckets(server.metricsUrl);
     const bridgeDrops0 = udpDrops(bridgePorts);
     const ownDrops0 = udpDrops(ownPorts);
     const cpu0 = processCpuSeconds(server.pid);
@@ -469,7 +486,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     measuring = false;
     const w1 = performance.now();
     const cpu1 = processCpuSeconds(server.pid);
-    const wire1 = await wireDelayBuckets(server.metricsUrl);
+    const wire1 = await delayBuckets(server.metricsUrl);
     const bridgeDrops = udpDrops(bridgePorts) - bridgeDrops0;
     const generatorDrops = udpDrops(ownPorts) - ownDrops0;
     const self1 = process.cpuUsage(self0);
@@ -657,8 +674,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
     const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
     const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
     results.push(result);
-    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms } = result;
-    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms }));
+    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP99ms } = result;
+    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP99ms }));
     if (profDir) {
       console.log(summariseProfile(profDir, 25));
       console.log(`  (profile kept in ${profDir})`);

@@ -54,12 +54,14 @@ interface NativeUdpSocket {
   readonly arrivals: Float64Array;
   /** Datagrams sent by a batch on this socket, by wire-to-wire delay in 50 µs buckets up to 100 ms, then the delays' sum (ms). */
   delays(): Float64Array;
+  /** Datagrams read, by delay from the kernel's arrival to the recvmmsg returning them, in the same buckets. */
+  readDelays(): Float64Array;
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
   readonly counters: MediaSocketCounters;
 }
 
-/** A histogram of wire-to-wire delays (NativeMediaSocket.wireDelays). */
+/** A histogram of delays (NativeMediaSocket.wireDelays, .readDelays). */
 export interface WireDelays {
   bucketMs: number;
   /** counts[i]: datagrams with a delay in [i, i + 1) × bucketMs; the last one holds everything later. */
@@ -294,7 +296,7 @@ const RECEIVE_CAPACITY = 64;
  * bridge speaks needs it, and a 64 KiB slot per datagram (dgram's) is what made receiving dear.
  */
 const RECEIVE_SLOT_BYTES = 4_096;
-/** Width of the wire-delay buckets (salon_media.cc UdpSocket::kDelayBucketsPerMs). */
+/** Width of the delay buckets (salon_media.cc DelayHistogram::kBucketsPerMs). */
 const WIRE_DELAY_BUCKET_MS = 0.05;
 /** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
 const MAX_PEERS = 65_536;
@@ -336,8 +338,17 @@ export class NativeMediaSocket {
    * a NACK); timer-driven sends do not.
    */
   wireDelays(): WireDelays {
-    const delays = this.#socket.delays();
-    return { bucketMs: WIRE_DELAY_BUCKET_MS, counts: delays.subarray(0, delays.length - 1), sumMs: delays[delays.length - 1]! };
+    return delayHistogram(this.#socket.delays());
+  }
+
+  /**
+   * The part of that delay spent before the bridge read the datagram: from the kernel receiving
+   * it to the recvmmsg that returned it, per datagram read. It is the wait for the event loop (busy
+   * with earlier datagrams or timers, or the process not running); the rest of the wire delay is
+   * the handling itself.
+   */
+  readDelays(): WireDelays {
+    return delayHistogram(this.#socket.readDelays());
   }
 
   get port(): number {
@@ -428,3 +439,8 @@ export class NativeMediaSocket {
 }
 
 const { EBADF, EINVAL } = constants.errno;
+
+/** The addon's buckets-then-sum array as a WireDelays. */
+function delayHistogram(delays: Float64Array): WireDelays {
+  return { bucketMs: WIRE_DELAY_BUCKET_MS, counts: delays.subarray(0, delays.length - 1), sumMs: delays[delays.length - 1]! };
+}

@@ -486,6 +486,38 @@ Napi::Error SystemError(Napi::Env env, const char* syscall, int error, const std
   return result;
 }
 
+// Delays in 50 µs buckets up to 100 ms (the last bucket holds everything later), and their sum.
+class DelayHistogram {
+ public:
+  static constexpr size_t kBucketsPerMs = 20;               // 50 µs
+  static constexpr size_t kBuckets = 100 * kBucketsPerMs;  // up to 100 ms
+
+  void Count(double delay_ms) {
+    if (!(delay_ms >= 0)) return;  // the realtime clock was stepped back
+    counts_[std::min<size_t>(size_t(delay_ms * kBucketsPerMs), kBuckets - 1)]++;
+    sum_ms_ += delay_ms;
+  }
+
+  // kBuckets counts, then their sum in ms.
+  Napi::Float64Array ToArray(Napi::Env env) const {
+    Napi::Float64Array result = Napi::Float64Array::New(env, kBuckets + 1);
+    for (size_t i = 0; i < kBuckets; i++) result[i] = double(counts_[i]);
+    result[kBuckets] = sum_ms_;
+    return result;
+  }
+
+ private:
+  uint64_t counts_[kBuckets] = {};
+  double sum_ms_ = 0;
+};
+
+// CLOCK_REALTIME in ms, the clock of SO_TIMESTAMPNS.
+static double RealtimeMs() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
+}
+
 // The bridge's media socket, in place of a Node dgram socket: bound here, read with recvmmsg(2)
 // when libuv polls it readable (up to kReadRounds × capacity datagrams per wake-up, so one busy
 // socket cannot hold the event loop), and handed to JavaScript one recvmmsg at a time: one
@@ -504,7 +536,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                         InstanceAccessor<&UdpSocket::RecvBufferSize>("recvBufferSize"),
                         InstanceAccessor<&UdpSocket::SendBufferSize>("sendBufferSize"),
                         InstanceAccessor<&UdpSocket::Counters>("counters"), InstanceAccessor<&UdpSocket::Arrivals>("arrivals"),
-                        InstanceMethod<&UdpSocket::Delays>("delays")});
+                        InstanceMethod<&UdpSocket::Delays>("delays"), InstanceMethod<&UdpSocket::ReadDelays>("readDelays")});
   }
 
   // new UdpSocket(host, port, bufferBytes, capacity, slotBytes, maxPeers): bound, not yet reading.
@@ -581,11 +613,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int fd() const { return fd_; }
 
   // One datagram sent `delay_ms` after the datagram it came from arrived.
-  void CountDelay(double delay_ms) {
-    if (!(delay_ms >= 0)) return;  // the realtime clock was stepped back
-    delays_[std::min<size_t>(size_t(delay_ms * kDelayBucketsPerMs), kDelayBuckets - 1)]++;
-    delay_sum_ms_ += delay_ms;
-  }
+  void CountDelay(double delay_ms) { delays_.Count(delay_ms); }
 
   ~UdpSocket() override {
     // Normally reached once libuv has let go of the poll handle (the object is referenced while it
@@ -596,8 +624,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
  private:
   static constexpr int kReadRounds = 4;
   static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(timespec));
-  static constexpr size_t kDelayBucketsPerMs = 20;               // 50 µs
-  static constexpr size_t kDelayBuckets = 100 * kDelayBucketsPerMs;  // up to 100 ms
 
   // start(onDatagrams): onDatagrams(bytes: ArrayBuffer, count, generation) for every recvmmsg that
   // returned datagrams; datagram i is metadata[2i] bytes from peer metadata[2i + 1].
@@ -667,15 +693,13 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
   Napi::Value Arrivals(const Napi::CallbackInfo& info) { return arrivals_.Value(); }
 
-  // delays() → Float64Array of kDelayBuckets counts, then their sum in ms: bucket i counts the
-  // datagrams sent i/kDelayBucketsPerMs ms (up to the next bucket) after the kernel received what
-  // they came from; the last bucket holds everything later.
-  Napi::Value Delays(const Napi::CallbackInfo& info) {
-    Napi::Float64Array result = Napi::Float64Array::New(info.Env(), kDelayBuckets + 1);
-    for (size_t i = 0; i < kDelayBuckets; i++) result[i] = double(delays_[i]);
-    result[kDelayBuckets] = delay_sum_ms_;
-    return result;
-  }
+  // delays() → Float64Array of DelayHistogram::kBuckets counts, then their sum in ms: bucket i
+  // counts the datagrams sent i/kBucketsPerMs ms (up to the next bucket) after the kernel received
+  // what they came from; the last bucket holds everything later.
+  Napi::Value Delays(const Napi::CallbackInfo& info) { return delays_.ToArray(info.Env()); }
+  // readDelays() → the same for the datagrams read: from the kernel's arrival to the recvmmsg that
+  // returned them (the part of the delay spent waiting for the event loop).
+  Napi::Value ReadDelays(const Napi::CallbackInfo& info) { return read_delays_.ToArray(info.Env()); }
   Napi::Value Metadata(const Napi::CallbackInfo& info) { return metadata_.Value(); }
 
   Napi::Value Port(const Napi::CallbackInfo& info) {
@@ -807,6 +831,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         return;
       }
       if (received == 0) return;
+      const double read_ms = RealtimeMs();
       size_t total = 0;
       for (int i = 0; i < received; i++) {
         if (!(messages_[i].msg_hdr.msg_flags & MSG_TRUNC)) total += messages_[i].msg_len;
@@ -825,6 +850,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         metadata_data_[2 * count] = int32_t(length);
         metadata_data_[2 * count + 1] = int32_t(peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen));
         arrivals_data_[count] = ArrivalMs(messages_[i].msg_hdr);
+        if (arrivals_data_[count] > 0) read_delays_.Count(read_ms - arrivals_data_[count]);
         count++;
       }
       datagrams_ += count;
@@ -862,8 +888,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Reference<Napi::Float64Array> arrivals_;
   double* arrivals_data_ = nullptr;
   std::vector<uint8_t> controls_;
-  uint64_t delays_[kDelayBuckets] = {};
-  double delay_sum_ms_ = 0;
+  DelayHistogram delays_;
+  DelayHistogram read_delays_;
   PeerTable peers_;
   std::vector<uint8_t> slab_;
   std::vector<sockaddr_in6> sources_;
@@ -1004,9 +1030,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   }
 
   void CountDelays(size_t from, size_t to) {
-    timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    const double now_ms = double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
+    const double now_ms = RealtimeMs();
     for (size_t i = from; i < to; i++) {
       if (arrivals_[i] > 0) socket_->CountDelay(now_ms - arrivals_[i]);
     }

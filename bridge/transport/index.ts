@@ -135,6 +135,11 @@ export class MediaTransport {
     return this.#socket.wireDelays();
   }
 
+  /** On the native path, the part of the wire delay before the datagram was read (NativeMediaSocket.readDelays). */
+  readDelays(): WireDelays | undefined {
+    return this.#socket.readDelays();
+  }
+
   /** The native media socket's counters (truncated datagrams, read errors); undefined on the TypeScript path. */
   socketCounters(): MediaSocketCounters | undefined {
     return this.#socket.counters();
@@ -229,6 +234,8 @@ interface MediaSocket {
   sendBatch(): UdpSendBatch | undefined;
   /** Wire-to-wire delays of what the batch sent, on the native path. */
   wireDelays(): WireDelays | undefined;
+  /** Kernel arrival to read, of what the socket read, on the native path. */
+  readDelays(): WireDelays | undefined;
   /** The native socket's counters. */
   counters(): MediaSocketCounters | undefined;
   /** Flushes the batch, then closes. */
@@ -251,6 +258,7 @@ function nativeSocket(native: NativeMedia, host: string, port: number, log: Logg
     },
     sendBatch: () => socket.sendBatch((count, errno) => log.debug({ count, errno }, 'UDP sends refused')),
     wireDelays: () => socket.wireDelays(),
+    readDelays: () => socket.readDelays(),
     counters: () => socket.counters,
     close: () => {
       socket.close();
@@ -290,6 +298,7 @@ async function dgramSocket(host: string, port: number, log: Logger): Promise<Med
     },
     sendBatch: () => undefined,
     wireDelays: () => undefined,
+    readDelays: () => undefined,
     counters: () => undefined,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };

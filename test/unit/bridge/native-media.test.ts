@@ -320,4 +320,24 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.equal(under2ms, 0, 'each waited at least the 2 ms of work done before it was queued');
     assert.ok(sumMs >= 40 && sumMs < 20 * 100, `sum ${sumMs} ms`);
   });
+
+  it('counts, per datagram read, the time it waited in the socket before the bridge read it', async () => {
+    const socket = open();
+    const sender = open();
+    const got: number[] = [];
+    const read = new Promise<void>((resolve) => socket.receive((data) => got.push(data[0]!) === 5 && resolve()));
+    const to = { host: '127.0.0.1', port: socket.port };
+    for (let i = 0; i < 5; i++) assert.equal(sender.send(Buffer.from([i]), to), 0); // sendto: in the socket at once
+    const blocked = performance.now();
+    while (performance.now() - blocked < 30); // the event loop busy elsewhere for 30 ms
+    await read;
+    const { bucketMs, counts, sumMs } = socket.readDelays();
+    assert.deepEqual(got, [0, 1, 2, 3, 4]);
+    assert.equal(counts.reduce((n, c) => n + c, 0), 5, 'one per datagram read');
+    const under25ms = counts.subarray(0, Math.round(25 / bucketMs)).reduce((n, c) => n + c, 0);
+    assert.equal(under25ms, 0, 'each waited the 30 ms the event loop was busy');
+    assert.ok(sumMs >= 5 * 25 && sumMs < 5 * 1000, `sum ${sumMs} ms`);
+    assert.equal(socket.wireDelays().counts.reduce((n, c) => n + c, 0), 0, 'nothing was sent: no wire delay');
+    assert.equal(sender.readDelays().counts.reduce((n, c) => n + c, 0), 0, 'the sender read nothing');
+  });
 });

@@ -276,7 +276,13 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     counts[79] = 3; // [3.95, 4) ms: under le=0.004
     counts[1999] = 1; // 99.95 ms and later: +Inf only
     let delays: WireDelays | undefined = { bucketMs: 0.05, counts, sumMs: 130 };
-    registerBridgeMetrics(registry, r.stats, { wireDelays: () => delays, socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105 }) });
+    const readCounts = new Float64Array(2000);
+    readCounts[30] = 6; // [1.5, 1.55) ms: under le=0.002
+    registerBridgeMetrics(registry, r.stats, {
+      wireDelays: () => delays,
+      readDelays: () => ({ bucketMs: 0.05, counts: readCounts, sumMs: 9.1 }),
+      socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105 }),
+    });
     const bucket = (text: string, le: string): number => Number(new RegExp(`^salon_bridge_wire_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     let text = await registry.metrics();
     assert.match(text, /^# TYPE salon_bridge_wire_delay_seconds histogram$/m);
@@ -288,6 +294,13 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     assert.equal(bucket(text, '+Inf'), 11);
     assert.equal(Number(/^salon_bridge_wire_delay_seconds_count (\S+)$/m.exec(text)?.[1]), 11);
     assert.equal(Number(/^salon_bridge_wire_delay_seconds_sum (\S+)$/m.exec(text)?.[1]), 0.13);
+
+    // The part before the read, in a histogram of its own.
+    assert.match(text, /^# TYPE salon_bridge_read_delay_seconds histogram$/m);
+    assert.equal(Number(/^salon_bridge_read_delay_seconds_bucket\{le="0.001"\} (\S+)$/m.exec(text)?.[1]), 0);
+    assert.equal(Number(/^salon_bridge_read_delay_seconds_bucket\{le="0.002"\} (\S+)$/m.exec(text)?.[1]), 6);
+    assert.equal(Number(/^salon_bridge_read_delay_seconds_sum (\S+)$/m.exec(text)?.[1]), 0.0091);
+    assert.equal(bucket(text, '+Inf'), 11, 'the wire delay is not mixed with it');
 
     assert.equal(Number(/^salon_bridge_media_socket_truncated_total (\S+)$/m.exec(text)?.[1]), 2);
     assert.equal(Number(/^salon_bridge_media_socket_errors_total (\S+)$/m.exec(text)?.[1]), 1);
