@@ -67,13 +67,23 @@ describe('views: moderation', function () {
       const lobby = page.getByRole('switch', { name: t['people.lobby'] });
       await lobby.waitFor();
       assert.equal(await lobby.isChecked(), false);
+      // Refused: the switch shows the room's state again at once.
       await lobby.check();
-      assert.deepEqual(await fakeCalls(page, 'setLobbyEnabled'), [[true]]);
-      // Until the room confirms, the switch shows what was asked, busy, through other renders.
+      assert.equal(await lobby.getAttribute('aria-busy'), 'true');
+      await page.evaluate(() => window.__fake?.refuseLobby());
+      await page.waitForFunction(() => !document.querySelector('[role="switch"][aria-busy]'));
+      assert.equal(await lobby.isChecked(), false, 'a refused change shows the room\'s state');
+      // Taken: until the room's state follows, the switch shows what was asked, busy, through other
+      // renders, and takes no second click.
+      await lobby.check();
+      assert.deepEqual(await fakeCalls(page, 'setLobbyEnabled'), [[true], [true]]);
       assert.equal(await lobby.getAttribute('aria-busy'), 'true');
       await page.evaluate(() => window.__fake?.receiveMessage('Bonjour', 'alice'));
       await page.getByText('Bonjour').first().waitFor({ state: 'attached' });
       assert.equal(await lobby.isChecked(), true, 'a render before the confirmation does not flip the switch back');
+      await lobby.click();
+      assert.equal(await lobby.isChecked(), true, 'a click while busy is not taken');
+      assert.equal((await fakeCalls(page, 'setLobbyEnabled')).length, 2);
       await page.evaluate(() => window.__fake?.confirmLobby());
       await page.waitForFunction(() => !document.querySelector('[role="switch"][aria-busy]'));
       assert.equal(await lobby.isChecked(), true);

@@ -181,8 +181,9 @@ export class FakeController implements ConferenceController {
   muteEveryone(): void {
     this.calls.push(['muteEveryone']);
   }
-  setLobbyEnabled(on: boolean): void {
+  setLobbyEnabled(on: boolean): Promise<boolean> {
     this.calls.push(['setLobbyEnabled', on]);
+    return Promise.resolve(true);
   }
   admitKnocker(id: string): void {
     this.calls.push(['admitKnocker', id]);

@@ -438,8 +438,8 @@ class ConferenceClient implements ConferenceController {
     this.moderation.knock(displayName);
   }
 
-  setLobbyEnabled(on: boolean): void {
-    this.moderation.setLobbyEnabled(on);
+  setLobbyEnabled(on: boolean): Promise<boolean> {
+    return this.moderation.setLobbyEnabled(on);
   }
 
   admitKnocker(id: string): void {

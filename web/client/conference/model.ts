@@ -173,7 +173,8 @@ export interface ConferenceController {
   /** Mutes every other participant's microphone (one request per person to the focus, as jitsi-meet does). */
   muteEveryone(): void;
   /** Turns the lobby on or off (the room becomes members-only). Moderators only. */
-  setLobbyEnabled(on: boolean): void;
+  /** Resolves true once the room took the change (its state follows), false when it was refused or could not be asked. */
+  setLobbyEnabled(on: boolean): Promise<boolean>;
   /** Lets a knocker in, or refuses it. Moderators only. */
   admitKnocker(id: string): void;
   denyKnocker(id: string): void;

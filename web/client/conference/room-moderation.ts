@@ -156,9 +156,9 @@ export class RoomModeration {
     this.store.setPhase({ name: 'lobby', step: 'waiting' });
   }
 
-  setLobbyEnabled(on: boolean): void {
+  setLobbyEnabled(on: boolean): Promise<boolean> {
     const connection = this.host.connection();
-    if (!connection || !this.host.isModerator()) return;
+    if (!connection || !this.host.isModerator()) return Promise.resolve(false);
     if (on) {
       // Everyone present becomes a member first, so a rejoin does not land in the lobby (ChatRoom.setMembersOnly).
       for (const occupant of this.host.occupants()) {
@@ -168,9 +168,14 @@ export class RoomModeration {
         }
       }
     }
-    connection.iq(buildMembersOnlyRequest(this.host.roomJid, on, this.locked || this.host.hasPassword()))
-      .then(() => this.discoverRoom())
-      .catch((err: unknown) => console.warn('the room refused to change its lobby', err));
+    return connection.iq(buildMembersOnlyRequest(this.host.roomJid, on, this.locked || this.host.hasPassword()))
+      .then(() => {
+        this.discoverRoom();
+        return true;
+      }, (err: unknown) => {
+        console.warn('the room refused to change its lobby', err);
+        return false;
+      });
   }
 
   admitKnocker(id: string): void {

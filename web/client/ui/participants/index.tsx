@@ -19,7 +19,7 @@ export interface ParticipantsProps {
   readonly onSetPassword: (password: string) => void;
   readonly moderation: ModerationState;
   readonly onMuteEveryone: () => void;
-  readonly onSetLobby: (on: boolean) => void;
+  readonly onSetLobby: (on: boolean) => Promise<boolean>;
   readonly onAdmit: (id: string) => void;
   readonly onDeny: (id: string) => void;
   readonly onSetAudioModeration: (on: boolean) => void;
@@ -122,10 +122,13 @@ const SWITCH_PENDING_MS = 10_000;
 /**
  * A labelled checkbox that acts at once (a switch): its state is the room's, not a draft. Between
  * the click and the room's confirmation it shows the state asked for (aria-busy), so that a render
- * caused by anything else in the meantime does not flip it back; without a confirmation within
- * SWITCH_PENDING_MS (refused, or lost) it shows the room's state again.
+ * caused by anything else in the meantime does not flip it back, and takes no other click (one
+ * request at a time, so the room's next state answers it). It shows the room's state again at
+ * once when `onChange` reports a refusal, or without a confirmation within SWITCH_PENDING_MS.
  */
-function Switch({ label, hint, checked, onChange }: { label: string; hint?: string; checked: boolean; onChange: (on: boolean) => void }) {
+function Switch({ label, hint, checked, onChange }: {
+  label: string; hint?: string; checked: boolean; onChange: (on: boolean) => void | Promise<boolean>;
+}) {
   const id = useId();
   const hintId = useId();
   const [asked, setAsked] = useState<boolean | null>(null);
@@ -135,13 +138,18 @@ function Switch({ label, hint, checked, onChange }: { label: string; hint?: stri
     const timer = setTimeout(() => setAsked(null), SWITCH_PENDING_MS);
     return () => clearTimeout(timer);
   }, [asked, checked]);
-  const shown = asked ?? checked;
+  const change = (on: boolean): void => {
+    setAsked(on);
+    const taken = onChange(on);
+    if (taken) void taken.then((ok) => { if (!ok) setAsked((current) => (current === on ? null : current)); });
+  };
   return (
     <div class="field field--inline">
       <label class="check" for={id}>
-        <input id={id} type="checkbox" role="switch" checked={shown} aria-busy={asked !== null ? 'true' : undefined}
+        <input id={id} type="checkbox" role="switch" checked={asked ?? checked} aria-busy={asked !== null ? 'true' : undefined}
           aria-describedby={hint ? hintId : undefined}
-          onChange={(e) => { const on = e.currentTarget.checked; setAsked(on); onChange(on); }} />
+          onClick={(e) => { if (asked !== null) e.preventDefault(); }}
+          onChange={(e) => change(e.currentTarget.checked)} />
         <span>{label}</span>
       </label>
       {hint && <p id={hintId} class="hint">{hint}</p>}
