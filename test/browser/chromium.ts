@@ -63,6 +63,20 @@ export interface LaunchOptions {
   echo?: boolean;
 }
 
+/**
+ * launchBrowser for a rig that started its servers first: when the browser cannot start (no
+ * Chromium, a crash), `cleanup` closes them before the error goes on, since the rig never returns
+ * and so its close() is never called (open servers would keep mocha from exiting).
+ */
+export async function launchBrowserFor(cleanup: () => Promise<unknown>, opts: LaunchOptions = {}): Promise<BrowserHarness> {
+  try {
+    return await launchBrowser(opts);
+  } catch (error) {
+    await cleanup().catch(() => undefined);
+    throw error;
+  }
+}
+
 export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserHarness> {
   const executablePath = opts.executablePath ?? process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM_PATH;
   const echo = opts.echo ?? process.env.SALON_BROWSER_LOG === '1';

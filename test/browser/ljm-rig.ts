@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
  */
 import type { Page } from 'playwright-core';
 import { startTestBridge, startTestServer, type TestBridge, type TestServer } from '../integration/harness.ts';
-import { launchBrowser, type BrowserHarness } from './chromium.ts';
+import { launchBrowserFor, type BrowserHarness } from './chromium.ts';
 import { LJM_PAGE_ASSETS, ljmHarnessHtml } from './ljm-page.ts';
 import { startPageServer, type PageServer } from './page-server.ts';
 
@@ -40,7 +40,11 @@ export async function startLjmRig(options: LjmRigOptions = {}): Promise<LjmRig> 
     ...(options.media ? ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'] : []),
     ...(options.browserArgs ?? []),
   ];
-  const browser = await launchBrowser(extraArgs.length > 0 ? { extraArgs } : {});
+  const browser = await launchBrowserFor(async () => {
+    await pages.close();
+    await bridge?.close();
+    await server.close();
+  }, extraArgs.length > 0 ? { extraArgs } : {});
   return {
     server, pages, browser,
     pageUrl: `${pages.origin}/`,
