@@ -148,7 +148,7 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
     );
     new WireDelayHistogram(
       'salon_bridge_read_delay_seconds',
-      'Time from the kernel receiving a datagram to the bridge reading it from the media socket (native media path): the part of the wire delay spent waiting for the event loop',
+      'Time from the kernel receiving a datagram (of any kind) to the bridge reading it from the media socket (native media path): the wait for the event loop, busy with earlier datagrams or timers',
       registry, () => media.readDelays(),
     );
     const socketCounter = (name: string, help: string, key: 'truncated' | 'errors'): void => {

@@ -162,14 +162,12 @@ function wireQuantile(before: Array<[number, number]>, after: Array<[number, num
 
 function wireFigures(before: DelayBuckets, after: DelayBuckets): Pick<Result, 'wireP50ms' | 'wireP99ms' | 'wireSamples' | 'readP50ms' | 'readP99ms'> {
   const show = ({ ms, over }: { ms: number; over: boolean }): number | string => (over ? `≥${round(ms, 2)}` : round(ms, 2));
-  const quantiles = (b: Array<[number, number]>, a: Array<[number, number]>): [number | string, number | string] => {
-    const samples = (a.at(-1)?.[1] ?? 0) - (b.at(-1)?.[1] ?? 0);
-    return a.length === 0 || samples <= 0 ? ['-', '-'] : [show(wireQuantile(b, a, 0.5)), show(wireQuantile(b, a, 0.99))];
-  };
+  const samples = (b: Array<[number, number]>, a: Array<[number, number]>): number => (a.at(-1)?.[1] ?? 0) - (b.at(-1)?.[1] ?? 0);
+  const quantiles = (b: Array<[number, number]>, a: Array<[number, number]>): [number | string, number | string] =>
+    a.length === 0 || samples(b, a) <= 0 ? ['-', '-'] : [show(wireQuantile(b, a, 0.5)), show(wireQuantile(b, a, 0.99))];
   const [wireP50ms, wireP99ms] = quantiles(before.wire, after.wire);
   const [readP50ms, readP99ms] = quantiles(before.read, after.read);
-  const wireSamples = (after.wire.at(-1)?.[1] ?? 0) - (before.wire.at(-1)?.[1] ?? 0);
-  return { wireP50ms, wireP99ms, wireSamples, readP50ms, readP99ms };
+  return { wireP50ms, wireP99ms, wireSamples: samples(before.wire, after.wire), readP50ms, readP99ms };
 }
 
 // ---------------------------------------------------------------------------
@@ -674,8 +672,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
     const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
     const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
     results.push(result);
-    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP99ms } = result;
-    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP99ms }));
+    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms } = result;
+    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms }));
     if (profDir) {
       console.log(summariseProfile(profDir, 25));
       console.log(`  (profile kept in ${profDir})`);

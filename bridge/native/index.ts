@@ -93,14 +93,24 @@ export interface NativeMedia {
 
 let loaded: { native: NativeMedia | undefined; error: string | undefined } | undefined;
 
+/**
+ * What a build of the addon lacks that this code calls: a build older than the sources (a pull
+ * without npm install) is used as absent rather than failing later, e.g. on every scrape of /metrics.
+ */
+export function missingFromBuild(native: Partial<NativeMedia>): string[] {
+  const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress'] as const).filter((name) => typeof native[name] !== 'function');
+  // Methods added to a class since its first build.
+  if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>).readDelays !== 'function') missing.push('UdpSocket.readDelays');
+  return missing;
+}
+
 /** The addon, loaded once; undefined (with the reason) when it was not built or does not load. */
 export function nativeMedia(): { native: NativeMedia | undefined; error: string | undefined } {
   if (!loaded) {
     try {
       const require = createRequire(import.meta.url);
       const native = require('./build/Release/salon_media.node') as Partial<NativeMedia>;
-      // A build older than this code (a pull without npm install) lacks what came since.
-      const missing = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress'] as const).filter((name) => typeof native[name] !== 'function');
+      const missing = missingFromBuild(native);
       loaded = missing.length === 0
         ? { native: native as NativeMedia, error: undefined }
         : { native: undefined, error: `the native media path was built from older sources (no ${missing.join(', ')}): run npm install` };
@@ -342,10 +352,10 @@ export class NativeMediaSocket {
   }
 
   /**
-   * The part of that delay spent before the bridge read the datagram: from the kernel receiving
-   * it to the recvmmsg that returned it, per datagram read. It is the wait for the event loop (busy
-   * with earlier datagrams or timers, or the process not running); the rest of the wire delay is
-   * the handling itself.
+   * Per datagram read (of any kind), from the kernel receiving it to the recvmmsg that returned it:
+   * the wait for the event loop (busy with earlier datagrams, the earlier reads of the same wake-up
+   * included, or timers, or the process not running). The wire delay counts forwarded copies
+   * instead, so the two are not subtracted; the handling is what the wire delay adds on top.
    */
   readDelays(): WireDelays {
     return delayHistogram(this.#socket.readDelays());
