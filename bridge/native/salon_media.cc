@@ -698,7 +698,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // what they came from; the last bucket holds everything later.
   Napi::Value Delays(const Napi::CallbackInfo& info) { return delays_.ToArray(info.Env()); }
   // readDelays() → the same for the datagrams read: from the kernel's arrival to the recvmmsg that
-  // returned them (the part of the delay spent waiting for the event loop).
+  // returned them (the wait for the event loop).
   Napi::Value ReadDelays(const Napi::CallbackInfo& info) { return read_delays_.ToArray(info.Env()); }
   Napi::Value Metadata(const Napi::CallbackInfo& info) { return metadata_.Value(); }
 

@@ -135,7 +135,7 @@ export class MediaTransport {
     return this.#socket.wireDelays();
   }
 
-  /** On the native path, the part of the wire delay before the datagram was read (NativeMediaSocket.readDelays). */
+  /** On the native path, how long datagrams waited before the bridge read them (NativeMediaSocket.readDelays). */
   readDelays(): WireDelays | undefined {
     return this.#socket.readDelays();
   }
