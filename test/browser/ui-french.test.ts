@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { en, type MessageKey } from '../../web/client/i18n/en.ts';
 import { fr } from '../../web/client/i18n/fr.ts';
-import { joinFromPrejoin, useUiRig } from './fixtures/ui-page.ts';
+import { joinFromPrejoin, useUiRig, waitForFocus } from './fixtures/ui-page.ts';
 
 interface Matcher {
   readonly key: MessageKey;
@@ -136,7 +136,8 @@ describe('views: the French interface', function () {
     await page.locator('[role="alert"]').waitFor();
     await visit('host sign-in', page);
     await page.evaluate(() => window.__fake?.setPhase({ name: 'lobby', step: 'knock' }));
-    await page.locator('h1').filter({ hasText: fr['lobby.title'] }).waitFor();
+    // The screen moves the focus to its heading after the next frame: typing before would go there.
+    await waitForFocus(page.locator('h1').filter({ hasText: fr['lobby.title'] }), 'the lobby heading');
     await page.locator('input[name="lobbyName"]').fill('');
     await page.getByRole('button', { name: fr['lobby.knock'] }).click();
     await page.locator('[role="alert"]').waitFor();

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { en } from '../../web/client/i18n/en.ts';
 import { fr } from '../../web/client/i18n/fr.ts';
 import type { Messages } from '../../web/client/i18n/en.ts';
-import { axeViolations, joinFromPrejoin, screenshot, useUiRig } from './fixtures/ui-page.ts';
+import { axeViolations, joinFromPrejoin, screenshot, useUiRig, waitForFocus } from './fixtures/ui-page.ts';
 
 async function fakeCalls(page: Page, method: string): Promise<unknown[][]> {
   return page.evaluate((m) => (window.__fake?.calls ?? []).filter((c) => c.method === m).map((c) => [...c.args]), method);
@@ -34,7 +34,7 @@ describe('views: moderation', function () {
       await page.evaluate(() => window.__fake?.setPhase({ name: 'lobby', step: 'knock' }));
       const heading = page.getByRole('heading', { name: t['lobby.title'] });
       await heading.waitFor();
-      assert.equal(await heading.evaluate((el) => el === document.activeElement), true, 'the heading has the focus');
+      await waitForFocus(heading, 'the heading');
       const name = page.getByLabel(t['lobby.nameLabel']);
       assert.equal(await name.inputValue(), 'Kim Lefèvre', 'the pre-join name is offered');
       await name.fill('  ');
@@ -161,7 +161,7 @@ describe('views: moderation', function () {
       await page.getByRole('button', { name: t['wait.hostSignIn'] }).click();
       const user = page.getByLabel(t['wait.username']);
       await user.waitFor();
-      assert.equal(await user.evaluate((el) => el === document.activeElement), true, 'the username field has the focus');
+      await waitForFocus(user, 'the username field');
       await page.getByRole('button', { name: t['wait.signIn'], exact: true }).click();
       await page.getByRole('alert').filter({ hasText: t['wait.signInEmpty'] }).waitFor();
       await user.fill('alice');

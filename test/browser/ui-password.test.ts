@@ -4,7 +4,7 @@
  * and Rejoindre starting a new conference.
  */
 import assert from 'node:assert/strict';
-import { axeViolations, joinFromPrejoin, screenshot, useUiRig } from './fixtures/ui-page.ts';
+import { axeViolations, joinFromPrejoin, screenshot, useUiRig, waitForFocus } from './fixtures/ui-page.ts';
 
 describe('views: joining a room locked with a password', function () {
   this.timeout(60_000);
@@ -19,7 +19,7 @@ describe('views: joining a room locked with a password', function () {
     const field = page.getByLabel('Mot de passe de la réunion');
     await field.waitFor();
     await page.getByText('Cette réunion est protégée par un mot de passe.').waitFor();
-    assert.equal(await field.evaluate((el) => el === document.activeElement), true, 'the field has the focus');
+    await waitForFocus(field, 'the password field');
     assert.equal(await field.getAttribute('type'), 'password');
     assert.equal(await page.getByRole('button', { name: 'Rejoindre à nouveau' }).count(), 0, 'no plain rejoin: it would be refused');
 
