@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { en } from '../../web/client/i18n/en.ts';
-import { joinFromPrejoin, useUiRig } from './fixtures/ui-page.ts';
+import { joinFromPrejoin, useUiRig, waitForFocus } from './fixtures/ui-page.ts';
 
 async function fakeCalls(page: Page, method: string): Promise<unknown[][]> {
   return page.evaluate((m) => (window.__fake?.calls ?? []).filter((c) => c.method === m).map((c) => [...c.args]), method);
@@ -108,7 +108,7 @@ describe('views: behaviour', function () {
     await page.keyboard.press('c');
     const box = page.locator('.chat textarea');
     await box.waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'TEXTAREA');
+    await waitForFocus(box, 'the chat box'); // before typing: shortcuts would take the keys
     await page.keyboard.type('mvrwd');
     assert.equal(await box.inputValue(), 'mvrwd');
     await page.keyboard.press('Enter');
