@@ -77,6 +77,26 @@ async function openPort(): Promise<MediaPort> {
   };
 }
 
+/** DTLS datagrams kept in a participant's dtlsTrace: a handshake with a few retransmissions. */
+const DTLS_TRACE_LENGTH = 60;
+
+/**
+ * A DTLS datagram's records in short (RFC 6347 §4.1): `hs<type>` for a handshake record (its first
+ * message's type: 1 ClientHello, 3 HelloVerifyRequest, 2 ServerHello, 11 Certificate, 12
+ * ServerKeyExchange, 13 CertificateRequest, 14 ServerHelloDone, 15 CertificateVerify, 16
+ * ClientKeyExchange; encrypted, e.g. Finished, reads as whatever its first byte is), `ccs` for
+ * ChangeCipherSpec, `alert`, or `ct<content type>`, each with `/e<epoch>`.
+ */
+function dtlsRecords(data: Buffer): string {
+  const records: string[] = [];
+  for (let at = 0; at + 13 <= data.length; at += 13 + data.readUInt16BE(at + 11)) {
+    const type = data[at]!;
+    const name = type === 22 ? `hs${data[at + 13] ?? '?'}` : type === 20 ? 'ccs' : type === 21 ? 'alert' : `ct${type}`;
+    records.push(`${name}/e${data.readUInt16BE(at + 3)}`);
+  }
+  return records.join(',') || `${data.length} bytes`;
+}
+
 /** The DTLS link logs nothing here: a failure shows as the join's. */
 const SILENT = pino({ level: 'silent' });
 
@@ -138,6 +158,11 @@ export class Participant {
   /** maxHeight of the last SenderSourceConstraints for its video source; undefined before any. */
   senderMaxHeight: number | undefined;
   /** ICE and DTLS progress, for join failures. */
+  /**
+   * The DTLS datagrams of the handshake, for join failures: `+ms>` sent or `+ms<` received (ms
+   * since DTLS started), each as its records (dtlsRecords). At most DTLS_TRACE_LENGTH.
+   */
+  readonly dtlsTrace: string[] = [];
   readonly link = { checksSent: 0, checkResponses: 0, checkErrors: 0, bridgeChecks: 0, dtlsIn: 0, dtlsStarted: false, srtp: false };
   /** Jingle actions received from the focus, in order. */
   readonly jingleActions: string[] = [];
@@ -216,7 +241,7 @@ export class Participant {
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${o.nick}: no media after ${timeoutMs} ms, at: ${step}; Jingle received: ${this.jingleActions.join(', ') || 'none'}; ICE/DTLS ${JSON.stringify(this.link)}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`${o.nick}: no media after ${timeoutMs} ms, at: ${step}; Jingle received: ${this.jingleActions.join(', ') || 'none'}; ICE/DTLS ${JSON.stringify(this.link)}; DTLS datagrams ${this.dtlsTrace.join(' ') || 'none'}`)), timeoutMs);
     });
     const steps = async (): Promise<void> => {
       const client = xmppClient({ service: o.wsUrl, domain: o.domain });
@@ -270,7 +295,17 @@ export class Participant {
     this.#socket = socket;
     // The bridge's own DTLS link in the client role (we answered setup=active): werift's client,
     // the bridge's certificate checked against its fingerprint, datagrams one turn apart.
-    const dtls = new DtlsLink({ role: 'client', certificate: o.certificate, send: (data) => this.#send(data), log: SILENT });
+    const dtlsStart = performance.now();
+    const trace = (direction: '>' | '<', data: Buffer): void => {
+      if (this.dtlsTrace.length < DTLS_TRACE_LENGTH) this.dtlsTrace.push(`+${Math.round(performance.now() - dtlsStart)}${direction}${dtlsRecords(data)}`);
+    };
+    const dtls = new DtlsLink({
+      role: 'client', certificate: o.certificate, log: SILENT,
+      send: (data) => {
+        trace('>', data);
+        this.#send(data);
+      },
+    });
     this.#dtls = dtls;
     dtls.setRemoteFingerprints(transport.fingerprints);
     dtls.events.on('connected', (keys) => {
@@ -305,6 +340,7 @@ export class Participant {
         }
       } else if (first >= 20 && first < 64) {
         this.link.dtlsIn++;
+        trace('<', data);
         this.#dtls?.handle(data);
       }
       else if (first >= 128 && first < 192) this.#media(data);

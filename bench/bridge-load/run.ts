@@ -392,6 +392,14 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       }
     }));
     for (const f of failures) process.stderr.write(`  join failed: ${f}\n`);
+    if (failures.length > 0) {
+      // What the server logged (warn and above) about the endpoints that failed, e.g. a DTLS failure.
+      const log = readFileSync(join(server.dir, 'salon.log'), 'utf8').split('\n');
+      for (const p of failed) {
+        const lines = log.filter((line) => line.includes(`"${p.nick}"`)).slice(0, 8);
+        process.stderr.write(`  server log about ${p.nick}: ${lines.length === 0 ? 'nothing' : `\n    ${lines.join('\n    ')}`}\n`);
+      }
+    }
     if (failures.length > participants.length / 4) throw new Error(`${failures.length} of ${participants.length} participants failed to join`);
     const joinSeconds = (performance.now() - joinStart) / 1000;
     process.stderr.write(`  ${s.name}: ${participants.length} participants joined and keyed in ${joinSeconds.toFixed(1)} s\n`);

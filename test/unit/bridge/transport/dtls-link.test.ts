@@ -164,6 +164,32 @@ describe('bridge/transport/dtls-link (two in-process peers)', function () {
     assert.equal(duplicated, 1, 'the HelloVerifyRequest was delivered twice');
   });
 
+  it('server and client links connect over a slow path that delivers every datagram twice (retransmissions crossing the replies)', async () => {
+    // 600 ms each way, over werift's first retransmission timeout (500 ms): each side receives
+    // the other's flights several times, some after it moved on (a loaded machine, a slow path).
+    let server: DtlsLink | undefined;
+    let client: DtlsLink | undefined;
+    const delivered = { toServer: 0, toClient: 0 };
+    const timers: NodeJS.Timeout[] = [];
+    const path = (deliver: () => DtlsLink | undefined, counter: 'toServer' | 'toClient') => (data: Buffer): void => {
+      for (const ms of [600, 610]) {
+        timers.push(setTimeout(() => {
+          delivered[counter]++;
+          deliver()?.handle(Buffer.from(data));
+        }, ms));
+      }
+    };
+    server = new DtlsLink({ role: 'server', certificate: bridge, log, send: path(() => client, 'toClient') });
+    client = new DtlsLink({ role: 'client', certificate: browser, log, send: path(() => server, 'toServer') });
+    cleanup.push(() => server.close(), () => client.close(), () => timers.forEach(clearTimeout));
+    server.setRemoteFingerprints([browser.fingerprint]);
+    client.setRemoteFingerprints([bridge.fingerprint]);
+    const results = Promise.all([outcome(server), outcome(client)]);
+    client.start();
+    assert.deepEqual(await results, ['connected profile 7', 'connected profile 7']);
+    assert.ok(delivered.toServer > 10 && delivered.toClient > 10, `retransmissions crossed: ${JSON.stringify(delivered)}`);
+  });
+
   it('close is idempotent and sends nothing afterwards', async () => {
     const sent: Buffer[] = [];
     const link = new DtlsLink({ role: 'client', certificate: bridge, log, send: (data) => sent.push(data) });
