@@ -415,7 +415,10 @@ export class BridgeConference {
     const copies = packet.length > 1 && (packet[1]! & 0x80) !== 0 && member.bandwidth.repeatFrameEnds ? 2 : 1;
     this.sendRtpTo(member, packet, true, copies);
     this.sentBytes += copies * packet.length;
-    if (copies > 1) this.counters.frameEndsRepeated++;
+    if (copies > 1) {
+      this.counters.frameEndsRepeated++;
+      member.bandwidth.frameEndRepeated(packet.length);
+    }
   };
 
   /**
@@ -482,7 +485,7 @@ export class BridgeConference {
       const projection = this.projections.get(name);
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
     }
-    member.bandwidth.allocated(allocate(member.bandwidth.budgetBps, sources), now);
+    member.bandwidth.allocated(allocate(member.bandwidth.allocationBudget(now), sources), now);
     for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight));
   }
 

@@ -31,6 +31,8 @@ export interface BandwidthEstimator {
 
 /** Layers are re-allocated to the estimate at most this often. */
 export const REALLOCATION_GAP_MS = 250;
+/** The shortest window over which the rate of frame-end repeats is measured for an allocation. */
+const REPEAT_WINDOW_MS = 200;
 /**
  * A receiver that lost this share of packets lately, its queue not growing, is sent the last
  * packet of each video frame twice. Loss detected by a sequence gap shows only with the next
@@ -77,6 +79,10 @@ export class ReceiverBandwidth {
   #lastClusterAt = Number.NaN;
   #clusterJudged = false;
   #takenAtCluster = 0;
+  /** Frame-end repeat bytes since #repeatWindowStart, and their rate at the last allocation. */
+  #repeatBytes = 0;
+  #repeatWindowStart = Number.NEGATIVE_INFINITY;
+  #repeatBps = 0;
 
   constructor(estimator: BandwidthEstimator = new SendSideBandwidthEstimator()) {
     this.#estimator = estimator;
@@ -92,9 +98,34 @@ export class ReceiverBandwidth {
     return this.#heard && (this.#estimator.lossFraction ?? 0) >= FRAME_END_REPEAT_LOSS && this.#estimator.overusing !== true;
   }
 
-  /** The estimate the allocation works with (the estimator's initial one before any feedback). */
-  get budgetBps(): number {
-    return this.#estimator.estimateBps;
+  /**
+   * A frame end went out a second time ({@link repeatFrameEnds}). The repeat is the same datagram,
+   * transport-wide sequence number included, so the estimator counts it once: what it acknowledges
+   * is the media alone, while the path carries the repeats on top.
+   */
+  frameEndRepeated(bytes: number): void {
+    this.#repeatBytes += bytes;
+  }
+
+  /**
+   * What the layers may take, at an allocation: the estimate (the estimator's initial one before
+   * any feedback) less the rate of the frame-end
+   * repeats since the previous one (at least REPEAT_WINDOW_MS ago; the last rate otherwise), so
+   * that the repeats fit the estimate with the media instead of adding to it.
+   */
+  allocationBudget(now: number): number {
+    const elapsed = now - this.#repeatWindowStart;
+    if (!(elapsed < REPEAT_WINDOW_MS)) {
+      this.#repeatBps = elapsed > 0 && Number.isFinite(elapsed) ? (this.#repeatBytes * 8000) / elapsed : 0;
+      this.#repeatBytes = 0;
+      this.#repeatWindowStart = now;
+    }
+    return Math.max(0, this.#estimator.estimateBps - this.#repeatBps);
+  }
+
+  /** The rate (bps) of the frame-end repeats the last allocation took off the estimate. */
+  get repeatBps(): number {
+    return this.#repeatBps;
   }
 
   /**

@@ -148,4 +148,20 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(bandwidth.repeatFrameEnds, false, 'congestion: a repeat would feed it');
     assert.equal(new ReceiverBandwidth(new FixedEstimator()).repeatFrameEnds, false, 'an estimator that tells no loss');
   });
+
+  it('takes the rate of the frame-end repeats since the last allocation off the budget of the next', () => {
+    const estimator = new FixedEstimator();
+    const bandwidth = new ReceiverBandwidth(estimator);
+    assert.equal(bandwidth.allocationBudget(0), 1_000_000, 'no repeat yet: the estimate');
+    // 30 repeats of 1 000 bytes in 1 s: 240 kbps on the path that the estimate does not count.
+    for (let i = 0; i < 30; i++) bandwidth.frameEndRepeated(1000);
+    assert.equal(bandwidth.allocationBudget(1000), 760_000);
+    assert.equal(bandwidth.repeatBps, 240_000);
+    bandwidth.frameEndRepeated(1000);
+    assert.equal(bandwidth.allocationBudget(1100), 760_000, 'under 200 ms later: the last rate, the window goes on');
+    assert.equal(bandwidth.allocationBudget(1500), 1_000_000 - (1000 * 8000) / 500, 'the window since 1000 ms');
+    assert.equal(bandwidth.allocationBudget(2500), 1_000_000, 'no repeats in the last second: the whole estimate');
+    for (let i = 0; i < 300; i++) bandwidth.frameEndRepeated(1000);
+    assert.equal(bandwidth.allocationBudget(3500), 0, 'never below zero');
+  });
 });
