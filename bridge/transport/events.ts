@@ -7,33 +7,39 @@ import type { Logger } from 'pino';
 type Listener = (...args: any[]) => void;
 
 export class TypedEvents<Events extends { [K in keyof Events]: Listener }> {
-  readonly #listeners = new Map<keyof Events, Set<Listener>>();
+  /**
+   * Per event, its listeners as an array replaced (never changed) when one is added or removed:
+   * emit() runs over the array it found, so a listener added or removed by another one during an
+   * emit takes effect from the next, and an emit (once per RTP packet) allocates nothing.
+   */
+  readonly #listeners = new Map<keyof Events, readonly Listener[]>();
   readonly #log: Logger;
 
   constructor(log: Logger) {
     this.#log = log;
   }
 
-  /** Adds a listener; returns the function that removes it (register it with the owner's disposer). */
+  /** Adds a listener (once: adding it again changes nothing); returns the function that removes it (register it with the owner's disposer). */
   on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
-    let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(listener);
+    const listeners = this.#listeners.get(event) ?? [];
+    if (!listeners.includes(listener)) this.#listeners.set(event, [...listeners, listener]);
     return () => this.off(event, listener);
   }
 
   off<K extends keyof Events>(event: K, listener: Events[K]): void {
-    const set = this.#listeners.get(event);
-    set?.delete(listener);
-    if (set?.size === 0) this.#listeners.delete(event);
+    const listeners = this.#listeners.get(event);
+    if (!listeners?.includes(listener)) return;
+    const rest = listeners.filter((l) => l !== listener);
+    if (rest.length === 0) this.#listeners.delete(event);
+    else this.#listeners.set(event, rest);
   }
 
   emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
-    const set = this.#listeners.get(event);
-    if (!set) return;
-    for (const listener of [...set]) {
+    const listeners = this.#listeners.get(event);
+    if (!listeners) return;
+    for (let i = 0; i < listeners.length; i++) {
       try {
-        listener(...args);
+        listeners[i]!(...args);
       } catch (err) {
         this.#log.error({ err, event: String(event) }, 'transport event listener failed');
       }
@@ -43,7 +49,7 @@ export class TypedEvents<Events extends { [K in keyof Events]: Listener }> {
   /** Number of listeners, for tests that check everything was removed. */
   get size(): number {
     let n = 0;
-    for (const set of this.#listeners.values()) n += set.size;
+    for (const listeners of this.#listeners.values()) n += listeners.length;
     return n;
   }
 
