@@ -27,7 +27,7 @@ import { ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth
 import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
-import type { Clock } from './transport/clock.ts';
+import { systemClock, type Clock } from './transport/clock.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
 export interface ConferenceEndpoint {
@@ -77,6 +77,8 @@ const RETRANSMISSION_WAIT_MS = 1000;
 const MAX_RETRANSMISSION_REQUESTS = 8192;
 /** The bridge's own NACKs are re-sent from arriving packets at most this often. */
 const OWN_NACK_CHECK_MS = 20;
+/** The tail-loss check of the bridge's own NACKs runs at most this often (rtp/retransmission-requester.ts). */
+const TAIL_CHECK_MS = 5;
 
 /** Keyframe requests for one source are at least this far apart: later newcomers share the keyframe coming. */
 const KEYFRAME_REQUEST_GAP_MS = 300;
@@ -107,6 +109,8 @@ export interface ConferenceMediaStats {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets (receiver-bandwidth.ts FRAME_END_REPEAT_LOSS). */
   frameEndsRepeated: number;
+  /** Of the bridge's own requests, the tail-loss probes: a sender's frame left open, then silence (rtp/retransmission-requester.ts). */
+  tailLossProbes: number;
 }
 
 /** What the conference's RTCP termination needs from its creator. */
@@ -243,12 +247,17 @@ export class BridgeConference {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
     retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0,
+    tailLossProbes: 0,
   };
   /** The last second of every video layer received (bounded: bridge/rtp/packet-cache.ts), for receivers' NACKs. */
   private readonly cache = new PacketCache();
   /** Gaps in senders' video layers, which the bridge NACKs itself (bridge/rtp/retransmission-requester.ts). */
   private readonly requester = new RetransmissionRequester();
   private ownNacksCheckedAt = Number.NEGATIVE_INFINITY;
+  /** Timers (the tail-loss check of the bridge's own NACKs). */
+  private readonly clock: Clock;
+  /** Cancels the pending tail-loss check; undefined when none is armed. */
+  private cancelTailCheck: (() => void) | undefined;
 
   constructor(
     readonly meetingId: string,
@@ -271,6 +280,7 @@ export class BridgeConference {
     this.createEstimator = media.createEstimator;
     this.loudest = media.loudestAudio ? new LoudestAudio(media.loudestAudio) : undefined;
     this.feedbackVideoSsrc = media.feedbackSsrcs.video;
+    this.clock = media.clock ?? systemClock;
     this.rtcp.start();
   }
 
@@ -381,7 +391,7 @@ export class BridgeConference {
         askers = this.retransmissionAskers(packet, source.layers);
         if (!askers) return;
       } else {
-        this.requestMissing(ssrc, packet.readUInt16BE(2));
+        this.requestMissing(ssrc, packet.readUInt16BE(2), (packet[1]! & 0x80) !== 0);
       }
       blankExtensions(packet, this.blanked);
       this.sentBytes = 0;
@@ -765,13 +775,37 @@ export class BridgeConference {
    * bridge itself (and asked again while missing), so the packet is in the cache before receivers
    * ask, whether or not any receiver is forwarded that layer now.
    */
-  private requestMissing(ssrc: number, sequence: number): void {
+  private requestMissing(ssrc: number, sequence: number, frameEnd: boolean): void {
     const now = this.now();
-    const verdict = this.requester.received(ssrc, sequence, now);
+    const verdict = this.requester.received(ssrc, sequence, now, false, frameEnd);
     if (verdict === 'filled') this.arrivedLate(ssrc, sequence);
+    if (!this.cancelTailCheck) this.armTailCheck();
     if (verdict !== 'gap' && !(this.requester.waiting && now - this.ownNacksCheckedAt >= OWN_NACK_CHECK_MS)) return;
+    this.sendOwnNacks(now);
+  }
+
+  /**
+   * The requester is asked again when a stream's silence would make it a tail loss, as no packet
+   * may arrive meanwhile to drive {@link due}: one timer for the conference, TAIL_CHECK_MS apart
+   * at least, however many streams there are.
+   */
+  private armTailCheck(): void {
+    const at = this.requester.nextTailCheck();
+    if (at === undefined || this.closed) return;
+    this.cancelTailCheck = this.clock.setTimeout(() => {
+      this.cancelTailCheck = undefined;
+      if (this.closed) return;
+      this.sendOwnNacks(this.now());
+      this.armTailCheck();
+    }, Math.max(TAIL_CHECK_MS, at - this.now()));
+  }
+
+  /** Sends each sender the bridge's NACKs that are due (gaps, their retries, tail-loss probes). */
+  private sendOwnNacks(now: number): void {
     this.ownNacksCheckedAt = now;
-    for (const [layer, sequences] of this.requester.due(now)) {
+    const due = this.requester.due(now);
+    this.counters.tailLossProbes = this.requester.tailProbes;
+    for (const [layer, sequences] of due) {
       const owner = this.members.get(this.owners.get(layer) ?? '');
       if (!owner) continue;
       for (const missing of sequences) this.expectRetransmission(layer, missing, undefined, now);
@@ -803,7 +837,7 @@ export class BridgeConference {
     for (const [l, rtx] of layers.rtx) if (rtx === ssrc) layer = l;
     if (layer === undefined || this.header.parse(packet) !== 'ok' || this.header.payloadLength < 2) return undefined;
     const original = packet.readUInt16BE(this.header.payloadOffset);
-    this.requester.received(layer, original, this.now(), true);
+    this.requester.received(layer, original, this.now(), true, (packet[1]! & 0x80) !== 0);
     const key = layer * 65536 + original;
     const request = this.retransmissionRequests.get(key);
     if (!request) return undefined;
@@ -855,6 +889,8 @@ export class BridgeConference {
     this.closed = true;
     for (const id of [...this.members.keys()]) this.removeEndpoint(id, reason);
     this.rtcp.close();
+    this.cancelTailCheck?.();
+    this.cancelTailCheck = undefined;
     this.cache.clear();
     this.log.info({ meetingId: this.meetingId, reason }, 'conference closed');
     this.onClosed(this);

@@ -73,6 +73,8 @@ export interface BridgeTotals {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets. */
   frameEndsRepeated: number;
+  /** The bridge's own requests made as tail-loss probes (a sender's frame left open, then silence). */
+  tailLossProbes: number;
 }
 
 export interface BridgeSnapshot {
@@ -111,7 +113,7 @@ function zeroTotals(): BridgeTotals {
     conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
     packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
     rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
-    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, tailLossProbes: 0,
   };
 }
 
@@ -140,6 +142,7 @@ function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
   into.probingBytes += s.probingBytes;
   into.ownRetransmissionRequests += s.ownRetransmissionRequests;
   into.frameEndsRepeated += s.frameEndsRepeated;
+  into.tailLossProbes += s.tailLossProbes;
 }
 
 function isStatsEndpoint(value: object): value is StatsEndpoint {

@@ -17,6 +17,18 @@
 // A packet answered only after a second NACK, or never, doubles the interval (Karn's backoff).
 // Bounded: MAX_PENDING per stream (the oldest give way), MAX_STREAMS streams (the idlest is
 // forgotten). Pure: the caller gives the time and sends the NACKs.
+//
+// Tail loss. A gap shows only when a newer packet arrives; when the lost packets end a frame, that
+// is the next frame, a frame interval later (33–50 ms), and by the time the retransmission comes
+// the receivers have decoded that next frame and dropped the incomplete one (a frame of the top
+// temporal layer, which nothing references, is skipped; a small layer's frame is often one
+// packet). So, as TCP's tail loss probe does, a silent stream has the next sequence number asked:
+// - after TAIL_LOSS_MS of silence when its newest packet did not end a frame (no RTP marker);
+// - after its frame interval (smoothed from the arrivals of its frame ends) plus a quarter of it,
+//   at least TAIL_LOSS_MS, when it did: a whole frame is late, lost or not sent.
+// Once per silence. If nothing was lost (the sender paused, or skipped a frame) the NACK names a
+// packet not sent yet: the sender ignores it, and the packet settles the request when it
+// arrives. Such a request never backs the retry interval off.
 
 import { seqDiff } from './serial.ts';
 
@@ -29,6 +41,10 @@ export const MIN_RETRY_INTERVAL_MS = 20;
 export const MAX_RETRY_INTERVAL_MS = 400;
 /** How many times one missing packet is asked. */
 export const MAX_REQUESTS = 4;
+/** A stream silent this long after a packet that did not end a frame has its next packet asked. */
+export const TAIL_LOSS_MS = 15;
+/** Frame intervals longer than this (a paused or static source) are not learnt. */
+const MAX_FRAME_INTERVAL_MS = 500;
 const MAX_PENDING = 256;
 const MAX_STREAMS = 256;
 
@@ -36,6 +52,8 @@ interface Pending {
   /** When it was last asked (-Infinity: not yet). */
   askedAt: number;
   asked: number;
+  /** Asked as a tail-loss probe: maybe never sent, so no backoff when it is not answered. */
+  tail: boolean;
 }
 
 interface Stream {
@@ -47,6 +65,14 @@ interface Stream {
   responseMs: number;
   /** Twice that, bounded; RETRY_INTERVAL_MS before any sample. */
   retryIntervalMs: number;
+  /** When the highest packet arrived, and whether it left a frame open (no marker; false when unknown). */
+  highestAt: number;
+  frameOpen: boolean;
+  /** Arrival of the last frame end (NaN: none yet), and the smoothed interval between frame ends (NaN: unknown). */
+  frameEndAt: number;
+  frameIntervalMs: number;
+  /** The silence since the highest packet was probed already. */
+  probed: boolean;
 }
 
 export class RetransmissionRequester {
@@ -57,31 +83,31 @@ export class RetransmissionRequester {
   /**
    * A packet of `ssrc` arrived (new, late, or `retransmitted` on RTX): 'gap' when it showed packets
    * missing before it (ask {@link due} now), 'filled' when it was one of them, else 'ok'.
+   * `frameEnd`: its RTP marker bit, for tail losses (undefined: not known, no tail probing).
    */
-  received(ssrc: number, sequence: number, now: number, retransmitted = false): 'ok' | 'gap' | 'filled' {
+  received(ssrc: number, sequence: number, now: number, retransmitted = false, frameEnd?: boolean): 'ok' | 'gap' | 'filled' {
     sequence &= 0xffff;
     let stream = this.#streams.get(ssrc);
     if (!stream) {
       if (this.#streams.size >= MAX_STREAMS) this.#forgetIdlest();
-      this.#streams.set(ssrc, { highest: sequence, lastSeenAt: now, pending: new Map(), responseMs: Number.NaN, retryIntervalMs: RETRY_INTERVAL_MS });
+      this.#streams.set(ssrc, {
+        highest: sequence, lastSeenAt: now, pending: new Map(), responseMs: Number.NaN, retryIntervalMs: RETRY_INTERVAL_MS,
+        highestAt: now, frameOpen: frameEnd === false, frameEndAt: frameEnd === true ? now : Number.NaN, frameIntervalMs: Number.NaN, probed: false,
+      });
       return 'ok';
     }
     stream.lastSeenAt = now;
     const ahead = seqDiff(sequence, stream.highest);
-    if (ahead <= 0) {
-      const pending = stream.pending.get(sequence);
-      if (!pending) return 'ok';
-      if (retransmitted && pending.asked === 1) this.#learnResponse(stream, now - pending.askedAt);
-      // Answered only after being asked again: the interval may be too short for this sender now.
-      else if (retransmitted && pending.asked > 1) this.#backOff(stream);
-      this.#settle(stream, sequence);
-      return 'filled';
-    }
+    if (ahead <= 0) return this.#filled(stream, sequence, now, retransmitted) ? 'filled' : 'ok';
     let gap = false;
     if (ahead > 1 && ahead <= MAX_GAP) {
       for (let missing = stream.highest + 1; missing !== stream.highest + ahead; missing++) {
+        if (stream.pending.has(missing & 0xffff)) {
+          gap = true; // asked already as a tail probe: it keeps its state
+          continue;
+        }
         if (stream.pending.size >= MAX_PENDING) this.#settle(stream, stream.pending.keys().next().value!);
-        stream.pending.set(missing & 0xffff, { askedAt: Number.NEGATIVE_INFINITY, asked: 0 });
+        stream.pending.set(missing & 0xffff, { askedAt: Number.NEGATIVE_INFINITY, asked: 0, tail: false });
         this.#pending++;
         gap = true;
       }
@@ -90,7 +116,30 @@ export class RetransmissionRequester {
       stream.pending.clear();
     }
     stream.highest = sequence;
+    stream.highestAt = now;
+    stream.frameOpen = frameEnd === false;
+    stream.probed = false;
+    if (frameEnd === true && !retransmitted) {
+      const interval = now - stream.frameEndAt;
+      if (interval > 0 && interval <= MAX_FRAME_INTERVAL_MS) {
+        stream.frameIntervalMs = Number.isNaN(stream.frameIntervalMs) ? interval : 0.875 * stream.frameIntervalMs + 0.125 * interval;
+      }
+      stream.frameEndAt = now;
+    }
+    // Pending ahead of the highest: a tail probe, answered (retransmitted) or sent since (not lost).
+    if (ahead === 1 && this.#filled(stream, sequence, now, retransmitted)) return 'filled';
     return gap ? 'gap' : 'ok';
+  }
+
+  /** Settles `sequence` if it was pending, learning from the sender's answer; whether it was. */
+  #filled(stream: Stream, sequence: number, now: number, retransmitted: boolean): boolean {
+    const pending = stream.pending.get(sequence);
+    if (!pending) return false;
+    if (retransmitted && pending.asked === 1) this.#learnResponse(stream, now - pending.askedAt);
+    // Answered only after being asked again: the interval may be too short for this sender now.
+    else if (retransmitted && pending.asked > 1) this.#backOff(stream);
+    this.#settle(stream, sequence);
+    return true;
   }
 
   /**
@@ -99,6 +148,17 @@ export class RetransmissionRequester {
    */
   due(now: number, into: Map<number, number[]> = new Map()): Map<number, number[]> {
     for (const [ssrc, stream] of this.#streams) {
+      if (!stream.probed && now >= tailProbeAt(stream)) {
+        // Once per silence: the probe is then pending like any gap, and asked again as one.
+        stream.probed = true;
+        const next = (stream.highest + 1) & 0xffff;
+        if (!stream.pending.has(next)) {
+          if (stream.pending.size >= MAX_PENDING) this.#settle(stream, stream.pending.keys().next().value!);
+          stream.pending.set(next, { askedAt: Number.NEGATIVE_INFINITY, asked: 0, tail: true });
+          this.#pending++;
+          this.tailProbes++;
+        }
+      }
       let gaveUp = false;
       for (const [sequence, pending] of stream.pending) {
         if (now - pending.askedAt < stream.retryIntervalMs) continue;
@@ -109,13 +169,26 @@ export class RetransmissionRequester {
         else into.set(ssrc, [sequence]);
         if (pending.asked >= MAX_REQUESTS) {
           this.#settle(stream, sequence);
-          gaveUp = true;
+          gaveUp ||= !pending.tail;
         }
       }
       // Once per stream and call: the packets still pending keep the interval they were asked with.
       if (gaveUp) this.#backOff(stream);
     }
     return into;
+  }
+
+  /** Tail-loss probes made so far (see the file comment). */
+  tailProbes = 0;
+
+  /** When {@link due} next has a tail-loss probe to make (the earliest over the streams); undefined for none. */
+  nextTailCheck(): number | undefined {
+    let next: number | undefined;
+    for (const stream of this.#streams.values()) {
+      const at = stream.probed ? Number.NaN : tailProbeAt(stream);
+      if (at < (next ?? Number.POSITIVE_INFINITY)) next = at;
+    }
+    return next;
   }
 
   /** How long after a NACK of `ssrc` to ask again when nothing came (ms). */
@@ -167,4 +240,12 @@ export class RetransmissionRequester {
     for (const [ssrc, stream] of this.#streams) if (stream.lastSeenAt < idlestAt) [idlest, idlestAt] = [ssrc, stream.lastSeenAt];
     if (idlest !== undefined) this.remove(idlest);
   }
+}
+
+/** When a stream's silence becomes a tail-loss probe (see the file comment); NaN when it cannot. */
+function tailProbeAt(stream: Stream): number {
+  if (stream.frameOpen) return stream.highestAt + TAIL_LOSS_MS;
+  // Frame ends only: a packet without a marker (or unknown) since the last one leaves no interval.
+  if (Number.isNaN(stream.frameIntervalMs) || stream.frameEndAt !== stream.highestAt) return Number.NaN;
+  return stream.highestAt + stream.frameIntervalMs + Math.max(TAIL_LOSS_MS, stream.frameIntervalMs / 4);
 }

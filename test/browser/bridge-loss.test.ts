@@ -195,8 +195,9 @@ describe('video through the bridge under 10 % random loss (browser)', function (
     const requested = cacheAfter.retransmissionsRequested - cacheBefore.retransmissionsRequested;
     const own = cacheAfter.ownRetransmissionRequests - cacheBefore.ownRetransmissionRequests;
     const repeated = cacheAfter.frameEndsRepeated - cacheBefore.frameEndsRepeated;
+    const tailProbes = cacheAfter.tailLossProbes - cacheBefore.tailLossProbes;
     console.log(`      10 % loss: ${describeWindow(during)}`);
-    console.log(`      the bridge: ${fromCache} NACKed packets sent again from its cache, ${requested} NACKed packets not in its cache (asked of the sender unless it just had), ${own} requests of its own, ${repeated} frame ends sent twice`);
+    console.log(`      the bridge: ${fromCache} NACKed packets sent again from its cache, ${requested} NACKed packets not in its cache (asked of the sender unless it just had), ${own} requests of its own (${tailProbes} of them tail-loss probes), ${repeated} frame ends sent twice`);
     console.log(`      impairment on the ${path}'s path: in ${counters.in.lost}/${counters.in.lost + counters.in.passed} dropped, out ${counters.out.lost}/${counters.out.lost + counters.out.passed} dropped`);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const after = await measure(sender, receiver);

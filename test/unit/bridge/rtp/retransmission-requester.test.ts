@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MAX_GAP, MAX_REQUESTS, MAX_RETRY_INTERVAL_MS, MIN_RETRY_INTERVAL_MS, RETRY_INTERVAL_MS, RetransmissionRequester } from '../../../../bridge/rtp/retransmission-requester.ts';
+import { MAX_GAP, MAX_REQUESTS, MAX_RETRY_INTERVAL_MS, MIN_RETRY_INTERVAL_MS, RETRY_INTERVAL_MS, RetransmissionRequester, TAIL_LOSS_MS } from '../../../../bridge/rtp/retransmission-requester.ts';
 
 const S = 0x1234;
 
@@ -100,5 +100,75 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
     const { streams, pending } = r.size;
     assert.ok(streams <= 256, `streams ${streams}`);
     assert.ok(pending <= 256 * 256, `pending ${pending}`);
+  });
+
+  describe('tail loss (the packets that end a frame)', () => {
+    it('asks for the next packet of a stream silent TAIL_LOSS_MS after a packet that did not end a frame, once per open frame', () => {
+      const r = new RetransmissionRequester();
+      r.received(S, 10, 0, false, false);
+      r.received(S, 11, 1, false, false);
+      assert.equal(r.nextTailCheck(), 1 + TAIL_LOSS_MS);
+      assert.deepEqual([...r.due(TAIL_LOSS_MS)], [], 'not silent long enough');
+      assert.deepEqual([...r.due(1 + TAIL_LOSS_MS)], [[S, [12]]]);
+      assert.equal(r.tailProbes, 1);
+      assert.equal(r.nextTailCheck(), undefined, 'probed: the frame is no longer watched');
+      assert.deepEqual([...r.due(2 + TAIL_LOSS_MS)], [], 'not asked again before the retry interval');
+      // The sender's retransmission of 12, which did not end the frame either: 13 is probed next.
+      assert.equal(r.received(S, 12, 20, true, false), 'filled');
+      assert.equal(r.waiting, false);
+      assert.deepEqual([...r.due(20 + TAIL_LOSS_MS)], [[S, [13]]]);
+      // 13 ends the frame: nothing more to probe.
+      assert.equal(r.received(S, 13, 40, true, true), 'filled');
+      assert.equal(r.nextTailCheck(), undefined);
+      assert.deepEqual([...r.due(100)], []);
+    });
+
+    it('asks for the next packet of a stream a frame interval and a quarter (at least TAIL_LOSS_MS) after its last frame end', () => {
+      const r = new RetransmissionRequester();
+      // Frames of one packet every 50 ms (a small simulcast layer); the one due at 200 ms is lost.
+      for (let i = 0; i < 4; i++) r.received(S, 10 + i, 50 * i, false, true);
+      assert.equal(r.nextTailCheck(), 150 + 50 + TAIL_LOSS_MS);
+      assert.deepEqual([...r.due(150 + 50 + TAIL_LOSS_MS - 1)], []);
+      assert.deepEqual([...r.due(150 + 50 + TAIL_LOSS_MS)], [[S, [14]]], 'before the next frame (250 ms) shows the gap');
+      assert.equal(r.received(S, 14, 218, true, true), 'filled', 'the retransmission');
+      // At 30 fps the margin is TAIL_LOSS_MS; at 5 fps a quarter of the interval.
+      const slow = new RetransmissionRequester();
+      for (let i = 0; i < 4; i++) slow.received(S, i, 200 * i, false, true);
+      assert.equal(slow.nextTailCheck(), 600 + 200 + 50);
+    });
+
+    it('asks nothing for a stream whose markers are not known, nor from frame intervals over 500 ms (a static screen)', () => {
+      const r = new RetransmissionRequester();
+      r.received(S + 1, 10, 0);
+      r.received(S + 1, 11, 1);
+      for (let i = 0; i < 4; i++) r.received(S, 10 + i, 1000 * i, false, true);
+      assert.equal(r.nextTailCheck(), undefined);
+      assert.deepEqual([...r.due(10_000)], []);
+    });
+
+    it('settles a probe by the packet itself when the sender had only paused, and never backs off for an unanswered one', () => {
+      const r = new RetransmissionRequester();
+      r.received(S, 10, 0, false, false);
+      assert.deepEqual([...r.due(TAIL_LOSS_MS)], [[S, [11]]]);
+      assert.equal(r.received(S, 11, 30, false, true), 'filled', 'sent after the probe: not lost');
+      assert.equal(r.waiting, false);
+      // A stream that stops within a frame: its probe is asked MAX_REQUESTS times, the interval kept.
+      r.received(S, 12, 100, false, false);
+      let asked = 0;
+      for (let t = 100; t < 2000; t += 10) asked += r.due(t).get(S)?.length ?? 0;
+      assert.equal(asked, MAX_REQUESTS);
+      assert.equal(r.retryInterval(S), RETRY_INTERVAL_MS);
+    });
+
+    it('keeps a probe\'s state when a newer packet then shows it missing as a gap', () => {
+      const r = new RetransmissionRequester();
+      r.received(S, 10, 0, false, false);
+      assert.deepEqual([...r.due(TAIL_LOSS_MS)], [[S, [11]]]);
+      assert.equal(r.received(S, 12, 30, false, false), 'gap');
+      assert.equal(r.size.pending, 1, 'one request for 11, not two');
+      assert.deepEqual([...r.due(31)], [], 'asked at 15: not again before the retry interval');
+      assert.equal(r.received(S, 11, 40, true, true), 'filled');
+      assert.equal(r.size.pending, 0);
+    });
   });
 });
