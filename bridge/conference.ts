@@ -21,7 +21,7 @@ import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
 import { allocate, type AllocationSource } from './bandwidth-allocation.ts';
 import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
-import { RetransmissionRequester } from './rtp/retransmission-requester.ts';
+import { RetransmissionRequester, TAIL_LOSS_MS } from './rtp/retransmission-requester.ts';
 import { parseTransportCc } from './rtp/transport-cc.ts';
 import { ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
@@ -109,7 +109,7 @@ export interface ConferenceMediaStats {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets (receiver-bandwidth.ts FRAME_END_REPEAT_LOSS). */
   frameEndsRepeated: number;
-  /** Of the bridge's own requests, the tail-loss probes: a sender's frame left open, then silence (rtp/retransmission-requester.ts). */
+  /** Of the bridge's own requests, the tail-loss probes: a sender's stream silent within a frame, or a frame late (rtp/retransmission-requester.ts). */
   tailLossProbes: number;
 }
 
@@ -256,8 +256,9 @@ export class BridgeConference {
   private ownNacksCheckedAt = Number.NEGATIVE_INFINITY;
   /** Timers (the tail-loss check of the bridge's own NACKs). */
   private readonly clock: Clock;
-  /** Cancels the pending tail-loss check; undefined when none is armed. */
+  /** Cancels the pending tail-loss check (undefined when none is armed), and when it is due. */
   private cancelTailCheck: (() => void) | undefined;
+  private tailCheckAt = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly meetingId: string,
@@ -779,7 +780,8 @@ export class BridgeConference {
     const now = this.now();
     const verdict = this.requester.received(ssrc, sequence, now, false, frameEnd);
     if (verdict === 'filled') this.arrivedLate(ssrc, sequence);
-    if (!this.cancelTailCheck) this.armTailCheck();
+    // A frame left open is due TAIL_LOSS_MS from now: sooner than a check armed for a slow stream.
+    if (!this.cancelTailCheck || (!frameEnd && this.tailCheckAt > now + TAIL_LOSS_MS + TAIL_CHECK_MS)) this.armTailCheck(now);
     if (verdict !== 'gap' && !(this.requester.waiting && now - this.ownNacksCheckedAt >= OWN_NACK_CHECK_MS)) return;
     this.sendOwnNacks(now);
   }
@@ -789,15 +791,23 @@ export class BridgeConference {
    * may arrive meanwhile to drive {@link due}: one timer for the conference, TAIL_CHECK_MS apart
    * at least, however many streams there are.
    */
-  private armTailCheck(): void {
+  private armTailCheck(armedAt: number): void {
+    this.cancelTailCheck?.();
+    this.cancelTailCheck = undefined;
+    this.tailCheckAt = Number.POSITIVE_INFINITY;
     const at = this.requester.nextTailCheck();
     if (at === undefined || this.closed) return;
+    const delay = Math.max(TAIL_CHECK_MS, at - armedAt);
+    this.tailCheckAt = armedAt + delay;
     this.cancelTailCheck = this.clock.setTimeout(() => {
       this.cancelTailCheck = undefined;
+      this.tailCheckAt = Number.POSITIVE_INFINITY;
       if (this.closed) return;
-      this.sendOwnNacks(this.now());
-      this.armTailCheck();
-    }, Math.max(TAIL_CHECK_MS, at - this.now()));
+      const now = this.now();
+      this.sendOwnNacks(now);
+      // A time source that did not move (a test's) re-arms from the next packet, not in a loop.
+      if (now > armedAt) this.armTailCheck(now);
+    }, delay);
   }
 
   /** Sends each sender the bridge's NACKs that are due (gaps, their retries, tail-loss probes). */

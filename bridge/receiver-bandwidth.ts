@@ -105,6 +105,8 @@ export class ReceiverBandwidth {
    */
   frameEndRepeated(bytes: number): void {
     this.#repeatBytes += bytes;
+    // Sent, too: probing fills only what media and repeats leave of the estimate.
+    this.#mediaBytes += bytes;
   }
 
   /**

@@ -73,7 +73,7 @@ export interface BridgeTotals {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets. */
   frameEndsRepeated: number;
-  /** The bridge's own requests made as tail-loss probes (a sender's frame left open, then silence). */
+  /** The bridge's own requests made as tail-loss probes (a sender's stream silent within a frame, or a frame late). */
   tailLossProbes: number;
 }
 

@@ -157,12 +157,12 @@ export class Participant {
   activeLayers: readonly Vp8Layer[] = [];
   /** maxHeight of the last SenderSourceConstraints for its video source; undefined before any. */
   senderMaxHeight: number | undefined;
-  /** ICE and DTLS progress, for join failures. */
   /**
    * The DTLS datagrams of the handshake, for join failures: `+ms>` sent or `+ms<` received (ms
    * since DTLS started), each as its records (dtlsRecords). At most DTLS_TRACE_LENGTH.
    */
   readonly dtlsTrace: string[] = [];
+  /** ICE and DTLS progress, for join failures. */
   readonly link = { checksSent: 0, checkResponses: 0, checkErrors: 0, bridgeChecks: 0, dtlsIn: 0, dtlsStarted: false, srtp: false };
   /** Jingle actions received from the focus, in order. */
   readonly jingleActions: string[] = [];

@@ -393,7 +393,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     }));
     for (const f of failures) process.stderr.write(`  join failed: ${f}\n`);
     if (failures.length > 0) {
-      // What the server logged (warn and above) about the endpoints that failed, e.g. a DTLS failure.
+      // What the server logged (it runs at LOG_LEVEL warn) about the endpoints that failed, e.g. a DTLS failure.
       const log = readFileSync(join(server.dir, 'salon.log'), 'utf8').split('\n');
       for (const p of failed) {
         const lines = log.filter((line) => line.includes(`"${p.nick}"`)).slice(0, 8);

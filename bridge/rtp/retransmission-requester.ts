@@ -24,11 +24,12 @@
 // temporal layer, which nothing references, is skipped; a small layer's frame is often one
 // packet). So, as TCP's tail loss probe does, a silent stream has the next sequence number asked:
 // - after TAIL_LOSS_MS of silence when its newest packet did not end a frame (no RTP marker);
-// - after its frame interval (smoothed from the arrivals of its frame ends) plus a quarter of it,
-//   at least TAIL_LOSS_MS, when it did: a whole frame is late, lost or not sent.
-// Once per silence. If nothing was lost (the sender paused, or skipped a frame) the NACK names a
-// packet not sent yet: the sender ignores it, and the packet settles the request when it
-// arrives. Such a request never backs the retry interval off.
+// - after its frame interval (smoothed from the arrivals of its frame ends) plus the larger of
+//   TAIL_LOSS_MS and a quarter of it, when it did: a whole frame is late, lost or not sent.
+// One probe per silence, then asked again like any gap (MAX_REQUESTS times at most). If nothing
+// was lost (the sender paused, or skipped a frame) the NACK names a packet not sent yet: the
+// sender ignores it, and the packet settles the request when it arrives; a later gap that shows
+// it lost has it asked at once. Such a request never backs the retry interval off.
 
 import { seqDiff } from './serial.ts';
 
@@ -102,8 +103,14 @@ export class RetransmissionRequester {
     let gap = false;
     if (ahead > 1 && ahead <= MAX_GAP) {
       for (let missing = stream.highest + 1; missing !== stream.highest + ahead; missing++) {
-        if (stream.pending.has(missing & 0xffff)) {
-          gap = true; // asked already as a tail probe: it keeps its state
+        const probe = stream.pending.get(missing & 0xffff);
+        if (probe) {
+          // A tail probe, maybe asked before the packet existed: now known lost, it is asked at
+          // once as any gap (and its answer times the sender).
+          probe.tail = false;
+          probe.askedAt = Number.NEGATIVE_INFINITY;
+          probe.asked = 0;
+          gap = true;
           continue;
         }
         if (stream.pending.size >= MAX_PENDING) this.#settle(stream, stream.pending.keys().next().value!);
@@ -123,6 +130,8 @@ export class RetransmissionRequester {
       const interval = now - stream.frameEndAt;
       if (interval > 0 && interval <= MAX_FRAME_INTERVAL_MS) {
         stream.frameIntervalMs = Number.isNaN(stream.frameIntervalMs) ? interval : 0.875 * stream.frameIntervalMs + 0.125 * interval;
+      } else if (interval > MAX_FRAME_INTERVAL_MS) {
+        stream.frameIntervalMs = Number.NaN; // paused or static: the old rate says nothing now
       }
       stream.frameEndAt = now;
     }

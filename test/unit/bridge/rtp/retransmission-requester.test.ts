@@ -123,7 +123,7 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
       assert.deepEqual([...r.due(100)], []);
     });
 
-    it('asks for the next packet of a stream a frame interval and a quarter (at least TAIL_LOSS_MS) after its last frame end', () => {
+    it('asks for the next packet of a stream its frame interval plus the larger of TAIL_LOSS_MS and a quarter of it after its last frame end', () => {
       const r = new RetransmissionRequester();
       // Frames of one packet every 50 ms (a small simulcast layer); the one due at 200 ms is lost.
       for (let i = 0; i < 4; i++) r.received(S, 10 + i, 50 * i, false, true);
@@ -160,15 +160,25 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
       assert.equal(r.retryInterval(S), RETRY_INTERVAL_MS);
     });
 
-    it('keeps a probe\'s state when a newer packet then shows it missing as a gap', () => {
+    it('asks a probed packet again at once when a newer packet shows it lost (the probe may have come before it was sent)', () => {
       const r = new RetransmissionRequester();
       r.received(S, 10, 0, false, false);
       assert.deepEqual([...r.due(TAIL_LOSS_MS)], [[S, [11]]]);
       assert.equal(r.received(S, 12, 30, false, false), 'gap');
       assert.equal(r.size.pending, 1, 'one request for 11, not two');
-      assert.deepEqual([...r.due(31)], [], 'asked at 15: not again before the retry interval');
-      assert.equal(r.received(S, 11, 40, true, true), 'filled');
+      assert.deepEqual([...r.due(30)], [[S, [11]]], 'asked at the gap like any loss');
+      // Answered after that one request: a clean sample (5 ms, so the floor of 20 ms), no backoff.
+      assert.equal(r.received(S, 11, 35, true, true), 'filled');
       assert.equal(r.size.pending, 0);
+      assert.equal(r.retryInterval(S), MIN_RETRY_INTERVAL_MS);
+    });
+
+    it('forgets the frame interval of a stream that paused, so a static screen is not probed at its old rate', () => {
+      const r = new RetransmissionRequester();
+      for (let i = 0; i < 4; i++) r.received(S, 10 + i, 33 * i, false, true);
+      assert.equal(r.nextTailCheck(), 99 + 33 + TAIL_LOSS_MS);
+      r.received(S, 14, 2000, false, true);
+      assert.equal(r.nextTailCheck(), undefined);
     });
   });
 });

@@ -1,0 +1,70 @@
+// The conference's own NACKs towards a sender, through ColibriService with fake endpoints and the
+// process clock: the tail-loss probe of a stream that falls silent within a frame.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse, type Element } from 'ltx';
+import { pino } from 'pino';
+import { ColibriService } from '../../../bridge/colibri.ts';
+import { RTCP_RTPFB, FMT_NACK, expandNack } from '../../../bridge/rtp/rtcp.ts';
+import { TAIL_LOSS_MS } from '../../../bridge/rtp/retransmission-requester.ts';
+import { parseConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
+import { vp8Rtp } from './rtp/fixtures.ts';
+import { FakeEndpoint } from './fake-endpoint.ts';
+
+const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
+const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
+/** The low simulcast layer the sender announces in modify-jicofo-update. */
+const LAYER = 1001;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The sequence numbers the generic NACKs in `packets` ask of `mediaSsrc`. */
+function nacked(packets: readonly Buffer[], mediaSsrc: number): number[] {
+  const out: number[] = [];
+  for (const p of packets) {
+    if (p.length < 16 || p[1] !== RTCP_RTPFB || (p[0]! & 0x1f) !== FMT_NACK || p.readUInt32BE(8) !== mediaSsrc) continue;
+    for (let at = 12; at + 4 <= p.length; at += 4) expandNack(p.readUInt16BE(at), p.readUInt16BE(at + 2), out);
+  }
+  return out;
+}
+
+describe('bridge conference: its own NACKs towards a sender (tail-loss probes)', () => {
+  let svc: ColibriService | undefined;
+  afterEach(() => svc?.close('test over'));
+
+  it('asks a sender for the packet after one that left a frame open, or a frame that is late, once per silence, and counts it', async () => {
+    const endpoints = new Map<string, FakeEndpoint>();
+    svc = new ColibriService({
+      log: pino({ level: 'silent' }),
+      createEndpoint: (id) => {
+        const e = new FakeEndpoint(id);
+        endpoints.set(id, e);
+        return e;
+      },
+      webSocketUrl: (meeting, ep, pwd) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=${pwd}`,
+      refusingNewConferences: () => false,
+    });
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
+    const sender = endpoints.get('abcd1234')!;
+    const conference = svc.conferenceList()[0]!;
+
+    // A frame end (marker), then a packet of the next frame without one, then nothing.
+    const end = vp8Rtp(LAYER, 500);
+    end[1] = end[1]! | 0x80;
+    sender.emit('rtp', end);
+    sender.emit('rtp', vp8Rtp(LAYER, 501, { key: false }));
+    assert.deepEqual(nacked(sender.sentRtcp, LAYER), [], 'nothing before the silence');
+    await sleep(TAIL_LOSS_MS + 30);
+    assert.deepEqual(nacked(sender.sentRtcp, LAYER), [502], 'the packet after the open frame is asked');
+    assert.equal(conference.mediaStats().tailLossProbes, 1);
+    // It arrives (the sender had only paused) and ends the frame: settled, and the first frame
+    // interval is known (500 → 502). A whole frame that then fails to come is probed too.
+    const closing = vp8Rtp(LAYER, 502, { key: false });
+    closing[1] = closing[1]! | 0x80;
+    sender.emit('rtp', closing);
+    assert.deepEqual(nacked(sender.sentRtcp, LAYER), [502], 'not asked again: it came');
+    await sleep(250);
+    assert.deepEqual([...new Set(nacked(sender.sentRtcp, LAYER))], [502, 503], 'the next frame, late, is asked');
+    assert.equal(conference.mediaStats().tailLossProbes, 2, 'one probe per silence (503 is then asked again as any gap)');
+  });
+});
