@@ -7,7 +7,7 @@ import type { EndpointActivity } from '../../../bridge/endpoint.ts';
 import { buildConferenceModified, parseConferenceModified, parseConferenceModify, type Colibri2Error } from '../../../xmpp/protocol/colibri2.ts';
 import { parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
-import { FakeEndpoint } from './fake-endpoint.ts';
+import { FakeEndpoint, serviceWithFakeEndpoints } from './fake-endpoint.ts';
 import { buildNack } from '../../../bridge/rtp/rtcp.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
@@ -36,20 +36,7 @@ function pli(sender: number, media: number): Buffer {
   return b;
 }
 
-function service(options: { refusing?: boolean } = {}) {
-  const endpoints = new Map<string, FakeEndpoint>();
-  const svc = new ColibriService({
-    log: pino({ level: 'silent' }),
-    createEndpoint: (id) => {
-      const e = new FakeEndpoint(id);
-      endpoints.set(id, e);
-      return e;
-    },
-    webSocketUrl: (meeting, ep, pwd) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=${pwd}`,
-    refusingNewConferences: () => options.refusing ?? false,
-  });
-  return { svc, endpoints };
-}
+const service = (options: { refusing?: boolean } = {}) => serviceWithFakeEndpoints({ refusingNewConferences: () => options.refusing ?? false });
 
 describe('bridge Colibri2 service', () => {
   it('creates a conference and an endpoint from Jicofo\'s allocation and answers its local transport', () => {

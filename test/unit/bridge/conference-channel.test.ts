@@ -6,12 +6,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Element, parse } from 'ltx';
-import { pino } from 'pino';
-import { ColibriService } from '../../../bridge/colibri.ts';
 import { parseConferenceModify, type Colibri2MediaSource } from '../../../xmpp/protocol/colibri2.ts';
 import { parseBridgeChannelMessage, type BridgeToClientMessage, type ClientToBridgeMessage } from '../../../xmpp/protocol/bridge-channel.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
-import { FakeEndpoint } from './fake-endpoint.ts';
+import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
 import { buildNack } from '../../../bridge/rtp/rtcp.ts';
 
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
@@ -65,17 +63,9 @@ const nack = (sender: number, media: number, seq: number): Buffer => buildNack(s
 
 function conference(options: { loudestAudio?: number } = {}) {
   const clock = { now: 0 };
-  const endpoints = new Map<string, FakeEndpoint>();
   const inbox = new Map<string, BridgeToClientMessage[]>([[A, []], [B, []]]);
-  const svc = new ColibriService({
-    log: pino({ level: 'silent' }),
-    createEndpoint: (id) => {
-      const e = new FakeEndpoint(id);
-      endpoints.set(id, e);
-      return e;
-    },
+  const { svc, endpoints } = serviceWithFakeEndpoints({
     webSocketUrl: () => 'wss://meet.example/colibri-ws',
-    refusingNewConferences: () => false,
     now: () => clock.now,
     ...options,
     sendToEndpoint: (meetingId, endpointId, message) => {

@@ -2,7 +2,8 @@
  * A stand-in media endpoint for the bridge tests: the test injects its RTP/RTCP with `emit` and
  * reads what the conference handed it (copies, as the real endpoint encrypts at once).
  */
-import type { ColibriEndpoint } from '../../../bridge/colibri.ts';
+import { pino } from 'pino';
+import { ColibriService, type ColibriEndpoint, type ColibriServiceOptions } from '../../../bridge/colibri.ts';
 
 export class FakeEndpoint implements ColibriEndpoint {
   readonly sentRtp: Buffer[] = [];
@@ -51,4 +52,21 @@ export class FakeEndpoint implements ColibriEndpoint {
   ssrcsSince(from: number): number[] {
     return this.sentRtp.slice(from).map((p) => p.readUInt32BE(8));
   }
+}
+
+/** A ColibriService (silent log, process clock unless `overrides` say otherwise) whose endpoints are FakeEndpoints, by endpoint id. */
+export function serviceWithFakeEndpoints(overrides: Partial<Omit<ColibriServiceOptions, 'createEndpoint'>> = {}): { svc: ColibriService; endpoints: Map<string, FakeEndpoint> } {
+  const endpoints = new Map<string, FakeEndpoint>();
+  const svc = new ColibriService({
+    log: pino({ level: 'silent' }),
+    createEndpoint: (id) => {
+      const e = new FakeEndpoint(id);
+      endpoints.set(id, e);
+      return e;
+    },
+    webSocketUrl: (meeting, ep, pwd) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=${pwd}`,
+    refusingNewConferences: () => false,
+    ...overrides,
+  });
+  return { svc, endpoints };
 }

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse, type Element } from 'ltx';
-import { pino } from 'pino';
-import { ColibriService } from '../../../bridge/colibri.ts';
 import { buildConferenceModify, parseConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
 import { vp8Rtp } from './rtp/fixtures.ts';
-import { FakeEndpoint } from './fake-endpoint.ts';
+import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
@@ -28,17 +26,7 @@ function forceMute(audio: boolean, video: boolean) {
 
 describe('bridge Colibri2 force-mute', () => {
   function setUp() {
-    const endpoints = new Map<string, FakeEndpoint>();
-    const svc = new ColibriService({
-      log: pino({ level: 'silent' }),
-      createEndpoint: (id) => {
-        const e = new FakeEndpoint(id);
-        endpoints.set(id, e);
-        return e;
-      },
-      webSocketUrl: (meeting, ep, pwd) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=${pwd}`,
-      refusingNewConferences: () => false,
-    });
+    const { svc, endpoints } = serviceWithFakeEndpoints();
     svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
     svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
     svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }], relays: [] });

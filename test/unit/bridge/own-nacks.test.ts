@@ -3,13 +3,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse, type Element } from 'ltx';
-import { pino } from 'pino';
-import { ColibriService } from '../../../bridge/colibri.ts';
+import type { ColibriService } from '../../../bridge/colibri.ts';
 import { RTCP_RTPFB, FMT_NACK, expandNack } from '../../../bridge/rtp/rtcp.ts';
 import { TAIL_LOSS_MS } from '../../../bridge/rtp/retransmission-requester.ts';
 import { parseConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
 import { vp8Rtp } from './rtp/fixtures.ts';
-import { FakeEndpoint } from './fake-endpoint.ts';
+import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
@@ -32,17 +31,9 @@ describe('bridge conference: its own NACKs towards a sender (tail-loss probes)',
   afterEach(() => svc?.close('test over'));
 
   it('asks a sender for the packet after one that left a frame open, or a frame that is late, once per silence, and counts it', async () => {
-    const endpoints = new Map<string, FakeEndpoint>();
-    svc = new ColibriService({
-      log: pino({ level: 'silent' }),
-      createEndpoint: (id) => {
-        const e = new FakeEndpoint(id);
-        endpoints.set(id, e);
-        return e;
-      },
-      webSocketUrl: (meeting, ep, pwd) => `wss://meet.example/colibri-ws/jvb1/${meeting}/${ep}?pwd=${pwd}`,
-      refusingNewConferences: () => false,
-    });
+    const made = serviceWithFakeEndpoints();
+    svc = made.svc;
+    const endpoints = made.endpoints;
     svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
     svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
     const sender = endpoints.get('abcd1234')!;
