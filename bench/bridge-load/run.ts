@@ -215,7 +215,7 @@ async function startServer(cpuProfDir: string | undefined): Promise<Server> {
   // taskset execs node in place: the child's pid is the server's.
   const child: ChildProcess = spawn(pinServer ? 'taskset' : process.execPath, pinServer ? ['-c', '1', process.execPath, ...args] : args, {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', XMPP_RESTRICT_ROOM_CREATION: 'false', SALON_BENCH_UDP_BUFFER: String(udpBuffer) },
+    env: { ...process.env, LOG_LEVEL: process.env.SALON_BENCH_LOG_LEVEL ?? 'warn', XMPP_RESTRICT_ROOM_CREATION: 'false', SALON_BENCH_UDP_BUFFER: String(udpBuffer) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(out);
@@ -239,7 +239,8 @@ async function startServer(cpuProfDir: string | undefined): Promise<Server> {
       await exit;
       clearTimeout(t);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.SALON_BENCH_KEEP_LOG === '1') process.stderr.write(`  server log kept: ${join(dir, 'salon.log')}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -393,10 +394,10 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     }));
     for (const f of failures) process.stderr.write(`  join failed: ${f}\n`);
     if (failures.length > 0) {
-      // What the server logged (it runs at LOG_LEVEL warn) about the endpoints that failed, e.g. a DTLS failure.
+      // What the server logged (LOG_LEVEL warn, or SALON_BENCH_LOG_LEVEL) about the endpoints that failed, e.g. a DTLS failure.
       const log = readFileSync(join(server.dir, 'salon.log'), 'utf8').split('\n');
       for (const p of failed) {
-        const lines = log.filter((line) => line.includes(`"${p.nick}"`)).slice(0, 8);
+        const lines = log.filter((line) => line.includes(`"${p.nick}"`) || line.includes(`/${p.nick}"`)).slice(0, 40);
         process.stderr.write(`  server log about ${p.nick}: ${lines.length === 0 ? 'nothing' : `\n    ${lines.join('\n    ')}`}\n`);
       }
     }
