@@ -127,6 +127,7 @@ export class Conference {
       const participant = this.participants.get(nick);
       if (!participant) return;
       this.participants.delete(nick);
+      this.log.info({ endpoint: nick, statuses: [...statuses] }, 'participant left');
       this.media?.participantLeft(participant);
       this.document?.revoke(participant.occupantJid);
       // XEP-0045 §7.6: a nickname change; the available presence from the new nick follows at once.

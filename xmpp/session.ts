@@ -156,11 +156,24 @@ export class ClientSession implements Recipient {
     return new Element('a', { xmlns: NS_SM, h: String(this.sm?.inbound ?? 0) });
   }
 
-  /** `<a h/>` from the client: drop what it has handled (§4); a count beyond what we sent is fatal (§4). */
+  /**
+   * `<a h/>` from the client: drop what it has handled (§4); a count beyond what we sent is fatal
+   * (§4). A count behind one it gave before acknowledges nothing and is ignored (Prosody's
+   * mod_smacks does not close for it either; it takes the lower count as its new base): xmpp.js
+   * (0.14) resets its counter when it reads `<enabled/>` in a later
+   * microtask than the stanzas that came right after it, and may already have answered an `<r/>`
+   * with those counted; closing its session for that would end its user's conference. The queue
+   * then holds the stanzas counted twice until the client's count passes the old one (bounded).
+   */
   acknowledge(h: number): void {
     const sm = this.sm;
     if (!sm) return;
     const newly = (h - sm.acked + 2 ** 32) % 2 ** 32;
+    if (newly >= 2 ** 31) {
+      this.options.log.debug({ jid: this.jid.full, h, acknowledged: sm.acked }, 'stale stream management acknowledgement ignored');
+      sm.ackRequested = false;
+      return;
+    }
     if (newly > sm.queue.length) {
       const err = new StreamError('undefined-condition', `acknowledged ${h} stanzas but only ${sm.acked + sm.queue.length} were sent`);
       this.link?.end(err);

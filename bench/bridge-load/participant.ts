@@ -162,6 +162,12 @@ export class Participant {
    * since DTLS started), each as its records (dtlsRecords). At most DTLS_TRACE_LENGTH.
    */
   readonly dtlsTrace: string[] = [];
+  /** What happened to the XMPP connection (errors, its end), with ms since the join started, for join failures. */
+  readonly xmppEvents: string[] = [];
+  #joinStartedAt = 0;
+  #noteXmpp(event: string): void {
+    if (this.xmppEvents.length < 10) this.xmppEvents.push(`+${Math.round(performance.now() - this.#joinStartedAt)} ${event}`);
+  }
   /** ICE and DTLS progress, for join failures. */
   readonly link = { checksSent: 0, checkResponses: 0, checkErrors: 0, bridgeChecks: 0, dtlsIn: 0, dtlsStarted: false, srtp: false };
   /** Jingle actions received from the focus, in order. */
@@ -234,6 +240,7 @@ export class Participant {
   /** Logs in, joins, answers the offer; resolves once SRTP is keyed and the bridge channel is open. */
   async join(timeoutMs = 30_000): Promise<void> {
     const o = this.#o;
+    this.#joinStartedAt = performance.now();
     let step = 'XMPP login';
     const connected = new Promise<void>((resolve, reject) => {
       this.#connected = resolve;
@@ -241,13 +248,19 @@ export class Participant {
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${o.nick}: no media after ${timeoutMs} ms, at: ${step}; Jingle received: ${this.jingleActions.join(', ') || 'none'}; ICE/DTLS ${JSON.stringify(this.link)}; DTLS datagrams ${this.dtlsTrace.join(' ') || 'none'}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`${o.nick}: no media after ${timeoutMs} ms, at: ${step}; Jingle received: ${this.jingleActions.join(', ') || 'none'}; XMPP ${this.xmppEvents.join('; ') || 'no error'}; ICE/DTLS ${JSON.stringify(this.link)}; DTLS datagrams ${this.dtlsTrace.join(' ') || 'none'}`)), timeoutMs);
     });
     const steps = async (): Promise<void> => {
       const client = xmppClient({ service: o.wsUrl, domain: o.domain });
       this.#xmpp = client;
       client.reconnect.stop();
-      client.on('error', () => undefined); // surfaced through start() and the join timeout
+      // Surfaced through start() and the join timeout; kept for the failure report, with how the stream ended.
+      client.on('error', (e: unknown) => this.#noteXmpp(`error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
+      client.on('disconnect', (d: unknown) => {
+        const { clean, reason } = (d ?? {}) as { clean?: boolean; reason?: unknown };
+        this.#noteXmpp(`disconnect${clean ? ' (clean)' : ''}${reason ? ` ${String(reason)}` : ''}`);
+      });
+      client.on('offline', () => this.#noteXmpp('offline'));
       const callee = (client as unknown as { iqCallee: IqCallee }).iqCallee;
       callee.get('http://jabber.org/protocol/disco#info', 'query', () =>
         xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }, ...FEATURES.map((v) => xml('feature', { var: v }))));
@@ -269,8 +282,15 @@ export class Participant {
       await client.send(xml('presence', { to: `${o.room}/${o.nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
       await connected;
     };
+    const started = performance.now();
     try {
       await Promise.race([steps(), timeout]);
+    } catch (error) {
+      // An XMPP timeout (TimeoutError) says nothing of where: the step and the time say it.
+      if (error instanceof Error && !error.message.startsWith(`${o.nick}:`)) {
+        throw new Error(`${o.nick}: ${error.name}${error.message ? `: ${error.message}` : ''} at ${step}, ${Math.round(performance.now() - started)} ms into the join; XMPP ${this.xmppEvents.join('; ') || 'no error'}`, { cause: error });
+      }
+      throw error;
     } finally {
       clearTimeout(timer);
     }

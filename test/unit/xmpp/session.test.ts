@@ -187,6 +187,19 @@ describe('xmpp/session ClientSession', () => {
       assert.equal(session.isClosed, false);
     });
 
+    it('ignores an h behind one acknowledged before (a client whose count restarted), and goes on counting from the higher one', () => {
+      deliver(5);
+      session.acknowledge(4);
+      session.acknowledge(1);
+      assert.equal(session.isClosed, false, 'not fatal: nothing more is acknowledged');
+      assert.equal(link.ended.length, 0);
+      session.acknowledge(5);
+      session.detach(link, false);
+      const next = new FakeLink();
+      session.resume(next, 5);
+      assert.deepEqual(messageIds(next), [], 'the fifth was acknowledged by the higher count');
+    });
+
     it('closes with undefined-condition when h acknowledges more than was sent', () => {
       deliver(2);
       session.acknowledge(3);
