@@ -111,9 +111,9 @@ export class ReceiverBandwidth {
 
   /**
    * What the layers may take, at an allocation: the estimate (the estimator's initial one before
-   * any feedback) less the rate of the frame-end
-   * repeats since the previous one (at least REPEAT_WINDOW_MS ago; the last rate otherwise), so
-   * that the repeats fit the estimate with the media instead of adding to it.
+   * any feedback) less the rate of the frame-end repeats since the previous one (at least
+   * REPEAT_WINDOW_MS ago; the last rate otherwise), so that the repeats fit the estimate with the
+   * media instead of adding to it.
    */
   allocationBudget(now: number): number {
     const elapsed = now - this.#repeatWindowStart;

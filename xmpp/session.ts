@@ -160,10 +160,10 @@ export class ClientSession implements Recipient {
    * `<a h/>` from the client: drop what it has handled (§4); a count beyond what we sent is fatal
    * (§4). A count behind one it gave before acknowledges nothing and is ignored (Prosody's
    * mod_smacks does not close for it either; it takes the lower count as its new base): xmpp.js
-   * (0.14) resets its counter when it reads `<enabled/>` in a later
-   * microtask than the stanzas that came right after it, and may already have answered an `<r/>`
-   * with those counted; closing its session for that would end its user's conference. The queue
-   * then holds the stanzas counted twice until the client's count passes the old one (bounded).
+   * (0.14) resets its counter when it reads `<enabled/>` in a later microtask than the stanzas
+   * that came right after it, and may already have answered an `<r/>` with those counted; closing
+   * its session for that would end its user's conference. The queue then holds the stanzas
+   * counted twice until the client's count passes the old one (bounded).
    */
   acknowledge(h: number): void {
     const sm = this.sm;

@@ -168,6 +168,9 @@ export class Participant {
   #noteXmpp(event: string): void {
     if (this.xmppEvents.length < 10) this.xmppEvents.push(`+${Math.round(performance.now() - this.#joinStartedAt)} ${event}`);
   }
+  get #xmppReport(): string {
+    return `XMPP ${this.xmppEvents.join('; ') || 'no error'}`;
+  }
   /** ICE and DTLS progress, for join failures. */
   readonly link = { checksSent: 0, checkResponses: 0, checkErrors: 0, bridgeChecks: 0, dtlsIn: 0, dtlsStarted: false, srtp: false };
   /** Jingle actions received from the focus, in order. */
@@ -248,7 +251,7 @@ export class Participant {
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${o.nick}: no media after ${timeoutMs} ms, at: ${step}; Jingle received: ${this.jingleActions.join(', ') || 'none'}; XMPP ${this.xmppEvents.join('; ') || 'no error'}; ICE/DTLS ${JSON.stringify(this.link)}; DTLS datagrams ${this.dtlsTrace.join(' ') || 'none'}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`${o.nick}: no media after ${timeoutMs} ms, at: ${step}; Jingle received: ${this.jingleActions.join(', ') || 'none'}; ${this.#xmppReport}; ICE/DTLS ${JSON.stringify(this.link)}; DTLS datagrams ${this.dtlsTrace.join(' ') || 'none'}`)), timeoutMs);
     });
     const steps = async (): Promise<void> => {
       const client = xmppClient({ service: o.wsUrl, domain: o.domain });
@@ -282,13 +285,12 @@ export class Participant {
       await client.send(xml('presence', { to: `${o.room}/${o.nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
       await connected;
     };
-    const started = performance.now();
     try {
       await Promise.race([steps(), timeout]);
     } catch (error) {
       // An XMPP timeout (TimeoutError) says nothing of where: the step and the time say it.
       if (error instanceof Error && !error.message.startsWith(`${o.nick}:`)) {
-        throw new Error(`${o.nick}: ${error.name}${error.message ? `: ${error.message}` : ''} at ${step}, ${Math.round(performance.now() - started)} ms into the join; XMPP ${this.xmppEvents.join('; ') || 'no error'}`, { cause: error });
+        throw new Error(`${o.nick}: ${error.name}${error.message ? `: ${error.message}` : ''} at ${step}, ${Math.round(performance.now() - this.#joinStartedAt)} ms into the join; ${this.#xmppReport}`, { cause: error });
       }
       throw error;
     } finally {

@@ -113,9 +113,7 @@ export class RetransmissionRequester {
           gap = true;
           continue;
         }
-        if (stream.pending.size >= MAX_PENDING) this.#settle(stream, stream.pending.keys().next().value!);
-        stream.pending.set(missing & 0xffff, { askedAt: Number.NEGATIVE_INFINITY, asked: 0, tail: false });
-        this.#pending++;
+        this.#addPending(stream, missing & 0xffff, false);
         gap = true;
       }
     } else if (ahead > MAX_GAP) {
@@ -140,6 +138,13 @@ export class RetransmissionRequester {
     return gap ? 'gap' : 'ok';
   }
 
+  /** A packet to ask for, not asked yet (the oldest pending gives way at MAX_PENDING). */
+  #addPending(stream: Stream, sequence: number, tail: boolean): void {
+    if (stream.pending.size >= MAX_PENDING) this.#settle(stream, stream.pending.keys().next().value!);
+    stream.pending.set(sequence, { askedAt: Number.NEGATIVE_INFINITY, asked: 0, tail });
+    this.#pending++;
+  }
+
   /** Settles `sequence` if it was pending, learning from the sender's answer; whether it was. */
   #filled(stream: Stream, sequence: number, now: number, retransmitted: boolean): boolean {
     const pending = stream.pending.get(sequence);
@@ -162,9 +167,7 @@ export class RetransmissionRequester {
         stream.probed = true;
         const next = (stream.highest + 1) & 0xffff;
         if (!stream.pending.has(next)) {
-          if (stream.pending.size >= MAX_PENDING) this.#settle(stream, stream.pending.keys().next().value!);
-          stream.pending.set(next, { askedAt: Number.NEGATIVE_INFINITY, asked: 0, tail: true });
-          this.#pending++;
+          this.#addPending(stream, next, true);
           this.tailProbes++;
         }
       }
