@@ -15,20 +15,21 @@ import {
 
 export type NativeMode = 'auto' | 'on' | 'off';
 
-/** One direction's SRTP/SRTCP in C++ (salon_media.cc `SrtpTransform`); -1 for anything refused. */
+/**
+ * One direction's SRTP/SRTCP in C++ (salon_media.cc `SrtpTransform`); -1 for anything refused. The
+ * per-packet calls (NativeMedia.decryptRtp, .queueRtp) name it by `handle`.
+ */
 export interface NativeSrtpTransform {
+  readonly handle: number;
   encryptRtp(packet: Uint8Array, headerLength: number, roc: number, out: Uint8Array): number;
-  /** Decrypts in place; the RTP length, or -1 when the tag does not verify. */
-  decryptRtp(packet: Uint8Array, headerLength: number, roc: number): number;
   encryptRtcp(packet: Uint8Array, index: number, out: Uint8Array): number;
   /** Authenticates (and decrypts) in place; the RTCP length, or -1. */
   decryptRtcp(packet: Uint8Array): number;
 }
 
-/** Outgoing datagrams written together by one sendmmsg (salon_media.cc `UdpBatch`). */
+/** Outgoing datagrams written together by one sendmmsg (salon_media.cc `UdpBatch`); NativeMedia.queueRtp names it by `handle`. */
 interface NativeUdpBatch {
-  /** Encrypts into the batch; the SRTP length, or -1 (then nothing was queued). */
-  queueRtp(transform: NativeSrtpTransform, packet: Uint8Array, headerLength: number, roc: number, address: Buffer): number;
+  readonly handle: number;
   queue(datagram: Uint8Array, address: Buffer): number;
   /** Sends what is queued; the number of datagrams the kernel refused since the last flush. */
   flush(): number;
@@ -85,6 +86,10 @@ export interface NativeMedia {
   ) => NativeSrtpTransform;
   UdpBatch: new (fd: number, capacity: number, slotBytes: number, socket?: NativeUdpSocket) => NativeUdpBatch;
   UdpSocket: new (host: string, port: number, bufferBytes: number, capacity: number, slotBytes: number, maxPeers: number) => NativeUdpSocket;
+  /** Decrypts in place with the transform of that handle; the RTP length, or -1 (tag, lengths, no such transform). */
+  decryptRtp(transform: number, packet: Uint8Array, headerLength: number, roc: number): number;
+  /** Encrypts into the batch of that handle; the SRTP length, or -1 (then nothing was queued). */
+  queueRtp(batch: number, transform: number, packet: Uint8Array, headerLength: number, roc: number, address: Buffer): number;
   /** A sockaddr_in / sockaddr_in6 for sendmmsg; undefined if `host` is not an IP address. */
   encodeAddress(host: string, port: number): Buffer | undefined;
   /** The OpenSSL the addon runs on (Node's own). */
@@ -98,7 +103,7 @@ let loaded: { native: NativeMedia | undefined; error: string | undefined } | und
  * without npm install) is used as absent rather than failing later, e.g. on every scrape of /metrics.
  */
 export function missingFromBuild(native: Partial<NativeMedia>): string[] {
-  const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress'] as const).filter((name) => typeof native[name] !== 'function');
+  const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress', 'decryptRtp', 'queueRtp'] as const).filter((name) => typeof native[name] !== 'function');
   // Methods added to a class since its first build.
   if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>).readDelays !== 'function') missing.push('UdpSocket.readDelays');
   return missing;
@@ -146,8 +151,11 @@ export class NativeTransform implements SrtpTransform {
   readonly rtpOverhead: number;
   readonly rtcpOverhead: number;
   readonly srtcpTrailer: number;
-  /** The addon's object, for UdpSendBatch.queueRtp. */
+  /** The addon's object; its handle names it in the per-packet calls (UdpSendBatch.queueRtp too). */
   readonly native: NativeSrtpTransform;
+  /** The native object's handle. */
+  readonly handle: number;
+  readonly #addon: NativeMedia;
 
   constructor(addon: NativeMedia, profile: SrtpCipherProfile, masterKey: Buffer, masterSalt: Buffer) {
     const gcm = profile === SRTP_AEAD_AES_128_GCM;
@@ -160,6 +168,8 @@ export class NativeTransform implements SrtpTransform {
       key(LABELS.rtpKey, SESSION_KEY), key(LABELS.rtpSalt, salt), key(LABELS.rtpAuth, auth),
       key(LABELS.rtcpKey, SESSION_KEY), key(LABELS.rtcpSalt, salt), key(LABELS.rtcpAuth, auth),
     );
+    this.#addon = addon;
+    this.handle = this.native.handle;
     this.profile = profile;
     this.rtpOverhead = gcm ? 16 : 10;
     this.rtcpOverhead = this.rtpOverhead + 4;
@@ -178,7 +188,7 @@ export class NativeTransform implements SrtpTransform {
    * tag is checked, so a packet that fails is left garbled (it is dropped anyway).
    */
   decryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer | undefined {
-    const length = this.native.decryptRtp(packet, headerLength, roc >>> 0);
+    const length = this.#addon.decryptRtp(this.handle, packet, headerLength, roc >>> 0);
     return length < 0 ? undefined : packet.subarray(0, length);
   }
 
@@ -213,6 +223,7 @@ const SLOT_BYTES = 1_600;
  */
 export class UdpSendBatch {
   readonly #batch: NativeUdpBatch;
+  readonly #handle: number;
   readonly #addon: NativeMedia;
   readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
   readonly #onRefused: (count: number, errno: number) => void;
@@ -228,6 +239,7 @@ export class UdpSendBatch {
   private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void, socket?: NativeUdpSocket) {
     this.#addon = addon;
     this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES, socket);
+    this.#handle = this.#batch.handle;
     this.#onRefused = onRefused;
   }
 
@@ -254,7 +266,7 @@ export class UdpSendBatch {
     if (this.#closed) return -1;
     const address = this.#address(to);
     if (!address) return -1;
-    const length = this.#batch.queueRtp(transform.native, packet, headerLength, roc >>> 0, address);
+    const length = this.#addon.queueRtp(this.#handle, transform.handle, packet, headerLength, roc >>> 0, address);
     if (length >= 0) this.#schedule();
     return length;
   }

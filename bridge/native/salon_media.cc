@@ -313,17 +313,92 @@ uint32_t U32(const Napi::Value& value) { return value.IsNumber() ? value.As<Napi
 
 Napi::Value Fail(Napi::Env env) { return Napi::Number::New(env, -1); }
 
-// Marks SrtpTransform and UdpSocket objects, so that a UdpBatch never takes another object for one.
-const napi_type_tag kTransformTag = {0x5a1072c7a3f94e01ULL, 0x8d2b6e4f1c0a9b37ULL};
+// Marks UdpSocket objects, so that a UdpBatch never takes another object for one.
 const napi_type_tag kSocketTag = {0x3c9e1b5d7f20a864ULL, 0xe14a6c08b3d95f72ULL};
+
+// The objects the per-packet functions (DecryptRtpFast, QueueRtpFast) take, named by a number
+// instead of by their JavaScript object: an ObjectWrap method call unwraps `this` (a private
+// property lookup in V8) and a transform argument costs a type-tag check and a second unwrap,
+// together about half of such a call's cost (bench/README.md, "The hot path's native calls").
+// A handle is a slot's index, its generation and the registry's kind, so a handle outliving its
+// object, or one of another kind, finds nothing, never another object. Each addon instance (main
+// thread, worker) has its own registries.
+template <typename T, uint32_t kKind>
+class Registry {
+ public:
+  // Never 0: an unset handle does not name anything.
+  double Add(T* item) {
+    uint32_t index;
+    if (!free_.empty()) {
+      index = free_.back();
+      free_.pop_back();
+    } else {
+      if (slots_.size() >= kMaxSlots) return 0;
+      index = uint32_t(slots_.size());
+      slots_.push_back({nullptr, 1});
+    }
+    slots_[index].item = item;
+    return Handle(index);
+  }
+
+  void Remove(double handle) {
+    const uint32_t index = Index(handle);
+    if (index >= slots_.size() || slots_[index].item == nullptr || Handle(index) != handle) return;
+    slots_[index].item = nullptr;
+    slots_[index].generation = slots_[index].generation % kMaxGeneration + 1;
+    free_.push_back(index);
+  }
+
+  // The object of a handle argument, or nullptr (not a number, no such object).
+  T* Find(napi_env env, napi_value value) const {
+    double handle;
+    if (napi_get_value_double(env, value, &handle) != napi_ok || !(handle >= 0) || handle >= kMaxHandle) return nullptr;
+    const uint32_t index = Index(handle);
+    if (index >= slots_.size() || Handle(index) != handle) return nullptr;
+    return slots_[index].item;
+  }
+
+ private:
+  static constexpr uint32_t kKinds = 4;
+  static_assert(kKind < kKinds, "a kind is one of four");
+  static constexpr uint32_t kMaxSlots = 1u << 24;
+  static constexpr uint32_t kMaxGeneration = 1u << 26;  // handles below 2^53: exact as doubles
+  static constexpr double kMaxHandle = double(kMaxGeneration + 1) * double(kMaxSlots) * kKinds;
+
+  static uint32_t Index(double handle) { return uint32_t(uint64_t(handle) / kKinds % kMaxSlots); }
+  double Handle(uint32_t index) const { return (double(slots_[index].generation) * double(kMaxSlots) + double(index)) * kKinds + kKind; }
+
+  struct Slot {
+    T* item;
+    uint32_t generation;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+};
+
+class SrtpTransform;
+class UdpBatch;
+
+// Shared by the instance's classes and functions; kept alive by every object registered in it,
+// so that an object finalized after the instance data (teardown order is not specified) still
+// finds its registry.
+struct AddonState : std::enable_shared_from_this<AddonState> {
+  Registry<SrtpTransform, 1> transforms;
+  Registry<UdpBatch, 2> batches;
+};
+
+// A handle as the read-only property `handle` of the object it names.
+void DefineHandle(Napi::Object object, double handle) {
+  object.DefineProperty(Napi::PropertyDescriptor::Value("handle", Napi::Number::New(object.Env(), handle), napi_enumerable));
+}
 
 class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  static Napi::Function Define(Napi::Env env, AddonState* state) {
     return DefineClass(env, "SrtpTransform",
-                       {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::DecryptRtp>("decryptRtp"),
-                        InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
-                        InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp")});
+                       {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
+                        InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp")},
+                       state);
   }
 
   // new SrtpTransform(profile, rtpKey, rtpSalt, rtpAuthKey, rtcpKey, rtcpSalt, rtcpAuthKey)
@@ -349,7 +424,17 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
       Napi::Error::New(env, "OpenSSL refused the SRTP keys").ThrowAsJavaScriptException();
       return;
     }
-    info.This().As<Napi::Object>().TypeTag(&kTransformTag);
+    state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
+    handle_ = state_->transforms.Add(this);
+    if (handle_ == 0) {
+      Napi::Error::New(env, "too many SRTP transforms").ThrowAsJavaScriptException();
+      return;
+    }
+    DefineHandle(info.This().As<Napi::Object>(), handle_);
+  }
+
+  ~SrtpTransform() override {
+    if (state_) state_->transforms.Remove(handle_);
   }
 
   Transform& transform() { return transform_; }
@@ -362,14 +447,6 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     if (!Bytes(info[0], &in, &length) || !Bytes(info[3], &out, &capacity)) return Fail(info.Env());
     if (in < out + capacity && out < in + length) return Fail(info.Env());  // overlapping buffers
     return Napi::Number::New(info.Env(), double(transform_.EncryptRtp(in, length, U32(info[1]), U32(info[2]), out, capacity)));
-  }
-
-  // decryptRtp(packet, headerLength, roc) → plaintext length (decrypted in place), or -1
-  Napi::Value DecryptRtp(const Napi::CallbackInfo& info) {
-    uint8_t* data;
-    size_t length;
-    if (!Bytes(info[0], &data, &length)) return Fail(info.Env());
-    return Napi::Number::New(info.Env(), double(transform_.DecryptRtp(data, length, U32(info[1]), U32(info[2]))));
   }
 
   // encryptRtcp(packet, index, out) → length written to out, or -1
@@ -390,6 +467,8 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   }
 
   Transform transform_;
+  std::shared_ptr<AddonState> state_;
+  double handle_ = 0;
 };
 
 // The source addresses of received datagrams, each given a small number (its peer id) the first
@@ -907,11 +986,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 // call's whole, and libuv only reads from the socket here.
 class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  static Napi::Function Define(Napi::Env env, AddonState* state) {
     return DefineClass(env, "UdpBatch",
-                       {InstanceMethod<&UdpBatch::QueueRtp>("queueRtp"), InstanceMethod<&UdpBatch::Queue>("queue"),
-                        InstanceMethod<&UdpBatch::Flush>("flush"), InstanceAccessor<&UdpBatch::Pending>("pending"),
-                        InstanceAccessor<&UdpBatch::LastError>("lastError")});
+                       {InstanceMethod<&UdpBatch::Queue>("queue"), InstanceMethod<&UdpBatch::Flush>("flush"),
+                        InstanceAccessor<&UdpBatch::Pending>("pending"), InstanceAccessor<&UdpBatch::LastError>("lastError")},
+                       state);
   }
 
   // new UdpBatch(fd, capacity, slotBytes[, socket]): with the UdpSocket whose descriptor fd is, each
@@ -929,28 +1008,33 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     vectors_.resize(capacity_);
     messages_.resize(capacity_);
     arrivals_.resize(capacity_);
+    state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
+    handle_ = state_->batches.Add(this);
+    if (handle_ == 0) {
+      Napi::Error::New(info.Env(), "too many UDP batches").ThrowAsJavaScriptException();
+      return;
+    }
+    DefineHandle(info.This().As<Napi::Object>(), handle_);
+  }
+
+  ~UdpBatch() override {
+    if (state_) state_->batches.Remove(handle_);
+  }
+
+  // Encrypts an RTP packet into the next slot (flushing first when full); the SRTP length queued,
+  // or -1 when it cannot be (bad arguments, too big for a slot): the caller sends it its own way.
+  long QueueRtp(Transform& transform, const uint8_t* packet, size_t length, uint32_t header, uint32_t roc, const uint8_t* address,
+                size_t address_length) {
+    if (!ValidAddress(address, address_length)) return -1;
+    if (count_ == capacity_) SendAll();
+    uint8_t* slot = &slab_[count_ * slot_bytes_];
+    const long written = transform.EncryptRtp(packet, length, header, roc, slot, slot_bytes_);
+    if (written < 0) return -1;
+    Add(slot, size_t(written), address, address_length);
+    return written;
   }
 
  private:
-  // queueRtp(transform, packet, headerLength, roc, sockaddr) → SRTP length queued, -1 if it cannot be
-  // (bad arguments, too big for a slot): the caller sends it its own way. Flushes first when full.
-  Napi::Value QueueRtp(const Napi::CallbackInfo& info) {
-    if (!info[0].IsObject()) return Fail(info.Env());
-    Napi::Object object = info[0].As<Napi::Object>();
-    if (!object.CheckTypeTag(&kTransformTag)) return Fail(info.Env());
-    SrtpTransform* transform = SrtpTransform::Unwrap(object);
-    uint8_t *packet, *address;
-    size_t length, address_length;
-    if (!Bytes(info[1], &packet, &length) || !Bytes(info[4], &address, &address_length) || !ValidAddress(address, address_length)) {
-      return Fail(info.Env());
-    }
-    if (count_ == capacity_) SendAll();
-    uint8_t* slot = &slab_[count_ * slot_bytes_];
-    const long written = transform->transform().EncryptRtp(packet, length, U32(info[2]), U32(info[3]), slot, slot_bytes_);
-    if (written < 0) return Fail(info.Env());
-    Add(slot, size_t(written), address, address_length);
-    return Napi::Number::New(info.Env(), double(written));
-  }
 
   // queue(datagram, sockaddr) → its length, or -1 (too big, bad address).
   Napi::Value Queue(const Napi::CallbackInfo& info) {
@@ -1049,7 +1133,70 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   std::vector<sockaddr_in6> addresses_;
   std::vector<iovec> vectors_;
   std::vector<mmsghdr> messages_;
+  std::shared_ptr<AddonState> state_;
+  double handle_ = 0;
 };
+
+// The two calls made per packet, as plain Node-API functions over handles (see Registry): no
+// `this` to unwrap, one call per argument.
+
+// Bytes of a Uint8Array argument in one call; false if it is not one.
+bool FastBytes(napi_env env, napi_value value, uint8_t** data, size_t* length) {
+  napi_typedarray_type type;
+  void* base;
+  if (napi_get_typedarray_info(env, value, &type, length, &base, nullptr, nullptr) != napi_ok || type != napi_uint8_array) return false;
+  *data = static_cast<uint8_t*>(base);
+  return true;
+}
+
+bool FastU32(napi_env env, napi_value value, uint32_t* out) { return napi_get_value_uint32(env, value, out) == napi_ok; }
+
+napi_value FastResult(napi_env env, long value) {
+  napi_value result;
+  napi_create_int32(env, int32_t(value), &result);
+  return result;
+}
+
+// decryptRtp(transformHandle, packet, headerLength, roc) → plaintext length (decrypted in place), or -1
+napi_value DecryptRtpFast(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  void* data;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 4) return FastResult(env, -1);
+  SrtpTransform* transform = static_cast<AddonState*>(data)->transforms.Find(env, argv[0]);
+  uint8_t* packet;
+  size_t length;
+  uint32_t header, roc;
+  if (transform == nullptr || !FastBytes(env, argv[1], &packet, &length) || !FastU32(env, argv[2], &header) || !FastU32(env, argv[3], &roc)) {
+    return FastResult(env, -1);
+  }
+  return FastResult(env, transform->transform().DecryptRtp(packet, length, header, roc));
+}
+
+// queueRtp(batchHandle, transformHandle, packet, headerLength, roc, sockaddr) → SRTP length queued, or -1
+napi_value QueueRtpFast(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  void* data;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 6) return FastResult(env, -1);
+  AddonState* state = static_cast<AddonState*>(data);
+  UdpBatch* batch = state->batches.Find(env, argv[0]);
+  SrtpTransform* transform = state->transforms.Find(env, argv[1]);
+  uint8_t *packet, *address;
+  size_t length, address_length;
+  uint32_t header, roc;
+  if (batch == nullptr || transform == nullptr || !FastBytes(env, argv[2], &packet, &length) || !FastU32(env, argv[3], &header) ||
+      !FastU32(env, argv[4], &roc) || !FastBytes(env, argv[5], &address, &address_length)) {
+    return FastResult(env, -1);
+  }
+  return FastResult(env, batch->QueueRtp(transform->transform(), packet, length, header, roc, address, address_length));
+}
+
+napi_value MakeFunction(napi_env env, const char* name, napi_callback callback, AddonState* state) {
+  napi_value function;
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, state, &function), nullptr);
+  return function;
+}
 
 // encodeAddress(host, port) → a sockaddr_in or sockaddr_in6 in a Buffer, or undefined.
 Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
@@ -1083,8 +1230,15 @@ Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("SrtpTransform", SrtpTransform::Define(env));
-  exports.Set("UdpBatch", UdpBatch::Define(env));
+  // Owned by the instance data (freed at the environment's teardown) and by the registered objects.
+  auto* holder = new std::shared_ptr<AddonState>(std::make_shared<AddonState>());
+  AddonState* state = holder->get();
+  napi_set_instance_data(
+      env, holder, [](napi_env, void* data, void*) { delete static_cast<std::shared_ptr<AddonState>*>(data); }, nullptr);
+  exports.Set("SrtpTransform", SrtpTransform::Define(env, state));
+  exports.Set("UdpBatch", UdpBatch::Define(env, state));
+  exports.Set("decryptRtp", Napi::Function(env, MakeFunction(env, "decryptRtp", DecryptRtpFast, state)));
+  exports.Set("queueRtp", Napi::Function(env, MakeFunction(env, "queueRtp", QueueRtpFast, state)));
   exports.Set("UdpSocket", UdpSocket::Define(env));
   exports.Set("encodeAddress", Napi::Function::New(env, EncodeAddress));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { constants } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { missingFromBuild, nativeMedia, NativeMediaSocket, NativeTransform, selectNativeMedia, UdpSendBatch, type NativeMedia } from '../../../bridge/native/index.ts';
 import type { RemoteAddress } from '../../../bridge/transport/udp-mux.ts';
 import type { SrtpKeyingMaterial } from '../../../bridge/transport/dtls-link.ts';
@@ -85,6 +87,7 @@ describe('bridge/native: the addon', function () {
   for (const profile of [1, 7] as const) {
     it(`profile ${profile}: returns -1 for calls that do not fit, and leaves the buffers alone`, () => {
       const transform = new NativeTransform(addon, profile, randomBytes(16), randomBytes(profile === 7 ? 12 : 14)).native;
+      const decryptRtp = (packet: Buffer, headerLength: number, roc: number): number => addon.decryptRtp(transform.handle, packet, headerLength, roc);
       const packet = rtp(5, 100);
       const copy = Buffer.from(packet);
       const out = Buffer.alloc(packet.length + 16);
@@ -94,8 +97,8 @@ describe('bridge/native: the addon', function () {
       assert.equal(transform.encryptRtp(packet, 12, 0, packet.subarray(20)), -1, 'overlapping input and output');
       assert.equal(transform.encryptRtp('packet' as unknown as Buffer, 12, 0, out), -1, 'not bytes');
       assert.equal(transform.encryptRtp(new Uint16Array(80) as unknown as Buffer, 12, 0, out), -1, 'not octets');
-      assert.equal(transform.decryptRtp(packet.subarray(0, 20), 12, 0), -1, 'shorter than header and tag');
-      assert.equal(transform.decryptRtp(Buffer.alloc(0), 12, 0), -1, 'empty');
+      assert.equal(decryptRtp(packet.subarray(0, 20), 12, 0), -1, 'shorter than header and tag');
+      assert.equal(decryptRtp(Buffer.alloc(0), 12, 0), -1, 'empty');
       assert.equal(transform.encryptRtcp(packet.subarray(0, 7), 1, out), -1, 'RTCP shorter than its header');
       assert.equal(transform.decryptRtcp(packet.subarray(0, 8)), -1, 'SRTCP without room for its trailer');
       assert.ok(packet.equals(copy), 'nothing written to the input');
@@ -103,11 +106,36 @@ describe('bridge/native: the addon', function () {
       assert.equal(length, packet.length + (profile === 7 ? 16 : 10));
       const wire = Buffer.from(out.subarray(0, length));
       wire[wire.length - 1]! ^= 1;
-      assert.equal(transform.decryptRtp(wire, 12, 0), -1, 'a forged tag');
-      assert.equal(transform.decryptRtp(Buffer.from(out.subarray(0, length)), 12, 1), -1, 'the wrong ROC');
-      assert.equal(transform.decryptRtp(Buffer.from(out.subarray(0, length)), 12, 0), packet.length);
+      assert.equal(decryptRtp(wire, 12, 0), -1, 'a forged tag');
+      assert.equal(decryptRtp(Buffer.from(out.subarray(0, length)), 12, 1), -1, 'the wrong ROC');
+      assert.equal(decryptRtp(Buffer.from(out.subarray(0, length)), 12, 0), packet.length);
     });
   }
+
+  it('forgets a transform once collected: its handle then names nothing, and its slot comes back under another handle', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const key = randomBytes(16);
+    const salt = randomBytes(12);
+    let transform: NativeTransform | undefined = new NativeTransform(addon, 7, key, salt);
+    const handle = transform.handle;
+    const wire = (): Buffer => {
+      const packet = rtp(9, 50);
+      const out = Buffer.alloc(packet.length + 16);
+      return out.subarray(0, new NativeTransform(addon, 7, key, salt).native.encryptRtp(packet, 12, 0, out));
+    };
+    assert.equal(addon.decryptRtp(handle, wire(), 12, 0), 62, 'the live handle decrypts');
+    transform = undefined;
+    let rounds = 0;
+    // Node-API finalizers run after the collection, from the event loop.
+    while (addon.decryptRtp(handle, wire(), 12, 0) !== -1 && rounds++ < 20) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(addon.decryptRtp(handle, wire(), 12, 0), -1, `the handle of a collected transform names nothing (${rounds} collections)`);
+    const next = Array.from({ length: 4 }, () => new NativeTransform(addon, 7, key, salt).handle);
+    assert.ok(!next.includes(handle), 'a new transform never gets an old handle back');
+  });
 
   it('queues SRTP into one sendmmsg per handler, over a full batch too, and each datagram decrypts to its packet', async () => {
     const bridge = await bound();
@@ -153,10 +181,23 @@ describe('bridge/native: the addon', function () {
     assert.equal(addon.encodeAddress('::1', 5000)?.length, 28, 'IPv6: a sockaddr_in6');
     assert.equal(addon.encodeAddress('10.0.0.1', 5000)?.length, 16, 'IPv4: a sockaddr_in');
     const raw = new addon.UdpBatch(-1, 4, 1_600);
-    assert.equal(raw.queueRtp({} as never, rtp(4, 10), 12, 0, addon.encodeAddress('127.0.0.1', 9)!), -1, 'not a transform');
+    const transform = new NativeTransform(addon, 7, randomBytes(16), randomBytes(12));
+    const address = addon.encodeAddress('127.0.0.1', 9)!;
+    assert.equal(addon.queueRtp(raw.handle, {} as never, rtp(4, 10), 12, 0, address), -1, 'not a transform handle');
+    assert.equal(addon.queueRtp(raw.handle, raw.handle, rtp(4, 10), 12, 0, address), -1, "a batch's handle for a transform's");
+    assert.equal(addon.queueRtp(transform.handle, transform.handle, rtp(4, 10), 12, 0, address), -1, "a transform's handle for a batch's");
+    // A handle is ((generation × 2^24 + slot) × 4 + kind) (salon_media.cc Registry): other kinds, the slot's next generation.
+    for (const other of [transform.handle + 1, transform.handle - 1, transform.handle + 4 * 2 ** 24, transform.handle + 0.5, -1, 2 ** 60]) {
+      assert.equal(addon.queueRtp(raw.handle, other, rtp(4, 10), 12, 0, address), -1, `handle ${other} names no transform`);
+    }
+    assert.equal(addon.queueRtp(raw.handle, transform.handle, rtp(4, 10), 12, 0, Buffer.alloc(16)), -1, 'an address of no family');
+    assert.equal((addon.queueRtp as (...args: unknown[]) => number)(raw.handle, transform.handle, rtp(4, 10), 12, 0), -1, 'an argument missing');
+    assert.equal(raw.pending, 0, 'none of those was queued');
+    assert.equal(addon.queueRtp(raw.handle, transform.handle, rtp(4, 10), 12, 0, address), 22 + 16, 'queued');
+    assert.equal(raw.pending, 1);
     assert.equal(raw.queue(rtp(5, 10), Buffer.alloc(16)), -1, 'an address of no family');
     assert.equal(raw.queue(rtp(6, 10), addon.encodeAddress('127.0.0.1', 9)!), 22);
-    assert.equal(raw.flush(), 1, 'a bad descriptor: the kernel refuses, counted, nothing thrown');
+    assert.equal(raw.flush(), 2, 'a bad descriptor: the kernel refuses, counted, nothing thrown');
     assert.equal(raw.lastError, 9, 'EBADF');
     batch.close();
   });
