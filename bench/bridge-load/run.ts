@@ -205,6 +205,8 @@ async function startServer(cpuProfDir: string | undefined): Promise<Server> {
   const port = await freePort();
   const args = [
     '--max-semi-space-size=1',
+    // As bench/xmpp: e.g. SALON_BENCH_NODE_FLAGS="--trace-deopt" (with SALON_BENCH_KEEP_LOG=1 to read it).
+    ...(process.env.SALON_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
     ...(udpBuffer > 0 ? ['--import', 'tsx', '--import', './bench/bridge-load/udp-buffer.ts'] : []),
     'config/salon.js', 'start',
