@@ -626,8 +626,37 @@ function summariseProfile(dir: string, top: number): string {
 
 // ---------------------------------------------------------------------------
 
-function table(results: Result[]): string {
-  const keys = Object.keys(results[0]!).filter((k) => k !== 'scenario') as Array<keyof Result>;
+/** Several runs of one scenario as one: each numeric figure's median, the rest from the first run, and the spread of the two headline figures. */
+type Summary = Result & { runs?: number; ppsPerCoreMin?: number; ppsPerCoreMax?: number; wireP99msMin?: number | string; wireP99msMax?: number | string };
+
+function summarise(runs: Result[]): Summary {
+  if (runs.length === 1) return runs[0]!;
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[middle]! : Number(((sorted[middle - 1]! + sorted[middle]!) / 2).toFixed(2));
+  };
+  const summary: Record<string, unknown> = { ...runs[0]! };
+  for (const key of Object.keys(summary) as Array<keyof Result>) {
+    const values = runs.map((r) => r[key]);
+    if (!values.every((v) => typeof v === 'number')) continue;
+    const middle = median(values as number[]);
+    summary[key] = values.every((v) => Number.isInteger(v)) ? Math.round(middle) : middle;
+  }
+  const pps = runs.map((r) => r.ppsPerCore);
+  const wire = runs.map((r) => r.wireP99ms).filter((v): v is number => typeof v === 'number');
+  return {
+    ...(summary as unknown as Result),
+    runs: runs.length,
+    ppsPerCoreMin: Math.min(...pps),
+    ppsPerCoreMax: Math.max(...pps),
+    wireP99msMin: wire.length > 0 ? Math.min(...wire) : '-',
+    wireP99msMax: wire.length > 0 ? Math.max(...wire) : '-',
+  };
+}
+
+function table(results: Summary[]): string {
+  const keys = Object.keys(results[0]!).filter((k) => k !== 'scenario') as Array<keyof Summary>;
   const header = ['', ...results.map((r) => r.scenario)];
   const rows = keys.map((k) => [k, ...results.map((r) => String(r[k]))]);
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]!.length)));
@@ -649,12 +678,13 @@ async function main(): Promise<void> {
       pin: { type: 'boolean', default: false },
       'loudest-audio': { type: 'string' },
       native: { type: 'string' },
+      repeat: { type: 'string', default: '1' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--native auto|on|off] [--cpu-prof] [--verbose]
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--native auto|on|off] [--repeat K] [--cpu-prof] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick)`);
     return;
   }
@@ -678,20 +708,32 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   const o = offeredPps();
   process.stderr.write(`per sender: ${LAYERS.map((l) => `${l.height}p ${l.packets}x${l.bytes} B`).join(', ')} per frame at ${FRAME_RATE} fps, `
     + `audio ${1000 / AUDIO_PACKET_MS} pps; ${o.total} pps offered per sender; warm-up ${warmup} s, window ${duration} s\n`);
-  const results: Result[] = [];
-  for (const s of scenarios) {
-    const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
-    const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
-    results.push(result);
-    const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms } = result;
-    console.log(JSON.stringify({ scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms }));
-    if (profDir) {
-      console.log(summariseProfile(profDir, 25));
-      console.log(`  (profile kept in ${profDir})`);
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat ${values.repeat}: a whole number of runs, at least 1`);
+  // Rounds over the scenarios, so that a slow spell of the machine does not fall on one scenario's runs only.
+  const runs = new Map<string, Result[]>(scenarios.map((s) => [s.name, []]));
+  for (let round = 1; round <= repeat; round++) {
+    for (const s of scenarios) {
+      const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
+      const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
+      runs.get(s.name)!.push(result);
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms } = result;
+      console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms }));
+      if (profDir) {
+        console.log(summariseProfile(profDir, 25));
+        console.log(`  (profile kept in ${profDir})`);
+      }
+    }
+  }
+  const results = scenarios.map((s) => summarise(runs.get(s.name)!));
+  if (repeat > 1) {
+    for (const r of results) {
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax } = r;
+      console.log(JSON.stringify({ scenario, median: true, runs: repeat, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax }));
     }
   }
   console.log(table(results));
-  for (const r of results) {
+  for (const r of [...runs.values()].flat()) {
     if (r.generatorCores > 0.9 || r.sentPps < 0.98 * r.offeredPps || r.generatorLateFrames > 0.01 * r.dueFrames) {
       console.log(`note: ${r.scenario}: the generator used ${r.generatorCores} cores, sent ${r.sentPps} of ${r.offeredPps} pps and was late (> 1 frame interval) on ${r.generatorLateFrames} frames (max ${r.maxLagMs} ms)`
         + `${r.otherCores > 0.2 ? `; other processes used ${r.otherCores} cores meanwhile` : ''}: the load or the delays are limited by the generator's host, not the bridge`);
