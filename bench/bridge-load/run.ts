@@ -629,29 +629,42 @@ function summariseProfile(dir: string, top: number): string {
 /** Several runs of one scenario as one: each numeric figure's median, the rest from the first run, and the spread of the two headline figures. */
 type Summary = Result & { runs?: number; ppsPerCoreMin?: number; ppsPerCoreMax?: number; wireP99msMin?: number | string; wireP99msMax?: number | string };
 
+/** A figure as a number and whether it is a lower bound (a delay past the histogram's last bucket, shown "≥x"); undefined for "-" or NaN. */
+function figure(value: unknown): { value: number; over: boolean } | undefined {
+  if (typeof value === 'number') return Number.isNaN(value) ? undefined : { value, over: false };
+  if (typeof value === 'string' && value.startsWith('≥')) return { value: Number(value.slice(1)), over: true };
+  return undefined;
+}
+
 function summarise(runs: Result[]): Summary {
   if (runs.length === 1) return runs[0]!;
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[middle]! : Number(((sorted[middle - 1]! + sorted[middle]!) / 2).toFixed(2));
+  // The runs' median (the upper one of an even count: a run's own figure, never a mean of two), "≥" kept when it came from such a run.
+  const median = (values: Array<{ value: number; over: boolean }>): number | string => {
+    const chosen = [...values].sort((a, b) => a.value - b.value)[values.length >> 1]!;
+    return chosen.over ? `≥${chosen.value}` : chosen.value;
+  };
+  const extreme = (values: Array<{ value: number; over: boolean }>, pick: 'min' | 'max'): number | string => {
+    if (values.length === 0) return '-';
+    const sorted = [...values].sort((a, b) => a.value - b.value);
+    const chosen = pick === 'min' ? sorted[0]! : sorted.at(-1)!;
+    return chosen.over ? `≥${chosen.value}` : chosen.value;
   };
   const summary: Record<string, unknown> = { ...runs[0]! };
   for (const key of Object.keys(summary) as Array<keyof Result>) {
-    const values = runs.map((r) => r[key]);
-    if (!values.every((v) => typeof v === 'number')) continue;
-    const middle = median(values as number[]);
-    summary[key] = values.every((v) => Number.isInteger(v)) ? Math.round(middle) : middle;
+    if (key === 'scenario') continue;
+    const values = runs.map((r) => figure(r[key]));
+    // Figures every run has (as a number or "≥x"); others ("-", NaN in a run, text) stay as the first run gave them.
+    if (values.every((v) => v !== undefined)) summary[key] = median(values);
   }
-  const pps = runs.map((r) => r.ppsPerCore);
-  const wire = runs.map((r) => r.wireP99ms).filter((v): v is number => typeof v === 'number');
+  const pps = runs.map((r) => r.ppsPerCore).filter((v) => !Number.isNaN(v));
+  const wire = runs.map((r) => figure(r.wireP99ms)).filter((v) => v !== undefined);
   return {
     ...(summary as unknown as Result),
     runs: runs.length,
     ppsPerCoreMin: Math.min(...pps),
     ppsPerCoreMax: Math.max(...pps),
-    wireP99msMin: wire.length > 0 ? Math.min(...wire) : '-',
-    wireP99msMax: wire.length > 0 ? Math.max(...wire) : '-',
+    wireP99msMin: extreme(wire, 'min'),
+    wireP99msMax: extreme(wire, 'max'),
   };
 }
 

@@ -27,6 +27,7 @@
 #include <openssl/sha.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -320,12 +321,21 @@ const napi_type_tag kSocketTag = {0x3c9e1b5d7f20a864ULL, 0xe14a6c08b3d95f72ULL};
 // instead of by their JavaScript object: an ObjectWrap method call unwraps `this` (a private
 // property lookup in V8) and a transform argument costs a type-tag check and a second unwrap,
 // together about half of such a call's cost (bench/README.md, "The hot path's native calls").
-// A handle is a slot's index, its generation and the registry's kind, so a handle outliving its
-// object, or one of another kind, finds nothing, never another object. Each addon instance (main
-// thread, worker) has its own registries.
+// A handle is a slot's index, its generation and the registry's kind: a handle of another kind
+// finds nothing, nor does one outliving its object until its slot has been reused 2^26 times (the
+// TypeScript side keeps each handle with its object, so it never passes a stale one). Each
+// environment (main thread, worker) has its own registries, whose generations start at random:
+// a handle carried to another environment is unlikely to name anything there.
 template <typename T, uint32_t kKind>
 class Registry {
  public:
+  Registry() {
+    uint32_t seed = 0;
+    // Any start will do when the kernel has no randomness to give: the generation only dates a slot.
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != ssize_t(sizeof seed)) seed = uint32_t(time(nullptr));
+    first_generation_ = seed % kMaxGeneration + 1;
+  }
+
   // Never 0: an unset handle does not name anything.
   double Add(T* item) {
     uint32_t index;
@@ -335,7 +345,7 @@ class Registry {
     } else {
       if (slots_.size() >= kMaxSlots) return 0;
       index = uint32_t(slots_.size());
-      slots_.push_back({nullptr, 1});
+      slots_.push_back({nullptr, first_generation_});
     }
     slots_[index].item = item;
     return Handle(index);
@@ -374,6 +384,7 @@ class Registry {
   };
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
+  uint32_t first_generation_ = 1;
 };
 
 class SrtpTransform;
@@ -1230,11 +1241,21 @@ Napi::Value EncodeAddress(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Owned by the instance data (freed at the environment's teardown) and by the registered objects.
-  auto* holder = new std::shared_ptr<AddonState>(std::make_shared<AddonState>());
+  // Owned by the instance data (freed at the environment's teardown) and by the registered objects;
+  // one per environment, also when the module is initialized there a second time.
+  void* existing = nullptr;
+  if (napi_get_instance_data(env, &existing) != napi_ok) existing = nullptr;
+  auto* holder = static_cast<std::shared_ptr<AddonState>*>(existing);
+  if (holder == nullptr) {
+    holder = new std::shared_ptr<AddonState>(std::make_shared<AddonState>());
+    if (napi_set_instance_data(env, holder, [](napi_env, void* data, void*) { delete static_cast<std::shared_ptr<AddonState>*>(data); },
+                               nullptr) != napi_ok) {
+      delete holder;
+      Napi::Error::New(env, "salon_media: no instance data").ThrowAsJavaScriptException();
+      return exports;
+    }
+  }
   AddonState* state = holder->get();
-  napi_set_instance_data(
-      env, holder, [](napi_env, void* data, void*) { delete static_cast<std::shared_ptr<AddonState>*>(data); }, nullptr);
   exports.Set("SrtpTransform", SrtpTransform::Define(env, state));
   exports.Set("UdpBatch", UdpBatch::Define(env, state));
   exports.Set("decryptRtp", Napi::Function(env, MakeFunction(env, "decryptRtp", DecryptRtpFast, state)));

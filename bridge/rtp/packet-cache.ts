@@ -219,7 +219,7 @@ export class PacketCache {
       for (const s of this.#streams.values()) if (!idlest || s.lastInsertAt < idlest.lastInsertAt) idlest = s;
       if (idlest) this.removeStream(idlest.ssrc);
     }
-    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: 0, live: 0 };
+    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: -Infinity, live: 0 }; // a double from the start, as `at`
     this.#streams.set(ssrc, stream);
     return stream;
   }

@@ -117,14 +117,15 @@ describe('bridge/native: the addon', function () {
     const gc = runInNewContext('gc') as () => void;
     const key = randomBytes(16);
     const salt = randomBytes(12);
+    const encoder = new NativeTransform(addon, 7, key, salt);
+    const packet = rtp(9, 50);
+    const wire = (): Buffer => {
+      const out = Buffer.alloc(packet.length + 16);
+      return out.subarray(0, encoder.native.encryptRtp(packet, 12, 0, out));
+    };
     let transform: NativeTransform | undefined = new NativeTransform(addon, 7, key, salt);
     const handle = transform.handle;
-    const wire = (): Buffer => {
-      const packet = rtp(9, 50);
-      const out = Buffer.alloc(packet.length + 16);
-      return out.subarray(0, new NativeTransform(addon, 7, key, salt).native.encryptRtp(packet, 12, 0, out));
-    };
-    assert.equal(addon.decryptRtp(handle, wire(), 12, 0), 62, 'the live handle decrypts');
+    assert.equal(addon.decryptRtp(handle, wire(), 12, 0), packet.length, 'the live handle decrypts');
     transform = undefined;
     let rounds = 0;
     // Node-API finalizers run after the collection, from the event loop.
@@ -133,8 +134,16 @@ describe('bridge/native: the addon', function () {
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.equal(addon.decryptRtp(handle, wire(), 12, 0), -1, `the handle of a collected transform names nothing (${rounds} collections)`);
-    const next = Array.from({ length: 4 }, () => new NativeTransform(addon, 7, key, salt).handle);
-    assert.ok(!next.includes(handle), 'a new transform never gets an old handle back');
+    // A handle is ((generation × 2^24 + slot) × 4 + kind) (salon_media.cc Registry); freed slots are
+    // taken before new ones, so the slot comes back within as many transforms as were collected.
+    const slot = (h: number): number => Math.floor(h / 4) % 2 ** 24;
+    const kept: NativeTransform[] = [];
+    while (kept.length < 10_000 && !kept.some((t) => slot(t.handle) === slot(handle))) kept.push(new NativeTransform(addon, 7, key, salt));
+    const reused = kept.find((t) => slot(t.handle) === slot(handle));
+    assert.ok(reused, `the slot is reused (${kept.length} transforms made)`);
+    assert.notEqual(reused.handle, handle, 'under another generation');
+    assert.equal(addon.decryptRtp(reused.handle, wire(), 12, 0), packet.length, 'naming the new transform');
+    assert.equal(addon.decryptRtp(handle, wire(), 12, 0), -1, 'while the old handle still names nothing');
   });
 
   it('queues SRTP into one sendmmsg per handler, over a full batch too, and each datagram decrypts to its packet', async () => {
