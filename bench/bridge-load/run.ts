@@ -730,8 +730,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
       const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
       const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
       runs.get(s.name)!.push(result);
-      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms } = result;
-      console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms }));
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores } = result;
+      console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores }));
       if (profDir) {
         console.log(summariseProfile(profDir, 25));
         console.log(`  (profile kept in ${profDir})`);
@@ -741,8 +741,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   const results = scenarios.map((s) => summarise(runs.get(s.name)!));
   if (repeat > 1) {
     for (const r of results) {
-      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax } = r;
-      console.log(JSON.stringify({ scenario, median: true, runs: repeat, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax }));
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores } = r;
+      console.log(JSON.stringify({ scenario, median: true, runs: repeat, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores }));
     }
   }
   console.log(table(results));
