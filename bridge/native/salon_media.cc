@@ -1046,7 +1046,6 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   }
 
  private:
-
   // queue(datagram, sockaddr) → its length, or -1 (too big, bad address).
   Napi::Value Queue(const Napi::CallbackInfo& info) {
     uint8_t *data, *address;
