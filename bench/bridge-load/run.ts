@@ -638,17 +638,11 @@ function figure(value: unknown): { value: number; over: boolean } | undefined {
 
 function summarise(runs: Result[]): Summary {
   if (runs.length === 1) return runs[0]!;
+  type Figure = { value: number; over: boolean };
+  const ordered = (values: Figure[]): Figure[] => [...values].sort((a, b) => a.value - b.value);
+  const shown = (f: Figure | undefined): number | string => (f === undefined ? '-' : f.over ? `≥${f.value}` : f.value);
   // The runs' median (the upper one of an even count: a run's own figure, never a mean of two), "≥" kept when it came from such a run.
-  const median = (values: Array<{ value: number; over: boolean }>): number | string => {
-    const chosen = [...values].sort((a, b) => a.value - b.value)[values.length >> 1]!;
-    return chosen.over ? `≥${chosen.value}` : chosen.value;
-  };
-  const extreme = (values: Array<{ value: number; over: boolean }>, pick: 'min' | 'max'): number | string => {
-    if (values.length === 0) return '-';
-    const sorted = [...values].sort((a, b) => a.value - b.value);
-    const chosen = pick === 'min' ? sorted[0]! : sorted.at(-1)!;
-    return chosen.over ? `≥${chosen.value}` : chosen.value;
-  };
+  const median = (values: Figure[]): number | string => shown(ordered(values)[values.length >> 1]);
   const summary: Record<string, unknown> = { ...runs[0]! };
   for (const key of Object.keys(summary) as Array<keyof Result>) {
     if (key === 'scenario') continue;
@@ -663,8 +657,8 @@ function summarise(runs: Result[]): Summary {
     runs: runs.length,
     ppsPerCoreMin: Math.min(...pps),
     ppsPerCoreMax: Math.max(...pps),
-    wireP99msMin: extreme(wire, 'min'),
-    wireP99msMax: extreme(wire, 'max'),
+    wireP99msMin: shown(ordered(wire)[0]),
+    wireP99msMax: shown(ordered(wire).at(-1)),
   };
 }
 
