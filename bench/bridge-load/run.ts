@@ -310,6 +310,9 @@ interface Result {
   /** Frames (per sender, all layers) not sent because the generator was over MAX_CATCH_UP_MS behind. */
   generatorSkippedFrames: number;
   maxLagMs: number;
+  /** The median and 99th percentile of how late a frame went out (a late frame leaves in a burst with others). */
+  generatorLagP50ms: number;
+  generatorLagP99ms: number;
   keyframeRequests: number;
   /** Datagrams the kernel dropped in the window because the bridge's socket buffer was full (it did not read in time). */
   bridgeSocketDrops: number;
@@ -429,6 +432,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       return n;
     };
     let maxLag = 0;
+    /** How late each frame went out after its due time: a late tick sends its frames together, a burst the bridge queues. */
+    const lags = new DelayHistogram();
     let measuring = false;
     const tick = (): void => {
       const now = performance.now();
@@ -452,6 +457,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
           if (measuring) {
             if (lag > frameMs) lateFrames++;
             if (lag > maxLag) maxLag = lag;
+            lags.add(lag);
             dueFrames++;
             duePackets += activePackets(e.p);
           }
@@ -565,6 +571,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       generatorLateFrames: lateFrames,
       generatorSkippedFrames: skippedFrames,
       maxLagMs: round(maxLag, 1),
+      generatorLagP50ms: round(lags.percentile(50), 2),
+      generatorLagP99ms: round(lags.percentile(99), 2),
       keyframeRequests: keyAfter - keyBefore,
       bridgeSocketDrops: bridgeDrops,
       generatorSocketDrops: generatorDrops,
@@ -694,6 +702,11 @@ async function main(): Promise<void> {
     console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--native auto|on|off] [--repeat K] [--cpu-prof] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick)`);
     return;
+  }
+  // The generator's young generation as small as the server's (bench/README.md, "The generator's
+  // pauses"): with Node's default, its scavenges stall its sending tick for several ms.
+  if (!process.execArgv.some((flag) => flag.startsWith('--max-semi-space-size'))) {
+    process.stderr.write('note: the generator runs without --max-semi-space-size=1 (npm run bench:bridge sets it): its GC pauses will send frames in bursts\n');
   }
   priority = Number(values.priority);
   udpBuffer = Number(values['udp-buffer']);
