@@ -705,7 +705,7 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   }
   // The generator's young generation as small as the server's (bench/README.md, "The generator's
   // pauses"): with Node's default, its scavenges stall its sending tick for several ms.
-  if (!process.execArgv.some((flag) => flag.startsWith('--max-semi-space-size'))) {
+  if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(' ')].some((flag) => flag.startsWith('--max-semi-space-size'))) {
     process.stderr.write('note: the generator runs without --max-semi-space-size=1 (npm run bench:bridge sets it): its GC pauses will send frames in bursts\n');
   }
   priority = Number(values.priority);
