@@ -11,7 +11,7 @@
  */
 import { Counter, Gauge, Histogram, Summary, type MetricType, type Registry } from 'prom-client';
 import type { MediaSocketCounters, WireDelays } from './native/index.ts';
-import { stressLevel, type BridgeSnapshot, type BridgeStats, type BridgeTotals } from './stats.ts';
+import { type BridgeSnapshot, type BridgeStats, type BridgeTotals } from './stats.ts';
 
 /**
  * A summary whose sum and count are totals kept elsewhere. prom-client's Summary only takes
@@ -129,7 +129,11 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
   gauge('salon_bridge_conferences', 'Conferences on the bridge', (s) => s.conferences);
   gauge('salon_bridge_endpoints', 'Endpoints on the bridge', (s) => s.endpoints);
   gauge('salon_bridge_largest_conference', 'Endpoints of the largest conference', (s) => s.largestConference);
-  gauge('salon_bridge_stress', 'Load from 0 (idle) to 1 (full), as announced to the focus', (s) => stressLevel(s.endpoints));
+  gauge('salon_bridge_stress', 'Load from 0 (idle) to 1 (full; over 1: overloaded), as announced to the focus', (s) => stats.stress(s.endpoints));
+  new Gauge({
+    name: 'salon_bridge_event_loop_utilization', help: 'Busy share of the event loop, which forwards every packet, over the last sampling interval (0 to 1)', registers: [registry],
+    collect() { this.set(stats.utilization); },
+  });
   gauge('salon_bridge_forwarding_delay_max_seconds', 'Largest forwarding delay of the live conferences, each since it started', (s) => s.forwardingDelayNsMax / 1e9);
   for (const [name, help, key] of COUNTERS) {
     new Counter({

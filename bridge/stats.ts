@@ -11,6 +11,7 @@
  * an endpoint reaches state `closed`). Rates are the difference between two samples taken by the
  * collector's own timer (JVB: `videobridge.stats.interval`, 5 s), not per request.
  */
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { ConferenceMediaStats } from './conference.ts';
 import type { EndpointStats } from './endpoint.ts';
 
@@ -43,6 +44,8 @@ export interface BridgeStatsOptions {
   epochMs?(): number;
   /** Starts the sampling timer and returns its canceller; default an unref'd setInterval. */
   every?(ms: number, fn: () => void): () => void;
+  /** The event loop's busy and idle time so far; default performance.eventLoopUtilization. */
+  eventLoopUtilization?(): EventLoopUtilization;
 }
 
 /** Cumulative figures since the bridge started (live objects plus those already gone). */
@@ -97,15 +100,28 @@ export interface BridgeRates {
   forwardingDelayMsAverage: number;
 }
 
-/** Endpoints at which the bridge calls itself fully loaded (stress 1). */
+/** Endpoints at which the bridge calls itself fully loaded whatever their traffic. */
 const FULL_LOAD_ENDPOINTS = 500;
+/**
+ * The event loop's busy share at which the bridge calls itself fully loaded (stress 1). Every
+ * packet is forwarded on this one thread, so its busy share, not the machine's CPU (JVB's default
+ * measure, `load-management` `cpu-usage`, with a threshold of 0.9), is what runs out: on two cores
+ * a saturated loop is half the machine's CPU. Well below 1, as input comes in bursts: in the bridge
+ * benchmark (bench/README.md, "The stress level"), 50 rooms of three lost 0.03 % of their packets
+ * in the socket's buffer at a busy share of 0.75, and 60 rooms 5 % at 0.93.
+ */
+export const LOAD_THRESHOLD = 0.75;
 
 /**
- * JVB's `stress_level` (0 = idle, 1 = full): here endpoints over FULL_LOAD_ENDPOINTS, the figure
- * the brewery presence (bridge/index.ts) announces to the focus.
+ * JVB's `stress_level`, the figure the brewery presence (bridge/index.ts) announces to the focus:
+ * 0 when idle, 1 when full, over 1 when overloaded (not capped, as JVB's). The focus sends no new
+ * conference to a bridge at 0.8 or more (a busy share of 0.6) while another one is below
+ * (focus/bridge-selector.ts). The larger of the event loop's busy share over the last sampling
+ * interval against LOAD_THRESHOLD, and the endpoints against FULL_LOAD_ENDPOINTS (sockets, memory
+ * and signalling have their limits too, even with little media).
  */
-export function stressLevel(endpoints: number): number {
-  return Math.min(1, endpoints / FULL_LOAD_ENDPOINTS);
+export function stressLevel(endpoints: number, utilization = 0): number {
+  return Math.max(endpoints / FULL_LOAD_ENDPOINTS, utilization / LOAD_THRESHOLD);
 }
 
 function zeroTotals(): BridgeTotals {
@@ -169,11 +185,16 @@ export class BridgeStats {
   #reported: BridgeTotals = zeroTotals();
   #lastSample: { at: number; totals: BridgeTotals } | undefined;
   #rates: BridgeRates = ZERO_RATES;
+  readonly #eventLoop: () => EventLoopUtilization;
+  #lastEventLoop: EventLoopUtilization;
+  #utilization = 0;
   #stopTimer: (() => void) | undefined;
 
   constructor(options: BridgeStatsOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#eventLoop = options.eventLoopUtilization ?? (() => performance.eventLoopUtilization());
+    this.#lastEventLoop = this.#eventLoop();
     this.sample();
     const every = options.every ?? ((ms, fn) => {
       const timer = setInterval(fn, ms);
@@ -223,10 +244,28 @@ export class BridgeStats {
     return this.#rates;
   }
 
+  /**
+   * The share of the last sampling interval the event loop spent busy (0 to 1; 0 before the first
+   * interval ends): handling datagrams, stanzas and timers, as performance.eventLoopUtilization.
+   */
+  get utilization(): number {
+    return this.#utilization;
+  }
+
+  /** The stress level now: the endpoints now, the busy share of the last interval (see stressLevel). */
+  stress(endpoints: number): number {
+    return stressLevel(endpoints, this.#utilization);
+  }
+
   /** Takes a sample now: the rates become those since the previous sample. Run by the timer. */
   sample(): void {
     const at = this.#now();
     const { totals } = this.snapshot();
+    const eventLoop = this.#eventLoop();
+    const busy = eventLoop.active - this.#lastEventLoop.active;
+    const all = busy + eventLoop.idle - this.#lastEventLoop.idle;
+    if (all > 0) this.#utilization = Math.min(1, Math.max(0, busy / all));
+    this.#lastEventLoop = eventLoop;
     const last = this.#lastSample;
     const seconds = last ? (at - last.at) / 1000 : 0;
     if (last && seconds > 0) {
@@ -273,7 +312,9 @@ export class BridgeStats {
       // Deprecated in JVB as download + upload loss; upload loss (from receiver reports) is not measured yet.
       rtp_loss: round(r.lossRateDownload, 5),
       incoming_loss: round(r.lossRateDownload, 5),
-      stress_level: round(stressLevel(s.endpoints), 3),
+      stress_level: round(this.stress(s.endpoints), 3),
+      // Salon's own: the busy share behind stress_level.
+      event_loop_utilization: round(this.#utilization, 3),
       graceful_shutdown: false,
       drain: draining,
       forwarding_delay_ms_avg: round(r.forwardingDelayMsAverage, 3),

@@ -176,6 +176,8 @@ export async function startBridgeRole(config: Config, link: BridgeXmppLink, log:
     publicWebSocketOrigin: `${publicUrl.protocol === 'https:' ? 'wss' : 'ws'}://${publicUrl.host}`,
     // Counted from creation, so an endpoint that closes between two reads still adds to the totals.
     createEndpoint: (endpointId, endpointLog) => stats.watchEndpoint(media.createEndpoint(endpointId, endpointLog)),
+    // Read from the first presence on, once `stats` exists (the session comes online later).
+    utilization: () => stats.utilization,
   });
   const stats = new BridgeStats({
     conferences: () => bridge.colibri.conferenceList(),

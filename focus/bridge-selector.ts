@@ -1,7 +1,10 @@
 /**
  * The bridges the focus knows, from their presence in the brewery room (protocol reference §6.1,
- * as Jicofo reads it): least stressed first, a participant's region preferred, draining,
- * shutting-down and recently failed bridges skipped.
+ * as Jicofo reads it): draining, shutting-down and recently failed bridges skipped; then, as
+ * Jicofo's RegionBasedBridgeSelectionStrategy does for a conference's first participant, a bridge
+ * that is not overloaded in the participant's region, else one not overloaded anywhere, else the
+ * least loaded. Load is the bridge's stress level corrected, as in Jicofo's Bridge.kt, for the
+ * endpoints this focus put on it since (their media is not in the figure yet).
  */
 import type { Element } from 'ltx';
 import { parseColibriStats, readBridgeStatus } from '../xmpp/protocol/colibri2.ts';
@@ -15,6 +18,10 @@ export interface KnownBridge {
   stress: number;
   region?: string;
   draining: boolean;
+  /** The stress one more endpoint adds, as the bridge announces it (`average_participant_stress`). */
+  averageParticipantStress?: number;
+  /** When this focus put each endpoint on it within the last ramp-up interval (selector clock). */
+  recentEndpoints: number[];
   /** Sticky once seen (as in Jicofo). */
   shuttingDown: boolean;
   /** When a request to it last failed (selector clock); it is not operational for a while after. */
@@ -29,16 +36,28 @@ export interface BridgeSelectorOptions {
   failureResetMs?: number;
   /** Monotonic milliseconds. Default performance.now(). */
   now?(): number;
+  /** Corrected stress at which a bridge is overloaded (Jicofo `bridge.stress-threshold`). Default 0.8. */
+  stressThreshold?: number;
+  /** Stress per recently added endpoint when the bridge announces none (Jicofo `bridge.average-participant-stress`). Default 0.01. */
+  averageParticipantStress?: number;
+  /** How long an added endpoint counts in the correction (Jicofo `bridge.participant-rampup-interval`). Default 20 000 ms. */
+  rampUpMs?: number;
 }
 
 export class BridgeSelector {
   private readonly bridges = new Map<string, KnownBridge>();
   private readonly failureResetMs: number;
   private readonly now: () => number;
+  private readonly stressThreshold: number;
+  private readonly averageParticipantStress: number;
+  private readonly rampUpMs: number;
 
   constructor(options: BridgeSelectorOptions = {}) {
     this.failureResetMs = options.failureResetMs ?? 60_000;
     this.now = options.now ?? (() => performance.now());
+    this.stressThreshold = options.stressThreshold ?? 0.8;
+    this.averageParticipantStress = options.averageParticipantStress ?? 0.01;
+    this.rampUpMs = options.rampUpMs ?? 20_000;
   }
 
   /** A presence from the brewery room. A bridge that leaves is forgotten (Jicofo's BridgeMucDetector). */
@@ -54,10 +73,13 @@ export class BridgeSelector {
     const status = readBridgeStatus(parseColibriStats(statsEl));
     const previous = this.bridges.get(occupant);
     const region = status.region ?? previous?.region;
+    const averageParticipantStress = status.averageParticipantStress ?? previous?.averageParticipantStress;
     this.bridges.set(occupant, {
       jid,
       stress: status.stressLevel ?? previous?.stress ?? 0,
       ...(region ? { region } : {}),
+      ...(averageParticipantStress !== undefined ? { averageParticipantStress } : {}),
+      recentEndpoints: previous?.recentEndpoints ?? [],
       draining: status.drain ?? previous?.draining ?? true,
       shuttingDown: Boolean(previous?.shuttingDown || status.gracefulShutdown || status.shuttingDown),
       ...(previous?.failedAt !== undefined ? { failedAt: previous.failedAt } : {}),
@@ -87,15 +109,45 @@ export class BridgeSelector {
     return false;
   }
 
-  /** The bridge to use for a new participant, or undefined when none is usable. */
+  /** The focus put an endpoint on the bridge at `jid`: it counts in its load until the bridge's own figure can show it. */
+  noteEndpoint(jid: string): void {
+    for (const bridge of this.bridges.values()) {
+      if (bridge.jid !== jid) continue;
+      this.forgetOldEndpoints(bridge);
+      bridge.recentEndpoints.push(this.now());
+    }
+  }
+
+  /**
+   * The bridge's announced stress plus, for each endpoint this focus put on it in the last
+   * ramp-up interval, the stress one endpoint adds (Jicofo Bridge.kt `correctedStress`).
+   */
+  correctedStress(bridge: KnownBridge): number {
+    this.forgetOldEndpoints(bridge);
+    return bridge.stress + bridge.recentEndpoints.length * (bridge.averageParticipantStress ?? this.averageParticipantStress);
+  }
+
+  /**
+   * The bridge to use for a new conference, or undefined when none is usable: the least loaded
+   * that is not overloaded in the participant's region, else anywhere, else the least loaded.
+   */
   select(region?: string): KnownBridge | undefined {
-    const usable = [...this.bridges.values()].filter((b) => !b.draining && !b.shuttingDown && this.operational(b));
-    usable.sort((a, b) => Number(b.region === region && region !== undefined) - Number(a.region === region && region !== undefined) || a.stress - b.stress);
-    return usable[0];
+    const usable = [...this.bridges.values()]
+      .filter((b) => !b.draining && !b.shuttingDown && this.operational(b))
+      .map((bridge) => ({ bridge, load: this.correctedStress(bridge) }))
+      .sort((a, b) => a.load - b.load);
+    const notOverloaded = usable.filter((b) => b.load < this.stressThreshold);
+    const choice = notOverloaded.find((b) => region !== undefined && b.bridge.region === region) ?? notOverloaded[0] ?? usable[0];
+    return choice?.bridge;
   }
 
   get count(): number {
     return this.bridges.size;
+  }
+
+  private forgetOldEndpoints(bridge: KnownBridge): void {
+    const since = this.now() - this.rampUpMs;
+    while (bridge.recentEndpoints.length > 0 && bridge.recentEndpoints[0]! <= since) bridge.recentEndpoints.shift();
   }
 
   private operational(bridge: KnownBridge): boolean {

@@ -124,6 +124,7 @@ export class ConferenceMedia {
     }
     this.setBridgeMissing(false);
     const colibri = this.colibri;
+    this.options.selector.noteEndpoint(colibri.bridgeJid);
     const session = new JingleSession(randomUUID().replace(/-/g, '').slice(0, 16), p.occupantJid, this.options.iq, this.log.child({ endpoint: p.nick }));
     p.session = session;
     this.initiate(p, session, colibri).catch((err: unknown) => {

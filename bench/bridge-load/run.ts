@@ -117,6 +117,9 @@ const READ_DELAY = 'salon_bridge_read_delay_seconds_bucket';
 interface DelayBuckets {
   wire: Array<[number, number]>;
   read: Array<[number, number]>;
+  /** The stress level the bridge announces, and the event loop's busy share behind it, over its last 5 s sampling interval (NaN: not exposed). */
+  stress: number;
+  utilization: number;
 }
 
 /**
@@ -126,8 +129,10 @@ interface DelayBuckets {
  */
 async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets: DelayBuckets = { wire: [], read: [] };
+  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN };
   for (const line of text.split('\n')) {
+    if (line.startsWith('salon_bridge_stress ')) buckets.stress = Number(line.split(' ')[1]);
+    if (line.startsWith('salon_bridge_event_loop_utilization ')) buckets.utilization = Number(line.split(' ')[1]);
     const into = line.startsWith(WIRE_DELAY) ? buckets.wire : line.startsWith(READ_DELAY) ? buckets.read : undefined;
     const match = into && /le="([^"]+)"\}\s+(\S+)/.exec(line);
     if (into && match) into.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
@@ -295,6 +300,9 @@ interface Result {
   lossPct: number;
   videoLossPct: number;
   audioLossPct: number;
+  /** The bridge's stress level and event loop busy share at the window's end (its last 5 s), as announced to the focus. */
+  stressLevel: number;
+  eventLoopUtilization: number;
   /** Receivers that decrypted (and gave delays) / all. */
   delaySample: string;
   /** What the senders were due to send in the window, under the SenderSourceConstraints in force. */
@@ -560,6 +568,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       lossPct: lossOf(seq),
       videoLossPct: lossOf(seq.video),
       audioLossPct: lossOf(seq.audio),
+      stressLevel: round(wire1.stress, 3),
+      eventLoopUtilization: round(wire1.utilization, 3),
       delaySample: `${decrypting}/${participants.length - failed.size}`,
       offeredPps: round(duePackets / seconds, 0),
       unconstrainedPps: round(senders.length * offeredPps().video + senders.filter((p) => p.sendsAudio).length * offeredPps().audio, 0),
@@ -700,7 +710,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--native auto|on|off] [--repeat K] [--cpu-prof] [--verbose]
-scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick)`);
+scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick); or any RxS: R rooms of S senders`);
     return;
   }
   // The generator's young generation as small as the server's (bench/README.md, "The generator's
@@ -721,7 +731,10 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
     execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
     pinServer = true;
   }
-  const scenarios = (values.quick ? QUICK : FULL).filter((s) => !values.scenario || s.name === values.scenario);
+  const named = (values.quick ? QUICK : FULL).filter((s) => !values.scenario || s.name === values.scenario);
+  // Any other `RxS`: R rooms of S participants who all send and receive, as 20x3 (to see where a shape saturates).
+  const shape = /^(\d+)x(\d+)$/.exec(values.scenario ?? '');
+  const scenarios = named.length > 0 || !shape ? named : [{ name: values.scenario!, rooms: Number(shape[1]), senders: Number(shape[2]), receivers: 0 }];
   if (scenarios.length === 0) throw new Error(`no scenario named ${values.scenario}`);
   const warmup = Number(values.warmup ?? (values.quick ? 3 : 10));
   const duration = Number(values.duration ?? (values.quick ? 8 : 30));

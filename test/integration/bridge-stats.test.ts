@@ -4,6 +4,7 @@
  * and served to local scrapers only.
  */
 import assert from 'node:assert/strict';
+import { LOAD_THRESHOLD } from '../../bridge/stats.ts';
 import { parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
 import { connectClient, startTestServer, stopClient, xml, type TestServer } from './harness.ts';
 
@@ -51,7 +52,8 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
       assert.equal(during.participants, 2);
       assert.equal(during.largest_conference, 2);
       assert.equal(during.total_conferences_created, created + 1);
-      assert.equal(during.stress_level, 0.004, 'the brewery figure: 2 of 500 endpoints');
+      assert.equal(during.stress_level, Number(Math.max(2 / 500, Number(during.event_loop_utilization) / LOAD_THRESHOLD).toFixed(3)),
+        'the brewery figure: 2 of 500 endpoints, or the busy share of the event loop against its threshold');
       assert.equal(await metric('salon_bridge_conferences'), 1);
       assert.equal(await metric('salon_bridge_endpoints'), 2);
       assert.equal(await metric('salon_bridge_endpoints_created_total'), Number(during.total_participants));
@@ -70,6 +72,21 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
     } finally {
       await stopClient(focus.client);
     }
+  });
+
+  it('announces an event loop kept busy as stress over 1, in /colibri/stats and /metrics', async () => {
+    const stats = server.salon.bridgeStats!;
+    stats.sample();
+    // The one thread every packet is forwarded on, kept busy for a whole sampling interval.
+    const until = performance.now() + 300;
+    while (performance.now() < until) Math.sqrt(until);
+    stats.sample();
+    assert.ok(stats.utilization > 0.9, `busy share ${stats.utilization}`);
+    assert.ok(stats.stress(0) > 1, 'overloaded');
+    const doc = await colibriStats();
+    assert.equal(doc.stress_level, Number(Math.max(Number(doc.participants) / 500, Number(doc.event_loop_utilization) / LOAD_THRESHOLD).toFixed(3)));
+    assert.ok(Number.isFinite(await metric('salon_bridge_event_loop_utilization')));
+    assert.ok(await metric('salon_bridge_stress') >= 0);
   });
 
   it('serves the statistics to local scrapers only, not through a proxy', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import type { ConferenceMediaStats } from '../../../bridge/conference.ts';
 import type { EndpointStats } from '../../../bridge/endpoint.ts';
-import { BridgeStats, stressLevel, type StatsConference, type StatsEndpoint } from '../../../bridge/stats.ts';
+import { BridgeStats, LOAD_THRESHOLD, stressLevel, type StatsConference, type StatsEndpoint } from '../../../bridge/stats.ts';
 import { registerBridgeMetrics } from '../../../bridge/stats-metrics.ts';
 import type { WireDelays } from '../../../bridge/native/index.ts';
 
@@ -69,6 +69,8 @@ function rig(options: { epochMs?: number; draining?: boolean } = {}) {
       tick = fn;
       return () => stopped++;
     },
+    // A loop that is never measured busy: the stress level is the endpoints'.
+    eventLoopUtilization: () => ({ active: 0, idle: 0, utilization: 0 }),
   });
   return {
     stats,
@@ -227,10 +229,43 @@ describe('bridge/stats BridgeStats', () => {
     }
   });
 
-  it('calls 500 endpoints full load', () => {
+  it('calls 500 endpoints, or an event loop busy LOAD_THRESHOLD of the time, full load, and does not cap an overload', () => {
     assert.equal(stressLevel(0), 0);
     assert.equal(stressLevel(250), 0.5);
-    assert.equal(stressLevel(900), 1);
+    assert.equal(stressLevel(900), 1.8);
+    assert.equal(stressLevel(10, LOAD_THRESHOLD / 2), 0.5, 'the busy share, when it is the larger');
+    assert.equal(stressLevel(250, 0.075), 0.5, 'the endpoints, when they are');
+    assert.equal(stressLevel(0, 1), 1 / LOAD_THRESHOLD);
+  });
+
+  it('takes the event loop\'s busy share over each sampling interval into the stress level', () => {
+    const loop = { active: 0, idle: 0 };
+    const live: FakeConference[] = [];
+    let tick: (() => void) | undefined;
+    const stats = new BridgeStats({
+      conferences: () => live,
+      version: '0.1.0',
+      every: (_ms, fn) => {
+        tick = fn;
+        return () => undefined;
+      },
+      eventLoopUtilization: () => ({ ...loop, utilization: 0 }),
+    });
+    assert.equal(stats.utilization, 0, 'nothing measured before the first interval ends');
+    loop.active += 1500;
+    loop.idle += 3500;
+    tick!();
+    assert.equal(stats.utilization, 0.3);
+    assert.equal(stats.stress(0), 0.3 / LOAD_THRESHOLD);
+    assert.equal(stats.colibriStats().stress_level, Number((0.3 / LOAD_THRESHOLD).toFixed(3)));
+    assert.equal(stats.colibriStats().event_loop_utilization, 0.3);
+    loop.active += 4900;
+    loop.idle += 100;
+    tick!();
+    assert.equal(stats.utilization, 0.98, 'only the last interval counts');
+    assert.ok(stats.stress(0) > 1, 'overloaded');
+    tick!();
+    assert.equal(stats.utilization, 0.98, 'an interval with no loop time at all (a stalled clock) keeps the last figure');
   });
 });
 

@@ -31,6 +31,35 @@ describe('bridge selection from the brewery', () => {
     assert.equal(s.select(), undefined, 'graceful shutdown is sticky');
   });
 
+  it('sends a new conference out of the participant\'s region rather than onto an overloaded bridge (stress 0.8 or more)', () => {
+    const s = new BridgeSelector();
+    s.onBreweryPresence(brewery('eu1', { stress_level: '0.85', drain: 'false', region: 'eu' }));
+    s.onBreweryPresence(brewery('us1', { stress_level: '0.3', drain: 'false', region: 'us' }));
+    assert.equal(s.select('eu')?.jid, 'jvb@auth.example/us1');
+    s.onBreweryPresence(brewery('eu2', { stress_level: '0.79', drain: 'false', region: 'eu' }));
+    assert.equal(s.select('eu')?.jid, 'jvb@auth.example/eu2', 'a bridge of the region below the threshold comes first, however loaded');
+    s.onBreweryPresence(brewery('eu2', { stress_level: '1.2', drain: 'false', region: 'eu' }));
+    s.onBreweryPresence(brewery('us1', { stress_level: '0.95', drain: 'false', region: 'us' }));
+    assert.equal(s.select('eu')?.jid, 'jvb@auth.example/eu1', 'all overloaded: the least loaded, wherever it is');
+  });
+
+  it('counts the endpoints it just put on a bridge until its stress level can show them (Jicofo correctedStress)', () => {
+    let now = 0;
+    const s = new BridgeSelector({ now: () => now });
+    s.onBreweryPresence(brewery('a', { stress_level: '0.70', drain: 'false' }));
+    s.onBreweryPresence(brewery('b', { stress_level: '0.75', drain: 'false', average_participant_stress: '0.001' }));
+    assert.equal(s.select()?.jid, 'jvb@auth.example/a');
+    for (let i = 0; i < 10; i++) s.noteEndpoint('jvb@auth.example/a');
+    const a = s.select();
+    assert.equal(a?.jid, 'jvb@auth.example/b', 'a is at 0.70 + 10 × 0.01 now');
+    assert.equal(s.correctedStress(a!), 0.75);
+    for (let i = 0; i < 20; i++) s.noteEndpoint('jvb@auth.example/b');
+    assert.equal(s.correctedStress(s.select()!), 0.75 + 20 * 0.001, 'the stress per endpoint the bridge announces');
+    now += 20_000;
+    s.onBreweryPresence(brewery('a', { stress_level: '0.72', drain: 'false' }));
+    assert.equal(s.select()?.jid, 'jvb@auth.example/a', 'after the ramp-up interval only the announced figure counts');
+  });
+
   it('forgets a bridge that leaves the brewery', () => {
     const s = new BridgeSelector();
     s.onBreweryPresence(brewery('a', { stress_level: '0', drain: 'false' }));

@@ -179,6 +179,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.deepEqual(allocations.map((e) => [e.id, e.statsId]).sort(), [['alice', 'stats-alice'], ['bob', 'stats-bob']]);
     assert.equal(link.colibri.filter((m) => m.create).length, 1, 'one Colibri2 conference');
     assert.ok(link.colibri.every((m) => m.meetingId === 'meeting-1'), 'the bridge conference is named after the room\'s meeting id');
+    assert.equal(selector.correctedStress(selector.select()!), 0.1 + 2 * 0.01, 'the two endpoints count in the bridge\'s load until its stress level shows them');
   });
 
   /** Ends the conference and starts another on a fresh link (clients with RTX), offering `codecs`. */
