@@ -70,21 +70,23 @@ interface Slab {
   live: number;
 }
 
-/** One entry of the global ring; `data` (its slab) undefined when free. */
-interface Entry {
-  stream: Stream | undefined;
-  seq: number;
-  at: number;
-  /** The slab holding the packet, at `offset`, `length` bytes. */
-  data: Slab | undefined;
-  offset: number;
-  length: number;
-}
 
 export class PacketCache {
   readonly #options: PacketCacheOptions;
   readonly #mask: number;
-  readonly #ring: Entry[];
+  // The global ring, one array per field (entry i is index i of each): numbers in typed arrays, so
+  // that a cache is a handful of objects for the GC to trace and its writes need no write barrier.
+  // As objects, the ring was 8,192 entries per conference, each with its time boxed: 36 MB of the
+  // heap in 50 rooms of three, traced by every full collection (bench/README.md, "The stress level").
+  /** The slab holding entry i's packet, undefined when the entry is free. */
+  readonly #data: (Slab | undefined)[];
+  readonly #stream: (Stream | undefined)[];
+  readonly #seq: Uint16Array;
+  /** Insert time (the caller's clock); -Infinity: never. */
+  readonly #at: Float64Array;
+  /** Where in its slab, and how long. */
+  readonly #offset: Int32Array;
+  readonly #length: Int32Array;
   readonly #streams = new Map<number, Stream>();
   /** Next ring index to write. Live entries lie in the cyclic span [#tail, #head), all of it when the two meet and #count > 0. */
   #head = 0;
@@ -106,11 +108,13 @@ export class PacketCache {
     }
     this.#options = o;
     this.#mask = per - 1;
-    // `at` starts as a double (-Infinity: never), as the clock's times are. Starting as a small
-    // integer, the field changed representation at the first insert, which left the other entries
-    // with a deprecated map until each was written again, and V8 kept deoptimizing insert() (90
-    // times in a 30 s `20x3` bench run, one after every scavenge or two: --trace-deopt).
-    this.#ring = Array.from({ length: o.maxPackets }, () => ({ stream: undefined, seq: 0, at: -Infinity, data: undefined, offset: 0, length: 0 }));
+    const n = o.maxPackets;
+    this.#data = new Array<Slab | undefined>(n).fill(undefined);
+    this.#stream = new Array<Stream | undefined>(n).fill(undefined);
+    this.#seq = new Uint16Array(n);
+    this.#at = new Float64Array(n).fill(-Infinity);
+    this.#offset = new Int32Array(n);
+    this.#length = new Int32Array(n);
   }
 
   /** Streams, live entries and stored bytes: what the bounds hold. */
@@ -148,10 +152,10 @@ export class PacketCache {
     const previous = stream.slots[slot]!;
     if (previous >= 0) this.#free(previous); // the ring wrapped onto it, or the same packet again
     while (this.#count > 0 && this.#bytes + length > this.#options.maxBytes) this.#evictOldest();
-    const n = this.#ring.length;
+    const n = this.#at.length;
     if (this.#count > 0 && this.#head === this.#tail) {
       // The live span covers the whole ring: #head holds the oldest write, which makes way.
-      if (this.#ring[this.#head]!.data) {
+      if (this.#data[this.#head]) {
         this.#free(this.#head);
         this.stats.evicted++;
       }
@@ -159,10 +163,9 @@ export class PacketCache {
     }
     if (this.#count === 0) this.#tail = this.#head;
     const index = this.#head;
-    const entry = this.#ring[index]!;
-    entry.stream = stream;
-    entry.seq = seq;
-    entry.at = now;
+    this.#stream[index] = stream;
+    this.#seq[index] = seq;
+    this.#at[index] = now;
     // Copied into the current slab: an ArrayBuffer (or a Buffer object) of its own per packet cost
     // ~1.5 µs per insert (bench/bridge-forward.ts), and fresh slabs cost page faults. Entries go in
     // FIFO order, so slabs empty in the order they were filled, and an emptied one is reused.
@@ -174,9 +177,9 @@ export class PacketCache {
     }
     this.#slab.buf.set(packet, this.#slabUsed);
     this.#slab.live++;
-    entry.data = this.#slab;
-    entry.offset = this.#slabUsed;
-    entry.length = length;
+    this.#data[index] = this.#slab;
+    this.#offset[index] = this.#slabUsed;
+    this.#length[index] = length;
     this.#slabUsed += length;
     stream.slots[slot] = index;
     stream.live++;
@@ -191,13 +194,14 @@ export class PacketCache {
   get(ssrc: number, seq: number, now: number): Uint8Array | undefined {
     const stream = this.#streams.get(ssrc);
     const index = stream ? stream.slots[seq & this.#mask]! : -1;
-    const entry = index >= 0 ? this.#ring[index]! : undefined;
-    if (!entry?.data || entry.stream !== stream || entry.seq !== (seq & 0xffff) || now - entry.at > this.#options.maxAgeMs) {
+    const data = index >= 0 ? this.#data[index] : undefined;
+    if (!data || this.#stream[index] !== stream || this.#seq[index] !== (seq & 0xffff) || now - this.#at[index]! > this.#options.maxAgeMs) {
       this.stats.misses++;
       return undefined;
     }
     this.stats.hits++;
-    return entry.data.buf.subarray(entry.offset, entry.offset + entry.length);
+    const offset = this.#offset[index]!;
+    return data.buf.subarray(offset, offset + this.#length[index]!);
   }
 
   /** Forgets one stream (its sender left or stopped the source). */
@@ -228,8 +232,7 @@ export class PacketCache {
   #evictOld(now: number): void {
     for (;;) {
       this.#skipFree();
-      const oldest = this.#count > 0 ? this.#ring[this.#tail]! : undefined;
-      if (!oldest || now - oldest.at <= this.#options.maxAgeMs) return;
+      if (this.#count === 0 || now - this.#at[this.#tail]! <= this.#options.maxAgeMs) return;
       this.#free(this.#tail);
       this.stats.evicted++;
     }
@@ -247,20 +250,20 @@ export class PacketCache {
       this.#tail = this.#head;
       return;
     }
-    while (!this.#ring[this.#tail]!.data) this.#tail = (this.#tail + 1) % this.#ring.length;
+    while (!this.#data[this.#tail]) this.#tail = (this.#tail + 1) % this.#data.length;
   }
 
   #free(index: number): void {
-    const entry = this.#ring[index]!;
-    if (!entry.data) return;
-    const stream = entry.stream!;
-    if (stream.slots[entry.seq & this.#mask] === index) stream.slots[entry.seq & this.#mask] = -1;
+    const slab = this.#data[index];
+    if (!slab) return;
+    const stream = this.#stream[index]!;
+    const slot = this.#seq[index]! & this.#mask;
+    if (stream.slots[slot] === index) stream.slots[slot] = -1;
     stream.live--;
     this.#count--;
-    this.#bytes -= entry.length;
-    const slab = entry.data;
+    this.#bytes -= this.#length[index]!;
     if (--slab.live === 0 && slab !== this.#slab && slab.buf.length === SLAB_BYTES && this.#spareSlabs.length < SPARE_SLABS) this.#spareSlabs.push(slab.buf);
-    entry.data = undefined;
-    entry.stream = undefined;
+    this.#data[index] = undefined;
+    this.#stream[index] = undefined;
   }
 }
