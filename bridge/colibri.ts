@@ -146,6 +146,8 @@ export class ColibriService {
   private readonly expiry: ColibriExpiry;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** The bridge's cap on camera video while overloaded (bridge/load-reducer.ts); undefined: none. */
+  private cameraMaxHeight: number | undefined;
 
   constructor(private readonly options: ColibriServiceOptions) {
     this.expiry = { ...DEFAULT_COLIBRI_EXPIRY, ...options.expiry };
@@ -163,6 +165,18 @@ export class ColibriService {
   /** The live conferences (for statistics). */
   conferenceList(): BridgeConference[] {
     return [...this.conferences.values()];
+  }
+
+  /** The cap on camera video in force (setCameraMaxHeight); undefined: none. */
+  get cameraMaxHeightCap(): number | undefined {
+    return this.cameraMaxHeight;
+  }
+
+  /** Caps camera video in every conference, present and future, at this height; undefined lifts the cap. */
+  setCameraMaxHeight(height: number | undefined): void {
+    if (height === this.cameraMaxHeight) return;
+    this.cameraMaxHeight = height;
+    for (const conference of this.conferences.values()) conference.setCameraMaxHeight(height);
   }
 
   get endpointCount(): number {
@@ -189,6 +203,7 @@ export class ColibriService {
         feedbackSsrcs: { audio: feedbackSsrcs[0], video: feedbackSsrcs[1] },
         ...(this.options.loudestAudio ? { loudestAudio: this.options.loudestAudio } : {}),
       });
+      if (this.cameraMaxHeight !== undefined) conference.setCameraMaxHeight(this.cameraMaxHeight);
       this.conferences.set(request.meetingId, conference);
       this.feedbackSsrcs.set(request.meetingId, feedbackSsrcs);
       this.createdAt.set(request.meetingId, this.now());

@@ -212,6 +212,8 @@ export class BridgeConference {
   private readonly desktopOverrides = new Map<string, boolean>();
   private readonly lastKeyframeRequest = new Map<string, number>();
   private plan: ForwardingPlan | undefined;
+  /** The bridge's cap on camera video while it is overloaded (ColibriService.setCameraMaxHeight). */
+  private cameraMaxHeight: number | undefined;
   private audioLevelId = DEFAULT_AUDIO_LEVEL_ID;
   private readonly header = new RtpHeader();
   /** Parses what goes to a receiver, for its transport-wide sequence number. */
@@ -314,6 +316,17 @@ export class BridgeConference {
     member.unsubscribe.push(endpoint.events.on('rtcp', (packet) => this.rtcp.receiveRtcp(endpoint.id, packet)));
     this.members.set(endpoint.id, member);
     this.rtcp.addEndpoint(endpoint.id);
+    this.refreshForwarding();
+  }
+
+  /**
+   * Caps every camera source at this height for every receiver, whatever it asks for (screen
+   * shares are not capped), or lifts the cap (undefined): senders are told, through
+   * SenderSourceConstraints, to stop the layers above it, and receivers switch on the next keyframe.
+   */
+  setCameraMaxHeight(height: number | undefined): void {
+    if (height === this.cameraMaxHeight) return;
+    this.cameraMaxHeight = height;
     this.refreshForwarding();
   }
 
@@ -631,7 +644,7 @@ export class BridgeConference {
       }
     }
     const speaker = this.speech.state;
-    const plan = planForwarding(receivers, sources, speaker ? [speaker.dominant, ...speaker.previous] : []);
+    const plan = planForwarding(receivers, sources, speaker ? [speaker.dominant, ...speaker.previous] : [], this.cameraMaxHeight);
     const changes = compareForwarding(this.plan, plan);
     this.plan = plan;
     for (const [id, forwardedSources] of changes.forwardedSources) this.send(id, { colibriClass: 'ForwardedSources', forwardedSources });

@@ -149,15 +149,19 @@ export function rankVideo(receiver: ReceiverRequest, sources: readonly Conferenc
 }
 
 /** The video sources forwarded to a receiver, in rank order, each with the height it wants (> 0). */
-export function selectVideo(receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[]): Map<string, number> {
+export function selectVideo(
+  receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[], cameraMaxHeight = UNLIMITED_HEIGHT,
+): Map<string, number> {
   const ranked = rankVideo(receiver, sources, speakers);
   const settings = receiver.video;
-  if (!settings) return new Map(ranked.map((s) => [s.name, UNLIMITED_HEIGHT]));
+  // A screen share is never capped: text shrunk to 360p is unreadable, and it is one source per room.
+  const capped = (source: ConferenceSource, height: number): number => (source.desktop ? height : Math.min(height, cameraMaxHeight));
+  if (!settings) return new Map(ranked.map((s) => [s.name, capped(s, UNLIMITED_HEIGHT)]));
   const kept = settings.lastN < 0 ? ranked : ranked.slice(0, settings.lastN);
   const chosen = new Map<string, number>();
   for (const source of kept) {
     const height = settings.maxHeights.get(source.name) ?? settings.maxHeights.get(source.owner) ?? settings.defaultMaxHeight;
-    if (height !== 0) chosen.set(source.name, height < 0 ? UNLIMITED_HEIGHT : height);
+    if (height !== 0) chosen.set(source.name, capped(source, height < 0 ? UNLIMITED_HEIGHT : height));
   }
   return chosen;
 }
@@ -186,18 +190,20 @@ export interface ForwardingPlan {
 
 /**
  * The plan for the whole conference. `sources` in join order (owners as they joined, then each
- * owner's sources in signalling order); `speakers` the dominant speaker first, then the recent ones.
+ * owner's sources in signalling order); `speakers` the dominant speaker first, then the recent ones;
+ * `cameraMaxHeight` the bridge's cap on camera video while it is overloaded (bridge/load-reducer.ts).
  */
 export function planForwarding(
   receivers: readonly ReceiverRequest[],
   sources: readonly ConferenceSource[],
   speakers: readonly string[],
+  cameraMaxHeight = UNLIMITED_HEIGHT,
 ): ForwardingPlan {
   const plan: ForwardingPlan = { video: new Map(), frameRates: new Map(), receiving: new Map(), senderHeights: new Map() };
   const byName = new Map(sources.map((s) => [s.name, s]));
   for (const source of sources) if (source.media === 'video') plan.senderHeights.set(source.name, 0);
   for (const receiver of receivers) {
-    const video = selectVideo(receiver, sources, speakers);
+    const video = selectVideo(receiver, sources, speakers, cameraMaxHeight);
     const receiving = new Set(video.keys());
     for (const source of sources) {
       if (source.media === 'audio' && source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);

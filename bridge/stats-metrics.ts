@@ -122,7 +122,7 @@ export interface MediaSocketFigures {
  * Registers the bridge metrics on `registry`; each scrape reads `stats` once per metric, and the
  * media socket's figures (the native path) when given.
  */
-export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, media?: MediaSocketFigures): void {
+export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, media?: MediaSocketFigures, reducer?: { readonly cameraMaxHeight: number | undefined }): void {
   const gauge = (name: string, help: string, value: (s: BridgeSnapshot) => number): void => {
     new Gauge({ name, help, registers: [registry], collect() { this.set(value(stats.snapshot())); } });
   };
@@ -134,6 +134,12 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
     name: 'salon_bridge_event_loop_utilization', help: 'Busy share of the event loop, which forwards every packet, over the last sampling interval (0 to 1)', registers: [registry],
     collect() { this.set(stats.utilization); },
   });
+  if (reducer) {
+    new Gauge({
+      name: 'salon_bridge_camera_max_height', help: 'Height camera video is capped at while the bridge is overloaded; 0: no cap', registers: [registry],
+      collect() { this.set(reducer.cameraMaxHeight ?? 0); },
+    });
+  }
   gauge('salon_bridge_forwarding_delay_max_seconds', 'Largest forwarding delay of the live conferences, each since it started', (s) => s.forwardingDelayNsMax / 1e9);
   for (const [name, help, key] of COUNTERS) {
     new Counter({

@@ -46,6 +46,8 @@ export interface BridgeStatsOptions {
   every?(ms: number, fn: () => void): () => void;
   /** The event loop's busy and idle time so far; default performance.eventLoopUtilization. */
   eventLoopUtilization?(): EventLoopUtilization;
+  /** Called after each sample that measured the event loop: its busy share, and the sample's time (`now`). */
+  onSample?(utilization: number, at: number): void;
 }
 
 /** Cumulative figures since the bridge started (live objects plus those already gone). */
@@ -186,7 +188,8 @@ export class BridgeStats {
   #lastSample: { at: number; totals: BridgeTotals } | undefined;
   #rates: BridgeRates = ZERO_RATES;
   readonly #eventLoop: () => EventLoopUtilization;
-  #lastEventLoop: EventLoopUtilization;
+  /** The reading of the last sample; undefined before the first (which measures nothing: it starts the first interval). */
+  #lastEventLoop: EventLoopUtilization | undefined;
   #utilization = 0;
   #stopTimer: (() => void) | undefined;
 
@@ -194,7 +197,6 @@ export class BridgeStats {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
     this.#eventLoop = options.eventLoopUtilization ?? (() => performance.eventLoopUtilization());
-    this.#lastEventLoop = this.#eventLoop();
     this.sample();
     const every = options.every ?? ((ms, fn) => {
       const timer = setInterval(fn, ms);
@@ -262,10 +264,14 @@ export class BridgeStats {
     const at = this.#now();
     const { totals } = this.snapshot();
     const eventLoop = this.#eventLoop();
-    const busy = eventLoop.active - this.#lastEventLoop.active;
-    const all = busy + eventLoop.idle - this.#lastEventLoop.idle;
-    if (all > 0) this.#utilization = Math.min(1, Math.max(0, busy / all));
+    const before = this.#lastEventLoop;
+    const busy = before ? eventLoop.active - before.active : 0;
+    const all = before ? busy + eventLoop.idle - before.idle : 0;
     this.#lastEventLoop = eventLoop;
+    if (all > 0) {
+      this.#utilization = Math.min(1, Math.max(0, busy / all));
+      this.#options.onSample?.(this.#utilization, at);
+    }
     const last = this.#lastSample;
     const seconds = last ? (at - last.at) / 1000 : 0;
     if (last && seconds > 0) {

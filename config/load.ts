@@ -70,6 +70,7 @@ export const envSettings: Record<string, Setting> = {
   JVB_MUC_NICKNAME: { path: 'bridge.id', kind: 'string' },
   JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },
   SALON_BRIDGE_LOUDEST_AUDIO: { path: 'bridge.loudestAudio', kind: 'int' },
+  SALON_BRIDGE_LOAD_REDUCER: { path: 'bridge.loadReducer', kind: 'bool' },
   JVB_BREWERY_MUC: { path: 'bridge.brewery', kind: 'string' },
   JVB_AUTH_USER: { path: 'bridge.user', kind: 'string' },
   JVB_AUTH_PASSWORD: { path: 'bridge.password', kind: 'string' },

@@ -245,6 +245,11 @@ export const configSchema = z.strictObject({
      * as jitsi-videobridge's "route loudest only"; 0 (default) forwards every participant's audio.
      */
     loudestAudio: z.number().int().min(0).max(100).default(0),
+    /**
+     * While the bridge is overloaded (its event loop busy 75 % of 5 s), cap camera video at 360p,
+     * then 180p, and lift the cap once the load stays low for a minute (bridge/load-reducer.ts).
+     */
+    loadReducer: z.boolean().default(true),
     /** The brewery room on the internal MUC domain. */
     brewery: token.default('jvbbrewery'),
     /** The bridges' account, `<user>@<auth domain>`. */

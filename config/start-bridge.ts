@@ -107,7 +107,7 @@ export async function startStandaloneBridge(config: Config, log: Logger = create
   const role = await startBridgeRole(config, link, log, id);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'salon_' });
-  registerBridgeMetrics(registry, role.stats, role.media);
+  registerBridgeMetrics(registry, role.stats, role.media, role.reducer);
   const front = createHttpFront({
     log: log.child({ component: 'http' }),
     registry,

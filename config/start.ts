@@ -15,6 +15,7 @@ import { createIdentityStamp, identityFromClaims, type StampedIdentity } from '.
 import { AuthenticationSessions, codecTable, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
+import { LoadReducer } from '../bridge/load-reducer.ts';
 import { networkInterfaces } from 'node:os';
 import { createHttpFront, type HttpFront } from '../web/server/app.ts';
 import { sharedClientBundle, type ClientBundle } from '../web/server/bundle.ts';
@@ -151,6 +152,8 @@ function lobbyBypass(config: Config, isAgent: (realJid: string, roomJid: string)
 export interface BridgeRole {
   bridge: Bridge;
   stats: BridgeStats;
+  /** Caps camera video while the bridge is overloaded; undefined when `bridge.loadReducer` is off. */
+  reducer: LoadReducer | undefined;
   media: MediaTransport;
   /** Closes the bridge (it leaves the brewery), its statistics and its media transport. */
   close(): Promise<void>;
@@ -179,14 +182,18 @@ export async function startBridgeRole(config: Config, link: BridgeXmppLink, log:
     // Read from the first presence on, once `stats` exists (the session comes online later).
     utilization: () => stats.utilization,
   });
+  const reducer = config.bridge.loadReducer
+    ? new LoadReducer({ apply: (height) => bridge.colibri.setCameraMaxHeight(height), log: log.child({ component: 'bridge' }) })
+    : undefined;
   const stats = new BridgeStats({
     conferences: () => bridge.colibri.conferenceList(),
     version: VERSION,
     ...(region ? { region } : {}),
     draining: () => bridge.draining,
+    ...(reducer ? { onSample: (utilization: number, at: number) => reducer.update(utilization, at) } : {}),
   });
   return {
-    bridge, stats, media,
+    bridge, stats, media, reducer,
     async close() {
       stats.close();
       bridge.close();
@@ -396,7 +403,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
   try {
     if (config.bridge.enabled) {
       bridgeRole = await startBridgeRole(config, inProcessLink(xmpp), log, config.bridge.id ?? 'jvb-1');
-      registerBridgeMetrics(registry, bridgeRole.stats, bridgeRole.media);
+      registerBridgeMetrics(registry, bridgeRole.stats, bridgeRole.media, bridgeRole.reducer);
     } else {
       log.info({ brewery: breweryJid(config) }, 'no built-in bridge: conferences use the bridges in the brewery');
     }

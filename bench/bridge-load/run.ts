@@ -120,6 +120,8 @@ interface DelayBuckets {
   /** The stress level the bridge announces, and the event loop's busy share behind it, over its last 5 s sampling interval (NaN: not exposed). */
   stress: number;
   utilization: number;
+  /** salon_bridge_camera_max_height (0: no cap; NaN: the load reducer is off). */
+  cameraMaxHeight: number;
 }
 
 /**
@@ -129,10 +131,11 @@ interface DelayBuckets {
  */
 async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN };
+  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN };
   for (const line of text.split('\n')) {
     if (line.startsWith('salon_bridge_stress ')) buckets.stress = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_event_loop_utilization ')) buckets.utilization = Number(line.split(' ')[1]);
+    if (line.startsWith('salon_bridge_camera_max_height ')) buckets.cameraMaxHeight = Number(line.split(' ')[1]);
     const into = line.startsWith(WIRE_DELAY) ? buckets.wire : line.startsWith(READ_DELAY) ? buckets.read : undefined;
     const match = into && /le="([^"]+)"\}\s+(\S+)/.exec(line);
     if (into && match) into.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
@@ -282,6 +285,9 @@ interface Result {
   joinFailures: number;
   /** SALON_BRIDGE_LOUDEST_AUDIO as the server got it ('-': unset). */
   loudestAudio: string;
+  /** SALON_BRIDGE_LOAD_REDUCER as the server got it (off unless --load-reducer), and the cap in force at the window's end (0: none). */
+  loadReducer: string;
+  cameraMaxHeight: number;
   /** SALON_BRIDGE_NATIVE as the server got it: `auto` runs the native media path when it was built. */
   native: string;
   forwardedPps: number;
@@ -558,6 +564,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       participants: participants.length,
       joinFailures: failures.length,
       loudestAudio: process.env.SALON_BRIDGE_LOUDEST_AUDIO || '-',
+      loadReducer: process.env.SALON_BRIDGE_LOAD_REDUCER ?? '-',
+      cameraMaxHeight: wire1.cameraMaxHeight,
       native: process.env.SALON_BRIDGE_NATIVE || 'auto',
       forwardedPps: round(forwardedPps, 0),
       cpuSeconds: round(cpuSeconds, 2),
@@ -702,6 +710,7 @@ async function main(): Promise<void> {
       'udp-buffer': { type: 'string', default: '0' },
       pin: { type: 'boolean', default: false },
       'loudest-audio': { type: 'string' },
+      'load-reducer': { type: 'boolean', default: false },
       native: { type: 'string' },
       repeat: { type: 'string', default: '1' },
       verbose: { type: 'boolean', default: false },
@@ -709,7 +718,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--native auto|on|off] [--repeat K] [--cpu-prof] [--verbose]
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--load-reducer] [--native auto|on|off] [--repeat K] [--cpu-prof] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick); or any RxS: R rooms of S senders`);
     return;
   }
@@ -722,6 +731,10 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   udpBuffer = Number(values['udp-buffer']);
   // The server child inherits the environment: this sets the bridge's loudest-N audio routing.
   if (values['loudest-audio'] !== undefined) process.env.SALON_BRIDGE_LOUDEST_AUDIO = values['loudest-audio'];
+  // The bridge's load reducer caps video when it is overloaded, which would change the load being
+  // measured: off unless asked for (--load-reducer, or the variable set in the environment).
+  if (values['load-reducer']) process.env.SALON_BRIDGE_LOAD_REDUCER = 'true';
+  else process.env.SALON_BRIDGE_LOAD_REDUCER ??= 'false';
   // The server's media path: auto (native when built), on, off (TypeScript).
   if (values.native !== undefined) process.env.SALON_BRIDGE_NATIVE = values.native;
   if (priority !== 0) setPriority(priority);

@@ -89,6 +89,24 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
     assert.ok(await metric('salon_bridge_stress') >= 0);
   });
 
+  it('caps camera video while the event loop stays busy, when the load reducer is on (SALON_BRIDGE_LOAD_REDUCER)', async () => {
+    assert.equal(await metric('salon_bridge_camera_max_height'), NaN, 'the test servers run without it');
+    const reducing = await startTestServer({ SALON_BRIDGE_LOAD_REDUCER: 'true' });
+    try {
+      const text = async () => (await fetch(`${reducing.httpOrigin}/metrics`)).text();
+      assert.match(await text(), /^salon_bridge_camera_max_height 0$/m, 'no cap at first');
+      const stats = reducing.salon.bridgeStats!;
+      stats.sample();
+      const until = performance.now() + 300;
+      while (performance.now() < until) Math.sqrt(until);
+      stats.sample();
+      assert.match(await text(), /^salon_bridge_camera_max_height 360$/m);
+      assert.equal(reducing.salon.bridge!.colibri.cameraMaxHeightCap, 360, 'the conferences are capped');
+    } finally {
+      await reducing.close();
+    }
+  });
+
   it('serves the statistics to local scrapers only, not through a proxy', async () => {
     const proxied = await fetch(`${server.httpOrigin}/colibri/stats`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     assert.equal(proxied.status, 403);

@@ -44,7 +44,9 @@ export async function startTestServer(env: Record<string, string> = {}, flags: s
     '--http-port', String(port), '--public-url', `http://127.0.0.1:${port}`,
     '--xmpp-port', '0', '--component-port', '0', '--media-port', '0',
     '--http-host', '127.0.0.1', '--state-dir', stateDir, '--log-level', process.env.SALON_TEST_LOG ?? 'silent', ...flags,
-  ], env);
+    // The load reducer would cap video whenever the test machine keeps the event loop busy: media
+    // assertions must not depend on that. The tests of the reducer turn it on.
+  ], { SALON_BRIDGE_LOAD_REDUCER: 'false', ...env });
   const salon = await startSalon({ ...config, xmpp: { ...config.xmpp, c2s: { ...config.xmpp.c2s, host: '127.0.0.1' } } });
   const httpOrigin = salon.localOrigin;
   return {
@@ -90,7 +92,7 @@ export async function startTestBridge(server: TestServer, options: TestBridgeOpt
       '--xmpp-server', options.xmppServer ?? `127.0.0.1:${server.c2sPort}`, '--log-level', process.env.SALON_TEST_LOG ?? 'silent',
       ...(trust ? ['--xmpp-ca-file', join(server.salon.config.stateDir, 'self-signed.crt')] : []),
       ...(options.flags ?? []),
-    ], { JVB_AUTH_PASSWORD: server.salon.secrets.jvbPassword });
+    ], { JVB_AUTH_PASSWORD: server.salon.secrets.jvbPassword, SALON_BRIDGE_LOAD_REDUCER: 'false' });
     const host = await startStandaloneBridge(config, undefined, { retry: { firstMs: 50, maxMs: 200 } });
     return {
       host,

@@ -61,18 +61,19 @@ function senderReport(ssrc: number, rtpTimestamp: number): Buffer {
 /** A NACK of one packet (RFC 4585 §6.2.1), as receivers send it. */
 const nack = (sender: number, media: number, seq: number): Buffer => buildNack(sender, media, [seq]);
 
-function conference(options: { loudestAudio?: number } = {}) {
+function conference(options: { loudestAudio?: number; cameraMaxHeight?: number } = {}) {
   const clock = { now: 0 };
   const inbox = new Map<string, BridgeToClientMessage[]>([[A, []], [B, []]]);
   const { svc, endpoints } = serviceWithFakeEndpoints({
     webSocketUrl: () => 'wss://meet.example/colibri-ws',
     now: () => clock.now,
-    ...options,
+    ...(options.loudestAudio !== undefined ? { loudestAudio: options.loudestAudio } : {}),
     sendToEndpoint: (meetingId, endpointId, message) => {
       assert.equal(meetingId, MEETING);
       inbox.get(endpointId)?.push(message);
     },
   });
+  if (options.cameraMaxHeight !== undefined) svc.setCameraMaxHeight(options.cameraMaxHeight);
   const allocated = svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
   const videoFeedbackSsrc = Number(allocated.feedbackSources!.find((m) => m.id === 'jvb-v0')!.sources[0]!.attrs.ssrc);
   svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
@@ -280,6 +281,45 @@ describe('bridge conference and the bridge channel', () => {
     frames(10, (ssrc, i) => ssrc === LOW && i === 2);
     assert.deepEqual(layersOf(cEnd, fromC).slice(-3), ['low', 'low', 'low'], 'C moved to the low layer on its keyframe');
     assert.deepEqual(layersOf(c.b, fromB).slice(-3), ['high', 'high', 'high'], 'B, who said nothing, keeps the tall one');
+  });
+
+  it('caps camera video bridge-wide while overloaded: senders asked for less, receivers moved down on a keyframe, and back', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { C, cEnd } = thirdEndpoint(c);
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+    const layersOf = (e: typeof cEnd, from = 0) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW).map((p) => (p.at(-1) === 0x10 ? 'low' : 'high'));
+    const seq = new Map([[LOW, 100], [HIGH, 7000]]);
+    const next = (ssrc: number) => { const n = seq.get(ssrc)!; seq.set(ssrc, n + 1); return n; };
+    const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
+      for (let i = 0; i < n; i++) {
+        for (const ssrc of [LOW, HIGH]) c.a.emit('rtp', layerFrame(ssrc, next(ssrc), key(ssrc, i)));
+        c.clock.now += 33;
+      }
+    };
+    frames(1, () => false);
+    frames(3, (_, i) => i === 0);
+    assert.deepEqual(layersOf(cEnd), ['high', 'high', 'high'], 'C, with A on stage at 720, gets the high layer');
+
+    c.svc.setCameraMaxHeight(360);
+    assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 360 }, 'A is asked for 360 at most');
+    const fromC = cEnd.sentRtp.length;
+    const fromB = c.b.sentRtp.length;
+    frames(4, (ssrc, i) => ssrc === LOW && i === 1);
+    assert.deepEqual(layersOf(cEnd, fromC), ['high', 'low', 'low', 'low'], 'C moved down on the low layer\'s keyframe');
+    assert.deepEqual(layersOf(c.b, fromB).slice(-3), ['low', 'low', 'low'], 'so did B');
+
+    c.svc.setCameraMaxHeight(undefined);
+    assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 2160 }, 'the cap lifted');
+    const back = cEnd.sentRtp.length;
+    frames(3, (ssrc, i) => ssrc === HIGH && i === 1);
+    assert.deepEqual(layersOf(cEnd, back).slice(-2), ['high', 'high'], 'C back on the high layer from its keyframe');
+  });
+
+  it('applies the cap in force to a conference created under it', () => {
+    const c = conference({ cameraMaxHeight: 180 });
+    close = () => c.svc.close('test over');
+    assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 180 });
   });
 
   it('sends each receiver the layer ITS constraints ask for, with its own numbering, NACK translation, retransmissions and sender reports', () => {

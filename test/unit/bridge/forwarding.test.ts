@@ -27,6 +27,16 @@ const names = (map: Map<string, number>) => [...map.keys()];
 
 describe('forwarding policy', () => {
   describe('video selection', () => {
+    it('caps camera sources at the bridge\'s overload cap, whatever receivers ask, but never a screen share', () => {
+      const receivers = [receiver('a'), receiver('b', { defaultConstraints: { maxHeight: 180 } }), receiver('d', { defaultConstraints: { maxHeight: 720 } })];
+      const plan = planForwarding(receivers, SOURCES, [], 360);
+      assert.deepEqual([...plan.video.get('a')!], [['c-v1', UNLIMITED_HEIGHT], ['b-v0', 360], ['c-v0', 360], ['d-v0', 360]]);
+      assert.deepEqual([...plan.video.get('b')!], [['c-v1', 180], ['a-v0', 180], ['c-v0', 180], ['d-v0', 180]], 'under the cap, the receiver\'s own height');
+      assert.equal(plan.video.get('d')!.get('c-v1'), 720);
+      assert.deepEqual([...plan.senderHeights], [['a-v0', 360], ['b-v0', 360], ['c-v0', 360], ['d-v0', 360], ['c-v1', UNLIMITED_HEIGHT]], 'senders asked for 360 at most');
+      assert.deepEqual([...planForwarding(receivers, SOURCES, []).senderHeights.values()], [720, UNLIMITED_HEIGHT, UNLIMITED_HEIGHT, UNLIMITED_HEIGHT, UNLIMITED_HEIGHT], 'without the cap');
+    });
+
     it('forwards every other video source at full height before the receiver says anything', () => {
       assert.deepEqual([...selectVideo(receiver('a'), SOURCES, [])], [['c-v1', UNLIMITED_HEIGHT], ['b-v0', UNLIMITED_HEIGHT], ['c-v0', UNLIMITED_HEIGHT], ['d-v0', UNLIMITED_HEIGHT]]);
     });

@@ -1,0 +1,85 @@
+/**
+ * What the bridge does when its one forwarding thread cannot keep up: it caps camera video, first
+ * at 360p, then at 180p, and lifts the cap a step at a time once the load has stayed low for a
+ * while. Without it, an overloaded bridge's socket buffer overflows and every stream loses packets
+ * at random, audio included, and the NACKs and retransmissions that follow add load on top; with
+ * it, everyone keeps every video, smaller, and the audio. Senders are told to stop the layers above
+ * the cap (SenderSourceConstraints), so the bridge receives less as well as sends less: in rooms of
+ * three, 360p is 2 packets a frame where 720p is 5.
+ *
+ * jitsi-videobridge has a load reducer too (`load-management`, off by default), which lowers
+ * last-N: in rooms of three, where every receiver sees every sender, that hides a participant.
+ * Screen shares are never capped (bridge/forwarding.ts).
+ *
+ * Fed the event loop's busy share every sampling interval (BridgeStats, 5 s); no timer of its own.
+ */
+import type { Logger } from 'pino';
+import { LOAD_THRESHOLD } from './stats.ts';
+
+/** The caps, one step after the other; undefined: none. */
+export const CAMERA_CAPS: readonly (number | undefined)[] = [undefined, 360, 180];
+
+export interface LoadReducerOptions {
+  /** Applies a cap to every conference (ColibriService.setCameraMaxHeight). */
+  apply(cameraMaxHeight: number | undefined): void;
+  log: Logger;
+  /** Busy share from which the next step down is taken; default LOAD_THRESHOLD (stress 1). */
+  reduceAt?: number;
+  /** Busy share under which a step up may be taken; default 0.8 × LOAD_THRESHOLD (stress 0.8, where the focus calls a bridge overloaded). */
+  recoverBelow?: number;
+  /** After a change, how long before another step down: its effect must show in a whole interval first. Default 10 s. */
+  settleMs?: number;
+  /** How long the load must have stayed under `recoverBelow`, and since the last change, before a step up. Default 60 s (as JVB's impact time). */
+  recoverAfterMs?: number;
+}
+
+export class LoadReducer {
+  readonly #options: Required<Omit<LoadReducerOptions, 'apply' | 'log'>>;
+  readonly #apply: (cameraMaxHeight: number | undefined) => void;
+  readonly #log: Logger;
+  #step = 0;
+  #changedAt = -Infinity;
+  /** Since when every sample was under recoverBelow (the start of the first one's interval); undefined: the last one was not. */
+  #lowSince: number | undefined;
+  /** The last sample's time: the start of the next one's interval. */
+  #lastAt: number | undefined;
+
+  constructor(options: LoadReducerOptions) {
+    this.#apply = options.apply;
+    this.#log = options.log;
+    this.#options = {
+      reduceAt: options.reduceAt ?? LOAD_THRESHOLD,
+      recoverBelow: options.recoverBelow ?? 0.8 * LOAD_THRESHOLD,
+      settleMs: options.settleMs ?? 10_000,
+      recoverAfterMs: options.recoverAfterMs ?? 60_000,
+    };
+  }
+
+  /** The cap in force; undefined: none. */
+  get cameraMaxHeight(): number | undefined {
+    return CAMERA_CAPS[this.#step];
+  }
+
+  /** One sample: the event loop's busy share over the interval that ended at `now` (ms, monotonic). */
+  update(utilization: number, now: number): void {
+    const o = this.#options;
+    if (utilization < o.recoverBelow) this.#lowSince ??= Math.max(this.#lastAt ?? now, this.#changedAt);
+    else this.#lowSince = undefined;
+    this.#lastAt = now;
+    if (utilization >= o.reduceAt) {
+      if (this.#step < CAMERA_CAPS.length - 1 && now - this.#changedAt >= o.settleMs) this.#change(this.#step + 1, now, utilization);
+    } else if (this.#step > 0 && this.#lowSince !== undefined && now - this.#lowSince >= o.recoverAfterMs && now - this.#changedAt >= o.recoverAfterMs) {
+      this.#change(this.#step - 1, now, utilization);
+    }
+  }
+
+  #change(step: number, now: number, utilization: number): void {
+    this.#step = step;
+    this.#changedAt = now;
+    // A step up is judged afresh: the load under the new cap must stay low for a whole while again.
+    this.#lowSince = undefined;
+    const cap = CAMERA_CAPS[step];
+    this.#log.warn({ utilization: Number(utilization.toFixed(3)), cameraMaxHeight: cap ?? 'none' }, cap === undefined ? 'bridge load is low again: camera video no longer capped' : `bridge overloaded: camera video capped at ${cap}p`);
+    this.#apply(cap);
+  }
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { LoadReducer } from '../../../bridge/load-reducer.ts';
+import { LOAD_THRESHOLD } from '../../../bridge/stats.ts';
+
+/** A reducer fed one busy share per 5 s sample, recording what it applied. */
+function rig() {
+  const applied: (number | undefined)[] = [];
+  const reducer = new LoadReducer({ apply: (height) => applied.push(height), log: pino({ level: 'silent' }) });
+  let now = 0;
+  const samples = (utilization: number, count = 1) => {
+    for (let i = 0; i < count; i++) {
+      now += 5000;
+      reducer.update(utilization, now);
+    }
+  };
+  return { reducer, applied, samples };
+}
+
+describe('bridge/load-reducer', () => {
+  it('does nothing below the threshold, however long', () => {
+    const r = rig();
+    r.samples(LOAD_THRESHOLD - 0.01, 100);
+    assert.deepEqual(r.applied, []);
+    assert.equal(r.reducer.cameraMaxHeight, undefined);
+  });
+
+  it('caps at 360 on the first overloaded sample, at 180 after 10 s more of overload, and no lower', () => {
+    const r = rig();
+    r.samples(0.3, 3);
+    r.samples(0.9);
+    assert.deepEqual(r.applied, [360]);
+    r.samples(0.9);
+    assert.deepEqual(r.applied, [360], 'the first cap\'s effect must show in a whole interval first');
+    r.samples(0.8);
+    assert.deepEqual(r.applied, [360, 180]);
+    r.samples(1, 20);
+    assert.deepEqual(r.applied, [360, 180]);
+    assert.equal(r.reducer.cameraMaxHeight, 180);
+  });
+
+  it('lifts the cap a step at a time, each after a minute under 0.8 of the threshold, and starts over after any busier sample', () => {
+    const r = rig();
+    r.samples(0.9);
+    r.samples(0.9, 2);
+    assert.deepEqual(r.applied, [360, 180]);
+    const low = 0.8 * LOAD_THRESHOLD - 0.01;
+    r.samples(low, 11);
+    assert.deepEqual(r.applied, [360, 180], '55 s');
+    r.samples(0.8 * LOAD_THRESHOLD);
+    r.samples(low, 11);
+    assert.deepEqual(r.applied, [360, 180], 'a sample in between (0.8 × threshold, not overloaded) started the minute over');
+    r.samples(low);
+    assert.deepEqual(r.applied, [360, 180, 360]);
+    r.samples(low, 11);
+    assert.deepEqual(r.applied, [360, 180, 360]);
+    r.samples(low);
+    assert.deepEqual(r.applied, [360, 180, 360, undefined]);
+    assert.equal(r.reducer.cameraMaxHeight, undefined);
+  });
+
+  it('goes back down as soon as a whole interval under the lifted cap is overloaded', () => {
+    const r = rig();
+    r.samples(0.9);
+    r.samples(0.1, 11);
+    assert.deepEqual(r.applied, [360]);
+    r.samples(0.1);
+    assert.deepEqual(r.applied, [360, undefined]);
+    r.samples(0.9);
+    assert.deepEqual(r.applied, [360, undefined], 'the step up must show in a whole interval first');
+    r.samples(0.9);
+    assert.deepEqual(r.applied, [360, undefined, 360]);
+  });
+});
