@@ -5,7 +5,9 @@
  * at random, audio included, and the NACKs and retransmissions that follow add load on top; with
  * it, everyone keeps every video, smaller, and the audio. Senders are told to stop the layers above
  * the cap (SenderSourceConstraints), so the bridge receives less as well as sends less: in rooms of
- * three, 360p is 2 packets a frame where 720p is 5.
+ * three, 360p is 2 packets a frame where 720p is 5. A step is lifted when the load, times what
+ * the step down relieved, has stayed low for a minute: a steady load is not lifted back into
+ * overload, and the cap goes as participants leave.
  *
  * jitsi-videobridge has a load reducer too (`load-management`, off by default), which lowers
  * last-N: in rooms of three, where every receiver sees every sender, that hides a participant.
@@ -25,11 +27,15 @@ export interface LoadReducerOptions {
   log: Logger;
   /** Busy share from which the next step down is taken; default LOAD_THRESHOLD (stress 1). */
   reduceAt?: number;
-  /** Busy share under which a step up may be taken; default 0.8 × LOAD_THRESHOLD (stress 0.8, where the focus calls a bridge overloaded). */
+  /**
+   * A step up is taken when the busy share it would bring (the share now times how much the step
+   * down relieved) stays under this; default 0.8 × LOAD_THRESHOLD (stress 0.8, where the focus
+   * calls a bridge overloaded).
+   */
   recoverBelow?: number;
   /** After a change, how long before another step down: its effect must show in a whole interval first. Default 10 s. */
   settleMs?: number;
-  /** How long the load must have stayed under `recoverBelow`, and since the last change, before a step up. Default 60 s (as JVB's impact time). */
+  /** How long that must have held, and since the last change, before a step up. Default 60 s (as JVB's impact time). */
   recoverAfterMs?: number;
 }
 
@@ -39,10 +45,19 @@ export class LoadReducer {
   readonly #log: Logger;
   #step = 0;
   #changedAt = -Infinity;
-  /** Since when every sample was under recoverBelow (the start of the first one's interval); undefined: the last one was not. */
+  /** Since when lifting a step would have kept the load under recoverBelow (the start of the first such interval); undefined: the last sample said no. */
   #lowSince: number | undefined;
   /** The last sample's time: the start of the next one's interval. */
   #lastAt: number | undefined;
+  /**
+   * Per step, how many times busier the bridge was before it stepped down to it than after: what
+   * lifting it would bring back, so that a steady load is not lifted into overload again (1 until
+   * measured; at most 10). The busy share before is at most 1, so a demand beyond the thread's capacity is
+   * underestimated: a lift that overloads again measures it anew, once.
+   */
+  readonly #relief: number[] = CAMERA_CAPS.map(() => 1);
+  /** The busy share that made the last step down, until a whole interval after it is measured. */
+  #before: number | undefined;
 
   constructor(options: LoadReducerOptions) {
     this.#apply = options.apply;
@@ -63,12 +78,21 @@ export class LoadReducer {
   /** One sample: the event loop's busy share over the interval that ended at `now` (ms, monotonic). */
   update(utilization: number, now: number): void {
     const o = this.#options;
-    if (utilization < o.recoverBelow) this.#lowSince ??= Math.max(this.#lastAt ?? now, this.#changedAt);
-    else this.#lowSince = undefined;
+    const intervalStart = this.#lastAt ?? now;
     this.#lastAt = now;
+    if (this.#before !== undefined && intervalStart >= this.#changedAt) {
+      this.#relief[this.#step] = Math.min(10, Math.max(1, this.#before / Math.max(utilization, 0.01)));
+      this.#before = undefined;
+    }
+    if (this.#step > 0 && utilization * this.#relief[this.#step]! < o.recoverBelow) this.#lowSince ??= Math.max(intervalStart, this.#changedAt);
+    else this.#lowSince = undefined;
     if (utilization >= o.reduceAt) {
-      if (this.#step < CAMERA_CAPS.length - 1 && now - this.#changedAt >= o.settleMs) this.#change(this.#step + 1, now, utilization);
-    } else if (this.#step > 0 && this.#lowSince !== undefined && now - this.#lowSince >= o.recoverAfterMs && now - this.#changedAt >= o.recoverAfterMs) {
+      if (this.#step < CAMERA_CAPS.length - 1 && now - this.#changedAt >= o.settleMs) {
+        this.#before = utilization;
+        this.#change(this.#step + 1, now, utilization);
+      }
+    } else if (this.#lowSince !== undefined && now - this.#lowSince >= o.recoverAfterMs && now - this.#changedAt >= o.recoverAfterMs) {
+      this.#before = undefined;
       this.#change(this.#step - 1, now, utilization);
     }
   }

@@ -39,36 +39,43 @@ describe('bridge/load-reducer', () => {
     assert.equal(r.reducer.cameraMaxHeight, 180);
   });
 
-  it('lifts the cap a step at a time, each after a minute under 0.8 of the threshold, and starts over after any busier sample', () => {
+  it('keeps a steady load capped, and lifts a step once the load times what that step relieved stays under 0.8 of the threshold for a minute', () => {
     const r = rig();
     r.samples(0.9);
-    r.samples(0.9, 2);
-    assert.deepEqual(r.applied, [360, 180]);
-    const low = 0.8 * LOAD_THRESHOLD - 0.01;
+    r.samples(0.9);
+    r.samples(0.9);
+    assert.deepEqual(r.applied, [360, 180], '360 was not enough');
+    r.samples(0.45, 30);
+    assert.deepEqual(r.applied, [360, 180], '180 halved the load: lifting it would overload the bridge again');
+    const low = (0.8 * LOAD_THRESHOLD - 0.01) / 2;
     r.samples(low, 11);
-    assert.deepEqual(r.applied, [360, 180], '55 s');
-    r.samples(0.8 * LOAD_THRESHOLD);
+    assert.deepEqual(r.applied, [360, 180], 'participants left: 55 s so far');
+    r.samples((0.8 * LOAD_THRESHOLD) / 2);
     r.samples(low, 11);
-    assert.deepEqual(r.applied, [360, 180], 'a sample in between (0.8 × threshold, not overloaded) started the minute over');
+    assert.deepEqual(r.applied, [360, 180], 'a busier sample in between started the minute over');
     r.samples(low);
     assert.deepEqual(r.applied, [360, 180, 360]);
     r.samples(low, 11);
-    assert.deepEqual(r.applied, [360, 180, 360]);
+    assert.deepEqual(r.applied, [360, 180, 360], 'the next step waits a minute too (360 relieved nothing measurable: it is judged at face value)');
     r.samples(low);
     assert.deepEqual(r.applied, [360, 180, 360, undefined]);
     assert.equal(r.reducer.cameraMaxHeight, undefined);
   });
 
-  it('goes back down as soon as a whole interval under the lifted cap is overloaded', () => {
+  it('goes back down as soon as a whole interval under the lifted cap is overloaded, and learns what the step is worth', () => {
     const r = rig();
-    r.samples(0.9);
-    r.samples(0.1, 11);
+    r.samples(1);
+    r.samples(0.2);
     assert.deepEqual(r.applied, [360]);
-    r.samples(0.1);
-    assert.deepEqual(r.applied, [360, undefined]);
+    r.samples(0.2, 20);
+    assert.deepEqual(r.applied, [360], 'the step took the busy share from 1 to 0.2: 0.2 × 5 is not low');
+    r.samples(0.1, 12);
+    assert.deepEqual(r.applied, [360, undefined], 'the demand was more than the saturated busy share said');
     r.samples(0.9);
     assert.deepEqual(r.applied, [360, undefined], 'the step up must show in a whole interval first');
     r.samples(0.9);
     assert.deepEqual(r.applied, [360, undefined, 360]);
+    r.samples(0.1, 30);
+    assert.deepEqual(r.applied, [360, undefined, 360], 'measured again: 0.9 / 0.1, so 0.1 stays capped');
   });
 });
