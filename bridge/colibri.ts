@@ -176,7 +176,14 @@ export class ColibriService {
   setCameraMaxHeight(height: number | undefined): void {
     if (height === this.cameraMaxHeight) return;
     this.cameraMaxHeight = height;
-    for (const conference of this.conferences.values()) conference.setCameraMaxHeight(height);
+    for (const conference of this.conferences.values()) {
+      try {
+        conference.setCameraMaxHeight(height);
+      } catch (err) {
+        // One conference's failure does not keep the others from the cap.
+        this.options.log.error({ err, meetingId: conference.meetingId }, 'applying the camera cap failed');
+      }
+    }
   }
 
   get endpointCount(): number {

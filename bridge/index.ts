@@ -74,8 +74,8 @@ export interface BridgeOptions {
   expiry?: Partial<ColibriExpiry>;
   /** Forward only the audio of this many loudest speakers per conference; 0 or absent: all. */
   loudestAudio?: number;
-  /** The event loop's busy share behind the stress level (BridgeStats.utilization); default 0: endpoints only. */
-  utilization?(): number;
+  /** The stress level with this many endpoints (BridgeStats.stress); default stressLevel: endpoints only. */
+  stress?(endpoints: number): number;
 }
 
 export interface Bridge {
@@ -144,7 +144,7 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
   function publishStats(join = false): void {
     if (closed) return;
     const stats: Record<string, string> = {
-      stress_level: stressLevel(colibri.endpointCount, options.utilization?.() ?? 0).toFixed(3),
+      stress_level: (options.stress ?? stressLevel)(colibri.endpointCount).toFixed(3),
       drain: String(draining),
       graceful_shutdown: 'false',
       healthy: 'true',

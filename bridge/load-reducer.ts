@@ -20,6 +20,13 @@ import { LOAD_THRESHOLD } from './stats.ts';
 
 /** The caps, one step after the other; undefined: none. */
 export const CAMERA_CAPS: readonly (number | undefined)[] = [undefined, 360, 180];
+/**
+ * The stress a bridge announces while it caps video: the focus's overload threshold (0.8, as
+ * Jicofo's), so that new conferences go to another bridge when there is one.
+ */
+export const CAPPED_STRESS = 0.8;
+/** The most a step is credited with relieving. */
+const MAX_RELIEF = 3;
 
 export interface LoadReducerOptions {
   /** Applies a cap to every conference (ColibriService.setCameraMaxHeight). */
@@ -37,6 +44,12 @@ export interface LoadReducerOptions {
   settleMs?: number;
   /** How long that must have held, and since the last change, before a step up. Default 60 s (as JVB's impact time). */
   recoverAfterMs?: number;
+  /**
+   * After this long on a step, a lift is judged at face value (the busy share alone), in case what
+   * the step down seemed to relieve was something else ending at the same time; if the lift
+   * overloads the bridge again, it steps back down within an interval or two. Default 10 min.
+   */
+  maxHoldMs?: number;
 }
 
 export class LoadReducer {
@@ -52,8 +65,9 @@ export class LoadReducer {
   /**
    * Per step, how many times busier the bridge was before it stepped down to it than after: what
    * lifting it would bring back, so that a steady load is not lifted into overload again (1 until
-   * measured; at most 10). The busy share before is at most 1, so a demand beyond the thread's capacity is
-   * underestimated: a lift that overloads again measures it anew, once.
+   * measured; at most 3, about what 720p to 360p saves in rooms of three). The busy share before is
+   * at most 1, so a demand beyond the thread's capacity is underestimated: a lift that overloads
+   * again measures it anew, once.
    */
   readonly #relief: number[] = CAMERA_CAPS.map(() => 1);
   /** The busy share that made the last step down, until a whole interval after it is measured. */
@@ -67,6 +81,7 @@ export class LoadReducer {
       recoverBelow: options.recoverBelow ?? 0.8 * LOAD_THRESHOLD,
       settleMs: options.settleMs ?? 10_000,
       recoverAfterMs: options.recoverAfterMs ?? 60_000,
+      maxHoldMs: options.maxHoldMs ?? 600_000,
     };
   }
 
@@ -81,17 +96,18 @@ export class LoadReducer {
     const intervalStart = this.#lastAt ?? now;
     this.#lastAt = now;
     if (this.#before !== undefined && intervalStart >= this.#changedAt) {
-      this.#relief[this.#step] = Math.min(10, Math.max(1, this.#before / Math.max(utilization, 0.01)));
+      this.#relief[this.#step] = Math.min(MAX_RELIEF, Math.max(1, this.#before / Math.max(utilization, 0.01)));
       this.#before = undefined;
     }
-    if (this.#step > 0 && utilization * this.#relief[this.#step]! < o.recoverBelow) this.#lowSince ??= Math.max(intervalStart, this.#changedAt);
+    const relief = now - this.#changedAt >= o.maxHoldMs ? 1 : this.#relief[this.#step]!;
+    if (this.#step > 0 && utilization * relief < o.recoverBelow) this.#lowSince ??= Math.max(intervalStart, this.#changedAt);
     else this.#lowSince = undefined;
     if (utilization >= o.reduceAt) {
       if (this.#step < CAMERA_CAPS.length - 1 && now - this.#changedAt >= o.settleMs) {
         this.#before = utilization;
         this.#change(this.#step + 1, now, utilization);
       }
-    } else if (this.#lowSince !== undefined && now - this.#lowSince >= o.recoverAfterMs && now - this.#changedAt >= o.recoverAfterMs) {
+    } else if (this.#lowSince !== undefined && now - this.#lowSince >= o.recoverAfterMs) {
       this.#before = undefined;
       this.#change(this.#step - 1, now, utilization);
     }

@@ -48,6 +48,8 @@ export interface BridgeStatsOptions {
   eventLoopUtilization?(): EventLoopUtilization;
   /** Called after each sample that measured the event loop: its busy share, and the sample's time (`now`). */
   onSample?(utilization: number, at: number): void;
+  /** The least stress to announce, whatever the load (0.8 while the load reducer caps video: the bridge is full). Default 0. */
+  stressFloor?(): number;
 }
 
 /** Cumulative figures since the bridge started (live objects plus those already gone). */
@@ -109,8 +111,9 @@ const FULL_LOAD_ENDPOINTS = 500;
  * packet is forwarded on this one thread, so its busy share, not the machine's CPU (JVB's default
  * measure, `load-management` `cpu-usage`, with a threshold of 0.9), is what runs out: on two cores
  * a saturated loop is half the machine's CPU. Well below 1, as input comes in bursts: in the bridge
- * benchmark (bench/README.md, "The stress level"), 50 rooms of three lost 0.03 % of their packets
- * in the socket's buffer at a busy share of 0.75, and 60 rooms 5 % at 0.93.
+ * benchmark (bench/README.md, "The stress level"), rooms of three start losing packets in the
+ * socket's buffer at a busy share of about 0.7–0.75 (50 rooms lost 0.03 % at 0.75, 60 rooms 5 % at
+ * 0.93).
  */
 export const LOAD_THRESHOLD = 0.75;
 
@@ -254,9 +257,9 @@ export class BridgeStats {
     return this.#utilization;
   }
 
-  /** The stress level now: the endpoints now, the busy share of the last interval (see stressLevel). */
+  /** The stress level now: the endpoints now, the busy share of the last interval (see stressLevel), at least the floor. */
   stress(endpoints: number): number {
-    return stressLevel(endpoints, this.#utilization);
+    return Math.max(stressLevel(endpoints, this.#utilization), this.#options.stressFloor?.() ?? 0);
   }
 
   /** Takes a sample now: the rates become those since the previous sample. Run by the timer. */

@@ -15,7 +15,7 @@ import { createIdentityStamp, identityFromClaims, type StampedIdentity } from '.
 import { AuthenticationSessions, codecTable, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
-import { LoadReducer } from '../bridge/load-reducer.ts';
+import { CAPPED_STRESS, LoadReducer } from '../bridge/load-reducer.ts';
 import { networkInterfaces } from 'node:os';
 import { createHttpFront, type HttpFront } from '../web/server/app.ts';
 import { sharedClientBundle, type ClientBundle } from '../web/server/bundle.ts';
@@ -180,7 +180,7 @@ export async function startBridgeRole(config: Config, link: BridgeXmppLink, log:
     // Counted from creation, so an endpoint that closes between two reads still adds to the totals.
     createEndpoint: (endpointId, endpointLog) => stats.watchEndpoint(media.createEndpoint(endpointId, endpointLog)),
     // Read from the first presence on, once `stats` exists (the session comes online later).
-    utilization: () => stats.utilization,
+    stress: (endpoints) => stats.stress(endpoints),
   });
   const reducer = config.bridge.loadReducer
     ? new LoadReducer({ apply: (height) => bridge.colibri.setCameraMaxHeight(height), log: log.child({ component: 'bridge' }) })
@@ -190,7 +190,17 @@ export async function startBridgeRole(config: Config, link: BridgeXmppLink, log:
     version: VERSION,
     ...(region ? { region } : {}),
     draining: () => bridge.draining,
-    ...(reducer ? { onSample: (utilization: number, at: number) => reducer.update(utilization, at) } : {}),
+    ...(reducer ? {
+      onSample: (utilization: number, at: number) => {
+        try {
+          reducer.update(utilization, at);
+        } catch (err) {
+          log.error({ err }, 'the load reducer failed');
+        }
+      },
+      // A bridge holding video down is full, though its load looks moderate: the focus is to send new conferences elsewhere.
+      stressFloor: () => (reducer.cameraMaxHeight === undefined ? 0 : CAPPED_STRESS),
+    } : {}),
   });
   return {
     bridge, stats, media, reducer,

@@ -70,7 +70,6 @@ interface Slab {
   live: number;
 }
 
-
 export class PacketCache {
   readonly #options: PacketCacheOptions;
   readonly #mask: number;
@@ -109,8 +108,8 @@ export class PacketCache {
     this.#options = o;
     this.#mask = per - 1;
     const n = o.maxPackets;
-    this.#data = new Array<Slab | undefined>(n).fill(undefined);
-    this.#stream = new Array<Stream | undefined>(n).fill(undefined);
+    this.#data = Array.from({ length: n }, () => undefined);
+    this.#stream = Array.from({ length: n }, () => undefined);
     this.#seq = new Uint16Array(n);
     this.#at = new Float64Array(n).fill(-Infinity);
     this.#offset = new Int32Array(n);
@@ -223,7 +222,7 @@ export class PacketCache {
       for (const s of this.#streams.values()) if (!idlest || s.lastInsertAt < idlest.lastInsertAt) idlest = s;
       if (idlest) this.removeStream(idlest.ssrc);
     }
-    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: -Infinity, live: 0 }; // a double from the start, as `at`
+    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: -Infinity, live: 0 }; // a double from the start, as the clock's times are
     this.#streams.set(ssrc, stream);
     return stream;
   }

@@ -4,7 +4,7 @@
  * and served to local scrapers only.
  */
 import assert from 'node:assert/strict';
-import { LOAD_THRESHOLD } from '../../bridge/stats.ts';
+import { LOAD_THRESHOLD, type BridgeStats } from '../../bridge/stats.ts';
 import { parseConferenceModified } from '../../xmpp/protocol/colibri2.ts';
 import { connectClient, startTestServer, stopClient, xml, type TestServer } from './harness.ts';
 
@@ -21,6 +21,19 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
     return await res.json() as Record<string, unknown>;
+  }
+
+  /**
+   * A sampling interval in which the event loop (the one thread every packet is forwarded on) is
+   * kept busy throughout. The sampling timer is stopped first, so that the figures stay those of
+   * this interval while the test reads them.
+   */
+  function busyInterval(stats: BridgeStats): void {
+    stats.close();
+    stats.sample();
+    const until = performance.now() + 300;
+    while (performance.now() < until) Math.sqrt(until);
+    stats.sample();
   }
 
   async function metric(name: string): Promise<number> {
@@ -52,8 +65,7 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
       assert.equal(during.participants, 2);
       assert.equal(during.largest_conference, 2);
       assert.equal(during.total_conferences_created, created + 1);
-      assert.equal(during.stress_level, Number(Math.max(2 / 500, Number(during.event_loop_utilization) / LOAD_THRESHOLD).toFixed(3)),
-        'the brewery figure: 2 of 500 endpoints, or the busy share of the event loop against its threshold');
+      assert.ok(Number(during.stress_level) >= 0.004, 'the brewery figure: at least 2 of 500 endpoints (more if the event loop was busy)');
       assert.equal(await metric('salon_bridge_conferences'), 1);
       assert.equal(await metric('salon_bridge_endpoints'), 2);
       assert.equal(await metric('salon_bridge_endpoints_created_total'), Number(during.total_participants));
@@ -76,17 +88,13 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
 
   it('announces an event loop kept busy as stress over 1, in /colibri/stats and /metrics', async () => {
     const stats = server.salon.bridgeStats!;
-    stats.sample();
-    // The one thread every packet is forwarded on, kept busy for a whole sampling interval.
-    const until = performance.now() + 300;
-    while (performance.now() < until) Math.sqrt(until);
-    stats.sample();
+    busyInterval(stats);
     assert.ok(stats.utilization > 0.9, `busy share ${stats.utilization}`);
-    assert.ok(stats.stress(0) > 1, 'overloaded');
     const doc = await colibriStats();
-    assert.equal(doc.stress_level, Number(Math.max(Number(doc.participants) / 500, Number(doc.event_loop_utilization) / LOAD_THRESHOLD).toFixed(3)));
-    assert.ok(Number.isFinite(await metric('salon_bridge_event_loop_utilization')));
-    assert.ok(await metric('salon_bridge_stress') >= 0);
+    assert.ok(Number(doc.event_loop_utilization) > 0.9);
+    assert.ok(Number(doc.stress_level) > 0.9 / LOAD_THRESHOLD, 'overloaded');
+    assert.ok(await metric('salon_bridge_event_loop_utilization') > 0.9);
+    assert.ok(await metric('salon_bridge_stress') > 0.9 / LOAD_THRESHOLD);
   });
 
   it('caps camera video while the event loop stays busy, when the load reducer is on (SALON_BRIDGE_LOAD_REDUCER)', async () => {
@@ -95,13 +103,14 @@ describe('bridge statistics (/colibri/stats and /metrics)', function () {
     try {
       const text = async () => (await fetch(`${reducing.httpOrigin}/metrics`)).text();
       assert.match(await text(), /^salon_bridge_camera_max_height 0$/m, 'no cap at first');
-      const stats = reducing.salon.bridgeStats!;
-      stats.sample();
-      const until = performance.now() + 300;
-      while (performance.now() < until) Math.sqrt(until);
-      stats.sample();
+      busyInterval(reducing.salon.bridgeStats!);
       assert.match(await text(), /^salon_bridge_camera_max_height 360$/m);
       assert.equal(reducing.salon.bridge!.colibri.cameraMaxHeightCap, 360, 'the conferences are capped');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      reducing.salon.bridgeStats!.sample();
+      assert.ok(reducing.salon.bridgeStats!.utilization < 0.5, 'an idle interval next');
+      assert.match(await text(), /^salon_bridge_camera_max_height 360$/m, 'still capped: lifting waits for a minute of low load');
+      assert.match(await text(), /^salon_bridge_stress 0\.8$/m, 'a bridge holding video down announces itself full, whatever its load');
     } finally {
       await reducing.close();
     }

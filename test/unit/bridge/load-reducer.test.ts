@@ -75,7 +75,19 @@ describe('bridge/load-reducer', () => {
     assert.deepEqual(r.applied, [360, undefined], 'the step up must show in a whole interval first');
     r.samples(0.9);
     assert.deepEqual(r.applied, [360, undefined, 360]);
-    r.samples(0.1, 30);
-    assert.deepEqual(r.applied, [360, undefined, 360], 'measured again: 0.9 / 0.1, so 0.1 stays capped');
+    r.samples(0.25, 30);
+    assert.deepEqual(r.applied, [360, undefined, 360], 'measured again: 0.9 / 0.25, credited as 3 (the most), so 0.25 stays capped');
+  });
+
+  it('judges a lift at face value after 10 minutes on a step, in case what the step seemed to relieve was something else', () => {
+    const r = rig();
+    r.samples(0.9);
+    r.samples(0.05);
+    r.samples(0.25, 100);
+    assert.deepEqual(r.applied, [360], 'a big room ended with the step: 0.25 × 3 is not low, for 8 min 20 s');
+    r.samples(0.25, 29);
+    assert.deepEqual(r.applied, [360], 'judged at face value from the tenth minute on the step: not a minute of it yet');
+    r.samples(0.25);
+    assert.deepEqual(r.applied, [360, undefined], 'lifted a minute after that');
   });
 });

@@ -267,6 +267,21 @@ describe('bridge/stats BridgeStats', () => {
     tick!();
     assert.equal(stats.utilization, 0.98, 'an interval with no loop time at all (a stalled clock) keeps the last figure');
   });
+
+  it('announces at least the floor it is given (a bridge holding video down is full)', () => {
+    let floor = 0.8;
+    const stats = new BridgeStats({
+      conferences: () => [],
+      version: '0.1.0',
+      every: () => () => undefined,
+      eventLoopUtilization: () => ({ active: 0, idle: 0, utilization: 0 }),
+      stressFloor: () => floor,
+    });
+    assert.equal(stats.stress(0), 0.8);
+    assert.equal(stats.stress(1000), 2, 'more load is announced as it is');
+    floor = 0;
+    assert.equal(stats.stress(100), 0.2);
+  });
 });
 
 describe('bridge/stats-metrics registerBridgeMetrics', () => {

@@ -46,18 +46,21 @@ describe('bridge selection from the brewery', () => {
   it('counts the endpoints it just put on a bridge until its stress level can show them (Jicofo correctedStress)', () => {
     let now = 0;
     const s = new BridgeSelector({ now: () => now });
-    s.onBreweryPresence(brewery('a', { stress_level: '0.70', drain: 'false' }));
-    s.onBreweryPresence(brewery('b', { stress_level: '0.75', drain: 'false', average_participant_stress: '0.001' }));
-    assert.equal(s.select()?.jid, 'jvb@auth.example/a');
-    for (let i = 0; i < 10; i++) s.noteEndpoint('jvb@auth.example/a');
-    const a = s.select();
-    assert.equal(a?.jid, 'jvb@auth.example/b', 'a is at 0.70 + 10 × 0.01 now');
-    assert.equal(s.correctedStress(a!), 0.75);
+    s.onBreweryPresence(brewery('a', { stress_level: '0.70', drain: 'false', region: 'eu' }));
+    s.onBreweryPresence(brewery('b', { stress_level: '0.75', drain: 'false', region: 'us', average_participant_stress: '0.001' }));
+    assert.equal(s.select('eu')?.jid, 'jvb@auth.example/a');
+    for (let i = 0; i < 9; i++) s.noteEndpoint('jvb@auth.example/a');
+    assert.equal(s.select('eu')?.jid, 'jvb@auth.example/a', 'a is at 0.70 + 9 × 0.01: in the region and not overloaded');
+    s.noteEndpoint('jvb@auth.example/a');
+    s.noteEndpoint('jvb@auth.example/a');
+    const b = s.select('eu');
+    assert.equal(b?.jid, 'jvb@auth.example/b', 'a is at 0.70 + 11 × 0.01 now, overloaded');
+    assert.equal(s.correctedStress(b!), 0.75);
     for (let i = 0; i < 20; i++) s.noteEndpoint('jvb@auth.example/b');
-    assert.equal(s.correctedStress(s.select()!), 0.75 + 20 * 0.001, 'the stress per endpoint the bridge announces');
+    assert.equal(s.correctedStress(s.select('eu')!), 0.75 + 20 * 0.001, 'the stress per endpoint the bridge announces');
     now += 20_000;
     s.onBreweryPresence(brewery('a', { stress_level: '0.72', drain: 'false' }));
-    assert.equal(s.select()?.jid, 'jvb@auth.example/a', 'after the ramp-up interval only the announced figure counts');
+    assert.equal(s.select('eu')?.jid, 'jvb@auth.example/a', 'after the ramp-up interval only the announced figure counts');
   });
 
   it('forgets a bridge that leaves the brewery', () => {
