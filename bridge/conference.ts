@@ -598,21 +598,8 @@ export class BridgeConference {
     if (video) this.send(endpointId, { colibriClass: 'ForwardedSources', forwardedSources: [...video.keys()] });
     for (const source of member.sources.named) {
       const maxHeight = this.plan?.senderHeights.get(source.name);
-      if (maxHeight !== undefined) this.tellSender(member, source.name, maxHeight);
+      if (maxHeight !== undefined) this.send(endpointId, { colibriClass: 'SenderSourceConstraints', sourceName: source.name, maxHeight });
     }
-  }
-
-  /**
-   * SenderSourceConstraints to the owner of a video source; for its camera (its first video source
-   * not shared as a screen), the legacy SenderVideoConstraints too, which is the only form older
-   * lib-jitsi-meet releases act on (2.6726, the npm one, among them): they would otherwise keep
-   * sending every layer, whoever needs them.
-   */
-  private tellSender(owner: Member, sourceName: string, maxHeight: number): void {
-    const id = owner.endpoint.id;
-    this.send(id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
-    const camera = owner.sources.named.find((s) => s.media === 'video' && !(this.desktopOverrides.get(s.name) ?? s.desktop));
-    if (camera?.name === sourceName) this.send(id, { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: maxHeight } });
   }
 
   /** Whether `receiverId` is sent source `name`; one not planned yet gets everything, like one that asked nothing. */
@@ -662,8 +649,8 @@ export class BridgeConference {
     this.plan = plan;
     for (const [id, forwardedSources] of changes.forwardedSources) this.send(id, { colibriClass: 'ForwardedSources', forwardedSources });
     for (const [sourceName, maxHeight] of changes.senderHeights) {
-      const owner = byName.get(sourceName)?.owner;
-      if (owner !== undefined) this.tellSender(owner, sourceName, maxHeight);
+      const owner = byName.get(sourceName)?.owner.endpoint.id;
+      if (owner !== undefined) this.send(owner, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
     }
     const now = this.now();
     for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);

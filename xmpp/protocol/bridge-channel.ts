@@ -141,14 +141,6 @@ const schemas = {
     sourceName,
     maxHeight: integer(-1),
   }),
-  /**
-   * Bridge → sender, legacy (endpoint-scoped) form of SenderSourceConstraints, for its camera: the
-   * only one lib-jitsi-meet 2.6726 (the npm release) acts on. JVB still sends it to old clients.
-   */
-  SenderVideoConstraints: z.object({
-    colibriClass: cls('SenderVideoConstraints'),
-    videoConstraints: z.object({ idealHeight: integer(-1) }),
-  }),
   /** Bridge → client, legacy: the bridge's media connection to another endpoint; `active` is a string. */
   EndpointConnectivityStatusChangeEvent: z.object({
     colibriClass: cls('EndpointConnectivityStatusChangeEvent'),
@@ -192,7 +184,7 @@ const CLIENT_TO_BRIDGE = [
 ] as const satisfies readonly BridgeChannelClass[];
 const BRIDGE_TO_CLIENT = [
   'ServerHello', 'EndpointMessage', 'EndpointStats', 'DominantSpeakerEndpointChangeEvent', 'ForwardedSources',
-  'SenderSourceConstraints', 'SenderVideoConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap', 'AudioSourcesMap',
+  'SenderSourceConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap', 'AudioSourcesMap',
 ] as const satisfies readonly BridgeChannelClass[];
 
 /** What an endpoint may send the bridge; the bridge logs and ignores the rest, like JVB. */

@@ -112,7 +112,6 @@ describe('bridge conference and the bridge channel', () => {
     c.say(B, { colibriClass: 'ReceiverVideoConstraints', lastN: 0 });
     assert.deepEqual(c.of(B, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [] });
     assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 0 });
-    assert.deepEqual(c.of(A, 'SenderVideoConstraints').at(-1), { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 0 } }, 'older lib-jitsi-meet acts only on the legacy form');
     c.a.emit('rtp', vp8Rtp(1001, 2));
     c.a.emit('rtp', rtxRtp(vp8Rtp(1001, 2), 2001, 2));
     c.a.emit('rtp', rtp(3190521134, 2));
@@ -174,7 +173,6 @@ describe('bridge conference and the bridge channel', () => {
       event,
       { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] },
       { colibriClass: 'SenderSourceConstraints', sourceName: `${B}-v0`, maxHeight: 2160 },
-      { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 2160 } },
     ]);
   });
 
@@ -305,7 +303,6 @@ describe('bridge conference and the bridge channel', () => {
 
     c.svc.setCameraMaxHeight(360);
     assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 360 }, 'A is asked for 360 at most');
-    assert.deepEqual(c.of(A, 'SenderVideoConstraints').at(-1), { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 360 } }, 'for its camera, in the legacy form too');
     const fromC = cEnd.sentRtp.length;
     const fromB = c.b.sentRtp.length;
     frames(4, (ssrc, i) => ssrc === LOW && i === 1);
