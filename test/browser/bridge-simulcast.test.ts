@@ -168,5 +168,42 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       console.log(`      at the end: A decodes ${aAfter.frameHeight} lines, B ${after.frameHeight}; the sender encodes ${outNow.map((e) => `${e.frameHeight}${e.scalabilityMode ? ` ${e.scalabilityMode}` : ''}`).join('/')}`);
       for (const page of [sender, a, b]) await page.context().close();
     });
+
+    if (codec !== 'VP8') return;
+
+    it('caps camera video while the bridge is overloaded (load reducer): the receiver on stage gets 180 and decodes on, then a tall picture again once lifted', async () => {
+      const colibri = rig.server.salon.bridge!.colibri;
+      const sender = await browser.newPage(`${origin}/`, { label: 'sender' });
+      const a = await browser.newPage(`${origin}/`, { label: 'a' });
+      try {
+        assert.equal((await joinWithMedia(sender, 'cappedroom', { devices: ['audio', 'video'] })).ok, true);
+        assert.equal((await joinWithMedia(a, 'cappedroom', { devices: ['audio'] })).ok, true);
+        await Promise.all([sender, a].map((p) => channelOpen(p, 30_000)));
+        const senderId = await pollUntil(() => a.evaluate(() => {
+          const conference = (window as unknown as Record<string, any>).salonTest.conference;
+          return conference.getParticipants().find((p: any) => p.getTracksByMediaType('video').length > 0)?.getId() as string | undefined;
+        }), (id) => id !== undefined, 20_000);
+        assert.ok(senderId, 'A sees the sender\'s video track');
+        await constrain(a, `${senderId}-v0`, 720, true);
+        const tall = await pollUntil(() => videoIn(a), (v) => v !== undefined && v.frameHeight >= 360, 60_000);
+        assert.ok(tall && tall.frameHeight >= 360, `A (720 on stage) decodes a tall picture first: ${JSON.stringify(tall)}`);
+
+        // What the load reducer does at its second step (bridge/load-reducer.ts), here without the load.
+        colibri.setCameraMaxHeight(180);
+        const capped = await pollUntil(() => videoIn(a), (v) => v !== undefined && v.frameHeight > 0 && v.frameHeight <= 180 && v.framesDecoded > tall.framesDecoded, 20_000);
+        assert.ok(capped && capped.frameHeight <= 180, `A drops to the 180 layer: ${JSON.stringify({ tall, capped })}`);
+        const on = await pollUntil(() => videoIn(a), (v) => v !== undefined && v.framesDecoded >= capped.framesDecoded + 30, 15_000);
+        assert.ok(on && on.framesDecoded >= capped.framesDecoded + 30 && on.frameHeight <= 180, `and decodes on at 180: ${JSON.stringify({ capped, on })}`);
+        console.log(`      capped at 180: A decodes ${on.frameHeight} lines, ${on.freezeCount - capped.freezeCount} freezes since the switch`);
+
+        colibri.setCameraMaxHeight(undefined);
+        const back = await pollUntil(() => videoIn(a), (v) => v !== undefined && v.frameHeight >= 360, 30_000);
+        assert.ok(back && back.frameHeight >= 360, `A back on a tall layer once the cap is lifted: ${JSON.stringify(back)}`);
+        console.log(`      cap lifted: A decodes ${back.frameHeight} lines`);
+      } finally {
+        colibri.setCameraMaxHeight(undefined);
+        for (const page of [sender, a]) await page.context().close();
+      }
+    });
   });
 }
