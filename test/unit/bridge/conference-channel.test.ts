@@ -84,6 +84,23 @@ function conference(options: { loudestAudio?: number; cameraMaxHeight?: number }
   return { svc, endpoints, inbox, say, of, a: endpoints.get(A)!, b: endpoints.get(B)!, videoFeedbackSsrc, clock };
 }
 
+/** Which layer each copy of A's camera an endpoint was sent came from (the last payload byte says). */
+const layersOf = (e: { sentRtp: Buffer[] }, from = 0) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW).map((p) => (p.at(-1) === 0x10 ? 'low' : 'high'));
+
+/** A's camera sending frames on both layers, 33 ms apart, each layer numbered on from its own start. */
+function layerFrames(c: ReturnType<typeof conference>) {
+  const seq = new Map([[LOW, 100], [HIGH, 7000]]);
+  const next = (ssrc: number) => { const n = seq.get(ssrc)!; seq.set(ssrc, n + 1); return n; };
+  const last = (ssrc: number) => seq.get(ssrc)! - 1;
+  const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
+    for (let i = 0; i < n; i++) {
+      for (const ssrc of [LOW, HIGH]) c.a.emit('rtp', layerFrame(ssrc, next(ssrc), key(ssrc, i)));
+      c.clock.now += 33;
+    }
+  };
+  return { frames, next, last };
+}
+
 /** A third endpoint, C, without sources, whose channel messages are kept. */
 function thirdEndpoint(c: ReturnType<typeof conference>) {
   const C = 'ijkl9012';
@@ -244,7 +261,6 @@ describe('bridge conference and the bridge channel', () => {
       out.writeUInt16BE(senderTransportSeq++ & 0xffff, 17);
       return out;
     };
-    const layersOf = (e: typeof cEnd, from = 0) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW).map((p) => (p.at(-1) === 0x10 ? 'low' : 'high'));
     const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
       for (let i = 0; i < n; i++) {
         for (const ssrc of [LOW, HIGH]) {
@@ -288,15 +304,7 @@ describe('bridge conference and the bridge channel', () => {
     close = () => c.svc.close('test over');
     const { C, cEnd } = thirdEndpoint(c);
     c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
-    const layersOf = (e: typeof cEnd, from = 0) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW).map((p) => (p.at(-1) === 0x10 ? 'low' : 'high'));
-    const seq = new Map([[LOW, 100], [HIGH, 7000]]);
-    const next = (ssrc: number) => { const n = seq.get(ssrc)!; seq.set(ssrc, n + 1); return n; };
-    const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
-      for (let i = 0; i < n; i++) {
-        for (const ssrc of [LOW, HIGH]) c.a.emit('rtp', layerFrame(ssrc, next(ssrc), key(ssrc, i)));
-        c.clock.now += 33;
-      }
-    };
+    const { frames } = layerFrames(c);
     frames(1, () => false);
     frames(3, (_, i) => i === 0);
     assert.deepEqual(layersOf(cEnd), ['high', 'high', 'high'], 'C, with A on stage at 720, gets the high layer');
@@ -330,16 +338,7 @@ describe('bridge conference and the bridge channel', () => {
     c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
     assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 720 }, 'the sender is asked for the tallest');
 
-    const layersOf = (e: typeof cEnd, from = 0) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW).map((p) => (p.at(-1) === 0x10 ? 'low' : 'high'));
-    const seq = new Map([[LOW, 100], [HIGH, 7000]]);
-    const next = (ssrc: number) => { const n = seq.get(ssrc)!; seq.set(ssrc, n + 1); return n; };
-    const last = (ssrc: number) => seq.get(ssrc)! - 1;
-    const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
-      for (let i = 0; i < n; i++) {
-        for (const ssrc of [LOW, HIGH]) c.a.emit('rtp', layerFrame(ssrc, next(ssrc), key(ssrc, i)));
-        c.clock.now += 33;
-      }
-    };
+    const { frames, next, last } = layerFrames(c);
     frames(1, () => false);
     frames(5, (_, i) => i === 0);
     assert.deepEqual(layersOf(c.b), Array(5).fill('low'), 'B (180) gets the low layer');
