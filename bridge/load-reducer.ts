@@ -34,7 +34,7 @@ export interface LoadReducerOptions {
   /** Applies a cap to every conference (ColibriService.setCameraMaxHeight). */
   apply(cameraMaxHeight: number | undefined): void;
   log: Logger;
-  /** Busy share from which the next step down is taken; default LOAD_THRESHOLD (stress 1). */
+  /** Busy share from which a step down is taken, when two samples in a row reach it; default LOAD_THRESHOLD (stress 1). */
   reduceAt?: number;
   /**
    * A step up is taken when the busy share it would bring (the share now times how much the step
@@ -42,7 +42,7 @@ export interface LoadReducerOptions {
    * calls a bridge overloaded).
    */
   recoverBelow?: number;
-  /** After a change, how long before another step down: its effect must show in a whole interval first. Default 10 s. */
+  /** After a change, how long before another step down (two samples in a row must reach reduceAt again anyway). Default 10 s. */
   settleMs?: number;
   /** How long that must have held, and since the last change, before a step up. Default 60 s (as JVB's impact time). */
   recoverAfterMs?: number;
@@ -74,6 +74,12 @@ export class LoadReducer {
   readonly #relief: number[] = CAMERA_CAPS.map(() => 1);
   /** The busy share that made the last step down, until a whole interval after it is measured. */
   #before: number | undefined;
+  /**
+   * Samples in a row at reduceAt or more. A step down takes two (10 s): a burst of work, such as
+   * many participants joining at once (their handshakes and signalling run on the same thread), is
+   * not an overload to hold video down for.
+   */
+  #overloaded = 0;
 
   constructor(options: LoadReducerOptions) {
     this.#apply = options.apply;
@@ -104,8 +110,9 @@ export class LoadReducer {
     const relief = now - this.#changedAt >= o.maxHoldMs ? 1 : this.#relief[this.#step]!;
     if (this.#step > 0 && utilization * relief < o.recoverBelow) this.#lowSince ??= Math.max(intervalStart, this.#changedAt);
     else this.#lowSince = undefined;
+    this.#overloaded = utilization >= o.reduceAt ? this.#overloaded + 1 : 0;
     if (utilization >= o.reduceAt) {
-      if (this.#step < CAMERA_CAPS.length - 1 && now - this.#changedAt >= o.settleMs) {
+      if (this.#overloaded >= 2 && this.#step < CAMERA_CAPS.length - 1 && now - this.#changedAt >= o.settleMs) {
         this.#before = utilization;
         this.#change(this.#step + 1, now, utilization);
       }
@@ -118,6 +125,7 @@ export class LoadReducer {
   #change(step: number, now: number, utilization: number): void {
     this.#step = step;
     this.#changedAt = now;
+    this.#overloaded = 0;
     // A step up is judged afresh: the load under the new cap must stay low for a whole while again.
     this.#lowSince = undefined;
     const cap = CAMERA_CAPS[step];

@@ -246,7 +246,7 @@ export const configSchema = z.strictObject({
      */
     loudestAudio: z.number().int().min(0).max(100).default(0),
     /**
-     * While the bridge is overloaded (its event loop busy 75 % of 5 s), cap camera video at 360p,
+     * While the bridge is overloaded (its event loop busy 75 % of two 5 s intervals in a row), cap camera video at 360p,
      * then 180p, and lift the cap once the load stays low for a minute (bridge/load-reducer.ts).
      */
     loadReducer: z.boolean().default(true),
