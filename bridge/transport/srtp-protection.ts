@@ -29,10 +29,13 @@ export class SrtpProtection {
   readonly profile: number;
   readonly #local: SrtpTransform;
   readonly #remote: SrtpTransform;
+  // The per-packet maps are keyed by the SSRC read as a signed 32-bit integer (readInt32BE): a
+  // small integer to V8 whatever its value, where half of all SSRCs read unsigned are boxed
+  // numbers, allocated per read and hashed the slow way.
   readonly #rtpReplay = new Map<number, ReplayWindow>();
   readonly #rtcpReplay = new Map<number, ReplayWindow>();
   /** Highest SRTP packet index sent, by SSRC: its ROC is the sender's rollover counter (§3.3.1). */
-  readonly #sent = new Map<number, number>();
+  readonly #sent = new Map<number, { highest: number }>();
   /** SRTCP index of the last packet sent; one counter for the session, so it rises for every SSRC. */
   #srtcpIndex = 0;
 
@@ -67,18 +70,18 @@ export class SrtpProtection {
 
   /** The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated. */
   #sendingRoc(packet: Buffer): number {
-    const ssrc = packet.readUInt32BE(8);
-    const highest = this.#sent.get(ssrc);
-    let index = estimateSrtpIndex(highest ?? -1, packet.readUInt16BE(2));
-    if (highest === undefined) {
+    const ssrc = packet.readInt32BE(8);
+    const sent = this.#sent.get(ssrc);
+    let index = estimateSrtpIndex(sent?.highest ?? -1, packet.readUInt16BE(2));
+    if (sent === undefined) {
       if (this.#sent.size >= MAX_SENDING_SSRCS) this.#sent.delete(this.#sent.keys().next().value!);
-      this.#sent.set(ssrc, index);
-    } else if (rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(highest) === 0) {
+      this.#sent.set(ssrc, { highest: index });
+    } else if (rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(sent.highest) === 0) {
       // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0
       // and leave the highest index alone.
       index %= 65_536;
-    } else if (index > highest) {
-      this.#sent.set(ssrc, index);
+    } else if (index > sent.highest) {
+      sent.highest = index;
     }
     return rolloverCounter(index);
   }
@@ -94,7 +97,7 @@ export class SrtpProtection {
   unprotectRtp(data: Buffer): UnprotectResult {
     const headerLength = rtpHeaderLength(data, data.length - this.#remote.rtpOverhead);
     if (headerLength < 0) return { ok: false, reason: 'malformed' };
-    const ssrc = data.readUInt32BE(8);
+    const ssrc = data.readInt32BE(8);
     const window = this.#rtpReplay.get(ssrc);
     const index = estimateSrtpIndex(window?.highest ?? -1, data.readUInt16BE(2));
     if (window) {
@@ -104,7 +107,7 @@ export class SrtpProtection {
     }
     const packet = this.#remote.decryptRtp(data, headerLength, rolloverCounter(index));
     if (!packet) return { ok: false, reason: 'auth' };
-    windowFor(this.#rtpReplay, ssrc).update(index);
+    (window ?? windowFor(this.#rtpReplay, ssrc)).update(index);
     return { ok: true, packet };
   }
 
@@ -112,7 +115,7 @@ export class SrtpProtection {
   unprotectRtcp(data: Buffer): UnprotectResult {
     if (data.length < RTCP_HEADER + this.#remote.rtcpOverhead || data[0]! >> 6 !== 2) return { ok: false, reason: 'malformed' };
     const index = readSrtcpIndex(data, this.#remote.srtcpTrailer);
-    const ssrc = data.readUInt32BE(4);
+    const ssrc = data.readInt32BE(4);
     const window = this.#rtcpReplay.get(ssrc);
     if (window && window.check(index) !== 'ok') return { ok: false, reason: 'replay' };
     const packet = this.#remote.decryptRtcp(data);
