@@ -33,7 +33,8 @@ import { systemClock, type Clock } from './transport/clock.ts';
 export interface ConferenceEndpoint {
   readonly id: string;
   readonly events: {
-    on(name: 'rtp' | 'rtcp', fn: (packet: Buffer) => void): () => void;
+    /** `arrival`: see EndpointEvents.rtp. */
+    on(name: 'rtp' | 'rtcp', fn: (packet: Buffer, arrival?: number) => void): () => void;
   };
   /**
    * Sends one RTP packet. The packet is consumed before the call returns (the endpoint encrypts
@@ -316,7 +317,7 @@ export class BridgeConference {
       bandwidth: new ReceiverBandwidth(this.createEstimator?.()),
     };
     // Receive statistics first: forwarding may rewrite the packet in place.
-    member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.rtcp.receiveRtp(endpoint.id, packet)));
+    member.unsubscribe.push(endpoint.events.on('rtp', (packet, arrival) => this.rtcp.receiveRtp(endpoint.id, packet, arrival)));
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
     member.unsubscribe.push(endpoint.events.on('rtcp', (packet) => this.rtcp.receiveRtcp(endpoint.id, packet)));
     this.members.set(endpoint.id, member);

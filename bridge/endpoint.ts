@@ -66,8 +66,13 @@ export interface EndpointActivity {
 
 export interface EndpointEvents {
   state: (state: EndpointState, reason: string) => void;
-  /** A decrypted, authenticated, non-replayed RTP packet (header, payload and padding). */
-  rtp: (packet: Buffer) => void;
+  /**
+   * A decrypted, authenticated, non-replayed RTP packet (header, payload and padding). `arrival`:
+   * when the kernel received it, on the process clock (performance.now()), when the socket tells;
+   * transport-cc feedback and jitter are then measured from the wire, not from when the event loop
+   * got to the packet.
+   */
+  rtp: (packet: Buffer, arrival?: number) => void;
   /** A decrypted compound RTCP packet. */
   rtcp: (packet: Buffer) => void;
 }
@@ -136,7 +141,7 @@ export class Endpoint {
         this.#heard();
         this.#ice.handleResponse(message, raw, from);
       },
-      handleDatagram: (kind, data, from) => (kind === 'dtls' ? this.#receiveDtls(data, from) : this.#receiveMedia(data)),
+      handleDatagram: (kind, data, from, arrival) => (kind === 'dtls' ? this.#receiveDtls(data, from) : this.#receiveMedia(data, arrival)),
     } satisfies MuxClient;
     const mux = context.mux;
     this.#ice = new IceAgent({
@@ -320,7 +325,7 @@ export class Endpoint {
     link.handle(data);
   }
 
-  #receiveMedia(data: Buffer): void {
+  #receiveMedia(data: Buffer, arrival: number | undefined): void {
     const srtp = this.#srtp;
     if (!srtp) return;
     // RFC 5761 §4: RTCP packet types 192-223 share the port with RTP (rtcp-mux).
@@ -335,8 +340,9 @@ export class Endpoint {
     }
     this.#stats.packetsIn++;
     this.#stats.bytesIn += data.length;
-    this.#lastHeard = this.#context.clock.now();
-    this.events.emit(isRtcp ? 'rtcp' : 'rtp', result.packet);
+    this.#lastHeard = arrival ?? this.#context.clock.now();
+    if (isRtcp) this.events.emit('rtcp', result.packet);
+    else this.events.emit('rtp', result.packet, arrival);
   }
 
   #onIceState(state: IceState, reason: string): void {

@@ -161,12 +161,15 @@ export class RtcpTermination {
     }
   }
 
-  /** One RTP packet from an endpoint, before anything rewrites it. */
-  receiveRtp(id: string, packet: Buffer): void {
+  /**
+   * One RTP packet from an endpoint, before anything rewrites it. `arrival` (on this clock): when
+   * it reached the bridge, if known, for its transport-cc arrival time and jitter; else now.
+   */
+  receiveRtp(id: string, packet: Buffer, arrival?: number): void {
     const state = this.#endpoints.get(id);
     const header = this.#header;
     if (!state || header.parse(packet) !== 'ok') return;
-    const now = this.#clock.now();
+    const now = arrival ?? this.#clock.now();
     this.#wake(now);
     const transportSequence = readTransportSequence(header, this.#extensionId);
     if (transportSequence >= 0) {

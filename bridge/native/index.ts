@@ -51,7 +51,10 @@ interface NativeUdpSocket {
   readonly port: number;
   readonly address: string | undefined;
   readonly metadata: Int32Array;
-  /** Kernel arrival times (ms, realtime) of the datagrams of a call; [capacity]: the one being handled. */
+  /**
+   * Kernel arrival times (ms, realtime) of the datagrams of a call; [capacity]: the one being
+   * handled; [capacity + 1]: when the call's recvmmsg returned (absent from builds before it).
+   */
   readonly arrivals: Float64Array;
   /** Datagrams sent by a batch on this socket, by wire-to-wire delay in 50 µs buckets up to 100 ms, then the delays' sum (ms). */
   delays(): Float64Array;
@@ -320,6 +323,8 @@ const RECEIVE_CAPACITY = 64;
 const RECEIVE_SLOT_BYTES = 4_096;
 /** Width of the delay buckets (salon_media.cc DelayHistogram::kBucketsPerMs). */
 const WIRE_DELAY_BUCKET_MS = 0.05;
+/** A datagram's wait in the socket beyond which its kernel timestamp is taken for a realtime clock step. */
+const MAX_SOCKET_WAIT_MS = 1_000;
 /** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
 const MAX_PEERS = 65_536;
 
@@ -338,7 +343,7 @@ export class NativeMediaSocket {
   readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
   #peers: (RemoteAddress | undefined)[] = [];
   #generation = 0;
-  #handler: ((data: Buffer, from: RemoteAddress) => void) | undefined;
+  #handler: ((data: Buffer, from: RemoteAddress, arrival: number) => void) | undefined;
   /** Datagrams whose peer id the addon could not name (never expected: ids come from the same read's generation). */
   unknownPeers = 0;
   #batch: UdpSendBatch | undefined;
@@ -394,8 +399,14 @@ export class NativeMediaSocket {
     return this.#socket.counters;
   }
 
-  /** Starts reading: every datagram to `handler`, which must not throw (a throw is an uncaught exception). */
-  receive(handler: (data: Buffer, from: RemoteAddress) => void): void {
+  /**
+   * Starts reading: every datagram to `handler`, which must not throw (a throw is an uncaught
+   * exception). `arrival` is when the kernel received the datagram, on the process clock
+   * (performance.now()): the instant the datagram is handed on, less how long it waited in the
+   * socket (kernel timestamps are on the realtime clock, which may step: a wait outside [0, 1 s]
+   * counts as none).
+   */
+  receive(handler: (data: Buffer, from: RemoteAddress, arrival: number) => void): void {
     this.#handler = handler;
     this.#socket.start(this.#onDatagrams);
   }
@@ -429,6 +440,9 @@ export class NativeMediaSocket {
     }
     const metadata = this.#metadata;
     const arrivals = this.#arrivals;
+    // One clock read per recvmmsg: each datagram's arrival is placed from its wait in the socket.
+    const handledAt = performance.now();
+    const readAt = arrivals.length > RECEIVE_CAPACITY + 1 ? arrivals[RECEIVE_CAPACITY + 1]! : 0;
     let offset = 0;
     let failure: { error: unknown } | undefined;
     for (let i = 0; i < count && !this.#closed; i++) {
@@ -437,9 +451,11 @@ export class NativeMediaSocket {
       const from = this.#peers[id] ?? this.#peer(id);
       const data = Buffer.from(bytes, offset, length);
       offset += length;
-      arrivals[RECEIVE_CAPACITY] = arrivals[i]!;
+      const kernelArrival = arrivals[i]!;
+      arrivals[RECEIVE_CAPACITY] = kernelArrival;
+      const wait = readAt - kernelArrival;
       try {
-        if (from) this.#handler!(data, from);
+        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : handledAt);
         else this.unknownPeers++;
       } catch (error) {
         failure ??= { error }; // the rest of the read is still handed on

@@ -688,7 +688,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     Napi::Int32Array metadata = Napi::Int32Array::New(env, capacity_ * 2);
     metadata_data_ = metadata.Data();
     metadata_ = Napi::Persistent(metadata);
-    Napi::Float64Array arrivals = Napi::Float64Array::New(env, capacity_ + 1);
+    // [capacity + 1]: when the recvmmsg handed on returned (ms, CLOCK_REALTIME), so that JavaScript
+    // can place each arrival on its own clock: that instant less the datagram's wait.
+    Napi::Float64Array arrivals = Napi::Float64Array::New(env, capacity_ + 2);
     arrivals_data_ = arrivals.Data();
     arrivals_ = Napi::Persistent(arrivals);
     info.This().As<Napi::Object>().TypeTag(&kSocketTag);
@@ -922,6 +924,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       }
       if (received == 0) return;
       const double read_ms = RealtimeMs();
+      arrivals_data_[capacity_ + 1] = read_ms;
       size_t total = 0;
       for (int i = 0; i < received; i++) {
         if (!(messages_[i].msg_hdr.msg_flags & MSG_TRUNC)) total += messages_[i].msg_len;

@@ -80,8 +80,11 @@ export class MediaTransport {
       },
       onClientError: (error) => this.#log.error({ err: error }, 'endpoint failed to handle a datagram'),
     });
-    socket.receive((data, from) => {
-      if (this.#impairments === undefined) this.#mux.receive(data, from);
+    // Kernel arrival times are on the process clock: they stand for now() only when it is that clock.
+    const kernelArrivals = (options.clock ?? systemClock) === systemClock;
+    socket.receive((data, from, arrival) => {
+      if (this.#impairments === undefined) this.#mux.receive(data, from, kernelArrivals ? arrival : undefined);
+      // A test impairment delays what it passes: it arrives when passed.
       else this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from));
     });
     this.#batch = socket.sendBatch();
@@ -226,8 +229,8 @@ interface MediaSocket {
   readonly udp6: boolean;
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
-  /** Every datagram from now on to `handler`. */
-  receive(handler: (data: Buffer, from: RemoteAddress) => void): void;
+  /** Every datagram from now on to `handler`, with its kernel arrival time on the process clock when the socket knows it. */
+  receive(handler: (data: Buffer, from: RemoteAddress, arrival?: number) => void): void;
   /** One datagram, now; a refusal is logged (UDP may lose). */
   send(data: Buffer, to: RemoteAddress): void;
   /** Batched SRTP sends (sendmmsg), on the native path. */

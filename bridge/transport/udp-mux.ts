@@ -27,7 +27,8 @@ export interface MuxClient {
   /** A response to a transaction this client registered (integrity not yet checked). */
   handleStunResponse(message: Message, raw: Buffer, from: RemoteAddress): void;
   /** DTLS or RTP/RTCP from an address this client bound. */
-  handleDatagram(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress): void;
+  /** `arrival`: when the kernel received it, on the process clock (performance.now()), when the socket tells. */
+  handleDatagram(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival?: number): void;
 }
 
 /** Upper bounds of the routing maps. */
@@ -162,8 +163,8 @@ export class UdpMux {
     this.#clients.clear();
   }
 
-  /** One datagram from the socket. */
-  receive(data: Buffer, from: RemoteAddress): void {
+  /** One datagram from the socket; `arrival` as MuxClient.handleDatagram's. */
+  receive(data: Buffer, from: RemoteAddress, arrival?: number): void {
     const first = data[0];
     if (this.#closed || first === undefined) {
       this.stats.dropped++;
@@ -171,8 +172,8 @@ export class UdpMux {
     }
     try {
       if (first < 4) this.#receiveStun(data, from);
-      else if (first >= 20 && first < 64) this.#receiveBound('dtls', data, from);
-      else if (first >= 128 && first < 192) this.#receiveBound('media', data, from);
+      else if (first >= 20 && first < 64) this.#receiveBound('dtls', data, from, arrival);
+      else if (first >= 128 && first < 192) this.#receiveBound('media', data, from, arrival);
       else this.stats.dropped++;
     } catch (error) {
       this.#onClientError(error);
@@ -215,7 +216,7 @@ export class UdpMux {
     this.stats.dropped++; // indications (keepalives) need no answer
   }
 
-  #receiveBound(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress): void {
+  #receiveBound(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival: number | undefined): void {
     const client = this.#byAddress.get(addressKey(from));
     if (!client) {
       this.stats.dropped++;
@@ -223,6 +224,6 @@ export class UdpMux {
     }
     if (kind === 'dtls') this.stats.dtls++;
     else this.stats.media++;
-    client.handleDatagram(kind, data, from);
+    client.handleDatagram(kind, data, from, arrival);
   }
 }

@@ -252,9 +252,16 @@ describe('bridge media transport: Chromium ↔ Endpoints of one MediaTransport o
   }
 
   /** Echoes the browser's video back on ECHO_SSRC; forwards its keyframe requests to the sender. */
-  function startEcho(endpoint: Endpoint, videoSsrc: number): { echoed: number; sendNs: bigint } {
-    const counts = { echoed: 0, sendNs: 0n };
-    endpoint.events.on('rtp', (packet) => {
+  function startEcho(endpoint: Endpoint, videoSsrc: number): { echoed: number; sendNs: bigint; packets: number; arrivals: number; lateArrivals: number } {
+    const counts = { echoed: 0, sendNs: 0n, packets: 0, arrivals: 0, lateArrivals: 0 };
+    endpoint.events.on('rtp', (packet, arrival) => {
+      counts.packets++;
+      if (arrival !== undefined) {
+        counts.arrivals++;
+        // The kernel's arrival is in the past of the process clock, by the packet's wait in the socket.
+        const wait = performance.now() - arrival;
+        if (!(wait >= 0 && wait < 1_000)) counts.lateArrivals++;
+      }
       if (packet.readUInt32BE(8) !== videoSsrc) return;
       const echo = Buffer.from(packet);
       echo.writeUInt32BE(ECHO_SSRC, 8);
@@ -270,7 +277,7 @@ describe('bridge media transport: Chromium ↔ Endpoints of one MediaTransport o
   }
 
   /** Connects one page to a new endpoint, echoes its video; resolves when it decoded `frames` more frames. */
-  async function connectAndEcho(label: string): Promise<{ endpoint: Endpoint; page: Page; connectMs: number; reason: string; echo: { echoed: number; sendNs: bigint } }> {
+  async function connectAndEcho(label: string): Promise<{ endpoint: Endpoint; page: Page; connectMs: number; reason: string; echo: ReturnType<typeof startEcho> }> {
     const endpoint = transport.createEndpoint(label, log.child({ endpoint: label }));
     const page = await newPage(label);
     const connected = waitForState(endpoint, 'connected', 15_000);
@@ -307,6 +314,10 @@ describe('bridge media transport: Chromium ↔ Endpoints of one MediaTransport o
     assert.equal(stats.authFailures, 0);
     assert.equal(stats.replays, 0);
     assert.equal(stats.malformed, 0);
+    // The native socket tells each packet's kernel arrival (transport-cc, jitter); dgram does not.
+    assert.ok(echo.packets > 100);
+    if (expectedPath === 'native') assert.ok(echo.arrivals === echo.packets && echo.lateArrivals === 0, `${echo.arrivals} arrivals for ${echo.packets} RTP packets, ${echo.lateArrivals} implausible`);
+    else assert.equal(echo.arrivals, 0);
     const browserTransport = await page.evaluate(() => (window as unknown as TestWindow).t.transport());
     assert.equal(browserTransport?.dtlsRole, 'client');
 

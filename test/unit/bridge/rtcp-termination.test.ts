@@ -114,6 +114,21 @@ describe('bridge/rtcp-termination', () => {
     assert.deepEqual(host.take(), [], 'nothing new, nothing sent');
   });
 
+  it('reports the arrival a packet comes with, not when it was handled: a busy event loop is not congestion', () => {
+    const { host, clock, rtcp } = setup();
+    clock.advance(100);
+    // Three packets read together at 100 ms that reached the socket at 70, 75 and 90 ms.
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 1, 0, VP8, 20), 70);
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 2, 0, VP8, 21), 75);
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 3, 0, VP8, 22), 90);
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 4, 0, VP8, 23)); // none given: now
+    clock.advance(50);
+    const fb = parseTransportCc(host.take()[0]!.packet)!;
+    // Reference time: 64 ms units; deltas: 250 µs units, from it and then from each other.
+    assert.equal(fb.referenceTime, 1);
+    assert.deepEqual(fb.deltas, [(70 - 64) * 4, 5 * 4, 15 * 4, 10 * 4]);
+  });
+
   it('sends feedback at once when 100 packets await it', () => {
     const { host, rtcp } = setup();
     for (let i = 0; i < 99; i++) rtcp.receiveRtp('b', rtp(B_VIDEO, i, 0, VP8, i));
