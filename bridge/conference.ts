@@ -319,7 +319,7 @@ export class BridgeConference {
     // Receive statistics first: forwarding may rewrite the packet in place.
     member.unsubscribe.push(endpoint.events.on('rtp', (packet, arrival) => this.rtcp.receiveRtp(endpoint.id, packet, arrival)));
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
-    member.unsubscribe.push(endpoint.events.on('rtcp', (packet) => this.rtcp.receiveRtcp(endpoint.id, packet)));
+    member.unsubscribe.push(endpoint.events.on('rtcp', (packet, arrival) => this.rtcp.receiveRtcp(endpoint.id, packet, arrival)));
     this.members.set(endpoint.id, member);
     this.plainReceivers.clear();
     this.rtcp.addEndpoint(endpoint.id);

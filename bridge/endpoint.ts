@@ -73,8 +73,8 @@ export interface EndpointEvents {
    * got to the packet.
    */
   rtp: (packet: Buffer, arrival?: number) => void;
-  /** A decrypted compound RTCP packet. */
-  rtcp: (packet: Buffer) => void;
+  /** A decrypted compound RTCP packet; `arrival` as rtp's. */
+  rtcp: (packet: Buffer, arrival?: number) => void;
 }
 
 /** What MediaTransport gives each endpoint. */
@@ -341,8 +341,7 @@ export class Endpoint {
     this.#stats.packetsIn++;
     this.#stats.bytesIn += data.length;
     this.#lastHeard = arrival ?? this.#context.clock.now();
-    if (isRtcp) this.events.emit('rtcp', result.packet);
-    else this.events.emit('rtp', result.packet, arrival);
+    this.events.emit(isRtcp ? 'rtcp' : 'rtp', result.packet, arrival);
   }
 
   #onIceState(state: IceState, reason: string): void {

@@ -189,8 +189,8 @@ export class RtcpTermination {
     if (state.tcc.pending >= this.#pendingLimit) this.#sendFeedback(id, state);
   }
 
-  /** One compound RTCP packet from an endpoint: see the file comment for what passes. */
-  receiveRtcp(id: string, packet: Buffer): void {
+  /** One compound RTCP packet from an endpoint: see the file comment for what passes. `arrival` as receiveRtp's. */
+  receiveRtcp(id: string, packet: Buffer, arrival?: number): void {
     const state = this.#endpoints.get(id);
     if (!state) return;
     const out = new Map<string, Buffer[]>();
@@ -208,7 +208,8 @@ export class RtcpTermination {
         case 'sr': {
           const ssrc = walker.senderSsrc;
           if (this.#host.ownerOf(ssrc) !== id) break;
-          state.streams.get(ssrc)?.stats.onSenderReport(walker.ntpSeconds, walker.ntpFraction, this.#clock.now());
+          // Its arrival from the wire, so that the DLSR the sender gets back leaves out the bridge's read delay.
+          state.streams.get(ssrc)?.stats.onSenderReport(walker.ntpSeconds, walker.ntpFraction, arrival ?? this.#clock.now());
           if (!this.#host.isForwarded(id, ssrc)) break;
           const info = senderInfoOnly(walker);
           if (this.#host.rewriteSenderReport?.(info) === false) break;

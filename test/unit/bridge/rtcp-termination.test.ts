@@ -175,6 +175,20 @@ describe('bridge/rtcp-termination', () => {
     assert.deepEqual(rtcp.counters(), { packetsExpected: 9 + 9 + 9, packetsLost: 1 });
   });
 
+  it('counts the DLSR from the arrival an SR comes with, so the sender\'s RTT leaves out the bridge\'s read delay', () => {
+    const { host, clock, rtcp } = setup();
+    for (let i = 0; i < 3; i++) rtcp.receiveRtp('a', rtp(A_VIDEO, 5000 + i, i * 3000, VP8));
+    clock.advance(500);
+    rtcp.receiveRtcp('a', sr(A_VIDEO, 0x0000_1234, 0x5678_0000), 250); // read at 500 ms, arrived at 250
+    host.take();
+    clock.advance(500);
+    const w = new RtcpWalker();
+    w.reset(host.take().find((s) => kinds(s.packet).includes('rr'))!.packet);
+    assert.equal(w.next(), 'ok');
+    assert.equal(w.reportLastSr(0), 0x1234_5678);
+    assert.equal(w.reportDelaySinceLastSr(0), (65536 * 3) / 4, '750 ms since it arrived');
+  });
+
   it('forwards the SRs of forwarded SSRCs to every other endpoint, without report blocks', () => {
     const { host, rtcp } = setup();
     rtcp.receiveRtp('a', rtp(A_VIDEO, 1, 0, VP8));
