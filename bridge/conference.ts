@@ -317,9 +317,11 @@ export class BridgeConference {
       bandwidth: new ReceiverBandwidth(this.createEstimator?.()),
     };
     // Receive statistics first: forwarding may rewrite the packet in place.
-    member.unsubscribe.push(endpoint.events.on('rtp', (packet, arrival) => this.rtcp.receiveRtp(endpoint.id, packet, arrival)));
+    // Arrivals are on the process clock: they stand for the RTCP termination's now() only when it is that clock.
+    const onClock = this.clock === systemClock;
+    member.unsubscribe.push(endpoint.events.on('rtp', (packet, arrival) => this.rtcp.receiveRtp(endpoint.id, packet, onClock ? arrival : undefined)));
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
-    member.unsubscribe.push(endpoint.events.on('rtcp', (packet, arrival) => this.rtcp.receiveRtcp(endpoint.id, packet, arrival)));
+    member.unsubscribe.push(endpoint.events.on('rtcp', (packet, arrival) => this.rtcp.receiveRtcp(endpoint.id, packet, onClock ? arrival : undefined)));
     this.members.set(endpoint.id, member);
     this.plainReceivers.clear();
     this.rtcp.addEndpoint(endpoint.id);

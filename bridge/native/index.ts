@@ -343,7 +343,7 @@ export class NativeMediaSocket {
   readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
   #peers: (RemoteAddress | undefined)[] = [];
   #generation = 0;
-  #handler: ((data: Buffer, from: RemoteAddress, arrival: number) => void) | undefined;
+  #handler: ((data: Buffer, from: RemoteAddress, arrival: number | undefined) => void) | undefined;
   /** Datagrams whose peer id the addon could not name (never expected: ids come from the same read's generation). */
   unknownPeers = 0;
   #batch: UdpSendBatch | undefined;
@@ -402,11 +402,11 @@ export class NativeMediaSocket {
   /**
    * Starts reading: every datagram to `handler`, which must not throw (a throw is an uncaught
    * exception). `arrival` is when the kernel received the datagram, on the process clock
-   * (performance.now()): the instant the datagram is handed on, less how long it waited in the
-   * socket (kernel timestamps are on the realtime clock, which may step: a wait outside [0, 1 s]
-   * counts as none).
+   * (performance.now()): the instant its read is handed on, less how long it waited in the
+   * socket. Undefined without a kernel timestamp (a build before it, or a wait outside [0, 1 s]:
+   * kernel timestamps are on the realtime clock, which may step).
    */
-  receive(handler: (data: Buffer, from: RemoteAddress, arrival: number) => void): void {
+  receive(handler: (data: Buffer, from: RemoteAddress, arrival: number | undefined) => void): void {
     this.#handler = handler;
     this.#socket.start(this.#onDatagrams);
   }
@@ -455,7 +455,7 @@ export class NativeMediaSocket {
       arrivals[RECEIVE_CAPACITY] = kernelArrival;
       const wait = readAt - kernelArrival;
       try {
-        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : handledAt);
+        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined);
         else this.unknownPeers++;
       } catch (error) {
         failure ??= { error }; // the rest of the read is still handed on

@@ -417,26 +417,28 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
   it('hands on each datagram with its kernel arrival on the process clock, not when the event loop got to it', async () => {
     const socket = open();
     const sender = open();
-    const got: Array<{ tag: number; arrival: number; handled: number }> = [];
-    let warmedUp: () => void = () => undefined;
+    const got: Array<{ tag: number; arrival: number | undefined; handled: number }> = [];
+    let warmedUp: (waited: number) => void = () => undefined;
     const read = new Promise<void>((resolve) => socket.receive((data, _from, arrival) => {
-      if (data[0] === 0xff) warmedUp();
-      else if (got.push({ tag: data[0]!, arrival, handled: performance.now() }) === 2) resolve();
+      const handled = performance.now();
+      if (data[0] === 0xff) warmedUp(arrival === undefined ? -1 : handled - arrival);
+      else if (got.push({ tag: data[0]!, arrival, handled }) === 2) resolve();
     }));
     const to = { host: '127.0.0.1', port: socket.port };
-    // The kernel turns timestamps on lazily (a deferred switch): warm-up datagrams until one was stamped.
-    const stamped = (): number => socket.readDelays().counts.reduce((n, c) => n + c, 0);
-    for (let attempt = 0; stamped() === 0; attempt++) {
-      assert.ok(attempt < 50, 'the kernel stamps datagrams');
-      const warm = new Promise<void>((resolve) => { warmedUp = resolve; });
-      assert.equal(sender.send(Buffer.from([0xff]), to), 0);
-      await warm;
-      if (stamped() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    }
     const busy = (ms: number): void => {
       const from = performance.now();
       while (performance.now() - from < ms); // the event loop busy elsewhere
     };
+    // The kernel turns timestamps on lazily (a deferred switch) and meanwhile stamps a datagram
+    // when it is read: warm-up datagrams, each left 5 ms in the socket, until one shows that wait.
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(attempt < 50, 'the kernel stamps datagrams on arrival');
+      const warm = new Promise<number>((resolve) => { warmedUp = resolve; });
+      assert.equal(sender.send(Buffer.from([0xff]), to), 0);
+      busy(5);
+      if ((await warm) >= 4) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const sentFirst = performance.now();
     assert.equal(sender.send(Buffer.from([1]), to), 0); // sendto: in the socket at once
     busy(20);
@@ -448,12 +450,12 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.deepEqual([first.tag, second.tag], [1, 2]);
     assert.ok(second.handled - first.handled < 5, 'both were read by one recvmmsg, after the busy spell');
     assert.ok(first.handled - sentFirst >= 30, 'the first waited in the socket');
-    // Loopback delivers within the sendto: each arrival is within a few ms of its send, 20 ms apart.
+    // Loopback delivers within the sendto: each arrival is close to its send, the two 20 ms apart.
     for (const [datagram, sent] of [[first, sentFirst], [second, sentSecond]] as const) {
-      assert.ok(datagram.arrival >= sent - 1 && datagram.arrival <= sent + 5, `arrival ${(datagram.arrival - sent).toFixed(2)} ms after its send`);
+      assert.ok(datagram.arrival !== undefined && datagram.arrival >= sent - 1 && datagram.arrival <= sent + 10, `arrival ${datagram.arrival === undefined ? 'unknown' : (datagram.arrival - sent).toFixed(2)} ms after its send`);
     }
-    const spacing = second.arrival - first.arrival;
+    const spacing = second.arrival! - first.arrival!;
     const sendSpacing = sentSecond - sentFirst;
-    assert.ok(sendSpacing >= 20 && Math.abs(spacing - sendSpacing) < 2, `arrivals ${spacing.toFixed(2)} ms apart, sends ${sendSpacing.toFixed(2)} ms`);
+    assert.ok(sendSpacing >= 20 && Math.abs(spacing - sendSpacing) < 5, `arrivals ${spacing.toFixed(2)} ms apart, sends ${sendSpacing.toFixed(2)} ms`);
   });
 });

@@ -278,7 +278,7 @@ describe('bridge/rtcp-termination', () => {
 
   describe('in BridgeConference', () => {
     class FakeEndpoint implements ConferenceEndpoint {
-      readonly events = new TypedEvents<{ rtp: (p: Buffer) => void; rtcp: (p: Buffer) => void }>(log);
+      readonly events = new TypedEvents<{ rtp: (p: Buffer, arrival?: number) => void; rtcp: (p: Buffer, arrival?: number) => void }>(log);
       readonly rtcpOut: Buffer[] = [];
       readonly rtpOut: Buffer[] = [];
       closed = false;
@@ -320,6 +320,32 @@ describe('bridge/rtcp-termination', () => {
       conference.close('test');
       assert.equal(clock.pending, 0, 'no timer left');
       assert.ok(a.closed && b.closed);
+    });
+
+    it('times transport-cc feedback by the arrival its endpoint tells (on the process clock), or by its own clock', async () => {
+      const feedbackFor = async (clock: ManualClock | undefined): Promise<Array<number | undefined>> => {
+        const conference = new BridgeConference('m', undefined, log, () => undefined, () => undefined, { feedbackSsrcs: FEEDBACK, ...(clock ? { clock } : {}) });
+        try {
+          const a = new FakeEndpoint('a');
+          conference.addEndpoint(a);
+          conference.setSources('a', { all: new Set([A_VIDEO]), forwarded: new Set([A_VIDEO]), sourceOf: new Map(), named: [] });
+          clock?.advance(1000);
+          // Read together now, arrived 30, 25 and 10 ms ago.
+          const now = performance.now();
+          for (const [seq, ago] of [[1, 30], [2, 25], [3, 10]] as const) a.events.emit('rtp', rtp(A_VIDEO, seq, seq * 3000, VP8, seq), now - ago);
+          if (clock) clock.advance(50);
+          else await new Promise((resolve) => setTimeout(resolve, 80)); // the feedback period, on the process clock
+          const feedback = a.rtcpOut.find((p) => kinds(p).includes('transport-cc'));
+          assert.ok(feedback, 'transport-cc feedback to the sender');
+          return parseTransportCc(feedback)!.deltas.slice(1);
+        } finally {
+          conference.close('test');
+        }
+      };
+      // 250 µs units: 5 ms, then 15 ms apart, as they arrived.
+      assert.deepEqual(await feedbackFor(undefined), [20, 60]);
+      // A conference on another clock cannot place process-clock arrivals: its own now() for all three.
+      assert.deepEqual(await feedbackFor(new ManualClock()), [0, 0]);
     });
   });
 });
