@@ -142,36 +142,46 @@ for (const [name, run] of [
 
 // One 1 128-byte datagram to a socket on loopback, CPU of this process (the kernel's delivery on
 // loopback is done in the sender's system call, so it counts): dgram's send, one call each, against
-// the native batch flushed every FAN_OUT datagrams (one incoming packet's copies to that many receivers).
-const FAN_OUT = 20;
+// the native batch flushed after each burst — with and without UDP GSO (salon_media.cc
+// UdpBatch::SendAll), for three shapes of burst: 20 datagrams to one peer, a room of three's (5
+// packets of a frame to each of 2 receivers, interleaved) and a frame's first packet to 19
+// receivers (nothing to coalesce: what grouping costs when it finds nothing).
 const sender = createSocket('udp4');
-const sink = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
 await new Promise<void>((resolve) => sender.bind(0, '127.0.0.1', resolve));
-await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
-sink.on('message', () => undefined);
-const to = { host: '127.0.0.1', port: sink.address().port };
+const sinks = await Promise.all(Array.from({ length: 19 }, async () => {
+  const sink = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+  sink.on('message', () => undefined);
+  return { host: '127.0.0.1', port: sink.address().port, sink };
+}));
 const datagram = randomBytes(1_128);
-const batch = addon ? UdpSendBatch.forSocket(addon, sender, () => undefined) : undefined;
-for (const [name, send] of [
-  ['dgram send per datagram', (count: number) => {
-    for (let i = 0; i < count; i++) sender.send(datagram, to.port, to.host);
-  }],
-  ...(batch ? [[`sendmmsg per ${FAN_OUT}`, (count: number) => {
-    for (let i = 0; i < count; i++) batch.queue(datagram, to);
-  }] as const] : []),
-] as const) {
+const batches = addon ? [false, true].map((segmentation) => UdpSendBatch.forSocket(addon, sender, () => undefined, segmentation)!) : [];
+const shapes: Array<[string, number[]]> = [
+  ['20 to one peer', Array(20).fill(0)],
+  ['5 each to 2 peers', Array.from({ length: 10 }, (_, i) => i % 2)],
+  ['1 each to 19 peers', Array.from({ length: 19 }, (_, i) => i)],
+];
+/** Datagrams sent in bursts of `shape` (peer indexes), each followed by the end of the event loop turn (which flushes the batch and lets the sinks read); best CPU µs per datagram. */
+async function sendBursts(shape: number[], send: (peer: number) => void): Promise<number> {
   let best = Infinity;
+  const bursts = Math.ceil(N / 4 / shape.length);
   for (let round = 0; round < ROUNDS; round++) {
     const started = process.cpuUsage();
-    // Bursts of FAN_OUT, each followed by the end of the event loop turn, which flushes the batch (and lets the sink read).
-    for (let burst = 0; burst < N / FAN_OUT / 4; burst++) {
-      send(FAN_OUT);
+    for (let burst = 0; burst < bursts; burst++) {
+      for (const peer of shape) send(peer);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    best = Math.min(best, cpuMicroseconds(started) / (N / 4));
+    best = Math.min(best, cpuMicroseconds(started) / (bursts * shape.length));
   }
-  console.log(`UDP ${name.padEnd(28)} ${us(best)} (sender and sink in this process)`);
+  return best;
 }
-batch?.close();
+console.log(`UDP ${'dgram send per datagram'.padEnd(40)} ${us(await sendBursts(shapes[0]![1], () => sender.send(datagram, sinks[0]!.port, sinks[0]!.host)))} (sender and sinks in this process)`);
+for (const [shape, peers] of shapes) {
+  for (const batch of batches) {
+    const name = `sendmmsg, ${shape}${batch.segmentation ? ', GSO' : ''}`;
+    console.log(`UDP ${name.padEnd(40)} ${us(await sendBursts(peers, (peer) => batch.queue(datagram, sinks[peer]!)))}`);
+  }
+}
+for (const batch of batches) batch.close();
 sender.close();
-sink.close();
+for (const { sink } of sinks) sink.close();

@@ -162,17 +162,21 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
       'Time from the kernel receiving a datagram (of any kind) to the bridge reading it from the media socket (native media path): the wait for the event loop, busy with earlier datagrams or timers',
       registry, () => media.readDelays(),
     );
-    const socketCounter = (name: string, help: string, key: 'truncated' | 'errors'): void => {
+    const socketCounter = (name: string, help: string, value: (counters: MediaSocketCounters) => number | undefined): void => {
       new Counter({
         name, help, registers: [registry],
         collect() {
           this.reset();
-          this.inc(media.socketCounters()?.[key] ?? 0);
+          const counters = media.socketCounters();
+          this.inc((counters && value(counters)) ?? 0);
         },
       });
     };
-    socketCounter('salon_bridge_media_socket_truncated_total', 'Datagrams dropped by the media socket for being longer than its 4 096-byte receive slots', 'truncated');
-    socketCounter('salon_bridge_media_socket_errors_total', 'Errors reading the media socket (it goes on reading)', 'errors');
+    socketCounter('salon_bridge_media_socket_truncated_total', 'Datagrams dropped by the media socket for being longer than its 4 096-byte receive slots', (c) => c.truncated);
+    socketCounter('salon_bridge_media_socket_errors_total', 'Errors reading the media socket (it goes on reading)', (c) => c.errors);
+    socketCounter('salon_bridge_media_socket_batch_datagrams_total', 'Datagrams the media socket sent in batches (sendmmsg): forwarded RTP and retransmissions', (c) => c.sent?.datagrams);
+    socketCounter('salon_bridge_media_socket_batch_messages_total', 'Messages those batches were sent in: a UDP GSO message carries several datagrams of one length to one peer', (c) => c.sent?.messages);
+    socketCounter('salon_bridge_media_socket_batch_segmented_total', 'Datagrams of those batches sent as segments of a UDP GSO message', (c) => c.sent?.segmented);
   }
   new TotalsSummary('salon_bridge_forwarding_delay_seconds', 'Time from a packet reaching its conference to its last copy handed to the socket', registry, () => {
     const { totals } = stats.snapshot();

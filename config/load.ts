@@ -64,6 +64,7 @@ export const envSettings: Record<string, Setting> = {
   JVB_PORT: { path: 'media.port', kind: 'int' },
   JVB_ADVERTISE_IPS: { path: 'media.advertiseIps', kind: 'list' },
   SALON_BRIDGE_NATIVE: { path: 'media.native', kind: 'string' },
+  SALON_BRIDGE_UDP_GSO: { path: 'media.udpSegmentation', kind: 'bool' },
   ENABLE_CODEC_VP9: { path: 'video.vp9', kind: 'bool' },
   ENABLE_CODEC_AV1: { path: 'video.av1', kind: 'bool' },
   SALON_BRIDGE: { path: 'bridge.enabled', kind: 'bool' },

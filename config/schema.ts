@@ -210,6 +210,12 @@ export const configSchema = z.strictObject({
      * keeps the TypeScript path.
      */
     native: z.enum(['auto', 'on', 'off']).default('auto'),
+    /**
+     * On the native path, a video frame's packets to one receiver leave as one UDP GSO message the
+     * kernel (or the network card) cuts into the same datagrams (Linux ≥ 4.18; the bridge stops on
+     * its own where the kernel or the route refuses it). `false` sends each datagram as its own message.
+     */
+    udpSegmentation: z.boolean().default(true),
   }).prefault({}),
   /** The video codecs the focus offers (focus/offer.ts) and config.js makes clients prefer. */
   video: z.strictObject({

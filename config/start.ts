@@ -165,6 +165,7 @@ export async function startBridgeRole(config: Config, link: BridgeXmppLink, log:
     port: config.media.port,
     advertiseIps: config.media.advertiseIps.length ? config.media.advertiseIps : discoverMediaAddresses(),
     native: config.media.native,
+    udpSegmentation: config.media.udpSegmentation,
     log: log.child({ component: 'media' }),
   });
   const publicUrl = new URL(config.publicUrl);

@@ -122,6 +122,8 @@ interface DelayBuckets {
   utilization: number;
   /** salon_bridge_camera_max_height (0: no cap; NaN: the load reducer is off). */
   cameraMaxHeight: number;
+  /** salon_bridge_media_socket_batch_{datagrams,messages,segmented}_total (NaN: not exposed). */
+  batch: { datagrams: number; messages: number; segmented: number };
 }
 
 /**
@@ -131,11 +133,13 @@ interface DelayBuckets {
  */
 async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN };
+  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN, batch: { datagrams: NaN, messages: NaN, segmented: NaN } };
   for (const line of text.split('\n')) {
     if (line.startsWith('salon_bridge_stress ')) buckets.stress = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_event_loop_utilization ')) buckets.utilization = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_camera_max_height ')) buckets.cameraMaxHeight = Number(line.split(' ')[1]);
+    const batch = /^salon_bridge_media_socket_batch_(datagrams|messages|segmented)_total (\S+)/.exec(line);
+    if (batch) buckets.batch[batch[1] as keyof DelayBuckets['batch']] = Number(batch[2]);
     const into = line.startsWith(WIRE_DELAY) ? buckets.wire : line.startsWith(READ_DELAY) ? buckets.read : undefined;
     const match = into && /le="([^"]+)"\}\s+(\S+)/.exec(line);
     if (into && match) into.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
@@ -290,6 +294,11 @@ interface Result {
   cameraMaxHeight: number;
   /** SALON_BRIDGE_NATIVE as the server got it: `auto` runs the native media path when it was built. */
   native: string;
+  /** SALON_BRIDGE_UDP_GSO as the server got it ('-': unset, on). */
+  udpGso: string;
+  /** Batched datagrams per sendmmsg entry in the window (above 1: UDP GSO coalesced some), and the share sent as GSO segments. */
+  datagramsPerMessage: number;
+  segmentedPct: number;
   forwardedPps: number;
   cpuSeconds: number;
   ppsPerCore: number;
@@ -567,6 +576,9 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       loadReducer: process.env.SALON_BRIDGE_LOAD_REDUCER ?? '-',
       cameraMaxHeight: wire1.cameraMaxHeight,
       native: process.env.SALON_BRIDGE_NATIVE || 'auto',
+      udpGso: process.env.SALON_BRIDGE_UDP_GSO || '-',
+      datagramsPerMessage: round((wire1.batch.datagrams - wire0.batch.datagrams) / (wire1.batch.messages - wire0.batch.messages), 2),
+      segmentedPct: round((100 * (wire1.batch.segmented - wire0.batch.segmented)) / (wire1.batch.datagrams - wire0.batch.datagrams), 1),
       forwardedPps: round(forwardedPps, 0),
       cpuSeconds: round(cpuSeconds, 2),
       ppsPerCore: round(cpuSeconds > 0 ? received / cpuSeconds : NaN, 0),
@@ -712,13 +724,14 @@ async function main(): Promise<void> {
       'loudest-audio': { type: 'string' },
       'load-reducer': { type: 'boolean', default: false },
       native: { type: 'string' },
+      'udp-gso': { type: 'string' },
       repeat: { type: 'string', default: '1' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--load-reducer] [--native auto|on|off] [--repeat K] [--cpu-prof] [--verbose]
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--load-reducer] [--native auto|on|off] [--udp-gso on|off] [--repeat K] [--cpu-prof] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick); or any RxS: R rooms of S senders`);
     return;
   }
@@ -737,6 +750,11 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   else process.env.SALON_BRIDGE_LOAD_REDUCER ??= 'false';
   // The server's media path: auto (native when built), on, off (TypeScript).
   if (values.native !== undefined) process.env.SALON_BRIDGE_NATIVE = values.native;
+  // The native path's UDP GSO (default on): off sends each datagram as its own message, to compare.
+  if (values['udp-gso'] !== undefined) {
+    if (values['udp-gso'] !== 'on' && values['udp-gso'] !== 'off') throw new Error(`--udp-gso ${values['udp-gso']}: on or off`);
+    process.env.SALON_BRIDGE_UDP_GSO = values['udp-gso'] === 'on' ? 'true' : 'false';
+  }
   if (priority !== 0) setPriority(priority);
   if (values.pin) {
     if (availableParallelism() < 2) throw new Error('--pin needs two CPUs');

@@ -36,6 +36,10 @@ interface NativeUdpBatch {
   readonly pending: number;
   /** errno of the last refused datagram. */
   readonly lastError: number;
+  /** Whether equal-length datagrams to one peer still go out as one UDP GSO message (absent from builds before it). */
+  readonly segmentation?: boolean;
+  /** What the kernel took: datagrams, in how many messages, of which how many as segments of a GSO message (absent from builds before it). */
+  readonly sent?: { datagrams: number; messages: number; segmented: number };
 }
 
 /** The media socket (salon_media.cc `UdpSocket`), bound at construction. */
@@ -81,13 +85,15 @@ export interface MediaSocketCounters {
   /** Failed reads, and the errno of the last. */
   errors: number;
   lastError: number;
+  /** Datagrams the media socket's batch sent, in how many messages (sendmmsg entries), and how many of them as segments of a UDP GSO message. */
+  sent?: { datagrams: number; messages: number; segmented: number };
 }
 
 export interface NativeMedia {
   SrtpTransform: new (
     profile: number, rtpKey: Buffer, rtpSalt: Buffer, rtpAuthKey: Buffer, rtcpKey: Buffer, rtcpSalt: Buffer, rtcpAuthKey: Buffer,
   ) => NativeSrtpTransform;
-  UdpBatch: new (fd: number, capacity: number, slotBytes: number, socket?: NativeUdpSocket) => NativeUdpBatch;
+  UdpBatch: new (fd: number, capacity: number, slotBytes: number, socket?: NativeUdpSocket, segmentation?: boolean) => NativeUdpBatch;
   UdpSocket: new (host: string, port: number, bufferBytes: number, capacity: number, slotBytes: number, maxPeers: number) => NativeUdpSocket;
   /** Decrypts in place with the transform of that handle; the RTP length, or -1 (tag, lengths, no such transform). */
   decryptRtp(transform: number, packet: Uint8Array, headerLength: number, roc: number): number;
@@ -219,7 +225,8 @@ const SLOT_BYTES = 1_600;
  * BATCH_CAPACITY are queued. So the copies of all the packets that arrived together share a
  * system call: in a room of three, where one packet makes two copies, flushing per incoming
  * packet cost a system call for every two datagrams. What waits is only the handling of the
- * datagrams that were already there. What goes out through dgram instead (RTCP, DTLS, STUN, and
+ * datagrams that were already there. Within a batch, a video frame's packets to one receiver leave
+ * as one UDP GSO message (salon_media.cc UdpBatch::SendAll; `segmentation`, default on). What goes out through dgram instead (RTCP, DTLS, STUN, and
  * everything on impaired links) may so leave before RTP queued earlier in the same turn: harmless,
  * as an RTCP sender report carries its own time and timestamp pair, not a place in the stream.
  * Owned by the MediaTransport; after close() nothing is queued.
@@ -239,9 +246,9 @@ export class UdpSendBatch {
     if (refused > 0) this.#onRefused(refused, this.#batch.lastError);
   };
 
-  private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void, socket?: NativeUdpSocket) {
+  private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void, socket?: NativeUdpSocket, segmentation = true) {
     this.#addon = addon;
-    this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES, socket);
+    this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES, socket, segmentation);
     this.#handle = this.#batch.handle;
     this.#onRefused = onRefused;
   }
@@ -251,17 +258,27 @@ export class UdpSendBatch {
    * dgram socket's descriptor only through its internal handle (the public `_handle` getter is
    * deprecated and warns): it is read from the socket's state, and a Node without it keeps dgram.
    */
-  static forSocket(addon: NativeMedia, socket: Socket, onRefused: (count: number, errno: number) => void): UdpSendBatch | undefined {
+  static forSocket(addon: NativeMedia, socket: Socket, onRefused: (count: number, errno: number) => void, segmentation = true): UdpSendBatch | undefined {
     const stateKey = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol');
     const state = stateKey ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[stateKey] : undefined;
     const fd = state?.handle?.fd;
     if (typeof fd !== 'number' || fd < 0) return undefined;
-    return new UdpSendBatch(addon, fd, onRefused);
+    return new UdpSendBatch(addon, fd, onRefused, undefined, segmentation);
   }
 
   /** The batch of a NativeMediaSocket, closed before it (NativeMediaSocket.sendBatch). */
-  static forMediaSocket(addon: NativeMedia, socket: NativeUdpSocket, onRefused: (count: number, errno: number) => void): UdpSendBatch {
-    return new UdpSendBatch(addon, socket.fd, onRefused, socket);
+  static forMediaSocket(addon: NativeMedia, socket: NativeUdpSocket, onRefused: (count: number, errno: number) => void, segmentation = true): UdpSendBatch {
+    return new UdpSendBatch(addon, socket.fd, onRefused, socket, segmentation);
+  }
+
+  /** Whether equal-length datagrams to one peer go out as one UDP GSO message (salon_media.cc UdpBatch::SendAll): false once refused. */
+  get segmentation(): boolean {
+    return this.#batch.segmentation ?? false;
+  }
+
+  /** What the kernel took from this batch (zeros from a build before the counts). */
+  get sent(): { datagrams: number; messages: number; segmented: number } {
+    return this.#batch.sent ?? { datagrams: 0, messages: 0, segmented: 0 };
   }
 
   /** SRTP-protects `packet` into the batch; its length, or -1 when it was not queued (send it another way). */
@@ -396,7 +413,7 @@ export class NativeMediaSocket {
   }
 
   get counters(): MediaSocketCounters {
-    return this.#socket.counters;
+    return this.#batch ? { ...this.#socket.counters, sent: this.#batch.sent } : this.#socket.counters;
   }
 
   /**
@@ -412,9 +429,9 @@ export class NativeMediaSocket {
   }
 
   /** The batch on this socket, made at the first call; undefined once closed. */
-  sendBatch(onRefused: (count: number, errno: number) => void): UdpSendBatch | undefined {
+  sendBatch(onRefused: (count: number, errno: number) => void, segmentation = true): UdpSendBatch | undefined {
     if (this.#closed) return undefined;
-    return (this.#batch ??= UdpSendBatch.forMediaSocket(this.#addon, this.#socket, onRefused));
+    return (this.#batch ??= UdpSendBatch.forMediaSocket(this.#addon, this.#socket, onRefused, segmentation));
   }
 
   /** Sends one datagram now; 0, or the errno it was refused with (EINVAL for a host that is not an IP). */

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -1003,12 +1004,15 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   static Napi::Function Define(Napi::Env env, AddonState* state) {
     return DefineClass(env, "UdpBatch",
                        {InstanceMethod<&UdpBatch::Queue>("queue"), InstanceMethod<&UdpBatch::Flush>("flush"),
-                        InstanceAccessor<&UdpBatch::Pending>("pending"), InstanceAccessor<&UdpBatch::LastError>("lastError")},
+                        InstanceAccessor<&UdpBatch::Pending>("pending"), InstanceAccessor<&UdpBatch::LastError>("lastError"),
+                        InstanceAccessor<&UdpBatch::Segmentation>("segmentation"), InstanceAccessor<&UdpBatch::Sent>("sent")},
                        state);
   }
 
-  // new UdpBatch(fd, capacity, slotBytes[, socket]): with the UdpSocket whose descriptor fd is, each
-  // datagram sent counts its wire-to-wire delay there (socket.delays()).
+  // new UdpBatch(fd, capacity, slotBytes[, socket[, segmentation]]): with the UdpSocket whose
+  // descriptor fd is, each datagram sent counts its wire-to-wire delay there (socket.delays()).
+  // segmentation (default true): datagrams of equal length to one peer go out as one message the
+  // kernel cuts up (UDP GSO), see SendAll.
   explicit UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
     fd_ = int(U32(info[0]));
     if (info[3].IsObject() && info[3].As<Napi::Object>().CheckTypeTag(&kSocketTag)) {
@@ -1022,6 +1026,13 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     vectors_.resize(capacity_);
     messages_.resize(capacity_);
     arrivals_.resize(capacity_);
+    segmentation_ = !info[4].IsBoolean() || info[4].As<Napi::Boolean>().Value();
+    groups_.reserve(capacity_);
+    group_of_.resize(capacity_);
+    order_.resize(capacity_);
+    group_vectors_.resize(capacity_);
+    group_messages_.resize(capacity_);
+    group_controls_.resize(capacity_ * kSegmentControlBytes);
     state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
     handle_ = state_->batches.Add(this);
     if (handle_ == 0) {
@@ -1074,6 +1085,17 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
 
   Napi::Value Pending(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(count_)); }
   Napi::Value LastError(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_error_); }
+  // Whether datagrams are still coalesced (false once the kernel refused a segmented message as unsupported).
+  Napi::Value Segmentation(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), segmentation_); }
+  // sent → { datagrams, messages, segmented }: datagrams the kernel took, in how many messages, of
+  // which how many datagrams went as segments of a coalesced message.
+  Napi::Value Sent(const Napi::CallbackInfo& info) {
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("datagrams", Napi::Number::New(info.Env(), double(sent_datagrams_)));
+    result.Set("messages", Napi::Number::New(info.Env(), double(sent_messages_)));
+    result.Set("segmented", Napi::Number::New(info.Env(), double(sent_segmented_)));
+    return result;
+  }
 
   static bool ValidAddress(const uint8_t* address, size_t length) {
     if (length == sizeof(sockaddr_in)) return reinterpret_cast<const sockaddr_in*>(address)->sin_family == AF_INET;
@@ -1096,6 +1118,13 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
 
   // Writes every queued datagram; one the kernel refuses is counted and skipped (a full send
   // buffer, EAGAIN, drops the rest of the batch: UDP may lose, the bridge must not block).
+  //
+  // With segmentation, consecutive datagrams of one length to one peer (a video frame's packets to
+  // one receiver: an encoder cuts a frame into packets of about equal size) go out as one message
+  // with a UDP_SEGMENT size (UDP GSO, Linux ≥ 4.18): the stack routes, filters and queues it once
+  // and the network card, or the kernel at the last moment, cuts it into the same datagrams. A
+  // peer's datagrams keep their order; only datagrams to different peers may swap. A group ends at
+  // a shorter datagram (the only one a segmented message may end with), a longer one, or the limits.
   void SendAll() {
     // A batch of a UdpSocket writes on its descriptor as long as it is open, never on a number the
     // kernel may have given to another file since.
@@ -1106,32 +1135,185 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       count_ = 0;
       return;
     }
+    if (count_ == 0) return;
+    const bool grouped = segmentation_ && count_ > 1;
+    if (grouped) {
+      Group();
+    } else {
+      groups_.clear();
+      for (size_t i = 0; i < count_; i++) {
+        groups_.push_back({i, 1, 0, 0, false});
+        order_[i] = i;
+      }
+    }
+    const size_t groups = groups_.size();
     size_t next = 0;
-    while (next < count_) {
-      const int sent = sendmmsg(fd, &messages_[next], unsigned(count_ - next), MSG_DONTWAIT);
+    while (next < groups) {
+      if (grouped && !segmentation_) {  // refused earlier in this flush: the rest apart too
+        SendEach(fd, groups_[next++]);
+        continue;
+      }
+      mmsghdr* messages = grouped ? &group_messages_[next] : &messages_[next];
+      const int sent = sendmmsg(fd, messages, unsigned(groups - next), MSG_DONTWAIT);
       if (sent > 0) {
-        if (socket_ != nullptr) CountDelays(next, next + size_t(sent));
+        const double now_ms = socket_ != nullptr ? RealtimeMs() : 0;
+        for (size_t g = next; g < next + size_t(sent); g++) Sent(groups_[g], now_ms);
         next += size_t(sent);
         continue;
       }
       if (sent < 0 && errno == EINTR) continue;
       last_error_ = sent < 0 ? errno : EIO;
       if (last_error_ == EAGAIN || last_error_ == EWOULDBLOCK || last_error_ == ENOBUFS) {
-        failed_ += uint32_t(count_ - next);
+        for (size_t g = next; g < groups; g++) failed_ += uint32_t(groups_[g].count);
         break;
       }
-      failed_++;
+      const GroupSpan& group = groups_[next];
+      if (group.count > 1) {
+        Refused(group, last_error_);
+        SendEach(fd, group);
+      } else {
+        failed_++;
+      }
       next++;
     }
     count_ = 0;
   }
 
-  void CountDelays(size_t from, size_t to) {
-    const double now_ms = RealtimeMs();
-    for (size_t i = from; i < to; i++) {
-      if (arrivals_[i] > 0) socket_->CountDelay(now_ms - arrivals_[i]);
+  // One group of datagrams to one peer, in order_[first, first + count): group_messages_[g] sends
+  // them (with segment as UDP_SEGMENT when count > 1).
+  struct GroupSpan {
+    size_t first;
+    size_t count;
+    size_t segment;
+    size_t bytes;
+    bool closed;
+  };
+
+  static bool SamePeer(const mmsghdr& a, const mmsghdr& b) {
+    return a.msg_hdr.msg_namelen == b.msg_hdr.msg_namelen && memcmp(a.msg_hdr.msg_name, b.msg_hdr.msg_name, a.msg_hdr.msg_namelen) == 0;
+  }
+
+  // Puts the queued datagrams into groups (groups_, order_) and a message per group (group_messages_).
+  void Group() {
+    groups_.clear();
+    // Pass 1: each datagram's group; a peer has at most one open group, the newest.
+    for (size_t i = 0; i < count_; i++) {
+      const size_t length = vectors_[i].iov_len;
+      size_t found = groups_.size();
+      for (size_t g = groups_.size(); g-- > 0;) {
+        if (!groups_[g].closed && SamePeer(messages_[group_peer(g)], messages_[i])) {
+          found = g;
+          break;
+        }
+      }
+      if (found < groups_.size()) {
+        GroupSpan& group = groups_[found];
+        if (length > group.segment || length > max_segment_ || group.count == kMaxSegments || group.bytes + length > kMaxSegmentedBytes) {
+          group.closed = true;
+          found = groups_.size();
+        } else {
+          group.count++;
+          group.bytes += length;
+          if (length < group.segment) group.closed = true;
+        }
+      }
+      if (found == groups_.size()) groups_.push_back({i, 1, length, length, false});  // first: the peer's datagram, until pass 2
+      group_of_[i] = found;
+    }
+    // Pass 2: the groups' datagrams end to end in order_, and their messages.
+    size_t first = 0;
+    for (size_t g = 0; g < groups_.size(); g++) {
+      const size_t peer = groups_[g].first;
+      mmsghdr& message = group_messages_[g];
+      memset(&message, 0, sizeof message);
+      message.msg_hdr.msg_name = messages_[peer].msg_hdr.msg_name;
+      message.msg_hdr.msg_namelen = messages_[peer].msg_hdr.msg_namelen;
+      message.msg_hdr.msg_iov = &group_vectors_[first];
+      message.msg_hdr.msg_iovlen = groups_[g].count;
+      if (groups_[g].count > 1) {
+        uint8_t* control = &group_controls_[g * kSegmentControlBytes];
+        memset(control, 0, kSegmentControlBytes);
+        message.msg_hdr.msg_control = control;
+        message.msg_hdr.msg_controllen = kSegmentControlBytes;
+        cmsghdr* c = CMSG_FIRSTHDR(&message.msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t segment = uint16_t(groups_[g].segment);
+        memcpy(CMSG_DATA(c), &segment, sizeof segment);
+      }
+      groups_[g].first = first;
+      first += groups_[g].count;
+      groups_[g].count = 0;  // counted again as pass 3 fills order_
+    }
+    for (size_t i = 0; i < count_; i++) {
+      GroupSpan& group = groups_[group_of_[i]];
+      const size_t at = group.first + group.count++;
+      order_[at] = i;
+      group_vectors_[at] = vectors_[i];
     }
   }
+
+  // The datagram whose address group g (still in pass 1) sends to.
+  size_t group_peer(size_t g) const { return groups_[g].first; }
+
+  // A segmented message the kernel refused (then sent with SendEach, one by one). EMSGSIZE (EINVAL
+  // before Linux 5.?) is a segment longer than the path allows (its MTU): no longer coalesce
+  // datagrams that long. Anything else (EIO for IPsec, a kernel without UDP GSO): no segmentation
+  // on this batch any more.
+  void Refused(const GroupSpan& group, int error) {
+    if (error == EMSGSIZE || error == EINVAL) {
+      max_segment_ = std::min(max_segment_, group.segment - 1);
+    } else {
+      segmentation_ = false;
+    }
+  }
+
+  void SendEach(int fd, const GroupSpan& group) {
+    for (size_t k = group.first; k < group.first + group.count; k++) {
+      const size_t i = order_[k];
+      ssize_t sent;
+      do {
+        sent = sendmsg(fd, &messages_[i].msg_hdr, MSG_DONTWAIT);
+      } while (sent < 0 && errno == EINTR);
+      if (sent < 0) {
+        last_error_ = errno;
+        failed_++;
+        continue;
+      }
+      Sent({k, 1, 0, 0, false}, socket_ != nullptr ? RealtimeMs() : 0);
+    }
+  }
+
+  // Counts a group the kernel took, and each of its datagrams' wire-to-wire delay.
+  void Sent(const GroupSpan& group, double now_ms) {
+    sent_messages_++;
+    sent_datagrams_ += group.count;
+    if (group.count > 1) sent_segmented_ += group.count;
+    if (socket_ == nullptr) return;
+    for (size_t k = group.first; k < group.first + group.count; k++) {
+      const double arrival = arrivals_[order_[k]];
+      if (arrival > 0) socket_->CountDelay(now_ms - arrival);
+    }
+  }
+
+  // Kernel limits (UDP_MAX_SEGMENTS is 64 before Linux 5.?, 128 since; a UDP length is 16 bits).
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxSegmentedBytes = 60000;
+  static constexpr size_t kSegmentControlBytes = CMSG_SPACE(sizeof(uint16_t));
+
+  bool segmentation_ = true;
+  // Longest datagram coalesced: an IPv6 datagram's payload in a 1 500-byte MTU; lowered when the path refuses one.
+  size_t max_segment_ = 1452;
+  std::vector<GroupSpan> groups_;
+  std::vector<size_t> group_of_;
+  std::vector<size_t> order_;
+  std::vector<iovec> group_vectors_;
+  std::vector<mmsghdr> group_messages_;
+  std::vector<uint8_t> group_controls_;
+  uint64_t sent_datagrams_ = 0;
+  uint64_t sent_messages_ = 0;
+  uint64_t sent_segmented_ = 0;
 
   int fd_ = -1;
   UdpSocket* socket_ = nullptr;

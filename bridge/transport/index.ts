@@ -42,6 +42,8 @@ export interface MediaTransportOptions {
   iceTiming?: Partial<IceTiming>;
   /** The native media path (bridge/native): default `auto`, used when it was built. */
   native?: NativeMode;
+  /** On the native path, coalesce equal-length datagrams to one peer into UDP GSO messages; default true. */
+  udpSegmentation?: boolean;
   /** Fail an endpoint not connected this long after its first remote transport; default 20 000 ms. */
   connectTimeoutMs?: number;
 }
@@ -116,7 +118,7 @@ export class MediaTransport {
     // The default 208 KiB receive buffer holds a few ms of a busy bridge's traffic: any pause (a
     // garbage collection) overflowed it and the kernel dropped packets (bench/bridge-load). The
     // kernel caps what is asked at net.core.rmem_max / wmem_max.
-    const socket = native ? nativeSocket(native, options.host, options.port, options.log) : await dgramSocket(options.host, options.port, options.log);
+    const socket = native ? nativeSocket(native, options.host, options.port, options.log, options.udpSegmentation ?? true) : await dgramSocket(options.host, options.port, options.log);
     const transport = new MediaTransport(socket, certificate, options, native);
     options.log.info(
       {
@@ -143,7 +145,7 @@ export class MediaTransport {
     return this.#socket.readDelays();
   }
 
-  /** The native media socket's counters (truncated datagrams, read errors); undefined on the TypeScript path. */
+  /** The native media socket's counters (truncated datagrams, read errors, batched sends); undefined on the TypeScript path. */
   socketCounters(): MediaSocketCounters | undefined {
     return this.#socket.counters();
   }
@@ -246,7 +248,7 @@ interface MediaSocket {
 }
 
 /** The addon's socket (recvmmsg, sendto, sendmmsg). @throws when the address cannot be bound */
-function nativeSocket(native: NativeMedia, host: string, port: number, log: Logger): MediaSocket {
+function nativeSocket(native: NativeMedia, host: string, port: number, log: Logger, udpSegmentation: boolean): MediaSocket {
   const socket = new NativeMediaSocket(native, host, port, SOCKET_BUFFER_BYTES);
   return {
     port: socket.port,
@@ -259,7 +261,7 @@ function nativeSocket(native: NativeMedia, host: string, port: number, log: Logg
       const errno = socket.send(data, to);
       if (errno !== 0) log.debug({ errno, to: `${to.host}:${to.port}` }, 'UDP send failed');
     },
-    sendBatch: () => socket.sendBatch((count, errno) => log.debug({ count, errno }, 'UDP sends refused')),
+    sendBatch: () => socket.sendBatch((count, errno) => log.debug({ count, errno }, 'UDP sends refused'), udpSegmentation),
     wireDelays: () => socket.wireDelays(),
     readDelays: () => socket.readDelays(),
     counters: () => socket.counters,

@@ -5,6 +5,7 @@
 // Byte-for-byte agreement with werift and the TypeScript transforms: srtp-cipher.test.ts.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { constants } from 'node:os';
@@ -209,6 +210,84 @@ describe('bridge/native: the addon', function () {
     assert.equal(raw.flush(), 2, 'a bad descriptor: the kernel refuses, counted, nothing thrown');
     assert.equal(raw.lastError, 9, 'EBADF');
     batch.close();
+  });
+
+  /**
+   * Four "frames" to each of two receivers, interleaved as a room of three's copies are: per frame
+   * four 1 200-byte datagrams and a 700-byte last one, then one 1 300-byte datagram to the first.
+   */
+  async function sendFrames(segmentation: boolean): Promise<{ arrived: Buffer[][]; sent: Buffer[][]; counts: UdpSendBatch['sent']; batch: UdpSendBatch }> {
+    const bridge = await bound();
+    const receivers = [await bound(), await bound()];
+    sockets.push(bridge, ...receivers);
+    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined, segmentation)!;
+    const sent: Buffer[][] = [[], []];
+    const arrived: Buffer[][] = [[], []];
+    const all = Promise.all(receivers.map((receiver, r) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`receiver ${r}: ${arrived[r]!.length} of ${sent[r]!.length} datagrams arrived`)), 5_000);
+      receiver.on('message', (data) => {
+        arrived[r]!.push(data);
+        if (arrived[r]!.length === sent[r]!.length) resolve(clearTimeout(timer));
+      });
+    })));
+    for (let frame = 0; frame < 4; frame++) {
+      for (let packet = 0; packet < 5; packet++) {
+        for (const [r, receiver] of receivers.entries()) {
+          const datagram = randomBytes(packet === 4 ? 700 : 1_200);
+          sent[r]!.push(datagram);
+          assert.equal(batch.queue(datagram, { host: '127.0.0.1', port: receiver.address().port }), datagram.length);
+        }
+      }
+    }
+    const longer = randomBytes(1_300);
+    sent[0]!.push(longer);
+    batch.queue(longer, { host: '127.0.0.1', port: receivers[0]!.address().port });
+    await all;
+    return { arrived, sent, counts: batch.sent, batch };
+  }
+
+  it("sends a frame's equal datagrams to one peer as one UDP GSO message: each arrives as itself, in order", async () => {
+    const { arrived, sent, counts, batch } = await sendFrames(true);
+    for (const r of [0, 1]) {
+      assert.equal(arrived[r]!.length, sent[r]!.length, `receiver ${r}`);
+      for (const [i, data] of arrived[r]!.entries()) assert.ok(data.equals(sent[r]![i]!), `receiver ${r}, datagram ${i}: its bytes and length, in order`);
+    }
+    // Per receiver and frame one message (1 200 × 4 and the shorter last); the 1 300-byte one alone.
+    assert.deepEqual(counts, { datagrams: 41, messages: 9, segmented: 40 });
+    assert.equal(batch.segmentation, true);
+    batch.close();
+  });
+
+  it('sends each datagram as its own message without segmentation, the same datagrams arriving', async () => {
+    const { arrived, sent, counts, batch } = await sendFrames(false);
+    for (const r of [0, 1]) for (const [i, data] of arrived[r]!.entries()) assert.ok(data.equals(sent[r]![i]!), `receiver ${r}, datagram ${i}`);
+    assert.deepEqual(counts, { datagrams: 41, messages: 41, segmented: 0 });
+    assert.equal(batch.segmentation, false);
+    batch.close();
+  });
+
+  it('sends apart what a path refuses as UDP GSO segments (longer than its MTU), and coalesces no datagram that long again', async function () {
+    // A network namespace of its own (unshare -rn: no privilege needed where user namespaces are
+    // allowed), its loopback at a 1 000-byte MTU.
+    const probe = spawnSync('unshare', ['-rn', 'ip', 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      console.warn(`      skipped: no network namespace of its own here (unshare -rn ip: ${probe.error?.message ?? probe.stderr.trim()})`);
+      this.skip();
+    }
+    const child = spawnSync('unshare', ['-rn', 'sh', '-c', 'ip link set lo up && ip link set lo mtu 1000 && exec "$0" --import tsx "$1"', process.execPath, 'test/fixtures/udp-gso-child.ts'], {
+      encoding: 'utf8', timeout: 20_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
+      arrived: Array<[number, number]>; afterFirst: UdpSendBatch['sent']; sent: UdpSendBatch['sent']; segmentation: boolean; refused: number[];
+    };
+    const expected = [...Array(5).fill(1200), ...Array(5).fill(900), ...Array(5).fill(1200)].map((length, i) => [i, length]);
+    assert.deepEqual(result.arrived, expected, 'every datagram arrived (a 1 200-byte one in IP fragments), in order');
+    assert.deepEqual(result.refused, [], 'none lost');
+    // [1 200 × 5, 900] refused with EINVAL, then sent one by one; [900 × 4] as one message.
+    assert.deepEqual(result.afterFirst, { datagrams: 10, messages: 7, segmented: 4 });
+    assert.deepEqual(result.sent, { datagrams: 15, messages: 12, segmented: 4 }, 'then 1 200-byte datagrams are no longer coalesced');
+    assert.equal(result.segmentation, true, 'shorter ones still are');
   });
 });
 

@@ -331,7 +331,7 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     registerBridgeMetrics(registry, r.stats, {
       wireDelays: () => delays,
       readDelays: () => ({ bucketMs: 0.05, counts: readCounts, sumMs: 9.1 }),
-      socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105 }),
+      socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105, sent: { datagrams: 40, messages: 12, segmented: 31 } }),
     });
     const bucket = (text: string, le: string): number => Number(new RegExp(`^salon_bridge_wire_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     let text = await registry.metrics();
@@ -354,6 +354,10 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
 
     assert.equal(Number(/^salon_bridge_media_socket_truncated_total (\S+)$/m.exec(text)?.[1]), 2);
     assert.equal(Number(/^salon_bridge_media_socket_errors_total (\S+)$/m.exec(text)?.[1]), 1);
+    // What the batches sent, and how much of it as UDP GSO segments.
+    assert.equal(Number(/^salon_bridge_media_socket_batch_datagrams_total (\S+)$/m.exec(text)?.[1]), 40);
+    assert.equal(Number(/^salon_bridge_media_socket_batch_messages_total (\S+)$/m.exec(text)?.[1]), 12);
+    assert.equal(Number(/^salon_bridge_media_socket_batch_segmented_total (\S+)$/m.exec(text)?.[1]), 31);
 
     counts[0] = 10;
     text = await registry.metrics();
