@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto';
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import {
-  Colibri2Error, type Colibri2Endpoint, type Colibri2MediaSource, type ConferenceModify, type ConferenceModified,
+  Colibri2Capability, Colibri2Error, type Colibri2Endpoint, type Colibri2MediaSource, type ConferenceModify, type ConferenceModified,
 } from '../xmpp/protocol/colibri2.ts';
 import { buildIceUdpTransport, parseIceUdpTransport, type IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
@@ -248,7 +248,8 @@ export class ColibriService {
     if (!endpoint) {
       if (!requested.create) throw Colibri2Error.unknownEndpoint(requested.id);
       endpoint = this.options.createEndpoint(requested.id, this.options.log.child({ meetingId: conference.meetingId, epId: requested.id }));
-      conference.addEndpoint(endpoint);
+      // The capability comes with the creation only (Jicofo repeats none of them later).
+      conference.addEndpoint(endpoint, { sourceNames: requested.capabilities.includes(Colibri2Capability.sourceNames) });
     }
     conference.setSenderScopedExtensionIds(requested.media.flatMap((m) => m.rtpHdrExts)
       .filter((e) => SENDER_SCOPED_EXTENSIONS.includes(String(e.attrs.uri)))

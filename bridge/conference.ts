@@ -140,6 +140,8 @@ interface Member {
   /** Colibri2 `<force-mute>`: what the focus stopped this endpoint from sending to the others. */
   forceMuted: { audio: boolean; video: boolean };
   bandwidth: ReceiverBandwidth;
+  /** Colibri2 capability `source-names`: without it, the sender is told its video's constraint the legacy way too. */
+  sourceNames: boolean;
 }
 
 /**
@@ -310,11 +312,16 @@ export class BridgeConference {
     return this.members.get(id)?.endpoint;
   }
 
-  addEndpoint(endpoint: ConferenceEndpoint): void {
+  /**
+   * @param options.sourceNames whether the endpoint names its sources (Colibri2 capability
+   * `source-names`; default true): one that does not is sent SenderVideoConstraints for its video,
+   * besides SenderSourceConstraints, as JVB did while it served both kinds of client.
+   */
+  addEndpoint(endpoint: ConferenceEndpoint, options: { sourceNames?: boolean } = {}): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
     const member: Member = {
       endpoint, sources: noSources(), unsubscribe: [], forceMuted: { audio: false, video: false },
-      bandwidth: new ReceiverBandwidth(this.createEstimator?.()),
+      bandwidth: new ReceiverBandwidth(this.createEstimator?.()), sourceNames: options.sourceNames ?? true,
     };
     // Receive statistics first: forwarding may rewrite the packet in place.
     // Arrivals are on the process clock: they stand for the RTCP termination's now() only when it is that clock.
@@ -628,7 +635,21 @@ export class BridgeConference {
     if (video) this.send(endpointId, { colibriClass: 'ForwardedSources', forwardedSources: [...video.keys()] });
     for (const source of member.sources.named) {
       const maxHeight = this.plan?.senderHeights.get(source.name);
-      if (maxHeight !== undefined) this.send(endpointId, { colibriClass: 'SenderSourceConstraints', sourceName: source.name, maxHeight });
+      if (maxHeight !== undefined) this.sendSenderConstraints(member, source.name, maxHeight);
+    }
+  }
+
+  /**
+   * Tells a sender the largest height anyone receives of its video source `sourceName`: by
+   * SenderSourceConstraints, and, to an endpoint without source names, by the legacy
+   * SenderVideoConstraints when it is its (one) video source — what lib-jitsi-meet before source
+   * names acts on, by suspending its simulcast layers above that height.
+   */
+  private sendSenderConstraints(owner: Member, sourceName: string, maxHeight: number): void {
+    const id = owner.endpoint.id;
+    this.send(id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
+    if (!owner.sourceNames && owner.sources.named.find((s) => s.media === 'video')?.name === sourceName) {
+      this.send(id, { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: maxHeight } });
     }
   }
 
@@ -695,8 +716,8 @@ export class BridgeConference {
     this.plainReceivers.clear();
     for (const [id, forwardedSources] of changes.forwardedSources) this.send(id, { colibriClass: 'ForwardedSources', forwardedSources });
     for (const [sourceName, maxHeight] of changes.senderHeights) {
-      const owner = byName.get(sourceName)?.owner.endpoint.id;
-      if (owner !== undefined) this.send(owner, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
+      const owner = byName.get(sourceName)?.owner;
+      if (owner) this.sendSenderConstraints(owner, sourceName, maxHeight);
     }
     const now = this.now();
     for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
+import { Colibri2Capability } from '../xmpp/protocol/colibri2.ts';
 import { NS_DISCO_INFO, parseDiscoInfo } from '../xmpp/protocol/disco.ts';
 import { buildIceUdpTransport } from '../xmpp/protocol/jingle-ice.ts';
 import { buildJingle, type Jingle } from '../xmpp/protocol/jingle.ts';
@@ -152,6 +153,10 @@ export class ConferenceMedia {
         // Jicofo's ParticipantInviteRunnable: a participant joining under A/V moderation is muted at the bridge from the start.
         ...(forceMute ? { forceMute } : {}),
         media: buildColibri2Media(features, this.options.codecs),
+        // As Jicofo did while it served clients of both kinds: a client that names its sources (and
+        // says so in disco#info) gets SenderSourceConstraints from the bridge; one that does not, the
+        // legacy SenderVideoConstraints.
+        capabilities: features.sourceNames ? [Colibri2Capability.sourceNames] : [],
         sctp: features.sctp,
       });
     } catch (err) {

@@ -55,7 +55,10 @@ export const ClientFeature = {
   tcc: 'http://jitsi.org/tcc',
   opusRed: 'http://jitsi.org/opus-red',
   jsonSources: 'http://jitsi.org/json-encoded-sources',
-  /** No longer advertised by lib-jitsi-meet, which always names sources; read for old clients. */
+  /**
+   * Advertised by lib-jitsi-meet since it names its sources; one without it (before source names)
+   * acts only on the legacy SenderVideoConstraints, which the bridge then sends it too.
+   */
   sourceNames: 'http://jitsi.org/source-name',
 } as const;
 

@@ -141,6 +141,15 @@ const schemas = {
     sourceName,
     maxHeight: integer(-1),
   }),
+  /**
+   * Bridge → sender, legacy form of SenderSourceConstraints for an endpoint without source names
+   * (Colibri2 capability `source-names` absent): the one video source it sends, by `idealHeight`
+   * as JVB writes it. lib-jitsi-meet before source names acts on this one only.
+   */
+  SenderVideoConstraints: z.object({
+    colibriClass: cls('SenderVideoConstraints'),
+    videoConstraints: z.object({ idealHeight: integer(-1) }),
+  }),
   /** Bridge → client, legacy: the bridge's media connection to another endpoint; `active` is a string. */
   EndpointConnectivityStatusChangeEvent: z.object({
     colibriClass: cls('EndpointConnectivityStatusChangeEvent'),
@@ -184,7 +193,8 @@ const CLIENT_TO_BRIDGE = [
 ] as const satisfies readonly BridgeChannelClass[];
 const BRIDGE_TO_CLIENT = [
   'ServerHello', 'EndpointMessage', 'EndpointStats', 'DominantSpeakerEndpointChangeEvent', 'ForwardedSources',
-  'SenderSourceConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap', 'AudioSourcesMap',
+  'SenderSourceConstraints', 'SenderVideoConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap',
+  'AudioSourcesMap',
 ] as const satisfies readonly BridgeChannelClass[];
 
 /** What an endpoint may send the bridge; the bridge logs and ignores the rest, like JVB. */

@@ -77,7 +77,8 @@ function conference(options: { loudestAudio?: number; cameraMaxHeight?: number }
   const allocated = svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
   const videoFeedbackSsrc = Number(allocated.feedbackSources!.find((m) => m.id === 'jvb-v0')!.sources[0]!.attrs.ssrc);
   svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
-  svc.modify({ meetingId: MEETING, endpoints: [{ id: B, create: true, media: [], capabilities: [], sources: B_SOURCES }], relays: [] });
+  // B names its sources, as A (the fixture) does.
+  svc.modify({ meetingId: MEETING, endpoints: [{ id: B, create: true, media: [], capabilities: ['source-names'], sources: B_SOURCES }], relays: [] });
   const say = (from: string, message: Record<string, unknown>) =>
     svc.onEndpointMessage(MEETING, from, parseBridgeChannelMessage(JSON.stringify(message)) as ClientToBridgeMessage);
   const of = (id: string, colibriClass: string) => inbox.get(id)!.filter((m) => m.colibriClass === colibriClass);
@@ -173,6 +174,33 @@ describe('bridge conference and the bridge channel', () => {
     c.say(B, { colibriClass: 'VideoTypeMessage', videoType: 'desktop' });
     c.say(B, { colibriClass: 'ClientHello' });
     assert.equal(c.inbox.get(A)!.length + c.inbox.get(B)!.length, before, 'nothing changed, nothing said');
+  });
+
+  it('tells a sender without source names its video\'s constraint the legacy way too (SenderVideoConstraints), and only it', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const C = 'ijkl9012';
+    c.inbox.set(C, []);
+    // No `source-names` capability: a client before source names (lib-jitsi-meet of that time).
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [], sources: [
+      { type: 'audio', id: `${C}-a0`, sources: [source(7001, `${C}-a0`)], ssrcGroups: [] },
+      { type: 'video', id: `${C}-v0`, sources: [source(8001, `${C}-v0`)], ssrcGroups: [] },
+    ] }], relays: [] });
+    assert.deepEqual(c.of(C, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 2160 });
+    assert.deepEqual(c.of(C, 'SenderVideoConstraints'), [{ colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 2160 } }]);
+    // Everyone asks for 180 of C: C is told so both ways; A and B, who name their sources, never the legacy way.
+    for (const id of [A, B]) c.say(id, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${C}-v0`]: { maxHeight: 180 } } });
+    assert.deepEqual(c.of(C, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 180 });
+    assert.deepEqual(c.of(C, 'SenderVideoConstraints').at(-1), { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } });
+    assert.deepEqual([...c.of(A, 'SenderVideoConstraints'), ...c.of(B, 'SenderVideoConstraints')], []);
+    assert.ok(c.of(A, 'SenderSourceConstraints').length > 0 && c.of(B, 'SenderSourceConstraints').length > 0, 'they get theirs');
+    // A channel that opens later learns both.
+    c.inbox.set(C, []);
+    c.svc.onChannelOpened(MEETING, C);
+    assert.deepEqual(c.inbox.get(C)!.filter((m) => m.colibriClass.startsWith('Sender')), [
+      { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 180 },
+      { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } },
+    ]);
   });
 
   it('announces the dominant speaker from audio levels to everyone, and to a channel that opens later', () => {

@@ -9,7 +9,7 @@ import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/ji
 import { BridgeSelector } from '../../../focus/bridge-selector.ts';
 import { Conference, type ConferenceLink } from '../../../focus/conference.ts';
 import { IqCaller } from '../../../focus/iq-caller.ts';
-import { ClientFeature, codecTable, HeaderExtensionUri, type CodecTable } from '../../../focus/offer.ts';
+import { ClientFeature, codecTable, DEFAULT_CODECS, HeaderExtensionUri, type CodecTable } from '../../../focus/offer.ts';
 import { fixtureSsrcs, sessionAcceptFor } from './session-accept-fixture.ts';
 
 const ROOM = 'myroom@muc.meet.jitsi';
@@ -180,6 +180,20 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(link.colibri.filter((m) => m.create).length, 1, 'one Colibri2 conference');
     assert.ok(link.colibri.every((m) => m.meetingId === 'meeting-1'), 'the bridge conference is named after the room\'s meeting id');
     assert.equal(selector.correctedStress(selector.select()!), 0.1 + 2 * 0.01, 'the two endpoints count in the bridge\'s load until its stress level shows them');
+  });
+
+  it('asks the bridge for the source-names capability only for clients that advertise source names', async () => {
+    // link.features: no http://jitsi.org/source-name (a lib-jitsi-meet before source names).
+    await twoJoined();
+    const legacy = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.deepEqual(legacy.map((e) => [e.id, e.capabilities]).sort(), [['alice', []], ['bob', []]]);
+    restartWith(DEFAULT_CODECS);
+    link.features = [...link.features, ClientFeature.sourceNames];
+    conference.onPresence(occupant('carol'));
+    conference.onPresence(occupant('dave'));
+    await settle();
+    const named = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create));
+    assert.deepEqual(named.map((e) => [e.id, e.capabilities]).sort(), [['carol', ['source-names']], ['dave', ['source-names']]]);
   });
 
   /** Ends the conference and starts another on a fresh link (clients with RTX), offering `codecs`. */

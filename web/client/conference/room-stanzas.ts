@@ -35,6 +35,8 @@ export function buildClientDiscoInfo(): Element {
       'urn:ietf:rfc:5888',
       'urn:ietf:rfc:4588',
       'http://jitsi.org/tcc',
+      // Its sources are named (<endpoint>-a0, -v0, …).
+      'http://jitsi.org/source-name',
     ],
   });
 }
