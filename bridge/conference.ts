@@ -140,7 +140,7 @@ interface Member {
   /** Colibri2 `<force-mute>`: what the focus stopped this endpoint from sending to the others. */
   forceMuted: { audio: boolean; video: boolean };
   bandwidth: ReceiverBandwidth;
-  /** Colibri2 capability `source-names`: without it, the sender is told its video's constraint the legacy way too. */
+  /** Colibri2 capability `source-names`: without it, the receiver is told what it is forwarded the legacy way too. */
   sourceNames: boolean;
 }
 
@@ -314,8 +314,8 @@ export class BridgeConference {
 
   /**
    * @param options.sourceNames whether the endpoint names its sources (Colibri2 capability
-   * `source-names`; default true): one that does not is sent SenderVideoConstraints for its video,
-   * besides SenderSourceConstraints, as JVB did while it served both kinds of client.
+   * `source-names`; default true): one that does not is sent LastNEndpointsChangeEvent besides
+   * ForwardedSources, as JVB did while it served both kinds of client.
    */
   addEndpoint(endpoint: ConferenceEndpoint, options: { sourceNames?: boolean } = {}): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
@@ -632,25 +632,41 @@ export class BridgeConference {
     const speaker = this.speech.state;
     if (speaker) this.send(endpointId, speakerMessage(speaker));
     const video = this.plan?.video.get(endpointId);
-    if (video) this.send(endpointId, { colibriClass: 'ForwardedSources', forwardedSources: [...video.keys()] });
+    if (video) this.sendForwardedSources(member, [...video.keys()], this.sourceOwners());
     for (const source of member.sources.named) {
       const maxHeight = this.plan?.senderHeights.get(source.name);
       if (maxHeight !== undefined) this.sendSenderConstraints(member, source.name, maxHeight);
     }
   }
 
+  /** Every named source's owner, by source name. */
+  private sourceOwners(): Map<string, string> {
+    const owners = new Map<string, string>();
+    for (const [id, member] of this.members) for (const source of member.sources.named) owners.set(source.name, id);
+    return owners;
+  }
+
   /**
-   * Tells a sender the largest height anyone receives of its video source `sourceName`: by
-   * SenderSourceConstraints, and, to an endpoint without source names, by the legacy
-   * SenderVideoConstraints when it is its (one) video source — what lib-jitsi-meet before source
-   * names acts on, by suspending its simulcast layers above that height.
+   * Tells a receiver the video sources now forwarded to it: by ForwardedSources, and, to an
+   * endpoint without source names, by the legacy LastNEndpointsChangeEvent naming their owners.
+   */
+  private sendForwardedSources(receiver: Member, forwardedSources: string[], owners: ReadonlyMap<string, string>): void {
+    const id = receiver.endpoint.id;
+    this.send(id, { colibriClass: 'ForwardedSources', forwardedSources });
+    if (receiver.sourceNames) return;
+    const lastNEndpoints = [...new Set(forwardedSources.map((name) => owners.get(name)).filter((owner) => owner !== undefined))];
+    this.send(id, { colibriClass: 'LastNEndpointsChangeEvent', lastNEndpoints });
+  }
+
+  /**
+   * Tells a sender the largest height anyone receives of its video source `sourceName`. Only by
+   * SenderSourceConstraints: lib-jitsi-meet before source names acts on the legacy
+   * SenderVideoConstraints only, but by reconfiguring its encoder (per-layer bitrates, degradation
+   * preference, VP9's scalability mode) in ways that held its video down in browser tests, so
+   * that form is not sent (yet).
    */
   private sendSenderConstraints(owner: Member, sourceName: string, maxHeight: number): void {
-    const id = owner.endpoint.id;
-    this.send(id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
-    if (!owner.sourceNames && owner.sources.named.find((s) => s.media === 'video')?.name === sourceName) {
-      this.send(id, { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: maxHeight } });
-    }
+    this.send(owner.endpoint.id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
   }
 
   /**
@@ -714,7 +730,11 @@ export class BridgeConference {
     const changes = compareForwarding(this.plan, plan);
     this.plan = plan;
     this.plainReceivers.clear();
-    for (const [id, forwardedSources] of changes.forwardedSources) this.send(id, { colibriClass: 'ForwardedSources', forwardedSources });
+    const owners = new Map(changes.forwardedSources.size > 0 ? [...byName].map(([name, { owner }]) => [name, owner.endpoint.id]) : []);
+    for (const [id, forwardedSources] of changes.forwardedSources) {
+      const receiver = this.members.get(id);
+      if (receiver) this.sendForwardedSources(receiver, forwardedSources, owners);
+    }
     for (const [sourceName, maxHeight] of changes.senderHeights) {
       const owner = byName.get(sourceName)?.owner;
       if (owner) this.sendSenderConstraints(owner, sourceName, maxHeight);

@@ -10,6 +10,7 @@ import type { TestServer } from '../integration/harness.ts';
 import type { BrowserHarness } from './chromium.ts';
 import { assertMediaFlows, conferenceIqToFirstFrameMs, inbound, joinWithMedia, startLjmRig, waitForRemoteVideo, type LjmRig } from './ljm-rig.ts';
 import { assertReceives } from './salon-page.ts';
+import { pollUntil } from './video-probes.ts';
 
 describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', function () {
   this.timeout(90_000);
@@ -71,6 +72,36 @@ describe('lib-jitsi-meet media through Salon\'s focus and bridge (browser)', fun
     assert.ok(stats.total_packets_received! > 0 && stats.total_packets_sent! > stats.total_packets_received! / 2, `packets in and out: ${stats.total_packets_received} / ${stats.total_packets_sent}`);
     console.log(`      bridge: ${stats.total_packets_received} packets in, ${stats.total_packets_sent} out; forwarding delay ${stats.forwarding_delay_ms_avg} ms average, ${stats.forwarding_delay_ms_max} ms max`);
     for (const page of trio) await page.context().close();
+  });
+
+  it('with last-N 1, a participant learns which of the others is in its last-N, and receives that one\'s video only', async () => {
+    // This lib-jitsi-meet predates source names: it reads only the legacy LastNEndpointsChangeEvent,
+    // which the bridge sends it besides ForwardedSources (without it, every endpoint counts as in
+    // last-N, and jitsi-meet shows a participant whose video stopped as interrupted).
+    const [x, y, z] = [await browser.newPage(`${pages.origin}/`, { label: 'lx' }), await browser.newPage(`${pages.origin}/`, { label: 'ly' }), await browser.newPage(`${pages.origin}/`, { label: 'lz' })];
+    for (const page of [x, y, z]) assert.equal((await joinWithMedia(page, 'lastnroom')).ok, true);
+    const decoding = async (page: Page): Promise<number> => (await inbound(page)).rtp.filter((r) => r.kind === 'video' && r.frames > 0).length;
+    const deadline = Date.now() + 30_000;
+    while ((await decoding(z)) < 2) {
+      if (Date.now() > deadline) assert.fail(`z decodes ${await decoding(z)} of 2 remote videos`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const view = (): Promise<Array<{ id: string; inLastN: boolean }>> => z.evaluate(() => {
+      const conference = (window as unknown as Record<string, any>).salonTest.conference;
+      return conference.getParticipants().map((p: any) => ({ id: p.getId() as string, inLastN: conference.isInLastN(p.getId()) as boolean }));
+    });
+    assert.deepEqual((await view()).map((p) => p.inLastN), [true, true], 'both in last-N before it is set');
+    await z.evaluate(() => (window as unknown as Record<string, any>).salonTest.conference.setLastN(1));
+    const out = await pollUntil(view, (v) => v.filter((p) => p.inLastN).length === 1, 20_000);
+    assert.equal(out.filter((p) => p.inLastN).length, 1, `one of the two in z's last-N: ${JSON.stringify(out)}`);
+    // And that is the one whose video z goes on decoding.
+    const before = (await inbound(z)).rtp.filter((r) => r.kind === 'video').map((r) => r.frames);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const after = (await inbound(z)).rtp.filter((r) => r.kind === 'video').map((r) => r.frames);
+    const growing = after.filter((frames, i) => frames > (before[i] ?? 0) + 10).length;
+    assert.equal(growing, 1, `z decodes one remote video: frames ${JSON.stringify({ before, after })}`);
+    console.log(`      z with last-N 1: ${out.map((p) => `${p.id} ${p.inLastN ? 'in' : 'out'}`).join(', ')}; one video decoding`);
+    for (const page of [x, y, z]) await page.context().close();
   });
 
   it('a participant\'s mute reaches the other participant', async () => {

@@ -133,6 +133,12 @@ const schemas = {
     previousSpeakers: z.optional(z.array(endpointId)),
     silence: z.boolean(),
   }),
+  /**
+   * Bridge → client, legacy form of ForwardedSources for an endpoint without source names: the
+   * endpoints whose video is forwarded to it. lib-jitsi-meet before source names shows the others'
+   * video as out of last-N (inactive) rather than interrupted.
+   */
+  LastNEndpointsChangeEvent: z.object({ colibriClass: cls('LastNEndpointsChangeEvent'), lastNEndpoints: z.array(endpointId) }),
   /** Bridge → client: the video sources now forwarded to it; unlisted ones show as not in last-N. */
   ForwardedSources: z.object({ colibriClass: cls('ForwardedSources'), forwardedSources: z.array(sourceName) }),
   /** Bridge → sender: the largest height anyone receives of this source (0 = stop sending). */
@@ -140,15 +146,6 @@ const schemas = {
     colibriClass: cls('SenderSourceConstraints'),
     sourceName,
     maxHeight: integer(-1),
-  }),
-  /**
-   * Bridge → sender, legacy form of SenderSourceConstraints for an endpoint without source names
-   * (Colibri2 capability `source-names` absent): the one video source it sends, by `idealHeight`
-   * as JVB writes it. lib-jitsi-meet before source names acts on this one only.
-   */
-  SenderVideoConstraints: z.object({
-    colibriClass: cls('SenderVideoConstraints'),
-    videoConstraints: z.object({ idealHeight: integer(-1) }),
   }),
   /** Bridge → client, legacy: the bridge's media connection to another endpoint; `active` is a string. */
   EndpointConnectivityStatusChangeEvent: z.object({
@@ -193,7 +190,7 @@ const CLIENT_TO_BRIDGE = [
 ] as const satisfies readonly BridgeChannelClass[];
 const BRIDGE_TO_CLIENT = [
   'ServerHello', 'EndpointMessage', 'EndpointStats', 'DominantSpeakerEndpointChangeEvent', 'ForwardedSources',
-  'SenderSourceConstraints', 'SenderVideoConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap',
+  'LastNEndpointsChangeEvent', 'SenderSourceConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap',
   'AudioSourcesMap',
 ] as const satisfies readonly BridgeChannelClass[];
 

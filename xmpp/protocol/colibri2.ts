@@ -33,7 +33,7 @@ export type SctpRole = 'client' | 'server';
 
 /** Endpoint capabilities jicofo and the bridge know (Capability.java); others pass through. */
 export const Colibri2Capability = {
-  /** JVB (2.3 on) refuses to create an endpoint without it; Salon's bridge takes its absence for a client without source names (legacy SenderVideoConstraints). */
+  /** JVB (2.3 on) refuses to create an endpoint without it; Salon's bridge takes its absence for a client without source names (legacy LastNEndpointsChangeEvent). */
   sourceNames: 'source-names',
   ssrcRewriting: 'ssrc-rewriting',
   /** Only with ssrc-rewriting. */

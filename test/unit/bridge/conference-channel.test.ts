@@ -176,7 +176,7 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(c.inbox.get(A)!.length + c.inbox.get(B)!.length, before, 'nothing changed, nothing said');
   });
 
-  it('tells a sender without source names its video\'s constraint the legacy way too (SenderVideoConstraints), and only it', () => {
+  it('tells a receiver without source names which endpoints\' video it is forwarded the legacy way too, and only it', () => {
     const c = conference();
     close = () => c.svc.close('test over');
     const C = 'ijkl9012';
@@ -186,20 +186,22 @@ describe('bridge conference and the bridge channel', () => {
       { type: 'audio', id: `${C}-a0`, sources: [source(7001, `${C}-a0`)], ssrcGroups: [] },
       { type: 'video', id: `${C}-v0`, sources: [source(8001, `${C}-v0`)], ssrcGroups: [] },
     ] }], relays: [] });
-    assert.deepEqual(c.of(C, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 2160 });
-    assert.deepEqual(c.of(C, 'SenderVideoConstraints'), [{ colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 2160 } }]);
-    // Everyone asks for 180 of C: C is told so both ways; A and B, who name their sources, never the legacy way.
-    for (const id of [A, B]) c.say(id, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${C}-v0`]: { maxHeight: 180 } } });
-    assert.deepEqual(c.of(C, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 180 });
-    assert.deepEqual(c.of(C, 'SenderVideoConstraints').at(-1), { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } });
-    assert.deepEqual([...c.of(A, 'SenderVideoConstraints'), ...c.of(B, 'SenderVideoConstraints')], []);
-    assert.ok(c.of(A, 'SenderSourceConstraints').length > 0 && c.of(B, 'SenderSourceConstraints').length > 0, 'they get theirs');
-    // A channel that opens later learns both.
+    // C is forwarded A's and B's video, then with last-N 1 only one of them.
+    assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`, `${B}-v0`] });
+    assert.deepEqual(c.of(C, 'LastNEndpointsChangeEvent').at(-1), { colibriClass: 'LastNEndpointsChangeEvent', lastNEndpoints: [A, B] });
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: 1 });
+    const forwarded = c.of(C, 'ForwardedSources').at(-1) as { forwardedSources: string[] };
+    assert.equal(forwarded.forwardedSources.length, 1);
+    const owner = forwarded.forwardedSources[0]!.split('-')[0]!;
+    assert.deepEqual(c.of(C, 'LastNEndpointsChangeEvent').at(-1), { colibriClass: 'LastNEndpointsChangeEvent', lastNEndpoints: [owner] });
+    assert.deepEqual([...c.of(A, 'LastNEndpointsChangeEvent'), ...c.of(B, 'LastNEndpointsChangeEvent')], [], 'A and B, who name their sources, get ForwardedSources only');
+    assert.ok(c.of(A, 'ForwardedSources').length > 0 && c.of(B, 'ForwardedSources').length > 0);
+    // A channel that opens later learns both forms.
     c.inbox.set(C, []);
     c.svc.onChannelOpened(MEETING, C);
-    assert.deepEqual(c.inbox.get(C)!.filter((m) => m.colibriClass.startsWith('Sender')), [
-      { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 180 },
-      { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } },
+    assert.deepEqual(c.inbox.get(C)!.filter((m) => m.colibriClass === 'ForwardedSources' || m.colibriClass === 'LastNEndpointsChangeEvent'), [
+      { colibriClass: 'ForwardedSources', forwardedSources: forwarded.forwardedSources },
+      { colibriClass: 'LastNEndpointsChangeEvent', lastNEndpoints: [owner] },
     ]);
   });
 
