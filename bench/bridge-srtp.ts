@@ -177,8 +177,8 @@ async function sendBursts(shape: number[], send: (peer: number) => void): Promis
 }
 console.log(`UDP ${'dgram send per datagram'.padEnd(40)} ${us(await sendBursts(shapes[0]![1], () => sender.send(datagram, sinks[0]!.port, sinks[0]!.host)))} (sender and sinks in this process)`);
 for (const [shape, peers] of shapes) {
-  for (const batch of batches) {
-    const name = `sendmmsg, ${shape}${batch.segmentation ? ', GSO' : ''}`;
+  for (const [i, batch] of batches.entries()) {
+    const name = `sendmmsg, ${shape}${i === 1 ? ', GSO' : ''}`;
     console.log(`UDP ${name.padEnd(40)} ${us(await sendBursts(peers, (peer) => batch.queue(datagram, sinks[peer]!)))}`);
   }
 }

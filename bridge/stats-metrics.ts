@@ -177,6 +177,7 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
     socketCounter('salon_bridge_media_socket_batch_datagrams_total', 'Datagrams the media socket sent in batches (sendmmsg): forwarded RTP and retransmissions', (c) => c.sent?.datagrams);
     socketCounter('salon_bridge_media_socket_batch_messages_total', 'Messages those batches were sent in: a UDP GSO message carries several datagrams of one length to one peer', (c) => c.sent?.messages);
     socketCounter('salon_bridge_media_socket_batch_segmented_total', 'Datagrams of those batches sent as segments of a UDP GSO message', (c) => c.sent?.segmented);
+    socketCounter('salon_bridge_media_socket_batch_refused_total', 'UDP GSO messages the kernel refused (a path MTU below the segment, IPsec, an unreachable peer); their datagrams went one by one', (c) => c.sent?.refused);
   }
   new TotalsSummary('salon_bridge_forwarding_delay_seconds', 'Time from a packet reaching its conference to its last copy handed to the socket', registry, () => {
     const { totals } = stats.snapshot();

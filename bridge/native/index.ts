@@ -27,6 +27,17 @@ export interface NativeSrtpTransform {
   decryptRtcp(packet: Uint8Array): number;
 }
 
+/** What the kernel took from a batch (salon_media.cc UdpBatch::Sent). */
+export interface BatchSent {
+  datagrams: number;
+  /** sendmmsg entries: a UDP GSO message carries several datagrams of one length to one peer. */
+  messages: number;
+  /** Datagrams sent as segments of a UDP GSO message. */
+  segmented: number;
+  /** UDP GSO messages the kernel refused (their datagrams then went one by one). */
+  refused: number;
+}
+
 /** Outgoing datagrams written together by one sendmmsg (salon_media.cc `UdpBatch`); NativeMedia.queueRtp names it by `handle`. */
 interface NativeUdpBatch {
   readonly handle: number;
@@ -39,7 +50,7 @@ interface NativeUdpBatch {
   /** Whether equal-length datagrams to one peer still go out as one UDP GSO message (absent from builds before it). */
   readonly segmentation?: boolean;
   /** What the kernel took: datagrams, in how many messages, of which how many as segments of a GSO message (absent from builds before it). */
-  readonly sent?: { datagrams: number; messages: number; segmented: number };
+  readonly sent?: BatchSent;
 }
 
 /** The media socket (salon_media.cc `UdpSocket`), bound at construction. */
@@ -86,7 +97,7 @@ export interface MediaSocketCounters {
   errors: number;
   lastError: number;
   /** Datagrams the media socket's batch sent, in how many messages (sendmmsg entries), and how many of them as segments of a UDP GSO message. */
-  sent?: { datagrams: number; messages: number; segmented: number };
+  sent?: BatchSent;
 }
 
 export interface NativeMedia {
@@ -277,8 +288,8 @@ export class UdpSendBatch {
   }
 
   /** What the kernel took from this batch (zeros from a build before the counts). */
-  get sent(): { datagrams: number; messages: number; segmented: number } {
-    return this.#batch.sent ?? { datagrams: 0, messages: 0, segmented: 0 };
+  get sent(): BatchSent {
+    return this.#batch.sent ?? { datagrams: 0, messages: 0, segmented: 0, refused: 0 };
   }
 
   /** SRTP-protects `packet` into the batch; its length, or -1 when it was not queued (send it another way). */

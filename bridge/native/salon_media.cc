@@ -1027,6 +1027,14 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     messages_.resize(capacity_);
     arrivals_.resize(capacity_);
     segmentation_ = !info[4].IsBoolean() || info[4].As<Napi::Boolean>().Value();
+    // A kernel without UDP GSO (before 4.18) would not refuse a segmented message but send it as one
+    // long datagram: segmentation only where the socket option exists.
+    if (segmentation_) {
+      int segment = 0;
+      socklen_t size = sizeof segment;
+      const int fd = socket_ != nullptr ? socket_->fd() : fd_;
+      segmentation_ = fd >= 0 && getsockopt(fd, SOL_UDP, UDP_SEGMENT, &segment, &size) == 0;
+    }
     groups_.reserve(capacity_);
     group_of_.resize(capacity_);
     order_.resize(capacity_);
@@ -1087,13 +1095,15 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   Napi::Value LastError(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_error_); }
   // Whether datagrams are still coalesced (false once the kernel refused a segmented message as unsupported).
   Napi::Value Segmentation(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), segmentation_); }
-  // sent → { datagrams, messages, segmented }: datagrams the kernel took, in how many messages, of
-  // which how many datagrams went as segments of a coalesced message.
+  // sent → { datagrams, messages, segmented, refused }: datagrams the kernel took, in how many
+  // messages, of which how many datagrams went as segments of a coalesced message; and how many
+  // coalesced messages the kernel refused (their datagrams then went one by one).
   Napi::Value Sent(const Napi::CallbackInfo& info) {
     Napi::Object result = Napi::Object::New(info.Env());
     result.Set("datagrams", Napi::Number::New(info.Env(), double(sent_datagrams_)));
     result.Set("messages", Napi::Number::New(info.Env(), double(sent_messages_)));
     result.Set("segmented", Napi::Number::New(info.Env(), double(sent_segmented_)));
+    result.Set("refused", Napi::Number::New(info.Env(), double(refused_)));
     return result;
   }
 
@@ -1124,7 +1134,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   // with a UDP_SEGMENT size (UDP GSO, Linux ≥ 4.18): the stack routes, filters and queues it once
   // and the network card, or the kernel at the last moment, cuts it into the same datagrams. A
   // peer's datagrams keep their order; only datagrams to different peers may swap. A group ends at
-  // a shorter datagram (the only one a segmented message may end with), a longer one, or the limits.
+  // a shorter datagram (the only one a segmented message may end with), a longer one, or the limits;
+  // an empty datagram, or one longer than its peer's path takes as a segment (Refused), goes alone.
   void SendAll() {
     // A batch of a UdpSocket writes on its descriptor as long as it is open, never on a number the
     // kernel may have given to another file since.
@@ -1148,36 +1159,37 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     }
     const size_t groups = groups_.size();
     size_t next = 0;
-    while (next < groups) {
-      if (grouped && !segmentation_) {  // refused earlier in this flush: the rest apart too
-        SendEach(fd, groups_[next++]);
+    bool full = false;
+    while (next < groups && !full) {
+      if (grouped && !segmentation_) {  // turned off earlier in this flush: the rest one by one
+        full = !SendEach(fd, groups_[next++]);
         continue;
       }
       mmsghdr* messages = grouped ? &group_messages_[next] : &messages_[next];
       const int sent = sendmmsg(fd, messages, unsigned(groups - next), MSG_DONTWAIT);
       if (sent > 0) {
         const double now_ms = socket_ != nullptr ? RealtimeMs() : 0;
-        for (size_t g = next; g < next + size_t(sent); g++) Sent(groups_[g], now_ms);
+        for (size_t g = next; g < next + size_t(sent); g++) CountSent(groups_[g], now_ms);
         next += size_t(sent);
         continue;
       }
       if (sent < 0 && errno == EINTR) continue;
       last_error_ = sent < 0 ? errno : EIO;
-      if (last_error_ == EAGAIN || last_error_ == EWOULDBLOCK || last_error_ == ENOBUFS) {
-        for (size_t g = next; g < groups; g++) failed_ += uint32_t(groups_[g].count);
-        break;
-      }
-      const GroupSpan& group = groups_[next];
+      if (SendBufferFull(last_error_)) break;
+      const GroupSpan& group = groups_[next++];
       if (group.count > 1) {
         Refused(group, last_error_);
-        SendEach(fd, group);
+        full = !SendEach(fd, group);
       } else {
         failed_++;
       }
-      next++;
     }
+    // A full send buffer drops what is left.
+    for (size_t g = next; g < groups; g++) failed_ += uint32_t(groups_[g].count);
     count_ = 0;
   }
+
+  static bool SendBufferFull(int error) { return error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS; }
 
   // One group of datagrams to one peer, in order_[first, first + count): group_messages_[g] sends
   // them (with segment as UDP_SEGMENT when count > 1).
@@ -1208,7 +1220,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       }
       if (found < groups_.size()) {
         GroupSpan& group = groups_[found];
-        if (length > group.segment || length > max_segment_ || group.count == kMaxSegments || group.bytes + length > kMaxSegmentedBytes) {
+        if (length > group.segment || length == 0 || group.count == kMaxSegments || group.bytes + length > kMaxSegmentedBytes) {
           group.closed = true;
           found = groups_.size();
         } else {
@@ -1217,7 +1229,12 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
           if (length < group.segment) group.closed = true;
         }
       }
-      if (found == groups_.size()) groups_.push_back({i, 1, length, length, false});  // first: the peer's datagram, until pass 2
+      if (found == groups_.size()) {
+        // Nothing joins an empty datagram (a segment size of 0 is no segmentation to the kernel) or
+        // one longer than its peer's path takes as a segment.
+        const bool alone = length == 0 || length > SegmentLimit(messages_[i]);
+        groups_.push_back({i, 1, length, length, alone});  // first: the peer's datagram, until pass 2
+      }
       group_of_[i] = found;
     }
     // Pass 2: the groups' datagrams end to end in order_, and their messages.
@@ -1257,19 +1274,38 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   // The datagram whose address group g (still in pass 1) sends to.
   size_t group_peer(size_t g) const { return groups_[g].first; }
 
-  // A segmented message the kernel refused (then sent with SendEach, one by one). EMSGSIZE (EINVAL
-  // before Linux 5.?) is a segment longer than the path allows (its MTU): no longer coalesce
-  // datagrams that long. Anything else (EIO for IPsec, a kernel without UDP GSO): no segmentation
-  // on this batch any more.
+  // The longest datagram coalesced for a peer: kMaxSegment, or less for one whose path refused a
+  // segment that long.
+  size_t SegmentLimit(const mmsghdr& message) const {
+    if (peer_limits_.empty()) return kMaxSegment;
+    const auto found = peer_limits_.find(PeerKey(message));
+    return found == peer_limits_.end() ? kMaxSegment : found->second;
+  }
+
+  static std::string PeerKey(const mmsghdr& message) {
+    return std::string(static_cast<const char*>(message.msg_hdr.msg_name), message.msg_hdr.msg_namelen);
+  }
+
+  // A segmented message the kernel refused (SendEach then sends its datagrams one by one).
+  // EMSGSIZE (EINVAL before Linux 6.14) is a segment longer than the path to that peer allows (its
+  // MTU): that peer gets no datagram that long coalesced again. EIO (IPsec on the route) and
+  // EOPNOTSUPP/ENOPROTOOPT: no segmentation on this batch any more. Anything else (an unreachable
+  // peer, a firewall's EPERM) says nothing about segmentation.
   void Refused(const GroupSpan& group, int error) {
+    refused_++;
     if (error == EMSGSIZE || error == EINVAL) {
-      max_segment_ = std::min(max_segment_, group.segment - 1);
-    } else {
+      if (peer_limits_.size() >= kMaxPeerLimits) peer_limits_.clear();
+      const std::string key = PeerKey(group_messages_[&group - groups_.data()]);
+      const auto found = peer_limits_.find(key);
+      peer_limits_[key] = std::min(found == peer_limits_.end() ? kMaxSegment : found->second, group.segment - 1);
+    } else if (error == EIO || error == EOPNOTSUPP || error == ENOPROTOOPT) {
       segmentation_ = false;
     }
   }
 
-  void SendEach(int fd, const GroupSpan& group) {
+  // Sends a group's datagrams one by one; false when the send buffer is full (the group's rest is
+  // then counted as refused, and the caller drops what is left of the batch).
+  bool SendEach(int fd, const GroupSpan& group) {
     for (size_t k = group.first; k < group.first + group.count; k++) {
       const size_t i = order_[k];
       ssize_t sent;
@@ -1278,15 +1314,20 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       } while (sent < 0 && errno == EINTR);
       if (sent < 0) {
         last_error_ = errno;
+        if (SendBufferFull(last_error_)) {
+          failed_ += uint32_t(group.first + group.count - k);
+          return false;
+        }
         failed_++;
         continue;
       }
-      Sent({k, 1, 0, 0, false}, socket_ != nullptr ? RealtimeMs() : 0);
+      CountSent({k, 1, 0, 0, false}, socket_ != nullptr ? RealtimeMs() : 0);
     }
+    return true;
   }
 
-  // Counts a group the kernel took, and each of its datagrams' wire-to-wire delay.
-  void Sent(const GroupSpan& group, double now_ms) {
+  // Counts a message the kernel took, and each of its datagrams' wire-to-wire delay.
+  void CountSent(const GroupSpan& group, double now_ms) {
     sent_messages_++;
     sent_datagrams_ += group.count;
     if (group.count > 1) sent_segmented_ += group.count;
@@ -1297,14 +1338,19 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     }
   }
 
-  // Kernel limits (UDP_MAX_SEGMENTS is 64 before Linux 5.?, 128 since; a UDP length is 16 bits).
+  // Kernel limits: UDP_MAX_SEGMENTS (64, 128 in recent kernels); a UDP length is 16 bits.
   static constexpr size_t kMaxSegments = 64;
   static constexpr size_t kMaxSegmentedBytes = 60000;
   static constexpr size_t kSegmentControlBytes = CMSG_SPACE(sizeof(uint16_t));
+  // Longest datagram coalesced: an IPv6 datagram's payload in a 1 500-byte MTU.
+  static constexpr size_t kMaxSegment = 1452;
+  // Peers with a lower limit remembered at once (forgotten together beyond it).
+  static constexpr size_t kMaxPeerLimits = 4096;
 
   bool segmentation_ = true;
-  // Longest datagram coalesced: an IPv6 datagram's payload in a 1 500-byte MTU; lowered when the path refuses one.
-  size_t max_segment_ = 1452;
+  // Peer (its sockaddr's bytes) → the longest datagram coalesced for it, after its path refused longer.
+  std::unordered_map<std::string, size_t> peer_limits_;
+  uint64_t refused_ = 0;
   std::vector<GroupSpan> groups_;
   std::vector<size_t> group_of_;
   std::vector<size_t> order_;

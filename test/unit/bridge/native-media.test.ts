@@ -253,20 +253,41 @@ describe('bridge/native: the addon', function () {
       for (const [i, data] of arrived[r]!.entries()) assert.ok(data.equals(sent[r]![i]!), `receiver ${r}, datagram ${i}: its bytes and length, in order`);
     }
     // Per receiver and frame one message (1 200 × 4 and the shorter last); the 1 300-byte one alone.
-    assert.deepEqual(counts, { datagrams: 41, messages: 9, segmented: 40 });
-    assert.equal(batch.segmentation, true);
+    assert.deepEqual(counts, { datagrams: 41, messages: 9, segmented: 40, refused: 0 });
+    assert.equal(batch.segmentation, true, 'the kernel has UDP GSO (the socket option is there)');
     batch.close();
   });
 
   it('sends each datagram as its own message without segmentation, the same datagrams arriving', async () => {
     const { arrived, sent, counts, batch } = await sendFrames(false);
     for (const r of [0, 1]) for (const [i, data] of arrived[r]!.entries()) assert.ok(data.equals(sent[r]![i]!), `receiver ${r}, datagram ${i}`);
-    assert.deepEqual(counts, { datagrams: 41, messages: 41, segmented: 0 });
-    assert.equal(batch.segmentation, false);
+    assert.deepEqual(counts, { datagrams: 41, messages: 41, segmented: 0, refused: 0 });
     batch.close();
   });
 
-  it('sends apart what a path refuses as UDP GSO segments (longer than its MTU), and coalesces no datagram that long again', async function () {
+  it('coalesces neither an empty datagram nor one longer than a 1 500-byte MTU path takes, nor anything after it', async () => {
+    const bridge = await bound();
+    const receiver = await bound();
+    sockets.push(bridge, receiver);
+    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined)!;
+    const lengths = [0, 0, 1_460, 1_000, 100, 100, 0];
+    const arrived: number[] = [];
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${arrived.length} of ${lengths.length} datagrams arrived`)), 5_000);
+      receiver.on('message', (data) => {
+        arrived.push(data.length);
+        if (arrived.length === lengths.length) resolve(clearTimeout(timer));
+      });
+    });
+    for (const length of lengths) batch.queue(Buffer.alloc(length, 7), { host: '127.0.0.1', port: receiver.address().port });
+    await all;
+    assert.deepEqual(arrived, lengths, 'each datagram arrives as itself, empty ones too, in order');
+    // [0], [0], [1 460] and [1 000] alone; [100, 100] as one message; [0] alone.
+    assert.deepEqual(batch.sent, { datagrams: 7, messages: 6, segmented: 2, refused: 0 });
+    batch.close();
+  });
+
+  it('sends apart what a path refuses as UDP GSO segments (longer than its MTU) and coalesces no datagram that long to that peer again; an unreachable peer leaves segmentation on', async function () {
     // A network namespace of its own (unshare -rn: no privilege needed where user namespaces are
     // allowed), its loopback at a 1 000-byte MTU.
     const probe = spawnSync('unshare', ['-rn', 'ip', 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
@@ -279,15 +300,18 @@ describe('bridge/native: the addon', function () {
     });
     assert.equal(child.status, 0, child.stderr);
     const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
-      arrived: Array<[number, number]>; afterFirst: UdpSendBatch['sent']; sent: UdpSendBatch['sent']; segmentation: boolean; refused: number[];
+      arrived: Array<[number, number]>; afterFirst: UdpSendBatch['sent']; afterSecond: UdpSendBatch['sent']; sent: UdpSendBatch['sent']; segmentation: boolean; refused: number[];
     };
     const expected = [...Array(5).fill(1200), ...Array(5).fill(900), ...Array(5).fill(1200)].map((length, i) => [i, length]);
-    assert.deepEqual(result.arrived, expected, 'every datagram arrived (a 1 200-byte one in IP fragments), in order');
-    assert.deepEqual(result.refused, [], 'none lost');
-    // [1 200 × 5, 900] refused with EINVAL, then sent one by one; [900 × 4] as one message.
-    assert.deepEqual(result.afterFirst, { datagrams: 10, messages: 7, segmented: 4 });
-    assert.deepEqual(result.sent, { datagrams: 15, messages: 12, segmented: 4 }, 'then 1 200-byte datagrams are no longer coalesced');
-    assert.equal(result.segmentation, true, 'shorter ones still are');
+    assert.deepEqual(result.arrived.slice(0, 15), expected, 'every datagram arrived (a 1 200-byte one in IP fragments), in order');
+    // [1 200 × 5, 900] refused (EMSGSIZE; EINVAL before Linux 6.14), then sent one by one; [900 × 4] as one message.
+    assert.deepEqual(result.afterFirst, { datagrams: 10, messages: 7, segmented: 4, refused: 1 });
+    assert.deepEqual(result.afterSecond, { datagrams: 15, messages: 12, segmented: 4, refused: 1 }, 'then 1 200-byte datagrams to that peer are no longer coalesced');
+    // The unreachable peer: one coalesced message refused, then its two datagrams (ENETUNREACH, 101).
+    assert.deepEqual(result.refused, [2, 101], 'the two datagrams to the unreachable peer are reported refused, nothing else');
+    assert.deepEqual(result.arrived.slice(15), [[22, 500], [23, 500], [24, 500]]);
+    assert.deepEqual(result.sent, { datagrams: 18, messages: 13, segmented: 7, refused: 2 }, 'and the reachable peer\'s next datagrams are coalesced again');
+    assert.equal(result.segmentation, true);
   });
 });
 

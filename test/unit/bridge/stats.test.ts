@@ -331,7 +331,7 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     registerBridgeMetrics(registry, r.stats, {
       wireDelays: () => delays,
       readDelays: () => ({ bucketMs: 0.05, counts: readCounts, sumMs: 9.1 }),
-      socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105, sent: { datagrams: 40, messages: 12, segmented: 31 } }),
+      socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105, sent: { datagrams: 40, messages: 12, segmented: 31, refused: 2 } }),
     });
     const bucket = (text: string, le: string): number => Number(new RegExp(`^salon_bridge_wire_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     let text = await registry.metrics();
@@ -358,6 +358,7 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     assert.equal(Number(/^salon_bridge_media_socket_batch_datagrams_total (\S+)$/m.exec(text)?.[1]), 40);
     assert.equal(Number(/^salon_bridge_media_socket_batch_messages_total (\S+)$/m.exec(text)?.[1]), 12);
     assert.equal(Number(/^salon_bridge_media_socket_batch_segmented_total (\S+)$/m.exec(text)?.[1]), 31);
+    assert.equal(Number(/^salon_bridge_media_socket_batch_refused_total (\S+)$/m.exec(text)?.[1]), 2);
 
     counts[0] = 10;
     text = await registry.metrics();
