@@ -142,6 +142,8 @@ interface Member {
   bandwidth: ReceiverBandwidth;
   /** Colibri2 capability `source-names`: without it, the receiver is told what it is forwarded the legacy way too. */
   sourceNames: boolean;
+  /** The last LastNEndpointsChangeEvent list sent to it (legacy receivers), so that an unchanged one is not sent again. */
+  lastNEndpoints?: string;
 }
 
 /**
@@ -314,8 +316,8 @@ export class BridgeConference {
 
   /**
    * @param options.sourceNames whether the endpoint names its sources (Colibri2 capability
-   * `source-names`; default true): one that does not is sent LastNEndpointsChangeEvent besides
-   * ForwardedSources, as JVB did while it served both kinds of client.
+   * `source-names`; default true): one that does not is also sent LastNEndpointsChangeEvent, which
+   * JVB sent such clients while it served both kinds (instead of ForwardedSources, which they ignore).
    */
   addEndpoint(endpoint: ConferenceEndpoint, options: { sourceNames?: boolean } = {}): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
@@ -632,7 +634,10 @@ export class BridgeConference {
     const speaker = this.speech.state;
     if (speaker) this.send(endpointId, speakerMessage(speaker));
     const video = this.plan?.video.get(endpointId);
-    if (video) this.sendForwardedSources(member, [...video.keys()], this.sourceOwners());
+    if (video) {
+      member.lastNEndpoints = undefined; // what was said before the channel opened is lost
+      this.sendForwardedSources(member, [...video.keys()], this.sourceOwners());
+    }
     for (const source of member.sources.named) {
       const maxHeight = this.plan?.senderHeights.get(source.name);
       if (maxHeight !== undefined) this.sendSenderConstraints(member, source.name, maxHeight);
@@ -648,13 +653,19 @@ export class BridgeConference {
 
   /**
    * Tells a receiver the video sources now forwarded to it: by ForwardedSources, and, to an
-   * endpoint without source names, by the legacy LastNEndpointsChangeEvent naming their owners.
+   * endpoint without source names, by the legacy LastNEndpointsChangeEvent naming their owners
+   * when that list changed.
    */
   private sendForwardedSources(receiver: Member, forwardedSources: string[], owners: ReadonlyMap<string, string>): void {
     const id = receiver.endpoint.id;
     this.send(id, { colibriClass: 'ForwardedSources', forwardedSources });
     if (receiver.sourceNames) return;
     const lastNEndpoints = [...new Set(forwardedSources.map((name) => owners.get(name)).filter((owner) => owner !== undefined))];
+    // Only a change (JVB reported changes only): lib-jitsi-meet takes a first empty list for
+    // "everyone out of last-N", where no list means everyone in it.
+    const key = lastNEndpoints.join(' ');
+    if (key === (receiver.lastNEndpoints ?? '')) return;
+    receiver.lastNEndpoints = key;
     this.send(id, { colibriClass: 'LastNEndpointsChangeEvent', lastNEndpoints });
   }
 

@@ -214,7 +214,7 @@ export const configSchema = z.strictObject({
      * On the native path, a video frame's packets to one receiver leave as one UDP GSO message the
      * kernel (or the network card) cuts into the same datagrams (Linux ≥ 4.18). What the kernel
      * refuses goes one datagram at a time: a peer whose path MTU is below a segment gets no datagram
-     * that long coalesced again; IPsec turns it off. `false` sends each datagram as its own message.
+     * that long coalesced again, one behind IPsec nothing. `false` sends each datagram as its own message.
      */
     udpSegmentation: z.boolean().default(true),
   }).prefault({}),

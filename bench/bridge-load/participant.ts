@@ -39,7 +39,7 @@ const FIXTURE_AUDIO = 3190521134;
 const FIXTURE_SIM = [1001857386, 2938471520, 470391826];
 const FIXTURE_RTX = [3661027495, 1287730164, 2510983347];
 /** What lib-jitsi-meet announces (bar SCTP: the bridge channel is colibri-ws). */
-const FEATURES = [ClientFeature.audio, ClientFeature.video, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx];
+const FEATURES = [ClientFeature.audio, ClientFeature.video, ClientFeature.jsonSources, ClientFeature.tcc, ClientFeature.rtx, ClientFeature.sourceNames];
 
 /** The participant's UDP socket, as the generator uses it. */
 interface MediaPort {

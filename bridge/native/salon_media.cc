@@ -1275,7 +1275,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   size_t group_peer(size_t g) const { return groups_[g].first; }
 
   // The longest datagram coalesced for a peer: kMaxSegment, or less for one whose path refused a
-  // segment that long.
+  // segment that long (0: nothing, for a route that cannot segment).
   size_t SegmentLimit(const mmsghdr& message) const {
     if (peer_limits_.empty()) return kMaxSegment;
     const auto found = peer_limits_.find(PeerKey(message));
@@ -1288,17 +1288,22 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
 
   // A segmented message the kernel refused (SendEach then sends its datagrams one by one).
   // EMSGSIZE (EINVAL before Linux 6.14) is a segment longer than the path to that peer allows (its
-  // MTU): that peer gets no datagram that long coalesced again. EIO (IPsec on the route) and
-  // EOPNOTSUPP/ENOPROTOOPT: no segmentation on this batch any more. Anything else (an unreachable
-  // peer, a firewall's EPERM) says nothing about segmentation.
+  // MTU): that peer gets no datagram that long coalesced again. EIO is a route that cannot segment
+  // (IPsec, or on older kernels a device without checksum offload): that peer gets nothing
+  // coalesced again. EOPNOTSUPP/ENOPROTOOPT: no segmentation on this batch any more. Anything else
+  // (an unreachable peer, a firewall's EPERM) says nothing about segmentation.
   void Refused(const GroupSpan& group, int error) {
     refused_++;
-    if (error == EMSGSIZE || error == EINVAL) {
-      if (peer_limits_.size() >= kMaxPeerLimits) peer_limits_.clear();
+    const bool size = error == EMSGSIZE || error == EINVAL;
+    if (size || error == EIO) {
       const std::string key = PeerKey(group_messages_[&group - groups_.data()]);
-      const auto found = peer_limits_.find(key);
-      peer_limits_[key] = std::min(found == peer_limits_.end() ? kMaxSegment : found->second, group.segment - 1);
-    } else if (error == EIO || error == EOPNOTSUPP || error == ENOPROTOOPT) {
+      auto found = peer_limits_.find(key);
+      if (found == peer_limits_.end()) {
+        if (peer_limits_.size() >= kMaxPeerLimits) peer_limits_.clear();
+        found = peer_limits_.emplace(key, kMaxSegment).first;
+      }
+      found->second = size ? std::min(found->second, group.segment - 1) : 0;
+    } else if (error == EOPNOTSUPP || error == ENOPROTOOPT) {
       segmentation_ = false;
     }
   }
@@ -1338,8 +1343,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     }
   }
 
-  // Kernel limits: UDP_MAX_SEGMENTS (64, 128 in recent kernels); a UDP length is 16 bits.
-  static constexpr size_t kMaxSegments = 64;
+  // Kernel limits: UDP_MAX_SEGMENTS (64, 128 in recent kernels; before 5.16 the kernel counted the
+  // headers in, so 64 full segments could be refused with EINVAL); a UDP length is 16 bits.
+  static constexpr size_t kMaxSegments = 63;
   static constexpr size_t kMaxSegmentedBytes = 60000;
   static constexpr size_t kSegmentControlBytes = CMSG_SPACE(sizeof(uint16_t));
   // Longest datagram coalesced: an IPv6 datagram's payload in a 1 500-byte MTU.

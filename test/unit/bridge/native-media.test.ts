@@ -282,7 +282,7 @@ describe('bridge/native: the addon', function () {
     for (const length of lengths) batch.queue(Buffer.alloc(length, 7), { host: '127.0.0.1', port: receiver.address().port });
     await all;
     assert.deepEqual(arrived, lengths, 'each datagram arrives as itself, empty ones too, in order');
-    // [0], [0], [1 460] and [1 000] alone; [100, 100] as one message; [0] alone.
+    // [0], [0] and [1 460] alone; [1 000, 100] as one message (a shorter segment ends it); [100], [0] alone.
     assert.deepEqual(batch.sent, { datagrams: 7, messages: 6, segmented: 2, refused: 0 });
     batch.close();
   });

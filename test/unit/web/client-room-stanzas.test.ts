@@ -11,9 +11,9 @@ import {
 const ROOM = 'r@muc.meet.jitsi';
 
 describe('web client: room stanzas', () => {
-  it('announces Jingle RTP audio and video over ICE-UDP with DTLS, BUNDLE, RTX and transport-cc, but not SCTP', () => {
+  it('announces Jingle RTP audio and video over ICE-UDP with DTLS, BUNDLE, RTX, transport-cc and named sources, but not SCTP', () => {
     const info = parseDiscoInfo(buildClientDiscoInfo());
-    for (const f of ['urn:xmpp:jingle:apps:rtp:audio', 'urn:xmpp:jingle:apps:rtp:video', 'urn:xmpp:jingle:apps:dtls:0', 'urn:ietf:rfc:5888', 'urn:ietf:rfc:4588', 'http://jitsi.org/tcc']) {
+    for (const f of ['urn:xmpp:jingle:apps:rtp:audio', 'urn:xmpp:jingle:apps:rtp:video', 'urn:xmpp:jingle:apps:dtls:0', 'urn:ietf:rfc:5888', 'urn:ietf:rfc:4588', 'http://jitsi.org/tcc', 'http://jitsi.org/source-name']) {
       assert.ok(info.features.includes(f), f);
     }
     assert.ok(!info.features.some((f) => f.includes('sctp')));

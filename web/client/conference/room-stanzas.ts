@@ -17,7 +17,7 @@ export const MUTE_NAMESPACES = { audio: 'http://jitsi.org/jitmeet/audio', video:
 
 /**
  * What we tell the focus we support: Jingle RTP audio and video over ICE-UDP with DTLS, rtcp-mux
- * (RFC 5761), BUNDLE (RFC 5888), RTX (RFC 4588) and transport-cc. Neither SCTP (the bridge channel is
+ * (RFC 5761), BUNDLE (RFC 5888), RTX (RFC 4588), transport-cc and named sources. Neither SCTP (the bridge channel is
  * the colibri-ws WebSocket) nor JSON-encoded sources (XML ones carry the owners we need).
  */
 export function buildClientDiscoInfo(): Element {
