@@ -287,30 +287,34 @@ describe('bridge/native: the addon', function () {
     batch.close();
   });
 
-  it('sends apart what a path refuses as UDP GSO segments (longer than its MTU) and coalesces no datagram that long to that peer again; an unreachable peer leaves segmentation on', async function () {
+  it('sends apart what a path refuses as UDP GSO segments (longer than its MTU) and coalesces no datagram that long to that peer again, other peers on; an unreachable peer leaves segmentation on', async function () {
     // A network namespace of its own (unshare -rn: no privilege needed where user namespaces are
-    // allowed), its loopback at a 1 000-byte MTU.
+    // allowed), where the route to 127.0.0.2 has a 1 000-byte MTU.
     const probe = spawnSync('unshare', ['-rn', 'ip', 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
     if (probe.status !== 0) {
       console.warn(`      skipped: no network namespace of its own here (unshare -rn ip: ${probe.error?.message ?? probe.stderr.trim()})`);
       this.skip();
     }
-    const child = spawnSync('unshare', ['-rn', 'sh', '-c', 'ip link set lo up && ip link set lo mtu 1000 && exec "$0" --import tsx "$1"', process.execPath, 'test/fixtures/udp-gso-child.ts'], {
+    const setUp = 'ip link set lo up && ip route replace local 127.0.0.2 dev lo table local mtu lock 1000';
+    const child = spawnSync('unshare', ['-rn', 'sh', '-c', `${setUp} && exec "$0" --import tsx "$1"`, process.execPath, 'test/fixtures/udp-gso-child.ts'], {
       encoding: 'utf8', timeout: 20_000,
     });
     assert.equal(child.status, 0, child.stderr);
+    type Sent = UdpSendBatch['sent'];
     const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
-      arrived: Array<[number, number]>; afterFirst: UdpSendBatch['sent']; afterSecond: UdpSendBatch['sent']; sent: UdpSendBatch['sent']; segmentation: boolean; refused: number[];
+      arrived: Array<[string, number, number]>; afterFirst: Sent; afterSecond: Sent; afterWide: Sent; sent: Sent; segmentation: boolean; refused: number[];
     };
-    const expected = [...Array(5).fill(1200), ...Array(5).fill(900), ...Array(5).fill(1200)].map((length, i) => [i, length]);
-    assert.deepEqual(result.arrived.slice(0, 15), expected, 'every datagram arrived (a 1 200-byte one in IP fragments), in order');
+    const lengths = [...Array(5).fill(1200), ...Array(5).fill(900), ...Array(5).fill(1200)];
+    assert.deepEqual(result.arrived.slice(0, 15), lengths.map((length, i) => ['narrow', i, length]), 'every datagram arrived (a 1 200-byte one in IP fragments), in order');
     // [1 200 × 5, 900] refused (EMSGSIZE; EINVAL before Linux 6.14), then sent one by one; [900 × 4] as one message.
     assert.deepEqual(result.afterFirst, { datagrams: 10, messages: 7, segmented: 4, refused: 1 });
     assert.deepEqual(result.afterSecond, { datagrams: 15, messages: 12, segmented: 4, refused: 1 }, 'then 1 200-byte datagrams to that peer are no longer coalesced');
+    assert.deepEqual(result.arrived.slice(15, 18), [['wide', 15, 1200], ['wide', 16, 1200], ['wide', 17, 1200]]);
+    assert.deepEqual(result.afterWide, { datagrams: 18, messages: 13, segmented: 7, refused: 1 }, 'while to a peer on a wider path they are');
     // The unreachable peer: one coalesced message refused, then its two datagrams (ENETUNREACH, 101).
     assert.deepEqual(result.refused, [2, 101], 'the two datagrams to the unreachable peer are reported refused, nothing else');
-    assert.deepEqual(result.arrived.slice(15), [[22, 500], [23, 500], [24, 500]]);
-    assert.deepEqual(result.sent, { datagrams: 18, messages: 13, segmented: 7, refused: 2 }, 'and the reachable peer\'s next datagrams are coalesced again');
+    assert.deepEqual(result.arrived.slice(18), [['wide', 20, 500], ['wide', 21, 500], ['wide', 22, 500]]);
+    assert.deepEqual(result.sent, { datagrams: 21, messages: 14, segmented: 10, refused: 2 }, 'and the reachable peer\'s next datagrams are coalesced again');
     assert.equal(result.segmentation, true);
   });
 });
