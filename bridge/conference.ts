@@ -140,7 +140,7 @@ interface Member {
   /** Colibri2 `<force-mute>`: what the focus stopped this endpoint from sending to the others. */
   forceMuted: { audio: boolean; video: boolean };
   bandwidth: ReceiverBandwidth;
-  /** Colibri2 capability `source-names`: without it, the receiver is told what it is forwarded the legacy way too. */
+  /** Colibri2 capability `source-names`: without it, the endpoint is told what it is forwarded and its video's constraint the legacy way too. */
   sourceNames: boolean;
   /** The last LastNEndpointsChangeEvent list sent to it (legacy receivers), so that an unchanged one is not sent again. */
   lastNEndpoints?: string;
@@ -316,8 +316,9 @@ export class BridgeConference {
 
   /**
    * @param options.sourceNames whether the endpoint names its sources (Colibri2 capability
-   * `source-names`; default true): one that does not is also sent LastNEndpointsChangeEvent, which
-   * JVB sent such clients while it served both kinds (instead of ForwardedSources, which they ignore).
+   * `source-names`; default true): one that does not is also sent LastNEndpointsChangeEvent and
+   * SenderVideoConstraints, which JVB sent such clients while it served both kinds (instead of
+   * ForwardedSources and SenderSourceConstraints, which they ignore).
    */
   addEndpoint(endpoint: ConferenceEndpoint, options: { sourceNames?: boolean } = {}): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
@@ -670,14 +671,19 @@ export class BridgeConference {
   }
 
   /**
-   * Tells a sender the largest height anyone receives of its video source `sourceName`. Only by
-   * SenderSourceConstraints: lib-jitsi-meet before source names acts on the legacy
-   * SenderVideoConstraints only, but by reconfiguring its encoder (per-layer bitrates, degradation
-   * preference, VP9's scalability mode) in ways that held its video down in browser tests, so
-   * that form is not sent (yet).
+   * Tells a sender the largest height anyone receives of its video source `sourceName`: by
+   * SenderSourceConstraints, and, to an endpoint without source names, by the legacy
+   * SenderVideoConstraints when it is its (one) video source. lib-jitsi-meet before source names
+   * acts on that form only, by suspending its simulcast layers above that height, as it did with
+   * JVB then. Not while VP9 is offered: lib-jitsi-meet 2.6726 then caps its one VP9 encoding at the
+   * bitrate of the VP8 180p layer, and its video stays at 180 (test/browser/LJM-NOTES.md §6).
    */
   private sendSenderConstraints(owner: Member, sourceName: string, maxHeight: number): void {
-    this.send(owner.endpoint.id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
+    const id = owner.endpoint.id;
+    this.send(id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
+    if (owner.sourceNames || this.vp9PayloadTypes.size > 0) return;
+    if (owner.sources.named.find((s) => s.media === 'video')?.name !== sourceName) return;
+    this.send(id, { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: maxHeight } });
   }
 
   /**

@@ -5,9 +5,8 @@
  * at random, audio included, and the NACKs and retransmissions that follow add load on top; with
  * it, everyone keeps every video, smaller, and the audio: in rooms of three, 360p is 2 packets a
  * frame where 720p is 5. Senders are told to stop the layers above the cap
- * (SenderSourceConstraints), so that, where they act on it, the bridge receives less as well
- * (lib-jitsi-meet 2.6726, the npm release, acts only on the legacy SenderVideoConstraints, which
- * the bridge does not send: its senders go on sending every layer). A step is lifted when the load, times what
+ * (SenderSourceConstraints, and SenderVideoConstraints to clients before source names such as
+ * lib-jitsi-meet 2.6726, except while VP9 is offered), so that the bridge receives less as well. A step is lifted when the load, times what
  * the step down relieved, has stayed low for a minute: a steady load is not lifted back into
  * overload, and the cap goes as participants leave.
  *

@@ -84,8 +84,8 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
     }
     // A was not affected: the sender's top layer, decoding on. (On a loaded machine Chrome may
     // stop encoding its 720p layer for its own reasons; A then gets the tallest layer still sent.)
-    const aAfter = (await videoIn(a))!;
-    const topNow = (await encodedHeights(sender)).at(-1);
+    // A few seconds for A to be back on the top layer if the sender paused it meanwhile (CPU adaptation).
+    const { a: aAfter, top: topNow } = await pollUntil(async () => ({ a: (await videoIn(a))!, top: (await encodedHeights(sender)).at(-1) }), (v) => v.a.frameHeight === v.top, 5_000);
     const aId = await id(a);
     console.log(`      A meanwhile: ${aAfter.frameHeight} lines (the sender's top now ${topNow}), ${aAfter.framesDecoded - aBefore.framesDecoded} frames decoded; the bridge's estimate for A ${Math.round((conference.bandwidthEstimate(aId) ?? 0) / 1000)} kbps`);
     assert.equal(aAfter.frameHeight, topNow, 'A decodes the top layer the sender encodes');

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.ts';
+import { channelOpen, joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.ts';
+import { constrain } from './video-probes.ts';
 
 /**
  * libwebrtc's start bitrate. Without the bridge's transport-cc feedback the estimate never rises
@@ -68,6 +69,11 @@ describe('bridge RTCP termination seen from a Chromium sender (browser)', functi
     const receiver = await rig.browser.newPage(rig.pageUrl, { label: 'rx' });
     assert.equal((await joinWithMedia(sender, 'rtcproom')).ok, true);
     assert.equal((await joinWithMedia(receiver, 'rtcproom')).ok, true);
+    // The receiver puts the sender on stage at 720, so that the sender is asked for all its layers
+    // (this lib-jitsi-meet acts on the bridge's SenderVideoConstraints: with the default 180 it sends one).
+    await Promise.all([sender, receiver].map((p) => channelOpen(p, 30_000)));
+    const senderId = await sender.evaluate(() => (window as unknown as Record<string, any>).salonTest.conference.myUserId() as string);
+    await constrain(receiver, `${senderId}-v0`, 720, true);
 
     const started = Date.now();
     const timeline: string[] = [];

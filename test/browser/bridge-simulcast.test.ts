@@ -195,11 +195,22 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
         const on = await pollUntil(() => videoIn(a), (v) => v !== undefined && v.framesDecoded >= capped.framesDecoded + 30, 15_000);
         assert.ok(on && on.framesDecoded >= capped.framesDecoded + 30 && on.frameHeight <= 180, `and decodes on at 180: ${JSON.stringify({ capped, on })}`);
         console.log(`      capped at 180: A decodes ${on.frameHeight} lines, ${on.freezeCount - capped.freezeCount} freezes since the switch`);
+        // This lib-jitsi-meet predates source names: the bridge tells it the legacy way too
+        // (SenderVideoConstraints), and it suspends its two upper layers, so the bridge receives less as well.
+        const activeLayers = async () => ((await senderState(sender)) as { active?: Array<Array<{ active: boolean }>> }).active?.[0]?.map((e) => e.active);
+        const suspended = await pollUntil(activeLayers, (layers) => JSON.stringify(layers) === '[true,false,false]', 15_000);
+        assert.deepEqual(suspended, [true, false, false], 'the sender sends its 180 layer only while capped');
+        const sending = await videoOut(sender);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const stillSending = await videoOut(sender);
+        const encodedSince = stillSending.map((e) => ({ height: e.frameHeight, frames: e.framesEncoded - (sending.find((x) => x.ssrc === e.ssrc)?.framesEncoded ?? 0) }));
+        assert.equal(encodedSince.filter((e) => e.frames > 0).length, 1, `one encoding goes on being encoded: ${JSON.stringify(encodedSince)}`);
 
         colibri.setCameraMaxHeight(undefined);
         const back = await pollUntil(() => videoIn(a), (v) => v !== undefined && v.frameHeight >= 360, 30_000);
         assert.ok(back && back.frameHeight >= 360, `A back on a tall layer once the cap is lifted: ${JSON.stringify(back)}`);
-        console.log(`      cap lifted: A decodes ${back.frameHeight} lines`);
+        assert.deepEqual(await activeLayers(), [true, true, true], 'the sender sends every layer again');
+        console.log(`      cap lifted: A decodes ${back.frameHeight} lines; the sender had suspended its 360 and 720 layers while capped`);
       } finally {
         colibri.setCameraMaxHeight(undefined);
         for (const page of [sender, a]) await page.context().close();

@@ -147,6 +147,15 @@ const schemas = {
     sourceName,
     maxHeight: integer(-1),
   }),
+  /**
+   * Bridge → sender, legacy form of SenderSourceConstraints for an endpoint without source names
+   * (Colibri2 capability `source-names` absent): its one video source, by `idealHeight` as JVB
+   * writes it. lib-jitsi-meet before source names acts on this form only.
+   */
+  SenderVideoConstraints: z.object({
+    colibriClass: cls('SenderVideoConstraints'),
+    videoConstraints: z.object({ idealHeight: integer(-1) }),
+  }),
   /** Bridge → client, legacy: the bridge's media connection to another endpoint; `active` is a string. */
   EndpointConnectivityStatusChangeEvent: z.object({
     colibriClass: cls('EndpointConnectivityStatusChangeEvent'),
@@ -190,7 +199,7 @@ const CLIENT_TO_BRIDGE = [
 ] as const satisfies readonly BridgeChannelClass[];
 const BRIDGE_TO_CLIENT = [
   'ServerHello', 'EndpointMessage', 'EndpointStats', 'DominantSpeakerEndpointChangeEvent', 'ForwardedSources',
-  'LastNEndpointsChangeEvent', 'SenderSourceConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap',
+  'LastNEndpointsChangeEvent', 'SenderSourceConstraints', 'SenderVideoConstraints', 'EndpointConnectivityStatusChangeEvent', 'ConnectionStats', 'VideoSourcesMap',
   'AudioSourcesMap',
 ] as const satisfies readonly BridgeChannelClass[];
 

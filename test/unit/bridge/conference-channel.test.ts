@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Element, parse } from 'ltx';
-import { parseConferenceModify, type Colibri2MediaSource } from '../../../xmpp/protocol/colibri2.ts';
+import { parseConferenceModify, type Colibri2Media, type Colibri2MediaSource } from '../../../xmpp/protocol/colibri2.ts';
 import { parseBridgeChannelMessage, type BridgeToClientMessage, type ClientToBridgeMessage } from '../../../xmpp/protocol/bridge-channel.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
@@ -176,16 +176,21 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(c.inbox.get(A)!.length + c.inbox.get(B)!.length, before, 'nothing changed, nothing said');
   });
 
-  it('tells a receiver without source names which endpoints\' video it is forwarded the legacy way too, and only it', () => {
-    const c = conference();
-    close = () => c.svc.close('test over');
+  /** C, an endpoint without source names (no `source-names` capability: a lib-jitsi-meet of before them), with audio and a camera. */
+  function legacyEndpoint(c: ReturnType<typeof conference>, media: Colibri2Media[] = []): string {
     const C = 'ijkl9012';
     c.inbox.set(C, []);
-    // No `source-names` capability: a client before source names (lib-jitsi-meet of that time).
-    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [], capabilities: [], sources: [
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media, capabilities: [], sources: [
       { type: 'audio', id: `${C}-a0`, sources: [source(7001, `${C}-a0`)], ssrcGroups: [] },
       { type: 'video', id: `${C}-v0`, sources: [source(8001, `${C}-v0`)], ssrcGroups: [] },
     ] }], relays: [] });
+    return C;
+  }
+
+  it('tells a receiver without source names which endpoints\' video it is forwarded the legacy way too, and only it', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const C = legacyEndpoint(c);
     // C is forwarded A's and B's video, then with last-N 1 only one of them.
     assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`, `${B}-v0`] });
     assert.deepEqual(c.of(C, 'LastNEndpointsChangeEvent').at(-1), { colibriClass: 'LastNEndpointsChangeEvent', lastNEndpoints: [A, B] });
@@ -203,6 +208,32 @@ describe('bridge conference and the bridge channel', () => {
       { colibriClass: 'ForwardedSources', forwardedSources: forwarded.forwardedSources },
       { colibriClass: 'LastNEndpointsChangeEvent', lastNEndpoints: [owner] },
     ]);
+  });
+
+  it('tells a sender without source names its camera\'s constraint the legacy way too (SenderVideoConstraints), and only it', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const C = legacyEndpoint(c);
+    assert.deepEqual(c.of(C, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 2160 });
+    assert.deepEqual(c.of(C, 'SenderVideoConstraints'), [{ colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 2160 } }]);
+    for (const id of [A, B]) c.say(id, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${C}-v0`]: { maxHeight: 180 } } });
+    assert.deepEqual(c.of(C, 'SenderVideoConstraints').at(-1), { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } });
+    assert.deepEqual([...c.of(A, 'SenderVideoConstraints'), ...c.of(B, 'SenderVideoConstraints')], [], 'A and B, who name their sources, get SenderSourceConstraints only');
+    c.inbox.set(C, []);
+    c.svc.onChannelOpened(MEETING, C);
+    assert.deepEqual(c.inbox.get(C)!.filter((m) => m.colibriClass.startsWith('Sender')), [
+      { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 180 },
+      { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } },
+    ], 'and again when its channel opens');
+  });
+
+  it('sends no SenderVideoConstraints while VP9 is offered (lib-jitsi-meet 2.6726 would cap its VP9 at the 180p layer\'s bitrate)', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const vp9 = new Element('payload-type', { xmlns: 'urn:xmpp:jingle:apps:rtp:1', id: '101', name: 'VP9', clockrate: '90000' });
+    const C = legacyEndpoint(c, [{ type: 'video', payloadTypes: [vp9], rtpHdrExts: [], extmapAllowMixed: false }]);
+    assert.deepEqual(c.of(C, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 2160 });
+    assert.deepEqual(c.of(C, 'SenderVideoConstraints'), []);
   });
 
   it('announces the dominant speaker from audio levels to everyone, and to a channel that opens later', () => {

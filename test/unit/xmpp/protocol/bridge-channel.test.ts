@@ -29,6 +29,7 @@ const valid: Array<[string, string, BridgeChannelMessage?]> = [
   ['DominantSpeakerEndpointChangeEvent without previous speakers', '{"colibriClass":"DominantSpeakerEndpointChangeEvent","dominantSpeakerEndpoint":"efgh5678","silence":true}'],
   ['ForwardedSources (§7.3)', '{"colibriClass":"ForwardedSources","forwardedSources":["efgh5678-v0","ijkl9012-v0"]}'],
   ['SenderSourceConstraints (§7.3)', '{"colibriClass":"SenderSourceConstraints","sourceName":"abcd1234-v0","maxHeight":360}'],
+  ['SenderVideoConstraints (legacy, as JVB writes it)', '{"colibriClass":"SenderVideoConstraints", "videoConstraints":{"idealHeight":180}}'],
   ['LastNEndpointsChangeEvent (legacy)', '{"colibriClass":"LastNEndpointsChangeEvent","lastNEndpoints":["efgh5678","ijkl9012"]}'],
   ['EndpointConnectivityStatusChangeEvent', '{"colibriClass":"EndpointConnectivityStatusChangeEvent","endpoint":"efgh5678","active":"false"}'],
   ['ConnectionStats', '{"colibriClass":"ConnectionStats","estimatedDownlinkBandwidth":2500000}'],
