@@ -125,11 +125,15 @@ export class PadConnection implements ClientBinding {
     return !this.closing;
   }
 
-  /** Counts one document read; a peer over its read rate is closed (1008) and the read refused. */
+  /**
+   * Counts one document read; a peer over its read rate is closed (1008) and the read refused.
+   * The reads admitted before it are still answered: their replies are on their way (sharedb
+   * answers a fetch a tick later), and the close waits for them.
+   */
   allowRead(): boolean {
     if (this.reads.take(1)) return true;
     this.log.warn({ docId: this.docId }, 'document connection over its read rate: closed');
-    this.close(1008, 'too many reads too fast');
+    this.close(1008, 'too many reads too fast', { afterReplies: true });
     return false;
   }
 
@@ -144,11 +148,16 @@ export class PadConnection implements ClientBinding {
     return true;
   }
 
-  /** Closes with `code` (see PadCloseCode) and a reason the editor may show. Idempotent. */
-  close(code: number, reason: string): void {
+  /**
+   * Closes with `code` (see PadCloseCode) and a reason the editor may show. Idempotent. From now
+   * on nothing more is admitted; with `afterReplies`, the WebSocket closes once the replies already
+   * under way (sent from process.nextTick callbacks) are written, at the event loop's next turn.
+   */
+  close(code: number, reason: string, options: { afterReplies?: boolean } = {}): void {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.heartbeat);
-    this.ws.close(code, reason);
+    if (options.afterReplies) setImmediate(() => this.ws.close(code, reason));
+    else this.ws.close(code, reason);
   }
 }
