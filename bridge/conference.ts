@@ -550,7 +550,7 @@ export class BridgeConference {
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
     }
     member.bandwidth.allocated(allocate(member.bandwidth.allocationBudget(now), sources), now);
-    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, ...this.forwardedHeight(member, name, wantedHeight));
+    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight));
   }
 
   /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
@@ -764,12 +764,6 @@ export class BridgeConference {
     for (const [name, projection] of this.projections) this.planProjection(name, projection);
   }
 
-  /** The height a receiver is forwarded of a source it wants at `wantedHeight`, and whether its bandwidth estimate holds it lower. */
-  private forwardedHeight(member: Member, name: string, wantedHeight: number): [height: number, bandwidthLimited: boolean] {
-    const height = member.bandwidth.cappedHeight(name, wantedHeight);
-    return [height, height < wantedHeight];
-  }
-
   /** Gives a projection each receiver's height and frame rate from the plan; receivers gone are forgotten. */
   private planProjection(name: string, projection: VideoProjection): void {
     const plan = this.plan;
@@ -782,8 +776,7 @@ export class BridgeConference {
       const height = video.get(name);
       if (height === undefined) continue;
       const member = this.members.get(id);
-      const [forwarded, bandwidthLimited] = member ? this.forwardedHeight(member, name, height) : [height, false];
-      projection.setWantedHeight(id, forwarded, bandwidthLimited);
+      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height);
       projection.setMaxFrameRate(id, plan.frameRates.get(id)?.get(name));
     }
   }

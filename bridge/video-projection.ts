@@ -156,8 +156,6 @@ class ReceiverState {
   previousSsrc = -1;
   /** SVC: highest spatial layer (SID) forwarded; ALL_SPATIAL_LAYERS until a keyframe sets it. */
   spatialId = ALL_SPATIAL_LAYERS;
-  /** Its height is held below what it wants by its bandwidth estimate (see setWantedHeight). */
-  bandwidthLimited = false;
   /** Input minus output RTP timestamp of the current segment, for Sender Reports. */
   timestampDelta = 0;
   rtxSequence = Math.floor(Math.random() * 0x10000);
@@ -259,7 +257,7 @@ export class VideoProjection {
    * The height `receiverId` wants of this source (0: none; its stream pauses and continues where
    * it stopped when it resumes). A receiver starting or resuming needs a keyframe, asked here.
    */
-  setWantedHeight(receiverId: string, height: number, bandwidthLimited = false): void {
+  setWantedHeight(receiverId: string, height: number): void {
     let receiver = this.#receivers.get(receiverId);
     if (!receiver) {
       if (height <= 0) return;
@@ -268,7 +266,6 @@ export class VideoProjection {
     }
     const before = receiver.wantedHeight;
     receiver.wantedHeight = Math.max(0, height);
-    receiver.bandwidthLimited = bandwidthLimited;
     if (receiver.wantedHeight === 0) receiver.map.pause();
     else if (before === 0) this.keyframeNeeded(receiverId);
   }
@@ -500,7 +497,7 @@ export class VideoProjection {
       if (input.ssrc !== current && input.ssrc !== receiver.previousSsrc) continue;
       const dropped = svc !== undefined
         ? input.ssrc === current && this.#dropSvc(receiver, input, svc, spatialLayers, now)
-        : (input.ssrc === current && this.#holdingDown(receiver, current)) || (tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid));
+        : tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid);
       // The end of the highest spatial layer the receiver gets ends its picture (RFC 9628 §4.1; AV1 RTP §4.3: end of the temporal unit).
       if (svc !== undefined) packet[1] = !dropped && endsPictureFor(svc, receiver) ? markerOctet | 0x80 : markerOctet;
       // Packets of other layers only map when late ones of a layer left still own a slot.
@@ -521,19 +518,6 @@ export class VideoProjection {
     }
     packet[1] = markerOctet;
     return sent;
-  }
-
-  /**
-   * Simulcast: whether a receiver whose bandwidth estimate moved it to a lower layer stops being
-   * sent the layer it is on while it waits for that layer's keyframe. Its path cannot carry the
-   * current layer (that is why it moves), and the current layer's packets would queue ahead of
-   * the keyframe it waits for, and push it out: the receiver would stay frozen on the current
-   * layer for seconds instead of one keyframe's time. A move down for its constraints keeps the
-   * current layer until the switch, without a freeze.
-   */
-  #holdingDown(receiver: ReceiverState, current: number): boolean {
-    if (!receiver.bandwidthLimited || receiver.target < 0 || receiver.target === current) return false;
-    return this.#layers.indexOf(receiver.target) < this.#layers.indexOf(current);
   }
 
   /**

@@ -124,33 +124,6 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(out.length, 12, `one layer at a time: ${out.length}`);
   });
 
-  it('stops the layer a receiver is on when its bandwidth moves it down, until the lower layer\'s keyframe; a move down for its constraints keeps it', () => {
-    for (const bandwidthLimited of [true, false]) {
-      const { projection, requests, project, of, advance } = setup();
-      projection.setWantedHeight('r', 720);
-      const s = new Sender();
-      for (const ssrc of [L0, L1, L2]) project(s.frame(ssrc, true));
-      advance(33);
-      for (const ssrc of [L0, L1, L2]) project(s.frame(ssrc));
-      assert.equal(projection.forwardedLayer('r'), L2, 'on the 720p layer');
-      const before = of('r').length;
-      projection.setWantedHeight('r', 180, bandwidthLimited);
-      // No keyframe of the 180p layer yet: five frames of each layer.
-      for (let i = 0; i < 5; i++) {
-        advance(33);
-        for (const ssrc of [L0, L1, L2]) project(s.frame(ssrc));
-      }
-      assert.equal(projection.forwardedLayer('r'), L2, 'still on the 720p layer, waiting for the keyframe');
-      assert.equal(of('r').length - before, bandwidthLimited ? 0 : 5, bandwidthLimited ? 'its path gets nothing of the 720p layer meanwhile' : 'it goes on getting the 720p layer');
-      assert.ok(requests.includes(L0), 'a keyframe is asked of the 180p layer');
-      advance(33);
-      project(s.frame(L0, true));
-      for (const ssrc of [L1, L2]) project(s.frame(ssrc));
-      assert.equal(projection.forwardedLayer('r'), L0, 'on the 180p layer from its keyframe');
-      assertContinuous(of('r'), `r (bandwidth-limited: ${bandwidthLimited})`);
-    }
-  });
-
   it('two receivers with different heights get different layers of one sender, each stream continuous across its own switch', () => {
     const { projection, requests, project, of, advance } = setup();
     projection.setWantedHeight('a', 720);
