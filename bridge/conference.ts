@@ -747,7 +747,7 @@ export class BridgeConference {
     const changes = compareForwarding(this.plan, plan);
     this.plan = plan;
     this.plainReceivers.clear();
-    const owners = new Map(changes.forwardedSources.size > 0 ? [...byName].map(([name, { owner }]) => [name, owner.endpoint.id]) : []);
+    const owners = changes.forwardedSources.size > 0 ? this.sourceOwners() : new Map<string, string>();
     for (const [id, forwardedSources] of changes.forwardedSources) {
       const receiver = this.members.get(id);
       if (receiver) this.sendForwardedSources(receiver, forwardedSources, owners);

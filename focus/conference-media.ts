@@ -154,8 +154,8 @@ export class ConferenceMedia {
         ...(forceMute ? { forceMute } : {}),
         media: buildColibri2Media(features, this.options.codecs),
         // As Jicofo did while it served clients of both kinds: a client that names its sources (and
-        // says so in disco#info) is told by the bridge which video sources it is sent; one that does
-        // not, also which endpoints' (the legacy LastNEndpointsChangeEvent).
+        // says so in disco#info) gets the bridge's source-scoped messages; one that does not, also
+        // their legacy forms (LastNEndpointsChangeEvent, SenderVideoConstraints).
         capabilities: features.sourceNames ? [Colibri2Capability.sourceNames] : [],
         sctp: features.sctp,
       });

@@ -57,7 +57,7 @@ export const ClientFeature = {
   jsonSources: 'http://jitsi.org/json-encoded-sources',
   /**
    * Advertised by lib-jitsi-meet since it names its sources; one without it (before source names)
-   * reads only the legacy LastNEndpointsChangeEvent, which the bridge then sends it too.
+   * reads only the legacy LastNEndpointsChangeEvent and SenderVideoConstraints, which the bridge then sends it too.
    */
   sourceNames: 'http://jitsi.org/source-name',
 } as const;

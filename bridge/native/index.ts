@@ -282,7 +282,7 @@ export class UdpSendBatch {
     return new UdpSendBatch(addon, socket.fd, onRefused, socket, segmentation);
   }
 
-  /** Whether equal-length datagrams to one peer go out as one UDP GSO message (salon_media.cc UdpBatch::SendAll): false once refused. */
+  /** Whether equal-length datagrams to one peer go out as one UDP GSO message (salon_media.cc UdpBatch::SendAll): false when off, or once the kernel said it cannot. */
   get segmentation(): boolean {
     return this.#batch.segmentation ?? false;
   }
