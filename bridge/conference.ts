@@ -110,6 +110,8 @@ export interface ConferenceMediaStats {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets (receiver-bandwidth.ts FRAME_END_REPEAT_LOSS). */
   frameEndsRepeated: number;
+  /** Receivers whose bandwidth estimate moved them down and whose current layer stopped until the lower one's keyframe. */
+  bandwidthHolds: number;
   /** Of the bridge's own requests, the tail-loss probes: a sender's stream silent within a frame, or a frame late (rtp/retransmission-requester.ts). */
   tailLossProbes: number;
 }
@@ -258,7 +260,7 @@ export class BridgeConference {
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
-    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0,
+    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, bandwidthHolds: 0,
     tailLossProbes: 0,
   };
   /** The last second of every video layer received (bounded: bridge/rtp/packet-cache.ts), for receivers' NACKs. */
@@ -550,7 +552,7 @@ export class BridgeConference {
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
     }
     member.bandwidth.allocated(allocate(member.bandwidth.allocationBudget(now), sources), now);
-    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight));
+    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), wantedHeight);
   }
 
   /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
@@ -776,7 +778,7 @@ export class BridgeConference {
       const height = video.get(name);
       if (height === undefined) continue;
       const member = this.members.get(id);
-      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height);
+      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height, height);
       projection.setMaxFrameRate(id, plan.frameRates.get(id)?.get(name));
     }
   }
@@ -819,6 +821,7 @@ export class BridgeConference {
         dependencyDescriptorId: () => this.dependencyDescriptorId,
         now: () => this.now(),
         requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),
+        onBandwidthHold: () => this.counters.bandwidthHolds++,
         cache: this.cache,
       });
       this.projections.set(name, projection);

@@ -80,6 +80,8 @@ export interface BridgeTotals {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets. */
   frameEndsRepeated: number;
+  /** Receivers moved down by their bandwidth estimate whose current layer stopped until the lower one's keyframe. */
+  bandwidthHolds: number;
   /** The bridge's own requests made as tail-loss probes (a sender's stream silent within a frame, or a frame late). */
   tailLossProbes: number;
 }
@@ -134,7 +136,7 @@ function zeroTotals(): BridgeTotals {
     conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
     packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
     rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
-    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, tailLossProbes: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, bandwidthHolds: 0, tailLossProbes: 0,
   };
 }
 
@@ -163,6 +165,7 @@ function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
   into.probingBytes += s.probingBytes;
   into.ownRetransmissionRequests += s.ownRetransmissionRequests;
   into.frameEndsRepeated += s.frameEndsRepeated;
+  into.bandwidthHolds += s.bandwidthHolds;
   into.tailLossProbes += s.tailLossProbes;
 }
 

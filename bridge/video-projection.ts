@@ -85,6 +85,8 @@ export interface VideoProjectionOptions {
   now(): number;
   /** Asks the sender for a keyframe on `ssrc` (the conference sends a PLI). */
   requestKeyframe(ssrc: number): void;
+  /** A receiver's bandwidth estimate moved it down and its current layer stops until the lower layer's keyframe (see #holdsBack). */
+  onBandwidthHold?(receiverId: string): void;
   /**
    * Where every layer packet that arrives (and every retransmission, unwrapped) is kept, as the
    * sender sent it, so that receivers' NACKs are answered by the bridge ({@link retransmit}).
@@ -144,6 +146,8 @@ class ReceiverState {
   readonly map: SeqMap;
   /** 0: paused (nothing forwarded, the stream continues where it stopped when it resumes). */
   wantedHeight = 0;
+  /** What its constraints alone ask ({@link wantedHeight} is this within what its bandwidth estimate affords). */
+  constraintHeight = 0;
   /** Highest VP8 temporal layer (TID) wanted. */
   maxTemporalId = ALL_TEMPORAL_LAYERS;
   /** Highest TID forwarded now: falls at once, rises to a layer's TID on its layer-sync picture (or to maxTemporalId on a keyframe). */
@@ -256,8 +260,10 @@ export class VideoProjection {
   /**
    * The height `receiverId` wants of this source (0: none; its stream pauses and continues where
    * it stopped when it resumes). A receiver starting or resuming needs a keyframe, asked here.
+   * `constraintHeight`: what its constraints alone ask, when its bandwidth estimate holds `height`
+   * lower (a move down for that reason stops the current layer at once: see #holdsBack).
    */
-  setWantedHeight(receiverId: string, height: number): void {
+  setWantedHeight(receiverId: string, height: number, constraintHeight = height): void {
     let receiver = this.#receivers.get(receiverId);
     if (!receiver) {
       if (height <= 0) return;
@@ -266,6 +272,7 @@ export class VideoProjection {
     }
     const before = receiver.wantedHeight;
     receiver.wantedHeight = Math.max(0, height);
+    receiver.constraintHeight = Math.max(receiver.wantedHeight, constraintHeight);
     if (receiver.wantedHeight === 0) receiver.map.pause();
     else if (before === 0) this.keyframeNeeded(receiverId);
   }
@@ -492,7 +499,14 @@ export class VideoProjection {
       if (receiver.wantedHeight <= 0) continue;
       const id = receiver.id;
       this.#follow(receiver, input, now);
-      const current = receiver.map.currentSsrc;
+      let current = receiver.map.currentSsrc;
+      if (input.ssrc === current && receiver.target !== current && svc === undefined && this.#holdsBack(receiver, current, vp8)) {
+        receiver.map.pause();
+        // Its packets still in flight keep their slots (late ones map as before); new ones go nowhere.
+        receiver.previousSsrc = current;
+        current = -1;
+        this.#options.onBandwidthHold?.(id);
+      }
       // Another layer's packet maps only when it is a late one of the layer left before.
       if (input.ssrc !== current && input.ssrc !== receiver.previousSsrc) continue;
       const dropped = svc !== undefined
@@ -518,6 +532,26 @@ export class VideoProjection {
     }
     packet[1] = markerOctet;
     return sent;
+  }
+
+  /**
+   * Simulcast, on a packet of the layer the receiver is forwarded while its target is another:
+   * whether to stop that layer now rather than at the target's keyframe. So it is when the target
+   * is lower only because the receiver's bandwidth estimate says so (its constraints alone would
+   * keep the current layer or a taller one) and the packet starts a picture (the last one sent
+   * was whole). The path then cannot carry the current layer: its packets would queue ahead of
+   * the keyframe the receiver waits for and hold it back by seconds on a congested link. The
+   * stream pauses (SeqMap.pause) and goes on, without a gap in sequence numbers, at the next
+   * keyframe of whatever layer is the target by then — the current one again too if the estimate
+   * recovers first (#follow asks for it). The picture stands still for one keyframe's time;
+   * probing waits meanwhile (probe: nothing is forwarded). A move down asked by the receiver's
+   * constraints keeps the current layer until the switch, without a pause.
+   */
+  #holdsBack(receiver: ReceiverState, current: number, vp8: Vp8Descriptor | undefined): boolean {
+    if (receiver.target < 0 || (vp8 !== undefined && !(vp8.start && vp8.partitionId === 0))) return false;
+    const layer = this.#layers.indexOf(current);
+    if (this.#layers.indexOf(receiver.target) >= layer) return false;
+    return this.#layers.indexOf(this.#targetFor(receiver.constraintHeight)) >= layer;
   }
 
   /**

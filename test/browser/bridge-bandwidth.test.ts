@@ -4,8 +4,9 @@
  * (a 350 kbit/s bottleneck with a queue at the bridge's socket, MediaTransport.impair): the
  * bridge's send-side estimate for B, from B's own transport-cc feedback about the bridge's
  * transport-wide sequence numbers (bridge/bwe/), falls, and the bridge moves B to a lower layer
- * (bridge/bandwidth-allocation.ts) within 5 s — while A keeps the tall layer. Every figure about
- * video comes from the browsers' getStats().
+ * (bridge/bandwidth-allocation.ts) within 5 s — stopping the tall layer at once rather than at the
+ * lower layer's keyframe, whose packets would queue behind it (video-projection.ts #holdsBack) —
+ * while A keeps the tall layer. Every figure about video comes from the browsers' getStats().
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -83,7 +84,7 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
       }, (v) => v !== undefined && v.frameHeight < top, REACTION_MS + 3_000);
       const reactionMs = Date.now() - capped;
       if (reactionMs > 2_000) console.log(timeline.map((l) => `        ${l}`).join('\n'));
-      console.log(`      B capped at ${CAP_BPS / 1000} kbps: decodes ${moved?.frameHeight} lines after ${reactionMs} ms; the bridge's estimate for B ${Math.round((conference.bandwidthEstimate(bId) ?? 0) / 1000)} kbps`);
+      console.log(`      B capped at ${CAP_BPS / 1000} kbps: decodes ${moved?.frameHeight} lines after ${reactionMs} ms; the bridge's estimate for B ${Math.round((conference.bandwidthEstimate(bId) ?? 0) / 1000)} kbps; layers stopped at once for a move down: ${conference.mediaStats().bandwidthHolds}`);
       assert.ok(moved && moved.frameHeight < top, `B moves to a lower layer: ${JSON.stringify({ moved, top, estimate: conference.bandwidthEstimate(bId) })}`);
       // Polled every 200 ms (each poll a getStats): a move seen up to one poll late still counts.
       assert.ok(reactionMs <= REACTION_MS + POLL_SLACK_MS, `B moves within ${REACTION_MS} ms of the cap (seen after ${reactionMs} ms)`);

@@ -77,9 +77,13 @@ class Sender {
 function setup(layers = [L0, L1, L2], cache?: PacketCache) {
   let now = 0;
   const requests: number[] = [];
+  const holds: string[] = [];
   const projection = new VideoProjection(
     { layers, rtx: new Map([[L0, R0], [L1, R1], [L2, R2]]) },
-    { rtxPayloadTypes: new Map([[RTX, VP8]]), vp8PayloadTypes: new Set([VP8]), now: () => now, requestKeyframe: (s) => requests.push(s), ...(cache ? { cache } : {}) },
+    {
+      rtxPayloadTypes: new Map([[RTX, VP8]]), vp8PayloadTypes: new Set([VP8]), now: () => now, requestKeyframe: (s) => requests.push(s),
+      onBandwidthHold: (id) => holds.push(id), ...(cache ? { cache } : {}),
+    },
   );
   /** What each receiver was handed, read at once (the buffer is rewritten for the next one). */
   const got = new Map<string, Out[]>();
@@ -90,7 +94,7 @@ function setup(layers = [L0, L1, L2], cache?: PacketCache) {
   };
   const project = (packet: Buffer, askers?: ReadonlySet<string>, lostOnTheWayIn = false) => projection.project(packet, sink, askers, lostOnTheWayIn);
   const of = (id: string) => got.get(id) ?? [];
-  return { projection, requests, project, of, sink, advance: (ms: number) => { now += ms; } };
+  return { projection, requests, holds, project, of, sink, advance: (ms: number) => { now += ms; } };
 }
 
 /** Sequence numbers without gaps, timestamps advancing (< 1 s a step), PictureIDs without gaps. */
@@ -329,6 +333,109 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     send(8);
     assert.deepEqual(of('slow').slice(8).map((p) => p.tid), [0, 2, 1, 2, 0, 2, 1, 2], 'every layer again from the first syncs');
     assertContinuous(of('slow'), 'slow');
+  });
+
+  describe('a receiver its bandwidth estimate moves down', () => {
+    /** Receivers a and b on the 720p layer (every layer arriving, heights known), b's constraints asking `bConstraint`. */
+    function onTop(bConstraint = 720, cache?: PacketCache) {
+      const t = setup([L0, L1, L2], cache);
+      t.projection.setWantedHeight('a', 720);
+      t.projection.setWantedHeight('b', bConstraint);
+      const s = new Sender();
+      for (let i = 0; i < 3; i++) {
+        for (const ssrc of [L0, L1, L2]) t.project(s.frame(ssrc, i === 0));
+        t.advance(33);
+      }
+      assert.equal(t.projection.forwardedLayer('b'), L2);
+      /** One round of frames (one packet each); `key`: the layers whose frame is a keyframe. Returns the layers b was sent. */
+      const round = (...key: number[]): number[] => {
+        const sent: number[] = [];
+        for (const ssrc of [L0, L1, L2]) {
+          const before = t.of('b').length;
+          t.project(s.frame(ssrc, key.includes(ssrc)));
+          if (t.of('b').length > before) sent.push(ssrc);
+        }
+        t.advance(33);
+        return sent;
+      };
+      t.requests.length = 0;
+      t.advance(KEYFRAME_GAP);
+      return { ...t, s, round };
+    }
+
+    it('stops its current layer at once and goes on, without a gap, at the lower layer\'s keyframe; the others are not touched', () => {
+      const { projection, requests, holds, of, round } = onTop();
+      const aBefore = of('a').length;
+      projection.setWantedHeight('b', 180, 720);
+      assert.deepEqual(round(), [], 'nothing of the 720p layer once moved down');
+      assert.deepEqual(holds, ['b']);
+      assert.ok(requests.includes(L0), 'the 180p keyframe is asked');
+      assert.equal(projection.forwardedLayer('b'), -1);
+      assert.deepEqual(round(), [], 'still nothing before the keyframe');
+      assert.deepEqual(round(L0), [L0], 'the 180p keyframe starts the lower layer');
+      assert.deepEqual(round(), [L0]);
+      assert.equal(projection.forwardedLayer('b'), L0);
+      assertContinuous(of('b'), 'b');
+      assert.deepEqual(holds, ['b'], 'one hold');
+      assert.equal(of('a').length, aBefore + 4, 'a keeps its 720p layer, a frame per round');
+    });
+
+    it('a move down its constraints ask keeps the current layer until the switch', () => {
+      const { projection, holds, round } = onTop();
+      projection.setWantedHeight('b', 180);
+      assert.deepEqual([round(), round()], [[L2], [L2]]);
+      assert.deepEqual(round(L0), [L0]);
+      assert.deepEqual(holds, []);
+    });
+
+    it('an estimate that recovers before the keyframe: the current layer resumes only at its own keyframe (asked), still without a gap', () => {
+      const { projection, requests, holds, of, round } = onTop();
+      projection.setWantedHeight('b', 180, 720);
+      assert.deepEqual(round(), []);
+      projection.setWantedHeight('b', 720, 720);
+      requests.length = 0;
+      assert.deepEqual(round(L0), [], 'neither the 180p keyframe (no longer the target) nor 720p deltas whose references b never got');
+      assert.ok(requests.includes(L2), 'the 720p keyframe is asked');
+      assert.deepEqual(round(L2), [L2]);
+      assert.deepEqual(round(), [L2]);
+      assertContinuous(of('b'), 'b');
+      assert.deepEqual(holds, ['b']);
+    });
+
+    it('no hold when the layer its estimate affords is the one its constraints pick (a wanted height no layer has)', () => {
+      const { projection, holds, round } = onTop(2160);
+      projection.setWantedHeight('b', 1080, 2160);
+      assert.deepEqual([round(), round()], [[L2], [L2]]);
+      projection.setWantedHeight('b', 360, 2160);
+      assert.deepEqual(round(), [], 'a real move down holds');
+      assert.deepEqual(holds, ['b']);
+    });
+
+    it('the hold waits for a picture\'s start: the rest of a picture already begun still goes', () => {
+      const { projection, holds, of, s, project } = onTop();
+      const seq = s.seq.get(L2)!;
+      const [ts, pid] = [s.ts.get(L2)!, s.pid.get(L2)!];
+      project(vp8(L2, seq, ts, pid, false, 720));
+      const middle = vp8(L2, seq + 1, ts, pid, false, 720);
+      middle[12] = 0x80; // X, not S: a later packet of the same picture
+      projection.setWantedHeight('b', 180, 720);
+      const before = of('b').length;
+      assert.equal(project(middle), 2, 'a and b both get the rest of the picture');
+      assert.equal(of('b').length, before + 1);
+      assert.deepEqual(holds, []);
+      assert.equal(project(vp8(L2, seq + 2, ts + 3000, pid + 1, false, 720)), 1, 'the next picture goes to a only');
+      assert.deepEqual(holds, ['b']);
+    });
+
+    it('is not probed while it waits (probing copies would queue ahead of the keyframe too)', () => {
+      const { projection, sink, round } = onTop(720, new PacketCache());
+      assert.ok(projection.probe('b', 1000, 2, sink) > 0, 'probed while forwarded');
+      projection.setWantedHeight('b', 180, 720);
+      round();
+      assert.equal(projection.probe('b', 1000, 2, sink), 0);
+      round(L0);
+      assert.ok(projection.probe('b', 1000, 2, sink) > 0, 'probed again once on the lower layer');
+    });
   });
 
   it('answers a NACK from its cache (RTX re-stamped per receiver), asks the sender only for what it lacks, and probes with copies of the newest packets', () => {
