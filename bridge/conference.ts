@@ -110,7 +110,7 @@ export interface ConferenceMediaStats {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets (receiver-bandwidth.ts FRAME_END_REPEAT_LOSS). */
   frameEndsRepeated: number;
-  /** Receivers whose bandwidth estimate moved them down and whose current layer stopped until the lower one's keyframe. */
+  /** Times a receiver's layer stopped until the keyframe of the lower one its bandwidth estimate moved it to (its path could not carry it). */
   bandwidthHolds: number;
   /** Of the bridge's own requests, the tail-loss probes: a sender's stream silent within a frame, or a frame late (rtp/retransmission-requester.ts). */
   tailLossProbes: number;
@@ -518,9 +518,11 @@ export class BridgeConference {
 
   /** Sends a receiver the probing its bandwidth is owed (receiver-bandwidth.ts): RTX copies of its newest packets. */
   private probe(member: Member, now: number): void {
+    const id = member.endpoint.id;
+    // A receiver whose layer stopped for its bandwidth waits for a keyframe: copies would queue ahead of it.
+    for (const name of this.plan?.video.get(id)?.keys() ?? []) if (this.projections.get(name)?.isHeld(id)) return;
     let bytes = member.bandwidth.probeBytes(now);
     if (bytes <= 0) return;
-    const id = member.endpoint.id;
     try {
       for (const name of this.plan?.video.get(id)?.keys() ?? []) {
         const projection = this.projections.get(name);
@@ -552,7 +554,7 @@ export class BridgeConference {
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
     }
     member.bandwidth.allocated(allocate(member.bandwidth.allocationBudget(now), sources), now);
-    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), wantedHeight);
+    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), member.bandwidth.estimateBps);
   }
 
   /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
@@ -778,7 +780,7 @@ export class BridgeConference {
       const height = video.get(name);
       if (height === undefined) continue;
       const member = this.members.get(id);
-      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height, height);
+      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height, member?.bandwidth.estimateBps);
       projection.setMaxFrameRate(id, plan.frameRates.get(id)?.get(name));
     }
   }

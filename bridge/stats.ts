@@ -80,7 +80,7 @@ export interface BridgeTotals {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets. */
   frameEndsRepeated: number;
-  /** Receivers moved down by their bandwidth estimate whose current layer stopped until the lower one's keyframe. */
+  /** Times a receiver's layer stopped until the keyframe of the lower one its bandwidth estimate moved it to. */
   bandwidthHolds: number;
   /** The bridge's own requests made as tail-loss probes (a sender's stream silent within a frame, or a frame late). */
   tailLossProbes: number;

@@ -85,7 +85,7 @@ export interface VideoProjectionOptions {
   now(): number;
   /** Asks the sender for a keyframe on `ssrc` (the conference sends a PLI). */
   requestKeyframe(ssrc: number): void;
-  /** A receiver's bandwidth estimate moved it down and its current layer stops until the lower layer's keyframe (see #holdsBack). */
+  /** A receiver's current layer stopped until the keyframe of the lower layer its bandwidth estimate moved it to (see #holdLayerFor). */
   onBandwidthHold?(receiverId: string): void;
   /**
    * Where every layer packet that arrives (and every retransmission, unwrapped) is kept, as the
@@ -146,8 +146,10 @@ class ReceiverState {
   readonly map: SeqMap;
   /** 0: paused (nothing forwarded, the stream continues where it stopped when it resumes). */
   wantedHeight = 0;
-  /** What its constraints alone ask ({@link wantedHeight} is this within what its bandwidth estimate affords). */
-  constraintHeight = 0;
+  /** The layer (SSRC) to stop at its next picture's start: the receiver's path cannot carry it (see #holdLayerFor); -1: none. */
+  holdLayer = -1;
+  /** Stopped that way and waiting for a keyframe (no layer forwarded until then). */
+  held = false;
   /** Highest VP8 temporal layer (TID) wanted. */
   maxTemporalId = ALL_TEMPORAL_LAYERS;
   /** Highest TID forwarded now: falls at once, rises to a layer's TID on its layer-sync picture (or to maxTemporalId on a keyframe). */
@@ -221,6 +223,10 @@ export class VideoProjection {
   #cached = Buffer.allocUnsafe(1600);
   /** Whether the packet being projected starts a keyframe (read before a single layer's switch rule). */
   #keyframe = false;
+  /** Per layer: sequence number of the newest packet with the marker bit (a picture's end), -1 before one. */
+  readonly #lastPictureEnd: Int32Array;
+  /** Whether the layer packet being projected is the one right after its layer's last picture end. */
+  #followsPictureEnd = false;
 
   constructor(source: VideoSourceLayers, options: VideoProjectionOptions) {
     if (source.layers.length === 0) throw new Error('a video source needs at least one SSRC');
@@ -238,6 +244,7 @@ export class VideoProjection {
     this.#arrivingHeight = new Float64Array(n);
     this.#windowBytes = new Float64Array(n);
     this.#bitrates = new Float64Array(n);
+    this.#lastPictureEnd = new Int32Array(n).fill(-1);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
   }
@@ -260,10 +267,10 @@ export class VideoProjection {
   /**
    * The height `receiverId` wants of this source (0: none; its stream pauses and continues where
    * it stopped when it resumes). A receiver starting or resuming needs a keyframe, asked here.
-   * `constraintHeight`: what its constraints alone ask, when its bandwidth estimate holds `height`
-   * lower (a move down for that reason stops the current layer at once: see #holdsBack).
+   * `pathBps`: the receiver's bandwidth estimate, once known; when it cannot carry the layer the
+   * receiver is on and `height` moves it lower, that layer stops at once (see #holdLayerFor).
    */
-  setWantedHeight(receiverId: string, height: number, constraintHeight = height): void {
+  setWantedHeight(receiverId: string, height: number, pathBps?: number): void {
     let receiver = this.#receivers.get(receiverId);
     if (!receiver) {
       if (height <= 0) return;
@@ -272,9 +279,34 @@ export class VideoProjection {
     }
     const before = receiver.wantedHeight;
     receiver.wantedHeight = Math.max(0, height);
-    receiver.constraintHeight = Math.max(receiver.wantedHeight, constraintHeight);
     if (receiver.wantedHeight === 0) receiver.map.pause();
     else if (before === 0) this.keyframeNeeded(receiverId);
+    receiver.holdLayer = this.#holdLayerFor(receiver, pathBps);
+  }
+
+  /** Whether the receiver's layer stopped for its bandwidth and it waits for a keyframe (it is not probed meanwhile). */
+  isHeld(receiverId: string): boolean {
+    const receiver = this.#receivers.get(receiverId);
+    return receiver !== undefined && receiver.held && receiver.map.currentSsrc < 0;
+  }
+
+  /**
+   * Simulcast: the layer to stop at its next picture's start rather than at the target's keyframe,
+   * or -1. So it is when the receiver is moved to a lower layer and its bandwidth estimate is below
+   * what the layer it is on takes alone (over the last full window): its path cannot carry that
+   * layer, whose packets would queue ahead of the keyframe the receiver waits for and hold it back
+   * by seconds on a congested link. A move down for any other reason (its constraints, a budget
+   * shared anew between sources, heights learnt from a keyframe) keeps the current layer until the
+   * switch, without a pause. Decided when the allocation changes, not per packet.
+   */
+  #holdLayerFor(receiver: ReceiverState, pathBps: number | undefined): number {
+    const current = receiver.map.currentSsrc;
+    if (pathBps === undefined || current < 0 || receiver.wantedHeight <= 0 || this.#layers.length < 2) return -1;
+    this.#survey(this.#options.now());
+    const layer = this.#layers.indexOf(current);
+    const target = this.#targetFor(receiver.wantedHeight);
+    if (target < 0 || this.#layers.indexOf(target) >= layer) return -1;
+    return this.#bitrates[layer]! > pathBps ? current : -1;
   }
 
   /**
@@ -344,6 +376,7 @@ export class VideoProjection {
     const now = this.#options.now();
     const repairedLayer = this.#layerOfRtx.get(header.ssrc);
     let original = -1;
+    this.#followsPictureEnd = false;
     if (repairedLayer !== undefined) {
       original = this.#options.rtxPayloadTypes.get(header.payloadType) ?? -1;
       // Chrome's bandwidth probes are padding-only RTX packets: nothing to repair.
@@ -353,6 +386,9 @@ export class VideoProjection {
       if (index < 0) return 0;
       this.#lastSeen[index] = now;
       this.#measure(index, header.length, now);
+      const lastEnd = this.#lastPictureEnd[index]!;
+      this.#followsPictureEnd = lastEnd >= 0 && ((header.sequenceNumber - lastEnd) & 0xffff) === 1;
+      if (header.marker) this.#lastPictureEnd[index] = header.sequenceNumber;
     }
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
     this.#structureMissing = false;
@@ -500,9 +536,16 @@ export class VideoProjection {
       const id = receiver.id;
       this.#follow(receiver, input, now);
       let current = receiver.map.currentSsrc;
-      if (input.ssrc === current && receiver.target !== current && svc === undefined && this.#holdsBack(receiver, current, vp8)) {
+      // The hold (#holdLayerFor) starts with a picture that directly follows the end of the last
+      // one in arrival order, and is new to the receiver: the pictures it was sent are whole. The
+      // stream pauses (SeqMap.pause) and goes on, without a gap in sequence numbers, at the next
+      // keyframe of whatever layer is the target by then — the same one again if the estimate
+      // recovers first (#follow asks for it): its picture stands still for one keyframe's time.
+      if (input.ssrc === receiver.holdLayer && input.ssrc === current && receiver.target !== current && this.#followsPictureEnd && receiver.map.isAhead(input)) {
         receiver.map.pause();
-        // Its packets still in flight keep their slots (late ones map as before); new ones go nowhere.
+        receiver.holdLayer = -1;
+        receiver.held = true;
+        // Late packets of the held layer keep their slots (the layer before it loses that; NACKs still find both in the cache).
         receiver.previousSsrc = current;
         current = -1;
         this.#options.onBandwidthHold?.(id);
@@ -532,26 +575,6 @@ export class VideoProjection {
     }
     packet[1] = markerOctet;
     return sent;
-  }
-
-  /**
-   * Simulcast, on a packet of the layer the receiver is forwarded while its target is another:
-   * whether to stop that layer now rather than at the target's keyframe. So it is when the target
-   * is lower only because the receiver's bandwidth estimate says so (its constraints alone would
-   * keep the current layer or a taller one) and the packet starts a picture (the last one sent
-   * was whole). The path then cannot carry the current layer: its packets would queue ahead of
-   * the keyframe the receiver waits for and hold it back by seconds on a congested link. The
-   * stream pauses (SeqMap.pause) and goes on, without a gap in sequence numbers, at the next
-   * keyframe of whatever layer is the target by then — the current one again too if the estimate
-   * recovers first (#follow asks for it). The picture stands still for one keyframe's time;
-   * probing waits meanwhile (probe: nothing is forwarded). A move down asked by the receiver's
-   * constraints keeps the current layer until the switch, without a pause.
-   */
-  #holdsBack(receiver: ReceiverState, current: number, vp8: Vp8Descriptor | undefined): boolean {
-    if (receiver.target < 0 || (vp8 !== undefined && !(vp8.start && vp8.partitionId === 0))) return false;
-    const layer = this.#layers.indexOf(current);
-    if (this.#layers.indexOf(receiver.target) >= layer) return false;
-    return this.#layers.indexOf(this.#targetFor(receiver.constraintHeight)) >= layer;
   }
 
   /**
@@ -697,6 +720,7 @@ export class VideoProjection {
     if (input.ssrc === target && receiver.map.canSwitchTo(input)) {
       receiver.previousSsrc = receiver.map.currentSsrc;
       receiver.map.switchTo(input);
+      receiver.held = false;
       // A keyframe references nothing: every temporal layer wanted may follow it.
       receiver.temporalId = receiver.maxTemporalId;
       receiver.decidedPicture = -1;

@@ -293,7 +293,7 @@ describe('bridge/stats-metrics registerBridgeMetrics', () => {
     const a = conference.add('a');
     a.traffic(3, 4);
     a.counters.authFailures = 2;
-    Object.assign(conference.media, { packetsLost: 1, forwardingDelayNsTotal: 1_500_000, forwardingDelaySamples: 3 });
+    Object.assign(conference.media, { packetsLost: 1, forwardingDelayNsTotal: 1_500_000, forwardingDelaySamples: 3, bandwidthHolds: 2 });
     const text = await registry.metrics();
     const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     assert.equal(value('salon_bridge_conferences'), 1);
@@ -303,6 +303,7 @@ describe('bridge/stats-metrics registerBridgeMetrics', () => {
     assert.equal(value('salon_bridge_bytes_received_total'), 300);
     assert.equal(value('salon_bridge_srtp_auth_failures_total'), 2);
     assert.equal(value('salon_bridge_rtp_packets_lost_total'), 1);
+    assert.equal(value('salon_bridge_bandwidth_holds_total'), 2);
     assert.match(text, /^# TYPE salon_bridge_packets_received_total counter$/m);
     assert.match(text, /^# TYPE salon_bridge_forwarding_delay_seconds summary$/m);
     assert.equal(value('salon_bridge_forwarding_delay_seconds_sum'), 0.0015);

@@ -336,14 +336,22 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
   });
 
   describe('a receiver its bandwidth estimate moves down', () => {
-    /** Receivers a and b on the 720p layer (every layer arriving, heights known), b's constraints asking `bConstraint`. */
-    function onTop(bConstraint = 720, cache?: PacketCache) {
+    /** A frame's packets end with the marker bit (RFC 7741 §4.1: the last packet of a picture). */
+    const ending = (packet: Buffer): Buffer => {
+      packet[1] = packet[1]! | 0x80;
+      return packet;
+    };
+    /**
+     * Receivers a and b on the 720p layer, every layer arriving for over a second (so their
+     * bitrates are measured: some 12 kbps each, one 46-byte packet per frame).
+     */
+    function onTop(cache?: PacketCache) {
       const t = setup([L0, L1, L2], cache);
       t.projection.setWantedHeight('a', 720);
-      t.projection.setWantedHeight('b', bConstraint);
+      t.projection.setWantedHeight('b', 720);
       const s = new Sender();
-      for (let i = 0; i < 3; i++) {
-        for (const ssrc of [L0, L1, L2]) t.project(s.frame(ssrc, i === 0));
+      for (let i = 0; i < 40; i++) {
+        for (const ssrc of [L0, L1, L2]) t.project(ending(s.frame(ssrc, i === 0)));
         t.advance(33);
       }
       assert.equal(t.projection.forwardedLayer('b'), L2);
@@ -352,7 +360,7 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
         const sent: number[] = [];
         for (const ssrc of [L0, L1, L2]) {
           const before = t.of('b').length;
-          t.project(s.frame(ssrc, key.includes(ssrc)));
+          t.project(ending(s.frame(ssrc, key.includes(ssrc))));
           if (t.of('b').length > before) sent.push(ssrc);
         }
         t.advance(33);
@@ -362,37 +370,60 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
       t.advance(KEYFRAME_GAP);
       return { ...t, s, round };
     }
+    /** An estimate below what the 720p layer takes alone, and one far above it. */
+    const CONGESTED = 2_000;
+    const AMPLE = 1_000_000;
 
-    it('stops its current layer at once and goes on, without a gap, at the lower layer\'s keyframe; the others are not touched', () => {
+    it('with an estimate below what its layer takes: stops that layer at once and goes on, without a gap, at the lower layer\'s keyframe; the others are not touched', () => {
       const { projection, requests, holds, of, round } = onTop();
       const aBefore = of('a').length;
-      projection.setWantedHeight('b', 180, 720);
+      projection.setWantedHeight('b', 180, CONGESTED);
       assert.deepEqual(round(), [], 'nothing of the 720p layer once moved down');
       assert.deepEqual(holds, ['b']);
       assert.ok(requests.includes(L0), 'the 180p keyframe is asked');
       assert.equal(projection.forwardedLayer('b'), -1);
+      assert.equal(projection.isHeld('b'), true);
       assert.deepEqual(round(), [], 'still nothing before the keyframe');
       assert.deepEqual(round(L0), [L0], 'the 180p keyframe starts the lower layer');
       assert.deepEqual(round(), [L0]);
       assert.equal(projection.forwardedLayer('b'), L0);
+      assert.equal(projection.isHeld('b'), false);
       assertContinuous(of('b'), 'b');
       assert.deepEqual(holds, ['b'], 'one hold');
       assert.equal(of('a').length, aBefore + 4, 'a keeps its 720p layer, a frame per round');
     });
 
-    it('a move down its constraints ask keeps the current layer until the switch', () => {
-      const { projection, holds, round } = onTop();
-      projection.setWantedHeight('b', 180);
-      assert.deepEqual([round(), round()], [[L2], [L2]]);
-      assert.deepEqual(round(L0), [L0]);
+    it('a move down its path still carries (constraints, a budget shared anew, no estimate yet) keeps the current layer until the switch', () => {
+      for (const estimate of [AMPLE, undefined]) {
+        const { projection, holds, round } = onTop();
+        projection.setWantedHeight('b', 180, estimate);
+        assert.deepEqual([round(), round()], [[L2], [L2]], `estimate ${estimate}`);
+        assert.deepEqual(round(L0), [L0]);
+        assert.deepEqual(holds, []);
+      }
+    });
+
+    it('decides when the allocation changes, not per packet: heights learnt from a later keyframe do not start a hold, even on a congested path', () => {
+      const { projection, holds, round, s, project } = onTop();
+      projection.setWantedHeight('b', 360, AMPLE);
+      round(L1);
+      assert.equal(projection.forwardedLayer('b'), L1);
+      // Its path congested, but its layer the one it wants…
+      projection.setWantedHeight('b', 360, CONGESTED);
+      // …until the middle layer's next keyframe says 540 lines: 360 now picks the 180p layer, with no new allocation.
+      project(ending(vp8(L1, s.seq.get(L1)!, s.ts.get(L1)!, s.pid.get(L1)!, true, 540)));
+      s.seq.set(L1, s.seq.get(L1)! + 1);
+      s.pid.set(L1, s.pid.get(L1)! + 1);
+      s.ts.set(L1, s.ts.get(L1)! + 3000);
+      assert.deepEqual([round(), round()], [[L1], [L1]], 'the middle layer goes on until the 180p keyframe');
       assert.deepEqual(holds, []);
     });
 
     it('an estimate that recovers before the keyframe: the current layer resumes only at its own keyframe (asked), still without a gap', () => {
       const { projection, requests, holds, of, round } = onTop();
-      projection.setWantedHeight('b', 180, 720);
+      projection.setWantedHeight('b', 180, CONGESTED);
       assert.deepEqual(round(), []);
-      projection.setWantedHeight('b', 720, 720);
+      projection.setWantedHeight('b', 720, AMPLE);
       requests.length = 0;
       assert.deepEqual(round(L0), [], 'neither the 180p keyframe (no longer the target) nor 720p deltas whose references b never got');
       assert.ok(requests.includes(L2), 'the 720p keyframe is asked');
@@ -402,36 +433,54 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
       assert.deepEqual(holds, ['b']);
     });
 
-    it('no hold when the layer its estimate affords is the one its constraints pick (a wanted height no layer has)', () => {
-      const { projection, holds, round } = onTop(2160);
-      projection.setWantedHeight('b', 1080, 2160);
-      assert.deepEqual([round(), round()], [[L2], [L2]]);
-      projection.setWantedHeight('b', 360, 2160);
-      assert.deepEqual(round(), [], 'a real move down holds');
-      assert.deepEqual(holds, ['b']);
-    });
-
-    it('the hold waits for a picture\'s start: the rest of a picture already begun still goes', () => {
+    it('starts only with a picture that follows the last one\'s end: not within a picture, not on a late packet, not after a lost end', () => {
       const { projection, holds, of, s, project } = onTop();
-      const seq = s.seq.get(L2)!;
-      const [ts, pid] = [s.ts.get(L2)!, s.pid.get(L2)!];
-      project(vp8(L2, seq, ts, pid, false, 720));
-      const middle = vp8(L2, seq + 1, ts, pid, false, 720);
-      middle[12] = 0x80; // X, not S: a later packet of the same picture
-      projection.setWantedHeight('b', 180, 720);
+      let seq = s.seq.get(L2)!;
+      let [ts, pid] = [s.ts.get(L2)!, s.pid.get(L2)!];
+      /** Packet `k` of `n` of the current picture. */
+      const packet = (k: number, n: number) => {
+        const p = vp8(L2, seq + k, ts, pid, false, 720);
+        if (k > 0) p[12] = 0x80; // X, not S: a later packet of the same picture
+        return k === n - 1 ? ending(p) : p;
+      };
+      const nextPicture = (n: number) => {
+        seq += n;
+        ts += 3000;
+        pid++;
+      };
+      project(packet(0, 3));
+      projection.setWantedHeight('b', 180, CONGESTED);
       const before = of('b').length;
-      assert.equal(project(middle), 2, 'a and b both get the rest of the picture');
-      assert.equal(of('b').length, before + 1);
+      assert.equal(project(packet(1, 3)), 2, 'a and b both get the rest of the picture');
+      assert.equal(project(packet(2, 3)), 2);
+      assert.equal(of('b').length, before + 2);
+      nextPicture(3);
+      // The next picture's packets arrive out of order: its first comes after its second.
+      const [first, second, third] = [packet(0, 3), packet(1, 3), packet(2, 3)];
+      assert.equal(project(second), 2, 'its second packet does not follow a picture\'s end');
+      assert.equal(project(first), 2, 'its first, late, is not new to b');
+      assert.equal(project(third), 2);
       assert.deepEqual(holds, []);
-      assert.equal(project(vp8(L2, seq + 2, ts + 3000, pid + 1, false, 720)), 1, 'the next picture goes to a only');
+      // Not moved down meanwhile, a picture whose end is lost on the way in…
+      projection.setWantedHeight('b', 720, AMPLE);
+      nextPicture(3);
+      project(packet(0, 2));
+      nextPicture(2);
+      // …then moved down again: the next picture does not follow an end, the one after does.
+      projection.setWantedHeight('b', 180, CONGESTED);
+      assert.equal(project(packet(0, 1)), 2, 'after a lost end');
+      nextPicture(1);
+      assert.deepEqual(holds, []);
+      assert.equal(project(packet(0, 1)), 1, 'a picture right after an end: a only');
       assert.deepEqual(holds, ['b']);
     });
 
     it('is not probed while it waits (probing copies would queue ahead of the keyframe too)', () => {
-      const { projection, sink, round } = onTop(720, new PacketCache());
+      const { projection, sink, round } = onTop(new PacketCache());
       assert.ok(projection.probe('b', 1000, 2, sink) > 0, 'probed while forwarded');
-      projection.setWantedHeight('b', 180, 720);
+      projection.setWantedHeight('b', 180, CONGESTED);
       round();
+      assert.equal(projection.isHeld('b'), true);
       assert.equal(projection.probe('b', 1000, 2, sink), 0);
       round(L0);
       assert.ok(projection.probe('b', 1000, 2, sink) > 0, 'probed again once on the lower layer');
