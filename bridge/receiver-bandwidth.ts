@@ -27,6 +27,8 @@ export interface BandwidthEstimator {
   readonly lossFraction?: number;
   /** Optional: whether the path's queue is growing (congestion). */
   readonly overusing?: boolean;
+  /** Optional: whether the path shows congestion now (queue, loss, or a recent decrease of the estimate). */
+  congested?(nowMs: number): boolean;
 }
 
 /** Layers are re-allocated to the estimate at most this often. */
@@ -140,6 +142,11 @@ export class ReceiverBandwidth {
     if (!writeTransportSequence(header, extensionId, this.#sequence)) return;
     this.#estimator.packetSent(this.#sequence, header.length, now, media ? 0 : this.#cluster);
     this.#sequence = (this.#sequence + 1) & 0xffff;
+  }
+
+  /** Whether the receiver's path shows congestion now (its estimator's judgement; false before its first feedback). */
+  congested(now: number): boolean {
+    return this.#heard && this.#estimator.congested?.(now) === true;
   }
 
   /** The receiver's transport-cc feedback or REMB; true when its layers are due for re-allocation. */

@@ -267,10 +267,10 @@ export class VideoProjection {
   /**
    * The height `receiverId` wants of this source (0: none; its stream pauses and continues where
    * it stopped when it resumes). A receiver starting or resuming needs a keyframe, asked here.
-   * `pathBps`: the receiver's bandwidth estimate, once known; when it cannot carry the layer the
-   * receiver is on and `height` moves it lower, that layer stops at once (see #holdLayerFor).
+   * `congested`: the receiver's path shows congestion (its bandwidth estimator says so); when
+   * `height` then moves it to a lower layer, the layer it is on stops at once (see #holdLayerFor).
    */
-  setWantedHeight(receiverId: string, height: number, pathBps?: number): void {
+  setWantedHeight(receiverId: string, height: number, congested = false): void {
     let receiver = this.#receivers.get(receiverId);
     if (!receiver) {
       if (height <= 0) return;
@@ -281,7 +281,7 @@ export class VideoProjection {
     receiver.wantedHeight = Math.max(0, height);
     if (receiver.wantedHeight === 0) receiver.map.pause();
     else if (before === 0) this.keyframeNeeded(receiverId);
-    receiver.holdLayer = this.#holdLayerFor(receiver, pathBps);
+    receiver.holdLayer = this.#holdLayerFor(receiver, congested);
   }
 
   /** Whether the receiver's layer stopped for its bandwidth and it waits for a keyframe (it is not probed meanwhile). */
@@ -292,21 +292,19 @@ export class VideoProjection {
 
   /**
    * Simulcast: the layer to stop at its next picture's start rather than at the target's keyframe,
-   * or -1. So it is when the receiver is moved to a lower layer and its bandwidth estimate is below
-   * what the layer it is on takes alone (over the last full window): its path cannot carry that
-   * layer, whose packets would queue ahead of the keyframe the receiver waits for and hold it back
-   * by seconds on a congested link. A move down for any other reason (its constraints, a budget
-   * shared anew between sources, heights learnt from a keyframe) keeps the current layer until the
-   * switch, without a pause. Decided when the allocation changes, not per packet.
+   * or -1. So it is when the receiver is moved to a lower layer while its path shows congestion:
+   * the layer it is on is too much for the path, and its packets would queue ahead of the keyframe
+   * the receiver waits for and hold it back by seconds. A move down on a calm path (its
+   * constraints, a budget shared anew between sources, a layer's bitrate swelling with a keyframe)
+   * keeps the current layer until the switch, without a pause. Decided when the allocation
+   * changes, not per packet (so heights learnt from a keyframe never start one).
    */
-  #holdLayerFor(receiver: ReceiverState, pathBps: number | undefined): number {
+  #holdLayerFor(receiver: ReceiverState, congested: boolean): number {
     const current = receiver.map.currentSsrc;
-    if (pathBps === undefined || current < 0 || receiver.wantedHeight <= 0 || this.#layers.length < 2) return -1;
+    if (!congested || current < 0 || receiver.wantedHeight <= 0 || this.#layers.length < 2) return -1;
     this.#survey(this.#options.now());
-    const layer = this.#layers.indexOf(current);
     const target = this.#targetFor(receiver.wantedHeight);
-    if (target < 0 || this.#layers.indexOf(target) >= layer) return -1;
-    return this.#bitrates[layer]! > pathBps ? current : -1;
+    return target >= 0 && this.#layers.indexOf(target) < this.#layers.indexOf(current) ? current : -1;
   }
 
   /**

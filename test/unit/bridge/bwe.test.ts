@@ -220,14 +220,17 @@ describe('bridge/bwe', () => {
       const sim = new Simulation(estimator, new Link({ capacityBps: 10_000_000, jitterMs: 3, seed: 7 }));
       let lowest = Infinity;
       let overuse = 0;
-      sim.run(10_000, () => 2_000_000, (_now, estimate) => {
+      let congested = 0;
+      sim.run(10_000, () => 2_000_000, (now, estimate) => {
         lowest = Math.min(lowest, estimate);
         if (estimator.state.delayState === 'overusing') overuse++;
+        if (estimator.congested(now)) congested++;
         assertSane(estimator, 30_000, 20_000_000);
       });
       const state = estimator.state;
       figures.push(`2 Mbps over 10 Mbps, 10 s: lowest ${lowest} bps, final ${estimator.estimateBps} bps, acked ${state.ackedBps} bps`);
       assert.equal(overuse, 0);
+      assert.equal(congested, 0, 'the path never reads as congested');
       assert.ok(lowest >= 2_500_000, `lowest ${lowest}`);
       assert.ok(estimator.estimateBps >= 2_000_000);
       // Growth is bounded by what was acknowledged: 1.5 × 2 Mbps + 200 kbps.
@@ -241,9 +244,13 @@ describe('bridge/bwe', () => {
       const sim = new Simulation(estimator, new Link({ capacityBps: 600_000 }));
       let reactedMs: number | undefined;
       let overusedMs: number | undefined;
+      let congestedAtReaction: boolean | undefined;
       sim.run(2_000, () => 2_500_000, (now, estimate) => {
         if (overusedMs === undefined && estimator.state.delayState === 'overusing') overusedMs = now;
-        if (reactedMs === undefined && estimate < 600_000) reactedMs = now;
+        if (reactedMs === undefined && estimate < 600_000) {
+          reactedMs = now;
+          congestedAtReaction = estimator.congested(now);
+        }
         assertSane(estimator, 30_000, 20_000_000);
       });
       const state = estimator.state;
@@ -251,6 +258,7 @@ describe('bridge/bwe', () => {
         `at 2 s: ${estimator.estimateBps} bps (delay-based ${state.delayBasedBps}, loss ${state.lossFraction.toFixed(2)})`);
       assert.ok(overusedMs !== undefined);
       assert.ok(reactedMs !== undefined && reactedMs <= 2_000);
+      assert.equal(congestedAtReaction, true, 'the path reads as congested when the estimate falls under the bottleneck (a simulcast switch down then stops the layer at once)');
       assert.ok(estimator.estimateBps < 600_000);
       // The delay-based part lands near 0.85 × the bottleneck's rate.
       assert.ok(state.delayBasedBps > 400_000 && state.delayBasedBps < 600_000, `delay-based ${state.delayBasedBps}`);
