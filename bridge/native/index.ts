@@ -15,11 +15,6 @@ import {
 
 export type NativeMode = 'auto' | 'on' | 'off';
 
-/** What NativeMedia.unprotectRtp answers instead of a length (salon_media.cc kMalformed, kReplay, kAuthFailure). */
-export const UNPROTECT_MALFORMED = -1;
-export const UNPROTECT_REPLAY = -2;
-export const UNPROTECT_AUTH = -3;
-
 /**
  * One direction's SRTP/SRTCP in C++ (salon_media.cc `SrtpTransform`); -1 for anything refused. The
  * per-packet calls (NativeMedia.decryptRtp, .queueRtp) name it by `handle`.
@@ -27,8 +22,6 @@ export const UNPROTECT_AUTH = -3;
 export interface NativeSrtpTransform {
   readonly handle: number;
   encryptRtp(packet: Uint8Array, headerLength: number, roc: number, out: Uint8Array): number;
-  /** encryptRtp with the header length and ROC the transform finds itself (its sending bookkeeping, shared with NativeMedia.queueProtectedRtp). */
-  protectRtp(packet: Uint8Array, out: Uint8Array): number;
   encryptRtcp(packet: Uint8Array, index: number, out: Uint8Array): number;
   /** Authenticates (and decrypts) in place; the RTCP length, or -1. */
   decryptRtcp(packet: Uint8Array): number;
@@ -117,15 +110,6 @@ export interface NativeMedia {
   decryptRtp(transform: number, packet: Uint8Array, headerLength: number, roc: number): number;
   /** Encrypts into the batch of that handle; the SRTP length, or -1 (then nothing was queued). */
   queueRtp(batch: number, transform: number, packet: Uint8Array, headerLength: number, roc: number, address: Buffer): number;
-  /**
-   * RFC 3711 §3.3 for one SRTP packet with the transform of that handle, as SrtpProtection.unprotectRtp
-   * does it around a transform: header length, index estimate (Appendix A) and replay window
-   * (§3.3.2, 64 packets, per SSRC, at most 256 SSRCs) kept by the transform. Decrypts in place;
-   * the RTP length, or UNPROTECT_MALFORMED, UNPROTECT_REPLAY, UNPROTECT_AUTH.
-   */
-  unprotectRtp(transform: number, packet: Uint8Array): number;
-  /** queueRtp with the header length and ROC the transform finds itself (as SrtpProtection's sending bookkeeping). */
-  queueProtectedRtp(batch: number, transform: number, packet: Uint8Array, address: Buffer): number;
   /** A sockaddr_in / sockaddr_in6 for sendmmsg; undefined if `host` is not an IP address. */
   encodeAddress(host: string, port: number): Buffer | undefined;
   /** The OpenSSL the addon runs on (Node's own). */
@@ -139,8 +123,7 @@ let loaded: { native: NativeMedia | undefined; error: string | undefined } | und
  * without npm install) is used as absent rather than failing later, e.g. on every scrape of /metrics.
  */
 export function missingFromBuild(native: Partial<NativeMedia>): string[] {
-  const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress', 'decryptRtp', 'queueRtp', 'unprotectRtp', 'queueProtectedRtp'] as const)
-    .filter((name) => typeof native[name] !== 'function');
+  const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress', 'decryptRtp', 'queueRtp'] as const).filter((name) => typeof native[name] !== 'function');
   // Methods added to a class since its first build.
   if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>).readDelays !== 'function') missing.push('UdpSocket.readDelays');
   return missing;
@@ -218,18 +201,6 @@ export class NativeTransform implements SrtpTransform {
     const out = Buffer.allocUnsafe(packet.length + this.rtpOverhead);
     const length = this.native.encryptRtp(packet, headerLength, roc >>> 0, out);
     return length < 0 ? undefined : out.subarray(0, length);
-  }
-
-  /** encryptRtp with the header length and ROC the addon finds itself (NativeMedia.queueProtectedRtp's bookkeeping). */
-  protectRtp(packet: Buffer): Buffer | undefined {
-    const out = Buffer.allocUnsafe(packet.length + this.rtpOverhead);
-    const length = this.native.protectRtp(packet, out);
-    return length < 0 ? undefined : out.subarray(0, length);
-  }
-
-  /** NativeMedia.unprotectRtp with this transform: the RTP length, or a negative UNPROTECT_* code. */
-  unprotectRtp(packet: Buffer): number {
-    return this.#addon.unprotectRtp(this.handle, packet);
   }
 
   /**
@@ -327,16 +298,6 @@ export class UdpSendBatch {
     const address = this.#address(to);
     if (!address) return -1;
     const length = this.#addon.queueRtp(this.#handle, transform.handle, packet, headerLength, roc >>> 0, address);
-    if (length >= 0) this.#schedule();
-    return length;
-  }
-
-  /** queueRtp with the header length and ROC the transform finds itself (NativeTransform.protectRtp's bookkeeping). */
-  queueProtectedRtp(transform: NativeTransform, packet: Buffer, to: RemoteAddress): number {
-    if (this.#closed) return -1;
-    const address = this.#address(to);
-    if (!address) return -1;
-    const length = this.#addon.queueProtectedRtp(this.#handle, transform.handle, packet, address);
     if (length >= 0) this.#schedule();
     return length;
   }

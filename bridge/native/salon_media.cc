@@ -300,169 +300,6 @@ class Transform {
   HmacSha1 rtp_auth_, rtcp_auth_;
 };
 
-// RFC 3550 §5.1, §5.3.1: the RTP header's length (fixed part, CSRCs, extension) when `packet` is
-// version 2 and the header fits in its first `limit` bytes; -1 otherwise (srtp-protection.ts's
-// rtpHeaderLength).
-long RtpHeaderLength(const uint8_t* packet, size_t limit) {
-  if (limit < kRtpHeader || (packet[0] >> 6) != 2) return -1;
-  size_t length = kRtpHeader + 4 * size_t(packet[0] & 0x0f);
-  if (packet[0] & 0x10) {
-    if (length + 4 > limit) return -1;
-    length += 4 + 4 * size_t((packet[length + 2] << 8) | packet[length + 3]);
-  }
-  return length <= limit ? long(length) : -1;
-}
-
-constexpr uint64_t kRocModulus = uint64_t(1) << 32;
-constexpr uint64_t kRocMinusOne = kRocModulus - 1;
-
-// RFC 3711 §3.3.1 / Appendix A: the packet index of `seq` from the highest index seen (-1: none),
-// as replay.ts's estimateSrtpIndex.
-int64_t EstimateSrtpIndex(int64_t highest, uint16_t seq) {
-  if (highest < 0) return seq;
-  const uint64_t roc = uint64_t(highest) >> 16;
-  const int64_t sl = highest & 0xffff;
-  uint64_t v = roc;
-  if (sl < 32768) {
-    if (int64_t(seq) - sl > 32768) v = (roc + kRocModulus - 1) % kRocModulus;
-  } else if (sl - 32768 > int64_t(seq)) {
-    v = (roc + 1) % kRocModulus;
-  }
-  return int64_t((v << 16) | seq);
-}
-
-uint64_t RolloverCounter(int64_t index) { return uint64_t(index) >> 16; }
-
-// Per-SSRC packet-index state of one direction, at most kMax SSRCs: the oldest one added is
-// forgotten beyond (srtp-protection.ts's Maps, which evict in insertion order the same way).
-// An SSRC's entry is found through a hash map; the order of addition is a ring of SSRCs.
-template <typename Entry, size_t kMax>
-class SsrcTable {
- public:
-  Entry* Find(uint32_t ssrc) {
-    auto found = index_.find(ssrc);
-    return found == index_.end() ? nullptr : &entries_[found->second];
-  }
-
-  Entry* Add(uint32_t ssrc) {
-    size_t slot;
-    if (entries_.size() < kMax) {
-      slot = entries_.size();
-      entries_.push_back(Entry());
-      ssrcs_.push_back(ssrc);
-    } else {
-      slot = oldest_;
-      oldest_ = (oldest_ + 1) % kMax;
-      index_.erase(ssrcs_[slot]);
-      entries_[slot] = Entry();
-      ssrcs_[slot] = ssrc;
-    }
-    index_[ssrc] = slot;
-    return &entries_[slot];
-  }
-
- private:
-  std::unordered_map<uint32_t, size_t> index_;
-  std::vector<Entry> entries_;
-  std::vector<uint32_t> ssrcs_;
-  size_t oldest_ = 0;
-};
-
-// RFC 3711 §3.3.2's replay window over 64 packet indices, as replay.ts's ReplayWindow (64): bit
-// (index mod 64) set ⇔ that index, within the window, was received.
-struct ReplayEntry {
-  int64_t highest = -1;
-  uint64_t bits = 0;
-
-  bool Acceptable(int64_t index) const {
-    if (index > highest) return true;
-    if (highest - index >= 64) return false;
-    return ((bits >> (index % 64)) & 1) == 0;
-  }
-
-  void Update(int64_t index) {
-    if (index > highest) {
-      const int64_t shift = index - highest;
-      if (highest < 0 || shift >= 64) {
-        bits = 0;
-      } else {
-        for (int64_t i = highest + 1; i < index; i++) bits &= ~(uint64_t(1) << (i % 64));
-      }
-      highest = index;
-    } else if (highest - index >= 64) {
-      return;
-    }
-    bits |= uint64_t(1) << (index % 64);
-  }
-};
-
-// The highest SRTP packet index sent on an SSRC: its ROC is the sender's rollover counter.
-struct SentEntry {
-  int64_t highest = -1;
-};
-
-// What unprotectRtp answers besides a length.
-constexpr long kMalformed = -1;
-constexpr long kReplay = -2;
-constexpr long kAuthFailure = -3;
-
-// A direction's packet-index bookkeeping over a Transform: the receiver's index estimates and
-// replay windows on what comes in, the sender's rollover counters on what goes out (the work of
-// srtp-protection.ts around a transform, done here so that a packet costs one call).
-class TrackedTransform {
- public:
-  Transform& transform() { return transform_; }
-
-  // Authenticates, replay-checks and decrypts `data` in place: the RTP length, or kMalformed,
-  // kReplay, kAuthFailure. Only an authenticated packet moves (or creates) its SSRC's window.
-  long Unprotect(uint8_t* data, size_t length) {
-    if (length < transform_.rtp_overhead()) return kMalformed;
-    const long header = RtpHeaderLength(data, length - transform_.rtp_overhead());
-    if (header < 0) return kMalformed;
-    const uint32_t ssrc = ReadU32(data + 8);
-    ReplayEntry* window = replay_.Find(ssrc);
-    const int64_t index = EstimateSrtpIndex(window != nullptr ? window->highest : -1, uint16_t((data[2] << 8) | data[3]));
-    if (window != nullptr) {
-      // Appendix A's ROC - 1 while the ROC is 0: a packet from before the stream's first one.
-      if (RolloverCounter(index) == kRocMinusOne && RolloverCounter(window->highest) == 0) return kReplay;
-      if (!window->Acceptable(index)) return kReplay;
-    }
-    const long plain = transform_.DecryptRtp(data, length, size_t(header), uint32_t(RolloverCounter(index)));
-    if (plain < 0) return kAuthFailure;
-    (window != nullptr ? window : replay_.Add(ssrc))->Update(index);
-    return plain;
-  }
-
-  // The ROC to send `packet` with, its SSRC's highest index updated (srtp-protection.ts #sendingRoc).
-  uint32_t SendingRoc(const uint8_t* packet) {
-    const uint32_t ssrc = ReadU32(packet + 8);
-    SentEntry* sent = sent_.Find(ssrc);
-    int64_t index = EstimateSrtpIndex(sent != nullptr ? sent->highest : -1, uint16_t((packet[2] << 8) | packet[3]));
-    if (sent == nullptr) {
-      sent_.Add(ssrc)->highest = index;
-    } else if (RolloverCounter(index) == kRocMinusOne && RolloverCounter(sent->highest) == 0) {
-      // Far behind while the ROC is still 0: there is no earlier ROC; the highest stays.
-      index %= 65536;
-    } else if (index > sent->highest) {
-      sent->highest = index;
-    }
-    return uint32_t(RolloverCounter(index));
-  }
-
-  // Encrypts `in` to `out` with the header length and ROC found here; the SRTP length, or -1.
-  long Protect(const uint8_t* in, size_t length, uint8_t* out, size_t capacity) {
-    const long header = RtpHeaderLength(in, length);
-    if (header < 0) return -1;
-    return transform_.EncryptRtp(in, length, size_t(header), SendingRoc(in), out, capacity);
-  }
-
- private:
-  // srtp-protection.ts: MAX_SSRCS replay windows, MAX_SENDING_SSRCS sending indices.
-  SsrcTable<ReplayEntry, 256> replay_;
-  SsrcTable<SentEntry, 1024> sent_;
-  Transform transform_;
-};
-
 // Bytes of a Uint8Array argument (a Buffer or a view of one); false if it is not one.
 bool Bytes(const Napi::Value& value, uint8_t** data, size_t* length) {
   if (!value.IsTypedArray()) return false;
@@ -571,8 +408,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
  public:
   static Napi::Function Define(Napi::Env env, AddonState* state) {
     return DefineClass(env, "SrtpTransform",
-                       {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::ProtectRtp>("protectRtp"),
-                        InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
+                       {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
                         InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp")},
                        state);
   }
@@ -596,7 +432,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
         return;
       }
     }
-    if (!tracked_.transform().Init(profile, keys[0], keys[1], keys[2], keys[3], keys[4], keys[5])) {
+    if (!transform_.Init(profile, keys[0], keys[1], keys[2], keys[3], keys[4], keys[5])) {
       Napi::Error::New(env, "OpenSSL refused the SRTP keys").ThrowAsJavaScriptException();
       return;
     }
@@ -613,27 +449,16 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     if (state_) state_->transforms.Remove(handle_);
   }
 
-  Transform& transform() { return tracked_.transform(); }
-  TrackedTransform& tracked() { return tracked_; }
+  Transform& transform() { return transform_; }
 
  private:
-  // protectRtp(packet, out) → length written to out, or -1: header length and ROC found here
-  // (the sending index bookkeeping of this transform, shared with queueRtpTracked).
-  Napi::Value ProtectRtp(const Napi::CallbackInfo& info) {
-    uint8_t *in, *out;
-    size_t length, capacity;
-    if (!Bytes(info[0], &in, &length) || !Bytes(info[1], &out, &capacity)) return Fail(info.Env());
-    if (in < out + capacity && out < in + length) return Fail(info.Env());  // overlapping buffers
-    return Napi::Number::New(info.Env(), double(tracked_.Protect(in, length, out, capacity)));
-  }
-
   // encryptRtp(packet, headerLength, roc, out) → length written to out, or -1
   Napi::Value EncryptRtp(const Napi::CallbackInfo& info) {
     uint8_t *in, *out;
     size_t length, capacity;
     if (!Bytes(info[0], &in, &length) || !Bytes(info[3], &out, &capacity)) return Fail(info.Env());
     if (in < out + capacity && out < in + length) return Fail(info.Env());  // overlapping buffers
-    return Napi::Number::New(info.Env(), double(tracked_.transform().EncryptRtp(in, length, U32(info[1]), U32(info[2]), out, capacity)));
+    return Napi::Number::New(info.Env(), double(transform_.EncryptRtp(in, length, U32(info[1]), U32(info[2]), out, capacity)));
   }
 
   // encryptRtcp(packet, index, out) → length written to out, or -1
@@ -642,7 +467,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     size_t length, capacity;
     if (!Bytes(info[0], &in, &length) || !Bytes(info[2], &out, &capacity)) return Fail(info.Env());
     if (in < out + capacity && out < in + length) return Fail(info.Env());
-    return Napi::Number::New(info.Env(), double(tracked_.transform().EncryptRtcp(in, length, U32(info[1]) & 0x7fffffffu, out, capacity)));
+    return Napi::Number::New(info.Env(), double(transform_.EncryptRtcp(in, length, U32(info[1]) & 0x7fffffffu, out, capacity)));
   }
 
   // decryptRtcp(packet) → RTCP length (decrypted in place), or -1
@@ -650,10 +475,10 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     uint8_t* data;
     size_t length;
     if (!Bytes(info[0], &data, &length)) return Fail(info.Env());
-    return Napi::Number::New(info.Env(), double(tracked_.transform().DecryptRtcp(data, length)));
+    return Napi::Number::New(info.Env(), double(transform_.DecryptRtcp(data, length)));
   }
 
-  TrackedTransform tracked_;
+  Transform transform_;
   std::shared_ptr<AddonState> state_;
   double handle_ = 0;
 };
@@ -1229,17 +1054,6 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     if (state_) state_->batches.Remove(handle_);
   }
 
-  // As QueueRtp, the header length and ROC found by the transform's sending bookkeeping.
-  long QueueProtected(TrackedTransform& tracked, const uint8_t* packet, size_t length, const uint8_t* address, size_t address_length) {
-    if (!ValidAddress(address, address_length)) return -1;
-    if (count_ == capacity_) SendAll();
-    uint8_t* slot = &slab_[count_ * slot_bytes_];
-    const long written = tracked.Protect(packet, length, slot, slot_bytes_);
-    if (written < 0) return -1;
-    Add(slot, size_t(written), address, address_length);
-    return written;
-  }
-
   // Encrypts an RTP packet into the next slot (flushing first when full); the SRTP length queued,
   // or -1 when it cannot be (bad arguments, too big for a slot): the caller sends it its own way.
   long QueueRtp(Transform& transform, const uint8_t* packet, size_t length, uint32_t header, uint32_t roc, const uint8_t* address,
@@ -1625,39 +1439,6 @@ napi_value QueueRtpFast(napi_env env, napi_callback_info info) {
   return FastResult(env, batch->QueueRtp(transform->transform(), packet, length, header, roc, address, address_length));
 }
 
-// unprotectRtp(transformHandle, packet) → RTP length (authenticated, replay-checked, decrypted in
-// place), or -1 malformed, -2 replayed or too old, -3 authentication failed (or no such transform)
-napi_value UnprotectRtpFast(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  void* data;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 2) return FastResult(env, kMalformed);
-  SrtpTransform* transform = static_cast<AddonState*>(data)->transforms.Find(env, argv[0]);
-  uint8_t* packet;
-  size_t length;
-  if (!FastBytes(env, argv[1], &packet, &length)) return FastResult(env, kMalformed);
-  if (transform == nullptr) return FastResult(env, kAuthFailure);
-  return FastResult(env, transform->tracked().Unprotect(packet, length));
-}
-
-// queueProtectedRtp(batchHandle, transformHandle, packet, sockaddr) → SRTP length queued, or -1;
-// the header length and ROC are the transform's own (see TrackedTransform)
-napi_value QueueProtectedRtpFast(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  void* data;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 4) return FastResult(env, -1);
-  AddonState* state = static_cast<AddonState*>(data);
-  UdpBatch* batch = state->batches.Find(env, argv[0]);
-  SrtpTransform* transform = state->transforms.Find(env, argv[1]);
-  uint8_t *packet, *address;
-  size_t length, address_length;
-  if (batch == nullptr || transform == nullptr || !FastBytes(env, argv[2], &packet, &length) || !FastBytes(env, argv[3], &address, &address_length)) {
-    return FastResult(env, -1);
-  }
-  return FastResult(env, batch->QueueProtected(transform->tracked(), packet, length, address, address_length));
-}
-
 napi_value MakeFunction(napi_env env, const char* name, napi_callback callback, AddonState* state) {
   napi_value function;
   NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, state, &function), nullptr);
@@ -1715,8 +1496,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("UdpBatch", UdpBatch::Define(env, state));
   exports.Set("decryptRtp", Napi::Function(env, MakeFunction(env, "decryptRtp", DecryptRtpFast, state)));
   exports.Set("queueRtp", Napi::Function(env, MakeFunction(env, "queueRtp", QueueRtpFast, state)));
-  exports.Set("unprotectRtp", Napi::Function(env, MakeFunction(env, "unprotectRtp", UnprotectRtpFast, state)));
-  exports.Set("queueProtectedRtp", Napi::Function(env, MakeFunction(env, "queueProtectedRtp", QueueProtectedRtpFast, state)));
   exports.Set("UdpSocket", UdpSocket::Define(env));
   exports.Set("encodeAddress", Napi::Function::New(env, EncodeAddress));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));

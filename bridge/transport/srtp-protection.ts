@@ -3,14 +3,11 @@
 // RFC 3711 §3.3.1 / Appendix A index estimates and replay windows (§3.3.2) on what comes in (RTP by
 // SSRC and packet index, RTCP by SSRC and SRTCP index; bridge/rtp/replay.ts), rollover counters
 // and the SRTCP index on what goes out. The transforms are the addon's when it is given
-// (bridge/native: same bytes, less CPU), else srtp-cipher.ts's; with the addon's, the RTP
-// bookkeeping (index estimates, replay windows, sending ROCs) is the addon's too, the same rules
-// in C++ (salon_media.cc TrackedTransform), so that a packet in or out costs one native call.
-// Fresh buffers out (the addon decrypts what comes in in place: the caller gives the datagram up);
-// never throws.
+// (bridge/native: same bytes, less CPU), else srtp-cipher.ts's. Fresh buffers out (the addon
+// decrypts what comes in in place: the caller gives the datagram up); never throws.
 
 import { estimateSrtpIndex, readSrtcpIndex, ReplayWindow, rolloverCounter } from '../rtp/replay.ts';
-import { NativeTransform, UNPROTECT_MALFORMED, UNPROTECT_REPLAY, type NativeMedia, type UdpSendBatch } from '../native/index.ts';
+import { NativeTransform, type NativeMedia, type UdpSendBatch } from '../native/index.ts';
 import type { SrtpKeyingMaterial } from './dtls-link.ts';
 import { createSrtpTransform, type SrtpTransform } from './srtp-cipher.ts';
 import type { RemoteAddress } from './udp-mux.ts';
@@ -32,9 +29,6 @@ export class SrtpProtection {
   readonly profile: number;
   readonly #local: SrtpTransform;
   readonly #remote: SrtpTransform;
-  /** The transforms when they are the addon's, which then keep the RTP bookkeeping (#rtpReplay and #sent stay empty). */
-  readonly #nativeLocal: NativeTransform | undefined;
-  readonly #nativeRemote: NativeTransform | undefined;
   // The per-packet maps are keyed by the SSRC read as a signed 32-bit integer (readInt32BE): a
   // small integer to V8 whatever its value, where half of all SSRCs read unsigned are boxed
   // numbers, allocated per read and hashed the slow way.
@@ -48,15 +42,16 @@ export class SrtpProtection {
   /** @throws only if `keys.profile` is not a profile srtp-cipher.ts implements (DTLS offers no others). */
   constructor(keys: SrtpKeyingMaterial, native?: NativeMedia) {
     this.profile = keys.profile;
-    this.#nativeLocal = native ? new NativeTransform(native, keys.profile, keys.localMasterKey, keys.localMasterSalt) : undefined;
-    this.#nativeRemote = native ? new NativeTransform(native, keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt) : undefined;
-    this.#local = this.#nativeLocal ?? createSrtpTransform(keys.profile, keys.localMasterKey, keys.localMasterSalt);
-    this.#remote = this.#nativeRemote ?? createSrtpTransform(keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt);
+    this.#local = native
+      ? new NativeTransform(native, keys.profile, keys.localMasterKey, keys.localMasterSalt)
+      : createSrtpTransform(keys.profile, keys.localMasterKey, keys.localMasterSalt);
+    this.#remote = native
+      ? new NativeTransform(native, keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt)
+      : createSrtpTransform(keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt);
   }
 
   /** Encrypts one plaintext RTP packet (padding included); undefined if it is not RTP. */
   protectRtp(packet: Buffer): Buffer | undefined {
-    if (this.#nativeLocal) return this.#nativeLocal.protectRtp(packet);
     const headerLength = rtpHeaderLength(packet, packet.length);
     if (headerLength < 0) return undefined;
     return this.#local.encryptRtp(packet, headerLength, this.#sendingRoc(packet));
@@ -67,7 +62,10 @@ export class SrtpProtection {
    * when it was not queued (not RTP, no native transform, a batch that refused it: protectRtp then).
    */
   queueRtp(packet: Buffer, batch: UdpSendBatch, to: RemoteAddress): number {
-    return this.#nativeLocal ? batch.queueProtectedRtp(this.#nativeLocal, packet, to) : -1;
+    if (!(this.#local instanceof NativeTransform)) return -1;
+    const headerLength = rtpHeaderLength(packet, packet.length);
+    if (headerLength < 0) return -1;
+    return batch.queueRtp(this.#local, packet, headerLength, this.#sendingRoc(packet), to);
   }
 
   /** The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated. */
@@ -97,11 +95,6 @@ export class SrtpProtection {
 
   /** Authenticates, replay-checks and decrypts one SRTP packet. */
   unprotectRtp(data: Buffer): UnprotectResult {
-    if (this.#nativeRemote) {
-      const length = this.#nativeRemote.unprotectRtp(data);
-      if (length >= 0) return { ok: true, packet: data.subarray(0, length) };
-      return { ok: false, reason: length === UNPROTECT_MALFORMED ? 'malformed' : length === UNPROTECT_REPLAY ? 'replay' : 'auth' };
-    }
     const headerLength = rtpHeaderLength(data, data.length - this.#remote.rtpOverhead);
     if (headerLength < 0) return { ok: false, reason: 'malformed' };
     const ssrc = data.readInt32BE(8);
