@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { nativeMedia, type NativeMedia } from '../../../../bridge/native/index.ts';
 import type { SrtpKeyingMaterial } from '../../../../bridge/transport/dtls-link.ts';
 import { SrtpProtection } from '../../../../bridge/transport/srtp-protection.ts';
 
@@ -8,12 +9,20 @@ const PROFILES = [
   { profile: 1 as const, name: 'AES128_CM_HMAC_SHA1_80', salt: 14 },
 ];
 
-/** Two sides keyed for each other, as DTLS-SRTP would key them. */
-function pair(profile: 1 | 7, saltLength: number): { sender: SrtpProtection; receiver: SrtpProtection } {
+/** Keying material for two sides keyed for each other, as DTLS-SRTP would key them. */
+function keying(profile: 1 | 7, saltLength: number): [SrtpKeyingMaterial, SrtpKeyingMaterial] {
   const [k1, s1, k2, s2] = [randomBytes(16), randomBytes(saltLength), randomBytes(16), randomBytes(saltLength)];
-  const a: SrtpKeyingMaterial = { profile, localMasterKey: k1, localMasterSalt: s1, remoteMasterKey: k2, remoteMasterSalt: s2 };
-  const b: SrtpKeyingMaterial = { profile, localMasterKey: k2, localMasterSalt: s2, remoteMasterKey: k1, remoteMasterSalt: s1 };
-  return { sender: new SrtpProtection(a), receiver: new SrtpProtection(b) };
+  return [
+    { profile, localMasterKey: k1, localMasterSalt: s1, remoteMasterKey: k2, remoteMasterSalt: s2 },
+    { profile, localMasterKey: k2, localMasterSalt: s2, remoteMasterKey: k1, remoteMasterSalt: s1 },
+  ];
+}
+
+/** The addon, which the native rows need (npm install builds it). */
+function addon(): NativeMedia {
+  const { native, error } = nativeMedia();
+  assert.ok(native, `the native media path did not load (${error ?? ''})`);
+  return native;
 }
 
 function rtp(sequence: number, options: { ssrc?: number; payload?: Buffer; padding?: number; extension?: boolean } = {}): Buffer {
@@ -42,9 +51,20 @@ function rtcp(ssrc: number): Buffer {
   return packet;
 }
 
+/** The TypeScript transforms, and the addon's (bridge/native), under the same bookkeeping. */
+const PATHS = [
+  { path: 'TypeScript', native: (): NativeMedia | undefined => undefined },
+  ...(process.env.SALON_BRIDGE_NATIVE === 'off' ? [] : [{ path: 'native', native: addon }]),
+];
+
 describe('bridge/transport/srtp-protection', () => {
-  for (const { profile, name, salt } of PROFILES) {
-    describe(name, () => {
+  for (const { profile, name, salt } of PROFILES) for (const { path, native } of PATHS) {
+    /** Two sides keyed for each other on this path. */
+    const pair = (p: 1 | 7, saltLength: number): { sender: SrtpProtection; receiver: SrtpProtection } => {
+      const [a, b] = keying(p, saltLength);
+      return { sender: new SrtpProtection(a, native()), receiver: new SrtpProtection(b, native()) };
+    };
+    describe(`${name}, ${path}`, () => {
       it('round-trips RTP byte for byte, header extension and padding included', () => {
         const { sender, receiver } = pair(profile, salt);
         for (const packet of [rtp(1), rtp(2, { padding: 7 }), rtp(3, { extension: true, padding: 1 })]) {
