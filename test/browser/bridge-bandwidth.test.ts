@@ -71,6 +71,7 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
     const address = media.endpointAddress(bId);
     assert.ok(address, 'B has a nominated address');
     const aBefore = (await videoIn(a))!;
+    const bBefore = (await videoIn(b))!;
     const capped = Date.now();
     media.impair(address, { rateBps: CAP_BPS });
     let moved: RemoteVideo | undefined;
@@ -84,7 +85,8 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
       }, (v) => v !== undefined && v.frameHeight < top, REACTION_MS + 3_000);
       const reactionMs = Date.now() - capped;
       if (reactionMs > 2_000) console.log(timeline.map((l) => `        ${l}`).join('\n'));
-      console.log(`      B capped at ${CAP_BPS / 1000} kbps: decodes ${moved?.frameHeight} lines after ${reactionMs} ms; the bridge's estimate for B ${Math.round((conference.bandwidthEstimate(bId) ?? 0) / 1000)} kbps; layers stopped at once for a move down: ${conference.mediaStats().bandwidthHolds}`);
+      console.log(`      B capped at ${CAP_BPS / 1000} kbps: decodes ${moved?.frameHeight} lines after ${reactionMs} ms; the bridge's estimate for B ${Math.round((conference.bandwidthEstimate(bId) ?? 0) / 1000)} kbps; layers stopped at once for a move down: ${conference.mediaStats().bandwidthHolds}; ` +
+        `B's picture stood still ${moved!.freezeCount - bBefore.freezeCount} times, ${(moved!.totalFreezesDuration - bBefore.totalFreezesDuration).toFixed(2)} s in all, from the cap to its move`);
       assert.ok(moved && moved.frameHeight < top, `B moves to a lower layer: ${JSON.stringify({ moved, top, estimate: conference.bandwidthEstimate(bId) })}`);
       // Polled every 200 ms (each poll a getStats): a move seen up to one poll late still counts.
       assert.ok(reactionMs <= REACTION_MS + POLL_SLACK_MS, `B moves within ${REACTION_MS} ms of the cap (seen after ${reactionMs} ms)`);
