@@ -554,7 +554,7 @@ export class BridgeConference {
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
     }
     member.bandwidth.allocated(allocate(member.bandwidth.allocationBudget(now), sources), now);
-    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), member.bandwidth.congested(now));
+    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), { constraintHeight: wantedHeight, overloaded: member.bandwidth.overloaded(now) });
   }
 
   /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
@@ -780,7 +780,7 @@ export class BridgeConference {
       const height = video.get(name);
       if (height === undefined) continue;
       const member = this.members.get(id);
-      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height, member?.bandwidth.congested(this.now()) ?? false);
+      projection.setWantedHeight(id, member ? member.bandwidth.cappedHeight(name, height) : height, { constraintHeight: height, overloaded: member?.bandwidth.overloaded(this.now()) ?? false });
       projection.setMaxFrameRate(id, plan.frameRates.get(id)?.get(name));
     }
   }

@@ -27,8 +27,8 @@ export interface BandwidthEstimator {
   readonly lossFraction?: number;
   /** Optional: whether the path's queue is growing (congestion). */
   readonly overusing?: boolean;
-  /** Optional: whether the path shows congestion now (queue, loss, or a recent decrease of the estimate). */
-  congested?(nowMs: number): boolean;
+  /** Optional: whether the path's queue is filling now (delay over-use, or the estimate just fell for it). */
+  overloaded?(nowMs: number): boolean;
 }
 
 /** Layers are re-allocated to the estimate at most this often. */
@@ -144,9 +144,9 @@ export class ReceiverBandwidth {
     this.#sequence = (this.#sequence + 1) & 0xffff;
   }
 
-  /** Whether the receiver's path shows congestion now (its estimator's judgement; false before its first feedback). */
-  congested(now: number): boolean {
-    return this.#heard && this.#estimator.congested?.(now) === true;
+  /** Whether the receiver's path's queue is filling now (its estimator's judgement; false before its first feedback). */
+  overloaded(now: number): boolean {
+    return this.#heard && this.#estimator.overloaded?.(now) === true;
   }
 
   /** The receiver's transport-cc feedback or REMB; true when its layers are due for re-allocation. */

@@ -267,10 +267,11 @@ export class VideoProjection {
   /**
    * The height `receiverId` wants of this source (0: none; its stream pauses and continues where
    * it stopped when it resumes). A receiver starting or resuming needs a keyframe, asked here.
-   * `congested`: the receiver's path shows congestion (its bandwidth estimator says so); when
-   * `height` then moves it to a lower layer, the layer it is on stops at once (see #holdLayerFor).
+   * `bandwidth`: what its constraints alone ask (`height` being that within what its bandwidth
+   * affords) and whether its path's queue fills (bwe/estimator.ts overloaded); when its bandwidth
+   * then moves it to a lower layer, the layer it is on stops at once (see #holdLayerFor).
    */
-  setWantedHeight(receiverId: string, height: number, congested = false): void {
+  setWantedHeight(receiverId: string, height: number, bandwidth?: { constraintHeight: number; overloaded: boolean }): void {
     let receiver = this.#receivers.get(receiverId);
     if (!receiver) {
       if (height <= 0) return;
@@ -281,7 +282,9 @@ export class VideoProjection {
     receiver.wantedHeight = Math.max(0, height);
     if (receiver.wantedHeight === 0) receiver.map.pause();
     else if (before === 0) this.keyframeNeeded(receiverId);
-    receiver.holdLayer = this.#holdLayerFor(receiver, congested);
+    // Armed when this allocation lowers the height; kept while the reasons hold.
+    const hold = this.#holdLayerFor(receiver, bandwidth);
+    if (receiver.wantedHeight < before || hold < 0) receiver.holdLayer = hold;
   }
 
   /** Whether the receiver's layer stopped for its bandwidth and it waits for a keyframe (it is not probed meanwhile). */
@@ -292,19 +295,22 @@ export class VideoProjection {
 
   /**
    * Simulcast: the layer to stop at its next picture's start rather than at the target's keyframe,
-   * or -1. So it is when the receiver is moved to a lower layer while its path shows congestion:
-   * the layer it is on is too much for the path, and its packets would queue ahead of the keyframe
-   * the receiver waits for and hold it back by seconds. A move down on a calm path (its
-   * constraints, a budget shared anew between sources, a layer's bitrate swelling with a keyframe)
-   * keeps the current layer until the switch, without a pause. Decided when the allocation
-   * changes, not per packet (so heights learnt from a keyframe never start one).
+   * or -1. So it is when the receiver's bandwidth moves it to a lower layer (its constraints alone
+   * would keep the current one or a taller) while its path's queue fills: the layer it is on is
+   * too much for the path, and its packets would queue ahead of the keyframe the receiver
+   * waits for and hold it back by seconds. A move down for its constraints, or on a path that is
+   * not overloaded (a budget shared anew between sources, a lossy but uncongested link), keeps the
+   * current layer until the switch, without a pause. Armed only by an allocation that lowers the
+   * height (setWantedHeight), never per packet: heights learnt from a keyframe start none.
    */
-  #holdLayerFor(receiver: ReceiverState, congested: boolean): number {
+  #holdLayerFor(receiver: ReceiverState, bandwidth: { constraintHeight: number; overloaded: boolean } | undefined): number {
     const current = receiver.map.currentSsrc;
-    if (!congested || current < 0 || receiver.wantedHeight <= 0 || this.#layers.length < 2) return -1;
+    if (!bandwidth?.overloaded || current < 0 || receiver.wantedHeight <= 0 || this.#layers.length < 2) return -1;
     this.#survey(this.#options.now());
+    const layer = this.#layers.indexOf(current);
     const target = this.#targetFor(receiver.wantedHeight);
-    return target >= 0 && this.#layers.indexOf(target) < this.#layers.indexOf(current) ? current : -1;
+    if (target < 0 || this.#layers.indexOf(target) >= layer) return -1;
+    return this.#layers.indexOf(this.#targetFor(bandwidth.constraintHeight)) >= layer ? current : -1;
   }
 
   /**
@@ -716,9 +722,11 @@ export class VideoProjection {
     receiver.target = target;
     if (target < 0 || target === receiver.map.currentSsrc) return;
     if (input.ssrc === target && receiver.map.canSwitchTo(input)) {
-      receiver.previousSsrc = receiver.map.currentSsrc;
+      // After a hold the layer it stopped stays the previous one (its late packets keep their slots).
+      if (receiver.map.currentSsrc >= 0) receiver.previousSsrc = receiver.map.currentSsrc;
       receiver.map.switchTo(input);
       receiver.held = false;
+      receiver.holdLayer = -1;
       // A keyframe references nothing: every temporal layer wanted may follow it.
       receiver.temporalId = receiver.maxTemporalId;
       receiver.decidedPicture = -1;

@@ -434,18 +434,24 @@ export class SendSideBandwidthEstimator {
     if (!Number.isInteger(id) || id <= 0 || id > 0xffff_ffff || !(targetBps > 0) || !Number.isFinite(nowMs)) return false;
     // Not into a congestion: a burst would only add to the queue and the loss (a switch down
     // waiting for its keyframe would wait longer).
-    if (this.congested(nowMs)) return false;
+    if (this.#congested(nowMs)) return false;
     this.#probe = { id, targetBps, startedMs: nowMs, sent: 0, arrived: 0, lost: 0, bytes: 0, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, firstSize: 0 };
     return true;
   }
 
   /**
-   * Whether the path shows congestion: delay growing or draining (not 'normal'), loss of 2 % or
-   * more in the last window, or a decrease of the estimate less than PROBE_CALM_MS ago.
+   * Whether the path's queue is filling now: delay over-use, or a decrease of the estimate for it
+   * less than PROBE_CALM_MS ago. Loss alone is not (a lossy radio link; a loss-based decrease
+   * after a window of random loss), nor a queue draining: see #congested.
    */
-  congested(nowMs: number): boolean {
-    if (this.#delay.state !== 'normal' || this.#lossFraction >= LOSS_LOW) return true;
-    return nowMs - this.#decreasedMs < PROBE_CALM_MS || nowMs - this.#lossCountFromMs < PROBE_CALM_MS;
+  overloaded(nowMs: number): boolean {
+    return this.#delay.state === 'overusing' || nowMs - this.#decreasedMs < PROBE_CALM_MS;
+  }
+
+  /** overloaded(), a queue draining, loss of 2 % or more in the last window, or a loss-based decrease less than PROBE_CALM_MS ago: no time for a probe cluster. */
+  #congested(nowMs: number): boolean {
+    if (this.overloaded(nowMs) || this.#delay.state !== 'normal' || this.#lossFraction >= LOSS_LOW) return true;
+    return nowMs - this.#lossCountFromMs < PROBE_CALM_MS;
   }
 
   /** Probe clusters whose result raised the estimate, since the start. */

@@ -58,22 +58,22 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(bandwidth.estimateBps, 300_000);
   });
 
-  it('tells congestion as its estimator judges it, once the receiver gave feedback', () => {
+  it('tells overload as its estimator judges it, once the receiver gave feedback', () => {
     let judged = true;
     class JudgingEstimator extends FixedEstimator {
-      congested(): boolean {
+      overloaded(): boolean {
         return judged;
       }
     }
     const bandwidth = new ReceiverBandwidth(new JudgingEstimator());
-    assert.equal(bandwidth.congested(0), false, 'nothing is known before feedback');
+    assert.equal(bandwidth.overloaded(0), false, 'nothing is known before feedback');
     bandwidth.feedback({ kind: 'remb', bitrate: 800_000 }, 0);
-    assert.equal(bandwidth.congested(0), true);
+    assert.equal(bandwidth.overloaded(0), true);
     judged = false;
-    assert.equal(bandwidth.congested(0), false);
+    assert.equal(bandwidth.overloaded(0), false);
     const withoutJudgement = new ReceiverBandwidth(new FixedEstimator());
     withoutJudgement.feedback({ kind: 'remb', bitrate: 800_000 }, 0);
-    assert.equal(withoutJudgement.congested(0), false, 'an estimator that cannot judge: never');
+    assert.equal(withoutJudgement.overloaded(0), false, 'an estimator that cannot judge: never');
   });
 
   it('owes probing bytes only while held below what it wants: up to min(estimate, ideal) minus the media sent', () => {

@@ -369,14 +369,14 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
       t.advance(KEYFRAME_GAP);
       return { ...t, s, round };
     }
-    /** Whether the receiver's path shows congestion (setWantedHeight's third argument). */
-    const CONGESTED = true;
-    const CALM = false;
+    /** setWantedHeight's third argument: what its constraints alone ask (720 unless said), its path's queue filling or not. */
+    const overloaded = (constraintHeight = 720) => ({ constraintHeight, overloaded: true });
+    const calm = (constraintHeight = 720) => ({ constraintHeight, overloaded: false });
 
-    it('on a congested path: stops that layer at once and goes on, without a gap, at the lower layer\'s keyframe; the others are not touched', () => {
+    it('moved down by its bandwidth while its path\'s queue fills: stops that layer at once and goes on, without a gap, at the lower layer\'s keyframe; the others are not touched', () => {
       const { projection, requests, holds, of, round } = onTop();
       const aBefore = of('a').length;
-      projection.setWantedHeight('b', 180, CONGESTED);
+      projection.setWantedHeight('b', 180, overloaded());
       assert.deepEqual(round(), [], 'nothing of the 720p layer once moved down');
       assert.deepEqual(holds, ['b']);
       assert.ok(requests.includes(L0), 'the 180p keyframe is asked');
@@ -392,37 +392,51 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
       assert.equal(of('a').length, aBefore + 4, 'a keeps its 720p layer, a frame per round');
     });
 
-    it('a move down on a calm path (constraints, a budget shared anew, no estimate yet) keeps the current layer until the switch', () => {
-      for (const congested of [CALM, undefined]) {
+    it('a move down on a path whose queue does not fill (a budget shared anew), or for its constraints, or with no estimate yet, keeps the current layer until the switch', () => {
+      for (const bandwidth of [calm(), overloaded(180), undefined]) {
         const { projection, holds, round } = onTop();
-        projection.setWantedHeight('b', 180, congested);
-        assert.deepEqual([round(), round()], [[L2], [L2]], `congested: ${congested}`);
+        projection.setWantedHeight('b', 180, bandwidth);
+        assert.deepEqual([round(), round()], [[L2], [L2]], JSON.stringify(bandwidth));
         assert.deepEqual(round(L0), [L0]);
         assert.deepEqual(holds, []);
       }
     });
 
-    it('decides when the allocation changes, not per packet: heights learnt from a later keyframe do not start a hold, even on a congested path', () => {
+    it('only an allocation that lowers its height starts a hold: heights learnt from a later keyframe do not, even with its queue filling', () => {
       const { projection, holds, round, s, project } = onTop();
-      projection.setWantedHeight('b', 360, CALM);
+      projection.setWantedHeight('b', 360, calm());
       round(L1);
       assert.equal(projection.forwardedLayer('b'), L1);
-      // Its path congested, but its layer the one it wants…
-      projection.setWantedHeight('b', 360, CONGESTED);
-      // …until the middle layer's next keyframe says 540 lines: 360 now picks the 180p layer, with no new allocation.
+      // Its path's queue filling, but its layer the one its bandwidth affords…
+      projection.setWantedHeight('b', 360, overloaded());
+      // …until the middle layer's next keyframe says 540 lines: 360 now picks the 180p layer, and the
+      // next allocation (its height unchanged) sees the 180p layer as its target.
       project(ending(vp8(L1, s.seq.get(L1)!, s.ts.get(L1)!, s.pid.get(L1)!, true, 540)));
       s.seq.set(L1, s.seq.get(L1)! + 1);
       s.pid.set(L1, s.pid.get(L1)! + 1);
       s.ts.set(L1, s.ts.get(L1)! + 3000);
+      projection.setWantedHeight('b', 360, overloaded());
       assert.deepEqual([round(), round()], [[L1], [L1]], 'the middle layer goes on until the 180p keyframe');
+      assert.deepEqual(holds, []);
+      // An allocation that lowers it does.
+      projection.setWantedHeight('b', 180, overloaded());
+      assert.deepEqual(round(), []);
+      assert.deepEqual(holds, ['b']);
+    });
+
+    it('a hold armed and not yet started is dropped when its reasons go (the queue no longer fills)', () => {
+      const { projection, holds, round } = onTop();
+      projection.setWantedHeight('b', 180, overloaded());
+      projection.setWantedHeight('b', 180, calm());
+      assert.deepEqual([round(), round()], [[L2], [L2]]);
       assert.deepEqual(holds, []);
     });
 
     it('an estimate that recovers before the keyframe: the current layer resumes only at its own keyframe (asked), still without a gap', () => {
       const { projection, requests, holds, of, round } = onTop();
-      projection.setWantedHeight('b', 180, CONGESTED);
+      projection.setWantedHeight('b', 180, overloaded());
       assert.deepEqual(round(), []);
-      projection.setWantedHeight('b', 720, CALM);
+      projection.setWantedHeight('b', 720, calm());
       requests.length = 0;
       assert.deepEqual(round(L0), [], 'neither the 180p keyframe (no longer the target) nor 720p deltas whose references b never got');
       assert.ok(requests.includes(L2), 'the 720p keyframe is asked');
@@ -448,7 +462,7 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
         pid++;
       };
       project(packet(0, 3));
-      projection.setWantedHeight('b', 180, CONGESTED);
+      projection.setWantedHeight('b', 180, overloaded());
       const before = of('b').length;
       assert.equal(project(packet(1, 3)), 2, 'a and b both get the rest of the picture');
       assert.equal(project(packet(2, 3)), 2);
@@ -461,12 +475,12 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
       assert.equal(project(third), 2);
       assert.deepEqual(holds, []);
       // Not moved down meanwhile, a picture whose end is lost on the way in…
-      projection.setWantedHeight('b', 720, CALM);
+      projection.setWantedHeight('b', 720, calm());
       nextPicture(3);
       project(packet(0, 2));
       nextPicture(2);
       // …then moved down again: the next picture does not follow an end, the one after does.
-      projection.setWantedHeight('b', 180, CONGESTED);
+      projection.setWantedHeight('b', 180, overloaded());
       assert.equal(project(packet(0, 1)), 2, 'after a lost end');
       nextPicture(1);
       assert.deepEqual(holds, []);
@@ -477,7 +491,7 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     it('is not probed while it waits (probing copies would queue ahead of the keyframe too)', () => {
       const { projection, sink, round } = onTop(new PacketCache());
       assert.ok(projection.probe('b', 1000, 2, sink) > 0, 'probed while forwarded');
-      projection.setWantedHeight('b', 180, CONGESTED);
+      projection.setWantedHeight('b', 180, overloaded());
       round();
       assert.equal(projection.isHeld('b'), true);
       assert.equal(projection.probe('b', 1000, 2, sink), 0);
