@@ -146,7 +146,7 @@ class ReceiverState {
   readonly map: SeqMap;
   /** 0: paused (nothing forwarded, the stream continues where it stopped when it resumes). */
   wantedHeight = 0;
-  /** The layer (SSRC) to stop at its next picture's start: the receiver's path cannot carry it (see #holdLayerFor); -1: none. */
+  /** The layer (SSRC) to stop at its next picture's start: its bandwidth moved it lower while its path's queue fills (see #holdLayerFor); -1: none. */
   holdLayer = -1;
   /** Stopped that way and waiting for a keyframe (no layer forwarded until then). */
   held = false;
@@ -223,7 +223,7 @@ export class VideoProjection {
   #cached = Buffer.allocUnsafe(1600);
   /** Whether the packet being projected starts a keyframe (read before a single layer's switch rule). */
   #keyframe = false;
-  /** Per layer: sequence number of the newest packet with the marker bit (a picture's end), -1 before one. */
+  /** Per layer: sequence number of the last packet to arrive with the marker bit (a picture's end), -1 before one. */
   readonly #lastPictureEnd: Int32Array;
   /** Whether the layer packet being projected is the one right after its layer's last picture end. */
   #followsPictureEnd = false;
@@ -722,7 +722,7 @@ export class VideoProjection {
     receiver.target = target;
     if (target < 0 || target === receiver.map.currentSsrc) return;
     if (input.ssrc === target && receiver.map.canSwitchTo(input)) {
-      // After a hold the layer it stopped stays the previous one (its late packets keep their slots).
+      // After a pause (a hold, or no height wanted) the layer it stopped stays the previous one (its late packets keep their slots).
       if (receiver.map.currentSsrc >= 0) receiver.previousSsrc = receiver.map.currentSsrc;
       receiver.map.switchTo(input);
       receiver.held = false;
