@@ -20,6 +20,7 @@ import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/proto
 import { BridgeConference, SENDER_SCOPED_EXTENSIONS, TRANSPORT_CC_URI, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
 import type { EndpointActivity } from './endpoint.ts';
 import type { NamedSource } from './forwarding.ts';
+import type { BandwidthEstimator } from './receiver-bandwidth.ts';
 
 /** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
 export interface ColibriEndpoint extends ConferenceEndpoint {
@@ -60,6 +61,8 @@ export interface ColibriServiceOptions {
   expiry?: Partial<ColibriExpiry>;
   /** Each conference forwards only the audio of this many loudest speakers; 0 or absent: all (bridge/loudest-audio.ts). */
   loudestAudio?: number;
+  /** Makes each receiver's bandwidth estimator (tests); default bridge/bwe/estimator.ts. */
+  createEstimator?: () => BandwidthEstimator;
 }
 
 /** RFC 6464 client-to-mixer audio level: the conference reads it for the dominant speaker. */
@@ -209,6 +212,7 @@ export class ColibriService {
       }, (meetingId, endpointId) => this.options.onEndpointRemoved?.(meetingId, endpointId), {
         feedbackSsrcs: { audio: feedbackSsrcs[0], video: feedbackSsrcs[1] },
         ...(this.options.loudestAudio ? { loudestAudio: this.options.loudestAudio } : {}),
+        ...(this.options.createEstimator ? { createEstimator: this.options.createEstimator } : {}),
       });
       if (this.cameraMaxHeight !== undefined) conference.setCameraMaxHeight(this.cameraMaxHeight);
       this.conferences.set(request.meetingId, conference);

@@ -11,6 +11,7 @@ import { parseBridgeChannelMessage, type BridgeToClientMessage, type ClientToBri
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
 import { buildNack } from '../../../bridge/rtp/rtcp.ts';
+import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
 
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
 const A = 'abcd1234';
@@ -61,13 +62,14 @@ function senderReport(ssrc: number, rtpTimestamp: number): Buffer {
 /** A NACK of one packet (RFC 4585 §6.2.1), as receivers send it. */
 const nack = (sender: number, media: number, seq: number): Buffer => buildNack(sender, media, [seq]);
 
-function conference(options: { loudestAudio?: number; cameraMaxHeight?: number } = {}) {
+function conference(options: { loudestAudio?: number; cameraMaxHeight?: number; createEstimator?: () => SendSideBandwidthEstimator } = {}) {
   const clock = { now: 0 };
   const inbox = new Map<string, BridgeToClientMessage[]>([[A, []], [B, []]]);
   const { svc, endpoints } = serviceWithFakeEndpoints({
     webSocketUrl: () => 'wss://meet.example/colibri-ws',
     now: () => clock.now,
     ...(options.loudestAudio !== undefined ? { loudestAudio: options.loudestAudio } : {}),
+    ...(options.createEstimator ? { createEstimator: options.createEstimator } : {}),
     sendToEndpoint: (meetingId, endpointId, message) => {
       assert.equal(meetingId, MEETING);
       inbox.get(endpointId)?.push(message);
@@ -100,6 +102,39 @@ function layerFrames(c: ReturnType<typeof conference>) {
     }
   };
   return { frames, next, last };
+}
+
+/**
+ * A's camera sending one-packet frames on both layers 33 ms apart, the tall layer's ten times the
+ * low one's (bitrates the bridge measures), each packet passed through `wrap` first.
+ */
+function weightedLayerFrames(c: ReturnType<typeof conference>, wrap: (packet: Buffer) => Buffer) {
+  const seq = new Map([[LOW, 100], [HIGH, 7000]]);
+  return (n: number, key: (ssrc: number, i: number) => boolean) => {
+    for (let i = 0; i < n; i++) {
+      for (const ssrc of [LOW, HIGH]) {
+        const s = seq.get(ssrc)!;
+        seq.set(ssrc, s + 1);
+        const frame = layerFrame(ssrc, s, key(ssrc, i));
+        c.a.emit('rtp', wrap(ssrc === HIGH ? Buffer.concat([frame.subarray(0, frame.length - 1), Buffer.alloc(900), frame.subarray(-1)]) : frame));
+      }
+      c.clock.now += 33;
+    }
+  };
+}
+
+/** A receiver's REMB (draft-alvestrand-rmcat-remb-03 §2.2) of `bitrate` bit/s (below 2^18) about A's camera. */
+function remb(bitrate: number): Buffer {
+  const packet = Buffer.alloc(24);
+  packet[0] = 0x8f;
+  packet[1] = 206;
+  packet.writeUInt16BE(5, 2);
+  packet.writeUInt32BE(0xc, 4);
+  packet.write('REMB', 12, 'latin1');
+  // Num SSRC (1), then BR Exp (6 bits, 0) and BR Mantissa (18 bits).
+  packet.writeUInt32BE(((1 << 24) | bitrate) >>> 0, 16);
+  packet.writeUInt32BE(LOW, 20);
+  return packet;
 }
 
 /** A third endpoint, C, without sources, whose channel messages are kept. */
@@ -314,26 +349,13 @@ describe('bridge conference and the bridge channel', () => {
     c.say(B, stage);
     c.say(C, stage);
     // The sender's packets carry ITS transport-wide sequence number (extension 5, focus/offer.ts).
-    const seq = new Map([[LOW, 100], [HIGH, 7000]]);
     let senderTransportSeq = 40_000;
-    const withTransportSeq = (p: Buffer): Buffer => {
+    const frames = weightedLayerFrames(c, (p) => {
       const out = Buffer.concat([p.subarray(0, 12), Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x51, 0, 0, 0]), p.subarray(12)]);
       out[0] = (out[0]! | 0x10);
       out.writeUInt16BE(senderTransportSeq++ & 0xffff, 17);
       return out;
-    };
-    const frames = (n: number, key: (ssrc: number, i: number) => boolean) => {
-      for (let i = 0; i < n; i++) {
-        for (const ssrc of [LOW, HIGH]) {
-          const s = seq.get(ssrc)!;
-          seq.set(ssrc, s + 1);
-          // The high layer's frames are ten times the low one's: bitrates the bridge measures.
-          const frame = layerFrame(ssrc, s, key(ssrc, i));
-          c.a.emit('rtp', withTransportSeq(ssrc === HIGH ? Buffer.concat([frame.subarray(0, frame.length - 1), Buffer.alloc(900), frame.subarray(-1)]) : frame));
-        }
-        c.clock.now += 33;
-      }
-    };
+    });
     frames(40, (_, i) => i === 0);
     assert.deepEqual(layersOf(c.b).slice(-3), ['high', 'high', 'high'], 'B gets the tall layer');
     assert.deepEqual(layersOf(cEnd).slice(-3), ['high', 'high', 'high'], 'C too');
@@ -342,22 +364,58 @@ describe('bridge conference and the bridge channel', () => {
     assert.ok(bSeqs.length >= 40 && bSeqs.every((s, i) => i === 0 || s === ((bSeqs[i - 1]! + 1) & 0xffff)), 'B\'s packets are numbered continuously on B\'s transport');
     assert.equal(bSeqs[0], 0, 'from the bridge\'s own start, not the sender\'s numbers');
 
-    // C says (REMB, draft-alvestrand-rmcat-remb-03) it can take 100 kbit/s: less than the tall layer.
-    const remb = Buffer.alloc(24);
-    remb[0] = 0x8f;
-    remb[1] = 206;
-    remb.writeUInt16BE(5, 2);
-    remb.writeUInt32BE(0xc, 4);
-    remb.write('REMB', 12, 'latin1');
-    // Num SSRC (1), then BR Exp (6 bits, 0) and BR Mantissa (18 bits): 100 000 bit/s.
-    remb.writeUInt32BE(((1 << 24) | 100_000) >>> 0, 16);
-    remb.writeUInt32BE(LOW, 20);
-    cEnd.emit('rtcp', remb);
+    // C says (REMB) it can take 100 kbit/s: less than the tall layer.
+    cEnd.emit('rtcp', remb(100_000));
     assert.ok((c.svc.conferenceList()[0]!.bandwidthEstimate(C) ?? Infinity) <= 100_000, `C's estimate follows its REMB: ${c.svc.conferenceList()[0]!.bandwidthEstimate(C)}`);
     const [fromB, fromC] = [c.b.sentRtp.length, cEnd.sentRtp.length];
     frames(10, (ssrc, i) => ssrc === LOW && i === 2);
     assert.deepEqual(layersOf(cEnd, fromC).slice(-3), ['low', 'low', 'low'], 'C moved to the low layer on its keyframe');
     assert.deepEqual(layersOf(c.b, fromB).slice(-3), ['high', 'high', 'high'], 'B, who said nothing, keeps the tall one');
+  });
+
+  it('stops a receiver\'s tall layer at once when its bandwidth moves it down while its path\'s queue fills, and only then', () => {
+    /** The real estimator, but the test says whether the path's queue fills. */
+    class Judged extends SendSideBandwidthEstimator {
+      queueFills = false;
+      override overloaded(): boolean {
+        return this.queueFills;
+      }
+    }
+    const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
+    const closers: Array<() => void> = [];
+    close = () => { for (const end of closers) end(); };
+    /** B and C with A's camera on stage at 720, 40 frames on both layers; C's REMB then asks less than the tall layer, its queue filling or not. */
+    const run = (queueFills: boolean) => {
+      const estimators: Judged[] = [];
+      const c = conference({ createEstimator: () => { const e = new Judged(); estimators.push(e); return e; } });
+      closers.push(() => c.svc.close('test over'));
+      const { C, cEnd } = thirdEndpoint(c);
+      const cEstimator = estimators.at(-1)!; // C joined last
+      c.say(B, stage);
+      c.say(C, stage);
+      // One packet per picture: each ends it (the marker).
+      const frames = weightedLayerFrames(c, (p) => {
+        p[1] = p[1]! | 0x80;
+        return p;
+      });
+      frames(40, (_, i) => i === 0);
+      assert.deepEqual(layersOf(cEnd).slice(-3), ['high', 'high', 'high'], 'C gets the tall layer');
+      cEstimator.queueFills = queueFills;
+      cEnd.emit('rtcp', remb(100_000));
+      const conferenceOf = c.svc.conferenceList()[0]!;
+      assert.ok((conferenceOf.bandwidthEstimate(C) ?? Infinity) <= 100_000, 'C\'s estimate follows its REMB');
+      const [fromB, fromC] = [c.b.sentRtp.length, cEnd.sentRtp.length];
+      frames(10, (ssrc, i) => ssrc === LOW && i === 2);
+      return { c: layersOf(cEnd, fromC), b: layersOf(c.b, fromB), holds: conferenceOf.mediaStats().bandwidthHolds };
+    };
+
+    const filling = run(true);
+    assert.deepEqual(filling.c, Array(8).fill('low'), 'nothing of the tall layer once moved down; the low one from its keyframe');
+    assert.equal(filling.holds, 1);
+    assert.deepEqual(filling.b, Array(10).fill('high'), 'B, who said nothing, keeps the tall one, every frame');
+    const calm = run(false);
+    assert.deepEqual(calm.c, ['high', 'high', ...Array(8).fill('low')], 'its queue not filling: the tall layer until the low one\'s keyframe');
+    assert.equal(calm.holds, 0);
   });
 
   it('caps camera video bridge-wide while overloaded: senders asked for less, receivers moved down on a keyframe, and back', () => {
