@@ -110,7 +110,7 @@ export interface ConferenceMediaStats {
   ownRetransmissionRequests: number;
   /** Frame ends sent a second time to receivers losing packets (receiver-bandwidth.ts FRAME_END_REPEAT_LOSS). */
   frameEndsRepeated: number;
-  /** Times a receiver's layer stopped until the keyframe of the lower one its bandwidth estimate moved it to (its path could not carry it). */
+  /** Times a receiver's layer stopped until the keyframe of the lower one its bandwidth estimate moved it to, its path's queue filling (video-projection.ts #holdLayerFor). */
   bandwidthHolds: number;
   /** Of the bridge's own requests, the tail-loss probes: a sender's stream silent within a frame, or a frame late (rtp/retransmission-requester.ts). */
   tailLossProbes: number;
