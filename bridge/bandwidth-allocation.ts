@@ -1,17 +1,26 @@
 /**
  * Which simulcast layer of each video source a receiver can afford (jitsi-protocol.md §8.4;
- * jitsi-videobridge's BandwidthAllocator does the same in two passes): with the receiver's
- * bandwidth estimate (bridge/bwe/) as the budget and its sources in rank order (on-stage, selected,
- * speakers, the rest: bridge/forwarding.ts), first every source gets its lowest layer while the
- * budget lasts, then each in rank order goes up as far as its wanted height and the rest of the
- * budget allow — the one on stage is served first.
+ * jitsi-videobridge's BandwidthAllocator and doc/allocation.md): with the receiver's bandwidth
+ * estimate (bridge/bwe/) as the budget and its sources in rank order (on-stage, selected, speakers,
+ * the rest: bridge/forwarding.ts), first every source gets its lowest layer while the budget lasts,
+ * then each in rank order goes up as far as its wanted height and the rest of the budget allow —
+ * the one on stage is served first.
  *
- * Deviation from JVB: a source that does not fit even with its lowest layer keeps that layer
- * instead of being suspended (which would need a ForwardedSources change and a keyframe to come
- * back). A layer whose bitrate is not measured yet
- * (0) costs nothing, so a source starting up is not held down.
+ * A source whose lowest layer no longer fits is suspended (cap 0): the receiver is sent nothing of
+ * it and is told so by ForwardedSources, as JVB does, rather than have a link too thin for all of
+ * them lose packets of every stream, its audio included. It comes back when the budget covers its
+ * lowest layer by RESUME_MARGIN, so that an estimate hovering at the edge does not turn it off and
+ * on (each return costs a keyframe). Deviation from JVB, which may oversend only the source on
+ * stage (allow-oversend-onstage): the first-ranked source with a layer arriving is never
+ * suspended, whether or not it is on stage. Its packets are what probes the path (the bridge probes
+ * with copies of what a receiver is sent), so a receiver whose every source was suspended would
+ * never see its estimate grow again. A layer whose bitrate is not measured yet (0) costs nothing,
+ * so a source starting up is neither held down nor suspended.
  * Pure: the conference gives the estimate and each source's arriving layers.
  */
+
+/** A suspended source comes back once the budget left covers its lowest layer's bitrate times this. */
+export const RESUME_MARGIN = 1.25;
 
 /** One of a receiver's video sources, as the allocation sees it. */
 export interface AllocationSource {
@@ -20,11 +29,13 @@ export interface AllocationSource {
   wantedHeight: number;
   /** The layers arriving, lowest first: their heights and measured bitrates (bps, 0 = unknown). */
   layers: ReadonlyArray<{ height: number; bitrate: number }>;
+  /** Whether the previous allocation suspended it: coming back takes RESUME_MARGIN of its lowest layer. */
+  suspended?: boolean;
 }
 
 /** What the allocation gives, and what the sources would take with no limit (for probing). */
 export interface Allocation {
-  /** Source name → the height of the layer the budget allows. */
+  /** Source name → the height of the layer the budget allows; 0 for a suspended source. */
   caps: Map<string, number>;
   /** Bitrate of the chosen layers. */
   allocatedBps: number;
@@ -50,16 +61,25 @@ export function allocate(estimateBps: number, sources: readonly AllocationSource
 
 /**
  * Source name → the height of the layer the budget allows (to be used as the receiver's cap for
- * that source). Sources without an arriving layer are left out (nothing to choose yet).
+ * that source), 0 for a source suspended. Sources without an arriving layer are left out (nothing
+ * to choose yet).
  */
 export function allocateBandwidth(estimateBps: number, sources: readonly AllocationSource[]): Map<string, number> {
   const budget = { left: Math.max(0, estimateBps) };
+  const SUSPENDED = -2;
   const chosen = new Array<number>(sources.length).fill(-1);
-  // Pass 1: the lowest layer of each, in rank order; one that does not fit keeps it too (see the
-  // file comment), and the budget left for going up shrinks accordingly.
+  let first = true;
+  // Pass 1: the lowest layer of each, in rank order, while it fits; the first one always (see the
+  // file comment), which may leave the budget below zero for the others.
   sources.forEach((source, i) => {
     const lowest = source.layers[0];
     if (!lowest) return;
+    const fits = lowest.bitrate === 0 || lowest.bitrate * (source.suspended ? RESUME_MARGIN : 1) <= budget.left;
+    if (!first && !fits) {
+      chosen[i] = SUSPENDED;
+      return;
+    }
+    first = false;
     chosen[i] = 0;
     budget.left -= lowest.bitrate;
   });
@@ -71,7 +91,7 @@ export function allocateBandwidth(estimateBps: number, sources: readonly Allocat
       const layer = source.layers[next]!;
       if (layer.height > source.wantedHeight) break;
       const extra = layer.bitrate - source.layers[current]!.bitrate;
-      if (extra > budget.left) break;
+      if (extra > 0 && extra > budget.left) break; // a layer not measured yet costs nothing, even when the first source overran the budget
       budget.left -= extra;
       current = next;
     }
@@ -80,7 +100,8 @@ export function allocateBandwidth(estimateBps: number, sources: readonly Allocat
   const caps = new Map<string, number>();
   sources.forEach((source, i) => {
     const index = chosen[i]!;
-    if (index >= 0) caps.set(source.name, source.layers[index]!.height);
+    if (index === SUSPENDED) caps.set(source.name, 0);
+    else if (index >= 0) caps.set(source.name, source.layers[index]!.height);
   });
   return caps;
 }

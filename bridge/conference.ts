@@ -112,6 +112,8 @@ export interface ConferenceMediaStats {
   frameEndsRepeated: number;
   /** Times a receiver's layer stopped until the keyframe of the lower one its bandwidth estimate moved it to, its path's queue filling (video-projection.ts #holdLayerFor). */
   bandwidthHolds: number;
+  /** Times a receiver's bandwidth estimate no longer carried even the lowest layer of a video source, which it then stopped being sent (bandwidth-allocation.ts). */
+  bandwidthSuspensions: number;
   /** Of the bridge's own requests, the tail-loss probes: a sender's stream silent within a frame, or a frame late (rtp/retransmission-requester.ts). */
   tailLossProbes: number;
 }
@@ -146,6 +148,8 @@ interface Member {
   sourceNames: boolean;
   /** The last LastNEndpointsChangeEvent list sent to it (legacy receivers), so that an unchanged one is not sent again. */
   lastNEndpoints?: string;
+  /** The last ForwardedSources list sent to it (names joined by spaces); undefined before one. */
+  forwardedSources?: string;
 }
 
 /**
@@ -260,7 +264,7 @@ export class BridgeConference {
   private readonly counters: ConferenceMediaStats = {
     rtpPacketsReceived: 0, rtpBytesReceived: 0, rtpPacketsForwarded: 0, rtpBytesForwarded: 0,
     packetsExpected: 0, packetsLost: 0, forwardingDelayNsTotal: 0, forwardingDelayNsMax: 0, forwardingDelaySamples: 0,
-    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, bandwidthHolds: 0,
+    retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, bandwidthHolds: 0, bandwidthSuspensions: 0,
     tailLossProbes: 0,
   };
   /** The last second of every video layer received (bounded: bridge/rtp/packet-cache.ts), for receivers' NACKs. */
@@ -551,10 +555,14 @@ export class BridgeConference {
     const sources: AllocationSource[] = [];
     for (const [name, wantedHeight] of video ?? []) {
       const projection = this.projections.get(name);
-      if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers() });
+      if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers(), suspended: member.bandwidth.isSuspended(name) });
     }
-    member.bandwidth.allocated(allocate(member.bandwidth.allocationBudget(now), sources), now);
+    const allocation = allocate(member.bandwidth.allocationBudget(now), sources);
+    for (const source of sources) if (!source.suspended && allocation.caps.get(source.name) === 0) this.counters.bandwidthSuspensions++;
+    member.bandwidth.allocated(allocation, now);
+    // A suspended source gets height 0: its stream pauses, and resumes at a keyframe asked when it comes back.
     for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), { constraintHeight: wantedHeight, overloaded: member.bandwidth.overloaded(now) });
+    this.announceForwarded(member);
   }
 
   /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
@@ -638,10 +646,11 @@ export class BridgeConference {
     if (!member) return;
     const speaker = this.speech.state;
     if (speaker) this.send(endpointId, speakerMessage(speaker));
-    const video = this.plan?.video.get(endpointId);
-    if (video) {
-      member.lastNEndpoints = undefined; // what was said before the channel opened is lost
-      this.sendForwardedSources(member, [...video.keys()], this.sourceOwners());
+    if (this.plan?.video.has(endpointId)) {
+      // What was said before the channel opened is lost.
+      member.lastNEndpoints = undefined;
+      member.forwardedSources = undefined;
+      this.announceForwarded(member, true);
     }
     for (const source of member.sources.named) {
       const maxHeight = this.plan?.senderHeights.get(source.name);
@@ -654,6 +663,21 @@ export class BridgeConference {
     const owners = new Map<string, string>();
     for (const [id, member] of this.members) for (const source of member.sources.named) owners.set(source.name, id);
     return owners;
+  }
+
+  /**
+   * Tells a receiver the video sources it is sent when they changed (or `always`): those the plan
+   * forwards it, less those its bandwidth suspended.
+   */
+  private announceForwarded(receiver: Member, always = false, owners?: ReadonlyMap<string, string>): void {
+    const video = this.plan?.video.get(receiver.endpoint.id);
+    if (!video) return;
+    const forwarded: string[] = [];
+    for (const [name, height] of video) if (receiver.bandwidth.cappedHeight(name, height) > 0) forwarded.push(name);
+    const key = forwarded.join(' ');
+    if (!always && key === receiver.forwardedSources) return;
+    receiver.forwardedSources = key;
+    this.sendForwardedSources(receiver, forwarded, owners ?? this.sourceOwners());
   }
 
   /**
@@ -752,9 +776,9 @@ export class BridgeConference {
     this.plan = plan;
     this.plainReceivers.clear();
     const owners = changes.forwardedSources.size > 0 ? this.sourceOwners() : new Map<string, string>();
-    for (const [id, forwardedSources] of changes.forwardedSources) {
+    for (const id of changes.forwardedSources.keys()) {
       const receiver = this.members.get(id);
-      if (receiver) this.sendForwardedSources(receiver, forwardedSources, owners);
+      if (receiver) this.announceForwarded(receiver, false, owners);
     }
     for (const [sourceName, maxHeight] of changes.senderHeights) {
       const owner = byName.get(sourceName)?.owner;

@@ -171,6 +171,11 @@ export class ReceiverBandwidth {
     return cap === undefined ? wantedHeight : Math.min(wantedHeight, cap);
   }
 
+  /** Whether the last allocation suspended the source (its lowest layer did not fit; bandwidth-allocation.ts). */
+  isSuspended(name: string): boolean {
+    return this.#heard && this.#caps.get(name) === 0;
+  }
+
   /**
    * Probing (jitsi-videobridge's BandwidthProbing): the bytes to send now as copies, filling the
    * gap between what media the receiver was sent since the last call and min(estimate, what its

@@ -64,6 +64,7 @@ const COUNTERS: Array<[name: string, help: string, key: keyof BridgeTotals]> = [
   ['salon_bridge_tail_loss_probes_total', 'Requests the bridge made of senders for the next packet of a video stream gone silent within a frame, or a frame late', 'tailLossProbes'],
   ['salon_bridge_frame_ends_repeated_total', 'Last packets of video frames sent a second time to receivers losing packets without congestion', 'frameEndsRepeated'],
   ['salon_bridge_bandwidth_holds_total', 'Times a receiver\'s simulcast layer stopped until the keyframe of the lower one its bandwidth estimate moved it to, its path not carrying the layer', 'bandwidthHolds'],
+  ['salon_bridge_bandwidth_suspensions_total', 'Times a receiver\'s bandwidth estimate no longer carried even the lowest layer of a video source, which it then stopped being sent (and was told so by ForwardedSources)', 'bandwidthSuspensions'],
   ['salon_bridge_probing_bytes_total', 'Bytes of packet copies sent to receivers to probe their bandwidth', 'probingBytes'],
   ['salon_bridge_srtp_replays_total', 'Packets dropped as SRTP or SRTCP replays', 'srtpReplays'],
 ];

@@ -82,6 +82,8 @@ export interface BridgeTotals {
   frameEndsRepeated: number;
   /** Times a receiver's layer stopped until the keyframe of the lower one its bandwidth estimate moved it to. */
   bandwidthHolds: number;
+  /** Times a receiver's bandwidth estimate no longer carried even the lowest layer of a video source, which it then stopped being sent. */
+  bandwidthSuspensions: number;
   /** The bridge's own requests made as tail-loss probes (a sender's stream silent within a frame, or a frame late). */
   tailLossProbes: number;
 }
@@ -136,7 +138,7 @@ function zeroTotals(): BridgeTotals {
     conferencesCreated: 0, conferencesCompleted: 0, endpointsCreated: 0,
     packetsReceived: 0, bytesReceived: 0, packetsSent: 0, bytesSent: 0, srtpAuthFailures: 0, srtpReplays: 0,
     rtpPacketsReceived: 0, rtpPacketsForwarded: 0, rtpPacketsExpected: 0, rtpPacketsLost: 0,
-    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, bandwidthHolds: 0, tailLossProbes: 0,
+    forwardingDelayNsTotal: 0, forwardingDelaySamples: 0, retransmissionsFromCache: 0, retransmissionsRequested: 0, probingBytes: 0, ownRetransmissionRequests: 0, frameEndsRepeated: 0, bandwidthHolds: 0, bandwidthSuspensions: 0, tailLossProbes: 0,
   };
 }
 
@@ -166,6 +168,7 @@ function addConference(into: BridgeTotals, s: ConferenceMediaStats): void {
   into.ownRetransmissionRequests += s.ownRetransmissionRequests;
   into.frameEndsRepeated += s.frameEndsRepeated;
   into.bandwidthHolds += s.bandwidthHolds;
+  into.bandwidthSuspensions += s.bandwidthSuspensions;
   into.tailLossProbes += s.tailLossProbes;
 }
 

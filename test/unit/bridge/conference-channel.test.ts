@@ -418,6 +418,63 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(calm.holds, 0);
   });
 
+  it('suspends for a receiver the source its bandwidth cannot carry even at its lowest layer, says so, and resumes it without a gap once it can', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { C, cEnd } = thirdEndpoint(c);
+    const conferenceOf = c.svc.conferenceList()[0]!;
+    // C: A's camera on stage (ranked first), B's camera in a thumbnail.
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+    const aFrames = weightedLayerFrames(c, (p) => p);
+    // B's camera, one layer of about 140 kbit/s (a 540-byte frame every 33 ms): more than C's REMB will leave for it.
+    let bSeq = 500;
+    const bFrame = (key: boolean) => Buffer.concat([vp8Rtp(6001, bSeq++, { key, height: 180 }), Buffer.alloc(500)]);
+    const frames = (n: number, bKeyAt = -1, aKey = (_: number, __: number) => false) => {
+      for (let i = 0; i < n; i++) {
+        c.b.emit('rtp', bFrame(i === bKeyAt));
+        aFrames(1, (ssrc) => aKey(ssrc, i));
+      }
+    };
+    const bCopies = (from = 0, to?: number) => cEnd.sentRtp.slice(from, to).filter((p) => p.readUInt32BE(8) === 6001);
+    frames(40, 0, (_, i) => i === 0);
+    assert.ok(bCopies().length >= 39, 'C gets B\'s camera');
+    assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`, `${B}-v0`] });
+
+    // C can take 100 kbit/s: A's low layer (about 10 kbit/s) fits, B's camera does not.
+    cEnd.emit('rtcp', remb(100_000));
+    assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] }, 'C is told B\'s camera is no longer forwarded');
+    assert.equal(conferenceOf.mediaStats().bandwidthSuspensions, 1);
+    const suspendedAt = cEnd.sentRtp.length;
+    frames(10, -1, (ssrc, i) => ssrc === LOW && i === 2);
+    assert.equal(bCopies(suspendedAt).length, 0, 'nothing of B\'s camera while suspended');
+    assert.deepEqual(layersOf(cEnd, suspendedAt).slice(-3), ['low', 'low', 'low'], 'A\'s camera, ranked first, goes on at its low layer');
+    assert.equal(c.of(C, 'ForwardedSources').length, 2, 'said once');
+
+    // Just enough for B's camera at the edge: not back yet (the margin), so no flapping.
+    const plis = () => c.b.sentRtcp.filter((p) => p[1] === 206 && (p[0]! & 0x1f) === 1).length;
+    const plisBefore = plis();
+    c.clock.now += 300;
+    cEnd.emit('rtcp', remb(160_000));
+    frames(3);
+    assert.equal(bCopies(suspendedAt).length, 0, 'still suspended at the edge');
+    assert.equal(c.of(C, 'ForwardedSources').length, 2);
+
+    // Room again: B's camera comes back, C is told, B is asked for a keyframe, and C's copies go on from the next sequence number.
+    c.clock.now += 300;
+    cEnd.emit('rtcp', remb(1_000_000));
+    assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`, `${B}-v0`] });
+    assert.ok(plis() > plisBefore, 'B is asked for a keyframe of its camera');
+    // One layer: its stream goes on at once (the keyframe asked follows), as for any single-layer source.
+    const resumedAt = cEnd.sentRtp.length;
+    frames(3, 1);
+    const resumed = bCopies(resumedAt);
+    assert.equal(resumed.length, 3, 'B\'s camera again');
+    const lastBefore = bCopies(0, suspendedAt).length > 0 ? bCopies().at(-1 - resumed.length)! : undefined;
+    assert.ok(lastBefore, 'C had B\'s camera before');
+    assert.equal(resumed[0]!.readUInt16BE(2), (lastBefore.readUInt16BE(2) + 1) & 0xffff, 'no gap in C\'s sequence numbers');
+    assert.equal(conferenceOf.mediaStats().bandwidthSuspensions, 1);
+  });
+
   it('caps camera video bridge-wide while overloaded: senders asked for less, receivers moved down on a keyframe, and back', () => {
     const c = conference();
     close = () => c.svc.close('test over');
