@@ -81,6 +81,8 @@ export class DtlsLink {
   droppedDatagrams = 0;
   /** ClientHellos received after the handshake and dropped. */
   lateClientHellos = 0;
+  /** Datagrams dropped unread: not whole DTLS records, or refused by werift's parser (see #deliver). */
+  malformedDatagrams = 0;
 
   constructor(options: DtlsLinkOptions) {
     this.role = options.role;
@@ -155,6 +157,12 @@ export class DtlsLink {
 
   #deliver(data: Buffer): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
+    // werift reads a record's length before checking there is a header (a datagram under 13 bytes
+    // throws): a datagram is handed on only when it is whole records, each within it.
+    if (!wholeRecords(data)) {
+      this.malformedDatagrams++;
+      return;
+    }
     if (this.#handshakeDone && containsClientHello(data)) {
       // werift's server would start over (renegotiation()) and drop its keys: WebRTC never renegotiates.
       this.lateClientHellos++;
@@ -168,7 +176,14 @@ export class DtlsLink {
       if (this.#sawHelloVerify) return;
       this.#sawHelloVerify = true;
     }
-    this.#transport.onData(data, [UNBOUND.address, UNBOUND.port]);
+    try {
+      this.#transport.onData(data, [UNBOUND.address, UNBOUND.port]);
+    } catch (error) {
+      // Whatever werift's parser still refuses is that datagram's loss, never the link's (nor,
+      // from #nextTurn, where nothing would catch it, the process's).
+      this.malformedDatagrams++;
+      this.#log.debug({ err: error, length: data.length }, 'malformed DTLS datagram dropped');
+    }
   }
 
   /** Idempotent. */
@@ -216,6 +231,16 @@ export class DtlsLink {
     this.#log.warn({ err: error, role: this.role }, 'DTLS failed');
     this.events.emit('failed', error);
   }
+}
+
+/** Whether `data` is one or more whole DTLS records (RFC 6347 §4.1: a 13-byte header, then as many bytes as its length says). */
+export function wholeRecords(data: Buffer): boolean {
+  let offset = 0;
+  while (offset < data.length) {
+    if (offset + 13 > data.length) return false;
+    offset += 13 + data.readUInt16BE(offset + 11);
+  }
+  return offset === data.length && data.length > 0;
 }
 
 /**
