@@ -194,7 +194,8 @@ export class Endpoint {
       this.#dtls?.setRemoteFingerprints(info.fingerprints);
     }
     for (const candidate of info.candidates) {
-      if (candidate.protocol !== 'udp' || candidate.component !== 1 || isIP(candidate.ip) === 0 || !this.#context.reachable(candidate.ip)) continue;
+      // Port 0 is no peer's (nothing can be sent to it; Node's dgram throws on it).
+      if (candidate.protocol !== 'udp' || candidate.component !== 1 || !(candidate.port >= 1 && candidate.port <= 65535) || isIP(candidate.ip) === 0 || !this.#context.reachable(candidate.ip)) continue;
       this.#ice.addRemoteCandidate({ host: candidate.ip, port: candidate.port, priority: candidate.priority });
     }
     if (info.ufrag !== undefined && info.pwd !== undefined) this.#ice.setRemoteCredentials(info.ufrag, info.pwd);

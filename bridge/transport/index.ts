@@ -297,9 +297,16 @@ async function dgramSocket(host: string, port: number, log: Logger): Promise<Med
       socket.on('message', (data, rinfo) => handler(data, { host: rinfo.address, port: rinfo.port }));
     },
     send: (data, to) => {
-      socket.send(data, to.port, to.host, (error) => {
+      const failed = (error: Error | null) => {
         if (error) log.debug({ err: error, to: `${to.host}:${to.port}` }, 'UDP send failed');
-      });
+      };
+      // dgram throws at once (not through the callback) on a bad port or address: as the native
+      // socket's EINVAL, that datagram is lost, not the timer or handler that sent it.
+      try {
+        socket.send(data, to.port, to.host, failed);
+      } catch (error) {
+        failed(error as Error);
+      }
     },
     sendBatch: () => undefined,
     wireDelays: () => undefined,

@@ -59,13 +59,26 @@ describe('bridge expiry of endpoints on the media transport', function () {
     assert.equal(colibri.conferenceList()[0]!.endpointIds()[0], 'bob');
     assert.equal(media.sizes.endpoints, 1);
   });
+
+  for (const native of ['off', 'auto'] as const) {
+    it(`ignores a candidate on port 0 (native ${native}): its ICE checks would have nowhere to go`, async () => {
+      await media.close();
+      media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, connectTimeoutMs: 300, native });
+      start({ neverHeardMs: 60_000, inactivityMs: 60_000, emptyConferenceMs: 60_000 });
+      allocate('alice', true);
+      colibri.modify({ meetingId: 'm-1', endpoints: [{ id: 'alice', media: [], capabilities: [], transport: { iceUdp: remoteTransport(0) } }], relays: [] });
+      // The checks are paced for the connect timeout; the endpoint then fails as one whose checks go unanswered.
+      await until(() => colibri.endpointCount === 0, 'alice expired at its connect timeout');
+      assert.deepEqual(media.sizes, { endpoints: 0, ufrags: 0, addresses: 0, transactions: 0 });
+    });
+  }
 });
 
-function remoteTransport() {
+function remoteTransport(port = 9) {
   // Built through the protocol module, as the focus sends it after session-accept.
   return buildIceUdpTransport({
     ufrag: 'nobody', pwd: 'nobodynobodynobodynobody', rtcpMux: true, extensions: [], webSockets: [],
     fingerprints: [{ hash: 'sha-256', value: 'AA:BB', setup: 'active' }],
-    candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c', ip: '127.0.0.1', port: 9, priority: 1, protocol: 'udp', type: 'host', network: 0 }],
+    candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c', ip: '127.0.0.1', port, priority: 1, protocol: 'udp', type: 'host', network: 0 }],
   });
 }
