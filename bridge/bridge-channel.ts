@@ -30,6 +30,19 @@ export interface ChannelDirectory {
 /** Sustained messages per second one endpoint may send on its channel, and the burst allowed. */
 export const MESSAGES_PER_SECOND = 20;
 export const MESSAGE_BURST = 60;
+/**
+ * Bytes a channel may have waiting to be written to its client: messages to one past that are
+ * dropped, so that a client that stops reading (its socket's window closed) holds at most this
+ * much of the bridge's memory, whatever the others send it.
+ */
+export const MAX_BUFFERED_BYTES = 1 << 20;
+
+/** An endpoint's allowance of messages: kept across its reconnections, so that reconnecting does not refill it. */
+interface MessageBucket {
+  tokens: number;
+  refilled: number;
+  dropped: number;
+}
 
 const PATH = /^\/colibri-ws\/([^/?]+)\/([^/?]+)\/([^/?]+)(?:\?(.*))?$/;
 
@@ -43,6 +56,10 @@ export class BridgeChannelServer {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false });
   /** meeting id → endpoint id → socket */
   private readonly sockets = new Map<string, Map<string, WebSocket>>();
+  /** meeting id + NUL + endpoint id → its message allowance, until the endpoint goes. */
+  private readonly buckets = new Map<string, MessageBucket>();
+  /** Messages not sent because their channel had MAX_BUFFERED_BYTES waiting. */
+  droppedSends = 0;
 
   constructor(private readonly bridgeId: string, private readonly directory: ChannelDirectory, private readonly log: Logger) {}
 
@@ -68,18 +85,35 @@ export class BridgeChannelServer {
   /** Sends a message to one endpoint of a conference (when its channel is open). */
   send(meetingId: string, endpointId: string, message: BridgeChannelMessage): void {
     const ws = this.sockets.get(meetingId)?.get(endpointId);
-    if (ws && ws.readyState === ws.OPEN) ws.send(serialiseBridgeChannelMessage(message));
+    if (ws) this.deliver(ws, endpointId, serialiseBridgeChannelMessage(message));
   }
 
-  /** Closes an endpoint's channel (its endpoint expired). */
+  /** Closes an endpoint's channel (its endpoint expired): from now on nothing it sends is heard. */
   closeEndpoint(meetingId: string, endpointId: string): void {
-    this.sockets.get(meetingId)?.get(endpointId)?.close(1000, 'endpoint expired');
+    this.buckets.delete(bucketKey(meetingId, endpointId));
+    const endpoints = this.sockets.get(meetingId);
+    const ws = endpoints?.get(endpointId);
+    if (!endpoints || !ws) return;
+    endpoints.delete(endpointId);
+    if (endpoints.size === 0) this.sockets.delete(meetingId);
+    ws.close(1000, 'endpoint expired');
   }
 
   close(): void {
     for (const endpoints of this.sockets.values()) for (const ws of endpoints.values()) ws.terminate();
     this.sockets.clear();
+    this.buckets.clear();
     this.server.close();
+  }
+
+  /** Sends unless the channel is not open, or MAX_BUFFERED_BYTES wait to be written to it already. */
+  private deliver(ws: WebSocket, endpointId: string, payload: string): void {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount >= MAX_BUFFERED_BYTES) {
+      if (this.droppedSends++ % 100 === 0) this.log.warn({ epId: endpointId, dropped: this.droppedSends }, 'bridge channel not read: messages to it dropped');
+      return;
+    }
+    ws.send(payload);
   }
 
   private attach(ws: WebSocket, meetingId: string, endpointId: string): void {
@@ -90,24 +124,30 @@ export class BridgeChannelServer {
     ws.on('error', (err) => this.log.debug({ err: err.message, epId: endpointId }, 'bridge channel error'));
     ws.on('close', () => {
       const current = this.sockets.get(meetingId);
-      if (current?.get(endpointId) === ws) current.delete(endpointId);
-      if (current?.size === 0) this.sockets.delete(meetingId);
+      if (current?.get(endpointId) !== ws) return;
+      current.delete(endpointId);
+      if (current.size === 0) this.sockets.delete(meetingId);
+      if (this.directory.passwordOf(meetingId, endpointId) === undefined) this.buckets.delete(bucketKey(meetingId, endpointId));
     });
-    // A token bucket per channel: a flood from one endpoint is dropped here, before it costs the
-    // others relayed copies or the conference re-planning its forwarding.
-    let tokens = MESSAGE_BURST;
-    let refilled = performance.now();
-    let dropped = 0;
+    // A token bucket per endpoint: a flood from one is dropped here, before it costs the others
+    // relayed copies or the conference re-planning its forwarding. A new channel of the same
+    // endpoint takes over its bucket.
+    const key = bucketKey(meetingId, endpointId);
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = { tokens: MESSAGE_BURST, refilled: performance.now(), dropped: 0 }));
+    const allowance = bucket;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) return;
+      // A socket replaced by a newer one, or whose endpoint expired, is closing: what it still
+      // delivers meanwhile (until the client answers the close) is not the endpoint's any more.
+      if (isBinary || this.sockets.get(meetingId)?.get(endpointId) !== ws) return;
       const now = performance.now();
-      tokens = Math.min(MESSAGE_BURST, tokens + ((now - refilled) / 1000) * MESSAGES_PER_SECOND);
-      refilled = now;
-      if (tokens < 1) {
-        if (dropped++ % 100 === 0) this.log.warn({ epId: endpointId, dropped }, 'bridge channel messages over the rate limit dropped');
+      allowance.tokens = Math.min(MESSAGE_BURST, allowance.tokens + ((now - allowance.refilled) / 1000) * MESSAGES_PER_SECOND);
+      allowance.refilled = now;
+      if (allowance.tokens < 1) {
+        if (allowance.dropped++ % 100 === 0) this.log.warn({ epId: endpointId, dropped: allowance.dropped }, 'bridge channel messages over the rate limit dropped');
         return;
       }
-      tokens--;
+      allowance.tokens--;
       this.onMessage(meetingId, endpointId, data.toString('utf8'));
     });
     ws.send(serialiseBridgeChannelMessage({ colibriClass: 'ServerHello' }));
@@ -131,7 +171,7 @@ export class BridgeChannelServer {
         const to = message.colibriClass === 'EndpointMessage' ? message.to : '';
         const payload = serialiseBridgeChannelMessage(stamped);
         for (const [id, ws] of this.sockets.get(meetingId) ?? []) {
-          if (id !== from && (to === '' || to === id) && ws.readyState === ws.OPEN) ws.send(payload);
+          if (id !== from && (to === '' || to === id)) this.deliver(ws, id, payload);
         }
         return;
       }
@@ -152,6 +192,10 @@ export class BridgeChannelServer {
       this.log.error({ err, epId: endpointId }, 'bridge channel message handling failed');
     }
   }
+}
+
+function bucketKey(meetingId: string, endpointId: string): string {
+  return `${meetingId}\u0000${endpointId}`;
 }
 
 function safeDecode(s: string): string | undefined {

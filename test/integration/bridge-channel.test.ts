@@ -172,6 +172,42 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     await next(b, 'ServerHello', fromHello);
   });
 
+  it('hears nothing more from a channel once a newer one of its endpoint replaced it, and reconnecting does not refill the rate limit', async () => {
+    const { a, b } = await conference();
+    const urlOfB = b.ws.url;
+    const fromA = a.messages.length;
+    // The burst spent on the first channel.
+    for (let i = 0; i < 60; i++) b.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { first: i } }));
+    await until(() => a.messages.slice(fromA).filter((m) => m.colibriClass === 'EndpointMessage').length >= 60, 'the burst relayed');
+    const replaced = b.ws;
+    const again = await connect(urlOfB);
+    await until(() => again.messages.some((m) => m.colibriClass === 'ServerHello'), 'ServerHello on the new channel');
+    const mark = a.messages.length;
+    // The old socket is closing (the bridge sent its close); until the client answers, what it sends is not relayed.
+    for (let i = 0; i < 20; i++) if (replaced.readyState === WebSocket.OPEN) replaced.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { stale: i } }));
+    for (let i = 0; i < 60; i++) again.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { second: i } }));
+    await new Promise((r) => setTimeout(r, 400));
+    const relayed = a.messages.slice(mark).filter((m) => m.colibriClass === 'EndpointMessage');
+    assert.equal(relayed.filter((m) => (m.msgPayload as Record<string, unknown>).stale !== undefined).length, 0, 'nothing from the replaced channel');
+    const second = relayed.filter((m) => (m.msgPayload as Record<string, unknown>).second !== undefined).length;
+    assert.ok(second <= 20, `the new channel has what the rate refilled since the burst, not a new burst of 60: ${second}`);
+    // And it is the endpoint's channel now: once the rate refilled, it is heard.
+    await new Promise((r) => setTimeout(r, 200));
+    const afterMark = a.messages.length;
+    again.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { after: 1 } }));
+    await until(() => a.messages.slice(afterMark).some((m) => m.colibriClass === 'EndpointMessage'), 'the new channel relayed');
+  });
+
+  it('hears nothing more from the channel of an endpoint that expired', async () => {
+    const { a, b } = await conference();
+    const meetingId = `meeting-${meeting}`;
+    bridge.channel.closeEndpoint(meetingId, B);
+    const mark = a.messages.length;
+    if (b.ws.readyState === WebSocket.OPEN) for (let i = 0; i < 5; i++) b.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { late: i } }));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.messages.slice(mark).filter((m) => m.colibriClass === 'EndpointMessage').length, 0);
+  });
+
   it('stops just the source a receiver constrains to maxHeight 0', async () => {
     const { b, epA, epB } = await conference();
     const fromB = b.messages.length;
