@@ -106,8 +106,10 @@ export function readSources(mediaSources: readonly Colibri2MediaSource[]): Endpo
       }
     }
     named.push(source);
-    // Every SSRC of the source: its layers, their RTX, and (audio) all it announced.
-    for (const ssrc of ssrcs) {
+    // Every SSRC of a video source: its layers and their RTX. An audio source is one SSRC: any
+    // more are owned but not forwarded, so that video signalled under an audio source's name does
+    // not go out as audio, around last-N, constraints, bandwidth and force-mute of video.
+    for (const ssrc of media.type === 'audio' ? ssrcs.slice(0, 1) : ssrcs) {
       forwarded.add(ssrc);
       sourceOf.set(ssrc, source);
     }

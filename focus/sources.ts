@@ -313,6 +313,16 @@ export class ConferenceSources {
       const repeated = msids.find((msid, i) => msids.indexOf(msid) !== i);
       if (repeated !== undefined) throw new SourceError({ reason: 'msid-in-use', msid: repeated, owner: endpoint });
     }
+    // A source name is one media's: the bridge is given each name's SSRCs as one Colibri2
+    // media-source of that media (toColibri2Sources), so video named like an audio source would
+    // be forwarded as audio, around last-N, constraints and force-mute of video.
+    const mediaOfName = new Map<string, SourceMedia>();
+    for (const source of set.sources) {
+      const name = source.name ?? `${endpoint}-${source.media[0]}0`;
+      const media = mediaOfName.get(name);
+      if (media !== undefined && media !== source.media) throw new SourceError({ reason: 'bad-source-name', ssrc: source.ssrc, name });
+      mediaOfName.set(name, source.media);
+    }
     const video = set.sources.filter((s) => s.media === 'video');
     const { maxVideoSources } = this.limits;
     if (new Set(video.map((s) => s.name ?? streamKey(s.ssrc, set.groups))).size > maxVideoSources) {

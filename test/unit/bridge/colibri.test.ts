@@ -201,6 +201,15 @@ describe('bridge Colibri2 service', () => {
     const screen = readSources([{ type: 'video', id: 'abcd1234-v1', ssrcGroups: [], sources: [parse('<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="77" name="abcd1234-v1" videoType="desktop"/>')] }]);
     assert.deepEqual(screen.named, [{ name: 'abcd1234-v1', media: 'video', desktop: true, primarySsrc: 77, layers: { layers: [77], rtx: new Map() } }]);
   });
+
+  it('forwards one SSRC of an audio source: more (video layers named like a microphone) are owned, not forwarded as audio', () => {
+    const ssma = (ssrc: number) => parse(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="${ssrc}" name="abcd1234-a0"/>`);
+    const group = parse('<ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="SIM"><source ssrc="21"/><source ssrc="22"/><source ssrc="23"/></ssrc-group>');
+    const sources = readSources([{ type: 'audio', id: 'abcd1234-a0', ssrcGroups: [group], sources: [ssma(20), ssma(21), ssma(22), ssma(23)] }]);
+    assert.deepEqual([...sources.forwarded], [20]);
+    assert.deepEqual([...sources.all].sort(), [20, 21, 22, 23]);
+    assert.deepEqual(sources.named, [{ name: 'abcd1234-a0', media: 'audio', desktop: false, primarySsrc: 20 }]);
+  });
 });
 
 describe('forwarded RTP header extensions', () => {

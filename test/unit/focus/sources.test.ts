@@ -259,6 +259,28 @@ describe('focus/sources', () => {
         );
       });
 
+      it('refuses a name given to sources of both media, even with the rule off (the bridge would forward that video as audio)', () => {
+        // A camera's layers named as the microphone: one audio media-source to the bridge.
+        assertRefused(
+          () => conference.add(A, { sources: [audio(A, 1), { ...video(A, 2), name: `${A}-a0` }], groups: [] }),
+          { reason: 'bad-source-name', ssrc: 2, name: `${A}-a0` },
+          'not-acceptable',
+        );
+        // In two requests, and where an unnamed source takes the default name.
+        conference.add(A, { sources: [{ ssrc: 1, media: 'audio' }], groups: [] });
+        assertRefused(
+          () => conference.add(A, { sources: [{ ...video(A, 3), name: `${A}-a0` }], groups: [] }),
+          { reason: 'bad-source-name', ssrc: 3, name: `${A}-a0` },
+          'not-acceptable',
+        );
+        const lenient = new ConferenceSources({ requireNamePrefix: false });
+        assertRefused(
+          () => lenient.add(A, { sources: [{ ...audio(A, 1), name: 'mixed' }, { ...video(A, 2), name: 'mixed' }], groups: [] }),
+          { reason: 'bad-source-name', ssrc: 2, name: 'mixed' },
+          'not-acceptable',
+        );
+      });
+
       it('accepts unnamed sources, and any name when the rule is off', () => {
         conference.add(A, { sources: [{ ssrc: 1, media: 'audio' }], groups: [] });
         const lenient = new ConferenceSources({ requireNamePrefix: false });
