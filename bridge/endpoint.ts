@@ -132,15 +132,11 @@ export class Endpoint {
       candidates: context.candidates,
     };
     this.#client = {
-      // STUN reaches us only for our ufrag or our transactions; consent keeps this fresh while the client lives.
-      handleStunRequest: (message, raw, from) => {
-        this.#heard();
-        this.#ice.handleRequest(message, raw, from);
-      },
-      handleStunResponse: (message, raw, from) => {
-        this.#heard();
-        this.#ice.handleResponse(message, raw, from);
-      },
+      // STUN reaches us for our ufrag or our transactions, both in clear on the wire: what counts as
+      // hearing from the client is a check or response that proved the ICE password (`validated`
+      // below), and authenticated SRTP; consent keeps it fresh while the client lives.
+      handleStunRequest: (message, raw, from) => this.#ice.handleRequest(message, raw, from),
+      handleStunResponse: (message, raw, from) => this.#ice.handleResponse(message, raw, from),
       handleDatagram: (kind, data, from, arrival) => (kind === 'dtls' ? this.#receiveDtls(data, from) : this.#receiveMedia(data, arrival)),
     } satisfies MuxClient;
     const mux = context.mux;
@@ -156,6 +152,7 @@ export class Endpoint {
         addTransaction: (tid) => mux.addTransaction(tid, this.#client),
         removeTransaction: (tid) => mux.removeTransaction(tid, this.#client),
         validated: (address) => {
+          this.#heard();
           if (!mux.bindAddress(address, this.#client)) this.#log.warn({ remote: addressKey(address) }, 'remote address not bound (taken or over the limit)');
         },
       },
@@ -320,7 +317,6 @@ export class Endpoint {
   #receiveDtls(data: Buffer, from: RemoteAddress): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
     this.#dtlsPeer = from;
-    this.#heard();
     const link = this.#ensureDtls();
     if (link.role === 'client' && !this.#ice.selectedAddress) link.start();
     link.handle(data);

@@ -68,6 +68,8 @@ function harness(bridge: DtlsCertificate, browser: DtlsCertificate, setup: 'acti
     toBrowserMedia,
     /** The browser's first check, before our answer reaches it (the usual order). */
     browserChecks: () => mux.receive(peer!.request().bytes, BROWSER),
+    /** A check for the bridge's ufrag with a wrong password. */
+    forgedCheck: () => peer!.request({ pwd: 'not-the-password-of-it' }).bytes,
     remote: (fingerprint = browser.fingerprint) =>
       endpoint.setRemoteTransport({ ...BROWSER_ICE, fingerprints: [{ ...fingerprint, setup }], candidates: [] }),
     waitFor: (state: EndpointState) =>
@@ -213,8 +215,14 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
     cleanup.push(h.close);
     h.clock.advance(1_500);
     assert.deepEqual(h.endpoint.activity(), { failed: false, heard: false, idleMs: 1_500 }, 'never heard: idle since its creation');
+    // Anyone who saw the bridge's ufrag on the wire can send checks for it: without the password, they are not the client.
+    for (let i = 0; i < 3; i++) {
+      h.mux.receive(h.forgedCheck(), BROWSER);
+      h.clock.advance(50_000);
+    }
+    assert.deepEqual(h.endpoint.activity(), { failed: false, heard: false, idleMs: 151_500 }, 'checks failing MESSAGE-INTEGRITY are not the client');
     h.browserChecks();
-    assert.deepEqual(h.endpoint.activity(), { failed: false, heard: true, idleMs: 0 }, 'a check for its ufrag counts');
+    assert.deepEqual(h.endpoint.activity(), { failed: false, heard: true, idleMs: 0 }, 'a check for its ufrag with its password counts');
     h.remote();
     h.clock.advance(40_000); // no DTLS ever comes: the connect timeout fails it
     assert.equal(h.endpoint.state, 'failed');
