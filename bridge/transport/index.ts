@@ -58,7 +58,8 @@ export class MediaTransport {
   readonly #mux: UdpMux;
   readonly #log: Logger;
   readonly #context: Omit<EndpointContext, 'candidates'> & { candidates: IceCandidate[] };
-  readonly #endpoints = new Map<string, Endpoint>();
+  /** Every endpoint not closed yet. Not keyed by id: Colibri2 endpoint ids (MUC nicks) are unique within a conference only. */
+  readonly #endpoints = new Set<Endpoint>();
   /**
    * Test-only impairments, by the endpoint (mux client) an address is bound to, or by the address
    * key when it is bound to none; undefined (not empty) when none, so the hot path pays one check.
@@ -160,21 +161,26 @@ export class MediaTransport {
     return { endpoints: this.#endpoints.size, ...this.#mux.routes };
   }
 
-  /** A new endpoint on the shared port; throws if the id exists, the mux is full or the transport closed. */
+  /**
+   * A new endpoint on the shared port; throws if the mux is full or the transport closed. Its id
+   * need not be unique here: two conferences may each have an endpoint `abcd1234` (each has its
+   * own ufrag, password and addresses on the port).
+   */
   createEndpoint(id: string, log: Logger): Endpoint {
     if (this.#closing) throw new Error('media transport closed');
-    if (this.#endpoints.has(id)) throw new Error(`endpoint ${id} exists`);
     const endpoint = new Endpoint(id, log, this.#context);
-    this.#endpoints.set(id, endpoint);
+    this.#endpoints.add(endpoint);
     endpoint.events.on('state', (state) => {
-      if (state === 'closed' && this.#endpoints.get(id) === endpoint) this.#endpoints.delete(id);
+      if (state === 'closed') this.#endpoints.delete(endpoint);
     });
     return endpoint;
   }
 
-  /** The nominated remote address of endpoint `id` (the Colibri2 endpoint id, i.e. the MUC nick), once ICE has one. */
+  /** Test-only: the nominated remote address of the newest endpoint `id` (the Colibri2 endpoint id, i.e. the MUC nick), once ICE has one. */
   endpointAddress(id: string): RemoteAddress | undefined {
-    return this.#endpoints.get(id)?.selectedAddress;
+    let found: Endpoint | undefined;
+    for (const endpoint of this.#endpoints) if (endpoint.id === id) found = endpoint;
+    return found?.selectedAddress;
   }
 
   /**
@@ -214,7 +220,7 @@ export class MediaTransport {
     this.#closing ??= new Promise<void>((resolve) => {
       for (const impairment of this.#impairments?.values() ?? []) impairment.discard();
       this.#impairments = undefined;
-      for (const endpoint of [...this.#endpoints.values()]) endpoint.close('media transport closed');
+      for (const endpoint of [...this.#endpoints]) endpoint.close('media transport closed');
       this.#endpoints.clear();
       this.#mux.close();
       void this.#socket.close().then(resolve);

@@ -60,6 +60,17 @@ describe('bridge expiry of endpoints on the media transport', function () {
     assert.equal(media.sizes.endpoints, 1);
   });
 
+  it('gives two conferences each an endpoint of the same id (ids are unique within a conference only), and closes each alone', async () => {
+    start({ neverHeardMs: 60_000, inactivityMs: 60_000, emptyConferenceMs: 60_000 });
+    allocate('alice', true);
+    colibri.modify({ meetingId: 'm-2', create: true, name: 'other@muc.meet.jitsi', endpoints: [{ id: 'alice', create: true, media: [], capabilities: [] }], relays: [] });
+    assert.equal(colibri.endpointCount, 2);
+    assert.deepEqual([media.sizes.endpoints, media.sizes.ufrags], [2, 2], 'two endpoints, each with its ufrag');
+    colibri.modify({ meetingId: 'm-1', endpoints: [{ id: 'alice', expire: true, media: [], capabilities: [] }], relays: [] });
+    assert.equal(colibri.endpointCount, 1);
+    assert.deepEqual([media.sizes.endpoints, media.sizes.ufrags], [1, 1], 'the other conference\'s alice stays');
+  });
+
   for (const native of ['off', 'auto'] as const) {
     it(`ignores a candidate on port 0 (native ${native}): its ICE checks would have nowhere to go`, async () => {
       await media.close();
