@@ -348,7 +348,7 @@ const RECEIVE_CAPACITY = 64;
  * MTU by its sender. A longer datagram is dropped and counted (`counters.truncated`): nothing the
  * bridge speaks needs it, and a 64 KiB slot per datagram (dgram's) is what made receiving dear.
  */
-const RECEIVE_SLOT_BYTES = 4_096;
+export const RECEIVE_SLOT_BYTES = 4_096;
 /** Width of the delay buckets (salon_media.cc DelayHistogram::kBucketsPerMs). */
 const WIRE_DELAY_BUCKET_MS = 0.05;
 /** A datagram's wait in the socket beyond which its kernel timestamp is taken for a realtime clock step. */

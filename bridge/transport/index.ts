@@ -8,7 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { IceCandidate } from '../../xmpp/protocol/jingle-ice.ts';
 import { Endpoint, type EndpointContext } from '../endpoint.ts';
-import { NativeMediaSocket, selectNativeMedia, type NativeMedia, type NativeMode, type MediaSocketCounters, type UdpSendBatch, type WireDelays } from '../native/index.ts';
+import { NativeMediaSocket, RECEIVE_SLOT_BYTES, selectNativeMedia, type NativeMedia, type NativeMode, type MediaSocketCounters, type UdpSendBatch, type WireDelays } from '../native/index.ts';
 import { generateCertificate, type DtlsCertificate } from './certificate.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { candidatePriority, type IceTiming } from './ice-agent.ts';
@@ -300,7 +300,12 @@ async function dgramSocket(host: string, port: number, log: Logger): Promise<Med
     recvBufferSize: socket.getRecvBufferSize(),
     sendBufferSize: socket.getSendBufferSize(),
     receive: (handler) => {
-      socket.on('message', (data, rinfo) => handler(data, { host: rinfo.address, port: rinfo.port }));
+      socket.on('message', (data, rinfo) => {
+        // As the native socket (its receive slot): nothing the bridge speaks is longer, and a forged
+        // 64 KiB "SRTP" datagram would otherwise grow the authentication scratch buffers for good.
+        if (data.length > RECEIVE_SLOT_BYTES) return;
+        handler(data, { host: rinfo.address, port: rinfo.port });
+      });
     },
     send: (data, to) => {
       const failed = (error: Error | null) => {

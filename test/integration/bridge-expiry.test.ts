@@ -5,6 +5,7 @@
  * shared port, and its conference goes once empty.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { pino } from 'pino';
 import { ColibriService } from '../../bridge/colibri.ts';
 import { MediaTransport } from '../../bridge/transport/index.ts';
@@ -72,6 +73,21 @@ describe('bridge expiry of endpoints on the media transport', function () {
   });
 
   for (const native of ['off', 'auto'] as const) {
+    it(`drops a datagram longer than 4,096 bytes unread (native ${native}), as nothing the bridge speaks is that long`, async () => {
+      await media.close();
+      media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, native });
+      const sender = createSocket('udp4');
+      try {
+        // Media-looking junk from nobody's address: the mux drops what it reads.
+        for (const length of [4_096, 5_000, 65_000]) await new Promise<void>((resolve, reject) => sender.send(Buffer.alloc(length, 0x80), media.port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+        await until(() => media.muxStats.dropped >= 1, 'the 4,096-byte datagram read and dropped');
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(media.muxStats.dropped, 1, 'the longer ones were not handed on');
+      } finally {
+        sender.close();
+      }
+    });
+
     it(`ignores a candidate on port 0 (native ${native}): its ICE checks would have nowhere to go`, async () => {
       await media.close();
       media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, connectTimeoutMs: 300, native });
