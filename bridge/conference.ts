@@ -481,8 +481,9 @@ export class BridgeConference {
   private readonly sendProjected = (receiverId: string, packet: Buffer): void => {
     const member = this.members.get(receiverId);
     if (!member) return;
-    // A frame's last packet (the marker) twice to a receiver losing packets without congestion.
-    const copies = packet.length > 1 && (packet[1]! & 0x80) !== 0 && member.bandwidth.repeatFrameEnds ? 2 : 1;
+    // A frame's last packet (the marker) twice to a receiver losing packets without congestion;
+    // not its retransmission (an RTX packet keeps the marker), which the receiver asks again if lost.
+    const copies = packet.length > 1 && (packet[1]! & 0x80) !== 0 && member.bandwidth.repeatFrameEnds && !this.rtxPayloadTypes.has(packet[1]! & 0x7f) ? 2 : 1;
     this.sendRtpTo(member, packet, true, copies);
     this.sentBytes += copies * packet.length;
     if (copies > 1) {

@@ -475,6 +475,34 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(conferenceOf.mediaStats().bandwidthSuspensions, 1);
   });
 
+  it('sends a frame end twice to a receiver losing packets without congestion, but a retransmission of it once', () => {
+    /** The real estimator, reporting 10 % loss on a path whose queue does not grow. */
+    class Lossy extends SendSideBandwidthEstimator {
+      override get lossFraction(): number {
+        return 0.1;
+      }
+    }
+    const c = conference({ createEstimator: () => new Lossy() });
+    close = () => c.svc.close('test over');
+    const { cEnd } = thirdEndpoint(c);
+    cEnd.emit('rtcp', remb(200_000)); // C gave feedback: its estimator's judgement counts
+    // One packet per picture, each ending it (the marker).
+    const frames = weightedLayerFrames(c, (p) => {
+      p[1] = p[1]! | 0x80;
+      return p;
+    });
+    frames(5, (_, i) => i === 0);
+    const media = cEnd.sentRtp.filter((p) => p.readUInt32BE(8) === LOW);
+    assert.ok(media.length >= 8 && media.length % 2 === 0, `each frame end twice: ${media.length}`);
+    assert.ok(media.every((p, i) => p.equals(media[i - (i % 2)]!)), 'the same packet twice, byte for byte');
+    const last = media.at(-1)!;
+    const before = cEnd.sentRtp.length;
+    cEnd.emit('rtcp', nack(0xc, LOW, last.readUInt16BE(2)));
+    const resent = cEnd.sentRtp.slice(before);
+    assert.deepEqual(resent.map((p) => p.readUInt32BE(8)), [LOW_RTX], 'its retransmission once: a lost RTX is asked again like any packet');
+    assert.equal(c.svc.conferenceList()[0]!.mediaStats().frameEndsRepeated, media.length / 2);
+  });
+
   it('caps camera video bridge-wide while overloaded: senders asked for less, receivers moved down on a keyframe, and back', () => {
     const c = conference();
     close = () => c.svc.close('test over');
