@@ -74,6 +74,12 @@ interface Stream {
   frameIntervalMs: number;
   /** The silence since the highest packet was probed already. */
   probed: boolean;
+  /**
+   * After a packet far behind the highest: the sequence number that, arriving next, makes it a
+   * restart of the stream's numbering rather than a stray old packet (RFC 3550 A.1's two
+   * sequential packets); -1 when none.
+   */
+  restartAt: number;
 }
 
 export class RetransmissionRequester {
@@ -93,12 +99,22 @@ export class RetransmissionRequester {
       if (this.#streams.size >= MAX_STREAMS) this.#forgetIdlest();
       this.#streams.set(ssrc, {
         highest: sequence, lastSeenAt: now, pending: new Map(), responseMs: Number.NaN, retryIntervalMs: RETRY_INTERVAL_MS,
-        highestAt: now, frameOpen: frameEnd === false, frameEndAt: frameEnd === true ? now : Number.NaN, frameIntervalMs: Number.NaN, probed: false,
+        highestAt: now, frameOpen: frameEnd === false, frameEndAt: frameEnd === true ? now : Number.NaN, frameIntervalMs: Number.NaN, probed: false, restartAt: -1,
       });
       return 'ok';
     }
     stream.lastSeenAt = now;
-    const ahead = seqDiff(sequence, stream.highest);
+    let ahead = seqDiff(sequence, stream.highest);
+    if (ahead < -MAX_GAP && !retransmitted) {
+      // Far behind: a stray old packet, or the sender numbering anew from lower down (a restart
+      // with the same SSRC). The second of two packets in a row there says which.
+      if (sequence !== stream.restartAt) {
+        stream.restartAt = (sequence + 1) & 0xffff;
+        return 'ok';
+      }
+      ahead = MAX_GAP + 1; // a restart: taken as a jump ahead (old gaps dropped, nothing asked)
+    }
+    stream.restartAt = -1;
     if (ahead <= 0) return this.#filled(stream, sequence, now, retransmitted) ? 'filled' : 'ok';
     let gap = false;
     if (ahead > 1 && ahead <= MAX_GAP) {

@@ -91,6 +91,20 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
     assert.deepEqual(r.size, { streams: 0, pending: 0 });
   });
 
+  it('follows a sender that numbers anew from lower down (two packets in a row there), not a stray old packet', () => {
+    const r = new RetransmissionRequester();
+    for (let seq = 20_000; seq < 20_010; seq++) r.received(S, seq, 0);
+    assert.equal(r.received(S, 12_000, 1), 'ok', 'one stray old packet');
+    assert.equal(r.received(S, 20_011, 1), 'gap', 'the stream goes on: 20010 is missing');
+    assert.deepEqual([...r.due(1)], [[S, [20_010]]]);
+    r.received(S, 20_010, 2, true);
+    // The sender restarts at 15000.
+    assert.equal(r.received(S, 15_000, 3), 'ok');
+    assert.equal(r.received(S, 15_001, 3), 'ok', 'the second in a row: a restart');
+    assert.equal(r.received(S, 15_003, 4), 'gap', 'gaps in the new numbering are asked');
+    assert.deepEqual([...r.due(4)], [[S, [15_002]]]);
+  });
+
   it('stays bounded whatever the input', () => {
     const r = new RetransmissionRequester();
     for (let ssrc = 0; ssrc < 1000; ssrc++) {
