@@ -225,6 +225,8 @@ export class VideoProjection {
   #keyframe = false;
   /** Per layer: sequence number of the last packet to arrive with the marker bit (a picture's end), -1 before one. */
   readonly #lastPictureEnd: Int32Array;
+  /** Per layer: the highest sequence number arrived (media, or the bridge's own request answered ahead of it), -1 before one. */
+  readonly #highestSequence: Int32Array;
   /** Whether the layer packet being projected is the one right after its layer's last picture end. */
   #followsPictureEnd = false;
 
@@ -245,6 +247,7 @@ export class VideoProjection {
     this.#windowBytes = new Float64Array(n);
     this.#bitrates = new Float64Array(n);
     this.#lastPictureEnd = new Int32Array(n).fill(-1);
+    this.#highestSequence = new Int32Array(n).fill(-1);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
   }
@@ -371,7 +374,8 @@ export class VideoProjection {
    * it to `send`: media to every receiver that is forwarded its layer, a retransmission to those of
    * `askers` (the receivers that NACKed it) that were sent the packet it repairs — or, when the
    * bridge itself asked for it (`lostOnTheWayIn`: no receiver has it), to every receiver that has a
-   * slot for it, without waiting for their NACKs. The media packet is rewritten in place. Returns
+   * slot for it, without waiting for their NACKs; such a retransmission newer than anything of its
+   * layer goes on as media instead (see below). The media packet is rewritten in place. Returns
    * how many packets were handed over.
    */
   project(packet: Buffer, send: ProjectedPacketSink, askers?: ReadonlySet<string>, lostOnTheWayIn = false): number {
@@ -381,11 +385,19 @@ export class VideoProjection {
     const repairedLayer = this.#layerOfRtx.get(header.ssrc);
     let original = -1;
     this.#followsPictureEnd = false;
+    // A media packet of a layer; or a retransmission the bridge asked for itself that is newer than
+    // anything its layer brought (a tail-loss probe answered: the packet ending a frame, lost on
+    // the way in, before any later one came): no receiver has a slot for it, and it goes on as
+    // that layer's next packet, as if it had arrived in time.
+    let media = repairedLayer === undefined;
     if (repairedLayer !== undefined) {
       original = this.#options.rtxPayloadTypes.get(header.payloadType) ?? -1;
       // Chrome's bandwidth probes are padding-only RTX packets: nothing to repair.
       if (original < 0 || unwrapRtx(header, repairedLayer, original) === undefined) return 0;
-    } else {
+      const highest = this.#highestSequence[this.#layers.indexOf(repairedLayer)] ?? -1;
+      media = lostOnTheWayIn && highest >= 0 && ((header.sequenceNumber - highest) & 0xffff) - 1 < 0x7fff;
+    }
+    if (media) {
       const index = this.#layers.indexOf(header.ssrc);
       if (index < 0) return 0;
       this.#lastSeen[index] = now;
@@ -393,11 +405,13 @@ export class VideoProjection {
       const lastEnd = this.#lastPictureEnd[index]!;
       this.#followsPictureEnd = lastEnd >= 0 && ((header.sequenceNumber - lastEnd) & 0xffff) === 1;
       if (header.marker) this.#lastPictureEnd[index] = header.sequenceNumber;
+      const highest = this.#highestSequence[index]!;
+      if (highest < 0 || ((header.sequenceNumber - highest) & 0xffff) - 1 < 0x7fff) this.#highestSequence[index] = header.sequenceNumber;
     }
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
     this.#structureMissing = false;
     // A retransmission's keyframe is an old one: its structure is not the one in force.
-    const svc = vp8 === undefined ? this.#readSvc(header.payloadType, repairedLayer === undefined) : undefined;
+    const svc = vp8 === undefined ? this.#readSvc(header.payloadType, media) : undefined;
     if (vp8 !== undefined || (svc !== undefined && svc === this.#vp9Svc)) this.#blankDependencyDescriptor();
     // AV1 without a structure yet (its keyframe was lost): nothing can be decoded before the next one.
     if (this.#structureMissing) this.#askKeyframe(header.ssrc, now);
@@ -406,16 +420,16 @@ export class VideoProjection {
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
     if (svc !== undefined) {
       input.keyframe = svc.keyframe;
-      if (repairedLayer === undefined) this.#noteSpatialLayer(svc, header.ssrc, header.length, now);
+      if (media) this.#noteSpatialLayer(svc, header.ssrc, header.length, now);
     }
     this.#keyframe = input.keyframe;
     // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
     if (this.#layers.length === 1) input.keyframe = true;
-    if (input.keyframe && vp8 !== undefined && repairedLayer === undefined) {
+    if (input.keyframe && vp8 !== undefined && media) {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
-    return repairedLayer === undefined ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
+    return media ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
   }
 
   /**

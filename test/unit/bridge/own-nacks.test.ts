@@ -7,7 +7,7 @@ import type { ColibriService } from '../../../bridge/colibri.ts';
 import { RTCP_RTPFB, FMT_NACK, expandNack } from '../../../bridge/rtp/rtcp.ts';
 import { TAIL_LOSS_MS } from '../../../bridge/rtp/retransmission-requester.ts';
 import { parseConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
-import { vp8Rtp } from './rtp/fixtures.ts';
+import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
@@ -57,5 +57,34 @@ describe('bridge conference: its own NACKs towards a sender (tail-loss probes)',
     await sleep(250);
     assert.deepEqual([...new Set(nacked(sender.sentRtcp, LAYER))], [502, 503], 'the next frame, late, is asked');
     assert.equal(conference.mediaStats().tailLossProbes, 2, 'one probe per silence (503 is then asked again as any gap)');
+  });
+
+  it('forwards at once, as the stream\'s next packet, the answer to a tail-loss probe that nothing newer overtook', async () => {
+    const made = serviceWithFakeEndpoints();
+    svc = made.svc;
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
+    svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: ['source-names'] }], relays: [] });
+    const sender = made.endpoints.get('abcd1234')!;
+    const receiver = made.endpoints.get('efgh5678')!;
+    const end = vp8Rtp(LAYER, 500);
+    end[1] = end[1]! | 0x80;
+    sender.emit('rtp', end);
+    sender.emit('rtp', vp8Rtp(LAYER, 501, { key: false }));
+    const copies = () => receiver.sentRtp.filter((p) => p.readUInt32BE(8) === LAYER);
+    assert.equal(copies().length, 2);
+    await sleep(TAIL_LOSS_MS + 30);
+    assert.deepEqual(nacked(sender.sentRtcp, LAYER), [502], 'the packet after the open frame is asked');
+    // It was lost on the way in: the sender retransmits it (RTX 2001, payload type 96), before any later packet.
+    const lost = vp8Rtp(LAYER, 502, { key: false });
+    lost[1] = lost[1]! | 0x80;
+    sender.emit('rtp', rtxRtp(lost, 2001, 7));
+    const after = copies();
+    assert.equal(after.length, 3, 'the receiver gets it now, not after the next frame shows the gap and its own NACK');
+    assert.equal(after[2]!.readUInt16BE(2), (after[1]!.readUInt16BE(2) + 1) & 0xffff, 'as the next packet of its stream');
+    assert.equal(after[2]![1]! & 0x7f, 100, 'with the media payload type');
+    // The next frame goes on after it.
+    sender.emit('rtp', vp8Rtp(LAYER, 503, { key: false }));
+    assert.equal(copies().at(-1)!.readUInt16BE(2), (after[2]!.readUInt16BE(2) + 1) & 0xffff);
   });
 });
