@@ -58,6 +58,8 @@ export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 export const FULL_FRAME_RATE = 30;
 /** Each layer's bitrate is measured over windows this long. */
 const BITRATE_WINDOW_MS = 1000;
+/** Packets of a layer after which one forwarded from its retransmission is no longer watched for its late original. */
+const REORDER_HORIZON = 512;
 /** Highest VP8 TID forwarded when the receiver sets no frame-rate limit. */
 const ALL_TEMPORAL_LAYERS = 3;
 /** SVC: a SID above any (every spatial layer goes). */
@@ -227,6 +229,13 @@ export class VideoProjection {
   readonly #lastPictureEnd: Int32Array;
   /** Per layer: the highest sequence number arrived (media, or the bridge's own request answered ahead of it), -1 before one. */
   readonly #highestSequence: Int32Array;
+  /**
+   * Per layer: the last packet forwarded as media from its retransmission (see project), -1 when
+   * none lately. Its original, should it come after all, is dropped: sent again in its slot, it
+   * would be other bytes (the transport-wide sequence number is written per copy) under the same
+   * SRTP index, which the cipher must never see twice.
+   */
+  readonly #forwardedFromRetransmission: Int32Array;
   /** Whether the layer packet being projected is the one right after its layer's last picture end. */
   #followsPictureEnd = false;
 
@@ -248,6 +257,7 @@ export class VideoProjection {
     this.#bitrates = new Float64Array(n);
     this.#lastPictureEnd = new Int32Array(n).fill(-1);
     this.#highestSequence = new Int32Array(n).fill(-1);
+    this.#forwardedFromRetransmission = new Int32Array(n).fill(-1);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
   }
@@ -400,6 +410,14 @@ export class VideoProjection {
     if (media) {
       const index = this.#layers.indexOf(header.ssrc);
       if (index < 0) return 0;
+      const fromRetransmission = this.#forwardedFromRetransmission[index]!;
+      if (repairedLayer !== undefined) {
+        this.#forwardedFromRetransmission[index] = header.sequenceNumber;
+      } else if (fromRetransmission >= 0) {
+        const since = (header.sequenceNumber - fromRetransmission) & 0xffff;
+        if (since === 0) return 0;
+        if (since > REORDER_HORIZON && since < 0x8000) this.#forwardedFromRetransmission[index] = -1;
+      }
       this.#lastSeen[index] = now;
       this.#measure(index, header.length, now);
       const lastEnd = this.#lastPictureEnd[index]!;

@@ -256,13 +256,24 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     }
     assert.equal(of('c').length, cBefore, 'c, on the 180p layer, has no slot for it');
 
-    // An RTX copy of a packet no receiver was sent yet (it overtook the original): nobody, and the
-    // original then still opens its slot, continuous.
+    // The answer to a request of the bridge newer than anything its layer brought (a tail-loss
+    // probe's: the packet that ended a frame, lost before anything later came): it goes on at once
+    // as the layer's next packet, media in each stream's next slot.
     const next = s.frame(L1);
-    assert.equal(project(rtxOf(next, R1, 2), new Set(), true), 0);
-    project(next);
-    assert.equal(of('a').at(-1)!.ssrc, L0);
-    assert.equal(of('a').at(-1)!.seq, (a[1]! + 1) & 0xffff, 'the original follows on, as new');
+    assert.equal(project(rtxOf(next, R1, 2), new Set(), true), 2, 'a and b');
+    for (const [id, seqs] of [['a', a], ['b', b]] as const) {
+      const sent = of(id).at(-1)!;
+      assert.deepEqual([sent.ssrc, sent.pt, sent.seq], [L0, VP8, (seqs[1]! + 1) & 0xffff], `${id}: as media, continuous`);
+    }
+    assert.equal(of('c').length, cBefore, 'c, on the 180p layer, still nothing');
+    // Had the original only been late, it is dropped: its slot went out already, and other bytes
+    // (each copy has its own transport-wide number) under the same SRTP index must never be sent.
+    const sentBefore = of('a').length;
+    assert.equal(project(next), 0);
+    assert.equal(of('a').length, sentBefore);
+    const after = s.frame(L1);
+    project(after);
+    assert.equal(of('a').at(-1)!.seq, (a[1]! + 2) & 0xffff, 'the stream goes on after it');
   });
 
   it('wanted height 0 forwards nothing; sender reports follow each receiver\'s layer and timestamps', () => {
