@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
 import { DominantSpeakerDetector, type SpeakerState } from './dominant-speaker.ts';
 import {
-  compareForwarding, planForwarding, toAudioSubscription, withLastN, withVideoConstraints,
+  compareForwarding, planForwarding, planReceiver, replanReceiver, toAudioSubscription, UNLIMITED_HEIGHT, withLastN, withVideoConstraints,
   type ConferenceSource, type ForwardingPlan, type NamedSource, type ReceiverRequest,
 } from './forwarding.ts';
 import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
@@ -617,15 +617,20 @@ export class BridgeConference {
     let request = this.requests.get(endpointId);
     if (!request) this.requests.set(endpointId, (request = { id: endpointId }));
     switch (message.colibriClass) {
+      // What one receiver asks changes what it is sent, and its sources' sender heights: only its
+      // part of the plan is made again (a message costs its sources, not the whole conference's).
       case 'ReceiverVideoConstraints':
         request.video = withVideoConstraints(request.video, message);
-        break;
+        this.refreshReceiver(member);
+        return;
       case 'LastNChangedEvent':
         request.video = withLastN(request.video, message.lastN);
-        break;
+        this.refreshReceiver(member);
+        return;
       case 'ReceiverAudioSubscription':
         request.audio = toAudioSubscription(message);
-        break;
+        this.refreshReceiver(member);
+        return;
       case 'SourceVideoTypeMessage':
       case 'VideoTypeMessage': {
         // The deprecated VideoTypeMessage speaks of the endpoint's first video source.
@@ -762,17 +767,9 @@ export class BridgeConference {
   private refreshForwarding(): void {
     if (this.closed) return;
     const receivers: ReceiverRequest[] = [];
-    const sources: ConferenceSource[] = [];
-    const byName = new Map<string, { owner: Member; source: NamedSource }>();
-    for (const [id, member] of this.members) {
-      receivers.push(this.requests.get(id) ?? { id });
-      for (const source of member.sources.named) {
-        sources.push({ name: source.name, owner: id, media: source.media, desktop: this.desktopOverrides.get(source.name) ?? source.desktop });
-        byName.set(source.name, { owner: member, source });
-      }
-    }
-    const speaker = this.speech.state;
-    const plan = planForwarding(receivers, sources, speaker ? [speaker.dominant, ...speaker.previous] : [], this.cameraMaxHeight);
+    for (const id of this.members.keys()) receivers.push(this.requests.get(id) ?? { id });
+    const { sources, byName } = this.conferenceSources();
+    const plan = planForwarding(receivers, sources, this.speakers(), this.cameraMaxHeight);
     const changes = compareForwarding(this.plan, plan);
     this.plan = plan;
     this.plainReceivers.clear();
@@ -791,6 +788,58 @@ export class BridgeConference {
     // Projected sources ask for the keyframes of receivers that start or resume themselves (planProjection).
     for (const name of changes.keyframes) if (!this.projections.has(name)) this.requestKeyframe(name, byName.get(name)?.owner);
     for (const [name, projection] of this.projections) this.planProjection(name, projection);
+  }
+
+  /** The sources of the conference in join order, as the plan takes them, and each one's owner by name. */
+  private conferenceSources(): { sources: ConferenceSource[]; byName: Map<string, { owner: Member; source: NamedSource }> } {
+    const sources: ConferenceSource[] = [];
+    const byName = new Map<string, { owner: Member; source: NamedSource }>();
+    for (const [id, member] of this.members) {
+      for (const source of member.sources.named) {
+        sources.push({ name: source.name, owner: id, media: source.media, desktop: this.desktopOverrides.get(source.name) ?? source.desktop });
+        byName.set(source.name, { owner: member, source });
+      }
+    }
+    return { sources, byName };
+  }
+
+  /** The dominant speaker, then the recent ones. */
+  private speakers(): string[] {
+    const speaker = this.speech.state;
+    return speaker ? [speaker.dominant, ...speaker.previous] : [];
+  }
+
+  /**
+   * refreshForwarding for one receiver whose request changed: its part of the plan made again
+   * (forwarding.ts replanReceiver), and what follows from it told — its ForwardedSources, the
+   * sender heights that moved, keyframes for what it starts receiving — and applied to its own
+   * state in the projections.
+   */
+  private refreshReceiver(member: Member): void {
+    if (this.closed) return;
+    const plan = this.plan;
+    if (!plan) return this.refreshForwarding();
+    const id = member.endpoint.id;
+    const { sources, byName } = this.conferenceSources();
+    const next = planReceiver(this.requests.get(id) ?? { id }, sources, this.speakers(), this.cameraMaxHeight ?? UNLIMITED_HEIGHT, new Map(sources.map((s) => [s.name, s])));
+    const changes = replanReceiver(plan, id, next);
+    for (const name of changes.receivingChanged) this.plainReceivers.delete(name);
+    this.announceForwarded(member);
+    for (const [sourceName, maxHeight] of changes.senderHeights) {
+      const owner = byName.get(sourceName)?.owner;
+      if (owner) this.sendSenderConstraints(owner, sourceName, maxHeight);
+    }
+    for (const name of changes.started) if (!this.projections.has(name)) this.requestKeyframe(name, byName.get(name)?.owner);
+    const now = this.now();
+    for (const [name, projection] of this.projections) {
+      const height = next.video.get(name);
+      if (height === undefined) {
+        projection.setWantedHeight(id, 0);
+        continue;
+      }
+      projection.setWantedHeight(id, member.bandwidth.cappedHeight(name, height), { constraintHeight: height, overloaded: member.bandwidth.overloaded(now) });
+      projection.setMaxFrameRate(id, next.frameRates.get(name));
+    }
   }
 
   /** Gives a projection each receiver's height and frame rate from the plan; receivers gone are forgotten. */

@@ -188,6 +188,37 @@ export interface ForwardingPlan {
   senderHeights: Map<string, number>;
 }
 
+/** One receiver's part of a {@link ForwardingPlan}. */
+export interface ReceiverPlan {
+  /** Forwarded video source → wanted height, in rank order. */
+  video: Map<string, number>;
+  /** Forwarded video source → the frame rate wanted at most, for the sources with a limit only. */
+  frameRates: Map<string, number>;
+  /** Every source (audio and video) it is sent. */
+  receiving: Set<string>;
+}
+
+/** What one receiver is sent (see {@link planForwarding}); `byName` indexes `sources`. */
+export function planReceiver(
+  receiver: ReceiverRequest,
+  sources: readonly ConferenceSource[],
+  speakers: readonly string[],
+  cameraMaxHeight: number,
+  byName: ReadonlyMap<string, ConferenceSource>,
+): ReceiverPlan {
+  const video = selectVideo(receiver, sources, speakers, cameraMaxHeight);
+  const receiving = new Set(video.keys());
+  for (const source of sources) {
+    if (source.media === 'audio' && source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);
+  }
+  const frameRates = new Map<string, number>();
+  for (const name of video.keys()) {
+    const rate = maxFrameRateOf(receiver, byName.get(name)!);
+    if (rate >= 0) frameRates.set(name, rate);
+  }
+  return { video, frameRates, receiving };
+}
+
 /**
  * The plan for the whole conference. `sources` in join order (owners as they joined, then each
  * owner's sources in signalling order); `speakers` the dominant speaker first, then the recent ones;
@@ -203,22 +234,43 @@ export function planForwarding(
   const byName = new Map(sources.map((s) => [s.name, s]));
   for (const source of sources) if (source.media === 'video') plan.senderHeights.set(source.name, 0);
   for (const receiver of receivers) {
-    const video = selectVideo(receiver, sources, speakers, cameraMaxHeight);
-    const receiving = new Set(video.keys());
-    for (const source of sources) {
-      if (source.media === 'audio' && source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);
-    }
+    const { video, frameRates, receiving } = planReceiver(receiver, sources, speakers, cameraMaxHeight, byName);
     for (const [name, height] of video) plan.senderHeights.set(name, Math.max(plan.senderHeights.get(name) ?? 0, height));
     plan.video.set(receiver.id, video);
-    const frameRates = new Map<string, number>();
-    for (const name of video.keys()) {
-      const rate = maxFrameRateOf(receiver, byName.get(name)!);
-      if (rate >= 0) frameRates.set(name, rate);
-    }
     if (frameRates.size > 0) plan.frameRates.set(receiver.id, frameRates);
     plan.receiving.set(receiver.id, receiving);
   }
   return plan;
+}
+
+/**
+ * Puts one receiver's new part into `plan` (in place), as {@link planForwarding} would have with
+ * only that receiver's request changed, at the cost of that receiver's sources rather than the
+ * whole conference's. Returns what changed: the sources whose sender height moved (with the new
+ * height), those that started going to it, and those it is now sent or no longer sent.
+ */
+export function replanReceiver(plan: ForwardingPlan, id: string, next: ReceiverPlan): { senderHeights: Map<string, number>; started: string[]; receivingChanged: string[] } {
+  const before = plan.video.get(id);
+  const receivingBefore = plan.receiving.get(id);
+  plan.video.set(id, next.video);
+  if (next.frameRates.size > 0) plan.frameRates.set(id, next.frameRates);
+  else plan.frameRates.delete(id);
+  plan.receiving.set(id, next.receiving);
+  const senderHeights = new Map<string, number>();
+  // In the sources' order (the plan's), as planForwarding's changes come.
+  for (const name of plan.senderHeights.keys()) {
+    if (before?.get(name) === next.video.get(name)) continue;
+    let height = 0;
+    for (const video of plan.video.values()) height = Math.max(height, video.get(name) ?? 0);
+    if (plan.senderHeights.get(name) !== height) {
+      plan.senderHeights.set(name, height);
+      senderHeights.set(name, height);
+    }
+  }
+  const started = [...next.video.keys()].filter((name) => !before?.has(name));
+  const receivingChanged = [...next.receiving].filter((name) => !receivingBefore?.has(name));
+  for (const name of receivingBefore ?? []) if (!next.receiving.has(name)) receivingChanged.push(name);
+  return { senderHeights, started, receivingChanged };
 }
 
 /** What to tell endpoints after a new plan replaces `previous`. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import {
-  DEFAULT_MAX_HEIGHT, MAX_LISTED_SOURCES, UNLIMITED_HEIGHT, compareForwarding, planForwarding, rankVideo, selectVideo,
+  DEFAULT_MAX_HEIGHT, MAX_LISTED_SOURCES, UNLIMITED_HEIGHT, compareForwarding, planForwarding, planReceiver, rankVideo, replanReceiver, selectVideo,
   toAudioSubscription, withLastN, withVideoConstraints, type ConferenceSource, type ReceiverRequest,
 } from '../../../bridge/forwarding.ts';
 import { parseBridgeChannelMessage, type BridgeChannelMessageOf } from '../../../xmpp/protocol/bridge-channel.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 /** Endpoints a, b, c, d joined in that order; each has a camera and a microphone, c also shares its screen. */
 const SOURCES: ConferenceSource[] = [
@@ -26,6 +27,42 @@ const receiver = (id: string, fields?: Record<string, unknown>): ReceiverRequest
 const names = (map: Map<string, number>) => [...map.keys()];
 
 describe('forwarding policy', () => {
+  it('replans one receiver exactly as the whole conference would be planned with its request changed, and says what changed', () => {
+    const random = seededRandom(0x5a1b);
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const heights = [-1, 0, 180, 360, 720];
+    const names = SOURCES.filter((s) => s.media === 'video').map((s) => s.name);
+    const requestOf = (id: string): ReceiverRequest => {
+      const fields: Record<string, unknown> = { lastN: pick([-1, 0, 1, 2, 3]), defaultConstraints: { maxHeight: pick(heights), ...(random() < 0.3 ? { maxFrameRate: pick([7.5, 15, 30]) } : {}) } };
+      if (random() < 0.5) fields.onStageSources = [pick(names)];
+      if (random() < 0.3) fields.selectedSources = [pick(names), pick(names)];
+      if (random() < 0.6) fields.constraints = Object.fromEntries([pick(names), pick(names)].map((n) => [n, { maxHeight: pick(heights) }]));
+      const request: ReceiverRequest = random() < 0.15 ? { id } : { id, video: withVideoConstraints(undefined, constraints(fields)) };
+      if (random() < 0.3) request.audio = audio({ all: random() < 0.5, include: [pick(['a-a0', 'b', 'c-a0'])], exclude: random() < 0.3 ? ['d'] : [] });
+      return request;
+    };
+    const byName = new Map(SOURCES.map((s) => [s.name, s]));
+    const ids = ['a', 'b', 'c', 'd'];
+    for (let round = 0; round < 300; round++) {
+      const speakers = [pick(ids), pick(ids)];
+      const cap = pick([UNLIMITED_HEIGHT, 360, 180]);
+      const requests = ids.map(requestOf);
+      const plan = planForwarding(requests, SOURCES, speakers, cap);
+      const id = pick(ids);
+      const changed = requests.map((r) => (r.id === id ? requestOf(id) : r));
+      const expected = planForwarding(changed, SOURCES, speakers, cap);
+      const before = structuredClone(plan);
+      const changes = replanReceiver(plan, id, planReceiver(changed.find((r) => r.id === id)!, SOURCES, speakers, cap, byName));
+      assert.deepEqual(plan, expected, `round ${round}: the same plan`);
+      const full = compareForwarding(before, expected);
+      assert.deepEqual(changes.senderHeights, full.senderHeights, `round ${round}: the same sender heights to tell, in the same order`);
+      assert.deepEqual(new Set(changes.started), new Set([...full.keyframes].filter((name) => !before.video.get(id)?.has(name) && expected.video.get(id)!.has(name))));
+      const receivingBefore = before.receiving.get(id)!;
+      const receivingAfter = expected.receiving.get(id)!;
+      assert.deepEqual(new Set(changes.receivingChanged), new Set([...new Set([...receivingBefore, ...receivingAfter])].filter((n) => receivingBefore.has(n) !== receivingAfter.has(n))));
+    }
+  });
+
   describe('video selection', () => {
     it('caps camera sources at the bridge\'s overload cap, whatever receivers ask, but never a screen share', () => {
       const receivers = [receiver('a'), receiver('b', { defaultConstraints: { maxHeight: 180 } }), receiver('d', { defaultConstraints: { maxHeight: 720 } })];
