@@ -134,6 +134,9 @@ export interface ConferenceMediaOptions {
 
 export type { BandwidthEstimator } from './receiver-bandwidth.ts';
 
+/** A change of video type replans the conference at most this often (refreshForVideoType). */
+export const VIDEO_TYPE_REFRESH_MS = 500;
+
 /** Probing sends at most this many packets again per feedback (of the newest), whatever the gap to fill. */
 const MAX_PROBE_PACKETS = 20;
 
@@ -637,13 +640,15 @@ export class BridgeConference {
         const video = member.sources.named.filter((s) => s.media === 'video');
         const name = message.colibriClass === 'SourceVideoTypeMessage' ? message.sourceName : video[0]?.name;
         if (!video.some((s) => s.name === name)) return; // only its own sources, and known ones
-        this.desktopOverrides.set(name!, message.videoType === 'DESKTOP' || message.videoType === 'DESKTOP_HIGH_FPS');
-        break;
+        const desktop = message.videoType === 'DESKTOP' || message.videoType === 'DESKTOP_HIGH_FPS';
+        if ((this.desktopOverrides.get(name!) ?? video.find((s) => s.name === name)!.desktop) === desktop) return; // nothing changes
+        this.desktopOverrides.set(name!, desktop);
+        this.refreshForVideoType();
+        return;
       }
       default:
         return; // the channel relays the rest itself
     }
-    this.refreshForwarding();
   }
 
   /** An endpoint's channel opened (after ServerHello): it learns the speaker, its forwarded sources and its sources' constraints. */
@@ -788,6 +793,27 @@ export class BridgeConference {
     // Projected sources ask for the keyframes of receivers that start or resume themselves (planProjection).
     for (const name of changes.keyframes) if (!this.projections.has(name)) this.requestKeyframe(name, byName.get(name)?.owner);
     for (const [name, projection] of this.projections) this.planProjection(name, projection);
+  }
+
+  /** When the last refresh for a video type ran (clock ms), and the one waiting, if any. */
+  private videoTypeRefreshedAt = Number.NEGATIVE_INFINITY;
+  private cancelVideoTypeRefresh: (() => void) | undefined;
+
+  /**
+   * A source's video type moves it in every receiver's ranking (screen shares first): the whole
+   * plan is made again, at most once every VIDEO_TYPE_REFRESH_MS for the conference (the latest
+   * types then), so that a client switching its type in a loop costs a large room no more.
+   */
+  private refreshForVideoType(): void {
+    if (this.cancelVideoTypeRefresh) return; // one is due, and will see this change
+    const refresh = () => {
+      this.cancelVideoTypeRefresh = undefined;
+      this.videoTypeRefreshedAt = this.clock.now();
+      this.refreshForwarding();
+    };
+    const wait = this.videoTypeRefreshedAt + VIDEO_TYPE_REFRESH_MS - this.clock.now();
+    if (wait <= 0) refresh();
+    else this.cancelVideoTypeRefresh = this.clock.setTimeout(refresh, wait);
   }
 
   /** The sources of the conference in join order, as the plan takes them, and each one's owner by name. */
@@ -1097,6 +1123,8 @@ export class BridgeConference {
     this.rtcp.close();
     this.cancelTailCheck?.();
     this.cancelTailCheck = undefined;
+    this.cancelVideoTypeRefresh?.();
+    this.cancelVideoTypeRefresh = undefined;
     this.cache.clear();
     this.log.info({ meetingId: this.meetingId, reason }, 'conference closed');
     this.onClosed(this);

@@ -12,6 +12,7 @@ import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
 import { buildNack } from '../../../bridge/rtp/rtcp.ts';
 import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
+import { VIDEO_TYPE_REFRESH_MS } from '../../../bridge/conference.ts';
 
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
 const A = 'abcd1234';
@@ -209,6 +210,23 @@ describe('bridge conference and the bridge channel', () => {
     c.say(B, { colibriClass: 'VideoTypeMessage', videoType: 'desktop' });
     c.say(B, { colibriClass: 'ClientHello' });
     assert.equal(c.inbox.get(A)!.length + c.inbox.get(B)!.length, before, 'nothing changed, nothing said');
+  });
+
+  it('ranks a source its owner calls a screen share first, replanning at most every VIDEO_TYPE_REFRESH_MS however often the type flips', async () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { C } = thirdEndpoint(c);
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: 1, defaultConstraints: { maxHeight: 180 } });
+    const forwarded = () => c.of(C, 'ForwardedSources').map((m) => (m as { forwardedSources: string[] }).forwardedSources.join());
+    assert.equal(forwarded().at(-1), `${A}-v0`, 'A joined first');
+    c.say(B, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${B}-v0`, videoType: 'DESKTOP' });
+    assert.equal(forwarded().at(-1), `${B}-v0`, 'a screen share comes first, at once');
+    const told = forwarded().length;
+    for (let i = 0; i < 40; i++) c.say(B, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${B}-v0`, videoType: i % 2 === 0 ? 'CAMERA' : 'DESKTOP' });
+    c.say(B, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${B}-v0`, videoType: 'CAMERA' });
+    assert.equal(forwarded().length, told, 'the flips wait for the next refresh');
+    await new Promise((resolve) => setTimeout(resolve, VIDEO_TYPE_REFRESH_MS + 100));
+    assert.deepEqual(forwarded().slice(told), [`${A}-v0`], 'one refresh, with the type last said');
   });
 
   /** C, an endpoint without source names (no `source-names` capability: a lib-jitsi-meet of before them), with audio and a camera. */
