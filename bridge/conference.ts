@@ -151,7 +151,7 @@ interface Member {
   sourceNames: boolean;
   /** The last LastNEndpointsChangeEvent list sent to it (legacy receivers), so that an unchanged one is not sent again. */
   lastNEndpoints?: string;
-  /** The last ForwardedSources list sent to it (names joined by spaces); undefined before one. */
+  /** The last ForwardedSources list sent to it (names sorted, joined by spaces); undefined before one. */
   forwardedSources?: string;
 }
 
@@ -552,21 +552,38 @@ export class BridgeConference {
     this.counters.probingBytes += packet.length;
   };
 
-  /** Caps each video source the receiver is forwarded at the layer its estimate affords. */
+  /** Caps each video source the receiver is forwarded at the layer its estimate affords, and applies and tells it. */
   private allocate(member: Member, now: number): void {
+    this.recap(member, now);
     const id = member.endpoint.id;
-    const video = this.plan?.video.get(id);
+    // A suspended source gets height 0: its stream pauses, and resumes at a keyframe asked when it comes back.
+    for (const [name, wantedHeight] of this.plan?.video.get(id) ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), { constraintHeight: wantedHeight, overloaded: member.bandwidth.overloaded(now) });
+    this.announceForwarded(member);
+  }
+
+  /**
+   * The caps of {@link allocate} alone, for the receiver's sources in the current plan: after a
+   * plan change too (for a receiver that gave feedback), so that a source new to it is not sent
+   * uncapped until its next feedback, and one that a departed source's bandwidth now affords does
+   * not wait for feedback that may not come (a receiver sent nothing has nothing to report on).
+   */
+  private recap(member: Member, now: number): void {
     const sources: AllocationSource[] = [];
-    for (const [name, wantedHeight] of video ?? []) {
+    for (const [name, wantedHeight] of this.plan?.video.get(member.endpoint.id) ?? []) {
       const projection = this.projections.get(name);
       if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers(), suspended: member.bandwidth.isSuspended(name) });
     }
     const allocation = allocate(member.bandwidth.allocationBudget(now), sources);
-    for (const source of sources) if (!source.suspended && allocation.caps.get(source.name) === 0) this.counters.bandwidthSuspensions++;
+    // Counted when a source it is being sent stops (not one suspended as it enters its plan, nor one paused already).
+    for (const source of sources) {
+      if (allocation.caps.get(source.name) === 0 && !source.suspended && (this.projections.get(source.name)?.forwardedLayer(member.endpoint.id) ?? -1) >= 0) this.counters.bandwidthSuspensions++;
+    }
     member.bandwidth.allocated(allocation, now);
-    // A suspended source gets height 0: its stream pauses, and resumes at a keyframe asked when it comes back.
-    for (const [name, wantedHeight] of video ?? []) this.projections.get(name)?.setWantedHeight(id, member.bandwidth.cappedHeight(name, wantedHeight), { constraintHeight: wantedHeight, overloaded: member.bandwidth.overloaded(now) });
-    this.announceForwarded(member);
+  }
+
+  /** A video source's simulcast layers arriving now, lowest first, with their heights and bitrates (bps), for statistics and tests. */
+  arrivingLayers(sourceName: string): ReadonlyArray<{ height: number; bitrate: number }> {
+    return this.projections.get(sourceName)?.arrivingLayers() ?? [];
   }
 
   /** A receiver's bandwidth estimate (bps) once it sent feedback, for statistics and tests. */
@@ -685,7 +702,8 @@ export class BridgeConference {
     if (!video) return;
     const forwarded: string[] = [];
     for (const [name, height] of video) if (receiver.bandwidth.cappedHeight(name, height) > 0) forwarded.push(name);
-    const key = forwarded.join(' ');
+    // As a set: an order that alone changed (rank) is nothing to tell.
+    const key = [...forwarded].sort().join(' ');
     if (!always && key === receiver.forwardedSources) return;
     receiver.forwardedSources = key;
     this.sendForwardedSources(receiver, forwarded, owners ?? this.sourceOwners());
@@ -778,16 +796,22 @@ export class BridgeConference {
     const changes = compareForwarding(this.plan, plan);
     this.plan = plan;
     this.plainReceivers.clear();
-    const owners = changes.forwardedSources.size > 0 ? this.sourceOwners() : new Map<string, string>();
-    for (const id of changes.forwardedSources.keys()) {
-      const receiver = this.members.get(id);
-      if (receiver) this.announceForwarded(receiver, false, owners);
+    const now = this.now();
+    let recapped = false;
+    for (const member of this.members.values()) {
+      if (member.bandwidth.estimateBps === undefined) continue;
+      this.recap(member, now);
+      recapped = true;
+    }
+    // Receivers whose plan changed, and any whose caps may have (each is told only of a change).
+    const owners = changes.forwardedSources.size > 0 || recapped ? this.sourceOwners() : new Map<string, string>();
+    for (const receiver of this.members.values()) {
+      if (changes.forwardedSources.has(receiver.endpoint.id) || receiver.bandwidth.estimateBps !== undefined) this.announceForwarded(receiver, false, owners);
     }
     for (const [sourceName, maxHeight] of changes.senderHeights) {
       const owner = byName.get(sourceName)?.owner;
       if (owner) this.sendSenderConstraints(owner, sourceName, maxHeight);
     }
-    const now = this.now();
     for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);
     for (const name of this.desktopOverrides.keys()) if (!byName.has(name)) this.desktopOverrides.delete(name);
     // Projected sources ask for the keyframes of receivers that start or resume themselves (planProjection).
@@ -850,13 +874,14 @@ export class BridgeConference {
     const next = planReceiver(this.requests.get(id) ?? { id }, sources, this.speakers(), this.cameraMaxHeight ?? UNLIMITED_HEIGHT, new Map(sources.map((s) => [s.name, s])));
     const changes = replanReceiver(plan, id, next);
     for (const name of changes.receivingChanged) this.plainReceivers.delete(name);
+    const now = this.now();
+    if (member.bandwidth.estimateBps !== undefined) this.recap(member, now);
     this.announceForwarded(member);
     for (const [sourceName, maxHeight] of changes.senderHeights) {
       const owner = byName.get(sourceName)?.owner;
       if (owner) this.sendSenderConstraints(owner, sourceName, maxHeight);
     }
     for (const name of changes.started) if (!this.projections.has(name)) this.requestKeyframe(name, byName.get(name)?.owner);
-    const now = this.now();
     for (const [name, projection] of this.projections) {
       const height = next.video.get(name);
       if (height === undefined) {

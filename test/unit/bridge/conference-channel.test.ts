@@ -521,6 +521,68 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(c.svc.conferenceList()[0]!.mediaStats().frameEndsRepeated, media.length / 2);
   });
 
+  it('applies a receiver\'s caps at once when its plan changes: a source new to it is not sent over them, and one the budget now affords is back without waiting for feedback', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { C, cEnd } = thirdEndpoint(c);
+    const conferenceOf = c.svc.conferenceList()[0]!;
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+    const aFrames = weightedLayerFrames(c, (p) => p);
+    let bSeq = 500;
+    const frames = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        c.b.emit('rtp', Buffer.concat([vp8Rtp(6001, bSeq++, { key: true, height: 180 }), Buffer.alloc(500)]));
+        aFrames(1, () => true);
+      }
+    };
+    const bCopies = (from: number) => cEnd.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === 6001).length;
+    frames(40);
+    cEnd.emit('rtcp', remb(100_000));
+    assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] }, 'B\'s camera suspended for C');
+    const told = c.of(C, 'ForwardedSources').length;
+
+    // C narrows to one source, then widens again, with no feedback between: B's camera, new to its plan, stays off.
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: 1 });
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: -1 });
+    let mark = cEnd.sentRtp.length;
+    frames(3);
+    assert.equal(bCopies(mark), 0, 'not sent over its cap');
+    assert.equal(c.of(C, 'ForwardedSources').length, told, 'nothing to tell: C is sent A\'s camera all along');
+    assert.equal(conferenceOf.mediaStats().bandwidthSuspensions, 1, 'one stop, counted once');
+
+    // A leaves: B's camera is C's first source now, sent whatever the budget, with no feedback from C needed.
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: A, expire: true, media: [], capabilities: [] }], relays: [] });
+    const forwarded = c.of(C, 'ForwardedSources').map((m) => (m as { forwardedSources: string[] }).forwardedSources.join());
+    assert.deepEqual(forwarded.slice(told - 1), [`${A}-v0`, `${B}-v0`], 'told when the set changed only');
+    mark = cEnd.sentRtp.length;
+    frames(3);
+    assert.equal(bCopies(mark), 3, 'C gets B\'s camera again');
+  });
+
+  it('tells a receiver its forwarded sources when the set changes, not when only their rank does', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { C, cEnd } = thirdEndpoint(c);
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 } });
+    let bSeq = 500;
+    const aFrames = weightedLayerFrames(c, (p) => p);
+    const frames = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        c.b.emit('rtp', vp8Rtp(6001, bSeq++, { key: true, height: 180 }));
+        aFrames(1, () => true);
+      }
+    };
+    frames(40);
+    cEnd.emit('rtcp', remb(2_000_000)); // room for everything
+    const told = c.of(C, 'ForwardedSources').length;
+    for (const stage of [B, A, B, A]) {
+      c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${stage}-v0`] });
+      c.clock.now += 300;
+      cEnd.emit('rtcp', remb(2_000_000)); // an allocation after each
+    }
+    assert.equal(c.of(C, 'ForwardedSources').length, told, 'the same two sources all along');
+  });
+
   it('caps camera video bridge-wide while overloaded: senders asked for less, receivers moved down on a keyframe, and back', () => {
     const c = conference();
     close = () => c.svc.close('test over');
