@@ -112,4 +112,83 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
     assert.equal(back.b?.frameHeight, back.top, 'B goes back to the top layer once the cap is lifted');
     for (const page of [sender, a, b]) await page.context().close();
   });
+
+  it('stops sending a receiver whose cap cannot carry both cameras the lower-ranked one, which lib-jitsi-meet then takes as out of last-N, and brings it back', async () => {
+    const media = rig.server.salon.media!;
+    const first = await rig.browser.newPage(rig.pageUrl, { label: 'first' });
+    const second = await rig.browser.newPage(rig.pageUrl, { label: 'second' });
+    const r = await rig.browser.newPage(rig.pageUrl, { label: 'receiver' });
+    assert.equal((await joinWithMedia(first, 'suspendroom', { devices: ['audio', 'video'] })).ok, true);
+    assert.equal((await joinWithMedia(second, 'suspendroom', { devices: ['audio', 'video'] })).ok, true);
+    assert.equal((await joinWithMedia(r, 'suspendroom', { devices: ['audio'] })).ok, true);
+    await Promise.all([first, second, r].map((p) => channelOpen(p, 30_000)));
+    const id = (page: Page) => page.evaluate(() => (window as unknown as Record<string, any>).salonTest.conference.myUserId() as string);
+    const [firstId, secondId, rId] = [await id(first), await id(second), await id(r)];
+    // The first camera on stage (ranked first), the second a thumbnail at 180.
+    await constrain(r, `${firstId}-v0`, 720, true);
+    /**
+     * Per sender: frames R decoded of its camera (by the SSRC of lib-jitsi-meet's remote track),
+     * and whether R's lib-jitsi-meet counts it in last-N (what jitsi-meet shows a thumbnail or an
+     * avatar by; this client of before source names learns it from LastNEndpointsChangeEvent).
+     */
+    const seen = () => r.evaluate(async (owners) => {
+      const w = window as unknown as Record<string, any>;
+      const conference = w.salonTest.conference;
+      const pc = conference.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection;
+      const stats = await pc.getStats();
+      const out: Record<string, { frames: number; inLastN: boolean }> = {};
+      for (const owner of owners) {
+        const participant = conference.getParticipantById(owner);
+        const ssrc = Number(participant?.getTracksByMediaType('video')[0]?.getSSRC());
+        let frames = 0;
+        stats.forEach((s: any) => { if (s.type === 'inbound-rtp' && s.kind === 'video' && s.ssrc === ssrc) frames = s.framesDecoded ?? 0; });
+        out[owner] = { frames, inLastN: conference.isInLastN(owner) === true };
+      }
+      return out;
+    }, [firstId, secondId]);
+    const conference = rig.server.salon.bridge!.colibri.conferenceList().find((c) => c.endpointIds().includes(rId))!;
+    const lowest = (owner: string) => conference.arrivingLayers(`${owner}-v0`)[0]?.bitrate ?? 0;
+    const flowing = await pollUntil(async () => ({ now: await seen(), low: [lowest(firstId), lowest(secondId)] }),
+      (v) => v.now[firstId]!.frames > 30 && v.now[secondId]!.frames > 30 && v.low.every((b) => b > 0), 40_000);
+    assert.ok(flowing.now[firstId]!.frames > 30 && flowing.now[secondId]!.frames > 30, `R decodes both cameras: ${JSON.stringify(flowing)}`);
+    assert.ok(flowing.now[firstId]!.inLastN && flowing.now[secondId]!.inLastN);
+    // The lowest layers' bitrates over 3 s (the bridge's one-second windows), the highest seen of each.
+    const low = [0, 0];
+    for (let i = 0; i < 15; i++) {
+      low[0] = Math.max(low[0]!, lowest(firstId));
+      low[1] = Math.max(low[1]!, lowest(secondId));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // Room for the first camera's lowest layer, half the second's and both microphones (Opus, with
+    // its packets' overhead, 100 kbit/s for the two): the second camera must go, the first fits.
+    const cap = Math.round(low[0]! + low[1]! / 2 + 100_000);
+    const address = media.endpointAddress(rId)!;
+    const suspensionsBefore = conference.mediaStats().bandwidthSuspensions;
+    const capped = Date.now();
+    media.impair(address, { rateBps: cap });
+    let suspended: Awaited<ReturnType<typeof seen>> | undefined;
+    try {
+      // The second camera stops for R and its lib-jitsi-meet learns it.
+      suspended = (await pollUntil(async () => ({ now: await seen() }), (v) => !v.now[secondId]!.inLastN, 20_000)).now;
+      console.log(`      lowest layers ${Math.round(low[0]! / 1000)} and ${Math.round(low[1]! / 1000)} kbps; R capped at ${Math.round(cap / 1000)} kbps: the second camera out of last-N at R after ${Date.now() - capped} ms, estimate ${Math.round((conference.bandwidthEstimate(rId) ?? 0) / 1000)} kbps`);
+      assert.equal(suspended[secondId]!.inLastN, false, `lib-jitsi-meet takes the second camera as not received: ${JSON.stringify(suspended)}`);
+      assert.ok(conference.mediaStats().bandwidthSuspensions > suspensionsBefore, 'counted');
+      // The first camera, on stage, goes on under the cap (on its lowest layer, once the move down is done); nothing more of the second.
+      const atSuspension = suspended;
+      const later = await pollUntil(() => seen(), (v) => v[firstId]!.frames - atSuspension[firstId]!.frames >= 30, 20_000);
+      console.log(`      then in ${Date.now() - capped} ms from the cap, R decoded ${later[firstId]!.frames - atSuspension[firstId]!.frames} frames of the first camera and ${later[secondId]!.frames - atSuspension[secondId]!.frames} of the second`);
+      assert.ok(later[firstId]!.frames - atSuspension[firstId]!.frames >= 30, `the first one goes on under the cap: ${JSON.stringify({ suspended, later })}`);
+      // (Frames already in R's jitter buffer when its lib-jitsi-meet heard of it still come out: a few.)
+      assert.ok(later[secondId]!.frames - atSuspension[secondId]!.frames <= 5, `no more frames of the second camera: ${JSON.stringify({ suspended, later })}`);
+      assert.equal(later[firstId]!.inLastN, true);
+    } finally {
+      media.impair(address, undefined);
+    }
+    // The cap lifted: the estimate grows (probing with the first camera's copies) and the second comes back.
+    const lifted = Date.now();
+    const back = await pollUntil(async () => seen(), (v) => v[secondId]!.inLastN && v[secondId]!.frames > suspended![secondId]!.frames + 30, 40_000);
+    console.log(`      cap lifted: the second camera decoded again at R after ${Date.now() - lifted} ms (estimate ${Math.round((conference.bandwidthEstimate(rId) ?? 0) / 1000)} kbps)`);
+    assert.ok(back[secondId]!.inLastN && back[secondId]!.frames > suspended![secondId]!.frames + 30, `the second camera is back: ${JSON.stringify(back)}`);
+    for (const page of [first, second, r]) await page.context().close();
+  });
 });
