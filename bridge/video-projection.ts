@@ -60,6 +60,14 @@ export const FULL_FRAME_RATE = 30;
 const BITRATE_WINDOW_MS = 1000;
 /** Packets of a layer after which one forwarded from its retransmission is no longer watched for its late original. */
 const REORDER_HORIZON = 512;
+/** Packets forwarded from their retransmission watched at once per layer. */
+const FROM_RETRANSMISSION_SLOTS = 8;
+
+/** Whether 16-bit sequence number `a` is after `b` (by 1 to 32767). */
+function isNewer(a: number, b: number): boolean {
+  const ahead = (a - b) & 0xffff;
+  return ahead !== 0 && ahead < 0x8000;
+}
 /** Highest VP8 TID forwarded when the receiver sets no frame-rate limit. */
 const ALL_TEMPORAL_LAYERS = 3;
 /** SVC: a SID above any (every spatial layer goes). */
@@ -230,12 +238,15 @@ export class VideoProjection {
   /** Per layer: the highest sequence number arrived (media, or the bridge's own request answered ahead of it), -1 before one. */
   readonly #highestSequence: Int32Array;
   /**
-   * Per layer: the last packet forwarded as media from its retransmission (see project), -1 when
-   * none lately. Its original, should it come after all, is dropped: sent again in its slot, it
-   * would be other bytes (the transport-wide sequence number is written per copy) under the same
-   * SRTP index, which the cipher must never see twice.
+   * Per layer, FROM_RETRANSMISSION_SLOTS entries: packets lately forwarded as media from their
+   * retransmission (see project), -1 for a free entry. Their originals, should they come after
+   * all, are dropped: sent again in their slots, they would be other bytes (the transport-wide
+   * sequence number is written per copy) under the same SRTP index, which the cipher must never
+   * see twice. An entry is freed once its layer is REORDER_HORIZON packets further.
    */
-  readonly #forwardedFromRetransmission: Int32Array;
+  readonly #fromRetransmission: Int32Array;
+  /** Per layer: how many of its entries in #fromRetransmission are taken (0: nothing to look up). */
+  readonly #fromRetransmissionCount: Uint8Array;
   /** Whether the layer packet being projected is the one right after its layer's last picture end. */
   #followsPictureEnd = false;
 
@@ -257,7 +268,8 @@ export class VideoProjection {
     this.#bitrates = new Float64Array(n);
     this.#lastPictureEnd = new Int32Array(n).fill(-1);
     this.#highestSequence = new Int32Array(n).fill(-1);
-    this.#forwardedFromRetransmission = new Int32Array(n).fill(-1);
+    this.#fromRetransmission = new Int32Array(n * FROM_RETRANSMISSION_SLOTS).fill(-1);
+    this.#fromRetransmissionCount = new Uint8Array(n);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
   }
@@ -405,26 +417,20 @@ export class VideoProjection {
       // Chrome's bandwidth probes are padding-only RTX packets: nothing to repair.
       if (original < 0 || unwrapRtx(header, repairedLayer, original) === undefined) return 0;
       const highest = this.#highestSequence[this.#layers.indexOf(repairedLayer)] ?? -1;
-      media = lostOnTheWayIn && highest >= 0 && ((header.sequenceNumber - highest) & 0xffff) - 1 < 0x7fff;
+      media = lostOnTheWayIn && highest >= 0 && isNewer(header.sequenceNumber, highest);
     }
     if (media) {
       const index = this.#layers.indexOf(header.ssrc);
       if (index < 0) return 0;
-      const fromRetransmission = this.#forwardedFromRetransmission[index]!;
-      if (repairedLayer !== undefined) {
-        this.#forwardedFromRetransmission[index] = header.sequenceNumber;
-      } else if (fromRetransmission >= 0) {
-        const since = (header.sequenceNumber - fromRetransmission) & 0xffff;
-        if (since === 0) return 0;
-        if (since > REORDER_HORIZON && since < 0x8000) this.#forwardedFromRetransmission[index] = -1;
-      }
+      if (repairedLayer !== undefined) this.#noteFromRetransmission(index, header.sequenceNumber);
+      else if (this.#fromRetransmissionCount[index]! > 0 && this.#sentFromRetransmission(index, header.sequenceNumber)) return 0;
       this.#lastSeen[index] = now;
       this.#measure(index, header.length, now);
       const lastEnd = this.#lastPictureEnd[index]!;
       this.#followsPictureEnd = lastEnd >= 0 && ((header.sequenceNumber - lastEnd) & 0xffff) === 1;
       if (header.marker) this.#lastPictureEnd[index] = header.sequenceNumber;
       const highest = this.#highestSequence[index]!;
-      if (highest < 0 || ((header.sequenceNumber - highest) & 0xffff) - 1 < 0x7fff) this.#highestSequence[index] = header.sequenceNumber;
+      if (highest < 0 || isNewer(header.sequenceNumber, highest)) this.#highestSequence[index] = header.sequenceNumber;
     }
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
     this.#structureMissing = false;
@@ -448,6 +454,39 @@ export class VideoProjection {
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
     return media ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
+  }
+
+  /** Notes a packet of layer `index` forwarded as media from its retransmission (the oldest entry makes way when all are taken). */
+  #noteFromRetransmission(index: number, sequence: number): void {
+    const base = index * FROM_RETRANSMISSION_SLOTS;
+    let slot = base;
+    for (let i = base; i < base + FROM_RETRANSMISSION_SLOTS; i++) {
+      if (this.#fromRetransmission[i] === -1) {
+        slot = i;
+        break;
+      }
+      // All taken: the one furthest behind goes.
+      if (((sequence - this.#fromRetransmission[i]!) & 0xffff) > ((sequence - this.#fromRetransmission[slot]!) & 0xffff)) slot = i;
+    }
+    if (this.#fromRetransmission[slot] === -1) this.#fromRetransmissionCount[index]!++;
+    this.#fromRetransmission[slot] = sequence;
+  }
+
+  /** Whether a media packet of layer `index` went out already from its retransmission; frees the entries REORDER_HORIZON behind it. */
+  #sentFromRetransmission(index: number, sequence: number): boolean {
+    const base = index * FROM_RETRANSMISSION_SLOTS;
+    let sent = false;
+    for (let i = base; i < base + FROM_RETRANSMISSION_SLOTS; i++) {
+      const entry = this.#fromRetransmission[i]!;
+      if (entry === -1) continue;
+      const since = (sequence - entry) & 0xffff;
+      if (since === 0) sent = true;
+      else if (since > REORDER_HORIZON && since < 0x8000) {
+        this.#fromRetransmission[i] = -1;
+        this.#fromRetransmissionCount[index]!--;
+      }
+    }
+    return sent;
   }
 
   /**

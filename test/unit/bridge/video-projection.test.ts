@@ -276,6 +276,31 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(of('a').at(-1)!.seq, (a[1]! + 2) & 0xffff, 'the stream goes on after it');
   });
 
+  it('never sends one output sequence number twice: neither the answer to the bridge\'s request for the newest packet, nor the late originals of answers sent as media', () => {
+    const { projection, project, of } = setup([L0]);
+    projection.setWantedHeight('a', 720);
+    const s = new Sender();
+    project(s.frame(L0, true));
+    // The bridge's request answered for the packet it already forwarded last (its own request given up before the original came).
+    const newest = s.frame(L0);
+    const newestCopy = Buffer.from(newest);
+    project(newest);
+    assert.equal(project(rtxOf(newestCopy, R0, 1), new Set(), true), 1);
+    const resent = of('a').at(-1)!;
+    assert.deepEqual([resent.pt, resent.osn], [RTX, of('a').at(-2)!.seq], 'not newer than the layer\'s highest: a retransmission, on the RTX stream');
+    // Two answers newer than anything (two tail-loss probes, one after the other), then the originals, late.
+    const [n1, n2] = [s.frame(L0), s.frame(L0)];
+    const [late1, late2] = [Buffer.from(n1), Buffer.from(n2)];
+    assert.equal(project(rtxOf(n1, R0, 2), new Set(), true), 1);
+    assert.equal(project(rtxOf(n2, R0, 3), new Set(), true), 1);
+    assert.equal(project(late1), 0, 'its slot went out already');
+    assert.equal(project(late2), 0);
+    project(s.frame(L0));
+    const seqs = of('a').filter((p) => p.pt === VP8).map((p) => p.seq);
+    assert.equal(new Set(seqs).size, seqs.length, `each output sequence number once: ${seqs.join()}`);
+    assert.deepEqual(seqs.slice(1).map((seq, i) => (seq - seqs[i]!) & 0xffff), [1, 1, 1, 1], 'and continuous');
+  });
+
   it('wanted height 0 forwards nothing; sender reports follow each receiver\'s layer and timestamps', () => {
     const { projection, project, of, advance } = setup();
     projection.setWantedHeight('a', 720);
