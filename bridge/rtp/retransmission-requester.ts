@@ -105,7 +105,8 @@ export class RetransmissionRequester {
     }
     stream.lastSeenAt = now;
     let ahead = seqDiff(sequence, stream.highest);
-    if (ahead < -MAX_GAP && !retransmitted) {
+    // (A packet asked for is a late one, however far behind: never a restart.)
+    if (ahead < -MAX_GAP && !retransmitted && !stream.pending.has(sequence)) {
       // Far behind: a stray old packet, or the sender numbering anew from lower down (a restart
       // with the same SSRC). The second of two packets in a row there says which.
       if (sequence !== stream.restartAt) {

@@ -105,6 +105,17 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
     assert.deepEqual([...r.due(4)], [[S, [15_002]]]);
   });
 
+  it('takes packets it asked for as late ones, however far behind and however many in a row', () => {
+    const r = new RetransmissionRequester();
+    r.received(S, 1000, 0);
+    assert.equal(r.received(S, 1003, 0), 'gap');
+    for (let seq = 1004; seq <= 1200; seq++) r.received(S, seq, 1);
+    assert.equal(r.received(S, 1001, 2), 'filled');
+    assert.equal(r.received(S, 1002, 2), 'filled');
+    assert.equal(r.received(S, 1203, 3), 'gap', 'the stream goes on from 1200');
+    assert.deepEqual([...r.due(3)], [[S, [1201, 1202]]]);
+  });
+
   it('stays bounded whatever the input', () => {
     const r = new RetransmissionRequester();
     for (let ssrc = 0; ssrc < 1000; ssrc++) {
