@@ -31,11 +31,18 @@ export interface ChannelDirectory {
 export const MESSAGES_PER_SECOND = 20;
 export const MESSAGE_BURST = 60;
 /**
- * Bytes a channel may have waiting to be written to its client: messages to one past that are
- * dropped, so that a client that stops reading (its socket's window closed) holds at most this
- * much of the bridge's memory, whatever the others send it.
+ * Bytes a channel may have waiting to be written to its client before messages relayed from the
+ * others (EndpointMessage, EndpointStats) to it are dropped, so that a client that stops reading
+ * (its socket's window closed) holds at most this much of the bridge's memory, whatever the
+ * others send it.
  */
 export const MAX_BUFFERED_BYTES = 1 << 20;
+/**
+ * The bridge's own messages (forwarded sources, constraints, speakers) are state a client must
+ * not miss: never dropped, they are small and few. A channel with this much waiting even so is
+ * closed; its client opens a new one and is told the current state again.
+ */
+export const MAX_BUFFERED_STATE_BYTES = 4 * MAX_BUFFERED_BYTES;
 
 /** An endpoint's allowance of messages: kept across its reconnections, so that reconnecting does not refill it. */
 interface MessageBucket {
@@ -58,7 +65,7 @@ export class BridgeChannelServer {
   private readonly sockets = new Map<string, Map<string, WebSocket>>();
   /** meeting id + NUL + endpoint id → its message allowance, until the endpoint goes. */
   private readonly buckets = new Map<string, MessageBucket>();
-  /** Messages not sent because their channel had MAX_BUFFERED_BYTES waiting. */
+  /** Relayed messages not sent because their channel had MAX_BUFFERED_BYTES waiting. */
   droppedSends = 0;
 
   constructor(private readonly bridgeId: string, private readonly directory: ChannelDirectory, private readonly log: Logger) {}
@@ -85,7 +92,13 @@ export class BridgeChannelServer {
   /** Sends a message to one endpoint of a conference (when its channel is open). */
   send(meetingId: string, endpointId: string, message: BridgeChannelMessage): void {
     const ws = this.sockets.get(meetingId)?.get(endpointId);
-    if (ws) this.deliver(ws, endpointId, serialiseBridgeChannelMessage(message));
+    if (!ws || ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount >= MAX_BUFFERED_STATE_BYTES) {
+      this.log.warn({ epId: endpointId, buffered: ws.bufferedAmount }, 'bridge channel not read: closed');
+      ws.terminate();
+      return;
+    }
+    ws.send(serialiseBridgeChannelMessage(message));
   }
 
   /** Closes an endpoint's channel (its endpoint expired): from now on nothing it sends is heard. */
@@ -106,8 +119,8 @@ export class BridgeChannelServer {
     this.server.close();
   }
 
-  /** Sends unless the channel is not open, or MAX_BUFFERED_BYTES wait to be written to it already. */
-  private deliver(ws: WebSocket, endpointId: string, payload: string): void {
+  /** Relays unless the channel is not open, or MAX_BUFFERED_BYTES wait to be written to it already. */
+  private relay(ws: WebSocket, endpointId: string, payload: string): void {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount >= MAX_BUFFERED_BYTES) {
       if (this.droppedSends++ % 100 === 0) this.log.warn({ epId: endpointId, dropped: this.droppedSends }, 'bridge channel not read: messages to it dropped');
@@ -171,7 +184,7 @@ export class BridgeChannelServer {
         const to = message.colibriClass === 'EndpointMessage' ? message.to : '';
         const payload = serialiseBridgeChannelMessage(stamped);
         for (const [id, ws] of this.sockets.get(meetingId) ?? []) {
-          if (id !== from && (to === '' || to === id)) this.deliver(ws, id, payload);
+          if (id !== from && (to === '' || to === id)) this.relay(ws, id, payload);
         }
         return;
       }
