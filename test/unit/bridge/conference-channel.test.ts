@@ -146,6 +146,27 @@ function thirdEndpoint(c: ReturnType<typeof conference>) {
   return { C, cEnd: c.endpoints.get(C)! };
 }
 
+/**
+ * C (thirdEndpoint) with A's camera on stage at 720 (ranked first) and B's camera as a 180
+ * thumbnail; `frames(n)` sends n frames of both: B's one layer of about 140 kbit/s (a 540-byte
+ * frame every 33 ms), A's two layers (weightedLayerFrames). `bKey(i)` and `aKey(ssrc, i)` say which
+ * are keyframes. `bCopies(from, to)`: C's copies of B's camera in that range of what it was sent.
+ */
+function thumbnailAndStage(c: ReturnType<typeof conference>) {
+  const { C, cEnd } = thirdEndpoint(c);
+  c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+  const aFrames = weightedLayerFrames(c, (p) => p);
+  let bSeq = 500;
+  const frames = (n: number, bKey: (i: number) => boolean = () => false, aKey: (ssrc: number, i: number) => boolean = () => false) => {
+    for (let i = 0; i < n; i++) {
+      c.b.emit('rtp', Buffer.concat([vp8Rtp(6001, bSeq++, { key: bKey(i), height: 180 }), Buffer.alloc(500)]));
+      aFrames(1, (ssrc) => aKey(ssrc, i));
+    }
+  };
+  const bCopies = (from = 0, to?: number) => cEnd.sentRtp.slice(from, to).filter((p) => p.readUInt32BE(8) === 6001);
+  return { C, cEnd, conferenceOf: c.svc.conferenceList()[0]!, frames, bCopies };
+}
+
 describe('bridge conference and the bridge channel', () => {
   let close: (() => void) | undefined;
   afterEach(() => close?.());
@@ -439,22 +460,9 @@ describe('bridge conference and the bridge channel', () => {
   it('suspends for a receiver the source its bandwidth cannot carry even at its lowest layer, says so, and resumes it without a gap once it can', () => {
     const c = conference();
     close = () => c.svc.close('test over');
-    const { C, cEnd } = thirdEndpoint(c);
-    const conferenceOf = c.svc.conferenceList()[0]!;
-    // C: A's camera on stage (ranked first), B's camera in a thumbnail.
-    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
-    const aFrames = weightedLayerFrames(c, (p) => p);
-    // B's camera, one layer of about 140 kbit/s (a 540-byte frame every 33 ms): more than C's REMB will leave for it.
-    let bSeq = 500;
-    const bFrame = (key: boolean) => Buffer.concat([vp8Rtp(6001, bSeq++, { key, height: 180 }), Buffer.alloc(500)]);
-    const frames = (n: number, bKeyAt = -1, aKey = (_: number, __: number) => false) => {
-      for (let i = 0; i < n; i++) {
-        c.b.emit('rtp', bFrame(i === bKeyAt));
-        aFrames(1, (ssrc) => aKey(ssrc, i));
-      }
-    };
-    const bCopies = (from = 0, to?: number) => cEnd.sentRtp.slice(from, to).filter((p) => p.readUInt32BE(8) === 6001);
-    frames(40, 0, (_, i) => i === 0);
+    // B's camera takes more than C's REMB will leave for it.
+    const { C, cEnd, conferenceOf, frames, bCopies } = thumbnailAndStage(c);
+    frames(40, (i) => i === 0, (_, i) => i === 0);
     assert.ok(bCopies().length >= 39, 'C gets B\'s camera');
     assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`, `${B}-v0`] });
 
@@ -463,7 +471,7 @@ describe('bridge conference and the bridge channel', () => {
     assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] }, 'C is told B\'s camera is no longer forwarded');
     assert.equal(conferenceOf.mediaStats().bandwidthSuspensions, 1);
     const suspendedAt = cEnd.sentRtp.length;
-    frames(10, -1, (ssrc, i) => ssrc === LOW && i === 2);
+    frames(10, () => false, (ssrc, i) => ssrc === LOW && i === 2);
     assert.equal(bCopies(suspendedAt).length, 0, 'nothing of B\'s camera while suspended');
     assert.deepEqual(layersOf(cEnd, suspendedAt).slice(-3), ['low', 'low', 'low'], 'A\'s camera, ranked first, goes on at its low layer');
     assert.equal(c.of(C, 'ForwardedSources').length, 2, 'said once');
@@ -484,7 +492,7 @@ describe('bridge conference and the bridge channel', () => {
     assert.ok(plis() > plisBefore, 'B is asked for a keyframe of its camera');
     // One layer: its stream goes on at once (the keyframe asked follows), as for any single-layer source.
     const resumedAt = cEnd.sentRtp.length;
-    frames(3, 1);
+    frames(3, (i) => i === 1);
     const resumed = bCopies(resumedAt);
     assert.equal(resumed.length, 3, 'B\'s camera again');
     const lastBefore = bCopies(0, suspendedAt).length > 0 ? bCopies().at(-1 - resumed.length)! : undefined;
@@ -524,18 +532,9 @@ describe('bridge conference and the bridge channel', () => {
   it('applies a receiver\'s caps at once when its plan changes: a source new to it is not sent over them, and one the budget now affords is back without waiting for feedback', () => {
     const c = conference();
     close = () => c.svc.close('test over');
-    const { C, cEnd } = thirdEndpoint(c);
-    const conferenceOf = c.svc.conferenceList()[0]!;
-    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
-    const aFrames = weightedLayerFrames(c, (p) => p);
-    let bSeq = 500;
-    const frames = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        c.b.emit('rtp', Buffer.concat([vp8Rtp(6001, bSeq++, { key: true, height: 180 }), Buffer.alloc(500)]));
-        aFrames(1, () => true);
-      }
-    };
-    const bCopies = (from: number) => cEnd.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === 6001).length;
+    const { C, cEnd, conferenceOf, frames: framesOf, bCopies: copiesOf } = thumbnailAndStage(c);
+    const frames = (n: number) => framesOf(n, () => true, () => true);
+    const bCopies = (from: number) => copiesOf(from).length;
     frames(40);
     cEnd.emit('rtcp', remb(100_000));
     assert.deepEqual(c.of(C, 'ForwardedSources').at(-1), { colibriClass: 'ForwardedSources', forwardedSources: [`${A}-v0`] }, 'B\'s camera suspended for C');
