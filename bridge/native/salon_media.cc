@@ -734,9 +734,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     poll_ = new uv_poll_t;
     poll_->data = this;
     int error = uv_poll_init_socket(loop, poll_, fd_);
-    if (error == 0) error = uv_poll_start(poll_, UV_READABLE, OnReadable);
     if (error != 0) {
+      delete poll_;  // never initialised: not libuv's to close
+    } else if ((error = uv_poll_start(poll_, UV_READABLE, OnReadable)) != 0) {
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+    }
+    if (error != 0) {
       poll_ = nullptr;
       Napi::Error::New(env, std::string("UdpSocket.start: ") + uv_strerror(error)).ThrowAsJavaScriptException();
       return env.Undefined();
@@ -930,8 +933,16 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       for (int i = 0; i < received; i++) {
         if (!(messages_[i].msg_hdr.msg_flags & MSG_TRUNC)) total += messages_[i].msg_len;
       }
-      Napi::ArrayBuffer bytes = Napi::ArrayBuffer::New(env_, total);
-      uint8_t* out = static_cast<uint8_t*>(bytes.Data());
+      // Through Node-API itself: node-addon-api's ArrayBuffer::New aborts the process when the
+      // environment no longer runs JavaScript (a worker being terminated); the read is then dropped.
+      napi_value buffer;
+      void* buffer_data = nullptr;
+      if (napi_create_arraybuffer(env_, total, &buffer_data, &buffer) != napi_ok) {
+        errors_++;
+        return;
+      }
+      Napi::ArrayBuffer bytes(env_, buffer);
+      uint8_t* out = static_cast<uint8_t*>(buffer_data);
       uint32_t count = 0;
       for (int i = 0; i < received; i++) {
         if (messages_[i].msg_hdr.msg_flags & MSG_TRUNC) {

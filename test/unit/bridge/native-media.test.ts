@@ -5,6 +5,7 @@
 // Byte-for-byte agreement with werift and the TypeScript transforms: srtp-cipher.test.ts.
 
 import assert from 'node:assert/strict';
+import { closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -431,6 +432,14 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     first.close();
     const again = open('127.0.0.1', port);
     assert.equal(again.port, port, 'the port is free as soon as close() returns');
+  });
+
+  it('throws, and the process goes on, when libuv cannot poll its descriptor', async () => {
+    const raw = new addon.UdpSocket('127.0.0.1', 0, 0, 4, 2_048, 10);
+    closeSync(raw.fd); // gone under the object (epoll refusing it would do the same)
+    assert.throws(() => raw.start(() => undefined), /UdpSocket\.start/);
+    raw.close();
+    await new Promise((resolve) => setTimeout(resolve, 10)); // a turn of the loop: nothing left half made in it
   });
 
   it('stops reading at close, also from inside its own handler', async () => {
