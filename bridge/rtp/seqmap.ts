@@ -123,6 +123,15 @@ export class SeqMap {
   readonly #rTsDelta: Uint32Array;
   readonly #rPidDelta: Uint16Array;
   readonly #rTl0Delta: Uint8Array;
+  /**
+   * Per range: its newest output slot, extended past 16 bits (counted on from the first output).
+   * A range whose newest slot is a window or more behind the highest output is dead: after 65 536
+   * outputs its 16-bit numbers would otherwise look recent again, and a late packet of a layer
+   * left long ago would take a slot another packet went out in (one SRTP index, other bytes).
+   */
+  readonly #rOutEnd: Float64Array;
+  /** The highest output slot, extended (see #rOutEnd); -1 before the first. */
+  #highestOutExtended = -1;
   #head = -1;
   #size = 0;
 
@@ -163,6 +172,12 @@ export class SeqMap {
     this.#rTsDelta = new Uint32Array(this.#capacity);
     this.#rPidDelta = new Uint16Array(this.#capacity);
     this.#rTl0Delta = new Uint8Array(this.#capacity);
+    this.#rOutEnd = new Float64Array(this.#capacity);
+  }
+
+  /** Whether a segment ever started (a stream the receiver has seen, paused or not). */
+  get started(): boolean {
+    return this.#started;
   }
 
   /** Input SSRC of the current segment, or -1 before the first switch and after {@link pause}. */
@@ -294,11 +309,12 @@ export class SeqMap {
     if (this.#size === 0) return false;
     const out = outSequence & 0xffff;
     if (((this.#highestOut() - out) & 0xffff) >= this.#window) return false;
+    const live = this.#extendHighest() - this.#window;
     let i = this.#head;
     for (let k = 0; k < this.#size; k++) {
       const delta = this.#rSeqDelta[i]!;
       const outFirst = (this.#rFirst[i]! + delta) & 0xffff;
-      if (((out - outFirst) & 0xffff) < this.#rCount[i]!) {
+      if (this.#rOutEnd[i]! > live && ((out - outFirst) & 0xffff) < this.#rCount[i]!) {
         this.reverseSsrc = this.#rSsrc[i]!;
         this.reverseSequence = (out - delta) & 0xffff;
         return true;
@@ -368,6 +384,7 @@ export class SeqMap {
         count = window;
       }
       this.#rCount[h] = count;
+      this.#rOutEnd[h] = this.#extendOut((seq + this.#seqDelta) & 0xffff);
       return;
     }
     let first = this.#pendingStart;
@@ -386,20 +403,38 @@ export class SeqMap {
     this.#rTsDelta[h] = this.#tsDelta;
     this.#rPidDelta[h] = this.#pidDelta;
     this.#rTl0Delta[h] = this.#tl0Delta;
+    this.#rOutEnd[h] = this.#extendOut((seq + this.#seqDelta) & 0xffff);
     this.#open = true;
+  }
+
+  /** A 16-bit output slot near the highest, extended as #rOutEnd counts. */
+  #extendOut(out: number): number {
+    const base = this.#extendHighest();
+    const step = (out - (base % 0x10000)) & 0xffff;
+    return base + (step < 0x8000 ? step : step - 0x10000);
   }
 
   /** The range holding input (ssrc, seq) whose output is inside the window, or -1. */
   #find(ssrc: number, seq: number): number {
     const highest = this.#highestOut();
+    const live = this.#extendHighest() - this.#window;
     let i = this.#head;
     for (let k = 0; k < this.#size; k++) {
       if (this.#rSsrc[i] === ssrc && ((seq - this.#rFirst[i]!) & 0xffff) < this.#rCount[i]!) {
         const out = (seq + this.#rSeqDelta[i]!) & 0xffff;
-        return ((highest - out) & 0xffff) < this.#window ? i : -1;
+        return ((highest - out) & 0xffff) < this.#window && this.#rOutEnd[i]! > live ? i : -1;
       }
       i = i === 0 ? this.#capacity - 1 : i - 1;
     }
     return -1;
+  }
+
+  /** The highest output slot, extended past 16 bits: brought up to date (it moves less than 32 768 between calls). */
+  #extendHighest(): number {
+    const highest = this.#highestOut();
+    if (this.#highestOutExtended < 0) return (this.#highestOutExtended = highest);
+    const step = (highest - (this.#highestOutExtended % 0x10000)) & 0xffff;
+    this.#highestOutExtended += step < 0x8000 ? step : step - 0x10000;
+    return this.#highestOutExtended;
   }
 }

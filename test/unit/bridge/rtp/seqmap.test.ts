@@ -6,6 +6,22 @@ import { vp8DeltaTwoByteExt, vp8Keyframe } from './fixtures.ts';
 import { L0, L1, L2, Layer, Receiver, TARGET, forward, mapOne, pkt, type Pkt } from './seqmap-stream.ts';
 
 describe('bridge/rtp/seqmap', () => {
+  it('forgets the ranges of a layer left a window of outputs ago, even when 65 536 outputs later its numbers look recent again', () => {
+    const map = new SeqMap({ ssrc: 1 });
+    const packet = createSeqMapPacket();
+    const of = (ssrc: number, seq: number, keyframe = false) => Object.assign(packet, { ssrc, sequenceNumber: seq & 0xffff, timestamp: 0, keyframe });
+    assert.ok(map.switchTo(of(0xa, 100, true)));
+    for (let seq = 100; seq < 1124; seq++) map.map(of(0xa, seq)); // outputs 100 … 1123
+    assert.ok(map.switchTo(of(0xb, 5000, true)));
+    for (let i = 0; i < 0x10000; i++) assert.equal(map.map(of(0xb, 5000 + i)), 'new');
+    // A's numbers went round too: its packet 1100 would map to output 1100, which B's packet used 23 outputs ago.
+    assert.equal(map.map(of(0xa, 1100)), 'unknown');
+    assert.equal(map.drop(of(0xa, 1100)), true, 'nor does it own a slot');
+    // A NACK of output 1100 names B's packet, not A's.
+    assert.ok(map.reverse(1100));
+    assert.deepEqual([map.reverseSsrc, map.reverseSequence], [0xb, (1100 - 100 - 1024 + 5000 - 0x10000 + 0x10000) & 0xffff]);
+  });
+
   describe('first segment', () => {
     it('keeps the input values and stamps the target SSRC', () => {
       const map = new SeqMap({ ssrc: TARGET });
