@@ -58,10 +58,8 @@ export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 export const FULL_FRAME_RATE = 30;
 /** Each layer's bitrate is measured over windows this long. */
 const BITRATE_WINDOW_MS = 1000;
-/** Packets of a layer after which one forwarded from its retransmission is no longer watched for its late original. */
-const REORDER_HORIZON = 512;
-/** Packets forwarded from their retransmission watched at once per layer. */
-const FROM_RETRANSMISSION_SLOTS = 8;
+/** Packets of a layer watched for the late original of one forwarded from its retransmission: twice the SRTP replay window, a power of two. */
+const FROM_RETRANSMISSION_SLOTS = 128;
 
 /** Whether 16-bit sequence number `a` is after `b` (by 1 to 32767). */
 function isNewer(a: number, b: number): boolean {
@@ -238,15 +236,15 @@ export class VideoProjection {
   /** Per layer: the highest sequence number arrived (media, or the bridge's own request answered ahead of it), -1 before one. */
   readonly #highestSequence: Int32Array;
   /**
-   * Per layer, FROM_RETRANSMISSION_SLOTS entries: packets lately forwarded as media from their
-   * retransmission (see project), -1 for a free entry. Their originals, should they come after
-   * all, are dropped: sent again in their slots, they would be other bytes (the transport-wide
-   * sequence number is written per copy) under the same SRTP index, which the cipher must never
-   * see twice. An entry is freed once its layer is REORDER_HORIZON packets further.
+   * Per layer, FROM_RETRANSMISSION_SLOTS entries indexed by sequence number modulo that: the
+   * packets lately forwarded as media from their retransmission (see project), -1 for none. Their
+   * originals, should they come after all, are dropped: sent again in their slots, they would be
+   * other bytes (the transport-wide sequence number is written per copy) under the same SRTP
+   * index, which the cipher must never see twice. An original can come only within the sender's
+   * SRTP replay window (64 packets) of the newest; an entry lives until a packet of its layer
+   * FROM_RETRANSMISSION_SLOTS further takes its place.
    */
   readonly #fromRetransmission: Int32Array;
-  /** Per layer: how many of its entries in #fromRetransmission are taken (0: nothing to look up). */
-  readonly #fromRetransmissionCount: Uint8Array;
   /** Whether the layer packet being projected is the one right after its layer's last picture end. */
   #followsPictureEnd = false;
 
@@ -269,7 +267,6 @@ export class VideoProjection {
     this.#lastPictureEnd = new Int32Array(n).fill(-1);
     this.#highestSequence = new Int32Array(n).fill(-1);
     this.#fromRetransmission = new Int32Array(n * FROM_RETRANSMISSION_SLOTS).fill(-1);
-    this.#fromRetransmissionCount = new Uint8Array(n);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
   }
@@ -422,8 +419,14 @@ export class VideoProjection {
     if (media) {
       const index = this.#layers.indexOf(header.ssrc);
       if (index < 0) return 0;
-      if (repairedLayer !== undefined) this.#noteFromRetransmission(index, header.sequenceNumber);
-      else if (this.#fromRetransmissionCount[index]! > 0 && this.#sentFromRetransmission(index, header.sequenceNumber)) return 0;
+      const entry = index * FROM_RETRANSMISSION_SLOTS + (header.sequenceNumber & (FROM_RETRANSMISSION_SLOTS - 1));
+      if (repairedLayer !== undefined) {
+        this.#fromRetransmission[entry] = header.sequenceNumber;
+      } else if (this.#fromRetransmission[entry] !== -1) {
+        const sent = this.#fromRetransmission[entry] === header.sequenceNumber;
+        this.#fromRetransmission[entry] = -1; // answered, or one slot round older: taken either way
+        if (sent) return 0;
+      }
       this.#lastSeen[index] = now;
       this.#measure(index, header.length, now);
       const lastEnd = this.#lastPictureEnd[index]!;
@@ -454,39 +457,6 @@ export class VideoProjection {
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
     return media ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
-  }
-
-  /** Notes a packet of layer `index` forwarded as media from its retransmission (the oldest entry makes way when all are taken). */
-  #noteFromRetransmission(index: number, sequence: number): void {
-    const base = index * FROM_RETRANSMISSION_SLOTS;
-    let slot = base;
-    for (let i = base; i < base + FROM_RETRANSMISSION_SLOTS; i++) {
-      if (this.#fromRetransmission[i] === -1) {
-        slot = i;
-        break;
-      }
-      // All taken: the one furthest behind goes.
-      if (((sequence - this.#fromRetransmission[i]!) & 0xffff) > ((sequence - this.#fromRetransmission[slot]!) & 0xffff)) slot = i;
-    }
-    if (this.#fromRetransmission[slot] === -1) this.#fromRetransmissionCount[index]!++;
-    this.#fromRetransmission[slot] = sequence;
-  }
-
-  /** Whether a media packet of layer `index` went out already from its retransmission; frees the entries REORDER_HORIZON behind it. */
-  #sentFromRetransmission(index: number, sequence: number): boolean {
-    const base = index * FROM_RETRANSMISSION_SLOTS;
-    let sent = false;
-    for (let i = base; i < base + FROM_RETRANSMISSION_SLOTS; i++) {
-      const entry = this.#fromRetransmission[i]!;
-      if (entry === -1) continue;
-      const since = (sequence - entry) & 0xffff;
-      if (since === 0) sent = true;
-      else if (since > REORDER_HORIZON && since < 0x8000) {
-        this.#fromRetransmission[i] = -1;
-        this.#fromRetransmissionCount[index]!--;
-      }
-    }
-    return sent;
   }
 
   /**
