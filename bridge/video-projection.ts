@@ -624,9 +624,9 @@ export class VideoProjection {
 
   /**
    * SVC: whether this packet of the forwarded SSRC is above the spatial or temporal layers the
-   * receiver gets. Both are decided on a picture's first packet: a keyframe sets the spatial layer
-   * to the target, a lower target takes effect at once, a higher one waits for a keyframe (asked
-   * here); a temporal layer dropped comes back at a TID 0 picture or a switching-up point.
+   * receiver gets. Those layers change on a picture's first packet: a keyframe sets the spatial
+   * layer to the target, a lower target takes effect at once, a higher one waits for a keyframe
+   * (asked here); a temporal layer dropped comes back at a TID 0 picture or a switching-up point.
    */
   #dropSvc(receiver: ReceiverState, input: SeqMapPacket, svc: SvcPacket, spatialLayers: number, now: number): boolean {
     if (svc.pictureStart) {
@@ -642,9 +642,11 @@ export class VideoProjection {
         if (tid === 0) receiver.temporalId = receiver.maxTemporalId;
         else if (tid > receiver.temporalId && tid <= receiver.maxTemporalId && svc.switchingUp) receiver.temporalId = tid;
       }
-      receiver.dropping = svc.temporalId > receiver.temporalId;
     }
-    return receiver.dropping || svc.spatialId > receiver.spatialId;
+    // Per packet, from its own layer ids (every VP9 packet, every AV1 Dependency Descriptor carries
+    // them): a picture whose first packet was lost on the way in is judged by its own layer, not
+    // by the picture before it.
+    return svc.temporalId > receiver.temporalId || svc.spatialId > receiver.spatialId;
   }
 
   /**

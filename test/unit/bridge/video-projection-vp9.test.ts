@@ -160,6 +160,23 @@ describe('VideoProjection with VP9 SVC (one SSRC, spatial and temporal layers pe
     assert.ok(take('b').some((o) => o.tid === 2), 'TID 2 again from a switching-up point');
   });
 
+  it('judges a picture whose first packet was lost on the way in by its own temporal layer, not the picture before it', () => {
+    const { projection, send, take } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('b', 180);
+    projection.setMaxFrameRate('b', 15);
+    send(sender.next(true));
+    send(sender.next(false)); // TID 2: dropped for b
+    send(sender.next(false)); // TID 1
+    send(sender.next(false)); // TID 2: dropped
+    take('b');
+    const base = sender.next(false); // a TID 0 picture, which every later one references
+    assert.equal(base[0]![15]! >> 5, 0);
+    send(base.slice(1)); // its first packet lost upstream
+    const out = take('b');
+    assert.deepEqual(out.map((o) => [o.sid, o.tid]), [[0, 0]], 'the rest of its SID 0 frame goes (a hole before it: NACKed, repaired)');
+  });
+
   it('a NACKed packet comes back from the cache as RTX with the marker where the receiver\'s live copy had it', () => {
     const { projection, send, take } = setup();
     const sender = new Vp9Sender();
