@@ -231,6 +231,8 @@ export class VideoProjection {
   #cached = Buffer.allocUnsafe(1600);
   /** Whether the packet being projected starts a keyframe (read before a single layer's switch rule). */
   #keyframe = false;
+  /** Whether a receiver whose stream paused may go on at the packet being projected (see project). */
+  #resumable = false;
   /** Per layer: sequence number of the last packet to arrive with the marker bit (a picture's end), -1 before one. */
   readonly #lastPictureEnd: Int32Array;
   /** Per layer: the highest sequence number arrived (media, or the bridge's own request answered ahead of it), -1 before one. */
@@ -451,6 +453,9 @@ export class VideoProjection {
     }
     this.#keyframe = input.keyframe;
     // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
+    // Not a VP8 stream resumed after a pause: its PictureIDs, continuous, would show the receiver
+    // a delta frame whose references it holds (stale ones); it waits for a keyframe (#follow).
+    this.#resumable = input.keyframe || vp8 === undefined;
     if (this.#layers.length === 1) input.keyframe = true;
     if (input.keyframe && vp8 !== undefined && media) {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
@@ -764,7 +769,7 @@ export class VideoProjection {
     const target = this.#targetFor(receiver.wantedHeight);
     receiver.target = target;
     if (target < 0 || target === receiver.map.currentSsrc) return;
-    if (input.ssrc === target && receiver.map.canSwitchTo(input)) {
+    if (input.ssrc === target && receiver.map.canSwitchTo(input) && (this.#resumable || !receiver.map.started)) {
       // After a pause (a hold, or no height wanted) the layer it stopped stays the previous one (its late packets keep their slots).
       if (receiver.map.currentSsrc >= 0) receiver.previousSsrc = receiver.map.currentSsrc;
       receiver.map.switchTo(input);

@@ -300,6 +300,28 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.deepEqual(seqs.slice(1).map((seq, i) => (seq - seqs[i]!) & 0xffff), Array(seqs.length - 1).fill(1), 'and continuous');
   });
 
+  it('a single-layer VP8 stream starts at once, but after a pause goes on only at a keyframe, asked (the receiver holds stale references)', () => {
+    const { projection, project, of, requests, advance } = setup([L0]);
+    const s = new Sender();
+    projection.setWantedHeight('a', 720);
+    project(s.frame(L0));
+    assert.equal(of('a').length, 1, 'a first delta frame goes: the receiver has nothing to decode it against, and asks');
+    project(s.frame(L0));
+    projection.setWantedHeight('a', 0);
+    for (let i = 0; i < 30; i++) project(s.frame(L0));
+    advance(1_000);
+    const asked = requests.length;
+    projection.setWantedHeight('a', 720);
+    assert.ok(requests.length > asked, 'a keyframe asked on resuming');
+    project(s.frame(L0));
+    project(s.frame(L0));
+    assert.equal(of('a').length, 2, 'no delta frame after the pause');
+    project(s.frame(L0, true));
+    const out = of('a');
+    assert.equal(out.length, 3, 'the keyframe');
+    assert.equal(out[2]!.seq, (out[1]!.seq + 1) & 0xffff, 'continuous');
+  });
+
   it('wanted height 0 forwards nothing; sender reports follow each receiver\'s layer and timestamps', () => {
     const { projection, project, of, advance } = setup();
     projection.setWantedHeight('a', 720);
