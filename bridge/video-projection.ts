@@ -165,6 +165,8 @@ class ReceiverState {
   /** PictureID of the picture whose TID decided {@link dropping} (every packet of a picture follows its first). */
   decidedPicture = -1;
   dropping = false;
+  /** SVC: the temporal layers in force for the picture being forwarded (set at its first packet; a frame-rate change waits for the next). */
+  pictureTemporalId = ALL_TEMPORAL_LAYERS;
   target = -1;
   /** The layer forwarded before the current one: its late packets still own output slots. */
   previousSsrc = -1;
@@ -647,11 +649,13 @@ export class VideoProjection {
         if (tid === 0) receiver.temporalId = receiver.maxTemporalId;
         else if (tid > receiver.temporalId && tid <= receiver.maxTemporalId && svc.switchingUp) receiver.temporalId = tid;
       }
+      receiver.pictureTemporalId = receiver.temporalId;
     }
     // Per packet, from its own layer ids (every VP9 packet, every AV1 Dependency Descriptor carries
-    // them): a picture whose first packet was lost on the way in is judged by its own layer, not
-    // by the picture before it.
-    return svc.temporalId > receiver.temporalId || svc.spatialId > receiver.spatialId;
+    // them) against the layers in force for the picture: one whose first packet was lost on the way
+    // in is judged by its own layer, not by the picture before it, and a frame-rate limit that
+    // comes mid-picture does not cut the picture in two.
+    return svc.temporalId > receiver.pictureTemporalId || svc.spatialId > receiver.spatialId;
   }
 
   /**

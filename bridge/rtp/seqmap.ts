@@ -432,6 +432,8 @@ export class SeqMap {
   /** The highest output slot, extended past 16 bits: brought up to date (it moves less than 32 768 between calls). */
   #extendHighest(): number {
     const highest = this.#highestOut();
+    // Before the first segment the highest is a placeholder, not an output: nothing to count from.
+    if (!this.#started) return highest;
     if (this.#highestOutExtended < 0) return (this.#highestOutExtended = highest);
     const step = (highest - (this.#highestOutExtended % 0x10000)) & 0xffff;
     this.#highestOutExtended += step < 0x8000 ? step : step - 0x10000;

@@ -177,6 +177,25 @@ describe('VideoProjection with VP9 SVC (one SSRC, spatial and temporal layers pe
     assert.deepEqual(out.map((o) => [o.sid, o.tid]), [[0, 0]], 'the rest of its SID 0 frame goes (a hole before it: NACKed, repaired)');
   });
 
+  it('applies a lower frame-rate limit from the next picture: the one being forwarded goes out whole', () => {
+    const { projection, send, take } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('b', 720);
+    send(sender.next(true));
+    take('b');
+    const picture = sender.next(false); // TID 2
+    assert.equal(picture[0]![15]! >> 5, 2);
+    send(picture.slice(0, 3));
+    projection.setMaxFrameRate('b', 15);
+    send(picture.slice(3));
+    const out = take('b');
+    assert.equal(out.length, 6, 'all six packets of the picture');
+    assert.equal(out.at(-1)!.marker, true);
+    send(sender.next(false)); // TID 1: goes
+    send(sender.next(false)); // TID 2: dropped now
+    assert.deepEqual([...new Set(take('b').map((o) => o.tid))], [1]);
+  });
+
   it('a NACKed packet comes back from the cache as RTX with the marker where the receiver\'s live copy had it', () => {
     const { projection, send, take } = setup();
     const sender = new Vp9Sender();

@@ -22,6 +22,20 @@ describe('bridge/rtp/seqmap', () => {
     assert.deepEqual([map.reverseSsrc, map.reverseSequence], [0xb, (1100 - 100 - 1024 + 5000 - 0x10000 + 0x10000) & 0xffff]);
   });
 
+  it('counts outputs from the first segment, whatever was looked up before it', () => {
+    const map = new SeqMap({ ssrc: 1 });
+    const packet = createSeqMapPacket();
+    const of = (seq: number, keyframe = false) => Object.assign(packet, { ssrc: 0xa, sequenceNumber: seq & 0xffff, timestamp: seq * 10, keyframe });
+    assert.equal(map.map(of(39_995)), 'unknown', 'a retransmission tried on a receiver not started yet');
+    assert.ok(map.switchTo(of(40_000, true)));
+    map.map(of(40_000, true));
+    const first = map.outSequence;
+    assert.equal(map.drop(of(40_001)), true);
+    for (let seq = 40_002; seq < 40_020; seq++) map.map(of(seq));
+    assert.ok(map.reverse(first), 'the first slot is still known: its NACK names it');
+    assert.equal(map.map(of(40_000)), 'old', 'and a late copy of it maps there');
+  });
+
   describe('first segment', () => {
     it('keeps the input values and stamps the target SSRC', () => {
       const map = new SeqMap({ ssrc: TARGET });
