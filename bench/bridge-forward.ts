@@ -2,11 +2,16 @@
 // simulcast VP8 source and hand the copies to R receivers (BridgeConference.forwardRtp with the
 // receive statistics in front of it; endpoints that drop what they are given, so SRTP is not
 // counted: bench/bridge-srtp.ts measures that). Not a test:
-// `node --import tsx bench/bridge-forward.ts [--packets N] [--receivers 1,4,16]`.
+// `node --import tsx bench/bridge-forward.ts [--packets N] [--receivers 1,4,16] [--replan 50,100,200]`.
 //
 // Each row: the sender sends its three layers in turn (180p, 360p, 720p, one packet each per
 // round, a keyframe every 300 packets of a layer); receivers ask for alternating heights (720 and
 // 180) so that, where the bridge projects per receiver, two layers go out.
+//
+// `--replan`: what one receiver's bridge-channel message costs the conference (the forwarding plan
+// made again), in rooms of N endpoints each sending a microphone and a three-layer camera, each in
+// a tile view of 25 at 180p: ms per LastNChangedEvent and per ReceiverVideoConstraints of one
+// receiver, and per change of a sender's video type (which replans everyone).
 
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -14,7 +19,7 @@ import { BridgeConference, type ConferenceEndpoint, type EndpointSources } from 
 import type { NamedSource } from '../bridge/forwarding.ts';
 import type { Clock } from '../bridge/transport/clock.ts';
 
-const { values } = parseArgs({ options: { packets: { type: 'string', default: '300000' }, receivers: { type: 'string', default: '1,4,16' } } });
+const { values } = parseArgs({ options: { packets: { type: 'string', default: '300000' }, receivers: { type: 'string', default: '1,4,16' }, replan: { type: 'string' } } });
 const N = Number(values.packets);
 const LAYERS = [0x1000, 0x2000, 0x3000];
 const HEIGHTS = [180, 360, 720];
@@ -116,6 +121,62 @@ function run(receivers: number): { ns: number; copies: number } {
   }
   conference.close('bench over');
   return { ns: best, copies };
+}
+
+/** ms per message of each kind in a room of `size` (see the file comment); best of 3 rounds of `messages` each. */
+function replan(size: number, messages: number): { lastN: number; constraints: number; videoType: number } {
+  const conference = new BridgeConference('bench', undefined, pino({ level: 'silent' }), () => undefined, () => undefined, {
+    feedbackSsrcs: { audio: 1, video: 2 },
+    clock,
+  });
+  conference.useBridgeChannel({ send: () => undefined, now: () => clock.now() });
+  const ids: string[] = [];
+  for (let i = 0; i < size; i++) {
+    const id = `ep${i}`;
+    ids.push(id);
+    conference.addEndpoint(new NullEndpoint(id));
+    const base = 10_000 + 10 * i;
+    const layers = [base + 1, base + 2, base + 3];
+    const camera: NamedSource = { name: `${id}-v0`, media: 'video', desktop: false, primarySsrc: layers[0], layers: { layers, rtx: new Map() } };
+    const microphone: NamedSource = { name: `${id}-a0`, media: 'audio', desktop: false, primarySsrc: base };
+    const ssrcs = [base, ...layers];
+    conference.setSources(id, {
+      forwarded: new Set(ssrcs), all: new Set(ssrcs), named: [microphone, camera],
+      sourceOf: new Map([[base, microphone], ...layers.map((l) => [l, camera] as const)]),
+    });
+  }
+  const tile = Object.fromEntries(ids.slice(0, 25).map((id) => [`${id}-v0`, { maxHeight: 180 }]));
+  for (const id of ids) conference.onChannelMessage(id, { colibriClass: 'ReceiverVideoConstraints', lastN: 25, constraints: tile, defaultConstraints: { maxHeight: 0 } });
+  const last = ids.at(-1)!;
+  const timed = (send: (k: number) => void): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 3; round++) {
+      const start = process.hrtime.bigint();
+      for (let k = 0; k < messages; k++) send(k);
+      best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e6 / messages);
+    }
+    return best;
+  };
+  const result = {
+    lastN: timed((k) => conference.onChannelMessage(last, { colibriClass: 'LastNChangedEvent', lastN: k % 2 === 0 ? 24 : 25 })),
+    constraints: timed((k) => conference.onChannelMessage(last, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${ids[k % 25]}-v0`] })),
+    // Each a change (camera, screen, camera, …), the clock moved past the 500 ms between two replans.
+    videoType: timed((k) => {
+      time += 1_000;
+      conference.onChannelMessage(ids[0]!, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${ids[0]}-v0`, videoType: k % 2 === 0 ? 'DESKTOP' : 'CAMERA' });
+    }),
+  };
+  conference.close('bench over');
+  return result;
+}
+
+if (values.replan) {
+  console.log(`bridge conference replanning micro-benchmark, Node ${process.version}, ms per message, best of 3 rounds`);
+  for (const size of values.replan.split(',').map(Number)) {
+    const { lastN, constraints, videoType } = replan(size, size >= 200 ? 50 : 200);
+    console.log(`${String(size).padStart(4)} endpoints: LastNChangedEvent ${lastN.toFixed(3)} ms, ReceiverVideoConstraints ${constraints.toFixed(3)} ms, a sender's video type ${videoType.toFixed(3)} ms`);
+  }
+  process.exit(0);
 }
 
 console.log(`bridge conference forwarding micro-benchmark, Node ${process.version}, ${N} packets per round, best of 3 rounds`);
