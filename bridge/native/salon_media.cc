@@ -317,6 +317,14 @@ Napi::Value Fail(Napi::Env env) { return Napi::Number::New(env, -1); }
 
 // Marks UdpSocket objects, so that a UdpBatch never takes another object for one.
 const napi_type_tag kSocketTag = {0x3c9e1b5d7f20a864ULL, 0xe14a6c08b3d95f72ULL};
+const napi_type_tag kBatchTag = {0x8b47d21e6a9f03c5ULL, 0x5d0e93b7c12f48a6ULL};
+
+// Node-API checks the receiver of a class's methods, not of its accessors: a getter taken from
+// one class's prototype and called on another's object would run on the wrong native object.
+// Every accessor of a tagged class first checks its receiver's tag (and touches no member before).
+bool Tagged(const Napi::CallbackInfo& info, const napi_type_tag* tag) {
+  return info.This().IsObject() && info.This().As<Napi::Object>().CheckTypeTag(tag);
+}
 
 // The objects the per-packet functions (DecryptRtpFast, QueueRtpFast) take, named by a number
 // instead of by their JavaScript object: an ObjectWrap method call unwraps `this` (a private
@@ -786,8 +794,14 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
-  Napi::Value Arrivals(const Napi::CallbackInfo& info) { return arrivals_.Value(); }
+  Napi::Value Fd(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), fd_);
+  }
+  Napi::Value Arrivals(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    return arrivals_.Value();
+  }
 
   // delays() → Float64Array of DelayHistogram::kBuckets counts, then their sum in ms: bucket i
   // counts the datagrams sent i/kBucketsPerMs ms (up to the next bucket) after the kernel received
@@ -796,9 +810,13 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // readDelays() → the same for the datagrams read: from the kernel's arrival to the recvmmsg that
   // returned them (the wait for the event loop).
   Napi::Value ReadDelays(const Napi::CallbackInfo& info) { return read_delays_.ToArray(info.Env()); }
-  Napi::Value Metadata(const Napi::CallbackInfo& info) { return metadata_.Value(); }
+  Napi::Value Metadata(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    return metadata_.Value();
+  }
 
   Napi::Value Port(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
     sockaddr_in6 address = {};
     socklen_t length = sizeof address;
     if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return Napi::Number::New(info.Env(), 0);
@@ -807,6 +825,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // The bound address as text, e.g. "0.0.0.0" or "::1".
   Napi::Value Address(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
     sockaddr_in6 address = {};
     socklen_t length = sizeof address;
     char text[INET6_ADDRSTRLEN] = {};
@@ -817,12 +836,19 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return Napi::String::New(info.Env(), text);
   }
 
-  Napi::Value RecvBufferSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), SocketOption(SO_RCVBUF)); }
-  Napi::Value SendBufferSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), SocketOption(SO_SNDBUF)); }
+  Napi::Value RecvBufferSize(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), SocketOption(SO_RCVBUF));
+  }
+  Napi::Value SendBufferSize(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), SocketOption(SO_SNDBUF));
+  }
 
   // { datagrams, truncated, errors, lastError }: received and handed on; dropped for being longer
   // than a slot; failed reads (and the errno of the last).
   Napi::Value Counters(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
     Napi::Object result = Napi::Object::New(info.Env());
     result.Set("datagrams", Napi::Number::New(info.Env(), double(datagrams_)));
     result.Set("truncated", Napi::Number::New(info.Env(), double(truncated_)));
@@ -1033,6 +1059,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     capacity_ = std::max<size_t>(1, std::min<size_t>(U32(info[1]), 1024));
     slot_bytes_ = std::max<size_t>(256, std::min<size_t>(U32(info[2]), 65536));
     slab_.resize(capacity_ * slot_bytes_);
+    info.This().As<Napi::Object>().TypeTag(&kBatchTag);
     addresses_.resize(capacity_);
     vectors_.resize(capacity_);
     messages_.resize(capacity_);
@@ -1102,14 +1129,24 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return Napi::Number::New(info.Env(), failed);
   }
 
-  Napi::Value Pending(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(count_)); }
-  Napi::Value LastError(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_error_); }
+  Napi::Value Pending(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kBatchTag)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), double(count_));
+  }
+  Napi::Value LastError(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kBatchTag)) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), last_error_);
+  }
   // Whether datagrams are still coalesced (false once the kernel refused a segmented message as unsupported).
-  Napi::Value Segmentation(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), segmentation_); }
+  Napi::Value Segmentation(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kBatchTag)) return info.Env().Undefined();
+    return Napi::Boolean::New(info.Env(), segmentation_);
+  }
   // sent → { datagrams, messages, segmented, refused }: datagrams the kernel took, in how many
   // messages, of which how many datagrams went as segments of a coalesced message; and how many
   // coalesced messages the kernel refused (their datagrams then went one by one).
   Napi::Value Sent(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kBatchTag)) return info.Env().Undefined();
     Napi::Object result = Napi::Object::New(info.Env());
     result.Set("datagrams", Napi::Number::New(info.Env(), double(sent_datagrams_)));
     result.Set("messages", Napi::Number::New(info.Env(), double(sent_messages_)));

@@ -86,6 +86,27 @@ describe('bridge/native: the addon', function () {
     assert.throws(() => new (addon.SrtpTransform as unknown as new (...a: unknown[]) => unknown)(1, 'key', s, a, k, s, a), TypeError);
   });
 
+  it('answers a getter called on an object of another class with undefined, reading nothing of it', () => {
+    const k = randomBytes(16);
+    const transform = new addon.SrtpTransform(1, k, randomBytes(14), randomBytes(20), k, randomBytes(14), randomBytes(20));
+    const socket = new addon.UdpSocket('127.0.0.1', 0, 0, 4, 2_048, 10);
+    const batch = new addon.UdpBatch(socket.fd, 4, 2_048, socket);
+    try {
+      const getter = (prototype: object, name: string) => Object.getOwnPropertyDescriptor(prototype, name)!.get!;
+      for (const name of ['counters', 'fd', 'port', 'address', 'metadata', 'arrivals', 'recvBufferSize', 'sendBufferSize']) {
+        for (const other of [transform, batch]) assert.equal(getter(addon.UdpSocket.prototype, name).call(other), undefined, `UdpSocket ${name}`);
+      }
+      for (const name of ['pending', 'lastError', 'segmentation', 'sent']) {
+        for (const other of [transform, socket]) assert.equal(getter(addon.UdpBatch.prototype, name).call(other), undefined, `UdpBatch ${name}`);
+      }
+      assert.equal(typeof socket.port, 'number', 'on its own class, as before');
+      assert.equal(batch.pending, 0);
+    } finally {
+      batch.flush();
+      socket.close();
+    }
+  });
+
   for (const profile of [1, 7] as const) {
     it(`profile ${profile}: returns -1 for calls that do not fit, and leaves the buffers alone`, () => {
       const transform = new NativeTransform(addon, profile, randomBytes(16), randomBytes(profile === 7 ? 12 : 14)).native;
