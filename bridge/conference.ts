@@ -514,6 +514,8 @@ export class BridgeConference {
     const now = this.now();
     let due: boolean;
     if (feedback.kind === 'transport-cc') {
+      // Its packet status count, read before anything else: what the receiver could not have been sent is not parsed.
+      if (feedback.packet.length < 16 || !member.bandwidth.admitFeedback(feedback.packet.readUInt16BE(14))) return;
       const parsed = parseTransportCc(feedback.packet);
       if (!parsed) return;
       due = member.bandwidth.feedback({ kind: 'transport-cc', parsed }, now);

@@ -56,6 +56,8 @@ export const PROBE_CLUSTER_MAX_GAP_MS = 8000;
 /** A cluster is at least this many packets, and this long at its target rate. */
 const PROBE_CLUSTER_PACKETS = 5;
 const PROBE_CLUSTER_MS = 15;
+/** Statuses of transport-cc feedback a receiver may have read ahead (ReceiverBandwidth.admitFeedback): twice the send history. */
+const FEEDBACK_BUDGET_MAX = 8192;
 /** Bytes of one probe packet the cluster size assumes (the copies are recent video packets). */
 const PROBE_PACKET_BYTES = 1200;
 
@@ -81,6 +83,11 @@ export class ReceiverBandwidth {
   #lastClusterAt = Number.NaN;
   #clusterJudged = false;
   #takenAtCluster = 0;
+  /**
+   * Packet statuses of transport-cc feedback the receiver may still have read (see
+   * admitFeedback): two per packet sent it, up to FEEDBACK_BUDGET_MAX.
+   */
+  #feedbackBudget = 0;
   /** Frame-end repeat bytes since #repeatWindowStart, and their rate at the last allocation. */
   #repeatBytes = 0;
   #repeatWindowStart = Number.NEGATIVE_INFINITY;
@@ -140,6 +147,7 @@ export class ReceiverBandwidth {
   stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): void {
     if (media) this.#mediaBytes += header.length;
     if (!writeTransportSequence(header, extensionId, this.#sequence)) return;
+    if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
     this.#estimator.packetSent(this.#sequence, header.length, now, media ? 0 : this.#cluster);
     this.#sequence = (this.#sequence + 1) & 0xffff;
   }
@@ -147,6 +155,19 @@ export class ReceiverBandwidth {
   /** Whether the receiver's path's queue is filling now (its estimator's judgement; false before its first feedback). */
   overloaded(now: number): boolean {
     return this.#heard && this.#estimator.overloaded?.(now) === true;
+  }
+
+  /**
+   * Whether a transport-cc feedback reporting `statuses` packets is read at all: feedback can only
+   * be about packets the bridge sent, so a receiver may have at most twice as many statuses read
+   * as it was sent packets (repeats after lost feedback fit). Reading costs about a microsecond
+   * per status; a receiver claiming 65,535 in 40 bytes, 30 times a datagram, would otherwise
+   * hold the forwarding thread 80 ms per datagram.
+   */
+  admitFeedback(statuses: number): boolean {
+    if (statuses > this.#feedbackBudget) return false;
+    this.#feedbackBudget -= statuses;
+    return true;
   }
 
   /** The receiver's transport-cc feedback or REMB; true when its layers are due for re-allocation. */

@@ -130,7 +130,9 @@ export function parseTransportCc(buf: Uint8Array): TransportCcFeedback | undefin
     const chunk = readU16(buf, offset);
     offset += 2;
     if ((chunk & 0x8000) === 0) {
-      for (let k = 0; k < (chunk & MAX_RUN); k++) symbols.push((chunk >>> 13) & 3);
+      // (A run may say more than the count: what is past it is not read.)
+      const run = Math.min(chunk & MAX_RUN, count - symbols.length);
+      for (let k = 0; k < run; k++) symbols.push((chunk >>> 13) & 3);
     } else if ((chunk & 0x4000) === 0) {
       for (let k = 0; k < 14; k++) symbols.push((chunk >>> (13 - k)) & 1);
     } else {

@@ -45,6 +45,19 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(estimator.sent.length, 4, 'a packet without the extension is not numbered');
   });
 
+  it('reads feedback about at most twice as many packets as it sent the receiver (a forged count is not parsed)', () => {
+    const bandwidth = new ReceiverBandwidth(new FixedEstimator());
+    assert.equal(bandwidth.admitFeedback(1), false, 'nothing sent: nothing to hear about');
+    for (let i = 0; i < 10; i++) bandwidth.stamp(packet(i), 5, 0, true);
+    assert.equal(bandwidth.admitFeedback(21), false);
+    assert.equal(bandwidth.admitFeedback(15), true);
+    assert.equal(bandwidth.admitFeedback(5), true, 'repeats fit');
+    assert.equal(bandwidth.admitFeedback(1), false, 'spent');
+    for (let i = 0; i < 10_000; i++) bandwidth.stamp(packet(i), 5, 0, true);
+    assert.equal(bandwidth.admitFeedback(65_535), false, 'never more than twice the send history, however much was sent');
+    assert.equal(bandwidth.admitFeedback(8_192), true);
+  });
+
   it('caps heights only once the receiver gave feedback, and re-allocates at most every REALLOCATION_GAP_MS', () => {
     const bandwidth = new ReceiverBandwidth(new FixedEstimator());
     bandwidth.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, 0);

@@ -71,6 +71,17 @@ describe('bridge/rtp/transport-cc', () => {
       `));
     });
 
+    it('reads a run that says more than the status count up to the count only', () => {
+      const built = buildTransportCc(feedback(0, 0, 0, [undefined, undefined, 7]));
+      // Status count 3; chunks replaced by one run of 8191 missing packets, then one of 1 small delta (a run that overshoots).
+      const forged = Buffer.concat([built.subarray(0, 20), Buffer.from([0x1f, 0xff, 0x20, 0x01, 0x07, 0x00, 0x00, 0x00])]);
+      forged.writeUInt16BE(forged.length / 4 - 1, 2);
+      forged[0] = forged[0]! & ~0x20;
+      const parsed = parseTransportCc(forged);
+      assert.equal(parsed?.deltas.length, 3, 'three statuses, not 8,191');
+      assert.deepEqual(parsed?.deltas, [undefined, undefined, undefined]);
+    });
+
     it('is a transport-cc sub-packet to the RTCP walker', () => {
       const built = buildTransportCc(feedback(1234, 300, 7, [20, 40, 60]));
       const walker = new RtcpWalker();
