@@ -791,14 +791,16 @@ export class VideoProjection {
   #measure(index: number, bytes: number, now: number): void {
     const elapsed = now - this.#windowStart;
     if (elapsed >= BITRATE_WINDOW_MS) {
-      // A window much longer than planned (the source paused) says nothing of the rate now.
+      // A window much longer than planned (the source paused) says nothing of the rate now: the
+      // rates measured before it stand until the next window (not 0, which the allocation would
+      // take for a layer not measured yet and give every receiver for free, the tallest included).
       const valid = elapsed < 2 * BITRATE_WINDOW_MS;
       for (let i = 0; i < this.#bitrates.length; i++) {
-        this.#bitrates[i] = valid ? (this.#windowBytes[i]! * 8000) / elapsed : 0;
+        if (valid) this.#bitrates[i] = (this.#windowBytes[i]! * 8000) / elapsed;
         this.#windowBytes[i] = 0;
       }
       for (let s = 0; s < VP9_MAX_SPATIAL_LAYERS; s++) {
-        this.#spatialBitrates[s] = valid ? (this.#spatialWindowBytes[s]! * 8000) / elapsed : 0;
+        if (valid) this.#spatialBitrates[s] = (this.#spatialWindowBytes[s]! * 8000) / elapsed;
         this.#spatialWindowBytes[s] = 0;
       }
       this.#windowStart = now;

@@ -322,6 +322,24 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(out[2]!.seq, (out[1]!.seq + 1) & 0xffff, 'continuous');
   });
 
+  it('keeps the layers\' measured bitrates over a pause of the source, rather than calling them unmeasured (free to allocate)', () => {
+    const { projection, project, advance } = setup([L0, L1, L2]);
+    projection.setWantedHeight('a', 720);
+    const s = new Sender();
+    const frames = (n: number, key = false) => {
+      for (let i = 0; i < n; i++) {
+        for (const layer of [L0, L1, L2]) project(s.frame(layer, key && i === 0));
+        advance(33);
+      }
+    };
+    frames(90, true);
+    const before = projection.arrivingLayers().map((l) => l.bitrate);
+    assert.ok(before.length === 3 && before.every((b) => b > 0), `measured: ${before.join()}`);
+    advance(2_500); // the sender's camera muted
+    frames(1, true); // back: the window that spanned the pause closes, saying nothing of the rate now
+    assert.deepEqual(projection.arrivingLayers().map((l) => l.bitrate), before, 'the rates from before the pause stand');
+  });
+
   it('wanted height 0 forwards nothing; sender reports follow each receiver\'s layer and timestamps', () => {
     const { projection, project, of, advance } = setup();
     projection.setWantedHeight('a', 720);
