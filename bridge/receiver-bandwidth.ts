@@ -56,6 +56,8 @@ export const PROBE_CLUSTER_MAX_GAP_MS = 8000;
 /** A cluster is at least this many packets, and this long at its target rate. */
 const PROBE_CLUSTER_PACKETS = 5;
 const PROBE_CLUSTER_MS = 15;
+/** No cluster whose fewest packets would take longer than this at its target rate (a target under 240 kbit/s, an estimate under 120). */
+const PROBE_CLUSTER_MAX_MS = 200;
 /** Statuses of transport-cc feedback a receiver may have read ahead (ReceiverBandwidth.admitFeedback): twice the send history. */
 const FEEDBACK_BUDGET_MAX = 8192;
 /** Bytes of one probe packet the cluster size assumes (the copies are recent video packets). */
@@ -67,13 +69,19 @@ export class ReceiverBandwidth {
   #sequence = 0;
   /** Whether the receiver ever sent transport-cc or REMB: until then its layers follow its constraints only. */
   #heard = false;
+  /** Whether it ever sent transport-cc feedback: only that shows how a probe cluster arrived. */
+  #transportCc = false;
   #allocatedAt = Number.NEGATIVE_INFINITY;
   /** Video source → the height the estimate allows. */
   #caps = new Map<string, number>();
   #allocatedBps = 0;
   #idealBps = 0;
-  /** Media bytes sent since the last probe, and when that was. */
-  #mediaBytes = 0;
+  /**
+   * Bytes sent since the last probe (media, and the probing copies too: a probe sends whole
+   * packets, so it sends more than the fractional bytes owed, and the next fill takes that off),
+   * and when that was.
+   */
+  #sentBytes = 0;
   #probedAt = Number.NEGATIVE_INFINITY;
   /** The probe cluster being sent (0: none), the last id given, when the next is due, and the gap. */
   #cluster = 0;
@@ -115,7 +123,7 @@ export class ReceiverBandwidth {
   frameEndRepeated(bytes: number): void {
     this.#repeatBytes += bytes;
     // Sent, too: probing fills only what media and repeats leave of the estimate.
-    this.#mediaBytes += bytes;
+    this.#sentBytes += bytes;
   }
 
   /**
@@ -142,10 +150,10 @@ export class ReceiverBandwidth {
   /**
    * One RTP packet about to be sent (parsed in `header`): writes the next transport-wide sequence
    * number into extension `extensionId` when the packet carries it, and notes the packet for the
-   * estimator. `media`: false for probing copies, which do not count as what the receiver is sent.
+   * estimator. `media`: false for probing copies (not counted by the estimator as media).
    */
   stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): void {
-    if (media) this.#mediaBytes += header.length;
+    this.#sentBytes += header.length;
     if (!writeTransportSequence(header, extensionId, this.#sequence)) return;
     if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
     this.#estimator.packetSent(this.#sequence, header.length, now, media ? 0 : this.#cluster);
@@ -172,8 +180,12 @@ export class ReceiverBandwidth {
 
   /** The receiver's transport-cc feedback or REMB; true when its layers are due for re-allocation. */
   feedback(feedback: { kind: 'transport-cc'; parsed: TransportCcFeedback } | { kind: 'remb'; bitrate: number }, now: number): boolean {
-    if (feedback.kind === 'transport-cc') this.#estimator.transportCcFeedback(feedback.parsed, now);
-    else this.#estimator.remb(feedback.bitrate, now);
+    if (feedback.kind === 'transport-cc') {
+      this.#estimator.transportCcFeedback(feedback.parsed, now);
+      this.#transportCc = true;
+    } else {
+      this.#estimator.remb(feedback.bitrate, now);
+    }
     this.#heard = true;
     return now - this.#allocatedAt >= REALLOCATION_GAP_MS;
   }
@@ -207,9 +219,9 @@ export class ReceiverBandwidth {
    */
   probeBytes(now: number): number {
     const elapsed = now - this.#probedAt;
-    const mediaBps = elapsed > 0 ? (this.#mediaBytes * 8000) / elapsed : 0;
+    const sentBps = elapsed > 0 ? (this.#sentBytes * 8000) / elapsed : 0;
     this.#probedAt = now;
-    this.#mediaBytes = 0;
+    this.#sentBytes = 0;
     this.#cluster = 0;
     const heldBack = this.#idealBps > this.#allocatedBps;
     if (!heldBack) {
@@ -222,7 +234,7 @@ export class ReceiverBandwidth {
     if (Number.isNaN(this.#clusterDueAt)) this.#clusterDueAt = now + PROBE_CLUSTER_GAP_MS;
     if (!(elapsed > 0 && elapsed <= 1000)) return 0;
     const estimate = this.#estimator.estimateBps;
-    const fill = Math.max(0, ((Math.min(estimate, this.#idealBps) - mediaBps) * elapsed) / 8000);
+    const fill = Math.max(0, ((Math.min(estimate, this.#idealBps) - sentBps) * elapsed) / 8000);
     return fill + this.#clusterBytes(now, estimate);
   }
 
@@ -246,10 +258,15 @@ export class ReceiverBandwidth {
       this.#clusterDueAt = this.#lastClusterAt + this.#clusterGapMs;
       if (now < this.#clusterDueAt) return 0;
     }
+    // A cluster is measured from the receiver's transport-cc feedback: nothing to learn from one without.
+    if (!this.#transportCc) return 0;
     const target = Math.min(2 * estimate, Math.max(this.#idealBps, estimate));
     // Wanted layers so close to the estimate that no result could count: padding and the
     // estimate's own growth get there.
     if (target < PROBE_MIN_GAIN * estimate) return 0;
+    // Its packets leave back to back: on a path so thin that the fewest a cluster needs would stand
+    // in its queue longer than PROBE_CLUSTER_MAX_MS (ahead of the audio), padding alone probes.
+    if ((PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES * 8000) / target > PROBE_CLUSTER_MAX_MS) return 0;
     const id = (this.#lastCluster % 0xffff_fffe) + 1;
     // Refused while the path is congested: asked again at the next feedback.
     if (!this.#estimator.beginProbeCluster(id, target, now)) return 0;

@@ -89,15 +89,19 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(withoutJudgement.overloaded(0), false, 'an estimator that cannot judge: never');
   });
 
-  it('owes probing bytes only while held below what it wants: up to min(estimate, ideal) minus the media sent', () => {
+  it('owes probing bytes only while held below what it wants: up to min(estimate, ideal) minus what it was sent', () => {
     const estimator = new FixedEstimator();
     const bandwidth = new ReceiverBandwidth(estimator);
     bandwidth.feedback({ kind: 'remb', bitrate: 800_000 }, 0);
     bandwidth.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, 0);
     assert.equal(bandwidth.probeBytes(0), 0, 'the first call starts the measurement');
     bandwidth.stamp(packet(1), 5, 0, true); // 1000 bytes of media in 100 ms: 80 kbit/s
-    bandwidth.stamp(packet(2), 5, 0, false); // a probing copy: not media
-    assert.equal(bandwidth.probeBytes(100), ((800_000 - 80_000) * 100) / 8000);
+    bandwidth.stamp(packet(2), 5, 0, false); // and a probing copy: 160 kbit/s sent in all
+    assert.equal(bandwidth.probeBytes(100), ((800_000 - 160_000) * 100) / 8000);
+    // A probe sends whole packets: 1000 bytes for the few owed 1 ms later. The next fill takes the overshoot off.
+    assert.ok(bandwidth.probeBytes(101) < 1000);
+    bandwidth.stamp(packet(3), 5, 101, false);
+    assert.equal(bandwidth.probeBytes(102), 0, 'nothing owed: 1000 bytes in 1 ms is past the estimate');
     bandwidth.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, 100);
     assert.equal(bandwidth.probeBytes(200), 0, 'nothing owed once it gets what it wants');
   });
@@ -113,11 +117,25 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     }
     const estimator = new ProbingEstimator();
     const bandwidth = new ReceiverBandwidth(estimator);
+    // REMB alone: a cluster could not be measured, so none is sent.
     bandwidth.feedback({ kind: 'remb', bitrate: 400_000 }, 0);
     bandwidth.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, 0);
+    for (let t = 0; t <= 3 * PROBE_CLUSTER_GAP_MS; t += 100) bandwidth.probeBytes(t);
+    assert.equal(clusters.length, 0, 'none for a receiver that sends only REMB');
+    // Its transport-cc feedback from now on (the estimate set by hand: 400 kbit/s).
+    const noPackets = { senderSsrc: 1, mediaSsrc: 0, baseSequence: 0, referenceTime: 0, feedbackCount: 0, deltas: [] };
+    estimator.estimateBps = 100_000;
+    bandwidth.feedback({ kind: 'transport-cc', parsed: noPackets }, 0);
+    for (let t = 0; t <= 3 * PROBE_CLUSTER_GAP_MS; t += 100) bandwidth.probeBytes(t);
+    assert.equal(clusters.length, 0, 'none at 100 kbit/s: five packets back to back would stand 240 ms in its queue (more than 200)');
+    estimator.estimateBps = 400_000;
+    const fresh = new ReceiverBandwidth(estimator);
+    fresh.feedback({ kind: 'transport-cc', parsed: noPackets }, 0);
+    fresh.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, 0);
+    const probing = fresh;
     const calls = (from: number, to: number) => {
       const bytes: Array<[number, number]> = [];
-      for (let t = from; t <= to; t += 100) bytes.push([t, bandwidth.probeBytes(t)]);
+      for (let t = from; t <= to; t += 100) bytes.push([t, probing.probeBytes(t)]);
       return bytes;
     };
     calls(0, PROBE_CLUSTER_GAP_MS - 100);
@@ -125,11 +143,11 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     const withCluster = calls(PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_GAP_MS)[0]![1];
     assert.deepEqual(clusters, [{ id: 1, target: 800_000, at: PROBE_CLUSTER_GAP_MS }], 'twice the estimate, below the ideal');
     assert.ok(withCluster >= 5 * 1200, `at least five packets' worth: ${withCluster}`);
-    bandwidth.stamp(packet(1), 5, PROBE_CLUSTER_GAP_MS, false);
-    bandwidth.stamp(packet(2), 5, PROBE_CLUSTER_GAP_MS, true);
+    probing.stamp(packet(1), 5, PROBE_CLUSTER_GAP_MS, false);
+    probing.stamp(packet(2), 5, PROBE_CLUSTER_GAP_MS, true);
     assert.deepEqual([estimator.clusterOf.get(0), estimator.clusterOf.get(1)], [1, 0], 'the copies are the cluster, media is not');
-    bandwidth.probeSent();
-    bandwidth.stamp(packet(3), 5, PROBE_CLUSTER_GAP_MS, false);
+    probing.probeSent();
+    probing.stamp(packet(3), 5, PROBE_CLUSTER_GAP_MS, false);
     assert.equal(estimator.clusterOf.get(2), 0, 'copies after the burst are not');
 
     // No cluster's result was taken: the next waits twice as long, and so on up to the maximum.
@@ -140,7 +158,7 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     // A cluster whose result was taken: the next a second after it.
     const before = clusters.length;
     let t = 60_100;
-    for (; clusters.length === before; t += 100) bandwidth.probeBytes(t);
+    for (; clusters.length === before; t += 100) probing.probeBytes(t);
     estimator.estimateBps = 900_000; // what that cluster showed
     estimator.probeResultsTaken++;
     calls(t, t + 3 * PROBE_CLUSTER_GAP_MS);
@@ -156,7 +174,7 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
 
     // Not held back: no cluster.
     const count = clusters.length;
-    bandwidth.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, 0);
+    probing.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, 0);
     calls(200_000, 220_000);
     assert.equal(clusters.length, count);
   });
