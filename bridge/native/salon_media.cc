@@ -739,24 +739,30 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       Napi::Error::New(env, "UdpSocket.start: no event loop").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int error = uv_poll_init_socket(loop, poll_, fd_);
+    Poll* poll = new Poll;
+    poll->handle.data = poll;
+    int error = uv_poll_init_socket(loop, &poll->handle, fd_);
     if (error != 0) {
-      delete poll_;  // never initialised: not libuv's to close
-    } else if ((error = uv_poll_start(poll_, UV_READABLE, OnReadable)) != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
-    }
-    if (error != 0) {
-      poll_ = nullptr;
+      delete poll;  // never initialised: not libuv's to close
       Napi::Error::New(env, std::string("UdpSocket.start: ") + uv_strerror(error)).ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    // From here libuv holds the handle, and lets go of it only in a later turn (OnClosed). A worker
+    // thread's environment that ends meanwhile would unload this addon before that callback: an
+    // asynchronous cleanup hook makes the teardown wait for it (OnEnvironmentTeardown).
+    if (napi_add_async_cleanup_hook(env, OnEnvironmentTeardown, poll, &poll->cleanup) != napi_ok) poll->cleanup = nullptr;
+    if ((error = uv_poll_start(&poll->handle, UV_READABLE, OnReadable)) != 0) {
+      poll->closing = true;
+      uv_close(reinterpret_cast<uv_handle_t*>(&poll->handle), OnClosed);
+      Napi::Error::New(env, std::string("UdpSocket.start: ") + uv_strerror(error)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    poll->owner = this;
+    poll_ = poll;
     env_ = env;
     on_datagrams_ = Napi::Persistent(info[0].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "SalonMediaSocket");
     Ref();
-    if (napi_add_env_cleanup_hook(env, OnEnvironmentCleanup, this) == napi_ok) cleanup_hook_ = true;
     return env.Undefined();
   }
 
@@ -877,7 +883,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   static void OnReadable(uv_poll_t* handle, int status, int events) {
-    UdpSocket* self = static_cast<UdpSocket*>(handle->data);
+    UdpSocket* self = static_cast<Poll*>(handle->data)->owner;
     if (self == nullptr) return;
     if (status < 0) {
       // libuv stops a poll handle whose descriptor reports an error (POLLERR): take the socket's
@@ -888,41 +894,58 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       if (self->fd_ >= 0) getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &error, &length);
       self->errors_++;
       self->last_error_ = error != 0 ? error : -status;
-      if (self->poll_ == handle && self->fd_ >= 0) uv_poll_start(handle, UV_READABLE, OnReadable);
+      if (self->fd_ >= 0) uv_poll_start(handle, UV_READABLE, OnReadable);
       return;
     }
     self->ReadAll();
   }
 
+  // libuv has let go of the handle: the object (when it still has it) may be collected, and the
+  // environment's teardown, when waiting for this, may go on.
   static void OnClosed(uv_handle_t* handle) {
-    UdpSocket* self = static_cast<UdpSocket*>(handle->data);
-    delete reinterpret_cast<uv_poll_t*>(handle);
-    if (self == nullptr) return;  // closed by the environment's teardown (OnEnvironmentCleanup)
-    Napi::HandleScope scope(self->env_);
-    self->on_datagrams_.Reset();
-    self->Unref();  // from here the object may be collected
-  }
-
-  // The Node-API environment is going away (a worker thread ending) with the socket still open:
-  // Node-API will finalize the object even though it is referenced, so libuv must let go of it
-  // first. The handle is closed without a pointer back to the object.
-  static void OnEnvironmentCleanup(void* data) {
-    UdpSocket* self = static_cast<UdpSocket*>(data);
-    self->cleanup_hook_ = false;
-    self->StopPolling(/*detach=*/true);
-  }
-
-  void StopPolling(bool detach) {
-    if (cleanup_hook_) {
-      napi_remove_env_cleanup_hook(env_, OnEnvironmentCleanup, this);
-      cleanup_hook_ = false;
+    Poll* poll = static_cast<Poll*>(handle->data);
+    UdpSocket* self = poll->owner;
+    const napi_async_cleanup_hook_handle cleanup = poll->cleanup;
+    delete poll;
+    if (self != nullptr) {
+      Napi::HandleScope scope(self->env_);
+      self->on_datagrams_.Reset();
+      self->Unref();  // from here the object may be collected
     }
+    if (cleanup != nullptr) napi_remove_async_cleanup_hook(cleanup);
+  }
+
+  // The environment is ending (a worker thread stopping) while libuv holds the handle. Node-API
+  // finalizes every object after this, referenced or not, so the handle lets go of the object
+  // now; it is closed (unless closing already), and OnClosed tells the teardown it is done.
+  static void OnEnvironmentTeardown(napi_async_cleanup_hook_handle, void* data) {
+    Poll* poll = static_cast<Poll*>(data);
+    UdpSocket* self = poll->owner;
+    poll->owner = nullptr;
+    if (self != nullptr) {
+      self->poll_ = nullptr;
+      self->CloseDescriptor();
+    }
+    if (!poll->closing) {
+      poll->closing = true;
+      uv_poll_stop(&poll->handle);
+      uv_close(reinterpret_cast<uv_handle_t*>(&poll->handle), OnClosed);
+    }
+  }
+
+  // detach: the object is being deleted, so OnClosed must not reach it.
+  void StopPolling(bool detach) {
     if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      if (detach) poll_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
+      uv_poll_stop(&poll_->handle);
+      if (detach) poll_->owner = nullptr;
+      poll_->closing = true;
+      uv_close(reinterpret_cast<uv_handle_t*>(&poll_->handle), OnClosed);
       poll_ = nullptr;
     }
+    CloseDescriptor();
+  }
+
+  void CloseDescriptor() {
     if (fd_ >= 0) {
       ::close(fd_);
       fd_ = -1;
@@ -1010,8 +1033,14 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int fd_ = -1;
   size_t capacity_ = 0;
   size_t slot_bytes_ = 0;
-  uv_poll_t* poll_ = nullptr;
-  bool cleanup_hook_ = false;
+  // libuv's handle, with what its callbacks need once the object may be gone. Freed by OnClosed.
+  struct Poll {
+    uv_poll_t handle;
+    UdpSocket* owner = nullptr;  // none once the object let go of it (closing at deletion, or the teardown)
+    napi_async_cleanup_hook_handle cleanup = nullptr;
+    bool closing = false;
+  };
+  Poll* poll_ = nullptr;
   Napi::FunctionReference on_datagrams_;
   std::unique_ptr<Napi::AsyncContext> context_;
   Napi::Reference<Napi::Int32Array> metadata_;
