@@ -694,14 +694,19 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     vectors_.resize(capacity_);
     messages_.resize(capacity_);
     controls_.resize(capacity_ * kControlBytes);
-    Napi::Int32Array metadata = Napi::Int32Array::New(env, capacity_ * 2);
-    metadata_data_ = metadata.Data();
-    metadata_ = Napi::Persistent(metadata);
+    shared_ = new SharedArrays(capacity_ * 2, capacity_ + 2);
+    metadata_data_ = shared_->metadata.get();
     // [capacity + 1]: when the recvmmsg handed on returned (ms, CLOCK_REALTIME), so that JavaScript
     // can place each arrival on its own clock: that instant less the datagram's wait.
-    Napi::Float64Array arrivals = Napi::Float64Array::New(env, capacity_ + 2);
-    arrivals_data_ = arrivals.Data();
-    arrivals_ = Napi::Persistent(arrivals);
+    arrivals_data_ = shared_->arrivals.get();
+    napi_value metadata_buffer, arrivals_buffer;
+    if (!shared_->View(env, metadata_data_, capacity_ * 2 * sizeof(int32_t), &metadata_buffer) ||
+        !shared_->View(env, arrivals_data_, (capacity_ + 2) * sizeof(double), &arrivals_buffer)) {
+      Napi::Error::New(env, "UdpSocket: no external ArrayBuffer in this runtime").ThrowAsJavaScriptException();
+      return;
+    }
+    metadata_ = Napi::Persistent(Napi::Int32Array::New(env, capacity_ * 2, Napi::ArrayBuffer(env, metadata_buffer), 0));
+    arrivals_ = Napi::Persistent(Napi::Float64Array::New(env, capacity_ + 2, Napi::ArrayBuffer(env, arrivals_buffer), 0));
     info.This().As<Napi::Object>().TypeTag(&kSocketTag);
   }
 
@@ -720,6 +725,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     // Normally reached once libuv has let go of the poll handle (the object is referenced while it
     // polls); at an environment's teardown, whatever is still open is let go of here.
     StopPolling(/*detach=*/true);
+    if (shared_ != nullptr) shared_->Release();
   }
 
  private:
@@ -1043,6 +1049,31 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Poll* poll_ = nullptr;
   Napi::FunctionReference on_datagrams_;
   std::unique_ptr<Napi::AsyncContext> context_;
+  // The arrays JavaScript reads each datagram's length, peer and arrival from (and writes the
+  // current arrival into), in memory of this object's, not of V8's: an ArrayBuffer over external
+  // memory cannot be transferred (postMessage and structuredClone copy it), and one detached by
+  // other means leaves the memory to the socket, which goes on writing into it. Freed when the
+  // socket and both ArrayBuffers have all let go of it.
+  struct SharedArrays {
+    SharedArrays(size_t metadata_length, size_t arrivals_length)
+        : metadata(new int32_t[metadata_length]()), arrivals(new double[arrivals_length]()) {}
+    // An ArrayBuffer over [data, data + length), which holds a reference until collected.
+    bool View(napi_env env, void* data, size_t length, napi_value* result) {
+      references++;
+      if (napi_create_external_arraybuffer(env, data, length, [](napi_env, void*, void* hint) { static_cast<SharedArrays*>(hint)->Release(); }, this, result) == napi_ok) {
+        return true;
+      }
+      references--;
+      return false;
+    }
+    void Release() {
+      if (--references == 0) delete this;
+    }
+    std::unique_ptr<int32_t[]> metadata;
+    std::unique_ptr<double[]> arrivals;
+    int references = 1;  // the socket's; all on the JavaScript thread (Node-API finalizers run there)
+  };
+  SharedArrays* shared_ = nullptr;
   Napi::Reference<Napi::Int32Array> metadata_;
   int32_t* metadata_data_ = nullptr;
   Napi::Reference<Napi::Float64Array> arrivals_;

@@ -12,6 +12,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { constants } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { MessageChannel } from 'node:worker_threads';
 import { missingFromBuild, nativeMedia, NativeMediaSocket, NativeTransform, selectNativeMedia, UdpSendBatch, type NativeMedia } from '../../../bridge/native/index.ts';
 import type { RemoteAddress } from '../../../bridge/transport/udp-mux.ts';
 import type { SrtpKeyingMaterial } from '../../../bridge/transport/dtls-link.ts';
@@ -473,6 +474,34 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     for (const end of ends) {
       assert.ok(end.handled >= 100, `the worker read its socket before it ended (${end.handled} datagrams)`);
       assert.equal(end.exitCode, end.how === 'terminate' ? 1 : 7, `a worker ended by ${end.how} exits as such`);
+    }
+  });
+
+  it('keeps the arrays it shares with JavaScript attached: a transfer list copies them instead of taking their memory', async () => {
+    const raw = new addon.UdpSocket('127.0.0.1', 0, 0, 4, 2_048, 10);
+    try {
+      const { metadata, arrivals } = raw;
+      assert.equal(structuredClone(metadata, { transfer: [metadata.buffer] }).length, 8);
+      const channel = new MessageChannel();
+      channel.port1.postMessage(arrivals, [arrivals.buffer as ArrayBuffer]);
+      channel.port1.close();
+      assert.equal(metadata.length, 8, 'still attached after structuredClone with a transfer list');
+      assert.equal(arrivals.length, 6, 'still attached after postMessage with a transfer list');
+      assert.equal(raw.metadata, metadata, 'the same arrays as before');
+      const lengths: number[] = [];
+      const read = new Promise<void>((resolve) => {
+        raw.start((_bytes: ArrayBuffer, count: number) => {
+          for (let i = 0; i < count; i++) lengths.push(metadata[2 * i]!);
+          if (lengths.length >= 3) resolve();
+        });
+      });
+      const a = await peer();
+      for (const length of [10, 20, 30]) await new Promise<void>((resolve, reject) => a.send(Buffer.alloc(length), raw.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+      await read;
+      assert.deepEqual(lengths, [10, 20, 30], 'and the socket goes on writing each read into them');
+      assert.ok(arrivals[0]! > 0, 'arrival times too');
+    } finally {
+      raw.close();
     }
   });
 
