@@ -250,15 +250,22 @@ export class UdpSendBatch {
   readonly #onRefused: (count: number, errno: number) => void;
   #scheduled = false;
   #closed = false;
+  /** For a batch on a dgram socket's descriptor: whether that socket still holds it (after its close the number may name another file). */
+  readonly #holdsDescriptor: (() => boolean) | undefined;
   readonly #flush = (): void => {
     this.#scheduled = false;
     if (this.#closed) return;
+    if (this.#holdsDescriptor && !this.#holdsDescriptor()) {
+      this.#closed = true; // what is queued is dropped: sent now, it would go out through whatever reuses the number
+      return;
+    }
     const refused = this.#batch.flush();
     if (refused > 0) this.#onRefused(refused, this.#batch.lastError);
   };
 
-  private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void, socket?: NativeUdpSocket, segmentation = true) {
+  private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void, socket?: NativeUdpSocket, segmentation = true, holdsDescriptor?: () => boolean) {
     this.#addon = addon;
+    this.#holdsDescriptor = holdsDescriptor;
     this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES, socket, segmentation);
     this.#handle = this.#batch.handle;
     this.#onRefused = onRefused;
@@ -274,7 +281,9 @@ export class UdpSendBatch {
     const state = stateKey ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[stateKey] : undefined;
     const fd = state?.handle?.fd;
     if (typeof fd !== 'number' || fd < 0) return undefined;
-    return new UdpSendBatch(addon, fd, onRefused, undefined, segmentation);
+    // dgram drops its handle as soon as close() is called, and libuv closes the descriptor there and then.
+    const handle = state!.handle;
+    return new UdpSendBatch(addon, fd, onRefused, undefined, segmentation, () => state!.handle === handle);
   }
 
   /** The batch of a NativeMediaSocket, closed before it (NativeMediaSocket.sendBatch). */

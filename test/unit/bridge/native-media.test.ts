@@ -235,6 +235,32 @@ describe('bridge/native: the addon', function () {
     batch.close();
   });
 
+  it("drops what is queued on a dgram socket's descriptor once that socket closed, rather than send it through whatever reuses the number", async () => {
+    const [bridge, receiver] = [await bound(), await bound()];
+    sockets.push(receiver);
+    const arrived: Buffer[] = [];
+    receiver.on('message', (data) => arrived.push(data));
+    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined)!;
+    const to = { host: '127.0.0.1', port: receiver.address().port };
+    // As forSocket reads it (dgram's `_handle` getter is deprecated).
+    const descriptor = (socket: Socket): number => {
+      const state = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol')!;
+      return (socket as unknown as Record<symbol, { handle: { fd: number } }>)[state]!.handle.fd;
+    };
+    const fd = descriptor(bridge);
+    assert.equal(batch.queue(Buffer.from('first'), to), 5);
+    bridge.close();
+    // The lowest free number is taken next: the new socket gets the one closed.
+    const successor = await bound();
+    sockets.push(successor);
+    assert.equal(descriptor(successor), fd, 'the new socket took the closed descriptor number');
+    assert.equal(batch.queue(Buffer.from('second'), to), 6, 'queued: nothing is sent before the flush');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the flush's turn, and time for anything sent to arrive
+    assert.deepEqual(arrived.map(String), [], 'nothing went out through the new socket');
+    assert.equal(batch.sent.datagrams, 0);
+    assert.equal(batch.queue(Buffer.from('third'), to), -1, 'and the batch is closed');
+  });
+
   /**
    * Four "frames" to each of two receivers, interleaved as a room of three's copies are: per frame
    * four 1 200-byte datagrams and a 700-byte last one, then one 1 300-byte datagram to the first.
