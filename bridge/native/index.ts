@@ -104,7 +104,8 @@ export interface NativeMedia {
   SrtpTransform: new (
     profile: number, rtpKey: Buffer, rtpSalt: Buffer, rtpAuthKey: Buffer, rtcpKey: Buffer, rtcpSalt: Buffer, rtcpAuthKey: Buffer,
   ) => NativeSrtpTransform;
-  UdpBatch: new (fd: number, capacity: number, slotBytes: number, socket?: NativeUdpSocket, segmentation?: boolean) => NativeUdpBatch;
+  /** limitLifetimeMs: how long a peer's path limit on UDP GSO segments lasts from its last refusal (default 10 minutes). */
+  UdpBatch: new (fd: number, capacity: number, slotBytes: number, socket?: NativeUdpSocket, segmentation?: boolean, limitLifetimeMs?: number) => NativeUdpBatch;
   UdpSocket: new (host: string, port: number, bufferBytes: number, capacity: number, slotBytes: number, maxPeers: number) => NativeUdpSocket;
   /** Decrypts in place with the transform of that handle; the RTP length, or -1 (tag, lengths, no such transform). */
   decryptRtp(transform: number, packet: Uint8Array, headerLength: number, roc: number): number;
@@ -263,10 +264,13 @@ export class UdpSendBatch {
     if (refused > 0) this.#onRefused(refused, this.#batch.lastError);
   };
 
-  private constructor(addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void, socket?: NativeUdpSocket, segmentation = true, holdsDescriptor?: () => boolean) {
+  private constructor(
+    addon: NativeMedia, fd: number, onRefused: (count: number, errno: number) => void,
+    options: { socket?: NativeUdpSocket; segmentation: boolean; holdsDescriptor?: () => boolean; limitLifetimeMs?: number },
+  ) {
     this.#addon = addon;
-    this.#holdsDescriptor = holdsDescriptor;
-    this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES, socket, segmentation);
+    this.#holdsDescriptor = options.holdsDescriptor;
+    this.#batch = new addon.UdpBatch(fd, BATCH_CAPACITY, SLOT_BYTES, options.socket, options.segmentation, options.limitLifetimeMs);
     this.#handle = this.#batch.handle;
     this.#onRefused = onRefused;
   }
@@ -275,20 +279,21 @@ export class UdpSendBatch {
    * A batch writing on `socket`'s descriptor, or undefined when it cannot be had. Node gives a
    * dgram socket's descriptor only through its internal handle (the public `_handle` getter is
    * deprecated and warns): it is read from the socket's state, and a Node without it keeps dgram.
+   * `limitLifetimeMs`: how long a peer's path limit on UDP GSO segments lasts (default 10 minutes; tests shorten it).
    */
-  static forSocket(addon: NativeMedia, socket: Socket, onRefused: (count: number, errno: number) => void, segmentation = true): UdpSendBatch | undefined {
+  static forSocket(addon: NativeMedia, socket: Socket, onRefused: (count: number, errno: number) => void, segmentation = true, limitLifetimeMs?: number): UdpSendBatch | undefined {
     const stateKey = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol');
     const state = stateKey ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[stateKey] : undefined;
     const fd = state?.handle?.fd;
     if (typeof fd !== 'number' || fd < 0) return undefined;
     // dgram drops its handle as soon as close() is called, and libuv closes the descriptor there and then.
     const handle = state!.handle;
-    return new UdpSendBatch(addon, fd, onRefused, undefined, segmentation, () => state!.handle === handle);
+    return new UdpSendBatch(addon, fd, onRefused, { segmentation, holdsDescriptor: () => state!.handle === handle, limitLifetimeMs });
   }
 
   /** The batch of a NativeMediaSocket, closed before it (NativeMediaSocket.sendBatch). */
   static forMediaSocket(addon: NativeMedia, socket: NativeUdpSocket, onRefused: (count: number, errno: number) => void, segmentation = true): UdpSendBatch {
-    return new UdpSendBatch(addon, socket.fd, onRefused, socket, segmentation);
+    return new UdpSendBatch(addon, socket.fd, onRefused, { socket, segmentation });
   }
 
   /** Whether equal-length datagrams to one peer go out as one UDP GSO message (salon_media.cc UdpBatch::SendAll): false when off, or once the kernel said it cannot. */

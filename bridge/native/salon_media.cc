@@ -617,6 +617,13 @@ static double RealtimeMs() {
   return double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
 }
 
+// CLOCK_MONOTONIC in ms, for what lasts a while (a path's segment limit).
+static double MonotonicMs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
+}
+
 // The bridge's media socket, in place of a Node dgram socket: bound here, read with recvmmsg(2)
 // when libuv polls it readable (up to kReadRounds × capacity datagrams per wake-up, so one busy
 // socket cannot hold the event loop), and handed to JavaScript one recvmmsg at a time: one
@@ -1125,6 +1132,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     messages_.resize(capacity_);
     arrivals_.resize(capacity_);
     segmentation_ = !info[4].IsBoolean() || info[4].As<Napi::Boolean>().Value();
+    if (info[5].IsNumber()) limit_lifetime_ms_ = std::max(0.0, info[5].As<Napi::Number>().DoubleValue());
     // A kernel without UDP GSO (before 4.18) would not refuse a segmented message but send it as one
     // long datagram: segmentation only where the socket option exists.
     if (segmentation_) {
@@ -1256,6 +1264,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     }
     if (count_ == 0) return;
     const bool grouped = segmentation_ && count_ > 1;
+    if (grouped && !peer_limits_.empty()) now_ms_ = MonotonicMs();
     if (grouped) {
       Group();
     } else {
@@ -1383,11 +1392,16 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   size_t group_peer(size_t g) const { return groups_[g].first; }
 
   // The longest datagram coalesced for a peer: kMaxSegment, or less for one whose path refused a
-  // segment that long (0: nothing, for a route that cannot segment).
-  size_t SegmentLimit(const mmsghdr& message) const {
+  // segment that long (0: nothing, for a route that cannot segment) in the last limit lifetime.
+  size_t SegmentLimit(const mmsghdr& message) {
     if (peer_limits_.empty()) return kMaxSegment;
     const auto found = peer_limits_.find(PeerKey(message));
-    return found == peer_limits_.end() ? kMaxSegment : found->second;
+    if (found == peer_limits_.end()) return kMaxSegment;
+    if (found->second.until_ms <= now_ms_) {
+      peer_limits_.erase(found);
+      return kMaxSegment;
+    }
+    return found->second.limit;
   }
 
   static std::string PeerKey(const mmsghdr& message) {
@@ -1400,6 +1414,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   // (IPsec, or on older kernels a device without checksum offload): that peer gets nothing
   // coalesced again. EOPNOTSUPP/ENOPROTOOPT: no segmentation on this batch any more. Anything else
   // (an unreachable peer, a firewall's EPERM) says nothing about segmentation.
+  // A peer's limit lasts limit_lifetime_ms_ from its last refusal: a path's MTU may grow again, or
+  // the peer move to another path (Linux forgets a learnt path MTU after 10 minutes too), and one
+  // refusal then costs a message sent again datagram by datagram.
   void Refused(const GroupSpan& group, int error) {
     refused_++;
     const bool size = error == EMSGSIZE || error == EINVAL;
@@ -1408,9 +1425,12 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       auto found = peer_limits_.find(key);
       if (found == peer_limits_.end()) {
         if (peer_limits_.size() >= kMaxPeerLimits) peer_limits_.clear();
-        found = peer_limits_.emplace(key, kMaxSegment).first;
+        found = peer_limits_.emplace(key, PeerLimit{kMaxSegment, 0}).first;
       }
-      found->second = size ? std::min(found->second, group.segment - 1) : 0;
+      const double now_ms = MonotonicMs();
+      if (found->second.until_ms <= now_ms) found->second.limit = kMaxSegment;  // an expired limit is not lowered further
+      found->second.limit = size ? std::min(found->second.limit, group.segment - 1) : 0;
+      found->second.until_ms = now_ms + limit_lifetime_ms_;
     } else if (error == EOPNOTSUPP || error == ENOPROTOOPT) {
       segmentation_ = false;
     }
@@ -1462,8 +1482,15 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   static constexpr size_t kMaxPeerLimits = 4096;
 
   bool segmentation_ = true;
-  // Peer (its sockaddr's bytes) → the longest datagram coalesced for it, after its path refused longer.
-  std::unordered_map<std::string, size_t> peer_limits_;
+  // Peer (its sockaddr's bytes) → the longest datagram coalesced for it, after its path refused
+  // longer, until when (MonotonicMs).
+  struct PeerLimit {
+    size_t limit;
+    double until_ms;
+  };
+  std::unordered_map<std::string, PeerLimit> peer_limits_;
+  double limit_lifetime_ms_ = 600000;
+  double now_ms_ = 0;  // MonotonicMs at the flush, read only when some peer has a limit
   uint64_t refused_ = 0;
   std::vector<GroupSpan> groups_;
   std::vector<size_t> group_of_;

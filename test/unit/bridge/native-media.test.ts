@@ -352,6 +352,7 @@ describe('bridge/native: the addon', function () {
     type Sent = UdpSendBatch['sent'];
     const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
       arrived: Array<[string, number, number]>; afterFirst: Sent; afterSecond: Sent; afterWide: Sent; sent: Sent; segmentation: boolean; refused: number[];
+      limited: Sent; withinLifetime: Sent; afterLifetime: Sent;
     };
     const lengths = [...Array(5).fill(1200), ...Array(5).fill(900), ...Array(5).fill(1200)];
     assert.deepEqual(result.arrived.slice(0, 15), lengths.map((length, i) => ['narrow', i, length]), 'every datagram arrived (a 1 200-byte one in IP fragments), in order');
@@ -362,9 +363,13 @@ describe('bridge/native: the addon', function () {
     assert.deepEqual(result.afterWide, { datagrams: 18, messages: 13, segmented: 7, refused: 1 }, 'while to a peer on a wider path they are');
     // The unreachable peer: one coalesced message refused, then its two datagrams (ENETUNREACH, 101).
     assert.deepEqual(result.refused, [2, 101], 'the two datagrams to the unreachable peer are reported refused, nothing else');
-    assert.deepEqual(result.arrived.slice(18), [['wide', 20, 500], ['wide', 21, 500], ['wide', 22, 500]]);
+    assert.deepEqual(result.arrived.slice(18, 21), [['wide', 20, 500], ['wide', 21, 500], ['wide', 22, 500]]);
     assert.deepEqual(result.sent, { datagrams: 21, messages: 14, segmented: 10, refused: 2 }, 'and the reachable peer\'s next datagrams are coalesced again');
     assert.equal(result.segmentation, true);
+    // A batch whose peers' limits last 300 ms: refused once, then sent apart within the lifetime, coalesced (and refused) again after it.
+    assert.deepEqual(result.limited, { datagrams: 3, messages: 3, segmented: 0, refused: 1 });
+    assert.deepEqual(result.withinLifetime, { datagrams: 6, messages: 6, segmented: 0, refused: 1 }, 'within the lifetime nothing that long is coalesced to that peer');
+    assert.deepEqual(result.afterLifetime, { datagrams: 9, messages: 9, segmented: 0, refused: 2 }, 'after it, the path is tried again');
   });
 });
 
