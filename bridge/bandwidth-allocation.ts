@@ -14,8 +14,11 @@
  * stage (allow-oversend-onstage): the first-ranked source with a layer arriving is never
  * suspended, whether or not it is on stage. Its packets are what probes the path (the bridge probes
  * with copies of what a receiver is sent), so a receiver whose every source was suspended would
- * never see its estimate grow again. A layer whose bitrate is not measured yet (0) costs nothing,
- * so a source starting up is neither held down nor suspended.
+ * never see its estimate grow again. A layer whose bitrate is not measured yet (0) is left out
+ * while another layer of the source is measured, as JVB leaves out inactive layers: its cost is
+ * unknown, and taken as nothing it went to a receiver of any budget (a layer Chrome has just turned
+ * on is measured within a second). When no layer of a source is measured yet, every layer costs
+ * nothing, so a source starting up is neither held down nor suspended.
  * Pure: the conference gives the estimate and each source's arriving layers.
  */
 
@@ -68,11 +71,12 @@ export function allocateBandwidth(estimateBps: number, sources: readonly Allocat
   const budget = { left: Math.max(0, estimateBps) };
   const SUSPENDED = -2;
   const chosen = new Array<number>(sources.length).fill(-1);
+  const candidates = sources.map((source) => (source.layers.some((l) => l.bitrate > 0) ? source.layers.filter((l) => l.bitrate > 0) : source.layers));
   let first = true;
   // Pass 1: the lowest layer of each, in rank order, while it fits; the first one always (see the
   // file comment), which may leave the budget below zero for the others.
   sources.forEach((source, i) => {
-    const lowest = source.layers[0];
+    const lowest = candidates[i]![0];
     if (!lowest) return;
     const fits = lowest.bitrate === 0 || lowest.bitrate * (source.suspended ? RESUME_MARGIN : 1) <= budget.left;
     if (!first && !fits) {
@@ -85,13 +89,14 @@ export function allocateBandwidth(estimateBps: number, sources: readonly Allocat
   });
   // Pass 2: up, in rank order, while a taller layer fits the wanted height and the budget.
   sources.forEach((source, i) => {
+    const layers = candidates[i]!;
     let current = chosen[i]!;
     if (current < 0) return;
-    for (let next = current + 1; next < source.layers.length; next++) {
-      const layer = source.layers[next]!;
+    for (let next = current + 1; next < layers.length; next++) {
+      const layer = layers[next]!;
       if (layer.height > source.wantedHeight) break;
-      const extra = layer.bitrate - source.layers[current]!.bitrate;
-      if (extra > 0 && extra > budget.left) break; // a layer not measured yet costs nothing, even when the first source overran the budget
+      const extra = layer.bitrate - layers[current]!.bitrate;
+      if (extra > 0 && extra > budget.left) break; // none measured yet: nothing, even when the first source overran the budget
       budget.left -= extra;
       current = next;
     }
@@ -101,7 +106,7 @@ export function allocateBandwidth(estimateBps: number, sources: readonly Allocat
   sources.forEach((source, i) => {
     const index = chosen[i]!;
     if (index === SUSPENDED) caps.set(source.name, 0);
-    else if (index >= 0) caps.set(source.name, source.layers[index]!.height);
+    else if (index >= 0) caps.set(source.name, candidates[i]![index]!.height);
   });
   return caps;
 }

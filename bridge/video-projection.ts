@@ -58,6 +58,12 @@ export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 export const FULL_FRAME_RATE = 30;
 /** Each layer's bitrate is measured over windows this long. */
 const BITRATE_WINDOW_MS = 1000;
+/**
+ * A window this far along counts when read: a layer's bitrate is then the higher of the last
+ * window's and the current one's so far, so that a layer turned on or ramping up (Chrome raises a
+ * new layer's rate over seconds) is seen within this long, not up to two windows later.
+ */
+const PARTIAL_WINDOW_MS = 300;
 /** Packets of a layer watched for the late original of one forwarded from its retransmission: twice the SRTP replay window, a power of two. */
 const FROM_RETRANSMISSION_SLOTS = 128;
 
@@ -820,14 +826,22 @@ export class VideoProjection {
         // SVC: each spatial layer is a choice; it costs itself and every layer below (all are sent).
         let bitrate = 0;
         for (let s = 0; s < spatial; s++) {
-          bitrate += this.#spatialBitrates[s]!;
+          bitrate += this.#withCurrentWindow(this.#spatialBitrates[s]!, this.#spatialWindowBytes[s]!, now);
           layers.push({ ssrc, height: this.#spatialHeight(s, spatial), bitrate });
         }
         continue;
       }
-      layers.push({ ssrc, height: this.#arrivingHeight[i]!, bitrate: this.#bitrates[this.#layers.indexOf(ssrc)]! });
+      const index = this.#layers.indexOf(ssrc);
+      layers.push({ ssrc, height: this.#arrivingHeight[i]!, bitrate: this.#withCurrentWindow(this.#bitrates[index]!, this.#windowBytes[index]!, now) });
     }
     return layers;
+  }
+
+  /** A bitrate measured, raised to the current window's rate so far once that window is PARTIAL_WINDOW_MS along (and not a pause: see #measure). */
+  #withCurrentWindow(measured: number, windowBytes: number, now: number): number {
+    const elapsed = now - this.#windowStart;
+    if (elapsed < PARTIAL_WINDOW_MS || elapsed >= 2 * BITRATE_WINDOW_MS) return measured;
+    return Math.max(measured, (windowBytes * 8000) / elapsed);
   }
 
   /** Notes which layers arrive (none silent longer than {@link LAYER_TIMEOUT_MS}) and their heights. */

@@ -58,6 +58,15 @@ describe('bandwidth allocation', () => {
     assert.equal(allocateBandwidth(0, [source('a', 180), source('b', 720, unmeasured)]).get('b'), 720, 'not suspended either, with the budget spent');
   });
 
+  it('leaves out a layer not measured yet while another layer of the source is, whatever the budget', () => {
+    const tallUnmeasured = [layers[0]!, layers[1]!, { height: 720, bitrate: 0 }];
+    assert.equal(allocateBandwidth(10_000_000, [source('a', 720, tallUnmeasured)]).get('a'), 360, 'not 720p: its cost is unknown');
+    assert.equal(allocateBandwidth(300_000, [source('a', 720, tallUnmeasured)]).get('a'), 180, 'and not for free on a thin budget');
+    const lowUnmeasured = [{ height: 180, bitrate: 0 }, layers[1]!, layers[2]!];
+    assert.equal(allocateBandwidth(100_000, [source('a', 720, lowUnmeasured)]).get('a'), 360, 'the lowest measured layer is the lowest there is');
+    assert.deepEqual([...allocateBandwidth(600_000, [source('a', 720), source('b', 720, lowUnmeasured)])], [['a', 360], ['b', 0]], "b's lowest measured layer (500 kbps) does not fit after a's 150: suspended, and a goes up");
+  });
+
   it('leaves out sources with no layer arriving', () => {
     assert.deepEqual([...allocateBandwidth(1_000_000, [source('a', 720, []), source('b', 180)])], [['b', 180]]);
   });

@@ -322,6 +322,29 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(out[2]!.seq, (out[1]!.seq + 1) & 0xffff, 'continuous');
   });
 
+  it('measures a layer turned on within its first 300 ms of a window, not only once the window closes', () => {
+    const { projection, project, advance } = setup([L0, L1]);
+    const s = new Sender();
+    for (let i = 0; i < 32; i++) {
+      project(s.frame(L0, i === 0));
+      advance(33);
+    }
+    // The first window (L0 alone) has closed: L1 not measured.
+    assert.deepEqual(projection.arrivingLayers().map((l) => l.ssrc), [L0]);
+    const frames = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        project(s.frame(L0));
+        project(s.frame(L1, i === 0));
+        advance(33);
+      }
+    };
+    frames(3); // 99 ms into the window: too little to say
+    assert.equal(projection.arrivingLayers()[1]!.bitrate, 0, 'not measured after 100 ms');
+    frames(9); // 400 ms into it
+    const [low, high] = projection.arrivingLayers();
+    assert.ok(high!.bitrate > 0.8 * low!.bitrate && high!.bitrate < 1.25 * low!.bitrate, `L1 (the same frames as L0) measured at its rate so far: ${JSON.stringify([low, high])}`);
+  });
+
   it('keeps the layers\' measured bitrates over a pause of the source, rather than calling them unmeasured (free to allocate)', () => {
     const { projection, project, advance } = setup([L0, L1, L2]);
     projection.setWantedHeight('a', 720);
