@@ -775,7 +775,7 @@ export class BridgeConference {
       const change = this.speech.levelReceived(from.endpoint.id, level);
       if (change) this.speakerChanged(change);
     }
-    return this.loudest ? this.loudest.levelReceived(from.endpoint.id, level, this.now(), this.speech.state?.dominant) : true;
+    return this.loudest ? this.loudest.levelReceived(from.endpoint.id, level, this.now(), this.speech.dominantId) : true;
   }
 
   private speakerChanged(state: SpeakerState): void {

@@ -148,6 +148,11 @@ export class DominantSpeakerDetector {
     this.maxPrevious = options.maxPreviousSpeakers ?? 10;
   }
 
+  /** The dominant speaker's id, or undefined before anyone sent a level (read per audio packet: allocates nothing, unlike `state`). */
+  get dominantId(): string | undefined {
+    return this.dominant;
+  }
+
   /** The current state, or undefined before anyone sent a level. */
   get state(): SpeakerState | undefined {
     return this.dominant === undefined ? undefined : { dominant: this.dominant, previous: [...this.previous], silence: this.silence };

@@ -19,6 +19,7 @@ export const ENERGY_EXPIRY_MS = 150;
 const ALPHA = 0.5;
 
 interface Energy {
+  readonly id: string;
   loudness: number;
   at: number;
 }
@@ -32,15 +33,18 @@ export class LoudestAudio {
   }
 
   /**
-   * One audio packet of `id` with its RFC 6464 byte `level` (the V bit and the level 0..127; a
-   * packet without one passes -1 and counts as silence) at `now`: whether to forward it.
-   * `dominant`: the dominant speaker's id.
+   * One audio packet of `id` with its RFC 6464 byte `level` (the V bit and the level 0..127) at
+   * `now`: whether to forward it. `dominant`: the dominant speaker's id. A packet without a level
+   * (-1: a gateway, or an answer without the extension) is forwarded and changes nothing, as in
+   * JVB, which ranks only packets that carry one: taken as silence, a sender without levels was
+   * never heard once the room had more senders than `count`, talking or not.
    */
   levelReceived(id: string, level: number, now: number, dominant: string | undefined): boolean {
+    if (level < 0) return true;
     // The byte read from the packet: the V (voice activity) bit on top of the 7-bit level.
-    const loudness = level >= 0 ? 127 - (level & 0x7f) : 0;
+    const loudness = 127 - (level & 0x7f);
     let energy = this.#energies.get(id);
-    if (!energy) this.#energies.set(id, (energy = { loudness, at: now }));
+    if (!energy) this.#energies.set(id, (energy = { id, loudness, at: now }));
     else {
       // A sender back from silence starts from its level, not from a stale average.
       energy.loudness = now - energy.at > ENERGY_EXPIRY_MS ? loudness : ALPHA * loudness + (1 - ALPHA) * energy.loudness;
@@ -48,11 +52,12 @@ export class LoudestAudio {
     }
     if (id === dominant || this.#energies.size <= this.count) return true;
     let louder = 0;
-    for (const [other, e] of this.#energies) {
-      if (other === id || now - e.at > ENERGY_EXPIRY_MS) continue;
+    // Over the values (each holding its id): entries() would make a pair per endpoint per packet.
+    for (const e of this.#energies.values()) {
+      if (e === energy || now - e.at > ENERGY_EXPIRY_MS) continue;
       // Equal loudness (digital silence from many muted microphones) is ordered by id, so the
       // number forwarded stays bounded and the choice does not flap between packets.
-      const ahead = e.loudness > energy.loudness || (e.loudness === energy.loudness && other < id);
+      const ahead = e.loudness > energy.loudness || (e.loudness === energy.loudness && e.id < id);
       if (ahead && ++louder >= this.count) return false;
     }
     return true;

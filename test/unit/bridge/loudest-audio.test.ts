@@ -35,6 +35,19 @@ describe('route loudest audio only', () => {
     assert.equal(loudest.size, 0);
   });
 
+  it('forwards a packet without a level (-1) and ranks nobody by it, as JVB ranks only packets carrying one', () => {
+    const loudest = new LoudestAudio(1);
+    let now = 0;
+    const passed = { a: 0, b: 0, gateway: 0 };
+    for (let i = 0; i < 50; i++, now += 20) {
+      if (loudest.levelReceived('a', LOUD, now, undefined)) passed.a++;
+      if (loudest.levelReceived('b', QUIET, now, undefined)) passed.b++;
+      if (loudest.levelReceived('gateway', -1, now, undefined)) passed.gateway++;
+    }
+    assert.deepEqual(passed, { a: 50, b: 0, gateway: 50 }, 'the sender without levels is heard throughout; a alone of the ranked ones');
+    assert.equal(loudest.size, 2, 'no state for it');
+  });
+
   it('keeps the number forwarded bounded when everybody sends silence', () => {
     const loudest = new LoudestAudio(3);
     let forwarded = 0;
