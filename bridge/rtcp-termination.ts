@@ -78,6 +78,14 @@ export const DEFAULT_CLOCK_RATES: ReadonlyMap<number, number> = new Map([[111, 4
 
 const VIDEO_CLOCK_RATE = 90_000;
 
+/**
+ * Sender reports of one SSRC passed on are at least this far apart. Chrome sends one every 0.5–1.5 s
+ * (more often in compounds with its feedback, each carrying the same NTP↔RTP mapping); a compound
+ * of a hundred copies of one SR otherwise went out as a hundred datagrams to every receiver (one
+ * per receiver each, for a re-stamped video layer).
+ */
+export const SENDER_REPORT_GAP_MS = 200;
+
 /** Keyframe requests passed to one sender SSRC are at least this far apart (receivers share the keyframe coming). */
 export const KEYFRAME_REQUEST_GAP_MS = 300;
 
@@ -91,6 +99,8 @@ interface EndpointFeedback {
   /** SSRC of the last packet with a transport-wide sequence number (the feedback's media SSRC). */
   mediaSsrc: number;
   streams: Map<number, ReceivedStream>;
+  /** SSRC (owned by the endpoint and forwarded) → when its last sender report was passed on. */
+  senderReportsPassed: Map<number, number>;
 }
 
 export class RtcpTermination {
@@ -140,7 +150,7 @@ export class RtcpTermination {
 
   addEndpoint(id: string): void {
     if (this.#closed || this.#endpoints.has(id)) return;
-    this.#endpoints.set(id, { tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map() });
+    this.#endpoints.set(id, { tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map(), senderReportsPassed: new Map() });
   }
 
   removeEndpoint(id: string): void {
@@ -159,6 +169,7 @@ export class RtcpTermination {
       this.#retire(stream);
       state.streams.delete(ssrc);
     }
+    for (const ssrc of state.senderReportsPassed.keys()) if (this.#host.ownerOf(ssrc) !== id) state.senderReportsPassed.delete(ssrc);
   }
 
   /**
@@ -209,8 +220,11 @@ export class RtcpTermination {
           const ssrc = walker.senderSsrc;
           if (this.#host.ownerOf(ssrc) !== id) break;
           // Its arrival from the wire, so that the DLSR the sender gets back leaves out the bridge's read delay.
-          state.streams.get(ssrc)?.stats.onSenderReport(walker.ntpSeconds, walker.ntpFraction, arrival ?? this.#clock.now());
+          const now = arrival ?? this.#clock.now();
+          state.streams.get(ssrc)?.stats.onSenderReport(walker.ntpSeconds, walker.ntpFraction, now);
           if (!this.#host.isForwarded(id, ssrc)) break;
+          if (now - (state.senderReportsPassed.get(ssrc) ?? Number.NEGATIVE_INFINITY) < SENDER_REPORT_GAP_MS) break;
+          state.senderReportsPassed.set(ssrc, now);
           const info = senderInfoOnly(walker);
           if (this.#host.rewriteSenderReport?.(info) === false) break;
           for (const other of this.#host.endpointIds()) push(other, info);

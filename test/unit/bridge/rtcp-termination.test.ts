@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { BridgeConference, type ConferenceEndpoint } from '../../../bridge/conference.ts';
-import { RtcpTermination, type RtcpTerminationHost } from '../../../bridge/rtcp-termination.ts';
+import { RtcpTermination, SENDER_REPORT_GAP_MS, type RtcpTerminationHost } from '../../../bridge/rtcp-termination.ts';
 import { RtcpWalker, buildReceiverReports, type RtcpKind } from '../../../bridge/rtp/rtcp.ts';
 import { buildTransportCc, parseTransportCc } from '../../../bridge/rtp/transport-cc.ts';
 import { TypedEvents } from '../../../bridge/transport/events.ts';
@@ -203,6 +203,21 @@ describe('bridge/rtcp-termination', () => {
     }
     rtcp.receiveRtcp('a', sr(B_VIDEO, 1, 2));
     assert.deepEqual(host.take(), [], 'an SR for an SSRC the endpoint does not own is dropped');
+  });
+
+  it('passes on one sender report per SSRC per 200 ms: a compound of a hundred copies is one', () => {
+    const { host, clock, rtcp } = setup();
+    rtcp.receiveRtp('a', rtp(A_VIDEO, 1, 0, VP8));
+    rtcp.receiveRtcp('a', Buffer.concat(Array.from({ length: 100 }, () => sr(A_VIDEO, 1, 2))));
+    assert.deepEqual(host.take().map((s) => [s.to, s.packet.length]), [['b', 28], ['c', 28]], 'one SR to each');
+    clock.advance(SENDER_REPORT_GAP_MS - 1);
+    rtcp.receiveRtcp('a', sr(A_VIDEO, 1, 3));
+    assert.deepEqual(host.take(), [], 'too soon after the last');
+    rtcp.receiveRtcp('a', sr(A_AUDIO, 1, 3));
+    assert.equal(host.take().length, 2, 'another SSRC has its own gap');
+    clock.advance(1);
+    rtcp.receiveRtcp('a', sr(A_VIDEO, 1, 4));
+    assert.equal(host.take().length, 2, 'and after the gap it goes');
   });
 
   it('routes NACK, PLI and FIR to the owner of the media SSRC as the bridge\'s own, and drops RR, SDES, REMB and transport-cc', () => {
