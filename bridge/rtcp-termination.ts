@@ -86,6 +86,14 @@ const VIDEO_CLOCK_RATE = 90_000;
  */
 export const SENDER_REPORT_GAP_MS = 200;
 
+/**
+ * Distinct sequence numbers taken from one NACK (Chrome asks at most 1,000 packets at a time).
+ * A 4 KB NACK names up to 17,340, most of them repeated when sent to make the bridge work.
+ */
+export const MAX_NACKED_PER_PACKET = 1000;
+/** NACK packets about SSRCs not re-stamped (audio) passed on per receiver per second; the rest stop here. */
+export const PASSED_NACKS_PER_SECOND = 100;
+
 /** Keyframe requests passed to one sender SSRC are at least this far apart (receivers share the keyframe coming). */
 export const KEYFRAME_REQUEST_GAP_MS = 300;
 
@@ -101,6 +109,8 @@ interface EndpointFeedback {
   streams: Map<number, ReceivedStream>;
   /** SSRC (owned by the endpoint and forwarded) → when its last sender report was passed on. */
   senderReportsPassed: Map<number, number>;
+  /** NACKs passed on unchanged in the current second: {@link PASSED_NACKS_PER_SECOND}. */
+  passedNacks: { start: number; count: number };
 }
 
 export class RtcpTermination {
@@ -116,6 +126,8 @@ export class RtcpTermination {
   readonly #endpoints = new Map<string, EndpointFeedback>();
   readonly #header = new RtpHeader();
   readonly #walker = new RtcpWalker();
+  /** One mark per sequence number while a NACK is expanded (cleared after each). */
+  readonly #nackSeen = new Uint8Array(65536);
   /** The one timer (feedback period), armed while RTP flows; its canceller. */
   #cancelTick: (() => void) | undefined;
   #nextReportAt = 0;
@@ -150,7 +162,7 @@ export class RtcpTermination {
 
   addEndpoint(id: string): void {
     if (this.#closed || this.#endpoints.has(id)) return;
-    this.#endpoints.set(id, { tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map(), senderReportsPassed: new Map() });
+    this.#endpoints.set(id, { tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map(), senderReportsPassed: new Map(), passedNacks: { start: Number.NEGATIVE_INFINITY, count: 0 } });
   }
 
   removeEndpoint(id: string): void {
@@ -231,11 +243,15 @@ export class RtcpTermination {
           break;
         }
         case 'nack': {
+          // Each sequence number once, and no more than a sender could have lost at a time.
           const lost: number[] = [];
-          for (let i = 0; i < walker.nackCount; i++) expandNack(walker.nackPid(i), walker.nackBlp(i), lost);
+          const seen = this.#nackSeen;
+          for (let i = 0; i < walker.nackCount && lost.length < MAX_NACKED_PER_PACKET; i++) expandNack(walker.nackPid(i), walker.nackBlp(i), lost, seen);
+          for (const sequence of lost) seen[sequence] = 0;
+          if (lost.length > MAX_NACKED_PER_PACKET) lost.length = MAX_NACKED_PER_PACKET;
           const translated = this.#host.translateFeedback?.('nack', walker.mediaSsrc, lost, id);
           if (translated) for (const { owner, packet: nack } of translated) push(owner, nack);
-          else if (this.#routable(walker.mediaSsrc)) push(this.#host.ownerOf(walker.mediaSsrc), this.#asBridge(part()));
+          else if (this.#routable(walker.mediaSsrc) && this.#passNack(state, arrival ?? this.#clock.now())) push(this.#host.ownerOf(walker.mediaSsrc), this.#asBridge(part()));
           break;
         }
         case 'pli':
@@ -261,6 +277,16 @@ export class RtcpTermination {
       }
     }
     for (const [target, parts] of out) this.#host.sendRtcp(target, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  /** Whether a NACK passed on unchanged fits the receiver's second ({@link PASSED_NACKS_PER_SECOND}). */
+  #passNack(state: EndpointFeedback, now: number): boolean {
+    const window = state.passedNacks;
+    if (now - window.start >= 1000) {
+      window.start = now;
+      window.count = 0;
+    }
+    return window.count++ < PASSED_NACKS_PER_SECOND;
   }
 
   /** Feedback goes only about an SSRC some endpoint forwards to the others. */

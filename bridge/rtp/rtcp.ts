@@ -384,16 +384,21 @@ export function senderInfoOnly(walker: RtcpWalker): Buffer {
 
 /**
  * Appends the sequence numbers one generic NACK entry reports lost (RFC 4585 §6.2.1: PID, then
- * PID + i + 1 for each set bit i of BLP) to `out`; returns how many were appended.
+ * PID + i + 1 for each set bit i of BLP) to `out`; returns how many were appended. With `seen`
+ * (65,536 entries, one per sequence number), only those not marked yet, which it marks: the
+ * caller clears what `out` holds afterwards.
  */
-export function expandNack(pid: number, blp: number, out: number[]): number {
-  out.push(pid & 0xffff);
-  let n = 1;
-  for (let i = 0; i < 16; i++) {
-    if ((blp >>> i) & 1) {
-      out.push((pid + i + 1) & 0xffff);
-      n++;
+export function expandNack(pid: number, blp: number, out: number[], seen?: Uint8Array): number {
+  let n = 0;
+  for (let i = -1; i < 16; i++) {
+    if (i >= 0 && ((blp >>> i) & 1) === 0) continue;
+    const sequence = (pid + i + 1) & 0xffff;
+    if (seen) {
+      if (seen[sequence]) continue;
+      seen[sequence] = 1;
     }
+    out.push(sequence);
+    n++;
   }
   return n;
 }

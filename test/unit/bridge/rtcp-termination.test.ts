@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { BridgeConference, type ConferenceEndpoint } from '../../../bridge/conference.ts';
-import { RtcpTermination, SENDER_REPORT_GAP_MS, type RtcpTerminationHost } from '../../../bridge/rtcp-termination.ts';
+import { MAX_NACKED_PER_PACKET, PASSED_NACKS_PER_SECOND, RtcpTermination, SENDER_REPORT_GAP_MS, type RtcpTerminationHost } from '../../../bridge/rtcp-termination.ts';
 import { RtcpWalker, buildReceiverReports, type RtcpKind } from '../../../bridge/rtp/rtcp.ts';
 import { buildTransportCc, parseTransportCc } from '../../../bridge/rtp/transport-cc.ts';
 import { TypedEvents } from '../../../bridge/transport/events.ts';
@@ -218,6 +218,41 @@ describe('bridge/rtcp-termination', () => {
     clock.advance(1);
     rtcp.receiveRtcp('a', sr(A_VIDEO, 1, 4));
     assert.equal(host.take().length, 2, 'and after the gap it goes');
+  });
+
+  it('hands the host each NACKed sequence number once, at most 1,000 per NACK, and passes on at most 100 NACKs a second unchanged', () => {
+    const { host, clock, rtcp } = setup();
+    const asked: number[][] = [];
+    (host as RtcpTerminationHost).translateFeedback = (kind, mediaSsrc, lost) => {
+      if (mediaSsrc !== A_VIDEO) return undefined; // re-stamped: A's video; not: A's audio
+      asked.push([...lost]);
+      return [];
+    };
+    /** A NACK about `media` with these (PID, BLP) entries. */
+    const nackOf = (media: number, entries: Array<[number, number]>): Buffer => {
+      const p = Buffer.alloc(12 + 4 * entries.length);
+      p[0] = 0x81;
+      p[1] = 205;
+      p.writeUInt16BE(2 + entries.length, 2);
+      p.writeUInt32BE(9, 4);
+      p.writeUInt32BE(media, 8);
+      entries.forEach(([pid, blp], i) => p.writeUInt16BE(pid, 12 + 4 * i) && p.writeUInt16BE(blp, 14 + 4 * i));
+      return p;
+    };
+    rtcp.receiveRtcp('b', nackOf(A_VIDEO, Array.from({ length: 1000 }, () => [65530, 0xffff] as [number, number])));
+    const wrapped = Array.from({ length: 17 }, (_, i) => (65530 + i) & 0xffff);
+    assert.deepEqual(asked, [wrapped], 'the same 17 packets named 1,000 times are asked once each');
+    rtcp.receiveRtcp('b', nackOf(A_VIDEO, Array.from({ length: 1000 }, (_, i) => [(i * 17) & 0xffff, 0xffff] as [number, number])));
+    assert.equal(asked[1]!.length, MAX_NACKED_PER_PACKET, '17,000 distinct: the first 1,000');
+    assert.deepEqual(asked[1]!.slice(0, 3), [0, 1, 2]);
+    rtcp.receiveRtcp('b', nackOf(A_VIDEO, [[65530, 0]]));
+    assert.deepEqual(asked[2], [65530], 'nothing is left marked from the earlier NACKs');
+    host.take();
+    for (let i = 0; i < PASSED_NACKS_PER_SECOND + 20; i++) rtcp.receiveRtcp('b', nackOf(A_AUDIO, [[i, 0]]));
+    assert.equal(host.take().length, PASSED_NACKS_PER_SECOND, 'NACKs passed on unchanged: 100 in a second');
+    clock.advance(1000);
+    rtcp.receiveRtcp('b', nackOf(A_AUDIO, [[1, 0]]));
+    assert.equal(host.take().length, 1, 'and more the next second');
   });
 
   it('routes NACK, PLI and FIR to the owner of the media SSRC as the bridge\'s own, and drops RR, SDES, REMB and transport-cc', () => {
