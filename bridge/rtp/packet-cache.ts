@@ -47,6 +47,8 @@ export interface PacketCacheStats {
   evicted: number;
   /** insert() of a packet older than the stream's ring (it would have overwritten a newer one). */
   tooOld: number;
+  /** Streams whose sender renumbered (two packets in a row far behind): their old packets dropped. */
+  renumbered: number;
 }
 
 interface Stream {
@@ -57,6 +59,8 @@ interface Stream {
   highest: number;
   lastInsertAt: number;
   live: number;
+  /** The last packet refused as too old, or -1: the next one right after it means the sender renumbered. */
+  farBehind: number;
 }
 
 /** Bytes of one storage slab: packets are copied into slabs one after the other. */
@@ -96,7 +100,7 @@ export class PacketCache {
   #slab: Slab = { buf: Buffer.alloc(0), live: 0 };
   #slabUsed = 0;
   readonly #spareSlabs: Buffer[] = [];
-  readonly stats: PacketCacheStats = { inserted: 0, hits: 0, misses: 0, evicted: 0, tooOld: 0 };
+  readonly stats: PacketCacheStats = { inserted: 0, hits: 0, misses: 0, evicted: 0, tooOld: 0, renumbered: 0 };
 
   constructor(options: Partial<PacketCacheOptions> = {}) {
     const o = { ...DEFAULT_PACKET_CACHE_OPTIONS, ...options };
@@ -140,13 +144,23 @@ export class PacketCache {
       if (behind < 0x8000) {
         // Same or older: only within the ring, where its slot holds this seq or an older one.
         if (behind > this.#mask) {
-          this.stats.tooOld++;
-          return;
+          if (stream.farBehind !== ((seq - 1) & 0xffff)) {
+            stream.farBehind = seq;
+            this.stats.tooOld++;
+            return;
+          }
+          // Two in a row, far behind: the sender renumbered (a restarted encoder, a new session), as
+          // the retransmission requester takes it. The old numbering goes; else the new one would
+          // not be cached until all of the old had aged out.
+          for (let slot = 0; slot < stream.slots.length; slot++) if (stream.slots[slot]! >= 0) this.#free(stream.slots[slot]!);
+          stream.highest = seq;
+          this.stats.renumbered++;
         }
       } else {
         stream.highest = seq;
       }
     }
+    stream.farBehind = -1;
     const slot = seq & this.#mask;
     const previous = stream.slots[slot]!;
     if (previous >= 0) this.#free(previous); // the ring wrapped onto it, or the same packet again
@@ -222,7 +236,7 @@ export class PacketCache {
       for (const s of this.#streams.values()) if (!idlest || s.lastInsertAt < idlest.lastInsertAt) idlest = s;
       if (idlest) this.removeStream(idlest.ssrc);
     }
-    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: -Infinity, live: 0 }; // a double from the start, as the clock's times are
+    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: -Infinity, live: 0, farBehind: -1 }; // a double from the start, as the clock's times are
     this.#streams.set(ssrc, stream);
     return stream;
   }

@@ -69,6 +69,23 @@ describe('bridge/rtp/packet-cache', () => {
     assert.equal(cache.size.packets, 16);
   });
 
+  it('takes two packets in a row far behind for a renumbered stream: the old numbering goes, the new one is cached at once', () => {
+    const cache = new PacketCache({ packetsPerStream: 16 });
+    let now = 0;
+    for (let seq = 5000; seq < 5100; seq++) cache.insert(1, seq, packet(1, seq), (now += 10));
+    cache.insert(1, 4000, packet(1, 4000), (now += 10));
+    cache.insert(1, 3000, packet(1, 3000), (now += 10)); // two late ones, not in a row: still late
+    assert.equal(cache.stats.tooOld, 2);
+    assert.equal(key(cache.get(1, 5099, now)), '1/5099', 'nothing of the stream lost to a late packet');
+    for (let seq = 3001; seq < 3050; seq++) cache.insert(1, seq, packet(1, seq), (now += 10));
+    assert.equal(cache.stats.renumbered, 1);
+    assert.equal(cache.get(1, 3000, now), undefined, 'the first of the new numbering was refused');
+    const hits = Array.from({ length: 49 }, (_, i) => key(cache.get(1, 3001 + i, now))).filter((k, i) => k === `1/${3001 + i}`).length;
+    assert.equal(hits, 16, 'the new numbering is cached from its second packet (the last 16 kept)');
+    assert.equal(cache.get(1, 5099, now), undefined, 'the old numbering is gone');
+    assert.equal(cache.size.packets, 16);
+  });
+
   it('a retransmission of the same packet replaces it without growing', () => {
     const cache = new PacketCache();
     cache.insert(1, 5, packet(1, 5, 100), 0);
