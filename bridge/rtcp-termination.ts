@@ -322,8 +322,8 @@ export class RtcpTermination {
     let lost = this.#retired.lost;
     for (const state of this.#endpoints.values()) {
       for (const { stats } of state.streams.values()) {
-        expected += stats.packetsExpected;
-        lost += stats.packetsLost;
+        expected += stats.totalExpected;
+        lost += stats.totalLost;
       }
     }
     return { packetsExpected: expected, packetsLost: lost };
@@ -346,8 +346,8 @@ export class RtcpTermination {
   }
 
   #retire(stream: ReceivedStream): void {
-    this.#retired.expected += stream.stats.packetsExpected;
-    this.#retired.lost += stream.stats.packetsLost;
+    this.#retired.expected += stream.stats.totalExpected;
+    this.#retired.lost += stream.stats.totalLost;
   }
 
   /** Arms the timer for a packet arriving at `now`; the first report comes one period after media (re)starts. */

@@ -34,6 +34,9 @@ export class ReceiveStatistics {
   #probation = MIN_SEQUENTIAL;
   #received = 0;
   #expectedPrior = 0;
+  /** What the numberings before a restart counted (A.1 starts the counts again): for the totals. */
+  #expectedBeforeRestarts = 0;
+  #lostBeforeRestarts = 0;
   #receivedPrior = 0;
   /** A.8 relative transit time of the previous in-order packet, in timestamp units; undefined before one. */
   #transit: number | undefined;
@@ -89,6 +92,9 @@ export class ReceiveStatistics {
         this.#badSeq = (seq + 1) & 0xffff;
         return 'bad-jump';
       }
+      // The counts start again (A.1), for the report blocks; the totals keep what came before.
+      this.#expectedBeforeRestarts += this.packetsExpected;
+      this.#lostBeforeRestarts += this.packetsLost;
       this.#initSequence(seq);
       result = 'restarted';
       inOrder = true;
@@ -124,6 +130,16 @@ export class ReceiveStatistics {
   /** A.3 cumulative packets lost (negative with duplicates); 0 while on probation. */
   get packetsLost(): number {
     return this.#valid ? this.packetsExpected - this.#received : 0;
+  }
+
+  /** Packets expected over the stream's life: {@link packetsExpected} of each numbering since a restart, summed. */
+  get totalExpected(): number {
+    return this.#expectedBeforeRestarts + this.packetsExpected;
+  }
+
+  /** Packets lost over the stream's life, as {@link totalExpected}. */
+  get totalLost(): number {
+    return this.#lostBeforeRestarts + this.packetsLost;
   }
 
   /** A.8 interarrival jitter in timestamp units, as the report block carries it. */

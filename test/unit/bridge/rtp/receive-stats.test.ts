@@ -95,6 +95,16 @@ describe('bridge/rtp/receive-stats (RFC 3550 A.1, A.3, A.8)', () => {
       assert.equal(s.extendedHighestSequence, 20002);
     });
 
+    it('keeps what the numbering before a restart counted in its totals, the report counts starting again', () => {
+      const s = new ReceiveStatistics(1);
+      feed(s, [100, 101, 102, 105, 106]); // 103 and 104 lost
+      const before = { expected: s.packetsExpected, lost: s.packetsLost };
+      assert.equal(before.lost, 2);
+      assert.deepEqual(feed(s, [30000, 30001, 30003]), ['bad-jump', 'restarted', 'counted']);
+      assert.deepEqual([s.packetsExpected, s.packetsLost], [3, 1], 'the report block counts from the restart');
+      assert.deepEqual([s.totalExpected, s.totalLost], [before.expected + 3, before.lost + 1], 'the totals from the start');
+    });
+
     it('a jump back by more than MAX_MISORDER is a jump, not a late packet', () => {
       const s = new ReceiveStatistics(1);
       feed(s, [1000, 1001, 1002]);
