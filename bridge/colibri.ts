@@ -15,6 +15,7 @@ import {
   Colibri2Capability, Colibri2Error, type Colibri2Endpoint, type Colibri2MediaSource, type ConferenceModify, type ConferenceModified,
 } from '../xmpp/protocol/colibri2.ts';
 import { buildIceUdpTransport, parseIceUdpTransport, type IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
+import { StanzaError } from '../xmpp/errors.ts';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
 import { BridgeConference, SENDER_SCOPED_EXTENSIONS, TRANSPORT_CC_URI, type ConferenceEndpoint, type EndpointSources } from './conference.ts';
@@ -79,6 +80,28 @@ const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
  * e.g. `abcd1234-v0`). A video source is a screen share when its `<source>`s say
  * `videoType="desktop"` (XEP-0339 with Jitsi's attribute, jingle-rtp.ts).
  */
+/**
+ * Refuses (bad-request) a request in which an endpoint announces an SSRC another endpoint of the
+ * conference owns and keeps, or two endpoints the same one. Its feedback and keyframe requests
+ * would go to the wrong endpoint, and its packets be taken for the other's. The focus checks this
+ * already (focus/sources.ts); the bridge does not take that on trust.
+ */
+function checkSourceOwners(conference: BridgeConference, endpoints: readonly Colibri2Endpoint[]): void {
+  // Endpoints leaving, or announcing their whole set again, give up their old SSRCs in this request.
+  const released = new Set(endpoints.filter((e) => e.expire || e.sources).map((e) => e.id));
+  const claimed = new Map<number, string>();
+  for (const requested of endpoints) {
+    if (requested.expire || !requested.sources) continue;
+    for (const ssrc of readSources(requested.sources).all) {
+      const owner = claimed.get(ssrc) ?? conference.ownerOf(ssrc);
+      if (owner !== undefined && owner !== requested.id && (claimed.has(ssrc) || !released.has(owner))) {
+        throw StanzaError.badRequest(`endpoint ${requested.id} announces SSRC ${ssrc}, which is endpoint ${owner}'s`);
+      }
+      claimed.set(ssrc, requested.id);
+    }
+  }
+}
+
 export function readSources(mediaSources: readonly Colibri2MediaSource[]): EndpointSources {
   const all = new Set<number>();
   const forwarded = new Set<number>();
@@ -233,6 +256,8 @@ export class ColibriService {
       conference.close('expired by the focus');
       return { endpoints: [], relays: [] };
     }
+    // Before anything is applied: a request refused changes nothing.
+    checkSourceOwners(conference, request.endpoints);
     const answered: Colibri2Endpoint[] = [];
     for (const requested of request.endpoints) {
       const reply = this.modifyEndpoint(conference, requested);

@@ -368,6 +368,11 @@ export class BridgeConference {
     for (const id of ids) this.blanked.add(id);
   }
 
+  /** The endpoint whose announced sources hold `ssrc`, if any. */
+  ownerOf(ssrc: number): string | undefined {
+    return this.owners.get(ssrc);
+  }
+
   /** Replaces an endpoint's announced sources (Colibri2 sends the complete set). */
   setSources(id: string, sources: EndpointSources): void {
     const member = this.members.get(id);

@@ -77,6 +77,31 @@ describe('bridge Colibri2 service', () => {
     assert.throws(() => draining.svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate'))), (e: Colibri2Error) => e.reason === 'graceful_shutdown');
   });
 
+  it('refuses, changing nothing, an endpoint announcing an SSRC another endpoint owns; allows it once the owner gives it up', async () => {
+    const { svc, endpoints } = service();
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-update'))); // abcd1234 owns 1001
+    for (const id of ['efgh5678', 'recv']) svc.modify({ meetingId: MEETING, endpoints: [{ id, create: true, media: [], capabilities: [] }], relays: [] });
+    const camera = (id: string, ...ssrcs: number[]) => [{ type: 'video' as const, id: `${id}-v0`, ssrcGroups: [], sources: ssrcs.map((ssrc) => parse(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="${ssrc}" name="${id}-v0"/>`)) }];
+    const claim = { id: 'efgh5678', media: [], capabilities: [], sources: camera('efgh5678', 1001) };
+    assert.throws(() => svc.modify({ meetingId: MEETING, endpoints: [{ id: 'late', create: true, media: [], capabilities: [] }, claim], relays: [] }),
+      (e: Error & { condition?: string }) => e.condition === 'bad-request' && /efgh5678 announces SSRC 1001, which is endpoint abcd1234's/.test(e.message));
+    assert.equal(endpoints.get('late'), undefined, 'the endpoint before it in the request was not created');
+    assert.throws(() => svc.modify({ meetingId: MEETING, endpoints: [
+      { id: 'efgh5678', media: [], capabilities: [], sources: camera('efgh5678', 5005) },
+      { id: 'recv', media: [], capabilities: [], sources: camera('recv', 5005) },
+    ], relays: [] }), /announces SSRC 5005, which is endpoint efgh5678's/, 'nor two endpoints of one request the same');
+    // The PLI for 1001 still reaches its owner (after the keyframe-request gap since the update's).
+    await new Promise((resolve) => setTimeout(resolve, 310));
+    const owner = endpoints.get('abcd1234')!.sentRtcp;
+    const claimant = endpoints.get('efgh5678')!.sentRtcp;
+    const [ownerBefore, claimantBefore] = [owner.length, claimant.length];
+    endpoints.get('recv')!.emit('rtcp', pli(777, 1001));
+    assert.deepEqual([owner.length - ownerBefore, claimant.length - claimantBefore], [1, 0], 'the owner keeps its SSRC');
+    // The owner announcing its set again without 1001, in the same request: the claim stands.
+    svc.modify({ meetingId: MEETING, endpoints: [{ id: 'abcd1234', media: [], capabilities: [], sources: camera('abcd1234', 1002) }, claim], relays: [] });
+  });
+
   it('expires endpoints and conferences, closing what it created', () => {
     const { svc, endpoints } = service();
     svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
