@@ -70,6 +70,12 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
 
     const address = media.endpointAddress(bId);
     assert.ok(address, 'B has a nominated address');
+    // The cap meets a tall layer at its rate: not one Chrome has just turned on and is still ramping
+    // up, whose cost the bridge cannot know yet (it would keep it for B until measured).
+    const steady = await pollUntil(async () => conference.arrivingLayers(sourceName), (layers) => layers.length >= 3 &&
+      layers.at(-1)!.bitrate > Math.max(CAP_BPS, layers.at(-2)!.bitrate), 20_000);
+    assert.ok(steady.length >= 3 && steady.at(-1)!.bitrate > CAP_BPS, `the tall layer arrives at more than the cap: ${JSON.stringify(steady)}`);
+    console.log(`      the bridge measures the layers at ${steady.map((l) => `${l.height}p ${Math.round(l.bitrate / 1000)}`).join(', ')} kbps`);
     const aBefore = (await videoIn(a))!;
     const bBefore = (await videoIn(b))!;
     const capped = Date.now();
