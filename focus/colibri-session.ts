@@ -69,10 +69,20 @@ export interface AllocatedEndpoint {
   feedbackSources?: Colibri2MediaSource[];
 }
 
+/**
+ * One endpoint's allocation. Compared by identity: an allocation expired while it waited for the
+ * conference's creation is not sent, and one made again under the same endpoint id (the
+ * participant rejoined under its nick) is not taken for it.
+ */
+interface Allocation {
+  /** Its create request went out, so the bridge must be told to expire it. */
+  requested: boolean;
+}
+
 export class ColibriSession {
   private created = false;
   private expired = false;
-  private readonly endpoints = new Set<string>();
+  private readonly endpoints = new Map<string, Allocation>();
   /** The request creating the conference: later allocations wait for it, so none lands on a stale conference. */
   private creating: Promise<unknown> | undefined;
 
@@ -100,15 +110,21 @@ export class ColibriSession {
       capabilities: options.capabilities ?? [Colibri2Capability.sourceNames],
       ...(options.forceMute ? { forceMute: options.forceMute } : {}),
     };
-    this.endpoints.add(endpointId);
+    const allocation: Allocation = { requested: false };
+    this.endpoints.set(endpointId, allocation);
     let answer: ConferenceModified;
     if (create) {
+      allocation.requested = true;
       const creation = this.create(endpoint);
       this.creating = creation;
       answer = await creation;
     } else {
       await this.creating;
       if (this.expired) throw new Error('the Colibri2 conference was expired');
+      // Expired while it waited (the participant left): sent now, it would stay on the bridge
+      // until the bridge's own expiry, as its expiry was not sent (see expireEndpoint).
+      if (this.endpoints.get(endpointId) !== allocation) throw new Error(`the allocation of ${endpointId} was expired before it was sent`);
+      allocation.requested = true;
       answer = await this.modify([endpoint]);
     }
     const allocated = answer.endpoints.find((e) => e.id === endpointId);
@@ -152,8 +168,12 @@ export class ColibriSession {
     }
   }
 
+  /** Expires the endpoint; one whose allocation was not sent yet is only forgotten, and never sent. */
   async expireEndpoint(endpointId: string): Promise<void> {
-    if (!this.endpoints.delete(endpointId) || this.expired) return;
+    const allocation = this.endpoints.get(endpointId);
+    if (!allocation) return;
+    this.endpoints.delete(endpointId);
+    if (this.expired || !allocation.requested) return;
     await this.modify([{ id: endpointId, expire: true, media: [], capabilities: [] }]);
   }
 

@@ -32,6 +32,14 @@ class FakeLink implements ConferenceLink {
   failNext: { when: (modify: ConferenceModify) => boolean; error: Element } | undefined;
   iq!: IqCaller;
   features: string[] = [ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources, ClientFeature.tcc];
+  /** While set, the bridges' answers wait, in order, for {@link releaseBridge} (a slow bridge). */
+  holdBridge = false;
+  private readonly heldAnswers: Array<() => void> = [];
+
+  releaseBridge(): void {
+    this.holdBridge = false;
+    for (const answer of this.heldAnswers.splice(0)) answer();
+  }
 
   send(stanza: Element): void {
     this.sent.push(stanza);
@@ -53,28 +61,11 @@ class FakeLink implements ConferenceLink {
       this.colibri.push(modify);
       this.colibriTo.push(to);
       if (this.silent.has(to)) return;
-      if (this.failNext?.when(modify)) {
-        const error = new Element('iq', { type: 'error', id: iq.attrs.id, from: to, to: FOCUS }).cnode(this.failNext.error).root();
-        this.failNext = undefined;
-        this.iq.handleReply(error);
+      if (this.holdBridge) {
+        this.heldAnswers.push(() => this.answerBridge(iq, modify));
         return;
       }
-      const prefix = to === BRIDGE ? 'bridge' : to.split('/')[1]!;
-      const created = modify.endpoints.filter((e) => e.create);
-      return reply(buildConferenceModified({
-        endpoints: created.map((e) => ({
-          id: e.id, media: [], capabilities: [],
-          transport: {
-            iceUdp: buildIceUdpTransport({
-              ufrag: `${prefix}-${e.id}`, pwd: 'bridgepassword0123456789', rtcpMux: true, extensions: [], webSockets: [],
-              fingerprints: [{ hash: 'sha-256', value: 'AB:CD:EF', setup: 'actpass' }],
-              candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '192.0.2.1', port: 10000, priority: 1, protocol: 'udp', type: 'host', network: 0 }],
-            }),
-            sctp: { port: 5000 },
-          },
-        })),
-        relays: [],
-      }));
+      return this.answerBridge(iq, modify);
     }
     if (payload.name === 'query' && to === ROOM) {
       // the room's disco#info: Jitsi's meeting id in the muc#roominfo form
@@ -90,6 +81,34 @@ class FakeLink implements ConferenceLink {
       return reply();
     }
     reply();
+  }
+
+  /** The bridge's answer: the error asked for, else the endpoints it was asked to create. */
+  private answerBridge(iq: Element, modify: ConferenceModify): void {
+    const to = String(iq.attrs.to);
+    if (this.failNext?.when(modify)) {
+      const error = new Element('iq', { type: 'error', id: iq.attrs.id, from: to, to: FOCUS }).cnode(this.failNext.error).root();
+      this.failNext = undefined;
+      this.iq.handleReply(error);
+      return;
+    }
+    const prefix = to === BRIDGE ? 'bridge' : to.split('/')[1]!;
+    const created = modify.endpoints.filter((e) => e.create);
+    const modified = buildConferenceModified({
+      endpoints: created.map((e) => ({
+        id: e.id, media: [], capabilities: [],
+        transport: {
+          iceUdp: buildIceUdpTransport({
+            ufrag: `${prefix}-${e.id}`, pwd: 'bridgepassword0123456789', rtcpMux: true, extensions: [], webSockets: [],
+            fingerprints: [{ hash: 'sha-256', value: 'AB:CD:EF', setup: 'actpass' }],
+            candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', ip: '192.0.2.1', port: 10000, priority: 1, protocol: 'udp', type: 'host', network: 0 }],
+          }),
+          sctp: { port: 5000 },
+        },
+      })),
+      relays: [],
+    });
+    this.iq.handleReply(new Element('iq', { type: 'result', id: iq.attrs.id, from: to, to: FOCUS }).cnode(modified).root());
   }
 
   jingleTo(nick: string, action: string): Jingle[] {
@@ -346,6 +365,22 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     await settle();
     assert.ok(link.colibri.some((m) => m.expire), 'Colibri2 conference expired');
     assert.equal(iq.pendingCount, 0);
+  });
+
+  it('does not put a participant on the bridge who left while its allocation waited for the conference creation', async () => {
+    link.holdBridge = true; // the conference creation is slow to answer
+    conference.onPresence(occupant('alice'));
+    conference.onPresence(occupant('bob'));
+    conference.onPresence(occupant('carol'));
+    await settle();
+    conference.onPresence(occupant('carol', { type: 'unavailable', role: 'none' }));
+    await settle();
+    link.releaseBridge();
+    await settle();
+    const carol = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.id === 'carol').map((e) => (e.create ? 'create' : e.expire ? 'expire' : 'update')));
+    assert.equal(carol.at(-1), undefined, `the bridge is never asked for carol (asked: ${carol.join(', ')})`);
+    assert.deepEqual(link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create).map((e) => e.id)), ['alice', 'bob']);
+    assert.equal(link.jingleTo('carol', 'session-initiate').length, 0);
   });
 
   it('re-invites with a new session after session-terminate with restart', async () => {
