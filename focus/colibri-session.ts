@@ -164,6 +164,9 @@ export class ColibriSession {
       }
       if (!exists) throw err;
       await this.iq.request(this.bridgeJid, 'set', buildConferenceModify({ meetingId: this.meetingId, expire: true, endpoints: [], relays: [] }));
+      // close() or a move expired this session meanwhile; its expiry went out before this
+      // create would, so the conference created now would stay on the bridge.
+      if (this.expired) throw new Error('the Colibri2 conference was expired');
       return this.modify([endpoint], true);
     }
   }

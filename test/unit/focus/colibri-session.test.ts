@@ -66,7 +66,7 @@ class AnsweredBridge {
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-describe('focus/colibri-session: allocations waiting for the conference creation', () => {
+describe('focus/colibri-session: the conference creation, and the allocations waiting for it', () => {
   let bridge: AnsweredBridge;
   let session: ColibriSession;
 
@@ -111,5 +111,21 @@ describe('focus/colibri-session: allocations waiting for the conference creation
     assert.deepEqual(bridge.script(), ['create alice+', 'carol+', 'carol-'], 'the allocation that went out is expired');
     bridge.answer(2);
     await lastExpiry;
+  });
+
+  it('does not create the conference again after taking back a stale one if the session was expired meanwhile', async () => {
+    const refused = assert.rejects(session.allocate('alice', { media: [] }), /was expired/);
+    await settle();
+    bridge.fail(0, Colibri2Error.conferenceAlreadyExists('meeting-1'));
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+', 'expire'], 'the stale conference is expired first');
+    const expiry = session.expire(); // the conference ended, or moved off the bridge
+    assert.deepEqual(bridge.script(), ['create alice+', 'expire', 'expire']);
+    bridge.answer(1);
+    bridge.answer(2);
+    await expiry;
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+', 'expire', 'expire'], 'no conference is created after its expiry');
+    await refused;
   });
 });
