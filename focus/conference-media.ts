@@ -135,11 +135,13 @@ export class ConferenceMedia {
     });
   }
 
-  /** An invitation that cannot go on: its session ends here, its endpoint is expired. */
+  /**
+   * An invitation that cannot go on ends as a session does (Jicofo's onInviteFailed): its endpoint is
+   * expired, and the sources it may have accepted with are taken back from the others.
+   */
   private dropSession(p: Participant, session: JingleSession, colibri: ColibriSession): void {
     session.close();
-    if (p.session === session) p.session = undefined;
-    colibri.expireEndpoint(p.nick).catch((e: unknown) => this.log.warn({ err: e, endpoint: p.nick }, 'expiring a failed endpoint failed'));
+    if (p.session === session) this.endSession(p, colibri);
   }
 
   private async initiate(p: Participant, session: JingleSession, colibri: ColibriSession): Promise<void> {
@@ -333,11 +335,10 @@ export class ConferenceMedia {
     this.options.iq.request(p.occupantJid, 'set', terminate).catch((err: unknown) => this.log.debug({ err, endpoint: p.nick }, 'the client did not acknowledge session-terminate'));
   }
 
-  /** Ends `p`'s session: bridge endpoint expired, its sources removed from the others. */
-  private endSession(p: Participant): void {
+  /** Ends `p`'s session: its endpoint expired on `colibri`, its sources removed from the others. */
+  private endSession(p: Participant, colibri = this.colibri): void {
     p.session?.close();
     p.session = undefined;
-    const colibri = this.colibri;
     colibri?.expireEndpoint(p.nick).catch((err: unknown) => {
       // unknown_endpoint: the bridge expired it first, nothing is left to do.
       if (colibriFailure(err).kind === 'endpoint-lost') this.log.debug({ err, endpoint: p.nick }, 'the bridge had already expired the endpoint');

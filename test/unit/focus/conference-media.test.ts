@@ -41,6 +41,18 @@ class FakeLink implements ConferenceLink {
     for (const answer of this.heldAnswers.splice(0)) answer();
   }
 
+  /** Participants whose answer to their session-initiate waits for {@link answerSessionInitiate}. */
+  readonly holdSessionInitiate = new Set<string>();
+  private readonly heldSessionInitiates = new Map<string, (error?: StanzaError) => void>();
+
+  /** Answers `nick`'s held session-initiate: with `error`, or a result. */
+  answerSessionInitiate(nick: string, error?: StanzaError): void {
+    const answer = this.heldSessionInitiates.get(nick);
+    assert.ok(answer, `${nick}'s session-initiate is held`);
+    this.heldSessionInitiates.delete(nick);
+    answer(error);
+  }
+
   send(stanza: Element): void {
     this.sent.push(stanza);
     if (stanza.name !== 'iq' || (stanza.attrs.type !== 'set' && stanza.attrs.type !== 'get')) return;
@@ -78,6 +90,12 @@ class FakeLink implements ConferenceLink {
     if (payload.name === 'jingle') {
       const nick = to.slice(ROOM.length + 1);
       this.jingle.set(nick, [...(this.jingle.get(nick) ?? []), parseJingle(payload)]);
+      if (payload.attrs.action === 'session-initiate' && this.holdSessionInitiate.has(nick)) {
+        this.heldSessionInitiates.set(nick, (error) => (error
+          ? this.iq.handleReply(new Element('iq', { type: 'error', id: iq.attrs.id, from: to, to: FOCUS }).cnode(error.toElement()).root())
+          : reply()));
+        return;
+      }
       return reply();
     }
     reply();
@@ -381,6 +399,28 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(carol.at(-1), undefined, `the bridge is never asked for carol (asked: ${carol.join(', ')})`);
     assert.deepEqual(link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create).map((e) => e.id)), ['alice', 'bob']);
     assert.equal(link.jingleTo('carol', 'session-initiate').length, 0);
+  });
+
+  it('on an invitation failing after its session-accept, takes its sources back from the others and invites it afresh later', async () => {
+    link.holdSessionInitiate.add('bob');
+    await twoJoined();
+    await accept('alice', 0);
+    await accept('bob', 1); // bob answers before the focus has the answer to its session-initiate
+    assert.equal(link.jingleTo('alice', 'source-add').at(-1)?.sources?.[0]?.owner, 'bob', 'alice was told of bob\'s sources');
+    link.answerSessionInitiate('bob', new StanzaError('cancel', 'bad-request')); // or the focus's IQ timeout
+    await settle();
+    assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'bob' && e.expire)), 'bob\'s endpoint is expired');
+    const [remove] = link.jingleTo('alice', 'source-remove');
+    assert.equal(remove?.sources?.[0]?.owner, 'bob', 'alice is told bob\'s sources are gone');
+    link.holdSessionInitiate.clear();
+    conference.onPresence(occupant('bob')); // the next presence invites bob again
+    await settle();
+    const offers = link.jingleTo('bob', 'session-initiate');
+    assert.equal(offers.length, 2);
+    assert.deepEqual(offers[1]!.sources?.map((s) => s.owner), ['alice']);
+    conference.handleIq(jingleIq('bob', sessionAcceptFor('bob', offers[1]!.sid, 1)), iq); // the same SSRCs are his again
+    await settle();
+    assert.equal(link.jingleTo('alice', 'source-add').at(-1)?.sources?.[0]?.owner, 'bob');
   });
 
   it('re-invites with a new session after session-terminate with restart', async () => {
