@@ -98,14 +98,14 @@ export class ConferenceMedia {
   /**
    * Moves the conference off its bridge if that left the brewery or failed (Jicofo's
    * BridgeSelector bridgeRemoved → JitsiMeetConferenceImpl.removeBridge), then invites everyone
-   * without a session, once enough participants are present (§3.1).
+   * without a session who did not end its own, once enough participants are present (§3.1).
    */
   update(): void {
     if (this.closed) return;
     const colibri = this.colibri;
     if (colibri && !this.options.selector.isOperational(colibri.bridgeJid)) this.moveOff(colibri, 'the bridge left the brewery or failed');
     if (this.meetingIdLookup || this.participants.size < (this.options.minParticipants ?? 2)) return;
-    for (const p of this.participants.values()) if (!p.session) this.invite(p);
+    for (const p of this.participants.values()) if (!p.session && !p.sessionTerminated) this.invite(p);
   }
 
   private invite(p: Participant): void {
@@ -228,8 +228,13 @@ export class ConferenceMedia {
         const restart = jingle.bridgeSession?.restart === true;
         this.log.info({ endpoint: p.nick, restart, reason: jingle.reason }, 'the participant ended its session');
         this.endSession(p);
+        // Without restart the focus only expires the endpoint (§5.6; Jicofo's terminateSession).
+        if (!restart) {
+          p.sessionTerminated = true;
+          return;
+        }
         // Re-invite after the result has gone out (Jicofo's RestartJingle re-invite method, §5.6).
-        if (restart) queueMicrotask(() => this.update());
+        queueMicrotask(() => this.update());
         return;
       }
       default:

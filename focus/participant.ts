@@ -20,6 +20,11 @@ export interface Participant {
   /** The client's features, asked once (disco#info to the occupant JID). */
   features?: Promise<ClientFeatures>;
   session?: JingleSession;
+  /**
+   * The participant ended its session itself, asking for no new one (§5.6): Jicofo then forgets it
+   * as a participant, so it is not invited again until it rejoins the room.
+   */
+  sessionTerminated?: boolean;
 }
 
 /** The participant's fields from its MUC presence; undefined without a real JID (not ours to manage). */

@@ -436,6 +436,27 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)));
   });
 
+  it('after session-terminate without restart expires the endpoint and invites the participant again only once it rejoins', async () => {
+    await twoJoined();
+    await accept('alice', 0);
+    await accept('bob', 1);
+    const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
+    const terminate = buildJingle({ action: 'session-terminate', sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] } });
+    conference.handleIq(jingleIq('alice', terminate), iq);
+    await settle();
+    assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)));
+    assert.equal(link.jingleTo('bob', 'source-remove').at(-1)?.sources?.[0]?.owner, 'alice');
+    conference.onPresence(occupant('bob')); // any presence (bob mutes)
+    conference.onPresence(occupant('carol'));
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 1, 'alice, who ended her session, is not invited again');
+    assert.equal(link.jingleTo('carol', 'session-initiate').length, 1);
+    conference.onPresence(occupant('alice', { type: 'unavailable', role: 'none' }));
+    conference.onPresence(occupant('alice'));
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 2, 'she is invited again when she rejoins');
+  });
+
   it('says bridgeNotAvailable in the focus presence when no bridge is known, and invites once one appears', async () => {
     selector.onBreweryPresence(new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb1', type: 'unavailable' }));
     link.sent.length = 0;
