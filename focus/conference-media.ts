@@ -25,6 +25,7 @@ import {
   readClientFeatures, readSessionAccept, readSourceChanges, readTransportInfo, type ClientFeatures, type CodecTable,
 } from './offer.ts';
 import type { Participant } from './participant.ts';
+import { RestartRequestLimit, type RestartRequestLimits } from './restart-requests.ts';
 import { NOT_FORCE_MUTED, type ForceMute } from './av-moderation.ts';
 import { ConferenceSources, EMPTY_SOURCES, toColibri2Sources, type OwnedSources } from './sources.ts';
 
@@ -42,6 +43,8 @@ export interface MediaOptions {
   discoTimeoutMs?: number;
   /** The codecs offered to clients and given to the bridge (./offer.ts codecTable). Default DEFAULT_CODECS. */
   codecs?: CodecTable;
+  /** How often one participant may restart its session (./restart-requests.ts). Default Jicofo's: 5 s apart, 5 a minute. */
+  restartRequestLimits?: RestartRequestLimits;
 }
 
 /**
@@ -225,13 +228,17 @@ export class ConferenceMedia {
         return this.propagate(p.nick);
       }
       case 'session-terminate': {
-        const restart = jingle.bridgeSession?.restart === true;
-        this.log.info({ endpoint: p.nick, restart, reason: jingle.reason }, 'the participant ended its session');
+        const restartRequested = jingle.bridgeSession?.restart === true;
+        const restart = restartRequested && (p.restartRequests ??= new RestartRequestLimit(this.options.restartRequestLimits)).accept();
+        this.log.info({ endpoint: p.nick, restartRequested, restart, reason: jingle.reason }, 'the participant ended its session');
         this.endSession(p);
-        // Without restart the focus only expires the endpoint (§5.6; Jicofo's terminateSession).
         if (!restart) {
+          // Without restart the focus only expires the endpoint (§5.6; Jicofo's terminateSession).
           p.sessionTerminated = true;
-          return;
+          if (!restartRequested) return;
+          // As Jicofo's Participant.onSessionTerminate: the session still ends, no new one starts.
+          this.log.warn({ endpoint: p.nick }, 'session restart refused: rate-limited');
+          throw new StanzaError('wait', 'resource-constraint', 'rate-limited');
         }
         // Re-invite after the result has gone out (Jicofo's RestartJingle re-invite method, §5.6).
         queueMicrotask(() => this.update());

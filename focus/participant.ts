@@ -6,6 +6,7 @@ import type { Element } from 'ltx';
 import { NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
 import type { JingleSession } from './jingle-session.ts';
 import type { ClientFeatures } from './offer.ts';
+import type { RestartRequestLimit } from './restart-requests.ts';
 
 export interface Participant {
   /** The nickname, which is also the bridge endpoint id. */
@@ -25,6 +26,8 @@ export interface Participant {
    * as a participant, so it is not invited again until it rejoins the room.
    */
   sessionTerminated?: boolean;
+  /** Its session restarts so far (./restart-requests.ts), from its first; a rejoin starts afresh, as in Jicofo. */
+  restartRequests?: RestartRequestLimit;
 }
 
 /** The participant's fields from its MUC presence; undefined without a real JID (not ours to manage). */

@@ -436,6 +436,50 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)));
   });
 
+  it('refuses a restart sooner than 5 s after the last with resource-constraint, ending the session without a new one until the participant rejoins', async () => {
+    let now = 1_000_000;
+    conference.end('replaced');
+    conference = new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+      media: { iq, selector, focusJid: FOCUS, restartRequestLimits: { now: () => now } },
+    });
+    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+    await twoJoined();
+    await accept('alice', 0);
+    await accept('bob', 1);
+    const restart = () => {
+      const sid = link.jingleTo('alice', 'session-initiate').at(-1)!.sid;
+      const terminate = buildJingle({ action: 'session-terminate', sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] }, bridgeSession: { restart: true } });
+      conference.handleIq(jingleIq('alice', terminate), iq);
+    };
+    const acceptLatest = async () => {
+      conference.handleIq(jingleIq('alice', sessionAcceptFor('alice', link.jingleTo('alice', 'session-initiate').at(-1)!.sid, 0)), iq);
+      await settle();
+    };
+    restart();
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 2, 'the first restart is granted');
+    await acceptLatest();
+    now += 4_000;
+    const expiries = () => link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)).length;
+    const before = { expiries: expiries(), removes: link.jingleTo('bob', 'source-remove').length };
+    assert.throws(restart, (e: StanzaError) => e.type === 'wait' && e.condition === 'resource-constraint' && e.text === 'rate-limited');
+    await settle();
+    assert.equal(expiries(), before.expiries + 1, 'the session still ends: its endpoint is expired');
+    assert.equal(link.jingleTo('bob', 'source-remove').length, before.removes + 1, 'and bob is told alice\'s sources are gone');
+    conference.onPresence(occupant('bob'));
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 2, 'no new session');
+    conference.onPresence(occupant('alice', { type: 'unavailable', role: 'none' }));
+    conference.onPresence(occupant('alice'));
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 3, 'a new session once she rejoins');
+    await acceptLatest();
+    restart();
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 4, 'the rejoined participant\'s restarts are counted afresh');
+  });
+
   it('after session-terminate without restart expires the endpoint and invites the participant again only once it rejoins', async () => {
     await twoJoined();
     await accept('alice', 0);
