@@ -1,6 +1,6 @@
 /**
  * The bridges the focus knows, from their presence in the brewery room (protocol reference §6.1,
- * as Jicofo reads it): draining, shutting-down and recently failed bridges skipped; then, as
+ * as Jicofo reads it): draining, shutting-down, unhealthy and recently failed bridges skipped; then, as
  * Jicofo's RegionBasedBridgeSelectionStrategy does for a conference's first participant, a bridge
  * that is not overloaded in the participant's region, else one not overloaded anywhere, else the
  * least loaded. Load is the bridge's stress level corrected, as in Jicofo's Bridge.kt, for the
@@ -24,13 +24,15 @@ export interface KnownBridge {
   recentEndpoints: number[];
   /** Sticky once seen (as in Jicofo). */
   shuttingDown: boolean;
-  /** When a request to it last failed (selector clock); it is not operational for a while after. */
+  /** Its own health check, as its last presence that said (`healthy`); true until one says otherwise. */
+  healthy: boolean;
+  /** When a request to it last failed, or it last said it is unhealthy (selector clock); it is not operational for a while after. */
   failedAt?: number;
 }
 
 export interface BridgeSelectorOptions {
   /**
-   * A bridge a request failed on is not selected, nor kept, for this long (Jicofo
+   * A bridge a request failed on, or that said it is unhealthy, is not selected, nor kept, for this long (Jicofo
    * `bridge.failure-reset-threshold`, Bridge.isOperational). Default 60 000 ms.
    */
   failureResetMs?: number;
@@ -74,6 +76,11 @@ export class BridgeSelector {
     const previous = this.bridges.get(occupant);
     const region = status.region ?? previous?.region;
     const averageParticipantStress = status.averageParticipantStress ?? previous?.averageParticipantStress;
+    const healthy = status.healthy ?? previous?.healthy ?? true;
+    // A bridge that says it is unhealthy fails as in Jicofo's presence health check (JvbDoctor →
+    // BridgeSelector.healthCheckFailed): not operational, so neither selected nor kept, and still
+    // not for failureResetMs after it says it is healthy again.
+    const failedAt = healthy && previous?.healthy !== false ? previous?.failedAt : this.now();
     this.bridges.set(occupant, {
       jid,
       stress: status.stressLevel ?? previous?.stress ?? 0,
@@ -82,7 +89,8 @@ export class BridgeSelector {
       recentEndpoints: previous?.recentEndpoints ?? [],
       draining: status.drain ?? previous?.draining ?? true,
       shuttingDown: Boolean(previous?.shuttingDown || status.gracefulShutdown || status.shuttingDown),
-      ...(previous?.failedAt !== undefined ? { failedAt: previous.failedAt } : {}),
+      healthy,
+      ...(failedAt !== undefined ? { failedAt } : {}),
     });
   }
 
@@ -101,8 +109,8 @@ export class BridgeSelector {
   }
 
   /**
-   * Whether conferences may stay on the bridge at `jid`: it is in the brewery and has not failed
-   * recently. Draining or shutting down does not count: those keep their conferences.
+   * Whether conferences may stay on the bridge at `jid`: it is in the brewery, says it is healthy
+   * and has not failed recently. Draining or shutting down does not count: those keep their conferences.
    */
   isOperational(jid: string): boolean {
     for (const bridge of this.bridges.values()) if (bridge.jid === jid) return this.operational(bridge);
@@ -151,6 +159,7 @@ export class BridgeSelector {
   }
 
   private operational(bridge: KnownBridge): boolean {
+    if (!bridge.healthy) return false;
     return bridge.failedAt === undefined || this.now() - bridge.failedAt >= this.failureResetMs;
   }
 }

@@ -90,6 +90,28 @@ describe('bridge failure (Jicofo Bridge.isOperational)', () => {
     assert.equal(s.select()?.jid, 'jvb@auth.example/a');
   });
 
+  it('neither selects nor keeps a bridge whose presence says healthy=false, until the reset time after it says healthy=true', () => {
+    let now = 0;
+    const s = new BridgeSelector({ failureResetMs: 60_000, now: () => now });
+    s.onBreweryPresence(brewery('sick', { stress_level: '0.0', drain: 'false', healthy: 'true' }));
+    s.onBreweryPresence(brewery('well', { stress_level: '0.5', drain: 'false', healthy: 'true' }));
+    assert.equal(s.select()?.jid, 'jvb@auth.example/sick');
+    s.onBreweryPresence(brewery('sick', { stress_level: '0.0', drain: 'false', healthy: 'false' }));
+    assert.equal(s.select()?.jid, 'jvb@auth.example/well', 'the least stressed bridge is unhealthy');
+    assert.equal(s.isOperational('jvb@auth.example/sick'), false, 'its conferences are moved off it (Jicofo bridgeFailedHealthCheck)');
+    now += 120_000;
+    s.onBreweryPresence(brewery('sick', { stress_level: '0.0', drain: 'false' }));
+    assert.equal(s.isOperational('jvb@auth.example/sick'), false, 'a presence without the stat keeps the last health said');
+    now += 30_000;
+    s.onBreweryPresence(brewery('sick', { stress_level: '0.0', drain: 'false', healthy: 'true' }));
+    assert.equal(s.isOperational('jvb@auth.example/sick'), false, 'healthy again, but it failed within the reset time');
+    now += 30_000;
+    assert.equal(s.isOperational('jvb@auth.example/sick'), false);
+    now += 30_000;
+    assert.equal(s.isOperational('jvb@auth.example/sick'), true);
+    assert.equal(s.select()?.jid, 'jvb@auth.example/sick');
+  });
+
   it('keeps conferences on a draining bridge but not on one gone from the brewery; graceful_shutdown stops selection', () => {
     const s = new BridgeSelector();
     s.onBreweryPresence(brewery('a', { stress_level: '0', drain: 'true' }));

@@ -634,6 +634,19 @@ describe('focus/conference-media moving a conference off a failed bridge (Jicofo
     assert.equal(add?.sid, link.jingleTo('bob', 'session-initiate')[1]!.sid, 'bob learns alice\'s sources on his new session');
   });
 
+  it('moves every participant to another bridge when its bridge says it is unhealthy (Jicofo bridgeFailedHealthCheck)', async () => {
+    setup();
+    await bothOnJvb1();
+    const unhealthy = new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb1', to: FOCUS });
+    unhealthy.c('x', { xmlns: NS_MUC_USER }).c('item', { jid: BRIDGE, role: 'participant', affiliation: 'none' });
+    unhealthy.cnode(buildColibriStats({ stress_level: '0.1', drain: 'false', healthy: 'false' }));
+    selector.onBreweryPresence(unhealthy);
+    conference.bridgesChanged();
+    await settle();
+    assertMoved('alice', 'jvb2');
+    assertMoved('bob', 'jvb2');
+  });
+
   it('marks a bridge that stops answering Colibri2 as failed and moves the conference off it', async () => {
     setup(40);
     await bothOnJvb1();
