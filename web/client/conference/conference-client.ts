@@ -28,6 +28,7 @@ import { parseJoinRefusal } from './moderation-stanzas.ts';
 import { buildOwnPresence, NS_NICK, parseOccupantPresence, type OccupantPresence, type OwnPresence } from './occupant-presence.ts';
 import { qualityFromScore, QualityMonitor } from './quality-monitor.ts';
 import { RemoteMediaView } from './remote-media.ts';
+import { RestartPacer } from './restart-pacer.ts';
 import { RoomModeration } from './room-moderation.ts';
 import {
   buildChatMessage, buildClientDiscoInfo, buildDocumentIq, buildMucAdminRequest, buildP2pDecline, buildRemoteMuteRequest,
@@ -66,9 +67,6 @@ const MAX_CONFERENCE_REQUESTS = 30;
  * often: jitsi-meet's `waitForOwner` retries every 5 s (react/features/authentication).
  */
 const WAIT_FOR_HOST_RETRY_MS = 5000;
-/** Session restarts allowed within RESTART_WINDOW_MS before the call is given up as failed. */
-const MAX_RESTARTS = 3;
-const RESTART_WINDOW_MS = 60_000;
 /** ICE `disconnected` may heal by itself; after this long the session is restarted. */
 const ICE_GRACE_MS = 5000;
 
@@ -98,8 +96,10 @@ class ConferenceClient implements ConferenceController {
   /** Every timer this client starts, cleared when it ends. */
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private iceGraceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When the recent session restarts happened. */
-  private restarts: number[] = [];
+  /** Session restarts: at most 3 a minute before the call is given up as failed, 5 s apart as the focus requires. */
+  private readonly restarts = new RestartPacer();
+  /** A restart waiting for the focus's gap since the last one. */
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
   /** A screen share is being started or stopped. */
   private screenChange: Promise<void> | undefined;
   private readonly quality: QualityMonitor;
@@ -351,6 +351,8 @@ class ConferenceClient implements ConferenceController {
 
   private closeSession(): void {
     clearTimeout(this.iceGraceTimer);
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     this.quality.stop();
     this.peer?.close();
     this.peer = undefined;
@@ -560,13 +562,20 @@ class ConferenceClient implements ConferenceController {
 
   /**
    * Jicofo's session restart (§5.6): session-terminate with `<bridge-session restart="true"/>`, then a
-   * new offer. A session that keeps failing (MAX_RESTARTS in a minute) ends the call as failed.
+   * new offer. A session that keeps failing (restart-pacer.ts) ends the call as failed; one due
+   * sooner than the focus allows after the last waits for it (the focus would refuse it).
    */
   private restartSession(peer: JinglePeer): void {
-    if (peer !== this.peer || this.ended) return;
-    const now = Date.now();
-    this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
-    if (this.restarts.length > MAX_RESTARTS) return this.fail('media-failed');
+    if (peer !== this.peer || this.ended || this.restartTimer) return;
+    const decision = this.restarts.next(Date.now());
+    if (decision === 'give-up') return this.fail('media-failed');
+    if (decision !== 'now') {
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        this.restartSession(peer);
+      }, decision);
+      return;
+    }
     const { sid } = peer;
     this.closeSession();
     this.sendJingle({
