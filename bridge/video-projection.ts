@@ -76,6 +76,8 @@ function isNewer(a: number, b: number): boolean {
 const ALL_TEMPORAL_LAYERS = 3;
 /** SVC: a SID above any (every spatial layer goes). */
 const ALL_SPATIAL_LAYERS = VP9_MAX_SPATIAL_LAYERS;
+/** Spatial and temporal id of an SVC packet whose layers cannot be read: above any receiver's. */
+const UNCLASSIFIED_LAYER = 255;
 
 export interface VideoSourceLayers {
   /** SSRCs of the layers, lowest first (the SIM group's order); one entry without simulcast. */
@@ -213,8 +215,12 @@ export class VideoProjection {
   readonly #vp8 = new Vp8Descriptor();
   readonly #vp9 = new Vp9Descriptor();
   readonly #dd = new DependencyDescriptor();
-  /** AV1: the template structure of the last keyframe (templateCount 0: none yet). */
-  readonly #ddStructure = new DependencyStructure();
+  /**
+   * AV1: per layer SSRC, the template structure of its last keyframe (templateCount 0: none yet),
+   * and that keyframe's frame number (-1: none). Each simulcast stream numbers its own templates.
+   */
+  readonly #ddStructures: DependencyStructure[];
+  readonly #ddStructureFrames: Int32Array;
   readonly #svc: SvcPacket = {
     pictureStart: false, keyframe: false, spatialId: 0, temporalId: 0, switchingUp: false, endsFrame: false, declaredLayers: 0, declaredHeights: [],
   };
@@ -261,6 +267,8 @@ export class VideoProjection {
   constructor(source: VideoSourceLayers, options: VideoProjectionOptions) {
     if (source.layers.length === 0) throw new Error('a video source needs at least one SSRC');
     this.#layers = source.layers.map((s) => s >>> 0);
+    this.#ddStructures = this.#layers.map(() => new DependencyStructure());
+    this.#ddStructureFrames = new Int32Array(this.#layers.length).fill(-1);
     this.ssrc = this.#layers[0]!;
     this.rtxSsrc = source.rtx.get(this.ssrc);
     for (const layer of this.#layers) {
@@ -474,15 +482,17 @@ export class VideoProjection {
 
   /**
    * The parsed packet's (this.#header) SVC facts, for VP9 and AV1 payload types; undefined for
-   * others or when unreadable. `learn`: an AV1 keyframe's structure becomes the one in force.
+   * others. A packet of those whose layers cannot be read (a descriptor that does not parse, a
+   * template of no structure known) is {@link #unclassified}. `media`: a packet in arrival order
+   * (not a late retransmission), whose AV1 keyframe structure becomes its SSRC's one in force.
    */
-  #readSvc(payloadType: number, learn: boolean): SvcPacket | undefined {
+  #readSvc(payloadType: number, media: boolean): SvcPacket | undefined {
     const header = this.#header;
     const svc = this.#svc;
     this.#vp9Svc = undefined;
     if (this.#options.vp9PayloadTypes?.has(payloadType)) {
       const vp9 = this.#vp9;
-      if (!vp9.parse(header.buf, header.payloadOffset, header.payloadLength)) return undefined;
+      if (!vp9.parse(header.buf, header.payloadOffset, header.payloadLength)) return this.#unclassified();
       svc.pictureStart = vp9.pictureStart;
       svc.keyframe = vp9.keyframeStart;
       svc.spatialId = vp9.spatialId;
@@ -498,14 +508,22 @@ export class VideoProjection {
     const id = this.#options.dependencyDescriptorId?.() ?? -1;
     const at = id > 0 ? header.findExtension(id) : -1;
     const dd = this.#dd;
-    if (at < 0 || !dd.parse(header.buf, at, header.foundLength)) return undefined;
-    // A structure comes with each keyframe, in its first packet; it names every later packet's template.
-    if (learn && dd.hasStructure && dd.startOfFrame) this.#ddStructure.copyFrom(dd.structure);
-    const structure = dd.hasStructure ? dd.structure : this.#ddStructure;
+    const layer = this.#layers.indexOf(header.ssrc);
+    if (at < 0 || layer < 0 || !dd.parse(header.buf, at, header.foundLength)) return this.#unclassified();
+    // A structure comes with each keyframe, in its first packet; it names every later packet's
+    // template. From a retransmission too (the keyframe's first packet lost on the way in) when
+    // none is known or it is newer than the one in force.
+    const inForce = this.#ddStructures[layer]!;
+    const learntAt = this.#ddStructureFrames[layer]!;
+    if (dd.hasStructure && dd.startOfFrame && (media || learntAt < 0 || isNewer(dd.frameNumber, learntAt))) {
+      inForce.copyFrom(dd.structure);
+      this.#ddStructureFrames[layer] = dd.frameNumber;
+    }
+    const structure = dd.hasStructure ? dd.structure : inForce;
     const template = structure.templateCount > 0 ? structure.templateIndex(dd.templateId) : -1;
     if (template < 0) {
-      this.#structureMissing = learn;
-      return undefined;
+      this.#structureMissing = media;
+      return this.#unclassified();
     }
     svc.spatialId = structure.templateSpatialIds[template]!;
     svc.temporalId = structure.templateTemporalIds[template]!;
@@ -515,6 +533,23 @@ export class VideoProjection {
     svc.endsFrame = dd.endOfFrame;
     svc.declaredLayers = dd.hasStructure ? structure.maxSpatialId + 1 : 0;
     svc.declaredHeights = structure.heights;
+    return svc;
+  }
+
+  /**
+   * An SVC packet whose layers cannot be read: taken as above every layer, so that it goes to no
+   * receiver (whose decoder could not place it either) rather than to all, whatever their layers;
+   * its bytes count in the top spatial layer's bitrate (#noteSpatialLayer).
+   */
+  #unclassified(): SvcPacket {
+    const svc = this.#svc;
+    svc.pictureStart = false;
+    svc.keyframe = false;
+    svc.spatialId = UNCLASSIFIED_LAYER;
+    svc.temporalId = UNCLASSIFIED_LAYER;
+    svc.switchingUp = false;
+    svc.endsFrame = false;
+    svc.declaredLayers = 0;
     return svc;
   }
 
@@ -532,6 +567,11 @@ export class VideoProjection {
 
   /** SVC: the packet's spatial layer is arriving; a keyframe's structure gives the layers and their heights. */
   #noteSpatialLayer(svc: SvcPacket, ssrc: number, bytes: number, now: number): void {
+    if (svc.spatialId === UNCLASSIFIED_LAYER) {
+      // Counted, not taken as a layer: the top one known pays for it.
+      if (ssrc === this.#spatialSsrc && this.#spatialCount > 0) this.#spatialWindowBytes[this.#spatialCount - 1] = this.#spatialWindowBytes[this.#spatialCount - 1]! + bytes;
+      return;
+    }
     const sid = svc.spatialId;
     if (ssrc !== this.#spatialSsrc) {
       this.#spatialSsrc = ssrc;

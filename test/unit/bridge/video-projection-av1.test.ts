@@ -175,3 +175,107 @@ describe('VideoProjection with AV1 SVC (Dependency Descriptor: layers per receiv
     take('b');
   });
 });
+
+describe('VideoProjection with AV1: packets whose layers cannot be read, and whose structure', () => {
+  const RTX_PT = 96;
+  /** An AV1 packet of `ssrc` with a Dependency Descriptor (two-byte form), 20 payload bytes. */
+  function av1(ssrc: number, seq: number, d: Parameters<typeof writeDependencyDescriptor>[0], payload = 20): Buffer {
+    const packet = rtp(AV1, seq, seq * 3000, false, writeDependencyDescriptor(d), payload);
+    packet.writeUInt32BE(ssrc, 8);
+    return packet;
+  }
+  /** `packet` as RTX on `ssrc` (RFC 4588: the original sequence number before the payload). */
+  function rtx(packet: Buffer, ssrc: number, seq: number): Buffer {
+    const h = new RtpHeader();
+    h.parse(packet);
+    const out = Buffer.concat([packet.subarray(0, h.payloadOffset), Buffer.alloc(2), packet.subarray(h.payloadOffset)]);
+    out[1] = RTX_PT;
+    out.writeUInt16BE(seq, 2);
+    out.writeUInt32BE(ssrc, 8);
+    out.writeUInt16BE(h.sequenceNumber, h.payloadOffset);
+    return out;
+  }
+  function projectionOf(layers: number[], rtxOf: Map<number, number> = new Map()) {
+    let now = 0;
+    const requests: number[] = [];
+    const got = new Map<string, number[]>(); // receiver → template ids sent
+    const projection = new VideoProjection({ layers, rtx: rtxOf }, {
+      rtxPayloadTypes: new Map([[RTX_PT, AV1]]), vp8PayloadTypes: new Set([VP8]), av1PayloadTypes: new Set([AV1]), dependencyDescriptorId: () => DD_ID,
+      now: () => now, requestKeyframe: (s) => requests.push(s),
+    });
+    const h = new RtpHeader();
+    const dd = new DependencyDescriptor();
+    const sink = (id: string, packet: Buffer): void => {
+      h.parse(packet);
+      dd.parse(h.buf, h.findExtension(DD_ID), h.foundLength);
+      got.set(id, [...(got.get(id) ?? []), dd.templateId]);
+    };
+    const take = (id: string): number[] => {
+      const list = got.get(id) ?? [];
+      got.set(id, []);
+      return list;
+    };
+    return { projection, requests, take, send: (packet: Buffer, askers?: Set<string>) => projection.project(packet, sink, askers, true), advance: (ms: number) => { now += ms; } };
+  }
+
+  it('sends a packet naming a template of no structure to no receiver, and counts its bytes in the top spatial layer', () => {
+    const { projection, take, send, advance } = projectionOf([S0]);
+    projection.setWantedHeight('low', 180);
+    projection.setWantedHeight('all', 720);
+    let seq = 1;
+    const structure = l3t3Structure(0);
+    for (const template of [0, 4, 8]) send(av1(S0, seq++, { start: true, end: true, templateId: template, frameNumber: 1, ...(template === 0 ? { structure } : {}) }));
+    for (let ms = 0; ms < 2000; ms += 10) {
+      advance(10);
+      if (ms % 100 === 0) for (const template of [1, 5, 9]) send(av1(S0, seq++, { start: true, end: true, templateId: template, frameNumber: seq }));
+      send(av1(S0, seq++, { start: true, end: true, templateId: 40, frameNumber: seq }, 1000)); // no template 40 in L3T3
+    }
+    assert.ok(take('low').every((t) => t === 0 || t === 1) && take('all').every((t) => t !== 40), 'template 40 went to nobody');
+    const layers = projection.arrivingLayers();
+    assert.equal(layers.length, 3);
+    assert.ok(layers[2]!.bitrate > 100 * 1000 * 8, `the top layer pays for 100 packets of 1 kB a second: ${JSON.stringify(layers)}`);
+    assert.ok(layers[0]!.bitrate < 50_000, `not the lowest: ${JSON.stringify(layers)}`);
+  });
+
+  it('keeps a structure per simulcast SSRC: one layer\'s keyframe does not replace the other\'s templates', () => {
+    const { projection, requests, take, send, advance } = projectionOf([S0, S1]);
+    projection.setWantedHeight('r', 180); // S0
+    projection.setMaxFrameRate('r', 15); // T0 and T1
+    const l1t3 = (offset: number, height: number) => ({
+      templateIdOffset: offset, decodeTargets: 3, chains: 1,
+      templates: [{ spatialId: 0, temporalId: 0 }, { spatialId: 0, temporalId: 0, fdiffs: [4] }, { spatialId: 0, temporalId: 1, fdiffs: [2] }, { spatialId: 0, temporalId: 2, fdiffs: [1] }],
+      resolutions: [[Math.round((height * 16) / 9), height]] as Array<[number, number]>,
+    });
+    send(av1(S0, 100, { start: true, end: true, templateId: 0, frameNumber: 100, structure: l1t3(0, 180) }));
+    send(av1(S1, 500, { start: true, end: true, templateId: 4, frameNumber: 500, structure: l1t3(4, 720) }));
+    advance(1000);
+    requests.length = 0;
+    take('r');
+    for (let i = 0; i < 40; i++) {
+      const tid = TIDS[i % 4]!;
+      send(av1(S0, 101 + i, { start: true, end: true, templateId: tid === 0 ? 1 : tid + 1, frameNumber: 101 + i }));
+      advance(33);
+    }
+    const sent = take('r');
+    assert.deepEqual(requests, [], 'S0\'s structure is known: no keyframe asked');
+    assert.equal(sent.length, 20, 'every T0 and T1 picture of S0 (two in four)');
+    assert.ok(!sent.includes(3), 'no T2 (template 3) at 15 fps');
+  });
+
+  it('learns a new structure from the retransmission of a keyframe\'s first packet lost on the way in', () => {
+    const R0 = S0 + 1;
+    const { projection, take, send } = projectionOf([S0], new Map([[S0, R0]]));
+    projection.setWantedHeight('low', 180);
+    let seq = 100;
+    const first = l3t3Structure(0);
+    for (const template of [0, 4, 8]) send(av1(S0, seq++, { start: true, end: true, templateId: template, frameNumber: seq, ...(template === 0 ? { structure: first } : {}) }));
+    // The sender's structure changes (numbered on from 12); its keyframe's first packet is lost, then asked again by the bridge.
+    const next = l3t3Structure(12);
+    const lost = av1(S0, seq++, { start: true, end: true, templateId: 12, frameNumber: seq, structure: next });
+    for (const template of [16, 20]) send(av1(S0, seq++, { start: true, end: true, templateId: template, frameNumber: seq }));
+    send(rtx(lost, R0, 1), new Set(['low']));
+    take('low');
+    for (let i = 0; i < 3; i++) for (const template of [13, 17, 21]) send(av1(S0, seq++, { start: true, end: true, templateId: template, frameNumber: seq }));
+    assert.deepEqual(take('low'), [13, 13, 13], 'S0 only (template 13), by the structure the retransmission brought');
+  });
+});

@@ -231,4 +231,20 @@ describe('VideoProjection with VP9 SVC (one SSRC, spatial and temporal layers pe
     assert.equal(out.length, 5 * 2);
     assertMarkers(out, 'b');
   });
+
+  it('sends a packet whose VP9 descriptor does not parse to no receiver, whatever its layers', () => {
+    const { projection, send, take } = setup();
+    const sender = new Vp9Sender();
+    projection.setWantedHeight('low', 180);
+    projection.setWantedHeight('all', 720);
+    send(sender.next(true));
+    for (let i = 0; i < 3; i++) send(sender.next(false));
+    const [low, all] = [take('low').length, take('all').length];
+    assert.ok(low > 0 && all > low);
+    // F=1 and P=1, then three P_DIFF octets each saying another follows (at most three): no descriptor.
+    const bad = Buffer.concat([Buffer.from([0x80, VP9, 0x12, 0x34, 0, 0, 0, 1, 0, 0, 0x50, 0]), Buffer.from([0x50, 0x03, 0x03, 0x03]), Buffer.alloc(1000)]);
+    bad.writeUInt32BE(S0, 8);
+    send([bad]);
+    assert.deepEqual([take('low').length, take('all').length], [0, 0]);
+  });
 });
