@@ -864,10 +864,12 @@ export class VideoProjection {
       const spatial = this.#spatialLayersOf(ssrc, now);
       if (spatial > 1) {
         // SVC: each spatial layer is a choice; it costs itself and every layer below (all are sent).
+        // A spatial layer not measured yet is unmeasured as a choice too (0), not the price of the one below.
         let bitrate = 0;
         for (let s = 0; s < spatial; s++) {
-          bitrate += this.#withCurrentWindow(this.#spatialBitrates[s]!, this.#spatialWindowBytes[s]!, now);
-          layers.push({ ssrc, height: this.#spatialHeight(s, spatial), bitrate });
+          const own = this.#withCurrentWindow(this.#spatialBitrates[s]!, this.#spatialWindowBytes[s]!, now);
+          bitrate += own;
+          layers.push({ ssrc, height: this.#spatialHeight(s, spatial), bitrate: own > 0 ? bitrate : 0 });
         }
         continue;
       }

@@ -232,6 +232,19 @@ describe('VideoProjection with VP9 SVC (one SSRC, spatial and temporal layers pe
     assertMarkers(out, 'b');
   });
 
+  it('gives a spatial layer announced but not measured yet no price of its own (0), not the one of the layer below', () => {
+    const { projection, send } = setup();
+    const sender = new Vp9Sender();
+    // Keyframes announcing three spatial layers, but only S0 and S1 sent (the sender has not turned S2 on yet).
+    send(sender.next(true).slice(0, 4));
+    for (let i = 0; i < 31; i++) send(sender.next(false).slice(0, 4)); // past the first bitrate window
+    send(sender.next(true).slice(0, 4)); // announces S2 again, early in the next window
+    const layers = projection.arrivingLayers();
+    assert.deepEqual(layers.map((l) => l.height), [180, 360, 720], 'the structure announced three');
+    assert.ok(layers[0]!.bitrate > 0 && layers[1]!.bitrate > layers[0]!.bitrate, JSON.stringify(layers));
+    assert.equal(layers[2]!.bitrate, 0, 'S2: unmeasured, which the allocation leaves out while others are measured');
+  });
+
   it('sends a packet whose VP9 descriptor does not parse to no receiver, whatever its layers', () => {
     const { projection, send, take } = setup();
     const sender = new Vp9Sender();
