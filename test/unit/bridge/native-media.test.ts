@@ -495,13 +495,14 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     await new Promise((resolve) => setTimeout(resolve, 10)); // a turn of the loop: nothing left half made in it
   });
 
-  it('lets a worker thread end with its socket open and reading, by terminate() or its own exit, and the process goes on', () => {
+  it('lets a worker thread end with its socket open and reading, by terminate() or its own exit, or in the middle of a call into the addon, and the process goes on', () => {
     // In a child process: a crash there (libuv calling into the addon after the worker unloaded it) fails this test.
     const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/native-socket-worker.ts'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(child.signal, null, `the process was killed by ${child.signal}: ${child.stderr}`);
     assert.equal(child.status, 0, child.stderr);
-    const { ends } = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { ends: Array<{ how: string; handled: number; exitCode: number }> };
+    const { ends, busyEnds } = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { ends: Array<{ how: string; handled: number; exitCode: number }>; busyEnds: number };
     assert.equal(ends.length, 6);
+    assert.equal(busyEnds, 10, 'workers terminated in the middle of calls into the addon');
     for (const end of ends) {
       assert.ok(end.handled >= 100, `the worker read its socket before it ended (${end.handled} datagrams)`);
       assert.equal(end.exitCode, end.how === 'terminate' ? 1 : 7, `a worker ended by ${end.how} exits as such`);
