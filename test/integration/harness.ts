@@ -36,18 +36,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * `start(port)` with a free port, and again with another when the port was taken meanwhile: between
+ * the probe and the listen, any outgoing connection on loopback (a browser's, another test's) may
+ * be given it as its own port (EADDRINUSE). What fails to start closes what it opened.
+ */
+async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw err;
+    }
+  }
+}
+
 /** `env` uses the same variable names as production (e.g. XMPP_RESTRICT_ROOM_CREATION). */
 export async function startTestServer(env: Record<string, string> = {}, flags: string[] = []): Promise<TestServer> {
   const stateDir = await mkdtemp(join(tmpdir(), 'salon-test-'));
-  const port = await freePort();
-  const { config } = loadConfig([
-    '--http-port', String(port), '--public-url', `http://127.0.0.1:${port}`,
-    '--xmpp-port', '0', '--component-port', '0', '--media-port', '0',
-    '--http-host', '127.0.0.1', '--state-dir', stateDir, '--log-level', process.env.SALON_TEST_LOG ?? 'silent', ...flags,
-    // The load reducer would cap video whenever the test machine keeps the event loop busy: media
-    // assertions must not depend on that. The tests of the reducer turn it on.
-  ], { SALON_BRIDGE_LOAD_REDUCER: 'false', ...env });
-  const salon = await startSalon({ ...config, xmpp: { ...config.xmpp, c2s: { ...config.xmpp.c2s, host: '127.0.0.1' } } });
+  const salon = await onFreePort((port) => startServerOn(port, stateDir, env, flags));
   const httpOrigin = salon.localOrigin;
   return {
     salon,
@@ -60,6 +68,17 @@ export async function startTestServer(env: Record<string, string> = {}, flags: s
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+async function startServerOn(port: number, stateDir: string, env: Record<string, string>, flags: string[]): Promise<SalonHandle> {
+  const { config } = loadConfig([
+    '--http-port', String(port), '--public-url', `http://127.0.0.1:${port}`,
+    '--xmpp-port', '0', '--component-port', '0', '--media-port', '0',
+    '--http-host', '127.0.0.1', '--state-dir', stateDir, '--log-level', process.env.SALON_TEST_LOG ?? 'silent', ...flags,
+    // The load reducer would cap video whenever the test machine keeps the event loop busy: media
+    // assertions must not depend on that. The tests of the reducer turn it on.
+  ], { SALON_BRIDGE_LOAD_REDUCER: 'false', ...env });
+  return startSalon({ ...config, xmpp: { ...config.xmpp, c2s: { ...config.xmpp.c2s, host: '127.0.0.1' } } });
 }
 
 export interface TestBridge {
@@ -83,29 +102,32 @@ export interface TestBridgeOptions {
  */
 export async function startTestBridge(server: TestServer, options: TestBridgeOptions = {}): Promise<TestBridge> {
   const stateDir = await mkdtemp(join(tmpdir(), 'salon-bridge-test-'));
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
   const trust = options.trustServer ?? true;
   try {
-    const { config } = loadConfig([
-      '--state-dir', stateDir, '--http-host', '127.0.0.1', '--http-port', String(port), '--public-url', origin, '--media-port', '0',
-      '--xmpp-server', options.xmppServer ?? `127.0.0.1:${server.c2sPort}`, '--log-level', process.env.SALON_TEST_LOG ?? 'silent',
-      ...(trust ? ['--xmpp-ca-file', join(server.salon.config.stateDir, 'self-signed.crt')] : []),
-      ...(options.flags ?? []),
-    ], { JVB_AUTH_PASSWORD: server.salon.secrets.jvbPassword, SALON_BRIDGE_LOAD_REDUCER: 'false' });
-    const host = await startStandaloneBridge(config, undefined, { retry: { firstMs: 50, maxMs: 200 } });
-    return {
-      host,
-      origin,
-      async close() {
-        await host.close();
-        await rm(stateDir, { recursive: true, force: true });
-      },
-    };
+    return await onFreePort((port) => startBridgeOn(port, stateDir, server, options, trust));
   } catch (err) {
     await rm(stateDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+async function startBridgeOn(port: number, stateDir: string, server: TestServer, options: TestBridgeOptions, trust: boolean): Promise<TestBridge> {
+  const origin = `http://127.0.0.1:${port}`;
+  const { config } = loadConfig([
+    '--state-dir', stateDir, '--http-host', '127.0.0.1', '--http-port', String(port), '--public-url', origin, '--media-port', '0',
+    '--xmpp-server', options.xmppServer ?? `127.0.0.1:${server.c2sPort}`, '--log-level', process.env.SALON_TEST_LOG ?? 'silent',
+    ...(trust ? ['--xmpp-ca-file', join(server.salon.config.stateDir, 'self-signed.crt')] : []),
+    ...(options.flags ?? []),
+  ], { JVB_AUTH_PASSWORD: server.salon.secrets.jvbPassword, SALON_BRIDGE_LOAD_REDUCER: 'false' });
+  const host = await startStandaloneBridge(config, undefined, { retry: { firstMs: 50, maxMs: 200 } });
+  return {
+    host,
+    origin,
+    async close() {
+      await host.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export type XmppClient = ReturnType<typeof xmppClient>;
