@@ -227,6 +227,8 @@ export class BridgeConference {
   private readonly requests = new Map<string, ReceiverRequest>();
   /** Source name → whether it is a screen share, as its sender's SourceVideoTypeMessage said. */
   private readonly desktopOverrides = new Map<string, boolean>();
+  /** Video sources whose sender said they send nothing (SourceVideoTypeMessage `none`/`disabled`). */
+  private readonly disabledSources = new Set<string>();
   private readonly lastKeyframeRequest = new Map<string, number>();
   private plan: ForwardingPlan | undefined;
   /** receiversOf()'s lists by source name; emptied whenever the plan or the members change. */
@@ -664,9 +666,14 @@ export class BridgeConference {
         const video = member.sources.named.filter((s) => s.media === 'video');
         const name = message.colibriClass === 'SourceVideoTypeMessage' ? message.sourceName : video[0]?.name;
         if (!video.some((s) => s.name === name)) return; // only its own sources, and known ones
-        const desktop = message.videoType === 'DESKTOP' || message.videoType === 'DESKTOP_HIGH_FPS';
-        if ((this.desktopOverrides.get(name!) ?? video.find((s) => s.name === name)!.desktop) === desktop) return; // nothing changes
+        // NONE/DISABLED: lib-jitsi-meet says so of a camera it muted; the type it had stays.
+        const disabled = message.videoType === 'NONE' || message.videoType === 'DISABLED';
+        const desktop = disabled ? this.desktopOverrides.get(name!) ?? video.find((s) => s.name === name)!.desktop
+          : message.videoType === 'DESKTOP' || message.videoType === 'DESKTOP_HIGH_FPS';
+        if ((this.desktopOverrides.get(name!) ?? video.find((s) => s.name === name)!.desktop) === desktop && this.disabledSources.has(name!) === disabled) return; // nothing changes
         this.desktopOverrides.set(name!, desktop);
+        if (disabled) this.disabledSources.add(name!);
+        else this.disabledSources.delete(name!);
         this.refreshForVideoType();
         return;
       }
@@ -821,6 +828,7 @@ export class BridgeConference {
     }
     for (const name of this.lastKeyframeRequest.keys()) if (!byName.has(name)) this.lastKeyframeRequest.delete(name);
     for (const name of this.desktopOverrides.keys()) if (!byName.has(name)) this.desktopOverrides.delete(name);
+    for (const name of this.disabledSources) if (!byName.has(name)) this.disabledSources.delete(name);
     // Projected sources ask for the keyframes of receivers that start or resume themselves (planProjection).
     for (const name of changes.keyframes) if (!this.projections.has(name)) this.requestKeyframe(name, byName.get(name)?.owner);
     for (const [name, projection] of this.projections) this.planProjection(name, projection);
@@ -853,7 +861,10 @@ export class BridgeConference {
     const byName = new Map<string, { owner: Member; source: NamedSource }>();
     for (const [id, member] of this.members) {
       for (const source of member.sources.named) {
-        sources.push({ name: source.name, owner: id, media: source.media, desktop: this.desktopOverrides.get(source.name) ?? source.desktop });
+        sources.push({
+          name: source.name, owner: id, media: source.media, desktop: this.desktopOverrides.get(source.name) ?? source.desktop,
+          ...(this.disabledSources.has(source.name) ? { disabled: true } : {}),
+        });
         byName.set(source.name, { owner: member, source });
       }
     }
@@ -1137,7 +1148,10 @@ export class BridgeConference {
   private forgetReceiver(member: Member): void {
     const id = member.endpoint.id;
     this.requests.delete(id);
-    for (const source of member.sources.named) this.desktopOverrides.delete(source.name);
+    for (const source of member.sources.named) {
+      this.desktopOverrides.delete(source.name);
+      this.disabledSources.delete(source.name);
+    }
     const change = this.speech.remove(id);
     if (change) this.speakerChanged(change);
     else this.refreshForwarding();

@@ -45,6 +45,8 @@ export interface ConferenceSource {
   owner: string;
   media: SourceMedia;
   desktop: boolean;
+  /** Its sender said it sends nothing (video type `none`/`disabled`: a camera muted): no receiver gets it, and it takes no last-N slot. */
+  disabled?: boolean;
 }
 
 /** A receiver's video wishes, merged from its ReceiverVideoConstraints (and LastNChangedEvent). */
@@ -156,10 +158,13 @@ export function selectVideo(
   const settings = receiver.video;
   // A screen share is never capped: text shrunk to 360p is unreadable, and it is one source per room.
   const capped = (source: ConferenceSource, height: number): number => (source.desktop ? height : Math.min(height, cameraMaxHeight));
-  if (!settings) return new Map(ranked.map((s) => [s.name, capped(s, UNLIMITED_HEIGHT)]));
-  const kept = settings.lastN < 0 ? ranked : ranked.slice(0, settings.lastN);
+  if (!settings) return new Map(ranked.filter((s) => !s.disabled).map((s) => [s.name, capped(s, UNLIMITED_HEIGHT)]));
+  // Last-N counts the sources the receiver wants (as JVB's effective constraints): jitsi-meet's
+  // tile view asks height 0 of every tile off screen, and those took the slots of the ones on it.
   const chosen = new Map<string, number>();
-  for (const source of kept) {
+  for (const source of ranked) {
+    if (settings.lastN >= 0 && chosen.size >= settings.lastN) break;
+    if (source.disabled) continue;
     const height = settings.maxHeights.get(source.name) ?? settings.maxHeights.get(source.owner) ?? settings.defaultMaxHeight;
     if (height !== 0) chosen.set(source.name, capped(source, height < 0 ? UNLIMITED_HEIGHT : height));
   }

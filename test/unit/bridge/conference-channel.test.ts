@@ -250,6 +250,22 @@ describe('bridge conference and the bridge channel', () => {
     assert.deepEqual(forwarded().slice(told), [`${A}-v0`], 'one refresh, with the type last said');
   });
 
+  it('sends nobody a camera its owner says is off (video type none, as lib-jitsi-meet says of a muted camera), which then takes no last-N slot; back when it says camera', async () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { C } = thirdEndpoint(c);
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: 1, defaultConstraints: { maxHeight: 180 } });
+    const forwarded = () => c.of(C, 'ForwardedSources').map((m) => (m as { forwardedSources: string[] }).forwardedSources.join());
+    assert.equal(forwarded().at(-1), `${A}-v0`, 'A joined first');
+    c.say(A, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${A}-v0`, videoType: 'none' });
+    assert.equal(forwarded().at(-1), `${B}-v0`, "A's camera off: B's takes the one slot");
+    c.a.emit('rtp', vp8Rtp(1001, 1, { key: true }));
+    assert.ok(!c.endpoints.get(C)!.sentRtp.some((p) => p.readUInt32BE(8) === 1001), "nothing of A's camera goes to C");
+    await new Promise((resolve) => setTimeout(resolve, VIDEO_TYPE_REFRESH_MS + 100));
+    c.say(A, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${A}-v0`, videoType: 'camera' });
+    assert.equal(forwarded().at(-1), `${A}-v0`, 'back on: A first again');
+  });
+
   /** C, an endpoint without source names (no `source-names` capability: a lib-jitsi-meet of before them), with audio and a camera. */
   function legacyEndpoint(c: ReturnType<typeof conference>, media: Colibri2Media[] = []): string {
     const C = 'ijkl9012';

@@ -94,9 +94,12 @@ describe('forwarding policy', () => {
       assert.deepEqual(sees(1_000_000_000), sees(-1), 'an absurd lastN is just "all"');
     });
 
-    it('drops sources whose effective maxHeight is 0 after lastN, and gives the others their height', () => {
+    it('gives last-N slots only to sources wanted (maxHeight > 0), as JVB, and gives them their height', () => {
       const r = receiver('a', { lastN: 2, defaultConstraints: { maxHeight: 360 }, constraints: { 'b-v0': { maxHeight: 0 }, 'c-v0': { maxHeight: -1 } } });
-      assert.deepEqual([...selectVideo(r, SOURCES, ['b', 'c'])], [['c-v1', 360]], 'b-v0 (0) is dropped; c-v0 fell beyond lastN 2');
+      assert.deepEqual([...selectVideo(r, SOURCES, ['b', 'c'])], [['c-v1', 360], ['c-v0', UNLIMITED_HEIGHT]], 'b-v0 (0), the top speaker\'s, takes no slot; d-v0 falls beyond lastN 2');
+      // jitsi-meet's tile view scrolled down: height 0 by default, the tiles on screen named; the first ranked are off screen.
+      const tiles = receiver('a', { lastN: 2, defaultConstraints: { maxHeight: 0 }, constraints: { 'd-v0': { maxHeight: 360 } } });
+      assert.deepEqual([...selectVideo(tiles, SOURCES, ['b', 'c'])], [['d-v0', 360]], 'the tile on screen is sent, though ranked last');
       const only = receiver('a', { defaultConstraints: { maxHeight: 0 }, constraints: { 'c-v0': { maxHeight: 720 } } });
       assert.deepEqual([...selectVideo(only, SOURCES, [])], [['c-v0', 720]], 'a default of 0 forwards only the sources named');
       assert.deepEqual([...selectVideo(receiver('a', { constraints: { 'c-v0': { maxHeight: -1 } } }), SOURCES, [])],
