@@ -280,7 +280,11 @@ export class ColibriService {
       if (!requested.create) throw Colibri2Error.unknownEndpoint(requested.id);
       endpoint = this.options.createEndpoint(requested.id, this.options.log.child({ meetingId: conference.meetingId, epId: requested.id }));
       // The capability comes with the creation only (Jicofo repeats none of them later).
-      conference.addEndpoint(endpoint, { sourceNames: requested.capabilities.includes(Colibri2Capability.sourceNames) });
+      // Media too: an endpoint allocated audio only (Jicofo's for a client without video, such as Jigasi) gets no video.
+      conference.addEndpoint(endpoint, {
+        sourceNames: requested.capabilities.includes(Colibri2Capability.sourceNames),
+        video: requested.media.length === 0 || requested.media.some((m) => m.type === 'video'),
+      });
     }
     conference.setSenderScopedExtensionIds(requested.media.flatMap((m) => m.rtpHdrExts)
       .filter((e) => SENDER_SCOPED_EXTENSIONS.includes(String(e.attrs.uri)))

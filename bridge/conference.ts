@@ -331,8 +331,10 @@ export class BridgeConference {
    * SenderVideoConstraints, which JVB sent such clients while it served both kinds (instead of
    * ForwardedSources and SenderSourceConstraints, which they ignore).
    */
-  addEndpoint(endpoint: ConferenceEndpoint, options: { sourceNames?: boolean } = {}): void {
+  addEndpoint(endpoint: ConferenceEndpoint, options: { sourceNames?: boolean; video?: boolean } = {}): void {
     if (this.members.has(endpoint.id)) throw new Error(`endpoint ${endpoint.id} exists`);
+    // Audio only: its plan holds no video, whatever its channel says (it usually says nothing, which asks for everything).
+    if (options.video === false) this.requests.set(endpoint.id, { id: endpoint.id, noVideo: true });
     const member: Member = {
       endpoint, sources: noSources(), unsubscribe: [], forceMuted: { audio: false, video: false },
       bandwidth: new ReceiverBandwidth(this.createEstimator?.()), sourceNames: options.sourceNames ?? true,

@@ -76,6 +76,8 @@ export interface ReceiverRequest {
   id: string;
   video?: VideoSettings;
   audio?: AudioSubscription;
+  /** The endpoint has no video media (Colibri2 allocated it audio only: a SIP gateway): it is sent no video, and asks none of senders. */
+  noVideo?: boolean;
 }
 
 const NO_VIDEO_SETTINGS: VideoSettings = {
@@ -154,6 +156,7 @@ export function rankVideo(receiver: ReceiverRequest, sources: readonly Conferenc
 export function selectVideo(
   receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[], cameraMaxHeight = UNLIMITED_HEIGHT,
 ): Map<string, number> {
+  if (receiver.noVideo) return new Map();
   const ranked = rankVideo(receiver, sources, speakers);
   const settings = receiver.video;
   // A screen share is never capped: text shrunk to 360p is unreadable, and it is one source per room.

@@ -181,6 +181,23 @@ describe('bridge conference and the bridge channel', () => {
     assert.deepEqual(c.b.sentRtp.map((p) => p.readUInt32BE(8)), [1001, 3190521134]);
   });
 
+  it('sends an endpoint allocated audio only (a SIP gateway) no video, and asks senders for none on its behalf', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const C = 'ijkl9012';
+    c.inbox.set(C, []);
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, create: true, media: [{ type: 'audio', payloadTypes: [], rtpHdrExts: [] }], capabilities: ['source-names'], sources: [
+      { type: 'audio', id: `${C}-a0`, sources: [source(7001, `${C}-a0`)], ssrcGroups: [] },
+    ] }], relays: [] });
+    c.say(B, { colibriClass: 'ReceiverVideoConstraints', lastN: -1, defaultConstraints: { maxHeight: 180 } });
+    assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 180 }, "B's 180, not the full height of a receiver that said nothing");
+    c.a.emit('rtp', vp8Rtp(1001, 1, { key: true }));
+    c.a.emit('rtp', rtp(3190521134, 1));
+    assert.deepEqual(c.endpoints.get(C)!.sentRtp.map((p) => p.readUInt32BE(8)), [3190521134], 'audio only');
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: -1, defaultConstraints: { maxHeight: 720 } });
+    assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 180 }, 'whatever its channel says');
+  });
+
   it('stops video copies for lastN 0 while audio goes on, tells the receiver and the sender, and asks a keyframe when video resumes', () => {
     const c = conference();
     close = () => c.svc.close('test over');
