@@ -94,8 +94,9 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     const meetingId = `meeting-${++meeting}`;
     const audioLevel = xml('media', { type: 'audio' },
       xml('rtp-hdrext', { xmlns: 'urn:xmpp:jingle:apps:rtp:rtp-hdrext:0', id: '1', uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' }));
+    // Both media, as Jicofo allocates a client with a camera (one allocated audio only is sent no video).
     const endpoint = (id: string, ...sources: ReturnType<typeof xml>[]) =>
-      xml('endpoint', { id, create: 'true' }, audioLevel, xml('transport', { 'ice-controlling': 'true' }), xml('sources', {}, ...sources));
+      xml('endpoint', { id, create: 'true' }, audioLevel, xml('media', { type: 'video' }), xml('transport', { 'ice-controlling': 'true' }), xml('sources', {}, ...sources));
     const modify = xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': meetingId, create: 'true', name: 'room@muc.meet.jitsi' },
       endpoint(A,
         mediaSource('audio', `${A}-a0`, source(A_AUDIO, `${A}-a0`)),
