@@ -250,13 +250,19 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(c.inbox.get(A)!.length + c.inbox.get(B)!.length, before, 'nothing changed, nothing said');
   });
 
-  it('ranks a source its owner calls a screen share first, replanning at most every VIDEO_TYPE_REFRESH_MS however often the type flips', async () => {
+  /** A conference with C (thirdEndpoint) at lastN 1, and what it has been told it is forwarded, oldest first; A's camera first. */
+  function lastNOfOne() {
     const c = conference();
     close = () => c.svc.close('test over');
     const { C } = thirdEndpoint(c);
     c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: 1, defaultConstraints: { maxHeight: 180 } });
     const forwarded = () => c.of(C, 'ForwardedSources').map((m) => (m as { forwardedSources: string[] }).forwardedSources.join());
     assert.equal(forwarded().at(-1), `${A}-v0`, 'A joined first');
+    return { c, C, forwarded };
+  }
+
+  it('ranks a source its owner calls a screen share first, replanning at most every VIDEO_TYPE_REFRESH_MS however often the type flips', async () => {
+    const { c, forwarded } = lastNOfOne();
     c.say(B, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${B}-v0`, videoType: 'DESKTOP' });
     assert.equal(forwarded().at(-1), `${B}-v0`, 'a screen share comes first, at once');
     const told = forwarded().length;
@@ -268,12 +274,7 @@ describe('bridge conference and the bridge channel', () => {
   });
 
   it('sends nobody a camera its owner says is off (video type none, as lib-jitsi-meet says of a muted camera), which then takes no last-N slot; back when it says camera', async () => {
-    const c = conference();
-    close = () => c.svc.close('test over');
-    const { C } = thirdEndpoint(c);
-    c.say(C, { colibriClass: 'ReceiverVideoConstraints', lastN: 1, defaultConstraints: { maxHeight: 180 } });
-    const forwarded = () => c.of(C, 'ForwardedSources').map((m) => (m as { forwardedSources: string[] }).forwardedSources.join());
-    assert.equal(forwarded().at(-1), `${A}-v0`, 'A joined first');
+    const { c, C, forwarded } = lastNOfOne();
     c.say(A, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${A}-v0`, videoType: 'none' });
     assert.equal(forwarded().at(-1), `${B}-v0`, "A's camera off: B's takes the one slot");
     c.a.emit('rtp', vp8Rtp(1001, 1, { key: true }));
