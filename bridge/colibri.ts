@@ -74,13 +74,6 @@ const DEPENDENCY_DESCRIPTOR_URI = 'https://aomediacodec.github.io/av1-rtp-spec/#
 const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
 
 /**
- * Reads a complete source set: every SSRC, the SSRCs forwarded (audio; of video every simulcast
- * layer and RTX SSRC, which the conference's projection turns into the one SSRC receivers know)
- * and the named sources they belong to (one per `<media-source>`, whose id is the source name,
- * e.g. `abcd1234-v0`). A video source is a screen share when its `<source>`s say
- * `videoType="desktop"` (XEP-0339 with Jitsi's attribute, jingle-rtp.ts).
- */
-/**
  * Refuses (bad-request) a request in which an endpoint announces an SSRC another endpoint of the
  * conference owns and keeps, or two endpoints the same one. Its feedback and keyframe requests
  * would go to the wrong endpoint, and its packets be taken for the other's. The focus checks this
@@ -102,6 +95,13 @@ function checkSourceOwners(conference: BridgeConference, endpoints: readonly Col
   }
 }
 
+/**
+ * Reads a complete source set: every SSRC, the SSRCs forwarded (audio; of video every simulcast
+ * layer and RTX SSRC, which the conference's projection turns into the one SSRC receivers know)
+ * and the named sources they belong to (one per `<media-source>`, whose id is the source name,
+ * e.g. `abcd1234-v0`). A video source is a screen share when its `<source>`s say
+ * `videoType="desktop"` (XEP-0339 with Jitsi's attribute, jingle-rtp.ts).
+ */
 export function readSources(mediaSources: readonly Colibri2MediaSource[]): EndpointSources {
   const all = new Set<number>();
   const forwarded = new Set<number>();
