@@ -461,7 +461,7 @@ export class VideoProjection {
     // AV1 without a structure yet (its keyframe was lost): nothing can be decoded before the next one.
     if (this.#structureMissing) this.#askKeyframe(header.ssrc, now);
     // Kept before any receiver's rewrite, under the sender's own SSRC and sequence number.
-    this.#options.cache?.insert(header.ssrc, header.sequenceNumber, header.buf, now);
+    this.#options.cache?.insert(header.ssrc, header.sequenceNumber, header.buf, now, !media);
     const input = readSeqMapPacket(this.#packet, header, vp8, now);
     if (svc !== undefined) {
       input.keyframe = svc.keyframe;

@@ -128,8 +128,10 @@ export class PacketCache {
   /**
    * Stores a copy of `packet` (the whole RTP packet as forwarded) under (ssrc, seq). A packet with
    * the same key replaces the stored one; one older than the stream's ring is ignored.
+   * `late`: a retransmission, never taken for a sender that renumbered (a burst of them answering
+   * one NACK comes in a row, all far behind on a fast stream).
    */
-  insert(ssrc: number, seq: number, packet: Uint8Array, now: number): void {
+  insert(ssrc: number, seq: number, packet: Uint8Array, now: number, late = false): void {
     seq &= 0xffff;
     const length = packet.byteLength;
     if (length > this.#options.maxBytes) return;
@@ -144,8 +146,8 @@ export class PacketCache {
       if (behind < 0x8000) {
         // Same or older: only within the ring, where its slot holds this seq or an older one.
         if (behind > this.#mask) {
-          if (stream.farBehind !== ((seq - 1) & 0xffff)) {
-            stream.farBehind = seq;
+          if (late || stream.farBehind !== ((seq - 1) & 0xffff)) {
+            stream.farBehind = late ? -1 : seq;
             this.stats.tooOld++;
             return;
           }

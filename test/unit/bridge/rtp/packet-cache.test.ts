@@ -84,6 +84,11 @@ describe('bridge/rtp/packet-cache', () => {
     assert.equal(hits, 16, 'the new numbering is cached from its second packet (the last 16 kept)');
     assert.equal(cache.get(1, 5099, now), undefined, 'the old numbering is gone');
     assert.equal(cache.size.packets, 16);
+    // Retransmissions far behind in a row (a burst answering one NACK) are late packets, not a renumbering.
+    for (let seq = 3050; seq < 3100; seq++) cache.insert(1, seq, packet(1, seq), (now += 10));
+    for (const seq of [3001, 3002, 3003]) cache.insert(1, seq, packet(1, seq), (now += 1), true);
+    assert.equal(cache.stats.renumbered, 1);
+    assert.equal(key(cache.get(1, 3099, now)), '1/3099', 'the stream kept');
   });
 
   it('a retransmission of the same packet replaces it without growing', () => {
