@@ -11,7 +11,7 @@
  * from it), and audio levels elect the dominant speaker (bridge/dominant-speaker.ts).
  */
 import type { Logger } from 'pino';
-import type { BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
+import type { BridgeChannelVideoType, BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
 import { DominantSpeakerDetector, type SpeakerState } from './dominant-speaker.ts';
 import {
   compareForwarding, planForwarding, planReceiver, replanReceiver, toAudioSubscription, UNLIMITED_HEIGHT, withLastN, withVideoConstraints,
@@ -153,7 +153,12 @@ interface Member {
   lastNEndpoints?: string;
   /** The last ForwardedSources list sent to it (names sorted, joined by spaces); undefined before one. */
   forwardedSources?: string;
+  /** Video types it said of sources of its own not announced yet, until its next source set. */
+  pendingVideoTypes?: Map<string, BridgeChannelVideoType>;
 }
+
+/** Video types kept per endpoint for sources not announced yet. */
+const MAX_PENDING_VIDEO_TYPES = 8;
 
 /**
  * Header extensions that belong to the sender's side and are never forwarded: MID and RID name
@@ -384,6 +389,12 @@ export class BridgeConference {
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = sources;
     for (const ssrc of sources.all) this.owners.set(ssrc, id);
+    // A video type said on the channel before the source's announcement reached the bridge.
+    for (const source of sources.named) {
+      const type = member.pendingVideoTypes?.get(source.name);
+      if (type !== undefined && source.media === 'video') this.applyVideoType(source.name, source.desktop, type);
+    }
+    member.pendingVideoTypes = undefined;
     this.updateProjections(member);
     this.rtcp.sourcesChanged(id);
     this.refreshForwarding();
@@ -667,16 +678,15 @@ export class BridgeConference {
         // The deprecated VideoTypeMessage speaks of the endpoint's first video source.
         const video = member.sources.named.filter((s) => s.media === 'video');
         const name = message.colibriClass === 'SourceVideoTypeMessage' ? message.sourceName : video[0]?.name;
-        if (!video.some((s) => s.name === name)) return; // only its own sources, and known ones
-        // NONE/DISABLED: lib-jitsi-meet says so of a camera it muted; the type it had stays.
-        const disabled = message.videoType === 'NONE' || message.videoType === 'DISABLED';
-        const desktop = disabled ? this.desktopOverrides.get(name!) ?? video.find((s) => s.name === name)!.desktop
-          : message.videoType === 'DESKTOP' || message.videoType === 'DESKTOP_HIGH_FPS';
-        if ((this.desktopOverrides.get(name!) ?? video.find((s) => s.name === name)!.desktop) === desktop && this.disabledSources.has(name!) === disabled) return; // nothing changes
-        this.desktopOverrides.set(name!, desktop);
-        if (disabled) this.disabledSources.add(name!);
-        else this.disabledSources.delete(name!);
-        this.refreshForVideoType();
+        const source = video.find((s) => s.name === name);
+        if (source) {
+          if (this.applyVideoType(source.name, source.desktop, message.videoType)) this.refreshForVideoType();
+        } else if (name?.startsWith(`${endpointId}-`)) {
+          // Its own source (by lib-jitsi-meet's naming), not announced yet: the channel is faster than
+          // the focus (as JVB's videoTypeCache). Kept until its next source set, a few at most.
+          const pending = (member.pendingVideoTypes ??= new Map());
+          if (pending.has(name) || pending.size < MAX_PENDING_VIDEO_TYPES) pending.set(name, message.videoType);
+        }
         return;
       }
       default:
@@ -834,6 +844,22 @@ export class BridgeConference {
     // Projected sources ask for the keyframes of receivers that start or resume themselves (planProjection).
     for (const name of changes.keyframes) if (!this.projections.has(name)) this.requestKeyframe(name, byName.get(name)?.owner);
     for (const [name, projection] of this.projections) this.planProjection(name, projection);
+  }
+
+  /**
+   * A video type said of a source (`signalled`: whether its announcement calls it a screen share):
+   * DESKTOP/DESKTOP_HIGH_FPS a screen share, CAMERA not; NONE/DISABLED, which lib-jitsi-meet says
+   * of a camera it muted, sends it to nobody and keeps the type it had. Whether anything changed.
+   */
+  private applyVideoType(name: string, signalled: boolean, type: BridgeChannelVideoType): boolean {
+    const disabled = type === 'NONE' || type === 'DISABLED';
+    const current = this.desktopOverrides.get(name) ?? signalled;
+    const desktop = disabled ? current : type === 'DESKTOP' || type === 'DESKTOP_HIGH_FPS';
+    if (current === desktop && this.disabledSources.has(name) === disabled) return false;
+    this.desktopOverrides.set(name, desktop);
+    if (disabled) this.disabledSources.add(name);
+    else this.disabledSources.delete(name);
+    return true;
   }
 
   /** When the last refresh for a video type ran (clock ms), and the one waiting, if any. */

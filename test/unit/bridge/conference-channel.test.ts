@@ -284,6 +284,16 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(forwarded().at(-1), `${A}-v0`, 'back on: A first again');
   });
 
+  it('keeps a video type said on the channel before the source is announced, and applies it when it is (the channel is faster than the focus)', () => {
+    const { c, forwarded } = lastNOfOne();
+    c.say(B, { colibriClass: 'SourceVideoTypeMessage', sourceName: `${B}-v1`, videoType: 'desktop' });
+    assert.equal(forwarded().at(-1), `${A}-v0`, 'nothing to apply it to yet');
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: B, media: [], capabilities: [], sources: [
+      ...B_SOURCES, { type: 'video', id: `${B}-v1`, sources: [source(6002, `${B}-v1`)], ssrcGroups: [] },
+    ] }], relays: [] });
+    assert.equal(forwarded().at(-1), `${B}-v1`, 'announced (as a camera by its signalling): the screen share it was said to be, first');
+  });
+
   /** C, an endpoint without source names (no `source-names` capability: a lib-jitsi-meet of before them), with audio and a camera. */
   function legacyEndpoint(c: ReturnType<typeof conference>, media: Colibri2Media[] = []): string {
     const C = 'ijkl9012';
