@@ -11,7 +11,8 @@
 // `--replan`: what one receiver's bridge-channel message costs the conference (the forwarding plan
 // made again), in rooms of N endpoints each sending a microphone and a three-layer camera, each in
 // a tile view of 25 at 180p: ms per LastNChangedEvent and per ReceiverVideoConstraints of one
-// receiver, and per change of a sender's video type (which replans everyone).
+// receiver (and per LastNChangedEvent turning all its tiles off and on), and per change of a
+// sender's video type (which replans everyone).
 
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -124,7 +125,7 @@ function run(receivers: number): { ns: number; copies: number } {
 }
 
 /** ms per message of each kind in a room of `size` (see the file comment); best of 3 rounds of `messages` each. */
-function replan(size: number, messages: number): { lastN: number; constraints: number; videoType: number } {
+function replan(size: number, messages: number): { lastN: number; videoOff: number; constraints: number; videoType: number } {
   const conference = new BridgeConference('bench', undefined, pino({ level: 'silent' }), () => undefined, () => undefined, {
     feedbackSsrcs: { audio: 1, video: 2 },
     clock,
@@ -159,6 +160,8 @@ function replan(size: number, messages: number): { lastN: number; constraints: n
   };
   const result = {
     lastN: timed((k) => conference.onChannelMessage(last, { colibriClass: 'LastNChangedEvent', lastN: k % 2 === 0 ? 24 : 25 })),
+    // Every tile off and on again (lastN 0, 25): the 25 sources' sender heights each asked again.
+    videoOff: timed((k) => conference.onChannelMessage(last, { colibriClass: 'LastNChangedEvent', lastN: k % 2 === 0 ? 0 : 25 })),
     constraints: timed((k) => conference.onChannelMessage(last, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${ids[k % 25]}-v0`] })),
     // Each a change (camera, screen, camera, …), the clock moved past the 500 ms between two replans.
     videoType: timed((k) => {
@@ -173,8 +176,8 @@ function replan(size: number, messages: number): { lastN: number; constraints: n
 if (values.replan) {
   console.log(`bridge conference replanning micro-benchmark, Node ${process.version}, ms per message, best of 3 rounds`);
   for (const size of values.replan.split(',').map(Number)) {
-    const { lastN, constraints, videoType } = replan(size, size >= 200 ? 50 : 200);
-    console.log(`${String(size).padStart(4)} endpoints: LastNChangedEvent ${lastN.toFixed(3)} ms, ReceiverVideoConstraints ${constraints.toFixed(3)} ms, a sender's video type ${videoType.toFixed(3)} ms`);
+    const { lastN, videoOff, constraints, videoType } = replan(size, size >= 200 ? 50 : 200);
+    console.log(`${String(size).padStart(4)} endpoints: LastNChangedEvent ${lastN.toFixed(3)} ms (all tiles off/on ${videoOff.toFixed(3)} ms), ReceiverVideoConstraints ${constraints.toFixed(3)} ms, a sender's video type ${videoType.toFixed(3)} ms`);
   }
   process.exit(0);
 }
