@@ -79,13 +79,13 @@ const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
  * would go to the wrong endpoint, and its packets be taken for the other's. The focus checks this
  * already (focus/sources.ts); the bridge does not take that on trust.
  */
-function checkSourceOwners(conference: BridgeConference, endpoints: readonly Colibri2Endpoint[]): void {
+function checkSourceOwners(conference: BridgeConference, endpoints: readonly Colibri2Endpoint[], announced: ReadonlyMap<Colibri2Endpoint, EndpointSources>): void {
   // Endpoints leaving, or announcing their whole set again, give up their old SSRCs in this request.
   const released = new Set(endpoints.filter((e) => e.expire || e.sources).map((e) => e.id));
   const claimed = new Map<number, string>();
   for (const requested of endpoints) {
     if (requested.expire || !requested.sources) continue;
-    for (const ssrc of readSources(requested.sources).all) {
+    for (const ssrc of announced.get(requested)!.all) {
       const owner = claimed.get(ssrc) ?? conference.ownerOf(ssrc);
       if (owner !== undefined && owner !== requested.id && (claimed.has(ssrc) || !released.has(owner))) {
         throw StanzaError.badRequest(`endpoint ${requested.id} announces SSRC ${ssrc}, which is endpoint ${owner}'s`);
@@ -257,10 +257,12 @@ export class ColibriService {
       return { endpoints: [], relays: [] };
     }
     // Before anything is applied: a request refused changes nothing.
-    checkSourceOwners(conference, request.endpoints);
+    // Each source set read once, for the check and to apply.
+    const announced = new Map(request.endpoints.flatMap((e) => (e.sources ? [[e, readSources(e.sources)] as const] : [])));
+    checkSourceOwners(conference, request.endpoints, announced);
     const answered: Colibri2Endpoint[] = [];
     for (const requested of request.endpoints) {
-      const reply = this.modifyEndpoint(conference, requested);
+      const reply = this.modifyEndpoint(conference, requested, announced.get(requested));
       if (reply) answered.push(reply);
     }
     // Sent when an endpoint (or the conference) was created, as JVB does.
@@ -269,7 +271,7 @@ export class ColibriService {
     return { endpoints: answered, relays: [] };
   }
 
-  private modifyEndpoint(conference: BridgeConference, requested: Colibri2Endpoint): Colibri2Endpoint | undefined {
+  private modifyEndpoint(conference: BridgeConference, requested: Colibri2Endpoint, sources: EndpointSources | undefined): Colibri2Endpoint | undefined {
     if (requested.expire) {
       conference.removeEndpoint(requested.id, 'expired by the focus');
       return { id: requested.id, expire: true, media: [], capabilities: [] };
@@ -308,7 +310,7 @@ export class ColibriService {
         candidates: transport.candidates,
       });
     }
-    if (requested.sources) conference.setSources(requested.id, readSources(requested.sources));
+    if (sources) conference.setSources(requested.id, sources);
     if (requested.forceMute) conference.setForceMute(requested.id, requested.forceMute);
     if (!created) return undefined;
     return { id: requested.id, media: [], capabilities: [], transport: { iceUdp: this.localTransportElement(conference.meetingId, endpoint) } };
