@@ -60,6 +60,13 @@ const limits = z.strictObject({
   conferenceRequestWindowSeconds: z.number().min(1).max(3600).default(10),
   /** Rooms one user (bare JID) may bring into being per minute. */
   roomCreationsPerMinute: z.number().int().min(1).default(5),
+  /**
+   * Session restarts the focus grants one participant (Jicofo's restart-request-rate-limits): at
+   * least sessionRestartMinIntervalSeconds apart and at most sessionRestartsPerMinute a minute; a
+   * restart beyond is refused (resource-constraint) and the session ends without a new one.
+   */
+  sessionRestartsPerMinute: z.number().int().min(0).max(600).default(5),
+  sessionRestartMinIntervalSeconds: z.number().min(0).max(3600).default(5),
 });
 
 export const configSchema = z.strictObject({

@@ -403,6 +403,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       windowSeconds: limits.conferenceRequestWindowSeconds,
       roomCreationsPerMinute: limits.roomCreationsPerMinute,
     },
+    restartRequestLimits: { maxRequests: limits.sessionRestartsPerMinute, minIntervalMs: limits.sessionRestartMinIntervalSeconds * 1000, intervalMs: 60_000 },
   });
 
   const registry = new Registry();

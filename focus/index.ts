@@ -22,6 +22,7 @@ import { AuthenticationSessions } from './auth-sessions.ts';
 import { answerDocumentRequest, type SharedDocuments } from './pad.ts';
 import { ConferenceRequestLimiter, type ConferenceRequestLimits } from './request-limits.ts';
 import type { CodecTable } from './offer.ts';
+import type { RestartRequestLimits } from './restart-requests.ts';
 
 export { AuthenticationSessions, sessionInvalidError, type AuthenticationSession } from './auth-sessions.ts';
 export { createOwnerRule, createRoomPolicy, WAIT_FOR_HOST_TEXT, type Identity, type RoomRequest } from './room-policy.ts';
@@ -84,6 +85,8 @@ export interface FocusOptions {
   documents?: SharedDocuments;
   /** Conference requests per session and new rooms per user (./request-limits.ts); none: unlimited. */
   requestLimits?: ConferenceRequestLimits;
+  /** Session restarts per participant (./restart-requests.ts); default 5 s apart, 5 a minute, as Jicofo. */
+  restartRequestLimits?: RestartRequestLimits;
   /**
    * The A/V moderation component (`avmoderation.<domain>`): its `json-message`s to the focus say
    * what each room moderates, enforced at the bridge (./av-moderation.ts). None: not enforced.
@@ -205,6 +208,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
           iq: iqCaller, selector, focusJid,
           ...(options.discoTimeoutMs ? { discoTimeoutMs: options.discoTimeoutMs } : {}),
           ...(options.codecs ? { codecs: options.codecs } : {}),
+          ...(options.restartRequestLimits ? { restartRequestLimits: options.restartRequestLimits } : {}),
         },
         focusVersion: options.version,
         idleTimeoutMs: options.idleTimeoutMs ?? 30_000,

@@ -100,6 +100,8 @@ class ConferenceClient implements ConferenceController {
   private readonly restarts = new RestartPacer();
   /** A restart waiting for the focus's gap since the last one. */
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The nick this client left the room with to enter it again (reenter): its unavailable presence does not end the call. */
+  private leftNick: string | undefined;
   /** A screen share is being started or stopped. */
   private screenChange: Promise<void> | undefined;
   private readonly quality: QualityMonitor;
@@ -349,6 +351,27 @@ class ConferenceClient implements ConferenceController {
     retry(0);
   }
 
+  /**
+   * Leaves the room and enters it again on the same connection, with a new nick: the focus then
+   * sees a new participant and invites it. For a session the focus will not restart (a refused
+   * restart ends the session and the focus invites no one who ended theirs, as Jicofo): without
+   * this the call would go on without media until the user reloads. The same connection keeps
+   * the same JID, so a room whose lobby admitted it lets it back in.
+   */
+  private reenter(): void {
+    const connection = this.connection;
+    if (this.ended || !connection || connection !== this.joinedConnection) return;
+    this.leftNick = this.endpointId;
+    connection.send(new Element('presence', { to: `${this.roomJid}/${this.endpointId}`, type: 'unavailable' }));
+    this.store.setPhase({ name: 'reconnecting' });
+    this.closeSession();
+    this.occupants.clear();
+    this.moderation.reset();
+    this.store.resetParticipants();
+    this.endpointId = randomHex(4);
+    this.sendPresence({ ...(this.password ? { password: this.password } : {}) });
+  }
+
   private closeSession(): void {
     clearTimeout(this.iceGraceTimer);
     clearTimeout(this.restartTimer);
@@ -393,6 +416,11 @@ class ConferenceClient implements ConferenceController {
     if (!String(presence.attrs.from ?? '').includes('/') || this.isFocus(occupant)) return;
     const self = occupant.nick === this.endpointId || occupant.statusCodes.includes(110);
     if (occupant.unavailable) {
+      // Our own leave before entering again (reenter), not the end of the call.
+      if (occupant.nick === this.leftNick) {
+        this.leftNick = undefined;
+        return;
+      }
       if (self) {
         // Kicked (307); otherwise the room went away: destroyed (`<destroy/>`, the meeting was
         // ended for everyone) or shut.
@@ -577,11 +605,17 @@ class ConferenceClient implements ConferenceController {
       return;
     }
     const { sid } = peer;
+    const connection = this.connection;
     this.closeSession();
     this.sendJingle({
       action: 'session-terminate', sid, contents: [], groups: [], extensions: [],
       bridgeSession: { restart: true }, reason: { condition: 'connectivity-error', extensions: [] },
-    }).catch((err: unknown) => console.warn('the session restart was refused', err));
+    }).catch((err: unknown) => {
+      // Refused (too many restarts, or a session the focus no longer knows): no new session comes
+      // unless a new offer is already here; the room is entered again for one.
+      console.warn('the session restart was refused; entering the room again', err);
+      if (connection === this.connection && !this.peer) this.reenter();
+    });
   }
 
   // ---- Bridge channel -----------------------------------------------------------------------------
