@@ -125,13 +125,16 @@ function run(receivers: number): { ns: number; copies: number } {
 }
 
 /** ms per message of each kind in a room of `size` (see the file comment); best of 3 rounds of `messages` each. */
-function replan(size: number, messages: number): { lastN: number; videoOff: number; constraints: number; videoType: number } {
+function replan(size: number, messages: number): { joins: number; lastN: number; videoOff: number; constraints: number; videoType: number } {
   const conference = new BridgeConference('bench', undefined, pino({ level: 'silent' }), () => undefined, () => undefined, {
     feedbackSsrcs: { audio: 1, video: 2 },
     clock,
   });
   conference.useBridgeChannel({ send: () => undefined, now: () => clock.now() });
   const ids: string[] = [];
+  const joinStart = process.hrtime.bigint();
+  // A tile view of the first 25 at 180p, as each endpoint asks as soon as its bridge channel opens.
+  const tile = Object.fromEntries(Array.from({ length: Math.min(25, size) }, (_, i) => [`ep${i}-v0`, { maxHeight: 180 }]));
   for (let i = 0; i < size; i++) {
     const id = `ep${i}`;
     ids.push(id);
@@ -145,9 +148,10 @@ function replan(size: number, messages: number): { lastN: number; videoOff: numb
       forwarded: new Set(ssrcs), all: new Set(ssrcs), named: [microphone, camera],
       sourceOf: new Map([[base, microphone], ...layers.map((l) => [l, camera] as const)]),
     });
+    conference.onChannelMessage(id, { colibriClass: 'ReceiverVideoConstraints', lastN: 25, constraints: tile, defaultConstraints: { maxHeight: 0 } });
   }
-  const tile = Object.fromEntries(ids.slice(0, 25).map((id) => [`${id}-v0`, { maxHeight: 180 }]));
-  for (const id of ids) conference.onChannelMessage(id, { colibriClass: 'ReceiverVideoConstraints', lastN: 25, constraints: tile, defaultConstraints: { maxHeight: 0 } });
+  // Every endpoint joining (with its sources) and sending its constraints, one after another.
+  const joins = Number(process.hrtime.bigint() - joinStart) / 1e6;
   const last = ids.at(-1)!;
   const timed = (send: (k: number) => void): number => {
     let best = Number.POSITIVE_INFINITY;
@@ -159,6 +163,7 @@ function replan(size: number, messages: number): { lastN: number; videoOff: numb
     return best;
   };
   const result = {
+    joins,
     lastN: timed((k) => conference.onChannelMessage(last, { colibriClass: 'LastNChangedEvent', lastN: k % 2 === 0 ? 24 : 25 })),
     // Every tile off and on again (lastN 0, 25): the 25 sources' sender heights each asked again.
     videoOff: timed((k) => conference.onChannelMessage(last, { colibriClass: 'LastNChangedEvent', lastN: k % 2 === 0 ? 0 : 25 })),
@@ -176,8 +181,8 @@ function replan(size: number, messages: number): { lastN: number; videoOff: numb
 if (values.replan) {
   console.log(`bridge conference replanning micro-benchmark, Node ${process.version}, ms per message, best of 3 rounds`);
   for (const size of values.replan.split(',').map(Number)) {
-    const { lastN, videoOff, constraints, videoType } = replan(size, size >= 200 ? 50 : 200);
-    console.log(`${String(size).padStart(4)} endpoints: LastNChangedEvent ${lastN.toFixed(3)} ms (all tiles off/on ${videoOff.toFixed(3)} ms), ReceiverVideoConstraints ${constraints.toFixed(3)} ms, a sender's video type ${videoType.toFixed(3)} ms`);
+    const { joins, lastN, videoOff, constraints, videoType } = replan(size, size >= 200 ? 50 : 200);
+    console.log(`${String(size).padStart(4)} endpoints (all joined and constrained in ${joins.toFixed(0)} ms): LastNChangedEvent ${lastN.toFixed(3)} ms (all tiles off/on ${videoOff.toFixed(3)} ms), ReceiverVideoConstraints ${constraints.toFixed(3)} ms, a sender's video type ${videoType.toFixed(3)} ms`);
   }
   process.exit(0);
 }

@@ -129,48 +129,117 @@ export function receivesAudio(subscription: AudioSubscription | undefined, sourc
   return subscription.all || named(subscription.include);
 }
 
+/**
+ * What every receiver's ranking shares, made once per plan (not once per receiver: a plan of a room
+ * of 500 made it 500 times, with its maps and lists). `order` is the tail of every ranking: the
+ * speakers' video sources, then the rest in join order, each part with screen shares first; a
+ * receiver's own sources and those it put on stage or selected are skipped in it.
+ */
+export interface RankingIndex {
+  /** Video sources by name. */
+  readonly videoByName: ReadonlyMap<string, ConferenceSource>;
+  /** Each owner's video sources, in join order. */
+  readonly videoByOwner: ReadonlyMap<string, readonly ConferenceSource[]>;
+  readonly order: readonly ConferenceSource[];
+  readonly audio: readonly ConferenceSource[];
+  /** Every source by name. */
+  readonly byName: ReadonlyMap<string, ConferenceSource>;
+}
+
+/** Screen shares first, each kind in the order given. */
+function desktopFirst(sources: readonly ConferenceSource[]): ConferenceSource[] {
+  return [...sources.filter((s) => s.desktop), ...sources.filter((s) => !s.desktop)];
+}
+
+export function rankingIndex(sources: readonly ConferenceSource[], speakers: readonly string[]): RankingIndex {
+  const videoByName = new Map<string, ConferenceSource>();
+  const videoByOwner = new Map<string, ConferenceSource[]>();
+  const audio: ConferenceSource[] = [];
+  const byName = new Map<string, ConferenceSource>();
+  for (const source of sources) {
+    byName.set(source.name, source);
+    if (source.media !== 'video') {
+      audio.push(source);
+      continue;
+    }
+    videoByName.set(source.name, source);
+    const owned = videoByOwner.get(source.owner);
+    if (owned) owned.push(source);
+    else videoByOwner.set(source.owner, [source]);
+  }
+  const speaking: ConferenceSource[] = [];
+  const heard = new Set<string>();
+  for (const speaker of speakers) {
+    if (heard.has(speaker)) continue;
+    heard.add(speaker);
+    speaking.push(...(videoByOwner.get(speaker) ?? []));
+  }
+  const rest = [...videoByName.values()].filter((s) => !heard.has(s.owner));
+  return { videoByName, videoByOwner, order: [...desktopFirst(speaking), ...desktopFirst(rest)], audio, byName };
+}
+
+/**
+ * Visits the other endpoints' video sources in the receiver's order of priority until `visit`
+ * returns false: on-stage, selected (each with screen shares first), then {@link RankingIndex.order}.
+ */
+function visitRanked(receiver: ReceiverRequest, index: RankingIndex, visit: (source: ConferenceSource) => boolean): void {
+  const placed = new Set<string>();
+  for (const names of [receiver.video?.onStageSources ?? [], receiver.video?.selectedSources ?? []]) {
+    const tier: ConferenceSource[] = [];
+    for (const name of names) {
+      // Older clients name endpoints instead of sources: an endpoint id means its video sources.
+      const source = index.videoByName.get(name);
+      for (const named of source ? [source] : index.videoByOwner.get(name) ?? []) {
+        if (named.owner === receiver.id || placed.has(named.name)) continue;
+        placed.add(named.name);
+        tier.push(named);
+      }
+    }
+    for (const source of desktopFirst(tier)) if (!visit(source)) return;
+  }
+  for (const source of index.order) {
+    if (source.owner === receiver.id || placed.has(source.name)) continue;
+    if (!visit(source)) return;
+  }
+}
+
 /** The other endpoints' video sources in the receiver's order of priority. */
 export function rankVideo(receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[]): ConferenceSource[] {
-  const video = sources.filter((s) => s.media === 'video' && s.owner !== receiver.id);
-  const byName = new Map(video.map((s) => [s.name, s]));
-  const tiers: ConferenceSource[][] = [[], [], [], []];
-  const placed = new Set<string>();
-  const place = (tier: number, source: ConferenceSource | undefined) => {
-    if (source && !placed.has(source.name)) {
-      placed.add(source.name);
-      tiers[tier]!.push(source);
-    }
-  };
-  const named = (name: string): ConferenceSource[] => {
-    const source = byName.get(name);
-    return source ? [source] : video.filter((s) => s.owner === name);
-  };
-  for (const name of receiver.video?.onStageSources ?? []) for (const source of named(name)) place(0, source);
-  for (const name of receiver.video?.selectedSources ?? []) for (const source of named(name)) place(1, source);
-  for (const speaker of speakers) for (const source of video) if (source.owner === speaker) place(2, source);
-  for (const source of video) place(3, source);
-  return tiers.flatMap((tier) => [...tier.filter((s) => s.desktop), ...tier.filter((s) => !s.desktop)]);
+  const ranked: ConferenceSource[] = [];
+  visitRanked(receiver, rankingIndex(sources, speakers), (source) => ranked.push(source) > 0);
+  return ranked;
 }
 
 /** The video sources forwarded to a receiver, in rank order, each with the height it wants (> 0). */
 export function selectVideo(
   receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[], cameraMaxHeight = UNLIMITED_HEIGHT,
 ): Map<string, number> {
-  if (receiver.noVideo) return new Map();
-  const ranked = rankVideo(receiver, sources, speakers);
+  return selectRanked(receiver, rankingIndex(sources, speakers), cameraMaxHeight);
+}
+
+/** {@link selectVideo} over an index made once for all receivers; stops at last-N. */
+function selectRanked(receiver: ReceiverRequest, index: RankingIndex, cameraMaxHeight: number): Map<string, number> {
+  const chosen = new Map<string, number>();
+  if (receiver.noVideo) return chosen;
   const settings = receiver.video;
   // A screen share is never capped: text shrunk to 360p is unreadable, and it is one source per room.
   const capped = (source: ConferenceSource, height: number): number => (source.desktop ? height : Math.min(height, cameraMaxHeight));
-  if (!settings) return new Map(ranked.filter((s) => !s.disabled).map((s) => [s.name, capped(s, UNLIMITED_HEIGHT)]));
+  if (!settings) {
+    visitRanked(receiver, index, (source) => {
+      if (!source.disabled) chosen.set(source.name, capped(source, UNLIMITED_HEIGHT));
+      return true;
+    });
+    return chosen;
+  }
   // Last-N counts the sources the receiver wants (as JVB's effective constraints): jitsi-meet's
   // tile view asks height 0 of every tile off screen, and those took the slots of the ones on it.
-  const chosen = new Map<string, number>();
-  for (const source of ranked) {
-    if (settings.lastN >= 0 && chosen.size >= settings.lastN) break;
-    if (source.disabled) continue;
+  visitRanked(receiver, index, (source) => {
+    if (settings.lastN >= 0 && chosen.size >= settings.lastN) return false;
+    if (source.disabled) return true;
     const height = settings.maxHeights.get(source.name) ?? settings.maxHeights.get(source.owner) ?? settings.defaultMaxHeight;
     if (height !== 0) chosen.set(source.name, capped(source, height < 0 ? UNLIMITED_HEIGHT : height));
-  }
+    return true;
+  });
   return chosen;
 }
 
@@ -229,22 +298,16 @@ export interface ReceiverPlan {
   receiving: Set<string>;
 }
 
-/** What one receiver is sent (see {@link planForwarding}); `byName` indexes `sources`. */
-export function planReceiver(
-  receiver: ReceiverRequest,
-  sources: readonly ConferenceSource[],
-  speakers: readonly string[],
-  cameraMaxHeight: number,
-  byName: ReadonlyMap<string, ConferenceSource>,
-): ReceiverPlan {
-  const video = selectVideo(receiver, sources, speakers, cameraMaxHeight);
+/** What one receiver is sent (see {@link planForwarding}), from the index of the conference's sources and speakers. */
+export function planReceiver(receiver: ReceiverRequest, index: RankingIndex, cameraMaxHeight: number): ReceiverPlan {
+  const video = selectRanked(receiver, index, cameraMaxHeight);
   const receiving = new Set(video.keys());
-  for (const source of sources) {
-    if (source.media === 'audio' && source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);
+  for (const source of index.audio) {
+    if (source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);
   }
   const frameRates = new Map<string, number>();
   for (const name of video.keys()) {
-    const rate = maxFrameRateOf(receiver, byName.get(name)!);
+    const rate = maxFrameRateOf(receiver, index.byName.get(name)!);
     if (rate >= 0) frameRates.set(name, rate);
   }
   return { video, frameRates, receiving };
@@ -262,10 +325,10 @@ export function planForwarding(
   cameraMaxHeight = UNLIMITED_HEIGHT,
 ): ForwardingPlan {
   const plan: ForwardingPlan = { video: new Map(), frameRates: new Map(), receiving: new Map(), senderHeights: new Map(), heightCounts: new Map() };
-  const byName = new Map(sources.map((s) => [s.name, s]));
+  const index = rankingIndex(sources, speakers);
   for (const source of sources) if (source.media === 'video') plan.senderHeights.set(source.name, 0);
   for (const receiver of receivers) {
-    const { video, frameRates, receiving } = planReceiver(receiver, sources, speakers, cameraMaxHeight, byName);
+    const { video, frameRates, receiving } = planReceiver(receiver, index, cameraMaxHeight);
     for (const [name, height] of video) {
       plan.senderHeights.set(name, Math.max(plan.senderHeights.get(name) ?? 0, height));
       countHeight(plan, name, height, 1);

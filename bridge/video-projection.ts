@@ -197,7 +197,11 @@ export class VideoProjection {
   readonly #layerOfRtx = new Map<number, number>();
   readonly #options: VideoProjectionOptions;
   readonly #receivers = new Map<string, ReceiverState>();
-  /** The receivers as an array: the per-packet loop walks it. */
+  /**
+   * The receivers that want this source (height > 0), in the order they came, as an array: the
+   * per-packet loop walks it, and a room's paused receivers (last-N keeps most of a large room's
+   * sources from most receivers) cost it nothing.
+   */
   #receiverList: ReceiverState[] = [];
   /** Per layer (index into #layers): last arrival, and height from its last keyframe (0: unknown). */
   readonly #lastSeen: Float64Array;
@@ -294,9 +298,9 @@ export class VideoProjection {
     return [...this.#layers, ...this.#layerOfRtx.keys()];
   }
 
-  /** Receivers with state (paused ones included). */
-  receiverIds(): IterableIterator<string> {
-    return this.#receivers.keys();
+  /** The receivers that want this source now (height > 0); a copy. */
+  wantingReceiverIds(): string[] {
+    return this.#receiverList.map((receiver) => receiver.id);
   }
 
   /** The layer SSRC forwarded to `receiverId`, or -1. */
@@ -316,10 +320,10 @@ export class VideoProjection {
     if (!receiver) {
       if (height <= 0) return;
       this.#receivers.set(receiverId, (receiver = new ReceiverState(receiverId, this.ssrc)));
-      this.#receiverList = [...this.#receivers.values()];
     }
     const before = receiver.wantedHeight;
     receiver.wantedHeight = Math.max(0, height);
+    if ((before > 0) !== (receiver.wantedHeight > 0)) this.#listWanting();
     if (receiver.wantedHeight === 0) receiver.map.pause();
     else if (before === 0) this.keyframeNeeded(receiverId);
     // Armed when this allocation lowers the height; kept while the reasons hold.
@@ -373,7 +377,11 @@ export class VideoProjection {
 
   /** Forgets a receiver that left. */
   removeReceiver(receiverId: string): void {
-    if (this.#receivers.delete(receiverId)) this.#receiverList = [...this.#receivers.values()];
+    if (this.#receivers.delete(receiverId)) this.#listWanting();
+  }
+
+  #listWanting(): void {
+    this.#receiverList = [...this.#receivers.values()].filter((receiver) => receiver.wantedHeight > 0);
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  DEFAULT_MAX_HEIGHT, MAX_LISTED_SOURCES, UNLIMITED_HEIGHT, compareForwarding, planForwarding, planReceiver, rankVideo, replanReceiver, selectVideo,
+  DEFAULT_MAX_HEIGHT, MAX_LISTED_SOURCES, UNLIMITED_HEIGHT, compareForwarding, planForwarding, planReceiver, rankVideo, rankingIndex, replanReceiver, selectVideo,
   toAudioSubscription, withLastN, withVideoConstraints, type ConferenceSource, type ReceiverRequest,
 } from '../../../bridge/forwarding.ts';
 import { parseBridgeChannelMessage, type BridgeChannelMessageOf } from '../../../xmpp/protocol/bridge-channel.ts';
@@ -26,7 +26,78 @@ function audio(fields: Record<string, unknown>) {
 const receiver = (id: string, fields?: Record<string, unknown>): ReceiverRequest => ({ id, ...(fields ? { video: withVideoConstraints(undefined, constraints(fields)) } : {}) });
 const names = (map: Map<string, number>) => [...map.keys()];
 
+/**
+ * The ranking as first written, one receiver at a time with nothing shared (tiers filled in full,
+ * then cut at last-N): the reference the shared index and early stop must agree with.
+ */
+function referenceSelect(receiver: ReceiverRequest, sources: readonly ConferenceSource[], speakers: readonly string[], cap: number): Map<string, number> {
+  if (receiver.noVideo) return new Map();
+  const video = sources.filter((s) => s.media === 'video' && s.owner !== receiver.id);
+  const byName = new Map(video.map((s) => [s.name, s]));
+  const tiers: ConferenceSource[][] = [[], [], [], []];
+  const placed = new Set<string>();
+  const place = (tier: number, source: ConferenceSource | undefined) => {
+    if (source && !placed.has(source.name)) {
+      placed.add(source.name);
+      tiers[tier]!.push(source);
+    }
+  };
+  const named = (name: string) => {
+    const source = byName.get(name);
+    return source ? [source] : video.filter((s) => s.owner === name);
+  };
+  for (const name of receiver.video?.onStageSources ?? []) for (const source of named(name)) place(0, source);
+  for (const name of receiver.video?.selectedSources ?? []) for (const source of named(name)) place(1, source);
+  for (const speaker of speakers) for (const source of video) if (source.owner === speaker) place(2, source);
+  for (const source of video) place(3, source);
+  const ranked = tiers.flatMap((tier) => [...tier.filter((s) => s.desktop), ...tier.filter((s) => !s.desktop)]);
+  const capped = (source: ConferenceSource, height: number) => (source.desktop ? height : Math.min(height, cap));
+  const settings = receiver.video;
+  if (!settings) return new Map(ranked.filter((s) => !s.disabled).map((s) => [s.name, capped(s, UNLIMITED_HEIGHT)]));
+  const chosen = new Map<string, number>();
+  for (const source of ranked) {
+    if (settings.lastN >= 0 && chosen.size >= settings.lastN) break;
+    if (source.disabled) continue;
+    const height = settings.maxHeights.get(source.name) ?? settings.maxHeights.get(source.owner) ?? settings.defaultMaxHeight;
+    if (height !== 0) chosen.set(source.name, capped(source, height < 0 ? UNLIMITED_HEIGHT : height));
+  }
+  return chosen;
+}
+
 describe('forwarding policy', () => {
+  it('ranks and selects as the reference, one receiver at a time, over random rooms (the index shared by all receivers, last-N stopping early)', () => {
+    const random = seededRandom(20261130);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    for (let round = 0; round < 2000; round++) {
+      const owners = Array.from({ length: 1 + Math.floor(random() * 8) }, (_, i) => `e${i}`);
+      const sources: ConferenceSource[] = owners.flatMap((owner) => {
+        const own: ConferenceSource[] = [{ name: `${owner}-a0`, owner, media: 'audio', desktop: false }];
+        for (let v = 0; v < Math.floor(random() * 3); v++) {
+          own.push({ name: `${owner}-v${v}`, owner, media: 'video', desktop: random() < 0.3, ...(random() < 0.2 ? { disabled: true } : {}) });
+        }
+        return own;
+      });
+      const names = [...sources.map((s) => s.name), ...owners, 'nobody'];
+      const speakers = Array.from({ length: Math.floor(random() * 4) }, () => pick(owners));
+      const cap = pick([UNLIMITED_HEIGHT, 360, 180]);
+      for (const id of owners) {
+        const fields: Record<string, unknown> = {};
+        if (random() < 0.7) fields.lastN = pick([-1, 0, 1, 2, 3, 20]);
+        if (random() < 0.5) fields.onStageSources = Array.from({ length: Math.floor(random() * 3) }, () => pick(names));
+        if (random() < 0.3) fields.onStageEndpoints = [pick(owners)];
+        if (random() < 0.5) fields.selectedSources = Array.from({ length: Math.floor(random() * 3) }, () => pick(names));
+        if (random() < 0.6) fields.defaultConstraints = { maxHeight: pick([-1, 0, 180, 720]) };
+        if (random() < 0.6) fields.constraints = Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, () => [pick(names), { maxHeight: pick([0, 180, 360, -1]) }]));
+        const request: ReceiverRequest = random() < 0.15 ? { id } : { id, video: withVideoConstraints(undefined, constraints(fields)), ...(random() < 0.05 ? { noVideo: true } : {}) };
+        const expected = referenceSelect(request, sources, speakers, cap);
+        const got = selectVideo(request, sources, speakers, cap);
+        assert.deepEqual([...got], [...expected], `round ${round}, receiver ${id}: ${JSON.stringify({ fields, speakers, sources })}`);
+        const plan = planReceiver(request, rankingIndex(sources, speakers), cap);
+        assert.deepEqual([...plan.video], [...expected], `round ${round}, receiver ${id}: planReceiver`);
+      }
+    }
+  });
+
   it('replans one receiver exactly as the whole conference would be planned with its request changed, and says what changed', () => {
     const random = seededRandom(0x5a1b);
     const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -41,7 +112,6 @@ describe('forwarding policy', () => {
       if (random() < 0.3) request.audio = audio({ all: random() < 0.5, include: [pick(['a-a0', 'b', 'c-a0'])], exclude: random() < 0.3 ? ['d'] : [] });
       return request;
     };
-    const byName = new Map(SOURCES.map((s) => [s.name, s]));
     const ids = ['a', 'b', 'c', 'd'];
     for (let round = 0; round < 300; round++) {
       const speakers = [pick(ids), pick(ids)];
@@ -52,7 +122,7 @@ describe('forwarding policy', () => {
       const changed = requests.map((r) => (r.id === id ? requestOf(id) : r));
       const expected = planForwarding(changed, SOURCES, speakers, cap);
       const before = structuredClone(plan);
-      const changes = replanReceiver(plan, id, planReceiver(changed.find((r) => r.id === id)!, SOURCES, speakers, cap, byName));
+      const changes = replanReceiver(plan, id, planReceiver(changed.find((r) => r.id === id)!, rankingIndex(SOURCES, speakers), cap));
       assert.deepEqual(plan, expected, `round ${round}: the same plan`);
       const full = compareForwarding(before, expected);
       assert.deepEqual(changes.senderHeights, full.senderHeights, `round ${round}: the same sender heights to tell, in the same order`);
