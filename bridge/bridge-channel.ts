@@ -12,9 +12,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ReadRateLimiter } from '../xmpp/limits.ts';
 import {
   BridgeChannelMessageError, MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, isClientToBridgeMessage, parseBridgeChannelMessage,
-  serialiseBridgeChannelMessage, type BridgeChannelMessage, type ClientToBridgeMessage,
+  serialiseBridgeChannelMessage, type BridgeChannelMessage, type BridgeChannelMessageOf, type ClientToBridgeMessage,
 } from '../xmpp/protocol/bridge-channel.ts';
 
 /** What the channel needs of the conferences: finding an endpoint, and handing it what the endpoint says. */
@@ -27,9 +28,27 @@ export interface ChannelDirectory {
   onChannelOpened(meetingId: string, endpointId: string): void;
 }
 
-/** Sustained messages per second one endpoint may send on its channel, and the burst allowed. */
-export const MESSAGES_PER_SECOND = 20;
-export const MESSAGE_BURST = 60;
+/**
+ * What one endpoint's channel may cost the bridge, three ways (a flood from one is stopped before it
+ * costs the others relayed copies or the conference re-planning its forwarding):
+ * - bytes read, before they are parsed: over it, messages are dropped;
+ * - bytes relayed to others, a message's length times its recipients (one 64 KiB broadcast in a
+ *   room of 100 is 6.5 MB of writes): over it, messages to relay are dropped. A count of messages
+ *   would not do: lib-jitsi-meet's end-to-end pings (one to and from each other endpoint every
+ *   10 s) alone are 20 messages a second in a room of 100, each a few hundred bytes to one;
+ * - state messages (constraints, last-N, audio subscription, video types), each a replan of the
+ *   endpoint's forwarding: over it, they are never dropped but merged, the latest of each kind
+ *   kept, and applied when the allowance is back (a client's layout must not be lost to its chatter).
+ */
+export const INPUT_BYTES_PER_SECOND = 128 * 1024;
+export const INPUT_BURST_BYTES = 512 * 1024;
+export const RELAY_BYTES_PER_SECOND = 1024 * 1024;
+export const RELAY_BURST_BYTES = 4 * 1024 * 1024;
+export const STATE_MESSAGES_PER_SECOND = 20;
+export const STATE_MESSAGE_BURST = 60;
+/** Video types of distinct sources waiting at once in a backlog (an endpoint has a few sources; a name is the client's to choose). */
+const MAX_BACKLOG_VIDEO_TYPES = 8;
+
 /**
  * Bytes a channel may have waiting to be written to its client before messages relayed from the
  * others (EndpointMessage, EndpointStats) to it are dropped, so that a client that stops reading
@@ -44,10 +63,15 @@ export const MAX_BUFFERED_BYTES = 1 << 20;
  */
 export const MAX_BUFFERED_STATE_BYTES = 4 * MAX_BUFFERED_BYTES;
 
-/** An endpoint's allowance of messages: kept across its reconnections, so that reconnecting does not refill it. */
-interface MessageBucket {
-  tokens: number;
-  refilled: number;
+/** An endpoint's allowances: kept across its reconnections, so that reconnecting does not refill them. */
+interface Allowance {
+  readonly input: ReadRateLimiter;
+  readonly relay: ReadRateLimiter;
+  readonly state: ReadRateLimiter;
+  /** State messages over their allowance, merged by kind (see {@link backlogKey}), in the order they last changed. */
+  readonly backlog: Map<string, ClientToBridgeMessage>;
+  /** Applies the backlog once the state allowance is back. */
+  timer: ReturnType<typeof setTimeout> | undefined;
   dropped: number;
 }
 
@@ -63,8 +87,8 @@ export class BridgeChannelServer {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false });
   /** meeting id → endpoint id → socket */
   private readonly sockets = new Map<string, Map<string, WebSocket>>();
-  /** meeting id + NUL + endpoint id → its message allowance, until the endpoint goes. */
-  private readonly buckets = new Map<string, MessageBucket>();
+  /** meeting id + NUL + endpoint id → its allowances, until the endpoint goes. */
+  private readonly allowances = new Map<string, Allowance>();
   /** Relayed messages not sent because their channel had MAX_BUFFERED_BYTES waiting. */
   droppedSends = 0;
 
@@ -103,7 +127,7 @@ export class BridgeChannelServer {
 
   /** Closes an endpoint's channel (its endpoint expired): from now on nothing it sends is heard. */
   closeEndpoint(meetingId: string, endpointId: string): void {
-    this.buckets.delete(bucketKey(meetingId, endpointId));
+    this.forgetAllowance(bucketKey(meetingId, endpointId));
     const endpoints = this.sockets.get(meetingId);
     const ws = endpoints?.get(endpointId);
     if (!endpoints || !ws) return;
@@ -115,8 +139,15 @@ export class BridgeChannelServer {
   close(): void {
     for (const endpoints of this.sockets.values()) for (const ws of endpoints.values()) ws.terminate();
     this.sockets.clear();
-    this.buckets.clear();
+    for (const key of [...this.allowances.keys()]) this.forgetAllowance(key);
     this.server.close();
+  }
+
+  private forgetAllowance(key: string): void {
+    const allowance = this.allowances.get(key);
+    if (!allowance) return;
+    clearTimeout(allowance.timer);
+    this.allowances.delete(key);
   }
 
   /** Relays unless the channel is not open, or MAX_BUFFERED_BYTES wait to be written to it already. */
@@ -140,34 +171,34 @@ export class BridgeChannelServer {
       if (current?.get(endpointId) !== ws) return;
       current.delete(endpointId);
       if (current.size === 0) this.sockets.delete(meetingId);
-      if (this.directory.passwordOf(meetingId, endpointId) === undefined) this.buckets.delete(bucketKey(meetingId, endpointId));
+      if (this.directory.passwordOf(meetingId, endpointId) === undefined) this.forgetAllowance(bucketKey(meetingId, endpointId));
     });
-    // A token bucket per endpoint: a flood from one is dropped here, before it costs the others
-    // relayed copies or the conference re-planning its forwarding. A new channel of the same
-    // endpoint takes over its bucket.
+    // A new channel of the same endpoint takes over its allowances.
     const key = bucketKey(meetingId, endpointId);
-    let bucket = this.buckets.get(key);
-    if (!bucket) this.buckets.set(key, (bucket = { tokens: MESSAGE_BURST, refilled: performance.now(), dropped: 0 }));
-    const allowance = bucket;
+    let allowance = this.allowances.get(key);
+    if (!allowance) {
+      allowance = {
+        input: new ReadRateLimiter(INPUT_BYTES_PER_SECOND, INPUT_BURST_BYTES),
+        relay: new ReadRateLimiter(RELAY_BYTES_PER_SECOND, RELAY_BURST_BYTES),
+        state: new ReadRateLimiter(STATE_MESSAGES_PER_SECOND, STATE_MESSAGE_BURST),
+        backlog: new Map(), timer: undefined, dropped: 0,
+      };
+      this.allowances.set(key, allowance);
+    }
+    const owned = allowance;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       // A socket replaced by a newer one, or whose endpoint expired, is closing: what it still
       // delivers meanwhile (until the client answers the close) is not the endpoint's any more.
       if (isBinary || this.sockets.get(meetingId)?.get(endpointId) !== ws) return;
-      const now = performance.now();
-      allowance.tokens = Math.min(MESSAGE_BURST, allowance.tokens + ((now - allowance.refilled) / 1000) * MESSAGES_PER_SECOND);
-      allowance.refilled = now;
-      if (allowance.tokens < 1) {
-        if (allowance.dropped++ % 100 === 0) this.log.warn({ epId: endpointId, dropped: allowance.dropped }, 'bridge channel messages over the rate limit dropped');
-        return;
-      }
-      allowance.tokens--;
-      this.onMessage(meetingId, endpointId, data.toString('utf8'));
+      if (owned.input.wait(data.length) > 0) return this.dropped(owned, endpointId, 'read');
+      owned.input.take(data.length);
+      this.onMessage(meetingId, endpointId, owned, data.toString('utf8'));
     });
     ws.send(serialiseBridgeChannelMessage({ colibriClass: 'ServerHello' }));
     this.toDirectory(endpointId, () => this.directory.onChannelOpened(meetingId, endpointId));
   }
 
-  private onMessage(meetingId: string, from: string, text: string): void {
+  private onMessage(meetingId: string, from: string, allowance: Allowance, text: string): void {
     let message: BridgeChannelMessage;
     try {
       message = parseBridgeChannelMessage(text);
@@ -182,19 +213,50 @@ export class BridgeChannelServer {
         // The bridge says who sent it; a client's own `from` is never trusted.
         const stamped = { ...message, from } as BridgeChannelMessage;
         const to = message.colibriClass === 'EndpointMessage' ? message.to : '';
+        const recipients = [...(this.sockets.get(meetingId) ?? [])].filter(([id]) => id !== from && (to === '' || to === id));
+        if (recipients.length === 0) return;
         const payload = serialiseBridgeChannelMessage(stamped);
-        for (const [id, ws] of this.sockets.get(meetingId) ?? []) {
-          if (id !== from && (to === '' || to === id)) this.relay(ws, id, payload);
-        }
+        const cost = payload.length * recipients.length;
+        if (allowance.relay.wait(cost) > 0) return this.dropped(allowance, from, 'relay');
+        allowance.relay.take(cost);
+        for (const [id, ws] of recipients) this.relay(ws, id, payload);
         return;
       }
       case 'ClientHello':
         this.send(meetingId, from, { colibriClass: 'ServerHello' });
         return;
       default:
-        if (isClientToBridgeMessage(message)) this.toDirectory(from, () => this.directory.onEndpointMessage(meetingId, from, message));
-        else this.log.debug({ epId: from, colibriClass: message.colibriClass }, 'bridge → client message from a client ignored');
+        if (!isClientToBridgeMessage(message)) {
+          this.log.debug({ epId: from, colibriClass: message.colibriClass }, 'bridge → client message from a client ignored');
+          return;
+        }
+        if (allowance.backlog.size === 0 && allowance.state.wait(1) === 0) {
+          allowance.state.take(1);
+          this.toDirectory(from, () => this.directory.onEndpointMessage(meetingId, from, message));
+          return;
+        }
+        if (!addToBacklog(allowance.backlog, message)) return this.dropped(allowance, from, 'state');
+        allowance.timer ??= setTimeout(() => this.applyBacklog(meetingId, from, allowance), allowance.state.wait(1));
     }
+  }
+
+  /** A state backlog's turn: applied, in order, as one message of the allowance (each entry is the latest of its kind). */
+  private applyBacklog(meetingId: string, endpointId: string, allowance: Allowance): void {
+    allowance.timer = undefined;
+    if (this.allowances.get(bucketKey(meetingId, endpointId)) !== allowance) return;
+    const wait = allowance.state.wait(1);
+    if (wait > 0) {
+      allowance.timer = setTimeout(() => this.applyBacklog(meetingId, endpointId, allowance), wait);
+      return;
+    }
+    allowance.state.take(1);
+    const messages = [...allowance.backlog.values()];
+    allowance.backlog.clear();
+    for (const message of messages) this.toDirectory(endpointId, () => this.directory.onEndpointMessage(meetingId, endpointId, message));
+  }
+
+  private dropped(allowance: Allowance, endpointId: string, budget: 'read' | 'relay' | 'state'): void {
+    if (allowance.dropped++ % 100 === 0) this.log.warn({ epId: endpointId, dropped: allowance.dropped, budget }, 'bridge channel messages over the endpoint\'s allowance dropped');
   }
 
   /** The one boundary for the conference side: a throw there is our bug, logged, and the socket stays. */
@@ -205,6 +267,50 @@ export class BridgeChannelServer {
       this.log.error({ err, epId: endpointId }, 'bridge channel message handling failed');
     }
   }
+}
+
+/**
+ * Merges a state message into a backlog, where it replaces the earlier one of its kind and moves to
+ * the end: ReceiverVideoConstraints (whose absent fields keep their value, so the two are merged)
+ * and LastNChangedEvent (the same as a constraints message with only lastN) are one kind, the
+ * audio subscription another, each source's video type another. False when a video type of yet
+ * another source would not fit.
+ */
+function addToBacklog(backlog: Map<string, ClientToBridgeMessage>, message: ClientToBridgeMessage): boolean {
+  let key: string;
+  let merged: ClientToBridgeMessage = message;
+  switch (message.colibriClass) {
+    case 'ReceiverVideoConstraints':
+    case 'LastNChangedEvent': {
+      key = 'video';
+      const earlier = backlog.get(key) as BridgeChannelMessageOf<'ReceiverVideoConstraints'> | undefined;
+      const later: BridgeChannelMessageOf<'ReceiverVideoConstraints'> = message.colibriClass === 'LastNChangedEvent'
+        ? { colibriClass: 'ReceiverVideoConstraints', lastN: message.lastN }
+        : message;
+      const base = { ...(earlier ?? {}) };
+      // Each of these pairs is one setting (withVideoConstraints): a later message naming either replaces both.
+      if (later.onStageSources || later.onStageEndpoints) {
+        delete base.onStageSources;
+        delete base.onStageEndpoints;
+      }
+      if (later.selectedSources || later.selectedEndpoints) {
+        delete base.selectedSources;
+        delete base.selectedEndpoints;
+      }
+      const fields = Object.fromEntries(Object.entries(later).filter(([, value]) => value !== undefined));
+      merged = { ...base, ...fields, colibriClass: 'ReceiverVideoConstraints' } as ClientToBridgeMessage;
+      break;
+    }
+    case 'SourceVideoTypeMessage':
+      key = `type ${message.sourceName}`;
+      if (!backlog.has(key) && [...backlog.keys()].filter((k) => k.startsWith('type ')).length >= MAX_BACKLOG_VIDEO_TYPES) return false;
+      break;
+    default:
+      key = message.colibriClass;
+  }
+  backlog.delete(key);
+  backlog.set(key, merged);
+  return true;
 }
 
 function bucketKey(meetingId: string, endpointId: string): string {

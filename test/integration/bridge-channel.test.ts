@@ -158,14 +158,16 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     assert.equal(epA.ssrcsSince(0).filter((s) => s === A_CAMERA).length, 0, 'nothing of A comes back to A');
   });
 
-  it('drops a flood of channel messages from one endpoint past its rate limit; the channel and the others go on', async () => {
+  it('drops a flood of channel messages from one endpoint past its allowance; the channel and the others go on', async () => {
     const { a, b } = await conference();
     const fromA = a.messages.length;
-    for (let i = 0; i < 500; i++) b.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { n: i } }));
+    // 500 messages of 16 KiB: 8 MB, where the allowance reads 512 KiB at once and 128 KiB a second.
+    const blob = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 500; i++) b.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { n: i, blob } }));
     await until(() => a.messages.slice(fromA).some((m) => m.colibriClass === 'EndpointMessage'), 'some of the flood arrives');
     await new Promise((r) => setTimeout(r, 300));
     const relayed = a.messages.slice(fromA).filter((m) => m.colibriClass === 'EndpointMessage').length;
-    assert.ok(relayed >= 50 && relayed <= 80, `the burst (60) and what the rate refilled passed, not 500: ${relayed}`);
+    assert.ok(relayed >= 25 && relayed <= 45, `the burst (512 KiB) and what the rate refilled passed, not 500: ${relayed}`);
     assert.equal(b.ws.readyState, WebSocket.OPEN, 'the flooder is throttled, not cut off');
     await new Promise((r) => setTimeout(r, 200));
     const fromHello = b.messages.length;
@@ -173,25 +175,26 @@ describe('the bridge channel drives forwarding (colibri-ws, Colibri2 over XMPP)'
     await next(b, 'ServerHello', fromHello);
   });
 
-  it('hears nothing more from a channel once a newer one of its endpoint replaced it, and reconnecting does not refill the rate limit', async () => {
+  it('hears nothing more from a channel once a newer one of its endpoint replaced it, and reconnecting does not refill the allowance', async () => {
     const { a, b } = await conference();
     const urlOfB = b.ws.url;
     const fromA = a.messages.length;
-    // The burst spent on the first channel.
-    for (let i = 0; i < 60; i++) b.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { first: i } }));
-    await until(() => a.messages.slice(fromA).filter((m) => m.colibriClass === 'EndpointMessage').length >= 60, 'the burst relayed');
+    const blob = 'x'.repeat(16 * 1024);
+    // The read allowance (512 KiB at once) spent on the first channel.
+    for (let i = 0; i < 40; i++) b.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { first: i, blob } }));
+    await until(() => a.messages.slice(fromA).filter((m) => m.colibriClass === 'EndpointMessage').length >= 25, 'the burst relayed');
     const replaced = b.ws;
     const again = await connect(urlOfB);
     await until(() => again.messages.some((m) => m.colibriClass === 'ServerHello'), 'ServerHello on the new channel');
     const mark = a.messages.length;
     // The old socket is closing (the bridge sent its close); until the client answers, what it sends is not relayed.
     for (let i = 0; i < 20; i++) if (replaced.readyState === WebSocket.OPEN) replaced.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { stale: i } }));
-    for (let i = 0; i < 60; i++) again.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { second: i } }));
+    for (let i = 0; i < 40; i++) again.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { second: i, blob } }));
     await new Promise((r) => setTimeout(r, 400));
     const relayed = a.messages.slice(mark).filter((m) => m.colibriClass === 'EndpointMessage');
     assert.equal(relayed.filter((m) => (m.msgPayload as Record<string, unknown>).stale !== undefined).length, 0, 'nothing from the replaced channel');
     const second = relayed.filter((m) => (m.msgPayload as Record<string, unknown>).second !== undefined).length;
-    assert.ok(second <= 20, `the new channel has what the rate refilled since the burst, not a new burst of 60: ${second}`);
+    assert.ok(second <= 12, `the new channel has what the rate refilled since the burst, not a new burst of 32: ${second}`);
     // And it is the endpoint's channel now: once the rate refilled, it is heard.
     await new Promise((r) => setTimeout(r, 200));
     const afterMark = a.messages.length;

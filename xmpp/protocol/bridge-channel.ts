@@ -99,8 +99,11 @@ const schemas = {
     defaultConstraints: z.optional(videoConstraints),
     /** Source name → constraints. */
     constraints: z.optional(z.record(sourceName, videoConstraints)),
-    /** -1 lets the bridge estimate. */
-    assumedBandwidthBps: z.optional(integer(-1)),
+    /**
+     * -1 lets the bridge estimate. JVB reads it as a Long (a fraction cut off): jitsi-meet passes on
+     * whatever its API was given, and a fraction must not cost the whole message (later ones repeat it).
+     */
+    assumedBandwidthBps: z.optional(z.pipe(z.number().check(z.minimum(-1)), z.transform((bps: number) => Math.trunc(bps)))),
   }),
   /**
    * Client → bridge: which audio sources to forward. `all` defaults to false when absent (JVB);

@@ -144,6 +144,14 @@ describe('xmpp/protocol/bridge-channel (colibri-ws / data channel JSON)', () => 
     assert.deepEqual(parseBridgeChannelMessage('{"colibriClass":"ForwardedSources","forwardedSources":[],"x":1}'), { colibriClass: 'ForwardedSources', forwardedSources: [] });
   });
 
+  it('takes a fractional assumedBandwidthBps as JVB does (cut to an integer), not as a reason to refuse the constraints', () => {
+    const message = parseBridgeChannelMessage('{"colibriClass":"ReceiverVideoConstraints","lastN":3,"onStageSources":["abcd1234-v0"],"defaultConstraints":{"maxHeight":180},"assumedBandwidthBps":1500000.5}');
+    assert.equal(message.colibriClass, 'ReceiverVideoConstraints');
+    assert.equal((message as { assumedBandwidthBps?: number }).assumedBandwidthBps, 1_500_000);
+    assert.equal((message as { lastN?: number }).lastN, 3);
+    assert.throws(() => parseBridgeChannelMessage('{"colibriClass":"ReceiverVideoConstraints","assumedBandwidthBps":-2}'));
+  });
+
   it('writes colibriClass first', () => {
     const text = serialiseBridgeChannelMessage({ silence: false, dominantSpeakerEndpoint: 'a', colibriClass: 'DominantSpeakerEndpointChangeEvent' });
     assert.equal(text, '{"colibriClass":"DominantSpeakerEndpointChangeEvent","silence":false,"dominantSpeakerEndpoint":"a"}');
