@@ -75,7 +75,7 @@ const NS_SSMA = 'urn:xmpp:jingle:apps:rtp:ssma:0';
 
 /**
  * Refuses (bad-request) a request in which an endpoint announces an SSRC another endpoint of the
- * conference owns and keeps, or two endpoints the same one. Its feedback and keyframe requests
+ * conference owns and keeps, or two endpoints the same one, or one of the bridge's own. Its feedback and keyframe requests
  * would go to the wrong endpoint, and its packets be taken for the other's. The focus checks this
  * already (focus/sources.ts); the bridge does not take that on trust.
  */
@@ -86,6 +86,8 @@ function checkSourceOwners(conference: BridgeConference, endpoints: readonly Col
   for (const requested of endpoints) {
     if (requested.expire || !requested.sources) continue;
     for (const ssrc of announced.get(requested)!.all) {
+      // Every endpoint's offer gives the bridge's own SSRCs: a source on one of them would be a second one in every receiver's description.
+      if (conference.isOwnSsrc(ssrc)) throw StanzaError.badRequest(`endpoint ${requested.id} announces SSRC ${ssrc}, which is the bridge's own`);
       const owner = claimed.get(ssrc) ?? conference.ownerOf(ssrc);
       if (owner !== undefined && owner !== requested.id && (claimed.has(ssrc) || !released.has(owner))) {
         throw StanzaError.badRequest(`endpoint ${requested.id} announces SSRC ${ssrc}, which is endpoint ${owner}'s`);

@@ -262,6 +262,7 @@ export class BridgeConference {
   /** Receiver → NACKed packets counted in the current second. */
   private readonly nackWindows = new Map<string, { start: number; count: number }>();
   private readonly feedbackVideoSsrc: number;
+  private readonly feedbackAudioSsrc: number;
   /** Video payload types as Colibri2 announces them (defaults: focus/offer.ts, VP8 100 with RTX 96). */
   private readonly vp8PayloadTypes = new Set<number>([100]);
   /** VP9's, when the focus offers it (ENABLE_CODEC_VP9: 101 with RTX 97); none by default. */
@@ -309,6 +310,7 @@ export class BridgeConference {
     this.createEstimator = media.createEstimator;
     this.loudest = media.loudestAudio ? new LoudestAudio(media.loudestAudio) : undefined;
     this.feedbackVideoSsrc = media.feedbackSsrcs.video;
+    this.feedbackAudioSsrc = media.feedbackSsrcs.audio;
     this.clock = media.clock ?? systemClock;
     this.rtcp.start();
   }
@@ -380,6 +382,11 @@ export class BridgeConference {
   /** The endpoint whose announced sources hold `ssrc`, if any. */
   ownerOf(ssrc: number): string | undefined {
     return this.owners.get(ssrc);
+  }
+
+  /** Whether `ssrc` is one of the bridge's own sources in this conference (jvb-a0, jvb-v0: what its feedback and keyframe requests come from). */
+  isOwnSsrc(ssrc: number): boolean {
+    return ssrc === this.feedbackAudioSsrc || ssrc === this.feedbackVideoSsrc;
   }
 
   /** Replaces an endpoint's announced sources (Colibri2 sends the complete set). */

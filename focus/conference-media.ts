@@ -170,7 +170,10 @@ export class ConferenceMedia {
       throw err;
     }
     if (session.ended) return;
-    if (allocated.feedbackSources) this.bridgeSources = readBridgeSources(allocated.feedbackSources);
+    if (allocated.feedbackSources) {
+      this.bridgeSources = readBridgeSources(allocated.feedbackSources);
+      this.sources.reserve(this.bridgeSources.sources.map((source) => source.ssrc));
+    }
     const others = this.sources.others(p.nick);
     const offer = buildSessionInitiate({
       sid: session.sid,
@@ -318,6 +321,7 @@ export class ConferenceMedia {
     if (this.closed || colibri !== this.colibri) return;
     this.colibri = undefined;
     this.bridgeSources = undefined;
+    this.sources.reserve([]);
     const moved: string[] = [];
     for (const p of this.participants.values()) {
       if (!p.session) continue;

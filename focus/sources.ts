@@ -161,6 +161,8 @@ function streamKey(ssrc: number, groups: readonly SourceGroup[]): string {
 export class ConferenceSources {
   private readonly byEndpoint = new Map<string, { sources: Source[]; groups: SourceGroup[] }>();
   private readonly ssrcOwners = new Map<number, string>();
+  /** The bridge's own SSRCs (jvb-a0, jvb-v0), which every offer carries: no endpoint may announce them. */
+  private reserved: ReadonlySet<number> = new Set();
   private readonly limits: Readonly<SourceLimits>;
 
   /** @param limits overrides of {@link DEFAULT_SOURCE_LIMITS}. */
@@ -180,6 +182,11 @@ export class ConferenceSources {
 
   ownerOf(ssrc: number): string | undefined {
     return this.ssrcOwners.get(ssrc);
+  }
+
+  /** Sets the bridge's own SSRCs (its feedback sources), refused to endpoints from now on; none while there is no bridge. */
+  reserve(ssrcs: Iterable<number>): void {
+    this.reserved = new Set(ssrcs);
   }
 
   /** Every endpoint's sources, in the order they first signalled some. */
@@ -204,7 +211,7 @@ export class ConferenceSources {
     for (const signalled of change.sources) {
       const { ssrc, media, name, msid } = signalled;
       if (!Number.isInteger(ssrc) || ssrc <= 0 || ssrc > 0xffffffff) throw new SourceError({ reason: 'invalid-ssrc', ssrc });
-      const owner = this.ssrcOwners.get(ssrc);
+      const owner = this.ssrcOwners.get(ssrc) ?? (this.reserved.has(ssrc) ? 'jvb' : undefined);
       if (owner !== undefined) throw new SourceError({ reason: 'ssrc-in-use', ssrc, owner });
       const source = compact({ ssrc, media, name, videoType: media === 'video' ? signalled.videoType : undefined, msid });
       const twin = sources.find((s) => s.ssrc === ssrc);

@@ -102,6 +102,20 @@ describe('bridge Colibri2 service', () => {
     svc.modify({ meetingId: MEETING, endpoints: [{ id: 'abcd1234', media: [], capabilities: [], sources: camera('abcd1234', 1002) }, claim], relays: [] });
   });
 
+  it("refuses an endpoint announcing one of the bridge's own SSRCs (jvb-a0, jvb-v0), which every offer gives", () => {
+    const { svc } = service();
+    const created = svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: [] }], relays: [] });
+    const own = (id: string) => Number(created.feedbackSources!.find((m) => m.id === id)!.sources[0]!.attrs.ssrc);
+    for (const [type, id] of [['video', 'jvb-v0'], ['audio', 'jvb-a0']] as const) {
+      const ssrc = own(id);
+      const sources = [{ type, id: `efgh5678-${type[0]}0`, ssrcGroups: [], sources: [parse(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="${ssrc}" name="efgh5678-${type[0]}0"/>`)] }];
+      assert.throws(() => svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', media: [], capabilities: [], sources }], relays: [] }),
+        (e: Error & { condition?: string }) => e.condition === 'bad-request' && new RegExp(`SSRC ${ssrc}, which is the bridge's own`).test(e.message));
+      assert.equal(svc.conferenceList()[0]!.ownerOf(ssrc), undefined);
+    }
+  });
+
   it('expires endpoints and conferences, closing what it created', () => {
     const { svc, endpoints } = service();
     svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));

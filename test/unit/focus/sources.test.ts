@@ -94,6 +94,15 @@ describe('focus/sources', () => {
       assert.match(err.text ?? '', /SSRC 42 .*efgh5678/);
     });
 
+    it("refuses the bridge's own SSRCs (jvb-a0, jvb-v0) while reserved, and only those", () => {
+      conference.reserve([777, 778]);
+      assertRefused(() => conference.add(A, { sources: [audio(A, 777)], groups: [] }), { reason: 'ssrc-in-use', ssrc: 777, owner: 'jvb' });
+      assertRefused(() => conference.add(A, { sources: [audio(A, 778)], groups: [] }), { reason: 'ssrc-in-use', ssrc: 778, owner: 'jvb' });
+      conference.add(A, { sources: [audio(A, 779)], groups: [] });
+      conference.reserve([]);
+      conference.add(B, { sources: [audio(B, 777)], groups: [] });
+    });
+
     it('refuses an SSRC the same endpoint already added', () => {
       conference.add(A, { sources: [audio(A, 42)], groups: [] });
       assertRefused(() => conference.add(A, { sources: [audio(A, 42)], groups: [] }), { reason: 'ssrc-in-use', ssrc: 42, owner: A });
