@@ -26,6 +26,8 @@ export interface ChannelDirectory {
   onEndpointMessage(meetingId: string, endpointId: string, message: ClientToBridgeMessage): void;
   /** The endpoint's channel opened and was greeted: a chance to send it the current state. */
   onChannelOpened(meetingId: string, endpointId: string): void;
+  /** Whether a receiver is to get a sender's EndpointStats (absent: every receiver is). */
+  wantsStatsFrom?(meetingId: string, receiverId: string, senderId: string): boolean;
 }
 
 /**
@@ -213,7 +215,9 @@ export class BridgeChannelServer {
         // The bridge says who sent it; a client's own `from` is never trusted.
         const stamped = { ...message, from } as BridgeChannelMessage;
         const to = message.colibriClass === 'EndpointMessage' ? message.to : '';
-        const recipients = [...(this.sockets.get(meetingId) ?? [])].filter(([id]) => id !== from && (to === '' || to === id));
+        const stats = message.colibriClass === 'EndpointStats';
+        const recipients = [...(this.sockets.get(meetingId) ?? [])].filter(([id]) => id !== from && (to === '' || to === id)
+          && (!stats || this.directory.wantsStatsFrom?.(meetingId, id, from) !== false));
         if (recipients.length === 0) return;
         const payload = serialiseBridgeChannelMessage(stamped);
         const cost = payload.length * recipients.length;

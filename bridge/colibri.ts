@@ -337,6 +337,10 @@ export class ColibriService {
   }
 
   /** An endpoint's bridge channel opened: its conference brings it up to date. */
+  wantsStatsFrom(meetingId: string, receiverId: string, senderId: string): boolean {
+    return this.conferences.get(meetingId)?.wantsStatsFrom(receiverId, senderId) ?? false;
+  }
+
   onChannelOpened(meetingId: string, endpointId: string): void {
     this.conferences.get(meetingId)?.onChannelOpened(endpointId);
   }

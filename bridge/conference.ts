@@ -136,6 +136,8 @@ export type { BandwidthEstimator } from './receiver-bandwidth.ts';
 
 /** A change of video type replans the conference at most this often (refreshForVideoType). */
 export const VIDEO_TYPE_REFRESH_MS = 500;
+/** Endpoints in a conference above which EndpointStats go only to receivers that want them (wantsStatsFrom; JVB's stats-filter-threshold). */
+export const STATS_FILTER_THRESHOLD = 20;
 
 /** Probing sends at most this many packets again per feedback (of the newest), whatever the gap to fill. */
 const MAX_PROBE_PACKETS = 20;
@@ -699,6 +701,26 @@ export class BridgeConference {
       default:
         return; // the channel relays the rest itself
     }
+  }
+
+  /**
+   * Whether a receiver gets a sender's EndpointStats (its connection quality, shown on its tile), as
+   * JVB's wantsStatsFrom: in a room of up to STATS_FILTER_THRESHOLD endpoints always; above, only
+   * from a sender it sees or hears of — a recent speaker, one it put on stage or selected, or one
+   * whose video it is forwarded. Relayed to everyone, each endpoint's stats every 10 s were N² copies.
+   */
+  wantsStatsFrom(receiverId: string, senderId: string): boolean {
+    if (this.members.size <= STATS_FILTER_THRESHOLD) return true;
+    const sender = this.members.get(senderId);
+    if (!sender || !this.members.has(receiverId)) return false;
+    if (this.speakers().includes(senderId)) return true;
+    const video = this.requests.get(receiverId)?.video;
+    const forwarded = this.plan?.video.get(receiverId);
+    for (const source of sender.sources.named) {
+      if (source.media !== 'video') continue;
+      if (forwarded?.has(source.name) || video?.onStageSources.includes(source.name) || video?.selectedSources.includes(source.name)) return true;
+    }
+    return video?.onStageSources.includes(senderId) === true || video?.selectedSources.includes(senderId) === true;
   }
 
   /** An endpoint's channel opened (after ServerHello): it learns the speaker, its forwarded sources and its sources' constraints. */

@@ -100,6 +100,7 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     passwordOf: (m, e) => colibri.passwordOf(m, e),
     onEndpointMessage: (m, e, message) => colibri.onEndpointMessage(m, e, message),
     onChannelOpened: (m, e) => colibri.onChannelOpened(m, e),
+    wantsStatsFrom: (m, receiver, sender) => colibri.wantsStatsFrom(m, receiver, sender),
   }, log.child({ part: 'channel' }));
   const colibri = new ColibriService({
     log,

@@ -71,9 +71,12 @@ describe('bridge channel server: sending to a client that does not read', () => 
 });
 
 /** A channel server with `n` endpoints ep0…; what the conference side hears, and a way to speak as an endpoint. */
-function room(n: number) {
+function room(n: number, wantsStatsFrom?: ChannelDirectory['wantsStatsFrom']) {
   const heard: { from: string; message: ClientToBridgeMessage }[] = [];
-  const directory: ChannelDirectory = { passwordOf: () => 'pwd', onEndpointMessage: (_m, from, message) => void heard.push({ from, message }), onChannelOpened: () => undefined };
+  const directory: ChannelDirectory = {
+    passwordOf: () => 'pwd', onEndpointMessage: (_m, from, message) => void heard.push({ from, message }), onChannelOpened: () => undefined,
+    ...(wantsStatsFrom ? { wantsStatsFrom } : {}),
+  };
   const server = new BridgeChannelServer('bridge', directory, pino({ level: 'silent' }));
   const attach = (server as unknown as { attach(ws: StandInSocket, meetingId: string, endpointId: string): void }).attach.bind(server);
   const sockets = Array.from({ length: n }, (_, i) => {
@@ -135,6 +138,16 @@ describe('bridge channel server: what one endpoint may cost', () => {
     server.close();
     assert.ok(written <= RELAY_BURST_BYTES + 1024 * 1024, `${(written / 1e6).toFixed(1)} MB written for one endpoint in a second (it sent 1.3 MB to 99 others: 130 MB)`);
     assert.equal(stats, 99);
+  });
+
+  it('relays EndpointStats only to the receivers the conference says want them, other messages to all', () => {
+    const { server, sockets, say } = room(5, (_m, receiver, sender) => sender === 'ep0' && receiver === 'ep3');
+    say(sockets[0]!, { colibriClass: 'EndpointStats', connectionQuality: 100 });
+    say(sockets[0]!, { colibriClass: 'EndpointMessage', to: '', msgPayload: { hello: 1 } });
+    const got = (kind: string) => sockets.map((ws, i) => (ws.sent.some((p) => p.includes(kind)) ? i : -1)).filter((i) => i >= 0);
+    server.close();
+    assert.deepEqual(got('EndpointStats'), [3]);
+    assert.deepEqual(got('hello'), [1, 2, 3, 4]);
   });
 
   it('reads no more than its byte allowance, before parsing', () => {
