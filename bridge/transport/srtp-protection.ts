@@ -16,10 +16,24 @@ export type UnprotectResult = { ok: true; packet: Buffer } | { ok: false; reason
 
 const RTP_HEADER = 12;
 const RTCP_HEADER = 8;
-/** Replay windows kept per direction at most; the oldest SSRC's is dropped beyond (only authenticated SSRCs get one). */
-const MAX_SSRCS = 256;
-/** Outgoing SSRCs whose highest packet index is remembered; the oldest is forgotten beyond. */
-const MAX_SENDING_SSRCS = 1024;
+// Per-SSRC state is bounded because the SSRCs are the peer's to choose: a client cycling through
+// random SSRCs (each authenticated, on what comes in) would otherwise grow the maps without end.
+// What goes is the state of the SSRCs unused the longest (SsrcTable): a stream that keeps sending
+// keeps its state however many SSRCs come and go. The peer's SRTP does not forget a stream's
+// rollover counter, so one forgotten here while the stream goes on costs every packet of it once
+// its sequence number has wrapped (RFC 3711 §3.3.1: the ROC restarts at 0 on one side only), and
+// a replay window forgotten lets the stream's packets be replayed (§3.3.2).
+/**
+ * Incoming SSRCs, per RTP and RTCP, whose replay windows are kept at least (about 300 bytes each,
+ * twice as many at most): a browser sends from a handful per session, a few more per screen share.
+ */
+const RECEIVING_SSRCS = 256;
+/**
+ * Outgoing SSRCs whose highest packet index is kept at least (about 70 bytes each, twice as many
+ * at most): every source ever forwarded to this receiver counts, those of participants gone or
+ * reloaded included, which a long large meeting takes past a thousand.
+ */
+const SENDING_SSRCS = 2048;
 /** RFC 3711 §3.4: the SRTCP index is 31 bits. */
 const SRTCP_INDEX_MODULUS = 0x8000_0000;
 const ROC_MINUS_ONE = 0xffff_ffff;
@@ -32,10 +46,10 @@ export class SrtpProtection {
   // The per-packet maps are keyed by the SSRC read as a signed 32-bit integer (readInt32BE): a
   // small integer to V8 whatever its value, where half of all SSRCs read unsigned are boxed
   // numbers, allocated per read and hashed the slow way.
-  readonly #rtpReplay = new Map<number, ReplayWindow>();
-  readonly #rtcpReplay = new Map<number, ReplayWindow>();
-  /** Highest SRTP packet index sent, by SSRC: its ROC is the sender's rollover counter (§3.3.1). */
-  readonly #sent = new Map<number, { highest: number }>();
+  readonly #rtpReplay = new SsrcTable<ReplayWindow>(RECEIVING_SSRCS);
+  readonly #rtcpReplay = new SsrcTable<ReplayWindow>(RECEIVING_SSRCS);
+  /** Highest SRTP packet index sent, by SSRC (-1: none yet): its ROC is the sender's rollover counter (§3.3.1). */
+  readonly #sent = new SsrcTable<{ highest: number }>(SENDING_SSRCS);
   /** SRTCP index of the last packet sent; one counter for the session, so it rises for every SSRC. */
   #srtcpIndex = 0;
 
@@ -71,12 +85,9 @@ export class SrtpProtection {
   /** The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated. */
   #sendingRoc(packet: Buffer): number {
     const ssrc = packet.readInt32BE(8);
-    const sent = this.#sent.get(ssrc);
-    let index = estimateSrtpIndex(sent?.highest ?? -1, packet.readUInt16BE(2));
-    if (sent === undefined) {
-      if (this.#sent.size >= MAX_SENDING_SSRCS) this.#sent.delete(this.#sent.keys().next().value!);
-      this.#sent.set(ssrc, { highest: index });
-    } else if (rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(sent.highest) === 0) {
+    const sent = this.#sent.recent.get(ssrc) ?? this.#sent.keep(ssrc, this.#sent.older.get(ssrc) ?? { highest: -1 });
+    let index = estimateSrtpIndex(sent.highest, packet.readUInt16BE(2));
+    if (rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(sent.highest) === 0) {
       // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0
       // and leave the highest index alone.
       index %= 65_536;
@@ -98,7 +109,11 @@ export class SrtpProtection {
     const headerLength = rtpHeaderLength(data, data.length - this.#remote.rtpOverhead);
     if (headerLength < 0) return { ok: false, reason: 'malformed' };
     const ssrc = data.readInt32BE(8);
-    const window = this.#rtpReplay.get(ssrc);
+    let window = this.#rtpReplay.recent.get(ssrc);
+    // Found in the older generation, the window moves to the recent one only once the packet
+    // authenticated: a forged packet neither creates state nor keeps it.
+    const recent = window !== undefined;
+    if (!recent) window = this.#rtpReplay.older.get(ssrc);
     const index = estimateSrtpIndex(window?.highest ?? -1, data.readUInt16BE(2));
     if (window) {
       // Appendix A's ROC - 1 while the ROC is 0: a packet from before the stream's first one.
@@ -107,7 +122,8 @@ export class SrtpProtection {
     }
     const packet = this.#remote.decryptRtp(data, headerLength, rolloverCounter(index));
     if (!packet) return { ok: false, reason: 'auth' };
-    (window ?? windowFor(this.#rtpReplay, ssrc)).update(index);
+    if (!recent) window = this.#rtpReplay.keep(ssrc, window ?? new ReplayWindow());
+    window!.update(index);
     return { ok: true, packet };
   }
 
@@ -116,11 +132,14 @@ export class SrtpProtection {
     if (data.length < RTCP_HEADER + this.#remote.rtcpOverhead || data[0]! >> 6 !== 2) return { ok: false, reason: 'malformed' };
     const index = readSrtcpIndex(data, this.#remote.srtcpTrailer);
     const ssrc = data.readInt32BE(4);
-    const window = this.#rtcpReplay.get(ssrc);
+    let window = this.#rtcpReplay.recent.get(ssrc);
+    const recent = window !== undefined;
+    if (!recent) window = this.#rtcpReplay.older.get(ssrc);
     if (window && window.check(index) !== 'ok') return { ok: false, reason: 'replay' };
     const packet = this.#remote.decryptRtcp(data);
     if (!packet) return { ok: false, reason: 'auth' };
-    windowFor(this.#rtcpReplay, ssrc).update(index);
+    if (!recent) window = this.#rtcpReplay.keep(ssrc, window ?? new ReplayWindow());
+    window!.update(index);
     return { ok: true, packet };
   }
 }
@@ -139,13 +158,35 @@ function rtpHeaderLength(packet: Buffer, limit: number): number {
   return length <= limit ? length : -1;
 }
 
-function windowFor(windows: Map<number, ReplayWindow>, ssrc: number): ReplayWindow {
-  let window = windows.get(ssrc);
-  if (window) return window;
-  if (windows.size >= MAX_SSRCS) {
-    const oldest = windows.keys().next();
-    if (!oldest.done) windows.delete(oldest.value);
+/**
+ * Per-SSRC state bounded by forgetting the SSRCs unused the longest, in two generations: `recent`
+ * holds the entries used since the last turnover, `older` those of the generation before. A
+ * packet's lookup is one `recent.get`, as with a plain map, and writes nothing: no use stamp per
+ * packet, no scan to find the least recently used. An entry found in `older` is moved back with
+ * keep() (once per generation per stream); when `recent` is full, keep() turns it into `older`
+ * and drops what `older` held — SSRCs unused for a whole generation.
+ *
+ * So an entry is forgotten only once more than `capacity` other SSRCs were used after its last
+ * use: a stream that sends at all while `capacity` others come and go is kept, however many pass
+ * in total, and at most 2 × `capacity` entries are held.
+ */
+class SsrcTable<T> {
+  readonly capacity: number;
+  recent = new Map<number, T>();
+  older = new Map<number, T>();
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
   }
-  windows.set(ssrc, (window = new ReplayWindow()));
-  return window;
+
+  /** Records a use of `ssrc` that is not in `recent`: `entry` is its (new or older) state, returned. */
+  keep(ssrc: number, entry: T): T {
+    this.older.delete(ssrc);
+    if (this.recent.size >= this.capacity) {
+      this.older = this.recent;
+      this.recent = new Map();
+    }
+    this.recent.set(ssrc, entry);
+    return entry;
+  }
 }

@@ -202,6 +202,33 @@ describe('bridge/native: the addon', function () {
     assert.equal(protection.queueRtp(sent[0]!, batch, to), -1, 'nothing is queued after close');
   });
 
+  it("queues an active stream with the rollover counter it kept while 1 024 other SSRCs went to the same receiver", async () => {
+    const bridge = await bound();
+    const receiver = await bound();
+    sockets.push(bridge, receiver);
+    const { sender, receiver: receiverKeys } = keys(7);
+    const protection = new SrtpProtection(sender, addon);
+    const check = new SrtpProtection(receiverKeys);
+    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined);
+    assert.ok(batch);
+    const to = { host: '127.0.0.1', port: receiver.address().port };
+    // Past the 16-bit wrap: the receiver counts ROC 1 from here.
+    for (let seq = 65_500; seq < 65_536 + 10; seq++) assert.ok(check.unprotectRtp(protection.protectRtp(rtp(seq, 20))!).ok);
+    for (let other = 0; other < 1_024; other++) protection.protectRtp(rtp(1, 20, 0x10000 + other));
+    const arrived: Buffer[] = [];
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${arrived.length} of 50 datagrams arrived`)), 5_000);
+      receiver.on('message', (data) => {
+        arrived.push(data);
+        if (arrived.length === 50) resolve(clearTimeout(timer));
+      });
+    });
+    for (let seq = 65_536 + 10; seq < 65_536 + 60; seq++) assert.equal(protection.queueRtp(rtp(seq, 20), batch, to), 32 + 16);
+    await all;
+    batch.close();
+    assert.equal(arrived.filter((data) => check.unprotectRtp(data).ok).length, 50, 'each sent with ROC 1');
+  });
+
   it('refuses what it cannot send: a packet too big for a slot, a host that is not an IP, a closed batch', async () => {
     const bridge = await bound();
     sockets.push(bridge);

@@ -144,6 +144,93 @@ describe('bridge/transport/srtp-protection', () => {
         assert.equal(ok, count);
         assert.equal(receiver.unprotectRtp(wire[count - 1]!).ok, false, 'and a second copy of the last one is a replay');
       });
+
+      // Per-SSRC state is bounded (a peer could name SSRCs without end) by forgetting the SSRCs
+      // unused the longest: a stream that keeps sending keeps its rollover counter and replay
+      // window however many other SSRCs come and go, which is what the peer's SRTP expects.
+      describe('per-SSRC state under many SSRCs', () => {
+        const HOST = 0x1111;
+        /** A 40-byte RTP packet. */
+        const small = (seq: number, ssrc: number): Buffer => rtp(seq, { ssrc, payload: Buffer.alloc(28, seq) });
+        // The addon decrypts in place: a packet kept to be replayed is given to the receiver as a copy.
+
+        it('an active outgoing stream keeps its ROC after 1 024 other SSRCs were sent to the same receiver', () => {
+          const { sender: bridge, receiver: browser } = pair(profile, salt);
+          for (let seq = 60_000; seq < 65_536 + 100; seq++) assert.ok(browser.unprotectRtp(bridge.protectRtp(small(seq, HOST))!).ok, `packet ${seq}`);
+          for (let other = 0; other < 1_024; other++) bridge.protectRtp(small(1, 0x10000 + other));
+          let ok = 0;
+          for (let seq = 65_536 + 100; seq < 65_536 + 200; seq++) if (browser.unprotectRtp(bridge.protectRtp(small(seq, HOST))!).ok) ok++;
+          assert.equal(ok, 100, 'sent with ROC 1, as the receiver counts');
+        });
+
+        it('an outgoing stream sending once per 2 000 other SSRCs is never forgotten while 40 000 come and go', () => {
+          const { sender: bridge, receiver: browser } = pair(profile, salt);
+          let seq = 65_500;
+          for (; seq < 65_536 + 10; seq++) assert.ok(browser.unprotectRtp(bridge.protectRtp(small(seq, HOST))!).ok);
+          let ok = 0;
+          for (let other = 0; other < 40_000; other++) {
+            bridge.protectRtp(small(1, 0x10000 + other));
+            if (other % 2_000 === 1_999 && browser.unprotectRtp(bridge.protectRtp(small(seq++, HOST))!).ok) ok++;
+          }
+          assert.equal(ok, 20);
+        });
+
+        it('an outgoing stream idle while thousands of SSRCs were sent is forgotten: the bound holds', () => {
+          const { sender: bridge, receiver: browser } = pair(profile, salt);
+          for (let seq = 65_500; seq < 65_536 + 10; seq++) assert.ok(browser.unprotectRtp(bridge.protectRtp(small(seq, HOST))!).ok);
+          for (let other = 0; other < 20_000; other++) bridge.protectRtp(small(1, 0x10000 + other));
+          // Back with ROC 0 where the receiver counts 1: what the bound costs a stream idle that
+          // long, never one that sends.
+          assert.deepEqual(browser.unprotectRtp(bridge.protectRtp(small(65_536 + 10, HOST))!), { ok: false, reason: 'auth' });
+        });
+
+        it('an active incoming stream keeps its ROC after 256 other SSRCs came from the same peer', () => {
+          const { sender: browser, receiver: bridge } = pair(profile, salt);
+          for (let seq = 60_000; seq < 65_536 + 100; seq++) assert.ok(bridge.unprotectRtp(browser.protectRtp(small(seq, HOST))!).ok, `packet ${seq}`);
+          for (let other = 0; other < 256; other++) assert.ok(bridge.unprotectRtp(browser.protectRtp(small(1, 0x10000 + other))!).ok);
+          let ok = 0;
+          for (let seq = 65_536 + 100; seq < 65_536 + 200; seq++) if (bridge.unprotectRtp(browser.protectRtp(small(seq, HOST))!).ok) ok++;
+          assert.equal(ok, 100);
+        });
+
+        it('drops every replay of an incoming stream sending once per 250 other SSRCs while 5 000 come and go', () => {
+          const { sender: browser, receiver: bridge } = pair(profile, salt);
+          let previous = browser.protectRtp(small(0, HOST))!;
+          assert.ok(bridge.unprotectRtp(Buffer.from(previous)).ok);
+          for (let other = 0; other < 5_000; other++) {
+            assert.ok(bridge.unprotectRtp(browser.protectRtp(small(1, 0x10000 + other))!).ok);
+            if (other % 250 !== 249) continue;
+            const next = browser.protectRtp(small((other + 1) / 250, HOST))!;
+            assert.ok(bridge.unprotectRtp(Buffer.from(next)).ok);
+            assert.deepEqual(bridge.unprotectRtp(previous), { ok: false, reason: 'replay' }, `after ${other + 1} other SSRCs`);
+            previous = next;
+          }
+        });
+
+        it('an idle incoming stream forgotten for thousands of others starts a new window when it returns, and its old packets stay refused', () => {
+          const { sender: browser, receiver: bridge } = pair(profile, salt);
+          const old = Array.from({ length: 100 }, (_, seq) => browser.protectRtp(small(seq, HOST))!);
+          for (const packet of old) assert.ok(bridge.unprotectRtp(Buffer.from(packet)).ok);
+          for (let other = 0; other < 5_000; other++) assert.ok(bridge.unprotectRtp(browser.protectRtp(small(1, 0x10000 + other))!).ok);
+          for (let seq = 1_000; seq < 1_010; seq++) assert.ok(bridge.unprotectRtp(browser.protectRtp(small(seq, HOST))!).ok, `packet ${seq}`);
+          for (const packet of old) assert.deepEqual(bridge.unprotectRtp(packet), { ok: false, reason: 'replay' }, 'older than the new window');
+        });
+
+        it('drops every replayed SRTCP packet of an active SSRC while 5 000 other SSRCs come and go', () => {
+          // One SRTCP index for all SSRCs: the replayed packet is to be inside the 64-index window.
+          const { sender: browser, receiver: bridge } = pair(profile, salt);
+          let previous = browser.protectRtcp(rtcp(HOST))!;
+          assert.ok(bridge.unprotectRtcp(Buffer.from(previous)).ok);
+          for (let other = 0; other < 5_000; other++) {
+            assert.ok(bridge.unprotectRtcp(browser.protectRtcp(rtcp(0x10000 + other))!).ok);
+            if (other % 10 !== 9) continue;
+            const next = browser.protectRtcp(rtcp(HOST))!;
+            assert.ok(bridge.unprotectRtcp(Buffer.from(next)).ok);
+            assert.deepEqual(bridge.unprotectRtcp(previous), { ok: false, reason: 'replay' }, `after ${other + 1} other SSRCs`);
+            previous = next;
+          }
+        });
+      });
     });
   }
 });
