@@ -1,13 +1,33 @@
 import assert from 'node:assert/strict';
 import { RtcpWalker } from '../../../../bridge/rtp/rtcp.ts';
 import {
-  TransportCcRecorder, buildTransportCc, parseTransportCc, type TransportCcFeedback,
+  REORDER_LIMIT, TransportCcRecorder, buildTransportCc, parseTransportCc, type TransportCcFeedback,
 } from '../../../../bridge/rtp/transport-cc.ts';
 import { hex } from './fixtures.ts';
 import { seededRandom } from '../../seeded-random.ts';
 
 const SENDER = 0x11111111;
 const MEDIA = 0x22222222;
+
+/**
+ * What a sender reads from feedback packets, in order: each 16-bit sequence number's arrival in
+ * 250 µs ticks as last reported received (the reference time plus the deltas so far), and how many
+ * statuses were reported in all.
+ */
+function readArrivals(packets: readonly Buffer[], into = new Map<number, number>()): { arrivals: Map<number, number>; statuses: number } {
+  let statuses = 0;
+  for (const packet of packets) {
+    const fb = parseTransportCc(packet)!;
+    let ticks = fb.referenceTime * 256;
+    fb.deltas.forEach((delta, k) => {
+      if (delta === undefined) return;
+      ticks += delta;
+      into.set((fb.baseSequence + k) & 0xffff, ticks);
+    });
+    statuses += fb.deltas.length;
+  }
+  return { arrivals: into, statuses };
+}
 
 function feedback(baseSequence: number, referenceTime: number, feedbackCount: number, deltas: Array<number | undefined>): TransportCcFeedback {
   return { senderSsrc: SENDER, mediaSsrc: MEDIA, baseSequence, referenceTime, feedbackCount, deltas };
@@ -209,6 +229,104 @@ describe('bridge/rtp/transport-cc', () => {
       }
       many.record(300, 300_000);
       assert.equal(parseTransportCc(many.takeFeedback(SENDER, MEDIA, 300_000)[0]!)!.feedbackCount, 300 & 0xff);
+    });
+
+    it('reports reordering of a few packets across feedbacks with every arrival right', () => {
+      const next = seededRandom(7);
+      const r = new TransportCcRecorder();
+      // 3 000 packets from 65 000 (across the wrap), 1 in 50 lost, a third of them moved a few
+      // places later, feedback every 1 to 40 packets (the 100-packet limit or the 50 ms period).
+      const order = Array.from({ length: 3000 }, (_, k) => 65_000 + k).filter(() => next() >= 0.02);
+      for (let k = 0; k < order.length; k++) {
+        if (next() >= 0.33) continue;
+        const to = Math.min(order.length - 1, k + 1 + Math.floor(next() * 5));
+        order.splice(to, 0, order.splice(k, 1)[0]!);
+      }
+      const sent = new Map<number, number>();
+      const reported = new Map<number, number>();
+      let nowUs = 7_000_000_000;
+      let statuses = 0;
+      let untilFeedback = 1;
+      for (const seq of order) {
+        nowUs += Math.floor(next() * 3000);
+        r.record(seq & 0xffff, nowUs);
+        sent.set(seq & 0xffff, Math.round(nowUs / 250));
+        if (--untilFeedback > 0) continue;
+        statuses += readArrivals(r.takeFeedback(SENDER, MEDIA, nowUs), reported).statuses;
+        untilFeedback = 1 + Math.floor(next() * 40);
+      }
+      statuses += readArrivals(r.takeFeedback(SENDER, MEDIA, nowUs), reported).statuses;
+      assert.deepEqual([...reported].sort(([a], [b]) => a - b), [...sent].sort(([a], [b]) => a - b), 'every packet received, at its arrival');
+      assert.ok(statuses < 3000 * 1.25, `${statuses} statuses for 3000 numbers`);
+    });
+
+    it(`reports a packet up to ${REORDER_LIMIT} numbers before the end of the last feedback, ignores one later`, () => {
+      const r = new TransportCcRecorder();
+      for (let seq = 1000; seq < 1200; seq++) if (seq !== 1200 - REORDER_LIMIT && seq !== 1199 - REORDER_LIMIT) r.record(seq, seq * 1000);
+      take(r, 1_200_000);
+      r.record(1199 - REORDER_LIMIT, 1_201_000);
+      assert.equal(r.pending, 0, 'too late: it stays reported missing');
+      r.record(1200 - REORDER_LIMIT, 1_202_000);
+      assert.equal(r.pending, 1);
+      const [fb, more] = take(r, 1_203_000);
+      assert.equal(more, undefined);
+      assert.equal(fb!.baseSequence, 1200 - REORDER_LIMIT);
+      assert.equal(fb!.deltas.length, REORDER_LIMIT, 'from it to the end of the last feedback, no further back');
+    });
+
+    it('reports each packet about once whatever the order: late packets move the window back a bounded way', () => {
+      // A sender with every transport-wide number in descending blocks of 100 (all deltas
+      // negative, 2 bytes), feedback forced after every 100 packets as RtcpTermination does,
+      // and, when `lateBy` blocks is set, one number of each block held back and sent that many
+      // blocks later (each reported missing, then moving the window back).
+      const run = (lateBy: number | undefined) => {
+        const r = new TransportCcRecorder();
+        const held: number[] = [];
+        let nowUs = 1e9;
+        let base = 0;
+        let received = 0;
+        let bytes = 0;
+        let packets = 0;
+        let statuses = 0;
+        const reported = new Map<number, number>();
+        while (received < 32_000) {
+          const block = Array.from({ length: 100 }, (_, k) => base + 99 - k);
+          base += 100;
+          if (lateBy !== undefined) {
+            held.push(block.shift()!);
+            if (held.length > lateBy) block.push(held.shift()!);
+          }
+          for (const seq of block) {
+            nowUs += 62.5; // 16 000 packets a second
+            r.record(seq & 0xffff, nowUs);
+            received++;
+            if (r.pending < 100) continue;
+            const out = r.takeFeedback(SENDER, MEDIA, nowUs);
+            packets += out.length;
+            for (const p of out) bytes += p.length;
+            statuses += readArrivals(out, reported).statuses;
+          }
+        }
+        return { received, bytes, packets, statuses, reportedReceived: reported.size };
+      };
+      const normal = run(undefined);
+      for (const lateBy of [60, 78, 1]) {
+        const hostile = run(lateBy);
+        assert.ok(hostile.bytes < 1.5 * normal.bytes, `${lateBy} blocks late: ${hostile.bytes} bytes, ${normal.bytes} in order`);
+        assert.ok(hostile.packets < 1.5 * normal.packets, `${lateBy} blocks late: ${hostile.packets} feedback packets, ${normal.packets} in order`);
+        assert.ok(hostile.statuses < 1.5 * hostile.received, `${lateBy} blocks late: ${hostile.statuses} statuses for ${hostile.received} packets`);
+      }
+      assert.ok(normal.statuses <= normal.received, `${normal.statuses} statuses for ${normal.received} packets`);
+    });
+
+    it('reports a long gap as a run: one small packet', () => {
+      const r = new TransportCcRecorder({ maxPacketBytes: 64 });
+      r.record(10, 1000);
+      r.record(8000, 2000);
+      const packets = r.takeFeedback(SENDER, MEDIA, 2000);
+      assert.equal(packets.length, 1);
+      assert.ok(packets[0]!.length <= 32, `${packets[0]!.length} bytes`);
+      assert.deepEqual(parseTransportCc(packets[0]!), feedback(10, 0, 0, [4, ...new Array<undefined>(7989).fill(undefined), 4]));
     });
   });
 });
