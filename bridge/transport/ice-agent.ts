@@ -180,6 +180,7 @@ export class IceAgent {
     // RFC 8445 §7.2.2: checks carry MESSAGE-INTEGRITY (our password) and FINGERPRINT.
     if (!request.attributesKeys.includes('FINGERPRINT')) return this.#debug('check without FINGERPRINT', from);
     if (!parseMessage(raw, this.#local.pwd)) return this.#debug('check failed MESSAGE-INTEGRITY', from);
+    if (!endsAtIntegrity(raw)) return this.#debug('check with attributes after MESSAGE-INTEGRITY', from);
 
     if (request.attributesKeys.includes('ICE-CONTROLLING')) {
       // RFC 8445 §7.3.1.1: we are controlling too. The bridge keeps the role, so always 487.
@@ -210,6 +211,7 @@ export class IceAgent {
     // RFC 8445 §7.2.5.2.1 symmetry, and integrity with the remote password.
     if (addressKey(from) !== addressKey(transaction.pair.remote)) return this.#debug('response from another address', from);
     if (!parseMessage(raw, this.#remote.pwd)) return this.#debug('response failed MESSAGE-INTEGRITY', from);
+    if (!endsAtIntegrity(raw)) return this.#debug('response with attributes after MESSAGE-INTEGRITY', from);
     this.#endTransaction(transaction);
     const { pair, purpose } = transaction;
     if (response.messageClass === classes.ERROR) {
@@ -424,4 +426,29 @@ export function pairPriority(local: number, remote: number): bigint {
   const d = BigInt(remote);
   const [min, max] = g < d ? [g, d] : [d, g];
   return (min << 32n) + 2n * max + (g > d ? 1n : 0n);
+}
+
+const STUN_HEADER_BYTES = 20;
+const ATTRIBUTE_MESSAGE_INTEGRITY = 0x0008;
+const ATTRIBUTE_FINGERPRINT = 0x8028;
+
+/**
+ * Whether nothing but a FINGERPRINT follows the message's MESSAGE-INTEGRITY. RFC 5389 §15.4:
+ * attributes after it are not covered by it and must be ignored; werift's parser reads them as the
+ * others, so anyone who sees a genuine check could append a role or a USE-CANDIDATE (FINGERPRINT is
+ * a CRC, needing no key). Such a message is refused whole. Read by hand: werift gives no offsets.
+ */
+export function endsAtIntegrity(raw: Uint8Array): boolean {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  let position = STUN_HEADER_BYTES;
+  while (position + 4 <= raw.length) {
+    const type = view.getUint16(position);
+    const next = position + 4 + ((view.getUint16(position + 2) + 3) & ~3);
+    if (type === ATTRIBUTE_MESSAGE_INTEGRITY) {
+      if (next === raw.length) return true;
+      return next + 4 <= raw.length && view.getUint16(next) === ATTRIBUTE_FINGERPRINT && next + 8 === raw.length;
+    }
+    position = next;
+  }
+  return false;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { classes, parseMessage } from 'werift';
+import { Message, classes, methods, parseMessage } from 'werift';
 import { IceAgent, candidatePriority, pairPriority, type IceState } from '../../../../bridge/transport/ice-agent.ts';
 import { addressKey, type RemoteAddress } from '../../../../bridge/transport/udp-mux.ts';
 import { ManualClock } from './manual-clock.ts';
@@ -68,6 +68,21 @@ describe('bridge/transport/ice-agent', () => {
     assert.equal(sent.length, 0);
     assert.deepEqual(validated, []);
     assert.equal(agent.sizes.pairs, 0);
+  });
+
+  it('ignores a check with attributes after its MESSAGE-INTEGRITY (RFC 5389 §15.4: not covered by it)', () => {
+    const { sent, validated, agent } = setup();
+    const check = () => new Message(methods.BINDING, classes.REQUEST).setAttribute('USERNAME', `${LOCAL.ufrag}:browserufrag`).setAttribute('PRIORITY', 1)
+      .setAttribute('ICE-CONTROLLED', 1n).addMessageIntegrity(Buffer.from(LOCAL.pwd));
+    // Someone on the path appends a role (and a new FINGERPRINT, a CRC anyone can compute).
+    const tampered = check().setAttribute('ICE-CONTROLLING', 2n).addFingerprint().bytes;
+    agent.handleRequest(stun(tampered), tampered, BROWSER);
+    assert.equal(sent.length, 0, 'no answer, not even 487');
+    assert.deepEqual(validated, []);
+    const genuine = check().addFingerprint().bytes;
+    agent.handleRequest(stun(genuine), genuine, BROWSER);
+    assert.equal(stun(sent[0]!.data).messageClass, classes.RESPONSE, 'the same check untouched is answered');
+    assert.equal(agent.sizes.pairs, 1);
   });
 
   it('answers a peer that also claims the controlling role with 487 Role Conflict and learns nothing', () => {
