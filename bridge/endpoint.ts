@@ -152,8 +152,12 @@ export class Endpoint {
         addTransaction: (tid) => mux.addTransaction(tid, this.#client),
         removeTransaction: (tid) => mux.removeTransaction(tid, this.#client),
         validated: (address) => {
-          this.#heard();
-          if (!mux.bindAddress(address, this.#client)) this.#log.warn({ remote: addressKey(address) }, 'remote address not bound (taken or over the limit)');
+          if (mux.bindAddress(address, this.#client)) {
+            this.#heard();
+            return true;
+          }
+          this.#log.warn({ remote: addressKey(address) }, 'remote address not bound (another endpoint\'s, or over the limit): not used');
+          return false;
         },
       },
     });

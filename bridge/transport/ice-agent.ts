@@ -28,8 +28,13 @@ export interface IceIo {
   /** Routes responses with this id here; false if the mux is full (the check is skipped). */
   addTransaction(transactionId: string): boolean;
   removeTransaction(transactionId: string): void;
-  /** The remote address proved it knows the ICE password (authenticated check or response). */
-  validated(address: RemoteAddress): void;
+  /**
+   * The remote address proved it knows the ICE password (authenticated check or response): whether
+   * its datagrams now come here. False when the mux routes it to another endpoint (the first to
+   * prove an address keeps it) or this one has too many: a pair on it would carry DTLS and media
+   * elsewhere, so it is neither answered nor nominated.
+   */
+  validated(address: RemoteAddress): boolean;
 }
 
 /** Timing in milliseconds. */
@@ -187,12 +192,12 @@ export class IceAgent {
       this.#respondError(request, from, 487, 'Role Conflict');
       return;
     }
+    if (!this.#io.validated(from)) return this.#debug('check from an address routed to another endpoint', from);
     const response = new Message(methods.BINDING, classes.RESPONSE, request.transactionId)
       .setAttribute('XOR-MAPPED-ADDRESS', [from.host, from.port])
       .addMessageIntegrity(this.#local.pwd)
       .addFingerprint();
     this.#io.send(response.bytes, from);
-    this.#io.validated(from);
 
     const priority: unknown = request.getAttributeValue('PRIORITY');
     // RFC 8445 §7.3.1.3: an unknown source is a peer-reflexive candidate.
@@ -221,7 +226,11 @@ export class IceAgent {
       this.#pairFailed(pair, purpose);
       return;
     }
-    this.#io.validated(pair.remote);
+    if (!this.#io.validated(pair.remote)) {
+      this.#debug('response from an address routed to another endpoint', from);
+      this.#pairFailed(pair, purpose);
+      return;
+    }
     if (pair === this.#selected) this.#renewConsent();
     if (purpose === 'check') {
       pair.state = 'succeeded';

@@ -9,7 +9,7 @@ import { StunPeer, stun, type SentDatagram } from './stun-peer.ts';
 const BROWSER: RemoteAddress = { host: '192.0.2.10', port: 50_000 };
 const LOCAL = { ufrag: 'bridgeufrag1', pwd: 'bridgepassword0123456789' };
 
-function setup(options: { maxRemoteCandidates?: number; maxTransactions?: number } = {}) {
+function setup(options: { maxRemoteCandidates?: number; maxTransactions?: number; routedElsewhere?: RemoteAddress[] } = {}) {
   const clock = new ManualClock();
   const sent: SentDatagram[] = [];
   const validated: string[] = [];
@@ -21,12 +21,17 @@ function setup(options: { maxRemoteCandidates?: number; maxTransactions?: number
     localPriority: candidatePriority(126),
     clock,
     log: pino({ level: 'silent' }),
-    ...options,
+    ...(options.maxRemoteCandidates !== undefined ? { maxRemoteCandidates: options.maxRemoteCandidates } : {}),
+    ...(options.maxTransactions !== undefined ? { maxTransactions: options.maxTransactions } : {}),
     io: {
       send: (data, to) => sent.push({ data, to }),
       addTransaction: (id) => (transactions.add(id), true),
       removeTransaction: (id) => void transactions.delete(id),
-      validated: (address) => validated.push(addressKey(address)),
+      validated: (address) => {
+        if (options.routedElsewhere?.some((other) => addressKey(other) === addressKey(address))) return false;
+        validated.push(addressKey(address));
+        return true;
+      },
     },
   });
   agent.events.on('state', (state) => states.push(state));
@@ -83,6 +88,32 @@ describe('bridge/transport/ice-agent', () => {
     agent.handleRequest(stun(genuine), genuine, BROWSER);
     assert.equal(stun(sent[0]!.data).messageClass, classes.RESPONSE, 'the same check untouched is answered');
     assert.equal(agent.sizes.pairs, 1);
+  });
+
+  it('neither answers nor pairs a check from an address the mux routes to another endpoint', () => {
+    const { sent, validated, deliverRequest, agent } = setup({ routedElsewhere: [BROWSER] });
+    deliverRequest();
+    assert.equal(sent.length, 0);
+    assert.deepEqual(validated, []);
+    assert.equal(agent.sizes.pairs, 0);
+  });
+
+  it('never nominates a pair whose address the mux routes to another endpoint; it nominates the next one that succeeds', () => {
+    const squatted: RemoteAddress = { host: '192.0.2.10', port: 50_000 };
+    const other: RemoteAddress = { host: '198.51.100.7', port: 40_000 };
+    const { agent, sent, clock, answerAll, peer } = setup({ routedElsewhere: [squatted] });
+    agent.setRemoteCredentials(peer.ufrag, peer.pwd);
+    agent.addRemoteCandidate({ ...squatted, priority: 2_000_000_000 });
+    agent.addRemoteCandidate({ ...other, priority: 1_000_000_000 });
+    for (let t = 0; t < 2_000 && agent.state !== 'connected'; t += 5) {
+      const before = sent.length;
+      clock.advance(5);
+      answerAll(before);
+    }
+    assert.equal(agent.state, 'connected');
+    assert.equal(addressKey(agent.selectedAddress!), addressKey(other));
+    const nominations = sent.filter(({ data }) => stun(data).attributesKeys.includes('USE-CANDIDATE'));
+    assert.ok(nominations.every(({ to }) => addressKey(to) === addressKey(other)), 'no USE-CANDIDATE to the other endpoint\'s address');
   });
 
   it('answers a peer that also claims the controlling role with 487 Role Conflict and learns nothing', () => {
