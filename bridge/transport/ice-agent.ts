@@ -103,6 +103,12 @@ interface Transaction {
 const PRFLX_TYPE_PREFERENCE = 110;
 /** Consent checks are few and cheap: a lost one is covered by the next period. */
 const CONSENT_TRANSMISSIONS = 3;
+/**
+ * A nomination goes to a pair whose check was just answered: unanswered after 4 sends (3.75 s),
+ * its path is taken for dead and the next succeeded pair nominated. With the checks' 7 (31.75 s)
+ * the connect timeout (15 s) came first, and a working second pair was never tried.
+ */
+const NOMINATION_TRANSMISSIONS = 4;
 
 export class IceAgent {
   readonly events: TypedEvents<IceAgentEvents>;
@@ -369,7 +375,8 @@ export class IceAgent {
   }
 
   #transmit(transaction: Transaction): void {
-    const limit = transaction.purpose === 'consent' ? CONSENT_TRANSMISSIONS : this.#timing.maxTransmissions;
+    const limit = transaction.purpose === 'consent' ? CONSENT_TRANSMISSIONS
+      : transaction.purpose === 'nominate' ? Math.min(NOMINATION_TRANSMISSIONS, this.#timing.maxTransmissions) : this.#timing.maxTransmissions;
     transaction.cancelTimer = undefined;
     if (transaction.transmissions >= limit) {
       this.#endTransaction(transaction);

@@ -116,6 +116,32 @@ describe('bridge/transport/ice-agent', () => {
     assert.ok(nominations.every(({ to }) => addressKey(to) === addressKey(other)), 'no USE-CANDIDATE to the other endpoint\'s address');
   });
 
+  it('nominates the next succeeded pair when a nomination goes unanswered, before the connect timeout', () => {
+    const first: RemoteAddress = { host: '192.0.2.10', port: 50_000 };
+    const second: RemoteAddress = { host: '198.51.100.7', port: 40_000 };
+    const { agent, sent, clock, peer } = setup();
+    agent.setRemoteCredentials(peer.ufrag, peer.pwd);
+    agent.addRemoteCandidate({ ...first, priority: 2_000_000_000 });
+    agent.addRemoteCandidate({ ...second, priority: 1_000_000_000 });
+    let answered = 0;
+    let elapsed = 0;
+    // The first path dies right after its check is answered: its nomination (and all after it) goes unanswered.
+    for (; elapsed < 15_000 && agent.state !== 'connected'; elapsed += 5) {
+      clock.advance(5);
+      const firstNominated = sent.some(({ data, to }) => addressKey(to) === addressKey(first) && stun(data).attributesKeys.includes('USE-CANDIDATE'));
+      for (const { data, to } of sent.slice(answered)) {
+        const message = stun(data);
+        if (message.messageClass !== classes.REQUEST || (addressKey(to) === addressKey(first) && firstNominated)) continue;
+        const response = peer.respond(data, to);
+        agent.handleResponse(stun(response), response, to);
+      }
+      answered = sent.length;
+    }
+    assert.equal(agent.state, 'connected', `still ${agent.state} after ${elapsed} ms`);
+    assert.equal(addressKey(agent.selectedAddress!), addressKey(second));
+    assert.ok(elapsed < 5_000, `connected after ${elapsed} ms`);
+  });
+
   it('answers a peer that also claims the controlling role with 487 Role Conflict and learns nothing', () => {
     const { sent, validated, deliverRequest, peer, agent } = setup();
     deliverRequest(peer.request({ role: 'controlling' }));
