@@ -87,7 +87,7 @@ export interface EndpointContext {
   /** Whether the socket can reach this IP (address family). */
   reachable(ip: string): boolean;
   iceTiming?: Partial<IceTiming>;
-  /** Fail when not connected this long after the first remote transport; default 20 000 ms. */
+  /** Fail when not connected this long after the first remote transport, valid check or DTLS datagram; default 20 000 ms. */
   connectTimeoutMs?: number;
   /** The native media path (SRTP transforms), when the transport uses it. */
   native?: NativeMedia;
@@ -154,6 +154,9 @@ export class Endpoint {
         validated: (address) => {
           if (mux.bindAddress(address, this.#client)) {
             this.#heard();
+            // From its first check the client can bind its address and send DTLS without ever
+            // answering the offer: the connect deadline runs from then as well.
+            this.#armConnectTimer();
             return true;
           }
           this.#log.warn({ remote: addressKey(address) }, 'remote address not bound (another endpoint\'s, or over the limit): not used');
@@ -200,12 +203,7 @@ export class Endpoint {
       this.#ice.addRemoteCandidate({ host: candidate.ip, port: candidate.port, priority: candidate.priority });
     }
     if (info.ufrag !== undefined && info.pwd !== undefined) this.#ice.setRemoteCredentials(info.ufrag, info.pwd);
-    if (!this.#cancelConnectTimer && this.#state !== 'connected') {
-      this.#cancelConnectTimer = this.#context.clock.setTimeout(() => {
-        this.#cancelConnectTimer = undefined;
-        if (this.#state !== 'connected') this.#fail('not connected before the connect timeout');
-      }, this.#context.connectTimeoutMs ?? 20_000);
-    }
+    this.#armConnectTimer();
     if (this.#ice.state === 'connected' && this.#dtlsRole() === 'client') this.#ensureDtls().start();
   }
 
@@ -236,6 +234,18 @@ export class Endpoint {
 
   #heard(): void {
     this.#lastHeard = this.#context.clock.now();
+  }
+
+  /**
+   * Starts the connect deadline unless it runs, or the endpoint is past needing it: from the first
+   * remote transport, the client's first valid check or its first DTLS, whichever comes first.
+   */
+  #armConnectTimer(): void {
+    if (this.#cancelConnectTimer || this.#state === 'connected' || this.#state === 'failed' || this.#state === 'closed') return;
+    this.#cancelConnectTimer = this.#context.clock.setTimeout(() => {
+      this.#cancelConnectTimer = undefined;
+      if (this.#state !== 'connected') this.#fail('not connected before the connect timeout');
+    }, this.#context.connectTimeoutMs ?? 20_000);
   }
 
   /** Idempotent: stops ICE and DTLS, removes the mux routes, emits 'closed'. */
@@ -320,6 +330,7 @@ export class Endpoint {
 
   #receiveDtls(data: Buffer, from: RemoteAddress): void {
     if (this.#state === 'closed' || this.#state === 'failed') return;
+    this.#armConnectTimer(); // a handshake that never ends must not keep its state for ever
     this.#dtlsPeer = from;
     const link = this.#ensureDtls();
     if (link.role === 'client' && !this.#ice.selectedAddress) link.start();

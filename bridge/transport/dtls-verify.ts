@@ -81,18 +81,3 @@ export function verifyServerKeyExchange(client: DtlsSocket, serverCertificateDer
   const signed = Buffer.concat([clientHello.subarray(2, 34), serverHello.subarray(2, 34), keyExchange.subarray(0, paramsLength)]);
   return verifyDigitallySigned(keyExchange.subarray(paramsLength), signed, serverCertificateDer);
 }
-
-/**
- * True if a datagram holds a ClientHello (RFC 6347 §4.1 record header: type 22, epoch 0, then the
- * handshake header's msg_type 1). After the handshake werift's server would restart on one.
- */
-export function containsClientHello(datagram: Buffer): boolean {
-  for (let offset = 0; offset + 13 <= datagram.length; ) {
-    const type = datagram.readUInt8(offset);
-    const epoch = datagram.readUInt16BE(offset + 3);
-    const length = datagram.readUInt16BE(offset + 11);
-    if (type === 22 && epoch === 0 && datagram[offset + 13] === HANDSHAKE.clientHello) return true;
-    offset += 13 + length;
-  }
-  return false;
-}

@@ -4,9 +4,19 @@ import pino from 'pino';
 import { DtlsClient, DtlsServer, type Transport } from 'werift';
 import { generateCertificate, type DtlsCertificate } from '../../../../bridge/transport/certificate.ts';
 import { DtlsLink, type SrtpKeyingMaterial } from '../../../../bridge/transport/dtls-link.ts';
-import { containsClientHello, fingerprintMatches } from '../../../../bridge/transport/dtls-verify.ts';
+import { ContentType, parseHandshakeFragments, parseRecords } from '../../../../bridge/transport/dtls-records.ts';
+import { fingerprintMatches } from '../../../../bridge/transport/dtls-verify.ts';
 
 const log = pino({ level: 'silent' });
+
+const CLIENT_HELLO = 1;
+
+/** Whether a datagram holds a ClientHello (in a plaintext handshake record). */
+function containsClientHello(datagram: Buffer): boolean {
+  return (parseRecords(datagram) ?? []).some(
+    (r) => r.contentType === ContentType.handshake && r.epoch === 0 && (parseHandshakeFragments(r.fragment) ?? []).some((f) => f.msgType === CLIENT_HELLO),
+  );
+}
 
 /** werift's Transport delivering to `deliver` on the next turn, as a datagram would arrive. */
 function memoryTransport(deliver: (data: Buffer) => void): Transport {
@@ -106,7 +116,7 @@ describe('bridge/transport/dtls-link (two in-process peers)', function () {
     assert.equal(fromClient.filter(containsClientHello).length, 2, 'the first ClientHello and the one with the cookie');
     await new Promise((resolve) => setImmediate(resolve)); // a turn of its own
     link.handle(firstHello);
-    assert.equal(link.lateClientHellos, 1);
+    assert.equal(link.lateHandshakeRecords, 1);
     assert.equal(link.state, 'connected');
   });
 
@@ -141,12 +151,12 @@ describe('bridge/transport/dtls-link (two in-process peers)', function () {
     const hello = Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 12, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 40; i++) link.handle(hello); // a flood of late ClientHellos, read at once
-    assert.equal(link.lateClientHellos, 1, 'the first one is handed on at once');
+    assert.equal(link.lateHandshakeRecords, 1, 'the first one is handed on at once');
     assert.equal(link.droppedDatagrams, 7, 'over 32 waiting: dropped');
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(link.lateClientHellos, 2, 'then one per turn');
+    assert.equal(link.lateHandshakeRecords, 2, 'then one per turn');
     for (let turn = 0; turn < 40; turn++) await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(link.lateClientHellos, 33);
+    assert.equal(link.lateHandshakeRecords, 33);
     assert.equal(link.state, 'connected');
   });
 

@@ -101,6 +101,22 @@ async function run(clock: ManualClock, done: () => boolean): Promise<void> {
   }
 }
 
+/** A DTLS record (epoch 0) with the first 1 400 bytes of a Certificate claiming `length` bytes: never completed. */
+function partialCertificate(messageSeq: number, length: number): Buffer {
+  const record = Buffer.alloc(13 + 12 + 1_400, 0xab);
+  record.writeUInt8(22, 0); // handshake
+  record.writeUInt16BE(0xfefd, 1); // DTLS 1.2
+  record.writeUInt16BE(0, 3); // epoch
+  record.writeUIntBE(messageSeq, 5, 6);
+  record.writeUInt16BE(12 + 1_400, 11);
+  record.writeUInt8(11, 13); // certificate
+  record.writeUIntBE(length, 14, 3);
+  record.writeUInt16BE(messageSeq, 17);
+  record.writeUIntBE(0, 19, 3); // fragment_offset
+  record.writeUIntBE(1_400, 22, 3); // fragment_length
+  return record;
+}
+
 function rtp(sequence: number, ssrc: number): Buffer {
   const packet = Buffer.alloc(12 + 50, 7);
   packet.writeUInt8(0x80, 0);
@@ -227,6 +243,39 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
     h.clock.advance(40_000); // no DTLS ever comes: the connect timeout fails it
     assert.equal(h.endpoint.state, 'failed');
     assert.deepEqual(h.endpoint.activity(), { failed: true, heard: true, idleMs: 40_000 });
+  });
+
+  it('fails at the connect timeout when its client checks and sends DTLS but never answers the offer', async () => {
+    const h = harness(bridge, browser);
+    cleanup.push(h.close);
+    const reasons: string[] = [];
+    h.endpoint.events.on('state', (state, reason) => state === 'failed' && reasons.push(reason));
+    h.browserChecks(); // it knows the ICE password from the offer: its address is bound
+    h.mux.receive(partialCertificate(0, 4_000), BROWSER);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(h.clock.pending, 1, 'the connect deadline runs');
+    h.clock.advance(19_999);
+    assert.notEqual(h.endpoint.state, 'failed');
+    h.clock.advance(1);
+    assert.equal(h.endpoint.state, 'failed');
+    assert.deepEqual(reasons, ['not connected before the connect timeout']);
+    assert.equal(h.endpoint.activity().failed, true, 'the bridge\'s expiry sweep removes it');
+    assert.equal(h.clock.pending, 0);
+  });
+
+  it('fails, and keeps no more of them, when its client floods handshake fragments that complete no message', async () => {
+    const h = harness(bridge, browser);
+    cleanup.push(h.close);
+    const reasons: string[] = [];
+    h.endpoint.events.on('state', (state, reason) => state === 'failed' && reasons.push(reason));
+    h.browserChecks();
+    for (let seq = 0; seq < 10_000; seq++) {
+      h.mux.receive(partialCertificate(seq, 4_000), BROWSER);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(h.endpoint.state, 'failed');
+    assert.deepEqual(reasons, ["DTLS: the DTLS peer's fragments of unfinished handshake messages would hold 65984 bytes (limit 65536)"]);
+    assert.equal(h.clock.pending, 0, 'nothing left running');
   });
 
   it('fails at the connect timeout when the browser never answers, and ignores a second set of credentials', () => {
