@@ -335,12 +335,7 @@ class ConferenceClient implements ConferenceController {
 
   /** The session is gone for good (server restarted or forgot us): a new one joins the same room. */
   private rejoin(): void {
-    this.store.setPhase({ name: 'reconnecting' });
-    this.closeSession();
-    this.occupants.clear();
-    this.moderation.reset();
-    this.store.resetParticipants();
-    this.endpointId = randomHex(4);
+    this.leaveRoomState();
     const retry = (attempt: number) => {
       if (this.ended) return;
       this.join().catch((err: unknown) => {
@@ -363,13 +358,18 @@ class ConferenceClient implements ConferenceController {
     if (this.ended || !connection || connection !== this.joinedConnection) return;
     this.leftNick = this.endpointId;
     connection.send(new Element('presence', { to: `${this.roomJid}/${this.endpointId}`, type: 'unavailable' }));
+    this.leaveRoomState();
+    this.sendPresence({ ...(this.password ? { password: this.password } : {}) });
+  }
+
+  /** What the client knew of the room and its session, forgotten before it enters the room again under a new nick. */
+  private leaveRoomState(): void {
     this.store.setPhase({ name: 'reconnecting' });
     this.closeSession();
     this.occupants.clear();
     this.moderation.reset();
     this.store.resetParticipants();
     this.endpointId = randomHex(4);
-    this.sendPresence({ ...(this.password ? { password: this.password } : {}) });
   }
 
   private closeSession(): void {

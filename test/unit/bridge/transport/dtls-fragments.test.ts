@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { DtlsClient, DtlsSocket, type Transport } from 'werift';
+import { DtlsClient, DtlsSocket } from 'werift';
 import { generateCertificate, type DtlsCertificate } from '../../../../bridge/transport/certificate.ts';
 import { DtlsLink } from '../../../../bridge/transport/dtls-link.ts';
+import { memoryTransport } from './memory-transport.ts';
 
 const log = pino({ level: 'silent' });
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -78,18 +79,6 @@ class WeriftFragments {
   uninstall(): void {
     DtlsSocket.prototype.handleFragmentHandshake = this.#original;
   }
-}
-
-/** werift's Transport delivering to `deliver` on the next turn, as a datagram would arrive. */
-function memoryTransport(deliver: (data: Buffer) => void): Transport {
-  return {
-    type: 'memory',
-    closed: false,
-    address: { address: '127.0.0.1', port: 0, family: 'IPv4' },
-    onData: () => undefined,
-    send: async (data: Buffer) => void setImmediate(() => deliver(data)),
-    close: async () => undefined,
-  };
 }
 
 describe('bridge/transport/dtls-link: handshake fragments werift would keep', function () {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import pino from 'pino';
-import { DtlsClient, DtlsServer, type Transport } from 'werift';
+import { DtlsClient, DtlsServer } from 'werift';
 import { generateCertificate, type DtlsCertificate } from '../../../../bridge/transport/certificate.ts';
 import { DtlsLink, type SrtpKeyingMaterial } from '../../../../bridge/transport/dtls-link.ts';
 import { ContentType, parseHandshakeFragments, parseRecords } from '../../../../bridge/transport/dtls-records.ts';
 import { fingerprintMatches } from '../../../../bridge/transport/dtls-verify.ts';
+import { memoryTransport } from './memory-transport.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -16,18 +17,6 @@ function containsClientHello(datagram: Buffer): boolean {
   return (parseRecords(datagram) ?? []).some(
     (r) => r.contentType === ContentType.handshake && r.epoch === 0 && (parseHandshakeFragments(r.fragment) ?? []).some((f) => f.msgType === CLIENT_HELLO),
   );
-}
-
-/** werift's Transport delivering to `deliver` on the next turn, as a datagram would arrive. */
-function memoryTransport(deliver: (data: Buffer) => void): Transport {
-  return {
-    type: 'memory',
-    closed: false,
-    address: { address: '127.0.0.1', port: 0, family: 'IPv4' },
-    onData: () => undefined,
-    send: async (data: Buffer) => void setImmediate(() => deliver(data)),
-    close: async () => undefined,
-  };
 }
 
 function outcome(link: DtlsLink): Promise<string> {
