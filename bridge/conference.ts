@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { BridgeChannelVideoType, BridgeToClientMessage, ClientToBridgeMessage } from '../xmpp/protocol/bridge-channel.ts';
 import { DominantSpeakerDetector, type SpeakerState } from './dominant-speaker.ts';
 import {
-  compareForwarding, planForwarding, planReceiver, rankingIndex, replanReceiver, toAudioSubscription, UNLIMITED_HEIGHT, withLastN, withVideoConstraints,
+  compareForwarding, isSent, planForwarding, planReceiver, rankingIndex, replanReceiver, toAudioSubscription, UNLIMITED_HEIGHT, withLastN, withVideoConstraints,
   type ConferenceSource, type ForwardingPlan, type NamedSource, type ReceiverRequest,
 } from './forwarding.ts';
 import { RtcpTermination, type FeedbackSsrcs } from './rtcp-termination.ts';
@@ -815,7 +815,7 @@ export class BridgeConference {
 
   /** Whether `receiverId` is sent source `name`; one not planned yet gets everything, like one that asked nothing. */
   private forwards(receiverId: string, name: string): boolean {
-    return this.plan?.receiving.get(receiverId)?.has(name) ?? true;
+    return (this.plan && isSent(this.plan, receiverId, name)) ?? true;
   }
 
   /**

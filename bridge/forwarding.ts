@@ -259,8 +259,17 @@ export interface ForwardingPlan {
   video: Map<string, Map<string, number>>;
   /** Receiver id → forwarded video source → the frame rate wanted at most, for the sources with a limit only. */
   frameRates: Map<string, Map<string, number>>;
-  /** Receiver id → every source (audio and video) it is sent. */
+  /**
+   * Receiver id → the sources it is sent: its video sources, and the audio ones it subscribed to.
+   * A receiver without a ReceiverAudioSubscription (most) gets every other endpoint's audio: it
+   * is in `allAudio` instead, so that a plan is not every receiver times every microphone (a room of
+   * 500 made 250,000 entries at every join and speaker change). Read with {@link isSent}.
+   */
   receiving: Map<string, Set<string>>;
+  /** Receivers sent every audio source but their own. */
+  allAudio: Set<string>;
+  /** Audio source → its owner. */
+  audioOwners: Map<string, string>;
   /** Video source → the greatest height a receiver it is forwarded to wants; 0 when none. */
   senderHeights: Map<string, number>;
   /**
@@ -294,23 +303,45 @@ export interface ReceiverPlan {
   video: Map<string, number>;
   /** Forwarded video source → the frame rate wanted at most, for the sources with a limit only. */
   frameRates: Map<string, number>;
-  /** Every source (audio and video) it is sent. */
+  /** Its video sources, and the audio ones it subscribed to (see ForwardingPlan.receiving). */
   receiving: Set<string>;
+  /** Every other endpoint's audio (no subscription). */
+  allAudio: boolean;
+}
+
+/** Whether the plan sends `receiverId` source `name`; undefined for a receiver it does not know. */
+export function isSent(plan: ForwardingPlan, receiverId: string, name: string): boolean | undefined {
+  const receiving = plan.receiving.get(receiverId);
+  if (!receiving) return undefined;
+  if (receiving.has(name)) return true;
+  if (!plan.allAudio.has(receiverId)) return false;
+  const owner = plan.audioOwners.get(name);
+  return owner !== undefined && owner !== receiverId;
+}
+
+/** Every source the plan sends `receiverId`, video first. */
+export function sentTo(plan: ForwardingPlan, receiverId: string): string[] {
+  const sent = [...(plan.receiving.get(receiverId) ?? [])];
+  if (plan.allAudio.has(receiverId)) for (const [name, owner] of plan.audioOwners) if (owner !== receiverId) sent.push(name);
+  return sent;
 }
 
 /** What one receiver is sent (see {@link planForwarding}), from the index of the conference's sources and speakers. */
 export function planReceiver(receiver: ReceiverRequest, index: RankingIndex, cameraMaxHeight: number): ReceiverPlan {
   const video = selectRanked(receiver, index, cameraMaxHeight);
   const receiving = new Set(video.keys());
-  for (const source of index.audio) {
-    if (source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);
+  const allAudio = receiver.audio === undefined;
+  if (!allAudio) {
+    for (const source of index.audio) {
+      if (source.owner !== receiver.id && receivesAudio(receiver.audio, source)) receiving.add(source.name);
+    }
   }
   const frameRates = new Map<string, number>();
   for (const name of video.keys()) {
     const rate = maxFrameRateOf(receiver, index.byName.get(name)!);
     if (rate >= 0) frameRates.set(name, rate);
   }
-  return { video, frameRates, receiving };
+  return { video, frameRates, receiving, allAudio };
 }
 
 /**
@@ -324,11 +355,15 @@ export function planForwarding(
   speakers: readonly string[],
   cameraMaxHeight = UNLIMITED_HEIGHT,
 ): ForwardingPlan {
-  const plan: ForwardingPlan = { video: new Map(), frameRates: new Map(), receiving: new Map(), senderHeights: new Map(), heightCounts: new Map() };
   const index = rankingIndex(sources, speakers);
+  const plan: ForwardingPlan = {
+    video: new Map(), frameRates: new Map(), receiving: new Map(), allAudio: new Set(),
+    audioOwners: new Map(index.audio.map((source) => [source.name, source.owner])), senderHeights: new Map(), heightCounts: new Map(),
+  };
   for (const source of sources) if (source.media === 'video') plan.senderHeights.set(source.name, 0);
   for (const receiver of receivers) {
-    const { video, frameRates, receiving } = planReceiver(receiver, index, cameraMaxHeight);
+    const { video, frameRates, receiving, allAudio } = planReceiver(receiver, index, cameraMaxHeight);
+    if (allAudio) plan.allAudio.add(receiver.id);
     for (const [name, height] of video) {
       plan.senderHeights.set(name, Math.max(plan.senderHeights.get(name) ?? 0, height));
       countHeight(plan, name, height, 1);
@@ -368,8 +403,21 @@ export function replanReceiver(plan: ForwardingPlan, id: string, next: ReceiverP
     }
   }
   const started = [...next.video.keys()].filter((name) => !before?.has(name));
-  const receivingChanged = [...next.receiving].filter((name) => !receivingBefore?.has(name));
-  for (const name of receivingBefore ?? []) if (!next.receiving.has(name)) receivingChanged.push(name);
+  const allAudioBefore = receivingBefore !== undefined && plan.allAudio.has(id);
+  if (next.allAudio) plan.allAudio.add(id);
+  else plan.allAudio.delete(id);
+  const othersAudio = (name: string): boolean => {
+    const owner = plan.audioOwners.get(name);
+    return owner !== undefined && owner !== id;
+  };
+  const candidates = new Set([...(receivingBefore ?? []), ...next.receiving]);
+  // From every audio source to a subscription or back: each audio source may have changed.
+  if (allAudioBefore !== next.allAudio) for (const name of plan.audioOwners.keys()) candidates.add(name);
+  const receivingChanged = [...candidates].filter((name) => {
+    const was = receivingBefore?.has(name) === true || (allAudioBefore && othersAudio(name));
+    const is = next.receiving.has(name) || (next.allAudio && othersAudio(name));
+    return was !== is;
+  });
   return { senderHeights, started, receivingChanged };
 }
 
