@@ -53,6 +53,14 @@ export const FRAME_END_REPEAT_LOSS = 0.03;
  */
 export const PROBE_CLUSTER_GAP_MS = 1000;
 export const PROBE_CLUSTER_MAX_GAP_MS = 8000;
+/**
+ * A cluster whose result was taken lets the receiver up to what it wants; held back again this soon
+ * after it, the rate the cluster showed did not hold (a bottleneck shared with cross traffic: the
+ * back-to-back burst measures the link's capacity, not the share left free), and the next cluster
+ * waits twice as long, as after a result not taken — else every second would raise the receiver
+ * a layer and drop it again.
+ */
+export const PROBE_SUSTAIN_MS = 5000;
 /** A cluster is at least this many packets, and this long at its target rate. */
 const PROBE_CLUSTER_PACKETS = 5;
 const PROBE_CLUSTER_MS = 15;
@@ -226,12 +234,19 @@ export class ReceiverBandwidth {
     const heldBack = this.#idealBps > this.#allocatedBps;
     if (!heldBack) {
       this.#clusterDueAt = Number.NaN;
-      this.#clusterGapMs = PROBE_CLUSTER_GAP_MS;
+      // Let up long enough after the last cluster: that cluster's result held.
+      if (!(now - this.#lastClusterAt <= PROBE_SUSTAIN_MS)) this.#clusterGapMs = PROBE_CLUSTER_GAP_MS;
       this.#clusterJudged = true; // the last cluster, if any, is not judged when held back again
       return 0;
     }
-    // Held back from now on: the first cluster comes a gap later.
-    if (Number.isNaN(this.#clusterDueAt)) this.#clusterDueAt = now + PROBE_CLUSTER_GAP_MS;
+    if (Number.isNaN(this.#clusterDueAt)) {
+      // Held back from now on: the first cluster comes a gap later, twice the last one when the
+      // last cluster's taken result did not hold (PROBE_SUSTAIN_MS).
+      if (now - this.#lastClusterAt <= PROBE_SUSTAIN_MS && (this.#estimator.probeResultsTaken ?? 0) > this.#takenAtCluster) {
+        this.#clusterGapMs = Math.min(2 * this.#clusterGapMs, PROBE_CLUSTER_MAX_GAP_MS);
+      }
+      this.#clusterDueAt = now + this.#clusterGapMs;
+    }
     if (!(elapsed > 0 && elapsed <= 1000)) return 0;
     const estimate = this.#estimator.estimateBps;
     const fill = Math.max(0, ((Math.min(estimate, this.#idealBps) - sentBps) * elapsed) / 8000);

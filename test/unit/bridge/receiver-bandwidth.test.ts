@@ -179,6 +179,45 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(clusters.length, count);
   });
 
+  it('backs off clusters whose taken results do not hold (held back again within PROBE_SUSTAIN_MS), and not those that do', () => {
+    const clusters: number[] = [];
+    class ProbingEstimator extends FixedEstimator {
+      probeResultsTaken = 0;
+      beginProbeCluster(_id: number, _targetBps: number, nowMs: number): boolean {
+        clusters.push(nowMs);
+        return true;
+      }
+    }
+    const estimator = new ProbingEstimator();
+    estimator.estimateBps = 400_000;
+    const bandwidth = new ReceiverBandwidth(estimator);
+    bandwidth.feedback({ kind: 'transport-cc', parsed: { senderSsrc: 1, mediaSsrc: 0, baseSequence: 0, referenceTime: 0, feedbackCount: 0, deltas: [] } }, 0);
+    const heldBack = (at: number) => bandwidth.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, at);
+    const letUp = (at: number) => bandwidth.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, at);
+    let t = 0;
+    const run = (until: number) => {
+      for (; t <= until; t += 100) bandwidth.probeBytes(t);
+    };
+    /** Held back until a cluster goes, its result taken, the receiver let up; held back again `after` ms later. */
+    const cycle = (after: number): number => {
+      const count = clusters.length;
+      heldBack(t);
+      const from = t;
+      while (clusters.length === count) run(t);
+      const wait = clusters.at(-1)! - from;
+      estimator.probeResultsTaken++;
+      letUp(t);
+      run(t + after);
+      return wait;
+    };
+    // A shared bottleneck: each cluster's result is taken, and the receiver is held back 2 s later.
+    const waits = [cycle(2000), cycle(2000), cycle(2000), cycle(2000), cycle(2000)];
+    assert.deepEqual(waits, [1000, 2000, 4000, 8000, 8000]);
+    // A result that holds (6 s let up): the next cluster comes a second after being held back again.
+    cycle(6000);
+    assert.equal(cycle(6000), 1000);
+  });
+
   it('repeats frame ends only for a receiver that reported loss of 3 % or more, and not while its queue grows', () => {
     const estimator = new (class extends FixedEstimator {
       lossFraction = 0;
