@@ -232,15 +232,19 @@ export class ConferenceMedia {
       }
       case 'session-terminate': {
         const restartRequested = jingle.bridgeSession?.restart === true;
-        const restart = restartRequested && (p.restartRequests ??= new RestartRequestLimit(this.options.restartRequestLimits)).accept();
+        const limit = restartRequested ? (p.restartRequests ??= new RestartRequestLimit(this.options.restartRequestLimits)) : undefined;
+        const restart = limit?.accept() === true;
         this.log.info({ endpoint: p.nick, restartRequested, restart, reason: jingle.reason }, 'the participant ended its session');
         this.endSession(p);
         if (!restart) {
           // Without restart the focus only expires the endpoint (§5.6; Jicofo's terminateSession).
           p.sessionTerminated = true;
-          if (!restartRequested) return;
-          // As Jicofo's Participant.onSessionTerminate: the session still ends, no new one starts.
+          if (!limit) return;
+          // As Jicofo's Participant.onSessionTerminate: the session ends, no new one starts now. Unlike
+          // Jicofo, which leaves the participant without media until it rejoins the room, the focus
+          // invites it again once its limit allows (restarts stay as rare as the limit says).
           this.log.warn({ endpoint: p.nick }, 'session restart refused: rate-limited');
+          this.deferRestart(p, limit);
           throw new StanzaError('wait', 'resource-constraint', 'rate-limited');
         }
         // Re-invite after the result has gone out (Jicofo's RestartJingle re-invite method, §5.6).
@@ -364,8 +368,30 @@ export class ConferenceMedia {
     for (const other of this.participants.values()) if (other.nick !== p.nick) other.session?.syncSources(p.nick, EMPTY_SOURCES);
   }
 
+  /**
+   * Invites `p` again once `limit` allows a restart (counted as one); never when the limit allows
+   * none. Cancelled when it rejoins, leaves, or the conference closes.
+   */
+  private deferRestart(p: Participant, limit: RestartRequestLimit): void {
+    p.cancelDeferredRestart?.();
+    p.cancelDeferredRestart = undefined;
+    const wait = limit.waitMs();
+    if (!Number.isFinite(wait)) return;
+    const timer = setTimeout(() => {
+      p.cancelDeferredRestart = undefined;
+      if (this.closed || this.participants.get(p.nick) !== p || p.session) return;
+      if (!limit.accept()) return this.deferRestart(p, limit);
+      this.log.info({ endpoint: p.nick }, 'inviting again after a restart refused for its rate');
+      p.sessionTerminated = false;
+      this.update();
+    }, wait);
+    p.cancelDeferredRestart = () => clearTimeout(timer);
+  }
+
   /** The participant left the room (it is no longer in the participants map). */
   participantLeft(p: Participant): void {
+    p.cancelDeferredRestart?.();
+    p.cancelDeferredRestart = undefined;
     this.forceMuted.delete(p.nick);
     this.endSession(p);
   }
@@ -389,6 +415,8 @@ export class ConferenceMedia {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     for (const p of this.participants.values()) {
+      p.cancelDeferredRestart?.();
+      p.cancelDeferredRestart = undefined;
       p.session?.close();
       p.session = undefined;
     }

@@ -28,6 +28,8 @@ export interface Participant {
   sessionTerminated?: boolean;
   /** Its session restarts so far (./restart-requests.ts), from its first; a rejoin starts afresh, as in Jicofo. */
   restartRequests?: RestartRequestLimit;
+  /** A restart refused for its rate: the new session it is owed, once the limit allows one (cancels it). */
+  cancelDeferredRestart?: () => void;
 }
 
 /** The participant's fields from its MUC presence; undefined without a real JID (not ours to manage). */

@@ -33,6 +33,18 @@ export class RestartRequestLimit {
     this.now = limits.now ?? (() => performance.now());
   }
 
+  /** Milliseconds until a restart would be allowed (0: now; Infinity when none ever is, maxRequests 0). */
+  waitMs(): number {
+    if (this.maxRequests <= 0) return Number.POSITIVE_INFINITY;
+    const now = this.now();
+    const last = this.accepted.at(-1);
+    let wait = last === undefined ? 0 : Math.max(0, this.minIntervalMs - (now - last));
+    const inWindow = this.accepted.filter((t) => now - t <= this.intervalMs);
+    // The oldest that must leave the window for one more to fit.
+    if (inWindow.length >= this.maxRequests) wait = Math.max(wait, inWindow[inWindow.length - this.maxRequests]! + this.intervalMs - now + 1);
+    return wait;
+  }
+
   /** Whether a restart requested now is allowed; an allowed one counts against the next. */
   accept(): boolean {
     const now = this.now();

@@ -436,7 +436,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)));
   });
 
-  it('refuses a restart sooner than 5 s after the last with resource-constraint, ending the session without a new one until the participant rejoins', async () => {
+  it('refuses a restart sooner than 5 s after the last with resource-constraint, ending the session, and invites again once the limit allows', async () => {
     let now = 1_000_000;
     conference.end('replaced');
     conference = new Conference(link, pino({ level: 'silent' }), {
@@ -469,15 +469,46 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(link.jingleTo('bob', 'source-remove').length, before.removes + 1, 'and bob is told alice\'s sources are gone');
     conference.onPresence(occupant('bob'));
     await settle();
-    assert.equal(link.jingleTo('alice', 'session-initiate').length, 2, 'no new session');
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 2, 'no new session yet');
+    // 5 s after the granted restart (1 s later), the limit allows one: she is invited again (Jicofo would leave her without media).
+    now += 1_000;
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 3, 'invited again once the limit allows');
+    await acceptLatest();
+    // Refused again at once (within 5 s), then she leaves and rejoins before the limit allows: the rejoin's session, no other.
+    now += 1_000;
+    assert.throws(restart, (e: StanzaError) => e.condition === 'resource-constraint');
     conference.onPresence(occupant('alice', { type: 'unavailable', role: 'none' }));
     conference.onPresence(occupant('alice'));
     await settle();
-    assert.equal(link.jingleTo('alice', 'session-initiate').length, 3, 'a new session once she rejoins');
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 4, 'a new session once she rejoins');
+    now += 10_000;
+    await new Promise((resolve) => setTimeout(resolve, 4_100));
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 4, 'the left participant\'s deferred invitation was cancelled');
     await acceptLatest();
     restart();
     await settle();
-    assert.equal(link.jingleTo('alice', 'session-initiate').length, 4, 'the rejoined participant\'s restarts are counted afresh');
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 5, 'the rejoined participant\'s restarts are counted afresh');
+  });
+
+  it('never invites again after a refused restart when the limit allows none (maxRequests 0)', async () => {
+    conference.end('replaced');
+    conference = new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+      media: { iq, selector, focusJid: FOCUS, restartRequestLimits: { maxRequests: 0 } },
+    });
+    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+    await twoJoined();
+    await accept('alice', 0);
+    const sid = link.jingleTo('alice', 'session-initiate').at(-1)!.sid;
+    const terminate = buildJingle({ action: 'session-terminate', sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] }, bridgeSession: { restart: true } });
+    assert.throws(() => conference.handleIq(jingleIq('alice', terminate), iq), (e: StanzaError) => e.condition === 'resource-constraint');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    conference.onPresence(occupant('bob'));
+    await settle();
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
   });
 
   it('after session-terminate without restart expires the endpoint and invites the participant again only once it rejoins', async () => {

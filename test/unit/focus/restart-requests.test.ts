@@ -41,6 +41,22 @@ describe('focus/restart-requests (Jicofo restart-request-rate-limits)', () => {
     assert.deepEqual(accepted, [0, 5, 10, 15]);
   });
 
+  it('tells how long until a restart would be accepted: the first time accept() says yes', () => {
+    const l = limit();
+    assert.equal(l.waitMs(), 0);
+    for (let i = 0; i < 40; i++) {
+      const wait = l.waitMs();
+      if (wait > 0) {
+        now += wait - 1;
+        assert.equal(l.accept(), false, `1 ms before the wait (${wait} ms) is over`);
+        now += 1;
+      }
+      assert.equal(l.accept(), true, `restart ${i + 1} once the wait (${wait} ms) is over`);
+      now += 1_000 * (i % 3);
+    }
+    assert.equal(new RestartRequestLimit({ maxRequests: 0, now: () => now }).waitMs(), Number.POSITIVE_INFINITY);
+  });
+
   it('follows the limits it is given', () => {
     const l = new RestartRequestLimit({ minIntervalMs: 0, maxRequests: 2, intervalMs: 1_000, now: () => now });
     assert.deepEqual([l.accept(), l.accept(), l.accept()], [true, true, false]);

@@ -302,5 +302,12 @@ describe('web client: room moderation', () => {
     assert.deepEqual(store.state.moderation.allowedToSpeak, ['ab12']);
     moderation.handle(av('{"type":"av_moderation","enabled":false,"mediaType":"audio"}'));
     assert.deepEqual([store.state.moderation.audioModerated, store.state.moderation.mayUnmute], [false, true]);
+    // Moderated and approved, then the session is replaced (rejoin): the approval was the old occupant's.
+    moderation.handle(av('{"type":"av_moderation","enabled":true,"mediaType":"audio","actor":"x"}'));
+    moderation.handle(av('{"type":"av_moderation","approved":true,"mediaType":"audio"}'));
+    assert.equal(store.state.moderation.mayUnmute, true);
+    moderation.reset();
+    moderation.handle(av('{"type":"av_moderation","enabled":true,"mediaType":"audio","actor":"x"}')); // what the component tells the newcomer
+    assert.deepEqual([store.state.moderation.audioModerated, store.state.moderation.mayUnmute], [true, false], 'approved again before unmuting');
   });
 });

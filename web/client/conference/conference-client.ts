@@ -67,6 +67,11 @@ const MAX_CONFERENCE_REQUESTS = 30;
  * often: jitsi-meet's `waitForOwner` retries every 5 s (react/features/authentication).
  */
 const WAIT_FOR_HOST_RETRY_MS = 5000;
+/**
+ * After a refused session restart, how long to wait for the focus's new offer: Salon's focus makes
+ * it once its limit allows (at most a minute, Jicofo's interval), with some slack.
+ */
+const REFUSED_RESTART_WAIT_MS = 75_000;
 /** ICE `disconnected` may heal by itself; after this long the session is restarted. */
 const ICE_GRACE_MS = 5000;
 
@@ -100,8 +105,8 @@ class ConferenceClient implements ConferenceController {
   private readonly restarts = new RestartPacer();
   /** A restart waiting for the focus's gap since the last one. */
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The nick this client left the room with to enter it again (reenter): its unavailable presence does not end the call. */
-  private leftNick: string | undefined;
+  /** After a refused restart: the call ends as failed unless the focus offers a new session before it fires. */
+  private offerWaitTimer: ReturnType<typeof setTimeout> | undefined;
   /** A screen share is being started or stopped. */
   private screenChange: Promise<void> | undefined;
   private readonly quality: QualityMonitor;
@@ -335,7 +340,12 @@ class ConferenceClient implements ConferenceController {
 
   /** The session is gone for good (server restarted or forgot us): a new one joins the same room. */
   private rejoin(): void {
-    this.leaveRoomState();
+    this.store.setPhase({ name: 'reconnecting' });
+    this.closeSession();
+    this.occupants.clear();
+    this.moderation.reset();
+    this.store.resetParticipants();
+    this.endpointId = randomHex(4);
     const retry = (attempt: number) => {
       if (this.ended) return;
       this.join().catch((err: unknown) => {
@@ -346,34 +356,10 @@ class ConferenceClient implements ConferenceController {
     retry(0);
   }
 
-  /**
-   * Leaves the room and enters it again on the same connection, with a new nick: the focus then
-   * sees a new participant and invites it. For a session the focus will not restart (a refused
-   * restart ends the session and the focus invites no one who ended theirs, as Jicofo): without
-   * this the call would go on without media until the user reloads. The same connection keeps
-   * the same JID, so a room whose lobby admitted it lets it back in.
-   */
-  private reenter(): void {
-    const connection = this.connection;
-    if (this.ended || !connection || connection !== this.joinedConnection) return;
-    this.leftNick = this.endpointId;
-    connection.send(new Element('presence', { to: `${this.roomJid}/${this.endpointId}`, type: 'unavailable' }));
-    this.leaveRoomState();
-    this.sendPresence({ ...(this.password ? { password: this.password } : {}) });
-  }
-
-  /** What the client knew of the room and its session, forgotten before it enters the room again under a new nick. */
-  private leaveRoomState(): void {
-    this.store.setPhase({ name: 'reconnecting' });
-    this.closeSession();
-    this.occupants.clear();
-    this.moderation.reset();
-    this.store.resetParticipants();
-    this.endpointId = randomHex(4);
-  }
-
   private closeSession(): void {
     clearTimeout(this.iceGraceTimer);
+    clearTimeout(this.offerWaitTimer);
+    this.offerWaitTimer = undefined;
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     this.quality.stop();
@@ -416,11 +402,6 @@ class ConferenceClient implements ConferenceController {
     if (!String(presence.attrs.from ?? '').includes('/') || this.isFocus(occupant)) return;
     const self = occupant.nick === this.endpointId || occupant.statusCodes.includes(110);
     if (occupant.unavailable) {
-      // Our own leave before entering again (reenter), not the end of the call.
-      if (occupant.nick === this.leftNick) {
-        this.leftNick = undefined;
-        return;
-      }
       if (self) {
         // Kicked (307); otherwise the room went away: destroyed (`<destroy/>`, the meeting was
         // ended for everyone) or shut.
@@ -534,6 +515,8 @@ class ConferenceClient implements ConferenceController {
     }
     switch (jingle.action) {
       case 'session-initiate': {
+        clearTimeout(this.offerWaitTimer);
+        this.offerWaitTimer = undefined;
         this.peer?.close();
         this.channel?.close();
         const peer = new JinglePeer(jingle, {
@@ -611,10 +594,16 @@ class ConferenceClient implements ConferenceController {
       action: 'session-terminate', sid, contents: [], groups: [], extensions: [],
       bridgeSession: { restart: true }, reason: { condition: 'connectivity-error', extensions: [] },
     }).catch((err: unknown) => {
-      // Refused (too many restarts, or a session the focus no longer knows): no new session comes
-      // unless a new offer is already here; the room is entered again for one.
-      console.warn('the session restart was refused; entering the room again', err);
-      if (connection === this.connection && !this.peer) this.reenter();
+      // Refused (too many restarts): Salon's focus invites again once its limit allows; a focus that
+      // does not (Jicofo leaves the participant without media until it rejoins) must not leave the
+      // call silently without media, so it ends as failed (the user can join again) after a wait.
+      console.warn('the session restart was refused; waiting for the focus to offer a new session', err);
+      if (connection !== this.connection || this.peer || this.ended) return;
+      clearTimeout(this.offerWaitTimer);
+      this.offerWaitTimer = setTimeout(() => {
+        this.offerWaitTimer = undefined;
+        if (!this.peer) this.fail('media-failed');
+      }, REFUSED_RESTART_WAIT_MS);
     });
   }
 

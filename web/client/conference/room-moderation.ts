@@ -209,10 +209,16 @@ export class RoomModeration {
     this.lobby = undefined;
   }
 
-  /** A new session replaces the old one (rejoin): the lobby occupancy went with it. */
+  /**
+   * A new session replaces the old one (rejoin): the lobby occupancy went with it, and so did what
+   * the A/V moderation component knew of it (an approval is the old occupant's: the component tells
+   * the new one whether the room is moderated, and a moderator approves it again).
+   */
   reset(): void {
     this.lobby = undefined;
-    this.store.setModeration({ knockers: [] });
+    this.audioApproved = false;
+    this.store.setModeration({ knockers: [], audioModerated: false, allowedToSpeak: [] });
+    this.updateMayUnmute();
   }
 
   /** The room's disco#info, as ChatRoom.discoRoomInfo reads it. */
