@@ -22,8 +22,10 @@ export interface Participant {
   features?: Promise<ClientFeatures>;
   session?: JingleSession;
   /**
-   * The participant ended its session itself, asking for no new one (§5.6): Jicofo then forgets it
-   * as a participant, so it is not invited again until it rejoins the room.
+   * The participant ended its session itself, asking for no new one (§5.6), or its restart was
+   * refused for its rate: Jicofo then forgets it as a participant, so it is not invited again until
+   * it rejoins the room. After a refused restart Salon's focus clears this once its limit allows
+   * (cancelDeferredRestart).
    */
   sessionTerminated?: boolean;
   /** Its session restarts so far (./restart-requests.ts), from its first; a rejoin starts afresh, as in Jicofo. */

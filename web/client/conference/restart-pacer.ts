@@ -1,8 +1,8 @@
 /**
  * When the client may ask the focus for a session restart (jitsi-protocol.md §5.6): the focus, as
  * Jicofo, refuses a restart sooner than {@link MIN_RESTART_GAP_MS} after the last one, and more
- * than five a minute, and a refused restart leaves the client without a session until it rejoins.
- * So a restart due sooner waits for the gap; a session that keeps failing (more than `max` restarts
+ * than five a minute, and a refused restart ends the session: Salon's focus offers a new one once
+ * its limit allows, Jicofo only when the client rejoins. So a restart due sooner waits for the gap; a session that keeps failing (more than `max` restarts
  * within `windowMs`) is given up. Pure: the caller gives the time.
  */
 
