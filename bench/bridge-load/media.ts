@@ -5,8 +5,12 @@
 // The VP8 payload descriptor is a valid RFC 7741 §4.2 one (X, I with a 15-bit PictureID, L with
 // TL0PICIDX, T with TID 0 and Y), and the first packet of a keyframe carries the RFC 6386 §9.1
 // keyframe header with the layer's dimensions, since the bridge learns layer heights from it.
-// Audio packets carry the RFC 6464 ssrc-audio-level extension (RFC 8285 §4.2 one-byte form), from
-// which the bridge picks the dominant speaker and the loudest streams.
+// Every packet carries RFC 8285 §4.2 one-byte header extensions as Chrome's do under the focus's
+// offer: audio the RFC 6464 ssrc-audio-level (from which the bridge picks the dominant speaker and
+// the loudest streams) and the transport-wide sequence number
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01), video abs-send-time and the transport-wide
+// sequence number. Those two are written when the packet is sent (stampTransport), since the
+// transport-wide number counts every packet of the participant's transport, audio and video.
 
 import { performance } from 'node:perf_hooks';
 
@@ -43,6 +47,45 @@ export const DEFAULT_AUDIO_LEVEL_ID = 1;
 /** A keyframe on every layer this often, besides those the bridge asks for (PLI/FIR). */
 export const KEYFRAME_INTERVAL_MS = 3000;
 
+/** Negotiated ids (1–14) of the header extensions the generator writes; undefined: not offered, left out. */
+export interface ExtensionIds {
+  audioLevel: number | undefined;
+  absSendTime: number | undefined;
+  transportCc: number | undefined;
+}
+
+/** The focus's default table (focus/offer.ts DEFAULT_CODECS), until an offer says otherwise. */
+export const DEFAULT_EXTENSION_IDS: Readonly<ExtensionIds> = Object.freeze({ audioLevel: 1, absSendTime: 3, transportCc: 5 });
+
+/**
+ * Fixed header (12) + one-byte extension block: its 4-byte header and 8 bytes of elements, the
+ * same size for both kinds so that packet sizes do not depend on what is offered.
+ *   audio: [level id|0][level] [tcc id|1][seq][seq] [0][0][0]
+ *   video: [abs id|2][t][t][t] [tcc id|1][seq][seq] [0]
+ * An element whose extension was not offered is left as padding (zero bytes, RFC 8285 §4.2).
+ */
+export const RTP_HEADER_BYTES = 24;
+const ELEMENTS_AT = 16;
+const AUDIO_TRANSPORT_CC_AT = 18;
+const VIDEO_TRANSPORT_CC_AT = 20;
+
+/**
+ * Writes the send-time extensions of one packet built here: the transport-wide sequence number
+ * and, on video, abs-send-time (24-bit seconds in 6.18 fixed point, from `nowMs`).
+ */
+export function stampTransport(packet: Buffer, ids: ExtensionIds, sequence: number, nowMs: number): void {
+  const video = (packet[1]! & 0x7f) === VP8_PT;
+  if (video && ids.absSendTime !== undefined) {
+    packet[ELEMENTS_AT] = (ids.absSendTime << 4) | 2;
+    packet.writeUIntBE(Math.floor((nowMs * (1 << 18)) / 1000) & 0xff_ffff, ELEMENTS_AT + 1, 3);
+  }
+  if (ids.transportCc !== undefined) {
+    const at = video ? VIDEO_TRANSPORT_CC_AT : AUDIO_TRANSPORT_CC_AT;
+    packet[at] = (ids.transportCc << 4) | 1;
+    packet.writeUInt16BE(sequence & 0xffff, at + 1);
+  }
+}
+
 /** Packets per second one sender offers, by kind. */
 export function offeredPps(): { video: number; audio: number; total: number } {
   const video = LAYERS.reduce((sum, l) => sum + l.packets * FRAME_RATE, 0);
@@ -50,22 +93,54 @@ export function offeredPps(): { video: number; audio: number; total: number } {
   return { video, audio, total: video + audio };
 }
 
-class RtpStream {
+/** One SSRC's RTP numbering, and what its sender reports need. */
+export class RtpStream {
   sequence: number;
   timestamp: number;
-  constructor(readonly ssrc: number) {
+  /** Packets and payload octets sent (RFC 3550 §6.4.1 sender's counts). */
+  packets = 0;
+  octets = 0;
+  /** The RTP timestamp of the last packet built, and when (ms, performance.now). */
+  #lastTimestamp = 0;
+  #lastAt = -1;
+
+  constructor(readonly ssrc: number, readonly clockRate: number) {
     this.sequence = (ssrc * 7) & 0xffff;
     this.timestamp = ssrc >>> 3;
   }
 
-  /** Writes the 12-byte fixed header; `extension` sets X (RFC 3550 §5.1: the caller writes the extension at byte 12). */
-  header(packet: Buffer, pt: number, marker: boolean, extension = false): void {
-    packet[0] = extension ? 0x90 : 0x80;
+  /**
+   * Writes the fixed header and an empty extension block (RTP_HEADER_BYTES in all; the caller
+   * fills the elements), and counts the packet.
+   */
+  header(packet: Buffer, pt: number, marker: boolean): void {
+    packet[0] = 0x90; // V=2, X=1
     packet[1] = (marker ? 0x80 : 0) | pt;
     packet.writeUInt16BE(this.sequence, 2);
     packet.writeUInt32BE(this.timestamp >>> 0, 4);
     packet.writeUInt32BE(this.ssrc, 8);
+    packet.writeUInt16BE(0xbede, 12);
+    packet.writeUInt16BE((RTP_HEADER_BYTES - ELEMENTS_AT) / 4, 14);
+    packet.fill(0, ELEMENTS_AT, RTP_HEADER_BYTES);
     this.sequence = (this.sequence + 1) & 0xffff;
+    this.packets++;
+    this.octets += packet.length - RTP_HEADER_BYTES;
+    this.#lastTimestamp = this.timestamp >>> 0;
+    this.#lastAt = performance.now();
+  }
+
+  /**
+   * The RTP timestamp of instant `nowMs` on the stream's clock, from its last packet, as a sender
+   * report gives it (RFC 3550 §6.4.1); undefined before the first packet.
+   */
+  /** When its last packet was built (ms, performance.now); -1 before the first. */
+  get lastSentAt(): number {
+    return this.#lastAt;
+  }
+
+  timestampAt(nowMs: number): number | undefined {
+    if (this.#lastAt < 0) return undefined;
+    return (this.#lastTimestamp + Math.round(((nowMs - this.#lastAt) * this.clockRate) / 1000)) >>> 0;
   }
 }
 
@@ -80,19 +155,19 @@ function writeTrailer(packet: Buffer, sender: number, layer: number): void {
 
 /** One simulcast layer's VP8 stream. */
 export class Vp8Layer {
-  readonly #rtp: RtpStream;
+  readonly rtp: RtpStream;
   #pictureId: number;
   #tl0PicIdx: number;
   keyframeWanted = true;
 
   constructor(ssrc: number, readonly index: number, readonly spec: LayerSpec, readonly sender: number) {
-    this.#rtp = new RtpStream(ssrc);
+    this.rtp = new RtpStream(ssrc, VIDEO_CLOCK);
     this.#pictureId = ssrc & 0x7fff;
     this.#tl0PicIdx = ssrc & 0xff;
   }
 
   get ssrc(): number {
-    return this.#rtp.ssrc;
+    return this.rtp.ssrc;
   }
 
   /** The layer's frame height, as its keyframes signal it. */
@@ -108,8 +183,8 @@ export class Vp8Layer {
     const { packets, bytes, width, height } = this.spec;
     for (let i = 0; i < packets; i++) {
       const packet = Buffer.alloc(bytes);
-      this.#rtp.header(packet, VP8_PT, i === packets - 1);
-      let at = 12;
+      this.rtp.header(packet, VP8_PT, i === packets - 1);
+      let at = RTP_HEADER_BYTES;
       // X=1, N=0, S=1 on the frame's first packet, PID=0.
       packet[at++] = 0x80 | (i === 0 ? 0x10 : 0);
       packet[at++] = 0xe0; // I, L, T
@@ -133,7 +208,7 @@ export class Vp8Layer {
       writeTrailer(packet, this.sender, this.index);
       out.push(packet);
     }
-    this.#rtp.timestamp += VIDEO_CLOCK / FRAME_RATE;
+    this.rtp.timestamp += VIDEO_CLOCK / FRAME_RATE;
     this.#pictureId = (this.#pictureId + 1) & 0x7fff;
     this.#tl0PicIdx = (this.#tl0PicIdx + 1) & 0xff;
     return out;
@@ -142,33 +217,29 @@ export class Vp8Layer {
 
 /** Opus-shaped audio with an RFC 6464 audio level in every packet. */
 export class AudioStream {
-  readonly #rtp: RtpStream;
+  readonly rtp: RtpStream;
   /**
    * @param level RFC 6464 §3 level, 0..127 (−dBov; 127 = silence), sent with V = 0.
    * @param levelExtensionId the negotiated id of urn:ietf:params:rtp-hdrext:ssrc-audio-level (1..14).
    */
   constructor(ssrc: number, readonly sender: number, public level: number, public levelExtensionId = DEFAULT_AUDIO_LEVEL_ID) {
-    this.#rtp = new RtpStream(ssrc);
+    this.rtp = new RtpStream(ssrc, 48_000);
   }
 
   get ssrc(): number {
-    return this.#rtp.ssrc;
+    return this.rtp.ssrc;
   }
 
-  /** One packet of AUDIO_BYTES, extension included (so packet sizes do not depend on it). */
+  /** One packet of AUDIO_BYTES, extensions included. */
   packet(): Buffer {
     const packet = Buffer.alloc(AUDIO_BYTES, 0x5a);
-    this.#rtp.header(packet, OPUS_PT, false, true);
-    // RFC 8285 §4.2: profile 0xBEDE, length 1 (32-bit words), element ID | (L = 0: one byte), level, padding.
-    packet.writeUInt16BE(0xbede, 12);
-    packet.writeUInt16BE(1, 14);
-    packet[16] = (this.levelExtensionId << 4) | 0;
-    packet[17] = this.level & 0x7f;
-    packet[18] = 0;
-    packet[19] = 0;
-    packet[20] = 0x78; // an Opus TOC byte (SILK/CELT hybrid-looking); the bridge does not read it
+    this.rtp.header(packet, OPUS_PT, false);
+    // RFC 8285 §4.2: element ID | (L = 0: one byte), then the level (V = 0).
+    packet[ELEMENTS_AT] = (this.levelExtensionId << 4) | 0;
+    packet[ELEMENTS_AT + 1] = this.level & 0x7f;
+    packet[RTP_HEADER_BYTES] = 0x78; // an Opus TOC byte (SILK/CELT hybrid-looking); the bridge does not read it
     writeTrailer(packet, this.sender, 255);
-    this.#rtp.timestamp += 48 * AUDIO_PACKET_MS;
+    this.rtp.timestamp += 48 * AUDIO_PACKET_MS;
     return packet;
   }
 }

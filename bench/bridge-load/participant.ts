@@ -10,6 +10,8 @@
 // the layers no taller than maxHeight (at least the lowest while maxHeight > 0), no video at all
 // at 0 (nobody receives the source), everything before the first constraint; a layer that comes
 // back starts with a keyframe, as a re-enabled encoding does. A muted participant sends no audio.
+// Its packets carry a transport-wide sequence number, and it sends the RTCP a browser sends
+// (transport-cc feedback, receiver and sender reports: rtcp.ts).
 
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
@@ -20,14 +22,18 @@ import { parse, type Element } from 'ltx';
 import pino from 'pino';
 import { Message, classes, methods, parseMessage } from 'werift';
 import WebSocket from 'ws';
-import { ClientFeature } from '../../focus/offer.ts';
+import { ClientFeature, HeaderExtensionUri } from '../../focus/offer.ts';
 import type { DtlsCertificate } from '../../bridge/transport/certificate.ts';
 import { DtlsLink } from '../../bridge/transport/dtls-link.ts';
 import { NativeMediaSocket, nativeMedia } from '../../bridge/native/index.ts';
 import { SrtpProtection } from '../../bridge/transport/srtp-protection.ts';
 import { parseJingle, type Jingle } from '../../xmpp/protocol/jingle.ts';
 import { serialiseBridgeChannelMessage } from '../../xmpp/protocol/bridge-channel.ts';
-import { AudioStream, DEFAULT_AUDIO_LEVEL_ID, LAYERS, QUIET_LEVEL, ReceiveStats, Vp8Layer } from './media.ts';
+import {
+  AudioStream, DEFAULT_AUDIO_LEVEL_ID, DEFAULT_EXTENSION_IDS, LAYERS, QUIET_LEVEL, ReceiveStats, Vp8Layer, stampTransport, type ExtensionIds,
+} from './media.ts';
+import { ParticipantRtcp, type RtcpCounters } from './rtcp.ts';
+import { RtcpWalker } from '../../bridge/rtp/rtcp.ts';
 
 // @xmpp/websocket expects the WHATWG WebSocket global, which Node 20 lacks; ws provides it.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -127,6 +133,8 @@ export interface ParticipantOptions {
    * counts packets and sequence gaps from the clear SRTP headers only. Default true.
    */
   decrypts?: boolean;
+  /** Numbers its packets transport-wide and sends RTCP (rtcp.ts), as a browser; default true. */
+  feedback?: boolean;
   /** Last-N in the receiver's constraints; 0 for a send-only participant. */
   lastN: number;
   /** Source names this participant puts on stage (asking `onStageHeight`); the others at `defaultHeight`. */
@@ -176,6 +184,10 @@ export class Participant {
   /** Jingle actions received from the focus, in order. */
   readonly jingleActions: string[] = [];
   audio: AudioStream | undefined;
+  /** The header extension ids the offer negotiated (the focus's defaults until it came). */
+  readonly extensionIds: ExtensionIds = { ...DEFAULT_EXTENSION_IDS };
+  readonly #rtcp: ParticipantRtcp;
+  #transportSequence: number;
   readonly #o: ParticipantOptions;
   readonly #ufrag = randomBytes(4).toString('hex');
   readonly #pwd = randomBytes(16).toString('hex');
@@ -192,13 +204,25 @@ export class Participant {
 
   constructor(options: ParticipantOptions) {
     this.#o = options;
+    const base = 0x1000_0000 + options.index * 16;
+    this.#transportSequence = (options.index * 977) & 0xffff;
+    this.#rtcp = new ParticipantRtcp({
+      localSsrc: base + 12, cname: options.nick, extensionIds: this.extensionIds,
+      // Spread over the interval by the golden ratio, so that neighbours' reports do not leave together.
+      phase: (options.index * 0.618_034) % 1,
+      send: (compound) => this.#sendRtcp(compound),
+    });
     if (options.sends) {
-      const base = 0x1000_0000 + options.index * 16;
       LAYERS.forEach((spec, i) => this.layers.push(new Vp8Layer(base + i, i, spec, options.index)));
       this.activeLayers = this.layers;
       // A muted participant has its audio source signalled all the same (lib-jitsi-meet keeps the track).
       this.audio = new AudioStream(base + 8, options.index, options.audioLevel ?? QUIET_LEVEL);
     }
+  }
+
+  /** RTCP sent: transport-cc feedback, receiver and sender reports. */
+  get rtcpCounters(): RtcpCounters {
+    return this.#rtcp.counters;
   }
 
   get nick(): string {
@@ -310,6 +334,14 @@ export class Participant {
     const levelId = offer.contents.find((c) => c.description?.media === 'audio')?.description?.headerExtensions
       .find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level')?.id;
     if (this.audio) this.audio.levelExtensionId = levelId !== undefined && levelId >= 1 && levelId <= 14 ? levelId : DEFAULT_AUDIO_LEVEL_ID;
+    // The one-byte form (RFC 8285 §4.2) the generator writes takes ids 1–14; another is left out.
+    const offeredId = (uri: string): number | undefined => {
+      const id = offer.contents.flatMap((c) => c.description?.headerExtensions ?? []).find((e) => e.uri === uri)?.id;
+      return id !== undefined && id >= 1 && id <= 14 ? id : undefined;
+    };
+    this.extensionIds.audioLevel = this.audio?.levelExtensionId;
+    this.extensionIds.absSendTime = offeredId(HeaderExtensionUri.absSendTime);
+    this.extensionIds.transportCc = this.#o.feedback === false ? undefined : offeredId(HeaderExtensionUri.transportCc);
     const bridgeUfrag = transport.ufrag;
     const bridgePwd = transport.pwd;
 
@@ -334,6 +366,9 @@ export class Participant {
       // The addon's SRTP when it was built (less of the generator's CPU; the bytes are the same).
       this.#srtp = new SrtpProtection(keys, nativeMedia().native);
       this.link.srtp = true;
+      const now = performance.now();
+      for (const layer of this.layers) this.#rtcp.sending(layer.rtp, true, now);
+      if (this.audio) this.#rtcp.sending(this.audio.rtp, false, now);
       clearInterval(this.#checkTimer);
       this.#openChannel(wsUrl);
     });
@@ -469,13 +504,16 @@ export class Participant {
     const srtp = this.#srtp;
     if (!srtp) return;
     const pt = data[1]!;
+    const now = performance.now();
     if (pt >= 192 && pt <= 223) {
       const result = srtp.unprotectRtcp(data);
       if (!result.ok) return;
       this.counters.rtcpIn++;
-      this.#rtcp(result.packet);
+      this.#keyframeRequests(result.packet);
+      this.#rtcp.rtcpReceived(result.packet, now);
       return;
     }
+    this.#rtcp.rtpReceived(data, now);
     if (this.#o.decrypts === false) {
       this.stats.onProtectedRtp(data);
       return;
@@ -485,33 +523,46 @@ export class Participant {
       if (this.stats.measuring) this.stats.authFailures++;
       return;
     }
-    this.stats.onRtp(result.packet, performance.now());
+    this.stats.onRtp(result.packet, now);
   }
 
-  /** PLI (PSFB FMT 1) and FIR (FMT 4) make the named layer's next frame a keyframe. */
-  #rtcp(packet: Buffer): void {
-    let at = 0;
-    while (at + 12 <= packet.length) {
-      const fmt = packet[at]! & 0x1f;
-      const pt = packet[at + 1]!;
-      const length = (packet.readUInt16BE(at + 2) + 1) * 4;
-      if (pt === 206 && (fmt === 1 || fmt === 4)) {
-        const media = fmt === 1 ? packet.readUInt32BE(at + 8) : at + 16 <= packet.length ? packet.readUInt32BE(at + 12) : 0;
-        const layer = this.layers.find((l) => l.ssrc === media);
-        if (layer) {
-          layer.keyframeWanted = true;
-          this.counters.keyframeRequests++;
-        }
-      }
-      at += length;
+  readonly #walker = new RtcpWalker();
+
+  /** PLI and FIR make the named layer's next frame a keyframe. */
+  #keyframeRequests(packet: Buffer): void {
+    const walker = this.#walker;
+    walker.reset(packet);
+    while (walker.next() === 'ok') {
+      if (walker.kind === 'pli') this.#keyframeWanted(walker.mediaSsrc);
+      else if (walker.kind === 'fir') for (let i = 0; i < walker.firCount; i++) this.#keyframeWanted(walker.firSsrc(i));
     }
+  }
+
+  #keyframeWanted(ssrc: number): void {
+    const layer = this.layers.find((l) => l.ssrc === ssrc);
+    if (!layer) return;
+    layer.keyframeWanted = true;
+    this.counters.keyframeRequests++;
+  }
+
+  /** Sends the RTCP due at `now` (performance.now; `epochMs` the same instant on the wall clock); nothing before SRTP is keyed. */
+  rtcpTick(now: number, epochMs: number): void {
+    if (this.#srtp && this.#o.feedback !== false) this.#rtcp.tick(now, epochMs);
+  }
+
+  #sendRtcp(compound: Buffer): void {
+    const wire = this.#srtp?.protectRtcp(compound);
+    if (wire) this.#send(wire);
   }
 
   /** Protects and sends plaintext RTP packets (no-op before SRTP is keyed). */
   sendRtp(packets: Buffer[]): void {
     const srtp = this.#srtp;
     if (!srtp) return;
+    const now = performance.now();
     for (const packet of packets) {
+      stampTransport(packet, this.extensionIds, this.#transportSequence, now);
+      this.#transportSequence = (this.#transportSequence + 1) & 0xffff;
       const wire = srtp.protectRtp(packet);
       if (!wire) continue;
       this.#send(wire);

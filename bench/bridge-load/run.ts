@@ -325,6 +325,9 @@ interface Result {
   /** What they would send with every layer and no constraint. */
   unconstrainedPps: number;
   sentPps: number;
+  /** RTCP the participants sent per second: transport-cc feedback, and sender and receiver reports (0 with --feedback off). */
+  feedbackPps: number;
+  reportPps: number;
   durationS: number;
   serverCores: number;
   generatorCores: number;
@@ -366,7 +369,7 @@ async function startServerRetrying(cpuProfDir: string | undefined): Promise<Serv
   }
 }
 
-async function runScenario(s: Scenario, opts: { warmup: number; duration: number; cpuProfDir: string | undefined; concurrency: number; verbose: boolean }): Promise<Result> {
+async function runScenario(s: Scenario, opts: { warmup: number; duration: number; cpuProfDir: string | undefined; concurrency: number; verbose: boolean; feedback: boolean }): Promise<Result> {
   const started = performance.now();
   const server = await startServerRetrying(opts.cpuProfDir);
   if (opts.verbose) process.stderr.write(`  server up in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
@@ -392,6 +395,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
           onStage: receiveAll ? [stage] : [],
           onStageHeight: 720,
           defaultHeight: receiveAll ? 180 : 0,
+          feedback: opts.feedback,
         }));
       }
       for (let i = 0; i < s.receivers; i++) {
@@ -399,6 +403,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
           wsUrl: server.wsUrl, domain: DOMAIN, room, nick: `r${r}v${i}`, index, certificate, sends: false,
           decrypts: index++ % (s.decryptEvery ?? 1) === 0,
           lastN: -1, onStage: [sources[i % sources.length]!], onStageHeight: 720, defaultHeight: 180,
+          feedback: opts.feedback,
         }));
       }
     }
@@ -501,10 +506,20 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       }
     };
     const timer = setInterval(tick, 2);
+    // RTCP (rtcp.ts): each participant sends what is due, on its own phase; 10 ms is finer than any of its intervals.
+    const rtcpTimer = opts.feedback ? setInterval(() => {
+      const now = performance.now();
+      const epochMs = performance.timeOrigin + now;
+      for (const p of participants) p.rtcpTick(now, epochMs);
+    }, 10) : undefined;
+    const rtcpSent = (): { feedback: number; reports: number } => participants.reduce((n, p) => ({
+      feedback: n.feedback + p.rtcpCounters.feedback, reports: n.reports + p.rtcpCounters.senderReports + p.rtcpCounters.receiverReports,
+    }), { feedback: 0, reports: 0 });
     await sleep(opts.warmup * 1000);
 
     // The measured window.
     const sentBefore = senders.reduce((n, p) => n + p.counters.sent, 0);
+    const rtcpBefore = rtcpSent();
     const keyBefore = senders.reduce((n, p) => n + p.counters.keyframeRequests, 0);
     const changesBefore = senders.reduce((n, p) => n + p.counters.layerChanges, 0);
     const bridgePorts = new Set(participants.map((p) => p.ports.bridge).filter((p) => p !== undefined));
@@ -530,6 +545,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     const self1 = process.cpuUsage(self0);
     const machine1 = machineCpu();
     const sentAfter = senders.reduce((n, p) => n + p.counters.sent, 0);
+    const rtcpAfter = rtcpSent();
     const keyAfter = senders.reduce((n, p) => n + p.counters.keyframeRequests, 0);
     const changesAfter = senders.reduce((n, p) => n + p.counters.layerChanges, 0);
     const layerSets = new Map<string, number>();
@@ -538,6 +554,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       layerSets.set(key, (layerSets.get(key) ?? 0) + 1);
     }
     clearInterval(timer);
+    clearInterval(rtcpTimer);
 
     const seconds = (w1 - w0) / 1000;
     const delay = new DelayHistogram();
@@ -561,7 +578,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       for (const p of participants) {
         const detail = p.stats.perSsrc().map((t) => `${t.ssrc.toString(16)}:${t.received}/${t.expected}`).join(' ');
         const sending = p.layers.length > 0 ? `; sends ${p.activeLayers.map((l) => l.height).join('+') || 'no video'}${p.sendsAudio ? ' + audio' : ''} (maxHeight ${p.senderMaxHeight ?? '-'}, ${p.counters.senderConstraints} constraints)` : '';
-        process.stderr.write(`  ${p.nick} (${p.channelUrl}): ${p.stats.videoPackets} video, ${p.stats.audioPackets} audio, ${p.stats.rtx} other, auth failures ${p.stats.authFailures}, delay p50 ${p.stats.delay.percentile(50)} ms (${p.stats.delay.over} over 60 s)${sending}; ${detail}; channel ${JSON.stringify(p.counters.channelMessages)}\n`);
+        process.stderr.write(`  ${p.nick} (${p.channelUrl}): ${p.stats.videoPackets} video, ${p.stats.audioPackets} audio, ${p.stats.rtx} other, auth failures ${p.stats.authFailures}, delay p50 ${p.stats.delay.percentile(50)} ms (${p.stats.delay.over} over 60 s)${sending}; ${detail}; channel ${JSON.stringify(p.counters.channelMessages)}; RTCP ${JSON.stringify(p.rtcpCounters)}\n`);
       }
     }
     const cpuSeconds = cpu1 - cpu0;
@@ -594,6 +611,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       offeredPps: round(duePackets / seconds, 0),
       unconstrainedPps: round(senders.length * offeredPps().video + senders.filter((p) => p.sendsAudio).length * offeredPps().audio, 0),
       sentPps: round((sentAfter - sentBefore) / seconds, 0),
+      feedbackPps: round((rtcpAfter.feedback - rtcpBefore.feedback) / seconds, 0),
+      reportPps: round((rtcpAfter.reports - rtcpBefore.reports) / seconds, 0),
       durationS: round(seconds, 2),
       serverCores: round(cpuSeconds / seconds, 2),
       generatorCores: round(generatorSeconds / seconds, 2),
@@ -725,13 +744,14 @@ async function main(): Promise<void> {
       'load-reducer': { type: 'boolean', default: false },
       native: { type: 'string' },
       'udp-gso': { type: 'string' },
+      feedback: { type: 'string', default: 'on' },
       repeat: { type: 'string', default: '1' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--load-reducer] [--native auto|on|off] [--udp-gso on|off] [--repeat K] [--cpu-prof] [--verbose]
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--load-reducer] [--native auto|on|off] [--udp-gso on|off] [--feedback on|off] [--repeat K] [--cpu-prof] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick); or any RxS: R rooms of S senders`);
     return;
   }
@@ -755,6 +775,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
     if (values['udp-gso'] !== 'on' && values['udp-gso'] !== 'off') throw new Error(`--udp-gso ${values['udp-gso']}: on or off`);
     process.env.SALON_BRIDGE_UDP_GSO = values['udp-gso'] === 'on' ? 'true' : 'false';
   }
+  // The generator's transport-wide sequence numbers and RTCP (on, as browsers; off: neither, as before they were added).
+  if (values.feedback !== 'on' && values.feedback !== 'off') throw new Error(`--feedback ${values.feedback}: on or off`);
   if (priority !== 0) setPriority(priority);
   if (values.pin) {
     if (availableParallelism() < 2) throw new Error('--pin needs two CPUs');
@@ -779,7 +801,7 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   for (let round = 1; round <= repeat; round++) {
     for (const s of scenarios) {
       const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
-      const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose! });
+      const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose!, feedback: values.feedback === 'on' });
       runs.get(s.name)!.push(result);
       const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores } = result;
       console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores }));

@@ -356,17 +356,76 @@ export function buildReceiverReports(senderSsrc: number, blocks: readonly Report
     writeU16(out, offset + 2, 1 + (REPORT_BLOCK_LENGTH / 4) * chunk.length);
     writeU32(out, offset + 4, senderSsrc);
     offset += 8;
-    for (const block of chunk) {
-      writeU32(out, offset, block.ssrc);
-      writeU32(out, offset + 4, block.cumulativeLost & 0xff_ffff);
-      out[offset + 4] = block.fractionLost & 0xff;
-      writeU32(out, offset + 8, block.highestSequence);
-      writeU32(out, offset + 12, block.jitter);
-      writeU32(out, offset + 16, block.lastSr);
-      writeU32(out, offset + 20, block.delaySinceLastSr);
-      offset += REPORT_BLOCK_LENGTH;
-    }
+    offset = writeReportBlocks(out, offset, chunk);
   }
+  return out;
+}
+
+/** Writes report blocks from `offset`; returns the offset after them. */
+function writeReportBlocks(out: Buffer, offset: number, blocks: readonly ReportBlock[]): number {
+  for (const block of blocks) {
+    writeU32(out, offset, block.ssrc);
+    writeU32(out, offset + 4, block.cumulativeLost & 0xff_ffff);
+    out[offset + 4] = block.fractionLost & 0xff;
+    writeU32(out, offset + 8, block.highestSequence);
+    writeU32(out, offset + 12, block.jitter);
+    writeU32(out, offset + 16, block.lastSr);
+    writeU32(out, offset + 20, block.delaySinceLastSr);
+    offset += REPORT_BLOCK_LENGTH;
+  }
+  return offset;
+}
+
+/** The sender info of an SR (RFC 3550 §6.4.1). */
+export interface SenderInfo {
+  /** NTP timestamp of the report: whole seconds since 1900, and the fraction as a 32-bit binary fraction. */
+  ntpSeconds: number;
+  ntpFraction: number;
+  /** The same instant in the stream's RTP timestamp units. */
+  rtpTimestamp: number;
+  /** Packets and payload octets sent since the stream began (modulo 2^32). */
+  packetCount: number;
+  octetCount: number;
+}
+
+/**
+ * A sender report (RFC 3550 §6.4.1) from `senderSsrc` with `blocks` as its reception reports
+ * (at most 31), followed, when `cname` is given, by an SDES packet with that CNAME (§6.5.1): the
+ * compound a sender sends (§6.1: every compound carries a CNAME).
+ */
+export function buildSenderReport(senderSsrc: number, info: SenderInfo, blocks: readonly ReportBlock[] = [], cname?: string): Buffer {
+  if (blocks.length > MAX_REPORT_BLOCKS) throw new RangeError(`an SR carries at most ${MAX_REPORT_BLOCKS} report blocks`);
+  const srLength = 28 + REPORT_BLOCK_LENGTH * blocks.length;
+  const sdes = cname === undefined ? undefined : buildSdesCname(senderSsrc, cname);
+  const out = Buffer.alloc(srLength + (sdes?.length ?? 0));
+  out[0] = 0x80 | blocks.length;
+  out[1] = RTCP_SR;
+  writeU16(out, 2, srLength / 4 - 1);
+  writeU32(out, 4, senderSsrc);
+  writeU32(out, 8, info.ntpSeconds);
+  writeU32(out, 12, info.ntpFraction);
+  writeU32(out, 16, info.rtpTimestamp);
+  writeU32(out, 20, info.packetCount);
+  writeU32(out, 24, info.octetCount);
+  writeReportBlocks(out, 28, blocks);
+  sdes?.copy(out, srLength);
+  return out;
+}
+
+/** An SDES packet (RFC 3550 §6.5) of one chunk: `ssrc` with its CNAME item (at most 255 bytes of UTF-8). */
+export function buildSdesCname(ssrc: number, cname: string): Buffer {
+  const text = Buffer.from(cname, 'utf8');
+  if (text.length > 255) throw new RangeError('an SDES item holds at most 255 bytes');
+  // Chunk: SSRC, CNAME item (type, length, text), then a null octet and padding to 32 bits.
+  const chunkLength = (4 + 2 + text.length + 1 + 3) & ~3;
+  const out = Buffer.alloc(4 + chunkLength);
+  out[0] = 0x81;
+  out[1] = RTCP_SDES;
+  writeU16(out, 2, out.length / 4 - 1);
+  writeU32(out, 4, ssrc);
+  out[8] = SDES_CNAME;
+  out[9] = text.length;
+  text.copy(out, 10);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  RtcpWalker, SDES_CNAME, buildReceiverReports, expandNack, isRtcp, senderInfoOnly, type ReportBlock, type RtcpKind,
+  RtcpWalker, SDES_CNAME, buildReceiverReports, buildSdesCname, buildSenderReport, expandNack, isRtcp, senderInfoOnly, type ReportBlock, type RtcpKind,
 } from '../../../../bridge/rtp/rtcp.ts';
 import { fir, hex, remb, rrNack, rrPli, sdesBye, srSdes, transportCc, vp8Keyframe } from './fixtures.ts';
 
@@ -349,6 +349,54 @@ describe('bridge/rtp/rtcp builders', () => {
     }
     assert.deepEqual(counts, [31, 9]);
     assert.deepEqual(seen, blocks.map((b) => b.ssrc));
+  });
+
+  it('buildSenderReport writes an RFC 3550 §6.4.1 SR, then the SDES CNAME of the same SSRC', () => {
+    const info = { ntpSeconds: 0xe8f0a1b2, ntpFraction: 0x80000000, rtpTimestamp: 0x01020304, packetCount: 1500, octetCount: 0x10000 };
+    const built = buildSenderReport(0x0a0b0c0d, info, [block(0xaabbccdd)], 'abc');
+    assert.deepEqual(built, hex(`
+      81 c8 00 0c   # V=2 RC=1 PT=200 SR, length 12 (52 bytes)
+      0a 0b 0c 0d   # SSRC of sender
+      e8 f0 a1 b2   # NTP seconds
+      80 00 00 00   # NTP fraction
+      01 02 03 04   # RTP timestamp
+      00 00 05 dc   # sender's packet count
+      00 01 00 00   # sender's octet count
+      aa bb cc dd   05 ff ff fe   00 01 1a 2b   00 00 00 20   5a 4b 80 00   00 00 40 00
+      81 ca 00 03   # V=2 SC=1 PT=202 SDES, length 3 (16 bytes)
+      0a 0b 0c 0d   # chunk SSRC
+      01 03 61 62   # CNAME, 3 bytes: "ab…
+      63 00 00 00   # …c", null item, padding
+    `));
+    const w = new RtcpWalker();
+    w.reset(built);
+    assert.equal(w.next(), 'ok');
+    assert.equal(w.kind, 'sr');
+    assert.equal(w.ntpSeconds, info.ntpSeconds);
+    assert.equal(w.rtpTimestamp, info.rtpTimestamp);
+    assert.equal(w.senderPacketCount, 1500);
+    assert.equal(w.reportCumulativeLost(0), -2);
+    assert.equal(w.next(), 'ok');
+    assert.equal(w.kind, 'sdes');
+    assert.equal(w.sdesItem(w.sdesChunkOffset(0), SDES_CNAME), 'abc');
+    assert.equal(w.next(), 'end');
+    assert.deepEqual(buildSenderReport(1, info).subarray(0, 4), hex('80 c8 00 06'), 'no blocks, no SDES: 28 bytes');
+    assert.equal(buildSenderReport(1, info).length, 28);
+    assert.throws(() => buildSenderReport(1, info, Array.from({ length: 32 }, (_, i) => block(i))), RangeError);
+  });
+
+  it('buildSdesCname pads the chunk to 32 bits with at least one null octet', () => {
+    for (let n = 1; n <= 12; n++) {
+      const sdes = buildSdesCname(7, 'x'.repeat(n));
+      assert.equal(sdes.length % 4, 0);
+      assert.ok(sdes.length >= 4 + 4 + 2 + n + 1);
+      const w = new RtcpWalker();
+      w.reset(sdes);
+      assert.equal(w.next(), 'ok', `CNAME of ${n}`);
+      assert.equal(w.sdesItem(w.sdesChunkOffset(0), SDES_CNAME), 'x'.repeat(n));
+      assert.equal(w.next(), 'end');
+    }
+    assert.throws(() => buildSdesCname(7, 'x'.repeat(256)), RangeError);
   });
 
   it('senderInfoOnly copies an SR without its report blocks', () => {
