@@ -493,10 +493,9 @@ export class BridgeConference {
       blankExtensions(packet, this.blanked);
       for (const member of source ? this.receiversOf(source.name) : this.members.values()) {
         if (member === from) continue;
-        this.sendRtpTo(member, packet);
+        bytes += this.sendRtpTo(member, packet);
         copies++;
       }
-      bytes = copies * packet.length;
     }
     if (copies === 0) return;
     const delay = Math.round((performance.now() - start) * 1e6);
@@ -516,21 +515,29 @@ export class BridgeConference {
     // A frame's last packet (the marker) twice to a receiver losing packets without congestion;
     // not its retransmission (an RTX packet keeps the marker), which the receiver asks again if lost.
     const copies = packet.length > 1 && (packet[1]! & 0x80) !== 0 && member.bandwidth.repeatFrameEnds && !this.rtxPayloadTypes.has(packet[1]! & 0x7f) ? 2 : 1;
-    this.sendRtpTo(member, packet, true, copies);
-    this.sentBytes += copies * packet.length;
+    const length = this.sendRtpTo(member, packet, true, copies);
+    this.sentBytes += copies * length;
     if (copies > 1) {
       this.counters.frameEndsRepeated++;
-      member.bandwidth.frameEndRepeated(packet.length);
+      member.bandwidth.frameEndRepeated(length);
     }
   };
 
   /**
    * Sends one RTP packet to a receiver with the next transport-wide sequence number of ITS
-   * transport written in (when the packet carries the extension), noted for its estimator.
+   * transport, noted for its estimator: written into the packet when it carries the extension;
+   * else, for a receiver that gives transport-cc feedback, the receiver is sent a copy of its own
+   * with the extension added (ReceiverBandwidth.stamp: `packet`, which may go to others next, keeps
+   * its length). Returns the length sent (of each of `copies`).
    */
-  private sendRtpTo(member: Member, packet: Buffer, media = true, copies = 1): void {
-    if (this.sendHeader.parse(packet) === 'ok') member.bandwidth.stamp(this.sendHeader, this.transportCcId, this.now(), media);
-    member.endpoint.sendRtp(packet, copies);
+  private sendRtpTo(member: Member, packet: Buffer, media = true, copies = 1): number {
+    let sent = packet;
+    if (this.sendHeader.parse(packet) === 'ok') {
+      const numbered = member.bandwidth.stamp(this.sendHeader, this.transportCcId, this.now(), media);
+      if (numbered !== undefined) sent = Buffer.from(numbered.buffer, numbered.byteOffset, numbered.byteLength);
+    }
+    member.endpoint.sendRtp(sent, copies);
+    return sent.length;
   }
 
   /**
@@ -579,8 +586,7 @@ export class BridgeConference {
   private readonly sendProbe = (receiverId: string, packet: Buffer): void => {
     const member = this.members.get(receiverId);
     if (!member) return;
-    this.sendRtpTo(member, packet, false);
-    this.counters.probingBytes += packet.length;
+    this.counters.probingBytes += this.sendRtpTo(member, packet, false);
   };
 
   /** Caps each video source the receiver is forwarded at the layer its estimate affords, and applies and tells it. */

@@ -9,7 +9,8 @@
  */
 import type { Allocation } from './bandwidth-allocation.ts';
 import { PROBE_MIN_GAIN, SendSideBandwidthEstimator } from './bwe/estimator.ts';
-import { writeTransportSequence, type RtpHeader } from './rtp/packet.ts';
+import { writeU16 } from './rtp/bytes.ts';
+import { withHeaderExtension, writeTransportSequence, type RtpHeader } from './rtp/packet.ts';
 import type { TransportCcFeedback } from './rtp/transport-cc.ts';
 
 /** What a receiver's send-side bandwidth estimator does (bridge/bwe/estimator.ts is the default). */
@@ -75,6 +76,8 @@ export class ReceiverBandwidth {
   readonly #estimator: BandwidthEstimator;
   /** Next transport-wide sequence number written into what the bridge sends. */
   #sequence = 0;
+  /** The extension's value (the sequence number) for a packet sent without it: see stamp. */
+  readonly #sequenceValue = new Uint8Array(2);
   /** Whether the receiver ever sent transport-cc or REMB: until then its layers follow its constraints only. */
   #heard = false;
   /** Whether it ever sent transport-cc feedback: only that shows how a probe cluster arrived. */
@@ -157,15 +160,33 @@ export class ReceiverBandwidth {
 
   /**
    * One RTP packet about to be sent (parsed in `header`): writes the next transport-wide sequence
-   * number into extension `extensionId` when the packet carries it, and notes the packet for the
-   * estimator. `media`: false for probing copies (not counted by the estimator as media).
+   * number into extension `extensionId`, and notes the packet for the estimator. `media`: false for
+   * probing copies (not counted by the estimator as media). A packet that carries the extension is
+   * numbered in place (undefined is returned). One without it (a gateway's audio, such as Jigasi's;
+   * a sender that negotiated no transport-cc) is numbered in a copy with the extension added, which
+   * is returned, to send instead — when the receiver gives transport-cc feedback, whose estimate
+   * would otherwise not see those bytes (jitsi-videobridge's TccSeqNumTagger does the same); to
+   * any other receiver it goes unnumbered, as it is (undefined).
    */
-  stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): void {
-    this.#sentBytes += header.length;
-    if (!writeTransportSequence(header, extensionId, this.#sequence)) return;
+  stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): Uint8Array | undefined {
+    const sequence = this.#sequence;
+    let copy: Uint8Array | undefined;
+    if (!writeTransportSequence(header, extensionId, sequence)) {
+      if (this.#transportCc) {
+        writeU16(this.#sequenceValue, 0, sequence);
+        copy = withHeaderExtension(header, extensionId, this.#sequenceValue);
+      }
+      if (copy === undefined) {
+        this.#sentBytes += header.length;
+        return undefined;
+      }
+    }
+    const size = copy === undefined ? header.length : copy.length;
+    this.#sentBytes += size;
     if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
-    this.#estimator.packetSent(this.#sequence, header.length, now, media ? 0 : this.#cluster);
-    this.#sequence = (this.#sequence + 1) & 0xffff;
+    this.#estimator.packetSent(sequence, size, now, media ? 0 : this.#cluster);
+    this.#sequence = (sequence + 1) & 0xffff;
+    return copy;
   }
 
   /** Whether the receiver's path's queue is filling now (its estimator's judgement; false before its first feedback). */

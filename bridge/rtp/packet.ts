@@ -1,5 +1,5 @@
 // A reusable, allocation-free view of one RTP packet's header, with in-place setters, header
-// extensions and RTX (re)wrapping.
+// extensions (read, rewritten, or added in a copy) and RTX (re)wrapping.
 //
 // Specs: RFC 3550 §5.1 (fixed header, CSRCs, padding) and §5.3.1 (extension block), RFC 8285
 // §4.2/§4.3 (one-byte 0xBEDE and two-byte 0x100x extension elements), RFC 6464 §3 (audio level),
@@ -57,6 +57,12 @@ export class RtpHeader {
   paddingLength = 0;
   /** Value length of the element found by the last successful {@link findExtension}. */
   foundLength = 0;
+  /**
+   * After a {@link findExtension} that found nothing: where the block's elements end (after the
+   * last one read, so without the padding after it, nor anything from an id-15 byte on), or -1
+   * when there is no block, or it is malformed or not RFC 8285's.
+   */
+  elementsEnd = -1;
 
   /**
    * Reads the header of `buf[0, length)`. Validation follows RFC 3550 Appendix A.1 for a single
@@ -131,14 +137,15 @@ export class RtpHeader {
 
   /**
    * Offset of the value of header extension element `id`, or -1 when absent or malformed; its
-   * length is left in {@link foundLength}. One-byte form: ids 1–14, a 0 byte is padding and id 15
-   * stops the scan (RFC 8285 §4.2). Two-byte form: ids 1–255, a 0 byte is padding (§4.3).
+   * length is left in {@link foundLength} (when absent, where the elements end in
+   * {@link elementsEnd}). One-byte form: ids 1–14, a 0 byte is padding and id 15 stops the scan
+   * (RFC 8285 §4.2). Two-byte form: ids 1–255, a 0 byte is padding (§4.3).
    */
   findExtension(id: number): number {
-    if (this.extensionProfile < 0) return -1;
     const buf = this.buf;
     const end = this.extensionOffset + this.extensionLength;
     let i = this.extensionOffset;
+    let used = i;
     if (this.extensionProfile === EXTENSION_PROFILE_ONE_BYTE) {
       while (i < end) {
         const b = buf[i]!;
@@ -148,34 +155,43 @@ export class RtpHeader {
           i++;
           continue;
         }
-        if (elementId === 15) return -1;
+        if (elementId === 15) break;
         const len = (b & 0x0f) + 1;
-        if (i + 1 + len > end) return -1;
+        if (i + 1 + len > end) return this.#unreadable();
         if (elementId === id) {
           this.foundLength = len;
           return i + 1;
         }
         i += 1 + len;
+        used = i;
       }
-      return -1;
-    }
-    if ((this.extensionProfile & 0xfff0) === EXTENSION_PROFILE_TWO_BYTE) {
+    } else if ((this.extensionProfile & 0xfff0) === EXTENSION_PROFILE_TWO_BYTE) {
       while (i < end) {
         const elementId = buf[i]!;
         if (elementId === 0) {
           i++;
           continue;
         }
-        if (i + 2 > end) return -1;
+        if (i + 2 > end) return this.#unreadable();
         const len = buf[i + 1]!;
-        if (i + 2 + len > end) return -1;
+        if (i + 2 + len > end) return this.#unreadable();
         if (elementId === id) {
           this.foundLength = len;
           return i + 2;
         }
         i += 2 + len;
+        used = i;
       }
+    } else {
+      return this.#unreadable();
     }
+    this.elementsEnd = used;
+    return -1;
+  }
+
+  /** findExtension's answer when there is no block, or one it cannot read: nothing found, nowhere to add. */
+  #unreadable(): -1 {
+    this.elementsEnd = -1;
     return -1;
   }
 }
@@ -203,6 +219,55 @@ export function writeTransportSequence(header: RtpHeader, id: number, value: num
   if (offset < 0 || header.foundLength < 2) return false;
   writeU16(header.buf, offset, value);
   return true;
+}
+
+/**
+ * A copy of the parsed packet `header` with header extension element `id` = `value` added (RFC
+ * 8285), X set, and CSRCs, payload and RTP padding as they were; undefined when that cannot be done
+ * (the packet is left as it is). A packet without a block gets a one-byte (0xBEDE) one, or a
+ * two-byte (0x1000) one for an element the one-byte form cannot carry (§4.2: id 1–14, 1–16 bytes).
+ * A one-byte block takes only such an element; a two-byte block (its appbits kept) takes one of id
+ * 1–255 and 0–255 bytes (§4.3). The element goes right after the block's last element: the padding
+ * after that, and anything from an id-15 byte on (which ends a receiver's reading, §4.2), are
+ * dropped, and the block is padded to 32-bit words with zeros. Undefined too when the packet has
+ * element `id` already, or its block is malformed or of another profile (RFC 3550 §5.3.1).
+ */
+export function withHeaderExtension(header: RtpHeader, id: number, value: Uint8Array): Uint8Array | undefined {
+  const oneByteFits = id >= 1 && id <= 14 && value.length >= 1 && value.length <= 16;
+  const twoByteFits = id >= 1 && id <= 255 && value.length <= 255;
+  let profile = oneByteFits ? EXTENSION_PROFILE_ONE_BYTE : EXTENSION_PROFILE_TWO_BYTE;
+  /** Bytes of the block's elements kept. */
+  let kept = 0;
+  if (header.extension) {
+    if (header.findExtension(id) >= 0 || header.elementsEnd < 0) return undefined;
+    profile = header.extensionProfile;
+    if (profile === EXTENSION_PROFILE_ONE_BYTE ? !oneByteFits : !twoByteFits) return undefined;
+    kept = header.elementsEnd - header.extensionOffset;
+  } else if (!twoByteFits) {
+    return undefined;
+  }
+  const oneByte = profile === EXTENSION_PROFILE_ONE_BYTE;
+  const blockLength = (kept + (oneByte ? 1 : 2) + value.length + 3) & ~3;
+  const blockStart = RTP_FIXED_HEADER_LENGTH + 4 * header.csrcCount;
+  const src = header.buf;
+  const out = new Uint8Array(blockStart + 4 + blockLength + header.length - header.payloadOffset);
+  out.set(src.subarray(0, blockStart), 0);
+  out[0] = out[0]! | 0x10;
+  writeU16(out, blockStart, profile);
+  writeU16(out, blockStart + 2, blockLength >>> 2);
+  let at = blockStart + 4;
+  out.set(src.subarray(header.extensionOffset, header.extensionOffset + kept), at);
+  at += kept;
+  if (oneByte) {
+    out[at++] = (id << 4) | (value.length - 1);
+  } else {
+    out[at++] = id;
+    out[at++] = value.length;
+  }
+  out.set(value, at);
+  // Payload and RTP padding, its count octet last as before.
+  out.set(src.subarray(header.payloadOffset, header.length), blockStart + 4 + blockLength);
+  return out;
 }
 
 /**

@@ -11,6 +11,8 @@ import { parseBridgeChannelMessage, type BridgeToClientMessage, type ClientToBri
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
 import { buildNack } from '../../../bridge/rtp/rtcp.ts';
+import { RtpHeader, readTransportSequence } from '../../../bridge/rtp/packet.ts';
+import { buildTransportCc } from '../../../bridge/rtp/transport-cc.ts';
 import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
 import { VIDEO_TYPE_REFRESH_MS } from '../../../bridge/conference.ts';
 
@@ -30,6 +32,25 @@ function rtp(ssrc: number, seq: number, level?: number): Buffer {
   header.writeUInt32BE(ssrc, 8);
   const extension = level === undefined ? Buffer.alloc(0) : Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x10, level, 0x00, 0x00]);
   return Buffer.concat([header, extension, Buffer.from('payload')]);
+}
+
+/** `p` with the sender's transport-wide sequence number `seq` in a one-byte extension 5 of its own (it had none). */
+function withTransportSeq(p: Buffer, seq: number): Buffer {
+  const out = Buffer.concat([p.subarray(0, 12), Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x51, 0, 0, 0]), p.subarray(12)]);
+  out[0] = out[0]! | 0x10;
+  out.writeUInt16BE(seq & 0xffff, 17);
+  return out;
+}
+
+/** A receiver's transport-cc feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1) saying `count` packets from 0 arrived. */
+const transportCc = (count: number): Buffer =>
+  buildTransportCc({ senderSsrc: 0xc, mediaSsrc: 0, baseSequence: 0, referenceTime: 0, feedbackCount: 0, deltas: new Array<number>(count).fill(4) });
+
+/** The transport-wide sequence number (extension 5) of an RTP packet a receiver was sent, or -1; and its payload. */
+function numbering(p: Buffer): { seq: number; payload: string } {
+  const h = new RtpHeader();
+  assert.equal(h.parse(p), 'ok');
+  return { seq: readTransportSequence(h, 5), payload: Buffer.from(h.buf.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)).toString('hex') };
 }
 
 const source = (ssrc: number, name: string) => new Element('source', { xmlns: NS_SSMA, ssrc: String(ssrc), name });
@@ -454,6 +475,78 @@ describe('bridge conference and the bridge channel', () => {
     frames(10, (ssrc, i) => ssrc === LOW && i === 2);
     assert.deepEqual(layersOf(cEnd, fromC).slice(-3), ['low', 'low', 'low'], 'C moved to the low layer on its keyframe');
     assert.deepEqual(layersOf(c.b, fromB).slice(-3), ['high', 'high', 'high'], 'B, who said nothing, keeps the tall one');
+  });
+
+  it('numbers audio sent without the transport-wide sequence number for a receiver that gives transport-cc feedback, in a copy of its own, and counts its bytes; others get it as it came', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { cEnd } = thirdEndpoint(c);
+    const MIC = 3190521134;
+    let seq = 1;
+    // A's microphone with its transport-wide sequence number: B and C numbered on their own transports.
+    for (let i = 0; i < 3; i++) c.a.emit('rtp', withTransportSeq(rtp(MIC, seq++), 900 + i));
+    c.b.emit('rtcp', transportCc(3)); // B gives transport-cc feedback
+    cEnd.emit('rtcp', remb(500_000)); // C, REMB only
+    // Then, as from a gateway (Jigasi): with no extension, with the audio level alone, and with the extension again.
+    const sent = [rtp(MIC, seq++), rtp(MIC, seq++, 30), withTransportSeq(rtp(MIC, seq++), 903)];
+    const [fromB, fromC] = [c.b.sentRtp.length, cEnd.sentRtp.length];
+    const bytesBefore = c.svc.conferenceList()[0]!.mediaStats().rtpBytesForwarded;
+    for (const p of sent) c.a.emit('rtp', Buffer.from(p));
+
+    const toB = c.b.sentRtp.slice(fromB);
+    assert.deepEqual(toB.map((p) => numbering(p).seq), [3, 4, 5], 'B: numbered on, consecutive with the packets that carried the extension');
+    assert.deepEqual(toB.map((p) => numbering(p).payload), sent.map((p) => numbering(p).payload), 'the payload as it came');
+    assert.deepEqual(toB.map((p) => p.length), [sent[0]!.length + 8, sent[1]!.length + 4, sent[2]!.length]);
+    assert.deepEqual(c.b.sentRtp.slice(0, fromB).map((p) => numbering(p).seq), [0, 1, 2]);
+    const toC = cEnd.sentRtp.slice(fromC);
+    assert.deepEqual(toC.slice(0, 2), sent.slice(0, 2), 'C: as it came, byte for byte');
+    assert.equal(numbering(toC[2]!).seq, 3, 'numbered where the packet carries the extension');
+    const bytes = [...toB, ...toC].reduce((sum, p) => sum + p.length, 0);
+    assert.equal(c.svc.conferenceList()[0]!.mediaStats().rtpBytesForwarded - bytesBefore, bytes, 'the bytes sent are counted');
+  });
+
+  it('numbers video sent without the transport-wide sequence number for a receiver that gives transport-cc feedback, a frame end repeated as the same numbered copy', () => {
+    /** The real estimator, reporting 10 % loss on a path whose queue does not grow: frame ends go twice. */
+    class Lossy extends SendSideBandwidthEstimator {
+      override get lossFraction(): number {
+        return 0.1;
+      }
+    }
+    const c = conference({ createEstimator: () => new Lossy() });
+    close = () => c.svc.close('test over');
+    const { C, cEnd } = thirdEndpoint(c);
+    const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 180 } } };
+    c.say(B, stage);
+    c.say(C, stage);
+    // One packet per picture, each ending it (the marker); with the sender's transport-wide sequence number until `bare`.
+    let bare = false;
+    let senderSeq = 0;
+    const frames = weightedLayerFrames(c, (p) => {
+      p[1] = p[1]! | 0x80;
+      return bare ? p : withTransportSeq(p, senderSeq++);
+    });
+    frames(3, (_, i) => i === 0);
+    c.b.emit('rtcp', transportCc(3));
+    cEnd.emit('rtcp', remb(2_000_000));
+    const low = (e: typeof cEnd, from: number) => e.sentRtp.slice(from).filter((p) => p.readUInt32BE(8) === LOW);
+    const numberedB = low(c.b, 0).map((p) => numbering(p).seq);
+    assert.deepEqual(numberedB, [0, 1, 2], 'numbered while the sender numbered its packets');
+    const [fromB, fromC] = [c.b.sentRtp.length, cEnd.sentRtp.length];
+    const bytesBefore = c.svc.conferenceList()[0]!.mediaStats().rtpBytesForwarded;
+    bare = true;
+    frames(3, () => false);
+
+    const toB = low(c.b, fromB);
+    assert.equal(toB.length, 6, 'each frame end twice');
+    const last = numberedB.at(-1)!;
+    assert.deepEqual(toB.map((p) => numbering(p).seq), [last + 1, last + 1, last + 2, last + 2, last + 3, last + 3], 'B: numbered on; a repeat is the same datagram');
+    assert.ok(toB.every((p, i) => p.equals(toB[i - (i % 2)]!)), 'byte for byte');
+    const toC = low(cEnd, fromC);
+    assert.equal(toC.length, 6);
+    assert.ok(toC.every((p) => !(p[0]! & 0x10)), 'C: no extension added');
+    assert.ok(toB.every((p, i) => p.length === toC[i]!.length + 8));
+    const bytes = [...c.b.sentRtp.slice(fromB), ...cEnd.sentRtp.slice(fromC)].reduce((sum, p) => sum + p.length, 0);
+    assert.equal(c.svc.conferenceList()[0]!.mediaStats().rtpBytesForwarded - bytesBefore, bytes, 'the bytes sent are counted, repeats included');
   });
 
   it('stops a receiver\'s tall layer at once when its bandwidth moves it down while its path\'s queue fills, and only then', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { FRAME_END_REPEAT_LOSS, PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_MAX_GAP_MS, ReceiverBandwidth, REALLOCATION_GAP_MS, type BandwidthEstimator } from '../../../bridge/receiver-bandwidth.ts';
-import { RtpHeader } from '../../../bridge/rtp/packet.ts';
+import { readTransportSequence, RtpHeader } from '../../../bridge/rtp/packet.ts';
 
 /** A stand-in estimator (this is a unit test of the state around it): the estimate is set by hand. */
 class FixedEstimator implements BandwidthEstimator {
@@ -43,6 +43,40 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(Buffer.from(other.buf).readUInt16BE(17), 3, 'written into the packet');
     bandwidth.stamp(packet(9), 6, 0, true);
     assert.equal(estimator.sent.length, 4, 'a packet without the extension is not numbered');
+  });
+
+  it('numbers a packet without the extension in a copy with it added once the receiver gave transport-cc feedback, and leaves it unnumbered for one that did not', () => {
+    /** A 200-byte packet with no header extension (a gateway's audio). */
+    const bare = (): RtpHeader => {
+      const p = Buffer.alloc(200, 0xab);
+      p[0] = 0x80;
+      p[1] = 111;
+      const header = new RtpHeader();
+      assert.equal(header.parse(p), 'ok');
+      return header;
+    };
+    const noPackets = { senderSsrc: 1, mediaSsrc: 0, baseSequence: 0, referenceTime: 0, feedbackCount: 0, deltas: [] };
+    const remb = new ReceiverBandwidth(new FixedEstimator());
+    remb.feedback({ kind: 'remb', bitrate: 800_000 }, 0);
+    const estimator = new FixedEstimator();
+    const bandwidth = new ReceiverBandwidth(estimator);
+    assert.equal(bandwidth.stamp(bare(), 5, 0, true), undefined, 'no feedback yet: as it is');
+    assert.equal(remb.stamp(bare(), 5, 0, true), undefined, 'REMB only: as it is');
+    bandwidth.stamp(packet(1), 5, 0, true);
+    bandwidth.feedback({ kind: 'transport-cc', parsed: noPackets }, 0);
+
+    const header = bare();
+    const before = Buffer.from(header.buf);
+    const copy = bandwidth.stamp(header, 5, 0, true);
+    assert.ok(copy, 'a copy to send instead');
+    assert.deepEqual(Buffer.from(header.buf), before, 'the packet itself (which others may be sent) is left alone');
+    const sent = new RtpHeader();
+    assert.equal(sent.parse(copy), 'ok');
+    assert.equal(readTransportSequence(sent, 5), 1, 'the next number, after the packet that carried the extension');
+    assert.equal(copy.length, 208);
+    bandwidth.stamp(packet(2), 5, 0, true);
+    assert.deepEqual(estimator.sent, [[0, 1000], [1, 208], [2, 1000]], 'noted with the length sent');
+    assert.equal(bandwidth.admitFeedback(6), true, 'feedback about it is read too');
   });
 
   it('reads feedback about at most twice as many packets as it sent the receiver (a forged count is not parsed)', () => {

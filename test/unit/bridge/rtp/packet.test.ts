@@ -5,6 +5,7 @@ import {
   readTransportSequence,
   rtxOriginalSequence,
   unwrapRtx,
+  withHeaderExtension,
   wrapRtx,
   writeTransportSequence,
   type RtpParseResult,
@@ -209,6 +210,70 @@ describe('bridge/rtp/packet', () => {
         const h = parsed(hex(`90 60 00 01 00 00 00 00 00 00 00 01 ${ext} aa`));
         assert.equal(h.findExtension(id), found, name);
       }
+    });
+  });
+
+  describe('adding a header extension element (RFC 8285), for packets sent without the transport-wide sequence number', () => {
+    // A header of seq 1, ts 0, SSRC 1 (X, CC and P in the first octet), the given middle, then payload 'de ad be ef'.
+    const packet = (first: string, middle: string, tail = '') => hex(`${first} 60 00 01 00 00 00 00 00 00 00 01 ${middle} de ad be ef ${tail}`);
+    const cases: Array<[name: string, before: Buffer, id: number, value: string, after: Buffer]> = [
+      ['no extension: a one-byte block', packet('80', ''), 5, '12 34', packet('90', 'be de 00 01  51 12 34 00')],
+      ['no extension, CSRCs and RTP padding: the block after the CSRCs, the padding kept', packet('a2', '0a 0b 0c 0d  0e 0f 10 11', '00 00 00 04'), 5, '12 34',
+        packet('b2', '0a 0b 0c 0d  0e 0f 10 11  be de 00 01  51 12 34 00', '00 00 00 04')],
+      ['no extension, an element the one-byte form cannot carry: a two-byte block', packet('80', ''), 20, '12 34', packet('90', '10 00 00 01  14 02 12 34')],
+      ['one-byte block: after the last element, padding between elements kept, after it dropped', packet('90', 'be de 00 02  10 aa 00 22  01 02 03 00'), 5, '12 34',
+        packet('90', 'be de 00 03  10 aa 00 22  01 02 03 51  12 34 00 00')],
+      ['one-byte block: its trailing padding makes room', packet('90', 'be de 00 02  10 aa 00 00  00 00 00 00'), 5, '12 34', packet('90', 'be de 00 02  10 aa 51 12  34 00 00 00')],
+      ['one-byte block: before an id-15 byte, where a receiver stops reading', packet('90', 'be de 00 02  10 aa f0 00  51 00 07 00'), 5, '12 34',
+        packet('90', 'be de 00 02  10 aa 51 12  34 00 00 00')],
+      ['one-byte block, CSRCs and RTP padding', packet('b1', '0a 0b 0c 0d  be de 00 01  10 aa 00 00', '00 00 03'), 5, '12 34',
+        packet('b1', '0a 0b 0c 0d  be de 00 02  10 aa 51 12  34 00 00 00', '00 00 03')],
+      ['two-byte block, its appbits kept', packet('90', '10 03 00 01  0b 01 80 00'), 5, '12 34', packet('90', '10 03 00 02  0b 01 80 05  02 12 34 00')],
+      ['two-byte block: an id above 14, padding before the elements kept', packet('90', '10 00 00 01  00 0b 01 80'), 200, '12 34', packet('90', '10 00 00 02  00 0b 01 80  c8 02 12 34')],
+      ['two-byte block and RTP padding', packet('b0', '10 00 00 01  0b 01 80 00', '00 02'), 5, '12 34', packet('b0', '10 00 00 02  0b 01 80 05  02 12 34 00', '00 02')],
+    ];
+    for (const [name, before, id, value, after] of cases) {
+      it(`${name}`, () => {
+        const original = Buffer.from(before);
+        const h = parsed(before);
+        const out = withHeaderExtension(h, id, hex(value));
+        assert.ok(out, 'added');
+        assert.equal(Buffer.from(out).toString('hex'), after.toString('hex'));
+        assert.deepEqual(before, original, 'the packet itself is left alone');
+        // Round trip: the element reads back, and payload, padding and CSRCs are as they were.
+        const back = parsed(out);
+        assert.equal(readTransportSequence(back, id), 0x1234);
+        assert.equal(Buffer.from(back.buf.subarray(back.payloadOffset, back.payloadOffset + back.payloadLength)).toString('hex'), 'deadbeef');
+        assert.equal(back.paddingLength, h.paddingLength);
+        assert.deepEqual(Buffer.from(back.buf.subarray(12, 12 + 4 * back.csrcCount)), Buffer.from(h.buf.subarray(12, 12 + 4 * h.csrcCount)));
+        assert.equal(readTransportSequence(parsed(original), id), -1, 'absent before');
+      });
+    }
+
+    it('keeps the elements a packet had: the audio level and abs-send-time still read', () => {
+      const h = parsed(opusWithAudioLevel());
+      const out = withHeaderExtension(h, 7, hex('ab cd'));
+      assert.ok(out);
+      const back = parsed(out);
+      assert.equal(readAudioLevel(back, 1), readAudioLevel(h, 1));
+      assert.equal(readTransportSequence(back, 5), 7);
+      assert.equal(readTransportSequence(back, 7), 0xabcd);
+    });
+
+    it('leaves unnumbered what it cannot number: another profile, a malformed block, an element already there, one the block\'s form cannot carry', () => {
+      const cases: Array<[name: string, ext: string, id: number]> = [
+        ['a profile other than RFC 8285\'s', 'ab cd 00 01  10 aa 00 00', 5],
+        ['an element longer than the block', 'be de 00 01  5f 00 00 00', 5],
+        ['a two-byte element longer than the block', '10 00 00 01  05 09 00 00', 5],
+        ['the element already there', 'be de 00 01  50 07 00 00', 5],
+        ['an id above 14 in a one-byte block', 'be de 00 01  10 aa 00 00', 20],
+        ['id 0', 'be de 00 01  10 aa 00 00', 0],
+      ];
+      for (const [name, ext, id] of cases) {
+        assert.equal(withHeaderExtension(parsed(hex(`90 60 00 01 00 00 00 00 00 00 00 01 ${ext} aa`)), id, hex('12 34')), undefined, name);
+      }
+      assert.equal(withHeaderExtension(parsed(hex('80 60 00 01 00 00 00 00 00 00 00 01 aa')), 5, new Uint8Array(256)), undefined, 'a value no form can carry');
+      assert.equal(withHeaderExtension(parsed(hex('90 60 00 01 00 00 00 00 00 00 00 01 be de 00 01 10 aa 00 00 aa')), 5, new Uint8Array(17)), undefined, 'a value too long for a one-byte block');
     });
   });
 
