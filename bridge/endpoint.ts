@@ -296,10 +296,13 @@ export class Endpoint {
       this.#stats.droppedOut++;
       return;
     }
+    // RTCP joins the turn's batch as well (one sendmmsg, not a system call per compound: the
+    // transport-cc feedback to every sender leaves together every feedback period).
+    const batch = kind === 'rtcp' ? this.#context.sendBatch?.() : undefined;
     for (let copy = 0; copy < copies; copy++) {
       this.#stats.packetsOut++;
       this.#stats.bytesOut += protectedPacket.length;
-      this.#context.mux.send(protectedPacket, to);
+      if (!batch || batch.queue(protectedPacket, to) < 0) this.#context.mux.send(protectedPacket, to);
     }
   }
 

@@ -238,9 +238,10 @@ const SLOT_BYTES = 1_600;
  * system call: in a room of three, where one packet makes two copies, flushing per incoming
  * packet cost a system call for every two datagrams. What waits is only the handling of the
  * datagrams that were already there. Within a batch, a video frame's packets to one receiver leave
- * as one UDP GSO message (salon_media.cc UdpBatch::SendAll; `segmentation`, default on). What goes out through dgram instead (RTCP, DTLS, STUN, and
- * everything on impaired links) may so leave before RTP queued earlier in the same turn: harmless,
- * as an RTCP sender report carries its own time and timestamp pair, not a place in the stream.
+ * as one UDP GSO message (salon_media.cc UdpBatch::SendAll; `segmentation`, default on). RTCP is queued too, already protected (`queue`).
+ * What goes out through dgram instead (DTLS, STUN, everything on impaired links, a datagram
+ * longer than a slot) may so leave before what was queued earlier in the same turn: harmless, as
+ * those do not depend on the order of media.
  * Owned by the MediaTransport; after close() nothing is queued.
  */
 export class UdpSendBatch {

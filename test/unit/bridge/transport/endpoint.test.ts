@@ -7,6 +7,7 @@ import { generateCertificate, type DtlsCertificate } from '../../../../bridge/tr
 import { hostCandidates } from '../../../../bridge/transport/index.ts';
 import { SrtpProtection } from '../../../../bridge/transport/srtp-protection.ts';
 import { UdpMux, type RemoteAddress } from '../../../../bridge/transport/udp-mux.ts';
+import type { UdpSendBatch } from '../../../../bridge/native/index.ts';
 import { ManualClock } from './manual-clock.ts';
 import { StunPeer, stun } from './stun-peer.ts';
 
@@ -18,7 +19,7 @@ const BROWSER_ICE = { ufrag: 'browserufrag', pwd: 'browserpassword012345678' };
  * One endpoint on a socket-free mux, and a scripted browser: a controlled ICE agent answering our
  * checks, and werift's DTLS (client for setup=active, server for setup=passive) over the mux.
  */
-function harness(bridge: DtlsCertificate, browser: DtlsCertificate, setup: 'active' | 'passive' = 'active') {
+function harness(bridge: DtlsCertificate, browser: DtlsCertificate, setup: 'active' | 'passive' = 'active', sendBatch?: () => UdpSendBatch | undefined) {
   const clock = new ManualClock();
   const toBrowserMedia: Buffer[] = [];
   let peer: StunPeer | undefined;
@@ -44,6 +45,7 @@ function harness(bridge: DtlsCertificate, browser: DtlsCertificate, setup: 'acti
     clock,
     candidates: hostCandidates(['203.0.113.1'], '0.0.0.0', 10_000, false),
     reachable: isIPv4,
+    ...(sendBatch ? { sendBatch } : {}),
   });
   const states: EndpointState[] = [];
   endpoint.events.on('state', (state) => states.push(state));
@@ -150,6 +152,40 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
       component: 1, foundation: '1', generation: 0, id: '', ip: '203.0.113.1', port: 10_000, priority: 2_130_706_431, protocol: 'udp', type: 'host', network: 0,
     });
     assert.equal(h.endpoint.state, 'new');
+  });
+
+  it('queues its RTCP, protected, into the media socket\'s batch when there is one (one sendmmsg per turn, not a send each)', async () => {
+    const queued: Array<{ datagram: Buffer; to: RemoteAddress }> = [];
+    let accepting = true;
+    // Only the part of UdpSendBatch the endpoint uses for RTCP; queueRtp refuses (-1) as the batch does for a transform not native.
+    const batch = {
+      queue: (datagram: Buffer, to: RemoteAddress) => (accepting ? (queued.push({ datagram, to }), datagram.length) : -1),
+      queueRtp: () => -1,
+    } as unknown as UdpSendBatch;
+    const h = harness(bridge, browser, 'active', () => batch);
+    cleanup.push(h.close);
+    h.browserChecks();
+    h.remote();
+    const client = h.dtls as DtlsClient;
+    const browserConnected = client.connect();
+    await run(h.clock, () => h.endpoint.state === 'connected');
+    await browserConnected;
+    const srtp = h.browserSrtp();
+    const media = h.toBrowserMedia.length;
+    const report = Buffer.from([0x80, 201, 0, 1, 0, 0, 0xbb, 0xbb]);
+    h.endpoint.sendRtcp(report);
+    assert.equal(queued.length, 1, 'queued in the batch');
+    assert.equal(h.toBrowserMedia.length, media, 'not sent on its own');
+    assert.deepEqual(queued[0]!.to, BROWSER);
+    const back = srtp.unprotectRtcp(queued[0]!.datagram);
+    assert.ok(back.ok);
+    assert.deepEqual(back.packet, report);
+    // A batch that refuses it (closed, or a datagram longer than its slots): sent on its own.
+    accepting = false;
+    h.endpoint.sendRtcp(report);
+    assert.equal(h.toBrowserMedia.length, media + 1);
+    assert.ok(srtp.unprotectRtcp(h.toBrowserMedia.at(-1)!).ok);
+    assert.equal(h.endpoint.stats().packetsOut, 2);
   });
 
   it('connects as DTLS server (remote setup=active), passes SRTP both ways, drops a replay, and close leaves the mux empty', async () => {
