@@ -50,7 +50,8 @@ const FEATURES = [ClientFeature.audio, ClientFeature.video, ClientFeature.jsonSo
 /** The participant's UDP socket, as the generator uses it. */
 interface MediaPort {
   readonly port: number;
-  receive(handler: (data: Buffer) => void): void;
+  /** `arrival`: when the kernel received it (performance.now() clock), when the socket knows. */
+  receive(handler: (data: Buffer, arrival: number | undefined) => void): void;
   send(data: Buffer, to: { host: string; port: number }, failed: () => void): void;
   close(): void;
 }
@@ -66,7 +67,7 @@ async function openPort(): Promise<MediaPort> {
     const socket = new NativeMediaSocket(addon, '127.0.0.1', 0, 4 << 20);
     return {
       port: socket.port,
-      receive: (handler) => socket.receive((data) => handler(data)),
+      receive: (handler) => socket.receive((data, _from, arrival) => handler(data, arrival)),
       send: (data, to, failed) => {
         if (socket.send(data, to) !== 0) failed();
       },
@@ -77,7 +78,7 @@ async function openPort(): Promise<MediaPort> {
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   return {
     port: socket.address().port,
-    receive: (handler) => socket.on('message', handler),
+    receive: (handler) => socket.on('message', (data) => handler(data, undefined)),
     send: (data, to, failed) => socket.send(data, to.port, to.host, (e) => e && failed()),
     close: () => socket.close(),
   };
@@ -374,7 +375,7 @@ export class Participant {
     });
     dtls.events.on('failed', (e) => this.#failed?.(e));
     let dtlsStarted = false;
-    socket.receive((data) => {
+    socket.receive((data, arrival) => {
       const first = data[0]!;
       if (first < 4) {
         const message = parseMessage(data);
@@ -400,7 +401,7 @@ export class Participant {
         trace('<', data);
         this.#dtls?.handle(data);
       }
-      else if (first >= 128 && first < 192) this.#media(data);
+      else if (first >= 128 && first < 192) this.#media(data, arrival);
     });
 
     // The session-accept: the fixture, re-addressed to this endpoint and its transport.
@@ -500,7 +501,8 @@ export class Participant {
     ws.once('error', (e) => this.#failed?.(new Error(`${o.nick}: bridge channel ${url}: ${e.message}; Jingle received: ${this.jingleActions.join(', ')}`)));
   }
 
-  #media(data: Buffer): void {
+  /** `arrival`: the kernel's receive time when known, for the transport-cc feedback (a browser's network thread takes it as the packet comes, not after the generator's other work). */
+  #media(data: Buffer, arrival: number | undefined): void {
     const srtp = this.#srtp;
     if (!srtp) return;
     const pt = data[1]!;
@@ -513,7 +515,7 @@ export class Participant {
       this.#rtcp.rtcpReceived(result.packet, now);
       return;
     }
-    this.#rtcp.rtpReceived(data, now);
+    this.#rtcp.rtpReceived(data, arrival ?? now);
     if (this.#o.decrypts === false) {
       this.stats.onProtectedRtp(data);
       return;

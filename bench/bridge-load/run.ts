@@ -124,7 +124,18 @@ interface DelayBuckets {
   cameraMaxHeight: number;
   /** salon_bridge_media_socket_batch_{datagrams,messages,segmented}_total (NaN: not exposed). */
   batch: { datagrams: number; messages: number; segmented: number };
+  /** Counters of what the bridge did for its receivers' estimates and its own NACKs (BRIDGE_COUNTERS). */
+  counters: Record<string, number>;
 }
+
+/** The bridge's counters the table shows per second over the window: what feedback makes it do. */
+const BRIDGE_COUNTERS = {
+  bridgeProbingKbps: 'salon_bridge_probing_bytes_total',
+  bridgeHoldsPerS: 'salon_bridge_bandwidth_holds_total',
+  bridgeSuspensionsPerS: 'salon_bridge_bandwidth_suspensions_total',
+  bridgeOwnNacksPerS: 'salon_bridge_own_retransmission_requests_total',
+  bridgeTailProbesPerS: 'salon_bridge_tail_loss_probes_total',
+} as const;
 
 /**
  * The server's `salon_bridge_wire_delay_seconds` and `salon_bridge_read_delay_seconds` histograms
@@ -133,8 +144,9 @@ interface DelayBuckets {
  */
 async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN, batch: { datagrams: NaN, messages: NaN, segmented: NaN } };
+  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN, batch: { datagrams: NaN, messages: NaN, segmented: NaN }, counters: {} };
   for (const line of text.split('\n')) {
+    for (const [key, metric] of Object.entries(BRIDGE_COUNTERS)) if (line.startsWith(`${metric} `)) buckets.counters[key] = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_stress ')) buckets.stress = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_event_loop_utilization ')) buckets.utilization = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_camera_max_height ')) buckets.cameraMaxHeight = Number(line.split(' ')[1]);
@@ -328,6 +340,11 @@ interface Result {
   /** RTCP the participants sent per second: transport-cc feedback, and sender and receiver reports (0 with --feedback off). */
   feedbackPps: number;
   reportPps: number;
+  bridgeProbingKbps: number;
+  bridgeHoldsPerS: number;
+  bridgeSuspensionsPerS: number;
+  bridgeOwnNacksPerS: number;
+  bridgeTailProbesPerS: number;
   durationS: number;
   serverCores: number;
   generatorCores: number;
@@ -612,6 +629,10 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       unconstrainedPps: round(senders.length * offeredPps().video + senders.filter((p) => p.sendsAudio).length * offeredPps().audio, 0),
       sentPps: round((sentAfter - sentBefore) / seconds, 0),
       feedbackPps: round((rtcpAfter.feedback - rtcpBefore.feedback) / seconds, 0),
+      ...Object.fromEntries(Object.keys(BRIDGE_COUNTERS).map((key) => {
+        const delta = ((wire1.counters[key] ?? NaN) - (wire0.counters[key] ?? NaN)) / seconds;
+        return [key, key === 'bridgeProbingKbps' ? round((delta * 8) / 1000, 0) : round(delta, 1)];
+      })) as Record<keyof typeof BRIDGE_COUNTERS, number>,
       reportPps: round((rtcpAfter.reports - rtcpBefore.reports) / seconds, 0),
       durationS: round(seconds, 2),
       serverCores: round(cpuSeconds / seconds, 2),
