@@ -1155,8 +1155,20 @@ export class BridgeConference {
   /** Sends each sender the bridge's NACKs that are due (gaps, their retries, tail-loss probes). */
   private sendOwnNacks(now: number): void {
     this.ownNacksCheckedAt = now;
-    const due = this.requester.due(now);
+    // One map for every call (cleared after): most calls find nothing due.
+    const due = this.requester.due(now, this.dueNacks);
     this.counters.tailLossProbes = this.requester.tailProbes;
+    try {
+      this.sendDueNacks(due, now);
+    } finally {
+      due.clear();
+    }
+  }
+
+  /** Packets the bridge asks again, per sender's video layer (RetransmissionRequester.due). */
+  private readonly dueNacks = new Map<number, number[]>();
+
+  private sendDueNacks(due: ReadonlyMap<number, readonly number[]>, now: number): void {
     for (const [layer, sequences] of due) {
       const owner = this.members.get(this.owners.get(layer) ?? '');
       if (!owner) continue;

@@ -216,9 +216,11 @@ export class RtcpTermination {
   receiveRtcp(id: string, packet: Buffer, arrival?: number): void {
     const state = this.#endpoints.get(id);
     if (!state) return;
-    const out = new Map<string, Buffer[]>();
+    // Made at the first part to pass on: most compounds (receiver reports, transport-cc) pass nothing.
+    let out: Map<string, Buffer[]> | undefined;
     const push = (target: string | undefined, part: Buffer): void => {
       if (target === undefined || target === id) return;
+      out ??= new Map();
       const list = out.get(target);
       if (list) list.push(part);
       else out.set(target, [part]);
@@ -276,7 +278,7 @@ export class RtcpTermination {
           break;
       }
     }
-    for (const [target, parts] of out) this.#host.sendRtcp(target, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    if (out) for (const [target, parts] of out) this.#host.sendRtcp(target, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
 
   /** Whether a NACK passed on unchanged fits the receiver's second ({@link PASSED_NACKS_PER_SECOND}). */
