@@ -10,10 +10,12 @@
 // delta (2 bytes, signed); deltas in sequence order, the first relative to the reference time,
 // each next relative to the previous received packet. As libwebrtc does, the packet is padded to
 // 32 bits with RTCP padding (P bit, RFC 3550 §6.4.1). Pure: times are given by the caller.
+// The status chunks are packed in transport-cc-chunks.ts.
 
 import { readU16, readU24, readU32, writeU16, writeU32 } from './bytes.ts';
 import { FMT_TRANSPORT_CC, RTCP_RTPFB } from './rtcp.ts';
 import { seqDiff } from './serial.ts';
+import { ChunkPacker, LARGE, MAX_RUN, NOT_RECEIVED, SMALL } from './transport-cc-chunks.ts';
 
 /** One feedback packet's content; `deltas` has one entry per sequence number from `baseSequence`. */
 export interface TransportCcFeedback {
@@ -34,104 +36,11 @@ export const REFERENCE_TIME_US = 64_000;
 export const DELTA_TICK_US = 250;
 
 const HEADER_LENGTH = 20;
-const MAX_RUN = 0x1fff;
-const NOT_RECEIVED = 0;
-const SMALL = 1;
-const LARGE = 2;
 
 function symbolOf(delta: number | undefined): number {
   if (delta === undefined) return NOT_RECEIVED;
   if (!Number.isInteger(delta) || delta < -0x8000 || delta > 0x7fff) throw new RangeError(`transport-cc delta ${delta} does not fit 16 bits`);
   return delta >= 0 && delta <= 0xff ? SMALL : LARGE;
-}
-
-/**
- * Packs status symbols into chunks as they come, so that a feedback's size is known after each
- * status and the feedback can stop at a size limit. Symbols wait while they still fit one chunk:
- * any 7 (a two-bit vector), up to 14 without a large delta (a one-bit vector), or a run of one
- * symbol up to 8191 (a run length chunk). When the next symbol does not fit, the waiting ones
- * become a run length chunk if they are all the same, else a one-bit vector of 14, else a two-bit
- * vector of the first 7 (the rest wait on). A vector in the middle says all its 7 or 14 symbols:
- * only the last chunk, where the packet status count ends the list, may leave some unused.
- */
-class ChunkPacker {
-  readonly chunks: number[] = [];
-  /** The waiting symbols (the first 14: past that they are a run of one symbol). */
-  readonly #waiting: number[] = [];
-  #size = 0;
-  #allSame = true;
-  #hasLarge = false;
-
-  /** Chunks in the feedback if it ended after one more `symbol`. */
-  chunkCountWith(symbol: number): number {
-    return this.chunks.length + (this.#fits(symbol) ? 1 : 2);
-  }
-
-  /**
-   * Adds `symbol` once, or up to `count` times when it extends a run of 14 or more (which adds
-   * no byte: a long gap costs one step, not one per number); returns how many were added.
-   */
-  add(symbol: number, count = 1): number {
-    if (this.#size >= 14 && this.#allSame && symbol === this.#waiting[0] && this.#size < MAX_RUN) {
-      const added = Math.min(count, MAX_RUN - this.#size);
-      this.#size += added;
-      return added;
-    }
-    if (!this.#fits(symbol)) this.#emit();
-    this.#allSame = this.#size === 0 || (this.#allSame && symbol === this.#waiting[0]);
-    this.#hasLarge = (this.#size > 0 && this.#hasLarge) || symbol === LARGE;
-    if (this.#size < 14) this.#waiting.push(symbol);
-    this.#size++;
-    return 1;
-  }
-
-  /** All the chunks, the waiting symbols last. */
-  finish(): number[] {
-    if (this.#size === 0) return this.chunks;
-    const waiting = this.#waiting;
-    if (this.#allSame) this.chunks.push((waiting[0]! << 13) | this.#size);
-    else if (!this.#hasLarge) this.chunks.push(oneBitVector(waiting, this.#size));
-    else this.chunks.push(twoBitVector(waiting, this.#size));
-    waiting.length = 0;
-    this.#size = 0;
-    return this.chunks;
-  }
-
-  #fits(symbol: number): boolean {
-    if (this.#size < 7) return true;
-    if (this.#size < 14 && !this.#hasLarge && symbol !== LARGE) return true;
-    return this.#allSame && symbol === this.#waiting[0] && this.#size < MAX_RUN;
-  }
-
-  /** Makes room: waiting symbols become a chunk (7 or more of them, as #fits is true below 7). */
-  #emit(): void {
-    const waiting = this.#waiting;
-    if (this.#allSame) {
-      this.chunks.push((waiting[0]! << 13) | this.#size);
-      waiting.length = 0;
-    } else if (this.#size === 14) {
-      this.chunks.push(oneBitVector(waiting, 14));
-      waiting.length = 0;
-    } else {
-      this.chunks.push(twoBitVector(waiting, 7));
-      waiting.splice(0, 7);
-    }
-    this.#size = waiting.length;
-    this.#allSame = waiting.every((s) => s === waiting[0]);
-    this.#hasLarge = waiting.includes(LARGE);
-  }
-}
-
-function oneBitVector(symbols: readonly number[], count: number): number {
-  let chunk = 0x8000;
-  for (let k = 0; k < count; k++) chunk |= symbols[k]! << (13 - k);
-  return chunk;
-}
-
-function twoBitVector(symbols: readonly number[], count: number): number {
-  let chunk = 0xc000;
-  for (let k = 0; k < count; k++) chunk |= symbols[k]! << (2 * (6 - k));
-  return chunk;
 }
 
 /** Bytes of a feedback with this many chunks and receive delta bytes, padded to 32 bits. */
@@ -158,12 +67,18 @@ export function buildTransportCc(feedback: TransportCcFeedback): Buffer {
   feedback.deltas.forEach((delta, k) => {
     offset = writeDelta(deltaBytes, offset, symbols[k]!, delta ?? 0);
   });
-  return writeTransportCc(feedback, count, packer.finish(), deltaBytes);
+  return writeTransportCc(feedback, count, packer, deltaBytes, deltaBytes.length);
 }
 
-/** A feedback's packet: its header fields, status count, packet status chunks and receive deltas. */
-function writeTransportCc(header: Omit<TransportCcFeedback, 'deltas'>, count: number, chunks: readonly number[], deltaBytes: Uint8Array): Buffer {
-  const body = HEADER_LENGTH + 2 * chunks.length + deltaBytes.length;
+/** A feedback's header fields. */
+type FeedbackHeader = Omit<TransportCcFeedback, 'deltas'>;
+
+/**
+ * A feedback's packet: its header fields, status count, the packet status chunks `packer` holds
+ * (finished here) and the first `deltaLength` bytes of `deltaBytes`, the receive deltas.
+ */
+function writeTransportCc(header: FeedbackHeader, count: number, packer: ChunkPacker, deltaBytes: Uint8Array, deltaLength: number): Buffer {
+  const body = HEADER_LENGTH + 2 * packer.finish() + deltaLength;
   const padding = (4 - (body % 4)) % 4;
   const out = Buffer.alloc(body + padding);
   out[0] = 0x80 | (padding > 0 ? 0x20 : 0) | FMT_TRANSPORT_CC;
@@ -174,12 +89,8 @@ function writeTransportCc(header: Omit<TransportCcFeedback, 'deltas'>, count: nu
   writeU16(out, 12, header.baseSequence);
   writeU16(out, 14, count);
   writeU32(out, 16, ((header.referenceTime & 0xff_ffff) << 8) | (header.feedbackCount & 0xff));
-  let offset = HEADER_LENGTH;
-  for (const chunk of chunks) {
-    writeU16(out, offset, chunk);
-    offset += 2;
-  }
-  out.set(deltaBytes, offset);
+  const offset = packer.write(out, HEADER_LENGTH);
+  for (let k = 0; k < deltaLength; k++) out[offset + k] = deltaBytes[k]!;
   if (padding > 0) out[out.length - 1] = padding;
   return out;
 }
@@ -249,29 +160,70 @@ const MAX_SPAN = 0x2000;
  */
 export const REORDER_LIMIT = 64;
 
+/** Capacity the recorder starts with, for the numbers it indexes and the arrivals it holds (each doubles as needed). */
+const INITIAL_CAPACITY = 64;
+
+/**
+ * Most arrival times a recorder holds: 65,536, at the default history 131,000 packets a second
+ * from one endpoint. Past it the oldest is forgotten early rather than the memory grow.
+ */
+export const MAX_HELD = 1 << 16;
+
+/** How far below the highest number a 16-bit sequence number unwraps at most (RFC 1982). */
+const UNWRAP_BACK = 0x8000;
+
 /**
  * The receive side of one transport (one BUNDLE endpoint): records each packet's transport-wide
  * sequence number and arrival time, and reports every sequence number since the previous
  * feedback. Sequence numbers are unwrapped to integers; a packet that arrives after its number
  * was reported missing, by at most REORDER_LIMIT numbers, moves the window back so the next
  * feedback reports it (the sender ignores repeats); a later one, and duplicates, are ignored.
+ *
+ * Per packet it allocates nothing: arrivals go into typed-array rings that double when full, so
+ * they grow to what the sender needs once, then stay. Two rings:
+ * - the index, by unwrapped number modulo its capacity, for finding a number (duplicates, the
+ *   feedback's walk in sequence order). It needs only the live numbers, those that can still be
+ *   recorded again or reported (#liveFrom up to the highest): a slot holding an older one is
+ *   reused, and two live ones sharing a slot make the index double. Live numbers are less than
+ *   32,769 apart, which 65,536 slots always part: that is as far as it grows (1 MiB, for a sender
+ *   whose numbers jump); a sender numbering one by one needs REORDER_LIMIT
+ *   plus one feedback round's numbers;
+ * - the held queue, every arrival time held, in the order recorded, so that they are forgotten by
+ *   age in that order (a reordered packet may be forgotten after numbers above it: the history
+ *   start then moves past the highest number forgotten) and `size` counts them.
+ *
+ * Past MAX_HELD arrivals within the history, the oldest is forgotten early, as if past the history:
+ * `size` stays at MAX_HELD and a late packet before it is then ignored; if it was not reported
+ * yet (more than MAX_HELD − REORDER_LIMIT arrivals between two feedbacks), it is reported missing.
+ * Only there can `pending`, `size` or a feedback differ from keeping every arrival.
  */
 export class TransportCcRecorder {
-  /** Unwrapped sequence number → arrival µs, in arrival order. */
-  readonly #arrivals = new Map<number, number>();
-  /** Unwrapped sequence numbers recorded since the last feedback, in arrival order. */
-  readonly #recent: number[] = [];
+  /** The index: slot `seq & #indexMask` holds unwrapped number #indexSeqs[slot] (−1: none), arrived at #indexTimes[slot] µs. */
+  #indexSeqs = new Float64Array(INITIAL_CAPACITY).fill(-1);
+  #indexTimes = new Float64Array(INITIAL_CAPACITY);
+  #indexMask = INITIAL_CAPACITY - 1;
+  /** The held queue: #held arrivals (unwrapped number and µs) in the order recorded, the first at #heldFirst. */
+  #heldSeqs = new Float64Array(INITIAL_CAPACITY);
+  #heldTimes = new Float64Array(INITIAL_CAPACITY);
+  #heldFirst = 0;
+  #held = 0;
   readonly #historyUs: number;
   readonly #maxPacketBytes: number;
   /** Receive deltas of the feedback being built (it stops before they pass the size limit). */
   readonly #deltaBytes: Buffer;
-  #highest: number | undefined;
+  readonly #packer = new ChunkPacker();
+  /** The header of the feedback being built. */
+  readonly #header: FeedbackHeader = { senderSsrc: 0, mediaSsrc: 0, baseSequence: 0, referenceTime: 0, feedbackCount: 0 };
+  /** Highest unwrapped sequence number recorded; −1 before the first. */
+  #highest = -1;
   /** First unwrapped sequence number the next feedback reports. */
   #windowStart = 0;
   /** First unwrapped sequence number no feedback reported yet (the window start after the last one). */
   #reportedEnd = 0;
   /** Arrival times before this sequence number may have been forgotten. */
   #historyStart = 0;
+  /** While a feedback is built: the first received number from the window start on (highest + 1: none). */
+  #nextReceived = 0;
   #pending = 0;
   #feedbackCount = 0;
 
@@ -288,86 +240,85 @@ export class TransportCcRecorder {
 
   /** Arrival times held (for leak checks). */
   get size(): number {
-    return this.#arrivals.size;
+    return this.#held;
   }
 
   /** Records one packet's transport-wide sequence number (16 bits) and arrival time. */
   record(sequence: number, arrivalUs: number): void {
-    if (this.#highest === undefined) {
-      this.#highest = sequence & 0xffff;
-      this.#windowStart = this.#highest;
-      this.#reportedEnd = this.#highest;
-      this.#historyStart = this.#highest;
-      this.#arrivals.set(this.#highest, arrivalUs);
-      this.#recent.push(this.#highest);
-      this.#pending++;
-      return;
+    let seq: number;
+    if (this.#highest < 0) {
+      seq = sequence & 0xffff;
+      this.#highest = seq;
+      this.#windowStart = seq;
+      this.#reportedEnd = seq;
+      this.#historyStart = seq;
+    } else {
+      seq = this.#highest + seqDiff(sequence, this.#highest & 0xffff);
+      const liveFrom = this.#liveFrom();
+      if (seq < liveFrom) return;
+      const there = this.#indexSeqs[seq & this.#indexMask]!;
+      if (there === seq) return; // a duplicate
+      if (there >= liveFrom) this.#growIndexFor(seq, there);
+      if (seq > this.#highest) this.#highest = seq;
+      else if (seq < this.#windowStart) this.#windowStart = seq;
     }
-    const unwrapped = this.#highest + seqDiff(sequence, this.#highest & 0xffff);
-    if (unwrapped < this.#historyStart || unwrapped < this.#reportedEnd - REORDER_LIMIT || this.#arrivals.has(unwrapped)) return;
-    this.#arrivals.set(unwrapped, arrivalUs);
-    this.#recent.push(unwrapped);
+    const slot = seq & this.#indexMask;
+    this.#indexSeqs[slot] = seq;
+    this.#indexTimes[slot] = arrivalUs;
+    this.#hold(seq, arrivalUs);
     this.#pending++;
-    if (unwrapped > this.#highest) this.#highest = unwrapped;
-    else if (unwrapped < this.#windowStart) this.#windowStart = unwrapped;
   }
 
   /**
    * Feedback packets reporting every sequence number from the end of the previous feedback (or
    * from a late packet, see REORDER_LIMIT) to the highest received; empty when nothing arrived
    * since. Forgets reported arrivals older than the history. `nowUs` is the current time on the
-   * arrival clock. The work is in the packets received, not in the numbers spanned: the gaps
-   * between them are reported as runs.
+   * arrival clock. The numbers are walked in order in the index, the gaps between received ones
+   * reported as runs.
    */
   takeFeedback(senderSsrc: number, mediaSsrc: number, nowUs: number): Buffer[] {
     const packets: Buffer[] = [];
     const highest = this.#highest;
-    if (highest === undefined || this.#pending === 0) return packets;
+    if (highest < 0 || this.#pending === 0) return packets;
     if (highest - this.#windowStart >= MAX_SPAN) this.#windowStart = highest - MAX_SPAN + 1;
-    // The received numbers in the window, in order: those reported before and again now (a late
-    // packet moved the window back by at most REORDER_LIMIT), then those new since.
-    const received: number[] = [];
-    for (let seq = this.#windowStart; seq < this.#reportedEnd; seq++) if (this.#arrivals.has(seq)) received.push(seq);
-    const newFrom = Math.max(this.#windowStart, this.#reportedEnd);
-    this.#recent.sort((a, b) => a - b);
-    for (const seq of this.#recent) if (seq >= newFrom) received.push(seq);
-    let next = 0;
-    while (this.#windowStart <= highest) {
-      const { packet, reported, receivedReported } = this.#buildOne(senderSsrc, mediaSsrc, received, next);
-      packets.push(packet);
-      this.#windowStart += reported;
-      next += receivedReported;
-    }
-    this.#reportedEnd = this.#windowStart;
-    this.#recent.length = 0;
+    this.#header.senderSsrc = senderSsrc;
+    this.#header.mediaSsrc = mediaSsrc;
+    this.#nextReceived = this.#receivedFrom(this.#windowStart);
+    // The highest number is received, so the window ends with a received one (unless forgotten
+    // past MAX_HELD: then the numbers after the last one received are not reported).
+    while (this.#nextReceived <= highest) packets.push(this.#buildOne());
+    this.#windowStart = highest + 1;
+    this.#reportedEnd = highest + 1;
     this.#pending = 0;
     this.#prune(nowUs);
     return packets;
   }
 
   /**
-   * One feedback from the window start, `received[next]` being the first received number in it:
-   * as many numbers as fit 16-bit deltas, the status count and the size limit (at least one), the
-   * size counted as each status is added.
+   * One feedback from the window start, which it moves past what it reports: as many numbers as
+   * fit 16-bit deltas, the status count and the size limit (at least one), the size counted as
+   * each status is added.
    */
-  #buildOne(senderSsrc: number, mediaSsrc: number, received: readonly number[], next: number): { packet: Buffer; reported: number; receivedReported: number } {
+  #buildOne(): Buffer {
     const start = this.#windowStart;
-    const referenceTime = Math.floor(this.#arrivals.get(received[next]!)! / REFERENCE_TIME_US);
+    const highest = this.#highest;
+    const times = this.#indexTimes;
+    const mask = this.#indexMask;
+    let received = this.#nextReceived;
+    const referenceTime = Math.floor(times[received & mask]! / REFERENCE_TIME_US);
     let previous = referenceTime * (REFERENCE_TIME_US / DELTA_TICK_US);
     const deltaBytes = this.#deltaBytes;
     let deltaLength = 0;
-    const packer = new ChunkPacker();
+    const packer = this.#packer;
+    packer.reset();
     let seq = start;
-    let index = next;
-    // The highest number is received: the window ends with the last of `received`.
-    while (index < received.length && seq - start < 0xffff) {
-      const nextReceived = received[index]!;
-      if (seq < nextReceived) {
+    while (received <= highest && seq - start < 0xffff) {
+      if (seq < received) {
         if (seq > start && paddedLength(packer.chunkCountWith(NOT_RECEIVED), deltaLength) > this.#maxPacketBytes) break;
-        seq += packer.add(NOT_RECEIVED, Math.min(nextReceived - seq, 0xffff - (seq - start)));
+        seq += packer.add(NOT_RECEIVED, Math.min(received - seq, 0xffff - (seq - start)));
         continue;
       }
-      const ticks = Math.round(this.#arrivals.get(seq)! / DELTA_TICK_US);
+      const ticks = Math.round(times[seq & mask]! / DELTA_TICK_US);
       const delta = ticks - previous;
       if (delta < -0x8000 || delta > 0x7fff) break; // §3.1: needs a new reference time
       const symbol = delta >= 0 && delta <= 0xff ? SMALL : LARGE;
@@ -376,21 +327,104 @@ export class TransportCcRecorder {
       deltaLength = writeDelta(deltaBytes, deltaLength, symbol, delta);
       previous = ticks;
       seq++;
-      index++;
+      received = this.#receivedFrom(seq);
     }
-    const header = { senderSsrc, mediaSsrc, baseSequence: start & 0xffff, referenceTime, feedbackCount: this.#feedbackCount };
+    this.#nextReceived = received;
+    this.#windowStart = seq;
+    const header = this.#header;
+    header.baseSequence = start & 0xffff;
+    header.referenceTime = referenceTime;
+    header.feedbackCount = this.#feedbackCount;
     this.#feedbackCount = (this.#feedbackCount + 1) & 0xff;
-    const packet = writeTransportCc(header, seq - start, packer.finish(), deltaBytes.subarray(0, deltaLength));
-    return { packet, reported: seq - start, receivedReported: index - next };
+    return writeTransportCc(header, seq - start, packer, deltaBytes, deltaLength);
   }
 
-  /** Drops reported arrivals older than the history (the map is in arrival order). */
+  /** The first received number from `seq` to the highest; highest + 1 if none. */
+  #receivedFrom(seq: number): number {
+    const seqs = this.#indexSeqs;
+    const mask = this.#indexMask;
+    while (seq <= this.#highest && seqs[seq & mask] !== seq) seq++;
+    return seq;
+  }
+
+  /**
+   * First number that can still be recorded: those before the history start may have been
+   * forgotten, those more than REORDER_LIMIT before the last feedback's end are too late, and
+   * none unwraps further below the highest than UNWRAP_BACK. It only moves up, and every
+   * feedback window (at most MAX_SPAN numbers up to the highest) starts at or after it.
+   */
+  #liveFrom(): number {
+    return Math.max(this.#historyStart, this.#reportedEnd - REORDER_LIMIT, this.#highest - UNWRAP_BACK);
+  }
+
+  /**
+   * Doubles the index until `seq` and the live number `there` in its slot part, at the latest
+   * at 65,536 slots: `seq` unwrapped is less than 32,768 above the highest, `there` at most
+   * UNWRAP_BACK below it.
+   */
+  #growIndexFor(seq: number, there: number): void {
+    do this.#growIndex();
+    while (this.#indexSeqs[seq & this.#indexMask] === there);
+  }
+
+  /** Doubles the index, keeping the live numbers (distinct slots before, so after too). */
+  #growIndex(): void {
+    const seqs = this.#indexSeqs;
+    const times = this.#indexTimes;
+    const capacity = 2 * seqs.length;
+    const mask = capacity - 1;
+    const liveFrom = this.#liveFrom();
+    this.#indexSeqs = new Float64Array(capacity).fill(-1);
+    this.#indexTimes = new Float64Array(capacity);
+    this.#indexMask = mask;
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i]!;
+      if (seq < liveFrom) continue;
+      this.#indexSeqs[seq & mask] = seq;
+      this.#indexTimes[seq & mask] = times[i]!;
+    }
+  }
+
+  /** Appends an arrival to the held queue, which doubles when full (past MAX_HELD, the oldest is forgotten). */
+  #hold(seq: number, arrivalUs: number): void {
+    if (this.#held === this.#heldSeqs.length) {
+      if (this.#held < MAX_HELD) this.#growHeld();
+      else this.#forgetFirst();
+    }
+    const i = (this.#heldFirst + this.#held) & (this.#heldSeqs.length - 1);
+    this.#heldSeqs[i] = seq;
+    this.#heldTimes[i] = arrivalUs;
+    this.#held++;
+  }
+
+  #growHeld(): void {
+    const capacity = 2 * this.#heldSeqs.length;
+    const seqs = new Float64Array(capacity);
+    const times = new Float64Array(capacity);
+    const mask = this.#heldSeqs.length - 1;
+    for (let k = 0; k < this.#held; k++) {
+      seqs[k] = this.#heldSeqs[(this.#heldFirst + k) & mask]!;
+      times[k] = this.#heldTimes[(this.#heldFirst + k) & mask]!;
+    }
+    this.#heldSeqs = seqs;
+    this.#heldTimes = times;
+    this.#heldFirst = 0;
+  }
+
+  /** Drops reported arrivals older than the history, in the order recorded. */
   #prune(nowUs: number): void {
     const cutoff = nowUs - this.#historyUs;
-    for (const [seq, arrival] of this.#arrivals) {
-      if (arrival >= cutoff) break;
-      this.#arrivals.delete(seq);
-      if (seq >= this.#historyStart) this.#historyStart = seq + 1;
-    }
+    while (this.#held > 0 && !(this.#heldTimes[this.#heldFirst]! >= cutoff)) this.#forgetFirst();
+  }
+
+  /** Forgets the arrival held longest; numbers up to it may no longer be recorded. */
+  #forgetFirst(): void {
+    const first = this.#heldFirst;
+    const seq = this.#heldSeqs[first]!;
+    const slot = seq & this.#indexMask;
+    if (this.#indexSeqs[slot] === seq) this.#indexSeqs[slot] = -1;
+    if (seq >= this.#historyStart) this.#historyStart = seq + 1;
+    this.#heldFirst = (first + 1) & (this.#heldSeqs.length - 1);
+    this.#held--;
   }
 }
