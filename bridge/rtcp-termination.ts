@@ -228,7 +228,6 @@ export class RtcpTermination {
     const walker = this.#walker;
     walker.reset(packet);
     while (walker.next() === 'ok') {
-      const part = (): Buffer => packet.subarray(walker.offset, walker.offset + walker.length);
       switch (walker.kind) {
         case 'sr': {
           const ssrc = walker.senderSsrc;
@@ -253,7 +252,7 @@ export class RtcpTermination {
           if (lost.length > MAX_NACKED_PER_PACKET) lost.length = MAX_NACKED_PER_PACKET;
           const translated = this.#host.translateFeedback?.('nack', walker.mediaSsrc, lost, id);
           if (translated) for (const { owner, packet: nack } of translated) push(owner, nack);
-          else if (this.#routable(walker.mediaSsrc) && this.#passNack(state, arrival ?? this.#clock.now())) push(this.#host.ownerOf(walker.mediaSsrc), this.#asBridge(part()));
+          else if (this.#routable(walker.mediaSsrc) && this.#passNack(state, arrival ?? this.#clock.now())) push(this.#host.ownerOf(walker.mediaSsrc), this.#asBridge(this.#part(packet)));
           break;
         }
         case 'pli':
@@ -262,12 +261,12 @@ export class RtcpTermination {
           const mediaSsrc = walker.kind === 'fir' ? walker.firSsrc(0) : walker.mediaSsrc;
           const translated = this.#host.translateFeedback?.('keyframe', mediaSsrc, [], id);
           if (translated) for (const { owner, packet: pli } of translated) push(owner, pli);
-          else if (this.#routable(mediaSsrc) && this.#keyframeGate(mediaSsrc)) push(this.#host.ownerOf(mediaSsrc), this.#asBridge(part()));
+          else if (this.#routable(mediaSsrc) && this.#keyframeGate(mediaSsrc)) push(this.#host.ownerOf(mediaSsrc), this.#asBridge(this.#part(packet)));
           break;
         }
         case 'transport-cc':
           // The bridge is the sender towards this endpoint: its feedback is the bridge's.
-          this.#host.bandwidthFeedback?.(id, { kind: 'transport-cc', packet: part() });
+          this.#host.bandwidthFeedback?.(id, { kind: 'transport-cc', packet: this.#part(packet) });
           break;
         case 'remb':
           this.#host.bandwidthFeedback?.(id, { kind: 'remb', bitrate: walker.rembBitrate });
@@ -279,6 +278,11 @@ export class RtcpTermination {
       }
     }
     if (out) for (const [target, parts] of out) this.#host.sendRtcp(target, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  /** The sub-packet the walker is on, as a view of `packet`. */
+  #part(packet: Buffer): Buffer {
+    return packet.subarray(this.#walker.offset, this.#walker.offset + this.#walker.length);
   }
 
   /** Whether a NACK passed on unchanged fits the receiver's second ({@link PASSED_NACKS_PER_SECOND}). */
