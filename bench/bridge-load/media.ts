@@ -59,12 +59,16 @@ export const DEFAULT_EXTENSION_IDS: Readonly<ExtensionIds> = Object.freeze({ aud
 
 /**
  * Fixed header (12) + one-byte extension block: its 4-byte header and 8 bytes of elements, the
- * same size for both kinds so that packet sizes do not depend on what is offered.
+ * same size for both kinds so that packet sizes do not depend on what is offered. Without
+ * feedback (`--feedback off`, the load before 2026-11-30): video carries no extension block
+ * (LEGACY_VIDEO_HEADER_BYTES) and audio its level alone in a 4-byte block (LEGACY_AUDIO_HEADER_BYTES).
  *   audio: [level id|0][level] [tcc id|1][seq][seq] [0][0][0]
  *   video: [abs id|2][t][t][t] [tcc id|1][seq][seq] [0]
  * An element whose extension was not offered is left as padding (zero bytes, RFC 8285 §4.2).
  */
 export const RTP_HEADER_BYTES = 24;
+export const LEGACY_VIDEO_HEADER_BYTES = 12;
+export const LEGACY_AUDIO_HEADER_BYTES = 20;
 const ELEMENTS_AT = 16;
 const AUDIO_TRANSPORT_CC_AT = 18;
 const VIDEO_TRANSPORT_CC_AT = 20;
@@ -104,27 +108,31 @@ export class RtpStream {
   #lastTimestamp = 0;
   #lastAt = -1;
 
-  constructor(readonly ssrc: number, readonly clockRate: number) {
+  /** @param headerBytes the fixed header and the extension block (none at 12). */
+  constructor(readonly ssrc: number, readonly clockRate: number, readonly headerBytes = RTP_HEADER_BYTES) {
     this.sequence = (ssrc * 7) & 0xffff;
     this.timestamp = ssrc >>> 3;
   }
 
   /**
-   * Writes the fixed header and an empty extension block (RTP_HEADER_BYTES in all; the caller
-   * fills the elements), and counts the packet.
+   * Writes the fixed header and an empty one-byte extension block (`headerBytes` in all; the
+   * caller fills the elements), and counts the packet.
    */
   header(packet: Buffer, pt: number, marker: boolean): void {
-    packet[0] = 0x90; // V=2, X=1
+    const extended = this.headerBytes > 12;
+    packet[0] = extended ? 0x90 : 0x80; // V=2, X
     packet[1] = (marker ? 0x80 : 0) | pt;
     packet.writeUInt16BE(this.sequence, 2);
     packet.writeUInt32BE(this.timestamp >>> 0, 4);
     packet.writeUInt32BE(this.ssrc, 8);
-    packet.writeUInt16BE(0xbede, 12);
-    packet.writeUInt16BE((RTP_HEADER_BYTES - ELEMENTS_AT) / 4, 14);
-    packet.fill(0, ELEMENTS_AT, RTP_HEADER_BYTES);
+    if (extended) {
+      packet.writeUInt16BE(0xbede, 12);
+      packet.writeUInt16BE((this.headerBytes - ELEMENTS_AT) / 4, 14);
+      packet.fill(0, ELEMENTS_AT, this.headerBytes);
+    }
     this.sequence = (this.sequence + 1) & 0xffff;
     this.packets++;
-    this.octets += packet.length - RTP_HEADER_BYTES;
+    this.octets += packet.length - this.headerBytes;
     this.#lastTimestamp = this.timestamp >>> 0;
     this.#lastAt = performance.now();
   }
@@ -160,8 +168,9 @@ export class Vp8Layer {
   #tl0PicIdx: number;
   keyframeWanted = true;
 
-  constructor(ssrc: number, readonly index: number, readonly spec: LayerSpec, readonly sender: number) {
-    this.rtp = new RtpStream(ssrc, VIDEO_CLOCK);
+  /** @param extensions false: no extension block at all (`--feedback off`). */
+  constructor(ssrc: number, readonly index: number, readonly spec: LayerSpec, readonly sender: number, extensions = true) {
+    this.rtp = new RtpStream(ssrc, VIDEO_CLOCK, extensions ? RTP_HEADER_BYTES : LEGACY_VIDEO_HEADER_BYTES);
     this.#pictureId = ssrc & 0x7fff;
     this.#tl0PicIdx = ssrc & 0xff;
   }
@@ -184,7 +193,7 @@ export class Vp8Layer {
     for (let i = 0; i < packets; i++) {
       const packet = Buffer.alloc(bytes);
       this.rtp.header(packet, VP8_PT, i === packets - 1);
-      let at = RTP_HEADER_BYTES;
+      let at = this.rtp.headerBytes;
       // X=1, N=0, S=1 on the frame's first packet, PID=0.
       packet[at++] = 0x80 | (i === 0 ? 0x10 : 0);
       packet[at++] = 0xe0; // I, L, T
@@ -221,9 +230,10 @@ export class AudioStream {
   /**
    * @param level RFC 6464 §3 level, 0..127 (−dBov; 127 = silence), sent with V = 0.
    * @param levelExtensionId the negotiated id of urn:ietf:params:rtp-hdrext:ssrc-audio-level (1..14).
+   * @param extensions false: the level alone in its block (`--feedback off`).
    */
-  constructor(ssrc: number, readonly sender: number, public level: number, public levelExtensionId = DEFAULT_AUDIO_LEVEL_ID) {
-    this.rtp = new RtpStream(ssrc, 48_000);
+  constructor(ssrc: number, readonly sender: number, public level: number, public levelExtensionId = DEFAULT_AUDIO_LEVEL_ID, extensions = true) {
+    this.rtp = new RtpStream(ssrc, 48_000, extensions ? RTP_HEADER_BYTES : LEGACY_AUDIO_HEADER_BYTES);
   }
 
   get ssrc(): number {
@@ -237,7 +247,7 @@ export class AudioStream {
     // RFC 8285 §4.2: element ID | (L = 0: one byte), then the level (V = 0).
     packet[ELEMENTS_AT] = (this.levelExtensionId << 4) | 0;
     packet[ELEMENTS_AT + 1] = this.level & 0x7f;
-    packet[RTP_HEADER_BYTES] = 0x78; // an Opus TOC byte (SILK/CELT hybrid-looking); the bridge does not read it
+    packet[this.rtp.headerBytes] = 0x78; // an Opus TOC byte (SILK/CELT hybrid-looking); the bridge does not read it
     writeTrailer(packet, this.sender, 255);
     this.rtp.timestamp += 48 * AUDIO_PACKET_MS;
     return packet;

@@ -214,10 +214,11 @@ export class Participant {
       send: (compound) => this.#sendRtcp(compound),
     });
     if (options.sends) {
-      LAYERS.forEach((spec, i) => this.layers.push(new Vp8Layer(base + i, i, spec, options.index)));
+      const extensions = options.feedback !== false;
+      LAYERS.forEach((spec, i) => this.layers.push(new Vp8Layer(base + i, i, spec, options.index, extensions)));
       this.activeLayers = this.layers;
       // A muted participant has its audio source signalled all the same (lib-jitsi-meet keeps the track).
-      this.audio = new AudioStream(base + 8, options.index, options.audioLevel ?? QUIET_LEVEL);
+      this.audio = new AudioStream(base + 8, options.index, options.audioLevel ?? QUIET_LEVEL, DEFAULT_AUDIO_LEVEL_ID, extensions);
     }
   }
 
@@ -562,9 +563,12 @@ export class Participant {
     const srtp = this.#srtp;
     if (!srtp) return;
     const now = performance.now();
+    const stamping = this.#o.feedback !== false;
     for (const packet of packets) {
-      stampTransport(packet, this.extensionIds, this.#transportSequence, now);
-      this.#transportSequence = (this.#transportSequence + 1) & 0xffff;
+      if (stamping) {
+        stampTransport(packet, this.extensionIds, this.#transportSequence, now);
+        this.#transportSequence = (this.#transportSequence + 1) & 0xffff;
+      }
       const wire = srtp.protectRtp(packet);
       if (!wire) continue;
       this.#send(wire);

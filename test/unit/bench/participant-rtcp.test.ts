@@ -61,6 +61,20 @@ describe('bench/bridge-load: the synthetic participants\' extensions and RTCP', 
     assert.equal(header.findExtension(5), 19, 'an element written before stays; leaving it out only skips the write');
   });
 
+  it('without feedback, packets are laid out as before it: video without an extension block, audio with its level alone', () => {
+    const header = new RtpHeader();
+    const video = new Vp8Layer(0x5678, 1, LAYERS[1]!, 0, false).frame(true);
+    assert.equal(header.parse(video[0]!), 'ok');
+    assert.equal(header.extension, false);
+    assert.equal(header.payloadOffset, 12);
+    assert.equal(video[0]!.length, LAYERS[1]!.bytes);
+    const audio = new AudioStream(0x1234, 0, 30, 1, false).packet();
+    assert.equal(header.parse(audio), 'ok');
+    assert.equal(header.payloadOffset, 20);
+    assert.equal(header.buf[header.findExtension(1)], 30);
+    assert.equal(readTransportSequence(header, 5), -1);
+  });
+
   it('sends transport-cc feedback every 100 ms, receiver reports with the loss, and sender reports of what it sent', () => {
     const sent: Buffer[] = [];
     const rtcp = new ParticipantRtcp({ localSsrc: 99, cname: 'p1', extensionIds: ids, phase: 0, send: (c) => sent.push(c) });
