@@ -164,6 +164,7 @@ function writeTrailer(packet: Buffer, sender: number, layer: number): void {
 /** One simulcast layer's VP8 stream. */
 export class Vp8Layer {
   readonly rtp: RtpStream;
+  readonly #packets: Buffer[];
   #pictureId: number;
   #tl0PicIdx: number;
   keyframeWanted = true;
@@ -171,6 +172,7 @@ export class Vp8Layer {
   /** @param extensions false: no extension block at all (`--feedback off`). */
   constructor(ssrc: number, readonly index: number, readonly spec: LayerSpec, readonly sender: number, extensions = true) {
     this.rtp = new RtpStream(ssrc, VIDEO_CLOCK, extensions ? RTP_HEADER_BYTES : LEGACY_VIDEO_HEADER_BYTES);
+    this.#packets = Array.from({ length: spec.packets }, () => Buffer.alloc(spec.bytes));
     this.#pictureId = ssrc & 0x7fff;
     this.#tl0PicIdx = ssrc & 0xff;
   }
@@ -184,14 +186,18 @@ export class Vp8Layer {
     return this.spec.height;
   }
 
-  /** The packets of the next frame (plaintext RTP). */
-  frame(keyframe: boolean): Buffer[] {
+  /**
+   * The packets of the next frame (plaintext RTP), in buffers the layer reuses: valid until its
+   * next frame() (the generator protects and sends them at once). Two new buffers per packet sent,
+   * this one and the SRTP one, made the generator's collector stop it for 10–15 ms every second.
+   */
+  frame(keyframe: boolean): readonly Buffer[] {
     const key = keyframe || this.keyframeWanted;
     this.keyframeWanted = false;
-    const out: Buffer[] = [];
-    const { packets, bytes, width, height } = this.spec;
+    const out = this.#packets;
+    const { packets, width, height } = this.spec;
     for (let i = 0; i < packets; i++) {
-      const packet = Buffer.alloc(bytes);
+      const packet = out[i]!;
       this.rtp.header(packet, VP8_PT, i === packets - 1);
       let at = this.rtp.headerBytes;
       // X=1, N=0, S=1 on the frame's first packet, PID=0.
@@ -212,10 +218,11 @@ export class Vp8Layer {
           packet[at++] = 0x2a;
           packet.writeUInt16LE(width, at);
           packet.writeUInt16LE(height, at + 2);
+        } else {
+          packet.fill(0, at, at + 7); // no start code and dimensions left from a keyframe
         }
       }
       writeTrailer(packet, this.sender, this.index);
-      out.push(packet);
     }
     this.rtp.timestamp += VIDEO_CLOCK / FRAME_RATE;
     this.#pictureId = (this.#pictureId + 1) & 0x7fff;
@@ -236,13 +243,16 @@ export class AudioStream {
     this.rtp = new RtpStream(ssrc, 48_000, extensions ? RTP_HEADER_BYTES : LEGACY_AUDIO_HEADER_BYTES);
   }
 
+  readonly #packet = Buffer.alloc(AUDIO_BYTES, 0x5a);
+
   get ssrc(): number {
     return this.rtp.ssrc;
   }
 
   /** One packet of AUDIO_BYTES, extensions included. */
+  /** Valid until the next packet() (the stream reuses its buffer, as Vp8Layer.frame). */
   packet(): Buffer {
-    const packet = Buffer.alloc(AUDIO_BYTES, 0x5a);
+    const packet = this.#packet;
     this.rtp.header(packet, OPUS_PT, false);
     // RFC 8285 §4.2: element ID | (L = 0: one byte), then the level (V = 0).
     packet[ELEMENTS_AT] = (this.levelExtensionId << 4) | 0;

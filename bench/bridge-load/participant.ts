@@ -559,7 +559,7 @@ export class Participant {
   }
 
   /** Protects and sends plaintext RTP packets (no-op before SRTP is keyed). */
-  sendRtp(packets: Buffer[]): void {
+  sendRtp(packets: readonly Buffer[]): void {
     const srtp = this.#srtp;
     if (!srtp) return;
     const now = performance.now();
