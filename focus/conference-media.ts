@@ -231,6 +231,7 @@ export class ConferenceMedia {
         return this.propagate(p.nick);
       }
       case 'session-terminate': {
+        this.checkBridgeSession(p, jingle);
         const restartRequested = jingle.bridgeSession?.restart === true;
         const limit = restartRequested ? (p.restartRequests ??= new RestartRequestLimit(this.options.restartRequestLimits)) : undefined;
         const restart = limit?.accept() === true;
@@ -254,6 +255,25 @@ export class ConferenceMedia {
       default:
         throw new StanzaError('cancel', 'feature-not-implemented', `Jingle action '${jingle.action}' is not supported`);
     }
+  }
+
+  /**
+   * A session-terminate must name, in its `<bridge-session id>`, the bridge session of the
+   * participant's current one (Jicofo's JitsiMeetConferenceImpl.terminateSession): one naming
+   * another (a session already replaced) is refused with item-not-found and the current session
+   * goes on. Unlike Jicofo, which counts a restart request against its limit before this check, a
+   * refused one is not counted. Every session is on the current bridge (moveOff ends them all), so
+   * its bridge session is {@link bridgeSessionId}. Unlike Jicofo, which refuses a request naming
+   * none too, one without an id is taken as for the current session: its sid already names that,
+   * and clients that omit the id (lib-jitsi-meet before mid-2020, Salon's web client) keep their
+   * restarts and hang-ups.
+   * @throws StanzaError item-not-found, as Jicofo answers (InvalidBridgeSessionIdException).
+   */
+  private checkBridgeSession(p: Participant, jingle: Jingle): void {
+    const named = jingle.bridgeSession?.id;
+    if (named === undefined || named === this.bridgeSessionId) return;
+    this.log.info({ endpoint: p.nick, bridgeSession: named, current: this.bridgeSessionId }, 'session-terminate for a bridge session already replaced: refused');
+    throw new StanzaError('cancel', 'item-not-found', `${named} is not a currently active session`);
   }
 
   private onAccept(p: Participant, session: JingleSession, jingle: Jingle): void {

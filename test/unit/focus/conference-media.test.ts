@@ -511,6 +511,78 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
   });
 
+  describe('the bridge session a session-terminate names (Jicofo\'s terminateSession)', () => {
+    const STALE = '5e1d0c2b-aaaa-4bbb-8ccc-0d9e8f7a6b5c'; // a bridge session the focus no longer has
+    let now: number;
+
+    beforeEach(async () => {
+      now = 1_000_000;
+      conference.end('replaced');
+      conference = new Conference(link, pino({ level: 'silent' }), {
+        roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+        media: { iq, selector, focusJid: FOCUS, restartRequestLimits: { now: () => now } },
+      });
+      conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+      await twoJoined();
+      await accept('alice', 0);
+      await accept('bob', 1);
+    });
+
+    /** Alice's session-terminate for her current Jingle session, with `bridgeSession` as given. */
+    const terminate = (bridgeSession?: { id?: string; restart?: boolean }) => {
+      const sid = link.jingleTo('alice', 'session-initiate').at(-1)!.sid;
+      const jingle = buildJingle({
+        action: 'session-terminate', sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] },
+        ...(bridgeSession ? { bridgeSession } : {}),
+      });
+      conference.handleIq(jingleIq('alice', jingle), iq);
+    };
+    const current = () => link.jingleTo('alice', 'session-initiate').at(-1)!.bridgeSession!.id!;
+    const aliceExpiries = () => link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)).length;
+
+    /** A stale request is refused as Jicofo refuses it, and changes nothing. */
+    async function refusedStale(bridgeSession: { id: string; restart?: boolean }): Promise<void> {
+      assert.notEqual(current(), STALE);
+      assert.throws(() => terminate(bridgeSession), (e: StanzaError) =>
+        e.type === 'cancel' && e.condition === 'item-not-found' && e.text === `${STALE} is not a currently active session`);
+      await settle();
+      assert.equal(link.jingleTo('alice', 'session-initiate').length, 1, 'no new session');
+      assert.equal(aliceExpiries(), 0, 'her endpoint is not expired');
+      assert.equal(link.jingleTo('bob', 'source-remove').length, 0, 'bob still has her sources');
+    }
+
+    it('refuses a restart naming another bridge session with item-not-found; the current session goes on and the restart is not counted', async () => {
+      await refusedStale({ id: STALE, restart: true });
+      // At once (a counted request would make this one too soon): naming her bridge session, it restarts.
+      terminate({ id: current(), restart: true });
+      await settle();
+      const offers = link.jingleTo('alice', 'session-initiate');
+      assert.equal(offers.length, 2, 'the restart naming her bridge session is granted');
+      assert.notEqual(offers[1]!.sid, offers[0]!.sid);
+      assert.equal(aliceExpiries(), 1);
+    });
+
+    it('refuses a session-terminate without restart naming another bridge session, and the session is not ended', async () => {
+      await refusedStale({ id: STALE });
+      conference.onPresence(occupant('carol'));
+      await settle();
+      assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
+      // Her session is still the focus's: a terminate naming her bridge session ends it.
+      terminate({ id: current(), restart: false });
+      await settle();
+      assert.equal(aliceExpiries(), 1);
+      assert.equal(link.jingleTo('bob', 'source-remove').at(-1)?.sources?.[0]?.owner, 'alice');
+    });
+
+    it('takes a restart naming no bridge session as for the current session (its sid names it)', async () => {
+      await refusedStale({ id: STALE, restart: true });
+      terminate({ restart: true });
+      await settle();
+      assert.equal(link.jingleTo('alice', 'session-initiate').length, 2, 'restarted');
+      assert.equal(aliceExpiries(), 1);
+    });
+  });
+
   it('after session-terminate without restart expires the endpoint and invites the participant again only once it rejoins', async () => {
     await twoJoined();
     await accept('alice', 0);
