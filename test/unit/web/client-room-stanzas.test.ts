@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { parseDataForm } from '../../../xmpp/protocol/dataform.ts';
 import { parseDiscoInfo } from '../../../xmpp/protocol/disco.ts';
-import { parseJingle } from '../../../xmpp/protocol/jingle.ts';
+import { buildJingle, parseJingle } from '../../../xmpp/protocol/jingle.ts';
 import { parseMucAdmin } from '../../../xmpp/protocol/muc-user.ts';
 import {
-  buildChatMessage, buildClientDiscoInfo, buildMucAdminRequest, buildP2pDecline, buildRemoteMuteRequest, buildRoomPasswordRequest,
+  buildChatMessage, buildClientDiscoInfo, buildMucAdminRequest, buildP2pDecline, buildRemoteMuteRequest, buildRoomPasswordRequest, sessionRestartRequest,
 } from '../../../web/client/conference/room-stanzas.ts';
 
 const ROOM = 'r@muc.meet.jitsi';
@@ -45,6 +45,15 @@ describe('web client: room stanzas', () => {
     assert.deepEqual(locked.fields.find((f) => f.var === 'muc#roomconfig_roomsecret')?.values, ['s3cret']);
     assert.deepEqual(locked.fields.find((f) => f.var === 'muc#roomconfig_passwordprotectedroom')?.values, ['1']);
     assert.deepEqual(form('').fields.find((f) => f.var === 'muc#roomconfig_passwordprotectedroom')?.values, ['0']);
+  });
+
+  it('asks for a session restart naming the offer\'s bridge session, as lib-jitsi-meet', () => {
+    const sent = parseJingle(buildJingle(sessionRestartRequest('sid3', 'b-77')));
+    assert.deepEqual([sent.action, sent.sid, sent.reason?.condition], ['session-terminate', 'sid3', 'connectivity-error']);
+    assert.deepEqual(sent.bridgeSession, { id: 'b-77', restart: true });
+    const element = buildJingle(sessionRestartRequest('sid3', 'b-77')).getChild('bridge-session', 'http://jitsi.org/protocol/focus');
+    assert.deepEqual([element?.attrs.id, element?.attrs.restart], ['b-77', 'true']);
+    assert.deepEqual(parseJingle(buildJingle(sessionRestartRequest('sid3', undefined))).bridgeSession, { restart: true }, 'an offer without one: none named');
   });
 
   it('declines a peer-to-peer offer with session-terminate and <decline/>', () => {

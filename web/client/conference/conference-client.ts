@@ -31,7 +31,7 @@ import { RemoteMediaView } from './remote-media.ts';
 import { RestartPacer } from './restart-pacer.ts';
 import { RoomModeration } from './room-moderation.ts';
 import {
-  buildChatMessage, buildClientDiscoInfo, buildDocumentIq, buildMucAdminRequest, buildP2pDecline, buildRemoteMuteRequest,
+  buildChatMessage, buildClientDiscoInfo, buildDocumentIq, buildMucAdminRequest, buildP2pDecline, buildRemoteMuteRequest, sessionRestartRequest,
   buildRoomPasswordRequest, MUTE_NAMESPACES,
 } from './room-stanzas.ts';
 
@@ -590,10 +590,7 @@ class ConferenceClient implements ConferenceController {
     const { sid } = peer;
     const connection = this.connection;
     this.closeSession();
-    this.sendJingle({
-      action: 'session-terminate', sid, contents: [], groups: [], extensions: [],
-      bridgeSession: { restart: true }, reason: { condition: 'connectivity-error', extensions: [] },
-    }).catch((err: unknown) => {
+    this.sendJingle(sessionRestartRequest(sid, peer.bridgeSessionId)).catch((err: unknown) => {
       // Refused (too many restarts): Salon's focus invites again once its limit allows; a focus that
       // does not (Jicofo leaves the participant without media until it rejoins) must not leave the
       // call silently without media, so it ends as failed (the user can join again) after a wait.

@@ -1,13 +1,13 @@
 /**
  * The stanzas Salon's client sends about a room besides its presence and Jingle: our disco#info
  * answer to the focus (§3.3), chat messages (§4.8), a moderator's remote mute (§4.5), XEP-0045
- * role/affiliation changes and the room password form, the shared-document request, and the decline
- * of a peer-to-peer offer. Built from the shared protocol modules. Pure.
+ * role/affiliation changes and the room password form, the shared-document request, the decline
+ * of a peer-to-peer offer, and the session restart request. Built from the shared protocol modules. Pure.
  */
 import { Element } from 'ltx';
 import { buildDataForm } from '../../../xmpp/protocol/dataform.ts';
 import { buildDiscoInfo } from '../../../xmpp/protocol/disco.ts';
-import { buildJingle } from '../../../xmpp/protocol/jingle.ts';
+import { buildJingle, type Jingle } from '../../../xmpp/protocol/jingle.ts';
 import { FORM_MUC_ROOMCONFIG, NS_MUC_ADMIN, NS_MUC_OWNER } from '../../../xmpp/protocol/muc-user.ts';
 import { buildDocumentRequest } from '../../../xmpp/protocol/salon-document.ts';
 import { NS_NICK } from './occupant-presence.ts';
@@ -87,4 +87,18 @@ export function buildDocumentIq(focusDomain: string, roomJid: string): Element {
 export function buildP2pDecline(to: string, sid: string): Element {
   const terminate = buildJingle({ action: 'session-terminate', sid, contents: [], groups: [], extensions: [], reason: { condition: 'decline', extensions: [] } });
   return new Element('iq', { type: 'set', to }).cnode(terminate).root();
+}
+
+/**
+ * Asks the focus to restart our session (§5.6): session-terminate with `<bridge-session
+ * restart="true"/>` naming the bridge session of the offer (`bridgeSessionId`, when it named one),
+ * as lib-jitsi-meet does: Jicofo refuses a terminate whose id is not the participant's current
+ * session (item-not-found), and so does Salon's focus for an id it has replaced.
+ */
+export function sessionRestartRequest(sid: string, bridgeSessionId: string | undefined): Jingle {
+  return {
+    action: 'session-terminate', sid, contents: [], groups: [], extensions: [],
+    bridgeSession: { ...(bridgeSessionId !== undefined ? { id: bridgeSessionId } : {}), restart: true },
+    reason: { condition: 'connectivity-error', extensions: [] },
+  };
 }

@@ -60,6 +60,8 @@ export class JinglePeer {
   readonly bridgeChannelUrl: string | undefined;
   /** The Jingle session id. */
   readonly sid: string;
+  /** The `<bridge-session id>` of the offer: a restart request names it (room-stanzas.ts sessionRestartRequest). */
+  readonly bridgeSessionId: string | undefined;
   private readonly offer: RemoteOffer;
   private readonly slots: Slot[];
   private readonly descriptions: { audio?: RtpDescription; video?: RtpDescription } = {};
@@ -74,6 +76,7 @@ export class JinglePeer {
 
   constructor(initiate: Jingle, private readonly options: JinglePeerOptions) {
     this.sid = initiate.sid;
+    this.bridgeSessionId = initiate.bridgeSession?.id;
     const transport = bundledTransport(initiate.contents);
     if (!transport?.ufrag || !transport.pwd || transport.fingerprints.length === 0) throw new Error('the offer has no usable transport');
     this.bridgeChannelUrl = transport.webSockets[0]?.url;
