@@ -77,6 +77,21 @@ export interface AllocatedEndpoint {
 interface Allocation {
   /** Its create request went out, so the bridge must be told to expire it. */
   requested: boolean;
+  /**
+   * Settles true once the bridge has answered its create request, false when that failed or the
+   * allocation was expired first: {@link ColibriSession.update} waits for it.
+   */
+  readonly answered: Promise<boolean>;
+  /** Settles {@link answered}; later calls do nothing. */
+  settle(answered: boolean): void;
+}
+
+function newAllocation(): Allocation {
+  let settle!: (answered: boolean) => void;
+  const answered = new Promise<boolean>((resolve) => {
+    settle = resolve;
+  });
+  return { requested: false, answered, settle };
 }
 
 export class ColibriSession {
@@ -110,32 +125,55 @@ export class ColibriSession {
       capabilities: options.capabilities ?? [Colibri2Capability.sourceNames],
       ...(options.forceMute ? { forceMute: options.forceMute } : {}),
     };
-    const allocation: Allocation = { requested: false };
+    const allocation = newAllocation();
     this.endpoints.set(endpointId, allocation);
-    let answer: ConferenceModified;
-    if (create) {
-      allocation.requested = true;
-      const creation = this.create(endpoint);
-      this.creating = creation;
-      answer = await creation;
-    } else {
-      await this.creating;
-      if (this.expired) throw new Error('the Colibri2 conference was expired');
-      // Expired while it waited (the participant left): sent now, it would stay on the bridge
-      // until the bridge's own expiry, as its expiry was not sent (see expireEndpoint).
-      if (this.endpoints.get(endpointId) !== allocation) throw new Error(`the allocation of ${endpointId} was expired before it was sent`);
-      allocation.requested = true;
-      answer = await this.modify([endpoint]);
+    let answered = false;
+    try {
+      let answer: ConferenceModified;
+      if (create) {
+        allocation.requested = true;
+        const creation = this.create(endpoint);
+        this.creating = creation;
+        answer = await creation;
+      } else {
+        await this.creating;
+        if (this.expired) throw new Error('the Colibri2 conference was expired');
+        // Expired while it waited (the participant left): sent now, it would stay on the bridge
+        // until the bridge's own expiry, as its expiry was not sent (see expireEndpoint).
+        if (this.endpoints.get(endpointId) !== allocation) throw new Error(`the allocation of ${endpointId} was expired before it was sent`);
+        allocation.requested = true;
+        answer = await this.modify([endpoint]);
+      }
+      const allocated = answer.endpoints.find((e) => e.id === endpointId);
+      const iceUdp = allocated?.transport?.iceUdp;
+      if (!allocated || !iceUdp) throw new Error(`the bridge gave no transport for ${endpointId}`);
+      answered = true;
+      return { iceUdp, endpoint: allocated, ...(answer.feedbackSources ? { feedbackSources: answer.feedbackSources } : {}) };
+    } finally {
+      allocation.settle(answered);
     }
-    const allocated = answer.endpoints.find((e) => e.id === endpointId);
-    const iceUdp = allocated?.transport?.iceUdp;
-    if (!allocated || !iceUdp) throw new Error(`the bridge gave no transport for ${endpointId}`);
-    return { iceUdp, endpoint: allocated, ...(answer.feedbackSources ? { feedbackSources: answer.feedbackSources } : {}) };
   }
 
-  /** The participant's own transport (from session-accept / transport-info) and complete sources. */
+  /**
+   * The participant's own transport (from session-accept / transport-info), complete sources, or
+   * force-mute. Sent once the bridge has answered the endpoint's allocation: sent before, it would
+   * reach a bridge that does not know the endpoint yet (or the conference, while it is created)
+   * and be refused, the change lost or the participant re-invited for it. Updates go out in the order they
+   * were made: each waits for the same {@link Allocation.answered}, and a settled promise resumes
+   * its waiters in the order they began to wait. They are not merged: a transport-info carries
+   * only the candidates gathered since the last one. Jicofo needs no wait: it sends every request
+   * of a conference, allocations included, as soon as it is made, under the conference's lock
+   * (ColibriV2SessionManager.allocate, updateParticipant, mute), and the bridge handles one
+   * conference's requests in order (its per-conference Colibri queue). Here an allocation waits
+   * for the conference's creation, which may be retried (see create), so send order alone would
+   * not do. An update of an allocation that fails or is expired meanwhile is dropped, without an
+   * error.
+   */
   async update(endpointId: string, change: { iceUdp?: Element; sources?: Colibri2MediaSource[]; forceMute?: Colibri2ForceMute }): Promise<void> {
-    if (!this.endpoints.has(endpointId)) return;
+    const allocation = this.endpoints.get(endpointId);
+    if (!allocation || !(await allocation.answered)) return;
+    // Expired (alone, or with the conference) after its answer, or allocated again since.
+    if (this.endpoints.get(endpointId) !== allocation) return;
     await this.modify([{
       id: endpointId,
       media: [],
@@ -176,6 +214,7 @@ export class ColibriSession {
     const allocation = this.endpoints.get(endpointId);
     if (!allocation) return;
     this.endpoints.delete(endpointId);
+    allocation.settle(false);
     if (this.expired || !allocation.requested) return;
     await this.modify([{ id: endpointId, expire: true, media: [], capabilities: [] }]);
   }
@@ -183,6 +222,7 @@ export class ColibriSession {
   async expire(): Promise<void> {
     if (this.expired || !this.created) return;
     this.expired = true;
+    for (const allocation of this.endpoints.values()) allocation.settle(false);
     this.endpoints.clear();
     await this.iq.request(this.bridgeJid, 'set', buildConferenceModify({ meetingId: this.meetingId, expire: true, endpoints: [], relays: [] }));
   }

@@ -3,7 +3,7 @@ import { Element } from 'ltx';
 import { ColibriSession, colibriFailure } from '../../../focus/colibri-session.ts';
 import { IqCaller } from '../../../focus/iq-caller.ts';
 import { StanzaError } from '../../../xmpp/errors.ts';
-import { buildConferenceModified, Colibri2Error, parseConferenceModify, type ConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
+import { buildConferenceModified, Colibri2Error, parseConferenceModify, type Colibri2Endpoint, type ConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
 import { buildIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
 
 const BRIDGE = 'jvb@auth.example/jvb1';
@@ -58,10 +58,24 @@ class AnsweredBridge {
     this.iq.handleReply(new Element('iq', { type: 'error', id: this.requests[index]!.id, from: BRIDGE, to: FOCUS }).cnode(error.toElement()).root());
   }
 
-  /** Each request as `create`, `expire` (the conference) and `id+` / `id-` per endpoint. */
+  /**
+   * Each request as `create`, `expire` (the conference) and, per endpoint, `id+` / `id-`, or for an
+   * update what it sets (`id:force-mute=audio`, `id:sources=…`, `id:transport`).
+   */
   script(): string[] {
-    return this.requests.map(({ modify: m }) => [m.create ? 'create' : '', m.expire ? 'expire' : '', ...m.endpoints.map((e) => `${e.id}${e.create ? '+' : e.expire ? '-' : ''}`)].filter(Boolean).join(' '));
+    return this.requests.map(({ modify: m }) => [m.create ? 'create' : '', m.expire ? 'expire' : '', ...m.endpoints.map(endpointScript)].filter(Boolean).join(' '));
   }
+}
+
+function endpointScript(e: Colibri2Endpoint): string {
+  if (e.create) return `${e.id}+`;
+  if (e.expire) return `${e.id}-`;
+  return [
+    e.id,
+    ...(e.forceMute ? [`force-mute=${[e.forceMute.audio ? 'audio' : '', e.forceMute.video ? 'video' : ''].filter(Boolean).join(',') || 'none'}`] : []),
+    ...(e.sources ? [`sources=${e.sources.map((source) => source.id).join(',')}`] : []),
+    ...(e.transport ? ['transport'] : []),
+  ].join(':');
 }
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -127,5 +141,136 @@ describe('focus/colibri-session: the conference creation, and the allocations wa
     await settle();
     assert.deepEqual(bridge.script(), ['create alice+', 'expire', 'expire'], 'no conference is created after its expiry');
     await refused;
+  });
+});
+
+describe('focus/colibri-session: updates made while the endpoint\'s allocation waits for the bridge', () => {
+  let bridge: AnsweredBridge;
+  let session: ColibriSession;
+  const mute = { forceMute: { audio: true } };
+  const sources = { sources: [{ type: 'audio' as const, id: 'bob-a0', sources: [], ssrcGroups: [] }] };
+
+  beforeEach(() => {
+    bridge = new AnsweredBridge();
+    session = new ColibriSession(bridge.iq, BRIDGE, 'meeting-1', 'room@muc.example');
+  });
+
+  afterEach(() => bridge.iq.close());
+
+  it('sends a force-mute and a sources update made while the conference is created after the endpoint\'s create is answered, in order', async () => {
+    const alice = session.allocate('alice', { media: [] });
+    const bob = session.allocate('bob', { media: [] });
+    const updates = [session.update('bob', mute), session.update('bob', sources)];
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+'], 'bob\'s updates wait with his allocation');
+    bridge.answer(0);
+    await alice;
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+', 'bob+'], 'they wait for the answer to bob\'s create too');
+    const later = session.update('bob', { forceMute: { audio: false } }); // lifted before bob is answered
+    bridge.answer(1);
+    await bob;
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+', 'bob+', 'bob:force-mute=audio', 'bob:sources=bob-a0', 'bob:force-mute=none']);
+    for (const index of [2, 3, 4]) bridge.answer(index);
+    await Promise.all([...updates, later]);
+  });
+
+  it('sends a force-mute of the conference\'s first endpoint after the conference\'s creation is answered', async () => {
+    const alice = session.allocate('alice', { media: [] });
+    const update = session.update('alice', mute);
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+']);
+    bridge.answer(0);
+    await alice;
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+', 'alice:force-mute=audio']);
+    bridge.answer(1);
+    await update;
+  });
+
+  /** Each way bob's allocation ends before it is answered; each answers alice's creation too. */
+  const expiries: Array<{ what: string; expire: () => Promise<void>; script: string[]; endpoints: number; allocated: boolean }> = [
+    {
+      what: 'the endpoint expired before its create went out',
+      expire: async () => {
+        const expiry = session.expireEndpoint('bob');
+        bridge.answer(0);
+        await expiry;
+      },
+      script: ['create alice+'],
+      endpoints: 1,
+      allocated: false,
+    },
+    {
+      what: 'the endpoint expired while its create waited for its answer',
+      expire: async () => {
+        bridge.answer(0);
+        await settle();
+        const expiry = session.expireEndpoint('bob');
+        bridge.answer(1);
+        bridge.answer(2);
+        await expiry;
+      },
+      script: ['create alice+', 'bob+', 'bob-'],
+      endpoints: 1,
+      allocated: true, // its caller, told of the expiry, drops it
+    },
+    {
+      what: 'the conference expired (closed, or moved off the bridge)',
+      expire: async () => {
+        const expiry = session.expire();
+        bridge.answer(0);
+        bridge.answer(1);
+        await expiry;
+      },
+      script: ['create alice+', 'expire'],
+      endpoints: 0,
+      allocated: false,
+    },
+  ];
+  for (const { what, expire, script, endpoints, allocated } of expiries) {
+    it(`never sends an update made while the allocation waited when ${what}`, async () => {
+      const alice = session.allocate('alice', { media: [] });
+      const bob = session.allocate('bob', { media: [] });
+      const update = session.update('bob', mute);
+      await settle();
+      assert.deepEqual(bridge.script(), ['create alice+'], 'the update waits with the allocation');
+      await expire();
+      await alice;
+      if (allocated) assert.equal((await bob).endpoint.id, 'bob');
+      else await assert.rejects(bob, /expired/);
+      await settle();
+      assert.deepEqual(bridge.script(), script);
+      await update; // settled, without an error
+      assert.equal(session.endpointCount, endpoints);
+    });
+  }
+
+  it('drops an update of an allocation the bridge refused, without an error', async () => {
+    const alice = session.allocate('alice', { media: [] });
+    const bob = assert.rejects(session.allocate('bob', { media: [] }), (err: StanzaError) => err.condition === 'bad-request');
+    const update = session.update('bob', mute);
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+'], 'the update waits with the allocation');
+    bridge.answer(0);
+    await alice;
+    await settle();
+    bridge.fail(1, StanzaError.badRequest('no such codec'));
+    await bob;
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+', 'bob+'], 'the update is not sent');
+    await update;
+  });
+
+  it('drops an update of the first endpoint when the conference\'s creation fails, without an error', async () => {
+    const alice = assert.rejects(session.allocate('alice', { media: [] }), (err: StanzaError) => err.condition === 'internal-server-error');
+    const update = session.update('alice', mute);
+    await settle();
+    bridge.fail(0, new StanzaError('wait', 'internal-server-error'));
+    await alice;
+    await settle();
+    assert.deepEqual(bridge.script(), ['create alice+']);
+    await update;
   });
 });

@@ -32,6 +32,13 @@ class FakeLink implements ConferenceLink {
   failNext: { when: (modify: ConferenceModify) => boolean; error: Element } | undefined;
   iq!: IqCaller;
   features: string[] = [ClientFeature.audio, ClientFeature.video, ClientFeature.sctp, ClientFeature.jsonSources, ClientFeature.tcc];
+  /**
+   * While set, the bridges refuse a request for an endpoint they do not hold with unknown_endpoint,
+   * as a bridge does, and {@link bridgeForceMute} says what each endpoint they hold is force-muted for.
+   */
+  strictBridge = false;
+  /** By bridge, the endpoints it holds and their force-mute, kept while {@link strictBridge} is set. */
+  readonly bridgeForceMute = new Map<string, Map<string, { audio: boolean; video: boolean }>>();
   /** While set, the bridges' answers wait, in order, for {@link releaseBridge} (a slow bridge). */
   holdBridge = false;
   private readonly heldAnswers: Array<() => void> = [];
@@ -104,6 +111,13 @@ class FakeLink implements ConferenceLink {
   /** The bridge's answer: the error asked for, else the endpoints it was asked to create. */
   private answerBridge(iq: Element, modify: ConferenceModify): void {
     const to = String(iq.attrs.to);
+    if (this.strictBridge) {
+      const unknown = this.applyToBridge(to, modify);
+      if (unknown !== undefined) {
+        this.iq.handleReply(new Element('iq', { type: 'error', id: iq.attrs.id, from: to, to: FOCUS }).cnode(Colibri2Error.unknownEndpoint(unknown).toElement()).root());
+        return;
+      }
+    }
     if (this.failNext?.when(modify)) {
       const error = new Element('iq', { type: 'error', id: iq.attrs.id, from: to, to: FOCUS }).cnode(this.failNext.error).root();
       this.failNext = undefined;
@@ -127,6 +141,22 @@ class FakeLink implements ConferenceLink {
       relays: [],
     });
     this.iq.handleReply(new Element('iq', { type: 'result', id: iq.attrs.id, from: to, to: FOCUS }).cnode(modified).root());
+  }
+
+  /** Applies `modify` to {@link bridgeForceMute}; returns the endpoint it names that `bridge` does not hold. */
+  private applyToBridge(bridge: string, modify: ConferenceModify): string | undefined {
+    if (modify.expire) {
+      this.bridgeForceMute.delete(bridge);
+      return undefined;
+    }
+    const held = this.bridgeForceMute.get(bridge) ?? new Map<string, { audio: boolean; video: boolean }>();
+    this.bridgeForceMute.set(bridge, held);
+    for (const e of modify.endpoints) {
+      if (!e.create && !held.has(e.id)) return e.id;
+      if (e.expire) held.delete(e.id);
+      else if (e.create || e.forceMute) held.set(e.id, { audio: e.forceMute?.audio === true, video: e.forceMute?.video === true });
+    }
+    return undefined;
   }
 
   jingleTo(nick: string, action: string): Jingle[] {
@@ -399,6 +429,24 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(carol.at(-1), undefined, `the bridge is never asked for carol (asked: ${carol.join(', ')})`);
     assert.deepEqual(link.colibri.flatMap((m) => m.endpoints.filter((e) => e.create).map((e) => e.id)), ['alice', 'bob']);
     assert.equal(link.jingleTo('carol', 'session-initiate').length, 0);
+  });
+
+  it('force-mutes at the bridge a participant muted by A/V moderation while the bridge conference is created, once his endpoint exists there', async () => {
+    link.strictBridge = true;
+    link.holdBridge = true; // the conference creation is slow to answer
+    conference.onPresence(occupant('alice', { role: 'moderator' }));
+    conference.onPresence(occupant('bob'));
+    await settle();
+    assert.deepEqual(link.colibri.map((m) => m.endpoints.map((e) => e.id)), [['alice']], 'bob\'s allocation waits for the conference');
+    conference.onAvModeration({ kind: 'enabled', room: ROOM, mediaType: 'audio', enabled: true, actor: `${ROOM}/alice` });
+    await settle();
+    link.releaseBridge();
+    await settle();
+    assert.deepEqual(link.bridgeForceMute.get(BRIDGE)?.get('bob'), { audio: true, video: false }, 'the bridge drops bob\'s audio');
+    assert.deepEqual(link.bridgeForceMute.get(BRIDGE)?.get('alice'), { audio: false, video: false });
+    const bob = link.colibri.flatMap((m) => m.endpoints.filter((e) => e.id === 'bob').map((e) => (e.create ? 'create' : e.expire ? 'expire' : 'update')));
+    assert.deepEqual(bob, ['create', 'update'], 'bob is allocated once, then muted: the bridge never refused the mute (unknown_endpoint), which would re-invite him');
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 1);
   });
 
   it('on an invitation failing after its session-accept, takes its sources back from the others and invites it afresh later', async () => {
