@@ -211,6 +211,16 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     iq.close();
   });
 
+  /** Replaces the conference with one whose restart requests have these limits, the focus in the room. */
+  function withRestartLimits(restartRequestLimits: NonNullable<ConstructorParameters<typeof Conference>[2]['media']>['restartRequestLimits']): void {
+    conference.end('replaced');
+    conference = new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
+      media: { iq, selector, focusJid: FOCUS, restartRequestLimits },
+    });
+    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+  }
+
   async function twoJoined(): Promise<void> {
     conference.onPresence(occupant('alice'));
     conference.onPresence(occupant('bob'));
@@ -486,12 +496,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
 
   it('refuses a restart sooner than 5 s after the last with resource-constraint, ending the session, and invites again once the limit allows', async () => {
     let now = 1_000_000;
-    conference.end('replaced');
-    conference = new Conference(link, pino({ level: 'silent' }), {
-      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
-      media: { iq, selector, focusJid: FOCUS, restartRequestLimits: { now: () => now } },
-    });
-    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+    withRestartLimits({ now: () => now });
     await twoJoined();
     await accept('alice', 0);
     await accept('bob', 1);
@@ -542,12 +547,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
   });
 
   it('never invites again after a refused restart when the limit allows none (maxRequests 0)', async () => {
-    conference.end('replaced');
-    conference = new Conference(link, pino({ level: 'silent' }), {
-      roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
-      media: { iq, selector, focusJid: FOCUS, restartRequestLimits: { maxRequests: 0 } },
-    });
-    conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+    withRestartLimits({ maxRequests: 0 });
     await twoJoined();
     await accept('alice', 0);
     const sid = link.jingleTo('alice', 'session-initiate').at(-1)!.sid;
@@ -565,12 +565,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
 
     beforeEach(async () => {
       now = 1_000_000;
-      conference.end('replaced');
-      conference = new Conference(link, pino({ level: 'silent' }), {
-        roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
-        media: { iq, selector, focusJid: FOCUS, restartRequestLimits: { now: () => now } },
-      });
-      conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+      withRestartLimits({ now: () => now });
       await twoJoined();
       await accept('alice', 0);
       await accept('bob', 1);
