@@ -222,7 +222,10 @@ export class ReceiverBandwidth {
   /** The allocation made for the current estimate. */
   allocated(allocation: Allocation, now: number): void {
     this.#allocatedAt = now;
-    this.#caps = allocation.caps;
+    // The same caps as before (the steady state) keep the map held since: the new one then dies
+    // young, instead of every allocation's map living long enough to reach the old generation,
+    // whose collections pause forwarding (one per second in a room of 50 with feedback).
+    if (!sameCaps(this.#caps, allocation.caps)) this.#caps = allocation.caps;
     this.#allocatedBps = allocation.allocatedBps;
     this.#idealBps = allocation.idealBps;
   }
@@ -314,4 +317,10 @@ export class ReceiverBandwidth {
     this.#takenAtCluster = this.#estimator.probeResultsTaken ?? 0;
     return Math.max(PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES, (target * PROBE_CLUSTER_MS) / 8000);
   }
+}
+
+function sameCaps(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, height] of b) if (a.get(name) !== height) return false;
+  return true;
 }
