@@ -224,7 +224,8 @@ export class ReceiverBandwidth {
     this.#allocatedAt = now;
     // The same caps as before (the steady state) keep the map held since: the new one then dies
     // young, instead of every allocation's map living long enough to reach the old generation,
-    // whose collections pause forwarding (one per second in a room of 50 with feedback).
+    // whose collections pause forwarding (in a room of 50 with feedback, two thirds of what
+    // reached it and was collected there).
     if (!sameCaps(this.#caps, allocation.caps)) this.#caps = allocation.caps;
     this.#allocatedBps = allocation.allocatedBps;
     this.#idealBps = allocation.idealBps;
