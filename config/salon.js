@@ -1,7 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The `salon` executable: runs the TypeScript sources through tsx's loader (no build step).
-// A 1 MiB young generation (--max-semi-space-size=1) keeps memory per connection low: V8's
-// default lets it grow to 16 MiB per semi-space under load, most of it RSS that never returns.
+// The young generation is capped at 4 MiB per semi-space (--max-semi-space-size=4; package.json's
+// scripts pass the same flags, test/unit/bench/server-command.test.ts checks it). V8's default
+// lets it grow to 16 MiB under load, most of it RSS that never returns. 1 MiB, the earlier cap,
+// suited XMPP sessions but not the bridge: its packets' bookkeeping lives tens of milliseconds,
+// past two scavenges of 1 MiB, and so reached the old generation, whose collections (about one a
+// second in 50 rooms of three) then held forwarding for up to 16 ms. With 4 MiB nearly all of it
+// dies young (bench/README.md, "The server's young generation"); an XMPP session costs a few KB
+// more at most.
 import { register } from 'tsx/esm/api';
 
 register();

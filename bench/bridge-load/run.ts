@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { generateCertificate } from '../../bridge/transport/certificate.ts';
 import { AUDIO_PACKET_MS, DelayHistogram, FRAME_RATE, KEYFRAME_INTERVAL_MS, LAYERS, QUIET_LEVEL, TALKER_LEVEL, offeredPps } from './media.ts';
 import { Participant } from './participant.ts';
+import { serverNodeFlags } from '../server-command.ts';
 
 const HOST = '127.0.0.1';
 /** A sender further behind its schedule than this skips frames instead of catching up. */
@@ -86,6 +87,13 @@ function processCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is stat field 3 (state); utime is field 14, stime 15.
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Resident memory of one process now and at its peak (VmRSS, VmHWM), in MB. */
+function processRssMB(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { now: kB('VmRSS') / 1024, peak: kB('VmHWM') / 1024 };
 }
 
 /** Busy and total CPU seconds of the whole machine (/proc/stat, all CPUs). */
@@ -228,7 +236,7 @@ async function startServer(cpuProfDir: string | undefined): Promise<Server> {
   mkdirSync(stateDir);
   const port = await freePort();
   const args = [
-    '--max-semi-space-size=1',
+    ...serverNodeFlags(),
     // As bench/xmpp: e.g. SALON_BENCH_NODE_FLAGS="--trace-deopt" (with SALON_BENCH_KEEP_LOG=1 to read it).
     ...(process.env.SALON_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
@@ -347,6 +355,9 @@ interface Result {
   bridgeTailProbesPerS: number;
   durationS: number;
   serverCores: number;
+  /** The server's resident memory at the window's end, and its peak so far (joins included). */
+  serverRssMB: number;
+  serverPeakRssMB: number;
   generatorCores: number;
   otherCores: number;
   generatorLateFrames: number;
@@ -556,6 +567,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     measuring = false;
     const w1 = performance.now();
     const cpu1 = processCpuSeconds(server.pid);
+    const rss = processRssMB(server.pid);
     const wire1 = await delayBuckets(server.metricsUrl);
     const bridgeDrops = udpDrops(bridgePorts) - bridgeDrops0;
     const generatorDrops = udpDrops(ownPorts) - ownDrops0;
@@ -636,6 +648,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       reportPps: round((rtcpAfter.reports - rtcpBefore.reports) / seconds, 0),
       durationS: round(seconds, 2),
       serverCores: round(cpuSeconds / seconds, 2),
+      serverRssMB: round(rss.now, 0),
+      serverPeakRssMB: round(rss.peak, 0),
       generatorCores: round(generatorSeconds / seconds, 2),
       otherCores: round(Math.max(0, machineBusy - cpuSeconds - generatorSeconds) / seconds, 2),
       generatorLateFrames: lateFrames,

@@ -15,6 +15,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serverNodeFlags } from '../server-command.ts';
 import { defaultLoadOptions, runLoad, type LoadOptions, type LoadResult, type Phase } from './load.ts';
 
 // ---------------------------------------------------------------------------
@@ -28,7 +29,7 @@ const BENCH = {
   salon: {
     /** argv after `node`; PORT and STATE_DIR are substituted */
     // As `npm start` runs it (package.json); SALON_BENCH_NODE_FLAGS adds Node flags for experiments.
-    args: ['--max-semi-space-size=1', ...(process.env.SALON_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'config/salon.js', 'start', '--http-port', 'PORT', '--xmpp-port', '0', '--component-port', '0', '--media-port', '0', '--state-dir', 'STATE_DIR'],
+    args: [...serverNodeFlags(), ...(process.env.SALON_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'config/salon.js', 'start', '--http-port', 'PORT', '--xmpp-port', '0', '--component-port', '0', '--media-port', '0', '--state-dir', 'STATE_DIR'],
     env: { XMPP_RESTRICT_ROOM_CREATION: 'false', LOG_LEVEL: 'warn' } as Record<string, string>,
     healthPath: '/about/health',
   },
