@@ -252,9 +252,59 @@ export class ConferenceMedia {
         queueMicrotask(() => this.update());
         return;
       }
+      case 'session-info': return this.onSessionInfo(p, jingle);
       default:
         throw new StanzaError('cancel', 'feature-not-implemented', `Jingle action '${jingle.action}' is not supported`);
     }
+  }
+
+  /**
+   * A session-info (Jicofo's Participant.onSessionInfo). `<ice-state>failed</ice-state>` is a
+   * client whose ICE failed asking to be invited again: lib-jitsi-meet sends it in place of a
+   * restart request when its config sets `enableIceRestart`, and clients from before restart
+   * requests always. As Jicofo's iceFailed with its RestartJingle method, the focus ends the session
+   * (`session-terminate`, "moving") and invites the participant afresh; the answer is a result
+   * whatever happens, as Jicofo's. Unlike Jicofo, which re-invites at every such notification, the
+   * restart limit of session-terminate's restart requests applies: one beyond it is invited again
+   * once the limit allows. A notification naming another bridge session (a session already
+   * replaced) is ignored, as Jicofo ignores it; one naming none is taken as for the current session,
+   * as a session-terminate is. Another ICE state is ignored. An in-place ICE restart
+   * (`<bridge-session ice-restart="true"/>`, Jicofo's when enabled) is refused with
+   * feature-not-implemented, as Jicofo refuses it when disabled, and the client falls back to a
+   * restart. With none of these, an empty session-info is a ping (XEP-0166 §6.8); one with a payload
+   * the focus does not know gets feature-not-implemented and `<unsupported-info/>` (§7.2).
+   * @throws StanzaError as said
+   */
+  private onSessionInfo(p: Participant, jingle: Jingle): void {
+    if (jingle.bridgeSession?.iceRestart === true) {
+      throw new StanzaError('cancel', 'feature-not-implemented', 'in-place ICE restart is not supported');
+    }
+    if (jingle.iceState === undefined) {
+      if (jingle.extensions.length === 0 && jingle.contents.length === 0) return;
+      throw new StanzaError('cancel', 'feature-not-implemented', 'unsupported session-info payload', new Element('unsupported-info', { xmlns: NS_JINGLE_ERRORS }));
+    }
+    if (jingle.iceState.toLowerCase() !== 'failed') {
+      this.log.debug({ endpoint: p.nick, iceState: jingle.iceState }, 'ignored an ICE state other than failed');
+      return;
+    }
+    const named = jingle.bridgeSession?.id;
+    if (named !== undefined && named !== this.bridgeSessionId) {
+      this.log.info({ endpoint: p.nick, bridgeSession: named, current: this.bridgeSessionId }, 'ICE failure notified for a bridge session already replaced: ignored');
+      return;
+    }
+    const limit = (p.restartRequests ??= new RestartRequestLimit(this.options.restartRequestLimits));
+    const restart = limit.accept();
+    this.log.info({ endpoint: p.nick, restart }, 'the participant\'s ICE failed: inviting it again');
+    this.terminate(p, 'ICE failed');
+    this.endSession(p);
+    if (restart) {
+      // After the result has gone out, as for a restart request.
+      queueMicrotask(() => this.update());
+      return;
+    }
+    p.sessionTerminated = true;
+    this.log.warn({ endpoint: p.nick }, 'invitation after an ICE failure deferred: rate-limited');
+    this.deferRestart(p, limit);
   }
 
   /**

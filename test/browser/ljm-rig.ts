@@ -66,6 +66,8 @@ export interface MediaJoinOptions {
   devices?: Array<'audio' | 'video' | 'desktop'>;
   /** Makes the page's session-accept malformed on the wire (every source's ssrc becomes text). */
   breakSessionAccept?: boolean;
+  /** Added to the conference options (config.js's values), e.g. `{ enableIceRestart: true }`. */
+  conferenceOptions?: Record<string, unknown>;
 }
 
 /**
@@ -73,7 +75,7 @@ export interface MediaJoinOptions {
  * conference's events (salonTest.events). Resolves once join() is called, not when joined.
  */
 export async function joinWithMedia(page: Page, room: string, options: MediaJoinOptions = {}): Promise<{ ok: boolean; joinedMs?: number; error?: string }> {
-  return page.evaluate(async ({ roomName, p2p, devices, breakSessionAccept }) => {
+  return page.evaluate(async ({ roomName, p2p, devices, breakSessionAccept, conferenceOptions }) => {
     const w = window as unknown as Record<string, any>;
     const started = performance.now();
     const c = await w.salonTest.connect(roomName);
@@ -90,7 +92,7 @@ export async function joinWithMedia(page: Page, room: string, options: MediaJoin
       };
     }
     const tracks = await w.JitsiMeetJS.createLocalTracks({ devices });
-    const conference = w.salonTest.connection.initJitsiConference(roomName, { ...w.config, p2p: { ...(w.config.p2p ?? {}), enabled: p2p } });
+    const conference = w.salonTest.connection.initJitsiConference(roomName, { ...w.config, ...conferenceOptions, p2p: { ...(w.config.p2p ?? {}), enabled: p2p } });
     w.salonTest.conference = conference;
     w.salonTest.watch(conference);
     for (const track of tracks) await conference.addTrack(track);
@@ -107,7 +109,7 @@ export async function joinWithMedia(page: Page, room: string, options: MediaJoin
       }
     }, 20);
     return { ok: true, joinedMs: performance.now() - started };
-  }, { roomName: room, p2p: options.p2p ?? false, devices: options.devices ?? ['audio', 'video'], breakSessionAccept: options.breakSessionAccept ?? false });
+  }, { roomName: room, p2p: options.p2p ?? false, devices: options.devices ?? ['audio', 'video'], breakSessionAccept: options.breakSessionAccept ?? false, conferenceOptions: options.conferenceOptions ?? {} });
 }
 
 /** Resolves when the page's bridge channel (colibri-ws) is open. */

@@ -16,8 +16,9 @@
  *   `[videoSources, videoGroups, audioSources(, audioGroups)]`, sources `{"s":ssrc,"n":name,"m":msid,"v":"d"}`
  *   (`v` only for desktop video), groups `["f"|"s", ssrc…]`; Jicofo always writes the first three arrays
  *   and the fourth only when there are audio groups, and so does buildJingle.
- * Other children (`<traceparent xmlns="jitsi:opentelemetry"/>`, session-info payloads such as the legacy
- * `<ice-state/>`, `<initial-last-n xmlns="jitsi:colibri2"/>` in a content, …) are kept in `extensions`.
+ * - `<ice-state xmlns="http://jitsi.org/protocol/focus">` (a session-info's ICE state) → `iceState`.
+ * Other children (`<traceparent xmlns="jitsi:opentelemetry"/>`, other session-info payloads,
+ * `<initial-last-n xmlns="jitsi:colibri2"/>` in a content, …) are kept in `extensions`.
  * Pure and browser-safe.
  */
 import { clone, Element } from 'ltx';
@@ -139,6 +140,12 @@ export interface Jingle {
   reason?: JingleReason;
   groups: ContentGroup[];
   bridgeSession?: BridgeSession;
+  /**
+   * Jitsi's `<ice-state xmlns="http://jitsi.org/protocol/focus">` in a session-info: the client's ICE
+   * state, `failed` when it asks the focus to invite it again (lib-jitsi-meet's
+   * sendIceFailedNotification; the text as it came).
+   */
+  iceState?: string;
   startMuted?: StartMuted;
   /** Jitsi: the sources of the first `<json-message/>` that has any, in the JSON's owner order. */
   sources?: OwnerSources[];
@@ -295,6 +302,7 @@ export function parseJingle(el: Element): Jingle {
     else if (ns === NS_JINGLE && name === 'reason' && !jingle.reason) jingle.reason = parseJingleReason(child);
     else if (ns === NS_JINGLE_GROUPING && name === 'group') jingle.groups.push(parseGroup(child));
     else if (ns === NS_FOCUS && name === 'bridge-session' && !jingle.bridgeSession) jingle.bridgeSession = parseBridgeSession(child);
+    else if (ns === NS_FOCUS && name === 'ice-state' && jingle.iceState === undefined) jingle.iceState = child.getText().trim();
     else if (ns === NS_JITSI_START_MUTED && name === 'startmuted' && !jingle.startMuted) jingle.startMuted = parseStartMuted(child);
     else if (ns === NS_JITMEET && name === 'json-message' && !jingle.sources) {
       const sources = parseJsonSources(child);
@@ -327,7 +335,7 @@ function parseStartMuted(el: Element): StartMuted {
   return startMuted;
 }
 
-/** Children in Jicofo's order: contents, reason, groups, startmuted, bridge-session, json-message, extensions. */
+/** Children in Jicofo's order: contents, reason, groups, startmuted, ice-state (lib-jitsi-meet's place), bridge-session, json-message, extensions. */
 export function buildJingle(jingle: Jingle): Element {
   const el = new Element('jingle', {
     xmlns: NS_JINGLE, action: jingle.action, initiator: jingle.initiator, responder: jingle.responder, sid: jingle.sid,
@@ -341,6 +349,7 @@ export function buildJingle(jingle: Jingle): Element {
   if (jingle.startMuted) {
     el.c('startmuted', { xmlns: NS_JITSI_START_MUTED, audio: bool(jingle.startMuted.audio), video: bool(jingle.startMuted.video) });
   }
+  if (jingle.iceState !== undefined) el.c('ice-state', { xmlns: NS_FOCUS }).t(jingle.iceState);
   if (jingle.bridgeSession) {
     const { id, region, restart, iceRestart } = jingle.bridgeSession;
     el.c('bridge-session', { xmlns: NS_FOCUS, id, region, restart: bool(restart), 'ice-restart': bool(iceRestart) });

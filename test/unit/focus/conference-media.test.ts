@@ -626,6 +626,99 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     });
   });
 
+  describe('an ICE failure notified in a session-info (Jicofo\'s onSessionInfo → iceFailed)', () => {
+    const STALE = '5e1d0c2b-aaaa-4bbb-8ccc-0d9e8f7a6b5c';
+    let now: number;
+
+    beforeEach(async () => {
+      now = 1_000_000;
+      withRestartLimits({ now: () => now });
+      await twoJoined();
+      await accept('alice', 0);
+      await accept('bob', 1);
+    });
+
+    /** Alice's session-info for her latest Jingle session, as lib-jitsi-meet's sendIceFailedNotification writes it. */
+    const sessionInfo = (fields: { iceState?: string; bridgeSession?: Jingle['bridgeSession']; extensions?: Element[] }) => {
+      const sid = link.jingleTo('alice', 'session-initiate').at(-1)!.sid;
+      const jingle = buildJingle({ action: 'session-info', sid, contents: [], groups: [], extensions: fields.extensions ?? [], ...(fields.iceState === undefined ? {} : { iceState: fields.iceState }), ...(fields.bridgeSession ? { bridgeSession: fields.bridgeSession } : {}) });
+      conference.handleIq(jingleIq('alice', jingle), iq);
+    };
+    const current = () => link.jingleTo('alice', 'session-initiate').at(-1)!.bridgeSession!.id!;
+    const offers = () => link.jingleTo('alice', 'session-initiate').length;
+    const aliceExpiries = () => link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)).length;
+
+    /** Nothing happened to alice's session or to what bob knows of her. */
+    async function unchanged(): Promise<void> {
+      await settle();
+      assert.equal(offers(), 1, 'no new session');
+      assert.equal(link.jingleTo('alice', 'session-terminate').length, 0, 'her session is not ended');
+      assert.equal(aliceExpiries(), 0, 'her endpoint is not expired');
+      assert.equal(link.jingleTo('bob', 'source-remove').length, 0, 'bob still has her sources');
+    }
+
+    it('ends the session ("moving") and invites the participant afresh, answering with a result', async () => {
+      const first = link.jingleTo('alice', 'session-initiate')[0]!;
+      sessionInfo({ iceState: 'failed', bridgeSession: { id: current() } });
+      await settle();
+      const [terminate] = link.jingleTo('alice', 'session-terminate');
+      assert.equal(terminate?.sid, first.sid);
+      assert.deepEqual(terminate?.reason && { condition: terminate.reason.condition, text: terminate.reason.text }, { condition: 'success', text: 'moving' });
+      assert.equal(aliceExpiries(), 1, 'her endpoint is expired at the bridge');
+      assert.equal(link.jingleTo('bob', 'source-remove').at(-1)?.sources?.[0]?.owner, 'alice', 'bob is told her sources are gone');
+      assert.equal(offers(), 2, 'a new session is offered');
+      assert.notEqual(link.jingleTo('alice', 'session-initiate')[1]!.sid, first.sid);
+      assert.equal(link.jingleTo('bob', 'session-terminate').length, 0, 'bob keeps his session');
+    });
+
+    it('takes the state without regard to case, and a notification naming no bridge session as for the current one', async () => {
+      sessionInfo({ iceState: 'FAILED' });
+      await settle();
+      assert.equal(offers(), 2);
+      assert.equal(aliceExpiries(), 1);
+    });
+
+    it('ignores a notification for a bridge session already replaced, and other ICE states, with a result', async () => {
+      sessionInfo({ iceState: 'failed', bridgeSession: { id: STALE } });
+      sessionInfo({ iceState: 'connected', bridgeSession: { id: current() } });
+      sessionInfo({ iceState: '', bridgeSession: { id: current() } });
+      await unchanged();
+    });
+
+    it('refuses an in-place ICE restart with feature-not-implemented (Jicofo\'s answer when it is disabled)', async () => {
+      assert.throws(() => sessionInfo({ bridgeSession: { id: current(), iceRestart: true } }),
+        (e: StanzaError) => e.type === 'cancel' && e.condition === 'feature-not-implemented' && /in-place ICE restart/.test(e.text ?? ''));
+      await unchanged();
+    });
+
+    it('answers an empty session-info (a ping) with a result, and an unknown payload with <unsupported-info/>', async () => {
+      sessionInfo({});
+      assert.throws(() => sessionInfo({ extensions: [new Element('ringing', { xmlns: 'urn:xmpp:jingle:apps:rtp:info:1' })] }),
+        (e: StanzaError) => e.condition === 'feature-not-implemented' && e.application?.name === 'unsupported-info' && e.application.attrs.xmlns === 'urn:xmpp:jingle:errors:1');
+      await unchanged();
+    });
+
+    it('counts notifications against the restart limit: one too soon ends the session, and the invitation follows once the limit allows', async () => {
+      sessionInfo({ iceState: 'failed', bridgeSession: { id: current() } });
+      await settle();
+      assert.equal(offers(), 2);
+      conference.handleIq(jingleIq('alice', sessionAcceptFor('alice', link.jingleTo('alice', 'session-initiate').at(-1)!.sid, 0)), iq);
+      await settle();
+      now += 4_000;
+      sessionInfo({ iceState: 'failed', bridgeSession: { id: current() } });
+      await settle();
+      assert.equal(link.jingleTo('alice', 'session-terminate').length, 2, 'the failed session is ended');
+      assert.equal(aliceExpiries(), 2);
+      conference.onPresence(occupant('bob'));
+      await settle();
+      assert.equal(offers(), 2, 'no new session yet');
+      now += 1_000;
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await settle();
+      assert.equal(offers(), 3, 'invited again once the limit allows');
+    });
+  });
+
   it('after session-terminate without restart expires the endpoint and invites the participant again only once it rejoins', async () => {
     await twoJoined();
     await accept('alice', 0);

@@ -149,13 +149,30 @@ describe('xmpp/protocol/jingle (XEP-0166 with Jitsi extensions)', () => {
   });
 
   it('leaves the parsed tree intact when building (extensions are copied, not moved)', () => {
-    const el = jingle('<ice-state xmlns="http://jitsi.org/protocol/focus">failed</ice-state>');
+    const el = jingle('<traceparent xmlns="jitsi:opentelemetry">00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01</traceparent>');
     const before = el.toString();
     const parsed = parseJingle(el);
     buildJingle(parsed);
     buildJingle(parsed);
     assert.equal(el.toString(), before);
     assert.equal(parsed.extensions[0]?.parent, el);
+  });
+
+  it('reads and writes an ICE failure notification as lib-jitsi-meet sends it (sendIceFailedNotification)', () => {
+    const el = parse(
+      `<jingle xmlns="${NS_JINGLE}" action="session-info" initiator="focus@auth.meet.jitsi/focus" sid="s1">`
+      + `<ice-state xmlns="${NS_FOCUS}">failed</ice-state><bridge-session xmlns="${NS_FOCUS}" id="b1"/></jingle>`,
+    );
+    const parsed = parseJingle(el);
+    assert.equal(parsed.iceState, 'failed');
+    assert.deepEqual(parsed.bridgeSession, { id: 'b1' });
+    assert.equal(parsed.extensions.length, 0);
+    assert.equal(canonicalXml(buildJingle(parsed)), canonicalXml(el));
+    // Only the first is read, its text trimmed; one in another namespace is an extension.
+    const twice = parseJingle(jingle(`<ice-state xmlns="${NS_FOCUS}"> connected </ice-state><ice-state xmlns="${NS_FOCUS}">failed</ice-state><ice-state xmlns="urn:x">failed</ice-state>`));
+    assert.equal(twice.iceState, 'connected');
+    assert.deepEqual(twice.extensions.map((e) => [e.name, e.getNS()]), [['ice-state', NS_FOCUS], ['ice-state', 'urn:x']]);
+    assert.equal(parseJingle(jingle('')).iceState, undefined);
   });
 
   it('builds a bridge-session restart request as lib-jitsi-meet writes it', () => {
