@@ -559,17 +559,30 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
   });
 
-  describe('the bridge session a session-terminate names (Jicofo\'s terminateSession)', () => {
-    const STALE = '5e1d0c2b-aaaa-4bbb-8ccc-0d9e8f7a6b5c'; // a bridge session the focus no longer has
-    let now: number;
+  /** A bridge session the focus no longer has. */
+  const STALE = '5e1d0c2b-aaaa-4bbb-8ccc-0d9e8f7a6b5c';
+  /** Alice's bridge session, as her latest offer names it. */
+  const current = () => link.jingleTo('alice', 'session-initiate').at(-1)!.bridgeSession!.id!;
+  const aliceExpiries = () => link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)).length;
 
+  /**
+   * Before each test of the calling describe: alice and bob each in an accepted session, restart
+   * requests limited on a clock the test moves (`clock.now`, ms).
+   */
+  function bothAcceptedOnClock(): { now: number } {
+    const clock = { now: 0 };
     beforeEach(async () => {
-      now = 1_000_000;
-      withRestartLimits({ now: () => now });
+      clock.now = 1_000_000;
+      withRestartLimits({ now: () => clock.now });
       await twoJoined();
       await accept('alice', 0);
       await accept('bob', 1);
     });
+    return clock;
+  }
+
+  describe('the bridge session a session-terminate names (Jicofo\'s terminateSession)', () => {
+    bothAcceptedOnClock();
 
     /** Alice's session-terminate for her current Jingle session, with `bridgeSession` as given. */
     const terminate = (bridgeSession?: { id?: string; restart?: boolean }) => {
@@ -580,9 +593,6 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
       });
       conference.handleIq(jingleIq('alice', jingle), iq);
     };
-    const current = () => link.jingleTo('alice', 'session-initiate').at(-1)!.bridgeSession!.id!;
-    const aliceExpiries = () => link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)).length;
-
     /** A stale request is refused as Jicofo refuses it, and changes nothing. */
     async function refusedStale(bridgeSession: { id: string; restart?: boolean }): Promise<void> {
       assert.notEqual(current(), STALE);
@@ -627,16 +637,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
   });
 
   describe('an ICE failure notified in a session-info (Jicofo\'s onSessionInfo → iceFailed)', () => {
-    const STALE = '5e1d0c2b-aaaa-4bbb-8ccc-0d9e8f7a6b5c';
-    let now: number;
-
-    beforeEach(async () => {
-      now = 1_000_000;
-      withRestartLimits({ now: () => now });
-      await twoJoined();
-      await accept('alice', 0);
-      await accept('bob', 1);
-    });
+    const clock = bothAcceptedOnClock();
 
     /** Alice's session-info for her latest Jingle session, as lib-jitsi-meet's sendIceFailedNotification writes it. */
     const sessionInfo = (fields: { iceState?: string; bridgeSession?: Jingle['bridgeSession']; extensions?: Element[] }) => {
@@ -644,9 +645,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
       const jingle = buildJingle({ action: 'session-info', sid, contents: [], groups: [], extensions: fields.extensions ?? [], ...(fields.iceState === undefined ? {} : { iceState: fields.iceState }), ...(fields.bridgeSession ? { bridgeSession: fields.bridgeSession } : {}) });
       conference.handleIq(jingleIq('alice', jingle), iq);
     };
-    const current = () => link.jingleTo('alice', 'session-initiate').at(-1)!.bridgeSession!.id!;
     const offers = () => link.jingleTo('alice', 'session-initiate').length;
-    const aliceExpiries = () => link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)).length;
 
     /** Nothing happened to alice's session or to what bob knows of her. */
     async function unchanged(): Promise<void> {
@@ -704,7 +703,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
       assert.equal(offers(), 2);
       conference.handleIq(jingleIq('alice', sessionAcceptFor('alice', link.jingleTo('alice', 'session-initiate').at(-1)!.sid, 0)), iq);
       await settle();
-      now += 4_000;
+      clock.now += 4_000;
       sessionInfo({ iceState: 'failed', bridgeSession: { id: current() } });
       await settle();
       assert.equal(link.jingleTo('alice', 'session-terminate').length, 2, 'the failed session is ended');
@@ -712,7 +711,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
       conference.onPresence(occupant('bob'));
       await settle();
       assert.equal(offers(), 2, 'no new session yet');
-      now += 1_000;
+      clock.now += 1_000;
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       await settle();
       assert.equal(offers(), 3, 'invited again once the limit allows');
