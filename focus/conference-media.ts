@@ -266,13 +266,14 @@ export class ConferenceMedia {
    * (`session-terminate`, "moving") and invites the participant afresh; the answer is a result
    * whatever happens, as Jicofo's. Unlike Jicofo, which re-invites at every such notification, the
    * restart limit of session-terminate's restart requests applies: one beyond it is invited again
-   * once the limit allows. A notification naming another bridge session (a session already
+   * once the limit allows; with a limit allowing none, the session is left as it is and the answer
+   * is resource-constraint, as for a restart request. A notification naming another bridge session (a session already
    * replaced) is ignored, as Jicofo ignores it; one naming none is taken as for the current session,
    * as a session-terminate is. Another ICE state is ignored. An in-place ICE restart
    * (`<bridge-session ice-restart="true"/>`, Jicofo's when enabled) is refused with
    * feature-not-implemented, as Jicofo refuses it when disabled, and the client falls back to a
-   * restart. With none of these, an empty session-info is a ping (XEP-0166 §6.8); one with a payload
-   * the focus does not know gets feature-not-implemented and `<unsupported-info/>` (§7.2).
+   * restart. Without an ICE state, a session-info with nothing in it is a ping (XEP-0166 §6.8); one
+   * with anything else gets feature-not-implemented and `<unsupported-info/>` (§7.2).
    * @throws StanzaError as said
    */
   private onSessionInfo(p: Participant, jingle: Jingle): void {
@@ -280,7 +281,9 @@ export class ConferenceMedia {
       throw new StanzaError('cancel', 'feature-not-implemented', 'in-place ICE restart is not supported');
     }
     if (jingle.iceState === undefined) {
-      if (jingle.extensions.length === 0 && jingle.contents.length === 0) return;
+      const empty = jingle.extensions.length === 0 && jingle.contents.length === 0 && jingle.groups.length === 0
+        && !jingle.bridgeSession && !jingle.reason && !jingle.startMuted && !jingle.sources;
+      if (empty) return;
       throw new StanzaError('cancel', 'feature-not-implemented', 'unsupported session-info payload', new Element('unsupported-info', { xmlns: NS_JINGLE_ERRORS }));
     }
     if (jingle.iceState.toLowerCase() !== 'failed') {
@@ -294,6 +297,12 @@ export class ConferenceMedia {
     }
     const limit = (p.restartRequests ??= new RestartRequestLimit(this.options.restartRequestLimits));
     const restart = limit.accept();
+    if (!restart && !Number.isFinite(limit.waitMs())) {
+      // A limit allowing none (0 a minute): ending the session would leave the participant without
+      // one until it rejoins; its session is left as it is, and it is told, as a restart request is.
+      this.log.warn({ endpoint: p.nick }, 'the participant\'s ICE failed, and its restarts are not allowed');
+      throw new StanzaError('wait', 'resource-constraint', 'rate-limited');
+    }
     this.log.info({ endpoint: p.nick, restart }, 'the participant\'s ICE failed: inviting it again');
     this.terminate(p, 'ICE failed');
     this.endSession(p);

@@ -559,6 +559,20 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
   });
 
+  it('leaves the session of a participant notifying its ICE failure as it is, answering resource-constraint, when the limit allows no restart', async () => {
+    withRestartLimits({ maxRequests: 0 });
+    await twoJoined();
+    await accept('alice', 0);
+    await accept('bob', 1);
+    const offer = link.jingleTo('alice', 'session-initiate')[0]!;
+    const info = buildJingle({ action: 'session-info', sid: offer.sid, contents: [], groups: [], extensions: [], iceState: 'failed', bridgeSession: { id: offer.bridgeSession!.id! } });
+    assert.throws(() => conference.handleIq(jingleIq('alice', info), iq), (e: StanzaError) => e.type === 'wait' && e.condition === 'resource-constraint');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(link.jingleTo('alice', 'session-terminate').length, 0, 'her session is not ended');
+    assert.equal(link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'alice' && e.expire)).length, 0, 'nor her endpoint');
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 1);
+  });
+
   /** A bridge session the focus no longer has. */
   const STALE = '5e1d0c2b-aaaa-4bbb-8ccc-0d9e8f7a6b5c';
   /** Alice's bridge session, as her latest offer names it. */
@@ -690,12 +704,14 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
       await unchanged();
     });
 
-    it('answers an empty session-info (a ping) with a result, and an unknown payload with <unsupported-info/>', async () => {
+    it('answers an empty session-info (a ping) with a result, and one with an unknown payload, or a bridge session alone, with <unsupported-info/>', async () => {
       sessionInfo({});
-      assert.throws(() => sessionInfo({ extensions: [new Element('ringing', { xmlns: 'urn:xmpp:jingle:apps:rtp:info:1' })] }),
-        (e: StanzaError) => e.condition === 'feature-not-implemented' && e.application?.name === 'unsupported-info' && e.application.attrs.xmlns === 'urn:xmpp:jingle:errors:1');
+      const unsupported = (e: StanzaError) => e.condition === 'feature-not-implemented' && e.application?.name === 'unsupported-info' && e.application.attrs.xmlns === 'urn:xmpp:jingle:errors:1';
+      assert.throws(() => sessionInfo({ extensions: [new Element('ringing', { xmlns: 'urn:xmpp:jingle:apps:rtp:info:1' })] }), unsupported);
+      assert.throws(() => sessionInfo({ bridgeSession: { id: current(), restart: true } }), unsupported);
       await unchanged();
     });
+
 
     it('counts notifications against the restart limit: one too soon ends the session, and the invitation follows once the limit allows', async () => {
       sessionInfo({ iceState: 'failed', bridgeSession: { id: current() } });
