@@ -8,7 +8,9 @@ const scripts = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
 /** The Node flags of a `node [flags…] config/salon.js …` command line. */
 function flagsBefore(command: string): string[] {
   const words = command.trim().split(/\s+/);
-  return words.slice(1, words.indexOf('config/salon.js'));
+  const entry = words.indexOf('config/salon.js');
+  assert.ok(words[0] === 'node' && entry > 0, `"node [flags] config/salon.js": ${command}`);
+  return words.slice(1, entry);
 }
 
 describe('the server\'s Node flags', () => {
