@@ -263,13 +263,14 @@ export class ConferenceMedia {
    * client whose ICE failed asking to be invited again: lib-jitsi-meet sends it in place of a
    * restart request when its config sets `enableIceRestart`, and clients from before restart
    * requests always. As Jicofo's iceFailed with its RestartJingle method, the focus ends the session
-   * (`session-terminate`, "moving") and invites the participant afresh; the answer is a result
-   * whatever happens, as Jicofo's. Unlike Jicofo, which re-invites at every such notification, the
-   * restart limit of session-terminate's restart requests applies: one beyond it is invited again
-   * once the limit allows; with a limit allowing none, the session is left as it is and the answer
-   * is resource-constraint, as for a restart request. A notification naming another bridge session (a session already
-   * replaced) is ignored, as Jicofo ignores it; one naming none is taken as for the current session,
-   * as a session-terminate is. Another ICE state is ignored. An in-place ICE restart
+   * (`session-terminate`, "moving") and invites the participant afresh, answering with a result.
+   * Unlike Jicofo, which re-invites at every such notification, the restart limit of
+   * session-terminate's restart requests applies: one beyond it still ends the session, answered
+   * with a result, and the invitation follows once the limit allows; with a limit allowing none, the
+   * session is left as it is and the answer is resource-constraint, as for a restart request. A
+   * notification naming another bridge session (a session already replaced) is ignored with a
+   * result, as Jicofo ignores it; one naming none is taken as for the current session, as a
+   * session-terminate is. Another ICE state is ignored with a result. An in-place ICE restart
    * (`<bridge-session ice-restart="true"/>`, Jicofo's when enabled) is refused with
    * feature-not-implemented, as Jicofo refuses it when disabled, and the client falls back to a
    * restart. Without an ICE state, a session-info with nothing in it is a ping (XEP-0166 §6.8); one
@@ -304,13 +305,9 @@ export class ConferenceMedia {
       throw new StanzaError('wait', 'resource-constraint', 'rate-limited');
     }
     this.log.info({ endpoint: p.nick, restart }, 'the participant\'s ICE failed: inviting it again');
+    if (restart) return this.reinvite(p, 'ICE failed');
     this.terminate(p, 'ICE failed');
     this.endSession(p);
-    if (restart) {
-      // After the result has gone out, as for a restart request.
-      queueMicrotask(() => this.update());
-      return;
-    }
     p.sessionTerminated = true;
     this.log.warn({ endpoint: p.nick }, 'invitation after an ICE failure deferred: rate-limited');
     this.deferRestart(p, limit);
@@ -377,9 +374,7 @@ export class ConferenceMedia {
         const lost = this.participants.get(failure.endpointId) ?? (p?.nick === failure.endpointId ? p : undefined);
         if (!lost?.session) return false;
         this.log.warn({ endpoint: lost.nick, reason: failure.reason }, 'the bridge no longer knows the endpoint: re-inviting the participant');
-        this.terminate(lost, failure.reason);
-        this.endSession(lost);
-        queueMicrotask(() => this.update());
+        this.reinvite(lost, failure.reason);
         return true;
       }
       case 'bridge-failed':
@@ -432,6 +427,16 @@ export class ConferenceMedia {
     });
     this.log.info({ endpoint: p.nick, sid: session.sid, reason }, 'session-terminate: moving the participant');
     this.options.iq.request(p.occupantJid, 'set', terminate).catch((err: unknown) => this.log.debug({ err, endpoint: p.nick }, 'the client did not acknowledge session-terminate'));
+  }
+
+  /**
+   * Ends `p`'s session as the focus's own decision (it is told, "moving") and invites it afresh once
+   * the current turn is over (after the answer to the request that led here has gone out).
+   */
+  private reinvite(p: Participant, reason: string): void {
+    this.terminate(p, reason);
+    this.endSession(p);
+    queueMicrotask(() => this.update());
   }
 
   /** Ends `p`'s session: its endpoint expired on `colibri`, its sources removed from the others. */
