@@ -134,6 +134,8 @@ interface DelayBuckets {
   batch: { datagrams: number; messages: number; segmented: number };
   /** Counters of what the bridge did for its receivers' estimates and its own NACKs (BRIDGE_COUNTERS). */
   counters: Record<string, number>;
+  /** The server's garbage collections (prom-client's `salon_nodejs_gc_duration_seconds`): pause seconds of every kind, and old-space collections. */
+  gc: { pauseSeconds: number; major: number };
 }
 
 /** The bridge's counters the table shows per second over the window: what feedback makes it do. */
@@ -152,8 +154,11 @@ const BRIDGE_COUNTERS = {
  */
 async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN, batch: { datagrams: NaN, messages: NaN, segmented: NaN }, counters: {} };
+  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN, batch: { datagrams: NaN, messages: NaN, segmented: NaN }, counters: {}, gc: { pauseSeconds: 0, major: 0 } };
   for (const line of text.split('\n')) {
+    const gc = /^salon_nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)/.exec(line);
+    if (gc?.[1] === 'sum') buckets.gc.pauseSeconds += Number(gc[3]);
+    else if (gc?.[2] === 'major') buckets.gc.major += Number(gc[3]);
     for (const [key, metric] of Object.entries(BRIDGE_COUNTERS)) if (line.startsWith(`${metric} `)) buckets.counters[key] = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_stress ')) buckets.stress = Number(line.split(' ')[1]);
     if (line.startsWith('salon_bridge_event_loop_utilization ')) buckets.utilization = Number(line.split(' ')[1]);
@@ -358,6 +363,9 @@ interface Result {
   /** The server's resident memory at the window's end, and its peak so far (joins included). */
   serverRssMB: number;
   serverPeakRssMB: number;
+  /** The server's collector over the window: its pauses (all kinds, ms per second) and its old-space (mark-compact) collections. */
+  serverGcMsPerS: number;
+  serverMajorGcs: number;
   generatorCores: number;
   otherCores: number;
   generatorLateFrames: number;
@@ -650,6 +658,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       serverCores: round(cpuSeconds / seconds, 2),
       serverRssMB: round(rss.now, 0),
       serverPeakRssMB: round(rss.peak, 0),
+      serverGcMsPerS: round(((wire1.gc.pauseSeconds - wire0.gc.pauseSeconds) * 1000) / seconds, 1),
+      serverMajorGcs: wire1.gc.major - wire0.gc.major,
       generatorCores: round(generatorSeconds / seconds, 2),
       otherCores: round(Math.max(0, machineBusy - cpuSeconds - generatorSeconds) / seconds, 2),
       generatorLateFrames: lateFrames,
