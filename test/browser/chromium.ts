@@ -116,7 +116,7 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserHa
     context.on('close', () => contexts.delete(context));
     const page = await context.newPage();
     page.on('console', (msg) => push(`${label} [console.${msg.type()}] ${msg.text()}`));
-    page.on('pageerror', (err) => push(`${label} [pageerror] ${err.stack ?? err.message}`));
+    page.on('pageerror', (err) => push(`${label} [pageerror] ${err.stack || err.message || String(err)}`)); // a DOMException's stack may be empty
     page.on('requestfailed', (req) =>
       push(`${label} [requestfailed] ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`),
     );
