@@ -157,7 +157,19 @@ interface Member {
   forwardedSources?: string;
   /** Video types it said of sources of its own not announced yet, until its next source set. */
   pendingVideoTypes?: Map<string, BridgeChannelVideoType>;
+  /** The legacy SenderVideoConstraints paced to it ({@link LEGACY_SENDER_CONSTRAINTS_GAP_MS}): when the last left, and the one waiting. */
+  legacyConstraints?: { sentAt: number; sent: number; waiting?: number; cancel?: () => void };
 }
+
+/**
+ * Least time between two SenderVideoConstraints to one endpoint; a later one waits, and only the
+ * last of those waiting is sent. lib-jitsi-meet before source names (2.6726) applies each with
+ * overlapping RTCRtpSender.getParameters()/setParameters() calls: two arriving within a few
+ * milliseconds make Chromium refuse the second ("getParameters() has never been called"), and the
+ * sender keeps the layers of the first for good. A receiver joining and then putting the sender on
+ * stage asks for two heights that close together (test/browser/bridge-rtcp.test.ts failed so).
+ */
+const LEGACY_SENDER_CONSTRAINTS_GAP_MS = 250;
 
 /** Video types kept per endpoint for sources not announced yet. */
 const MAX_PENDING_VIDEO_TYPES = 8;
@@ -435,6 +447,8 @@ export class BridgeConference {
     this.rtcp.removeEndpoint(id);
     this.loudest?.remove(id);
     this.nackWindows.delete(id);
+    member.legacyConstraints?.cancel?.();
+    member.legacyConstraints = undefined;
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = noSources();
     this.updateProjections(member);
@@ -741,6 +755,9 @@ export class BridgeConference {
       member.forwardedSources = undefined;
       this.announceForwarded(member, true);
     }
+    // What was sent before it opened is lost: the legacy constraint goes at once, not paced.
+    member.legacyConstraints?.cancel?.();
+    member.legacyConstraints = undefined;
     for (const source of member.sources.named) {
       const maxHeight = this.plan?.senderHeights.get(source.name);
       if (maxHeight !== undefined) this.sendSenderConstraints(member, source.name, maxHeight);
@@ -801,7 +818,32 @@ export class BridgeConference {
     this.send(id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
     if (owner.sourceNames || this.vp9PayloadTypes.size > 0) return;
     if (owner.sources.named.find((s) => s.media === 'video')?.name !== sourceName) return;
-    this.send(id, { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: maxHeight } });
+    this.sendLegacySenderConstraints(owner, maxHeight);
+  }
+
+  /**
+   * SenderVideoConstraints, paced ({@link LEGACY_SENDER_CONSTRAINTS_GAP_MS}): at once when the last
+   * left long enough ago, else once the gap has passed, with the latest height asked meanwhile
+   * (nothing when that is the one sent).
+   */
+  private sendLegacySenderConstraints(owner: Member, maxHeight: number): void {
+    const id = owner.endpoint.id;
+    const now = this.clock.now();
+    const state = owner.legacyConstraints;
+    if (!state || now - state.sentAt >= LEGACY_SENDER_CONSTRAINTS_GAP_MS) {
+      state?.cancel?.();
+      owner.legacyConstraints = { sentAt: now, sent: maxHeight };
+      this.send(id, { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: maxHeight } });
+      return;
+    }
+    state.waiting = maxHeight;
+    state.cancel ??= this.clock.setTimeout(() => {
+      state.cancel = undefined;
+      const waiting = state.waiting;
+      state.waiting = undefined;
+      if (this.closed || this.members.get(id) !== owner || owner.legacyConstraints !== state || waiting === undefined || waiting === state.sent) return;
+      this.sendLegacySenderConstraints(owner, waiting);
+    }, state.sentAt + LEGACY_SENDER_CONSTRAINTS_GAP_MS - now);
   }
 
   /**

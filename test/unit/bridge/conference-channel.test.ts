@@ -349,13 +349,17 @@ describe('bridge conference and the bridge channel', () => {
     ]);
   });
 
-  it('tells a sender without source names its camera\'s constraint the legacy way too (SenderVideoConstraints), and only it', () => {
+  /** Longer than the bridge's least gap between two SenderVideoConstraints to one endpoint (250 ms). */
+  const afterLegacyGap = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+  it('tells a sender without source names its camera\'s constraint the legacy way too (SenderVideoConstraints), and only it', async () => {
     const c = conference();
     close = () => c.svc.close('test over');
     const C = legacyEndpoint(c);
     assert.deepEqual(c.of(C, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 2160 });
     assert.deepEqual(c.of(C, 'SenderVideoConstraints'), [{ colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 2160 } }]);
     for (const id of [A, B]) c.say(id, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${C}-v0`]: { maxHeight: 180 } } });
+    await afterLegacyGap();
     assert.deepEqual(c.of(C, 'SenderVideoConstraints').at(-1), { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } });
     assert.deepEqual([...c.of(A, 'SenderVideoConstraints'), ...c.of(B, 'SenderVideoConstraints')], [], 'A and B, who name their sources, get SenderSourceConstraints only');
     c.inbox.set(C, []);
@@ -364,6 +368,37 @@ describe('bridge conference and the bridge channel', () => {
       { colibriClass: 'SenderSourceConstraints', sourceName: `${C}-v0`, maxHeight: 180 },
       { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: 180 } },
     ], 'and again when its channel opens');
+  });
+
+  it('paces SenderVideoConstraints: one at a time at least 250 ms apart, the latest of those asked meanwhile, none after the endpoint left', async () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const C = legacyEndpoint(c);
+    const heights = () => c.of(C, 'SenderVideoConstraints').map((m) => (m as { videoConstraints: { idealHeight: number } }).videoConstraints.idealHeight);
+    const constrain = (height: number) => c.say(A, { colibriClass: 'ReceiverVideoConstraints', onStageSources: height === 720 ? [`${C}-v0`] : [], constraints: { [`${C}-v0`]: { maxHeight: height } } });
+    assert.deepEqual(heights(), [2160]);
+    // A receiver's first constraints, then its stage, within milliseconds (as when it joins).
+    constrain(180);
+    c.say(B, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${C}-v0`]: { maxHeight: 180 } } });
+    constrain(720);
+    assert.deepEqual(heights(), [2160], 'the next waits for the gap');
+    assert.deepEqual(c.of(C, 'SenderSourceConstraints').map((m) => (m as { maxHeight: number }).maxHeight), [2160, 180, 720], 'SenderSourceConstraints are not paced');
+    await afterLegacyGap();
+    assert.deepEqual(heights(), [2160, 720], 'only the latest goes, 180 never');
+    // Changed and changed back within the gap: nothing to send.
+    constrain(180);
+    await afterLegacyGap();
+    assert.deepEqual(heights(), [2160, 720, 180], 'alone in its gap, at once');
+    constrain(720);
+    constrain(180);
+    await afterLegacyGap();
+    assert.deepEqual(heights(), [2160, 720, 180], 'back to the height sent: nothing');
+    // One waiting when the endpoint leaves is dropped with it.
+    constrain(720);
+    constrain(360);
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, expire: true, media: [], capabilities: [] }], relays: [] });
+    await afterLegacyGap();
+    assert.deepEqual(heights(), [2160, 720, 180, 720], 'nothing after it left');
   });
 
   it('sends no SenderVideoConstraints while VP9 is offered (lib-jitsi-meet 2.6726 would cap its VP9 at the 180p layer\'s bitrate)', () => {
