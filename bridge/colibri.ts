@@ -22,6 +22,7 @@ import { BridgeConference, SENDER_SCOPED_EXTENSIONS, TRANSPORT_CC_URI, type Conf
 import type { EndpointActivity } from './endpoint.ts';
 import type { NamedSource } from './forwarding.ts';
 import type { BandwidthEstimator } from './receiver-bandwidth.ts';
+import type { Clock } from './transport/clock.ts';
 
 /** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
 export interface ColibriEndpoint extends ConferenceEndpoint {
@@ -58,6 +59,8 @@ export interface ColibriServiceOptions {
   sendToEndpoint?(meetingId: string, endpointId: string, message: BridgeToClientMessage): void;
   /** Monotonic milliseconds for the conferences' speech activity and keyframe pacing, and their age. Default performance.now(). */
   now?(): number;
+  /** The conferences' timers and media clock (RTCP, retransmission checks, pacing); default the process clock. Tests pass a manual one. */
+  clock?: Clock;
   /** Expiry of failed or silent endpoints and empty conferences; see {@link DEFAULT_COLIBRI_EXPIRY}. */
   expiry?: Partial<ColibriExpiry>;
   /** Each conference forwards only the audio of this many loudest speakers; 0 or absent: all (bridge/loudest-audio.ts). */
@@ -240,6 +243,7 @@ export class ColibriService {
         feedbackSsrcs: { audio: feedbackSsrcs[0], video: feedbackSsrcs[1] },
         ...(this.options.loudestAudio ? { loudestAudio: this.options.loudestAudio } : {}),
         ...(this.options.createEstimator ? { createEstimator: this.options.createEstimator } : {}),
+        ...(this.options.clock ? { clock: this.options.clock } : {}),
       });
       if (this.cameraMaxHeight !== undefined) conference.setCameraMaxHeight(this.cameraMaxHeight);
       this.conferences.set(request.meetingId, conference);

@@ -157,8 +157,8 @@ interface Member {
   forwardedSources?: string;
   /** Video types it said of sources of its own not announced yet, until its next source set. */
   pendingVideoTypes?: Map<string, BridgeChannelVideoType>;
-  /** The legacy SenderVideoConstraints paced to it ({@link LEGACY_SENDER_CONSTRAINTS_GAP_MS}): when the last left, and the one waiting. */
-  legacyConstraints?: { sentAt: number; sent: number; waiting?: number; cancel?: () => void };
+  /** The legacy SenderVideoConstraints paced to it ({@link LEGACY_SENDER_CONSTRAINTS_GAP_MS}): when the last left, of which source, and the one waiting. */
+  legacyConstraints?: { sentAt: number; sent: number; source: string; waiting?: number; cancel?: () => void };
 }
 
 /**
@@ -816,9 +816,12 @@ export class BridgeConference {
   private sendSenderConstraints(owner: Member, sourceName: string, maxHeight: number): void {
     const id = owner.endpoint.id;
     this.send(id, { colibriClass: 'SenderSourceConstraints', sourceName, maxHeight });
-    if (owner.sourceNames || this.vp9PayloadTypes.size > 0) return;
-    if (owner.sources.named.find((s) => s.media === 'video')?.name !== sourceName) return;
-    this.sendLegacySenderConstraints(owner, maxHeight);
+    if (this.takesLegacySenderConstraints(owner, sourceName)) this.sendLegacySenderConstraints(owner, sourceName, maxHeight);
+  }
+
+  /** Whether `owner` is told `sourceName`'s constraint by SenderVideoConstraints too: no source names, its (first) video source, no VP9 offered. */
+  private takesLegacySenderConstraints(owner: Member, sourceName: string): boolean {
+    return !owner.sourceNames && this.vp9PayloadTypes.size === 0 && owner.sources.named.find((s) => s.media === 'video')?.name === sourceName;
   }
 
   /**
@@ -826,13 +829,13 @@ export class BridgeConference {
    * left long enough ago, else once the gap has passed, with the latest height asked meanwhile
    * (nothing when that is the one sent).
    */
-  private sendLegacySenderConstraints(owner: Member, maxHeight: number): void {
+  private sendLegacySenderConstraints(owner: Member, source: string, maxHeight: number): void {
     const id = owner.endpoint.id;
     const now = this.clock.now();
     const state = owner.legacyConstraints;
-    if (!state || now - state.sentAt >= LEGACY_SENDER_CONSTRAINTS_GAP_MS) {
+    if (!state || state.source !== source || now - state.sentAt >= LEGACY_SENDER_CONSTRAINTS_GAP_MS) {
       state?.cancel?.();
-      owner.legacyConstraints = { sentAt: now, sent: maxHeight };
+      owner.legacyConstraints = { sentAt: now, sent: maxHeight, source };
       this.send(id, { colibriClass: 'SenderVideoConstraints', videoConstraints: { idealHeight: maxHeight } });
       return;
     }
@@ -842,7 +845,8 @@ export class BridgeConference {
       const waiting = state.waiting;
       state.waiting = undefined;
       if (this.closed || this.members.get(id) !== owner || owner.legacyConstraints !== state || waiting === undefined || waiting === state.sent) return;
-      this.sendLegacySenderConstraints(owner, waiting);
+      // What may have changed meanwhile: VP9 offered, the camera source gone.
+      if (this.takesLegacySenderConstraints(owner, source)) this.sendLegacySenderConstraints(owner, source, waiting);
     }, state.sentAt + LEGACY_SENDER_CONSTRAINTS_GAP_MS - now);
   }
 

@@ -3,6 +3,7 @@
  * endpoints: receivers' constraints decide which RTP copies go out, and the conference answers
  * with ForwardedSources, SenderSourceConstraints, keyframe requests and dominant speaker events.
  */
+import { ManualClock } from './transport/manual-clock.ts';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Element, parse } from 'ltx';
@@ -84,7 +85,7 @@ function senderReport(ssrc: number, rtpTimestamp: number): Buffer {
 /** A NACK of one packet (RFC 4585 §6.2.1), as receivers send it. */
 const nack = (sender: number, media: number, seq: number): Buffer => buildNack(sender, media, [seq]);
 
-function conference(options: { loudestAudio?: number; cameraMaxHeight?: number; createEstimator?: () => SendSideBandwidthEstimator } = {}) {
+function conference(options: { loudestAudio?: number; cameraMaxHeight?: number; createEstimator?: () => SendSideBandwidthEstimator; mediaClock?: ManualClock } = {}) {
   const clock = { now: 0 };
   const inbox = new Map<string, BridgeToClientMessage[]>([[A, []], [B, []]]);
   const { svc, endpoints } = serviceWithFakeEndpoints({
@@ -92,6 +93,7 @@ function conference(options: { loudestAudio?: number; cameraMaxHeight?: number; 
     now: () => clock.now,
     ...(options.loudestAudio !== undefined ? { loudestAudio: options.loudestAudio } : {}),
     ...(options.createEstimator ? { createEstimator: options.createEstimator } : {}),
+    ...(options.mediaClock ? { clock: options.mediaClock } : {}),
     sendToEndpoint: (meetingId, endpointId, message) => {
       assert.equal(meetingId, MEETING);
       inbox.get(endpointId)?.push(message);
@@ -349,7 +351,7 @@ describe('bridge conference and the bridge channel', () => {
     ]);
   });
 
-  /** Longer than the bridge's least gap between two SenderVideoConstraints to one endpoint (250 ms). */
+  /** Longer than the bridge's least gap between two SenderVideoConstraints to one endpoint (250 ms), on the process clock. */
   const afterLegacyGap = () => new Promise((resolve) => setTimeout(resolve, 300));
 
   it('tells a sender without source names its camera\'s constraint the legacy way too (SenderVideoConstraints), and only it', async () => {
@@ -370,35 +372,59 @@ describe('bridge conference and the bridge channel', () => {
     ], 'and again when its channel opens');
   });
 
-  it('paces SenderVideoConstraints: one at a time at least 250 ms apart, the latest of those asked meanwhile, none after the endpoint left', async () => {
-    const c = conference();
+  it('paces SenderVideoConstraints: one at a time at least 250 ms apart, the latest of those asked meanwhile, none after the endpoint left', () => {
+    const media = new ManualClock();
+    const c = conference({ mediaClock: media });
     close = () => c.svc.close('test over');
     const C = legacyEndpoint(c);
     const heights = () => c.of(C, 'SenderVideoConstraints').map((m) => (m as { videoConstraints: { idealHeight: number } }).videoConstraints.idealHeight);
     const constrain = (height: number) => c.say(A, { colibriClass: 'ReceiverVideoConstraints', onStageSources: height === 720 ? [`${C}-v0`] : [], constraints: { [`${C}-v0`]: { maxHeight: height } } });
     assert.deepEqual(heights(), [2160]);
     // A receiver's first constraints, then its stage, within milliseconds (as when it joins).
+    media.advance(10);
     constrain(180);
     c.say(B, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${C}-v0`]: { maxHeight: 180 } } });
+    media.advance(20);
     constrain(720);
     assert.deepEqual(heights(), [2160], 'the next waits for the gap');
     assert.deepEqual(c.of(C, 'SenderSourceConstraints').map((m) => (m as { maxHeight: number }).maxHeight), [2160, 180, 720], 'SenderSourceConstraints are not paced');
-    await afterLegacyGap();
-    assert.deepEqual(heights(), [2160, 720], 'only the latest goes, 180 never');
-    // Changed and changed back within the gap: nothing to send.
+    media.advance(219);
+    assert.deepEqual(heights(), [2160], 'not before 250 ms');
+    media.advance(1);
+    assert.deepEqual(heights(), [2160, 720], 'then only the latest, 180 never');
+    // Alone after the gap: at once.
+    media.advance(250);
     constrain(180);
-    await afterLegacyGap();
-    assert.deepEqual(heights(), [2160, 720, 180], 'alone in its gap, at once');
+    assert.deepEqual(heights(), [2160, 720, 180]);
+    // Changed, and changed back to the height sent, within the gap: nothing to send.
+    media.advance(50);
     constrain(720);
     constrain(180);
-    await afterLegacyGap();
-    assert.deepEqual(heights(), [2160, 720, 180], 'back to the height sent: nothing');
+    media.advance(500);
+    assert.deepEqual(heights(), [2160, 720, 180]);
     // One waiting when the endpoint leaves is dropped with it.
+    const D = 'mnop3456';
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', constraints: {} }); // C too asks 180 of whom it does not name
+    c.inbox.set(D, []);
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: D, create: true, media: [], capabilities: [], sources: [
+      { type: 'video', id: `${D}-v0`, sources: [source(9001, `${D}-v0`)], ssrcGroups: [] },
+    ] }], relays: [] });
+    const dHeights = () => c.of(D, 'SenderVideoConstraints').length;
+    assert.equal(dHeights(), 1);
+    const timers = media.pending;
+    c.say(A, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${D}-v0`]: { maxHeight: 360 } } });
+    assert.equal(media.pending, timers + 1, 'D\'s next constraint waits');
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: D, expire: true, media: [], capabilities: [] }], relays: [] });
+    media.advance(500);
+    assert.equal(dHeights(), 1, 'nothing after it left');
+    // One waiting when VP9 comes to be offered is not sent (that lib-jitsi-meet would cap its VP9 at the 180p layer).
     constrain(720);
     constrain(360);
-    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, expire: true, media: [], capabilities: [] }], relays: [] });
-    await afterLegacyGap();
-    assert.deepEqual(heights(), [2160, 720, 180, 720], 'nothing after it left');
+    const vp9 = new Element('payload-type', { xmlns: 'urn:xmpp:jingle:apps:rtp:1', id: '101', name: 'VP9', clockrate: '90000' });
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, media: [{ type: 'video', payloadTypes: [vp9], rtpHdrExts: [], extmapAllowMixed: false }], capabilities: [] }], relays: [] });
+    media.advance(500);
+    // D, a receiver without constraints while it was there, had C's camera raised to 2160, then back (paced).
+    assert.deepEqual(heights(), [2160, 720, 180, 2160, 180, 720], 'nothing once VP9 is offered');
   });
 
   it('sends no SenderVideoConstraints while VP9 is offered (lib-jitsi-meet 2.6726 would cap its VP9 at the 180p layer\'s bitrate)', () => {
