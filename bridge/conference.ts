@@ -166,7 +166,7 @@ interface Member {
  * last of those waiting is sent. lib-jitsi-meet before source names (2.6726) applies each with
  * overlapping RTCRtpSender.getParameters()/setParameters() calls: two arriving within a few
  * milliseconds make Chromium refuse the second ("getParameters() has never been called"), and the
- * sender keeps the layers of the first for good. A receiver joining and then putting the sender on
+ * sender keeps the layers of the first until another height comes. A receiver joining and then putting the sender on
  * stage asks for two heights that close together (test/browser/bridge-rtcp.test.ts failed so).
  */
 const LEGACY_SENDER_CONSTRAINTS_GAP_MS = 250;
