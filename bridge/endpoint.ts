@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
-import type { NativeMedia, UdpSendBatch } from './native/index.ts';
+import { UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type NativeTransform, type UdpSendBatch } from './native/index.ts';
 import type { DtlsCertificate } from './transport/certificate.ts';
 import type { Clock } from './transport/clock.ts';
 import { DtlsLink, type DtlsRole, type SrtpKeyingMaterial } from './transport/dtls-link.ts';
@@ -93,6 +93,11 @@ export interface EndpointContext {
   native?: NativeMedia;
   /** Where SRTP packets are queued for one sendmmsg, when the transport has it at the moment. */
   sendBatch?(): UdpSendBatch | undefined;
+  /**
+   * On the native path: from now on the SRTP that `from` sends is unprotected as the socket reads
+   * it, by `transform` (undefined: no more), and comes to handleDatagram with the outcome.
+   */
+  bindReceiver?(from: RemoteAddress, transform: NativeTransform | undefined): void;
 }
 
 export class Endpoint {
@@ -111,6 +116,8 @@ export class Endpoint {
   #remoteFingerprints: DtlsFingerprint[] = [];
   #remoteSetup: DtlsFingerprint['setup'];
   #srtp: SrtpProtection | undefined;
+  /** The remote addresses the mux routes to this endpoint (ICE validated them); at most the mux's per-client limit. */
+  readonly #bound: RemoteAddress[] = [];
   /** Where DTLS goes until ICE has nominated: the last (validated) address DTLS came from. */
   #dtlsPeer: RemoteAddress | undefined;
   #cancelConnectTimer: (() => void) | undefined;
@@ -137,7 +144,7 @@ export class Endpoint {
       // below), and authenticated SRTP; consent keeps it fresh while the client lives.
       handleStunRequest: (message, raw, from) => this.#ice.handleRequest(message, raw, from),
       handleStunResponse: (message, raw, from) => this.#ice.handleResponse(message, raw, from),
-      handleDatagram: (kind, data, from, arrival) => (kind === 'dtls' ? this.#receiveDtls(data, from) : this.#receiveMedia(data, arrival)),
+      handleDatagram: (kind, data, from, arrival, unprotected) => (kind === 'dtls' ? this.#receiveDtls(data, from) : this.#receiveMedia(data, arrival, unprotected)),
     } satisfies MuxClient;
     const mux = context.mux;
     this.#ice = new IceAgent({
@@ -153,6 +160,10 @@ export class Endpoint {
         removeTransaction: (tid) => mux.removeTransaction(tid, this.#client),
         validated: (address) => {
           if (mux.bindAddress(address, this.#client)) {
+            if (!this.#bound.some((bound) => addressKey(bound) === addressKey(address))) {
+              this.#bound.push(address);
+              this.#bindReceiver(address);
+            }
             this.#heard();
             // From its first check the client can bind its address and send DTLS without ever
             // answering the offer: the connect deadline runs from then as well.
@@ -262,7 +273,7 @@ export class Endpoint {
       }
     }
     this.#dtls?.close();
-    this.#srtp = undefined;
+    this.#setSrtp(undefined);
     if (errors.length > 0) this.#log.error({ err: new AggregateError(errors, 'closing endpoint') }, 'endpoint close failed in part');
     this.#log.info({ reason, ms: Math.round(this.#context.clock.now() - this.#created), stats: this.#stats }, 'endpoint closed');
     this.#setState('closed', reason);
@@ -340,23 +351,54 @@ export class Endpoint {
     link.handle(data);
   }
 
-  #receiveMedia(data: Buffer, arrival: number | undefined): void {
+  /** `unprotected`: the socket's read unprotected it (EndpointContext.bindReceiver), with this outcome. */
+  #receiveMedia(data: Buffer, arrival: number | undefined, unprotected: number | undefined): void {
     const srtp = this.#srtp;
     if (!srtp) return;
+    if (unprotected !== undefined) {
+      // By this endpoint's transform (bound to its addresses only while it has this one): no result object per packet.
+      if (unprotected < 0) {
+        this.#countRefused(unprotected === UNPROTECT_AUTH ? 'auth' : unprotected === UNPROTECT_REPLAY ? 'replay' : 'malformed');
+        return;
+      }
+      this.#stats.packetsIn++;
+      this.#stats.bytesIn += data.length + srtp.rtpOverhead;
+      this.#lastHeard = arrival ?? this.#context.clock.now();
+      this.events.emit('rtp', data, arrival);
+      return;
+    }
     // RFC 5761 §4: RTCP packet types 192-223 share the port with RTP (rtcp-mux).
     const second = data[1] ?? 0;
     const isRtcp = second >= 192 && second <= 223;
     const result: UnprotectResult = isRtcp ? srtp.unprotectRtcp(data) : srtp.unprotectRtp(data);
     if (!result.ok) {
-      if (result.reason === 'auth') this.#stats.authFailures++;
-      else if (result.reason === 'replay') this.#stats.replays++;
-      else this.#stats.malformed++;
+      this.#countRefused(result.reason);
       return;
     }
     this.#stats.packetsIn++;
     this.#stats.bytesIn += data.length;
     this.#lastHeard = arrival ?? this.#context.clock.now();
     this.events.emit(isRtcp ? 'rtcp' : 'rtp', result.packet, arrival);
+  }
+
+  #countRefused(reason: 'auth' | 'replay' | 'malformed'): void {
+    if (reason === 'auth') this.#stats.authFailures++;
+    else if (reason === 'replay') this.#stats.replays++;
+    else this.#stats.malformed++;
+  }
+
+  /**
+   * The SRTP of the session (undefined: none any more), and the socket's read told to unprotect
+   * what the bound addresses send with it, or no longer.
+   */
+  #setSrtp(srtp: SrtpProtection | undefined): void {
+    if (srtp === this.#srtp) return;
+    this.#srtp = srtp;
+    for (const address of this.#bound) this.#bindReceiver(address);
+  }
+
+  #bindReceiver(address: RemoteAddress): void {
+    this.#context.bindReceiver?.(address, this.#srtp?.nativeReceiver);
   }
 
   #onIceState(state: IceState, reason: string): void {
@@ -369,7 +411,7 @@ export class Endpoint {
   }
 
   #onDtlsConnected(keys: SrtpKeyingMaterial): void {
-    this.#srtp = new SrtpProtection(keys, this.#context.native);
+    this.#setSrtp(new SrtpProtection(keys, this.#context.native));
     this.#maybeConnected(`DTLS ${this.#dtls?.role ?? ''} connected, SRTP profile ${keys.profile}`);
   }
 
@@ -389,7 +431,7 @@ export class Endpoint {
     this.#cancelConnectTimer = undefined;
     this.#ice.close('endpoint failed');
     this.#dtls?.close();
-    this.#srtp = undefined;
+    this.#setSrtp(undefined);
     this.#setState('failed', reason);
   }
 

@@ -61,6 +61,10 @@ interface NativeUdpSocket {
   sendTo(datagram: Uint8Array, address: Buffer): number;
   /** [host, port] of a peer id of the current generation. */
   peer(id: number): [string, number] | undefined;
+  /** From now on, SRTP from that peer (a sockaddr, encodeAddress) is unprotected as it is read by that transform (handle); 0 stops it. */
+  setReceiver(address: Buffer, transform: number): boolean;
+  /** Per datagram of a call: its unprotectRtp result when the read unprotected it, else -1 (absent from builds before it). */
+  readonly unprotected: Int32Array;
   close(): void;
   readonly fd: number;
   readonly port: number;
@@ -109,6 +113,11 @@ export interface NativeMedia {
   UdpSocket: new (host: string, port: number, bufferBytes: number, capacity: number, slotBytes: number, maxPeers: number) => NativeUdpSocket;
   /** Decrypts in place with the transform of that handle; the RTP length, or -1 (tag, lengths, no such transform). */
   decryptRtp(transform: number, packet: Uint8Array, headerLength: number, roc: number): number;
+  /**
+   * Replay-checks (the transform's own per-SSRC windows), authenticates and decrypts in place; the
+   * RTP length, or an UNPROTECT_* failure; -1 for a wrong call (no such transform).
+   */
+  unprotectRtp(transform: number, packet: Uint8Array): number;
   /** Encrypts into the batch of that handle; the SRTP length, or -1 (then nothing was queued). */
   queueRtp(batch: number, transform: number, packet: Uint8Array, headerLength: number, roc: number, address: Buffer): number;
   /** A sockaddr_in / sockaddr_in6 for sendmmsg; undefined if `host` is not an IP address. */
@@ -117,6 +126,15 @@ export interface NativeMedia {
   openssl: string;
 }
 
+/**
+ * Why the addon's unprotectRtp (or the media socket's read) refused an SRTP packet
+ * (salon_media.cc kUnprotect*): not RTP, or its header longer than the packet; replayed, or too old
+ * for its stream's window; not authentic.
+ */
+export const UNPROTECT_MALFORMED = -2;
+export const UNPROTECT_REPLAY = -3;
+export const UNPROTECT_AUTH = -4;
+
 let loaded: { native: NativeMedia | undefined; error: string | undefined } | undefined;
 
 /**
@@ -124,9 +142,11 @@ let loaded: { native: NativeMedia | undefined; error: string | undefined } | und
  * without npm install) is used as absent rather than failing later, e.g. on every scrape of /metrics.
  */
 export function missingFromBuild(native: Partial<NativeMedia>): string[] {
-  const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress', 'decryptRtp', 'queueRtp'] as const).filter((name) => typeof native[name] !== 'function');
+  const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress', 'decryptRtp', 'queueRtp', 'unprotectRtp'] as const).filter((name) => typeof native[name] !== 'function');
   // Methods added to a class since its first build.
-  if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>).readDelays !== 'function') missing.push('UdpSocket.readDelays');
+  for (const method of ['readDelays', 'setReceiver'] as const) {
+    if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>)[method] !== 'function') missing.push(`UdpSocket.${method}`);
+  }
   return missing;
 }
 
@@ -211,6 +231,16 @@ export class NativeTransform implements SrtpTransform {
   decryptRtp(packet: Buffer, headerLength: number, roc: number): Buffer | undefined {
     const length = this.#addon.decryptRtp(this.handle, packet, headerLength, roc >>> 0);
     return length < 0 ? undefined : packet.subarray(0, length);
+  }
+
+  /**
+   * Replay-checks, authenticates and decrypts in place with the transform's own per-SSRC state
+   * (the state the media socket's read uses too, NativeMediaSocket.bindReceiver): the RTP length,
+   * or an UNPROTECT_* failure.
+   */
+  unprotectRtp(packet: Buffer): number {
+    const length = this.#addon.unprotectRtp(this.handle, packet);
+    return length === -1 ? UNPROTECT_MALFORMED : length;
   }
 
   encryptRtcp(packet: Buffer, index: number): Buffer | undefined {
@@ -368,6 +398,14 @@ export const RECEIVE_SLOT_BYTES = 4_096;
 const WIRE_DELAY_BUCKET_MS = 0.05;
 /** A datagram's wait in the socket beyond which its kernel timestamp is taken for a realtime clock step. */
 const MAX_SOCKET_WAIT_MS = 1_000;
+/**
+ * One datagram read from the media socket. `unprotected`: set when the read unprotected it
+ * (NativeMediaSocket.bindReceiver): the RTP length (`data` is then the plaintext packet), or an
+ * UNPROTECT_* failure (`data` is then the datagram, perhaps garbled); undefined for a datagram
+ * handed on as it came.
+ */
+export type MediaDatagramHandler = (data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: number) => void;
+
 /** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
 const MAX_PEERS = 65_536;
 
@@ -383,10 +421,11 @@ export class NativeMediaSocket {
   readonly #socket: NativeUdpSocket;
   readonly #metadata: Int32Array;
   readonly #arrivals: Float64Array;
+  readonly #unprotected: Int32Array;
   readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
   #peers: (RemoteAddress | undefined)[] = [];
   #generation = 0;
-  #handler: ((data: Buffer, from: RemoteAddress, arrival: number | undefined) => void) | undefined;
+  #handler: MediaDatagramHandler | undefined;
   /** Datagrams whose peer id the addon could not name (never expected: ids come from the same read's generation). */
   unknownPeers = 0;
   #batch: UdpSendBatch | undefined;
@@ -398,6 +437,7 @@ export class NativeMediaSocket {
     this.#socket = new addon.UdpSocket(host, port, bufferBytes, RECEIVE_CAPACITY, RECEIVE_SLOT_BYTES, maxPeers);
     this.#metadata = this.#socket.metadata;
     this.#arrivals = this.#socket.arrivals;
+    this.#unprotected = this.#socket.unprotected;
   }
 
   /**
@@ -449,9 +489,21 @@ export class NativeMediaSocket {
    * socket. Undefined without a kernel timestamp (a build before it, or a wait outside [0, 1 s]:
    * kernel timestamps are on the realtime clock, which may step).
    */
-  receive(handler: (data: Buffer, from: RemoteAddress, arrival: number | undefined) => void): void {
+  receive(handler: MediaDatagramHandler): void {
     this.#handler = handler;
     this.#socket.start(this.#onDatagrams);
+  }
+
+  /**
+   * From now on, the SRTP that `from` sends is unprotected as it is read, by `transform` (its keys
+   * and its replay windows: NativeTransform.unprotectRtp's), and handed on as plaintext with the
+   * outcome (MediaDatagramHandler's `unprotected`); undefined stops it. RTCP, DTLS and STUN from
+   * it are handed on as they came. False when `from` is not an IP address.
+   */
+  bindReceiver(from: RemoteAddress, transform: NativeTransform | undefined): boolean {
+    if (this.#closed) return false;
+    const address = encodedAddress(this.#addon, this.#addresses, from);
+    return address !== undefined && this.#socket.setReceiver(address, transform?.handle ?? 0);
   }
 
   /** The batch on this socket, made at the first call; undefined once closed. */
@@ -483,6 +535,7 @@ export class NativeMediaSocket {
     }
     const metadata = this.#metadata;
     const arrivals = this.#arrivals;
+    const unprotected = this.#unprotected;
     // One clock read per recvmmsg: each datagram's arrival is placed from its wait in the socket.
     const handledAt = performance.now();
     const readAt = arrivals.length > RECEIVE_CAPACITY + 1 ? arrivals[RECEIVE_CAPACITY + 1]! : 0;
@@ -492,13 +545,15 @@ export class NativeMediaSocket {
       const length = metadata[2 * i]!;
       const id = metadata[2 * i + 1]!;
       const from = this.#peers[id] ?? this.#peer(id);
-      const data = Buffer.from(bytes, offset, length);
+      // Unprotected in place by the read: the RTP packet is the datagram less its SRTP tag.
+      const outcome = unprotected[i]!;
+      const data = Buffer.from(bytes, offset, outcome >= 0 ? outcome : length);
       offset += length;
       const kernelArrival = arrivals[i]!;
       arrivals[RECEIVE_CAPACITY] = kernelArrival;
       const wait = readAt - kernelArrival;
       try {
-        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined);
+        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined, outcome === -1 ? undefined : outcome);
         else this.unknownPeers++;
       } catch (error) {
         failure ??= { error }; // the rest of the read is still handed on

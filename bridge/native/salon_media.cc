@@ -10,11 +10,13 @@
 // Together they were most of the bridge's CPU per forwarded packet (bench/bridge-load). No npm
 // package does SRTP over Node's own OpenSSL or batched UDP on Node's event loop.
 //
-// The packet-index bookkeeping (rollover counters, SRTCP index, replay windows) stays in
-// TypeScript (bridge/transport/srtp-protection.ts): these functions take the header length and
-// the ROC or SRTCP index, as bridge/transport/srtp-cipher.ts does, and must give byte-identical
-// output (test/unit/native-media.test.ts). Every length is checked here: a wrong call returns -1,
-// never reads or writes out of bounds.
+// The packet-index bookkeeping of what goes out (rollover counters, SRTCP index) and of incoming
+// SRTCP stays in TypeScript (bridge/transport/srtp-protection.ts): those functions take the header
+// length and the ROC or SRTCP index, as bridge/transport/srtp-cipher.ts does, and must give
+// byte-identical output (test/unit/native-media.test.ts). Incoming SRTP is replay-checked here
+// (ReplayTable, the same rules as srtp-protection.ts's), so that the media socket can unprotect
+// it as it reads it, before any JavaScript runs for the datagram (UdpSocket::setReceiver). Every
+// length is checked here: a wrong call returns -1, never reads or writes out of bounds.
 
 #include <napi.h>
 
@@ -300,6 +302,110 @@ class Transform {
   HmacSha1 rtp_auth_, rtcp_auth_;
 };
 
+// What comes in, per SSRC: the RFC 3711 §3.3.2 replay window and the §3.3.1 / Appendix A index
+// estimate, as bridge/rtp/replay.ts's ReplayWindow and estimateSrtpIndex and srtp-protection.ts's
+// SsrcTable do them for the TypeScript path (test/unit/bridge/transport/srtp-protection.test.ts runs
+// the same cases on both). Here so that the media socket can unprotect SRTP as it reads it
+// (UdpSocket::setReceiver), and a packet costs no JavaScript bookkeeping; one state per transform,
+// whichever of the two ways (the read, NativeMedia.unprotectRtp) a packet comes.
+constexpr int64_t kReplayWindow = 64;  // replay.ts DEFAULT_REPLAY_WINDOW
+constexpr size_t kReceivingSsrcs = 256;  // srtp-protection.ts RECEIVING_SSRCS
+constexpr long kUnprotectMalformed = -2;
+constexpr long kUnprotectReplay = -3;
+constexpr long kUnprotectAuth = -4;
+
+struct ReplayWindow {
+  int64_t highest = -1;  // highest index accepted, -1 before the first
+  uint64_t bits = 0;     // bit (index mod 64) set: that index, within the window, was received
+
+  bool Accepts(int64_t index) const {
+    if (index < 0) return false;
+    if (index > highest) return true;
+    if (highest - index >= kReplayWindow) return false;
+    return ((bits >> (index % kReplayWindow)) & 1) == 0;
+  }
+
+  void Update(int64_t index) {
+    if (index < 0) return;
+    if (index > highest) {
+      if (highest < 0 || index - highest >= kReplayWindow) {
+        bits = 0;
+      } else {
+        for (int64_t i = highest + 1; i < index; i++) bits &= ~(uint64_t(1) << (i % kReplayWindow));
+      }
+      highest = index;
+    } else if (highest - index >= kReplayWindow) {
+      return;
+    }
+    bits |= uint64_t(1) << (index % kReplayWindow);
+  }
+};
+
+// RFC 3711 Appendix A: the packet index of `seq` from the highest index so far (-1: none, ROC 0).
+int64_t EstimateSrtpIndex(int64_t highest, uint16_t seq) {
+  if (highest < 0) return seq;
+  const uint32_t roc = uint32_t(uint64_t(highest) >> 16);
+  const int32_t sl = int32_t(highest & 0xffff);
+  uint32_t v = roc;
+  if (sl < 32768) {
+    if (int32_t(seq) - sl > 32768) v = roc - 1;  // modulo 2^32
+  } else if (sl - 32768 > int32_t(seq)) {
+    v = roc + 1;
+  }
+  return int64_t(v) * 65536 + seq;
+}
+
+uint32_t RolloverCounter(int64_t index) { return uint32_t(uint64_t(index) >> 16); }
+
+// RFC 3550 §5.1, §5.3.1: the RTP header's length when version 2 and within the first `limit`
+// bytes; -1 otherwise (srtp-protection.ts rtpHeaderLength).
+long RtpHeaderLength(const uint8_t* packet, long limit) {
+  if (limit < long(kRtpHeader) || packet[0] >> 6 != 2) return -1;
+  long length = long(kRtpHeader) + 4 * (packet[0] & 0x0f);
+  if (packet[0] & 0x10) {
+    if (length + 4 > limit) return -1;
+    length += 4 + 4 * ((packet[length + 2] << 8) | packet[length + 3]);
+  }
+  return length <= limit ? length : -1;
+}
+
+// The windows of the SSRCs used most recently, in two generations as srtp-protection.ts's
+// SsrcTable: a lookup writes nothing; an SSRC is forgotten once more than `capacity` others were
+// used after it, and at most 2 × capacity are held, whatever SSRCs a peer sends from.
+class ReplayTable {
+ public:
+  // The window of `ssrc`, or nullptr; `recent` tells which generation holds it.
+  const ReplayWindow* Find(uint32_t ssrc, bool* recent) const {
+    auto found = recent_.find(ssrc);
+    if (found != recent_.end()) {
+      *recent = true;
+      return &found->second;
+    }
+    *recent = false;
+    found = older_.find(ssrc);
+    return found != older_.end() ? &found->second : nullptr;
+  }
+
+  ReplayWindow* Recent(uint32_t ssrc) {
+    auto found = recent_.find(ssrc);
+    return found != recent_.end() ? &found->second : nullptr;
+  }
+
+  // Records a use of an SSRC not in the recent generation, with its window (new or older).
+  ReplayWindow* Keep(uint32_t ssrc, ReplayWindow window) {
+    older_.erase(ssrc);
+    if (recent_.size() >= kReceivingSsrcs) {
+      older_ = std::move(recent_);
+      recent_ = {};
+    }
+    return &(recent_[ssrc] = window);
+  }
+
+ private:
+  std::unordered_map<uint32_t, ReplayWindow> recent_;
+  std::unordered_map<uint32_t, ReplayWindow> older_;
+};
+
 // Bytes of a Uint8Array argument (a Buffer or a view of one); false if it is not one.
 bool Bytes(const Napi::Value& value, uint8_t** data, size_t* length) {
   if (!value.IsTypedArray()) return false;
@@ -371,7 +477,12 @@ class Registry {
   // The object of a handle argument, or nullptr (not a number, no such object).
   T* Find(napi_env env, napi_value value) const {
     double handle;
-    if (napi_get_value_double(env, value, &handle) != napi_ok || !(handle >= 0) || handle >= kMaxHandle) return nullptr;
+    if (napi_get_value_double(env, value, &handle) != napi_ok) return nullptr;
+    return Find(handle);
+  }
+
+  T* Find(double handle) const {
+    if (!(handle >= 0) || handle >= kMaxHandle) return nullptr;
     const uint32_t index = Index(handle);
     if (index >= slots_.size() || Handle(index) != handle) return nullptr;
     return slots_[index].item;
@@ -459,6 +570,28 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
 
   Transform& transform() { return transform_; }
 
+  // Replay-checks, authenticates and decrypts one SRTP packet in place (srtp-protection.ts
+  // unprotectRtp): the plaintext length, or kUnprotectMalformed, kUnprotectReplay, kUnprotectAuth.
+  // Only an authenticated packet creates or moves a stream's state.
+  long UnprotectRtp(uint8_t* data, size_t length) {
+    const long header = RtpHeaderLength(data, long(length) - long(transform_.rtp_overhead()));
+    if (header < 0) return kUnprotectMalformed;
+    const uint32_t ssrc = ReadU32(data + 8);
+    bool recent = false;
+    const ReplayWindow* window = replay_.Find(ssrc, &recent);
+    const int64_t index = EstimateSrtpIndex(window != nullptr ? window->highest : -1, uint16_t((data[2] << 8) | data[3]));
+    if (window != nullptr) {
+      // Appendix A's ROC - 1 while the ROC is 0: a packet from before the stream's first one.
+      if (RolloverCounter(index) == 0xffffffffu && RolloverCounter(window->highest) == 0) return kUnprotectReplay;
+      if (!window->Accepts(index)) return kUnprotectReplay;
+    }
+    const long plain = transform_.DecryptRtp(data, length, size_t(header), RolloverCounter(index));
+    if (plain < 0) return kUnprotectAuth;
+    ReplayWindow* kept = recent ? replay_.Recent(ssrc) : replay_.Keep(ssrc, window != nullptr ? *window : ReplayWindow());
+    kept->Update(index);
+    return plain;
+  }
+
  private:
   // encryptRtp(packet, headerLength, roc, out) → length written to out, or -1
   Napi::Value EncryptRtp(const Napi::CallbackInfo& info) {
@@ -487,6 +620,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   }
 
   Transform transform_;
+  ReplayTable replay_;
   std::shared_ptr<AddonState> state_;
   double handle_ = 0;
 };
@@ -506,28 +640,45 @@ class PeerTable {
     if (peers_.empty() || peers_.size() + incoming <= capacity_) return;
     ids_.clear();
     peers_.clear();
+    receiver_of_id_.clear();
     generation_++;
   }
 
   uint32_t Id(const sockaddr_in6& from, socklen_t length) {
-    Key key = {};
-    if (from.sin6_family == AF_INET && length >= socklen_t(sizeof(sockaddr_in))) {
-      const sockaddr_in& v4 = reinterpret_cast<const sockaddr_in&>(from);
-      key.family = AF_INET;
-      memcpy(key.bytes, &v4.sin_addr, 4);
-      memcpy(key.bytes + 16, &v4.sin_port, 2);
-    } else {
-      key.family = AF_INET6;
-      memcpy(key.bytes, &from.sin6_addr, 16);
-      memcpy(key.bytes + 16, &from.sin6_port, 2);
-      key.scope = from.sin6_scope_id;  // link-local peers on different interfaces are different peers
-    }
+    const Key key = KeyOf(from, length);
     auto found = ids_.find(key);
     if (found != ids_.end()) return found->second;
     const uint32_t id = uint32_t(peers_.size());
     ids_.emplace(key, id);
     peers_.push_back(key);
+    auto receiver = receivers_.find(key);
+    receiver_of_id_.push_back(receiver != receivers_.end() ? receiver->second : 0);
     return id;
+  }
+
+  // The SRTP transform (its handle) that unprotects what a peer of this generation sends; 0: none.
+  double Receiver(uint32_t id) const { return id < receiver_of_id_.size() ? receiver_of_id_[id] : 0; }
+
+  // Sets (handle ≠ 0) or removes the receiving transform of a peer, by its sockaddr_in or
+  // sockaddr_in6 (encodeAddress); false for anything else. Kept across generations: the peer's
+  // next id finds it. As many as JavaScript sets (the endpoints' bound addresses).
+  bool SetReceiver(const uint8_t* address, size_t length, double handle) {
+    sockaddr_in6 from = {};
+    if (length == sizeof(sockaddr_in)) {
+      memcpy(&from, address, length);
+      if (from.sin6_family != AF_INET) return false;
+    } else if (length == sizeof(sockaddr_in6)) {
+      memcpy(&from, address, length);
+      if (from.sin6_family != AF_INET6) return false;
+    } else {
+      return false;
+    }
+    const Key key = KeyOf(from, socklen_t(length));
+    if (handle != 0) receivers_[key] = handle;
+    else receivers_.erase(key);
+    auto found = ids_.find(key);
+    if (found != ids_.end()) receiver_of_id_[found->second] = handle;
+    return true;
   }
 
   // The peer's address as text (inet_ntop) and port; false for an unknown id.
@@ -558,6 +709,21 @@ class PeerTable {
       return family == other.family && scope == other.scope && memcmp(bytes, other.bytes, sizeof bytes) == 0;
     }
   };
+  static Key KeyOf(const sockaddr_in6& from, socklen_t length) {
+    Key key = {};
+    if (from.sin6_family == AF_INET && length >= socklen_t(sizeof(sockaddr_in))) {
+      const sockaddr_in& v4 = reinterpret_cast<const sockaddr_in&>(from);
+      key.family = AF_INET;
+      memcpy(key.bytes, &v4.sin_addr, 4);
+      memcpy(key.bytes + 16, &v4.sin_port, 2);
+    } else {
+      key.family = AF_INET6;
+      memcpy(key.bytes, &from.sin6_addr, 16);
+      memcpy(key.bytes + 16, &from.sin6_port, 2);
+      key.scope = from.sin6_scope_id;  // link-local peers on different interfaces are different peers
+    }
+    return key;
+  }
   struct KeyHash {
     size_t operator()(const Key& key) const {
       uint64_t hash = (1469598103934665603ULL ^ key.family ^ (uint64_t(key.scope) << 8)) * 1099511628211ULL;  // FNV-1a
@@ -569,6 +735,8 @@ class PeerTable {
   uint32_t generation_ = 0;
   std::unordered_map<Key, uint32_t, KeyHash> ids_;
   std::vector<Key> peers_;
+  std::unordered_map<Key, double, KeyHash> receivers_;
+  std::vector<double> receiver_of_id_;  // by peer id, this generation
 };
 
 Napi::Error SystemError(Napi::Env env, const char* syscall, int error, const std::string& where) {
@@ -633,16 +801,18 @@ static double MonotonicMs() {
 // polls, so it cannot be collected with libuv still holding it.
 class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  static Napi::Function Define(Napi::Env env, AddonState* state) {
     return DefineClass(env, "UdpSocket",
                        {InstanceMethod<&UdpSocket::Start>("start"), InstanceMethod<&UdpSocket::SendTo>("sendTo"),
                         InstanceMethod<&UdpSocket::Peer>("peer"), InstanceMethod<&UdpSocket::Close>("close"),
+                        InstanceMethod<&UdpSocket::SetReceiver>("setReceiver"), InstanceAccessor<&UdpSocket::Unprotected>("unprotected"),
                         InstanceAccessor<&UdpSocket::Fd>("fd"), InstanceAccessor<&UdpSocket::Port>("port"),
                         InstanceAccessor<&UdpSocket::Address>("address"), InstanceAccessor<&UdpSocket::Metadata>("metadata"),
                         InstanceAccessor<&UdpSocket::RecvBufferSize>("recvBufferSize"),
                         InstanceAccessor<&UdpSocket::SendBufferSize>("sendBufferSize"),
                         InstanceAccessor<&UdpSocket::Counters>("counters"), InstanceAccessor<&UdpSocket::Arrivals>("arrivals"),
-                        InstanceMethod<&UdpSocket::Delays>("delays"), InstanceMethod<&UdpSocket::ReadDelays>("readDelays")});
+                        InstanceMethod<&UdpSocket::Delays>("delays"), InstanceMethod<&UdpSocket::ReadDelays>("readDelays")},
+                       state);
   }
 
   // new UdpSocket(host, port, bufferBytes, capacity, slotBytes, maxPeers): bound, not yet reading.
@@ -701,19 +871,23 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     vectors_.resize(capacity_);
     messages_.resize(capacity_);
     controls_.resize(capacity_ * kControlBytes);
-    shared_ = new SharedArrays(capacity_ * 2, capacity_ + 2);
+    state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
+    shared_ = new SharedArrays(capacity_ * 2, capacity_ + 2, capacity_);
     metadata_data_ = shared_->metadata.get();
+    unprotected_data_ = shared_->unprotected.get();
     // [capacity + 1]: when the recvmmsg handed on returned (ms, CLOCK_REALTIME), so that JavaScript
     // can place each arrival on its own clock: that instant less the datagram's wait.
     arrivals_data_ = shared_->arrivals.get();
-    napi_value metadata_buffer, arrivals_buffer;
+    napi_value metadata_buffer, arrivals_buffer, unprotected_buffer;
     if (!shared_->View(env, metadata_data_, capacity_ * 2 * sizeof(int32_t), &metadata_buffer) ||
-        !shared_->View(env, arrivals_data_, (capacity_ + 2) * sizeof(double), &arrivals_buffer)) {
+        !shared_->View(env, arrivals_data_, (capacity_ + 2) * sizeof(double), &arrivals_buffer) ||
+        !shared_->View(env, unprotected_data_, capacity_ * sizeof(int32_t), &unprotected_buffer)) {
       Napi::Error::New(env, "UdpSocket: no external ArrayBuffer in this runtime").ThrowAsJavaScriptException();
       return;
     }
     metadata_ = Napi::Persistent(Napi::Int32Array::New(env, capacity_ * 2, Napi::ArrayBuffer(env, metadata_buffer), 0));
     arrivals_ = Napi::Persistent(Napi::Float64Array::New(env, capacity_ + 2, Napi::ArrayBuffer(env, arrivals_buffer), 0));
+    unprotected_ = Napi::Persistent(Napi::Int32Array::New(env, capacity_, Napi::ArrayBuffer(env, unprotected_buffer), 0));
     info.This().As<Napi::Object>().TypeTag(&kSocketTag);
   }
 
@@ -804,6 +978,22 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     result.Set(uint32_t(0), Napi::String::New(info.Env(), host));
     result.Set(uint32_t(1), Napi::Number::New(info.Env(), port));
     return result;
+  }
+
+  // setReceiver(sockaddr, transformHandle): from now on the SRTP of that peer is unprotected as it
+  // is read, with that transform's keys and replay state (unprotected[i]); handle 0 stops it.
+  // → false for an address that is not a sockaddr_in / sockaddr_in6.
+  Napi::Value SetReceiver(const Napi::CallbackInfo& info) {
+    uint8_t* address;
+    size_t length;
+    const double handle = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+    const bool set = Bytes(info[0], &address, &length) && peers_.SetReceiver(address, length, handle);
+    return Napi::Boolean::New(info.Env(), set);
+  }
+
+  Napi::Value Unprotected(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    return unprotected_.Value();
   }
 
   // close(): no more reads; the descriptor is closed at once (after libuv's watcher is removed, which
@@ -1013,9 +1203,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         }
         const size_t length = messages_[i].msg_len;
         if (length > 0) memcpy(out, &slab_[size_t(i) * slot_bytes_], length);
+        const uint32_t peer = peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen);
+        unprotected_data_[count] = int32_t(Unprotect(peer, out, length));
         out += length;
         metadata_data_[2 * count] = int32_t(length);
-        metadata_data_[2 * count + 1] = int32_t(peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen));
+        metadata_data_[2 * count + 1] = int32_t(peer);
         arrivals_data_[count] = ArrivalMs(messages_[i].msg_hdr);
         if (arrivals_data_[count] > 0) read_delays_.Count(read_ms - arrivals_data_[count]);
         count++;
@@ -1042,7 +1234,18 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
   }
 
+  // An SRTP packet (RFC 7983 first byte 128-191, RFC 5761 not an RTCP packet type) from a peer with a
+  // receiving transform, unprotected in place: its UnprotectRtp result; -1 for anything not tried
+  // (no transform, or RTCP, DTLS, STUN), which JavaScript handles as it comes.
+  long Unprotect(uint32_t peer, uint8_t* data, size_t length) {
+    const double receiver = peers_.Receiver(peer);
+    if (receiver == 0 || length < 2 || data[0] < 128 || data[0] > 191 || (data[1] >= 192 && data[1] <= 223)) return -1;
+    SrtpTransform* transform = state_->transforms.Find(receiver);
+    return transform != nullptr ? transform->UnprotectRtp(data, length) : -1;
+  }
+
   Napi::Env env_ = nullptr;
+  std::shared_ptr<AddonState> state_;
   int fd_ = -1;
   size_t capacity_ = 0;
   size_t slot_bytes_ = 0;
@@ -1062,8 +1265,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // other means leaves the memory to the socket, which goes on writing into it. Freed when the
   // socket and both ArrayBuffers have all let go of it.
   struct SharedArrays {
-    SharedArrays(size_t metadata_length, size_t arrivals_length)
-        : metadata(new int32_t[metadata_length]()), arrivals(new double[arrivals_length]()) {}
+    SharedArrays(size_t metadata_length, size_t arrivals_length, size_t unprotected_length)
+        : metadata(new int32_t[metadata_length]()), arrivals(new double[arrivals_length]()), unprotected(new int32_t[unprotected_length]()) {}
     // An ArrayBuffer over [data, data + length), which holds a reference until collected.
     bool View(napi_env env, void* data, size_t length, napi_value* result) {
       references++;
@@ -1078,6 +1281,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     std::unique_ptr<int32_t[]> metadata;
     std::unique_ptr<double[]> arrivals;
+    std::unique_ptr<int32_t[]> unprotected;
     int references = 1;  // the socket's; all on the JavaScript thread (Node-API finalizers run there)
   };
   SharedArrays* shared_ = nullptr;
@@ -1085,6 +1289,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int32_t* metadata_data_ = nullptr;
   Napi::Reference<Napi::Float64Array> arrivals_;
   double* arrivals_data_ = nullptr;
+  // Per datagram of a read: what Unprotect made of it.
+  Napi::Reference<Napi::Int32Array> unprotected_;
+  int32_t* unprotected_data_ = nullptr;
   std::vector<uint8_t> controls_;
   DelayHistogram delays_;
   DelayHistogram read_delays_;
@@ -1555,6 +1762,20 @@ napi_value DecryptRtpFast(napi_env env, napi_callback_info info) {
   return FastResult(env, transform->transform().DecryptRtp(packet, length, header, roc));
 }
 
+// unprotectRtp(transformHandle, packet) → plaintext length (replay-checked, authenticated and
+// decrypted in place), -2 malformed, -3 replayed or too old, -4 not authentic; -1 for a wrong call
+napi_value UnprotectRtpFast(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 2) return FastResult(env, -1);
+  SrtpTransform* transform = static_cast<AddonState*>(data)->transforms.Find(env, argv[0]);
+  uint8_t* packet;
+  size_t length;
+  if (transform == nullptr || !FastBytes(env, argv[1], &packet, &length)) return FastResult(env, -1);
+  return FastResult(env, transform->UnprotectRtp(packet, length));
+}
+
 // queueRtp(batchHandle, transformHandle, packet, headerLength, roc, sockaddr) → SRTP length queued, or -1
 napi_value QueueRtpFast(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -1631,7 +1852,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("UdpBatch", UdpBatch::Define(env, state));
   exports.Set("decryptRtp", Napi::Function(env, MakeFunction(env, "decryptRtp", DecryptRtpFast, state)));
   exports.Set("queueRtp", Napi::Function(env, MakeFunction(env, "queueRtp", QueueRtpFast, state)));
-  exports.Set("UdpSocket", UdpSocket::Define(env));
+  exports.Set("unprotectRtp", Napi::Function(env, MakeFunction(env, "unprotectRtp", UnprotectRtpFast, state)));
+  exports.Set("UdpSocket", UdpSocket::Define(env, state));
   exports.Set("encodeAddress", Napi::Function::New(env, EncodeAddress));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   return exports;

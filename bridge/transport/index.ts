@@ -8,7 +8,10 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { IceCandidate } from '../../xmpp/protocol/jingle-ice.ts';
 import { Endpoint, type EndpointContext } from '../endpoint.ts';
-import { NativeMediaSocket, RECEIVE_SLOT_BYTES, selectNativeMedia, type NativeMedia, type NativeMode, type MediaSocketCounters, type UdpSendBatch, type WireDelays } from '../native/index.ts';
+import {
+  NativeMediaSocket, RECEIVE_SLOT_BYTES, selectNativeMedia, type MediaDatagramHandler, type NativeMedia, type NativeMode, type MediaSocketCounters,
+  type NativeTransform, type UdpSendBatch, type WireDelays,
+} from '../native/index.ts';
 import { generateCertificate, type DtlsCertificate } from './certificate.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { candidatePriority, type IceTiming } from './ice-agent.ts';
@@ -85,10 +88,10 @@ export class MediaTransport {
     });
     // Kernel arrival times are on the process clock: they stand for now() only when it is that clock.
     const kernelArrivals = (options.clock ?? systemClock) === systemClock;
-    socket.receive((data, from, arrival) => {
-      if (this.#impairments === undefined) this.#mux.receive(data, from, kernelArrivals ? arrival : undefined);
+    socket.receive((data, from, arrival, unprotected) => {
+      if (this.#impairments === undefined) this.#mux.receive(data, from, kernelArrivals ? arrival : undefined, unprotected);
       // A test impairment delays what it passes: it arrives when passed.
-      else this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from));
+      else this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from, undefined, unprotected));
     });
     this.#batch = socket.sendBatch();
     const udp6 = socket.udp6;
@@ -103,6 +106,7 @@ export class MediaTransport {
       ...(native ? { native } : {}),
       // Impaired links (tests) go through the mux's send, one datagram at a time.
       sendBatch: () => (this.#impairments === undefined ? this.#batch : undefined),
+      ...(socket.bindReceiver ? { bindReceiver: socket.bindReceiver } : {}),
     };
   }
 
@@ -238,7 +242,9 @@ interface MediaSocket {
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
   /** Every datagram from now on to `handler`, with its kernel arrival time on the process clock when the socket knows it. */
-  receive(handler: (data: Buffer, from: RemoteAddress, arrival?: number) => void): void;
+  receive(handler: MediaDatagramHandler): void;
+  /** On the native path: SRTP from `from` unprotected as it is read, by `transform` (NativeMediaSocket.bindReceiver). */
+  bindReceiver?(from: RemoteAddress, transform: NativeTransform | undefined): void;
   /** One datagram, now; a refusal is logged (UDP may lose). */
   send(data: Buffer, to: RemoteAddress): void;
   /** Batched SRTP sends (sendmmsg), on the native path. */
@@ -263,6 +269,9 @@ function nativeSocket(native: NativeMedia, host: string, port: number, log: Logg
     recvBufferSize: socket.recvBufferSize,
     sendBufferSize: socket.sendBufferSize,
     receive: (handler) => socket.receive(handler),
+    bindReceiver: (from, transform) => {
+      socket.bindReceiver(from, transform);
+    },
     send: (data, to) => {
       const errno = socket.send(data, to);
       if (errno !== 0) log.debug({ errno, to: `${to.host}:${to.port}` }, 'UDP send failed');
@@ -304,7 +313,7 @@ async function dgramSocket(host: string, port: number, log: Logger): Promise<Med
         // As the native socket (its receive slot): nothing the bridge speaks is longer, and a forged
         // 64 KiB "SRTP" datagram would otherwise grow the authentication scratch buffers for good.
         if (data.length > RECEIVE_SLOT_BYTES) return;
-        handler(data, { host: rinfo.address, port: rinfo.port });
+        handler(data, { host: rinfo.address, port: rinfo.port }, undefined);
       });
     },
     send: (data, to) => {

@@ -1,5 +1,6 @@
 // SRTP and SRTCP for one endpoint (RFC 3711; AEAD_AES_128_GCM per RFC 7714): the crypto of
-// srtp-cipher.ts with long-lived per-direction contexts, plus the packet-index bookkeeping —
+// srtp-cipher.ts with long-lived per-direction contexts, plus the packet-index bookkeeping (for
+// incoming RTP on the native path, the addon's: salon_media.cc ReplayTable, same rules) —
 // RFC 3711 §3.3.1 / Appendix A index estimates and replay windows (§3.3.2) on what comes in (RTP by
 // SSRC and packet index, RTCP by SSRC and SRTCP index; bridge/rtp/replay.ts), rollover counters
 // and the SRTCP index on what goes out. The transforms are the addon's when it is given
@@ -7,7 +8,7 @@
 // decrypts what comes in in place: the caller gives the datagram up); never throws.
 
 import { estimateSrtpIndex, readSrtcpIndex, ReplayWindow, rolloverCounter } from '../rtp/replay.ts';
-import { NativeTransform, type NativeMedia, type UdpSendBatch } from '../native/index.ts';
+import { NativeTransform, UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type UdpSendBatch } from '../native/index.ts';
 import type { SrtpKeyingMaterial } from './dtls-link.ts';
 import { createSrtpTransform, type SrtpTransform } from './srtp-cipher.ts';
 import type { RemoteAddress } from './udp-mux.ts';
@@ -104,8 +105,22 @@ export class SrtpProtection {
     return this.#local.encryptRtcp(packet, this.#srtcpIndex);
   }
 
+  /**
+   * The addon's transform for what comes in, on the native path: it keeps the RTP replay windows
+   * itself, so that the media socket can unprotect SRTP as it reads it (NativeMediaSocket.bindReceiver).
+   */
+  get nativeReceiver(): NativeTransform | undefined {
+    return this.#remote instanceof NativeTransform ? this.#remote : undefined;
+  }
+
+  /** Bytes SRTP adds to an RTP packet (its authentication tag). */
+  get rtpOverhead(): number {
+    return this.#remote.rtpOverhead;
+  }
+
   /** Authenticates, replay-checks and decrypts one SRTP packet. */
   unprotectRtp(data: Buffer): UnprotectResult {
+    if (this.#remote instanceof NativeTransform) return unprotected(data, this.#remote.unprotectRtp(data));
     const headerLength = rtpHeaderLength(data, data.length - this.#remote.rtpOverhead);
     if (headerLength < 0) return { ok: false, reason: 'malformed' };
     const ssrc = data.readInt32BE(8);
@@ -142,6 +157,12 @@ export class SrtpProtection {
     window!.update(index);
     return { ok: true, packet };
   }
+}
+
+/** What the addon's unprotectRtp (or the media socket's read) made of `data`, as an UnprotectResult. */
+function unprotected(data: Buffer, outcome: number): UnprotectResult {
+  if (outcome >= 0) return { ok: true, packet: outcome === data.length ? data : data.subarray(0, outcome) };
+  return { ok: false, reason: outcome === UNPROTECT_REPLAY ? 'replay' : outcome === UNPROTECT_AUTH ? 'auth' : 'malformed' };
 }
 
 /**

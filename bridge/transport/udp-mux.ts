@@ -27,8 +27,13 @@ export interface MuxClient {
   /** A response to a transaction this client registered (integrity not yet checked). */
   handleStunResponse(message: Message, raw: Buffer, from: RemoteAddress): void;
   /** DTLS or RTP/RTCP from an address this client bound. */
-  /** `arrival`: when the kernel received it, on the process clock (performance.now()), when the socket tells. */
-  handleDatagram(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival?: number): void;
+  /**
+   * `arrival`: when the kernel received it, on the process clock (performance.now()), when the
+   * socket tells. `unprotected`: set when the socket's read unprotected the SRTP packet with the
+   * client's transform (NativeMediaSocket.bindReceiver): the RTP length, `data` being the
+   * plaintext, or the failure (UNPROTECT_*).
+   */
+  handleDatagram(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival?: number, unprotected?: number): void;
 }
 
 /** Upper bounds of the routing maps. */
@@ -163,8 +168,8 @@ export class UdpMux {
     this.#clients.clear();
   }
 
-  /** One datagram from the socket; `arrival` as MuxClient.handleDatagram's. */
-  receive(data: Buffer, from: RemoteAddress, arrival?: number): void {
+  /** One datagram from the socket; `arrival` and `unprotected` as MuxClient.handleDatagram's. */
+  receive(data: Buffer, from: RemoteAddress, arrival?: number, unprotected?: number): void {
     const first = data[0];
     if (this.#closed || first === undefined) {
       this.stats.dropped++;
@@ -173,7 +178,7 @@ export class UdpMux {
     try {
       if (first < 4) this.#receiveStun(data, from);
       else if (first >= 20 && first < 64) this.#receiveBound('dtls', data, from, arrival);
-      else if (first >= 128 && first < 192) this.#receiveBound('media', data, from, arrival);
+      else if (first >= 128 && first < 192) this.#receiveBound('media', data, from, arrival, unprotected);
       else this.stats.dropped++;
     } catch (error) {
       this.#onClientError(error);
@@ -216,7 +221,7 @@ export class UdpMux {
     this.stats.dropped++; // indications (keepalives) need no answer
   }
 
-  #receiveBound(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival: number | undefined): void {
+  #receiveBound(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: number): void {
     const client = this.#byAddress.get(addressKey(from));
     if (!client) {
       this.stats.dropped++;
@@ -224,6 +229,6 @@ export class UdpMux {
     }
     if (kind === 'dtls') this.stats.dtls++;
     else this.stats.media++;
-    client.handleDatagram(kind, data, from, arrival);
+    client.handleDatagram(kind, data, from, arrival, unprotected);
   }
 }

@@ -13,7 +13,9 @@ import { constants } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MessageChannel } from 'node:worker_threads';
-import { missingFromBuild, nativeMedia, NativeMediaSocket, NativeTransform, selectNativeMedia, UdpSendBatch, type NativeMedia } from '../../../bridge/native/index.ts';
+import {
+  missingFromBuild, nativeMedia, NativeMediaSocket, NativeTransform, selectNativeMedia, UdpSendBatch, UNPROTECT_AUTH, UNPROTECT_MALFORMED, UNPROTECT_REPLAY, type NativeMedia,
+} from '../../../bridge/native/index.ts';
 import type { RemoteAddress } from '../../../bridge/transport/udp-mux.ts';
 import type { SrtpKeyingMaterial } from '../../../bridge/transport/dtls-link.ts';
 import { SrtpProtection } from '../../../bridge/transport/srtp-protection.ts';
@@ -67,7 +69,9 @@ describe('bridge/native: the addon', function () {
         return new Float64Array(0);
       }
     }
-    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays']);
+    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver']);
+    const { unprotectRtp: _unprotect, ...withoutUnprotect } = addon;
+    assert.deepEqual(missingFromBuild(withoutUnprotect), ['unprotectRtp']);
   });
 
   it('is what media.native "auto" and "on" select, and "off" does not', () => {
@@ -466,6 +470,56 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.equal(socket.counters.datagrams, 300);
     assert.equal(socket.counters.truncated, 0);
   });
+
+  for (const profile of [7, 1] as const) {
+    it(`profile ${profile}: unprotects the SRTP of a bound peer as it reads it, with the transform's own replay windows; nothing else, and nothing once unbound`, async () => {
+      const socket = open();
+      const [a, b] = [await peer(), await peer()];
+      const { sender, receiver } = keys(profile);
+      const sending = new SrtpProtection(sender, addon);
+      const receiving = new SrtpProtection(receiver, addon);
+      const transform = receiving.nativeReceiver;
+      assert.ok(transform, 'a native SrtpProtection has a native receiving transform');
+      const from = (s: Socket): RemoteAddress => ({ host: '127.0.0.1', port: s.address().port });
+      assert.equal(socket.bindReceiver(from(a), transform), true);
+      assert.equal(socket.bindReceiver({ host: 'not-an-ip', port: 1 }, transform), false);
+      const got: Array<{ data: Buffer; from: RemoteAddress; unprotected: number | undefined }> = [];
+      socket.receive((data, source, _arrival, unprotected) => got.push({ data: Buffer.from(data), from: source, unprotected }));
+      const waitFor = async (count: number): Promise<void> => {
+        for (let i = 0; i < 200 && got.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.equal(got.length, count);
+      };
+      const plain = [rtp(1, 300), rtp(2, 500), rtp(3, 40, 0x3333_4444)];
+      const wire = plain.map((packet) => sending.protectRtp(packet)!);
+      const tampered = Buffer.from(sending.protectRtp(rtp(4, 100))!);
+      tampered[tampered.length - 1]! ^= 1;
+      const rtcp = sending.protectRtcp(Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 9]))!;
+      for (const datagram of [wire[0]!, wire[1]!, wire[0]!, tampered, wire[2]!, rtcp, Buffer.from([0x80, 96, 0, 1])]) await sendFrom(a, socket, datagram);
+      await sendFrom(b, socket, wire[1]!); // a peer not bound: as it came
+      await waitFor(8);
+      const outcomes = got.map((g) => g.unprotected);
+      assert.deepEqual(outcomes, [plain[0]!.length, plain[1]!.length, UNPROTECT_REPLAY, UNPROTECT_AUTH, plain[2]!.length, undefined, UNPROTECT_MALFORMED, undefined]);
+      for (const [i, at] of [[0, 0], [1, 1], [2, 4]] as const) assert.ok(got[at]!.data.equals(plain[i]!), `datagram ${at} handed on as its plaintext`);
+      assert.ok(got[5]!.data.equals(rtcp), 'SRTCP is handed on as it came');
+      assert.ok(got[7]!.data.equals(wire[1]!), 'so is SRTP from a peer not bound');
+      // One state with the transform's own unprotectRtp: what the read accepted is a replay there, and the reverse.
+      assert.equal(receiving.unprotectRtp(Buffer.from(wire[1]!)).ok, false);
+      const fifthPlain = rtp(5, 80);
+      const fifth = sending.protectRtp(fifthPlain)!;
+      const accepted = receiving.unprotectRtp(Buffer.from(fifth));
+      assert.ok(accepted.ok && accepted.packet.equals(fifthPlain));
+      await sendFrom(a, socket, fifth);
+      await waitFor(9);
+      assert.equal(got[8]!.unprotected, UNPROTECT_REPLAY);
+      // Unbound: SRTP from `a` comes as it was sent.
+      assert.equal(socket.bindReceiver(from(a), undefined), true);
+      const sixth = sending.protectRtp(rtp(6, 60))!;
+      await sendFrom(a, socket, sixth);
+      await waitFor(10);
+      assert.equal(got[9]!.unprotected, undefined);
+      assert.ok(got[9]!.data.equals(sixth));
+    });
+  }
 
   it('IPv6: binds v6-only, reads ::1', async () => {
     const socket = open('::1');

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { isIPv4 } from 'node:net';
 import pino from 'pino';
 import { classes, DtlsClient, DtlsServer, type DtlsSocket, type Transport } from 'werift';
-import { Endpoint, type EndpointState } from '../../../../bridge/endpoint.ts';
+import { Endpoint, type EndpointContext, type EndpointState } from '../../../../bridge/endpoint.ts';
 import { generateCertificate, type DtlsCertificate } from '../../../../bridge/transport/certificate.ts';
 import { hostCandidates } from '../../../../bridge/transport/index.ts';
 import { SrtpProtection } from '../../../../bridge/transport/srtp-protection.ts';
 import { UdpMux, type RemoteAddress } from '../../../../bridge/transport/udp-mux.ts';
-import type { UdpSendBatch } from '../../../../bridge/native/index.ts';
+import { nativeMedia, UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeTransform, type UdpSendBatch } from '../../../../bridge/native/index.ts';
 import { ManualClock } from './manual-clock.ts';
 import { StunPeer, stun } from './stun-peer.ts';
 
@@ -19,7 +19,7 @@ const BROWSER_ICE = { ufrag: 'browserufrag', pwd: 'browserpassword012345678' };
  * One endpoint on a socket-free mux, and a scripted browser: a controlled ICE agent answering our
  * checks, and werift's DTLS (client for setup=active, server for setup=passive) over the mux.
  */
-function harness(bridge: DtlsCertificate, browser: DtlsCertificate, setup: 'active' | 'passive' = 'active', sendBatch?: () => UdpSendBatch | undefined) {
+function harness(bridge: DtlsCertificate, browser: DtlsCertificate, setup: 'active' | 'passive' = 'active', sendBatch?: () => UdpSendBatch | undefined, context: Partial<EndpointContext> = {}) {
   const clock = new ManualClock();
   const toBrowserMedia: Buffer[] = [];
   let peer: StunPeer | undefined;
@@ -46,6 +46,7 @@ function harness(bridge: DtlsCertificate, browser: DtlsCertificate, setup: 'acti
     candidates: hostCandidates(['203.0.113.1'], '0.0.0.0', 10_000, false),
     reachable: isIPv4,
     ...(sendBatch ? { sendBatch } : {}),
+    ...context,
   });
   const states: EndpointState[] = [];
   endpoint.events.on('state', (state) => states.push(state));
@@ -234,6 +235,50 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
     assert.deepEqual(h.mux.routes, { ufrags: 0, addresses: 0, transactions: 0 });
     assert.equal(h.clock.pending, 0, 'no ICE or connect timer left');
     assert.equal(h.endpoint.events.size, 0);
+  });
+
+  it('on the native path, has the socket unprotect what its address sends with its transform while it has one, takes the read\'s outcome, and stops it at close', async function () {
+    const { native } = nativeMedia();
+    if (process.env.SALON_BRIDGE_NATIVE === 'off') this.skip();
+    assert.ok(native, 'the native media path is built');
+    // What the media socket is told (NativeMediaSocket.bindReceiver), by address.
+    const bindings: Array<[string, NativeTransform | undefined]> = [];
+    const h = harness(bridge, browser, 'active', undefined, { native, bindReceiver: (from, transform) => bindings.push([`${from.host}:${from.port}`, transform]) });
+    cleanup.push(h.close);
+    const received: Buffer[] = [];
+    h.endpoint.events.on('rtp', (packet) => received.push(packet));
+    h.browserChecks();
+    h.remote();
+    const browserConnected = (h.dtls as DtlsClient).connect();
+    await run(h.clock, () => h.endpoint.state === 'connected');
+    await browserConnected;
+    const where = `${BROWSER.host}:${BROWSER.port}`;
+    assert.equal(bindings.at(-1)?.[0], where);
+    const transform = bindings.at(-1)?.[1];
+    assert.ok(transform, 'bound to its receiving transform once DTLS keyed it');
+
+    // As the socket's read hands them on: unprotected by that transform, with the outcome.
+    const srtp = h.browserSrtp();
+    const read = (packet: Buffer): void => {
+      const datagram = Buffer.from(srtp.protectRtp(packet)!);
+      const outcome = transform.unprotectRtp(datagram);
+      h.mux.receive(outcome >= 0 ? datagram.subarray(0, outcome) : datagram, BROWSER, undefined, outcome);
+    };
+    read(rtp(200, 0xcccc));
+    h.mux.receive(Buffer.from(srtp.protectRtp(rtp(200, 0xcccc))!), BROWSER, undefined, UNPROTECT_REPLAY);
+    h.mux.receive(Buffer.alloc(80, 0x80), BROWSER, undefined, UNPROTECT_AUTH);
+    // What the read did not unprotect (sent before the binding reached it): unprotected here, same windows.
+    h.mux.receive(Buffer.from(srtp.protectRtp(rtp(201, 0xcccc))!), BROWSER);
+    h.mux.receive(Buffer.from(srtp.protectRtp(rtp(201, 0xcccc))!), BROWSER);
+    assert.deepEqual(received, [rtp(200, 0xcccc), rtp(201, 0xcccc)]);
+    const stats = h.endpoint.stats();
+    assert.equal(stats.packetsIn, 2);
+    assert.equal(stats.replays, 2);
+    assert.equal(stats.authFailures, 1);
+    assert.equal(stats.bytesIn, 2 * (rtp(200, 0xcccc).length + (srtp.profile === 7 ? 16 : 10)), 'bytes as they came on the wire');
+
+    h.endpoint.close('bye');
+    assert.deepEqual(bindings.at(-1), [where, undefined], 'unbound at close');
   });
 
   it('connects as DTLS client when the remote answered setup=passive', async () => {
