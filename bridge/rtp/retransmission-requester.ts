@@ -50,6 +50,8 @@ const MAX_PENDING = 256;
 const MAX_STREAMS = 256;
 
 interface Pending {
+  /** Its sequence number (the key it is kept under). */
+  sequence: number;
   /** When it was last asked (-Infinity: not yet). */
   askedAt: number;
   asked: number;
@@ -58,6 +60,8 @@ interface Pending {
 }
 
 interface Stream {
+  /** Its SSRC (the key it is kept under). */
+  ssrc: number;
   highest: number;
   lastSeenAt: number;
   /** Sequence number → its state, in the order the gaps opened (Map keeps insertion order). */
@@ -98,7 +102,7 @@ export class RetransmissionRequester {
     if (!stream) {
       if (this.#streams.size >= MAX_STREAMS) this.#forgetIdlest();
       this.#streams.set(ssrc, {
-        highest: sequence, lastSeenAt: now, pending: new Map(), responseMs: Number.NaN, retryIntervalMs: RETRY_INTERVAL_MS,
+        ssrc, highest: sequence, lastSeenAt: now, pending: new Map(), responseMs: Number.NaN, retryIntervalMs: RETRY_INTERVAL_MS,
         highestAt: now, frameOpen: frameEnd === false, frameEndAt: frameEnd === true ? now : Number.NaN, frameIntervalMs: Number.NaN, probed: false, restartAt: -1,
       });
       return 'ok';
@@ -158,7 +162,7 @@ export class RetransmissionRequester {
   /** A packet to ask for, not asked yet (the oldest pending gives way at MAX_PENDING). */
   #addPending(stream: Stream, sequence: number, tail: boolean): void {
     if (stream.pending.size >= MAX_PENDING) this.#settle(stream, stream.pending.keys().next().value!);
-    stream.pending.set(sequence, { askedAt: Number.NEGATIVE_INFINITY, asked: 0, tail });
+    stream.pending.set(sequence, { sequence, askedAt: Number.NEGATIVE_INFINITY, asked: 0, tail });
     this.#pending++;
   }
 
@@ -178,7 +182,10 @@ export class RetransmissionRequester {
    * Call it after received() for the packet that showed a gap, and from time to time for the retries.
    */
   due(now: number, into: Map<number, number[]> = new Map()): Map<number, number[]> {
-    for (const [ssrc, stream] of this.#streams) {
+    // Over values(), the keys kept in them: an entries() loop makes a [key, value] array per entry,
+    // and this runs every few milliseconds per conference (its tail-loss check).
+    for (const stream of this.#streams.values()) {
+      const ssrc = stream.ssrc;
       if (!stream.probed && now >= tailProbeAt(stream)) {
         // Once per silence: the probe is then pending like any gap, and asked again as one.
         stream.probed = true;
@@ -189,7 +196,8 @@ export class RetransmissionRequester {
         }
       }
       let gaveUp = false;
-      for (const [sequence, pending] of stream.pending) {
+      for (const pending of stream.pending.values()) {
+        const sequence = pending.sequence;
         if (now - pending.askedAt < stream.retryIntervalMs) continue;
         pending.askedAt = now;
         pending.asked++;
