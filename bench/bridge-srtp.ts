@@ -210,7 +210,7 @@ if (addon) {
   media.receive((data, from, _arrival, unprotected) => {
     received++;
     if (mode === 'read') {
-      if (unprotected === undefined || unprotected < 0) refused++;
+      if (unprotected === undefined || unprotected.outcome < 0) refused++;
       return;
     }
     if (!current.get(from.port)!.unprotectRtp(data).ok) refused++;

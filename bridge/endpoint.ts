@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
-import { UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type NativeTransform, type UdpSendBatch } from './native/index.ts';
+import { UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type NativeTransform, type UdpSendBatch, type UnprotectedRead } from './native/index.ts';
 import type { DtlsCertificate } from './transport/certificate.ts';
 import type { Clock } from './transport/clock.ts';
 import { DtlsLink, type DtlsRole, type SrtpKeyingMaterial } from './transport/dtls-link.ts';
@@ -272,8 +272,9 @@ export class Endpoint {
         errors.push(error);
       }
     }
-    this.#dtls?.close();
+    // Unbound first: nothing may leave the socket's read unprotecting with this session's keys.
     this.#setSrtp(undefined);
+    this.#dtls?.close();
     if (errors.length > 0) this.#log.error({ err: new AggregateError(errors, 'closing endpoint') }, 'endpoint close failed in part');
     this.#log.info({ reason, ms: Math.round(this.#context.clock.now() - this.#created), stats: this.#stats }, 'endpoint closed');
     this.#setState('closed', reason);
@@ -351,14 +352,16 @@ export class Endpoint {
     link.handle(data);
   }
 
-  /** `unprotected`: the socket's read unprotected it (EndpointContext.bindReceiver), with this outcome. */
-  #receiveMedia(data: Buffer, arrival: number | undefined, unprotected: number | undefined): void {
+  /** `unprotected`: the socket's read unprotected it (EndpointContext.bindReceiver). */
+  #receiveMedia(data: Buffer, arrival: number | undefined, unprotected: UnprotectedRead | undefined): void {
     const srtp = this.#srtp;
     if (!srtp) return;
     if (unprotected !== undefined) {
-      // By this endpoint's transform (bound to its addresses only while it has this one): no result object per packet.
-      if (unprotected < 0) {
-        this.#countRefused(unprotected === UNPROTECT_AUTH ? 'auth' : unprotected === UNPROTECT_REPLAY ? 'replay' : 'malformed');
+      // Only by this endpoint's own transform: the address may have changed hands since the read
+      // (what another endpoint's keys accepted is not this session's). No result object per packet.
+      const outcome = unprotected.transform === srtp.nativeReceiver?.handle ? unprotected.outcome : UNPROTECT_AUTH;
+      if (outcome < 0) {
+        this.#countRefused(outcome === UNPROTECT_AUTH ? 'auth' : outcome === UNPROTECT_REPLAY ? 'replay' : 'malformed');
         return;
       }
       this.#stats.packetsIn++;
@@ -429,9 +432,9 @@ export class Endpoint {
     this.#log.warn({ reason }, 'endpoint failed');
     this.#cancelConnectTimer?.();
     this.#cancelConnectTimer = undefined;
+    this.#setSrtp(undefined);
     this.#ice.close('endpoint failed');
     this.#dtls?.close();
-    this.#setSrtp(undefined);
     this.#setState('failed', reason);
   }
 

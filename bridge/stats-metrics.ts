@@ -176,6 +176,7 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
     };
     socketCounter('salon_bridge_media_socket_truncated_total', 'Datagrams dropped by the media socket for being longer than its 4 096-byte receive slots', (c) => c.truncated);
     socketCounter('salon_bridge_media_socket_errors_total', 'Errors reading the media socket (it goes on reading)', (c) => c.errors);
+    socketCounter('salon_bridge_media_socket_unprotected_total', 'SRTP datagrams the media socket unprotected as it read them (replay check, authentication, decryption), whatever the outcome', (c) => c.unprotected);
     socketCounter('salon_bridge_media_socket_batch_datagrams_total', 'Datagrams the media socket sent in batches (sendmmsg): forwarded RTP and retransmissions', (c) => c.sent?.datagrams);
     socketCounter('salon_bridge_media_socket_batch_messages_total', 'Messages those batches were sent in: a UDP GSO message carries several datagrams of one length to one peer', (c) => c.sent?.messages);
     socketCounter('salon_bridge_media_socket_batch_segmented_total', 'Datagrams of those batches sent as segments of a UDP GSO message', (c) => c.sent?.segmented);

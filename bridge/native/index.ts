@@ -63,8 +63,10 @@ interface NativeUdpSocket {
   peer(id: number): [string, number] | undefined;
   /** From now on, SRTP from that peer (a sockaddr, encodeAddress) is unprotected as it is read by that transform (handle); 0 stops it. */
   setReceiver(address: Buffer, transform: number): boolean;
-  /** Per datagram of a call: its unprotectRtp result when the read unprotected it, else -1 (absent from builds before it). */
+  /** Per datagram of a call: its unprotectRtp result when the read unprotected it, else -1. */
   readonly unprotected: Int32Array;
+  /** Per datagram of a call: the handle of the transform that unprotected it, else 0. */
+  readonly unprotectedBy: Float64Array;
   close(): void;
   readonly fd: number;
   readonly port: number;
@@ -100,6 +102,8 @@ export interface MediaSocketCounters {
   /** Failed reads, and the errno of the last. */
   errors: number;
   lastError: number;
+  /** SRTP datagrams the read unprotected (bindReceiver), whatever the outcome. */
+  unprotected?: number;
   /** Datagrams the media socket's batch sent, in how many messages (sendmmsg entries), and how many of them as segments of a UDP GSO message. */
   sent?: BatchSent;
 }
@@ -147,6 +151,7 @@ export function missingFromBuild(native: Partial<NativeMedia>): string[] {
   for (const method of ['readDelays', 'setReceiver'] as const) {
     if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>)[method] !== 'function') missing.push(`UdpSocket.${method}`);
   }
+  if (native.UdpSocket && !('unprotectedBy' in native.UdpSocket.prototype)) missing.push('UdpSocket.unprotectedBy');
   return missing;
 }
 
@@ -398,13 +403,26 @@ export const RECEIVE_SLOT_BYTES = 4_096;
 const WIRE_DELAY_BUCKET_MS = 0.05;
 /** A datagram's wait in the socket beyond which its kernel timestamp is taken for a realtime clock step. */
 const MAX_SOCKET_WAIT_MS = 1_000;
+/** What the media socket's read did with an SRTP datagram it unprotected (NativeMediaSocket.bindReceiver). */
+export interface UnprotectedRead {
+  /** The RTP length (the datagram handed on is then the plaintext packet), or an UNPROTECT_* failure (then the datagram, perhaps garbled). */
+  outcome: number;
+  /**
+   * The handle of the transform that did it: the one bound to the source address when the read
+   * ran, which is not always that of the endpoint the datagram reaches (one read unprotects up to
+   * 64 datagrams before JavaScript sees the first; a test impairment delays them).
+   */
+  transform: number;
+  /** The datagram's length on the wire (its SRTP tag follows the plaintext). */
+  wireLength: number;
+}
+
 /**
- * One datagram read from the media socket. `unprotected`: set when the read unprotected it
- * (NativeMediaSocket.bindReceiver): the RTP length (`data` is then the plaintext packet), or an
- * UNPROTECT_* failure (`data` is then the datagram, perhaps garbled); undefined for a datagram
+ * One datagram read from the media socket. `unprotected`: set when the read unprotected it; one
+ * object rewritten for every datagram (copy what is kept past the call). Undefined for a datagram
  * handed on as it came.
  */
-export type MediaDatagramHandler = (data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: number) => void;
+export type MediaDatagramHandler = (data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: UnprotectedRead) => void;
 
 /** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
 const MAX_PEERS = 65_536;
@@ -422,6 +440,9 @@ export class NativeMediaSocket {
   readonly #metadata: Int32Array;
   readonly #arrivals: Float64Array;
   readonly #unprotected: Int32Array;
+  readonly #unprotectedBy: Float64Array;
+  /** Handed on with each datagram the read unprotected (MediaDatagramHandler). */
+  readonly #read: UnprotectedRead = { outcome: 0, transform: 0, wireLength: 0 };
   readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
   #peers: (RemoteAddress | undefined)[] = [];
   #generation = 0;
@@ -438,6 +459,7 @@ export class NativeMediaSocket {
     this.#metadata = this.#socket.metadata;
     this.#arrivals = this.#socket.arrivals;
     this.#unprotected = this.#socket.unprotected;
+    this.#unprotectedBy = this.#socket.unprotectedBy;
   }
 
   /**
@@ -536,6 +558,8 @@ export class NativeMediaSocket {
     const metadata = this.#metadata;
     const arrivals = this.#arrivals;
     const unprotected = this.#unprotected;
+    const unprotectedBy = this.#unprotectedBy;
+    const read = this.#read;
     // One clock read per recvmmsg: each datagram's arrival is placed from its wait in the socket.
     const handledAt = performance.now();
     const readAt = arrivals.length > RECEIVE_CAPACITY + 1 ? arrivals[RECEIVE_CAPACITY + 1]! : 0;
@@ -548,12 +572,17 @@ export class NativeMediaSocket {
       // Unprotected in place by the read: the RTP packet is the datagram less its SRTP tag.
       const outcome = unprotected[i]!;
       const data = Buffer.from(bytes, offset, outcome >= 0 ? outcome : length);
+      if (outcome !== -1) {
+        read.outcome = outcome;
+        read.transform = unprotectedBy[i]!;
+        read.wireLength = length;
+      }
       offset += length;
       const kernelArrival = arrivals[i]!;
       arrivals[RECEIVE_CAPACITY] = kernelArrival;
       const wait = readAt - kernelArrival;
       try {
-        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined, outcome === -1 ? undefined : outcome);
+        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined, outcome === -1 ? undefined : read);
         else this.unknownPeers++;
       } catch (error) {
         failure ??= { error }; // the rest of the read is still handed on

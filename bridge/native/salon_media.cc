@@ -806,6 +806,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                        {InstanceMethod<&UdpSocket::Start>("start"), InstanceMethod<&UdpSocket::SendTo>("sendTo"),
                         InstanceMethod<&UdpSocket::Peer>("peer"), InstanceMethod<&UdpSocket::Close>("close"),
                         InstanceMethod<&UdpSocket::SetReceiver>("setReceiver"), InstanceAccessor<&UdpSocket::Unprotected>("unprotected"),
+                        InstanceAccessor<&UdpSocket::UnprotectedBy>("unprotectedBy"),
                         InstanceAccessor<&UdpSocket::Fd>("fd"), InstanceAccessor<&UdpSocket::Port>("port"),
                         InstanceAccessor<&UdpSocket::Address>("address"), InstanceAccessor<&UdpSocket::Metadata>("metadata"),
                         InstanceAccessor<&UdpSocket::RecvBufferSize>("recvBufferSize"),
@@ -875,19 +876,22 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     shared_ = new SharedArrays(capacity_ * 2, capacity_ + 2, capacity_);
     metadata_data_ = shared_->metadata.get();
     unprotected_data_ = shared_->unprotected.get();
+    unprotected_by_data_ = shared_->unprotected_by.get();
     // [capacity + 1]: when the recvmmsg handed on returned (ms, CLOCK_REALTIME), so that JavaScript
     // can place each arrival on its own clock: that instant less the datagram's wait.
     arrivals_data_ = shared_->arrivals.get();
-    napi_value metadata_buffer, arrivals_buffer, unprotected_buffer;
+    napi_value metadata_buffer, arrivals_buffer, unprotected_buffer, unprotected_by_buffer;
     if (!shared_->View(env, metadata_data_, capacity_ * 2 * sizeof(int32_t), &metadata_buffer) ||
         !shared_->View(env, arrivals_data_, (capacity_ + 2) * sizeof(double), &arrivals_buffer) ||
-        !shared_->View(env, unprotected_data_, capacity_ * sizeof(int32_t), &unprotected_buffer)) {
+        !shared_->View(env, unprotected_data_, capacity_ * sizeof(int32_t), &unprotected_buffer) ||
+        !shared_->View(env, unprotected_by_data_, capacity_ * sizeof(double), &unprotected_by_buffer)) {
       Napi::Error::New(env, "UdpSocket: no external ArrayBuffer in this runtime").ThrowAsJavaScriptException();
       return;
     }
     metadata_ = Napi::Persistent(Napi::Int32Array::New(env, capacity_ * 2, Napi::ArrayBuffer(env, metadata_buffer), 0));
     arrivals_ = Napi::Persistent(Napi::Float64Array::New(env, capacity_ + 2, Napi::ArrayBuffer(env, arrivals_buffer), 0));
     unprotected_ = Napi::Persistent(Napi::Int32Array::New(env, capacity_, Napi::ArrayBuffer(env, unprotected_buffer), 0));
+    unprotected_by_ = Napi::Persistent(Napi::Float64Array::New(env, capacity_, Napi::ArrayBuffer(env, unprotected_by_buffer), 0));
     info.This().As<Napi::Object>().TypeTag(&kSocketTag);
   }
 
@@ -995,6 +999,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
     return unprotected_.Value();
   }
+  Napi::Value UnprotectedBy(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    return unprotected_by_.Value();
+  }
 
   // close(): no more reads; the descriptor is closed at once (after libuv's watcher is removed, which
   // uv_poll_stop does). Idempotent.
@@ -1054,8 +1062,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     return Napi::Number::New(info.Env(), SocketOption(SO_SNDBUF));
   }
 
-  // { datagrams, truncated, errors, lastError }: received and handed on; dropped for being longer
-  // than a slot; failed reads (and the errno of the last).
+  // { datagrams, truncated, errors, lastError, unprotected }: received and handed on; dropped for
+  // being longer than a slot; failed reads (and the errno of the last); SRTP the read unprotected.
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
     Napi::Object result = Napi::Object::New(info.Env());
@@ -1063,6 +1071,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     result.Set("truncated", Napi::Number::New(info.Env(), double(truncated_)));
     result.Set("errors", Napi::Number::New(info.Env(), double(errors_)));
     result.Set("lastError", Napi::Number::New(info.Env(), last_error_));
+    result.Set("unprotected", Napi::Number::New(info.Env(), double(unprotected_count_)));
     return result;
   }
 
@@ -1204,7 +1213,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         const size_t length = messages_[i].msg_len;
         if (length > 0) memcpy(out, &slab_[size_t(i) * slot_bytes_], length);
         const uint32_t peer = peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen);
-        unprotected_data_[count] = int32_t(Unprotect(peer, out, length));
+        unprotected_data_[count] = int32_t(Unprotect(peer, out, length, &unprotected_by_data_[count]));
         out += length;
         metadata_data_[2 * count] = int32_t(length);
         metadata_data_[2 * count + 1] = int32_t(peer);
@@ -1235,13 +1244,19 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   // An SRTP packet (RFC 7983 first byte 128-191, RFC 5761 not an RTCP packet type) from a peer with a
-  // receiving transform, unprotected in place: its UnprotectRtp result; -1 for anything not tried
-  // (no transform, or RTCP, DTLS, STUN), which JavaScript handles as it comes.
-  long Unprotect(uint32_t peer, uint8_t* data, size_t length) {
+  // receiving transform, unprotected in place: its UnprotectRtp result, and in `by` the handle of
+  // the transform (JavaScript hands the datagram on later, maybe to another endpoint by then: its
+  // own transform must be the one); -1 for anything not tried (no transform, or RTCP, DTLS, STUN),
+  // which JavaScript handles as it comes.
+  long Unprotect(uint32_t peer, uint8_t* data, size_t length, double* by) {
+    *by = 0;
     const double receiver = peers_.Receiver(peer);
     if (receiver == 0 || length < 2 || data[0] < 128 || data[0] > 191 || (data[1] >= 192 && data[1] <= 223)) return -1;
     SrtpTransform* transform = state_->transforms.Find(receiver);
-    return transform != nullptr ? transform->UnprotectRtp(data, length) : -1;
+    if (transform == nullptr) return -1;
+    *by = receiver;
+    unprotected_count_++;
+    return transform->UnprotectRtp(data, length);
   }
 
   Napi::Env env_ = nullptr;
@@ -1266,7 +1281,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // socket and both ArrayBuffers have all let go of it.
   struct SharedArrays {
     SharedArrays(size_t metadata_length, size_t arrivals_length, size_t unprotected_length)
-        : metadata(new int32_t[metadata_length]()), arrivals(new double[arrivals_length]()), unprotected(new int32_t[unprotected_length]()) {}
+        : metadata(new int32_t[metadata_length]()),
+          arrivals(new double[arrivals_length]()),
+          unprotected(new int32_t[unprotected_length]()),
+          unprotected_by(new double[unprotected_length]()) {}
     // An ArrayBuffer over [data, data + length), which holds a reference until collected.
     bool View(napi_env env, void* data, size_t length, napi_value* result) {
       references++;
@@ -1282,6 +1300,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     std::unique_ptr<int32_t[]> metadata;
     std::unique_ptr<double[]> arrivals;
     std::unique_ptr<int32_t[]> unprotected;
+    std::unique_ptr<double[]> unprotected_by;
     int references = 1;  // the socket's; all on the JavaScript thread (Node-API finalizers run there)
   };
   SharedArrays* shared_ = nullptr;
@@ -1292,6 +1311,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // Per datagram of a read: what Unprotect made of it.
   Napi::Reference<Napi::Int32Array> unprotected_;
   int32_t* unprotected_data_ = nullptr;
+  // Per datagram of a read: the handle of the transform that unprotected it (0: none).
+  Napi::Reference<Napi::Float64Array> unprotected_by_;
+  double* unprotected_by_data_ = nullptr;
   std::vector<uint8_t> controls_;
   DelayHistogram delays_;
   DelayHistogram read_delays_;
@@ -1301,6 +1323,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<iovec> vectors_;
   std::vector<mmsghdr> messages_;
   uint64_t datagrams_ = 0;
+  uint64_t unprotected_count_ = 0;  // SRTP datagrams the read unprotected (whatever the outcome)
   uint64_t truncated_ = 0;
   uint64_t errors_ = 0;
   int last_error_ = 0;

@@ -90,8 +90,14 @@ export class MediaTransport {
     const kernelArrivals = (options.clock ?? systemClock) === systemClock;
     socket.receive((data, from, arrival, unprotected) => {
       if (this.#impairments === undefined) this.#mux.receive(data, from, kernelArrivals ? arrival : undefined, unprotected);
-      // A test impairment delays what it passes: it arrives when passed.
-      else this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from, undefined, unprotected));
+      // A test impairment delays what it passes: it arrives when passed. It counts what came on the
+      // wire: a datagram the read unprotected is its plaintext, then its tag.
+      else if (unprotected === undefined) this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from));
+      else {
+        const read = { ...unprotected };
+        const wire = read.outcome >= 0 ? Buffer.from(data.buffer, data.byteOffset, read.wireLength) : data;
+        this.#impaired('in', wire, from, (passed) => this.#mux.receive(read.outcome >= 0 ? passed.subarray(0, read.outcome) : passed, from, undefined, read));
+      }
     });
     this.#batch = socket.sendBatch();
     const udp6 = socket.udp6;

@@ -8,6 +8,7 @@
 // no state (the port must not be an amplifier nor a memory sink).
 
 import { classes, parseMessage, type Message } from 'werift';
+import type { UnprotectedRead } from '../native/index.ts';
 
 export interface RemoteAddress {
   readonly host: string;
@@ -29,11 +30,10 @@ export interface MuxClient {
   /** DTLS or RTP/RTCP from an address this client bound. */
   /**
    * `arrival`: when the kernel received it, on the process clock (performance.now()), when the
-   * socket tells. `unprotected`: set when the socket's read unprotected the SRTP packet with the
-   * client's transform (NativeMediaSocket.bindReceiver): the RTP length, `data` being the
-   * plaintext, or the failure (UNPROTECT_*).
+   * socket tells. `unprotected`: set when the socket's read unprotected the SRTP packet
+   * (NativeMediaSocket.bindReceiver): by which transform, with what outcome (valid during the call only).
    */
-  handleDatagram(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival?: number, unprotected?: number): void;
+  handleDatagram(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival?: number, unprotected?: UnprotectedRead): void;
 }
 
 /** Upper bounds of the routing maps. */
@@ -169,7 +169,7 @@ export class UdpMux {
   }
 
   /** One datagram from the socket; `arrival` and `unprotected` as MuxClient.handleDatagram's. */
-  receive(data: Buffer, from: RemoteAddress, arrival?: number, unprotected?: number): void {
+  receive(data: Buffer, from: RemoteAddress, arrival?: number, unprotected?: UnprotectedRead): void {
     const first = data[0];
     if (this.#closed || first === undefined) {
       this.stats.dropped++;
@@ -221,7 +221,7 @@ export class UdpMux {
     this.stats.dropped++; // indications (keepalives) need no answer
   }
 
-  #receiveBound(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: number): void {
+  #receiveBound(kind: 'dtls' | 'media', data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: UnprotectedRead): void {
     const client = this.#byAddress.get(addressKey(from));
     if (!client) {
       this.stats.dropped++;

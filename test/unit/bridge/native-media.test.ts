@@ -69,7 +69,7 @@ describe('bridge/native: the addon', function () {
         return new Float64Array(0);
       }
     }
-    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver']);
+    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver', 'UdpSocket.unprotectedBy']);
     const { unprotectRtp: _unprotect, ...withoutUnprotect } = addon;
     assert.deepEqual(missingFromBuild(withoutUnprotect), ['unprotectRtp']);
   });
@@ -483,8 +483,8 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
       const from = (s: Socket): RemoteAddress => ({ host: '127.0.0.1', port: s.address().port });
       assert.equal(socket.bindReceiver(from(a), transform), true);
       assert.equal(socket.bindReceiver({ host: 'not-an-ip', port: 1 }, transform), false);
-      const got: Array<{ data: Buffer; from: RemoteAddress; unprotected: number | undefined }> = [];
-      socket.receive((data, source, _arrival, unprotected) => got.push({ data: Buffer.from(data), from: source, unprotected }));
+      const got: Array<{ data: Buffer; from: RemoteAddress; unprotected: number | undefined; by: number | undefined; wire: number | undefined }> = [];
+      socket.receive((data, source, _arrival, read) => got.push({ data: Buffer.from(data), from: source, unprotected: read?.outcome, by: read?.transform, wire: read?.wireLength }));
       const waitFor = async (count: number): Promise<void> => {
         for (let i = 0; i < 200 && got.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
         assert.equal(got.length, count);
@@ -502,6 +502,11 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
       for (const [i, at] of [[0, 0], [1, 1], [2, 4]] as const) assert.ok(got[at]!.data.equals(plain[i]!), `datagram ${at} handed on as its plaintext`);
       assert.ok(got[5]!.data.equals(rtcp), 'SRTCP is handed on as it came');
       assert.ok(got[7]!.data.equals(wire[1]!), 'so is SRTP from a peer not bound');
+      for (const [at, length] of [[0, wire[0]!.length], [3, tampered.length], [4, wire[2]!.length]] as const) {
+        assert.equal(got[at]!.by, transform.handle, 'by the bound transform');
+        assert.equal(got[at]!.wire, length, 'with its length on the wire');
+      }
+      assert.equal(got[5]!.by, undefined);
       // One state with the transform's own unprotectRtp: what the read accepted is a replay there, and the reverse.
       assert.equal(receiving.unprotectRtp(Buffer.from(wire[1]!)).ok, false);
       const fifthPlain = rtp(5, 80);
@@ -520,6 +525,43 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
       assert.ok(got[9]!.data.equals(sixth));
     });
   }
+
+  it('keeps a peer\'s receiving transform over peer-table generations and a truncated datagram in the same read, and takes a new one at a rebinding', async () => {
+    const socket = open('127.0.0.1', 0, 2);
+    const [a, ...others] = [await peer(), await peer(), await peer(), await peer()];
+    const first = keys(7);
+    const second = keys(7);
+    const sending = [new SrtpProtection(first.sender, addon), new SrtpProtection(second.sender, addon)];
+    const receiving = [new SrtpProtection(first.receiver, addon), new SrtpProtection(second.receiver, addon)];
+    const fromA: RemoteAddress = { host: '127.0.0.1', port: a.address().port };
+    socket.bindReceiver(fromA, receiving[0]!.nativeReceiver);
+    const got: Array<{ port: number; outcome: number | undefined; by: number | undefined }> = [];
+    socket.receive((_data, from, _arrival, read) => got.push({ port: from.port, outcome: read?.outcome, by: read?.transform }));
+    // A's packets between datagrams from three other peers (a table of 2: new generations), one too long for a slot.
+    const plan: Array<[Socket, Buffer]> = [];
+    for (let i = 0; i < 6; i++) {
+      plan.push([others[i % 3]!, i === 2 ? Buffer.alloc(5_000, 0x80) : rtp(i, 50)]);
+      plan.push([a, sending[0]!.protectRtp(rtp(100 + i, 200))!]);
+    }
+    // At once: the read takes them together, the truncated one among them.
+    await Promise.all(plan.map(([from, datagram]) => sendFrom(from, socket, datagram)));
+    for (let i = 0; i < 200 && got.length < 11; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(got.length, 11, 'all but the truncated one');
+    assert.equal(socket.counters.truncated, 1);
+    const ofA = got.filter((g) => g.port === fromA.port);
+    assert.equal(ofA.length, 6);
+    for (const g of ofA) {
+      assert.equal(g.outcome, 12 + 200, 'unprotected, whatever the generation');
+      assert.equal(g.by, receiving[0]!.nativeReceiver!.handle);
+    }
+    for (const g of got.filter((x) => x.port !== fromA.port)) assert.equal(g.outcome, undefined);
+    // Bound again, to another session's transform: its keys from now on.
+    socket.bindReceiver(fromA, receiving[1]!.nativeReceiver);
+    await sendFrom(a, socket, sending[1]!.protectRtp(rtp(1, 80))!);
+    await sendFrom(a, socket, sending[0]!.protectRtp(rtp(106, 80))!);
+    for (let i = 0; i < 200 && got.length < 13; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(got.slice(11).map((g) => [g.outcome, g.by]), [[12 + 80, receiving[1]!.nativeReceiver!.handle], [UNPROTECT_AUTH, receiving[1]!.nativeReceiver!.handle]]);
+  });
 
   it('IPv6: binds v6-only, reads ::1', async () => {
     const socket = open('::1');

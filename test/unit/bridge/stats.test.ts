@@ -332,7 +332,7 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     registerBridgeMetrics(registry, r.stats, {
       wireDelays: () => delays,
       readDelays: () => ({ bucketMs: 0.05, counts: readCounts, sumMs: 9.1 }),
-      socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105, sent: { datagrams: 40, messages: 12, segmented: 31, refused: 2 } }),
+      socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105, unprotected: 7, sent: { datagrams: 40, messages: 12, segmented: 31, refused: 2 } }),
     });
     const bucket = (text: string, le: string): number => Number(new RegExp(`^salon_bridge_wire_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     let text = await registry.metrics();
@@ -355,6 +355,7 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
 
     assert.equal(Number(/^salon_bridge_media_socket_truncated_total (\S+)$/m.exec(text)?.[1]), 2);
     assert.equal(Number(/^salon_bridge_media_socket_errors_total (\S+)$/m.exec(text)?.[1]), 1);
+    assert.equal(Number(/^salon_bridge_media_socket_unprotected_total (\S+)$/m.exec(text)?.[1]), 7);
     // What the batches sent, and how much of it as UDP GSO segments.
     assert.equal(Number(/^salon_bridge_media_socket_batch_datagrams_total (\S+)$/m.exec(text)?.[1]), 40);
     assert.equal(Number(/^salon_bridge_media_socket_batch_messages_total (\S+)$/m.exec(text)?.[1]), 12);

@@ -259,14 +259,17 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
 
     // As the socket's read hands them on: unprotected by that transform, with the outcome.
     const srtp = h.browserSrtp();
-    const read = (packet: Buffer): void => {
+    const by = (outcome: number, wireLength: number, handle = transform.handle) => ({ outcome, transform: handle, wireLength });
+    const read = (packet: Buffer, handle?: number): void => {
       const datagram = Buffer.from(srtp.protectRtp(packet)!);
       const outcome = transform.unprotectRtp(datagram);
-      h.mux.receive(outcome >= 0 ? datagram.subarray(0, outcome) : datagram, BROWSER, undefined, outcome);
+      h.mux.receive(outcome >= 0 ? datagram.subarray(0, outcome) : datagram, BROWSER, undefined, by(outcome, datagram.length, handle));
     };
     read(rtp(200, 0xcccc));
-    h.mux.receive(Buffer.from(srtp.protectRtp(rtp(200, 0xcccc))!), BROWSER, undefined, UNPROTECT_REPLAY);
-    h.mux.receive(Buffer.alloc(80, 0x80), BROWSER, undefined, UNPROTECT_AUTH);
+    h.mux.receive(Buffer.from(srtp.protectRtp(rtp(200, 0xcccc))!), BROWSER, undefined, by(UNPROTECT_REPLAY, 100));
+    h.mux.receive(Buffer.alloc(80, 0x80), BROWSER, undefined, by(UNPROTECT_AUTH, 80));
+    // Unprotected by another transform (the address bound to another endpoint when the socket read it): refused, whatever the outcome.
+    read(rtp(199, 0xcccc), transform.handle + 4);
     // What the read did not unprotect (sent before the binding reached it): unprotected here, same windows.
     h.mux.receive(Buffer.from(srtp.protectRtp(rtp(201, 0xcccc))!), BROWSER);
     h.mux.receive(Buffer.from(srtp.protectRtp(rtp(201, 0xcccc))!), BROWSER);
@@ -274,7 +277,7 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
     const stats = h.endpoint.stats();
     assert.equal(stats.packetsIn, 2);
     assert.equal(stats.replays, 2);
-    assert.equal(stats.authFailures, 1);
+    assert.equal(stats.authFailures, 2);
     assert.equal(stats.bytesIn, 2 * (rtp(200, 0xcccc).length + (srtp.profile === 7 ? 16 : 10)), 'bytes as they came on the wire');
 
     h.endpoint.close('bye');
