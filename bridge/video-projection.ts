@@ -769,7 +769,9 @@ export class VideoProjection {
    */
   retransmit(receiverId: string, sequence: number, send: ProjectedPacketSink): RetransmitResult {
     const receiver = this.#receivers.get(receiverId);
-    if (!receiver?.map.reverse(sequence)) return undefined;
+    // Not for a receiver no longer sent the source (paused, or suspended for its bandwidth): a
+    // frame completed now would be shown by nobody, and its bytes are what that path lacks.
+    if (!receiver || receiver.wantedHeight <= 0 || !receiver.map.reverse(sequence)) return undefined;
     const ssrc = receiver.map.reverseSsrc;
     const original = receiver.map.reverseSequence;
     const now = this.#options.now();

@@ -628,6 +628,12 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     advance(1001);
     assert.deepEqual(projection.retransmit('a', a[2]!.seq, sink), { ssrc: L1, sequence: 5001 }, 'a[0] was the 180p layer\'s first packet, a[1] and a[2] the 360p layer\'s 5000 and 5001');
     assert.equal(projection.retransmit('nobody', a[2]!.seq, sink), undefined);
+    // Nor once the source is no longer sent to the receiver (paused, or suspended for its bandwidth): neither from the cache nor asked of the sender.
+    const sent = of('b').length;
+    projection.setWantedHeight('b', 0);
+    assert.equal(projection.retransmit('b', b[2]!.seq, sink), undefined);
+    assert.equal(of('b').length, sent);
+    projection.setWantedHeight('b', 180);
 
     // probing: copies of the newest packets, newest first, until the bytes asked are sent
     project(s.frame(L1));
