@@ -70,7 +70,8 @@ export function ConferenceView({ controller, devices: initialDevices, initialNam
   useEffect(() => {
     if (panel === 'chat') setSeenMessages(state.messages.length);
   }, [panel, state.messages.length]);
-  const unread = state.messages.slice(seenMessages).filter((m) => !m.local).length;
+  // Nothing unread while the chat is open, from the render that opens it (the effect above catches up one render later).
+  const unread = panel === 'chat' ? 0 : state.messages.slice(seenMessages).filter((m) => !m.local).length;
 
   const audioMuted = me?.audioMuted ?? true;
   const videoMuted = me?.videoMuted ?? true;
