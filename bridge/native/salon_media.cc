@@ -1769,17 +1769,33 @@ napi_value FastResult(napi_env env, long value) {
   return result;
 }
 
+// A per-packet call's N arguments (fewer: a wrong call, nullptr) and the addon's state.
+template <size_t N>
+AddonState* FastArguments(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  void* data;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < N) return nullptr;
+  return static_cast<AddonState*>(data);
+}
+
+// A per-packet call on a transform: its N arguments, the transform the first names and the
+// packet the second is; false for a wrong call.
+template <size_t N>
+bool FastTransformCall(napi_env env, napi_callback_info info, napi_value (&argv)[N], SrtpTransform** transform, uint8_t** packet, size_t* length) {
+  AddonState* state = FastArguments(env, info, argv);
+  if (state == nullptr) return false;
+  *transform = state->transforms.Find(env, argv[0]);
+  return *transform != nullptr && FastBytes(env, argv[1], packet, length);
+}
+
 // decryptRtp(transformHandle, packet, headerLength, roc) → plaintext length (decrypted in place), or -1
 napi_value DecryptRtpFast(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  void* data;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 4) return FastResult(env, -1);
-  SrtpTransform* transform = static_cast<AddonState*>(data)->transforms.Find(env, argv[0]);
+  SrtpTransform* transform;
   uint8_t* packet;
   size_t length;
   uint32_t header, roc;
-  if (transform == nullptr || !FastBytes(env, argv[1], &packet, &length) || !FastU32(env, argv[2], &header) || !FastU32(env, argv[3], &roc)) {
+  if (!FastTransformCall(env, info, argv, &transform, &packet, &length) || !FastU32(env, argv[2], &header) || !FastU32(env, argv[3], &roc)) {
     return FastResult(env, -1);
   }
   return FastResult(env, transform->transform().DecryptRtp(packet, length, header, roc));
@@ -1788,24 +1804,19 @@ napi_value DecryptRtpFast(napi_env env, napi_callback_info info) {
 // unprotectRtp(transformHandle, packet) → plaintext length (replay-checked, authenticated and
 // decrypted in place), -2 malformed, -3 replayed or too old, -4 not authentic; -1 for a wrong call
 napi_value UnprotectRtpFast(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  void* data;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 2) return FastResult(env, -1);
-  SrtpTransform* transform = static_cast<AddonState*>(data)->transforms.Find(env, argv[0]);
+  SrtpTransform* transform;
   uint8_t* packet;
   size_t length;
-  if (transform == nullptr || !FastBytes(env, argv[1], &packet, &length)) return FastResult(env, -1);
+  if (!FastTransformCall(env, info, argv, &transform, &packet, &length)) return FastResult(env, -1);
   return FastResult(env, transform->UnprotectRtp(packet, length));
 }
 
 // queueRtp(batchHandle, transformHandle, packet, headerLength, roc, sockaddr) → SRTP length queued, or -1
 napi_value QueueRtpFast(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  void* data;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 6) return FastResult(env, -1);
-  AddonState* state = static_cast<AddonState*>(data);
+  AddonState* state = FastArguments(env, info, argv);
+  if (state == nullptr) return FastResult(env, -1);
   UdpBatch* batch = state->batches.Find(env, argv[0]);
   SrtpTransform* transform = state->transforms.Find(env, argv[1]);
   uint8_t *packet, *address;
