@@ -367,6 +367,14 @@ interface Result {
   serverGcMsPerS: number;
   serverMajorGcs: number;
   generatorCores: number;
+  /**
+   * The server's CPU over the generator's. The generator's work is the same from run to run of a
+   * scenario, and its CPU time moves with the host's speed as the server's does, which moves
+   * ppsPerCore by the hour (bench/README.md, "How fast the host is"): the ratio leaves much of that
+   * out, for comparing two versions of the server. Not across scenarios, nor across changes that
+   * alter what the generator is sent.
+   */
+  serverPerGeneratorCpu: number;
   otherCores: number;
   generatorLateFrames: number;
   /** Frames (per sender, all layers) not sent because the generator was over MAX_CATCH_UP_MS behind. */
@@ -661,6 +669,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       serverGcMsPerS: round(((wire1.gc.pauseSeconds - wire0.gc.pauseSeconds) * 1000) / seconds, 1),
       serverMajorGcs: wire1.gc.major - wire0.gc.major,
       generatorCores: round(generatorSeconds / seconds, 2),
+      serverPerGeneratorCpu: round(cpuSeconds / generatorSeconds, 3),
       otherCores: round(Math.max(0, machineBusy - cpuSeconds - generatorSeconds) / seconds, 2),
       generatorLateFrames: lateFrames,
       generatorSkippedFrames: skippedFrames,
@@ -848,8 +857,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
       const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
       const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose!, feedback: values.feedback === 'on' });
       runs.get(s.name)!.push(result);
-      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores } = result;
-      console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores }));
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores, serverPerGeneratorCpu } = result;
+      console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores, serverPerGeneratorCpu }));
       if (profDir) {
         console.log(summariseProfile(profDir, 25));
         console.log(`  (profile kept in ${profDir})`);
@@ -859,8 +868,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   const results = scenarios.map((s) => summarise(runs.get(s.name)!));
   if (repeat > 1) {
     for (const r of results) {
-      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores } = r;
-      console.log(JSON.stringify({ scenario, median: true, runs: repeat, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores }));
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores, serverPerGeneratorCpu } = r;
+      console.log(JSON.stringify({ scenario, median: true, runs: repeat, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores, serverPerGeneratorCpu }));
     }
   }
   console.log(table(results));
