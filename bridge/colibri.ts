@@ -22,7 +22,7 @@ import { BridgeConference, SENDER_SCOPED_EXTENSIONS, TRANSPORT_CC_URI, type Conf
 import type { EndpointActivity } from './endpoint.ts';
 import type { NamedSource } from './forwarding.ts';
 import type { BandwidthEstimator } from './receiver-bandwidth.ts';
-import type { Clock } from './transport/clock.ts';
+import { systemTimerGrid, TimerGrid, type Clock } from './transport/clock.ts';
 
 /** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
 export interface ColibriEndpoint extends ConferenceEndpoint {
@@ -179,12 +179,15 @@ export class ColibriService {
   private readonly expiry: ColibriExpiry;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** One grid for the conferences' media timers, so that they wake the event loop together (TimerGrid). */
+  private readonly timers: TimerGrid;
   /** The bridge's cap on camera video while overloaded (bridge/load-reducer.ts); undefined: none. */
   private cameraMaxHeight: number | undefined;
 
   constructor(private readonly options: ColibriServiceOptions) {
     this.expiry = { ...DEFAULT_COLIBRI_EXPIRY, ...options.expiry };
     this.now = options.now ?? (() => performance.now());
+    this.timers = options.clock ? new TimerGrid(options.clock) : systemTimerGrid;
     if (this.expiry.checkIntervalMs > 0) {
       this.sweepTimer = setInterval(() => this.expireInactive(), this.expiry.checkIntervalMs);
       this.sweepTimer.unref();
@@ -244,6 +247,7 @@ export class ColibriService {
         ...(this.options.loudestAudio ? { loudestAudio: this.options.loudestAudio } : {}),
         ...(this.options.createEstimator ? { createEstimator: this.options.createEstimator } : {}),
         ...(this.options.clock ? { clock: this.options.clock } : {}),
+        timers: this.timers,
       });
       if (this.cameraMaxHeight !== undefined) conference.setCameraMaxHeight(this.cameraMaxHeight);
       this.conferences.set(request.meetingId, conference);

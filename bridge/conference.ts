@@ -27,7 +27,7 @@ import { ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth
 import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
-import { systemClock, type Clock } from './transport/clock.ts';
+import { systemClock, systemTimerGrid, TimerGrid, type Clock } from './transport/clock.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
 export interface ConferenceEndpoint {
@@ -124,6 +124,12 @@ export interface ConferenceMediaOptions {
   feedbackSsrcs: FeedbackSsrcs;
   /** Default: the process clock. */
   clock?: Clock;
+  /**
+   * The grid of the conference's RTCP ticks and retransmission checks, on `clock`: the bridge's
+   * conferences share one, so that their timers wake the event loop together. Default: the
+   * process's on the process clock, one of the conference's own on another.
+   */
+  timers?: TimerGrid;
   /** Header extension id of the transport-wide sequence number; default 5. */
   transportCcExtensionId?: number;
   /** Makes each receiver's bandwidth estimator; default bridge/bwe/estimator.ts. */
@@ -299,6 +305,7 @@ export class BridgeConference {
   private ownNacksCheckedAt = Number.NEGATIVE_INFINITY;
   /** Timers (the tail-loss check of the bridge's own NACKs). */
   private readonly clock: Clock;
+  private readonly timers: TimerGrid;
   /** Cancels the pending tail-loss check (undefined when none is armed), and when it is due. */
   private cancelTailCheck: (() => void) | undefined;
   private tailCheckAt = Number.POSITIVE_INFINITY;
@@ -311,6 +318,8 @@ export class BridgeConference {
     private readonly onEndpointRemoved: (meetingId: string, endpointId: string) => void = () => undefined,
     media: ConferenceMediaOptions,
   ) {
+    this.clock = media.clock ?? media.timers?.clock ?? systemClock;
+    this.timers = media.timers ?? (this.clock === systemClock ? systemTimerGrid : new TimerGrid(this.clock));
     this.rtcp = new RtcpTermination({
       ownerOf: (ssrc) => this.owners.get(ssrc),
       isForwarded: (id, ssrc) => this.members.get(id)?.sources.forwarded.has(ssrc) === true,
@@ -319,13 +328,12 @@ export class BridgeConference {
       translateFeedback: (kind, mediaSsrc, lost, receiverId) => this.translateFeedback(kind, mediaSsrc, lost, receiverId),
       rewriteSenderReport: (report) => this.rewriteSenderReport(report),
       bandwidthFeedback: (id, feedback) => this.bandwidthFeedback(id, feedback),
-    }, { ...media, log });
+    }, { ...media, clock: this.clock, timers: this.timers, log });
     this.transportCcId = media.transportCcExtensionId ?? 5;
     this.createEstimator = media.createEstimator;
     this.loudest = media.loudestAudio ? new LoudestAudio(media.loudestAudio) : undefined;
     this.feedbackVideoSsrc = media.feedbackSsrcs.video;
     this.feedbackAudioSsrc = media.feedbackSsrcs.audio;
-    this.clock = media.clock ?? systemClock;
     this.rtcp.start();
   }
 
@@ -1186,8 +1194,10 @@ export class BridgeConference {
     const at = this.requester.nextTailCheck();
     if (at === undefined || this.closed) return;
     const delay = Math.max(TAIL_CHECK_MS, at - armedAt);
-    this.tailCheckAt = armedAt + delay;
-    this.cancelTailCheck = this.clock.setTimeout(() => {
+    // On the grid's multiples of TAIL_CHECK_MS (up to that much later), where the other
+    // conferences' checks and RTCP ticks fire too: one wake-up of the event loop for them all.
+    this.tailCheckAt = armedAt + (this.timers.instant(delay, TAIL_CHECK_MS) - this.clock.now());
+    this.cancelTailCheck = this.timers.setTimeout(() => {
       this.cancelTailCheck = undefined;
       this.tailCheckAt = Number.POSITIVE_INFINITY;
       if (this.closed) return;
@@ -1195,7 +1205,7 @@ export class BridgeConference {
       this.sendOwnNacks(now);
       // A time source that did not move (a test's) re-arms from the next packet, not in a loop.
       if (now > armedAt) this.armTailCheck(now);
-    }, delay);
+    }, delay, TAIL_CHECK_MS);
   }
 
   /** Sends each sender the bridge's NACKs that are due (gaps, their retries, tail-loss probes). */

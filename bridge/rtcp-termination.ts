@@ -16,7 +16,7 @@ import { readTransportSequence, RtpHeader } from './rtp/packet.ts';
 import { ReceiveStatistics } from './rtp/receive-stats.ts';
 import { buildReceiverReports, expandNack, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
 import { TransportCcRecorder } from './rtp/transport-cc.ts';
-import { systemClock, type Clock } from './transport/clock.ts';
+import { systemClock, systemTimerGrid, TimerGrid, type Clock } from './transport/clock.ts';
 
 /** The bridge's own SSRCs in a conference (`jvb-a0`, `jvb-v0`), the sender SSRCs of its feedback. */
 export interface FeedbackSsrcs {
@@ -55,6 +55,11 @@ export interface RtcpTerminationOptions {
   log: Logger;
   /** Default: the process clock. */
   clock?: Clock;
+  /**
+   * The grid the feedback tick is armed on, shared by the bridge's conferences so that their ticks
+   * come in one turn of the event loop (on `clock`; default one of its own, or the process's).
+   */
+  timers?: TimerGrid;
   /** Header extension id of the transport-wide sequence number; default 5 (focus/offer.ts). */
   transportCcExtensionId?: number;
   /**
@@ -118,6 +123,7 @@ export class RtcpTermination {
   readonly #ssrcs: FeedbackSsrcs;
   readonly #log: Logger;
   readonly #clock: Clock;
+  readonly #timers: TimerGrid;
   readonly #extensionId: number;
   readonly #clockRates: ReadonlyMap<number, number>;
   readonly #feedbackIntervalMs: number;
@@ -143,7 +149,9 @@ export class RtcpTermination {
     this.#host = host;
     this.#ssrcs = options.feedbackSsrcs;
     this.#log = options.log;
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? options.timers?.clock ?? systemClock;
+    this.#timers = options.timers ?? (this.#clock === systemClock ? systemTimerGrid : new TimerGrid(this.#clock));
+    if (this.#timers.clock !== this.#clock) throw new Error('the timer grid runs on another clock');
     this.#extensionId = options.transportCcExtensionId ?? 5;
     this.#clockRates = options.clockRates ?? DEFAULT_CLOCK_RATES;
     this.#feedbackIntervalMs = options.feedbackIntervalMs ?? 50;
@@ -361,7 +369,15 @@ export class RtcpTermination {
     this.#lastPacketAt = now;
     if (this.#cancelTick || !this.#started || this.#closed) return;
     this.#nextReportAt = now + this.#reportIntervalMs;
-    this.#cancelTick = this.#clock.setTimeout(() => this.#tick(), this.#feedbackIntervalMs);
+    this.#cancelTick = this.#armTick();
+  }
+
+  /**
+   * The next tick, on the grid's multiples of the feedback period: half a period away at least,
+   * so they come a period apart, at the same instants in every conference.
+   */
+  #armTick(): () => void {
+    return this.#timers.setTimeout(() => this.#tick(), this.#feedbackIntervalMs / 2, this.#feedbackIntervalMs);
   }
 
   /** Every feedback period: transport-cc to every endpoint, receiver reports when due. */
@@ -379,7 +395,7 @@ export class RtcpTermination {
       this.#log.error({ err }, 'RTCP termination tick failed');
     }
     if (now - this.#lastPacketAt <= 2 * this.#reportIntervalMs) {
-      this.#cancelTick = this.#clock.setTimeout(() => this.#tick(), this.#feedbackIntervalMs);
+      this.#cancelTick = this.#armTick();
     }
   }
 

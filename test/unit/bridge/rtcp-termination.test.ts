@@ -6,6 +6,7 @@ import { RtcpWalker, buildReceiverReports, type RtcpKind } from '../../../bridge
 import { buildTransportCc, parseTransportCc } from '../../../bridge/rtp/transport-cc.ts';
 import { TypedEvents } from '../../../bridge/transport/events.ts';
 import { hex } from './rtp/fixtures.ts';
+import { TimerGrid } from '../../../bridge/transport/clock.ts';
 import { ManualClock } from './transport/manual-clock.ts';
 
 const log = pino({ level: 'silent' });
@@ -112,6 +113,40 @@ describe('bridge/rtcp-termination', () => {
     });
     clock.advance(50);
     assert.deepEqual(host.take(), [], 'nothing new, nothing sent');
+  });
+
+  it('ticks on the multiples of the feedback period of the grid it shares with other conferences, whenever its media started', () => {
+    const clock = new ManualClock();
+    const timers = new TimerGrid(clock);
+    const conferences = [new FakeHost(), new FakeHost()].map((host) => {
+      host.owners.set(A_VIDEO, 'a');
+      host.forwarded.set('a', new Set());
+      const rtcp = new RtcpTermination(host, { feedbackSsrcs: FEEDBACK, log, timers });
+      rtcp.addEndpoint('a');
+      rtcp.start();
+      return { host, rtcp };
+    });
+    const ticks: number[][] = [[], []];
+    const step = (ms: number): void => {
+      for (let i = 0; i < ms; i++) {
+        clock.advance(1);
+        conferences.forEach(({ host }, n) => {
+          if (host.take().length > 0) ticks[n]!.push(clock.now());
+        });
+      }
+    };
+    // Media starts at 7 ms in one, at 31 ms in the other; each sends a packet every 10 ms.
+    step(7);
+    for (let t = 0; t < 20; t++) {
+      conferences[0]!.rtcp.receiveRtp('a', rtp(A_VIDEO, t, 0, VP8, t));
+      if (t >= 3) conferences[1]!.rtcp.receiveRtp('a', rtp(A_VIDEO, t, 0, VP8, t));
+      step(t === 2 ? 24 : 10);
+    }
+    assert.deepEqual(ticks[0], [50, 100, 150, 200]);
+    assert.deepEqual(ticks[1], [100, 150, 200], 'its first packet came at 31 ms: a period at least half over');
+    assert.equal(clock.pending, 1, 'one clock timer for both conferences');
+    for (const { rtcp } of conferences) rtcp.close();
+    assert.equal(clock.pending, 0);
   });
 
   it('reports the arrival a packet comes with, not when it was handled: a busy event loop is not congestion', () => {
