@@ -304,6 +304,9 @@ export class ColibriService {
       .filter((id) => Number.isInteger(id) && id > 0 && id < 256));
     const transportCcId = Number(requested.media.flatMap((m) => m.rtpHdrExts).find((e) => e.attrs.uri === TRANSPORT_CC_URI)?.attrs.id);
     if (Number.isInteger(transportCcId) && transportCcId > 0 && transportCcId < 15) conference.setTransportCcExtensionId(transportCcId);
+    // Media named (with their header extensions) say whether this endpoint's session has the
+    // transport-wide sequence number; a request without media changes nothing (Jicofo's updates).
+    if (requested.media.length > 0) conference.setTransportCcNegotiated(requested.id, Number.isInteger(transportCcId) && transportCcId > 0 && transportCcId < 15);
     const audioLevelId = Number(requested.media.find((m) => m.type === 'audio')?.rtpHdrExts.find((e) => e.attrs.uri === AUDIO_LEVEL_URI)?.attrs.id);
     if (Number.isInteger(audioLevelId) && audioLevelId > 0 && audioLevelId < 256) conference.setAudioLevelExtensionId(audioLevelId);
     const video = requested.media.find((m) => m.type === 'video');

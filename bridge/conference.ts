@@ -396,6 +396,16 @@ export class BridgeConference {
     this.transportCcId = id;
   }
 
+  /**
+   * Whether an endpoint's session negotiated the transport-wide sequence number (its Colibri2
+   * media name the extension): it is then sent packets that came without one numbered from the
+   * first (ReceiverBandwidth.stamp), not only once it gave feedback.
+   */
+  setTransportCcNegotiated(endpointId: string, negotiated: boolean): void {
+    const member = this.members.get(endpointId);
+    if (member) member.bandwidth.transportCcNegotiated = negotiated;
+  }
+
   /** Learns the negotiated ids of the sender-scoped header extensions (from Colibri2 media). */
   setSenderScopedExtensionIds(ids: Iterable<number>): void {
     for (const id of ids) this.blanked.add(id);

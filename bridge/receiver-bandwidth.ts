@@ -82,6 +82,8 @@ export class ReceiverBandwidth {
   #heard = false;
   /** Whether it ever sent transport-cc feedback: only that shows how a probe cluster arrived. */
   #transportCc = false;
+  /** Whether its session negotiated the transport-wide sequence number (its Colibri2 media name the extension). */
+  #transportCcNegotiated = false;
   #allocatedAt = Number.NEGATIVE_INFINITY;
   /** Video source → the height the estimate allows. */
   #caps = new Map<string, number>();
@@ -164,15 +166,16 @@ export class ReceiverBandwidth {
    * probing copies (not counted by the estimator as media). A packet that carries the extension is
    * numbered in place (undefined is returned). One without it (a gateway's audio, such as Jigasi's;
    * a sender that negotiated no transport-cc) is numbered in a copy with the extension added, which
-   * is returned, to send instead — when the receiver gives transport-cc feedback, whose estimate
-   * would otherwise not see those bytes (jitsi-videobridge's TccSeqNumTagger does the same); to
-   * any other receiver it goes unnumbered, as it is (undefined).
+   * is returned, to send instead — when the receiver negotiated the extension or gives
+   * transport-cc feedback, whose estimate would otherwise not see those bytes (jitsi-videobridge's
+   * TccSeqNumTagger does the same on the negotiated extension); to any other receiver it goes
+   * unnumbered, as it is (undefined).
    */
   stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): Uint8Array | undefined {
     const sequence = this.#sequence;
     let copy: Uint8Array | undefined;
     if (!writeTransportSequence(header, extensionId, sequence)) {
-      if (this.#transportCc) {
+      if (this.#transportCc || this.#transportCcNegotiated) {
         writeU16(this.#sequenceValue, 0, sequence);
         copy = withHeaderExtension(header, extensionId, this.#sequenceValue);
       }
@@ -187,6 +190,16 @@ export class ReceiverBandwidth {
     this.#estimator.packetSent(sequence, size, now, media ? 0 : this.#cluster);
     this.#sequence = (sequence + 1) & 0xffff;
     return copy;
+  }
+
+  /**
+   * Whether the receiver's session negotiated the transport-wide sequence number. Negotiated, it
+   * is sent packets that came without it numbered from the first one: a receiver sent nothing
+   * else (only a SIP gateway's audio, say) would otherwise never be numbered, so never give the
+   * feedback that {@link stamp} waited for.
+   */
+  set transportCcNegotiated(negotiated: boolean) {
+    this.#transportCcNegotiated = negotiated;
   }
 
   /** Whether the receiver's path's queue is filling now (its estimator's judgement; false before its first feedback). */

@@ -566,6 +566,34 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(c.svc.conferenceList()[0]!.mediaStats().rtpBytesForwarded - bytesBefore, bytes, 'the bytes sent are counted');
   });
 
+  it('numbers packets sent without the transport-wide sequence number from the first one for a receiver whose media negotiated it, before any feedback (a receiver of a gateway\'s audio alone)', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const hdrext = (id: number, uri: string) => new Element('rtp-hdrext', { xmlns: 'urn:xmpp:jingle:apps:rtp:rtp-hdrext:0', id: String(id), uri });
+    const TCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+    const media = (tcc: boolean): Colibri2Media[] => [{ type: 'audio', payloadTypes: [], rtpHdrExts: [hdrext(1, 'urn:ietf:params:rtp-hdrext:ssrc-audio-level'), ...(tcc ? [hdrext(5, TCC_URI)] : [])] }];
+    // C's session has the extension, D's (a client without transport-cc) does not; neither has given feedback.
+    const [C, D] = ['ijkl9012', 'mnop3456'];
+    for (const [id, tcc] of [[C, true], [D, false]] as const) {
+      c.inbox.set(id, []);
+      c.svc.modify({ meetingId: MEETING, endpoints: [{ id, create: true, media: media(tcc), capabilities: [] }], relays: [] });
+    }
+    const [cEnd, dEnd] = [c.endpoints.get(C)!, c.endpoints.get(D)!];
+    const MIC = 3190521134;
+    const sent = [rtp(MIC, 1), rtp(MIC, 2, 30), rtp(MIC, 3)];
+    for (const p of sent) c.a.emit('rtp', Buffer.from(p));
+    assert.deepEqual(cEnd.sentRtp.map((p) => numbering(p).seq), [0, 1, 2], 'C: numbered from the first packet');
+    assert.deepEqual(cEnd.sentRtp.map((p) => numbering(p).payload), sent.map((p) => numbering(p).payload), 'the payload as it came');
+    assert.deepEqual(dEnd.sentRtp, sent, 'D: as it came, byte for byte');
+    // An update naming media without the extension (a renegotiation) stops it; one without media changes nothing.
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, media: [], capabilities: [] }], relays: [] });
+    c.a.emit('rtp', rtp(MIC, 4));
+    assert.equal(numbering(cEnd.sentRtp.at(-1)!).seq, 3);
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, media: media(false), capabilities: [] }], relays: [] });
+    c.a.emit('rtp', rtp(MIC, 5));
+    assert.deepEqual(cEnd.sentRtp.at(-1), rtp(MIC, 5));
+  });
+
   it('numbers video sent without the transport-wide sequence number for a receiver that gives transport-cc feedback, a frame end repeated as the same numbered copy', () => {
     /** The real estimator, reporting 10 % loss on a path whose queue does not grow: frame ends go twice. */
     class Lossy extends SendSideBandwidthEstimator {
@@ -891,12 +919,20 @@ describe('bridge conference and the bridge channel', () => {
     c.say(A, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${B}-v0`]: { maxHeight: 720, maxFrameRate: 15 } } });
     for (let i = 0; i < 8; i++) c.b.emit('rtp', frame());
     const video = () => c.a.sentRtp.filter((p) => p.readUInt32BE(8) === 6001);
-    assert.deepEqual(video().map((p) => p[16]! >> 6), [0, 1, 0, 1], 'TL0 and TL1 only (15 of 30 fps)');
+    // The VP8 payload descriptor where the packet sent has it: A's media negotiated the
+    // transport-wide sequence number, so the bridge sends the packets numbered, the extension added.
+    const descriptor = (p: Buffer): Buffer => {
+      const header = new RtpHeader();
+      assert.equal(header.parse(p), 'ok');
+      return p.subarray(header.payloadOffset);
+    };
+    const tids = () => video().map((p) => descriptor(p)[4]! >> 6);
+    assert.deepEqual(tids(), [0, 1, 0, 1], 'TL0 and TL1 only (15 of 30 fps)');
     c.say(A, { colibriClass: 'ReceiverVideoConstraints', constraints: { [`${B}-v0`]: { maxHeight: 720, maxFrameRate: 30 } } });
     for (let i = 0; i < 4; i++) c.b.emit('rtp', frame());
-    assert.deepEqual(video().map((p) => p[16]! >> 6), [0, 1, 0, 1, 0, 2, 1, 2], 'every layer again');
+    assert.deepEqual(tids(), [0, 1, 0, 1, 0, 2, 1, 2], 'every layer again');
     const seqs = video().map((p) => p.readUInt16BE(2));
-    const pids = video().map((p) => p.readUInt16BE(14) & 0x7fff);
+    const pids = video().map((p) => descriptor(p).readUInt16BE(2) & 0x7fff);
     for (let i = 1; i < seqs.length; i++) {
       assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, `sequence continuous at ${i}`);
       assert.equal(pids[i], (pids[i - 1]! + 1) & 0x7fff, `PictureID continuous at ${i}`);

@@ -77,6 +77,16 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     bandwidth.stamp(packet(2), 5, 0, true);
     assert.deepEqual(estimator.sent, [[0, 1000], [1, 208], [2, 1000]], 'noted with the length sent');
     assert.equal(bandwidth.admitFeedback(6), true, 'feedback about it is read too');
+
+    const negotiated = new ReceiverBandwidth(new FixedEstimator());
+    negotiated.transportCcNegotiated = true;
+    const first = negotiated.stamp(bare(), 5, 0, true);
+    assert.ok(first, 'negotiated: numbered from the first packet, before any feedback');
+    const numbered = new RtpHeader();
+    assert.equal(numbered.parse(first), 'ok');
+    assert.equal(readTransportSequence(numbered, 5), 0);
+    negotiated.transportCcNegotiated = false;
+    assert.equal(negotiated.stamp(bare(), 5, 0, true), undefined, 'no longer once renegotiated without it (and no feedback given)');
   });
 
   it('reads feedback about at most twice as many packets as it sent the receiver (a forged count is not parsed)', () => {
