@@ -22,7 +22,7 @@ import { BridgeConference, SENDER_SCOPED_EXTENSIONS, TRANSPORT_CC_URI, type Conf
 import type { EndpointActivity } from './endpoint.ts';
 import type { NamedSource } from './forwarding.ts';
 import type { BandwidthEstimator } from './receiver-bandwidth.ts';
-import { systemTimerGrid, TimerGrid, type Clock } from './transport/clock.ts';
+import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
 
 /** What the service needs of an endpoint beyond forwarding (bridge/endpoint.ts Endpoint). */
 export interface ColibriEndpoint extends ConferenceEndpoint {
@@ -187,7 +187,7 @@ export class ColibriService {
   constructor(private readonly options: ColibriServiceOptions) {
     this.expiry = { ...DEFAULT_COLIBRI_EXPIRY, ...options.expiry };
     this.now = options.now ?? (() => performance.now());
-    this.timers = options.clock ? new TimerGrid(options.clock) : systemTimerGrid;
+    this.timers = timerGridOn(options.clock ?? systemClock);
     if (this.expiry.checkIntervalMs > 0) {
       this.sweepTimer = setInterval(() => this.expireInactive(), this.expiry.checkIntervalMs);
       this.sweepTimer.unref();
@@ -303,10 +303,11 @@ export class ColibriService {
       .map((e) => Number(e.attrs.id))
       .filter((id) => Number.isInteger(id) && id > 0 && id < 256));
     const transportCcId = Number(requested.media.flatMap((m) => m.rtpHdrExts).find((e) => e.attrs.uri === TRANSPORT_CC_URI)?.attrs.id);
-    if (Number.isInteger(transportCcId) && transportCcId > 0 && transportCcId < 15) conference.setTransportCcExtensionId(transportCcId);
+    const transportCc = Number.isInteger(transportCcId) && transportCcId > 0 && transportCcId < 15;
+    if (transportCc) conference.setTransportCcExtensionId(transportCcId);
     // Media named (with their header extensions) say whether this endpoint's session has the
     // transport-wide sequence number; a request without media changes nothing (Jicofo's updates).
-    if (requested.media.length > 0) conference.setTransportCcNegotiated(requested.id, Number.isInteger(transportCcId) && transportCcId > 0 && transportCcId < 15);
+    if (requested.media.length > 0) conference.setTransportCcNegotiated(requested.id, transportCc);
     const audioLevelId = Number(requested.media.find((m) => m.type === 'audio')?.rtpHdrExts.find((e) => e.attrs.uri === AUDIO_LEVEL_URI)?.attrs.id);
     if (Number.isInteger(audioLevelId) && audioLevelId > 0 && audioLevelId < 256) conference.setAudioLevelExtensionId(audioLevelId);
     const video = requested.media.find((m) => m.type === 'video');

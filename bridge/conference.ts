@@ -27,7 +27,7 @@ import { ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth
 import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
-import { systemClock, systemTimerGrid, TimerGrid, type Clock } from './transport/clock.ts';
+import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
 export interface ConferenceEndpoint {
@@ -319,7 +319,7 @@ export class BridgeConference {
     media: ConferenceMediaOptions,
   ) {
     this.clock = media.clock ?? media.timers?.clock ?? systemClock;
-    this.timers = media.timers ?? (this.clock === systemClock ? systemTimerGrid : new TimerGrid(this.clock));
+    this.timers = media.timers ?? timerGridOn(this.clock);
     this.rtcp = new RtcpTermination({
       ownerOf: (ssrc) => this.owners.get(ssrc),
       isForwarded: (id, ssrc) => this.members.get(id)?.sources.forwarded.has(ssrc) === true,
@@ -1206,8 +1206,9 @@ export class BridgeConference {
     const delay = Math.max(TAIL_CHECK_MS, at - armedAt);
     // On the grid's multiples of TAIL_CHECK_MS (up to that much later), where the other
     // conferences' checks and RTCP ticks fire too: one wake-up of the event loop for them all.
-    this.tailCheckAt = armedAt + (this.timers.instant(delay, TAIL_CHECK_MS) - this.clock.now());
-    this.cancelTailCheck = this.timers.setTimeout(() => {
+    const instant = this.timers.instant(delay, TAIL_CHECK_MS);
+    this.tailCheckAt = armedAt + (instant - this.clock.now());
+    this.cancelTailCheck = this.timers.setTimeoutAt(() => {
       this.cancelTailCheck = undefined;
       this.tailCheckAt = Number.POSITIVE_INFINITY;
       if (this.closed) return;
@@ -1215,7 +1216,7 @@ export class BridgeConference {
       this.sendOwnNacks(now);
       // A time source that did not move (a test's) re-arms from the next packet, not in a loop.
       if (now > armedAt) this.armTailCheck(now);
-    }, delay, TAIL_CHECK_MS);
+    }, instant);
   }
 
   /** Sends each sender the bridge's NACKs that are due (gaps, their retries, tail-loss probes). */

@@ -196,7 +196,8 @@ export class ReceiverBandwidth {
    * Whether the receiver's session negotiated the transport-wide sequence number. Negotiated, it
    * is sent packets that came without it numbered from the first one: a receiver sent nothing
    * else (only a SIP gateway's audio, say) would otherwise never be numbered, so never give the
-   * feedback that {@link stamp} waited for.
+   * feedback that {@link stamp} waited for. Not negotiated (or no longer), it is numbered such
+   * packets once it gives transport-cc feedback, as before.
    */
   set transportCcNegotiated(negotiated: boolean) {
     this.#transportCcNegotiated = negotiated;

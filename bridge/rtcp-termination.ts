@@ -16,7 +16,7 @@ import { readTransportSequence, RtpHeader } from './rtp/packet.ts';
 import { ReceiveStatistics } from './rtp/receive-stats.ts';
 import { buildReceiverReports, expandNack, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
 import { TransportCcRecorder } from './rtp/transport-cc.ts';
-import { systemClock, systemTimerGrid, TimerGrid, type Clock } from './transport/clock.ts';
+import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
 
 /** The bridge's own SSRCs in a conference (`jvb-a0`, `jvb-v0`), the sender SSRCs of its feedback. */
 export interface FeedbackSsrcs {
@@ -150,7 +150,7 @@ export class RtcpTermination {
     this.#ssrcs = options.feedbackSsrcs;
     this.#log = options.log;
     this.#clock = options.clock ?? options.timers?.clock ?? systemClock;
-    this.#timers = options.timers ?? (this.#clock === systemClock ? systemTimerGrid : new TimerGrid(this.#clock));
+    this.#timers = options.timers ?? timerGridOn(this.#clock);
     if (this.#timers.clock !== this.#clock) throw new Error('the timer grid runs on another clock');
     this.#extensionId = options.transportCcExtensionId ?? 5;
     this.#clockRates = options.clockRates ?? DEFAULT_CLOCK_RATES;

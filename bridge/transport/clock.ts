@@ -57,7 +57,14 @@ export class TimerGrid {
    * running; the first error is thrown again after them.
    */
   setTimeout(fn: () => void, ms: number, alignMs: number): () => void {
-    const at = this.instant(ms, alignMs);
+    return this.setTimeoutAt(fn, this.instant(ms, alignMs));
+  }
+
+  /**
+   * Runs `fn` once at `at`, an instant from {@link instant} (so that a caller keeping when its
+   * timer fires reads the clock once); one already past runs at the clock's next turn.
+   */
+  setTimeoutAt(fn: () => void, at: number): () => void {
     let slot = this.#slots.get(at);
     if (!slot) {
       const created: GridSlot = { timers: new Set(), cancel: () => {} };
@@ -102,3 +109,8 @@ export class TimerGrid {
 
 /** The process's grid, on the process clock: conferences made without a clock of their own share it. */
 export const systemTimerGrid = new TimerGrid(systemClock);
+
+/** A grid on `clock`: the process's on the process clock, a new one on another (a test's). */
+export function timerGridOn(clock: Clock): TimerGrid {
+  return clock === systemClock ? systemTimerGrid : new TimerGrid(clock);
+}

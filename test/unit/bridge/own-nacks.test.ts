@@ -9,6 +9,7 @@ import { TAIL_LOSS_MS } from '../../../bridge/rtp/retransmission-requester.ts';
 import { parseConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
+import { ManualClock } from './transport/manual-clock.ts';
 
 const fixture = (name: string): Element => parse(readFileSync(new URL(`../../fixtures/xmpp/colibri2/${name}.xml`, import.meta.url), 'utf8'));
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
@@ -57,6 +58,31 @@ describe('bridge conference: its own NACKs towards a sender (tail-loss probes)',
     await sleep(250);
     assert.deepEqual([...new Set(nacked(sender.sentRtcp, LAYER))], [502, 503], 'the next frame, late, is asked');
     assert.equal(conference.mediaStats().tailLossProbes, 2, 'one probe per silence (503 is then asked again as any gap)');
+  });
+
+  it('checks for tail losses on the bridge\'s timer grid: the probe at the first multiple of 5 ms after the silence, and no timer left once the conference closes', () => {
+    const clock = new ManualClock();
+    const made = serviceWithFakeEndpoints({ clock, now: () => clock.now() });
+    svc = made.svc;
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
+    const sender = made.endpoints.get('abcd1234')!;
+    clock.advance(3);
+    const end = vp8Rtp(LAYER, 500);
+    end[1] = end[1]! | 0x80;
+    sender.emit('rtp', end);
+    sender.emit('rtp', vp8Rtp(LAYER, 501, { key: false })); // a frame left open at 3 ms: due at 3 + TAIL_LOSS_MS
+    const dueAt = 3 + TAIL_LOSS_MS;
+    const instant = Math.ceil(dueAt / 5) * 5;
+    assert.ok(instant > dueAt, 'the case where the grid moves the check');
+    clock.advance(instant - 1 - clock.now());
+    assert.deepEqual(nacked(sender.sentRtcp, LAYER), [], 'not before the grid\'s instant');
+    clock.advance(1);
+    assert.deepEqual(nacked(sender.sentRtcp, LAYER), [502], 'asked at the instant');
+    assert.ok(clock.pending > 0, 'the next check and the RTCP tick are armed');
+    svc.close('test over');
+    svc = undefined;
+    assert.equal(clock.pending, 0, 'closing the conference cancels its timers on the grid');
   });
 
   it('forwards at once, as the stream\'s next packet, the answer to a tail-loss probe that nothing newer overtook', async () => {

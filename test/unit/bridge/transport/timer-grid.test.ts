@@ -76,4 +76,16 @@ describe('bridge/transport/clock TimerGrid', () => {
     clock.advance(30);
     assert.deepEqual(fired, [['a', 10], ['again', 10], ['next', 20]]);
   });
+
+  it('on a clock with fractions of a millisecond (performance.now()), arms its clock timer for whole milliseconds, never before the instant', () => {
+    const clock = new ManualClock();
+    const grid = new TimerGrid(clock);
+    let firedAt = -1;
+    clock.advance(2.3);
+    grid.setTimeout(() => (firedAt = clock.now()), 10, 5); // due 12.3: the instant is 15
+    clock.advance(15 - 2.3 - 0.01);
+    assert.equal(firedAt, -1);
+    clock.advance(1);
+    assert.ok(Math.abs(firedAt - 15.3) < 1e-9, `fired at ${firedAt}: 13 whole milliseconds after it was armed`);
+  });
 });
