@@ -108,7 +108,7 @@ export class TimerGrid {
 }
 
 /** The process's grid, on the process clock: conferences made without a clock of their own share it. */
-export const systemTimerGrid = new TimerGrid(systemClock);
+const systemTimerGrid = new TimerGrid(systemClock);
 
 /** A grid on `clock`: the process's on the process clock, a new one on another (a test's). */
 export function timerGridOn(clock: Clock): TimerGrid {
