@@ -10,13 +10,16 @@
 // Together they were most of the bridge's CPU per forwarded packet (bench/bridge-load). No npm
 // package does SRTP over Node's own OpenSSL or batched UDP on Node's event loop.
 //
-// The packet-index bookkeeping of what goes out (rollover counters, SRTCP index) and of incoming
-// SRTCP stays in TypeScript (bridge/transport/srtp-protection.ts): those functions take the header
-// length and the ROC or SRTCP index, as bridge/transport/srtp-cipher.ts does, and must give
-// byte-identical output (test/unit/native-media.test.ts). Incoming SRTP is replay-checked here
-// (ReplayTable, the same rules as srtp-protection.ts's), so that the media socket can unprotect
-// it as it reads it, before any JavaScript runs for the datagram (UdpSocket::setReceiver). Every
-// length is checked here: a wrong call returns -1, never reads or writes out of bounds.
+// The SRTCP index, and the replay windows of incoming SRTCP, stay in TypeScript
+// (bridge/transport/srtp-protection.ts). The packet-index bookkeeping of RTP is here, by the same
+// rules as srtp-protection.ts's (SsrcTable): incoming SRTP is replay-checked, so that the media
+// socket can unprotect it as it reads it, before any JavaScript runs for the datagram
+// (UdpSocket::setReceiver); and the rollover counter of outgoing SRTP is kept per SSRC
+// (SrtpTransform::ProtectRtp), so that a forwarded copy costs no JavaScript lookup either. The
+// functions that take the header length and the ROC or SRTCP index, as
+// bridge/transport/srtp-cipher.ts does, must give byte-identical output to it
+// (test/unit/bridge/native-media.test.ts). Every length is checked here: a wrong call returns -1,
+// never reads or writes out of bounds.
 
 #include <napi.h>
 
@@ -310,6 +313,7 @@ class Transform {
 // whichever of the two ways (the read, NativeMedia.unprotectRtp) a packet comes.
 constexpr int64_t kReplayWindow = 64;  // replay.ts DEFAULT_REPLAY_WINDOW
 constexpr size_t kReceivingSsrcs = 256;  // srtp-protection.ts RECEIVING_SSRCS
+constexpr size_t kSendingSsrcs = 2048;  // srtp-protection.ts SENDING_SSRCS
 constexpr long kUnprotectMalformed = -2;
 constexpr long kUnprotectReplay = -3;
 constexpr long kUnprotectAuth = -4;
@@ -369,13 +373,17 @@ long RtpHeaderLength(const uint8_t* packet, long limit) {
   return length <= limit ? length : -1;
 }
 
-// The windows of the SSRCs used most recently, in two generations as srtp-protection.ts's
+// Per-SSRC state of the SSRCs used most recently, in two generations as srtp-protection.ts's
 // SsrcTable: a lookup writes nothing; an SSRC is forgotten once more than `capacity` others were
-// used after it, and at most 2 × capacity are held, whatever SSRCs a peer sends from.
-class ReplayTable {
+// used after it, and at most 2 × `capacity` are held, whatever SSRCs a peer sends from (or the
+// bridge forwards to it).
+template <typename T>
+class SsrcTable {
  public:
-  // The window of `ssrc`, or nullptr; `recent` tells which generation holds it.
-  const ReplayWindow* Find(uint32_t ssrc, bool* recent) const {
+  explicit SsrcTable(size_t capacity) : capacity_(capacity) {}
+
+  // The state of `ssrc`, or nullptr; `recent` tells which generation holds it.
+  const T* Find(uint32_t ssrc, bool* recent) const {
     auto found = recent_.find(ssrc);
     if (found != recent_.end()) {
       *recent = true;
@@ -386,24 +394,25 @@ class ReplayTable {
     return found != older_.end() ? &found->second : nullptr;
   }
 
-  ReplayWindow* Recent(uint32_t ssrc) {
+  T* Recent(uint32_t ssrc) {
     auto found = recent_.find(ssrc);
     return found != recent_.end() ? &found->second : nullptr;
   }
 
-  // Records a use of an SSRC not in the recent generation, with its window (new or older).
-  ReplayWindow* Keep(uint32_t ssrc, ReplayWindow window) {
+  // Records a use of an SSRC not in the recent generation, with its state (new or older).
+  T* Keep(uint32_t ssrc, T state) {
     older_.erase(ssrc);
-    if (recent_.size() >= kReceivingSsrcs) {
+    if (recent_.size() >= capacity_) {
       older_ = std::move(recent_);
       recent_ = {};
     }
-    return &(recent_[ssrc] = window);
+    return &(recent_[ssrc] = state);
   }
 
  private:
-  std::unordered_map<uint32_t, ReplayWindow> recent_;
-  std::unordered_map<uint32_t, ReplayWindow> older_;
+  size_t capacity_;
+  std::unordered_map<uint32_t, T> recent_;
+  std::unordered_map<uint32_t, T> older_;
 };
 
 // Bytes of a Uint8Array argument (a Buffer or a view of one); false if it is not one.
@@ -527,7 +536,8 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
  public:
   static Napi::Function Define(Napi::Env env, AddonState* state) {
     return DefineClass(env, "SrtpTransform",
-                       {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
+                       {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::ProtectRtpMethod>("protectRtp"),
+                        InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
                         InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp")},
                        state);
   }
@@ -592,7 +602,41 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     return plain;
   }
 
+  // The SRTP packet of the plaintext RTP packet `in` (its header length read from it) into `out`,
+  // with the rollover counter this transform keeps for its SSRC (RFC 3711 §3.3.1: the highest
+  // index sent, srtp-protection.ts #sendingRoc's rules): its length, or -1 when `in` is not an RTP
+  // packet or `out` is too small.
+  long ProtectRtp(const uint8_t* in, size_t length, uint8_t* out, size_t capacity) {
+    const long header = RtpHeaderLength(in, long(length));
+    if (header < 0) return -1;
+    const uint32_t ssrc = ReadU32(in + 8);
+    int64_t* highest = sent_.Recent(ssrc);
+    if (highest == nullptr) {
+      bool recent = false;
+      const int64_t* older = sent_.Find(ssrc, &recent);
+      highest = sent_.Keep(ssrc, older != nullptr ? *older : -1);
+    }
+    int64_t index = EstimateSrtpIndex(*highest, uint16_t((in[2] << 8) | in[3]));
+    if (RolloverCounter(index) == 0xffffffffu && RolloverCounter(*highest) == 0) {
+      // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0
+      // and leave the highest index alone.
+      index &= 0xffff;
+    } else if (index > *highest) {
+      *highest = index;
+    }
+    return transform_.EncryptRtp(in, length, size_t(header), RolloverCounter(index), out, capacity);
+  }
+
  private:
+  // protectRtp(packet, out) → length written to out, or -1 (ProtectRtp)
+  Napi::Value ProtectRtpMethod(const Napi::CallbackInfo& info) {
+    uint8_t *in, *out;
+    size_t length, capacity;
+    if (!Bytes(info[0], &in, &length) || !Bytes(info[1], &out, &capacity)) return Fail(info.Env());
+    if (in < out + capacity && out < in + length) return Fail(info.Env());  // overlapping buffers
+    return Napi::Number::New(info.Env(), double(ProtectRtp(in, length, out, capacity)));
+  }
+
   // encryptRtp(packet, headerLength, roc, out) → length written to out, or -1
   Napi::Value EncryptRtp(const Napi::CallbackInfo& info) {
     uint8_t *in, *out;
@@ -620,7 +664,9 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   }
 
   Transform transform_;
-  ReplayTable replay_;
+  SsrcTable<ReplayWindow> replay_{kReceivingSsrcs};
+  // Highest packet index sent, by SSRC: the rollover counter of what this transform protects.
+  SsrcTable<int64_t> sent_{kSendingSsrcs};
   std::shared_ptr<AddonState> state_;
   double handle_ = 0;
 };
@@ -1390,14 +1436,14 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     if (state_) state_->batches.Remove(handle_);
   }
 
-  // Encrypts an RTP packet into the next slot (flushing first when full); the SRTP length queued,
-  // or -1 when it cannot be (bad arguments, too big for a slot): the caller sends it its own way.
-  long QueueRtp(Transform& transform, const uint8_t* packet, size_t length, uint32_t header, uint32_t roc, const uint8_t* address,
-                size_t address_length) {
+  // Protects an RTP packet into the next slot (flushing first when full; SrtpTransform::ProtectRtp);
+  // the SRTP length queued, or -1 when it cannot be (bad arguments, not RTP, too big for a slot):
+  // the caller sends it its own way.
+  long QueueRtp(SrtpTransform& transform, const uint8_t* packet, size_t length, const uint8_t* address, size_t address_length) {
     if (!ValidAddress(address, address_length)) return -1;
     if (count_ == capacity_) SendAll();
     uint8_t* slot = &slab_[count_ * slot_bytes_];
-    const long written = transform.EncryptRtp(packet, length, header, roc, slot, slot_bytes_);
+    const long written = transform.ProtectRtp(packet, length, slot, slot_bytes_);
     if (written < 0) return -1;
     Add(slot, size_t(written), address, address_length);
     return written;
@@ -1812,21 +1858,19 @@ napi_value UnprotectRtpFast(napi_env env, napi_callback_info info) {
   return FastResult(env, transform->UnprotectRtp(packet, length));
 }
 
-// queueRtp(batchHandle, transformHandle, packet, headerLength, roc, sockaddr) → SRTP length queued, or -1
+// queueRtp(batchHandle, transformHandle, packet, sockaddr) → SRTP length queued, or -1
 napi_value QueueRtpFast(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
+  napi_value argv[4];
   AddonState* state = FastArguments(env, info, argv);
   if (state == nullptr) return FastResult(env, -1);
   UdpBatch* batch = state->batches.Find(env, argv[0]);
   SrtpTransform* transform = state->transforms.Find(env, argv[1]);
   uint8_t *packet, *address;
   size_t length, address_length;
-  uint32_t header, roc;
-  if (batch == nullptr || transform == nullptr || !FastBytes(env, argv[2], &packet, &length) || !FastU32(env, argv[3], &header) ||
-      !FastU32(env, argv[4], &roc) || !FastBytes(env, argv[5], &address, &address_length)) {
+  if (batch == nullptr || transform == nullptr || !FastBytes(env, argv[2], &packet, &length) || !FastBytes(env, argv[3], &address, &address_length)) {
     return FastResult(env, -1);
   }
-  return FastResult(env, batch->QueueRtp(transform->transform(), packet, length, header, roc, address, address_length));
+  return FastResult(env, batch->QueueRtp(*transform, packet, length, address, address_length));
 }
 
 napi_value MakeFunction(napi_env env, const char* name, napi_callback callback, AddonState* state) {

@@ -1,6 +1,6 @@
 // SRTP and SRTCP for one endpoint (RFC 3711; AEAD_AES_128_GCM per RFC 7714): the crypto of
 // srtp-cipher.ts with long-lived per-direction contexts, plus the packet-index bookkeeping (for
-// incoming RTP on the native path, the addon's: salon_media.cc ReplayTable, same rules) —
+// RTP on the native path, the addon's: salon_media.cc SsrcTable, same rules) —
 // RFC 3711 §3.3.1 / Appendix A index estimates and replay windows (§3.3.2) on what comes in (RTP by
 // SSRC and packet index, RTCP by SSRC and SRTCP index; bridge/rtp/replay.ts), rollover counters
 // and the SRTCP index on what goes out. The transforms are the addon's when it is given
@@ -49,8 +49,14 @@ export class SrtpProtection {
   // numbers, allocated per read and hashed the slow way.
   readonly #rtpReplay = new SsrcTable<ReplayWindow>(RECEIVING_SSRCS);
   readonly #rtcpReplay = new SsrcTable<ReplayWindow>(RECEIVING_SSRCS);
-  /** Highest SRTP packet index sent, by SSRC (-1: none yet): its ROC is the sender's rollover counter (§3.3.1). */
+  /**
+   * Highest SRTP packet index sent, by SSRC (-1: none yet): its ROC is the sender's rollover
+   * counter (§3.3.1). On the native path the addon's transform keeps it (salon_media.cc
+   * SrtpTransform::ProtectRtp, same rules), for both ways out (protectRtp, queueRtp).
+   */
   readonly #sent = new SsrcTable<{ highest: number }>(SENDING_SSRCS);
+  /** #local when it is the addon's. */
+  readonly #nativeLocal: NativeTransform | undefined;
   /** SRTCP index of the last packet sent; one counter for the session, so it rises for every SSRC. */
   #srtcpIndex = 0;
 
@@ -63,10 +69,12 @@ export class SrtpProtection {
     this.#remote = native
       ? new NativeTransform(native, keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt)
       : createSrtpTransform(keys.profile, keys.remoteMasterKey, keys.remoteMasterSalt);
+    this.#nativeLocal = this.#local instanceof NativeTransform ? this.#local : undefined;
   }
 
   /** Encrypts one plaintext RTP packet (padding included); undefined if it is not RTP. */
   protectRtp(packet: Buffer): Buffer | undefined {
+    if (this.#nativeLocal) return this.#nativeLocal.protectRtp(packet);
     const headerLength = rtpHeaderLength(packet, packet.length);
     if (headerLength < 0) return undefined;
     return this.#local.encryptRtp(packet, headerLength, this.#sendingRoc(packet));
@@ -77,13 +85,10 @@ export class SrtpProtection {
    * when it was not queued (not RTP, no native transform, a batch that refused it: protectRtp then).
    */
   queueRtp(packet: Buffer, batch: UdpSendBatch, to: RemoteAddress): number {
-    if (!(this.#local instanceof NativeTransform)) return -1;
-    const headerLength = rtpHeaderLength(packet, packet.length);
-    if (headerLength < 0) return -1;
-    return batch.queueRtp(this.#local, packet, headerLength, this.#sendingRoc(packet), to);
+    return this.#nativeLocal ? batch.queueRtp(this.#nativeLocal, packet, to) : -1;
   }
 
-  /** The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated. */
+  /** The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated: on the TypeScript path (the addon keeps its own). */
   #sendingRoc(packet: Buffer): number {
     const ssrc = packet.readInt32BE(8);
     const sent = this.#sent.recent.get(ssrc) ?? this.#sent.keep(ssrc, this.#sent.older.get(ssrc) ?? { highest: -1 });

@@ -72,6 +72,13 @@ describe('bridge/native: the addon', function () {
     assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver', 'UdpSocket.unprotectedBy']);
     const { unprotectRtp: _unprotect, ...withoutUnprotect } = addon;
     assert.deepEqual(missingFromBuild(withoutUnprotect), ['unprotectRtp']);
+    // Before the transform kept the rollover counters of what it sends (queueRtp then took them).
+    class OldSrtpTransform {
+      encryptRtp(): number {
+        return -1;
+      }
+    }
+    assert.deepEqual(missingFromBuild({ ...addon, SrtpTransform: OldSrtpTransform as unknown as NativeMedia['SrtpTransform'] }), ['SrtpTransform.protectRtp']);
   });
 
   it('is what media.native "auto" and "on" select, and "off" does not', () => {
@@ -247,17 +254,19 @@ describe('bridge/native: the addon', function () {
     const raw = new addon.UdpBatch(-1, 4, 1_600);
     const transform = new NativeTransform(addon, 7, randomBytes(16), randomBytes(12));
     const address = addon.encodeAddress('127.0.0.1', 9)!;
-    assert.equal(addon.queueRtp(raw.handle, {} as never, rtp(4, 10), 12, 0, address), -1, 'not a transform handle');
-    assert.equal(addon.queueRtp(raw.handle, raw.handle, rtp(4, 10), 12, 0, address), -1, "a batch's handle for a transform's");
-    assert.equal(addon.queueRtp(transform.handle, transform.handle, rtp(4, 10), 12, 0, address), -1, "a transform's handle for a batch's");
+    assert.equal(addon.queueRtp(raw.handle, {} as never, rtp(4, 10), address), -1, 'not a transform handle');
+    assert.equal(addon.queueRtp(raw.handle, raw.handle, rtp(4, 10), address), -1, "a batch's handle for a transform's");
+    assert.equal(addon.queueRtp(transform.handle, transform.handle, rtp(4, 10), address), -1, "a transform's handle for a batch's");
     // A handle is ((generation × 2^24 + slot) × 4 + kind) (salon_media.cc Registry): other kinds, the slot's next generation.
     for (const other of [transform.handle + 1, transform.handle - 1, transform.handle + 4 * 2 ** 24, transform.handle + 0.5, -1, 2 ** 60]) {
-      assert.equal(addon.queueRtp(raw.handle, other, rtp(4, 10), 12, 0, address), -1, `handle ${other} names no transform`);
+      assert.equal(addon.queueRtp(raw.handle, other, rtp(4, 10), address), -1, `handle ${other} names no transform`);
     }
-    assert.equal(addon.queueRtp(raw.handle, transform.handle, rtp(4, 10), 12, 0, Buffer.alloc(16)), -1, 'an address of no family');
-    assert.equal((addon.queueRtp as (...args: unknown[]) => number)(raw.handle, transform.handle, rtp(4, 10), 12, 0), -1, 'an argument missing');
+    assert.equal(addon.queueRtp(raw.handle, transform.handle, rtp(4, 10), Buffer.alloc(16)), -1, 'an address of no family');
+    assert.equal((addon.queueRtp as (...args: unknown[]) => number)(raw.handle, transform.handle, rtp(4, 10)), -1, 'an argument missing');
+    assert.equal(addon.queueRtp(raw.handle, transform.handle, Buffer.from([0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0]), address), -1, 'not RTP version 2');
+    assert.equal(addon.queueRtp(raw.handle, transform.handle, Buffer.concat([Buffer.from([0x90]), rtp(4, 10).subarray(1)]), address), -1, 'a header extension beyond the packet');
     assert.equal(raw.pending, 0, 'none of those was queued');
-    assert.equal(addon.queueRtp(raw.handle, transform.handle, rtp(4, 10), 12, 0, address), 22 + 16, 'queued');
+    assert.equal(addon.queueRtp(raw.handle, transform.handle, rtp(4, 10), address), 22 + 16, 'queued');
     assert.equal(raw.pending, 1);
     assert.equal(raw.queue(rtp(5, 10), Buffer.alloc(16)), -1, 'an address of no family');
     assert.equal(raw.queue(rtp(6, 10), addon.encodeAddress('127.0.0.1', 9)!), 22);
@@ -715,6 +724,41 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     const under2ms = counts.subarray(0, Math.round(2 / bucketMs)).reduce((n, c) => n + c, 0);
     assert.equal(under2ms, 0, 'each waited at least the 2 ms of work done before it was queued');
     assert.ok(sumMs >= 40 && sumMs < 20 * 100, `sum ${sumMs} ms`);
+  });
+
+  it('sends what a read queued as soon as that read is handled, before the microtasks it left; what is queued elsewhere at the end of the turn', async () => {
+    const socket = open();
+    const a = await peer();
+    const batch = socket.sendBatch(() => undefined, false)!;
+    const to = { host: '127.0.0.1', port: a.address().port };
+    const back: Buffer[] = [];
+    const echoed = new Promise<void>((resolve) => a.on('message', (data) => back.push(data) === 6 && resolve()));
+    const seenByMicrotask: number[] = [];
+    let handled = 0;
+    const read = new Promise<void>((resolve) => {
+      socket.receive((data) => {
+        batch.queue(data, to);
+        batch.queue(data, to);
+        if (++handled === 2) {
+          queueMicrotask(() => seenByMicrotask.push(batch.sent.datagrams));
+          resolve();
+        }
+      });
+    });
+    const before = batch.sent;
+    await Promise.all([sendFrom(a, socket, Buffer.from([0x80, 1])), sendFrom(a, socket, Buffer.from([0x80, 2]))]);
+    await read;
+    assert.deepEqual(seenByMicrotask, [before.datagrams + 4], 'the four copies left when the read was handled');
+    // Outside a read (here a timer): queued until the end of the turn.
+    await new Promise<void>((resolve) => setTimeout(() => {
+      batch.queue(Buffer.from([0x80, 3]), to);
+      batch.queue(Buffer.from([0x80, 4]), to);
+      assert.equal(batch.sent.datagrams, before.datagrams + 4, 'nothing sent before the turn ends');
+      setImmediate(() => resolve());
+    }, 0));
+    assert.equal(batch.sent.datagrams, before.datagrams + 6);
+    await echoed;
+    assert.deepEqual(back.map((d) => d[1]).sort(), [1, 1, 2, 2, 3, 4]);
   });
 
   it('counts, per datagram read, the time it waited in the socket before the bridge read it', async () => {
