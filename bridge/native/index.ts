@@ -280,15 +280,14 @@ const BATCH_CAPACITY = 64;
 const SLOT_BYTES = 1_600;
 
 /**
- * The media socket's batch: the packets queued while the media socket hands on one read (up to
- * RECEIVE_CAPACITY datagrams) go out together in one sendmmsg when that read is handled
- * (holdForRead); those queued at other times (timers, signalling) at the end of the turn of the
- * event loop (setImmediate); and a batch goes at once when BATCH_CAPACITY are queued. So the
- * copies of all the packets that arrived together share a system call: in a room of three, where
- * one packet makes two copies, flushing per incoming packet cost a system call for every two
- * datagrams. What waits is only the handling of the datagrams that were already there. Within a
- * batch, a video frame's packets to one receiver leave as one UDP GSO message (salon_media.cc
- * UdpBatch::SendAll; `segmentation`, default on). RTCP is queued too, already protected (`queue`).
+ * The media socket's batch: packets queued during one turn of the event loop go out together in
+ * one sendmmsg at its end (setImmediate: after the poll phase, in which libuv reads every datagram
+ * ready on the socket, up to 32 at a time, and Node hands each to the bridge), or as soon as
+ * BATCH_CAPACITY are queued. So the copies of all the packets that arrived together share a
+ * system call: in a room of three, where one packet makes two copies, flushing per incoming
+ * packet cost a system call for every two datagrams. What waits is only the handling of the
+ * datagrams that were already there. Within a batch, a video frame's packets to one receiver leave
+ * as one UDP GSO message (salon_media.cc UdpBatch::SendAll; `segmentation`, default on). RTCP is queued too, already protected (`queue`).
  * What goes out through dgram instead (DTLS, STUN, everything on impaired links, a datagram
  * longer than a slot) may so leave before what was queued earlier in the same turn: harmless, as
  * those do not depend on the order of media.
@@ -301,9 +300,6 @@ export class UdpSendBatch {
   readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
   readonly #onRefused: (count: number, errno: number) => void;
   #scheduled = false;
-  /** Inside a read of the media socket (holdForRead): what is queued leaves when it ends. */
-  #holding = false;
-  #queuedWhileHolding = false;
   #closed = false;
   /** For a batch on a dgram socket's descriptor: whether that socket still holds it (after its close the number may name another file). */
   readonly #holdsDescriptor: (() => boolean) | undefined;
@@ -387,29 +383,7 @@ export class UdpSendBatch {
     this.#closed = true;
   }
 
-  /**
-   * The media socket is handing on one read (NativeMediaSocket's datagram handler): until
-   * releaseAfterRead, what is queued waits for that call instead of a setImmediate of its own.
-   * So the copies of a read leave as soon as it is handled, and the event loop runs no extra
-   * callback per read for them (about a thousand a second in 20 rooms of three).
-   */
-  holdForRead(): void {
-    this.#holding = true;
-  }
-
-  /** Ends holdForRead: sends what the read queued. */
-  releaseAfterRead(): void {
-    this.#holding = false;
-    if (!this.#queuedWhileHolding) return;
-    this.#queuedWhileHolding = false;
-    this.#flush();
-  }
-
   #schedule(): void {
-    if (this.#holding) {
-      this.#queuedWhileHolding = true;
-      return;
-    }
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(this.#flush);
@@ -605,8 +579,6 @@ export class NativeMediaSocket {
     const readAt = arrivals.length > RECEIVE_CAPACITY + 1 ? arrivals[RECEIVE_CAPACITY + 1]! : 0;
     let offset = 0;
     let failure: { error: unknown } | undefined;
-    const batch = this.#batch;
-    batch?.holdForRead();
     for (let i = 0; i < count && !this.#closed; i++) {
       const length = metadata[2 * i]!;
       const id = metadata[2 * i + 1]!;
@@ -631,7 +603,6 @@ export class NativeMediaSocket {
       }
     }
     arrivals[RECEIVE_CAPACITY] = 0;
-    batch?.releaseAfterRead();
     // As a throwing 'message' listener of a dgram socket: an uncaught exception (the addon raises it).
     if (failure) throw failure.error;
   };

@@ -726,41 +726,6 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.ok(sumMs >= 40 && sumMs < 20 * 100, `sum ${sumMs} ms`);
   });
 
-  it('sends what a read queued as soon as that read is handled, before the microtasks it left; what is queued elsewhere at the end of the turn', async () => {
-    const socket = open();
-    const a = await peer();
-    const batch = socket.sendBatch(() => undefined, false)!;
-    const to = { host: '127.0.0.1', port: a.address().port };
-    const back: Buffer[] = [];
-    const echoed = new Promise<void>((resolve) => a.on('message', (data) => back.push(data) === 6 && resolve()));
-    const seenByMicrotask: number[] = [];
-    let handled = 0;
-    const read = new Promise<void>((resolve) => {
-      socket.receive((data) => {
-        batch.queue(data, to);
-        batch.queue(data, to);
-        if (++handled === 2) {
-          queueMicrotask(() => seenByMicrotask.push(batch.sent.datagrams));
-          resolve();
-        }
-      });
-    });
-    const before = batch.sent;
-    await Promise.all([sendFrom(a, socket, Buffer.from([0x80, 1])), sendFrom(a, socket, Buffer.from([0x80, 2]))]);
-    await read;
-    assert.deepEqual(seenByMicrotask, [before.datagrams + 4], 'the four copies left when the read was handled');
-    // Outside a read (here a timer): queued until the end of the turn.
-    await new Promise<void>((resolve) => setTimeout(() => {
-      batch.queue(Buffer.from([0x80, 3]), to);
-      batch.queue(Buffer.from([0x80, 4]), to);
-      assert.equal(batch.sent.datagrams, before.datagrams + 4, 'nothing sent before the turn ends');
-      setImmediate(() => resolve());
-    }, 0));
-    assert.equal(batch.sent.datagrams, before.datagrams + 6);
-    await echoed;
-    assert.deepEqual(back.map((d) => d[1]).sort(), [1, 1, 2, 2, 3, 4]);
-  });
-
   it('counts, per datagram read, the time it waited in the socket before the bridge read it', async () => {
     const socket = open();
     const sender = open();
