@@ -18,8 +18,9 @@
 // (SrtpTransform::ProtectRtp), so that a forwarded copy costs no JavaScript lookup either. The
 // functions that take the header length and the ROC or SRTCP index, as
 // bridge/transport/srtp-cipher.ts does, must give byte-identical output to it
-// (test/unit/bridge/native-media.test.ts). Every length is checked here: a wrong call returns -1,
-// never reads or writes out of bounds.
+// (test/unit/bridge/transport/srtp-cipher.test.ts; srtp-protection.test.ts compares the two
+// paths' bookkeeping). Every length is checked here: a wrong call returns -1, never reads or
+// writes out of bounds.
 
 #include <napi.h>
 
@@ -313,7 +314,6 @@ class Transform {
 // whichever of the two ways (the read, NativeMedia.unprotectRtp) a packet comes.
 constexpr int64_t kReplayWindow = 64;  // replay.ts DEFAULT_REPLAY_WINDOW
 constexpr size_t kReceivingSsrcs = 256;  // srtp-protection.ts RECEIVING_SSRCS
-constexpr size_t kSendingSsrcs = 2048;  // srtp-protection.ts SENDING_SSRCS
 constexpr long kUnprotectMalformed = -2;
 constexpr long kUnprotectReplay = -3;
 constexpr long kUnprotectAuth = -4;
@@ -372,6 +372,10 @@ long RtpHeaderLength(const uint8_t* packet, long limit) {
   }
   return length <= limit ? length : -1;
 }
+
+// What goes out, per SSRC: the highest packet index sent, whose ROC the next packet is protected
+// with (SrtpTransform::ProtectRtp).
+constexpr size_t kSendingSsrcs = 2048;  // srtp-protection.ts SENDING_SSRCS
 
 // Per-SSRC state of the SSRCs used most recently, in two generations as srtp-protection.ts's
 // SsrcTable: a lookup writes nothing; an SSRC is forgotten once more than `capacity` others were

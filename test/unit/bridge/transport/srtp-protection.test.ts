@@ -233,4 +233,43 @@ describe('bridge/transport/srtp-protection', () => {
       });
     });
   }
+
+  // The addon keeps the rollover counters of what it sends (salon_media.cc SrtpTransform::ProtectRtp):
+  // the same packets, under the same keys, must come out as the TypeScript path's, byte for byte.
+  if (process.env.SALON_BRIDGE_NATIVE !== 'off') for (const { profile, name, salt } of PROFILES) {
+    it(`${name}: the addon's sending rollover counters give the TypeScript path's bytes, over jumps, wraps and 5 000 SSRCs coming and going`, () => {
+      const [keys] = keying(profile, salt);
+      const typescript = new SrtpProtection(keys);
+      const native = new SrtpProtection(keys, addon());
+      const payload = randomBytes(40);
+      let sent = 0;
+      const send = (sequence: number, ssrc: number): void => {
+        const packet = rtp(sequence, { ssrc, payload });
+        const expected = typescript.protectRtp(packet);
+        assert.ok(expected);
+        assert.deepEqual(native.protectRtp(packet), expected, `SSRC ${ssrc.toString(16)}, sequence number ${sequence}`);
+        sent++;
+      };
+      const active = 0x1111_0000;
+      const idle = 0x2222_0000;
+      // The idle stream wraps (ROC 1) before its long silence.
+      for (const sequence of [65_534, 65_535, 0]) send(sequence, idle);
+      // From before the first packet while the ROC is 0 (65534, 40000: ROC − 1, sent with ROC 0, the
+      // highest index left alone), then forward over the 16-bit wrap (ROC 1) and back across it.
+      for (const sequence of [5, 65_534, 6, 40_000, 7, 30_000, 60_000, 65_535, 0, 1, 65_535, 2, 33_000, 3]) send(sequence, active);
+      // 5 000 other SSRCs, one packet each: the table (2 048 SSRCs a generation) turns over twice.
+      // The active stream sends every 1 900 of them and keeps its counter (a table of 1 024 would
+      // lose it); the idle one is forgotten, so its next packet goes with ROC 0 again (a table of
+      // 4 096 would still have it at ROC 1).
+      let sequence = 4;
+      for (let other = 0; other < 5_000; other++) {
+        send(other & 0xffff, 0x3333_0000 + other);
+        if (other % 1_900 === 0) send(sequence++, active);
+      }
+      for (const next of [sequence, 65_000, sequence + 1]) send(next, active);
+      send(1, idle);
+      send(2, idle);
+      assert.equal(sent, 3 + 14 + 5_000 + 3 + 3 + 2);
+    });
+  }
 });
