@@ -23,7 +23,7 @@ import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
 import { RetransmissionRequester, TAIL_LOSS_MS } from './rtp/retransmission-requester.ts';
 import { parseTransportCc } from './rtp/transport-cc.ts';
-import { ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth.ts';
+import { PROBE_PACE_MS, ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
@@ -165,6 +165,8 @@ interface Member {
   pendingVideoTypes?: Map<string, BridgeChannelVideoType>;
   /** The legacy SenderVideoConstraints paced to it ({@link LEGACY_SENDER_CONSTRAINTS_GAP_MS}): when the last left, of which source, and the one waiting. */
   legacyConstraints?: { sentAt: number; sent: number; source: string; waiting?: number; cancel?: () => void };
+  /** Cancels the timer of the next step of the probe cluster it is being sent (ReceiverBandwidth.clusterDue). */
+  cancelClusterStep?: () => void;
 }
 
 /**
@@ -467,6 +469,9 @@ export class BridgeConference {
     this.nackWindows.delete(id);
     member.legacyConstraints?.cancel?.();
     member.legacyConstraints = undefined;
+    member.cancelClusterStep?.();
+    member.cancelClusterStep = undefined;
+    member.bandwidth.endCluster();
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = noSources();
     this.updateProjections(member);
@@ -594,24 +599,58 @@ export class BridgeConference {
     this.probe(member, now);
   }
 
-  /** Sends a receiver the probing its bandwidth is owed (receiver-bandwidth.ts): RTX copies of its newest packets. */
+  /**
+   * Sends a receiver the probing its bandwidth is owed (receiver-bandwidth.ts): RTX copies of its
+   * newest packets, and the first step of a probe cluster that opens.
+   */
   private probe(member: Member, now: number): void {
+    if (this.waitsForKeyframe(member)) return;
+    const bytes = member.bandwidth.probeBytes(now);
+    if (bytes > 0) this.sendProbeCopies(member, bytes, 0);
+    if (member.bandwidth.clusterOpen && !member.cancelClusterStep) this.clusterStep(member, now);
+  }
+
+  /** A receiver whose layer stopped for its bandwidth waits for a keyframe: copies would queue ahead of it. */
+  private waitsForKeyframe(member: Member): boolean {
     const id = member.endpoint.id;
-    // A receiver whose layer stopped for its bandwidth waits for a keyframe: copies would queue ahead of it.
-    for (const name of this.plan?.video.get(id)?.keys() ?? []) if (this.projections.get(name)?.isHeld(id)) return;
-    let bytes = member.bandwidth.probeBytes(now);
-    if (bytes <= 0) return;
-    try {
-      for (const name of this.plan?.video.get(id)?.keys() ?? []) {
-        const projection = this.projections.get(name);
-        if (!projection) continue;
-        // Not through sendProjected: the copies are not media (nor counted as forwarded).
-        bytes -= projection.probe(id, bytes, MAX_PROBE_PACKETS, this.sendProbe);
-        if (bytes <= 0) return;
-      }
-    } finally {
-      member.bandwidth.probeSent();
+    for (const name of this.plan?.video.get(id)?.keys() ?? []) if (this.projections.get(name)?.isHeld(id)) return true;
+    return false;
+  }
+
+  /**
+   * Sends the step of the receiver's probe cluster that is due, and arms the timer of the next:
+   * the cluster goes out at its target rate over its length (15 ms or more), not back to back, so
+   * that a bottleneck it shares with other traffic delivers it at about the share it gets there.
+   */
+  private clusterStep(member: Member, now: number): void {
+    const bandwidth = member.bandwidth;
+    if (this.waitsForKeyframe(member)) {
+      bandwidth.endCluster();
+      return;
     }
+    const due = bandwidth.clusterDue(now);
+    // Its copies go further back, step after step (the newest were the previous steps').
+    if (due > 0) bandwidth.clusterSent(this.sendProbeCopies(member, due, bandwidth.clusterCopies));
+    const next = bandwidth.clusterNextAt(now);
+    if (Number.isNaN(next)) return;
+    member.cancelClusterStep = this.timers.setTimeout(() => {
+      member.cancelClusterStep = undefined;
+      if (!this.closed && this.members.get(member.endpoint.id) === member) this.clusterStep(member, this.now());
+    }, next - now, PROBE_PACE_MS);
+  }
+
+  /** Sends `bytes` or a packet more of RTX copies of what the receiver was sent lately, past the `skip` newest; returns the bytes sent. */
+  private sendProbeCopies(member: Member, bytes: number, skip: number): number {
+    const id = member.endpoint.id;
+    let sent = 0;
+    for (const name of this.plan?.video.get(id)?.keys() ?? []) {
+      const projection = this.projections.get(name);
+      if (!projection) continue;
+      // Not through sendProjected: the copies are not media (nor counted as forwarded).
+      sent += projection.probe(id, bytes - sent, MAX_PROBE_PACKETS, this.sendProbe, skip);
+      if (sent >= bytes) break;
+    }
+    return sent;
   }
 
   /** A probing copy for one receiver: numbered on its transport like media, not counted as media. */

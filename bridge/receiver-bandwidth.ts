@@ -18,6 +18,8 @@ export interface BandwidthEstimator {
   packetSent(sequence: number, size: number, nowMs: number, probeCluster?: number): void;
   /** Optional: the packets sent next with `id` form a probe cluster aiming at `targetBps`. */
   beginProbeCluster?(id: number, targetBps: number, nowMs: number): boolean;
+  /** Optional, with beginProbeCluster: every packet of cluster `id` was sent. */
+  probeClusterSent?(id: number): void;
   /** Optional, with beginProbeCluster: how many clusters' results raised the estimate so far. */
   readonly probeResultsTaken?: number;
   /** True when the estimate changed. */
@@ -48,25 +50,36 @@ const REPEAT_WINDOW_MS = 200;
 export const FRAME_END_REPEAT_LOSS = 0.03;
 
 /**
- * Probe clusters (a burst at up to twice the estimate, measured by the estimator) for a receiver
- * held below the layers it wants: the first this long after it was first held back or after the
- * last cluster; each cluster that does not raise the estimate doubles the gap, up to the maximum.
+ * Probe clusters (copies paced at up to twice the estimate, measured by the estimator) for a
+ * receiver held below the layers it wants: the first this long after it was first held back or
+ * after the last cluster; each cluster that does not raise the estimate doubles the gap, up to the
+ * maximum.
  */
 export const PROBE_CLUSTER_GAP_MS = 1000;
 export const PROBE_CLUSTER_MAX_GAP_MS = 8000;
 /**
  * A cluster whose result was taken lets the receiver up to what it wants; held back again this soon
- * after it, the rate the cluster showed did not hold (a bottleneck shared with cross traffic: the
- * back-to-back burst measures the link's capacity, not the share left free), and the next cluster
- * waits twice as long, as after a result not taken — else every second would raise the receiver
- * a layer and drop it again.
+ * after it, the rate the cluster showed did not hold (a bottleneck shared with cross traffic whose
+ * share moved, or a queue's burst allowance), and the next cluster waits twice as long, as after a
+ * result not taken — else every second would raise the receiver a layer and drop it again.
  */
 export const PROBE_SUSTAIN_MS = 5000;
 /** A cluster is at least this many packets, and this long at its target rate. */
 const PROBE_CLUSTER_PACKETS = 5;
 const PROBE_CLUSTER_MS = 15;
-/** No cluster whose fewest packets would take longer than this at its target rate (a target under 240 kbit/s, an estimate under 120). */
+/**
+ * No cluster whose fewest packets would take longer than this at its target rate (a target under
+ * 240 kbit/s, an estimate under 120): a paced cluster that long says little of the moment, and
+ * the estimate's own growth reaches such rates soon enough.
+ */
 const PROBE_CLUSTER_MAX_MS = 200;
+/**
+ * A cluster is sent in steps this far apart at least (the bridge's timer grid, where the
+ * conferences' tail-loss checks fire too): each step sends what the target rate owes since the
+ * cluster began, so a step holds one packet up to 2.5 Mbit/s and a few above, as libwebrtc's pacer
+ * sends its probes in its own 5 ms steps of old.
+ */
+export const PROBE_PACE_MS = 5;
 /** Statuses of transport-cc feedback a receiver may have read ahead (ReceiverBandwidth.admitFeedback): twice the send history. */
 const FEEDBACK_BUDGET_MAX = 8192;
 /** Bytes of one probe packet the cluster size assumes (the copies are recent video packets). */
@@ -96,8 +109,18 @@ export class ReceiverBandwidth {
    */
   #sentBytes = 0;
   #probedAt = Number.NEGATIVE_INFINITY;
-  /** The probe cluster being sent (0: none), the last id given, when the next is due, and the gap. */
+  /**
+   * The probe cluster being sent (0: none): its target, its bytes, when it began and what of it
+   * was sent; whether the copies sent now are its (see clusterDue); the last id given, when the
+   * next cluster is due, and the gap.
+   */
   #cluster = 0;
+  #clusterTargetBps = 0;
+  #clusterPlannedBytes = 0;
+  #clusterStartedAt = 0;
+  #clusterSentBytes = 0;
+  #clusterCopies = 0;
+  #clusterStep = false;
   #lastCluster = 0;
   #clusterDueAt = Number.NaN;
   #clusterGapMs = PROBE_CLUSTER_GAP_MS;
@@ -187,7 +210,9 @@ export class ReceiverBandwidth {
     const size = copy === undefined ? header.length : copy.length;
     this.#sentBytes += size;
     if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
-    this.#estimator.packetSent(sequence, size, now, media ? 0 : this.#cluster);
+    const inCluster = !media && this.#clusterStep;
+    if (inCluster) this.#clusterCopies++;
+    this.#estimator.packetSent(sequence, size, now, inCluster ? this.#cluster : 0);
     this.#sequence = (sequence + 1) & 0xffff;
     return copy;
   }
@@ -262,14 +287,14 @@ export class ReceiverBandwidth {
    * wanted layers would take) — only while the estimate holds its layers below what it wants.
    * Its feedback then acknowledges that rate, and the estimate may grow past it (the estimator
    * never runs far ahead of what was acknowledged); the next layer follows once it affords it.
-   * Once a second (PROBE_CLUSTER_GAP_MS, backing off) a probe cluster is added: see #clusterBytes.
+   * Once a second (PROBE_CLUSTER_GAP_MS, backing off) a probe cluster opens, sent apart: see
+   * #openCluster and clusterDue.
    */
   probeBytes(now: number): number {
     const elapsed = now - this.#probedAt;
     const sentBps = elapsed > 0 ? (this.#sentBytes * 8000) / elapsed : 0;
     this.#probedAt = now;
     this.#sentBytes = 0;
-    this.#cluster = 0;
     const heldBack = this.#idealBps > this.#allocatedBps;
     if (!heldBack) {
       this.#clusterDueAt = Number.NaN;
@@ -289,20 +314,74 @@ export class ReceiverBandwidth {
     if (!(elapsed > 0 && elapsed <= 1000)) return 0;
     const estimate = this.#estimator.estimateBps;
     const fill = Math.max(0, ((Math.min(estimate, this.#idealBps) - sentBps) * elapsed) / 8000);
-    return fill + this.#clusterBytes(now, estimate);
-  }
-
-  /** The probing copies owed by {@link probeBytes} were sent: later copies are no cluster's. */
-  probeSent(): void {
-    this.#cluster = 0;
+    // While a cluster is being sent, its steps are the probing.
+    if (this.#cluster !== 0) return 0;
+    this.#openCluster(now, estimate);
+    return fill;
   }
 
   /**
-   * When a probe cluster is due: opens it (the copies sent next are its packets) and returns its
-   * bytes — a burst at up to twice the estimate, no more than the wanted layers need — else 0.
+   * The bytes of the open probe cluster due by `now` (0: none): at its target rate, a packet when
+   * it began and one each time the rate owes another, less what was sent. When more than 0, the
+   * copies sent next are the cluster's packets until {@link clusterSent}.
    */
-  #clusterBytes(now: number, estimate: number): number {
-    if (now < this.#clusterDueAt || !this.#estimator.beginProbeCluster) return 0;
+  clusterDue(now: number): number {
+    if (this.#cluster === 0) return 0;
+    const packets = 1 + Math.floor((this.#clusterTargetBps * Math.max(0, now - this.#clusterStartedAt)) / (8000 * PROBE_PACKET_BYTES));
+    const due = Math.min(this.#clusterPlannedBytes, packets * PROBE_PACKET_BYTES) - this.#clusterSentBytes;
+    this.#clusterStep = due > 0;
+    return Math.max(0, due);
+  }
+
+  /** Whether a probe cluster is being sent. */
+  get clusterOpen(): boolean {
+    return this.#cluster !== 0;
+  }
+
+  /** Copies sent so far in the open cluster (the next step's go further back). */
+  get clusterCopies(): number {
+    return this.#clusterCopies;
+  }
+
+  /**
+   * The copies of a step of the cluster were sent, `bytes` of them: it is over once all its bytes
+   * went, or when a step found nothing to send (no recent packet to copy), and the estimator is
+   * then told so.
+   */
+  clusterSent(bytes: number): void {
+    if (!this.#clusterStep) return;
+    this.#clusterStep = false;
+    this.#clusterSentBytes += bytes;
+    if (bytes <= 0 || this.#clusterSentBytes >= this.#clusterPlannedBytes) this.endCluster();
+  }
+
+  /**
+   * When the open cluster's next step is due (NaN: no cluster): when its target rate owes the
+   * next packet, {@link PROBE_PACE_MS} after `now` at the soonest.
+   */
+  clusterNextAt(now: number): number {
+    if (this.#cluster === 0) return Number.NaN;
+    const next = Math.floor(this.#clusterSentBytes / PROBE_PACKET_BYTES);
+    return Math.max(now + PROBE_PACE_MS, this.#clusterStartedAt + (next * PROBE_PACKET_BYTES * 8000) / this.#clusterTargetBps);
+  }
+
+  /**
+   * The open cluster stops here (the receiver waits for a keyframe its copies would queue ahead
+   * of, or left): what was sent of it is what the estimator measures.
+   */
+  endCluster(): void {
+    if (this.#cluster === 0) return;
+    this.#estimator.probeClusterSent?.(this.#cluster);
+    this.#cluster = 0;
+    this.#clusterStep = false;
+  }
+
+  /**
+   * When a probe cluster is due, opens it, its packets to be sent at up to twice the estimate, no
+   * more than the wanted layers need, in steps ({@link clusterDue}).
+   */
+  #openCluster(now: number, estimate: number): void {
+    if (now < this.#clusterDueAt || !this.#estimator.beginProbeCluster) return;
     // A gap after a cluster, its outcome is known: when the estimator did not take its result,
     // the next waits twice as long as the last did.
     if (this.#lastCluster !== 0 && !this.#clusterJudged) {
@@ -310,27 +389,32 @@ export class ReceiverBandwidth {
       const taken = (this.#estimator.probeResultsTaken ?? 0) > this.#takenAtCluster;
       this.#clusterGapMs = taken ? PROBE_CLUSTER_GAP_MS : Math.min(2 * this.#clusterGapMs, PROBE_CLUSTER_MAX_GAP_MS);
       this.#clusterDueAt = this.#lastClusterAt + this.#clusterGapMs;
-      if (now < this.#clusterDueAt) return 0;
+      if (now < this.#clusterDueAt) return;
     }
     // A cluster is measured from the receiver's transport-cc feedback: nothing to learn from one without.
-    if (!this.#transportCc) return 0;
+    if (!this.#transportCc) return;
     const target = Math.min(2 * estimate, Math.max(this.#idealBps, estimate));
     // Wanted layers so close to the estimate that no result could count: padding and the
     // estimate's own growth get there.
-    if (target < PROBE_MIN_GAIN * estimate) return 0;
-    // Its packets leave back to back: on a path so thin that the fewest a cluster needs would stand
-    // in its queue longer than PROBE_CLUSTER_MAX_MS (ahead of the audio), padding alone probes.
-    if ((PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES * 8000) / target > PROBE_CLUSTER_MAX_MS) return 0;
+    if (target < PROBE_MIN_GAIN * estimate) return;
+    // On a path so thin that the fewest packets a cluster needs would take longer than
+    // PROBE_CLUSTER_MAX_MS at its target, padding alone probes.
+    if ((PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES * 8000) / target > PROBE_CLUSTER_MAX_MS) return;
     const id = (this.#lastCluster % 0xffff_fffe) + 1;
     // Refused while the path is congested: asked again at the next feedback.
-    if (!this.#estimator.beginProbeCluster(id, target, now)) return 0;
+    if (!this.#estimator.beginProbeCluster(id, target, now)) return;
     this.#clusterDueAt = now + PROBE_CLUSTER_GAP_MS;
     this.#clusterJudged = false;
     this.#lastClusterAt = now;
     this.#lastCluster = id;
     this.#cluster = id;
+    this.#clusterTargetBps = target;
+    this.#clusterPlannedBytes = Math.max(PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES, (target * PROBE_CLUSTER_MS) / 8000);
+    this.#clusterStartedAt = now;
+    this.#clusterSentBytes = 0;
+    this.#clusterCopies = 0;
+    this.#clusterStep = false;
     this.#takenAtCluster = this.#estimator.probeResultsTaken ?? 0;
-    return Math.max(PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES, (target * PROBE_CLUSTER_MS) / 8000);
   }
 }
 

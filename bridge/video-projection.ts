@@ -800,11 +800,11 @@ export class VideoProjection {
 
   /**
    * Bandwidth probing: sends `receiverId` again, as RTX, up to `count` of the packets it was sent
-   * last (newest first, from the cache), until `bytes` are sent. The receiver drops the copies; its
-   * transport-cc feedback counts them, which lets its estimate grow past what it receives now.
-   * Returns the bytes sent. Nothing is asked of the sender.
+   * last (newest first, from the cache, past the `skip` newest), until `bytes` are sent. The
+   * receiver drops the copies; its transport-cc feedback counts them, which lets its estimate grow
+   * past what it receives now. Returns the bytes sent. Nothing is asked of the sender.
    */
-  probe(receiverId: string, bytes: number, count: number, send: ProjectedPacketSink): number {
+  probe(receiverId: string, bytes: number, count: number, send: ProjectedPacketSink, skip = 0): number {
     const receiver = this.#receivers.get(receiverId);
     if (!receiver || receiver.wantedHeight <= 0 || receiver.map.currentSsrc < 0) return 0;
     const highest = receiver.map.highestOutSequence;
@@ -813,7 +813,7 @@ export class VideoProjection {
       sent += packet.length;
       send(id, packet);
     };
-    for (let k = 0; k < count && sent < bytes; k++) this.retransmit(receiverId, (highest - k) & 0xffff, counting);
+    for (let k = skip; k < skip + count && sent < bytes; k++) this.retransmit(receiverId, (highest - k) & 0xffff, counting);
     return sent;
   }
 

@@ -23,18 +23,21 @@
 //   before a loss-based decrease are no longer counted: their fate was decided at the old rate, and
 //   counting them (they are reported a queue delay later) would cut the estimate twice.
 // - The estimate is min(delay-based, loss-based, REMB when the receiver sends it) in [min, max].
-// - Probe clusters: packets sent back to back as a probe (beginProbeCluster, then packetSent with
-//   its id) are timed at the receiver; the bytes that arrived after the first one over the span of
-//   their arrivals is the rate the path delivered them at. Unlike libwebrtc's paced clusters
-//   (ProbeBitrateEstimator takes min(send rate, receive rate)), the bridge's burst leaves in one
-//   sendmmsg, so this is the dispersion of a packet train: the bottleneck's rate, which cross
-//   traffic it shares may not leave free. Hence the bounds: a result counts only at 1.5 × the
-//   estimate or more (closer proves nothing: a bottleneck's burst allowance inflates a short
-//   train), with no over-use and loss under 10 %; it is capped by the cluster's target (at most
-//   twice the estimate); it then becomes the delay-based estimate at once and the loss-based
-//   bound's floor. Too high a result shows as over-use once media fills it, and is cut as any. So
-//   an estimate cut by a passing congestion comes back in a few clusters instead of at 8 %/s. At
-//   most one cluster is measured at a time; one whose feedback is incomplete after 1 s is dropped.
+// - Probe clusters: packets sent as a probe (beginProbeCluster, packetSent with its id, then
+//   probeClusterSent) are timed at the receiver; the bytes that arrived after the first one over
+//   the span of their arrivals is the rate the path delivered them at, and the bytes sent before
+//   the last one over the span of their sending the rate they were sent at: the result is the
+//   lower of the two, as libwebrtc's ProbeBitrateEstimator takes it. The bridge paces a cluster at
+//   its target (ReceiverBandwidth), so that a bottleneck shared with cross traffic delivers it at
+//   about the share it gets there, not at the link's own rate as a back-to-back burst would show
+//   (the dispersion of a packet train). A result counts only at 1.5 × the estimate or more (closer
+//   proves nothing: a bottleneck's burst allowance inflates a short cluster), with no over-use and
+//   loss under 10 %; it is capped by the cluster's target (at most twice the estimate); it then
+//   becomes the delay-based estimate at once and the loss-based bound's floor. Too high a result
+//   shows as over-use once media fills it, and is cut as any. So an estimate cut by a passing
+//   congestion comes back in a few clusters instead of at 8 %/s. At most one cluster is measured
+//   at a time, once all of it was sent; one whose feedback is incomplete 1 s after it began is
+//   dropped.
 //
 // Growth bound: besides the clusters, the estimate may run ahead of what was acknowledged
 // (raising a receiver to a higher simulcast layer is the probe), but an increase never takes the
@@ -366,7 +369,7 @@ export class SendSideBandwidthEstimator {
   /** Packets sent before this were answered by the last loss-based decrease and are not counted. */
   #lossCountFromMs = -Infinity;
   // The probe cluster being measured (id 0: none).
-  #probe = { id: 0, targetBps: 0, startedMs: 0, sent: 0, arrived: 0, lost: 0, bytes: 0, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, firstSize: 0 };
+  #probe = newProbe(0, 0, 0);
   #probeResultBps: number | undefined;
   #probeResultsTaken = 0;
   // Feedback decoding.
@@ -417,11 +420,18 @@ export class SendSideBandwidthEstimator {
   /**
    * One RTP packet sent with transport-wide sequence number `sequence` (16 bits), `size` bytes on
    * the wire, at `nowMs`; `probeCluster`: the id given to {@link beginProbeCluster} when it is part
-   * of that burst. O(1), no allocation.
+   * of that cluster (before probeClusterSent). O(1), no allocation.
    */
   packetSent(sequence: number, size: number, nowMs: number, probeCluster = 0): void {
-    this.#history.add(sequence, size, nowMs, probeCluster === this.#probe.id ? probeCluster : 0);
-    if (probeCluster !== 0 && probeCluster === this.#probe.id) this.#probe.sent++;
+    const probe = this.#probe;
+    const inCluster = probeCluster !== 0 && probeCluster === probe.id && !probe.allSent;
+    this.#history.add(sequence, size, nowMs, inCluster ? probeCluster : 0);
+    if (!inCluster) return;
+    if (probe.sent === 0) probe.firstSentMs = nowMs;
+    probe.sent++;
+    probe.sentBytes += size;
+    probe.lastSentMs = nowMs;
+    probe.lastSentSize = size;
   }
 
   /**
@@ -432,11 +442,20 @@ export class SendSideBandwidthEstimator {
    */
   beginProbeCluster(id: number, targetBps: number, nowMs: number): boolean {
     if (!Number.isInteger(id) || id <= 0 || id > 0xffff_ffff || !(targetBps > 0) || !Number.isFinite(nowMs)) return false;
-    // Not into a congestion: a burst would only add to the queue and the loss (a switch down
+    // Not into a congestion: a cluster would only add to the queue and the loss (a switch down
     // waiting for its keyframe would wait longer).
     if (this.#congested(nowMs)) return false;
-    this.#probe = { id, targetBps, startedMs: nowMs, sent: 0, arrived: 0, lost: 0, bytes: 0, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, firstSize: 0 };
+    this.#probe = newProbe(id, targetBps, nowMs);
     return true;
+  }
+
+  /**
+   * Every packet of cluster `id` was sent (the last packetSent with its id came before): its
+   * result is taken once the feedback on all of them is in. A cluster never said to be sent is
+   * given up as one whose feedback does not come.
+   */
+  probeClusterSent(id: number): void {
+    if (id !== 0 && id === this.#probe.id) this.#probe.allSent = true;
   }
 
   /**
@@ -553,12 +572,16 @@ export class SendSideBandwidthEstimator {
       probe.id = 0;
       return;
     }
-    if (probe.sent === 0 || probe.arrived + probe.lost < probe.sent) return;
+    if (!probe.allSent || probe.sent === 0 || probe.arrived + probe.lost < probe.sent) return;
     probe.id = 0;
     if (probe.arrived < PROBE_MIN_PACKETS || probe.arrived < PROBE_MIN_DELIVERED * probe.sent) return;
-    // The first arrival opens the span: what came after it, over the span, is the delivery rate.
+    // The first arrival opens the span: what came after it, over the span, is the delivery rate;
+    // the last sending closes the other: what was sent before it, over that span, the send rate
+    // (a burst's, whose span is under a millisecond, is no bound).
     const spanMs = Math.max(probe.lastArrivalMs - probe.firstArrivalMs, PROBE_MIN_SPAN_MS);
-    const delivered = Math.min(((probe.bytes - probe.firstSize) * 8000) / spanMs, probe.targetBps);
+    const sendSpanMs = probe.lastSentMs - probe.firstSentMs;
+    const sentBps = sendSpanMs >= PROBE_MIN_SPAN_MS ? ((probe.sentBytes - probe.lastSentSize) * 8000) / sendSpanMs : Infinity;
+    const delivered = Math.min(((probe.bytes - probe.firstSize) * 8000) / spanMs, sentBps, probe.targetBps);
     this.#probeResultBps = Math.round(delivered);
     if (delivered < PROBE_MIN_GAIN * this.#estimateBps || this.#delay.state === 'overusing' || this.#lossFraction > LOSS_HIGH) return;
     this.#delayBasedBps = this.#clamp(Math.max(this.#delayBasedBps, delivered));
@@ -684,4 +707,13 @@ export class SendSideBandwidthEstimator {
       this.#lossBasedBps = this.#clamp(current);
     }
   }
+}
+
+/** A probe cluster's measurement (id 0: none). */
+function newProbe(id: number, targetBps: number, startedMs: number) {
+  return {
+    id, targetBps, startedMs, allSent: false,
+    sent: 0, sentBytes: 0, firstSentMs: 0, lastSentMs: 0, lastSentSize: 0,
+    arrived: 0, lost: 0, bytes: 0, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, firstSize: 0,
+  };
 }

@@ -84,9 +84,18 @@ class Simulation {
     this.#returnMs = options.returnMs ?? 20;
   }
 
-  /** When set: called every ms; a number > 0 sends that many packets at once as a new probe cluster aiming at twice the estimate. */
+  /**
+   * When set: called every ms; a number > 0 sends that many packets as a new probe cluster aiming
+   * at twice the estimate: at once, or paced at that target when {@link paced} (as the bridge does).
+   */
   probe: ((nowMs: number) => number) | undefined;
+  paced = false;
+  /** Cross traffic through the same bottleneck (bps), which the receiver does not report. */
+  crossBps = 0;
+  #crossCreditBytes = 0;
   #cluster = 0;
+  /** The paced cluster being sent: packets left, the gap between two, when the next goes. */
+  #pacing = { left: 0, gapMs: 0, nextMs: 0 };
   /** Probe clusters sent (the estimator accepted to begin them). */
   clusters = 0;
 
@@ -94,19 +103,25 @@ class Simulation {
   run(untilMs: number, rateBps: (nowMs: number) => number, observe?: (nowMs: number, estimateBps: number) => void): void {
     for (; this.nowMs < untilMs; this.nowMs++) {
       const now = this.nowMs;
-      const burst = this.probe?.(now) ?? 0;
+      const burst = this.#pacing.left > 0 ? 0 : this.probe?.(now) ?? 0;
+      const target = 2 * this.estimator.estimateBps;
       // Refused while the path is congested.
-      if (burst > 0 && this.estimator.beginProbeCluster(this.#cluster + 1, 2 * this.estimator.estimateBps, now)) {
+      if (burst > 0 && this.estimator.beginProbeCluster(this.#cluster + 1, target, now)) {
         this.#cluster++;
         this.clusters++;
-        for (let i = 0; i < burst; i++) {
-          const sequence = this.sequence & 0xffff;
-          this.sequence++;
-          this.estimator.packetSent(sequence, PACKET_BYTES, now, this.#cluster);
-          const arrivalMs = this.link.send(PACKET_BYTES, now);
-          if (arrivalMs !== undefined) this.#inFlight.push({ arrivalMs, sequence });
-        }
+        this.#pacing = { left: burst, gapMs: this.paced ? (PACKET_BYTES * 8000) / target : 0, nextMs: now };
       }
+      while (this.#pacing.left > 0 && this.#pacing.nextMs <= now) {
+        const sequence = this.sequence & 0xffff;
+        this.sequence++;
+        this.estimator.packetSent(sequence, PACKET_BYTES, now, this.#cluster);
+        const arrivalMs = this.link.send(PACKET_BYTES, now);
+        if (arrivalMs !== undefined) this.#inFlight.push({ arrivalMs, sequence });
+        this.#pacing.nextMs += this.#pacing.gapMs;
+        if (--this.#pacing.left === 0) this.estimator.probeClusterSent(this.#cluster);
+      }
+      this.#crossCreditBytes += this.crossBps / 8000;
+      for (; this.#crossCreditBytes >= PACKET_BYTES; this.#crossCreditBytes -= PACKET_BYTES) this.link.send(PACKET_BYTES, now);
       if (now % 5 === 0) {
         this.#creditBytes += (rateBps(now) * 5) / 8000;
         while (this.#creditBytes >= PACKET_BYTES) {
@@ -325,6 +340,7 @@ describe('bridge/bwe', () => {
       assert.equal(estimator.beginProbeCluster(1, Number.NaN, 0), false);
       assert.equal(estimator.beginProbeCluster(1, 1_000_000, 0), true);
       for (let s = 0; s < 8; s++) estimator.packetSent(s, PACKET_BYTES, 0, 1);
+      estimator.probeClusterSent(1);
       // Half the cluster lost: no result.
       estimator.transportCcFeedback(wire(fromArrivals(0, 0, [30, undefined, 30.25, undefined, 30.5, undefined, 30.75, undefined])), 60);
       assert.equal(estimator.state.probeResultBps, undefined);
@@ -332,11 +348,13 @@ describe('bridge/bwe', () => {
       // A cluster whose feedback comes after a second is given up.
       estimator.beginProbeCluster(2, 1_000_000, 100);
       for (let s = 8; s < 16; s++) estimator.packetSent(s, PACKET_BYTES, 100, 2);
+      estimator.probeClusterSent(2);
       estimator.transportCcFeedback(wire(fromArrivals(8, 1, [1130, 1130.25, 1130.5, 1130.75, 1131, 1131.25, 1131.5, 1131.75])), 1150);
       assert.equal(estimator.state.probeResultBps, undefined);
       // Packets stamped with an old cluster's id are not counted into the current one.
       estimator.beginProbeCluster(3, 1_000_000, 1200);
       for (let s = 16; s < 24; s++) estimator.packetSent(s, PACKET_BYTES, 1200, 2);
+      estimator.probeClusterSent(3);
       estimator.transportCcFeedback(wire(fromArrivals(16, 2, [1230, 1230.25, 1230.5, 1230.75, 1231, 1231.25, 1231.5, 1231.75])), 1260);
       assert.equal(estimator.state.probeResultBps, undefined);
       assert.equal(estimator.probeResultsTaken, 0);
@@ -346,6 +364,7 @@ describe('bridge/bwe', () => {
       const fresh = new SendSideBandwidthEstimator({ initialBps: 500_000 });
       assert.equal(fresh.beginProbeCluster(1, 1_000_000, 0), true);
       for (let s = 0; s < 8; s++) fresh.packetSent(s, PACKET_BYTES, 0, 1);
+      fresh.probeClusterSent(1);
       fresh.transportCcFeedback(wire(fromArrivals(0, 0, [30, 30.25, 30.5, 30.75, undefined])), 60);
       fresh.transportCcFeedback(wire(fromArrivals(4, 1, [31, 31.25, 31.5])), 62);
       assert.equal(fresh.state.probeResultBps, undefined, 'seven of eight in (the fifth once lost, once received)');
@@ -353,6 +372,52 @@ describe('bridge/bwe', () => {
       assert.equal(fresh.state.probeResultBps, 1_000_000, 'arrived within 2 ms: capped at the target');
       assert.equal(fresh.probeResultsTaken, 1);
       assert.equal(fresh.estimateBps, 1_000_000);
+    });
+
+    it('takes a paced cluster\'s result once all of it was sent, as the lower of the rates it was sent and delivered at', () => {
+      const estimator = new SendSideBandwidthEstimator({ initialBps: 500_000 });
+      assert.equal(estimator.beginProbeCluster(1, 2_000_000, 0), true);
+      // Five packets 5 ms apart: 1.92 Mbit/s sent (the four before the last over 20 ms).
+      for (let s = 0; s < 3; s++) estimator.packetSent(s, PACKET_BYTES, 5 * s, 1);
+      // Feedback on the first three, the cluster still being sent: no result yet.
+      estimator.transportCcFeedback(wire(fromArrivals(0, 0, [30, 35, 40])), 45);
+      assert.equal(estimator.state.probeResultBps, undefined, 'not before the cluster was all sent');
+      for (let s = 3; s < 5; s++) estimator.packetSent(s, PACKET_BYTES, 5 * s, 1);
+      estimator.probeClusterSent(1);
+      estimator.packetSent(5, PACKET_BYTES, 25, 1); // after the end: not the cluster's
+      // The last two arrive bunched behind the others (a queue that let them through together).
+      estimator.transportCcFeedback(wire(fromArrivals(3, 1, [40.25, 40.5, 45])), 70);
+      assert.equal(estimator.state.probeResultBps, 1_920_000, 'delivered at 2.9 Mbit/s, sent at 1.92: the send rate bounds it');
+      assert.equal(estimator.probeResultsTaken, 1);
+      assert.equal(estimator.estimateBps, 1_920_000);
+    });
+
+    it('paced clusters through a bottleneck shared with cross traffic measure about the share left, where bursts measure the link', () => {
+      const run = (paced: boolean) => {
+        const estimator = new SendSideBandwidthEstimator({ initialBps: 300_000 });
+        const sim = new Simulation(estimator, new Link({ capacityBps: 3_000_000 }));
+        sim.crossBps = 2_000_000;
+        sim.paced = paced;
+        // As the bridge does for a receiver held below the 2.5 Mbit/s its layers would take: eight copies a second.
+        sim.probe = (now) => (now % 1000 === 500 ? 8 : 0);
+        const results: number[] = [];
+        const estimates: number[] = [];
+        sim.run(30_000, () => Math.min(estimator.estimateBps, 2_500_000), (now, estimate) => {
+          const result = estimator.state.probeResultBps;
+          if (result !== undefined && result !== results.at(-1)) results.push(result);
+          if (now >= 10_000) estimates.push(estimate);
+        });
+        const over = estimates.filter((e) => e > 1_500_000).length / estimates.length;
+        return { taken: estimator.probeResultsTaken, clusters: sim.clusters, results, over };
+      };
+      const burst = run(false);
+      const paced = run(true);
+      const fmt = (r: ReturnType<typeof run>) => `${r.taken} of ${r.clusters} results taken, ${Math.min(...r.results)}–${Math.max(...r.results)} bps, estimate over 1.5 Mbit/s ${(100 * r.over).toFixed(1)} % of the time`;
+      figures.push(`3 Mbit/s link, 2 Mbit/s cross traffic: bursts ${fmt(burst)}; paced ${fmt(paced)}`);
+      assert.ok(burst.results.length > 3 && Math.max(...burst.results) > 1_800_000, `a burst shows the link's rate (capped at its target): ${burst.results}`);
+      assert.ok(paced.results.length > 3 && paced.results.every((r) => r < 1_500_000), `paced, the share left (1 Mbit/s) and the cluster's part of what it takes: ${paced.results}`);
+      assert.ok(paced.taken <= 3 && paced.taken < burst.taken, `fewer results taken that the path cannot hold: ${paced.taken} against ${burst.taken}`);
+      assert.ok(paced.over < burst.over, `the estimate less often over the share: ${paced.over} against ${burst.over}`);
     });
 
     it('feedback every 50 ms works the same way (reacts to a 600 kbps bottleneck)', () => {

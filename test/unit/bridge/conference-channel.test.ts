@@ -16,6 +16,7 @@ import { RtpHeader, readTransportSequence } from '../../../bridge/rtp/packet.ts'
 import { buildTransportCc } from '../../../bridge/rtp/transport-cc.ts';
 import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
 import { VIDEO_TYPE_REFRESH_MS } from '../../../bridge/conference.ts';
+import { PROBE_PACE_MS } from '../../../bridge/receiver-bandwidth.ts';
 
 const MEETING = '5f0c6e7a-3b1d-4e8f-9a2c-7d6b5e4f3a21';
 const A = 'abcd1234';
@@ -725,6 +726,111 @@ describe('bridge conference and the bridge channel', () => {
     assert.ok(lastBefore, 'C had B\'s camera before');
     assert.equal(resumed[0]!.readUInt16BE(2), (lastBefore.readUInt16BE(2) + 1) & 0xffff, 'no gap in C\'s sequence numbers');
     assert.equal(conferenceOf.mediaStats().bandwidthSuspensions, 1);
+  });
+
+  it('paces a probe cluster at its target on the timer grid, its copies marked, and drops its timer when the receiver leaves', () => {
+    /** The real estimator with its estimate held at 400 kbit/s, what it is told of clusters kept. */
+    class HeldEstimate extends SendSideBandwidthEstimator {
+      readonly clusterSends: Array<{ at: number; cluster: number }> = [];
+      readonly begun: Array<{ id: number; targetBps: number; at: number }> = [];
+      readonly sent: number[] = [];
+      override get estimateBps(): number {
+        return 400_000;
+      }
+      override transportCcFeedback(): boolean {
+        return false;
+      }
+      override beginProbeCluster(id: number, targetBps: number, at: number): boolean {
+        this.begun.push({ id, targetBps, at });
+        return super.beginProbeCluster(id, targetBps, at);
+      }
+      override packetSent(sequence: number, size: number, at: number, cluster = 0): void {
+        if (cluster !== 0) this.clusterSends.push({ at, cluster });
+        super.packetSent(sequence, size, at, cluster);
+      }
+      override probeClusterSent(id: number): void {
+        this.sent.push(id);
+        super.probeClusterSent(id);
+      }
+    }
+    const media = new ManualClock();
+    const estimators: HeldEstimate[] = [];
+    const c = conference({ mediaClock: media, createEstimator: () => { const e = new HeldEstimate(); estimators.push(e); return e; } });
+    close = () => c.svc.close('test over');
+    const { C, cEnd } = thirdEndpoint(c);
+    const estimator = estimators.at(-1)!;
+    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+    // Frames of 1,200 bytes on the low layer (290 kbit/s), 3,000 on the tall one (730), with the
+    // sender's transport-wide sequence number (what C is sent is numbered in place).
+    let senderTransportSeq = 0;
+    const frames = weightedLayerFrames(c, (p) => {
+      const size = p.readUInt32BE(8) === LOW ? 1200 : 3000;
+      const numbered = withTransportSeq(p, senderTransportSeq++);
+      return Buffer.concat([numbered.subarray(0, numbered.length - 1), Buffer.alloc(Math.max(0, size - numbered.length)), numbered.subarray(-1)]);
+    });
+    /** Both clocks (the channel's and the timers') on to `at`, one millisecond at a time. */
+    const until = (at: number) => {
+      while (c.clock.now < at) {
+        c.clock.now++;
+        media.advance(c.clock.now - media.now());
+      }
+    };
+    frames(40, (_, i) => i === 0);
+    until(c.clock.now);
+    // Its transport-cc feedback with the estimate at 400 kbit/s: held below the tall layer it wants.
+    cEnd.emit('rtcp', transportCc(2));
+    frames(10, (ssrc, i) => ssrc === LOW && i === 2);
+    assert.deepEqual(layersOf(cEnd).slice(-3), ['low', 'low', 'low'], 'C moved down to the low layer');
+    assert.equal(estimator.begun.length, 0, 'no cluster in the first second held back');
+    // Feedback every 99 ms, as a browser gives it, until a cluster opens (a second after the first).
+    const heldAt = c.clock.now - 330;
+    while (estimator.begun.length === 0) {
+      frames(3, () => false);
+      until(c.clock.now);
+      cEnd.emit('rtcp', transportCc(2));
+    }
+    const start = c.clock.now;
+    const afterFirstStep = cEnd.sentRtp.length;
+    assert.ok(start - heldAt >= 1000 && start - heldAt < 1100, `a second after it was held back: ${start - heldAt} ms`);
+    const target = estimator.begun[0]?.targetBps ?? 0;
+    assert.deepEqual(estimator.begun, [{ id: 1, targetBps: target, at: start }]);
+    assert.ok(target > 600_000 && target <= 800_000, `a cluster at what its layers take, up to twice the estimate: ${target}`);
+    assert.deepEqual(estimator.clusterSends, [{ at: start, cluster: 1 }], 'its first packet at once, the rest later');
+    until(start + 200);
+    // A 1,200-byte packet each time the target owes one, each step on the grid's next multiple of 5 ms.
+    const gap = (1200 * 8000) / target;
+    const times = estimator.clusterSends.map((s) => s.at - start);
+    assert.equal(times.length, 5, `five packets: ${times}`);
+    assert.ok(estimator.clusterSends.every((s) => s.cluster === 1));
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(times[i]! - times[i - 1]! >= PROBE_PACE_MS && times[i]! >= gap * i && times[i]! < gap * i + PROBE_PACE_MS, `paced at the target (a packet every ${gap} ms): ${times}`);
+    }
+    assert.deepEqual(estimator.sent, [1], 'the estimator told once it was all sent');
+    const later = cEnd.sentRtp.slice(afterFirstStep);
+    assert.equal(later.length, 4, 'nothing else was sent meanwhile');
+    assert.ok(later.every((p) => p.readUInt32BE(8) === LOW_RTX), 'the later steps\' copies, as RTX on the receiver\'s RTX SSRC');
+    const originalSequence = (p: Buffer) => {
+      const h = new RtpHeader();
+      assert.equal(h.parse(p), 'ok');
+      return p.readUInt16BE(h.payloadOffset);
+    };
+    assert.equal(new Set(later.map(originalSequence)).size, 4, 'of different packets (each step further back)');
+
+    // The next cluster (the last raised nothing: two seconds later), C leaving during it.
+    while (estimator.begun.length === 1) {
+      frames(3, () => false);
+      until(c.clock.now);
+      cEnd.emit('rtcp', transportCc(2));
+    }
+    assert.deepEqual(estimator.begun.map((b) => b.id), [1, 2]);
+    assert.ok(estimator.begun[1]!.at - start >= 2000 && estimator.begun[1]!.at - start < 2100, 'two seconds after the first');
+    assert.equal(estimator.clusterSends.length, 6, 'its first packet');
+    c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, expire: true, media: [], capabilities: [] }], relays: [] });
+    assert.deepEqual(estimator.sent, [1, 2], 'what was sent of it is all there will be');
+    const pending = media.pending;
+    until(c.clock.now + 200);
+    assert.equal(estimator.clusterSends.length, 6, 'no step after it left');
+    assert.ok(media.pending <= pending, 'its step timer was cancelled');
   });
 
   it('sends a frame end twice to a receiver losing packets without congestion, but a retransmission of it once', () => {

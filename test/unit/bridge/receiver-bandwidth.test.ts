@@ -32,6 +32,27 @@ function packet(senderSequence: number): RtpHeader {
   return header;
 }
 
+/**
+ * Sends the open probe cluster's steps as the conference does, each when clusterNextAt says, each
+ * step's bytes as one copy stamped (of `size` bytes) and reported sent; returns the steps.
+ */
+function sendCluster(bandwidth: ReceiverBandwidth, from: number, size = 1200): Array<{ at: number; due: number }> {
+  const steps: Array<{ at: number; due: number }> = [];
+  for (let now = from; ; now = bandwidth.clusterNextAt(now)) {
+    const due = bandwidth.clusterDue(now);
+    if (due > 0) {
+      steps.push({ at: now, due });
+      let sent = 0;
+      while (sent < due) {
+        bandwidth.stamp(packet(60_000 + steps.length), 5, now, false);
+        sent += size;
+      }
+      bandwidth.clusterSent(sent);
+    }
+    if (Number.isNaN(bandwidth.clusterNextAt(now))) return steps;
+  }
+}
+
 describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () => {
   it('numbers what is sent on its own transport, from 0, and notes it for the estimator', () => {
     const estimator = new FixedEstimator();
@@ -178,21 +199,32 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     fresh.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, 0);
     const probing = fresh;
     const calls = (from: number, to: number) => {
-      const bytes: Array<[number, number]> = [];
-      for (let t = from; t <= to; t += 100) bytes.push([t, probing.probeBytes(t)]);
-      return bytes;
+      for (let t = from; t <= to; t += 100) {
+        probing.probeBytes(t);
+        sendCluster(probing, t);
+      }
     };
     calls(0, PROBE_CLUSTER_GAP_MS - 100);
     assert.equal(clusters.length, 0, 'none in the first second held back');
-    const withCluster = calls(PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_GAP_MS)[0]![1];
+    probing.probeBytes(PROBE_CLUSTER_GAP_MS);
     assert.deepEqual(clusters, [{ id: 1, target: 800_000, at: PROBE_CLUSTER_GAP_MS }], 'twice the estimate, below the ideal');
-    assert.ok(withCluster >= 5 * 1200, `at least five packets' worth: ${withCluster}`);
-    probing.stamp(packet(1), 5, PROBE_CLUSTER_GAP_MS, false);
-    probing.stamp(packet(2), 5, PROBE_CLUSTER_GAP_MS, true);
-    assert.deepEqual([estimator.clusterOf.get(0), estimator.clusterOf.get(1)], [1, 0], 'the copies are the cluster, media is not');
-    probing.probeSent();
-    probing.stamp(packet(3), 5, PROBE_CLUSTER_GAP_MS, false);
-    assert.equal(estimator.clusterOf.get(2), 0, 'copies after the burst are not');
+    // Its first step: one packet now, and the copies sent meanwhile are its packets, media is not.
+    const start = PROBE_CLUSTER_GAP_MS;
+    assert.equal(probing.clusterDue(start), 1200);
+    probing.stamp(packet(1), 5, start, false);
+    probing.stamp(packet(2), 5, start, true);
+    probing.clusterSent(1200);
+    probing.stamp(packet(3), 5, start, false);
+    assert.deepEqual([0, 1, 2].map((s) => estimator.clusterOf.get(s)), [1, 0, 0], 'the step\'s copy is the cluster; media, and copies after the step, are not');
+    assert.equal(probing.clusterCopies, 1);
+    assert.equal(probing.clusterDue(start + 5), 0, 'nothing owed before 1200 bytes at 800 kbit/s (12 ms)');
+    // Then a packet each 12 ms, five in all (at least five packets, and 15 ms, at its target).
+    const steps = sendCluster(probing, probing.clusterNextAt(start));
+    assert.deepEqual(steps.map((s) => [s.at - start, s.due]), [[12, 1200], [24, 1200], [36, 1200], [48, 1200]]);
+    assert.ok(Number.isNaN(probing.clusterNextAt(start + 48)), 'over once its bytes are sent');
+    assert.equal(probing.clusterDue(start + 100), 0);
+    const stepped = [...estimator.clusterOf.entries()].filter(([, c]) => c === 1).length;
+    assert.equal(stepped, 5, 'five copies marked');
 
     // No cluster's result was taken: the next waits twice as long, and so on up to the maximum.
     calls(PROBE_CLUSTER_GAP_MS + 200, 60_000);
@@ -240,7 +272,10 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     const letUp = (at: number) => bandwidth.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, at);
     let t = 0;
     const run = (until: number) => {
-      for (; t <= until; t += 100) bandwidth.probeBytes(t);
+      for (; t <= until; t += 100) {
+        bandwidth.probeBytes(t);
+        sendCluster(bandwidth, t);
+      }
     };
     /** Held back until a cluster goes, its result taken, the receiver let up; held back again `after` ms later. */
     const cycle = (after: number): number => {
