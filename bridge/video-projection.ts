@@ -64,6 +64,11 @@ const BITRATE_WINDOW_MS = 1000;
  * new layer's rate over seconds) is seen within this long, not up to two windows later.
  */
 const PARTIAL_WINDOW_MS = 300;
+/**
+ * Packets of a layer, from a keyframe's first one to the newest, that a receiver switching at that
+ * keyframe late is sent at once (#switchAtLateKeyframe): a 720p keyframe and a few frames after it.
+ */
+const LATE_KEYFRAME_PACKETS = 128;
 /** Packets of a layer watched for the late original of one forwarded from its retransmission: twice the SRTP replay window, a power of two. */
 const FROM_RETRANSMISSION_SLOTS = 128;
 
@@ -247,6 +252,8 @@ export class VideoProjection {
   #scratch = Buffer.allocUnsafe(1600);
   /** Where a cached packet is copied to be re-stamped (the cache's own copy stays as the sender sent it). */
   #cached = Buffer.allocUnsafe(1600);
+  /** Where a cached packet is copied to be forwarded late as media (#switchAtLateKeyframe). */
+  #late = Buffer.allocUnsafe(1600);
   /** Whether the packet being projected starts a keyframe (read before a single layer's switch rule). */
   #keyframe = false;
   /** Whether a receiver whose stream paused may go on at the packet being projected (see project). */
@@ -485,7 +492,59 @@ export class VideoProjection {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
-    return media ? this.#forwardMedia(input, vp8, svc, now, send) : this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
+    if (media) return this.#forwardMedia(input, vp8, svc, now, send);
+    // Read before the receivers' re-stamping rewrites the header.
+    const layer = header.ssrc;
+    const keyframeStart = lostOnTheWayIn && vp8 !== undefined && input.keyframe ? header.sequenceNumber : -1;
+    const sent = this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
+    return keyframeStart < 0 ? sent : sent + this.#switchAtLateKeyframe(layer, keyframeStart, now, send);
+  }
+
+  /**
+   * The first packet of a VP8 keyframe of `layer` (sequence number `first`), lost on the way in,
+   * came back from the bridge's own request after the rest of the keyframe: a receiver waiting to
+   * switch to that layer (its target) switches at it now, and is sent it and the layer's packets
+   * that came after it from the cache, in order, as media — instead of waiting for the next
+   * keyframe, asked for again no sooner than KEYFRAME_REQUEST_INTERVAL_MS later (a picture that
+   * stands still that much longer). Not past LATE_KEYFRAME_PACKETS (a keyframe a burst that long
+   * behind the stream is better asked again). Returns the packets handed over.
+   */
+  #switchAtLateKeyframe(layer: number, first: number, now: number, send: ProjectedPacketSink): number {
+    const index = this.#layers.indexOf(layer);
+    const cache = this.#options.cache;
+    const highest = index < 0 ? -1 : this.#highestSequence[index]!;
+    const count = ((highest - first) & 0xffff) + 1;
+    if (!cache || highest < 0 || count > LATE_KEYFRAME_PACKETS) return 0;
+    let sent = 0;
+    this.#survey(now);
+    for (const receiver of this.#receiverList) {
+      if (receiver.target !== layer || receiver.map.currentSsrc === layer) continue;
+      for (let k = 0; k < count; k++) {
+        const sequence = (first + k) & 0xffff;
+        // One lost on the way in too is a hole the receiver asks for (its NACK finds it in the cache once it came).
+        const cached = cache.get(layer, sequence, now);
+        if (cached === undefined) {
+          if (k === 0) break;
+          continue;
+        }
+        if (this.#late.length < cached.byteLength) this.#late = Buffer.allocUnsafe(cached.byteLength);
+        const copy = this.#late.subarray(0, cached.byteLength);
+        copy.set(cached);
+        const header = this.#header;
+        if (header.parse(copy) !== 'ok') break;
+        const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
+        const input = readSeqMapPacket(this.#packet, header, vp8, now);
+        this.#keyframe = input.keyframe;
+        this.#resumable = input.keyframe || vp8 === undefined;
+        this.#followsPictureEnd = false; // no hold starts on a packet sent late
+        sent += this.#forwardMediaTo(receiver, input, vp8, undefined, vp8 === undefined ? -1 : vp8.temporalId, 0, copy[1]!, now, send);
+        // The keyframe's first packet did not switch it (its target moved since it was last judged): nothing to catch up.
+        if (k === 0 && receiver.map.currentSsrc !== layer) break;
+      }
+    }
+    // Its original, should it come after all, must not be sent again in the slot its copy took.
+    if (sent > 0) this.#fromRetransmission[index * FROM_RETRANSMISSION_SLOTS + (first & (FROM_RETRANSMISSION_SLOTS - 1))] = first;
+    return sent;
   }
 
   /**
@@ -638,49 +697,60 @@ export class VideoProjection {
     let sent = 0;
     this.#survey(now);
     for (const receiver of this.#receiverList) {
-      if (receiver.wantedHeight <= 0) continue;
-      const id = receiver.id;
-      this.#follow(receiver, input, now);
-      let current = receiver.map.currentSsrc;
-      // The hold (#holdLayerFor) starts with a picture that directly follows the end of the last
-      // one in arrival order, and is new to the receiver: the pictures it was sent are whole. The
-      // stream pauses (SeqMap.pause) and goes on, without a gap in sequence numbers, at the next
-      // keyframe of whatever layer is the target by then — the same one again if the estimate
-      // recovers first (#follow asks for it): its picture stands still for one keyframe's time.
-      if (input.ssrc === receiver.holdLayer && input.ssrc === current && receiver.target !== current && this.#followsPictureEnd && receiver.map.isAhead(input)) {
-        receiver.map.pause();
-        receiver.holdLayer = -1;
-        receiver.held = true;
-        // Late packets of the held layer keep their slots (the layer before it loses that; NACKs still find both in the cache).
-        receiver.previousSsrc = current;
-        current = -1;
-        this.#options.onBandwidthHold?.(id);
-      }
-      // Another layer's packet maps only when it is a late one of the layer left before.
-      if (input.ssrc !== current && input.ssrc !== receiver.previousSsrc) continue;
-      const dropped = svc !== undefined
-        ? input.ssrc === current && this.#dropSvc(receiver, input, svc, spatialLayers, now)
-        : tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid);
-      // The end of the highest spatial layer the receiver gets ends its picture (RFC 9628 §4.1; AV1 RTP §4.3: end of the temporal unit).
-      if (svc !== undefined) packet[1] = !dropped && endsPictureFor(svc, receiver) ? markerOctet | 0x80 : markerOctet;
-      // Packets of other layers only map when late ones of a layer left still own a slot.
-      if (dropped) {
-        if (receiver.map.drop(input)) continue;
-        // It already owns an output slot (lost, now late): send it there rather than leave a hole.
-        receiver.map.applyTo(header, vp8);
-        send(id, packet);
-        sent++;
-        continue;
-      }
-      const verdict = receiver.map.map(input);
-      if (verdict === 'unknown') continue;
-      if (verdict === 'new') receiver.timestampDelta = (input.timestamp - receiver.map.outTimestamp) >>> 0;
-      receiver.map.applyTo(header, vp8);
-      send(id, packet);
-      sent++;
+      if (receiver.wantedHeight > 0) sent += this.#forwardMediaTo(receiver, input, vp8, svc, tid, spatialLayers, markerOctet, now, send);
     }
     packet[1] = markerOctet;
     return sent;
+  }
+
+  /**
+   * The parsed media packet (this.#header, `input`) to one receiver forwarded its source, as
+   * {@link #forwardMedia} says: 1 when handed over, else 0.
+   */
+  #forwardMediaTo(
+    receiver: ReceiverState, input: SeqMapPacket, vp8: Vp8Descriptor | undefined, svc: SvcPacket | undefined, tid: number, spatialLayers: number, markerOctet: number, now: number,
+    send: ProjectedPacketSink,
+  ): number {
+    const header = this.#header;
+    const packet = header.buf as Buffer;
+    const id = receiver.id;
+    this.#follow(receiver, input, now);
+    let current = receiver.map.currentSsrc;
+    // The hold (#holdLayerFor) starts with a picture that directly follows the end of the last
+    // one in arrival order, and is new to the receiver: the pictures it was sent are whole. The
+    // stream pauses (SeqMap.pause) and goes on, without a gap in sequence numbers, at the next
+    // keyframe of whatever layer is the target by then — the same one again if the estimate
+    // recovers first (#follow asks for it): its picture stands still for one keyframe's time.
+    if (input.ssrc === receiver.holdLayer && input.ssrc === current && receiver.target !== current && this.#followsPictureEnd && receiver.map.isAhead(input)) {
+      receiver.map.pause();
+      receiver.holdLayer = -1;
+      receiver.held = true;
+      // Late packets of the held layer keep their slots (the layer before it loses that; NACKs still find both in the cache).
+      receiver.previousSsrc = current;
+      current = -1;
+      this.#options.onBandwidthHold?.(id);
+    }
+    // Another layer's packet maps only when it is a late one of the layer left before.
+    if (input.ssrc !== current && input.ssrc !== receiver.previousSsrc) return 0;
+    const dropped = svc !== undefined
+      ? input.ssrc === current && this.#dropSvc(receiver, input, svc, spatialLayers, now)
+      : tid >= 0 && input.ssrc === current && this.#dropTemporal(receiver, input, vp8!, tid);
+    // The end of the highest spatial layer the receiver gets ends its picture (RFC 9628 §4.1; AV1 RTP §4.3: end of the temporal unit).
+    if (svc !== undefined) packet[1] = !dropped && endsPictureFor(svc, receiver) ? markerOctet | 0x80 : markerOctet;
+    // Packets of other layers only map when late ones of a layer left still own a slot.
+    if (dropped) {
+      if (receiver.map.drop(input)) return 0;
+      // It already owns an output slot (lost, now late): send it there rather than leave a hole.
+      receiver.map.applyTo(header, vp8);
+      send(id, packet);
+      return 1;
+    }
+    const verdict = receiver.map.map(input);
+    if (verdict === 'unknown') return 0;
+    if (verdict === 'new') receiver.timestampDelta = (input.timestamp - receiver.map.outTimestamp) >>> 0;
+    receiver.map.applyTo(header, vp8);
+    send(id, packet);
+    return 1;
   }
 
   /**

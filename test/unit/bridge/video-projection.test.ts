@@ -276,6 +276,85 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(of('a').at(-1)!.seq, (a[1]! + 2) & 0xffff, 'the stream goes on after it');
   });
 
+  it('a receiver waiting to switch to a layer whose keyframe lost its first packet on the way in switches when the bridge\'s own request brings it back, and is sent the rest of that keyframe and what followed, in order', () => {
+    const { projection, project, of, advance } = setup([L0, L1], new PacketCache());
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 180);
+    const s = new Sender();
+    project(s.frame(L1, true));
+    project(s.frame(L0, true));
+    for (let i = 0; i < 3; i++) {
+      advance(33);
+      project(s.frame(L1));
+      project(s.frame(L0));
+    }
+    /** A keyframe of `ssrc` in three packets: the first starts it; the other two (not partition starts) share its PictureID and timestamp, the last ends it. */
+    const keyframe = (ssrc: number): Buffer[] => {
+      const first = s.frame(ssrc, true);
+      const rest = [1, 2].map((k) => {
+        const p = Buffer.from(first.subarray(0, 26));
+        p.writeUInt16BE((first.readUInt16BE(2) + k) & 0xffff, 2);
+        p[12] = 0x80; // X only: not the start of a partition
+        if (k === 2) p[1] = p[1]! | 0x80;
+        return p;
+      });
+      s.seq.set(ssrc, (s.seq.get(ssrc)! + 2) & 0xffff);
+      return [first, ...rest];
+    };
+    const bBefore = of('b').length;
+    projection.setWantedHeight('b', 720);
+    advance(33);
+    project(s.frame(L0));
+    const [k1, k2, k3] = keyframe(L1);
+    const k1Copy = Buffer.from(k1!);
+    // k1 lost on the way in: k2 and k3 come, then a frame of each layer.
+    project(k2!);
+    project(k3!);
+    advance(33);
+    project(s.frame(L0));
+    const next = s.frame(L1);
+    project(next);
+    assert.equal(projection.forwardedLayer('b'), L0, 'b waits: no keyframe started for it');
+    const waited = of('b').length;
+    const aSlots = of('a').map((p) => p.seq);
+
+    // The bridge's own request for k1 answered: a gets it in its slot as RTX; b switches at it.
+    assert.equal(project(rtxOf(k1Copy, R1, 1), new Set(), true), 5, 'a\'s repair, and b\'s k1, k2, k3 and the frame after');
+    assert.equal(projection.forwardedLayer('b'), L1, 'b switched to the 720p layer');
+    const repair = of('a').at(-1)!;
+    assert.deepEqual([repair.ssrc, repair.pt, repair.osn], [R0, RTX, (aSlots.at(-4)! + 1) & 0xffff], 'a: in the slot it kept for k1');
+    const caughtUp = of('b').slice(waited);
+    assert.deepEqual(caughtUp.map((p) => [p.ssrc, p.pt]), Array(4).fill([L0, VP8]), 'b: as media, on the SSRC it knows');
+    const b = of('b').slice(bBefore);
+    for (let i = 1; i < b.length; i++) assert.equal(b[i]!.seq, (b[i - 1]!.seq + 1) & 0xffff, `b's sequence numbers without a gap at ${i}`);
+    assert.deepEqual(caughtUp.map((p) => (p.pid - b[waited - bBefore - 1]!.pid) & 0x7fff), [1, 1, 1, 2], 'PictureIDs: the keyframe\'s three packets one picture, the next frame the one after');
+
+    // The stream goes on live; k1's original, late after all, is not sent again in its slot.
+    advance(33);
+    project(s.frame(L1));
+    assert.equal(of('b').at(-1)!.seq, (caughtUp.at(-1)!.seq + 1) & 0xffff);
+    const count = of('b').length;
+    assert.equal(project(k1!), 0, 'the late original: its slot went out already');
+    assert.equal(of('b').length, count);
+  });
+
+  it('does not catch a receiver up on a keyframe whose first packet comes back more than 128 packets behind its layer (it waits for the next)', () => {
+    const { projection, project, of, advance } = setup([L0, L1], new PacketCache());
+    projection.setWantedHeight('b', 180);
+    const s = new Sender();
+    project(s.frame(L1, true));
+    project(s.frame(L0, true));
+    projection.setWantedHeight('b', 720);
+    advance(33);
+    project(s.frame(L0));
+    const k1 = s.frame(L1, true);
+    for (let i = 0; i < 128; i++) project(s.frame(L1));
+    const before = of('b').length;
+    assert.equal(project(rtxOf(k1, R1, 1), new Set(), true), 0);
+    assert.equal(projection.forwardedLayer('b'), L0);
+    assert.equal(of('b').length, before);
+  });
+
   it('never sends one output sequence number twice: neither the answer to the bridge\'s request for the newest packet, nor the late originals of answers sent as media', () => {
     const { projection, project, of } = setup([L0]);
     projection.setWantedHeight('a', 720);
