@@ -629,8 +629,15 @@ export class BridgeConference {
       return;
     }
     const due = bandwidth.clusterDue(now);
-    // Its copies go further back, step after step (the newest were the previous steps').
-    if (due > 0) bandwidth.clusterSent(this.sendProbeCopies(member, due, bandwidth.clusterCopies));
+    if (due > 0) {
+      let sent = 0;
+      try {
+        // Its copies go further back step after step, past as many packets as the earlier steps copied.
+        sent = this.sendProbeCopies(member, due, bandwidth.clusterCopies);
+      } finally {
+        bandwidth.clusterSent(sent);
+      }
+    }
     const next = bandwidth.clusterNextAt(now);
     if (Number.isNaN(next)) return;
     member.cancelClusterStep = this.timers.setTimeout(() => {

@@ -74,10 +74,11 @@ const PROBE_CLUSTER_MS = 15;
  */
 const PROBE_CLUSTER_MAX_MS = 200;
 /**
- * A cluster is sent in steps this far apart at least (the bridge's timer grid, where the
- * conferences' tail-loss checks fire too): each step sends what the target rate owes since the
- * cluster began, so a step holds one packet up to 2.5 Mbit/s and a few above, as libwebrtc's pacer
- * sends its probes in its own 5 ms steps of old.
+ * A cluster is sent in steps this far apart at least, on the bridge's timer grid (where the
+ * conferences' tail-loss checks fire too, so that the steps add few wake-ups): each step sends
+ * the packets the target rate owes by the next one, early rather than late, so that the grid's
+ * rounding never sends the cluster slower than its target (which its result would then fall
+ * short of). A step holds one 1,200-byte packet up to 1.92 Mbit/s, a few above.
  */
 export const PROBE_PACE_MS = 5;
 /** Statuses of transport-cc feedback a receiver may have read ahead (ReceiverBandwidth.admitFeedback): twice the send history. */
@@ -110,15 +111,16 @@ export class ReceiverBandwidth {
   #sentBytes = 0;
   #probedAt = Number.NEGATIVE_INFINITY;
   /**
-   * The probe cluster being sent (0: none): its target, its bytes, when it began and what of it
-   * was sent; whether the copies sent now are its (see clusterDue); the last id given, when the
-   * next cluster is due, and the gap.
+   * The probe cluster being sent (0: none): its target, its bytes, when it began, what of it was
+   * sent (copies and media) and when last, its copies; whether the copies sent now are its (see
+   * clusterDue); the last id given, when the next cluster is due, and the gap.
    */
   #cluster = 0;
   #clusterTargetBps = 0;
   #clusterPlannedBytes = 0;
   #clusterStartedAt = 0;
   #clusterSentBytes = 0;
+  #clusterLastSentAt = 0;
   #clusterCopies = 0;
   #clusterStep = false;
   #lastCluster = 0;
@@ -210,10 +212,18 @@ export class ReceiverBandwidth {
     const size = copy === undefined ? header.length : copy.length;
     this.#sentBytes += size;
     if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
-    const inCluster = !media && this.#clusterStep;
-    if (inCluster) this.#clusterCopies++;
+    // A cluster is what the path carries while it is sent, as libwebrtc's pacer counts it: its
+    // copies and the media alongside them (which the copies then need not make up for); not the
+    // other probing copies.
+    const inCluster = this.#cluster !== 0 && (media || this.#clusterStep);
     this.#estimator.packetSent(sequence, size, now, inCluster ? this.#cluster : 0);
     this.#sequence = (sequence + 1) & 0xffff;
+    if (inCluster) {
+      if (!media) this.#clusterCopies++;
+      this.#clusterSentBytes += size;
+      this.#clusterLastSentAt = now;
+      if (this.#clusterSentBytes >= this.#clusterPlannedBytes) this.endCluster();
+    }
     return copy;
   }
 
@@ -314,23 +324,30 @@ export class ReceiverBandwidth {
     if (!(elapsed > 0 && elapsed <= 1000)) return 0;
     const estimate = this.#estimator.estimateBps;
     const fill = Math.max(0, ((Math.min(estimate, this.#idealBps) - sentBps) * elapsed) / 8000);
-    // While a cluster is being sent, its steps are the probing.
+    // While a cluster is being sent, its steps are the probing; one that opens now takes the
+    // fill's place (a burst ahead of its first packet would queue with it).
     if (this.#cluster !== 0) return 0;
     this.#openCluster(now, estimate);
-    return fill;
+    return this.#cluster !== 0 ? 0 : fill;
   }
 
   /**
-   * The bytes of the open probe cluster due by `now` (0: none): at its target rate, a packet when
-   * it began and one each time the rate owes another, less what was sent. When more than 0, the
-   * copies sent next are the cluster's packets until {@link clusterSent}.
+   * The bytes of copies the open probe cluster owes at `now` (0: none): at its target rate, a
+   * packet each 1,200 bytes' time from when it began, those due by the next step included
+   * ({@link PROBE_PACE_MS}), less what it sent. When more than 0, the copies sent next are the
+   * cluster's packets until {@link clusterSent}.
    */
   clusterDue(now: number): number {
     if (this.#cluster === 0) return 0;
-    const packets = 1 + Math.floor((this.#clusterTargetBps * Math.max(0, now - this.#clusterStartedAt)) / (8000 * PROBE_PACKET_BYTES));
-    const due = Math.min(this.#clusterPlannedBytes, packets * PROBE_PACKET_BYTES) - this.#clusterSentBytes;
+    const due = Math.min(this.#clusterPlannedBytes, this.#packetsOwed(now + PROBE_PACE_MS) * PROBE_PACKET_BYTES) - this.#clusterSentBytes;
     this.#clusterStep = due > 0;
     return Math.max(0, due);
+  }
+
+  /** Packets of the open cluster whose time at its target rate is `at` or before (the first at its start). */
+  #packetsOwed(at: number): number {
+    // The small term keeps a step that falls on a packet's time from missing it by a rounding.
+    return Math.floor((this.#clusterTargetBps * (at - this.#clusterStartedAt)) / (8000 * PROBE_PACKET_BYTES) + 1e-9) + 1;
   }
 
   /** Whether a probe cluster is being sent. */
@@ -344,34 +361,36 @@ export class ReceiverBandwidth {
   }
 
   /**
-   * The copies of a step of the cluster were sent, `bytes` of them: it is over once all its bytes
-   * went, or when a step found nothing to send (no recent packet to copy), and the estimator is
-   * then told so.
+   * The copies of a step of the cluster were sent, `bytes` of them (the cluster counted them as
+   * they were stamped): a step that found nothing to send (no recent packet to copy) ends it.
    */
   clusterSent(bytes: number): void {
     if (!this.#clusterStep) return;
     this.#clusterStep = false;
-    this.#clusterSentBytes += bytes;
-    if (bytes <= 0 || this.#clusterSentBytes >= this.#clusterPlannedBytes) this.endCluster();
+    if (bytes <= 0) this.endCluster();
   }
 
   /**
-   * When the open cluster's next step is due (NaN: no cluster): when its target rate owes the
-   * next packet, {@link PROBE_PACE_MS} after `now` at the soonest.
+   * When the open cluster's next step is due (NaN: no cluster): {@link PROBE_PACE_MS} before its
+   * next packet's time at its target rate, so that the grid, which rounds up, sends it no later;
+   * PROBE_PACE_MS after `now` at the soonest.
    */
   clusterNextAt(now: number): number {
     if (this.#cluster === 0) return Number.NaN;
-    const next = Math.floor(this.#clusterSentBytes / PROBE_PACKET_BYTES);
-    return Math.max(now + PROBE_PACE_MS, this.#clusterStartedAt + (next * PROBE_PACKET_BYTES * 8000) / this.#clusterTargetBps);
+    const next = Math.floor(this.#clusterSentBytes / PROBE_PACKET_BYTES + 1e-9);
+    return Math.max(now + PROBE_PACE_MS, this.#clusterStartedAt + (next * PROBE_PACKET_BYTES * 8000) / this.#clusterTargetBps - PROBE_PACE_MS);
   }
 
   /**
-   * The open cluster stops here (the receiver waits for a keyframe its copies would queue ahead
-   * of, or left): what was sent of it is what the estimator measures.
+   * The open cluster stops here: all of it sent, or cut short (nothing more to copy, a keyframe
+   * the receiver waits for that its copies would queue ahead of, the receiver gone). The estimator
+   * measures what was sent of it only when that took a step or more: a cluster cut after its
+   * first step would be measured as a burst, the link's rate rather than the share left; it is
+   * left to time out.
    */
   endCluster(): void {
     if (this.#cluster === 0) return;
-    this.#estimator.probeClusterSent?.(this.#cluster);
+    if (this.#clusterLastSentAt - this.#clusterStartedAt >= PROBE_PACE_MS) this.#estimator.probeClusterSent?.(this.#cluster);
     this.#cluster = 0;
     this.#clusterStep = false;
   }
@@ -412,6 +431,7 @@ export class ReceiverBandwidth {
     this.#clusterPlannedBytes = Math.max(PROBE_CLUSTER_PACKETS * PROBE_PACKET_BYTES, (target * PROBE_CLUSTER_MS) / 8000);
     this.#clusterStartedAt = now;
     this.#clusterSentBytes = 0;
+    this.#clusterLastSentAt = now;
     this.#clusterCopies = 0;
     this.#clusterStep = false;
     this.#takenAtCluster = this.#estimator.probeResultsTaken ?? 0;

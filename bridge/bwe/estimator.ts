@@ -27,10 +27,12 @@
 //   probeClusterSent) are timed at the receiver; the bytes that arrived after the first one over
 //   the span of their arrivals is the rate the path delivered them at, and the bytes sent before
 //   the last one over the span of their sending the rate they were sent at: the result is the
-//   lower of the two, as libwebrtc's ProbeBitrateEstimator takes it. The bridge paces a cluster at
-//   its target (ReceiverBandwidth), so that a bottleneck shared with cross traffic delivers it at
-//   about the share it gets there, not at the link's own rate as a back-to-back burst would show
-//   (the dispersion of a packet train). A result counts only at 1.5 × the estimate or more (closer
+//   lower of the two, as libwebrtc's ProbeBitrateEstimator takes it (which also takes 95 % of the
+//   delivery rate when that is under 90 % of the send rate; not done here). The bridge paces a
+//   cluster at its target, the media sent meanwhile counted in it as libwebrtc's pacer counts it
+//   (ReceiverBandwidth), so that a bottleneck shared with cross traffic delivers it at about the
+//   share it gets there, not at the link's own rate as a back-to-back burst would show (the
+//   dispersion of a packet train). A result counts only at 1.5 × the estimate or more (closer
 //   proves nothing: a bottleneck's burst allowance inflates a short cluster), with no over-use and
 //   loss under 10 %; it is capped by the cluster's target (at most twice the estimate); it then
 //   becomes the delay-based estimate at once and the loss-based bound's floor. Too high a result

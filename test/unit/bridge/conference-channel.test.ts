@@ -797,14 +797,16 @@ describe('bridge conference and the bridge channel', () => {
     assert.ok(target > 600_000 && target <= 800_000, `a cluster at what its layers take, up to twice the estimate: ${target}`);
     assert.deepEqual(estimator.clusterSends, [{ at: start, cluster: 1 }], 'its first packet at once, the rest later');
     until(start + 200);
-    // A 1,200-byte packet each time the target owes one, each step on the grid's next multiple of 5 ms.
+    // A 1,200-byte packet each time the target owes one, each step on the grid up to 5 ms ahead
+    // of it (the grid rounds up: never behind), so that the cluster leaves at its target or more.
     const gap = (1200 * 8000) / target;
     const times = estimator.clusterSends.map((s) => s.at - start);
     assert.equal(times.length, 5, `five packets: ${times}`);
     assert.ok(estimator.clusterSends.every((s) => s.cluster === 1));
     for (let i = 1; i < times.length; i++) {
-      assert.ok(times[i]! - times[i - 1]! >= PROBE_PACE_MS && times[i]! >= gap * i && times[i]! < gap * i + PROBE_PACE_MS, `paced at the target (a packet every ${gap} ms): ${times}`);
+      assert.ok(times[i]! - times[i - 1]! >= PROBE_PACE_MS && times[i]! <= gap * i && times[i]! > gap * i - PROBE_PACE_MS, `paced at the target (a packet every ${gap} ms): ${times}`);
     }
+    assert.ok((4 * 1202 * 8000) / times[4]! < 1.5 * target, 'not a burst');
     assert.deepEqual(estimator.sent, [1], 'the estimator told once it was all sent');
     const later = cEnd.sentRtp.slice(afterFirstStep);
     assert.equal(later.length, 4, 'nothing else was sent meanwhile');
@@ -825,11 +827,16 @@ describe('bridge conference and the bridge channel', () => {
     assert.deepEqual(estimator.begun.map((b) => b.id), [1, 2]);
     assert.ok(estimator.begun[1]!.at - start >= 2000 && estimator.begun[1]!.at - start < 2100, 'two seconds after the first');
     assert.equal(estimator.clusterSends.length, 6, 'its first packet');
+    // Feedback meanwhile starts no second round of steps.
+    until(c.clock.now + 3);
+    cEnd.emit('rtcp', transportCc(2));
+    until(estimator.begun[1]!.at + gap);
+    assert.equal(estimator.clusterSends.length, 7, 'its second packet, once');
     c.svc.modify({ meetingId: MEETING, endpoints: [{ id: C, expire: true, media: [], capabilities: [] }], relays: [] });
-    assert.deepEqual(estimator.sent, [1, 2], 'what was sent of it is all there will be');
+    assert.deepEqual(estimator.sent, [1, 2], 'cut short after two steps: what was sent of it is all there will be');
     const pending = media.pending;
     until(c.clock.now + 200);
-    assert.equal(estimator.clusterSends.length, 6, 'no step after it left');
+    assert.equal(estimator.clusterSends.length, 7, 'no step after it left');
     assert.ok(media.pending <= pending, 'its step timer was cancelled');
   });
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { FRAME_END_REPEAT_LOSS, PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_MAX_GAP_MS, ReceiverBandwidth, REALLOCATION_GAP_MS, type BandwidthEstimator } from '../../../bridge/receiver-bandwidth.ts';
+import { FRAME_END_REPEAT_LOSS, PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_MAX_GAP_MS, PROBE_PACE_MS, ReceiverBandwidth, REALLOCATION_GAP_MS, type BandwidthEstimator } from '../../../bridge/receiver-bandwidth.ts';
 import { readTransportSequence, RtpHeader } from '../../../bridge/rtp/packet.ts';
+import { buildTransportCc, parseTransportCc, type TransportCcFeedback } from '../../../bridge/rtp/transport-cc.ts';
+import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
 
 /** A stand-in estimator (this is a unit test of the state around it): the estimate is set by hand. */
 class FixedEstimator implements BandwidthEstimator {
@@ -20,9 +22,9 @@ class FixedEstimator implements BandwidthEstimator {
   }
 }
 
-/** A 1000-byte RTP packet with the transport-wide sequence number as one-byte extension 5. */
-function packet(senderSequence: number): RtpHeader {
-  const p = Buffer.alloc(1000);
+/** A 1000-byte (or `size`) RTP packet with the transport-wide sequence number as one-byte extension 5. */
+function packet(senderSequence: number, size = 1000): RtpHeader {
+  const p = Buffer.alloc(size);
   p[0] = 0x90;
   p[1] = 100;
   p.set([0xbe, 0xde, 0x00, 0x01, 0x51], 12);
@@ -32,11 +34,26 @@ function packet(senderSequence: number): RtpHeader {
   return header;
 }
 
+/** Transport-cc feedback from `base` on, each packet arrived at the time given (ms), through its wire form. */
+function arrivedAt(base: number, count: number, arrivalsMs: readonly number[]): TransportCcFeedback {
+  const referenceTime = Math.floor(arrivalsMs[0]! / 64);
+  let previous = referenceTime * 256;
+  const deltas = arrivalsMs.map((arrival) => {
+    const ticks = Math.round(arrival * 4);
+    const delta = ticks - previous;
+    previous = ticks;
+    return delta;
+  });
+  const parsed = parseTransportCc(buildTransportCc({ senderSsrc: 1, mediaSsrc: 2, baseSequence: base, referenceTime, feedbackCount: count, deltas }));
+  assert.ok(parsed);
+  return parsed;
+}
+
 /**
  * Sends the open probe cluster's steps as the conference does, each when clusterNextAt says, each
- * step's bytes as one copy stamped (of `size` bytes) and reported sent; returns the steps.
+ * step's bytes as copies (of packet(): 1,000 bytes) stamped and reported sent; returns the steps.
  */
-function sendCluster(bandwidth: ReceiverBandwidth, from: number, size = 1200): Array<{ at: number; due: number }> {
+function sendCluster(bandwidth: ReceiverBandwidth, from: number): Array<{ at: number; due: number }> {
   const steps: Array<{ at: number; due: number }> = [];
   for (let now = from; ; now = bandwidth.clusterNextAt(now)) {
     const due = bandwidth.clusterDue(now);
@@ -44,8 +61,9 @@ function sendCluster(bandwidth: ReceiverBandwidth, from: number, size = 1200): A
       steps.push({ at: now, due });
       let sent = 0;
       while (sent < due) {
-        bandwidth.stamp(packet(60_000 + steps.length), 5, now, false);
-        sent += size;
+        const copy = packet(60_000 + steps.length);
+        bandwidth.stamp(copy, 5, now, false);
+        sent += copy.length;
       }
       bandwidth.clusterSent(sent);
     }
@@ -208,23 +226,25 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(clusters.length, 0, 'none in the first second held back');
     probing.probeBytes(PROBE_CLUSTER_GAP_MS);
     assert.deepEqual(clusters, [{ id: 1, target: 800_000, at: PROBE_CLUSTER_GAP_MS }], 'twice the estimate, below the ideal');
-    // Its first step: one packet now, and the copies sent meanwhile are its packets, media is not.
+    // Its first step: one packet now. The copies sent meanwhile are its packets, and the media
+    // sent while it lasts (1,000 bytes each here) counts in it too; copies after the step do not.
     const start = PROBE_CLUSTER_GAP_MS;
     assert.equal(probing.clusterDue(start), 1200);
     probing.stamp(packet(1), 5, start, false);
     probing.stamp(packet(2), 5, start, true);
-    probing.clusterSent(1200);
+    probing.clusterSent(1000);
     probing.stamp(packet(3), 5, start, false);
-    assert.deepEqual([0, 1, 2].map((s) => estimator.clusterOf.get(s)), [1, 0, 0], 'the step\'s copy is the cluster; media, and copies after the step, are not');
+    assert.deepEqual([0, 1, 2].map((s) => estimator.clusterOf.get(s)), [1, 1, 0], 'the step\'s copy and the media are the cluster; a copy after the step is not');
     assert.equal(probing.clusterCopies, 1);
-    assert.equal(probing.clusterDue(start + 5), 0, 'nothing owed before 1200 bytes at 800 kbit/s (12 ms)');
-    // Then a packet each 12 ms, five in all (at least five packets, and 15 ms, at its target).
+    assert.equal(probing.clusterDue(start + 5), 0, 'nothing owed: 2,000 bytes sent, the next 1,200 due at 12 ms (800 kbit/s)');
+    // Then a step 5 ms before each next packet's time (the grid rounds up: never late), each
+    // owing what the media left, until 6,000 bytes (at least five packets, and 15 ms, at its target).
     const steps = sendCluster(probing, probing.clusterNextAt(start));
-    assert.deepEqual(steps.map((s) => [s.at - start, s.due]), [[12, 1200], [24, 1200], [36, 1200], [48, 1200]]);
-    assert.ok(Number.isNaN(probing.clusterNextAt(start + 48)), 'over once its bytes are sent');
+    assert.deepEqual(steps.map((s) => [s.at - start, s.due]), [[7, 400], [19, 600], [31, 800], [43, 1000]]);
+    assert.ok(Number.isNaN(probing.clusterNextAt(start + 43)), 'over once its bytes are sent');
     assert.equal(probing.clusterDue(start + 100), 0);
     const stepped = [...estimator.clusterOf.entries()].filter(([, c]) => c === 1).length;
-    assert.equal(stepped, 5, 'five copies marked');
+    assert.equal(stepped, 6, 'five copies and the media marked');
 
     // No cluster's result was taken: the next waits twice as long, and so on up to the maximum.
     calls(PROBE_CLUSTER_GAP_MS + 200, 60_000);
@@ -253,6 +273,88 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     probing.allocated({ caps: new Map([['a-v0', 720]]), allocatedBps: 1_500_000, idealBps: 1_500_000 }, 0);
     calls(200_000, 220_000);
     assert.equal(clusters.length, count);
+  });
+
+  it('sends no fill beside a cluster, ends one when media fills it or a step finds nothing to copy, and has it measured only once it took a step', () => {
+    const ended: number[] = [];
+    class ProbingEstimator extends FixedEstimator {
+      probeResultsTaken = 0;
+      beginProbeCluster(): boolean {
+        return true;
+      }
+      probeClusterSent(id: number): void {
+        ended.push(id);
+      }
+    }
+    const estimator = new ProbingEstimator();
+    estimator.estimateBps = 400_000;
+    const bandwidth = new ReceiverBandwidth(estimator);
+    bandwidth.feedback({ kind: 'transport-cc', parsed: { senderSsrc: 1, mediaSsrc: 0, baseSequence: 0, referenceTime: 0, feedbackCount: 0, deltas: [] } }, 0);
+    bandwidth.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: 150_000, idealBps: 1_500_000 }, 0);
+    let t = 0;
+    const fills: number[] = [];
+    for (; !bandwidth.clusterOpen; t += 100) fills.push(bandwidth.probeBytes(t));
+    assert.ok(fills.at(-2)! > 0 && fills.at(-1) === 0, `the fill before, none from the call that opens the cluster: ${fills}`);
+    assert.equal(bandwidth.probeBytes(t), 0, 'nor while it is sent');
+    // 1: media fills it (6,000 bytes) before its steps do; sent over more than a step, it is measured.
+    const opened = t - 100;
+    assert.equal(bandwidth.clusterDue(opened), 1200);
+    bandwidth.stamp(packet(1), 5, opened, false);
+    bandwidth.clusterSent(1000);
+    for (let i = 0; i < 5; i++) bandwidth.stamp(packet(2 + i), 5, opened + 6, true);
+    assert.equal(bandwidth.clusterOpen, false, 'ended by the media');
+    assert.deepEqual(ended, [1]);
+    // 2: a step that finds nothing to copy ends it; only its first step sent: not measured.
+    for (t = opened + 2000; !bandwidth.clusterOpen; t += 100) bandwidth.probeBytes(t);
+    assert.ok(bandwidth.clusterDue(t - 100) > 0);
+    bandwidth.clusterSent(0);
+    assert.equal(bandwidth.clusterOpen, false, 'nothing to copy');
+    assert.deepEqual(ended, [1], 'left to time out: measured, it would be a burst');
+    // 3: cut short (the conference's endCluster) after a step and another: measured.
+    for (t += 4000; !bandwidth.clusterOpen; t += 100) bandwidth.probeBytes(t);
+    const third = t - 100;
+    assert.ok(bandwidth.clusterDue(third) > 0);
+    bandwidth.stamp(packet(10), 5, third, false);
+    bandwidth.clusterSent(1000);
+    const next = bandwidth.clusterNextAt(third);
+    assert.ok(bandwidth.clusterDue(next) > 0);
+    bandwidth.stamp(packet(11), 5, next, false);
+    bandwidth.clusterSent(1000);
+    bandwidth.endCluster();
+    assert.deepEqual(ended, [1, 3]);
+  });
+
+  it('on an idle path, a cluster paced on the 5 ms grid is taken for wanted layers from 1.55 to 2 times the estimate, whatever the grid\'s phase (the grid never sends it slower than its target)', () => {
+    /** One cluster through a path that delays every packet 20 ms: whether its result was taken. */
+    const taken = (estimate: number, ideal: number, phase: number): boolean => {
+      const estimator = new SendSideBandwidthEstimator({ initialBps: estimate });
+      const bandwidth = new ReceiverBandwidth(estimator);
+      bandwidth.stamp(packet(0), 5, 0, true);
+      bandwidth.feedback({ kind: 'transport-cc', parsed: arrivedAt(0, 0, [20]) }, 40);
+      bandwidth.allocated({ caps: new Map([['a-v0', 180]]), allocatedBps: estimate / 2, idealBps: ideal }, 40);
+      const opened = 3000 + phase;
+      bandwidth.probeBytes(opened - 1000);
+      bandwidth.probeBytes(opened - 500);
+      bandwidth.probeBytes(opened);
+      assert.ok(bandwidth.clusterOpen);
+      const arrivals: number[] = [];
+      for (let now = opened; bandwidth.clusterOpen; now = Math.ceil(bandwidth.clusterNextAt(now) / PROBE_PACE_MS) * PROBE_PACE_MS) {
+        const due = bandwidth.clusterDue(now);
+        let sent = 0;
+        for (; sent < due; sent += 1202) {
+          bandwidth.stamp(packet(arrivals.length + 1, 1202), 5, now, false);
+          arrivals.push(now + 20);
+        }
+        if (due > 0) bandwidth.clusterSent(sent);
+      }
+      estimator.transportCcFeedback(arrivedAt(1, 1, arrivals), arrivals.at(-1)! + 40);
+      return estimator.probeResultsTaken === 1;
+    };
+    for (const estimate of [300_000, 1_000_000, 2_500_000]) {
+      for (const share of [1.55, 1.7, 2]) {
+        for (let phase = 0.05; phase < 5; phase += 0.5) assert.ok(taken(estimate, share * estimate, phase), `estimate ${estimate}, layers ${share} times it, grid phase ${phase} ms`);
+      }
+    }
   });
 
   it('backs off clusters whose taken results do not hold (held back again within PROBE_SUSTAIN_MS), and not those that do', () => {
