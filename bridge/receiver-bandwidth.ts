@@ -213,9 +213,10 @@ export class ReceiverBandwidth {
     this.#sentBytes += size;
     if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
     // A cluster is what the path carries while it is sent, as libwebrtc's pacer counts it: its
-    // copies and the media alongside them (which the copies then need not make up for); not the
-    // other probing copies.
-    const inCluster = this.#cluster !== 0 && (media || this.#clusterStep);
+    // copies, and the media alongside them as far as its schedule owes (which the copies then need
+    // not make up for); not media beyond it (the bridge does not pace media: a keyframe's burst
+    // would be measured as a burst, the link's rate), nor other probing copies.
+    const inCluster = this.#cluster !== 0 && (this.#clusterStep || (media && this.#clusterSentBytes + size <= this.#clusterOwed(now)));
     this.#estimator.packetSent(sequence, size, now, inCluster ? this.#cluster : 0);
     this.#sequence = (sequence + 1) & 0xffff;
     if (inCluster) {
@@ -339,9 +340,14 @@ export class ReceiverBandwidth {
    */
   clusterDue(now: number): number {
     if (this.#cluster === 0) return 0;
-    const due = Math.min(this.#clusterPlannedBytes, this.#packetsOwed(now + PROBE_PACE_MS) * PROBE_PACKET_BYTES) - this.#clusterSentBytes;
+    const due = this.#clusterOwed(now) - this.#clusterSentBytes;
     this.#clusterStep = due > 0;
     return Math.max(0, due);
+  }
+
+  /** Bytes the open cluster owes by the step after `now`, at most all of it. */
+  #clusterOwed(now: number): number {
+    return Math.min(this.#clusterPlannedBytes, this.#packetsOwed(now + PROBE_PACE_MS) * PROBE_PACKET_BYTES);
   }
 
   /** Packets of the open cluster whose time at its target rate is `at` or before (the first at its start). */

@@ -495,7 +495,8 @@ export class VideoProjection {
     if (media) return this.#forwardMedia(input, vp8, svc, now, send);
     // Read before the receivers' re-stamping rewrites the header.
     const layer = header.ssrc;
-    const keyframeStart = lostOnTheWayIn && vp8 !== undefined && input.keyframe ? header.sequenceNumber : -1;
+    // The keyframe bit as read (this.#keyframe): a single layer's packets all count as one, but it never switches.
+    const keyframeStart = lostOnTheWayIn && vp8 !== undefined && this.#keyframe && this.#layers.length > 1 ? header.sequenceNumber : -1;
     const sent = this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
     return keyframeStart < 0 ? sent : sent + this.#switchAtLateKeyframe(layer, keyframeStart, now, send);
   }
@@ -505,9 +506,11 @@ export class VideoProjection {
    * came back from the bridge's own request after the rest of the keyframe: a receiver waiting to
    * switch to that layer (its target) switches at it now, and is sent it and the layer's packets
    * that came after it from the cache, in order, as media — instead of waiting for the next
-   * keyframe, asked for again no sooner than KEYFRAME_REQUEST_INTERVAL_MS later (a picture that
-   * stands still that much longer). Not past LATE_KEYFRAME_PACKETS (a keyframe a burst that long
-   * behind the stream is better asked again). Returns the packets handed over.
+   * keyframe, asked for again no sooner than KEYFRAME_REQUEST_INTERVAL_MS later. Not past
+   * LATE_KEYFRAME_PACKETS (a keyframe a burst that long behind the stream is better asked again),
+   * nor to a receiver held for its bandwidth (its path's queue fills: no burst into it). The
+   * receiver's timeline then runs ahead of the picture by the time the packet took to come back,
+   * which its jitter buffer takes up. Returns the packets handed over.
    */
   #switchAtLateKeyframe(layer: number, first: number, now: number, send: ProjectedPacketSink): number {
     const index = this.#layers.indexOf(layer);
@@ -518,7 +521,7 @@ export class VideoProjection {
     let sent = 0;
     this.#survey(now);
     for (const receiver of this.#receiverList) {
-      if (receiver.target !== layer || receiver.map.currentSsrc === layer) continue;
+      if (receiver.target !== layer || receiver.map.currentSsrc === layer || receiver.held) continue;
       for (let k = 0; k < count; k++) {
         const sequence = (first + k) & 0xffff;
         // One lost on the way in too is a hole the receiver asks for (its NACK finds it in the cache once it came).
@@ -537,13 +540,16 @@ export class VideoProjection {
         this.#keyframe = input.keyframe;
         this.#resumable = input.keyframe || vp8 === undefined;
         this.#followsPictureEnd = false; // no hold starts on a packet sent late
-        sent += this.#forwardMediaTo(receiver, input, vp8, undefined, vp8 === undefined ? -1 : vp8.temporalId, 0, copy[1]!, now, send);
+        if (this.#forwardMediaTo(receiver, input, vp8, undefined, vp8 === undefined ? -1 : vp8.temporalId, 0, copy[1]!, now, send) > 0) {
+          sent++;
+          // Its original, should it come after all (this one may be the answer to a request too),
+          // must not be sent again in the slot the copy took.
+          this.#fromRetransmission[index * FROM_RETRANSMISSION_SLOTS + (sequence & (FROM_RETRANSMISSION_SLOTS - 1))] = sequence;
+        }
         // The keyframe's first packet did not switch it (its target moved since it was last judged): nothing to catch up.
         if (k === 0 && receiver.map.currentSsrc !== layer) break;
       }
     }
-    // Its original, should it come after all, must not be sent again in the slot its copy took.
-    if (sent > 0) this.#fromRetransmission[index * FROM_RETRANSMISSION_SLOTS + (first & (FROM_RETRANSMISSION_SLOTS - 1))] = first;
     return sent;
   }
 

@@ -56,6 +56,7 @@ function arrivedAt(base: number, count: number, arrivalsMs: readonly number[]): 
 function sendCluster(bandwidth: ReceiverBandwidth, from: number): Array<{ at: number; due: number }> {
   const steps: Array<{ at: number; due: number }> = [];
   for (let now = from; ; now = bandwidth.clusterNextAt(now)) {
+    assert.ok(steps.length < 1000, 'a cluster ends');
     const due = bandwidth.clusterDue(now);
     if (due > 0) {
       steps.push({ at: now, due });
@@ -296,12 +297,18 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     for (; !bandwidth.clusterOpen; t += 100) fills.push(bandwidth.probeBytes(t));
     assert.ok(fills.at(-2)! > 0 && fills.at(-1) === 0, `the fill before, none from the call that opens the cluster: ${fills}`);
     assert.equal(bandwidth.probeBytes(t), 0, 'nor while it is sent');
-    // 1: media fills it (6,000 bytes) before its steps do; sent over more than a step, it is measured.
+    // 1: media counts in it as far as its schedule owes (800 kbit/s: 1,200 bytes each 12 ms), not
+    // a burst beyond it; media on schedule fills it (6,000 bytes), and it is measured.
     const opened = t - 100;
     assert.equal(bandwidth.clusterDue(opened), 1200);
     bandwidth.stamp(packet(1), 5, opened, false);
     bandwidth.clusterSent(1000);
+    const tagged = () => [...estimator.clusterOf.values()].filter((c) => c === 1).length;
     for (let i = 0; i < 5; i++) bandwidth.stamp(packet(2 + i), 5, opened + 6, true);
+    assert.equal(tagged(), 1, 'a burst of media ahead of the schedule is not the cluster\'s');
+    assert.equal(bandwidth.clusterOpen, true);
+    for (let i = 1; i <= 5; i++) bandwidth.stamp(packet(10 + i), 5, opened + 12 * i, true);
+    assert.equal(tagged(), 6);
     assert.equal(bandwidth.clusterOpen, false, 'ended by the media');
     assert.deepEqual(ended, [1]);
     // 2: a step that finds nothing to copy ends it; only its first step sent: not measured.

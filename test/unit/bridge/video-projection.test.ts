@@ -338,6 +338,35 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(of('b').length, count);
   });
 
+  it('sends a receiver caught up on a late keyframe each output sequence number once: the originals of packets that came back as answers too are dropped', () => {
+    const { projection, project, of, advance } = setup([L0, L1], new PacketCache());
+    projection.setWantedHeight('a', 720);
+    projection.setWantedHeight('b', 180);
+    const s = new Sender();
+    project(s.frame(L1, true));
+    project(s.frame(L0, true));
+    projection.setWantedHeight('b', 720);
+    advance(33);
+    project(s.frame(L0));
+    // A keyframe of one packet, then three frames; the keyframe and the frame after it lost on the way in.
+    const k1 = s.frame(L1, true);
+    const d1 = s.frame(L1);
+    const later = [s.frame(L1), s.frame(L1)];
+    for (const p of later) project(p);
+    const [k1Copy, d1Copy] = [Buffer.from(k1), Buffer.from(d1)];
+    // The bridge's requests answered, d1's first: a gets it as RTX; then k1's: b switches, caught up on k1, d1 and the two after.
+    assert.equal(project(rtxOf(d1Copy, R1, 1), new Set(), true), 1);
+    assert.equal(project(rtxOf(k1Copy, R1, 2), new Set(), true), 1 + 4);
+    assert.equal(projection.forwardedLayer('b'), L1);
+    // Both originals, late after all: neither goes again.
+    const count = of('b').length;
+    assert.equal(project(d1), 0);
+    assert.equal(project(k1), 0);
+    assert.equal(of('b').length, count);
+    const seqs = of('b').filter((p) => p.pt === VP8).map((p) => p.seq);
+    assert.equal(new Set(seqs).size, seqs.length, `each output sequence number once: ${seqs.join()}`);
+  });
+
   it('does not catch a receiver up on a keyframe whose first packet comes back more than 128 packets behind its layer (it waits for the next)', () => {
     const { projection, project, of, advance } = setup([L0, L1], new PacketCache());
     projection.setWantedHeight('b', 180);
@@ -663,6 +692,20 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
       assert.deepEqual(holds, []);
       assert.equal(project(packet(0, 1)), 1, 'a picture right after an end: a only');
       assert.deepEqual(holds, ['b']);
+    });
+
+    it('is not caught up on a lower layer\'s keyframe whose first packet came back late (no burst into a path whose queue fills): it waits for the next', () => {
+      const { projection, of, round, s, project } = onTop(new PacketCache());
+      projection.setWantedHeight('b', 180, overloaded());
+      assert.deepEqual(round(), []);
+      assert.equal(projection.isHeld('b'), true);
+      const k1 = ending(s.frame(L0, true));
+      project(ending(s.frame(L0)));
+      const before = of('b').length;
+      assert.equal(project(rtxOf(Buffer.from(k1), R0, 1), new Set(), true), 0);
+      assert.equal(projection.isHeld('b'), true);
+      assert.equal(of('b').length, before);
+      assert.deepEqual(round(L0), [L0], 'the next keyframe starts it');
     });
 
     it('is not probed while it waits (probing copies would queue ahead of the keyframe too)', () => {
