@@ -1007,6 +1007,36 @@ describe('bridge conference and the bridge channel', () => {
     for (let i = 1; i < cSeqs.length; i++) assert.equal(cSeqs[i], (cSeqs[i - 1]! + 1) & 0xffff, `C's sequence numbers continuous at ${i}`);
   });
 
+  it('switches a receiver up at a keyframe whose first packet it had to ask the sender for again, and sends it the rest of the layer since, in order', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 180 } });
+    const { frames, next } = layerFrames(c);
+    frames(3, (_, i) => i === 0);
+    assert.deepEqual(layersOf(c.b), Array(3).fill('low'));
+    const from = c.b.sentRtp.length;
+    c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 720 } });
+    // The tall layer's keyframe is lost on the way in; the two frames after it come.
+    const keySeq = next(HIGH);
+    const keyframe = layerFrame(HIGH, keySeq, true);
+    c.a.sentRtcp.length = 0;
+    for (let i = 0; i < 2; i++) {
+      c.a.emit('rtp', layerFrame(HIGH, next(HIGH), false));
+      c.a.emit('rtp', layerFrame(LOW, next(LOW), false));
+      c.clock.now += 33;
+    }
+    assert.deepEqual(layersOf(c.b, from), ['low', 'low'], 'B waits for a keyframe of the tall layer');
+    const asked = c.a.sentRtcp.filter((p) => p[1] === 205 && p.readUInt32BE(8) === HIGH).map((p) => p.readUInt16BE(12));
+    assert.deepEqual(asked, [keySeq], 'the bridge asks the sender for the lost packet itself');
+    // The sender's answer: B switches at it, and gets the keyframe and the two frames after it at once.
+    c.a.emit('rtp', rtxRtp(keyframe, HIGH_RTX, 1));
+    assert.deepEqual(layersOf(c.b, from), ['low', 'low', 'high', 'high', 'high']);
+    const seqs = c.b.sentRtp.filter((p) => p.readUInt32BE(8) === LOW).map((p) => p.readUInt16BE(2));
+    for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, `B's sequence numbers continuous at ${i}`);
+    frames(1, () => false);
+    assert.deepEqual(layersOf(c.b, from).slice(-1), ['high'], 'and the tall layer live from then on');
+  });
+
   it('drops the VP8 temporal layers above a receiver\'s maxFrameRate, its numbering without holes', () => {
     const c = conference();
     close = () => c.svc.close('test over');
