@@ -212,14 +212,15 @@ export class ReceiverBandwidth {
     const size = copy === undefined ? header.length : copy.length;
     this.#sentBytes += size;
     if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
-    // A cluster is what the path carries while it is sent, as libwebrtc's pacer counts it: its
-    // copies, and the media alongside them as far as its schedule owes (which the copies then need
-    // not make up for); not media beyond it (the bridge does not pace media: a keyframe's burst
-    // would be measured as a burst, the link's rate), nor other probing copies.
-    const inCluster = this.#cluster !== 0 && (this.#clusterStep || (media && this.#clusterSentBytes + size <= this.#clusterOwed(now)));
+    // A cluster is measured on what the path carries while it is sent, as libwebrtc's pacer counts
+    // it: its copies and all the media alongside them (not other probing copies). Media makes up
+    // for copies only as far as the cluster's schedule owes: the bridge does not pace media, and a
+    // keyframe's burst must neither end the cluster early nor shorten its span (it would then be
+    // measured as a burst, the link's rate).
+    const inCluster = this.#cluster !== 0 && (media || this.#clusterStep);
     this.#estimator.packetSent(sequence, size, now, inCluster ? this.#cluster : 0);
     this.#sequence = (sequence + 1) & 0xffff;
-    if (inCluster) {
+    if (inCluster && (this.#clusterStep || this.#clusterSentBytes + size <= this.#clusterOwed(now))) {
       if (!media) this.#clusterCopies++;
       this.#clusterSentBytes += size;
       this.#clusterLastSentAt = now;

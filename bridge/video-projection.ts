@@ -69,7 +69,7 @@ const PARTIAL_WINDOW_MS = 300;
  * keyframe late is sent at once (#switchAtLateKeyframe): a 720p keyframe and a few frames after it.
  */
 const LATE_KEYFRAME_PACKETS = 128;
-/** Packets of a layer watched for the late original of one forwarded from its retransmission: twice the SRTP replay window, a power of two. */
+/** Packets of a layer watched for the late original of one forwarded late (from its retransmission, or the cache): twice the SRTP replay window, a power of two. */
 const FROM_RETRANSMISSION_SLOTS = 128;
 
 /** Whether 16-bit sequence number `a` is after `b` (by 1 to 32767). */
@@ -264,12 +264,13 @@ export class VideoProjection {
   readonly #highestSequence: Int32Array;
   /**
    * Per layer, FROM_RETRANSMISSION_SLOTS entries indexed by sequence number modulo that: the
-   * packets lately forwarded as media from their retransmission (see project), -1 for none. Their
-   * originals, should they come after all, are dropped: sent again in their slots, they would be
-   * other bytes (the transport-wide sequence number is written per copy) under the same SRTP
-   * index, which the cipher must never see twice. An original can come only within the sender's
-   * SRTP replay window (64 packets) of the newest; an entry lives until a packet of its layer
-   * FROM_RETRANSMISSION_SLOTS further takes its place.
+   * packets lately forwarded as media from their retransmission (see project) or from the cache
+   * (#switchAtLateKeyframe), -1 for none. Their originals, should they come after all, are
+   * dropped: sent again in their slots, they would be other bytes (the transport-wide sequence
+   * number is written per copy) under the same SRTP index, which the cipher must never see twice.
+   * An original can come only within the bridge's SRTP replay window for the sender's SSRC (64
+   * packets) of the newest; an entry lives until a packet of its layer FROM_RETRANSMISSION_SLOTS
+   * further takes its place.
    */
   readonly #fromRetransmission: Int32Array;
   /** Whether the layer packet being projected is the one right after its layer's last picture end. */

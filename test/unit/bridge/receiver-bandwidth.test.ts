@@ -297,19 +297,23 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     for (; !bandwidth.clusterOpen; t += 100) fills.push(bandwidth.probeBytes(t));
     assert.ok(fills.at(-2)! > 0 && fills.at(-1) === 0, `the fill before, none from the call that opens the cluster: ${fills}`);
     assert.equal(bandwidth.probeBytes(t), 0, 'nor while it is sent');
-    // 1: media counts in it as far as its schedule owes (800 kbit/s: 1,200 bytes each 12 ms), not
-    // a burst beyond it; media on schedule fills it (6,000 bytes), and it is measured.
+    // 1: all media sent while it lasts is measured with it, but makes up for its copies only as far
+    // as its schedule owes (800 kbit/s: 1,200 bytes each 12 ms); media on schedule fills it
+    // (6,000 bytes), and it is measured.
     const opened = t - 100;
     assert.equal(bandwidth.clusterDue(opened), 1200);
     bandwidth.stamp(packet(1), 5, opened, false);
     bandwidth.clusterSent(1000);
     const tagged = () => [...estimator.clusterOf.values()].filter((c) => c === 1).length;
     for (let i = 0; i < 5; i++) bandwidth.stamp(packet(2 + i), 5, opened + 6, true);
-    assert.equal(tagged(), 1, 'a burst of media ahead of the schedule is not the cluster\'s');
-    assert.equal(bandwidth.clusterOpen, true);
-    for (let i = 1; i <= 5; i++) bandwidth.stamp(packet(10 + i), 5, opened + 12 * i, true);
-    assert.equal(tagged(), 6);
-    assert.equal(bandwidth.clusterOpen, false, 'ended by the media');
+    assert.equal(tagged(), 6, 'a burst of media is carried in it');
+    assert.equal(bandwidth.clusterOpen, true, 'but does not fill it ahead of its schedule');
+    assert.equal(bandwidth.clusterDue(opened + 7), 1400, 'nor spare its copies: 2,400 bytes owed by 12 ms, 1,000 sent');
+    bandwidth.stamp(packet(7), 5, opened + 7, false);
+    bandwidth.clusterSent(1000);
+    for (let i = 1; i <= 4; i++) bandwidth.stamp(packet(10 + i), 5, opened + 12 + 12 * i, true);
+    assert.equal(tagged(), 11);
+    assert.equal(bandwidth.clusterOpen, false, 'ended by the media on its schedule');
     assert.deepEqual(ended, [1]);
     // 2: a step that finds nothing to copy ends it; only its first step sent: not measured.
     for (t = opened + 2000; !bandwidth.clusterOpen; t += 100) bandwidth.probeBytes(t);
@@ -332,7 +336,7 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
   });
 
   it('on an idle path, a cluster paced on the 5 ms grid is taken for wanted layers from 1.55 to 2 times the estimate, whatever the grid\'s phase (the grid never sends it slower than its target)', () => {
-    /** One cluster through a path that delays every packet 20 ms: whether its result was taken. */
+    /** One cluster, with media at the estimate beside it, through a path that delays every packet 20 ms: whether its result was taken. */
     const taken = (estimate: number, ideal: number, phase: number): boolean => {
       const estimator = new SendSideBandwidthEstimator({ initialBps: estimate });
       const bandwidth = new ReceiverBandwidth(estimator);
@@ -345,7 +349,14 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
       bandwidth.probeBytes(opened);
       assert.ok(bandwidth.clusterOpen);
       const arrivals: number[] = [];
+      // Media goes on at the estimate meanwhile, 1,202-byte packets.
+      let mediaAt = opened + 1;
       for (let now = opened; bandwidth.clusterOpen; now = Math.ceil(bandwidth.clusterNextAt(now) / PROBE_PACE_MS) * PROBE_PACE_MS) {
+        for (; mediaAt < now && bandwidth.clusterOpen; mediaAt += (1202 * 8000) / estimate) {
+          bandwidth.stamp(packet(arrivals.length + 1, 1202), 5, mediaAt, true);
+          arrivals.push(mediaAt + 20);
+        }
+        if (!bandwidth.clusterOpen) break;
         const due = bandwidth.clusterDue(now);
         let sent = 0;
         for (; sent < due; sent += 1202) {
