@@ -338,16 +338,22 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(of('b').length, count);
   });
 
-  it('sends a receiver caught up on a late keyframe each output sequence number once: the originals of packets that came back as answers too are dropped', () => {
-    const { projection, project, of, advance } = setup([L0, L1], new PacketCache());
-    projection.setWantedHeight('a', 720);
-    projection.setWantedHeight('b', 180);
+  /** Two layers with a cache: a on the 720p layer, b on the 180p one, then wanting 720 (a keyframe of it to come). */
+  function bWaitingForTheTallLayer() {
+    const t = setup([L0, L1], new PacketCache());
+    t.projection.setWantedHeight('a', 720);
+    t.projection.setWantedHeight('b', 180);
     const s = new Sender();
-    project(s.frame(L1, true));
-    project(s.frame(L0, true));
-    projection.setWantedHeight('b', 720);
-    advance(33);
-    project(s.frame(L0));
+    t.project(s.frame(L1, true));
+    t.project(s.frame(L0, true));
+    t.projection.setWantedHeight('b', 720);
+    t.advance(33);
+    t.project(s.frame(L0));
+    return { ...t, s };
+  }
+
+  it('sends a receiver caught up on a late keyframe each output sequence number once: the originals of packets that came back as answers too are dropped', () => {
+    const { projection, project, of, s } = bWaitingForTheTallLayer();
     // A keyframe of one packet, then three frames; the keyframe and the frame after it lost on the way in.
     const k1 = s.frame(L1, true);
     const d1 = s.frame(L1);
@@ -368,18 +374,11 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
   });
 
   it('does not catch a receiver up on a keyframe whose first packet comes back more than 128 packets behind its layer (it waits for the next)', () => {
-    const { projection, project, of, advance } = setup([L0, L1], new PacketCache());
-    projection.setWantedHeight('b', 180);
-    const s = new Sender();
-    project(s.frame(L1, true));
-    project(s.frame(L0, true));
-    projection.setWantedHeight('b', 720);
-    advance(33);
-    project(s.frame(L0));
+    const { projection, project, of, s } = bWaitingForTheTallLayer();
     const k1 = s.frame(L1, true);
     for (let i = 0; i < 128; i++) project(s.frame(L1));
     const before = of('b').length;
-    assert.equal(project(rtxOf(k1, R1, 1), new Set(), true), 0);
+    assert.equal(project(rtxOf(k1, R1, 1), new Set(), true), 1, 'a\'s repair only');
     assert.equal(projection.forwardedLayer('b'), L0);
     assert.equal(of('b').length, before);
   });
