@@ -38,8 +38,8 @@
 //   becomes the delay-based estimate at once and the loss-based bound's floor. Too high a result
 //   shows as over-use once media fills it, and is cut as any. So an estimate cut by a passing
 //   congestion comes back in a few clusters instead of at 8 %/s. At most one cluster is measured
-//   at a time, once all of it was sent; one whose feedback is incomplete 1 s after it began is
-//   dropped.
+//   at a time, once all of it was sent; one whose feedback is incomplete 1 s after its last packet
+//   (or its start, before any) is dropped.
 //
 // Growth bound: besides the clusters, the estimate may run ahead of what was acknowledged
 // (raising a receiver to a higher simulcast layer is the probe), but an increase never takes the
@@ -141,7 +141,7 @@ export const PROBE_MIN_GAIN = 1.5;
 const PROBE_MIN_SPAN_MS = 1;
 /** No probe cluster this soon after a decrease of the estimate. */
 const PROBE_CALM_MS = 1000;
-/** A cluster whose feedback is not complete after this long is given up. */
+/** A cluster whose feedback is not complete this long after its last packet is given up. */
 const PROBE_TIMEOUT_MS = 1000;
 
 /** Bytes acknowledged per 25 ms of arrival time, over the last 500 ms. */
@@ -570,7 +570,8 @@ export class SendSideBandwidthEstimator {
   #probeResult(nowMs: number): void {
     const probe = this.#probe;
     if (probe.id === 0) return;
-    if (nowMs - probe.startedMs >= PROBE_TIMEOUT_MS) {
+    // From its last packet: a cluster paced at a low target takes up to 200 ms to send.
+    if (nowMs - (probe.sent > 0 ? probe.lastSentMs : probe.startedMs) >= PROBE_TIMEOUT_MS) {
       probe.id = 0;
       return;
     }

@@ -392,6 +392,17 @@ describe('bridge/bwe', () => {
       assert.equal(estimator.estimateBps, 1_920_000);
     });
 
+    it('waits for a slow cluster\'s feedback a second from its last packet, not from its start', () => {
+      const estimator = new SendSideBandwidthEstimator({ initialBps: 100_000 });
+      assert.equal(estimator.beginProbeCluster(1, 240_000, 0), true);
+      // Five packets at 240 kbit/s: one each 40 ms, the last at 160 ms.
+      for (let s = 0; s < 5; s++) estimator.packetSent(s, PACKET_BYTES, 40 * s, 1);
+      estimator.probeClusterSent(1);
+      estimator.transportCcFeedback(wire(fromArrivals(0, 0, [950, 990, 1030, 1070, 1110])), 1150);
+      assert.equal(estimator.state.probeResultBps, 240_000, 'its feedback complete 1.15 s after its start, 0.99 s after its last packet');
+      assert.equal(estimator.probeResultsTaken, 1);
+    });
+
     it('paced clusters through a bottleneck shared with cross traffic measure about the share left, where bursts measure the link', () => {
       const run = (paced: boolean) => {
         const estimator = new SendSideBandwidthEstimator({ initialBps: 300_000 });
