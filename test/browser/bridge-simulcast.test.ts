@@ -68,6 +68,18 @@ async function senderState(page: Page): Promise<unknown> {
 }
 
 /**
+ * The height of the sender's shortest layer: of its simulcast encodings (VP8), or of the spatial
+ * layers in its one SVC encoding (`L3T3`: a quarter of the full height, `L2T3`: a half).
+ */
+function shortestLayer(codec: string, out: VideoOut[]): number {
+  if (out.length === 0) return 0;
+  if (codec === 'VP8') return Math.min(...out.map((e) => e.frameHeight));
+  const main = [...out].sort((x, y) => y.framesEncoded - x.framesEncoded)[0]!;
+  const spatial = Number(/^L(\d)/.exec(main.scalabilityMode ?? '')?.[1] ?? 1);
+  return Math.round(main.frameHeight / 2 ** (spatial - 1));
+}
+
+/**
  * The longest freeze tolerated across B's switch: about what a keyframe asked by PLI takes to come
  * (the bridge's pacing of 300 ms plus the encoder's reaction on a loaded machine). A switch not
  * made on a keyframe, or a stream with holes in its numbering, freezes until the receiver's own
@@ -128,9 +140,11 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       // (about 1.25 Mbit/s for the three layers; for SVC it climbs through L1T3 and L2T3_KEY), and a
       // loaded machine may stop short (CPU adaptation: AV1 at 720 costs a core): for SVC the poll
       // waits until A decodes the sender's full picture, whatever its height, and B a shorter one.
+      // B's picture no taller than 180 lines, or than the sender's shortest layer if that is taller.
+      const fitsB = (vb: { frameHeight: number }, out: VideoOut[]) => vb.frameHeight <= Math.max(180, shortestLayer(codec, out));
       const split = await pollUntil(async () => ({ a: await videoIn(a), b: await videoIn(b), out: await videoOut(sender) }),
         ({ a: va, b: vb, out }) => va !== undefined && vb !== undefined && va.frameHeight >= 360 && vb.frameHeight > 0 && vb.frameHeight < va.frameHeight
-          && (codec === 'VP8' ? out.length >= 3 : va.frameHeight === Math.max(...out.map((e) => e.frameHeight))),
+          && fitsB(vb, out) && (codec === 'VP8' ? out.length >= 3 : va.frameHeight === Math.max(...out.map((e) => e.frameHeight))),
         60_000);
       if (codec === 'VP8') {
         assert.ok(split.out.length >= 3, `three simulcast encodings with frames encoded: ${JSON.stringify(split.out)} ${JSON.stringify(await senderState(sender))}`);
@@ -144,6 +158,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       }
       assert.ok(split.a && split.a.frameHeight >= 360, `A (720 on stage) decodes at least 360 lines: ${JSON.stringify(split)}`);
       assert.ok(split.b && split.b.frameHeight > 0 && split.b.frameHeight < split.a.frameHeight, `B (180) decodes fewer lines than A: ${JSON.stringify(split)}`);
+      assert.ok(fitsB(split.b, split.out), `B (180) decodes no more than 180 lines, or the sender's shortest layer: ${JSON.stringify(split)}`);
       console.log(`      sender encodes ${split.out.map((e) => `${e.frameHeight}${e.scalabilityMode ? ` ${e.scalabilityMode}` : ''}`).join('/')} lines; A decodes ${split.a.frameHeight}, B ${split.b.frameHeight}`);
 
       // B now wants 720: it goes up (on a keyframe of the tall layer) and its video does not freeze.
