@@ -1,8 +1,8 @@
 /**
  * The bridge's own expiry with real endpoints on a real UDP socket (bridge/colibri.ts
  * expireInactive, as jitsi-videobridge's VideobridgeExpireThread): an endpoint whose client never
- * shows up, or whose transport failed, is removed on the next sweep with everything it held on the
- * shared port, and its conference goes once empty.
+ * shows up, whose transport failed, or whose client connected and then fell silent, is removed on
+ * the next sweep with everything it held on the shared port, and its conference goes once empty.
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -10,7 +10,9 @@ import { pino } from 'pino';
 import { ColibriService } from '../../bridge/colibri.ts';
 import { MediaTransport } from '../../bridge/transport/index.ts';
 import { buildIceUdpTransport } from '../../xmpp/protocol/jingle-ice.ts';
+import type { Endpoint } from '../../bridge/endpoint.ts';
 import { until } from './channel-client.ts';
+import { connectScriptedClient, scriptedRtp, type ScriptedClient } from './scripted-client.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -18,22 +20,31 @@ describe('bridge expiry of endpoints on the media transport', function () {
   this.timeout(20_000);
   let media: MediaTransport;
   let colibri: ColibriService;
+  /** The endpoints the service made, by id (the last of an id). */
+  const created = new Map<string, Endpoint>();
+  const clients: ScriptedClient[] = [];
 
   beforeEach(async () => {
     media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, connectTimeoutMs: 300 });
   });
   afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    created.clear();
     colibri?.close('test over');
     await media.close();
   });
 
-  function start(expiry: { neverHeardMs: number; inactivityMs: number; emptyConferenceMs: number }): void {
+  function start(expiry: { neverHeardMs: number; inactivityMs: number; emptyConferenceMs: number; checkIntervalMs?: number }): void {
     colibri = new ColibriService({
       log,
-      createEndpoint: (id, endpointLog) => media.createEndpoint(id, endpointLog),
+      createEndpoint: (id, endpointLog) => {
+        const endpoint = media.createEndpoint(id, endpointLog);
+        created.set(id, endpoint);
+        return endpoint;
+      },
       webSocketUrl: () => 'ws://127.0.0.1/colibri-ws/x',
       refusingNewConferences: () => false,
-      expiry: { ...expiry, checkIntervalMs: 50 },
+      expiry: { checkIntervalMs: 50, ...expiry },
     });
   }
 
@@ -59,6 +70,52 @@ describe('bridge expiry of endpoints on the media transport', function () {
     await until(() => colibri.endpointCount === 1, 'alice expired');
     assert.equal(colibri.conferenceList()[0]!.endpointIds()[0], 'bob');
     assert.equal(media.sizes.endpoints, 1);
+  });
+
+  it('expires an endpoint whose client connected, sent media and fell silent, keeping the one still sending', async () => {
+    // The sweep run by the test, to read its reasons; silence after 800 ms counts.
+    start({ neverHeardMs: 60_000, inactivityMs: 800, emptyConferenceMs: 60_000, checkIntervalMs: 0 });
+    allocate('alice', true);
+    allocate('bob', false);
+    const alice = await connectScriptedClient(media, created.get('alice')!, log, { ufrag: 'aliceufrag', pwd: 'alicepassword0123456789' });
+    const bob = await connectScriptedClient(media, created.get('bob')!, log, { ufrag: 'bobufrag', pwd: 'bobpassword0123456789012' });
+    clients.push(alice, bob);
+    assert.equal(media.sizes.addresses, 2, 'both clients\' addresses bound');
+    // Both send SRTP media for a while; then bob's client vanishes (no goodbye), alice goes on.
+    let sequence = 0;
+    const ticker = setInterval(() => {
+      sequence++;
+      alice.send(alice.srtp.protectRtp(scriptedRtp(sequence, 0x1111))!);
+      bob.send(bob.srtp.protectRtp(scriptedRtp(sequence, 0x2222))!);
+    }, 100);
+    const swept: Array<{ endpointId: string; reason: string }> = [];
+    try {
+      await until(() => created.get('bob')!.stats().packetsIn >= 5 && created.get('alice')!.stats().packetsIn >= 5, 'both heard');
+      // Twice the inactivity time with media flowing: nobody expires.
+      const steadyUntil = Date.now() + 1_600;
+      while (Date.now() < steadyUntil) {
+        swept.push(...colibri.expireInactive().endpoints);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(swept.length, 0, `an endpoint sending media is not expired: ${JSON.stringify(swept)}`);
+      bob.close();
+      const silentAt = Date.now();
+      while (colibri.endpointCount === 2 && Date.now() - silentAt < 5_000) {
+        swept.push(...colibri.expireInactive().endpoints);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const after = Date.now() - silentAt;
+      assert.deepEqual(swept.map((e) => [e.endpointId, e.reason]), [['bob', 'expired: inactive']], 'bob expired for its silence');
+      assert.ok(after >= 700, `not before the inactivity time (${after} ms)`);
+      assert.deepEqual(colibri.conferenceList()[0]!.endpointIds(), ['alice']);
+      assert.deepEqual({ endpoints: media.sizes.endpoints, ufrags: media.sizes.ufrags, addresses: media.sizes.addresses }, { endpoints: 1, ufrags: 1, addresses: 1 }, 'bob\'s routes freed, alice\'s kept');
+      // Alice is still heard after bob's expiry.
+      const heard = created.get('alice')!.stats().packetsIn;
+      await until(() => created.get('alice')!.stats().packetsIn > heard + 3, 'alice still heard');
+      assert.deepEqual(colibri.expireInactive().endpoints, []);
+    } finally {
+      clearInterval(ticker);
+    }
   });
 
   it('gives two conferences each an endpoint of the same id (ids are unique within a conference only), and closes each alone', async () => {
