@@ -2,7 +2,7 @@
  * The videobridge role (jitsi-videobridge's job). Over XMPP it behaves like a JVB: it logs in
  * as jvb@<auth domain>/<bridge id>, joins the brewery room jvbbrewery@<internal MUC> with a
  * `<stats>` presence (stress, drain, version, region), and answers Colibri2 conference-modify
- * requests from the focus. Media endpoints come from a factory (bridge/endpoint.ts on the shared
+ * requests and health checks from the focus. Media endpoints come from a factory (bridge/endpoint.ts on the shared
  * UDP port in production). The XMPP session is a link: in process beside the server
  * (`inProcessLink`), or a c2s connection from another machine that may drop and come back; each
  * time it comes online the bridge (re)joins the brewery, and its conferences live on meanwhile.
@@ -11,6 +11,7 @@ import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
 import { buildColibriStats, buildConferenceModified, parseConferenceModify, NS_COLIBRI2 } from '../xmpp/protocol/colibri2.ts';
+import { isHealthCheck } from '../xmpp/protocol/healthcheck.ts';
 import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
 import { errorReply, iqResult } from '../xmpp/stanza.ts';
 import { BridgeChannelServer } from './bridge-channel.ts';
@@ -126,10 +127,19 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     if (stanza.name !== 'iq' || (stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set')) return;
     const request = stanza.getChild('conference-modify', NS_COLIBRI2);
     try {
-      if (!request || stanza.attrs.type !== 'set') throw new StanzaError('cancel', 'service-unavailable');
-      // Only the focus (an account of the same auth domain) may drive the bridge.
+      // Only the focus (an account of the same auth domain) may drive the bridge or ask how it is.
       const from = String(stanza.attrs.from ?? '');
-      if (!from.startsWith(`focus@${options.user.split('@')[1]}/`)) throw new StanzaError('auth', 'forbidden', 'only the focus may use Colibri2 here');
+      const fromFocus = from.startsWith(`focus@${options.user.split('@')[1]}/`);
+      if (stanza.attrs.type === 'get' && isHealthCheck(stanza.getChild('healthcheck'))) {
+        if (!fromFocus) throw new StanzaError('auth', 'forbidden', 'only the focus may check the bridge');
+        // Answering at all is most of the check: a bridge whose event loop is stuck, or whose
+        // process is gone behind a live connection, does not (the focus's JvbDoctor times out).
+        if (closed) throw new StanzaError('cancel', 'service-unavailable', 'the bridge is stopping');
+        session.send(iqResult(stanza));
+        return;
+      }
+      if (!request || stanza.attrs.type !== 'set') throw new StanzaError('cancel', 'service-unavailable');
+      if (!fromFocus) throw new StanzaError('auth', 'forbidden', 'only the focus may use Colibri2 here');
       const answer = colibri.modify(parseConferenceModify(request));
       session.send(iqResult(stanza, buildConferenceModified(answer)));
     } catch (err) {

@@ -47,7 +47,7 @@ describe('the bridge over XMPP (brewery and Colibri2)', function () {
     await server.close();
   });
 
-  it('registers in the brewery with its stats, and answers Colibri2 from the focus account only', async () => {
+  it('registers in the brewery with its stats, and answers Colibri2 and health checks from the focus account only', async () => {
     const focus = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'focus', password: server.salon.secrets.focusPassword, resource: 'test' });
     const guest = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
     try {
@@ -69,6 +69,13 @@ describe('the bridge over XMPP (brewery and Colibri2)', function () {
 
       await assert.rejects(
         guest.client.iqCaller.request(xml('iq', { type: 'set', to: bridge.jid }, modifyElement)),
+        (err: Error & { condition?: string }) => err.condition === 'forbidden',
+      );
+      // Jicofo's health check (JvbDoctor): an empty result for the focus, forbidden for anyone else
+      const healthy = await focus.client.iqCaller.request(xml('iq', { type: 'get', to: bridge.jid }, xml('healthcheck', { xmlns: 'http://jitsi.org/protocol/healthcheck' })));
+      assert.deepEqual([healthy.attrs.type, healthy.children.length], ['result', 0]);
+      await assert.rejects(
+        guest.client.iqCaller.request(xml('iq', { type: 'get', to: bridge.jid }, xml('healthcheck', { xmlns: 'http://jitsi.org/protocol/healthcheck' }))),
         (err: Error & { condition?: string }) => err.condition === 'forbidden',
       );
       // the brewery itself is closed to accounts outside the auth domain
