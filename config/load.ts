@@ -72,6 +72,7 @@ export const envSettings: Record<string, Setting> = {
   JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },
   SALON_BRIDGE_LOUDEST_AUDIO: { path: 'bridge.loudestAudio', kind: 'int' },
   SALON_BRIDGE_LOAD_REDUCER: { path: 'bridge.loadReducer', kind: 'bool' },
+  SALON_BRIDGE_HEALTH_CHECK_MS: { path: 'bridge.healthCheckMs', kind: 'int' },
   JVB_BREWERY_MUC: { path: 'bridge.brewery', kind: 'string' },
   JVB_AUTH_USER: { path: 'bridge.user', kind: 'string' },
   JVB_AUTH_PASSWORD: { path: 'bridge.password', kind: 'string' },

@@ -398,6 +398,8 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     ...policy,
     ...(componentDomains(config).avModerationDomain ? { avModerationDomain: componentDomains(config).avModerationDomain } : {}),
     codecs: codecTable({ vp9: config.video.vp9, av1: config.video.av1 }),
+    bridgeHealth: config.bridge.healthCheckMs === 0 ? false
+      : { intervalMs: config.bridge.healthCheckMs, timeoutMs: config.bridge.healthCheckMs / 2, retryDelayMs: config.bridge.healthCheckMs / 2 },
     requestLimits: {
       burst: limits.conferenceRequestBurst,
       windowSeconds: limits.conferenceRequestWindowSeconds,

@@ -103,6 +103,11 @@ export class BridgeSelector {
     for (const bridge of this.bridges.values()) if (bridge.jid === jid) bridge.failedAt = this.now();
   }
 
+  /** The real JIDs of the bridges in the brewery. */
+  jids(): string[] {
+    return [...this.bridges.values()].map((bridge) => bridge.jid);
+  }
+
   /** A bridge answered graceful_shutdown before its presence said so: no new conference goes there. */
   markShuttingDown(jid: string): void {
     for (const bridge of this.bridges.values()) if (bridge.jid === jid) bridge.shuttingDown = true;

@@ -15,6 +15,7 @@ import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
 import { NS_DOCUMENT } from '../xmpp/protocol/salon-document.ts';
 import { errorReply, iqPayload, iqResult } from '../xmpp/stanza.ts';
 import type { DomainService } from '../xmpp/router.ts';
+import { BridgeHealthChecks, type BridgeHealthOptions } from './bridge-health.ts';
 import { BridgeSelector } from './bridge-selector.ts';
 import { Conference } from './conference.ts';
 import { IqCaller } from './iq-caller.ts';
@@ -94,11 +95,15 @@ export interface FocusOptions {
   avModerationDomain?: string;
   /** The codecs offered to clients and given to the bridge (./offer.ts codecTable). Default: opus and VP8. */
   codecs?: CodecTable;
+  /** The periodic health checks of the brewery's bridges (./bridge-health.ts); false: none. Default every 10 s. */
+  bridgeHealth?: Partial<BridgeHealthOptions> | false;
 }
 
 export interface Focus {
   readonly conferences: ReadonlyMap<string, Conference>;
   readonly bridges: BridgeSelector;
+  /** One round of the bridges' health checks now (as the periodic one); resolves once all are settled. */
+  checkBridges(): Promise<void>;
   close(): void;
 }
 
@@ -131,6 +136,17 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
     if (stanza.name === 'iq' && (type === 'get' || type === 'set')) handleOccupantIq(stanza, conference);
   });
   const iqCaller = new IqCaller((stanza) => session.send(stanza), options.requestTimeoutMs);
+  const health = new BridgeHealthChecks({
+    bridges: () => selector.jids(),
+    request: (to, payload, timeoutMs) => iqCaller.request(to, 'get', payload, timeoutMs),
+    failed: (jid) => {
+      // As after a Colibri2 request that timed out: not operational, so its conferences move.
+      selector.markFailed(jid);
+      for (const c of conferences.values()) c.bridgesChanged();
+    },
+    log,
+  }, options.bridgeHealth || {});
+  if (options.brewery && options.bridgeHealth !== false) health.start();
   if (options.brewery) {
     session.send(new Element('presence', { to: `${options.brewery}/focus` }).c('x', { xmlns: NS_MUC }).up());
   }
@@ -242,6 +258,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
   return {
     conferences,
     bridges: selector,
+    checkBridges: () => health.checkAll(),
     close() {
       if (closed) return;
       closed = true;
@@ -249,6 +266,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
       options.authentication?.sessions.clear();
       removeService();
       if (options.brewery) session.send(new Element('presence', { to: `${options.brewery}/focus`, type: 'unavailable' }));
+      health.close();
       iqCaller.close();
       session.close('focus stopped');
     },

@@ -5,7 +5,8 @@
  * `<success/>` "moving", then a new session-initiate whose transport is the other bridge's; the
  * focus's Colibri2 requests go to that bridge from then on. A bridge that stays in the brewery
  * but stops answering is found out by a Colibri2 request timing out (Jicofo marks it
- * non-operational) and left the same way.
+ * non-operational) and left the same way; with no request under way, by the focus's periodic
+ * health checks (Jicofo's JvbDoctor).
  */
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
@@ -165,6 +166,65 @@ describe('a conference moved off a bridge that stops answering Colibri2 (request
     for (const p of [alice, bob]) {
       const terminate = p.jingle.find((j) => j.action === 'session-terminate');
       assert.equal(terminate?.sid, offers(p)[0]!.sid);
+      assert.equal(bridgeOf(offers(p)[1]!), 'jvb-live');
+    }
+    assert.equal(live.host.bridge.colibri.endpointCount, 2);
+  });
+});
+
+describe('a conference moved off a bridge that stops answering while nobody asks it anything (health checks)', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let relay: Awaited<ReturnType<typeof startFreezableRelay>>;
+  const bridges: TestBridge[] = [];
+  const participants: ConferenceParticipant[] = [];
+  /** The focus checks every bridge this often; a check waits half as long, and a failed one is made again half as long after. */
+  const HEALTH_CHECK_MS = 600;
+
+  before(async () => {
+    server = await startTestServer({ SALON_BRIDGE_HEALTH_CHECK_MS: String(HEALTH_CHECK_MS) }, ['--no-bridge']);
+    relay = await startFreezableRelay(server.c2sPort);
+    bridges.push(await startTestBridge(server, { xmppServer: `127.0.0.1:${relay.port}`, flags: ['--bridge-id', 'jvb-frozen'] }));
+    await until(() => server.salon.focus.bridges.select() !== undefined, 'the focus sees the first bridge');
+    bridges.push(await startTestBridge(server, { flags: ['--bridge-id', 'jvb-live'] }));
+    await until(() => server.salon.focus.bridges.count === 2, 'the focus sees both bridges');
+  });
+  after(async () => {
+    for (const p of participants) await stopClient(p.client);
+    await relay.close();
+    for (const b of bridges) await b.close();
+    await server.close();
+  });
+
+  it('keeps a bridge that answers, and moves everyone off one that stops, without any request of theirs', async () => {
+    const [frozen, live] = bridges as [TestBridge, TestBridge];
+    for (const nick of ['alice', 'bob']) participants.push(await joinConference(server, ROOM, nick));
+    const [alice, bob] = participants as [ConferenceParticipant, ConferenceParticipant];
+    await until(() => offers(alice).length === 1 && offers(bob).length === 1, 'session-initiate to both');
+    assert.equal(bridgeOf(offers(alice)[0]!), 'jvb-frozen');
+    for (const p of [alice, bob]) {
+      await p.client.iqCaller.request(xml('iq', { type: 'set', to: `${ROOM}/focus` }, sessionAcceptFor(p === alice ? 'alice' : 'bob', offers(p)[0]!.sid, p === alice ? 0 : 1) as never));
+    }
+    // Several rounds of checks while both bridges answer: nothing moves.
+    await new Promise((r) => setTimeout(r, 4 * HEALTH_CHECK_MS));
+    assert.equal(server.salon.focus.bridges.isOperational(frozen.host.bridge.jid), true, 'a bridge that answers its checks stays operational');
+    assert.equal(offers(alice).length + offers(bob).length, 2, 'nobody moved');
+
+    // The bridge's connection stays open but nothing goes through any more (a stuck process); no
+    // participant asks the focus anything meanwhile.
+    const frozenAt = Date.now();
+    relay.freeze();
+    await until(() => offers(alice).length === 2 && offers(bob).length === 2, 'a new session-initiate to both', 20_000);
+    const movedAfter = Date.now() - frozenAt;
+    // At most: a round's wait, a check's timeout, the retry's delay and its timeout (and the focus's own pace).
+    assert.ok(movedAfter < 5 * HEALTH_CHECK_MS, `moved ${movedAfter} ms after the bridge stopped answering`);
+    assert.equal(server.salon.focus.bridges.count, 2, 'the frozen bridge is still in the brewery');
+    assert.equal(server.salon.focus.bridges.isOperational(frozen.host.bridge.jid), false, 'but no longer operational');
+    assert.equal(server.salon.focus.bridges.isOperational(live.host.bridge.jid), true);
+    for (const p of [alice, bob]) {
+      const terminate = p.jingle.find((j) => j.action === 'session-terminate');
+      assert.equal(terminate?.sid, offers(p)[0]!.sid);
+      assert.deepEqual([terminate?.reason?.condition, terminate?.reason?.text], ['success', MOVING_TEXT]);
       assert.equal(bridgeOf(offers(p)[1]!), 'jvb-live');
     }
     assert.equal(live.host.bridge.colibri.endpointCount, 2);
