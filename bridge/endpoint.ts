@@ -91,8 +91,8 @@ export interface EndpointContext {
   connectTimeoutMs?: number;
   /** The native media path (SRTP transforms), when the transport uses it. */
   native?: NativeMedia;
-  /** Where SRTP packets are queued for one sendmmsg, when the transport has it at the moment. */
-  sendBatch?(): UdpSendBatch | undefined;
+  /** Where SRTP packets to `to` are queued for one sendmmsg, when the transport has it for that link at the moment (not for an impaired one). */
+  sendBatch?(to: RemoteAddress): UdpSendBatch | undefined;
   /**
    * On the native path: from now on the SRTP that `from` sends is unprotected as the socket reads
    * it, by `transform` (undefined: no more), and comes to handleDatagram with the outcome.
@@ -288,7 +288,7 @@ export class Endpoint {
       return;
     }
     if (kind === 'rtp') {
-      const batch = this.#context.sendBatch?.();
+      const batch = this.#context.sendBatch?.(to);
       const queued = batch ? this.#srtp.queueRtp(packet, batch, to) : -1;
       if (queued >= 0) {
         this.#stats.packetsOut++;
@@ -310,7 +310,7 @@ export class Endpoint {
     }
     // RTCP joins the turn's batch as well (one sendmmsg, not a system call per compound: the
     // transport-cc feedback to every sender leaves together every feedback period).
-    const batch = kind === 'rtcp' ? this.#context.sendBatch?.() : undefined;
+    const batch = kind === 'rtcp' ? this.#context.sendBatch?.(to) : undefined;
     for (let copy = 0; copy < copies; copy++) {
       this.#stats.packetsOut++;
       this.#stats.bytesOut += protectedPacket.length;

@@ -89,7 +89,8 @@ export class MediaTransport {
     // Kernel arrival times are on the process clock: they stand for now() only when it is that clock.
     const kernelArrivals = (options.clock ?? systemClock) === systemClock;
     socket.receive((data, from, arrival, unprotected) => {
-      if (this.#impairments === undefined) this.#mux.receive(data, from, kernelArrivals ? arrival : undefined, unprotected);
+      // Only an impaired link's datagrams leave the usual path (kernel arrival times included).
+      if (this.#impairments === undefined || this.#impairmentAt(from) === undefined) this.#mux.receive(data, from, kernelArrivals ? arrival : undefined, unprotected);
       // A test impairment delays what it passes: it arrives when passed. It counts what came on the
       // wire: a datagram the read unprotected is its plaintext, then its tag.
       else if (unprotected === undefined) this.#impaired('in', data, from, (passed) => this.#mux.receive(passed, from));
@@ -110,8 +111,8 @@ export class MediaTransport {
       ...(options.iceTiming ? { iceTiming: options.iceTiming } : {}),
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(native ? { native } : {}),
-      // Impaired links (tests) go through the mux's send, one datagram at a time.
-      sendBatch: () => (this.#impairments === undefined ? this.#batch : undefined),
+      // Impaired links (tests) go through the mux's send, one datagram at a time; the others as always.
+      sendBatch: (to) => (this.#impairments === undefined || this.#impairmentAt(to) === undefined ? this.#batch : undefined),
       ...(socket.bindReceiver ? { bindReceiver: socket.bindReceiver } : {}),
     };
   }
@@ -219,10 +220,15 @@ export class MediaTransport {
   }
 
   #impaired(direction: 'in' | 'out', data: Buffer, remote: RemoteAddress, deliver: (data: Buffer) => void): void {
-    const client = this.#mux.clientAt(remote);
-    const impairment = (client && this.#impairments?.get(client)) ?? this.#impairments?.get(addressKey(remote));
+    const impairment = this.#impairmentAt(remote);
     if (impairment) impairment.pass(direction, data, deliver);
     else deliver(data);
+  }
+
+  /** The impairment of the link to `remote`: its endpoint's, or the address's when bound to none. */
+  #impairmentAt(remote: RemoteAddress): LinkImpairment | undefined {
+    const client = this.#mux.clientAt(remote);
+    return (client && this.#impairments?.get(client)) ?? this.#impairments?.get(addressKey(remote));
   }
 
   /** Closes every endpoint ('media transport closed'), then the socket. Idempotent. */
