@@ -89,6 +89,8 @@ const ONE_KEYFRAME_INTERVAL_S = 1;
 
 const CODECS = [
   { codec: 'VP8', title: 'simulcast layer', env: {}, room: 'simulcastroom', sender: 'lib-jitsi-meet' },
+  // The bridge's fallback media path (dgram, SRTP in TypeScript), as where the addon is not built.
+  { codec: 'VP8', title: 'simulcast layer, on the TypeScript media path,', env: { SALON_BRIDGE_NATIVE: 'off' }, room: 'simulcasttsroom', sender: 'lib-jitsi-meet' },
   { codec: 'VP9', title: 'VP9 SVC spatial layers', env: { ENABLE_CODEC_VP9: 'true' }, room: 'vp9room', sender: 'lib-jitsi-meet' },
   { codec: 'AV1', title: 'AV1 SVC spatial layers', env: { ENABLE_CODEC_AV1: 'true' }, room: 'av1room', sender: 'Salon' },
 ] as const;
@@ -104,6 +106,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       rig = await startLjmRig({ media: true, env });
       browser = rig.browser;
       origin = rig.pages.origin;
+      if ('SALON_BRIDGE_NATIVE' in env) assert.equal(rig.server.salon.media?.mediaPath, 'typescript', 'the bridge runs its TypeScript media path');
     });
     after(async () => rig?.close());
     afterEach(function () {
@@ -184,7 +187,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       for (const page of [sender, a, b]) await page.context().close();
     });
 
-    if (codec !== 'VP8') return;
+    if (codec !== 'VP8' || 'SALON_BRIDGE_NATIVE' in env) return;
 
     it('caps camera video while the bridge is overloaded (load reducer): the receiver on stage gets 180 and decodes on, then a tall picture again once lifted', async () => {
       const colibri = rig.server.salon.bridge!.colibri;
