@@ -148,6 +148,14 @@ export const STATS_FILTER_THRESHOLD = 20;
 /** Probing sends at most this many packets again per feedback (of the newest), whatever the gap to fill. */
 const MAX_PROBE_PACKETS = 20;
 
+/**
+ * A receiver caught up on a late keyframe is handed it and what followed at once: no more than its
+ * bandwidth estimate carries in this long (a bottleneck at about that rate queues the burst this
+ * long at most; longer, its transport-cc feedback would show the queue as congestion and move it
+ * down again). Past that it waits for the next keyframe, as before the catch-up.
+ */
+const LATE_KEYFRAME_BURST_MS = 100;
+
 interface Member {
   endpoint: ConferenceEndpoint;
   sources: EndpointSources;
@@ -1154,6 +1162,10 @@ export class BridgeConference {
         requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),
         onBandwidthHold: () => this.counters.bandwidthHolds++,
         cache: this.cache,
+        lateKeyframeBurstBytes: (receiverId) => {
+          const estimate = this.members.get(receiverId)?.bandwidth.estimateBps;
+          return estimate === undefined ? Infinity : (estimate * LATE_KEYFRAME_BURST_MS) / 8000;
+        },
       });
       this.projections.set(name, projection);
       created.set(name, projection);

@@ -113,6 +113,11 @@ export interface VideoProjectionOptions {
    * sender sent it, so that receivers' NACKs are answered by the bridge ({@link retransmit}).
    */
   cache?: PacketCache;
+  /**
+   * The most bytes a receiver may be handed at once when caught up on a late keyframe
+   * ({@link #switchAtLateKeyframe}): what its path would take in a short while. Default: no bound.
+   */
+  lateKeyframeBurstBytes?(receiverId: string): number;
 }
 
 /** What {@link VideoProjection.retransmit} did with a receiver's NACKed sequence number. */
@@ -509,7 +514,9 @@ export class VideoProjection {
    * that came after it from the cache, in order, as media — instead of waiting for the next
    * keyframe, asked for again no sooner than KEYFRAME_REQUEST_INTERVAL_MS later. Not past
    * LATE_KEYFRAME_PACKETS (a keyframe a burst that long behind the stream is better asked again),
-   * nor to a receiver held for its bandwidth (its path's queue fills: no burst into it). The
+   * nor to a receiver held for its bandwidth (its path's queue fills: no burst into it), nor to
+   * one whose path would queue the burst too long (`lateKeyframeBurstBytes`): sent at once, its
+   * packets would stand in the queue of a bottleneck and its estimate read that as congestion. The
    * receiver's timeline then runs ahead of the picture by the time the packet took to come back,
    * which its jitter buffer takes up. Returns the packets handed over.
    */
@@ -521,8 +528,14 @@ export class VideoProjection {
     if (!cache || highest < 0 || count > LATE_KEYFRAME_PACKETS) return 0;
     let sent = 0;
     this.#survey(now);
+    let burst = -1; // the bytes of the catch-up, summed when a receiver's bound asks
     for (const receiver of this.#receiverList) {
       if (receiver.target !== layer || receiver.map.currentSsrc === layer || receiver.held) continue;
+      const bound = this.#options.lateKeyframeBurstBytes?.(receiver.id) ?? Infinity;
+      if (bound < Infinity) {
+        if (burst < 0) burst = this.#cachedBytes(cache, layer, first, count, now);
+        if (burst > bound) continue;
+      }
       for (let k = 0; k < count; k++) {
         const sequence = (first + k) & 0xffff;
         // One lost on the way in too is a hole the receiver asks for (its NACK finds it in the cache once it came).
@@ -552,6 +565,13 @@ export class VideoProjection {
       }
     }
     return sent;
+  }
+
+  /** The bytes of the `count` packets of `layer` from `first` on that the cache holds. */
+  #cachedBytes(cache: PacketCache, layer: number, first: number, count: number, now: number): number {
+    let bytes = 0;
+    for (let k = 0; k < count; k++) bytes += cache.lengthOf(layer, (first + k) & 0xffff, now);
+    return bytes;
   }
 
   /**

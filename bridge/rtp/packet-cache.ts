@@ -207,16 +207,28 @@ export class PacketCache {
 
   /** The stored packet (ssrc, seq) if it is younger than maxAgeMs: a view valid until the next insert; do not modify it. */
   get(ssrc: number, seq: number, now: number): Uint8Array | undefined {
-    const stream = this.#streams.get(ssrc);
-    const index = stream ? stream.slots[seq & this.#mask]! : -1;
-    const data = index >= 0 ? this.#data[index] : undefined;
-    if (!data || this.#stream[index] !== stream || this.#seq[index] !== (seq & 0xffff) || now - this.#at[index]! > this.#options.maxAgeMs) {
+    const index = this.#slotOf(ssrc, seq, now);
+    if (index < 0) {
       this.stats.misses++;
       return undefined;
     }
     this.stats.hits++;
     const offset = this.#offset[index]!;
-    return data.buf.subarray(offset, offset + this.#length[index]!);
+    return this.#data[index]!.buf.subarray(offset, offset + this.#length[index]!);
+  }
+
+  /** The length of the packet `get` would return, 0 when it holds none; not counted in the statistics. */
+  lengthOf(ssrc: number, seq: number, now: number): number {
+    const index = this.#slotOf(ssrc, seq, now);
+    return index < 0 ? 0 : this.#length[index]!;
+  }
+
+  /** Where the packet (ssrc, seq) is stored, if it is and is younger than maxAgeMs; else -1. */
+  #slotOf(ssrc: number, seq: number, now: number): number {
+    const stream = this.#streams.get(ssrc);
+    const index = stream ? stream.slots[seq & this.#mask]! : -1;
+    if (index < 0 || !this.#data[index] || this.#stream[index] !== stream || this.#seq[index] !== (seq & 0xffff) || now - this.#at[index]! > this.#options.maxAgeMs) return -1;
+    return index;
   }
 
   /** Forgets one stream (its sender left or stopped the source). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PacketCache } from '../../../bridge/rtp/packet-cache.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { Vp8Descriptor } from '../../../bridge/rtp/vp8.ts';
-import { LAYER_TIMEOUT_MS, VideoProjection } from '../../../bridge/video-projection.ts';
+import { LAYER_TIMEOUT_MS, VideoProjection, type VideoProjectionOptions } from '../../../bridge/video-projection.ts';
 
 const VP8 = 100;
 const RTX = 96;
@@ -74,7 +74,7 @@ class Sender {
   }
 }
 
-function setup(layers = [L0, L1, L2], cache?: PacketCache) {
+function setup(layers = [L0, L1, L2], cache?: PacketCache, more: Partial<VideoProjectionOptions> = {}) {
   let now = 0;
   const requests: number[] = [];
   const holds: string[] = [];
@@ -82,7 +82,7 @@ function setup(layers = [L0, L1, L2], cache?: PacketCache) {
     { layers, rtx: new Map([[L0, R0], [L1, R1], [L2, R2]]) },
     {
       rtxPayloadTypes: new Map([[RTX, VP8]]), vp8PayloadTypes: new Set([VP8]), now: () => now, requestKeyframe: (s) => requests.push(s),
-      onBandwidthHold: (id) => holds.push(id), ...(cache ? { cache } : {}),
+      onBandwidthHold: (id) => holds.push(id), ...(cache ? { cache } : {}), ...more,
     },
   );
   /** What each receiver was handed, read at once (the buffer is rewritten for the next one). */
@@ -339,8 +339,8 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
   });
 
   /** Two layers with a cache: a on the 720p layer, b on the 180p one, then wanting 720 (a keyframe of it to come). */
-  function bWaitingForTheTallLayer() {
-    const t = setup([L0, L1], new PacketCache());
+  function bWaitingForTheTallLayer(more: Partial<VideoProjectionOptions> = {}) {
+    const t = setup([L0, L1], new PacketCache(), more);
     t.projection.setWantedHeight('a', 720);
     t.projection.setWantedHeight('b', 180);
     const s = new Sender();
@@ -371,6 +371,24 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(of('b').length, count);
     const seqs = of('b').filter((p) => p.pt === VP8).map((p) => p.seq);
     assert.equal(new Set(seqs).size, seqs.length, `each output sequence number once: ${seqs.join()}`);
+  });
+
+  it('catches a receiver up only if the burst fits what its path takes in a short while (lateKeyframeBurstBytes)', () => {
+    for (const [bound, caughtUp] of [[Infinity, true], [10_000, true], [100, false]] as const) {
+      const asked: string[] = [];
+      const { projection, project, of, s } = bWaitingForTheTallLayer({ lateKeyframeBurstBytes: (id) => (asked.push(id), bound) });
+      const k1 = s.frame(L1, true);
+      const later = [s.frame(L1), s.frame(L1)];
+      for (const p of later) project(p);
+      // The keyframe and two frames: some hundreds of bytes in all.
+      const burst = [k1, ...later].reduce((sum, p) => sum + p.length, 0);
+      assert.ok(burst > 100 && burst < 10_000, `the burst: ${burst} bytes`);
+      const before = of('b').length;
+      assert.equal(project(rtxOf(k1, R1, 1), new Set(), true), caughtUp ? 1 + 3 : 1, `bound ${bound}: a's repair${caughtUp ? ', and b\'s three packets' : ' only'}`);
+      assert.equal(projection.forwardedLayer('b'), caughtUp ? L1 : L0);
+      assert.equal(of('b').length - before, caughtUp ? 3 : 0);
+      assert.deepEqual(asked, ['b'], 'asked about the receiver waiting for the layer only');
+    }
   });
 
   it('does not catch a receiver up on a keyframe whose first packet comes back more than 128 packets behind its layer (it waits for the next)', () => {
