@@ -269,7 +269,7 @@ export const configSchema = z.strictObject({
      * fails twice in a row (no answer within half this time, or an error) is marked failed and its
      * conferences move to another bridge. 0 turns the checks off.
      */
-    healthCheckMs: z.number().int().min(0).max(600_000).refine((ms) => ms === 0 || ms >= 200, '0 (off) or at least 200 ms').default(10_000),
+    healthCheckMs: z.number().int().min(0).max(600_000).refine((ms) => ms === 0 || ms >= 1_000, '0 (off) or at least 1000 ms').default(10_000),
     /** The brewery room on the internal MUC domain. */
     brewery: token.default('jvbbrewery'),
     /** The bridges' account, `<user>@<auth domain>`. */

@@ -28,6 +28,8 @@ export interface KnownBridge {
   healthy: boolean;
   /** When a request to it last failed, or it last said it is unhealthy (selector clock); it is not operational for a while after. */
   failedAt?: number;
+  /** When it joined the brewery this time (selector clock): a bridge that leaves and comes back starts again. */
+  since: number;
 }
 
 export interface BridgeSelectorOptions {
@@ -91,6 +93,7 @@ export class BridgeSelector {
       shuttingDown: Boolean(previous?.shuttingDown || status.gracefulShutdown || status.shuttingDown),
       healthy,
       ...(failedAt !== undefined ? { failedAt } : {}),
+      since: previous?.since ?? this.now(),
     });
   }
 
@@ -103,9 +106,9 @@ export class BridgeSelector {
     for (const bridge of this.bridges.values()) if (bridge.jid === jid) bridge.failedAt = this.now();
   }
 
-  /** The real JIDs of the bridges in the brewery. */
-  jids(): string[] {
-    return [...this.bridges.values()].map((bridge) => bridge.jid);
+  /** The bridges in the brewery: real JIDs, and since when each is there (for the health checks). */
+  present(): Array<{ jid: string; since: number }> {
+    return [...this.bridges.values()].map((bridge) => ({ jid: bridge.jid, since: bridge.since }));
   }
 
   /** A bridge answered graceful_shutdown before its presence said so: no new conference goes there. */

@@ -137,7 +137,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
   });
   const iqCaller = new IqCaller((stanza) => session.send(stanza), options.requestTimeoutMs);
   const health = new BridgeHealthChecks({
-    bridges: () => selector.jids(),
+    bridges: () => selector.present(),
     request: (to, payload, timeoutMs) => iqCaller.request(to, 'get', payload, timeoutMs),
     failed: (jid) => {
       // As after a Colibri2 request that timed out: not operational, so its conferences move.

@@ -783,6 +783,9 @@ function table(results: Summary[]): string {
 }
 
 async function main(): Promise<void> {
+  // Stopped by a signal (a test's timeout, ^C): exit handlers run, the server child with them.
+  process.once('SIGTERM', () => process.exit(143));
+  process.once('SIGINT', () => process.exit(130));
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },

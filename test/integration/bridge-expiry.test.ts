@@ -78,8 +78,9 @@ describe('bridge expiry of endpoints on the media transport', function () {
     allocate('alice', true);
     allocate('bob', false);
     const alice = await connectScriptedClient(media, created.get('alice')!, log, { ufrag: 'aliceufrag', pwd: 'alicepassword0123456789' });
+    clients.push(alice);
     const bob = await connectScriptedClient(media, created.get('bob')!, log, { ufrag: 'bobufrag', pwd: 'bobpassword0123456789012' });
-    clients.push(alice, bob);
+    clients.push(bob);
     assert.equal(media.sizes.addresses, 2, 'both clients\' addresses bound');
     // Both send SRTP media for a while; then bob's client vanishes (no goodbye), alice goes on.
     let sequence = 0;

@@ -47,6 +47,7 @@ export async function waitFor(what: string, predicate: () => boolean, timeoutMs 
 /** Connects a client to `endpoint` (ICE, DTLS as the active side, SRTP keys) and resolves once both ends are keyed. */
 export async function connectScriptedClient(media: MediaTransport, endpoint: Endpoint, log: Logger, ice: { ufrag: string; pwd: string }): Promise<ScriptedClient> {
   const local = endpoint.localTransport();
+  const certificate = await generateCertificate();
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   let open = true;
@@ -54,7 +55,6 @@ export async function connectScriptedClient(media: MediaTransport, endpoint: End
     if (open) socket.send(data, media.port, '127.0.0.1');
   };
   const peer = new StunPeer(ice.ufrag, ice.pwd, local);
-  const certificate = await generateCertificate();
   const dtls = new DtlsLink({ role: 'client', certificate, log, send });
   dtls.setRemoteFingerprints([local.fingerprint]);
   let keys: SrtpKeyingMaterial | undefined;
@@ -67,19 +67,20 @@ export async function connectScriptedClient(media: MediaTransport, endpoint: End
       dtls.handle(data);
     }
   });
-  send(peer.request().bytes);
-  endpoint.setRemoteTransport({ ...ice, fingerprints: [{ ...certificate.fingerprint, setup: 'active' }], candidates: [] });
-  dtls.start();
-  await waitFor(`${endpoint.id} connected and its client keyed`, () => endpoint.state === 'connected' && keys !== undefined);
-  return {
-    socket,
-    srtp: new SrtpProtection(keys!),
-    send,
-    close: () => {
-      if (!open) return;
-      open = false;
-      dtls.close();
-      socket.close();
-    },
+  const close = (): void => {
+    if (!open) return;
+    open = false;
+    dtls.close();
+    socket.close();
   };
+  try {
+    send(peer.request().bytes);
+    endpoint.setRemoteTransport({ ...ice, fingerprints: [{ ...certificate.fingerprint, setup: 'active' }], candidates: [] });
+    dtls.start();
+    await waitFor(`${endpoint.id} connected and its client keyed`, () => endpoint.state === 'connected' && keys !== undefined);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { socket, srtp: new SrtpProtection(keys!), send, close };
 }
