@@ -19,7 +19,7 @@ import { channelOpen, joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.
 import { joinSalon } from './salon-page.ts';
 import { constrain, pollUntil, remoteVideo as videoIn } from './video-probes.ts';
 
-interface VideoOut { ssrc: number; framesEncoded: number; frameHeight: number; limitation?: string; scalabilityMode?: string; mimeType?: string }
+interface VideoOut { ssrc: number; framesEncoded: number; frameHeight: number; packetsSent: number; limitation?: string; scalabilityMode?: string; mimeType?: string }
 
 /** The sender's outgoing video encodings with frames encoded (one outbound-rtp per simulcast SSRC), lowest first. */
 async function videoOut(page: Page): Promise<VideoOut[]> {
@@ -33,7 +33,7 @@ async function videoOut(page: Page): Promise<VideoOut[]> {
     stats?.forEach((r: any) => {
       if (r.type !== 'outbound-rtp' || r.kind !== 'video' || !(r.framesEncoded > 0)) return;
       out.push({
-        ssrc: r.ssrc, framesEncoded: r.framesEncoded, frameHeight: r.frameHeight ?? 0, limitation: r.qualityLimitationReason,
+        ssrc: r.ssrc, framesEncoded: r.framesEncoded, frameHeight: r.frameHeight ?? 0, packetsSent: r.packetsSent ?? 0, limitation: r.qualityLimitationReason,
         scalabilityMode: r.scalabilityMode, mimeType: stats.get(r.codecId)?.mimeType,
       });
     });
@@ -52,6 +52,29 @@ async function inboundCodec(page: Page): Promise<string | undefined> {
       if (r.type === 'inbound-rtp' && r.kind === 'video' && (r.framesDecoded ?? 0) > best.frames) best = { frames: r.framesDecoded, mime: stats.get(r.codecId)?.mimeType };
     });
     return best.mime;
+  });
+}
+
+/**
+ * What a receiver knows from the sender reports of the video it decodes most of (its
+ * `remote-outbound-rtp`, keyed by the SSRC the bridge forwards it on): none when no report for
+ * that SSRC ever came. The bridge rewrites each layer's reports onto that SSRC with the
+ * receiver's own timestamps, so that lip sync survives the re-stamping.
+ */
+async function senderReportsSeen(page: Page): Promise<{ ssrc: number; reportsSent: number; remoteTimestamp: number; packetsSent: number } | undefined> {
+  return page.evaluate(async () => {
+    const w = window as unknown as Record<string, any>;
+    const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
+    const stats = (await pc?.getStats()) as (RTCStatsReport & Map<string, any>) | undefined;
+    let inbound: any;
+    stats?.forEach((r: any) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video' && (r.framesDecoded ?? 0) > (inbound?.framesDecoded ?? 0)) inbound = r;
+    });
+    let remote: { ssrc: number; reportsSent: number; remoteTimestamp: number; packetsSent: number } | undefined;
+    stats?.forEach((r: any) => {
+      if (r.type === 'remote-outbound-rtp' && inbound && r.ssrc === inbound.ssrc) remote = { ssrc: r.ssrc, reportsSent: r.reportsSent ?? 0, remoteTimestamp: r.remoteTimestamp ?? 0, packetsSent: r.packetsSent ?? 0 };
+    });
+    return remote;
   });
 }
 
@@ -175,6 +198,21 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       const frozen = after.totalFreezesDuration - before.totalFreezesDuration;
       console.log(`      B: ${before.frameHeight} → ${after.frameHeight} lines; freezes during the switch: ${after.freezeCount - before.freezeCount}, ${frozen.toFixed(3)} s`);
       assert.ok(frozen <= ONE_KEYFRAME_INTERVAL_S, `no freeze longer than a keyframe interval across B's switch: ${JSON.stringify({ before, after })}`);
+      // B goes on getting sender reports for the SSRC it decodes, now of the tall layer rewritten
+      // (Chromium sends one about every second): their count grows, their wall clock is now's.
+      const reports = await pollUntil(() => senderReportsSeen(b), (r) => r !== undefined && r.reportsSent > 0, 10_000);
+      assert.ok(reports && reports.reportsSent > 0, `B has sender reports for the video it decodes: ${JSON.stringify(reports)}`);
+      const moreReports = await pollUntil(() => senderReportsSeen(b), (r) => r !== undefined && r.reportsSent >= reports.reportsSent + 2, 10_000);
+      assert.ok(moreReports && moreReports.reportsSent >= reports.reportsSent + 2, `and more of them after the switch: ${JSON.stringify({ reports, moreReports })}`);
+      assert.ok(Math.abs(moreReports.remoteTimestamp - Date.now()) < 5_000, `their NTP time is the sender's clock, now: ${JSON.stringify(moreReports)} at ${Date.now()}`);
+      const layersNow = await videoOut(sender);
+      console.log(`      B: sender reports for SSRC ${moreReports.ssrc}: ${moreReports.reportsSent}, the last saying ${moreReports.packetsSent} packets sent; the sender's layers: ${layersNow.map((e) => `${e.frameHeight} ${e.packetsSent}`).join(', ')}`);
+      if (codec === 'VP8') {
+        // The report B got last is the tall layer's, rewritten: it cannot count more packets than
+        // that layer has sent by now (the 180 layer's, passed on as they came, may).
+        const tallNow = [...layersNow].sort((x, y) => y.frameHeight - x.frameHeight)[0]!;
+        assert.ok(moreReports.packetsSent <= tallNow.packetsSent, `B's last sender report counts the tall layer's packets: ${JSON.stringify({ moreReports, layersNow })}`);
+      }
       // and A, untouched by B's switch, still decodes the tall picture — for SVC, the sender's full
       // picture, whatever height CPU adaptation left it by now (AV1 at 720 costs a core)
       const aAfter = (await videoIn(a))!;
