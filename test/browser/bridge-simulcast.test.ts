@@ -136,7 +136,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       if (this.currentTest?.state === 'failed') console.error(browser.dumpLogs().split('\n').filter((l) => /error|fail/i.test(l)).slice(-40).join('\n'));
     });
 
-    it(`sends a 720-on-stage receiver a taller picture than a 180 one (${codec}), and switches the latter up without a freeze`, async () => {
+    it(`sends a 720-on-stage receiver a taller picture than a 180 one (${codec}), and switches the latter up and back down without a freeze`, async () => {
       let sender: Page;
       if (senderClient === 'Salon') {
         sender = await joinSalon(browser, rig.server.httpOrigin, room, 'Sender', { label: 'sender' });
@@ -222,6 +222,17 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       const tall = aAfter.frameHeight >= 360 || (codec !== 'VP8' && aAfter.frameHeight === fullNow);
       assert.ok(tall && aAfter.framesDecoded > split.a.framesDecoded, `A goes on: ${JSON.stringify({ was: split.a, now: aAfter, sender: outNow })}`);
       console.log(`      at the end: A decodes ${aAfter.frameHeight} lines, B ${after.frameHeight}; the sender encodes ${outNow.map((e) => `${e.frameHeight}${e.scalabilityMode ? ` ${e.scalabilityMode}` : ''}`).join('/')}`);
+
+      // B back to 180: down again (at a keyframe of the short layer), decoding on, without a freeze.
+      const tallB = (await videoIn(b))!;
+      await constrain(b, sourceName, 180, false);
+      const down = await pollUntil(async () => ({ b: await videoIn(b), out: await videoOut(sender) }), (v) => v.b !== undefined && v.b.frameHeight > 0 && fitsB(v.b, v.out), 20_000);
+      assert.ok(down.b && fitsB(down.b, down.out), `B switches down to a short layer: ${JSON.stringify({ tallB, down })}`);
+      const downOn = await pollUntil(() => videoIn(b), (v) => v !== undefined && v.framesDecoded >= down.b!.framesDecoded + 30, 15_000);
+      assert.ok(downOn && downOn.framesDecoded >= down.b!.framesDecoded + 30, `B keeps decoding after the switch down: ${JSON.stringify({ down, downOn })}`);
+      const frozenDown = downOn.totalFreezesDuration - tallB.totalFreezesDuration;
+      console.log(`      B back to 180: ${tallB.frameHeight} → ${downOn.frameHeight} lines; freezes during the switch: ${downOn.freezeCount - tallB.freezeCount}, ${frozenDown.toFixed(3)} s`);
+      assert.ok(frozenDown <= ONE_KEYFRAME_INTERVAL_S, `no freeze longer than a keyframe interval across B's switch down: ${JSON.stringify({ tallB, downOn })}`);
       for (const page of [sender, a, b]) await page.context().close();
     });
 
