@@ -127,36 +127,53 @@ async function startFreezableRelay(targetPort: number): Promise<{ port: number; 
   };
 }
 
-describe('a conference moved off a bridge that stops answering Colibri2 (request timeout)', function () {
-  this.timeout(60_000);
-  let server: TestServer;
-  let relay: Awaited<ReturnType<typeof startFreezableRelay>>;
-  const bridges: TestBridge[] = [];
-  const participants: ConferenceParticipant[] = [];
-
+/**
+ * A server without a bridge of its own and two bridges: `jvb-frozen`, logged in through a relay the
+ * test can freeze, which the focus picks first (with equal stress it takes the first it knows), and
+ * `jvb-live`. Set up before the suite's tests, torn down after them with the participants' clients.
+ */
+function frozenAndLiveBridges(env: Record<string, string>) {
+  const rig = {
+    server: undefined as unknown as TestServer,
+    relay: undefined as unknown as Awaited<ReturnType<typeof startFreezableRelay>>,
+    bridges: [] as TestBridge[],
+    participants: [] as ConferenceParticipant[],
+  };
   before(async () => {
-    // Without the periodic health checks: the request's own timeout is what finds the bridge out.
-    server = await startTestServer({ SALON_BRIDGE_HEALTH_CHECK_MS: '0' }, ['--no-bridge']);
-    relay = await startFreezableRelay(server.c2sPort);
-    // The frozen one joins first: with equal stress the focus takes the first it knows.
-    bridges.push(await startTestBridge(server, { xmppServer: `127.0.0.1:${relay.port}`, flags: ['--bridge-id', 'jvb-frozen'] }));
-    await until(() => server.salon.focus.bridges.select() !== undefined, 'the focus sees the first bridge');
-    bridges.push(await startTestBridge(server, { flags: ['--bridge-id', 'jvb-live'] }));
-    await until(() => server.salon.focus.bridges.count === 2, 'the focus sees both bridges');
+    rig.server = await startTestServer(env, ['--no-bridge']);
+    rig.relay = await startFreezableRelay(rig.server.c2sPort);
+    rig.bridges.push(await startTestBridge(rig.server, { xmppServer: `127.0.0.1:${rig.relay.port}`, flags: ['--bridge-id', 'jvb-frozen'] }));
+    await until(() => rig.server.salon.focus.bridges.select() !== undefined, 'the focus sees the first bridge');
+    rig.bridges.push(await startTestBridge(rig.server, { flags: ['--bridge-id', 'jvb-live'] }));
+    await until(() => rig.server.salon.focus.bridges.count === 2, 'the focus sees both bridges');
   });
   after(async () => {
-    for (const p of participants) await stopClient(p.client);
-    await relay.close();
-    for (const b of bridges) await b.close();
-    await server.close();
+    for (const p of rig.participants) await stopClient(p.client);
+    await rig.relay?.close();
+    for (const b of rig.bridges) await b.close();
+    await rig.server?.close();
   });
+  return rig;
+}
+
+/** alice and bob join the room and are offered sessions on the frozen bridge. */
+async function joinOnTheFrozenBridge(rig: ReturnType<typeof frozenAndLiveBridges>): Promise<[ConferenceParticipant, ConferenceParticipant]> {
+  for (const nick of ['alice', 'bob']) rig.participants.push(await joinConference(rig.server, ROOM, nick));
+  const [alice, bob] = rig.participants as [ConferenceParticipant, ConferenceParticipant];
+  await until(() => offers(alice).length === 1 && offers(bob).length === 1, 'session-initiate to both');
+  assert.equal(bridgeOf(offers(alice)[0]!), 'jvb-frozen');
+  return [alice, bob];
+}
+
+describe('a conference moved off a bridge that stops answering Colibri2 (request timeout)', function () {
+  this.timeout(60_000);
+  // Without the periodic health checks: the request's own timeout is what finds the bridge out.
+  const rig = frozenAndLiveBridges({ SALON_BRIDGE_HEALTH_CHECK_MS: '0' });
 
   it('marks the bridge failed when a request times out and re-invites everyone on the other one', async () => {
-    const [frozen, live] = bridges as [TestBridge, TestBridge];
-    for (const nick of ['alice', 'bob']) participants.push(await joinConference(server, ROOM, nick));
-    const [alice, bob] = participants as [ConferenceParticipant, ConferenceParticipant];
-    await until(() => offers(alice).length === 1 && offers(bob).length === 1, 'session-initiate to both');
-    assert.equal(bridgeOf(offers(alice)[0]!), 'jvb-frozen');
+    const { server, relay } = rig;
+    const [frozen, live] = rig.bridges as [TestBridge, TestBridge];
+    const [alice, bob] = await joinOnTheFrozenBridge(rig);
 
     relay.freeze();
     // alice's answer makes the focus update her endpoint: the request gets no answer (15 s timeout)
@@ -175,34 +192,14 @@ describe('a conference moved off a bridge that stops answering Colibri2 (request
 
 describe('a conference moved off a bridge that stops answering while nobody asks it anything (health checks)', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  let relay: Awaited<ReturnType<typeof startFreezableRelay>>;
-  const bridges: TestBridge[] = [];
-  const participants: ConferenceParticipant[] = [];
   /** The focus checks every bridge this often; a check waits half as long, and a failed one is made again half as long after. */
   const HEALTH_CHECK_MS = 2_000;
-
-  before(async () => {
-    server = await startTestServer({ SALON_BRIDGE_HEALTH_CHECK_MS: String(HEALTH_CHECK_MS) }, ['--no-bridge']);
-    relay = await startFreezableRelay(server.c2sPort);
-    bridges.push(await startTestBridge(server, { xmppServer: `127.0.0.1:${relay.port}`, flags: ['--bridge-id', 'jvb-frozen'] }));
-    await until(() => server.salon.focus.bridges.select() !== undefined, 'the focus sees the first bridge');
-    bridges.push(await startTestBridge(server, { flags: ['--bridge-id', 'jvb-live'] }));
-    await until(() => server.salon.focus.bridges.count === 2, 'the focus sees both bridges');
-  });
-  after(async () => {
-    for (const p of participants) await stopClient(p.client);
-    await relay.close();
-    for (const b of bridges) await b.close();
-    await server.close();
-  });
+  const rig = frozenAndLiveBridges({ SALON_BRIDGE_HEALTH_CHECK_MS: String(HEALTH_CHECK_MS) });
 
   it('keeps a bridge that answers, and moves everyone off one that stops, without any request of theirs', async () => {
-    const [frozen, live] = bridges as [TestBridge, TestBridge];
-    for (const nick of ['alice', 'bob']) participants.push(await joinConference(server, ROOM, nick));
-    const [alice, bob] = participants as [ConferenceParticipant, ConferenceParticipant];
-    await until(() => offers(alice).length === 1 && offers(bob).length === 1, 'session-initiate to both');
-    assert.equal(bridgeOf(offers(alice)[0]!), 'jvb-frozen');
+    const { server, relay } = rig;
+    const [frozen, live] = rig.bridges as [TestBridge, TestBridge];
+    const [alice, bob] = await joinOnTheFrozenBridge(rig);
     for (const p of [alice, bob]) {
       await p.client.iqCaller.request(xml('iq', { type: 'set', to: `${ROOM}/focus` }, sessionAcceptFor(p === alice ? 'alice' : 'bob', offers(p)[0]!.sid, p === alice ? 0 : 1) as never));
     }
