@@ -18,7 +18,8 @@
  * everything it sends and falls (Chrome's loss-based control): its layers' frame rates hold.
  *
  * The decoded frame rate must stay above 80 % of the lossless mean, and retransmission must be
- * seen happening (NACKs sent, retransmitted packets received).
+ * seen happening: on the receiver's path its NACKs and the bridge's RTX from its cache; on the
+ * sender's path the bridge's own NACKs and the sender's RTX.
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -207,13 +208,17 @@ describe('video through the bridge under 10 % random loss (browser)', function (
 
     assert.ok(before.fps > 5 && after.fps > 5, `the lossless runs decode video (${before.fps.toFixed(1)}, ${after.fps.toFixed(1)} fps)`);
     assert.ok(counters.in.lost > 0 && counters.out.lost > 0, 'the impairment dropped datagrams both ways');
-    assert.ok(during.nacks > 0, `the receiver sent NACKs (${during.nacks})`);
-    assert.ok(during.repaired > 0, `the receiver got retransmissions (${during.repaired})`);
     if (path === 'receiver') {
+      assert.ok(during.nacks > 0, `the receiver sent NACKs (${during.nacks})`);
+      assert.ok(during.repaired > 0, `the receiver got retransmissions (${during.repaired})`);
       assert.ok(fromCache > 0, `the bridge answered NACKs from its cache (${fromCache}; ${requested} asked of the sender)`);
       assert.ok(repeated > 0, 'the bridge sent the lossy receiver its frame ends twice');
     }
     else {
+      // What the sender's path lost is repaired before the receiver: the bridge's own NACKs, the
+      // sender's RTX. The receiver NACKs only what the bridge could not repair in time; at 180
+      // lines a frame is about one packet, and a lost one, asked at once (tail-loss probe) and
+      // forwarded as it comes back, often leaves the receiver nothing to ask (0 NACKs in one run).
       assert.ok(own > 0, `the bridge asked the sender for what it lost (${own})`);
       assert.ok(during.retransmitted > 0, `the sender retransmitted (${during.retransmitted} packets)`);
     }
