@@ -1037,6 +1037,35 @@ describe('bridge conference and the bridge channel', () => {
     assert.deepEqual(layersOf(c.b, from).slice(-1), ['high'], 'and the tall layer live from then on');
   });
 
+  it('catches a receiver up on a late keyframe only if the burst fits 100 ms of its bandwidth estimate (REMB here); else it switches at the next keyframe', () => {
+    for (const [bitrate, caughtUp] of [[250_000, true], [30_000, false]] as const) {
+      const c = conference();
+      close = () => c.svc.close('test over');
+      c.b.emit('rtcp', remb(bitrate));
+      assert.equal(c.svc.conferenceList()[0]!.bandwidthEstimate(B), bitrate);
+      c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 180 } });
+      const { frames, next } = layerFrames(c);
+      frames(40, (_, i) => i === 0); // both layers measured
+      const from = c.b.sentRtp.length;
+      c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 720 } });
+      // A tall keyframe of about 1 kB, lost on the way in, then two frames of each layer.
+      const keySeq = next(HIGH);
+      const keyframe = Buffer.concat([layerFrame(HIGH, keySeq, true), Buffer.alloc(1_000, 0xab)]);
+      for (let i = 0; i < 2; i++) {
+        c.a.emit('rtp', layerFrame(HIGH, next(HIGH), false));
+        c.a.emit('rtp', layerFrame(LOW, next(LOW), false));
+        c.clock.now += 33;
+      }
+      c.a.emit('rtp', rtxRtp(keyframe, HIGH_RTX, 1));
+      // 250 kbit/s carries 3,125 bytes in 100 ms: the burst of about 1.1 kB goes; 30 kbit/s, 375 bytes: it does not.
+      assert.deepEqual(layersOf(c.b, from), caughtUp ? ['low', 'low', 'high', 'high', 'high'] : ['low', 'low'], `REMB ${bitrate}`);
+      // Either way B wants the tall layer, and has it from its next keyframe on.
+      frames(1, (ssrc) => ssrc === HIGH);
+      assert.deepEqual(layersOf(c.b, from).slice(-1), ['high'], `REMB ${bitrate}: the tall layer from the next keyframe`);
+      c.svc.close('test over');
+    }
+  });
+
   it('drops the VP8 temporal layers above a receiver\'s maxFrameRate, its numbering without holes', () => {
     const c = conference();
     close = () => c.svc.close('test over');
