@@ -102,8 +102,6 @@ export interface FocusOptions {
 export interface Focus {
   readonly conferences: ReadonlyMap<string, Conference>;
   readonly bridges: BridgeSelector;
-  /** One round of the bridges' health checks now (as the periodic one); resolves once all are settled. */
-  checkBridges(): Promise<void>;
   close(): void;
 }
 
@@ -125,7 +123,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
     if (options.brewery && from.bare === options.brewery) {
       if (stanza.name !== 'presence') return;
       selector.onBreweryPresence(stanza);
-      for (const c of conferences.values()) c.bridgesChanged();
+      bridgesChanged();
       return;
     }
     if (stanza.name === 'message' && options.avModerationDomain !== undefined && from.full === options.avModerationDomain) {
@@ -142,13 +140,18 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
     failed: (jid) => {
       // As after a Colibri2 request that timed out: not operational, so its conferences move.
       selector.markFailed(jid);
-      for (const c of conferences.values()) c.bridgesChanged();
+      bridgesChanged();
     },
     log,
   }, options.bridgeHealth || {});
   if (options.brewery && options.bridgeHealth !== false) health.start();
   if (options.brewery) {
     session.send(new Element('presence', { to: `${options.brewery}/focus` }).c('x', { xmlns: NS_MUC }).up());
+  }
+
+  /** What the focus knows of the bridges changed: every conference rechecks its own (and invites those waiting for one). */
+  function bridgesChanged(): void {
+    for (const c of conferences.values()) c.bridgesChanged();
   }
 
   /** As Jicofo's AvModerationHandler: the notice names its room, whose conference applies it. */
@@ -258,7 +261,6 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
   return {
     conferences,
     bridges: selector,
-    checkBridges: () => health.checkAll(),
     close() {
       if (closed) return;
       closed = true;
