@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { generateCertificate } from '../../bridge/transport/certificate.ts';
 import { AUDIO_PACKET_MS, DelayHistogram, FRAME_RATE, KEYFRAME_INTERVAL_MS, LAYERS, QUIET_LEVEL, TALKER_LEVEL, offeredPps } from './media.ts';
 import { Participant } from './participant.ts';
+import { formatBreakdown, perfBreakdown, perfUnavailable, recordPerf, type PerfRecording } from './perf-profile.ts';
 import { serverNodeFlags } from '../server-command.ts';
 
 const HOST = '127.0.0.1';
@@ -413,7 +414,7 @@ async function startServerRetrying(cpuProfDir: string | undefined): Promise<Serv
   }
 }
 
-async function runScenario(s: Scenario, opts: { warmup: number; duration: number; cpuProfDir: string | undefined; concurrency: number; verbose: boolean; feedback: boolean }): Promise<Result> {
+async function runScenario(s: Scenario, opts: { warmup: number; duration: number; cpuProfDir: string | undefined; perfFile: string | undefined; concurrency: number; verbose: boolean; feedback: boolean }): Promise<Result> {
   const started = performance.now();
   const server = await startServerRetrying(opts.cpuProfDir);
   if (opts.verbose) process.stderr.write(`  server up in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
@@ -575,6 +576,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     const cpu0 = processCpuSeconds(server.pid);
     const self0 = process.cpuUsage();
     const machine0 = machineCpu();
+    const recording: PerfRecording | undefined = opts.perfFile ? await recordPerf(server.pid, opts.perfFile) : undefined;
     const w0 = performance.now();
     for (const p of participants) p.stats.measuring = true;
     measuring = true;
@@ -583,6 +585,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     measuring = false;
     const w1 = performance.now();
     const cpu1 = processCpuSeconds(server.pid);
+    await recording?.stop();
     const rss = processRssMB(server.pid);
     const wire1 = await delayBuckets(server.metricsUrl);
     const bridgeDrops = udpDrops(bridgePorts) - bridgeDrops0;
@@ -794,6 +797,7 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       concurrency: { type: 'string', default: '4' },
       'cpu-prof': { type: 'boolean', default: false },
+      perf: { type: 'boolean', default: false },
       priority: { type: 'string', default: '0' },
       'udp-buffer': { type: 'string', default: '0' },
       pin: { type: 'boolean', default: false },
@@ -808,7 +812,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--load-reducer] [--native auto|on|off] [--udp-gso on|off] [--feedback on|off] [--repeat K] [--cpu-prof] [--verbose]
+    console.log(`usage: npm run bench:bridge -- [--quick] [--scenario NAME] [--warmup s] [--duration s] [--concurrency N] [--priority NICE] [--udp-buffer BYTES] [--pin] [--loudest-audio N] [--load-reducer] [--native auto|on|off] [--udp-gso on|off] [--feedback on|off] [--repeat K] [--cpu-prof] [--perf] [--verbose]
 scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.name).join(', ')} (--quick); or any RxS: R rooms of S senders`);
     return;
   }
@@ -852,16 +856,28 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   process.stderr.write(`per sender: ${LAYERS.map((l) => `${l.height}p ${l.packets}x${l.bytes} B`).join(', ')} per frame at ${FRAME_RATE} fps, `
     + `audio ${1000 / AUDIO_PACKET_MS} pps; ${o.total} pps offered per sender; warm-up ${warmup} s, window ${duration} s\n`);
   const repeat = Number(values.repeat);
+  const perfWhyNot = values.perf ? perfUnavailable() : undefined;
+  if (perfWhyNot) process.stderr.write(`note: --perf: ${perfWhyNot}; running without it\n`);
+  const perf = values.perf && !perfWhyNot;
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat ${values.repeat}: a whole number of runs, at least 1`);
   // Rounds over the scenarios, so that a slow spell of the machine does not fall on one scenario's runs only.
   const runs = new Map<string, Result[]>(scenarios.map((s) => [s.name, []]));
   for (let round = 1; round <= repeat; round++) {
     for (const s of scenarios) {
       const profDir = values['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'salon-bench-prof-')) : undefined;
-      const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, concurrency: Number(values.concurrency), verbose: values.verbose!, feedback: values.feedback === 'on' });
+      const perfDir = perf ? mkdtempSync(join(tmpdir(), 'salon-bench-perf-')) : undefined;
+      const perfFile = perfDir ? join(perfDir, 'perf.data') : undefined;
+      const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, perfFile, concurrency: Number(values.concurrency), verbose: values.verbose!, feedback: values.feedback === 'on' });
       runs.get(s.name)!.push(result);
       const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores, serverPerGeneratorCpu } = result;
       console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores, serverPerGeneratorCpu }));
+      if (perfDir && perfFile) {
+        try {
+          console.log(formatBreakdown(perfBreakdown(perfFile, result.cpuSeconds, result.forwardedPps * duration)));
+        } finally {
+          rmSync(perfDir, { recursive: true, force: true });
+        }
+      }
       if (profDir) {
         console.log(summariseProfile(profDir, 25));
         console.log(`  (profile kept in ${profDir})`);
