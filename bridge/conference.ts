@@ -614,7 +614,7 @@ export class BridgeConference {
   private probe(member: Member, now: number): void {
     if (this.waitsForKeyframe(member)) return;
     const bytes = member.bandwidth.probeBytes(now);
-    if (bytes > 0) this.sendProbeCopies(member, bytes, 0);
+    if (bytes > 0) this.sendProbeCopies(member, bytes);
     if (member.bandwidth.clusterOpen && !member.cancelClusterStep) this.clusterStep(member, now);
   }
 
@@ -640,8 +640,8 @@ export class BridgeConference {
     if (due > 0) {
       let sent = 0;
       try {
-        // Its copies go further back step after step, past as many packets as the earlier steps copied.
-        sent = this.sendProbeCopies(member, due, bandwidth.clusterCopies);
+        // Its copies go further back step after step, from where the last step stopped.
+        sent = this.sendProbeCopies(member, due, bandwidth.clusterId);
       } finally {
         bandwidth.clusterSent(sent);
       }
@@ -654,15 +654,15 @@ export class BridgeConference {
     }, next - now, PROBE_PACE_MS);
   }
 
-  /** Sends `bytes` or a packet more of RTX copies of what the receiver was sent lately, past the `skip` newest; returns the bytes sent. */
-  private sendProbeCopies(member: Member, bytes: number, skip: number): number {
+  /** Sends `bytes` or a packet more of RTX copies of what the receiver was sent lately (VideoProjection.probe; `cluster`: the open cluster's id); returns the bytes sent. */
+  private sendProbeCopies(member: Member, bytes: number, cluster = 0): number {
     const id = member.endpoint.id;
     let sent = 0;
     for (const name of this.plan?.video.get(id)?.keys() ?? []) {
       const projection = this.projections.get(name);
       if (!projection) continue;
       // Not through sendProjected: the copies are not media (nor counted as forwarded).
-      sent += projection.probe(id, bytes - sent, MAX_PROBE_PACKETS, this.sendProbe, skip);
+      sent += projection.probe(id, bytes - sent, MAX_PROBE_PACKETS, this.sendProbe, cluster);
       if (sent >= bytes) break;
     }
     return sent;

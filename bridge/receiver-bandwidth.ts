@@ -362,9 +362,14 @@ export class ReceiverBandwidth {
     return this.#cluster !== 0;
   }
 
-  /** Copies sent so far in the open cluster (the next step's go further back). */
+  /** Copies sent so far in the open cluster. */
   get clusterCopies(): number {
     return this.#clusterCopies;
+  }
+
+  /** The open probe cluster's id, never the same twice in a row for this receiver; 0: none. */
+  get clusterId(): number {
+    return this.#cluster;
   }
 
   /**

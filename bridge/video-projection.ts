@@ -188,6 +188,9 @@ class ReceiverState {
   target = -1;
   /** The layer forwarded before the current one: its late packets still own output slots. */
   previousSsrc = -1;
+  /** The probe cluster whose steps this receiver was last sent copies for, and the output sequence number its next step copies first (see VideoProjection.probe). */
+  probeCluster = 0;
+  probeNext = 0;
   /** SVC: highest spatial layer (SID) forwarded; ALL_SPATIAL_LAYERS until a keyframe sets it. */
   spatialId = ALL_SPATIAL_LAYERS;
   /** Input minus output RTP timestamp of the current segment, for Sender Reports. */
@@ -897,20 +900,28 @@ export class VideoProjection {
 
   /**
    * Bandwidth probing: sends `receiverId` again, as RTX, up to `count` of the packets it was sent
-   * last (newest first, from the cache, past the `skip` newest), until `bytes` are sent. The
-   * receiver drops the copies; its transport-cc feedback counts them, which lets its estimate grow
-   * past what it receives now. Returns the bytes sent. Nothing is asked of the sender.
+   * last (newest first, from the cache), until `bytes` are sent. The receiver drops the copies; its
+   * transport-cc feedback counts them, which lets its estimate grow past what it receives now.
+   * Returns the bytes sent. Nothing is asked of the sender. `cluster`: the id of the probe cluster
+   * this is a step of (ReceiverBandwidth.clusterId), whose copies go further back from where its
+   * last step stopped, so that no packet is copied twice in a cluster however much media was sent
+   * between its steps; 0: none, from the newest.
    */
-  probe(receiverId: string, bytes: number, count: number, send: ProjectedPacketSink, skip = 0): number {
+  probe(receiverId: string, bytes: number, count: number, send: ProjectedPacketSink, cluster = 0): number {
     const receiver = this.#receivers.get(receiverId);
     if (!receiver || receiver.wantedHeight <= 0 || receiver.map.currentSsrc < 0) return 0;
-    const highest = receiver.map.highestOutSequence;
+    const from = cluster !== 0 && receiver.probeCluster === cluster ? receiver.probeNext : receiver.map.highestOutSequence;
     let sent = 0;
     const counting: ProjectedPacketSink = (id, packet) => {
       sent += packet.length;
       send(id, packet);
     };
-    for (let k = skip; k < skip + count && sent < bytes; k++) this.retransmit(receiverId, (highest - k) & 0xffff, counting);
+    let k = 0;
+    for (; k < count && sent < bytes; k++) this.retransmit(receiverId, (from - k) & 0xffff, counting);
+    if (cluster !== 0) {
+      receiver.probeCluster = cluster;
+      receiver.probeNext = (from - k) & 0xffff;
+    }
     return sent;
   }
 

@@ -783,6 +783,22 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.equal(projection.probe('a', 2 * size - 1, 10, sink), 2 * size, 'two RTX copies cover the bytes asked');
     assert.deepEqual(of('a').slice(before).map((p) => [p.ssrc, p.osn]), [[R0, newest[1]!.seq], [R0, newest[0]!.seq]]);
     assert.equal(projection.probe('nobody', 10_000, 10, sink), 0);
+    // a probe cluster's steps: each goes on from where the last stopped, however much media came
+    // between them, so that no packet is copied twice in a cluster; a new cluster starts at the newest
+    const copied = (from: number) => of('a').slice(from).map((p) => p.osn);
+    for (let i = 0; i < 4; i++) project(s.frame(L1));
+    const fresh = of('a').slice(-4).map((p) => p.seq);
+    const stepAt = of('a').length;
+    assert.equal(projection.probe('a', 2 * size - 1, 10, sink, 7), 2 * size, 'the first step: two copies');
+    assert.deepEqual(copied(stepAt), [fresh[3], fresh[2]]);
+    project(s.frame(L1)); // media between the steps
+    project(s.frame(L1));
+    const afterMedia = of('a').length;
+    assert.equal(projection.probe('a', 2 * size - 1, 10, sink, 7), 2 * size, 'the second step: two copies');
+    assert.deepEqual(copied(afterMedia), [fresh[1], fresh[0]], 'older than the first step\'s, not the media sent since');
+    const nextCluster = of('a').length;
+    projection.probe('a', 1, 10, sink, 8);
+    assert.deepEqual(copied(nextCluster), [of('a')[afterMedia - 1]!.seq], 'another cluster: from the newest again');
     // each layer's bitrate is measured from what arrives
     for (let i = 0; i < 70; i++) {
       advance(33);
