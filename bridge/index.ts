@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { StanzaError } from '../xmpp/errors.ts';
 import { buildColibriStats, buildConferenceModified, parseConferenceModify, NS_COLIBRI2 } from '../xmpp/protocol/colibri2.ts';
 import { isHealthCheck } from '../xmpp/protocol/healthcheck.ts';
-import { NS_MUC } from '../xmpp/protocol/muc-user.ts';
+import { NS_MUC, NS_MUC_USER, parseMucUser } from '../xmpp/protocol/muc-user.ts';
 import { errorReply, iqResult } from '../xmpp/stanza.ts';
 import { BridgeChannelServer } from './bridge-channel.ts';
 import { ColibriService, type ColibriEndpoint, type ColibriExpiry } from './colibri.ts';
@@ -117,19 +117,24 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
   });
 
   const session = xmpp.connect(jid, { stanza: onStanza, online: () => publishStats(true) });
+  /**
+   * The real JIDs of the brewery's occupants, from their presence: Jicofo addresses a bridge at its
+   * occupant JID, and the MUC hands its requests on from Jicofo's own occupant JID.
+   */
+  const breweryOccupants = new Map<string, string>();
+  const focusPrefix = `focus@${options.user.split('@')[1]}/`;
+  /** Only the focus (an account of the same auth domain) may drive the bridge or ask how it is: directly, or through the brewery. */
+  const isFocus = (from: string): boolean => from.startsWith(focusPrefix) || (from.startsWith(`${options.brewery}/`) && (breweryOccupants.get(from)?.startsWith(focusPrefix) ?? false));
 
   function onStanza(stanza: Element): void {
-    if (stanza.name === 'presence' && stanza.attrs.type === 'error' && String(stanza.attrs.from ?? '').startsWith(`${options.brewery}/`)) {
-      // Most often another bridge holds this nickname (409 conflict): bridge ids must be unique.
-      log.error({ brewery: options.brewery, id: options.id, error: stanza.getChild('error')?.toString() }, 'the brewery refused the bridge');
+    if (stanza.name === 'presence' && String(stanza.attrs.from ?? '').startsWith(`${options.brewery}/`)) {
+      onBreweryPresence(stanza);
       return;
     }
     if (stanza.name !== 'iq' || (stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set')) return;
     const request = stanza.getChild('conference-modify', NS_COLIBRI2);
     try {
-      // Only the focus (an account of the same auth domain) may drive the bridge or ask how it is.
-      const from = String(stanza.attrs.from ?? '');
-      const fromFocus = from.startsWith(`focus@${options.user.split('@')[1]}/`);
+      const fromFocus = isFocus(String(stanza.attrs.from ?? ''));
       if (stanza.attrs.type === 'get' && isHealthCheck(stanza.getChild('healthcheck'))) {
         if (!fromFocus) throw new StanzaError('auth', 'forbidden', 'only the focus may check the bridge');
         // Answering at all is most of the check: a bridge whose event loop is stuck, or whose
@@ -149,6 +154,26 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
       if (reply) session.send(reply);
     }
     publishStats();
+  }
+
+  function onBreweryPresence(presence: Element): void {
+    const occupant = String(presence.attrs.from);
+    if (presence.attrs.type === 'error') {
+      if (occupant !== `${options.brewery}/${options.id}`) return;
+      // Most often another bridge holds this nickname (409 conflict): bridge ids must be unique.
+      log.error({ brewery: options.brewery, id: options.id, error: presence.getChild('error')?.toString() }, 'the brewery refused the bridge');
+      return;
+    }
+    if (presence.attrs.type === 'unavailable') {
+      breweryOccupants.delete(occupant);
+      // The bridge's own leaving (a kick, the room gone): who was there is known again from the presences of the next join.
+      if (occupant === `${options.brewery}/${options.id}`) breweryOccupants.clear();
+      return;
+    }
+    const x = presence.getChild('x', NS_MUC_USER);
+    const realJid = x ? parseMucUser(x).items[0]?.jid : undefined;
+    if (realJid) breweryOccupants.set(occupant, realJid);
+    else breweryOccupants.delete(occupant); // a room that hides real JIDs: requests through it are refused
   }
 
   let lastStats = '';

@@ -47,7 +47,7 @@ describe('the bridge over XMPP (brewery and Colibri2)', function () {
     await server.close();
   });
 
-  it('registers in the brewery with its stats, and answers Colibri2 and health checks from the focus account only', async () => {
+  it('registers in the brewery with its stats, and answers Colibri2 and health checks from the focus account only, at its own JID or its brewery occupant JID (as Jicofo asks)', async () => {
     const focus = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'focus', password: server.salon.secrets.focusPassword, resource: 'test' });
     const guest = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi' });
     try {
@@ -78,6 +78,25 @@ describe('the bridge over XMPP (brewery and Colibri2)', function () {
         guest.client.iqCaller.request(xml('iq', { type: 'get', to: bridge.jid }, xml('healthcheck', { xmlns: 'http://jitsi.org/protocol/healthcheck' }))),
         (err: Error & { condition?: string }) => err.condition === 'forbidden',
       );
+      // As Jicofo addresses a bridge: at its occupant JID in the brewery, which the MUC routes to it
+      // from the asker's own occupant JID. The focus's occupant is the focus; another bridge's is not.
+      const occupant = 'jvbbrewery@internal-muc.meet.jitsi/jvb-test-1';
+      const viaBrewery = await focus.client.iqCaller.request(xml('iq', { type: 'get', to: occupant }, xml('healthcheck', { xmlns: 'http://jitsi.org/protocol/healthcheck' })));
+      assert.deepEqual([viaBrewery.attrs.type, viaBrewery.attrs.from, viaBrewery.children.length], ['result', occupant, 0]);
+      const anotherConference = parse(modifyElement.toString());
+      anotherConference.attrs['meeting-id'] = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+      const modifiedViaBrewery = await focus.client.iqCaller.request(xml('iq', { type: 'set', to: occupant }, anotherConference));
+      assert.ok(modifiedViaBrewery.getChild('conference-modified', 'jitsi:colibri2'), 'Colibri2 through the brewery');
+      const otherBridge = await connectClient({ service: server.wsUrl, domain: 'auth.meet.jitsi', username: 'jvb', password: server.salon.secrets.jvbPassword, resource: 'other' });
+      try {
+        await otherBridge.client.send(xml('presence', { to: 'jvbbrewery@internal-muc.meet.jitsi/jvb-other' }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+        await waitForStanza(otherBridge.inbox, (s) => s.name === 'presence' && s.attrs.from === 'jvbbrewery@internal-muc.meet.jitsi/jvb-other', 5000, 'the other bridge in the brewery');
+        for (const request of [xml('iq', { type: 'get', to: occupant }, xml('healthcheck', { xmlns: 'http://jitsi.org/protocol/healthcheck' })), xml('iq', { type: 'set', to: occupant }, anotherConference)]) {
+          await assert.rejects(otherBridge.client.iqCaller.request(request), (err: Error & { condition?: string }) => err.condition === 'forbidden');
+        }
+      } finally {
+        await stopClient(otherBridge.client);
+      }
       // the brewery itself is closed to accounts outside the auth domain
       await guest.client.send(xml('presence', { to: 'jvbbrewery@internal-muc.meet.jitsi/intruder' }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
       const refused = await waitForStanza(guest.inbox, (s) => s.name === 'presence' && s.attrs.type === 'error', 5000, 'brewery refusal');
