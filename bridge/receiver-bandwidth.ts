@@ -112,7 +112,7 @@ export class ReceiverBandwidth {
   #probedAt = Number.NEGATIVE_INFINITY;
   /**
    * The probe cluster being sent (0: none): its target, its bytes, when it began, what of it was
-   * sent (copies and media) and when last, its copies; whether the copies sent now are its (see
+   * sent (copies and media) and when last; whether the copies sent now are its (see
    * clusterDue); the last id given, when the next cluster is due, and the gap.
    */
   #cluster = 0;
@@ -121,7 +121,6 @@ export class ReceiverBandwidth {
   #clusterStartedAt = 0;
   #clusterSentBytes = 0;
   #clusterLastSentAt = 0;
-  #clusterCopies = 0;
   #clusterStep = false;
   #lastCluster = 0;
   #clusterDueAt = Number.NaN;
@@ -221,7 +220,6 @@ export class ReceiverBandwidth {
     this.#estimator.packetSent(sequence, size, now, inCluster ? this.#cluster : 0);
     this.#sequence = (sequence + 1) & 0xffff;
     if (inCluster && (this.#clusterStep || this.#clusterSentBytes + size <= this.#clusterOwed(now))) {
-      if (!media) this.#clusterCopies++;
       this.#clusterSentBytes += size;
       this.#clusterLastSentAt = now;
       if (this.#clusterSentBytes >= this.#clusterPlannedBytes) this.endCluster();
@@ -362,11 +360,6 @@ export class ReceiverBandwidth {
     return this.#cluster !== 0;
   }
 
-  /** Copies sent so far in the open cluster. */
-  get clusterCopies(): number {
-    return this.#clusterCopies;
-  }
-
   /** The open probe cluster's id, never the same twice in a row for this receiver; 0: none. */
   get clusterId(): number {
     return this.#cluster;
@@ -444,7 +437,6 @@ export class ReceiverBandwidth {
     this.#clusterStartedAt = now;
     this.#clusterSentBytes = 0;
     this.#clusterLastSentAt = now;
-    this.#clusterCopies = 0;
     this.#clusterStep = false;
     this.#takenAtCluster = this.#estimator.probeResultsTaken ?? 0;
   }

@@ -236,7 +236,7 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     probing.clusterSent(1000);
     probing.stamp(packet(3), 5, start, false);
     assert.deepEqual([0, 1, 2].map((s) => estimator.clusterOf.get(s)), [1, 1, 0], 'the step\'s copy and the media are the cluster; a copy after the step is not');
-    assert.equal(probing.clusterCopies, 1);
+    assert.equal(probing.clusterId, 1, 'the cluster still open');
     assert.equal(probing.clusterDue(start + 5), 0, 'nothing owed: 2,000 bytes sent, the next 1,200 due at 12 ms (800 kbit/s)');
     // Then a step 5 ms before each next packet's time (the grid rounds up: never late), each
     // owing what the media left, until 6,000 bytes (at least five packets, and 15 ms, at its target).
