@@ -130,6 +130,13 @@ const LOSS_HIGH = 0.1;
 const LOSS_LOW = 0.02;
 
 const REMB_TIMEOUT_MS = 5000;
+/**
+ * A REMB this much below the last one in force, from a receiver without transport-cc, says its
+ * path's queue fills: libwebrtc's receive-side estimator sends one at once when its estimate
+ * falls by 3 % or more, which its over-use detector does (a fall for a lower incoming rate alone
+ * stays above what the bridge sends, so nothing is held for it).
+ */
+const REMB_DECREASE = 0.97;
 const TRANSPORT_CC_TIMEOUT_MS = 5000;
 const DEFAULT_RTT_MS = 100;
 /** Packets of a probe cluster that must arrive for a result, and the share of those sent. */
@@ -355,6 +362,8 @@ export class SendSideBandwidthEstimator {
   #lossBasedBps = Infinity;
   #rembBps = Infinity;
   #rembMs = NaN;
+  /** When a REMB-only receiver's REMB last fell by REMB_DECREASE or more. */
+  #rembDecreasedMs = -Infinity;
   #transportCcMs = NaN;
   // Delay-based rate control.
   #rateState: RateState = 'increase';
@@ -462,11 +471,12 @@ export class SendSideBandwidthEstimator {
 
   /**
    * Whether the path's queue is filling now: delay over-use, or a decrease of the estimate for it
-   * less than PROBE_CALM_MS ago. Loss alone is not (a lossy radio link; a loss-based decrease
-   * after a window of random loss), nor a queue draining: see #congested.
+   * less than PROBE_CALM_MS ago — for a receiver without transport-cc, a fall of its REMB (see
+   * REMB_DECREASE). Loss alone is not (a lossy radio link; a loss-based decrease after a window of
+   * random loss), nor a queue draining: see #congested.
    */
   overloaded(nowMs: number): boolean {
-    return this.#delay.state === 'overusing' || nowMs - this.#decreasedMs < PROBE_CALM_MS;
+    return this.#delay.state === 'overusing' || nowMs - this.#decreasedMs < PROBE_CALM_MS || nowMs - this.#rembDecreasedMs < PROBE_CALM_MS;
   }
 
   /** overloaded(), a queue draining, loss of 2 % or more in the last window, or a loss-based decrease less than PROBE_CALM_MS ago: no time for a probe cluster. */
@@ -602,9 +612,12 @@ export class SendSideBandwidthEstimator {
   remb(bitrateBps: number, nowMs: number): boolean {
     if (!Number.isFinite(bitrateBps) || bitrateBps < 0 || !Number.isFinite(nowMs)) return false;
     const before = this.#estimateBps;
+    const previous = nowMs - this.#rembMs <= REMB_TIMEOUT_MS ? this.#rembBps : Infinity;
     this.#rembBps = this.#clamp(bitrateBps);
     this.#rembMs = nowMs;
     if (!(nowMs - this.#transportCcMs <= TRANSPORT_CC_TIMEOUT_MS)) {
+      // The receiver's own delay-based estimate: its fall is its over-use signal (overloaded()).
+      if (Number.isFinite(previous) && this.#rembBps < REMB_DECREASE * previous) this.#rembDecreasedMs = nowMs;
       this.#delayBasedBps = this.#rembBps;
       this.#lossBasedBps = Infinity;
     }

@@ -652,6 +652,32 @@ describe('bridge/bwe', () => {
       assert.equal(estimator.state.rembBps, 100_000);
     });
 
+    it('without transport-cc, a REMB that falls by 3 % or more says the path\'s queue fills, for a second', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      estimator.remb(2_000_000, 0);
+      assert.equal(estimator.overloaded(0), false, 'a first REMB is no fall');
+      estimator.remb(1_960_000, 100);
+      assert.equal(estimator.overloaded(100), false, '2 % lower: the receiver would not have sent it for over-use');
+      estimator.remb(2_500_000, 200);
+      assert.equal(estimator.overloaded(200), false, 'a rise');
+      estimator.remb(1_000_000, 300);
+      assert.equal(estimator.overloaded(300), true, 'its estimate fell');
+      assert.equal(estimator.overloaded(1_299), true);
+      assert.equal(estimator.overloaded(1_300), false, 'a second later, with no further fall');
+      estimator.remb(900_000, 7_000);
+      assert.equal(estimator.overloaded(7_000), false, 'after 5 s without REMB, the last one no longer in force: nothing to fall from');
+    });
+
+    it('with transport-cc, a fall of REMB is not read as the queue filling (the transport-cc feedback says whether it does)', () => {
+      const estimator = new SendSideBandwidthEstimator();
+      const sim = new Simulation(estimator, new Link({ capacityBps: 10_000_000 }));
+      sim.run(2_000, () => 2_000_000);
+      estimator.remb(3_000_000, sim.nowMs);
+      estimator.remb(1_000_000, sim.nowMs + 1);
+      assert.equal(estimator.estimateBps, 1_000_000, 'REMB still bounds the estimate');
+      assert.equal(estimator.overloaded(sim.nowMs + 1), false);
+    });
+
     it('with transport-cc, REMB bounds the estimate from above for as long as it is repeated', () => {
       const estimator = new SendSideBandwidthEstimator();
       const sim = new Simulation(estimator, new Link({ capacityBps: 10_000_000 }));

@@ -684,6 +684,28 @@ describe('bridge conference and the bridge channel', () => {
     assert.equal(calm.holds, 0);
   });
 
+  it('stops a REMB-only receiver\'s tall layer at once when its REMB falls below it (the receiver\'s own over-use signal)', () => {
+    const c = conference();
+    close = () => c.svc.close('test over');
+    const { C, cEnd } = thirdEndpoint(c);
+    const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
+    c.say(C, stage);
+    const frames = weightedLayerFrames(c, (p) => {
+      p[1] = p[1]! | 0x80;
+      return p;
+    });
+    cEnd.emit('rtcp', remb(2_000_000)); // C's estimator from REMB only: room for the tall layer
+    frames(40, (_, i) => i === 0);
+    assert.deepEqual(layersOf(cEnd).slice(-3), ['high', 'high', 'high'], 'C gets the tall layer');
+    const conferenceOf = c.svc.conferenceList()[0]!;
+    c.clock.now += 100;
+    cEnd.emit('rtcp', remb(100_000));
+    const from = cEnd.sentRtp.length;
+    frames(10, (ssrc, i) => ssrc === LOW && i === 2);
+    assert.deepEqual(layersOf(cEnd, from), Array(8).fill('low'), 'nothing of the tall layer once its REMB fell; the low one from its keyframe');
+    assert.equal(conferenceOf.mediaStats().bandwidthHolds, 1);
+  });
+
   it('suspends for a receiver the source its bandwidth cannot carry even at its lowest layer, says so, and resumes it without a gap once it can', () => {
     const c = conference();
     close = () => c.svc.close('test over');
