@@ -67,7 +67,7 @@ export interface BridgeOptions {
   /** `wss://host` (or ws:// on loopback): where clients open the bridge channel. */
   publicWebSocketOrigin: string;
   createEndpoint(id: string, log: Logger): ColibriEndpoint;
-  /** How often the brewery presence (stats) is refreshed. */
+  /** How often the brewery presence (stats) is sent, changed or not. Default 5000 ms. */
   statsIntervalMs?: number;
   /** Monotonic milliseconds for speech activity and keyframe pacing. Default performance.now(). */
   now?(): number;
@@ -177,7 +177,13 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
   }
 
   let lastStats = '';
-  function publishStats(join = false): void {
+  /**
+   * The brewery presence with the bridge's stats: at its join, when they change, and every
+   * statsIntervalMs whether or not they did, as jitsi-videobridge sends it — a Jicofo that judges
+   * bridges by their presence (health-checks.use-presence) fails one it has not heard from for
+   * its presence-timeout (45 s by default).
+   */
+  function publishStats(join = false, refresh = false): void {
     if (closed) return;
     const stats: Record<string, string> = {
       stress_level: (options.stress ?? stressLevel)(colibri.endpointCount).toFixed(3),
@@ -190,14 +196,14 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
       ...(options.region ? { region: options.region } : {}),
     };
     const key = JSON.stringify(stats);
-    if (!join && key === lastStats) return;
+    if (!join && !refresh && key === lastStats) return;
     lastStats = key;
     const presence = new Element('presence', { to: `${options.brewery}/${options.id}` });
     if (join) presence.c('x', { xmlns: NS_MUC }).c('history', { maxstanzas: '0' });
     presence.cnode(buildColibriStats(stats));
     session.send(presence);
   }
-  const timer = setInterval(() => publishStats(), options.statsIntervalMs ?? 5000);
+  const timer = setInterval(() => publishStats(false, true), options.statsIntervalMs ?? 5000);
   timer.unref();
 
   return {
