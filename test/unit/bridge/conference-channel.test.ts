@@ -56,6 +56,9 @@ function numbering(p: Buffer): { seq: number; payload: string } {
 }
 
 const source = (ssrc: number, name: string) => new Element('source', { xmlns: NS_SSMA, ssrc: String(ssrc), name });
+/** A receiver's constraints with A's camera on stage at 720, every other source at 180. */
+const A_ON_STAGE = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
+
 const B_SOURCES: Colibri2MediaSource[] = [
   { type: 'audio', id: `${B}-a0`, sources: [source(5001, `${B}-a0`)], ssrcGroups: [] },
   { type: 'video', id: `${B}-v0`, sources: [source(6001, `${B}-v0`)], ssrcGroups: [] },
@@ -178,7 +181,7 @@ function thirdEndpoint(c: ReturnType<typeof conference>) {
  */
 function thumbnailAndStage(c: ReturnType<typeof conference>) {
   const { C, cEnd } = thirdEndpoint(c);
-  c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+  c.say(C, A_ON_STAGE);
   const aFrames = weightedLayerFrames(c, (p) => p);
   let bSeq = 500;
   const frames = (n: number, bKey: (i: number) => boolean = () => false, aKey: (ssrc: number, i: number) => boolean = () => false) => {
@@ -511,9 +514,8 @@ describe('bridge conference and the bridge channel', () => {
     const c = conference();
     close = () => c.svc.close('test over');
     const { C, cEnd } = thirdEndpoint(c);
-    const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
-    c.say(B, stage);
-    c.say(C, stage);
+    c.say(B, A_ON_STAGE);
+    c.say(C, A_ON_STAGE);
     // The sender's packets carry ITS transport-wide sequence number (extension 5, focus/offer.ts).
     let senderTransportSeq = 40_000;
     const frames = weightedLayerFrames(c, (p) => {
@@ -647,7 +649,6 @@ describe('bridge conference and the bridge channel', () => {
         return this.queueFills;
       }
     }
-    const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
     const closers: Array<() => void> = [];
     close = () => { for (const end of closers) end(); };
     /** B and C with A's camera on stage at 720, 40 frames on both layers; C's REMB then asks less than the tall layer, its queue filling or not. */
@@ -657,8 +658,8 @@ describe('bridge conference and the bridge channel', () => {
       closers.push(() => c.svc.close('test over'));
       const { C, cEnd } = thirdEndpoint(c);
       const cEstimator = estimators.at(-1)!; // C joined last
-      c.say(B, stage);
-      c.say(C, stage);
+      c.say(B, A_ON_STAGE);
+      c.say(C, A_ON_STAGE);
       // One packet per picture: each ends it (the marker).
       const frames = weightedLayerFrames(c, (p) => {
         p[1] = p[1]! | 0x80;
@@ -688,8 +689,7 @@ describe('bridge conference and the bridge channel', () => {
     const c = conference();
     close = () => c.svc.close('test over');
     const { C, cEnd } = thirdEndpoint(c);
-    const stage = { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } };
-    c.say(C, stage);
+    c.say(C, A_ON_STAGE);
     const frames = weightedLayerFrames(c, (p) => {
       p[1] = p[1]! | 0x80;
       return p;
@@ -781,7 +781,7 @@ describe('bridge conference and the bridge channel', () => {
     close = () => c.svc.close('test over');
     const { C, cEnd } = thirdEndpoint(c);
     const estimator = estimators.at(-1)!;
-    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+    c.say(C, A_ON_STAGE);
     // Frames of 1,200 bytes on the low layer (290 kbit/s), 3,000 on the tall one (730), with the
     // sender's transport-wide sequence number (what C is sent is numbered in place).
     let senderTransportSeq = 0;
@@ -979,7 +979,7 @@ describe('bridge conference and the bridge channel', () => {
     close = () => c.svc.close('test over');
     const { C, cEnd } = thirdEndpoint(c);
     c.say(B, { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 180 } });
-    c.say(C, { colibriClass: 'ReceiverVideoConstraints', onStageSources: [`${A}-v0`], defaultConstraints: { maxHeight: 180 }, constraints: { [`${A}-v0`]: { maxHeight: 720 } } });
+    c.say(C, A_ON_STAGE);
     assert.deepEqual(c.of(A, 'SenderSourceConstraints').at(-1), { colibriClass: 'SenderSourceConstraints', sourceName: `${A}-v0`, maxHeight: 720 }, 'the sender is asked for the tallest');
 
     const { frames, next, last } = layerFrames(c);
