@@ -585,7 +585,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     measuring = false;
     const w1 = performance.now();
     const cpu1 = processCpuSeconds(server.pid);
-    await recording?.stop();
+    await recording?.stop().catch((err: Error) => process.stderr.write(`note: --perf: ${err.message}\n`));
     const rss = processRssMB(server.pid);
     const wire1 = await delayBuckets(server.metricsUrl);
     const bridgeDrops = udpDrops(bridgePorts) - bridgeDrops0;
@@ -874,6 +874,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
       if (perfDir && perfFile) {
         try {
           console.log(formatBreakdown(perfBreakdown(perfFile, result.cpuSeconds, result.forwardedPps * duration)));
+        } catch (err) {
+          process.stderr.write(`note: --perf: no breakdown: ${(err as Error).message}\n`);
         } finally {
           rmSync(perfDir, { recursive: true, force: true });
         }
