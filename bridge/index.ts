@@ -122,6 +122,7 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
    * occupant JID, and the MUC hands its requests on from Jicofo's own occupant JID.
    */
   const breweryOccupants = new Map<string, string>();
+  let refusalLogged = false;
   const focusPrefix = `focus@${options.user.split('@')[1]}/`;
   /** Only the focus (an account of the same auth domain) may drive the bridge or ask how it is: directly, or through the brewery. */
   const isFocus = (from: string): boolean => from.startsWith(focusPrefix) || (from.startsWith(`${options.brewery}/`) && (breweryOccupants.get(from)?.startsWith(focusPrefix) ?? false));
@@ -158,16 +159,19 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
 
   function onBreweryPresence(presence: Element): void {
     const occupant = String(presence.attrs.from);
+    const own = occupant === `${options.brewery}/${options.id}`;
     if (presence.attrs.type === 'error') {
-      if (occupant !== `${options.brewery}/${options.id}`) return;
       // Most often another bridge holds this nickname (409 conflict): bridge ids must be unique.
-      log.error({ brewery: options.brewery, id: options.id, error: presence.getChild('error')?.toString() }, 'the brewery refused the bridge');
+      // Said once until the bridge is in (its presence, sent every interval, asks again each time).
+      if (own && !refusalLogged) log.error({ brewery: options.brewery, id: options.id, error: presence.getChild('error')?.toString() }, 'the brewery refused the bridge');
+      refusalLogged ||= own;
       return;
     }
+    if (own) refusalLogged = false;
     if (presence.attrs.type === 'unavailable') {
       breweryOccupants.delete(occupant);
       // The bridge's own leaving (a kick, the room gone): who was there is known again from the presences of the next join.
-      if (occupant === `${options.brewery}/${options.id}`) breweryOccupants.clear();
+      if (own) breweryOccupants.clear();
       return;
     }
     const x = presence.getChild('x', NS_MUC_USER);

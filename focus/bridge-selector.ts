@@ -64,16 +64,17 @@ export class BridgeSelector {
     this.rampUpMs = options.rampUpMs ?? 20_000;
   }
 
-  /** A presence from the brewery room. A bridge that leaves is forgotten (Jicofo's BridgeMucDetector). */
-  onBreweryPresence(presence: Element): void {
+  /**
+   * A presence from the brewery room. A bridge that leaves is forgotten (Jicofo's BridgeMucDetector).
+   * True when what the conferences act on changed: a bridge came or went, or whether one may be used
+   * (healthy, draining, shutting down, failed) — not for its load alone, which bridges send every few seconds.
+   */
+  onBreweryPresence(presence: Element): boolean {
     const occupant = presence.attrs.from as string;
-    if (presence.attrs.type === 'unavailable' || presence.attrs.type === 'error') {
-      this.bridges.delete(occupant);
-      return;
-    }
+    if (presence.attrs.type === 'unavailable' || presence.attrs.type === 'error') return this.bridges.delete(occupant);
     const jid = presence.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.jid as string | undefined;
     const statsEl = presence.getChild('stats', NS_COLIBRI);
-    if (!jid || !statsEl) return;
+    if (!jid || !statsEl) return false;
     const status = readBridgeStatus(parseColibriStats(statsEl));
     const previous = this.bridges.get(occupant);
     const region = status.region ?? previous?.region;
@@ -83,7 +84,7 @@ export class BridgeSelector {
     // BridgeSelector.healthCheckFailed): not operational, so neither selected nor kept, and still
     // not for failureResetMs after it says it is healthy again.
     const failedAt = healthy && previous?.healthy !== false ? previous?.failedAt : this.now();
-    this.bridges.set(occupant, {
+    const next = {
       jid,
       stress: status.stressLevel ?? previous?.stress ?? 0,
       ...(region ? { region } : {}),
@@ -94,7 +95,10 @@ export class BridgeSelector {
       healthy,
       ...(failedAt !== undefined ? { failedAt } : {}),
       since: previous?.since ?? this.now(),
-    });
+    };
+    this.bridges.set(occupant, next);
+    return previous === undefined || previous.jid !== next.jid || previous.healthy !== next.healthy || previous.draining !== next.draining
+      || previous.shuttingDown !== next.shuttingDown || previous.failedAt !== next.failedAt;
   }
 
   /**

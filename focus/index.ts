@@ -122,8 +122,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
     if (!from) return;
     if (options.brewery && from.bare === options.brewery) {
       if (stanza.name !== 'presence') return;
-      selector.onBreweryPresence(stanza);
-      bridgesChanged();
+      if (selector.onBreweryPresence(stanza)) bridgesChanged();
       return;
     }
     if (stanza.name === 'message' && options.avModerationDomain !== undefined && from.full === options.avModerationDomain) {

@@ -106,6 +106,24 @@ describe('the bridge over XMPP (brewery and Colibri2)', function () {
       await stopClient(guest.client);
     }
   });
+  it('says once, not every interval, that the brewery refused it (its id taken by another bridge)', async () => {
+    const lines: string[] = [];
+    // Another account of the auth domain (the same account and id would be the same full JID, refused at binding).
+    const twin = startBridge(inProcessLink(server.salon.xmpp), pino({ level: 'error' }, { write: (line: string) => lines.push(line) }), {
+      id: 'jvb-test-1', user: 'focus@auth.meet.jitsi', brewery: 'jvbbrewery@internal-muc.meet.jitsi', version: '0.1.0',
+      publicWebSocketOrigin: 'wss://meet.example', createEndpoint: standInEndpoint, statsIntervalMs: 100,
+    });
+    try {
+      await until(() => lines.length > 0, 'the refusal said');
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const refusals = lines.filter((line) => line.includes('the brewery refused the bridge'));
+      assert.equal(refusals.length, 1, `said once while refused every 100 ms: ${lines.length} lines`);
+      assert.match(refusals[0]!, /conflict/);
+    } finally {
+      twin.close();
+    }
+  });
+
   it('sends its brewery presence every stats interval even when nothing changed, as jitsi-videobridge (a Jicofo may judge bridges by it)', async () => {
     const quiet = startBridge(inProcessLink(server.salon.xmpp), pino({ level: 'silent' }), {
       id: 'jvb-test-quiet', user: 'jvb@auth.meet.jitsi', brewery: 'jvbbrewery@internal-muc.meet.jitsi', version: '0.1.0',

@@ -21,6 +21,20 @@ describe('bridge selection from the brewery', () => {
     assert.equal(s.select('eu')?.jid, 'jvb@auth.example/a');
   });
 
+  it('says when a presence changes what conferences act on: a bridge coming or going, or whether it may be used, not its load', () => {
+    const s = new BridgeSelector();
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.1', drain: 'false' })), true, 'a new bridge');
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.1', drain: 'false' })), false, 'the same presence again (sent every 5 s)');
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.6', drain: 'false', conferences: '3' })), false, 'its load alone');
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.6', drain: 'true' })), true, 'draining');
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.6', drain: 'false' })), true, 'no longer draining');
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.6', drain: 'false', healthy: 'false' })), true, 'unhealthy');
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.6', drain: 'false', healthy: 'true' })), true, 'healthy again (still failed for a while)');
+    assert.equal(s.onBreweryPresence(brewery('a', { stress_level: '0.6', drain: 'false', graceful_shutdown: 'true' })), true, 'shutting down');
+    assert.equal(s.onBreweryPresence(brewery('a', {}, 'unavailable')), true, 'gone');
+    assert.equal(s.onBreweryPresence(brewery('a', {}, 'unavailable')), false, 'gone already');
+  });
+
   it('skips draining bridges, bridges that never said drain=false, and shutting-down ones for good', () => {
     const s = new BridgeSelector();
     s.onBreweryPresence(brewery('quiet', { stress_level: '0' }));
