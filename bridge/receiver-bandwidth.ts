@@ -36,6 +36,12 @@ export interface BandwidthEstimator {
 
 /** Layers are re-allocated to the estimate at most this often. */
 export const REALLOCATION_GAP_MS = 250;
+/**
+ * ...and at most this often after a REMB that says the path's queue fills (a REMB-only receiver's
+ * over-use signal lasts a second, and its next REMB may come a second later: waiting for it would
+ * move the receiver down without the hold that signal asks for).
+ */
+const OVERUSE_REALLOCATION_GAP_MS = 50;
 /** The shortest window over which the rate of frame-end repeats is measured for an allocation. */
 const REPEAT_WINDOW_MS = 200;
 /**
@@ -265,7 +271,8 @@ export class ReceiverBandwidth {
       this.#estimator.remb(feedback.bitrate, now);
     }
     this.#heard = true;
-    return now - this.#allocatedAt >= REALLOCATION_GAP_MS;
+    const gap = feedback.kind === 'remb' && this.#estimator.overloaded?.(now) === true ? OVERUSE_REALLOCATION_GAP_MS : REALLOCATION_GAP_MS;
+    return now - this.#allocatedAt >= gap;
   }
 
   /** The allocation made for the current estimate. */

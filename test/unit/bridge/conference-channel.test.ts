@@ -698,7 +698,8 @@ describe('bridge conference and the bridge channel', () => {
     frames(40, (_, i) => i === 0);
     assert.deepEqual(layersOf(cEnd).slice(-3), ['high', 'high', 'high'], 'C gets the tall layer');
     const conferenceOf = c.svc.conferenceList()[0]!;
-    c.clock.now += 100;
+    cEnd.emit('rtcp', remb(2_000_000)); // its periodic REMB: an allocation now
+    c.clock.now += 100; // the fall comes sooner after it than allocations usually follow each other
     cEnd.emit('rtcp', remb(100_000));
     const from = cEnd.sentRtp.length;
     frames(10, (ssrc, i) => ssrc === LOW && i === 2);
