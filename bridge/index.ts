@@ -116,7 +116,6 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
     ...(options.loudestAudio ? { loudestAudio: options.loudestAudio } : {}),
   });
 
-  const session = xmpp.connect(jid, { stanza: onStanza, online: () => publishStats(true) });
   /**
    * The real JIDs of the brewery's occupants, from their presence: Jicofo addresses a bridge at its
    * occupant JID, and the MUC hands its requests on from Jicofo's own occupant JID.
@@ -126,6 +125,8 @@ export function startBridge(xmpp: BridgeXmppLink, log: Logger, options: BridgeOp
   const focusPrefix = `focus@${options.user.split('@')[1]}/`;
   /** Only the focus (an account of the same auth domain) may drive the bridge or ask how it is: directly, or through the brewery. */
   const isFocus = (from: string): boolean => from.startsWith(focusPrefix) || (from.startsWith(`${options.brewery}/`) && (breweryOccupants.get(from)?.startsWith(focusPrefix) ?? false));
+
+  const session = xmpp.connect(jid, { stanza: onStanza, online: () => publishStats(true) });
 
   function onStanza(stanza: Element): void {
     if (stanza.name === 'presence' && String(stanza.attrs.from ?? '').startsWith(`${options.brewery}/`)) {
