@@ -45,7 +45,21 @@ export interface MediaOptions {
   codecs?: CodecTable;
   /** How often one participant may restart its session (./restart-requests.ts). Default Jicofo's: 5 s apart, 5 a minute. */
   restartRequestLimits?: RestartRequestLimits;
+  /** The wait before inviting again after a failed invitation, doubled at each failure in a row up to `maxMs`. Default {@link INVITATION_RETRY}. */
+  invitationRetry?: { firstMs: number; maxMs: number };
 }
+
+/**
+ * After an invitation failed (the client refused or did not acknowledge its session-initiate, the
+ * bridge refused its allocation) the participant is invited again after `firstMs`, then twice as
+ * long after each further failure in a row, at most `maxMs`; a session-accept starts the count
+ * afresh. Jicofo forgets such a participant until it rejoins (onInviteFailed); Salon's focus tries
+ * again, but on its own schedule: another occupant's presence no longer invites it at once, so a
+ * client that refuses every offer cannot make the focus allocate on the bridge and offer again at
+ * the rate of the room's presences, and one that failed once is not left without media until
+ * someone's presence changes.
+ */
+export const INVITATION_RETRY = { firstMs: 1_000, maxMs: 60_000 } as const;
 
 /**
  * While no bridge is usable the invitations are retried this often, besides on every brewery
@@ -133,8 +147,13 @@ export class ConferenceMedia {
     p.session = session;
     this.initiate(p, session, colibri).catch((err: unknown) => {
       if (session.ended) return;
-      this.log.warn({ err, endpoint: p.nick }, 'inviting the participant failed');
-      this.dropSession(p, session, colibri);
+      const failures = (p.invitationFailures ?? 0) + 1;
+      const { firstMs, maxMs } = this.options.invitationRetry ?? INVITATION_RETRY;
+      const waitMs = Math.min(firstMs * 2 ** (failures - 1), maxMs);
+      this.log.warn({ err, endpoint: p.nick, failures, waitMs }, 'inviting the participant failed');
+      if (!this.dropSession(p, session, colibri)) return;
+      p.invitationFailures = failures;
+      this.deferInvitation(p, waitMs);
     });
   }
 
@@ -142,9 +161,11 @@ export class ConferenceMedia {
    * An invitation that cannot go on ends as a session does (Jicofo's onInviteFailed): its endpoint is
    * expired, and the sources it may have accepted with are taken back from the others.
    */
-  private dropSession(p: Participant, session: JingleSession, colibri: ColibriSession): void {
+  private dropSession(p: Participant, session: JingleSession, colibri: ColibriSession): boolean {
     session.close();
-    if (p.session === session) this.endSession(p, colibri);
+    if (p.session !== session) return false;
+    this.endSession(p, colibri);
+    return true;
   }
 
   private async initiate(p: Participant, session: JingleSession, colibri: ColibriSession): Promise<void> {
@@ -337,6 +358,7 @@ export class ConferenceMedia {
     const accept = readSessionAccept(jingle);
     this.sources.add(p.nick, accept.sources);
     session.activate();
+    p.invitationFailures = undefined;
     this.updateBridge(p, { iceUdp: buildIceUdpTransport(accept.transport), sources: toColibri2Sources(p.nick, this.sources.get(p.nick)) });
     // What changed between the offer and now (others accepted, changed or left).
     const owners = new Set([...session.signalledOwners(), ...this.sources.endpoints()]);
@@ -457,18 +479,36 @@ export class ConferenceMedia {
    * none. Cancelled when it rejoins, leaves, or the conference closes.
    */
   private deferRestart(p: Participant, limit: RestartRequestLimit): void {
-    p.cancelDeferredRestart?.();
-    p.cancelDeferredRestart = undefined;
     const wait = limit.waitMs();
-    if (!Number.isFinite(wait)) return;
+    if (!Number.isFinite(wait)) {
+      p.cancelDeferredRestart?.();
+      p.cancelDeferredRestart = undefined;
+      return;
+    }
+    this.deferInvitation(p, wait, () => {
+      if (!limit.accept()) {
+        this.deferRestart(p, limit);
+        return false;
+      }
+      this.log.info({ endpoint: p.nick }, 'inviting again after a restart refused for its rate');
+      return true;
+    });
+  }
+
+  /**
+   * Invites `p` (without a session) again in `waitMs`, not before, unless `due` says otherwise
+   * then; meanwhile it is left out of {@link update}. Cancelled when it rejoins, leaves, or the
+   * conference closes.
+   */
+  private deferInvitation(p: Participant, waitMs: number, due: () => boolean = () => true): void {
+    p.cancelDeferredRestart?.();
+    p.sessionTerminated = true;
     const timer = setTimeout(() => {
       p.cancelDeferredRestart = undefined;
-      if (this.closed || this.participants.get(p.nick) !== p || p.session) return;
-      if (!limit.accept()) return this.deferRestart(p, limit);
-      this.log.info({ endpoint: p.nick }, 'inviting again after a restart refused for its rate');
+      if (this.closed || this.participants.get(p.nick) !== p || p.session || !due()) return;
       p.sessionTerminated = false;
       this.update();
-    }, wait);
+    }, waitMs);
     p.cancelDeferredRestart = () => clearTimeout(timer);
   }
 

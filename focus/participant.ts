@@ -25,12 +25,14 @@ export interface Participant {
    * The participant ended its session itself, asking for no new one (§5.6), or its restart was
    * refused for its rate: Jicofo then forgets it as a participant, so it is not invited again until
    * it rejoins the room. After a refused restart Salon's focus clears this once its limit allows
-   * (cancelDeferredRestart).
+   * (cancelDeferredRestart), and after a failed invitation once its wait is over.
    */
   sessionTerminated?: boolean;
   /** Its session restarts so far (./restart-requests.ts), from its first; a rejoin starts afresh, as in Jicofo. */
   restartRequests?: RestartRequestLimit;
-  /** A restart refused for its rate: the new session it is owed, once the limit allows one (cancels it). */
+  /** Invitations that failed in a row, since its last session-accept (conference-media.ts INVITATION_RETRY). */
+  invitationFailures?: number;
+  /** The new session it is owed later (a restart refused for its rate, an invitation that failed): cancels it. */
   cancelDeferredRestart?: () => void;
 }
 

@@ -211,14 +211,30 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     iq.close();
   });
 
-  /** Replaces the conference with one whose restart requests have these limits, the focus in the room. */
-  function withRestartLimits(restartRequestLimits: NonNullable<ConstructorParameters<typeof Conference>[2]['media']>['restartRequestLimits']): void {
+  type MediaOptions = NonNullable<ConstructorParameters<typeof Conference>[2]['media']>;
+
+  /** Replaces the conference with one whose media has these options too, the focus in the room. */
+  function withMediaOptions(options: Partial<MediaOptions>): void {
     conference.end('replaced');
     conference = new Conference(link, pino({ level: 'silent' }), {
       roomJid: ROOM, focusVersion: 'test', idleTimeoutMs: 3_600_000, onEnded: () => undefined,
-      media: { iq, selector, focusJid: FOCUS, restartRequestLimits },
+      media: { iq, selector, focusJid: FOCUS, ...options },
     });
     conference.onPresence(occupant('focus', { jid: FOCUS, role: 'moderator', statuses: [110] }));
+  }
+
+  /** Replaces the conference with one whose restart requests have these limits, the focus in the room. */
+  function withRestartLimits(restartRequestLimits: MediaOptions['restartRequestLimits']): void {
+    withMediaOptions({ restartRequestLimits });
+  }
+
+  /** Ms from `since` (performance.now()) until `nick` has had `count` session-initiates; fails after `timeoutMs`. */
+  async function offerAfter(nick: string, count: number, since: number, timeoutMs = 5_000): Promise<number> {
+    while (link.jingleTo(nick, 'session-initiate').length < count) {
+      assert.ok(performance.now() - since < timeoutMs, `${nick} has had ${count} session-initiates within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    return performance.now() - since;
   }
 
   async function twoJoined(): Promise<void> {
@@ -460,6 +476,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
   });
 
   it('on an invitation failing after its session-accept, takes its sources back from the others and invites it afresh later', async () => {
+    withMediaOptions({ invitationRetry: { firstMs: 150, maxMs: 150 } });
     link.holdSessionInitiate.add('bob');
     await twoJoined();
     await accept('alice', 0);
@@ -470,15 +487,82 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.ok(link.colibri.some((m) => m.endpoints.some((e) => e.id === 'bob' && e.expire)), 'bob\'s endpoint is expired');
     const [remove] = link.jingleTo('alice', 'source-remove');
     assert.equal(remove?.sources?.[0]?.owner, 'bob', 'alice is told bob\'s sources are gone');
+    const failedAt = performance.now();
     link.holdSessionInitiate.clear();
-    conference.onPresence(occupant('bob')); // the next presence invites bob again
+    conference.onPresence(occupant('bob')); // a presence does not invite him at once: the wait after a failure does
     await settle();
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 1, 'not invited again before the wait is over');
+    assert.ok(await offerAfter('bob', 2, failedAt) >= 148, 'invited again once the wait is over');
     const offers = link.jingleTo('bob', 'session-initiate');
     assert.equal(offers.length, 2);
     assert.deepEqual(offers[1]!.sources?.map((s) => s.owner), ['alice']);
     conference.handleIq(jingleIq('bob', sessionAcceptFor('bob', offers[1]!.sid, 1)), iq); // the same SSRCs are his again
     await settle();
     assert.equal(link.jingleTo('alice', 'source-add').at(-1)?.sources?.[0]?.owner, 'bob');
+  });
+
+  it('invites a client refusing every session-initiate again on a doubling wait, not at every presence, and starts the wait afresh after a session-accept', async () => {
+    withMediaOptions({ invitationRetry: { firstMs: 100, maxMs: 300 } });
+    link.holdSessionInitiate.add('bob');
+    await twoJoined();
+    await accept('alice', 0);
+    const allocations = () => link.colibri.filter((m) => m.endpoints.some((e) => e.id === 'bob' && e.create)).length;
+    const refuse = async () => {
+      await settle();
+      link.answerSessionInitiate('bob', new StanzaError('cancel', 'bad-request'));
+      await settle();
+      return performance.now();
+    };
+    let failedAt = await refuse();
+    // The room's presences while he waits (twenty of them, his own and alice's) invite nobody.
+    for (let i = 0; i < 10; i++) {
+      conference.onPresence(occupant('bob'));
+      conference.onPresence(occupant('alice'));
+    }
+    await settle();
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 1, 'presences do not invite him again');
+    assert.equal(allocations(), 1, 'nor allocate him on the bridge again');
+    const waits: number[] = [];
+    for (let offers = 2; offers <= 5; offers++) {
+      waits.push(await offerAfter('bob', offers, failedAt));
+      failedAt = await refuse();
+    }
+    // 100, 200, then 300 ms (the most) twice; a timer may fire a millisecond early.
+    for (const [i, least] of [100, 200, 300, 300].entries()) assert.ok(waits[i]! >= least - 2, `wait ${i + 1}: ${waits[i]!.toFixed(0)} ms, at least ${least}`);
+    assert.ok(waits[1]! >= waits[0]! + 80, `the second wait (${waits[1]!.toFixed(0)} ms) is longer than the first (${waits[0]!.toFixed(0)} ms)`);
+    assert.equal(allocations(), 5, 'one allocation per invitation');
+    // He accepts the next one; a later failure waits the first wait again.
+    link.holdSessionInitiate.clear();
+    await offerAfter('bob', 6, failedAt);
+    await settle();
+    const accepted = link.jingleTo('bob', 'session-initiate')[5]!;
+    conference.handleIq(jingleIq('bob', sessionAcceptFor('bob', accepted.sid, 1)), iq);
+    await settle();
+    link.holdSessionInitiate.add('bob');
+    const terminate = buildJingle({ action: 'session-terminate', sid: accepted.sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] }, bridgeSession: { restart: true } });
+    conference.handleIq(jingleIq('bob', terminate), iq);
+    await settle();
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 7, 'his restart is granted at once');
+    failedAt = await refuse();
+    const afresh = await offerAfter('bob', 8, failedAt);
+    assert.ok(afresh >= 98 && afresh < 290, `after a session-accept the wait is the first one again (${afresh.toFixed(0)} ms)`);
+  });
+
+  it('stops inviting a participant who failed an invitation once it leaves, and invites it at once when it rejoins', async () => {
+    withMediaOptions({ invitationRetry: { firstMs: 100, maxMs: 100 } });
+    link.holdSessionInitiate.add('bob');
+    await twoJoined();
+    await settle();
+    link.answerSessionInitiate('bob', new StanzaError('cancel', 'bad-request'));
+    await settle();
+    conference.onPresence(occupant('bob', { type: 'unavailable', role: 'none' }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 1, 'no invitation after he left');
+    link.holdSessionInitiate.clear();
+    conference.onPresence(occupant('bob'));
+    await settle();
+    await settle();
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 2, 'a rejoin is invited at once');
   });
 
   it('re-invites with a new session after session-terminate with restart', async () => {
