@@ -299,6 +299,8 @@ export class BridgeConference {
   private readonly vp9PayloadTypes = new Set<number>();
   /** AV1's, when the focus offers it (ENABLE_CODEC_AV1: 41 with RTX 42); none by default. */
   private readonly av1PayloadTypes = new Set<number>();
+  /** H.264's, when the focus offers it (ENABLE_CODEC_H264: 107 with RTX 99); none by default. */
+  private readonly h264PayloadTypes = new Set<number>();
   /** The Dependency Descriptor header extension's id (offered with AV1), or -1. */
   private dependencyDescriptorId = -1;
   private readonly rtxPayloadTypes = new Map<number, number>([[96, 100]]);
@@ -729,8 +731,9 @@ export class BridgeConference {
     const vp8 = payloadTypes.filter((p) => p.name.toUpperCase() === 'VP8').map((p) => p.id);
     const vp9 = payloadTypes.filter((p) => p.name.toUpperCase() === 'VP9').map((p) => p.id);
     const av1 = payloadTypes.filter((p) => p.name.toUpperCase() === 'AV1').map((p) => p.id);
+    const h264 = payloadTypes.filter((p) => p.name.toUpperCase() === 'H264').map((p) => p.id);
     const rtx = payloadTypes.filter((p) => p.name.toLowerCase() === 'rtx' && p.apt !== undefined).map((p) => [p.id, p.apt!] as const);
-    if (vp8.length === 0 && vp9.length === 0 && av1.length === 0) return;
+    if (vp8.length === 0 && vp9.length === 0 && av1.length === 0 && h264.length === 0) return;
     if (vp8.length > 0) {
       this.vp8PayloadTypes.clear();
       for (const id of vp8) this.vp8PayloadTypes.add(id);
@@ -739,6 +742,8 @@ export class BridgeConference {
     for (const id of vp9) this.vp9PayloadTypes.add(id);
     this.av1PayloadTypes.clear();
     for (const id of av1) this.av1PayloadTypes.add(id);
+    this.h264PayloadTypes.clear();
+    for (const id of h264) this.h264PayloadTypes.add(id);
     this.rtxPayloadTypes.clear();
     for (const [id, apt] of rtx) this.rtxPayloadTypes.set(id, apt);
   }
@@ -1157,6 +1162,7 @@ export class BridgeConference {
         vp8PayloadTypes: this.vp8PayloadTypes,
         vp9PayloadTypes: this.vp9PayloadTypes,
         av1PayloadTypes: this.av1PayloadTypes,
+        h264PayloadTypes: this.h264PayloadTypes,
         dependencyDescriptorId: () => this.dependencyDescriptorId,
         now: () => this.now(),
         requestKeyframe: (ssrc) => this.members.get(id)?.endpoint.sendRtcp(buildPli(this.feedbackVideoSsrc, ssrc)),

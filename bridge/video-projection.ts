@@ -49,6 +49,7 @@ import { SeqMap, createSeqMapPacket, readSeqMapPacket, type SeqMapPacket } from 
 import { Vp8Descriptor, readKeyframeDimensions } from './rtp/vp8.ts';
 import { DependencyDescriptor, DependencyStructure } from './rtp/dependency-descriptor.ts';
 import { VP9_MAX_SPATIAL_LAYERS, Vp9Descriptor } from './rtp/vp9.ts';
+import { H264Payload, readSpsDimensions } from './rtp/h264.ts';
 
 /** A layer that sent nothing this long is taken as stopped. */
 export const LAYER_TIMEOUT_MS = 500;
@@ -100,6 +101,8 @@ export interface VideoProjectionOptions {
   vp9PayloadTypes?: ReadonlySet<number>;
   /** Payload types that carry AV1 (layers from the Dependency Descriptor); default none. */
   av1PayloadTypes?: ReadonlySet<number>;
+  /** Payload types that carry H.264 (simulcast as VP8's; keyframes and their heights read from the NAL units); default none. */
+  h264PayloadTypes?: ReadonlySet<number>;
   /** The negotiated id of the Dependency Descriptor header extension, or -1 (read when packets come). */
   dependencyDescriptorId?(): number;
   /** Monotonic milliseconds. */
@@ -231,6 +234,7 @@ export class VideoProjection {
   readonly #header = new RtpHeader();
   readonly #vp8 = new Vp8Descriptor();
   readonly #vp9 = new Vp9Descriptor();
+  readonly #h264 = new H264Payload();
   readonly #dd = new DependencyDescriptor();
   /**
    * AV1: per layer SSRC, the template structure of its last keyframe (templateCount 0: none yet),
@@ -480,8 +484,10 @@ export class VideoProjection {
     const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
     this.#structureMissing = false;
     // A retransmission's keyframe is an old one: its structure is not the one in force.
-    const svc = vp8 === undefined ? this.#readSvc(header.payloadType, media) : undefined;
-    if (vp8 !== undefined || (svc !== undefined && svc === this.#vp9Svc)) this.#blankDependencyDescriptor();
+    const h264 = vp8 === undefined && this.#options.h264PayloadTypes?.has(header.payloadType) === true && this.#h264.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#h264 : undefined;
+    const svc = vp8 === undefined && h264 === undefined ? this.#readSvc(header.payloadType, media) : undefined;
+    // H.264 keeps no descriptor of its own to rewrite, but a simulcast switch would contradict its sender's Dependency Descriptor all the same.
+    if (vp8 !== undefined || h264 !== undefined || (svc !== undefined && svc === this.#vp9Svc)) this.#blankDependencyDescriptor();
     // AV1 without a structure yet (its keyframe was lost): nothing can be decoded before the next one.
     if (this.#structureMissing) this.#askKeyframe(header.ssrc, now);
     // Kept before any receiver's rewrite, under the sender's own SSRC and sequence number.
@@ -490,6 +496,9 @@ export class VideoProjection {
     if (svc !== undefined) {
       input.keyframe = svc.keyframe;
       if (media) this.#noteSpatialLayer(svc, header.ssrc, header.length, now);
+    } else if (h264 !== undefined) {
+      // A retransmission's place in its stream is not known here: only its SPS makes it a keyframe's start.
+      input.keyframe = h264.keyframeStart(media && this.#followsPictureEnd);
     }
     this.#keyframe = input.keyframe;
     // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
@@ -499,6 +508,9 @@ export class VideoProjection {
     if (this.#layers.length === 1) input.keyframe = true;
     if (input.keyframe && vp8 !== undefined && media) {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
+      if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
+    } else if (h264?.hasSps === true && media) {
+      const size = readSpsDimensions(header.buf, h264.spsOffset, h264.spsLength);
       if (size) this.#heights[this.#layers.indexOf(header.ssrc)] = size.height;
     }
     if (media) return this.#forwardMedia(input, vp8, svc, now, send);
