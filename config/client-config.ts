@@ -49,7 +49,8 @@ export function buildClientConfig(config: Config, origin: string): ClientConfig 
 /**
  * lib-jitsi-meet's codec preference: VP8 simulcast, which the bridge forwards best, unless the focus
  * offers an optional codec (ENABLE_CODEC_AV1, ENABLE_CODEC_VP9); lib-jitsi-meet then sends the first
- * offered codec of this order, AV1 before VP9, whose layers the bridge forwards per receiver.
+ * offered codec of this order, AV1 before VP9, whose layers the bridge forwards per receiver. H.264
+ * (ENABLE_CODEC_H264) keeps its place after VP8: it is offered for clients that prefer it themselves.
  */
 function videoQuality(video: Config['video']): { codecPreferenceOrder: string[]; preferredCodec: string } {
   const optional = [['AV1', video.av1], ['VP9', video.vp9]] as const;

@@ -67,6 +67,7 @@ export const envSettings: Record<string, Setting> = {
   SALON_BRIDGE_UDP_GSO: { path: 'media.udpSegmentation', kind: 'bool' },
   ENABLE_CODEC_VP9: { path: 'video.vp9', kind: 'bool' },
   ENABLE_CODEC_AV1: { path: 'video.av1', kind: 'bool' },
+  ENABLE_CODEC_H264: { path: 'video.h264', kind: 'bool' },
   SALON_BRIDGE: { path: 'bridge.enabled', kind: 'bool' },
   JVB_MUC_NICKNAME: { path: 'bridge.id', kind: 'string' },
   JVB_OCTO_REGION: { path: 'bridge.region', kind: 'string' },

@@ -238,6 +238,13 @@ export const configSchema = z.strictObject({
      * clients then send AV1 (config.js prefers it, before VP9). Off: not offered, as before.
      */
     av1: z.boolean().default(false),
+    /**
+     * Offer H.264 right after VP8 (Jicofo's h264 codec setting, on in Jicofo by default): clients whose
+     * own preference puts it first (`videoQuality.preferredCodec`, e.g. for a phone's hardware encoder)
+     * send it, as three simulcast layers from lib-jitsi-meet, which the bridge forwards per receiver
+     * as VP8's. config.js keeps VP8 first. Off: not offered, as before.
+     */
+    h264: z.boolean().default(false),
   }).prefault({}),
   /**
    * The videobridge: the one `salon start` runs beside the other roles (unless `enabled` is false),

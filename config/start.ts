@@ -397,7 +397,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     ...(pad ? { documents: pad } : {}),
     ...policy,
     ...(componentDomains(config).avModerationDomain ? { avModerationDomain: componentDomains(config).avModerationDomain } : {}),
-    codecs: codecTable({ vp9: config.video.vp9, av1: config.video.av1 }),
+    codecs: codecTable({ h264: config.video.h264, vp9: config.video.vp9, av1: config.video.av1 }),
     bridgeHealth: config.bridge.healthCheckMs === 0 ? false
       : { intervalMs: config.bridge.healthCheckMs, timeoutMs: config.bridge.healthCheckMs / 2, retryDelayMs: config.bridge.healthCheckMs / 2 },
     requestLimits: {

@@ -25,7 +25,9 @@
  * layers. AV1 comes after VP8 and VP9, not first as in Jicofo: Salon's own client sends the first offered
  * codec and must stay on VP8; lib-jitsi-meet picks by config.js's preference order instead. A keyframe's
  * dependency descriptor (~90 bytes) needs two-byte header extensions, hence `extmap-allow-mixed`
- * (RFC 8285 §4.3, §6). The SFU cannot route H264 yet (§8.6, §11.2); it would be added as a table entry.
+ * (RFC 8285 §4.3, §6). H.264 (pt 107, RTX 99, Jicofo's numbers) is opt-in too (ENABLE_CODEC_H264), right
+ * after VP8 as Jicofo orders it: the bridge forwards its simulcast layers as VP8's, switching at
+ * keyframes it recognises from the NAL units (bridge/rtp/h264.ts).
  * Where Jicofo omits `useinbandfec` whenever RED is enabled in its config, Salon omits it only when RED is
  * actually offered. Pure and browser-safe.
  */
@@ -168,6 +170,17 @@ export const AV1_CODEC: Readonly<CodecSpec> = Object.freeze({
 } satisfies CodecSpec);
 
 /**
+ * H.264 as Jicofo offers it (jicofo.codec.video.h264): pt 107, RTX 99, VP8's feedback, Constrained
+ * Baseline level 3.1 with packetization-mode 1 (Jicofo writes all three into one `profile-level-id`
+ * value; here each is its own parameter, as SDP has them).
+ */
+export const H264_CODEC: Readonly<CodecSpec> = Object.freeze({
+  media: 'video', name: 'H264', pt: 107, clockrate: 90000,
+  parameters: [{ name: 'profile-level-id', value: '42e01f' }, { name: 'level-asymmetry-allowed', value: '1' }, { name: 'packetization-mode', value: '1' }],
+  feedback: [...VIDEO_FEEDBACK], bwe: ['goog-remb', 'transport-cc'], rtx: { pt: 99, feedback: [...VIDEO_FEEDBACK] },
+} satisfies CodecSpec);
+
+/**
  * The AV1 dependency descriptor header extension (AV1 RTP specification, Appendix A) on video, with
  * Jicofo's id 11; offered with {@link AV1_CODEC} only.
  */
@@ -177,7 +190,9 @@ export const AV1_DEPENDENCY_DESCRIPTOR: Readonly<HeaderExtensionSpec> = Object.f
 
 /** Which optional codecs the focus offers besides {@link DEFAULT_CODECS}'. */
 export interface CodecOptions {
-  /** VP9 (SVC) after VP8 (ENABLE_CODEC_VP9). Default false. */
+  /** H.264 right after VP8 (ENABLE_CODEC_H264), as Jicofo orders them. Default false. */
+  h264?: boolean;
+  /** VP9 (SVC) after VP8 (and H.264) (ENABLE_CODEC_VP9). Default false. */
   vp9?: boolean;
   /** AV1 after VP8 and VP9, with the dependency descriptor extension (ENABLE_CODEC_AV1). Default false. */
   av1?: boolean;
@@ -185,16 +200,17 @@ export interface CodecOptions {
 
 /**
  * The codec table the focus offers and gives the bridge: {@link DEFAULT_CODECS} itself when nothing
- * optional is on, else a copy with {@link VP9_CODEC} right after VP8 (Jicofo's order: VP8, then VP9),
- * then {@link AV1_CODEC}, whose {@link AV1_DEPENDENCY_DESCRIPTOR} goes after the audio level extension
+ * optional is on, else a copy with {@link H264_CODEC} right after VP8, then {@link VP9_CODEC} (Jicofo's
+ * order: VP8, H264, VP9), then {@link AV1_CODEC}, whose {@link AV1_DEPENDENCY_DESCRIPTOR} goes after the audio level extension
  * (where Jicofo lists it).
  */
 export function codecTable(options: CodecOptions = {}): Readonly<CodecTable> {
-  if (!options.vp9 && !options.av1) return DEFAULT_CODECS;
+  if (!options.h264 && !options.vp9 && !options.av1) return DEFAULT_CODECS;
   const codecs: CodecSpec[] = [];
   for (const codec of DEFAULT_CODECS.codecs) {
     codecs.push(codec);
     if (codec.media !== 'video' || codec.name !== 'VP8') continue;
+    if (options.h264) codecs.push(H264_CODEC);
     if (options.vp9) codecs.push(VP9_CODEC);
     if (options.av1) codecs.push(AV1_CODEC);
   }

@@ -1,7 +1,11 @@
 /**
- * Video layers per receiver, end to end, for both codecs the bridge forwards by layer:
+ * Video layers per receiver, end to end, for every codec the bridge forwards by layer:
  * - VP8 simulcast (the default): a lib-jitsi-meet sender sends its camera as three VP8 layers,
  *   each on its own SSRC;
+ * - H.264 simulcast (ENABLE_CODEC_H264: the focus offers H264 107 as Jicofo does), the same with
+ *   three H.264 layers, switched at keyframes the bridge recognises from the NAL units; config.js
+ *   keeps VP8 first, so the participants here prefer H.264 as jitsi-meet's `videoQuality` lets a
+ *   deployment or an app do;
  * - VP9 SVC (ENABLE_CODEC_VP9: the focus offers VP9 and config.js makes lib-jitsi-meet prefer it):
  *   one SSRC carries the spatial layers (L3T3_KEY once the bridge asks the sender for 720);
  * - AV1 SVC (ENABLE_CODEC_AV1), the same with the layers named by the Dependency Descriptor. The
@@ -17,43 +21,7 @@ import type { Page } from 'playwright-core';
 import type { BrowserHarness } from './chromium.ts';
 import { channelOpen, joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.ts';
 import { joinSalon } from './salon-page.ts';
-import { constrain, pollUntil, remoteVideo as videoIn } from './video-probes.ts';
-
-interface VideoOut { ssrc: number; framesEncoded: number; frameHeight: number; packetsSent: number; limitation?: string; scalabilityMode?: string; mimeType?: string }
-
-/** The sender's outgoing video encodings with frames encoded (one outbound-rtp per simulcast SSRC), lowest first. */
-async function videoOut(page: Page): Promise<VideoOut[]> {
-  return page.evaluate(async () => {
-    const w = window as unknown as Record<string, any>;
-    // lib-jitsi-meet's connection to the bridge, or the last one Salon's page made (salon-page.ts records them).
-    const pc = (w.salonTest?.conference?.jvbJingleSession?.peerconnection?.peerconnection
-      ?? (w.__pcs as RTCPeerConnection[] | undefined)?.filter((p) => p.connectionState !== 'closed').at(-1)) as RTCPeerConnection | undefined;
-    const out: VideoOut[] = [];
-    const stats = (await pc?.getStats()) as (RTCStatsReport & Map<string, any>) | undefined;
-    stats?.forEach((r: any) => {
-      if (r.type !== 'outbound-rtp' || r.kind !== 'video' || !(r.framesEncoded > 0)) return;
-      out.push({
-        ssrc: r.ssrc, framesEncoded: r.framesEncoded, frameHeight: r.frameHeight ?? 0, packetsSent: r.packetsSent ?? 0, limitation: r.qualityLimitationReason,
-        scalabilityMode: r.scalabilityMode, mimeType: stats.get(r.codecId)?.mimeType,
-      });
-    });
-    return out.sort((x, y) => x.frameHeight - y.frameHeight);
-  });
-}
-
-/** The codec of the remote video a receiver decodes most of. */
-async function inboundCodec(page: Page): Promise<string | undefined> {
-  return page.evaluate(async () => {
-    const w = window as unknown as Record<string, any>;
-    const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
-    const stats = (await pc?.getStats()) as (RTCStatsReport & Map<string, any>) | undefined;
-    let best: { frames: number; mime?: string } = { frames: 0 };
-    stats?.forEach((r: any) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'video' && (r.framesDecoded ?? 0) > best.frames) best = { frames: r.framesDecoded, mime: stats.get(r.codecId)?.mimeType };
-    });
-    return best.mime;
-  });
-}
+import { constrain, inboundCodec, pollUntil, remoteVideo as videoIn, videoOut, type VideoOut } from './video-probes.ts';
 
 /**
  * What a receiver knows from the sender reports of the video it decodes most of (its
@@ -96,7 +64,7 @@ async function senderState(page: Page): Promise<unknown> {
  */
 function shortestLayer(codec: string, out: VideoOut[]): number {
   if (out.length === 0) return 0;
-  if (codec === 'VP8') return Math.min(...out.map((e) => e.frameHeight));
+  if (SIMULCAST.has(codec)) return Math.min(...out.map((e) => e.frameHeight));
   const main = [...out].sort((x, y) => y.framesEncoded - x.framesEncoded)[0]!;
   const spatial = Number(/^L(\d)/.exec(main.scalabilityMode ?? '')?.[1] ?? 1);
   return Math.round(main.frameHeight / 2 ** (spatial - 1));
@@ -110,8 +78,20 @@ function shortestLayer(codec: string, out: VideoOut[]): number {
  */
 const ONE_KEYFRAME_INTERVAL_S = 1;
 
+/** Codecs sent as simulcast (one SSRC a layer), the others as SVC (one SSRC). */
+const SIMULCAST = new Set(['VP8', 'H264']);
+
+/** What a jitsi-meet deployment's config.js (or an app's settings) sets to have lib-jitsi-meet send H.264. */
+async function preferH264(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { config: Record<string, any> };
+    w.config.videoQuality = { ...w.config.videoQuality, preferredCodec: 'H264', codecPreferenceOrder: ['H264', 'VP8'] };
+  });
+}
+
 const CODECS = [
   { codec: 'VP8', title: 'simulcast layer', env: {}, room: 'simulcastroom', sender: 'lib-jitsi-meet' },
+  { codec: 'H264', title: 'H.264 simulcast layer', env: { ENABLE_CODEC_H264: 'true' }, room: 'h264room', sender: 'lib-jitsi-meet' },
   // The bridge's fallback media path (dgram, SRTP in TypeScript), as where the addon is not built.
   { codec: 'VP8', title: 'simulcast layer, on the TypeScript media path,', env: { SALON_BRIDGE_NATIVE: 'off' }, room: 'simulcasttsroom', sender: 'lib-jitsi-meet' },
   { codec: 'VP9', title: 'VP9 SVC spatial layers', env: { ENABLE_CODEC_VP9: 'true' }, room: 'vp9room', sender: 'lib-jitsi-meet' },
@@ -142,10 +122,13 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
         sender = await joinSalon(browser, rig.server.httpOrigin, room, 'Sender', { label: 'sender' });
       } else {
         sender = await browser.newPage(`${origin}/`, { label: 'sender' });
+        if (codec === 'H264') await preferH264(sender);
         assert.equal((await joinWithMedia(sender, room, { devices: ['audio', 'video'] })).ok, true);
       }
       const a = await browser.newPage(`${origin}/`, { label: 'a' });
       const b = await browser.newPage(`${origin}/`, { label: 'b' });
+      // Every participant prefers it: lib-jitsi-meet sends VP8 while another's preference is VP8.
+      if (codec === 'H264') for (const page of [a, b]) await preferH264(page);
       // The receivers send audio only: the sender's camera is the one video in the room.
       assert.equal((await joinWithMedia(a, room, { devices: ['audio'] })).ok, true);
       assert.equal((await joinWithMedia(b, room, { devices: ['audio'] })).ok, true);
@@ -170,10 +153,13 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       const fitsB = (vb: { frameHeight: number }, out: VideoOut[]) => vb.frameHeight <= Math.max(180, shortestLayer(codec, out));
       const split = await pollUntil(async () => ({ a: await videoIn(a), b: await videoIn(b), out: await videoOut(sender) }),
         ({ a: va, b: vb, out }) => va !== undefined && vb !== undefined && va.frameHeight >= 360 && vb.frameHeight > 0 && vb.frameHeight < va.frameHeight
-          && fitsB(vb, out) && (codec === 'VP8' ? out.length >= 3 : va.frameHeight === Math.max(...out.map((e) => e.frameHeight))),
+          && fitsB(vb, out) && (SIMULCAST.has(codec) ? out.length >= 3 : va.frameHeight === Math.max(...out.map((e) => e.frameHeight))),
         60_000);
-      if (codec === 'VP8') {
+      if (SIMULCAST.has(codec)) {
         assert.ok(split.out.length >= 3, `three simulcast encodings with frames encoded: ${JSON.stringify(split.out)} ${JSON.stringify(await senderState(sender))}`);
+        assert.ok(split.out.every((e) => e.mimeType === `video/${codec}`), `every encoding is ${codec}: ${JSON.stringify(split.out)}`);
+        assert.equal(await inboundCodec(a), `video/${codec}`);
+        assert.equal(await inboundCodec(b), `video/${codec}`);
       } else {
         // One encoding carries the layers (lib-jitsi-meet may start the others for a few frames before it applies SVC).
         const main = [...split.out].sort((x, y) => y.framesEncoded - x.framesEncoded)[0];
@@ -207,7 +193,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       assert.ok(Math.abs(moreReports.remoteTimestamp - Date.now()) < 5_000, `their NTP time is the sender's clock, now: ${JSON.stringify(moreReports)} at ${Date.now()}`);
       const layersNow = await videoOut(sender);
       console.log(`      B: sender reports for SSRC ${moreReports.ssrc}: ${moreReports.reportsSent}, the last saying ${moreReports.packetsSent} packets sent; the sender's layers: ${layersNow.map((e) => `${e.frameHeight} ${e.packetsSent}`).join(', ')}`);
-      if (codec === 'VP8') {
+      if (SIMULCAST.has(codec)) {
         // The report B got last is the tall layer's, rewritten: it cannot count many more packets
         // than that layer has sent by now (the 180 layer's, passed on as they came, may, where that
         // layer ran longer). Not exactly: a report counts padding the sender's getStats leaves out,
@@ -222,7 +208,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       const outNow = await videoOut(sender);
       // The encoding that carries the SVC layers: the one with the most frames.
       const fullNow = [...outNow].sort((x, y) => y.framesEncoded - x.framesEncoded)[0]?.frameHeight;
-      const tall = aAfter.frameHeight >= 360 || (codec !== 'VP8' && aAfter.frameHeight === fullNow);
+      const tall = aAfter.frameHeight >= 360 || (!SIMULCAST.has(codec) && aAfter.frameHeight === fullNow);
       assert.ok(tall && aAfter.framesDecoded > split.a.framesDecoded, `A goes on: ${JSON.stringify({ was: split.a, now: aAfter, sender: outNow })}`);
       console.log(`      at the end: A decodes ${aAfter.frameHeight} lines, B ${after.frameHeight}; the sender encodes ${outNow.map((e) => `${e.frameHeight}${e.scalabilityMode ? ` ${e.scalabilityMode}` : ''}`).join('/')}`);
 

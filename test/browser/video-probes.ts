@@ -52,3 +52,39 @@ export async function sessionIdentity(page: Page, marker: string): Promise<{ mar
     return { marker: w[name], sid: session?.sid, ice: session?.peerconnection?.peerconnection?.iceConnectionState };
   }, marker);
 }
+
+export interface VideoOut { ssrc: number; framesEncoded: number; frameHeight: number; packetsSent: number; limitation?: string; scalabilityMode?: string; mimeType?: string }
+
+/** The sender's outgoing video encodings with frames encoded (one outbound-rtp per simulcast SSRC), lowest first. */
+export async function videoOut(page: Page): Promise<VideoOut[]> {
+  return page.evaluate(async () => {
+    const w = window as unknown as Record<string, any>;
+    // lib-jitsi-meet's connection to the bridge, or the last one Salon's page made (salon-page.ts records them).
+    const pc = (w.salonTest?.conference?.jvbJingleSession?.peerconnection?.peerconnection
+      ?? (w.__pcs as RTCPeerConnection[] | undefined)?.filter((p) => p.connectionState !== 'closed').at(-1)) as RTCPeerConnection | undefined;
+    const out: VideoOut[] = [];
+    const stats = (await pc?.getStats()) as (RTCStatsReport & Map<string, any>) | undefined;
+    stats?.forEach((r: any) => {
+      if (r.type !== 'outbound-rtp' || r.kind !== 'video' || !(r.framesEncoded > 0)) return;
+      out.push({
+        ssrc: r.ssrc, framesEncoded: r.framesEncoded, frameHeight: r.frameHeight ?? 0, packetsSent: r.packetsSent ?? 0, limitation: r.qualityLimitationReason,
+        scalabilityMode: r.scalabilityMode, mimeType: stats.get(r.codecId)?.mimeType,
+      });
+    });
+    return out.sort((x, y) => x.frameHeight - y.frameHeight);
+  });
+}
+
+/** The codec of the remote video a receiver decodes most of. */
+export async function inboundCodec(page: Page): Promise<string | undefined> {
+  return page.evaluate(async () => {
+    const w = window as unknown as Record<string, any>;
+    const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
+    const stats = (await pc?.getStats()) as (RTCStatsReport & Map<string, any>) | undefined;
+    let best: { frames: number; mime?: string } = { frames: 0 };
+    stats?.forEach((r: any) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video' && (r.framesDecoded ?? 0) > best.frames) best = { frames: r.framesDecoded, mime: stats.get(r.codecId)?.mimeType };
+    });
+    return best.mime;
+  });
+}

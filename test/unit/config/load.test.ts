@@ -178,6 +178,14 @@ describe('config/load', () => {
       assertConfigError([], { ENABLE_CODEC_VP9: 'maybe' }, 'ENABLE_CODEC_VP9');
     });
 
+    it("reads ENABLE_CODEC_H264 (Jicofo's H.264 offer), off by default, apart from the others", () => {
+      assert.equal(load([], {}).config.video.h264, false);
+      assert.equal(load([], { ENABLE_CODEC_H264: 'true' }).config.video.h264, true);
+      assert.equal(load([], { ENABLE_CODEC_H264: 'true' }).config.video.vp9, false);
+      assert.equal(load([], { ENABLE_CODEC_VP9: 'true', ENABLE_CODEC_AV1: 'true' }).config.video.h264, false);
+      assertConfigError([], { ENABLE_CODEC_H264: 'maybe' }, 'ENABLE_CODEC_H264');
+    });
+
     it("reads ENABLE_CODEC_AV1 (Jicofo's AV1 offer), off by default, apart from VP9", () => {
       assert.equal(load().config.video.av1, false);
       assert.equal(load([], { ENABLE_CODEC_AV1: 'true' }).config.video.av1, true);

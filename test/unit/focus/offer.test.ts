@@ -276,6 +276,23 @@ describe('focus/offer', () => {
     });
   });
 
+  describe('H.264, opt-in (ENABLE_CODEC_H264)', () => {
+    it('offers VP8 100, H264 107 (Constrained Baseline, packetization-mode 1), then RTX 96 and 99 (apt=107), and gives the bridge the same', () => {
+      const video = described(offer({ codecs: codecTable({ h264: true }) }), 'video');
+      assert.deepEqual(payloads(video), ['100 VP8', '107 H264', '96 rtx', '99 rtx']);
+      const h264 = video?.payloadTypes.find((p) => p.id === 107);
+      assert.deepEqual(h264?.parameters, [{ name: 'profile-level-id', value: '42e01f' }, { name: 'level-asymmetry-allowed', value: '1' }, { name: 'packetization-mode', value: '1' }]);
+      assert.deepEqual(fb(h264), ['ccm fir', 'nack', 'nack pli', 'transport-cc']);
+      assert.deepEqual(video?.payloadTypes.find((p) => p.id === 99)?.parameters, [{ name: 'apt', value: '107' }]);
+      assert.deepEqual(video?.headerExtensions, described(offer(), 'video')?.headerExtensions);
+      // Jicofo's order with every optional codec on: VP8, H264, VP9, then AV1 (Salon keeps VP8 first).
+      assert.deepEqual(payloads(described(offer({ codecs: codecTable({ h264: true, vp9: true, av1: true }) }), 'video')), ['100 VP8', '107 H264', '101 VP9', '41 AV1', '96 rtx', '99 rtx', '97 rtx', '42 rtx']);
+      const colibri = buildColibri2Media(LJM_FEATURES, codecTable({ h264: true })).find((m) => String(m.type) === 'video');
+      assert.ok(colibri?.payloadTypes.some((p) => p.attrs.id === '107' && p.attrs.name === 'H264'), 'the bridge is told H264 107');
+      assert.equal(codecTable({ h264: false }), DEFAULT_CODECS);
+    });
+  });
+
   describe('VP9, opt-in (ENABLE_CODEC_VP9)', () => {
     const VP9 = codecTable({ vp9: true });
 
