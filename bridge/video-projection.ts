@@ -517,13 +517,13 @@ export class VideoProjection {
     // Read before the receivers' re-stamping rewrites the header.
     const layer = header.ssrc;
     // The keyframe bit as read (this.#keyframe): a single layer's packets all count as one, but it never switches.
-    const keyframeStart = lostOnTheWayIn && vp8 !== undefined && this.#keyframe && this.#layers.length > 1 ? header.sequenceNumber : -1;
+    const keyframeStart = lostOnTheWayIn && (vp8 !== undefined || h264 !== undefined) && this.#keyframe && this.#layers.length > 1 ? header.sequenceNumber : -1;
     const sent = this.#forwardRetransmission(input, vp8, svc, original, send, lostOnTheWayIn ? this.#receivers.keys() : askers);
     return keyframeStart < 0 ? sent : sent + this.#switchAtLateKeyframe(layer, keyframeStart, now, send);
   }
 
   /**
-   * The first packet of a VP8 keyframe of `layer` (sequence number `first`), lost on the way in,
+   * The first packet of a VP8 or H.264 keyframe of `layer` (sequence number `first`), lost on the way in,
    * came back from the bridge's own request after the rest of the keyframe: a receiver waiting to
    * switch to that layer (its target) switches at it now, and is sent it and the layer's packets
    * that came after it from the cache, in order, as media — instead of waiting for the next
@@ -566,6 +566,10 @@ export class VideoProjection {
         if (header.parse(copy) !== 'ok') break;
         const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
         const input = readSeqMapPacket(this.#packet, header, vp8, now);
+        // H.264: the keyframe's first packet is the one with its SPS (its IDR slices follow the SPS and PPS).
+        if (vp8 === undefined && this.#options.h264PayloadTypes?.has(header.payloadType) === true && this.#h264.parse(header.buf, header.payloadOffset, header.payloadLength)) {
+          input.keyframe = this.#h264.keyframeStart(false);
+        }
         this.#keyframe = input.keyframe;
         this.#resumable = input.keyframe || vp8 === undefined;
         this.#followsPictureEnd = false; // no hold starts on a packet sent late

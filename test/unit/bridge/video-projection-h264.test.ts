@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PacketCache } from '../../../bridge/rtp/packet-cache.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { VideoProjection } from '../../../bridge/video-projection.ts';
 import { baselineSps } from './rtp/h264-writer.ts';
@@ -11,7 +12,7 @@ const PPS = Buffer.from('68ce3c80', 'hex');
 /** NAL unit types of what a receiver was sent (the first one of a STAP-A, an FU-A's fragment type). */
 type Kind = 'stap-a' | 'idr' | 'slice' | 'fu-idr' | 'fu-slice';
 
-interface Out { ssrc: number; seq: number; ts: number; marker: boolean; kind: Kind }
+interface Out { ssrc: number; seq: number; ts: number; marker: boolean; kind: Kind; pt: number }
 
 function kindOf(payload: Uint8Array): Kind {
   const type = payload[0]! & 0x1f;
@@ -56,12 +57,12 @@ class Sender {
   }
 }
 
-function setup(h264PayloadTypes: ReadonlySet<number> = new Set([H264])) {
+function setup(h264PayloadTypes: ReadonlySet<number> = new Set([H264]), cache?: PacketCache) {
   let now = 0;
   const requests: number[] = [];
   const projection = new VideoProjection(
     { layers: [L0, L1, L2], rtx: new Map([[L0, L0 + 1], [L1, L1 + 1], [L2, L2 + 1]]) },
-    { rtxPayloadTypes: new Map([[RTX, H264]]), vp8PayloadTypes: new Set([100]), h264PayloadTypes, now: () => now, requestKeyframe: (s) => requests.push(s) },
+    { rtxPayloadTypes: new Map([[RTX, H264]]), vp8PayloadTypes: new Set([100]), h264PayloadTypes, now: () => now, requestKeyframe: (s) => requests.push(s), ...(cache ? { cache } : {}) },
   );
   const got = new Map<string, Out[]>();
   const header = new RtpHeader();
@@ -69,12 +70,23 @@ function setup(h264PayloadTypes: ReadonlySet<number> = new Set([H264])) {
     assert.equal(header.parse(packet), 'ok');
     const list = got.get(id) ?? [];
     got.set(id, list);
-    list.push({ ssrc: header.ssrc, seq: header.sequenceNumber, ts: header.timestamp, marker: header.marker, kind: kindOf(packet.subarray(header.payloadOffset)) });
+    list.push({ ssrc: header.ssrc, seq: header.sequenceNumber, ts: header.timestamp, marker: header.marker, kind: kindOf(packet.subarray(header.payloadOffset)), pt: header.payloadType });
   };
   const send = (packets: Buffer[]) => {
     for (const p of packets) projection.project(p, sink);
   };
-  return { projection, requests, send, of: (id: string) => got.get(id) ?? [], advance: (ms: number) => { now += ms; } };
+  /** The bridge's own request for `packet` answered: its RTX, lost on the way in. */
+  const repaired = (packet: Buffer, rtxSequence: number) => {
+    const rtx = Buffer.alloc(packet.length + 2);
+    packet.copy(rtx, 0, 0, 12);
+    rtx[1] = (packet[1]! & 0x80) | RTX;
+    rtx.writeUInt16BE(rtxSequence, 2);
+    rtx.writeUInt32BE(packet.readUInt32BE(8) + 1, 8);
+    rtx.writeUInt16BE(packet.readUInt16BE(2), 12);
+    packet.copy(rtx, 14, 12);
+    return projection.project(rtx, sink, new Set(), true);
+  };
+  return { projection, requests, send, repaired, of: (id: string) => got.get(id) ?? [], advance: (ms: number) => { now += ms; } };
 }
 
 function assertContinuous(out: readonly Out[], who: string): void {
@@ -139,6 +151,35 @@ describe('VideoProjection with H.264 simulcast (keyframes and heights from the N
     }
     assert.deepEqual(projection.arrivingLayers().map((l) => l.height), [270, 540, 1080]);
     assert.equal(projection.forwardedLayer('r'), L0, 'by place the middle layer (360 of an assumed 720) would fit 400');
+  });
+
+  it('switches a receiver waiting for a layer at a keyframe whose STAP-A was lost on the way in, once the bridge\'s request brings it back, and catches it up from the cache', () => {
+    const { projection, send, repaired, of, advance } = setup(new Set([H264]), new PacketCache());
+    projection.setWantedHeight('b', 180);
+    const s = new Sender(SIZES);
+    for (const ssrc of [L0, L2]) send(s.frame(ssrc, true));
+    advance(33);
+    for (const ssrc of [L0, L2]) send(s.frame(ssrc));
+    assert.equal(projection.forwardedLayer('b'), L0);
+    projection.setWantedHeight('b', 720);
+    advance(33);
+    send(s.frame(L0));
+    const [stap, idr] = s.frame(L2, true);
+    const stapCopy = Buffer.from(stap!);
+    send([idr!]); // the STAP-A is lost on the way in
+    advance(33);
+    send(s.frame(L0));
+    send(s.frame(L2));
+    assert.equal(projection.forwardedLayer('b'), L0, 'b waits: no keyframe started for it');
+    const waited = of('b').length;
+    assert.equal(repaired(stapCopy, 1), 4, 'b gets the STAP-A, the IDR and the next frame\'s two packets');
+    assert.equal(projection.forwardedLayer('b'), L2);
+    const caughtUp = of('b').slice(waited);
+    assert.deepEqual(caughtUp.map((o) => [o.kind, o.ssrc, o.pt]), [['stap-a', L0, H264], ['idr', L0, H264], ['fu-slice', L0, H264], ['fu-slice', L0, H264]], 'as media, on the SSRC it knows, in order');
+    assertContinuous(of('b'), 'b');
+    advance(33);
+    send(s.frame(L2));
+    assertContinuous(of('b'), 'b');
   });
 
   it('without the H.264 payload type known, no packet is a keyframe: a simulcast receiver gets nothing (what the bridge did before)', () => {
