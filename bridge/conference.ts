@@ -154,7 +154,7 @@ const MAX_PROBE_PACKETS = 20;
  * long at most; longer, its transport-cc feedback would show the queue as congestion and move it
  * down again). Past that it waits for the next keyframe, as before the catch-up.
  */
-const LATE_KEYFRAME_BURST_MS = 100;
+export const LATE_KEYFRAME_BURST_MS = 100;
 
 interface Member {
   endpoint: ConferenceEndpoint;

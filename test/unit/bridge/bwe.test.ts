@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
 import { SendHistory } from '../../../bridge/bwe/send-history.ts';
+import { LATE_KEYFRAME_BURST_MS } from '../../../bridge/conference.ts';
 import {
   TransportCcRecorder, buildTransportCc, parseTransportCc, type TransportCcFeedback,
 } from '../../../bridge/rtp/transport-cc.ts';
@@ -277,6 +278,35 @@ describe('bridge/bwe', () => {
       assert.ok(estimator.estimateBps < 600_000);
       // The delay-based part lands near 0.85 × the bottleneck's rate.
       assert.ok(state.delayBasedBps > 400_000 && state.delayBasedBps < 600_000, `delay-based ${state.delayBasedBps}`);
+    });
+
+    it('a late keyframe\'s catch-up sent at once (as much as the bridge\'s bound allows: LATE_KEYFRAME_BURST_MS of the estimate) weighs on the estimate no more than the keyframes of the stream do', () => {
+      // 2 Mbps of video in 30 fps frames, each frame's packets together as the bridge forwards them,
+      // a keyframe six times a frame every 3 s, through a 2.5 Mbps bottleneck. Pacing the catch-up
+      // would not help: at twice the estimate and more it fills the same queue, and below the
+      // bottleneck's rate it takes the time the queue would.
+      const media = 2_000_000;
+      const run = (catchUpMs: number) => {
+        const estimator = new SendSideBandwidthEstimator();
+        const sim = new Simulation(estimator, new Link({ capacityBps: 2_500_000, jitterMs: 1, seed: 3 }));
+        const frames = (now: number) => {
+          if (now % 35 !== 0) return 0;
+          const frameBytes = Math.min(estimator.estimateBps, media) / 8 / (1000 / 35);
+          return ((now % 3010 === 0 ? 6 : 0.95) * frameBytes * 8000) / 5;
+        };
+        sim.run(20_000, frames);
+        const catchUpBytes = (estimator.estimateBps * catchUpMs) / 8000;
+        let lowest = Infinity;
+        sim.run(30_000, (now) => frames(now) + (now === 20_020 ? (catchUpBytes * 8000) / 5 : 0), (now, estimate) => {
+          if (now >= 20_020) lowest = Math.min(lowest, estimate);
+        });
+        return lowest;
+      };
+      const without = run(0);
+      const withCatchUp = run(LATE_KEYFRAME_BURST_MS);
+      figures.push(`2 Mbps in frames over 2.5 Mbps, the next 10 s: lowest estimate ${without} bps, ${withCatchUp} bps with a ${LATE_KEYFRAME_BURST_MS} ms catch-up at once`);
+      assert.ok(without < media, `the stream's own keyframes take the estimate under its rate at times (${without}): a burst the bridge forwards is nothing new`);
+      assert.ok(withCatchUp >= 0.9 * media && withCatchUp >= without - 0.05 * media, `with the catch-up, lowest ${withCatchUp} against ${without} without`);
     });
 
     it('a sender following the estimate settles under a 600 kbps cap, then climbs above 1.5 Mbps once it is lifted', () => {
