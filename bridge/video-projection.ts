@@ -497,14 +497,16 @@ export class VideoProjection {
       input.keyframe = svc.keyframe;
       if (media) this.#noteSpatialLayer(svc, header.ssrc, header.length, now);
     } else if (h264 !== undefined) {
-      // A retransmission's place in its stream is not known here: only its SPS makes it a keyframe's start.
-      input.keyframe = h264.keyframeStart(media && this.#followsPictureEnd);
+      // Only a keyframe's SPS starts a switch between layers (bridge/rtp/h264.ts).
+      input.keyframe = h264.hasSps;
     }
     this.#keyframe = input.keyframe;
     // One layer means no switch: its stream (any codec) starts at once, the receiver asks for a keyframe.
     // Not a VP8 stream resumed after a pause: its PictureIDs, continuous, would show the receiver
     // a delta frame whose references it holds (stale ones); it waits for a keyframe (#follow).
-    this.#resumable = input.keyframe || vp8 === undefined;
+    // Nor an H.264 one, whose frames follow each other by sequence number alone: it goes on at a
+    // keyframe, or an IDR of its layer that starts a picture (a retransmission's place is not known).
+    this.#resumable = input.keyframe || (vp8 === undefined && h264 === undefined) || (h264 !== undefined && h264.decodableFrom(media && this.#followsPictureEnd));
     if (this.#layers.length === 1) input.keyframe = true;
     if (input.keyframe && vp8 !== undefined && media) {
       const size = readKeyframeDimensions(vp8, header.payloadOffset + header.payloadLength);
@@ -567,11 +569,10 @@ export class VideoProjection {
         const vp8 = this.#options.vp8PayloadTypes.has(header.payloadType) && this.#vp8.parse(header.buf, header.payloadOffset, header.payloadLength) ? this.#vp8 : undefined;
         const input = readSeqMapPacket(this.#packet, header, vp8, now);
         // H.264: the keyframe's first packet is the one with its SPS (its IDR slices follow the SPS and PPS).
-        if (vp8 === undefined && this.#options.h264PayloadTypes?.has(header.payloadType) === true && this.#h264.parse(header.buf, header.payloadOffset, header.payloadLength)) {
-          input.keyframe = this.#h264.keyframeStart(false);
-        }
+        const h264 = vp8 === undefined && this.#options.h264PayloadTypes?.has(header.payloadType) === true && this.#h264.parse(header.buf, header.payloadOffset, header.payloadLength);
+        if (h264) input.keyframe = this.#h264.hasSps;
         this.#keyframe = input.keyframe;
-        this.#resumable = input.keyframe || vp8 === undefined;
+        this.#resumable = input.keyframe || (vp8 === undefined && !h264);
         this.#followsPictureEnd = false; // no hold starts on a packet sent late
         if (this.#forwardMediaTo(receiver, input, vp8, undefined, vp8 === undefined ? -1 : vp8.temporalId, 0, copy[1]!, now, send) > 0) {
           sent++;

@@ -242,7 +242,8 @@ export const configSchema = z.strictObject({
      * Offer H.264 right after VP8 (Jicofo's h264 codec setting, on in Jicofo by default): clients whose
      * own preference puts it first (`videoQuality.preferredCodec`, e.g. for a phone's hardware encoder)
      * send it, as three simulcast layers from lib-jitsi-meet, which the bridge forwards per receiver
-     * as VP8's. config.js keeps VP8 first. Off: not offered, as before.
+     * as VP8's (every frame: no temporal layers are read in H.264). config.js keeps VP8 first. Off:
+     * not offered, as before.
      */
     h264: z.boolean().default(false),
   }).prefault({}),

@@ -9,10 +9,13 @@
 // (slice_header: first_mb_in_slice first), §7.4.2.1.1 (frame cropping), §9.1 (Exp-Golomb codes),
 // §7.4.1 (emulation prevention bytes: 00 00 03).
 //
-// A keyframe, as libwebrtc and Safari's encoder send one, is an access unit that starts with its
-// SPS and PPS (alone, or in a STAP-A) before the IDR slices; one without them starts with the
-// IDR's first slice (first_mb_in_slice 0). Written by hand: the npm parsers of SPS that exist
-// allocate per call or read whole streams, where this runs on packets as they are forwarded.
+// A keyframe, as libwebrtc's encoders (OpenH264, VideoToolbox, Android's) send one, is an access
+// unit that starts with its SPS and PPS (alone, or in a STAP-A) before the IDR slices. Only such a
+// start is a switch between simulcast layers: the layers number their parameter sets alike (ids 0),
+// so an IDR decoded with the previous layer's SPS would be garbage. A receiver that stays on its
+// layer may also take up the stream again at an IDR's first slice (first_mb_in_slice 0) that
+// follows a picture's end. Written by hand: the npm parsers of SPS that exist allocate per call or
+// read whole streams, where this runs on packets as they are forwarded.
 
 const NAL_IDR = 5;
 const NAL_SPS = 7;
@@ -80,8 +83,12 @@ export class H264Payload {
     return false;
   }
 
-  /** Whether this packet may start a keyframe: it carries an SPS, or an IDR's first slice right after a picture's end. */
-  keyframeStart(followsPictureEnd: boolean): boolean {
+  /**
+   * Whether a receiver that holds this stream's parameter sets can start decoding at this packet:
+   * it carries an SPS (a keyframe's start), or an IDR's first slice right after a picture's end.
+   * A switch from another layer needs the SPS ({@link hasSps}).
+   */
+  decodableFrom(followsPictureEnd: boolean): boolean {
     return this.hasSps || (this.idrStart && followsPictureEnd);
   }
 

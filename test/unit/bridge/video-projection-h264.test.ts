@@ -31,9 +31,12 @@ class Sender {
   readonly ts = new Map([[L0, 1000], [L1, 777777], [L2, 4294960000]]);
   constructor(private readonly sizes: ReadonlyMap<number, readonly [number, number]>) {}
 
-  frame(ssrc: number, key = false): Buffer[] {
+  /** A keyframe, a delta frame, or (`idr`) an IDR picture sent without its SPS and PPS, in two FU-A fragments. */
+  frame(ssrc: number, key: boolean | 'idr' = false): Buffer[] {
     let payloads: Buffer[];
-    if (key) {
+    if (key === 'idr') {
+      payloads = [Buffer.from([0x7c, 0x85, 0x88, 0x22]), Buffer.from([0x7c, 0x45, 0x33, 0x44])];
+    } else if (key) {
       const [width, height] = this.sizes.get(ssrc)!;
       const sps = baselineSps(width, height);
       const stap = Buffer.concat([Buffer.from([0x78, 0, sps.length]), sps, Buffer.from([0, PPS.length]), PPS]);
@@ -57,11 +60,11 @@ class Sender {
   }
 }
 
-function setup(h264PayloadTypes: ReadonlySet<number> = new Set([H264]), cache?: PacketCache) {
+function setup(h264PayloadTypes: ReadonlySet<number> = new Set([H264]), cache?: PacketCache, layers = [L0, L1, L2]) {
   let now = 0;
   const requests: number[] = [];
   const projection = new VideoProjection(
-    { layers: [L0, L1, L2], rtx: new Map([[L0, L0 + 1], [L1, L1 + 1], [L2, L2 + 1]]) },
+    { layers, rtx: new Map([[L0, L0 + 1], [L1, L1 + 1], [L2, L2 + 1]]) },
     { rtxPayloadTypes: new Map([[RTX, H264]]), vp8PayloadTypes: new Set([100]), h264PayloadTypes, now: () => now, requestKeyframe: (s) => requests.push(s), ...(cache ? { cache } : {}) },
   );
   const got = new Map<string, Out[]>();
@@ -137,6 +140,50 @@ describe('VideoProjection with H.264 simulcast (keyframes and heights from the N
     send(s.frame(L2));
     send(s.frame(L0, true));
     assert.equal(projection.forwardedLayer('r'), L0);
+    assertContinuous(of('r'), 'r');
+  });
+
+  it('switches layers only at a keyframe with its SPS: an IDR sent without one (the layers number their parameter sets alike) is no switch', () => {
+    const { projection, requests, send, of, advance } = setup();
+    projection.setWantedHeight('r', 180);
+    const s = new Sender(SIZES);
+    for (const ssrc of [L0, L2]) send(s.frame(ssrc, true));
+    projection.setWantedHeight('r', 720);
+    advance(33);
+    send(s.frame(L0));
+    send(s.frame(L2, 'idr')); // its first packet follows the last picture's end
+    assert.equal(projection.forwardedLayer('r'), L0, 'no switch at an IDR without its SPS');
+    assert.ok(requests.includes(L2), 'a keyframe is asked');
+    advance(33);
+    send(s.frame(L2, true));
+    assert.equal(projection.forwardedLayer('r'), L2);
+    assertContinuous(of('r'), 'r');
+  });
+
+  it('takes up a single H.264 stream after a pause at a keyframe or an IDR that starts a picture, never at a delta frame', () => {
+    const { projection, requests, send, of, advance } = setup(new Set([H264]), undefined, [L0]);
+    projection.setWantedHeight('r', 720);
+    const s = new Sender(SIZES);
+    send(s.frame(L0, true));
+    send(s.frame(L0));
+    const before = of('r').length;
+    assert.equal(before, 4, 'a single stream starts at once');
+    projection.setWantedHeight('r', 0); // paused (a suspended source, a height of 0)
+    advance(33);
+    send(s.frame(L0));
+    projection.setWantedHeight('r', 720);
+    requests.length = 0;
+    for (let i = 0; i < 3; i++) {
+      advance(150); // keyframe requests for one layer are 300 ms apart
+      const [first, last] = s.frame(L0);
+      send([last!]); // a delta frame's last fragment first, as after a loss
+      send([first!]);
+    }
+    assert.equal(of('r').length, before, 'no delta frame after the pause');
+    assert.ok(requests.includes(L0), 'a keyframe is asked');
+    advance(33);
+    send(s.frame(L0, 'idr'));
+    assert.deepEqual(of('r').slice(before).map((o) => o.kind), ['fu-idr', 'fu-idr'], 'taken up at the IDR that starts a picture');
     assertContinuous(of('r'), 'r');
   });
 

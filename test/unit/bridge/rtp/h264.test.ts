@@ -90,47 +90,47 @@ describe('bridge/rtp/h264 (RFC 6184 packets, the SPS picture size)', () => {
       return Buffer.concat([Buffer.from([0x78]), ...units.flatMap((u) => [Buffer.from([u.length >> 8, u.length & 0xff]), u])]);
     }
 
-    it('takes a STAP-A carrying the SPS and PPS (libwebrtc\'s keyframe start) as a keyframe start, and finds the SPS in it', () => {
+    it('takes a STAP-A carrying the SPS and PPS (libwebrtc\'s keyframe start) as a place to start decoding, and finds the SPS in it', () => {
       const packet = stapA(Buffer.from([0x09, 0xf0]), sps, pps); // access unit delimiter first
       assert.equal(read(packet), true);
       assert.equal(payload.hasSps, true);
-      assert.equal(payload.keyframeStart(false), true);
+      assert.equal(payload.decodableFrom(false), true);
       assert.deepEqual(readSpsDimensions(Buffer.concat([Buffer.alloc(12), packet]), payload.spsOffset + 0, payload.spsLength), { width: 640, height: 360 });
     });
 
-    it('takes an SPS alone as a keyframe start, and an IDR\'s first slice only right after a picture\'s end', () => {
+    it('takes an SPS alone as a place to start decoding, and an IDR\'s first slice only right after a picture\'s end', () => {
       assert.equal(read(sps), true);
-      assert.equal(payload.keyframeStart(false), true);
+      assert.equal(payload.decodableFrom(false), true);
       const idrFirstSlice = Buffer.from([0x65, 0xb8, 0x00, 0x04]); // first_mb_in_slice 0
       assert.equal(read(idrFirstSlice), true);
       assert.equal(payload.idr, true);
-      assert.equal(payload.keyframeStart(true), true);
-      assert.equal(payload.keyframeStart(false), false, 'after the SPS and PPS packets of its picture, not a start');
+      assert.equal(payload.decodableFrom(true), true);
+      assert.equal(payload.decodableFrom(false), false, 'after the SPS and PPS packets of its picture, not a start');
       const idrLaterSlice = Buffer.from([0x65, 0x4c, 0x00]); // first_mb_in_slice 2
       read(idrLaterSlice);
       assert.equal(payload.idr, true);
-      assert.equal(payload.keyframeStart(true), false);
+      assert.equal(payload.decodableFrom(true), false);
     });
 
     it('reads FU-A: the first fragment of an IDR\'s first slice starts it, later fragments and non-IDR slices do not', () => {
       const fu = (start: boolean, type: number, first: number) => Buffer.from([0x7c, (start ? 0x80 : 0) | type, first, 0x11, 0x22]);
       read(fu(true, 5, 0x88));
-      assert.deepEqual([payload.idr, payload.keyframeStart(true)], [true, true]);
+      assert.deepEqual([payload.idr, payload.decodableFrom(true)], [true, true]);
       read(fu(false, 5, 0x88));
-      assert.deepEqual([payload.idr, payload.keyframeStart(true)], [true, false]);
+      assert.deepEqual([payload.idr, payload.decodableFrom(true)], [true, false]);
       read(fu(true, 1, 0x88));
-      assert.deepEqual([payload.idr, payload.keyframeStart(true)], [false, false]);
+      assert.deepEqual([payload.idr, payload.decodableFrom(true)], [false, false]);
       // An SPS so long it was fragmented: its first fragment is the start.
       const fragmented = Buffer.concat([Buffer.from([0x7c, 0x80 | 7]), sps.subarray(1)]);
       read(fragmented);
-      assert.equal(payload.keyframeStart(false), true);
+      assert.equal(payload.decodableFrom(false), true);
       const packet = Buffer.concat([Buffer.alloc(12), fragmented]);
       assert.deepEqual(readSpsDimensions(packet, payload.spsOffset, payload.spsLength), { width: 640, height: 360 });
     });
 
     it('takes a delta frame\'s slices as no start, and refuses what RFC 6184 does not pack so (empty, sizes past the end, interleaved types)', () => {
       assert.equal(read(Buffer.from([0x41, 0x9a, 0x00])), true);
-      assert.deepEqual([payload.idr, payload.hasSps, payload.keyframeStart(true)], [false, false, false]);
+      assert.deepEqual([payload.idr, payload.hasSps, payload.decodableFrom(true)], [false, false, false]);
       assert.equal(read(Buffer.alloc(0)), false);
       assert.equal(read(Buffer.from([0x78, 0x00, 0x09, 0x67])), false, 'STAP-A unit past the end');
       assert.equal(read(Buffer.from([0x78, 0x00])), false, 'STAP-A size cut');
@@ -138,7 +138,7 @@ describe('bridge/rtp/h264 (RFC 6184 packets, the SPS picture size)', () => {
       assert.equal(read(Buffer.from([0x7c])), false, 'FU-A without its header');
       for (const type of [0, 25, 26, 27, 29, 30, 31]) {
         assert.equal(read(Buffer.from([type, 0x80, 0x01])), false, `type ${type}`);
-        assert.equal(payload.keyframeStart(true), false);
+        assert.equal(payload.decodableFrom(true), false);
       }
       // Random bytes: never a throw.
       let seed = 7;
