@@ -208,6 +208,7 @@ export class ConferenceMedia {
     });
     await session.initiate(offer, features, others);
     this.log.debug({ endpoint: p.nick, sid: session.sid }, 'session-initiate acknowledged');
+    if (session.state === 'active' && p.session === session) p.invitationFailures = undefined;
   }
 
   /** The client's features from its disco#info (§4.4), asked once; Jicofo's defaults when it does not answer. */
@@ -358,7 +359,8 @@ export class ConferenceMedia {
     const accept = readSessionAccept(jingle);
     this.sources.add(p.nick, accept.sources);
     session.activate();
-    p.invitationFailures = undefined;
+    // The invitation succeeded once both its acknowledgement and the accept came (initiate clears it too).
+    if (session.acknowledged) p.invitationFailures = undefined;
     this.updateBridge(p, { iceUdp: buildIceUdpTransport(accept.transport), sources: toColibri2Sources(p.nick, this.sources.get(p.nick)) });
     // What changed between the offer and now (others accepted, changed or left).
     const owners = new Set([...session.signalledOwners(), ...this.sources.endpoints()]);

@@ -49,6 +49,14 @@ export class JingleSession {
     for (const owned of included) this.signalled.set(owned.owner, { sources: owned.sources, groups: owned.groups });
     this.stateValue = 'pending';
     await this.iq.request(this.to, 'set', buildJingle(offer));
+    this.acknowledgedValue = true;
+  }
+
+  private acknowledgedValue = false;
+
+  /** Whether the client acknowledged the session-initiate with a result (its session-accept may come before that). */
+  get acknowledged(): boolean {
+    return this.acknowledgedValue;
   }
 
   /** The client's session-accept arrived: from now on source changes are sent to it. */

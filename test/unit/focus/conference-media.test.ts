@@ -502,7 +502,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
   });
 
   it('invites a client refusing every session-initiate again on a doubling wait, not at every presence, and starts the wait afresh after a session-accept', async () => {
-    withMediaOptions({ invitationRetry: { firstMs: 100, maxMs: 300 } });
+    withMediaOptions({ invitationRetry: { firstMs: 100, maxMs: 800 } });
     link.holdSessionInitiate.add('bob');
     await twoJoined();
     await accept('alice', 0);
@@ -523,46 +523,91 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(link.jingleTo('bob', 'session-initiate').length, 1, 'presences do not invite him again');
     assert.equal(allocations(), 1, 'nor allocate him on the bridge again');
     const waits: number[] = [];
-    for (let offers = 2; offers <= 5; offers++) {
+    for (let offers = 2; offers <= 6; offers++) {
       waits.push(await offerAfter('bob', offers, failedAt));
       failedAt = await refuse();
     }
-    // 100, 200, then 300 ms (the most) twice; a timer may fire a millisecond early.
-    for (const [i, least] of [100, 200, 300, 300].entries()) assert.ok(waits[i]! >= least - 2, `wait ${i + 1}: ${waits[i]!.toFixed(0)} ms, at least ${least}`);
-    assert.ok(waits[1]! >= waits[0]! + 80, `the second wait (${waits[1]!.toFixed(0)} ms) is longer than the first (${waits[0]!.toFixed(0)} ms)`);
-    assert.equal(allocations(), 5, 'one allocation per invitation');
-    // He accepts the next one; a later failure waits the first wait again.
+    // 100, 200, 400, then 800 ms (the most) twice; a timer may fire a millisecond early, never sooner.
+    for (const [i, least] of [100, 200, 400, 800, 800].entries()) assert.ok(waits[i]! >= least - 2, `wait ${i + 1}: ${waits[i]!.toFixed(0)} ms, at least ${least}`);
+    assert.equal(allocations(), 6, 'one allocation per invitation');
+    // He accepts the next one; a later failure waits the first wait again, not the longest.
     link.holdSessionInitiate.clear();
-    await offerAfter('bob', 6, failedAt);
+    await offerAfter('bob', 7, failedAt);
     await settle();
-    const accepted = link.jingleTo('bob', 'session-initiate')[5]!;
+    const accepted = link.jingleTo('bob', 'session-initiate')[6]!;
     conference.handleIq(jingleIq('bob', sessionAcceptFor('bob', accepted.sid, 1)), iq);
     await settle();
     link.holdSessionInitiate.add('bob');
     const terminate = buildJingle({ action: 'session-terminate', sid: accepted.sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] }, bridgeSession: { restart: true } });
     conference.handleIq(jingleIq('bob', terminate), iq);
     await settle();
-    assert.equal(link.jingleTo('bob', 'session-initiate').length, 7, 'his restart is granted at once');
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 8, 'his restart is granted at once');
     failedAt = await refuse();
-    const afresh = await offerAfter('bob', 8, failedAt);
-    assert.ok(afresh >= 98 && afresh < 290, `after a session-accept the wait is the first one again (${afresh.toFixed(0)} ms)`);
+    const afresh = await offerAfter('bob', 9, failedAt);
+    assert.ok(afresh >= 98 && afresh < 600, `after a session-accept the wait is the first one again (${afresh.toFixed(0)} ms, not 800)`);
   });
 
-  it('stops inviting a participant who failed an invitation once it leaves, and invites it at once when it rejoins', async () => {
+  it('counts a session-accept only once its session-initiate is acknowledged: accepting, then refusing the offer, still doubles the wait', async () => {
+    withMediaOptions({ invitationRetry: { firstMs: 100, maxMs: 800 } });
+    link.holdSessionInitiate.add('bob');
+    await twoJoined();
+    await accept('alice', 0);
+    let failedAt = 0;
+    for (let offers = 1; offers <= 3; offers++) {
+      if (offers > 1) await offerAfter('bob', offers, failedAt);
+      await settle();
+      const offer = link.jingleTo('bob', 'session-initiate')[offers - 1]!;
+      conference.handleIq(jingleIq('bob', sessionAcceptFor('bob', offer.sid, 1)), iq); // accepted first…
+      await settle();
+      link.answerSessionInitiate('bob', new StanzaError('cancel', 'bad-request')); // …then refused
+      await settle();
+      failedAt = performance.now();
+    }
+    const third = await offerAfter('bob', 4, failedAt);
+    assert.ok(third >= 398, `the third wait is 400 ms (${third.toFixed(0)}), not the first one again`);
+    // This time he accepts first and acknowledges the offer after: that invitation succeeded, the count starts afresh.
+    await settle();
+    const fourth = link.jingleTo('bob', 'session-initiate')[3]!;
+    conference.handleIq(jingleIq('bob', sessionAcceptFor('bob', fourth.sid, 1)), iq);
+    await settle();
+    link.answerSessionInitiate('bob');
+    await settle();
+    const terminate = buildJingle({ action: 'session-terminate', sid: fourth.sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] }, bridgeSession: { restart: true } });
+    conference.handleIq(jingleIq('bob', terminate), iq);
+    await settle();
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 5, 'his restart is granted at once');
+    await settle();
+    link.answerSessionInitiate('bob', new StanzaError('cancel', 'bad-request'));
+    await settle();
+    const afresh = await offerAfter('bob', 6, performance.now());
+    assert.ok(afresh < 600, `the first wait again (${afresh.toFixed(0)} ms, not 800)`);
+  });
+
+  it('invites a participant who failed an invitation, left and rejoined during the wait once for the rejoin, not again when the old wait ends', async () => {
     withMediaOptions({ invitationRetry: { firstMs: 100, maxMs: 100 } });
     link.holdSessionInitiate.add('bob');
     await twoJoined();
+    await accept('alice', 0);
     await settle();
     link.answerSessionInitiate('bob', new StanzaError('cancel', 'bad-request'));
     await settle();
     conference.onPresence(occupant('bob', { type: 'unavailable', role: 'none' }));
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(link.jingleTo('bob', 'session-initiate').length, 1, 'no invitation after he left');
-    link.holdSessionInitiate.clear();
     conference.onPresence(occupant('bob'));
     await settle();
     await settle();
     assert.equal(link.jingleTo('bob', 'session-initiate').length, 2, 'a rejoin is invited at once');
+    // He leaves again during his new wait and comes back at once: one invitation for that rejoin, none from the wait.
+    link.answerSessionInitiate('bob', new StanzaError('cancel', 'bad-request'));
+    await settle();
+    conference.onPresence(occupant('bob', { type: 'unavailable', role: 'none' }));
+    conference.onPresence(occupant('bob'));
+    await settle();
+    await settle();
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 3, 'the rejoin is invited');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(link.jingleTo('bob', 'session-initiate').length, 3, 'and the wait of the participant who left invites nobody');
   });
 
   it('re-invites with a new session after session-terminate with restart', async () => {
