@@ -24,6 +24,8 @@ export const JQUERY_BUNDLE_PATH: string = createRequire(LJM_BUNDLE_PATH).resolve
 export const LJM_PAGE_ASSETS: Readonly<Record<string, string>> = {
   '/libs/jquery.min.js': JQUERY_BUNDLE_PATH,
   '/libs/lib-jitsi-meet.min.js': LJM_BUNDLE_PATH,
+  // End-to-end encryption's worker, which LJM loads from beside its bundle.
+  '/libs/lib-jitsi-meet.e2ee-worker.js': require.resolve('@lyno/lib-jitsi-meet/lib-jitsi-meet.e2ee-worker.js'),
 };
 
 export interface LjmHarnessOptions {
