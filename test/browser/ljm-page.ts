@@ -26,6 +26,9 @@ export const LJM_PAGE_ASSETS: Readonly<Record<string, string>> = {
   '/libs/lib-jitsi-meet.min.js': LJM_BUNDLE_PATH,
   // End-to-end encryption's worker, which LJM loads from beside its bundle.
   '/libs/lib-jitsi-meet.e2ee-worker.js': require.resolve('@lyno/lib-jitsi-meet/lib-jitsi-meet.e2ee-worker.js'),
+  // The Olm library jitsi-meet loads for E2EE's key exchange (libs/olm.js); a test adds it to its page (addScriptTag).
+  '/libs/olm.js': require.resolve('@matrix-org/olm/olm.js'),
+  '/libs/olm.wasm': require.resolve('@matrix-org/olm/olm.wasm'),
 };
 
 export interface LjmHarnessOptions {

@@ -22,7 +22,7 @@ export async function startPageServer(pages: Record<string, string>, files: Read
     }
     const file = files[path];
     if (file !== undefined) {
-      res.writeHead(200, { 'content-type': 'application/javascript; charset=utf-8' });
+      res.writeHead(200, { 'content-type': file.endsWith('.wasm') ? 'application/wasm' : 'application/javascript; charset=utf-8' });
       createReadStream(file).pipe(res);
       return;
     }
