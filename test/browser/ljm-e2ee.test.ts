@@ -98,7 +98,7 @@ describe('bridge: end-to-end encrypted media from lib-jitsi-meet (browser)', fun
     for (const page of [sender, a, b, stranger]) await page.context().close();
   });
 
-  it('carries jitsi-meet\'s own key exchange (Olm over the MUC\'s private messages): the participants who turn E2EE on decode each other, a participant without E2EE decodes almost none of what it receives', async () => {
+  it('carries jitsi-meet\'s own key exchange (Olm over the MUC\'s private messages): a participant who turns E2EE on decodes the sender's video, one without E2EE decodes almost none of what it receives', async () => {
     const { browser } = rig;
     const origin = rig.pages.origin;
     const sender = await browser.newPage(`${origin}/`, { label: 'sender' });
