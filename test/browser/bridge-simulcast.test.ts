@@ -21,7 +21,7 @@ import type { Page } from 'playwright-core';
 import type { BrowserHarness } from './chromium.ts';
 import { channelOpen, joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.ts';
 import { joinSalon } from './salon-page.ts';
-import { constrain, inboundCodec, pollUntil, remoteVideo as videoIn, videoOut, type VideoOut } from './video-probes.ts';
+import { constrain, inboundCodec, pollUntil, remoteVideo as videoIn, videoOut, videoSenderId, type VideoOut } from './video-probes.ts';
 
 /**
  * What a receiver knows from the sender reports of the video it decodes most of (its
@@ -134,11 +134,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       assert.equal((await joinWithMedia(b, room, { devices: ['audio'] })).ok, true);
       await Promise.all((senderClient === 'Salon' ? [a, b] : [sender, a, b]).map((p) => channelOpen(p, 30_000)));
       // The source names `<endpoint>-v0`: the sender's endpoint is the one remote participant of A with a video track.
-      const senderId = await pollUntil(() => a.evaluate(() => {
-        const conference = (window as unknown as Record<string, any>).salonTest.conference;
-        return conference.getParticipants().find((p: any) => p.getTracksByMediaType('video').length > 0)?.getId() as string | undefined;
-      }), (id) => id !== undefined, 20_000);
-      assert.ok(senderId, 'A sees the sender\'s video track');
+      const senderId = await videoSenderId(a);
       const sourceName = `${senderId}-v0`;
 
       await constrain(a, sourceName, 720, true);
@@ -235,11 +231,7 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
         assert.equal((await joinWithMedia(sender, 'cappedroom', { devices: ['audio', 'video'] })).ok, true);
         assert.equal((await joinWithMedia(a, 'cappedroom', { devices: ['audio'] })).ok, true);
         await Promise.all([sender, a].map((p) => channelOpen(p, 30_000)));
-        const senderId = await pollUntil(() => a.evaluate(() => {
-          const conference = (window as unknown as Record<string, any>).salonTest.conference;
-          return conference.getParticipants().find((p: any) => p.getTracksByMediaType('video').length > 0)?.getId() as string | undefined;
-        }), (id) => id !== undefined, 20_000);
-        assert.ok(senderId, 'A sees the sender\'s video track');
+        const senderId = await videoSenderId(a);
         await constrain(a, `${senderId}-v0`, 720, true);
         const tall = await pollUntil(() => videoIn(a), (v) => v !== undefined && v.frameHeight >= 360, 60_000);
         assert.ok(tall && tall.frameHeight >= 360, `A (720 on stage) decodes a tall picture first: ${JSON.stringify(tall)}`);

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { channelOpen, joinWithMedia, startLjmRig, type LjmRig } from './ljm-rig.ts';
-import { constrain, pollUntil, remoteVideo } from './video-probes.ts';
+import { constrain, pollUntil, remoteVideo, videoSenderId } from './video-probes.ts';
 
 /** Sets the room's key (32 bytes from `seed`) and turns encryption on, as an integrator's page does. */
 async function encryptWith(page: Page, seed: number): Promise<boolean> {
@@ -74,11 +74,7 @@ describe('bridge: end-to-end encrypted media from lib-jitsi-meet (browser)', fun
     await Promise.all([sender, a, b, stranger].map((p) => channelOpen(p, 30_000)));
     for (const page of [sender, a, b]) assert.equal(await encryptWith(page, 1), true, 'Chromium supports E2EE');
     assert.equal(await encryptWith(stranger, 2), true);
-    const senderId = await pollUntil(() => a.evaluate(() => {
-      const conference = (window as unknown as Record<string, any>).salonTest.conference;
-      return conference.getParticipants().find((p: any) => p.getTracksByMediaType('video').length > 0)?.getId() as string | undefined;
-    }), (id) => id !== undefined, 20_000);
-    assert.ok(senderId, 'A sees the sender\'s video track');
+    const senderId = await videoSenderId(a);
     await constrain(a, `${senderId}-v0`, 720, true);
     await constrain(b, `${senderId}-v0`, 180, false);
     await constrain(stranger, `${senderId}-v0`, 720, true);
@@ -98,7 +94,7 @@ describe('bridge: end-to-end encrypted media from lib-jitsi-meet (browser)', fun
     for (const page of [sender, a, b, stranger]) await page.context().close();
   });
 
-  it('carries jitsi-meet\'s own key exchange (Olm over the MUC\'s private messages): a participant who turns E2EE on decodes the sender's video, one without E2EE decodes almost none of what it receives', async () => {
+  it('carries jitsi-meet\'s own key exchange (Olm over the MUC\'s private messages): a participant who turns E2EE on decodes the sender\'s video, one without E2EE decodes almost none of what it receives', async () => {
     const { browser } = rig;
     const origin = rig.pages.origin;
     const sender = await browser.newPage(`${origin}/`, { label: 'sender' });
@@ -116,11 +112,7 @@ describe('bridge: end-to-end encrypted media from lib-jitsi-meet (browser)', fun
     assert.deepEqual(supported, [true, true, false], 'E2EE where Olm is loaded');
     // As jitsi-meet's toggle does on each participant's side.
     for (const page of [sender, a]) await page.evaluate(() => (window as unknown as Record<string, any>).salonTest.conference.toggleE2EE(true));
-    const senderId = await pollUntil(() => a.evaluate(() => {
-      const conference = (window as unknown as Record<string, any>).salonTest.conference;
-      return conference.getParticipants().find((p: any) => p.getTracksByMediaType('video').length > 0)?.getId() as string | undefined;
-    }), (id) => id !== undefined, 20_000);
-    assert.ok(senderId, 'A sees the sender\'s video track');
+    const senderId = await videoSenderId(a);
     await constrain(a, `${senderId}-v0`, 720, true);
     await constrain(bystander, `${senderId}-v0`, 720, true);
     // The keys go through Olm sessions first: A decodes once it has the sender's.

@@ -88,3 +88,16 @@ export async function inboundCodec(page: Page): Promise<string | undefined> {
     return best.mime;
   });
 }
+
+/**
+ * The endpoint id of the one remote participant of `page` that sends video (its camera's source
+ * name is `<id>-v0`), once `page` sees its track; fails after 20 s.
+ */
+export async function videoSenderId(page: Page): Promise<string> {
+  const id = await pollUntil(() => page.evaluate(() => {
+    const conference = (window as unknown as Record<string, any>).salonTest.conference;
+    return conference.getParticipants().find((p: any) => p.getTracksByMediaType('video').length > 0)?.getId() as string | undefined;
+  }), (found) => found !== undefined, 20_000);
+  if (id === undefined) throw new Error('no remote participant with a video track within 20 s');
+  return id;
+}
