@@ -52,8 +52,8 @@ export interface MediaOptions {
 /**
  * After an invitation failed (the client refused or did not acknowledge its session-initiate, the
  * bridge refused its allocation) the participant is invited again after `firstMs`, then twice as
- * long after each further failure in a row, at most `maxMs`; a session-accept starts the count
- * afresh. Jicofo forgets such a participant until it rejoins (onInviteFailed); Salon's focus tries
+ * long after each further failure in a row, at most `maxMs`; an invitation both acknowledged and
+ * accepted starts the count afresh. Jicofo forgets such a participant until it rejoins (onInviteFailed); Salon's focus tries
  * again, but on its own schedule: another occupant's presence no longer invites it at once, so a
  * client that refuses every offer cannot make the focus allocate on the bridge and offer again at
  * the rate of the room's presences, and one that failed once is not left without media until

@@ -14,6 +14,7 @@ export type JingleSessionState = 'initiating' | 'pending' | 'active' | 'ended';
 
 export class JingleSession {
   private stateValue: JingleSessionState = 'initiating';
+  private acknowledgedValue = false;
   private features: ClientFeatures | undefined;
   /** Owner → the source set last signalled to this client (unstripped; the receiver view is derived). */
   private readonly signalled = new Map<string, SourceSet>();
@@ -51,8 +52,6 @@ export class JingleSession {
     await this.iq.request(this.to, 'set', buildJingle(offer));
     this.acknowledgedValue = true;
   }
-
-  private acknowledgedValue = false;
 
   /** Whether the client acknowledged the session-initiate with a result (its session-accept may come before that). */
   get acknowledged(): boolean {
