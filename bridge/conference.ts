@@ -22,6 +22,7 @@ import { allocate, type AllocationSource } from './bandwidth-allocation.ts';
 import { LoudestAudio } from './loudest-audio.ts';
 import { PacketCache } from './rtp/packet-cache.ts';
 import { RetransmissionRequester, TAIL_LOSS_MS } from './rtp/retransmission-requester.ts';
+import { RetransmissionRequests } from './rtp/retransmission-requests.ts';
 import { parseTransportCc } from './rtp/transport-cc.ts';
 import { PROBE_PACE_MS, ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
@@ -76,6 +77,8 @@ const NACKS_PER_SECOND = 1000;
 /** A retransmission is forwarded to those who asked for it this long ago at most. */
 const RETRANSMISSION_WAIT_MS = 1000;
 const MAX_RETRANSMISSION_REQUESTS = 8192;
+/** The bridge's own NACKs ask one sender for this many packets a second at most (as a receiver's, {@link NACKS_PER_SECOND}). */
+export const OWN_NACKS_PER_SECOND = 1000;
 /** The bridge's own NACKs are re-sent from arriving packets at most this often. */
 const OWN_NACK_CHECK_MS = 20;
 /** The tail-loss check of the bridge's own NACKs runs at most this often (rtp/retransmission-requester.ts). */
@@ -245,6 +248,15 @@ export function blankExtensions(packet: Buffer, ids: ReadonlySet<number>): void 
   }
 }
 
+/** Takes up to `asked` from `id`'s budget of `perSecond` in the current one-second window (started by its first take); returns how many were granted. */
+function takeFromBudget(windows: Map<string, { start: number; count: number }>, id: string, now: number, asked: number, perSecond: number): number {
+  let window = windows.get(id);
+  if (!window || now - window.start >= 1000) windows.set(id, (window = { start: now, count: 0 }));
+  const granted = Math.max(0, Math.min(asked, perSecond - window.count));
+  window.count += granted;
+  return granted;
+}
+
 export class BridgeConference {
   private readonly members = new Map<string, Member>();
   /** Ids of SENDER_SCOPED_EXTENSIONS as negotiated (the focus uses one table for everybody). */
@@ -283,14 +295,12 @@ export class BridgeConference {
   private readonly projections = new Map<string, VideoProjection>();
   /** The SSRC receivers know (a projection's) → that projection, for their feedback. */
   private readonly projectionOf = new Map<number, { owner: string; name: string; projection: VideoProjection }>();
-  /**
-   * (layer SSRC × 65536 + sequence) → who NACKed it and when, and whether the bridge asked for it
-   * itself (lost on the way in, so every receiver with a slot for it lacks it): retransmissions go
-   * to them only.
-   */
-  private readonly retransmissionRequests = new Map<number, { receivers: Set<string>; bridge: boolean; at: number }>();
+  /** Who asked which sender for which packet (receivers, or the bridge itself): retransmissions go to them only. */
+  private readonly retransmissionRequests = new RetransmissionRequests(MAX_RETRANSMISSION_REQUESTS, RETRANSMISSION_WAIT_MS);
   /** Receiver → NACKed packets counted in the current second. */
   private readonly nackWindows = new Map<string, { start: number; count: number }>();
+  /** Sender → packets the bridge asked of it on its own in the current second ({@link OWN_NACKS_PER_SECOND}). */
+  private readonly ownNackWindows = new Map<string, { start: number; count: number }>();
   private readonly feedbackVideoSsrc: number;
   private readonly feedbackAudioSsrc: number;
   /** Video payload types as Colibri2 announces them (defaults: focus/offer.ts, VP8 100 with RTX 96). */
@@ -477,6 +487,7 @@ export class BridgeConference {
     this.rtcp.removeEndpoint(id);
     this.loudest?.remove(id);
     this.nackWindows.delete(id);
+    this.ownNackWindows.delete(id);
     member.legacyConstraints?.cancel?.();
     member.legacyConstraints = undefined;
     member.cancelClusterStep?.();
@@ -1211,11 +1222,7 @@ export class BridgeConference {
 
   /** How many of `asked` NACKed packets a receiver may still ask for this second ({@link NACKS_PER_SECOND}). */
   private nackBudget(receiverId: string, now: number, asked: number): number {
-    let window = this.nackWindows.get(receiverId);
-    if (!window || now - window.start >= 1000) this.nackWindows.set(receiverId, (window = { start: now, count: 0 }));
-    const granted = Math.max(0, Math.min(asked, NACKS_PER_SECOND - window.count));
-    window.count += granted;
-    return granted;
+    return takeFromBudget(this.nackWindows, receiverId, now, asked, NACKS_PER_SECOND);
   }
 
   /**
@@ -1224,21 +1231,7 @@ export class BridgeConference {
    * was asked already (Infinity: it was not), the new request being noted as of now.
    */
   private expectRetransmission(ssrc: number, sequence: number, receiverId: string | undefined, now: number): number {
-    const key = ssrc * 65536 + sequence;
-    const known = this.retransmissionRequests.get(key);
-    if (known && now - known.at < RETRANSMISSION_WAIT_MS) {
-      if (receiverId !== undefined) known.receivers.add(receiverId);
-      else known.bridge = true;
-      const age = now - known.at;
-      if (age >= this.requester.retryInterval(ssrc)) known.at = now;
-      return age;
-    }
-    if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) {
-      for (const [k, r] of this.retransmissionRequests) if (now - r.at >= RETRANSMISSION_WAIT_MS) this.retransmissionRequests.delete(k);
-      if (this.retransmissionRequests.size >= MAX_RETRANSMISSION_REQUESTS) return Number.POSITIVE_INFINITY;
-    }
-    this.retransmissionRequests.set(key, { receivers: new Set(receiverId === undefined ? [] : [receiverId]), bridge: receiverId === undefined, at: now });
-    return Number.POSITIVE_INFINITY;
+    return this.retransmissionRequests.expect(ssrc, sequence, receiverId, now, this.requester.retryInterval(ssrc));
   }
 
   /**
@@ -1299,10 +1292,15 @@ export class BridgeConference {
   /** Packets the bridge asks again, per sender's video layer (RetransmissionRequester.due). */
   private readonly dueNacks = new Map<number, number[]>();
 
-  private sendDueNacks(due: ReadonlyMap<number, readonly number[]>, now: number): void {
-    for (const [layer, sequences] of due) {
+  private sendDueNacks(dueByLayer: ReadonlyMap<number, readonly number[]>, now: number): void {
+    for (const [layer, due] of dueByLayer) {
       const owner = this.members.get(this.owners.get(layer) ?? '');
       if (!owner) continue;
+      // A sender whose sequence numbers jump opens a gap of up to MAX_GAP with each packet: what is
+      // over its budget is not asked (the requester asks it again later, while it is still missing).
+      const granted = takeFromBudget(this.ownNackWindows, owner.endpoint.id, now, due.length, OWN_NACKS_PER_SECOND);
+      if (granted === 0) continue;
+      const sequences = granted < due.length ? due.slice(0, granted) : due;
       for (const missing of sequences) this.expectRetransmission(layer, missing, undefined, now);
       this.counters.ownRetransmissionRequests += sequences.length;
       owner.endpoint.sendRtcp(buildNack(this.feedbackVideoSsrc, layer, sequences));
@@ -1314,11 +1312,10 @@ export class BridgeConference {
    * the sender's retransmission, when it comes, goes only to receivers that NACKed it themselves.
    */
   private arrivedLate(ssrc: number, sequence: number): void {
-    const key = ssrc * 65536 + sequence;
-    const request = this.retransmissionRequests.get(key);
+    const request = this.retransmissionRequests.get(ssrc, sequence, this.now());
     if (!request) return;
     request.bridge = false;
-    if (request.receivers.size === 0) this.retransmissionRequests.delete(key);
+    if (request.receivers.size === 0) this.retransmissionRequests.delete(ssrc, sequence);
   }
 
   /**
@@ -1333,11 +1330,7 @@ export class BridgeConference {
     if (layer === undefined || this.header.parse(packet) !== 'ok' || this.header.payloadLength < 2) return undefined;
     const original = packet.readUInt16BE(this.header.payloadOffset);
     this.requester.received(layer, original, this.now(), true, (packet[1]! & 0x80) !== 0);
-    const key = layer * 65536 + original;
-    const request = this.retransmissionRequests.get(key);
-    if (!request) return undefined;
-    this.retransmissionRequests.delete(key);
-    return this.now() - request.at < RETRANSMISSION_WAIT_MS ? request : undefined;
+    return this.retransmissionRequests.take(layer, original, this.now());
   }
 
   /**

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse, type Element } from 'ltx';
 import type { ColibriService } from '../../../bridge/colibri.ts';
+import { OWN_NACKS_PER_SECOND } from '../../../bridge/conference.ts';
 import { RTCP_RTPFB, FMT_NACK, expandNack } from '../../../bridge/rtp/rtcp.ts';
-import { TAIL_LOSS_MS } from '../../../bridge/rtp/retransmission-requester.ts';
+import { MAX_GAP, TAIL_LOSS_MS } from '../../../bridge/rtp/retransmission-requester.ts';
 import { parseConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
 import { rtxRtp, vp8Rtp } from './rtp/fixtures.ts';
 import { serviceWithFakeEndpoints } from './fake-endpoint.ts';
@@ -112,5 +113,31 @@ describe('bridge conference: its own NACKs towards a sender (tail-loss probes)',
     // The next frame goes on after it.
     sender.emit('rtp', vp8Rtp(LAYER, 503, { key: false }));
     assert.equal(copies().at(-1)!.readUInt16BE(2), (after[2]!.readUInt16BE(2) + 1) & 0xffff);
+  });
+
+  it('asks a sender whose sequence numbers jump for no more packets than its budget a second', () => {
+    const clock = new ManualClock();
+    const made = serviceWithFakeEndpoints({ clock, now: () => clock.now() });
+    svc = made.svc;
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-allocate')));
+    svc.modify(parseConferenceModify(fixture('modify-jicofo-update')));
+    svc.modify({ meetingId: MEETING, endpoints: [{ id: 'efgh5678', create: true, media: [], capabilities: ['source-names'] }], relays: [] });
+    const sender = made.endpoints.get('abcd1234')!;
+    const conference = svc.conferenceList()[0]!;
+    // Each packet MAX_GAP on from the last: a gap of MAX_GAP - 1 packets each time, 200 packets in 1 s.
+    let sequence = 0;
+    for (let i = 0; i < 200; i++) {
+      sender.emit('rtp', vp8Rtp(LAYER, sequence, { key: false }));
+      sequence = (sequence + MAX_GAP) & 0xffff;
+      clock.advance(4);
+    }
+    const asked = nacked(sender.sentRtcp, LAYER).length;
+    assert.ok(asked > 0, 'the gaps are asked');
+    assert.ok(asked <= OWN_NACKS_PER_SECOND, `at most ${OWN_NACKS_PER_SECOND} packets in the first second, not ${asked}`);
+    assert.equal(conference.mediaStats().ownRetransmissionRequests, asked);
+    // The next second has a budget of its own.
+    clock.advance(1000);
+    sender.emit('rtp', vp8Rtp(LAYER, sequence, { key: false }));
+    assert.ok(nacked(sender.sentRtcp, LAYER).length > asked, 'asked again once the second is over');
   });
 });
