@@ -229,7 +229,8 @@ export function blankExtensions(packet: Buffer, ids: ReadonlySet<number>): void 
         continue;
       }
       const id = byte >> 4;
-      if (id === 15) return;
+      // Where a receiver stops reading (RtpHeader.findExtension): nothing after it is seen.
+      if (id === 15 || id === 0) return;
       const next = i + 2 + (byte & 0x0f);
       if (ids.has(id)) packet.fill(0, i, Math.min(next, end));
       i = next;

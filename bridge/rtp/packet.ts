@@ -138,8 +138,9 @@ export class RtpHeader {
   /**
    * Offset of the value of header extension element `id`, or -1 when absent or malformed; its
    * length is left in {@link foundLength} (when absent, where the elements end in
-   * {@link elementsEnd}). One-byte form: ids 1–14, a 0 byte is padding and id 15 stops the scan
-   * (RFC 8285 §4.2). Two-byte form: ids 1–255, a 0 byte is padding (§4.3).
+   * {@link elementsEnd}). One-byte form: ids 1–14, a 0 byte is padding, and id 15 or a byte of id 0
+   * with a non-zero length stops the scan (RFC 8285 §4.2; the second as libwebrtc reads it). Two-byte
+   * form: ids 1–255, a 0 byte is padding (§4.3).
    */
   findExtension(id: number): number {
     const buf = this.buf;
@@ -150,12 +151,13 @@ export class RtpHeader {
       while (i < end) {
         const b = buf[i]!;
         const elementId = b >>> 4;
-        if (elementId === 0) {
-          // Padding; like libwebrtc, a stray non-zero length with id 0 is skipped as one byte.
-          i++;
+        if (b === 0) {
+          i++; // padding
           continue;
         }
-        if (elementId === 15) break;
+        // Id 15, or id 0 with a length: libwebrtc's parser (RtpPacket::ParseBuffer) stops reading
+        // there, so an element after it would be one the receiver never sees.
+        if (elementId === 15 || elementId === 0) break;
         const len = (b & 0x0f) + 1;
         if (i + 1 + len > end) return this.#unreadable();
         if (elementId === id) {

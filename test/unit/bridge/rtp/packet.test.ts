@@ -199,7 +199,8 @@ describe('bridge/rtp/packet', () => {
       const cases: Array<[name: string, ext: string, id: number, found: number]> = [
         ['id 15 terminates the scan', 'be de 00 02  f0 00 51 00  07 00 00 00', 5, -1],
         ['padding bytes before an element', 'be de 00 02  00 00 00 51  00 07 00 00', 5, 20],
-        ['id 0 with a stray length is skipped as one byte', 'be de 00 02  05 51 00 07  00 00 00 00', 5, 18],
+        ['id 0 with a length stops the scan, as libwebrtc\'s parser stops there', 'be de 00 02  05 51 00 07  00 00 00 00', 5, -1],
+        ['id 0 with a length after an element stops the scan', 'be de 00 02  10 aa 01 51  00 07 00 00', 5, -1],
         ['element longer than the block', 'be de 00 01  5f 00 00 00', 5, -1],
         ['two-byte element longer than the block', '10 00 00 01  05 09 00 00', 5, -1],
         ['two-byte header cut after the id', '10 00 00 01  00 00 00 05', 5, -1],
@@ -225,6 +226,8 @@ describe('bridge/rtp/packet', () => {
         packet('90', 'be de 00 03  10 aa 00 22  01 02 03 51  12 34 00 00')],
       ['one-byte block: its trailing padding makes room', packet('90', 'be de 00 02  10 aa 00 00  00 00 00 00'), 5, '12 34', packet('90', 'be de 00 02  10 aa 51 12  34 00 00 00')],
       ['one-byte block: before an id-15 byte, where a receiver stops reading', packet('90', 'be de 00 02  10 aa f0 00  51 00 07 00'), 5, '12 34',
+        packet('90', 'be de 00 02  10 aa 51 12  34 00 00 00')],
+      ['one-byte block: before a byte of id 0 with a length, where a receiver stops reading', packet('90', 'be de 00 02  10 aa 01 51  00 07 00 00'), 5, '12 34',
         packet('90', 'be de 00 02  10 aa 51 12  34 00 00 00')],
       ['one-byte block, CSRCs and RTP padding', packet('b1', '0a 0b 0c 0d  be de 00 01  10 aa 00 00', '00 00 03'), 5, '12 34',
         packet('b1', '0a 0b 0c 0d  be de 00 02  10 aa 51 12  34 00 00 00', '00 00 03')],
