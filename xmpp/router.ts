@@ -109,7 +109,9 @@ export class Router {
     const to = stanza.attrs.to as string | undefined;
     const jid = tryParseJid(to);
     if (!jid) return this.bounce(stanza, new StanzaError('modify', 'jid-malformed', 'bad recipient address'));
-    if (stanza.name === 'presence') this.trackDirectedPresence(stanza, jid);
+    if (stanza.name === 'presence' && !this.trackDirectedPresence(stanza, jid)) {
+      return this.bounce(stanza, new StanzaError('wait', 'resource-constraint', `presence sent to more than ${MAX_DIRECTED} addresses`));
+    }
     if (jid.resource) {
       const recipient = this.resources.get(jid.full);
       if (recipient) {
@@ -151,23 +153,37 @@ export class Router {
     this.route(reply);
   }
 
-  private trackDirectedPresence(presence: Element, to: Jid): void {
+  /**
+   * Remembers where a bound resource announced itself; false for an available presence that it
+   * cannot remember (MAX_DIRECTED reached), which is then refused rather than routed: routed, it
+   * could make the resource an occupant whose departure nobody would ever announce (a client that
+   * filled its memory with presence to rooms it could not join, then joined a real one and
+   * vanished, stayed in that room for good).
+   */
+  private trackDirectedPresence(presence: Element, to: Jid): boolean {
     const from = presence.attrs.from as string | undefined;
-    if (!from || !this.resources.has(from) || !to.resource) return;
+    if (!from) return true;
     const type = presence.attrs.type as string | undefined;
+    if (type === 'error') {
+      // A target that refused the presence (a room that could not be joined) holds nothing to leave.
+      if (this.resources.has(to.full)) this.directed.get(to.full)?.delete(from);
+      return true;
+    }
+    if (!this.resources.has(from) || !to.resource) return true;
     if (type === undefined) {
       // Only addresses that exist and care (bound resources, rooms, components) are remembered,
       // and at most MAX_DIRECTED per resource: a client cannot grow this map at will.
-      if (!this.resources.has(to.full) && !this.services.get(to.domain)?.tracksPresence) return;
+      if (!this.resources.has(to.full) && !this.services.get(to.domain)?.tracksPresence) return true;
       let set = this.directed.get(from);
       if (!set) this.directed.set(from, (set = new Set()));
       if (set.size >= MAX_DIRECTED && !set.has(to.full)) {
-        this.log.warn({ from }, 'directed presence to too many addresses; not remembered');
-        return;
+        this.log.warn({ from }, 'directed presence to too many addresses; refused');
+        return false;
       }
       set.add(to.full);
     } else if (type === 'unavailable') {
       this.directed.get(from)?.delete(to.full);
     }
+    return true;
   }
 }

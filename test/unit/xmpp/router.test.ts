@@ -193,6 +193,32 @@ describe('xmpp/router', () => {
       assert.equal(muc.received.length, 256, 'at most 256 remembered targets');
     });
 
+    it('refuses available presence it could not remember (resource-constraint) rather than route it', () => {
+      for (let i = 0; i < 256; i++) router.route(stanza(`<presence from="alice@meet.jitsi/web" to="room${i}@muc.meet.jitsi/alice"/>`));
+      muc.received.length = 0;
+      router.route(stanza('<presence from="alice@meet.jitsi/web" to="real@muc.meet.jitsi/alice"/>'));
+      assert.deepEqual(muc.received, [], 'not routed: its departure would never be announced');
+      const error = alice.received.at(-1)!;
+      assert.equal(error.name, 'presence');
+      assert.equal(error.attrs.type, 'error');
+      assert.equal(error.attrs.from, 'real@muc.meet.jitsi/alice');
+      assert.equal(parseStanzaError(error)?.condition, 'resource-constraint');
+      // A presence update to an address already remembered, and unavailable presence, still pass.
+      router.route(stanza('<presence from="alice@meet.jitsi/web" to="room0@muc.meet.jitsi/alice"><show>away</show></presence>'));
+      router.route(stanza('<presence type="unavailable" from="alice@meet.jitsi/web" to="room1@muc.meet.jitsi/alice"/>'));
+      assert.equal(muc.received.length, 2);
+      router.route(stanza('<presence from="alice@meet.jitsi/web" to="real@muc.meet.jitsi/alice"/>'));
+      assert.equal(muc.received.length, 3, 'room for one more once a room was left');
+    });
+
+    it('forgets a target that answered the presence with an error (a room that could not be joined)', () => {
+      router.route(stanza('<presence from="alice@meet.jitsi/web" to="room@muc.meet.jitsi/alice"/>'));
+      router.route(stanza('<presence type="error" from="room@muc.meet.jitsi/alice" to="alice@meet.jitsi/web"><error type="cancel"><not-allowed xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></presence>'));
+      muc.received.length = 0;
+      router.unbind(alice);
+      assert.deepEqual(muc.received, []);
+    });
+
     it('forgets a target the resource already left with unavailable presence', () => {
       router.route(stanza('<presence from="alice@meet.jitsi/web" to="room@muc.meet.jitsi/alice"/>'));
       router.route(stanza('<presence type="unavailable" from="alice@meet.jitsi/web" to="room@muc.meet.jitsi/alice"/>'));

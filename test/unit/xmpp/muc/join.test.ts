@@ -249,4 +249,21 @@ describe('MUC join, presence and leave (XEP-0045 §7.2, §7.6, §7.14)', () => {
     bob.next();
     assert.deepEqual(statusCodes(bob.next()), [110]);
   });
+
+  it('a client that vanishes leaves its room, even after presence to hundreds of rooms it could not join', () => {
+    const world = new World({ restrictRoomCreation: true });
+    const focus = world.client(FOCUS);
+    focus.join('conf', 'focus');
+    const mallory = world.client('mallory@example/web');
+    // Rooms that do not exist and that she may not create: each refuses her, and is not remembered as joined.
+    for (let i = 0; i < 300; i++) mallory.send(`<presence to="junk${i}@${MUC}/x"/>`);
+    mallory.join('conf', 'mallory');
+    assert.ok(world.muc.room(`conf@${MUC}`)?.occupants.has('mallory'), 'she joined the real room');
+    focus.clear();
+    // Her connection drops without an unavailable presence.
+    world.router.unbind(mallory, 'connection lost');
+    assert.equal(world.muc.room(`conf@${MUC}`)?.occupants.has('mallory'), false, 'not left behind as an occupant');
+    const told = focus.received.filter((p) => p.name === 'presence' && p.attrs.type === 'unavailable' && p.attrs.from === `conf@${MUC}/mallory`);
+    assert.equal(told.length, 1, 'the focus is told she left');
+  });
 });
