@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { readTransportSequence, RtpHeader } from './rtp/packet.ts';
 import { ReceiveStatistics } from './rtp/receive-stats.ts';
-import { buildReceiverReports, expandNack, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
+import { buildNack, buildReceiverReports, expandNack, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
 import { TransportCcRecorder } from './rtp/transport-cc.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
 
@@ -98,6 +98,8 @@ export const SENDER_REPORT_GAP_MS = 200;
 export const MAX_NACKED_PER_PACKET = 1000;
 /** NACK packets about SSRCs not re-stamped (audio) passed on per receiver per second; the rest stop here. */
 export const PASSED_NACKS_PER_SECOND = 100;
+/** Sequence numbers one NACK passed on (about an SSRC not re-stamped) asks at most: an audio stream loses a few at a time. */
+export const PASSED_NACKED_PER_PACKET = 64;
 
 /** Keyframe requests passed to one sender SSRC are at least this far apart (receivers share the keyframe coming). */
 export const KEYFRAME_REQUEST_GAP_MS = 300;
@@ -260,7 +262,11 @@ export class RtcpTermination {
           if (lost.length > MAX_NACKED_PER_PACKET) lost.length = MAX_NACKED_PER_PACKET;
           const translated = this.#host.translateFeedback?.('nack', walker.mediaSsrc, lost, id);
           if (translated) for (const { owner, packet: nack } of translated) push(owner, nack);
-          else if (this.#routable(walker.mediaSsrc) && this.#passNack(state, arrival ?? this.#clock.now())) push(this.#host.ownerOf(walker.mediaSsrc), this.#asBridge(this.#part(packet)));
+          // Rebuilt from what it asks (deduplicated, at most PASSED_NACKED_PER_PACKET), not copied:
+          // a 4 KB NACK of scattered numbers, copied, went whole to the owner a hundred times a second.
+          else if (lost.length > 0 && this.#routable(walker.mediaSsrc) && this.#passNack(state, arrival ?? this.#clock.now())) {
+            push(this.#host.ownerOf(walker.mediaSsrc), buildNack(this.#ssrcs.video, walker.mediaSsrc, lost.length > PASSED_NACKED_PER_PACKET ? lost.slice(0, PASSED_NACKED_PER_PACKET) : lost));
+          }
           break;
         }
         case 'pli':

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { BridgeConference, type ConferenceEndpoint } from '../../../bridge/conference.ts';
-import { MAX_NACKED_PER_PACKET, PASSED_NACKS_PER_SECOND, RtcpTermination, SENDER_REPORT_GAP_MS, type RtcpTerminationHost } from '../../../bridge/rtcp-termination.ts';
-import { RtcpWalker, buildReceiverReports, type RtcpKind } from '../../../bridge/rtp/rtcp.ts';
+import { MAX_NACKED_PER_PACKET, PASSED_NACKED_PER_PACKET, PASSED_NACKS_PER_SECOND, RtcpTermination, SENDER_REPORT_GAP_MS, type RtcpTerminationHost } from '../../../bridge/rtcp-termination.ts';
+import { RtcpWalker, buildReceiverReports, expandNack, type RtcpKind } from '../../../bridge/rtp/rtcp.ts';
 import { buildTransportCc, parseTransportCc } from '../../../bridge/rtp/transport-cc.ts';
 import { TypedEvents } from '../../../bridge/transport/events.ts';
 import { hex } from './rtp/fixtures.ts';
@@ -288,6 +288,16 @@ describe('bridge/rtcp-termination', () => {
     clock.advance(1000);
     rtcp.receiveRtcp('b', nackOf(A_AUDIO, [[1, 0]]));
     assert.equal(host.take().length, 1, 'and more the next second');
+    // A NACK of 1,000 scattered numbers (4 KB) passed on is rebuilt from the first PASSED_NACKED_PER_PACKET of them.
+    clock.advance(1000);
+    rtcp.receiveRtcp('b', nackOf(A_AUDIO, Array.from({ length: 1000 }, (_, i) => [(i * 17) & 0xffff, 0] as [number, number])));
+    const passed = host.take();
+    assert.equal(passed.length, 1);
+    assert.ok(passed[0]!.packet.length <= 12 + 4 * PASSED_NACKED_PER_PACKET, `${passed[0]!.packet.length} bytes`);
+    const relayed: number[] = [];
+    for (let at = 12; at < passed[0]!.packet.length; at += 4) expandNack(passed[0]!.packet.readUInt16BE(at), passed[0]!.packet.readUInt16BE(at + 2), relayed);
+    assert.deepEqual(relayed, Array.from({ length: PASSED_NACKED_PER_PACKET }, (_, i) => i * 17));
+    assert.equal(passed[0]!.packet.readUInt32BE(4), FEEDBACK.video, 'from the bridge\'s feedback SSRC');
   });
 
   it('routes NACK, PLI and FIR to the owner of the media SSRC as the bridge\'s own, and drops RR, SDES, REMB and transport-cc', () => {
