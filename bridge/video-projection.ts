@@ -72,6 +72,8 @@ const PARTIAL_WINDOW_MS = 300;
 const LATE_KEYFRAME_PACKETS = 128;
 /** Packets of a layer watched for the late original of one forwarded late (from its retransmission, or the cache): twice the SRTP replay window, a power of two. */
 const FROM_RETRANSMISSION_SLOTS = 128;
+/** Output sequence numbers remembered per receiver as sent (ReceiverState.takeSlot): the sequence map's window. */
+const SENT_SLOTS = 1024;
 
 /** Whether 16-bit sequence number `a` is after `b` (by 1 to 32767). */
 function isNewer(a: number, b: number): boolean {
@@ -199,9 +201,28 @@ class ReceiverState {
   /** Input minus output RTP timestamp of the current segment, for Sender Reports. */
   timestampDelta = 0;
   rtxSequence = Math.floor(Math.random() * 0x10000);
+  /**
+   * The output sequence numbers last sent as media, by their low bits (SENT_SLOTS, as far back as
+   * the sequence map gives a late packet its slot): a slot is sent once. Two packets in one slot would be two plaintexts under one SRTP index (keystream or
+   * GCM nonce reuse towards the receiver); the sender's own replay window normally refuses the
+   * second, but that window can be gone (its sender made the table forget it with packets of new
+   * SSRCs), and a late duplicate then maps to the slot its first copy took.
+   */
+  #sentSlots: Uint16Array | undefined;
 
   constructor(readonly id: string, ssrc: number) {
     this.map = new SeqMap({ ssrc });
+  }
+
+  /** Whether the packet just re-stamped (its output sequence number) may go: false when that slot was sent already; marks it sent. */
+  takeSlot(outSequence: number): boolean {
+    const entry = outSequence & (SENT_SLOTS - 1);
+    // Made at the first packet sent (2 KB; most receiver states of a large room are never sent
+    // anything). Entry i starts at a number no output sequence number of that entry can have.
+    const slots = (this.#sentSlots ??= Uint16Array.from({ length: SENT_SLOTS }, (_, i) => i ^ (SENT_SLOTS >>> 1)));
+    if (slots[entry] === outSequence) return false;
+    slots[entry] = outSequence;
+    return true;
   }
 }
 
@@ -789,6 +810,7 @@ export class VideoProjection {
       if (receiver.map.drop(input)) return 0;
       // It already owns an output slot (lost, now late): send it there rather than leave a hole.
       receiver.map.applyTo(header, vp8);
+      if (!receiver.takeSlot(header.sequenceNumber)) return 0;
       send(id, packet);
       return 1;
     }
@@ -796,6 +818,7 @@ export class VideoProjection {
     if (verdict === 'unknown') return 0;
     if (verdict === 'new') receiver.timestampDelta = (input.timestamp - receiver.map.outTimestamp) >>> 0;
     receiver.map.applyTo(header, vp8);
+    if (!receiver.takeSlot(header.sequenceNumber)) return 0;
     send(id, packet);
     return 1;
   }

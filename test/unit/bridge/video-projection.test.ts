@@ -425,6 +425,32 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
     assert.deepEqual(seqs.slice(1).map((seq, i) => (seq - seqs[i]!) & 0xffff), Array(seqs.length - 1).fill(1), 'and continuous');
   });
 
+  it('sends a packet that comes again (its sender\'s replay window forgotten) not a second time in its slot, even with other bytes: one SRTP index, one plaintext', () => {
+    const { projection, project, of } = setup([L0, L1]);
+    projection.setWantedHeight('a', 180);
+    projection.setWantedHeight('b', 180);
+    const s = new Sender();
+    project(s.frame(L0, true));
+    const packets = Array.from({ length: 5 }, () => s.frame(L0));
+    const copies = packets.map((p) => Buffer.from(p));
+    for (const packet of packets) project(packet);
+    assert.equal(of('a').length, 6);
+    // The third again, its payload changed: each receiver has its slot already.
+    const again = copies[2]!;
+    again[again.length - 1] = again[again.length - 1]! ^ 0xff;
+    assert.equal(project(again), 0, 'sent to nobody');
+    // A packet lost on the way in still takes its slot once when it comes late.
+    const lost = s.frame(L0);
+    const lostCopy = Buffer.from(lost);
+    project(s.frame(L0));
+    assert.equal(project(lost), 2, 'late, into the slot left for it, for both receivers');
+    assert.equal(project(lostCopy), 0, 'and once only');
+    for (const id of ['a', 'b']) {
+      const seqs = of(id).map((p) => p.seq);
+      assert.equal(new Set(seqs).size, seqs.length, `${id}: each output sequence number once: ${seqs.join()}`);
+    }
+  });
+
   it('a single-layer VP8 stream starts at once, but after a pause goes on only at a keyframe, asked (the receiver holds stale references)', () => {
     const { projection, project, of, requests, advance } = setup([L0]);
     const s = new Sender();
