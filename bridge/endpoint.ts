@@ -289,16 +289,11 @@ export class Endpoint {
     }
     if (kind === 'rtp') {
       const batch = this.#context.sendBatch?.(to);
-      const queued = batch ? this.#srtp.queueRtp(packet, batch, to) : -1;
+      // Protected once, its datagram queued `copies` times: an index is never protected twice.
+      const queued = batch ? this.#srtp.queueRtp(packet, batch, to, copies) : -1;
       if (queued >= 0) {
-        this.#stats.packetsOut++;
-        this.#stats.bytesOut += queued;
-        // The same plaintext, key and index encrypt to the same datagram.
-        for (let copy = 1; copy < copies; copy++) {
-          if (this.#srtp.queueRtp(packet, batch!, to) < 0) break;
-          this.#stats.packetsOut++;
-          this.#stats.bytesOut += queued;
-        }
+        this.#stats.packetsOut += copies;
+        this.#stats.bytesOut += copies * queued;
         return;
       }
     }

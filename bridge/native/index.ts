@@ -124,12 +124,17 @@ export interface NativeMedia {
    * RTP length, or an UNPROTECT_* failure; -1 for a wrong call (no such transform).
    */
   unprotectRtp(transform: number, packet: Uint8Array): number;
-  /** Protects into the batch of that handle, as NativeSrtpTransform.protectRtp; the SRTP length, or -1 (then nothing was queued). */
-  queueRtp(batch: number, transform: number, packet: Uint8Array, address: Buffer): number;
+  /**
+   * Protects into the batch of that handle, as NativeSrtpTransform.protectRtp, and queues the
+   * datagram `copies` times (default 1, at most 8); the SRTP length, or -1 (then nothing was queued).
+   */
+  queueRtp(batch: number, transform: number, packet: Uint8Array, address: Buffer, copies?: number): number;
   /** A sockaddr_in / sockaddr_in6 for sendmmsg; undefined if `host` is not an IP address. */
   encodeAddress(host: string, port: number): Buffer | undefined;
   /** The OpenSSL the addon runs on (Node's own). */
   openssl: string;
+  /** Indices remembered per SSRC sent, none protected twice (salon_media.cc SentWindow). */
+  sentWindow: number;
 }
 
 /**
@@ -156,6 +161,8 @@ export function missingFromBuild(native: Partial<NativeMedia>): string[] {
   if (native.UdpSocket && !('unprotectedBy' in native.UdpSocket.prototype)) missing.push('UdpSocket.unprotectedBy');
   // Its queueRtp took the header length and the ROC from JavaScript then.
   if (native.SrtpTransform && typeof (native.SrtpTransform.prototype as Partial<NativeSrtpTransform>).protectRtp !== 'function') missing.push('SrtpTransform.protectRtp');
+  // It protected an index as often as asked, and queued one copy per call.
+  if (typeof native.sentWindow !== 'number') missing.push('sentWindow');
   return missing;
 }
 
@@ -356,12 +363,15 @@ export class UdpSendBatch {
     return this.#batch.sent ?? { datagrams: 0, messages: 0, segmented: 0, refused: 0 };
   }
 
-  /** SRTP-protects `packet` into the batch (NativeTransform.protectRtp); its length, or -1 when it was not queued (send it another way). */
-  queueRtp(transform: NativeTransform, packet: Buffer, to: RemoteAddress): number {
+  /**
+   * SRTP-protects `packet` into the batch (NativeTransform.protectRtp), `copies` times the same
+   * datagram; its length, or -1 when it was not queued (send it another way).
+   */
+  queueRtp(transform: NativeTransform, packet: Buffer, to: RemoteAddress, copies = 1): number {
     if (this.#closed) return -1;
     const address = this.#address(to);
     if (!address) return -1;
-    const length = this.#addon.queueRtp(this.#handle, transform.handle, packet, address);
+    const length = this.#addon.queueRtp(this.#handle, transform.handle, packet, address, copies);
     if (length >= 0) this.#schedule();
     return length;
   }

@@ -376,6 +376,42 @@ long RtpHeaderLength(const uint8_t* packet, long limit) {
 // What goes out, per SSRC: the highest packet index sent, whose ROC the next packet is protected
 // with (SrtpTransform::ProtectRtp).
 constexpr size_t kSendingSsrcs = 2048;  // srtp-protection.ts SENDING_SSRCS
+constexpr int64_t kSentWindow = 1024;  // srtp-protection.ts SENT_WINDOW
+
+// Per SSRC sent: the highest index (the ROC of the next packet), and which of the kSentWindow
+// indices up to the highest one protected were protected already. An index is protected once: two
+// plaintexts under one index would reuse AES-CM keystream, or a GCM nonce, towards the receiver.
+// Whatever the forwarding does (a sender replaying its own packets once the bridge forgot its
+// replay window, say), an index sent or too old to tell is refused here (srtp-protection.ts
+// SentWindow, the same rules).
+struct SentWindow {
+  int64_t highest = -1;  // highest real index sent, -1 before the first
+  int64_t top = 0;       // highest index marked (virtual: below 0 for a packet from before the first ROC)
+  bool any = false;
+  uint64_t bits[kSentWindow / 64] = {};
+
+  static size_t Bit(int64_t index) { return size_t(((index % kSentWindow) + kSentWindow) % kSentWindow); }
+  bool Get(int64_t index) const { return ((bits[Bit(index) / 64] >> (Bit(index) % 64)) & 1) != 0; }
+  void Set(int64_t index, bool value) {
+    const uint64_t mask = uint64_t(1) << (Bit(index) % 64);
+    bits[Bit(index) / 64] = value ? bits[Bit(index) / 64] | mask : bits[Bit(index) / 64] & ~mask;
+  }
+
+  // Whether `index` may be protected now (never before, not too old); marks it when so.
+  bool Take(int64_t index) {
+    if (!any || index - top >= kSentWindow) {
+      for (uint64_t& word : bits) word = 0;
+    } else if (index > top) {
+      for (int64_t i = top + 1; i < index; i++) Set(i, false);
+    } else if (top - index >= kSentWindow || Get(index)) {
+      return false;
+    }
+    if (!any || index > top) top = index;
+    any = true;
+    Set(index, true);
+    return true;
+  }
+};
 
 // Per-SSRC state of the SSRCs used most recently, in two generations as srtp-protection.ts's
 // SsrcTable: a lookup writes nothing; an SSRC is forgotten once more than `capacity` others were
@@ -614,20 +650,19 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     const long header = RtpHeaderLength(in, long(length));
     if (header < 0) return -1;
     const uint32_t ssrc = ReadU32(in + 8);
-    int64_t* highest = sent_.Recent(ssrc);
-    if (highest == nullptr) {
+    SentWindow* sent = sent_.Recent(ssrc);
+    if (sent == nullptr) {
       bool recent = false;
-      const int64_t* older = sent_.Find(ssrc, &recent);
-      highest = sent_.Keep(ssrc, older != nullptr ? *older : -1);
+      const SentWindow* older = sent_.Find(ssrc, &recent);
+      sent = sent_.Keep(ssrc, older != nullptr ? *older : SentWindow());
     }
-    int64_t index = EstimateSrtpIndex(*highest, uint16_t((in[2] << 8) | in[3]));
-    if (RolloverCounter(index) == 0xffffffffu && RolloverCounter(*highest) == 0) {
-      // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0
-      // and leave the highest index alone.
-      index &= 0xffff;
-    } else if (index > *highest) {
-      *highest = index;
-    }
+    int64_t index = EstimateSrtpIndex(sent->highest, uint16_t((in[2] << 8) | in[3]));
+    // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0 and
+    // leave the highest index alone (its place in the window: before the first ROC).
+    const bool beforeFirst = RolloverCounter(index) == 0xffffffffu && RolloverCounter(sent->highest) == 0;
+    if (beforeFirst) index &= 0xffff;
+    if (!sent->Take(beforeFirst ? index - 65536 : index)) return -1;
+    if (!beforeFirst && index > sent->highest) sent->highest = index;
     return transform_.EncryptRtp(in, length, size_t(header), RolloverCounter(index), out, capacity);
   }
 
@@ -669,8 +704,9 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
 
   Transform transform_;
   SsrcTable<ReplayWindow> replay_{kReceivingSsrcs};
-  // Highest packet index sent, by SSRC: the rollover counter of what this transform protects.
-  SsrcTable<int64_t> sent_{kSendingSsrcs};
+  // Highest packet index sent, and the indices protected, by SSRC: the rollover counter of what this
+  // transform protects, and no index protected twice.
+  SsrcTable<SentWindow> sent_{kSendingSsrcs};
   std::shared_ptr<AddonState> state_;
   double handle_ = 0;
 };
@@ -1443,13 +1479,21 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   // Protects an RTP packet into the next slot (flushing first when full; SrtpTransform::ProtectRtp);
   // the SRTP length queued, or -1 when it cannot be (bad arguments, not RTP, too big for a slot):
   // the caller sends it its own way.
-  long QueueRtp(SrtpTransform& transform, const uint8_t* packet, size_t length, const uint8_t* address, size_t address_length) {
+  // `copies` > 1 queues the same datagram that many times (protected once: an index is protected once).
+  long QueueRtp(SrtpTransform& transform, const uint8_t* packet, size_t length, const uint8_t* address, size_t address_length, uint32_t copies = 1) {
     if (!ValidAddress(address, address_length)) return -1;
     if (count_ == capacity_) SendAll();
     uint8_t* slot = &slab_[count_ * slot_bytes_];
     const long written = transform.ProtectRtp(packet, length, slot, slot_bytes_);
     if (written < 0) return -1;
     Add(slot, size_t(written), address, address_length);
+    for (uint32_t copy = 1; copy < copies; copy++) {
+      if (count_ == capacity_) SendAll();  // the slab stays as it is: `slot` is still the datagram's bytes
+      uint8_t* next = &slab_[count_ * slot_bytes_];
+      if (next != slot) memmove(next, slot, size_t(written));
+      slot = next;
+      Add(slot, size_t(written), address, address_length);
+    }
     return written;
   }
 
@@ -1862,11 +1906,13 @@ napi_value UnprotectRtpFast(napi_env env, napi_callback_info info) {
   return FastResult(env, transform->UnprotectRtp(packet, length));
 }
 
-// queueRtp(batchHandle, transformHandle, packet, sockaddr) → SRTP length queued, or -1
+// queueRtp(batchHandle, transformHandle, packet, sockaddr[, copies]) → SRTP length queued (each copy), or -1
 napi_value QueueRtpFast(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  AddonState* state = FastArguments(env, info, argv);
-  if (state == nullptr) return FastResult(env, -1);
+  napi_value argv[5];
+  size_t argc = 5;
+  void* data;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc < 4) return FastResult(env, -1);
+  AddonState* state = static_cast<AddonState*>(data);
   UdpBatch* batch = state->batches.Find(env, argv[0]);
   SrtpTransform* transform = state->transforms.Find(env, argv[1]);
   uint8_t *packet, *address;
@@ -1874,7 +1920,9 @@ napi_value QueueRtpFast(napi_env env, napi_callback_info info) {
   if (batch == nullptr || transform == nullptr || !FastBytes(env, argv[2], &packet, &length) || !FastBytes(env, argv[3], &address, &address_length)) {
     return FastResult(env, -1);
   }
-  return FastResult(env, batch->QueueRtp(*transform, packet, length, address, address_length));
+  uint32_t copies = 1;
+  if (argc >= 5 && (napi_get_value_uint32(env, argv[4], &copies) != napi_ok || copies < 1 || copies > 8)) copies = 1;
+  return FastResult(env, batch->QueueRtp(*transform, packet, length, address, address_length, copies));
 }
 
 napi_value MakeFunction(napi_env env, const char* name, napi_callback callback, AddonState* state) {
@@ -1938,6 +1986,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("UdpSocket", UdpSocket::Define(env, state));
   exports.Set("encodeAddress", Napi::Function::New(env, EncodeAddress));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
+  // Indices remembered per SSRC sent (SentWindow): a build without it protects an index twice.
+  exports.Set("sentWindow", Napi::Number::New(env, double(kSentWindow)));
   return exports;
 }
 

@@ -35,6 +35,43 @@ const RECEIVING_SSRCS = 256;
  * reloaded included, which a long large meeting takes past a thousand.
  */
 const SENDING_SSRCS = 2048;
+/** Indices behind the highest sent whose use is remembered per outgoing SSRC (SentWindow; salon_media.cc kSentWindow). */
+export const SENT_WINDOW = 1024;
+
+/**
+ * Per SSRC sent: the highest index (the ROC of the next packet), and which of the SENT_WINDOW
+ * indices up to the highest one protected were protected already. An index is protected once: two
+ * plaintexts under one index would reuse AES-CM keystream, or a GCM nonce, towards the receiver.
+ * Whatever the forwarding does (a sender replaying its own packets once the bridge forgot its
+ * replay window, say), an index sent or too old to tell is refused here (salon_media.cc SentWindow,
+ * the same rules).
+ */
+class SentWindow {
+  /** Highest real index sent, -1 before the first. */
+  highest = -1;
+  /** Highest index marked (virtual: below 0 for a packet from before the first ROC). */
+  #top = 0;
+  #any = false;
+  readonly #bits = new Uint8Array(SENT_WINDOW);
+
+  /** Whether `index` may be protected now (never before, not too old); marks it when so. */
+  take(index: number): boolean {
+    const bits = this.#bits;
+    const bit = (i: number): number => ((i % SENT_WINDOW) + SENT_WINDOW) % SENT_WINDOW;
+    if (!this.#any || index - this.#top >= SENT_WINDOW) {
+      bits.fill(0);
+    } else if (index > this.#top) {
+      for (let i = this.#top + 1; i < index; i++) bits[bit(i)] = 0;
+    } else if (this.#top - index >= SENT_WINDOW || bits[bit(index)] === 1) {
+      return false;
+    }
+    if (!this.#any || index > this.#top) this.#top = index;
+    this.#any = true;
+    bits[bit(index)] = 1;
+    return true;
+  }
+}
+
 /** RFC 3711 §3.4: the SRTCP index is 31 bits. */
 const SRTCP_INDEX_MODULUS = 0x8000_0000;
 const ROC_MINUS_ONE = 0xffff_ffff;
@@ -50,11 +87,11 @@ export class SrtpProtection {
   readonly #rtpReplay = new SsrcTable<ReplayWindow>(RECEIVING_SSRCS);
   readonly #rtcpReplay = new SsrcTable<ReplayWindow>(RECEIVING_SSRCS);
   /**
-   * Highest SRTP packet index sent, by SSRC (-1: none yet): its ROC is the sender's rollover
-   * counter (§3.3.1). On the native path the addon's transform keeps it (salon_media.cc
-   * SrtpTransform::ProtectRtp, same rules), for both ways out (protectRtp, queueRtp).
+   * Highest SRTP packet index sent, and the indices used, by SSRC: its ROC is the sender's rollover
+   * counter (§3.3.1), and no index is used twice. On the native path the addon's transform keeps
+   * them (salon_media.cc SrtpTransform::ProtectRtp, same rules), for both ways out (protectRtp, queueRtp).
    */
-  readonly #sent = new SsrcTable<{ highest: number }>(SENDING_SSRCS);
+  readonly #sent = new SsrcTable<SentWindow>(SENDING_SSRCS);
   /** #local when it is the addon's. */
   readonly #nativeLocal: NativeTransform | undefined;
   /** SRTCP index of the last packet sent; one counter for the session, so it rises for every SSRC. */
@@ -72,34 +109,42 @@ export class SrtpProtection {
     this.#nativeLocal = this.#local instanceof NativeTransform ? this.#local : undefined;
   }
 
-  /** Encrypts one plaintext RTP packet (padding included); undefined if it is not RTP. */
+  /**
+   * Encrypts one plaintext RTP packet (padding included); undefined if it is not RTP, or if its
+   * index was protected already or is too old to tell (SentWindow). A packet meant to go twice is
+   * protected once and its datagram sent twice.
+   */
   protectRtp(packet: Buffer): Buffer | undefined {
     if (this.#nativeLocal) return this.#nativeLocal.protectRtp(packet);
     const headerLength = rtpHeaderLength(packet, packet.length);
     if (headerLength < 0) return undefined;
-    return this.#local.encryptRtp(packet, headerLength, this.#sendingRoc(packet));
+    const roc = this.#sendingRoc(packet);
+    return roc < 0 ? undefined : this.#local.encryptRtp(packet, headerLength, roc);
   }
 
   /**
-   * Encrypts one plaintext RTP packet into a batch of datagrams for `to`: its SRTP length, or -1
-   * when it was not queued (not RTP, no native transform, a batch that refused it: protectRtp then).
+   * Encrypts one plaintext RTP packet into a batch of datagrams for `to`, `copies` times the same
+   * datagram: its SRTP length, or -1 when it was not queued (not RTP, its index used already, no
+   * native transform, a batch that refused it: protectRtp then).
    */
-  queueRtp(packet: Buffer, batch: UdpSendBatch, to: RemoteAddress): number {
-    return this.#nativeLocal ? batch.queueRtp(this.#nativeLocal, packet, to) : -1;
+  queueRtp(packet: Buffer, batch: UdpSendBatch, to: RemoteAddress, copies = 1): number {
+    return this.#nativeLocal ? batch.queueRtp(this.#nativeLocal, packet, to, copies) : -1;
   }
 
-  /** The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated: on the TypeScript path (the addon keeps its own). */
+  /**
+   * The ROC to send `packet` with (RFC 3711 §3.3.1), the stream's highest index updated; -1 when its
+   * index was used already or is too old to tell. On the TypeScript path (the addon keeps its own).
+   */
   #sendingRoc(packet: Buffer): number {
     const ssrc = packet.readInt32BE(8);
-    const sent = this.#sent.recent.get(ssrc) ?? this.#sent.keep(ssrc, this.#sent.older.get(ssrc) ?? { highest: -1 });
+    const sent = this.#sent.recent.get(ssrc) ?? this.#sent.keep(ssrc, this.#sent.older.get(ssrc) ?? new SentWindow());
     let index = estimateSrtpIndex(sent.highest, packet.readUInt16BE(2));
-    if (rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(sent.highest) === 0) {
-      // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0
-      // and leave the highest index alone.
-      index %= 65_536;
-    } else if (index > sent.highest) {
-      sent.highest = index;
-    }
+    // A sequence number far behind while the ROC is still 0: there is no earlier ROC, keep 0 and
+    // leave the highest index alone (its place in the window: before the first ROC).
+    const beforeFirst = rolloverCounter(index) === ROC_MINUS_ONE && rolloverCounter(sent.highest) === 0;
+    if (beforeFirst) index %= 65_536;
+    if (!sent.take(beforeFirst ? index - 65_536 : index)) return -1;
+    if (!beforeFirst && index > sent.highest) sent.highest = index;
     return rolloverCounter(index);
   }
 

@@ -79,6 +79,9 @@ describe('bridge/native: the addon', function () {
       }
     }
     assert.deepEqual(missingFromBuild({ ...addon, SrtpTransform: OldSrtpTransform as unknown as NativeMedia['SrtpTransform'] }), ['SrtpTransform.protectRtp']);
+    // Before it protected an index once, and queued copies of one datagram.
+    const { sentWindow: _window, ...withoutWindow } = addon;
+    assert.deepEqual(missingFromBuild(withoutWindow), ['sentWindow']);
   });
 
   it('is what media.native "auto" and "on" select, and "off" does not', () => {
@@ -238,6 +241,34 @@ describe('bridge/native: the addon', function () {
     await all;
     batch.close();
     assert.equal(arrived.filter((data) => check.unprotectRtp(data).ok).length, 50, 'each sent with ROC 1');
+  });
+
+  it('queues copies of one datagram (protected once), and refuses to protect an index twice', async () => {
+    const bridge = await bound();
+    const receiver = await bound();
+    sockets.push(bridge, receiver);
+    const { sender, receiver: receiverKeys } = keys(7);
+    const protection = new SrtpProtection(sender, addon);
+    const check = new SrtpProtection(receiverKeys);
+    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined, false)!;
+    const to = { host: '127.0.0.1', port: receiver.address().port };
+    const arrived: Buffer[] = [];
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${arrived.length} of 4 datagrams arrived`)), 5_000);
+      receiver.on('message', (data) => {
+        arrived.push(data);
+        if (arrived.length === 4) resolve(clearTimeout(timer));
+      });
+    });
+    assert.equal(protection.queueRtp(rtp(1, 100), batch, to, 2), 112 + 16, 'one packet, twice');
+    assert.equal(protection.queueRtp(rtp(1, 100), batch, to), -1, 'its index again: refused');
+    assert.equal(protection.protectRtp(rtp(1, 100)), undefined, 'on either way out');
+    assert.equal(protection.queueRtp(rtp(2, 100), batch, to, 2), 112 + 16);
+    await all;
+    batch.close();
+    assert.ok(arrived[0]!.equals(arrived[1]!) && arrived[2]!.equals(arrived[3]!), 'byte for byte the same datagram');
+    assert.ok(!arrived[0]!.equals(arrived[2]!));
+    assert.deepEqual(arrived.map((data) => check.unprotectRtp(data).ok), [true, false, true, false], 'the receiver keeps the first of each');
   });
 
   it('refuses what it cannot send: a packet too big for a slot, a host that is not an IP, a closed batch', async () => {

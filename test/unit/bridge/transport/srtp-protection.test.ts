@@ -90,7 +90,7 @@ describe('bridge/transport/srtp-protection', () => {
       it('counts a tampered packet as an authentication failure and does not let it move the window', () => {
         const { sender, receiver } = pair(profile, salt);
         const first = sender.protectRtp(rtp(1))!;
-        const forged = Buffer.from(sender.protectRtp(rtp(50_000))!);
+        const forged = Buffer.from(sender.protectRtp(rtp(30_000))!);
         forged[forged.length - 1]! ^= 1;
         assert.deepEqual(receiver.unprotectRtp(forged), { ok: false, reason: 'auth' });
         assert.ok(receiver.unprotectRtp(first).ok, 'a far-ahead forged index was not committed');
@@ -100,6 +100,21 @@ describe('bridge/transport/srtp-protection', () => {
       it('follows the sequence number across the 16-bit wrap', () => {
         const { sender, receiver } = pair(profile, salt);
         for (let i = 65_500; i < 65_600; i++) assert.ok(receiver.unprotectRtp(sender.protectRtp(rtp(i))!).ok, `packet ${i}`);
+      });
+
+      it('protects an index once: the same or another packet under a used index is refused, a late one never sent goes, one too old to tell is refused', () => {
+        const { sender } = pair(profile, salt);
+        const ssrc = 0x5555;
+        for (let seq = 65_000; seq < 65_536 + 2_000; seq++) if (seq % 7 !== 0) assert.ok(sender.protectRtp(rtp(seq, { ssrc })), `packet ${seq}`);
+        assert.equal(sender.protectRtp(rtp(65_536 + 1_999, { ssrc })), undefined, 'the newest again');
+        assert.equal(sender.protectRtp(rtp(65_536 + 1_500, { ssrc, payload: Buffer.alloc(100, 1) })), undefined, 'another packet under a used index');
+        const late = sender.protectRtp(rtp(65_536 + 999, { ssrc })); // a multiple of 7: never sent, 1,000 behind
+        assert.ok(late, 'late, never sent, within the window');
+        assert.equal(sender.protectRtp(rtp(65_536 + 999, { ssrc })), undefined, 'and once only');
+        assert.equal(sender.protectRtp(rtp(65_536 + 14, { ssrc })), undefined, 'never sent, but too far behind to tell');
+        assert.ok(sender.protectRtp(rtp(1, { ssrc: 0x6666 })), 'other SSRCs are their own');
+        assert.ok(sender.protectRtp(rtp(65_535, { ssrc: 0x6666 })), 'one before the first, while the ROC is 0');
+        assert.equal(sender.protectRtp(rtp(65_535, { ssrc: 0x6666 })), undefined, 'once');
       });
 
       it('round-trips SRTCP and drops a replayed SRTCP packet by its index', () => {
@@ -243,19 +258,21 @@ describe('bridge/transport/srtp-protection', () => {
       const native = new SrtpProtection(keys, addon());
       const payload = randomBytes(40);
       let sent = 0;
+      const refused: string[] = [];
       const send = (sequence: number, ssrc: number): void => {
         const packet = rtp(sequence, { ssrc, payload });
         const expected = typescript.protectRtp(packet);
-        assert.ok(expected);
         assert.deepEqual(native.protectRtp(packet), expected, `SSRC ${ssrc.toString(16)}, sequence number ${sequence}`);
-        sent++;
+        if (expected) sent++;
+        else refused.push(`${ssrc.toString(16)}:${sequence}`);
       };
       const active = 0x1111_0000;
       const idle = 0x2222_0000;
       // The idle stream wraps (ROC 1) before its long silence.
       for (const sequence of [65_534, 65_535, 0]) send(sequence, idle);
-      // From before the first packet while the ROC is 0 (65534, 40000: ROC − 1, sent with ROC 0, the
-      // highest index left alone), then forward over the 16-bit wrap (ROC 1) and back across it.
+      // From before the first packet while the ROC is 0 (65534: ROC − 1, sent with ROC 0, the
+      // highest index left alone; 40000, as far before it, too old to tell), then forward over the
+      // 16-bit wrap (ROC 1) and back across it.
       for (const sequence of [5, 65_534, 6, 40_000, 7, 30_000, 60_000, 65_535, 0, 1, 65_535, 2, 33_000, 3]) send(sequence, active);
       // 5 000 other SSRCs, one packet each: the table (2 048 SSRCs a generation) turns over twice.
       // The active stream sends every 1 900 of them and keeps its counter (a table of 1 024 would
@@ -269,7 +286,10 @@ describe('bridge/transport/srtp-protection', () => {
       for (const next of [sequence, 65_000, sequence + 1]) send(next, active);
       send(1, idle);
       send(2, idle);
-      assert.equal(sent, 3 + 14 + 5_000 + 3 + 3 + 2);
+      // Refused by both: 65 535 of the active stream a second time (its index was used), and 40 000
+      // and 33 000, more than SENT_WINDOW behind the highest index sent (too old to tell).
+      assert.deepEqual(refused, [40_000, 65_535, 33_000].map((sequence) => `${active.toString(16)}:${sequence}`));
+      assert.equal(sent, 3 + 11 + 5_000 + 3 + 3 + 2);
     });
   }
 });
