@@ -377,8 +377,12 @@ export class ConferenceMedia {
 
   private updateBridge(p: Participant, change: Parameters<ColibriSession['update']>[1]): void {
     const colibri = this.colibri;
+    // The session the update is for: its endpoint's failure says nothing of one that replaced it
+    // (a restart or a rejoin while the answer was on its way, from a bridge on another machine).
+    const session = p.session;
     colibri?.update(p.nick, change).catch((err: unknown) => {
       if (colibri !== this.colibri) this.log.debug({ err, endpoint: p.nick }, 'an update to the bridge left failed');
+      else if (this.participants.get(p.nick) !== p || p.session !== session) this.log.debug({ err, endpoint: p.nick }, 'an update of an endpoint since replaced failed');
       else if (!this.onColibriFailure(colibri, err, p)) this.log.warn({ err, endpoint: p.nick }, 'the bridge refused an endpoint update');
     });
   }

@@ -1059,6 +1059,28 @@ describe('focus/conference-media moving a conference off a failed bridge (Jicofo
     assert.equal(selector.isOperational(BRIDGE), true);
   });
 
+  it('leaves alone the session that replaced an endpoint when the bridge answers a late update of the old one with unknown_endpoint', async () => {
+    setup();
+    await bothOnJvb1();
+    const creates = () => link.colibri.flatMap((m) => m.endpoints).filter((e) => e.id === 'alice' && e.create).length;
+    assert.equal(creates(), 1);
+    // A bridge that answers slowly (another machine), which expired alice's endpoint on its own.
+    link.holdBridge = true;
+    link.failNext = { when: (m) => m.endpoints.some((e) => e.id === 'alice' && !e.create && !e.expire), error: Colibri2Error.unknownEndpoint('alice').toElement() };
+    // Her transport-info goes to the bridge for the old endpoint; before its answer, her client restarts the session.
+    conference.handleIq(transportInfo('alice'), iq);
+    await settle();
+    const sid = link.jingleTo('alice', 'session-initiate').at(-1)!.sid;
+    const terminate = buildJingle({ action: 'session-terminate', sid, contents: [], groups: [], extensions: [], reason: { condition: 'success', extensions: [] }, bridgeSession: { restart: true } });
+    conference.handleIq(jingleIq('alice', terminate), iq);
+    await settle();
+    // The bridge answers in order: unknown_endpoint for the old endpoint's update, then the restart's expire and create.
+    link.releaseBridge();
+    for (let i = 0; i < 5; i++) await settle();
+    assert.equal(creates(), 2, 'one new allocation for the one restart, not a second for the late error');
+    assert.equal(link.jingleTo('alice', 'session-initiate').length, 2, 'one new offer');
+  });
+
   it('waits with bridgeNotAvailable when no other bridge is left, and invites everyone on the next one', async () => {
     setup();
     selector.onBreweryPresence(new Element('presence', { from: 'jvbbrewery@internal-muc.meet.jitsi/jvb2', type: 'unavailable' }));
