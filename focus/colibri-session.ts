@@ -132,9 +132,12 @@ export class ColibriSession {
       let answer: ConferenceModified;
       if (create) {
         allocation.requested = true;
-        const creation = this.create(endpoint);
+        const creation = this.create(endpoint, allocation);
         this.creating = creation;
         answer = await creation;
+        // Its participant left meanwhile (create expired it again on the bridge). A conference
+        // expired whole meanwhile answers as before: its callers drop what it gave.
+        if (!this.expired && this.endpoints.get(endpointId) !== allocation) throw new Error(`the allocation of ${endpointId} was expired while the conference was created`);
       } else {
         await this.creating;
         if (this.expired) throw new Error('the Colibri2 conference was expired');
@@ -189,7 +192,7 @@ export class ColibriSession {
    * still holds is ours from before (we left the bridge while it was unreachable, and it came
    * back): it is expired, then created again, once.
    */
-  private async create(endpoint: Colibri2Endpoint): Promise<ConferenceModified> {
+  private async create(endpoint: Colibri2Endpoint, allocation: Allocation): Promise<ConferenceModified> {
     try {
       return await this.modify([endpoint], true);
     } catch (err) {
@@ -205,7 +208,13 @@ export class ColibriSession {
       // close() or a move expired this session meanwhile; its expiry went out before this
       // create would, so the conference created now would stay on the bridge.
       if (this.expired) throw new Error('the Colibri2 conference was expired');
-      return this.modify([endpoint], true);
+      const created = await this.modify([endpoint], true);
+      // Its participant left while the stale conference was expired: its expiry went to that
+      // conference, so it is expired again here, or it would stay on the bridge until the bridge's
+      // own expiry (and a rejoin under its name would find it taken).
+      // The conference itself stands: the allocations waiting for it go on.
+      if (this.endpoints.get(endpoint.id) !== allocation && !this.expired) await this.modify([{ id: endpoint.id, expire: true, media: [], capabilities: [] }]);
+      return created;
     }
   }
 

@@ -1114,4 +1114,25 @@ describe('focus/conference-media moving a conference off a failed bridge (Jicofo
     assert.equal(link.jingleTo('bob', 'session-initiate').length, 1);
     assert.equal(link.jingleTo('alice', 'session-terminate').length + link.jingleTo('bob', 'session-terminate').length, 0);
   });
+
+  it('expires on the conference it creates again the endpoint of a creator who left meanwhile (conference_already_exists)', async () => {
+    setup();
+    link.holdBridge = true;
+    link.failNext = { when: (m) => m.create === true, error: Colibri2Error.conferenceAlreadyExists('meeting-1').toElement() };
+    conference.onPresence(occupant('alice'));
+    conference.onPresence(occupant('bob'));
+    conference.onPresence(occupant('carol'));
+    await settle();
+    const creator = link.colibri.find((m) => m.create)!.endpoints[0]!.id;
+    conference.onPresence(occupant(creator, { type: 'unavailable', role: 'none' }));
+    await settle();
+    link.releaseBridge();
+    for (let i = 0; i < 8; i++) await settle();
+    const recreated = link.colibri.findLastIndex((m) => m.create === true);
+    assert.ok(recreated > 0 && link.colibri[recreated]!.endpoints.some((e) => e.id === creator), 'the retried creation carries it (sent before it left)');
+    const expiredAfter = link.colibri.slice(recreated + 1).some((m) => m.endpoints.some((e) => e.id === creator && e.expire));
+    assert.ok(expiredAfter, `${creator} is expired on the new conference, not left on the bridge`);
+    const others = ['alice', 'bob', 'carol'].filter((nick) => nick !== creator);
+    for (const nick of others) assert.equal(link.jingleTo(nick, 'session-initiate').length, 1, `${nick} is offered a session`);
+  });
 });
