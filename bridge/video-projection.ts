@@ -365,8 +365,14 @@ export class VideoProjection {
     const before = receiver.wantedHeight;
     receiver.wantedHeight = Math.max(0, height);
     if ((before > 0) !== (receiver.wantedHeight > 0)) this.#listWanting();
-    if (receiver.wantedHeight === 0) receiver.map.pause();
-    else if (before === 0) this.keyframeNeeded(receiverId);
+    if (receiver.wantedHeight === 0) {
+      receiver.map.pause();
+      // Sent nothing now, it waits for no keyframe: held, it would keep the conference from probing
+      // its path (Conference.waitsForKeyframe), which is what lets a suspended source come back.
+      receiver.held = false;
+    } else if (before === 0) {
+      this.keyframeNeeded(receiverId);
+    }
     // Armed when this allocation lowers the height; kept while the reasons hold.
     const hold = this.#holdLayerFor(receiver, bandwidth);
     if (receiver.wantedHeight < before || hold < 0) receiver.holdLayer = hold;

@@ -673,6 +673,17 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
       assert.deepEqual(holds, ['b']);
     });
 
+    it('a receiver held for its keyframe and then suspended (height 0) is no longer held: it waits for nothing, and may be probed', () => {
+      const { projection, round } = onTop();
+      projection.setWantedHeight('b', 180, overloaded());
+      assert.deepEqual(round(), []);
+      assert.equal(projection.isHeld('b'), true);
+      projection.setWantedHeight('b', 0, overloaded());
+      assert.equal(projection.isHeld('b'), false, 'suspended, not waiting for a keyframe');
+      assert.deepEqual(round(L0), [], 'and sent nothing');
+      assert.equal(projection.isHeld('b'), false, 'not even when the keyframe it waited for comes');
+    });
+
     it('a hold armed and not yet started is dropped when its reasons go (the queue no longer fills)', () => {
       const { projection, holds, round } = onTop();
       projection.setWantedHeight('b', 180, overloaded());
