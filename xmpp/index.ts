@@ -168,6 +168,7 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     name: 'Conferences',
     admins,
     restrictRoomCreation: options.restrictRoomCreation,
+    hideRooms: true,
     passwordAttempts: {
       burst: options.limits.roomPasswordFailures ?? 5,
       refillSeconds: options.limits.roomPasswordFailureWindowSeconds ?? 300,

@@ -86,6 +86,7 @@ export class Lobby {
       defaultWhois: 'anyone',
       // Kept while empty (a moderator may leave and come back), never listed.
       roomDefaults: { persistent: true, public: false },
+      hideRooms: true,
       // lib-jitsi-meet asks the lobby domain for disco#info node `lobbyrooms` (mod_muc_lobby_rooms
       // answers it from its host-disco-info-node hook).
       infoNodes: new Set([LOBBY_IDENTITY_TYPE]),

@@ -48,6 +48,13 @@ export interface MucServiceOptions {
   defaultWhois: MucWhois;
   /** Settings of new rooms beyond the defaults (public, temporary, open, unmoderated). */
   roomDefaults?: Partial<RoomConfig>;
+  /**
+   * Rooms are told of to their occupants and the service admins only, as Jitsi's mod_muc_hide_all
+   * does: the service's disco#items lists none to anyone else, and a room's disco#info and
+   * disco#items answer anyone else `forbidden`. A conference's room name is its guests' only
+   * secret: listed, any meeting could be found and joined.
+   */
+  hideRooms?: boolean;
   /** disco#info nodes answered like the service itself (the lobby's `lobbyrooms`, which lib-jitsi-meet asks for). */
   infoNodes?: ReadonlySet<string>;
   /** Clock in ms, injectable for tests; default Date.now. */
@@ -350,6 +357,9 @@ export class MucService implements DomainService {
     const payload = iqPayload(stanza);
     const ns = payload.attrs.xmlns as string | undefined;
     let result: Element | undefined;
+    if ((ns === NS_DISCO_INFO || ns === NS_DISCO_ITEMS) && type === 'get' && this.options.hideRooms && !this.options.admins.has(from.bare) && !room.occupantByRealJid(from.full)) {
+      throw new StanzaError('auth', 'forbidden', 'rooms are told of to their occupants only');
+    }
     if (ns === NS_DISCO_INFO && type === 'get') {
       if (payload.attrs.node !== undefined) throw new StanzaError('cancel', 'item-not-found', 'no such node');
       result = roomDiscoInfo(room);
@@ -387,7 +397,7 @@ export class MucService implements DomainService {
       return this.router.route(iqResult(stanza, info));
     }
     if (type === 'get' && ns === NS_DISCO_ITEMS) {
-      const visible = !this.options.allowedUserDomains || this.options.allowedUserDomains.has(from.domain);
+      const visible = (!this.options.allowedUserDomains || this.options.allowedUserDomains.has(from.domain)) && (!this.options.hideRooms || this.options.admins.has(from.bare));
       return this.router.route(iqResult(stanza, serviceDiscoItems(visible ? this.rooms.values() : [])));
     }
     if (type === 'get' && ns === NS_MUC_UNIQUE && payload.name === 'unique') {

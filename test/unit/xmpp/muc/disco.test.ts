@@ -33,6 +33,28 @@ describe('MUC service discovery (XEP-0045 §6, jitsi-protocol §4.6)', () => {
     assert.deepEqual(parseDiscoItems(bob.next()).items, []);
   });
 
+  it('with hidden rooms (the conference MUC, as mod_muc_hide_all), tells of rooms to their occupants and the service admins only', () => {
+    const world = new World({ restrictRoomCreation: true, hideRooms: true });
+    const focus = world.client(FOCUS);
+    focus.join('secret-board-meeting', 'focus');
+    const room = `secret-board-meeting@${MUC}`;
+    const eve = world.client('0b7e5c1a@guest.example/x');
+    eve.send(`<iq type="get" id="e1" to="${MUC}"><query xmlns="${ITEMS}"/></iq>`);
+    assert.deepEqual(parseDiscoItems(eve.next()).items, [], 'no room listed to an outsider');
+    for (const ns of [INFO, ITEMS]) {
+      eve.send(`<iq type="get" id="e2" to="${room}"><query xmlns="${ns}"/></iq>`);
+      assert.deepEqual(errorCondition(eve.next()), { type: 'auth', condition: 'forbidden' }, `${ns} of a room she is not in`);
+    }
+    focus.clear();
+    focus.send(`<iq type="get" id="f1" to="${MUC}"><query xmlns="${ITEMS}"/></iq>`);
+    assert.deepEqual(parseDiscoItems(focus.next()).items.map((item) => item.jid), [room], 'the focus, a service admin, sees it');
+    const alice = world.client('alice@example/web');
+    alice.join('secret-board-meeting', 'alice');
+    alice.clear();
+    alice.send(`<iq type="get" id="a1" to="${room}"><query xmlns="${INFO}"/></iq>`);
+    assert.equal(alice.next().attrs.type, 'result', 'an occupant reads its disco#info, as lib-jitsi-meet does once joined');
+  });
+
   it('describes a Jitsi room: non-anonymous, temporary, open, unsecured, with meeting id and start time', () => {
     const world = new World({ restrictRoomCreation: true });
     const focus = world.client(FOCUS);

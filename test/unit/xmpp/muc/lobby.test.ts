@@ -306,7 +306,9 @@ describe('Jitsi lobby (mod_muc_lobby_rooms)', () => {
     assert.deepEqual(items(k1, LOBBY), [`${LOBBY}/k1`]);
     assert.deepEqual(items(k2, LOBBY), [`${LOBBY}/k2`]);
     assert.deepEqual(items(alice, LOBBY), [`${LOBBY}/alice`, `${LOBBY}/k1`, `${LOBBY}/k2`]);
-    assert.deepEqual(items(bob, LOBBY), [], 'not an occupant of the lobby room');
+    bob.clear();
+    bob.send(`<iq type="get" id="items" to="${LOBBY}"><query xmlns="http://jabber.org/protocol/disco#items"/></iq>`);
+    assert.deepEqual(errorCondition(bob.next()), { type: 'auth', condition: 'forbidden' }, 'not an occupant of the lobby room: not told of it (hidden rooms)');
     assert.deepEqual(items(bob, ROOM), [`${ROOM}/alice`, `${ROOM}/bob`, `${ROOM}/focus`]);
   });
 
