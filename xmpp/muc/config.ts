@@ -115,6 +115,12 @@ export function handleOwnerIq(room: MucRoom, iq: Element, query: Element, from: 
   if (form.type === 'cancel') return undefined;
   if (form.type !== 'submit') throw StanzaError.badRequest('not a submitted form');
   const next = applyConfigForm(room.config, form, room.ctx.limits.maxOccupantsPerRoom);
+  // A room outlives its occupants only as the service keeps it (the lobby's rooms): an owner who
+  // could make a conference's room persistent (a guest is owner when the focus needs no login)
+  // would leave it empty for good, and could come back in it under the focus's nickname.
+  if (next.persistent !== room.config.persistent && !room.ctx.isServiceAdmin(from.bare)) {
+    throw new StanzaError('auth', 'forbidden', 'only the service makes a room persistent');
+  }
   if (changed(room.config, next)) reconfigure(room, next, from);
   return undefined;
 }

@@ -96,6 +96,26 @@ describe('MUC room configuration and destruction (XEP-0045 §10)', () => {
     assert.deepEqual(errorCondition(focus.next()), { type: 'modify', condition: 'bad-request' });
   });
 
+  it('lets only the service make a room persistent: an owner who is not a service admin is refused, and the room goes when it empties', () => {
+    const { world, focus, alice } = room();
+    focus.send(`<iq type="set" id="o1" to="${ROOM}"><query xmlns="http://jabber.org/protocol/muc#admin"><item affiliation="owner" jid="alice@example"/></query></iq>`);
+    alice.clear();
+    alice.send(`<iq type="set" id="p1" to="${ROOM}">${submit({ 'muc#roomconfig_persistentroom': '1' })}</iq>`);
+    assert.deepEqual(errorCondition(alice.received.find((s) => s.name === 'iq')!), { type: 'auth', condition: 'forbidden' });
+    assert.equal(world.muc.room(ROOM)?.config.persistent, false);
+    alice.send(`<presence type="unavailable" to="${ROOM}/alice"/>`);
+    focus.send(`<presence type="unavailable" to="${ROOM}/focus"/>`);
+    assert.equal(world.muc.roomCount, 0, 'nothing left for anyone to join under the focus\'s nickname');
+    // The focus (a service admin) may.
+    const kept = new World({ restrictRoomCreation: true });
+    const admin = kept.client(FOCUS);
+    admin.join('room1', 'focus');
+    admin.clear();
+    admin.send(`<iq type="set" id="p2" to="${ROOM}">${submit({ 'muc#roomconfig_persistentroom': '1' })}</iq>`);
+    assert.equal(admin.received.find((s) => s.name === 'iq')?.attrs.type, 'result');
+    assert.equal(kept.muc.room(ROOM)?.config.persistent, true);
+  });
+
   it('making a room members-only removes non-members with 322', () => {
     const { world, focus, alice } = room();
     alice.clear();
