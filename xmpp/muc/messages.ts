@@ -15,6 +15,13 @@ import type { MucRoom } from './room.ts';
 
 export const NS_CONFERENCE = 'jabber:x:conference';
 
+/** Invitations remembered per room for their declines. */
+export const MAX_PENDING_INVITATIONS = 256;
+/** How long an invitation may be declined. */
+const INVITATION_LIFETIME_MS = 24 * 3600_000;
+/** Characters of a decline's reason relayed. */
+const MAX_DECLINE_REASON = 500;
+
 /** A copy of `message` with new addressing, every child but a client's muc#user `<x/>`, and `extra` children. */
 function rewrite(message: Element, attrs: Record<string, string>, extra: Element[] = []): Element {
   const { to: _to, from: _from, xmlns: _xmlns, ...rest } = message.attrs as Record<string, string>;
@@ -37,7 +44,7 @@ export function messageToRoom(room: MucRoom, stanza: Element, from: Jid): void {
     const user = parseMucUser(x);
     const invites = user.invites.filter((i) => i.to !== undefined);
     if (invites.length > 0) return invite(room, stanza, from, sender, invites);
-    if (user.decline?.to !== undefined) return decline(room, stanza, from, user.decline.to, user.decline.reason);
+    if (user.decline?.to !== undefined) return decline(room, from, user.decline.reason);
     throw StanzaError.badRequest('muc#user message without invite or decline');
   }
   throw new StanzaError('cancel', 'service-unavailable', 'only groupchat messages and invitations go to the room');
@@ -115,15 +122,31 @@ function invite(room: MucRoom, stanza: Element, from: Jid, sender: Occupant | un
     message.cnode(buildMucUser({ invites: [relayed] }));
     message.cnode(conference);
     room.send(message);
+    room.invitations.delete(jid.bare);
+    room.invitations.set(jid.bare, { inviter: from.full, at: room.ctx.now() });
+    for (const oldest of room.invitations.keys()) {
+      if (room.invitations.size <= MAX_PENDING_INVITATIONS) break;
+      room.invitations.delete(oldest);
+    }
     for (const extension of room.ctx.extensions) extension.invited?.(room, sender, jid);
   }
 }
 
-/** §7.8.2 decline, relayed to the inviter (a real JID or an occupant JID of this room). */
-function decline(room: MucRoom, stanza: Element, from: Jid, to: string, reason: string | undefined): void {
-  const declinee = parseJid(to);
-  const occupant = declinee.bare === room.jid ? room.occupantByNick(declinee.resource) : undefined;
+/**
+ * §7.8.2 decline, relayed to whoever invited the decliner, and only then: the room sends nothing
+ * else on anyone's behalf. The relayed message carries the decline alone (its reason shortened),
+ * never the sender's body, subject or other elements: copied, they went out from the room's JID
+ * to any address, a lobby knocker's or a stranger's words included.
+ */
+function decline(room: MucRoom, from: Jid, reason: string | undefined): void {
+  const invitation = room.invitations.get(from.bare);
+  if (!invitation || room.ctx.now() - invitation.at > INVITATION_LIFETIME_MS) {
+    throw new StanzaError('cancel', 'not-acceptable', 'no invitation of yours to decline');
+  }
+  room.invitations.delete(from.bare);
   const relayed: MucInvite = { from: from.full };
-  if (reason !== undefined) relayed.reason = reason;
-  room.send(rewrite(stanza, { from: room.jid, to: occupant ? occupant.realJid.full : declinee.full }, [buildMucUser({ decline: relayed })]));
+  if (reason !== undefined) relayed.reason = reason.slice(0, MAX_DECLINE_REASON);
+  const message = new Element('message', { xmlns: NS_CLIENT, from: room.jid, to: invitation.inviter });
+  message.cnode(buildMucUser({ decline: relayed }));
+  room.send(message);
 }

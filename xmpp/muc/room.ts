@@ -76,6 +76,11 @@ export class MucRoom implements MucRoomView {
   readonly history: RoomHistory;
   /** Set by destroy(); the service then drops the room. */
   destroyed = false;
+  /**
+   * Invitations relayed (§7.8.2), by invitee bare JID: who sent it and when. A decline is relayed
+   * only in answer to one of them (./messages.ts), to its inviter. At most MAX_PENDING_INVITATIONS, the oldest giving way.
+   */
+  readonly invitations = new Map<string, { inviter: string; at: number }>();
   private subjectText = '';
   private subjectFrom: string;
   private subjectOut: Outgoing | undefined;

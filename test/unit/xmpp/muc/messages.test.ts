@@ -140,6 +140,32 @@ describe('MUC messages (XEP-0045 §7.4, §7.5, §7.8, §8.1)', () => {
     assert.equal(relayed.getChild('body'), undefined, 'the body is not relayed');
   });
 
+  it('relays a decline only in answer to an invitation, to its inviter, with nothing of the original but the decline', () => {
+    const { world, focus, alice } = room();
+    const eve = world.client('eve@guest.example/x');
+    // Nobody invited eve: her "decline", carrying a subject and a body, goes nowhere.
+    alice.clear();
+    eve.send(`<message to="${ROOM}" id="d1"><x xmlns="${NS_MUC_USER}"><decline to="${ROOM}/alice"/></x><subject>Meeting moved</subject><body>pwned</body></message>`);
+    assert.deepEqual(errorCondition(eve.next()), { type: 'cancel', condition: 'not-acceptable' });
+    alice.receivesNothing();
+    // Invited by the focus, she declines: the focus gets the decline alone, whatever she addressed it to.
+    focus.send(`<message to="${ROOM}"><x xmlns="${NS_MUC_USER}"><invite to="eve@guest.example"/></x></message>`);
+    eve.clear();
+    focus.clear();
+    eve.send(`<message to="${ROOM}" id="d2"><x xmlns="${NS_MUC_USER}"><decline to="${ROOM}/alice"><reason>${'busy '.repeat(200)}</reason></decline></x><subject>Meeting moved</subject><body>pwned</body></message>`);
+    const relayed = focus.next();
+    assert.equal(relayed.attrs.from, ROOM);
+    assert.equal(relayed.getChild('body'), undefined, 'no body');
+    assert.equal(relayed.getChild('subject'), undefined, 'no subject');
+    const declined = relayed.getChild('x', NS_MUC_USER)!.getChild('decline')!;
+    assert.equal(declined.attrs.from, 'eve@guest.example/x');
+    assert.equal(declined.getChildText('reason')!.length, 500, 'its reason shortened');
+    alice.receivesNothing();
+    // Once.
+    eve.send(`<message to="${ROOM}" id="d3"><x xmlns="${NS_MUC_USER}"><decline to="${FOCUS}"/></x></message>`);
+    assert.deepEqual(errorCondition(eve.next()), { type: 'cancel', condition: 'not-acceptable' });
+  });
+
   it('never lifts a ban through an invitation', () => {
     const world = new World({ roomDefaults: { membersOnly: true } });
     const focus = world.client(FOCUS);
