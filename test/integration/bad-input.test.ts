@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connectClient, startTestServer, stopClient, waitForStanza, xml, type TestServer, type XmppClient } from './harness.ts';
+import { parse as parseXml } from 'ltx';
 import { RawWsClient } from './raw-client.ts';
 
 setFlagsFromString('--expose-gc');
@@ -179,6 +180,22 @@ describe('bad input on the XMPP transports', function () {
       await Promise.all(raws.map((r) => r.closed));
     }
     await waitUntil(() => server.salon.xmpp.websocket.connectionCount === 1, 'connections to drain');
+  });
+
+  it('closes a WebSocket session that stops reading once 8 MiB wait for it', async () => {
+    const slow = new RawWsClient(server.wsUrl);
+    const jid = await slow.loginAnonymous();
+    assert.ok(server.salon.xmpp.router.resource(jid), 'bound');
+    // It stops reading; others keep sending it 60 KB messages (20 MB in all).
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const body = 'x'.repeat(60_000);
+    const router = server.salon.xmpp.router;
+    for (let i = 0; i < 340 && router.resource(jid); i++) {
+      router.route(parseXml(`<message xmlns="jabber:client" from="someone@meet.jitsi/a" to="${jid}" type="chat"><body>${body}</body></message>`));
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitUntil(() => router.resource(jid) === undefined, 'the session to be closed');
+    slow.close();
   });
 
   it('throttles a message flood from one session without slowing the others', async () => {

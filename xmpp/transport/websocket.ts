@@ -12,6 +12,7 @@ import { NS_FRAMING } from '../protocol/stream-features.ts';
 import { ClientStream, type ClientStreamContext, type Framing } from '../stream.ts';
 import { XmlParser, type XmlParserLimits } from '../xml-parser.ts';
 import { isOriginAllowed, isSecureRequest, queryOf, remoteAddressOf } from './http-peer.ts';
+import { MAX_UNREAD_OUTPUT_BYTES } from './xml-socket.ts';
 
 export interface WebSocketTransportOptions {
   parserLimits: XmlParserLimits;
@@ -145,7 +146,15 @@ class WebSocketFraming implements Framing {
   }
 
   sendRaw(data: string): void {
-    if (!this.ended) this.ws.send(data);
+    if (this.ended) return;
+    this.ws.send(data);
+    // A peer that stops reading is cut off once that much waits for it (its pings would end it
+    // only at the next heartbeat, and a flood of its own making could fill memory meanwhile).
+    if (this.ws.bufferedAmount > MAX_UNREAD_OUTPUT_BYTES) {
+      this.log.warn({ buffered: this.ws.bufferedAmount }, 'peer does not read what it is sent: closed');
+      this.ended = true;
+      this.ws.terminate();
+    }
   }
 
   end(error?: StreamError): void {

@@ -34,6 +34,9 @@ export interface XmlSocketOptions {
   closeGraceMs?: number;
 }
 
+/** Bytes sent to a peer and not yet taken by it beyond which the connection is closed (XmlSocket.write, WebSocketTransport.sendRaw). */
+export const MAX_UNREAD_OUTPUT_BYTES = 8 * 1024 * 1024;
+
 /** Grace for a peer that never answers our `</stream:stream>` (RFC 6120 §4.4). */
 const DEFAULT_CLOSE_GRACE_MS = 2000;
 
@@ -74,7 +77,14 @@ export class XmlSocket {
   }
 
   write(data: string): void {
-    if (!this.ended && !this.closed) this.socket.write(data);
+    if (this.ended || this.closed) return;
+    this.socket.write(data);
+    // A peer that stops reading: what waits for it in memory is bounded. Over TCP nothing else
+    // ends such a stream (a zero window is kept open by the kernel), and its rooms keep feeding it.
+    if (this.socket.writableLength > MAX_UNREAD_OUTPUT_BYTES) {
+      this.options.log.warn({ remote: this.remoteAddress, buffered: this.socket.writableLength }, 'peer does not read what it is sent: closed');
+      this.socket.destroy();
+    }
   }
 
   /** `<?xml version='1.0'?><stream:stream xmlns=… xmlns:stream=… …attrs>` (RFC 6120 §4.7). */

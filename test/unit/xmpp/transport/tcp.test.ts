@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import { parse } from 'ltx';
 import { generate } from 'selfsigned';
 import { TcpC2sListener } from '../../../../xmpp/transport/tcp.ts';
 import {
@@ -258,5 +260,43 @@ describe('TcpC2sListener', () => {
     client.destroy();
     await closing;
     assert.equal(listener!.connectionCount, 0);
+  });
+
+  it('closes the connection of a client that stops reading once 8 MiB wait for it, and keeps nothing more for it', async () => {
+    const port = await start({ tls: false });
+    const socket = netConnect({ host: '127.0.0.1', port });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const until = async (pattern: RegExp): Promise<RegExpExecArray> => {
+      for (let i = 0; i < 100; i++) {
+        const found = pattern.exec(text);
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`no ${pattern} in ${text}`);
+    };
+    const open = (): boolean => socket.write(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='${DOMAIN}' version='1.0'>`);
+    open();
+    await until(/<\/stream:features>/);
+    socket.write(plainAuth(USER, PASSWORD));
+    await until(/<success/);
+    text = '';
+    open();
+    await until(/<\/stream:features>/);
+    socket.write(bindIq('b1', 'slow'));
+    const jid = (await until(/<jid>([^<]+)<\/jid>/))[1]!;
+    // It stops reading; others keep sending it 60 KB messages (20 MB in all).
+    socket.pause();
+    socket.removeAllListeners('data');
+    const body = 'x'.repeat(60_000);
+    for (let i = 0; i < 340 && server.router.resource(jid); i++) {
+      server.router.route(parse(`<message xmlns='jabber:client' from='someone@${DOMAIN}/a' to='${jid}' type='chat'><body>${body}</body></message>`));
+      if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    for (let i = 0; i < 100 && listener!.connectionCount > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(listener!.connectionCount, 0, 'the connection was closed');
+    assert.equal(server.router.resource(jid), undefined, 'and its session is gone');
+    socket.destroy();
   });
 });
