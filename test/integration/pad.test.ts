@@ -349,6 +349,26 @@ describe('shared document (integration)', function () {
     assert.equal(check.text, 'bob only\n');
   });
 
+  it('counts what one participant sends over all its connections: a new connection after a flood brings no fresh allowance', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    const bob = await join(room, 'bob');
+    const aliceGrant = await requestDocument(alice.client, room);
+    const aliceEditor = editor(aliceGrant.path, aliceGrant.token);
+    await aliceEditor.synced();
+    const first = raw(withToken(aliceGrant.path, (await requestDocument(bob.client, room)).token));
+    assert.equal(await first.opened, true);
+    for (let i = 0; i < 1000; i++) first.send({ a: 'pp' });
+    assert.equal((await first.ended()).closeCode, 1008);
+    // At once, a new token and connection: 100 messages, half the burst a fresh allowance would take.
+    const second = raw(withToken(aliceGrant.path, (await requestDocument(bob.client, room)).token));
+    assert.equal(await second.opened, true);
+    for (let i = 0; i < 100; i++) second.send({ a: 'pp' });
+    assert.equal((await second.ended()).closeCode, 1008, 'its allowance was spent by the first');
+    // Another participant's is its own.
+    assert.equal(aliceEditor.insert(0, 'still mine '), true);
+  });
+
   it('cuts off a client that floods or sends an oversized message, refuses an op that makes the document too large, and others keep editing', async () => {
     const room = newRoom();
     const alice = await join(room, 'alice');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkDocument, checkRichTextOp, hasForbiddenShape } from '../../../web/server/pad/delta-policy.ts';
+import { checkDocument, checkRichTextOp, hasForbiddenShape, MAX_DOCUMENT_COMPONENTS, MAX_OP_COMPONENTS } from '../../../web/server/pad/delta-policy.ts';
 
 describe('web/server/pad/delta-policy (what an edit may contain)', () => {
   const accepted: [string, unknown][] = [
@@ -55,6 +55,15 @@ describe('web/server/pad/delta-policy (what an edit may contain)', () => {
     assert.equal(checkDocument({ ops: [{ insert: 'abc' }] }, 10)?.problem, 'malformed');
     assert.equal(checkDocument({ ops: [{ insert: 'abc\n' }, { retain: 4 }] }, 10)?.problem, 'malformed');
     assert.equal(checkDocument(undefined, 10)?.problem, 'malformed');
+  });
+
+  it('bounds the parts of an operation and of a document, whose count (not characters) each change costs', () => {
+    const parts = (n: number) => Array.from({ length: n }, (_, i) => ({ insert: 'a', ...(i % 2 ? { attributes: { bold: true } } : {}) }));
+    assert.equal(checkRichTextOp(parts(MAX_OP_COMPONENTS)), undefined);
+    assert.match(checkRichTextOp(parts(MAX_OP_COMPONENTS + 1)) ?? '', /at most/);
+    const document = (n: number) => [...parts(n - 1), { insert: '\n' }];
+    assert.equal(checkDocument(document(MAX_DOCUMENT_COMPONENTS), 1024 * 1024), undefined);
+    assert.equal(checkDocument(document(MAX_DOCUMENT_COMPONENTS + 1), 1024 * 1024)?.problem, 'too-large', 'a few thousand characters, too many parts');
   });
 
   it('finds prototype keys and absurd nesting anywhere in a message', () => {

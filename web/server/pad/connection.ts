@@ -36,7 +36,7 @@ export interface ConnectionLimits {
 }
 
 /** A token bucket: `take` fails once the burst is spent faster than the rate refills it. */
-class Bucket {
+export class Bucket {
   private level: number;
   private at: number;
 
@@ -54,7 +54,23 @@ class Bucket {
   }
 }
 
+/**
+ * What one holder (an occupant, or the capability) may send to a document, shared by all its
+ * connections: a new connection does not start with a fresh allowance (a token opens connections
+ * for as long as it lives, and each brought a new burst).
+ */
+export interface ConnectionBudget {
+  messages: Bucket;
+  bytes: Bucket;
+}
+
+export function connectionBudget(limits: ConnectionLimits, now: () => number = Date.now): ConnectionBudget {
+  return { messages: new Bucket(limits.messagesPerSecond, limits.messageBurst, now), bytes: new Bucket(limits.bytesPerSecond, limits.byteBurst, now) };
+}
+
 export interface PadConnectionOptions {
+  /** Its holder's allowance (SharedDocument.budgetOf); one of its own when absent. */
+  budget?: ConnectionBudget;
   docId: string;
   /** The occupant's room JID for token access; undefined for the capability (jitsi-meet's page). */
   occupant: string | undefined;
@@ -79,8 +95,7 @@ export class PadConnection implements ClientBinding {
     this.occupant = options.occupant;
     this.log = options.log;
     const now = options.now ?? Date.now;
-    const messages = new Bucket(options.limits.messagesPerSecond, options.limits.messageBurst, now);
-    const bytes = new Bucket(options.limits.bytesPerSecond, options.limits.byteBurst, now);
+    const { messages, bytes } = options.budget ?? connectionBudget(options.limits, now);
     this.reads = new Bucket(options.limits.readsPerSecond, options.limits.readBurst, now);
     // Registered before the JSON stream's own listener, so a message over the limits finds the
     // connection already closing and the access middleware drops it unprocessed.

@@ -7,6 +7,16 @@
  */
 import { isAllowedLink } from '../../client/doc/link-policy.ts';
 
+/**
+ * Parts (Delta ops) of one operation, and of a document, at most. Applying an op costs in
+ * proportion to the document's parts, not its characters (the rich-text type composes the whole
+ * document, and the store copies it): a document of a few characters in 500,000 differently
+ * formatted pieces made each keystroke block the server for a second or more. A long meeting's
+ * notes, formatted, hold a few thousand; a large formatted paste, a few hundred.
+ */
+export const MAX_OP_COMPONENTS = 2_000;
+export const MAX_DOCUMENT_COMPONENTS = 10_000;
+
 /** Format name → check of its value (`null` removes a format and is always allowed). */
 const FORMATS: Record<string, (value: unknown) => boolean> = {
   bold: (v) => v === true,
@@ -46,6 +56,7 @@ function checkAttributes(value: unknown): string | undefined {
 export function checkRichTextOp(op: unknown): string | undefined {
   const ops = isPlainObject(op) && Object.keys(op).length === 1 ? op.ops : op;
   if (!Array.isArray(ops)) return 'an operation is a Delta or its array of ops';
+  if (ops.length > MAX_OP_COMPONENTS) return `an operation has at most ${MAX_OP_COMPONENTS} parts`;
   for (const component of ops) {
     if (!isPlainObject(component)) return 'each Delta op is an object';
     const { insert, retain, delete: del, attributes, ...rest } = component;
@@ -80,6 +91,7 @@ export function checkDocument(data: unknown, maxChars: number): { problem: 'too-
     last = op.insert;
   }
   if (length > maxChars) return { problem: 'too-large', text: `the document is limited to ${maxChars} characters` };
+  if (ops.length > MAX_DOCUMENT_COMPONENTS) return { problem: 'too-large', text: `the document is limited to ${MAX_DOCUMENT_COMPONENTS} differently formatted parts` };
   if (typeof last !== 'string' || !last.endsWith('\n')) return { problem: 'malformed', text: 'a document ends with a newline' };
   return undefined;
 }

@@ -20,7 +20,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PadCloseCode } from '../../client/doc/wire.ts';
-import type { PadConnection } from './connection.ts';
+import type { ConnectionBudget, PadConnection } from './connection.ts';
 import type { TokenSigner } from './tokens.ts';
 
 /** What an occupant is given to open the document (the focus answers it in its IQ). */
@@ -74,6 +74,8 @@ export class SharedDocument {
   private readonly connections = new Set<PadConnection>();
   private destroyed = false;
   private readonly createdAt = Date.now();
+  /** Allowances by holder (occupant, or the capability), shared by its connections while the document lives. */
+  private readonly budgets = new Map<string, ConnectionBudget>();
 
   constructor(private readonly options: SharedDocumentOptions) {
     this.room = options.room;
@@ -168,6 +170,14 @@ export class SharedDocument {
     }
     if (all >= this.options.caps.perDocument) return { ok: false, code: PadCloseCode.refused, reason: 'too many connections to this document', why: 'document cap' };
     return count >= cap ? { ok: false, code: PadCloseCode.refused, reason: `too many connections through this ${kind === 'occupant' ? 'account' : 'link'}`, why: `${kind} cap` } : undefined;
+  }
+
+  /** The allowance of `occupant`'s connections (undefined: the capability's), made at its first. */
+  budgetOf(occupant: string | undefined, make: () => ConnectionBudget): ConnectionBudget {
+    const key = occupant ?? '';
+    let budget = this.budgets.get(key);
+    if (!budget) this.budgets.set(key, (budget = make()));
+    return budget;
   }
 
   attach(connection: PadConnection): void {

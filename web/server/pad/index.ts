@@ -13,7 +13,7 @@ import { WebSocketServer } from 'ws';
 import { isOriginAllowed, queryOf } from '../../../xmpp/transport/http-peer.ts';
 import { PAD_COLLECTION, PAD_PATH, PadCloseCode } from '../../client/doc/wire.ts';
 import { installAccessControl, type AgentRequest } from './access.ts';
-import { PadConnection, type ConnectionLimits } from './connection.ts';
+import { connectionBudget, PadConnection, type ConnectionLimits } from './connection.ts';
 import { SharedDocument, type Admission, type ConnectionCaps } from './document.ts';
 import { DocumentStore } from './document-store.ts';
 import { TokenSigner } from './tokens.ts';
@@ -208,6 +208,7 @@ export function startPadService(options: PadServiceOptions): PadService {
           return;
         }
         const connection = new PadConnection(ws, {
+          budget: document.budgetOf(admission.occupant, () => connectionBudget(limits, options.now)),
           docId: document.id,
           occupant: admission.occupant,
           backend,
