@@ -80,6 +80,18 @@ type State = 'wait-open' | 'sasl' | 'wait-restart' | 'authenticated' | 'bound' |
 
 const MAX_SASL_FAILURES = 3;
 const MAX_PENDING_ELEMENTS = 32;
+/**
+ * Stanzas a bound session's client may have handled per second, after a burst (a join sends a few
+ * dozen): the byte rate alone let one WebSocket message of 55 KB carry a thousand presence updates,
+ * each broadcast to the whole room at once, which closed every room member's stream-managed
+ * session for too many unacknowledged stanzas, and in a room of 500 blocked the server for seconds.
+ * Stanzas over the rate wait, in order, and reading pauses meanwhile. The trusted domain (the
+ * focus, bridges) is not counted, as Prosody's unlimited_jids.
+ */
+const STANZAS_PER_SECOND = 25;
+const STANZA_BURST = 100;
+/** Stanzas that may wait for the rate at once (what one message of the largest size holds, about). */
+const MAX_HELD_STANZAS = 20_000;
 
 export class ClientStream implements SessionLink {
   private state: State = 'wait-open';
@@ -99,6 +111,11 @@ export class ClientStream implements SessionLink {
   /** Elements that arrived while an asynchronous SASL step ran. */
   private pending: Element[] = [];
   private busy = false;
+  /** The stanza rate of a bound session ({@link STANZAS_PER_SECOND}). */
+  private readonly stanzaLimiter: ReadRateLimiter;
+  /** Stanzas waiting for that rate, in order, and the timer that hands them on. */
+  private held: Element[] = [];
+  private heldTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
   constructor(private readonly framing: Framing, private readonly ctx: ClientStreamContext) {
@@ -106,6 +123,7 @@ export class ClientStream implements SessionLink {
     this.log = ctx.log.child({ stream: randomBytes(4).toString('hex'), transport: framing.kind });
     const burst = ctx.limits.c2sBytesPerSecond * ctx.limits.burstSeconds;
     this.limiter = new ReadRateLimiter(ctx.limits.c2sBytesPerSecond, Math.max(burst, ctx.limits.maxStanzaBytes));
+    this.stanzaLimiter = new ReadRateLimiter(STANZAS_PER_SECOND, STANZA_BURST);
     const refusal = ctx.addressLimiter.admit(framing.remoteAddress);
     if (refusal) {
       this.log.warn({ address: framing.remoteAddress, refusal }, 'connection refused');
@@ -181,11 +199,38 @@ export class ClientStream implements SessionLink {
       this.pending.push(el);
       return;
     }
+    if (this.state === 'bound' && this.throttled && (this.held.length > 0 || this.stanzaLimiter.wait(1) > 0)) {
+      if (this.held.length >= MAX_HELD_STANZAS) return this.fail(new StreamError('policy-violation', 'too many stanzas too fast'));
+      this.held.push(el);
+      this.scheduleHeld();
+      return;
+    }
+    if (this.state === 'bound' && this.throttled) this.stanzaLimiter.take(1);
+    this.handle(el);
+  }
+
+  private handle(el: Element): void {
     try {
       this.dispatch(el);
     } catch (err) {
       this.handleError(err);
     }
+  }
+
+  /** Hands on the held stanzas the rate allows now, and waits (reading paused) for the rest. */
+  private scheduleHeld(): void {
+    if (this.heldTimer || this.state === 'closed') return;
+    const wait = Math.max(1, this.stanzaLimiter.wait(1));
+    this.framing.pauseReading(wait);
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = undefined;
+      while (this.held.length > 0 && this.state === 'bound' && this.stanzaLimiter.wait(1) === 0) {
+        this.stanzaLimiter.take(1);
+        this.handle(this.held.shift()!);
+      }
+      if (this.state !== 'bound') this.held = [];
+      if (this.held.length > 0) this.scheduleHeld();
+    }, wait);
   }
 
   /** The client closed the stream (`</stream:stream>` or `<close/>`). */
@@ -216,6 +261,9 @@ export class ClientStream implements SessionLink {
     this.state = 'closed';
     this.clearAuthTimer();
     this.pending = [];
+    this.held = [];
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
     if (this.admitted) this.ctx.addressLimiter.release(this.framing.remoteAddress, this.wasAuthenticated);
     this.admitted = false;
     if (wasBound) this.session?.detach(this, clean);

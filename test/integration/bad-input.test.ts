@@ -198,6 +198,23 @@ describe('bad input on the XMPP transports', function () {
     slow.close();
   });
 
+  it('handles a bound session\'s stanzas at a bounded rate, however many one WebSocket message carries, in order', async () => {
+    const flooder = new RawWsClient(server.wsUrl);
+    await flooder.loginAnonymous();
+    const before = flooder.elements.length;
+    // A thousand pings in one message of 90 KB: within the byte allowance, far over the stanza rate.
+    flooder.send(Array.from({ length: 1000 }, (_, i) => `<iq xmlns="jabber:client" type="get" id="p${i}" to="meet.jitsi"><ping xmlns="urn:xmpp:ping"/></iq>`).join(''));
+    await new Promise((r) => setTimeout(r, 400));
+    const answered = () => flooder.elements.slice(before).filter((e) => e.name === 'iq' && e.attrs.type === 'result');
+    const soon = answered().length;
+    assert.ok(soon >= 90 && soon <= 130, `${soon} answered at once: the burst, then the rate`);
+    await new Promise((r) => setTimeout(r, 1000));
+    const later = answered().length;
+    assert.ok(later - soon >= 15 && later - soon <= 40, `${later - soon} answered in the next second`);
+    assert.deepEqual(answered().map((e) => e.attrs.id), Array.from({ length: later }, (_, i) => `p${i}`), 'in order');
+    flooder.close();
+  });
+
   it('throttles a message flood from one session without slowing the others', async () => {
     const flooder = await rawSession();
     const chunk = `<message xmlns="jabber:client" to="nobody@meet.jitsi" type="headline"><body>${'x'.repeat(900)}</body></message>`;
