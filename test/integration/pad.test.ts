@@ -349,6 +349,39 @@ describe('shared document (integration)', function () {
     assert.equal(check.text, 'bob only\n');
   });
 
+  it('refuses an op under another participant\'s source, and a handshake taking it: nobody can censor another\'s edits', async () => {
+    const room = newRoom();
+    const alice = await join(room, 'alice');
+    const bob = await join(room, 'bob');
+    const mallory = await join(room, 'mallory');
+    const aliceGrant = await requestDocument(alice.client, room);
+    const aliceEditor = editor(aliceGrant.path, aliceGrant.token);
+    const bobEditor = editor(aliceGrant.path, (await requestDocument(bob.client, room)).token);
+    await Promise.all([aliceEditor.synced(), bobEditor.synced()]);
+    const docId = aliceGrant.path.slice('/pad/'.length);
+    const spy = raw(withToken(aliceGrant.path, (await requestDocument(mallory.client, room)).token));
+    assert.equal(await spy.opened, true);
+    spy.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 2 });
+    spy.send({ a: 's', c: 'pad', d: docId });
+    await waitFor(() => spy.received.some((m) => m.a === 's'), 'subscribed');
+    assert.equal(aliceEditor.insert(0, 'agenda '), true);
+    await waitFor(() => spy.received.some((m) => m.a === 'op' && m.src), 'alice\'s op, and its source, seen');
+    const seen = spy.received.filter((m) => m.a === 'op' && m.src).at(-1)!;
+    spy.send({ a: 'op', c: 'pad', d: docId, v: (seen.v as number) + 1, src: seen.src, seq: (seen.seq as number) + 1, op: [{ retain: 7 }, { insert: 'REJECTED ' }] });
+    await waitFor(() => spy.received.some((m) => m.a === 'op' && m.error), 'the forged op refused');
+    assert.equal((spy.received.find((m) => m.a === 'op' && m.error)!.error as { code: string }).code, PadErrorCode.forbidden);
+    // A second connection naming alice's source in its handshake is refused too.
+    const thief = raw(withToken(aliceGrant.path, (await requestDocument(mallory.client, room)).token));
+    assert.equal(await thief.opened, true);
+    thief.send({ a: 'hs', id: seen.src, protocol: 1, protocolMinor: 2 });
+    await waitFor(() => thief.received.some((m) => m.a === 'hs'), 'the handshake answered');
+    assert.ok(thief.received.find((m) => m.a === 'hs')!.error, 'refused');
+    // Alice's next edit is applied, and everyone has the same text.
+    assert.equal(aliceEditor.insert(7, 'APPROVED '), true);
+    await waitFor(() => bobEditor.text === 'agenda APPROVED \n', 'bob sees alice\'s edit');
+    assert.equal(aliceEditor.text, bobEditor.text);
+  });
+
   it('counts what one participant sends over all its connections: a new connection after a flood brings no fresh allowance', async () => {
     const room = newRoom();
     const alice = await join(room, 'alice');

@@ -18,6 +18,11 @@ export interface ClientBinding {
   readonly log: Logger;
   /** Counts a read (fetch or subscribe); false when over the connection's read rate (it then closes). */
   allowRead(): boolean;
+  /**
+   * Binds a sharedb source id (the agent's own, or the one a reconnecting client names in its
+   * handshake) to this connection's holder; false when it belongs to another holder.
+   */
+  claimSource(src: string): boolean;
 }
 
 /** The `req` given to `backend.listen`/`backend.connect`, which sharedb hands to 'connect' middleware. */
@@ -26,6 +31,12 @@ export type AgentRequest = { kind: 'client'; binding: ClientBinding } | { kind: 
 interface AgentCustom {
   binding?: ClientBinding;
   server?: boolean;
+}
+
+/** The source sharedb stamps on an agent's ops (agent.js _src: the handshake's id, else its clientId). */
+function sourceOf(agent: unknown): string {
+  const { src, clientId } = agent as { src: string | null; clientId: string };
+  return src ?? clientId;
 }
 
 /** A refusal as sharedb sends it back (`{code, message}` in the error reply); no stack to log. */
@@ -47,7 +58,10 @@ export function installAccessControl(backend: ShareDB, options: AccessOptions): 
 
   backend.use('connect', (context, next) => {
     const request = context.req as AgentRequest | undefined;
-    if (request?.kind === 'client') custom(context.agent).binding = request.binding;
+    if (request?.kind === 'client') {
+      custom(context.agent).binding = request.binding;
+      request.binding.claimSource((context.agent as unknown as { clientId: string }).clientId);
+    }
     else if (request?.kind === 'server') custom(context.agent).server = true;
     else return next(refusal(PadErrorCode.forbidden, 'unknown connection'));
     next();
@@ -62,10 +76,16 @@ export function installAccessControl(backend: ShareDB, options: AccessOptions): 
     let problem: string | undefined;
     if (hasForbiddenShape(message)) problem = 'forbidden keys or nesting';
     else if (typeof action !== 'string') problem = 'no action';
+    // A reconnecting client keeps its source (its handshake's id), only its own.
+    else if (action === 'hs' && message.id !== undefined && message.id !== null && (typeof message.id !== 'string' || !binding.claimSource(message.id))) problem = 'another connection\'s source';
     else if (SESSION_ACTIONS.has(action)) problem = undefined;
     else if (!DOCUMENT_ACTIONS.has(action)) problem = `action '${action.slice(0, 8)}' is not allowed`;
     else if (message.c !== PAD_COLLECTION || message.d !== binding.docId) problem = 'another document';
     else if (action === 'op' && ('create' in message || 'del' in message)) problem = 'documents are created and deleted by the server only';
+    // An op names the source it comes from; sharedb takes it as given, hides ops of a client's own
+    // source from it, and drops as already applied a later op of that source with a number used:
+    // under another's source, an op censored that participant's next edit, unseen by them.
+    else if (action === 'op' && message.src !== undefined && message.src !== sourceOf(context.agent)) problem = 'an op from another source';
     // Each read may send back the whole document or op log: a peer repeating them is cut off.
     else if ((action === 'f' || action === 's') && !binding.allowRead()) problem = 'too many reads';
     if (problem) {

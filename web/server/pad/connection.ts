@@ -71,6 +71,8 @@ export function connectionBudget(limits: ConnectionLimits, now: () => number = D
 export interface PadConnectionOptions {
   /** Its holder's allowance (SharedDocument.budgetOf); one of its own when absent. */
   budget?: ConnectionBudget;
+  /** Binds a sharedb source id to its holder (SharedDocument.claimSource); false when another holder's. */
+  claimSource(src: string): boolean;
   docId: string;
   /** The occupant's room JID for token access; undefined for the capability (jitsi-meet's page). */
   occupant: string | undefined;
@@ -89,8 +91,10 @@ export class PadConnection implements ClientBinding {
   private alive = true;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly reads: Bucket;
+  readonly claimSource: (src: string) => boolean;
 
   constructor(private readonly ws: WebSocket, options: PadConnectionOptions) {
+    this.claimSource = options.claimSource;
     this.docId = options.docId;
     this.occupant = options.occupant;
     this.log = options.log;

@@ -62,6 +62,9 @@ export interface SharedDocumentOptions {
   onDestroyed(document: SharedDocument): void;
 }
 
+/** Source ids a document remembers (a connection makes one or two). */
+const MAX_SOURCES = 10_000;
+
 export class SharedDocument {
   /** Random, not secret: it appears in every connection's path. */
   readonly id = randomBytes(12).toString('base64url');
@@ -74,6 +77,8 @@ export class SharedDocument {
   private readonly connections = new Set<PadConnection>();
   private destroyed = false;
   private readonly createdAt = Date.now();
+  /** sharedb source ids → their holder (SharedDocument.claimSource). */
+  private readonly sources = new Map<string, string>();
   /** Allowances by holder (occupant, or the capability), shared by its connections while the document lives. */
   private readonly budgets = new Map<string, ConnectionBudget>();
 
@@ -170,6 +175,23 @@ export class SharedDocument {
     }
     if (all >= this.options.caps.perDocument) return { ok: false, code: PadCloseCode.refused, reason: 'too many connections to this document', why: 'document cap' };
     return count >= cap ? { ok: false, code: PadCloseCode.refused, reason: `too many connections through this ${kind === 'occupant' ? 'account' : 'link'}`, why: `${kind} cap` } : undefined;
+  }
+
+  /**
+   * Binds a sharedb source id to a holder (an occupant; undefined: the capability's holders): false
+   * when another holder has it. Ids are random (sharedb's) or named by a reconnecting client; the
+   * oldest are forgotten past MAX_SOURCES.
+   */
+  claimSource(occupant: string | undefined, src: string): boolean {
+    const holder = occupant ?? '';
+    const owner = this.sources.get(src);
+    if (owner !== undefined) return owner === holder;
+    this.sources.set(src, holder);
+    for (const oldest of this.sources.keys()) {
+      if (this.sources.size <= MAX_SOURCES) break;
+      this.sources.delete(oldest);
+    }
+    return true;
   }
 
   /** The allowance of `occupant`'s connections (undefined: the capability's), made at its first. */

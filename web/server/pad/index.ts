@@ -209,6 +209,7 @@ export function startPadService(options: PadServiceOptions): PadService {
         }
         const connection = new PadConnection(ws, {
           budget: document.budgetOf(admission.occupant, () => connectionBudget(limits, options.now)),
+          claimSource: (src) => document.claimSource(admission.occupant, src),
           docId: document.id,
           occupant: admission.occupant,
           backend,
