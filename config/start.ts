@@ -396,6 +396,8 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     version: VERSION,
     ...(pad ? { documents: pad } : {}),
     ...policy,
+    // With authentication, a conference left without agents ends (focus/conference.ts AGENTLESS_TIMEOUT_MS).
+    ...(config.auth.enabled ? { isAgent } : {}),
     ...(componentDomains(config).avModerationDomain ? { avModerationDomain: componentDomains(config).avModerationDomain } : {}),
     codecs: codecTable({ h264: config.video.h264, vp9: config.video.vp9, av1: config.video.av1 }),
     bridgeHealth: config.bridge.healthCheckMs === 0 ? false

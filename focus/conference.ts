@@ -13,7 +13,7 @@ import { NS_FOCUS } from '../xmpp/protocol/conference-iq.ts';
 import { fieldValue } from '../xmpp/protocol/dataform.ts';
 import { NS_DISCO_INFO, parseDiscoInfo } from '../xmpp/protocol/disco.ts';
 import { NS_JINGLE, parseJingle } from '../xmpp/protocol/jingle.ts';
-import { NS_MUC, NS_MUC_ADMIN, NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
+import { NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_USER } from '../xmpp/protocol/muc-user.ts';
 import { buildEtherpad } from '../xmpp/protocol/salon-document.ts';
 import { iqPayload } from '../xmpp/stanza.ts';
 import type { AvModerationNotice, ModeratedMedia } from '../xmpp/protocol/av-moderation.ts';
@@ -56,7 +56,18 @@ export interface ConferenceOptions {
   isModerator?: (realJid: string, roomJid: string) => boolean;
   /** With `isModerator`: 'first-agent' makes only one agent owner at a time (see ensureModerator). */
   moderators?: 'all-agents' | 'first-agent';
+  /**
+   * With authentication: who is an agent, by real JID. A conference whose agents have all left
+   * ends `agentlessTimeoutMs` later (default AGENTLESS_TIMEOUT_MS) unless one comes back, its room
+   * destroyed and its document with it (security.md §6: nothing kept once the agents are gone);
+   * meanwhile the room policy lets no new guest in (RoomRequest.agentPresent).
+   */
+  isAgent?: (realJid: string, roomJid: string) => boolean;
+  agentlessTimeoutMs?: number;
 }
+
+/** How long a conference goes on once its last agent left, for one to come back (a reload, a lost network). */
+export const AGENTLESS_TIMEOUT_MS = 5 * 60_000;
 
 type Waiter = { resolve(): void; reject(err: StanzaError): void };
 
@@ -65,6 +76,8 @@ export class Conference {
   private readonly waiters: Waiter[] = [];
   private readonly participants = new Map<string, Participant>();
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Armed while no agent is in the conference (ConferenceOptions.isAgent). */
+  private agentlessTimer: NodeJS.Timeout | undefined;
   private readonly media: ConferenceMedia | undefined;
   private bridgeNotAvailable = false;
   /** A/V moderation as the component announced it; enforced at the bridge. */
@@ -135,6 +148,7 @@ export class Conference {
       if (this.participants.size === 0) return this.end('last participant left');
       if (REMOVAL_STATUSES.some((code) => statuses.has(code))) this.renewDocumentName(nick);
       this.ensureModerator();
+      this.checkAgents();
       return;
     }
     const fields = readParticipantPresence(presence);
@@ -142,6 +156,7 @@ export class Conference {
     const known = this.participants.get(nick);
     if (known) Object.assign(known, fields);
     else this.participants.set(nick, { nick, occupantJid: from, ...fields });
+    this.checkAgents();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.ensureModerator();
@@ -315,6 +330,36 @@ export class Conference {
     return presence;
   }
 
+  /** Whether an agent is in the conference (always true without ConferenceOptions.isAgent). */
+  hasAgent(): boolean {
+    const isAgent = this.options.isAgent;
+    if (!isAgent) return true;
+    for (const p of this.participants.values()) if (isAgent(p.realJid, this.roomJid)) return true;
+    return false;
+  }
+
+  /** Arms the end of a conference left without agents, or disarms it when one is back. */
+  private checkAgents(): void {
+    if (!this.options.isAgent || this.state === 'ended') return;
+    if (this.hasAgent()) {
+      if (this.agentlessTimer) clearTimeout(this.agentlessTimer);
+      this.agentlessTimer = undefined;
+      return;
+    }
+    if (this.agentlessTimer || this.participants.size === 0) return;
+    this.log.info({ room: this.roomJid }, 'no agent left in the conference');
+    this.agentlessTimer = setTimeout(() => {
+      this.agentlessTimer = undefined;
+      if (this.hasAgent() || this.state === 'ended') return;
+      // Destroyed, not only left: the guests are told the conference is over (XEP-0045 §10.9).
+      const iq = new Element('iq', { type: 'set', to: this.roomJid, id: `destroy-${randomUUID()}` });
+      iq.c('query', { xmlns: NS_MUC_OWNER }).c('destroy').c('reason').t('The conference has ended: no host is left.');
+      this.link.send(iq);
+      this.end('no agent left');
+    }, this.options.agentlessTimeoutMs ?? AGENTLESS_TIMEOUT_MS);
+    this.agentlessTimer.unref?.();
+  }
+
   /** Ends the conference: the focus leaves (the room then empties and is destroyed). Idempotent. */
   end(reason: string, error?: StanzaError): void {
     if (this.state === 'ended') return;
@@ -322,6 +367,8 @@ export class Conference {
     this.state = 'ended';
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
+    if (this.agentlessTimer) clearTimeout(this.agentlessTimer);
+    this.agentlessTimer = undefined;
     const err = error ?? new StanzaError('wait', 'service-unavailable', 'conference ended');
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.media?.close();

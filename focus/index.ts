@@ -61,7 +61,7 @@ export interface FocusOptions {
    * authentication adds agents and guests (./room-policy.ts). `exists`: the room's conference is
    * running (started and not ended).
    */
-  policy?: (request: { room: string; requester: string; exists: boolean }) => void;
+  policy?: (request: { room: string; requester: string; exists: boolean; agentPresent?: boolean }) => void;
   /**
    * Authentication is on (ENABLE_AUTH): answers say so (`authentication`, `externalAuth`) and,
    * for password accounts, the focus keeps jitsi-meet's authentication sessions
@@ -82,6 +82,12 @@ export interface FocusOptions {
   isModerator?: (realJid: string, roomJid: string) => boolean;
   /** With `isModerator`: every agent is made owner (default), or only the first, then the oldest agent left. */
   moderators?: 'all-agents' | 'first-agent';
+  /**
+   * With authentication: who is an agent in a room, by real JID. A conference whose agents all left
+   * admits no new guest, and ends after `agentlessTimeoutMs` (./conference.ts AGENTLESS_TIMEOUT_MS).
+   */
+  isAgent?: (realJid: string, roomJid: string) => boolean;
+  agentlessTimeoutMs?: number;
   /** The shared documents service (one document per conference); none without it. */
   documents?: SharedDocuments;
   /** Conference requests per session and new rooms per user (./request-limits.ts); none: unlimited. */
@@ -217,7 +223,7 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
     // Before the policy: a request with a valid session id is the account's (auth-sessions.ts).
     const authSession = auth?.sessions.authenticate(requester, auth.accountOf(requester), request.sessionId, request.machineUid);
     let conference = conferences.get(room.bare);
-    options.policy?.({ room: room.bare, requester, exists: conference !== undefined });
+    options.policy?.({ room: room.bare, requester, exists: conference !== undefined, agentPresent: conference?.hasAgent() ?? false });
     if (!conference) {
       limiter?.creation(requester);
       conference = new Conference(session, log.child({ room: room.bare }), {
@@ -232,6 +238,8 @@ export function startFocus(xmpp: FocusXmppLink, log: Logger, options: FocusOptio
         idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
         ...(options.documents ? { documents: options.documents } : {}),
         ...(options.isModerator ? { isModerator: options.isModerator } : {}),
+        ...(options.isAgent ? { isAgent: options.isAgent } : {}),
+        ...(options.agentlessTimeoutMs !== undefined ? { agentlessTimeoutMs: options.agentlessTimeoutMs } : {}),
         ...(options.moderators ? { moderators: options.moderators } : {}),
         onEnded: (c) => {
           if (conferences.get(c.roomJid) === c) conferences.delete(c.roomJid);

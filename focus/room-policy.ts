@@ -25,6 +25,11 @@ export interface RoomRequest {
   readonly requester: string;
   /** The room's conference exists (an agent started it and it has not ended). */
   readonly exists: boolean;
+  /**
+   * An agent is in it now (with authentication: a conference whose agents all left lets no new
+   * guest in, and ends a while later, Conference.agentlessTimeoutMs). Absent: taken as `exists`.
+   */
+  readonly agentPresent?: boolean;
 }
 
 /** Who a session is, as far as the room policy cares. */
@@ -68,7 +73,7 @@ export function createRoomPolicy(options: RoomPolicyOptions): (request: RoomRequ
     if (!options.guestsAllowed) {
       throw new StanzaError('cancel', 'not-allowed', 'guests are not allowed on this service: log in with an account to join');
     }
-    if (!request.exists) throw waitForHostError();
+    if (!(request.agentPresent ?? request.exists)) throw waitForHostError();
   };
 }
 

@@ -244,4 +244,35 @@ describe('focus/conference', () => {
       assert.equal(conference.participantCount, 0);
     });
   });
+
+  it('with authentication, ends a conference its agents all left once the grace is over, destroying its room; an agent back in time keeps it', async () => {
+    const isAgent = (realJid: string) => realJid.startsWith('agent');
+    const agentless = (timeoutMs: number) => new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: '1.0-test', idleTimeoutMs: 3_600_000, onEnded: (_c, reason) => ended.push(reason),
+      isAgent, agentlessTimeoutMs: timeoutMs,
+    });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    conference.end('replaced');
+    ended.length = 0;
+    conference = agentless(40);
+    conference.onPresence(focusSelf());
+    conference.onPresence(joined('agent1'));
+    conference.onPresence(joined('guest1'));
+    assert.equal(conference.hasAgent(), true);
+    // The agent leaves and comes back within the grace: nothing ends.
+    conference.onPresence(left('agent1'));
+    assert.equal(conference.hasAgent(), false, 'the policy now lets no new guest in');
+    await sleep(10);
+    conference.onPresence(joined('agent1'));
+    await sleep(60);
+    assert.deepEqual(ended, []);
+    link.take();
+    // It leaves for good: the room is destroyed, the conference (and its document) ended.
+    conference.onPresence(left('agent1'));
+    await sleep(80);
+    assert.deepEqual(ended, ['no agent left']);
+    const destroy = link.sent.find((stanza) => stanza.name === 'iq' && stanza.getChild('query', 'http://jabber.org/protocol/muc#owner')?.getChild('destroy'));
+    assert.ok(destroy, 'the room is destroyed, the guests told');
+    assert.equal(destroy.attrs.to, ROOM);
+  });
 });

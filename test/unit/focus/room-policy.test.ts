@@ -55,6 +55,13 @@ describe('focus/room-policy', () => {
       });
     });
 
+    it('lets no new guest into a conference whose agents all left: it waits for the host, as before the first came', () => {
+      const policy = createRoomPolicy(options(true, true));
+      assert.doesNotThrow(() => policy({ room: ROOM, requester: GUEST, exists: true, agentPresent: true }));
+      assert.throws(() => policy({ room: ROOM, requester: GUEST, exists: true, agentPresent: false }), (err: unknown) => err instanceof StanzaError && err.condition === 'not-authorized');
+      assert.doesNotThrow(() => policy({ room: ROOM, requester: AGENT, exists: true, agentPresent: false }), 'an agent comes back in');
+    });
+
     it('tells refused guests why in the text', () => {
       assert.throws(() => createRoomPolicy(options(true, false))({ room: ROOM, requester: GUEST, exists: true }), /guests are not allowed/);
     });
