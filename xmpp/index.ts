@@ -163,6 +163,11 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
   }
 
   const admins = new Set([`focus@${options.authDomain}`]);
+  /** A client's address, for limits per client: anonymous guests get a new JID with each connection. */
+  const addressOf = (jid: Jid): string => {
+    const session = router.resource(jid.full);
+    return session instanceof ClientSession && session.remoteAddress !== undefined ? session.remoteAddress : jid.bare;
+  };
   const muc = new MucService(router, log.child({ component: 'muc', domain: options.mucDomain }), {
     domain: options.mucDomain,
     name: 'Conferences',
@@ -172,11 +177,7 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
     passwordAttempts: {
       burst: options.limits.roomPasswordFailures ?? 5,
       refillSeconds: options.limits.roomPasswordFailureWindowSeconds ?? 300,
-      // By address, as anonymous guests get a new JID with each connection.
-      keyOf: (jid) => {
-        const session = router.resource(jid.full);
-        return session instanceof ClientSession && session.remoteAddress !== undefined ? session.remoteAddress : jid.bare;
-      },
+      keyOf: addressOf,
     },
     maxOccupantsPerRoom: 500,
     maxHistoryMessages: 0,
@@ -233,6 +234,8 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
       domain: options.lobby.domain,
       admins,
       displayNameRequired: options.lobby.displayNameRequired ?? true,
+      // Each knock reaches the room's moderators: 30 a minute per address (an office behind one), then one every 2 s.
+      knockAttempts: { burst: 30, refillSeconds: 60, keyOf: addressOf },
     })
     : undefined;
   if (lobby) {

@@ -39,7 +39,7 @@ import {
 import type { MucOccupantView } from './occupant.ts';
 import { isPasswordProtected, passwordMatches } from './password.ts';
 import type { MucRoom, MucRoomView } from './room.ts';
-import { MucService } from './service.ts';
+import { MucService, type MucServiceOptions } from './service.ts';
 
 export interface LobbyOptions {
   /** The lobby MUC domain; docker-jitsi-meet's is `lobby.meet.jitsi`. */
@@ -50,6 +50,8 @@ export interface LobbyOptions {
   displayNameRequired: boolean;
   /** Default 500, as the conference rooms. */
   maxOccupantsPerRoom?: number;
+  /** Knocks allowed per client (MucServiceOptions.joinAttempts); none: unlimited. */
+  knockAttempts?: MucServiceOptions['joinAttempts'];
 }
 
 /** Whether the session `realJid` enters the members-only `room` without knocking (agents). */
@@ -82,6 +84,7 @@ export class Lobby {
       // Lobby rooms are made by the server only (restrict_room_creation in Jitsi's lobby component).
       restrictRoomCreation: true,
       maxOccupantsPerRoom: options.maxOccupantsPerRoom ?? 500,
+      ...(options.knockAttempts ? { joinAttempts: options.knockAttempts } : {}),
       maxHistoryMessages: 0,
       defaultWhois: 'anyone',
       // Kept while empty (a moderator may leave and come back), never listed.

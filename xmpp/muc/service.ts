@@ -64,6 +64,12 @@ export interface MucServiceOptions {
    * attempts are refused without being checked, earned back over `refillSeconds`; none: unlimited.
    */
   passwordAttempts?: { burst: number; refillSeconds: number; keyOf(realJid: Jid): string };
+  /**
+   * Joins allowed per client (`keyOf`: its address) over the whole service, earned back over
+   * `refillSeconds`, service admins not counted: the lobby's knocks, each of which reaches the
+   * room's moderators (security.md §7 #24). None: unlimited.
+   */
+  joinAttempts?: { burst: number; refillSeconds: number; keyOf(realJid: Jid): string };
 }
 
 export interface JoinPolicyContext {
@@ -88,6 +94,7 @@ export class MucService implements DomainService {
   private joinPolicy: JoinPolicy | undefined;
   private stamp: OccupantStamp | undefined;
   private readonly passwordLimiter: KeyedRateLimiter | undefined;
+  private readonly joinLimiter: KeyedRateLimiter | undefined;
   private readonly queue: Element[] = [];
   private draining = false;
   private closed = false;
@@ -97,6 +104,8 @@ export class MucService implements DomainService {
     this.events = new TypedEvents<MucEvents>(log);
     const attempts = options.passwordAttempts;
     this.passwordLimiter = attempts ? new KeyedRateLimiter({ burst: attempts.burst, refillSeconds: attempts.refillSeconds }) : undefined;
+    const joins = options.joinAttempts;
+    this.joinLimiter = joins ? new KeyedRateLimiter({ burst: joins.burst, refillSeconds: joins.refillSeconds }) : undefined;
     const clock = options.now ?? Date.now;
     this.context = {
       router,
@@ -304,7 +313,18 @@ export class MucService implements DomainService {
     }
     if (!to.resource) throw new StanzaError('modify', 'jid-malformed', 'a nickname is required');
     this.checkPolicy(room, from, to.resource, stanza);
+    this.countJoin(from);
     this.joinGuardingPassword(room, { realJid: from, nick: to.resource, presence: stanza, created: false });
+  }
+
+  /** Counts a join of `from` ({@link MucServiceOptions.joinAttempts}); refuses it (`policy-violation`, wait) past the allowance. */
+  private countJoin(from: Jid): void {
+    const limiter = this.joinLimiter;
+    if (limiter === undefined || this.options.admins.has(from.bare)) return;
+    const key = this.options.joinAttempts!.keyOf(from);
+    const waitMs = limiter.wait(key);
+    if (waitMs > 0) throw new StanzaError('wait', 'policy-violation', `too many joins: try again in ${Math.ceil(waitMs / 1000)} s`);
+    limiter.spend(key);
   }
 
   /**

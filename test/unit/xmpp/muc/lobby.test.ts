@@ -24,10 +24,10 @@ function membersOnly(on: boolean): string {
 }
 
 /** focus and alice (made owner) in room1, bob a plain participant; the lobby service beside. */
-function conference() {
+function conference(knockAttempts?: ConstructorParameters<typeof Lobby>[3]['knockAttempts']) {
   const world = new World({ restrictRoomCreation: true });
   const lobby = new Lobby(world.router, pino({ level: 'silent' }), world.muc, {
-    domain: LOBBY_DOMAIN, admins: new Set(['focus@auth.example']), displayNameRequired: true,
+    domain: LOBBY_DOMAIN, admins: new Set(['focus@auth.example']), displayNameRequired: true, ...(knockAttempts ? { knockAttempts } : {}),
   });
   world.router.addService(lobby.service);
   const focus = world.client(FOCUS);
@@ -286,6 +286,25 @@ describe('Jitsi lobby (mod_muc_lobby_rooms)', () => {
     assert.equal(out.length, 1);
     assert.ok(out[0]?.getChild('x', NS_MUC_USER)?.getChild('destroy'));
     assert.equal(lobby.service.roomCount, 0);
+  });
+
+  it('refuses knocks from one address past its allowance (policy-violation, wait), and others knock on', () => {
+    const { world, alice } = conference({ burst: 3, refillSeconds: 60, keyOf: (jid) => jid.domain });
+    switchOn(alice);
+    alice.send(`<presence to="${LOBBY}/alice"><x xmlns="${NS_MUC}"/></presence>`);
+    const knocker = world.client('k@guest.example/web');
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      knocker.clear();
+      knocker.send(`<presence to="${LOBBY}/k${i}"><x xmlns="${NS_MUC}"/>${NICK(`K ${i}`)}</presence>`);
+      const reply = knocker.next();
+      outcomes.push(reply.attrs.type === 'error' ? errorCondition(reply).condition : 'in');
+      knocker.send(`<presence type="unavailable" to="${LOBBY}/k${i}"/>`);
+    }
+    assert.deepEqual(outcomes, ['in', 'in', 'in', 'policy-violation', 'policy-violation'], 'three knocks from guest.example, then none');
+    const other = world.client('o@other.example/web');
+    other.send(`<presence to="${LOBBY}/o"><x xmlns="${NS_MUC}"/>${NICK('O')}</presence>`);
+    assert.notEqual(other.next().attrs.type, 'error', 'another address knocks on');
   });
 
   it('lists in the lobby room\'s disco#items only the occupants the requester sees', () => {
