@@ -12,6 +12,7 @@ import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createJwtVerifier, listen, readJwtKeys, startXmppServer, tokenGrants, type LobbyBypass, type TokenVerifier, type XmppServer } from '../xmpp/index.ts';
 import { createIdentityStamp, identityFromClaims, type StampedIdentity } from '../xmpp/muc/identity-stamp.ts';
+import { isLoopback } from '../xmpp/transport/http-peer.ts';
 import { AuthenticationSessions, codecTable, createOwnerRule, createRoomPolicy, startFocus, type Focus, type FocusOptions, type Identity } from '../focus/index.ts';
 import { BridgeStats, inProcessLink, registerBridgeMetrics, startBridge, type Bridge, type BridgeXmppLink } from '../bridge/index.ts';
 import { MediaTransport } from '../bridge/transport/index.ts';
@@ -406,6 +407,11 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       burst: limits.conferenceRequestBurst,
       windowSeconds: limits.conferenceRequestWindowSeconds,
       roomCreationsPerMinute: limits.roomCreationsPerMinute,
+      // Not loopback: clients on this machine (tools, tests, the benchmark's participants) are not counted by address.
+      addressOf: (requester) => {
+        const address = xmpp.remoteAddressOf(requester);
+        return address !== undefined && !isLoopback(address) ? address : undefined;
+      },
     },
     restartRequestLimits: { maxRequests: limits.sessionRestartsPerMinute, minIntervalMs: limits.sessionRestartMinIntervalSeconds * 1000, intervalMs: 60_000 },
   });

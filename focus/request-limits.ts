@@ -23,9 +23,18 @@ export interface ConferenceRequestLimits {
   readonly windowSeconds: number;
   /** Rooms one user may bring into being per minute. Salon's default 5. */
   readonly roomCreationsPerMinute: number;
+  /**
+   * The network address of a requesting session, when the focus can know it (it runs with the XMPP
+   * server): rooms are then also counted per address, ADDRESS_CREATION_FACTOR times the per-user
+   * allowance (an office behind one address), since an anonymous login is a new user each time.
+   */
+  readonly addressOf?: (requester: string) => string | undefined;
   /** Milliseconds clock (tests); default `performance.now`. */
   readonly now?: () => number;
 }
+
+/** Rooms per minute one address may bring into being, in per-user allowances. */
+export const ADDRESS_CREATION_FACTOR = 6;
 
 export const TOO_MANY_REQUESTS_TEXT = 'too many conference requests';
 export const TOO_MANY_ROOMS_TEXT = 'too many new rooms';
@@ -33,11 +42,15 @@ export const TOO_MANY_ROOMS_TEXT = 'too many new rooms';
 export class ConferenceRequestLimiter {
   private readonly requests: KeyedRateLimiter;
   private readonly creations: KeyedRateLimiter;
+  private readonly addressCreations: KeyedRateLimiter;
+  private readonly addressOf: ((requester: string) => string | undefined) | undefined;
 
   constructor(limits: ConferenceRequestLimits) {
     const now = limits.now ? { now: limits.now } : {};
     this.requests = new KeyedRateLimiter({ burst: limits.burst, refillSeconds: limits.windowSeconds, ...now });
     this.creations = new KeyedRateLimiter({ burst: limits.roomCreationsPerMinute, refillSeconds: 60, ...now });
+    this.addressCreations = new KeyedRateLimiter({ burst: limits.roomCreationsPerMinute * ADDRESS_CREATION_FACTOR, refillSeconds: 60, ...now });
+    this.addressOf = limits.addressOf;
   }
 
   /**
@@ -48,9 +61,12 @@ export class ConferenceRequestLimiter {
     if (this.requests.tryTake(requester) > 0) throw new StanzaError('wait', 'resource-constraint', TOO_MANY_REQUESTS_TEXT);
   }
 
-  /** Counts one new room of the user of `requester`, or throws the same refusal. */
+  /** Counts one new room of the user of `requester` (and of its address, when known), or throws the same refusal. */
   creation(requester: string): void {
     const user = requester.split('/')[0]!;
+    const address = this.addressOf?.(requester);
+    if (address !== undefined && this.addressCreations.wait(address) > 0) throw new StanzaError('wait', 'resource-constraint', TOO_MANY_ROOMS_TEXT);
     if (this.creations.tryTake(user) > 0) throw new StanzaError('wait', 'resource-constraint', TOO_MANY_ROOMS_TEXT);
+    if (address !== undefined) this.addressCreations.spend(address);
   }
 }

@@ -114,6 +114,8 @@ export interface XmppServer {
   registerMetrics(registry: Registry): void;
   /** How the client bound at `fullJid` logged in; undefined when no client session is bound there. */
   sessionIdentity(fullJid: string): SessionIdentity | undefined;
+  /** The network address a bound client session connects from (undefined: not a client session, or unknown). */
+  remoteAddressOf(fullJid: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -332,6 +334,10 @@ export async function startXmppServer(options: XmppServerOptions, log: Logger): 
         rooms: () => muc.roomCount,
         occupants: () => muc.occupantCount,
       });
+    },
+    remoteAddressOf(fullJid) {
+      const session = router.resource(fullJid);
+      return session instanceof ClientSession && !session.isClosed ? session.remoteAddress : undefined;
     },
     sessionIdentity(fullJid) {
       const session = router.resource(fullJid);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { StanzaError } from '../../../xmpp/errors.ts';
-import { ConferenceRequestLimiter, TOO_MANY_REQUESTS_TEXT, TOO_MANY_ROOMS_TEXT } from '../../../focus/request-limits.ts';
+import { ADDRESS_CREATION_FACTOR, ConferenceRequestLimiter, TOO_MANY_REQUESTS_TEXT, TOO_MANY_ROOMS_TEXT } from '../../../focus/request-limits.ts';
 
 describe('focus/request-limits', () => {
   let now: number;
@@ -33,6 +33,25 @@ describe('focus/request-limits', () => {
       l.request('waiting@guest.meet.jitsi/1');
       now += 5_000;
     }
+  });
+
+  it('counts new rooms per address too, when it is known: a new anonymous login each time does not reset them', () => {
+    const l = new ConferenceRequestLimiter({ burst: 10, windowSeconds: 10, roomCreationsPerMinute: 5, now: clock, addressOf: (jid) => (jid.includes('other') ? '192.0.2.2' : '192.0.2.1') });
+    let created = 0;
+    for (let login = 0; login < 20; login++) {
+      for (let i = 0; i < 5; i++) {
+        try {
+          l.creation(`user${login}@guest.meet.jitsi/r`);
+          created++;
+        } catch (err) {
+          assert.ok(refusedWith(TOO_MANY_ROOMS_TEXT)(err));
+        }
+      }
+    }
+    assert.equal(created, 5 * ADDRESS_CREATION_FACTOR, 'an address\'s allowance over all its logins');
+    l.creation('other@guest.meet.jitsi/r');
+    now += 60_000;
+    l.creation('user99@guest.meet.jitsi/r');
   });
 
   it('lets one user bring 5 rooms into being per minute, across its sessions', () => {
