@@ -107,6 +107,36 @@ describe('secure domain: the host logs in and its guest connection is taken for 
     await assert.rejects(waiting.client.iqCaller.request(conferenceIq(room, machine, sessionId)), (err: IqFailure) =>
       err.element?.getChild('session-invalid', NS_FOCUS) !== undefined);
   });
+
+  it('lets no new guest into a conference whose agents all left (it ends five minutes later: test/unit/focus/conference.test.ts)', async () => {
+    const room = 'board@muc.meet.jitsi';
+    /** A new guest's conference request: its `ready`, or the condition it was refused with. */
+    const newGuestAsks = async (): Promise<string> => {
+      const asking = await connectClient({ service: server.wsUrl, domain: 'guest.meet.jitsi' });
+      clients.push(asking.client);
+      try {
+        const result = await asking.client.iqCaller.request(conferenceIq(room, 'm'));
+        return `ready=${String(result.getChild('conference', NS_FOCUS)?.attrs.ready)}`;
+      } catch (err) {
+        return `refused: ${String((err as IqFailure).condition)}`;
+      }
+    };
+    const alice = await connectClient({ service: server.wsUrl, domain: 'meet.jitsi', username: 'alice', password: 'alice password 123' });
+    await alice.client.iqCaller.request(conferenceIq(room, 'a'));
+    await alice.client.send(xml('presence', { to: `${room}/alice` }, xml('x', { xmlns: NS_MUC })));
+    await ownItem(alice.inbox, room, 'alice');
+    assert.equal(await newGuestAsks(), 'ready=true', 'with the agent in the room');
+    // A guest who stays keeps the conference going once the agent leaves.
+    const staying = await connectClient({ service: server.wsUrl, domain: 'guest.meet.jitsi' });
+    clients.push(staying.client);
+    await staying.client.iqCaller.request(conferenceIq(room, 's'));
+    await staying.client.send(xml('presence', { to: `${room}/guest1` }, xml('x', { xmlns: NS_MUC })));
+    await ownItem(staying.inbox, room, 'guest1');
+    await stopClient(alice.client);
+    await waitForStanza(staying.inbox, (s) => s.name === 'presence' && s.attrs.from === `${room}/alice` && s.attrs.type === 'unavailable', 5000, 'alice gone');
+    assert.ok(server.salon.focus.conferences.has(room), 'the conference goes on with its guest, for the grace');
+    assert.equal(await newGuestAsks(), 'refused: not-authorized', 'a new guest waits for the host');
+  });
 });
 
 describe('first agent only: SALON_MODERATORS=first-agent', function () {

@@ -45,6 +45,21 @@ async function bound(): Promise<Socket> {
   return socket;
 }
 
+/** The first `count` datagrams `receiver` gets, in order; rejects when they do not all come within 5 s. */
+function datagramsTo(receiver: Socket, count: number): Promise<Buffer[]> {
+  const arrived: Buffer[] = [];
+  return new Promise<Buffer[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${arrived.length} of ${count} datagrams arrived`)), 5_000);
+    receiver.on('message', (data) => {
+      arrived.push(data);
+      if (arrived.length === count) {
+        clearTimeout(timer);
+        resolve(arrived);
+      }
+    });
+  });
+}
+
 describe('bridge/native: the addon', function () {
   if (process.env.SALON_BRIDGE_NATIVE === 'off') return;
   let addon: NativeMedia;
@@ -196,16 +211,9 @@ describe('bridge/native: the addon', function () {
     assert.ok(batch, "the dgram socket's descriptor is found");
     const to = { host: '127.0.0.1', port: receiver.address().port };
     const sent = Array.from({ length: 150 }, (_, i) => rtp(1000 + i, 50 + i * 8));
-    const arrived: Buffer[] = [];
-    const all = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${arrived.length} of ${sent.length} datagrams arrived`)), 5_000);
-      receiver.on('message', (data) => {
-        arrived.push(data);
-        if (arrived.length === sent.length) resolve(clearTimeout(timer));
-      });
-    });
+    const all = datagramsTo(receiver, sent.length);
     for (const packet of sent) assert.equal(protection.queueRtp(packet, batch, to), packet.length + 10);
-    await all;
+    const arrived = await all;
     assert.deepEqual(refused, []);
     for (const [i, data] of arrived.entries()) {
       const back = check.unprotectRtp(data);
@@ -229,16 +237,9 @@ describe('bridge/native: the addon', function () {
     // Past the 16-bit wrap: the receiver counts ROC 1 from here.
     for (let seq = 65_500; seq < 65_536 + 10; seq++) assert.ok(check.unprotectRtp(protection.protectRtp(rtp(seq, 20))!).ok);
     for (let other = 0; other < 1_024; other++) protection.protectRtp(rtp(1, 20, 0x10000 + other));
-    const arrived: Buffer[] = [];
-    const all = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${arrived.length} of 50 datagrams arrived`)), 5_000);
-      receiver.on('message', (data) => {
-        arrived.push(data);
-        if (arrived.length === 50) resolve(clearTimeout(timer));
-      });
-    });
+    const all = datagramsTo(receiver, 50);
     for (let seq = 65_536 + 10; seq < 65_536 + 60; seq++) assert.equal(protection.queueRtp(rtp(seq, 20), batch, to), 32 + 16);
-    await all;
+    const arrived = await all;
     batch.close();
     assert.equal(arrived.filter((data) => check.unprotectRtp(data).ok).length, 50, 'each sent with ROC 1');
   });
@@ -252,19 +253,12 @@ describe('bridge/native: the addon', function () {
     const check = new SrtpProtection(receiverKeys);
     const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined, false)!;
     const to = { host: '127.0.0.1', port: receiver.address().port };
-    const arrived: Buffer[] = [];
-    const all = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${arrived.length} of 4 datagrams arrived`)), 5_000);
-      receiver.on('message', (data) => {
-        arrived.push(data);
-        if (arrived.length === 4) resolve(clearTimeout(timer));
-      });
-    });
+    const all = datagramsTo(receiver, 4);
     assert.equal(protection.queueRtp(rtp(1, 100), batch, to, 2), 112 + 16, 'one packet, twice');
     assert.equal(protection.queueRtp(rtp(1, 100), batch, to), -1, 'its index again: refused');
     assert.equal(protection.protectRtp(rtp(1, 100)), undefined, 'on either way out');
     assert.equal(protection.queueRtp(rtp(2, 100), batch, to, 2), 112 + 16);
-    await all;
+    const arrived = await all;
     batch.close();
     assert.ok(arrived[0]!.equals(arrived[1]!) && arrived[2]!.equals(arrived[3]!), 'byte for byte the same datagram');
     assert.ok(!arrived[0]!.equals(arrived[2]!));
@@ -342,14 +336,8 @@ describe('bridge/native: the addon', function () {
     sockets.push(bridge, ...receivers);
     const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined, segmentation)!;
     const sent: Buffer[][] = [[], []];
-    const arrived: Buffer[][] = [[], []];
-    const all = Promise.all(receivers.map((receiver, r) => new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`receiver ${r}: ${arrived[r]!.length} of ${sent[r]!.length} datagrams arrived`)), 5_000);
-      receiver.on('message', (data) => {
-        arrived[r]!.push(data);
-        if (arrived[r]!.length === sent[r]!.length) resolve(clearTimeout(timer));
-      });
-    })));
+    // Four frames of five datagrams each, and the longer one to the first.
+    const all = Promise.all(receivers.map((receiver, r) => datagramsTo(receiver, 4 * 5 + (r === 0 ? 1 : 0))));
     for (let frame = 0; frame < 4; frame++) {
       for (let packet = 0; packet < 5; packet++) {
         for (const [r, receiver] of receivers.entries()) {
@@ -362,7 +350,7 @@ describe('bridge/native: the addon', function () {
     const longer = randomBytes(1_300);
     sent[0]!.push(longer);
     batch.queue(longer, { host: '127.0.0.1', port: receivers[0]!.address().port });
-    await all;
+    const arrived = await all;
     return { arrived, sent, counts: batch.sent, batch };
   }
 
@@ -391,16 +379,9 @@ describe('bridge/native: the addon', function () {
     sockets.push(bridge, receiver);
     const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined)!;
     const lengths = [0, 0, 1_460, 1_000, 100, 100, 0];
-    const arrived: number[] = [];
-    const all = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${arrived.length} of ${lengths.length} datagrams arrived`)), 5_000);
-      receiver.on('message', (data) => {
-        arrived.push(data.length);
-        if (arrived.length === lengths.length) resolve(clearTimeout(timer));
-      });
-    });
+    const all = datagramsTo(receiver, lengths.length);
     for (const length of lengths) batch.queue(Buffer.alloc(length, 7), { host: '127.0.0.1', port: receiver.address().port });
-    await all;
+    const arrived = (await all).map((data) => data.length);
     assert.deepEqual(arrived, lengths, 'each datagram arrives as itself, empty ones too, in order');
     // [0], [0] and [1 460] alone; [1 000, 100] as one message (a shorter segment ends it); [100], [0] alone.
     assert.deepEqual(batch.sent, { datagrams: 7, messages: 6, segmented: 2, refused: 0 });
