@@ -199,17 +199,28 @@ describe('bridge/native: the addon', function () {
     assert.equal(addon.decryptRtp(handle, wire(), 12, 0), -1, 'while the old handle still names nothing');
   });
 
-  it('queues SRTP into one sendmmsg per handler, over a full batch too, and each datagram decrypts to its packet', async () => {
+  /**
+   * The bridge's side (a socket, its batch, an SRTP sender on the addon) and a receiving socket with
+   * the TypeScript SRTP that checks what arrives.
+   */
+  async function sendingPair(profile: 1 | 7, onRefused: (count: number) => void = () => undefined, segmentation = true) {
     const bridge = await bound();
     const receiver = await bound();
     sockets.push(bridge, receiver);
-    const { sender, receiver: receiverKeys } = keys(1);
-    const protection = new SrtpProtection(sender, addon);
-    const check = new SrtpProtection(receiverKeys);
-    const refused: number[] = [];
-    const batch = UdpSendBatch.forSocket(addon, bridge, (count) => refused.push(count));
+    const { sender, receiver: receiverKeys } = keys(profile);
+    const batch = UdpSendBatch.forSocket(addon, bridge, onRefused, segmentation);
     assert.ok(batch, "the dgram socket's descriptor is found");
-    const to = { host: '127.0.0.1', port: receiver.address().port };
+    return {
+      receiver, batch,
+      protection: new SrtpProtection(sender, addon),
+      check: new SrtpProtection(receiverKeys),
+      to: { host: '127.0.0.1', port: receiver.address().port },
+    };
+  }
+
+  it('queues SRTP into one sendmmsg per handler, over a full batch too, and each datagram decrypts to its packet', async () => {
+    const refused: number[] = [];
+    const { receiver, batch, protection, check, to } = await sendingPair(1, (count) => refused.push(count));
     const sent = Array.from({ length: 150 }, (_, i) => rtp(1000 + i, 50 + i * 8));
     const all = datagramsTo(receiver, sent.length);
     for (const packet of sent) assert.equal(protection.queueRtp(packet, batch, to), packet.length + 10);
@@ -225,15 +236,7 @@ describe('bridge/native: the addon', function () {
   });
 
   it("queues an active stream with the rollover counter it kept while 1 024 other SSRCs went to the same receiver", async () => {
-    const bridge = await bound();
-    const receiver = await bound();
-    sockets.push(bridge, receiver);
-    const { sender, receiver: receiverKeys } = keys(7);
-    const protection = new SrtpProtection(sender, addon);
-    const check = new SrtpProtection(receiverKeys);
-    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined);
-    assert.ok(batch);
-    const to = { host: '127.0.0.1', port: receiver.address().port };
+    const { receiver, batch, protection, check, to } = await sendingPair(7);
     // Past the 16-bit wrap: the receiver counts ROC 1 from here.
     for (let seq = 65_500; seq < 65_536 + 10; seq++) assert.ok(check.unprotectRtp(protection.protectRtp(rtp(seq, 20))!).ok);
     for (let other = 0; other < 1_024; other++) protection.protectRtp(rtp(1, 20, 0x10000 + other));
@@ -245,14 +248,7 @@ describe('bridge/native: the addon', function () {
   });
 
   it('queues copies of one datagram (protected once), and refuses to protect an index twice', async () => {
-    const bridge = await bound();
-    const receiver = await bound();
-    sockets.push(bridge, receiver);
-    const { sender, receiver: receiverKeys } = keys(7);
-    const protection = new SrtpProtection(sender, addon);
-    const check = new SrtpProtection(receiverKeys);
-    const batch = UdpSendBatch.forSocket(addon, bridge, () => undefined, false)!;
-    const to = { host: '127.0.0.1', port: receiver.address().port };
+    const { receiver, batch, protection, check, to } = await sendingPair(7, () => undefined, false);
     const all = datagramsTo(receiver, 4);
     assert.equal(protection.queueRtp(rtp(1, 100), batch, to, 2), 112 + 16, 'one packet, twice');
     assert.equal(protection.queueRtp(rtp(1, 100), batch, to), -1, 'its index again: refused');
