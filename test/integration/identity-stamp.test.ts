@@ -78,6 +78,13 @@ describe('identity stamped from the session', function () {
     assert.equal(message.attrs.from, `${ROOM}/guest`);
     assert.equal(message.getChildText('body'), 'hello');
     assert.equal(message.getChild('display-name', 'http://jitsi.org/protocol/display-name'), undefined);
+    // So does a private message of type error (one that is not a bounce is relayed to its occupant).
+    await guest.client.send(xml('message', { to: `${ROOM}/agent`, type: 'error', id: 'm2' },
+      xml('body', {}, 'psst'), xml('display-name', { xmlns: 'http://jitsi.org/protocol/display-name', source: 'token' }, 'Alice Agent'),
+      xml('error', { type: 'cancel' }, xml('feature-not-implemented', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }))));
+    const errorMessage = await waitForStanza(agent.inbox, (s) => s.name === 'message' && s.attrs.id === 'm2', 5000, 'the guest\'s error-type message');
+    assert.equal(errorMessage.attrs.from, `${ROOM}/guest`);
+    assert.equal(errorMessage.getChild('display-name', 'http://jitsi.org/protocol/display-name'), undefined);
 
     await guest.client.send(xml('presence', { to: `${ROOM}/guest`, type: 'unavailable' }, forgedIdentity()));
     const left = await presenceOf(agent.inbox, 'guest', (p) => p.attrs.type === 'unavailable');

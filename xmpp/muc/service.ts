@@ -227,8 +227,10 @@ export class MucService implements DomainService {
       }
       roomJid = to.bare;
       const room = this.rooms.get(roomJid);
-      const stamp = stanza.attrs.type !== 'error' ? this.stamp : undefined;
-      if (stanza.name === 'presence') this.presence(room, stamp ? stamp.presence(from, stanza) : stanza, from, to);
+      const stamp = this.stamp;
+      // An error presence (a bounce) is never stamped; an error message is, as any other: one that
+      // is not a bounce is relayed to its occupant, and its display name must not be the sender's own.
+      if (stanza.name === 'presence') this.presence(room, stamp && stanza.attrs.type !== 'error' ? stamp.presence(from, stanza) : stanza, from, to);
       else if (stanza.name === 'message') this.message(room, stamp ? stamp.message(from, stanza) : stanza, from, to);
       else if (stanza.name === 'iq') this.iq(room, stanza, from, to);
     } catch (err) {
