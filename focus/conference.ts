@@ -76,6 +76,8 @@ export class Conference {
   private readonly waiters: Waiter[] = [];
   private readonly participants = new Map<string, Participant>();
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Nicks of the participants who are agents (ConferenceOptions.isAgent), judged as they joined. */
+  private readonly agents = new Set<string>();
   /** Armed while no agent is in the conference (ConferenceOptions.isAgent). */
   private agentlessTimer: NodeJS.Timeout | undefined;
   private readonly media: ConferenceMedia | undefined;
@@ -140,6 +142,7 @@ export class Conference {
       const participant = this.participants.get(nick);
       if (!participant) return;
       this.participants.delete(nick);
+      this.agents.delete(nick);
       this.log.info({ endpoint: nick, statuses: [...statuses] }, 'participant left');
       this.media?.participantLeft(participant);
       this.document?.revoke(participant.occupantJid);
@@ -154,9 +157,14 @@ export class Conference {
     const fields = readParticipantPresence(presence);
     if (!fields) return; // non-anonymous rooms always carry the real JID; anything else is not ours to manage
     const known = this.participants.get(nick);
-    if (known) Object.assign(known, fields);
-    else this.participants.set(nick, { nick, occupantJid: from, ...fields });
-    this.checkAgents();
+    if (known) {
+      Object.assign(known, fields);
+    } else {
+      this.participants.set(nick, { nick, occupantJid: from, ...fields });
+      // Judged once, as it joins: a nick's real JID does not change (a nick change is a leave and a join).
+      if (this.options.isAgent?.(fields.realJid, this.roomJid)) this.agents.add(nick);
+      this.checkAgents();
+    }
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.ensureModerator();
@@ -332,10 +340,7 @@ export class Conference {
 
   /** Whether an agent is in the conference (always true without ConferenceOptions.isAgent). */
   hasAgent(): boolean {
-    const isAgent = this.options.isAgent;
-    if (!isAgent) return true;
-    for (const p of this.participants.values()) if (isAgent(p.realJid, this.roomJid)) return true;
-    return false;
+    return !this.options.isAgent || this.agents.size > 0;
   }
 
   /** Arms the end of a conference left without agents, or disarms it when one is back. */

@@ -46,6 +46,11 @@ export const SENT_WINDOW = 1024;
  * replay window, say), an index sent or too old to tell is refused here (salon_media.cc SentWindow,
  * the same rules).
  */
+/** Where index `i` (negative before the first ROC) is marked in a SentWindow. */
+function sentBit(i: number): number {
+  return ((i % SENT_WINDOW) + SENT_WINDOW) % SENT_WINDOW;
+}
+
 class SentWindow {
   /** Highest real index sent, -1 before the first. */
   highest = -1;
@@ -57,17 +62,16 @@ class SentWindow {
   /** Whether `index` may be protected now (never before, not too old); marks it when so. */
   take(index: number): boolean {
     const bits = this.#bits;
-    const bit = (i: number): number => ((i % SENT_WINDOW) + SENT_WINDOW) % SENT_WINDOW;
     if (!this.#any || index - this.#top >= SENT_WINDOW) {
       bits.fill(0);
     } else if (index > this.#top) {
-      for (let i = this.#top + 1; i < index; i++) bits[bit(i)] = 0;
-    } else if (this.#top - index >= SENT_WINDOW || bits[bit(index)] === 1) {
+      for (let i = this.#top + 1; i < index; i++) bits[sentBit(i)] = 0;
+    } else if (this.#top - index >= SENT_WINDOW || bits[sentBit(index)] === 1) {
       return false;
     }
     if (!this.#any || index > this.#top) this.#top = index;
     this.#any = true;
-    bits[bit(index)] = 1;
+    bits[sentBit(index)] = 1;
     return true;
   }
 }
