@@ -1,41 +1,56 @@
 // The last packets of each RTP stream, by (SSRC, sequence number), so that a NACKed packet can be
 // sent again (as RTX, RFC 4588 §4) by the bridge itself instead of asking the sender across a
 // second lossy hop. jitsi-videobridge keeps the same kind of store (PacketCache / ArrayCache in
-// jitsi-nlj, rtp/util: a fixed array per SSRC indexed by sequence number, entries older than a
-// time limit ignored); this is Salon's own, with a hard memory bound over all streams.
+// jitsi-nlj, rtp/util: a fixed array of 500 per SSRC indexed by sequence number, entries older than
+// a time limit ignored, no bound over all streams); this is Salon's own, with a hard memory bound
+// over all streams that no one stream can take for itself.
 //
-// Layout. One global FIFO ring of `maxPackets` entries in insertion order (oldest evicted first; an
-// entry freed early, by a ring overwrite or a removed stream, leaves a hole skipped later), plus per
-// stream a ring of `packetsPerStream` indices into it, indexed by `seq mod packetsPerStream`. A
-// lookup is two array reads and three comparisons. Bounds, whatever the traffic: entries ≤
-// maxPackets, stored bytes ≤ maxBytes (oldest evicted until the new packet fits), streams ≤
-// maxStreams (the stream idle longest is forgotten), age ≤ maxAgeMs for anything returned.
+// Layout. Per stream, a ring of `packetsPerStream` entry indices, indexed by `seq mod
+// packetsPerStream`; a lookup is two array reads and two comparisons. Entries come from a pool
+// shared by the conference's streams, each entry a fixed region of MAX_PACKET_BYTES in a chunk of
+// storage, taken from and given back to a free list (last freed, first taken: the memory touched
+// stays what was live at the peak). The pool starts at `initialPackets` entries and doubles, up to
+// `maxPackets`, when it is full of packets younger than maxAgeMs.
 //
-// Pure: no clock of its own (the caller passes `now`), no I/O. Packets are copied in (into 64 KiB
-// slabs, reused once emptied), so the caller may reuse or rewrite its buffer after insert(); what
-// get() returns is a view of the cache's copy, valid until the next insert, and must not be
-// modified (copy it before re-stamping or RTX-wrapping).
+// Bounds, whatever the traffic: entries ≤ maxPackets, stored bytes ≤ maxBytes, streams ≤ maxStreams
+// (the stream idle longest is forgotten), age ≤ maxAgeMs for anything returned. Each stream gives
+// up its own packets older than maxAgeMs as it inserts. When a bound is reached, a stream holding
+// more than its share (the bound over the number of streams) makes way from its own oldest packets,
+// and any other stream takes the oldest packets of the stream that holds the most: a sender
+// flooding one stream (or all the streams it announced) shortens its own retention, not its
+// neighbours'. A single ring in insertion order over all streams, as this cache was first, let a
+// stream of 32,000 packets a second cut every stream's retention to 250 ms.
+//
+// Pure: no clock of its own (the caller passes `now`), no I/O. Packets are copied in, so the caller
+// may reuse or rewrite its buffer after insert(); what get() returns is a view of the cache's copy,
+// valid until the next insert, and must not be modified (copy it before re-stamping or RTX-wrapping).
 
 export interface PacketCacheOptions {
   /** Slots per stream, a power of two dividing 65536 (so indexing survives sequence wrap-around); default 512. */
   packetsPerStream: number;
-  /** Entries over all streams; default 8192. */
+  /** Entries the pool starts with; default 1024 (a room of three's second of video). */
+  initialPackets: number;
+  /** Entries over all streams; default 32768 (a second of a hundred simulcast senders). */
   maxPackets: number;
-  /** Stored packet bytes over all streams; default 8 MiB. */
+  /** Stored packet bytes over all streams; default 32 MiB. */
   maxBytes: number;
-  /** Streams (SSRCs) at most; default 256. */
+  /** Streams (SSRCs) at most; default 1024. */
   maxStreams: number;
-  /** Packets older than this are never returned (and are evicted first); default 1000 ms. */
+  /** Packets older than this are never returned (and are given up first); default 1000 ms. */
   maxAgeMs: number;
 }
 
 export const DEFAULT_PACKET_CACHE_OPTIONS: PacketCacheOptions = {
   packetsPerStream: 512,
-  maxPackets: 8192,
-  maxBytes: 8 * 1024 * 1024,
-  maxStreams: 256,
+  initialPackets: 1024,
+  maxPackets: 32768,
+  maxBytes: 32 * 1024 * 1024,
+  maxStreams: 1024,
   maxAgeMs: 1000,
 };
+
+/** The largest packet kept: an Ethernet MTU's worth (browsers send at most about 1,200 bytes of RTP). */
+export const MAX_PACKET_BYTES = 1500;
 
 export interface PacketCacheStats {
   inserted: number;
@@ -43,86 +58,83 @@ export interface PacketCacheStats {
   hits: number;
   /** get() found nothing: never stored, overwritten, evicted or too old. */
   misses: number;
-  /** Entries evicted for the packet, byte or age bounds (not counting ring overwrites). */
+  /** Entries given up for the packet, byte or age bounds (not counting a stream's ring overwrites). */
   evicted: number;
   /** insert() of a packet older than the stream's ring (it would have overwritten a newer one). */
   tooOld: number;
+  /** insert() of a packet over MAX_PACKET_BYTES or maxBytes: not kept. */
+  tooLarge: number;
   /** Streams whose sender renumbered (two packets in a row far behind): their old packets dropped. */
   renumbered: number;
 }
 
 interface Stream {
   readonly ssrc: number;
-  /** Index into the global ring per slot, or -1. */
+  /** Entry index per slot, or -1. */
   readonly slots: Int32Array;
   /** Highest sequence number inserted (16-bit). */
   highest: number;
+  /** No live packet of the stream has a sequence number before this one (in the ring's span behind `highest`). */
+  oldest: number;
   lastInsertAt: number;
   live: number;
+  bytes: number;
   /** The last packet refused as too old, or -1: the next one right after it means the sender renumbered. */
   farBehind: number;
 }
 
-/** Bytes of one storage slab: packets are copied into slabs one after the other. */
-const SLAB_BYTES = 64 * 1024;
-/** Emptied slabs kept for reuse. */
-const SPARE_SLABS = 4;
-
-/** Storage for many packets; `live` counts the entries in it. */
-interface Slab {
-  buf: Buffer;
-  live: number;
-}
+/** Entries per storage chunk (1.5 MB of address space; pages are touched only as entries are written). */
+const CHUNK_ENTRIES = 1024;
 
 export class PacketCache {
   readonly #options: PacketCacheOptions;
   readonly #mask: number;
-  // The global ring, one array per field (entry i is index i of each): numbers in typed arrays, so
-  // that a cache is a handful of objects for the GC to trace and its writes need no write barrier.
-  // As objects, the ring was 8,192 entries per conference, each with its time boxed: 36 MB of the
-  // heap in 50 rooms of three, traced by every full collection (bench/README.md, "The stress level").
-  /** The slab holding entry i's packet, undefined when the entry is free. */
-  readonly #data: (Slab | undefined)[];
-  readonly #stream: (Stream | undefined)[];
-  readonly #seq: Uint16Array;
-  /** Insert time (the caller's clock); -Infinity: never. */
-  readonly #at: Float64Array;
-  /** Where in its slab, and how long. */
-  readonly #offset: Int32Array;
-  readonly #length: Int32Array;
+  // One typed array per field (entry i is index i of each): a cache is a handful of objects for
+  // the GC to trace, and its writes need no write barrier. As objects, the entries were 8,192 per
+  // conference, each with its time boxed: 36 MB of the heap in 50 rooms of three, traced by every
+  // full collection (bench/README.md, "The stress level").
+  #seq: Uint16Array;
+  /** Insert time (the caller's clock). */
+  #at: Float64Array;
+  #length: Int32Array;
+  /** Free entry indices, a stack: #free[0, #freeCount). */
+  #free: Int32Array;
+  #freeCount: number;
+  /** Storage: entry i at chunk i / CHUNK_ENTRIES, offset (i mod CHUNK_ENTRIES) × MAX_PACKET_BYTES. */
+  readonly #chunks: Buffer[] = [];
   readonly #streams = new Map<number, Stream>();
-  /** Next ring index to write. Live entries lie in the cyclic span [#tail, #head), all of it when the two meet and #count > 0. */
-  #head = 0;
-  #tail = 0;
   #count = 0;
   #bytes = 0;
-  /** The slab being filled (allocated at the first insert) and how much of it is used. */
-  #slab: Slab = { buf: Buffer.alloc(0), live: 0 };
-  #slabUsed = 0;
-  readonly #spareSlabs: Buffer[] = [];
-  readonly stats: PacketCacheStats = { inserted: 0, hits: 0, misses: 0, evicted: 0, tooOld: 0, renumbered: 0 };
+  /** The stream last found holding the most (entries or bytes): checked first the next time. */
+  #heaviest: Stream | undefined;
+  /** When the pool last looked through every stream for packets past maxAgeMs. */
+  #sweptAt = Number.NEGATIVE_INFINITY;
+  readonly stats: PacketCacheStats = { inserted: 0, hits: 0, misses: 0, evicted: 0, tooOld: 0, tooLarge: 0, renumbered: 0 };
 
   constructor(options: Partial<PacketCacheOptions> = {}) {
     const o = { ...DEFAULT_PACKET_CACHE_OPTIONS, ...options };
     const per = o.packetsPerStream;
     if (!Number.isInteger(per) || per < 1 || per > 32768 || (per & (per - 1)) !== 0) throw new RangeError(`packetsPerStream ${per} is not a power of two up to 32768`);
-    for (const key of ['maxPackets', 'maxBytes', 'maxStreams', 'maxAgeMs'] as const) {
+    for (const key of ['initialPackets', 'maxPackets', 'maxBytes', 'maxStreams', 'maxAgeMs'] as const) {
       if (!(o[key] > 0)) throw new RangeError(`${key} ${o[key]} is not positive`);
     }
-    this.#options = o;
+    this.#options = { ...o, initialPackets: Math.min(o.initialPackets, o.maxPackets) };
     this.#mask = per - 1;
-    const n = o.maxPackets;
-    this.#data = Array.from({ length: n }, () => undefined);
-    this.#stream = Array.from({ length: n }, () => undefined);
-    this.#seq = new Uint16Array(n);
-    this.#at = new Float64Array(n).fill(-Infinity);
-    this.#offset = new Int32Array(n);
-    this.#length = new Int32Array(n);
+    this.#seq = new Uint16Array(0);
+    this.#at = new Float64Array(0);
+    this.#length = new Int32Array(0);
+    this.#free = new Int32Array(0);
+    this.#freeCount = 0;
   }
 
   /** Streams, live entries and stored bytes: what the bounds hold. */
   get size(): { streams: number; packets: number; bytes: number } {
     return { streams: this.#streams.size, packets: this.#count, bytes: this.#bytes };
+  }
+
+  /** Entries the pool has now (it grows up to maxPackets). */
+  get capacity(): number {
+    return this.#seq.length;
   }
 
   /**
@@ -134,13 +146,16 @@ export class PacketCache {
   insert(ssrc: number, seq: number, packet: Uint8Array, now: number, late = false): void {
     seq &= 0xffff;
     const length = packet.byteLength;
-    if (length > this.#options.maxBytes) return;
-    this.#evictOld(now);
+    if (length > MAX_PACKET_BYTES || length > this.#options.maxBytes) {
+      this.stats.tooLarge++;
+      return;
+    }
     let stream = this.#streams.get(ssrc);
+    if (stream) this.#ageOut(stream, now);
     if (!stream) {
       stream = this.#addStream(ssrc, seq);
     } else if (stream.live === 0) {
-      stream.highest = seq; // everything aged out: no order left to keep (the sender may have jumped)
+      stream.highest = stream.oldest = seq; // everything aged out: no order left to keep (the sender may have jumped)
     } else {
       const behind = (stream.highest - seq) & 0xffff;
       if (behind < 0x8000) {
@@ -154,52 +169,31 @@ export class PacketCache {
           // Two in a row, far behind: the sender renumbered (a restarted encoder, a new session), as
           // the retransmission requester takes it. The old numbering goes; else the new one would
           // not be cached until all of the old had aged out.
-          for (let slot = 0; slot < stream.slots.length; slot++) if (stream.slots[slot]! >= 0) this.#free(stream.slots[slot]!);
-          stream.highest = seq;
+          this.#freeStream(stream);
+          stream.highest = stream.oldest = seq;
           this.stats.renumbered++;
+        } else if (((seq - stream.oldest) & 0xffff) >= 0x8000) {
+          stream.oldest = seq; // a late packet behind the oldest kept
         }
       } else {
         stream.highest = seq;
+        this.#leaveBehind(stream, seq);
       }
     }
     stream.farBehind = -1;
     const slot = seq & this.#mask;
     const previous = stream.slots[slot]!;
-    if (previous >= 0) this.#free(previous); // the ring wrapped onto it, or the same packet again
-    while (this.#count > 0 && this.#bytes + length > this.#options.maxBytes) this.#evictOldest();
-    const n = this.#at.length;
-    if (this.#count > 0 && this.#head === this.#tail) {
-      // The live span covers the whole ring: #head holds the oldest write, which makes way.
-      if (this.#data[this.#head]) {
-        this.#free(this.#head);
-        this.stats.evicted++;
-      }
-      this.#tail = (this.#head + 1) % n;
-    }
-    if (this.#count === 0) this.#tail = this.#head;
-    const index = this.#head;
-    this.#stream[index] = stream;
+    if (previous >= 0) this.#release(stream, previous); // the ring wrapped onto it, or the same packet again
+    if (!this.#makeRoom(stream, length, now)) return;
+    const index = this.#free[--this.#freeCount]!;
     this.#seq[index] = seq;
     this.#at[index] = now;
-    // Copied into the current slab: an ArrayBuffer (or a Buffer object) of its own per packet cost
-    // ~1.5 µs per insert (bench/bridge-forward.ts), and fresh slabs cost page faults. Entries go in
-    // FIFO order, so slabs empty in the order they were filled, and an emptied one is reused.
-    if (this.#slabUsed + length > this.#slab.buf.length) {
-      const spare = length <= SLAB_BYTES ? this.#spareSlabs.pop() : undefined;
-      // Not zero-filled: only the parts written are ever read.
-      this.#slab = { buf: spare ?? Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, length)), live: 0 };
-      this.#slabUsed = 0;
-    }
-    this.#slab.buf.set(packet, this.#slabUsed);
-    this.#slab.live++;
-    this.#data[index] = this.#slab;
-    this.#offset[index] = this.#slabUsed;
     this.#length[index] = length;
-    this.#slabUsed += length;
+    this.#chunks[(index / CHUNK_ENTRIES) | 0]!.set(packet, (index % CHUNK_ENTRIES) * MAX_PACKET_BYTES);
     stream.slots[slot] = index;
     stream.live++;
+    stream.bytes += length;
     stream.lastInsertAt = now;
-    this.#head = (index + 1) % n;
     this.#count++;
     this.#bytes += length;
     this.stats.inserted++;
@@ -213,8 +207,8 @@ export class PacketCache {
       return undefined;
     }
     this.stats.hits++;
-    const offset = this.#offset[index]!;
-    return this.#data[index]!.buf.subarray(offset, offset + this.#length[index]!);
+    const offset = (index % CHUNK_ENTRIES) * MAX_PACKET_BYTES;
+    return this.#chunks[(index / CHUNK_ENTRIES) | 0]!.subarray(offset, offset + this.#length[index]!);
   }
 
   /** The length of the packet `get` would return, 0 when it holds none; not counted in the statistics. */
@@ -227,7 +221,7 @@ export class PacketCache {
   #slotOf(ssrc: number, seq: number, now: number): number {
     const stream = this.#streams.get(ssrc);
     const index = stream ? stream.slots[seq & this.#mask]! : -1;
-    if (index < 0 || !this.#data[index] || this.#stream[index] !== stream || this.#seq[index] !== (seq & 0xffff) || now - this.#at[index]! > this.#options.maxAgeMs) return -1;
+    if (index < 0 || this.#seq[index] !== (seq & 0xffff) || now - this.#at[index]! > this.#options.maxAgeMs) return -1;
     return index;
   }
 
@@ -235,13 +229,13 @@ export class PacketCache {
   removeStream(ssrc: number): void {
     const stream = this.#streams.get(ssrc);
     if (!stream) return;
-    for (const index of stream.slots) if (index >= 0) this.#free(index);
+    this.#freeStream(stream);
     this.#streams.delete(ssrc);
+    if (this.#heaviest === stream) this.#heaviest = undefined;
   }
 
   clear(): void {
     for (const ssrc of [...this.#streams.keys()]) this.removeStream(ssrc);
-    this.#head = this.#tail = 0;
   }
 
   #addStream(ssrc: number, seq: number): Stream {
@@ -250,47 +244,135 @@ export class PacketCache {
       for (const s of this.#streams.values()) if (!idlest || s.lastInsertAt < idlest.lastInsertAt) idlest = s;
       if (idlest) this.removeStream(idlest.ssrc);
     }
-    const stream: Stream = { ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, lastInsertAt: -Infinity, live: 0, farBehind: -1 }; // a double from the start, as the clock's times are
+    const stream: Stream = {
+      ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, oldest: seq,
+      lastInsertAt: Number.NEGATIVE_INFINITY, live: 0, bytes: 0, farBehind: -1, // doubles from the start, as the clock's times are
+    };
     this.#streams.set(ssrc, stream);
     return stream;
   }
 
-  /** Evicts from the oldest end while entries are older than maxAgeMs. */
-  #evictOld(now: number): void {
-    for (;;) {
-      this.#skipFree();
-      if (this.#count === 0 || now - this.#at[this.#tail]! <= this.#options.maxAgeMs) return;
-      this.#free(this.#tail);
-      this.stats.evicted++;
-    }
-  }
-
-  #evictOldest(): void {
-    this.#skipFree();
-    this.#free(this.#tail);
-    this.stats.evicted++;
-  }
-
-  /** Moves #tail over entries freed out of order (overwritten, removed streams) to the oldest live one. */
-  #skipFree(): void {
-    if (this.#count === 0) {
-      this.#tail = this.#head;
+  /**
+   * The span a ring holds ends `mask` behind the highest: packets further behind `highest` are
+   * given up, so that the cursor never lags further and every live packet lies in [oldest, highest].
+   */
+  #leaveBehind(stream: Stream, highest: number): void {
+    const lag = (highest - stream.oldest) & 0xffff;
+    if (lag <= this.#mask) return;
+    if (lag > 2 * (this.#mask + 1)) {
+      // A jump past the whole ring: nothing of it is in the span any more.
+      this.#freeStream(stream);
+      stream.oldest = highest;
       return;
     }
-    while (!this.#data[this.#tail]) this.#tail = (this.#tail + 1) % this.#data.length;
+    while (((highest - stream.oldest) & 0xffff) > this.#mask) {
+      const index = stream.slots[stream.oldest & this.#mask]!;
+      if (index >= 0 && this.#seq[index] === stream.oldest) this.#release(stream, index);
+      stream.oldest = (stream.oldest + 1) & 0xffff;
+    }
   }
 
-  #free(index: number): void {
-    const slab = this.#data[index];
-    if (!slab) return;
-    const stream = this.#stream[index]!;
+  /** Makes room for one more packet of `length` bytes in `stream`: a free entry, and the byte bound kept. */
+  #makeRoom(stream: Stream, length: number, now: number): boolean {
+    const { maxBytes, maxPackets } = this.#options;
+    if (this.#freeCount > 0 && this.#bytes + length <= maxBytes) return true;
+    if (this.#freeCount === 0 && now - this.#sweptAt >= this.#options.maxAgeMs / 4) {
+      // Streams that stopped inserting still hold their last second: look through all of them, at
+      // most four times per maxAgeMs (the pool is full again only after as many inserts).
+      this.#sweptAt = now;
+      for (const s of this.#streams.values()) this.#ageOut(s, now);
+    }
+    if (this.#freeCount === 0 && this.#seq.length < maxPackets) this.#grow();
+    const streams = this.#streams.size;
+    while (this.#freeCount === 0 || this.#bytes + length > maxBytes) {
+      const byBytes = this.#freeCount > 0;
+      const overShare = byBytes ? stream.bytes + length > maxBytes / streams : stream.live + 1 > maxPackets / streams;
+      const from = overShare || stream === this.#heaviestStream(byBytes) ? stream : this.#heaviest!;
+      if (from.live === 0) return false; // cannot happen: the bounds are over live packets, and some stream holds them
+      this.#releaseOldest(from);
+      this.stats.evicted++;
+    }
+    return true;
+  }
+
+  /** The stream holding the most entries (or bytes): the last one found, unless another now holds more than its share. */
+  #heaviestStream(byBytes: boolean): Stream {
+    const share = byBytes ? this.#bytes / this.#streams.size : this.#count / this.#streams.size;
+    const last = this.#heaviest;
+    if (last !== undefined && (byBytes ? last.bytes : last.live) >= share && last.live > 0) return last;
+    let heaviest: Stream | undefined;
+    for (const s of this.#streams.values()) if (!heaviest || (byBytes ? s.bytes > heaviest.bytes : s.live > heaviest.live)) heaviest = s;
+    this.#heaviest = heaviest;
+    return heaviest!;
+  }
+
+  /** Doubles the pool (up to maxPackets). */
+  #grow(): void {
+    const from = this.#seq.length;
+    const to = Math.min(this.#options.maxPackets, from === 0 ? this.#options.initialPackets : from * 2);
+    if (to <= from) return;
+    const seq = new Uint16Array(to);
+    seq.set(this.#seq);
+    const at = new Float64Array(to);
+    at.set(this.#at);
+    const length = new Int32Array(to);
+    length.set(this.#length);
+    const free = new Int32Array(to);
+    free.set(this.#free.subarray(0, this.#freeCount));
+    // The new entries go on the stack so that the lowest is taken first.
+    for (let index = to - 1; index >= from; index--) free[this.#freeCount++] = index;
+    this.#seq = seq;
+    this.#at = at;
+    this.#length = length;
+    this.#free = free;
+    for (let c = 0; c * CHUNK_ENTRIES < to; c++) {
+      const bytes = Math.min(CHUNK_ENTRIES, to - c * CHUNK_ENTRIES) * MAX_PACKET_BYTES;
+      const have = this.#chunks[c];
+      if (have !== undefined && have.length >= bytes) continue;
+      // Not zero-filled: only the parts written are ever read. A small pool's last chunk grows by a copy.
+      const chunk = Buffer.allocUnsafeSlow(bytes);
+      have?.copy(chunk);
+      this.#chunks[c] = chunk;
+    }
+  }
+
+  /** Gives up the stream's packets older than maxAgeMs, oldest first. */
+  #ageOut(stream: Stream, now: number): void {
+    const maxAge = this.#options.maxAgeMs;
+    while (stream.live > 0) {
+      const index = stream.slots[stream.oldest & this.#mask]!;
+      if (index >= 0 && this.#seq[index] === stream.oldest) {
+        if (now - this.#at[index]! <= maxAge) return;
+        this.#release(stream, index);
+        this.stats.evicted++;
+      }
+      stream.oldest = (stream.oldest + 1) & 0xffff;
+    }
+  }
+
+  /** Gives up the stream's oldest packet (it holds one). */
+  #releaseOldest(stream: Stream): void {
+    for (;;) {
+      const index = stream.slots[stream.oldest & this.#mask]!;
+      stream.oldest = (stream.oldest + 1) & 0xffff;
+      if (index >= 0 && this.#seq[index] === ((stream.oldest - 1) & 0xffff)) {
+        this.#release(stream, index);
+        return;
+      }
+    }
+  }
+
+  #freeStream(stream: Stream): void {
+    for (let slot = 0; slot < stream.slots.length; slot++) if (stream.slots[slot]! >= 0) this.#release(stream, stream.slots[slot]!);
+  }
+
+  #release(stream: Stream, index: number): void {
     const slot = this.#seq[index]! & this.#mask;
     if (stream.slots[slot] === index) stream.slots[slot] = -1;
     stream.live--;
+    stream.bytes -= this.#length[index]!;
     this.#count--;
     this.#bytes -= this.#length[index]!;
-    if (--slab.live === 0 && slab !== this.#slab && slab.buf.length === SLAB_BYTES && this.#spareSlabs.length < SPARE_SLABS) this.#spareSlabs.push(slab.buf);
-    this.#data[index] = undefined;
-    this.#stream[index] = undefined;
+    this.#free[this.#freeCount++] = index;
   }
 }

@@ -117,19 +117,82 @@ describe('bridge/rtp/packet-cache', () => {
     assert.equal(key(cache.get(1, 10, 1000)), '1/10');
   });
 
-  it('holds the byte bound over all streams by evicting the oldest first', () => {
+  it('holds the byte bound over all streams, each stream over its share giving up its own oldest', () => {
     const cache = new PacketCache({ maxBytes: 10_000 });
     for (let i = 0; i < 300; i++) cache.insert(i % 3, i, packet(i % 3, i, 1000), i);
     assert.ok(cache.size.bytes <= 10_000, `${cache.size.bytes} bytes`);
-    assert.equal(cache.size.packets, 10);
-    for (let i = 290; i < 300; i++) assert.equal(key(cache.get(i % 3, i, 300)), `${i % 3}/${i}`);
-    assert.equal(cache.get(289 % 3, 289, 300), undefined);
+    assert.ok(cache.size.packets >= 9, `${cache.size.packets} packets`);
+    for (let i = 291; i < 300; i++) assert.equal(key(cache.get(i % 3, i, 300)), `${i % 3}/${i}`);
+    assert.equal(cache.get(287 % 3, 287, 300), undefined);
     cache.insert(9, 1, packet(9, 1, 20_000), 300); // larger than the whole budget: not stored
     assert.equal(cache.get(9, 1, 300), undefined);
+    assert.equal(cache.stats.tooLarge, 1);
     assert.ok(cache.size.bytes <= 10_000);
   });
 
-  it('holds the packet bound (the global ring) with streams interleaved', () => {
+  it('a stream flooding the cache shortens its own retention, not its neighbours\'', () => {
+    // Four streams of 50 packets a second, and one of 32,000 (what one sender's bitrate can reach), for 2 s.
+    const cache = new PacketCache({ maxPackets: 2048, maxAgeMs: 1000 });
+    const slowSeq = [0, 0, 0, 0];
+    let fastSeq = 0;
+    for (let ms = 0; ms < 2000; ms++) {
+      for (let k = 0; k < 32; k++, fastSeq++) cache.insert(99, fastSeq, packet(99, fastSeq, 1200), ms);
+      if (ms % 20 !== 0) continue;
+      for (let s = 0; s < 4; s++) {
+        cache.insert(s, slowSeq[s]!, packet(s, slowSeq[s]!, 1200), ms);
+        slowSeq[s]!++;
+      }
+    }
+    assert.ok(cache.size.packets <= 2048);
+    // Each slow stream still has its whole last second (50 packets).
+    for (let s = 0; s < 4; s++) {
+      for (let back = 1; back <= 50; back++) {
+        const seq = slowSeq[s]! - back;
+        assert.equal(key(cache.get(s, seq, 1999)), `${s}/${seq}`, `stream ${s}, ${back} back`);
+      }
+    }
+    // The fast one keeps what its ring holds, at most.
+    assert.equal(key(cache.get(99, fastSeq - 1, 1999)), `99/${(fastSeq - 1) & 0xffff}`);
+    assert.equal(cache.get(99, fastSeq - 600, 1999), undefined);
+  });
+
+  it('a sender flooding many streams leaves each other stream its share', () => {
+    const cache = new PacketCache({ maxPackets: 1000, maxAgeMs: 1000 });
+    let now = 0;
+    for (let seq = 0; seq < 100; seq++) cache.insert(1, seq, packet(1, seq), now); // a quiet stream's last 100
+    for (let round = 0; round < 200; round++) {
+      now++;
+      for (let ssrc = 10; ssrc < 19; ssrc++) for (let k = 0; k < 5; k++) cache.insert(ssrc, round * 5 + k, packet(ssrc, round * 5 + k), now);
+    }
+    // Ten streams, a share of 100 each: the quiet stream's 100 are all there.
+    for (let seq = 0; seq < 100; seq++) assert.equal(key(cache.get(1, seq, now)), `1/${seq}`, `seq ${seq}`);
+    assert.equal(cache.size.packets, 1000);
+  });
+
+  it('grows its pool, up to maxPackets, to hold the last second of a large conference', () => {
+    // 300 layers at 80 packets a second: 24,000 packets in the last second, where the pool starts at 1,024.
+    const cache = new PacketCache();
+    assert.equal(cache.capacity, 0);
+    for (let ms = 0; ms < 1500; ms += 25) for (let ssrc = 0; ssrc < 300; ssrc++) for (let k = 0; k < 2; k++) cache.insert(ssrc, (ms / 25) * 2 + k, packet(ssrc, (ms / 25) * 2 + k), ms);
+    assert.ok(cache.capacity >= 24_000 && cache.capacity <= 32_768, `capacity ${cache.capacity}`);
+    for (let ssrc = 0; ssrc < 300; ssrc += 7) {
+      for (let seq = 119; seq >= 40; seq--) assert.equal(key(cache.get(ssrc, seq, 1475)), `${ssrc}/${seq}`, `${ssrc}/${seq}`);
+    }
+    const bounded = new PacketCache({ maxPackets: 4096 });
+    for (let ms = 0; ms < 1500; ms += 25) for (let ssrc = 0; ssrc < 300; ssrc++) bounded.insert(ssrc, ms / 25, packet(ssrc, ms / 25), ms);
+    assert.equal(bounded.capacity, 4096);
+  });
+
+  it('gives up the packets of a stream that stopped once the pool is full and they are past maxAgeMs', () => {
+    const cache = new PacketCache({ initialPackets: 256, maxPackets: 4096, maxAgeMs: 100 });
+    for (let seq = 0; seq < 200; seq++) cache.insert(1, seq, packet(1, seq), 0); // then stream 1 stops
+    for (let ms = 200; ms <= 1000; ms++) cache.insert(2, ms, packet(2, ms), ms); // from when those are past 100 ms
+    assert.equal(cache.capacity, 256, 'stream 1\'s old packets made way: no growth');
+    assert.ok(cache.size.packets <= 256);
+    assert.equal(key(cache.get(2, 1000, 1000)), '2/1000');
+  });
+
+  it('holds the packet bound with streams interleaved', () => {
     const cache = new PacketCache({ maxPackets: 64, packetsPerStream: 512 });
     for (let i = 0; i < 1000; i++) cache.insert(i % 4, i >> 2, packet(i % 4, i >> 2), 0);
     assert.equal(cache.size.packets, 64);
