@@ -41,7 +41,7 @@ const limits = z.strictObject({
   burstSeconds: z.number().min(1).max(60).default(4),
   /** Connections still authenticating, per remote address. */
   maxUnauthenticatedPerAddress: z.number().int().min(1).default(64),
-  /** All client connections, per remote address. */
+  /** Client connections per remote address, and sessions per address, counted apart: a hibernating session (XEP-0198) counts until resumed or expired. */
   maxConnectionsPerAddress: z.number().int().min(1).default(2000),
   /** A connection must authenticate within this many seconds. */
   unauthenticatedTimeoutSeconds: z.number().min(1).default(60),

@@ -1,6 +1,6 @@
 /**
  * Abuse limits of the c2s listeners (XEP-0205): a read-rate token bucket per session, as
- * Prosody's mod_limits does, and connection counts per remote address.
+ * Prosody's mod_limits does, and connection and session counts per remote address.
  */
 
 /**
@@ -52,10 +52,17 @@ export class ReadRateLimiter {
 
 export type AdmissionRefusal = 'too-many-connections' | 'too-many-unauthenticated';
 
-/** Counts open and still-unauthenticated connections per remote address. */
+/**
+ * Counts per remote address its open connections, those of them still unauthenticated, and its
+ * sessions, each count under its own ceiling. A session counts from its binding until it ends,
+ * hibernation included (XEP-0198 §5): a client could otherwise bind, enable resumption, drop the
+ * connection and start again, each session left hibernating holding its rooms and its queue while
+ * no count held it. A session resumed from another address counts there from then on.
+ */
 export class AddressLimiter {
   private readonly open = new Map<string, number>();
   private readonly unauthenticated = new Map<string, number>();
+  private readonly sessions = new Map<string, number>();
 
   constructor(private readonly maxPerAddress: number, private readonly maxUnauthenticatedPerAddress: number) {}
 
@@ -79,8 +86,32 @@ export class AddressLimiter {
     if (!wasAuthenticated) decrement(this.unauthenticated, address);
   }
 
+  /** Counts a new session at `address` unless the address has its share already; false: refused. */
+  addSession(address: string): boolean {
+    const n = this.sessions.get(address) ?? 0;
+    if (n >= this.maxPerAddress) return false;
+    this.sessions.set(address, n + 1);
+    return true;
+  }
+
+  /**
+   * A session resumed from `to` counts there instead of at `from`, if `to` has room; false:
+   * refused, and it still counts at `from`. Resumed from the same address it keeps its count, so
+   * an address full of hibernating sessions can still resume each of them.
+   */
+  moveSession(from: string, to: string): boolean {
+    if (from === to) return true;
+    if (!this.addSession(to)) return false;
+    decrement(this.sessions, from);
+    return true;
+  }
+
+  removeSession(address: string): void {
+    decrement(this.sessions, address);
+  }
+
   get trackedAddresses(): number {
-    return this.open.size;
+    return new Set([...this.open.keys(), ...this.sessions.keys()]).size;
   }
 }
 

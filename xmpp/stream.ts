@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Element } from 'ltx';
 import type { Logger } from 'pino';
 import type { AccountStore } from './accounts.ts';
-import { StreamError } from './errors.ts';
+import { StanzaError, StreamError } from './errors.ts';
 import { Jid } from './jid.ts';
 import type { AddressLimiter } from './limits.ts';
 import type { LoginLimiter } from './login-limits.ts';
@@ -23,7 +23,7 @@ import { SaslFailure, type SaslContext, type SaslMechanism } from './sasl/mechan
 import { PlainMechanism } from './sasl/plain.ts';
 import { ScramMechanism } from './sasl/scram.ts';
 import { ClientSession, type SessionLink, type SessionRegistry } from './session.ts';
-import { NS_CLIENT, isStanza, iqResult } from './stanza.ts';
+import { NS_CLIENT, errorReply, isStanza, iqResult } from './stanza.ts';
 
 /** What a transport offers a stream. */
 export interface Framing {
@@ -473,16 +473,31 @@ export class ClientStream implements SessionLink {
     } else if (existing) {
       jid = this.userJid().withResource(randomBytes(6).toString('base64url'));
     }
+    // A session counts against its address until it ends, hibernating or not (./limits.ts);
+    // RFC 6120 §7.6.2.1 answers a resource limit with resource-constraint. The stream stays
+    // unbound, and its authentication deadline runs on.
+    const address = this.framing.remoteAddress;
+    if (!this.ctx.addressLimiter.addSession(address)) {
+      this.log.warn({ address }, 'bind refused: too many sessions from this address');
+      const reply = errorReply(iq, new StanzaError('wait', 'resource-constraint', 'too many sessions from your address'))!;
+      delete reply.attrs.from;
+      delete reply.attrs.to;
+      this.framing.sendRaw(reply.toString());
+      return;
+    }
     const session = new ClientSession(jid, this, {
       router: this.ctx.router,
       registry: this.ctx.registry,
       log: this.log,
       hibernationSeconds: this.ctx.hibernationSeconds,
       maxQueuedStanzas: this.ctx.limits.maxQueuedStanzas,
-      onClosed: (s, reason) => this.ctx.onSessionClosed?.(s, reason),
+      onClosed: (s, reason) => {
+        if (s.remoteAddress !== undefined) this.ctx.addressLimiter.removeSession(s.remoteAddress);
+        this.ctx.onSessionClosed?.(s, reason);
+      },
     });
     session.claims = this.claims;
-    session.remoteAddress = this.framing.remoteAddress;
+    session.remoteAddress = address;
     this.ctx.router.bind(session);
     this.session = session;
     this.state = 'bound';
@@ -505,6 +520,14 @@ export class ClientStream implements SessionLink {
     if (!session || session.isClosed || session.jid.bare !== this.userJid().bare) {
       return this.framing.sendRaw(buildSmFailed('item-not-found').toString());
     }
+    // The session's count comes to this address (the same slot when it is the same address): an
+    // address without room for it gets <failed/>, and the session stays resumable where it was.
+    const address = this.framing.remoteAddress;
+    if (!this.ctx.addressLimiter.moveSession(session.remoteAddress ?? address, address)) {
+      this.log.warn({ address, jid: session.jid.full }, 'resumption refused: too many sessions from this address');
+      return this.framing.sendRaw(buildSmFailed('resource-constraint').toString());
+    }
+    session.remoteAddress = address;
     this.clearAuthTimer();
     this.session = session;
     this.state = 'bound';

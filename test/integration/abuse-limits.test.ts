@@ -2,7 +2,8 @@
  * Abuse limits on a real server: failed logins are refused with temporary-auth-failure once an
  * account (or an address) has spent its allowance, without the password being checked, and
  * again accepted after the window; a flood of conference requests from one session gets
- * resource-constraint while another session's requests pass.
+ * resource-constraint while another session's requests pass; sessions left hibernating count
+ * against their address until resumed or expired.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,10 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Element } from 'ltx';
 import { connectClient, startTestServer, stopClient, xml, type TestServer, type XmppClient } from './harness.ts';
+import { ClientSession } from '../../xmpp/session.ts';
 import { RawWsClient } from './raw-client.ts';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_FOCUS = 'http://jitsi.org/protocol/focus';
+const NS_SM = 'urn:xmpp:sm:3';
+/** Anonymous logins go to the guest domain on these servers (ENABLE_AUTH). */
+const GUESTS = 'guest.meet.jitsi';
+const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
+const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 /** One PLAIN attempt on its own connection; resolves with the `<success/>` or `<failure/>`. */
 async function plainLogin(server: TestServer, username: string, password: string): Promise<Element> {
@@ -35,11 +42,11 @@ function condition(outcome: Element): string {
   return outcome.children.find((c): c is Element => typeof c !== 'string' && c.name !== 'text')?.name ?? '(none)';
 }
 
-/** A server whose limits come from a config file (the knobs of xmpp.limits). */
-async function serverWithLimits(limits: Record<string, number>): Promise<{ server: TestServer; dispose(): Promise<void> }> {
+/** A server whose limits come from a config file (the knobs of xmpp.limits, and other xmpp settings). */
+async function serverWithLimits(limits: Record<string, number>, xmpp: Record<string, number> = {}): Promise<{ server: TestServer; dispose(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'salon-limits-'));
   const file = join(dir, 'config.json');
-  await writeFile(file, JSON.stringify({ xmpp: { limits } }));
+  await writeFile(file, JSON.stringify({ xmpp: { ...xmpp, limits } }));
   try {
     const server = await startTestServer({ ENABLE_AUTH: 'true' }, ['--config', file]);
     return { server, async dispose() { await server.close(); await rm(dir, { recursive: true, force: true }); } };
@@ -124,4 +131,145 @@ describe('abuse limits', function () {
       assert.equal(answer.getChild('conference', NS_FOCUS)?.attrs.ready, 'true');
     });
   });
+
+  describe('sessions per address (maxConnectionsPerAddress: 2)', () => {
+    let handle: Awaited<ReturnType<typeof serverWithLimits>>;
+    const raws: RawWsClient[] = [];
+
+    before(async () => {
+      handle = await serverWithLimits({ maxConnectionsPerAddress: 2 });
+    });
+    afterEach(() => {
+      for (const raw of raws.splice(0)) raw.close();
+    });
+    after(async () => handle.dispose());
+
+    const connect = (address: string, query = ''): RawWsClient => {
+      const raw = new RawWsClient(`${handle.server.wsUrl}${query}`, { localAddress: address });
+      raws.push(raw);
+      return raw;
+    };
+
+    /** A guest from `address` that enables resumption and drops its connection; resolves once its session hibernates. */
+    async function hibernatingSession(address: string): Promise<{ jid: string; previd: string }> {
+      const raw = connect(address);
+      const jid = await raw.loginAnonymous(GUESTS);
+      raw.send(xml('enable', { xmlns: NS_SM, resume: 'true' }).toString());
+      const enabled = await raw.waitFor((e) => e.name === 'enabled', 5000, 'enabled');
+      raw.close();
+      await waitUntil(() => hibernating(handle.server, jid), `${jid} to hibernate`);
+      return { jid, previd: enabled.attrs.id as string };
+    }
+
+    /**
+     * A guest from `address` asking to bind a resource: the server's result (the session stays)
+     * or error (its connection is closed, and gone from the server's count, before this returns).
+     */
+    async function bind(address: string): Promise<Element> {
+      const raw = connect(address);
+      await raw.authenticateAnonymous(GUESTS);
+      raw.send(xml('iq', { xmlns: 'jabber:client', type: 'set', id: 'bind' }, xml('bind', { xmlns: NS_BIND })).toString());
+      const answer = await raw.waitFor((e) => e.name === 'iq' && e.attrs.id === 'bind', 5000, 'bind answer');
+      if (answer.attrs.type === 'error') {
+        const websocket = handle.server.salon.xmpp.websocket;
+        const open = websocket.connectionCount;
+        raw.close();
+        await waitUntil(() => websocket.connectionCount < open, 'the refused connection to close');
+      }
+      return answer;
+    }
+
+    /** A new connection from `address` resuming `previd` (Jitsi names it in the URL): <resumed/> or <failed/>, and the connection. */
+    async function resume(address: string, previd: string): Promise<{ raw: RawWsClient; answer: Element }> {
+      const raw = connect(address, `?previd=${encodeURIComponent(previd)}`);
+      await raw.authenticateAnonymous(GUESTS);
+      raw.send(xml('resume', { xmlns: NS_SM, h: '0', previd }).toString());
+      const answer = await raw.waitFor((e) => e.attrs.xmlns === NS_SM && (e.name === 'resumed' || e.name === 'failed'), 5000, 'resumption outcome');
+      return { raw, answer };
+    }
+
+    const refused = (answer: Element): boolean =>
+      answer.attrs.type === 'error' && answer.getChild('error')?.getChild('resource-constraint', NS_STANZAS) !== undefined;
+
+    it('counts hibernating sessions against their address: a new session is refused, and each of them still resumes from there', async () => {
+      const a = await hibernatingSession('127.0.0.11');
+      const b = await hibernatingSession('127.0.0.11');
+      const third = await bind('127.0.0.11');
+      assert.ok(refused(third), `a third session from the address is refused: ${third.toString()}`);
+      assert.equal(third.getChild('error')?.attrs.type, 'wait');
+      assert.equal((await bind('127.0.0.12')).attrs.type, 'result', 'another address is not affected');
+      // Resumption takes over the session's own slot, however full the address is.
+      const resumedA = await resume('127.0.0.11', a.previd);
+      assert.equal(resumedA.answer.name, 'resumed');
+      assert.equal((await resume('127.0.0.11', b.previd)).answer.name, 'resumed');
+      // Counted once: when one of them ends, its address has room for a new session.
+      resumedA.raw.send(xml('close', { xmlns: 'urn:ietf:params:xml:ns:xmpp-framing' }).toString());
+      await waitUntil(() => handle.server.salon.xmpp.router.resource(a.jid) === undefined, 'the resumed session to end');
+      assert.equal((await bind('127.0.0.11')).attrs.type, 'result');
+    });
+
+    it('moves a session resumed from another address there, and leaves one whose new address is full resumable where it was', async () => {
+      const a = await hibernatingSession('127.0.0.21');
+      const b = await hibernatingSession('127.0.0.21');
+      assert.equal((await resume('127.0.0.22', a.previd)).answer.name, 'resumed');
+      assert.equal((await bind('127.0.0.21')).attrs.type, 'result', 'the first address has a slot again');
+      assert.ok(refused(await bind('127.0.0.21')), 'and no more');
+      await hibernatingSession('127.0.0.23');
+      await hibernatingSession('127.0.0.23');
+      const full = await resume('127.0.0.23', b.previd);
+      assert.equal(full.answer.name, 'failed');
+      assert.ok(full.answer.getChild('resource-constraint', NS_STANZAS), full.answer.toString());
+      assert.ok(hibernating(handle.server, b.jid), 'still hibernating');
+      assert.equal((await resume('127.0.0.21', b.previd)).answer.name, 'resumed');
+    });
+  });
+
+  describe('sessions per address when hibernation expires (smHibernationSeconds: 2)', () => {
+    let handle: Awaited<ReturnType<typeof serverWithLimits>>;
+    const raws: RawWsClient[] = [];
+
+    before(async () => {
+      handle = await serverWithLimits({ maxConnectionsPerAddress: 1 }, { smHibernationSeconds: 2 });
+    });
+    after(async () => {
+      for (const raw of raws) raw.close();
+      await handle.dispose();
+    });
+
+    it('frees the slot of a session whose hibernation expired', async () => {
+      const first = new RawWsClient(handle.server.wsUrl);
+      raws.push(first);
+      const jid = await first.loginAnonymous(GUESTS);
+      first.send(xml('enable', { xmlns: NS_SM, resume: 'true' }).toString());
+      await first.waitFor((e) => e.name === 'enabled', 5000, 'enabled');
+      first.close();
+      await waitUntil(() => hibernating(handle.server, jid), 'the session to hibernate');
+      const bindAnswer = async (): Promise<Element> => {
+        const raw = new RawWsClient(handle.server.wsUrl);
+        raws.push(raw);
+        await raw.authenticateAnonymous(GUESTS);
+        raw.send(xml('iq', { xmlns: 'jabber:client', type: 'set', id: 'bind' }, xml('bind', { xmlns: NS_BIND })).toString());
+        const answer = await raw.waitFor((e) => e.name === 'iq' && e.attrs.id === 'bind', 5000, 'bind answer');
+        raw.close();
+        await raw.closed;
+        return answer;
+      };
+      assert.equal((await bindAnswer()).attrs.type, 'error', 'refused while the session hibernates');
+      await waitUntil(() => handle.server.salon.xmpp.router.resource(jid) === undefined, 'the hibernation to expire', 10_000);
+      assert.equal((await bindAnswer()).attrs.type, 'result');
+    });
+  });
 });
+
+function hibernating(server: TestServer, jid: string): boolean {
+  const session = server.salon.xmpp.router.resource(jid);
+  return session instanceof ClientSession && session.isHibernating;
+}
+
+async function waitUntil(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -73,6 +73,12 @@ export class RawWsClient {
 
   /** Runs open → SASL ANONYMOUS → restart → bind; returns the bound JID. */
   async loginAnonymous(domain = 'meet.jitsi'): Promise<string> {
+    await this.authenticateAnonymous(domain);
+    return this.bind();
+  }
+
+  /** Runs open → SASL ANONYMOUS → restart, up to the features offering bind and resumption. */
+  async authenticateAnonymous(domain = 'meet.jitsi'): Promise<void> {
     await this.open();
     this.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="${domain}" version="1.0"/>`);
     await this.waitFor((e) => e.name === 'stream:features', 5000, 'features');
@@ -80,7 +86,6 @@ export class RawWsClient {
     await this.waitFor((e) => e.name === 'success', 5000, 'SASL success');
     this.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="${domain}" version="1.0"/>`);
     await this.waitFor((e) => e.name === 'stream:features', 5000, 'features after restart');
-    return this.bind();
   }
 
   async bind(): Promise<string> {

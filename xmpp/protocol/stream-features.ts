@@ -74,7 +74,7 @@ export function decodeSaslPayload(el: Element): Buffer | null {
 }
 
 /** XEP-0198 `<failed/>` with a stanza error condition (§3, §5). */
-export function buildSmFailed(condition: 'unexpected-request' | 'item-not-found' | 'bad-request'): Element {
+export function buildSmFailed(condition: 'unexpected-request' | 'item-not-found' | 'bad-request' | 'resource-constraint'): Element {
   const el = new Element('failed', { xmlns: NS_SM });
   el.c(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });
   return el;

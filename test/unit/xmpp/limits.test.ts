@@ -137,5 +137,38 @@ describe('xmpp/limits', () => {
       limits.release('192.0.2.1', false);
       assert.equal(limits.trackedAddresses, 0);
     });
+
+    it('counts sessions apart from connections: an address whose connections are gone keeps its sessions counted', () => {
+      const limits = new AddressLimiter(2, 2);
+      limits.admit('192.0.2.1');
+      limits.authenticated('192.0.2.1');
+      assert.equal(limits.addSession('192.0.2.1'), true);
+      limits.release('192.0.2.1', true);
+      assert.equal(limits.trackedAddresses, 1, 'the session still counts');
+      assert.equal(limits.addSession('192.0.2.1'), true);
+      assert.equal(limits.addSession('192.0.2.1'), false);
+      assert.equal(limits.admit('192.0.2.1'), undefined, 'connections have their own count');
+    });
+
+    it('moves a session within its address without a slot of its own, and to another address only when it has room', () => {
+      const limits = new AddressLimiter(1, 1);
+      limits.addSession('192.0.2.1');
+      assert.equal(limits.moveSession('192.0.2.1', '192.0.2.1'), true, 'a full address resumes its own session');
+      limits.addSession('192.0.2.2');
+      assert.equal(limits.moveSession('192.0.2.1', '192.0.2.2'), false);
+      limits.removeSession('192.0.2.2');
+      assert.equal(limits.moveSession('192.0.2.1', '192.0.2.2'), true);
+      assert.equal(limits.addSession('192.0.2.1'), true, 'the session left its first address');
+      assert.equal(limits.addSession('192.0.2.2'), false);
+    });
+
+    it('forgets an address once its last session is removed', () => {
+      const limits = new AddressLimiter(5, 5);
+      limits.addSession('192.0.2.1');
+      limits.moveSession('192.0.2.1', '192.0.2.2');
+      assert.equal(limits.trackedAddresses, 1);
+      limits.removeSession('192.0.2.2');
+      assert.equal(limits.trackedAddresses, 0);
+    });
   });
 });
