@@ -47,6 +47,8 @@ const limits = z.strictObject({
   unauthenticatedTimeoutSeconds: z.number().min(1).default(60),
   /** Stanzas buffered for a client (unacknowledged or while hibernating) before it is closed. */
   maxQueuedStanzas: z.number().int().min(16).default(1000),
+  /** The same bound in bytes of serialised stanzas (a byte a character); at least maxStanzaBytes. */
+  maxQueuedBytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   /** Failed PLAIN/SCRAM logins per account, then per address, before further ones are refused (temporary-auth-failure). */
   loginFailuresPerAccount: z.number().int().min(1).default(5),
   loginFailuresPerAddress: z.number().int().min(1).default(20),
@@ -67,6 +69,11 @@ const limits = z.strictObject({
    */
   sessionRestartsPerMinute: z.number().int().min(0).max(600).default(5),
   sessionRestartMinIntervalSeconds: z.number().min(0).max(3600).default(5),
+}).superRefine((limits, ctx) => {
+  // A queue that cannot hold one stanza of the largest size would close any session sent one.
+  if (limits.maxQueuedBytes < limits.maxStanzaBytes) {
+    ctx.addIssue({ code: 'custom', path: ['maxQueuedBytes'], message: `must be at least maxStanzaBytes (${limits.maxStanzaBytes})` });
+  }
 });
 
 export const configSchema = z.strictObject({

@@ -62,6 +62,7 @@ export interface XmppServerOptions {
     maxStanzaBytes: number; maxDepth: number; maxAttributes: number; maxAttributeBytes: number;
     c2sBytesPerSecond: number; burstSeconds: number; maxUnauthenticatedPerAddress: number;
     maxConnectionsPerAddress: number; unauthenticatedTimeoutSeconds: number; maxQueuedStanzas: number;
+    maxQueuedBytes: number;
     /** Failed-login limits (./login-limits.ts); defaults 5 per account, 20 per address, 300 s. */
     loginFailuresPerAccount?: number; loginFailuresPerAddress?: number; loginFailureWindowSeconds?: number;
     /** Wrong room passwords per room and address; defaults 5 per 300 s. */

@@ -45,7 +45,10 @@ export interface SessionOptions {
   registry: SessionRegistry;
   log: Logger;
   hibernationSeconds: number;
+  /** Unacknowledged stanzas kept (sent, or waiting while hibernating) before the session is closed. */
   maxQueuedStanzas: number;
+  /** The same bound in bytes (the serialised stanzas' length, a byte a character). */
+  maxQueuedBytes: number;
   onClosed(session: ClientSession, reason: string): void;
 }
 
@@ -61,6 +64,8 @@ interface StreamManagement {
   acked: number;
   /** Sent and not yet acknowledged, oldest first. */
   queue: string[];
+  /** The length of all of `queue`. */
+  queuedBytes: number;
   ackRequested: boolean;
 }
 
@@ -104,13 +109,17 @@ export class ClientSession implements Recipient {
     if (this.closed) return;
     const sm = this.sm;
     if (sm) {
-      if (sm.queue.length >= this.options.maxQueuedStanzas) {
-        this.options.log.warn({ jid: this.jid.full, queued: sm.queue.length }, 'client does not acknowledge stanzas; closing');
-        this.link?.end(new StreamError('policy-violation', 'too many unacknowledged stanzas'));
+      // Counted in bytes too: a count alone let a client that never acknowledges make the server
+      // keep a thousand stanzas of any size, each relayed message up to the largest a client may send.
+      const overCount = sm.queue.length >= this.options.maxQueuedStanzas;
+      if (overCount || sm.queuedBytes + data.length > this.options.maxQueuedBytes) {
+        this.options.log.warn({ jid: this.jid.full, queued: sm.queue.length, bytes: sm.queuedBytes }, 'client does not acknowledge stanzas; closing');
+        this.link?.end(new StreamError('policy-violation', overCount ? 'too many unacknowledged stanzas' : 'too many unacknowledged bytes'));
         this.close('unacknowledged-stanzas');
         return;
       }
       sm.queue.push(data);
+      sm.queuedBytes += data.length;
     }
     const link = this.link;
     if (!link) return;
@@ -132,7 +141,7 @@ export class ClientSession implements Recipient {
   enableStreamManagement(resume: boolean): Element {
     if (this.sm) throw new StreamError('unsupported-feature', 'stream management already enabled');
     const resumable = resume && this.options.hibernationSeconds > 0;
-    this.sm = { id: randomBytes(12).toString('base64url'), resumable, inbound: 0, acked: 0, queue: [], ackRequested: false };
+    this.sm = { id: randomBytes(12).toString('base64url'), resumable, inbound: 0, acked: 0, queue: [], queuedBytes: 0, ackRequested: false };
     if (resumable) this.options.registry.add(this, this.sm.id);
     const attrs: Record<string, string> = { xmlns: NS_SM, id: this.sm.id };
     if (resumable) {
@@ -180,7 +189,7 @@ export class ClientSession implements Recipient {
       this.close('bad-ack');
       return;
     }
-    sm.queue.splice(0, newly);
+    for (const data of sm.queue.splice(0, newly)) sm.queuedBytes -= data.length;
     sm.acked = h;
     sm.ackRequested = false;
   }

@@ -64,6 +64,7 @@ export interface ClientStreamContext {
     burstSeconds: number;
     unauthenticatedTimeoutSeconds: number;
     maxQueuedStanzas: number;
+    maxQueuedBytes: number;
   };
   hibernationSeconds: number;
   addressLimiter: AddressLimiter;
@@ -491,6 +492,7 @@ export class ClientStream implements SessionLink {
       log: this.log,
       hibernationSeconds: this.ctx.hibernationSeconds,
       maxQueuedStanzas: this.ctx.limits.maxQueuedStanzas,
+      maxQueuedBytes: this.ctx.limits.maxQueuedBytes,
       onClosed: (s, reason) => {
         if (s.remoteAddress !== undefined) this.ctx.addressLimiter.removeSession(s.remoteAddress);
         this.ctx.onSessionClosed?.(s, reason);

@@ -3,13 +3,14 @@
  * account (or an address) has spent its allowance, without the password being checked, and
  * again accepted after the window; a flood of conference requests from one session gets
  * resource-constraint while another session's requests pass; sessions left hibernating count
- * against their address until resumed or expired.
+ * against their address until resumed or expired; a session that leaves too many bytes
+ * unacknowledged is closed.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Element } from 'ltx';
+import { Element } from 'ltx';
 import { connectClient, startTestServer, stopClient, xml, type TestServer, type XmppClient } from './harness.ts';
 import { ClientSession } from '../../xmpp/session.ts';
 import { RawWsClient } from './raw-client.ts';
@@ -257,6 +258,55 @@ describe('abuse limits', function () {
       assert.equal((await bindAnswer()).attrs.type, 'error', 'refused while the session hibernates');
       await waitUntil(() => handle.server.salon.xmpp.router.resource(jid) === undefined, 'the hibernation to expire', 10_000);
       assert.equal((await bindAnswer()).attrs.type, 'result');
+    });
+  });
+
+  describe('unacknowledged stanzas (maxQueuedBytes: 256 KiB)', () => {
+    let handle: Awaited<ReturnType<typeof serverWithLimits>>;
+    const raws: RawWsClient[] = [];
+
+    before(async () => {
+      handle = await serverWithLimits({ maxQueuedBytes: 256 * 1024 });
+    });
+    afterEach(() => {
+      for (const raw of raws.splice(0)) raw.close();
+    });
+    after(async () => handle.dispose());
+
+    /** A guest with stream management on, and a way to send it 60 KB messages. */
+    async function streamManagedGuest(): Promise<{ raw: RawWsClient; jid: string; send(id: string): void }> {
+      const raw = new RawWsClient(handle.server.wsUrl);
+      raws.push(raw);
+      const jid = await raw.loginAnonymous(GUESTS);
+      raw.send(xml('enable', { xmlns: NS_SM }).toString());
+      await raw.waitFor((e) => e.name === 'enabled', 5000, 'enabled');
+      const send = (id: string): void => {
+        const message = new Element('message', { xmlns: 'jabber:client', from: 'someone@guest.meet.jitsi/a', to: jid, type: 'chat', id });
+        message.c('body').t('x'.repeat(60_000));
+        handle.server.salon.xmpp.router.route(message);
+      };
+      return { raw, jid, send };
+    }
+
+    it('closes a session that leaves more than 256 KiB unacknowledged with policy-violation, five stanzas of the 1,000 it may leave', async () => {
+      const { raw, jid, send } = await streamManagedGuest();
+      for (let i = 1; i <= 10; i++) send(`big${i}`);
+      assert.equal(await raw.streamError(), 'policy-violation');
+      assert.ok(raw.frames.some((f) => f.includes('too many unacknowledged bytes')), 'named for the bytes');
+      const delivered = raw.elements.filter((e) => e.name === 'message').map((e) => e.attrs.id);
+      assert.deepEqual(delivered, ['big1', 'big2', 'big3', 'big4'], 'four fit in 256 KiB');
+      await waitUntil(() => handle.server.salon.xmpp.router.resource(jid) === undefined, 'the session to end');
+    });
+
+    it('keeps a session that acknowledges what it receives, however much it receives in all', async () => {
+      const { raw, jid, send } = await streamManagedGuest();
+      for (let i = 1; i <= 10; i++) {
+        send(`big${i}`);
+        await raw.waitFor((e) => e.name === 'message' && e.attrs.id === `big${i}`, 5000, `message ${i}`);
+        raw.send(xml('a', { xmlns: NS_SM, h: String(i) }).toString());
+      }
+      assert.ok(handle.server.salon.xmpp.router.resource(jid), 'still bound');
+      assert.ok(!raw.frames.some((f) => f.includes('stream:error')), 'no stream error');
     });
   });
 });

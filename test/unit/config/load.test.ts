@@ -285,6 +285,11 @@ describe('config/load', () => {
       assertConfigError(['--http-port'], {}, '--http-port');
     });
 
+    it('an unacknowledged-bytes bound smaller than the largest stanza', async () => {
+      const file = await configFile('small-queue.json', JSON.stringify({ xmpp: { limits: { maxStanzaBytes: 512 * 1024, maxQueuedBytes: 256 * 1024 } } }));
+      assertConfigError(['--config', file], {}, 'xmpp.limits.maxQueuedBytes', 'maxStanzaBytes', file);
+    });
+
     it('an unknown key in the file, named with its parent and the file', async () => {
       const file = await configFile('unknown-key.json', JSON.stringify({ http: { port: 8000, prot: 1 } }));
       assertConfigError(['--config', file], {}, 'http', 'prot', file);

@@ -36,13 +36,14 @@ describe('xmpp/session ClientSession', () => {
   let session: ClientSession;
   const sessions: ClientSession[] = [];
 
-  function createSession(resource = 'web', overrides: Partial<Pick<SessionOptions, 'hibernationSeconds' | 'maxQueuedStanzas'>> = {}): ClientSession {
+  function createSession(resource = 'web', overrides: Partial<Pick<SessionOptions, 'hibernationSeconds' | 'maxQueuedStanzas' | 'maxQueuedBytes'>> = {}): ClientSession {
     const options: SessionOptions = {
       router,
       registry,
       log: pino({ level: 'silent' }),
       hibernationSeconds: 60,
       maxQueuedStanzas: 1000,
+      maxQueuedBytes: 4 * 1024 * 1024,
       onClosed: (s, reason) => closed.push({ session: s, reason }),
       ...overrides,
     };
@@ -220,6 +221,27 @@ describe('xmpp/session ClientSession', () => {
       assert.equal(s.isClosed, true);
       assert.equal(l.ended[0]?.condition, 'policy-violation');
       assert.equal(messageIds(l).length, 16, 'the stanza over the limit is not written');
+      assert.deepEqual(closed.map((c) => c.reason), ['unacknowledged-stanzas']);
+    });
+
+    it('closes with policy-violation when the unacknowledged stanzas exceed maxQueuedBytes, however few; what is acknowledged no longer counts', () => {
+      const s = createSession('phone', { maxQueuedBytes: 64 * 1024 });
+      const l = link;
+      s.enableStreamManagement(true);
+      const send = (id: string): void => {
+        const message = new Element('message', { xmlns: 'jabber:client', from: 'bob@meet.jitsi/x', to: 'alice@meet.jitsi/phone', id });
+        message.c('body').t('x'.repeat(20_000));
+        router.route(message);
+      };
+      for (const id of ['m1', 'm2', 'm3']) send(id);
+      s.acknowledge(3);
+      for (const id of ['m4', 'm5', 'm6']) send(id);
+      assert.equal(s.isClosed, false, 'three of 20 KB fit in 64 KiB, once the first three are acknowledged');
+      send('m7');
+      assert.equal(s.isClosed, true);
+      assert.equal(l.ended[0]?.condition, 'policy-violation');
+      assert.equal(l.ended[0]?.text, 'too many unacknowledged bytes');
+      assert.deepEqual(messageIds(l), ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'], 'the stanza over the limit is not written');
       assert.deepEqual(closed.map((c) => c.reason), ['unacknowledged-stanzas']);
     });
   });

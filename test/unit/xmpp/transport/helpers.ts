@@ -67,6 +67,7 @@ export async function createTestServer(options: { passwordStorage?: PasswordStor
       burstSeconds: 2,
       unauthenticatedTimeoutSeconds: 30,
       maxQueuedStanzas: 500,
+      maxQueuedBytes: 1024 * 1024,
     },
     hibernationSeconds: 0,
     addressLimiter: new AddressLimiter(100, 100),
