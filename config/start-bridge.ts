@@ -115,6 +115,7 @@ export async function startStandaloneBridge(config: Config, log: Logger = create
     bridgeStats: role.stats,
     bridgeDrain: role.bridge,
     bridgeChannel: role.bridge.channel,
+    strictTransportSecurity: new URL(config.publicUrl).protocol === 'https:',
   });
   let listeners: Awaited<ReturnType<typeof listenHttp>>;
   try {

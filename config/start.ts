@@ -442,6 +442,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
       log: log.child({ component: 'http' }),
       registry,
       clientConfigScript: (req) => clientConfigScript(buildClientConfig(config, originFor(req))),
+      strictTransportSecurity: publicOrigin.startsWith('https:'),
       health: () => null,
       bosh: xmpp.bosh,
       websocket: xmpp.websocket,

@@ -117,6 +117,30 @@ describe('HTTP front and configuration', function () {
     assert.equal((await stat(join(server.salon.config.stateDir, 'self-signed.key'))).mode & 0o777, 0o600);
   });
 
+  it('pins HTTPS with Strict-Transport-Security on every answer when the public URL is https, and only then', async () => {
+    const pinned = await startTestServer({}, ['--public-url', 'https://meet.example.org']);
+    try {
+      for (const path of ['/', '/MyRoom123', '/config.js', '/about/health', '/external_api.js', '/http-bind', '/no/such/thing.txt']) {
+        const res = await fetch(`${pinned.httpOrigin}${path}`);
+        await res.arrayBuffer();
+        assert.equal(res.headers.get('strict-transport-security'), 'max-age=31536000', path);
+      }
+    } finally {
+      await pinned.close();
+    }
+    // An http public URL (a laptop, a test): nothing pinned, not even over the self-signed HTTPS port.
+    const plain = await fetch(`${server.httpOrigin}/MyRoom123`);
+    await plain.arrayBuffer();
+    assert.equal(plain.headers.get('strict-transport-security'), null);
+    const overTls = await new Promise<string | string[] | undefined>((resolve, reject) => {
+      httpsRequest({ host: '127.0.0.1', port: server.salon.ports.https, path: '/MyRoom123', rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.headers['strict-transport-security']);
+      }).on('error', reject).end();
+    });
+    assert.equal(overTls, undefined);
+  });
+
   it('creates the focus and bridge service accounts at first start, with generated passwords', async () => {
     const secrets = JSON.parse(await readFile(join(server.salon.config.stateDir, 'secrets.json'), 'utf8')) as Record<string, string>;
     assert.ok((secrets.focusPassword ?? '').length >= 24);

@@ -36,7 +36,21 @@ export interface HttpFrontOptions {
   signIn?: Koa.Middleware;
   /** The web client's pages and assets (./client-pages.ts), after every route above. */
   clientPages?: Koa.Middleware;
+  /**
+   * The public URL is https: every answer says so with Strict-Transport-Security (RFC 6797), so
+   * a browser that came once asks over TLS from then on, even for an `http://` link, and a network
+   * attacker cannot answer its first request in clear (and read the `#jwt=` it is sent back with).
+   * Browsers ignore the header over plain HTTP and over a certificate they do not trust, so a
+   * TLS-terminating proxy passes it on and a self-signed test set-up pins nothing. Default false.
+   */
+  strictTransportSecurity?: boolean;
 }
+
+/**
+ * One year, the host only: other names under the public host's domain are not Salon's to pin, and
+ * the host is not put on the browsers' preload list behind the operator's back.
+ */
+export const HSTS = 'max-age=31536000';
 
 const TENANT = '{/:tenant}';
 
@@ -76,6 +90,7 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   app.use(async (ctx, next) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'same-origin');
+    if (options.strictTransportSecurity) ctx.set('Strict-Transport-Security', HSTS);
     await next();
   });
 
