@@ -101,6 +101,38 @@ describe('HTTP front and configuration', function () {
     assert.equal(proxied.status, 403);
   });
 
+  it('keeps the local-only routes from pages in a browser on this machine and from proxies, whichever header names the client', async () => {
+    // A page of any site open in a browser here may POST to localhost (a simple request, sent
+    // without a preflight), and a page rebound to 127.0.0.1 by its DNS may read the answers.
+    const refused: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-origin' },
+      { forwarded: 'for=203.0.113.9;proto=https' },
+      { 'x-real-ip': '203.0.113.9' },
+    ];
+    for (const headers of refused) {
+      const what = JSON.stringify(headers);
+      const drain = await fetch(`${server.httpOrigin}/colibri/drain/enable`, { method: 'POST', headers });
+      await drain.arrayBuffer();
+      assert.equal(drain.status, 403, `drain: ${what}`);
+      for (const path of ['/metrics', '/colibri/stats', '/colibri/drain']) {
+        const res = await fetch(`${server.httpOrigin}${path}`, { headers });
+        await res.arrayBuffer();
+        assert.equal(res.status, 403, `${path}: ${what}`);
+      }
+    }
+    assert.equal(server.salon.bridge?.draining, false, 'nothing drained the bridge');
+    // A scraper, an operator's curl, and an address typed into a browser here are answered.
+    const answered: Array<Record<string, string>> = [{}, { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' }];
+    for (const headers of answered) {
+      const res = await fetch(`${server.httpOrigin}/colibri/drain`, { headers });
+      assert.equal(res.status, 200, JSON.stringify(headers));
+      assert.deepEqual(await res.json(), { drain: false });
+    }
+  });
+
   it('serves HTTPS with a certificate generated into the state directory', async () => {
     const port = server.salon.ports.https;
     assert.ok(port > 0);

@@ -63,12 +63,28 @@ function loggablePath(url: string | undefined): string {
   return path.replace(/\/(pad|etherpad\/p)\/[^/]+/g, '/$1/…');
 }
 
+/** Headers by which a proxy names the client it forwards for (RFC 7239, and the two common others). */
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
+
 /**
- * Operators' figures are not for the public: only a direct local scrape (no proxy in between) is
- * answered, as JVB's private REST port and Prosody's metrics CIDR do.
+ * Whether a web page made this request: browsers send `Origin` with every POST and cross-origin
+ * read, and `Sec-Fetch-Site` with every request, `none` only for one the user typed or bookmarked.
+ * Scrapers and curl send neither.
+ */
+function fromWebPage(ctx: Koa.Context): boolean {
+  const site = ctx.get('sec-fetch-site');
+  return ctx.get('origin') !== '' || (site !== '' && site !== 'none');
+}
+
+/**
+ * Operators' figures and the drain switch are not for the public: only a direct local call is
+ * answered, as JVB's private REST port and Prosody's metrics CIDR do. Not through a proxy on this
+ * machine, whichever header it names the client with, and not from a web page in a browser here:
+ * any site may POST to localhost without a preflight (drain the bridge), and one whose name its DNS
+ * rebinds to 127.0.0.1 reads the answers as its own.
  */
 const localScrapersOnly: Koa.Middleware = async (ctx, next) => {
-  if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || ctx.get('x-forwarded-for')) {
+  if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || PROXY_HEADERS.some((name) => ctx.get(name) !== '') || fromWebPage(ctx)) {
     ctx.status = 403;
     ctx.body = 'served to local scrapers only\n';
     return;
