@@ -305,3 +305,32 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   };
   return { config, rest };
 }
+
+/**
+ * The shortest shared secret an HS256 token may be signed with: the hash's size (RFC 7518 §3.2,
+ * "a key of the same size as the hash output … or larger MUST be used").
+ */
+export const MIN_JWT_SECRET_BYTES = 32;
+
+/**
+ * What a valid configuration still gets wrong, one sentence each, for the start to log as warnings:
+ * values Jitsi deployments carry over (so refusing them would stop a migration) but that weaken
+ * the service.
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  const { auth } = config;
+  const secret = auth.jwt.appSecret;
+  // With AUTH_TYPE=oidc it signs the tokens Salon mints for every agent who signs in.
+  if (auth.enabled && (auth.type === 'jwt' || auth.type === 'oidc') && secret !== undefined && secret !== '') {
+    const bytes = Buffer.byteLength(secret, 'utf8');
+    if (bytes < MIN_JWT_SECRET_BYTES) {
+      warnings.push(`JWT_APP_SECRET has ${bytes} bytes, HS256 needs ${MIN_JWT_SECRET_BYTES} at least (RFC 7518 §3.2): whoever holds one token `
+        + 'can try secrets offline until one verifies it, then sign moderator tokens for any room; use a random one (openssl rand -hex 32)');
+    }
+  }
+  if (!config.turn.secret && config.turn.servers.some((s) => s.type !== 'stun')) {
+    warnings.push('TURN servers are announced without credentials: set TURN_CREDENTIALS to the TURN server\'s shared secret');
+  }
+  return warnings;
+}

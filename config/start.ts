@@ -24,6 +24,7 @@ import { clientPages } from '../web/server/client-pages.ts';
 import { oidcMintingKey, oidcSignInFromConfig, type MintingKey } from '../web/server/auth/oidc.ts';
 import { startPadService, type PadService } from '../web/server/pad/index.ts';
 import { buildClientConfig, clientConfigScript } from './client-config.ts';
+import { configWarnings } from './load.ts';
 import type { Config } from './schema.ts';
 import { ensureStateDir, loadSecrets, loadSelfSignedCertificate, type Certificate, type Secrets } from './state.ts';
 
@@ -365,9 +366,7 @@ export async function startSalon(config: Config, log: Logger = createLogger(conf
     throw err;
   }
 
-  if (!config.turn.secret && config.turn.servers.some((s) => s.type !== 'stun')) {
-    log.warn('TURN servers are announced without credentials: set TURN_CREDENTIALS to the TURN server\'s shared secret');
-  }
+  for (const warning of configWarnings(config)) log.warn(warning);
 
   const pad = config.pad.enabled
     ? startPadService({

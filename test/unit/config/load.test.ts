@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../../config/load.ts';
+import { ConfigError, configWarnings, loadConfig } from '../../../config/load.ts';
 
 /** An environment with nothing but a state directory, so the machine's own environment never leaks in. */
 const BASE_ENV = { XDG_DATA_HOME: '/nonexistent/data' };
@@ -388,5 +388,22 @@ describe('config/load', () => {
     it('refuses an unknown certificate policy', () => {
       assertConfigError([], { SALON_XMPP_TLS: 'maybe' }, 'bridge.xmppTls', 'SALON_XMPP_TLS');
     });
+  });
+
+  it('warns of a JWT_APP_SECRET shorter than HS256 needs wherever it signs or verifies tokens, and of TURN servers without credentials', () => {
+    const warnings = (env: Record<string, string>) => configWarnings(load([], env).config);
+    const jwt = { ENABLE_AUTH: 'true', AUTH_TYPE: 'jwt', JWT_APP_ID: 'my-app' };
+    const [short, ...others] = warnings({ ...jwt, JWT_APP_SECRET: 'a long shared secret' });
+    assert.match(short ?? '', /^JWT_APP_SECRET has 20 bytes, HS256 needs 32 at least \(RFC 7518 §3\.2\)/);
+    assert.deepEqual(others, []);
+    assert.equal(warnings({ ...jwt, JWT_APP_SECRET: 'k'.repeat(31) }).length, 1);
+    assert.deepEqual(warnings({ ...jwt, JWT_APP_SECRET: 'k'.repeat(32) }), []);
+    assert.deepEqual(warnings({ ...jwt, JWT_APP_SECRET: 'é'.repeat(16) }), [], 'counted in bytes, as HMAC takes it');
+    const oidc = { ENABLE_AUTH: 'true', AUTH_TYPE: 'oidc', OIDC_ISSUER: 'https://idp.example.org', OIDC_CLIENT_ID: 'salon' };
+    assert.equal(warnings({ ...oidc, JWT_APP_SECRET: 'short secret' }).length, 1, 'it signs the tokens minted after a sign-in');
+    assert.deepEqual(warnings(oidc), [], 'the generated secret is long enough');
+    assert.deepEqual(warnings({ JWT_APP_SECRET: 'short secret' }), [], 'no authentication: the secret verifies nothing');
+    assert.deepEqual(warnings({ TURN_HOST: 'turn.example.org' }), ['TURN servers are announced without credentials: set TURN_CREDENTIALS to the TURN server\'s shared secret']);
+    assert.deepEqual(warnings({ TURN_HOST: 'turn.example.org', TURN_CREDENTIALS: 'a shared secret' }), []);
   });
 });
