@@ -156,6 +156,9 @@ describe('HTTP front and configuration', function () {
         const res = await fetch(`${pinned.httpOrigin}${path}`);
         await res.arrayBuffer();
         assert.equal(res.headers.get('strict-transport-security'), 'max-age=31536000', path);
+        // A page opened with ?jwt= must not hand its address to anything it loads (security.md §6).
+        assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
       }
     } finally {
       await pinned.close();

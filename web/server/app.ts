@@ -105,7 +105,9 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
 
   app.use(async (ctx, next) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'same-origin');
+    // Not even to this origin: a page opened with ?jwt= (older integrations, external_api.js) would
+    // send its address, token included, in the Referer of every asset and request it makes.
+    ctx.set('Referrer-Policy', 'no-referrer');
     if (options.strictTransportSecurity) ctx.set('Strict-Transport-Security', HSTS);
     await next();
   });
