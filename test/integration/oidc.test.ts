@@ -3,7 +3,8 @@
  * loopback: the login redirect carries PKCE S256, a state and a nonce; the whole flow ends on the
  * room with a token that logs in over XMPP on the main domain and starts the room as its owner;
  * tampered state, replayed callback, wrong nonce, refused consent, another browser and an e-mail
- * domain not allowed end on a clear page; a guest without a token still waits for the host. With
+ * domain not allowed end on a clear page; a guest without a token still waits for the host; the
+ * room's tenant goes through the sign-in and back, and one that is not a plain name is refused. With
  * JWT_APP_ID/JWT_APP_SECRET the minted tokens use them, and tokens minted elsewhere still log in.
  */
 import assert from 'node:assert/strict';
@@ -246,6 +247,35 @@ describe('OpenID Connect sign-in for agents (AUTH_TYPE=oidc)', function () {
     assert.equal(decodeJwt(token).sub, 'equipe');
     // One fragment in jitsi-meet's format, the token first, then the settings carried back.
     assert.equal(room.hash, `#jwt=%22${token}%22&config.prejoinConfig.enabled=false&config.startWithVideoMuted=true`);
+  });
+
+  it('brings Salon\'s own client back to the room under its tenant, with a token for that tenant', async () => {
+    const script = await (await fetch(`${server.httpOrigin}/config.js`)).text();
+    const config = JSON.parse(script.slice(script.indexOf('{'), script.lastIndexOf('}') + 1)) as { tokenAuthUrl?: string };
+    // The address the client's "Sign in" button opens from `/equipe/Reunion`.
+    const { tokenAuthUrlFor } = await import('../../web/client/conference/conference-client.ts');
+    const signIn = tokenAuthUrlFor(config.tokenAuthUrl!, { room: 'Reunion', tenant: 'equipe' }, `${server.httpOrigin}/equipe/Reunion`);
+    const browser = new TestBrowser();
+    const response = await browser.request(signIn);
+    assert.equal(response.status, 302, await response.clone().text());
+    const answer = await throughProvider(browser, locationOf(response, signIn), 'agent-1', callbackPrefix);
+    const room = locationOf(await browser.request(answer), server.httpOrigin);
+    assert.equal(room.origin, server.httpOrigin);
+    assert.equal(room.pathname, '/equipe/Reunion');
+    assert.equal(decodeJwt(tokenIn(room)).sub, 'equipe');
+  });
+
+  it('refuses a tenant that would lead off the site or up the path, before going to the provider', async () => {
+    for (const tenant of ['//evil.example', '/\\evil.example', '\\evil.example', 'evil.example', '..', '.', '%2e%2e', 'a/b', 'https:']) {
+      for (const query of [
+        new URLSearchParams({ room: 'Reunion', jitsi_state: JSON.stringify({ room: 'Reunion', tenant }) }),
+        new URLSearchParams({ room: 'Reunion', tenant }),
+      ]) {
+        const response = await new TestBrowser().request(`${server.httpOrigin}/auth/oidc/login?${query.toString()}`);
+        const page = await problemPage(response, 400, /room name is not valid/);
+        assert.doesNotMatch(page, /evil/, `${tenant}: no link to it on the page`);
+      }
+    }
   });
 
   // Last: it fills this address's allowance of pending sign-ins.

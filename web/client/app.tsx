@@ -27,7 +27,7 @@ function Router({ initial, createConference, onConference }: AppProps) {
     return <Landing key={route.invalidRoom ?? ''} invalidRoom={route.invalidRoom} onJoin={(room) => navigate(roomPath(room, route.tenant))} />;
   }
   return (
-    <RoomPage key={`${route.tenant ?? ''}/${route.room}`} room={route.room} initial={initial}
+    <RoomPage key={`${route.tenant ?? ''}/${route.room}`} room={route.room} tenant={route.tenant} initial={initial}
       createConference={createConference} onConference={onConference} onHome={() => navigate(homePath(route.tenant))} />
   );
 }

@@ -196,14 +196,26 @@ describe('web client: SCRAM-SHA-1', () => {
 });
 
 describe('web client: the host\'s token sign-in address', () => {
+  const template = 'https://salon.example/auth/oidc/login?room={room}&jitsi_state={state}';
+
   it('fills jitsi-meet\'s {room} and {state} placeholders, or adds ?room=', async () => {
     const { tokenAuthUrlFor } = await import('../../../web/client/conference/conference-client.ts');
-    const filled = new URL(tokenAuthUrlFor('https://salon.example/auth/oidc/login?room={room}&jitsi_state={state}', 'Réunion', 'https://salon.example/Réunion'));
+    const filled = new URL(tokenAuthUrlFor(template, { room: 'Réunion', tenant: undefined }, 'https://salon.example/Réunion'));
     assert.equal(filled.pathname, '/auth/oidc/login');
     assert.equal(filled.searchParams.get('room'), 'Réunion');
     assert.deepEqual(JSON.parse(filled.searchParams.get('jitsi_state') ?? ''), { room: 'Réunion' });
-    const plain = new URL(tokenAuthUrlFor('/auth/oidc/login', 'Team', 'https://salon.example/Team'));
+    const plain = new URL(tokenAuthUrlFor('/auth/oidc/login', { room: 'Team', tenant: undefined }, 'https://salon.example/Team'));
     assert.equal(plain.toString(), 'https://salon.example/auth/oidc/login?room=Team');
+  });
+
+  it('carries the room\'s tenant in {state}, or as ?tenant= when the address has no {state}', async () => {
+    const { tokenAuthUrlFor } = await import('../../../web/client/conference/conference-client.ts');
+    const filled = new URL(tokenAuthUrlFor(template, { room: 'Réunion', tenant: 'équipe' }, 'https://salon.example/%C3%A9quipe/R%C3%A9union'));
+    assert.equal(filled.searchParams.get('room'), 'Réunion');
+    assert.deepEqual(JSON.parse(filled.searchParams.get('jitsi_state') ?? ''), { room: 'Réunion', tenant: 'équipe' });
+    assert.equal(filled.searchParams.has('tenant'), false, 'the state says it once');
+    const plain = new URL(tokenAuthUrlFor('/auth/oidc/login', { room: 'Team', tenant: 'ops' }, 'https://salon.example/ops/Team'));
+    assert.equal(plain.toString(), 'https://salon.example/auth/oidc/login?room=Team&tenant=ops');
   });
 });
 

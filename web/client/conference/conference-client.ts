@@ -42,21 +42,28 @@ export interface JitsiConfig {
   focusUserJid?: string;
   /**
    * Where an organiser signs in to get a token (jitsi-meet's `tokenAuthUrl`): `{room}` in it is
-   * replaced by the room's name and `{state}` by the encoded JSON `{"room":…}`; without `{room}`,
-   * `?room=` is added. The service comes back to the room with `#jwt=` (or `?jwt=`).
+   * replaced by the room's name and `{state}` by the encoded JSON `{"room":…,"tenant":…}`; without
+   * `{room}`, `?room=` is added, and without `{state}`, `?tenant=` under a tenant. The service comes
+   * back to the room, under its tenant, with `#jwt=` (or `?jwt=`).
    */
   tokenAuthUrl?: string;
   /** Video codecs in preference order (`AV1`, `VP9`, `VP8`, …): an SVC codec the offer carries is sent with spatial layers. */
   videoQuality?: { codecPreferenceOrder?: string[] };
 }
 
-/** The sign-in address of `tokenAuthUrl` for a room (jitsi-meet's getTokenAuthUrl, reduced to the room). */
-export function tokenAuthUrlFor(template: string, room: string, base: string): string {
+/**
+ * The sign-in address of `tokenAuthUrl` for a room and its tenant (jitsi-meet's getTokenAuthUrl,
+ * reduced to these two): the service needs both to bring the organiser back to `/<tenant>/<Room>`
+ * and to mint a token for that tenant (`sub`).
+ */
+export function tokenAuthUrlFor(template: string, where: { room: string; tenant: string | undefined }, base: string): string {
+  const { room, tenant } = where;
   const filled = template
     .replaceAll('{room}', encodeURIComponent(room))
-    .replaceAll('{state}', encodeURIComponent(JSON.stringify({ room })));
+    .replaceAll('{state}', encodeURIComponent(JSON.stringify(tenant === undefined ? { room } : { room, tenant })));
   const url = new URL(filled, base);
   if (!template.includes('{room}') && !url.searchParams.has('room')) url.searchParams.set('room', room);
+  if (tenant !== undefined && !template.includes('{state}') && !url.searchParams.has('tenant')) url.searchParams.set('tenant', tenant);
   return url.toString();
 }
 
@@ -281,7 +288,7 @@ class ConferenceClient implements ConferenceController {
    */
   private hostSignIn(): HostSignIn | undefined {
     if (this.credentials || this.options.jwt) return undefined;
-    if (this.config.tokenAuthUrl) return { kind: 'url', url: tokenAuthUrlFor(this.config.tokenAuthUrl, this.options.room, location.href) };
+    if (this.config.tokenAuthUrl) return { kind: 'url', url: tokenAuthUrlFor(this.config.tokenAuthUrl, { room: this.options.room, tenant: this.options.tenant }, location.href) };
     return this.config.hosts.anonymousdomain ? { kind: 'password' } : undefined;
   }
 

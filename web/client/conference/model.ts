@@ -201,6 +201,8 @@ export interface ConferenceController {
 /** What the pre-join screen hands to the conference. */
 export interface JoinOptions {
   readonly room: string;
+  /** The tenant the room's page is under (`/<tenant>/<Room>`); undefined for `/<Room>`. */
+  readonly tenant: string | undefined;
   readonly displayName: string;
   readonly audioMuted: boolean;
   readonly videoMuted: boolean;

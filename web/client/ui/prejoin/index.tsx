@@ -23,6 +23,8 @@ export const DISPLAY_NAME_KEY = 'salon.displayName';
 
 export interface PrejoinProps {
   readonly room: string;
+  /** The tenant the room is under, if any: handed on with the room. */
+  readonly tenant: string | undefined;
   readonly initialName: string | undefined;
   readonly startAudioMuted: boolean;
   readonly startVideoMuted: boolean;
@@ -76,6 +78,7 @@ export function Prejoin(props: PrejoinProps) {
     };
     props.onJoin({
       room: props.room,
+      tenant: props.tenant,
       displayName,
       audioMuted: micOff || preview.audioProblem !== undefined,
       videoMuted: camOff || preview.videoProblem !== undefined,

@@ -28,6 +28,8 @@ export type OnConference = (controller: ConferenceController, options: JoinOptio
 
 export interface RoomPageProps {
   readonly room: string;
+  /** The tenant the page is under (`/<tenant>/<Room>`), if any. */
+  readonly tenant: string | undefined;
   readonly initial: InitialOptions;
   readonly createConference: CreateConference;
   readonly onConference: OnConference | undefined;
@@ -41,9 +43,10 @@ interface Joined {
   readonly attempt: number;
 }
 
-function directJoinOptions(room: string, initial: InitialOptions): JoinOptions {
+function directJoinOptions(room: string, tenant: string | undefined, initial: InitialOptions): JoinOptions {
   return {
     room,
+    tenant,
     displayName: initial.displayName ?? readStored(DISPLAY_NAME_KEY) ?? '',
     audioMuted: initial.startAudioMuted,
     videoMuted: initial.startVideoMuted,
@@ -52,10 +55,10 @@ function directJoinOptions(room: string, initial: InitialOptions): JoinOptions {
   };
 }
 
-export function RoomPage({ room, initial, createConference, onConference, onHome }: RoomPageProps) {
+export function RoomPage({ room, tenant, initial, createConference, onConference, onHome }: RoomPageProps) {
   const [joined, setJoined] = useState<Joined | undefined>(() => {
     if (initial.prejoinEnabled) return undefined;
-    const options = directJoinOptions(room, initial);
+    const options = directJoinOptions(room, tenant, initial);
     return { controller: createConference(options), options, attempt: 0 };
   });
   // The conference being shown, known before the next render: a controller starts on creation,
@@ -92,7 +95,7 @@ export function RoomPage({ room, initial, createConference, onConference, onHome
 
   if (!joined) {
     return (
-      <Prejoin room={room} initialName={initial.displayName} startAudioMuted={initial.startAudioMuted}
+      <Prejoin room={room} tenant={tenant} initialName={initial.displayName} startAudioMuted={initial.startAudioMuted}
         startVideoMuted={initial.startVideoMuted} jwt={initial.jwt} onBack={onHome}
         onJoin={(options) => start(options, 0)} />
     );
