@@ -185,6 +185,28 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Names that are never configuration keys and that JavaScript objects give a meaning to. zod skips
+ * `__proto__` in a record without a word (`xmpp.components.secrets` took `{"__proto__": …}` and
+ * kept nothing), and takes `constructor` or `prototype` there as a component's domain.
+ */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The parsed file without its reserved keys, at any depth; each one found goes into `found` as the
+ * path of the object holding it and the key, so it is refused with the file's other problems.
+ */
+function withoutReservedKeys(value: unknown, path: string, found: Array<{ path: string; key: string }>): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => withoutReservedKeys(item, path ? `${path}.${i}` : String(i), found));
+  if (!isPlainObject(value)) return value;
+  const kept: Array<[string, unknown]> = [];
+  for (const [key, item] of Object.entries(value)) {
+    if (RESERVED_KEYS.has(key)) found.push({ path, key });
+    else kept.push([key, withoutReservedKeys(item, path ? `${path}.${key}` : key, found)]);
+  }
+  return Object.fromEntries(kept);
+}
+
 /** Where the value at `path` (or the nearest enclosing one) was set. */
 function sourceOf(sources: ReadonlyMap<string, string>, path: string): string | undefined {
   for (let at = path; at; at = at.slice(0, Math.max(0, at.lastIndexOf('.')))) {
@@ -209,6 +231,7 @@ export interface LoadedConfig {
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const sources = new Map<string, string>(); // config path → where it was set
   let layer: Record<string, unknown> = {};
+  const reserved: Array<{ path: string; key: string }> = [];
   const rest: string[] = [];
 
   // Flags first (to find --config), applied last.
@@ -253,7 +276,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     try {
       const parsed: unknown = JSON.parse(text);
       if (!isPlainObject(parsed)) throw new Error('not a JSON object');
-      layer = parsed;
+      layer = withoutReservedKeys(parsed, '', reserved) as Record<string, unknown>;
     } catch (err) {
       throw new ConfigError(`config file ${configFile}: ${(err as Error).message}`);
     }
@@ -274,13 +297,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (input.stateDir === undefined) input = { ...input, stateDir: defaultStateDir(env) };
 
   const result = configSchema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
+  if (!result.success || reserved.length) {
+    const problems = reserved.map(({ path, key }) => `${path || '(top)'} (in ${configFile}): Unrecognized key: ${JSON.stringify(key)}`);
+    for (const issue of result.error?.issues ?? []) {
       const path = issue.path.join('.');
       const where = sourceOf(sources, path) ?? (configFile ? `in ${configFile}` : undefined);
       const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
-      return `${path || '(top)'}${where ? ` (${where})` : ''}: ${issue.message}${keys}`;
-    });
+      problems.push(`${path || '(top)'}${where ? ` (${where})` : ''}: ${issue.message}${keys}`);
+    }
     throw new ConfigError(`bad configuration: ${problems.join('; ')}`);
   }
   const value = result.data;

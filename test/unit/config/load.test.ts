@@ -300,6 +300,35 @@ describe('config/load', () => {
       assertConfigError(['--config', file], {}, 'bogus', file);
     });
 
+    it('__proto__, constructor and prototype anywhere in the file, as unknown keys, with the other problems', async () => {
+      // Written as text: JSON.stringify would not write __proto__ as a key.
+      const cases: Array<[string, string, string]> = [
+        ['{"__proto__": {"http": {"port": 1}}}', '(top)', '__proto__'],
+        ['{"xmpp": {"components": {"secrets": {"__proto__": "a component secret"}}}}', 'xmpp.components.secrets', '__proto__'],
+        ['{"xmpp": {"components": {"secrets": {"__proto__": {"focus.meet.jitsi": "a component secret"}}}}}', 'xmpp.components.secrets', '__proto__'],
+        ['{"xmpp": {"components": {"secrets": {"constructor": "a component secret"}}}}', 'xmpp.components.secrets', 'constructor'],
+        ['{"xmpp": {"components": {"secrets": {"prototype": "a component secret"}}}}', 'xmpp.components.secrets', 'prototype'],
+        ['{"turn": {"servers": [{"type": "stun", "host": "stun.example", "port": 3478, "constructor": {}}]}}', 'turn.servers.0', 'constructor'],
+      ];
+      for (const [i, [text, parent, key]] of cases.entries()) {
+        const file = await configFile(`reserved-${i}.json`, text);
+        assertConfigError(['--config', file], {}, `${parent} (in ${file}): Unrecognized key: "${key}"`);
+      }
+      const both = await configFile('reserved-and-bad.json', '{"http": {"port": "x"}, "xmpp": {"components": {"secrets": {"__proto__": "a component secret"}}}}');
+      assertConfigError(['--config', both], {}, 'xmpp.components.secrets', '__proto__', 'http.port', both);
+    });
+
+    it('keeps component secrets and server lists of a valid file as written', async () => {
+      const file = await configFile('valid-nested.json', JSON.stringify({
+        xmpp: { components: { secrets: { 'focus.meet.jitsi': 'a component secret', 'jvb.meet.jitsi': 'another secret' } } },
+        turn: { servers: [{ type: 'stun', host: 'stun.example', port: 3478 }] },
+      }));
+      const { config } = load(['--config', file]);
+      assert.deepEqual(config.xmpp.components.secrets, { 'focus.meet.jitsi': 'a component secret', 'jvb.meet.jitsi': 'another secret' });
+      assert.equal(Object.getPrototypeOf(config.xmpp.components.secrets), Object.prototype);
+      assert.deepEqual(config.turn.servers.map(({ type, host, port }) => ({ type, host, port })), [{ type: 'stun', host: 'stun.example', port: 3478 }]);
+    });
+
     it('every problem of a file at once, still on one line', async () => {
       const file = await configFile('two-problems.json', JSON.stringify({ http: { port: 'x' }, media: { port: 99999 } }));
       assertConfigError(['--config', file], {}, 'http.port', 'media.port', file);
