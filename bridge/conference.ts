@@ -29,14 +29,17 @@ import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
+import type { ReceiveLog } from './transport/receive-log.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
 export interface ConferenceEndpoint {
   readonly id: string;
   readonly events: {
-    /** `arrival`: see EndpointEvents.rtp. */
-    on(name: 'rtp' | 'rtcp', fn: (packet: Buffer, arrival?: number) => void): () => void;
+    /** `arrival`, `logged`: see EndpointEvents.rtp. */
+    on(name: 'rtp' | 'rtcp', fn: (packet: Buffer, arrival?: number, logged?: boolean) => void): () => void;
   };
+  /** On the native path: the log the media socket's read notes the endpoint's RTP in (bridge/endpoint.ts Endpoint.receiveLog). */
+  receiveLog?(transportCcExtensionId: number): ReceiveLog;
   /**
    * Sends one RTP packet. The packet is consumed before the call returns (the endpoint encrypts
    * into a buffer of its own): the conference rewrites the same buffer for the next receiver.
@@ -394,12 +397,13 @@ export class BridgeConference {
     // Receive statistics first: forwarding may rewrite the packet in place.
     // Arrivals are on the process clock: they stand for the RTCP termination's now() only when it is that clock.
     const onClock = this.clock === systemClock;
-    member.unsubscribe.push(endpoint.events.on('rtp', (packet, arrival) => this.rtcp.receiveRtp(endpoint.id, packet, onClock ? arrival : undefined)));
+    member.unsubscribe.push(endpoint.events.on('rtp', (packet, arrival, logged) => this.rtcp.receiveRtp(endpoint.id, packet, onClock ? arrival : undefined, logged)));
     member.unsubscribe.push(endpoint.events.on('rtp', (packet) => this.forwardRtp(member, packet)));
     member.unsubscribe.push(endpoint.events.on('rtcp', (packet, arrival) => this.rtcp.receiveRtcp(endpoint.id, packet, onClock ? arrival : undefined)));
     this.members.set(endpoint.id, member);
     this.plainReceivers.clear();
-    this.rtcp.addEndpoint(endpoint.id);
+    // Its log's arrivals are on the process clock, as the arrivals above.
+    this.rtcp.addEndpoint(endpoint.id, onClock ? endpoint.receiveLog?.(this.rtcp.transportCcExtensionId) : undefined);
     this.refreshForwarding();
   }
 

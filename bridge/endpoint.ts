@@ -14,6 +14,7 @@ import type { Clock } from './transport/clock.ts';
 import { DtlsLink, type DtlsRole, type SrtpKeyingMaterial } from './transport/dtls-link.ts';
 import { TypedEvents } from './transport/events.ts';
 import { IceAgent, type IceState, type IceTiming } from './transport/ice-agent.ts';
+import { ReceiveLog } from './transport/receive-log.ts';
 import { SrtpProtection, type UnprotectResult } from './transport/srtp-protection.ts';
 import { addressKey, type MuxClient, type RemoteAddress, type UdpMux } from './transport/udp-mux.ts';
 
@@ -70,9 +71,10 @@ export interface EndpointEvents {
    * A decrypted, authenticated, non-replayed RTP packet (header, payload and padding). `arrival`:
    * when the kernel received it, on the process clock (performance.now()), when the socket tells;
    * transport-cc feedback and jitter are then measured from the wire, not from when the event loop
-   * got to the packet.
+   * got to the packet. `logged`: the media socket's read noted its receive-side facts in the
+   * endpoint's receive log (receiveLog), which is read in one go later.
    */
-  rtp: (packet: Buffer, arrival?: number) => void;
+  rtp: (packet: Buffer, arrival?: number, logged?: boolean) => void;
   /** A decrypted compound RTCP packet; `arrival` as rtp's. */
   rtcp: (packet: Buffer, arrival?: number) => void;
 }
@@ -116,6 +118,10 @@ export class Endpoint {
   #remoteFingerprints: DtlsFingerprint[] = [];
   #remoteSetup: DtlsFingerprint['setup'];
   #srtp: SrtpProtection | undefined;
+  /** Made by receiveLog(), kept on the session's receiving transform. */
+  #receiveLog: ReceiveLog | undefined;
+  /** Whether what the read unprotects for this endpoint goes into #receiveLog. */
+  #logsReads = false;
   /** The remote addresses the mux routes to this endpoint (ICE validated them); at most the mux's per-client limit. */
   readonly #bound: RemoteAddress[] = [];
   /** Where DTLS goes until ICE has nominated: the last (validated) address DTLS came from. */
@@ -231,6 +237,27 @@ export class Endpoint {
   /** Encrypts one plaintext compound RTCP packet and sends it on the selected pair. */
   sendRtcp(packet: Buffer): void {
     this.#send(packet, 'rtcp');
+  }
+
+  /**
+   * From now on, on the native path, the media socket's read notes the receive-side facts of every
+   * RTP packet it unprotects for this endpoint in this log (bridge/transport/receive-log.ts), and
+   * the `rtp` event says so (`logged`). The same log at every call.
+   */
+  receiveLog(transportCcExtensionId: number): ReceiveLog {
+    if (!this.#receiveLog) {
+      this.#receiveLog = new ReceiveLog(transportCcExtensionId);
+      this.#attachReceiveLog();
+    }
+    return this.#receiveLog;
+  }
+
+  #attachReceiveLog(): void {
+    const log = this.#receiveLog;
+    if (!log) return;
+    const transform = this.#srtp?.nativeReceiver;
+    log.attach(transform);
+    this.#logsReads = transform !== undefined;
   }
 
   stats(): EndpointStats {
@@ -362,7 +389,7 @@ export class Endpoint {
       this.#stats.packetsIn++;
       this.#stats.bytesIn += data.length + srtp.rtpOverhead;
       this.#lastHeard = arrival ?? this.#context.clock.now();
-      this.events.emit('rtp', data, arrival);
+      this.events.emit('rtp', data, arrival, this.#logsReads);
       return;
     }
     // RFC 5761 §4: RTCP packet types 192-223 share the port with RTP (rtcp-mux).
@@ -392,6 +419,7 @@ export class Endpoint {
   #setSrtp(srtp: SrtpProtection | undefined): void {
     if (srtp === this.#srtp) return;
     this.#srtp = srtp;
+    this.#attachReceiveLog();
     for (const address of this.#bound) this.#bindReceiver(address);
   }
 

@@ -17,6 +17,7 @@ import { ReceiveStatistics } from './rtp/receive-stats.ts';
 import { buildNack, buildReceiverReports, expandNack, RtcpWalker, senderInfoOnly, type ReportBlock } from './rtp/rtcp.ts';
 import { TransportCcRecorder } from './rtp/transport-cc.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
+import type { LoggedRtp, ReceiveLogReader } from './transport/receive-log.ts';
 
 /** The bridge's own SSRCs in a conference (`jvb-a0`, `jvb-v0`), the sender SSRCs of its feedback. */
 export interface FeedbackSsrcs {
@@ -118,6 +119,10 @@ interface EndpointFeedback {
   senderReportsPassed: Map<number, number>;
   /** NACKs passed on unchanged in the current second: {@link PASSED_NACKS_PER_SECOND}. */
   passedNacks: { start: number; count: number };
+  /** Where the media socket's read notes the endpoint's packets (native path), read by {@link RtcpTermination.#drain}. */
+  log: ReceiveLogReader | undefined;
+  /** What a logged packet is handed to (made once per endpoint). */
+  onLogged: LoggedRtp;
 }
 
 export class RtcpTermination {
@@ -170,14 +175,30 @@ export class RtcpTermination {
     if (!this.#closed) this.#started = true;
   }
 
-  addEndpoint(id: string): void {
+  /** The header extension incoming packets carry their transport-wide sequence number in. */
+  get transportCcExtensionId(): number {
+    return this.#extensionId;
+  }
+
+  /**
+   * `log`: where the media socket's read notes the endpoint's RTP (bridge/transport/receive-log.ts),
+   * its arrivals on this termination's clock; the packets it notes come to receiveRtp `logged`.
+   */
+  addEndpoint(id: string, log?: ReceiveLogReader): void {
     if (this.#closed || this.#endpoints.has(id)) return;
-    this.#endpoints.set(id, { tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map(), senderReportsPassed: new Map(), passedNacks: { start: Number.NEGATIVE_INFINITY, count: 0 } });
+    const state: EndpointFeedback = {
+      tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map(), senderReportsPassed: new Map(), passedNacks: { start: Number.NEGATIVE_INFINITY, count: 0 },
+      log, onLogged: (transportSequence, ssrc, sequenceNumber, timestamp, payloadType, arrival) => this.#received(id, state, transportSequence, ssrc, sequenceNumber, timestamp, payloadType, arrival),
+    };
+    // What it noted before now (another conference's, or none) is not this conference's to count.
+    log?.drain(() => {});
+    this.#endpoints.set(id, state);
   }
 
   removeEndpoint(id: string): void {
     const state = this.#endpoints.get(id);
     if (!state) return;
+    this.#drain(state);
     for (const stream of state.streams.values()) this.#retire(stream);
     this.#endpoints.delete(id);
   }
@@ -186,6 +207,8 @@ export class RtcpTermination {
   sourcesChanged(id: string): void {
     const state = this.#endpoints.get(id);
     if (!state) return;
+    // What came before the change is counted before its streams go.
+    this.#drain(state);
     for (const [ssrc, stream] of state.streams) {
       if (this.#host.ownerOf(ssrc) === id) continue;
       this.#retire(stream);
@@ -197,35 +220,54 @@ export class RtcpTermination {
   /**
    * One RTP packet from an endpoint, before anything rewrites it. `arrival` (on this clock): when
    * it reached the bridge, if known, for its transport-cc arrival time and jitter; else now.
+   * `logged`: the endpoint's receive log has it (addEndpoint), to be read with the others.
    */
-  receiveRtp(id: string, packet: Buffer, arrival?: number): void {
+  receiveRtp(id: string, packet: Buffer, arrival?: number, logged = false): void {
     const state = this.#endpoints.get(id);
+    if (!state) return;
+    if (logged && state.log !== undefined) {
+      this.#wake(arrival ?? this.#clock.now());
+      // Read once the waiting records could hold the packet that sends feedback early (#received).
+      if (state.tcc.pending + state.log.waiting >= this.#pendingLimit) this.#drain(state);
+      return;
+    }
     const header = this.#header;
-    if (!state || header.parse(packet) !== 'ok') return;
+    if (header.parse(packet) !== 'ok') return;
     const now = arrival ?? this.#clock.now();
     this.#wake(now);
-    const transportSequence = readTransportSequence(header, this.#extensionId);
+    this.#received(id, state, readTransportSequence(header, this.#extensionId), header.ssrc, header.sequenceNumber, header.timestamp, header.payloadType, now);
+  }
+
+  /** One packet's receive-side facts, handed over as it comes or read from the endpoint's log: transport-cc arrival, statistics. */
+  #received(id: string, state: EndpointFeedback, transportSequence: number, ssrc: number, sequenceNumber: number, timestamp: number, payloadType: number, now: number): void {
     if (transportSequence >= 0) {
       state.tcc.record(transportSequence, now * 1000);
-      state.mediaSsrc = header.ssrc;
+      state.mediaSsrc = ssrc;
     }
-    const ssrc = header.ssrc;
     if (this.#host.ownerOf(ssrc) === id) {
-      const clockRate = this.#clockRates.get(header.payloadType) ?? VIDEO_CLOCK_RATE;
+      const clockRate = this.#clockRates.get(payloadType) ?? VIDEO_CLOCK_RATE;
       let stream = state.streams.get(ssrc);
       if (!stream) {
         stream = { stats: new ReceiveStatistics(ssrc), kind: clockRate === VIDEO_CLOCK_RATE ? 'video' : 'audio' };
         state.streams.set(ssrc, stream);
       }
-      stream.stats.update(header.sequenceNumber, header.timestamp, now, clockRate);
+      stream.stats.update(sequenceNumber, timestamp, now, clockRate);
     }
     if (state.tcc.pending >= this.#pendingLimit) this.#sendFeedback(id, state);
+  }
+
+  /** Reads what the endpoint's receive log holds (its packets, in the order they came). */
+  #drain(state: EndpointFeedback): void {
+    if (state.log === undefined || state.log.waiting === 0) return;
+    state.log.drain(state.onLogged);
   }
 
   /** One compound RTCP packet from an endpoint: see the file comment for what passes. `arrival` as receiveRtp's. */
   receiveRtcp(id: string, packet: Buffer, arrival?: number): void {
     const state = this.#endpoints.get(id);
     if (!state) return;
+    // A sender report is matched against the packets received before it.
+    this.#drain(state);
     // Made at the first part to pass on: most compounds (receiver reports, transport-cc) pass nothing.
     let out: Map<string, Buffer[]> | undefined;
     const push = (target: string | undefined, part: Buffer): void => {
@@ -341,6 +383,7 @@ export class RtcpTermination {
     let expected = this.#retired.expected;
     let lost = this.#retired.lost;
     for (const state of this.#endpoints.values()) {
+      this.#drain(state);
       for (const { stats } of state.streams.values()) {
         expected += stats.totalExpected;
         lost += stats.totalLost;
@@ -392,7 +435,10 @@ export class RtcpTermination {
     if (this.#closed) return;
     const now = this.#clock.now();
     try {
-      for (const [id, state] of this.#endpoints) this.#sendFeedback(id, state);
+      for (const [id, state] of this.#endpoints) {
+        this.#drain(state);
+        this.#sendFeedback(id, state);
+      }
       if (now >= this.#nextReportAt) {
         this.#nextReportAt = now + this.#reportIntervalMs;
         this.#sendReports(now);

@@ -27,7 +27,27 @@ export interface NativeSrtpTransform {
   encryptRtcp(packet: Uint8Array, index: number, out: Uint8Array): number;
   /** Authenticates (and decrypts) in place; the RTCP length, or -1. */
   decryptRtcp(packet: Uint8Array): number;
+  /**
+   * From now on the media socket's read notes every RTP packet this transform unprotects in these
+   * arrays (salon_media.cc ReceiveLogMemory; bridge/rtp/receive-log.ts reads them), with the
+   * transport-wide sequence number read from extension `transportCcExtensionId` (0: none). The
+   * same arrays at every call.
+   */
+  receiveLog(transportCcExtensionId: number): NativeReceiveLogArrays;
 }
+
+/** A transform's receive log (salon_media.cc ReceiveLogMemory). */
+export interface NativeReceiveLogArrays {
+  /** Per record: its arrival, ms on the monotonic clock (NativeMedia.monotonicMs). */
+  readonly arrivals: Float64Array;
+  /** Per record, RECEIVE_LOG_FIELDS of them: transport-wide sequence number or -1, SSRC, sequence number, RTP timestamp, payload type, length. */
+  readonly fields: Int32Array;
+  /** [0]: records waiting (the reader sets it back to 0); [1]: records not kept, the log being full. */
+  readonly state: Int32Array;
+}
+
+/** Fields per record of a receive log. */
+export const RECEIVE_LOG_FIELDS = 6;
 
 /** What the kernel took from a batch (salon_media.cc UdpBatch::Sent). */
 export interface BatchSent {
@@ -135,6 +155,10 @@ export interface NativeMedia {
   openssl: string;
   /** Indices remembered per SSRC sent, none protected twice (salon_media.cc SentWindow). */
   sentWindow: number;
+  /** The monotonic clock (uv_hrtime's, which performance.now() counts from its origin), in ms. */
+  monotonicMs(): number;
+  /** Records a receive log holds (NativeSrtpTransform.receiveLog). */
+  receiveLogRecords: number;
 }
 
 /**
@@ -163,6 +187,9 @@ export function missingFromBuild(native: Partial<NativeMedia>): string[] {
   if (native.SrtpTransform && typeof (native.SrtpTransform.prototype as Partial<NativeSrtpTransform>).protectRtp !== 'function') missing.push('SrtpTransform.protectRtp');
   // It protected an index as often as asked, and queued one copy per call.
   if (typeof native.sentWindow !== 'number') missing.push('sentWindow');
+  // Every RTP packet's receive-side facts went to JavaScript one by one.
+  if (typeof native.monotonicMs !== 'function') missing.push('monotonicMs');
+  if (native.SrtpTransform && typeof (native.SrtpTransform.prototype as Partial<NativeSrtpTransform>).receiveLog !== 'function') missing.push('SrtpTransform.receiveLog');
   return missing;
 }
 
@@ -278,6 +305,16 @@ export class NativeTransform implements SrtpTransform {
   decryptRtcp(packet: Buffer): Buffer | undefined {
     const length = this.native.decryptRtcp(packet);
     return length < 0 ? undefined : packet.subarray(0, length);
+  }
+
+  /** The media socket's read notes what this transform unprotects from now on: NativeSrtpTransform.receiveLog. */
+  receiveLog(transportCcExtensionId: number): NativeReceiveLogArrays {
+    return this.native.receiveLog(transportCcExtensionId);
+  }
+
+  /** What to subtract from a monotonic time (a receive log's arrivals) to have it on performance.now()'s clock. */
+  monotonicOffset(): number {
+    return this.#addon.monotonicMs() - performance.now();
   }
 }
 

@@ -559,6 +559,98 @@ class Registry {
 class SrtpTransform;
 class UdpBatch;
 
+// The transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01) carried in
+// header extension element `id` of the RTP packet whose header is `header` bytes long, or -1: the
+// rules of bridge/rtp/packet.ts RtpHeader.findExtension (RFC 8285 one-byte and two-byte forms;
+// libwebrtc's reading stops at a one-byte element of id 15, or of id 0 with a length).
+int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
+  if (!(packet[0] & 0x10) || id <= 0) return -1;
+  const size_t block = kRtpHeader + 4 * size_t(packet[0] & 0x0f);
+  const unsigned profile = (unsigned(packet[block]) << 8) | packet[block + 1];
+  size_t i = block + 4;
+  const size_t end = header;
+  if (profile == 0xbede) {
+    while (i < end) {
+      const uint8_t b = packet[i];
+      if (b == 0) {
+        i++;
+        continue;
+      }
+      const int element = b >> 4;
+      if (element == 15 || element == 0) return -1;
+      const size_t length = size_t(b & 0x0f) + 1;
+      if (i + 1 + length > end) return -1;
+      if (element == id) return length >= 2 ? int32_t((packet[i + 1] << 8) | packet[i + 2]) : -1;
+      i += 1 + length;
+    }
+  } else if ((profile & 0xfff0) == 0x1000) {
+    while (i < end) {
+      const int element = packet[i];
+      if (element == 0) {
+        i++;
+        continue;
+      }
+      if (i + 2 > end) return -1;
+      const size_t length = packet[i + 1];
+      if (i + 2 + length > end) return -1;
+      if (element == id) return length >= 2 ? int32_t((packet[i + 2] << 8) | packet[i + 3]) : -1;
+      i += 2 + length;
+    }
+  }
+  return -1;
+}
+
+// What the media socket's read notes of each RTP packet a receiving transform unprotected, for
+// JavaScript to read in one go when it builds transport-cc feedback and receiver reports
+// (bridge/rtp/receive-log.ts) instead of once per packet: in arrival order, the arrival (ms on
+// the monotonic clock, MonotonicMs, the kernel's time when it gave one) and six fields
+// (transport-wide sequence number or -1, SSRC, sequence number, RTP timestamp, payload type,
+// length). A record that finds the log full is counted, not kept. In memory of this struct's, not
+// of V8's (as UdpSocket's SharedArrays): freed once the transform and every view let go of it.
+constexpr size_t kReceiveLogRecords = 1024;
+constexpr size_t kReceiveLogFields = 6;
+
+struct ReceiveLogMemory {
+  double arrivals[kReceiveLogRecords] = {};
+  int32_t fields[kReceiveLogRecords * kReceiveLogFields] = {};
+  // [0]: records waiting (JavaScript sets it back to 0 once it read them); [1]: records not kept.
+  int32_t state[2] = {};
+  int references = 1;  // the transform's; all on the JavaScript thread (Node-API finalizers run there)
+
+  bool View(napi_env env, void* data, size_t length, napi_value* result) {
+    references++;
+    if (napi_create_external_arraybuffer(env, data, length, [](napi_env, void*, void* hint) { static_cast<ReceiveLogMemory*>(hint)->Release(); }, this, result) == napi_ok) {
+      return true;
+    }
+    references--;
+    return false;
+  }
+  void Release() {
+    if (--references == 0) delete this;
+  }
+
+  // One unprotected RTP packet of `length` bytes (SRTP tag removed).
+  void Note(const uint8_t* packet, size_t length, double arrival, int extension) {
+    const long header = RtpHeaderLength(packet, long(length));
+    if (header < 0) return;
+    // As RtpHeader.parse: a padding count of 0, or one longer than the payload, makes no packet.
+    if ((packet[0] & 0x20) && (packet[length - 1] == 0 || size_t(packet[length - 1]) > length - size_t(header))) return;
+    if (size_t(state[0]) >= kReceiveLogRecords) {
+      state[1]++;
+      return;
+    }
+    const size_t i = size_t(state[0]++);
+    arrivals[i] = arrival;
+    int32_t* f = &fields[i * kReceiveLogFields];
+    f[0] = TransportSequenceOf(packet, size_t(header), extension);
+    f[1] = int32_t(ReadU32(packet + 8));
+    f[2] = int32_t((packet[2] << 8) | packet[3]);
+    f[3] = int32_t(ReadU32(packet + 4));
+    f[4] = packet[1] & 0x7f;
+    f[5] = int32_t(length);
+  }
+};
+
 // Shared by the instance's classes and functions; kept alive by every object registered in it,
 // so that an object finalized after the instance data (teardown order is not specified) still
 // finds its registry.
@@ -578,7 +670,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     return DefineClass(env, "SrtpTransform",
                        {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::ProtectRtpMethod>("protectRtp"),
                         InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
-                        InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp")},
+                        InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp"), InstanceMethod<&SrtpTransform::ReceiveLog>("receiveLog")},
                        state);
   }
 
@@ -616,6 +708,12 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
 
   ~SrtpTransform() override {
     if (state_) state_->transforms.Remove(handle_);
+    if (log_ != nullptr) log_->Release();
+  }
+
+  // Notes an RTP packet the media socket's read unprotected (UdpSocket::Unprotect), when asked to.
+  void NoteReceived(const uint8_t* packet, size_t length, double arrival) {
+    if (log_ != nullptr) log_->Note(packet, length, arrival, log_extension_);
   }
 
   Transform& transform() { return transform_; }
@@ -694,6 +792,27 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     return Napi::Number::New(info.Env(), double(transform_.EncryptRtcp(in, length, U32(info[1]) & 0x7fffffffu, out, capacity)));
   }
 
+  // receiveLog(transportCcExtensionId) → { arrivals: Float64Array, fields: Int32Array, state: Int32Array }:
+  // from now on the media socket's read notes every RTP packet this transform unprotects
+  // (ReceiveLogMemory); the same arrays at every call, the extension id (1-255, 0: none) replaced.
+  Napi::Value ReceiveLog(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint32_t extension = U32(info[0]);
+    if (extension > 255) return Fail(env);
+    log_extension_ = int(extension);
+    if (log_ == nullptr) log_ = new ReceiveLogMemory();
+    napi_value arrivals, fields, state;
+    if (!log_->View(env, log_->arrivals, sizeof log_->arrivals, &arrivals) || !log_->View(env, log_->fields, sizeof log_->fields, &fields) ||
+        !log_->View(env, log_->state, sizeof log_->state, &state)) {
+      return Fail(env);
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("arrivals", Napi::Float64Array::New(env, kReceiveLogRecords, Napi::ArrayBuffer(env, arrivals), 0));
+    result.Set("fields", Napi::Int32Array::New(env, kReceiveLogRecords * kReceiveLogFields, Napi::ArrayBuffer(env, fields), 0));
+    result.Set("state", Napi::Int32Array::New(env, 2, Napi::ArrayBuffer(env, state), 0));
+    return result;
+  }
+
   // decryptRtcp(packet) → RTCP length (decrypted in place), or -1
   Napi::Value DecryptRtcp(const Napi::CallbackInfo& info) {
     uint8_t* data;
@@ -709,6 +828,8 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   SsrcTable<SentWindow> sent_{kSendingSsrcs};
   std::shared_ptr<AddonState> state_;
   double handle_ = 0;
+  ReceiveLogMemory* log_ = nullptr;
+  int log_extension_ = 0;
 };
 
 // The source addresses of received datagrams, each given a small number (its peer id) the first
@@ -871,7 +992,8 @@ static double RealtimeMs() {
   return double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
 }
 
-// CLOCK_MONOTONIC in ms, for what lasts a while (a path's segment limit).
+// CLOCK_MONOTONIC in ms, for what lasts a while (a path's segment limit), and for the receive logs:
+// the clock of uv_hrtime, from which performance.now() counts.
 static double MonotonicMs() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1275,6 +1397,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       }
       if (received == 0) return;
       const double read_ms = RealtimeMs();
+      // Kernel times (realtime) onto the monotonic clock, for the receive logs.
+      const double to_monotonic = MonotonicMs() - read_ms;
       arrivals_data_[capacity_ + 1] = read_ms;
       size_t total = 0;
       for (int i = 0; i < received; i++) {
@@ -1299,12 +1423,16 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         const size_t length = messages_[i].msg_len;
         if (length > 0) memcpy(out, &slab_[size_t(i) * slot_bytes_], length);
         const uint32_t peer = peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen);
-        unprotected_data_[count] = int32_t(Unprotect(peer, out, length, &unprotected_by_data_[count]));
+        const double arrival = ArrivalMs(messages_[i].msg_hdr);
+        // As NativeMediaSocket takes it: a kernel time more than 1 s old, or after the read, is a clock step.
+        const double wait = read_ms - arrival;
+        const double logged_at = (arrival > 0 && wait >= 0 && wait <= 1000 ? arrival : read_ms) + to_monotonic;
+        unprotected_data_[count] = int32_t(Unprotect(peer, out, length, logged_at, &unprotected_by_data_[count]));
         out += length;
         metadata_data_[2 * count] = int32_t(length);
         metadata_data_[2 * count + 1] = int32_t(peer);
-        arrivals_data_[count] = ArrivalMs(messages_[i].msg_hdr);
-        if (arrivals_data_[count] > 0) read_delays_.Count(read_ms - arrivals_data_[count]);
+        arrivals_data_[count] = arrival;
+        if (arrival > 0) read_delays_.Count(wait);
         count++;
       }
       datagrams_ += count;
@@ -1334,7 +1462,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // the transform (JavaScript hands the datagram on later, maybe to another endpoint by then: its
   // own transform must be the one); -1 for anything not tried (no transform, or RTCP, DTLS, STUN),
   // which JavaScript handles as it comes.
-  long Unprotect(uint32_t peer, uint8_t* data, size_t length, double* by) {
+  // An RTP packet so unprotected is noted in the transform's receive log, if it keeps one, as
+  // arriving at `arrival` (ms, monotonic).
+  long Unprotect(uint32_t peer, uint8_t* data, size_t length, double arrival, double* by) {
     *by = 0;
     const double receiver = peers_.Receiver(peer);
     if (receiver == 0 || length < 2 || data[0] < 128 || data[0] > 191 || (data[1] >= 192 && data[1] <= 223)) return -1;
@@ -1342,7 +1472,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (transform == nullptr) return -1;
     *by = receiver;
     unprotected_count_++;
-    return transform->UnprotectRtp(data, length);
+    const long plain = transform->UnprotectRtp(data, length);
+    if (plain >= 0) transform->NoteReceived(data, size_t(plain), arrival);
+    return plain;
   }
 
   Napi::Env env_ = nullptr;
@@ -1988,6 +2120,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   // Indices remembered per SSRC sent (SentWindow): a build without it protects an index twice.
   exports.Set("sentWindow", Napi::Number::New(env, double(kSentWindow)));
+  exports.Set("monotonicMs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), MonotonicMs()); }));
+  exports.Set("receiveLogRecords", Napi::Number::New(env, double(kReceiveLogRecords)));
   return exports;
 }
 

@@ -5,10 +5,15 @@
  * agent, werift's DTLS client through DtlsLink, SrtpProtection). What the client sends reaches the
  * endpoint as the packets it protected, the read's counter shows it did the unprotecting, a replay
  * is refused there, and once the endpoint closed the socket unprotects nothing from that address.
+ * The read also notes each packet's receive-side facts in the endpoint's receive log, as the
+ * TypeScript path reads them from the packet.
  */
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MediaTransport } from '../../bridge/transport/index.ts';
+import { readTransportSequence, RtpHeader } from '../../bridge/rtp/packet.ts';
+import type { LoggedRtp } from '../../bridge/transport/receive-log.ts';
+import { seededRandom } from '../unit/seeded-random.ts';
 import { connectScriptedClient, scriptedRtp as rtp, waitFor as until, type ScriptedClient } from './scripted-client.ts';
 
 const log = pino({ level: 'silent' });
@@ -51,6 +56,110 @@ describe('media transport: the native read unprotects an endpoint\'s SRTP (integ
     // A datagram from an address nobody binds any more is dropped by the demultiplexer; the read left it alone.
     await until('the datagram read and dropped', () => media!.muxStats.dropped >= 1);
     assert.equal(media.socketCounters()?.unprotected, before + 4, 'nothing unprotected once the endpoint closed');
+  });
+
+  it('notes in the endpoint\'s receive log what RtpHeader and readTransportSequence read of each packet, in order; a full log counts what it cannot keep', async function () {
+    if (process.env.SALON_BRIDGE_NATIVE === 'off') this.skip();
+    media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, native: 'on' });
+    const endpoint = media.createEndpoint('alice', log);
+    const receiveLog = endpoint.receiveLog(5); // before the session: kept on its transform once DTLS is done
+    const logged: boolean[] = [];
+    endpoint.events.on('rtp', (_packet, _arrival, wasLogged) => logged.push(wasLogged === true));
+    client = await connectScriptedClient(media, endpoint, log, CLIENT_ICE);
+    const { srtp, send } = client;
+    const random = seededRandom(2026);
+    const pick = (n: number): number => Math.floor(random() * n);
+    /** A packet with a header extension block of a random form, often malformed, and sometimes padding. */
+    const packet = (sequence: number): Buffer => {
+      const csrcs = pick(3);
+      const elements: number[] = [];
+      const form = random();
+      let profile = -1;
+      if (form < 0.35) {
+        profile = 0xbede;
+        for (let n = pick(4); n >= 0; n--) {
+          const r = random();
+          if (r < 0.15) elements.push(0); // padding
+          else if (r < 0.25) elements.push(0xf0 | pick(16), pick(256)); // id 15: reading stops
+          else if (r < 0.4) elements.push(pick(15) + 1, pick(256)); // id 0 with a length: reading stops
+          else {
+            const id = random() < 0.5 ? 5 : 1 + pick(14);
+            const length = random() < 0.7 ? 2 : 1 + pick(4);
+            elements.push((id << 4) | (length - 1), ...Array.from({ length }, () => pick(256)));
+          }
+        }
+      } else if (form < 0.6) {
+        profile = 0x1000 | pick(16);
+        for (let n = pick(4); n >= 0; n--) {
+          if (random() < 0.15) {
+            elements.push(0);
+            continue;
+          }
+          const id = random() < 0.5 ? 5 : pick(256);
+          const length = random() < 0.7 ? 2 : pick(5);
+          elements.push(id, length, ...Array.from({ length }, () => pick(256)));
+        }
+      } else if (form < 0.7) {
+        profile = pick(65536);
+        elements.push(0x51, 1, 2, 3);
+      }
+      // A block cut short sometimes: its last element runs past it.
+      const words = Math.ceil(elements.length / 4) - (elements.length > 4 && random() < 0.1 ? 1 : 0);
+      const header = 12 + 4 * csrcs + (profile >= 0 ? 4 + 4 * words : 0);
+      const padded = random() < 0.2;
+      const paddingCount = padded ? (random() < 0.7 ? 1 + pick(4) : random() < 0.5 ? 0 : 250) : 0;
+      const payload = 20 + pick(100);
+      const data = Buffer.alloc(header + payload + (padded && paddingCount > 0 && paddingCount < 250 ? paddingCount : padded ? 1 : 0));
+      data[0] = 0x80 | (padded ? 0x20 : 0) | (profile >= 0 ? 0x10 : 0) | csrcs;
+      data[1] = [96, 100, 111, 0x80 | 100][pick(4)]!;
+      data.writeUInt16BE(sequence, 2);
+      data.writeUInt32BE((sequence * 3000) >>> 0, 4);
+      data.writeUInt32BE(0x1000 + pick(3), 8);
+      if (profile >= 0) {
+        data.writeUInt16BE(profile, 12 + 4 * csrcs);
+        data.writeUInt16BE(words, 14 + 4 * csrcs);
+        Buffer.from(elements.slice(0, 4 * words)).copy(data, 16 + 4 * csrcs);
+      }
+      if (padded) data[data.length - 1] = paddingCount;
+      return data;
+    };
+    const expected: Array<Parameters<LoggedRtp>> = [];
+    const header = new RtpHeader();
+    const sent: Buffer[] = [];
+    for (let sequence = 1; sequence <= 400; sequence++) {
+      const plain = packet(sequence);
+      const wire = srtp.protectRtp(plain);
+      if (!wire) continue;
+      sent.push(wire);
+      if (header.parse(plain) !== 'ok') continue;
+      expected.push([readTransportSequence(header, 5), header.ssrc, header.sequenceNumber, header.timestamp, header.payloadType, 0]);
+    }
+    assert.ok(expected.length > 250 && expected.length < sent.length, `${expected.length} of ${sent.length} packets readable`);
+    assert.ok(expected.filter((record) => record[0] >= 0).length > 50, 'transport-wide numbers among them');
+    const startedAt = performance.now();
+    for (const datagram of sent) send(datagram);
+    await until('every packet handed on', () => endpoint.stats().packetsIn >= sent.length);
+    const endedAt = performance.now();
+    assert.ok(logged.length === sent.length && logged.every(Boolean), 'each rtp event says the read logged it');
+    const records: Array<Parameters<LoggedRtp>> = [];
+    assert.equal(receiveLog.waiting, expected.length);
+    receiveLog.drain((...record) => records.push(record));
+    for (const record of records) {
+      assert.ok(record[5] >= startedAt - 1 && record[5] <= endedAt + 1, `arrival ${record[5]} within [${startedAt}, ${endedAt}] on the process clock`);
+      record[5] = 0;
+    }
+    assert.deepEqual(records, expected);
+    assert.equal(receiveLog.waiting, 0);
+
+    // Full: what comes next is counted, not kept, until the log is read.
+    const capacity = 1024;
+    for (let sequence = 1000; sequence < 1000 + capacity + 50; sequence++) send(srtp.protectRtp(rtp(sequence, 0x2000))!);
+    await until('every packet handed on', () => endpoint.stats().packetsIn >= sent.length + capacity + 50);
+    assert.equal(receiveLog.waiting, capacity);
+    assert.equal(receiveLog.dropped, 50);
+    const sequences: number[] = [];
+    receiveLog.drain((_t, _ssrc, sequence) => sequences.push(sequence));
+    assert.deepEqual(sequences, Array.from({ length: capacity }, (_, i) => 1000 + i), 'the first ones kept, in order');
   });
 
   it('keeps an unimpaired endpoint on the native path (batched sends, kernel arrival times) while another\'s link is impaired (a test hook)', async function () {

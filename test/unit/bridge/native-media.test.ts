@@ -93,7 +93,16 @@ describe('bridge/native: the addon', function () {
         return -1;
       }
     }
-    assert.deepEqual(missingFromBuild({ ...addon, SrtpTransform: OldSrtpTransform as unknown as NativeMedia['SrtpTransform'] }), ['SrtpTransform.protectRtp']);
+    assert.deepEqual(missingFromBuild({ ...addon, SrtpTransform: OldSrtpTransform as unknown as NativeMedia['SrtpTransform'] }), ['SrtpTransform.protectRtp', 'SrtpTransform.receiveLog']);
+    // Before the read noted what it unprotected in a receive log.
+    class UnloggedSrtpTransform extends OldSrtpTransform {
+      protectRtp(): number {
+        return -1;
+      }
+    }
+    assert.deepEqual(missingFromBuild({ ...addon, SrtpTransform: UnloggedSrtpTransform as unknown as NativeMedia['SrtpTransform'] }), ['SrtpTransform.receiveLog']);
+    const { monotonicMs: _monotonic, ...withoutClock } = addon;
+    assert.deepEqual(missingFromBuild(withoutClock), ['monotonicMs']);
     // Before it protected an index once, and queued copies of one datagram.
     const { sentWindow: _window, ...withoutWindow } = addon;
     assert.deepEqual(missingFromBuild(withoutWindow), ['sentWindow']);

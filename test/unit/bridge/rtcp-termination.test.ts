@@ -8,6 +8,8 @@ import { TypedEvents } from '../../../bridge/transport/events.ts';
 import { hex } from './rtp/fixtures.ts';
 import { TimerGrid } from '../../../bridge/transport/clock.ts';
 import { ManualClock } from './transport/manual-clock.ts';
+import type { LoggedRtp, ReceiveLogReader } from '../../../bridge/transport/receive-log.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 const log = pino({ level: 'silent' });
 const FEEDBACK = { audio: 0xa0a0a0a0, video: 0xb0b0b0b0 };
@@ -172,6 +174,101 @@ describe('bridge/rtcp-termination', () => {
     const sent = host.take();
     assert.deepEqual(sent.map((s) => s.to), ['b']);
     assert.equal(parseTransportCc(sent[0]!.packet)!.deltas.length, 100);
+  });
+
+  describe('packets read from the endpoint\'s receive log (the native path)', () => {
+    /** The records a media socket's read would have noted, in order. */
+    class TestLog implements ReceiveLogReader {
+      readonly records: Array<Parameters<LoggedRtp>> = [];
+      get waiting(): number {
+        return this.records.length;
+      }
+      drain(onPacket: LoggedRtp): void {
+        for (const record of this.records.splice(0)) onPacket(...record);
+      }
+    }
+
+    interface Side { host: FakeHost; clock: ManualClock; rtcp: RtcpTermination; log?: TestLog }
+    /** Two terminations: one handed each packet, one reading the same from a log. */
+    function pair(): [Side, Side] {
+      const [plain, logged] = [undefined, new TestLog()].map((testLog): Side => {
+        const host = new FakeHost();
+        const clock = new ManualClock();
+        host.owners.set(A_AUDIO, 'a').set(A_VIDEO, 'a').set(A_VIDEO_LAYER, 'a');
+        host.forwarded.set('a', new Set([A_AUDIO, A_VIDEO])).set('b', new Set());
+        const rtcp = new RtcpTermination(host, { feedbackSsrcs: FEEDBACK, log, clock });
+        rtcp.addEndpoint('a', testLog);
+        rtcp.addEndpoint('b');
+        rtcp.start();
+        return { host, clock, rtcp, log: testLog };
+      });
+      return [plain!, logged!];
+    }
+
+    for (const seed of [1, 7, 42]) {
+      it(`give the same transport-cc feedback and receiver reports as the same packets handed over one by one (seed ${seed})`, () => {
+        const random = seededRandom(seed);
+        const sides = pair();
+        const next = new Map([[A_AUDIO, 100], [A_VIDEO, 5000], [A_VIDEO_LAYER, 9000]]);
+        let transportSeq = 60_000; // wraps
+        for (let step = 0; step < 3000; step++) {
+          const r = random();
+          if (r < 0.01) {
+            for (const { rtcp } of sides) rtcp.receiveRtcp('a', sr(A_VIDEO, 0x1000 + step, 0x8000_0000));
+          } else if (r < 0.3) {
+            const ms = Math.floor(random() * 12);
+            for (const { clock } of sides) clock.advance(ms);
+          } else {
+            const ssrc = [A_AUDIO, A_VIDEO, A_VIDEO_LAYER, 0x5555][Math.floor(random() * 4)]!; // one unannounced
+            const pt = ssrc === A_AUDIO ? OPUS : VP8;
+            let seq = next.get(ssrc) ?? 1;
+            if (random() < 0.05) seq -= 1 + Math.floor(random() * 5); // late
+            else next.set(ssrc, seq + (random() < 0.05 ? 2 : 1)); // sometimes one lost
+            const tseq = random() < 0.9 ? (transportSeq = (transportSeq + (random() < 0.03 ? 2 : 1)) & 0xffff) : undefined;
+            const timestamp = (seq * (pt === OPUS ? 960 : 3000)) >>> 0;
+            const packet = rtp(ssrc, seq, timestamp, pt, tseq);
+            const arrival = sides[0]!.clock.now() - Math.floor(random() * 3);
+            sides[0]!.rtcp.receiveRtp('a', packet, arrival);
+            sides[1]!.log!.records.push([tseq ?? -1, ssrc, seq & 0xffff, timestamp, pt, arrival]);
+            sides[1]!.rtcp.receiveRtp('a', packet, arrival, true);
+          }
+          const [plain, logged] = sides.map(({ host }) => host.take().map(({ to, packet }) => `${to} ${packet.toString('hex')}`));
+          assert.deepEqual(logged, plain, `step ${step}`);
+        }
+        assert.deepEqual(sides[1]!.rtcp.counters(), sides[0]!.rtcp.counters());
+        assert.ok(sides[0]!.rtcp.counters().packetsExpected > 1000);
+      });
+    }
+
+    it('reads the log before a sender report, so that the stream it reports on is known to it', () => {
+      const [, { host, clock, rtcp, log: testLog }] = pair();
+      for (let seq = 0; seq < 5; seq++) {
+        testLog!.records.push([seq, A_VIDEO, seq, seq * 3000, VP8, 0]);
+        rtcp.receiveRtp('a', rtp(A_VIDEO, seq, seq * 3000, VP8, seq), 0, true);
+      }
+      rtcp.receiveRtcp('a', sr(A_VIDEO, 0x0000_1234, 0x5678_0000)); // before any feedback period ended
+      clock.advance(1000);
+      const reports = host.take().filter((s) => kinds(s.packet).includes('rr'));
+      const w = new RtcpWalker();
+      w.reset(reports[0]!.packet);
+      assert.equal(w.next(), 'ok');
+      assert.equal(w.reportLastSr(0), 0x1234_5678, 'the report carries the SR it had');
+    });
+
+    it('reads the log at once when as many packets wait as would send feedback early', () => {
+      const [, { host, rtcp, log: testLog }] = pair();
+      for (let seq = 0; seq < 99; seq++) {
+        testLog!.records.push([seq, A_VIDEO, seq, seq * 3000, VP8, 0]);
+        rtcp.receiveRtp('a', rtp(A_VIDEO, seq, seq * 3000, VP8, seq), 0, true);
+      }
+      assert.deepEqual(host.take(), []);
+      testLog!.records.push([99, A_VIDEO, 99, 99 * 3000, VP8, 0]);
+      rtcp.receiveRtp('a', rtp(A_VIDEO, 99, 99 * 3000, VP8, 99), 0, true);
+      const sent = host.take();
+      assert.equal(sent.length, 1);
+      assert.equal(parseTransportCc(sent[0]!.packet)?.deltas.length, 100);
+      assert.equal(testLog!.waiting, 0);
+    });
   });
 
   it('sends each sender a receiver report per second: audio blocks from jvb-a0, video from jvb-v0, LSR/DLSR from its SRs', () => {
