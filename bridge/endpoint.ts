@@ -120,8 +120,6 @@ export class Endpoint {
   #srtp: SrtpProtection | undefined;
   /** Made by receiveLog(), kept on the session's receiving transform. */
   #receiveLog: ReceiveLog | undefined;
-  /** Whether what the read unprotects for this endpoint goes into #receiveLog. */
-  #logsReads = false;
   /** The remote addresses the mux routes to this endpoint (ICE validated them); at most the mux's per-client limit. */
   readonly #bound: RemoteAddress[] = [];
   /** Where DTLS goes until ICE has nominated: the last (validated) address DTLS came from. */
@@ -255,9 +253,7 @@ export class Endpoint {
   #attachReceiveLog(): void {
     const log = this.#receiveLog;
     if (!log) return;
-    const transform = this.#srtp?.nativeReceiver;
-    log.attach(transform);
-    this.#logsReads = transform !== undefined;
+    log.attach(this.#srtp?.nativeReceiver);
   }
 
   stats(): EndpointStats {
@@ -389,7 +385,7 @@ export class Endpoint {
       this.#stats.packetsIn++;
       this.#stats.bytesIn += data.length + srtp.rtpOverhead;
       this.#lastHeard = arrival ?? this.#context.clock.now();
-      this.events.emit('rtp', data, arrival, this.#logsReads);
+      this.events.emit('rtp', data, arrival, unprotected.logged);
       return;
     }
     // RFC 5761 §4: RTCP packet types 192-223 share the port with RTP (rtcp-mux).

@@ -89,6 +89,8 @@ interface NativeUdpSocket {
   readonly unprotected: Int32Array;
   /** Per datagram of a call: the handle of the transform that unprotected it, else 0. */
   readonly unprotectedBy: Float64Array;
+  /** Whether the read notes what it unprotects in the transforms' receive logs (default on). */
+  setReceiveLogging(on: boolean): void;
   close(): void;
   readonly fd: number;
   readonly port: number;
@@ -183,6 +185,7 @@ export function missingFromBuild(native: Partial<NativeMedia>): string[] {
     if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>)[method] !== 'function') missing.push(`UdpSocket.${method}`);
   }
   if (native.UdpSocket && !('unprotectedBy' in native.UdpSocket.prototype)) missing.push('UdpSocket.unprotectedBy');
+  if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>).setReceiveLogging !== 'function') missing.push('UdpSocket.setReceiveLogging');
   // Its queueRtp took the header length and the ROC from JavaScript then.
   if (native.SrtpTransform && typeof (native.SrtpTransform.prototype as Partial<NativeSrtpTransform>).protectRtp !== 'function') missing.push('SrtpTransform.protectRtp');
   // It protected an index as often as asked, and queued one copy per call.
@@ -476,6 +479,11 @@ export interface UnprotectedRead {
   transform: number;
   /** The datagram's length on the wire (its SRTP tag follows the plaintext). */
   wireLength: number;
+  /**
+   * The read noted the packet in the transform's receive log (NativeSrtpTransform.receiveLog):
+   * its receive-side facts are to be read from there, not from the packet.
+   */
+  logged: boolean;
 }
 
 /**
@@ -503,7 +511,7 @@ export class NativeMediaSocket {
   readonly #unprotected: Int32Array;
   readonly #unprotectedBy: Float64Array;
   /** Handed on with each datagram the read unprotected (MediaDatagramHandler). */
-  readonly #read: UnprotectedRead = { outcome: 0, transform: 0, wireLength: 0 };
+  readonly #read: UnprotectedRead = { outcome: 0, transform: 0, wireLength: 0, logged: false };
   readonly #addresses = new WeakMap<RemoteAddress, Buffer>();
   #peers: (RemoteAddress | undefined)[] = [];
   #generation = 0;
@@ -589,6 +597,15 @@ export class NativeMediaSocket {
     return address !== undefined && this.#socket.setReceiver(address, transform?.handle ?? 0);
   }
 
+  /**
+   * Whether the read notes the RTP it unprotects in the receiving transforms' receive logs
+   * (NativeSrtpTransform.receiveLog), which it does unless told otherwise; off, every packet comes
+   * with `logged` false, its facts to be read from it.
+   */
+  receiveLogging(on: boolean): void {
+    if (!this.#closed) this.#socket.setReceiveLogging(on);
+  }
+
   /** The batch on this socket, made at the first call; undefined once closed. */
   sendBatch(onRefused: (count: number, errno: number) => void, segmentation = true): UdpSendBatch | undefined {
     if (this.#closed) return undefined;
@@ -635,7 +652,10 @@ export class NativeMediaSocket {
       const data = Buffer.from(bytes, offset, outcome >= 0 ? outcome : length);
       if (outcome !== -1) {
         read.outcome = outcome;
-        read.transform = unprotectedBy[i]!;
+        // Negated: noted in the transform's receive log too (salon_media.cc UdpSocket::Unprotect).
+        const by = unprotectedBy[i]!;
+        read.transform = by < 0 ? -by : by;
+        read.logged = by < 0;
         read.wireLength = length;
       }
       offset += length;

@@ -605,7 +605,8 @@ int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
 // (bridge/rtp/receive-log.ts) instead of once per packet: in arrival order, the arrival (ms on
 // the monotonic clock, MonotonicMs, the kernel's time when it gave one) and six fields
 // (transport-wide sequence number or -1, SSRC, sequence number, RTP timestamp, payload type,
-// length). A record that finds the log full is counted, not kept. In memory of this struct's, not
+// length). A record that finds the log full is counted, not kept, and its packet is handed on as
+// not noted (UdpSocket::Unprotect). In memory of this struct's, not
 // of V8's (as UdpSocket's SharedArrays): freed once the transform and every view let go of it.
 constexpr size_t kReceiveLogRecords = 1024;
 constexpr size_t kReceiveLogFields = 6;
@@ -629,15 +630,16 @@ struct ReceiveLogMemory {
     if (--references == 0) delete this;
   }
 
-  // One unprotected RTP packet of `length` bytes (SRTP tag removed).
-  void Note(const uint8_t* packet, size_t length, double arrival, int extension) {
+  // One unprotected RTP packet of `length` bytes (SRTP tag removed): whether it was noted (a
+  // packet RtpHeader.parse would refuse is noted as such: nothing to note, nothing to do).
+  bool Note(const uint8_t* packet, size_t length, double arrival, int extension) {
     const long header = RtpHeaderLength(packet, long(length));
-    if (header < 0) return;
+    if (header < 0) return true;
     // As RtpHeader.parse: a padding count of 0, or one longer than the payload, makes no packet.
-    if ((packet[0] & 0x20) && (packet[length - 1] == 0 || size_t(packet[length - 1]) > length - size_t(header))) return;
+    if ((packet[0] & 0x20) && (packet[length - 1] == 0 || size_t(packet[length - 1]) > length - size_t(header))) return true;
     if (size_t(state[0]) >= kReceiveLogRecords) {
       state[1]++;
-      return;
+      return false;
     }
     const size_t i = size_t(state[0]++);
     arrivals[i] = arrival;
@@ -648,6 +650,7 @@ struct ReceiveLogMemory {
     f[3] = int32_t(ReadU32(packet + 4));
     f[4] = packet[1] & 0x7f;
     f[5] = int32_t(length);
+    return true;
   }
 };
 
@@ -711,9 +714,11 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     if (log_ != nullptr) log_->Release();
   }
 
-  // Notes an RTP packet the media socket's read unprotected (UdpSocket::Unprotect), when asked to.
-  void NoteReceived(const uint8_t* packet, size_t length, double arrival) {
-    if (log_ != nullptr) log_->Note(packet, length, arrival, log_extension_);
+  // Notes an RTP packet the media socket's read unprotected (UdpSocket::Unprotect), when asked to:
+  // false when it keeps no log, or its log is full (then JavaScript takes the packet's facts from
+  // the packet, as without a log).
+  bool NoteReceived(const uint8_t* packet, size_t length, double arrival) {
+    return log_ != nullptr && log_->Note(packet, length, arrival, log_extension_);
   }
 
   Transform& transform() { return transform_; }
@@ -1014,7 +1019,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                        {InstanceMethod<&UdpSocket::Start>("start"), InstanceMethod<&UdpSocket::SendTo>("sendTo"),
                         InstanceMethod<&UdpSocket::Peer>("peer"), InstanceMethod<&UdpSocket::Close>("close"),
                         InstanceMethod<&UdpSocket::SetReceiver>("setReceiver"), InstanceAccessor<&UdpSocket::Unprotected>("unprotected"),
-                        InstanceAccessor<&UdpSocket::UnprotectedBy>("unprotectedBy"),
+                        InstanceAccessor<&UdpSocket::UnprotectedBy>("unprotectedBy"), InstanceMethod<&UdpSocket::SetReceiveLogging>("setReceiveLogging"),
                         InstanceAccessor<&UdpSocket::Fd>("fd"), InstanceAccessor<&UdpSocket::Port>("port"),
                         InstanceAccessor<&UdpSocket::Address>("address"), InstanceAccessor<&UdpSocket::Metadata>("metadata"),
                         InstanceAccessor<&UdpSocket::RecvBufferSize>("recvBufferSize"),
@@ -1210,6 +1215,14 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value UnprotectedBy(const Napi::CallbackInfo& info) {
     if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
     return unprotected_by_.Value();
+  }
+
+  // setReceiveLogging(on): whether the read notes what it unprotects in the transforms' receive
+  // logs (default on); off, each packet's facts go with it to JavaScript.
+  Napi::Value SetReceiveLogging(const Napi::CallbackInfo& info) {
+    if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
+    log_received_ = info[0].ToBoolean().Value();
+    return info.Env().Undefined();
   }
 
   // close(): no more reads; the descriptor is closed at once (after libuv's watcher is removed, which
@@ -1462,8 +1475,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // the transform (JavaScript hands the datagram on later, maybe to another endpoint by then: its
   // own transform must be the one); -1 for anything not tried (no transform, or RTCP, DTLS, STUN),
   // which JavaScript handles as it comes.
-  // An RTP packet so unprotected is noted in the transform's receive log, if it keeps one, as
-  // arriving at `arrival` (ms, monotonic).
+  // An RTP packet so unprotected is noted in the transform's receive log, if it keeps one and the
+  // socket's logging is on (setReceiveLogging), as arriving at `arrival` (ms, monotonic); `by` is
+  // then the handle negated.
   long Unprotect(uint32_t peer, uint8_t* data, size_t length, double arrival, double* by) {
     *by = 0;
     const double receiver = peers_.Receiver(peer);
@@ -1473,7 +1487,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     *by = receiver;
     unprotected_count_++;
     const long plain = transform->UnprotectRtp(data, length);
-    if (plain >= 0) transform->NoteReceived(data, size_t(plain), arrival);
+    if (plain >= 0 && log_received_ && transform->NoteReceived(data, size_t(plain), arrival)) *by = -receiver;
     return plain;
   }
 
@@ -1529,7 +1543,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // Per datagram of a read: what Unprotect made of it.
   Napi::Reference<Napi::Int32Array> unprotected_;
   int32_t* unprotected_data_ = nullptr;
-  // Per datagram of a read: the handle of the transform that unprotected it (0: none).
+  // Per datagram of a read: the handle of the transform that unprotected it (0: none), negated when
+  // the packet went into that transform's receive log.
   Napi::Reference<Napi::Float64Array> unprotected_by_;
   double* unprotected_by_data_ = nullptr;
   std::vector<uint8_t> controls_;
@@ -1542,6 +1557,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<mmsghdr> messages_;
   uint64_t datagrams_ = 0;
   uint64_t unprotected_count_ = 0;  // SRTP datagrams the read unprotected (whatever the outcome)
+  bool log_received_ = true;        // setReceiveLogging
   uint64_t truncated_ = 0;
   uint64_t errors_ = 0;
   int last_error_ = 0;

@@ -212,9 +212,16 @@ export class MediaTransport {
       previous.flush();
     }
     if (this.#impairments?.size === 0) this.#impairments = undefined;
-    if (!spec) return undefined;
+    if (!spec) {
+      this.#socket.receiveLogging?.(this.#impairments === undefined);
+      return undefined;
+    }
     const impairment = new LinkImpairment(spec, this.#context.clock);
     (this.#impairments ??= new Map()).set(key, impairment);
+    // What an impairment drops or delays must not have been noted as arriving when the socket read
+    // it (bridge/transport/receive-log.ts): while any link is impaired, every packet's facts go
+    // with it, to be taken when (and if) the impairment passes it.
+    this.#socket.receiveLogging?.(false);
     this.#log.info({ remote: addressKey(address), endpoint: typeof key !== 'string', spec: { ...spec, random: spec.random ? 'given' : undefined } }, 'test impairment set');
     return impairment;
   }
@@ -257,6 +264,8 @@ interface MediaSocket {
   receive(handler: MediaDatagramHandler): void;
   /** On the native path: SRTP from `from` unprotected as it is read, by `transform` (NativeMediaSocket.bindReceiver). */
   bindReceiver?(from: RemoteAddress, transform: NativeTransform | undefined): void;
+  /** On the native path: whether the read notes what it unprotects in receive logs (NativeMediaSocket.receiveLogging). */
+  receiveLogging?(on: boolean): void;
   /** One datagram, now; a refusal is logged (UDP may lose). */
   send(data: Buffer, to: RemoteAddress): void;
   /** Batched SRTP sends (sendmmsg), on the native path. */
@@ -284,6 +293,7 @@ function nativeSocket(native: NativeMedia, host: string, port: number, log: Logg
     bindReceiver: (from, transform) => {
       socket.bindReceiver(from, transform);
     },
+    receiveLogging: (on) => socket.receiveLogging(on),
     send: (data, to) => {
       const errno = socket.send(data, to);
       if (errno !== 0) log.debug({ errno, to: `${to.host}:${to.port}` }, 'UDP send failed');

@@ -4,8 +4,9 @@
 // enough are waiting — instead of once per packet: the packet's arrival, transport-wide sequence
 // number, SSRC, sequence number, timestamp and payload type, in arrival order. So the receive
 // bookkeeping costs no JavaScript call, header parse or map lookup per packet, and the same
-// records will serve packets that JavaScript never sees. Only on the native path; the TypeScript
-// path hands each packet's facts over as it comes (RtcpTermination.receiveRtp).
+// records will serve packets that JavaScript never sees. Only on the native path, and not while a
+// test impairs a link (MediaTransport.impair); the TypeScript path, and any packet that comes with
+// `logged` false, hands its facts over as it comes (RtcpTermination.receiveRtp).
 
 import { RECEIVE_LOG_FIELDS, type NativeReceiveLogArrays, type NativeTransform } from '../native/index.ts';
 
@@ -58,7 +59,10 @@ export class ReceiveLog implements ReceiveLogReader {
     return waiting;
   }
 
-  /** Records not kept because the log was full (it holds salon_media.cc kReceiveLogRecords). */
+  /**
+   * Records not kept because the log was full (it holds salon_media.cc kReceiveLogRecords): their
+   * packets came with `logged` false, their facts read from them as without a log.
+   */
   get dropped(): number {
     let dropped = this.#droppedBefore + (this.#current?.arrays.state[1] ?? 0);
     for (const older of this.#older) dropped += older.arrays.state[1]!;

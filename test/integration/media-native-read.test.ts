@@ -157,9 +157,24 @@ describe('media transport: the native read unprotects an endpoint\'s SRTP (integ
     await until('every packet handed on', () => endpoint.stats().packetsIn >= sent.length + capacity + 50);
     assert.equal(receiveLog.waiting, capacity);
     assert.equal(receiveLog.dropped, 50);
+    assert.deepEqual(logged.slice(-capacity - 50).map((wasLogged, i) => wasLogged === i < capacity), Array.from({ length: capacity + 50 }, () => true), 'the 50 the log could not keep came with logged false, their facts to be read from them');
     const sequences: number[] = [];
     receiveLog.drain((_t, _ssrc, sequence) => sequences.push(sequence));
     assert.deepEqual(sequences, Array.from({ length: capacity }, (_, i) => 1000 + i), 'the first ones kept, in order');
+
+    // While a link is impaired (a test hook), nothing is noted: what the impairment holds or drops did not arrive when read.
+    const impairment = media.impair(media.endpointAddress('alice')!, { loss: 0 });
+    assert.ok(impairment);
+    const before = logged.length;
+    for (let sequence = 3000; sequence < 3010; sequence++) send(srtp.protectRtp(rtp(sequence, 0x2000))!);
+    await until('the impaired packets handed on', () => logged.length === before + 10);
+    assert.deepEqual(logged.slice(before), Array.from({ length: 10 }, () => false));
+    assert.equal(receiveLog.waiting, 0);
+    media.impair(media.endpointAddress('alice')!, undefined);
+    send(srtp.protectRtp(rtp(3010, 0x2000))!);
+    await until('the next packet handed on', () => logged.length === before + 11);
+    assert.equal(logged.at(-1), true, 'noted again once no link is impaired');
+    assert.equal(receiveLog.waiting, 1);
   });
 
   it('keeps an unimpaired endpoint on the native path (batched sends, kernel arrival times) while another\'s link is impaired (a test hook)', async function () {

@@ -84,7 +84,7 @@ describe('bridge/native: the addon', function () {
         return new Float64Array(0);
       }
     }
-    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver', 'UdpSocket.unprotectedBy']);
+    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver', 'UdpSocket.unprotectedBy', 'UdpSocket.setReceiveLogging']);
     const { unprotectRtp: _unprotect, ...withoutUnprotect } = addon;
     assert.deepEqual(missingFromBuild(withoutUnprotect), ['unprotectRtp']);
     // Before the transform kept the rollover counters of what it sends (queueRtp then took them).

@@ -259,7 +259,7 @@ describe('bridge/endpoint (in-process ICE + DTLS + SRTP, no sockets)', function 
 
     // As the socket's read hands them on: unprotected by that transform, with the outcome.
     const srtp = h.browserSrtp();
-    const by = (outcome: number, wireLength: number, handle = transform.handle) => ({ outcome, transform: handle, wireLength });
+    const by = (outcome: number, wireLength: number, handle = transform.handle) => ({ outcome, transform: handle, wireLength, logged: false });
     const read = (packet: Buffer, handle?: number): void => {
       const datagram = Buffer.from(srtp.protectRtp(packet)!);
       const outcome = transform.unprotectRtp(datagram);
