@@ -12,14 +12,16 @@
 // stays what was live at the peak). The pool starts at `initialPackets` entries and doubles, up to
 // `maxPackets`, when it is full of packets younger than maxAgeMs.
 //
-// Bounds, whatever the traffic: entries ≤ maxPackets, stored bytes ≤ maxBytes, streams ≤ maxStreams
-// (the stream idle longest is forgotten), age ≤ maxAgeMs for anything returned. Each stream gives
-// up its own packets older than maxAgeMs as it inserts. When a bound is reached, a stream holding
-// more than its share (the bound over the number of streams) makes way from its own oldest packets,
-// and any other stream takes the oldest packets of the stream that holds the most: a sender
-// flooding one stream (or all the streams it announced) shortens its own retention, not its
-// neighbours'. A single ring in insertion order over all streams, as this cache was first, let a
-// stream of 32,000 packets a second cut every stream's retention to 250 ms.
+// Bounds, whatever the traffic: entries ≤ maxPackets (so memory ≤ maxPackets × MAX_PACKET_BYTES,
+// 48 MiB by default, touched only as far as the most packets ever held at once), stored bytes ≤
+// maxBytes, streams ≤ maxStreams (the stream idle longest is forgotten), age ≤ maxAgeMs for
+// anything returned. Each stream gives up its own packets older than maxAgeMs as it inserts. When
+// a bound is reached, a stream holding more than its share (the bound over the number of streams
+// holding packets) makes way from its own oldest packets, and any other stream takes the oldest
+// packets of the stream that holds the most: a sender flooding one stream (or all the streams it
+// announced) shortens its own retention, not its neighbours'. A single ring in insertion order over
+// all streams, as this cache was first, let a stream of 32,000 packets a second cut every stream's
+// retention to 250 ms.
 //
 // Pure: no clock of its own (the caller passes `now`), no I/O. Packets are copied in, so the caller
 // may reuse or rewrite its buffer after insert(); what get() returns is a view of the cache's copy,
@@ -105,6 +107,8 @@ export class PacketCache {
   readonly #streams = new Map<number, Stream>();
   #count = 0;
   #bytes = 0;
+  /** Streams holding a packet: what a share is taken over (streams paused or stopped hold none). */
+  #holding = 0;
   /** The stream last found holding the most (entries or bytes): checked first the next time. */
   #heaviest: Stream | undefined;
   /** When the pool last looked through every stream for packets past maxAgeMs. */
@@ -185,13 +189,15 @@ export class PacketCache {
     const previous = stream.slots[slot]!;
     if (previous >= 0) this.#release(stream, previous); // the ring wrapped onto it, or the same packet again
     if (!this.#makeRoom(stream, length, now)) return;
+    // Making room may have walked the stream's cursor past a late packet's place (its slot empty then).
+    if (((seq - stream.oldest) & 0xffff) >= 0x8000) stream.oldest = seq;
     const index = this.#free[--this.#freeCount]!;
     this.#seq[index] = seq;
     this.#at[index] = now;
     this.#length[index] = length;
     this.#chunks[(index / CHUNK_ENTRIES) | 0]!.set(packet, (index % CHUNK_ENTRIES) * MAX_PACKET_BYTES);
     stream.slots[slot] = index;
-    stream.live++;
+    if (stream.live++ === 0) this.#holding++;
     stream.bytes += length;
     stream.lastInsertAt = now;
     this.#count++;
@@ -276,17 +282,18 @@ export class PacketCache {
   #makeRoom(stream: Stream, length: number, now: number): boolean {
     const { maxBytes, maxPackets } = this.#options;
     if (this.#freeCount > 0 && this.#bytes + length <= maxBytes) return true;
-    if (this.#freeCount === 0 && now - this.#sweptAt >= this.#options.maxAgeMs / 4) {
+    if (now - this.#sweptAt >= this.#options.maxAgeMs / 4) {
       // Streams that stopped inserting still hold their last second: look through all of them, at
-      // most four times per maxAgeMs (the pool is full again only after as many inserts).
+      // most four times per maxAgeMs, before taking young packets from anyone.
       this.#sweptAt = now;
       for (const s of this.#streams.values()) this.#ageOut(s, now);
     }
     if (this.#freeCount === 0 && this.#seq.length < maxPackets) this.#grow();
-    const streams = this.#streams.size;
+    // The stream inserting counts as holding: a new one gets a share too.
+    const holders = this.#holding + (stream.live === 0 ? 1 : 0);
     while (this.#freeCount === 0 || this.#bytes + length > maxBytes) {
       const byBytes = this.#freeCount > 0;
-      const overShare = byBytes ? stream.bytes + length > maxBytes / streams : stream.live + 1 > maxPackets / streams;
+      const overShare = byBytes ? stream.bytes + length > maxBytes / holders : stream.live + 1 > maxPackets / holders;
       const from = overShare || stream === this.#heaviestStream(byBytes) ? stream : this.#heaviest!;
       if (from.live === 0) return false; // cannot happen: the bounds are over live packets, and some stream holds them
       this.#releaseOldest(from);
@@ -297,7 +304,7 @@ export class PacketCache {
 
   /** The stream holding the most entries (or bytes): the last one found, unless another now holds more than its share. */
   #heaviestStream(byBytes: boolean): Stream {
-    const share = byBytes ? this.#bytes / this.#streams.size : this.#count / this.#streams.size;
+    const share = (byBytes ? this.#bytes : this.#count) / Math.max(1, this.#holding);
     const last = this.#heaviest;
     if (last !== undefined && (byBytes ? last.bytes : last.live) >= share && last.live > 0) return last;
     let heaviest: Stream | undefined;
@@ -369,7 +376,7 @@ export class PacketCache {
   #release(stream: Stream, index: number): void {
     const slot = this.#seq[index]! & this.#mask;
     if (stream.slots[slot] === index) stream.slots[slot] = -1;
-    stream.live--;
+    if (--stream.live === 0) this.#holding--;
     stream.bytes -= this.#length[index]!;
     this.#count--;
     this.#bytes -= this.#length[index]!;

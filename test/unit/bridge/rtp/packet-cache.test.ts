@@ -132,7 +132,7 @@ describe('bridge/rtp/packet-cache', () => {
 
   it('a stream flooding the cache shortens its own retention, not its neighbours\'', () => {
     // Four streams of 50 packets a second, and one of 32,000 (what one sender's bitrate can reach), for 2 s.
-    const cache = new PacketCache({ maxPackets: 2048, maxAgeMs: 1000 });
+    const cache = new PacketCache({ initialPackets: 600, maxPackets: 600, maxAgeMs: 1000 }); // less than the flood's ring and the others' second
     const slowSeq = [0, 0, 0, 0];
     let fastSeq = 0;
     for (let ms = 0; ms < 2000; ms++) {
@@ -143,7 +143,7 @@ describe('bridge/rtp/packet-cache', () => {
         slowSeq[s]!++;
       }
     }
-    assert.ok(cache.size.packets <= 2048);
+    assert.equal(cache.size.packets, 600, 'the pool is full');
     // Each slow stream still has its whole last second (50 packets).
     for (let s = 0; s < 4; s++) {
       for (let back = 1; back <= 50; back++) {
@@ -167,6 +167,39 @@ describe('bridge/rtp/packet-cache', () => {
     // Ten streams, a share of 100 each: the quiet stream's 100 are all there.
     for (let seq = 0; seq < 100; seq++) assert.equal(key(cache.get(1, seq, now)), `1/${seq}`, `seq ${seq}`);
     assert.equal(cache.size.packets, 1000);
+  });
+
+  it('gives a new stream its share of a full pool, counting only the streams that hold packets', () => {
+    const cache = new PacketCache({ initialPackets: 400, maxPackets: 400, maxAgeMs: 100 });
+    for (let ssrc = 100; ssrc < 200; ssrc++) cache.insert(ssrc, 1, packet(ssrc, 1), 0); // a hundred streams, then paused
+    let now = 200;
+    for (let seq = 0; seq < 400; seq++, now += 0.1) {
+      cache.insert(1, seq, packet(1, seq), now);
+      cache.insert(2, seq, packet(2, seq), now);
+    }
+    for (let seq = 0; seq < 100; seq++) cache.insert(3, seq, packet(3, seq), now);
+    const kept = Array.from({ length: 100 }, (_, seq) => cache.get(3, seq, now)).filter(Boolean).length;
+    assert.equal(kept, 100, 'the new stream keeps its hundred (a third of the pool is its share)');
+    assert.equal(cache.size.packets, 400);
+  });
+
+  it('gives up the oldest packet first, a late one included', () => {
+    const cache = new PacketCache({ initialPackets: 4, maxPackets: 4 });
+    for (let seq = 0; seq < 6; seq++) cache.insert(1, seq, packet(1, seq), 0); // 2, 3, 4, 5 kept
+    cache.insert(1, 0, packet(1, 0), 0, true); // a retransmission: the oldest kept
+    assert.equal(key(cache.get(1, 0, 0)), '1/0');
+    cache.insert(1, 6, packet(1, 6), 0);
+    assert.equal(cache.get(1, 0, 0), undefined, 'it went first');
+    for (const seq of [3, 4, 5, 6]) assert.equal(key(cache.get(1, seq, 0)), `1/${seq}`);
+  });
+
+  it('gives up the packets of a stream that stopped once the byte bound is reached and they are past maxAgeMs', () => {
+    const cache = new PacketCache({ maxBytes: 10_000, maxAgeMs: 100 });
+    for (let seq = 0; seq < 10; seq++) cache.insert(1, seq, packet(1, seq, 1000), 0); // then stream 1 stops
+    for (let seq = 0; seq < 20; seq++) cache.insert(2, seq, packet(2, seq, 1000), 200 + seq);
+    const kept = Array.from({ length: 20 }, (_, seq) => cache.get(2, seq, 219)).filter(Boolean).length;
+    assert.equal(kept, 10, 'stream 2 has the whole budget');
+    assert.equal(cache.size.bytes, 10_000);
   });
 
   it('grows its pool, up to maxPackets, to hold the last second of a large conference', () => {
