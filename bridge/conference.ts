@@ -29,7 +29,7 @@ import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
-import type { ReceiveLog } from './transport/receive-log.ts';
+import type { ReceiveLogReader } from './transport/receive-log.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
 export interface ConferenceEndpoint {
@@ -39,7 +39,7 @@ export interface ConferenceEndpoint {
     on(name: 'rtp' | 'rtcp', fn: (packet: Buffer, arrival?: number, logged?: boolean) => void): () => void;
   };
   /** On the native path: the log the media socket's read notes the endpoint's RTP in (bridge/endpoint.ts Endpoint.receiveLog). */
-  receiveLog?(transportCcExtensionId: number): ReceiveLog;
+  receiveLog?(transportCcExtensionId: number): ReceiveLogReader;
   /**
    * Sends one RTP packet. The packet is consumed before the call returns (the endpoint encrypts
    * into a buffer of its own): the conference rewrites the same buffer for the next receiver.
@@ -452,6 +452,8 @@ export class BridgeConference {
   setSources(id: string, sources: EndpointSources): void {
     const member = this.members.get(id);
     if (!member) return;
+    // The packets that came under the sources being replaced, counted under them.
+    this.rtcp.catchUp(id);
     for (const ssrc of member.sources.all) if (this.owners.get(ssrc) === id) this.owners.delete(ssrc);
     member.sources = sources;
     for (const ssrc of sources.all) this.owners.set(ssrc, id);

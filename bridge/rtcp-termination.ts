@@ -203,12 +203,19 @@ export class RtcpTermination {
     this.#endpoints.delete(id);
   }
 
+  /**
+   * Takes in what the endpoint's receive log holds: before its sources change, so that each packet
+   * is counted under the sources it came under, as it would have been at its arrival.
+   */
+  catchUp(id: string): void {
+    const state = this.#endpoints.get(id);
+    if (state) this.#drain(state);
+  }
+
   /** Forgets the statistics of SSRCs the endpoint no longer announces (after a source update). */
   sourcesChanged(id: string): void {
     const state = this.#endpoints.get(id);
     if (!state) return;
-    // What came before the change is counted before its streams go.
-    this.#drain(state);
     for (const [ssrc, stream] of state.streams) {
       if (this.#host.ownerOf(ssrc) === id) continue;
       this.#retire(stream);
@@ -235,6 +242,8 @@ export class RtcpTermination {
     if (header.parse(packet) !== 'ok') return;
     const now = arrival ?? this.#clock.now();
     this.#wake(now);
+    // After what the log holds, which came before it (a full log, logging just turned off).
+    this.#drain(state);
     this.#received(id, state, readTransportSequence(header, this.#extensionId), header.ssrc, header.sequenceNumber, header.timestamp, header.payloadType, now);
   }
 
