@@ -123,6 +123,19 @@ describe('HTTP front and configuration', function () {
         assert.equal(res.status, 403, `${path}: ${what}`);
       }
     }
+    // A page rebound to 127.0.0.1 names its own domain, whatever its browser marks.
+    const hostOf = async (host: string): Promise<number> => {
+      const { request } = await import('node:http');
+      const url = new URL(`${server.httpOrigin}/colibri/stats`);
+      return new Promise((resolve, reject) => {
+        request({ host: url.hostname, port: url.port, path: url.pathname, headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject).end();
+      });
+    };
+    for (const host of ['rebound.evil.example', 'rebound.evil.example:8000', '127.0.0.1.evil.example', 'localhost.evil.example']) assert.equal(await hostOf(host), 403, host);
+    for (const host of ['localhost', 'localhost:8000', 'metrics.localhost', '127.0.0.1:9', '[::1]:8000']) assert.equal(await hostOf(host), 200, host);
     assert.equal(server.salon.bridge?.draining, false, 'nothing drained the bridge');
     // A scraper, an operator's curl, and an address typed into a browser here are answered.
     const answered: Array<Record<string, string>> = [{}, { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' }];

@@ -81,10 +81,21 @@ function fromWebPage(ctx: Koa.Context): boolean {
  * answered, as JVB's private REST port and Prosody's metrics CIDR do. Not through a proxy on this
  * machine, whichever header it names the client with, and not from a web page in a browser here:
  * any site may POST to localhost without a preflight (drain the bridge), and one whose name its DNS
- * rebinds to 127.0.0.1 reads the answers as its own.
+ * rebinds to 127.0.0.1 reads the answers as its own (it names itself in Host).
  */
+/**
+ * Whether the request names this machine by a loopback name: `localhost` (or a name under it, RFC
+ * 6761 §6.3), a 127.0.0.0/8 address or [::1], any port. A page whose domain its DNS rebinds to
+ * 127.0.0.1 names its own domain, and not every browser marks its requests (Safari before 16.4 sends
+ * no Sec-Fetch-Site, nor Origin on a same-origin GET).
+ */
+function namesLoopback(host: string): boolean {
+  const name = /^\[([^\]]*)\](?::\d*)?$/.exec(host)?.[1] ?? host.replace(/:\d*$/, '');
+  return name === '::1' || /^127(\.\d{1,3}){3}$/.test(name) || /^(.+\.)?localhost\.?$/i.test(name);
+}
+
 const localScrapersOnly: Koa.Middleware = async (ctx, next) => {
-  if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || PROXY_HEADERS.some((name) => ctx.get(name) !== '') || fromWebPage(ctx)) {
+  if (!isLoopback(ctx.req.socket.remoteAddress ?? '') || !namesLoopback(ctx.get('host')) || PROXY_HEADERS.some((name) => ctx.get(name) !== '') || fromWebPage(ctx)) {
     ctx.status = 403;
     ctx.body = 'served to local scrapers only\n';
     return;
