@@ -190,13 +190,17 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       const layersNow = await videoOut(sender);
       console.log(`      B: sender reports for SSRC ${moreReports.ssrc}: ${moreReports.reportsSent}, the last saying ${moreReports.packetsSent} packets sent; the sender's layers: ${layersNow.map((e) => `${e.frameHeight} ${e.packetsSent}`).join(', ')}`);
       if (SIMULCAST.has(codec)) {
-        // The report B got last is the tall layer's, rewritten: it cannot count many more packets
-        // than that layer has sent by now (the 180 layer's, passed on as they came, may, where that
-        // layer ran longer). Not exactly: a report counts padding the sender's getStats leaves out,
-        // and getStats answers from a cache up to 50 ms old (4 packets over in one run).
-        const tallNow = [...layersNow].sort((x, y) => y.frameHeight - x.frameHeight)[0]!;
+        // The report B got last is the tall layer's it decodes, rewritten: it cannot count many more
+        // packets than that layer has sent by now (the 180 layer's, passed on as they came, may,
+        // where that layer ran longer). Not exactly: a report counts padding the sender's getStats
+        // leaves out, and getStats answers from a cache up to 50 ms old (4 packets over in one run).
+        // The layer B decodes, by its height: 360 where the sender's estimate keeps its 720 layer
+        // barely running (a loaded machine), the tallest otherwise.
+        const bNow = (await videoIn(b))!;
+        const tallNow = layersNow.find((e) => e.frameHeight === bNow.frameHeight) ?? [...layersNow].sort((x, y) => y.frameHeight - x.frameHeight)[0]!;
+        assert.ok(tallNow.frameHeight >= 360, `B decodes a tall layer: ${JSON.stringify({ bNow, layersNow })}`);
         const slack = Math.max(10, Math.round(0.05 * tallNow.packetsSent));
-        assert.ok(moreReports.packetsSent <= tallNow.packetsSent + slack, `B's last sender report counts the tall layer's packets: ${JSON.stringify({ moreReports, layersNow })}`);
+        assert.ok(moreReports.packetsSent <= tallNow.packetsSent + slack, `B's last sender report counts the tall layer's packets: ${JSON.stringify({ moreReports, layersNow, bNow })}`);
       }
       // and A, untouched by B's switch, still decodes the tall picture — for SVC, the sender's full
       // picture, whatever height CPU adaptation left it by now (AV1 at 720 costs a core)
