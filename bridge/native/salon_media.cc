@@ -559,6 +559,29 @@ class Registry {
 class SrtpTransform;
 class UdpBatch;
 
+// Memory JavaScript reads and writes through ArrayBuffers over it, not V8's: an ArrayBuffer over
+// external memory cannot be transferred (postMessage and structuredClone copy it), and one detached
+// by other means leaves the memory to its owner, which goes on writing into it. Freed when the
+// owner (its reference, the first) and every ArrayBuffer (View) have let go of it; all on the
+// JavaScript thread (Node-API finalizers run there).
+template <typename Self>
+struct SharedMemory {
+  int references = 1;
+
+  // An ArrayBuffer over [data, data + length), which holds a reference until collected.
+  bool View(napi_env env, void* data, size_t length, napi_value* result) {
+    references++;
+    if (napi_create_external_arraybuffer(env, data, length, [](napi_env, void*, void* hint) { static_cast<SharedMemory*>(hint)->Release(); }, this, result) == napi_ok) {
+      return true;
+    }
+    references--;
+    return false;
+  }
+  void Release() {
+    if (--references == 0) delete static_cast<Self*>(this);
+  }
+};
+
 // The transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01) carried in
 // header extension element `id` of the RTP packet whose header is `header` bytes long, or -1: the
 // rules of bridge/rtp/packet.ts RtpHeader.findExtension (RFC 8285 one-byte and two-byte forms;
@@ -606,29 +629,16 @@ int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
 // the monotonic clock, MonotonicMs, the kernel's time when it gave one) and six fields
 // (transport-wide sequence number or -1, SSRC, sequence number, RTP timestamp, payload type,
 // length). A record that finds the log full is counted, not kept, and its packet is handed on as
-// not noted (UdpSocket::Unprotect). In memory of this struct's, not
-// of V8's (as UdpSocket's SharedArrays): freed once the transform and every view let go of it.
+// not noted (UdpSocket::Unprotect). In memory of its own (SharedMemory): freed once the transform
+// and every view let go of it.
 constexpr size_t kReceiveLogRecords = 1024;
 constexpr size_t kReceiveLogFields = 6;
 
-struct ReceiveLogMemory {
+struct ReceiveLogMemory : SharedMemory<ReceiveLogMemory> {
   double arrivals[kReceiveLogRecords] = {};
   int32_t fields[kReceiveLogRecords * kReceiveLogFields] = {};
   // [0]: records waiting (JavaScript sets it back to 0 once it read them); [1]: records not kept.
   int32_t state[2] = {};
-  int references = 1;  // the transform's; all on the JavaScript thread (Node-API finalizers run there)
-
-  bool View(napi_env env, void* data, size_t length, napi_value* result) {
-    references++;
-    if (napi_create_external_arraybuffer(env, data, length, [](napi_env, void*, void* hint) { static_cast<ReceiveLogMemory*>(hint)->Release(); }, this, result) == napi_ok) {
-      return true;
-    }
-    references--;
-    return false;
-  }
-  void Release() {
-    if (--references == 0) delete this;
-  }
 
   // One unprotected RTP packet of `length` bytes (SRTP tag removed): whether it was noted (a
   // packet RtpHeader.parse would refuse is noted as such: nothing to note, nothing to do).
@@ -1507,33 +1517,17 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::FunctionReference on_datagrams_;
   std::unique_ptr<Napi::AsyncContext> context_;
   // The arrays JavaScript reads each datagram's length, peer and arrival from (and writes the
-  // current arrival into), in memory of this object's, not of V8's: an ArrayBuffer over external
-  // memory cannot be transferred (postMessage and structuredClone copy it), and one detached by
-  // other means leaves the memory to the socket, which goes on writing into it. Freed when the
-  // socket and both ArrayBuffers have all let go of it.
-  struct SharedArrays {
+  // current arrival into), freed when the socket and every ArrayBuffer over them let go of them.
+  struct SharedArrays : SharedMemory<SharedArrays> {
     SharedArrays(size_t metadata_length, size_t arrivals_length, size_t unprotected_length)
         : metadata(new int32_t[metadata_length]()),
           arrivals(new double[arrivals_length]()),
           unprotected(new int32_t[unprotected_length]()),
           unprotected_by(new double[unprotected_length]()) {}
-    // An ArrayBuffer over [data, data + length), which holds a reference until collected.
-    bool View(napi_env env, void* data, size_t length, napi_value* result) {
-      references++;
-      if (napi_create_external_arraybuffer(env, data, length, [](napi_env, void*, void* hint) { static_cast<SharedArrays*>(hint)->Release(); }, this, result) == napi_ok) {
-        return true;
-      }
-      references--;
-      return false;
-    }
-    void Release() {
-      if (--references == 0) delete this;
-    }
     std::unique_ptr<int32_t[]> metadata;
     std::unique_ptr<double[]> arrivals;
     std::unique_ptr<int32_t[]> unprotected;
     std::unique_ptr<double[]> unprotected_by;
-    int references = 1;  // the socket's; all on the JavaScript thread (Node-API finalizers run there)
   };
   SharedArrays* shared_ = nullptr;
   Napi::Reference<Napi::Int32Array> metadata_;
