@@ -205,10 +205,14 @@ export class MediaTransport {
    */
   impair(address: RemoteAddress, spec: ImpairmentSpec | undefined): LinkImpairment | undefined {
     if (this.#closing) return undefined; // close() dropped every queue; nothing may be written now
-    const key = this.#mux.clientAt(address) ?? addressKey(address);
-    const previous = this.#impairments?.get(key);
-    if (previous) {
-      this.#impairments!.delete(key);
+    const client = this.#mux.clientAt(address);
+    const key = client ?? addressKey(address);
+    // The one in force replaced or lifted: its endpoint's, and one set on the address before an
+    // endpoint bound it (which would otherwise outlive every later call).
+    for (const previousKey of client ? [client, addressKey(address)] : [key]) {
+      const previous = this.#impairments?.get(previousKey);
+      if (!previous) continue;
+      this.#impairments!.delete(previousKey);
       previous.flush();
     }
     if (this.#impairments?.size === 0) this.#impairments = undefined;

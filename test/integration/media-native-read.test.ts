@@ -188,6 +188,26 @@ describe('media transport: the native read unprotects an endpoint\'s SRTP (integ
     assert.equal(receiveLog.waiting, 1);
   });
 
+  it('lifts an impairment set on an address before an endpoint bound it (a test hook)', async function () {
+    if (process.env.SALON_BRIDGE_NATIVE === 'off') this.skip();
+    media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, native: 'on' });
+    const endpoint = media.createEndpoint('alice', log);
+    const arrivals: Array<number | undefined> = [];
+    endpoint.events.on('rtp', (_packet, arrival) => arrivals.push(arrival));
+    let address: { host: string; port: number } | undefined;
+    client = await connectScriptedClient(media, endpoint, log, CLIENT_ICE, (bound) => {
+      address = bound;
+      media!.impair(bound, { loss: 0 }); // on the address: no endpoint has it yet
+    });
+    client.send(client.srtp.protectRtp(rtp(1))!);
+    await until('the impaired packet handed on', () => arrivals.length === 1);
+    assert.equal(arrivals[0], undefined, 'it came through the impairment');
+    media.impair(address!, undefined); // the address is the endpoint's now
+    client.send(client.srtp.protectRtp(rtp(2))!);
+    await until('the next packet handed on', () => arrivals.length === 2);
+    assert.equal(typeof arrivals[1], 'number', 'lifted: straight from the read, with the kernel\'s arrival time');
+  });
+
   it('keeps an unimpaired endpoint on the native path (batched sends, kernel arrival times) while another\'s link is impaired (a test hook)', async function () {
     if (process.env.SALON_BRIDGE_NATIVE === 'off') this.skip();
     media = await MediaTransport.start({ host: '127.0.0.1', port: 0, advertiseIps: [], log, native: 'on' });

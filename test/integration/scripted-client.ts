@@ -45,11 +45,13 @@ export async function waitFor(what: string, predicate: () => boolean, timeoutMs 
 }
 
 /** Connects a client to `endpoint` (ICE, DTLS as the active side, SRTP keys) and resolves once both ends are keyed. */
-export async function connectScriptedClient(media: MediaTransport, endpoint: Endpoint, log: Logger, ice: { ufrag: string; pwd: string }): Promise<ScriptedClient> {
+/** `bound`: called with the client's address once its socket is bound, before anything is sent. */
+export async function connectScriptedClient(media: MediaTransport, endpoint: Endpoint, log: Logger, ice: { ufrag: string; pwd: string }, bound?: (address: { host: string; port: number }) => void): Promise<ScriptedClient> {
   const local = endpoint.localTransport();
   const certificate = await generateCertificate();
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  bound?.({ host: '127.0.0.1', port: socket.address().port });
   let open = true;
   const send = (data: Buffer): void => {
     if (open) socket.send(data, media.port, '127.0.0.1');
