@@ -243,6 +243,7 @@ export class ConferenceMedia {
       case 'session-accept': return this.onAccept(p, session, jingle);
       case 'transport-info': {
         const transport = readTransportInfo(jingle);
+        session.noteEarlyTransport(transport);
         return this.updateBridge(p, { iceUdp: buildIceUdpTransport(transport) });
       }
       case 'source-add': case 'addsource': case 'source-remove': case 'removesource': {
@@ -356,7 +357,7 @@ export class ConferenceMedia {
 
   private onAccept(p: Participant, session: JingleSession, jingle: Jingle): void {
     if (session.state !== 'pending') throw new StanzaError('cancel', 'unexpected-request', 'the session is already accepted');
-    const accept = readSessionAccept(jingle);
+    const accept = readSessionAccept(jingle, session.earlyTransports);
     this.sources.add(p.nick, accept.sources);
     session.activate();
     // The invitation succeeded once both its acknowledgement and the accept came (initiate clears it too).

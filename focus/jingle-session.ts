@@ -7,10 +7,14 @@
 import type { Logger } from 'pino';
 import { buildJingle, type Jingle } from '../xmpp/protocol/jingle.ts';
 import type { IqCaller } from './iq-caller.ts';
+import type { IceUdpTransport } from '../xmpp/protocol/jingle-ice.ts';
 import type { ClientFeatures } from './offer.ts';
 import { buildSourceChange, EMPTY_SOURCES, sourceUpdates, type OwnedSources, type ReceiverOptions, type SourceSet } from './sources.ts';
 
 export type JingleSessionState = 'initiating' | 'pending' | 'active' | 'ended';
+
+/** Transport-infos kept from before a session-accept: a client trickling more than this sends its credentials in the first ones anyway. */
+const MAX_EARLY_TRANSPORTS = 32;
 
 export class JingleSession {
   private stateValue: JingleSessionState = 'initiating';
@@ -18,6 +22,8 @@ export class JingleSession {
   private features: ClientFeatures | undefined;
   /** Owner → the source set last signalled to this client (unstripped; the receiver view is derived). */
   private readonly signalled = new Map<string, SourceSet>();
+  /** What the client's transport-infos said before its session-accept, newest first (ICE credentials, fingerprints, candidates). */
+  private readonly early: IceUdpTransport[] = [];
 
   constructor(
     readonly sid: string,
@@ -61,6 +67,23 @@ export class JingleSession {
   /** The client's session-accept arrived: from now on source changes are sent to it. */
   activate(): void {
     if (this.stateValue === 'pending') this.stateValue = 'active';
+    this.early.length = 0;
+  }
+
+  /**
+   * A transport-info from the client before its session-accept: Jigasi (jitsi-desktop's Jingle)
+   * trickles its ICE credentials and candidates that way and accepts with a transport holding its
+   * fingerprint alone (as Jicofo's Participant.onTransportInfo notes). At most a few are kept.
+   */
+  noteEarlyTransport(transport: IceUdpTransport): void {
+    if (this.stateValue !== 'pending') return;
+    this.early.unshift(transport);
+    if (this.early.length > MAX_EARLY_TRANSPORTS) this.early.length = MAX_EARLY_TRANSPORTS;
+  }
+
+  /** The transport-infos of before the session-accept, newest first. */
+  get earlyTransports(): readonly IceUdpTransport[] {
+    return this.early;
   }
 
   /** Owners this client has been told about (some may have left since). */

@@ -434,15 +434,16 @@ const candidateKey = (c: IceCandidate) => `${c.component} ${c.protocol} ${c.ip} 
  * The contents' transport as one (BUNDLE): the first content's transport with every content's candidates,
  * each once. lib-jitsi-meet repeats the transport in each content, or trickles per-mid contents.
  */
-function bundledTransport(jingle: Jingle): IceUdpTransport | undefined {
-  const transports = jingle.contents.flatMap((c) => (c.transport ? [c.transport] : []));
+function bundledTransport(jingle: Jingle, earlier: readonly IceUdpTransport[] = []): IceUdpTransport | undefined {
+  const transports = [...jingle.contents.flatMap((c) => (c.transport ? [c.transport] : [])), ...earlier];
   const [first] = transports;
   if (!first) return undefined;
   const byKey = new Map<string, IceCandidate>();
   for (const candidate of transports.flatMap((t) => t.candidates)) if (!byKey.has(candidateKey(candidate))) byKey.set(candidateKey(candidate), candidate);
   const candidates = [...byKey.values()];
   const fingerprints = transports.find((t) => t.fingerprints.length > 0)?.fingerprints ?? [];
-  const merged: IceUdpTransport = { ...first, candidates, fingerprints, extensions: first.extensions.map((e) => clone(e)) };
+  // rtcp-mux said by any of them (Jigasi's accept carries a bare transport, its transport-info the rest).
+  const merged: IceUdpTransport = { ...first, rtcpMux: transports.some((t) => t.rtcpMux), candidates, fingerprints, extensions: first.extensions.map((e) => clone(e)) };
   const ufrag = transports.find((t) => t.ufrag)?.ufrag;
   const pwd = transports.find((t) => t.pwd)?.pwd;
   if (ufrag !== undefined) merged.ufrag = ufrag;
@@ -455,13 +456,15 @@ function expectAction(jingle: Jingle, ...actions: Jingle['action'][]): void {
 }
 
 /**
- * Reads a client's `session-accept`.
+ * Reads a client's `session-accept`; `earlier`: the transports its transport-infos gave before it,
+ * newest first, for what the accept leaves out (Jigasi sends its ICE credentials and candidates
+ * that way, and accepts with its fingerprint alone: JingleSession.noteEarlyTransport).
  * @throws StanzaError bad-request when it has no transport, no ICE credentials, no DTLS fingerprint, or a
  *   setup other than active/passive (the answer to an actpass offer must choose, RFC 5763 §5).
  */
-export function readSessionAccept(jingle: Jingle): SessionAccept {
+export function readSessionAccept(jingle: Jingle, earlier: readonly IceUdpTransport[] = []): SessionAccept {
   expectAction(jingle, 'session-accept');
-  const transport = bundledTransport(jingle);
+  const transport = bundledTransport(jingle, earlier);
   if (!transport) throw StanzaError.badRequest('session-accept has no transport');
   if (!transport.ufrag || !transport.pwd) throw StanzaError.badRequest('session-accept transport lacks ICE ufrag/pwd');
   if (transport.fingerprints.length === 0) throw StanzaError.badRequest('session-accept transport lacks a DTLS fingerprint');

@@ -424,6 +424,38 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(parseIceUdpTransport(update.transport!.iceUdp!).candidates[0]?.ip, '198.51.100.9');
   });
 
+  it('takes a session-accept whose transport has only its fingerprint after transport-infos that gave the ICE credentials and candidates (Jigasi)', async () => {
+    await twoJoined();
+    const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
+    // jitsi-desktop's Jingle, as Jigasi runs it: credentials and candidates trickled first, in a
+    // transport-info; then the accept, its transport carrying the DTLS fingerprint alone.
+    const trickled = buildIceUdpTransport({ ufrag: 'jg1x', pwd: 'jigasiPassword0123456789', rtcpMux: true, extensions: [], webSockets: [], fingerprints: [],
+      candidates: [{ component: 1, foundation: '1', generation: 0, id: 'j1', ip: '198.51.100.20', port: 10000, priority: 2130706431, protocol: 'udp', type: 'host', network: 0 }] });
+    const info = new Element('jingle', { xmlns: 'urn:xmpp:jingle:1', action: 'transport-info', sid });
+    info.c('content', { creator: 'responder', name: 'audio' }).cnode(trickled);
+    conference.handleIq(jingleIq('alice', info), iq);
+    await settle();
+    const answer = sessionAcceptFor('alice', sid, 0);
+    for (const content of answer.getChildren('content')) {
+      const transport = content.getChild('transport');
+      if (!transport) continue;
+      delete transport.attrs.ufrag;
+      delete transport.attrs.pwd;
+      transport.remove('rtcp-mux');
+      for (const candidate of transport.getChildren('candidate')) transport.remove(candidate);
+    }
+    conference.handleIq(jingleIq('alice', answer), iq);
+    await settle();
+    const update = link.colibri.at(-1)!.endpoints.find((e) => e.id === 'alice')!;
+    const transport = parseIceUdpTransport(update.transport!.iceUdp!);
+    assert.deepEqual([transport.ufrag, transport.pwd, transport.rtcpMux], ['jg1x', 'jigasiPassword0123456789', true], 'the credentials of its transport-info');
+    assert.deepEqual(transport.candidates.map((c) => c.ip), ['198.51.100.20']);
+    assert.equal(transport.fingerprints.length, 1, 'the fingerprint of its accept');
+    assert.ok(update.sources, 'its sources go to the bridge');
+    await accept('bob', 1);
+    assert.ok(link.jingleTo('bob', 'source-add').some((add) => add.sources?.some((owned) => owned.owner === 'alice')), 'bob is told of alice\'s sources');
+  });
+
   it('on leave expires the endpoint and sends source-remove to the others; the conference end expires the bridge conference', async () => {
     await twoJoined();
     await accept('alice', 0);
