@@ -273,7 +273,10 @@ export class Conference {
 
   /**
    * Jicofo's owner rules (protocol reference §3.4). Without authentication, auto-owner: the oldest
-   * participant is owner; when it leaves, the next oldest is granted ownership. With
+   * participant is owner; when it leaves, the next oldest is granted ownership. A Jitsi service
+   * (Jigasi, Jibri, a transcriber: Participant.service) is neither made owner nor counted as one,
+   * as Jicofo's AutoOwnerRoleManager skips them: a SIP call that opened the room, or a recorder left
+   * oldest, would hold the room's controls with nobody to use them. With
    * authentication (`isModerator`), every agent is granted ownership and guests never are, even
    * when no owner is left. With 'first-agent', only the oldest agent present is granted it when no
    * owner is left (a moderator may still grant it to others).
@@ -289,9 +292,8 @@ export class Conference {
       for (const p of this.participants.values()) if (p.affiliation !== 'owner' && isModerator(p.realJid, this.roomJid)) this.grantOwner(p);
       return;
     }
-    for (const p of this.participants.values()) if (p.affiliation === 'owner') return;
-    const first = this.participants.values().next().value;
-    if (first) this.grantOwner(first);
+    for (const p of this.participants.values()) if (p.affiliation === 'owner' && p.service === undefined) return;
+    for (const p of this.participants.values()) if (p.service === undefined) return this.grantOwner(p);
   }
 
   private grantOwner(participant: Participant): void {

@@ -18,6 +18,12 @@ export interface Participant {
   role: string;
   statsId?: string;
   region?: string;
+  /**
+   * A Jitsi service, by the feature its presence shows (`<features><feature var=…/>`, as Jicofo's
+   * ChatRoomMemberImpl reads it): a SIP gateway (Jigasi), a recorder (Jibri) or a transcriber. Never
+   * made owner by the auto-owner rule. Self-declared: a client saying so only gives up ownership.
+   */
+  service?: 'jigasi' | 'jibri' | 'transcriber';
   /** The client's features, asked once (disco#info to the occupant JID). */
   features?: Promise<ClientFeatures>;
   session?: JingleSession;
@@ -36,6 +42,13 @@ export interface Participant {
   cancelDeferredRestart?: () => void;
 }
 
+/** The presence features by which Jitsi's services say what they are (Jicofo's ChatRoomMemberImpl). */
+const SERVICE_FEATURES: ReadonlyArray<readonly [string, NonNullable<Participant['service']>]> = [
+  ['http://jitsi.org/protocol/jigasi', 'jigasi'],
+  ['http://jitsi.org/protocol/jibri', 'jibri'],
+  ['http://jitsi.org/protocol/transcriber', 'transcriber'],
+];
+
 /** The participant's fields from its MUC presence; undefined without a real JID (not ours to manage). */
 export function readParticipantPresence(presence: Element): Omit<Participant, 'nick' | 'occupantJid'> | undefined {
   const item = presence.getChild('x', NS_MUC_USER)?.getChild('item');
@@ -43,11 +56,14 @@ export function readParticipantPresence(presence: Element): Omit<Participant, 'n
   if (!realJid) return undefined;
   const statsId = presence.getChildText('stats-id')?.trim();
   const region = presence.getChildText('jitsi_participant_region')?.trim();
+  const features = new Set(presence.getChild('features')?.getChildren('feature').map((f) => f.attrs.var as unknown) ?? []);
+  const service = SERVICE_FEATURES.find(([feature]) => features.has(feature))?.[1];
   return {
     realJid,
     affiliation: (item?.attrs.affiliation as string | undefined) ?? 'none',
     role: (item?.attrs.role as string | undefined) ?? 'participant',
     ...(statsId ? { statsId } : {}),
     ...(region ? { region } : {}),
+    ...(service ? { service } : {}),
   };
 }

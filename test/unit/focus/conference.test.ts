@@ -168,6 +168,24 @@ describe('focus/conference', () => {
       assert.deepEqual(link.take(), [], 'a non-owner leaving changes nothing');
     });
 
+    it('makes no Jitsi service owner (a SIP gateway, a recorder, a transcriber), nor counts one as the owner', () => {
+      const service = (nick: string, feature: string, affiliation = 'none') => {
+        const presence = joined(nick, affiliation);
+        presence.c('features').c('feature', { var: feature });
+        return presence;
+      };
+      conference.onPresence(service('sip', 'http://jitsi.org/protocol/jigasi')); // an inbound call opened the room
+      assert.deepEqual(link.take(), []);
+      conference.onPresence(joined('alice'));
+      assert.deepEqual(ownerGrants(link.take()), ['alice@meet.jitsi'], 'the first person');
+      conference.onPresence(service('recorder', 'http://jitsi.org/protocol/jibri'));
+      conference.onPresence(service('captions', 'http://jitsi.org/protocol/transcriber', 'owner')); // made owner by someone
+      conference.onPresence(joined('bob'));
+      link.take();
+      conference.onPresence(left('alice'));
+      assert.deepEqual(ownerGrants(link.take()), ['bob@meet.jitsi'], 'the next person, past the services older than him and the one that is owner');
+    });
+
     it('gives each grant its own IQ id', () => {
       conference.onPresence(joined('alice'));
       conference.onPresence(joined('bob'));
