@@ -64,7 +64,16 @@ export interface ConferenceOptions {
    */
   isAgent?: (realJid: string, roomJid: string) => boolean;
   agentlessTimeoutMs?: number;
+  /** With `isAgent`: how long a new conference counts its creator as present before any agent's presence came (default CREATOR_GRACE_MS). */
+  creatorGraceMs?: number;
 }
+
+/**
+ * How long a conference an agent's request created counts that agent as present before its
+ * presence reaches the focus: the client joins the room only once the focus answered, and a guest
+ * asking in between must not be told to wait for the host it is about to meet.
+ */
+export const CREATOR_GRACE_MS = 30_000;
 
 /** How long a conference goes on once its last agent left, for one to come back (a reload, a lost network). */
 export const AGENTLESS_TIMEOUT_MS = 5 * 60_000;
@@ -80,6 +89,10 @@ export class Conference {
   private readonly agents = new Set<string>();
   /** Armed while no agent is in the conference (ConferenceOptions.isAgent). */
   private agentlessTimer: NodeJS.Timeout | undefined;
+  /** When it was made, on the monotonic clock (for CREATOR_GRACE_MS). */
+  private readonly madeAt = performance.now();
+  /** An agent's presence came once: from then on only agents present count (hasAgent). */
+  private agentJoined = false;
   private readonly media: ConferenceMedia | undefined;
   private bridgeNotAvailable = false;
   /** A/V moderation as the component announced it; enforced at the bridge. */
@@ -162,7 +175,10 @@ export class Conference {
     } else {
       this.participants.set(nick, { nick, occupantJid: from, ...fields });
       // Judged once, as it joins: a nick's real JID does not change (a nick change is a leave and a join).
-      if (this.options.isAgent?.(fields.realJid, this.roomJid)) this.agents.add(nick);
+      if (this.options.isAgent?.(fields.realJid, this.roomJid)) {
+        this.agents.add(nick);
+        this.agentJoined = true;
+      }
       this.checkAgents();
     }
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -340,9 +356,13 @@ export class Conference {
     return presence;
   }
 
-  /** Whether an agent is in the conference (always true without ConferenceOptions.isAgent). */
+  /**
+   * Whether an agent is in the conference (always true without ConferenceOptions.isAgent), or is
+   * about to be: the agent whose request created it, for CREATOR_GRACE_MS, until an agent joined.
+   */
   hasAgent(): boolean {
-    return !this.options.isAgent || this.agents.size > 0;
+    if (!this.options.isAgent || this.agents.size > 0) return true;
+    return !this.agentJoined && performance.now() - this.madeAt < (this.options.creatorGraceMs ?? CREATOR_GRACE_MS);
   }
 
   /** Arms the end of a conference left without agents, or disarms it when one is back. */

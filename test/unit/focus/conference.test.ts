@@ -263,6 +263,31 @@ describe('focus/conference', () => {
     });
   });
 
+  it('with authentication, counts the agent whose request made the conference as present until an agent joins, for a grace', async () => {
+    const isAgent = (realJid: string) => realJid.startsWith('agent');
+    const made = (creatorGraceMs: number) => new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: '1.0-test', idleTimeoutMs: 3_600_000, onEnded: () => {}, isAgent, creatorGraceMs,
+    });
+    conference.end('replaced');
+    // The creator's presence has not come yet: a guest asking now is let in, not told to wait for the host.
+    conference = made(40);
+    conference.onPresence(focusSelf());
+    assert.equal(conference.hasAgent(), true, 'the creator, about to join');
+    conference.onPresence(joined('guest1'));
+    assert.equal(conference.hasAgent(), true, 'still within the grace');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(conference.hasAgent(), false, 'the creator never came: new guests wait for a host');
+    conference.onPresence(joined('agent1'));
+    assert.equal(conference.hasAgent(), true);
+    conference.end('done');
+    // Once an agent was there, only agents present count, grace or not.
+    conference = made(60_000);
+    conference.onPresence(focusSelf());
+    conference.onPresence(joined('agent1'));
+    conference.onPresence(left('agent1'));
+    assert.equal(conference.hasAgent(), false);
+  });
+
   it('with authentication, ends a conference its agents all left once the grace is over, destroying its room; an agent back in time keeps it', async () => {
     const isAgent = (realJid: string) => realJid.startsWith('agent');
     const agentless = (timeoutMs: number) => new Conference(link, pino({ level: 'silent' }), {
