@@ -52,7 +52,7 @@ export const DEFAULT_PACKET_CACHE_OPTIONS: PacketCacheOptions = {
 };
 
 /** The largest packet kept: an Ethernet MTU's worth (browsers send at most about 1,200 bytes of RTP). */
-export const MAX_PACKET_BYTES = 1500;
+const MAX_PACKET_BYTES = 1500;
 
 export interface PacketCacheStats {
   inserted: number;

@@ -47,11 +47,6 @@ export class ReceiveLog implements ReceiveLogReader {
     this.#current = transform ? { transform, arrays: transform.receiveLog(this.#extensionId) } : undefined;
   }
 
-  /** The transform whose unprotected packets go into this log. */
-  get transform(): NativeTransform | undefined {
-    return this.#current?.transform;
-  }
-
   /** Records waiting to be read. */
   get waiting(): number {
     let waiting = this.#current?.arrays.state[0] ?? 0;

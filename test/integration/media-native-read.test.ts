@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MediaTransport } from '../../bridge/transport/index.ts';
+import { nativeMedia } from '../../bridge/native/index.ts';
 import { readTransportSequence, RtpHeader } from '../../bridge/rtp/packet.ts';
 import type { LoggedRtp } from '../../bridge/transport/receive-log.ts';
 import { seededRandom } from '../unit/seeded-random.ts';
@@ -163,7 +164,7 @@ describe('media transport: the native read unprotects an endpoint\'s SRTP (integ
     assert.equal(receiveLog.waiting, 0);
 
     // Full: what comes next is counted, not kept, until the log is read.
-    const capacity = 1024;
+    const capacity = nativeMedia().native!.receiveLogRecords;
     for (let sequence = 1000; sequence < 1000 + capacity + 50; sequence++) send(srtp.protectRtp(rtp(sequence, 0x2000))!);
     await until('every packet handed on', () => endpoint.stats().packetsIn >= sent.length + capacity + 50);
     assert.equal(receiveLog.waiting, capacity);
