@@ -368,7 +368,9 @@ export class Conference {
   /** Arms the end of a conference left without agents, or disarms it when one is back. */
   private checkAgents(): void {
     if (!this.options.isAgent || this.state === 'ended') return;
-    if (this.hasAgent()) {
+    // Agents in the room, not the creator's grace (hasAgent): guests let in before a creator who
+    // never comes must not keep the conference for good either.
+    if (this.agents.size > 0) {
       if (this.agentlessTimer) clearTimeout(this.agentlessTimer);
       this.agentlessTimer = undefined;
       return;
@@ -377,7 +379,7 @@ export class Conference {
     this.log.info({ room: this.roomJid }, 'no agent left in the conference');
     this.agentlessTimer = setTimeout(() => {
       this.agentlessTimer = undefined;
-      if (this.hasAgent() || this.state === 'ended') return;
+      if (this.agents.size > 0 || this.state === 'ended') return;
       // Destroyed, not only left: the guests are told the conference is over (XEP-0045 §10.9).
       const iq = new Element('iq', { type: 'set', to: this.roomJid, id: `destroy-${randomUUID()}` });
       iq.c('query', { xmlns: NS_MUC_OWNER }).c('destroy').c('reason').t('The conference has ended: no host is left.');

@@ -265,8 +265,8 @@ describe('focus/conference', () => {
 
   it('with authentication, counts the agent whose request made the conference as present until an agent joins, for a grace', async () => {
     const isAgent = (realJid: string) => realJid.startsWith('agent');
-    const made = (creatorGraceMs: number) => new Conference(link, pino({ level: 'silent' }), {
-      roomJid: ROOM, focusVersion: '1.0-test', idleTimeoutMs: 3_600_000, onEnded: () => {}, isAgent, creatorGraceMs,
+    const made = (creatorGraceMs: number, agentlessTimeoutMs = 3_600_000) => new Conference(link, pino({ level: 'silent' }), {
+      roomJid: ROOM, focusVersion: '1.0-test', idleTimeoutMs: 3_600_000, onEnded: (_c, reason) => ended.push(reason), isAgent, creatorGraceMs, agentlessTimeoutMs,
     });
     conference.end('replaced');
     // The creator's presence has not come yet: a guest asking now is let in, not told to wait for the host.
@@ -286,6 +286,14 @@ describe('focus/conference', () => {
     conference.onPresence(joined('agent1'));
     conference.onPresence(left('agent1'));
     assert.equal(conference.hasAgent(), false);
+    conference.end('done');
+    // Guests let in before a creator who never comes do not keep the conference: it ends as one its agents left.
+    ended.length = 0;
+    conference = made(60_000, 40);
+    conference.onPresence(focusSelf());
+    conference.onPresence(joined('guest1'));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.deepEqual(ended, ['no agent left']);
   });
 
   it('with authentication, ends a conference its agents all left once the grace is over, destroying its room; an agent back in time keeps it', async () => {
