@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { StanzaError } from '../../../xmpp/errors.ts';
 import { buildColibriStats, buildConferenceModified, Colibri2Error, parseConferenceModify, type ConferenceModify } from '../../../xmpp/protocol/colibri2.ts';
 import { buildDiscoInfo } from '../../../xmpp/protocol/disco.ts';
-import { buildIceUdpTransport, parseIceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
+import { buildIceUdpTransport, parseIceUdpTransport, type IceUdpTransport } from '../../../xmpp/protocol/jingle-ice.ts';
 import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/jingle.ts';
 import { BridgeSelector } from '../../../focus/bridge-selector.ts';
 import { Conference, type ConferenceLink } from '../../../focus/conference.ts';
@@ -181,6 +181,17 @@ function breweryPresence(id = 'jvb1', stress = '0.1'): Element {
   presence.c('x', { xmlns: NS_MUC_USER }).c('item', { jid: `jvb@auth.meet.jitsi/${id}`, role: 'participant', affiliation: 'none' });
   presence.cnode(buildColibriStats({ stress_level: stress, drain: 'false' }));
   return presence;
+}
+
+/** A client's transport-info in content `content`; by default lib-jitsi-meet's credentials and one srflx candidate. */
+function transportInfoIq(nick: string, sid: string, transport: Partial<IceUdpTransport> = {}, content = '0'): Element {
+  const info = new Element('jingle', { xmlns: 'urn:xmpp:jingle:1', action: 'transport-info', sid });
+  info.c('content', { creator: 'responder', name: content }).cnode(buildIceUdpTransport({
+    ufrag: 'Zb1x', pwd: 'q9V0aB3cD4eF5gH6iJ7kL8mN', rtcpMux: false, extensions: [], webSockets: [], fingerprints: [],
+    candidates: [{ component: 1, foundation: '9', generation: 0, id: 'x', ip: '198.51.100.9', port: 5555, priority: 5, protocol: 'udp', type: 'srflx', network: 0 }],
+    ...transport,
+  }));
+  return jingleIq(nick, info);
 }
 
 function jingleIq(nick: string, jingle: Element): Element {
@@ -414,11 +425,7 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     await twoJoined();
     await accept('alice', 0);
     const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
-    const transport = buildIceUdpTransport({ ufrag: 'Zb1x', pwd: 'q9V0aB3cD4eF5gH6iJ7kL8mN', rtcpMux: false, extensions: [], webSockets: [], fingerprints: [],
-      candidates: [{ component: 1, foundation: '9', generation: 0, id: 'x', ip: '198.51.100.9', port: 5555, priority: 5, protocol: 'udp', type: 'srflx', network: 0 }] });
-    const info = new Element('jingle', { xmlns: 'urn:xmpp:jingle:1', action: 'transport-info', sid });
-    info.c('content', { creator: 'responder', name: '0' }).cnode(transport);
-    conference.handleIq(jingleIq('alice', info), iq);
+    conference.handleIq(transportInfoIq('alice', sid), iq);
     await settle();
     const update = link.colibri.at(-1)!.endpoints[0]!;
     assert.equal(parseIceUdpTransport(update.transport!.iceUdp!).candidates[0]?.ip, '198.51.100.9');
@@ -429,11 +436,10 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     const sid = link.jingleTo('alice', 'session-initiate')[0]!.sid;
     // jitsi-desktop's Jingle, as Jigasi runs it: credentials and candidates trickled first, in a
     // transport-info; then the accept, its transport carrying the DTLS fingerprint alone.
-    const trickled = buildIceUdpTransport({ ufrag: 'jg1x', pwd: 'jigasiPassword0123456789', rtcpMux: true, extensions: [], webSockets: [], fingerprints: [],
-      candidates: [{ component: 1, foundation: '1', generation: 0, id: 'j1', ip: '198.51.100.20', port: 10000, priority: 2130706431, protocol: 'udp', type: 'host', network: 0 }] });
-    const info = new Element('jingle', { xmlns: 'urn:xmpp:jingle:1', action: 'transport-info', sid });
-    info.c('content', { creator: 'responder', name: 'audio' }).cnode(trickled);
-    conference.handleIq(jingleIq('alice', info), iq);
+    conference.handleIq(transportInfoIq('alice', sid, {
+      ufrag: 'jg1x', pwd: 'jigasiPassword0123456789', rtcpMux: true,
+      candidates: [{ component: 1, foundation: '1', generation: 0, id: 'j1', ip: '198.51.100.20', port: 10000, priority: 2130706431, protocol: 'udp', type: 'host', network: 0 }],
+    }, 'audio'), iq);
     await settle();
     const answer = sessionAcceptFor('alice', sid, 0);
     for (const content of answer.getChildren('content')) {
@@ -998,12 +1004,7 @@ describe('focus/conference-media moving a conference off a failed bridge (Jicofo
   }
 
   function transportInfo(nick: string): Element {
-    const sid = link.jingleTo(nick, 'session-initiate').at(-1)!.sid;
-    const transport = buildIceUdpTransport({ ufrag: 'Zb1x', pwd: 'q9V0aB3cD4eF5gH6iJ7kL8mN', rtcpMux: false, extensions: [], webSockets: [], fingerprints: [],
-      candidates: [{ component: 1, foundation: '9', generation: 0, id: 'x', ip: '198.51.100.9', port: 5555, priority: 5, protocol: 'udp', type: 'srflx', network: 0 }] });
-    const info = new Element('jingle', { xmlns: 'urn:xmpp:jingle:1', action: 'transport-info', sid });
-    info.c('content', { creator: 'responder', name: '0' }).cnode(transport);
-    return jingleIq(nick, info);
+    return transportInfoIq(nick, link.jingleTo(nick, 'session-initiate').at(-1)!.sid);
   }
 
   /** The participant's Jingle requests, in order, as `action sid`. */
