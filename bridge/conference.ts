@@ -30,6 +30,9 @@ import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
 import type { ReceiveLogReader } from './transport/receive-log.ts';
+import { SendLog } from './bwe/send-log.ts';
+import type { SendTarget } from './native/index.ts';
+import type { ReadRoutes } from './endpoint.ts';
 
 /** What the conference needs of an endpoint (bridge/endpoint.ts Endpoint satisfies it). */
 export interface ConferenceEndpoint {
@@ -48,6 +51,14 @@ export interface ConferenceEndpoint {
   sendRtp(packet: Buffer, copies?: number): void;
   sendRtcp(packet: Buffer): void;
   close(reason: string): void;
+  /** On the native path: where the media socket's read forwards packets to this endpoint (Endpoint.sendTarget). */
+  readonly sendTarget?: SendTarget;
+  /** On the native path: the packets from this endpoint the media socket's read forwards itself (Endpoint.setRoutes). */
+  setRoutes?(routes: ReadRoutes | undefined): void;
+  /** A packet the read forwarded itself, counted as received (Endpoint.noteForwardedRtp). */
+  noteForwardedRtp?(length: number, arrival: number): void;
+  /** What the read forwarded from this endpoint since the last call (Endpoint.takeForwarded). */
+  takeForwarded?(): number[];
 }
 
 export interface EndpointSources {
@@ -354,6 +365,7 @@ export class BridgeConference {
       translateFeedback: (kind, mediaSsrc, lost, receiverId) => this.translateFeedback(kind, mediaSsrc, lost, receiverId),
       rewriteSenderReport: (report) => this.rewriteSenderReport(report),
       bandwidthFeedback: (id, feedback) => this.bandwidthFeedback(id, feedback),
+      forwardedRtp: (id, ssrc, length, level, arrival) => this.forwardedRtp(id, length, level, arrival),
     }, { ...media, clock: this.clock, timers: this.timers, log });
     this.transportCcId = media.transportCcExtensionId ?? 5;
     this.createEstimator = media.createEstimator;
@@ -373,6 +385,7 @@ export class BridgeConference {
   }
 
   mediaStats(): ConferenceMediaStats {
+    for (const member of this.members.values()) this.takeForwarded(member);
     return { ...this.counters, ...this.rtcp.counters() };
   }
 
@@ -404,6 +417,8 @@ export class BridgeConference {
     this.plainReceivers.clear();
     // Its log's arrivals are on the process clock, as the arrivals above.
     this.rtcp.addEndpoint(endpoint.id, onClock ? endpoint.receiveLog?.(this.rtcp.transportCcExtensionId) : undefined);
+    // Its transport's numbering shared with the read's own forwarding (refreshRoutes), whose send times are on the process clock too.
+    if (onClock && endpoint.sendTarget) member.bandwidth.attachSendLog(new SendLog(endpoint.sendTarget));
     this.refreshForwarding();
   }
 
@@ -421,6 +436,7 @@ export class BridgeConference {
   /** Learns the negotiated id of the transport-wide sequence number (from Colibri2 media). */
   setTransportCcExtensionId(id: number): void {
     this.transportCcId = id;
+    this.refreshRoutes();
   }
 
   /**
@@ -436,6 +452,7 @@ export class BridgeConference {
   /** Learns the negotiated ids of the sender-scoped header extensions (from Colibri2 media). */
   setSenderScopedExtensionIds(ids: Iterable<number>): void {
     for (const id of ids) this.blanked.add(id);
+    this.refreshRoutes();
   }
 
   /** The endpoint whose announced sources hold `ssrc`, if any. */
@@ -478,6 +495,7 @@ export class BridgeConference {
     if (!member) return;
     if (mute.audio !== undefined) member.forceMuted.audio = mute.audio;
     if (mute.video !== undefined) member.forceMuted.video = mute.video;
+    this.refreshRoutes();
   }
 
   /** Whether the endpoint is force-muted for that media (for tests and statistics). */
@@ -490,6 +508,10 @@ export class BridgeConference {
     if (!member) return;
     this.members.delete(id);
     this.plainReceivers.clear();
+    // Nothing more through the read from or to it; what it forwarded from it, counted.
+    member.endpoint.setRoutes?.(undefined);
+    this.refreshRoutes();
+    this.takeForwarded(member);
     for (const off of member.unsubscribe) off();
     this.rtcp.removeEndpoint(id);
     this.loudest?.remove(id);
@@ -774,6 +796,7 @@ export class BridgeConference {
   /** Learns the negotiated id of the ssrc-audio-level extension (from Colibri2 media). */
   setAudioLevelExtensionId(id: number): void {
     this.audioLevelId = id;
+    this.refreshRoutes();
   }
 
   /** A client → bridge message from an endpoint's channel; what it names is checked, so it never throws. */
@@ -969,6 +992,74 @@ export class BridgeConference {
    * Feeds the packet's RFC 6464 level (before forwarding; it is left in the packet) to speech
    * activity; false when "route loudest only" keeps the packet from the others.
    */
+  /**
+   * Where the media socket's read forwards packets itself (native path; Endpoint.setRoutes): each
+   * endpoint's audio goes from the read straight to the send targets of its receivers, as
+   * forwardRtpAt would send it (extensions blanked, numbered per receiver), with no JavaScript
+   * per packet; the receive log then hands back what still depends on it (forwardedRtp). Only
+   * plain forwarding: not while "route loudest only" judges each packet, nor for force-muted
+   * audio, nor where a receiver has no send target. Made anew whenever what it depends on changes
+   * (members, plan, sources, mutes, extension ids).
+   */
+  private refreshRoutes(): void {
+    const onClock = this.clock === systemClock;
+    let routing: Omit<ReadRoutes, 'routes'> | undefined;
+    if (!this.closed && onClock && !this.loudest && this.transportCcId > 0) {
+      const blanked = new Uint8Array(32);
+      for (const id of this.blanked) if (id > 0 && id < 256) blanked[id >> 3]! |= 1 << (id & 7);
+      routing = { transportCcExtensionId: this.transportCcId, audioLevelExtensionId: this.audioLevelId > 0 && this.audioLevelId < 256 ? this.audioLevelId : 0, blanked };
+    }
+    let any = false;
+    for (const member of this.members.values()) {
+      if (!member.endpoint.setRoutes) continue;
+      const routes = new Map<number, Float64Array>();
+      if (routing && !member.forceMuted.audio) {
+        for (const ssrc of member.sources.forwarded) {
+          const source = member.sources.sourceOf.get(ssrc);
+          if (source?.media !== 'audio') continue;
+          const targets: number[] = [];
+          for (const receiver of this.receiversOf(source.name)) {
+            if (receiver === member) continue;
+            const target = receiver.endpoint.sendTarget;
+            if (!target) {
+              targets.length = 0;
+              break;
+            }
+            targets.push(target.handle);
+          }
+          if (targets.length > 0) routes.set(ssrc, Float64Array.from(targets));
+        }
+      }
+      any ||= routes.size > 0;
+      member.endpoint.setRoutes(routing && routes.size > 0 ? { ...routing, routes } : undefined);
+    }
+    this.rtcp.keepAwake(any);
+  }
+
+  /** An audio packet the read forwarded itself (refreshRoutes), as its receive log told: counted, its level heard. */
+  private forwardedRtp(id: string, length: number, level: number, arrival: number): void {
+    const member = this.members.get(id);
+    if (!member) return;
+    this.counters.rtpPacketsReceived++;
+    this.counters.rtpBytesReceived += length;
+    member.endpoint.noteForwardedRtp?.(length, arrival);
+    if (level >= 0) {
+      const change = this.speech.levelReceived(id, level);
+      if (change) this.speakerChanged(change);
+    }
+  }
+
+  /** Adds what the read forwarded from the member (refreshRoutes) to the counters. */
+  private takeForwarded(member: Member): void {
+    const forwarded = member.endpoint.takeForwarded?.();
+    if (!forwarded || forwarded[3] === 0) return;
+    this.counters.rtpPacketsForwarded += forwarded[0]!;
+    this.counters.rtpBytesForwarded += forwarded[1]!;
+    this.counters.forwardingDelayNsTotal += Math.round(forwarded[2]!);
+    this.counters.forwardingDelaySamples += forwarded[3]!;
+    if (forwarded[4]! > this.counters.forwardingDelayNsMax) this.counters.forwardingDelayNsMax = Math.round(forwarded[4]!);
+  }
+
   private hearAudioLevel(from: Member, packet: Buffer): boolean {
     const level = this.header.parse(packet) === 'ok' ? readAudioLevel(this.header, this.audioLevelId) : -1;
     if (level >= 0) {
@@ -998,6 +1089,7 @@ export class BridgeConference {
     const changes = compareForwarding(this.plan, plan);
     this.plan = plan;
     this.plainReceivers.clear();
+    this.refreshRoutes();
     const now = this.now();
     let recapped = false;
     for (const member of this.members.values()) {
@@ -1125,6 +1217,7 @@ export class BridgeConference {
     const next = planReceiver(this.requests.get(id) ?? { id }, rankingIndex(sources, this.speakers()), this.cameraMaxHeight ?? UNLIMITED_HEIGHT);
     const changes = replanReceiver(plan, id, next);
     for (const name of changes.receivingChanged) this.plainReceivers.delete(name);
+    if (changes.receivingChanged.length > 0) this.refreshRoutes();
     const now = this.now();
     if (member.bandwidth.estimateBps !== undefined) this.recap(member, now);
     this.announceForwarded(member);

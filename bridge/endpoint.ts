@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
-import { UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type NativeTransform, type UdpSendBatch, type UnprotectedRead } from './native/index.ts';
+import { SendTarget, UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type NativeTransform, type UdpSendBatch, type UnprotectedRead } from './native/index.ts';
 import type { DtlsCertificate } from './transport/certificate.ts';
 import type { Clock } from './transport/clock.ts';
 import { DtlsLink, type DtlsRole, type SrtpKeyingMaterial } from './transport/dtls-link.ts';
@@ -100,6 +100,30 @@ export interface EndpointContext {
    * it, by `transform` (undefined: no more), and comes to handleDatagram with the outcome.
    */
   bindReceiver?(from: RemoteAddress, transform: NativeTransform | undefined): void;
+  /**
+   * With bindReceiver: the batch the socket's read queues what it forwards itself into (Endpoint
+   * setRoutes). Whatever impairs a link: the read forwards nothing while a test impairs any.
+   */
+  forwardBatch?(): UdpSendBatch | undefined;
+}
+
+/** What the socket's read forwards itself from an endpoint (Endpoint.setRoutes). */
+export interface ReadRoutes {
+  /** The header extensions it uses and blanks (NativeTransform.setRouting). */
+  transportCcExtensionId: number;
+  audioLevelExtensionId: number;
+  /** Ids to blank, a 256-bit set (32 bytes). */
+  blanked: Uint8Array;
+  /** SSRC → the send targets (their handles) of the endpoints it goes to. */
+  routes: ReadonlyMap<number, Float64Array>;
+}
+
+const NO_TARGETS = new Float64Array(0);
+
+/** Adds takeForwarded's counts to `into` (the longest delay is the longer one). */
+function addForwarded(into: number[], counts: ArrayLike<number>): void {
+  for (let i = 0; i < 4; i++) into[i]! += counts[i]!;
+  into[4] = Math.max(into[4]!, counts[4]!);
 }
 
 export class Endpoint {
@@ -127,6 +151,12 @@ export class Endpoint {
   #cancelConnectTimer: (() => void) | undefined;
   /** Clock time of the last datagram from the client (see EndpointActivity.heard); undefined: never. */
   #lastHeard: number | undefined;
+  /** On the native path: where the socket's read forwards other endpoints' packets to this one, kept to its session (#updateSendTarget). */
+  readonly #sendTarget: SendTarget | undefined;
+  /** What the socket's read forwards itself from this endpoint, applied to each session's receiving transform. */
+  #readRoutes: ReadRoutes | undefined;
+  /** Forwarding counts (NativeTransform.takeForwarded) of a receiving transform replaced before they were taken. */
+  #forwardedBefore: number[] = [0, 0, 0, 0, 0];
 
   constructor(id: string, log: Logger, context: EndpointContext) {
     this.id = id;
@@ -134,6 +164,7 @@ export class Endpoint {
     this.#context = context;
     this.#created = context.clock.now();
     this.events = new TypedEvents<EndpointEvents>(log);
+    this.#sendTarget = context.native && context.forwardBatch ? new SendTarget(context.native) : undefined;
     const [first] = context.candidates;
     // RFC 8445 §5.3: ufrag ≥ 24 bits, password ≥ 128 bits of randomness.
     this.#local = {
@@ -257,7 +288,67 @@ export class Endpoint {
   }
 
   stats(): EndpointStats {
-    return { ...this.#stats };
+    const stats = { ...this.#stats };
+    const sent = this.#sendTarget?.log.counters;
+    if (sent) {
+      stats.packetsOut += sent[0]!;
+      stats.bytesOut += sent[1]!;
+      stats.droppedOut += sent[2]!;
+    }
+    return stats;
+  }
+
+  /** On the native path: where the socket's read forwards packets to this endpoint (undefined: it forwards nothing to it). */
+  get sendTarget(): SendTarget | undefined {
+    return this.#sendTarget;
+  }
+
+  /**
+   * On the native path, the packets from this endpoint the socket's read forwards itself, never
+   * handing them to JavaScript (undefined: none): kept for every session's receiving transform.
+   * Their receive-side facts come through the receive log (receiveLog), to be handed back with
+   * noteForwardedRtp.
+   */
+  setRoutes(routes: ReadRoutes | undefined): void {
+    const transform = this.#srtp?.nativeReceiver;
+    if (transform) {
+      for (const ssrc of this.#readRoutes?.routes.keys() ?? []) if (!routes?.routes.has(ssrc)) transform.setRoute(ssrc, NO_TARGETS);
+    }
+    this.#readRoutes = routes;
+    if (transform) this.#applyRoutes(transform);
+  }
+
+  #applyRoutes(transform: NativeTransform): void {
+    const routes = this.#readRoutes;
+    if (!routes) return;
+    if (!transform.setRouting(routes.transportCcExtensionId, routes.audioLevelExtensionId, routes.blanked)) return;
+    for (const [ssrc, targets] of routes.routes) transform.setRoute(ssrc, targets);
+  }
+
+  /** A packet the socket's read forwarded itself, as its receive log told (see setRoutes): counted as received. `arrival` on the clock's time. */
+  noteForwardedRtp(length: number, arrival: number): void {
+    this.#stats.packetsIn++;
+    this.#stats.bytesIn += length + (this.#srtp?.rtpOverhead ?? 0);
+    if (this.#lastHeard === undefined || arrival > this.#lastHeard) this.#lastHeard = arrival;
+  }
+
+  /** What the socket's read forwarded from this endpoint since the last call: [copies, RTP bytes, delay ns summed, packets, longest delay ns]. */
+  takeForwarded(): number[] {
+    const taken = this.#forwardedBefore;
+    this.#forwardedBefore = [0, 0, 0, 0, 0];
+    const now = this.#srtp?.nativeReceiver?.takeForwarded();
+    if (now) addForwarded(taken, now);
+    return taken;
+  }
+
+  /** Keeps the send target to the session: its sending transform, the selected address, while connected. */
+  #updateSendTarget(): void {
+    const target = this.#sendTarget;
+    if (!target) return;
+    const to = this.#ice.selectedAddress;
+    const transform = this.#srtp?.nativeSender;
+    const batch = this.#state === 'connected' && to && transform ? this.#context.forwardBatch?.() : undefined;
+    if (!batch || !target.set(transform!, batch, to!)) target.clear();
   }
 
   /** For the bridge's expiry sweep (bridge/colibri.ts). */
@@ -414,9 +505,17 @@ export class Endpoint {
    */
   #setSrtp(srtp: SrtpProtection | undefined): void {
     if (srtp === this.#srtp) return;
+    const replaced = this.#srtp?.nativeReceiver;
+    if (replaced) {
+      addForwarded(this.#forwardedBefore, replaced.takeForwarded());
+      for (const ssrc of this.#readRoutes?.routes.keys() ?? []) replaced.setRoute(ssrc, NO_TARGETS);
+    }
     this.#srtp = srtp;
     this.#attachReceiveLog();
+    const transform = srtp?.nativeReceiver;
+    if (transform) this.#applyRoutes(transform);
     for (const address of this.#bound) this.#bindReceiver(address);
+    this.#updateSendTarget();
   }
 
   #bindReceiver(address: RemoteAddress): void {
@@ -460,6 +559,7 @@ export class Endpoint {
   #setState(state: EndpointState, reason: string): void {
     if (this.#state === state || this.#state === 'closed') return;
     this.#state = state;
+    this.#updateSendTarget();
     this.events.emit('state', state, reason);
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { Allocation } from './bandwidth-allocation.ts';
 import { PROBE_MIN_GAIN, SendSideBandwidthEstimator } from './bwe/estimator.ts';
+import type { SendLogReader } from './bwe/send-log.ts';
 import { writeU16 } from './rtp/bytes.ts';
 import { withHeaderExtension, writeTransportSequence, type RtpHeader } from './rtp/packet.ts';
 import type { TransportCcFeedback } from './rtp/transport-cc.ts';
@@ -144,8 +145,32 @@ export class ReceiverBandwidth {
   #repeatWindowStart = Number.NEGATIVE_INFINITY;
   #repeatBps = 0;
 
+  /** Where the numbering lives, and what the media socket's read sent, on the native path (attachSendLog). */
+  #sendLog: SendLogReader | undefined;
+  readonly #onLoggedSend = (sequence: number, size: number, sendMs: number): void => this.#noteSent(sequence, size, sendMs, true);
+
   constructor(estimator: BandwidthEstimator = new SendSideBandwidthEstimator()) {
     this.#estimator = estimator;
+  }
+
+  /**
+   * From now on the transport-wide numbering is `log`'s, shared with the media socket's read, which
+   * forwards some packets itself (Endpoint.setRoutes): what it sent is read from the log before
+   * anything that depends on what the receiver was sent. Undefined: the numbering comes back here.
+   */
+  attachSendLog(log: SendLogReader | undefined): void {
+    if (log === this.#sendLog) return;
+    this.#catchUp();
+    const next = this.#sendLog ? this.#sendLog.sequence : this.#sequence;
+    this.#sendLog = log;
+    if (log) log.sequence = next;
+    else this.#sequence = next;
+  }
+
+  /** Takes in what the read sent since the last time (attachSendLog). */
+  #catchUp(): void {
+    const log = this.#sendLog;
+    if (log !== undefined && log.waiting > 0) log.drain(this.#onLoggedSend);
   }
 
   /** The estimate (bps) once the receiver gave feedback; undefined before. */
@@ -176,6 +201,7 @@ export class ReceiverBandwidth {
    * media instead of adding to it.
    */
   allocationBudget(now: number): number {
+    this.#catchUp();
     const elapsed = now - this.#repeatWindowStart;
     if (!(elapsed < REPEAT_WINDOW_MS)) {
       this.#repeatBps = elapsed > 0 && Number.isFinite(elapsed) ? (this.#repeatBytes * 8000) / elapsed : 0;
@@ -202,7 +228,9 @@ export class ReceiverBandwidth {
    * unnumbered, as it is (undefined).
    */
   stamp(header: RtpHeader, extensionId: number, now: number, media: boolean): Uint8Array | undefined {
-    const sequence = this.#sequence;
+    this.#catchUp();
+    const log = this.#sendLog;
+    const sequence = log ? log.sequence : this.#sequence;
     let copy: Uint8Array | undefined;
     if (!writeTransportSequence(header, extensionId, sequence)) {
       if (this.#transportCc || this.#transportCcNegotiated) {
@@ -215,6 +243,14 @@ export class ReceiverBandwidth {
       }
     }
     const size = copy === undefined ? header.length : copy.length;
+    if (log) log.sequence = (sequence + 1) & 0xffff;
+    else this.#sequence = (sequence + 1) & 0xffff;
+    this.#noteSent(sequence, size, now, media);
+    return copy;
+  }
+
+  /** A packet numbered `sequence`, `size` bytes, sent at `now`: for the estimator, the probing and the open cluster. */
+  #noteSent(sequence: number, size: number, now: number, media: boolean): void {
     this.#sentBytes += size;
     if (this.#feedbackBudget < FEEDBACK_BUDGET_MAX) this.#feedbackBudget += 2;
     // A cluster is measured on what the path carries while it is sent, as libwebrtc's pacer counts
@@ -224,13 +260,11 @@ export class ReceiverBandwidth {
     // measured as a burst, the link's rate).
     const inCluster = this.#cluster !== 0 && (media || this.#clusterStep);
     this.#estimator.packetSent(sequence, size, now, inCluster ? this.#cluster : 0);
-    this.#sequence = (sequence + 1) & 0xffff;
     if (inCluster && (this.#clusterStep || this.#clusterSentBytes + size <= this.#clusterOwed(now))) {
       this.#clusterSentBytes += size;
       this.#clusterLastSentAt = now;
       if (this.#clusterSentBytes >= this.#clusterPlannedBytes) this.endCluster();
     }
-    return copy;
   }
 
   /**
@@ -257,6 +291,7 @@ export class ReceiverBandwidth {
    * hold the forwarding thread 80 ms per datagram.
    */
   admitFeedback(statuses: number): boolean {
+    this.#catchUp();
     if (statuses > this.#feedbackBudget) return false;
     this.#feedbackBudget -= statuses;
     return true;
@@ -264,6 +299,7 @@ export class ReceiverBandwidth {
 
   /** The receiver's transport-cc feedback or REMB; true when its layers are due for re-allocation. */
   feedback(feedback: { kind: 'transport-cc'; parsed: TransportCcFeedback } | { kind: 'remb'; bitrate: number }, now: number): boolean {
+    this.#catchUp();
     if (feedback.kind === 'transport-cc') {
       this.#estimator.transportCcFeedback(feedback.parsed, now);
       this.#transportCc = true;
@@ -308,6 +344,7 @@ export class ReceiverBandwidth {
    * #openCluster and clusterDue.
    */
   probeBytes(now: number): number {
+    this.#catchUp();
     const elapsed = now - this.#probedAt;
     const sentBps = elapsed > 0 ? (this.#sentBytes * 8000) / elapsed : 0;
     this.#probedAt = now;
@@ -345,6 +382,7 @@ export class ReceiverBandwidth {
    * cluster's packets until {@link clusterSent}.
    */
   clusterDue(now: number): number {
+    this.#catchUp();
     if (this.#cluster === 0) return 0;
     const due = this.#clusterOwed(now) - this.#clusterSentBytes;
     this.#clusterStep = due > 0;
@@ -388,6 +426,7 @@ export class ReceiverBandwidth {
    * PROBE_PACE_MS after `now` at the soonest.
    */
   clusterNextAt(now: number): number {
+    this.#catchUp();
     if (this.#cluster === 0) return Number.NaN;
     const next = Math.floor(this.#clusterSentBytes / PROBE_PACKET_BYTES + 1e-9);
     return Math.max(now + PROBE_PACE_MS, this.#clusterStartedAt + (next * PROBE_PACKET_BYTES * 8000) / this.#clusterTargetBps - PROBE_PACE_MS);

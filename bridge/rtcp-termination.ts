@@ -18,6 +18,7 @@ import { buildNack, buildReceiverReports, expandNack, RtcpWalker, senderInfoOnly
 import { TransportCcRecorder } from './rtp/transport-cc.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
 import type { LoggedRtp, ReceiveLogReader } from './transport/receive-log.ts';
+import { NOT_FORWARDED } from './native/index.ts';
 
 /** The bridge's own SSRCs in a conference (`jvb-a0`, `jvb-v0`), the sender SSRCs of its feedback. */
 export interface FeedbackSsrcs {
@@ -49,6 +50,12 @@ export interface RtcpTerminationHost {
    * compound, valid during the call) or a REMB's bitrate. For its bandwidth estimate.
    */
   bandwidthFeedback?(endpointId: string, feedback: { kind: 'transport-cc'; packet: Buffer } | { kind: 'remb'; bitrate: number }): void;
+  /**
+   * A packet the media socket's read forwarded itself (NativeSrtpTransform.setRoute), read from the
+   * endpoint's log after its receive-side facts: its RTP `length`, audio `level` octet (-1: none)
+   * and arrival. No receiveRtp comes for it.
+   */
+  forwardedRtp?(endpointId: string, ssrc: number, length: number, level: number, arrival: number): void;
 }
 
 export interface RtcpTerminationOptions {
@@ -188,7 +195,13 @@ export class RtcpTermination {
     if (this.#closed || this.#endpoints.has(id)) return;
     const state: EndpointFeedback = {
       tcc: new TransportCcRecorder(), mediaSsrc: 0, streams: new Map(), senderReportsPassed: new Map(), passedNacks: { start: Number.NEGATIVE_INFINITY, count: 0 },
-      log, onLogged: (transportSequence, ssrc, sequenceNumber, timestamp, payloadType, arrival) => this.#received(id, state, transportSequence, ssrc, sequenceNumber, timestamp, payloadType, arrival),
+      log, onLogged: (transportSequence, ssrc, sequenceNumber, timestamp, payloadType, arrival, length, forwarded) => {
+        this.#received(id, state, transportSequence, ssrc, sequenceNumber, timestamp, payloadType, arrival);
+        if (forwarded === NOT_FORWARDED) return;
+        // The read forwarded it (no receiveRtp came): what still depends on it.
+        if (arrival > this.#lastPacketAt) this.#lastPacketAt = arrival;
+        this.#host.forwardedRtp?.(id, ssrc, length, forwarded, arrival);
+      },
     };
     // What it noted before now (another conference's, or none) is not this conference's to count.
     log?.drain(() => {});
@@ -423,6 +436,18 @@ export class RtcpTermination {
   }
 
   /** Arms the timer for a packet arriving at `now`; the first report comes one period after media (re)starts. */
+  /**
+   * Whether the tick runs however long no packet is handed over (receiveRtp): while the read
+   * forwards packets itself, only their records in the logs say they still come, and only the
+   * tick reads them.
+   */
+  keepAwake(on: boolean): void {
+    this.#keepAwake = on;
+    if (on) this.#wake(this.#clock.now());
+  }
+
+  #keepAwake = false;
+
   #wake(now: number): void {
     this.#lastPacketAt = now;
     if (this.#cancelTick || !this.#started || this.#closed) return;
@@ -455,7 +480,8 @@ export class RtcpTermination {
     } catch (err) {
       this.#log.error({ err }, 'RTCP termination tick failed');
     }
-    if (now - this.#lastPacketAt <= 2 * this.#reportIntervalMs) {
+    // Not armed twice: what the tick handed on may have woken it (keepAwake).
+    if (!this.#cancelTick && (this.#keepAwake || now - this.#lastPacketAt <= 2 * this.#reportIntervalMs)) {
       this.#cancelTick = this.#armTick();
     }
   }

@@ -34,20 +34,68 @@ export interface NativeSrtpTransform {
    * same arrays at every call.
    */
   receiveLog(transportCcExtensionId: number): NativeReceiveLogArrays;
+  /**
+   * The header extensions the read's own forwarding uses (setRoute): the transport-wide sequence
+   * number's id (a packet without it is handed to JavaScript), the audio level's (0: none), and the
+   * ids it blanks, a 256-bit set (32 bytes). False for ids out of range or a set of another size.
+   */
+  setRouting(transportCcExtensionId: number, audioLevelExtensionId: number, blanked: Uint8Array): boolean;
+  /**
+   * What this transform unprotects from `ssrc` and logs (receiveLog) goes from now on straight from
+   * the read to those send targets (NativeSendTarget handles), never to JavaScript; none: to
+   * JavaScript again. False when refused (too many routes or targets).
+   */
+  setRoute(ssrc: number, targets: Float64Array): boolean;
+  /** [copies, RTP bytes, delay ns summed, packets, longest delay ns] the read forwarded since the last call. */
+  takeForwarded(): Float64Array;
 }
+
+/**
+ * Where the media socket's read forwards packets to one endpoint (salon_media.cc `SendTarget`):
+ * the sending transform, batch and address of its session, set by the endpoint.
+ */
+export interface NativeSendTarget {
+  readonly handle: number;
+  /** False (and cleared) for an address that is not a sockaddr. */
+  set(transform: number, batch: number, address: Buffer): boolean;
+  clear(): void;
+  log(): NativeSendLogArrays;
+}
+
+/** A send target's log (salon_media.cc SendLogMemory). */
+export interface NativeSendLogArrays {
+  /** Per record: its send time, ms on the monotonic clock. */
+  readonly times: Float64Array;
+  /** Per record, SEND_LOG_FIELDS of them: transport-wide sequence number, RTP length. */
+  readonly fields: Int32Array;
+  /** [0]: the next transport-wide sequence number of the endpoint's transport; [1]: records waiting (the reader sets it back to 0); [2]: records not kept. */
+  readonly state: Int32Array;
+  /** [0]: datagrams queued; [1]: their bytes; [2]: packets not sent (no session set, or refused). */
+  readonly counters: Float64Array;
+}
+
+/** Fields per record of a send log. */
+export const SEND_LOG_FIELDS = 2;
 
 /** A transform's receive log (salon_media.cc ReceiveLogMemory). */
 export interface NativeReceiveLogArrays {
   /** Per record: its arrival, ms on the monotonic clock (NativeMedia.monotonicMs). */
   readonly arrivals: Float64Array;
-  /** Per record, RECEIVE_LOG_FIELDS of them: transport-wide sequence number or -1, SSRC, sequence number, RTP timestamp, payload type, length. */
+  /**
+   * Per record, RECEIVE_LOG_FIELDS of them: transport-wide sequence number or -1, SSRC, sequence
+   * number, RTP timestamp, payload type, length; and NOT_FORWARDED for a packet handed on to
+   * JavaScript, else the read forwarded it (NativeSrtpTransform.setRoute): its audio level octet,
+   * -1 without one.
+   */
   readonly fields: Int32Array;
   /** [0]: records waiting (the reader sets it back to 0); [1]: records not kept, the log being full. */
   readonly state: Int32Array;
 }
 
 /** Fields per record of a receive log. */
-export const RECEIVE_LOG_FIELDS = 6;
+export const RECEIVE_LOG_FIELDS = 7;
+/** A receive log record's last field for a packet JavaScript was handed. */
+export const NOT_FORWARDED = -2;
 
 /** What the kernel took from a batch (salon_media.cc UdpBatch::Sent). */
 export interface BatchSent {
@@ -128,6 +176,8 @@ export interface MediaSocketCounters {
   lastError: number;
   /** SRTP datagrams the read unprotected (bindReceiver), whatever the outcome. */
   unprotected?: number;
+  /** Datagrams the read forwarded itself (NativeSrtpTransform.setRoute), not handed on. */
+  forwarded?: number;
   /** Datagrams the media socket's batch sent, in how many messages (sendmmsg entries), and how many of them as segments of a UDP GSO message. */
   sent?: BatchSent;
 }
@@ -139,6 +189,7 @@ export interface NativeMedia {
   /** limitLifetimeMs: how long a peer's path limit on UDP GSO segments lasts from its last refusal (default 10 minutes). */
   UdpBatch: new (fd: number, capacity: number, slotBytes: number, socket?: NativeUdpSocket, segmentation?: boolean, limitLifetimeMs?: number) => NativeUdpBatch;
   UdpSocket: new (host: string, port: number, bufferBytes: number, capacity: number, slotBytes: number, maxPeers: number) => NativeUdpSocket;
+  SendTarget: new () => NativeSendTarget;
   /** Decrypts in place with the transform of that handle; the RTP length, or -1 (tag, lengths, no such transform). */
   decryptRtp(transform: number, packet: Uint8Array, headerLength: number, roc: number): number;
   /**
@@ -161,6 +212,8 @@ export interface NativeMedia {
   monotonicMs(): number;
   /** Records a receive log holds (NativeSrtpTransform.receiveLog). */
   receiveLogRecords: number;
+  /** Records a send log holds (NativeSendTarget.log). */
+  sendLogRecords: number;
 }
 
 /**
@@ -193,6 +246,8 @@ export function missingFromBuild(native: Partial<NativeMedia>): string[] {
   // Every RTP packet's receive-side facts went to JavaScript one by one.
   if (typeof native.monotonicMs !== 'function') missing.push('monotonicMs');
   if (native.SrtpTransform && typeof (native.SrtpTransform.prototype as Partial<NativeSrtpTransform>).receiveLog !== 'function') missing.push('SrtpTransform.receiveLog');
+  // Its receive log had six fields, and its read forwarded nothing itself.
+  if (typeof native.SendTarget !== 'function') missing.push('SendTarget');
   return missing;
 }
 
@@ -319,6 +374,63 @@ export class NativeTransform implements SrtpTransform {
   monotonicOffset(): number {
     return this.#addon.monotonicMs() - performance.now();
   }
+
+  /** NativeSrtpTransform.setRouting. */
+  setRouting(transportCcExtensionId: number, audioLevelExtensionId: number, blanked: Uint8Array): boolean {
+    return this.native.setRouting(transportCcExtensionId, audioLevelExtensionId, blanked);
+  }
+
+  /** NativeSrtpTransform.setRoute. */
+  setRoute(ssrc: number, targets: Float64Array): boolean {
+    return this.native.setRoute(ssrc >>> 0, targets);
+  }
+
+  /** NativeSrtpTransform.takeForwarded. */
+  takeForwarded(): Float64Array {
+    return this.native.takeForwarded();
+  }
+}
+
+/**
+ * Where the media socket's read forwards packets to one endpoint (NativeSendTarget), kept by the
+ * endpoint to its session's sending transform and selected address, and the log of what it sent
+ * there, read by the endpoint's bandwidth estimation (bridge/bwe/send-log.ts).
+ */
+export class SendTarget {
+  readonly #target: NativeSendTarget;
+  readonly #addon: NativeMedia;
+  /** The log's arrays (NativeSendTarget.log). */
+  readonly log: NativeSendLogArrays;
+
+  constructor(addon: NativeMedia) {
+    this.#addon = addon;
+    this.#target = new addon.SendTarget();
+    this.log = this.#target.log();
+  }
+
+  get handle(): number {
+    return this.#target.handle;
+  }
+
+  /** Sends from now on with `transform` through `batch` to `to`; false (and cleared) when `to` is not an IP address. */
+  set(transform: NativeTransform, batch: UdpSendBatch, to: RemoteAddress): boolean {
+    const address = batch.address(to);
+    if (!address) {
+      this.#target.clear();
+      return false;
+    }
+    return this.#target.set(transform.handle, batch.handle, address);
+  }
+
+  /** Takes nothing from now on (what is routed to it is dropped and counted). */
+  clear(): void {
+    this.#target.clear();
+  }
+
+  /** What to subtract from a monotonic time (the log's send times) to have it on performance.now()'s clock. */
+  monotonicOffset(): number {
+    return this.#addon.monotonicMs() - performance.now();
+  }
 }
 
 /** Datagrams per sendmmsg at most; a fuller batch is sent at once. */
@@ -396,6 +508,16 @@ export class UdpSendBatch {
   /** Whether equal-length datagrams to one peer go out as one UDP GSO message (salon_media.cc UdpBatch::SendAll): false when off, or once the kernel said it cannot. */
   get segmentation(): boolean {
     return this.#batch.segmentation ?? false;
+  }
+
+  /** The native batch's handle (NativeSendTarget.set). */
+  get handle(): number {
+    return this.#handle;
+  }
+
+  /** `to` as the sockaddr the batch sends to; undefined when it is not an IP address. */
+  address(to: RemoteAddress): Buffer | undefined {
+    return this.#address(to);
   }
 
   /** What the kernel took from this batch (zeros from a build before the counts). */

@@ -317,6 +317,7 @@ constexpr size_t kReceivingSsrcs = 256;  // srtp-protection.ts RECEIVING_SSRCS
 constexpr long kUnprotectMalformed = -2;
 constexpr long kUnprotectReplay = -3;
 constexpr long kUnprotectAuth = -4;
+constexpr long kForwarded = -5;  // UdpSocket::Unprotect: the read forwarded it (never handed to JavaScript)
 
 struct ReplayWindow {
   int64_t highest = -1;  // highest index accepted, -1 before the first
@@ -582,11 +583,11 @@ struct SharedMemory {
   }
 };
 
-// The transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01) carried in
-// header extension element `id` of the RTP packet whose header is `header` bytes long, or -1: the
-// rules of bridge/rtp/packet.ts RtpHeader.findExtension (RFC 8285 one-byte and two-byte forms;
-// libwebrtc's reading stops at a one-byte element of id 15, or of id 0 with a length).
-int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
+// Where the value of header extension element `id` starts in the RTP packet whose header is
+// `header` bytes long, its length in *length; -1 when the packet has no such element: the rules of
+// bridge/rtp/packet.ts RtpHeader.findExtension (RFC 8285 one-byte and two-byte forms; libwebrtc's
+// reading stops at a one-byte element of id 15, or of id 0 with a length).
+long ExtensionValue(const uint8_t* packet, size_t header, int id, size_t* length) {
   if (!(packet[0] & 0x10) || id <= 0) return -1;
   const size_t block = kRtpHeader + 4 * size_t(packet[0] & 0x0f);
   const unsigned profile = (unsigned(packet[block]) << 8) | packet[block + 1];
@@ -601,10 +602,13 @@ int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
       }
       const int element = b >> 4;
       if (element == 15 || element == 0) return -1;
-      const size_t length = size_t(b & 0x0f) + 1;
-      if (i + 1 + length > end) return -1;
-      if (element == id) return length >= 2 ? int32_t((packet[i + 1] << 8) | packet[i + 2]) : -1;
-      i += 1 + length;
+      const size_t size = size_t(b & 0x0f) + 1;
+      if (i + 1 + size > end) return -1;
+      if (element == id) {
+        *length = size;
+        return long(i + 1);
+      }
+      i += 1 + size;
     }
   } else if ((profile & 0xfff0) == 0x1000) {
     while (i < end) {
@@ -614,13 +618,61 @@ int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
         continue;
       }
       if (i + 2 > end) return -1;
-      const size_t length = packet[i + 1];
-      if (i + 2 + length > end) return -1;
-      if (element == id) return length >= 2 ? int32_t((packet[i + 2] << 8) | packet[i + 3]) : -1;
-      i += 2 + length;
+      const size_t size = packet[i + 1];
+      if (i + 2 + size > end) return -1;
+      if (element == id) {
+        *length = size;
+        return long(i + 2);
+      }
+      i += 2 + size;
     }
   }
   return -1;
+}
+
+// The transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01) carried in
+// header extension element `id`, or -1 (ExtensionValue's rules).
+int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
+  size_t length = 0;
+  const long at = ExtensionValue(packet, header, id, &length);
+  return at >= 0 && length >= 2 ? int32_t((packet[at] << 8) | packet[at + 1]) : -1;
+}
+
+// Zeroes (padding, RFC 8285 §4.2) every header extension element whose id is set in `ids` (a
+// 256-bit set), as conference.ts blankExtensions: by the block's own length, one-byte elements up
+// to where a receiver stops reading.
+void BlankExtensions(uint8_t* packet, size_t header, const uint8_t ids[32]) {
+  if (!(packet[0] & 0x10)) return;
+  const size_t block = kRtpHeader + 4 * size_t(packet[0] & 0x0f);
+  const unsigned profile = (unsigned(packet[block]) << 8) | packet[block + 1];
+  const size_t end = header;
+  auto blanked = [ids](int id) { return (ids[id >> 3] >> (id & 7)) & 1; };
+  size_t i = block + 4;
+  if (profile == 0xbede) {
+    while (i < end) {
+      const uint8_t b = packet[i];
+      if (b == 0) {
+        i++;
+        continue;
+      }
+      const int element = b >> 4;
+      if (element == 15 || element == 0) return;
+      const size_t next = i + 2 + (b & 0x0f);
+      if (blanked(element)) memset(packet + i, 0, std::min(next, end) - i);
+      i = next;
+    }
+  } else if ((profile & 0xfff0) == 0x1000) {
+    while (i + 1 < end) {
+      const int element = packet[i];
+      if (element == 0) {
+        i++;
+        continue;
+      }
+      const size_t next = i + 2 + packet[i + 1];
+      if (blanked(element)) memset(packet + i, 0, std::min(next, end) - i);
+      i = next;
+    }
+  }
 }
 
 // What the media socket's read notes of each RTP packet a receiving transform unprotected, for
@@ -628,11 +680,17 @@ int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
 // (bridge/rtp/receive-log.ts) instead of once per packet: in arrival order, the arrival (ms on
 // the monotonic clock, MonotonicMs, the kernel's time when it gave one) and six fields
 // (transport-wide sequence number or -1, SSRC, sequence number, RTP timestamp, payload type,
-// length). A record that finds the log full is counted, not kept, and its packet is handed on as
-// not noted (UdpSocket::Unprotect). In memory of its own (SharedMemory): freed once the transform
-// and every view let go of it.
+// length), and a seventh: kNotForwarded for a packet handed on to JavaScript, else the read
+// forwarded it itself (UdpSocket::Forward) and JavaScript never sees it: its RFC 6464 audio level
+// octet, -1 without one. A record that finds the log full is counted, not kept, and its packet is
+// handed on as not noted (UdpSocket::Unprotect). In memory of its own (SharedMemory): freed once
+// the transform and every view let go of it.
 constexpr size_t kReceiveLogRecords = 1024;
-constexpr size_t kReceiveLogFields = 6;
+constexpr size_t kReceiveLogFields = 7;
+constexpr int32_t kNotForwarded = -2;
+
+// What ReceiveLogMemory::Note made of a packet.
+enum class Noted { kRecord, kNothing, kFull };
 
 struct ReceiveLogMemory : SharedMemory<ReceiveLogMemory> {
   double arrivals[kReceiveLogRecords] = {};
@@ -640,16 +698,16 @@ struct ReceiveLogMemory : SharedMemory<ReceiveLogMemory> {
   // [0]: records waiting (JavaScript sets it back to 0 once it read them); [1]: records not kept.
   int32_t state[2] = {};
 
-  // One unprotected RTP packet of `length` bytes (SRTP tag removed): whether it was noted (a
-  // packet RtpHeader.parse would refuse is noted as such: nothing to note, nothing to do).
-  bool Note(const uint8_t* packet, size_t length, double arrival, int extension) {
+  // One unprotected RTP packet of `length` bytes (SRTP tag removed): a record; nothing, for a
+  // packet RtpHeader.parse would refuse (nothing to note, nothing to do); or the log is full.
+  Noted Note(const uint8_t* packet, size_t length, double arrival, int extension) {
     const long header = RtpHeaderLength(packet, long(length));
-    if (header < 0) return true;
+    if (header < 0) return Noted::kNothing;
     // As RtpHeader.parse: a padding count of 0, or one longer than the payload, makes no packet.
-    if ((packet[0] & 0x20) && (packet[length - 1] == 0 || size_t(packet[length - 1]) > length - size_t(header))) return true;
+    if ((packet[0] & 0x20) && (packet[length - 1] == 0 || size_t(packet[length - 1]) > length - size_t(header))) return Noted::kNothing;
     if (size_t(state[0]) >= kReceiveLogRecords) {
       state[1]++;
-      return false;
+      return Noted::kFull;
     }
     const size_t i = size_t(state[0]++);
     arrivals[i] = arrival;
@@ -660,16 +718,57 @@ struct ReceiveLogMemory : SharedMemory<ReceiveLogMemory> {
     f[3] = int32_t(ReadU32(packet + 4));
     f[4] = packet[1] & 0x7f;
     f[5] = int32_t(length);
-    return true;
+    f[6] = kNotForwarded;
+    return Noted::kRecord;
   }
+
+  // The packet of the last record was forwarded by the read, with this audio level octet (-1: none).
+  void Forwarded(int32_t level) { fields[(size_t(state[0]) - 1) * kReceiveLogFields + 6] = level; }
 };
 
 // Shared by the instance's classes and functions; kept alive by every object registered in it,
 // so that an object finalized after the instance data (teardown order is not specified) still
 // finds its registry.
+// What the read forwards to one endpoint (SendTarget), for JavaScript to read in one go, as the
+// receive log: per datagram, its transport-wide sequence number, length (RTP, as
+// ReceiverBandwidth.stamp counts it) and send time (ms, MonotonicMs). The next transport-wide
+// sequence number of the endpoint's transport is kept here too: JavaScript's own sends take
+// theirs from it, once they read what is waiting, so that the numbers and the records keep one
+// order. A record that finds the log full is counted, not kept; its packet goes all the same.
+constexpr size_t kSendLogRecords = 1024;
+constexpr size_t kSendLogFields = 2;
+
+struct SendLogMemory : SharedMemory<SendLogMemory> {
+  double times[kSendLogRecords] = {};
+  int32_t fields[kSendLogRecords * kSendLogFields] = {};
+  // [0]: the next transport-wide sequence number; [1]: records waiting (JavaScript sets it back to
+  // 0 once it read them); [2]: records not kept.
+  int32_t state[3] = {};
+  // [0]: datagrams queued; [1]: their bytes (SRTP); [2]: packets not sent (no session or address
+  // set, or the protection refused them).
+  double counters[3] = {};
+
+  uint16_t Take(size_t length, double now) {
+    const uint16_t sequence = uint16_t(state[0]);
+    state[0] = (sequence + 1) & 0xffff;
+    if (size_t(state[1]) >= kSendLogRecords) {
+      state[2]++;
+      return sequence;
+    }
+    const size_t i = size_t(state[1]++);
+    times[i] = now;
+    fields[i * kSendLogFields] = sequence;
+    fields[i * kSendLogFields + 1] = int32_t(length);
+    return sequence;
+  }
+};
+
+class SendTarget;
+
 struct AddonState : std::enable_shared_from_this<AddonState> {
   Registry<SrtpTransform, 1> transforms;
   Registry<UdpBatch, 2> batches;
+  Registry<SendTarget, 3> targets;
 };
 
 // A handle as the read-only property `handle` of the object it names.
@@ -683,7 +782,9 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     return DefineClass(env, "SrtpTransform",
                        {InstanceMethod<&SrtpTransform::EncryptRtp>("encryptRtp"), InstanceMethod<&SrtpTransform::ProtectRtpMethod>("protectRtp"),
                         InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
-                        InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp"), InstanceMethod<&SrtpTransform::ReceiveLog>("receiveLog")},
+                        InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp"), InstanceMethod<&SrtpTransform::ReceiveLog>("receiveLog"),
+                        InstanceMethod<&SrtpTransform::SetRouting>("setRouting"), InstanceMethod<&SrtpTransform::SetRoute>("setRoute"),
+                        InstanceMethod<&SrtpTransform::TakeForwarded>("takeForwarded")},
                        state);
   }
 
@@ -725,10 +826,39 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   }
 
   // Notes an RTP packet the media socket's read unprotected (UdpSocket::Unprotect), when asked to:
-  // false when it keeps no log, or its log is full (then JavaScript takes the packet's facts from
-  // the packet, as without a log).
-  bool NoteReceived(const uint8_t* packet, size_t length, double arrival) {
-    return log_ != nullptr && log_->Note(packet, length, arrival, log_extension_);
+  // kFull as well when it keeps no log (then JavaScript takes the packet's facts from the packet,
+  // as without a log).
+  Noted NoteReceived(const uint8_t* packet, size_t length, double arrival) {
+    return log_ != nullptr ? log_->Note(packet, length, arrival, log_extension_) : Noted::kFull;
+  }
+
+  // Where the read forwards the packets of one SSRC this transform unprotects (setRoute).
+  struct Route {
+    uint32_t ssrc;
+    std::vector<double> targets;  // SendTarget handles
+  };
+
+  // The route of `ssrc`, or nullptr: none, or no forwarding by the read (no log, no extension).
+  const Route* FindRoute(uint32_t ssrc) const {
+    if (routes_.empty() || route_extension_ <= 0 || log_ == nullptr) return nullptr;
+    for (const Route& route : routes_) {
+      if (route.ssrc == ssrc) return &route;
+    }
+    return nullptr;
+  }
+  int route_extension() const { return route_extension_; }
+  int audio_level_extension() const { return audio_level_extension_; }
+  const uint8_t* blanked() const { return blanked_; }
+
+  // The packet of the record just noted was forwarded by the read: `copies` datagrams, `bytes` of
+  // RTP each, in `delay_ns`.
+  void CountForwarded(int32_t level, uint32_t copies, size_t bytes, double delay_ns) {
+    log_->Forwarded(level);
+    forwarded_[0] += copies;
+    forwarded_[1] += double(copies) * double(bytes);
+    forwarded_[2] += delay_ns;
+    forwarded_[3] += 1;
+    forwarded_[4] = std::max(forwarded_[4], delay_ns);
   }
 
   Transform& transform() { return transform_; }
@@ -828,6 +958,45 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     return result;
   }
 
+  // setRouting(transportCcExtensionId, audioLevelExtensionId, blanked: Uint8Array(32)): the
+  // extensions the read's forwarding uses (a packet without the transport-wide sequence number is
+  // not forwarded by it), and the ids it blanks (a 256-bit set), as JavaScript's forwarding does.
+  Napi::Value SetRouting(const Napi::CallbackInfo& info) {
+    uint8_t* ids;
+    size_t length;
+    const uint32_t transport = U32(info[0]), level = U32(info[1]);
+    if (transport > 255 || level > 255 || !Bytes(info[2], &ids, &length) || length != sizeof blanked_) return Napi::Boolean::New(info.Env(), false);
+    route_extension_ = int(transport);
+    audio_level_extension_ = int(level);
+    memcpy(blanked_, ids, sizeof blanked_);
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
+  // setRoute(ssrc, targets: Float64Array of SendTarget handles): what the read unprotects from
+  // that SSRC goes to those targets, by the read itself; no targets: to JavaScript again.
+  Napi::Value SetRoute(const Napi::CallbackInfo& info) {
+    if (!info[0].IsNumber() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      return Napi::Boolean::New(info.Env(), false);
+    }
+    const uint32_t ssrc = info[0].As<Napi::Number>().Uint32Value();
+    Napi::Float64Array handles = info[1].As<Napi::Float64Array>();
+    routes_.erase(std::remove_if(routes_.begin(), routes_.end(), [ssrc](const Route& route) { return route.ssrc == ssrc; }), routes_.end());
+    if (handles.ElementLength() > 0) {
+      if (routes_.size() >= kMaxRoutes || handles.ElementLength() > kMaxRouteTargets) return Napi::Boolean::New(info.Env(), false);
+      routes_.push_back({ssrc, std::vector<double>(handles.Data(), handles.Data() + handles.ElementLength())});
+    }
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
+  // takeForwarded() → Float64Array [copies, RTP bytes, delay ns summed, packets, longest delay ns]
+  // of what the read forwarded since the last call.
+  Napi::Value TakeForwarded(const Napi::CallbackInfo& info) {
+    Napi::Float64Array result = Napi::Float64Array::New(info.Env(), 5);
+    for (size_t i = 0; i < 5; i++) result[i] = forwarded_[i];
+    std::fill(std::begin(forwarded_), std::end(forwarded_), 0.0);
+    return result;
+  }
+
   // decryptRtcp(packet) → RTCP length (decrypted in place), or -1
   Napi::Value DecryptRtcp(const Napi::CallbackInfo& info) {
     uint8_t* data;
@@ -845,6 +1014,94 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   double handle_ = 0;
   ReceiveLogMemory* log_ = nullptr;
   int log_extension_ = 0;
+  static constexpr size_t kMaxRoutes = 64;
+  static constexpr size_t kMaxRouteTargets = 1024;
+  std::vector<Route> routes_;
+  int route_extension_ = 0;
+  int audio_level_extension_ = 0;
+  uint8_t blanked_[32] = {};
+  double forwarded_[5] = {};
+};
+
+// Where the media socket's read forwards packets to one endpoint (SrtpTransform::setRoute): the
+// sending transform of its session, the batch and the address (the selected pair's) JavaScript
+// sends its own packets to it with, set by the endpoint whenever they change (Endpoint
+// #updateSendTarget), and its send log. Cleared, it takes nothing.
+class SendTarget : public Napi::ObjectWrap<SendTarget> {
+ public:
+  static Napi::Function Define(Napi::Env env, AddonState* state) {
+    return DefineClass(env, "SendTarget",
+                       {InstanceMethod<&SendTarget::Set>("set"), InstanceMethod<&SendTarget::Clear>("clear"), InstanceMethod<&SendTarget::Log>("log")},
+                       state);
+  }
+
+  explicit SendTarget(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SendTarget>(info) {
+    state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
+    handle_ = state_->targets.Add(this);
+    if (handle_ == 0) {
+      Napi::Error::New(info.Env(), "too many send targets").ThrowAsJavaScriptException();
+      return;
+    }
+    DefineHandle(info.This().As<Napi::Object>(), handle_);
+  }
+
+  ~SendTarget() override {
+    if (state_) state_->targets.Remove(handle_);
+    log_->Release();
+  }
+
+  // One forwarded RTP packet (plaintext, `length` bytes) to this endpoint: the next transport-wide
+  // sequence number written at `sequence_at`, noted, and the packet protected into the batch.
+  // The SRTP length queued, or -1 (not set, or refused: not sent, no number taken).
+  long Send(uint8_t* packet, size_t length, size_t sequence_at, double now);
+  double batch() const { return batch_; }
+
+ private:
+  // set(transformHandle, batchHandle, sockaddr) → whether taken (a sockaddr of the wrong length is not)
+  Napi::Value Set(const Napi::CallbackInfo& info) {
+    uint8_t* address;
+    size_t length;
+    if (!info[0].IsNumber() || !info[1].IsNumber() || !Bytes(info[2], &address, &length) ||
+        (length != sizeof(sockaddr_in) && length != sizeof(sockaddr_in6))) {
+      address_length_ = 0;
+      return Napi::Boolean::New(info.Env(), false);
+    }
+    transform_ = info[0].As<Napi::Number>().DoubleValue();
+    batch_ = info[1].As<Napi::Number>().DoubleValue();
+    memcpy(&address_, address, length);
+    address_length_ = length;
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
+  Napi::Value Clear(const Napi::CallbackInfo& info) {
+    address_length_ = 0;
+    transform_ = batch_ = 0;
+    return info.Env().Undefined();
+  }
+
+  // log() → { times: Float64Array, fields: Int32Array, state: Int32Array, counters: Float64Array }, the same arrays at every call (SendLogMemory)
+  Napi::Value Log(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    napi_value times, fields, state, counters;
+    if (!log_->View(env, log_->times, sizeof log_->times, &times) || !log_->View(env, log_->fields, sizeof log_->fields, &fields) ||
+        !log_->View(env, log_->state, sizeof log_->state, &state) || !log_->View(env, log_->counters, sizeof log_->counters, &counters)) {
+      return Fail(env);
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("times", Napi::Float64Array::New(env, kSendLogRecords, Napi::ArrayBuffer(env, times), 0));
+    result.Set("fields", Napi::Int32Array::New(env, kSendLogRecords * kSendLogFields, Napi::ArrayBuffer(env, fields), 0));
+    result.Set("state", Napi::Int32Array::New(env, 3, Napi::ArrayBuffer(env, state), 0));
+    result.Set("counters", Napi::Float64Array::New(env, 3, Napi::ArrayBuffer(env, counters), 0));
+    return result;
+  }
+
+  std::shared_ptr<AddonState> state_;
+  double handle_ = 0;
+  double transform_ = 0;
+  double batch_ = 0;
+  sockaddr_in6 address_ = {};
+  size_t address_length_ = 0;
+  SendLogMemory* log_ = new SendLogMemory();
 };
 
 // The source addresses of received datagrams, each given a small number (its peer id) the first
@@ -1303,6 +1560,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     result.Set("errors", Napi::Number::New(info.Env(), double(errors_)));
     result.Set("lastError", Napi::Number::New(info.Env(), last_error_));
     result.Set("unprotected", Napi::Number::New(info.Env(), double(unprotected_count_)));
+    result.Set("forwarded", Napi::Number::New(info.Env(), double(forwarded_)));
     return result;
   }
 
@@ -1395,9 +1653,21 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
   }
 
+  // Reads what is waiting, then sends what the read forwarded (Forward) with what JavaScript
+  // queued while it handled the read, in one sendmmsg per batch.
   void ReadAll() {
+    ReadRounds();
+    for (double handle : touched_batches_) {
+      UdpBatch* batch = state_->batches.Find(handle);
+      if (batch != nullptr) FlushBatch(*batch);
+    }
+    touched_batches_.clear();
+  }
+
+  void ReadRounds() {
     Napi::HandleScope scope(env_);
     for (int round = 0; round < kReadRounds && fd_ >= 0; round++) {
+      handed_streams_.clear();
       for (size_t i = 0; i < capacity_; i++) {
         vectors_[i] = {&slab_[i * slot_bytes_], slot_bytes_};
         memset(&messages_[i], 0, sizeof messages_[i]);
@@ -1444,18 +1714,24 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           continue;
         }
         const size_t length = messages_[i].msg_len;
-        if (length > 0) memcpy(out, &slab_[size_t(i) * slot_bytes_], length);
+        uint8_t* datagram = &slab_[size_t(i) * slot_bytes_];
         const uint32_t peer = peers_.Id(sources_[i], messages_[i].msg_hdr.msg_namelen);
         const double arrival = ArrivalMs(messages_[i].msg_hdr);
         // As NativeMediaSocket takes it: a kernel time more than 1 s old, or after the read, is a clock step.
         const double wait = read_ms - arrival;
         const double logged_at = (arrival > 0 && wait >= 0 && wait <= 1000 ? arrival : read_ms) + to_monotonic;
-        unprotected_data_[count] = int32_t(Unprotect(peer, out, length, logged_at, &unprotected_by_data_[count]));
+        const long outcome = Unprotect(peer, datagram, length, logged_at, arrival, &unprotected_by_data_[count]);
+        if (arrival > 0) read_delays_.Count(wait);
+        if (outcome == kForwarded) {
+          forwarded_++;
+          continue;
+        }
+        unprotected_data_[count] = int32_t(outcome);
+        if (length > 0) memcpy(out, datagram, length);
         out += length;
         metadata_data_[2 * count] = int32_t(length);
         metadata_data_[2 * count + 1] = int32_t(peer);
         arrivals_data_[count] = arrival;
-        if (arrival > 0) read_delays_.Count(wait);
         count++;
       }
       datagrams_ += count;
@@ -1487,8 +1763,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // which JavaScript handles as it comes.
   // An RTP packet so unprotected is noted in the transform's receive log, if it keeps one and the
   // socket's logging is on (setReceiveLogging), as arriving at `arrival` (ms, monotonic); `by` is
-  // then the handle negated.
-  long Unprotect(uint32_t peer, uint8_t* data, size_t length, double arrival, double* by) {
+  // then the handle negated. A packet so noted that the transform routes (setRoute) is forwarded
+  // here and then (Forward): kForwarded, and JavaScript is not handed the datagram. `kernel_arrival`:
+  // the kernel's time of the datagram (ms, realtime; 0: none), for the wire-to-wire delays.
+  long Unprotect(uint32_t peer, uint8_t* data, size_t length, double arrival, double kernel_arrival, double* by) {
     *by = 0;
     const double receiver = peers_.Receiver(peer);
     if (receiver == 0 || length < 2 || data[0] < 128 || data[0] > 191 || (data[1] >= 192 && data[1] <= 223)) return -1;
@@ -1497,9 +1775,22 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     *by = receiver;
     unprotected_count_++;
     const long plain = transform->UnprotectRtp(data, length);
-    if (plain >= 0 && log_received_ && transform->NoteReceived(data, size_t(plain), arrival)) *by = -receiver;
+    if (plain < 0 || !log_received_) return plain;
+    const Noted noted = transform->NoteReceived(data, size_t(plain), arrival);
+    if (noted == Noted::kFull) return plain;
+    *by = -receiver;
+    if (noted == Noted::kRecord && Forward(*transform, data, size_t(plain), kernel_arrival)) return kForwarded;
     return plain;
   }
+
+  // Forwards an RTP packet the read unprotected and noted to the targets its SSRC is routed to, as
+  // the conference's plain forwarding does (conference.ts forwardRtpAt for a source without a
+  // projection): its RFC 6464 level read, the blanked extensions zeroed, and to each target the
+  // next transport-wide sequence number of its transport written in, protected and queued. False
+  // (JavaScript handles it) without a route, or without the transport-wide sequence number to
+  // write into (JavaScript adds the extension where a receiver needs it).
+  bool Forward(SrtpTransform& from, uint8_t* data, size_t length, double kernel_arrival);
+  static void FlushBatch(UdpBatch& batch);
 
   Napi::Env env_ = nullptr;
   std::shared_ptr<AddonState> state_;
@@ -1550,6 +1841,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<iovec> vectors_;
   std::vector<mmsghdr> messages_;
   uint64_t datagrams_ = 0;
+  uint64_t forwarded_ = 0;          // datagrams forwarded by the read itself (Forward), not handed on
+  std::vector<double> touched_batches_;  // batches Forward queued into during a ReadAll
+  // Routed streams (transform, SSRC) of which a packet of the current read went to JavaScript (Forward).
+  std::vector<std::pair<const SrtpTransform*, uint32_t>> handed_streams_;
   uint64_t unprotected_count_ = 0;  // SRTP datagrams the read unprotected (whatever the outcome)
   bool log_received_ = true;        // setReceiveLogging
   uint64_t truncated_ = 0;
@@ -1638,6 +1933,10 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     }
     return written;
   }
+
+  // Sends what is queued now (UdpSocket::ReadAll, after its read forwarded into the batch); what
+  // the kernel refused is still reported by the next flush().
+  void SendQueued() { SendAll(); }
 
  private:
   // queue(datagram, sockaddr) → its length, or -1 (too big, bad address).
@@ -1985,6 +2284,66 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   double handle_ = 0;
 };
 
+long SendTarget::Send(uint8_t* packet, size_t length, size_t sequence_at, double now) {
+  SrtpTransform* transform = address_length_ > 0 ? state_->transforms.Find(transform_) : nullptr;
+  UdpBatch* batch = transform != nullptr ? state_->batches.Find(batch_) : nullptr;
+  if (batch == nullptr) {
+    log_->counters[2]++;
+    return -1;
+  }
+  const uint16_t sequence = uint16_t(log_->state[0]);
+  packet[sequence_at] = uint8_t(sequence >> 8);
+  packet[sequence_at + 1] = uint8_t(sequence);
+  const long written = batch->QueueRtp(*transform, packet, length, reinterpret_cast<const uint8_t*>(&address_), address_length_);
+  if (written < 0) {
+    log_->counters[2]++;
+    return -1;
+  }
+  log_->Take(length, now);
+  log_->counters[0]++;
+  log_->counters[1] += double(written);
+  return written;
+}
+
+bool UdpSocket::Forward(SrtpTransform& from, uint8_t* data, size_t length, double kernel_arrival) {
+  const uint32_t ssrc = ReadU32(data + 8);
+  const SrtpTransform::Route* route = from.FindRoute(ssrc);
+  if (route == nullptr) return false;
+  // A stream's packets keep their order: JavaScript sends what it is handed after the read's own
+  // sends, so once one of this read went to JavaScript, the stream's next ones of the read follow it.
+  const std::pair<const SrtpTransform*, uint32_t> stream(&from, ssrc);
+  if (std::find(handed_streams_.begin(), handed_streams_.end(), stream) != handed_streams_.end()) return false;
+  const long header = RtpHeaderLength(data, long(length));
+  const int extension = from.route_extension();
+  size_t size = 0;
+  const long sequence_at = header < 0 || ((from.blanked()[extension >> 3] >> (extension & 7)) & 1) ? -1 : ExtensionValue(data, size_t(header), extension, &size);
+  if (sequence_at < 0 || size < 2) {
+    handed_streams_.push_back(stream);
+    return false;
+  }
+  // The level before the blanking (conference.ts reads it first too).
+  int32_t level = -1;
+  const long level_at = ExtensionValue(data, size_t(header), from.audio_level_extension(), &size);
+  if (level_at >= 0 && size >= 1) level = data[level_at];
+  BlankExtensions(data, size_t(header), from.blanked());
+  const double start = MonotonicMs();
+  // What a batch reads for the wire-to-wire delay of each datagram it queues (current_arrival).
+  const double handled = arrivals_data_[capacity_];
+  arrivals_data_[capacity_] = kernel_arrival;
+  uint32_t copies = 0;
+  for (const double handle : route->targets) {
+    SendTarget* target = state_->targets.Find(handle);
+    if (target == nullptr || target->Send(data, length, size_t(sequence_at), start) < 0) continue;
+    copies++;
+    if (std::find(touched_batches_.begin(), touched_batches_.end(), target->batch()) == touched_batches_.end()) touched_batches_.push_back(target->batch());
+  }
+  arrivals_data_[capacity_] = handled;
+  from.CountForwarded(level, copies, length, (MonotonicMs() - start) * 1e6);
+  return true;
+}
+
+void UdpSocket::FlushBatch(UdpBatch& batch) { batch.SendQueued(); }
+
 // The two calls made per packet, as plain Node-API functions over handles (see Registry): no
 // `this` to unwrap, one call per argument.
 
@@ -2122,6 +2481,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonState* state = holder->get();
   exports.Set("SrtpTransform", SrtpTransform::Define(env, state));
   exports.Set("UdpBatch", UdpBatch::Define(env, state));
+  exports.Set("SendTarget", SendTarget::Define(env, state));
   exports.Set("decryptRtp", Napi::Function(env, MakeFunction(env, "decryptRtp", DecryptRtpFast, state)));
   exports.Set("queueRtp", Napi::Function(env, MakeFunction(env, "queueRtp", QueueRtpFast, state)));
   exports.Set("unprotectRtp", Napi::Function(env, MakeFunction(env, "unprotectRtp", UnprotectRtpFast, state)));
@@ -2132,6 +2492,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sentWindow", Napi::Number::New(env, double(kSentWindow)));
   exports.Set("monotonicMs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), MonotonicMs()); }));
   exports.Set("receiveLogRecords", Napi::Number::New(env, double(kReceiveLogRecords)));
+  exports.Set("sendLogRecords", Napi::Number::New(env, double(kSendLogRecords)));
   return exports;
 }
 

@@ -113,7 +113,7 @@ export class MediaTransport {
       ...(native ? { native } : {}),
       // Impaired links (tests) go through the mux's send, one datagram at a time; the others as always.
       sendBatch: (to) => (this.#impairments === undefined || this.#impairmentAt(to) === undefined ? this.#batch : undefined),
-      ...(socket.bindReceiver ? { bindReceiver: socket.bindReceiver } : {}),
+      ...(socket.bindReceiver ? { bindReceiver: socket.bindReceiver, forwardBatch: () => this.#batch } : {}),
     };
   }
 

@@ -3,15 +3,20 @@
 // transport-cc feedback (every 50 ms) or receiver reports, when a sender report comes, or when
 // enough are waiting — instead of once per packet: the packet's arrival, transport-wide sequence
 // number, SSRC, sequence number, timestamp and payload type, in arrival order. So the receive
-// bookkeeping costs no JavaScript call, header parse or map lookup per packet, and the same
-// records will serve packets that JavaScript never sees. Only on the native path, and not while a
+// bookkeeping costs no JavaScript call, header parse or map lookup per packet; and a packet the
+// read forwarded itself, which JavaScript never sees, is known from its record alone. Only on the native path, and not while a
 // test impairs a link (MediaTransport.impair); the TypeScript path, and any packet that comes with
 // `logged` false, hands its facts over as it comes (RtcpTermination.receiveRtp).
 
 import { RECEIVE_LOG_FIELDS, type NativeReceiveLogArrays, type NativeTransform } from '../native/index.ts';
 
-/** One logged packet, as the RTCP termination takes it; `arrival` on performance.now()'s clock, -1 for no transport-wide number. */
-export type LoggedRtp = (transportSequence: number, ssrc: number, sequenceNumber: number, timestamp: number, payloadType: number, arrival: number) => void;
+/**
+ * One logged packet, as the RTCP termination takes it; `arrival` on performance.now()'s clock, -1
+ * for no transport-wide number; `length` its RTP length; `forwarded` NOT_FORWARDED when JavaScript
+ * was handed the packet, else the read forwarded it itself (NativeSrtpTransform.setRoute) and this
+ * is its audio level octet, -1 without one.
+ */
+export type LoggedRtp = (transportSequence: number, ssrc: number, sequenceNumber: number, timestamp: number, payloadType: number, arrival: number, length: number, forwarded: number) => void;
 
 /** What the RTCP termination reads of a log. */
 export interface ReceiveLogReader {
@@ -84,7 +89,7 @@ export class ReceiveLog implements ReceiveLogReader {
     state[0] = 0;
     const offset = attached.transform.monotonicOffset();
     for (let i = 0, f = 0; i < count; i++, f += RECEIVE_LOG_FIELDS) {
-      onPacket(fields[f]!, fields[f + 1]! >>> 0, fields[f + 2]!, fields[f + 3]! >>> 0, fields[f + 4]!, arrivals[i]! - offset);
+      onPacket(fields[f]!, fields[f + 1]! >>> 0, fields[f + 2]!, fields[f + 3]! >>> 0, fields[f + 4]!, arrivals[i]! - offset, fields[f + 5]!, fields[f + 6]!);
     }
   }
 }

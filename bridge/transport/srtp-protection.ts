@@ -167,6 +167,11 @@ export class SrtpProtection {
     return this.#remote instanceof NativeTransform ? this.#remote : undefined;
   }
 
+  /** The addon's transform for what goes out, on the native path (SendTarget.set). */
+  get nativeSender(): NativeTransform | undefined {
+    return this.#nativeLocal;
+  }
+
   /** Bytes SRTP adds to an RTP packet (its authentication tag). */
   get rtpOverhead(): number {
     return this.#remote.rtpOverhead;

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MediaTransport } from '../../bridge/transport/index.ts';
-import { nativeMedia } from '../../bridge/native/index.ts';
+import { nativeMedia, NOT_FORWARDED } from '../../bridge/native/index.ts';
 import { readTransportSequence, RtpHeader } from '../../bridge/rtp/packet.ts';
 import type { LoggedRtp } from '../../bridge/transport/receive-log.ts';
 import { seededRandom } from '../unit/seeded-random.ts';
@@ -140,7 +140,7 @@ describe('media transport: the native read unprotects an endpoint\'s SRTP (integ
       sent.push(wire);
       if (header.parse(plain) !== 'ok') continue;
       readable.push(sent.length - 1);
-      expected.push([readTransportSequence(header, 5), header.ssrc, header.sequenceNumber, header.timestamp, header.payloadType, 0]);
+      expected.push([readTransportSequence(header, 5), header.ssrc, header.sequenceNumber, header.timestamp, header.payloadType, 0, plain.length, NOT_FORWARDED]);
     }
     assert.ok(expected.length > 250 && expected.length < sent.length, `${expected.length} of ${sent.length} packets readable`);
     assert.ok(expected.filter((record) => record[0] >= 0).length > 50, 'transport-wide numbers among them');

@@ -3,6 +3,7 @@ import { FRAME_END_REPEAT_LOSS, PROBE_CLUSTER_GAP_MS, PROBE_CLUSTER_MAX_GAP_MS, 
 import { readTransportSequence, RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { buildTransportCc, parseTransportCc, type TransportCcFeedback } from '../../../bridge/rtp/transport-cc.ts';
 import { SendSideBandwidthEstimator } from '../../../bridge/bwe/estimator.ts';
+import type { LoggedSend, SendLogReader } from '../../../bridge/bwe/send-log.ts';
 
 /** A stand-in estimator (this is a unit test of the state around it): the estimate is set by hand. */
 class FixedEstimator implements BandwidthEstimator {
@@ -450,5 +451,52 @@ describe('ReceiverBandwidth (the bridge → receiver side of an endpoint)', () =
     assert.equal(bandwidth.allocationBudget(2500), 1_000_000, 'no repeats in the last second: the whole estimate');
     for (let i = 0; i < 300; i++) bandwidth.frameEndRepeated(1000);
     assert.equal(bandwidth.allocationBudget(3500), 0, 'never below zero');
+  });
+
+  describe('with a send log (the media socket\'s read forwarding some packets itself)', () => {
+    /** A send log as salon_media.cc keeps one: the numbering, and the records of what the read sent. */
+    class FakeSendLog implements SendLogReader {
+      sequence = 0;
+      readonly records: Array<[number, number, number]> = [];
+      get waiting(): number {
+        return this.records.length;
+      }
+      drain(onSent: LoggedSend): void {
+        for (const record of this.records.splice(0)) onSent(...record);
+      }
+      /** The read sends one: numbered from the shared counter. */
+      readSends(size: number, at: number): number {
+        const sequence = this.sequence;
+        this.sequence = (sequence + 1) & 0xffff;
+        this.records.push([sequence, size, at]);
+        return sequence;
+      }
+    }
+
+    it('numbers its own packets after the read\'s, and hands the estimator both in the order they were sent', () => {
+      const estimator = new FixedEstimator();
+      const bandwidth = new ReceiverBandwidth(estimator);
+      const header = packet(0);
+      bandwidth.stamp(header, 5, 0, true);
+      bandwidth.stamp(header, 5, 1, true);
+      const log = new FakeSendLog();
+      bandwidth.attachSendLog(log);
+      assert.equal(log.sequence, 2, 'the numbering goes on in the log');
+      log.readSends(300, 2);
+      log.readSends(310, 3);
+      bandwidth.stamp(header, 5, 4, true);
+      assert.equal(readTransportSequence(header, 5), 4, 'after what the read sent');
+      log.readSends(320, 5);
+      bandwidth.stamp(packet(0, 500), 5, 6, true);
+      log.readSends(330, 7);
+      assert.deepEqual(estimator.sent, [[0, 1000], [1, 1000], [2, 300], [3, 310], [4, 1000], [5, 320], [6, 500]]);
+      // Read before anything that depends on what was sent: feedback, its budget, probing.
+      assert.ok(bandwidth.admitFeedback(16), 'feedback about the read\'s packets admitted');
+      assert.deepEqual(estimator.sent.at(-1), [7, 330]);
+      bandwidth.attachSendLog(undefined);
+      const back = packet(0);
+      bandwidth.stamp(back, 5, 8, true);
+      assert.equal(readTransportSequence(back, 5), 8, 'the numbering comes back where the log left it');
+    });
   });
 });

@@ -9,6 +9,7 @@ import { hex } from './rtp/fixtures.ts';
 import { TimerGrid } from '../../../bridge/transport/clock.ts';
 import { ManualClock } from './transport/manual-clock.ts';
 import type { LoggedRtp, ReceiveLogReader } from '../../../bridge/transport/receive-log.ts';
+import { NOT_FORWARDED } from '../../../bridge/native/index.ts';
 import { seededRandom } from '../seeded-random.ts';
 
 const log = pino({ level: 'silent' });
@@ -231,7 +232,7 @@ describe('bridge/rtcp-termination', () => {
             sides[0]!.rtcp.receiveRtp('a', packet, arrival);
             // A few come with their facts, as when the log was full or logging was off, behind records still waiting.
             const logged = random() < 0.9;
-            if (logged) sides[1]!.log!.records.push([tseq ?? -1, ssrc, seq & 0xffff, timestamp, pt, arrival]);
+            if (logged) sides[1]!.log!.records.push([tseq ?? -1, ssrc, seq & 0xffff, timestamp, pt, arrival, 0, NOT_FORWARDED]);
             sides[1]!.rtcp.receiveRtp('a', packet, arrival, logged);
           }
           const [plain, logged] = sides.map(({ host }) => host.take().map(({ to, packet }) => `${to} ${packet.toString('hex')}`));
@@ -245,7 +246,7 @@ describe('bridge/rtcp-termination', () => {
     it('reads the log before a sender report, so that the stream it reports on is known to it', () => {
       const [, { host, clock, rtcp, log: testLog }] = pair();
       for (let seq = 0; seq < 5; seq++) {
-        testLog!.records.push([seq, A_VIDEO, seq, seq * 3000, VP8, 0]);
+        testLog!.records.push([seq, A_VIDEO, seq, seq * 3000, VP8, 0, 0, NOT_FORWARDED]);
         rtcp.receiveRtp('a', rtp(A_VIDEO, seq, seq * 3000, VP8, seq), 0, true);
       }
       rtcp.receiveRtcp('a', sr(A_VIDEO, 0x0000_1234, 0x5678_0000)); // before any feedback period ended
@@ -260,11 +261,11 @@ describe('bridge/rtcp-termination', () => {
     it('reads the log at once when as many packets wait as would send feedback early', () => {
       const [, { host, rtcp, log: testLog }] = pair();
       for (let seq = 0; seq < 99; seq++) {
-        testLog!.records.push([seq, A_VIDEO, seq, seq * 3000, VP8, 0]);
+        testLog!.records.push([seq, A_VIDEO, seq, seq * 3000, VP8, 0, 0, NOT_FORWARDED]);
         rtcp.receiveRtp('a', rtp(A_VIDEO, seq, seq * 3000, VP8, seq), 0, true);
       }
       assert.deepEqual(host.take(), []);
-      testLog!.records.push([99, A_VIDEO, 99, 99 * 3000, VP8, 0]);
+      testLog!.records.push([99, A_VIDEO, 99, 99 * 3000, VP8, 0, 0, NOT_FORWARDED]);
       rtcp.receiveRtp('a', rtp(A_VIDEO, 99, 99 * 3000, VP8, 99), 0, true);
       const sent = host.take();
       assert.equal(sent.length, 1);
@@ -506,7 +507,7 @@ describe('bridge/rtcp-termination', () => {
         conference.setSources('a', { all: new Set([A_VIDEO]), forwarded: new Set([A_VIDEO]), sourceOf: new Map(), named: [] });
         const now = performance.now();
         for (const seq of [1, 2, 3, 4, 6]) {
-          records.push([seq, A_VIDEO, seq, seq * 3000, VP8, now]);
+          records.push([seq, A_VIDEO, seq, seq * 3000, VP8, now, 0, NOT_FORWARDED]);
           a.events.emit('rtp', rtp(A_VIDEO, seq, seq * 3000, VP8, seq), now, true);
         }
         // The source goes (the camera stopped) before any feedback period read the log.

@@ -1,0 +1,94 @@
+/**
+ * Which packets the conference lets the media socket's read forward itself (conference.ts
+ * refreshRoutes): an endpoint's forwarded audio, to the send targets of the receivers the plan
+ * sends it to — and nothing where the per-packet JavaScript still decides (route loudest only,
+ * force-muted audio, a receiver without a send target, a clock other than the process's).
+ */
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { BridgeConference } from '../../../bridge/conference.ts';
+import type { ReadRoutes } from '../../../bridge/endpoint.ts';
+import type { NamedSource } from '../../../bridge/forwarding.ts';
+import type { SendTarget } from '../../../bridge/native/index.ts';
+import { systemClock } from '../../../bridge/transport/clock.ts';
+import { FakeEndpoint } from './fake-endpoint.ts';
+
+const log = pino({ level: 'silent' });
+const FEEDBACK = { audio: 0xa0, video: 0xb0 };
+
+/** A FakeEndpoint with a send target (its handle alone) that records the routes it is given. */
+class RoutedEndpoint extends FakeEndpoint {
+  routes: ReadRoutes | undefined;
+  readonly sendTarget: SendTarget;
+  constructor(id: string, handle: number) {
+    super(id);
+    const log = { times: new Float64Array(4), fields: new Int32Array(8), state: new Int32Array(3), counters: new Float64Array(3) };
+    this.sendTarget = { handle, log, monotonicOffset: () => 0 } as unknown as SendTarget;
+  }
+  setRoutes(routes: ReadRoutes | undefined): void {
+    this.routes = routes;
+  }
+}
+
+function conferenceOf(ids: string[], options: { loudestAudio?: number; clock?: typeof systemClock } = {}): { conference: BridgeConference; endpoints: RoutedEndpoint[] } {
+  const conference = new BridgeConference('m', undefined, log, () => undefined, () => undefined, { feedbackSsrcs: FEEDBACK, ...options });
+  const endpoints = ids.map((id, i) => new RoutedEndpoint(id, 100 + i));
+  for (const endpoint of endpoints) conference.addEndpoint(endpoint);
+  for (const [i, endpoint] of endpoints.entries()) {
+    const audio: NamedSource = { name: `${endpoint.id}-a0`, media: 'audio', desktop: false };
+    const video: NamedSource = { name: `${endpoint.id}-v0`, media: 'video', desktop: false };
+    const [a, v] = [0x1000 + i, 0x2000 + i];
+    conference.setSources(endpoint.id, { all: new Set([a, v]), forwarded: new Set([a, v]), sourceOf: new Map([[a, audio], [v, video]]), named: [audio, video] });
+  }
+  return { conference, endpoints };
+}
+
+const targetsOf = (endpoint: RoutedEndpoint, ssrc: number): number[] => [...(endpoint.routes?.routes.get(ssrc) ?? [])];
+
+describe('the routes of the media socket\'s read (conference.ts refreshRoutes)', () => {
+  it('routes each endpoint\'s audio, not its video, to the send targets of the others', () => {
+    const { conference, endpoints: [a, b, c] } = conferenceOf(['a', 'b', 'c']);
+    conference.setTransportCcExtensionId(5);
+    conference.setAudioLevelExtensionId(1);
+    conference.setSenderScopedExtensionIds([3, 12]);
+    assert.deepEqual([...a!.routes!.routes.keys()], [0x1000]);
+    assert.deepEqual(targetsOf(a!, 0x1000), [101, 102]);
+    assert.deepEqual(targetsOf(b!, 0x1001), [100, 102]);
+    assert.deepEqual(targetsOf(c!, 0x1002), [100, 101]);
+    assert.equal(a!.routes!.transportCcExtensionId, 5);
+    assert.equal(a!.routes!.audioLevelExtensionId, 1);
+    assert.deepEqual([...a!.routes!.blanked].flatMap((byte, i) => [0, 1, 2, 3, 4, 5, 6, 7].filter((bit) => byte & (1 << bit)).map((bit) => 8 * i + bit)), [3, 12]);
+
+    conference.removeEndpoint('b', 'left');
+    assert.deepEqual(targetsOf(a!, 0x1000), [102], 'a receiver that left is no longer a target');
+    assert.equal(b!.routes, undefined, 'nor is its own audio routed');
+    conference.close('done');
+    assert.equal(a!.routes, undefined);
+  });
+
+  it('routes nothing of a force-muted sender until unmuted', () => {
+    const { conference, endpoints: [a] } = conferenceOf(['a', 'b']);
+    conference.setForceMute('a', { audio: true });
+    assert.equal(a!.routes, undefined);
+    conference.setForceMute('a', { audio: false });
+    assert.deepEqual(targetsOf(a!, 0x1000), [101]);
+    conference.close('done');
+  });
+
+  it('routes nothing while each packet is judged in JavaScript or a receiver cannot be sent to by the read', () => {
+    const loudest = conferenceOf(['a', 'b'], { loudestAudio: 1 });
+    assert.equal(loudest.endpoints[0]!.routes, undefined, 'route loudest only');
+    loudest.conference.close('done');
+
+    const other = conferenceOf(['a', 'b'], { clock: { now: () => 0 } as typeof systemClock });
+    assert.equal(other.endpoints[0]!.routes, undefined, 'a clock other than the process\'s');
+    other.conference.close('done');
+
+    const { conference, endpoints: [a] } = conferenceOf(['a', 'b']);
+    assert.deepEqual(targetsOf(a!, 0x1000), [101]);
+    const plain = new FakeEndpoint('c'); // no send target (the TypeScript media path)
+    conference.addEndpoint(plain);
+    assert.equal(a!.routes, undefined, 'one receiver without a send target: the whole stream through JavaScript');
+    conference.close('done');
+  });
+});
