@@ -6,7 +6,7 @@
  * assets come after these routes (`clientPages`). A bridge running alone
  * (`salon bridge`) serves only health, metrics, its statistics and its bridge channel.
  */
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Koa from 'koa';
 import { Router } from '@koa/router';
@@ -114,13 +114,31 @@ export function createHttpFront(options: HttpFrontOptions): HttpFront {
   app.silent = true;
   app.on('error', (err: Error) => options.log.error({ err }, 'HTTP handler failed'));
 
-  app.use(async (ctx, next) => {
+  const securityHeaders = (ctx: Koa.Context): void => {
     ctx.set('X-Content-Type-Options', 'nosniff');
     // Not even to this origin: a page opened with ?jwt= (older integrations, external_api.js) would
     // send its address, token included, in the Referer of every asset and request it makes.
     ctx.set('Referrer-Policy', 'no-referrer');
     if (options.strictTransportSecurity) ctx.set('Strict-Transport-Security', HSTS);
-    await next();
+  };
+  app.use(async (ctx, next) => {
+    securityHeaders(ctx);
+    try {
+      await next();
+    } catch (error) {
+      // Answered here rather than by Koa's own handler, which removes every header set so far:
+      // an error page would go out without them (sniffable, its address in the Referer, unpinned).
+      if (ctx.headerSent || !ctx.writable) throw error;
+      const { status, expose, message, headers } = error as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown; headers?: unknown };
+      const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+      for (const name of ctx.response.headers ? Object.keys(ctx.response.headers) : []) ctx.remove(name);
+      securityHeaders(ctx);
+      if (headers && typeof headers === 'object') ctx.set(headers as Record<string, string>);
+      ctx.status = code;
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = `${expose === true && code < 500 && typeof message === 'string' ? message : (STATUS_CODES[code] ?? 'Error')}\n`;
+      if (code >= 500) ctx.app.emit('error', error, ctx);
+    }
   });
 
   const router = new Router();
