@@ -12,7 +12,7 @@
  * same result and also lifts the mute as soon as a participant is approved or moderation ends.
  */
 import type { AvModerationNotice, ModeratedMedia } from '../xmpp/protocol/av-moderation.ts';
-import type { Participant } from './participant.ts';
+import { suppressesForceMute, type Participant } from './participant.ts';
 
 /** What the bridge is told for one endpoint. */
 export interface ForceMute {
@@ -65,13 +65,14 @@ export class AvModeration {
   }
 
   /**
-   * The bridge state for `p`: moderators are never force-muted. The bridge has one switch for
+   * The bridge state for `p`: moderators are never force-muted, nor a service moderation leaves
+   * alone (suppressesForceMute: a recorder, a SIP gateway without audio mute). The bridge has one switch for
    * camera and screen: with both moderated, video stays open if either is approved (Jicofo's
    * rule); with only the camera moderated (lib-jitsi-meet before `desktop` existed), the camera
    * rule decides.
    */
   forceMuteOf(p: Participant): ForceMute {
-    if (p.role === 'moderator') return NOT_FORCE_MUTED;
+    if (p.role === 'moderator' || suppressesForceMute(p)) return NOT_FORCE_MUTED;
     const camera = !this.isAllowedToUnmute(p.occupantJid, 'video');
     const screen = this.enabled.has('desktop') ? !this.isAllowedToUnmute(p.occupantJid, 'desktop') : camera;
     return { audio: !this.isAllowedToUnmute(p.occupantJid, 'audio'), video: camera && screen };

@@ -21,7 +21,7 @@ import { AvModeration } from './av-moderation.ts';
 import { ConferenceMedia, type MediaOptions } from './conference-media.ts';
 import type { IqCaller } from './iq-caller.ts';
 import { notAnOccupant, type ConferenceDocument, type DocumentAccess, type SharedDocuments } from './pad.ts';
-import { readParticipantPresence, type Participant } from './participant.ts';
+import { readParticipantPresence, suppressesForceMute, type Participant } from './participant.ts';
 
 /**
  * Statuses of an occupant's unavailable presence saying the room removed it (XEP-0045 §8.2 kick
@@ -259,6 +259,8 @@ export class Conference {
       }
       if (text !== 'true') throw new StanzaError('cancel', 'not-allowed', 'only muting is allowed');
       if (self) return undefined; // muting oneself needs nobody told
+      // Jicofo's handleMuteRequest: NOT_ALLOWED for a recorder, or a SIP gateway that cannot mute its side.
+      if (suppressesForceMute(target)) throw new StanzaError('cancel', 'not-allowed', 'this participant cannot be muted');
       const forwarded = new Element('mute', { xmlns: payload.getNS() ?? '', actor: participant.occupantJid }).t('true');
       iqCaller.request(target.occupantJid, 'set', forwarded).catch((err: unknown) => this.log.debug({ err, target: target.nick }, 'the mute target did not acknowledge'));
       return undefined;
@@ -278,7 +280,7 @@ export class Conference {
     for (const media of nowModerated) {
       this.log.info({ room: this.roomJid, media, actor }, 'A/V moderation enabled: muting participants');
       for (const p of this.participants.values()) {
-        if (p.occupantJid === actor || this.avModeration.mayUnmute(p, media)) continue;
+        if (p.occupantJid === actor || this.avModeration.mayUnmute(p, media) || suppressesForceMute(p)) continue;
         const iq = new Element('iq', { type: 'set', to: p.occupantJid, id: `mute-${randomUUID()}` });
         iq.c('mute', { xmlns: `http://jitsi.org/jitmeet/${media}`, ...(actor ? { actor } : {}) }).t('true');
         this.link.send(iq);

@@ -24,6 +24,8 @@ export interface Participant {
    * made owner by the auto-owner rule. Self-declared: a client saying so only gives up ownership.
    */
   service?: 'jigasi' | 'jibri' | 'transcriber';
+  /** Its presence shows the audio-mute feature (a Jigasi that mutes its SIP side when asked: Jicofo's Participant.hasAudioMuteSupport). */
+  audioMute?: boolean;
   /** The client's features, asked once (disco#info to the occupant JID). */
   features?: Promise<ClientFeatures>;
   session?: JingleSession;
@@ -49,6 +51,18 @@ const SERVICE_FEATURES: ReadonlyArray<readonly [string, NonNullable<Participant[
   ['http://jitsi.org/protocol/transcriber', 'transcriber'],
 ];
 
+/** The presence feature of a Jitsi service that mutes when asked (Jicofo's Features.AUDIO_MUTE). */
+const AUDIO_MUTE_FEATURE = 'http://jitsi.org/protocol/audio-mute';
+
+/**
+ * Whether moderation leaves the participant's media alone (Jicofo's shouldSuppressForceMute): a
+ * recorder, or a SIP gateway that cannot mute its caller when asked, is never muted, at the
+ * bridge or by a request — trusted services with no one to unmute them — nor is a visitor.
+ */
+export function suppressesForceMute(p: Pick<Participant, 'service' | 'audioMute' | 'role'>): boolean {
+  return p.service === 'jibri' || (p.service === 'jigasi' && p.audioMute !== true) || p.role === 'visitor';
+}
+
 /** The participant's fields from its MUC presence; undefined without a real JID (not ours to manage). */
 export function readParticipantPresence(presence: Element): Omit<Participant, 'nick' | 'occupantJid'> | undefined {
   const item = presence.getChild('x', NS_MUC_USER)?.getChild('item');
@@ -65,5 +79,6 @@ export function readParticipantPresence(presence: Element): Omit<Participant, 'n
     ...(statsId ? { statsId } : {}),
     ...(region ? { region } : {}),
     ...(service ? { service } : {}),
+    ...(features.has(AUDIO_MUTE_FEATURE) ? { audioMute: true } : {}),
   };
 }

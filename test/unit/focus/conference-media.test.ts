@@ -9,6 +9,7 @@ import { buildJingle, parseJingle, type Jingle } from '../../../xmpp/protocol/ji
 import { BridgeSelector } from '../../../focus/bridge-selector.ts';
 import { Conference, type ConferenceLink } from '../../../focus/conference.ts';
 import { IqCaller } from '../../../focus/iq-caller.ts';
+import { NOT_FORCE_MUTED } from '../../../focus/av-moderation.ts';
 import { ClientFeature, codecTable, DEFAULT_CODECS, HeaderExtensionUri, type CodecTable } from '../../../focus/offer.ts';
 import { fixtureSsrcs, sessionAcceptFor } from './session-accept-fixture.ts';
 
@@ -167,12 +168,16 @@ class FakeLink implements ConferenceLink {
 /** Lets the chain of fake answers (microtasks and promise continuations) run to the end. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function occupant(nick: string, opts: { type?: string; role?: string; statuses?: number[]; jid?: string } = {}): Element {
+function occupant(nick: string, opts: { type?: string; role?: string; statuses?: number[]; jid?: string; features?: string[] } = {}): Element {
   const presence = new Element('presence', { from: `${ROOM}/${nick}`, to: FOCUS, type: opts.type });
   const x = presence.c('x', { xmlns: NS_MUC_USER });
   x.c('item', { affiliation: 'none', role: opts.role ?? 'participant', jid: opts.jid ?? `${nick}@meet.jitsi/web` });
   for (const code of opts.statuses ?? []) x.c('status', { code: String(code) });
   presence.c('stats-id').t(`stats-${nick}`);
+  if (opts.features) {
+    const features = presence.c('features');
+    for (const feature of opts.features) features.c('feature', { var: feature });
+  }
   return presence;
 }
 
@@ -949,6 +954,33 @@ describe('focus/conference-media (Jingle and Colibri2 through the conference)', 
     assert.equal(forwarded?.attrs.to, `${ROOM}/bob`);
     assert.equal(forwarded?.getChild('mute')?.attrs.actor, `${ROOM}/alice`);
     assert.equal(forwarded?.getChild('mute')?.getText(), 'true');
+  });
+
+  it('leaves a recorder and a SIP gateway without audio mute out of moderation, as Jicofo: no mute asked, none at the bridge, a moderator\'s mute refused', async () => {
+    const JIGASI = 'http://jitsi.org/protocol/jigasi';
+    link.strictBridge = true;
+    conference.onPresence(occupant('alice', { role: 'moderator' }));
+    conference.onPresence(occupant('bob'));
+    conference.onPresence(occupant('sip', { features: [JIGASI] }));
+    conference.onPresence(occupant('sipmute', { features: [JIGASI, 'http://jitsi.org/protocol/audio-mute'] }));
+    conference.onPresence(occupant('recorder', { features: ['http://jitsi.org/protocol/jibri'] }));
+    await settle();
+    link.sent.length = 0;
+    conference.onAvModeration({ kind: 'enabled', room: ROOM, mediaType: 'audio', enabled: true, actor: `${ROOM}/alice` });
+    await settle();
+    const asked = link.sent.filter((s) => s.name === 'iq' && s.getChild('mute')).map((s) => String(s.attrs.to).slice(ROOM.length + 1)).sort();
+    assert.deepEqual(asked, ['bob', 'sipmute'], 'asked to mute: the participant, and the gateway that can');
+    const muted = link.bridgeForceMute.get(BRIDGE)!;
+    assert.deepEqual(muted.get('bob'), { audio: true, video: false });
+    assert.deepEqual(muted.get('sipmute'), { audio: true, video: false });
+    assert.deepEqual(muted.get('sip'), NOT_FORCE_MUTED, 'the caller on the SIP side stays heard');
+    assert.deepEqual(muted.get('recorder'), NOT_FORCE_MUTED);
+    const mute = (target: string) => new Element('iq', { type: 'set', from: `${ROOM}/alice`, to: `${ROOM}/focus`, id: 'm2' })
+      .c('mute', { xmlns: 'http://jitsi.org/jitmeet/audio', jid: `${ROOM}/${target}` }).t('true').root();
+    for (const target of ['sip', 'recorder']) assert.throws(() => conference.handleIq(mute(target), iq), (e: StanzaError) => e.condition === 'not-allowed', target);
+    link.sent.length = 0;
+    conference.handleIq(mute('sipmute'), iq);
+    assert.equal(link.sent.find((s) => s.name === 'iq' && s.getChild('mute'))?.attrs.to, `${ROOM}/sipmute`);
   });
 });
 
