@@ -22,34 +22,36 @@ export interface SendLogReader {
 /** The log of one endpoint's send target. */
 export class SendLog implements SendLogReader {
   readonly #target: SendTarget;
+  /** The log's arrays, held here: read once or more per packet sent. */
+  readonly #times: Float64Array;
+  readonly #fields: Int32Array;
+  readonly #state: Int32Array;
 
   constructor(target: SendTarget) {
     this.#target = target;
+    ({ times: this.#times, fields: this.#fields, state: this.#state } = target.log);
   }
 
   get sequence(): number {
-    return this.#target.log.state[0]!;
+    return this.#state[0]!;
   }
 
   set sequence(sequence: number) {
-    this.#target.log.state[0] = sequence & 0xffff;
+    this.#state[0] = sequence & 0xffff;
   }
 
   get waiting(): number {
-    return this.#target.log.state[1]!;
-  }
-
-  /** Records not kept, the log being full (their packets went all the same, unknown to the estimator). */
-  get dropped(): number {
-    return this.#target.log.state[2]!;
+    return this.#state[1]!;
   }
 
   drain(onSent: LoggedSend): void {
-    const { times, fields, state } = this.#target.log;
+    const state = this.#state;
     const count = state[1]!;
     if (count === 0) return;
     // Emptied first: nothing is read twice if onSent throws.
     state[1] = 0;
+    const times = this.#times;
+    const fields = this.#fields;
     const offset = this.#target.monotonicOffset();
     for (let i = 0, f = 0; i < count; i++, f += SEND_LOG_FIELDS) onSent(fields[f]!, fields[f + 1]!, times[i]! - offset);
   }
