@@ -285,7 +285,9 @@ export class BridgeConference {
   private channelNow: (() => number) | undefined;
   /** now() while a packet is forwarded (-1 otherwise): its time, read once for all it sets off. */
   private forwardingNow = -1;
-  private readonly speech = new DominantSpeakerDetector({ now: () => this.now() });
+  private readonly speech = new DominantSpeakerDetector({ now: () => (this.loggedLevelAt >= 0 ? this.loggedLevelAt : this.now()) });
+  /** While a level read from a log is heard: when its packet arrived (hearLoggedLevels); -1 otherwise. */
+  private loggedLevelAt = -1;
   private readonly requests = new Map<string, ReceiverRequest>();
   /** Source name → whether it is a screen share, as its sender's SourceVideoTypeMessage said. */
   private readonly desktopOverrides = new Map<string, boolean>();
@@ -365,7 +367,8 @@ export class BridgeConference {
       translateFeedback: (kind, mediaSsrc, lost, receiverId) => this.translateFeedback(kind, mediaSsrc, lost, receiverId),
       rewriteSenderReport: (report) => this.rewriteSenderReport(report),
       bandwidthFeedback: (id, feedback) => this.bandwidthFeedback(id, feedback),
-      forwardedRtp: (id, ssrc, length, level, arrival) => this.forwardedRtp(id, length, level, arrival),
+      forwardedRtp: (id, length, level, arrival) => this.forwardedRtp(id, length, level, arrival),
+      logsRead: () => this.hearLoggedLevels(),
     }, { ...media, clock: this.clock, timers: this.timers, log });
     this.transportCcId = media.transportCcExtensionId ?? 5;
     this.createEstimator = media.createEstimator;
@@ -386,7 +389,9 @@ export class BridgeConference {
 
   mediaStats(): ConferenceMediaStats {
     for (const member of this.members.values()) this.takeForwarded(member);
-    return { ...this.counters, ...this.rtcp.counters() };
+    // Read first: reading the logs counts what the read forwarded (forwardedRtp).
+    const rtcp = this.rtcp.counters();
+    return { ...this.counters, ...rtcp };
   }
 
   endpoint(id: string): ConferenceEndpoint | undefined {
@@ -506,6 +511,8 @@ export class BridgeConference {
   removeEndpoint(id: string, reason: string): void {
     const member = this.members.get(id);
     if (!member) return;
+    // What its log holds, counted while it is a member (then nothing more comes from the read).
+    this.rtcp.catchUp(id);
     this.members.delete(id);
     this.plainReceivers.clear();
     // Nothing more through the read from or to it; what it forwarded from it, counted.
@@ -989,10 +996,6 @@ export class BridgeConference {
   }
 
   /**
-   * Feeds the packet's RFC 6464 level (before forwarding; it is left in the packet) to speech
-   * activity; false when "route loudest only" keeps the packet from the others.
-   */
-  /**
    * Where the media socket's read forwards packets itself (native path; Endpoint.setRoutes): each
    * endpoint's audio goes from the read straight to the send targets of its receivers, as
    * forwardRtpAt would send it (extensions blanked, numbered per receiver), with no JavaScript
@@ -1004,7 +1007,8 @@ export class BridgeConference {
   private refreshRoutes(): void {
     const onClock = this.clock === systemClock;
     let routing: Omit<ReadRoutes, 'routes'> | undefined;
-    if (!this.closed && onClock && !this.loudest && this.transportCcId > 0) {
+    // On the process clock only: the logs' times are on it (a channel clock is a test's).
+    if (!this.closed && onClock && !this.channelNow && !this.loudest && this.transportCcId > 0) {
       const blanked = new Uint8Array(32);
       for (const id of this.blanked) if (id > 0 && id < 256) blanked[id >> 3]! |= 1 << (id & 7);
       routing = { transportCcExtensionId: this.transportCcId, audioLevelExtensionId: this.audioLevelId > 0 && this.audioLevelId < 256 ? this.audioLevelId : 0, blanked };
@@ -1036,15 +1040,41 @@ export class BridgeConference {
     this.rtcp.keepAwake(any);
   }
 
-  /** An audio packet the read forwarded itself (refreshRoutes), as its receive log told: counted, its level heard. */
+  /**
+   * An audio packet the read forwarded itself (refreshRoutes), as its receive log told: counted,
+   * its level kept for hearLoggedLevels (the logs are read one endpoint after the other).
+   */
   private forwardedRtp(id: string, length: number, level: number, arrival: number): void {
     const member = this.members.get(id);
     if (!member) return;
     this.counters.rtpPacketsReceived++;
     this.counters.rtpBytesReceived += length;
     member.endpoint.noteForwardedRtp?.(length, arrival);
-    if (level >= 0) {
-      const change = this.speech.levelReceived(id, level);
+    if (level >= 0) this.loggedLevels.push({ id, level, arrival });
+  }
+
+  /** Audio levels read from the logs (forwardedRtp) and not yet heard. */
+  private loggedLevels: Array<{ id: string; level: number; arrival: number }> = [];
+
+  /**
+   * Hands speech activity the levels read from the logs in the order they arrived, each at its own
+   * arrival, as they would have come one by one: each speaker's activity is weighed by the time
+   * between its packets, and a decision must see every speaker's levels up to it.
+   */
+  private hearLoggedLevels(): void {
+    if (this.loggedLevels.length === 0) return;
+    const levels = this.loggedLevels;
+    this.loggedLevels = [];
+    levels.sort((a, b) => a.arrival - b.arrival);
+    for (const { id, level, arrival } of levels) {
+      if (!this.members.has(id)) continue;
+      this.loggedLevelAt = arrival;
+      let change: SpeakerState | undefined;
+      try {
+        change = this.speech.levelReceived(id, level);
+      } finally {
+        this.loggedLevelAt = -1;
+      }
       if (change) this.speakerChanged(change);
     }
   }
@@ -1060,7 +1090,13 @@ export class BridgeConference {
     if (forwarded[4]! > this.counters.forwardingDelayNsMax) this.counters.forwardingDelayNsMax = Math.round(forwarded[4]!);
   }
 
+  /**
+   * Feeds the packet's RFC 6464 level (before forwarding; it is left in the packet) to speech
+   * activity; false when "route loudest only" keeps the packet from the others.
+   */
   private hearAudioLevel(from: Member, packet: Buffer): boolean {
+    // The levels read from the logs came before this packet.
+    this.hearLoggedLevels();
     const level = this.header.parse(packet) === 'ok' ? readAudioLevel(this.header, this.audioLevelId) : -1;
     if (level >= 0) {
       const change = this.speech.levelReceived(from.endpoint.id, level);

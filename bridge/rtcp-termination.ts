@@ -55,7 +55,9 @@ export interface RtcpTerminationHost {
    * endpoint's log after its receive-side facts: its RTP `length`, audio `level` octet (-1: none)
    * and arrival. No receiveRtp comes for it.
    */
-  forwardedRtp?(endpointId: string, ssrc: number, length: number, level: number, arrival: number): void;
+  forwardedRtp?(endpointId: string, length: number, level: number, arrival: number): void;
+  /** Every endpoint's log was read (each feedback period), after the forwardedRtp calls of the read. */
+  logsRead?(): void;
 }
 
 export interface RtcpTerminationOptions {
@@ -200,7 +202,7 @@ export class RtcpTermination {
         if (forwarded === NOT_FORWARDED) return;
         // The read forwarded it (no receiveRtp came): what still depends on it.
         if (arrival > this.#lastPacketAt) this.#lastPacketAt = arrival;
-        this.#host.forwardedRtp?.(id, ssrc, length, forwarded, arrival);
+        this.#host.forwardedRtp?.(id, length, forwarded, arrival);
       },
     };
     // What it noted before now (another conference's, or none) is not this conference's to count.
@@ -435,19 +437,21 @@ export class RtcpTermination {
     this.#retired.lost += stream.stats.totalLost;
   }
 
-  /** Arms the timer for a packet arriving at `now`; the first report comes one period after media (re)starts. */
   /**
    * Whether the tick runs however long no packet is handed over (receiveRtp): while the read
    * forwards packets itself, only their records in the logs say they still come, and only the
-   * tick reads them.
+   * tick reads them. Called during a tick (what it read changed the routes), it leaves the tick
+   * to arm the next one and the report schedule alone.
    */
   keepAwake(on: boolean): void {
     this.#keepAwake = on;
-    if (on) this.#wake(this.#clock.now());
+    if (on && !this.#ticking) this.#wake(this.#clock.now());
   }
 
   #keepAwake = false;
+  #ticking = false;
 
+  /** Arms the timer for a packet arriving at `now`; the first report comes one period after media (re)starts. */
   #wake(now: number): void {
     this.#lastPacketAt = now;
     if (this.#cancelTick || !this.#started || this.#closed) return;
@@ -468,17 +472,21 @@ export class RtcpTermination {
     this.#cancelTick = undefined;
     if (this.#closed) return;
     const now = this.#clock.now();
+    this.#ticking = true;
     try {
       for (const [id, state] of this.#endpoints) {
         this.#drain(state);
         this.#sendFeedback(id, state);
       }
+      this.#host.logsRead?.();
       if (now >= this.#nextReportAt) {
         this.#nextReportAt = now + this.#reportIntervalMs;
         this.#sendReports(now);
       }
     } catch (err) {
       this.#log.error({ err }, 'RTCP termination tick failed');
+    } finally {
+      this.#ticking = false;
     }
     // Not armed twice: what the tick handed on may have woken it (keepAwake).
     if (!this.#cancelTick && (this.#keepAwake || now - this.#lastPacketAt <= 2 * this.#reportIntervalMs)) {

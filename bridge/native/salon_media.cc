@@ -726,9 +726,6 @@ struct ReceiveLogMemory : SharedMemory<ReceiveLogMemory> {
   void Forwarded(int32_t level) { fields[(size_t(state[0]) - 1) * kReceiveLogFields + 6] = level; }
 };
 
-// Shared by the instance's classes and functions; kept alive by every object registered in it,
-// so that an object finalized after the instance data (teardown order is not specified) still
-// finds its registry.
 // What the read forwards to one endpoint (SendTarget), for JavaScript to read in one go, as the
 // receive log: per datagram, its transport-wide sequence number, length (RTP, as
 // ReceiverBandwidth.stamp counts it) and send time (ms, MonotonicMs). The next transport-wide
@@ -765,6 +762,9 @@ struct SendLogMemory : SharedMemory<SendLogMemory> {
 
 class SendTarget;
 
+// Shared by the instance's classes and functions; kept alive by every object registered in it,
+// so that an object finalized after the instance data (teardown order is not specified) still
+// finds its registry.
 struct AddonState : std::enable_shared_from_this<AddonState> {
   Registry<SrtpTransform, 1> transforms;
   Registry<UdpBatch, 2> batches;
@@ -851,9 +851,10 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   const uint8_t* blanked() const { return blanked_; }
 
   // The packet of the record just noted was forwarded by the read: `copies` datagrams, `bytes` of
-  // RTP each, in `delay_ns`.
+  // RTP each, in `delay_ns` (a delay sample only when a copy went, as conference.ts counts it).
   void CountForwarded(int32_t level, uint32_t copies, size_t bytes, double delay_ns) {
     log_->Forwarded(level);
+    if (copies == 0) return;
     forwarded_[0] += copies;
     forwarded_[1] += double(copies) * double(bytes);
     forwarded_[2] += delay_ns;

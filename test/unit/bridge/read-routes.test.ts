@@ -11,6 +11,8 @@ import type { ReadRoutes } from '../../../bridge/endpoint.ts';
 import type { NamedSource } from '../../../bridge/forwarding.ts';
 import type { SendTarget } from '../../../bridge/native/index.ts';
 import { systemClock } from '../../../bridge/transport/clock.ts';
+import type { LoggedRtp, ReceiveLogReader } from '../../../bridge/transport/receive-log.ts';
+import type { BridgeToClientMessage } from '../../../xmpp/protocol/bridge-channel.ts';
 import { FakeEndpoint } from './fake-endpoint.ts';
 
 const log = pino({ level: 'silent' });
@@ -90,5 +92,69 @@ describe('the routes of the media socket\'s read (conference.ts refreshRoutes)',
     conference.addEndpoint(plain);
     assert.equal(a!.routes, undefined, 'one receiver without a send target: the whole stream through JavaScript');
     conference.close('done');
+  });
+
+  describe('what comes back from the receive logs of packets the read forwarded', () => {
+    /** An endpoint whose receive log the test fills: the records of audio the read forwarded. */
+    class LoggedEndpoint extends RoutedEndpoint {
+      readonly records: Array<Parameters<LoggedRtp>> = [];
+      readonly log: ReceiveLogReader = ((records) => ({
+        get waiting() {
+          return records.length;
+        },
+        drain: (onPacket: LoggedRtp) => {
+          for (const record of records.splice(0)) onPacket(...record);
+        },
+      }))(this.records);
+      receiveLog(): ReceiveLogReader {
+        return this.log;
+      }
+      /** A forwarded packet of `ssrc` with audio level `level`, arrived at `arrival`. */
+      forwarded(ssrc: number, sequence: number, level: number, arrival: number): void {
+        this.records.push([-1, ssrc, sequence, sequence * 960, 111, arrival, 100, level]);
+      }
+    }
+
+    it('hears the logged levels at their packets\' arrival, all speakers in arrival order, however late the logs are read', async () => {
+      const conference = new BridgeConference('m', undefined, log, () => undefined, () => undefined, { feedbackSsrcs: FEEDBACK });
+      const messages: BridgeToClientMessage[] = [];
+      conference.useBridgeChannel({ send: (_to, message) => messages.push(message) });
+      const [a, b] = [new LoggedEndpoint('a', 100), new LoggedEndpoint('b', 101)];
+      for (const endpoint of [a, b, new RoutedEndpoint('c', 102)]) conference.addEndpoint(endpoint);
+      for (const [endpoint, ssrc] of [[a, 0xa], [b, 0xb]] as const) {
+        const audio: NamedSource = { name: `${endpoint.id}-a0`, media: 'audio', desktop: false };
+        conference.setSources(endpoint.id, { all: new Set([ssrc]), forwarded: new Set([ssrc]), sourceOf: new Map([[ssrc, audio]]), named: [audio] });
+      }
+      assert.ok(a.routes && b.routes, 'their audio routed: the feedback period\'s tick reads their logs');
+      try {
+        // Both send a packet every 20 ms for 3 s, a speaking, then b alone from 1.2 s on; their logs
+        // are read late (as by a bridge busy for 3 s), all at once, a's records first. (Their times
+        // run from now on: speech activity counts from when the conference began.)
+        const start = performance.now();
+        for (let k = 0; k < 150; k++) a.forwarded(0xa, k, k >= 60 ? 127 : 0x80 | 10, start + 20 * k);
+        for (let k = 0; k < 150; k++) b.forwarded(0xb, k, k >= 60 ? 0x80 | 10 : 127, start + 20 * k);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        // (The same speaker may be told again, its silence flag changed.)
+        const speakers = messages.filter((m) => m.colibriClass === 'DominantSpeakerEndpointChangeEvent').map((m) => m.dominantSpeakerEndpoint).filter((id, i, all) => id !== all[i - 1]);
+        assert.deepEqual(speakers, ['a', 'b'], 'a had the floor, then b: as had each packet been heard as it came');
+        assert.equal(conference.mediaStats().rtpPacketsReceived, 300, 'every packet counted');
+      } finally {
+        conference.close('done');
+      }
+    });
+
+    it('counts what an endpoint\'s log holds in the statistics at once, and when it is removed', () => {
+      const conference = new BridgeConference('m', undefined, log, () => undefined, () => undefined, { feedbackSsrcs: FEEDBACK });
+      const a = new LoggedEndpoint('a', 100);
+      conference.addEndpoint(a);
+      conference.addEndpoint(new RoutedEndpoint('b', 101));
+      a.forwarded(0xa, 1, -1, performance.now());
+      assert.equal(conference.mediaStats().rtpPacketsReceived, 1, 'the statistics read the logs before they are taken');
+      for (let sequence = 2; sequence <= 4; sequence++) a.forwarded(0xa, sequence, -1, performance.now());
+      conference.removeEndpoint('a', 'left');
+      assert.equal(conference.mediaStats().rtpPacketsReceived, 4);
+      assert.equal(a.records.length, 0);
+      conference.close('done');
+    });
   });
 });

@@ -243,6 +243,26 @@ describe('bridge/rtcp-termination', () => {
       });
     }
 
+    it('keeps sending receiver reports on time while its ticks read packets the read forwarded, whatever they change (keepAwake during a tick)', () => {
+      const host = Object.assign(new FakeHost(), { logsRead: () => rtcp.keepAwake(true) }); // the routes made anew, say for a new speaker
+      const clock = new ManualClock();
+      host.owners.set(A_AUDIO, 'a');
+      host.forwarded.set('a', new Set([A_AUDIO])).set('b', new Set());
+      const rtcp = new RtcpTermination(host, { feedbackSsrcs: FEEDBACK, log, clock });
+      const testLog = new TestLog();
+      rtcp.addEndpoint('a', testLog);
+      rtcp.addEndpoint('b');
+      rtcp.start();
+      rtcp.keepAwake(true); // audio routed: nothing comes through receiveRtp
+      for (let seq = 0; seq < 150; seq++) {
+        testLog.records.push([seq, A_AUDIO, seq, seq * 960, OPUS, clock.now(), 100, -1]);
+        clock.advance(20);
+      }
+      const reports = host.take().filter((s) => s.to === 'a' && kinds(s.packet).includes('rr'));
+      assert.ok(reports.length >= 2, `a report a second over 3 s: ${reports.length}`);
+      rtcp.close();
+    });
+
     it('reads the log before a sender report, so that the stream it reports on is known to it', () => {
       const [, { host, clock, rtcp, log: testLog }] = pair();
       for (let seq = 0; seq < 5; seq++) {
