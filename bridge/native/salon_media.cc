@@ -776,6 +776,19 @@ void DefineHandle(Napi::Object object, double handle) {
   object.DefineProperty(Napi::PropertyDescriptor::Value("handle", Napi::Number::New(object.Env(), handle), napi_enumerable));
 }
 
+// Registers the object being constructed in `registry` and names it by its handle (its `handle`
+// property); 0, with a JavaScript exception pending, when the registry is full.
+template <typename T, uint32_t kKind>
+double Register(const Napi::CallbackInfo& info, Registry<T, kKind>& registry, T* self, const char* full) {
+  const double handle = registry.Add(self);
+  if (handle == 0) {
+    Napi::Error::New(info.Env(), full).ThrowAsJavaScriptException();
+    return 0;
+  }
+  DefineHandle(info.This().As<Napi::Object>(), handle);
+  return handle;
+}
+
 class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
  public:
   static Napi::Function Define(Napi::Env env, AddonState* state) {
@@ -812,12 +825,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
       return;
     }
     state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
-    handle_ = state_->transforms.Add(this);
-    if (handle_ == 0) {
-      Napi::Error::New(env, "too many SRTP transforms").ThrowAsJavaScriptException();
-      return;
-    }
-    DefineHandle(info.This().As<Napi::Object>(), handle_);
+    handle_ = Register(info, state_->transforms, this, "too many SRTP transforms");
   }
 
   ~SrtpTransform() override {
@@ -1038,12 +1046,7 @@ class SendTarget : public Napi::ObjectWrap<SendTarget> {
 
   explicit SendTarget(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SendTarget>(info) {
     state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
-    handle_ = state_->targets.Add(this);
-    if (handle_ == 0) {
-      Napi::Error::New(info.Env(), "too many send targets").ThrowAsJavaScriptException();
-      return;
-    }
-    DefineHandle(info.This().As<Napi::Object>(), handle_);
+    handle_ = Register(info, state_->targets, this, "too many send targets");
   }
 
   ~SendTarget() override {
@@ -1902,12 +1905,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     group_messages_.resize(capacity_);
     group_controls_.resize(capacity_ * kSegmentControlBytes);
     state_ = static_cast<AddonState*>(info.Data())->shared_from_this();
-    handle_ = state_->batches.Add(this);
-    if (handle_ == 0) {
-      Napi::Error::New(info.Env(), "too many UDP batches").ThrowAsJavaScriptException();
-      return;
-    }
-    DefineHandle(info.This().As<Napi::Object>(), handle_);
+    handle_ = Register(info, state_->batches, this, "too many UDP batches");
   }
 
   ~UdpBatch() override {
