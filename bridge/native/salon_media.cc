@@ -583,51 +583,53 @@ struct SharedMemory {
   }
 };
 
-// Where the value of header extension element `id` starts in the RTP packet whose header is
-// `header` bytes long, its length in *length; -1 when the packet has no such element: the rules of
-// bridge/rtp/packet.ts RtpHeader.findExtension (RFC 8285 one-byte and two-byte forms; libwebrtc's
-// reading stops at a one-byte element of id 15, or of id 0 with a length).
-long ExtensionValue(const uint8_t* packet, size_t header, int id, size_t* length) {
-  if (!(packet[0] & 0x10) || id <= 0) return -1;
+// Walks the header extension block of the RTP packet whose header is `header` bytes long (RFC
+// 8285 one-byte and two-byte forms), as a receiver reads it: libwebrtc's reading stops at a
+// one-byte element of id 15, or of id 0 with a length. `visit(id, start, value, size)` is called
+// for each element: `start` its first byte, `value` where its value starts and `size` its declared
+// length, which may run past the block (the visitor decides); it returns false to stop.
+template <typename Visit>
+void WalkExtensions(const uint8_t* packet, size_t header, Visit visit) {
+  if (!(packet[0] & 0x10)) return;
   const size_t block = kRtpHeader + 4 * size_t(packet[0] & 0x0f);
   const unsigned profile = (unsigned(packet[block]) << 8) | packet[block + 1];
-  size_t i = block + 4;
-  const size_t end = header;
-  if (profile == 0xbede) {
-    while (i < end) {
-      const uint8_t b = packet[i];
-      if (b == 0) {
-        i++;
-        continue;
-      }
-      const int element = b >> 4;
-      if (element == 15 || element == 0) return -1;
-      const size_t size = size_t(b & 0x0f) + 1;
-      if (i + 1 + size > end) return -1;
-      if (element == id) {
-        *length = size;
-        return long(i + 1);
-      }
-      i += 1 + size;
+  const bool one_byte = profile == 0xbede;
+  if (!one_byte && (profile & 0xfff0) != 0x1000) return;
+  for (size_t i = block + 4; i < header;) {
+    const uint8_t b = packet[i];
+    if (b == 0) {
+      i++;
+      continue;
     }
-  } else if ((profile & 0xfff0) == 0x1000) {
-    while (i < end) {
-      const int element = packet[i];
-      if (element == 0) {
-        i++;
-        continue;
-      }
-      if (i + 2 > end) return -1;
+    if (one_byte) {
+      const int element = b >> 4;
+      if (element == 15 || element == 0) return;
+      const size_t size = size_t(b & 0x0f) + 1;
+      if (!visit(element, i, i + 1, size)) return;
+      i += 1 + size;
+    } else {
+      if (i + 2 > header) return;
       const size_t size = packet[i + 1];
-      if (i + 2 + size > end) return -1;
-      if (element == id) {
-        *length = size;
-        return long(i + 2);
-      }
+      if (!visit(int(b), i, i + 2, size)) return;
       i += 2 + size;
     }
   }
-  return -1;
+}
+
+// Where the value of header extension element `id` starts (bridge/rtp/packet.ts
+// RtpHeader.findExtension's rules: WalkExtensions, and an element that runs past the block ends
+// the reading), its length in *length; -1 when the packet has no such element.
+long ExtensionValue(const uint8_t* packet, size_t header, int id, size_t* length) {
+  long found = -1;
+  if (id <= 0) return found;
+  WalkExtensions(packet, header, [&](int element, size_t, size_t value, size_t size) {
+    if (value + size > header) return false;
+    if (element != id) return true;
+    *length = size;
+    found = long(value);
+    return false;
+  });
+  return found;
 }
 
 // The transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01) carried in
@@ -639,40 +641,12 @@ int32_t TransportSequenceOf(const uint8_t* packet, size_t header, int id) {
 }
 
 // Zeroes (padding, RFC 8285 §4.2) every header extension element whose id is set in `ids` (a
-// 256-bit set), as conference.ts blankExtensions: by the block's own length, one-byte elements up
-// to where a receiver stops reading.
+// 256-bit set), as conference.ts blankExtensions: up to the block's end for one that runs past it.
 void BlankExtensions(uint8_t* packet, size_t header, const uint8_t ids[32]) {
-  if (!(packet[0] & 0x10)) return;
-  const size_t block = kRtpHeader + 4 * size_t(packet[0] & 0x0f);
-  const unsigned profile = (unsigned(packet[block]) << 8) | packet[block + 1];
-  const size_t end = header;
-  auto blanked = [ids](int id) { return (ids[id >> 3] >> (id & 7)) & 1; };
-  size_t i = block + 4;
-  if (profile == 0xbede) {
-    while (i < end) {
-      const uint8_t b = packet[i];
-      if (b == 0) {
-        i++;
-        continue;
-      }
-      const int element = b >> 4;
-      if (element == 15 || element == 0) return;
-      const size_t next = i + 2 + (b & 0x0f);
-      if (blanked(element)) memset(packet + i, 0, std::min(next, end) - i);
-      i = next;
-    }
-  } else if ((profile & 0xfff0) == 0x1000) {
-    while (i + 1 < end) {
-      const int element = packet[i];
-      if (element == 0) {
-        i++;
-        continue;
-      }
-      const size_t next = i + 2 + packet[i + 1];
-      if (blanked(element)) memset(packet + i, 0, std::min(next, end) - i);
-      i = next;
-    }
-  }
+  WalkExtensions(packet, header, [&](int element, size_t start, size_t value, size_t size) {
+    if ((ids[element >> 3] >> (element & 7)) & 1) memset(packet + start, 0, std::min(value + size, header) - start);
+    return true;
+  });
 }
 
 // What the media socket's read notes of each RTP packet a receiving transform unprotected, for
