@@ -70,6 +70,16 @@ export interface PacketCacheStats {
   renumbered: number;
 }
 
+/**
+ * Packets of one stream kept outside the pool, looked up after it: the ring in which the media
+ * socket's read notes what it forwarded itself (salon_media.cc VideoRing, video-projection.ts).
+ * Its memory is its owner's and outside the pool's bounds.
+ */
+export interface ExternalPackets {
+  /** The packet `seq` if held and younger than `maxAgeMs` at `now` (the cache's clock): a view, not to be modified. */
+  get(seq: number, now: number, maxAgeMs: number): Uint8Array | undefined;
+}
+
 interface Stream {
   readonly ssrc: number;
   /** Entry index per slot, or -1. */
@@ -105,6 +115,8 @@ export class PacketCache {
   /** Storage: entry i at chunk i / CHUNK_ENTRIES, offset (i mod CHUNK_ENTRIES) × MAX_PACKET_BYTES. */
   readonly #chunks: Buffer[] = [];
   readonly #streams = new Map<number, Stream>();
+  /** Streams some of whose packets are held outside the pool (see {@link attach}). */
+  readonly #external = new Map<number, ExternalPackets>();
   #count = 0;
   #bytes = 0;
   /** Streams holding a packet: what a share is taken over (streams paused or stopped hold none). */
@@ -209,8 +221,10 @@ export class PacketCache {
   get(ssrc: number, seq: number, now: number): Uint8Array | undefined {
     const index = this.#slotOf(ssrc, seq, now);
     if (index < 0) {
-      this.stats.misses++;
-      return undefined;
+      const external = this.#external.size === 0 ? undefined : this.#external.get(ssrc)?.get(seq & 0xffff, now, this.#options.maxAgeMs);
+      if (external) this.stats.hits++;
+      else this.stats.misses++;
+      return external;
     }
     this.stats.hits++;
     const offset = (index % CHUNK_ENTRIES) * MAX_PACKET_BYTES;
@@ -220,7 +234,18 @@ export class PacketCache {
   /** The length of the packet `get` would return, 0 when it holds none; not counted in the statistics. */
   lengthOf(ssrc: number, seq: number, now: number): number {
     const index = this.#slotOf(ssrc, seq, now);
-    return index < 0 ? 0 : this.#length[index]!;
+    if (index >= 0) return this.#length[index]!;
+    return this.#external.size === 0 ? 0 : (this.#external.get(ssrc)?.get(seq & 0xffff, now, this.#options.maxAgeMs)?.byteLength ?? 0);
+  }
+
+  /**
+   * Where the packets of `ssrc` that were never inserted are looked for, after the pool (undefined:
+   * nowhere): the ring of a layer the media socket's read forwards itself. Replaces the one before;
+   * removeStream and clear let it go.
+   */
+  attach(ssrc: number, external: ExternalPackets | undefined): void {
+    if (external) this.#external.set(ssrc, external);
+    else this.#external.delete(ssrc);
   }
 
   /** Where the packet (ssrc, seq) is stored, if it is and is younger than maxAgeMs; else -1. */
@@ -233,6 +258,7 @@ export class PacketCache {
 
   /** Forgets one stream (its sender left or stopped the source). */
   removeStream(ssrc: number): void {
+    this.#external.delete(ssrc);
     const stream = this.#streams.get(ssrc);
     if (!stream) return;
     this.#freeStream(stream);
@@ -241,6 +267,7 @@ export class PacketCache {
   }
 
   clear(): void {
+    this.#external.clear();
     for (const ssrc of [...this.#streams.keys()]) this.removeStream(ssrc);
   }
 

@@ -95,8 +95,10 @@ export class RetransmissionRequester {
    * A packet of `ssrc` arrived (new, late, or `retransmitted` on RTX): 'gap' when it showed packets
    * missing before it (ask {@link due} now), 'filled' when it was one of them, else 'ok'.
    * `frameEnd`: its RTP marker bit, for tail losses (undefined: not known, no tail probing).
+   * `contiguous`: every packet between the highest and this one arrived too, not reported (the
+   * media socket's read forwarded them, video-projection.ts): no gap, and any pending there settled.
    */
-  received(ssrc: number, sequence: number, now: number, retransmitted = false, frameEnd?: boolean): 'ok' | 'gap' | 'filled' {
+  received(ssrc: number, sequence: number, now: number, retransmitted = false, frameEnd?: boolean, contiguous = false): 'ok' | 'gap' | 'filled' {
     sequence &= 0xffff;
     let stream = this.#streams.get(ssrc);
     if (!stream) {
@@ -122,7 +124,10 @@ export class RetransmissionRequester {
     stream.restartAt = -1;
     if (ahead <= 0) return this.#filled(stream, sequence, now, retransmitted) ? 'filled' : 'ok';
     let gap = false;
-    if (ahead > 1 && ahead <= MAX_GAP) {
+    if (ahead > 1 && ahead <= MAX_GAP && contiguous) {
+      // (Pending only if a check ran while those packets waited to be reported: they came.)
+      if (stream.pending.size > 0) for (let k = 1; k < ahead; k++) this.#filled(stream, (stream.highest + k) & 0xffff, now, false);
+    } else if (ahead > 1 && ahead <= MAX_GAP) {
       for (let missing = stream.highest + 1; missing !== stream.highest + ahead; missing++) {
         const probe = stream.pending.get(missing & 0xffff);
         if (probe) {
@@ -157,6 +162,11 @@ export class RetransmissionRequester {
     // Pending ahead of the highest: a tail probe, answered (retransmitted) or sent since (not lost).
     if (ahead === 1 && this.#filled(stream, sequence, now, retransmitted)) return 'filled';
     return gap ? 'gap' : 'ok';
+  }
+
+  /** Whether any packet of `ssrc` is pending (a gap, a tail probe): its packets must then be reported one by one. */
+  awaits(ssrc: number): boolean {
+    return (this.#streams.get(ssrc)?.pending.size ?? 0) > 0;
   }
 
   /** A packet to ask for, not asked yet (the oldest pending gives way at MAX_PENDING). */

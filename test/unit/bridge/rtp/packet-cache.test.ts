@@ -32,6 +32,35 @@ describe('bridge/rtp/packet-cache', () => {
     assert.deepEqual({ hits: cache.stats.hits, misses: cache.stats.misses }, { hits: 2, misses: 2 });
   });
 
+  it('looks for what it never stored where its stream is attached (a route\'s ring), after its own, until the stream is removed or cleared', () => {
+    const cache = new PacketCache();
+    const held = new Map([[20, packet(7, 20)], [21, packet(7, 21, 300)]]);
+    const asked: Array<[number, number, number]> = [];
+    cache.attach(7, {
+      get: (seq, now, maxAgeMs) => {
+        asked.push([seq, now, maxAgeMs]);
+        return held.get(seq);
+      },
+    });
+    cache.insert(7, 22, packet(7, 22), 0);
+    assert.equal(key(cache.get(7, 22, 5)), '7/22', 'its own first');
+    assert.equal(key(cache.get(7, 20, 5)), '7/20');
+    assert.equal(cache.lengthOf(7, 21, 5), 300);
+    assert.equal(cache.get(7, 23, 5), undefined);
+    assert.equal(key(cache.get(7, 0x10014, 6)), '7/20', 'asked by its 16-bit number');
+    assert.deepEqual(asked, [[20, 5, 1000], [21, 5, 1000], [23, 5, 1000], [20, 6, 1000]]);
+    assert.equal(cache.get(8, 20, 5), undefined, 'only for its stream');
+    assert.deepEqual([cache.stats.hits, cache.stats.misses], [3, 2]);
+    cache.removeStream(7);
+    assert.equal(cache.get(7, 20, 5), undefined);
+    cache.attach(7, { get: (seq) => held.get(seq) });
+    cache.clear();
+    assert.equal(cache.get(7, 20, 5), undefined);
+    cache.attach(7, { get: (seq) => held.get(seq) });
+    cache.attach(7, undefined);
+    assert.equal(cache.lengthOf(7, 21, 5), 0);
+  });
+
   it('copies a Buffer too (whose own slice() is a view)', () => {
     const cache = new PacketCache();
     const pool = Buffer.alloc(300);

@@ -116,6 +116,29 @@ describe('RetransmissionRequester (the bridge\'s own NACKs towards senders)', ()
     assert.deepEqual([...r.due(3)], [[S, [1201, 1202]]]);
   });
 
+  it('takes a contiguous report (packets forwarded by the media socket\'s read, reported by picture ends) as no gap, and settles what it had pending there', () => {
+    const r = new RetransmissionRequester();
+    r.received(S, 100, 0, false, true);
+    assert.equal(r.awaits(S), false);
+    assert.equal(r.received(S, 105, 10, false, true, true), 'ok', '101–104 came too');
+    assert.equal(r.waiting, false);
+    assert.deepEqual([...r.due(10)], []);
+    // The same jump not contiguous is a gap.
+    assert.equal(r.received(S, 110, 20, false, true), 'gap');
+    assert.deepEqual([...r.due(20)], [[S, [106, 107, 108, 109]]]);
+    assert.equal(r.awaits(S), true);
+    assert.equal(r.awaits(S + 1), false);
+    // A tail probe armed while the read's packets waited to be reported: they came, nothing is asked again.
+    const t = new RetransmissionRequester();
+    t.received(S, 10, 0, false, false);
+    assert.deepEqual([...t.due(TAIL_LOSS_MS + 1)], [[S, [11]]]);
+    assert.equal(t.awaits(S), true);
+    assert.equal(t.received(S, 14, TAIL_LOSS_MS + 2, false, true, true), 'ok');
+    assert.equal(t.waiting, false);
+    assert.equal(t.awaits(S), false);
+    assert.deepEqual([...t.due(TAIL_LOSS_MS + 2 + MAX_RETRY_INTERVAL_MS)], []);
+  });
+
   it('stays bounded whatever the input', () => {
     const r = new RetransmissionRequester();
     for (let ssrc = 0; ssrc < 1000; ssrc++) {
