@@ -26,7 +26,7 @@ import { RetransmissionRequests } from './rtp/retransmission-requests.ts';
 import { parseTransportCc } from './rtp/transport-cc.ts';
 import { PROBE_PACE_MS, ReceiverBandwidth, type BandwidthEstimator } from './receiver-bandwidth.ts';
 import { buildNack, buildPli } from './rtp/rtcp.ts';
-import { VideoProjection, type VideoSourceLayers } from './video-projection.ts';
+import { VideoProjection, type LayerRoute, type LayerRouteRing, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
 import type { ReceiveLogReader } from './transport/receive-log.ts';
@@ -55,6 +55,8 @@ export interface ConferenceEndpoint {
   readonly sendTarget?: SendTarget;
   /** On the native path: the packets from this endpoint the media socket's read forwards itself (Endpoint.setRoutes). */
   setRoutes?(routes: ReadRoutes | undefined): void;
+  /** On the native path: the read forwards that video layer itself, re-stamped per receiver (Endpoint.setVideoRoute); returns its ring. */
+  setVideoRoute?(ssrc: number, params: Float64Array | undefined): LayerRouteRing | undefined;
   /** A packet the read forwarded itself, counted as received (Endpoint.noteForwardedRtp). */
   noteForwardedRtp?(length: number, arrival: number): void;
   /** What the read forwarded from this endpoint since the last call (Endpoint.takeForwarded). */
@@ -180,6 +182,8 @@ interface Member {
   /** Colibri2 `<force-mute>`: what the focus stopped this endpoint from sending to the others. */
   forceMuted: { audio: boolean; video: boolean };
   bandwidth: ReceiverBandwidth;
+  /** Whether it was last judged to get each frame end twice (its routes then change: bandwidthFeedback). */
+  repeatsFrameEnds?: boolean;
   /** Colibri2 capability `source-names`: without it, the endpoint is told what it is forwarded and its video's constraint the legacy way too. */
   sourceNames: boolean;
   /** The last LastNEndpointsChangeEvent list sent to it (legacy receivers), so that an unchanged one is not sent again. */
@@ -368,7 +372,10 @@ export class BridgeConference {
       rewriteSenderReport: (report) => this.rewriteSenderReport(report),
       bandwidthFeedback: (id, feedback) => this.bandwidthFeedback(id, feedback),
       forwardedRtp: (id, length, level, arrival) => this.forwardedRtp(id, length, level, arrival),
-      logsRead: () => this.hearLoggedLevels(),
+      logsRead: () => {
+        this.hearLoggedLevels();
+        for (const projection of this.projections.values()) projection.maintain();
+      },
     }, { ...media, clock: this.clock, timers: this.timers, log });
     this.transportCcId = media.transportCcExtensionId ?? 5;
     this.createEstimator = media.createEstimator;
@@ -577,6 +584,8 @@ export class BridgeConference {
         askers = this.retransmissionAskers(packet, source.layers);
         if (!askers) return;
       } else {
+        // After what the read forwarded of the source, which came before this packet.
+        projection.catchUp();
         this.requestMissing(ssrc, packet.readUInt16BE(2), (packet[1]! & 0x80) !== 0);
       }
       blankExtensions(packet, this.blanked);
@@ -653,6 +662,12 @@ export class BridgeConference {
       due = member.bandwidth.feedback(feedback, now);
     }
     if (due) this.allocate(member, now);
+    // Frame ends sent twice are JavaScript's: the read's routes to it follow whether it gets them.
+    const repeats = member.bandwidth.repeatFrameEnds;
+    if (repeats !== (member.repeatsFrameEnds ?? false)) {
+      member.repeatsFrameEnds = repeats;
+      for (const projection of this.projections.values()) projection.refreshRoutes(true);
+    }
     this.probe(member, now);
   }
 
@@ -793,11 +808,14 @@ export class BridgeConference {
     for (const id of h264) this.h264PayloadTypes.add(id);
     this.rtxPayloadTypes.clear();
     for (const [id, apt] of rtx) this.rtxPayloadTypes.set(id, apt);
+    // The read's video routes take VP8 alone.
+    this.refreshRoutes();
   }
 
   /** Learns the negotiated id of the Dependency Descriptor extension (from Colibri2 video media). */
   setDependencyDescriptorExtensionId(id: number): void {
     this.dependencyDescriptorId = id;
+    this.refreshRoutes();
   }
 
   /** Learns the negotiated id of the ssrc-audio-level extension (from Colibri2 media). */
@@ -1008,16 +1026,20 @@ export class BridgeConference {
     const onClock = this.clock === systemClock;
     let routing: Omit<ReadRoutes, 'routes'> | undefined;
     // On the process clock only: the logs' times are on it (a channel clock is a test's).
-    if (!this.closed && onClock && !this.channelNow && !this.loudest && this.transportCcId > 0) {
+    if (!this.closed && onClock && !this.channelNow && this.transportCcId > 0) {
       const blanked = new Uint8Array(32);
-      for (const id of this.blanked) if (id > 0 && id < 256) blanked[id >> 3]! |= 1 << (id & 7);
-      routing = { transportCcExtensionId: this.transportCcId, audioLevelExtensionId: this.audioLevelId > 0 && this.audioLevelId < 256 ? this.audioLevelId : 0, blanked };
+      // The Dependency Descriptor as well: VP8's is blanked (video-projection.ts), and only VP8 is routed.
+      for (const id of [...this.blanked, this.dependencyDescriptorId]) if (id > 0 && id < 256) blanked[id >> 3]! |= 1 << (id & 7);
+      const vp8PayloadTypes = new Uint8Array(16);
+      for (const pt of this.vp8PayloadTypes) if (pt >= 0 && pt < 128) vp8PayloadTypes[pt >> 3]! |= 1 << (pt & 7);
+      routing = { transportCcExtensionId: this.transportCcId, audioLevelExtensionId: this.audioLevelId > 0 && this.audioLevelId < 256 ? this.audioLevelId : 0, blanked, vp8PayloadTypes };
     }
+    this.routing = routing;
     let any = false;
     for (const member of this.members.values()) {
       if (!member.endpoint.setRoutes) continue;
       const routes = new Map<number, Float64Array>();
-      if (routing && !member.forceMuted.audio) {
+      if (routing && !this.loudest && !member.forceMuted.audio) {
         for (const ssrc of member.sources.forwarded) {
           const source = member.sources.sourceOf.get(ssrc);
           if (source?.media !== 'audio') continue;
@@ -1035,9 +1057,39 @@ export class BridgeConference {
         }
       }
       any ||= routes.size > 0;
-      member.endpoint.setRoutes(routing && routes.size > 0 ? { ...routing, routes } : undefined);
+      member.endpoint.setRoutes(routing ? { ...routing, routes } : undefined);
     }
-    this.rtcp.keepAwake(any);
+    // Video: each projection hands the read its steady layers, within what is allowed now.
+    for (const projection of this.projections.values()) projection.refreshRoutes(true);
+    this.rtcp.keepAwake(any || this.routing !== undefined);
+  }
+
+  /** What the read's forwarding uses now (refreshRoutes); undefined: it forwards nothing itself. */
+  private routing: Omit<ReadRoutes, 'routes'> | undefined;
+
+  /**
+   * Whether the read may forward video to `receiverId` itself (VideoProjection routes): it can
+   * (a send target), and it is not sent each frame's end twice (JavaScript sends those).
+   */
+  private videoRoutable(receiverId: string): boolean {
+    const member = this.members.get(receiverId);
+    return this.routing !== undefined && member !== undefined && member.endpoint.sendTarget !== undefined && !member.bandwidth.repeatFrameEnds;
+  }
+
+  /** A projection's route for one of `ownerId`'s layers, handed to its endpoint with the receivers' send targets; the route's ring, or undefined. */
+  private videoRoute(ownerId: string, layerSsrc: number, route: LayerRoute | undefined): LayerRouteRing | undefined {
+    const owner = this.members.get(ownerId);
+    if (!owner?.endpoint.setVideoRoute) return undefined;
+    const params = route && this.routing && !owner.forceMuted.video ? [route.next, route.receivers.length] : undefined;
+    for (const receiver of route?.receivers ?? []) {
+      const target = params ? this.members.get(receiver.id)?.endpoint.sendTarget : undefined;
+      if (!target) {
+        owner.endpoint.setVideoRoute(layerSsrc, undefined);
+        return undefined;
+      }
+      params!.push(target.handle, receiver.ssrc, receiver.sequenceDelta, receiver.timestampDelta, receiver.pictureIdDelta, receiver.tl0PicIdxDelta);
+    }
+    return owner.endpoint.setVideoRoute(layerSsrc, params ? Float64Array.from(params) : undefined);
   }
 
   /**
@@ -1319,6 +1371,10 @@ export class BridgeConference {
           const estimate = this.members.get(receiverId)?.bandwidth.estimateBps;
           return estimate === undefined ? Infinity : (estimate * LATE_KEYFRAME_BURST_MS) / 8000;
         },
+        route: (layerSsrc, route) => this.videoRoute(id, layerSsrc, route),
+        routable: (receiverId) => this.videoRoutable(receiverId),
+        forwardedMedia: (layerSsrc, sequence, marker, arrival, contiguous) => this.requestMissing(layerSsrc, sequence, marker, arrival, contiguous),
+        awaited: (layerSsrc) => this.requester.awaits(layerSsrc),
       });
       this.projections.set(name, projection);
       created.set(name, projection);
@@ -1375,9 +1431,8 @@ export class BridgeConference {
    * bridge itself (and asked again while missing), so the packet is in the cache before receivers
    * ask, whether or not any receiver is forwarded that layer now.
    */
-  private requestMissing(ssrc: number, sequence: number, frameEnd: boolean): void {
-    const now = this.now();
-    const verdict = this.requester.received(ssrc, sequence, now, false, frameEnd);
+  private requestMissing(ssrc: number, sequence: number, frameEnd: boolean, now = this.now(), contiguous = false): void {
+    const verdict = this.requester.received(ssrc, sequence, now, false, frameEnd, contiguous);
     if (verdict === 'filled') this.arrivedLate(ssrc, sequence);
     // A frame left open is due TAIL_LOSS_MS from now: sooner than a check armed for a slow stream.
     if (!this.cancelTailCheck || (!frameEnd && this.tailCheckAt > now + TAIL_LOSS_MS + TAIL_CHECK_MS)) this.armTailCheck(now);
@@ -1415,6 +1470,9 @@ export class BridgeConference {
   /** Sends each sender the bridge's NACKs that are due (gaps, their retries, tail-loss probes). */
   private sendOwnNacks(now: number): void {
     this.ownNacksCheckedAt = now;
+    // What the read forwarded itself first, of every source: a stream it carries is not silent
+    // (this runs for any stream's gap, maybe while another's packets wait in its route's ring).
+    for (const projection of this.projections.values()) projection.catchUp();
     // One map for every call (cleared after): most calls find nothing due.
     const due = this.requester.due(now, this.dueNacks);
     this.counters.tailLossProbes = this.requester.tailProbes;

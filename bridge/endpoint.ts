@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { DtlsFingerprint } from '../xmpp/protocol/jingle-dtls.ts';
 import type { IceCandidate } from '../xmpp/protocol/jingle-ice.ts';
-import { SendTarget, UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type NativeTransform, type UdpSendBatch, type UnprotectedRead } from './native/index.ts';
+import { SendTarget, UNPROTECT_AUTH, UNPROTECT_REPLAY, type NativeMedia, type NativeTransform, type NativeVideoRing, type UdpSendBatch, type UnprotectedRead } from './native/index.ts';
 import type { DtlsCertificate } from './transport/certificate.ts';
 import type { Clock } from './transport/clock.ts';
 import { DtlsLink, type DtlsRole, type SrtpKeyingMaterial } from './transport/dtls-link.ts';
@@ -114,6 +114,8 @@ export interface ReadRoutes {
   audioLevelExtensionId: number;
   /** Ids to blank, a 256-bit set (32 bytes). */
   blanked: Uint8Array;
+  /** The payload types that carry VP8, a 128-bit set (16 bytes): video routes take nothing else. */
+  vp8PayloadTypes: Uint8Array;
   /** SSRC → the send targets (their handles) of the endpoints it goes to. */
   routes: ReadonlyMap<number, Float64Array>;
 }
@@ -155,6 +157,8 @@ export class Endpoint {
   readonly #sendTarget: SendTarget | undefined;
   /** What the socket's read forwards itself from this endpoint, applied to each session's receiving transform. */
   #readRoutes: ReadRoutes | undefined;
+  /** The rings of the video routes set on the session's receiving transform (setVideoRoute), by SSRC. */
+  readonly #videoRings = new Map<number, NativeVideoRing & { monotonicOffset(): number }>();
   /** Forwarding counts (NativeTransform.takeForwarded) of a receiving transform replaced before they were taken. */
   #forwardedBefore: number[] = [0, 0, 0, 0, 0];
 
@@ -313,6 +317,13 @@ export class Endpoint {
     const transform = this.#srtp?.nativeReceiver;
     if (transform) {
       for (const ssrc of this.#readRoutes?.routes.keys() ?? []) if (!routes?.routes.has(ssrc)) transform.setRoute(ssrc, NO_TARGETS);
+      if (!routes) {
+        for (const [ssrc, ring] of this.#videoRings) {
+          transform.setVideoRoute(ssrc, NO_TARGETS);
+          ring.state[1] = 1;
+        }
+        this.#videoRings.clear();
+      }
     }
     this.#readRoutes = routes;
     if (transform) this.#applyRoutes(transform);
@@ -321,8 +332,32 @@ export class Endpoint {
   #applyRoutes(transform: NativeTransform): void {
     const routes = this.#readRoutes;
     if (!routes) return;
-    if (!transform.setRouting(routes.transportCcExtensionId, routes.audioLevelExtensionId, routes.blanked)) return;
+    if (!transform.setRouting(routes.transportCcExtensionId, routes.audioLevelExtensionId, routes.blanked, routes.vp8PayloadTypes)) return;
     for (const [ssrc, targets] of routes.routes) transform.setRoute(ssrc, targets);
+  }
+
+  /**
+   * On the native path, a video layer of this endpoint the socket's read forwards itself (params:
+   * NativeSrtpTransform.setVideoRoute's; undefined: no more), on the current session only: a new
+   * session marks the rings handed out gone (their `state[1]`), and their projections set their
+   * routes again. Returns the route's ring, or undefined when none was set.
+   */
+  setVideoRoute(ssrc: number, params: Float64Array | undefined): (NativeVideoRing & { monotonicOffset(): number }) | undefined {
+    const transform = this.#srtp?.nativeReceiver;
+    if (!params || !transform || !this.#readRoutes) {
+      transform?.setVideoRoute(ssrc, NO_TARGETS);
+      this.#videoRings.delete(ssrc);
+      return undefined;
+    }
+    const set = transform.setVideoRoute(ssrc, params);
+    const ring = set === true ? this.#videoRings.get(ssrc) : set && { ...set, monotonicOffset: () => transform.monotonicOffset() };
+    if (!ring) {
+      transform.setVideoRoute(ssrc, NO_TARGETS);
+      this.#videoRings.delete(ssrc);
+      return undefined;
+    }
+    this.#videoRings.set(ssrc, ring);
+    return ring;
   }
 
   /** A packet the socket's read forwarded itself, as its receive log told (see setRoutes): counted as received. `arrival` on the clock's time. */
@@ -509,6 +544,11 @@ export class Endpoint {
     if (replaced) {
       addForwarded(this.#forwardedBefore, replaced.takeForwarded());
       for (const ssrc of this.#readRoutes?.routes.keys() ?? []) replaced.setRoute(ssrc, NO_TARGETS);
+      for (const [ssrc, ring] of this.#videoRings) {
+        replaced.setVideoRoute(ssrc, NO_TARGETS);
+        ring.state[1] = 1;
+      }
+      this.#videoRings.clear();
     }
     this.#srtp = srtp;
     this.#attachReceiveLog();

@@ -43,7 +43,7 @@
  * buffer) is re-stamped in place for each receiver in turn and handed over at once; the receiver's
  * endpoint consumes it before the next rewrite (it encrypts into a buffer of its own).
  */
-import type { PacketCache } from './rtp/packet-cache.ts';
+import type { ExternalPackets, PacketCache } from './rtp/packet-cache.ts';
 import { RtpHeader, unwrapRtx, wrapRtx } from './rtp/packet.ts';
 import { SeqMap, createSeqMapPacket, readSeqMapPacket, type SeqMapPacket } from './rtp/seqmap.ts';
 import { Vp8Descriptor, readKeyframeDimensions } from './rtp/vp8.ts';
@@ -123,6 +123,83 @@ export interface VideoProjectionOptions {
    * ({@link #switchAtLateKeyframe}): what its path would take in a short while. Default: no bound.
    */
   lateKeyframeBurstBytes?(receiverId: string): number;
+  /**
+   * On the native path: has the media socket's read forward `layerSsrc` itself to the receivers of
+   * `route` (undefined: no more), each re-stamped as this projection would, from `route.next` on;
+   * returns the route's ring, where the read notes each packet it forwarded (undefined: refused,
+   * the layer stays JavaScript's). See {@link LayerRoute}.
+   */
+  route?(layerSsrc: number, route: LayerRoute | undefined): LayerRouteRing | undefined;
+  /** Whether a receiver may be sent a layer by the read (the conference's part: a send target, no frame ends sent twice). Default: never. */
+  routable?(receiverId: string): boolean;
+  /**
+   * A layer packet the read forwarded, taken in (for the bridge's own NACKs: every media packet's
+   * arrival); `contiguous`: the packets since the one reported last arrived too (reported are
+   * then only picture ends and a run's last packet).
+   */
+  forwardedMedia?(layerSsrc: number, sequence: number, marker: boolean, arrival: number, contiguous: boolean): void;
+  /** Whether the bridge's own NACKs await a packet of the layer (what the read forwarded is then reported packet by packet). */
+  awaited?(layerSsrc: number): boolean;
+}
+
+/**
+ * A steady layer the media socket's read forwards itself (salon_media.cc ForwardVideo): to each
+ * receiver on it that takes every temporal layer, waits for no switch, hold or keyframe, only the
+ * layer's next packet in order (`next`) that starts no keyframe, re-stamped with the receiver's
+ * current deltas; anything else comes to {@link VideoProjection.project}, which first takes in
+ * what the read forwarded (its ring, {@link VideoProjection.catchUp}). A layer no receiver is on
+ * is routed to nobody: the read only notes its packets.
+ */
+export interface LayerRoute {
+  next: number;
+  receivers: Array<{ id: string; ssrc: number; sequenceDelta: number; timestampDelta: number; pictureIdDelta: number; tl0PicIdxDelta: number }>;
+}
+
+/** A route's ring (salon_media.cc VideoRing): per packet the read forwarded, its bytes and VIDEO_RING_FIELDS numbers. */
+export interface LayerRouteRing {
+  readonly meta: Float64Array;
+  readonly bytes: Uint8Array;
+  /** [0]: packets waiting; [1]: set once the route is gone (its endpoint's session changed); [2]: the sequence number the read takes next; [3]: the first waiting packet's. */
+  readonly state: Int32Array;
+  /** What to subtract from the ring's arrivals (the monotonic clock) to have them on now()'s clock. */
+  monotonicOffset(): number;
+}
+
+/** Numbers per packet of a route's ring: sequence number, timestamp, PictureID (-1: none), its bits, TL0PICIDX (-1), marker, length, arrival (monotonic ms). */
+const VIDEO_RING_FIELDS = 8;
+/** Room per packet in a route's ring. */
+const VIDEO_RING_SLOT_BYTES = 1500;
+/** Packets a route's ring holds, in the slot their sequence number's low bits name (salon_media.cc kVideoRingSlots). */
+const VIDEO_RING_SLOTS = 256;
+
+/** A route's ring as the packet cache looks in it (after its own pool): the packets the read forwarded stay there until their slot is taken again. */
+class RingPackets implements ExternalPackets {
+  constructor(readonly ring: LayerRouteRing) {}
+
+  get(sequence: number, now: number, maxAgeMs: number): Uint8Array | undefined {
+    const slot = sequence & (VIDEO_RING_SLOTS - 1);
+    const meta = this.ring.meta;
+    const f = slot * VIDEO_RING_FIELDS;
+    const length = meta[f + 6]!;
+    if (meta[f] !== sequence || length === 0 || now - (meta[f + 7]! - this.ring.monotonicOffset()) > maxAgeMs) return undefined;
+    return this.ring.bytes.subarray(slot * VIDEO_RING_SLOT_BYTES, slot * VIDEO_RING_SLOT_BYTES + length);
+  }
+}
+
+/** A route as last handed to the read, per layer. */
+interface PushedRoute {
+  /** What it was made from, per receiver: its SSRC and four deltas (compared to decide a new push). */
+  params: number[];
+  receivers: ReceiverState[];
+  ring: LayerRouteRing;
+}
+
+/** Whether a route made now would be the one handed over (its `next` aside). */
+function sameRoute(pushed: PushedRoute, receivers: readonly ReceiverState[], params: readonly number[]): boolean {
+  if (pushed.receivers.length !== receivers.length || pushed.params.length !== params.length) return false;
+  for (let i = 0; i < receivers.length; i++) if (pushed.receivers[i] !== receivers[i]) return false;
+  for (let i = 0; i < params.length; i++) if (pushed.params[i] !== params[i]) return false;
+  return true;
 }
 
 /** What {@link VideoProjection.retransmit} did with a receiver's NACKed sequence number. */
@@ -308,6 +385,15 @@ export class VideoProjection {
   readonly #fromRetransmission: Int32Array;
   /** Whether the layer packet being projected is the one right after its layer's last picture end. */
   #followsPictureEnd = false;
+  /** Per layer: entries of #fromRetransmission set (such a layer is not routed: the read would not drop their originals). */
+  readonly #fromRetransmissionCount: Int32Array;
+  /** Per layer: the route the media socket's read forwards it by, if any. */
+  readonly #routes: Array<PushedRoute | undefined>;
+  /** refreshRoutes' working lists (reused: it runs after every packet JavaScript handles). */
+  readonly #routeReceivers: ReceiverState[] = [];
+  readonly #routeParams: number[] = [];
+  /** Whether any layer has a route (nothing to take in otherwise). */
+  #routed = false;
 
   constructor(source: VideoSourceLayers, options: VideoProjectionOptions) {
     if (source.layers.length === 0) throw new Error('a video source needs at least one SSRC');
@@ -330,6 +416,8 @@ export class VideoProjection {
     this.#lastPictureEnd = new Int32Array(n).fill(-1);
     this.#highestSequence = new Int32Array(n).fill(-1);
     this.#fromRetransmission = new Int32Array(n * FROM_RETRANSMISSION_SLOTS).fill(-1);
+    this.#routes = new Array<PushedRoute | undefined>(n).fill(undefined);
+    this.#fromRetransmissionCount = new Int32Array(n);
     this.#options = options;
     for (const [rtxPt, apt] of options.rtxPayloadTypes) this.#rtxPayloadTypeOf.set(apt, rtxPt);
   }
@@ -341,11 +429,13 @@ export class VideoProjection {
 
   /** The receivers that want this source now (height > 0); a copy. */
   wantingReceiverIds(): string[] {
+    this.catchUp();
     return this.#receiverList.map((receiver) => receiver.id);
   }
 
   /** The layer SSRC forwarded to `receiverId`, or -1. */
   forwardedLayer(receiverId: string): number {
+    this.catchUp();
     return this.#receivers.get(receiverId)?.map.currentSsrc ?? -1;
   }
 
@@ -357,6 +447,15 @@ export class VideoProjection {
    * then moves it to a lower layer, the layer it is on stops at once (see #holdLayerFor).
    */
   setWantedHeight(receiverId: string, height: number, bandwidth?: { constraintHeight: number; overloaded: boolean }): void {
+    this.catchUp();
+    try {
+      this.#setWantedHeight(receiverId, height, bandwidth);
+    } finally {
+      this.refreshRoutes();
+    }
+  }
+
+  #setWantedHeight(receiverId: string, height: number, bandwidth?: { constraintHeight: number; overloaded: boolean }): void {
     let receiver = this.#receivers.get(receiverId);
     if (!receiver) {
       if (height <= 0) return;
@@ -380,6 +479,7 @@ export class VideoProjection {
 
   /** Whether the receiver's layer stopped for its bandwidth and it waits for a keyframe (it is not probed meanwhile). */
   isHeld(receiverId: string): boolean {
+    this.catchUp();
     const receiver = this.#receivers.get(receiverId);
     return receiver !== undefined && receiver.held && receiver.map.currentSsrc < 0;
   }
@@ -410,6 +510,15 @@ export class VideoProjection {
    * run at FULL_FRAME_RATE / 2^(2 - t) (L1T3: 7.5, 15, 30 fps); TL0 always goes.
    */
   setMaxFrameRate(receiverId: string, maxFrameRate: number | undefined): void {
+    this.catchUp();
+    try {
+      this.#setMaxFrameRate(receiverId, maxFrameRate);
+    } finally {
+      this.refreshRoutes();
+    }
+  }
+
+  #setMaxFrameRate(receiverId: string, maxFrameRate: number | undefined): void {
     const receiver = this.#receivers.get(receiverId);
     if (!receiver) return;
     let tid = ALL_TEMPORAL_LAYERS;
@@ -424,7 +533,9 @@ export class VideoProjection {
 
   /** Forgets a receiver that left. */
   removeReceiver(receiverId: string): void {
+    this.catchUp();
     if (this.#receivers.delete(receiverId)) this.#listWanting();
+    this.refreshRoutes();
   }
 
   #listWanting(): void {
@@ -436,6 +547,7 @@ export class VideoProjection {
    * decoder needs one now. Without a receiver, of every layer some receiver waits for.
    */
   keyframeNeeded(receiverId?: string): void {
+    this.catchUp();
     const now = this.#options.now();
     if (receiverId !== undefined) {
       const receiver = this.#receivers.get(receiverId);
@@ -471,6 +583,15 @@ export class VideoProjection {
    * how many packets were handed over.
    */
   project(packet: Buffer, send: ProjectedPacketSink, askers?: ReadonlySet<string>, lostOnTheWayIn = false): number {
+    this.catchUp();
+    try {
+      return this.#project(packet, send, askers, lostOnTheWayIn);
+    } finally {
+      if (this.#options.route) this.refreshRoutes();
+    }
+  }
+
+  #project(packet: Buffer, send: ProjectedPacketSink, askers?: ReadonlySet<string>, lostOnTheWayIn = false): number {
     const header = this.#header;
     if (header.parse(packet) !== 'ok') return 0;
     const now = this.#options.now();
@@ -494,10 +615,10 @@ export class VideoProjection {
       if (index < 0) return 0;
       const entry = index * FROM_RETRANSMISSION_SLOTS + (header.sequenceNumber & (FROM_RETRANSMISSION_SLOTS - 1));
       if (repairedLayer !== undefined) {
-        this.#fromRetransmission[entry] = header.sequenceNumber;
+        this.#setFromRetransmission(entry, header.sequenceNumber);
       } else if (this.#fromRetransmission[entry] !== -1) {
         const sent = this.#fromRetransmission[entry] === header.sequenceNumber;
-        this.#fromRetransmission[entry] = -1; // answered, or one slot round older: taken either way
+        this.#setFromRetransmission(entry, -1); // answered, or one slot round older: taken either way
         if (sent) return 0;
       }
       this.#lastSeen[index] = now;
@@ -605,7 +726,7 @@ export class VideoProjection {
           sent++;
           // Its original, should it come after all (this one may be the answer to a request too),
           // must not be sent again in the slot the copy took.
-          this.#fromRetransmission[index * FROM_RETRANSMISSION_SLOTS + (sequence & (FROM_RETRANSMISSION_SLOTS - 1))] = sequence;
+          this.#setFromRetransmission(index * FROM_RETRANSMISSION_SLOTS + (sequence & (FROM_RETRANSMISSION_SLOTS - 1)), sequence);
         }
         // The keyframe's first packet did not switch it (its target moved since it was last judged): nothing to catch up.
         if (k === 0 && receiver.map.currentSsrc !== layer) break;
@@ -914,6 +1035,7 @@ export class VideoProjection {
    * first time), else the sender's (layer SSRC, sequence) to ask for.
    */
   retransmit(receiverId: string, sequence: number, send: ProjectedPacketSink): RetransmitResult {
+    this.catchUp();
     const receiver = this.#receivers.get(receiverId);
     // Not for a receiver no longer sent the source (paused, or suspended for its bandwidth): a
     // frame completed now would be shown by nobody, and its bytes are what that path lacks.
@@ -940,6 +1062,7 @@ export class VideoProjection {
    * number), or undefined when it maps to nothing still known.
    */
   reverse(receiverId: string, sequence: number): { ssrc: number; sequence: number } | undefined {
+    this.catchUp();
     const map = this.#receivers.get(receiverId)?.map;
     return map?.reverse(sequence) ? { ssrc: map.reverseSsrc, sequence: map.reverseSequence } : undefined;
   }
@@ -954,6 +1077,7 @@ export class VideoProjection {
    * between its steps; 0: none, from the newest.
    */
   probe(receiverId: string, bytes: number, count: number, send: ProjectedPacketSink, cluster = 0): number {
+    this.catchUp();
     const receiver = this.#receivers.get(receiverId);
     if (!receiver || receiver.wantedHeight <= 0 || receiver.map.currentSsrc < 0) return 0;
     const from = cluster !== 0 && receiver.probeCluster === cluster ? receiver.probeNext : receiver.map.highestOutSequence;
@@ -976,6 +1100,184 @@ export class VideoProjection {
     const receiver = this.#receivers.get(receiverId);
     if (!receiver || receiver.wantedHeight <= 0 || layerSsrc >>> 0 !== receiver.map.currentSsrc) return undefined;
     return (rtpTimestamp - receiver.timestampDelta) >>> 0;
+  }
+
+  #setFromRetransmission(entry: number, sequence: number): void {
+    const was = this.#fromRetransmission[entry] !== -1;
+    this.#fromRetransmission[entry] = sequence;
+    const index = Math.floor(entry / FROM_RETRANSMISSION_SLOTS);
+    if (was !== (sequence !== -1)) this.#fromRetransmissionCount[index] = this.#fromRetransmissionCount[index]! + (was ? -1 : 1);
+  }
+
+  /**
+   * Takes in what the media socket's read forwarded by this projection's routes since the last
+   * time, leaving the state {@link project} would have left: the layer's arrival, bitrate, picture
+   * ends and highest sequence number, each receiver's sequence map and sent slots, the bridge's own
+   * NACK tracking (forwardedMedia). Not per packet where the run of consecutive packets allows
+   * less: the maps take the run's last two pictures, the NACK tracking its picture ends; the packets
+   * stay in the ring, where the packet cache finds them (RingPackets). Called before anything reads
+   * that state (every public method does), and by the conference.
+   */
+  catchUp(): void {
+    if (!this.#routed) return;
+    for (let index = 0; index < this.#routes.length; index++) {
+      const route = this.#routes[index];
+      if (route && route.ring.state[0]! > 0) this.#takeIn(index, route);
+    }
+  }
+
+  #takeIn(index: number, route: PushedRoute): void {
+    const { meta, state } = route.ring;
+    const count = state[0]!;
+    const first = state[3]!;
+    state[0] = 0;
+    const ssrc = this.#layers[index]!;
+    const forwarded = this.#options.forwardedMedia;
+    const offset = route.ring.monotonicOffset();
+    const last = (first + count - 1) & 0xffff;
+    // Each packet to the NACK tracking while it awaits one of the layer's (a gap, a tail probe),
+    // else only the picture ends and the last.
+    const each = this.#options.awaited?.(ssrc) ?? true;
+    // The newest packet of the picture before the last one (-1: the run is one picture's).
+    let previousPicture = -1;
+    const lastTimestamp = meta[(last & (VIDEO_RING_SLOTS - 1)) * VIDEO_RING_FIELDS + 1];
+    // The bytes counted in the current bitrate window at once, up to a packet that closes it.
+    let bytes = 0;
+    let arrival = 0;
+    for (let k = 0; k < count; k++) {
+      const sequence = (first + k) & 0xffff;
+      const f = (sequence & (VIDEO_RING_SLOTS - 1)) * VIDEO_RING_FIELDS;
+      const marker = meta[f + 5] === 1;
+      arrival = meta[f + 7]! - offset;
+      if (arrival - this.#windowStart >= BITRATE_WINDOW_MS) {
+        this.#windowBytes[index] = this.#windowBytes[index]! + bytes;
+        bytes = 0;
+        this.#measure(index, meta[f + 6]!, arrival);
+      } else {
+        bytes += meta[f + 6]!;
+      }
+      if (marker) this.#lastPictureEnd[index] = sequence;
+      if (meta[f + 1] !== lastTimestamp) previousPicture = sequence;
+      if (each || marker || k === count - 1) forwarded?.(ssrc, sequence, marker, arrival, !each);
+    }
+    this.#windowBytes[index] = this.#windowBytes[index]! + bytes;
+    this.#lastSeen[index] = arrival;
+    const highest = this.#highestSequence[index]!;
+    if (highest < 0 || isNewer(last, highest)) this.#highestSequence[index] = last;
+    // Each receiver's sequence map as if it had mapped every packet: the packets are consecutive
+    // and mapped with the same deltas, so the map's range grows to the last; its frame interval is
+    // the step between the last two pictures (a jump of over a second inside the run aside).
+    for (const receiver of route.receivers) {
+      if (previousPicture >= 0) receiver.map.map(this.#ringPacket(route.ring, ssrc, previousPicture, offset));
+      if (receiver.map.map(this.#ringPacket(route.ring, ssrc, last, offset)) !== 'new') continue;
+      const out = receiver.map.outSequence;
+      for (let k = Math.min(count, SENT_SLOTS) - 1; k >= 0; k--) receiver.takeSlot((out - k) & 0xffff);
+    }
+  }
+
+  /** The ring's packet `sequence` as the sequence map takes it (in the projection's reused packet). */
+  #ringPacket(ring: LayerRouteRing, ssrc: number, sequence: number, offset: number): SeqMapPacket {
+    const meta = ring.meta;
+    const f = (sequence & (VIDEO_RING_SLOTS - 1)) * VIDEO_RING_FIELDS;
+    const input = this.#packet;
+    input.ssrc = ssrc;
+    input.sequenceNumber = sequence;
+    input.timestamp = meta[f + 1]!;
+    input.pictureId = meta[f + 2]!;
+    input.pictureIdBits = input.pictureId < 0 ? 0 : meta[f + 3]!;
+    input.tl0PicIdx = meta[f + 4]!;
+    input.keyframe = false;
+    input.arrivalMs = meta[f + 7]! - offset;
+    return input;
+  }
+
+  /**
+   * Hands the media socket's read each layer whose receivers are all steady (see
+   * {@link LayerRoute}), or takes it back: after anything that may have changed a receiver's
+   * state, and by the conference when what it allows changed (`again`: every route handed over
+   * anew, or taken back). Otherwise only what changed is handed over.
+   */
+  refreshRoutes(again = false): void {
+    const route = this.#options.route;
+    if (!route) return;
+    this.catchUp();
+    const routable = this.#options.routable;
+    this.#survey(this.#options.now());
+    let routed = false;
+    const receivers = this.#routeReceivers;
+    const params = this.#routeParams;
+    for (let index = 0; index < this.#layers.length; index++) {
+      const ssrc = this.#layers[index]!;
+      receivers.length = 0;
+      params.length = 0;
+      let next = -1;
+      let steady = routable !== undefined && this.#options.vp8PayloadTypes.size > 0 && this.#fromRetransmissionCount[index] === 0;
+      for (const receiver of this.#receiverList) {
+        if (!steady) break;
+        if (receiver.map.currentSsrc !== ssrc) continue;
+        const segment = receiver.map.segment;
+        if (!segment || receiver.held || receiver.holdLayer >= 0 || this.#targetFor(receiver.wantedHeight) !== ssrc || receiver.maxTemporalId < ALL_TEMPORAL_LAYERS
+          || receiver.temporalId < ALL_TEMPORAL_LAYERS || !routable!(receiver.id) || (next >= 0 && next !== ((segment.lastInput + 1) & 0xffff))) {
+          steady = false;
+          break;
+        }
+        next = (segment.lastInput + 1) & 0xffff;
+        receivers.push(receiver);
+        params.push(this.ssrc, segment.sequenceDelta, segment.timestampDelta, segment.pictureIdDelta, segment.tl0PicIdxDelta);
+      }
+      const pushed = this.#routes[index];
+      // A layer no receiver is on is routed too, to nobody: the read notes its packets (its
+      // arrival, bitrate, cache) and JavaScript sees only its keyframes' starts.
+      if (!steady) {
+        if (pushed) {
+          this.#routes[index] = undefined;
+          route(ssrc, undefined);
+        }
+        continue;
+      }
+      // The read moves its `next` on by itself, past what it forwarded and what it handed JavaScript:
+      // a route is not made anew for a `next` of its own. That one is ahead of the projection's
+      // while packets the read handed on wait to be projected (a packet of another layer projected
+      // first refreshes the routes: setting `next` back then made the read refuse the layer until
+      // the next packet handed on moved it again, route after route). Behind it, the read's `next`
+      // moves on with the first packet it hands on.
+      if (!again && pushed && pushed.ring.state[1] === 0 && sameRoute(pushed, receivers, params)) {
+        routed = true;
+        continue;
+      }
+      // Nobody on it: from the layer's newest packet (none yet: the first the read hands on sets it).
+      if (receivers.length === 0) next = (this.#highestSequence[index]! + 1) & 0xffff;
+      const ring = route(ssrc, {
+        next,
+        receivers: receivers.map((receiver, i) => ({
+          id: receiver.id, ssrc: params[5 * i]!, sequenceDelta: params[1 + 5 * i]!, timestampDelta: params[2 + 5 * i]!, pictureIdDelta: params[3 + 5 * i]!, tl0PicIdxDelta: params[4 + 5 * i]!,
+        })),
+      });
+      // A new ring is where the cache finds the layer's packets the read forwards (the one before
+      // it keeps what it held until then: looked up no more, those are at most a second's).
+      if (ring && ring !== pushed?.ring) this.#options.cache?.attach(ssrc, new RingPackets(ring));
+      this.#routes[index] = ring ? { params: [...params], receivers: [...receivers], ring } : undefined;
+      routed ||= ring !== undefined;
+    }
+    this.#routed = routed;
+  }
+
+  /**
+   * The conference's tick (every feedback period): what the read forwarded taken in, and a keyframe
+   * asked for each receiver waiting to switch — as {@link #follow} does for every packet it sees,
+   * which a routed layer no longer shows it.
+   */
+  maintain(): void {
+    if (!this.#routed) return;
+    this.catchUp();
+    const now = this.#options.now();
+    this.#survey(now);
+    for (const receiver of this.#receiverList) {
+      const target = this.#targetFor(receiver.wantedHeight);
+      receiver.target = target;
+      if (target >= 0 && target !== receiver.map.currentSsrc) this.#askKeyframe(target, now);
+    }
+    this.refreshRoutes();
   }
 
   /** Chooses the receiver's target layer from what arrives, and switches to it on its keyframe. */
@@ -1020,6 +1322,7 @@ export class VideoProjection {
 
   /** The layers arriving now, lowest first, with their heights and bitrates (for bandwidth allocation). */
   arrivingLayers(): ArrivingLayer[] {
+    this.catchUp();
     const now = this.#options.now();
     this.#survey(now);
     const layers: ArrivingLayer[] = [];

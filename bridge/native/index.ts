@@ -39,7 +39,14 @@ export interface NativeSrtpTransform {
    * number's id (a packet without it is handed to JavaScript), the audio level's (0: none), and the
    * ids it blanks, a 256-bit set (32 bytes). False for ids out of range or a set of another size.
    */
-  setRouting(transportCcExtensionId: number, audioLevelExtensionId: number, blanked: Uint8Array): boolean;
+  setRouting(transportCcExtensionId: number, audioLevelExtensionId: number, blanked: Uint8Array, vp8PayloadTypes?: Uint8Array): boolean;
+  /**
+   * What this transform unprotects and logs of video layer `ssrc` goes from now on straight from
+   * the read to the receivers of `params` (salon_media.cc SetVideoRoute), re-stamped; none (a
+   * params of [next, 0]): only noted in the ring; an empty array: no more. Returns the route's
+   * ring, true (changed, its ring the one handed out before) or false (refused).
+   */
+  setVideoRoute(ssrc: number, params: Float64Array): NativeVideoRing | number | boolean;
   /**
    * What this transform unprotects from `ssrc` and logs (receiveLog) goes from now on straight from
    * the read to those send targets (NativeSendTarget handles), never to JavaScript; none: to
@@ -76,6 +83,16 @@ export interface NativeSendLogArrays {
 
 /** Fields per record of a send log. */
 export const SEND_LOG_FIELDS = 2;
+
+/** A video route's ring (salon_media.cc VideoRing): what the read forwarded, for the projection to take in. */
+export interface NativeVideoRing {
+  /** Per packet, in the slot its sequence number's low 8 bits name, 8 numbers: sequence number, timestamp, PictureID (-1), its bits, TL0PICIDX (-1), marker, length, arrival (monotonic ms). */
+  readonly meta: Float64Array;
+  /** Per packet, a 1,500-byte slot (the same): its bytes as they came, extensions blanked. */
+  readonly bytes: Uint8Array;
+  /** [0]: packets waiting (the reader sets it back to 0); [1]: set by the endpoint once the route is gone; [2]: the sequence number the read takes next; [3]: the first waiting packet's. */
+  readonly state: Int32Array;
+}
 
 /** A transform's receive log (salon_media.cc ReceiveLogMemory). */
 export interface NativeReceiveLogArrays {
@@ -376,8 +393,19 @@ export class NativeTransform implements SrtpTransform {
   }
 
   /** NativeSrtpTransform.setRouting. */
-  setRouting(transportCcExtensionId: number, audioLevelExtensionId: number, blanked: Uint8Array): boolean {
-    return this.native.setRouting(transportCcExtensionId, audioLevelExtensionId, blanked);
+  setRouting(transportCcExtensionId: number, audioLevelExtensionId: number, blanked: Uint8Array, vp8PayloadTypes?: Uint8Array): boolean {
+    return this.native.setRouting(transportCcExtensionId, audioLevelExtensionId, blanked, vp8PayloadTypes);
+  }
+
+  /**
+   * NativeSrtpTransform.setVideoRoute: the ring when made, true when the route changed (its ring
+   * the one handed out before), or undefined (no route, or refused). Its
+   * ring's arrivals are on the monotonic clock; they are put on performance.now()'s here as the
+   * receive log's are (bridge/transport/receive-log.ts), by the reader.
+   */
+  setVideoRoute(ssrc: number, params: Float64Array): NativeVideoRing | true | undefined {
+    const ring = this.native.setVideoRoute(ssrc >>> 0, params);
+    return typeof ring === 'object' || ring === true ? ring : undefined;
   }
 
   /** NativeSrtpTransform.setRoute. */

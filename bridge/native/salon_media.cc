@@ -734,6 +734,75 @@ struct SendLogMemory : SharedMemory<SendLogMemory> {
   }
 };
 
+// The VP8 payload descriptor of an RTP payload (RFC 7741 §4.2), as bridge/rtp/vp8.ts reads it:
+// where its PictureID and TL0PICIDX are (-1: absent), and whether the packet starts a keyframe
+// (§4.3: S, partition 0, the payload header's P bit 0).
+struct Vp8Descriptor {
+  long pid_at = -1;
+  int pid_bits = 0;
+  int32_t pid = -1;
+  long tl0_at = -1;
+  int32_t tl0 = -1;
+  bool keyframe_start = false;
+
+  // The descriptor at [offset, end); false when it does not fit.
+  bool Parse(const uint8_t* p, size_t offset, size_t end) {
+    if (offset >= end) return false;
+    const uint8_t b0 = p[offset];
+    size_t i = offset + 1;
+    if (b0 & 0x80) {
+      if (i >= end) return false;
+      const uint8_t x = p[i++];
+      if (x & 0x80) {
+        if (i >= end) return false;
+        pid_at = long(i);
+        const uint8_t p0 = p[i++];
+        if (p0 & 0x80) {
+          if (i >= end) return false;
+          pid_bits = 15;
+          pid = int32_t(((p0 & 0x7f) << 8) | p[i++]);
+        } else {
+          pid_bits = 7;
+          pid = p0;
+        }
+      }
+      if (x & 0x40) {
+        if (i >= end) return false;
+        tl0_at = long(i);
+        tl0 = p[i++];
+      }
+      if (x & 0x30) {
+        if (i >= end) return false;
+        i++;
+      }
+    }
+    keyframe_start = (b0 & 0x10) && (b0 & 0x07) == 0 && i < end && (p[i] & 0x01) == 0;
+    return true;
+  }
+};
+
+// What the read forwarded itself of one video layer (SrtpTransform::setVideoRoute): per packet its
+// bytes as they came (extensions blanked, before any receiver's rewrite) and kVideoRingFields
+// numbers — sequence number, timestamp, PictureID (-1: none), its bits, TL0PICIDX (-1: none),
+// marker, length, arrival (ms, MonotonicMs) — in the slot its sequence number names (its low
+// bits). The packets waiting for JavaScript to take them in (video-projection.ts) are a run of
+// consecutive sequence numbers, from state[3]; once taken in they stay where they are, as the
+// bridge's packet cache of that layer (a NACK finds them there: packet-cache.ts attach),
+// until a later packet takes the slot. A ring full of waiting packets forwards nothing more: the
+// layer's packets go to JavaScript, which takes the ring in first.
+constexpr size_t kVideoRingSlots = 256;
+constexpr size_t kVideoRingSlotBytes = 1500;
+constexpr size_t kVideoRingFields = 8;
+
+struct VideoRing : SharedMemory<VideoRing> {
+  double meta[kVideoRingSlots * kVideoRingFields] = {};
+  uint8_t bytes[kVideoRingSlots * kVideoRingSlotBytes] = {};
+  // [0]: packets waiting (JavaScript sets it back to 0 once it took them in); [1]: JavaScript's
+  // own (Endpoint: set once the route is gone); [2]: the sequence number the route takes next;
+  // [3]: the first waiting packet's sequence number.
+  int32_t state[4] = {};
+};
+
 class SendTarget;
 
 // Shared by the instance's classes and functions; kept alive by every object registered in it,
@@ -771,6 +840,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
                         InstanceMethod<&SrtpTransform::EncryptRtcp>("encryptRtcp"),
                         InstanceMethod<&SrtpTransform::DecryptRtcp>("decryptRtcp"), InstanceMethod<&SrtpTransform::ReceiveLog>("receiveLog"),
                         InstanceMethod<&SrtpTransform::SetRouting>("setRouting"), InstanceMethod<&SrtpTransform::SetRoute>("setRoute"),
+                        InstanceMethod<&SrtpTransform::SetVideoRoute>("setVideoRoute"),
                         InstanceMethod<&SrtpTransform::TakeForwarded>("takeForwarded")},
                        state);
   }
@@ -805,6 +875,9 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   ~SrtpTransform() override {
     if (state_) state_->transforms.Remove(handle_);
     if (log_ != nullptr) log_->Release();
+    for (Route& route : routes_) {
+      if (route.ring != nullptr) route.ring->Release();
+    }
   }
 
   // Notes an RTP packet the media socket's read unprotected (UdpSocket::Unprotect), when asked to:
@@ -814,20 +887,38 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     return log_ != nullptr ? log_->Note(packet, length, arrival, log_extension_) : Noted::kFull;
   }
 
-  // Where the read forwards the packets of one SSRC this transform unprotects (setRoute).
+  // A receiver of a video route: its send target and what its packets are re-stamped with
+  // (bridge/rtp/seqmap.ts: the outgoing SSRC, input + delta for the sequence number, timestamp,
+  // PictureID and TL0PICIDX).
+  struct VideoTarget {
+    double target;
+    uint32_t ssrc;
+    uint16_t sequence_delta;
+    uint32_t timestamp_delta;
+    uint16_t picture_delta;
+    uint8_t tl0_delta;
+  };
+
+  // Where the read forwards the packets of one SSRC this transform unprotects (setRoute,
+  // setVideoRoute). A video route takes only the layer's next packet (`next`), one that starts no
+  // keyframe, and notes each in its ring.
   struct Route {
     uint32_t ssrc;
-    std::vector<double> targets;  // SendTarget handles
+    std::vector<double> targets;  // SendTarget handles (audio)
+    std::vector<VideoTarget> video;
+    uint16_t next = 0;
+    VideoRing* ring = nullptr;
   };
 
   // The route of `ssrc`, or nullptr: none, or no forwarding by the read (no log, no extension).
-  const Route* FindRoute(uint32_t ssrc) const {
+  Route* FindRoute(uint32_t ssrc) {
     if (routes_.empty() || route_extension_ <= 0 || log_ == nullptr) return nullptr;
-    for (const Route& route : routes_) {
+    for (Route& route : routes_) {
       if (route.ssrc == ssrc) return &route;
     }
     return nullptr;
   }
+  bool IsVp8(int payload_type) const { return (vp8_types_[payload_type >> 3] >> (payload_type & 7)) & 1; }
   int route_extension() const { return route_extension_; }
   int audio_level_extension() const { return audio_level_extension_; }
   const uint8_t* blanked() const { return blanked_; }
@@ -941,18 +1032,82 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     return result;
   }
 
-  // setRouting(transportCcExtensionId, audioLevelExtensionId, blanked: Uint8Array(32)): the
-  // extensions the read's forwarding uses (a packet without the transport-wide sequence number is
-  // not forwarded by it), and the ids it blanks (a 256-bit set), as JavaScript's forwarding does.
+  // setRouting(transportCcExtensionId, audioLevelExtensionId, blanked: Uint8Array(32)[, vp8:
+  // Uint8Array(16)]): the extensions the read's forwarding uses (a packet without the
+  // transport-wide sequence number is not forwarded by it), the ids it blanks (a 256-bit set), as
+  // JavaScript's forwarding does, and the payload types that carry VP8 (a 128-bit set; video
+  // routes take nothing else).
   Napi::Value SetRouting(const Napi::CallbackInfo& info) {
-    uint8_t* ids;
-    size_t length;
+    uint8_t *ids, *vp8 = nullptr;
+    size_t length, vp8_length = 0;
     const uint32_t transport = U32(info[0]), level = U32(info[1]);
-    if (transport > 255 || level > 255 || !Bytes(info[2], &ids, &length) || length != sizeof blanked_) return Napi::Boolean::New(info.Env(), false);
+    if (transport > 255 || level > 255 || !Bytes(info[2], &ids, &length) || length != sizeof blanked_ ||
+        (!info[3].IsUndefined() && (!Bytes(info[3], &vp8, &vp8_length) || vp8_length != sizeof vp8_types_))) {
+      return Napi::Boolean::New(info.Env(), false);
+    }
     route_extension_ = int(transport);
     audio_level_extension_ = int(level);
     memcpy(blanked_, ids, sizeof blanked_);
+    if (vp8 != nullptr) memcpy(vp8_types_, vp8, sizeof vp8_types_);
+    else memset(vp8_types_, 0, sizeof vp8_types_);
     return Napi::Boolean::New(info.Env(), true);
+  }
+
+  // setVideoRoute(ssrc, params: Float64Array) → { meta: Float64Array, bytes: Uint8Array, state:
+  // Int32Array } (the route's ring, VideoRing, when it is made), true (the route changed, its
+  // ring the one handed out before), or false (refused). The read forwards that layer's packets
+  // itself from `next` on, to each receiver re-stamped (ForwardVideo).
+  // params: [next, n, then per receiver: send target, SSRC, sequence delta, timestamp delta,
+  // PictureID delta, TL0PICIDX delta]; no receiver (n = 0): the layer's packets only noted (a
+  // layer nobody takes is still measured and cached). Empty: no route, its ring let go of.
+  Napi::Value SetVideoRoute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      return Napi::Boolean::New(env, false);
+    }
+    const uint32_t ssrc = info[0].As<Napi::Number>().Uint32Value();
+    Napi::Float64Array params = info[1].As<Napi::Float64Array>();
+    const size_t count = params.ElementLength() >= 2 ? size_t(params[1]) : 0;
+    if ((params.ElementLength() != 0 && params.ElementLength() < 2) || count > kMaxRouteTargets || (params.ElementLength() != 0 && params.ElementLength() != 2 + 6 * count)) {
+      return Napi::Boolean::New(env, false);
+    }
+    auto found = std::find_if(routes_.begin(), routes_.end(), [ssrc](const Route& route) { return route.ssrc == ssrc; });
+    if (params.ElementLength() == 0) {
+      if (found != routes_.end()) {
+        if (found->ring != nullptr) found->ring->Release();
+        routes_.erase(found);
+      }
+      return Napi::Boolean::New(env, true);
+    }
+    if (found == routes_.end()) {
+      if (routes_.size() >= kMaxRoutes) return Napi::Boolean::New(env, false);
+      routes_.push_back({ssrc, {}, {}, 0, nullptr});
+      found = routes_.end() - 1;
+    }
+    Route& route = *found;
+    route.targets.clear();
+    route.next = uint16_t(params[0]);
+    route.video.clear();
+    for (size_t i = 0; i < count; i++) {
+      const size_t at = 2 + 6 * i;
+      route.video.push_back({params[at], uint32_t(params[at + 1]), uint16_t(params[at + 2]), uint32_t(params[at + 3]), uint16_t(params[at + 4]), uint8_t(params[at + 5])});
+    }
+    const bool made = route.ring == nullptr;
+    if (made) route.ring = new VideoRing();
+    VideoRing* ring = route.ring;
+    ring->state[2] = route.next;
+    // The views once, when the ring is made: each is an external buffer V8 counts towards its heap.
+    if (!made) return Napi::Boolean::New(env, true);
+    napi_value meta, bytes, state;
+    if (!ring->View(env, ring->meta, sizeof ring->meta, &meta) || !ring->View(env, ring->bytes, sizeof ring->bytes, &bytes) ||
+        !ring->View(env, ring->state, sizeof ring->state, &state)) {
+      return Fail(env);
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("meta", Napi::Float64Array::New(env, kVideoRingSlots * kVideoRingFields, Napi::ArrayBuffer(env, meta), 0));
+    result.Set("bytes", Napi::Uint8Array::New(env, sizeof ring->bytes, Napi::ArrayBuffer(env, bytes), 0));
+    result.Set("state", Napi::Int32Array::New(env, sizeof ring->state / sizeof ring->state[0], Napi::ArrayBuffer(env, state), 0));
+    return result;
   }
 
   // setRoute(ssrc, targets: Float64Array of SendTarget handles): what the read unprotects from
@@ -963,10 +1118,13 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     }
     const uint32_t ssrc = info[0].As<Napi::Number>().Uint32Value();
     Napi::Float64Array handles = info[1].As<Napi::Float64Array>();
+    for (Route& route : routes_) {
+      if (route.ssrc == ssrc && route.ring != nullptr) route.ring->Release();
+    }
     routes_.erase(std::remove_if(routes_.begin(), routes_.end(), [ssrc](const Route& route) { return route.ssrc == ssrc; }), routes_.end());
     if (handles.ElementLength() > 0) {
       if (routes_.size() >= kMaxRoutes || handles.ElementLength() > kMaxRouteTargets) return Napi::Boolean::New(info.Env(), false);
-      routes_.push_back({ssrc, std::vector<double>(handles.Data(), handles.Data() + handles.ElementLength())});
+      routes_.push_back({ssrc, std::vector<double>(handles.Data(), handles.Data() + handles.ElementLength()), {}, 0, nullptr});
     }
     return Napi::Boolean::New(info.Env(), true);
   }
@@ -1003,6 +1161,7 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
   int route_extension_ = 0;
   int audio_level_extension_ = 0;
   uint8_t blanked_[32] = {};
+  uint8_t vp8_types_[16] = {};
   double forwarded_[5] = {};
 };
 
@@ -1757,7 +1916,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     const Noted noted = transform->NoteReceived(data, size_t(plain), arrival);
     if (noted == Noted::kFull) return plain;
     *by = -receiver;
-    if (noted == Noted::kRecord && Forward(*transform, data, size_t(plain), kernel_arrival)) return kForwarded;
+    if (noted == Noted::kRecord && Forward(*transform, data, size_t(plain), kernel_arrival, arrival)) return kForwarded;
     return plain;
   }
 
@@ -1767,7 +1926,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // next transport-wide sequence number of its transport written in, protected and queued. False
   // (JavaScript handles it) without a route, or without the transport-wide sequence number to
   // write into (JavaScript adds the extension where a receiver needs it).
-  bool Forward(SrtpTransform& from, uint8_t* data, size_t length, double kernel_arrival);
+  bool Forward(SrtpTransform& from, uint8_t* data, size_t length, double kernel_arrival, double arrival);
+  bool ForwardVideo(SrtpTransform& from, SrtpTransform::Route& route, uint8_t* data, size_t length, size_t header, size_t sequence_at,
+                    double kernel_arrival, double arrival);
   static void FlushBatch(UdpBatch& batch);
 
   Napi::Env env_ = nullptr;
@@ -2278,21 +2439,38 @@ long SendTarget::Send(uint8_t* packet, size_t length, size_t sequence_at, double
   return written;
 }
 
-bool UdpSocket::Forward(SrtpTransform& from, uint8_t* data, size_t length, double kernel_arrival) {
+bool UdpSocket::Forward(SrtpTransform& from, uint8_t* data, size_t length, double kernel_arrival, double arrival) {
   const uint32_t ssrc = ReadU32(data + 8);
-  const SrtpTransform::Route* route = from.FindRoute(ssrc);
+  SrtpTransform::Route* route = from.FindRoute(ssrc);
   if (route == nullptr) return false;
   // A stream's packets keep their order: JavaScript sends what it is handed after the read's own
   // sends, so once one of this read went to JavaScript, the stream's next ones of the read follow it.
   const std::pair<const SrtpTransform*, uint32_t> stream(&from, ssrc);
-  if (std::find(handed_streams_.begin(), handed_streams_.end(), stream) != handed_streams_.end()) return false;
+  // A video layer's packet JavaScript is handed is the projection's newest once it handled it: the
+  // route goes on after it, as the route JavaScript would make anew then.
+  const auto handed = [&]() {
+    if (route->ring != nullptr) {
+      const uint16_t sequence = uint16_t((data[2] << 8) | data[3]);
+      if (uint16_t(sequence - route->next) < 0x8000) {
+        route->next = uint16_t(sequence + 1);
+        route->ring->state[2] = route->next;
+      }
+    }
+    return false;
+  };
+  if (std::find(handed_streams_.begin(), handed_streams_.end(), stream) != handed_streams_.end()) return handed();
   const long header = RtpHeaderLength(data, long(length));
   const int extension = from.route_extension();
   size_t size = 0;
   const long sequence_at = header < 0 || ((from.blanked()[extension >> 3] >> (extension & 7)) & 1) ? -1 : ExtensionValue(data, size_t(header), extension, &size);
   if (sequence_at < 0 || size < 2) {
     handed_streams_.push_back(stream);
-    return false;
+    return handed();
+  }
+  if (route->ring != nullptr) {
+    if (ForwardVideo(from, *route, data, length, size_t(header), size_t(sequence_at), kernel_arrival, arrival)) return true;
+    handed_streams_.push_back(stream);
+    return handed();
   }
   // The level before the blanking (conference.ts reads it first too).
   int32_t level = -1;
@@ -2312,6 +2490,73 @@ bool UdpSocket::Forward(SrtpTransform& from, uint8_t* data, size_t length, doubl
   }
   arrivals_data_[capacity_] = handled;
   from.CountForwarded(level, copies, length, (MonotonicMs() - start) * 1e6);
+  return true;
+}
+
+// A video layer's packet to its route's receivers, re-stamped for each as the projection would
+// (video-projection.ts #forwardMediaTo for a receiver on that layer, with every temporal layer):
+// only the next in order, VP8 whose descriptor reads and that starts no keyframe, with room in
+// the ring; anything else is JavaScript's (false, the packet untouched).
+bool UdpSocket::ForwardVideo(SrtpTransform& from, SrtpTransform::Route& route, uint8_t* data, size_t length, size_t header, size_t sequence_at,
+                             double kernel_arrival, double arrival) {
+  VideoRing* ring = route.ring;
+  const uint16_t sequence = uint16_t((data[2] << 8) | data[3]);
+  const size_t waiting = size_t(ring->state[0]);
+  // Only a packet that continues the waiting run (JavaScript may not have taken in what came before
+  // a packet it was handed, and the route's `next` moved past that one).
+  if (sequence != route.next || !from.IsVp8(data[1] & 0x7f) || waiting >= kVideoRingSlots || length > kVideoRingSlotBytes ||
+      (waiting > 0 && uint16_t(ring->state[3] + waiting) != sequence)) {
+    return false;
+  }
+  // Note() took the padding as valid.
+  const size_t payload_end = length - ((data[0] & 0x20) ? data[length - 1] : 0);
+  Vp8Descriptor vp8;
+  if (!vp8.Parse(data, header, payload_end) || vp8.keyframe_start) return false;
+  BlankExtensions(data, header, from.blanked());
+  const uint32_t timestamp = ReadU32(data + 4);
+  if (waiting == 0) ring->state[3] = sequence;
+  ring->state[0] = int32_t(waiting + 1);
+  const size_t slot = sequence & (kVideoRingSlots - 1);
+  memcpy(&ring->bytes[slot * kVideoRingSlotBytes], data, length);
+  double* meta = &ring->meta[slot * kVideoRingFields];
+  meta[0] = sequence;
+  meta[1] = timestamp;
+  meta[2] = vp8.pid;
+  meta[3] = vp8.pid_bits;
+  meta[4] = vp8.tl0;
+  meta[5] = (data[1] & 0x80) ? 1 : 0;
+  meta[6] = double(length);
+  meta[7] = arrival;
+  route.next = uint16_t(sequence + 1);
+  ring->state[2] = route.next;
+  const double start = MonotonicMs();
+  const double handled = arrivals_data_[capacity_];
+  arrivals_data_[capacity_] = kernel_arrival;
+  uint32_t copies = 0;
+  for (const SrtpTransform::VideoTarget& to : route.video) {
+    SendTarget* target = state_->targets.Find(to.target);
+    if (target == nullptr) continue;
+    const uint16_t out_sequence = uint16_t(sequence + to.sequence_delta);
+    data[2] = uint8_t(out_sequence >> 8);
+    data[3] = uint8_t(out_sequence);
+    WriteU32(data + 4, timestamp + to.timestamp_delta);
+    WriteU32(data + 8, to.ssrc);
+    if (vp8.pid_at >= 0) {
+      if (vp8.pid_bits == 15) {
+        const int32_t pid = (vp8.pid + to.picture_delta) & 0x7fff;
+        data[vp8.pid_at] = uint8_t(0x80 | (pid >> 8));
+        data[vp8.pid_at + 1] = uint8_t(pid);
+      } else {
+        data[vp8.pid_at] = uint8_t((vp8.pid + to.picture_delta) & 0x7f);
+      }
+    }
+    if (vp8.tl0_at >= 0) data[vp8.tl0_at] = uint8_t(vp8.tl0 + to.tl0_delta);
+    if (target->Send(data, length, sequence_at, start) < 0) continue;
+    copies++;
+    if (std::find(touched_batches_.begin(), touched_batches_.end(), target->batch()) == touched_batches_.end()) touched_batches_.push_back(target->batch());
+  }
+  arrivals_data_[capacity_] = handled;
+  from.CountForwarded(-1, copies, length, (MonotonicMs() - start) * 1e6);
   return true;
 }
 

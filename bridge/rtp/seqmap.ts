@@ -335,6 +335,16 @@ export class SeqMap {
     }
   }
 
+  /**
+   * The current segment's newest input sequence number and the deltas its next packets are
+   * re-stamped with (undefined when paused): what the media socket's read forwards a steady layer
+   * with (video-projection.ts routes), {@link map} then given each packet it forwarded.
+   */
+  get segment(): { lastInput: number; sequenceDelta: number; timestampDelta: number; pictureIdDelta: number; tl0PicIdxDelta: number } | undefined {
+    if (!this.#active) return undefined;
+    return { lastInput: this.#lastIn, sequenceDelta: this.#seqDelta, timestampDelta: this.#tsDelta, pictureIdDelta: this.#pidDelta, tl0PicIdxDelta: this.#tl0Delta };
+  }
+
   /** Newest output sequence number assigned (lost-upstream slots included). */
   get highestOutSequence(): number {
     return this.#highestOut();
