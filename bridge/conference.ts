@@ -580,12 +580,13 @@ export class BridgeConference {
     let bytes = 0;
     if (projection && source?.layers) {
       let askers: { receivers: Set<string>; bridge: boolean } | undefined;
+      // After what the read forwarded of the source, which came before this packet (an original
+      // it forwarded may have settled what a retransmission would answer).
+      projection.catchUp();
       if (!source.layers.layers.includes(ssrc)) {
         askers = this.retransmissionAskers(packet, source.layers);
         if (!askers) return;
       } else {
-        // After what the read forwarded of the source, which came before this packet.
-        projection.catchUp();
         this.requestMissing(ssrc, packet.readUInt16BE(2), (packet[1]! & 0x80) !== 0);
       }
       blankExtensions(packet, this.blanked);
@@ -1346,6 +1347,7 @@ export class BridgeConference {
       if (entry.owner !== id) continue;
       const layers = wanted.get(entry.name);
       if (layers && sameLayers(layers, entry.projection)) continue;
+      entry.projection.dropRoutes();
       for (const layer of entry.projection.ssrcs()) {
         this.cache.removeStream(layer);
         this.requester.remove(layer);

@@ -392,6 +392,9 @@ export class VideoProjection {
   /** refreshRoutes' working lists (reused: it runs after every packet JavaScript handles). */
   readonly #routeReceivers: ReceiverState[] = [];
   readonly #routeParams: number[] = [];
+  /** #routeInputs' lists, before and after a change to one receiver (reused). */
+  readonly #inputsBefore: number[] = [];
+  readonly #inputsAfter: number[] = [];
   /** Whether any layer has a route (nothing to take in otherwise). */
   #routed = false;
 
@@ -448,11 +451,37 @@ export class VideoProjection {
    */
   setWantedHeight(receiverId: string, height: number, bandwidth?: { constraintHeight: number; overloaded: boolean }): void {
     this.catchUp();
+    const before = this.#routeInputs(receiverId, this.#inputsBefore);
     try {
       this.#setWantedHeight(receiverId, height, bandwidth);
     } finally {
-      this.refreshRoutes();
+      this.#refreshRoutesFor(receiverId, before);
     }
+  }
+
+  /** What a receiver's part in the routes depends on (see refreshRoutes), into `into`; its length (0: no such receiver). */
+  #routeInputs(receiverId: string, into: number[]): number {
+    const receiver = this.#receivers.get(receiverId);
+    into.length = 0;
+    if (!receiver) return 0;
+    into.push(receiver.wantedHeight > 0 ? 1 : 0, this.#targetFor(receiver.wantedHeight), receiver.held ? 1 : 0, receiver.holdLayer, receiver.maxTemporalId, receiver.temporalId, receiver.map.currentSsrc);
+    return into.length;
+  }
+
+  /**
+   * After a change to one receiver: the routes made anew only if what its part depends on changed
+   * (an allocation sets every receiver's height of every source, most often to what it was: each
+   * refresh walking every receiver of every layer made that quadratic in a large room).
+   */
+  #refreshRoutesFor(receiverId: string, before: number): void {
+    if (!this.#options.route) return;
+    const after = this.#routeInputs(receiverId, this.#inputsAfter);
+    if (after === before) {
+      let same = true;
+      for (let i = 0; i < after && same; i++) same = this.#inputsBefore[i] === this.#inputsAfter[i];
+      if (same) return;
+    }
+    this.refreshRoutes();
   }
 
   #setWantedHeight(receiverId: string, height: number, bandwidth?: { constraintHeight: number; overloaded: boolean }): void {
@@ -511,10 +540,11 @@ export class VideoProjection {
    */
   setMaxFrameRate(receiverId: string, maxFrameRate: number | undefined): void {
     this.catchUp();
+    const before = this.#routeInputs(receiverId, this.#inputsBefore);
     try {
       this.#setMaxFrameRate(receiverId, maxFrameRate);
     } finally {
-      this.refreshRoutes();
+      this.#refreshRoutesFor(receiverId, before);
     }
   }
 
@@ -1214,7 +1244,12 @@ export class VideoProjection {
       let steady = routable !== undefined && this.#options.vp8PayloadTypes.size > 0 && this.#fromRetransmissionCount[index] === 0;
       for (const receiver of this.#receiverList) {
         if (!steady) break;
-        if (receiver.map.currentSsrc !== ssrc) continue;
+        if (receiver.map.currentSsrc !== ssrc) {
+          // One to start or switch onto this layer: its packets are JavaScript's, which starts it
+          // (a single layer's first packet, or the layer's keyframe) and asks for keyframes.
+          if (this.#targetFor(receiver.wantedHeight) === ssrc) steady = false;
+          continue;
+        }
         const segment = receiver.map.segment;
         if (!segment || receiver.held || receiver.holdLayer >= 0 || this.#targetFor(receiver.wantedHeight) !== ssrc || receiver.maxTemporalId < ALL_TEMPORAL_LAYERS
           || receiver.temporalId < ALL_TEMPORAL_LAYERS || !routable!(receiver.id) || (next >= 0 && next !== ((segment.lastInput + 1) & 0xffff))) {
@@ -1227,7 +1262,9 @@ export class VideoProjection {
       }
       const pushed = this.#routes[index];
       // A layer no receiver is on is routed too, to nobody: the read notes its packets (its
-      // arrival, bitrate, cache) and JavaScript sees only its keyframes' starts.
+      // arrival, bitrate, cache) and JavaScript sees only its keyframes' starts. Not before its
+      // first packet: the read's `next` would be a guess (and one half the numbers away never moves).
+      if (receivers.length === 0 && this.#highestSequence[index]! < 0) steady = false;
       if (!steady) {
         if (pushed) {
           this.#routes[index] = undefined;
@@ -1245,7 +1282,7 @@ export class VideoProjection {
         routed = true;
         continue;
       }
-      // Nobody on it: from the layer's newest packet (none yet: the first the read hands on sets it).
+      // Nobody on it: from the layer's newest packet.
       if (receivers.length === 0) next = (this.#highestSequence[index]! + 1) & 0xffff;
       const ring = route(ssrc, {
         next,
@@ -1260,6 +1297,17 @@ export class VideoProjection {
       routed ||= ring !== undefined;
     }
     this.#routed = routed;
+  }
+
+  /** Takes every route back from the read (the projection is dropped: its source gone or announced anew). */
+  dropRoutes(): void {
+    const route = this.#options.route;
+    for (let index = 0; index < this.#routes.length; index++) {
+      if (!this.#routes[index]) continue;
+      this.#routes[index] = undefined;
+      route?.(this.#layers[index]!, undefined);
+    }
+    this.#routed = false;
   }
 
   /**

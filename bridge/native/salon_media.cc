@@ -22,6 +22,7 @@
 // paths' bookkeeping). Every length is checked here: a wrong call returns -1, never reads or
 // writes out of bounds.
 
+#include <cmath>
 #include <napi.h>
 
 #include <arpa/inet.h>
@@ -1067,6 +1068,10 @@ class SrtpTransform : public Napi::ObjectWrap<SrtpTransform> {
     }
     const uint32_t ssrc = info[0].As<Napi::Number>().Uint32Value();
     Napi::Float64Array params = info[1].As<Napi::Float64Array>();
+    // Numbers a conversion below takes as they are: none negative, none NaN.
+    for (size_t i = 0; i < params.ElementLength(); i++) {
+      if (!std::isfinite(params[i]) || params[i] < 0) return Napi::Boolean::New(env, false);
+    }
     const size_t count = params.ElementLength() >= 2 ? size_t(params[1]) : 0;
     if ((params.ElementLength() != 0 && params.ElementLength() < 2) || count > kMaxRouteTargets || (params.ElementLength() != 0 && params.ElementLength() != 2 + 6 * count)) {
       return Napi::Boolean::New(env, false);

@@ -260,9 +260,12 @@ export class PacketCache {
   removeStream(ssrc: number): void {
     this.#external.delete(ssrc);
     const stream = this.#streams.get(ssrc);
-    if (!stream) return;
+    if (stream) this.#dropStream(stream);
+  }
+
+  #dropStream(stream: Stream): void {
     this.#freeStream(stream);
-    this.#streams.delete(ssrc);
+    this.#streams.delete(stream.ssrc);
     if (this.#heaviest === stream) this.#heaviest = undefined;
   }
 
@@ -275,7 +278,8 @@ export class PacketCache {
     if (this.#streams.size >= this.#options.maxStreams) {
       let idlest: Stream | undefined;
       for (const s of this.#streams.values()) if (!idlest || s.lastInsertAt < idlest.lastInsertAt) idlest = s;
-      if (idlest) this.removeStream(idlest.ssrc);
+      // Its pool entries only: a stream the read forwards itself inserts nothing, and its ring stays attached.
+      if (idlest) this.#dropStream(idlest);
     }
     const stream: Stream = {
       ssrc, slots: new Int32Array(this.#mask + 1).fill(-1), highest: seq, oldest: seq,

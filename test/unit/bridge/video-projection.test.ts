@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PacketCache } from '../../../bridge/rtp/packet-cache.ts';
 import { RtpHeader } from '../../../bridge/rtp/packet.ts';
 import { Vp8Descriptor } from '../../../bridge/rtp/vp8.ts';
-import { LAYER_TIMEOUT_MS, VideoProjection, type VideoProjectionOptions } from '../../../bridge/video-projection.ts';
+import { LAYER_TIMEOUT_MS, VideoProjection, type LayerRouteRing, type VideoProjectionOptions } from '../../../bridge/video-projection.ts';
 
 const VP8 = 100;
 const RTX = 96;
@@ -851,3 +851,60 @@ describe('VideoProjection (one simulcast source re-stamped per receiver onto the
 });
 
 const KEYFRAME_GAP = 300;
+
+describe('VideoProjection routes (the layers the media socket\'s read forwards itself)', () => {
+  /** A projection whose routes are recorded (the ring handed back is never written: no packet forwarded by the read). */
+  function routed(layers: number[]) {
+    const pushed: Array<{ ssrc: number; receivers: string[] | undefined }> = [];
+    const rings = new Map<number, LayerRouteRing>();
+    const setupped = setup(layers, undefined, {
+      routable: () => true,
+      route: (ssrc, route) => {
+        pushed.push({ ssrc, receivers: route?.receivers.map((r) => r.id) });
+        if (!route) return undefined;
+        let ring = rings.get(ssrc);
+        if (!ring) rings.set(ssrc, (ring = { meta: new Float64Array(256 * 8), bytes: new Uint8Array(256 * 1500), state: new Int32Array(4), monotonicOffset: () => 0 }));
+        return ring;
+      },
+    });
+    const live = (): Map<number, string[]> => {
+      const routes = new Map<number, string[]>();
+      for (const { ssrc, receivers } of pushed) {
+        if (receivers) routes.set(ssrc, receivers);
+        else routes.delete(ssrc);
+      }
+      return routes;
+    };
+    return { ...setupped, pushed, live };
+  }
+
+  it('routes a steady layer to its receivers and one nobody is on to nobody (once a packet of it came); dropRoutes takes every one back', () => {
+    const { projection, project, advance, live } = routed([L0, L1, L2]);
+    projection.setWantedHeight('a', 180);
+    const s = new Sender();
+    for (let i = 0; i < 3; i++) {
+      for (const ssrc of [L0, L1]) project(s.frame(ssrc, i === 0));
+      advance(33);
+    }
+    assert.deepEqual([...live()].sort(), [[L0, ['a']], [L1, []]], 'no route for 720p: none of its packets came');
+    projection.dropRoutes();
+    assert.deepEqual([...live()], []);
+  });
+
+  it('keeps a layer in JavaScript while a receiver waits to start or switch onto it (a single layer starts at any packet)', () => {
+    const { projection, project, advance, live, of } = routed([L0]);
+    projection.setWantedHeight('a', 180);
+    const s = new Sender();
+    project(s.frame(L0, true));
+    advance(33);
+    project(s.frame(L0));
+    assert.deepEqual([...live()], [[L0, ['a']]]);
+    projection.setWantedHeight('b', 180);
+    assert.deepEqual([...live()], [], 'b waits to start on it');
+    advance(33);
+    project(s.frame(L0));
+    assert.equal(of('b').length, 1, 'b started at the next packet, a delta frame');
+    assert.deepEqual([...live()], [[L0, ['a', 'b']]]);
+  });
+});
+

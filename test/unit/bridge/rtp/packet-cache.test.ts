@@ -59,6 +59,15 @@ describe('bridge/rtp/packet-cache', () => {
     cache.attach(7, { get: (seq) => held.get(seq) });
     cache.attach(7, undefined);
     assert.equal(cache.lengthOf(7, 21, 5), 0);
+    // A stream given up for the bound on streams (the idlest: one whose packets the read keeps
+    // inserts nothing) loses its pool entries, not its attachment.
+    const bounded = new PacketCache({ maxStreams: 2 });
+    bounded.insert(7, 1, packet(7, 1), 0);
+    bounded.attach(7, { get: (seq) => held.get(seq) });
+    bounded.insert(8, 1, packet(8, 1), 10);
+    bounded.insert(9, 1, packet(9, 1), 20);
+    assert.equal(bounded.get(7, 1, 20), undefined, 'its pool entries went');
+    assert.equal(key(bounded.get(7, 20, 20)), '7/20', 'its ring is still looked in');
   });
 
   it('copies a Buffer too (whose own slice() is a view)', () => {
