@@ -281,6 +281,14 @@ export class Participant {
     });
     const steps = async (): Promise<void> => {
       const client = xmppClient({ service: o.wsUrl, domain: o.domain });
+      // @xmpp/connection 0.14 lets go of its parser when its stream closes (or closing times out)
+      // but not of the socket's data: a stanza the server sent meanwhile (a busy server at the end
+      // of a run) then throws in the socket's listener and ends the whole run. Dropped instead.
+      const connection = client as unknown as { _onData(data: unknown): void; parser: unknown };
+      const onData = connection._onData;
+      connection._onData = function (this: typeof connection, data: unknown) {
+        if (this.parser) onData.call(this, data);
+      };
       this.#xmpp = client;
       client.reconnect.stop();
       // Surfaced through start() and the join timeout; kept for the failure report, with how the stream ended.
