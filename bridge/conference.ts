@@ -1062,7 +1062,11 @@ export class BridgeConference {
     }
     // Video: each projection hands the read its steady layers, within what is allowed now.
     for (const projection of this.projections.values()) projection.refreshRoutes(true);
-    this.rtcp.keepAwake(any || this.routing !== undefined);
+    // While the read forwards anything itself, no packet handed to JavaScript may come to wake the
+    // tick that reads its logs and takes in its rings.
+    let routedVideo = false;
+    for (const projection of this.projections.values()) routedVideo ||= projection.routed;
+    this.rtcp.keepAwake(any || routedVideo);
   }
 
   /** What the read's forwarding uses now (refreshRoutes); undefined: it forwards nothing itself. */
@@ -1090,7 +1094,10 @@ export class BridgeConference {
       }
       params!.push(target.handle, receiver.ssrc, receiver.sequenceDelta, receiver.timestampDelta, receiver.pictureIdDelta, receiver.tl0PicIdxDelta);
     }
-    return owner.endpoint.setVideoRoute(layerSsrc, params ? Float64Array.from(params) : undefined);
+    const ring = owner.endpoint.setVideoRoute(layerSsrc, params ? Float64Array.from(params) : undefined);
+    // Its packets wake no tick (refreshRoutes lets it sleep again once no route is left).
+    if (ring) this.rtcp.keepAwake(true);
+    return ring;
   }
 
   /**

@@ -1299,6 +1299,11 @@ export class VideoProjection {
     this.#routed = routed;
   }
 
+  /** Whether the read forwards (or notes) any layer of this source itself. */
+  get routed(): boolean {
+    return this.#routed;
+  }
+
   /** Takes every route back from the read (the projection is dropped: its source gone or announced anew). */
   dropRoutes(): void {
     const route = this.#options.route;

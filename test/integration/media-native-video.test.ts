@@ -14,6 +14,7 @@ import pino from 'pino';
 import { BridgeConference } from '../../bridge/conference.ts';
 import type { Endpoint } from '../../bridge/endpoint.ts';
 import type { NamedSource } from '../../bridge/forwarding.ts';
+import { buildNack } from '../../bridge/rtp/rtcp.ts';
 import { MediaTransport, type RemoteAddress } from '../../bridge/transport/index.ts';
 import { connectScriptedClient, waitFor, type ScriptedClient } from './scripted-client.ts';
 
@@ -77,18 +78,6 @@ function unnumbered(packet: Buffer): string {
   const copy = Buffer.from(packet);
   if (copy.readUInt16BE(12) === 0xbede && copy[16] === ((TRANSPORT_CC_ID << 4) | 1)) copy.fill(0, 17, 19);
   return copy.toString('hex');
-}
-
-/** A generic NACK (RFC 4585 §6.2.1) of `sequence` of `mediaSsrc`. */
-function nack(senderSsrc: number, mediaSsrc: number, sequence: number): Buffer {
-  const packet = Buffer.alloc(16);
-  packet[0] = 0x81;
-  packet[1] = 205;
-  packet.writeUInt16BE(3, 2);
-  packet.writeUInt32BE(senderSsrc, 4);
-  packet.writeUInt32BE(mediaSsrc, 8);
-  packet.writeUInt16BE(sequence, 12);
-  return packet;
 }
 
 interface Outcome {
@@ -179,7 +168,7 @@ async function run(routed: boolean): Promise<Outcome> {
     const bob = get('bob');
     const lost = bob.received.at(-5)!;
     const had = bob.received.length;
-    bob.client.send(bob.client.srtp.protectRtcp(nack(0x0b0b, lost.readUInt32BE(8), lost.readUInt16BE(2)))!);
+    bob.client.send(bob.client.srtp.protectRtcp(buildNack(0x0b0b, lost.readUInt32BE(8), [lost.readUInt16BE(2)]))!);
     await waitFor('the retransmission at bob', () => bob.received.slice(had).some((p) => (p[1]! & 0x7f) === RTX));
     const rtx = bob.received.slice(had).find((p) => (p[1]! & 0x7f) === RTX)!;
     const header = 12 + 4 + 4 * rtx.readUInt16BE(14);
