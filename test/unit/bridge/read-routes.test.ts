@@ -11,6 +11,7 @@ import type { ReadRoutes } from '../../../bridge/endpoint.ts';
 import type { NamedSource } from '../../../bridge/forwarding.ts';
 import type { SendTarget } from '../../../bridge/native/index.ts';
 import { systemClock } from '../../../bridge/transport/clock.ts';
+import type { LayerRouteRing } from '../../../bridge/video-projection.ts';
 import type { LoggedRtp, ReceiveLogReader } from '../../../bridge/transport/receive-log.ts';
 import type { BridgeToClientMessage } from '../../../xmpp/protocol/bridge-channel.ts';
 import { FakeEndpoint } from './fake-endpoint.ts';
@@ -91,6 +92,45 @@ describe('the routes of the media socket\'s read (conference.ts refreshRoutes)',
     const plain = new FakeEndpoint('c'); // no send target (the TypeScript media path)
     conference.addEndpoint(plain);
     assert.equal(a!.routes?.routes.size, 0, 'one receiver without a send target: the whole stream through JavaScript');
+    conference.close('done');
+  });
+
+  it('hands a video layer to the read once a packet of it came (to nobody while nobody is on it), and takes it back when its source goes', () => {
+    /** Records the video routes it is given; the ring handed back is never written. */
+    class VideoRoutedEndpoint extends RoutedEndpoint {
+      readonly videoRoutes = new Map<number, number[]>();
+      setVideoRoute(ssrc: number, params: Float64Array | undefined): LayerRouteRing | undefined {
+        if (!params) {
+          this.videoRoutes.delete(ssrc);
+          return undefined;
+        }
+        this.videoRoutes.set(ssrc, [...params]);
+        return { meta: new Float64Array(256 * 8), bytes: new Uint8Array(256 * 1500), state: new Int32Array(4), monotonicOffset: () => 0 };
+      }
+    }
+    const conference = new BridgeConference('m', undefined, log, () => undefined, () => undefined, { feedbackSsrcs: FEEDBACK });
+    const [a, b] = [new VideoRoutedEndpoint('a', 100), new VideoRoutedEndpoint('b', 101)];
+    conference.addEndpoint(a);
+    conference.addEndpoint(b);
+    conference.setTransportCcExtensionId(5);
+    conference.setVideoPayloadTypes([{ id: 100, name: 'VP8' }]);
+    const layers = [0x3000, 0x3001];
+    const video: NamedSource = { name: 'a-v0', media: 'video', desktop: false, primarySsrc: layers[0]!, layers: { layers, rtx: new Map() } };
+    conference.setSources('a', { all: new Set(layers), forwarded: new Set(layers), sourceOf: new Map(layers.map((ssrc) => [ssrc, video])), named: [video] });
+    conference.onChannelMessage('b', { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 0 } });
+    assert.deepEqual([...a.videoRoutes], [], 'no packet yet');
+    // A VP8 delta packet of the top layer: RTP header, then a descriptor with a 15-bit PictureID.
+    const packet = Buffer.alloc(12 + 4 + 20);
+    packet[0] = 0x80;
+    packet[1] = 100;
+    packet.writeUInt16BE(500, 2);
+    packet.writeUInt32BE(90_000, 4);
+    packet.writeUInt32BE(layers[1]!, 8);
+    packet.set([0x90, 0x80, 0x80, 0x07, 0x11], 12);
+    a.emit('rtp', packet);
+    assert.deepEqual([...a.videoRoutes], [[layers[1], [501, 0]]], 'from the next packet on, to nobody');
+    conference.setSources('a', { all: new Set(), forwarded: new Set(), sourceOf: new Map(), named: [] });
+    assert.deepEqual([...a.videoRoutes], [], 'taken back with its source');
     conference.close('done');
   });
 
