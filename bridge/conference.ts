@@ -667,7 +667,9 @@ export class BridgeConference {
     const repeats = member.bandwidth.repeatFrameEnds;
     if (repeats !== (member.repeatsFrameEnds ?? false)) {
       member.repeatsFrameEnds = repeats;
-      for (const projection of this.projections.values()) projection.refreshRoutes(true);
+      // Not made anew (`again`): whether it is routable decides which routes it is in, and a route
+      // whose receivers changed is handed over again anyway.
+      for (const projection of this.projections.values()) projection.refreshRoutes();
     }
     this.probe(member, now);
   }
