@@ -195,10 +195,14 @@ interface PushedRoute {
 }
 
 /** Whether a route made now would be the one handed over (its `next` aside). */
-function sameRoute(pushed: PushedRoute, receivers: readonly ReceiverState[], params: readonly number[]): boolean {
-  if (pushed.receivers.length !== receivers.length || pushed.params.length !== params.length) return false;
-  for (let i = 0; i < receivers.length; i++) if (pushed.receivers[i] !== receivers[i]) return false;
-  for (let i = 0; i < params.length; i++) if (pushed.params[i] !== params[i]) return false;
+/** Numbers per receiver in a route's params: its SSRC and its four deltas. */
+const ROUTE_PARAMS = 5;
+
+/** Whether the route pushed is the first `count` of `receivers` with their params (ROUTE_PARAMS each). */
+function sameRoute(pushed: PushedRoute, receivers: readonly ReceiverState[], params: readonly number[], count: number): boolean {
+  if (pushed.receivers.length !== count) return false;
+  for (let i = 0; i < count; i++) if (pushed.receivers[i] !== receivers[i]) return false;
+  for (let i = 0; i < count * ROUTE_PARAMS; i++) if (pushed.params[i] !== params[i]) return false;
   return true;
 }
 
@@ -508,7 +512,7 @@ export class VideoProjection {
 
   /** Whether the receiver's layer stopped for its bandwidth and it waits for a keyframe (it is not probed meanwhile). */
   isHeld(receiverId: string): boolean {
-    this.catchUp();
+    // Not caught up first (catchUp): taking in what the read forwarded holds or releases nobody.
     const receiver = this.#receivers.get(receiverId);
     return receiver !== undefined && receiver.held && receiver.map.currentSsrc < 0;
   }
@@ -1234,12 +1238,15 @@ export class VideoProjection {
     const routable = this.#options.routable;
     this.#survey(this.#options.now());
     let routed = false;
+    // Filled from the start for each layer, `count` of them: never truncated, which would make
+    // V8 give their backing stores up and grow them again at every call (maintain runs it every
+    // feedback period for every source). Past `count` they hold what an earlier call put there:
+    // at most as many receivers as the projection had at once, let go of with it.
     const receivers = this.#routeReceivers;
     const params = this.#routeParams;
     for (let index = 0; index < this.#layers.length; index++) {
       const ssrc = this.#layers[index]!;
-      receivers.length = 0;
-      params.length = 0;
+      let count = 0;
       let next = -1;
       let steady = routable !== undefined && this.#options.vp8PayloadTypes.size > 0 && this.#fromRetransmissionCount[index] === 0;
       for (const receiver of this.#receiverList) {
@@ -1257,14 +1264,20 @@ export class VideoProjection {
           break;
         }
         next = (segment.lastInput + 1) & 0xffff;
-        receivers.push(receiver);
-        params.push(this.ssrc, segment.sequenceDelta, segment.timestampDelta, segment.pictureIdDelta, segment.tl0PicIdxDelta);
+        const p = count * ROUTE_PARAMS;
+        receivers[count] = receiver;
+        params[p] = this.ssrc;
+        params[p + 1] = segment.sequenceDelta;
+        params[p + 2] = segment.timestampDelta;
+        params[p + 3] = segment.pictureIdDelta;
+        params[p + 4] = segment.tl0PicIdxDelta;
+        count++;
       }
       const pushed = this.#routes[index];
       // A layer no receiver is on is routed too, to nobody: the read notes its packets (its
       // arrival, bitrate, cache) and JavaScript sees only its keyframes' starts. Not before its
       // first packet: the read's `next` would be a guess (and one half the numbers away never moves).
-      if (receivers.length === 0 && this.#highestSequence[index]! < 0) steady = false;
+      if (count === 0 && this.#highestSequence[index]! < 0) steady = false;
       if (!steady) {
         if (pushed) {
           this.#routes[index] = undefined;
@@ -1278,22 +1291,24 @@ export class VideoProjection {
       // first refreshes the routes: setting `next` back then made the read refuse the layer until
       // the next packet handed on moved it again, route after route). Behind it, the read's `next`
       // moves on with the first packet it hands on.
-      if (!again && pushed && pushed.ring.state[1] === 0 && sameRoute(pushed, receivers, params)) {
+      if (!again && pushed && pushed.ring.state[1] === 0 && sameRoute(pushed, receivers, params, count)) {
         routed = true;
         continue;
       }
       // Nobody on it: from the layer's newest packet.
-      if (receivers.length === 0) next = (this.#highestSequence[index]! + 1) & 0xffff;
+      if (count === 0) next = (this.#highestSequence[index]! + 1) & 0xffff;
+      const onRoute = receivers.slice(0, count);
       const ring = route(ssrc, {
         next,
-        receivers: receivers.map((receiver, i) => ({
-          id: receiver.id, ssrc: params[5 * i]!, sequenceDelta: params[1 + 5 * i]!, timestampDelta: params[2 + 5 * i]!, pictureIdDelta: params[3 + 5 * i]!, tl0PicIdxDelta: params[4 + 5 * i]!,
-        })),
+        receivers: onRoute.map((receiver, i) => {
+          const p = ROUTE_PARAMS * i;
+          return { id: receiver.id, ssrc: params[p]!, sequenceDelta: params[p + 1]!, timestampDelta: params[p + 2]!, pictureIdDelta: params[p + 3]!, tl0PicIdxDelta: params[p + 4]! };
+        }),
       });
       // A new ring is where the cache finds the layer's packets the read forwards (the one before
       // it keeps what it held until then: looked up no more, those are at most a second's).
       if (ring && ring !== pushed?.ring) this.#options.cache?.attach(ssrc, new RingPackets(ring));
-      this.#routes[index] = ring ? { params: [...params], receivers: [...receivers], ring } : undefined;
+      this.#routes[index] = ring ? { params: params.slice(0, count * ROUTE_PARAMS), receivers: onRoute, ring } : undefined;
       routed ||= ring !== undefined;
     }
     this.#routed = routed;
