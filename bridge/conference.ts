@@ -1112,11 +1112,12 @@ export class BridgeConference {
     this.counters.rtpPacketsReceived++;
     this.counters.rtpBytesReceived += length;
     member.endpoint.noteForwardedRtp?.(length, arrival);
-    if (level >= 0) this.loggedLevels.push({ id, level, arrival });
+    if (level >= 0) this.loggedLevels.push(id, level, arrival);
   }
 
-  /** Audio levels read from the logs (forwardedRtp) and not yet heard. */
-  private loggedLevels: Array<{ id: string; level: number; arrival: number }> = [];
+  /** Audio levels read from the logs (forwardedRtp) and not yet heard; the other one is being heard. */
+  private loggedLevels = new LoggedLevels();
+  private hearingLevels = new LoggedLevels();
 
   /**
    * Hands speech activity the levels read from the logs in the order they arrived, each at its own
@@ -1124,20 +1125,29 @@ export class BridgeConference {
    * between its packets, and a decision must see every speaker's levels up to it.
    */
   private hearLoggedLevels(): void {
-    if (this.loggedLevels.length === 0) return;
+    // Not within itself (a speaker change handled): what came meanwhile is heard at the next call.
+    if (this.loggedLevels.count === 0 || this.hearingLevels.count > 0) return;
+    // Swapped first: what hearing them reads from the logs goes into the other one.
     const levels = this.loggedLevels;
-    this.loggedLevels = [];
-    levels.sort((a, b) => a.arrival - b.arrival);
-    for (const { id, level, arrival } of levels) {
-      if (!this.members.has(id)) continue;
-      this.loggedLevelAt = arrival;
-      let change: SpeakerState | undefined;
-      try {
-        change = this.speech.levelReceived(id, level);
-      } finally {
-        this.loggedLevelAt = -1;
+    this.loggedLevels = this.hearingLevels;
+    this.hearingLevels = levels;
+    try {
+      const order = levels.sortByArrival();
+      for (let k = 0; k < levels.count; k++) {
+        const i = order[k]!;
+        const id = levels.ids[i]!;
+        if (!this.members.has(id)) continue;
+        this.loggedLevelAt = levels.arrivals[i]!;
+        let change: SpeakerState | undefined;
+        try {
+          change = this.speech.levelReceived(id, levels.levels[i]!);
+        } finally {
+          this.loggedLevelAt = -1;
+        }
+        if (change) this.speakerChanged(change);
       }
-      if (change) this.speakerChanged(change);
+    } finally {
+      levels.clear();
     }
   }
 
@@ -1604,4 +1614,48 @@ function sameLayers(layers: VideoSourceLayers, projection: VideoProjection): boo
   const known = projection.ssrcs();
   const next = [...layers.layers, ...layers.layers.map((l) => layers.rtx.get(l)).filter((r): r is number => r !== undefined)];
   return known.length === next.length && known.every((ssrc, i) => ssrc === next[i]);
+}
+
+/**
+ * Audio levels read from the receive logs, with their endpoint and arrival, in columns kept from
+ * call to call: a tick reads a few per endpoint, and objects or a sorted copy per level made
+ * garbage at the rate audio packets come.
+ */
+class LoggedLevels {
+  readonly ids: string[] = [];
+  readonly levels: number[] = [];
+  readonly arrivals: number[] = [];
+  readonly #order: number[] = [];
+  count = 0;
+
+  push(id: string, level: number, arrival: number): void {
+    const i = this.count++;
+    this.ids[i] = id;
+    this.levels[i] = level;
+    this.arrivals[i] = arrival;
+  }
+
+  /**
+   * Indexes of the levels by arrival, equal ones in the order they came: an insertion sort, as the
+   * levels are the logs' runs one after the other, each in arrival order and a period long.
+   */
+  sortByArrival(): readonly number[] {
+    const order = this.#order;
+    const arrivals = this.arrivals;
+    for (let i = 0; i < this.count; i++) {
+      let j = i;
+      while (j > 0 && arrivals[order[j - 1]!]! > arrivals[i]!) {
+        order[j] = order[j - 1]!;
+        j--;
+      }
+      order[j] = i;
+    }
+    return order;
+  }
+
+  clear(): void {
+    // The ids go: a departed endpoint's id is not kept alive by a slot never written again.
+    for (let i = 0; i < this.count; i++) this.ids[i] = '';
+    this.count = 0;
+  }
 }
