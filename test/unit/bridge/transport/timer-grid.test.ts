@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TimerGrid } from '../../../../bridge/transport/clock.ts';
+import { GRID_RUN_BUDGET_MS, TimerGrid, type Clock } from '../../../../bridge/transport/clock.ts';
 import { ManualClock } from './manual-clock.ts';
 
 describe('bridge/transport/clock TimerGrid', () => {
@@ -87,5 +87,95 @@ describe('bridge/transport/clock TimerGrid', () => {
     assert.equal(firedAt, -1);
     clock.advance(1);
     assert.ok(Math.abs(firedAt - 15.3) < 1e-9, `fired at ${firedAt}: 13 whole milliseconds after it was armed`);
+  });
+
+  describe('on a clock that can yield to the event loop (setImmediate)', () => {
+    /** A manual clock whose timers take time: each one run moves it on by `cost` ms; immediates wait for runImmediates(). */
+    class YieldingClock extends ManualClock implements Clock {
+      readonly immediates = new Set<() => void>();
+      #extra = 0;
+
+      override now(): number {
+        return super.now() + this.#extra;
+      }
+
+      spend(ms: number): void {
+        this.#extra += ms;
+      }
+
+      setImmediate(fn: () => void): () => void {
+        const entry = (): void => fn();
+        this.immediates.add(entry);
+        return () => {
+          this.immediates.delete(entry);
+        };
+      }
+
+      runImmediates(): void {
+        const due = [...this.immediates];
+        this.immediates.clear();
+        for (const fn of due) fn();
+      }
+    }
+
+    it('runs an instant\'s timers until they took the budget, and the rest, in the order armed, once the loop polled', () => {
+      const clock = new YieldingClock();
+      const grid = new TimerGrid(clock);
+      const fired: string[] = [];
+      const cost = GRID_RUN_BUDGET_MS * 0.6;
+      for (const name of ['a', 'b', 'c', 'd', 'e']) grid.setTimeout(() => {
+        fired.push(name);
+        clock.spend(cost);
+      }, 10, 10);
+      clock.advance(10);
+      assert.deepEqual(fired, ['a', 'b'], 'the second one took the run past its budget');
+      assert.equal(grid.pending, 3);
+      assert.equal(clock.immediates.size, 1, 'one continuation');
+      clock.runImmediates();
+      assert.deepEqual(fired, ['a', 'b', 'c', 'd']);
+      clock.runImmediates();
+      assert.deepEqual(fired, ['a', 'b', 'c', 'd', 'e']);
+      assert.equal(grid.pending, 0);
+      assert.equal(clock.immediates.size, 0);
+    });
+
+    it('cancels a timer left for after the yield; the last one cancelled takes the continuation with it', () => {
+      const clock = new YieldingClock();
+      const grid = new TimerGrid(clock);
+      const fired: string[] = [];
+      grid.setTimeout(() => {
+        fired.push('a');
+        clock.spend(GRID_RUN_BUDGET_MS);
+      }, 10, 10);
+      const cancelB = grid.setTimeout(() => fired.push('b'), 10, 10);
+      const cancelC = grid.setTimeout(() => fired.push('c'), 10, 10);
+      clock.advance(10);
+      assert.deepEqual(fired, ['a']);
+      cancelB();
+      assert.equal(grid.pending, 1);
+      assert.equal(clock.immediates.size, 1);
+      cancelC();
+      assert.equal(grid.pending, 0);
+      assert.equal(clock.immediates.size, 0, 'nothing left to run: the continuation is cancelled');
+      clock.runImmediates();
+      assert.deepEqual(fired, ['a']);
+    });
+
+    it('throws the error of a timer of the first turn after that turn, and still runs the rest after the yield', () => {
+      const clock = new YieldingClock();
+      const grid = new TimerGrid(clock);
+      const fired: string[] = [];
+      grid.setTimeout(() => {
+        fired.push('a');
+        clock.spend(GRID_RUN_BUDGET_MS);
+        throw new Error('a failed');
+      }, 10, 10);
+      grid.setTimeout(() => fired.push('b'), 10, 10);
+      assert.throws(() => clock.advance(10), /a failed/);
+      assert.deepEqual(fired, ['a']);
+      clock.runImmediates();
+      assert.deepEqual(fired, ['a', 'b']);
+      assert.equal(grid.pending, 0);
+    });
   });
 });
