@@ -95,6 +95,9 @@ function writeTransportCc(header: FeedbackHeader, count: number, packer: ChunkPa
   return out;
 }
 
+/** parseTransportCc's statuses: as many as a packet status count says at most, and a chunk's more. */
+const PARSED_SYMBOLS = new Uint8Array(0xffff + 14);
+
 /** Reads one transport-cc packet (header included, as buildTransportCc makes it); undefined when malformed. */
 export function parseTransportCc(buf: Uint8Array): TransportCcFeedback | undefined {
   if (buf.length < HEADER_LENGTH + 2 || buf[1] !== RTCP_RTPFB || (buf[0]! & 0x1f) !== FMT_TRANSPORT_CC) return undefined;
@@ -103,25 +106,30 @@ export function parseTransportCc(buf: Uint8Array): TransportCcFeedback | undefin
   const end = length - ((buf[0]! & 0x20) !== 0 ? buf[length - 1]! : 0);
   const count = readU16(buf, 14);
   if (count === 0) return undefined;
-  const symbols: number[] = [];
+  // The statuses, read into one scratch array for every call (a bridge parses each receiver's
+  // feedback, hundreds a second): only the deltas are the caller's.
+  const symbols = PARSED_SYMBOLS;
+  let parsed = 0;
   let offset = HEADER_LENGTH;
-  while (symbols.length < count) {
+  while (parsed < count) {
     if (offset + 2 > end) return undefined;
     const chunk = readU16(buf, offset);
     offset += 2;
     if ((chunk & 0x8000) === 0) {
       // (A run may say more than the count: what is past it is not read.)
-      const run = Math.min(chunk & MAX_RUN, count - symbols.length);
-      for (let k = 0; k < run; k++) symbols.push((chunk >>> 13) & 3);
+      const run = Math.min(chunk & MAX_RUN, count - parsed);
+      symbols.fill((chunk >>> 13) & 3, parsed, parsed + run);
+      parsed += run;
     } else if ((chunk & 0x4000) === 0) {
-      for (let k = 0; k < 14; k++) symbols.push((chunk >>> (13 - k)) & 1);
+      // (A vector's statuses past the count are written, not read: the array has room for them.)
+      for (let k = 0; k < 14; k++) symbols[parsed++] = (chunk >>> (13 - k)) & 1;
     } else {
-      for (let k = 0; k < 7; k++) symbols.push((chunk >>> (2 * (6 - k))) & 3);
+      for (let k = 0; k < 7; k++) symbols[parsed++] = (chunk >>> (2 * (6 - k))) & 3;
     }
   }
-  symbols.length = count;
   const deltas: Array<number | undefined> = [];
-  for (const symbol of symbols) {
+  for (let k = 0; k < count; k++) {
+    const symbol = symbols[k]!;
     if (symbol === NOT_RECEIVED) deltas.push(undefined);
     else if (symbol === SMALL && offset + 1 <= end) deltas.push(buf[offset++]!);
     else if (symbol === LARGE && offset + 2 <= end) {
