@@ -761,7 +761,7 @@ export class BridgeConference {
     const sources: AllocationSource[] = [];
     for (const [name, wantedHeight] of this.plan?.video.get(member.endpoint.id) ?? []) {
       const projection = this.projections.get(name);
-      if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers(false), suspended: member.bandwidth.isSuspended(name) });
+      if (projection) sources.push({ name, wantedHeight, layers: projection.arrivingLayers(), suspended: member.bandwidth.isSuspended(name) });
     }
     const allocation = allocate(member.bandwidth.allocationBudget(now), sources);
     // Counted when a source it is being sent stops (not one suspended as it enters its plan, nor one paused already).

@@ -1388,16 +1388,9 @@ export class VideoProjection {
     this.#windowBytes[index] = this.#windowBytes[index]! + bytes;
   }
 
-  /**
-   * The layers arriving now, lowest first, with their heights and bitrates (for bandwidth
-   * allocation). `current` false: as of what was last taken in of what the read forwarded (at most
-   * a feedback period ago while a route exists: sendOwnNacks and maintain take it in every tick),
-   * for the allocation each receiver's feedback makes, whose bitrates are over a second: taking
-   * in there, for each source it is sent, took in each source's packets a picture at a time, and
-   * each take-in costs as much per receiver on the route whatever it takes.
-   */
-  arrivingLayers(current = true): ArrivingLayer[] {
-    if (current) this.catchUp();
+  /** The layers arriving now, lowest first, with their heights and bitrates (for bandwidth allocation). */
+  arrivingLayers(): ArrivingLayer[] {
+    this.catchUp();
     const now = this.#options.now();
     this.#survey(now);
     const layers: ArrivingLayer[] = [];

@@ -855,12 +855,12 @@ const KEYFRAME_GAP = 300;
 describe('VideoProjection routes (the layers the media socket\'s read forwards itself)', () => {
   /** A projection whose routes are recorded (the ring handed back is never written: no packet forwarded by the read). */
   function routed(layers: number[]) {
-    const pushed: Array<{ ssrc: number; receivers: string[] | undefined; next?: number }> = [];
+    const pushed: Array<{ ssrc: number; receivers: string[] | undefined }> = [];
     const rings = new Map<number, LayerRouteRing>();
     const setupped = setup(layers, undefined, {
       routable: () => true,
       route: (ssrc, route) => {
-        pushed.push({ ssrc, receivers: route?.receivers.map((r) => r.id), next: route?.next });
+        pushed.push({ ssrc, receivers: route?.receivers.map((r) => r.id) });
         if (!route) return undefined;
         let ring = rings.get(ssrc);
         if (!ring) rings.set(ssrc, (ring = { meta: new Float64Array(256 * 8), bytes: new Uint8Array(256 * 1500), state: new Int32Array(4), monotonicOffset: () => 0 }));
@@ -875,7 +875,7 @@ describe('VideoProjection routes (the layers the media socket\'s read forwards i
       }
       return routes;
     };
-    return { ...setupped, pushed, live, rings };
+    return { ...setupped, pushed, live };
   }
 
   it('routes a steady layer to its receivers and one nobody is on to nobody (once a packet of it came); dropRoutes takes every one back', () => {
@@ -889,30 +889,6 @@ describe('VideoProjection routes (the layers the media socket\'s read forwards i
     assert.deepEqual([...live()].sort(), [[L0, ['a']], [L1, []]], 'no route for 720p: none of its packets came');
     projection.dropRoutes();
     assert.deepEqual([...live()], []);
-  });
-
-  it('takes in what the read forwarded for a current survey of the layers, not for the allocation\'s (arrivingLayers(false)) nor to tell a hold', () => {
-    const { projection, project, advance, pushed, rings } = routed([L0]);
-    projection.setWantedHeight('a', 180);
-    const s = new Sender();
-    project(s.frame(L0, true));
-    advance(33);
-    project(s.frame(L0));
-    const route = pushed.findLast((p) => p.ssrc === L0);
-    assert.deepEqual(route?.receivers, ['a']);
-    // The read forwards the next packet: its record in the ring, as salon_media.cc's VideoRing writes it.
-    const ring = rings.get(L0)!;
-    const sequence = route!.next!;
-    const f = (sequence & 255) * 8;
-    ring.meta.set([sequence, 7000, 12, 15, 0, 1, 1000, 66], f);
-    ring.state[3] = sequence;
-    ring.state[0] = 1;
-    advance(33);
-    projection.arrivingLayers(false);
-    assert.equal(projection.isHeld('a'), false);
-    assert.equal(ring.state[0], 1, 'not taken in');
-    assert.deepEqual(projection.arrivingLayers().map((l) => l.ssrc), [L0]);
-    assert.equal(ring.state[0], 0, 'taken in');
   });
 
   it('keeps a layer in JavaScript while a receiver waits to start or switch onto it (a single layer starts at any packet)', () => {
