@@ -1493,7 +1493,7 @@ export class BridgeConference {
     this.ownNacksCheckedAt = now;
     // What the read forwarded itself first, of every source: a stream it carries is not silent
     // (this runs for any stream's gap, maybe while another's packets wait in its route's ring).
-    for (const projection of this.projections.values()) projection.catchUp();
+    for (const projection of this.projections.values()) projection.catchUpLayers();
     // One map for every call (cleared after): most calls find nothing due.
     const due = this.requester.due(now, this.dueNacks);
     this.counters.tailLossProbes = this.requester.tailProbes;

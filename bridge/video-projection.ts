@@ -192,13 +192,42 @@ interface PushedRoute {
   params: number[];
   receivers: ReceiverState[];
   ring: LayerRouteRing;
+  /**
+   * What was taken in and not yet given to the receivers' sequence maps and sent slots (see
+   * VideoProjection.#syncReceivers): the newest packet taken in (-1: none), whether the receivers
+   * mapped it, the newest packet of the picture before its own that they did not map (-1: none to
+   * map), each with its ring record copied (the read may write over its slot meanwhile), and how
+   * many packets were taken in since they last did.
+   */
+  last: number;
+  lastRecord: Float64Array;
+  synced: boolean;
+  previous: number;
+  previousRecord: Float64Array;
+  pending: number;
 }
 
-/** Whether a route made now would be the one handed over (its `next` aside). */
 /** Numbers per receiver in a route's params: its SSRC and its four deltas. */
 const ROUTE_PARAMS = 5;
 
-/** Whether the route pushed is the first `count` of `receivers` with their params (ROUTE_PARAMS each). */
+/** Copies the ring's record of packet `sequence` into `into`, its arrival (field 7) onto the process clock (`offset`: the ring's monotonicOffset). */
+function copyRecord(meta: Float64Array, sequence: number, offset: number, into: Float64Array): void {
+  const f = (sequence & (VIDEO_RING_SLOTS - 1)) * VIDEO_RING_FIELDS;
+  for (let i = 0; i < VIDEO_RING_FIELDS; i++) into[i] = meta[f + i]!;
+  into[7] = into[7]! - offset;
+}
+
+/**
+ * Packets of a route taken in before its receivers are given them (#syncReceivers) at the latest,
+ * far below the half of the 16-bit numbers over which the sequence maps extend theirs (maintain
+ * does it at least once a second besides).
+ */
+const SYNC_AFTER_PACKETS = 1024;
+
+/** How long maintain lets the routes stand without making them again when nothing they depend on moved. */
+const ROUTES_CHECK_MS = 1000;
+
+/** Whether the route pushed (its `next` aside) is the first `count` of `receivers` with their params (ROUTE_PARAMS each). */
 function sameRoute(pushed: PushedRoute, receivers: readonly ReceiverState[], params: readonly number[], count: number): boolean {
   if (pushed.receivers.length !== count) return false;
   for (let i = 0; i < count; i++) if (pushed.receivers[i] !== receivers[i]) return false;
@@ -436,13 +465,13 @@ export class VideoProjection {
 
   /** The receivers that want this source now (height > 0); a copy. */
   wantingReceiverIds(): string[] {
-    this.catchUp();
+    this.catchUpLayers();
     return this.#receiverList.map((receiver) => receiver.id);
   }
 
   /** The layer SSRC forwarded to `receiverId`, or -1. */
   forwardedLayer(receiverId: string): number {
-    this.catchUp();
+    this.catchUpLayers();
     return this.#receivers.get(receiverId)?.map.currentSsrc ?? -1;
   }
 
@@ -454,7 +483,12 @@ export class VideoProjection {
    * then moves it to a lower layer, the layer it is on stops at once (see #holdLayerFor).
    */
   setWantedHeight(receiverId: string, height: number, bandwidth?: { constraintHeight: number; overloaded: boolean }): void {
-    this.catchUp();
+    // Brought up to date first when its height changes. The same height (what an allocation sets
+    // most often, for every source a receiver is sent) changes at most its hold, to none: that
+    // takes it off no route, and one it then joins is made by refreshRoutes, which catches up first.
+    const known = this.#receivers.get(receiverId);
+    if (known === undefined || height <= 0 || known.wantedHeight !== height) this.catchUp();
+    else this.catchUpLayers();
     const before = this.#routeInputs(receiverId, this.#inputsBefore);
     try {
       this.#setWantedHeight(receiverId, height, bandwidth);
@@ -1148,11 +1182,28 @@ export class VideoProjection {
    * time, leaving the state {@link project} would have left: the layer's arrival, bitrate, picture
    * ends and highest sequence number, each receiver's sequence map and sent slots, the bridge's own
    * NACK tracking (forwardedMedia). Not per packet where the run of consecutive packets allows
-   * less: the maps take the run's last two pictures, the NACK tracking its picture ends; the packets
-   * stay in the ring, where the packet cache finds them (RingPackets). Called before anything reads
-   * that state (every public method does), and by the conference.
+   * less: the maps take the last two pictures since they last did, the NACK tracking the run's
+   * picture ends; the packets stay in the ring, where the packet cache finds them (RingPackets).
+   * Called before anything reads that state (every public method does, or {@link catchUpLayers}
+   * where it reads only the layers'), and by the conference.
    */
   catchUp(): void {
+    if (!this.#routed) return;
+    for (let index = 0; index < this.#routes.length; index++) {
+      const route = this.#routes[index];
+      if (!route) continue;
+      if (route.ring.state[0]! > 0) this.#takeIn(index, route);
+      this.#syncReceivers(index, route);
+    }
+  }
+
+  /**
+   * {@link catchUp} for the layers alone (arrival, bitrate, picture ends, the NACK tracking), the
+   * receivers' sequence maps and sent slots left for later (#syncReceivers): for the conference's
+   * tick, and what reads only the layers. A route's receivers cost the same to bring up to date
+   * whatever was taken in; in a room of 50 each tick did it for every receiver of every layer.
+   */
+  catchUpLayers(): void {
     if (!this.#routed) return;
     for (let index = 0; index < this.#routes.length; index++) {
       const route = this.#routes[index];
@@ -1198,30 +1249,55 @@ export class VideoProjection {
     this.#lastSeen[index] = arrival;
     const highest = this.#highestSequence[index]!;
     if (highest < 0 || isNewer(last, highest)) this.#highestSequence[index] = last;
-    // Each receiver's sequence map as if it had mapped every packet: the packets are consecutive
-    // and mapped with the same deltas, so the map's range grows to the last; its frame interval is
-    // the step between the last two pictures (a jump of over a second inside the run aside).
+    // What the receivers are to map of it. Before, the run's packets that would take those to map
+    // past half the ring: the receivers are given what came before it first.
+    if (previousPicture >= 0) {
+      route.previous = previousPicture;
+      copyRecord(meta, previousPicture, offset, route.previousRecord);
+    } else if (route.last >= 0 && route.lastRecord[1] !== lastTimestamp) {
+      route.previous = route.synced ? -1 : route.last;
+      route.previousRecord.set(route.lastRecord);
+    }
+    // (Else the run goes on with the picture of the last packet taken in: the picture before stays.)
+    route.last = last;
+    copyRecord(meta, last, offset, route.lastRecord);
+    route.synced = false;
+    route.pending += count;
+    if (route.pending >= SYNC_AFTER_PACKETS) this.#syncReceivers(index, route);
+  }
+
+  /**
+   * Each receiver's sequence map and sent slots as if it had mapped every packet taken in of the
+   * route since it last did: the packets are consecutive and mapped with the same deltas (a route
+   * is made anew, after this, when they change), so the map's range grows to the newest; its
+   * frame interval is the step between the last two pictures (a jump of over a second aside).
+   */
+  #syncReceivers(index: number, route: PushedRoute): void {
+    if (route.synced || route.last < 0) return;
+    const ssrc = this.#layers[index]!;
+    const count = route.pending;
     for (const receiver of route.receivers) {
-      if (previousPicture >= 0) receiver.map.map(this.#ringPacket(route.ring, ssrc, previousPicture, offset));
-      if (receiver.map.map(this.#ringPacket(route.ring, ssrc, last, offset)) !== 'new') continue;
+      if (route.previous >= 0) receiver.map.map(this.#recordPacket(ssrc, route.previous, route.previousRecord));
+      if (receiver.map.map(this.#recordPacket(ssrc, route.last, route.lastRecord)) !== 'new') continue;
       const out = receiver.map.outSequence;
       for (let k = Math.min(count, SENT_SLOTS) - 1; k >= 0; k--) receiver.takeSlot((out - k) & 0xffff);
     }
+    route.synced = true;
+    route.previous = -1;
+    route.pending = 0;
   }
 
-  /** The ring's packet `sequence` as the sequence map takes it (in the projection's reused packet). */
-  #ringPacket(ring: LayerRouteRing, ssrc: number, sequence: number, offset: number): SeqMapPacket {
-    const meta = ring.meta;
-    const f = (sequence & (VIDEO_RING_SLOTS - 1)) * VIDEO_RING_FIELDS;
+  /** A packet's ring record (copyRecord) as the sequence map takes it (in the projection's reused packet). */
+  #recordPacket(ssrc: number, sequence: number, record: Float64Array): SeqMapPacket {
     const input = this.#packet;
     input.ssrc = ssrc;
     input.sequenceNumber = sequence;
-    input.timestamp = meta[f + 1]!;
-    input.pictureId = meta[f + 2]!;
-    input.pictureIdBits = input.pictureId < 0 ? 0 : meta[f + 3]!;
-    input.tl0PicIdx = meta[f + 4]!;
+    input.timestamp = record[1]!;
+    input.pictureId = record[2]!;
+    input.pictureIdBits = input.pictureId < 0 ? 0 : record[3]!;
+    input.tl0PicIdx = record[4]!;
     input.keyframe = false;
-    input.arrivalMs = meta[f + 7]! - offset;
+    input.arrivalMs = record[7]!;
     return input;
   }
 
@@ -1308,11 +1384,25 @@ export class VideoProjection {
       // A new ring is where the cache finds the layer's packets the read forwards (the one before
       // it keeps what it held until then: looked up no more, those are at most a second's).
       if (ring && ring !== pushed?.ring) this.#options.cache?.attach(ssrc, new RingPackets(ring));
-      this.#routes[index] = ring ? { params: params.slice(0, count * ROUTE_PARAMS), receivers: onRoute, ring } : undefined;
+      this.#routes[index] = ring ? {
+        params: params.slice(0, count * ROUTE_PARAMS), receivers: onRoute, ring,
+        last: -1, lastRecord: new Float64Array(VIDEO_RING_FIELDS), synced: true, previous: -1, previousRecord: new Float64Array(VIDEO_RING_FIELDS), pending: 0,
+      } : undefined;
       routed ||= ring !== undefined;
     }
     this.#routed = routed;
+    this.#routesMadeAt = this.#options.now();
+    const made = this.#routesSurvey;
+    made[0] = this.#arrivingCount;
+    for (let i = 0; i < this.#arrivingCount; i++) {
+      made[1 + 2 * i] = this.#arriving[i]!;
+      made[2 + 2 * i] = this.#arrivingHeight[i]!;
+    }
   }
+
+  /** When refreshRoutes last ran, and the survey it made the routes from: count, then SSRC and height per layer. */
+  #routesMadeAt = Number.NEGATIVE_INFINITY;
+  readonly #routesSurvey: number[] = [-1];
 
   /** Whether the read forwards (or notes) any layer of this source itself. */
   get routed(): boolean {
@@ -1323,7 +1413,10 @@ export class VideoProjection {
   dropRoutes(): void {
     const route = this.#options.route;
     for (let index = 0; index < this.#routes.length; index++) {
-      if (!this.#routes[index]) continue;
+      const pushed = this.#routes[index];
+      if (!pushed) continue;
+      // JavaScript goes on from what its receivers were sent.
+      this.#syncReceivers(index, pushed);
       this.#routes[index] = undefined;
       route?.(this.#layers[index]!, undefined);
     }
@@ -1333,11 +1426,14 @@ export class VideoProjection {
   /**
    * The conference's tick (every feedback period): what the read forwarded taken in, and a keyframe
    * asked for each receiver waiting to switch — as {@link #follow} does for every packet it sees,
-   * which a routed layer no longer shows it.
+   * which a routed layer no longer shows it. The routes are made again when what time alone moves
+   * in them did (the layers arriving and their heights; a route the read gave up), and once a
+   * second whatever: everything else that changes them (a receiver's height, state or packets
+   * JavaScript projects, the conference's members) refreshes them where it happens.
    */
   maintain(): void {
     if (!this.#routed) return;
-    this.catchUp();
+    this.catchUpLayers();
     const now = this.#options.now();
     this.#survey(now);
     for (const receiver of this.#receiverList) {
@@ -1345,7 +1441,23 @@ export class VideoProjection {
       receiver.target = target;
       if (target >= 0 && target !== receiver.map.currentSsrc) this.#askKeyframe(target, now);
     }
-    this.refreshRoutes();
+    if (now - this.#routesMadeAt >= ROUTES_CHECK_MS || !this.#sameSurvey() || this.#routeGone()) this.refreshRoutes();
+  }
+
+  /** Whether the layers surveyed are those refreshRoutes last made the routes from, with the same heights. */
+  #sameSurvey(): boolean {
+    const made = this.#routesSurvey;
+    if (made[0] !== this.#arrivingCount) return false;
+    for (let i = 0; i < this.#arrivingCount; i++) {
+      if (made[1 + 2 * i] !== this.#arriving[i] || made[2 + 2 * i] !== this.#arrivingHeight[i]) return false;
+    }
+    return true;
+  }
+
+  /** Whether the read gave up a route (its ring's state[1]). */
+  #routeGone(): boolean {
+    for (const route of this.#routes) if (route && route.ring.state[1] !== 0) return true;
+    return false;
   }
 
   /** Chooses the receiver's target layer from what arrives, and switches to it on its keyframe. */
@@ -1390,7 +1502,7 @@ export class VideoProjection {
 
   /** The layers arriving now, lowest first, with their heights and bitrates (for bandwidth allocation). */
   arrivingLayers(): ArrivingLayer[] {
-    this.catchUp();
+    this.catchUpLayers();
     const now = this.#options.now();
     this.#survey(now);
     const layers: ArrivingLayer[] = [];

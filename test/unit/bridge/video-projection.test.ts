@@ -855,12 +855,12 @@ const KEYFRAME_GAP = 300;
 describe('VideoProjection routes (the layers the media socket\'s read forwards itself)', () => {
   /** A projection whose routes are recorded (the ring handed back is never written: no packet forwarded by the read). */
   function routed(layers: number[]) {
-    const pushed: Array<{ ssrc: number; receivers: string[] | undefined }> = [];
+    const pushed: Array<{ ssrc: number; receivers: string[] | undefined; next?: number }> = [];
     const rings = new Map<number, LayerRouteRing>();
     const setupped = setup(layers, undefined, {
       routable: () => true,
       route: (ssrc, route) => {
-        pushed.push({ ssrc, receivers: route?.receivers.map((r) => r.id) });
+        pushed.push({ ssrc, receivers: route?.receivers.map((r) => r.id), next: route?.next });
         if (!route) return undefined;
         let ring = rings.get(ssrc);
         if (!ring) rings.set(ssrc, (ring = { meta: new Float64Array(256 * 8), bytes: new Uint8Array(256 * 1500), state: new Int32Array(4), monotonicOffset: () => 0 }));
@@ -875,7 +875,7 @@ describe('VideoProjection routes (the layers the media socket\'s read forwards i
       }
       return routes;
     };
-    return { ...setupped, pushed, live };
+    return { ...setupped, pushed, live, rings };
   }
 
   it('routes a steady layer to its receivers and one nobody is on to nobody (once a packet of it came); dropRoutes takes every one back', () => {
@@ -889,6 +889,103 @@ describe('VideoProjection routes (the layers the media socket\'s read forwards i
     assert.deepEqual([...live()].sort(), [[L0, ['a']], [L1, []]], 'no route for 720p: none of its packets came');
     projection.dropRoutes();
     assert.deepEqual([...live()], []);
+  });
+
+  it('brings a route\'s receivers up to date once for many take-ins of the layer (catchUpLayers), with what taking in brings each time', () => {
+    /** Runs of the read's forwarding, pictures of three packets, each run then taken in; then a packet JavaScript projects. */
+    const play = (lazy: boolean) => {
+      const { projection, project, advance, pushed, rings, of } = routed([L0]);
+      projection.setWantedHeight('a', 180);
+      const s = new Sender();
+      project(s.frame(L0, true));
+      advance(33);
+      project(s.frame(L0));
+      const route = pushed.findLast((p) => p.ssrc === L0)!;
+      assert.deepEqual(route.receivers, ['a']);
+      const ring = rings.get(L0)!;
+      // (The read's `next` moved on past what JavaScript projected since the route was made.)
+      let sequence = s.seq.get(L0)!;
+      let timestamp = s.ts.get(L0)!;
+      let pictureId = s.pid.get(L0)!;
+      let inPicture = 0;
+      const firstOut = of('a').at(-1)!.seq + 1;
+      // Runs ending within a picture, one of a single packet, and one long enough to write over
+      // the ring slots of the packets taken in before it.
+      for (const run of [2, 4, 3, 5, 1, 7, 250, 3, 2]) {
+        for (let k = 0; k < run; k++) {
+          const marker = inPicture === 2;
+          ring.meta.set([sequence, timestamp, pictureId, 15, pictureId & 0xff, marker ? 1 : 0, 1000, 0], (sequence & 255) * 8);
+          if (ring.state[0] === 0) ring.state[3] = sequence;
+          ring.state[0]!++;
+          sequence = (sequence + 1) & 0xffff;
+          if (marker) {
+            inPicture = 0;
+            timestamp = (timestamp + 3000) >>> 0;
+            pictureId = (pictureId + 1) & 0x7fff;
+          } else {
+            inPicture++;
+          }
+        }
+        advance(10);
+        if (lazy) projection.catchUpLayers();
+        else projection.catchUp();
+      }
+      assert.equal(ring.state[0], 0, 'all taken in');
+      const lastOut = (firstOut + 277 - 1) & 0xffff;
+      // What the receiver's NACKs map to (reverse catches up first), then the next picture JavaScript projects.
+      const reversed = [];
+      for (let out = (firstOut - 2) & 0xffff; out !== ((lastOut + 3) & 0xffff); out = (out + 1) & 0xffff) reversed.push(projection.reverse('a', out));
+      s.seq.set(L0, sequence);
+      s.ts.set(L0, (timestamp + 3000) >>> 0);
+      s.pid.set(L0, (pictureId + 1) & 0x7fff);
+      advance(33);
+      project(s.frame(L0));
+      return { reversed, next: of('a').at(-1)!, lastOut };
+    };
+    const eager = play(false);
+    const lazy = play(true);
+    assert.deepEqual(lazy, eager);
+    assert.equal(eager.next.seq, (eager.lastOut + 1) & 0xffff, 'JavaScript goes on from the last packet the read forwarded');
+    assert.ok(eager.reversed.filter((r) => r !== undefined).length >= 277, 'every packet the read forwarded maps back');
+  });
+
+  it('maintain makes the routes again when the layers arriving change (the one a receiver is on stopped)', () => {
+    const { projection, project, advance, pushed, live, rings, requests } = routed([L0, L1]);
+    projection.setWantedHeight('a', 360);
+    const s = new Sender();
+    for (let i = 0; i < 3; i++) {
+      for (const ssrc of [L0, L1]) project(s.frame(ssrc, i === 0));
+      advance(33);
+    }
+    assert.deepEqual([...live()].sort(), [[L0, []], [L1, ['a']]]);
+    const made = pushed.length;
+    // 180p goes on through the read (a one-packet picture each 50 ms, as its ring records them);
+    // 360p stops.
+    const ring = rings.get(L0)!;
+    let now = 3 * 33;
+    const forward = () => {
+      const sequence = s.seq.get(L0)!;
+      ring.meta.set([sequence, s.ts.get(L0)!, s.pid.get(L0)!, 15, 0, 1, 1000, now], (sequence & 255) * 8);
+      if (ring.state[0] === 0) ring.state[3] = sequence;
+      ring.state[0]!++;
+      s.frame(L0);
+    };
+    for (let i = 0; i < 5; i++) {
+      advance(50);
+      now += 50;
+      forward();
+      projection.maintain();
+    }
+    assert.equal(pushed.length, made, 'nothing handed over again');
+    for (let elapsed = 0; elapsed <= LAYER_TIMEOUT_MS; elapsed += 50) {
+      advance(50);
+      now += 50;
+      forward();
+      projection.maintain();
+    }
+    // Its receiver is to switch to 180p, which JavaScript does on a keyframe: both routes are taken back.
+    assert.deepEqual([...live()], [], 'the routes are made again once 360p no longer arrives');
+    assert.ok(requests.includes(L0), 'a keyframe is asked of 180p');
   });
 
   it('keeps a layer in JavaScript while a receiver waits to start or switch onto it (a single layer starts at any packet)', () => {
