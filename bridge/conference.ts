@@ -29,6 +29,7 @@ import { buildNack, buildPli } from './rtp/rtcp.ts';
 import { VideoProjection, type LayerRoute, type LayerRouteRing, type VideoSourceLayers } from './video-projection.ts';
 import { RtpHeader, readAudioLevel } from './rtp/packet.ts';
 import { systemClock, timerGridOn, type Clock, type TimerGrid } from './transport/clock.ts';
+import { LoggedLevels } from './logged-levels.ts';
 import type { ReceiveLogReader } from './transport/receive-log.ts';
 import { SendLog } from './bwe/send-log.ts';
 import type { SendTarget } from './native/index.ts';
@@ -1614,48 +1615,4 @@ function sameLayers(layers: VideoSourceLayers, projection: VideoProjection): boo
   const known = projection.ssrcs();
   const next = [...layers.layers, ...layers.layers.map((l) => layers.rtx.get(l)).filter((r): r is number => r !== undefined)];
   return known.length === next.length && known.every((ssrc, i) => ssrc === next[i]);
-}
-
-/**
- * Audio levels read from the receive logs, with their endpoint and arrival, in columns kept from
- * call to call: a tick reads a few per endpoint, and objects or a sorted copy per level made
- * garbage at the rate audio packets come.
- */
-class LoggedLevels {
-  readonly ids: string[] = [];
-  readonly levels: number[] = [];
-  readonly arrivals: number[] = [];
-  readonly #order: number[] = [];
-  count = 0;
-
-  push(id: string, level: number, arrival: number): void {
-    const i = this.count++;
-    this.ids[i] = id;
-    this.levels[i] = level;
-    this.arrivals[i] = arrival;
-  }
-
-  /**
-   * Indexes of the levels by arrival, equal ones in the order they came: an insertion sort, as the
-   * levels are the logs' runs one after the other, each in arrival order and a period long.
-   */
-  sortByArrival(): readonly number[] {
-    const order = this.#order;
-    const arrivals = this.arrivals;
-    for (let i = 0; i < this.count; i++) {
-      let j = i;
-      while (j > 0 && arrivals[order[j - 1]!]! > arrivals[i]!) {
-        order[j] = order[j - 1]!;
-        j--;
-      }
-      order[j] = i;
-    }
-    return order;
-  }
-
-  clear(): void {
-    // The ids go: a departed endpoint's id is not kept alive by a slot never written again.
-    for (let i = 0; i < this.count; i++) this.ids[i] = '';
-    this.count = 0;
-  }
 }

@@ -1249,8 +1249,7 @@ export class VideoProjection {
     this.#lastSeen[index] = arrival;
     const highest = this.#highestSequence[index]!;
     if (highest < 0 || isNewer(last, highest)) this.#highestSequence[index] = last;
-    // What the receivers are to map of it. Before, the run's packets that would take those to map
-    // past half the ring: the receivers are given what came before it first.
+    // What the receivers are to map of it when next brought up to date (#syncReceivers).
     if (previousPicture >= 0) {
       route.previous = previousPicture;
       copyRecord(meta, previousPicture, offset, route.previousRecord);
