@@ -877,7 +877,9 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
         } catch (err) {
           process.stderr.write(`note: --perf: no breakdown: ${(err as Error).message}\n`);
         } finally {
-          rmSync(perfDir, { recursive: true, force: true });
+          // SALON_BENCH_KEEP_PERF=1: kept for `perf report -i` (e.g. --sort sym on the addon's DSO).
+          if (process.env.SALON_BENCH_KEEP_PERF === '1') console.log(`  (perf data kept in ${perfFile})`);
+          else rmSync(perfDir, { recursive: true, force: true });
         }
       }
       if (profDir) {

@@ -608,6 +608,21 @@ function encodedAddress(addon: NativeMedia, cache: WeakMap<RemoteAddress, Buffer
 /** Datagrams per recvmmsg at most. */
 const RECEIVE_CAPACITY = 64;
 /**
+ * JavaScript's time with the datagrams of one read (ms) before the rest of them wait for the
+ * event loop's next turn (NativeMediaSocket's backlog). A datagram is cheap, but a read of 64 can
+ * hold many receivers' transport-cc feedback (about 0.1 ms each in a room of 50) and sender
+ * reports (0.35 ms: a copy to each endpoint): in 1x50(lastN20) about one read a second ran 4 to
+ * 15 ms, while every datagram behind it waited unread in the socket, media the addon forwards
+ * at once included, and what the read had forwarded waited to be sent.
+ */
+export const READ_BUDGET_MS = 0.25;
+/**
+ * Datagrams that may so wait. Past it JavaScript is not keeping up with the socket at all: the
+ * next read first hands on the whole backlog, however long that takes (the delay is the lesser
+ * harm than a backlog growing without bound).
+ */
+export const READ_BACKLOG_LIMIT = 4_096;
+/**
  * Room per received datagram. Media and STUN are far smaller; a DTLS flight is cut to the path
  * MTU by its sender. A longer datagram is dropped and counted (`counters.truncated`): nothing the
  * bridge speaks needs it, and a 64 KiB slot per datagram (dgram's) is what made receiving dear.
@@ -643,6 +658,17 @@ export interface UnprotectedRead {
  */
 export type MediaDatagramHandler = (data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: UnprotectedRead) => void;
 
+/** A datagram the media socket read and hands on later (NativeMediaSocket's backlog): what the read said of it. */
+interface WaitingDatagram {
+  data: Buffer;
+  from: RemoteAddress;
+  arrival: number | undefined;
+  kernelArrival: number;
+  outcome: number;
+  by: number;
+  wireLength: number;
+}
+
 /** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
 const MAX_PEERS = 65_536;
 
@@ -670,9 +696,25 @@ export class NativeMediaSocket {
   unknownPeers = 0;
   #batch: UdpSendBatch | undefined;
   #closed = false;
+  /**
+   * Datagrams read but not yet handed on, in the order they came: the rest of a read once
+   * READ_BUDGET_MS was spent on it, and every later read's while any wait. Handed on in the check
+   * phase (setImmediate), READ_BUDGET_MS at a time: the first slice right after the read returned
+   * and the addon sent what it forwarded, the next ones after the event loop polled again.
+   */
+  #backlog: WaitingDatagram[] = [];
+  #backlogHead = 0;
+  #backlogScheduled = false;
+  readonly #budgetMs: number;
+  readonly #backlogLimit: number;
 
-  /** @throws a system error (code EADDRINUSE, …) when the address cannot be bound */
-  constructor(addon: NativeMedia, host: string, port: number, bufferBytes: number, maxPeers = MAX_PEERS) {
+  /**
+   * `read`: READ_BUDGET_MS and READ_BACKLOG_LIMIT, unless given (tests).
+   * @throws a system error (code EADDRINUSE, …) when the address cannot be bound
+   */
+  constructor(addon: NativeMedia, host: string, port: number, bufferBytes: number, maxPeers = MAX_PEERS, read: { budgetMs?: number; backlogLimit?: number } = {}) {
+    this.#budgetMs = read.budgetMs ?? READ_BUDGET_MS;
+    this.#backlogLimit = read.backlogLimit ?? READ_BACKLOG_LIMIT;
     this.#addon = addon;
     this.#socket = new addon.UdpSocket(host, port, bufferBytes, RECEIVE_CAPACITY, RECEIVE_SLOT_BYTES, maxPeers);
     this.#metadata = this.#socket.metadata;
@@ -776,6 +818,13 @@ export class NativeMediaSocket {
     this.#batch?.close();
     this.#socket.close();
     this.#peers = [];
+    this.#backlog = [];
+    this.#backlogHead = 0;
+  }
+
+  /** Datagrams read and waiting to be handed on (READ_BUDGET_MS). */
+  get waiting(): number {
+    return this.#backlog.length - this.#backlogHead;
   }
 
   readonly #onDatagrams = (bytes: ArrayBuffer, count: number, generation: number): void => {
@@ -787,12 +836,14 @@ export class NativeMediaSocket {
     const arrivals = this.#arrivals;
     const unprotected = this.#unprotected;
     const unprotectedBy = this.#unprotectedBy;
-    const read = this.#read;
     // One clock read per recvmmsg: each datagram's arrival is placed from its wait in the socket.
     const handledAt = performance.now();
     const readAt = arrivals.length > RECEIVE_CAPACITY + 1 ? arrivals[RECEIVE_CAPACITY + 1]! : 0;
-    let offset = 0;
     let failure: { error: unknown } | undefined;
+    // A backlog this long: all of it now, before this read's datagrams.
+    if (this.waiting >= this.#backlogLimit) failure = this.#handBacklog(Number.POSITIVE_INFINITY);
+    const deadline = handledAt + this.#budgetMs;
+    let offset = 0;
     for (let i = 0; i < count && !this.#closed; i++) {
       const length = metadata[2 * i]!;
       const id = metadata[2 * i + 1]!;
@@ -800,21 +851,23 @@ export class NativeMediaSocket {
       // Unprotected in place by the read: the RTP packet is the datagram less its SRTP tag.
       const outcome = unprotected[i]!;
       const data = Buffer.from(bytes, offset, outcome >= 0 ? outcome : length);
-      if (outcome !== -1) {
-        read.outcome = outcome;
-        // Negated: noted in the transform's receive log too (salon_media.cc UdpSocket::Unprotect).
-        const by = unprotectedBy[i]!;
-        read.transform = by < 0 ? -by : by;
-        read.logged = by < 0;
-        read.wireLength = length;
-      }
       offset += length;
+      if (!from) {
+        this.unknownPeers++;
+        continue;
+      }
+      const by = unprotectedBy[i]!;
       const kernelArrival = arrivals[i]!;
-      arrivals[RECEIVE_CAPACITY] = kernelArrival;
       const wait = readAt - kernelArrival;
+      const arrival = kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined;
+      // Behind what waits (in order), or past the budget: the first of a read always goes (a
+      // handler slower than the budget still makes progress).
+      if (this.waiting > 0 || (i > 0 && performance.now() >= deadline)) {
+        this.#wait({ data, from, arrival, kernelArrival, outcome, by, wireLength: length });
+        continue;
+      }
       try {
-        if (from) this.#handler!(data, from, kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined, outcome === -1 ? undefined : read);
-        else this.unknownPeers++;
+        this.#hand(data, from, arrival, kernelArrival, outcome, by, length);
       } catch (error) {
         failure ??= { error }; // the rest of the read is still handed on
       }
@@ -823,6 +876,61 @@ export class NativeMediaSocket {
     // As a throwing 'message' listener of a dgram socket: an uncaught exception (the addon raises it).
     if (failure) throw failure.error;
   };
+
+  /** One datagram to the handler, with the facts the read gave it. */
+  #hand(data: Buffer, from: RemoteAddress, arrival: number | undefined, kernelArrival: number, outcome: number, by: number, wireLength: number): void {
+    let read: UnprotectedRead | undefined;
+    if (outcome !== -1) {
+      read = this.#read;
+      read.outcome = outcome;
+      // Negated: noted in the transform's receive log too (salon_media.cc UdpSocket::Unprotect).
+      read.transform = by < 0 ? -by : by;
+      read.logged = by < 0;
+      read.wireLength = wireLength;
+    }
+    // What the batch sends meanwhile counts its wire delay from this datagram's arrival (salon_media.cc current_arrival).
+    this.#arrivals[RECEIVE_CAPACITY] = kernelArrival;
+    this.#handler!(data, from, arrival, read);
+  }
+
+  #wait(datagram: WaitingDatagram): void {
+    this.#backlog.push(datagram);
+    if (this.#backlogScheduled) return;
+    this.#backlogScheduled = true;
+    setImmediate(this.#handWaiting);
+  }
+
+  readonly #handWaiting = (): void => {
+    this.#backlogScheduled = false;
+    const failure = this.#handBacklog(performance.now() + this.#budgetMs);
+    if (this.waiting > 0 && !this.#backlogScheduled && !this.#closed) {
+      this.#backlogScheduled = true;
+      setImmediate(this.#handWaiting);
+    }
+    if (failure) throw failure.error;
+  };
+
+  /** Hands on waiting datagrams until `deadline` (at least one); what a handler threw, after the rest. */
+  #handBacklog(deadline: number): { error: unknown } | undefined {
+    let failure: { error: unknown } | undefined;
+    const backlog = this.#backlog;
+    while (this.#backlogHead < backlog.length && !this.#closed) {
+      const datagram = backlog[this.#backlogHead]!;
+      backlog[this.#backlogHead++] = undefined as unknown as WaitingDatagram; // let it go
+      try {
+        this.#hand(datagram.data, datagram.from, datagram.arrival, datagram.kernelArrival, datagram.outcome, datagram.by, datagram.wireLength);
+      } catch (error) {
+        failure ??= { error };
+      }
+      if (performance.now() >= deadline) break;
+    }
+    this.#arrivals[RECEIVE_CAPACITY] = 0;
+    if (this.#backlogHead === backlog.length) {
+      this.#backlog = [];
+      this.#backlogHead = 0;
+    }
+    return failure;
+  }
 
   #peer(id: number): RemoteAddress | undefined {
     const peer = this.#socket.peer(id);

@@ -446,8 +446,8 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     for (const socket of media.splice(0)) socket.close();
   });
 
-  function open(host = '127.0.0.1', port = 0, maxPeers?: number): NativeMediaSocket {
-    const socket = new NativeMediaSocket(addon, host, port, 4 << 20, maxPeers);
+  function open(host = '127.0.0.1', port = 0, maxPeers?: number, read?: { budgetMs?: number; backlogLimit?: number }): NativeMediaSocket {
+    const socket = new NativeMediaSocket(addon, host, port, 4 << 20, maxPeers, read);
     media.push(socket);
     return socket;
   }
@@ -697,6 +697,95 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     await Promise.all([1, 2, 3].map((n) => sendFrom(a, socket, Buffer.from([n]))));
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(seen, [1], 'nothing is handed on after close, not even the rest of the same read');
+  });
+
+  /** Counts the event loop's turns (one per check phase) until stopped. */
+  function turns(): { readonly now: number; stop(): void } {
+    let count = 0;
+    let running = true;
+    const next = (): void => {
+      count++;
+      if (running) setImmediate(next);
+    };
+    setImmediate(next);
+    return { get now() { return count; }, stop: () => { running = false; } };
+  }
+
+  const busy = (ms: number): void => {
+    const from = performance.now();
+    while (performance.now() - from < ms);
+  };
+
+  it('hands on the rest of a read in later turns once its handler spent the read budget, in order, and what a later read brings after it', async () => {
+    const socket = open('127.0.0.1', 0, undefined, { budgetMs: 1 });
+    const sender = open();
+    const to = { host: '127.0.0.1', port: socket.port };
+    const turn = turns();
+    const got: Array<{ tag: number; turn: number; waiting: number }> = [];
+    const done = new Promise<void>((resolve) => socket.receive((data) => {
+      got.push({ tag: data[0]!, turn: turn.now, waiting: socket.waiting }); // those behind it
+      if (data[0] === 0) {
+        // In the socket while the first read's rest waits: the next read's, handed on after it.
+        for (let i = 10; i < 13; i++) assert.equal(sender.send(Buffer.from([i]), to), 0);
+      }
+      busy(0.4); // three datagrams spend the budget
+      if (got.length === 13) resolve();
+    }));
+    for (let i = 0; i < 10; i++) assert.equal(sender.send(Buffer.from([i]), to), 0); // one read of ten
+    await done;
+    turn.stop();
+    assert.deepEqual(got.map((g) => g.tag), [...Array(13).keys()], 'every datagram, in the order it came');
+    const first = got[0]!.turn;
+    const inRead = got.filter((g) => g.turn === first).length;
+    assert.ok(inRead >= 2 && inRead <= 3, `the read itself hands on what its budget allows (${inRead})`);
+    assert.ok(got.slice(inRead).every((g) => g.turn > first), 'the rest waits for later turns');
+    assert.ok(got.slice(inRead, -1).every((g) => g.waiting > 0), 'with the ones after it waiting too');
+    assert.ok(new Set(got.map((g) => g.turn)).size >= 4, `in slices of the budget, not at once (turns ${got.map((g) => g.turn)})`);
+    assert.equal(socket.waiting, 0);
+  });
+
+  it('hands on a backlog over its limit at the next read, all of it before that read\'s own datagrams', async () => {
+    const socket = open('127.0.0.1', 0, undefined, { budgetMs: 0.1, backlogLimit: 3 });
+    const sender = open();
+    const to = { host: '127.0.0.1', port: socket.port };
+    const turn = turns();
+    const got: Array<{ tag: number; turn: number }> = [];
+    const done = new Promise<void>((resolve) => socket.receive((data) => {
+      got.push({ tag: data[0]!, turn: turn.now });
+      if (data[0] === 0) for (let i = 10; i < 12; i++) assert.equal(sender.send(Buffer.from([i]), to), 0);
+      busy(0.3); // each over the budget: one datagram per slice
+      if (got.length === 12) resolve();
+    }));
+    for (let i = 0; i < 10; i++) assert.equal(sender.send(Buffer.from([i]), to), 0);
+    await done;
+    turn.stop();
+    assert.deepEqual(got.map((g) => g.tag), [...Array(12).keys()], 'every datagram, in the order it came');
+    const ofTag = (tag: number): number => got.find((g) => g.tag === tag)!.turn;
+    // 0 in the first read; 1 in the backlog's first slice; at the next read 9 wait (over 3): 2-9 go
+    // in that read's turn, then 10, the read's first own datagram; 11 is past the budget and waits.
+    assert.ok(ofTag(1) <= ofTag(0) + 1);
+    const atLimit = ofTag(2);
+    for (let tag = 3; tag <= 10; tag++) assert.equal(ofTag(tag), atLimit, `datagram ${tag} handed on in the read that found the backlog over its limit`);
+    assert.ok(ofTag(11) > atLimit, 'the read\'s own datagrams after its first keep the budget');
+  });
+
+  it('drops what waits when closed, and hands on nothing after', async () => {
+    const socket = open('127.0.0.1', 0, undefined, { budgetMs: 0.1 });
+    const sender = open();
+    const to = { host: '127.0.0.1', port: socket.port };
+    const got: number[] = [];
+    const first = new Promise<void>((resolve) => socket.receive((data) => {
+      got.push(data[0]!);
+      busy(0.3);
+      resolve();
+    }));
+    for (let i = 0; i < 5; i++) assert.equal(sender.send(Buffer.from([i]), to), 0);
+    await first;
+    assert.ok(socket.waiting > 0, 'the rest of the read waits');
+    socket.close();
+    assert.equal(socket.waiting, 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(got.length < 5, `handed on after close: ${got}`);
   });
 
   it('forgets its peers when over capacity (a flood of sources), between reads only, and names each source right', async () => {
