@@ -737,7 +737,8 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.deepEqual(got.map((g) => g.tag), [...Array(13).keys()], 'every datagram, in the order it came');
     const first = got[0]!.turn;
     const inRead = got.filter((g) => g.turn === first).length;
-    assert.ok(inRead >= 2 && inRead <= 3, `the read itself hands on what its budget allows (${inRead})`);
+    // 0.4 ms each: at most three fit in 1 ms (fewer on a busy machine, the first always).
+    assert.ok(inRead >= 1 && inRead <= 3, `the read itself hands on what its budget allows (${inRead})`);
     assert.ok(got.slice(inRead).every((g) => g.turn > first), 'the rest waits for later turns');
     assert.ok(got.slice(inRead, -1).every((g) => g.waiting > 0), 'with the ones after it waiting too');
     assert.ok(new Set(got.map((g) => g.turn)).size >= 4, `in slices of the budget, not at once (turns ${got.map((g) => g.turn)})`);
