@@ -609,7 +609,8 @@ function encodedAddress(addon: NativeMedia, cache: WeakMap<RemoteAddress, Buffer
 const RECEIVE_CAPACITY = 64;
 /**
  * JavaScript's time with the datagrams of one read (ms) before the rest of them wait for the
- * event loop's next turn (NativeMediaSocket's backlog). A datagram is cheap, but a read of 64 can
+ * event loop's next turn (NativeMediaSocket's backlog): RTCP, DTLS, STUN and whatever the read
+ * did not unprotect, not the RTP it did (see #onDatagrams). A datagram is cheap, but a read of 64 can
  * hold many receivers' transport-cc feedback (about 0.1 ms each in a room of 50) and sender
  * reports (0.35 ms: a copy to each endpoint): in 1x50(lastN20) about one read a second ran 4 to
  * 15 ms, while every datagram behind it waited unread in the socket, media the addon forwards
@@ -698,7 +699,8 @@ export class NativeMediaSocket {
   #closed = false;
   /**
    * Datagrams read but not yet handed on, in the order they came: the rest of a read once
-   * READ_BUDGET_MS was spent on it, and every later read's while any wait. Handed on in the check
+   * READ_BUDGET_MS was spent on it, and every later read's while any wait (all but the RTP the
+   * read unprotected, which is handed on at once, in the order of the read). Handed on in the check
    * phase (setImmediate), READ_BUDGET_MS at a time: the first slice right after the read returned
    * and the addon sent what it forwarded, the next ones after the event loop polled again.
    */
@@ -861,8 +863,10 @@ export class NativeMediaSocket {
       const wait = readAt - kernelArrival;
       const arrival = kernelArrival > 0 && wait >= 0 && wait <= MAX_SOCKET_WAIT_MS ? handledAt - wait : undefined;
       // Behind what waits (in order), or past the budget: the first of a read always goes (a
-      // handler slower than the budget still makes progress).
-      if (this.waiting > 0 || (i > 0 && performance.now() >= deadline)) {
+      // handler slower than the budget still makes progress). RTP the read unprotected never
+      // waits: the read forwards a stream's next packets itself from the next read on, and they
+      // must not pass one JavaScript has (a keyframe, with the switches it brings).
+      if (outcome === -1 && (this.waiting > 0 || (i > 0 && performance.now() >= deadline))) {
         this.#wait({ data, from, arrival, kernelArrival, outcome, by, wireLength: length });
         continue;
       }

@@ -745,6 +745,34 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.equal(socket.waiting, 0);
   });
 
+  it('never makes the RTP the read unprotected wait: it is handed on in the read, in order, what else came waiting', async () => {
+    const socket = open('127.0.0.1', 0, undefined, { budgetMs: 0.1 });
+    const sender = open();
+    const { sender: sendingKeys, receiver: receivingKeys } = keys(7);
+    const sending = new SrtpProtection(sendingKeys, addon);
+    const receiving = new SrtpProtection(receivingKeys, addon);
+    assert.equal(socket.bindReceiver({ host: '127.0.0.1', port: sender.port }, receiving.nativeReceiver), true);
+    const to = { host: '127.0.0.1', port: socket.port };
+    const turn = turns();
+    const got: Array<{ what: string; turn: number }> = [];
+    const done = new Promise<void>((resolve) => socket.receive((data, _from, _arrival, read) => {
+      got.push({ what: read ? `rtp ${data.readUInt16BE(2)}` : `other ${data[1]}`, turn: turn.now });
+      busy(0.3); // each over the budget
+      if (got.length === 6) resolve();
+    }));
+    // Not RTP (a STUN-like first byte), then RTP and the rest alternating: one read.
+    for (const [i, datagram] of [
+      Buffer.from([0, 0]), sending.protectRtp(rtp(1, 100))!, Buffer.from([0, 2]),
+      sending.protectRtp(rtp(3, 100))!, Buffer.from([0, 4]), sending.protectRtp(rtp(5, 100))!,
+    ].entries()) assert.equal(sender.send(datagram, to), 0, `datagram ${i}`);
+    await done;
+    turn.stop();
+    assert.deepEqual(got.map((g) => g.what), ['other 0', 'rtp 1', 'rtp 3', 'rtp 5', 'other 2', 'other 4']);
+    const first = got[0]!.turn;
+    assert.deepEqual(got.slice(0, 4).map((g) => g.turn), [first, first, first, first], 'the RTP in the read itself, past the budget');
+    assert.ok(got[4]!.turn > first && got[5]!.turn > got[4]!.turn, 'the rest in later turns, one per slice');
+  });
+
   it('hands on a backlog over its limit at the next read, all of it before that read\'s own datagrams', async () => {
     const socket = open('127.0.0.1', 0, undefined, { budgetMs: 0.1, backlogLimit: 3 });
     const sender = open();
