@@ -576,6 +576,11 @@ export class UdpSendBatch {
     return length;
   }
 
+  /** Sends what is queued now, if anything is, rather than at the end of the event loop's turn. */
+  sendQueued(): void {
+    if (this.#scheduled) this.#flush();
+  }
+
   /** Sends what is queued now (before the socket closes). */
   close(): void {
     if (this.#closed) return;
@@ -624,6 +629,12 @@ export const READ_BUDGET_MS = 0.25;
  */
 export const READ_BACKLOG_LIMIT = 4_096;
 /**
+ * How long (ms) a datagram may wait so: a slice that finds an older one at the head goes on past
+ * its budget until the head is younger. Feedback (NACK, transport-cc, PLI) a few tens of ms late
+ * is worth little; under a load JavaScript barely keeps up with, the backlog so stays short.
+ */
+export const READ_BACKLOG_MAX_WAIT_MS = 10;
+/**
  * Room per received datagram. Media and STUN are far smaller; a DTLS flight is cut to the path
  * MTU by its sender. A longer datagram is dropped and counted (`counters.truncated`): nothing the
  * bridge speaks needs it, and a 64 KiB slot per datagram (dgram's) is what made receiving dear.
@@ -659,15 +670,17 @@ export interface UnprotectedRead {
  */
 export type MediaDatagramHandler = (data: Buffer, from: RemoteAddress, arrival: number | undefined, unprotected?: UnprotectedRead) => void;
 
-/** A datagram the media socket read and hands on later (NativeMediaSocket's backlog): what the read said of it. */
+/**
+ * A datagram the media socket read and hands on later (NativeMediaSocket's backlog): one the read
+ * did not unprotect (only those wait), a copy of its bytes (a view would hold its read's whole
+ * buffer), when its read was handed on (`readAt`, for READ_BACKLOG_MAX_WAIT_MS).
+ */
 interface WaitingDatagram {
   data: Buffer;
   from: RemoteAddress;
   arrival: number | undefined;
   kernelArrival: number;
-  outcome: number;
-  by: number;
-  wireLength: number;
+  readAt: number;
 }
 
 /** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
@@ -701,22 +714,36 @@ export class NativeMediaSocket {
    * Datagrams read but not yet handed on, in the order they came: the rest of a read once
    * READ_BUDGET_MS was spent on it, and every later read's while any wait (all but the RTP the
    * read unprotected, which is handed on at once, in the order of the read). Handed on in the check
-   * phase (setImmediate), READ_BUDGET_MS at a time: the first slice right after the read returned
-   * and the addon sent what it forwarded, the next ones after the event loop polled again.
+   * phase (setImmediate), READ_BUDGET_MS at a time (longer for a head older than
+   * READ_BACKLOG_MAX_WAIT_MS): the first slice right after the read returned and the addon sent
+   * what it forwarded, the next ones after the event loop polled again.
    */
   #backlog: WaitingDatagram[] = [];
   #backlogHead = 0;
-  #backlogScheduled = false;
+  #backlogImmediate: NodeJS.Immediate | undefined;
+  /**
+   * A receiver was bound or unbound (bindReceiver): what waits, or comes to wait, is all handed on
+   * in the next slice, before the next read, which may unprotect (and the addon forward) later
+   * SRTP of the same peer that must not pass the SRTP of it still waiting.
+   */
+  #drainBacklog = false;
+  /** A read's or a slice's datagrams are being handed on. */
+  #handing = false;
   readonly #budgetMs: number;
   readonly #backlogLimit: number;
+  readonly #maxWaitMs: number;
 
   /**
-   * `read`: READ_BUDGET_MS and READ_BACKLOG_LIMIT, unless given (tests).
+   * `read`: READ_BUDGET_MS, READ_BACKLOG_LIMIT and READ_BACKLOG_MAX_WAIT_MS, unless given (tests).
    * @throws a system error (code EADDRINUSE, …) when the address cannot be bound
    */
-  constructor(addon: NativeMedia, host: string, port: number, bufferBytes: number, maxPeers = MAX_PEERS, read: { budgetMs?: number; backlogLimit?: number } = {}) {
+  constructor(
+    addon: NativeMedia, host: string, port: number, bufferBytes: number, maxPeers = MAX_PEERS,
+    read: { budgetMs?: number; backlogLimit?: number; maxWaitMs?: number } = {},
+  ) {
     this.#budgetMs = read.budgetMs ?? READ_BUDGET_MS;
     this.#backlogLimit = read.backlogLimit ?? READ_BACKLOG_LIMIT;
+    this.#maxWaitMs = read.maxWaitMs ?? READ_BACKLOG_MAX_WAIT_MS;
     this.#addon = addon;
     this.#socket = new addon.UdpSocket(host, port, bufferBytes, RECEIVE_CAPACITY, RECEIVE_SLOT_BYTES, maxPeers);
     this.#metadata = this.#socket.metadata;
@@ -788,7 +815,10 @@ export class NativeMediaSocket {
   bindReceiver(from: RemoteAddress, transform: NativeTransform | undefined): boolean {
     if (this.#closed) return false;
     const address = encodedAddress(this.#addon, this.#addresses, from);
-    return address !== undefined && this.#socket.setReceiver(address, transform?.handle ?? 0);
+    if (address === undefined || !this.#socket.setReceiver(address, transform?.handle ?? 0)) return false;
+    // Also while handing on (what the rest of the read or slice leaves waiting came before).
+    if (this.waiting > 0 || this.#handing) this.#drainBacklog = true;
+    return true;
   }
 
   /**
@@ -822,6 +852,8 @@ export class NativeMediaSocket {
     this.#peers = [];
     this.#backlog = [];
     this.#backlogHead = 0;
+    if (this.#backlogImmediate) clearImmediate(this.#backlogImmediate);
+    this.#backlogImmediate = undefined;
   }
 
   /** Datagrams read and waiting to be handed on (READ_BUDGET_MS). */
@@ -842,9 +874,13 @@ export class NativeMediaSocket {
     const handledAt = performance.now();
     const readAt = arrivals.length > RECEIVE_CAPACITY + 1 ? arrivals[RECEIVE_CAPACITY + 1]! : 0;
     let failure: { error: unknown } | undefined;
-    // A backlog this long: all of it now, before this read's datagrams.
-    if (this.waiting >= this.#backlogLimit) failure = this.#handBacklog(Number.POSITIVE_INFINITY);
-    const deadline = handledAt + this.#budgetMs;
+    this.#handing = true;
+    let deadline = handledAt + this.#budgetMs;
+    // A backlog this long: all of it now, before this read's datagrams, which then have the budget.
+    if (this.waiting >= this.#backlogLimit) {
+      failure = this.#handBacklog(Number.POSITIVE_INFINITY);
+      deadline = performance.now() + this.#budgetMs;
+    }
     let offset = 0;
     for (let i = 0; i < count && !this.#closed; i++) {
       const length = metadata[2 * i]!;
@@ -867,7 +903,7 @@ export class NativeMediaSocket {
       // waits: the read forwards a stream's next packets itself from the next read on, and they
       // must not pass one JavaScript has (a keyframe, with the switches it brings).
       if (outcome === -1 && (this.waiting > 0 || (i > 0 && performance.now() >= deadline))) {
-        this.#wait({ data, from, arrival, kernelArrival, outcome, by, wireLength: length });
+        this.#wait({ data: Buffer.from(data), from, arrival, kernelArrival, readAt: handledAt });
         continue;
       }
       try {
@@ -877,6 +913,7 @@ export class NativeMediaSocket {
       }
     }
     arrivals[RECEIVE_CAPACITY] = 0;
+    this.#handing = false;
     // As a throwing 'message' listener of a dgram socket: an uncaught exception (the addon raises it).
     if (failure) throw failure.error;
   };
@@ -899,39 +936,47 @@ export class NativeMediaSocket {
 
   #wait(datagram: WaitingDatagram): void {
     this.#backlog.push(datagram);
-    if (this.#backlogScheduled) return;
-    this.#backlogScheduled = true;
-    setImmediate(this.#handWaiting);
+    this.#backlogImmediate ??= setImmediate(this.#handWaiting);
   }
 
   readonly #handWaiting = (): void => {
-    this.#backlogScheduled = false;
+    this.#backlogImmediate = undefined;
     const failure = this.#handBacklog(performance.now() + this.#budgetMs);
-    if (this.waiting > 0 && !this.#backlogScheduled && !this.#closed) {
-      this.#backlogScheduled = true;
-      setImmediate(this.#handWaiting);
-    }
+    if (this.waiting > 0 && !this.#closed) this.#backlogImmediate ??= setImmediate(this.#handWaiting);
+    // What the handlers queued goes out now, not after the next poll (the batch's own flush,
+    // scheduled from this check phase, would wait for the next one).
+    this.#batch?.sendQueued();
     if (failure) throw failure.error;
   };
 
-  /** Hands on waiting datagrams until `deadline` (at least one); what a handler threw, after the rest. */
+  /**
+   * Hands on waiting datagrams until `deadline` (at least one), on past it while the head waited
+   * READ_BACKLOG_MAX_WAIT_MS or a receiver was bound meanwhile (#drainBacklog); what a handler
+   * threw, after the rest.
+   */
   #handBacklog(deadline: number): { error: unknown } | undefined {
     let failure: { error: unknown } | undefined;
     const backlog = this.#backlog;
+    const handing = this.#handing; // within a read (the limit)
+    this.#handing = true;
     while (this.#backlogHead < backlog.length && !this.#closed) {
       const datagram = backlog[this.#backlogHead]!;
       backlog[this.#backlogHead++] = undefined as unknown as WaitingDatagram; // let it go
       try {
-        this.#hand(datagram.data, datagram.from, datagram.arrival, datagram.kernelArrival, datagram.outcome, datagram.by, datagram.wireLength);
+        this.#hand(datagram.data, datagram.from, datagram.arrival, datagram.kernelArrival, -1, 0, datagram.data.length);
       } catch (error) {
         failure ??= { error };
       }
-      if (performance.now() >= deadline) break;
+      if (this.#drainBacklog || this.#backlogHead === backlog.length) continue;
+      const now = performance.now();
+      if (now >= deadline && now - backlog[this.#backlogHead]!.readAt < this.#maxWaitMs) break;
     }
     this.#arrivals[RECEIVE_CAPACITY] = 0;
+    this.#handing = handing;
     if (this.#backlogHead === backlog.length) {
       this.#backlog = [];
       this.#backlogHead = 0;
+      this.#drainBacklog = false;
     }
     return failure;
   }
