@@ -424,6 +424,9 @@ template <typename T>
 class SsrcTable {
  public:
   explicit SsrcTable(size_t capacity) : capacity_(capacity) {}
+  // A copy would hold the other table's cached pointers.
+  SsrcTable(const SsrcTable&) = delete;
+  SsrcTable& operator=(const SsrcTable&) = delete;
 
   // The state of `ssrc`, or nullptr; `recent` tells which generation holds it.
   const T* Find(uint32_t ssrc, bool* recent) const {
