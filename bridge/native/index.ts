@@ -901,7 +901,8 @@ export class NativeMediaSocket {
       // Behind what waits (in order), or past the budget: the first of a read always goes (a
       // handler slower than the budget still makes progress). RTP the read unprotected never
       // waits: the read forwards a stream's next packets itself from the next read on, and they
-      // must not pass one JavaScript has (a keyframe, with the switches it brings).
+      // must not pass one JavaScript has (a keyframe, with the switches it brings). Nor does what
+      // the read refused (replay, authentication, malformed): the bridge only counts and drops it.
       if (outcome === -1 && (this.waiting > 0 || (i > 0 && performance.now() >= deadline))) {
         this.#wait({ data: Buffer.from(data), from, arrival, kernelArrival, readAt: handledAt });
         continue;
