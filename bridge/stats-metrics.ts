@@ -117,6 +117,7 @@ class WireDelayHistogram extends Histogram {
 export interface MediaSocketFigures {
   wireDelays(): WireDelays | undefined;
   readDelays(): WireDelays | undefined;
+  responseDelays(): WireDelays | undefined;
   socketCounters(): MediaSocketCounters | undefined;
 }
 
@@ -156,8 +157,13 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
   if (media) {
     new WireDelayHistogram(
       'salon_bridge_wire_delay_seconds',
-      'Time from the kernel receiving a packet to its copies leaving the media socket (native media path: forwarded copies and retransmissions answering a NACK)',
+      'Time from the kernel receiving an RTP packet to its copies leaving the media socket (native media path: forwarded copies)',
       registry, () => media.wireDelays(),
+    );
+    new WireDelayHistogram(
+      'salon_bridge_response_delay_seconds',
+      'Time from the kernel receiving RTCP (or DTLS, STUN) to what the bridge sent in answer leaving the media socket (native media path: retransmissions for a NACK, probing, translated sender reports, any RTCP sent meanwhile)',
+      registry, () => media.responseDelays(),
     );
     new WireDelayHistogram(
       'salon_bridge_read_delay_seconds',

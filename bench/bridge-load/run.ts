@@ -122,10 +122,12 @@ function udpDrops(ports: ReadonlySet<number>): number {
 
 const WIRE_DELAY = 'salon_bridge_wire_delay_seconds_bucket';
 const READ_DELAY = 'salon_bridge_read_delay_seconds_bucket';
+const RESPONSE_DELAY = 'salon_bridge_response_delay_seconds_bucket';
 
 interface DelayBuckets {
   wire: Array<[number, number]>;
   read: Array<[number, number]>;
+  response: Array<[number, number]>;
   /** The stress level the bridge announces, and the event loop's busy share behind it, over its last 5 s sampling interval (NaN: not exposed). */
   stress: number;
   utilization: number;
@@ -149,13 +151,13 @@ const BRIDGE_COUNTERS = {
 } as const;
 
 /**
- * The server's `salon_bridge_wire_delay_seconds` and `salon_bridge_read_delay_seconds` histograms
- * from one scrape of /metrics: [upper bound in ms (Infinity for +Inf), cumulative count]; empty
+ * The server's `salon_bridge_wire_delay_seconds`, `salon_bridge_read_delay_seconds` and
+ * `salon_bridge_response_delay_seconds` histograms from one scrape of /metrics: [upper bound in ms (Infinity for +Inf), cumulative count]; empty
  * when the server has none (TypeScript media path).
  */
 async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets: DelayBuckets = { wire: [], read: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN, batch: { datagrams: NaN, messages: NaN, segmented: NaN }, counters: {}, gc: { pauseSeconds: 0, major: 0 } };
+  const buckets: DelayBuckets = { wire: [], read: [], response: [], stress: NaN, utilization: NaN, cameraMaxHeight: NaN, batch: { datagrams: NaN, messages: NaN, segmented: NaN }, counters: {}, gc: { pauseSeconds: 0, major: 0 } };
   for (const line of text.split('\n')) {
     const gc = /^salon_nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)/.exec(line);
     if (gc?.[1] === 'sum') buckets.gc.pauseSeconds += Number(gc[3]);
@@ -166,12 +168,13 @@ async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
     if (line.startsWith('salon_bridge_camera_max_height ')) buckets.cameraMaxHeight = Number(line.split(' ')[1]);
     const batch = /^salon_bridge_media_socket_batch_(datagrams|messages|segmented)_total (\S+)/.exec(line);
     if (batch) buckets.batch[batch[1] as keyof DelayBuckets['batch']] = Number(batch[2]);
-    const into = line.startsWith(WIRE_DELAY) ? buckets.wire : line.startsWith(READ_DELAY) ? buckets.read : undefined;
+    const into = line.startsWith(WIRE_DELAY) ? buckets.wire : line.startsWith(READ_DELAY) ? buckets.read : line.startsWith(RESPONSE_DELAY) ? buckets.response : undefined;
     const match = into && /le="([^"]+)"\}\s+(\S+)/.exec(line);
     if (into && match) into.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
   }
   buckets.wire.sort((a, b) => a[0] - b[0]);
   buckets.read.sort((a, b) => a[0] - b[0]);
+  buckets.response.sort((a, b) => a[0] - b[0]);
   return buckets;
 }
 
@@ -198,14 +201,15 @@ function wireQuantile(before: Array<[number, number]>, after: Array<[number, num
   return { ms: lower, over: true };
 }
 
-function wireFigures(before: DelayBuckets, after: DelayBuckets): Pick<Result, 'wireP50ms' | 'wireP99ms' | 'wireSamples' | 'readP50ms' | 'readP99ms'> {
+function wireFigures(before: DelayBuckets, after: DelayBuckets): Pick<Result, 'wireP50ms' | 'wireP99ms' | 'wireSamples' | 'readP50ms' | 'readP99ms' | 'responseP50ms' | 'responseP99ms' | 'responseSamples'> {
   const show = ({ ms, over }: { ms: number; over: boolean }): number | string => (over ? `≥${round(ms, 2)}` : round(ms, 2));
   const samples = (b: Array<[number, number]>, a: Array<[number, number]>): number => (a.at(-1)?.[1] ?? 0) - (b.at(-1)?.[1] ?? 0);
   const quantiles = (b: Array<[number, number]>, a: Array<[number, number]>): [number | string, number | string] =>
     a.length === 0 || samples(b, a) <= 0 ? ['-', '-'] : [show(wireQuantile(b, a, 0.5)), show(wireQuantile(b, a, 0.99))];
   const [wireP50ms, wireP99ms] = quantiles(before.wire, after.wire);
   const [readP50ms, readP99ms] = quantiles(before.read, after.read);
-  return { wireP50ms, wireP99ms, wireSamples: samples(before.wire, after.wire), readP50ms, readP99ms };
+  const [responseP50ms, responseP99ms] = quantiles(before.response, after.response);
+  return { wireP50ms, wireP99ms, wireSamples: samples(before.wire, after.wire), readP50ms, readP99ms, responseP50ms, responseP99ms, responseSamples: samples(before.response, after.response) };
 }
 
 // ---------------------------------------------------------------------------
@@ -330,14 +334,21 @@ interface Result {
   ppsPerCore: number;
   p50ms: number;
   p99ms: number;
-  /** The bridge's own added delay, kernel receive to sendmmsg (salon_bridge_wire_delay_seconds; '-' on the TypeScript path). */
+  /** The bridge's own added forwarding delay, kernel receive to sendmmsg (salon_bridge_wire_delay_seconds; '-' on the TypeScript path). */
   wireP50ms: number | string;
   wireP99ms: number | string;
-  /** Forwarded copies (and NACK answers) the wire delay counts. */
+  /** Forwarded copies the wire delay counts. */
   wireSamples: number;
   /** The part before the read: kernel receive to recvmmsg, per datagram (salon_bridge_read_delay_seconds). */
   readP50ms: number | string;
   readP99ms: number | string;
+  /**
+   * What the bridge sent in answer to RTCP — retransmissions, probing, translated sender reports —
+   * and RTCP sent while a datagram was handled, from that datagram's arrival (salon_bridge_response_delay_seconds).
+   */
+  responseP50ms: number | string;
+  responseP99ms: number | string;
+  responseSamples: number;
   lossPct: number;
   videoLossPct: number;
   audioLossPct: number;
@@ -869,8 +880,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
       const perfFile = perfDir ? join(perfDir, 'perf.data') : undefined;
       const result = await runScenario(s, { warmup, duration, cpuProfDir: profDir, perfFile, concurrency: Number(values.concurrency), verbose: values.verbose!, feedback: values.feedback === 'on' });
       runs.get(s.name)!.push(result);
-      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores, serverPerGeneratorCpu } = result;
-      console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, generatorCores, serverPerGeneratorCpu }));
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, responseP99ms, generatorCores, serverPerGeneratorCpu } = result;
+      console.log(JSON.stringify({ scenario, ...(repeat > 1 ? { run: round } : {}), forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, responseP99ms, generatorCores, serverPerGeneratorCpu }));
       if (perfDir && perfFile) {
         try {
           console.log(formatBreakdown(perfBreakdown(perfFile, result.cpuSeconds, result.forwardedPps * duration)));
@@ -891,8 +902,8 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   const results = scenarios.map((s) => summarise(runs.get(s.name)!));
   if (repeat > 1) {
     for (const r of results) {
-      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores, serverPerGeneratorCpu } = r;
-      console.log(JSON.stringify({ scenario, median: true, runs: repeat, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores, serverPerGeneratorCpu }));
+      const { scenario, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, responseP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores, serverPerGeneratorCpu } = r;
+      console.log(JSON.stringify({ scenario, median: true, runs: repeat, forwardedPps, cpuSeconds, ppsPerCore, p50ms, p99ms, lossPct, wireP50ms, wireP99ms, readP50ms, readP99ms, responseP99ms, ppsPerCoreMin, ppsPerCoreMax, wireP99msMin, wireP99msMax, generatorCores, serverPerGeneratorCpu }));
     }
   }
   console.log(table(results));

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type { Socket } from 'node:dgram';
 import { addressKey, type RemoteAddress } from '../transport/udp-mux.ts';
+import { isRtcp } from '../rtp/rtcp.ts';
 import {
   deriveSessionKey, SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80, type SrtpCipherProfile, type SrtpTransform,
 } from '../transport/srtp-cipher.ts';
@@ -170,6 +171,8 @@ interface NativeUdpSocket {
   delays(): Float64Array;
   /** Datagrams read, by delay from the kernel's arrival to the recvmmsg returning them, in the same buckets. */
   readDelays(): Float64Array;
+  /** Datagrams a batch sent in answer to one that is not RTP, or as RTCP, by delay from that datagram's arrival, in the same buckets. */
+  responseDelays(): Float64Array;
   readonly recvBufferSize: number;
   readonly sendBufferSize: number;
   readonly counters: MediaSocketCounters;
@@ -251,7 +254,7 @@ let loaded: { native: NativeMedia | undefined; error: string | undefined } | und
 export function missingFromBuild(native: Partial<NativeMedia>): string[] {
   const missing: string[] = (['SrtpTransform', 'UdpBatch', 'UdpSocket', 'encodeAddress', 'decryptRtp', 'queueRtp', 'unprotectRtp'] as const).filter((name) => typeof native[name] !== 'function');
   // Methods added to a class since its first build.
-  for (const method of ['readDelays', 'setReceiver'] as const) {
+  for (const method of ['readDelays', 'setReceiver', 'responseDelays'] as const) {
     if (native.UdpSocket && typeof (native.UdpSocket.prototype as Partial<NativeUdpSocket>)[method] !== 'function') missing.push(`UdpSocket.${method}`);
   }
   if (native.UdpSocket && !('unprotectedBy' in native.UdpSocket.prototype)) missing.push('UdpSocket.unprotectedBy');
@@ -683,6 +686,12 @@ interface WaitingDatagram {
   readAt: number;
 }
 
+/** RTP (RFC 7983 §7: first byte 128–191; RFC 5761 §4: not RTCP), SRTP or not: what the bridge forwards. */
+function isRtp(data: Uint8Array): boolean {
+  const first = data[0] ?? 0;
+  return first >= 128 && first < 192 && !isRtcp(data);
+}
+
 /** Source addresses remembered at once (see salon_media.cc `PeerTable`). */
 const MAX_PEERS = 65_536;
 
@@ -756,11 +765,22 @@ export class NativeMediaSocket {
    * The wire-to-wire delay of what the batch sent: counts[i] datagrams left (sendmmsg returned)
    * between i and i + 1 buckets of `bucketMs` after the kernel received the datagram they came
    * from (SO_TIMESTAMPNS); the last bucket holds everything later. Only what was sent while an
-   * incoming datagram was being handled counts (forwarded copies, and retransmissions answering
-   * a NACK); timer-driven sends do not.
+   * incoming RTP packet was being handled counts (forwarded copies: RTP, sent while RTP was
+   * handled, the read's own forwarding included); timer-driven sends do not, nor responses
+   * (responseDelays).
    */
   wireDelays(): WireDelays {
     return delayHistogram(this.#socket.delays());
+  }
+
+  /**
+   * The delay of what the batch sent in answer to a datagram that is not RTP — retransmissions for
+   * a NACK, probing after transport-cc feedback, translated sender reports — and of any RTCP it
+   * sent while a datagram was handled, in the same buckets as wireDelays, which does not count
+   * them: its figure is the forwarding's. RTCP may wait for media (READ_BUDGET_MS).
+   */
+  responseDelays(): WireDelays {
+    return delayHistogram(this.#socket.responseDelays());
   }
 
   /**
@@ -930,8 +950,10 @@ export class NativeMediaSocket {
       read.logged = by < 0;
       read.wireLength = wireLength;
     }
-    // What the batch sends meanwhile counts its wire delay from this datagram's arrival (salon_media.cc current_arrival).
-    this.#arrivals[RECEIVE_CAPACITY] = kernelArrival;
+    // What the batch sends meanwhile counts its wire delay from this datagram's arrival: as a
+    // forwarded copy while RTP is handled, as a response (negated) while anything else is
+    // (salon_media.cc current_arrival).
+    this.#arrivals[RECEIVE_CAPACITY] = outcome >= 0 || isRtp(data) ? kernelArrival : -kernelArrival;
     this.#handler!(data, from, arrival, read);
   }
 

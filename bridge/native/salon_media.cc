@@ -1493,7 +1493,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                         InstanceAccessor<&UdpSocket::RecvBufferSize>("recvBufferSize"),
                         InstanceAccessor<&UdpSocket::SendBufferSize>("sendBufferSize"),
                         InstanceAccessor<&UdpSocket::Counters>("counters"), InstanceAccessor<&UdpSocket::Arrivals>("arrivals"),
-                        InstanceMethod<&UdpSocket::Delays>("delays"), InstanceMethod<&UdpSocket::ReadDelays>("readDelays")},
+                        InstanceMethod<&UdpSocket::Delays>("delays"), InstanceMethod<&UdpSocket::ReadDelays>("readDelays"),
+                        InstanceMethod<&UdpSocket::ResponseDelays>("responseDelays")},
                        state);
   }
 
@@ -1578,7 +1579,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // The arrival time (ms, CLOCK_REALTIME) of the datagram JavaScript is handling: it writes
   // arrivals[i] into arrivals[capacity] before handing datagram i on, 0 outside; a UdpBatch reads
-  // it for each datagram it queues.
+  // it for each datagram it queues. Negated for a datagram that is not RTP (RTCP, DTLS, STUN):
+  // what is sent while it is handled answers it (a retransmission for a NACK, a translated sender
+  // report) and counts as a response (CountResponseDelay), not as a forwarded copy.
   double current_arrival() const { return arrivals_data_[capacity_]; }
 
   // -1 once closed.
@@ -1586,6 +1589,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // One datagram sent `delay_ms` after the datagram it came from arrived.
   void CountDelay(double delay_ms) { delays_.Count(delay_ms); }
+  // One datagram sent `delay_ms` after the control datagram it answers arrived.
+  void CountResponseDelay(double delay_ms) { response_delays_.Count(delay_ms); }
 
   ~UdpSocket() override {
     // Normally reached once libuv has let go of the poll handle (the object is referenced while it
@@ -1710,12 +1715,15 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   // delays() → Float64Array of DelayHistogram::kBuckets counts, then their sum in ms: bucket i
-  // counts the datagrams sent i/kBucketsPerMs ms (up to the next bucket) after the kernel received
-  // what they came from; the last bucket holds everything later.
+  // counts the forwarded copies (RTP sent while RTP was handled) sent i/kBucketsPerMs ms (up to the
+  // next bucket) after the kernel received what they came from; the last bucket holds everything later.
   Napi::Value Delays(const Napi::CallbackInfo& info) { return delays_.ToArray(info.Env()); }
   // readDelays() → the same for the datagrams read: from the kernel's arrival to the recvmmsg that
   // returned them (the wait for the event loop).
   Napi::Value ReadDelays(const Napi::CallbackInfo& info) { return read_delays_.ToArray(info.Env()); }
+  // responseDelays() → the same for what was sent in answer to a datagram that is not RTP, or as
+  // RTCP (current_arrival): from the kernel's arrival of that datagram to the send.
+  Napi::Value ResponseDelays(const Napi::CallbackInfo& info) { return response_delays_.ToArray(info.Env()); }
   Napi::Value Metadata(const Napi::CallbackInfo& info) {
     if (!Tagged(info, &kSocketTag)) return info.Env().Undefined();
     return metadata_.Value();
@@ -2038,6 +2046,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<uint8_t> controls_;
   DelayHistogram delays_;
   DelayHistogram read_delays_;
+  DelayHistogram response_delays_;
   PeerTable peers_;
   std::vector<uint8_t> slab_;
   std::vector<sockaddr_in6> sources_;
@@ -2148,7 +2157,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     if (count_ == capacity_) SendAll();
     uint8_t* slot = &slab_[count_ * slot_bytes_];
     memcpy(slot, data, length);
-    Add(slot, length, address, address_length);
+    // RTCP (RFC 5761 §4: its packet type in the RTP payload type's place, in clear in SRTCP too).
+    Add(slot, length, address, address_length, length >= 2 && slot[1] >= 192 && slot[1] <= 223);
     return Napi::Number::New(info.Env(), double(length));
   }
 
@@ -2192,7 +2202,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return false;
   }
 
-  void Add(uint8_t* slot, size_t length, const uint8_t* address, size_t address_length) {
+  // `response`: RTCP, never a forwarded copy (its delay counts as a response, as that of anything
+  // sent while a datagram that is not RTP is handled: current_arrival negative).
+  void Add(uint8_t* slot, size_t length, const uint8_t* address, size_t address_length, bool response = false) {
     memcpy(&addresses_[count_], address, address_length);
     vectors_[count_] = {slot, length};
     msghdr& header = messages_[count_].msg_hdr;
@@ -2201,7 +2213,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     header.msg_namelen = socklen_t(address_length);
     header.msg_iov = &vectors_[count_];
     header.msg_iovlen = 1;
-    arrivals_[count_] = socket_ != nullptr ? socket_->current_arrival() : 0;
+    const double arrival = socket_ != nullptr ? socket_->current_arrival() : 0;
+    arrivals_[count_] = response && arrival > 0 ? -arrival : arrival;  // negative: a response
     count_++;
   }
 
@@ -2430,7 +2443,11 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     if (socket_ == nullptr) return;
     for (size_t k = group.first; k < group.first + group.count; k++) {
       const double arrival = arrivals_[order_[k]];
-      if (arrival > 0) socket_->CountDelay(now_ms - arrival);
+      if (arrival > 0) {
+        socket_->CountDelay(now_ms - arrival);
+      } else if (arrival < 0) {
+        socket_->CountResponseDelay(now_ms + arrival);
+      }
     }
   }
 

@@ -157,6 +157,11 @@ export class MediaTransport {
     return this.#socket.readDelays();
   }
 
+  /** On the native path, the delay of what the bridge sent in answer to RTCP (NativeMediaSocket.responseDelays). */
+  responseDelays(): WireDelays | undefined {
+    return this.#socket.responseDelays();
+  }
+
   /** The native media socket's counters (truncated datagrams, read errors, batched sends); undefined on the TypeScript path. */
   socketCounters(): MediaSocketCounters | undefined {
     return this.#socket.counters();
@@ -278,6 +283,8 @@ interface MediaSocket {
   wireDelays(): WireDelays | undefined;
   /** Kernel arrival to read, of what the socket read, on the native path. */
   readDelays(): WireDelays | undefined;
+  /** Kernel arrival of a datagram that is not RTP to what the batch sent in answer, on the native path. */
+  responseDelays(): WireDelays | undefined;
   /** The native socket's counters. */
   counters(): MediaSocketCounters | undefined;
   /** Flushes the batch, then closes. */
@@ -305,6 +312,7 @@ function nativeSocket(native: NativeMedia, host: string, port: number, log: Logg
     sendBatch: () => socket.sendBatch((count, errno) => log.debug({ count, errno }, 'UDP sends refused'), udpSegmentation),
     wireDelays: () => socket.wireDelays(),
     readDelays: () => socket.readDelays(),
+    responseDelays: () => socket.responseDelays(),
     counters: () => socket.counters,
     close: () => {
       socket.close();
@@ -357,6 +365,7 @@ async function dgramSocket(host: string, port: number, log: Logger): Promise<Med
     sendBatch: () => undefined,
     wireDelays: () => undefined,
     readDelays: () => undefined,
+    responseDelays: () => undefined,
     counters: () => undefined,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };

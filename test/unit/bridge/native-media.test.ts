@@ -84,7 +84,7 @@ describe('bridge/native: the addon', function () {
         return new Float64Array(0);
       }
     }
-    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver', 'UdpSocket.unprotectedBy', 'UdpSocket.setReceiveLogging']);
+    assert.deepEqual(missingFromBuild({ ...addon, UdpSocket: OldUdpSocket as unknown as NativeMedia['UdpSocket'] }), ['UdpSocket.readDelays', 'UdpSocket.setReceiver', 'UdpSocket.responseDelays', 'UdpSocket.unprotectedBy', 'UdpSocket.setReceiveLogging']);
     const { unprotectRtp: _unprotect, ...withoutUnprotect } = addon;
     assert.deepEqual(missingFromBuild(withoutUnprotect), ['unprotectRtp']);
     // Before the transform kept the rollover counters of what it sends (queueRtp then took them).
@@ -919,6 +919,36 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     assert.equal(under2ms, 0, 'each waited at least the 2 ms of work done before it was queued');
     // Under 1 s each: a stall of the machine (a CI run beside it) adds to every datagram waiting; a clock mixed up adds years.
     assert.ok(sumMs >= 40 && sumMs < 20 * 1000, `sum ${sumMs} ms`);
+  });
+
+  it('counts what it sends while RTCP is handled, and any RTCP, as responses, apart from the forwarded copies', async () => {
+    const socket = open();
+    const a = await peer();
+    const batch = socket.sendBatch(() => undefined)!;
+    const to = { host: '127.0.0.1', port: a.address().port };
+    const rtpOut = Buffer.from([0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9]);
+    const rtcpOut = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 9]);
+    let echoed = 0;
+    const back = new Promise<void>((resolve) => a.on('message', () => ++echoed === 6 && resolve()));
+    socket.receive((data) => {
+      if (data[1] === 200) {
+        batch.queue(rtpOut, to); // a retransmission answering a NACK, say: a response
+      } else if (data[0] === 0x80) {
+        batch.queue(rtpOut, to); // a forwarded copy
+        if (data[3] === 2) batch.queue(rtcpOut, to); // RTCP sent while RTP is handled: a response
+      } else {
+        batch.queue(rtpOut, to); // STUN (first byte 0): a response
+      }
+    });
+    await sendFrom(a, socket, Buffer.from([0x80, 96, 0, 1])); // RTP: 1 forwarded
+    await sendFrom(a, socket, Buffer.from([0x80, 96, 0, 2])); // RTP: 1 forwarded, 1 RTCP
+    await sendFrom(a, socket, Buffer.from([0x81, 200, 0, 6])); // a sender report: 1 response
+    await sendFrom(a, socket, Buffer.from([0x80, 97, 0, 3])); // RTP: 1 forwarded
+    await sendFrom(a, socket, Buffer.from([0x00, 0x01, 0, 0])); // STUN: 1 response
+    await back;
+    const total = (d: { counts: Float64Array }): number => d.counts.reduce((n, c) => n + c, 0);
+    assert.equal(total(socket.wireDelays()), 3, 'the three forwarded copies');
+    assert.equal(total(socket.responseDelays()), 3, 'the RTCP, and what answered the sender report and the STUN');
   });
 
   it('counts, per datagram read, the time it waited in the socket before the bridge read it', async () => {

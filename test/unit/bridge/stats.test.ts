@@ -329,9 +329,12 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     let delays: WireDelays | undefined = { bucketMs: 0.05, counts, sumMs: 130 };
     const readCounts = new Float64Array(2000);
     readCounts[30] = 6; // [1.5, 1.55) ms: under le=0.002
+    const responseCounts = new Float64Array(2000);
+    responseCounts[200] = 2; // [10, 10.05) ms: under le=0.02
     registerBridgeMetrics(registry, r.stats, {
       wireDelays: () => delays,
       readDelays: () => ({ bucketMs: 0.05, counts: readCounts, sumMs: 9.1 }),
+      responseDelays: () => ({ bucketMs: 0.05, counts: responseCounts, sumMs: 24.2 }),
       socketCounters: () => ({ datagrams: 9, truncated: 2, errors: 1, lastError: 105, unprotected: 7, sent: { datagrams: 40, messages: 12, segmented: 31, refused: 2 } }),
     });
     const bucket = (text: string, le: string): number => Number(new RegExp(`^salon_bridge_wire_delay_seconds_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
@@ -352,6 +355,12 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     assert.equal(Number(/^salon_bridge_read_delay_seconds_bucket\{le="0.002"\} (\S+)$/m.exec(text)?.[1]), 6);
     assert.equal(Number(/^salon_bridge_read_delay_seconds_sum (\S+)$/m.exec(text)?.[1]), 0.0091);
     assert.equal(Number(/^salon_bridge_read_delay_seconds_count (\S+)$/m.exec(text)?.[1]), 6, 'the wire delay is not mixed with it');
+
+    // What the bridge sent in answer to RTCP, apart from the forwarding.
+    assert.match(text, /^# TYPE salon_bridge_response_delay_seconds histogram$/m);
+    assert.equal(Number(/^salon_bridge_response_delay_seconds_bucket\{le="0.01"\} (\S+)$/m.exec(text)?.[1]), 0);
+    assert.equal(Number(/^salon_bridge_response_delay_seconds_bucket\{le="0.02"\} (\S+)$/m.exec(text)?.[1]), 2);
+    assert.equal(Number(/^salon_bridge_response_delay_seconds_sum (\S+)$/m.exec(text)?.[1]), 0.0242);
 
     assert.equal(Number(/^salon_bridge_media_socket_truncated_total (\S+)$/m.exec(text)?.[1]), 2);
     assert.equal(Number(/^salon_bridge_media_socket_errors_total (\S+)$/m.exec(text)?.[1]), 1);
