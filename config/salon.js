@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --initial-old-space-size=128
 // The `salon` executable: runs the TypeScript sources through tsx's loader (no build step).
 // The young generation is capped at 4 MiB per semi-space (--max-semi-space-size=4; package.json's
 // scripts pass the same flags, test/unit/bench/server-command.test.ts checks it). V8's default
@@ -8,6 +8,11 @@
 // second in 50 rooms of three) then held forwarding for up to 16 ms. With 4 MiB nearly all of it
 // dies young (bench/README.md, "The server's young generation"); an idle XMPP session measured
 // 6–13 KB of RSS against 2–10 KB (runs' spread; Prosody's, about 40).
+// The old generation is not collected in full below 128 MiB (--initial-old-space-size=128: V8
+// skips full collections below the initial size an embedder sets). Otherwise V8 may set the next
+// limit just above what survived a collection: in some runs of 20 rooms of three, a full
+// collection every 1–2 s that freed 1 MB of 42, its marking steps holding forwarding for up to
+// 20 ms (bench/README.md, "Old-generation collections in rooms of three").
 import { register } from 'tsx/esm/api';
 
 register();
