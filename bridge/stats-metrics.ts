@@ -162,7 +162,7 @@ export function registerBridgeMetrics(registry: Registry, stats: BridgeStats, me
     );
     new WireDelayHistogram(
       'salon_bridge_response_delay_seconds',
-      'Time from the kernel receiving RTCP (or DTLS, STUN) to what the bridge sent in answer leaving the media socket (native media path: retransmissions for a NACK, probing, translated sender reports, any RTCP sent meanwhile)',
+      'Time from the kernel receiving RTCP to the RTP or RTCP the bridge sent in answer leaving the media socket (native media path: retransmissions for a NACK, probing, translated sender reports; and RTCP sent while RTP was handled)',
       registry, () => media.responseDelays(),
     );
     new WireDelayHistogram(

@@ -164,10 +164,11 @@ interface NativeUdpSocket {
   readonly metadata: Int32Array;
   /**
    * Kernel arrival times (ms, realtime) of the datagrams of a call; [capacity]: the one being
-   * handled; [capacity + 1]: when the call's recvmmsg returned (absent from builds before it).
+   * handled, negated when it is not RTP (what is sent meanwhile is a response); [capacity + 1]:
+   * when the call's recvmmsg returned (absent from builds before it).
    */
   readonly arrivals: Float64Array;
-  /** Datagrams sent by a batch on this socket, by wire-to-wire delay in 50 µs buckets up to 100 ms, then the delays' sum (ms). */
+  /** Forwarded copies a batch on this socket sent (RTP, while RTP was handled), by wire-to-wire delay in 50 µs buckets up to 100 ms, then the delays' sum (ms). */
   delays(): Float64Array;
   /** Datagrams read, by delay from the kernel's arrival to the recvmmsg returning them, in the same buckets. */
   readDelays(): Float64Array;
@@ -178,7 +179,7 @@ interface NativeUdpSocket {
   readonly counters: MediaSocketCounters;
 }
 
-/** A histogram of delays (NativeMediaSocket.wireDelays, .readDelays). */
+/** A histogram of delays (NativeMediaSocket.wireDelays, .readDelays, .responseDelays). */
 export interface WireDelays {
   bucketMs: number;
   /** counts[i]: datagrams with a delay in [i, i + 1) × bucketMs; the last one holds everything later. */

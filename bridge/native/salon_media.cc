@@ -2079,7 +2079,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   }
 
   // new UdpBatch(fd, capacity, slotBytes[, socket[, segmentation]]): with the UdpSocket whose
-  // descriptor fd is, each datagram sent counts its wire-to-wire delay there (socket.delays()).
+  // descriptor fd is, each datagram sent while a datagram is handled counts its wire-to-wire delay
+  // there: a forwarded copy in socket.delays(), a response in socket.responseDelays() (Add).
   // segmentation (default true): datagrams of equal length to one peer go out as one message the
   // kernel cuts up (UDP GSO), see SendAll.
   explicit UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
@@ -2157,8 +2158,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     if (count_ == capacity_) SendAll();
     uint8_t* slot = &slab_[count_ * slot_bytes_];
     memcpy(slot, data, length);
-    // RTCP (RFC 5761 §4: its packet type in the RTP payload type's place, in clear in SRTCP too).
-    Add(slot, length, address, address_length, length >= 2 && slot[1] >= 192 && slot[1] <= 223);
+    // RTCP (RFC 7983 §7, RFC 5761 §4: its packet type in the RTP payload type's place, in clear in SRTCP too).
+    Add(slot, length, address, address_length, length >= 2 && slot[0] >= 128 && slot[0] < 192 && slot[1] >= 192 && slot[1] <= 223);
     return Napi::Number::New(info.Env(), double(length));
   }
 
@@ -2435,7 +2436,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return true;
   }
 
-  // Counts a message the kernel took, and each of its datagrams' wire-to-wire delay.
+  // Counts a message the kernel took, and each of its datagrams' wire-to-wire delay (a forwarded
+  // copy's, or a response's: its arrival negated).
   void CountSent(const GroupSpan& group, double now_ms) {
     sent_messages_++;
     sent_datagrams_ += group.count;

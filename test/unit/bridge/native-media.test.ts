@@ -926,29 +926,33 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     const a = await peer();
     const batch = socket.sendBatch(() => undefined)!;
     const to = { host: '127.0.0.1', port: a.address().port };
-    const rtpOut = Buffer.from([0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9]);
-    const rtcpOut = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 9]);
+    // RTP as the bridge sends it (protected by the transform, queueRtp, copies included) and RTCP as it queues it.
+    const protection = new SrtpProtection(keys(7).sender, addon);
+    let sequence = 1;
+    const rtpOut = (copies: number): void => assert.equal(protection.queueRtp(rtp(sequence++, 40), batch, to, copies), 12 + 40 + 16);
+    const rtcpOut = protection.protectRtcp(Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 9]))!;
     let echoed = 0;
-    const back = new Promise<void>((resolve) => a.on('message', () => ++echoed === 6 && resolve()));
+    const back = new Promise<void>((resolve) => a.on('message', () => ++echoed === 9 && resolve()));
     socket.receive((data) => {
       if (data[1] === 200) {
-        batch.queue(rtpOut, to); // a retransmission answering a NACK, say: a response
+        rtpOut(2); // a translated sender report's copies, say: responses
       } else if (data[0] === 0x80) {
-        batch.queue(rtpOut, to); // a forwarded copy
+        rtpOut(1); // a forwarded copy
         if (data[3] === 2) batch.queue(rtcpOut, to); // RTCP sent while RTP is handled: a response
       } else {
-        batch.queue(rtpOut, to); // STUN (first byte 0): a response
+        rtpOut(1); // while STUN (first byte 0) is handled: a response
       }
     });
     await sendFrom(a, socket, Buffer.from([0x80, 96, 0, 1])); // RTP: 1 forwarded
     await sendFrom(a, socket, Buffer.from([0x80, 96, 0, 2])); // RTP: 1 forwarded, 1 RTCP
-    await sendFrom(a, socket, Buffer.from([0x81, 200, 0, 6])); // a sender report: 1 response
-    await sendFrom(a, socket, Buffer.from([0x80, 97, 0, 3])); // RTP: 1 forwarded
+    await sendFrom(a, socket, Buffer.from([0x81, 200, 0, 6])); // a sender report: 2 responses
+    await sendFrom(a, socket, Buffer.from([0x80, 97, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2])); // RTP: 1 forwarded
     await sendFrom(a, socket, Buffer.from([0x00, 0x01, 0, 0])); // STUN: 1 response
+    await sendFrom(a, socket, Buffer.from([0x81, 200, 0, 6])); // 2 responses more
     await back;
-    const total = (d: { counts: Float64Array }): number => d.counts.reduce((n, c) => n + c, 0);
-    assert.equal(total(socket.wireDelays()), 3, 'the three forwarded copies');
-    assert.equal(total(socket.responseDelays()), 3, 'the RTCP, and what answered the sender report and the STUN');
+    const count = (d: { counts: Float64Array }): number => d.counts.reduce((n, c) => n + c, 0);
+    assert.equal(count(socket.wireDelays()), 3, 'the three forwarded copies');
+    assert.equal(count(socket.responseDelays()), 6, 'the RTCP, and what answered the sender reports and the STUN');
   });
 
   it('counts, per datagram read, the time it waited in the socket before the bridge read it', async () => {

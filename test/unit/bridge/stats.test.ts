@@ -361,6 +361,8 @@ describe('bridge/stats-metrics: the wire delay histogram', () => {
     assert.equal(Number(/^salon_bridge_response_delay_seconds_bucket\{le="0.01"\} (\S+)$/m.exec(text)?.[1]), 0);
     assert.equal(Number(/^salon_bridge_response_delay_seconds_bucket\{le="0.02"\} (\S+)$/m.exec(text)?.[1]), 2);
     assert.equal(Number(/^salon_bridge_response_delay_seconds_sum (\S+)$/m.exec(text)?.[1]), 0.0242);
+    assert.equal(Number(/^salon_bridge_response_delay_seconds_bucket\{le="\+Inf"\} (\S+)$/m.exec(text)?.[1]), 2);
+    assert.equal(Number(/^salon_bridge_response_delay_seconds_count (\S+)$/m.exec(text)?.[1]), 2, 'apart from the wire delay\'s 11');
 
     assert.equal(Number(/^salon_bridge_media_socket_truncated_total (\S+)$/m.exec(text)?.[1]), 2);
     assert.equal(Number(/^salon_bridge_media_socket_errors_total (\S+)$/m.exec(text)?.[1]), 1);
