@@ -97,12 +97,15 @@ function processRssMB(pid: number): { now: number; peak: number } {
   return { now: kB('VmRSS') / 1024, peak: kB('VmHWM') / 1024 };
 }
 
-/** Busy and total CPU seconds of the whole machine (/proc/stat, all CPUs). */
-function machineCpu(): { busy: number; total: number } {
+/**
+ * Busy and total CPU seconds of the whole machine (/proc/stat, all CPUs), and the time the
+ * hypervisor ran something else while this machine's CPUs wanted to run (steal, counted busy).
+ */
+function machineCpu(): { busy: number; total: number; steal: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK, steal: (f[7] ?? 0) / CLK_TCK };
 }
 
 /** Datagrams dropped (receive buffer full) on the loopback UDP sockets bound to `ports` (/proc/net/udp "drops"). */
@@ -388,6 +391,11 @@ interface Result {
    */
   serverPerGeneratorCpu: number;
   otherCores: number;
+  /**
+   * CPU the hypervisor gave to others while this machine's wanted it (/proc/stat steal), in
+   * cores over the window: the host's slow hours show here, and every figure suffers with it.
+   */
+  stealCores: number;
   generatorLateFrames: number;
   /** Frames (per sender, all layers) not sent because the generator was over MAX_CATCH_UP_MS behind. */
   generatorSkippedFrames: number;
@@ -643,6 +651,7 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
     const cpuSeconds = cpu1 - cpu0;
     const generatorSeconds = (self1.user + self1.system) / 1e6;
     const machineBusy = machine1.busy - machine0.busy;
+    const steal = machine1.steal - machine0.steal;
     const forwardedPps = received / seconds;
     return {
       scenario: s.name,
@@ -684,7 +693,8 @@ async function runScenario(s: Scenario, opts: { warmup: number; duration: number
       serverMajorGcs: wire1.gc.major - wire0.gc.major,
       generatorCores: round(generatorSeconds / seconds, 2),
       serverPerGeneratorCpu: round(cpuSeconds / generatorSeconds, 3),
-      otherCores: round(Math.max(0, machineBusy - cpuSeconds - generatorSeconds) / seconds, 2),
+      otherCores: round(Math.max(0, machineBusy - steal - cpuSeconds - generatorSeconds) / seconds, 2),
+      stealCores: round(steal / seconds, 2),
       generatorLateFrames: lateFrames,
       generatorSkippedFrames: skippedFrames,
       maxLagMs: round(maxLag, 1),
@@ -910,7 +920,7 @@ scenarios: ${FULL.map((s) => s.name).join(', ')} (full); ${QUICK.map((s) => s.na
   for (const r of [...runs.values()].flat()) {
     if (r.generatorCores > 0.9 || r.sentPps < 0.98 * r.offeredPps || r.generatorLateFrames > 0.01 * r.dueFrames) {
       console.log(`note: ${r.scenario}: the generator used ${r.generatorCores} cores, sent ${r.sentPps} of ${r.offeredPps} pps and was late (> 1 frame interval) on ${r.generatorLateFrames} frames (max ${r.maxLagMs} ms)`
-        + `${r.otherCores > 0.2 ? `; other processes used ${r.otherCores} cores meanwhile` : ''}: the load or the delays are limited by the generator's host, not the bridge`);
+        + `${r.otherCores > 0.2 ? `; other processes used ${r.otherCores} cores meanwhile` : ''}${r.stealCores > 0.05 ? `; the hypervisor took ${r.stealCores} cores (steal)` : ''}: the load or the delays are limited by the generator's host, not the bridge`);
     }
   }
 }
