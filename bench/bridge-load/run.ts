@@ -123,14 +123,14 @@ function udpDrops(ports: ReadonlySet<number>): number {
 // ---------------------------------------------------------------------------
 // The bridge's own wire-to-wire delay, and its part before the read (native media path)
 
-const WIRE_DELAY = 'salon_bridge_wire_delay_seconds_bucket';
-const READ_DELAY = 'salon_bridge_read_delay_seconds_bucket';
-const RESPONSE_DELAY = 'salon_bridge_response_delay_seconds_bucket';
+/** The server's delay histograms (native media path), by the DelayBuckets field each fills. */
+const DELAY_HISTOGRAMS = {
+  wire: 'salon_bridge_wire_delay_seconds_bucket',
+  read: 'salon_bridge_read_delay_seconds_bucket',
+  response: 'salon_bridge_response_delay_seconds_bucket',
+} as const;
 
-interface DelayBuckets {
-  wire: Array<[number, number]>;
-  read: Array<[number, number]>;
-  response: Array<[number, number]>;
+interface DelayBuckets extends Record<keyof typeof DELAY_HISTOGRAMS, Array<[number, number]>> {
   /** The stress level the bridge announces, and the event loop's busy share behind it, over its last 5 s sampling interval (NaN: not exposed). */
   stress: number;
   utilization: number;
@@ -154,9 +154,8 @@ const BRIDGE_COUNTERS = {
 } as const;
 
 /**
- * The server's `salon_bridge_wire_delay_seconds`, `salon_bridge_read_delay_seconds` and
- * `salon_bridge_response_delay_seconds` histograms from one scrape of /metrics: [upper bound in ms (Infinity for +Inf), cumulative count]; empty
- * when the server has none (TypeScript media path).
+ * The server's delay histograms (DELAY_HISTOGRAMS) from one scrape of /metrics: [upper bound in
+ * ms (Infinity for +Inf), cumulative count]; empty when the server has none (TypeScript media path).
  */
 async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
   const text = await (await fetch(metricsUrl)).text();
@@ -171,13 +170,11 @@ async function delayBuckets(metricsUrl: string): Promise<DelayBuckets> {
     if (line.startsWith('salon_bridge_camera_max_height ')) buckets.cameraMaxHeight = Number(line.split(' ')[1]);
     const batch = /^salon_bridge_media_socket_batch_(datagrams|messages|segmented)_total (\S+)/.exec(line);
     if (batch) buckets.batch[batch[1] as keyof DelayBuckets['batch']] = Number(batch[2]);
-    const into = line.startsWith(WIRE_DELAY) ? buckets.wire : line.startsWith(READ_DELAY) ? buckets.read : line.startsWith(RESPONSE_DELAY) ? buckets.response : undefined;
-    const match = into && /le="([^"]+)"\}\s+(\S+)/.exec(line);
-    if (into && match) into.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
+    const histogram = (Object.keys(DELAY_HISTOGRAMS) as Array<keyof typeof DELAY_HISTOGRAMS>).find((key) => line.startsWith(DELAY_HISTOGRAMS[key]));
+    const match = histogram && /le="([^"]+)"\}\s+(\S+)/.exec(line);
+    if (histogram && match) buckets[histogram].push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
   }
-  buckets.wire.sort((a, b) => a[0] - b[0]);
-  buckets.read.sort((a, b) => a[0] - b[0]);
-  buckets.response.sort((a, b) => a[0] - b[0]);
+  for (const key of Object.keys(DELAY_HISTOGRAMS) as Array<keyof typeof DELAY_HISTOGRAMS>) buckets[key].sort((a, b) => a[0] - b[0]);
   return buckets;
 }
 

@@ -1458,6 +1458,15 @@ class DelayHistogram {
   double sum_ms_ = 0;
 };
 
+// RTP and RTCP on one port, SRTP or not, by their first two bytes: RFC 7983 §7 (first byte
+// 128–191), RFC 5761 §4 (RTCP's packet type, 192–223 with the marker bit, where RTP's is).
+static bool IsRtcpPacket(const uint8_t* data, size_t length) {
+  return length >= 2 && data[0] >= 128 && data[0] <= 191 && data[1] >= 192 && data[1] <= 223;
+}
+static bool IsRtpPacket(const uint8_t* data, size_t length) {
+  return length >= 2 && data[0] >= 128 && data[0] <= 191 && !(data[1] >= 192 && data[1] <= 223);
+}
+
 // CLOCK_REALTIME in ms, the clock of SO_TIMESTAMPNS.
 static double RealtimeMs() {
   timespec now;
@@ -1978,7 +1987,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   long Unprotect(uint32_t peer, uint8_t* data, size_t length, double arrival, double kernel_arrival, double* by) {
     *by = 0;
     const double receiver = peers_.Receiver(peer);
-    if (receiver == 0 || length < 2 || data[0] < 128 || data[0] > 191 || (data[1] >= 192 && data[1] <= 223)) return -1;
+    if (receiver == 0 || !IsRtpPacket(data, length)) return -1;
     SrtpTransform* transform = state_->transforms.Find(receiver);
     if (transform == nullptr) return -1;
     *by = receiver;
@@ -2158,8 +2167,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     if (count_ == capacity_) SendAll();
     uint8_t* slot = &slab_[count_ * slot_bytes_];
     memcpy(slot, data, length);
-    // RTCP (RFC 7983 §7, RFC 5761 §4: its packet type in the RTP payload type's place, in clear in SRTCP too).
-    Add(slot, length, address, address_length, length >= 2 && slot[0] >= 128 && slot[0] < 192 && slot[1] >= 192 && slot[1] <= 223);
+    // RTCP (its packet type is in clear in SRTCP too).
+    Add(slot, length, address, address_length, IsRtcpPacket(slot, length));
     return Napi::Number::New(info.Env(), double(length));
   }
 
