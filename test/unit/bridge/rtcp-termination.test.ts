@@ -444,6 +444,20 @@ describe('bridge/rtcp-termination', () => {
     assert.deepEqual(kinds(later[0]!.packet), ['fir']);
   });
 
+  it('passes on only what the compound it reads holds, even after passing one on failed', () => {
+    const { host, rtcp } = setup();
+    const send = host.sendRtcp.bind(host);
+    host.sendRtcp = () => {
+      throw new Error('send failed');
+    };
+    assert.throws(() => rtcp.receiveRtcp('b', nack(A_VIDEO)), /send failed/);
+    host.sendRtcp = send;
+    rtcp.receiveRtcp('c', pli(B_VIDEO));
+    const sent = host.take();
+    assert.deepEqual(sent.map((s) => s.to), ['b'], 'nothing of the failed compound is left to go with the next');
+    assert.deepEqual(kinds(sent[0]!.packet), ['pli']);
+  });
+
   it('keeps the A.3 totals when sources change or endpoints leave, and removes their state', () => {
     const { host, rtcp } = setup();
     for (const seq of [1, 2, 3, 5]) rtcp.receiveRtp('a', rtp(A_VIDEO_LAYER, seq, 0, VP8, seq));
