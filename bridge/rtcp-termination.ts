@@ -290,8 +290,6 @@ export class RtcpTermination {
   receiveRtcp(id: string, packet: Buffer, arrival?: number): void {
     const state = this.#endpoints.get(id);
     if (!state) return;
-    // A sender report is matched against the packets received before it.
-    this.#drain(state);
     // What passes on, by target: most compounds (receiver reports, transport-cc) pass nothing.
     // A method and one map, not a closure made per compound: the server runs under tsx, whose
     // keepNames names every closure so made with Object.defineProperty (1.4 % of the JavaScript
@@ -305,6 +303,9 @@ export class RtcpTermination {
           case 'sr': {
             const ssrc = walker.senderSsrc;
             if (this.#host.ownerOf(ssrc) !== id) break;
+            // Matched against the packets received before it: the log read first (only here: the
+            // rest of a compound is about what the bridge sent, and the tick reads the log anyway).
+            this.#drain(state);
             // Its arrival from the wire, so that the DLSR the sender gets back leaves out the bridge's read delay.
             const now = arrival ?? this.#clock.now();
             state.streams.get(ssrc)?.stats.onSenderReport(walker.ntpSeconds, walker.ntpFraction, now);
