@@ -7,7 +7,6 @@
 
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { markAsUntransferable } from 'node:worker_threads';
 import type { Socket } from 'node:dgram';
 import { addressKey, type RemoteAddress } from '../transport/udp-mux.ts';
 import { isRtcp } from '../rtp/rtcp.ts';
@@ -146,11 +145,9 @@ interface NativeUdpBatch {
 interface NativeUdpSocket {
   /**
    * Reads from now on: `onDatagrams` per recvmmsg that leaves datagrams for JavaScript, datagram i
-   * being metadata[2i] bytes from peer metadata[2i + 1], the first at byte `start` of `bytes` and
-   * each after the one before. `bytes` is shared by later reads, which write only after what this
-   * one was given: what JavaScript keeps of it stays as it was (salon_media.cc ArenaFor).
+   * being metadata[2i] bytes from peer metadata[2i + 1], end to end in `bytes` (which holds only them).
    */
-  start(onDatagrams: (bytes: ArrayBuffer, count: number, generation: number, start: number) => void): void;
+  start(onDatagrams: (bytes: ArrayBuffer, count: number, generation: number) => void): void;
   /** 0, or the errno the kernel refused the datagram with. */
   sendTo(datagram: Uint8Array, address: Buffer): number;
   /** [host, port] of a peer id of the current generation. */
@@ -877,7 +874,6 @@ export class NativeMediaSocket {
     this.#batch?.close();
     this.#socket.close();
     this.#peers = [];
-    this.#arena = undefined;
     this.#backlog = [];
     this.#backlogHead = 0;
     if (this.#backlogImmediate) clearImmediate(this.#backlogImmediate);
@@ -889,16 +885,7 @@ export class NativeMediaSocket {
     return this.#backlog.length - this.#backlogHead;
   }
 
-  /** The arena the reads hand datagrams in (NativeUdpSocket.start), kept out of transfer lists. */
-  #arena: ArrayBuffer | undefined;
-
-  readonly #onDatagrams = (bytes: ArrayBuffer, count: number, generation: number, start: number): void => {
-    if (bytes !== this.#arena) {
-      // As Node's own Buffer pool: a transfer list naming it (a Buffer's .buffer) copies it rather
-      // than take the memory that other datagrams' Buffers, and later reads, use.
-      markAsUntransferable(bytes);
-      this.#arena = bytes;
-    }
+  readonly #onDatagrams = (bytes: ArrayBuffer, count: number, generation: number): void => {
     if (generation !== this.#generation) {
       this.#peers = [];
       this.#generation = generation;
@@ -918,7 +905,7 @@ export class NativeMediaSocket {
       failure = this.#handBacklog(Number.POSITIVE_INFINITY);
       deadline = performance.now() + this.#budgetMs;
     }
-    let offset = start;
+    let offset = 0;
     for (let i = 0; i < count && !this.#closed; i++) {
       const length = metadata[2 * i]!;
       const id = metadata[2 * i + 1]!;

@@ -1613,9 +1613,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   static constexpr int kReadRounds = 4;
   static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(timespec));
 
-  // start(onDatagrams): onDatagrams(bytes: ArrayBuffer, count, generation, start) for every
-  // recvmmsg that returned datagrams for JavaScript; datagram i is metadata[2i] bytes from peer
-  // metadata[2i + 1], the first at byte `start` of `bytes`, the others after it (ArenaFor).
+  // start(onDatagrams): onDatagrams(bytes: ArrayBuffer, count, generation) for every recvmmsg that
+  // returned datagrams for JavaScript; datagram i is metadata[2i] bytes from peer metadata[2i + 1],
+  // end to end in `bytes`, which holds nothing else.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0 || poll_ != nullptr || !info[0].IsFunction()) {
@@ -1831,8 +1831,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     if (self != nullptr) {
       Napi::HandleScope scope(self->env_);
       self->on_datagrams_.Reset();
-      self->arena_.Reset();
-      self->arena_data_ = nullptr;
       self->Unref();  // from here the object may be collected
     }
     if (cleanup != nullptr) napi_remove_async_cleanup_hook(cleanup);
@@ -1947,23 +1945,31 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       }
       datagrams_ += count;
       if (count > 0) {
-        // Pass 2: the datagrams for JavaScript end to end in the arena, from `start`.
-        napi_value arena;
-        size_t start = 0;
-        if (!ArenaFor(total, &arena, &start)) {
+        // Pass 2: those datagrams end to end in an ArrayBuffer of their own, sized for them alone.
+        // Sized for the whole read, forwarded datagrams included, it was about 20 KB a read in 20
+        // rooms of three (a thousand reads a second, mostly to hand on one RTCP packet), which with
+        // its zeroing and sweeping took 3.6 % of the server's CPU. Not one buffer shared by many
+        // reads (tried): one that outlives a young-generation collection or two is promoted and
+        // freed only by a full one, and the bridge benchmark's receiving peers, handed all their
+        // media through this socket, then took a tenth of a core more.
+        // Through Node-API itself: node-addon-api's ArrayBuffer::New aborts the process when the
+        // environment no longer runs JavaScript (a worker being terminated); the read is then dropped.
+        napi_value buffer;
+        void* buffer_data = nullptr;
+        if (napi_create_arraybuffer(env_, total, &buffer_data, &buffer) != napi_ok) {
           errors_++;
           return;
         }
-        uint8_t* out = arena_data_ + start;
+        uint8_t* out = static_cast<uint8_t*>(buffer_data);
         for (uint32_t k = 0; k < count; k++) {
           const size_t length = size_t(metadata_data_[2 * k]);
           if (length > 0) memcpy(out, &slab_[handed_[k] * slot_bytes_], length);
           out += length;
         }
         napi_value result;
-        napi_value args[4] = {arena, Napi::Number::New(env_, count), Napi::Number::New(env_, peers_.generation()), Napi::Number::New(env_, double(start))};
+        napi_value args[3] = {buffer, Napi::Number::New(env_, count), Napi::Number::New(env_, peers_.generation())};
         Napi::Object receiver = Value();
-        napi_status status = napi_make_callback(env_, *context_, receiver, on_datagrams_.Value(), 4, args, &result);
+        napi_status status = napi_make_callback(env_, *context_, receiver, on_datagrams_.Value(), 3, args, &result);
         if (status != napi_ok) {
           // The handler threw (a bug: it catches what endpoints throw): as for any event handler, the
           // process's uncaught-exception path decides. No exception pending: JavaScript cannot run
@@ -2018,30 +2024,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                     double kernel_arrival, double arrival);
   static void FlushBatch(UdpBatch& batch);
 
-  // `bytes` of the arena for one read (from *start), in a new arena when the current one has not
-  // that much left (its own, when more than kArenaBytes): false when no ArrayBuffer can be had
-  // (the environment no longer runs JavaScript: a worker being terminated), the read then dropped.
-  // Through Node-API itself: node-addon-api's ArrayBuffer::New aborts the process there.
-  bool ArenaFor(size_t bytes, napi_value* arena, size_t* start) {
-    bool detached = false;
-    // Never written once JavaScript detached it (transferred its memory elsewhere): a new one.
-    if (arena_data_ != nullptr && (napi_is_detached_arraybuffer(env_, arena_.Value(), &detached) != napi_ok || detached)) arena_data_ = nullptr;
-    if (arena_data_ == nullptr || arena_size_ - arena_used_ < bytes) {
-      const size_t size = std::max(kArenaBytes, bytes);
-      void* data = nullptr;
-      napi_value created;
-      if (napi_create_arraybuffer(env_, size, &data, &created) != napi_ok) return false;
-      arena_ = Napi::Persistent(Napi::ArrayBuffer(env_, created));
-      arena_data_ = static_cast<uint8_t*>(data);
-      arena_size_ = size;
-      arena_used_ = 0;
-    }
-    *arena = arena_.Value();
-    *start = arena_used_;
-    arena_used_ += bytes;
-    return true;
-  }
-
   Napi::Env env_ = nullptr;
   std::shared_ptr<AddonState> state_;
   int fd_ = -1;
@@ -2089,17 +2071,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   PeerTable peers_;
   std::vector<uint8_t> slab_;
   std::vector<size_t> handed_;  // per datagram handed to JavaScript in a read: its slot in slab_
-  // Where the datagrams handed to JavaScript are copied, one read after the other, never written
-  // twice: a Buffer JavaScript keeps of one (its views, a DTLS fragment held for reassembly) stays
-  // what it was, as when each read had its own ArrayBuffer. One ArrayBuffer per read was sized
-  // for all its datagrams, forwarded ones included, and zeroed: in 20 rooms of three about a
-  // thousand a second, 3.6 % of the server's CPU with the collector's sweeping of them; now
-  // one arena lasts hundreds of reads, and the collector frees it once no view is left.
-  static constexpr size_t kArenaBytes = 64 * 1024;
-  Napi::Reference<Napi::ArrayBuffer> arena_;
-  uint8_t* arena_data_ = nullptr;
-  size_t arena_size_ = 0;
-  size_t arena_used_ = 0;
   std::vector<sockaddr_in6> sources_;
   std::vector<iovec> vectors_;
   std::vector<mmsghdr> messages_;
