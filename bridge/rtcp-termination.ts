@@ -361,7 +361,11 @@ export class RtcpTermination {
     }
   }
 
-  /** Parts of the compound being read that pass on, by target endpoint (receiveRtcp; empty between calls). */
+  /**
+   * Parts of the compound being read that pass on, by target endpoint (receiveRtcp; empty between
+   * calls). receiveRtcp is not re-entrant, as its walker is not: nothing it calls (the host's
+   * sendRtcp among them) hands an endpoint's RTCP back to it.
+   */
   readonly #passing = new Map<string, Buffer[]>();
 
   /** Notes in `out` that `part` of the compound from `from` passes on to `target` (none: nobody; never back to `from`). */

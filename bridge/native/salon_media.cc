@@ -1943,7 +1943,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         arrivals_data_[count] = arrival;
         count++;
       }
-      datagrams_ += count;
       if (count > 0) {
         // Pass 2: those datagrams end to end in an ArrayBuffer of their own, sized for them alone.
         // Sized for the whole read, forwarded datagrams included, it was about 20 KB a read in 20
@@ -1957,9 +1956,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         napi_value buffer;
         void* buffer_data = nullptr;
         if (napi_create_arraybuffer(env_, total, &buffer_data, &buffer) != napi_ok) {
-          errors_++;
+          errors_++;  // what the read forwarded went; what it had for JavaScript is dropped
           return;
         }
+        datagrams_ += count;
         uint8_t* out = static_cast<uint8_t*>(buffer_data);
         for (uint32_t k = 0; k < count; k++) {
           const size_t length = size_t(metadata_data_[2 * k]);

@@ -688,13 +688,19 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
     }
   });
 
-  it('hands each read its own ArrayBuffer holding its datagrams alone, end to end, intact over later reads', async () => {
+  it('hands each read its own ArrayBuffer holding the datagrams it hands on alone, end to end, intact over later reads', async () => {
     const raw = new addon.UdpSocket('127.0.0.1', 0, 1 << 20, 64, 4_096, 10);
     try {
       const a = await peer();
-      // 40 datagrams of 1 to 3 000 bytes, sent before the socket reads: one read, then one of a single datagram.
+      // 40 datagrams of 1 to 3 000 bytes, with 3 too long for a 4 096-byte slot among them (not
+      // handed on: what follows one is copied from a later slot), sent before the socket reads:
+      // one read, then one of a single datagram.
       const sent = Array.from({ length: 40 }, (_, i) => randomBytes(1 + ((i * 997) % 3_000)));
-      for (const data of sent) await new Promise<void>((resolve, reject) => a.send(data, raw.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+      const truncated = new Set([0, 17, 18]);
+      for (const [i, data] of sent.entries()) {
+        const datagram = truncated.has(i) ? randomBytes(5_000) : data;
+        await new Promise<void>((resolve, reject) => a.send(datagram, raw.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+      }
       const reads: Array<{ bytes: ArrayBuffer; datagrams: Buffer[] }> = [];
       let done: (() => void) | undefined;
       raw.start((bytes: ArrayBuffer, count: number) => {
@@ -710,14 +716,18 @@ describe('bridge/native: the media socket (recvmmsg under libuv)', function () {
         done?.();
       });
       await new Promise<void>((resolve) => (done = resolve));
-      assert.equal(reads[0]!.datagrams.length, 40, 'the 40 in one read');
+      const handed = sent.filter((_, i) => !truncated.has(i));
+      assert.equal(reads[0]!.datagrams.length, handed.length, 'the 37 in one read, the 3 too long left out');
+      assert.equal(reads[0]!.bytes.byteLength, handed.reduce((sum, data) => sum + data.length, 0), 'sized for them alone');
+      assert.equal(raw.counters.truncated, 3);
+      assert.equal(raw.counters.datagrams, 37);
       const last = randomBytes(100);
       const next = new Promise<void>((resolve) => (done = resolve));
       await new Promise<void>((resolve, reject) => a.send(last, raw.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
       await next;
       assert.notEqual(reads[1]!.bytes, reads[0]!.bytes, 'a buffer of its own');
       assert.ok(reads[1]!.datagrams[0]!.equals(last));
-      for (const [i, data] of reads[0]!.datagrams.entries()) assert.ok(data.equals(sent[i]!), `datagram ${i} intact after the next read`);
+      for (const [i, data] of reads[0]!.datagrams.entries()) assert.ok(data.equals(handed[i]!), `datagram ${i} intact after the next read`);
     } finally {
       raw.close();
     }
