@@ -186,15 +186,32 @@ describe('bridge: bandwidth estimation moves a capped receiver down (browser)', 
       assert.equal(suspended[secondId]!.inLastN, false, `lib-jitsi-meet takes the second camera as not received: ${JSON.stringify(suspended)}`);
       assert.ok(conference.mediaStats().bandwidthSuspensions > suspensionsBefore, 'counted');
       // The first camera, on stage, goes on under the cap (on its lowest layer, once the move down is done); nothing more of the second.
-      // Counted from a second after lib-jitsi-meet heard of it: frames of the second camera already in
-      // the capped path's 300 ms queue or in R's jitter buffer then still came out (up to 4 seen).
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Counted from when R's decoding of the second camera has stood still for a second: frames of it
+      // already in the capped path's 300 ms queue, in R's jitter buffer or in its decoder's backlog
+      // when lib-jitsi-meet heard of it still come out (up to 4 within a second on a quiet machine;
+      // 6 more within the next 2.5 s once, the whole suite running on a slower one). A bridge that
+      // kept sending it never stands still, and one that sent it now and then shows in the window after.
+      let still = await seen();
+      let stillSince = Date.now();
+      while (Date.now() - stillSince < 1_000) {
+        assert.ok(Date.now() - capped < 20_000, `the second camera's frames stop coming: ${JSON.stringify({ suspended, still })}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const now = await seen();
+        if (now[secondId]!.frames !== still[secondId]!.frames) {
+          still = now;
+          stillSince = Date.now();
+        }
+      }
       const settled = await seen();
+      const suspensionsSettled = conference.mediaStats().bandwidthSuspensions;
       const later = await pollUntil(() => seen(), (v) => v[firstId]!.frames - settled[firstId]!.frames >= 30, 20_000);
-      console.log(`      then in ${Date.now() - capped} ms from the cap, R decoded ${later[firstId]!.frames - suspended[firstId]!.frames} frames of the first camera and ${later[secondId]!.frames - suspended[secondId]!.frames} of the second (${later[secondId]!.frames - settled[secondId]!.frames} a second on)`);
+      console.log(`      then in ${Date.now() - capped} ms from the cap, R decoded ${later[firstId]!.frames - suspended[firstId]!.frames} frames of the first camera and ${later[secondId]!.frames - suspended[secondId]!.frames} of the second (${settled[secondId]!.frames - suspended[secondId]!.frames} before standing still, ${later[secondId]!.frames - settled[secondId]!.frames} after)`);
       assert.ok(later[firstId]!.frames - settled[firstId]!.frames >= 30, `the first one goes on under the cap: ${JSON.stringify({ suspended, settled, later })}`);
       assert.ok(later[secondId]!.frames - settled[secondId]!.frames <= 1, `no more frames of the second camera: ${JSON.stringify({ suspended, settled, later })}`);
       assert.equal(later[firstId]!.inLastN, true);
+      // Still suspended, not resumed and suspended again meanwhile.
+      assert.equal(later[secondId]!.inLastN, false, `the second camera stays out of last-N under the cap: ${JSON.stringify(later)}`);
+      assert.equal(conference.mediaStats().bandwidthSuspensions, suspensionsSettled, 'no new suspension under the cap');
     } finally {
       media.impair(address, undefined);
     }
