@@ -14,9 +14,10 @@ import { constrain } from './video-probes.ts';
 /**
  * libwebrtc's start bitrate. Without the bridge's transport-cc feedback the estimate never rises
  * above it (measured: it decays to 78 kbps, with video at most 162 kbps, and no remote-inbound-rtp).
- * With feedback it climbs by probing or by ~8 %/s; probes fail when the bridge's event loop is busy
- * and stamps a probe's packets with one arrival time (Chrome: "receive/send ratio too high"), so
- * the thresholds allow for the slow climb.
+ * With feedback it climbs by probing or by ~8 %/s; probes can fail on a loaded machine (Chrome:
+ * "receive/send ratio too high"), so the thresholds and the 25 s allowed (it usually takes 1 to 3 s)
+ * leave room for the slow climb. In a whole-suite run the video once stayed under 193 kbps for 15 s
+ * with the estimate above 450 kbps; why is not known, hence each second's layers in the message.
  */
 const START_BPS = 300_000;
 const ESTIMATE_BPS = 1.5 * START_BPS;
@@ -27,6 +28,8 @@ interface SenderStats {
   availableOutgoingBps?: number;
   /** Sum of bytesSent over the video outbound-rtp entries (all simulcast layers). */
   videoBytesSent: number;
+  /** Each video layer's outbound-rtp, to tell why the video stays low when it does: `rid h<height> <active|off> <limitation>`. */
+  videoLayers: string[];
   /** `remote-inbound-rtp` entries: what the bridge's receiver reports told the sender. */
   remoteInbound: Array<{ kind: string; ssrc: number; roundTripTime?: number; packetsLost?: number; fractionLost?: number; jitter?: number }>;
 }
@@ -36,14 +39,17 @@ async function senderStats(page: Page): Promise<SenderStats> {
   return page.evaluate(async () => {
     const w = window as unknown as Record<string, any>;
     const pc = w.salonTest.conference?.jvbJingleSession?.peerconnection?.peerconnection as RTCPeerConnection | undefined;
-    const out: SenderStats = { videoBytesSent: 0, remoteInbound: [] };
+    const out: SenderStats = { videoBytesSent: 0, videoLayers: [], remoteInbound: [] };
     if (!pc) return out;
     const report = await pc.getStats();
     let selectedPair: string | undefined;
     report.forEach((r: any) => { if (r.type === 'transport') selectedPair = r.selectedCandidatePairId; });
     report.forEach((r: any) => {
       if (r.type === 'candidate-pair' && r.id === selectedPair) out.availableOutgoingBps = r.availableOutgoingBitrate;
-      if (r.type === 'outbound-rtp' && r.kind === 'video') out.videoBytesSent += r.bytesSent ?? 0;
+      if (r.type === 'outbound-rtp' && r.kind === 'video') {
+        out.videoBytesSent += r.bytesSent ?? 0;
+        out.videoLayers.push(`${r.rid ?? r.ssrc} h${r.frameHeight ?? '-'} ${r.active === false ? 'off' : 'active'} ${r.qualityLimitationReason ?? ''}`);
+      }
       if (r.type === 'remote-inbound-rtp') {
         out.remoteInbound.push({ kind: r.kind, ssrc: r.ssrc, roundTripTime: r.roundTripTime, packetsLost: r.packetsLost, fractionLost: r.fractionLost, jitter: r.jitter });
       }
@@ -79,24 +85,32 @@ describe('bridge RTCP termination seen from a Chromium sender (browser)', functi
     const timeline: string[] = [];
     let previous: { at: number; bytes: number } | undefined;
     let best = { availableBps: 0, videoBps: 0 };
-    let last: SenderStats = { videoBytesSent: 0, remoteInbound: [] };
+    let last: SenderStats = { videoBytesSent: 0, videoLayers: [], remoteInbound: [] };
     const done = (s: SenderStats): boolean =>
       ['audio', 'video'].every((kind) => s.remoteInbound.some((r) => r.kind === kind && (r.roundTripTime ?? 0) > 0 && r.packetsLost !== undefined)) &&
       best.availableBps > ESTIMATE_BPS && best.videoBps > VIDEO_BPS;
-    while (Date.now() - started < 15_000) {
+    while (Date.now() - started < 25_000) {
       const at = Date.now();
       last = await senderStats(sender);
       if (previous && last.videoBytesSent > 0) {
         const videoBps = ((last.videoBytesSent - previous.bytes) * 8 * 1000) / (at - previous.at);
         best = { availableBps: Math.max(best.availableBps, last.availableOutgoingBps ?? 0), videoBps: Math.max(best.videoBps, videoBps) };
         const rtts = last.remoteInbound.map((r) => `${r.kind[0]}:${r.roundTripTime === undefined ? '-' : (r.roundTripTime * 1000).toFixed(1)}`).join(' ');
-        timeline.push(`${((at - started) / 1000).toFixed(1)} s: estimate ${Math.round((last.availableOutgoingBps ?? 0) / 1000)} kbps, video sent ${Math.round(videoBps / 1000)} kbps, RTT ms ${rtts || 'none'}`);
+        timeline.push(`${((at - started) / 1000).toFixed(1)} s: estimate ${Math.round((last.availableOutgoingBps ?? 0) / 1000)} kbps, video sent ${Math.round(videoBps / 1000)} kbps `
+          + `(${[...last.videoLayers].sort().join(', ')}), RTT ms ${rtts || 'none'}`);
       }
       previous = { at, bytes: last.videoBytesSent };
       if (done(last)) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
-    console.log(timeline.map((l) => `      ${l}`).join('\n'));
+    // What the sender was told to send, as it handled it (its log's time is when its page got to it).
+    const told = rig.browser.dumpLogs().split('\n').filter((l) => / tx .*SenderVideoConstraints: /.test(l)).map((l) => {
+      const [, time, json] = /T(\d\d:\d\d:\d\d\.\d+)Z .*SenderVideoConstraints: (.*)$/.exec(l) ?? [];
+      return `${JSON.parse(json ?? '{}').idealHeight} at ${time}`;
+    }).join(', ');
+    timeline.push(`the sender handled SenderVideoConstraints ${told || 'none'}`);
+    const history = timeline.map((l) => `      ${l}`).join('\n');
+    console.log(history);
     console.log(`      remote-inbound-rtp: ${JSON.stringify(last.remoteInbound)}`);
 
     for (const kind of ['audio', 'video']) {
@@ -105,8 +119,8 @@ describe('bridge RTCP termination seen from a Chromium sender (browser)', functi
       assert.ok(reports.some((r) => (r.roundTripTime ?? 0) > 0), `the ${kind} report carries a round-trip time (LSR/DLSR)`);
       for (const r of reports) assert.equal(typeof r.packetsLost, 'number', `${kind} ${r.ssrc}: packetsLost is reported`);
     }
-    assert.ok(best.availableBps > ESTIMATE_BPS, `the bandwidth estimate climbs above ${ESTIMATE_BPS} bps with transport-cc feedback (best ${best.availableBps})`);
-    assert.ok(best.videoBps > VIDEO_BPS, `the video sending bitrate climbs above ${VIDEO_BPS} bps (best ${Math.round(best.videoBps)})`);
+    assert.ok(best.availableBps > ESTIMATE_BPS, `the bandwidth estimate climbs above ${ESTIMATE_BPS} bps with transport-cc feedback (best ${best.availableBps})\n${history}`);
+    assert.ok(best.videoBps > VIDEO_BPS, `the video sending bitrate climbs above ${VIDEO_BPS} bps (best ${Math.round(best.videoBps)})\n${history}`);
     for (const page of [sender, receiver]) await page.context().close();
   });
 });
