@@ -46,6 +46,30 @@ async function senderReportsSeen(page: Page): Promise<{ ssrc: number; reportsSen
   });
 }
 
+/**
+ * Waits, up to `ms`, until the sender's tallest encoding is the height `receiver` decodes and gained
+ * at least 10 frames in each of two consecutive seconds; says how that went.
+ */
+async function steadyTallest(receiver: Page, sender: Page, ms: number): Promise<string> {
+  const started = Date.now();
+  let steadySeconds = 0;
+  let last: { height: number; frames: number } | undefined;
+  let seen = '';
+  for (;;) {
+    const out = await videoOut(sender);
+    const tallest = [...out].sort((x, y) => y.frameHeight - x.frameHeight)[0];
+    const decoded = await videoIn(receiver);
+    const frames = tallest ? tallest.framesEncoded : 0;
+    const gained = last && tallest && last.height === tallest.frameHeight ? frames - last.frames : 0;
+    seen = `${tallest?.frameHeight ?? 0} lines, ${gained} frames in the last second, the receiver on ${decoded?.frameHeight ?? 0}`;
+    steadySeconds = last && tallest && decoded?.frameHeight === tallest.frameHeight && gained >= 10 ? steadySeconds + 1 : 0;
+    if (steadySeconds >= 2) return `steady after ${((Date.now() - started) / 1000).toFixed(1)} s (${seen})`;
+    if (Date.now() - started > ms) return `not steady within ${ms / 1000} s (${seen})`;
+    last = tallest ? { height: tallest.frameHeight, frames } : undefined;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** For failure messages: the sender's encodings (active, scale) and its bandwidth estimate towards the bridge. */
 async function senderState(page: Page): Promise<unknown> {
   return page.evaluate(async () => {
@@ -169,6 +193,14 @@ for (const { codec, title, env, room, sender: senderClient } of CODECS) {
       assert.ok(fitsB(split.b, split.out), `B (180) decodes no more than 180 lines, or the sender's shortest layer: ${JSON.stringify(split)}`);
       console.log(`      sender encodes ${split.out.map((e) => `${e.frameHeight}${e.scalabilityMode ? ` ${e.scalabilityMode}` : ''}`).join('/')} lines; A decodes ${split.a.frameHeight}, B ${split.b.frameHeight}`);
 
+      // B goes up once the sender's tallest layer runs steadily: A decodes it, and it gained at least
+      // 10 frames over the last second, twice in a row (up to 20 s, then B goes up as things are).
+      // On a loaded machine Chrome's estimate may keep that layer starved, dropping frames or
+      // pausing (the bridge leaves a layer silent for 500 ms); in one CI run A was on 360 meanwhile,
+      // and B, put on the 720 layer, froze twice (1.01 s) as it came and went: the sender's freezes,
+      // not the switch's.
+      const tallSteady = await steadyTallest(a, sender, 20_000);
+      console.log(`      the sender's tallest layer: ${tallSteady}`);
       // B now wants 720: it goes up (on a keyframe of the tall layer) and its video does not freeze.
       const before = (await videoIn(b))!;
       await constrain(b, sourceName, 720, true);
