@@ -89,6 +89,28 @@ interface Outcome {
   retransmission: string | undefined;
   /** What the bridge asked alice again (the packet lost on the way in), distinct. */
   asked: string[];
+  /** Frames sent 25 ms or more after the one before, or followed so late by the next (see {@link pauseProbe}). */
+  paused: Set<number>;
+}
+
+/** The first sequence number of each layer's stream. */
+const FIRST_SEQUENCES = [1000, 20_000, 40_000];
+/** A pause in the sending longer than this may make the bridge probe for a frame not sent yet (15 ms frames: it probes after 30 ms of silence). */
+const PAUSE_MS = 25;
+
+/**
+ * Whether a NACK `ssrc:sequence/blp` asks the first packet of a frame that came after a pause in
+ * the sending: the bridge's tail-loss probe of a silent stream (retransmission-requester.ts), which
+ * names the next packet before it was sent. The test's own timers pace the sending, so on a loaded
+ * machine such pauses come in one run and not the other (a CI run had frame 7 probed in all three
+ * layers in the routed run alone); they are no packet the read forwarded taken for lost.
+ */
+function pauseProbe(nack: string, paused: ReadonlySet<number>): boolean {
+  const [, ssrc, sequence, blp] = /^(\d+):(\d+)\/(\d+)$/.exec(nack) ?? [];
+  const layer = LAYERS.indexOf(Number(ssrc));
+  if (layer < 0 || Number(blp) !== 0) return false;
+  const offset = Number(sequence) - FIRST_SEQUENCES[layer]!;
+  return offset % PACKETS[layer]! === 0 && paused.has(offset / PACKETS[layer]!);
 }
 
 async function run(routed: boolean): Promise<Outcome> {
@@ -140,8 +162,13 @@ async function run(routed: boolean): Promise<Outcome> {
     if (!routed) media.impair({ host: '127.0.0.1', port: 9 }, { loss: 0 });
     const before = media.socketCounters()?.forwarded ?? 0;
     const alice = get('alice').client;
-    const sequences = [1000, 20_000, 40_000];
+    const sequences = [...FIRST_SEQUENCES];
+    const paused = new Set<number>();
+    let lastSentAt: number | undefined;
     for (let frame = 0; frame < FRAMES; frame++) {
+      // The bridge's read of the frame before may have come late too (the same event loop): then the next send is late.
+      const now = performance.now();
+      if (lastSentAt !== undefined && now - lastSentAt >= PAUSE_MS) paused.add(frame).add(frame - 1);
       if (frame === 60) conference.onChannelMessage('bob', { colibriClass: 'ReceiverVideoConstraints', defaultConstraints: { maxHeight: 180 } });
       const key = KEYFRAMES.has(frame);
       for (let layer = 0; layer < LAYERS.length; layer++) {
@@ -152,6 +179,7 @@ async function run(routed: boolean): Promise<Outcome> {
         if (layer === 2 && frame === 30) packets.splice(1, 1);
         for (const packet of packets) alice.send(alice.srtp.protectRtp(packet)!);
       }
+      lastSentAt = performance.now();
       await new Promise((resolve) => setTimeout(resolve, 15)); // keyframes over LAYER_TIMEOUT_MS apart
     }
     const settled = async (): Promise<void> => {
@@ -174,7 +202,7 @@ async function run(routed: boolean): Promise<Outcome> {
     const header = 12 + 4 + 4 * rtx.readUInt16BE(14);
     const retransmission = rtx.subarray(header).toString('hex');
     const media0 = (p: Buffer): boolean => (p[1]! & 0x7f) === VP8;
-    return { bob: bob.received.slice(0, had).filter(media0).map(unnumbered), carol: get('carol').received.filter(media0).map(unnumbered), byRead, retransmission: `${lost.readUInt16BE(2)} ${retransmission}`, asked };
+    return { bob: bob.received.slice(0, had).filter(media0).map(unnumbered), carol: get('carol').received.filter(media0).map(unnumbered), byRead, retransmission: `${lost.readUInt16BE(2)} ${retransmission}`, asked, paused };
   } finally {
     conference.close('done');
     for (const participant of participants.values()) participant.client.close();
@@ -196,7 +224,12 @@ describe('media transport: the native read forwards a steady video layer itself 
     assert.deepEqual(routed.bob, plain.bob, 'bob: the same packets');
     assert.deepEqual(routed.carol, plain.carol, 'carol: the same packets');
     assert.equal(routed.retransmission, plain.retransmission, 'the same retransmission');
-    assert.ok(plain.asked.length > 0, 'the packet lost on the way in was asked for');
-    assert.deepEqual(routed.asked, plain.asked, 'the bridge asked the sender for the same packets: nothing the read forwarded taken for lost');
+    const lostOnTheWay = `${LAYERS[2]}:${FIRST_SEQUENCES[2]! + 30 * PACKETS[2]! + 1}/0`;
+    assert.ok(plain.asked.includes(lostOnTheWay) && routed.asked.includes(lostOnTheWay), `the packet lost on the way in was asked for: ${JSON.stringify({ routed: routed.asked, plain: plain.asked })}`);
+    // Probes for frames sent after a pause in either run are left out of both.
+    const paused = new Set([...routed.paused, ...plain.paused]);
+    const kept = (asked: string[]) => asked.filter((nack) => !pauseProbe(nack, paused));
+    assert.deepEqual(kept(routed.asked), kept(plain.asked),
+      `the bridge asked the sender for the same packets: nothing the read forwarded taken for lost (frames after a pause: ${[...paused].sort((x, y) => x - y).join(' ') || 'none'})`);
   });
 });
