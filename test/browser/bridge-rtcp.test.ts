@@ -28,7 +28,7 @@ interface SenderStats {
   availableOutgoingBps?: number;
   /** Sum of bytesSent over the video outbound-rtp entries (all simulcast layers). */
   videoBytesSent: number;
-  /** Each video layer's outbound-rtp, to tell why the video stays low when it does: `rid h<height> <active|off> <limitation>`. */
+  /** Each video layer's outbound-rtp, to tell why the video stays low when it does: `<rid, or SSRC without one> h<height> <active|off> <limitation>`. */
   videoLayers: string[];
   /** `remote-inbound-rtp` entries: what the bridge's receiver reports told the sender. */
   remoteInbound: Array<{ kind: string; ssrc: number; roundTripTime?: number; packetsLost?: number; fractionLost?: number; jitter?: number }>;
